@@ -1,0 +1,46 @@
+"""gpucast: capacity planning for LLM inference, from workload numbers and model physics.
+
+Public API (seed-compatible names)::
+
+    from gpucast import LLMWorkloadInput, ModelConfig, InferenceEngine
+    plan = InferenceEngine().generate_plan(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-70b", precision="FP16"),
+    )
+    plan.gpu_resources.total_gpus, plan.cost.cost_per_million_tokens, plan.to_dict()
+"""
+
+__version__ = "0.1.0"
+
+from .api import InferenceEngine, LLMForecastEngine, plan_inference
+from .errors import (
+    CatalogError,
+    ConfigError,
+    GpucastError,
+    InfeasibleError,
+    InputError,
+    UnknownGPUError,
+    UnknownModelError,
+)
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput
+from .plan import LLMCapacityPlan
+
+__all__ = [
+    "CatalogError",
+    "ConfigError",
+    "GPUConfig",
+    "GpucastError",
+    "InfeasibleError",
+    "InferenceEngine",
+    "InputError",
+    "LLMCapacityPlan",
+    "LLMForecastEngine",
+    "LLMWorkloadInput",
+    "ModelConfig",
+    "ServingOptions",
+    "TrainingInput",
+    "UnknownGPUError",
+    "UnknownModelError",
+    "__version__",
+    "plan_inference",
+]

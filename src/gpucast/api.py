@@ -1,0 +1,232 @@
+"""gpucast's Python API: validated inputs -> pure core -> LLMCapacityPlan.
+
+Every adapter (CLI, config files, later web and chat) calls these functions. The seed's
+class names are kept: ``InferenceEngine().generate_plan(workload, model)`` and
+``LLMForecastEngine().generate_inference_plan(...)`` / ``compare_gpu_options(...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .catalog import loader
+from .core.inference import SLO, PlanSettings, Workload
+from .core.memory import MemorySettings
+from .core.params import count_parameters, representative_dense_model
+from .core.search import Candidate, best_for_gpu
+from .core.specs import GPUSpec, ModelSpec, Precision
+from .errors import InfeasibleError, InputError
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
+from .plan import LLMCapacityPlan
+from .plan_builder import build_plan
+
+
+@dataclass(frozen=True)
+class ResolvedRequest:
+    """Inputs after validation and catalog lookup: what the core needs."""
+
+    model: ModelSpec
+    precision: Precision
+    kv_precision: Precision
+    workload: Workload
+    slo: SLO
+    settings: PlanSettings
+    options: ServingOptions
+    gpus: tuple[GPUSpec, ...]
+    gpu_pinned: bool
+    model_note: str
+
+
+def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
+    """The architecture to plan for, and a note saying where it came from."""
+    if model.model_name is not None:
+        spec = loader.resolve_model(model.model_name)
+        return spec, f"{spec.name} from the catalog ({spec.source})"
+    if model.model_config_path is not None:
+        spec = loader.read_hf_config(model.model_config_path)
+        return spec, f"architecture read from {model.model_config_path}"
+    assert model.model_size_billions is not None  # validate() guarantees one source
+    try:
+        spec = representative_dense_model(float(model.model_size_billions))
+    except ValueError as error:
+        raise InputError(f"--model-size {model.model_size_billions!r}: {error}") from error
+    return spec, f"--model-size {model.model_size_billions:g} mapped to {spec.name}: {spec.note}"
+
+
+def default_kv_precision(precision: Precision) -> Precision:
+    """KV cache dtype engines use by default: the activation dtype (16-bit unless FP32)."""
+    if precision in (Precision.FP32, Precision.FP16, Precision.BF16):
+        return precision
+    return Precision.BF16
+
+
+def resolve(
+    workload: LLMWorkloadInput,
+    model: ModelConfig,
+    gpu: GPUConfig | None = None,
+    options: ServingOptions | None = None,
+) -> ResolvedRequest:
+    """Validate every input and look names up in the catalogs (raises GpucastError)."""
+    gpu = gpu or GPUConfig()
+    options = options or ServingOptions()
+    workload.validate()
+    model.validate()
+    gpu.validate()
+    options.validate(loader.clouds())
+    spec, note = resolve_model_spec(model)
+    precision = parse_precision(model.precision)
+    kv = (
+        parse_precision(model.kv_precision, "--kv-precision") if model.kv_precision else default_kv_precision(precision)
+    )
+    needed = workload.avg_input_tokens + workload.avg_output_tokens
+    if model.context_window < needed:
+        raise InputError(
+            f"--context-window {model.context_window} is smaller than input + output tokens "
+            f"({workload.avg_input_tokens} + {workload.avg_output_tokens} = {needed})"
+        )
+    if gpu.gpu_type is not None:
+        gpus: tuple[GPUSpec, ...] = (loader.resolve_gpu(gpu.gpu_type),)
+    else:
+        priced = {p.gpu_id for p in loader.load_prices() if p.cloud == options.cloud}
+        gpus = tuple(g for key, g in loader.load_gpus().items() if key in priced)
+    settings = PlanSettings(
+        target_utilization=gpu.target_gpu_utilization,
+        safety_margin=options.safety_margin,
+        min_replicas=options.min_replicas,
+        engine_max_sequences=options.max_num_seqs,
+        max_sequences_cap=model.batch_size,
+        context_window=model.context_window,
+        memory=MemorySettings(gpu_memory_utilization=options.gpu_memory_utilization),
+    )
+    return ResolvedRequest(
+        model=spec,
+        precision=precision,
+        kv_precision=kv,
+        workload=Workload(
+            workload.requests_per_second,
+            workload.avg_input_tokens,
+            workload.avg_output_tokens,
+            workload.peak_load_multiplier,
+            workload.growth_rate,
+        ),
+        slo=SLO(options.ttft_slo_ms, options.itl_slo_ms, options.target_latency_ms),
+        settings=settings,
+        options=options,
+        gpus=gpus,
+        gpu_pinned=gpu.gpu_type is not None,
+        model_note=note,
+    )
+
+
+def candidates_for(request: ResolvedRequest, *, cloud: str | None = None) -> tuple[list[Candidate], list[str]]:
+    """The best configuration of every allowed GPU, ranked; plus why the others failed."""
+    cloud = cloud or request.options.cloud
+    found: list[Candidate] = []
+    reasons: list[str] = []
+    for gpu in request.gpus:
+        try:
+            found.append(
+                best_for_gpu(
+                    request.model,
+                    gpu,
+                    loader.efficiency_for(gpu),
+                    precision=request.precision,
+                    kv_precision=request.kv_precision,
+                    workload=request.workload,
+                    slo=request.slo,
+                    settings=request.settings,
+                    prices=loader.prices_for(cloud, gpu.id),
+                    pricing=request.options.pricing,
+                    tp=request.options.tp,
+                    pp=request.options.pp,
+                )
+            )
+        except InfeasibleError as error:
+            reasons.append(f"{gpu.name}: {error}")
+    found.sort(key=Candidate.sort_key)
+    return found, reasons
+
+
+def plan_inference(
+    workload: LLMWorkloadInput,
+    model: ModelConfig,
+    gpu: GPUConfig | None = None,
+    options: ServingOptions | None = None,
+) -> LLMCapacityPlan:
+    """Plan serving capacity: the cheapest GPU configuration meeting the SLOs (or the pinned GPU's best)."""
+    request = resolve(workload, model, gpu, options)
+    found, reasons = candidates_for(request)
+    if not found:
+        detail = reasons[0] if len(reasons) == 1 else f"no allowed GPU can hold it ({len(reasons)} tried)"
+        raise InfeasibleError(f"{request.model.name} at {request.precision.name} cannot be served: {detail}")
+    return build_plan(request, found, inputs=_echo(workload, model, gpu, request))
+
+
+def _echo(
+    workload: LLMWorkloadInput, model: ModelConfig, gpu: GPUConfig | None, request: ResolvedRequest
+) -> dict[str, object]:
+    opts = request.options
+    return {
+        "requests_per_second": workload.requests_per_second,
+        "avg_input_tokens": workload.avg_input_tokens,
+        "avg_output_tokens": workload.avg_output_tokens,
+        "peak_load_multiplier": workload.peak_load_multiplier,
+        "growth_rate": workload.growth_rate,
+        "model": request.model.name,
+        "model_size_billions": round(count_parameters(request.model).total / 1e9, 3),
+        "precision": request.precision.name,
+        "kv_precision": request.kv_precision.name,
+        "context_window": model.context_window,
+        "batch_size": model.batch_size,
+        "gpu_type": gpu.gpu_type if gpu else None,
+        "target_gpu_utilization": (gpu or GPUConfig()).target_gpu_utilization,
+        "cloud": opts.cloud,
+        "pricing": opts.pricing,
+        "ttft_slo_ms": opts.ttft_slo_ms,
+        "itl_slo_ms": opts.itl_slo_ms,
+        "target_latency_ms": opts.target_latency_ms,
+        "safety_margin": opts.safety_margin,
+        "min_replicas": opts.min_replicas,
+        "gpu_memory_utilization": opts.gpu_memory_utilization,
+        "max_num_seqs": opts.max_num_seqs,
+    }
+
+
+class InferenceEngine:
+    """Seed-compatible entry point: ``InferenceEngine().generate_plan(workload, model)``."""
+
+    def generate_plan(
+        self,
+        workload: LLMWorkloadInput,
+        model: ModelConfig,
+        gpu: GPUConfig | None = None,
+        options: ServingOptions | None = None,
+    ) -> LLMCapacityPlan:
+        return plan_inference(workload, model, gpu, options)
+
+
+class LLMForecastEngine:
+    """Seed-compatible facade over every planner."""
+
+    def generate_inference_plan(
+        self,
+        workload: LLMWorkloadInput,
+        model: ModelConfig,
+        gpu: GPUConfig | None = None,
+        options: ServingOptions | None = None,
+    ) -> LLMCapacityPlan:
+        return plan_inference(workload, model, gpu, options)
+
+    def compare_gpu_options(
+        self,
+        workload: LLMWorkloadInput,
+        model: ModelConfig,
+        options: ServingOptions | None = None,
+        *,
+        clouds: list[str] | None = None,
+        precisions: list[str] | None = None,
+        gpu_types: list[str] | None = None,
+    ):
+        from .compare import compare_gpus
+
+        return compare_gpus(workload, model, options, clouds=clouds, precisions=precisions, gpu_types=gpu_types)

@@ -1,0 +1,93 @@
+"""Map a Hugging Face ``config.json`` (Llama, Mistral, Qwen2/3, Mixtral, DeepSeek-V3, Gemma-2,
+Phi-3, GPT-J, Llama-4 text config) onto gpucast's ``ModelSpec``.
+
+Key names follow the transformers configuration classes; GPT-style names (n_layer, n_embd,
+n_head) are accepted too. Missing required keys are reported by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.specs import ModelSpec
+from ..errors import ConfigError
+
+_ALIASES = {
+    "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers"),
+    "hidden_size": ("hidden_size", "n_embd", "d_model"),
+    "num_attention_heads": ("num_attention_heads", "n_head"),
+}
+
+
+def _get(cfg: dict[str, Any], key: str, default: Any = None) -> Any:
+    for name in _ALIASES.get(key, (key,)):
+        if cfg.get(name) is not None:
+            return cfg[name]
+    return default
+
+
+def _positive_int(cfg: dict[str, Any], key: str, source: str) -> int:
+    value = _get(cfg, key)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"model config {source!r}: {key} must be a positive integer, got {value!r}")
+    return value
+
+
+def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str) -> ModelSpec:
+    """Build a ModelSpec; ``name`` labels it in plans (the config's folder name)."""
+    layers = _positive_int(cfg, "num_hidden_layers", source)
+    hidden = _positive_int(cfg, "hidden_size", source)
+    heads = _positive_int(cfg, "num_attention_heads", source)
+    kv_heads = int(_get(cfg, "num_key_value_heads", heads) or heads)
+    head_dim = int(_get(cfg, "head_dim", 0) or hidden // heads)
+    ffn = int(_get(cfg, "intermediate_size", 0) or _get(cfg, "n_inner", 0) or 4 * hidden)
+    vocab = _positive_int(cfg, "vocab_size", source)
+    model_type = str(cfg.get("model_type", ""))
+    experts = int(
+        _get(cfg, "num_local_experts", 0) or _get(cfg, "n_routed_experts", 0) or _get(cfg, "num_experts", 0) or 0
+    )
+    kv_lora = int(cfg.get("kv_lora_rank") or 0)
+    rope = int(cfg.get("qk_rope_head_dim") or 0)
+    nope = int(cfg.get("qk_nope_head_dim") or 0)
+    window = int(cfg.get("sliding_window") or 0) if cfg.get("use_sliding_window", True) else 0
+    window_layers = 0
+    if window:
+        window_layers = layers // 2 if model_type.startswith("gemma") else layers
+    moe_ffn = int(cfg.get("moe_intermediate_size") or 0)
+    if model_type.startswith("llama4"):
+        moe_ffn = ffn
+        ffn = int(cfg.get("intermediate_size_mlp") or ffn)
+    step = int(cfg.get("interleave_moe_layer_step") or cfg.get("moe_layer_freq") or cfg.get("decoder_sparse_step") or 1)
+    is_gptj = model_type in {"gptj", "gpt2", "gpt_neox"}
+    return ModelSpec(
+        id=name.lower(),
+        name=name,
+        num_layers=layers,
+        hidden_size=hidden,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim if not kv_lora else nope + rope,
+        intermediate_size=ffn,
+        vocab_size=vocab,
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        gated_mlp=not is_gptj,
+        attention_bias=bool(cfg.get("attention_bias", model_type == "qwen2")),
+        mlp_bias=is_gptj,
+        norms_per_layer=4 if model_type.startswith("gemma2") else 2,
+        max_context=int(cfg.get("max_position_embeddings") or cfg.get("n_positions") or 4096),
+        num_experts=experts,
+        experts_per_token=int(cfg.get("num_experts_per_tok") or 0) if experts else 0,
+        num_shared_experts=int(cfg.get("n_shared_experts") or (1 if model_type.startswith("llama4") else 0)),
+        moe_intermediate_size=moe_ffn or (ffn if experts else 0),
+        shared_expert_intermediate_size=int(cfg.get("shared_expert_intermediate_size") or 0),
+        first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
+        moe_layer_step=step if experts else 1,
+        kv_lora_rank=kv_lora,
+        q_lora_rank=int(cfg.get("q_lora_rank") or 0),
+        qk_nope_head_dim=nope,
+        qk_rope_head_dim=rope,
+        v_head_dim=int(cfg.get("v_head_dim") or 0),
+        sliding_window=window,
+        sliding_window_layers=window_layers,
+        source=source,
+    )

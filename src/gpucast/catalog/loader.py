@@ -1,0 +1,183 @@
+"""Load the TOML catalogs (GPUs, models, prices, efficiencies) into frozen core objects.
+
+Validation happens here, once, at the boundary: the core never sees a dict. Names are
+resolved case-insensitively through ids, display names, aliases and Hugging Face ids,
+ignoring punctuation and suffixes such as "-Instruct", with a "did you mean" on a miss.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from dataclasses import fields
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..core.cost import InstancePrice
+from ..core.perf import Efficiency
+from ..core.specs import GPUSpec, ModelSpec
+from ..errors import CatalogError, ConfigError, UnknownGPUError, UnknownModelError
+
+_SUFFIXES = re.compile(r"(-instruct|-chat|-hf|-it|-base)+$")
+
+
+def normalize_name(name: str) -> str:
+    """Canonical lookup key: lower case, no org prefix, no chat suffix, letters and digits only."""
+    key = name.strip().lower().split("/")[-1]
+    key = _SUFFIXES.sub("", key)
+    return re.sub(r"[^a-z0-9]", "", key)
+
+
+@cache
+def _read(filename: str) -> dict[str, Any]:
+    text = resources.files("gpucast.catalog").joinpath(filename).read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError(f"catalog {filename} is not valid TOML: {error}") from error
+
+
+def _build(cls: type, key: str, entry: dict[str, Any], filename: str) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise CatalogError(f"{filename} entry {key!r} has unknown field(s) {', '.join(unknown)}")
+    for required in ("source", "as_of"):
+        if required in known and not entry.get(required):
+            raise CatalogError(f"{filename} entry {key!r} lacks {required!r}")
+    values = dict(entry)
+    if "aliases" in values:
+        values["aliases"] = tuple(values["aliases"])
+    try:
+        return cls(id=key, **values)
+    except TypeError as error:
+        raise CatalogError(f"{filename} entry {key!r}: {error}") from error
+
+
+@cache
+def load_gpus() -> dict[str, GPUSpec]:
+    """All GPUs by id."""
+    table = _read("gpus.toml").get("gpus", {})
+    return {key: _build(GPUSpec, key, entry, "gpus.toml") for key, entry in table.items()}
+
+
+@cache
+def load_models() -> dict[str, ModelSpec]:
+    """All models by id."""
+    table = _read("models.toml").get("models", {})
+    return {key: _build(ModelSpec, key, entry, "models.toml") for key, entry in table.items()}
+
+
+@cache
+def load_prices() -> tuple[InstancePrice, ...]:
+    """Every priced instance type of every cloud."""
+    rows = []
+    gpus = load_gpus()
+    for entry in _read("prices.toml").get("instances", []):
+        values = dict(entry)
+        values["gpu_id"] = values.pop("gpu", "")
+        if values["gpu_id"] not in gpus:
+            raise CatalogError(
+                f"prices.toml instance {values.get('instance_type')!r} names unknown GPU {values['gpu_id']!r}"
+            )
+        try:
+            rows.append(InstancePrice(**values))
+        except TypeError as error:
+            raise CatalogError(f"prices.toml instance {values.get('instance_type')!r}: {error}") from error
+    return tuple(rows)
+
+
+@cache
+def catalog_versions() -> dict[str, str]:
+    """A short content hash of each catalog file, recorded in every plan."""
+    import hashlib
+
+    result = {}
+    for filename in ("gpus.toml", "models.toml", "prices.toml", "calibration.toml"):
+        text = resources.files("gpucast.catalog").joinpath(filename).read_bytes()
+        result[filename.removesuffix(".toml") + "_catalog"] = hashlib.sha256(text).hexdigest()[:12]
+    return result
+
+
+def clouds() -> tuple[str, ...]:
+    return tuple(sorted({p.cloud for p in load_prices()}))
+
+
+def prices_for(cloud: str, gpu_id: str) -> list[InstancePrice]:
+    return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id]
+
+
+@cache
+def load_efficiencies() -> dict[str, Efficiency]:
+    """Fitted efficiency factors per GPU family (``calibration.toml``, written by scripts/calibrate.py)."""
+    data = _read("calibration.toml")
+    base = data.get("defaults", {})
+    result = {"default": Efficiency(**base)}
+    for family, values in data.get("families", {}).items():
+        result[family] = Efficiency(**{**base, **values})
+    return result
+
+
+def efficiency_for(gpu: GPUSpec) -> Efficiency:
+    table = load_efficiencies()
+    return table.get(gpu.family, table["default"])
+
+
+@cache
+def _index(kind: str) -> dict[str, str]:
+    entries: dict[str, Any] = load_gpus() if kind == "gpu" else load_models()
+    index: dict[str, str] = {}
+    for key, spec in entries.items():
+        names = [key, spec.name, *spec.aliases]
+        if kind == "model" and spec.hf_id:
+            names.append(spec.hf_id)
+        for name in names:
+            index.setdefault(normalize_name(name), key)
+    return index
+
+
+def _resolve(kind: str, name: str) -> str:
+    index = _index(kind)
+    key = normalize_name(name)
+    if key in index:
+        return index[key]
+    entries = load_gpus() if kind == "gpu" else load_models()
+    display = sorted(entries[k].name for k in entries)
+    by_display = {normalize_name(d): d for d in display}
+    close = difflib.get_close_matches(key, list(by_display), n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(by_display[c] for c in close)}?" if close else ""
+    error = UnknownGPUError if kind == "gpu" else UnknownModelError
+    flag = "--gpu-type" if kind == "gpu" else "--model"
+    raise error(f"{flag} {name!r} is not in the catalog{hint} (see `gpucast {kind}s` for the list)")
+
+
+def resolve_gpu(name: str) -> GPUSpec:
+    """The catalog GPU for a name or alias (``H100``, ``H100-80GB``, ``A100-SXM4-80GB``)."""
+    return load_gpus()[_resolve("gpu", name)]
+
+
+def resolve_model(name: str) -> ModelSpec:
+    """The catalog model for a name, alias or Hugging Face id."""
+    return load_models()[_resolve("model", name)]
+
+
+def read_hf_config(path: str | Path) -> ModelSpec:
+    """A ``ModelSpec`` from a Hugging Face ``config.json`` on disk (no download)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"--model-config {str(path)!r} cannot be read: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"--model-config {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}"
+        ) from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"--model-config {str(path)!r} must hold a JSON object")
+    cfg = raw.get("text_config", raw) if isinstance(raw.get("text_config"), dict) else raw
+    from .hf_config import model_from_hf_config
+
+    return model_from_hf_config(cfg, name=Path(path).parent.name or Path(path).stem, source=str(path))

@@ -1,0 +1,133 @@
+"""Flag definitions shared by ``forecast``, ``inference`` and ``compare``, and the merge of
+a JSON config with flags (flags win). Defaults live in the input dataclasses, not here, so
+a flag left out never overrides a config value."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+# flag dest -> (config section, key)
+FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
+    "rps": ("workload", "requests_per_second"),
+    "input_tokens": ("workload", "avg_input_tokens"),
+    "output_tokens": ("workload", "avg_output_tokens"),
+    "peak_multiplier": ("workload", "peak_load_multiplier"),
+    "growth_rate": ("workload", "growth_rate"),
+    "model_size": ("model", "model_size_billions"),
+    "precision": ("model", "precision"),
+    "context_window": ("model", "context_window"),
+    "batch_size": ("model", "batch_size"),
+    "model": ("model", "model_name"),
+    "model_config": ("model", "model_config_path"),
+    "kv_precision": ("model", "kv_precision"),
+    "dataset_size": ("training", "dataset_size_tokens"),
+    "sequence_length": ("training", "sequence_length"),
+    "epochs": ("training", "num_epochs"),
+    "global_batch_size": ("training", "global_batch_size"),
+    "micro_batch_size": ("training", "micro_batch_size"),
+    "gradient_accumulation_steps": ("training", "gradient_accumulation_steps"),
+    "optimizer": ("training", "optimizer_type"),
+    "gradient_checkpointing": ("training", "gradient_checkpointing"),
+    "gpu_type": ("gpu", "gpu_type"),
+    "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
+    "cost": ("options", "include_cost"),
+    "output": ("options", "output_file"),
+    "cloud": ("serving", "cloud"),
+    "pricing": ("serving", "pricing"),
+    "ttft_slo_ms": ("serving", "ttft_slo_ms"),
+    "itl_slo_ms": ("serving", "itl_slo_ms"),
+    "target_latency": ("serving", "target_latency_ms"),
+    "safety_margin": ("serving", "safety_margin"),
+    "min_replicas": ("serving", "min_replicas"),
+    "tp": ("serving", "tp"),
+    "pp": ("serving", "pp"),
+    "gpu_memory_utilization": ("serving", "gpu_memory_utilization"),
+    "max_num_seqs": ("serving", "max_num_seqs"),
+}
+
+
+def add_seed_flags(parser: argparse.ArgumentParser) -> None:
+    """The original forecast.py flags, with the same names and meanings."""
+    seed = parser.add_argument_group("workload and model (seed flags)")
+    seed.add_argument("--rps", type=float, help="average requests per second")
+    seed.add_argument("--input-tokens", type=int, help="average input (prompt) tokens per request")
+    seed.add_argument("--output-tokens", type=int, help="average output (generated) tokens per request")
+    seed.add_argument("--model-size", type=float, help="model size in billions (maps to a representative dense model)")
+    seed.add_argument("--precision", help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default FP16)")
+    seed.add_argument("--context-window", type=int, help="max tokens per sequence (default 4096)")
+    seed.add_argument(
+        "--batch-size", type=int, help="cap on concurrent sequences per replica (default: planner chooses)"
+    )
+    seed.add_argument("--gpu-type", "--gpu", dest="gpu_type", help="GPU type (default: cheapest that meets the SLOs)")
+    seed.add_argument(
+        "--cost", action="store_const", const=True, help="include cost (always included; kept for compatibility)"
+    )
+    seed.add_argument("--output", help="write the plan as JSON to this file")
+    seed.add_argument("--config", help="JSON config file (seed schema); flags override it")
+    seed.add_argument(
+        "--generate-config", choices=["inference", "training"], help="print (or --output) a config template"
+    )
+    seed.add_argument(
+        "--target-gpu-utilization", type=float, help="planned share of capacity at average load (default 0.7)"
+    )
+    seed.add_argument("--cloud", help="aws, gcp or azure (default aws)")
+    seed.add_argument("--peak-multiplier", type=float, help="peak / average traffic (default 1.5)")
+    seed.add_argument("--growth-rate", type=float, help="expected traffic growth in percent (default 0)")
+    seed.add_argument("--target-latency", type=float, help="end-to-end latency target per request, ms")
+    train = parser.add_argument_group("training (seed flags; planned when the training planner lands)")
+    train.add_argument("--dataset-size", type=int, help="dataset size in tokens")
+    train.add_argument("--sequence-length", type=int, help="training sequence length")
+    train.add_argument("--epochs", type=int, help="number of epochs")
+    train.add_argument("--global-batch-size", type=int, help="global batch size in sequences")
+    train.add_argument("--micro-batch-size", type=int, help="micro batch size per GPU")
+    train.add_argument("--gradient-accumulation-steps", type=int, help="gradient accumulation steps")
+    train.add_argument("--optimizer", help="Adam, AdamW, Adafactor or SGD")
+    train.add_argument("--gradient-checkpointing", action="store_const", const=True, help="recompute activations")
+
+
+def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
+    """gpucast's additions: model by name, SLOs, pricing, sharding, engine limits, output."""
+    extra = parser.add_argument_group("model, SLOs, pricing and engine (gpucast)")
+    extra.add_argument("--model", help="catalog model name, alias or Hugging Face id (see `gpucast models`)")
+    extra.add_argument("--model-config", help="path to a Hugging Face config.json")
+    extra.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activations dtype)")
+    extra.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
+    extra.add_argument("--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100)")
+    extra.add_argument("--pricing", help="on-demand, spot, 1yr or 3yr (default on-demand)")
+    extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
+    extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
+    extra.add_argument("--tp", type=int, help="pin tensor parallelism (default: searched)")
+    extra.add_argument("--pp", type=int, help="pin pipeline parallelism (default: searched)")
+    extra.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default 0.90, vLLM)")
+    extra.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default 256, vLLM)")
+    extra.add_argument("--json", action="store_true", help="print the plan as JSON")
+    extra.add_argument("--explain", action="store_true", help="show every intermediate quantity and its formula")
+
+
+def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Config file sections overlaid with every flag the user gave."""
+    from ..config import load_config
+
+    sections: dict[str, Any] = load_config(args.config) if getattr(args, "config", None) else {}
+    for dest, (section, key) in FLAG_TO_CONFIG.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            sections.setdefault(section, {})[key] = value
+    if (
+        "model" in sections
+        and sum(k in sections["model"] for k in ("model_name", "model_config_path", "model_size_billions")) > 1
+    ):
+        # a flag naming the model replaces the config's way of naming it
+        chosen = [
+            k for k in ("model_name", "model_config_path", "model_size_billions") if getattr(args, _dest(k), None)
+        ]
+        if len(chosen) == 1:
+            for k in ("model_name", "model_config_path", "model_size_billions"):
+                if k != chosen[0]:
+                    sections["model"].pop(k, None)
+    return sections
+
+
+def _dest(key: str) -> str:
+    return {"model_name": "model", "model_config_path": "model_config", "model_size_billions": "model_size"}[key]

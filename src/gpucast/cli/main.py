@@ -1,0 +1,194 @@
+"""The ``gpucast`` command: parse flags -> gpucast API -> render. Nothing else lives here.
+
+Exit codes: 0 ok, 2 bad input or no feasible plan (one line on stderr), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .. import __version__
+from ..errors import GpucastError, InputError
+from .args import add_common_plan_flags, add_seed_flags, sections_from_args
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line and exits 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"gpucast: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gpucast",
+        description="Capacity planning for LLM serving: GPUs, sharding, replicas, latency and cost.",
+    )
+    parser.add_argument("--version", action="version", version=f"gpucast {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    forecast = sub.add_parser(
+        "forecast",
+        help="seed-compatible planner (--mode inference|training, --config FILE, --generate-config)",
+        description="Seed-compatible capacity planner. Every flag of the original forecast.py works.",
+    )
+    forecast.add_argument("--mode", choices=["inference", "training"], help="what to plan (default inference)")
+    add_seed_flags(forecast)
+    add_common_plan_flags(forecast)
+
+    inference = sub.add_parser(
+        "inference",
+        help="plan serving capacity for a model and workload",
+        description="Plan serving capacity: GPU type, TP/PP, replicas, latency, autoscaling and cost.",
+    )
+    add_seed_flags(inference)
+    add_common_plan_flags(inference)
+
+    compare = sub.add_parser(
+        "compare",
+        help="rank every GPU x cloud (x precision) that can serve the workload",
+        description="Rank GPU types and clouds by monthly cost for one workload.",
+    )
+    add_seed_flags(compare)
+    add_common_plan_flags(compare)
+    compare.add_argument("--clouds", help="comma-separated clouds (default: all)")
+    compare.add_argument("--precisions", help="comma-separated precisions to compare, e.g. BF16,FP8,INT4")
+    compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
+    compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
+
+    models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
+    models.add_argument("--json", action="store_true", help="print JSON")
+    gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
+    gpus.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not args_list:
+        parser.print_help()
+        return 0
+    args = parser.parse_args(args_list)
+    try:
+        return _dispatch(args)
+    except GpucastError as error:
+        print(f"gpucast: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import render
+
+    if args.command == "models":
+        return render.models(as_json=args.json)
+    if args.command == "gpus":
+        return render.gpus(as_json=args.json)
+    if args.command == "compare":
+        return _compare(args)
+    if getattr(args, "generate_config", None):
+        return _generate_config(args)
+    sections = sections_from_args(args)
+    mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
+    if mode == "training":
+        raise InputError("--mode training arrives with the training planner (roadmap item 3); use --mode inference")
+    from ..api import plan_inference
+
+    plan = plan_inference(*_inputs(sections))
+    data = plan.to_dict()
+    output = sections.get("options", {}).get("output_file")
+    if output:
+        _write_json(output, data)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render.plan(plan, explain=args.explain)
+        if output:
+            print(f"Plan written to {output}")
+    return 0
+
+
+def _inputs(sections: dict[str, Any]) -> tuple[Any, ...]:
+    from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+
+    workload = sections.get("workload", {})
+    for key, flag in (
+        ("requests_per_second", "--rps"),
+        ("avg_input_tokens", "--input-tokens"),
+        ("avg_output_tokens", "--output-tokens"),
+    ):
+        if key not in workload:
+            raise InputError(f"{flag} is required (or workload.{key} in --config)")
+    return (
+        LLMWorkloadInput(**workload),
+        ModelConfig(**sections.get("model", {})),
+        GPUConfig(**sections.get("gpu", {})),
+        ServingOptions(**sections.get("serving", {})),
+    )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ..compare import compare_gpus
+    from . import render
+
+    sections = sections_from_args(args)
+    workload, model, gpu, options = _inputs(sections)
+
+    def split(value: str | None) -> list[str] | None:
+        return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+    rows = compare_gpus(
+        workload,
+        model,
+        options,
+        clouds=split(args.clouds),
+        precisions=split(args.precisions),
+        gpu_types=split(args.gpus) or ([gpu.gpu_type] if gpu.gpu_type else None),
+        target_gpu_utilization=gpu.target_gpu_utilization,
+    )
+    if args.top and args.top > 0:
+        rows = rows[: args.top]
+    data = [r.to_dict() for r in rows]
+    output = sections.get("options", {}).get("output_file")
+    if output:
+        _write_json(output, data)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render.comparison(rows)
+    return 0
+
+
+def _generate_config(args: argparse.Namespace) -> int:
+    from ..config import template
+
+    text = json.dumps(template(args.generate_config), indent=2) + "\n"
+    if args.output:
+        _write_text(args.output, text)
+        print(f"Template written to {args.output}; run: gpucast forecast --config {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _write_json(path: str, data: Any) -> None:
+    _write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _write_text(path: str, text: str) -> None:
+    """Write atomically (temp file + rename) so a failed write never leaves half a file."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as error:
+        raise InputError(f"--output {path!r} cannot be written: {error.strerror}") from error

@@ -1,0 +1,285 @@
+"""Terminal rendering with rich: a plan scannable in 30 seconds, comparison and catalog tables."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ..plan import LLMCapacityPlan
+
+console = Console(highlight=False)
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_header=False, pad_edge=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.0f}"
+
+
+def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
+    inputs, res, thr, sc = p.inputs, p.gpu_resources, p.throughput, p.scaling
+    console.print("[bold]LLM INFRASTRUCTURE CAPACITY PLAN[/bold]  (gpucast)")
+    console.print(
+        _section(
+            "Inputs",
+            [
+                (
+                    "Workload",
+                    f"{inputs['requests_per_second']:g} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
+                    f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens",
+                ),
+                (
+                    "Model",
+                    f"{p.model['name']} ({p.model['total_params_b']:.1f}B params, "
+                    f"{p.model['active_params_b']:.1f}B active), {inputs['precision']}, KV {inputs['kv_precision']}",
+                ),
+                (
+                    "SLOs",
+                    f"TTFT <= {inputs['ttft_slo_ms']:g} ms, ITL <= {inputs['itl_slo_ms']:g} ms"
+                    + (f", E2E <= {inputs['target_latency_ms']:g} ms" if inputs.get("target_latency_ms") else ""),
+                ),
+                ("Context window", f"{inputs['context_window']} tokens"),
+            ],
+        )
+    )
+    shard = f"TP={res.tensor_parallel}" + (f" x PP={res.pipeline_parallel}" if res.pipeline_parallel > 1 else "")
+    console.print(
+        _section(
+            "GPU resources",
+            [
+                ("GPU type", f"{res.recommended_gpu_type} ({res.gpu_memory_gb:.0f} GB)"),
+                ("GPUs per replica", f"{res.min_gpus_per_replica} ({shard})"),
+                ("Replicas", f"{res.min_replicas} - {res.max_replicas}"),
+                ("Total GPUs", f"{res.total_gpus} (at max replicas)"),
+                (
+                    "Memory per GPU",
+                    f"weights {res.weights_gb_per_gpu:.1f} GB + KV cache {res.kv_cache_gb_per_gpu:.1f} GB + "
+                    f"activations {res.activations_gb_per_gpu:.1f} GB + overhead {res.overhead_gb_per_gpu:.1f} GB",
+                ),
+                (
+                    "KV cache",
+                    f"{res.kv_cache_tokens:,} tokens per replica ({res.kv_bytes_per_token / 1024:,.0f} KiB/token), "
+                    f"up to {res.max_concurrent_sequences} concurrent sequences",
+                ),
+            ],
+        )
+    )
+    sla = "[green]yes[/green]" if thr.meets_latency_sla else "[red]NO[/red]"
+    console.print(
+        _section(
+            "Throughput and latency (per replica, at the planned operating point)",
+            [
+                (
+                    "Concurrency",
+                    f"{thr.concurrency_per_replica:.0f} requests in flight (limited by {thr.concurrency_limit})",
+                ),
+                ("Requests/s", f"{thr.rps_per_replica:.2f} per replica, {thr.max_rps_capacity:.1f} at max replicas"),
+                (
+                    "Output tokens/s",
+                    f"{thr.tps_per_replica:,.0f} per replica, {thr.total_tps_capacity:,.0f} total "
+                    f"(saturation {thr.max_tps_per_replica:,.0f}/replica)",
+                ),
+                ("TTFT", f"{thr.estimated_ttft_ms:,.0f} ms"),
+                ("ITL", f"{thr.estimated_itl_ms:.1f} ms ({thr.bound}-bound decode)"),
+                ("End-to-end", f"{thr.estimated_e2e_latency_ms:,.0f} ms"),
+                ("Meets latency SLA", sla),
+            ],
+        )
+    )
+    console.print(
+        _section(
+            "Scaling",
+            [
+                (
+                    "Min / max replicas",
+                    f"{sc.recommended_min_replicas} / {sc.recommended_max_replicas} "
+                    f"(avg {sc.average_rps:g} req/s, planned peak {sc.peak_rps:g} req/s)",
+                ),
+                (
+                    "Scale out above",
+                    f"{sc.auto_scale_rps_threshold:.2f} req/s per replica, GPU util "
+                    f"{sc.auto_scale_gpu_util_threshold:.0%}, TTFT {sc.auto_scale_latency_threshold_ms:,.0f} ms",
+                ),
+                (
+                    "Queue / KV triggers",
+                    f"{sc.auto_scale_queue_depth_threshold:.0f} running requests per replica, "
+                    f"KV cache {sc.auto_scale_kv_cache_usage_threshold:.0%} used",
+                ),
+            ],
+        )
+    )
+    if p.cost:
+        c = p.cost
+        console.print(
+            _section(
+                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                [
+                    ("Instances", f"{c.instances} x {c.instance_type} (${c.gpu_hourly_cost:.2f} per GPU-hour)"),
+                    (
+                        "Monthly GPU cost",
+                        f"{_money(c.monthly_gpu_cost)} at max replicas, "
+                        f"{_money(c.monthly_cost_at_min_replicas)} at min replicas",
+                    ),
+                    (
+                        "Cost per million tokens",
+                        f"${c.cost_per_million_tokens:.3f} (input+output), "
+                        f"${c.cost_per_million_output_tokens:.3f} per million output tokens",
+                    ),
+                ],
+            )
+        )
+    console.print(f"[bold]Recommendation:[/bold] {p.recommendation}")
+    for warning in p.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if p.alternatives:
+        alts = ", ".join(
+            f"{a.gpu_type} TP={a.tensor_parallel}: {a.total_gpus} GPUs {_money(a.monthly_gpu_cost)}"
+            for a in p.alternatives[:3]
+        )
+        console.print(f"[dim]Alternatives: {alts}[/dim]")
+    if explain:
+        table = Table(title="How the numbers were computed", title_justify="left", box=box.SIMPLE)
+        for column in ("quantity", "value", "formula"):
+            table.add_column(column)
+        for row in p.explain:
+            table.add_row(row["quantity"], row["value"], row["formula"])
+        console.print(table)
+        for line in p.assumptions:
+            console.print(f"[dim]- {line}[/dim]")
+
+
+def comparison(rows: list[Any]) -> None:
+    if not rows:
+        console.print("No GPU and cloud combination can serve this workload.")
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in (
+        "GPU",
+        "cloud",
+        "prec",
+        "TP x PP",
+        "replicas",
+        "GPUs",
+        "$/month",
+        "$/M tok",
+        "TTFT ms",
+        "ITL ms",
+        "SLO",
+    ):
+        table.add_column(column, justify="right" if column not in ("GPU", "cloud", "prec") else "left")
+    for r in rows:
+        table.add_row(
+            r.gpu_type,
+            r.cloud,
+            r.precision,
+            f"{r.tensor_parallel}x{r.pipeline_parallel}",
+            f"{r.min_replicas}-{r.max_replicas}",
+            str(r.total_gpus),
+            _money(r.monthly_cost),
+            "n/a" if r.cost_per_million_tokens is None else f"{r.cost_per_million_tokens:.3f}",
+            f"{r.ttft_ms:,.0f}",
+            f"{r.itl_ms:.1f}",
+            "yes" if r.meets_latency_sla else "no",
+        )
+    console.print(table)
+
+
+def models(*, as_json: bool) -> int:
+    from ..catalog.loader import load_models
+    from ..core.params import count_parameters
+
+    entries = []
+    for spec in load_models().values():
+        params = count_parameters(spec)
+        entries.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "params_b": round(params.total / 1e9, 2),
+                "active_params_b": round(params.active / 1e9, 2),
+                "layers": spec.num_layers,
+                "hidden": spec.hidden_size,
+                "heads": spec.num_heads,
+                "kv_heads": spec.num_kv_heads,
+                "attention": "MLA" if spec.is_mla else ("GQA" if spec.num_kv_heads < spec.num_heads else "MHA"),
+                "experts": f"{spec.experts_per_token}/{spec.num_experts}" if spec.is_moe else "",
+                "max_context": spec.max_context,
+                "source": spec.source,
+            }
+        )
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("id", "params (B)", "active (B)", "layers", "hidden", "heads/kv", "attn", "experts", "context"):
+        table.add_column(column, justify="left" if column in ("id", "attn") else "right")
+    for e in entries:
+        table.add_row(
+            e["id"],
+            f"{e['params_b']:g}",
+            f"{e['active_params_b']:g}",
+            str(e["layers"]),
+            str(e["hidden"]),
+            f"{e['heads']}/{e['kv_heads']}",
+            e["attention"],
+            e["experts"],
+            f"{e['max_context']:,}",
+        )
+    console.print(table)
+    return 0
+
+
+def gpus(*, as_json: bool) -> int:
+    from ..catalog.loader import load_gpus, load_prices
+
+    clouds: dict[str, set[str]] = {}
+    for price in load_prices():
+        clouds.setdefault(price.gpu_id, set()).add(price.cloud)
+    entries = [
+        {
+            "id": g.id,
+            "name": g.name,
+            "memory_gib": g.memory_gib,
+            "bandwidth_tb_s": g.memory_bandwidth_tb_s,
+            "dense_tflops": g.dense_tflops,
+            "interconnect": g.interconnect,
+            "interconnect_gb_s": g.interconnect_bandwidth_gb_s,
+            "gpus_per_node": g.gpus_per_node,
+            "clouds": sorted(clouds.get(g.id, ())),
+            "source": g.source,
+        }
+        for g in load_gpus().values()
+    ]
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("id", "GiB", "TB/s", "BF16 TF", "FP8 TF", "FP4 TF", "link", "GB/s", "/node", "clouds"):
+        table.add_column(column, justify="left" if column in ("id", "link", "clouds") else "right")
+    for e in entries:
+        tf = e["dense_tflops"]
+        table.add_row(
+            e["id"],
+            f"{e['memory_gib']:g}",
+            f"{e['bandwidth_tb_s']:g}",
+            f"{tf.get('bf16', tf.get('fp16', 0)):g}",
+            f"{tf.get('fp8', 0):g}" if "fp8" in tf else "-",
+            f"{tf.get('fp4', 0):g}" if "fp4" in tf else "-",
+            e["interconnect"],
+            f"{e['interconnect_gb_s']:g}",
+            str(e["gpus_per_node"]),
+            ",".join(e["clouds"]) or "-",
+        )
+    console.print(table)
+    return 0

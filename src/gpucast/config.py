@@ -1,0 +1,151 @@
+"""The seed's JSON config files: load, validate keys, merge with CLI flags, write templates.
+
+Schema (seed): top-level ``mode``, ``workload``, ``model``, ``training``, ``gpu``, ``options``;
+gpucast adds ``serving`` and a few keys (``model.model_name``, ``model.kv_precision``...).
+Keys starting with ``_`` are comments and ignored; any other unknown key is an error that
+names it. CLI flags override config values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "workload": ("requests_per_second", "avg_input_tokens", "avg_output_tokens", "peak_load_multiplier", "growth_rate"),
+    "model": (
+        "model_size_billions",
+        "precision",
+        "context_window",
+        "batch_size",
+        "model_name",
+        "model_config_path",
+        "kv_precision",
+    ),
+    "training": (
+        "dataset_size_tokens",
+        "sequence_length",
+        "num_epochs",
+        "global_batch_size",
+        "micro_batch_size",
+        "gradient_accumulation_steps",
+        "optimizer_type",
+        "gradient_checkpointing",
+    ),
+    "gpu": ("gpu_type", "target_gpu_utilization"),
+    "options": ("include_cost", "output_file"),
+    "serving": (
+        "cloud",
+        "pricing",
+        "ttft_slo_ms",
+        "itl_slo_ms",
+        "target_latency_ms",
+        "safety_margin",
+        "min_replicas",
+        "tp",
+        "pp",
+        "gpu_memory_utilization",
+        "max_num_seqs",
+    ),
+}
+MODES = ("inference", "training")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a config file; returns ``{mode, section: {key: value}}`` without comments."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"--config {str(path)!r} cannot be read: {error.strerror}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise ConfigError(f"--config {str(path)!r} is not valid JSON{where}") from error
+    return validate_config(raw, str(path))
+
+
+def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: the top level must be a JSON object")
+    result: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key.startswith("_"):
+            continue
+        if key == "mode":
+            if value not in MODES:
+                raise ConfigError(f"{origin}: mode {value!r} is not one of {', '.join(MODES)}")
+            result["mode"] = value
+            continue
+        if key not in SECTIONS:
+            raise ConfigError(f"{origin}: unknown key {key!r} (accepted: mode, {', '.join(SECTIONS)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{origin}: {key!r} must be a JSON object")
+        section = {}
+        for inner, inner_value in value.items():
+            if inner.startswith("_"):
+                continue
+            if inner not in SECTIONS[key]:
+                raise ConfigError(f"{origin}: unknown key '{key}.{inner}' (accepted: {', '.join(SECTIONS[key])})")
+            section[inner] = inner_value
+        result[key] = section
+    return result
+
+
+def template(mode: str) -> dict[str, Any]:
+    """A commented config the tool accepts as is (``--generate-config``)."""
+    if mode == "inference":
+        return {
+            "_comment": "gpucast inference config. Keys starting with '_' are comments. CLI flags override values.",
+            "mode": "inference",
+            "workload": {
+                "_comment": "average load; peak = requests_per_second x peak_load_multiplier x (1 + growth_rate/100)",
+                "requests_per_second": 10.0,
+                "avg_input_tokens": 500,
+                "avg_output_tokens": 200,
+                "peak_load_multiplier": 1.5,
+                "growth_rate": 0,
+            },
+            "model": {
+                "_comment": "model_name (catalog, see `gpucast models`) or model_size_billions; precision "
+                "FP32|FP16|BF16|FP8|INT8|INT4|FP4; batch_size caps concurrent sequences per replica (omit: planner chooses)",
+                "model_name": "llama-3.1-70b",
+                "precision": "FP16",
+                "context_window": 8192,
+            },
+            "gpu": {
+                "_comment": "gpu_type: see `gpucast gpus`; remove it to let gpucast pick the cheapest GPU",
+                "gpu_type": "H100-80GB",
+                "target_gpu_utilization": 0.7,
+            },
+            "serving": {
+                "_comment": "SLOs in ms; cloud aws|gcp|azure; pricing on-demand|spot|1yr|3yr",
+                "cloud": "aws",
+                "pricing": "on-demand",
+                "ttft_slo_ms": 2000,
+                "itl_slo_ms": 100,
+                "safety_margin": 0.25,
+                "min_replicas": 2,
+            },
+            "options": {"include_cost": True, "output_file": "capacity_plan.json"},
+        }
+    if mode == "training":
+        return {
+            "_comment": "gpucast training config (planned by the training planner when it lands).",
+            "mode": "training",
+            "training": {
+                "dataset_size_tokens": 1_000_000_000,
+                "sequence_length": 4096,
+                "num_epochs": 3,
+                "global_batch_size": 64,
+                "micro_batch_size": 1,
+                "gradient_accumulation_steps": 1,
+                "optimizer_type": "AdamW",
+                "gradient_checkpointing": True,
+            },
+            "model": {"model_size_billions": 70, "precision": "BF16"},
+            "gpu": {"gpu_type": "H100-80GB", "target_gpu_utilization": 0.85},
+            "options": {"include_cost": True, "output_file": "training_plan.json"},
+        }
+    raise ConfigError(f"--generate-config {mode!r} is not one of {', '.join(MODES)}")

@@ -1,0 +1,130 @@
+"""GPU memory for serving: weights, KV cache, activations, runtime overhead, KV capacity.
+
+Formulas (DESIGN.md section 4):
+- weights = parameters x bytes per parameter (quantized formats carry their scale overhead),
+  divided over TP x PP GPUs;
+- KV cache per token = 2 x layers x kv_heads x head_dim x kv_bytes (GQA: kv_heads, not heads);
+  MLA (DeepSeek-V2/V3) caches one latent per layer: layers x (kv_lora_rank + rope_dim) x kv_bytes;
+  sliding-window layers hold at most ``window`` tokens per sequence;
+- KV capacity = GPU memory x utilization fraction - weights - activation peak - runtime overhead,
+  which is how vLLM sizes its cache (``gpu_memory_utilization`` bounds everything it allocates).
+The seed's "2 x layers x hidden x context" KV formula ignores GQA and overstates Llama-3-70B by 8x.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .params import count_parameters
+from .specs import GIB, GPUSpec, ModelSpec, Precision
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """Engine memory knobs, with the defaults of vLLM (the most common open engine)."""
+
+    gpu_memory_utilization: float = 0.90  # vLLM default fraction of device memory it may use
+    runtime_overhead_gib: float = 1.0  # CUDA context, CUDA graphs, NCCL buffers (vLLM logs ~0.5-1.5 GiB)
+    max_batched_tokens: int = 8192  # vLLM V1 chunked-prefill token budget: sizes the activation peak
+    activation_bytes: float = 2.0  # activations are BF16/FP16 whatever the weight format
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Per-GPU memory of one replica (TP x PP GPUs), in GiB, with the KV capacity it leaves."""
+
+    weights_gib: float
+    activations_gib: float
+    overhead_gib: float
+    usable_gib: float
+    kv_cache_gib: float
+    kv_bytes_per_token_per_gpu: float
+    kv_capacity_tokens: int  # tokens the whole replica can hold in KV cache
+
+    @property
+    def fits(self) -> bool:
+        return self.kv_cache_gib > 0.0
+
+
+def weight_bytes(model: ModelSpec, precision: Precision) -> float:
+    """Bytes of all weights. Embeddings stay in 16-bit for quantized formats (as AWQ/GPTQ/FP8 do)."""
+    params = count_parameters(model)
+    body = (params.total - params.embedding) * precision.bytes_per_param
+    embedding_bytes = 4.0 if precision is Precision.FP32 else 2.0
+    return body + params.embedding * embedding_bytes
+
+
+def kv_bytes_per_token(model: ModelSpec, kv_precision: Precision, context_tokens: int = 0) -> float:
+    """KV-cache bytes per token of one sequence, whole model (all layers, all GPUs).
+
+    With ``context_tokens`` > 0, sliding-window layers are averaged over a sequence of that
+    length (they keep at most ``sliding_window`` tokens), so the result is the mean per token.
+    """
+    kv_bytes = kv_precision.value.bytes_per_param  # KV scales are per tensor: no group overhead
+    if model.is_mla:
+        per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes
+    else:
+        per_layer = 2 * model.num_kv_heads * model.head_dim * kv_bytes
+    full_layers = model.num_layers - model.sliding_window_layers
+    window_share = 1.0
+    if model.sliding_window_layers and model.sliding_window and context_tokens > model.sliding_window:
+        window_share = model.sliding_window / context_tokens
+    return per_layer * (full_layers + model.sliding_window_layers * window_share)
+
+
+def kv_bytes_per_token_per_gpu(
+    model: ModelSpec, kv_precision: Precision, tp: int, pp: int, context_tokens: int = 0
+) -> float:
+    """KV bytes per token held by one GPU of a TP x PP replica.
+
+    TP splits KV heads; when TP exceeds the KV-head count, heads are replicated (vLLM), and
+    MLA's single latent is replicated on every TP rank. PP splits layers.
+    """
+    whole = kv_bytes_per_token(model, kv_precision, context_tokens)
+    shards = 1 if model.is_mla else min(tp, model.num_kv_heads)
+    return whole / shards / pp
+
+
+def activation_peak_bytes(model: ModelSpec, settings: MemorySettings, tp: int) -> float:
+    """Peak activation memory of one forward pass over ``max_batched_tokens`` tokens.
+
+    Per token, the largest live tensors are the residual and attention input/output
+    (~4 x hidden) and the gated MLP's up/gate outputs (2 x ffn / TP); plus FP32 logits
+    for up to 256 sampled sequences (vLLM's profiling run). Approximate, documented.
+    """
+    ffn = model.moe_intermediate_size * max(model.experts_per_token, 1) if model.is_moe else 0
+    ffn = max(ffn, model.intermediate_size)
+    per_token = (4 * model.hidden_size + 2 * ffn / tp) * settings.activation_bytes
+    logits = 256 * model.vocab_size * 4 / tp
+    return settings.max_batched_tokens * per_token + logits
+
+
+def estimate_memory(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int = 1,
+    settings: MemorySettings = MemorySettings(),
+    context_tokens: int = 0,
+) -> MemoryBreakdown:
+    """Memory per GPU and the KV-cache capacity of one replica of ``tp x pp`` GPUs."""
+    weights = weight_bytes(model, precision) / (tp * pp)
+    activations = activation_peak_bytes(model, settings, tp)
+    overhead = settings.runtime_overhead_gib * GIB
+    usable = gpu.memory_bytes * settings.gpu_memory_utilization
+    kv_cache = usable - weights - activations - overhead
+    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, context_tokens)
+    capacity = max(0, math.floor(kv_cache / kv_per_token)) if kv_cache > 0 else 0
+    return MemoryBreakdown(
+        weights_gib=weights / GIB,
+        activations_gib=activations / GIB,
+        overhead_gib=overhead / GIB,
+        usable_gib=usable / GIB,
+        kv_cache_gib=kv_cache / GIB,
+        kv_bytes_per_token_per_gpu=kv_per_token,
+        kv_capacity_tokens=capacity,
+    )

@@ -1,0 +1,147 @@
+"""Roofline step times for one replica: decode steps, prefill, tensor-parallel communication.
+
+Decode (DESIGN.md section 4): a step at batch B and mean context L reads the weights once
+(MoE: only the experts the batch touches) and B x L KV entries, and does 2 x active params
+FLOPs per sequence plus attention; it takes max(bytes / (HBM BW x eta_bw), FLOPs / (peak x
+eta_c)) + 2 all-reduces per layer under TP + a fixed per-step overhead (scheduler, sampling,
+kernel launches). Prefill is compute-bound: (2 x active params x tokens + attention FLOPs)
+/ (peak x eta_prefill). The eta factors are data (``calibration.toml``), fitted to published
+engine measurements by ``scripts/calibrate.py``, not constants in this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .memory import kv_bytes_per_token_per_gpu, weight_bytes
+from .params import count_parameters
+from .specs import GPUSpec, ModelSpec, Precision
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """Fractions of the datasheet peaks a serving engine reaches, and fixed costs.
+
+    Defaults are used only when the calibration data file has no entry for a GPU family.
+    """
+
+    bandwidth_fraction: float = 0.75  # achieved / datasheet HBM bandwidth in decode GEMVs
+    compute_fraction: float = 0.55  # achieved / dense peak for batched decode GEMMs
+    prefill_fraction: float = 0.55  # achieved / dense peak for prefill (large GEMMs + attention)
+    step_overhead_s: float = 0.004  # per decode step: scheduling, sampling, launch gaps
+    allreduce_latency_s: float = 12e-6  # per all-reduce, small messages (NVLink custom all-reduce)
+    interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
+    source: str = "defaults"
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One decode step of a replica, with its parts so ``--explain`` can show them."""
+
+    total_s: float
+    memory_s: float
+    compute_s: float
+    comm_s: float
+    overhead_s: float
+    bytes_per_gpu: float
+    flops_per_gpu: float
+
+    @property
+    def bound(self) -> str:
+        return "memory" if self.memory_s >= self.compute_s else "compute"
+
+
+def expected_experts_touched(num_experts: int, experts_per_token: int, batch: float) -> float:
+    """Distinct routed experts hit per MoE layer by ``batch`` tokens (uniform routing).
+
+    Each token picks k of E experts; an expert is missed by all B tokens with probability
+    (1 - k/E)^B, so E x (1 - (1 - k/E)^B) are read from memory.
+    """
+    if num_experts <= 0:
+        return 0.0
+    return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** batch)
+
+
+def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) -> float:
+    """Weight bytes a decode step reads (whole model): MoE reads only the touched experts."""
+    total = weight_bytes(model, precision)
+    if not model.is_moe:
+        return total
+    params = count_parameters(model)
+    per_expert = (params.total - params.active) / max(model.num_experts - model.experts_per_token, 1)
+    touched = expected_experts_touched(model.num_experts, model.experts_per_token, batch)
+    untouched = (model.num_experts - touched) * per_expert * precision.bytes_per_param
+    return total - untouched
+
+
+def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
+    """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` tokens."""
+    head_dim = model.head_dim
+    if model.is_mla:  # absorbed MLA attends in the latent space
+        head_dim = model.kv_lora_rank + model.qk_rope_head_dim
+    full_layers = model.num_layers - model.sliding_window_layers
+    window = min(context_tokens, model.sliding_window) if model.sliding_window else context_tokens
+    attended = full_layers * context_tokens + model.sliding_window_layers * window
+    return 4.0 * model.num_heads * head_dim * attended
+
+
+def allreduce_time(gpu: GPUSpec, eff: Efficiency, tp: int, message_bytes: float) -> float:
+    """Ring all-reduce: 2 (tp-1)/tp x message over the link, plus a latency term."""
+    if tp <= 1:
+        return 0.0
+    link = gpu.interconnect_bandwidth_gb_s * 1e9 * eff.interconnect_fraction
+    return eff.allreduce_latency_s + 2.0 * (tp - 1) / tp * message_bytes / link
+
+
+def decode_step(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    eff: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    batch: float,
+    context_tokens: float,
+) -> StepTime:
+    """Time of one decode step of one pipeline stage processing ``batch`` sequences."""
+    params = count_parameters(model)
+    shards = tp * pp
+    weights = _weights_read_bytes(model, precision, batch) / shards
+    kv = batch * context_tokens * kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, int(context_tokens))
+    bytes_per_gpu = weights + kv
+    flops = batch * (2.0 * params.active + attention_flops_per_token(model, context_tokens))
+    flops_per_gpu = flops / shards
+    memory_s = bytes_per_gpu / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
+    compute_s = flops_per_gpu / (gpu.peak_flops(precision.value.compute_key) * eff.compute_fraction)
+    message = batch * model.hidden_size * 2.0
+    comm_s = 2 * (model.num_layers / pp) * allreduce_time(gpu, eff, tp, message)
+    total = max(memory_s, compute_s) + comm_s + eff.step_overhead_s / pp
+    return StepTime(total, memory_s, compute_s, comm_s, eff.step_overhead_s / pp, bytes_per_gpu, flops_per_gpu)
+
+
+def prefill_time(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    eff: Efficiency,
+    *,
+    precision: Precision,
+    tp: int,
+    pp: int,
+    tokens: float,
+) -> float:
+    """Seconds of replica time to prefill ``tokens`` prompt tokens of one request.
+
+    Compute: 2 x active params per token plus causal attention (mean context tokens/2).
+    The weights must also be read at least once; a prompt alone on an idle GPU is bounded
+    by that read, which is why short prompts cost about one decode step.
+    """
+    params = count_parameters(model)
+    flops = tokens * (2.0 * params.active + attention_flops_per_token(model, tokens / 2.0))
+    peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
+    compute_s = flops / (tp * pp) / peak
+    memory_s = weight_bytes(model, precision) / (tp * pp) / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
+    message = tokens * model.hidden_size * 2.0
+    comm_s = 2 * model.num_layers * allreduce_time(gpu, eff, tp, message)
+    return max(compute_s, memory_s) * pp + comm_s

@@ -1,0 +1,142 @@
+"""Sweep serving configurations and rank them: TP x PP per GPU, then GPUs and clouds.
+
+Estimation (``inference.py``) says how one configuration performs; this module enumerates
+the valid ones (TP divides the attention heads, stays inside one node; PP only when a full
+node is not enough) and keeps the cheapest that meets the SLOs (fewest GPUs when no price
+is known), preferring lower latency on ties.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import InfeasibleError
+from .cost import FleetCost, InstancePrice, cheapest_fleet
+from .inference import (
+    SLO,
+    FleetSize,
+    PlanSettings,
+    ReplicaEstimate,
+    Workload,
+    estimate_replica,
+    size_fleet,
+)
+from .perf import Efficiency
+from .specs import GPUSpec, ModelSpec, Precision
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One feasible configuration, sized and priced."""
+
+    estimate: ReplicaEstimate
+    fleet: FleetSize
+    cost_at_peak: FleetCost | None  # max replicas, always on
+    cost_at_average: FleetCost | None  # min replicas (autoscaled floor)
+
+    @property
+    def total_gpus(self) -> int:
+        return self.fleet.max_replicas * self.estimate.config.gpus
+
+    def sort_key(self) -> tuple[bool, float, int, float]:
+        monthly = self.cost_at_peak.monthly_usd if self.cost_at_peak else math.inf
+        return (not self.estimate.meets_slo, monthly, self.total_gpus, self.estimate.capacity.itl_s)
+
+
+def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[tuple[int, int]]:
+    """(TP, PP) pairs to try: TP in powers of two within a node dividing the head count;
+    PP in 2, 4, 8 across nodes only at full-node TP."""
+    options = []
+    tp = 1
+    while tp <= gpu.gpus_per_node:
+        if model.num_heads % tp == 0:
+            options.append((tp, 1))
+        tp *= 2
+    full = max(t for t, _ in options)
+    options += [(full, pp) for pp in (2, 4, 8)]
+    return options
+
+
+def evaluate(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    workload: Workload,
+    slo: SLO,
+    settings: PlanSettings,
+    prices: list[InstancePrice],
+    pricing: str,
+) -> Candidate:
+    """Estimate, size and price one configuration."""
+    estimate = estimate_replica(
+        model,
+        gpu,
+        efficiency,
+        precision=precision,
+        kv_precision=kv_precision,
+        tp=tp,
+        pp=pp,
+        workload=workload,
+        slo=slo,
+        settings=settings,
+    )
+    fleet = size_fleet(estimate, workload, settings)
+    gpus = estimate.config.gpus
+    peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
+    low = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=pricing)
+    return Candidate(estimate, fleet, peak, low)
+
+
+def best_for_gpu(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    workload: Workload,
+    slo: SLO,
+    settings: PlanSettings,
+    prices: list[InstancePrice],
+    pricing: str,
+    tp: int | None = None,
+    pp: int | None = None,
+) -> Candidate:
+    """Best (TP, PP) for one GPU type; ``tp``/``pp`` pin the sharding when given."""
+    options = parallel_options(model, gpu)
+    if tp is not None or pp is not None:
+        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
+        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
+    candidates: list[Candidate] = []
+    reasons: list[str] = []
+    for o_tp, o_pp in options:
+        try:
+            candidates.append(
+                evaluate(
+                    model,
+                    gpu,
+                    efficiency,
+                    precision=precision,
+                    kv_precision=kv_precision,
+                    tp=o_tp,
+                    pp=o_pp,
+                    workload=workload,
+                    slo=slo,
+                    settings=settings,
+                    prices=prices,
+                    pricing=pricing,
+                )
+            )
+        except InfeasibleError as error:
+            reasons.append(str(error))
+        if candidates and candidates[-1].estimate.meets_slo and o_pp > 1:
+            break  # deeper pipelines only add latency once one fits
+    if not candidates:
+        raise InfeasibleError(reasons[-1] if reasons else f"no valid sharding of {model.name} on {gpu.name}")
+    return min(candidates, key=Candidate.sort_key)

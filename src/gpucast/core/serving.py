@@ -1,0 +1,184 @@
+"""Continuous batching: throughput and latency of one replica at a given load.
+
+A replica (TP x PP GPUs running vLLM/SGLang/TensorRT-LLM) keeps up to B_max sequences in
+flight (KV capacity / tokens per sequence, capped by the engine's max_num_seqs). With C
+requests in flight, each decode step advances min(C, B_max) sequences by one token, and
+prompts are prefilled in chunks between (chunked prefill). Per second, a fraction
+lambda x P of the replica's time goes to prefill (P = prefill cost of one request), so the
+decode step stretches to ITL = T_step / (1 - lambda x P), and Little's law closes the loop:
+C = lambda x E2E, with E2E = TTFT + (O - 1) x ITL. The quadratic below solves it exactly.
+
+TTFT = prefill latency + half a decode step (waiting for the running step) + queueing for
+the prefill server, taken as M/D/1: W = rho / (2 (1 - rho)) x P_latency at utilization rho.
+References: Orca (Yu et al., OSDI'22) iteration-level scheduling; vLLM (Kwon et al., SOSP'23);
+Sarathi-Serve (Agrawal et al., OSDI'24) chunked prefill.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .perf import Efficiency, StepTime, decode_step, prefill_time
+from .specs import GPUSpec, ModelSpec, Precision
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Everything fixed about one replica: model, GPU, precisions, sharding, limits."""
+
+    model: ModelSpec
+    gpu: GPUSpec
+    efficiency: Efficiency
+    precision: Precision
+    kv_precision: Precision
+    tp: int
+    pp: int
+    max_sequences: int  # B_max: KV-capacity and engine cap on concurrent sequences
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Steady-state behaviour of one replica at a given concurrency."""
+
+    concurrency: float
+    batch: float
+    requests_per_s: float
+    output_tokens_per_s: float
+    total_tokens_per_s: float
+    ttft_s: float
+    itl_s: float
+    e2e_s: float
+    prefill_share: float  # fraction of replica time spent on prefill
+    step: StepTime
+    saturated: bool = False
+
+
+def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
+    """One token for every sequence: PP stages process batch/pp micro-batches in turn."""
+    stage = decode_step(
+        cfg.model,
+        cfg.gpu,
+        cfg.efficiency,
+        precision=cfg.precision,
+        kv_precision=cfg.kv_precision,
+        tp=cfg.tp,
+        pp=cfg.pp,
+        batch=max(batch / cfg.pp, 1e-9),
+        context_tokens=context,
+    )
+    if cfg.pp == 1:
+        return stage
+    p = cfg.pp
+    return StepTime(
+        stage.total_s * p,
+        stage.memory_s * p,
+        stage.compute_s * p,
+        stage.comm_s * p,
+        stage.overhead_s * p,
+        stage.bytes_per_gpu,
+        stage.flops_per_gpu,
+    )
+
+
+def operating_point(
+    cfg: ReplicaConfig,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    concurrency: float,
+    queue_utilization: float = 0.0,
+) -> OperatingPoint:
+    """Closed-loop steady state with ``concurrency`` requests in flight on one replica.
+
+    ``queue_utilization`` (0..1) adds M/D/1 queueing for prefill to TTFT, for planning at a
+    given load; benchmark-style closed loops use 0.
+    """
+    batch = min(concurrency, cfg.max_sequences)
+    context = input_tokens + output_tokens / 2.0
+    step = _step(cfg, batch, context)
+    prefill_latency = prefill_time(
+        cfg.model,
+        cfg.gpu,
+        cfg.efficiency,
+        precision=cfg.precision,
+        tp=cfg.tp,
+        pp=cfg.pp,
+        tokens=input_tokens,
+    )
+    prefill_cost = prefill_latency / cfg.pp  # PP stages prefill different requests at once
+    rho = min(max(queue_utilization, 0.0), 0.99)
+    ttft = prefill_latency + step.total_s / 2.0 + rho / (2.0 * (1.0 - rho)) * prefill_latency
+    decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
+    rate = _solve_rate(batch, ttft, decode_time, prefill_cost)
+    itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
+    e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
+    if concurrency > cfg.max_sequences:  # the rest wait in the queue for a free slot
+        ttft += (concurrency - cfg.max_sequences) / rate
+        e2e = concurrency / rate
+    return OperatingPoint(
+        concurrency=concurrency,
+        batch=batch,
+        requests_per_s=rate,
+        output_tokens_per_s=rate * output_tokens,
+        total_tokens_per_s=rate * (input_tokens + output_tokens),
+        ttft_s=ttft,
+        itl_s=itl,
+        e2e_s=e2e,
+        prefill_share=rate * prefill_cost,
+        step=step,
+        saturated=concurrency >= cfg.max_sequences,
+    )
+
+
+def _solve_rate(concurrency: float, ttft: float, decode_time: float, prefill_cost: float) -> float:
+    """Solve C = lambda x (a + b / (1 - lambda P)) for lambda (the root with lambda P < 1).
+
+    a = TTFT, b = (O-1) x step time. Rearranged: aP lambda^2 - (a + b + CP) lambda + C = 0.
+    """
+    a, b, p, c = ttft, decode_time, prefill_cost, concurrency
+    if a * p <= 0.0:
+        return c / max(a + b + c * p, 1e-12)
+    s = a + b + c * p
+    disc = max(s * s - 4.0 * a * p * c, 0.0)
+    return (s - math.sqrt(disc)) / (2.0 * a * p)
+
+
+def max_throughput(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float) -> OperatingPoint:
+    """The replica with every KV slot busy: the offline max-throughput benchmark setting."""
+    return operating_point(
+        cfg,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        concurrency=float(cfg.max_sequences),
+    )
+
+
+def at_request_rate(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, rate: float) -> OperatingPoint:
+    """Open-loop Poisson arrivals at ``rate`` req/s: the concurrency Little's law implies.
+
+    Finds C with lambda(C) = rate by bisection (lambda grows with C), then adds M/D/1
+    prefill queueing at utilization rate / capacity. Past capacity the replica saturates.
+    """
+    top = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens)
+    if rate >= top.requests_per_s:
+        return top
+    lo, hi = 0.0, float(cfg.max_sequences)
+    for _ in range(60):
+        mid = (lo + hi) / 2.0
+        point = operating_point(cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=mid)
+        if point.requests_per_s < rate:
+            lo = mid
+        else:
+            hi = mid
+    return operating_point(
+        cfg,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        concurrency=hi,
+        queue_utilization=rate / top.requests_per_s,
+    )

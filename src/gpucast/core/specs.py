@@ -1,0 +1,162 @@
+"""Typed, frozen descriptions of what gpucast plans for: models, GPUs, precisions.
+
+The core never sees dicts or files: catalog loaders and adapters build these
+objects once at the boundary (validated), and every formula takes them as input.
+Units are in the field names (``_gib``, ``_tb_s``, ``_tflops``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+GIB = 2**30
+GB = 1e9
+
+
+@dataclass(frozen=True)
+class PrecisionSpec:
+    """How a number format stores weights and which tensor-core path computes with it.
+
+    ``bytes_per_param`` is the storage size; ``scale_overhead_fraction`` is the extra
+    storage for quantization scales/zero points (INT4 group-128 with an FP16 scale and
+    zero per group: 2*2 bytes / 64 bytes of weights = ~3%, AWQ/GPTQ layout).
+    ``compute_key`` names the GPU peak (``dense_tflops`` key) used for matmuls; weight-only
+    formats (INT4 AWQ/GPTQ) dequantize and compute in FP16, and FP4 uses FP4 tensor cores
+    only where the GPU has them (Blackwell), otherwise it runs as weight-only in FP16.
+    """
+
+    bytes_per_param: float
+    compute_key: str
+    scale_overhead_fraction: float = 0.0
+    weight_only: bool = False
+
+
+class Precision(Enum):
+    """Supported number formats; the value carries the numbers (aiconfigurator QuantMapping)."""
+
+    FP32 = PrecisionSpec(4.0, "fp32")
+    FP16 = PrecisionSpec(2.0, "fp16")
+    BF16 = PrecisionSpec(2.0, "bf16")
+    FP8 = PrecisionSpec(1.0, "fp8", scale_overhead_fraction=0.0)
+    INT8 = PrecisionSpec(1.0, "int8", scale_overhead_fraction=0.0)
+    INT4 = PrecisionSpec(0.5, "fp16", scale_overhead_fraction=0.03, weight_only=True)
+    # NVFP4: one FP8 (E4M3) scale per block of 16 FP4 values (8 bytes) = +12.5%
+    # (MXFP4 uses one E8M0 scale per 32 values = +6.25%; NVFP4 is the Blackwell default).
+    FP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.125)
+
+    @property
+    def bytes_per_param(self) -> float:
+        return self.value.bytes_per_param * (1.0 + self.value.scale_overhead_fraction)
+
+    @property
+    def spec(self) -> PrecisionSpec:
+        return self.value
+
+
+PRECISION_NAMES = tuple(p.name for p in Precision)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Transformer architecture, as in a Hugging Face ``config.json``.
+
+    Attention: ``num_kv_heads < num_heads`` is GQA. MLA (DeepSeek-V2/V3) is described
+    by ``kv_lora_rank`` > 0 with ``q_lora_rank``, ``qk_nope_head_dim``,
+    ``qk_rope_head_dim`` and ``v_head_dim``.
+    MoE: ``num_experts`` > 0 routed experts of width ``moe_intermediate_size``,
+    ``experts_per_token`` active, ``num_shared_experts`` always-on experts of width
+    ``shared_expert_intermediate_size`` (0 = same as ``moe_intermediate_size``);
+    the first ``first_dense_layers`` layers are dense, and after that every
+    ``moe_layer_step``-th layer is MoE (1 = all, 2 = alternate, Llama-4 Maverick).
+    Sliding window: ``sliding_window`` tokens on ``sliding_window_layers`` of the
+    layers (Gemma-2 alternates: half of them; Mistral-7B v0.1: all).
+    """
+
+    id: str
+    name: str
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    tie_word_embeddings: bool = False
+    gated_mlp: bool = True
+    attention_bias: bool = False
+    mlp_bias: bool = False
+    norms_per_layer: int = 2
+    max_context: int = 4096
+    # MoE
+    num_experts: int = 0
+    experts_per_token: int = 0
+    num_shared_experts: int = 0
+    moe_intermediate_size: int = 0
+    shared_expert_intermediate_size: int = 0
+    first_dense_layers: int = 0
+    moe_layer_step: int = 1
+    # MLA
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    # sliding window attention
+    sliding_window: int = 0
+    sliding_window_layers: int = 0
+    # catalog metadata
+    hf_id: str = ""
+    aliases: tuple[str, ...] = ()
+    published_params_b: float = 0.0
+    source: str = ""
+    as_of: str = ""
+    note: str = ""
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+
+@dataclass(frozen=True)
+class GPUSpec:
+    """One accelerator, in SI units as the vendor states them (dense, no sparsity)."""
+
+    id: str
+    name: str
+    vendor: str
+    family: str
+    form_factor: str
+    memory_gib: float
+    memory_bandwidth_tb_s: float
+    interconnect: str
+    interconnect_bandwidth_gb_s: float
+    gpus_per_node: int
+    dense_tflops: dict[str, float] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    tdp_w: float = 0.0
+    source: str = ""
+    as_of: str = ""
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gib * GIB
+
+    def supports(self, compute_key: str) -> bool:
+        return self.dense_tflops.get(compute_key, 0.0) > 0.0
+
+    def peak_flops(self, compute_key: str) -> float:
+        """Dense peak FLOP/s for a compute path, falling back to the FP16 path.
+
+        Weight-only formats (and FP8/FP4 on GPUs without those units) run their
+        matmuls in FP16/BF16 after dequantization, so the FP16 peak applies.
+        """
+        for key in (compute_key, "fp16", "bf16", "fp32"):
+            tflops = self.dense_tflops.get(key, 0.0)
+            if tflops > 0.0:
+                return tflops * 1e12
+        return 0.0

@@ -1,0 +1,45 @@
+"""gpucast's exceptions: one tree, so adapters can map them to exit codes and messages.
+
+::
+
+    GpucastError
+    ├── CatalogError(ValueError)        bad or missing catalog entry
+    │   ├── UnknownGPUError             --gpu-type not in the catalog (message has close matches)
+    │   └── UnknownModelError           --model not in the catalog (message has close matches)
+    ├── InputError(ValueError)          invalid workload/config value (names the value and what is accepted)
+    │   └── ConfigError                 malformed or unknown keys in a JSON config / model config file
+    └── InfeasibleError(RuntimeError)   a valid question with no answer (model does not fit, no plan meets SLOs)
+
+Every message is one line that says what was wrong, which value, and what is accepted.
+The CLI turns any of these into that line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class GpucastError(Exception):
+    """Base of every error gpucast raises on purpose."""
+
+
+class CatalogError(GpucastError, ValueError):
+    """A catalog entry is missing or malformed."""
+
+
+class UnknownGPUError(CatalogError):
+    """The named GPU is not in the catalog."""
+
+
+class UnknownModelError(CatalogError):
+    """The named model is not in the catalog."""
+
+
+class InputError(GpucastError, ValueError):
+    """An input value is invalid."""
+
+
+class ConfigError(InputError):
+    """A configuration file is malformed or has unknown keys."""
+
+
+class InfeasibleError(GpucastError, RuntimeError):
+    """The question is valid but has no answer (nothing fits, nothing meets the SLOs)."""

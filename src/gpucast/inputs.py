@@ -1,0 +1,180 @@
+"""The seed's input dataclasses (LLMWorkloadInput, ModelConfig, GPUConfig, TrainingInput) plus
+gpucast's serving options, and their validation.
+
+Every check names the field, the value and what is accepted, so the CLI, config files and
+the API all report the same one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .core.cost import PRICING_MODELS
+from .core.specs import PRECISION_NAMES, Precision
+from .errors import InputError
+
+OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
+
+
+def parse_precision(value: str, flag: str = "--precision") -> Precision:
+    """A Precision from a name, case-insensitive ("bf16" -> BF16)."""
+    name = str(value).strip().upper()
+    if name not in PRECISION_NAMES:
+        raise InputError(f"{flag} {value!r} is not one of {', '.join(PRECISION_NAMES)}")
+    return Precision[name]
+
+
+def check_positive(name: str, value: float, *, integer: bool = False, upper: float | None = None) -> None:
+    """Raise InputError unless ``value`` is a finite number > 0 (and <= upper)."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        kind = "a whole number" if integer else "a number"
+        raise InputError(f"{name} {value!r} must be {kind} greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} {value!r} must be greater than 0")
+    if upper is not None and value > upper:
+        raise InputError(f"{name} {value!r} must be at most {upper:g}")
+
+
+def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
+    low_ok = value >= 0 if allow_zero else value > 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{name} {value!r} must be a number between 0 and 1")
+    if not (low_ok and value <= 1):
+        raise InputError(f"{name} {value!r} must be between 0 and 1")
+
+
+@dataclass
+class LLMWorkloadInput:
+    """Inference load: average requests/s and tokens per request (seed field names)."""
+
+    requests_per_second: float
+    avg_input_tokens: int
+    avg_output_tokens: int
+    peak_load_multiplier: float = 1.5
+    growth_rate: float = 0.0  # percent over the planning horizon, 0-1000
+
+    def validate(self) -> None:
+        check_positive("requests_per_second (--rps)", self.requests_per_second, upper=1e7)
+        check_positive("avg_input_tokens (--input-tokens)", self.avg_input_tokens, integer=True, upper=10_000_000)
+        check_positive("avg_output_tokens (--output-tokens)", self.avg_output_tokens, integer=True, upper=1_000_000)
+        check_positive("peak_load_multiplier (--peak-multiplier)", self.peak_load_multiplier, upper=100)
+        if self.peak_load_multiplier < 1:
+            raise InputError(
+                f"peak_load_multiplier (--peak-multiplier) {self.peak_load_multiplier!r} must be at least 1"
+            )
+        rate = self.growth_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (0 <= rate <= 1000):
+            raise InputError(f"growth_rate (--growth-rate) {rate!r} must be a percentage between 0 and 1000")
+
+
+@dataclass
+class ModelConfig:
+    """Which model and how it is stored. Give ``model_name`` (catalog), ``model_config_path``
+    (a Hugging Face config.json) or the seed's ``model_size_billions``."""
+
+    model_size_billions: float | None = None
+    precision: str = "FP16"
+    context_window: int = 4096
+    batch_size: int | None = None  # cap on concurrent sequences per replica; None = planner chooses
+    model_name: str | None = None
+    model_config_path: str | None = None
+    kv_precision: str | None = None  # defaults to the weight precision (16-bit for INT4/FP4 weights)
+
+    def validate(self) -> None:
+        given = [x for x in (self.model_size_billions, self.model_name, self.model_config_path) if x is not None]
+        if not given:
+            raise InputError("no model given: use --model NAME, --model-config PATH or --model-size BILLIONS")
+        if len(given) > 1:
+            raise InputError("give only one of --model, --model-config and --model-size")
+        if self.model_size_billions is not None:
+            check_positive("model_size_billions (--model-size)", self.model_size_billions, upper=2000)
+        parse_precision(self.precision)
+        if self.kv_precision is not None:
+            parse_precision(self.kv_precision, "--kv-precision")
+        check_positive("context_window (--context-window)", self.context_window, integer=True, upper=10_000_000)
+        if self.batch_size is not None:
+            check_positive("batch_size (--batch-size)", self.batch_size, integer=True, upper=100_000)
+
+
+@dataclass
+class GPUConfig:
+    """GPU type (None = recommend one) and the planned utilization (seed field names)."""
+
+    gpu_type: str | None = None
+    target_gpu_utilization: float = 0.7
+
+    def validate(self) -> None:
+        check_fraction("target_gpu_utilization (--target-gpu-utilization)", self.target_gpu_utilization)
+
+
+@dataclass
+class ServingOptions:
+    """gpucast's additions: SLOs, cloud and pricing, headroom, sharding and engine limits."""
+
+    cloud: str = "aws"
+    pricing: str = "on-demand"
+    ttft_slo_ms: float = 2000.0
+    itl_slo_ms: float = 100.0
+    target_latency_ms: float | None = None  # the seed's --target-latency: end-to-end per request
+    safety_margin: float = 0.25
+    min_replicas: int = 2
+    tp: int | None = None
+    pp: int | None = None
+    gpu_memory_utilization: float = 0.90
+    max_num_seqs: int = 256
+
+    def validate(self, known_clouds: tuple[str, ...]) -> None:
+        if self.cloud not in known_clouds:
+            raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
+        if self.pricing not in PRICING_MODELS:
+            raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
+        check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
+        check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)
+        if self.target_latency_ms is not None:
+            check_positive("--target-latency", self.target_latency_ms, upper=1e8)
+        if (
+            isinstance(self.safety_margin, bool)
+            or not isinstance(self.safety_margin, (int, float))
+            or not (0 <= self.safety_margin <= 10)
+        ):
+            raise InputError(f"--safety-margin {self.safety_margin!r} must be between 0 and 10 (0.25 = 25%)")
+        check_positive("--min-replicas", self.min_replicas, integer=True, upper=100_000)
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp)):
+            if value is not None:
+                check_positive(flag, value, integer=True, upper=64)
+                if value & (value - 1):
+                    raise InputError(f"{flag} {value!r} must be a power of two (1, 2, 4, 8, ...)")
+        check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
+        check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=100_000)
+
+
+@dataclass
+class TrainingInput:
+    """Fine-tuning job (seed field names); planned by the training planner (roadmap item 3)."""
+
+    dataset_size_tokens: int
+    sequence_length: int
+    num_epochs: int
+    global_batch_size: int
+    micro_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    optimizer_type: str = "AdamW"
+    gradient_checkpointing: bool = False
+
+    def validate(self) -> None:
+        check_positive("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, integer=True)
+        check_positive("sequence_length (--sequence-length)", self.sequence_length, integer=True)
+        check_positive("num_epochs (--epochs)", self.num_epochs, integer=True)
+        check_positive("global_batch_size (--global-batch-size)", self.global_batch_size, integer=True)
+        check_positive("micro_batch_size (--micro-batch-size)", self.micro_batch_size, integer=True)
+        check_positive(
+            "gradient_accumulation_steps (--gradient-accumulation-steps)",
+            self.gradient_accumulation_steps,
+            integer=True,
+        )
+        if self.optimizer_type not in OPTIMIZERS:
+            raise InputError(
+                f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
+            )

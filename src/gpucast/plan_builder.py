@@ -1,0 +1,301 @@
+"""Turn the chosen configuration into an LLMCapacityPlan: sections, warnings, assumptions,
+alternatives and the ``--explain`` trail of intermediate quantities with their formulas."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .catalog import loader
+from .core.cost import HOURS_PER_MONTH, cost_per_million_tokens
+from .core.memory import kv_bytes_per_token
+from .core.params import count_parameters
+from .core.perf import prefill_time
+from .core.search import Candidate
+from .core.specs import GIB
+from .plan import (
+    Alternative,
+    CostEstimate,
+    GPUResources,
+    LLMCapacityPlan,
+    ScalingRecommendation,
+    ThroughputMetrics,
+)
+
+if TYPE_CHECKING:
+    from .api import ResolvedRequest
+
+GB = 1e9
+
+
+def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dict[str, Any]) -> LLMCapacityPlan:
+    best = ranked[0]
+    est, fleet = best.estimate, best.fleet
+    cfg, mem, point = est.config, est.memory, est.capacity
+    workload, settings = request.workload, request.settings
+    gpus_per_replica = cfg.gpus
+    used_gib = mem.weights_gib + mem.activations_gib + mem.overhead_gib + max(mem.kv_cache_gib, 0.0)
+    resources = GPUResources(
+        gpu_memory_per_replica_gb=used_gib * GIB / GB * gpus_per_replica,
+        min_gpus_per_replica=gpus_per_replica,
+        recommended_gpu_type=cfg.gpu.name,
+        min_replicas=fleet.min_replicas,
+        max_replicas=fleet.max_replicas,
+        total_gpus=fleet.max_replicas * gpus_per_replica,
+        tensor_parallel=cfg.tp,
+        pipeline_parallel=cfg.pp,
+        gpu_memory_gb=cfg.gpu.memory_bytes / GB,
+        weights_gb_per_gpu=mem.weights_gib * GIB / GB,
+        kv_cache_gb_per_gpu=mem.kv_cache_gib * GIB / GB,
+        activations_gb_per_gpu=mem.activations_gib * GIB / GB,
+        overhead_gb_per_gpu=mem.overhead_gib * GIB / GB,
+        kv_cache_tokens=mem.kv_capacity_tokens,
+        kv_bytes_per_token=kv_bytes_per_token(cfg.model, cfg.kv_precision),
+        max_concurrent_sequences=cfg.max_sequences,
+    )
+    rps = point.requests_per_s
+    throughput = ThroughputMetrics(
+        tps_per_replica=point.output_tokens_per_s,
+        total_tps_capacity=point.output_tokens_per_s * fleet.max_replicas,
+        max_rps_capacity=rps * fleet.max_replicas,
+        estimated_ttft_ms=point.ttft_s * 1e3,
+        estimated_itl_ms=point.itl_s * 1e3,
+        meets_latency_sla=est.meets_slo,
+        rps_per_replica=rps,
+        estimated_e2e_latency_ms=point.e2e_s * 1e3,
+        concurrency_per_replica=point.concurrency,
+        bound=point.step.bound,
+        concurrency_limit=est.limit,
+        max_tps_per_replica=est.saturation.output_tokens_per_s,
+    )
+    util = settings.target_utilization
+    scaling = ScalingRecommendation(
+        recommended_min_replicas=fleet.min_replicas,
+        recommended_max_replicas=fleet.max_replicas,
+        auto_scale_rps_threshold=rps * util,
+        auto_scale_gpu_util_threshold=util,
+        auto_scale_latency_threshold_ms=0.8 * request.slo.ttft_ms,
+        auto_scale_queue_depth_threshold=point.concurrency * util,
+        auto_scale_kv_cache_usage_threshold=min(
+            1.0,
+            point.batch * (workload.input_tokens + workload.output_tokens / 2) / max(mem.kv_capacity_tokens, 1) * util,
+        ),
+        average_rps=workload.requests_per_s,
+        peak_rps=fleet.planned_peak_rps,
+    )
+    return LLMCapacityPlan(
+        inputs=inputs,
+        model=_model_info(request),
+        gpu_resources=resources,
+        throughput=throughput,
+        scaling=scaling,
+        cost=_cost(best, workload),
+        assumptions=_assumptions(request, best),
+        warnings=_warnings(request, best),
+        recommendation=_recommendation(request, ranked),
+        alternatives=[_alternative(c) for c in ranked[1:6]],
+        explain=explain(request, best),
+        versions={"gpucast": __version__, **loader.catalog_versions()},
+    )
+
+
+def _model_info(request: ResolvedRequest) -> dict[str, Any]:
+    params = count_parameters(request.model)
+    return {
+        "name": request.model.name,
+        "id": request.model.id,
+        "total_params_b": params.total / 1e9,
+        "active_params_b": params.active / 1e9,
+        "source": request.model_note,
+    }
+
+
+def _cost(best: Candidate, workload: Any) -> CostEstimate | None:
+    peak, low = best.cost_at_peak, best.cost_at_average
+    if peak is None or low is None:
+        return None
+    tokens_per_s = workload.requests_per_s * (workload.input_tokens + workload.output_tokens)
+    output_per_s = workload.requests_per_s * workload.output_tokens
+    return CostEstimate(
+        monthly_gpu_cost=peak.monthly_usd,
+        cost_per_million_tokens=cost_per_million_tokens(peak.hourly_usd, tokens_per_s),
+        monthly_total_cost=peak.monthly_usd,
+        cloud=peak.cloud,
+        region=peak.region,
+        pricing=peak.pricing,
+        instance_type=peak.instance_type,
+        instances=peak.instances,
+        gpu_hourly_cost=peak.gpu_hourly_usd,
+        monthly_cost_at_min_replicas=low.monthly_usd,
+        cost_per_million_output_tokens=cost_per_million_tokens(peak.hourly_usd, output_per_s),
+        price_source=peak.source,
+        price_as_of=peak.as_of,
+    )
+
+
+def _alternative(c: Candidate) -> Alternative:
+    cfg = c.estimate.config
+    return Alternative(
+        gpu_type=cfg.gpu.name,
+        tensor_parallel=cfg.tp,
+        pipeline_parallel=cfg.pp,
+        total_gpus=c.total_gpus,
+        monthly_gpu_cost=c.cost_at_peak.monthly_usd if c.cost_at_peak else None,
+        meets_latency_sla=c.estimate.meets_slo,
+    )
+
+
+def _recommendation(request: ResolvedRequest, ranked: list[Candidate]) -> str:
+    best = ranked[0]
+    cfg = best.estimate.config
+    shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    text = (
+        f"{best.fleet.min_replicas}-{best.fleet.max_replicas} replicas of {cfg.gpus} x {cfg.gpu.name} ({shard}); "
+        f"each serves {best.estimate.capacity.requests_per_s:.2f} req/s at {best.estimate.capacity.concurrency:.0f} "
+        f"concurrent requests (limited by {best.estimate.limit})"
+    )
+    if request.gpu_pinned or len(ranked) == 1:
+        return text
+    if best.cost_at_peak and ranked[1].cost_at_peak:
+        nxt = ranked[1]
+        saving = nxt.cost_at_peak.monthly_usd - best.cost_at_peak.monthly_usd  # type: ignore[union-attr]
+        text += f"; cheapest of {len(ranked)} GPU types meeting the SLOs on {request.options.cloud}, "
+        text += f"${saving:,.0f}/month less than {nxt.estimate.config.gpu.name}"
+    return text
+
+
+def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
+    eff = best.estimate.config.efficiency
+    s = request.settings
+    return [
+        f"Model: {request.model_note}",
+        "Continuous batching (vLLM/SGLang/TensorRT-LLM style) with chunked prefill; KV cache paged",
+        f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
+        f"{s.memory.runtime_overhead_gib:g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
+        f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
+        f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms",
+        f"Planned load: {s.target_utilization:.0%} of capacity at average traffic; peak traffic "
+        f"x{request.workload.peak_multiplier:g} with growth {request.workload.growth_rate_percent:g}% and a "
+        f"{s.safety_margin:.0%} safety margin; at least {s.min_replicas} replicas for availability",
+        f"SLOs: TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms"
+        + (f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""),
+        "Month = 730 hours; costs are GPU instance prices only (no storage, network or egress)",
+    ]
+
+
+def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
+    est = best.estimate
+    cfg = est.config
+    notes = []
+    if not est.meets_slo:
+        notes.append(
+            f"no configuration meets the SLOs; the plan shows the closest (ITL {est.capacity.itl_s * 1e3:.0f} ms, "
+            f"TTFT {est.capacity.ttft_s * 1e3:.0f} ms) — relax the SLOs or use a faster GPU"
+        )
+    if est.limit == "kv-cache":
+        notes.append(f"KV cache limits concurrency to {cfg.max_sequences} sequences per replica")
+    if est.limit == "batch-size":
+        notes.append(f"--batch-size caps concurrency at {cfg.max_sequences} sequences per replica")
+    if not cfg.gpu.supports(request.precision.value.compute_key):
+        notes.append(
+            f"{cfg.gpu.name} has no native {request.precision.name} tensor cores: weights are dequantized and "
+            f"multiplied in FP16 (weight-only), so only memory, not compute, benefits"
+        )
+    if not cfg.gpu.supports(request.kv_precision.value.compute_key) and request.kv_precision.name == "BF16":
+        notes.append(f"{cfg.gpu.name} has no BF16 support: engines run it in FP16")
+    if best.cost_at_peak is None:
+        notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {request.options.cloud}: cost omitted")
+    if request.settings.context_window > request.model.max_context:
+        notes.append(
+            f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"
+        )
+    return notes
+
+
+def explain(request: ResolvedRequest, best: Candidate) -> list[dict[str, Any]]:
+    """Each intermediate quantity of the chosen configuration with the formula that gives it."""
+    est, fleet = best.estimate, best.fleet
+    cfg, mem, point, step = est.config, est.memory, est.capacity, est.capacity.step
+    gpu, eff, w = cfg.gpu, cfg.efficiency, request.workload
+    params = count_parameters(cfg.model)
+    prefill = prefill_time(cfg.model, gpu, eff, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=w.input_tokens)
+    rows = [
+        (
+            "parameters (total / active)",
+            f"{params.total / 1e9:.2f}B / {params.active / 1e9:.2f}B",
+            "counted from the architecture",
+        ),
+        ("bytes per parameter", f"{cfg.precision.bytes_per_param:.3f}", f"{cfg.precision.name} incl. scale overhead"),
+        ("weights per GPU", f"{mem.weights_gib:.2f} GiB", "params x bytes/param / (TP x PP)"),
+        ("usable memory per GPU", f"{mem.usable_gib:.2f} GiB", f"{gpu.memory_gib:g} GiB x gpu_memory_utilization"),
+        (
+            "activation peak per GPU",
+            f"{mem.activations_gib:.2f} GiB",
+            "max_batched_tokens x (4 hidden + 2 ffn/TP) x 2 B + logits",
+        ),
+        ("KV cache per GPU", f"{mem.kv_cache_gib:.2f} GiB", "usable - weights - activations - runtime overhead"),
+        (
+            "KV bytes per token per GPU",
+            f"{mem.kv_bytes_per_token_per_gpu:,.0f} B",
+            "2 x layers x kv_heads x head_dim x kv_bytes / shards",
+        ),
+        (
+            "KV capacity per replica",
+            f"{mem.kv_capacity_tokens:,} tokens",
+            "KV cache per GPU / KV bytes per token per GPU",
+        ),
+        (
+            "max concurrent sequences",
+            f"{cfg.max_sequences}",
+            "min(KV tokens / (input + output/2), engine max_num_seqs, --batch-size)",
+        ),
+        (
+            "decode step: memory time",
+            f"{step.memory_s * 1e3:.2f} ms",
+            f"bytes/GPU / ({gpu.memory_bandwidth_tb_s:g} TB/s x {eff.bandwidth_fraction:.2f})",
+        ),
+        (
+            "decode step: compute time",
+            f"{step.compute_s * 1e3:.2f} ms",
+            f"FLOPs/GPU / (peak x {eff.compute_fraction:.2f})",
+        ),
+        (
+            "decode step: TP communication",
+            f"{step.comm_s * 1e3:.2f} ms",
+            "2 all-reduces per layer: latency + 2(TP-1)/TP x msg / link",
+        ),
+        ("decode step", f"{step.total_s * 1e3:.2f} ms", "max(memory, compute) + communication + step overhead"),
+        (
+            "prefill of one request",
+            f"{prefill * 1e3:.1f} ms",
+            f"(2 x active params x {w.input_tokens} + attention) / (peak x {eff.prefill_fraction:.2f})",
+        ),
+        ("concurrency per replica", f"{point.concurrency:.0f}", f"largest meeting the SLOs (limit: {est.limit})"),
+        ("ITL", f"{point.itl_s * 1e3:.1f} ms", "decode step / (1 - prefill share)"),
+        ("TTFT", f"{point.ttft_s * 1e3:.0f} ms", "prefill + step/2 + M/D/1 queueing at peak utilization"),
+        (
+            "requests/s per replica",
+            f"{point.requests_per_s:.3f}",
+            "concurrency / (TTFT + (output-1) x ITL)  (Little's law)",
+        ),
+        (
+            "min replicas",
+            f"{fleet.min_replicas}",
+            "max(HA minimum, ceil(avg RPS / (RPS per replica x target utilization)))",
+        ),
+        (
+            "max replicas",
+            f"{fleet.max_replicas}",
+            "ceil(avg RPS x peak x (1 + growth) x (1 + safety margin) / RPS per replica)",
+        ),
+    ]
+    if best.cost_at_peak:
+        c = best.cost_at_peak
+        rows.append(
+            (
+                "monthly cost",
+                f"${c.monthly_usd:,.0f}",
+                f"{c.instances} x {c.instance_type} x {c.hourly_usd / c.instances:.2f} $/h x {HOURS_PER_MONTH:g} h",
+            )
+        )
+    return [{"quantity": q, "value": v, "formula": f} for q, v, f in rows]
