@@ -88,6 +88,11 @@ class ModelConfig:
             raise InputError("no model given: use --model NAME, --model-config PATH or --model-size BILLIONS")
         if len(given) > 1:
             raise InputError("give only one of --model, --model-config and --model-size")
+        for flag, text in (("--model", self.model_name), ("--model-config", self.model_config_path)):
+            if text is not None and (not isinstance(text, str) or not text.strip()):
+                raise InputError(f"{flag} {text!r} must be a non-empty string")
+        if not isinstance(self.precision, str):
+            raise InputError(f"--precision {self.precision!r} is not one of {', '.join(PRECISION_NAMES)}")
         if self.model_size_billions is not None:
             check_positive("model_size_billions (--model-size)", self.model_size_billions, upper=2000)
         parse_precision(self.precision)
@@ -106,6 +111,8 @@ class GPUConfig:
     target_gpu_utilization: float = 0.7
 
     def validate(self) -> None:
+        if self.gpu_type is not None and (not isinstance(self.gpu_type, str) or not self.gpu_type.strip()):
+            raise InputError(f"--gpu-type {self.gpu_type!r} must be a GPU name (see `gpucast gpus`)")
         check_fraction("target_gpu_utilization (--target-gpu-utilization)", self.target_gpu_utilization)
 
 
@@ -126,9 +133,9 @@ class ServingOptions:
     max_num_seqs: int = 256
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
-        if self.cloud not in known_clouds:
+        if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
-        if self.pricing not in PRICING_MODELS:
+        if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
             raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
         check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
         check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)

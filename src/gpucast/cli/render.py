@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from rich import box
@@ -11,7 +12,8 @@ from rich.table import Table
 
 from ..plan import LLMCapacityPlan
 
-console = Console(highlight=False)
+# Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
 def _section(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -58,7 +60,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
         _section(
             "GPU resources",
             [
-                ("GPU type", f"{res.recommended_gpu_type} ({res.gpu_memory_gb:.0f} GB)"),
+                ("GPU type", f"{res.recommended_gpu_type} ({res.gpu_memory_gb / 1.073741824:.0f} GiB)"),
                 ("GPUs per replica", f"{res.min_gpus_per_replica} ({shard})"),
                 ("Replicas", f"{res.min_replicas} - {res.max_replicas}"),
                 ("Total GPUs", f"{res.total_gpus} (at max replicas)"),

@@ -1,0 +1,34 @@
+"""Instance packing and price arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpucast.core.cost import InstancePrice, cheapest_fleet, cost_per_million_tokens, instances_needed
+
+P5 = InstancePrice("aws", "p5.48xlarge", "h100-sxm", 8, "us-east-1", 55.04, spot_usd_h=30.0)
+SMALL = InstancePrice("aws", "p5.4xlarge", "h100-sxm", 1, "us-east-1", 8.0)
+
+
+def test_instances_needed_packs_replicas():
+    assert instances_needed(8, 4, 3) == 2  # two TP=4 replicas per 8-GPU instance
+    assert instances_needed(8, 16, 2) == 4  # a 16-GPU replica spans two instances
+    assert instances_needed(8, 3, 1) == 1
+    assert instances_needed(4, 6, 1) is None  # 6 GPUs can't be made of whole 4-GPU instances
+
+
+def test_cheapest_fleet_prefers_small_instances_for_tp1():
+    fleet = cheapest_fleet([P5, SMALL], gpus_per_replica=1, replicas=3, pricing="on-demand")
+    assert fleet.instance_type == "p5.4xlarge" and fleet.hourly_usd == pytest.approx(24.0)
+    big = cheapest_fleet([P5, SMALL], gpus_per_replica=4, replicas=2, pricing="on-demand")
+    assert big.instance_type == "p5.48xlarge" and big.monthly_usd == pytest.approx(55.04 * 730)
+
+
+def test_pricing_models_without_a_price_are_skipped():
+    assert cheapest_fleet([SMALL], gpus_per_replica=1, replicas=1, pricing="spot") is None
+    assert cheapest_fleet([P5], gpus_per_replica=8, replicas=1, pricing="spot").hourly_usd == 30.0
+
+
+def test_cost_per_million_tokens():
+    # $36/h serving 10,000 tokens/s = 36e6 tokens/h -> $1 per million
+    assert cost_per_million_tokens(36.0, 10_000) == pytest.approx(1.0)

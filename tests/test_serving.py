@@ -1,0 +1,145 @@
+"""Continuous-batching model: Little's law holds, and latency/throughput move the right way."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gpucast.catalog import loader
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config, size_fleet
+from gpucast.core.serving import _solve_rate, at_request_rate, max_throughput, operating_point
+from gpucast.core.specs import Precision
+from gpucast.errors import InfeasibleError
+
+WORK = Workload(requests_per_s=10, input_tokens=500, output_tokens=200)
+
+
+def _cfg(model, gpu, precision=Precision.BF16, tp=1, pp=1, work=WORK):
+    cfg, _, _ = replica_config(
+        model,
+        gpu,
+        loader.efficiency_for(gpu),
+        precision=precision,
+        kv_precision=Precision.BF16,
+        tp=tp,
+        pp=pp,
+        workload=work,
+        settings=PlanSettings(),
+    )
+    return cfg
+
+
+def test_solved_rate_satisfies_littles_law():
+    a, b, p, c = 0.2, 5.0, 0.01, 64
+    rate = _solve_rate(c, a, b, p)
+    assert rate * (a + b / (1 - rate * p)) == pytest.approx(c)
+    assert rate * p < 1
+
+
+def test_more_concurrency_more_throughput_and_more_latency(llama8b, h100):
+    cfg = _cfg(llama8b, h100)
+    points = [operating_point(cfg, input_tokens=500, output_tokens=200, concurrency=c) for c in (1, 8, 32, 128)]
+    for lo, hi in itertools.pairwise(points):
+        assert hi.output_tokens_per_s > lo.output_tokens_per_s
+        assert hi.itl_s > lo.itl_s
+
+
+def test_throughput_saturates_at_kv_capacity(llama8b, h100):
+    cfg = _cfg(llama8b, h100)
+    top = max_throughput(cfg, input_tokens=500, output_tokens=200)
+    beyond = operating_point(cfg, input_tokens=500, output_tokens=200, concurrency=cfg.max_sequences * 4)
+    assert beyond.output_tokens_per_s == pytest.approx(top.output_tokens_per_s)
+    assert beyond.ttft_s > top.ttft_s  # the extra requests queue
+
+
+def test_fp8_is_faster_than_bf16_on_h100(llama70b, h100):
+    bf16 = _cfg(llama70b, h100, Precision.BF16, tp=4)
+    fp8 = _cfg(llama70b, h100, Precision.FP8, tp=4)
+    args = {"input_tokens": 500, "output_tokens": 200, "concurrency": 64}
+    assert operating_point(fp8, **args).itl_s < operating_point(bf16, **args).itl_s
+    assert (
+        max_throughput(fp8, input_tokens=500, output_tokens=200).output_tokens_per_s
+        > max_throughput(bf16, input_tokens=500, output_tokens=200).output_tokens_per_s
+    )
+
+
+def test_more_tp_lowers_itl(llama70b, h100):
+    itl = [
+        operating_point(_cfg(llama70b, h100, tp=tp), input_tokens=500, output_tokens=200, concurrency=16).itl_s
+        for tp in (2, 4, 8)
+    ]
+    assert itl[0] > itl[1] > itl[2]
+
+
+def test_open_loop_rate_below_capacity_is_served(llama8b, h100):
+    cfg = _cfg(llama8b, h100)
+    point = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=2.0)
+    assert point.requests_per_s == pytest.approx(2.0, rel=1e-3)
+    busier = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=8.0)
+    assert busier.ttft_s > point.ttft_s
+
+
+def test_slo_caps_concurrency(llama70b, h100):
+    loose = estimate_replica(
+        llama70b,
+        h100,
+        loader.efficiency_for(h100),
+        precision=Precision.BF16,
+        kv_precision=Precision.BF16,
+        tp=4,
+        pp=1,
+        workload=WORK,
+        slo=SLO(itl_ms=1000),
+        settings=PlanSettings(),
+    )
+    tight = estimate_replica(
+        llama70b,
+        h100,
+        loader.efficiency_for(h100),
+        precision=Precision.BF16,
+        kv_precision=Precision.BF16,
+        tp=4,
+        pp=1,
+        workload=WORK,
+        slo=SLO(itl_ms=30),
+        settings=PlanSettings(),
+    )
+    assert tight.capacity.concurrency < loose.capacity.concurrency
+    assert tight.capacity.itl_s * 1e3 <= 30
+    assert tight.limit == "itl"
+
+
+def test_fleet_sizing_formula(llama8b, h100):
+    est = estimate_replica(
+        llama8b,
+        h100,
+        loader.efficiency_for(h100),
+        precision=Precision.BF16,
+        kv_precision=Precision.BF16,
+        tp=1,
+        pp=1,
+        workload=WORK,
+        slo=SLO(),
+        settings=PlanSettings(),
+    )
+    cap = est.capacity.requests_per_s
+    work = Workload(requests_per_s=cap * 5, input_tokens=500, output_tokens=200, peak_multiplier=2.0)
+    fleet = size_fleet(est, work, PlanSettings(target_utilization=0.5, safety_margin=0.25, min_replicas=2))
+    assert fleet.min_replicas == 10  # 5 x cap / (cap x 0.5)
+    assert fleet.max_replicas == 13  # ceil(5 x 2 x 1.25)
+
+
+def test_kv_capacity_below_one_sequence_is_infeasible(llama70b, h100):
+    with pytest.raises(InfeasibleError, match="KV cache holds"):
+        replica_config(
+            llama70b,
+            h100,
+            loader.efficiency_for(h100),
+            precision=Precision.BF16,
+            kv_precision=Precision.BF16,
+            tp=2,
+            pp=1,
+            workload=WORK,
+            settings=PlanSettings(context_window=10_000_000),
+        )
