@@ -1,0 +1,67 @@
+"""Speed and memory figures for the README (not a test: prints numbers, judged by people).
+
+- one plan in process (pinned GPU, and GPU chosen among all priced GPUs), median of repeats;
+- CLI wall time of `gpucast forecast ...` against `python -c pass` measured in the same run;
+- peak RSS of the CLI process.
+Targets (issue #3): plan < 5 ms, CLI < 0.5 s absolute, RSS < 50 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, plan_inference
+
+WORKLOAD = LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200)
+CLI = [
+    str(Path(sys.executable).parent / "gpucast"),
+    "forecast",
+    "--rps", "10", "--input-tokens", "500", "--output-tokens", "200",
+    "--model-size", "70", "--precision", "FP16", "--gpu-type", "H100-80GB", "--cost",
+]  # fmt: skip
+
+
+def time_plan(gpu: GPUConfig, repeats: int = 50) -> float:
+    model = ModelConfig(model_name="llama-3.1-70b", precision="FP16")
+    plan_inference(WORKLOAD, model, gpu)  # warm caches (catalog parsing happens once per process)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        plan_inference(WORKLOAD, model, gpu)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e3
+
+
+def time_command(argv: list[str], repeats: int = 10) -> tuple[float, int]:
+    """Median wall seconds and peak RSS (KiB) of a command."""
+    samples, rss = [], 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env={**os.environ, "COLUMNS": "120"})
+        samples.append(time.perf_counter() - start)
+        rss = max(rss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return statistics.median(samples), rss
+
+
+def main() -> None:
+    pinned = time_plan(GPUConfig("H100"))
+    auto = time_plan(GPUConfig(), repeats=10)
+    baseline, _ = time_command([sys.executable, "-c", "pass"])
+    cli, rss = time_command(CLI)
+    print(f"plan in process, GPU given (llama-3.1-70b, H100):   {pinned:7.2f} ms  (target < 5 ms)")
+    print(f"plan in process, GPU chosen among all priced GPUs: {auto:7.2f} ms")
+    print(f"python -c pass:                                      {baseline:7.3f} s")
+    print(
+        f"gpucast forecast ... (CLI wall time):                {cli:7.3f} s  ({cli / baseline:.1f}x python start-up; target < 0.5 s)"
+    )
+    print(f"peak RSS of the CLI:                                 {rss / 1024:7.1f} MB  (target < 50 MB)")
+
+
+if __name__ == "__main__":
+    main()
