@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 from .specs import ModelSpec
 
@@ -132,6 +133,7 @@ def _moe_mlp_parameters(model: ModelSpec) -> int:
     return router + routed + shared
 
 
+@cache  # pure function of a frozen spec; the planner asks thousands of times per plan
 def count_parameters(model: ModelSpec) -> ParamCount:
     """Total, per-token active and embedding parameters of ``model`` (text decoder only)."""
     h = model.hidden_size
