@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint calibrate clean
 
 $(BIN)/gpucast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: lint
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_plan.py
+
+calibrate: $(VENV)/.dev
+	$(BIN)/python scripts/calibrate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

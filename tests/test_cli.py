@@ -31,8 +31,8 @@ SEED_FLAGS = [
 ]
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*gpucast_exe(), *args], capture_output=True, text=True, input=stdin, timeout=60)
+def run(*args: str, stdin: str | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*gpucast_exe(), *args], capture_output=True, text=True, input=stdin, timeout=60, cwd=cwd)
 
 
 def test_seed_forecast_command_prints_a_plan():
@@ -74,9 +74,10 @@ def test_output_file_is_the_json(tmp_path):
 def test_generated_config_is_accepted_as_is_and_flags_override(tmp_path):
     config = tmp_path / "inference_config.json"
     assert run("forecast", "--generate-config", "inference", "--output", str(config)).returncode == 0
-    base = run("forecast", "--config", str(config), "--json")
+    base = run("forecast", "--config", str(config), "--json", cwd=str(tmp_path))
     assert base.returncode == 0, base.stderr
-    override = run("forecast", "--config", str(config), "--rps", "20.0", "--json")
+    assert (tmp_path / "capacity_plan.json").exists()  # the template's options.output_file
+    override = run("forecast", "--config", str(config), "--rps", "20.0", "--json", cwd=str(tmp_path))
     assert json.loads(base.stdout)["inputs"]["requests_per_second"] == 10.0
     assert json.loads(override.stdout)["inputs"]["requests_per_second"] == 20.0
 

@@ -130,12 +130,15 @@ def prefill_time(
     tp: int,
     pp: int,
     tokens: float,
+    batched: bool = False,
 ) -> float:
     """Seconds of replica time to prefill ``tokens`` prompt tokens of one request.
 
     Compute: 2 x active params per token plus causal attention (mean context tokens/2).
-    The weights must also be read at least once; a prompt alone on an idle GPU is bounded
-    by that read, which is why short prompts cost about one decode step.
+    Alone (``batched=False``: the request's own latency) the weights must also be read at
+    least once, so a short prompt costs about one decode step. Under load (``batched=True``:
+    the replica time the request consumes) engines prefill many prompts in one pass that
+    shares that read, so only the compute counts.
     """
     params = count_parameters(model)
     flops = tokens * (2.0 * params.active + attention_flops_per_token(model, tokens / 2.0))
@@ -144,4 +147,6 @@ def prefill_time(
     memory_s = weight_bytes(model, precision) / (tp * pp) / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
     message = tokens * model.hidden_size * 2.0
     comm_s = 2 * model.num_layers * allreduce_time(gpu, eff, tp, message)
+    if batched:
+        memory_s = 0.0
     return max(compute_s, memory_s) * pp + comm_s

@@ -110,7 +110,19 @@ def operating_point(
         pp=cfg.pp,
         tokens=input_tokens,
     )
-    prefill_cost = prefill_latency / cfg.pp  # PP stages prefill different requests at once
+    prefill_cost = (
+        prefill_time(
+            cfg.model,
+            cfg.gpu,
+            cfg.efficiency,
+            precision=cfg.precision,
+            tp=cfg.tp,
+            pp=cfg.pp,
+            tokens=input_tokens,
+            batched=True,
+        )
+        / cfg.pp
+    )  # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
     rho = min(max(queue_utilization, 0.0), 0.99)
     ttft = prefill_latency + step.total_s / 2.0 + rho / (2.0 * (1.0 - rho)) * prefill_latency
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
