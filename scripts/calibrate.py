@@ -38,30 +38,22 @@ replica HBM bandwidth x 0.7 / weight bytes, one sequence at a time; ITL = 1 / th
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import dataclasses
 import datetime
 import math
-import re
 import sys
 import time
 import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from gpucast.catalog.loader import resolve_gpu, resolve_model
-from gpucast.core.inference import PlanSettings, Workload, replica_config
-from gpucast.core.memory import MemorySettings, weight_bytes
 from gpucast.core.perf import Efficiency
-from gpucast.core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point
-from gpucast.core.specs import Precision
-from gpucast.errors import GpucastError
+from gpucast.validation import METRICS, Group, Target, metric_value, naive_value, operating, prepare, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/inference.csv")  # relative to the repo root
@@ -75,274 +67,9 @@ PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions aro
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
 LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
 MIN_FAMILY_ROWS = 10  # a family gets its own table only with at least this many fitted rows
-NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
 START = Efficiency()  # fixed starting point: the dataclass defaults
 # Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
 STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
-
-METRICS = (
-    "output_tok_per_s_total",
-    "output_tok_per_s_per_gpu",
-    "total_tok_per_s",
-    "requests_per_s",
-    "ttft_ms",
-    "itl_ms",
-    "tpot_ms",
-    "e2e_ms",
-)
-
-
-# ---------------------------------------------------------------------------------------------- data
-@dataclass
-class Target:
-    """One measured number of a row: what to compare the prediction with."""
-
-    row_id: str
-    metric: str
-    value: float
-
-
-@dataclass
-class Group:
-    """CSV rows that share one operating point (same config, shape and load): evaluated once."""
-
-    source: str
-    engine: str
-    family: str
-    cfg: ReplicaConfig
-    replicas: int
-    num_gpus: int
-    input_tokens: float
-    output_tokens: float
-    load: str
-    load_value: float
-    targets: list[Target] = field(default_factory=list)
-
-
-def _precision(text: str) -> Precision | None:
-    key = text.strip().rstrip("?").upper()
-    if key.startswith("INT4"):
-        return Precision.INT4
-    return Precision.__members__.get(key)
-
-
-def _engine_settings(engine: str) -> tuple[int, float]:
-    """(engine max sequences, GPU memory fraction) of an engine named in the CSV."""
-    name = engine.lower()
-    if "tensorrt" in name:
-        return 2048, 0.95  # trtllm-bench: huge auto-tuned batches, kv_cache_free_gpu_mem_fraction 0.95
-    if "sglang" in name:
-        return 256, 0.88
-    return 256, 0.90  # vLLM defaults (and other open engines)
-
-
-_REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
-
-
-def _request_count(row: dict[str, str]) -> int | None:
-    """Requests in the whole benchmark run, where the notes state it: no more can be in flight."""
-    match = _REQUEST_COUNT.search(row.get("notes", ""))
-    return int(match.group(1)) if match else None
-
-
-def _kv_precision(row: dict[str, str], precision: Precision) -> Precision | None:
-    text = row["kv_precision"].strip()
-    if text:
-        return _precision(text)
-    # README: TensorRT-LLM v0.17 FP8 rows also quantize the KV cache; elsewhere KV stays 16-bit.
-    if precision is Precision.FP8 and row["source"].startswith("TRTLLM-perf-overview-v0.17"):
-        return Precision.FP8
-    return Precision.BF16 if precision is Precision.BF16 else Precision.FP16
-
-
-_MEAN_LENGTH = re.compile(r"mean\s+(input|output)[^0-9]{0,20}(\d+(?:\.\d+)?)", re.IGNORECASE)
-
-
-def _token_lengths(row: dict[str, str]) -> tuple[float, float] | None:
-    """Numeric (input, output) lengths, or the means the notes state for dataset mixes."""
-    lengths: dict[str, float] = {}
-    for key in ("input", "output"):
-        text = row[f"{key}_tokens"].strip()
-        with contextlib.suppress(ValueError):  # e.g. "ShareGPT (variable)"
-            lengths[key] = float(text)
-    for kind, number in _MEAN_LENGTH.findall(row.get("notes", "")):
-        lengths.setdefault(kind.lower(), float(number))
-    if "input" not in lengths or "output" not in lengths:
-        return None
-    return lengths["input"], lengths["output"]
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Group], Counter[str]]:
-    """Resolve rows into evaluable groups; count the rows skipped, by reason."""
-    groups: dict[tuple, Group] = {}
-    skipped: Counter[str] = Counter()
-    configs: dict[tuple, ReplicaConfig | str] = {}
-    for row in rows:
-        metric = row["metric"].strip()
-        if metric not in METRICS:
-            skipped[f"metric {metric!r} not predicted"] += 1
-            continue
-        try:
-            value = float(row["value"])
-        except ValueError:
-            skipped["non-numeric value"] += 1
-            continue
-        load = row["load"].strip()
-        if load not in ("max-throughput", "concurrency", "request-rate", "static-batch"):
-            skipped[f"load {load!r} not modelled"] += 1
-            continue
-        try:
-            load_value = float(row["load_value"]) if load != "max-throughput" else 0.0
-        except ValueError:
-            skipped["non-numeric load value"] += 1
-            continue
-        if metric in ("ttft_ms", "e2e_ms") and load == "max-throughput":
-            # All requests queued at once: latency is set by the request count, not by the engine.
-            skipped["TTFT/E2E with all requests queued at once (depends on request count)"] += 1
-            continue
-        if metric == "ttft_ms" and load == "static-batch" and load_value > 1:
-            skipped["TTFT of a static batch > 1 (batched prefill; not continuous batching)"] += 1
-            continue
-        if "AMBIGUOUS" in row.get("notes", "") and int(row["tp"] or 1) * int(row["pp"] or 1) > 1:
-            skipped["throughput per GPU vs total ambiguous (TP>1, flagged in notes)"] += 1
-            continue
-        lengths = _token_lengths(row)
-        if lengths is None:
-            skipped["token lengths not numeric and no mean stated"] += 1
-            continue
-        try:
-            model = resolve_model(row["model"])
-        except GpucastError:
-            skipped[f"model {row['model']!r} not in catalog"] += 1
-            continue
-        try:
-            gpu = resolve_gpu(row["gpu"])
-        except GpucastError:
-            skipped[f"GPU {row['gpu']!r} not in catalog"] += 1
-            continue
-        precision = _precision(row["precision"])
-        kv_precision = _kv_precision(row, precision) if precision else None
-        if precision is None or kv_precision is None:
-            skipped[f"precision {row['precision']!r}/{row['kv_precision']!r} unknown"] += 1
-            continue
-        tp, pp, num_gpus = int(row["tp"]), int(row["pp"]), int(row["num_gpus"])
-        if num_gpus % (tp * pp):
-            skipped["num_gpus not a multiple of tp x pp"] += 1
-            continue
-        input_tokens, output_tokens = lengths
-        max_seqs, mem_fraction = _engine_settings(row["engine"])
-        requests = _request_count(row)
-        if requests is not None:
-            max_seqs = min(max_seqs, requests // (num_gpus // (tp * pp)))  # requests per replica
-        cfg_key = (
-            model.id,
-            gpu.id,
-            precision,
-            kv_precision,
-            tp,
-            pp,
-            input_tokens,
-            output_tokens,
-            max_seqs,
-            mem_fraction,
-        )
-        if cfg_key not in configs:
-            settings = PlanSettings(
-                engine_max_sequences=max_seqs,
-                context_window=int(input_tokens + output_tokens),
-                memory=MemorySettings(gpu_memory_utilization=mem_fraction),
-            )
-            workload = Workload(requests_per_s=1.0, input_tokens=int(input_tokens), output_tokens=int(output_tokens))
-            try:
-                cfg, _, _ = replica_config(
-                    model,
-                    gpu,
-                    START,
-                    precision=precision,
-                    kv_precision=kv_precision,
-                    tp=tp,
-                    pp=pp,
-                    workload=workload,
-                    settings=settings,
-                )
-                configs[cfg_key] = cfg
-            except GpucastError as error:
-                configs[cfg_key] = "weights or one sequence do not fit (memory model)" + (
-                    "" if "weights" in str(error) else ": KV"
-                )
-        cfg_or_reason = configs[cfg_key]
-        if isinstance(cfg_or_reason, str):
-            skipped[cfg_or_reason] += 1
-            continue
-        key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = Group(
-                source=row["source"],
-                engine=row["engine"],
-                family=gpu.family,
-                cfg=cfg_or_reason,
-                replicas=num_gpus // (tp * pp),
-                num_gpus=num_gpus,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                load=load,
-                load_value=load_value,
-            )
-        group.targets.append(Target(row["id"], metric, value))
-    return list(groups.values()), skipped
-
-
-# ---------------------------------------------------------------------------------------------- prediction
-def operating(group: Group, eff: Efficiency) -> OperatingPoint:
-    cfg = dataclasses.replace(group.cfg, efficiency=eff)
-    shape = {"input_tokens": group.input_tokens, "output_tokens": group.output_tokens}
-    if group.load == "max-throughput":
-        return max_throughput(cfg, **shape)
-    if group.load == "request-rate":
-        return at_request_rate(cfg, rate=group.load_value / group.replicas, **shape)
-    if group.load == "concurrency":
-        return operating_point(cfg, concurrency=group.load_value / group.replicas, **shape)
-    return operating_point(cfg, concurrency=group.load_value, **shape)  # static batch: one batch per replica
-
-
-def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:
-    fleet = group.replicas
-    return {
-        "output_tok_per_s_total": point.output_tokens_per_s * fleet,
-        "output_tok_per_s_per_gpu": point.output_tokens_per_s * fleet / group.num_gpus,
-        "total_tok_per_s": point.total_tokens_per_s * fleet,
-        "requests_per_s": point.requests_per_s * fleet,
-        "ttft_ms": point.ttft_s * 1e3,
-        "itl_ms": point.itl_s * 1e3,
-        "tpot_ms": point.itl_s * 1e3,
-        "e2e_ms": point.e2e_s * 1e3,
-    }[metric]
-
-
-def naive_value(group: Group, metric: str) -> float | None:
-    """The seed formula: one sequence at a time, TPS = replica HBM bandwidth x 0.7 / weight bytes."""
-    cfg = group.cfg
-    bandwidth = cfg.gpu.memory_bandwidth_tb_s * 1e12 * cfg.gpus * NAIVE_EFFICIENCY
-    tps = bandwidth / weight_bytes(cfg.model, cfg.precision)  # per replica
-    rps = tps / group.output_tokens
-    if group.load == "request-rate":
-        rps = min(rps, group.load_value / group.replicas)  # it serves the offered load up to capacity
-        tps = rps * group.output_tokens
-    values = {
-        "output_tok_per_s_total": tps * group.replicas,
-        "output_tok_per_s_per_gpu": tps * group.replicas / group.num_gpus,
-        "total_tok_per_s": rps * (group.input_tokens + group.output_tokens) * group.replicas,
-        "requests_per_s": rps * group.replicas,
-        "itl_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
-        "tpot_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
-    }
-    return values.get(metric)  # TTFT/E2E: the seed's prefill term is unspecified
 
 
 # ---------------------------------------------------------------------------------------------- parameters
@@ -633,7 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     rows = read_rows(data)
-    groups, skipped = prepare(rows)
+    groups, skipped_rows = prepare(rows)
+    skipped = Counter(reason for _, reason in skipped_rows)
     n_rows = sum(len(g.targets) for g in groups)
     print(
         f"{data}: {len(rows)} rows, {n_rows} predicted in {len(groups)} operating points, {sum(skipped.values())} skipped"

@@ -19,8 +19,8 @@ from typing import Any
 
 from ..core.cost import InstancePrice
 from ..core.perf import Efficiency
-from ..core.specs import GPUSpec, ModelSpec
-from ..errors import CatalogError, ConfigError, UnknownGPUError, UnknownModelError
+from ..core.specs import EngineSpec, GPUSpec, ModelSpec
+from ..errors import CatalogError, ConfigError, InputError, UnknownGPUError, UnknownModelError
 
 _SUFFIXES = re.compile(r"(-instruct|-chat|-hf|-it|-base)+$")
 
@@ -73,6 +73,25 @@ def load_models() -> dict[str, ModelSpec]:
 
 
 @cache
+def load_engines() -> dict[str, EngineSpec]:
+    """Serving engines by id."""
+    table = _read("engines.toml").get("engines", {})
+    return {key: _build(EngineSpec, key, entry, "engines.toml") for key, entry in table.items()}
+
+
+def resolve_engine(name: str) -> EngineSpec:
+    """The engine for ``vllm``, ``sglang``, ``trtllm`` (or an alias, or a CSV label such as
+    "TensorRT-LLM 0.17 (trtllm-bench)", matched by its first word)."""
+    engines = load_engines()
+    wanted = normalize_name(name)
+    for key, spec in engines.items():
+        names = [normalize_name(n) for n in (key, spec.name, *spec.aliases)]
+        if wanted in names or any(n and wanted.startswith(n) for n in names):
+            return spec
+    raise InputError(f"--engine {name!r} is not one of {', '.join(engines)}")
+
+
+@cache
 def load_prices() -> tuple[InstancePrice, ...]:
     """Every priced instance type of every cloud."""
     rows = []
@@ -97,7 +116,7 @@ def catalog_versions() -> dict[str, str]:
     import hashlib
 
     result = {}
-    for filename in ("gpus.toml", "models.toml", "prices.toml", "calibration.toml"):
+    for filename in ("gpus.toml", "models.toml", "prices.toml", "engines.toml", "calibration.toml"):
         text = resources.files("gpucast.catalog").joinpath(filename).read_bytes()
         result[filename.removesuffix(".toml") + "_catalog"] = hashlib.sha256(text).hexdigest()[:12]
     return result

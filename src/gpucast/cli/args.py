@@ -131,3 +131,58 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def _dest(key: str) -> str:
     return {"model_name": "model", "model_config_path": "model_config", "model_size_billions": "model_size"}[key]
+
+
+def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
+    """``gpucast estimate``: one deployment, one load."""
+    what = parser.add_argument_group("deployment")
+    model = what.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", help="catalog model name, alias or Hugging Face id")
+    model.add_argument("--model-config", help="path to a Hugging Face config.json")
+    what.add_argument("--gpu", "--gpu-type", dest="gpu", required=True, help="GPU type (see `gpucast gpus`)")
+    what.add_argument("--num-gpus", type=int, required=True, help="GPUs in total; beyond TP x PP they are replicas")
+    what.add_argument("--tp", type=int, help="tensor parallelism (default: smallest that fits)")
+    what.add_argument("--pp", type=int, default=1, help="pipeline parallelism (default 1)")
+    what.add_argument("--precision", default="BF16", help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default BF16)")
+    what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
+    what.add_argument("--engine", default="vllm", help="vllm, sglang or trtllm (default vllm)")
+    what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")
+    what.add_argument("--max-model-len", type=int, help="max tokens per sequence (default input + output)")
+    what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
+    shape = parser.add_argument_group("requests and load")
+    shape.add_argument("--input-tokens", type=float, required=True, help="input tokens per request")
+    shape.add_argument("--output-tokens", type=float, required=True, help="output tokens per request")
+    load = shape.add_mutually_exclusive_group(required=True)
+    load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
+    load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
+    load.add_argument("--max-throughput", action="store_true", help="as many requests as the KV cache allows")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def request_from_args(args: argparse.Namespace) -> Any:
+    from ..estimate import EstimateRequest
+
+    if args.max_throughput:
+        load, value = "max-throughput", None
+    elif args.concurrency is not None:
+        load, value = "concurrency", args.concurrency
+    else:
+        load, value = "request-rate", args.request_rate
+    return EstimateRequest(
+        gpu=args.gpu,
+        num_gpus=args.num_gpus,
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        load=load,
+        load_value=value,
+        model=args.model,
+        model_config=args.model_config,
+        tp=args.tp,
+        pp=args.pp,
+        precision=args.precision,
+        kv_precision=args.kv_precision,
+        engine=args.engine,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        max_model_len=args.max_model_len,
+        max_num_seqs=args.max_num_seqs,
+    )

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import GpucastError, InputError
-from .args import add_common_plan_flags, add_seed_flags, sections_from_args
+from .args import add_common_plan_flags, add_estimate_flags, add_seed_flags, request_from_args, sections_from_args
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
     compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
 
+    estimate = sub.add_parser(
+        "estimate",
+        help="throughput and latency of one fixed deployment under one load",
+        description="Estimate one operating point: model, GPU, GPU count, TP/PP, precision, request shape, load.",
+    )
+    add_estimate_flags(estimate)
+
+    validate = sub.add_parser(
+        "validate",
+        help="compare estimates with published measurements (CSV) and report the error",
+        description="Run `estimate` on every row of a measurements CSV and report per-metric error.",
+    )
+    validate.add_argument("file", help="measurements CSV (columns of ../shared/calibration/inference.csv)")
+    validate.add_argument("--json", action="store_true", help="print JSON")
+    validate.add_argument("--rows", action="store_true", help="print every row, not only the summary")
+
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -94,6 +110,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return render.gpus(as_json=args.json)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "estimate":
+        return _estimate(args)
+    if args.command == "validate":
+        return _validate(args)
     if getattr(args, "generate_config", None):
         return _generate_config(args)
     sections = sections_from_args(args)
@@ -164,6 +184,30 @@ def _compare(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         render.comparison(rows)
+    return 0
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    from ..estimate import estimate
+    from . import render
+
+    result = estimate(request_from_args(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        render.estimate(result)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ..validation import validate_file
+    from . import render
+
+    report = validate_file(args.file)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        render.validation(report, rows=args.rows)
     return 0
 
 

@@ -285,3 +285,52 @@ def gpus(*, as_json: bool) -> int:
         )
     console.print(table)
     return 0
+
+
+def estimate(r: Any) -> None:
+    shard = f"TP={r.tp}" + (f" x PP={r.pp}" if r.pp > 1 else "")
+    console.print(
+        f"[bold]{r.model}[/bold] on {r.replicas} x {r.tp * r.pp} {r.gpu} ({shard}), {r.precision} "
+        f"(KV {r.kv_precision}), {r.engine}"
+    )
+    console.print(
+        _section(
+            "Operating point (all replicas)",
+            [
+                ("Concurrency", f"{r.concurrency:,.1f} requests in flight"),
+                ("Output tokens/s", f"{r.output_tokens_per_s:,.0f} ({r.output_tokens_per_s_per_gpu:,.0f} per GPU)"),
+                ("Total tokens/s", f"{r.total_tokens_per_s:,.0f} (input + output)"),
+                ("Requests/s", f"{r.requests_per_s:,.3f}"),
+                ("TTFT / ITL / E2E", f"{r.ttft_ms:,.0f} ms / {r.itl_ms:.1f} ms / {r.e2e_ms:,.0f} ms"),
+                ("Bound", r.bound),
+                ("KV cache", f"{r.kv_cache_tokens:,} tokens per replica, up to {r.max_concurrent_sequences} sequences"),
+                ("Weights per GPU", f"{r.weights_gib_per_gpu:.1f} GiB"),
+            ],
+        )
+    )
+    for warning in r.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def validation(report: Any, *, rows: bool = False) -> None:
+    if rows:
+        table = Table(box=box.SIMPLE_HEAD)
+        for column in ("id", "source", "metric", "measured", "predicted", "error %", "naive"):
+            table.add_column(column, justify="left" if column in ("id", "source", "metric") else "right")
+        for r in report.rows:
+            naive = "-" if r.naive is None else f"{r.naive:,.4g}"
+            table.add_row(
+                r.id, r.source, r.metric, f"{r.measured:,.4g}", f"{r.predicted:,.4g}", f"{r.error_pct:.1f}", naive
+            )
+        console.print(table)
+    table = Table(title="Absolute error per metric", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("metric", "n", "median %", "p90 %", "naive median %"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for s in report.summary:
+        naive = "-" if s.naive_median_error_pct is None else f"{s.naive_median_error_pct:.1f}"
+        table.add_row(s.metric, str(s.n), f"{s.median_error_pct:.1f}", f"{s.p90_error_pct:.1f}", naive)
+    console.print(table)
+    if report.skipped:
+        console.print(f"{len(report.skipped)} rows not evaluated:")
+        for row_id, reason in report.skipped:
+            console.print(f"  {row_id}: {reason}")

@@ -28,6 +28,10 @@ class MemorySettings:
     runtime_overhead_gib: float = 1.0  # CUDA context, CUDA graphs, NCCL buffers (vLLM logs ~0.5-1.5 GiB)
     max_batched_tokens: int = 8192  # vLLM V1 chunked-prefill token budget: sizes the activation peak
     activation_bytes: float = 2.0  # activations are BF16/FP16 whatever the weight format
+    # How the engine's memory fraction is applied (see kv_cache_bytes):
+    # "total" (vLLM gpu_memory_utilization), "static" (SGLang mem_fraction_static),
+    # "free" (TensorRT-LLM kv_cache_free_gpu_mem_fraction).
+    memory_mode: str = "total"
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,27 @@ def activation_peak_bytes(model: ModelSpec, settings: MemorySettings, tp: int) -
     return settings.max_batched_tokens * per_token + logits
 
 
+def kv_cache_bytes(
+    total: float, weights: float, activations: float, overhead: float, settings: MemorySettings
+) -> tuple[float, float]:
+    """(memory the engine may use, bytes left for the KV cache) on one GPU, per engine policy.
+
+    - vLLM: ``gpu_memory_utilization`` x total bounds weights + activations + overhead + KV;
+    - SGLang: ``mem_fraction_static`` x total holds weights + KV pool; activations and
+      CUDA graphs live in the remaining (1 - fraction);
+    - TensorRT-LLM: ``kv_cache_free_gpu_mem_fraction`` of the memory still free after the
+      engine (weights, activations, runtime) has loaded.
+    """
+    fraction = settings.gpu_memory_utilization
+    if settings.memory_mode == "free":
+        free = total - weights - activations - overhead
+        return total, free * fraction if free > 0 else free
+    usable = total * fraction
+    if settings.memory_mode == "static":
+        return usable, usable - weights
+    return usable, usable - weights - activations - overhead
+
+
 def estimate_memory(
     model: ModelSpec,
     gpu: GPUSpec,
@@ -115,8 +140,7 @@ def estimate_memory(
     weights = weight_bytes(model, precision) / (tp * pp)
     activations = activation_peak_bytes(model, settings, tp)
     overhead = settings.runtime_overhead_gib * GIB
-    usable = gpu.memory_bytes * settings.gpu_memory_utilization
-    kv_cache = usable - weights - activations - overhead
+    usable, kv_cache = kv_cache_bytes(gpu.memory_bytes, weights, activations, overhead, settings)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, context_tokens)
     capacity = max(0, math.floor(kv_cache / kv_per_token)) if kv_cache > 0 else 0
     return MemoryBreakdown(

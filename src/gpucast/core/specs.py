@@ -160,3 +160,20 @@ class GPUSpec:
             if tflops > 0.0:
                 return tflops * 1e12
         return 0.0
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A serving engine's memory policy and default limits (catalog ``engines.toml``)."""
+
+    id: str
+    name: str
+    version: str
+    memory_mode: str  # "total" | "static" | "free": how the memory fraction applies
+    default_memory_fraction: float
+    max_num_seqs: int
+    max_batched_tokens: int
+    runtime_overhead_gib: float
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    as_of: str = ""

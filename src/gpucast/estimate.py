@@ -1,0 +1,228 @@
+"""One fixed operating point: ``gpucast estimate`` and its Python API.
+
+Where the planner searches for the cheapest configuration, this answers "how does this exact
+deployment perform": model, GPU, number of GPUs, TP x PP, precision, request shape, and a load
+(closed-loop concurrency, open-loop request rate, or max throughput), for a named engine
+whose memory policy and limits come from ``engines.toml``. ``gpucast validate`` runs it on
+published measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .api import default_kv_precision, resolve_model_spec
+from .catalog import loader
+from .core.inference import PlanSettings, Workload, replica_config
+from .core.memory import MemorySettings
+from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point
+from .errors import InfeasibleError, InputError
+from .inputs import ModelConfig, check_fraction, check_positive, parse_precision
+
+LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
+
+
+@dataclass
+class EstimateRequest:
+    """A fixed deployment and load. ``load_value`` is requests in flight (concurrency, across all
+    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch)."""
+
+    gpu: str
+    num_gpus: int
+    input_tokens: float
+    output_tokens: float
+    load: str = "max-throughput"
+    load_value: float | None = None
+    model: str | None = None
+    model_config: str | None = None
+    tp: int | None = None
+    pp: int = 1
+    precision: str = "BF16"
+    kv_precision: str | None = None
+    engine: str = "vllm"
+    gpu_memory_utilization: float | None = None
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+
+    def validate(self) -> None:
+        check_positive("--num-gpus", self.num_gpus, integer=True, upper=100_000)
+        check_positive("--input-tokens", self.input_tokens, upper=10_000_000)
+        check_positive("--output-tokens", self.output_tokens, upper=1_000_000)
+        if self.load not in LOADS:
+            raise InputError(f"load {self.load!r} is not one of {', '.join(LOADS)}")
+        if self.load != "max-throughput":
+            if self.load_value is None:
+                raise InputError(f"--{self.load} needs a value")
+            check_positive(f"--{self.load}", self.load_value, upper=1e7)
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp)):
+            if value is not None:
+                check_positive(flag, value, integer=True, upper=64)
+        if self.gpu_memory_utilization is not None:
+            check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
+        if self.max_model_len is not None:
+            check_positive("--max-model-len", self.max_model_len, integer=True, upper=10_000_000)
+        if self.max_num_seqs is not None:
+            check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=1_000_000)
+
+
+@dataclass
+class EstimateResult:
+    output_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    total_tokens_per_s: float
+    requests_per_s: float
+    ttft_ms: float
+    itl_ms: float
+    e2e_ms: float
+    concurrency: float  # requests in flight, all replicas
+    tp: int
+    pp: int
+    replicas: int
+    kv_cache_tokens: int  # per replica, as the engine allocates it
+    max_concurrent_sequences: int  # per replica
+    weights_gib_per_gpu: float
+    bound: str  # compute | memory | kv-capacity | max-num-seqs
+    model: str
+    gpu: str
+    engine: str
+    precision: str
+    kv_precision: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
+
+
+def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, int]:
+    """Validated request -> (replica config, memory breakdown, KV-limited sequences, replicas)."""
+    request.validate()
+    spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
+    gpu = loader.resolve_gpu(request.gpu)
+    engine = loader.resolve_engine(request.engine)
+    precision = parse_precision(request.precision)
+    kv = (
+        parse_precision(request.kv_precision, "--kv-precision")
+        if request.kv_precision
+        else default_kv_precision(precision)
+    )
+    pp = request.pp
+    tp = request.tp if request.tp is not None else _best_tp(request, spec, gpu, engine, precision, kv)
+    if spec.num_heads % tp:
+        raise InputError(f"--tp {tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if request.num_gpus % (tp * pp):
+        raise InputError(f"--num-gpus {request.num_gpus} is not a multiple of TP x PP = {tp * pp}")
+    cfg, memory, kv_limited = replica_config(
+        spec,
+        gpu,
+        loader.efficiency_for(gpu),
+        precision=precision,
+        kv_precision=kv,
+        tp=tp,
+        pp=pp,
+        workload=_shape(request),
+        settings=_settings(request, engine),
+    )
+    return cfg, memory, kv_limited, request.num_gpus // (tp * pp)
+
+
+def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
+    fraction = request.gpu_memory_utilization or engine.default_memory_fraction
+    needed = math.ceil(request.input_tokens + request.output_tokens)
+    return PlanSettings(
+        engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
+        context_window=request.max_model_len or needed,
+        memory=MemorySettings(
+            gpu_memory_utilization=fraction,
+            runtime_overhead_gib=engine.runtime_overhead_gib,
+            max_batched_tokens=engine.max_batched_tokens,
+            memory_mode=engine.memory_mode,
+        ),
+    )
+
+
+def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precision: Any, kv: Any) -> int:
+    """Without --tp: the power-of-two TP (dividing the heads and --num-gpus / PP) at which the
+    deployment reaches the highest output throughput under the request's load."""
+    best: tuple[float, int] | None = None
+    tp = 1
+    while tp * request.pp <= request.num_gpus:
+        if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0:
+            try:
+                cfg, _, _ = replica_config(
+                    spec, gpu, loader.efficiency_for(gpu), precision=precision, kv_precision=kv, tp=tp,
+                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine),
+                )  # fmt: skip
+            except InfeasibleError:
+                cfg = None
+            if cfg is not None:
+                replicas = request.num_gpus // (tp * request.pp)
+                tokens = run_load(cfg, request, replicas).output_tokens_per_s * replicas
+                if best is None or tokens > best[0] * 1.0001:
+                    best = (tokens, tp)
+        tp *= 2
+    return best[1] if best else min(request.num_gpus // request.pp, 8)  # the caller reports why it does not fit
+
+
+def _shape(request: EstimateRequest) -> Workload:
+    return Workload(1.0, max(1, int(request.input_tokens)), max(1, int(request.output_tokens)))
+
+
+def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> OperatingPoint:
+    """The operating point of one replica under the request's load."""
+    shape = {"input_tokens": request.input_tokens, "output_tokens": request.output_tokens}
+    if request.load == "max-throughput":
+        return max_throughput(cfg, **shape)
+    value = float(request.load_value or 0.0)
+    if request.load == "request-rate":
+        return at_request_rate(cfg, rate=value / replicas, **shape)
+    if request.load == "concurrency":
+        return operating_point(cfg, concurrency=value / replicas, **shape)
+    return operating_point(cfg, concurrency=value, **shape)  # static batch per replica
+
+
+def estimate(request: EstimateRequest) -> EstimateResult:
+    """Throughput and latency of a fixed deployment under a fixed load."""
+    cfg, memory, kv_limited, replicas = build_replica(request)
+    point = run_load(cfg, request, replicas)
+    bound = point.step.bound
+    if point.concurrency >= cfg.max_sequences:
+        bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
+    warnings = []
+    if point.concurrency > cfg.max_sequences:
+        warnings.append(
+            f"{point.concurrency:.0f} requests per replica exceed the {cfg.max_sequences} it can run at once "
+            f"({bound}); the rest queue, which TTFT includes"
+        )
+    if not cfg.gpu.supports(cfg.precision.value.compute_key):
+        warnings.append(
+            f"{cfg.gpu.name} has no native {cfg.precision.name} tensor cores: computed in FP16 (weight-only)"
+        )
+    gpus = cfg.gpus * replicas
+    return EstimateResult(
+        output_tokens_per_s=point.output_tokens_per_s * replicas,
+        output_tokens_per_s_per_gpu=point.output_tokens_per_s * replicas / gpus,
+        total_tokens_per_s=point.total_tokens_per_s * replicas,
+        requests_per_s=point.requests_per_s * replicas,
+        ttft_ms=point.ttft_s * 1e3,
+        itl_ms=point.itl_s * 1e3,
+        e2e_ms=point.e2e_s * 1e3,
+        concurrency=point.concurrency * replicas,
+        tp=cfg.tp,
+        pp=cfg.pp,
+        replicas=replicas,
+        kv_cache_tokens=memory.kv_capacity_tokens,
+        max_concurrent_sequences=cfg.max_sequences,
+        weights_gib_per_gpu=memory.weights_gib,
+        bound=bound,
+        model=cfg.model.name,
+        gpu=cfg.gpu.name,
+        engine=loader.resolve_engine(request.engine).name,
+        precision=cfg.precision.name,
+        kv_precision=cfg.kv_precision.name,
+        inputs=asdict(request),
+        warnings=warnings,
+    )

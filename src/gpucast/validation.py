@@ -1,0 +1,410 @@
+"""Check estimates against published measurements: ``gpucast validate`` and the calibration.
+
+A measurements CSV has the columns of ``../shared/calibration/inference.csv`` (``id, source,
+engine, model, gpu, num_gpus, tp, pp, precision, kv_precision, input_tokens, output_tokens,
+load, load_value, metric, value, unit, notes``; extra columns are ignored). Each row is resolved
+into a replica configuration (catalog names, the row's engine and memory fraction) and a load,
+evaluated with the same core as ``gpucast estimate``, and compared with the measured value.
+Rows that cannot be evaluated are listed with the reason, never silently dropped.
+``scripts/calibrate.py`` fits the efficiency factors on these same groups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog.loader import efficiency_for, resolve_engine, resolve_gpu, resolve_model
+from .core.inference import PlanSettings, Workload, replica_config
+from .core.memory import MemorySettings, weight_bytes
+from .core.perf import Efficiency
+from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point
+from .core.specs import Precision
+from .errors import GpucastError, InputError
+
+NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
+REQUIRED_COLUMNS = (
+    "id", "source", "engine", "model", "gpu", "num_gpus", "tp", "pp", "precision", "kv_precision",
+    "input_tokens", "output_tokens", "load", "load_value", "metric", "value",
+)  # fmt: skip
+
+METRICS = (
+    "output_tok_per_s_total",
+    "output_tok_per_s_per_gpu",
+    "total_tok_per_s",
+    "requests_per_s",
+    "ttft_ms",
+    "itl_ms",
+    "tpot_ms",
+    "e2e_ms",
+    "kv_cache_tokens",
+)
+LOADS = ("max-throughput", "concurrency", "request-rate", "static-batch", "startup")
+
+
+# ---------------------------------------------------------------------------------------------- data
+@dataclass
+class Target:
+    """One measured number of a row: what to compare the prediction with."""
+
+    row_id: str
+    metric: str
+    value: float
+
+
+@dataclass
+class Group:
+    """CSV rows that share one operating point (same config, shape and load): evaluated once."""
+
+    source: str
+    engine: str
+    family: str
+    cfg: ReplicaConfig
+    replicas: int
+    num_gpus: int
+    input_tokens: float
+    output_tokens: float
+    load: str
+    load_value: float
+    kv_cache_tokens: int = 0  # per replica, as the engine would allocate it
+    targets: list[Target] = field(default_factory=list)
+
+
+def _precision(text: str) -> Precision | None:
+    key = text.strip().rstrip("?").upper()
+    if key.startswith("INT4"):
+        return Precision.INT4
+    return Precision.__members__.get(key)
+
+
+_MEMORY_FRACTION = re.compile(
+    r"(?:kv_fraction|kv_cache_free_gpu_mem_fraction|mem_frac(?:tion_static)?|gpu_memory_utilization)\s*[=:]?\s*(0?\.\d+)"
+)
+
+
+def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
+    """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
+    memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
+    (LMDeploy, TGI...) are treated like vLLM."""
+    try:
+        engine = resolve_engine(row["engine"])
+    except InputError:
+        engine = resolve_engine("vllm")
+    match = _MEMORY_FRACTION.search(row.get("notes", ""))
+    fraction = float(match.group(1)) if match else engine.default_memory_fraction
+    memory = MemorySettings(
+        gpu_memory_utilization=fraction,
+        runtime_overhead_gib=engine.runtime_overhead_gib,
+        max_batched_tokens=engine.max_batched_tokens,
+        memory_mode=engine.memory_mode,
+    )
+    return engine.id, memory, engine.max_num_seqs
+
+
+_REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
+
+
+def _request_count(row: dict[str, str]) -> int | None:
+    """Requests in the whole benchmark run, where the notes state it: no more can be in flight."""
+    match = _REQUEST_COUNT.search(row.get("notes", ""))
+    return int(match.group(1)) if match else None
+
+
+def _kv_precision(row: dict[str, str], precision: Precision) -> Precision | None:
+    text = row["kv_precision"].strip()
+    if text:
+        return _precision(text)
+    # README: TensorRT-LLM v0.17 FP8 rows also quantize the KV cache; elsewhere KV stays 16-bit.
+    if precision is Precision.FP8 and row["source"].startswith("TRTLLM-perf-overview-v0.17"):
+        return Precision.FP8
+    return Precision.BF16 if precision is Precision.BF16 else Precision.FP16
+
+
+_MEAN_LENGTH = re.compile(r"mean\s+(input|output)[^0-9]{0,20}(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+def _token_lengths(row: dict[str, str]) -> tuple[float, float] | None:
+    """Numeric (input, output) lengths, or the means the notes state for dataset mixes."""
+    lengths: dict[str, float] = {}
+    for key in ("input", "output"):
+        text = row[f"{key}_tokens"].strip()
+        with contextlib.suppress(ValueError):  # e.g. "ShareGPT (variable)"
+            lengths[key] = float(text)
+    for kind, number in _MEAN_LENGTH.findall(row.get("notes", "")):
+        lengths.setdefault(kind.lower(), float(number))
+    if "input" not in lengths or "output" not in lengths:
+        return None
+    return lengths["input"], lengths["output"]
+
+
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a measurements CSV; a missing file or column is one clear InputError."""
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InputError(f"{str(path)!r} lacks column(s) {', '.join(missing)} (see `gpucast validate --help`)")
+            return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
+    except OSError as error:
+        raise InputError(f"{str(path)!r} cannot be read: {error.strerror}") from error
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{str(path)!r} is not a readable CSV file: {error}") from error
+
+
+def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Group], list[tuple[str, str]]]:
+    """Resolve rows into evaluable groups, and list the rows skipped as (row id, reason)."""
+    groups: dict[tuple, Group] = {}
+    skipped: list[tuple[str, str]] = []
+    configs: dict[tuple, tuple[ReplicaConfig, int] | str] = {}
+    for row in rows:
+        try:
+            _add_row(row, groups, configs)
+        except _Skip as reason:
+            skipped.append((row.get("id", "?"), str(reason)))
+    return list(groups.values()), skipped
+
+
+class _Skip(Exception):
+    """A row gpucast cannot evaluate; the message says why."""
+
+
+def _number(row: dict[str, str], column: str, cast: Any = float) -> Any:
+    try:
+        return cast(row[column])
+    except (TypeError, ValueError):
+        raise _Skip(f"{column} {row.get(column)!r} is not a number") from None
+
+
+def _add_row(row: dict[str, str], groups: dict[tuple, Group], configs: dict[tuple, Any]) -> None:
+    """Put one CSV row into the group of rows sharing its operating point, or raise _Skip."""
+    metric = row["metric"].strip()
+    if metric not in METRICS:
+        raise _Skip(f"metric {metric!r} not predicted")
+    value = _number(row, "value")
+    if not math.isfinite(value) or value <= 0:
+        raise _Skip(f"value {row['value']!r} must be a positive number")
+    load = row["load"].strip()
+    if load not in LOADS:
+        raise _Skip(f"load {load!r} is not one of {', '.join(LOADS)}")
+    load_value = _number(row, "load_value") if load in ("concurrency", "request-rate", "static-batch") else 0.0
+    if metric in ("ttft_ms", "e2e_ms") and load == "max-throughput":
+        raise _Skip("TTFT/E2E with all requests queued at once (set by the request count, not the engine)")
+    if metric == "ttft_ms" and load == "static-batch" and load_value > 1:
+        raise _Skip("TTFT of a static batch > 1 (batched prefill; not continuous batching)")
+    tp, pp, num_gpus = (_number(row, c, int) for c in ("tp", "pp", "num_gpus"))
+    if min(tp, pp, num_gpus) < 1 or num_gpus % (tp * pp):
+        raise _Skip(f"num_gpus {num_gpus} is not a positive multiple of tp x pp = {tp * pp}")
+    if "AMBIGUOUS" in row.get("notes", "") and tp * pp > 1:
+        raise _Skip("throughput per GPU vs total ambiguous (TP>1, flagged in notes)")
+    lengths = _token_lengths(row)
+    if lengths is None and metric != "kv_cache_tokens":
+        raise _Skip("token lengths not numeric and no mean stated")
+    input_tokens, output_tokens = lengths or (1.0, 1.0)
+    try:
+        model = resolve_model(row["model"])
+        gpu = resolve_gpu(row["gpu"])
+    except GpucastError as error:
+        raise _Skip(str(error).split(" (see")[0]) from None
+    precision = _precision(row["precision"])
+    kv_precision = _kv_precision(row, precision) if precision else None
+    if precision is None or kv_precision is None:
+        raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
+    _, memory, max_seqs = engine_settings(row)
+    requests = _request_count(row)
+    if requests is not None:
+        max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
+    cfg_key = (model.id, gpu.id, precision, kv_precision, tp, pp, input_tokens, output_tokens, max_seqs, memory)
+    if cfg_key not in configs:
+        settings = PlanSettings(
+            engine_max_sequences=max_seqs,
+            context_window=int(input_tokens + output_tokens) if lengths else 1,
+            memory=memory,
+        )
+        workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)))
+        try:
+            cfg, mem, _ = replica_config(
+                model, gpu, efficiency_for(gpu), precision=precision, kv_precision=kv_precision,
+                tp=tp, pp=pp, workload=workload, settings=settings,
+            )  # fmt: skip
+            configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
+        except GpucastError as error:
+            configs[cfg_key] = f"does not fit in the memory model: {error}"
+    entry = configs[cfg_key]
+    if isinstance(entry, str):
+        raise _Skip(entry)
+    cfg, kv_tokens = entry
+    key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value)
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = Group(
+            source=row["source"],
+            engine=row["engine"],
+            family=gpu.family,
+            cfg=cfg,
+            replicas=num_gpus // (tp * pp),
+            num_gpus=num_gpus,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            load=load,
+            load_value=load_value,
+            kv_cache_tokens=kv_tokens,
+        )
+    group.targets.append(Target(row["id"], metric, value))
+
+
+# ---------------------------------------------------------------------------------------------- prediction
+def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
+    """The replica's operating point under the group's load (``eff`` overrides the catalog's)."""
+    cfg = dataclasses.replace(group.cfg, efficiency=eff) if eff is not None else group.cfg
+    shape = {"input_tokens": group.input_tokens, "output_tokens": group.output_tokens}
+    if group.load in ("max-throughput", "startup"):
+        return max_throughput(cfg, **shape)
+    if group.load == "request-rate":
+        return at_request_rate(cfg, rate=group.load_value / group.replicas, **shape)
+    if group.load == "concurrency":
+        return operating_point(cfg, concurrency=group.load_value / group.replicas, **shape)
+    return operating_point(cfg, concurrency=group.load_value, **shape)  # static batch: one batch per replica
+
+
+def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:
+    fleet = group.replicas
+    return {
+        "output_tok_per_s_total": point.output_tokens_per_s * fleet,
+        "output_tok_per_s_per_gpu": point.output_tokens_per_s * fleet / group.num_gpus,
+        "total_tok_per_s": point.total_tokens_per_s * fleet,
+        "requests_per_s": point.requests_per_s * fleet,
+        "ttft_ms": point.ttft_s * 1e3,
+        "itl_ms": point.itl_s * 1e3,
+        "tpot_ms": point.itl_s * 1e3,
+        "e2e_ms": point.e2e_s * 1e3,
+        "kv_cache_tokens": float(group.kv_cache_tokens),
+    }[metric]
+
+
+def naive_value(group: Group, metric: str) -> float | None:
+    """The seed formula: one sequence at a time, TPS = replica HBM bandwidth x 0.7 / weight bytes."""
+    cfg = group.cfg
+    bandwidth = cfg.gpu.memory_bandwidth_tb_s * 1e12 * cfg.gpus * NAIVE_EFFICIENCY
+    tps = bandwidth / weight_bytes(cfg.model, cfg.precision)  # per replica
+    rps = tps / group.output_tokens
+    if group.load == "request-rate":
+        rps = min(rps, group.load_value / group.replicas)  # it serves the offered load up to capacity
+        tps = rps * group.output_tokens
+    values = {
+        "output_tok_per_s_total": tps * group.replicas,
+        "output_tok_per_s_per_gpu": tps * group.replicas / group.num_gpus,
+        "total_tok_per_s": rps * (group.input_tokens + group.output_tokens) * group.replicas,
+        "requests_per_s": rps * group.replicas,
+        "itl_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
+        "tpot_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
+    }
+    return values.get(metric)  # TTFT/E2E: the seed's prefill term is unspecified
+
+
+# ---------------------------------------------------------------------------------------------- report
+def abs_pct_error(predicted: float, measured: float) -> float:
+    return abs(predicted / measured - 1.0) * 100.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default), standard library only."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100.0
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class RowResult:
+    id: str
+    source: str
+    metric: str
+    measured: float
+    predicted: float
+    error_pct: float
+    naive: float | None
+
+
+@dataclass
+class MetricSummary:
+    metric: str
+    n: int
+    median_error_pct: float
+    p90_error_pct: float
+    naive_median_error_pct: float | None
+
+
+@dataclass
+class ValidationReport:
+    rows: list[RowResult]
+    skipped: list[tuple[str, str]]
+    summary: list[MetricSummary]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "summary": [dataclasses.asdict(s) for s in self.summary],
+            "rows": [dataclasses.asdict(r) for r in self.rows],
+            "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+        }
+
+
+def summarize(rows: list[RowResult]) -> list[MetricSummary]:
+    """Per metric (and ALL): n, median and p90 absolute % error, and the naive formula's median."""
+    errors: dict[str, list[float]] = defaultdict(list)
+    naive: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        for key in (row.metric, "ALL"):
+            errors[key].append(row.error_pct)
+            if row.naive is not None:
+                naive[key].append(abs_pct_error(row.naive, row.measured))
+    order = [m for m in (*METRICS, "ALL") if m in errors]
+    return [
+        MetricSummary(
+            m,
+            len(errors[m]),
+            percentile(errors[m], 50),
+            percentile(errors[m], 90),
+            percentile(naive[m], 50) if naive.get(m) else None,
+        )
+        for m in order
+    ]
+
+
+def evaluate(groups: list[Group]) -> list[RowResult]:
+    results = []
+    for group in groups:
+        point = operating(group)
+        for target in group.targets:
+            predicted = metric_value(group, point, target.metric)
+            results.append(
+                RowResult(
+                    target.row_id,
+                    group.source,
+                    target.metric,
+                    target.value,
+                    predicted,
+                    abs_pct_error(predicted, target.value),
+                    naive_value(group, target.metric),
+                )
+            )
+    return results
+
+
+def validate_file(path: str | Path) -> ValidationReport:
+    """Estimate every row of a measurements CSV and report the error (``gpucast validate``)."""
+    groups, skipped = prepare(read_rows(path))
+    rows = evaluate(groups)
+    rows.sort(key=lambda r: (r.source, r.metric, r.id))
+    return ValidationReport(rows, skipped, summarize(rows))

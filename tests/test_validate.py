@@ -1,0 +1,69 @@
+"""`gpucast validate`: per-row predictions, per-metric error, skipped rows with reasons."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import gpucast_exe
+from gpucast.validation import percentile, validate_file
+
+HEADER = "id,source,engine,model,gpu,num_gpus,tp,pp,precision,kv_precision,input_tokens,output_tokens,load,load_value,metric,value,unit,notes,extra\n"
+ROWS = [
+    "1,src-a,vLLM 0.6,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,1000,500,max-throughput,,output_tok_per_s_total,5000,tok/s,,x",
+    "2,src-a,vLLM 0.6,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,1000,500,concurrency,16,itl_ms,12,ms,,x",
+    "3,src-b,TensorRT-LLM 0.17,Llama-3.1-70B,H100-SXM-80GB,8,4,1,FP8,FP8,128,128,request-rate,4,ttft_ms,60,ms,kv_fraction 0.95,x",
+    "4,src-b,TensorRT-LLM 0.17,Llama-9-1B,H100-SXM-80GB,1,1,1,BF16,,128,128,max-throughput,,output_tok_per_s_total,100,tok/s,,x",
+    "5,src-b,TensorRT-LLM 0.17,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,sharegpt,sharegpt,max-throughput,,requests_per_s,10,req/s,,x",
+    "6,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,three,1,1,BF16,,100,100,max-throughput,,requests_per_s,10,req/s,,x",
+    "7,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,100,100,max-throughput,,furlongs,10,req/s,,x",
+]
+
+
+def _write(tmp_path, rows=ROWS, header=HEADER):
+    path = tmp_path / "m.csv"
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def test_report_rows_summary_and_skipped(tmp_path):
+    report = validate_file(_write(tmp_path))
+    assert sorted(r.id for r in report.rows) == ["1", "2", "3"]
+    reasons = dict(report.skipped)
+    assert "not in the catalog" in reasons["4"]
+    assert "token lengths" in reasons["5"]
+    assert "num_gpus" in reasons["6"]
+    assert "furlongs" in reasons["7"]
+    summary = {s.metric: s for s in report.summary}
+    assert summary["ALL"].n == 3
+    row = next(r for r in report.rows if r.id == "1")
+    assert summary["output_tok_per_s_total"].median_error_pct == abs(row.predicted / 5000 - 1) * 100
+    assert row.naive is not None and row.naive < row.predicted  # the naive formula ignores batching
+
+
+def test_percentile_matches_numpy_linear():
+    assert percentile([1, 2, 3, 4], 50) == 2.5
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == 9.1
+
+
+def test_cli_validate_end_to_end(tmp_path):
+    path = _write(tmp_path)
+    result = subprocess.run(
+        [*gpucast_exe(), "validate", str(path), "--json"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"summary", "rows", "skipped"} <= set(data)
+    assert len(data["skipped"]) == 4
+    text = subprocess.run(
+        [*gpucast_exe(), "validate", str(path), "--rows"], capture_output=True, text=True, check=False
+    )
+    assert text.returncode == 0 and "median" in text.stdout and "not evaluated" in text.stdout
+
+
+def test_cli_validate_bad_files(tmp_path):
+    missing = subprocess.run([*gpucast_exe(), "validate", str(tmp_path / "nope.csv")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "cannot be read" in missing.stderr
+    bad = _write(tmp_path, rows=[], header="a,b,c\n")
+    result = subprocess.run([*gpucast_exe(), "validate", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2 and "lacks column" in result.stderr
