@@ -73,13 +73,28 @@ STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6,
 
 
 # ---------------------------------------------------------------------------------------------- parameters
+# Sources kept out of the fit (still reported by `gpucast validate`), each with the reason.
+FIT_EXCLUDE = {
+    "SGLang-benchmark_dsv3-README": "server saturated already at 1 req/s (median TPOT 140-680 ms): a misconfigured "
+    "run (data/benchmarks/README.md), not the engine's capacity",
+}
+NG = 6  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth
+
+
 @dataclass(frozen=True)
 class Space:
-    """Layout of the fitted vector: 5 global entries, then (bandwidth, compute) per family."""
+    """Layout of the fitted vector: the global entries, then (bandwidth, compute) per family."""
 
     families: tuple[str, ...]
 
-    GLOBAL = ("bandwidth_fraction", "compute_fraction", "prefill_fraction", "step_overhead_ms", "allreduce_latency_us")
+    GLOBAL = (
+        "bandwidth_fraction",
+        "compute_fraction",
+        "prefill_fraction",
+        "step_overhead_ms",
+        "allreduce_latency_us",
+        "kv_bandwidth_fraction",
+    )
 
     @property
     def names(self) -> list[str]:
@@ -95,11 +110,12 @@ class Space:
             START.prefill_fraction,
             START.step_overhead_s * 1e3,
             START.allreduce_latency_s * 1e6,
+            START.kv_bandwidth_fraction,
         ]
         return np.array(head + [START.bandwidth_fraction, START.compute_fraction] * len(self.families))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US]
+        pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
         low, high = zip(*pairs, strict=True)
         return np.array(low, dtype=float), np.array(high, dtype=float)
@@ -112,12 +128,13 @@ class Space:
             prefill_fraction=float(x[2]),
             step_overhead_s=float(x[3]) * 1e-3,
             allreduce_latency_s=float(x[4]) * 1e-6,
+            kv_bandwidth_fraction=float(x[5]),
             interconnect_fraction=START.interconnect_fraction,
             source=source,
         )
         result = {"default": base}
         for index, family in enumerate(self.families):
-            bw, compute = x[5 + 2 * index], x[6 + 2 * index]
+            bw, compute = x[NG + 2 * index], x[NG + 1 + 2 * index]
             result[family] = dataclasses.replace(base, bandwidth_fraction=float(bw), compute_fraction=float(compute))
         return result
 
@@ -138,11 +155,11 @@ def predictions(groups: Sequence[Group], effs: dict[str, Efficiency]) -> list[tu
 def _residuals(x: np.ndarray, groups: Sequence[Group], space: Space) -> np.ndarray:
     effs = space.efficiencies(x)
     res = [math.log(max(pred, 1e-12) / target.value) for _, target, pred in predictions(groups, effs)]
-    for value, start in zip(x[:5], space.start()[:5], strict=True):  # weak prior: START, x/÷ e at 1 sigma
+    for value, start in zip(x[:NG], space.start()[:NG], strict=True):  # weak prior: START, x/÷ e at 1 sigma
         res.append(math.log(value / start) / START_SIGMA)
     for index in range(len(space.families)):  # weak prior tying each family to [defaults]
-        res.append(math.log(x[5 + 2 * index] / x[0]) / PRIOR_SIGMA)
-        res.append(math.log(x[6 + 2 * index] / x[1]) / PRIOR_SIGMA)
+        res.append(math.log(x[NG + 2 * index] / x[0]) / PRIOR_SIGMA)
+        res.append(math.log(x[NG + 1 + 2 * index] / x[1]) / PRIOR_SIGMA)
     return np.array(res)
 
 
@@ -174,8 +191,8 @@ def fit(groups: Sequence[Group], *, min_family_rows: int = MIN_FAMILY_ROWS, max_
     evaluations = 0
     for bandwidth, compute in STARTS:  # the max(memory, compute) roofline makes the cost multi-modal
         x_start = x0.copy()
-        x_start[[0, *range(5, len(x0), 2)]] = bandwidth
-        x_start[[1, *range(6, len(x0), 2)]] = compute
+        x_start[[0, *range(NG, len(x0), 2)]] = bandwidth
+        x_start[[1, *range(NG + 1, len(x0), 2)]] = compute
         result = least_squares(
             loss,
             x_start,
@@ -248,10 +265,10 @@ def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list
         held_pairs = [(t.metric, p, t.value) for _, t, p in predictions(held, fold.efficiencies())]
         pairs += held_pairs
         median = float(np.median([abs(p / m - 1) * 100 for _, p, m in held_pairs]))
-        values = " ".join(f"{v:.3g}" for v in fold.x[:5])
+        values = " ".join(f"{v:.3g}" for v in fold.x[:NG])
         log(
             f"  without {source:<48} {len(held_pairs):>4} rows held out: median {median:6.1f}%  "
-            f"({time.perf_counter() - started:.1f} s; bw/c/prefill/overhead ms/allreduce us {values})"
+            f"({time.perf_counter() - started:.1f} s; bw/c/prefill/overhead ms/allreduce us/kv bw {values})"
         )
     return pairs
 
@@ -271,6 +288,7 @@ def calibration_values(result: Fit) -> tuple[dict[str, float], dict[str, dict[st
         "step_overhead_s": _round(base.step_overhead_s),
         "allreduce_latency_s": _round(base.allreduce_latency_s),
         "interconnect_fraction": _round(base.interconnect_fraction),
+        "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),
     }
     families = {
         family: {
@@ -321,8 +339,8 @@ def _fmt(value: float) -> str:
     return repr(value) if 1e-3 <= abs(value) < 1e4 else f"{value:.3g}"
 
 
-def differs_from_file(result: Fit, path: Path) -> list[str]:
-    """Differences between the fitted (rounded) values and ``path``; empty if equal."""
+def differs_from_file(result: Fit, path: Path, rel_tol: float = 1e-9) -> list[str]:
+    """Differences between the fitted (rounded) values and ``path`` beyond ``rel_tol``; empty if equal."""
     if not path.exists():
         return [f"{path} does not exist"]
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -330,7 +348,7 @@ def differs_from_file(result: Fit, path: Path) -> list[str]:
     problems = []
     stored = data.get("defaults", {})
     for key, value in defaults.items():
-        if not math.isclose(stored.get(key, math.nan), value, rel_tol=1e-9):
+        if not math.isclose(stored.get(key, math.nan), value, rel_tol=rel_tol):
             problems.append(f"defaults.{key}: file {stored.get(key)} vs fit {value}")
     stored_families = data.get("families", {})
     if set(stored_families) != set(families):
@@ -338,7 +356,7 @@ def differs_from_file(result: Fit, path: Path) -> list[str]:
     for family, values in families.items():
         for key, value in values.items():
             have = stored_families.get(family, {}).get(key, math.nan)
-            if not math.isclose(have, value, rel_tol=1e-9):
+            if not math.isclose(have, value, rel_tol=rel_tol):
                 problems.append(f"families.{family}.{key}: file {have} vs fit {value}")
     return problems
 
@@ -346,22 +364,38 @@ def differs_from_file(result: Fit, path: Path) -> list[str]:
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="inference CSV (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_DATA, *sorted((REPO / "data" / "benchmarks").glob("*.csv"))],
+        help="measurement CSVs (default: ../shared/calibration/inference.csv and data/benchmarks/*.csv)",
+    )
     parser.add_argument("--output", type=Path, default=CALIBRATION_TOML, help="calibration TOML to write")
     parser.add_argument("--check", action="store_true", help="re-fit and exit 1 if --output differs")
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-9, help="relative tolerance of --check (floating point across machines)"
+    )
     parser.add_argument("--no-write", action="store_true", help="report only")
     parser.add_argument("--no-cv", action="store_true", help="skip leave-one-source-out cross-validation")
     parser.add_argument("--worst", type=int, default=10, help="list the N worst-predicted rows")
     args = parser.parse_args(argv)
 
-    data = args.data if args.data.is_absolute() else REPO / args.data
-    if not data.is_file():
-        print(f"calibrate.py: calibration data {data} not found (use --data PATH)", file=sys.stderr)
-        return 2
+    files = [path if path.is_absolute() else REPO / path for path in args.data]
+    for path in files:
+        if not path.is_file():
+            print(f"calibrate.py: calibration data {path} not found (use --data PATH ...)", file=sys.stderr)
+            return 2
     started = time.perf_counter()
-    rows = read_rows(data)
+    rows = [row for path in files for row in read_rows(path)]
+    data = ", ".join(path.name for path in files)
     groups, skipped_rows = prepare(rows)
     skipped = Counter(reason for _, reason in skipped_rows)
+    for source, reason in FIT_EXCLUDE.items():
+        skipped[f"source {source} excluded from the fit: {reason}"] += sum(
+            len(g.targets) for g in groups if g.source == source
+        )
+    groups = [g for g in groups if g.source not in FIT_EXCLUDE]
     n_rows = sum(len(g.targets) for g in groups)
     print(
         f"{data}: {len(rows)} rows, {n_rows} predicted in {len(groups)} operating points, {sum(skipped.values())} skipped"
@@ -415,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     date = datetime.date.today().isoformat()
     text = render_toml(
         result,
-        data_label=str(DEFAULT_DATA if data == REPO / DEFAULT_DATA else data),
+        data_label=data,
         rows=n_rows,
         date=date,
         in_sample=in_sample,
@@ -423,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
     if args.check:
-        problems = differs_from_file(result, args.output)
+        problems = differs_from_file(result, args.output, args.tolerance)
         if problems:
             print(f"--check: {args.output} differs from the fit:", file=sys.stderr)
             for problem in problems:

@@ -28,7 +28,9 @@ def run(command: str) -> str:
     argv = shlex.split(command)
     exe = Path(sys.executable).parent / argv[0]
     env = {**os.environ, "COLUMNS": "140"}
-    result = subprocess.run([str(exe), *argv[1:]], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [str(exe), *argv[1:]], capture_output=True, text=True, env=env, check=False, cwd=README.parent
+    )
     text = (result.stdout + result.stderr).rstrip() + "\n"
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 

@@ -14,6 +14,7 @@ from gpucast.core.perf import Efficiency
 
 IDEAL = Efficiency(
     bandwidth_fraction=1.0,
+    kv_bandwidth_fraction=1.0,
     compute_fraction=1.0,
     prefill_fraction=1.0,
     step_overhead_s=0.0,

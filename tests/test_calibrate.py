@@ -120,3 +120,12 @@ def test_naive_formula_ignores_batching(calibrate, data):
     bytes_ = weight_bytes(group.cfg.model, group.cfg.precision)
     assert math.isclose(naive, group.cfg.gpu.memory_bandwidth_tb_s * 1e12 * 0.7 / bytes_)
     assert calibrate.naive_value(group, "ttft_ms") is None
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "inference.csv"
+
+
+@pytest.mark.skipif(not SHARED.is_file(), reason="../shared/calibration/inference.csv is not beside the checkout")
+def test_shipped_calibration_is_reproduced_by_the_script(calibrate, capsys):
+    # the full re-fit without cross-validation; 1% tolerance for floating point across machines
+    assert calibrate.main(["--check", "--tolerance", "0.01", "--worst", "0"]) == 0, capsys.readouterr().err

@@ -12,7 +12,8 @@ import pytest
 from conftest import gpucast_exe
 from gpucast.cli.main import build_parser
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README_DIR = Path(__file__).resolve().parents[1]
+README = (README_DIR / "README.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"<!-- run: (gpucast .+?) -->", README)
 
 
@@ -37,6 +38,6 @@ def test_readme_starts_with_the_two_setup_commands():
 @pytest.mark.parametrize("command", EXAMPLES)
 def test_readme_examples_run(command):
     argv = shlex.split(command)[1:]
-    result = subprocess.run([*gpucast_exe(), *argv], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*gpucast_exe(), *argv], capture_output=True, text=True, timeout=120, cwd=README_DIR)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()

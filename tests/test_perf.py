@@ -87,3 +87,21 @@ def test_fp8_uses_fp8_tensor_cores_on_h100_not_on_a100(llama8b, h100, ideal):
     a100 = loader.resolve_gpu("A100-80GB")
     assert h100.peak_flops("fp8") == pytest.approx(2 * h100.peak_flops("bf16"), rel=1e-3)
     assert a100.peak_flops("fp8") == a100.peak_flops("fp16")  # weight-only fallback
+
+
+def test_attention_kernel_adds_to_the_gemms(llama8b, h100, ideal):
+    # long context, small batch: weights and KV both memory-bound, and their times add
+    step = decode_step(
+        llama8b,
+        h100,
+        ideal,
+        precision=Precision.BF16,
+        kv_precision=Precision.BF16,
+        tp=1,
+        pp=1,
+        batch=4,
+        context_tokens=8000,
+    )
+    kv = 4 * 8000 * 131_072
+    assert step.attention_s == pytest.approx(kv / 3.35e12)
+    assert step.total_s == pytest.approx(step.memory_s)

@@ -8,7 +8,7 @@ import pytest
 
 from gpucast.catalog import loader
 from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config, size_fleet
-from gpucast.core.serving import _solve_rate, at_request_rate, max_throughput, operating_point
+from gpucast.core.serving import _solve_rate, at_request_rate, max_throughput, operating_point, static_batch
 from gpucast.core.specs import Precision
 from gpucast.errors import InfeasibleError
 
@@ -143,3 +143,22 @@ def test_kv_capacity_below_one_sequence_is_infeasible(llama70b, h100):
             workload=WORK,
             settings=PlanSettings(context_window=10_000_000),
         )
+
+
+def test_static_batch_decodes_without_prefill_interleaving(llama8b, h100):
+    cfg = _cfg(llama8b, h100)
+    point = static_batch(cfg, input_tokens=500, output_tokens=200, batch=16)
+    assert point.itl_s == pytest.approx(point.step.total_s)  # no prefill stretches the decode steps
+    assert point.e2e_s == pytest.approx(point.ttft_s + 199 * point.step.total_s)
+    assert point.requests_per_s == pytest.approx(16 / point.e2e_s)
+
+
+def test_open_loop_past_capacity_queues_without_bound_unless_the_run_is_finite(llama8b, h100):
+    cfg = _cfg(llama8b, h100)
+    top = max_throughput(cfg, input_tokens=500, output_tokens=200)
+    over = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=top.requests_per_s * 2)
+    assert over.ttft_s == float("inf") and over.requests_per_s == pytest.approx(top.requests_per_s)
+    finite = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=top.requests_per_s * 2, num_requests=100)
+    # backlog of a finite run: N/2 x (1/capacity - 1/rate)
+    backlog = 50 * (1 / top.requests_per_s - 1 / (2 * top.requests_per_s))
+    assert finite.ttft_s == pytest.approx(top.ttft_s + backlog)

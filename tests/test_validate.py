@@ -67,3 +67,16 @@ def test_cli_validate_bad_files(tmp_path):
     bad = _write(tmp_path, rows=[], header="a,b,c\n")
     result = subprocess.run([*gpucast_exe(), "validate", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2 and "lacks column" in result.stderr
+
+
+def test_every_benchmark_source_is_documented():
+    import csv
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "benchmarks"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    for path in folder.glob("*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                assert row["source"] in readme, f"{path.name} row {row['id']}: source {row['source']} not in README"
+                float(row["value"])  # every number is a number

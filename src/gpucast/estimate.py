@@ -17,7 +17,7 @@ from .api import default_kv_precision, resolve_model_spec
 from .catalog import loader
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings
-from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point
+from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point, static_batch
 from .errors import InfeasibleError, InputError
 from .inputs import ModelConfig, check_fraction, check_positive, parse_precision
 
@@ -181,7 +181,7 @@ def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> Ope
         return at_request_rate(cfg, rate=value / replicas, **shape)
     if request.load == "concurrency":
         return operating_point(cfg, concurrency=value / replicas, **shape)
-    return operating_point(cfg, concurrency=value, **shape)  # static batch per replica
+    return static_batch(cfg, batch=value, **shape)  # one batch per replica
 
 
 def estimate(request: EstimateRequest) -> EstimateResult:
@@ -196,6 +196,12 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         warnings.append(
             f"{point.concurrency:.0f} requests per replica exceed the {cfg.max_sequences} it can run at once "
             f"({bound}); the rest queue, which TTFT includes"
+        )
+    if not math.isfinite(point.ttft_s):
+        capacity = max_throughput(cfg, input_tokens=request.input_tokens, output_tokens=request.output_tokens)
+        warnings.append(
+            f"--request-rate {request.load_value:g} exceeds the capacity of {capacity.requests_per_s * replicas:.3g} req/s: "
+            "the queue grows without bound (TTFT and E2E are infinite, reported as null)"
         )
     if not cfg.gpu.supports(cfg.precision.value.compute_key):
         warnings.append(

@@ -26,7 +26,7 @@ from .catalog.loader import efficiency_for, resolve_engine, resolve_gpu, resolve
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings, weight_bytes
 from .core.perf import Efficiency
-from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point
+from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point, static_batch
 from .core.specs import Precision
 from .errors import GpucastError, InputError
 
@@ -44,6 +44,7 @@ METRICS = (
     "ttft_ms",
     "itl_ms",
     "tpot_ms",
+    "itl_p50_ms",
     "e2e_ms",
     "kv_cache_tokens",
 )
@@ -75,6 +76,7 @@ class Group:
     load: str
     load_value: float
     kv_cache_tokens: int = 0  # per replica, as the engine would allocate it
+    num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
 
 
@@ -198,8 +200,6 @@ def _add_row(row: dict[str, str], groups: dict[tuple, Group], configs: dict[tupl
     load_value = _number(row, "load_value") if load in ("concurrency", "request-rate", "static-batch") else 0.0
     if metric in ("ttft_ms", "e2e_ms") and load == "max-throughput":
         raise _Skip("TTFT/E2E with all requests queued at once (set by the request count, not the engine)")
-    if metric == "ttft_ms" and load == "static-batch" and load_value > 1:
-        raise _Skip("TTFT of a static batch > 1 (batched prefill; not continuous batching)")
     tp, pp, num_gpus = (_number(row, c, int) for c in ("tp", "pp", "num_gpus"))
     if min(tp, pp, num_gpus) < 1 or num_gpus % (tp * pp):
         raise _Skip(f"num_gpus {num_gpus} is not a positive multiple of tp x pp = {tp * pp}")
@@ -257,6 +257,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple, Group], configs: dict[tupl
             load=load,
             load_value=load_value,
             kv_cache_tokens=kv_tokens,
+            num_requests=requests // (num_gpus // (tp * pp)) if requests else None,
         )
     group.targets.append(Target(row["id"], metric, value))
 
@@ -269,10 +270,10 @@ def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
     if group.load in ("max-throughput", "startup"):
         return max_throughput(cfg, **shape)
     if group.load == "request-rate":
-        return at_request_rate(cfg, rate=group.load_value / group.replicas, **shape)
+        return at_request_rate(cfg, rate=group.load_value / group.replicas, num_requests=group.num_requests, **shape)
     if group.load == "concurrency":
         return operating_point(cfg, concurrency=group.load_value / group.replicas, **shape)
-    return operating_point(cfg, concurrency=group.load_value, **shape)  # static batch: one batch per replica
+    return static_batch(cfg, batch=group.load_value, **shape)  # one batch per replica
 
 
 def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:
@@ -285,6 +286,7 @@ def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:
         "ttft_ms": point.ttft_s * 1e3,
         "itl_ms": point.itl_s * 1e3,
         "tpot_ms": point.itl_s * 1e3,
+        "itl_p50_ms": point.itl_s * 1e3,  # steady decode: the median step is the mean step
         "e2e_ms": point.e2e_s * 1e3,
         "kv_cache_tokens": float(group.kv_cache_tokens),
     }[metric]
@@ -306,6 +308,7 @@ def naive_value(group: Group, metric: str) -> float | None:
         "requests_per_s": rps * group.replicas,
         "itl_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
         "tpot_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
+        "itl_p50_ms": 1e3 / (bandwidth / weight_bytes(cfg.model, cfg.precision)),
     }
     return values.get(metric)  # TTFT/E2E: the seed's prefill term is unspecified
 

@@ -119,7 +119,17 @@ def replica_config(
     cap = settings.engine_max_sequences
     if settings.max_sequences_cap is not None:
         cap = min(cap, settings.max_sequences_cap)
-    cfg = ReplicaConfig(model, gpu, efficiency, precision, kv_precision, tp, pp, max(1, min(kv_limited, cap)))
+    cfg = ReplicaConfig(
+        model,
+        gpu,
+        efficiency,
+        precision,
+        kv_precision,
+        tp,
+        pp,
+        max(1, min(kv_limited, cap)),
+        settings.memory.max_batched_tokens,
+    )
     return cfg, memory, kv_limited
 
 

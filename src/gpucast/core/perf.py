@@ -25,7 +25,8 @@ class Efficiency:
     Defaults are used only when the calibration data file has no entry for a GPU family.
     """
 
-    bandwidth_fraction: float = 0.75  # achieved / datasheet HBM bandwidth in decode GEMVs
+    bandwidth_fraction: float = 0.75  # achieved / datasheet HBM bandwidth reading weights (decode GEMVs)
+    kv_bandwidth_fraction: float = 0.6  # achieved / datasheet HBM bandwidth reading the paged KV cache (attention)
     compute_fraction: float = 0.55  # achieved / dense peak for batched decode GEMMs
     prefill_fraction: float = 0.55  # achieved / dense peak for prefill (large GEMMs + attention)
     step_overhead_s: float = 0.004  # per decode step: scheduling, sampling, launch gaps
@@ -45,6 +46,7 @@ class StepTime:
     overhead_s: float
     bytes_per_gpu: float
     flops_per_gpu: float
+    attention_s: float = 0.0  # the attention kernels' share of the step (paged KV reads)
 
     @property
     def bound(self) -> str:
@@ -110,15 +112,35 @@ def decode_step(
     shards = tp * pp
     weights = _weights_read_bytes(model, precision, batch) / shards
     kv = batch * context_tokens * kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, int(context_tokens))
-    bytes_per_gpu = weights + kv
-    flops = batch * (2.0 * params.active + attention_flops_per_token(model, context_tokens))
-    flops_per_gpu = flops / shards
-    memory_s = bytes_per_gpu / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
-    compute_s = flops_per_gpu / (gpu.peak_flops(precision.value.compute_key) * eff.compute_fraction)
+    gemm_flops = batch * 2.0 * params.active / shards
+    attention_flops = batch * attention_flops_per_token(model, context_tokens) / shards
+    hbm = gpu.memory_bandwidth_tb_s * 1e12
+    peak = gpu.peak_flops(precision.value.compute_key)
+    # A layer runs its GEMMs (weights streamed, compute on the whole batch) and its attention
+    # kernel (the batch's paged KV cache streamed) one after the other, so each kernel is its own
+    # roofline and their times add. Paged attention reaches a lower share of peak bandwidth than
+    # dense GEMMs (scattered blocks): it has its own efficiency.
+    gemm_memory = weights / (hbm * eff.bandwidth_fraction)
+    gemm_compute = gemm_flops / (peak * eff.compute_fraction)
+    attention_memory = kv / (hbm * eff.kv_bandwidth_fraction)
+    attention_compute = attention_flops / (peak * eff.compute_fraction)
+    memory_s = gemm_memory + attention_memory
+    compute_s = gemm_compute + attention_compute
     message = batch * model.hidden_size * 2.0
     comm_s = 2 * (model.num_layers / pp) * allreduce_time(gpu, eff, tp, message)
-    total = max(memory_s, compute_s) + comm_s + eff.step_overhead_s / pp
-    return StepTime(total, memory_s, compute_s, comm_s, eff.step_overhead_s / pp, bytes_per_gpu, flops_per_gpu)
+    kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
+    total = kernels + comm_s + eff.step_overhead_s / pp
+    attention_s = max(attention_memory, attention_compute)
+    return StepTime(
+        total,
+        memory_s,
+        compute_s,
+        comm_s,
+        eff.step_overhead_s / pp,
+        weights + kv,
+        gemm_flops + attention_flops,
+        attention_s,
+    )
 
 
 def prefill_time(

@@ -17,7 +17,7 @@ Sarathi-Serve (Agrawal et al., OSDI'24) chunked prefill.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .perf import Efficiency, StepTime, decode_step, prefill_time
 from .specs import GPUSpec, ModelSpec, Precision
@@ -35,6 +35,7 @@ class ReplicaConfig:
     tp: int
     pp: int
     max_sequences: int  # B_max: KV-capacity and engine cap on concurrent sequences
+    chunk_tokens: int = 8192  # chunked-prefill token budget per step (vLLM max_num_batched_tokens)
 
     @property
     def gpus(self) -> int:
@@ -82,6 +83,7 @@ def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
         stage.overhead_s * p,
         stage.bytes_per_gpu,
         stage.flops_per_gpu,
+        stage.attention_s * p,
     )
 
 
@@ -123,10 +125,19 @@ def operating_point(
         )
         / cfg.pp
     )  # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
-    rho = min(max(queue_utilization, 0.0), 0.99)
-    ttft = prefill_latency + step.total_s / 2.0 + rho / (2.0 * (1.0 - rho)) * prefill_latency
+    # TTFT: the prompt's own prefill, half a running step, and in every chunk of the prompt the
+    # running batch's attention (its KV reads are not hidden by the chunk's GEMMs) and step overhead.
+    chunks = math.ceil(input_tokens / max(cfg.chunk_tokens, 1))
+    ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
-    rate = _solve_rate(batch, ttft, decode_time, prefill_cost)
+    rate = _solve_rate(batch, ttft_alone, decode_time, prefill_cost)
+    # Prefills queue behind each other (M/D/1) at the prefill share of replica time, or at the
+    # planned utilization when that is higher; solved twice, as the wait feeds back into the rate.
+    ttft = ttft_alone
+    for _ in range(2):
+        rho = min(max(queue_utilization, rate * prefill_cost, 0.0), 0.99)
+        ttft = ttft_alone + rho / (2.0 * (1.0 - rho)) * prefill_latency
+        rate = _solve_rate(batch, ttft, decode_time, prefill_cost)
     itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     if concurrency > cfg.max_sequences:  # the rest wait in the queue for a free slot
@@ -170,15 +181,60 @@ def max_throughput(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: fl
     )
 
 
-def at_request_rate(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, rate: float) -> OperatingPoint:
+def static_batch(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, batch: float) -> OperatingPoint:
+    """A fixed batch started together and run to completion (static batching, or a batch of
+    simultaneous identical requests): all prompts are prefilled first, then every step decodes
+    the whole batch with no prefill interleaved, so ITL is the plain decode step."""
+    requested = max(1.0, batch)
+    batch = min(requested, float(cfg.max_sequences))
+    step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
+    ttft = prefill_time(
+        cfg.model, cfg.gpu, cfg.efficiency, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=input_tokens * batch
+    )
+    e2e = ttft + max(output_tokens - 1.0, 0.0) * step.total_s
+    rate = batch / e2e
+    # More requests than KV slots run in waves; a request of wave k waits k earlier waves.
+    waves = math.ceil(requested / batch)
+    if waves > 1:
+        wait = (waves - 1) / 2.0 * e2e  # mean over the waves
+        ttft += wait
+        e2e += wait
+    return OperatingPoint(
+        concurrency=requested,
+        batch=batch,
+        requests_per_s=rate,
+        output_tokens_per_s=rate * output_tokens,
+        total_tokens_per_s=rate * (input_tokens + output_tokens),
+        ttft_s=ttft,
+        itl_s=step.total_s,
+        e2e_s=e2e,
+        prefill_share=ttft / e2e,
+        step=step,
+        saturated=batch >= cfg.max_sequences,
+    )
+
+
+def at_request_rate(
+    cfg: ReplicaConfig,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    rate: float,
+    num_requests: int | None = None,
+) -> OperatingPoint:
     """Open-loop Poisson arrivals at ``rate`` req/s: the concurrency Little's law implies.
 
     Finds C with lambda(C) = rate by bisection (lambda grows with C), then adds M/D/1
-    prefill queueing at utilization rate / capacity. Past capacity the replica saturates.
+    prefill queueing at utilization rate / capacity. Past capacity the replica saturates and
+    the queue grows without bound; for a finite run of ``num_requests`` requests (a benchmark)
+    the mean extra wait is the backlog's mean, N/2 x (1/capacity - 1/rate).
     """
     top = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens)
     if rate >= top.requests_per_s:
-        return top
+        if num_requests is None:
+            return replace(top, ttft_s=math.inf, e2e_s=math.inf)
+        backlog = num_requests / 2.0 * (1.0 / top.requests_per_s - 1.0 / rate)
+        return replace(top, ttft_s=top.ttft_s + backlog, e2e_s=top.e2e_s + backlog)
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
         mid = (lo + hi) / 2.0
