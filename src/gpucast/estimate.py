@@ -17,7 +17,7 @@ from .api import default_kv_precision, resolve_model_spec
 from .catalog import loader
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings
-from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point, static_batch
+from .core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
 from .errors import InfeasibleError, InputError
 from .inputs import ModelConfig, check_fraction, check_positive, parse_precision
 
@@ -173,15 +173,14 @@ def _shape(request: EstimateRequest) -> Workload:
 
 def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> OperatingPoint:
     """The operating point of one replica under the request's load."""
-    shape = {"input_tokens": request.input_tokens, "output_tokens": request.output_tokens}
-    if request.load == "max-throughput":
-        return max_throughput(cfg, **shape)
-    value = float(request.load_value or 0.0)
-    if request.load == "request-rate":
-        return at_request_rate(cfg, rate=value / replicas, **shape)
-    if request.load == "concurrency":
-        return operating_point(cfg, concurrency=value / replicas, **shape)
-    return static_batch(cfg, batch=value, **shape)  # one batch per replica
+    return under_load(
+        cfg,
+        load=request.load,
+        value=float(request.load_value or 0.0),
+        replicas=replicas,
+        input_tokens=request.input_tokens,
+        output_tokens=request.output_tokens,
+    )
 
 
 def estimate(request: EstimateRequest) -> EstimateResult:

@@ -26,7 +26,7 @@ from .catalog.loader import efficiency_for, resolve_engine, resolve_gpu, resolve
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings, weight_bytes
 from .core.perf import Efficiency
-from .core.serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, operating_point, static_batch
+from .core.serving import OperatingPoint, ReplicaConfig, under_load
 from .core.specs import Precision
 from .errors import GpucastError, InputError
 
@@ -266,14 +266,15 @@ def _add_row(row: dict[str, str], groups: dict[tuple, Group], configs: dict[tupl
 def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
     """The replica's operating point under the group's load (``eff`` overrides the catalog's)."""
     cfg = dataclasses.replace(group.cfg, efficiency=eff) if eff is not None else group.cfg
-    shape = {"input_tokens": group.input_tokens, "output_tokens": group.output_tokens}
-    if group.load in ("max-throughput", "startup"):
-        return max_throughput(cfg, **shape)
-    if group.load == "request-rate":
-        return at_request_rate(cfg, rate=group.load_value / group.replicas, num_requests=group.num_requests, **shape)
-    if group.load == "concurrency":
-        return operating_point(cfg, concurrency=group.load_value / group.replicas, **shape)
-    return static_batch(cfg, batch=group.load_value, **shape)  # one batch per replica
+    return under_load(
+        cfg,
+        load=group.load,
+        value=group.load_value,
+        replicas=group.replicas,
+        input_tokens=group.input_tokens,
+        output_tokens=group.output_tokens,
+        num_requests=group.num_requests,
+    )
 
 
 def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:

@@ -87,6 +87,19 @@ def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
     )
 
 
+def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False) -> float:
+    return prefill_time(
+        cfg.model,
+        cfg.gpu,
+        cfg.efficiency,
+        precision=cfg.precision,
+        tp=cfg.tp,
+        pp=cfg.pp,
+        tokens=tokens,
+        batched=batched,
+    )
+
+
 def operating_point(
     cfg: ReplicaConfig,
     *,
@@ -103,28 +116,9 @@ def operating_point(
     batch = min(concurrency, cfg.max_sequences)
     context = input_tokens + output_tokens / 2.0
     step = _step(cfg, batch, context)
-    prefill_latency = prefill_time(
-        cfg.model,
-        cfg.gpu,
-        cfg.efficiency,
-        precision=cfg.precision,
-        tp=cfg.tp,
-        pp=cfg.pp,
-        tokens=input_tokens,
-    )
-    prefill_cost = (
-        prefill_time(
-            cfg.model,
-            cfg.gpu,
-            cfg.efficiency,
-            precision=cfg.precision,
-            tp=cfg.tp,
-            pp=cfg.pp,
-            tokens=input_tokens,
-            batched=True,
-        )
-        / cfg.pp
-    )  # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
+    prefill_latency = _prefill(cfg, input_tokens)
+    # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
+    prefill_cost = _prefill(cfg, input_tokens, batched=True) / cfg.pp
     # TTFT: the prompt's own prefill, half a running step, and in every chunk of the prompt the
     # running batch's attention (its KV reads are not hidden by the chunk's GEMMs) and step overhead.
     chunks = math.ceil(input_tokens / max(cfg.chunk_tokens, 1))
@@ -188,9 +182,7 @@ def static_batch(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: floa
     requested = max(1.0, batch)
     batch = min(requested, float(cfg.max_sequences))
     step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
-    ttft = prefill_time(
-        cfg.model, cfg.gpu, cfg.efficiency, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=input_tokens * batch
-    )
+    ttft = _prefill(cfg, input_tokens * batch)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * step.total_s
     rate = batch / e2e
     # More requests than KV slots run in waves; a request of wave k waits k earlier waves.
@@ -250,3 +242,30 @@ def at_request_rate(
         concurrency=hi,
         queue_utilization=rate / top.requests_per_s,
     )
+
+
+def under_load(
+    cfg: ReplicaConfig,
+    *,
+    load: str,
+    value: float,
+    replicas: int,
+    input_tokens: float,
+    output_tokens: float,
+    num_requests: int | None = None,
+) -> OperatingPoint:
+    """One replica's operating point under a deployment-wide load, as benchmarks state it.
+
+    ``load``: "max-throughput" (every KV slot busy; also "startup"), "concurrency" (``value``
+    requests in flight over all replicas, closed loop), "request-rate" (``value`` req/s over all
+    replicas, open loop; ``num_requests`` per replica bounds a finite run's backlog) or
+    "static-batch" (a batch of ``value`` sequences per replica).
+    """
+    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    if load in ("max-throughput", "startup"):
+        return max_throughput(cfg, **shape)
+    if load == "request-rate":
+        return at_request_rate(cfg, rate=value / replicas, num_requests=num_requests, **shape)
+    if load == "concurrency":
+        return operating_point(cfg, concurrency=value / replicas, **shape)
+    return static_batch(cfg, batch=value, **shape)
