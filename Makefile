@@ -21,6 +21,7 @@ run: $(BIN)/gpucast
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

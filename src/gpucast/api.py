@@ -8,6 +8,7 @@ class names are kept: ``InferenceEngine().generate_plan(workload, model)`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .catalog import loader
 from .core.inference import SLO, PlanSettings, Workload
@@ -19,6 +20,9 @@ from .errors import InfeasibleError, InputError
 from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .plan import LLMCapacityPlan
 from .plan_builder import build_plan
+
+if TYPE_CHECKING:
+    from .compare import ComparisonRow
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ class LLMForecastEngine:
         clouds: list[str] | None = None,
         precisions: list[str] | None = None,
         gpu_types: list[str] | None = None,
-    ):
-        from .compare import compare_gpus
+    ) -> list[ComparisonRow]:
+        from .compare import compare_gpus  # imported lazily: keeps CLI start-up small
 
         return compare_gpus(workload, model, options, clouds=clouds, precisions=precisions, gpu_types=gpu_types)

@@ -107,7 +107,8 @@ class LLMCapacityPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; non-finite numbers become null."""
-        return _finite(asdict(self))
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
 
 
 def _finite(value: Any) -> Any:

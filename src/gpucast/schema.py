@@ -25,7 +25,7 @@ def _schema_for(tp: Any) -> dict[str, Any]:
     origin = typing.get_origin(tp)
     if tp in _SCALARS:
         return dict(_SCALARS[tp])
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         fields = [f.name for f in dataclasses.fields(tp)]
         return {

@@ -164,9 +164,9 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
 
 def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Group], list[tuple[str, str]]]:
     """Resolve rows into evaluable groups, and list the rows skipped as (row id, reason)."""
-    groups: dict[tuple, Group] = {}
+    groups: dict[tuple[Any, ...], Group] = {}
     skipped: list[tuple[str, str]] = []
-    configs: dict[tuple, tuple[ReplicaConfig, int] | str] = {}
+    configs: dict[tuple[Any, ...], tuple[ReplicaConfig, int] | str] = {}
     for row in rows:
         try:
             _add_row(row, groups, configs)
@@ -186,7 +186,7 @@ def _number(row: dict[str, str], column: str, cast: Any = float) -> Any:
         raise _Skip(f"{column} {row.get(column)!r} is not a number") from None
 
 
-def _add_row(row: dict[str, str], groups: dict[tuple, Group], configs: dict[tuple, Any]) -> None:
+def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs: dict[tuple[Any, ...], Any]) -> None:
     """Put one CSV row into the group of rows sharing its operating point, or raise _Skip."""
     metric = row["metric"].strip()
     if metric not in METRICS:

@@ -201,7 +201,7 @@ def models(*, as_json: bool) -> int:
     from ..catalog.loader import load_models
     from ..core.params import count_parameters
 
-    entries = []
+    entries: list[dict[str, Any]] = []
     for spec in load_models().values():
         params = count_parameters(spec)
         entries.append(
@@ -248,7 +248,7 @@ def gpus(*, as_json: bool) -> int:
     clouds: dict[str, set[str]] = {}
     for price in load_prices():
         clouds.setdefault(price.gpu_id, set()).add(price.cloud)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {
             "id": g.id,
             "name": g.name,

@@ -61,7 +61,8 @@ def expected_experts_touched(num_experts: int, experts_per_token: int, batch: fl
     """
     if num_experts <= 0:
         return 0.0
-    return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** batch)
+    missed: float = (1.0 - experts_per_token / num_experts) ** batch
+    return num_experts * (1.0 - missed)
 
 
 def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) -> float:
