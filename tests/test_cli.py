@@ -82,11 +82,16 @@ def test_generated_config_is_accepted_as_is_and_flags_override(tmp_path):
     assert json.loads(override.stdout)["inputs"]["requests_per_second"] == 20.0
 
 
-def test_training_template_and_mode_say_not_yet(tmp_path):
-    result = run("forecast", "--generate-config", "training")
-    assert result.returncode == 0 and json.loads(result.stdout)["mode"] == "training"
-    result = run("forecast", "--mode", "training", "--dataset-size", "1000000", "--model-size", "7")
-    assert result.returncode == 2 and "training planner" in result.stderr
+def test_training_template_is_accepted_as_is(tmp_path):
+    config = tmp_path / "training_config.json"
+    assert run("forecast", "--generate-config", "training", "--output", str(config)).returncode == 0
+    assert json.loads(config.read_text())["mode"] == "training"
+    result = run("forecast", "--config", str(config), "--json", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["kind"] == "training" and plan["training_metrics"]["estimated_duration_hours"] > 0
+    missing = run("forecast", "--mode", "training", "--dataset-size", "1000000", "--model-size", "7")
+    assert missing.returncode == 2 and "--sequence-length is required" in missing.stderr
 
 
 def test_explain_shows_formulas():

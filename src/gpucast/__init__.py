@@ -22,8 +22,10 @@ from .errors import (
     UnknownGPUError,
     UnknownModelError,
 )
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
 from .plan import LLMCapacityPlan
+from .training_api import TrainingEngine, plan_training
+from .training_plan import TrainingCapacityPlan
 
 __all__ = [
     "CatalogError",
@@ -38,9 +40,13 @@ __all__ = [
     "LLMWorkloadInput",
     "ModelConfig",
     "ServingOptions",
+    "TrainingCapacityPlan",
+    "TrainingEngine",
     "TrainingInput",
+    "TrainingOptions",
     "UnknownGPUError",
     "UnknownModelError",
     "__version__",
     "plan_inference",
+    "plan_training",
 ]

@@ -23,6 +23,8 @@ from .plan_builder import build_plan
 
 if TYPE_CHECKING:
     from .compare import ComparisonRow
+    from .inputs import TrainingInput, TrainingOptions
+    from .training_plan import TrainingCapacityPlan
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,17 @@ class LLMForecastEngine:
         options: ServingOptions | None = None,
     ) -> LLMCapacityPlan:
         return plan_inference(workload, model, gpu, options)
+
+    def generate_training_plan(
+        self,
+        training: TrainingInput,
+        model: ModelConfig,
+        gpu: GPUConfig | None = None,
+        options: TrainingOptions | None = None,
+    ) -> TrainingCapacityPlan:
+        from .training_api import plan_training
+
+        return plan_training(training, model, gpu, options)
 
     def compare_gpu_options(
         self,

@@ -34,6 +34,18 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "gradient_accumulation_steps",
         "optimizer_type",
         "gradient_checkpointing",
+        "method",
+        "lora_rank",
+        "lora_targets",
+        "optimizer_8bit",
+        "zero",
+        "recompute",
+        "flash_attention",
+        "tp",
+        "pp",
+        "num_gpus",
+        "deadline_hours",
+        "optimize",
     ),
     "gpu": ("gpu_type", "target_gpu_utilization"),
     "options": ("include_cost", "output_file"),
@@ -132,7 +144,7 @@ def template(mode: str) -> dict[str, Any]:
         }
     if mode == "training":
         return {
-            "_comment": "gpucast training config (planned by the training planner when it lands).",
+            "_comment": "gpucast training config. Keys starting with '_' are comments. CLI flags override values.",
             "mode": "training",
             "training": {
                 "dataset_size_tokens": 1_000_000_000,
@@ -143,9 +155,18 @@ def template(mode: str) -> dict[str, Any]:
                 "gradient_accumulation_steps": 1,
                 "optimizer_type": "AdamW",
                 "gradient_checkpointing": True,
+                "_comment": "gpucast additions: method full|lora|qlora, lora_rank, zero 0-3, recompute "
+                "none|selective|full, num_gpus or deadline_hours, optimize speed|cost",
+                "method": "full",
+                "zero": 3,
             },
             "model": {"model_size_billions": 70, "precision": "BF16"},
             "gpu": {"gpu_type": "H100-80GB", "target_gpu_utilization": 0.85},
+            "serving": {
+                "_comment": "cloud and pricing apply to training plans too",
+                "cloud": "aws",
+                "pricing": "on-demand",
+            },
             "options": {"include_cost": True, "output_file": "training_plan.json"},
         }
     raise ConfigError(f"--generate-config {mode!r} is not one of {', '.join(MODES)}")

@@ -185,3 +185,48 @@ class TrainingInput:
             raise InputError(
                 f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
             )
+
+
+METHODS = ("full", "lora", "qlora")
+RECOMPUTE = ("none", "selective", "full")
+OBJECTIVES = ("speed", "cost")
+
+
+@dataclass
+class TrainingOptions:
+    """gpucast's training additions: method, sharding, recomputation, GPUs, deadline, pricing."""
+
+    method: str = "full"
+    lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("q", "k", "v", "o")
+    optimizer_8bit: bool = False
+    zero: int | None = None  # 0-3; None = searched (FSDP full shard = 3)
+    recompute: str | None = None  # none|selective|full; None = searched (the seed's flag forces "full")
+    flash_attention: bool = True
+    tp: int | None = None
+    pp: int | None = None
+    num_gpus: int | None = None
+    deadline_hours: float | None = None
+    cloud: str = "aws"
+    pricing: str = "on-demand"
+    optimize: str = "speed"
+
+    def validate(self, known_clouds: tuple[str, ...]) -> None:
+        if self.method not in METHODS:
+            raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
+        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
+        if self.zero is not None and self.zero not in (0, 1, 2, 3):
+            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
+        if self.recompute is not None and self.recompute not in RECOMPUTE:
+            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--num-gpus", self.num_gpus)):
+            if value is not None:
+                check_positive(flag, value, integer=True, upper=100_000)
+        if self.deadline_hours is not None:
+            check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
+        if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
+            raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
+        if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
+            raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
+        if self.optimize not in OBJECTIVES:
+            raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")

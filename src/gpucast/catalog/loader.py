@@ -15,10 +15,13 @@ from dataclasses import fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
 from ..core.perf import Efficiency
+
+if TYPE_CHECKING:
+    from ..core.training import TrainingEfficiency
 from ..core.specs import EngineSpec, GPUSpec, ModelSpec
 from ..errors import CatalogError, ConfigError, InputError, UnknownGPUError, UnknownModelError
 
@@ -139,6 +142,18 @@ def load_efficiencies() -> dict[str, Efficiency]:
     for family, values in data.get("families", {}).items():
         result[family] = Efficiency(**{**base, **values})
     return result
+
+
+def training_efficiency_for(gpu: GPUSpec) -> TrainingEfficiency:
+    """Fitted training efficiencies for a GPU family (``training_calibration.toml``, written by
+    scripts/calibrate_training.py); the dataclass defaults where the file has none."""
+    from ..core.training import efficiency_from_table
+
+    try:
+        table = _read("training_calibration.toml")
+    except FileNotFoundError:
+        table = {}
+    return efficiency_from_table(table, gpu.family)
 
 
 def efficiency_for(gpu: GPUSpec) -> Efficiency:

@@ -29,6 +29,16 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "gradient_accumulation_steps": ("training", "gradient_accumulation_steps"),
     "optimizer": ("training", "optimizer_type"),
     "gradient_checkpointing": ("training", "gradient_checkpointing"),
+    "method": ("training", "method"),
+    "lora_rank": ("training", "lora_rank"),
+    "lora_targets": ("training", "lora_targets"),
+    "optimizer_8bit": ("training", "optimizer_8bit"),
+    "zero": ("training", "zero"),
+    "recompute": ("training", "recompute"),
+    "flash_attention": ("training", "flash_attention"),
+    "num_gpus": ("training", "num_gpus"),
+    "deadline_hours": ("training", "deadline_hours"),
+    "optimize": ("training", "optimize"),
     "gpu_type": ("gpu", "gpu_type"),
     "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
     "cost": ("options", "include_cost"),
@@ -75,7 +85,7 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--peak-multiplier", type=float, help="peak / average traffic (default 1.5)")
     seed.add_argument("--growth-rate", type=float, help="expected traffic growth in percent (default 0)")
     seed.add_argument("--target-latency", type=float, help="end-to-end latency target per request, ms")
-    train = parser.add_argument_group("training (seed flags; planned when the training planner lands)")
+    train = parser.add_argument_group("training (seed flags)")
     train.add_argument("--dataset-size", type=int, help="dataset size in tokens")
     train.add_argument("--sequence-length", type=int, help="training sequence length")
     train.add_argument("--epochs", type=int, help="number of epochs")
@@ -84,6 +94,32 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--gradient-accumulation-steps", type=int, help="gradient accumulation steps")
     train.add_argument("--optimizer", help="Adam, AdamW, Adafactor or SGD")
     train.add_argument("--gradient-checkpointing", action="store_const", const=True, help="recompute activations")
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """gpucast's training additions (``forecast --mode training`` and ``training``)."""
+    extra = parser.add_argument_group("training method, sharding and GPUs (gpucast)")
+    extra.add_argument("--method", help="full, lora or qlora (default full)")
+    extra.add_argument("--lora-rank", type=int, help="LoRA rank (default 16)")
+    extra.add_argument(
+        "--lora-targets",
+        type=lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+        help="e.g. q,k,v,o (default)",
+    )
+    extra.add_argument("--optimizer-8bit", action="store_const", const=True, help="8-bit optimizer states")
+    extra.add_argument("--zero", type=int, help="ZeRO stage 0-3 (default: searched)")
+    extra.add_argument("--fsdp", dest="zero", action="store_const", const=3, help="FSDP full shard (= ZeRO-3)")
+    extra.add_argument("--recompute", help="activation recomputation none, selective or full (default: searched)")
+    extra.add_argument(
+        "--no-flash-attention",
+        dest="flash_attention",
+        action="store_const",
+        const=False,
+        help="attention without flash",
+    )
+    extra.add_argument("--num-gpus", type=int, help="GPUs to use (default: the fewest that fit, or --deadline-hours)")
+    extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
+    extra.add_argument("--optimize", help="speed or cost (default speed)")
 
 
 def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
@@ -186,3 +222,39 @@ def request_from_args(args: argparse.Namespace) -> Any:
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,
     )
+
+
+def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
+    """``gpucast training-estimate``: one training configuration."""
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--model", help="catalog model name, alias or Hugging Face id")
+    model.add_argument("--model-config", help="path to a Hugging Face config.json")
+    parser.add_argument("--gpu", "--gpu-type", dest="gpu", required=True, help="GPU type")
+    parser.add_argument("--num-gpus", type=int, required=True, help="GPUs in total (TP x PP x DP)")
+    parser.add_argument("--precision", default="BF16", help="BF16, FP16, FP8 or FP32 (default BF16)")
+    parser.add_argument("--seq-len", type=int, required=True, help="sequence length")
+    parser.add_argument("--micro-batch", type=int, required=True, help="micro batch per GPU (sequences)")
+    batch = parser.add_mutually_exclusive_group()
+    batch.add_argument("--global-batch-tokens", type=int, help="global batch in tokens")
+    batch.add_argument("--global-batch", type=int, help="global batch in sequences (default micro batch x GPUs)")
+    parser.add_argument("--tp", type=int, help="tensor parallelism (default: searched)")
+    parser.add_argument("--pp", type=int, help="pipeline parallelism (default: searched)")
+    parser.add_argument("--zero", type=int, help="ZeRO stage 0-3 (default: searched)")
+    parser.add_argument("--method", default="full", help="full, lora or qlora (default full)")
+    parser.add_argument("--recompute", help="none, selective or full (default: searched)")
+    parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
+    parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
+    parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def training_request_from_args(args: argparse.Namespace) -> Any:
+    from ..training_api import TrainingEstimateRequest
+
+    return TrainingEstimateRequest(
+        gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,
+        model_config=args.model_config, precision=args.precision, global_batch=args.global_batch,
+        global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
+        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank,
+        flash_attention=args.flash_attention,
+    )  # fmt: skip

@@ -13,7 +13,16 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import GpucastError, InputError
-from .args import add_common_plan_flags, add_estimate_flags, add_seed_flags, request_from_args, sections_from_args
+from .args import (
+    add_common_plan_flags,
+    add_estimate_flags,
+    add_seed_flags,
+    add_training_estimate_flags,
+    add_training_flags,
+    request_from_args,
+    sections_from_args,
+    training_request_from_args,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--mode", choices=["inference", "training"], help="what to plan (default inference)")
     add_seed_flags(forecast)
     add_common_plan_flags(forecast)
+    add_training_flags(forecast)
+
+    training = sub.add_parser(
+        "training",
+        help="plan a fine-tuning or pre-training run (GPUs, parallelism, memory, duration, cost)",
+        description="Plan training: full, LoRA or QLoRA; ZeRO/FSDP, TP/PP/DP searched; duration and cost.",
+    )
+    add_seed_flags(training)
+    add_common_plan_flags(training)
+    add_training_flags(training)
+
+    training_estimate = sub.add_parser(
+        "training-estimate",
+        help="throughput, MFU and memory of one fixed training configuration",
+        description="Estimate one training configuration: tokens/s, MFU, TFLOP/s per GPU, peak memory, step time.",
+    )
+    add_training_estimate_flags(training_estimate)
 
     inference = sub.add_parser(
         "inference",
@@ -59,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--precisions", help="comma-separated precisions to compare, e.g. BF16,FP8,INT4")
     compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
     compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
+    compare.add_argument("--mode", choices=["inference", "training"], help="compare for serving (default) or training")
+    add_training_flags(compare)
 
     estimate = sub.add_parser(
         "estimate",
@@ -112,17 +140,26 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _compare(args)
     if args.command == "estimate":
         return _estimate(args)
+    if args.command == "training-estimate":
+        return _training_estimate(args)
     if args.command == "validate":
         return _validate(args)
     if getattr(args, "generate_config", None):
         return _generate_config(args)
     sections = sections_from_args(args)
     mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
+    if args.command == "training":
+        mode = "training"
     if mode == "training":
-        raise InputError("--mode training arrives with the training planner (roadmap item 3); use --mode inference")
+        from ..training_api import plan_training
+
+        return _emit(plan_training(*_training_inputs(sections)), sections, args, render.training_plan)
     from ..api import plan_inference
 
-    plan = plan_inference(*_inputs(sections))
+    return _emit(plan_inference(*_inputs(sections)), sections, args, render.plan)
+
+
+def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
     data = plan.to_dict()
     output = sections.get("options", {}).get("output_file")
     if output:
@@ -130,10 +167,40 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        render.plan(plan, explain=args.explain)
+        show(plan, explain=args.explain)
         if output:
             print(f"Plan written to {output}")
     return 0
+
+
+def _training_inputs(sections: dict[str, Any]) -> tuple[Any, ...]:
+    from ..inputs import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
+
+    training = dict(sections.get("training", {}))
+    for key, flag in (
+        ("dataset_size_tokens", "--dataset-size"),
+        ("sequence_length", "--sequence-length"),
+        ("num_epochs", "--epochs"),
+        ("global_batch_size", "--global-batch-size"),
+    ):
+        if key not in training:
+            raise InputError(f"{flag} is required for training (or training.{key} in --config)")
+    seed_keys = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "micro_batch_size",
+                 "gradient_accumulation_steps", "optimizer_type", "gradient_checkpointing")  # fmt: skip
+    seed = {k: v for k, v in training.items() if k in seed_keys}
+    extra = {k: v for k, v in training.items() if k not in seed_keys}
+    serving = sections.get("serving", {})
+    for key in ("cloud", "pricing", "tp", "pp"):
+        if key in serving:
+            extra.setdefault(key, serving[key])
+    model = dict(sections.get("model", {}))
+    model.setdefault("precision", "BF16")
+    return (
+        TrainingInput(**seed),
+        ModelConfig(**model),
+        GPUConfig(**sections.get("gpu", {})),
+        TrainingOptions(**extra),
+    )
 
 
 def _inputs(sections: dict[str, Any]) -> tuple[Any, ...]:
@@ -160,10 +227,29 @@ def _compare(args: argparse.Namespace) -> int:
     from . import render
 
     sections = sections_from_args(args)
-    workload, model, gpu, options = _inputs(sections)
 
     def split(value: str | None) -> list[str] | None:
         return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+    if (args.mode or sections.get("mode")) == "training":
+        from ..training_api import compare_training
+
+        training, model_cfg, gpu_cfg, train_options = _training_inputs(sections)
+        trows = compare_training(
+            training,
+            model_cfg,
+            train_options,
+            clouds=split(args.clouds),
+            gpu_types=split(args.gpus) or ([gpu_cfg.gpu_type] if gpu_cfg.gpu_type else None),
+        )
+        if args.top and args.top > 0:
+            trows = trows[: args.top]
+        if args.json:
+            print(json.dumps([r.to_dict() for r in trows], indent=2))
+        else:
+            render.training_comparison(trows)
+        return 0
+    workload, model, gpu, options = _inputs(sections)
 
     rows = compare_gpus(
         workload,
@@ -208,6 +294,18 @@ def _validate(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         render.validation(report, rows=args.rows)
+    return 0
+
+
+def _training_estimate(args: argparse.Namespace) -> int:
+    from ..training_api import estimate_training
+    from . import render
+
+    result = estimate_training(training_request_from_args(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        render.training_estimate(result)
     return 0
 
 

@@ -1,0 +1,366 @@
+"""Training and fine-tuning throughput: FLOPs per token, step time, MFU, parallelism search.
+
+FLOPs per token (Kaplan et al. 2020, arXiv 2001.08361, section 2.1; Narayanan et al. 2021, arXiv
+2104.04473, section 5.1): a forward pass does 2 FLOPs per weight per token and the backward pass 4
+(gradients of activations and of weights), so training costs ``6N`` per token, plus attention
+``12 * layers * seq * d_attn`` (QK^T and AV, forward + backward, counted over the full square as
+llm-foundry's ``flops_per_batch`` and Megatron-LM's ``num_floating_point_operations`` do). N counts the
+weights that multiply: the active parameters without the input-embedding lookup, with the lm_head.
+Recomputation adds hardware FLOPs but not model FLOPs: full recomputation runs the forward twice (8N),
+selective recomputation repeats the attention core. LoRA skips the frozen weights' gradients:
+forward 2N + activation gradients 2N = 4N (+ the adapters, negligible). MFU uses the model FLOPs,
+HFU the hardware FLOPs (Chowdhery et al. 2022, PaLM, appendix B).
+
+The seed's "FLOPs per token = 2 x params x seq_len" is wrong twice: 2N is the forward pass only (the
+backward pass costs twice the forward), and multiplying by the sequence length counts every token's
+weight FLOPs once per token of its sequence; the sequence length enters only through attention.
+
+Step time per micro-batch on one GPU = matmuls / (peak x matmul_fraction) + causal flash attention
+(half the full-square FLOPs) / (BF16 peak x attention_fraction) + memory-bound elementwise work
+(norms, activations, residuals, casts: ``elementwise_passes x 2 x (h + ffn)`` bytes per token and
+layer over HBM) + the exposed part of tensor-parallel collectives. The elementwise term is why small
+models and FP8 reach a lower MFU: their matmul time shrinks faster than their memory traffic.
+A step is ``grad_accum + pp - 1`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
+exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
+(memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InfeasibleError, InputError
+from .params import count_parameters
+from .specs import GPUSpec, ModelSpec, Precision
+from .training_memory import MemorySettings, TrainingMemory, TrainingSetup, lora_trainable_parameters, training_memory
+
+__all__ = [
+    "NETWORK_GBIT_S",
+    "TokenFlops",
+    "TrainingEfficiency",
+    "TrainingPerf",
+    "efficiency_from_table",
+    "estimate_training_step",
+    "flops_per_token",
+    "search_parallelism",
+]
+
+# Inter-node bandwidth per GPU by family: DGX/HGX H100 have one 400 Gb/s NDR NIC per GPU, DGX A100
+# one 200 Gb/s HDR NIC per GPU (MosaicML's A100 cluster: 1600 Gb/s RoCE per 8-GPU node); others 100 Gb/s.
+NETWORK_GBIT_S = {"blackwell": 400.0, "hopper": 400.0, "cdna3": 400.0, "ampere": 200.0}
+DEFAULT_NETWORK_GBIT_S = 100.0
+PCIE_GB_S = 25.0  # host <-> GPU, PCIe Gen4 x16 achieved (offload)
+HOST_ADAM_GB_S = 25.0  # host memory bandwidth per GPU for a CPU optimizer step (offload)
+HEADROOM = 0.05  # plans keep 5% of GPU memory free
+
+
+@dataclass(frozen=True)
+class TokenFlops:
+    """FLOPs per trained token: ``model`` (MFU convention) and ``hardware`` (with recomputation)."""
+
+    model: float
+    hardware: float
+    matmul_params: int  # N of the 6N
+    attention: float  # model attention FLOPs per token (forward + backward)
+
+
+def _matmul_params(model: ModelSpec) -> int:
+    params = count_parameters(model)
+    lookup = model.vocab_size * model.hidden_size  # the input table does no FLOPs; a tied one is the lm_head
+    return params.active - (0 if model.tie_word_embeddings else lookup)
+
+
+def flops_per_token(model: ModelSpec, seq_len: int, recompute: str = "none", method: str = "full") -> TokenFlops:
+    """Model and hardware FLOPs per token (module docstring): 6N + 12*L*s*d_attn; 8N with full recompute."""
+    n = _matmul_params(model)
+    attn_fwd = 4.0 * model.num_layers * seq_len * model.num_heads * model.head_dim
+    weight_passes = 2.0 if method == "full" else 1.0  # backward: activation grads (+ weight grads if trained)
+    model_flops = 2.0 * n * (1.0 + weight_passes) + 3.0 * attn_fwd
+    extra = {"none": 0.0, "selective": attn_fwd, "full": 2.0 * n + attn_fwd}[recompute]
+    return TokenFlops(model=model_flops, hardware=model_flops + extra, matmul_params=n, attention=3.0 * attn_fwd)
+
+
+@dataclass(frozen=True)
+class TrainingEfficiency:
+    """Fitted fractions of datasheet peaks and overlap fractions (scripts/calibrate_training.py).
+
+    Defaults are used when no calibration file is loaded; bounds are in the calibration script.
+    """
+
+    matmul_fraction: float = 0.65  # large BF16/FP16 GEMMs / dense peak
+    fp8_matmul_fraction: float = 0.45  # FP8 GEMMs / FP8 peak (scaling, casts, smaller tiles)
+    attention_fraction: float = 0.45  # causal flash attention (executed FLOPs) / BF16 peak
+    elementwise_passes: float = 30.0  # HBM traffic per token per layer in units of 2 x (h + ffn) bytes
+    recompute_time_factor: float = 0.8  # recomputed forward time / same FLOPs at the average rate
+    dp_exposed_fraction: float = 0.2  # part of DP/FSDP traffic that never overlaps compute
+    tp_exposed_fraction: float = 0.5  # part of TP collectives that never overlaps compute
+    interconnect_fraction: float = 0.7  # achieved / nominal link bandwidth for large collectives
+    activation_factor: float = 1.0  # MemorySettings.activation_factor
+    fragmentation_fraction: float = 0.05
+    context_gib: float = 1.0
+    source: str = "defaults"
+
+    @property
+    def memory(self) -> MemorySettings:
+        return MemorySettings(self.activation_factor, self.fragmentation_fraction, self.context_gib)
+
+
+def efficiency_from_table(table: Mapping[str, Any], family: str) -> TrainingEfficiency:
+    """TrainingEfficiency from a parsed training_calibration.toml: [defaults] overlaid by [families.<family>]."""
+    base = dict(table.get("defaults", {}))
+    base.update(table.get("families", {}).get(family, {}))
+    known = {f.name for f in dataclasses.fields(TrainingEfficiency)}
+    return TrainingEfficiency(**{k: v for k, v in base.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrainingPerf:
+    """Throughput and memory of one training configuration."""
+
+    tokens_per_s_per_gpu: float
+    tokens_per_s: float
+    mfu: float  # fraction
+    hfu: float  # fraction
+    tflops_per_gpu: float  # model FLOPs achieved per GPU
+    step_time_s: float
+    memory: TrainingMemory
+    fits: bool
+    flops: TokenFlops
+    breakdown: dict[str, float]  # seconds per step by part
+
+
+def _network_gb_s(setup: TrainingSetup) -> float:
+    gbit = setup.network_gbit_s or NETWORK_GBIT_S.get(setup.gpu.family, DEFAULT_NETWORK_GBIT_S)
+    return gbit / 8.0
+
+
+def _link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:
+    """Bandwidth of a collective over ``group`` ranks spaced ``stride`` apart: NVLink/PCIe inside a node."""
+    inside = group * stride <= setup.gpu.gpus_per_node
+    return setup.gpu.interconnect_bandwidth_gb_s if inside else _network_gb_s(setup)
+
+
+def _overlapped(compute: float, comm: float, exposed: float) -> float:
+    """Time of ``compute`` with ``comm`` running beside it, of which ``exposed`` never overlaps."""
+    return max(compute, (1.0 - exposed) * comm) + exposed * comm
+
+
+def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = TrainingEfficiency()) -> TrainingPerf:
+    """Step time, tokens/s, MFU and memory of ``setup`` (module docstring)."""
+    m, gpu = setup.model, setup.gpu
+    flops = flops_per_token(m, setup.seq_len, setup.recompute, setup.method)
+    shard = setup.tp * setup.pp
+    tokens_mb = setup.micro_batch * setup.seq_len
+    layers = m.num_layers / setup.pp
+    bf16_peak = gpu.peak_flops("bf16")
+    if setup.precision is Precision.FP8:
+        mm_rate = gpu.peak_flops("fp8") * eff.fp8_matmul_fraction
+    else:
+        mm_rate = gpu.peak_flops(setup.precision.value.compute_key) * eff.matmul_fraction
+    attn_peak = gpu.peak_flops("fp32") if setup.precision is Precision.FP32 else bf16_peak
+    # --- compute per micro-batch --------------------------------------------------------------------
+    n = flops.matmul_params
+    weight_passes = 3.0 if setup.method == "full" else 2.0
+    rec = eff.recompute_time_factor
+    mm_passes = weight_passes + (rec if setup.recompute == "full" else 0.0)
+    attn_passes = 3.0 + (rec if setup.recompute in ("full", "selective") else 0.0)
+    attn_fwd = 4.0 * m.num_layers * setup.seq_len * m.num_heads * m.head_dim
+    t_mm = 2.0 * n * tokens_mb * mm_passes / shard / mm_rate
+    if setup.flash_attention:  # causal: the kernel executes half of the full square
+        t_attn = 0.5 * attn_fwd * tokens_mb * attn_passes / shard / (attn_peak * eff.attention_fraction)
+    else:  # materialised scores: full square at matmul speed + the score tensors through HBM
+        t_attn = attn_fwd * tokens_mb * attn_passes / shard / mm_rate
+        t_attn += (
+            6.0 * m.num_heads * setup.seq_len * tokens_mb * 2.0 * layers / setup.tp / (gpu.memory_bandwidth_tb_s * 1e12)
+        )
+    ffn = m.intermediate_size * (1.5 if m.gated_mlp else 1.0)
+    if m.is_moe:
+        ffn = 1.5 * m.moe_intermediate_size * (m.experts_per_token + m.num_shared_experts)
+    elem_passes = eff.elementwise_passes * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
+    elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_mb * layers / setup.tp
+    t_elem = elem_bytes / (gpu.memory_bandwidth_tb_s * 1e12)
+    # --- tensor parallel: 4 collectives per layer (6 with full recompute), ring volume 2(t-1)/t ---------
+    t_tp = 0.0
+    if setup.tp > 1:
+        count = (6.0 if setup.recompute == "full" else 4.0) * layers
+        volume = 2.0 * (setup.tp - 1) / setup.tp * tokens_mb * m.hidden_size * 2.0
+        t_tp = count * volume / (_link_gb_s(setup, setup.tp, 1) * 1e9 * eff.interconnect_fraction)
+    t_compute = t_mm + t_attn + t_elem
+    t_mb0 = t_compute + eff.tp_exposed_fraction * t_tp
+    t_mb = t_mb0
+    # --- data parallel ----------------------------------------------------------------------------
+    params = count_parameters(m)
+    trainable = params.total if setup.method == "full" else _lora_params(setup)
+    weight_bytes = 2.0 if setup.precision is not Precision.FP32 else 4.0
+    dp_bw = _link_gb_s(setup, setup.dp, shard) * 1e9 * eff.interconnect_fraction
+    ring = (setup.dp - 1) / setup.dp
+    t_dp_step = 0.0
+    if setup.dp > 1 and setup.zero >= 3:  # gather weights forward + backward, reduce-scatter gradients
+        gathered = params.total * (weight_bytes if setup.method == "full" else 2.0)
+        comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / shard / dp_bw
+        t_mb = _overlapped(t_mb, comm_mb, eff.dp_exposed_fraction)
+    elif setup.dp > 1:  # all-reduce (or reduce-scatter + all-gather) once per step, beside the last backward
+        comm = 2.0 * ring * trainable * weight_bytes / shard / dp_bw
+        t_dp_step = _overlapped(2.0 / 3.0 * t_mb, comm, eff.dp_exposed_fraction) - 2.0 / 3.0 * t_mb
+    slots = setup.grad_accum + setup.pp - 1
+    # --- optimizer update and offload ----------------------------------------------------------------
+    memory = training_memory(setup, eff.memory)
+    state_gib = memory.weights + memory.gradients + memory.optimizer_states
+    t_opt = 2.0 * state_gib * 2**30 / (gpu.memory_bandwidth_tb_s * 1e12)
+    t_offload = 0.0
+    if setup.cpu_offload:
+        local = trainable / shard / (setup.dp if setup.zero >= 1 else 1)
+        t_offload = local * 4.0 / (PCIE_GB_S * 1e9) + local * 32.0 / (HOST_ADAM_GB_S * 1e9)
+        if setup.zero >= 3:
+            t_offload += setup.grad_accum * 2.0 * params.total * weight_bytes / shard / setup.dp / (PCIE_GB_S * 1e9)
+    step = slots * t_mb + t_dp_step + t_opt + t_offload
+    tokens = setup.tokens_per_step
+    per_gpu = tokens / step / setup.num_gpus
+    peak = (
+        gpu.peak_flops("fp8") if setup.precision is Precision.FP8 else gpu.peak_flops(setup.precision.value.compute_key)
+    )
+    breakdown = {
+        "matmul_s": setup.grad_accum * t_mm,
+        "attention_s": setup.grad_accum * t_attn,
+        "elementwise_s": setup.grad_accum * t_elem,
+        "tp_comm_exposed_s": setup.grad_accum * eff.tp_exposed_fraction * t_tp,
+        "pipeline_bubble_s": (setup.pp - 1) * t_mb,
+        "dp_comm_exposed_s": setup.grad_accum * (t_mb - t_mb0) + t_dp_step,
+        "optimizer_s": t_opt,
+        "offload_s": t_offload,
+    }
+    return TrainingPerf(
+        tokens_per_s_per_gpu=per_gpu,
+        tokens_per_s=per_gpu * setup.num_gpus,
+        mfu=flops.model * per_gpu / peak,
+        hfu=flops.hardware * per_gpu / peak,
+        tflops_per_gpu=flops.model * per_gpu / 1e12,
+        step_time_s=step,
+        memory=memory,
+        fits=memory.fits(gpu, HEADROOM),
+        flops=flops,
+        breakdown=breakdown,
+    )
+
+
+def _lora_params(setup: TrainingSetup) -> int:
+    return lora_trainable_parameters(setup.model, setup.lora_rank, setup.lora_targets)
+
+
+def _powers_of_two(limit: int) -> list[int]:
+    return [1 << i for i in range(32) if (1 << i) <= limit]
+
+
+def _tp_options(model: ModelSpec, gpu: GPUSpec, num_gpus: int) -> list[int]:
+    """TP sizes: powers of two inside one node that divide the heads and the GPU count."""
+    kv = model.num_kv_heads
+    return [
+        t
+        for t in _powers_of_two(min(gpu.gpus_per_node, num_gpus))
+        if model.num_heads % t == 0 and (kv % t == 0 or t % kv == 0) and num_gpus % t == 0
+    ]
+
+
+def search_parallelism(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    *,
+    num_gpus: int,
+    seq_len: int,
+    global_batch_seqs: int,
+    precision: Precision = Precision.BF16,
+    method: str = "full",
+    optimizer: str = "adamw",
+    lora_rank: int = 16,
+    lora_targets: tuple[str, ...] = ("q", "k", "v", "o"),
+    flash_attention: bool = True,
+    tp: int | None = None,
+    pp: int | None = None,
+    zero: int | None = None,
+    micro_batch: int | None = None,
+    recompute: str | None = None,
+    eff: TrainingEfficiency = TrainingEfficiency(),
+    objective: str = "speed",
+) -> tuple[TrainingSetup, TrainingPerf]:
+    """The fastest (``objective="speed"``) or least-memory (``"memory"``) configuration that fits.
+
+    Enumerates TP (powers of two within a node dividing the heads), PP (powers of two up to the
+    layer count), ZeRO 0-3, micro-batch (powers of two) and recomputation; DP = GPUs / (TP x PP), and
+    the global batch must split into whole micro-batches per DP rank. Fixed choices (``tp=...``) are
+    honoured. Raises InputError when no split of the batch exists, InfeasibleError with the nearest
+    feasible alternative when nothing fits in memory (with 5% headroom).
+    """
+    if objective not in ("speed", "memory"):
+        raise InputError(f"objective {objective!r} is not one of speed, memory")
+    if num_gpus < 1 or global_batch_seqs < 1 or seq_len < 1:
+        raise InputError("num_gpus, global_batch_seqs and seq_len must be >= 1")
+    fixed = {"tp": tp, "pp": pp, "zero": zero, "micro_batch": micro_batch, "recompute": recompute}
+    tps = [tp] if tp else _tp_options(model, gpu, num_gpus)
+    pps = [pp] if pp else [p for p in _powers_of_two(model.num_layers) if p <= num_gpus]
+    zeros = [zero] if zero is not None else [0, 1, 2, 3]
+    mbs = [micro_batch] if micro_batch else _powers_of_two(min(global_batch_seqs, 64))
+    recomputes = [recompute] if recompute else ["none", "selective", "full"]
+    best: tuple[float, TrainingSetup, TrainingPerf] | None = None
+    lightest: tuple[float, TrainingSetup] | None = None
+    splits = 0
+    for t, p, z, mb, rc in itertools.product(tps, pps, zeros, mbs, recomputes):
+        if num_gpus % (t * p):
+            continue
+        dp = num_gpus // (t * p)
+        if global_batch_seqs % (mb * dp) or (z > 0 and dp == 1 and zero is None):
+            continue
+        splits += 1
+        setup = TrainingSetup(
+            model=model, gpu=gpu, precision=precision, method=method, lora_rank=lora_rank,
+            lora_targets=lora_targets, optimizer=optimizer, zero=z, tp=t, pp=p, dp=dp, micro_batch=mb,
+            seq_len=seq_len, grad_accum=global_batch_seqs // (mb * dp), recompute=rc,
+            flash_attention=flash_attention,
+        )  # fmt: skip
+        perf = estimate_training_step(setup, eff)
+        if lightest is None or perf.memory.total < lightest[0]:
+            lightest = (perf.memory.total, setup)
+        if not perf.fits:
+            continue
+        score = -perf.tokens_per_s if objective == "speed" else perf.memory.total
+        if best is None or score < best[0]:
+            best = (score, setup, perf)
+    if best is not None:
+        return best[1], best[2]
+    if splits == 0:
+        raise InputError(
+            f"global batch of {global_batch_seqs} sequences does not split into whole micro-batches over "
+            f"{num_gpus} GPUs with {_describe(fixed)}; use a global batch that is a multiple of the data-parallel size"
+        )
+    assert lightest is not None
+    raise InfeasibleError(_infeasible_message(lightest[1], eff))
+
+
+def _describe(fixed: dict[str, Any]) -> str:
+    chosen = [f"{k}={v}" for k, v in fixed.items() if v is not None]
+    return ", ".join(chosen) if chosen else "any TP/PP"
+
+
+def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str:
+    """Nothing fits: say how short the leanest configuration is and what would fit."""
+    mem = training_memory(lightest, eff.memory)
+    limit = lightest.gpu.memory_gib * (1.0 - HEADROOM)
+    head = (
+        f"{lightest.model.name} ({lightest.method}) does not fit on {lightest.num_gpus} x {lightest.gpu.name}: "
+        f"the leanest configuration (TP{lightest.tp} PP{lightest.pp} ZeRO-{lightest.zero}, micro-batch "
+        f"{lightest.micro_batch}, {lightest.recompute} recomputation) needs {mem.total:.1f} GiB per GPU of {limit:.1f}"
+    )
+    lean = dataclasses.replace(lightest, zero=3, micro_batch=1, recompute="full", grad_accum=1)
+    for gpus in _powers_of_two(1 << 16):
+        if gpus <= lightest.num_gpus:
+            continue
+        tp = min(lean.gpu.gpus_per_node, gpus, lean.tp if lean.tp > 1 else 8)
+        while tp > 1 and (lean.model.num_heads % tp or gpus % tp):
+            tp //= 2
+        candidate = dataclasses.replace(lean, tp=tp, pp=1, dp=gpus // tp)
+        if training_memory(candidate, eff.memory).fits(lean.gpu, HEADROOM):
+            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}), or LoRA/QLoRA"
+    return f"{head}; no GPU count up to 65536 fits: use LoRA/QLoRA or a GPU with more memory"

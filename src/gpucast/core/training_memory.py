@@ -1,0 +1,315 @@
+"""GPU memory of a training or fine-tuning run, per GPU (pure, standard library only).
+
+What one GPU holds (DESIGN.md section 4), before any fragmentation:
+
+- **Model states** (Rajbhandari et al. 2020, "ZeRO", arXiv 1910.02054, section 3.1): mixed-precision
+  Adam keeps 2 bytes of BF16/FP16 weights + 2 of gradients + 12 of optimizer state (FP32 master
+  copy, momentum and variance) = 16 bytes per parameter. 8-bit Adam (Dettmers et al. 2022,
+  arXiv 2110.02861) keeps m and v in one byte each: 2 + 2 + 4 + 2 = 10. Adafactor (Shazeer & Stern
+  2018, arXiv 1804.04235) has no first moment and factors the second into a row and a column vector
+  per matrix, 4 x (rows + cols) bytes ~ 8/hidden bytes per parameter, so it is the FP32 master (4)
+  plus that: ~ 2 + 2 + 4. SGD without momentum keeps only the master copy (2 + 2 + 4). ``master_weights
+  = False`` is "pure BF16" training (torchtune's default, llm-foundry's ``PURE`` mode): states in
+  BF16, no FP32 copy, so Adam is 2 + 2 + 4 = 8. FP32 training needs no master: 4 + 4 + 8.
+- **Sharding**: TP x PP split the model (PP: ``layers / pp`` per stage; the embeddings and lm_head,
+  which sit on the first and last stage, are spread evenly here, an approximation of <= V*h/(N/pp)).
+  ZeRO-1 shards the optimizer states over DP, ZeRO-2 also the gradients, ZeRO-3 (= FSDP FULL_SHARD)
+  also the weights; ZeRO-3 then holds two gathered layers (current + prefetch) as a transient buffer.
+- **Activations** per layer and micro-batch (Korthikanti et al. 2022, arXiv 2205.05198, Table 2):
+  ``s*b*h*(34 + 5*a*s/h)`` bytes for a GPT layer (FFN 4h, dropout), divided by TP with sequence
+  parallelism. FlashAttention (Dao et al. 2022) and selective recomputation drop the ``5*a*s/h``
+  score term; full recomputation keeps only the layer input (``2*s*b*h``) per layer plus one layer
+  in full while it is recomputed. The 34 is kept exact for a GPT layer and generalised from its parts
+  (attention 11 + norms 4 + MLP 19 = input 2 + mask 1 + 2 x 2 x ffn/h): a gated MLP stores three
+  ffn-wide tensors, GQA shrinks the K and V tensors. 1F1B pipelining keeps ``pp`` micro-batches in
+  flight on the first stage (Narayanan et al. 2021, arXiv 2104.04473).
+- **LoRA / QLoRA** (Hu et al. 2021; Dettmers et al. 2023, arXiv 2305.14314): the base is frozen in
+  BF16 (2 bytes) or NF4 (0.5 bytes + 0.127 bits of double-quantized block-64 scales, ~0.516; the
+  embeddings, lm_head and norms stay BF16, so a 70B model averages ~0.55 bytes per parameter).
+  Trainable adapters are ``rank x (d_in + d_out)`` per target matrix per layer with the full 16
+  bytes each; frozen weights have no gradients, and the inputs of frozen, untargeted linear layers
+  need not be stored.
+- **Logits**: ``s*b*vocab*4`` bytes (FP32 logits for the loss) / TP, divided by the chunk count when
+  the loss is computed in chunks (torchtune's chunked cross-entropy, 8 chunks).
+- **Buffers**: the CUDA context and NCCL buffers (``context_gib``, not seen by PyTorch's allocator)
+  and the caching allocator's fragmentation (a fraction of what is allocated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .params import count_parameters
+from .specs import GIB, GPUSpec, ModelSpec, Precision
+
+__all__ = [
+    "LOSS_CHUNKS",
+    "METHODS",
+    "NF4_BYTES_PER_PARAM",
+    "OPTIMIZERS",
+    "RECOMPUTE",
+    "MemorySettings",
+    "TrainingMemory",
+    "TrainingSetup",
+    "activation_bytes_per_layer",
+    "lora_trainable_parameters",
+    "model_state_bytes_per_param",
+    "training_memory",
+]
+
+METHODS = ("full", "lora", "qlora")
+OPTIMIZERS = ("adam", "adamw", "adafactor", "sgd", "adamw8bit")
+RECOMPUTE = ("none", "selective", "full")
+TRAINING_PRECISIONS = (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32)
+# NF4 (4 bits) + double-quantized scales: one 8-bit scale per 64 weights and one FP32 per 256 scales
+# = 8/64 + 32/(64*256) = 0.127 bits per weight (QLoRA paper, section 3).
+NF4_BYTES_PER_PARAM = 0.5 + 0.127 / 8
+LOSS_CHUNKS = 8  # torchtune CEWithChunkedOutputLoss default num_output_chunks
+_TARGET_NAMES = ("q", "k", "v", "o", "gate", "up", "down")
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """One training configuration: model, GPU, method, optimizer, parallelism and memory savers.
+
+    ``tp * pp * dp`` GPUs; each DP rank runs ``grad_accum`` micro-batches of ``micro_batch``
+    sequences of ``seq_len`` tokens per optimizer step, so the global batch is
+    ``micro_batch * grad_accum * dp`` sequences. ``zero`` 3 is FSDP FULL_SHARD, 2 SHARD_GRAD_OP.
+    """
+
+    model: ModelSpec
+    gpu: GPUSpec
+    precision: Precision = Precision.BF16
+    method: str = "full"
+    lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("q", "k", "v", "o")
+    optimizer: str = "adamw"
+    zero: int = 0
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    micro_batch: int = 1
+    seq_len: int = 2048
+    grad_accum: int = 1
+    recompute: str = "none"
+    flash_attention: bool = True
+    cpu_offload: bool = False  # optimizer states + gradients (+ weights under ZeRO-3) in host memory
+    master_weights: bool = True  # False: pure BF16 (no FP32 master, BF16 optimizer states)
+    chunked_loss: bool = False  # cross-entropy over LOSS_CHUNKS chunks of the logits (torchtune)
+    optimizer_in_backward: bool = False  # step each parameter in backward: one layer of gradients live
+    activation_offload: bool = False  # checkpointed layer inputs are kept in host memory
+    network_gbit_s: float = 0.0  # inter-node bandwidth per GPU; 0 = the GPU family's default
+
+    def __post_init__(self) -> None:
+        checks = (
+            (self.method in METHODS, f"method {self.method!r} is not one of {', '.join(METHODS)}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"),
+            (self.recompute in RECOMPUTE, f"recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}"),
+            (self.zero in (0, 1, 2, 3), f"zero stage {self.zero!r} is not one of 0, 1, 2, 3"),
+            (self.precision in TRAINING_PRECISIONS, f"precision {self.precision.name} is not a training precision"),
+            (
+                self.precision is not Precision.FP8 or self.gpu.supports("fp8"),
+                f"{self.gpu.name} has no FP8 tensor cores; train in BF16",
+            ),
+            (set(self.lora_targets) <= set(_TARGET_NAMES), f"LoRA targets must be among {', '.join(_TARGET_NAMES)}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        for name in ("lora_rank", "tp", "pp", "dp", "micro_batch", "seq_len", "grad_accum"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+
+    @property
+    def num_gpus(self) -> int:
+        return self.tp * self.pp * self.dp
+
+    @property
+    def global_batch_seqs(self) -> int:
+        return self.micro_batch * self.grad_accum * self.dp
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.global_batch_seqs * self.seq_len
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """Memory terms that are data, not formulas (fitted by scripts/calibrate_training.py where possible)."""
+
+    activation_factor: float = 1.0  # framework extras over the Korthikanti count (fitted)
+    fragmentation_fraction: float = 0.05  # PyTorch caching allocator: reserved - allocated, typically 3-10%
+    context_gib: float = 1.0  # CUDA context + NCCL/cuBLAS workspaces, outside the allocator
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Peak memory per GPU in GiB. ``allocated`` is what PyTorch's allocator reports as peak
+    (``torch.cuda.max_memory_allocated``); ``total`` adds fragmentation and the CUDA context."""
+
+    weights: float
+    gradients: float
+    optimizer_states: float
+    activations: float
+    buffers: float  # transient (logits, gathered layers) + fragmentation + CUDA context
+    total: float
+    allocated: float
+
+    def fits(self, gpu: GPUSpec, headroom: float = 0.05) -> bool:
+        return self.total <= gpu.memory_gib * (1.0 - headroom)
+
+
+def model_state_bytes_per_param(
+    precision: Precision, optimizer: str, hidden: int, master: bool = True
+) -> tuple[float, float, float]:
+    """(weight, gradient, optimizer-state) bytes per trainable parameter, before sharding."""
+    if precision is Precision.FP32:
+        weight = grad = 4.0
+        states = {"adam": 8.0, "adamw": 8.0, "adamw8bit": 2.0, "adafactor": 8.0 / hidden, "sgd": 0.0}
+        return weight, grad, states[optimizer]
+    weight = grad = 2.0  # BF16/FP16; FP8 training (TransformerEngine) keeps BF16 weights, FP8 copies are transient
+    master_bytes = 4.0 if master else 0.0
+    moment = 4.0 if master else 2.0
+    states = {
+        "adam": 2 * moment,
+        "adamw": 2 * moment,
+        "adamw8bit": 2.0,
+        "adafactor": 8.0 / hidden,
+        "sgd": 0.0,
+    }
+    return weight, grad, master_bytes + states[optimizer]
+
+
+def _target_shapes(model: ModelSpec) -> dict[str, tuple[int, int]]:
+    """(d_in, d_out) of each LoRA-targetable matrix of one layer (dense FFN for MoE: an approximation)."""
+    h, q, kv = model.hidden_size, model.num_heads * model.head_dim, model.num_kv_heads * model.head_dim
+    f = model.intermediate_size or model.moe_intermediate_size
+    return {"q": (h, q), "k": (h, kv), "v": (h, kv), "o": (q, h), "gate": (h, f), "up": (h, f), "down": (f, h)}
+
+
+def lora_trainable_parameters(model: ModelSpec, rank: int, targets: tuple[str, ...]) -> int:
+    """LoRA adapter parameters: ``rank x (d_in + d_out)`` per target matrix per layer (Hu et al. 2021)."""
+    shapes = _target_shapes(model)
+    per_layer = sum(rank * (shapes[t][0] + shapes[t][1]) for t in dict.fromkeys(targets))
+    return per_layer * model.num_layers
+
+
+def activation_bytes_per_layer(
+    model: ModelSpec,
+    seq_len: int,
+    micro_batch: int,
+    *,
+    tp: int = 1,
+    flash_attention: bool = True,
+    recompute: str = "none",
+    lora_targets: tuple[str, ...] | None = None,
+) -> float:
+    """Stored activation bytes of one layer for one micro-batch (Korthikanti et al. 2022, Table 2).
+
+    GPT layer, no recomputation: ``s*b*h*(34 + 5*a*s/h)``; /TP with sequence parallelism. With
+    ``lora_targets`` (LoRA: the adapted matrices), inputs of frozen untargeted matrices are not kept.
+    ``recompute="full"`` returns the stored layer input ``2*s*b*h`` only (see training_memory for the
+    one fully materialised layer).
+    """
+    s, b, h, a = seq_len, micro_batch, model.hidden_size, model.num_heads
+    if recompute == "full":
+        return 2.0 * s * b * h / tp
+    kv_ratio = model.num_kv_heads / model.num_heads
+    q_ratio = model.num_heads * model.head_dim / h
+    ffn = model.intermediate_size
+    if model.is_moe:
+        ffn = model.moe_intermediate_size * model.experts_per_token + model.num_shared_experts * (
+            model.shared_expert_intermediate_size or model.moe_intermediate_size
+        )
+    # attention (Korthikanti: QKV input 2, Q and K 4, V 2, out-proj input 2, dropout mask 1) + 2 norms (4)
+    qkv_input, out_input, mlp_input = 2.0, 2.0 * q_ratio, 2.0
+    attention = qkv_input + 2.0 * q_ratio * (1.0 + kv_ratio) + 2.0 * q_ratio * kv_ratio + out_input + 1.0
+    wide = (3.0 if model.gated_mlp else 2.0) * 2.0 * ffn / h  # gate/up outputs (+ product): 2 bytes each
+    down_input = 2.0 * ffn / h
+    mlp = mlp_input + wide + 1.0
+    if lora_targets is not None:
+        if not {"q", "k", "v"} & set(lora_targets):
+            attention -= qkv_input
+        if "o" not in lora_targets:
+            attention -= out_input
+        if not {"gate", "up"} & set(lora_targets):
+            mlp -= mlp_input
+        if "down" not in lora_targets:
+            mlp -= down_input
+    per_token = attention + mlp + 4.0
+    scores = 0.0 if (flash_attention or recompute == "selective") else 5.0 * a * s / h
+    return s * b * h * (per_token + scores) / tp
+
+
+def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySettings()) -> TrainingMemory:
+    """Peak memory per GPU of ``setup`` (GiB), following the module docstring term by term."""
+    m = setup.model
+    params = count_parameters(m)
+    shard = setup.tp * setup.pp
+    dp = setup.dp
+    body = params.total - params.embedding
+    # --- model states -------------------------------------------------------------------------------
+    if setup.method == "full":
+        w_b, g_b, o_b = model_state_bytes_per_param(
+            setup.precision, setup.optimizer, m.hidden_size, setup.master_weights
+        )
+        trainable = params.total
+        weights = params.total * w_b / shard
+        frozen_layer_bytes = 0.0
+    else:
+        trainable = lora_trainable_parameters(m, setup.lora_rank, setup.lora_targets)
+        _, g_b, o_b = model_state_bytes_per_param(Precision.BF16, setup.optimizer, m.hidden_size, True)
+        w_b = 2.0
+        base = body * NF4_BYTES_PER_PARAM + params.embedding * 2.0 if setup.method == "qlora" else params.total * 2.0
+        weights = (base + trainable * w_b) / shard
+        frozen_layer_bytes = base / max(m.num_layers, 1)
+    gradients = trainable * g_b / shard
+    optimizer = trainable * o_b / shard
+    if setup.zero >= 1:
+        optimizer /= dp
+    if setup.zero >= 2:
+        gradients /= dp
+    gathered = 0.0
+    if setup.zero >= 3:
+        layer_bytes = frozen_layer_bytes or (params.total * w_b / max(m.num_layers, 1))
+        gathered = 2.0 * layer_bytes / setup.tp  # current + prefetched layer, unsharded over DP
+        weights /= dp
+    if setup.optimizer_in_backward:
+        gradients = gradients / max(m.num_layers, 1)
+    if setup.cpu_offload:
+        optimizer = 0.0
+        gradients = 0.0
+        if setup.zero >= 3:
+            weights = 0.0
+    # --- activations (per stage; 1F1B keeps min(pp, grad_accum) micro-batches on the first stage) -------
+    layers_per_stage = m.num_layers / setup.pp
+    in_flight = min(setup.pp, setup.grad_accum)
+    frozen = setup.lora_targets if setup.method != "full" else None
+    s, b, tp, fa = setup.seq_len, setup.micro_batch, setup.tp, setup.flash_attention
+    full_layer = activation_bytes_per_layer(m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen)
+    stored = activation_bytes_per_layer(
+        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen
+    )
+    if setup.recompute == "full":
+        kept = 0.0 if setup.activation_offload else stored * layers_per_stage * in_flight
+        activations = kept + full_layer
+    else:
+        activations = stored * layers_per_stage * in_flight
+    activations *= settings.activation_factor
+    logits = setup.seq_len * setup.micro_batch * m.vocab_size * 4.0 / setup.tp
+    if setup.chunked_loss:
+        logits /= LOSS_CHUNKS
+    transient = gathered + logits * settings.activation_factor
+    allocated = weights + gradients + optimizer + activations + transient
+    fragmentation = allocated * settings.fragmentation_fraction
+    buffers = transient + fragmentation + settings.context_gib * GIB
+    total = allocated + fragmentation + settings.context_gib * GIB
+    return TrainingMemory(
+        weights=weights / GIB,
+        gradients=gradients / GIB,
+        optimizer_states=optimizer / GIB,
+        activations=activations / GIB,
+        buffers=buffers / GIB,
+        total=total / GIB,
+        allocated=allocated / GIB,
+    )

@@ -1,0 +1,505 @@
+"""Training and fine-tuning plans: validated inputs -> core.training search -> TrainingCapacityPlan.
+
+GPU count: ``--num-gpus`` when given; with ``--deadline-hours`` the fewest GPUs (whole nodes
+beyond one node) that finish in time; otherwise the fewest that fit in memory. GPU type: the
+one given, or every GPU priced on the cloud, keeping the cheapest run (``--optimize cost``) or
+the fastest (default) among those that finish by the deadline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .api import resolve_model_spec
+from .catalog import loader
+from .core import training as core
+from .core.cost import FleetCost, cheapest_fleet
+from .core.params import count_parameters
+from .core.specs import GIB, GPUSpec, ModelSpec, Precision
+from .errors import InfeasibleError, InputError
+from .inputs import GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from .training_plan import (
+    Parallelism,
+    TrainingCapacityPlan,
+    TrainingCost,
+    TrainingGPUResources,
+    TrainingMetrics,
+)
+
+GB = 1e9
+_OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One GPU type's best configuration for the run, with its duration and cost."""
+
+    setup: Any  # core.training_memory.TrainingSetup
+    perf: Any  # core.training.TrainingPerf
+    gpu: GPUSpec
+    fleet: FleetCost | None
+    hours: float
+
+    @property
+    def total_cost(self) -> float:
+        return self.fleet.hourly_usd * self.hours if self.fleet else math.inf
+
+
+def gpu_counts(gpu: GPUSpec, limit: int = 4096) -> list[int]:
+    """GPU counts to try: 1, 2, 4 ... up to a node, then whole nodes (1, 2, 3, 4, 6, 8 ... nodes)."""
+    counts, n = [], 1
+    while n < gpu.gpus_per_node:
+        counts.append(n)
+        n *= 2
+    nodes = 1
+    while nodes * gpu.gpus_per_node <= limit:
+        counts.append(nodes * gpu.gpus_per_node)
+        nodes = nodes + 1 if nodes < 4 else int(nodes * 1.5)
+    return counts
+
+
+def _optimizer(training: TrainingInput, options: TrainingOptions) -> str:
+    name = _OPTIMIZERS[training.optimizer_type.lower()]
+    return "adamw8bit" if options.optimizer_8bit and name in ("adam", "adamw") else name
+
+
+def _search(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    num_gpus: int,
+    training: TrainingInput,
+    options: TrainingOptions,
+    precision: Precision,
+) -> Any:
+    recompute = options.recompute or ("full" if training.gradient_checkpointing else None)
+    return core.search_parallelism(
+        model,
+        gpu,
+        num_gpus=num_gpus,
+        seq_len=training.sequence_length,
+        global_batch_seqs=training.global_batch_size,
+        precision=precision,
+        method=options.method,
+        optimizer=_optimizer(training, options),
+        lora_rank=options.lora_rank,
+        lora_targets=tuple(options.lora_targets),
+        zero=options.zero,
+        tp=options.tp,
+        pp=options.pp,
+        recompute=recompute,
+        flash_attention=options.flash_attention,
+        micro_batch=training.micro_batch_size if training.micro_batch_size > 1 else None,
+        eff=loader.training_efficiency_for(gpu),
+        objective="speed",
+    )
+
+
+def _best_for_gpu(
+    model: ModelSpec, gpu: GPUSpec, training: TrainingInput, options: TrainingOptions, precision: Precision
+) -> Candidate:
+    total_tokens = training.dataset_size_tokens * training.num_epochs
+    counts = [options.num_gpus] if options.num_gpus else gpu_counts(gpu)
+    prices = loader.prices_for(options.cloud, gpu.id)
+    last_error: Exception | None = None
+    fastest: Candidate | None = None
+    for n in counts:
+        try:
+            setup, perf = _search(model, gpu, n, training, options, precision)
+        except (InfeasibleError, ValueError) as error:
+            last_error = error
+            continue
+        hours = total_tokens / perf.tokens_per_s / 3600.0
+        fleet = cheapest_fleet(prices, gpus_per_replica=n, replicas=1, pricing=options.pricing)
+        candidate = Candidate(setup, perf, gpu, fleet, hours)
+        if options.deadline_hours is None or hours <= options.deadline_hours:
+            return candidate
+        if fastest is None or hours < fastest.hours:
+            fastest = candidate
+    if fastest is not None:
+        raise InfeasibleError(
+            f"{model.name} on {gpu.name}: the fastest plan tried ({fastest.setup.num_gpus} GPUs) takes "
+            f"{fastest.hours:,.1f} h, more than --deadline-hours {options.deadline_hours:g}"
+        )
+    raise InfeasibleError(f"{model.name} cannot be trained on {gpu.name}: {last_error}")
+
+
+def plan_training(
+    training: TrainingInput,
+    model: ModelConfig,
+    gpu: GPUConfig | None = None,
+    options: TrainingOptions | None = None,
+) -> TrainingCapacityPlan:
+    """Plan a fine-tuning or pre-training run: GPUs, parallelism, memory, duration and cost."""
+    gpu = gpu or GPUConfig()
+    options = options or TrainingOptions()
+    training.validate()
+    model.validate()
+    gpu.validate()
+    options.validate(loader.clouds())
+    spec, note = resolve_model_spec(model)
+    precision = parse_precision(model.precision)
+    if precision not in (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32):
+        raise InputError(f"--precision {precision.name} is not a training precision (BF16, FP16, FP8 or FP32)")
+    if gpu.gpu_type:
+        gpus = [loader.resolve_gpu(gpu.gpu_type)]
+    else:
+        priced = {p.gpu_id for p in loader.load_prices() if p.cloud == options.cloud}
+        gpus = [g for key, g in loader.load_gpus().items() if key in priced]
+    found: list[Candidate] = []
+    reasons: list[str] = []
+    for candidate_gpu in gpus:
+        chosen = precision
+        if precision is Precision.FP8 and not candidate_gpu.supports("fp8"):
+            if gpu.gpu_type:
+                raise InputError(f"{candidate_gpu.name} has no FP8 tensor cores: use --precision BF16")
+            chosen = Precision.BF16
+        try:
+            found.append(_best_for_gpu(spec, candidate_gpu, training, options, chosen))
+        except InfeasibleError as error:
+            reasons.append(str(error))
+    if not found:
+        raise InfeasibleError(reasons[0] if len(reasons) == 1 else f"no GPU type can run it: {reasons[0]}")
+    if options.optimize == "cost":
+        found.sort(key=lambda c: (c.total_cost, c.hours))
+    else:
+        found.sort(key=lambda c: (c.hours, c.total_cost))
+    return _build(training, model, options, spec, note, found)
+
+
+def _build(
+    training: TrainingInput,
+    model: ModelConfig,
+    options: TrainingOptions,
+    spec: ModelSpec,
+    note: str,
+    ranked: list[Candidate],
+) -> TrainingCapacityPlan:
+    best = ranked[0]
+    perf, setup, mem, gpu = best.perf, best.setup, best.perf.memory, best.gpu
+    tokens_per_step = setup.tokens_per_step
+    steps_per_epoch = math.ceil(training.dataset_size_tokens / tokens_per_step)
+    hours_per_epoch = training.dataset_size_tokens / perf.tokens_per_s / 3600.0
+    n = setup.num_gpus
+    resources = TrainingGPUResources(
+        gpu_memory_per_gpu_gb=mem.total * GIB / GB,
+        model_weights_gb=mem.weights * GIB / GB,
+        gradients_gb=mem.gradients * GIB / GB,
+        optimizer_states_gb=mem.optimizer_states * GIB / GB,
+        activations_gb=mem.activations * GIB / GB,
+        buffers_gb=mem.buffers * GIB / GB,
+        required_gpus=n,
+        recommended_gpu_type=gpu.name,
+        gpu_memory_gb=gpu.memory_bytes / GB,
+        fits=perf.fits,
+        headroom_gb=(gpu.memory_gib - mem.total) * GIB / GB,
+        nodes=math.ceil(n / gpu.gpus_per_node),
+        gpus_per_node=min(n, gpu.gpus_per_node),
+    )
+    parallelism = Parallelism(
+        setup.tp, setup.pp, setup.dp, setup.zero, setup.micro_batch, setup.grad_accum, setup.recompute,
+        setup.flash_attention,
+    )  # fmt: skip
+    metrics = TrainingMetrics(
+        tokens_per_second_per_gpu=perf.tokens_per_s_per_gpu,
+        total_tokens_per_second=perf.tokens_per_s,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=steps_per_epoch * training.num_epochs,
+        estimated_duration_hours=best.hours,
+        estimated_duration_days=best.hours / 24.0,
+        mfu=perf.mfu,
+        tflops_per_gpu=perf.tflops_per_gpu,
+        step_time_s=perf.step_time_s,
+        flops_per_token=perf.flops.model,
+    )
+    cost = None
+    if best.fleet is not None:
+        f = best.fleet
+        cost = TrainingCost(
+            gpu_cost_per_hour=f.hourly_usd,
+            total_training_cost=f.hourly_usd * best.hours,
+            cost_per_epoch=f.hourly_usd * hours_per_epoch,
+            cloud=f.cloud,
+            region=f.region,
+            pricing=f.pricing,
+            instance_type=f.instance_type,
+            instances=f.instances,
+            price_source=f.source,
+        )
+    params = count_parameters(spec)
+    warnings = []
+    if cost is None:
+        warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted")
+    if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
+        warnings.append(
+            f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
+        )
+    return TrainingCapacityPlan(
+        inputs={
+            "dataset_size_tokens": training.dataset_size_tokens,
+            "sequence_length": training.sequence_length,
+            "num_epochs": training.num_epochs,
+            "global_batch_size": training.global_batch_size,
+            "optimizer_type": training.optimizer_type,
+            "gradient_checkpointing": training.gradient_checkpointing,
+            "precision": model.precision.upper(),
+            "method": options.method,
+            "cloud": options.cloud,
+            "pricing": options.pricing,
+            "deadline_hours": options.deadline_hours,
+            "optimize": options.optimize,
+        },
+        model={"name": spec.name, "total_params_b": params.total / 1e9, "source": note},
+        gpu_resources=resources,
+        parallelism=parallelism,
+        training_metrics=metrics,
+        cost=cost,
+        assumptions=[
+            f"Model: {note}",
+            "FLOPs per token = 6 x parameters + attention (8 x with full recomputation); the seed's "
+            "'2 x params x seq_len' counts a whole sequence's forward pass as one token's work and omits the backward pass",
+            f"MFU {perf.mfu:.0%} from the fitted step-time model (catalog/training_calibration.toml): GEMMs, "
+            "attention, element-wise traffic, recomputation and exposed TP/PP/DP communication",
+            "Memory: mixed-precision Adam 16 bytes/param before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
+        ],
+        warnings=warnings,
+        recommendation=(
+            f"{n} x {gpu.name} ({resources.nodes} node(s)), TP={setup.tp} PP={setup.pp} DP={setup.dp} "
+            f"ZeRO-{setup.zero}, micro batch {setup.micro_batch} x {setup.grad_accum} accumulation, "
+            f"recompute {setup.recompute}: {best.hours:,.1f} h"
+        ),
+        alternatives=[
+            {
+                "gpu_type": c.gpu.name,
+                "gpus": c.setup.num_gpus,
+                "hours": c.hours,
+                "total_cost": c.total_cost if c.fleet else None,
+            }
+            for c in ranked[1:6]
+        ],
+        versions={"gpucast": __version__, **loader.catalog_versions()},
+    )
+
+
+@dataclass
+class TrainingEstimateRequest:
+    """One fixed training configuration (``gpucast training-estimate``)."""
+
+    gpu: str
+    num_gpus: int
+    seq_len: int
+    micro_batch: int
+    model: str | None = None
+    model_config: str | None = None
+    precision: str = "BF16"
+    global_batch: int | None = None  # sequences
+    global_batch_tokens: int | None = None
+    tp: int | None = None
+    pp: int | None = None
+    zero: int | None = None
+    method: str = "full"
+    recompute: str | None = None
+    optimizer: str = "adamw"
+    lora_rank: int = 16
+    flash_attention: bool = True
+
+
+@dataclass
+class TrainingEstimateResult:
+    tokens_per_s_per_gpu: float
+    tokens_per_s: float
+    mfu: float
+    tflops_per_gpu: float
+    memory_per_gpu_gb: float
+    step_time_s: float
+    fits: bool
+    tp: int
+    pp: int
+    dp: int
+    zero: int
+    micro_batch: int
+    grad_accum: int
+    recompute: str
+    memory_breakdown_gb: dict[str, float]
+    model: str
+    gpu: str
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from .plan import _finite
+
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
+
+
+def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
+    """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
+    from .inputs import check_positive
+
+    for flag, value in (
+        ("--num-gpus", request.num_gpus),
+        ("--seq-len", request.seq_len),
+        ("--micro-batch", request.micro_batch),
+        ("--global-batch", request.global_batch),
+        ("--global-batch-tokens", request.global_batch_tokens),
+    ):
+        if value is not None:
+            check_positive(flag, value, integer=True, upper=10**12)
+    spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
+    gpu = loader.resolve_gpu(request.gpu)
+    precision = parse_precision(request.precision)
+    if request.global_batch_tokens is not None:
+        if request.global_batch_tokens % request.seq_len:
+            raise InputError(
+                f"--global-batch-tokens {request.global_batch_tokens} is not a multiple of --seq-len {request.seq_len}"
+            )
+        global_batch = request.global_batch_tokens // request.seq_len
+    else:
+        global_batch = request.global_batch or request.micro_batch * request.num_gpus
+    try:
+        setup, perf = core.search_parallelism(
+            spec,
+            gpu,
+            num_gpus=request.num_gpus,
+            seq_len=request.seq_len,
+            global_batch_seqs=global_batch,
+            precision=precision,
+            method=request.method,
+            optimizer=request.optimizer,
+            lora_rank=request.lora_rank,
+            flash_attention=request.flash_attention,
+            tp=request.tp,
+            pp=request.pp,
+            zero=request.zero,
+            micro_batch=request.micro_batch,
+            recompute=request.recompute,
+            eff=loader.training_efficiency_for(gpu),
+        )
+    except ValueError as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(str(error)) from error
+    mem = perf.memory
+    return TrainingEstimateResult(
+        tokens_per_s_per_gpu=perf.tokens_per_s_per_gpu,
+        tokens_per_s=perf.tokens_per_s,
+        mfu=perf.mfu,
+        tflops_per_gpu=perf.tflops_per_gpu,
+        memory_per_gpu_gb=mem.total * GIB / GB,
+        step_time_s=perf.step_time_s,
+        fits=perf.fits,
+        tp=setup.tp,
+        pp=setup.pp,
+        dp=setup.dp,
+        zero=setup.zero,
+        micro_batch=setup.micro_batch,
+        grad_accum=setup.grad_accum,
+        recompute=setup.recompute,
+        memory_breakdown_gb={
+            "weights": mem.weights * GIB / GB,
+            "gradients": mem.gradients * GIB / GB,
+            "optimizer_states": mem.optimizer_states * GIB / GB,
+            "activations": mem.activations * GIB / GB,
+            "buffers": mem.buffers * GIB / GB,
+        },
+        model=spec.name,
+        gpu=gpu.name,
+        method=request.method,
+    )
+
+
+class TrainingEngine:
+    """Seed-compatible entry point: ``TrainingEngine().generate_plan(training, model)``."""
+
+    def generate_plan(
+        self,
+        training: TrainingInput,
+        model: ModelConfig,
+        gpu: GPUConfig | None = None,
+        options: TrainingOptions | None = None,
+    ) -> TrainingCapacityPlan:
+        return plan_training(training, model, gpu, options)
+
+
+@dataclass
+class TrainingComparisonRow:
+    gpu_type: str
+    cloud: str
+    gpus: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    data_parallel: int
+    zero_stage: int
+    tokens_per_s_per_gpu: float
+    mfu: float
+    hours: float
+    total_cost: float | None
+    instance_type: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from .plan import _finite
+
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
+
+
+def compare_training(
+    training: TrainingInput,
+    model: ModelConfig,
+    options: TrainingOptions | None = None,
+    *,
+    clouds: list[str] | None = None,
+    gpu_types: list[str] | None = None,
+) -> list[TrainingComparisonRow]:
+    """Every GPU type x cloud that can run the job (its fastest plan), cheapest total first."""
+    from dataclasses import replace
+
+    options = options or TrainingOptions()
+    training.validate()
+    model.validate()
+    known = loader.clouds()
+    rows: list[TrainingComparisonRow] = []
+    spec, _ = resolve_model_spec(model)
+    precision = parse_precision(model.precision)
+    for cloud in clouds or list(known):
+        if cloud not in known:
+            raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
+        opts = replace(options, cloud=cloud)
+        opts.validate(known)
+        if gpu_types:
+            gpus = [loader.resolve_gpu(g) for g in gpu_types]
+        else:
+            priced = {p.gpu_id for p in loader.load_prices() if p.cloud == cloud}
+            gpus = [g for key, g in loader.load_gpus().items() if key in priced]
+        for gpu in gpus:
+            chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
+            try:
+                c = _best_for_gpu(spec, gpu, training, opts, chosen)
+            except InfeasibleError:
+                continue
+            if c.fleet is None and not gpu_types:
+                continue
+            rows.append(
+                TrainingComparisonRow(
+                    gpu.name,
+                    cloud,
+                    c.setup.num_gpus,
+                    c.setup.tp,
+                    c.setup.pp,
+                    c.setup.dp,
+                    c.setup.zero,
+                    c.perf.tokens_per_s_per_gpu,
+                    c.perf.mfu,
+                    c.hours,
+                    c.total_cost if c.fleet else None,
+                    c.fleet.instance_type if c.fleet else None,
+                )
+            )
+    rows.sort(key=lambda r: (r.total_cost is None, r.total_cost or 0.0, r.hours))
+    return rows

@@ -1,0 +1,87 @@
+"""The training capacity plan: the seed's TrainingCapacityPlan sections plus gpucast's additions.
+
+``to_dict()`` is what ``--json`` prints and ``--output`` writes for training plans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .plan import _finite
+
+
+@dataclass
+class TrainingGPUResources:
+    gpu_memory_per_gpu_gb: float  # peak per GPU for the chosen parallelism
+    model_weights_gb: float  # per GPU
+    gradients_gb: float
+    optimizer_states_gb: float
+    activations_gb: float
+    buffers_gb: float
+    required_gpus: int
+    recommended_gpu_type: str
+    gpu_memory_gb: float  # one GPU's memory
+    fits: bool
+    headroom_gb: float
+    nodes: int
+    gpus_per_node: int
+
+
+@dataclass
+class Parallelism:
+    tensor_parallel: int
+    pipeline_parallel: int
+    data_parallel: int
+    zero_stage: int
+    micro_batch_size: int
+    gradient_accumulation_steps: int
+    recompute: str
+    flash_attention: bool
+
+
+@dataclass
+class TrainingMetrics:
+    tokens_per_second_per_gpu: float
+    total_tokens_per_second: float
+    steps_per_epoch: int
+    total_steps: int
+    estimated_duration_hours: float
+    estimated_duration_days: float
+    mfu: float  # model FLOPs utilization (6N + attention per token), fraction
+    tflops_per_gpu: float
+    step_time_s: float
+    flops_per_token: float
+
+
+@dataclass
+class TrainingCost:
+    gpu_cost_per_hour: float
+    total_training_cost: float
+    cost_per_epoch: float
+    cloud: str
+    region: str
+    pricing: str
+    instance_type: str
+    instances: int
+    price_source: str
+
+
+@dataclass
+class TrainingCapacityPlan:
+    inputs: dict[str, Any]
+    model: dict[str, Any]
+    gpu_resources: TrainingGPUResources
+    parallelism: Parallelism
+    training_metrics: TrainingMetrics
+    cost: TrainingCost | None
+    assumptions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    recommendation: str = ""
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    kind: str = "training"
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
