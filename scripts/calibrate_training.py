@@ -67,7 +67,8 @@ BOUNDS = {  # physically meaningful ranges
     "tp_exposed_fraction": (0.0, 1.0),
 }
 GLOBAL = tuple(BOUNDS)
-PRIOR_SIGMA, START_SIGMA, LOSS_SCALE, MIN_FAMILY_ROWS = 0.15, 3.0, 0.2, 10
+PRIOR_SIGMA, START_SIGMA, LOSS_SCALE, MIN_FAMILY_ROWS = 0.3, 3.0, 0.2, 10
+ATTENTION_PRIOR_SIGMA = 0.5  # flash-attention kernels differ more between GPU generations than GEMMs do
 START = TrainingEfficiency()
 
 # ---------------------------------------------------------------------------------------------- shapes
@@ -175,6 +176,8 @@ def setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool] | str:
         setup = TrainingSetup(
             model=model, gpu=gpu, tp=tp, pp=pp, dp=dp, zero=1, micro_batch=1, seq_len=seq,
             grad_accum=max(1, batch // dp), recompute=recompute, precision=Precision.BF16,
+            flash_attention=not rid.startswith("megatron-a100"),  # 2021/2022 runs predate FlashAttention
+            tp_comm_overlap=rid.startswith("megatron-h100"),  # "tp-comm-overlap on" (README / notes)
         )  # fmt: skip
         if recompute == "none":
             setup = _recompute_that_fits(setup)
@@ -183,7 +186,7 @@ def setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool] | str:
         if "flags-baseline" in rid:
             return "unpacked dataset: sequence lengths unknown"
         stack = ("packed", "compile", "chunkedce", "ac", "optbwd", "actoffload", "adamw8bit")
-        step = next((i for i, s in enumerate(stack) if f"-{s}-" in rid), len(stack))
+        step = next((i for i, s in enumerate(stack) if f"-{s}-" in rid), len(stack)) if "-flags-" in rid else -1
         method = row["method"]
         low_memory = method == "full" and "full_finetune_single_device" in notes
         setup = TrainingSetup(
@@ -192,10 +195,12 @@ def setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool] | str:
             seq_len=seq, optimizer="adamw8bit" if (step >= 6 and method == "full") or low_memory else "adamw",
             chunked_loss=step >= 2, recompute="full" if step >= 3 else "none",
             optimizer_in_backward=(step >= 4 and method == "full") or low_memory,
-            activation_offload=step >= 5, cpu_offload="offload" in notes.lower() or low_memory,
+            activation_offload=step >= 5, cpu_offload="CPU offload" in notes,
         )  # fmt: skip
         if "-flags-" not in rid:
             setup = _recompute_that_fits(setup)
+        if low_memory and not training_memory(setup).fits(gpu, 0.0):  # paged 8-bit states spill to the host
+            setup = dataclasses.replace(setup, cpu_offload=True)
         return setup, 0.0, False
     return "unknown source"
 
@@ -263,7 +268,8 @@ def efficiencies(x: Sequence[float], fams: Sequence[str]) -> dict[str, TrainingE
     base = TrainingEfficiency(**dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit")
     result = {"default": base}
     for i, family in enumerate(fams):
-        result[family] = dataclasses.replace(base, matmul_fraction=float(x[len(GLOBAL) + i]))
+        matmul, attention = x[len(GLOBAL) + 2 * i], x[len(GLOBAL) + 2 * i + 1]
+        result[family] = dataclasses.replace(base, matmul_fraction=float(matmul), attention_fraction=float(attention))
     return result
 
 
@@ -279,9 +285,10 @@ def _weights(cases: Sequence[Case], metrics: tuple[str, ...]) -> dict[str, float
 def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...]]:
     fams = families(cases)
     weight = _weights(cases, THROUGHPUT)
-    start = np.array([getattr(START, k) for k in GLOBAL] + [START.matmul_fraction] * len(fams))
-    low = np.array([BOUNDS[k][0] for k in GLOBAL] + [BOUNDS["matmul_fraction"][0]] * len(fams))
-    high = np.array([BOUNDS[k][1] for k in GLOBAL] + [BOUNDS["matmul_fraction"][1]] * len(fams))
+    pair = ("matmul_fraction", "attention_fraction")
+    start = np.array([getattr(START, k) for k in GLOBAL] + [getattr(START, k) for k in pair] * len(fams))
+    low = np.array([BOUNDS[k][0] for k in GLOBAL] + [BOUNDS[k][0] for k in pair] * len(fams))
+    high = np.array([BOUNDS[k][1] for k in GLOBAL] + [BOUNDS[k][1] for k in pair] * len(fams))
 
     def residuals(x: np.ndarray) -> np.ndarray:
         effs = efficiencies(x, fams)
@@ -295,8 +302,9 @@ def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...]]:
             default = getattr(START, k)
             deviation = x[i] - default if k.endswith("exposed_fraction") else math.log(x[i] / default)
             res.append(deviation / START_SIGMA)
-        for i in range(len(fams)):
-            res.append(math.log(x[len(GLOBAL) + i] / x[0]) / PRIOR_SIGMA)
+        for i in range(len(fams)):  # families tied to the global values
+            res.append(math.log(x[len(GLOBAL) + 2 * i] / x[0]) / PRIOR_SIGMA)
+            res.append(math.log(x[len(GLOBAL) + 2 * i + 1] / x[2]) / ATTENTION_PRIOR_SIGMA)
         return np.array(res)
 
     result = least_squares(
@@ -380,7 +388,11 @@ def table(columns: dict[str, dict[str, tuple[int, float, float]]]) -> list[str]:
 def values(result: Fit) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     base = result.efficiencies()["default"]
     defaults = {k: float(f"{getattr(base, k):.3g}") for k in (*GLOBAL, "activation_factor")}
-    fams = {f: {"matmul_fraction": float(f"{result.efficiencies()[f].matmul_fraction:.3g}")} for f in result.fams}
+    effs = result.efficiencies()
+    fams = {
+        f: {k: float(f"{getattr(effs[f], k):.3g}") for k in ("matmul_fraction", "attention_fraction")}
+        for f in result.fams
+    }
     return defaults, fams
 
 
@@ -429,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--no-cv", action="store_true", help="skip leave-one-source-out cross-validation")
     parser.add_argument("--worst", type=int, default=8)
+    parser.add_argument("--memory", action="store_true", help="list the peak-memory rows")
     args = parser.parse_args(argv)
     path = args.data if args.data.is_absolute() else REPO / args.data
     if not path.is_file():
@@ -445,7 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for reason, count in skipped.most_common():
         print(f"  skipped {count:>4}: {reason}")
     result = fit(cases)
-    for name, value in zip([*GLOBAL, *(f"{f}.matmul_fraction" for f in result.fams)], result.x, strict=True):
+    names = [*GLOBAL, *(f"{f}.{k}" for f in result.fams for k in ("matmul_fraction", "attention_fraction"))]
+    for name, value in zip(names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
     print(f"  {'activation_factor':<32} {result.activation_factor:.4g}")
     fitted = pairs_for(cases, result)
@@ -467,6 +481,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{args.worst} worst rows (predicted / measured):")
         for c, rid, m, ratio in ranked[: args.worst]:
             print(f"  {rid:<44} {m:<22} {ratio:5.2f}x  recompute={c.setup.recompute} zero={c.setup.zero}")
+    if args.memory:
+        effs = result.efficiencies()
+        for c in cases:
+            for rid, m, v, _ in c.targets:
+                if m == "peak_mem_gb_per_gpu":
+                    mem = training_memory(c.setup, _eff(effs, c).memory)
+                    print(f"  {rid:<40} measured {v:6.1f} predicted {mem.allocated:6.1f} GiB {mem} {c.setup.recompute}")
     print(f"elapsed {time.perf_counter() - started:.1f} s")
     if args.check:
         problems = differs(result, args.output, args.tolerance)

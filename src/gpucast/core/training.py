@@ -36,7 +36,14 @@ from typing import Any
 from ..errors import InfeasibleError, InputError
 from .params import count_parameters
 from .specs import GPUSpec, ModelSpec, Precision
-from .training_memory import MemorySettings, TrainingMemory, TrainingSetup, lora_trainable_parameters, training_memory
+from .training_memory import (
+    MemorySettings,
+    TrainingMemory,
+    TrainingSetup,
+    lora_trainable_parameters,
+    model_state_bytes_per_param,
+    training_memory,
+)
 
 __all__ = [
     "NETWORK_GBIT_S",
@@ -139,9 +146,17 @@ def _network_gb_s(setup: TrainingSetup) -> float:
 
 
 def _link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:
-    """Bandwidth of a collective over ``group`` ranks spaced ``stride`` apart: NVLink/PCIe inside a node."""
-    inside = group * stride <= setup.gpu.gpus_per_node
-    return setup.gpu.interconnect_bandwidth_gb_s if inside else _network_gb_s(setup)
+    """Per-GPU bandwidth of a ring collective over ``group`` ranks spaced ``stride`` GPUs apart.
+
+    Inside a node: NVLink (or PCIe). Across nodes, NCCL runs one ring per NIC: each node's share of
+    a ring's traffic leaves through the NICs of the group's ranks in that node, so a group with ``k``
+    ranks per node moves data at ``k`` x the NIC bandwidth, capped by the intra-node link.
+    """
+    per_node = setup.gpu.gpus_per_node
+    if group * stride <= per_node:
+        return setup.gpu.interconnect_bandwidth_gb_s
+    ranks_per_node = max(1, per_node // stride)
+    return min(setup.gpu.interconnect_bandwidth_gb_s, ranks_per_node * _network_gb_s(setup))
 
 
 def _overlapped(compute: float, comm: float, exposed: float) -> float:
@@ -190,7 +205,10 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         volume = 2.0 * (setup.tp - 1) / setup.tp * tokens_mb * m.hidden_size * 2.0
         t_tp = count * volume / (_link_gb_s(setup, setup.tp, 1) * 1e9 * eff.interconnect_fraction)
     t_compute = t_mm + t_attn + t_elem
-    t_mb0 = t_compute + eff.tp_exposed_fraction * t_tp
+    if setup.tp_comm_overlap:  # chunked GEMM + collective pipelining: overlapped like bulk DP traffic
+        t_mb0 = _overlapped(t_compute, t_tp, eff.dp_exposed_fraction)
+    else:
+        t_mb0 = t_compute + eff.tp_exposed_fraction * t_tp
     t_mb = t_mb0
     # --- data parallel ----------------------------------------------------------------------------
     params = count_parameters(m)
@@ -203,9 +221,9 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         gathered = params.total * (weight_bytes if setup.method == "full" else 2.0)
         comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / shard / dp_bw
         t_mb = _overlapped(t_mb, comm_mb, eff.dp_exposed_fraction)
-    elif setup.dp > 1:  # all-reduce (or reduce-scatter + all-gather) once per step, beside the last backward
+    elif setup.dp > 1:  # gradient reduce-scatter beside the last backward, weight all-gather beside the next forward
         comm = 2.0 * ring * trainable * weight_bytes / shard / dp_bw
-        t_dp_step = _overlapped(2.0 / 3.0 * t_mb, comm, eff.dp_exposed_fraction) - 2.0 / 3.0 * t_mb
+        t_dp_step = _overlapped(t_mb, comm, eff.dp_exposed_fraction) - t_mb
     slots = setup.grad_accum + setup.pp - 1
     # --- optimizer update and offload ----------------------------------------------------------------
     memory = training_memory(setup, eff.memory)
@@ -214,7 +232,10 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     t_offload = 0.0
     if setup.cpu_offload:
         local = trainable / shard / (setup.dp if setup.zero >= 1 else 1)
-        t_offload = local * 4.0 / (PCIE_GB_S * 1e9) + local * 32.0 / (HOST_ADAM_GB_S * 1e9)
+        _, grad_b, state_b = model_state_bytes_per_param(
+            setup.precision, setup.optimizer, m.hidden_size, setup.master_weights or setup.method != "full"
+        )  # gradients down, weights up over PCIe; the host optimizer reads and writes states and gradients
+        t_offload = local * 4.0 / (PCIE_GB_S * 1e9) + local * 2.0 * (grad_b + state_b) / (HOST_ADAM_GB_S * 1e9)
         if setup.zero >= 3:
             t_offload += setup.grad_accum * 2.0 * params.total * weight_bytes / shard / setup.dp / (PCIE_GB_S * 1e9)
     step = slots * t_mb + t_dp_step + t_opt + t_offload
@@ -227,7 +248,7 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         "matmul_s": setup.grad_accum * t_mm,
         "attention_s": setup.grad_accum * t_attn,
         "elementwise_s": setup.grad_accum * t_elem,
-        "tp_comm_exposed_s": setup.grad_accum * eff.tp_exposed_fraction * t_tp,
+        "tp_comm_exposed_s": setup.grad_accum * (t_mb0 - t_compute),
         "pipeline_bubble_s": (setup.pp - 1) * t_mb,
         "dp_comm_exposed_s": setup.grad_accum * (t_mb - t_mb0) + t_dp_step,
         "optimizer_s": t_opt,

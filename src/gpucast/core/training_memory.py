@@ -99,6 +99,7 @@ class TrainingSetup:
     optimizer_in_backward: bool = False  # step each parameter in backward: one layer of gradients live
     activation_offload: bool = False  # checkpointed layer inputs are kept in host memory
     network_gbit_s: float = 0.0  # inter-node bandwidth per GPU; 0 = the GPU family's default
+    tp_comm_overlap: bool = False  # TP collectives overlapped with GEMMs (Megatron-Core/TransformerEngine)
 
     def __post_init__(self) -> None:
         checks = (
