@@ -133,3 +133,31 @@ def test_serving_options_reject_bad_values():
             assert str(error)
         else:
             raise AssertionError(f"{options} accepted")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(["llama-3.1-8b", "llama-3.2-1b", "mixtral-8x7b", "qwen2.5-14b"]),
+    gpu=st.sampled_from(["H100", "A100-80GB", "L40S", "A10G"]),
+    method=st.sampled_from(["full", "lora", "qlora"]),
+    seq=st.sampled_from([512, 2048, 8192]),
+    batch=st.integers(min_value=1, max_value=256),
+    gpus=st.one_of(st.none(), st.integers(min_value=1, max_value=64)),
+)
+def test_training_plans_keep_invariants(model, gpu, method, seq, batch, gpus):
+    from gpucast import TrainingEngine, TrainingInput, TrainingOptions
+
+    try:
+        plan = TrainingEngine().generate_plan(
+            TrainingInput(dataset_size_tokens=10_000_000, sequence_length=seq, num_epochs=1, global_batch_size=batch),
+            ModelConfig(model_name=model, precision="BF16"),
+            GPUConfig(gpu),
+            TrainingOptions(method=method, num_gpus=gpus),
+        )
+    except GpucastError:
+        return
+    res, par, m = plan.gpu_resources, plan.parallelism, plan.training_metrics
+    assert res.fits and res.gpu_memory_per_gpu_gb <= res.gpu_memory_gb
+    assert par.tensor_parallel * par.pipeline_parallel * par.data_parallel == res.required_gpus
+    assert par.micro_batch_size * par.gradient_accumulation_steps * par.data_parallel == batch
+    assert 0 < m.mfu < 1 and m.estimated_duration_hours > 0

@@ -143,3 +143,24 @@ def test_cli_training_and_training_estimate():
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and "multiple of --seq-len" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tp", "3"], "does not divide"),
+        (["--num-gpus", "3"], "does not split into whole micro-batches"),
+        (["--lora-targets", "q,zz", "--method", "lora"], "--lora-targets 'q,zz'"),
+        (["--deadline-hours", "0.00001", "--gpu", "H100"], "more than --deadline-hours"),
+        (["--precision", "INT4"], "not a training precision"),
+        (["--precision", "FP8", "--gpu", "A100-80GB"], "no FP8 tensor cores"),
+    ],
+)
+def test_cli_training_bad_input_is_one_line(extra, message):
+    result = subprocess.run(
+        [*gpucast_exe(), "training", "--model", "llama-3.1-8b", "--dataset-size", "1000000", "--sequence-length", "2048",
+         "--epochs", "1", "--global-batch-size", "32", *extra],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr and result.stderr.count("\n") == 1

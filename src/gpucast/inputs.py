@@ -215,6 +215,10 @@ class TrainingOptions:
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
+        targets = ("q", "k", "v", "o", "gate", "up", "down")
+        unknown = [t for t in self.lora_targets if t not in targets]
+        if unknown or not self.lora_targets:
+            raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
         if self.zero is not None and self.zero not in (0, 1, 2, 3):
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:

@@ -108,6 +108,11 @@ def _best_for_gpu(
     for n in counts:
         try:
             setup, perf = _search(model, gpu, n, training, options, precision)
+        except InputError as error:
+            if options.num_gpus:
+                raise  # the user's GPU count and batch are inconsistent: not this GPU type's fault
+            last_error = error  # this count does not split the batch; try the next
+            continue
         except (InfeasibleError, ValueError) as error:
             last_error = error
             continue
@@ -121,7 +126,7 @@ def _best_for_gpu(
     if fastest is not None:
         raise InfeasibleError(
             f"{model.name} on {gpu.name}: the fastest plan tried ({fastest.setup.num_gpus} GPUs) takes "
-            f"{fastest.hours:,.1f} h, more than --deadline-hours {options.deadline_hours:g}"
+            f"{fastest.hours:.3g} h, more than --deadline-hours {options.deadline_hours:g}"
         )
     raise InfeasibleError(f"{model.name} cannot be trained on {gpu.name}: {last_error}")
 
@@ -140,6 +145,10 @@ def plan_training(
     gpu.validate()
     options.validate(loader.clouds())
     spec, note = resolve_model_spec(model)
+    if options.tp is not None and spec.num_heads % options.tp:
+        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if options.num_gpus and options.num_gpus % ((options.tp or 1) * (options.pp or 1)):
+        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP = {(options.tp or 1) * (options.pp or 1)}")
     precision = parse_precision(model.precision)
     if precision not in (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32):
         raise InputError(f"--precision {precision.name} is not a training precision (BF16, FP16, FP8 or FP32)")
