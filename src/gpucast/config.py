@@ -44,6 +44,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "tp",
         "pp",
         "num_gpus",
+        "dp",
         "deadline_hours",
         "optimize",
     ),

@@ -205,6 +205,7 @@ class TrainingOptions:
     flash_attention: bool = True
     tp: int | None = None
     pp: int | None = None
+    dp: int | None = None  # with --dp the GPU count is TP x PP x DP (TP, PP default 1)
     num_gpus: int | None = None
     deadline_hours: float | None = None
     cloud: str = "aws"
@@ -223,9 +224,13 @@ class TrainingOptions:
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--num-gpus", self.num_gpus)):
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus)):
             if value is not None:
                 check_positive(flag, value, integer=True, upper=100_000)
+        if self.dp is not None:
+            implied = self.dp * (self.tp or 1) * (self.pp or 1)
+            if self.num_gpus is not None and self.num_gpus != implied:
+                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x DP = {implied}")
         if self.deadline_hours is not None:
             check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:

@@ -9,7 +9,7 @@ the fastest (default) among those that finish by the deadline.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from . import __version__
@@ -144,11 +144,16 @@ def plan_training(
     model.validate()
     gpu.validate()
     options.validate(loader.clouds())
+    if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
+        tp, pp = options.tp or 1, options.pp or 1
+        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp)
     spec, note = resolve_model_spec(model)
     if options.tp is not None and spec.num_heads % options.tp:
         raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
     if options.num_gpus and options.num_gpus % ((options.tp or 1) * (options.pp or 1)):
-        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP = {(options.tp or 1) * (options.pp or 1)}")
+        raise InputError(
+            f"--num-gpus {options.num_gpus} is not a multiple of TP x PP = {(options.tp or 1) * (options.pp or 1)}"
+        )
     precision = parse_precision(model.precision)
     if precision not in (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32):
         raise InputError(f"--precision {precision.name} is not a training precision (BF16, FP16, FP8 or FP32)")
@@ -337,8 +342,6 @@ class TrainingEstimateResult:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         from .plan import _finite
 
         result: dict[str, Any] = _finite(asdict(self))
@@ -450,8 +453,6 @@ class TrainingComparisonRow:
     instance_type: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         from .plan import _finite
 
         result: dict[str, Any] = _finite(asdict(self))
@@ -467,7 +468,6 @@ def compare_training(
     gpu_types: list[str] | None = None,
 ) -> list[TrainingComparisonRow]:
     """Every GPU type x cloud that can run the job (its fastest plan), cheapest total first."""
-    from dataclasses import replace
 
     options = options or TrainingOptions()
     training.validate()

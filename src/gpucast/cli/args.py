@@ -37,6 +37,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "recompute": ("training", "recompute"),
     "flash_attention": ("training", "flash_attention"),
     "num_gpus": ("training", "num_gpus"),
+    "dp": ("training", "dp"),
     "deadline_hours": ("training", "deadline_hours"),
     "optimize": ("training", "optimize"),
     "gpu_type": ("gpu", "gpu_type"),
@@ -118,6 +119,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="attention without flash",
     )
     extra.add_argument("--num-gpus", type=int, help="GPUs to use (default: the fewest that fit, or --deadline-hours)")
+    extra.add_argument("--dp", type=int, help="pin data parallelism: GPUs = TP x PP x DP (TP, PP default 1)")
     extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
     extra.add_argument("--optimize", help="speed or cost (default speed)")
 
