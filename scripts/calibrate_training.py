@@ -2,7 +2,7 @@
 
 Reads ``../shared/calibration/training.csv`` (columns and sources in its README), turns every row it
 can into a ``TrainingSetup`` (catalog models; MPT and Megatron GPT shapes from the llm-foundry yamls
-and the Megatron tables/papers, below), predicts it with the real core and fits a few bounded
+and the Megatron tables/papers, in gpucast.training_validation), predicts it with the real core and fits a few bounded
 parameters by least squares on log(predicted / measured):
 
 - throughput: ``matmul_fraction`` (global, and per GPU family with >= 10 rows, tied to the global value
@@ -15,11 +15,10 @@ Each source's rows are weighted by 1/sqrt(rows) so that the large llm-foundry ta
 others; soft-L1 loss; a weak prior (factor e at 1 sigma) towards the TrainingEfficiency defaults keeps
 parameters a held-out fold cannot identify finite. Deterministic, no randomness.
 
-MFU conventions are converted, not mixed: llm-foundry's MFU is ``(6 x all params incl. the learned
-position table + 12*L*h*s) x tokens/s / peak`` (FP8 rows: over the FP8 peak), Megatron-LM 2021's
-"% of peak" counts full recomputation (``96*B*s*l*h^2*(1 + s/6h + V/16lh)``, i.e. HFU); measured
-values are rescaled to gpucast's FLOP count before comparing. Rows whose configuration is not stated
-(batch or sequence unknown, unpacked datasets) are skipped with the reason printed.
+Rows are turned into setups and predicted by ``gpucast.training_validation`` (shared with ``gpucast
+validate``, so the command reports the error this fit minimises): the MPT and Megatron GPT shapes, the
+conversion of each source's MFU convention to gpucast's, and the rows skipped (batch or sequence unknown,
+unpacked datasets), whose reasons are printed.
 
 Prints per-metric n / median / p90 absolute % error in sample, under leave-one-source-out
 cross-validation, and for the rule of thumb "6N FLOPs per token at 40% MFU" (BF16 dense peak).
@@ -34,7 +33,6 @@ import argparse
 import csv
 import dataclasses
 import math
-import re
 import sys
 import time
 import tomllib
@@ -46,17 +44,14 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from gpucast.catalog.loader import resolve_gpu, resolve_model
-from gpucast.core.params import count_parameters
-from gpucast.core.specs import ModelSpec, Precision
-from gpucast.core.training import TrainingEfficiency, estimate_training_step, flops_per_token
-from gpucast.core.training_memory import TrainingSetup, training_memory
+from gpucast.core.training import TrainingEfficiency
+from gpucast.core.training_memory import training_memory
+from gpucast.training_validation import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
+from gpucast.training_validation import prepare as prepare_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/training.csv")  # relative to the repo root
 OUTPUT = REPO / "src" / "gpucast" / "catalog" / "training_calibration.toml"
-THROUGHPUT = ("tokens_per_s_per_gpu", "tokens_per_s_total", "mfu_pct", "tflops_per_gpu")
-METRICS = (*THROUGHPUT, "peak_mem_gb_per_gpu")
 BOUNDS = {  # physically meaningful ranges
     "matmul_fraction": (0.3, 0.9),
     "fp8_matmul_fraction": (0.2, 0.9),
@@ -71,191 +66,11 @@ PRIOR_SIGMA, START_SIGMA, LOSS_SCALE, MIN_FAMILY_ROWS = 0.3, 3.0, 0.2, 10
 ATTENTION_PRIOR_SIGMA = 0.5  # flash-attention kernels differ more between GPU generations than GEMMs do
 START = TrainingEfficiency()
 
-# ---------------------------------------------------------------------------------------------- shapes
-# llm-foundry scripts/train/yamls/pretrain/mpt-*.yaml: d_model / n_heads / n_layers, vocab 50368, expansion 4,
-# tied embeddings, no biases; the benchmark configs add a learned position table (max_seq_len x d_model).
-MPT = {"125m": (768, 12, 12), "350m": (1024, 16, 24), "760m": (1536, 12, 24), "1b": (2048, 16, 24),
-       "3b": (2560, 20, 32), "7b": (4096, 32, 32), "13b": (5120, 40, 40), "30b": (7168, 64, 48),
-       "70b": (8192, 64, 80)}  # fmt: skip
-# Narayanan et al. 2021 (arXiv 2104.04473) Table 1: heads, TP, PP for the README's April-2021 rows.
-MEGATRON_2021 = {"1.7B": (24, 1, 1), "3.6B": (32, 2, 1), "7.5B": (32, 4, 1), "18B": (48, 8, 1), "39B": (64, 8, 2),
-                 "76B": (80, 8, 4), "145B": (96, 8, 8), "310B": (128, 8, 16), "530B": (128, 8, 35),
-                 "1T": (160, 8, 64)}  # fmt: skip
-# Korthikanti et al. 2022 (arXiv 2205.05198) Table 3: hidden, heads, layers, TP, PP, GPUs, global batch.
-MEGATRON_2022 = {"22B": (6144, 64, 48, 8, 1, 8, 4), "175B": (12288, 96, 96, 8, 8, 64, 64),
-                 "530B": (20480, 128, 105, 8, 35, 280, 280), "1T": (25600, 160, 128, 8, 64, 512, 512)}  # fmt: skip
-GPU_NAMES = {"H100-80GB-SXM": "h100-sxm", "A100-80GB-SXM (Selene)": "a100-80gb-sxm", "RTX A6000 48GB": "a6000",
-             "A100 (80GB assumed)": "a100-80gb-sxm", "A100 (memory size not stated)": "a100-80gb-sxm"}  # fmt: skip
-
-
-def gpt(name: str, hidden: int, heads: int, layers: int, vocab: int, tied: bool) -> ModelSpec:
-    """A GPT-style decoder: plain 4h MLP, MHA, LayerNorms (as in MPT and Megatron GPT)."""
-    return ModelSpec(
-        id=name.lower(), name=name, num_layers=layers, hidden_size=hidden, num_heads=heads, num_kv_heads=heads,
-        head_dim=hidden // heads, intermediate_size=4 * hidden, vocab_size=vocab, tie_word_embeddings=tied,
-        gated_mlp=False,
-    )  # fmt: skip
-
-
-@dataclass
-class Case:
-    """One configuration and the rows measured on it."""
-
-    source: str
-    setup: TrainingSetup
-    targets: list[tuple[str, str, float, float]]  # (row id, metric, measured in gpucast's convention, raw)
-    their_flops: float = 0.0  # the source's FLOPs per token (for MFU/TFLOP conversion), 0 = same as ours
-    hfu: bool = False  # the source's % of peak counts recomputation
-
-
-def _num(text: str) -> float | None:
-    match = re.search(r"[\d.]+", text or "")
-    return float(match.group()) if match else None
-
-
-def _recompute_that_fits(setup: TrainingSetup) -> TrainingSetup:
-    """Unstated recomputation: the least that fits, as a practitioner would configure it."""
-    for option in ("none", "selective", "full"):
-        candidate = dataclasses.replace(setup, recompute=option)
-        if training_memory(candidate).fits(setup.gpu, 0.0):
-            return candidate
-    return dataclasses.replace(setup, recompute="full")
-
-
-def setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool] | str:
-    """(setup, the source's FLOPs per token or 0, HFU convention) for a row, or why it is skipped."""
-    rid, notes = row["id"], row["notes"]
-    seq = int(_num(row["seq_len"]) or 0)
-    if not seq:
-        return "sequence length / batch not stated"
-    batch_match = re.search(r"(\d+)seq", row["global_batch_tokens_or_seqs"])
-    gpu = resolve_gpu(GPU_NAMES.get(row["gpu"], row["gpu"]))
-    num_gpus = int(_num(row["num_gpus"]) or 0)
-    if rid.startswith("mpt-"):
-        size = row["model"].split("-")[1].lower()
-        h, a, layers = MPT[size]
-        model = gpt(row["model"], h, a, layers, 50368, True)
-        mine = count_parameters(model).total + seq * h
-        if abs(mine / (float(row["params_b"]) * 1e9) - 1) > 0.02:
-            return f"MPT shape does not match params_b ({mine / 1e9:.3f}B vs {row['params_b']})"
-        ga = int(re.search(r"grad_accum=(\d+)", notes).group(1))  # type: ignore[union-attr]
-        setup = TrainingSetup(
-            model=model, gpu=gpu, precision=Precision.FP8 if "fp8" in row["precision"] else Precision.BF16,
-            master_weights="PURE" not in row["precision"], zero=3 if "FULL_SHARD" in row["zero_or_fsdp"] else 2,
-            dp=num_gpus, micro_batch=int(row["micro_batch"]), seq_len=seq, grad_accum=ga,
-            recompute="full" if row["grad_ckpt"] == "True" else "none",
-        )  # fmt: skip
-        their = 6.0 * float(row["params_b"]) * 1e9 + 12.0 * layers * h * seq
-        return setup, their, False
-    if rid.startswith("megatron-"):
-        match = re.search(r"h=(\d+), L=(\d+)(?:, heads=(\d+))?, vocab (\d+)", row["model"])
-        label = rid.split("-")[3] if rid.startswith("megatron-a100") else rid.split("-")[2]
-        if rid.startswith("megatron-a100-2022"):
-            h, a, layers, tp, pp, num_gpus, batch = MEGATRON_2022[label]
-            model = gpt(f"GPT-{label}", h, a, layers, 51200, True)
-            dp, recompute, their, hfu = 1, "selective", 0.0, False
-        elif "strong" in rid:
-            model, tp, pp, batch = gpt("GPT-177B", 12288, 96, 96, 131072, False), 8, 6, 1152
-            dp, recompute, their, hfu = num_gpus // 48, "none", 0.0, False
-        elif match is None:
-            return "model shape not stated"
-        elif rid.startswith("megatron-a100-2021"):
-            h, layers, vocab = int(match.group(1)), int(match.group(2)), int(match.group(4))
-            a, tp, pp = MEGATRON_2021[label]
-            model = gpt(row["model"].split(" ")[0], h, a, layers, vocab, True)
-            dp, batch, recompute, hfu = int(row["dp"]), int(batch_match.group(1)), "full", True  # type: ignore[union-attr]
-            their = 96.0 * layers * h * h * (1 + seq / (6 * h) + vocab / (16 * layers * h))  # eq. (3) / (B*s)
-        else:
-            h, layers, a, vocab = (int(match.group(i)) for i in (1, 2, 3, 4))
-            model = gpt(row["model"].split(" ")[0], h, a, layers, vocab, False)
-            tp, pp, dp = int(row["tp"]), int(row["pp"]), int(row["dp"])
-            batch, recompute, their, hfu = int(batch_match.group(1)), "none", 0.0, False  # type: ignore[union-attr]
-        mine = count_parameters(model).total / 1e9
-        if abs(mine / float(row["params_b"]) - 1) > 0.05:
-            return f"GPT shape does not match params_b ({mine:.1f}B vs {row['params_b']})"
-        setup = TrainingSetup(
-            model=model, gpu=gpu, tp=tp, pp=pp, dp=dp, zero=1, micro_batch=1, seq_len=seq,
-            grad_accum=max(1, batch // dp), recompute=recompute, precision=Precision.BF16,
-            flash_attention=not rid.startswith("megatron-a100"),  # 2021/2022 runs predate FlashAttention
-            tp_comm_overlap=rid.startswith("megatron-h100"),  # "tp-comm-overlap on" (README / notes)
-        )  # fmt: skip
-        if recompute == "none":
-            setup = _recompute_that_fits(setup)
-        return setup, their, hfu
-    if rid.startswith("torchtune-"):
-        if "flags-baseline" in rid:
-            return "unpacked dataset: sequence lengths unknown"
-        stack = ("packed", "compile", "chunkedce", "ac", "optbwd", "actoffload", "adamw8bit")
-        step = next((i for i, s in enumerate(stack) if f"-{s}-" in rid), len(stack)) if "-flags-" in rid else -1
-        method = row["method"]
-        low_memory = method == "full" and "full_finetune_single_device" in notes
-        setup = TrainingSetup(
-            model=resolve_model(row["model"]), gpu=gpu, method=method, master_weights=False,
-            zero=3 if "FSDP" in row["zero_or_fsdp"] else 0, dp=num_gpus, micro_batch=int(row["micro_batch"]),
-            seq_len=seq, optimizer="adamw8bit" if (step >= 6 and method == "full") or low_memory else "adamw",
-            chunked_loss=step >= 2, recompute="full" if step >= 3 else "none",
-            optimizer_in_backward=(step >= 4 and method == "full") or low_memory,
-            activation_offload=step >= 5, cpu_offload="CPU offload" in notes,
-        )  # fmt: skip
-        if "-flags-" not in rid:
-            setup = _recompute_that_fits(setup)
-        if low_memory and not training_memory(setup).fits(gpu, 0.0):  # paged 8-bit states spill to the host
-            setup = dataclasses.replace(setup, cpu_offload=True)
-        return setup, 0.0, False
-    return "unknown source"
-
 
 def prepare(rows: Sequence[dict[str, str]]) -> tuple[list[Case], Counter[str]]:
-    cases: dict[tuple[str, str, float, bool], Case] = {}
-    skipped: Counter[str] = Counter()
-    for row in rows:
-        if row["metric"] not in METRICS:
-            skipped[f"metric {row['metric']} not modelled"] += 1
-            continue
-        result = setup_for(row)
-        if isinstance(result, str):
-            skipped[result] += 1
-            continue
-        setup, their, hfu = result
-        key = (row["source"], repr(setup), their, hfu)
-        case = cases.setdefault(key, Case(row["source"], setup, [], their, hfu))
-        value = float(row["value"])
-        if row["metric"] == "peak_mem_gb_per_gpu" and row["unit"].strip() == "GB":
-            value = value * 1e9 / 2**30
-        converted = value
-        if row["metric"] in ("mfu_pct", "tflops_per_gpu") and their:
-            flops = flops_per_token(setup.model, setup.seq_len, setup.recompute, setup.method)
-            converted = value * (flops.hardware if hfu else flops.model) / their
-        case.targets.append((row["id"], row["metric"], converted, value))
-    return list(cases.values()), skipped
-
-
-def predict(case: Case, metric: str, eff: TrainingEfficiency) -> float:
-    if metric == "peak_mem_gb_per_gpu":
-        return training_memory(case.setup, eff.memory).allocated
-    perf = estimate_training_step(case.setup, eff)
-    if metric == "tokens_per_s_per_gpu":
-        return perf.tokens_per_s_per_gpu
-    if metric == "tokens_per_s_total":
-        return perf.tokens_per_s
-    fraction = perf.hfu if case.hfu else perf.mfu
-    if metric == "mfu_pct":
-        return 100.0 * fraction
-    peak = case.setup.gpu.peak_flops("fp8" if case.setup.precision is Precision.FP8 else "bf16")
-    return fraction * peak / 1e12
-
-
-def rule_of_thumb(case: Case, metric: str) -> float | None:
-    """6N FLOPs per token at 40% of the BF16 dense peak; N = all parameters."""
-    if metric == "peak_mem_gb_per_gpu":
-        return None
-    s = case.setup
-    tps = 0.4 * s.gpu.peak_flops("bf16") / (6.0 * count_parameters(s.model).total)
-    if metric in ("mfu_pct", "tflops_per_gpu"):
-        flops = flops_per_token(s.model, s.seq_len, s.recompute, s.method)
-        fraction = tps * (flops.hardware if case.hfu else flops.model) / s.gpu.peak_flops("bf16")
-        return 100 * fraction if metric == "mfu_pct" else fraction * s.gpu.peak_flops("bf16") / 1e12
-    return tps * (s.num_gpus if metric == "tokens_per_s_total" else 1)
+    """The cases to fit, and how many rows each skip reason covers (the script prints counts, not ids)."""
+    cases, skipped = prepare_rows(rows)
+    return cases, Counter(reason for _, reason in skipped)
 
 
 # ---------------------------------------------------------------------------------------------- fit

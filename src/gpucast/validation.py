@@ -1,22 +1,22 @@
 """Check estimates against published measurements: ``gpucast validate`` and the calibration.
 
-A measurements CSV has the columns of ``../shared/calibration/inference.csv`` (``id, source,
+An inference measurements CSV has the columns of ``../shared/calibration/inference.csv`` (``id, source,
 engine, model, gpu, num_gpus, tp, pp, precision, kv_precision, input_tokens, output_tokens,
 load, load_value, metric, value, unit, notes``; extra columns are ignored). Each row is resolved
 into a replica configuration (catalog names, the row's engine and memory fraction) and a load,
 evaluated with the same core as ``gpucast estimate``, and compared with the measured value.
 Rows that cannot be evaluated are listed with the reason, never silently dropped.
-``scripts/calibrate.py`` fits the efficiency factors on these same groups.
+``scripts/calibrate.py`` fits the efficiency factors on these same groups. Training measurements
+(``training.csv``'s format, recognised by its header) are mapped by ``training_validation`` and reported
+in the same ``ValidationReport``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import math
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,12 @@ from .core.perf import Efficiency
 from .core.serving import OperatingPoint, ReplicaConfig, under_load
 from .core.specs import Precision
 from .errors import GpucastError, InputError
+from .validation_report import MetricSummary as MetricSummary
+from .validation_report import RowResult as RowResult
+from .validation_report import ValidationReport as ValidationReport
+from .validation_report import abs_pct_error as abs_pct_error
+from .validation_report import percentile as percentile
+from .validation_report import read_table, require_columns, summarize
 
 NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
 REQUIRED_COLUMNS = (
@@ -148,18 +154,10 @@ def _token_lengths(row: dict[str, str]) -> tuple[float, float] | None:
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a measurements CSV; a missing file or column is one clear InputError."""
-    try:
-        with Path(path).open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise InputError(f"{str(path)!r} lacks column(s) {', '.join(missing)} (see `gpucast validate --help`)")
-            return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
-    except OSError as error:
-        raise InputError(f"{str(path)!r} cannot be read: {error.strerror}") from error
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise InputError(f"{str(path)!r} is not a readable CSV file: {error}") from error
+    """Rows of an inference measurements CSV; a missing file or column is one clear InputError."""
+    header, rows = read_table(path)
+    require_columns(path, header, REQUIRED_COLUMNS)
+    return rows
 
 
 def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Group], list[tuple[str, str]]]:
@@ -315,77 +313,6 @@ def naive_value(group: Group, metric: str) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------- report
-def abs_pct_error(predicted: float, measured: float) -> float:
-    return abs(predicted / measured - 1.0) * 100.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), standard library only."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    position = (len(ordered) - 1) * q / 100.0
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-@dataclass
-class RowResult:
-    id: str
-    source: str
-    metric: str
-    measured: float
-    predicted: float
-    error_pct: float
-    naive: float | None
-
-
-@dataclass
-class MetricSummary:
-    metric: str
-    n: int
-    median_error_pct: float
-    p90_error_pct: float
-    naive_median_error_pct: float | None
-
-
-@dataclass
-class ValidationReport:
-    rows: list[RowResult]
-    skipped: list[tuple[str, str]]
-    summary: list[MetricSummary]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": [dataclasses.asdict(s) for s in self.summary],
-            "rows": [dataclasses.asdict(r) for r in self.rows],
-            "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
-        }
-
-
-def summarize(rows: list[RowResult]) -> list[MetricSummary]:
-    """Per metric (and ALL): n, median and p90 absolute % error, and the naive formula's median."""
-    errors: dict[str, list[float]] = defaultdict(list)
-    naive: dict[str, list[float]] = defaultdict(list)
-    for row in rows:
-        for key in (row.metric, "ALL"):
-            errors[key].append(row.error_pct)
-            if row.naive is not None:
-                naive[key].append(abs_pct_error(row.naive, row.measured))
-    order = [m for m in (*METRICS, "ALL") if m in errors]
-    return [
-        MetricSummary(
-            m,
-            len(errors[m]),
-            percentile(errors[m], 50),
-            percentile(errors[m], 90),
-            percentile(naive[m], 50) if naive.get(m) else None,
-        )
-        for m in order
-    ]
-
-
 def evaluate(groups: list[Group]) -> list[RowResult]:
     results = []
     for group in groups:
@@ -406,9 +333,28 @@ def evaluate(groups: list[Group]) -> list[RowResult]:
     return results
 
 
+def is_training(header: Iterable[str]) -> bool:
+    """Training measurements (``../shared/calibration/training.csv``) state a model size and sequence length."""
+    return bool({"params_b", "seq_len"} & set(header))
+
+
 def validate_file(path: str | Path) -> ValidationReport:
-    """Estimate every row of a measurements CSV and report the error (``gpucast validate``)."""
-    groups, skipped = prepare(read_rows(path))
-    rows = evaluate(groups)
+    """Estimate every row of a measurements CSV and report the error (``gpucast validate``).
+
+    The header decides the format: training rows are predicted by ``training_validation`` (imported
+    here, so that the inference path does not load it), inference rows by ``prepare``/``evaluate``."""
+    header, table = read_table(path)
+    if is_training(header):
+        from . import training_validation as training
+
+        require_columns(path, header, training.REQUIRED_COLUMNS)
+        rows, skipped = training.validate_rows(table)
+        groups = {"throughput (all)": training.THROUGHPUT, "ALL": training.METRICS}
+        summary = summarize(rows, training.METRICS, groups)
+    else:
+        require_columns(path, header, REQUIRED_COLUMNS)
+        points, skipped = prepare(table)
+        rows = evaluate(points)
+        summary = summarize(rows, METRICS)
     rows.sort(key=lambda r: (r.source, r.metric, r.id))
-    return ValidationReport(rows, skipped, summarize(rows))
+    return ValidationReport(rows, skipped, summary)

@@ -98,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser(
         "validate",
         help="compare estimates with published measurements (CSV) and report the error",
-        description="Run `estimate` on every row of a measurements CSV and report per-metric error.",
+        description="Run `estimate` on every row of a measurements CSV and report per-metric error. Inference "
+        "rows have the columns of ../shared/calibration/inference.csv, training rows those of training.csv "
+        "(recognised by its params_b / seq_len columns).",
     )
-    validate.add_argument("file", help="measurements CSV (columns of ../shared/calibration/inference.csv)")
+    validate.add_argument(
+        "file", help="measurements CSV (columns of ../shared/calibration/inference.csv or training.csv)"
+    )
     validate.add_argument("--json", action="store_true", help="print JSON")
     validate.add_argument("--rows", action="store_true", help="print every row, not only the summary")
 

@@ -1,0 +1,123 @@
+"""`gpucast validate` on training rows (issue #5): the calibration's mapping, skips with reasons, same report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import gpucast_exe
+from gpucast.errors import InputError
+from gpucast.training_validation import rule_of_thumb
+from gpucast.validation import validate_file
+
+HEADER = (
+    "id,source,framework,model,params_b,gpu,num_gpus,precision,seq_len,global_batch_tokens_or_seqs,micro_batch,"
+    "tp,pp,dp,zero_or_fsdp,grad_ckpt,method,metric,value,unit,notes"
+)
+MPT = "mpt-a10080-7b-s2048-g8-mb8-{}"
+ROWS = [
+    # llm-foundry MPT-7B on 8 A100-80GB: throughput, MFU (llm-foundry's convention, converted) and a metric not modelled
+    f"{MPT.format('tps')},llm-foundry,Composer,MPT-7b,6.658,A100-80GB,8,amp_bf16,2048,2097152tok (1024seq),8,1,1,8,"
+    'FSDP FULL_SHARD,False,full,tokens_per_s_per_gpu,3500,tokens/s/GPU,"grad_accum=16"',
+    f"{MPT.format('mfu')},llm-foundry,Composer,MPT-7b,6.658,A100-80GB,8,amp_bf16,2048,2097152tok (1024seq),8,1,1,8,"
+    'FSDP FULL_SHARD,False,full,mfu_pct,50.0,%,"grad_accum=16"',
+    f"{MPT.format('step')},llm-foundry,Composer,MPT-7b,6.658,A100-80GB,8,amp_bf16,2048,2097152tok (1024seq),8,1,1,8,"
+    'FSDP FULL_SHARD,False,full,step_time_s,4.7,s,"grad_accum=16"',
+    # a user's own run (no known source): catalog model and the stated columns
+    "my-run-1,my cluster,torchtitan,Llama-3.1-8B,8.03,H100,8,bf16,8192,64seq,1,1,1,8,FSDP,True,full,"
+    "tokens_per_s_per_gpu,6500,tokens/s/GPU,",
+    "my-run-2,my cluster,torchtitan,Llama-3.1-8B,8.03,Z9000,8,bf16,8192,64seq,1,1,1,8,FSDP,True,full,"
+    "tokens_per_s_per_gpu,6500,tokens/s/GPU,",
+    "my-run-3,my cluster,torchtitan,Llama-3.1-8B,8.03,H100,8,bf16,8192,64seq,two,1,1,8,FSDP,True,full,"
+    "tokens_per_s_per_gpu,6500,tokens/s/GPU,",
+    "my-run-4,my cluster,torchtitan,Llama-3.1-8B,8.03,H100,8,bf16,8192,64seq,1,1,1,8,FSDP,True,full,"
+    "tokens_per_s_per_gpu,fast,tokens/s/GPU,",
+]
+DATA = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "training.csv"
+
+
+def _write(tmp_path: Path, rows: list[str] = ROWS, header: str = HEADER) -> Path:
+    path = tmp_path / "training.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_training_rows_are_predicted_and_skips_say_why(tmp_path):
+    report = validate_file(_write(tmp_path))
+    assert sorted(r.id for r in report.rows) == [MPT.format("mfu"), MPT.format("tps"), "my-run-1"]
+    reasons = dict(report.skipped)
+    assert set(reasons) == {MPT.format("step"), "my-run-2", "my-run-3", "my-run-4"}
+    assert "not modelled" in reasons[MPT.format("step")]
+    assert "'Z9000' is not in the catalog" in reasons["my-run-2"]
+    assert "micro_batch 'two'" in reasons["my-run-3"]
+    assert "value 'fast' is not a number" in reasons["my-run-4"]
+    for row in report.rows:
+        assert row.predicted > 0 and row.naive is not None and row.naive > 0
+        assert row.error_pct == pytest.approx(abs(row.predicted / row.measured - 1) * 100)
+    summary = {s.metric: s for s in report.summary}
+    assert [s.metric for s in report.summary] == [
+        "tokens_per_s_per_gpu", "mfu_pct", "throughput (all)", "ALL",
+    ]  # fmt: skip
+    assert summary["ALL"].n == 3 and summary["throughput (all)"].naive_median_error_pct is not None
+
+
+def test_mfu_is_reported_in_the_rows_convention(tmp_path):
+    """llm-foundry counts the position table and 12*L*h*s attention FLOPs: the prediction is converted to it."""
+    report = validate_file(_write(tmp_path, ROWS[:2]))
+    tps, mfu = (next(r for r in report.rows if r.metric == m) for m in ("tokens_per_s_per_gpu", "mfu_pct"))
+    params, layers, hidden, seq, peak = 6.658e9, 32, 4096, 2048, 312e12
+    their_mfu = tps.predicted * (6 * params + 12 * layers * hidden * seq) / peak * 100
+    assert mfu.predicted == pytest.approx(their_mfu, rel=0.01)
+
+
+def test_rule_of_thumb_is_6n_at_40_percent():
+    from gpucast.catalog.loader import resolve_gpu, resolve_model
+    from gpucast.core.params import count_parameters
+    from gpucast.core.training_memory import TrainingSetup
+    from gpucast.training_validation import Case
+
+    setup = TrainingSetup(model=resolve_model("llama-3.1-8b"), gpu=resolve_gpu("H100"), dp=8)
+    case = Case("x", setup, [])
+    expected = 0.4 * setup.gpu.peak_flops("bf16") / (6 * count_parameters(setup.model).total)
+    assert rule_of_thumb(case, "tokens_per_s_per_gpu") == pytest.approx(expected)
+    assert rule_of_thumb(case, "tokens_per_s_total") == pytest.approx(8 * expected)
+    assert rule_of_thumb(case, "peak_mem_gb_per_gpu") is None
+
+
+def test_missing_training_columns_are_one_error(tmp_path):
+    header = HEADER.replace(",micro_batch", "").replace(",grad_ckpt", "")
+    with pytest.raises(InputError, match="lacks column\\(s\\) micro_batch, grad_ckpt"):
+        validate_file(_write(tmp_path, [], header))
+
+
+def test_cli_validate_training_end_to_end(tmp_path):
+    path = _write(tmp_path)
+    result = subprocess.run(
+        [*gpucast_exe(), "validate", str(path), "--json"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["rows"]) == 3 and len(data["skipped"]) == 4
+    assert {s["metric"] for s in data["summary"]} >= {"tokens_per_s_per_gpu", "mfu_pct", "ALL"}
+    assert all(row["reason"] for row in data["skipped"])
+    text = subprocess.run(
+        [*gpucast_exe(), "validate", str(path), "--rows"], capture_output=True, text=True, check=False
+    )
+    assert text.returncode == 0, text.stderr
+    assert "Absolute error per metric" in text.stdout and "my-run-2" in text.stdout
+
+
+@pytest.mark.skipif(not DATA.is_file(), reason="shared calibration data not present")
+def test_shared_training_data_throughput_error_under_15_percent():
+    report = validate_file(DATA)
+    summary = {s.metric: s for s in report.summary}
+    throughput = summary["throughput (all)"]
+    assert throughput.n > 400 and throughput.median_error_pct < 15
+    assert (
+        throughput.naive_median_error_pct is not None
+        and throughput.naive_median_error_pct > throughput.median_error_pct
+    )
+    assert len(report.skipped) < 20 and all(reason for _, reason in report.skipped)
