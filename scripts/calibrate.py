@@ -43,17 +43,27 @@ import datetime
 import math
 import sys
 import time
-import tomllib
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
-from gpucast.core.perf import Efficiency
-from gpucast.validation import METRICS, Group, Target, metric_value, naive_value, operating, prepare, read_rows
+from gpucast.core.perf import Efficiency, EngineFactors
+from gpucast.validation import Group, Target, metric_value, naive_value, operating, prepare, read_rows
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
+from calibration_report import (
+    _fmt,
+    abs_pct_errors,
+    calibration_values,
+    differs_from_file,
+    engine_values,
+    print_table,
+    summarize,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/inference.csv")  # relative to the repo root
@@ -67,6 +77,13 @@ PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions aro
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
 LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
 MIN_FAMILY_ROWS = 10  # a family gets its own table only with at least this many fitted rows
+# Engine factors (core.perf.EngineFactors): TensorRT-LLM is the reference (factors 1, so the family fractions
+# stay identifiable); another engine gets its own factors with at least MIN_ENGINE_ROWS fitted rows, each tied
+# to 1 by a weak log-normal prior (ENGINE_PRIOR_SIGMA).
+REFERENCE_ENGINE = "trtllm"
+MIN_ENGINE_ROWS = 20
+ENGINE_PRIOR_SIGMA = 0.3
+ENGINE_BOUNDS = {"bandwidth_scale": (0.5, 1.5), "compute_scale": (0.5, 1.5), "overhead_scale": (0.33, 3.0)}
 START = Efficiency()  # fixed starting point: the dataclass defaults
 # Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
 STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
@@ -83,9 +100,11 @@ NG = 6  # global parameters: bandwidth, compute, prefill, overhead, all-reduce l
 
 @dataclass(frozen=True)
 class Space:
-    """Layout of the fitted vector: the global entries, then (bandwidth, compute) per family."""
+    """Layout of the fitted vector: the global entries, (bandwidth, compute) per family, then the
+    ENGINE_BOUNDS factors per engine."""
 
     families: tuple[str, ...]
+    engines: tuple[str, ...] = ()
 
     GLOBAL = (
         "bandwidth_fraction",
@@ -101,7 +120,13 @@ class Space:
         names = list(self.GLOBAL)
         for family in self.families:
             names += [f"{family}.bandwidth_fraction", f"{family}.compute_fraction"]
+        for engine in self.engines:
+            names += [f"{engine}.{name}" for name in ENGINE_BOUNDS]
         return names
+
+    @property
+    def engine_offset(self) -> int:
+        return NG + 2 * len(self.families)
 
     def start(self) -> np.ndarray:
         head = [
@@ -112,11 +137,13 @@ class Space:
             START.allreduce_latency_s * 1e6,
             START.kv_bandwidth_fraction,
         ]
-        return np.array(head + [START.bandwidth_fraction, START.compute_fraction] * len(self.families))
+        families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
+        return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
+        pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
         low, high = zip(*pairs, strict=True)
         return np.array(low, dtype=float), np.array(high, dtype=float)
 
@@ -138,15 +165,30 @@ class Space:
             result[family] = dataclasses.replace(base, bandwidth_fraction=float(bw), compute_fraction=float(compute))
         return result
 
+    def engine_factors(self, x: Sequence[float]) -> dict[str, EngineFactors]:
+        """{engine id: factors} for the fitted engines (the others, incl. the reference, are unscaled)."""
+        width = len(ENGINE_BOUNDS)
+        return {
+            engine: EngineFactors(**dict(zip(ENGINE_BOUNDS, map(float, x[start : start + width]), strict=True)))
+            for engine, start in zip(self.engines, range(self.engine_offset, len(x), width), strict=False)
+        }
+
 
 def _for(effs: dict[str, Efficiency], family: str) -> Efficiency:
     return effs.get(family, effs["default"])
 
 
-def predictions(groups: Sequence[Group], effs: dict[str, Efficiency]) -> list[tuple[Group, Target, float]]:
+def predictions(
+    groups: Sequence[Group], effs: dict[str, Efficiency], engines: dict[str, EngineFactors] | None = None
+) -> list[tuple[Group, Target, float]]:
+    """(group, target, predicted) with the family's efficiencies and the group's engine factors."""
     out = []
+    engines = engines or {}
     for group in groups:
-        point = operating(group, _for(effs, group.family))
+        eff = _for(effs, group.family)
+        if group.engine in engines:
+            eff = engines[group.engine].apply(eff)
+        point = operating(group, eff)
         for target in group.targets:
             out.append((group, target, metric_value(group, point, target.metric)))
     return out
@@ -154,12 +196,15 @@ def predictions(groups: Sequence[Group], effs: dict[str, Efficiency]) -> list[tu
 
 def _residuals(x: np.ndarray, groups: Sequence[Group], space: Space) -> np.ndarray:
     effs = space.efficiencies(x)
-    res = [math.log(max(pred, 1e-12) / target.value) for _, target, pred in predictions(groups, effs)]
+    pred = predictions(groups, effs, space.engine_factors(x))
+    res = [math.log(max(value, 1e-12) / target.value) for _, target, value in pred]
     for value, start in zip(x[:NG], space.start()[:NG], strict=True):  # weak prior: START, x/÷ e at 1 sigma
         res.append(math.log(value / start) / START_SIGMA)
     for index in range(len(space.families)):  # weak prior tying each family to [defaults]
         res.append(math.log(x[NG + 2 * index] / x[0]) / PRIOR_SIGMA)
         res.append(math.log(x[NG + 1 + 2 * index] / x[1]) / PRIOR_SIGMA)
+    for value in x[space.engine_offset :]:  # weak prior tying each engine factor to 1 (the reference engine)
+        res.append(math.log(value) / ENGINE_PRIOR_SIGMA)
     return np.array(res)
 
 
@@ -174,12 +219,23 @@ class Fit:
     def efficiencies(self, source: str = "calibrate.py") -> dict[str, Efficiency]:
         return self.space.efficiencies(self.x, source)
 
+    def engine_factors(self) -> dict[str, EngineFactors]:
+        return self.space.engine_factors(self.x)
 
-def fit(groups: Sequence[Group], *, min_family_rows: int = MIN_FAMILY_ROWS, max_evaluations: int = 400) -> Fit:
-    """Least squares (soft-L1, log ratio) over the global and per-family parameters."""
+
+def fit(
+    groups: Sequence[Group],
+    *,
+    min_family_rows: int = MIN_FAMILY_ROWS,
+    min_engine_rows: int = MIN_ENGINE_ROWS,
+    max_evaluations: int = 400,
+) -> Fit:
+    """Least squares (soft-L1, log ratio) over the global, per-family and per-engine parameters."""
     counts = Counter(group.family for group in groups for _ in group.targets)
     families = tuple(sorted(f for f, n in counts.items() if n >= min_family_rows))
-    space = Space(families)
+    by_engine = Counter(group.engine for group in groups for _ in group.targets)
+    engines = tuple(sorted(e for e, n in by_engine.items() if n >= min_engine_rows and e != REFERENCE_ENGINE))
+    space = Space(families, engines)
     low, high = space.bounds()
     x0 = np.clip(space.start(), low, high)
 
@@ -191,8 +247,8 @@ def fit(groups: Sequence[Group], *, min_family_rows: int = MIN_FAMILY_ROWS, max_
     evaluations = 0
     for bandwidth, compute in STARTS:  # the max(memory, compute) roofline makes the cost multi-modal
         x_start = x0.copy()
-        x_start[[0, *range(NG, len(x0), 2)]] = bandwidth
-        x_start[[1, *range(NG + 1, len(x0), 2)]] = compute
+        x_start[[0, *range(NG, space.engine_offset, 2)]] = bandwidth
+        x_start[[1, *range(NG + 1, space.engine_offset, 2)]] = compute
         result = least_squares(
             loss,
             x_start,
@@ -221,38 +277,6 @@ def _robust_cost(residuals: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- reporting
-def abs_pct_errors(pairs: Iterable[tuple[str, float, float]]) -> dict[str, list[float]]:
-    """{metric: [|pred/meas - 1| x 100]} from (metric, predicted, measured)."""
-    errors: dict[str, list[float]] = defaultdict(list)
-    for metric, pred, meas in pairs:
-        error = abs(pred / meas - 1.0) * 100.0
-        errors[metric].append(error)
-        errors["ALL"].append(error)
-    return errors
-
-
-def summarize(errors: dict[str, list[float]]) -> dict[str, tuple[int, float, float]]:
-    order = [m for m in (*METRICS, "ALL") if m in errors]
-    return {m: (len(errors[m]), float(np.median(errors[m])), float(np.percentile(errors[m], 90))) for m in order}
-
-
-def print_table(title: str, columns: dict[str, dict[str, tuple[int, float, float]]]) -> None:
-    print(f"\n{title}")
-    metrics = [m for m in (*METRICS, "ALL") if any(m in col for col in columns.values())]
-    header = f"  {'metric':<26}" + "".join(f"{name:>28}" for name in columns)
-    print(header)
-    print(f"  {'':<26}" + "".join(f"{'n   median%    p90%':>28}" for _ in columns))
-    for metric in metrics:
-        cells = []
-        for col in columns.values():
-            if metric in col:
-                n, med, p90 = col[metric]
-                cells.append(f"{n:>10d} {med:>8.1f} {p90:>8.1f}")
-            else:
-                cells.append(f"{'-':>10} {'-':>8} {'-':>8}")
-        print(f"  {metric:<26}" + "".join(f"{c:>28}" for c in cells))
-
-
 def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list[tuple[str, float, float]]:
     """Leave one source out: fit on the others, predict the held-out source's rows."""
     sources = sorted({g.source for g in groups})
@@ -262,7 +286,9 @@ def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list
         held = [g for g in groups if g.source == source]
         started = time.perf_counter()
         fold = fit(train)
-        held_pairs = [(t.metric, p, t.value) for _, t, p in predictions(held, fold.efficiencies())]
+        held_pairs = [
+            (t.metric, p, t.value) for _, t, p in predictions(held, fold.efficiencies(), fold.engine_factors())
+        ]
         pairs += held_pairs
         median = float(np.median([abs(p / m - 1) * 100 for _, p, m in held_pairs]))
         values = " ".join(f"{v:.3g}" for v in fold.x[:NG])
@@ -271,33 +297,6 @@ def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list
             f"({time.perf_counter() - started:.1f} s; bw/c/prefill/overhead ms/allreduce us/kv bw {values})"
         )
     return pairs
-
-
-def _round(value: float, digits: int = 3) -> float:
-    return float(f"{value:.{digits}g}")
-
-
-def calibration_values(result: Fit) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Rounded [defaults] and [families.*] tables (3 significant digits: the fit is not better)."""
-    effs = result.efficiencies()
-    base = effs["default"]
-    defaults = {
-        "bandwidth_fraction": _round(base.bandwidth_fraction),
-        "compute_fraction": _round(base.compute_fraction),
-        "prefill_fraction": _round(base.prefill_fraction),
-        "step_overhead_s": _round(base.step_overhead_s),
-        "allreduce_latency_s": _round(base.allreduce_latency_s),
-        "interconnect_fraction": _round(base.interconnect_fraction),
-        "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),
-    }
-    families = {
-        family: {
-            "bandwidth_fraction": _round(effs[family].bandwidth_fraction),
-            "compute_fraction": _round(effs[family].compute_fraction),
-        }
-        for family in result.space.families
-    }
-    return defaults, families
 
 
 def render_toml(
@@ -318,7 +317,9 @@ def render_toml(
         "# Generated by `python scripts/calibrate.py` (do not edit by hand; `--check` verifies it).",
         "# Fitted: prefill_fraction, step_overhead_s, allreduce_latency_s (global); bandwidth_fraction and",
         "# compute_fraction per GPU family with data (tied to [defaults] by a weak prior). interconnect_fraction",
-        "# is not identifiable from the data and stays at its default.",
+        "# is not identifiable from the data and stays at its default. [engines.<id>]: multiplicative factors of",
+        f"# an engine relative to {REFERENCE_ENGINE} (core.perf.EngineFactors), fitted for engines with >= {MIN_ENGINE_ROWS}",
+        "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]
@@ -332,33 +333,10 @@ def render_toml(
     for family, values in families.items():
         lines += ["", f"[families.{family}]"]
         lines += [f"{key} = {_fmt(value)}" for key, value in values.items()]
+    for engine, values in engine_values(result).items():
+        lines += ["", f"[engines.{engine}]"]
+        lines += [f"{key} = {_fmt(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
-
-
-def _fmt(value: float) -> str:
-    return repr(value) if 1e-3 <= abs(value) < 1e4 else f"{value:.3g}"
-
-
-def differs_from_file(result: Fit, path: Path, rel_tol: float = 1e-9) -> list[str]:
-    """Differences between the fitted (rounded) values and ``path`` beyond ``rel_tol``; empty if equal."""
-    if not path.exists():
-        return [f"{path} does not exist"]
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    defaults, families = calibration_values(result)
-    problems = []
-    stored = data.get("defaults", {})
-    for key, value in defaults.items():
-        if not math.isclose(stored.get(key, math.nan), value, rel_tol=rel_tol):
-            problems.append(f"defaults.{key}: file {stored.get(key)} vs fit {value}")
-    stored_families = data.get("families", {})
-    if set(stored_families) != set(families):
-        problems.append(f"families: file {sorted(stored_families)} vs fit {sorted(families)}")
-    for family, values in families.items():
-        for key, value in values.items():
-            have = stored_families.get(family, {}).get(key, math.nan)
-            if not math.isclose(have, value, rel_tol=rel_tol):
-                problems.append(f"families.{family}.{key}: file {have} vs fit {value}")
-    return problems
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -408,11 +386,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     result = fit(groups)
     effs = result.efficiencies()
+    engine_factors = result.engine_factors()
     print(f"\nfit: {result.evaluations} evaluations, robust cost {result.cost_start:.2f} -> {result.cost_end:.2f}")
     for name, value in zip(result.space.names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
 
-    fitted = predictions(groups, effs)
+    fitted = predictions(groups, effs, engine_factors)
     start = predictions(groups, result.space.efficiencies(result.space.start()))
     in_sample = summarize(abs_pct_errors((t.metric, p, t.value) for _, t, p in fitted))
     columns = {

@@ -6,7 +6,9 @@ and the Megatron tables/papers, in gpucast.training_validation), predicts it wit
 parameters by least squares on log(predicted / measured):
 
 - throughput: ``matmul_fraction`` (global, and per GPU family with >= 10 rows, tied to the global value
-  by a log-normal prior of sigma 0.15), ``fp8_matmul_fraction``, ``attention_fraction``,
+  by a log-normal prior of sigma 0.15), per software stack (``framework`` column: megatron, composer,
+  torchtune) a GEMM and an attention factor (log-normal priors of sigma 0.15 and 0.5 around 1, the
+  "default" stack), ``fp8_matmul_fraction``, ``attention_fraction``,
   ``elementwise_passes``, ``recompute_time_factor``, ``dp_exposed_fraction``, ``tp_exposed_fraction``;
 - memory: ``activation_factor`` (peak-memory rows; torchtune reports the allocator's peak, so they are
   compared with ``TrainingMemory.allocated``: fragmentation and the CUDA context keep their defaults).
@@ -44,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
-from gpucast.core.training import TrainingEfficiency
+from gpucast.core.training import FrameworkFactors, TrainingEfficiency
 from gpucast.core.training_memory import training_memory
 from gpucast.training_validation import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
 from gpucast.training_validation import prepare as prepare_rows
@@ -64,6 +66,8 @@ BOUNDS = {  # physically meaningful ranges
 GLOBAL = tuple(BOUNDS)
 PRIOR_SIGMA, START_SIGMA, LOSS_SCALE, MIN_FAMILY_ROWS = 0.3, 3.0, 0.2, 10
 ATTENTION_PRIOR_SIGMA = 0.5  # flash-attention kernels differ more between GPU generations than GEMMs do
+FRAMEWORK_BOUNDS = {"matmul": (0.5, 1.5), "attention": (0.3, 2.0)}
+FRAMEWORK_SIGMA = {"matmul": PRIOR_SIGMA / 2, "attention": ATTENTION_PRIOR_SIGMA}
 START = TrainingEfficiency()
 
 
@@ -79,8 +83,23 @@ def families(cases: Sequence[Case]) -> tuple[str, ...]:
     return tuple(sorted(f for f, n in counts.items() if n >= MIN_FAMILY_ROWS))
 
 
-def efficiencies(x: Sequence[float], fams: Sequence[str]) -> dict[str, TrainingEfficiency]:
-    base = TrainingEfficiency(**dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit")
+def frameworks(cases: Sequence[Case]) -> tuple[str, ...]:
+    """Software stacks with throughput rows (each gets a GEMM and an attention factor)."""
+    return tuple(sorted({c.setup.framework for c in cases if c.setup.framework != "default" and _has_tps(c)}))
+
+
+def _has_tps(case: Case) -> bool:
+    return any(t[1] in THROUGHPUT for t in case.targets)
+
+
+def efficiencies(x: Sequence[float], fams: Sequence[str], fws: Sequence[str] = ()) -> dict[str, TrainingEfficiency]:
+    offset = len(GLOBAL) + 2 * len(fams)
+    stacks = tuple(
+        (fw, FrameworkFactors(float(x[offset + 2 * i]), float(x[offset + 2 * i + 1]))) for i, fw in enumerate(fws)
+    )
+    base = TrainingEfficiency(
+        **dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit", frameworks=stacks
+    )
     result = {"default": base}
     for i, family in enumerate(fams):
         matmul, attention = x[len(GLOBAL) + 2 * i], x[len(GLOBAL) + 2 * i + 1]
@@ -97,16 +116,24 @@ def _weights(cases: Sequence[Case], metrics: tuple[str, ...]) -> dict[str, float
     return {source: 1.0 / math.sqrt(n) for source, n in counts.items()}
 
 
-def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...]]:
-    fams = families(cases)
+def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    fams, fws = families(cases), frameworks(cases)
     weight = _weights(cases, THROUGHPUT)
     pair = ("matmul_fraction", "attention_fraction")
     start = np.array([getattr(START, k) for k in GLOBAL] + [getattr(START, k) for k in pair] * len(fams))
-    low = np.array([BOUNDS[k][0] for k in GLOBAL] + [BOUNDS[k][0] for k in pair] * len(fams))
-    high = np.array([BOUNDS[k][1] for k in GLOBAL] + [BOUNDS[k][1] for k in pair] * len(fams))
+    start = np.concatenate([start, np.ones(2 * len(fws))])
+    low = np.array(
+        [BOUNDS[k][0] for k in GLOBAL] + [BOUNDS[k][0] for k in pair] * len(fams)
+        + [FRAMEWORK_BOUNDS[k][0] for k in FRAMEWORK_BOUNDS] * len(fws)
+    )  # fmt: skip
+    high = np.array(
+        [BOUNDS[k][1] for k in GLOBAL] + [BOUNDS[k][1] for k in pair] * len(fams)
+        + [FRAMEWORK_BOUNDS[k][1] for k in FRAMEWORK_BOUNDS] * len(fws)
+    )  # fmt: skip
+    offset = len(GLOBAL) + 2 * len(fams)
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        effs = efficiencies(x, fams)
+        effs = efficiencies(x, fams, fws)
         res = [
             weight[c.source] * math.log(predict(c, m, _eff(effs, c)) / v)
             for c in cases
@@ -120,13 +147,16 @@ def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...]]:
         for i in range(len(fams)):  # families tied to the global values
             res.append(math.log(x[len(GLOBAL) + 2 * i] / x[0]) / PRIOR_SIGMA)
             res.append(math.log(x[len(GLOBAL) + 2 * i + 1] / x[2]) / ATTENTION_PRIOR_SIGMA)
+        for i in range(len(fws)):  # software stacks around the "default" stack (factors 1)
+            res.append(math.log(x[offset + 2 * i]) / FRAMEWORK_SIGMA["matmul"])
+            res.append(math.log(x[offset + 2 * i + 1]) / FRAMEWORK_SIGMA["attention"])
         return np.array(res)
 
     result = least_squares(
         residuals, np.clip(start, low, high), bounds=(low, high), loss="soft_l1", f_scale=LOSS_SCALE,
-        x_scale=high - low, diff_step=1e-4, xtol=1e-8, ftol=1e-8, max_nfev=300, method="trf",
+        x_scale=high - low, diff_step=1e-4, xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=400, method="trf",
     )  # fmt: skip
-    return result.x, fams
+    return result.x, fams, fws
 
 
 def fit_memory(cases: Sequence[Case]) -> float:
@@ -150,16 +180,17 @@ def fit_memory(cases: Sequence[Case]) -> float:
 class Fit:
     x: np.ndarray
     fams: tuple[str, ...]
+    fws: tuple[str, ...]
     activation_factor: float
 
     def efficiencies(self) -> dict[str, TrainingEfficiency]:
-        effs = efficiencies(self.x, self.fams)
+        effs = efficiencies(self.x, self.fams, self.fws)
         return {k: dataclasses.replace(v, activation_factor=self.activation_factor) for k, v in effs.items()}
 
 
 def fit(cases: Sequence[Case]) -> Fit:
-    x, fams = fit_throughput(cases)
-    return Fit(x, fams, fit_memory(cases))
+    x, fams, fws = fit_throughput(cases)
+    return Fit(x, fams, fws, fit_memory(cases))
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -200,30 +231,34 @@ def table(columns: dict[str, dict[str, tuple[int, float, float]]]) -> list[str]:
     return lines
 
 
-def values(result: Fit) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    base = result.efficiencies()["default"]
-    defaults = {k: float(f"{getattr(base, k):.3g}") for k in (*GLOBAL, "activation_factor")}
+def values(result: Fit) -> tuple[dict[str, float], dict[str, dict[str, dict[str, float]]]]:
+    """[defaults] and the [families.*] / [frameworks.*] tables, rounded to 3 significant digits."""
     effs = result.efficiencies()
+    base = effs["default"]
+    defaults = {k: float(f"{getattr(base, k):.3g}") for k in (*GLOBAL, "activation_factor")}
     fams = {
         f: {k: float(f"{getattr(effs[f], k):.3g}") for k in ("matmul_fraction", "attention_fraction")}
         for f in result.fams
     }
-    return defaults, fams
+    fws = {fw: {k: float(f"{getattr(base.framework(fw), k):.3g}") for k in FRAMEWORK_BOUNDS} for fw in result.fws}
+    return defaults, {"families": fams, "frameworks": fws}
 
 
 def render(result: Fit, lines: list[str], data: str) -> str:
-    defaults, fams = values(result)
+    defaults, sections = values(result)
     head = [
         "# Training efficiencies (gpucast.core.training.TrainingEfficiency), fitted by scripts/calibrate_training.py",
         f"# to {data}. Do not edit by hand; `python scripts/calibrate_training.py --check` verifies it.",
+        "# [frameworks.<id>]: software-stack factors on the achieved GEMM and attention rates (default stack 1).",
         "# Absolute % error per metric: n, median, p90 (in sample | leave-one-source-out | 6N at 40% MFU):",
         *[f"#   {line}" for line in lines],
         "[defaults]",
     ]
     body = [f"{k} = {v!r}" for k, v in defaults.items()]
     body.append('source = "fitted by scripts/calibrate_training.py"')
-    for family, vals in fams.items():
-        body += ["", f"[families.{family}]", *[f"{k} = {v!r}" for k, v in vals.items()]]
+    for section, tables in sections.items():
+        for name, vals in tables.items():
+            body += ["", f"[{section}.{name}]", *[f"{k} = {v!r}" for k, v in vals.items()]]
     return "\n".join(head + body) + "\n"
 
 
@@ -231,19 +266,20 @@ def differs(result: Fit, path: Path, tolerance: float) -> list[str]:
     if not path.exists():
         return [f"{path} does not exist"]
     stored = tomllib.loads(path.read_text(encoding="utf-8"))
-    defaults, fams = values(result)
+    defaults, sections = values(result)
     problems = [
         f"defaults.{k}: file {stored.get('defaults', {}).get(k)} vs fit {v}"
         for k, v in defaults.items()
         if not math.isclose(stored.get("defaults", {}).get(k, math.nan), v, rel_tol=tolerance, abs_tol=tolerance)
     ]
-    if set(stored.get("families", {})) != set(fams):
-        problems.append(f"families: file {sorted(stored.get('families', {}))} vs fit {sorted(fams)}")
-    for family, vals in fams.items():
-        for k, v in vals.items():
-            have = stored.get("families", {}).get(family, {}).get(k, math.nan)
-            if not math.isclose(have, v, rel_tol=tolerance):
-                problems.append(f"families.{family}.{k}: file {have} vs fit {v}")
+    for section, tables in sections.items():
+        if set(stored.get(section, {})) != set(tables):
+            problems.append(f"{section}: file {sorted(stored.get(section, {}))} vs fit {sorted(tables)}")
+        for name, vals in tables.items():
+            for k, v in vals.items():
+                have = stored.get(section, {}).get(name, {}).get(k, math.nan)
+                if not math.isclose(have, v, rel_tol=tolerance):
+                    problems.append(f"{section}.{name}.{k}: file {have} vs fit {v}")
     return problems
 
 
@@ -274,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  skipped {count:>4}: {reason}")
     result = fit(cases)
     names = [*GLOBAL, *(f"{f}.{k}" for f in result.fams for k in ("matmul_fraction", "attention_fraction"))]
+    names += [f"{fw}.{k}" for fw in result.fws for k in FRAMEWORK_BOUNDS]
     for name, value in zip(names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
     print(f"  {'activation_factor':<32} {result.activation_factor:.4g}")

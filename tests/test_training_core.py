@@ -231,3 +231,33 @@ def test_shipped_calibration_loads():
     hopper = efficiency_from_table(table, "hopper")
     default = efficiency_from_table(table, "no-such-family")
     assert 0.3 <= hopper.matmul_fraction <= 0.9 and default.matmul_fraction == table["defaults"]["matmul_fraction"]
+
+
+def test_framework_factors_scale_gemm_and_attention_rates(llama8b, h100):
+    from gpucast.core.training import FrameworkFactors, efficiency_from_table
+
+    table = {"defaults": {"matmul_fraction": 0.6}, "frameworks": {"megatron": {"matmul": 1.2, "attention": 2.0}}}
+    eff = efficiency_from_table(table, "hopper")
+    assert eff.framework("megatron") == FrameworkFactors(1.2, 2.0)
+    assert eff.framework("torchtune") == FrameworkFactors()  # no table: factors 1
+    base = TrainingSetup(model=llama8b, gpu=h100, seq_len=8192, micro_batch=1)
+    default = estimate_training_step(base, eff)
+    megatron = estimate_training_step(dataclasses.replace(base, framework="megatron"), eff)
+    assert megatron.breakdown["matmul_s"] == pytest.approx(default.breakdown["matmul_s"] / 1.2)
+    assert megatron.breakdown["attention_s"] == pytest.approx(default.breakdown["attention_s"] / 2.0)
+    with pytest.raises(ValueError, match="framework"):
+        TrainingSetup(model=llama8b, gpu=h100, framework="jax")
+
+
+def test_fp8_adds_cast_traffic_but_keeps_attention_bf16(llama8b, h100):
+    bf16 = estimate_training_step(TrainingSetup(model=llama8b, gpu=h100, seq_len=4096))
+    fp8 = estimate_training_step(TrainingSetup(model=llama8b, gpu=h100, seq_len=4096, precision=Precision.FP8))
+    assert fp8.breakdown["attention_s"] == pytest.approx(bf16.breakdown["attention_s"])
+    assert fp8.breakdown["elementwise_s"] > bf16.breakdown["elementwise_s"]
+
+
+def test_training_options_reject_unknown_framework():
+    from gpucast.inputs import TrainingOptions
+
+    with pytest.raises(InputError, match="--framework"):
+        TrainingOptions(framework="jax").validate(("aws",))

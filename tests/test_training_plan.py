@@ -19,7 +19,7 @@ from gpucast import (
     TrainingInput,
     TrainingOptions,
 )
-from gpucast.training_api import TrainingEstimateRequest, compare_training, estimate_training
+from gpucast.training_estimate import TrainingEstimateRequest, compare_training, estimate_training
 
 RUN = TrainingInput(dataset_size_tokens=200_000_000, sequence_length=4096, num_epochs=2, global_batch_size=64)
 

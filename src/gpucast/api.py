@@ -8,7 +8,7 @@ class names are kept: ``InferenceEngine().generate_plan(workload, model)`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .catalog import loader
 from .core.inference import SLO, PlanSettings, Workload
@@ -22,6 +22,7 @@ from .plan import LLMCapacityPlan
 from .plan_builder import build_plan
 
 if TYPE_CHECKING:
+    from .capacity_timeline import FutureNeeds
     from .compare import ComparisonRow
     from .inputs import TrainingInput, TrainingOptions
     from .training_plan import TrainingCapacityPlan
@@ -78,7 +79,8 @@ def resolve(
     workload.validate()
     model.validate()
     gpu.validate()
-    options.validate(loader.clouds())
+    options.validate(loader.clouds(), tuple(loader.load_engines()))
+    engine = loader.resolve_engine(options.engine)
     spec, note = resolve_model_spec(model)
     precision = parse_precision(model.precision)
     kv = (
@@ -102,7 +104,12 @@ def resolve(
         engine_max_sequences=options.max_num_seqs,
         max_sequences_cap=model.batch_size,
         context_window=model.context_window,
-        memory=MemorySettings(gpu_memory_utilization=options.gpu_memory_utilization),
+        memory=MemorySettings(
+            gpu_memory_utilization=options.gpu_memory_utilization,
+            runtime_overhead_gib=engine.runtime_overhead_gib,
+            max_batched_tokens=engine.max_batched_tokens,
+            memory_mode=engine.memory_mode,
+        ),
     )
     return ResolvedRequest(
         model=spec,
@@ -135,7 +142,7 @@ def candidates_for(request: ResolvedRequest, *, cloud: str | None = None) -> tup
                 best_for_gpu(
                     request.model,
                     gpu,
-                    loader.efficiency_for(gpu),
+                    loader.efficiency_for(gpu, request.options.engine),
                     precision=request.precision,
                     kv_precision=request.kv_precision,
                     workload=request.workload,
@@ -195,6 +202,7 @@ def _echo(
         "min_replicas": opts.min_replicas,
         "gpu_memory_utilization": opts.gpu_memory_utilization,
         "max_num_seqs": opts.max_num_seqs,
+        "engine": opts.engine,
     }
 
 
@@ -233,6 +241,19 @@ class LLMForecastEngine:
         from .training_api import plan_training
 
         return plan_training(training, model, gpu, options)
+
+    def forecast_future_needs(
+        self,
+        rps_history: Any,
+        model: ModelConfig | None,
+        horizon_days: float,
+        scenario: str = "baseline",
+        **kwargs: Any,
+    ) -> FutureNeeds:
+        """Seed API: forecast hourly RPS history and size capacity per day (needs the ``forecast`` extra)."""
+        from .capacity_timeline import forecast_future_needs
+
+        return forecast_future_needs(rps_history, model, horizon_days, scenario, **kwargs)
 
     def compare_gpu_options(
         self,

@@ -47,6 +47,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "dp",
         "deadline_hours",
         "optimize",
+        "framework",
     ),
     "gpu": ("gpu_type", "target_gpu_utilization"),
     "options": ("include_cost", "output_file"),
@@ -62,6 +63,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "pp",
         "gpu_memory_utilization",
         "max_num_seqs",
+        "engine",
     ),
 }
 MODES = ("inference", "training")

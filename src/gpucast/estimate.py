@@ -118,7 +118,7 @@ def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, in
     cfg, memory, kv_limited = replica_config(
         spec,
         gpu,
-        loader.efficiency_for(gpu),
+        loader.efficiency_for(gpu, engine.id),
         precision=precision,
         kv_precision=kv,
         tp=tp,
@@ -153,7 +153,7 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
         if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0:
             try:
                 cfg, _, _ = replica_config(
-                    spec, gpu, loader.efficiency_for(gpu), precision=precision, kv_precision=kv, tp=tp,
+                    spec, gpu, loader.efficiency_for(gpu, engine.id), precision=precision, kv_precision=kv, tp=tp,
                     pp=request.pp, workload=_shape(request), settings=_settings(request, engine),
                 )  # fmt: skip
             except InfeasibleError:

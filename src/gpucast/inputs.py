@@ -131,10 +131,13 @@ class ServingOptions:
     pp: int | None = None
     gpu_memory_utilization: float = 0.90
     max_num_seqs: int = 256
+    engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
 
-    def validate(self, known_clouds: tuple[str, ...]) -> None:
+    def validate(self, known_clouds: tuple[str, ...], known_engines: tuple[str, ...] = ("vllm",)) -> None:
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
+        if not isinstance(self.engine, str) or self.engine not in known_engines:
+            raise InputError(f"--engine {self.engine!r} is not one of {', '.join(known_engines)}")
         if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
             raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
         check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
@@ -190,6 +193,7 @@ class TrainingInput:
 METHODS = ("full", "lora", "qlora")
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
+FRAMEWORKS = ("default", "megatron", "composer", "torchtune")  # = core.training_memory.FRAMEWORKS
 
 
 @dataclass
@@ -211,6 +215,7 @@ class TrainingOptions:
     cloud: str = "aws"
     pricing: str = "on-demand"
     optimize: str = "speed"
+    framework: str = "default"  # software stack: fitted GEMM/attention factors (training_calibration.toml)
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
         if self.method not in METHODS:
@@ -239,3 +244,5 @@ class TrainingOptions:
             raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
         if self.optimize not in OBJECTIVES:
             raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
+        if self.framework not in FRAMEWORKS:
+            raise InputError(f"--framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}")

@@ -166,10 +166,12 @@ def _recommendation(request: ResolvedRequest, ranked: list[Candidate]) -> str:
 
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     eff = best.estimate.config.efficiency
+    engine = loader.resolve_engine(request.options.engine)
     s = request.settings
     return [
         f"Model: {request.model_note}",
-        "Continuous batching (vLLM/SGLang/TensorRT-LLM style) with chunked prefill; KV cache paged",
+        f"Engine: {engine.name} {engine.version} (continuous batching, chunked prefill, paged KV cache; "
+        f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
         f"{s.memory.runtime_overhead_gib:g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "

@@ -72,7 +72,7 @@ class Group:
     """CSV rows that share one operating point (same config, shape and load): evaluated once."""
 
     source: str
-    engine: str
+    engine: str  # engine id in engines.toml (unknown engines: "vllm"); its factors apply to the efficiencies
     family: str
     cfg: ReplicaConfig
     replicas: int
@@ -101,7 +101,7 @@ _MEMORY_FRACTION = re.compile(
 def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
     memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
-    (LMDeploy, TGI...) are treated like vLLM."""
+    (llm-awq, mlc-llm, TGI...) are treated like vLLM."""
     try:
         engine = resolve_engine(row["engine"])
     except InputError:
@@ -216,11 +216,23 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     kv_precision = _kv_precision(row, precision) if precision else None
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
-    _, memory, max_seqs = engine_settings(row)
+    engine_id, memory, max_seqs = engine_settings(row)
     requests = _request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
-    cfg_key = (model.id, gpu.id, precision, kv_precision, tp, pp, input_tokens, output_tokens, max_seqs, memory)
+    cfg_key = (
+        engine_id,
+        model.id,
+        gpu.id,
+        precision,
+        kv_precision,
+        tp,
+        pp,
+        input_tokens,
+        output_tokens,
+        max_seqs,
+        memory,
+    )
     if cfg_key not in configs:
         settings = PlanSettings(
             engine_max_sequences=max_seqs,
@@ -230,7 +242,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)))
         try:
             cfg, mem, _ = replica_config(
-                model, gpu, efficiency_for(gpu), precision=precision, kv_precision=kv_precision,
+                model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings,
             )  # fmt: skip
             configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
@@ -245,7 +257,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     if group is None:
         group = groups[key] = Group(
             source=row["source"],
-            engine=row["engine"],
+            engine=engine_id,
             family=gpu.family,
             cfg=cfg,
             replicas=num_gpus // (tp * pp),

@@ -7,6 +7,7 @@ ignoring punctuation and suffixes such as "-Instruct", with a "did you mean" on 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
-from ..core.perf import Efficiency
+from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
@@ -156,9 +157,30 @@ def training_efficiency_for(gpu: GPUSpec) -> TrainingEfficiency:
     return efficiency_from_table(table, gpu.family)
 
 
-def efficiency_for(gpu: GPUSpec) -> Efficiency:
+@cache
+def load_engine_factors() -> dict[str, EngineFactors]:
+    """Fitted engine factors (``[engines.<id>]`` of ``calibration.toml``); engines without a table get none."""
+    engines = load_engines()
+    result = {}
+    for key, values in _read("calibration.toml").get("engines", {}).items():
+        if key not in engines:
+            raise CatalogError(f"calibration.toml [engines.{key}] names an engine not in engines.toml")
+        unknown = sorted(set(values) - {f.name for f in fields(EngineFactors)})
+        if unknown:
+            raise CatalogError(f"calibration.toml [engines.{key}] has unknown field(s) {', '.join(unknown)}")
+        result[key] = EngineFactors(**values)
+    return result
+
+
+def efficiency_for(gpu: GPUSpec, engine: str = "vllm") -> Efficiency:
+    """The GPU family's fitted efficiencies with the engine's factors applied (none: unchanged)."""
     table = load_efficiencies()
-    return table.get(gpu.family, table["default"])
+    eff = table.get(gpu.family, table["default"])
+    engine_id = resolve_engine(engine).id
+    factors = load_engine_factors().get(engine_id)
+    if factors is None or factors == EngineFactors():
+        return eff
+    return dataclasses.replace(factors.apply(eff), source=f"{eff.source}; {engine_id} engine factors")
 
 
 @cache

@@ -40,6 +40,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "dp": ("training", "dp"),
     "deadline_hours": ("training", "deadline_hours"),
     "optimize": ("training", "optimize"),
+    "framework": ("training", "framework"),
     "gpu_type": ("gpu", "gpu_type"),
     "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
     "cost": ("options", "include_cost"),
@@ -49,6 +50,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "ttft_slo_ms": ("serving", "ttft_slo_ms"),
     "itl_slo_ms": ("serving", "itl_slo_ms"),
     "target_latency": ("serving", "target_latency_ms"),
+    "engine": ("serving", "engine"),
     "safety_margin": ("serving", "safety_margin"),
     "min_replicas": ("serving", "min_replicas"),
     "tp": ("serving", "tp"),
@@ -122,6 +124,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--dp", type=int, help="pin data parallelism: GPUs = TP x PP x DP (TP, PP default 1)")
     extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
     extra.add_argument("--optimize", help="speed or cost (default speed)")
+    extra.add_argument("--framework", help="software stack: default, megatron, composer or torchtune (fitted factors)")
 
 
 def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +142,7 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--pp", type=int, help="pin pipeline parallelism (default: searched)")
     extra.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default 0.90, vLLM)")
     extra.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default 256, vLLM)")
+    extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     extra.add_argument("--json", action="store_true", help="print the plan as JSON")
     extra.add_argument("--explain", action="store_true", help="show every intermediate quantity and its formula")
 
@@ -183,7 +187,7 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--pp", type=int, default=1, help="pipeline parallelism (default 1)")
     what.add_argument("--precision", default="BF16", help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default BF16)")
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
-    what.add_argument("--engine", default="vllm", help="vllm, sglang or trtllm (default vllm)")
+    what.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")
     what.add_argument("--max-model-len", type=int, help="max tokens per sequence (default input + output)")
     what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
@@ -247,16 +251,17 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
     parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
     parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
+    parser.add_argument("--framework", default="default", help="default, megatron, composer or torchtune")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def training_request_from_args(args: argparse.Namespace) -> Any:
-    from ..training_api import TrainingEstimateRequest
+    from ..training_estimate import TrainingEstimateRequest
 
     return TrainingEstimateRequest(
         gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,
         model_config=args.model_config, precision=args.precision, global_batch=args.global_batch,
         global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
-        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank,
+        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
         flash_attention=args.flash_attention,
     )  # fmt: skip

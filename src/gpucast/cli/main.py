@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help="print JSON")
     validate.add_argument("--rows", action="store_true", help="print every row, not only the summary")
 
+    predict = sub.add_parser(
+        "predict",
+        help="forecast a service's traffic from history, with scenarios and a capacity timeline",
+        description="Forecast load from history (ensemble of MSTL/ETS/Theta/ARIMA vs seasonal-naive) and size capacity.",
+    )
+    from .predict import add_predict_flags
+
+    add_predict_flags(predict)
+
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -146,6 +155,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _estimate(args)
     if args.command == "training-estimate":
         return _training_estimate(args)
+    if args.command == "predict":
+        from .predict import run_predict
+
+        return run_predict(args)
     if args.command == "validate":
         return _validate(args)
     if getattr(args, "generate_config", None):
@@ -236,7 +249,7 @@ def _compare(args: argparse.Namespace) -> int:
         return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
     if (args.mode or sections.get("mode")) == "training":
-        from ..training_api import compare_training
+        from ..training_estimate import compare_training
 
         training, model_cfg, gpu_cfg, train_options = _training_inputs(sections)
         trows = compare_training(
@@ -302,7 +315,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _training_estimate(args: argparse.Namespace) -> int:
-    from ..training_api import estimate_training
+    from ..training_estimate import estimate_training
     from . import render
 
     result = estimate_training(training_request_from_args(args))

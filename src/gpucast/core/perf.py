@@ -11,7 +11,7 @@ engine measurements by ``scripts/calibrate.py``, not constants in this file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .memory import kv_bytes_per_token_per_gpu, weight_bytes
 from .params import count_parameters
@@ -33,6 +33,35 @@ class Efficiency:
     allreduce_latency_s: float = 12e-6  # per all-reduce, small messages (NVLink custom all-reduce)
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
+
+
+@dataclass(frozen=True)
+class EngineFactors:
+    """How one serving engine departs from the reference engine (TensorRT-LLM) on a GPU family.
+
+    Multiplicative, so the per-family fractions stay identifiable: ``bandwidth_scale`` scales both
+    HBM fractions (weights and paged KV: the engine's decode kernels), ``compute_scale`` the decode
+    and prefill compute fractions (its GEMM/attention kernels), ``overhead_scale`` the per-step
+    overhead (scheduler, sampling, launch gaps: Python vs C++ runtimes, CUDA graphs). 1 = no change.
+    Fitted by scripts/calibrate.py ([engines.<id>] in calibration.toml).
+    """
+
+    bandwidth_scale: float = 1.0
+    compute_scale: float = 1.0
+    overhead_scale: float = 1.0
+
+    def apply(self, eff: Efficiency) -> Efficiency:
+        """``eff`` with the engine's factors applied; fractions stay at most 1."""
+        if self == EngineFactors():
+            return eff
+        return replace(
+            eff,
+            bandwidth_fraction=min(1.0, eff.bandwidth_fraction * self.bandwidth_scale),
+            kv_bandwidth_fraction=min(1.0, eff.kv_bandwidth_fraction * self.bandwidth_scale),
+            compute_fraction=min(1.0, eff.compute_fraction * self.compute_scale),
+            prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale),
+            step_overhead_s=eff.step_overhead_s * self.overhead_scale,
+        )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ Step time per micro-batch on one GPU = matmuls / (peak x matmul_fraction) + caus
 (norms, activations, residuals, casts: ``elementwise_passes x 2 x (h + ffn)`` bytes per token and
 layer over HBM) + the exposed part of tensor-parallel collectives. The elementwise term is why small
 models and FP8 reach a lower MFU: their matmul time shrinks faster than their memory traffic.
+FP8 (TransformerEngine; Micikevicius et al. 2022, arXiv 2209.05433): GEMMs at the FP8 peak, attention in
+BF16, and the GEMM inputs forward (3h + ffn) and output gradients backward (4h + ffn) cast to FP8 with a
+transposed copy, ``FP8_CAST_BYTES`` per element. ``setup.framework`` scales the GEMM and attention rates by
+fitted ``[frameworks.<id>]`` factors (1 for "default"): kernels and fusion differ between Megatron-Core
+(TE/cuDNN attention), llm-foundry (``attn_impl: triton`` in its benchmarking/submit_benchmarks.py) and torchtune.
 A step is ``grad_accum + pp - 1`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
 exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
 (memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
@@ -47,6 +52,7 @@ from .training_memory import (
 
 __all__ = [
     "NETWORK_GBIT_S",
+    "FrameworkFactors",
     "TokenFlops",
     "TrainingEfficiency",
     "TrainingPerf",
@@ -63,6 +69,7 @@ DEFAULT_NETWORK_GBIT_S = 100.0
 PCIE_GB_S = 25.0  # host <-> GPU, PCIe Gen4 x16 achieved (offload)
 HOST_ADAM_GB_S = 25.0  # host memory bandwidth per GPU for a CPU optimizer step (offload)
 HEADROOM = 0.05  # plans keep 5% of GPU memory free
+FP8_CAST_BYTES = 5.0  # per cast element: read BF16 (2) + write FP8 (1) + transpose: read + write FP8 (1 + 1)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,14 @@ def flops_per_token(model: ModelSpec, seq_len: int, recompute: str = "none", met
 
 
 @dataclass(frozen=True)
+class FrameworkFactors:
+    """Software-stack multipliers on the achieved GEMM and attention rates (``[frameworks.<id>]``)."""
+
+    matmul: float = 1.0
+    attention: float = 1.0
+
+
+@dataclass(frozen=True)
 class TrainingEfficiency:
     """Fitted fractions of datasheet peaks and overlap fractions (scripts/calibrate_training.py).
 
@@ -110,18 +125,29 @@ class TrainingEfficiency:
     fragmentation_fraction: float = 0.05
     context_gib: float = 1.0
     source: str = "defaults"
+    frameworks: tuple[tuple[str, FrameworkFactors], ...] = ()  # (framework id, factors); absent = 1
 
     @property
     def memory(self) -> MemorySettings:
         return MemorySettings(self.activation_factor, self.fragmentation_fraction, self.context_gib)
 
+    def framework(self, name: str) -> FrameworkFactors:
+        """The factors of software stack ``name`` (1 and 1 when the calibration has none)."""
+        return dict(self.frameworks).get(name, FrameworkFactors())
+
 
 def efficiency_from_table(table: Mapping[str, Any], family: str) -> TrainingEfficiency:
-    """TrainingEfficiency from a parsed training_calibration.toml: [defaults] overlaid by [families.<family>]."""
+    """TrainingEfficiency from a parsed training_calibration.toml: [defaults] overlaid by [families.<family>],
+    with the [frameworks.<id>] factors."""
     base = dict(table.get("defaults", {}))
     base.update(table.get("families", {}).get(family, {}))
-    known = {f.name for f in dataclasses.fields(TrainingEfficiency)}
-    return TrainingEfficiency(**{k: v for k, v in base.items() if k in known})
+    known = {f.name for f in dataclasses.fields(TrainingEfficiency)} - {"frameworks"}
+    factors = {f.name for f in dataclasses.fields(FrameworkFactors)}
+    frameworks = tuple(
+        (name, FrameworkFactors(**{k: float(v) for k, v in values.items() if k in factors}))
+        for name, values in sorted(table.get("frameworks", {}).items())
+    )
+    return TrainingEfficiency(**{k: v for k, v in base.items() if k in known}, frameworks=frameworks)
 
 
 @dataclass(frozen=True)
@@ -172,11 +198,13 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     tokens_mb = setup.micro_batch * setup.seq_len
     layers = m.num_layers / setup.pp
     bf16_peak = gpu.peak_flops("bf16")
+    stack = eff.framework(setup.framework)
     if setup.precision is Precision.FP8:
-        mm_rate = gpu.peak_flops("fp8") * eff.fp8_matmul_fraction
+        mm_rate = gpu.peak_flops("fp8") * eff.fp8_matmul_fraction * stack.matmul
     else:
-        mm_rate = gpu.peak_flops(setup.precision.value.compute_key) * eff.matmul_fraction
+        mm_rate = gpu.peak_flops(setup.precision.value.compute_key) * eff.matmul_fraction * stack.matmul
     attn_peak = gpu.peak_flops("fp32") if setup.precision is Precision.FP32 else bf16_peak
+    attn_rate = attn_peak * eff.attention_fraction * stack.attention
     # --- compute per micro-batch --------------------------------------------------------------------
     n = flops.matmul_params
     weight_passes = 3.0 if setup.method == "full" else 2.0
@@ -186,7 +214,7 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     attn_fwd = 4.0 * m.num_layers * setup.seq_len * m.num_heads * m.head_dim
     t_mm = 2.0 * n * tokens_mb * mm_passes / shard / mm_rate
     if setup.flash_attention:  # causal: the kernel executes half of the full square
-        t_attn = 0.5 * attn_fwd * tokens_mb * attn_passes / shard / (attn_peak * eff.attention_fraction)
+        t_attn = 0.5 * attn_fwd * tokens_mb * attn_passes / shard / attn_rate
     else:  # materialised scores: full square at matmul speed + the score tensors through HBM
         t_attn = attn_fwd * tokens_mb * attn_passes / shard / mm_rate
         t_attn += (
@@ -197,6 +225,9 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         ffn = 1.5 * m.moe_intermediate_size * (m.experts_per_token + m.num_shared_experts)
     elem_passes = eff.elementwise_passes * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
     elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_mb * layers / setup.tp
+    if setup.precision is Precision.FP8:  # casts of the GEMM inputs and output gradients (module docstring)
+        casts = 1.0 + (rec / 3.0 if setup.recompute == "full" else 0.0)
+        elem_bytes += casts * FP8_CAST_BYTES * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_mb * layers / setup.tp
     t_elem = elem_bytes / (gpu.memory_bandwidth_tb_s * 1e12)
     # --- tensor parallel: 4 collectives per layer (6 with full recompute), ring volume 2(t-1)/t ---------
     t_tp = 0.0
@@ -306,6 +337,7 @@ def search_parallelism(
     recompute: str | None = None,
     eff: TrainingEfficiency = TrainingEfficiency(),
     objective: str = "speed",
+    framework: str = "default",
 ) -> tuple[TrainingSetup, TrainingPerf]:
     """The fastest (``objective="speed"``) or least-memory (``"memory"``) configuration that fits.
 
@@ -339,7 +371,7 @@ def search_parallelism(
             model=model, gpu=gpu, precision=precision, method=method, lora_rank=lora_rank,
             lora_targets=lora_targets, optimizer=optimizer, zero=z, tp=t, pp=p, dp=dp, micro_batch=mb,
             seq_len=seq_len, grad_accum=global_batch_seqs // (mb * dp), recompute=rc,
-            flash_attention=flash_attention,
+            flash_attention=flash_attention, framework=framework,
         )  # fmt: skip
         perf = estimate_training_step(setup, eff)
         if lightest is None or perf.memory.total < lightest[0]:

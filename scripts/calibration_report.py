@@ -1,0 +1,119 @@
+"""Reporting helpers of scripts/calibrate.py: error tables, rounded calibration tables, the --check comparison.
+
+Kept beside calibrate.py (which imports it) so that the fit itself stays short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gpucast.validation import METRICS
+
+
+def abs_pct_errors(pairs: Iterable[tuple[str, float, float]]) -> dict[str, list[float]]:
+    """{metric: [|pred/meas - 1| x 100]} from (metric, predicted, measured)."""
+    errors: dict[str, list[float]] = defaultdict(list)
+    for metric, pred, meas in pairs:
+        error = abs(pred / meas - 1.0) * 100.0
+        errors[metric].append(error)
+        errors["ALL"].append(error)
+    return errors
+
+
+def summarize(errors: dict[str, list[float]]) -> dict[str, tuple[int, float, float]]:
+    order = [m for m in (*METRICS, "ALL") if m in errors]
+    return {m: (len(errors[m]), float(np.median(errors[m])), float(np.percentile(errors[m], 90))) for m in order}
+
+
+def print_table(title: str, columns: dict[str, dict[str, tuple[int, float, float]]]) -> None:
+    print(f"\n{title}")
+    metrics = [m for m in (*METRICS, "ALL") if any(m in col for col in columns.values())]
+    header = f"  {'metric':<26}" + "".join(f"{name:>28}" for name in columns)
+    print(header)
+    print(f"  {'':<26}" + "".join(f"{'n   median%    p90%':>28}" for _ in columns))
+    for metric in metrics:
+        cells = []
+        for col in columns.values():
+            if metric in col:
+                n, med, p90 = col[metric]
+                cells.append(f"{n:>10d} {med:>8.1f} {p90:>8.1f}")
+            else:
+                cells.append(f"{'-':>10} {'-':>8} {'-':>8}")
+        print(f"  {metric:<26}" + "".join(f"{c:>28}" for c in cells))
+
+
+def _round(value: float, digits: int = 3) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Rounded [defaults] and [families.*] tables (3 significant digits: the fit is not better)."""
+    effs = result.efficiencies()
+    base = effs["default"]
+    defaults = {
+        "bandwidth_fraction": _round(base.bandwidth_fraction),
+        "compute_fraction": _round(base.compute_fraction),
+        "prefill_fraction": _round(base.prefill_fraction),
+        "step_overhead_s": _round(base.step_overhead_s),
+        "allreduce_latency_s": _round(base.allreduce_latency_s),
+        "interconnect_fraction": _round(base.interconnect_fraction),
+        "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),
+    }
+    families = {
+        family: {
+            "bandwidth_fraction": _round(effs[family].bandwidth_fraction),
+            "compute_fraction": _round(effs[family].compute_fraction),
+        }
+        for family in result.space.families
+    }
+    return defaults, families
+
+
+def engine_values(result: Any) -> dict[str, dict[str, float]]:
+    """Rounded [engines.*] tables of the fitted engines."""
+    return {
+        engine: {key: _round(value) for key, value in dataclasses.asdict(factors).items()}
+        for engine, factors in result.engine_factors().items()
+    }
+
+
+def _fmt(value: float) -> str:
+    return repr(value) if 1e-3 <= abs(value) < 1e4 else f"{value:.3g}"
+
+
+def differs_from_file(result: Any, path: Path, rel_tol: float = 1e-9) -> list[str]:
+    """Differences between the fitted (rounded) values and ``path`` beyond ``rel_tol``; empty if equal."""
+    if not path.exists():
+        return [f"{path} does not exist"]
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    defaults, families = calibration_values(result)
+    problems = []
+    stored = data.get("defaults", {})
+    for key, value in defaults.items():
+        if not math.isclose(stored.get(key, math.nan), value, rel_tol=rel_tol):
+            problems.append(f"defaults.{key}: file {stored.get(key)} vs fit {value}")
+    stored_families = data.get("families", {})
+    if set(stored_families) != set(families):
+        problems.append(f"families: file {sorted(stored_families)} vs fit {sorted(families)}")
+    for family, values in families.items():
+        for key, value in values.items():
+            have = stored_families.get(family, {}).get(key, math.nan)
+            if not math.isclose(have, value, rel_tol=rel_tol):
+                problems.append(f"families.{family}.{key}: file {have} vs fit {value}")
+    engines, stored_engines = engine_values(result), data.get("engines", {})
+    if set(stored_engines) != set(engines):
+        problems.append(f"engines: file {sorted(stored_engines)} vs fit {sorted(engines)}")
+    for engine, values in engines.items():
+        for key, value in values.items():
+            have = stored_engines.get(engine, {}).get(key, math.nan)
+            if not math.isclose(have, value, rel_tol=rel_tol):
+                problems.append(f"engines.{engine}.{key}: file {have} vs fit {value}")
+    return problems

@@ -1,0 +1,167 @@
+"""``gpucast predict``: traffic forecast from history -> summary, sparkline, capacity timeline, fan chart."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def add_predict_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history", required=True, help="CSV/JSON/Parquet of timestamp,value (or a request log)")
+    parser.add_argument("--freq", help="aggregate to this frequency: 5min, 1h, 1d (default: inferred)")
+    parser.add_argument("--horizon", default="14d", help="how far ahead: 14d, 168h, 2w (default 14d)")
+    parser.add_argument("--scenario", default="baseline", help="baseline, optimistic, pessimistic or spike")
+    parser.add_argument("--growth-rate", type=float, default=0.0, help="extra growth in %% per month")
+    parser.add_argument("--service", help="the service id when the file holds several")
+    parser.add_argument("--value-col", help="value column (default: rps/requests/value/y or the only one)")
+    parser.add_argument("--timestamp-col", help="timestamp column")
+    parser.add_argument("--id-col", help="service id column")
+    parser.add_argument("--model", help="plan capacity for this model (catalog name)")
+    parser.add_argument("--gpu", "--gpu-type", dest="gpu", help="GPU type for the capacity timeline")
+    parser.add_argument("--precision", default="FP16", help="model precision for the capacity timeline")
+    parser.add_argument("--input-tokens", type=int, help="input tokens per request (capacity timeline)")
+    parser.add_argument("--output-tokens", type=int, help="output tokens per request (capacity timeline)")
+    parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")
+    parser.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
+    parser.add_argument("--period", default="day", choices=["day", "week"], help="capacity timeline period")
+    parser.add_argument("--plot", help="write a fan chart to FILE.html")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..forecast import forecast_load, load_history
+
+    options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),
+                                 ("id_col", args.id_col), ("freq", args.freq)) if v}  # fmt: skip
+    history = load_history(args.history, **options)
+    result = forecast_load(
+        history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate, unique_id=args.service
+    )
+    data: dict[str, Any] = result.to_dict()
+    timeline = None
+    if args.model:
+        if not (args.input_tokens and args.output_tokens):
+            raise InputError("--model needs --input-tokens and --output-tokens for the capacity timeline")
+        from ..capacity_timeline import capacity_timeline
+        from ..inputs import GPUConfig, ModelConfig, ServingOptions
+
+        timeline = capacity_timeline(
+            result,
+            model=ModelConfig(model_name=args.model, precision=args.precision),
+            input_tokens=args.input_tokens,
+            output_tokens=args.output_tokens,
+            gpu=GPUConfig(gpu_type=args.gpu),
+            options=ServingOptions(cloud=args.cloud),
+            period=args.period,
+            current_gpus=args.current_gpus,
+        )
+        data["capacity"] = [asdict_period(p) for p in timeline.periods]
+        data["exceeds_capacity_at"] = timeline.exceeds_capacity_at
+        data["current_capacity_rps"] = timeline.current_capacity_rps
+    if args.plot:
+        write_fan_chart(Path(args.plot), history, result)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    _render(result, timeline, args)
+    return 0
+
+
+def asdict_period(period: Any) -> dict[str, Any]:
+    return {k: getattr(period, k) for k in ("period_start", "peak_rps", "replicas", "gpus", "gpu_type", "monthly_cost")}
+
+
+def sparkline(values: list[float]) -> str:
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / span * len(BLOCKS)))] for v in values)
+
+
+def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
+    from .render import _section, console
+
+    bt = result.backtest
+    means = [p.mean for p in result.forecast]
+    step = max(1, -(-len(means) // 60))  # at most 60 characters
+    members = ", ".join(f"{m.name} {m.weight:.2f}" for m in result.members if m.weight)
+    console.print(
+        _section(
+            f"Forecast for {result.unique_id} ({args.horizon}, scenario {result.scenario})",
+            [
+                ("Mean load", f"{min(means):,.2f} - {max(means):,.2f} req/s"),
+                ("Peak (upper 80%)", f"{max(p.hi80 for p in result.forecast):,.2f} req/s"),
+                ("Shape", sparkline(means[::step])),
+                (
+                    "Backtest",
+                    f"MASE {bt.mase or float('nan'):.3f} vs seasonal-naive {bt.baseline_mase or float('nan'):.3f}; "
+                    f"sMAPE {bt.smape or float('nan'):.1f}% vs {bt.baseline_smape or float('nan'):.1f}%",
+                ),
+                ("Members", members),
+            ],
+        )
+    )
+    if timeline is not None:
+        from rich import box
+        from rich.table import Table
+
+        table = Table(title="Capacity timeline", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("period", "peak req/s", "replicas", "GPUs", "GPU", "$/month"):
+            table.add_column(column, justify="left" if column in ("period", "GPU") else "right")
+        for p in timeline.periods:
+            cost = "n/a" if p.monthly_cost is None else f"${p.monthly_cost:,.0f}"
+            table.add_row(p.period_start, f"{p.peak_rps:,.2f}", str(p.replicas), str(p.gpus), p.gpu_type, cost)
+        console.print(table)
+        if timeline.current_gpus is not None:
+            when = timeline.exceeds_capacity_at or "not within the horizon"
+            console.print(
+                f"{timeline.current_gpus} GPUs carry {timeline.current_capacity_rps:,.2f} req/s: exceeded at {when}"
+            )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def write_fan_chart(path: Path, history: Any, result: Any) -> None:
+    """A self-contained HTML page with an inline SVG fan chart (history, mean, 80% and 95% bands); no CDN."""
+    frame = history.frame[history.frame["unique_id"] == result.unique_id].tail(24 * 14)
+    past = [float(v) for v in frame["y"]]
+    pts = result.forecast
+    series = past + [p.hi95 for p in pts]
+    top = max(series) * 1.05 or 1.0
+    width, height, n = 900.0, 320.0, len(past) + len(pts)
+
+    def xy(i: int, v: float) -> str:
+        return f"{i / max(n - 1, 1) * width:.1f},{height - v / top * height:.1f}"
+
+    def band(lo: list[float], hi: list[float], start: int) -> str:
+        upper = [xy(start + i, v) for i, v in enumerate(hi)]
+        lower = [xy(start + i, v) for i, v in reversed(list(enumerate(lo)))]
+        return " ".join(upper + lower)
+
+    k = len(past)
+    svg = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="100%">',
+        f'<polygon points="{band([p.lo95 for p in pts], [p.hi95 for p in pts], k)}" fill="#c6dbef"/>',
+        f'<polygon points="{band([p.lo80 for p in pts], [p.hi80 for p in pts], k)}" fill="#6baed6"/>',
+        f'<polyline points="{" ".join(xy(i, v) for i, v in enumerate(past))}" fill="none" stroke="#333"/>',
+        f'<polyline points="{" ".join(xy(k + i, p.mean) for i, p in enumerate(pts))}" fill="none" stroke="#08519c"/>',
+        "</svg>",
+    ]
+    title = html.escape(f"gpucast forecast: {result.unique_id} ({result.scenario})")
+    page = (
+        f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
+        f"<p>History (grey), forecast mean (blue), 80% and 95% intervals (bands); peak up to {top / 1.05:,.2f} req/s.</p>"
+        + "".join(svg)
+    )
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"--plot {str(path)!r} cannot be written: {error.strerror}") from error

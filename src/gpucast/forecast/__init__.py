@@ -1,0 +1,202 @@
+"""Traffic forecasting: load a service's request history, forecast it with intervals, apply scenarios.
+
+Needs the ``[forecast]`` extra (pandas, statsforecast). Importing this package never needs it — the result types
+and scenarios are standard library — but the functions that read or fit raise :class:`~gpucast.errors.InputError`
+with the install command when it is missing, so ``import gpucast`` stays light and never crashes.
+
+::
+
+    from gpucast.forecast import load_history, forecast_load, peaks
+    history = load_history("traffic.csv")                 # unique_id, ds, y (requests per second)
+    result = forecast_load(history, "14d", scenario="pessimistic", growth_rate=5)
+    result.backtest.mase, result.backtest.baseline_mase  # ensemble vs SeasonalNaive on the rolling-origin backtest
+    [p.peak for p in peaks(result, "day")]               # p95 of hi80 per day: what capacity must carry
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InputError
+from .result import Backtest, ForecastPoint, ForecastResult, Member
+from .scenarios import SCENARIOS, Peak, apply_scenario, peaks
+
+if TYPE_CHECKING:
+    from .history import History
+
+__all__ = [
+    "SCENARIOS",
+    "Backtest",
+    "ForecastPoint",
+    "ForecastResult",
+    "Member",
+    "Peak",
+    "apply_scenario",
+    "forecast_fleet",
+    "forecast_future_needs",
+    "forecast_load",
+    "load_history",
+    "parse_horizon",
+    "peaks",
+]
+
+INSTALL_HINT = "pip install 'gpucast[forecast]'"
+MAX_HORIZON_DAYS = 366  # beyond a year a traffic forecast from weeks of history is not an answer
+_UNITS_S = {"min": 60, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def _require() -> None:
+    """Fail with the install command, not an ImportError traceback, when the extra is missing."""
+    try:
+        import pandas  # type: ignore[import-untyped]  # noqa: F401
+        import statsforecast  # noqa: F401
+    except ImportError as exc:
+        raise InputError(
+            f"traffic forecasting needs pandas and statsforecast ({exc.name} is missing); {INSTALL_HINT}"
+        ) from None
+
+
+def load_history(source: Any, **options: Any) -> History:
+    """Read a CSV/JSON/Parquet file or DataFrame into a History (options: value_col, timestamp_col, id_col, freq,
+    kind); see :mod:`gpucast.forecast.history` for the formats and the documented repairs."""
+    _require()
+    from .history import load_history as _load
+
+    return _load(source, **options)
+
+
+def parse_horizon(horizon: str | int, freq: str) -> int:
+    """'14d', '168h', '2w', '90min' or a bare number of steps → number of ``freq`` steps (must divide evenly)."""
+    _require()
+    from .history import step_seconds
+
+    step = step_seconds(freq)
+    if isinstance(horizon, int) or (isinstance(horizon, str) and horizon.strip().isdigit()):
+        steps = int(horizon)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(min|m|h|d|w)\s*", str(horizon).lower())
+        if not match:
+            raise InputError(f"cannot read horizon {horizon!r}; use e.g. 14d, 168h, 2w, 90min or a number of steps")
+        seconds = float(match.group(1)) * _UNITS_S[match.group(2)]
+        steps = round(seconds / step)
+        if steps * step != seconds:
+            raise InputError(f"horizon {horizon!r} is not a whole number of {freq} steps; use a multiple of {freq}")
+    if steps < 1 or steps * step > MAX_HORIZON_DAYS * 86_400:
+        raise InputError(f"horizon {horizon!r} must be between one {freq} step and {MAX_HORIZON_DAYS} days")
+    return steps
+
+
+def _as_history(history: Any, freq: str | None) -> History:
+    from .history import History, history_from_values
+    from .history import load_history as _load
+
+    if isinstance(history, History):
+        if freq is None or _same_freq(freq, history.freq):
+            return history
+        coarser = _load(history.frame, freq=freq, kind="series")
+        return History(coarser.frame, coarser.freq, history.kind, [*history.warnings, *coarser.warnings])
+    if isinstance(history, list | tuple):
+        return history_from_values([float(v) for v in history], freq=freq or "1h")
+    if isinstance(history, str | Path) or hasattr(history, "columns"):
+        return _load(history, freq=freq)
+    raise InputError(
+        f"history of type {type(history).__name__} is not accepted; pass a path, a DataFrame or a list of rps"
+    )
+
+
+def _same_freq(a: str, b: str) -> bool:
+    from .history import step_seconds
+
+    return step_seconds(a) == step_seconds(b)
+
+
+def _levels(level: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    levels = tuple(sorted({int(lv) for lv in level}))
+    if not levels or any(not 50 <= lv <= 99 for lv in levels):
+        raise InputError(
+            f"interval levels {list(level)} are not accepted; use whole percents from 50 to 99, e.g. (80, 95)"
+        )
+    return levels
+
+
+def forecast_fleet(
+    history: Any,
+    horizon: str | int,
+    *,
+    freq: str | None = None,
+    scenario: str = "baseline",
+    growth_rate: float = 0.0,
+    level: tuple[int, ...] | list[int] = (80, 95),
+    n_jobs: int = -1,
+) -> dict[str, ForecastResult]:
+    """Forecast every service of a history (one per ``unique_id``), in parallel over ``n_jobs`` cores (-1: all)."""
+    _require()
+    from .ensemble import forecast_frame
+
+    levels = _levels(level)
+    if scenario not in SCENARIOS:
+        raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+    hist = _as_history(history, freq)
+    steps = parse_horizon(horizon, hist.freq)
+    results = forecast_frame(hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=hist.warnings)
+    out = {}
+    for uid, result in results.items():
+        if steps > result.fit_points:
+            note = f"horizon of {steps} steps is longer than the {result.fit_points}-step history: treat the far end with care"
+            result = replace(result, warnings=[*result.warnings, note])
+        out[uid] = apply_scenario(result, scenario, growth_rate)
+    return out
+
+
+def forecast_load(
+    history: Any,
+    horizon: str | int,
+    *,
+    freq: str | None = None,
+    scenario: str = "baseline",
+    growth_rate: float = 0.0,
+    level: tuple[int, ...] | list[int] = (80, 95),
+    unique_id: str | None = None,
+) -> ForecastResult:
+    """Forecast one service's load ``horizon`` ahead ('14d', '168h', '2w' or steps) with intervals at ``level``.
+
+    ``history`` is a History, a path, a DataFrame or a list of rps values (hourly). A file with several services
+    needs ``unique_id`` (or use :func:`forecast_fleet`). ``scenario``/``growth_rate``: see
+    :mod:`gpucast.forecast.scenarios`.
+    """
+    _require()
+    hist = _as_history(history, freq)
+    ids = hist.ids
+    if unique_id is None and len(ids) > 1:
+        raise InputError(
+            f"the history holds {len(ids)} services ({', '.join(ids[:5])}…); pass unique_id or use forecast_fleet"
+        )
+    if unique_id is not None:
+        if unique_id not in ids:
+            raise InputError(f"unique_id {unique_id!r} is not in the history; services: {', '.join(ids[:10])}")
+        frame = hist.frame[hist.frame["unique_id"] == unique_id]
+        hist = replace(hist, frame=frame)
+    results = forecast_fleet(hist, horizon, scenario=scenario, growth_rate=growth_rate, level=level, n_jobs=1)
+    return next(iter(results.values()))
+
+
+def forecast_future_needs(
+    rps_history: Any,
+    horizon_days: float,
+    scenario: str = "baseline",
+    *,
+    growth_rate: float = 0.0,
+    freq: str = "1h",
+) -> ForecastResult:
+    """The seed's ``LLMForecastEngine.forecast_future_needs`` core: a list of hourly rps (or a frame/History/path)
+    forecast ``horizon_days`` ahead under ``scenario``. A bare list is taken to end at the current UTC hour."""
+    if not horizon_days > 0:
+        raise InputError(f"horizon_days must be > 0, got {horizon_days}")
+    _require()
+    from .history import step_seconds
+
+    steps = max(1, round(horizon_days * 86_400 / step_seconds(freq)))
+    return forecast_load(rps_history, steps, freq=freq, scenario=scenario, growth_rate=growth_rate)

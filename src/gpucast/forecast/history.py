@@ -1,0 +1,313 @@
+"""Load a traffic history into statsforecast's long frame ``unique_id, ds, y`` (y = requests per second).
+
+Accepted input: a path (``.csv``, ``.tsv``, ``.json``, ``.jsonl``/``.ndjson``, ``.parquet`` when pyarrow is
+installed) or a pandas DataFrame, in one of two shapes:
+
+* **a series**: one row per timestamp (per service). The value column is ``value_col``, else the column named
+  ``rps``, ``requests``, ``value`` or ``y``, else the only non-timestamp column of a two-column file.
+* **a request log**: one row per request, with no value column (optionally ``input_tokens``/``prompt_tokens`` and
+  ``output_tokens``/``completion_tokens``). Requests are counted per ``freq`` bin (default 1h) and divided by the
+  bin's seconds, so y is requests per second; empty bins are 0 rps. Token columns become the mean tokens per
+  request in the bin (``input_tokens``, ``output_tokens`` columns of the frame; carried forward over empty bins).
+
+Timestamps: ``timestamp_col`` or a column named timestamp/ts/time/ds/date/datetime. ISO 8601 strings (zone
+offsets are converted to UTC; naive times are taken as UTC) or epoch numbers (seconds, or milliseconds when above
+1e11). Several services in one file are told apart by ``id_col`` or a column named unique_id/service/service_id/id.
+
+Repairs (each adds a line to ``History.warnings``; nothing is repaired silently):
+
+* unsorted rows are sorted;
+* duplicate timestamps (also several samples falling into one ``freq`` bin) are averaged — rates, not counts;
+* missing steps and NaN/empty values are filled by linear interpolation (more than half missing: InputError);
+* a series sampled finer than ``freq`` is averaged up to ``freq``.
+
+Rejected with :class:`~gpucast.errors.InputError` (one line: what, which value, what is accepted): unreadable files,
+unknown columns, unparseable timestamps or values, negative values (a rate cannot be negative: usually the wrong
+column or a delta-encoded counter), fewer than 8 points. Constant and short series are handled by the ensemble.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from ..errors import InputError
+
+VALUE_NAMES = ("rps", "requests", "value", "y")
+TIMESTAMP_NAMES = ("timestamp", "ts", "time", "ds", "date", "datetime")
+ID_NAMES = ("unique_id", "service", "service_id", "id")
+TOKEN_NAMES = {
+    "input_tokens": ("input_tokens", "prompt_tokens"),
+    "output_tokens": ("output_tokens", "completion_tokens"),
+}
+EPOCH_MS_ABOVE = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973, so larger epoch numbers are milliseconds
+MIN_POINTS = 8  # below this no model (not even a trend) can be checked on held-out points
+MAX_MISSING_FRACTION = 0.5  # interpolating more than half of a series would invent the history
+DEFAULT_LOG_FREQ = "1h"
+
+
+@dataclass(frozen=True)
+class History:
+    """A loaded history: the long frame, its step (pandas alias), and the repairs made while loading."""
+
+    frame: pd.DataFrame  # columns unique_id, ds (UTC, tz-naive), y [, input_tokens, output_tokens]
+    freq: str
+    kind: str  # "series" | "requests"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(i) for i in self.frame["unique_id"].unique()]
+
+
+def normalize_freq(freq: str) -> str:
+    """Turn '1h', '5min', '1d', 'H' into the pandas alias statsforecast expects ('h', '5min', 'D')."""
+    text = str(freq).strip()
+    if re.fullmatch(r"\d*m", text):  # '5m' means minutes here (pandas would read months)
+        text = text[:-1] + "min"
+    try:
+        offset = pd.tseries.frequencies.to_offset(text)
+        seconds = pd.Timedelta(offset).total_seconds()
+    except (ValueError, TypeError):
+        raise InputError(f"unknown freq {freq!r}; use e.g. 5min, 15min, 1h, 1d") from None
+    if seconds <= 0 or seconds != int(seconds):
+        raise InputError(f"freq must be a positive whole number of seconds, got {freq!r}; use e.g. 5min, 1h, 1d")
+    return _alias(int(seconds))
+
+
+def _alias(seconds: int) -> str:
+    """The canonical alias of a step: 86400 → 'D', 3600 → 'h', 300 → '5min', 90 → '90s'."""
+    for size, unit in ((86_400, "D"), (3600, "h"), (60, "min")):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count}{unit}"
+    return f"{seconds}s"
+
+
+def step_seconds(freq: str) -> float:
+    """Seconds in one step of ``freq``."""
+    return float(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).total_seconds())
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(f"history file {str(path)!r} not found; pass an existing .csv, .json or .parquet file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+        if suffix == ".tsv":
+            return pd.read_csv(path, sep="\t")
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, convert_dates=False)
+        if suffix == ".json":
+            return pd.read_json(path, convert_dates=False)
+        if suffix in (".parquet", ".pq"):
+            try:
+                import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+            except ImportError:
+                raise InputError("reading .parquet needs pyarrow; pip install pyarrow, or use CSV/JSON") from None
+            return pd.read_parquet(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pandas raises many types; the user needs the file and the reason, not a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read history file {path.name!r}: {reason}") from None
+    raise InputError(f"unknown history file type {suffix!r}; accepted: .csv, .tsv, .json, .jsonl, .parquet")
+
+
+def _find(columns: list[str], explicit: str | None, names: tuple[str, ...], what: str, option: str) -> str | None:
+    if explicit is not None:
+        if explicit not in columns:
+            raise InputError(f"{option} {explicit!r} is not a column; columns are {columns}")
+        return explicit
+    lower = {c.lower(): c for c in columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def _parse_timestamps(raw: pd.Series, column: str) -> pd.Series:
+    """Epoch seconds/ms or ISO 8601 → tz-naive UTC timestamps; the first bad value is named."""
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.astype("float64")
+        if values.isna().any():
+            raise InputError(f"timestamp column {column!r} has an empty value at row {int(values.isna().argmax())}")
+        unit = "ms" if float(values.abs().max()) > EPOCH_MS_ABOVE else "s"
+        return pd.to_datetime(values, unit=unit, utc=True).dt.tz_localize(None)
+    text = raw.astype("string").str.strip()
+    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    if parsed.isna().any():
+        bad = text[parsed.isna()].iloc[0]
+        raise InputError(
+            f"cannot parse timestamp {bad!r} in column {column!r}; use ISO 8601 (2024-03-01T13:00:00Z) or epoch seconds/ms"
+        )
+    return parsed.dt.tz_localize(None)
+
+
+def _parse_values(raw: pd.Series, column: str) -> pd.Series:
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    if bad.any():
+        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; values must be numeric rps")
+    if (values < 0).any():
+        first = values[values < 0].iloc[0]
+        raise InputError(
+            f"negative value {first:g} in column {column!r}; request rates must be >= 0 (wrong column or a delta counter?)"
+        )
+    if np.isinf(values).any():
+        raise InputError(f"infinite value in column {column!r}; values must be finite rps")
+    return values.astype("float64")
+
+
+def _infer_freq(frame: pd.DataFrame) -> str:
+    """The most common step between consecutive timestamps of a series (median of differences)."""
+    diffs = frame.groupby("unique_id")["ds"].diff().dropna()
+    diffs = diffs[diffs > pd.Timedelta(0)]
+    if diffs.empty:
+        raise InputError("cannot infer the time step: all timestamps are equal; pass freq (e.g. 1h)")
+    step = diffs.median()
+    return normalize_freq(f"{int(step.total_seconds())}s")
+
+
+def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataFrame:
+    """Bin to ``freq``, average duplicates, fill gaps by interpolation, per series; warn for each repair."""
+    binned = frame.assign(ds=frame["ds"].dt.floor(freq))
+    extra = [c for c in binned.columns if c not in ("unique_id", "ds")]
+    duplicates = int(binned.duplicated(["unique_id", "ds"]).sum())
+    if duplicates:
+        finer = int(frame.duplicated(["unique_id", "ds"]).sum()) < duplicates
+        how = f"samples finer than {freq} averaged into {freq} steps" if finer else "duplicate timestamps averaged"
+        warnings.append(f"{duplicates} rows merged: {how}")
+        binned = binned.groupby(["unique_id", "ds"], as_index=False, sort=True)[extra].mean()
+    parts = []
+    for uid, part in binned.groupby("unique_id", sort=False):
+        full = pd.date_range(part["ds"].min(), part["ds"].max(), freq=freq)
+        part = part.set_index("ds").reindex(full)
+        missing = int(part["y"].isna().sum())
+        if missing:
+            if missing > MAX_MISSING_FRACTION * len(part):
+                raise InputError(
+                    f"series {uid!r}: {missing} of {len(part)} {freq} steps are missing or NaN; "
+                    f"at most {MAX_MISSING_FRACTION:.0%} can be interpolated — pass a coarser freq"
+                )
+            gap = int(part["y"].isna().astype(int).groupby(part["y"].notna().cumsum()).sum().max())
+            warnings.append(
+                f"series {uid!r}: {missing} missing or NaN {freq} steps filled by linear interpolation (longest gap {gap})"
+            )
+            part[extra] = part[extra].interpolate(method="linear", limit_direction="both")
+        part = part.rename_axis("ds").reset_index()
+        part["unique_id"] = uid
+        parts.append(part[["unique_id", "ds", *extra]])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _aggregate_log(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Request log → requests per second per ``freq`` bin; token columns → mean per request in the bin."""
+    seconds = step_seconds(freq)
+    binned = frame.assign(ds=frame["ds"].dt.floor(freq))
+    token_cols = [c for c in ("input_tokens", "output_tokens") if c in frame.columns]
+    parts = []
+    for uid, part in binned.groupby("unique_id", sort=False):
+        grouped = part.groupby("ds")
+        out = pd.DataFrame({"y": grouped.size() / seconds})
+        for col in token_cols:
+            out[col] = grouped[col].mean()
+        full = pd.date_range(out.index.min(), out.index.max(), freq=freq)
+        out = out.reindex(full)
+        out["y"] = out["y"].fillna(0.0)  # no request in a bin is a real zero, not a gap
+        if token_cols:
+            out[token_cols] = out[token_cols].ffill().bfill()
+        out = out.rename_axis("ds").reset_index()
+        out.insert(0, "unique_id", uid)
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
+
+
+def load_history(
+    source: str | Path | pd.DataFrame,
+    *,
+    value_col: str | None = None,
+    timestamp_col: str | None = None,
+    id_col: str | None = None,
+    freq: str | None = None,
+    kind: str = "auto",
+) -> History:
+    """Read ``source`` into a :class:`History` (see the module docstring for formats and repairs).
+
+    ``kind`` is "series", "requests" (a raw request log) or "auto": a log when no value column is found and the
+    only other columns are ids or token counts. ``freq`` (5min, 1h, 1d…) is the step to aggregate to; for a series
+    it defaults to the data's own step, for a log to 1h.
+    """
+    if kind not in ("auto", "series", "requests"):
+        raise InputError(f"kind {kind!r} is not accepted; use auto, series or requests")
+    raw = source.copy() if isinstance(source, pd.DataFrame) else _read(Path(source))
+    raw.columns = [str(c).strip() for c in raw.columns]
+    columns = list(raw.columns)
+    if raw.empty:
+        raise InputError("the history is empty; it needs at least 8 timestamps with values")
+    warnings: list[str] = []
+    ts = _find(columns, timestamp_col, TIMESTAMP_NAMES, "timestamp", "timestamp_col")
+    uid = _find(columns, id_col, ID_NAMES, "id", "id_col")
+    tokens = {name: _find(columns, None, alias, name, "") for name, alias in TOKEN_NAMES.items()}
+    value = _find(columns, value_col, VALUE_NAMES, "value", "value_col")
+    others = [c for c in columns if c not in (ts, uid, *tokens.values())]
+    if ts is None and len(columns) == 2 and value is not None:
+        ts = next(c for c in columns if c != value)
+    if ts is None and len(columns) == 2 and value is None:
+        ts = columns[0]
+    if ts is None:
+        raise InputError(f"no timestamp column among {columns}; name it 'timestamp' or pass timestamp_col")
+    others = [c for c in others if c != ts]
+    if value is None and kind != "requests" and len(others) == 1 and len(columns) == 2:
+        value = others[0]  # a two-column file: timestamp + value, whatever the value is called
+    is_log = kind == "requests" or (kind == "auto" and value is None and not others)
+    if value is None and not is_log:
+        raise InputError(
+            f"no value column among {columns}; name it one of {list(VALUE_NAMES)} or pass value_col "
+            "(or kind='requests' for a one-row-per-request log)"
+        )
+    frame = pd.DataFrame({"unique_id": raw[uid].astype(str) if uid else "series", "ds": _parse_timestamps(raw[ts], ts)})
+    if not frame.groupby("unique_id", sort=False)["ds"].is_monotonic_increasing.all():
+        warnings.append("timestamps were not in order; rows sorted by time")
+    if is_log:
+        for name, col in tokens.items():
+            if col is not None:
+                frame[name] = _parse_values(raw[col], col)
+        step = normalize_freq(freq or DEFAULT_LOG_FREQ)
+        frame = frame.sort_values(["unique_id", "ds"], kind="stable")
+        result = _aggregate_log(frame, step)
+    else:
+        assert value is not None  # narrowed above: a series always has a value column
+        frame["y"] = _parse_values(raw[value], value)
+        frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+        step = normalize_freq(freq) if freq else _infer_freq(frame)
+        result = _regularise(frame, step, warnings)
+    short = result.groupby("unique_id").size()
+    if (short < MIN_POINTS).any():
+        uid_short = short.idxmin()
+        raise InputError(
+            f"series {uid_short!r} has {int(short.min())} points at {step}; at least {MIN_POINTS} are needed "
+            "(use a finer freq or a longer history)"
+        )
+    return History(
+        frame=result.reset_index(drop=True), freq=step, kind="requests" if is_log else "series", warnings=warnings
+    )
+
+
+def history_from_values(values: list[float], *, freq: str = "1h", end: Any = None) -> History:
+    """A history from bare values (the seed's ``rps_history`` list): equally spaced steps ending at ``end``.
+
+    ``end`` (the last value's timestamp) defaults to the start of the current UTC hour, which is the only place the
+    forecast reads the clock; pass it for reproducible results.
+    """
+    step = normalize_freq(freq)
+    stop = pd.Timestamp(end) if end is not None else pd.Timestamp.now(tz="UTC")
+    if stop.tzinfo is not None:
+        stop = stop.tz_convert("UTC").tz_localize(None)
+    stop = stop.floor(step)
+    ds = pd.date_range(end=stop, periods=len(values), freq=step)
+    return load_history(pd.DataFrame({"ds": ds, "y": list(values)}), freq=step)

@@ -1,0 +1,146 @@
+"""The forecast's result types: plain dataclasses, standard library only.
+
+They live apart from the fitting code so that scenarios, renderers and the web layer can handle a forecast
+without importing pandas or statsforecast (which cost ~1.3 s to import).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..errors import InputError
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    """JSON-friendly numbers: NaN/inf become None (JSON has no NaN), others keep 4 decimals."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, digits)
+
+
+@dataclass(frozen=True)
+class ForecastPoint:
+    """One forecast step: the point forecast and the interval bounds per level (e.g. ``lo[80]``, ``hi[95]``)."""
+
+    timestamp: str  # ISO 8601, UTC, e.g. "2024-03-01T13:00:00Z"
+    mean: float
+    lo: dict[int, float]
+    hi: dict[int, float]
+
+    def _bound(self, side: dict[int, float], level: int) -> float:
+        if level not in side:
+            raise InputError(f"interval level {level} was not requested; levels: {sorted(side)}")
+        return side[level]
+
+    @property
+    def lo80(self) -> float:
+        return self._bound(self.lo, 80)
+
+    @property
+    def hi80(self) -> float:
+        return self._bound(self.hi, 80)
+
+    @property
+    def lo95(self) -> float:
+        return self._bound(self.lo, 95)
+
+    @property
+    def hi95(self) -> float:
+        return self._bound(self.hi, 95)
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"timestamp": self.timestamp, "mean": _round(self.mean)}
+        for level in sorted(self.lo):
+            row[f"lo{level}"] = _round(self.lo[level])
+            row[f"hi{level}"] = _round(self.hi[level])
+        return row
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Rolling-origin backtest figures of the ensemble and of the SeasonalNaive baseline.
+
+    MASE is scaled by the in-sample MAE of the seasonal-naive forecast (season ``baseline_season``) on the fit
+    window; sMAPE is in percent (0–200). ``coverage`` maps an interval level to the share of held-out points inside
+    that interval, each fold's interval calibrated on the *other* folds (cross-conformal), so it is an honest check.
+    Values are None when undefined (constant history, no backtest possible).
+    """
+
+    mase: float | None
+    smape: float | None
+    mae: float | None
+    baseline_mase: float | None
+    baseline_smape: float | None
+    baseline_mae: float | None
+    coverage: dict[int, float | None]
+    folds: int
+    fold_horizon: int
+    baseline_season: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "mase": _round(self.mase),
+            "smape": _round(self.smape),
+            "mae": _round(self.mae),
+            "baseline_mase": _round(self.baseline_mase),
+            "baseline_smape": _round(self.baseline_smape),
+            "baseline_mae": _round(self.baseline_mae),
+        }
+        for level, value in sorted(self.coverage.items()):
+            out[f"coverage{level}"] = _round(value)
+        out.update(folds=self.folds, fold_horizon=self.fold_horizon, baseline_season=self.baseline_season)
+        return out
+
+
+@dataclass(frozen=True)
+class Member:
+    """One ensemble member: its backtest MASE and its weight in the combination (0 when not used)."""
+
+    name: str
+    weight: float
+    mase: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "weight": _round(self.weight), "mase": _round(self.mase)}
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A load forecast for one series: points, backtest, members, and every repair or fallback as a warning."""
+
+    unique_id: str
+    freq: str  # pandas offset alias of the steps, e.g. "h", "5min", "D"
+    forecast: list[ForecastPoint]
+    backtest: Backtest
+    members: list[Member]
+    seasonalities: list[int]  # detected season lengths in steps, e.g. [24, 168]
+    combination: str  # "median" | "weighted" | "single" | "constant"
+    fit_points: int  # history points used for fitting (the capped window)
+    scenario: str = "baseline"
+    growth_rate: float = 0.0  # % per month overlay applied by the scenario
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted(self.forecast[0].lo) if self.forecast else []
+
+    def with_points(self, points: list[ForecastPoint], *, scenario: str, growth_rate: float) -> ForecastResult:
+        """A copy with other points (used by scenarios; the backtest still describes the baseline model)."""
+        return replace(self, forecast=points, scenario=scenario, growth_rate=growth_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unique_id": self.unique_id,
+            "freq": self.freq,
+            "scenario": self.scenario,
+            "growth_rate": self.growth_rate,
+            "forecast": [p.to_dict() for p in self.forecast],
+            "backtest": self.backtest.to_dict(),
+            "members": [m.to_dict() for m in self.members],
+            "seasonalities": list(self.seasonalities),
+            "combination": self.combination,
+            "fit_points": self.fit_points,
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,227 @@
+"""Training estimates and comparisons: ``gpucast training-estimate`` and ``compare --mode training``.
+
+Both run on the same search as the training planner (``training_api``): one fixed configuration
+(unpinned TP/PP/ZeRO/recomputation searched), or every GPU type x cloud ranked by total cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from .api import resolve_model_spec
+from .catalog import loader
+from .core import training as core
+from .core.specs import GIB, Precision
+from .errors import InfeasibleError, InputError
+from .inputs import ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from .plan import _finite
+from .training_api import GB, _best_for_gpu
+
+
+@dataclass
+class TrainingEstimateRequest:
+    """One fixed training configuration (``gpucast training-estimate``)."""
+
+    gpu: str
+    num_gpus: int
+    seq_len: int
+    micro_batch: int
+    model: str | None = None
+    model_config: str | None = None
+    precision: str = "BF16"
+    global_batch: int | None = None  # sequences
+    global_batch_tokens: int | None = None
+    tp: int | None = None
+    pp: int | None = None
+    zero: int | None = None
+    method: str = "full"
+    recompute: str | None = None
+    optimizer: str = "adamw"
+    lora_rank: int = 16
+    flash_attention: bool = True
+    framework: str = "default"  # software stack (megatron, composer, torchtune): fitted factors
+
+
+@dataclass
+class TrainingEstimateResult:
+    tokens_per_s_per_gpu: float
+    tokens_per_s: float
+    mfu: float
+    tflops_per_gpu: float
+    memory_per_gpu_gb: float
+    step_time_s: float
+    fits: bool
+    tp: int
+    pp: int
+    dp: int
+    zero: int
+    micro_batch: int
+    grad_accum: int
+    recompute: str
+    memory_breakdown_gb: dict[str, float]
+    model: str
+    gpu: str
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
+
+
+def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
+    """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
+    from .inputs import check_positive
+
+    for flag, value in (
+        ("--num-gpus", request.num_gpus),
+        ("--seq-len", request.seq_len),
+        ("--micro-batch", request.micro_batch),
+        ("--global-batch", request.global_batch),
+        ("--global-batch-tokens", request.global_batch_tokens),
+    ):
+        if value is not None:
+            check_positive(flag, value, integer=True, upper=10**12)
+    from .inputs import FRAMEWORKS
+
+    if request.framework not in FRAMEWORKS:
+        raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
+    spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
+    gpu = loader.resolve_gpu(request.gpu)
+    precision = parse_precision(request.precision)
+    if request.global_batch_tokens is not None:
+        if request.global_batch_tokens % request.seq_len:
+            raise InputError(
+                f"--global-batch-tokens {request.global_batch_tokens} is not a multiple of --seq-len {request.seq_len}"
+            )
+        global_batch = request.global_batch_tokens // request.seq_len
+    else:
+        global_batch = request.global_batch or request.micro_batch * request.num_gpus
+    try:
+        setup, perf = core.search_parallelism(
+            spec,
+            gpu,
+            num_gpus=request.num_gpus,
+            seq_len=request.seq_len,
+            global_batch_seqs=global_batch,
+            precision=precision,
+            method=request.method,
+            optimizer=request.optimizer,
+            lora_rank=request.lora_rank,
+            flash_attention=request.flash_attention,
+            tp=request.tp,
+            pp=request.pp,
+            zero=request.zero,
+            micro_batch=request.micro_batch,
+            recompute=request.recompute,
+            eff=loader.training_efficiency_for(gpu),
+            framework=request.framework,
+        )
+    except ValueError as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(str(error)) from error
+    mem = perf.memory
+    return TrainingEstimateResult(
+        tokens_per_s_per_gpu=perf.tokens_per_s_per_gpu,
+        tokens_per_s=perf.tokens_per_s,
+        mfu=perf.mfu,
+        tflops_per_gpu=perf.tflops_per_gpu,
+        memory_per_gpu_gb=mem.total * GIB / GB,
+        step_time_s=perf.step_time_s,
+        fits=perf.fits,
+        tp=setup.tp,
+        pp=setup.pp,
+        dp=setup.dp,
+        zero=setup.zero,
+        micro_batch=setup.micro_batch,
+        grad_accum=setup.grad_accum,
+        recompute=setup.recompute,
+        memory_breakdown_gb={
+            "weights": mem.weights * GIB / GB,
+            "gradients": mem.gradients * GIB / GB,
+            "optimizer_states": mem.optimizer_states * GIB / GB,
+            "activations": mem.activations * GIB / GB,
+            "buffers": mem.buffers * GIB / GB,
+        },
+        model=spec.name,
+        gpu=gpu.name,
+        method=request.method,
+    )
+
+
+@dataclass
+class TrainingComparisonRow:
+    gpu_type: str
+    cloud: str
+    gpus: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    data_parallel: int
+    zero_stage: int
+    tokens_per_s_per_gpu: float
+    mfu: float
+    hours: float
+    total_cost: float | None
+    instance_type: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+
+        result: dict[str, Any] = _finite(asdict(self))
+        return result
+
+
+def compare_training(
+    training: TrainingInput,
+    model: ModelConfig,
+    options: TrainingOptions | None = None,
+    *,
+    clouds: list[str] | None = None,
+    gpu_types: list[str] | None = None,
+) -> list[TrainingComparisonRow]:
+    """Every GPU type x cloud that can run the job (its fastest plan), cheapest total first."""
+
+    options = options or TrainingOptions()
+    training.validate()
+    model.validate()
+    known = loader.clouds()
+    rows: list[TrainingComparisonRow] = []
+    spec, _ = resolve_model_spec(model)
+    precision = parse_precision(model.precision)
+    for cloud in clouds or list(known):
+        if cloud not in known:
+            raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
+        opts = replace(options, cloud=cloud)
+        opts.validate(known)
+        if gpu_types:
+            gpus = [loader.resolve_gpu(g) for g in gpu_types]
+        else:
+            priced = {p.gpu_id for p in loader.load_prices() if p.cloud == cloud}
+            gpus = [g for key, g in loader.load_gpus().items() if key in priced]
+        for gpu in gpus:
+            chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
+            try:
+                c = _best_for_gpu(spec, gpu, training, opts, chosen)
+            except InfeasibleError:
+                continue
+            if c.fleet is None and not gpu_types:
+                continue
+            rows.append(
+                TrainingComparisonRow(
+                    gpu.name,
+                    cloud,
+                    c.setup.num_gpus,
+                    c.setup.tp,
+                    c.setup.pp,
+                    c.setup.dp,
+                    c.setup.zero,
+                    c.perf.tokens_per_s_per_gpu,
+                    c.perf.mfu,
+                    c.hours,
+                    c.total_cost if c.fleet else None,
+                    c.fleet.instance_type if c.fleet else None,
+                )
+            )
+    rows.sort(key=lambda r: (r.total_cost is None, r.total_cost or 0.0, r.hours))
+    return rows

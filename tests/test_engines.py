@@ -1,0 +1,87 @@
+"""Engine-specific efficiency factors: catalog, efficiency_for, estimate, planner options and CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import pytest
+
+import gpucast
+from conftest import gpucast_exe
+from gpucast.catalog import loader
+from gpucast.core.perf import Efficiency, EngineFactors
+from gpucast.errors import InputError
+from gpucast.estimate import EstimateRequest, estimate
+from gpucast.inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+
+
+def test_engine_factors_scale_the_family_efficiencies():
+    factors = loader.load_engine_factors()
+    assert "lmdeploy" in factors and "trtllm" not in factors  # fitted engine; the reference stays at 1
+    a100 = loader.resolve_gpu("A100-80GB")
+    base = loader.efficiency_for(a100, "trtllm")
+    assert base == loader.load_efficiencies().get(a100.family, loader.load_efficiencies()["default"])
+    for engine, f in factors.items():
+        eff = loader.efficiency_for(a100, engine)
+        assert math.isclose(eff.bandwidth_fraction, min(1.0, base.bandwidth_fraction * f.bandwidth_scale))
+        assert math.isclose(eff.kv_bandwidth_fraction, min(1.0, base.kv_bandwidth_fraction * f.bandwidth_scale))
+        assert math.isclose(eff.compute_fraction, min(1.0, base.compute_fraction * f.compute_scale))
+        assert math.isclose(eff.prefill_fraction, min(1.0, base.prefill_fraction * f.compute_scale))
+        assert math.isclose(eff.step_overhead_s, base.step_overhead_s * f.overhead_scale)
+        assert eff.allreduce_latency_s == base.allreduce_latency_s
+        assert engine in eff.source
+    assert loader.efficiency_for(a100, "tensorrt-llm") == base  # aliases resolve
+
+
+def test_engine_factors_apply_caps_fractions_at_one():
+    eff = EngineFactors(bandwidth_scale=1.5, compute_scale=0.5, overhead_scale=2.0).apply(
+        Efficiency(bandwidth_fraction=0.8, compute_fraction=0.4, step_overhead_s=0.001)
+    )
+    assert eff.bandwidth_fraction == 1.0 and eff.compute_fraction == pytest.approx(0.2)
+    assert eff.step_overhead_s == pytest.approx(0.002)
+    assert EngineFactors().apply(Efficiency()) == Efficiency()
+
+
+def _est(engine: str):
+    return estimate(
+        EstimateRequest(
+            model="llama-2-7b", gpu="A100-80GB", num_gpus=1, tp=1, precision="FP16", input_tokens=512,
+            output_tokens=128, load="concurrency", load_value=16, engine=engine,
+        )
+    )  # fmt: skip
+
+
+def test_estimate_engine_changes_the_prediction():
+    lmdeploy, vllm = _est("lmdeploy"), _est("vllm")
+    assert lmdeploy.engine == "LMDeploy" and vllm.engine == "vLLM"
+    assert lmdeploy.itl_ms != pytest.approx(vllm.itl_ms, rel=1e-3)
+
+
+WORKLOAD = LLMWorkloadInput(requests_per_second=5, avg_input_tokens=500, avg_output_tokens=200)
+
+
+def test_unknown_engine_is_an_input_error_with_the_list():
+    with pytest.raises(InputError, match="--engine 'foo' is not one of vllm, sglang, trtllm, lmdeploy, nim"):
+        gpucast.plan_inference(WORKLOAD, ModelConfig(model_name="llama-3.1-8b"), options=ServingOptions(engine="foo"))
+
+
+def test_planner_uses_the_engine_and_names_it():
+    model, gpu = ModelConfig(model_name="llama-3.1-8b"), GPUConfig("A100-80GB")
+    plan = gpucast.plan_inference(WORKLOAD, model, gpu, ServingOptions(engine="lmdeploy"))
+    assert plan.inputs["engine"] == "lmdeploy"
+    assert any("Engine: LMDeploy" in line for line in plan.assumptions)
+    default = gpucast.plan_inference(WORKLOAD, model, gpu)
+    assert default.inputs["engine"] == "vllm"
+    assert any("Engine: vLLM" in line for line in default.assumptions)
+
+
+def test_cli_inference_engine_flag():
+    args = ["inference", "--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "500", "--output-tokens", "200"]
+    result = subprocess.run([*gpucast_exe(), *args, "--engine", "sglang", "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["inputs"]["engine"] == "sglang"
+    bad = subprocess.run([*gpucast_exe(), *args, "--engine", "tgi"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "not one of" in bad.stderr
