@@ -182,3 +182,39 @@ def test_missing_extra_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "statsforecast", None)
     with pytest.raises(InputError, match=r"pip install 'gpucast\[forecast\]'"):
         forecast_load([1.0] * 50, "1d")
+
+
+def test_fast_fleet_mode_keeps_three_members_and_one_fold():
+    y = realistic(weeks=4)
+    both = pd.concat([frame(y).assign(service="a"), frame(y * 2).assign(service="b")])
+    results = forecast_fleet(both, "1d", n_jobs=1, fast=True)
+    for result in results.values():
+        assert {m.name for m in result.members} == {"SeasonalNaive", "MSTL", "MSTL-ARIMA"}
+        assert result.backtest.folds == 1
+        assert result.backtest.coverage[80] is not None  # checked on blocks of the single fold
+        assert any("fast fleet mode" in w for w in result.warnings)
+        assert result.backtest.mase < result.backtest.baseline_mase
+    assert results["b"].forecast[0].mean > results["a"].forecast[0].mean
+
+
+def test_request_log_tokens_are_forecast():
+    rng = np.random.default_rng(3)
+    hours = 3 * 7 * 24
+    start = pd.Timestamp("2024-01-01")
+    stamps = start + pd.to_timedelta(np.sort(rng.uniform(0, hours * 3600, 20 * hours)), unit="s")
+    hour = stamps.hour.to_numpy()
+    log = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "input_tokens": np.where(hour < 12, 500, 1500) + rng.integers(0, 10, len(stamps)),
+            "output_tokens": 200 + rng.integers(0, 10, len(stamps)),
+        }
+    )
+    result = forecast_load(log, "1d")
+    assert set(result.tokens) == {"input_tokens", "output_tokens"}
+    assert all(len(v) == len(result.forecast) == 24 for v in result.tokens.values())
+    first = pd.Timestamp(result.forecast[0].timestamp).hour
+    expected = [500 if (first + k) % 24 < 12 else 1500 for k in range(24)]
+    assert np.allclose(result.tokens["input_tokens"], expected, atol=15)
+    assert len(result.to_dict()["tokens"]["output_tokens"]) == 24
+    assert "tokens" not in forecast_load(frame(realistic(weeks=2)), "1d").to_dict()

@@ -10,6 +10,12 @@ Members (configured statsforecast objects, chosen by the detected seasons; see `
 * ``AutoETS``, ``AutoTheta`` and a non-seasonal restricted ``ARIMA`` on the raw series, only when there is at most
   one season of <= 24 steps (those models cannot carry a 168-step weekly cycle).
 
+Fast fleet mode (``fast=True``; ``forecast_fleet`` turns it on for 100+ services): members ``SeasonalNaive``,
+``MSTL`` (its ETS trend searches additive-error models only: ANN/AAN/AAdN) and ``MSTL-ARIMA``, and ``FAST_FOLDS``
+backtest fold(s); coverage is then checked cross-conformally on ``SINGLE_FOLD_BLOCKS`` blocks of that fold. Measured
+on 2 cores: 78 ms per service (1,000 services in 78 s) against 387 ms for the full ensemble, with holdout MAE within
+a few percent of it on the synthetic test series. Request-log token columns are forecast per step by SeasonalNaive.
+
 Fitting uses at most the last ``MAX_FIT_POINTS`` points (8 weeks at hourly resolution) so cost does not grow with
 the history. STL runs with LOESS jumps of ``STL_JUMP`` steps.
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 import math
 import warnings as pywarnings
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,12 +49,19 @@ STL_JUMP = 20  # STL evaluates LOESS every 20 points and interpolates (statsmode
 # no loss of accuracy measured on hourly synthetic traffic
 LOG_CAP_FACTOR = 2.0  # log-fitted members may at most reach 2× the window's peak
 TOP_K = 3  # members combined: the issue's measurements found a median of a few members best on real traffic
+FAST_FOLDS = 1  # fast fleet mode: one backtest fold (the last fold_h steps) instead of MAX_FOLDS
+SINGLE_FOLD_BLOCKS = 4  # a single fold is cut into this many blocks for the cross-conformal coverage check
+TOKEN_COLUMNS = ("input_tokens", "output_tokens")  # request-log columns forecast alongside the rps
 INTERVAL_FLOOR_FRACTION = 0.1  # relative residuals use max(ŷ, 10% of mean level): no blow-up near zero traffic
 
 
-def _models(seasons: tuple[int, ...], baseline_season: int) -> tuple[list[Any], list[Any]]:
-    """(raw members, log members) as configured statsforecast objects."""
+def _models(seasons: tuple[int, ...], baseline_season: int, fast: bool = False) -> tuple[list[Any], list[Any]]:
+    """(raw members, log members) as configured statsforecast objects (``fast``: the fleet subset, see above)."""
     from statsforecast.models import ARIMA, MSTL, AutoARIMA, AutoETS, AutoTheta, SeasonalNaive, Theta
+
+    # fast mode: the MSTL trend's ETS searches additive-error models only (ANN, AAN, AAdN) — half the default
+    # ZZN search, which also tries multiplicative errors
+    trend = AutoETS(model="AZN") if fast else AutoETS(model="ZZN")
 
     def restricted_arima() -> Any:
         # a fixed low order, no search: AutoARIMA even without seasons costs 2× the rest of the ensemble
@@ -58,8 +72,10 @@ def _models(seasons: tuple[int, ...], baseline_season: int) -> tuple[list[Any], 
     log: list[Any] = []
     if seasons:
         periods = list(seasons)
-        raw.append(MSTL(periods, stl_kwargs=jumps, alias="MSTL"))
+        raw.append(MSTL(periods, trend_forecaster=trend, stl_kwargs=jumps, alias="MSTL"))
         raw.append(MSTL(periods, trend_forecaster=restricted_arima(), stl_kwargs=jumps, alias="MSTL-ARIMA"))
+        if fast:
+            return raw, log
         raw.append(MSTL(periods, trend_forecaster=Theta(), stl_kwargs=jumps, alias="MSTL-Theta"))
         log.append(MSTL(periods, stl_kwargs=jumps, alias="MSTL-log"))
     if len(seasons) <= 1 and max(seasons, default=1) <= 24:
@@ -117,14 +133,22 @@ def _quantiles(r: np.ndarray, level: int) -> tuple[float, float]:
 
 
 def _coverage(y: np.ndarray, f: np.ndarray, scale: np.ndarray, r: np.ndarray, level: int) -> float | None:
-    """Cross-conformal coverage: fold i's band comes from the residuals of the other folds."""
-    if len(y) < 2:
+    """Cross-conformal coverage: block i's band comes from the residuals of the other blocks.
+
+    Blocks are the folds; a single fold (fast fleet mode, short histories) is cut into ``SINGLE_FOLD_BLOCKS``
+    consecutive blocks instead, so coverage is still checked out of sample.
+    """
+    if len(y) >= 2:
+        blocks = [list(a) for a in (y, f, scale, r)]
+    elif y.size >= 2 * SINGLE_FOLD_BLOCKS:
+        blocks = [np.array_split(a.ravel(), SINGLE_FOLD_BLOCKS) for a in (y, f, scale, r)]
+    else:
         return None
+    ys, fs, ss, rs = blocks
     inside = 0
-    for i in range(len(y)):
-        others = np.concatenate([r[j] for j in range(len(y)) if j != i])
-        lo, hi = _quantiles(others, level)
-        inside += int(np.sum((y[i] >= f[i] + lo * scale[i]) & (y[i] <= f[i] + hi * scale[i])))
+    for i in range(len(ys)):
+        lo, hi = _quantiles(np.concatenate(rs[:i] + rs[i + 1 :]), level)
+        inside += int(np.sum((ys[i] >= fs[i] + lo * ss[i]) & (ys[i] <= fs[i] + hi * ss[i])))
     return inside / y.size
 
 
@@ -188,13 +212,13 @@ def _assemble(
     widen = np.sqrt(np.maximum(1.0, steps / plan.fold_h))
     fc_scale = np.maximum(ens_fc, floor) * widen
     bands = {lv: _quantiles(r.ravel(), lv) for lv in levels}
-    points = []
-    for k, mean in enumerate(ens_fc):
-        ts = last_ds + (k + 1) * pd.tseries.frequencies.to_offset(freq)
-        lo = {lv: max(0.0, float(mean + q[0] * fc_scale[k])) for lv, q in bands.items()}
-        hi = {lv: max(float(mean), float(mean + q[1] * fc_scale[k])) for lv, q in bands.items()}
-        lo = {lv: min(v, float(mean)) for lv, v in lo.items()}
-        points.append(ForecastPoint(ts.strftime("%Y-%m-%dT%H:%M:%SZ"), float(mean), lo, hi))
+    lows = {lv: np.minimum(np.maximum(0.0, ens_fc + q[0] * fc_scale), ens_fc).tolist() for lv, q in bands.items()}
+    highs = {lv: np.maximum(ens_fc, ens_fc + q[1] * fc_scale).tolist() for lv, q in bands.items()}
+    stamps = _timestamps(last_ds, freq, len(ens_fc))
+    points = [
+        ForecastPoint(stamps[k], mean, {lv: lows[lv][k] for lv in levels}, {lv: highs[lv][k] for lv in levels})
+        for k, mean in enumerate(ens_fc.tolist())
+    ]
     return ForecastResult(
         unique_id=uid,
         freq=freq,
@@ -206,6 +230,12 @@ def _assemble(
         fit_points=len(y),
         warnings=[*notes, *plan.warnings],
     )
+
+
+def _timestamps(last_ds: pd.Timestamp, freq: str, n: int) -> list[str]:
+    """ISO-8601 UTC stamps of the ``n`` steps after ``last_ds``."""
+    stamps = pd.date_range(last_ds, periods=n + 1, freq=freq)[1:]
+    return list(stamps.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _constant(
@@ -235,11 +265,14 @@ def forecast_frame(
     levels: tuple[int, ...] = (80, 95),
     n_jobs: int = 1,
     notes: list[str] | None = None,
+    fast: bool = False,
 ) -> dict[str, ForecastResult]:
     """Forecast every series of a long frame ``unique_id, ds, y`` (regular steps of ``freq``, no NaN).
 
-    Series that share a plan (same seasons and backtest layout) are fitted in one statsforecast call, so ``n_jobs``
-    spreads a fleet over cores. ``notes`` (e.g. loading repairs) are prepended to every result's warnings.
+    Series that share a plan (same seasons and backtest layout) are fitted in one statsforecast call per member set,
+    so ``n_jobs`` spreads a fleet over cores. ``notes`` (e.g. loading repairs) are prepended to every result's
+    warnings. ``fast`` is the fleet mode: members SeasonalNaive, MSTL and MSTL-ARIMA only and ``FAST_FOLDS``
+    backtest fold(s) — about 7× less fitting per series.
     """
     step_s = step_seconds(freq)
     results: dict[str, ForecastResult] = {}
@@ -256,31 +289,57 @@ def forecast_frame(
             results[str(uid)] = _constant(str(uid), y, last_ds, freq, horizon, levels, series_notes)
             continue
         plan = plan_series(y, step_s, horizon)
+        if fast and plan.folds > FAST_FOLDS:
+            plan = replace(plan, folds=FAST_FOLDS)
         plan.warnings[:0] = series_notes
         groups[(plan.seasons, plan.fold_h, plan.folds, plan.baseline_season)].append((str(uid), y, last_ds, plan))
     for members in groups.values():
         plan = members[0][3]
-        raw_models, log_models = _models(plan.seasons, plan.baseline_season)
-        df = pd.concat(
-            [
-                pd.DataFrame({"unique_id": uid, "ds": pd.date_range(end=last, periods=len(y), freq=freq), "y": y})
-                for uid, y, last, _ in members
-            ],
-            ignore_index=True,
+        raw_models, log_models = _models(plan.seasons, plan.baseline_season, fast)
+        lengths = np.array([len(y) for _, y, _, _ in members])
+        ids = np.repeat(np.array([uid for uid, _, _, _ in members], dtype=object), lengths)
+        ds = np.concatenate(
+            [pd.date_range(end=last, periods=len(y), freq=freq).to_numpy() for _, y, last, _ in members]
         )
+        df = pd.DataFrame({"unique_id": ids, "ds": ds, "y": np.concatenate([y for _, y, _, _ in members])})
         cv, fc = _run(raw_models, df, freq, plan, horizon, n_jobs)
         if log_models:
             cv_log, fc_log = _run(log_models, df.assign(y=np.log1p(df["y"])), freq, plan, horizon, n_jobs)
             for name in (m.alias for m in log_models):
                 cv[name], fc[name] = cv_log[name].to_numpy(), fc_log[name].to_numpy()
         names = [m.alias for m in raw_models + log_models]
-        cv_by = dict(tuple(cv.groupby("unique_id", sort=False)))
-        fc_by = dict(tuple(fc.groupby("unique_id", sort=False)))
+        # every series of a group has the same fold layout and horizon: one reshape per column, no groupby
+        order = {uid: k for k, uid in enumerate(cv["unique_id"].astype(str).unique())}
+        cv_rows, fc_rows = plan.folds * plan.fold_h, horizon
+        cv_cols = {n: cv[n].to_numpy(dtype="float64").reshape(-1, cv_rows) for n in ["y", *names]}
+        fc_cols = {n: fc[n].to_numpy(dtype="float64").reshape(-1, fc_rows) for n in names}
+        fc_order = {uid: k for k, uid in enumerate(fc["unique_id"].astype(str).unique())}
         for uid, y, last_ds, series_plan in members:
-            cv_part, fc_part = cv_by[uid], fc_by[uid]
-            cv_arrays = {"y": cv_part["y"].to_numpy(dtype="float64")} | {
-                n: cv_part[n].to_numpy(dtype="float64") for n in names
-            }
-            fc_arrays = {n: fc_part[n].to_numpy(dtype="float64") for n in names}
+            k, j = order[uid], fc_order[uid]
+            cv_arrays = {n: cv_cols[n][k].copy() for n in cv_cols}
+            fc_arrays = {n: fc_cols[n][j].copy() for n in fc_cols}
             results[uid] = _assemble(uid, y, last_ds, freq, series_plan, cv_arrays, fc_arrays, levels, [])
+    token_cols = [c for c in TOKEN_COLUMNS if c in frame.columns]
+    if token_cols:
+        for uid, part in frame.groupby("unique_id", sort=False):
+            result = results[str(uid)]
+            tokens = _token_forecast(part, token_cols, result.backtest.baseline_season, horizon)
+            if tokens:
+                results[str(uid)] = replace(result, tokens=tokens)
     return {uid: results[uid] for uid in map(str, frame["unique_id"].unique())}
+
+
+def _token_forecast(part: pd.DataFrame, columns: list[str], season: int, horizon: int) -> dict[str, list[float]]:
+    """Mean tokens per request for each future step: statsforecast's SeasonalNaive (the RPS baseline's season) on
+    the fit window of each token column. Token lengths move with the mix of clients over the day, rarely trend."""
+    from statsforecast.models import SeasonalNaive
+
+    out = {}
+    for column in columns:
+        x = part[column].to_numpy(dtype="float64")[-MAX_FIT_POINTS:]
+        if len(x) == 0 or not np.isfinite(x).all():
+            continue
+        model = SeasonalNaive(season_length=season if len(x) >= season else 1)
+        mean = np.asarray(model.forecast(y=x, h=horizon)["mean"], dtype="float64")
+        out[column] = np.clip(mean, 0.0, None).tolist()
+    return out

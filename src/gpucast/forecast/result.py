@@ -121,6 +121,9 @@ class ForecastResult:
     scenario: str = "baseline"
     growth_rate: float = 0.0  # % per month overlay applied by the scenario
     warnings: list[str] = field(default_factory=list)
+    # per-step forecast of the mean tokens per request, aligned with ``forecast`` (request logs with token columns
+    # only): {"input_tokens": [...], "output_tokens": [...]}; SeasonalNaive on the per-bin means, not scenario-scaled
+    tokens: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def levels(self) -> list[int]:
@@ -131,7 +134,7 @@ class ForecastResult:
         return replace(self, forecast=points, scenario=scenario, growth_rate=growth_rate)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "unique_id": self.unique_id,
             "freq": self.freq,
             "scenario": self.scenario,
@@ -144,3 +147,6 @@ class ForecastResult:
             "fit_points": self.fit_points,
             "warnings": list(self.warnings),
         }
+        if self.tokens:
+            out["tokens"] = {name: [_round(v) for v in values] for name, values in self.tokens.items()}
+        return out
