@@ -164,3 +164,16 @@ def test_cli_training_bad_input_is_one_line(extra, message):
     )  # fmt: skip
     assert result.returncode == 2, result.stdout
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_training_plan_json_matches_its_shipped_schema():
+    from importlib import resources
+
+    import jsonschema
+
+    from gpucast.schema import plan_schema
+
+    shipped = json.loads(resources.files("gpucast").joinpath("schemas/training-plan.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(plan_schema("training")))
+    plan = TrainingEngine().generate_plan(RUN, ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"))
+    jsonschema.validate(json.loads(json.dumps(plan.to_dict())), shipped)

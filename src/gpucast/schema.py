@@ -1,6 +1,7 @@
 """JSON Schema of the plan JSON (``--json`` / ``--output``), derived from the plan dataclasses.
 
-The shipped file ``schemas/inference-plan.schema.json`` is this function's output; a test keeps
+The shipped files ``schemas/inference-plan.schema.json`` and ``schemas/training-plan.schema.json`` are this
+module's output; a test keeps
 the two equal, and another validates real plans against the file.
 """
 
@@ -46,9 +47,13 @@ def _schema_for(tp: Any) -> dict[str, Any]:
     return {}
 
 
-def plan_schema() -> dict[str, Any]:
-    schema = _schema_for(LLMCapacityPlan)
+def plan_schema(kind: str = "inference") -> dict[str, Any]:
+    """JSON Schema of an inference plan (LLMCapacityPlan) or a training plan (TrainingCapacityPlan)."""
+    from .training_plan import TrainingCapacityPlan
+
+    cls = TrainingCapacityPlan if kind == "training" else LLMCapacityPlan
+    schema = _schema_for(cls)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://github.com/gpucast/gpucast/schemas/inference-plan.schema.json"
-    schema["description"] = "gpucast inference capacity plan (LLMCapacityPlan.to_dict())"
+    schema["$id"] = f"https://github.com/gpucast/gpucast/schemas/{kind}-plan.schema.json"
+    schema["description"] = f"gpucast {kind} capacity plan ({cls.__name__}.to_dict())"
     return schema
