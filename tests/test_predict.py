@@ -79,3 +79,24 @@ def test_seed_forecast_future_needs_api(history):
     assert needs.forecast.scenario == "spike" and len(needs.forecast.forecast) == 48
     assert needs.capacity is not None and needs.capacity.periods
     assert needs.to_dict()["capacity"]["gpus_per_replica"] >= 1
+
+
+def test_predict_all_services_in_one_file(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 24 * 21
+    hours = np.arange(n)
+    ts = pd.date_range("2026-09-01", periods=n, freq="h", tz="UTC").astype(str)
+    frames = [
+        pd.DataFrame({"service": f"svc-{s}", "timestamp": ts, "rps": (5 + s) * (1.2 + np.sin(2 * np.pi * hours / 24))
+                      + rng.normal(0, 0.2, n)})
+        for s in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "fleet.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    result = run("--history", str(path), "--id-col", "service", "--horizon", "1d", "--all-services", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert sorted(data) == ["svc-0", "svc-1", "svc-2"]
+    assert all(len(r["forecast"]) == 24 for r in data.values())
+    several = run("--history", str(path), "--id-col", "service", "--horizon", "1d")
+    assert (several.returncode == 2 and "--service" in several.stderr) or "unique_id" in several.stderr

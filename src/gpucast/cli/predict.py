@@ -20,6 +20,7 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="baseline", help="baseline, optimistic, pessimistic or spike")
     parser.add_argument("--growth-rate", type=float, default=0.0, help="extra growth in %% per month")
     parser.add_argument("--service", help="the service id when the file holds several")
+    parser.add_argument("--all-services", action="store_true", help="forecast every service of the file (fleet mode)")
     parser.add_argument("--value-col", help="value column (default: rps/requests/value/y or the only one)")
     parser.add_argument("--timestamp-col", help="timestamp column")
     parser.add_argument("--id-col", help="service id column")
@@ -41,6 +42,13 @@ def run_predict(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),
                                  ("id_col", args.id_col), ("freq", args.freq)) if v}  # fmt: skip
     history = load_history(args.history, **options)
+    if args.all_services:
+        return _run_fleet(history, args)
+    if len(history.ids) > 1 and not args.service:
+        shown = ", ".join(history.ids[:5]) + ("…" if len(history.ids) > 5 else "")
+        raise InputError(
+            f"--history holds {len(history.ids)} services ({shown}): pick one with --service ID or use --all-services"
+        )
     result = forecast_load(
         history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate, unique_id=args.service
     )
@@ -71,6 +79,38 @@ def run_predict(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0
     _render(result, timeline, args)
+    return 0
+
+
+def _run_fleet(history: Any, args: argparse.Namespace) -> int:
+    """Every service of the file at once (statsforecast over all cores), with a live status line."""
+    from ..forecast import forecast_fleet
+    from .render import console
+
+    if args.model:
+        raise InputError("--all-services forecasts load only; plan capacity per service with --service and --model")
+    with console.status(f"forecasting {len(history.ids)} services over all cores…"):
+        results = forecast_fleet(history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate)
+    if args.json:
+        print(json.dumps({uid: r.to_dict() for uid, r in results.items()}, indent=2))
+        return 0
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=f"Forecast of {len(results)} services ({args.horizon})", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for column in ("service", "mean req/s", "peak (hi80)", "MASE", "seasonal-naive MASE", "shape"):
+        table.add_column(column, justify="left" if column in ("service", "shape") else "right")
+    for uid, r in results.items():
+        means = [p.mean for p in r.forecast]
+        step = max(1, -(-len(means) // 24))
+        bt = r.backtest
+        table.add_row(
+            uid, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
+            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", sparkline(means[::step]),
+        )  # fmt: skip
+    console.print(table)
     return 0
 
 
