@@ -169,8 +169,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         mode = "training"
     if mode == "training":
         from ..training_api import plan_training
+        from . import render_training
 
-        return _emit(plan_training(*_training_inputs(sections)), sections, args, render.training_plan)
+        return _emit(plan_training(*_training_inputs(sections)), sections, args, render_training.training_plan)
     from ..api import plan_inference
 
     return _emit(plan_inference(*_inputs(sections)), sections, args, render.plan)
@@ -250,6 +251,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     if (args.mode or sections.get("mode")) == "training":
         from ..training_estimate import compare_training
+        from . import render_training
 
         training, model_cfg, gpu_cfg, train_options = _training_inputs(sections)
         trows = compare_training(
@@ -264,7 +266,7 @@ def _compare(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([r.to_dict() for r in trows], indent=2))
         else:
-            render.training_comparison(trows)
+            render_training.training_comparison(trows)
         return 0
     workload, model, gpu, options = _inputs(sections)
 
@@ -316,13 +318,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _training_estimate(args: argparse.Namespace) -> int:
     from ..training_estimate import estimate_training
-    from . import render
+    from . import render_training
 
     result = estimate_training(training_request_from_args(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        render.training_estimate(result)
+        render_training.training_estimate(result)
     return 0
 
 

@@ -1,0 +1,126 @@
+"""Terminal rendering of training plans, estimates and comparisons (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from .render import _money, _section, console
+
+
+def training_plan(p: Any, *, explain: bool = False) -> None:
+    res, par, m = p.gpu_resources, p.parallelism, p.training_metrics
+    console.print("[bold]LLM TRAINING CAPACITY PLAN[/bold]  (gpucast)")
+    inputs = p.inputs
+    console.print(
+        _section(
+            "Inputs",
+            [
+                (
+                    "Run",
+                    f"{inputs['dataset_size_tokens']:,} tokens x {inputs['num_epochs']} epochs, sequence length "
+                    f"{inputs['sequence_length']}, global batch {inputs['global_batch_size']} sequences",
+                ),
+                (
+                    "Model",
+                    f"{p.model['name']} ({p.model['total_params_b']:.1f}B params), {inputs['method']}, "
+                    f"{inputs['precision']}, {inputs['optimizer_type']}",
+                ),
+            ],
+        )
+    )
+    console.print(
+        _section(
+            "GPU resources",
+            [
+                (
+                    "GPUs",
+                    f"{res.required_gpus} x {res.recommended_gpu_type} ({res.nodes} node(s) of up to {res.gpus_per_node})",
+                ),
+                (
+                    "Parallelism",
+                    f"TP={par.tensor_parallel} PP={par.pipeline_parallel} DP={par.data_parallel} "
+                    f"ZeRO-{par.zero_stage}, micro batch {par.micro_batch_size} x {par.gradient_accumulation_steps} "
+                    f"accumulation, recompute {par.recompute}",
+                ),
+                (
+                    "Memory per GPU",
+                    f"{res.gpu_memory_per_gpu_gb:.1f} GB of {res.gpu_memory_gb:.0f} GB: weights "
+                    f"{res.model_weights_gb:.1f} + gradients {res.gradients_gb:.1f} + optimizer {res.optimizer_states_gb:.1f} "
+                    f"+ activations {res.activations_gb:.1f} + buffers {res.buffers_gb:.1f}",
+                ),
+            ],
+        )
+    )
+    console.print(
+        _section(
+            "Training metrics",
+            [
+                (
+                    "Throughput",
+                    f"{m.tokens_per_second_per_gpu:,.0f} tokens/s per GPU, {m.total_tokens_per_second:,.0f} total",
+                ),
+                (
+                    "MFU",
+                    f"{m.mfu:.1%} ({m.tflops_per_gpu:.0f} TFLOP/s per GPU, {m.flops_per_token / 1e9:.1f} GFLOP/token)",
+                ),
+                ("Steps", f"{m.steps_per_epoch:,} per epoch, {m.total_steps:,} in total ({m.step_time_s:.2f} s each)"),
+                ("Duration", f"{m.estimated_duration_hours:,.1f} hours ({m.estimated_duration_days:,.2f} days)"),
+            ],
+        )
+    )
+    if p.cost:
+        c = p.cost
+        console.print(
+            _section(
+                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                [
+                    ("Instances", f"{c.instances} x {c.instance_type} (${c.gpu_cost_per_hour:,.2f}/hour)"),
+                    ("Per epoch / total", f"{_money(c.cost_per_epoch)} / {_money(c.total_training_cost)}"),
+                ],
+            )
+        )
+    console.print(f"[bold]Recommendation:[/bold] {p.recommendation}")
+    for warning in p.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    if explain:
+        for line in p.assumptions:
+            console.print(f"[dim]- {line}[/dim]")
+
+
+def training_estimate(r: Any) -> None:
+    console.print(f"[bold]{r.model}[/bold] ({r.method}) on {r.tp * r.pp * r.dp} x {r.gpu}")
+    rows = [
+        (
+            "Parallelism",
+            f"TP={r.tp} PP={r.pp} DP={r.dp} ZeRO-{r.zero}, micro batch {r.micro_batch} x {r.grad_accum}, "
+            f"recompute {r.recompute}",
+        ),
+        ("Throughput", f"{r.tokens_per_s_per_gpu:,.0f} tokens/s per GPU, {r.tokens_per_s:,.0f} total"),
+        ("MFU", f"{r.mfu:.1%} ({r.tflops_per_gpu:.0f} TFLOP/s per GPU)"),
+        ("Step time", f"{r.step_time_s:.3f} s"),
+        (
+            "Peak memory per GPU",
+            f"{r.memory_per_gpu_gb:.1f} GB ({'fits' if r.fits else 'does NOT fit'}): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in r.memory_breakdown_gb.items()),
+        ),
+    ]
+    console.print(_section("Training step", rows))
+
+
+def training_comparison(rows: list[Any]) -> None:
+    if not rows:
+        console.print("No GPU and cloud combination can run this training job.")
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("GPU", "cloud", "GPUs", "TP/PP/DP", "ZeRO", "tok/s/GPU", "MFU", "hours", "total $", "instance"):
+        table.add_column(column, justify="left" if column in ("GPU", "cloud", "instance") else "right")
+    for r in rows:
+        table.add_row(
+            r.gpu_type, r.cloud, str(r.gpus), f"{r.tensor_parallel}/{r.pipeline_parallel}/{r.data_parallel}",
+            str(r.zero_stage), f"{r.tokens_per_s_per_gpu:,.0f}", f"{r.mfu:.0%}", f"{r.hours:,.1f}",
+            _money(r.total_cost), r.instance_type or "-",
+        )  # fmt: skip
+    console.print(table)
