@@ -59,6 +59,7 @@ from calibration_report import (
     _fmt,
     abs_pct_errors,
     calibration_values,
+    check_or_write,
     differs_from_file,
     engine_values,
     print_table,
@@ -435,19 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cross=cross,
     )
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
-    if args.check:
-        problems = differs_from_file(result, args.output, args.tolerance)
-        if problems:
-            print(f"--check: {args.output} differs from the fit:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 1
-        print(f"--check: {args.output} matches the fit")
-        return 0
-    if not args.no_write:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    return 0
+    problems = differs_from_file(result, args.output, args.tolerance) if args.check else None
+    return check_or_write(problems, args.output, text, no_write=args.no_write)
 
 
 if __name__ == "__main__":

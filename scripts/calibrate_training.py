@@ -51,6 +51,9 @@ from gpucast.core.training_memory import training_memory
 from gpucast.training_validation import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
 from gpucast.training_validation import prepare as prepare_rows
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
+from calibration_report import check_or_write
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/training.csv")  # relative to the repo root
 OUTPUT = REPO / "src" / "gpucast" / "catalog" / "training_calibration.toml"
@@ -341,19 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     mem = training_memory(c.setup, _eff(effs, c).memory)
                     print(f"  {rid:<40} measured {v:6.1f} predicted {mem.allocated:6.1f} GiB {mem} {c.setup.recompute}")
     print(f"elapsed {time.perf_counter() - started:.1f} s")
-    if args.check:
-        problems = differs(result, args.output, args.tolerance)
-        if problems:
-            print(f"--check: {args.output} differs from the fit:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
-            return 1
-        print(f"--check: {args.output} matches the fit")
-        return 0
-    if not args.no_write:
-        args.output.write_text(render(result, lines, path.name), encoding="utf-8")
-        print(f"wrote {args.output}")
-    return 0
+    problems = differs(result, args.output, args.tolerance) if args.check else None
+    return check_or_write(problems, args.output, render(result, lines, path.name), no_write=args.no_write)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from gpucast.validation import METRICS
+from gpucast.validation_report import abs_pct_error
 
 
 def abs_pct_errors(pairs: Iterable[tuple[str, float, float]]) -> dict[str, list[float]]:
     """{metric: [|pred/meas - 1| x 100]} from (metric, predicted, measured)."""
     errors: dict[str, list[float]] = defaultdict(list)
     for metric, pred, meas in pairs:
-        error = abs(pred / meas - 1.0) * 100.0
+        error = abs_pct_error(pred, meas)
         errors[metric].append(error)
         errors["ALL"].append(error)
     return errors
@@ -117,3 +119,20 @@ def differs_from_file(result: Any, path: Path, rel_tol: float = 1e-9) -> list[st
             if not math.isclose(have, value, rel_tol=rel_tol):
                 problems.append(f"engines.{engine}.{key}: file {have} vs fit {value}")
     return problems
+
+
+def check_or_write(problems: list[str] | None, output: Path, text: str, *, no_write: bool) -> int:
+    """The end of a calibration run, shared by both scripts: with ``--check`` (``problems`` not None) report
+    whether ``output`` matches the fit (exit 1 if not); otherwise write ``text`` unless ``--no-write``."""
+    if problems is not None:
+        if problems:
+            print(f"--check: {output} differs from the fit:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        print(f"--check: {output} matches the fit")
+        return 0
+    if not no_write:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {output}")
+    return 0
