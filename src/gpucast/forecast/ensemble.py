@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from .history import step_seconds
+from .intervals import naive_error_bands
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan, plan_series
 
@@ -132,24 +133,55 @@ def _quantiles(r: np.ndarray, level: int) -> tuple[float, float]:
     return float(np.quantile(r, alpha / 2)), float(np.quantile(r, 1 - alpha / 2))
 
 
-def _coverage(y: np.ndarray, f: np.ndarray, scale: np.ndarray, r: np.ndarray, level: int) -> float | None:
+def _coverage(
+    y: np.ndarray,
+    f: np.ndarray,
+    scale: np.ndarray,
+    r: np.ndarray,
+    level: int,
+    naive: tuple[np.ndarray, np.ndarray] | None = None,
+) -> float | None:
     """Cross-conformal coverage: block i's band comes from the residuals of the other blocks.
 
     Blocks are the folds; a single fold (fast fleet mode, short histories) is cut into ``SINGLE_FOLD_BLOCKS``
-    consecutive blocks instead, so coverage is still checked out of sample.
+    consecutive blocks instead, so coverage is still checked out of sample. ``naive`` holds the seasonal-naive
+    relative bands measured before each fold's cutoff (shaped like ``y``): the band is widened to them as the
+    forecast's is (see ``intervals.py``).
     """
+    nlo, nhi = naive if naive is not None else (np.zeros_like(y), np.zeros_like(y))
+    arrays = (y, f, scale, r, nlo, nhi)
     if len(y) >= 2:
-        blocks = [list(a) for a in (y, f, scale, r)]
+        blocks = [list(a) for a in arrays]
     elif y.size >= 2 * SINGLE_FOLD_BLOCKS:
-        blocks = [np.array_split(a.ravel(), SINGLE_FOLD_BLOCKS) for a in (y, f, scale, r)]
+        blocks = [np.array_split(a.ravel(), SINGLE_FOLD_BLOCKS) for a in arrays]
     else:
         return None
-    ys, fs, ss, rs = blocks
+    ys, fs, ss, rs, nlos, nhis = blocks
     inside = 0
     for i in range(len(ys)):
         lo, hi = _quantiles(np.concatenate(rs[:i] + rs[i + 1 :]), level)
-        inside += int(np.sum((ys[i] >= fs[i] + lo * ss[i]) & (ys[i] <= fs[i] + hi * ss[i])))
+        low = fs[i] + np.minimum(lo, nlos[i]) * ss[i]
+        high = fs[i] + np.maximum(hi, nhis[i]) * ss[i]
+        inside += int(np.sum((ys[i] >= low) & (ys[i] <= high)))
     return inside / y.size
+
+
+def _fold_naive_bands(
+    y: np.ndarray, plan: SeriesPlan, levels: tuple[int, ...], floor: float
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Seasonal-naive relative bands for each backtest fold, measured only on the history before its cutoff."""
+    n = len(y)
+    per_fold = [
+        naive_error_bands(y[: n - (plan.folds - i) * plan.fold_h], plan.baseline_season, plan.fold_h, levels, floor)
+        for i in range(plan.folds)
+    ]
+    zeros = np.zeros(plan.fold_h)
+    out = {}
+    for level in levels:
+        lows = [bands[level][0] if level in bands else zeros for bands in per_fold]
+        highs = [bands[level][1] if level in bands else zeros for bands in per_fold]
+        out[level] = (np.stack(lows), np.stack(highs))
+    return out
 
 
 def _assemble(
@@ -195,6 +227,7 @@ def _assemble(
     cv_scale = np.maximum(ens_cv, floor)
     r = (truth - ens_cv) / cv_scale
     base = cv["SeasonalNaive"]
+    fold_naive = _fold_naive_bands(y, plan, levels, floor)
     ens_mae, base_mae = float(np.mean(np.abs(ens_cv - truth))), float(np.mean(np.abs(base - truth)))
     backtest = Backtest(
         mase=ens_mae / scale,
@@ -203,17 +236,25 @@ def _assemble(
         baseline_mase=base_mae / scale,
         baseline_smape=_smape(truth.ravel(), base.ravel()),
         baseline_mae=base_mae,
-        coverage={lv: _coverage(truth, ens_cv, cv_scale, r, lv) for lv in levels},
+        coverage={lv: _coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv]) for lv in levels},
         folds=plan.folds,
         fold_horizon=plan.fold_h,
         baseline_season=plan.baseline_season,
     )
     steps = np.arange(1, len(ens_fc) + 1)
     widen = np.sqrt(np.maximum(1.0, steps / plan.fold_h))
-    fc_scale = np.maximum(ens_fc, floor) * widen
-    bands = {lv: _quantiles(r.ravel(), lv) for lv in levels}
-    lows = {lv: np.minimum(np.maximum(0.0, ens_fc + q[0] * fc_scale), ens_fc).tolist() for lv, q in bands.items()}
-    highs = {lv: np.maximum(ens_fc, ens_fc + q[1] * fc_scale).tolist() for lv, q in bands.items()}
+    level_scale = np.maximum(ens_fc, floor)
+    fc_scale = level_scale * widen
+    naive = naive_error_bands(y, plan.baseline_season, len(ens_fc), levels, floor)
+    lows, highs = {}, {}
+    for lv in levels:
+        q_lo, q_hi = _quantiles(r.ravel(), lv)
+        low, high = ens_fc + q_lo * fc_scale, ens_fc + q_hi * fc_scale
+        if lv in naive:  # the wider of the fold-conformal and the seasonal-naive band (intervals.py)
+            low = np.minimum(low, ens_fc + naive[lv][0] * level_scale)
+            high = np.maximum(high, ens_fc + naive[lv][1] * level_scale)
+        lows[lv] = np.minimum(np.maximum(0.0, low), ens_fc).tolist()
+        highs[lv] = np.maximum(ens_fc, high).tolist()
     stamps = _timestamps(last_ds, freq, len(ens_fc))
     points = [
         ForecastPoint(stamps[k], mean, {lv: lows[lv][k] for lv in levels}, {lv: highs[lv][k] for lv in levels})
