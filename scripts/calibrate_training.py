@@ -56,6 +56,7 @@ from calibration_report import check_or_write
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/training.csv")  # relative to the repo root
+FIT_DIR = REPO / "data" / "benchmarks" / "training-fit"  # further published rows fitted on (sources in its README)
 OUTPUT = REPO / "src" / "gpucast" / "catalog" / "training_calibration.toml"
 BOUNDS = {  # physically meaningful ranges
     "matmul_fraction": (0.3, 0.9),
@@ -288,7 +289,13 @@ def differs(result: Fit, path: Path, tolerance: float) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training CSV (default %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        default=[DEFAULT_DATA, *sorted(FIT_DIR.glob("*.csv"))],
+        help="training CSVs (default: ../shared/calibration/training.csv and data/benchmarks/training-fit/*.csv)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--check", action="store_true", help="re-fit; exit 1 if --output differs")
     parser.add_argument("--tolerance", type=float, default=1e-9, help="relative tolerance of --check")
@@ -297,18 +304,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--worst", type=int, default=8)
     parser.add_argument("--memory", action="store_true", help="list the peak-memory rows")
     args = parser.parse_args(argv)
-    path = args.data if args.data.is_absolute() else REPO / args.data
-    if not path.is_file():
-        print(f"calibrate_training.py: training data {path} not found (use --data PATH)", file=sys.stderr)
+    paths = [p if p.is_absolute() else REPO / p for p in args.data]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"calibrate_training.py: training data {', '.join(missing)} not found (use --data PATH)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows += list(csv.DictReader(handle))
     cases, skipped = prepare(rows)
     n = sum(len(c.targets) for c in cases)
-    print(
-        f"{path.name}: {len(rows)} rows, {n} predicted in {len(cases)} configurations, {sum(skipped.values())} skipped"
-    )
+    names = ", ".join(p.name for p in paths)
+    print(f"{names}: {len(rows)} rows, {n} predicted in {len(cases)} configurations, {sum(skipped.values())} skipped")
     for reason, count in skipped.most_common():
         print(f"  skipped {count:>4}: {reason}")
     result = fit(cases)
@@ -345,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {rid:<40} measured {v:6.1f} predicted {mem.allocated:6.1f} GiB {mem} {c.setup.recompute}")
     print(f"elapsed {time.perf_counter() - started:.1f} s")
     problems = differs(result, args.output, args.tolerance) if args.check else None
-    return check_or_write(problems, args.output, render(result, lines, path.name), no_write=args.no_write)
+    return check_or_write(problems, args.output, render(result, lines, names), no_write=args.no_write)
 
 
 if __name__ == "__main__":

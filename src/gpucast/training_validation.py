@@ -266,12 +266,18 @@ def _stated_setup(
     elif "SHARD_GRAD_OP" in sharding:
         zero = 2
     else:
-        zero = 3 if "FSDP" in sharding else 1 if "DISTRIBUTED OPTIMIZER" in sharding else 0
+        # the distributed optimizer first: notes such as "FSDP column 0 = DDP" name FSDP without using it
+        zero = 1 if sharding.startswith("DISTRIBUTED OPTIMIZER") else 3 if "FSDP" in sharding else 0
     ckpt = row["grad_ckpt"].strip().lower()
     recompute = {"selective": "selective", "true": "full", "full": "full", "false": "none", "none": "none"}
     chosen = next((v for k, v in recompute.items() if ckpt.startswith(k)), "")
+    model = resolve_model(row["model"])
+    if model.num_experts and num_gpus > 1:
+        raise _Skip(
+            f"{model.name} is a mixture of experts: multi-GPU MoE training uses expert parallelism, not modelled"
+        )
     setup = TrainingSetup(
-        model=resolve_model(row["model"]), gpu=gpu, method=row["method"].strip().lower() or "full",
+        model=model, gpu=gpu, method=row["method"].strip().lower() or "full",
         precision=Precision.FP8 if "fp8" in row["precision"].lower() else Precision.BF16,
         master_weights="PURE" not in row["precision"].upper(), zero=zero, tp=tp, pp=pp, dp=dp, micro_batch=micro,
         seq_len=seq, grad_accum=max(1, batch // (micro * dp)), recompute=chosen or "none",

@@ -28,7 +28,11 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   embeddings, lm_head and norms stay BF16, so a 70B model averages ~0.55 bytes per parameter).
   Trainable adapters are ``rank x (d_in + d_out)`` per target matrix per layer with the full 16
   bytes each; frozen weights have no gradients, and the inputs of frozen, untargeted linear layers
-  need not be stored.
+  need not be stored — except under bitsandbytes QLoRA (Hugging Face PEFT, LitGPT, axolotl: the
+  default stack), whose ``MatMul4Bit`` autograd function saves its input ``A`` for backward whenever
+  the input needs a gradient, so every quantized linear keeps its input as in full fine-tuning
+  (LitGPT's QLoRA rows measure 2-4 GiB above LoRA's activations at 7-8B). torchtune's NF4 linear
+  (torchao ``linear_nf4``) saves only the weight.
 - **Logits**: the lm_head writes BF16 logits (2 bytes per element), the loss upcasts them to FP32 (4)
   and the backward pass creates their FP32 gradient (4): ``s*b*vocab*10`` bytes / TP at the loss. With
   torchtune's chunked cross-entropy (``CEWithChunkedOutputLoss``, 8 chunks) only one chunk is upcast at a
@@ -295,7 +299,7 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
     # --- activations (per stage; 1F1B keeps min(pp, grad_accum) micro-batches on the first stage) -------
     layers_per_stage = m.num_layers / setup.pp
     in_flight = min(setup.pp, setup.grad_accum)
-    frozen = setup.lora_targets if setup.method != "full" else None
+    frozen = setup.lora_targets if _drops_frozen_inputs(setup) else None
     s, b, tp, fa = setup.seq_len, setup.micro_batch, setup.tp, setup.flash_attention
     full_layer = activation_bytes_per_layer(m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen)
     stored = activation_bytes_per_layer(
@@ -323,3 +327,9 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         total=total / GIB,
         allocated=allocated / GIB,
     )
+
+
+def _drops_frozen_inputs(setup: TrainingSetup) -> bool:
+    """Whether the inputs of frozen, untargeted linears are dropped (see the module docstring: LoRA yes;
+    QLoRA only on torchtune's NF4 linear, not on bitsandbytes' MatMul4Bit, which saves every input)."""
+    return setup.method == "lora" or (setup.method == "qlora" and setup.framework == "torchtune")
