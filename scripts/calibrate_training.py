@@ -8,8 +8,9 @@ parameters by least squares on log(predicted / measured):
 - throughput: ``matmul_fraction`` (global, and per GPU family with >= 10 rows, tied to the global value
   by a log-normal prior of sigma 0.15), per software stack (``framework`` column: megatron, composer,
   torchtune) a GEMM and an attention factor (log-normal priors of sigma 0.15 and 0.5 around 1, the
-  "default" stack), ``fp8_matmul_fraction``, ``attention_fraction``,
-  ``elementwise_passes``, ``recompute_time_factor``, ``dp_exposed_fraction``, ``tp_exposed_fraction``;
+  "default" stack), ``fp8_matmul_fraction``, ``attention_fraction``, ``fa2_hopper_factor`` (FlashAttention-2
+  class kernels on Hopper/Blackwell, all stacks but Megatron-Core; fits ~0.49, the FA2/FA3 ratio of 35%/75% of
+  H100 peak that the FlashAttention-3 paper states), ``elementwise_passes``, ``recompute_time_factor``, ``dp_exposed_fraction``, ``tp_exposed_fraction``;
 - memory: ``activation_factor`` (peak-memory rows; torchtune reports the allocator's peak, so they are
   compared with ``TrainingMemory.allocated``: fragmentation and the CUDA context keep their defaults).
 
@@ -62,6 +63,7 @@ BOUNDS = {  # physically meaningful ranges
     "matmul_fraction": (0.3, 0.9),
     "fp8_matmul_fraction": (0.2, 0.9),
     "attention_fraction": (0.15, 0.9),
+    "fa2_hopper_factor": (0.3, 1.0),
     "elementwise_passes": (5.0, 150.0),
     "recompute_time_factor": (0.4, 1.2),
     "dp_exposed_fraction": (0.0, 1.0),

@@ -25,6 +25,8 @@ BF16, and the GEMM inputs forward (3h + ffn) and output gradients backward (4h +
 transposed copy, ``FP8_CAST_BYTES`` per element. ``setup.framework`` scales the GEMM and attention rates by
 fitted ``[frameworks.<id>]`` factors (1 for "default"): kernels and fusion differ between Megatron-Core
 (TE/cuDNN attention), llm-foundry (``attn_impl: triton`` in its benchmarking/submit_benchmarks.py) and torchtune.
+On Hopper and Blackwell every stack but Megatron-Core runs a FlashAttention-2-class kernel, scaled by the fitted
+``fa2_hopper_factor`` (see ``HOPPER_NATIVE_ATTENTION``).
 A step is ``grad_accum + pp - 1`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
 exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
 (memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
@@ -34,15 +36,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InfeasibleError, InputError
 from .params import count_parameters
 from .specs import GPUSpec, ModelSpec, Precision
+from .training_efficiency import (
+    HOPPER_GENERATIONS,
+    HOPPER_NATIVE_ATTENTION,
+    FrameworkFactors,
+    TrainingEfficiency,
+    efficiency_from_table,
+)
 from .training_memory import (
-    MemorySettings,
     TrainingMemory,
     TrainingSetup,
     lora_trainable_parameters,
@@ -96,58 +103,6 @@ def flops_per_token(model: ModelSpec, seq_len: int, recompute: str = "none", met
     model_flops = 2.0 * n * (1.0 + weight_passes) + 3.0 * attn_fwd
     extra = {"none": 0.0, "selective": attn_fwd, "full": 2.0 * n + attn_fwd}[recompute]
     return TokenFlops(model=model_flops, hardware=model_flops + extra, matmul_params=n, attention=3.0 * attn_fwd)
-
-
-@dataclass(frozen=True)
-class FrameworkFactors:
-    """Software-stack multipliers on the achieved GEMM and attention rates (``[frameworks.<id>]``)."""
-
-    matmul: float = 1.0
-    attention: float = 1.0
-
-
-@dataclass(frozen=True)
-class TrainingEfficiency:
-    """Fitted fractions of datasheet peaks and overlap fractions (scripts/calibrate_training.py).
-
-    Defaults are used when no calibration file is loaded; bounds are in the calibration script.
-    """
-
-    matmul_fraction: float = 0.65  # large BF16/FP16 GEMMs / dense peak
-    fp8_matmul_fraction: float = 0.45  # FP8 GEMMs / FP8 peak (scaling, casts, smaller tiles)
-    attention_fraction: float = 0.45  # causal flash attention (executed FLOPs) / BF16 peak
-    elementwise_passes: float = 30.0  # HBM traffic per token per layer in units of 2 x (h + ffn) bytes
-    recompute_time_factor: float = 0.8  # recomputed forward time / same FLOPs at the average rate
-    dp_exposed_fraction: float = 0.2  # part of DP/FSDP traffic that never overlaps compute
-    tp_exposed_fraction: float = 0.5  # part of TP collectives that never overlaps compute
-    interconnect_fraction: float = 0.7  # achieved / nominal link bandwidth for large collectives
-    activation_factor: float = 1.0  # MemorySettings.activation_factor
-    fragmentation_fraction: float = 0.05
-    context_gib: float = 1.0
-    source: str = "defaults"
-    frameworks: tuple[tuple[str, FrameworkFactors], ...] = ()  # (framework id, factors); absent = 1
-
-    @property
-    def memory(self) -> MemorySettings:
-        return MemorySettings(self.activation_factor, self.fragmentation_fraction, self.context_gib)
-
-    def framework(self, name: str) -> FrameworkFactors:
-        """The factors of software stack ``name`` (1 and 1 when the calibration has none)."""
-        return dict(self.frameworks).get(name, FrameworkFactors())
-
-
-def efficiency_from_table(table: Mapping[str, Any], family: str) -> TrainingEfficiency:
-    """TrainingEfficiency from a parsed training_calibration.toml: [defaults] overlaid by [families.<family>],
-    with the [frameworks.<id>] factors."""
-    base = dict(table.get("defaults", {}))
-    base.update(table.get("families", {}).get(family, {}))
-    known = {f.name for f in dataclasses.fields(TrainingEfficiency)} - {"frameworks"}
-    factors = {f.name for f in dataclasses.fields(FrameworkFactors)}
-    frameworks = tuple(
-        (name, FrameworkFactors(**{k: float(v) for k, v in values.items() if k in factors}))
-        for name, values in sorted(table.get("frameworks", {}).items())
-    )
-    return TrainingEfficiency(**{k: v for k, v in base.items() if k in known}, frameworks=frameworks)
 
 
 @dataclass(frozen=True)
@@ -205,6 +160,8 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         mm_rate = gpu.peak_flops(setup.precision.value.compute_key) * eff.matmul_fraction * stack.matmul
     attn_peak = gpu.peak_flops("fp32") if setup.precision is Precision.FP32 else bf16_peak
     attn_rate = attn_peak * eff.attention_fraction * stack.attention
+    if gpu.family in HOPPER_GENERATIONS and setup.framework not in HOPPER_NATIVE_ATTENTION:
+        attn_rate *= eff.fa2_hopper_factor
     # --- compute per micro-batch --------------------------------------------------------------------
     n = flops.matmul_params
     weight_passes = 3.0 if setup.method == "full" else 2.0
