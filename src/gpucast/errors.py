@@ -8,7 +8,11 @@
     │   └── UnknownModelError           --model not in the catalog (message has close matches)
     ├── InputError(ValueError)          invalid workload/config value (names the value and what is accepted)
     │   └── ConfigError                 malformed or unknown keys in a JSON config / model config file
-    └── InfeasibleError(RuntimeError)   a valid question with no answer (model does not fit, no plan meets SLOs)
+    ├── InfeasibleError(RuntimeError)   a valid question with no answer (model does not fit, no plan meets SLOs)
+    └── StoreError                      the database cannot be opened or a record cannot be changed
+        ├── StoreNotFoundError(LookupError)  no such service, user, plan or request
+        ├── StoreConflictError               duplicate name or violated constraint
+        └── WorkflowError                    capacity-request transition refused (state, role, own request)
 
 Every message is one line that says what was wrong, which value, and what is accepted.
 The CLI turns any of these into that line on stderr and exit code 2.
@@ -43,3 +47,19 @@ class ConfigError(InputError):
 
 class InfeasibleError(GpucastError, RuntimeError):
     """The question is valid but has no answer (nothing fits, nothing meets the SLOs)."""
+
+
+class StoreError(GpucastError):
+    """The database cannot be opened or a stored record cannot be changed."""
+
+
+class StoreNotFoundError(StoreError, LookupError):
+    """A named service, user, plan or request does not exist (the message names it)."""
+
+
+class StoreConflictError(StoreError):
+    """The change clashes with stored data: a duplicate name or a violated constraint."""
+
+
+class WorkflowError(StoreError):
+    """A capacity-request transition or action is not allowed (wrong state, wrong role, own request)."""

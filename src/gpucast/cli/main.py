@@ -23,6 +23,8 @@ from .args import (
     sections_from_args,
     training_request_from_args,
 )
+from .store_commands import COMMANDS as STORE_COMMANDS
+from .store_commands import add_save_flags, apply_service, save_if_requested
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_seed_flags(forecast)
     add_common_plan_flags(forecast)
     add_training_flags(forecast)
+    add_save_flags(forecast)
 
     training = sub.add_parser(
         "training",
@@ -58,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_seed_flags(training)
     add_common_plan_flags(training)
     add_training_flags(training)
+    add_save_flags(training)
 
     training_estimate = sub.add_parser(
         "training-estimate",
@@ -65,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one training configuration: tokens/s, MFU, TFLOP/s per GPU, peak memory, step time.",
     )
     add_training_estimate_flags(training_estimate)
+    add_save_flags(training_estimate)
 
     inference = sub.add_parser(
         "inference",
@@ -73,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_seed_flags(inference)
     add_common_plan_flags(inference)
+    add_save_flags(inference)
 
     compare = sub.add_parser(
         "compare",
@@ -87,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
     compare.add_argument("--mode", choices=["inference", "training"], help="compare for serving (default) or training")
     add_training_flags(compare)
+    add_save_flags(compare)
 
     estimate = sub.add_parser(
         "estimate",
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one operating point: model, GPU, GPU count, TP/PP, precision, request shape, load.",
     )
     add_estimate_flags(estimate)
+    add_save_flags(estimate)
 
     validate = sub.add_parser(
         "validate",
@@ -116,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .predict import add_predict_flags
 
     add_predict_flags(predict)
+    add_save_flags(predict, service_flag=False)
 
+    from .store_commands import register
+
+    register(sub)
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -161,9 +173,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_predict(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command in STORE_COMMANDS:
+        from .store_commands import dispatch
+
+        return dispatch(args)
     if getattr(args, "generate_config", None):
         return _generate_config(args)
-    sections = sections_from_args(args)
+    sections = apply_service(args, sections_from_args(args))
     mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
     if args.command == "training":
         mode = "training"
@@ -179,6 +195,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
     data = plan.to_dict()
+    save_if_requested(args, data, sections)
     output = sections.get("options", {}).get("output_file")
     if output:
         _write_json(output, data)
@@ -244,7 +261,7 @@ def _compare(args: argparse.Namespace) -> int:
     from ..compare import compare_gpus
     from . import render
 
-    sections = sections_from_args(args)
+    sections = apply_service(args, sections_from_args(args))
 
     def split(value: str | None) -> list[str] | None:
         return [v.strip() for v in value.split(",") if v.strip()] if value else None
@@ -263,6 +280,7 @@ def _compare(args: argparse.Namespace) -> int:
         )
         if args.top and args.top > 0:
             trows = trows[: args.top]
+        save_if_requested(args, [r.to_dict() for r in trows], sections)
         if args.json:
             print(json.dumps([r.to_dict() for r in trows], indent=2))
         else:
@@ -282,6 +300,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.top and args.top > 0:
         rows = rows[: args.top]
     data = [r.to_dict() for r in rows]
+    save_if_requested(args, data, sections)
     output = sections.get("options", {}).get("output_file")
     if output:
         _write_json(output, data)
@@ -297,6 +316,7 @@ def _estimate(args: argparse.Namespace) -> int:
     from . import render
 
     result = estimate(request_from_args(args))
+    save_if_requested(args, result.to_dict())
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -321,6 +341,7 @@ def _training_estimate(args: argparse.Namespace) -> int:
     from . import render_training
 
     result = estimate_training(training_request_from_args(args))
+    save_if_requested(args, result.to_dict())
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -1,0 +1,117 @@
+"""Backup, export and import: the whole database as one JSON document (or a SQLite file copy).
+
+The JSON export lists every table in dependency order with every column, ids included; datetimes are ISO 8601
+with microseconds and floats keep their ``repr``, so ``export -> import -> export`` gives the same document
+(tested). Import goes into an empty database only — merging two histories would need id remapping and is a
+different feature. The export is read in one snapshot (a single transaction; REPEATABLE READ on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from ..errors import InputError, StoreConflictError
+from .db import HEAD, Store
+from .models import TABLES_IN_ORDER, Base
+
+FORMAT = "gpucast-db"
+
+
+def export_data(store: Store) -> dict[str, Any]:
+    """Every row of every table, in one consistent snapshot."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    with store.read() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        for name in TABLES_IN_ORDER:
+            table = Base.metadata.tables[name]
+            rows = session.execute(select(table).order_by(table.c.id)).mappings()
+            tables[name] = [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+    return {"format": FORMAT, "schema_revision": HEAD, "tables": tables}
+
+
+def export_json(store: Store) -> str:
+    return json.dumps(export_data(store), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def import_data(store: Store, data: Any, actor: str) -> dict[str, int]:
+    """Load an export into an empty database in one transaction; returns rows per table."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tables"), dict):
+        raise InputError(f"not a gpucast database export (expected a JSON object with format {FORMAT!r})")
+    if data.get("schema_revision") != HEAD:
+        raise InputError(f"export has schema revision {data.get('schema_revision')!r}; this gpucast reads {HEAD!r}")
+    unknown = set(data["tables"]) - set(TABLES_IN_ORDER)
+    if unknown:
+        raise InputError(f"export has unknown tables: {', '.join(sorted(unknown))}")
+    counts: dict[str, int] = {}
+    with store.write() as session:
+        busy = [n for n in TABLES_IN_ORDER if session.scalar(select(func.count()).select_from(Base.metadata.tables[n]))]
+        if busy:
+            raise StoreConflictError(f"the database is not empty ({', '.join(busy)} have rows); import into a new "
+                                     "database (--db NEW.db) so no record is overwritten")  # fmt: skip
+        for name in TABLES_IN_ORDER:
+            rows = [_decode(name, row) for row in data["tables"].get(name, [])]
+            if rows:
+                session.execute(insert(Base.metadata.tables[name]), rows)
+            counts[name] = len(rows)
+        _reset_sequences(session)
+    del actor  # the import is recorded by the rows themselves (their audit log is imported verbatim)
+    return counts
+
+
+def _decode(table_name: str, row: Any) -> dict[str, Any]:
+    table = Base.metadata.tables[table_name]
+    if not isinstance(row, dict) or set(row) - set(table.c.keys()):
+        raise InputError(f"export table {table_name}: row {row!r:.80} has columns the schema does not know")
+    decoded = {}
+    for key, value in row.items():
+        if isinstance(table.c[key].type, DateTime) and isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise InputError(f"export table {table_name}: {key} {value!r} is not an ISO 8601 time") from None
+        decoded[key] = value
+    return decoded
+
+
+def _reset_sequences(session: Session) -> None:
+    """PostgreSQL id sequences must continue after the imported ids (SQLite needs nothing)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in TABLES_IN_ORDER:
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+            )
+        )
+
+
+def backup(store: Store, target: str | Path) -> str:
+    """SQLite: an online, consistent copy of the database file (sqlite3 backup API; writers may keep going).
+    Other databases: the JSON export (use pg_dump for a physical PostgreSQL backup)."""
+    path = Path(target)
+    if path.exists():
+        raise InputError(f"backup target {str(path)!r} exists; choose a new file name")
+    if store.engine.dialect.name == "sqlite" and store.engine.url.database not in (None, "", ":memory:"):
+        try:
+            with (
+                closing(sqlite3.connect(str(store.engine.url.database), timeout=30)) as source,
+                closing(sqlite3.connect(str(path))) as destination,
+            ):
+                source.backup(destination)
+        except sqlite3.Error as error:
+            raise InputError(f"backup to {str(path)!r} failed: {error}") from None
+        return "sqlite"
+    try:
+        path.write_text(export_json(store), encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"backup target {str(path)!r} cannot be written: {error.strerror}") from None
+    return "json"

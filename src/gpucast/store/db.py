@@ -1,0 +1,166 @@
+"""Where the database is, how to connect, and bringing its schema up to date on open.
+
+The URL comes from ``--db PATH|URL``, else ``GPUCAST_DATABASE_URL``, else a SQLite file in the user data
+directory (``$XDG_DATA_HOME/gpucast/gpucast.db``, default ``~/.local/share/gpucast/gpucast.db``).
+SQLite runs in WAL mode with a busy timeout and foreign keys on; write transactions start with
+``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing half way.
+Alembic migrations (shipped in ``gpucast/store/migrations``) run on open, under a lock, only when the
+database is behind ``HEAD``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import StoreConflictError, StoreError
+
+ENV_VAR = "GPUCAST_DATABASE_URL"
+HEAD = "0001"  # newest migration revision; tests check it matches the migrations directory
+BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's lock before giving up
+MIGRATION_LOCK_KEY = 0x67707563  # PostgreSQL advisory lock id ("gpuc") serialising concurrent migrations
+
+
+def default_path() -> Path:
+    """The per-user database file (XDG base directory spec; no platformdirs dependency needed)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "gpucast" / "gpucast.db"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """``--db`` (a path or a SQLAlchemy URL) wins over ``GPUCAST_DATABASE_URL``, which wins over the default."""
+    value = db or os.environ.get(ENV_VAR) or ""
+    if "://" in value:
+        return value
+    path = Path(value).expanduser() if value else default_path()
+    return f"sqlite:///{path.resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode except on power loss
+    cursor.close()
+
+
+def _begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get("immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the store's connection policy applied (SQLite pragmas and locking)."""
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError):
+        raise StoreError(f"--db {url!r} is not a path or a SQLAlchemy URL (sqlite:///FILE, postgresql://...)") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"--db {url!r}: its directory cannot be created ({error.strerror})") from None
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, from the [store] extra
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as error:
+        raise StoreError(f"the database driver for {parsed.drivername} is missing ({error.name}); "
+                         "pip install 'gpucast[store]'") from None  # fmt: skip
+
+
+class Store:
+    """An open database: ``write()`` and ``read()`` give a session inside one transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+        self._writer = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+        self._reader = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: everything inside commits together or not at all."""
+        with _translated(), self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with _translated(), self._reader() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Database errors become the store's errors: one line, no traceback."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise StoreConflictError(f"the change violates a database constraint: {_first_line(error)}") from None
+    except DBAPIError as error:
+        raise StoreError(f"database error: {_first_line(error)}") from None
+
+
+def _first_line(error: DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+
+
+def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and create or upgrade) the database named by ``db``, ``GPUCAST_DATABASE_URL`` or the default."""
+    engine = make_engine(resolve_url(db))
+    try:
+        if migrate and current_revision(engine) != HEAD:
+            upgrade(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
+                         f"{_first_line(error)}") from None  # fmt: skip
+    return Store(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database (None for an empty database); cheap, no Alembic import."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the Alembic migrations to HEAD inside one locked transaction, so two processes opening a new
+    database at once cannot both create the tables."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.execution_options(immediate=True).connect() as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
