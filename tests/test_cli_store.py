@@ -162,7 +162,7 @@ def test_db_export_import_backup_commands(db, capsys, tmp_path):
     assert code == 2 and "not empty" in err
     assert run(capsys, "db", "backup", str(tmp_path / "b.db"))[0] == 0
     info = ok_json(capsys, "db", "info", "--db", str(tmp_path / "b.db"))
-    assert info["rows"]["services"] == 1 and info["schema_revision"] == "0001"
+    assert info["rows"]["services"] == 1 and info["schema_revision"] == "0002"
 
 
 def test_readme_store_python_example_runs(tmp_path, monkeypatch):

@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .store_commands import register
 
     register(sub)
+    serve = sub.add_parser("serve", help="run the REST API (FastAPI + uvicorn; docs at /docs)",
+                           description="Serve the JSON API under /api/v1 over the same planner and database.")  # fmt: skip
+    from ..web.serve import add_serve_flags
+
+    add_serve_flags(serve)
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -173,6 +178,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_predict(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "serve":
+        from ..web.serve import run_serve
+
+        return run_serve(args)
     if args.command in STORE_COMMANDS:
         from .store_commands import dispatch
 

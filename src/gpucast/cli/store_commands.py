@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import InputError
 
-COMMANDS = ("user", "service", "metrics", "history", "request", "db")
+COMMANDS = ("user", "service", "metrics", "history", "request", "db", "token")
 ACTIONS = ("submit", "approve", "reject", "provision")
 SAVE_KEYS = {"save", "service", "save_service", "actor", "db", "json", "explain", "command", "output", "plot"}
 
@@ -145,6 +145,14 @@ def register(sub: Any) -> None:
     listing.add_argument("--status")
     requests.add_parser("show", parents=[common], help="a request and its history").add_argument("id", type=int)
 
+    token = sub.add_parser("token", help="API tokens for `gpucast serve`: create (shown once), list, revoke")
+    tokens = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    made = tokens.add_parser("create", parents=[common], help="create a token for a user (printed once)")
+    made.add_argument("--user", required=True, help="the registered user the token acts as")
+    made.add_argument("--label", help="what the token is for (shown in `token list`)")
+    tokens.add_parser("list", parents=[common], help="list tokens (prefix only)").add_argument("--user")
+    tokens.add_parser("revoke", parents=[common], help="revoke a token by id").add_argument("id", type=int)
+
     db = sub.add_parser("db", help="database: info, backup, export and import (JSON)")
     db_actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_actions.add_parser("info", parents=[common], help="URL, schema revision and row counts")
@@ -181,7 +189,7 @@ def dispatch(args: argparse.Namespace) -> int:
     actor = acting_user(args.actor)
     with open_store(args.db) as store:
         handler = {"user": _user, "service": _service, "metrics": _metrics, "history": _history,
-                   "request": _request, "db": _db}[args.command]  # fmt: skip
+                   "request": _request, "db": _db, "token": _token}[args.command]  # fmt: skip
         return handler(store, args, actor)
 
 
@@ -362,6 +370,28 @@ def _db(store: Any, args: argparse.Namespace, actor: str) -> int:
         raise InputError(f"{args.file!r} cannot be read as JSON: {error}") from None
     counts = backup.import_data(store, data, actor)
     return _emit(args, counts, "imported " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
+def _token(store: Any, args: argparse.Namespace, actor: str) -> int:
+    from ..store import tokens
+
+    if args.action == "create":
+        with store.write() as session:
+            secret, made = tokens.create_token(session, args.user, actor, args.label)
+            record = tokens.token_record(made) | {"token": secret}
+        if args.json:
+            print(json.dumps(record, indent=2))
+        else:
+            print(secret)
+            print(f"gpucast: token {record['id']} for {args.user}: shown once; only its hash is kept", file=sys.stderr)
+        return 0
+    if args.action == "revoke":
+        with store.write() as session:
+            record = tokens.token_record(tokens.revoke_token(session, args.id, actor))
+        return _emit(args, record, f"token {record['id']} revoked")
+    with store.read() as session:
+        rows = [tokens.token_record(t) for t in tokens.list_tokens(session, args.user)]
+    return _emit_rows(args, rows, ("id", "user", "prefix", "label", "created_at", "revoked_at"), "API tokens")
 
 
 def _emit(args: argparse.Namespace, record: Any, text: str | None) -> int:

@@ -48,6 +48,23 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiToken(Base):
+    """A REST API token (issue 8): only its SHA-256 is stored, so a copy of the database leaks no usable token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to recognise it in a list
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 class Service(Base):
     __tablename__ = "services"
     __table_args__ = (
@@ -178,4 +195,13 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-TABLES_IN_ORDER = ("users", "services", "usage_metrics", "plans", "capacity_requests", "request_comments", "audit_log")
+TABLES_IN_ORDER = (
+    "users",
+    "api_tokens",
+    "services",
+    "usage_metrics",
+    "plans",
+    "capacity_requests",
+    "request_comments",
+    "audit_log",
+)

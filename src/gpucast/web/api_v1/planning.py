@@ -1,0 +1,127 @@
+"""Planning endpoints: inference and training plans, one-point estimates, GPU x cloud comparisons.
+
+Each endpoint builds the same dataclasses the CLI builds and calls the same function
+(:func:`gpucast.api.plan_inference`, :func:`gpucast.training_api.plan_training`,
+:func:`gpucast.estimate.estimate`, :func:`gpucast.compare.compare_gpus`); the response body is exactly the
+command's ``--json`` output. Computing a plan changes nothing, so it follows the *read* policy;
+``?save=true`` stores it in the history (a write: it needs a token) and the response then carries the new
+plan's id in ``X-Gpucast-Plan-Id`` and ``Location``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from ...inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from ..auth import reader, store_of, writer
+from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
+
+router = APIRouter(tags=["planning"], dependencies=[Depends(reader)])
+
+SaveFlag = Query(False, description="store the result in the plan history (needs a token)")
+ServiceName = Query(None, max_length=200, description="with save: the stored service the plan belongs to")
+TRAINING_INPUT_KEYS = tuple(TrainingInput.__dataclass_fields__)
+
+
+def _respond(
+    request: Request, result: Any, *, command: str, kind: str, body: dict[str, Any], save: bool, service: str | None
+) -> JSONResponse:
+    """The result as JSON; with ``save`` also stored in the history as the token's user."""
+    if not save:
+        return JSONResponse(result)
+    from ...store.plans import save_plan
+
+    actor = writer(request)
+    with store_of(request).write() as session:
+        plan = save_plan(
+            session, command=command, kind=kind, inputs={"body": body}, result=result, actor=actor, service=service
+        )
+        plan_id = plan.id
+    headers = {"X-Gpucast-Plan-Id": str(plan_id), "Location": f"/api/v1/plans/{plan_id}"}
+    return JSONResponse(result, status_code=201, headers=headers)
+
+
+def inference_inputs(body: InferenceBody) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
+    """The Python API's dataclasses from a request body (only the fields the client set)."""
+    return (
+        LLMWorkloadInput(**body.workload.given()),
+        ModelConfig(**body.model.given()),
+        GPUConfig(**body.gpu.given()),
+        ServingOptions(**body.serving.given()),
+    )
+
+
+def training_inputs(body: TrainingBody) -> tuple[TrainingInput, ModelConfig, GPUConfig, TrainingOptions]:
+    """As the CLI does: seed keys of ``training`` make the TrainingInput, the rest (and the serving section's
+    cloud and pricing) the TrainingOptions; training defaults to BF16 weights."""
+    section = body.training.given()
+    seed = {k: v for k, v in section.items() if k in TRAINING_INPUT_KEYS}
+    extra = {k: v for k, v in section.items() if k not in TRAINING_INPUT_KEYS} | body.serving.given()
+    if "lora_targets" in extra:
+        extra["lora_targets"] = tuple(extra["lora_targets"])
+    model = {"precision": "BF16"} | body.model.given()
+    return TrainingInput(**seed), ModelConfig(**model), GPUConfig(**body.gpu.given()), TrainingOptions(**extra)
+
+
+@router.post("/inference")
+def inference(
+    request: Request, body: InferenceBody, save: bool = SaveFlag, service: str | None = ServiceName
+) -> JSONResponse:
+    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost."""
+    from ...api import plan_inference
+
+    result = plan_inference(*inference_inputs(body)).to_dict()
+    return _respond(
+        request, result, command="inference", kind="inference", body=body.given(), save=save, service=service
+    )
+
+
+@router.post("/training")
+def training(
+    request: Request, body: TrainingBody, save: bool = SaveFlag, service: str | None = ServiceName
+) -> JSONResponse:
+    """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
+    from ...training_api import plan_training
+
+    result = plan_training(*training_inputs(body)).to_dict()
+    return _respond(request, result, command="training", kind="training", body=body.given(), save=save, service=service)
+
+
+@router.post("/estimate")
+def estimate(
+    request: Request, body: EstimateBody, save: bool = SaveFlag, service: str | None = ServiceName
+) -> JSONResponse:
+    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``)."""
+    from ...estimate import EstimateRequest
+    from ...estimate import estimate as run_estimate
+
+    result = run_estimate(EstimateRequest(**body.given())).to_dict()
+    return _respond(
+        request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service
+    )
+
+
+@router.post("/compare")
+def compare(
+    request: Request, body: CompareBody, save: bool = SaveFlag, service: str | None = ServiceName
+) -> JSONResponse:
+    """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``)."""
+    from ...compare import compare_gpus
+
+    workload, model, gpu, options = inference_inputs(body)
+    rows = compare_gpus(
+        workload,
+        model,
+        options,
+        clouds=body.clouds,
+        precisions=body.precisions,
+        gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
+        target_gpu_utilization=gpu.target_gpu_utilization,
+    )
+    if body.top:
+        rows = rows[: body.top]
+    result = [r.to_dict() for r in rows]
+    return _respond(request, result, command="compare", kind="inference", body=body.given(), save=save, service=service)

@@ -1,0 +1,134 @@
+"""The FastAPI application factory: ``create_app(db_url, settings)`` builds one app over one store.
+
+The app is an adapter (DESIGN.md): routers translate HTTP to calls of gpucast's Python API and the store's
+functions, and gpucast's errors to one JSON shape (:mod:`.errors`). Tests build the app directly and talk
+to it through FastAPI's TestClient; ``gpucast serve`` hands the same app to uvicorn.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..store import Store, open_store
+from . import errors
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY_BYTES = 5 * 1024 * 1024  # plan bodies are < 4 KiB; 5 MiB leaves room for a metrics CSV upload
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """How the server runs. ``read_token_required`` None means: reading is open on a loopback host only."""
+
+    host: str = "127.0.0.1"
+    read_token_required: bool | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    def reads_need_token(self) -> bool:
+        if self.read_token_required is not None:
+            return self.read_token_required
+        return not is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and ``localhost``: addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413: at once by Content-Length, else while reading a
+    chunked body. The body is read here, before the app, and replayed to it: once FastAPI reads a body it turns
+    any error into a 400, and the limit (a few MiB) makes buffering harmless."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"request body larger than {self.max_bytes} bytes", "field": None}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive callable that first returns ``messages``, then defers to the server's own."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+def create_app(
+    db_url: str | None = None, settings: WebSettings | None = None, *, store: Store | None = None
+) -> FastAPI:
+    """The gpucast web app over the database ``db_url`` (opened and migrated now; None = the default store)."""
+    from .api_v1 import router
+
+    settings = settings or WebSettings()
+    opened = store or open_store(db_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if store is None:  # the app opened it, the app closes it
+            opened.close()
+
+    app = FastAPI(
+        title="gpucast",
+        version=__version__,
+        description="Capacity planning for LLM serving and training: plans, comparisons, services, history and "
+        "capacity requests. Writes need `Authorization: Bearer <token>` (`gpucast token create --user U`).",
+        lifespan=lifespan,
+    )
+    app.state.store = opened
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,72 @@
+"""Who is calling: ``Authorization: Bearer <token>`` checked against the hashed tokens in the store.
+
+* Every write (creating services, importing metrics, saving plans, capacity requests and their transitions)
+  needs a valid token; the token's user is the acting user, so the store's own rules decide what they may
+  do (viewers may not write; only approvers approve; nobody approves their own request).
+* Reading (GET, and plan computations that save nothing) is open when the settings say so — by default when
+  the server is bound to a loopback address — and needs a token otherwise (``--read-token-required``).
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..store import Store
+from ..store.tokens import user_for_token
+from .errors import ApiError
+
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "the Authorization header must be 'Bearer <token>' (create one with `gpucast token create --user USER`)",
+            "authorization",
+            CHALLENGE,
+        )
+    return token.strip()
+
+
+def token_user(request: Request) -> str | None:
+    """The user name behind the request's token; None without a token; 401 for an unknown or revoked token."""
+    token = _bearer(request)
+    if token is None:
+        return None
+    with store_of(request).read() as session:
+        user = user_for_token(session, token)
+        name = user.name if user is not None else None
+    if name is None:
+        raise ApiError(401, "the API token is unknown or revoked", "authorization", CHALLENGE)
+    return name
+
+
+def writer(request: Request) -> str:
+    """Dependency for writes: the acting user, from a valid token (401 without one)."""
+    name = token_user(request)
+    if name is None:
+        raise ApiError(
+            401,
+            "this request changes data and needs 'Authorization: Bearer <token>' (create one with "
+            "`gpucast token create --user USER`)",
+            "authorization",
+            CHALLENGE,
+        )
+    return name
+
+
+def reader(request: Request) -> str | None:
+    """Dependency for reads: open, or token-only when the server's settings require it."""
+    if request.app.state.settings.reads_need_token():
+        return writer(request)
+    return token_user(request)

@@ -1,0 +1,115 @@
+"""One error shape for the whole API: ``{"error": message, "field": name}`` with a 4xx status.
+
+gpucast's exception tree (:mod:`gpucast.errors`) maps to statuses here, in one place:
+
+==============================================  =====================================================
+InputError, ConfigError, CatalogError           422 (the value is wrong; ``field`` names it if known)
+UnknownGPUError, UnknownModelError              422 in a body (404 where the name is in the path)
+InfeasibleError                                 422 (a valid question without an answer)
+StoreNotFoundError                              404
+StoreConflictError                              409
+WorkflowError                                   403 (role, own request) or 409 (wrong state, raced)
+other StoreError                                503 (the database cannot be used)
+request body validation (Pydantic)              422, ``field`` = the dotted path in the body
+missing or bad token                            401; reading or writing not allowed: 403
+body larger than the limit                      413
+==============================================  =====================================================
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import (
+    GpucastError,
+    InfeasibleError,
+    InputError,
+    StoreConflictError,
+    StoreError,
+    StoreNotFoundError,
+    WorkflowError,
+)
+
+# WorkflowError messages that mean "the request is in the wrong state" rather than "you may not"
+_STATE_MESSAGES = ("a request that is", "changed while you acted")
+# a message that starts with a flag (--gpu-type) or a field name (requests_per_second) names the field
+_FIELD_AT_START = re.compile(r"^(?:--([a-z][a-z0-9-]*)|([a-z]+_[a-z0-9_]+))\b")
+
+
+class ApiError(Exception):
+    """An HTTP error raised by the web layer itself (authentication, limits, path lookups)."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = headers
+
+
+def error_response(
+    status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
+
+
+def status_of(error: GpucastError) -> int:
+    """The HTTP status of one of gpucast's errors (see the table above)."""
+    if isinstance(error, StoreNotFoundError):
+        return 404
+    if isinstance(error, StoreConflictError):
+        return 409
+    if isinstance(error, WorkflowError):
+        return 409 if any(text in str(error) for text in _STATE_MESSAGES) else 403
+    if isinstance(error, StoreError):
+        return 503
+    if isinstance(error, (InputError, InfeasibleError, ValueError)):
+        return 422
+    return 400
+
+
+def field_of(message: str) -> str | None:
+    """The field a core message is about: its leading ``--flag`` or ``snake_name``, in snake case."""
+    match = _FIELD_AT_START.match(message)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).replace("-", "_")
+
+
+def _validation_field(location: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that give every error the same JSON shape."""
+
+    async def on_api_error(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ApiError)
+        return error_response(error.status, error.message, error.field, error.headers)
+
+    async def on_gpucast_error(_request: Request, error: Exception) -> JSONResponse:
+        message = str(error)
+        return error_response(status_of(error), message, field_of(message))  # type: ignore[arg-type]
+
+    async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        field = _validation_field(tuple(first.get("loc", ())))
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return error_response(422, message, field)
+
+    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        return error_response(error.status_code, str(error.detail), None, getattr(error, "headers", None))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(GpucastError, on_gpucast_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

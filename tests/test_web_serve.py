@@ -1,0 +1,88 @@
+"""``gpucast serve`` and ``gpucast token`` end to end: a real uvicorn on 127.0.0.1 in a subprocess, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from conftest import gpucast_exe
+from gpucast.cli.main import main
+
+PLAN = {"workload": {"requests_per_second": 2, "avg_input_tokens": 300, "avg_output_tokens": 100},
+        "model": {"model_name": "llama-3.1-8b"}}  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _call(url: str, body: object = None, token: str | None = None) -> tuple[int, object]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_token_create_prints_it_once_and_stores_only_its_hash(tmp_path, capsys):
+    db = str(tmp_path / "t.db")
+    assert main(["user", "add", "alice", "--role", "requester", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["token", "create", "--user", "alice", "--db", db, "--as", "alice"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("gpc_") and len(token) > 40
+    assert main(["token", "list", "--db", db, "--json"]) == 0
+    listed = capsys.readouterr().out
+    assert token not in listed and json.loads(listed)[0]["prefix"] == token[:10]
+    assert token[10:] not in (tmp_path / "t.db").read_bytes().decode("latin-1")
+    assert main(["token", "create", "--user", "nobody", "--db", db]) == 2
+
+
+def test_cli_start_up_does_not_import_fastapi():
+    code = "import sys, gpucast, gpucast.cli.main as m; m.build_parser(); print(sorted(k for k in sys.modules " \
+           "if k.split('.')[0] in ('fastapi', 'starlette', 'uvicorn', 'pydantic')))"  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_gpucast_serve_answers_real_http_requests(tmp_path, capsys):
+    db = str(tmp_path / "serve.db")
+    main(["user", "add", "alice", "--role", "requester", "--db", db])
+    main(["token", "create", "--user", "alice", "--db", db, "--as", "alice"])
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/api/v1"
+    server = subprocess.Popen([*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if _call(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None, server.communicate()[1]
+            assert time.monotonic() < deadline, "gpucast serve did not start within 30 s"
+            time.sleep(0.1)
+        status, plan = _call(f"{base}/inference", PLAN)
+        assert status == 200 and isinstance(plan, dict) and plan["gpu_resources"]["total_gpus"] >= 1
+        assert _call(f"{base}/inference?save=true", PLAN)[0] == 401
+        assert _call(f"{base}/inference?save=true", PLAN, token)[0] == 201
+        status, listed = _call(f"{base}/plans")
+        assert status == 200 and isinstance(listed, dict) and listed["items"][0]["created_by"] == "alice"
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=15)
+    assert f"on http://127.0.0.1:{port}" in err
