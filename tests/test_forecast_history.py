@@ -143,3 +143,33 @@ def test_several_services_by_id_and_constant_series(tmp_path):
     history = load_history(csv(tmp_path, "timestamp,service,rps", rows))
     assert history.ids == ["a", "b"]
     assert np.ptp(history.frame["y"]) == 0  # constant is accepted here; the ensemble forecasts it flat
+
+
+def test_huge_file_is_refused_before_reading(tmp_path):
+    from gpucast.forecast.history import MAX_FILE_BYTES
+
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as handle:  # sparse: no disk space used, nothing read
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(InputError, match=r"huge\.csv.*2\.0 GiB.*aggregate"):
+        load_history(path)
+
+
+def test_dropouts_in_busy_traffic_are_interpolated_with_a_warning():
+    # 200 rps (720,000 requests per hour) with one hour at 0: an outage, not demand
+    values = [200.0 + 10 * np.sin(i / 3) for i in range(72)]
+    values[30] = 0.0
+    frame = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=72, freq="h"), "rps": values})
+    history = load_history(frame)
+    assert history.frame["y"].iloc[30] == pytest.approx((values[29] + values[31]) / 2)
+    assert any("1 dropout step" in w for w in history.warnings)
+
+
+def test_zeros_in_sparse_traffic_are_real():
+    # 0.01 rps is 36 requests per hour: an empty hour is plausible, so nothing is repaired
+    values = [0.01] * 72
+    values[30] = 0.0
+    frame = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=72, freq="h"), "rps": values})
+    history = load_history(frame)
+    assert history.frame["y"].iloc[30] == 0.0
+    assert not any("dropout" in w for w in history.warnings)

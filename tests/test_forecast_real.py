@@ -36,18 +36,19 @@ def _case(name: str, *, mae: str | None = None, coverage: str | None = None) -> 
 
 
 def _fit(name: str):
-    history = load_history(DATA / f"{name}.csv", value_col="rps")
-    frame = history.frame
-    assert len(frame) == 14 * 24 and history.freq == "h"
-    train = frame.iloc[:-HOLDOUT][["ds", "y"]].rename(columns={"ds": "timestamp", "y": "rps"})
-    result = forecast_load(train, HOLDOUT)
-    return frame["y"].to_numpy(), result
+    import pandas as pd
+
+    raw = pd.read_csv(DATA / f"{name}.csv")  # actuals as published (outage hours included), not repaired
+    assert len(raw) == 14 * 24
+    history = load_history(raw.iloc[:-HOLDOUT][["timestamp", "rps"]])  # the loader's documented repairs apply
+    assert history.freq == "h"
+    return raw["rps"].to_numpy(dtype=float), forecast_load(history, HOLDOUT)
 
 
 CASES = [
-    _case("servegen_m_large", mae="MAE ratio 1.06", coverage="80% coverage 0.48"),
+    _case("servegen_m_large", mae="MAE ratio 1.06", coverage="80% coverage 0.40"),
     _case("servegen_m_mid"),
-    _case("servegen_m_small", coverage="80% coverage 0.48"),
+    _case("servegen_m_small", coverage="80% coverage 0.42"),
 ]
 
 

