@@ -198,28 +198,9 @@ def comparison(rows: list[Any]) -> None:
 
 
 def models(*, as_json: bool) -> int:
-    from ..catalog.loader import load_models
-    from ..core.params import count_parameters
+    from ..catalog.summary import model_rows
 
-    entries: list[dict[str, Any]] = []
-    for spec in load_models().values():
-        params = count_parameters(spec)
-        entries.append(
-            {
-                "id": spec.id,
-                "name": spec.name,
-                "params_b": round(params.total / 1e9, 2),
-                "active_params_b": round(params.active / 1e9, 2),
-                "layers": spec.num_layers,
-                "hidden": spec.hidden_size,
-                "heads": spec.num_heads,
-                "kv_heads": spec.num_kv_heads,
-                "attention": "MLA" if spec.is_mla else ("GQA" if spec.num_kv_heads < spec.num_heads else "MHA"),
-                "experts": f"{spec.experts_per_token}/{spec.num_experts}" if spec.is_moe else "",
-                "max_context": spec.max_context,
-                "source": spec.source,
-            }
-        )
+    entries = model_rows()
     if as_json:
         print(json.dumps(entries, indent=2))
         return 0
@@ -243,26 +224,9 @@ def models(*, as_json: bool) -> int:
 
 
 def gpus(*, as_json: bool) -> int:
-    from ..catalog.loader import load_gpus, load_prices
+    from ..catalog.summary import gpu_rows
 
-    clouds: dict[str, set[str]] = {}
-    for price in load_prices():
-        clouds.setdefault(price.gpu_id, set()).add(price.cloud)
-    entries: list[dict[str, Any]] = [
-        {
-            "id": g.id,
-            "name": g.name,
-            "memory_gib": g.memory_gib,
-            "bandwidth_tb_s": g.memory_bandwidth_tb_s,
-            "dense_tflops": g.dense_tflops,
-            "interconnect": g.interconnect,
-            "interconnect_gb_s": g.interconnect_bandwidth_gb_s,
-            "gpus_per_node": g.gpus_per_node,
-            "clouds": sorted(clouds.get(g.id, ())),
-            "source": g.source,
-        }
-        for g in load_gpus().values()
-    ]
+    entries = gpu_rows()
     if as_json:
         print(json.dumps(entries, indent=2))
         return 0
