@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ class WebSettings:
     host: str = "127.0.0.1"
     read_token_required: bool | None = None
     max_body_bytes: int = MAX_BODY_BYTES
+    session_secret: str | None = None  # signs page session cookies; None: $GPUCAST_SESSION_SECRET or a new random one
 
     def reads_need_token(self) -> bool:
         if self.read_token_required is not None:
@@ -109,6 +112,7 @@ def create_app(
 ) -> FastAPI:
     """The gpucast web app over the database ``db_url`` (opened and migrated now; None = the default store)."""
     from .api_v1 import router
+    from .pages import install as install_pages
 
     settings = settings or WebSettings()
     opened = store or open_store(db_url)
@@ -128,7 +132,10 @@ def create_app(
     )
     app.state.store = opened
     app.state.settings = settings
+    app.state.session_secret = (settings.session_secret or os.environ.get("GPUCAST_SESSION_SECRET") or
+                                secrets.token_hex(32)).encode()  # fmt: skip
     errors.install(app)
     app.include_router(router)
+    install_pages(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

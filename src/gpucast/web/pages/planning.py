@@ -1,0 +1,164 @@
+"""The inference plan page: a form (catalog pickers, workload, SLOs, cloud) and its result with charts.
+
+Planning only reads, so the form is a GET (``/plan?model=...``: a result can be bookmarked and shared); saving
+the result to the history is a POST with the CSRF token, as the logged-in user. The form's fields become the
+JSON API's :class:`~gpucast.web.schemas.InferenceBody` (the same range checks and messages), then the same
+dataclasses and :func:`gpucast.api.plan_inference`; the comparison is :func:`gpucast.compare.compare_gpus`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from ...catalog import loader
+from ...catalog.summary import gpu_rows, model_rows
+from ...errors import GpucastError
+from ..api_v1.planning import inference_inputs
+from ..schemas import InferenceBody
+from . import charts
+from . import session as sessions
+from .curve import plan_curve
+from .render import error_message, form_values, redirect, render, require_reader, require_user
+
+router = APIRouter(include_in_schema=False)
+
+PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4")
+FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "peak", "ttft_slo_ms", "itl_slo_ms",
+          "cloud", "pricing", "service")  # fmt: skip
+DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
+            "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "cloud": "aws", "pricing": "on-demand"}  # fmt: skip
+COMPARE_ROWS = 12
+
+
+@cache
+def pickers() -> dict[str, Any]:
+    """Catalog choices for the form (the catalogs never change while the server runs)."""
+    return {
+        "models": [(m["id"], f"{m['name']} ({m['params_b']:g}B)") for m in model_rows()],
+        "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
+        "clouds": list(loader.clouds()),
+        "precisions": PRECISIONS,
+        "pricings": ("on-demand", "spot", "reserved-1y", "reserved-3y"),
+    }
+
+
+def body_from_form(values: dict[str, str]) -> InferenceBody:
+    """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
+    workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": values.get("input_tokens"),
+                "avg_output_tokens": values.get("output_tokens"), "peak_load_multiplier": values.get("peak")}  # fmt: skip
+    serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
+               "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms")}  # fmt: skip
+    body = {
+        "workload": {k: v for k, v in workload.items() if v is not None},
+        "model": {
+            k: v for k, v in {"model_name": values.get("model"), "precision": values.get("precision")}.items() if v
+        },
+        "gpu": {"gpu_type": values["gpu"]} if values.get("gpu") else {},
+        "serving": {k: v for k, v in serving.items() if v is not None},
+    }
+    return InferenceBody.model_validate(body)
+
+
+def compute(body: InferenceBody) -> dict[str, Any]:
+    """The plan, its concurrency curve and the GPU x cloud comparison, ready for the template."""
+    from ...api import plan_inference
+    from ...compare import compare_gpus
+
+    workload, model, gpu, options = inference_inputs(body)
+    plan = plan_inference(workload, model, gpu, options).to_dict()
+    curve = plan_curve(workload, model, gpu, options, plan)
+    rows = compare_gpus(workload, model, options, clouds=list(loader.clouds()),
+                        target_gpu_utilization=gpu.target_gpu_utilization)[:COMPARE_ROWS]  # fmt: skip
+    return {"plan": plan, "charts": result_charts(plan, curve, options), "compare": [r.to_dict() for r in rows]} | {
+        "compare_chart": compare_chart(rows, plan)
+    }
+
+
+def result_charts(plan: dict[str, Any], curve: Any, options: Any) -> dict[str, Any]:
+    res = plan["gpu_resources"]
+    memory = charts.stacked_bar(
+        [("weights", res["weights_gb_per_gpu"]), ("KV cache", res["kv_cache_gb_per_gpu"]),
+         ("activations", res["activations_gb_per_gpu"]), ("runtime", res["overhead_gb_per_gpu"])],
+        title=f"Memory per GPU ({res['recommended_gpu_type']}, TP={res['tensor_parallel']})",
+        capacity=res["gpu_memory_gb"],
+        width=1140,
+    )  # fmt: skip
+    chosen = curve.chosen
+    throughput = charts.line_chart(
+        [charts.Series("output tokens/s", [(p.concurrency, p.output_tokens_per_s) for p in curve.points])],
+        title="Throughput per replica vs concurrency",
+        x_label="requests in flight per replica",
+        y_label="output tokens/s",
+        marker=charts.Marker(chosen.concurrency, chosen.output_tokens_per_s,
+                             f"plan: {chosen.concurrency:.0f} → {chosen.output_tokens_per_s:,.0f} tok/s"),
+    )  # fmt: skip
+    latency = charts.line_chart(
+        [charts.Series("ITL ms", [(p.concurrency, p.itl_s * 1e3) for p in curve.points], charts.PALETTE[0]),
+         charts.Series("TTFT ms", [(p.concurrency, p.ttft_s * 1e3) for p in curve.points], charts.PALETTE[1])],
+        title="Latency vs concurrency",
+        x_label="requests in flight per replica",
+        y_label="milliseconds",
+        marker=charts.Marker(chosen.concurrency, chosen.itl_s * 1e3, f"plan: ITL {chosen.itl_s * 1e3:.0f} ms"),
+        thresholds=[charts.Threshold(options.itl_slo_ms, f"ITL SLO {options.itl_slo_ms:g} ms")],
+    )  # fmt: skip
+    return {"memory": memory, "throughput": throughput, "latency": latency}
+
+
+def compare_chart(rows: list[Any], plan: dict[str, Any]) -> Any:
+    bars = [charts.Bar(f"{r.gpu_type} ×{r.total_gpus} {r.cloud}", r.monthly_cost, r.cloud) for r in rows]
+    chosen = plan["gpu_resources"]["recommended_gpu_type"], plan["cost"].get("cloud")
+    mark = next((i for i, r in enumerate(rows) if (r.gpu_type, r.cloud) == chosen), None)
+    return charts.bar_chart(
+        bars, title="Monthly cost by GPU and cloud (cheapest first)", unit="$/mo", highlight=mark, width=640
+    )
+
+
+@router.get("/")
+def plan_form(request: Request) -> Response:
+    """The empty form, filled with a sample workload."""
+    require_reader(request)
+    return render(request, "plan.html", {"values": DEFAULTS, "pickers": pickers(), "error": None, "result": None})
+
+
+@router.get("/plan")
+def plan_page(request: Request) -> Response:
+    """The form with its result below, or with the error next to it (422)."""
+    require_reader(request)
+    values = form_values(request.query_params, FIELDS)
+    try:
+        result = compute(body_from_form(values))
+    except (ValidationError, GpucastError) as error:
+        message, status = error_message(error)
+        return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": message,
+                                             "result": None}, status)  # fmt: skip
+    return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": None, "result": result,
+                                         "query": str(request.url.query)})  # fmt: skip
+
+
+@router.post("/plan/save")
+async def save(request: Request) -> Response:
+    """Store the plan computed from the posted fields in the history (as the logged-in user)."""
+    form = await request.form()
+    actor = require_user(request)
+    values = form_values(form, FIELDS)
+    try:
+        sessions.check_csrf(request, form)
+        body = body_from_form(values)
+        from ...api import plan_inference
+        from ...store.plans import save_plan
+
+        result = plan_inference(*inference_inputs(body)).to_dict()
+        with request.app.state.store.write() as db:
+            plan = save_plan(db, command="inference", kind="inference", inputs={"body": body.given()}, result=result,
+                             actor=actor, service=values.get("service"))  # fmt: skip
+            plan_id = plan.id
+    except (ValidationError, GpucastError, sessions.CsrfError) as error:
+        message, status = error_message(error)
+        return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": message,
+                                             "result": None}, status)  # fmt: skip
+    return redirect(request, f"/history?saved={plan_id}")

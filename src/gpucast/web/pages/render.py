@@ -1,0 +1,98 @@
+"""Rendering pages: one Jinja2 environment over the package's templates, the session and CSRF token in every
+page's context, and form errors turned into one readable line (never a traceback).
+
+Reading pages follows the API's read policy (:meth:`WebSettings.reads_need_token`): open on a loopback address,
+otherwise the visitor is sent to the login page first.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from ...errors import GpucastError
+from ..errors import status_of
+from . import session as sessions
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in user (a write, or any read when reads need a token)."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("gpucast.web", "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = lambda v: "—" if v is None else f"${v:,.0f}"
+    env.filters["num"] = lambda v, d=1: "—" if v is None else f"{v:,.{d}f}"
+    env.filters["day"] = lambda v: "" if not v else str(v)[:16].replace("T", " ")
+    return env
+
+
+def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A page with the session's user and CSRF token in its context; sets the session cookie when new."""
+    page = sessions.current(request)
+    values = {"me": page.user, "role": page.role, "csrf_token": page.csrf, "path": request.url.path} | context
+    html = environment().get_template(template).render(**values)
+    return sessions.attach(request, HTMLResponse(html, status_code=status))
+
+
+def redirect(request: Request, url: str) -> Response:
+    """303 See Other after a successful POST (the browser then GETs ``url``)."""
+    return sessions.attach(request, RedirectResponse(url, status_code=303))
+
+
+def require_reader(request: Request) -> None:
+    """Reading pages: open unless the server requires a token for reads, then a login is needed."""
+    if request.app.state.settings.reads_need_token() and sessions.current(request).user is None:
+        raise LoginRequired(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+
+
+def require_user(request: Request) -> str:
+    """Pages that write: the logged-in user (the acting user for the store's rules)."""
+    user = sessions.current(request).user
+    if user is None:
+        raise LoginRequired(str(request.url.path))
+    return user
+
+
+def login_redirect(request: Request, next_url: str) -> Response:
+    return redirect(request, f"/login?next={quote(next_url)}")
+
+
+def error_message(error: Exception) -> tuple[str, int]:
+    """A form error as one line and an HTTP status: validation, gpucast's own errors, a bad CSRF token."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return (f"{where}: {first['msg']}" if where else str(first["msg"])), 422
+    if isinstance(error, sessions.CsrfError):
+        return str(error), 403
+    if isinstance(error, GpucastError):
+        return str(error), status_of(error)
+    raise error
+
+
+def form_values(form: Any, names: tuple[str, ...]) -> dict[str, str]:
+    """The non-empty text fields of a submitted form, trimmed."""
+    values = {}
+    for name in names:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            values[name] = value.strip()
+    return values
