@@ -2,6 +2,8 @@
 API and store as the JSON API, charts as inline SVG (:mod:`.charts`), static CSS served from the package.
 
 * ``/`` and ``/plan`` — inference plan form and result (memory, throughput/latency vs concurrency, comparison)
+* ``/training`` — training plan form and result (memory per GPU, parallelism, duration, cost)
+* ``/forecast`` — traffic forecast of an uploaded history or a stored service: fan chart, backtest, capacity timeline
 * ``/history`` — saved plans, sorted and filtered on the server; ``/history/compare`` plots several side by side
 * ``/services``, ``/requests`` — lists, create forms, the request workflow with comments and its audit trail
 * ``/login``, ``/logout`` — a session cookie for a user of the store, from one of their API tokens
@@ -20,11 +22,11 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the pages and /static to the app (after the API, so /api/v1 keeps its JSON errors)."""
-    from . import history, login, planning, workflow
+    from . import forecast, history, login, planning, training, workflow
     from .render import LoginRequired, login_redirect
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (planning, history, workflow, login):
+    for module in (planning, training, forecast, history, workflow, login):
         app.include_router(module.router)
 
     async def on_login_required(request: Request, error: Exception) -> Response:

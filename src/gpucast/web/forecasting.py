@@ -1,0 +1,121 @@
+"""Traffic forecasts for the web (``POST /api/v1/forecast`` and the ``/forecast`` page): the same steps as
+``gpucast predict --json`` (:func:`gpucast.cli.predict.run_predict`) over an uploaded history or a stored
+service's usage samples.
+
+The upload is written to a temporary file named by the server (never by the client) and read with
+:func:`gpucast.forecast.load_history`; a stored service's samples become a ``service,timestamp,rps`` CSV the same way, as
+``gpucast service plan`` builds its history from them. The forecast is :func:`gpucast.forecast.forecast_load` and
+the optional capacity timeline :func:`gpucast.capacity_timeline.capacity_timeline`. Without the ``forecast`` extra
+(pandas, statsforecast) the loader raises an :class:`~gpucast.errors.InputError` naming the install command,
+which the API turns into a JSON 422 and the page into a message next to the form.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..store import Store
+
+HISTORY_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
+PERIODS = ("day", "week")
+
+
+@dataclass(frozen=True)
+class ForecastQuery:
+    """The inputs of one forecast: ``gpucast predict``'s flags (the history comes separately)."""
+
+    horizon: str = "14d"
+    scenario: str = "baseline"
+    growth_rate: float = 0.0
+    series: str | None = None  # the series id when the history holds several (predict's --service)
+    freq: str | None = None
+    model: str | None = None
+    gpu: str | None = None
+    precision: str = "FP16"
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cloud: str = "aws"
+    period: str = "day"
+    current_gpus: int | None = None
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """A forecast's JSON (what ``predict --json`` prints) and the objects the page draws from."""
+
+    data: dict[str, Any]
+    history: Any  # gpucast.forecast.history.History
+    result: Any  # gpucast.forecast.ForecastResult
+
+
+def history_file(folder: Path, content: bytes, filename: str | None) -> Path:
+    """Write an uploaded history under a name the server chooses (only the suffix is the client's)."""
+    suffix = Path(filename or "history.csv").suffix.lower()
+    path = Path(folder) / f"history{suffix if suffix in HISTORY_SUFFIXES else '.csv'}"
+    path.write_bytes(content)
+    return path
+
+
+def service_history_csv(store: Store, name: str) -> bytes:
+    """A stored service's usage samples as ``service,timestamp,rps`` CSV (404 for an unknown service)."""
+    from ..store.metrics import list_metrics
+    from ..store.services import get_service
+
+    with store.read() as session:
+        get_service(session, name)
+        rows = [(name, m.timestamp.strftime("%Y-%m-%dT%H:%M:%S"), m.rps) for m in list_metrics(session, name)]
+    if not rows:
+        raise InputError(f"service {name!r} has no usage history; import it with `gpucast metrics import {name} FILE`")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("service", "timestamp", "rps"))
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> ForecastRun:
+    """Load the history, forecast it, and plan the capacity timeline when a model is given (``run_predict``)."""
+    from ..forecast import forecast_load, load_history
+
+    if query.period not in PERIODS:
+        raise InputError(f"period must be one of {', '.join(PERIODS)}, not {query.period!r}")
+    options = {"freq": query.freq} if query.freq else {}
+    with tempfile.TemporaryDirectory(prefix="gpucast-forecast-") as folder:
+        history = load_history(history_file(Path(folder), content, filename), **options)
+    if len(history.ids) > 1 and not query.series:
+        shown = ", ".join(history.ids[:5]) + ("…" if len(history.ids) > 5 else "")
+        raise InputError(f"series: the history holds {len(history.ids)} services ({shown}); pick one with series")
+    result = forecast_load(
+        history, query.horizon, scenario=query.scenario, growth_rate=query.growth_rate, unique_id=query.series
+    )
+    data: dict[str, Any] = result.to_dict()
+    if query.model:
+        if not (query.input_tokens and query.output_tokens) and not result.tokens:
+            raise InputError(
+                "input_tokens: a model needs input_tokens and output_tokens for the capacity timeline "
+                "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
+            )
+        from ..capacity_timeline import capacity_timeline
+        from ..inputs import GPUConfig, ModelConfig, ServingOptions
+
+        timeline = capacity_timeline(
+            result,
+            model=ModelConfig(model_name=query.model, precision=query.precision),
+            input_tokens=query.input_tokens or None,
+            output_tokens=query.output_tokens or None,
+            gpu=GPUConfig(gpu_type=query.gpu or None),
+            options=ServingOptions(cloud=query.cloud),
+            period=query.period,
+            current_gpus=query.current_gpus,
+        )
+        data["capacity"] = [asdict(p) for p in timeline.periods]
+        data["exceeds_capacity_at"] = timeline.exceeds_capacity_at
+        data["current_capacity_rps"] = timeline.current_capacity_rps
+        data["tokens_source"] = timeline.tokens_source
+    return ForecastRun(data, history, result)

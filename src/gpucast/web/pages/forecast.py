@@ -1,0 +1,158 @@
+"""The forecast page: upload a traffic history (or pick a stored service), see the fan chart, the backtest and the
+capacity timeline; switch scenario without uploading again.
+
+``GET /forecast`` is the empty form, or the result for a stored service (``/forecast?service=chat&scenario=spike``:
+bookmarkable). An upload is a ``POST /forecast`` (multipart, with the CSRF token); the result page keeps the
+uploaded file in a hidden base64 field so the scenario switcher re-submits it with another scenario. Both go
+through :func:`gpucast.web.forecasting.run_forecast`, the same code as ``POST /api/v1/forecast``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from markupsafe import Markup
+from starlette.datastructures import UploadFile
+from starlette.responses import Response
+
+from ...errors import GpucastError, InputError
+from ..forecasting import PERIODS, ForecastQuery, ForecastRun, run_forecast, service_history_csv
+from . import session as sessions
+from .planning import pickers
+from .render import error_message, form_values, render, require_reader
+
+router = APIRouter(include_in_schema=False)
+
+SCENARIOS = ("baseline", "optimistic", "pessimistic", "spike")
+FIELDS = ("service", "horizon", "scenario", "growth_rate", "series", "model", "gpu", "precision", "input_tokens",
+          "output_tokens", "cloud", "period", "current_gpus")  # fmt: skip
+DEFAULTS = {"horizon": "14d", "scenario": "baseline", "growth_rate": "0", "precision": "FP16", "cloud": "aws",
+            "period": "day"}  # fmt: skip
+KEEP_UPLOAD_BYTES = 2 * 1024 * 1024  # larger uploads are not carried in the page for the scenario switcher
+CARRIED_PART_BYTES = 4 * 1024 * 1024  # the hidden base64 copy (4/3 of the file) is a form field, not a file
+_SVG = re.compile(r"<svg.*</svg>", re.DOTALL)
+
+
+def query_from(values: dict[str, str]) -> ForecastQuery:
+    """The form's text fields as a ForecastQuery, with a readable error naming a field that is not a number."""
+
+    def number(name: str, kind: type[int] | type[float]) -> Any:
+        raw = values.get(name)
+        if raw is None:
+            return None
+        try:
+            return kind(raw)
+        except ValueError:
+            raise InputError(f"{name}: {raw!r} is not a{'n integer' if kind is int else ' number'}") from None
+
+    growth = number("growth_rate", float)
+    return ForecastQuery(
+        horizon=values.get("horizon", DEFAULTS["horizon"]), scenario=values.get("scenario", DEFAULTS["scenario"]),
+        growth_rate=0.0 if growth is None else growth, series=values.get("series") or values.get("service"),
+        model=values.get("model"), gpu=values.get("gpu"), precision=values.get("precision", DEFAULTS["precision"]),
+        input_tokens=number("input_tokens", int), output_tokens=number("output_tokens", int),
+        cloud=values.get("cloud", DEFAULTS["cloud"]), period=values.get("period", DEFAULTS["period"]),
+        current_gpus=number("current_gpus", int),
+    )  # fmt: skip
+
+
+def fan_svg(run: ForecastRun) -> Markup:
+    """The fan chart of ``gpucast predict --plot FILE.html`` (history, mean, 80% and 95% bands), its SVG only."""
+    from ...forecast.plot import fan_chart_html, fan_data
+
+    match = _SVG.search(fan_chart_html(fan_data(run.history, run.result)))
+    svg = match.group(0) if match else ""
+    return Markup(
+        svg.replace("<svg ", '<svg class="chart" id="fan-chart" role="img" aria-label="forecast fan chart" ', 1)
+    )
+
+
+def summary(data: dict[str, Any]) -> dict[str, Any]:
+    """Headline figures: the range of the mean and the highest upper-80% bound."""
+    points = data["forecast"]
+    means = [p["mean"] for p in points]
+    return {
+        "steps": len(points),
+        "first": points[0]["timestamp"] if points else "",
+        "last": points[-1]["timestamp"] if points else "",
+        "mean_low": min(means, default=0.0),
+        "mean_high": max(means, default=0.0),
+        "peak": max((p.get("hi80", p["mean"]) for p in points), default=0.0),
+    }
+
+
+def _page(request: Request, values: dict[str, str], *, run: ForecastRun | None = None, error: str | None = None,
+          status: int = 200, upload: dict[str, str] | None = None) -> Response:  # fmt: skip
+    context = {"values": DEFAULTS | values, "pickers": pickers(), "scenarios": SCENARIOS, "periods": PERIODS,
+               "error": error, "result": None, "upload": upload}  # fmt: skip
+    if run is not None:
+        links = {sc: "/forecast?" + urlencode(values | {"scenario": sc}) for sc in SCENARIOS}
+        context["result"] = {"data": run.data, "fan": fan_svg(run), "summary": summary(run.data), "links": links}
+    return render(request, "forecast.html", context, status)
+
+
+def _compute(request: Request, values: dict[str, str], content: bytes, filename: str | None,
+             upload: dict[str, str] | None) -> Response:  # fmt: skip
+    try:
+        run = run_forecast(content, filename, query_from(values))
+    except GpucastError as error:
+        message, status = error_message(error)
+        return _page(request, values, error=message, status=status, upload=upload)
+    return _page(request, values, run=run, upload=upload)
+
+
+@router.get("/forecast")
+def forecast_page(request: Request) -> Response:
+    """The form; with ``?service=NAME`` the forecast of that service's stored usage history."""
+    require_reader(request)
+    values = form_values(request.query_params, FIELDS)
+    if not values.get("service"):
+        return _page(request, values)
+    try:
+        content = service_history_csv(request.app.state.store, values["service"])
+    except GpucastError as error:
+        message, status = error_message(error)
+        return _page(request, values, error=message, status=status)
+    return _compute(request, values, content, "history.csv", None)
+
+
+@router.post("/forecast")
+async def forecast_upload(request: Request) -> Response:
+    """Forecast an uploaded history (or the one carried by the scenario switcher)."""
+    require_reader(request)
+    form = await request.form(max_part_size=CARRIED_PART_BYTES)
+    values = form_values(form, FIELDS)
+    values.pop("service", None)
+    try:
+        sessions.check_csrf(request, form)
+        content, filename = _uploaded(form)
+    except (sessions.CsrfError, GpucastError) as error:
+        message, status = error_message(error)
+        return _page(request, values, error=message, status=status)
+    finally:
+        await form.close()  # the upload's spooled temporary file
+    upload = None
+    if len(content) <= KEEP_UPLOAD_BYTES:
+        upload = {"data": base64.b64encode(content).decode(), "name": filename or "history.csv"}
+    return _compute(request, values, content, filename, upload)
+
+
+def _uploaded(form: Any) -> tuple[bytes, str | None]:
+    """The history from the file field, else from the hidden base64 copy the result page carries."""
+    file = form.get("file")
+    if isinstance(file, UploadFile) and file.filename:
+        return file.file.read(), file.filename
+    kept = form.get("history_data")
+    if isinstance(kept, str) and kept:
+        try:
+            content = base64.b64decode(kept, validate=True)
+        except (binascii.Error, ValueError):
+            raise InputError("file: the carried history is damaged; upload the file again") from None
+        name = form.get("history_name")
+        return content, name if isinstance(name, str) else None
+    raise InputError("file: choose a history file (CSV, TSV, JSON or Parquet of timestamp,rps)")

@@ -1,0 +1,79 @@
+"""The training plan page: a form (model, GPU, dataset, batch, method, parallelism limits, cloud) and its result:
+memory per GPU, parallelism, duration and cost.
+
+Planning only reads, so the form is a GET (``/training?model=...``: bookmarkable). The fields become the JSON API's
+:class:`~gpucast.web.schemas.TrainingBody` (same range checks and messages), then the same
+:func:`~gpucast.web.api_v1.planning.training_inputs` and :func:`gpucast.training_api.plan_training` as
+``POST /api/v1/training``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from ...errors import GpucastError
+from ..api_v1.planning import training_inputs
+from ..schemas import TrainingBody
+from . import charts
+from .planning import pickers
+from .render import error_message, form_values, render, require_reader
+
+router = APIRouter(include_in_schema=False)
+
+TRAINING_FIELDS = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "method", "zero",
+                   "num_gpus", "deadline_hours", "optimize")  # fmt: skip
+FIELDS = ("model", "precision", "gpu", "cloud", "pricing", *TRAINING_FIELDS)
+DEFAULTS = {"model": "llama-3.1-8b", "precision": "BF16", "dataset_size_tokens": "1000000000", "sequence_length": "4096",
+            "num_epochs": "1", "global_batch_size": "64", "method": "lora", "optimize": "speed", "cloud": "aws",
+            "pricing": "on-demand"}  # fmt: skip
+CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost")}
+
+
+def body_from_form(values: dict[str, str]) -> TrainingBody:
+    """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
+    body = {
+        "training": {k: values[k] for k in TRAINING_FIELDS if k in values},
+        "model": {k: v for k, v in (("model_name", values.get("model")), ("precision", values.get("precision"))) if v},
+        "gpu": {"gpu_type": values["gpu"]} if values.get("gpu") else {},
+        "serving": {k: values[k] for k in ("cloud", "pricing") if k in values},
+    }
+    return TrainingBody.model_validate(body)
+
+
+def memory_chart(plan: dict[str, Any]) -> Any:
+    res = plan["gpu_resources"]
+    return charts.stacked_bar(
+        [("weights", res["model_weights_gb"]), ("gradients", res["gradients_gb"]),
+         ("optimizer", res["optimizer_states_gb"]), ("activations", res["activations_gb"]),
+         ("buffers", res["buffers_gb"])],
+        title=f"Memory per GPU ({res['recommended_gpu_type']})",
+        capacity=res["gpu_memory_gb"],
+        width=1140,
+    )  # fmt: skip
+
+
+def _page(request: Request, values: dict[str, str], result: Any = None, error: str | None = None,
+          status: int = 200) -> Response:  # fmt: skip
+    context = {"values": values, "pickers": pickers(), "choices": CHOICES, "result": result, "error": error}
+    return render(request, "training.html", context, status)
+
+
+@router.get("/training")
+def training_page(request: Request) -> Response:
+    """The form filled with a sample run; with fields in the query, the plan below it (or the error, 422)."""
+    require_reader(request)
+    values = form_values(request.query_params, FIELDS)
+    if not values:
+        return _page(request, DEFAULTS)
+    from ...training_api import plan_training
+
+    try:
+        plan = plan_training(*training_inputs(body_from_form(values))).to_dict()
+    except (ValidationError, GpucastError) as error:
+        message, status = error_message(error)
+        return _page(request, values, error=message, status=status)
+    return _page(request, values, {"plan": plan, "memory": memory_chart(plan)})
