@@ -57,10 +57,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, db: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, db: str, workers: int = 1) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("gpucast")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "gpucast"]
-    command += ["serve", "--port", str(port), "--db", db, "--log-level", "warning"]
+    command += ["serve", "--port", str(port), "--db", db, "--log-level", "warning", "--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -126,20 +126,18 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=200, help="requests sent first and not measured")
+    parser.add_argument("--workers", type=int, default=1, help="gpucast serve --workers (server processes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gpucast-bench-") as folder:
         port = free_port()
-        server = start_server(
-            port,
-            os.path.join(folder, "bench.db"),
-        )
+        server = start_server(port, os.path.join(folder, "bench.db"), args.workers)
         try:
             run(port, bodies(args.warmup, seed=1), min(args.clients, 10))
             latencies, errors, wall = run(port, bodies(args.requests), args.clients)
         finally:
             server.terminate()
             server.wait(timeout=15)
-    print(f"gpucast serve (one uvicorn process) on {os.cpu_count()} CPUs: "
+    print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: "
           f"{args.requests} POST /api/v1/inference from {args.clients} concurrent clients")  # fmt: skip
     print(f"  throughput  {len(latencies) / wall:8.1f} requests/s  ({wall:.1f} s)")
     print(f"  latency     p50 {percentile(latencies, 0.5) * 1e3:6.1f} ms   p99 {percentile(latencies, 0.99) * 1e3:6.1f} ms"

@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from conftest import gpucast_exe
 from gpucast.cli.main import main
 
@@ -56,14 +58,18 @@ def test_cli_start_up_does_not_import_fastapi():
     assert result.stdout.strip() == "[]"
 
 
-def test_gpucast_serve_answers_real_http_requests(tmp_path, capsys):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_gpucast_serve_answers_real_http_requests(tmp_path, capsys, workers):
     db = str(tmp_path / "serve.db")
     main(["user", "add", "alice", "--role", "requester", "--db", db])
     main(["token", "create", "--user", "alice", "--db", db, "--as", "alice"])
     token = capsys.readouterr().out.strip().splitlines()[-1]
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
-    server = subprocess.Popen([*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning"],
+    # --workers 2: two uvicorn processes built by the env-configured factory; a plan saved through one is listed
+    # by whichever answers next
+    server = subprocess.Popen([*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning",
+                               "--workers", str(workers)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
