@@ -85,3 +85,22 @@ def test_cli_inference_engine_flag():
     assert plan["inputs"]["engine"] == "sglang"
     bad = subprocess.run([*gpucast_exe(), *args, "--engine", "tgi"], capture_output=True, text=True)
     assert bad.returncode != 0 and "not one of" in bad.stderr
+
+
+def test_sliding_window_is_applied_by_vllm_not_by_tensorrt_llm():
+    # Mistral-7B-v0.1 has a 4096-token window on all 32 layers; TensorRT-LLM keeps the full context by default
+    # (max_attention_window_size = max sequence length), so its KV cache holds 5x fewer 20k-token sequences
+    mistral = loader.resolve_model("mistral-7b")
+    trtllm, vllm = loader.resolve_engine("trtllm"), loader.resolve_engine("vllm")
+    assert vllm.serves(mistral) is mistral
+    full = trtllm.serves(mistral)
+    assert (full.sliding_window, full.sliding_window_layers) == (0, 0)
+    dense = loader.resolve_model("llama-3.1-8b")
+    assert trtllm.serves(dense) is dense
+
+    def kv_tokens(engine: str) -> int:
+        request = EstimateRequest(model="mistral-7b", gpu="H100", num_gpus=1, precision="FP8", input_tokens=20000,
+                                  output_tokens=2000, engine=engine)  # fmt: skip
+        return estimate(request).concurrency
+
+    assert kv_tokens("trtllm") < kv_tokens("vllm")

@@ -82,6 +82,7 @@ def resolve(
     options.validate(loader.clouds(), tuple(loader.load_engines()))
     engine = loader.resolve_engine(options.engine)
     spec, note = resolve_model_spec(model)
+    spec = engine.serves(spec)
     precision = parse_precision(model.precision)
     kv = (
         parse_precision(model.kv_precision, "--kv-precision") if model.kv_precision else default_kv_precision(precision)

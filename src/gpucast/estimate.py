@@ -103,6 +103,7 @@ def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, in
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
     gpu = loader.resolve_gpu(request.gpu)
     engine = loader.resolve_engine(request.engine)
+    spec = engine.serves(spec)
     precision = parse_precision(request.precision)
     kv = (
         parse_precision(request.kv_precision, "--kv-precision")

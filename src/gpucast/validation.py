@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog.loader import efficiency_for, resolve_engine, resolve_gpu, resolve_model
+from .catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings, weight_bytes
 from .core.perf import Efficiency
@@ -217,6 +217,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
     engine_id, memory, max_seqs = engine_settings(row)
+    model = load_engines()[engine_id].serves(model)
     requests = _request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica

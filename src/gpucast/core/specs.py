@@ -7,7 +7,7 @@ Units are in the field names (``_gib``, ``_tb_s``, ``_tflops``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 GIB = 2**30
@@ -177,3 +177,12 @@ class EngineSpec:
     aliases: tuple[str, ...] = ()
     source: str = ""
     as_of: str = ""
+    # whether the engine keeps only the window on sliding-window layers (KV cache and attention); False: it
+    # caches and attends the full context unless told otherwise (TensorRT-LLM's max_attention_window default)
+    sliding_window_kv: bool = True
+
+    def serves(self, model: ModelSpec) -> ModelSpec:
+        """``model`` as this engine runs it: without its sliding window when the engine does not apply one."""
+        if self.sliding_window_kv or not model.sliding_window_layers:
+            return model
+        return replace(model, sliding_window=0, sliding_window_layers=0)
