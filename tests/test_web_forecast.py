@@ -89,6 +89,21 @@ def test_stored_service_history_and_current_gpus(site):
     assert data["current_capacity_rps"] > 0 and len(data["capacity"]) >= 1
 
 
+def test_saved_forecast_needs_a_token_and_lands_in_the_history(site):
+    from gpucast.store.tokens import create_token
+
+    client, _ = site
+    fields = {"service": "chat", "horizon": "1d"}
+    assert client.post("/api/v1/forecast?save=true", data=fields).status_code == 401
+    with client.app.state.store.write() as session:
+        token, _ = create_token(session, "alice", "alice")
+    saved = client.post("/api/v1/forecast?save=true", data=fields, headers={"Authorization": f"Bearer {token}"})
+    assert saved.status_code == 201, saved.text
+    plan = client.get(saved.headers["Location"]).json()
+    assert plan["kind"] == "forecast" and plan["service"] == "chat" and plan["created_by"] == "alice"
+    assert plan["result"]["forecast"] == saved.json()["forecast"]
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [

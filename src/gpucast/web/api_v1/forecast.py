@@ -2,11 +2,14 @@
 
 The history is a multipart upload (field ``file``: CSV/TSV/JSON/Parquet, as ``--history``) or a stored
 service's usage samples (field ``service``); the other form fields are ``predict``'s flags. Forecasting only
-reads, so it follows the read policy. Needs the ``forecast`` extra; without it the answer is a 422 whose
+reads, so it follows the read policy; ``?save=true`` stores the result as a forecast plan (a write: it needs a
+token), linked to the service when the history is a stored service's. Needs the ``forecast`` extra; without it the answer is a 422 whose
 message names the install command.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -14,6 +17,7 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import ForecastQuery, run_forecast, service_history_csv
+from .planning import SaveFlag, respond
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
 
@@ -38,6 +42,7 @@ def forecast(
     cloud: str = Form("aws", max_length=40),
     period: str = Form("day", max_length=10, description="capacity timeline period: day or week"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs running today"),
+    save: bool = SaveFlag,
 ) -> JSONResponse:
     """Forecast load with intervals and a backtest; with ``model``, the GPUs needed per day or week."""
     if (file is None) == (not service):
@@ -51,4 +56,8 @@ def forecast(
         model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
         cloud=cloud, period=period, current_gpus=current_gpus,
     )  # fmt: skip
-    return JSONResponse(run_forecast(content, filename, query).data)
+    result = run_forecast(content, filename, query).data
+    # saved as a forecast plan: the query and the history's name (not its content), linked to the stored service
+    # when the history came from one
+    inputs = {**asdict(query), "history": filename if file is not None else f"service:{service}"}
+    return respond(request, result, command="predict", kind="forecast", body=inputs, save=save, service=service)

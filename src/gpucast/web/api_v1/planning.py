@@ -26,7 +26,7 @@ ServiceName = Query(None, max_length=200, description="with save: the stored ser
 TRAINING_INPUT_KEYS = tuple(TrainingInput.__dataclass_fields__)
 
 
-def _respond(
+def respond(
     request: Request, result: Any, *, command: str, kind: str, body: dict[str, Any], save: bool, service: str | None
 ) -> JSONResponse:
     """The result as JSON; with ``save`` also stored in the history as the token's user."""
@@ -74,7 +74,7 @@ def inference(
     from ...api import plan_inference
 
     result = plan_inference(*inference_inputs(body)).to_dict()
-    return _respond(
+    return respond(
         request, result, command="inference", kind="inference", body=body.given(), save=save, service=service
     )
 
@@ -87,7 +87,7 @@ def training(
     from ...training_api import plan_training
 
     result = plan_training(*training_inputs(body)).to_dict()
-    return _respond(request, result, command="training", kind="training", body=body.given(), save=save, service=service)
+    return respond(request, result, command="training", kind="training", body=body.given(), save=save, service=service)
 
 
 @router.post("/estimate")
@@ -99,9 +99,7 @@ def estimate(
     from ...estimate import estimate as run_estimate
 
     result = run_estimate(EstimateRequest(**body.given())).to_dict()
-    return _respond(
-        request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service
-    )
+    return respond(request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service)
 
 
 @router.post("/compare")
@@ -124,4 +122,4 @@ def compare(
     if body.top:
         rows = rows[: body.top]
     result = [r.to_dict() for r in rows]
-    return _respond(request, result, command="compare", kind="inference", body=body.given(), save=save, service=service)
+    return respond(request, result, command="compare", kind="inference", body=body.given(), save=save, service=service)
