@@ -162,3 +162,20 @@ def test_import_gpucast_and_the_cli_do_not_load_jinja2():
     code = "import sys, gpucast, gpucast.cli.main as m; m.build_parser(); print('jinja2' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_history_pages_on_with_offset(site):
+    from gpucast.store.plans import save_plan
+    from gpucast.web.pages.history import PAGE
+
+    store, _ = site
+    with store.write() as session:
+        for i in range(PAGE + 5):  # one full page and five rows on the next
+            save_plan(session, command="inference", kind="inference", inputs={"i": i},
+                      result={"cost": {"monthly_total_cost": float(i)}}, actor="alice", service="chat")  # fmt: skip
+    client = _client(store)
+    first = client.get("/history?sort=id").text
+    assert first.count('<tr data-id="') == PAGE and 'id="page-next"' in first and 'id="page-previous"' not in first
+    second = client.get(f"/history?sort=id&offset={PAGE}").text
+    assert second.count('<tr data-id="') == 5 and 'id="page-previous"' in second and 'id="page-next"' not in second
+    assert f'data-id="{PAGE + 1}"' in second and f"rows {PAGE + 1}&ndash;{PAGE + 5}" in second

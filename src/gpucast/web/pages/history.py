@@ -18,7 +18,7 @@ from . import charts
 from .render import error_message, form_values, render, require_reader
 
 router = APIRouter(include_in_schema=False)
-PAGE = 200  # rows shown; filters narrow the list
+PAGE = 100  # rows per page (?offset=N pages on)
 COLUMNS = ("id", "created_at", "kind", "command", "service", "gpu_type", "total_gpus", "monthly_cost", "created_by")
 MAX_COMPARED = 12
 
@@ -28,20 +28,28 @@ def history(request: Request) -> Response:
     require_reader(request)
     from ...store.plans import list_plans, plan_record
 
-    params = form_values(request.query_params, ("service", "kind", "gpu", "sort", "saved"))
+    params = form_values(request.query_params, ("service", "kind", "gpu", "sort", "saved", "offset"))
     sort = params.get("sort", "-created_at")
+    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
     error = None
     records: list[dict[str, Any]] = []
+    more = False
     try:
         with request.app.state.store.read() as db:
             rows = list_plans(db, service=params.get("service"), kind=params.get("kind"), gpu=params.get("gpu"),
-                              sort=sort, limit=PAGE)  # fmt: skip
-            records = [plan_record(plan, name) for plan, name in rows]
+                              sort=sort, limit=offset + PAGE + 1)  # fmt: skip
+            more = len(rows) > offset + PAGE  # one row past the page says whether there is a next one
+            records = [plan_record(plan, name) for plan, name in rows[offset : offset + PAGE]]
     except GpucastError as failure:
         error, _ = error_message(failure)
     filters = {k: v for k, v in params.items() if k in ("service", "kind", "gpu")}
+    pages = {
+        "previous": max(0, offset - PAGE) if offset else None,
+        "next": offset + PAGE if more else None,
+        "first_row": offset + 1,
+    }
     context = {"records": records, "columns": [c for c in COLUMNS if c in SORT_FIELDS], "sort": sort,
-               "filters": filters, "error": error, "saved": params.get("saved")}  # fmt: skip
+               "filters": filters, "error": error, "saved": params.get("saved"), "pages": pages}  # fmt: skip
     return render(request, "history.html", context, 422 if error else 200)
 
 
