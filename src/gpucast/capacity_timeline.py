@@ -54,6 +54,25 @@ class CapacityTimeline:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def forecast_fields(self) -> dict[str, Any]:
+        """What ``gpucast predict --json`` and ``POST /api/v1/forecast`` add to the forecast's JSON."""
+        return {
+            "capacity": [asdict(p) for p in self.periods],
+            "exceeds_capacity_at": self.exceeds_capacity_at,
+            "current_capacity_rps": self.current_capacity_rps,
+            "tokens_source": self.tokens_source,
+        }
+
+
+def require_tokens(result: ForecastResult, input_tokens: int | None, output_tokens: int | None) -> None:
+    """A capacity timeline asked for explicitly (``predict --model``, the forecast endpoint) needs tokens per request:
+    given, or forecast from the history's token columns; the silent 500/200 default is for the seed's API only."""
+    if not (input_tokens and output_tokens) and not result.tokens:
+        raise InputError(
+            "--input-tokens and --output-tokens are needed with --model for the capacity timeline "
+            "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
+        )
+
 
 def period_tokens(result: ForecastResult, period: str) -> dict[str, tuple[float, float]]:
     """Per period, the request-weighted mean forecast (input, output) tokens; empty without token forecasts."""

@@ -65,12 +65,9 @@ def run_predict(args: argparse.Namespace) -> int:
     data: dict[str, Any] = result.to_dict()
     timeline = None
     if args.model:
-        if not (args.input_tokens and args.output_tokens) and not result.tokens:
-            raise InputError(
-                "--model needs --input-tokens and --output-tokens for the capacity timeline "
-                "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
-            )
-        from ..capacity_timeline import capacity_timeline
+        from ..capacity_timeline import capacity_timeline, require_tokens
+
+        require_tokens(result, args.input_tokens, args.output_tokens)
         from ..inputs import GPUConfig, ModelConfig, ServingOptions
 
         timeline = capacity_timeline(
@@ -83,10 +80,7 @@ def run_predict(args: argparse.Namespace) -> int:
             period=args.period,
             current_gpus=args.current_gpus,
         )
-        data["capacity"] = [asdict_period(p) for p in timeline.periods]
-        data["exceeds_capacity_at"] = timeline.exceeds_capacity_at
-        data["current_capacity_rps"] = timeline.current_capacity_rps
-        data["tokens_source"] = timeline.tokens_source
+        data.update(timeline.forecast_fields())
     if args.plot:
         from ..forecast.plot import write_fan_chart
 
@@ -152,12 +146,6 @@ def _fleet_progress(where: str) -> Iterator[Callable[[int, int], None]]:
     with rp.Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("fleet", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def asdict_period(period: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(period)
 
 
 def sparkline(values: list[float]) -> str:

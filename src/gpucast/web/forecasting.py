@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +96,9 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
     )
     data: dict[str, Any] = result.to_dict()
     if query.model:
-        if not (query.input_tokens and query.output_tokens) and not result.tokens:
-            raise InputError(
-                "input_tokens: a model needs input_tokens and output_tokens for the capacity timeline "
-                "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
-            )
-        from ..capacity_timeline import capacity_timeline
+        from ..capacity_timeline import capacity_timeline, require_tokens
+
+        require_tokens(result, query.input_tokens, query.output_tokens)
         from ..inputs import GPUConfig, ModelConfig, ServingOptions
 
         timeline = capacity_timeline(
@@ -114,8 +111,5 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
             period=query.period,
             current_gpus=query.current_gpus,
         )
-        data["capacity"] = [asdict(p) for p in timeline.periods]
-        data["exceeds_capacity_at"] = timeline.exceeds_capacity_at
-        data["current_capacity_rps"] = timeline.current_capacity_rps
-        data["tokens_source"] = timeline.tokens_source
+        data.update(timeline.forecast_fields())
     return ForecastRun(data, history, result)
