@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -47,3 +53,36 @@ def gpucast_exe() -> list[str]:
     """The installed console script (end-to-end tests run the real command)."""
     exe = shutil.which("gpucast", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     return [exe] if exe else [sys.executable, "-m", "gpucast"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for real servers started by the tests)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def gpucast_server(db: str, *args: str) -> Iterator[dict[str, str]]:
+    """A real ``gpucast serve`` on a free 127.0.0.1 port over ``db``, ready when this yields
+    ``{"base": "http://127.0.0.1:PORT", "port": ...}``; after the block it is stopped and ``stderr`` is filled in."""
+    port = free_port()
+    command = [*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning", *args]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = {"base": f"http://127.0.0.1:{port}", "port": str(port), "stderr": ""}
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server['base']}/api/v1/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "gpucast serve did not start within 30 s"
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        server["stderr"] = process.communicate(timeout=15)[1]

@@ -12,7 +12,6 @@ import atexit
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from conftest import free_port
 from gpucast.errors import StoreConflictError, StoreError
 from gpucast.store import open_store, resolve_url
 from gpucast.store.db import HEAD, current_revision, default_path
@@ -36,12 +36,6 @@ def pg_bin_dir() -> Path | None:
         if candidate and Path(candidate).resolve().with_name("initdb").exists():
             return Path(candidate).resolve().parent
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pg_server_url() -> str:
@@ -60,7 +54,7 @@ def pg_server_url() -> str:
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root
         shutil.chown(base, "nobody")
         prefix = ["runuser", "-u", "nobody", "--"]
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "gpucast", "-A", "trust", "--no-sync",
                     "-E", "UTF8"], check=True, capture_output=True)  # fmt: skip
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"

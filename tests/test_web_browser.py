@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import gpucast_exe
+from conftest import gpucast_server
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -31,12 +27,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SAMPLE_PLANS = [("llama-3.1-8b", "BF16", 4.0), ("llama-3.1-70b", "FP8", 10.0), ("mistral-7b", "BF16", 20.0),
                 ("llama-3.1-70b", "BF16", 3.0)]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _seed(db: str) -> dict[str, str]:
@@ -66,26 +56,8 @@ def _seed(db: str) -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     db = str(tmp_path_factory.mktemp("browser") / "web.db")
     tokens = _seed(db)
-    port = _free_port()
-    process = subprocess.Popen([*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "gpucast serve did not start within 30 s"
-            time.sleep(0.1)
-        yield {"base": base, "tokens": tokens}
-    finally:
-        process.terminate()
-        process.communicate(timeout=15)
+    with gpucast_server(db) as server:
+        yield {"base": server["base"], "tokens": tokens}
 
 
 @pytest.fixture(scope="module")

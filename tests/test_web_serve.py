@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import gpucast_exe
+from conftest import gpucast_server
 from gpucast.cli.main import main
 
 PLAN = {"workload": {"requests_per_second": 2, "avg_input_tokens": 300, "avg_output_tokens": 100},
         "model": {"model_name": "llama-3.1-8b"}}  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _call(url: str, body: object = None, token: str | None = None) -> tuple[int, object]:
@@ -64,31 +56,14 @@ def test_gpucast_serve_answers_real_http_requests(tmp_path, capsys, workers):
     main(["user", "add", "alice", "--role", "requester", "--db", db])
     main(["token", "create", "--user", "alice", "--db", db, "--as", "alice"])
     token = capsys.readouterr().out.strip().splitlines()[-1]
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}/api/v1"
     # --workers 2: two uvicorn processes built by the env-configured factory; a plan saved through one is listed
     # by whichever answers next
-    server = subprocess.Popen([*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning",
-                               "--workers", str(workers)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _call(f"{base}/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, server.communicate()[1]
-            assert time.monotonic() < deadline, "gpucast serve did not start within 30 s"
-            time.sleep(0.1)
+    with gpucast_server(db, "--workers", str(workers)) as server:
+        base = f"{server['base']}/api/v1"
         status, plan = _call(f"{base}/inference", PLAN)
         assert status == 200 and isinstance(plan, dict) and plan["gpu_resources"]["total_gpus"] >= 1
         assert _call(f"{base}/inference?save=true", PLAN)[0] == 401
         assert _call(f"{base}/inference?save=true", PLAN, token)[0] == 201
         status, listed = _call(f"{base}/plans")
         assert status == 200 and isinstance(listed, dict) and listed["items"][0]["created_by"] == "alice"
-    finally:
-        server.terminate()
-        _, err = server.communicate(timeout=15)
-    assert f"on http://127.0.0.1:{port}" in err
+    assert f"on http://127.0.0.1:{server['port']}" in server["stderr"]
