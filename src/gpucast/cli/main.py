@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .store_commands import register
 
     register(sub)
+    from . import chat_command, export_commands
+
+    chat_command.register(sub)
+    export_commands.register(sub)
     serve = sub.add_parser("serve", help="run the REST API (FastAPI + uvicorn; docs at /docs)",
                            description="Serve the JSON API under /api/v1 over the same planner and database.")  # fmt: skip
     from ..web.serve import add_serve_flags
@@ -145,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     if not args_list:
-        parser.print_help()
-        return 0
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            args_list = ["chat"]  # the guided conversation is the default on a terminal
+        else:
+            parser.print_help()  # piped or CI: never wait for input
+            return 0
     args = parser.parse_args(args_list)
     try:
         return _dispatch(args)
@@ -182,6 +189,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..web.serve import run_serve
 
         return run_serve(args)
+    if args.command in chat_command_names():
+        from .chat_command import dispatch as chat_dispatch
+
+        return chat_dispatch(args)
+    if args.command in export_command_names():
+        from .export_commands import dispatch as export_dispatch
+
+        return export_dispatch(args)
     if args.command in STORE_COMMANDS:
         from .store_commands import dispatch
 
@@ -200,6 +215,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     from ..api import plan_inference
 
     return _emit(plan_inference(*_inputs(sections)), sections, args, render.plan)
+
+
+def chat_command_names() -> tuple[str, ...]:
+    from .chat_command import COMMANDS
+
+    return COMMANDS
+
+
+def export_command_names() -> tuple[str, ...]:
+    from .export_commands import COMMANDS
+
+    return COMMANDS
 
 
 def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
