@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from .jsonable import dataclass_dict
 
 
 @dataclass
@@ -107,15 +108,4 @@ class LLMCapacityPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; non-finite numbers become null."""
-        result: dict[str, Any] = _finite(asdict(self))
-        return result
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 6) if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+        return dataclass_dict(self)

@@ -6,7 +6,7 @@ Both run on the same search as the training planner (``training_api``): one fixe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .api import resolve_model_spec
@@ -15,7 +15,7 @@ from .core import training as core
 from .core.specs import GIB, Precision
 from .errors import InfeasibleError, InputError
 from .inputs import ModelConfig, TrainingInput, TrainingOptions, parse_precision
-from .plan import _finite
+from .jsonable import dataclass_dict
 from .training_api import GB, _best_for_gpu
 
 
@@ -65,9 +65,7 @@ class TrainingEstimateResult:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-
-        result: dict[str, Any] = _finite(asdict(self))
-        return result
+        return dataclass_dict(self)
 
 
 def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
@@ -167,9 +165,7 @@ class TrainingComparisonRow:
     instance_type: str | None
 
     def to_dict(self) -> dict[str, Any]:
-
-        result: dict[str, Any] = _finite(asdict(self))
-        return result
+        return dataclass_dict(self)
 
 
 def compare_training(

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from .plan import _finite
+from .jsonable import dataclass_dict
 
 
 @dataclass
@@ -83,5 +83,4 @@ class TrainingCapacityPlan:
     kind: str = "training"
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = _finite(asdict(self))
-        return result
+        return dataclass_dict(self)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from ..store import Store
 from ..store.tokens import user_for_token
@@ -65,8 +66,12 @@ def writer(request: Request) -> str:
     return name
 
 
-def reader(request: Request) -> str | None:
-    """Dependency for reads: open, or token-only when the server's settings require it."""
-    if request.app.state.settings.reads_need_token():
-        return writer(request)
-    return token_user(request)
+async def reader(request: Request) -> str | None:
+    """Dependency for reads: open, or token-only when the server's settings require it.
+
+    Async so that an open read without a token (most requests) costs no thread hop; a token is checked
+    against the store in the thread pool, keeping database I/O off the event loop."""
+    needs_token = request.app.state.settings.reads_need_token()
+    if not needs_token and "authorization" not in request.headers:
+        return None
+    return await run_in_threadpool(writer if needs_token else token_user, request)

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ...inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
 from ..auth import reader, store_of, writer
@@ -67,15 +68,20 @@ def training_inputs(body: TrainingBody) -> tuple[TrainingInput, ModelConfig, GPU
 
 
 @router.post("/inference")
-def inference(
+async def inference(
     request: Request, body: InferenceBody, save: bool = SaveFlag, service: str | None = ServiceName
 ) -> JSONResponse:
-    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost."""
+    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost.
+
+    Async: a plan is ~1-2 ms of pure computation, cheaper than the thread-pool hop a sync endpoint costs;
+    saving (database I/O) still runs in the thread pool."""
     from ...api import plan_inference
 
     result = plan_inference(*inference_inputs(body)).to_dict()
-    return respond(
-        request, result, command="inference", kind="inference", body=body.given(), save=save, service=service
+    if not save:
+        return JSONResponse(result)
+    return await run_in_threadpool(
+        respond, request, result, command="inference", kind="inference", body=body.given(), save=save, service=service
     )
 
 
@@ -91,15 +97,20 @@ def training(
 
 
 @router.post("/estimate")
-def estimate(
+async def estimate(
     request: Request, body: EstimateBody, save: bool = SaveFlag, service: str | None = ServiceName
 ) -> JSONResponse:
-    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``)."""
+    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``); async as
+    ``/inference`` is."""
     from ...estimate import EstimateRequest
     from ...estimate import estimate as run_estimate
 
     result = run_estimate(EstimateRequest(**body.given())).to_dict()
-    return respond(request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service)
+    if not save:
+        return JSONResponse(result)
+    return await run_in_threadpool(
+        respond, request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service
+    )
 
 
 @router.post("/compare")
