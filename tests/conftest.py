@@ -86,3 +86,21 @@ def gpucast_server(db: str, *args: str) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         server["stderr"] = process.communicate(timeout=15)[1]
+
+
+def page_csrf(html: str) -> str:
+    """The CSRF token a page carries in its forms."""
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF field in the page"
+    return match.group(1)
+
+
+def page_login(client, token: str) -> str:
+    """Log a TestClient in through the login form with an API token; the CSRF token of its session."""
+    csrf = page_csrf(client.get("/login").text)
+    response = client.post("/login", data={"csrf_token": csrf, "token": token, "next": "/requests"},
+                           follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303 and response.headers["location"] == "/requests"
+    return page_csrf(client.get("/requests").text)

@@ -15,6 +15,7 @@ from dataclasses import asdict
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import page_csrf
 from gpucast.capacity_timeline import capacity_timeline
 from gpucast.forecast import forecast_load, load_history
 from gpucast.inputs import GPUConfig, ModelConfig, ServingOptions
@@ -146,17 +147,11 @@ print(response.status_code, response.json()["error"])
     assert out.startswith("422 ") and "pip install 'gpucast[forecast]'" in out
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF field in the page"
-    return match.group(1)
-
-
 def test_forecast_page_upload_chart_timeline_and_scenario_switch(site):
     client, path = site
     form = client.get("/forecast")
     assert form.status_code == 200 and 'href="/forecast" class="on"' in form.text and 'id="forecast-form"' in form.text
-    csrf = _csrf(form.text)
+    csrf = page_csrf(form.text)
     fields = {"csrf_token": csrf, "horizon": "2d", "scenario": "baseline", **TIMELINE}
     with path.open("rb") as handle:
         page = client.post("/forecast", data=fields, files={"file": ("traffic.csv", handle, "text/csv")})
@@ -184,7 +179,7 @@ def test_forecast_page_for_a_service_and_its_errors(site):
     assert 'id="capacity"' not in page.text  # no model: no capacity timeline
     missing = client.get("/forecast?service=nope")
     assert missing.status_code == 404 and 'id="form-error"' in missing.text
-    csrf = _csrf(client.get("/forecast").text)
+    csrf = page_csrf(client.get("/forecast").text)
     no_file = client.post("/forecast", data={"csrf_token": csrf, "horizon": "1d"})
     assert no_file.status_code == 422 and "choose a history file" in no_file.text
     forged = client.post("/forecast", data={"csrf_token": "x", "horizon": "1d"})

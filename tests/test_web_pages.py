@@ -11,6 +11,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import page_csrf, page_login
 from gpucast.store import open_store
 from gpucast.store.services import ServiceFields, add_service, add_user
 from gpucast.store.tokens import create_token
@@ -38,23 +39,9 @@ def _client(store, **settings) -> TestClient:
     return TestClient(create_app(store=store, settings=WebSettings(**settings)))
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF field in the page"
-    return match.group(1)
-
-
 def _error(html: str) -> str:
     match = re.search(r'id="form-error">([^<]*)<', html)
     return match.group(1) if match else ""
-
-
-def _login(client: TestClient, token: str) -> str:
-    csrf = _csrf(client.get("/login").text)
-    response = client.post("/login", data={"csrf_token": csrf, "token": token, "next": "/requests"},
-                           follow_redirects=False)  # fmt: skip
-    assert response.status_code == 303 and response.headers["location"] == "/requests"
-    return _csrf(client.get("/requests").text)
 
 
 def test_every_page_renders_and_the_plan_has_its_charts(site):
@@ -85,12 +72,12 @@ def test_posts_need_the_sessions_csrf_token(site):
     store, tokens = site
     client = _client(store)
     assert client.post("/login", data={"token": tokens["alice"]}).status_code == 403
-    csrf = _login(client, tokens["alice"])
+    csrf = page_login(client, tokens["alice"])
     fields = {"name": "svc2", "team": "ml", "environment": "dev", "criticality": "tier3", "cloud": "aws", "region": "r"}
     refused = client.post("/services", data=fields | {"csrf_token": "forged"})
     assert refused.status_code == 403 and "did not come from this site" in _error(refused.text)
     other = _client(store)  # another browser's token is not this session's
-    other_csrf = _login(other, tokens["bob"])
+    other_csrf = page_login(other, tokens["bob"])
     assert client.post("/services", data=fields | {"csrf_token": other_csrf}).status_code == 403
     assert client.post("/services", data=fields | {"csrf_token": csrf}, follow_redirects=False).status_code == 303
     assert "svc2" in client.get("/services").text
@@ -99,10 +86,10 @@ def test_posts_need_the_sessions_csrf_token(site):
 def test_login_refuses_bad_tokens_and_foreign_redirects(site):
     store, tokens = site
     client = _client(store)
-    csrf = _csrf(client.get("/login").text)
+    csrf = page_csrf(client.get("/login").text)
     bad = client.post("/login", data={"csrf_token": csrf, "token": "gpc_nope"})
     assert bad.status_code == 401 and "unknown or revoked" in _error(bad.text)
-    csrf = _csrf(client.get("/login").text)
+    csrf = page_csrf(client.get("/login").text)
     response = client.post("/login", data={"csrf_token": csrf, "token": tokens["bob"], "next": "//evil.example/"},
                            follow_redirects=False)  # fmt: skip
     assert response.headers["location"] == "/"
@@ -121,7 +108,7 @@ def test_writes_need_a_login_and_reads_follow_the_read_policy(site):
 def test_workflow_rules_come_from_the_store(site):
     store, tokens = site
     alice = _client(store)
-    csrf = _login(alice, tokens["alice"])
+    csrf = page_login(alice, tokens["alice"])
     created = alice.post("/requests", data={"csrf_token": csrf, "service": "chat", "gpu_type": "h100-sxm", "count": "8",
                                             "region": "us-east-1", "justification": "launch"}, follow_redirects=False)  # fmt: skip
     url = created.headers["location"]
@@ -129,7 +116,7 @@ def test_workflow_rules_come_from_the_store(site):
     own = alice.post(f"{url}/transition", data={"csrf_token": csrf, "action": "approve"})
     assert own.status_code == 403 and "approver or admin" in _error(own.text).replace("&#39;", "'")
     bob = _client(store)
-    bob_csrf = _login(bob, tokens["bob"])
+    bob_csrf = page_login(bob, tokens["bob"])
     done = bob.post(f"{url}/transition", data={"csrf_token": bob_csrf, "action": "approve", "comment": "ok <b>"})
     assert done.status_code == 200 and 'id="status">approved' in done.text and "ok &lt;b&gt;" in done.text
     again = bob.post(f"{url}/transition", data={"csrf_token": bob_csrf, "action": "reject"})

@@ -79,6 +79,22 @@ def service_history_csv(store: Store, name: str) -> bytes:
     return out.getvalue().encode()
 
 
+SERVICE_SETTINGS = ("model", "precision", "input_tokens", "output_tokens", "cloud")
+
+
+def service_settings(store: Store, name: str) -> dict[str, Any]:
+    """What a stored service says about its serving (model, precision, tokens per request, cloud), the ones set.
+
+    A forecast of a service's history plans its capacity timeline with these unless the caller gives others:
+    the service already knows what it runs, so its owner need not repeat it."""
+    from ..store.services import get_service
+
+    with store.read() as session:
+        service = get_service(session, name)
+        settings = {key: getattr(service, key) for key in SERVICE_SETTINGS}
+    return {key: value for key, value in settings.items() if value is not None}
+
+
 def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> ForecastRun:
     """Load the history, forecast it, and plan the capacity timeline when a model is given (``run_predict``)."""
     from ..forecast import forecast_load, load_history

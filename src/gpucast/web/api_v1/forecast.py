@@ -1,7 +1,8 @@
 """``POST /api/v1/forecast``: a traffic forecast and capacity timeline, exactly ``gpucast predict --json``.
 
 The history is a multipart upload (field ``file``: CSV/TSV/JSON/Parquet, as ``--history``) or a stored
-service's usage samples (field ``service``); the other form fields are ``predict``'s flags. Forecasting only
+service's usage samples (field ``service``, whose stored model, precision, tokens per request and cloud then
+fill the fields left out); the other form fields are ``predict``'s flags. Forecasting only
 reads, so it follows the read policy; ``?save=true`` stores the result as a forecast plan (a write: it needs a
 token), linked to the service when the history is a stored service's. Needs the ``forecast`` extra; without it the answer is a 422 whose
 message names the install command.
@@ -10,13 +11,14 @@ message names the install command.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of
 from ..errors import ApiError
-from ..forecasting import ForecastQuery, run_forecast, service_history_csv
+from ..forecasting import ForecastQuery, run_forecast, service_history_csv, service_settings
 from .planning import SaveFlag, respond
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
@@ -34,12 +36,14 @@ def forecast(
     growth_rate: float = Form(0.0, ge=-100, le=1000, description="extra growth in % per month"),
     series: str | None = Form(None, max_length=NAME, description="the series id when the file holds several"),
     freq: str | None = Form(None, max_length=20, description="aggregate to this frequency: 5min, 1h, 1d"),
-    model: str | None = Form(None, max_length=NAME, description="plan a capacity timeline for this model"),
+    model: str | None = Form(
+        None, max_length=NAME, description="plan a capacity timeline for this model (default: a stored service's model)"
+    ),
     gpu: str | None = Form(None, max_length=NAME, description="GPU type for the capacity timeline"),
-    precision: str = Form("FP16", max_length=20),
+    precision: str | None = Form(None, max_length=20, description="default: the service's, else FP16"),
     input_tokens: int | None = Form(None, ge=1, le=10_000_000),
     output_tokens: int | None = Form(None, ge=1, le=10_000_000),
-    cloud: str = Form("aws", max_length=40),
+    cloud: str | None = Form(None, max_length=40, description="default: the service's, else aws"),
     period: str = Form("day", max_length=10, description="capacity timeline period: day or week"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs running today"),
     save: bool = SaveFlag,
@@ -47,14 +51,18 @@ def forecast(
     """Forecast load with intervals and a backtest; with ``model``, the GPUs needed per day or week."""
     if (file is None) == (not service):
         raise ApiError(422, "give either a history file (field 'file') or a stored service (field 'service')", "file")
+    given: dict[str, Any] = {"model": model, "precision": precision, "input_tokens": input_tokens, "output_tokens": output_tokens,
+             "cloud": cloud}  # fmt: skip
     if file is not None:
         content, filename = file.file.read(), file.filename
-    else:
+    else:  # a stored service: its history, and its model, tokens and cloud where the form leaves them out
         content, filename = service_history_csv(store_of(request), service or ""), "history.csv"
+        stored = service_settings(store_of(request), service or "")
+        given = {key: stored.get(key) if value is None else value for key, value in given.items()}
     query = ForecastQuery(
         horizon=horizon, scenario=scenario, growth_rate=growth_rate, series=series or service, freq=freq,
-        model=model, gpu=gpu, precision=precision, input_tokens=input_tokens, output_tokens=output_tokens,
-        cloud=cloud, period=period, current_gpus=current_gpus,
+        model=given["model"], gpu=gpu, precision=given["precision"] or "FP16", input_tokens=given["input_tokens"],
+        output_tokens=given["output_tokens"], cloud=given["cloud"] or "aws", period=period, current_gpus=current_gpus,
     )  # fmt: skip
     result = run_forecast(content, filename, query).data
     # saved as a forecast plan: the query and the history's name (not its content), linked to the stored service

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import asdict, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,10 +22,11 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from ...errors import GpucastError, InputError
-from ..forecasting import PERIODS, ForecastQuery, ForecastRun, run_forecast, service_history_csv
+from ..forecasting import PERIODS, ForecastQuery, ForecastRun, run_forecast, service_history_csv, service_settings
 from . import session as sessions
 from .planning import pickers
 from .render import error_message, form_values, render, require_reader
+from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,9 +89,10 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page(request: Request, values: dict[str, str], *, run: ForecastRun | None = None, error: str | None = None,
-          status: int = 200, upload: dict[str, str] | None = None) -> Response:  # fmt: skip
-    context = {"values": DEFAULTS | values, "pickers": pickers(), "scenarios": SCENARIOS, "periods": PERIODS,
-               "error": error, "result": None, "upload": upload}  # fmt: skip
+          status: int = 200, upload: dict[str, str] | None = None, stored: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The page; ``stored`` (a service's settings) fills the form's empty fields but stays out of the links."""
+    context = {"values": DEFAULTS | (stored or {}) | values, "pickers": pickers(), "scenarios": SCENARIOS,
+               "periods": PERIODS, "error": error, "result": None, "upload": upload}  # fmt: skip
     if run is not None:
         links = {sc: "/forecast?" + urlencode(values | {"scenario": sc}) for sc in SCENARIOS}
         context["result"] = {"data": run.data, "fan": fan_svg(run), "summary": summary(run.data), "links": links}
@@ -97,13 +100,13 @@ def _page(request: Request, values: dict[str, str], *, run: ForecastRun | None =
 
 
 def _compute(request: Request, values: dict[str, str], content: bytes, filename: str | None,
-             upload: dict[str, str] | None) -> Response:  # fmt: skip
+             upload: dict[str, str] | None, stored: dict[str, str] | None = None) -> Response:  # fmt: skip
     try:
-        run = run_forecast(content, filename, query_from(values))
+        run = run_forecast(content, filename, query_from((stored or {}) | values))
     except GpucastError as error:
         message, status = error_message(error)
-        return _page(request, values, error=message, status=status, upload=upload)
-    return _page(request, values, run=run, upload=upload)
+        return _page(request, values, error=message, status=status, upload=upload, stored=stored)
+    return _page(request, values, run=run, upload=upload, stored=stored)
 
 
 @router.get("/forecast")
@@ -115,10 +118,12 @@ def forecast_page(request: Request) -> Response:
         return _page(request, values)
     try:
         content = service_history_csv(request.app.state.store, values["service"])
+        settings = service_settings(request.app.state.store, values["service"])
     except GpucastError as error:
         message, status = error_message(error)
         return _page(request, values, error=message, status=status)
-    return _compute(request, values, content, "history.csv", None)
+    stored = {key: str(value) for key, value in settings.items()}  # the form's own fields win over these
+    return _compute(request, values, content, "history.csv", None, stored)
 
 
 @router.post("/forecast")
@@ -140,6 +145,35 @@ async def forecast_upload(request: Request) -> Response:
     if len(content) <= KEEP_UPLOAD_BYTES:
         upload = {"data": base64.b64encode(content).decode(), "name": filename or "history.csv"}
     return _compute(request, values, content, filename, upload)
+
+
+@router.post("/forecast/save")
+async def save(request: Request) -> Response:
+    """Store the forecast recomputed from the posted fields and history in the plan history (logged-in user).
+
+    The history is the stored service named by ``history_service`` or the upload the result page carries; the
+    ``service`` field only links the saved forecast to a service."""
+    return await save_result(request, FIELDS, _computed, _failed, max_part_size=CARRIED_PART_BYTES)
+
+
+def _computed(request: Request, values: dict[str, str], form: Any) -> Computed:
+    posted = form.get("history_service")
+    source = posted if isinstance(posted, str) and posted else None
+    filename: str | None = "history.csv"
+    if source:
+        content = service_history_csv(request.app.state.store, source)
+    else:
+        content, filename = _uploaded(form)
+    query = replace(
+        query_from({k: v for k, v in values.items() if k != "service"}), series=values.get("series") or source or None
+    )
+    run = run_forecast(content, filename, query)
+    inputs = {**asdict(query), "history": f"service:{source}" if source else filename}
+    return Computed("predict", "forecast", inputs, run.data)
+
+
+def _failed(request: Request, values: dict[str, str], message: str, status: int) -> Response:
+    return _page(request, values, error=message, status=status)
 
 
 def _uploaded(form: Any) -> tuple[bytes, str | None]:

@@ -21,9 +21,9 @@ from ...errors import GpucastError
 from ..api_v1.planning import inference_inputs
 from ..schemas import InferenceBody
 from . import charts
-from . import session as sessions
 from .curve import plan_curve
-from .render import error_message, form_values, redirect, render, require_reader, require_user
+from .render import error_message, form_values, render, require_reader
+from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
@@ -143,22 +143,17 @@ def plan_page(request: Request) -> Response:
 @router.post("/plan/save")
 async def save(request: Request) -> Response:
     """Store the plan computed from the posted fields in the history (as the logged-in user)."""
-    form = await request.form()
-    actor = require_user(request)
-    values = form_values(form, FIELDS)
-    try:
-        sessions.check_csrf(request, form)
-        body = body_from_form(values)
-        from ...api import plan_inference
-        from ...store.plans import save_plan
+    return await save_result(request, FIELDS, _computed, _failed)
 
-        result = plan_inference(*inference_inputs(body)).to_dict()
-        with request.app.state.store.write() as db:
-            plan = save_plan(db, command="inference", kind="inference", inputs={"body": body.given()}, result=result,
-                             actor=actor, service=values.get("service"))  # fmt: skip
-            plan_id = plan.id
-    except (ValidationError, GpucastError, sessions.CsrfError) as error:
-        message, status = error_message(error)
-        return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": message,
-                                             "result": None}, status)  # fmt: skip
-    return redirect(request, f"/history?saved={plan_id}")
+
+def _computed(_request: Request, values: dict[str, str], _form: Any) -> Computed:
+    from ...api import plan_inference
+
+    body = body_from_form(values)
+    result = plan_inference(*inference_inputs(body)).to_dict()
+    return Computed("inference", "inference", {"body": body.given()}, result)
+
+
+def _failed(request: Request, values: dict[str, str], message: str, status: int) -> Response:
+    context = {"values": values, "pickers": pickers(), "error": message, "result": None}
+    return render(request, "plan.html", context, status)

@@ -21,6 +21,7 @@ from ..schemas import TrainingBody
 from . import charts
 from .planning import pickers
 from .render import error_message, form_values, render, require_reader
+from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,4 +77,23 @@ def training_page(request: Request) -> Response:
     except (ValidationError, GpucastError) as error:
         message, status = error_message(error)
         return _page(request, values, error=message, status=status)
-    return _page(request, values, {"plan": plan, "memory": memory_chart(plan)})
+    query = str(request.url.query)
+    return _page(request, values, {"plan": plan, "memory": memory_chart(plan), "query": query})
+
+
+@router.post("/training/save")
+async def save(request: Request) -> Response:
+    """Store the training plan computed from the posted fields in the history (as the logged-in user)."""
+    return await save_result(request, (*FIELDS, "service"), _computed, _failed)
+
+
+def _computed(_request: Request, values: dict[str, str], _form: Any) -> Computed:
+    from ...training_api import plan_training
+
+    body = body_from_form(values)
+    result = plan_training(*training_inputs(body)).to_dict()
+    return Computed("training", "training", {"body": body.given()}, result)
+
+
+def _failed(request: Request, values: dict[str, str], message: str, status: int) -> Response:
+    return _page(request, values, error=message, status=status)
