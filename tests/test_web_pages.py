@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import page_csrf, page_login
+from gpucast.charts.svg import Bar, Marker, Series, bar_chart, line_chart, nice_ticks
 from gpucast.store import open_store
 from gpucast.store.services import ServiceFields, add_service, add_user
 from gpucast.store.tokens import create_token
 from gpucast.web import WebSettings, create_app
-from gpucast.web.pages.charts import Bar, Marker, Series, bar_chart, line_chart, nice_ticks
 from gpucast.web.pages.session import PageSession, decode, encode
 
 PLAN_QUERY = "/plan?model=llama-3.1-8b&precision=BF16&rps=5&input_tokens=500&output_tokens=200&cloud=aws"

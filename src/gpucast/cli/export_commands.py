@@ -1,17 +1,139 @@
 """The ``export`` and ``report`` commands (issue 10). Keep module-level imports light: the parser is
-built on every ``gpucast`` start."""
+built on every ``gpucast`` start.
+
+* ``gpucast export vllm|sglang|trtllm [PLAN.json | planning flags]`` — the engine's launch command
+* ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]`` — YAML
+* ``gpucast report PLAN.json --format md|html`` — a report for people who don't read JSON
+
+Everything prints to stdout unless ``--output FILE`` is given. A plan file is what ``--output`` of a planning
+command wrote; without one, the planning flags (``--model``, ``--rps``, ...) plan a serving deployment first.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("export", "report")
+ENGINE_TARGETS = ("vllm", "sglang", "trtllm")
+
+
+def _plan_source(parser: argparse.ArgumentParser) -> None:
+    from .args import add_common_plan_flags, add_seed_flags
+
+    parser.add_argument("plan", nargs="?", metavar="PLAN.json",
+                        help="plan written by `gpucast inference|training ... --output FILE` (or give planning flags)")  # fmt: skip
+    add_seed_flags(parser)
+    add_common_plan_flags(parser)
+    # conflict_handler="resolve": here --output is the export's file, not the plan's
+    parser.add_argument("--output", help="write to this file instead of stdout")
 
 
 def register(sub: Any) -> None:
     """Add the ``export`` and ``report`` sub-commands to the parser."""
+    export = sub.add_parser(
+        "export",
+        help="engine launch arguments (vllm, sglang, trtllm) or Kubernetes manifests (k8s) for a plan",
+        description="Turn a plan into a deployment: engine launch commands or Kubernetes YAML.",
+    )
+    targets = export.add_subparsers(dest="target", metavar="TARGET", required=True)
+    for engine, title in (("vllm", "vLLM `vllm serve`"), ("sglang", "SGLang `python -m sglang.launch_server`"),
+                          ("trtllm", "TensorRT-LLM `trtllm-serve`")):  # fmt: skip
+        target = targets.add_parser(
+            engine, help=f"{title} command for one replica of the plan", conflict_handler="resolve",
+            description=f"Print the {title} command for a serving plan (flag names of the release stated in "
+            "catalog/engine_flags.toml).",
+        )  # fmt: skip
+        _plan_source(target)
+    k8s = targets.add_parser(
+        "k8s", help="Kubernetes YAML: Deployment, Service, HPA/KEDA; Job/PyTorchJob for training",
+        description="Write multi-document Kubernetes YAML for a plan.", conflict_handler="resolve",
+    )  # fmt: skip
+    _plan_source(k8s)
+    k8s.add_argument("--namespace", default="default", help="namespace of every object (default: default)")
+    k8s.add_argument("--name", help="object name (default: from the model and engine)")
+    k8s.add_argument("--keda", action="store_true", help="KEDA ScaledObject on the engine's Prometheus metrics "
+                     "instead of an HPA")  # fmt: skip
+    k8s.add_argument("--kubeflow", action="store_true", help="training plans: a Kubeflow PyTorchJob, not a Job")
+    k8s.add_argument("--prometheus-url", default="http://prometheus-operated.monitoring.svc:9090",
+                     help="Prometheus the KEDA triggers query")  # fmt: skip
+    k8s.add_argument("--image", help="training container image (default: catalog/k8s.toml)")
+    k8s.add_argument("--train-command", default="train.py", help="script torchrun starts in training pods")
+    report = sub.add_parser(
+        "report", help="a Markdown or self-contained HTML report of a plan",
+        description="Write a report of a plan: summary, inputs, the plan, charts, assumptions and sources, risks, "
+        "alternatives from `gpucast compare`.",
+    )  # fmt: skip
+    report.add_argument("plan", metavar="PLAN.json", help="plan written by a planning command's --output")
+    report.add_argument("--format", choices=["md", "html"], default="md", help="md (default) or html")
+    report.add_argument("--output", help="write to this file instead of stdout")
+    report.add_argument("--no-alternatives", action="store_true", help="skip the comparison (faster)")
+
+
+def _load(args: argparse.Namespace) -> dict[str, Any]:
+    """The plan: from the file, or planned now from the planning flags."""
+    from ..errors import InputError
+    from ..export.plan_file import load_plan
+
+    if args.plan:
+        return load_plan(args.plan)
+    from .args import sections_from_args
+    from .main import _inputs
+
+    sections = sections_from_args(args)
+    sections.get("options", {}).pop("output_file", None)
+    if not sections.get("model") and not sections.get("workload"):
+        raise InputError(f"give a plan file (gpucast export {args.target} plan.json) or planning flags "
+                         "(--model, --rps, --input-tokens, --output-tokens ...)")  # fmt: skip
+    from ..api import plan_inference
+
+    plan: dict[str, Any] = plan_inference(*_inputs(sections)).to_dict()
+    return plan
+
+
+def _write(args: argparse.Namespace, text: str, what: str) -> int:
+    from ..errors import InputError
+
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"--output {args.output!r} cannot be written: {error.strerror}") from error
+    print(f"{what} written to {args.output}")
+    return 0
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    raise NotImplementedError(args.command)
+    if args.command == "report":
+        return _report(args)
+    plan = _load(args)
+    if args.target in ENGINE_TARGETS:
+        from ..export.engine_args import launch_for
+
+        launch = launch_for(plan, args.target)
+        if args.json:
+            data = {"engine": launch.engine.id, "version": launch.engine.version, "argv": launch.argv,
+                    "config_file": launch.config_file or None, "notes": launch.notes, "source": launch.engine.source}  # fmt: skip
+            return _write(args, json.dumps(data, indent=2) + "\n", "Launch command")
+        return _write(args, launch.shell(), "Launch command")
+    from ..export.k8s import K8sOptions, plan_manifests
+
+    options = K8sOptions(namespace=args.namespace, name=args.name, engine=args.engine, keda=args.keda,
+                         kubeflow=args.kubeflow, prometheus_url=args.prometheus_url, image=args.image,
+                         train_command=args.train_command)  # fmt: skip
+    return _write(args, plan_manifests(plan, options), "Manifests")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..export.plan_file import load_plan
+    from ..reports.html import render_html
+    from ..reports.markdown import render_markdown
+
+    plan = load_plan(args.plan)
+    render = render_html if args.format == "html" else render_markdown
+    return _write(args, render(plan, alternatives=not args.no_alternatives), "Report")

@@ -2,7 +2,10 @@
 
 Clouds sell GPUs by the instance (p5.48xlarge = 8 x H100), so a fleet of R replicas of
 g GPUs each needs ceil(R / floor(n / g)) instances of n GPUs (replicas don't straddle
-instances), or R x g / n instances when a replica spans several whole instances.
+instances), or R x g / n instances when a replica spans several whole instances. A replica
+spans instances only when it is larger than the largest instance sold with its GPU: its
+tensor-parallel group needs the NVLink/PCIe of one machine, so two 1-GPU g2-standard-4 are
+not a TP=2 replica when a 2-GPU g2-standard-24 exists.
 A month is 730 hours (8760 / 12), the convention of cloud price calculators.
 """
 
@@ -76,10 +79,11 @@ def cheapest_fleet(
 ) -> FleetCost | None:
     """Cheapest instance type among ``prices`` (one cloud, one GPU) for the fleet."""
     best: FleetCost | None = None
+    largest = max((price.gpus for price in prices), default=0)
     for price in prices:
         hourly = price.hourly(pricing)
         count = instances_needed(price.gpus, gpus_per_replica, replicas)
-        if hourly is None or count is None:
+        if hourly is None or count is None or (gpus_per_replica > price.gpus < largest):
             continue
         fleet = FleetCost(
             cloud=price.cloud,

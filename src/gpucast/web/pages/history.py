@@ -12,9 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ...charts import svg as charts
 from ...errors import GpucastError
 from ...store.plans import SORT_FIELDS
-from . import charts
 from .render import error_message, form_values, render, require_reader
 
 router = APIRouter(include_in_schema=False)

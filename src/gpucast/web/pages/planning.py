@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from ...catalog import loader
 from ...catalog.summary import gpu_rows, model_rows
+from ...charts.curve import plan_curve
+from ...charts.plans import compare_chart, result_charts
 from ...errors import GpucastError
 from ..api_v1.planning import inference_inputs
 from ..schemas import InferenceBody
-from . import charts
-from .curve import plan_curve
 from .render import error_message, form_values, render, require_reader
 from .saving import Computed, save_result
 
@@ -77,45 +77,6 @@ def compute(body: InferenceBody) -> dict[str, Any]:
     return {"plan": plan, "charts": result_charts(plan, curve, options), "compare": [r.to_dict() for r in rows]} | {
         "compare_chart": compare_chart(rows, plan)
     }
-
-
-def result_charts(plan: dict[str, Any], curve: Any, options: Any) -> dict[str, Any]:
-    res = plan["gpu_resources"]
-    memory = charts.stacked_bar(
-        [("weights", res["weights_gb_per_gpu"]), ("KV cache", res["kv_cache_gb_per_gpu"]),
-         ("activations", res["activations_gb_per_gpu"]), ("runtime", res["overhead_gb_per_gpu"])],
-        title=f"Memory per GPU ({res['recommended_gpu_type']}, TP={res['tensor_parallel']})",
-        capacity=res["gpu_memory_gb"],
-        width=1140,
-    )  # fmt: skip
-    chosen = curve.chosen
-    throughput = charts.line_chart(
-        [charts.Series("output tokens/s", [(p.concurrency, p.output_tokens_per_s) for p in curve.points])],
-        title="Throughput per replica vs concurrency",
-        x_label="requests in flight per replica",
-        y_label="output tokens/s",
-        marker=charts.Marker(chosen.concurrency, chosen.output_tokens_per_s,
-                             f"plan: {chosen.concurrency:.0f} → {chosen.output_tokens_per_s:,.0f} tok/s"),
-    )  # fmt: skip
-    latency = charts.line_chart(
-        [charts.Series("ITL ms", [(p.concurrency, p.itl_s * 1e3) for p in curve.points], charts.PALETTE[0]),
-         charts.Series("TTFT ms", [(p.concurrency, p.ttft_s * 1e3) for p in curve.points], charts.PALETTE[1])],
-        title="Latency vs concurrency",
-        x_label="requests in flight per replica",
-        y_label="milliseconds",
-        marker=charts.Marker(chosen.concurrency, chosen.itl_s * 1e3, f"plan: ITL {chosen.itl_s * 1e3:.0f} ms"),
-        thresholds=[charts.Threshold(options.itl_slo_ms, f"ITL SLO {options.itl_slo_ms:g} ms")],
-    )  # fmt: skip
-    return {"memory": memory, "throughput": throughput, "latency": latency}
-
-
-def compare_chart(rows: list[Any], plan: dict[str, Any]) -> Any:
-    bars = [charts.Bar(f"{r.gpu_type} ×{r.total_gpus} {r.cloud}", r.monthly_cost, r.cloud) for r in rows]
-    chosen = plan["gpu_resources"]["recommended_gpu_type"], plan["cost"].get("cloud")
-    mark = next((i for i, r in enumerate(rows) if (r.gpu_type, r.cloud) == chosen), None)
-    return charts.bar_chart(
-        bars, title="Monthly cost by GPU and cloud (cheapest first)", unit="$/mo", highlight=mark, width=640
-    )
 
 
 @router.get("/")

@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from ...charts.plans import training_memory_chart
 from ...errors import GpucastError
 from ..api_v1.planning import training_inputs
 from ..schemas import TrainingBody
-from . import charts
 from .planning import pickers
 from .render import error_message, form_values, render, require_reader
 from .saving import Computed, save_result
@@ -45,18 +45,6 @@ def body_from_form(values: dict[str, str]) -> TrainingBody:
     return TrainingBody.model_validate(body)
 
 
-def memory_chart(plan: dict[str, Any]) -> Any:
-    res = plan["gpu_resources"]
-    return charts.stacked_bar(
-        [("weights", res["model_weights_gb"]), ("gradients", res["gradients_gb"]),
-         ("optimizer", res["optimizer_states_gb"]), ("activations", res["activations_gb"]),
-         ("buffers", res["buffers_gb"])],
-        title=f"Memory per GPU ({res['recommended_gpu_type']})",
-        capacity=res["gpu_memory_gb"],
-        width=1140,
-    )  # fmt: skip
-
-
 def _page(request: Request, values: dict[str, str], result: Any = None, error: str | None = None,
           status: int = 200) -> Response:  # fmt: skip
     context = {"values": values, "pickers": pickers(), "choices": CHOICES, "result": result, "error": error}
@@ -78,7 +66,7 @@ def training_page(request: Request) -> Response:
         message, status = error_message(error)
         return _page(request, values, error=message, status=status)
     query = str(request.url.query)
-    return _page(request, values, {"plan": plan, "memory": memory_chart(plan), "query": query})
+    return _page(request, values, {"plan": plan, "memory": training_memory_chart(plan), "query": query})
 
 
 @router.post("/training/save")

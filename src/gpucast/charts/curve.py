@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...api import resolve
-from ...catalog import loader
-from ...core.inference import replica_config
-from ...core.serving import OperatingPoint, operating_point
-from ...inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..api import resolve
+from ..catalog import loader
+from ..core.inference import replica_config
+from ..core.serving import OperatingPoint, operating_point
+from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
 POINTS = 40  # enough for a smooth line; each point is a few microseconds of arithmetic
 

@@ -5,7 +5,9 @@ Three shapes cover the pages: a stacked bar (memory per GPU), line charts with a
 threshold lines (throughput and latency against concurrency) and horizontal bars (GPU x cloud comparison,
 plans side by side). Each ``<svg>`` carries ``data-chart`` and ``data-points`` attributes (what it shows, how
 many marks), so tests can check that a chart was drawn with data. Every label passes through
-:func:`markupsafe.escape`.
+:func:`html.escape`. Standard library only: the web pages, the HTML/Markdown reports and anything else draw the
+same charts without the server's packages; :class:`Svg` is a ``str`` that Jinja2 treats as already-safe
+markup through its ``__html__`` method.
 """
 
 from __future__ import annotations
@@ -13,8 +15,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from html import escape as _html_escape
 
-from markupsafe import Markup, escape
+
+class Svg(str):
+    """Finished SVG markup: a ``str`` whose ``__html__`` tells Jinja2's autoescape not to escape it again."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def escape(text: object) -> str:
+    """Text for SVG element content or a quoted attribute (``& < > " '`` escaped)."""
+    return _html_escape(str(text), quote=True)
+
 
 PALETTE = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#84cc16", "#ec4899", "#64748b")
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -105,13 +121,13 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _svg(frame: _Frame, kind: str, points: int, title: str) -> Markup:
+def _svg(frame: _Frame, kind: str, points: int, title: str) -> Svg:
     head = (
         f'<svg class="chart" data-chart="{escape(kind)}" data-points="{points}" viewBox="0 0 {frame.width} '
         f'{frame.height}" width="{frame.width}" height="{frame.height}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>{escape(title)}</title>'
     )
-    return Markup(head + "".join(frame.parts) + "</svg>")
+    return Svg(head + "".join(frame.parts) + "</svg>")
 
 
 def line_chart(
@@ -124,7 +140,7 @@ def line_chart(
     thresholds: Sequence[Threshold] = (),
     width: int = 560,
     height: int = 300,
-) -> Markup:
+) -> Svg:
     """Lines over a shared x axis (linear), y from 0; the marker and thresholds are drawn on top."""
     frame = _Frame(width, height)
     xs = [x for s in series for x, _ in s.points] or [0.0, 1.0]
@@ -212,7 +228,7 @@ def _short(label: str, limit: int = 36) -> str:
 
 def stacked_bar(
     parts: Sequence[tuple[str, float]], *, title: str, capacity: float, unit: str = "GB", width: int = 560
-) -> Markup:
+) -> Svg:
     """One horizontal bar split into parts (memory per GPU), on a scale to ``capacity`` (the GPU's memory)."""
     frame = _Frame(width, 120, left=16, right=16, top=28, bottom=30)
     total = max(capacity, sum(v for _, v in parts), 1e-9)
@@ -249,7 +265,7 @@ def stacked_bar(
     return _svg(frame, "stacked-bar", len(parts), title)
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560, highlight: int | None = None) -> Markup:
+def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560, highlight: int | None = None) -> Svg:
     """Horizontal bars, one per row, longest scale from 0; ``highlight`` outlines one bar (the chosen plan)."""
     row = 22
     frame = _Frame(width, 44 + row * max(len(bars), 1), left=250, right=80, top=26, bottom=18)
