@@ -80,8 +80,8 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.plan:
         return load_plan(args.plan)
+    from ..sections import inference_inputs_from_sections as _inputs
     from .args import sections_from_args
-    from .main import _inputs
 
     sections = sections_from_args(args)
     sections.get("options", {}).pop("output_file", None)

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from ..errors import GpucastError, InputError
+from ..sections import inference_inputs_from_sections, training_inputs_from_sections
 from .args import (
     add_common_plan_flags,
     add_estimate_flags,
@@ -211,10 +212,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..training_api import plan_training
         from . import render_training
 
-        return _emit(plan_training(*_training_inputs(sections)), sections, args, render_training.training_plan)
+        return _emit(
+            plan_training(*training_inputs_from_sections(sections)), sections, args, render_training.training_plan
+        )
     from ..api import plan_inference
 
-    return _emit(plan_inference(*_inputs(sections)), sections, args, render.plan)
+    return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
 
 
 def chat_command_names() -> tuple[str, ...]:
@@ -244,55 +247,6 @@ def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: A
     return 0
 
 
-def _training_inputs(sections: dict[str, Any]) -> tuple[Any, ...]:
-    from ..inputs import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
-
-    training = dict(sections.get("training", {}))
-    for key, flag in (
-        ("dataset_size_tokens", "--dataset-size"),
-        ("sequence_length", "--sequence-length"),
-        ("num_epochs", "--epochs"),
-        ("global_batch_size", "--global-batch-size"),
-    ):
-        if key not in training:
-            raise InputError(f"{flag} is required for training (or training.{key} in --config)")
-    seed_keys = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "micro_batch_size",
-                 "gradient_accumulation_steps", "optimizer_type", "gradient_checkpointing")  # fmt: skip
-    seed = {k: v for k, v in training.items() if k in seed_keys}
-    extra = {k: v for k, v in training.items() if k not in seed_keys}
-    serving = sections.get("serving", {})
-    for key in ("cloud", "pricing", "tp", "pp"):
-        if key in serving:
-            extra.setdefault(key, serving[key])
-    model = dict(sections.get("model", {}))
-    model.setdefault("precision", "BF16")
-    return (
-        TrainingInput(**seed),
-        ModelConfig(**model),
-        GPUConfig(**sections.get("gpu", {})),
-        TrainingOptions(**extra),
-    )
-
-
-def _inputs(sections: dict[str, Any]) -> tuple[Any, ...]:
-    from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
-
-    workload = sections.get("workload", {})
-    for key, flag in (
-        ("requests_per_second", "--rps"),
-        ("avg_input_tokens", "--input-tokens"),
-        ("avg_output_tokens", "--output-tokens"),
-    ):
-        if key not in workload:
-            raise InputError(f"{flag} is required (or workload.{key} in --config)")
-    return (
-        LLMWorkloadInput(**workload),
-        ModelConfig(**sections.get("model", {})),
-        GPUConfig(**sections.get("gpu", {})),
-        ServingOptions(**sections.get("serving", {})),
-    )
-
-
 def _compare(args: argparse.Namespace) -> int:
     from ..compare import compare_gpus
     from . import render
@@ -306,7 +260,7 @@ def _compare(args: argparse.Namespace) -> int:
         from ..training_estimate import compare_training
         from . import render_training
 
-        training, model_cfg, gpu_cfg, train_options = _training_inputs(sections)
+        training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
         trows = compare_training(
             training,
             model_cfg,
@@ -322,7 +276,7 @@ def _compare(args: argparse.Namespace) -> int:
         else:
             render_training.training_comparison(trows)
         return 0
-    workload, model, gpu, options = _inputs(sections)
+    workload, model, gpu, options = inference_inputs_from_sections(sections)
 
     rows = compare_gpus(
         workload,

@@ -1,0 +1,188 @@
+"""Turn the conversation's answers into the same config sections the CLI builds, and compute
+through the same path (``gpucast.sections`` -> the API), so a chat plan
+equals the ``gpucast inference`` plan for the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .parse import Values
+from .questions import DEFAULTS
+
+DEFAULT_PEAK = 1.5  # = LLMWorkloadInput.peak_load_multiplier; stated here so the summary can show it
+DEFAULT_GLOBAL_BATCH = 64  # sequences per optimizer step when the user does not say
+
+
+@dataclass
+class Outcome:
+    """A computed result: what to save/export (``data``), under which command, and how it was made."""
+
+    command: str  # the CLI command that makes the same result: inference, training, compare, predict
+    sections: dict[str, Any]
+    plan: Any = None
+    data_fn: Callable[[], Any] | None = None
+
+    def data(self) -> Any:
+        if isinstance(self.plan, list):
+            return [row.to_dict() for row in self.plan]
+        if self.plan is not None:
+            return self.plan.to_dict()
+        return self.data_fn() if self.data_fn else None
+
+
+def effective(answers: Values) -> Values:
+    """Answers with defaults filled in and derived values: peak from a peak rate, LLM calls x rate."""
+    values = {**DEFAULTS, **answers}
+    multiplier = float(answers.get("peak_multiplier", DEFAULT_PEAK))
+    if "peak_rps" in answers:
+        if "rps" in answers and answers["rps"] > 0:
+            multiplier = max(1.0, answers["peak_rps"] / answers["rps"])
+        else:
+            values["rps"] = answers["peak_rps"] / multiplier
+    values["peak_multiplier"] = multiplier
+    values["llm_rps"] = float(values["rps"]) * float(values["llm_calls"])
+    return values
+
+
+def _model_section(values: Values, answers: Values) -> dict[str, Any]:
+    model: dict[str, Any] = {}
+    if "model_size" in answers:
+        model["model_size_billions"] = float(answers["model_size"])
+    else:
+        model["model_name"] = values["model"]
+    if "precision" in answers:
+        model["precision"] = answers["precision"]
+    return model
+
+
+def inference_sections(answers: Values) -> dict[str, Any]:
+    """The seed config sections (``workload``, ``model``, ``gpu``, ``serving``) for a serving plan."""
+    values = effective(answers)
+    model = _model_section(values, answers)
+    tokens_in, tokens_out = int(values["input_tokens"]), int(values["output_tokens"])
+    model["context_window"] = max(4096, tokens_in + tokens_out)
+    serving: dict[str, Any] = {"cloud": values["cloud"]}
+    for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
+        if key in answers:
+            serving[option] = float(answers[key])
+    if "ttft_ms" not in answers and "e2e_ms" not in answers:
+        serving["ttft_slo_ms"] = float(DEFAULTS["ttft_ms"])
+    sections: dict[str, Any] = {
+        "mode": "inference",
+        "workload": {"requests_per_second": values["llm_rps"], "avg_input_tokens": tokens_in,
+                     "avg_output_tokens": tokens_out, "peak_load_multiplier": values["peak_multiplier"]},
+        "model": model,
+        "serving": serving,
+    }  # fmt: skip
+    if values.get("gpu"):
+        sections["gpu"] = {"gpu_type": values["gpu"]}
+    return sections
+
+
+def training_sections(answers: Values) -> dict[str, Any]:
+    """The config sections (``training``, ``model``, ``gpu``, ``serving``) for a fine-tuning plan."""
+    values = effective(answers)
+    training = {"dataset_size_tokens": int(values["dataset_tokens"]), "sequence_length": int(values["seq_len"]),
+                "num_epochs": int(values["epochs"]), "global_batch_size": int(values.get("global_batch",
+                DEFAULT_GLOBAL_BATCH)), "method": values["method"]}  # fmt: skip
+    sections: dict[str, Any] = {"mode": "training", "training": training, "model": _model_section(values, answers),
+                                "serving": {"cloud": values["cloud"]}}  # fmt: skip
+    if values.get("gpu"):
+        sections["gpu"] = {"gpu_type": values["gpu"]}
+    return sections
+
+
+def plan_inference(answers: Values) -> Outcome:
+    from ..api import plan_inference as plan
+    from ..sections import inference_inputs_from_sections as _inputs
+
+    sections = inference_sections(answers)
+    return Outcome("inference", sections, plan(*_inputs(sections)))
+
+
+def plan_training(answers: Values) -> Outcome:
+    from ..sections import training_inputs_from_sections as _training_inputs
+    from ..training_api import plan_training as plan
+
+    sections = training_sections(answers)
+    return Outcome("training", sections, plan(*_training_inputs(sections)))
+
+
+def compare(answers: Values, *, top: int = 10) -> Outcome:
+    """Every GPU x cloud for the serving answers, cheapest first (the ``compare`` command's ranking)."""
+    from ..compare import compare_gpus
+    from ..sections import inference_inputs_from_sections as _inputs
+
+    sections = inference_sections(answers)
+    sections.pop("gpu", None)
+    workload, model, gpu, options = _inputs(sections)
+    clouds = answers.get("clouds")
+    rows = compare_gpus(workload, model, options, clouds=clouds, target_gpu_utilization=gpu.target_gpu_utilization)
+    return Outcome("compare", sections, rows[:top])
+
+
+def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
+    """Real plans for the usual levers: any GPU (when one was pinned), FP8 weights, spot pricing.
+
+    Each entry is (what changed, plan); options that cannot be planned are left out."""
+    from ..api import plan_inference as plan
+    from ..errors import GpucastError
+    from ..sections import inference_inputs_from_sections as _inputs
+
+    levers: list[tuple[str, Values, dict[str, Any]]] = []
+    if answers.get("gpu"):
+        levers.append(("letting me pick the GPU", {"gpu": None}, {}))
+    precision = outcome.plan.inputs.get("precision", "FP16")
+    if precision in ("FP16", "BF16", "FP32"):
+        levers.append(("FP8 weights (a small quality risk; check your evals)", {"precision": "FP8"}, {}))
+    levers.append(("spot instances", {}, {"pricing": "spot"}))
+    found: list[tuple[str, Any]] = []
+    for label, change, serving in levers:
+        sections = inference_sections({**answers, **change})
+        if change.get("gpu", "keep") is None:
+            sections.pop("gpu", None)
+        sections["serving"].update(serving)
+        try:
+            found.append((label, plan(*_inputs(sections))))
+        except GpucastError:
+            continue
+    return found
+
+
+def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
+    """Run ``gpucast predict`` with the answers as its flags (the same code path, the same output)."""
+    from ..cli.predict import add_predict_flags, run_predict
+    from ..cli.store_args import add_save_flags
+
+    values = effective(answers)
+    argv = ["--history", str(values["history"]), "--horizon", str(values["horizon"]), "--cloud", values["cloud"]]
+    if "model_size" not in answers:
+        argv += ["--model", values["model"], "--input-tokens", str(int(values["input_tokens"])),
+                 "--output-tokens", str(int(values["output_tokens"]))]  # fmt: skip
+    if values.get("gpu"):
+        argv += ["--gpu", values["gpu"]]
+    parser = argparse.ArgumentParser(prog="gpucast predict", add_help=False)
+    add_predict_flags(parser)
+    add_save_flags(parser, service_flag=False)
+    args = parser.parse_args(argv)
+    args.command = "predict"
+    run_predict(args)
+
+    def as_json() -> Any:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            run_predict(replace_ns(args, json=True))
+        return json.loads(buffer.getvalue())
+
+    return Outcome("predict", {"mode": "forecast", "argv": argv}, None, data_fn=as_json)
+
+
+def replace_ns(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), **changes})

@@ -1,0 +1,171 @@
+"""Model, GPU and cloud names inside free text ("serve llama 3 70b on H100s on aws").
+
+The catalog's own alias resolution (``loader.normalize_name`` and its index) decides what a
+name means; this module only finds the words that form a name in a sentence and, for typos
+("lamma 3 70b", "mixtrl"), picks the closest catalog name with ``difflib``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import cache
+
+from ..catalog import loader
+
+CLOUD_WORDS = {"aws": "aws", "amazon": "aws", "ec2": "aws", "gcp": "gcp", "google": "gcp", "azure": "azure",
+               "microsoft": "azure"}  # fmt: skip
+ANY_GPU = re.compile(r"\b(any|anything|auto|automatic|cheapest|whatever|don'?t care|no preference|you choose|"
+                     r"recommend|best)\b", re.IGNORECASE)  # fmt: skip
+# words that follow a model family and belong to its name: versions, sizes, variants
+_VERSION = re.compile(
+    r"^(v?\d+(\.\d+)*[a-z]?|\d+(\.\d+)?[bm]|\d+x\d+b|a\d+b|\d+e|instruct|chat|it|hf|base|mini|scout|maverick|"
+    r"r1|v\d|4k|sxm\d?|turbo)$",
+    re.IGNORECASE,
+)
+_NOT_MODELS = {"llm", "llms", "lm", "ml", "mi", "fine", "phase", "file"}
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def _model_index() -> dict[str, str]:
+    """Normalized name -> model id: the catalog's own alias index (ids, names, aliases, HF ids)."""
+    return loader._index("model")
+
+
+def _gpu_index() -> dict[str, str]:
+    return loader._index("gpu")
+
+
+@cache
+def _families() -> tuple[str, ...]:
+    """Leading letters of every model id: llama, mistral, mixtral, qwen, deepseek, gemma, phi, gptj."""
+    found = {re.match(r"[a-z]+", loader.normalize_name(k)) for k in loader.load_models()}
+    return tuple(sorted({m.group(0) for m in found if m}, key=len, reverse=True))
+
+
+def _family_of(word: str) -> str | None:
+    """The model family a word starts with ("llama3.1" -> llama), allowing a typo ("lamma" -> llama)."""
+    low = word.lower().replace("-", "")
+    if low in _NOT_MODELS:
+        return None
+    for family in _families():
+        if low.startswith(family):
+            return family
+    letters = re.match(r"[a-z]+", low)
+    if letters and len(letters.group(0)) >= 4:
+        close = difflib.get_close_matches(letters.group(0), _families(), n=1, cutoff=0.72)
+        if close:
+            return close[0]
+    return None
+
+
+def find_model(text: str, *, strict: bool = True) -> str | None:
+    """The catalog id of the model named in ``text``, or None.
+
+    A typo in the family needs a version or size after it unless ``strict`` is False (the
+    answer to "Which model?"), so "10 LLM calls" never becomes a Llama."""
+    words = [w.rstrip(".") for w in _TOKEN.findall(text)]
+    index = _model_index()
+    for i, word in enumerate(words):
+        family = _family_of(word)
+        if family is None and "/" not in word:
+            continue
+        for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
+            key = loader.normalize_name("-".join(words[i : i + n]))
+            if key in index:
+                return index[key]
+        if family is None:
+            continue
+        flat = word.lower().replace("-", "")
+        exact = flat.startswith(family)
+        rest = flat[len(family) :] if exact else flat[len(re.match(r"[a-z]*", flat)[0]) :]  # type: ignore[index]
+        span = [rest] if rest else []
+        for follower in words[i + 1 : i + 5]:
+            if not _VERSION.match(follower):
+                break
+            span.append(follower)
+        if not exact and strict and not span:
+            continue
+        for n in range(len(span), -1, -1):
+            key = loader.normalize_name("-".join([family, *span[:n]]))
+            if key in index:
+                return index[key]
+        key = loader.normalize_name("-".join([family, *span]))
+        close = difflib.get_close_matches(key, list(index), n=1, cutoff=0.75)
+        if close:
+            return index[close[0]]
+    return None
+
+
+def _closest(index: dict[str, str], text: str, n: int, cutoff: float) -> list[str]:
+    """Catalog ids whose names are closest to ``text``, best first, without repeats."""
+    ids: list[str] = []
+    for key in difflib.get_close_matches(loader.normalize_name(text), list(index), n=n * 3, cutoff=cutoff):
+        if index[key] not in ids:
+            ids.append(index[key])
+    return ids[:n]
+
+
+def closest_models(text: str, n: int = 3) -> list[str]:
+    """Display names of the catalog models closest to ``text`` (for "did you mean")."""
+    return [model_name(key) for key in _closest(_model_index(), text, n, 0.5)]
+
+
+def find_gpus(text: str) -> list[str]:
+    """Catalog ids of every GPU named in ``text`` ("A100s on GCP" -> ["a100-40gb"]), in order."""
+    words = _TOKEN.findall(text)
+    index = _gpu_index()
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        match = _gpu_at(words, i, index)
+        if match is None:
+            i += 1
+            continue
+        key, used = match
+        if key not in found:
+            found.append(key)
+        i += used
+    return found
+
+
+def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
+    first = re.sub(r"^\d+\s*x", "", words[i], flags=re.IGNORECASE)  # "8xH100"
+    if not first or (first.isdigit() and (i == 0 or words[i - 1].lower() not in ("rtx", "geforce"))):
+        return None
+    for n in (3, 2, 1):
+        span = [first, *words[i + 1 : i + n]]
+        if len(span) < n:
+            continue
+        for variant in (span, [*span[:-1], re.sub(r"s$", "", span[-1], flags=re.IGNORECASE)]):
+            key = loader.normalize_name(" ".join(variant))
+            if key and key in index and not (n == 1 and key.isdigit()):
+                return index[key], n
+    if first.lower() in ("rtx", "geforce", "nvidia", "amd", "instinct") and i + 1 < len(words):
+        inner = _gpu_at(words, i + 1, index)
+        return (inner[0], inner[1] + 1) if inner else None
+    return None
+
+
+def closest_gpus(text: str, n: int = 3) -> list[str]:
+    """Catalog ids of the GPUs closest to ``text`` (a typo such as "H10O" or "a10O")."""
+    return _closest(_gpu_index(), text, n, 0.6)
+
+
+def find_clouds(text: str) -> list[str]:
+    """Clouds named in ``text`` ("A100s on GCP" -> ["gcp"]), in order, restricted to the price catalog."""
+    known = loader.clouds()
+    found: list[str] = []
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        cloud = CLOUD_WORDS.get(word)
+        if cloud and cloud in known and cloud not in found:
+            found.append(cloud)
+    return found
+
+
+def gpu_name(gpu_id: str) -> str:
+    return loader.load_gpus()[gpu_id].name
+
+
+def model_name(model_id: str) -> str:
+    return loader.load_models()[model_id].name

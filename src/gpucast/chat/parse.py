@@ -1,0 +1,270 @@
+"""The rule-based reader of free-form answers: text in, the values it states out.
+
+``extract`` finds every value a message states explicitly, wherever it is asked ("serve llama
+3 70b on H100s on aws, about 1.2k requests per minute, 2k tokens in and 500 out, p99 under 2
+seconds"). ``interpret`` reads the answer to one question, where a bare "20" is enough because
+the question says what it means. Neither raises on any text except ``AnswerError`` from
+``interpret``, whose message tells the user what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from . import names
+from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in
+
+Values = dict[str, Any]
+
+INTENT_WORDS = (
+    ("compare", r"\b(compare|comparison|rank|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b"),
+    ("forecast", r"\b(forecast|predict|growth|grow|grows|growing|history|historical|trend|future load)\b"),
+    ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
+    ("inference", r"\b(serv\w*|inference|deploy\w*|host\w*|chatbot|api|endpoint|agent)\b"),
+)
+PRECISIONS = {"fp32": "FP32", "fp16": "FP16", "bf16": "BF16", "fp8": "FP8", "int8": "INT8", "int4": "INT4",
+              "fp4": "FP4", "8-bit": "FP8", "8 bit": "FP8", "4-bit": "INT4", "4 bit": "INT4", "awq": "INT4",
+              "gptq": "INT4", "half precision": "FP16"}  # fmt: skip
+YES = (
+    r"(y|yes|yeah|yep|yup|sure|ok|okay|correct|right|confirm|confirmed|go|go ahead|do it|compute|looks good|"
+    r"fine|please)"
+)
+NO = r"(n|no|nope|nah|not really|wrong|change|incorrect|cancel)"
+REQ = r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|prompts?|chats?|conversations?|questions?|r|q)"
+PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
+_N = NUMBER
+
+
+class AnswerError(ValueError):
+    """An answer the parser cannot use; the message says what a good answer looks like."""
+
+
+def _num(match: re.Match[str], group: str = "") -> float:
+    return number_value(match[f"num{group}"], match[f"mult{group}"])
+
+
+def _numbered(pattern: str, name: str) -> str:
+    """``NUMBER`` with its groups renamed so one regex can hold several numbers."""
+    return pattern.replace("(?P<num>", f"(?P<num{name}>").replace("(?P<mult>", f"(?P<mult{name}>")
+
+
+def _clean(text: str) -> str:
+    return digits_for_words(str(text)).replace("\u00a0", " ").strip()
+
+
+def extract(text: str) -> Values:
+    """Every value ``text`` states explicitly. Unknown text gives an empty dict, never an error."""
+    text = _clean(text)
+    low = text.lower()
+    found: Values = {}
+    for intent, pattern in INTENT_WORDS:
+        if re.search(pattern, low):
+            found["intent"] = intent
+            break
+    if re.search(r"\bagent(s|ic)?\b", low):
+        found["agent"] = True
+    model = names.find_model(text)
+    if model:
+        found["model"] = model
+    elif (size := re.search(rf"{_N}\s*(?:params?|parameters?|parameter model|model)\b", low)) and (
+        size["mult"] or ""
+    ).lower().startswith("b"):
+        found["model_size"] = _num(size) / 1e9
+    gpus = names.find_gpus(text)
+    if gpus:
+        found["gpu"], found["gpus"] = gpus[0], gpus
+    clouds = names.find_clouds(text)
+    if clouds:
+        found["cloud"], found["clouds"] = clouds[0], clouds
+    for word, name in PRECISIONS.items():
+        if re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", low):
+            found["precision"] = name
+            break
+    found.update(_rates(low))
+    found.update(_tokens(low))
+    found.update(_latency(low))
+    found.update(_training(low))
+    found.update(_forecast(text))
+    return found
+
+
+def _rates(low: str) -> Values:
+    out: Values = {}
+    short = {"rps": 1.0, "qps": 1.0, "req/s": 1.0, "r/s": 1.0, "rpm": 60.0, "qpm": 60.0, "rph": 3600.0, "rpd": 86400.0}
+    for match in re.finditer(rf"{_N}\s*(?P<short>rps|qps|req/s|r/s|rpm|qpm|rph|rpd)\b", low):
+        out[_rate_key(low, match.start(), match.end())] = _num(match) / short[match["short"]]
+    noun = rf"(?:more\s+)?(?:user\s+|api\s+|llm\s+|inference\s+)?{REQ}"
+    for match in re.finditer(rf"{_N}\s*{noun}{PER}(?P<unit>{TIME_UNIT})", low):
+        key = _rate_key(low, match.start(), match.end())
+        if key == "rps" and _is_llm_calls(low, match.start()):
+            continue
+        out.setdefault(key, _num(match) / seconds_in(match["unit"]))
+    if "rps" not in out:
+        named = r"(?:rps|qps|requests per second|request rate|load|traffic)\s*(?:of|is|=|:|~|at|about)?"
+        label = re.search(rf"{named}\s*{_N}", low)
+        if label and not re.match(r"\s*(?:tokens?|ms|s\b|seconds?)", low[label.end() :]):
+            out["rps"] = _num(label)
+    peak = re.search(r"(?:peaks?|bursts?|spikes?)\D{0,12}?(\d+(?:\.\d+)?)\s*(?:x|×|times)(?![a-z0-9])", low)
+    peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
+    if peak:
+        out["peak_multiplier"] = float(peak.group(1))
+    calls = re.search(rf"{_N}\s*(?:llm|model|inference|sub-?)?\s*(?:calls?|invocations?|steps?|hops?|requests?)\s*"
+                      r"(?:per|each|for each|every|/|in each|in every)\s*(?:user\s*|incoming\s*|agent\s*)?"
+                      r"(?:requests?|query|queries|tasks?|turns?|runs?|conversations?|messages?)", low)  # fmt: skip
+    calls = calls or re.search(rf"(?:makes?|does|triggers?|with|fans? out to|calls? the (?:llm|model))\s+{_N}\s*"
+                               r"(?:llm\s+|model\s+)?(?:calls?|times|requests?|invocations?)", low)  # fmt: skip
+    if calls:
+        out["llm_calls"] = _num(calls)
+        out["agent"] = True
+    return out
+
+
+def _rate_key(low: str, start: int, end: int) -> str:
+    """ "rps" or "peak_rps" when the rate is said to be the peak ("peak of 60 rps")."""
+    before = low[max(0, start - 24) : start]
+    after = low[end : end + 16]
+    peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?)\b", before) or re.search(r"^\s*(at|in|during) peak", after)
+    return "peak_rps" if peak else "rps"
+
+
+def _is_llm_calls(low: str, start: int) -> bool:
+    return bool(re.search(r"\b(llm|model)\s*$", low[max(0, start - 8) : start]))
+
+
+def _tokens(low: str) -> Values:
+    out: Values = {}
+    tok = r"(?:\s*(?:tokens?|toks?))?"
+    pair = re.search(rf"{_numbered(_N, 'a')}{tok}\s*(?:/|in\s*(?:,|and|/)?|input\s*(?:,|and|/)?)\s*"
+                     rf"{_numbered(_N, 'b')}{tok}\s*(?:out|output)?", low)  # fmt: skip
+    stated = (
+        bool(pair)
+        and ("token" in low or re.search(r"\b(in|input)\b", low))
+        and re.search(r"\b(out|output|tokens?)", low)
+    )
+    if pair and stated and ("/" in pair.group(0) or re.search(r"\b(in|input)\b", pair.group(0))):
+        out["input_tokens"], out["output_tokens"] = int(_num(pair, "a")), int(_num(pair, "b"))
+        return out
+    ins = (rf"{_N}{tok}\s*(?:in|input|prompts?|context|of input|of prompt)\b",
+           rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
+           rf"{_N}(?!\s*{REQ})")  # fmt: skip
+    outs = (
+        rf"{_N}{tok}\s*(?:out|output|completions?|responses?|answers?|generated|of output)\b",
+        rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
+        rf"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to))*\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
+    )
+    for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
+        for pattern in patterns:
+            match = re.search(pattern, low)
+            if match and (key == "output_tokens" or "token" in low or "prompt" in low):
+                out[key] = int(_num(match))
+                break
+    if "input_tokens" not in out and (m := re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low)):
+        out["input_tokens"] = int(_num(m))
+    return out
+
+
+_LATENCY_TARGETS = (
+    ("itl_ms", r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token)\b"),
+    ("e2e_ms", r"\b(e2e|end[- ]to[- ]end|total|full|whole|complete|entire)\b"),
+    ("ttft_ms", r"\b(ttft|first token|start|begin|p\d{2}|latency|respond|response time|wait)\b"),
+)
+
+
+def _latency(low: str) -> Values:
+    out: Values = {}
+    span = rf"{_N}\s*(?P<unit>ms|milliseconds?|msec|s|secs?|seconds?)(?![a-z])"
+    lead = r"(?:under|below|<=?|within|less than|at most|max(?:imum)?|of|:|=|~|about|around|in|up to|no more than)?"
+    for match in re.finditer(rf"(?P<what>[a-z0-9 \-/]{{0,40}}?){lead}\s*{span}", low):
+        context = match["what"]
+        for key, pattern in _LATENCY_TARGETS:
+            if re.search(pattern, context):
+                out.setdefault(key, _num(match) * seconds_in(match["unit"]) * 1000.0)
+                break
+    per_user = r"(?:tokens?|tok)\s*(?:/\s*s|per second|a second)\s*(?:per|for each|each)\s*(?:user|stream)"
+    speed = re.search(rf"{_N}\s*{per_user}", low)
+    if speed and _num(speed) > 0:
+        out.setdefault("itl_ms", 1000.0 / _num(speed))
+    return out
+
+
+def _training(low: str) -> Values:
+    out: Values = {}
+    if re.search(r"\bqlora\b", low):
+        out["method"] = "qlora"
+    elif re.search(r"\blora\b", low):
+        out["method"] = "lora"
+    elif re.search(r"\b(full(?:[- ]parameter)?(?: fine[- ]?tun\w*)?|all (?:the )?weights|pre-?train\w*)\b", low):
+        out["method"] = "full"
+    items = r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*(?:of|with|x|×|at)"
+    examples = re.search(rf"{_numbered(_N, 'a')}\s*{items}\s*(?:about\s*)?{_numbered(_N, 'b')}\s*tokens?", low)
+    if examples:
+        out["dataset_tokens"] = int(_num(examples, "a") * _num(examples, "b"))
+        out["seq_len"] = int(_num(examples, "b"))
+    data = re.search(rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?(?:training\s*)?(?:data|dataset|corpus|text)", low)
+    data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?", low)
+    data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each))", low)
+    if data and "dataset_tokens" not in out:
+        out["dataset_tokens"] = int(_num(data))
+    if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
+        out["epochs"] = int(_num(epochs) if epochs["num"] else float(epochs["n2"]))
+    seq = re.search(
+        rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
+    )
+    seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
+    if seq and "seq_len" not in out:
+        out["seq_len"] = int(_num(seq))
+    if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):
+        out["global_batch"] = int(_num(batch))
+    return out
+
+
+def _forecast(text: str) -> Values:
+    out: Values = {}
+    for word in re.findall(r"[^\s,;\"']+\.(?:csv|json|parquet|jsonl|tsv)\b", text, flags=re.IGNORECASE):
+        out["history"] = word
+        break
+    low = text.lower()
+    horizon = re.search(r"(?:next|ahead|horizon|over|for|coming)\s*(?:the\s*)?(?:next\s*)?(\d+)?\s*"
+                        r"(hours?|days?|weeks?|months?|quarters?|years?)\b", low)  # fmt: skip
+    if horizon:
+        out["horizon"] = horizon_text(float(horizon.group(1) or 1), horizon.group(2))
+    return out
+
+
+def horizon_text(count: float, unit: str) -> str:
+    """A ``--horizon`` for ``gpucast predict``: (2, "weeks") -> "14d"; (48, "hours") -> "48h"."""
+    unit = unit.lower().rstrip("s")
+    if unit in ("h", "hour", "hr"):
+        return f"{max(1, round(count))}h"
+    days = {"d": 1, "day": 1, "w": 7, "week": 7, "month": 30, "mo": 30, "quarter": 91, "year": 365}[unit]
+    return f"{max(1, round(count * days))}d"
+
+
+def yes_no(text: str) -> bool | None:
+    """True for yes-like answers, False for no-like ones, None otherwise."""
+    low = re.sub(r"[!.?]+$", "", text.strip().lower())
+    if re.fullmatch(rf"{YES}(\s*,?\s*(please|thanks|thank you|sure|go ahead|do it))?", low):
+        return True
+    if re.fullmatch(rf"{NO}(\s*,?\s*(thanks|thank you))?", low):
+        return False
+    return None
+
+
+def looks_like_file(text: str) -> str | None:
+    """``text`` when it names an existing file or a data file path, else None."""
+    candidate = text.strip().strip("'\"")
+    if candidate and (Path(candidate).expanduser().is_file() or re.search(r"\.(csv|json|parquet|tsv)$", candidate)):
+        return candidate
+    return None
+
+
+def bare_number(text: str) -> float | None:
+    """The only number of a short answer ("20", "about 1.2k", "~3 million"), else None."""
+    clean = _clean(text).lower()
+    numbers = re.findall(r"(?<![a-z\d.,])\d+(?:[.,]\d+)*", clean)
+    if len(numbers) != 1 or len(re.findall(r"\d+(?:[.,]\d+)*", clean)) != 1:
+        return None
+    value = first_number(clean)
+    return -value if value is not None and re.search(r"(?<![a-z\d])-\s*\d", clean) else value

@@ -1,0 +1,297 @@
+"""The questions of the guided conversation: plain words, a default, a "why", and how to read
+a bare answer. Which questions are asked depends on the goal (``flow``), and a question whose
+answer is already known (from an earlier, longer message) is never asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import names
+from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
+from .parse import AnswerError, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+
+INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
+           "compare": "compare GPUs"}  # fmt: skip
+DEFAULTS: Values = {"intent": "inference", "model": "llama-3.1-8b", "gpu": None, "cloud": "aws", "rps": 10.0,
+                    "llm_calls": 1.0, "input_tokens": 1000, "output_tokens": 300, "ttft_ms": 2000.0,
+                    "method": "lora", "dataset_tokens": 100_000_000, "epochs": 3, "seq_len": 2048,
+                    "horizon": "14d", "clouds": None, "confirm": True}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question: ``key`` is the answer that marks it done; ``read`` parses a bare answer."""
+
+    key: str
+    text: str
+    why: str
+    examples: str
+    read: Callable[[str, Values], Values]
+    default: Callable[[Values], Values]
+    shown: Callable[[Values], str]
+    applies: Callable[[Values], bool] = lambda answers: True
+    done: Callable[[Values], bool] | None = None
+
+    def is_done(self, answers: Values) -> bool:
+        return self.done(answers) if self.done else self.key in answers
+
+
+def _const(key: str) -> Callable[[Values], Values]:
+    return lambda answers: {key: DEFAULTS[key]}
+
+
+def _read_intent(text: str, answers: Values) -> Values:
+    low = text.strip().lower()
+    picks = {"1": "inference", "2": "training", "3": "forecast", "4": "compare", "serve": "inference",
+             "inference": "inference", "train": "training", "fine-tune": "training", "forecast": "forecast",
+             "compare": "compare"}  # fmt: skip
+    if low in picks:
+        return {"intent": picks[low]}
+    raise AnswerError("Say what to plan: 'serve' (a model in production), 'fine-tune', 'forecast' or 'compare'.")
+
+
+def _read_model(text: str, answers: Values) -> Values:
+    found = names.find_model(text, strict=False)
+    if found:
+        return {"model": found}
+    size = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(b|bn|billion)?\s*(params?|parameters?)?\s*", text.lower())
+    if size:
+        return {"model_size": float(size.group(1))}
+    close = names.closest_models(text)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise AnswerError(f"I don't know the model {text.strip()!r}.{hint} Type a name ('llama 3 70b'), a size ('70b')"
+                      " or see `gpucast models`.")  # fmt: skip
+
+
+def _read_gpu(text: str, answers: Values) -> Values:
+    clouds = names.find_clouds(text)
+    extra: Values = {"cloud": clouds[0]} if clouds else {}
+    if names.ANY_GPU.search(text) or (clouds and not names.find_gpus(text)):
+        return {"gpu": None, **extra}
+    close = names.closest_gpus(text, 1)
+    if close:
+        return {"gpu": close[0], **extra}
+    raise AnswerError(f"I don't know the GPU {text.strip()!r}. Try 'H100', 'A100 on gcp', 'L4' or 'any' "
+                      "(see `gpucast gpus`).")  # fmt: skip
+
+
+def _read_clouds(text: str, answers: Values) -> Values:
+    if re.search(r"\b(all|any|every|everything|each)\b", text.lower()):
+        return {"clouds": None}
+    found = names.find_clouds(text)
+    if found:
+        return {"clouds": found}
+    raise AnswerError("Name one or more clouds: aws, gcp, azure, or 'all'.")
+
+
+def _positive(text: str, what: str, example: str) -> float:
+    value = bare_number(text)
+    if value is None or value <= 0:
+        raise AnswerError(f"I need one number greater than 0 for {what}, e.g. {example}.")
+    return value
+
+
+def _read_rps(text: str, answers: Values) -> Values:
+    clean = digits_for_words(text.lower())
+    rate = re.search(rf"{NUMBER}\s*(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
+    if rate and number_value(rate["num"], rate["mult"]) > 0:
+        return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"])}
+    return {"rps": _positive(text, "the request rate", "'20', '20 rps' or '1.2k requests per minute'")}
+
+
+def _read_calls(text: str, answers: Values) -> Values:
+    if yes_no(text) is False:
+        return {"llm_calls": 1.0}
+    return {"llm_calls": _positive(text, "the LLM calls per request", "'10'")}
+
+
+def _read_tokens(text: str, answers: Values) -> Values:
+    numbers = re.findall(r"(?<![a-z\d.])\d+(?:\.\d+)?\s*k?(?![a-z])", text.lower())
+    values = [float(n.rstrip("k ").strip()) * (1000 if n.strip().endswith("k") else 1) for n in numbers]
+    if len(values) == 2 and all(v >= 1 for v in values):
+        return {"input_tokens": int(values[0]), "output_tokens": int(values[1])}
+    if len(values) == 1 and values[0] >= 1:
+        return {"input_tokens": int(values[0])}
+    raise AnswerError("Give the tokens in and out, e.g. '2000 in, 500 out', '2k/500' or '2000 500'.")
+
+
+def _read_latency(text: str, answers: Values) -> Values:
+    low = text.strip().lower()
+    if re.search(r"\b(none|no|don'?t care|whatever|relaxed|batch|offline)\b", low):
+        return {"ttft_ms": 10_000.0}
+    match = re.fullmatch(r"[^\d]*?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|min|minutes?)?\.?", low)
+    if not match:
+        raise AnswerError("Give a time such as '2 seconds', '500 ms' or 'p99 under 2s'.")
+    value, unit = float(match.group(1)), match.group(2)
+    if unit is None:
+        unit = "s" if value <= 60 else "ms"  # a bare "2" means seconds, a bare "500" milliseconds
+    factor = 1.0 if unit.startswith("m") and not unit.startswith("min") else 1000.0
+    factor = 60_000.0 if unit.startswith("min") else factor
+    if value <= 0:
+        raise AnswerError("The time must be greater than 0, e.g. '2 seconds'.")
+    return {"ttft_ms": value * factor}
+
+
+def _read_method(text: str, answers: Values) -> Values:
+    low = text.strip().lower()
+    for word, method in (("qlora", "qlora"), ("lora", "lora"), ("full", "full"), ("all", "full")):
+        if re.search(rf"\b{word}\b", low):
+            return {"method": method}
+    raise AnswerError("Choose 'full' (all weights), 'lora' (small adapters) or 'qlora' (adapters on a 4-bit model).")
+
+
+def _read_dataset(text: str, answers: Values) -> Values:
+    value = _positive(text, "the dataset size", "'500M tokens' or '2 billion'")
+    if value < 10_000:
+        raise AnswerError(f"{value:g} tokens is very little data: did you mean '{value:g}M' or '{value:g}B' tokens?")
+    return {"dataset_tokens": int(value)}
+
+
+def _read_epochs(text: str, answers: Values) -> Values:
+    value = _positive(text, "the number of epochs", "'3'")
+    if value != int(value) or value > 1000:
+        raise AnswerError("Epochs are whole passes over the data: give a whole number such as 3 (at most 1000).")
+    return {"epochs": int(value)}
+
+
+def _read_seq_len(text: str, answers: Values) -> Values:
+    value = _positive(text, "the sequence length", "'2048' or '4k'")
+    if not 16 <= value <= 10_000_000:
+        raise AnswerError("A training example is between 16 and 10 million tokens long, e.g. '2048' or '4k'.")
+    return {"seq_len": int(value)}
+
+
+def _read_history(text: str, answers: Values) -> Values:
+    path = looks_like_file(text)
+    if path:
+        return {"history": path}
+    raise AnswerError("Give the path of a CSV (timestamp, requests per second), e.g. 'data/traffic.csv'.")
+
+
+def _read_horizon(text: str, answers: Values) -> Values:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)?\s*(h|hours?|d|days?|w|weeks?|months?|quarters?|years?)\s*",
+                         text.lower())  # fmt: skip
+    if not match:
+        raise AnswerError("Say how far ahead, e.g. '2 weeks', '30 days' or '48 hours'.")
+    return {"horizon": horizon_text(float(match.group(1) or 1), match.group(2))}
+
+
+def _read_confirm(text: str, answers: Values) -> Values:
+    answer = yes_no(text)
+    if answer is None:
+        raise AnswerError("Type 'yes' to compute the plan, or the value to change (e.g. '30 rps', 'on A100s').")
+    return {"confirm": answer}
+
+
+def _intent_is(*intents: str) -> Callable[[Values], bool]:
+    return lambda answers: answers.get("intent", DEFAULTS["intent"]) in intents
+
+
+def _tokens_shown(answers: Values) -> str:
+    return f"{DEFAULTS['input_tokens']} in / {DEFAULTS['output_tokens']} out"
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("intent", "What would you like to plan: serve a model, fine-tune one, forecast a service's growth, "
+             "or compare GPUs?", "The goal decides which questions matter: serving needs traffic and latency, "
+             "fine-tuning needs the dataset size, forecasting needs a traffic history.",
+             "'serve', 'fine-tune', 'forecast', 'compare', or everything at once: 'serve llama 3 70b on H100s, 20 rps'",
+             _read_intent, _const("intent"), lambda a: INTENTS[DEFAULTS["intent"]]),
+    Question("history", "Where is the service's traffic history (a CSV of timestamp and requests per second)?",
+             "The forecast learns daily and weekly patterns and the trend from this history.",
+             "'data/traffic.csv'", _read_history, lambda a: {}, lambda a: "none: a file is needed",
+             _intent_is("forecast")),
+    Question("horizon", "How far ahead should I forecast?", "Longer horizons give wider uncertainty bands.",
+             "'2 weeks', '30 days', '48 hours'", _read_horizon, _const("horizon"), lambda a: "14 days",
+             _intent_is("forecast")),
+    Question("model", "Which model? (a name, even approximate, or a size such as '70b')",
+             "The model's size and architecture decide how many GPUs one copy needs (weights and the KV cache that "
+             "holds each conversation).", "'llama 3 70b', 'mixtral', 'qwen2.5 7b', '70b'", _read_model,
+             _const("model"), lambda a: names.model_name(DEFAULTS["model"]),
+             done=lambda a: "model" in a or "model_size" in a),
+    Question("gpu", "Which GPU and cloud? ('any' lets me pick the cheapest)", "Memory per GPU decides how many GPUs "
+             "hold one copy of the model; price and speed decide the cheapest choice.",
+             "'H100', 'A100s on gcp', 'any on azure', 'L4'", _read_gpu,
+             lambda a: {"gpu": None, "cloud": a.get("cloud", DEFAULTS["cloud"])},
+             lambda a: f"the cheapest on {a.get('cloud', DEFAULTS['cloud'])}",
+             _intent_is("inference", "training", "forecast")),
+    Question("method", "Full fine-tuning, LoRA or QLoRA?", "Full fine-tuning trains every weight and needs ~16 bytes "
+             "per parameter of GPU memory; LoRA trains small adapters on a frozen model; QLoRA also stores the "
+             "model in 4 bits. That changes the GPU count several-fold.", "'lora', 'qlora', 'full'", _read_method,
+             _const("method"), lambda a: "LoRA", _intent_is("training")),
+    Question("dataset_tokens", "How many tokens of training data?", "Training time and cost grow with data x epochs.",
+             "'500M tokens', '2 billion', '50k examples of 2k tokens'", _read_dataset, _const("dataset_tokens"),
+             lambda a: "100M tokens", _intent_is("training")),
+    Question("epochs", "How many passes (epochs) over the data?", "Each epoch repeats the whole dataset once.", "'3'",
+             _read_epochs, _const("epochs"), lambda a: "3", _intent_is("training")),
+    Question("seq_len", "How long is one training example, in tokens?", "Longer sequences need more activation "
+             "memory per GPU.", "'2048', '4k'", _read_seq_len, _const("seq_len"), lambda a: "2048",
+             _intent_is("training")),
+    Question("rps", "How many requests per second on a busy day, on average? (peaks are planned at 1.5x "
+             "that unless you say e.g. 'peak 3x')", "The request rate sets how many copies "
+             "(replicas) of the model run side by side; GPUs grow roughly in proportion.",
+             "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day'", _read_rps,
+             _const("rps"), lambda a: "10 req/s", _intent_is("inference", "compare"),
+             done=lambda a: "rps" in a or "peak_rps" in a),
+    Question("llm_calls", "How many LLM calls does one user request make (an agent usually makes several)?",
+             "Every LLM call is a request for the GPUs: 10 calls per user request is 10x the load.", "'10', '1'",
+             _read_calls, _const("llm_calls"), lambda a: "1",
+             lambda a: bool(a.get("agent")) and _intent_is("inference", "compare")(a)),
+    Question("tokens", "How long are a typical request and its answer, in tokens? (1 token is about 3/4 of a word)",
+             "Long prompts make the first token slow and fill the KV cache; long answers keep GPUs busy longer.",
+             "'2k in, 500 out', '2000/500', '2000 500'", _read_tokens,
+             lambda a: {"input_tokens": DEFAULTS["input_tokens"], "output_tokens": DEFAULTS["output_tokens"]},
+             _tokens_shown, _intent_is("inference", "compare", "forecast"), done=lambda a: "input_tokens" in a),
+    Question("latency", "How quickly must the answer start appearing, at worst (p99)?", "A tighter time to first "
+             "token means fewer requests batched together per GPU, so more GPUs.",
+             "'2 seconds', '500 ms', 'p99 under 2s', 'end-to-end within 30 s', 'no limit'", _read_latency,
+             _const("ttft_ms"), lambda a: "2 s", _intent_is("inference", "compare"),
+             done=lambda a: "ttft_ms" in a or "e2e_ms" in a),
+    Question("clouds", "Which clouds should I compare?", "Prices differ between clouds and not every GPU is offered "
+             "everywhere.", "'all', 'aws and gcp', 'azure'", _read_clouds, _const("clouds"),
+             lambda a: "all (aws, gcp, azure)", _intent_is("compare")),
+    Question("confirm", "Shall I compute the plan?", "Nothing is computed until you confirm; you can still change "
+             "any answer by typing it (e.g. '30 rps').", "'yes', or a change such as 'on A100s'", _read_confirm,
+             _const("confirm"), lambda a: "yes", done=lambda a: a.get("confirm") is True),
+)  # fmt: skip
+BY_KEY = {q.key: q for q in QUESTIONS}
+
+
+def next_question(answers: Values) -> Question | None:
+    """The first question that applies to the goal and is not answered yet."""
+    for question in QUESTIONS:
+        if question.applies(answers) and not question.is_done(answers):
+            return question
+    return None
+
+
+def interpret(question: Question, text: str, answers: Values) -> Values:
+    """Values in an answer to ``question``: everything stated explicitly, plus the bare answer.
+
+    Raises AnswerError only when nothing at all could be read from the text."""
+    stated = extract(text)
+    if question.key == "confirm" and (flag := yes_no(text)) is not None:
+        return {"confirm": flag}
+    if question.is_done({**answers, **stated}):
+        return _with_intent(question, stated)
+    try:
+        return _with_intent(question, {**question.read(text, answers), **stated})
+    except AnswerError:
+        if stated:
+            return _with_intent(question, stated)
+        raise
+
+
+def _with_intent(question: Question, values: Values) -> Values:
+    """Infer the goal from the details of a first message ("llama 3 70b, 20 rps" is about serving)."""
+    if question.key != "intent" or "intent" in values:
+        return values
+    for intent, keys in (("forecast", ("history", "horizon")), ("training", ("dataset_tokens", "epochs", "method")),
+                         ("inference", ("rps", "peak_rps", "input_tokens", "ttft_ms", "e2e_ms", "llm_calls", "model",
+                                        "model_size", "gpu"))):  # fmt: skip
+        if any(k in values for k in keys):
+            return {**values, "intent": intent}
+    return values

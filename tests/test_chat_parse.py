@@ -1,0 +1,278 @@
+"""The conversation's free-form reader: a table of phrasings with the values they must give,
+bare answers to each question, and properties (any text: no exception but AnswerError)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpucast.chat import names
+from gpucast.chat.numbers import digits_for_words, first_number
+from gpucast.chat.parse import AnswerError, extract, yes_no
+from gpucast.chat.questions import BY_KEY, QUESTIONS, interpret
+
+# (message, values it must contain); rates are requests/s, latencies ms
+MESSAGES = [
+    ("20 rps", {"rps": 20.0}),
+    ("20 RPS", {"rps": 20.0}),
+    ("20 qps", {"rps": 20.0}),
+    ("20 req/s", {"rps": 20.0}),
+    ("20 requests per second", {"rps": 20.0}),
+    ("20 requests/s", {"rps": 20.0}),
+    ("20 requests a second", {"rps": 20.0}),
+    ("1.2k requests per minute", {"rps": 20.0}),
+    ("1,200 requests per minute", {"rps": 20.0}),
+    ("1200 rpm", {"rps": 20.0}),
+    ("about 3 million requests a day", {"rps": pytest.approx(34.722, rel=1e-3)}),
+    ("three million requests per day", {"rps": pytest.approx(34.722, rel=1e-3)}),
+    ("half a million requests a day", {"rps": pytest.approx(5.787, rel=1e-3)}),
+    ("72k requests per hour", {"rps": 20.0}),
+    ("36,000 queries an hour", {"rps": 10.0}),
+    ("roughly 600 calls per minute", {"rps": 10.0}),
+    ("5 messages per second", {"rps": 5.0}),
+    ("~50 requests per second", {"rps": 50.0}),
+    ("a load of 15 rps", {"rps": 15.0}),
+    ("traffic is 40", {"rps": 40.0}),
+    ("twenty five requests per second", {"rps": 25.0}),
+    ("a thousand requests per minute", {"rps": pytest.approx(16.667, rel=1e-3)}),
+    ("2.5M requests per month", {"rps": pytest.approx(0.9506, rel=1e-3)}),
+    ("100k requests a week", {"rps": pytest.approx(0.16534, rel=1e-3)}),
+    ("peak of 60 rps", {"peak_rps": 60.0}),
+    ("50 qps at peak", {"peak_rps": 50.0}),
+    ("50 requests per second at peak times", {"peak_rps": 50.0}),
+    ("peak 3x", {"peak_multiplier": 3.0}),
+    ("peaks at 2.5 times the average", {"peak_multiplier": 2.5}),
+    ("3x at peak", {"peak_multiplier": 3.0}),
+    ("2k tokens in, 500 out", {"input_tokens": 2000, "output_tokens": 500}),
+    ("2k tokens in and 500 out", {"input_tokens": 2000, "output_tokens": 500}),
+    ("2000 in / 500 out", {"input_tokens": 2000, "output_tokens": 500}),
+    ("2000/500 tokens", {"input_tokens": 2000, "output_tokens": 500}),
+    ("1000 input tokens and 200 output tokens", {"input_tokens": 1000, "output_tokens": 200}),
+    ("input 1500 tokens, output 300 tokens", {"input_tokens": 1500, "output_tokens": 300}),
+    ("prompts of 3000 tokens, answers of about 400 tokens", {"input_tokens": 3000, "output_tokens": 400}),
+    ("4k token prompts", {"input_tokens": 4000}),
+    ("500 output tokens", {"output_tokens": 500}),
+    ("responses of 250 tokens", {"output_tokens": 250}),
+    ("it generates 800 tokens", {"output_tokens": 800}),
+    ("8k input tokens", {"input_tokens": 8000}),
+    ("p99 under 2 seconds", {"ttft_ms": 2000.0}),
+    ("p99 under 2s", {"ttft_ms": 2000.0}),
+    ("p95 below 800 ms", {"ttft_ms": 800.0}),
+    ("latency under 1.5 seconds", {"ttft_ms": 1500.0}),
+    ("ttft under 500ms", {"ttft_ms": 500.0}),
+    ("time to first token within 300 milliseconds", {"ttft_ms": 300.0}),
+    ("first token in under 1 second", {"ttft_ms": 1000.0}),
+    ("itl 50 ms", {"itl_ms": 50.0}),
+    ("ttft under 500ms and itl 50 ms", {"ttft_ms": 500.0, "itl_ms": 50.0}),
+    ("inter-token latency below 40 ms", {"itl_ms": 40.0}),
+    ("20 tokens/s per user", {"itl_ms": 50.0}),
+    ("the whole response within 30 seconds", {"e2e_ms": 30000.0}),
+    ("end-to-end under 10 s", {"e2e_ms": 10000.0}),
+    ("llama 3 70b", {"model": "llama-3-70b"}),
+    ("Llama-3-70B", {"model": "llama-3-70b"}),
+    ("lamma 3 70b", {"model": "llama-3-70b"}),
+    ("llama3 70b", {"model": "llama-3-70b"}),
+    ("llama 3.1 8b", {"model": "llama-3.1-8b"}),
+    ("Llama-3.1-8B-Instruct", {"model": "llama-3.1-8b"}),
+    ("meta-llama/Llama-3.1-70B-Instruct", {"model": "llama-3.1-70b"}),
+    ("llama 3.3 70b instruct", {"model": "llama-3.3-70b"}),
+    ("llama 4 scout", {"model": "llama-4-scout"}),
+    ("mixtral", {"model": "mixtral-8x7b"}),
+    ("mixtral 8x22b", {"model": "mixtral-8x22b"}),
+    ("mistral 7b", {"model": "mistral-7b"}),
+    ("qwen 2.5 72b", {"model": "qwen2.5-72b"}),
+    ("Qwen/Qwen2.5-7B-Instruct", {"model": "qwen2.5-7b"}),
+    ("quen3 8b", {"model": "qwen3-8b"}),
+    ("qwen3 30b a3b", {"model": "qwen3-30b-a3b"}),
+    ("deepseek v3", {"model": "deepseek-v3"}),
+    ("deepseek-r1", {"model": "deepseek-r1"}),
+    ("gemma 2 9b", {"model": "gemma-2-9b"}),
+    ("phi 3 mini", {"model": "phi-3-mini"}),
+    ("gpt-j", {"model": "gpt-j-6b"}),
+    ("a 70b param model", {"model_size": 70.0}),
+    ("H100", {"gpu": "h100-sxm"}),
+    ("H100s", {"gpu": "h100-sxm"}),
+    ("8xH100", {"gpu": "h100-sxm"}),
+    ("A100s on GCP", {"gpu": "a100-40gb", "cloud": "gcp"}),
+    ("a100 80gb", {"gpu": "a100-80gb-sxm"}),
+    ("L40S", {"gpu": "l40s"}),
+    ("rtx 4090", {"gpu": "rtx-4090"}),
+    ("MI300X on azure", {"gpu": "mi300x", "cloud": "azure"}),
+    ("h200 or b200", {"gpus": ["h200", "b200"]}),
+    ("on aws", {"cloud": "aws"}),
+    ("google cloud", {"cloud": "gcp"}),
+    ("aws and gcp", {"clouds": ["aws", "gcp"]}),
+    ("fp8", {"precision": "FP8"}),
+    ("quantized to 4-bit", {"precision": "INT4"}),
+    ("in bf16", {"precision": "BF16"}),
+    ("an agent app with 10 LLM calls per request", {"agent": True, "llm_calls": 10.0, "intent": "inference"}),
+    ("each request makes 5 LLM calls", {"llm_calls": 5.0}),
+    ("an agent, 8 model calls per task", {"llm_calls": 8.0, "agent": True}),
+    ("serve a chatbot", {"intent": "inference"}),
+    ("deploy a model", {"intent": "inference"}),
+    ("I want to fine-tune a model", {"intent": "training"}),
+    ("finetune", {"intent": "training"}),
+    ("forecast the growth of my service", {"intent": "forecast"}),
+    ("compare GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
+    ("fine-tune llama 3.1 8b with lora on 500M tokens for 3 epochs",
+     {"intent": "training", "model": "llama-3.1-8b", "method": "lora", "dataset_tokens": 500_000_000, "epochs": 3}),
+    ("qlora", {"method": "qlora"}),
+    ("full fine-tuning", {"method": "full"}),
+    ("a dataset of 2 billion tokens", {"dataset_tokens": 2_000_000_000}),
+    ("50k examples of 2k tokens", {"dataset_tokens": 100_000_000, "seq_len": 2000}),
+    ("sequence length 4096", {"seq_len": 4096}),
+    ("batch size 128", {"global_batch": 128}),
+    ("forecast from traffic.csv for the next 2 weeks", {"history": "traffic.csv", "horizon": "14d"}),
+    ("over the next 3 months", {"horizon": "90d"}),
+    ("for the next 48 hours", {"horizon": "48h"}),
+    ("serve llama 3 70b on H100s on aws, about 1.2k requests per minute, 2k tokens in and 500 out, p99 under 2 seconds",
+     {"intent": "inference", "model": "llama-3-70b", "gpu": "h100-sxm", "cloud": "aws", "rps": 20.0,
+      "input_tokens": 2000, "output_tokens": 500, "ttft_ms": 2000.0}),
+    ("mixtral on A100s on gcp, 5 rps, 1000 in 200 out",
+     {"model": "mixtral-8x7b", "gpu": "a100-40gb", "cloud": "gcp", "rps": 5.0, "input_tokens": 1000,
+      "output_tokens": 200}),
+]  # fmt: skip
+
+# bare answers to one question: (question key, answer, values)
+ANSWERS = [
+    ("intent", "serve", {"intent": "inference"}),
+    ("intent", "2", {"intent": "training"}),
+    ("intent", "compare", {"intent": "compare"}),
+    ("intent", "llama 3 70b, 20 rps", {"intent": "inference", "model": "llama-3-70b"}),
+    ("intent", "500M tokens for 3 epochs", {"intent": "training", "epochs": 3}),
+    ("model", "70b", {"model_size": 70.0}),
+    ("model", "mixtrl", {"model": "mixtral-8x7b"}),
+    ("model", "llama", {}),
+    ("gpu", "any", {"gpu": None}),
+    ("gpu", "cheapest on azure", {"gpu": None, "cloud": "azure"}),
+    ("gpu", "h100 on gcp", {"gpu": "h100-sxm", "cloud": "gcp"}),
+    ("gpu", "gcp", {"gpu": None, "cloud": "gcp"}),
+    ("rps", "20", {"rps": 20.0}),
+    ("rps", "about 1.2k", {"rps": 1200.0}),
+    ("rps", "1.2k per minute", {"rps": 20.0}),
+    ("rps", "twelve", {"rps": 12.0}),
+    ("llm_calls", "10", {"llm_calls": 10.0}),
+    ("llm_calls", "no", {"llm_calls": 1.0}),
+    ("tokens", "2000 500", {"input_tokens": 2000, "output_tokens": 500}),
+    ("tokens", "2k/500", {"input_tokens": 2000, "output_tokens": 500}),
+    ("tokens", "3000", {"input_tokens": 3000}),
+    ("latency", "2", {"ttft_ms": 2000.0}),
+    ("latency", "500", {"ttft_ms": 500.0}),
+    ("latency", "2 seconds", {"ttft_ms": 2000.0}),
+    ("latency", "800ms", {"ttft_ms": 800.0}),
+    ("latency", "no limit", {"ttft_ms": 10000.0}),
+    ("method", "LoRA please", {"method": "lora"}),
+    ("dataset_tokens", "500M", {"dataset_tokens": 500_000_000}),
+    ("dataset_tokens", "2 billion tokens", {"dataset_tokens": 2_000_000_000}),
+    ("epochs", "3", {"epochs": 3}),
+    ("seq_len", "4k", {"seq_len": 4000}),
+    ("horizon", "2 weeks", {"horizon": "14d"}),
+    ("horizon", "30 days", {"horizon": "30d"}),
+    ("clouds", "all", {"clouds": None}),
+    ("clouds", "aws and azure", {"clouds": ["aws", "azure"]}),
+    ("confirm", "yes", {"confirm": True}),
+    ("confirm", "Sure, go ahead", {"confirm": True}),
+    ("confirm", "no", {"confirm": False}),
+    ("confirm", "make it 30 rps", {"rps": 30.0}),
+]
+
+WRONG = [
+    ("intent", "banana"),
+    ("model", "banana bread"),
+    ("gpu", "banana"),
+    ("rps", "lots"),
+    ("rps", "-5"),
+    ("rps", "0"),
+    ("tokens", "long ones"),
+    ("latency", "fast"),
+    ("method", "quickly"),
+    ("dataset_tokens", "5"),
+    ("epochs", "2.5"),
+    ("epochs", "4k"),
+    ("seq_len", "3"),
+    ("horizon", "soon"),
+    ("history", "my data"),
+    ("clouds", "ibm"),
+    ("confirm", "maybe"),
+]
+
+
+def test_the_tables_hold_at_least_100_phrasings():
+    assert len(MESSAGES) + len(ANSWERS) + len(WRONG) >= 100
+    assert len(MESSAGES) >= 100
+
+
+@pytest.mark.parametrize(("text", "expected"), MESSAGES, ids=[m[0][:50] for m in MESSAGES])
+def test_message_values(text, expected):
+    found = extract(text)
+    assert {k: found.get(k) for k in expected} == expected, found
+
+
+@pytest.mark.parametrize(("key", "text", "expected"), ANSWERS, ids=[f"{a[0]}:{a[1]}" for a in ANSWERS])
+def test_bare_answers(key, text, expected):
+    values = interpret(BY_KEY[key], text, {})
+    assert {k: values.get(k) for k in expected} == expected, values
+    if key == "model" and not expected:
+        assert values.get("model", "").startswith("llama")  # a family alone picks one of its models
+
+
+@pytest.mark.parametrize(("key", "text"), WRONG, ids=[f"{w[0]}:{w[1]}" for w in WRONG])
+def test_wrong_answers_explain_what_is_expected(key, text):
+    with pytest.raises(AnswerError) as raised:
+        interpret(BY_KEY[key], text, {})
+    assert len(str(raised.value)) > 20 and "\n" not in str(raised.value)
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(AnswerError, match="Did you mean"):
+        interpret(BY_KEY["model"], "llamma-3.1-8bb-turbo-xl", {})
+
+
+def test_llm_calls_are_not_a_llama():
+    assert "model" not in extract("10 LLM calls per request")
+    assert names.find_model("an llm app") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("three million", "3 million"), ("twenty-five", "25"), ("a thousand", "1000"), ("a dozen", "12"),
+     ("two thousand five hundred", "2500"), ("half a million", "0.5 million"), ("one hundred and twenty", "120")],
+)  # fmt: skip
+def test_number_words(text, digits):
+    assert digits_for_words(text) == digits
+
+
+@pytest.mark.parametrize(("text", "value"), [("1.2k", 1200.0), ("1,200", 1200.0), ("3 million", 3e6), ("2B", 2e9),
+                                             ("500m", 5e8), (".5", 0.5)])  # fmt: skip
+def test_first_number(text, value):
+    assert first_number(text) == value
+
+
+@pytest.mark.parametrize(("text", "flag"), [("yes", True), ("Y", True), ("ok!", True), ("no", False), ("nope", False),
+                                            ("perhaps", None), ("", None)])  # fmt: skip
+def test_yes_no(text, flag):
+    assert yes_no(text) is flag
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_extract_never_raises(text):
+    assert isinstance(extract(text), dict)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([q.key for q in QUESTIONS]), st.text(max_size=80))
+def test_interpret_raises_only_answer_error(key, text):
+    try:
+        values = interpret(BY_KEY[key], text, {})
+    except AnswerError:
+        return
+    assert isinstance(values, dict)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0.01, max_value=1e6, allow_nan=False), st.sampled_from(["rps", "qps", "requests/s"]))
+def test_rates_round_trip(value, unit):
+    text = f"{value:.2f} {unit}"
+    assert extract(text)["rps"] == pytest.approx(float(f"{value:.2f}"))
