@@ -22,12 +22,21 @@ from .errors import (
     UnknownGPUError,
     UnknownModelError,
 )
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from .inputs import (
+    AgentWorkloadInput,
+    GPUConfig,
+    LLMWorkloadInput,
+    ModelConfig,
+    ServingOptions,
+    TrainingInput,
+    TrainingOptions,
+)
 from .plan import LLMCapacityPlan
 from .training_api import TrainingEngine, plan_training
 from .training_plan import TrainingCapacityPlan
 
 __all__ = [
+    "AgentWorkloadInput",
     "CatalogError",
     "ConfigError",
     "GPUConfig",

@@ -7,10 +7,11 @@ class names are kept: ``InferenceEngine().generate_plan(workload, model)`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .catalog import loader
+from .core.agent_search import ServingVariant, VariantCandidate, best_variant_for_gpu
 from .core.inference import SLO, PlanSettings, Workload
 from .core.memory import MemorySettings
 from .core.params import count_parameters, representative_dense_model
@@ -42,6 +43,8 @@ class ResolvedRequest:
     gpus: tuple[GPUSpec, ...]
     gpu_pinned: bool
     model_note: str
+    variant: ServingVariant = field(default_factory=ServingVariant)  # agent / speculative inputs; off by default
+    notes: tuple[str, ...] = ()  # warnings found while resolving (e.g. context window raised for an agent)
 
 
 def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
@@ -87,8 +90,11 @@ def resolve(
     kv = (
         parse_precision(model.kv_precision, "--kv-precision") if model.kv_precision else default_kv_precision(precision)
     )
+    from .agent_plan import resolve_variant
+
+    variant, context_window, notes = resolve_variant(workload, model, options, spec, precision)
     needed = workload.avg_input_tokens + workload.avg_output_tokens
-    if model.context_window < needed:
+    if context_window < needed:
         raise InputError(
             f"--context-window {model.context_window} is smaller than input + output tokens "
             f"({workload.avg_input_tokens} + {workload.avg_output_tokens} = {needed})"
@@ -104,7 +110,7 @@ def resolve(
         min_replicas=options.min_replicas,
         engine_max_sequences=options.max_num_seqs,
         max_sequences_cap=model.batch_size,
-        context_window=model.context_window,
+        context_window=context_window,
         memory=MemorySettings(
             gpu_memory_utilization=options.gpu_memory_utilization,
             runtime_overhead_gib=engine.runtime_overhead_gib,
@@ -129,11 +135,16 @@ def resolve(
         gpus=gpus,
         gpu_pinned=gpu.gpu_type is not None,
         model_note=note,
+        variant=variant,
+        notes=notes,
     )
 
 
 def candidates_for(request: ResolvedRequest, *, cloud: str | None = None) -> tuple[list[Candidate], list[str]]:
     """The best configuration of every allowed GPU, ranked; plus why the others failed."""
+    if request.variant.active:
+        ranked, why = variant_candidates_for(request, cloud=cloud)
+        return [v.candidate for v in ranked], why
     cloud = cloud or request.options.cloud
     found: list[Candidate] = []
     reasons: list[str] = []
@@ -161,6 +172,38 @@ def candidates_for(request: ResolvedRequest, *, cloud: str | None = None) -> tup
     return found, reasons
 
 
+def variant_candidates_for(
+    request: ResolvedRequest, *, cloud: str | None = None
+) -> tuple[list[VariantCandidate], list[str]]:
+    """``candidates_for`` with the agent / speculative inputs, keeping what they changed per GPU."""
+    cloud = cloud or request.options.cloud
+    found: list[VariantCandidate] = []
+    reasons: list[str] = []
+    for gpu in request.gpus:
+        try:
+            found.append(
+                best_variant_for_gpu(
+                    request.model,
+                    gpu,
+                    loader.efficiency_for(gpu, request.options.engine),
+                    precision=request.precision,
+                    kv_precision=request.kv_precision,
+                    workload=request.workload,
+                    slo=request.slo,
+                    settings=request.settings,
+                    prices=loader.prices_for(cloud, gpu.id),
+                    pricing=request.options.pricing,
+                    variant=request.variant,
+                    tp=request.options.tp,
+                    pp=request.options.pp,
+                )
+            )
+        except InfeasibleError as error:
+            reasons.append(f"{gpu.name}: {error}")
+    found.sort(key=lambda v: v.candidate.sort_key())
+    return found, reasons
+
+
 def plan_inference(
     workload: LLMWorkloadInput,
     model: ModelConfig,
@@ -169,11 +212,19 @@ def plan_inference(
 ) -> LLMCapacityPlan:
     """Plan serving capacity: the cheapest GPU configuration meeting the SLOs (or the pinned GPU's best)."""
     request = resolve(workload, model, gpu, options)
+    if request.variant.active or request.options.disaggregation:
+        from .agent_plan import plan_with_options
+
+        return plan_with_options(request, inputs=_echo(workload, model, gpu, request))
     found, reasons = candidates_for(request)
     if not found:
-        detail = reasons[0] if len(reasons) == 1 else f"no allowed GPU can hold it ({len(reasons)} tried)"
-        raise InfeasibleError(f"{request.model.name} at {request.precision.name} cannot be served: {detail}")
+        raise InfeasibleError(no_plan_message(request, reasons))
     return build_plan(request, found, inputs=_echo(workload, model, gpu, request))
+
+
+def no_plan_message(request: ResolvedRequest, reasons: list[str]) -> str:
+    detail = reasons[0] if len(reasons) == 1 else f"no allowed GPU can hold it ({len(reasons)} tried)"
+    return f"{request.model.name} at {request.precision.name} cannot be served: {detail}"
 
 
 def _echo(
@@ -204,7 +255,22 @@ def _echo(
         "gpu_memory_utilization": opts.gpu_memory_utilization,
         "max_num_seqs": opts.max_num_seqs,
         "engine": opts.engine,
+        **_echo_options(workload, opts),
     }
+
+
+def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str, object]:
+    """The agent / speculative / disaggregation inputs, only when given (plans without them are unchanged);
+    keyed by the input dataclasses' field names so a plan's ``inputs`` rebuild its request."""
+    echo: dict[str, object] = {}
+    if workload.agent is not None:
+        echo["agent"] = asdict(workload.agent)
+    if opts.speculative_tokens:
+        echo |= {"speculative_tokens": opts.speculative_tokens, "acceptance_rate": opts.acceptance_rate,
+                 "draft_model": opts.draft_model}  # fmt: skip
+    if opts.disaggregation:
+        echo |= {"disaggregation": True, "kv_transfer_gb_s": opts.kv_transfer_gb_s}
+    return echo
 
 
 class InferenceEngine:

@@ -1,13 +1,21 @@
-"""Rank every GPU x cloud (x precision) that can serve a workload: the ``compare`` command."""
+"""Rank every GPU x cloud (x precision) that can serve a workload: the ``compare`` command.
+
+For agent workloads and the serving options of issue 11, each GPU x cloud also gets rows for the
+options that apply (``variant``): a quantized FP8 KV cache (more concurrent long contexts), prefix
+caching off (what the cache saves), speculative decoding off (when it is on), and disaggregated
+prefill/decode pools (when asked for). ``note`` says what the variant changed; ``winner_summary``
+says which wins and why.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .api import candidates_for, resolve
+from .api import ResolvedRequest, candidates_for, resolve, variant_candidates_for
 from .catalog import loader
-from .core.cost import cost_per_million_tokens
+from .core.cost import cheapest_fleet, cost_per_million_tokens
+from .core.specs import Precision
 from .errors import InputError
 from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 
@@ -32,6 +40,9 @@ class ComparisonRow:
     ttft_ms: float
     itl_ms: float
     meets_latency_sla: bool
+    kv_precision: str = ""
+    variant: str = "base"  # base | kv-fp8 | no-prefix-cache | no-speculation | disaggregated
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +79,7 @@ def compare_gpus(
                 request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
             found, _ = candidates_for(request, cloud=cloud)
             rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_types]
+            rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_types))
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
     return rows
 
@@ -92,4 +104,97 @@ def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput)
         ttft_ms=est.capacity.ttft_s * 1e3,
         itl_ms=est.capacity.itl_s * 1e3,
         meets_latency_sla=est.meets_slo,
+        kv_precision=est.config.kv_precision.name,
     )
+
+
+def _variants(request: ResolvedRequest) -> list[tuple[str, ResolvedRequest]]:
+    """The options that apply to this request, each as a modified request."""
+    out: list[tuple[str, ResolvedRequest]] = []
+    v = request.variant
+    if v.agent is not None and request.kv_precision.value.bytes_per_param > 1.0:
+        out.append(("kv-fp8", replace(request, kv_precision=Precision.FP8)))
+    if v.agent is not None and v.prefix_caching:
+        out.append(("no-prefix-cache", replace(request, variant=replace(v, prefix_caching=False))))
+    if v.speculative is not None:
+        out.append(("no-speculation", replace(request, variant=replace(v, speculative=None))))
+    return out
+
+
+def _variant_rows(
+    request: ResolvedRequest, cloud: str, precision: str, workload: LLMWorkloadInput, *, keep_unpriced: bool
+) -> list[ComparisonRow]:
+    rows: list[ComparisonRow] = []
+    for name, changed in _variants(request):
+        found, _ = candidates_for(changed, cloud=cloud)
+        for c in found:
+            if c.cost_at_peak or keep_unpriced:
+                rows.append(replace(_row(c, cloud, precision, workload), variant=name, note=_NOTES[name]))
+    if request.options.disaggregation:
+        rows += _disaggregated_rows(request, cloud, precision, workload, keep_unpriced=keep_unpriced)
+    return rows
+
+
+_NOTES = {
+    "kv-fp8": "FP8 KV cache: half the bytes per token, twice the sequences (and cached prefixes) per replica",
+    "no-prefix-cache": "prefix caching off: every call prefills its whole context",
+    "no-speculation": "speculative decoding off",
+}
+
+
+def _disaggregated_rows(
+    request: ResolvedRequest, cloud: str, precision: str, workload: LLMWorkloadInput, *, keep_unpriced: bool
+) -> list[ComparisonRow]:
+    from .agent_plan import disaggregation
+
+    rows: list[ComparisonRow] = []
+    ranked, _ = variant_candidates_for(request, cloud=cloud)
+    for v in ranked:
+        d = disaggregation(request, v)
+        if not d.feasible:
+            continue
+        cfg = v.candidate.estimate.config
+        prices = loader.prices_for(cloud, cfg.gpu.id)
+        instances = d.prefill_instances + d.decode_instances
+        cost = cheapest_fleet(prices, gpus_per_replica=cfg.gpus, replicas=instances, pricing=request.options.pricing)
+        if cost is None and not keep_unpriced:
+            continue
+        base = _row(v.candidate, cloud, precision, workload)
+        tokens_per_s = workload.requests_per_second * (workload.avg_input_tokens + workload.avg_output_tokens)
+        rows.append(
+            replace(
+                base,
+                variant="disaggregated",
+                min_replicas=instances,
+                max_replicas=instances,
+                total_gpus=d.total_gpus,
+                monthly_cost=cost.monthly_usd if cost else None,
+                cost_per_million_tokens=cost_per_million_tokens(cost.hourly_usd, tokens_per_s) if cost else None,
+                instance_type=cost.instance_type if cost else None,
+                ttft_ms=d.ttft_ms,
+                itl_ms=d.itl_ms,
+                note=f"{d.prefill_instances} prefill + {d.decode_instances} decode instances; {d.reason}",
+            )
+        )
+    return rows
+
+
+def winner_summary(rows: list[ComparisonRow]) -> str:
+    """Which option wins and why: the cheapest SLO-meeting row against the base row of the same GPU and cloud."""
+    if not rows or all(r.variant == "base" for r in rows):
+        return ""
+    best = rows[0]
+    if best.variant == "base":
+        return f"Best: {best.gpu_type} on {best.cloud} as configured (base): no option beats it for this workload"
+    same = [
+        r
+        for r in rows
+        if r.variant == "base" and (r.gpu_type, r.cloud, r.precision) == (best.gpu_type, best.cloud, best.precision)
+    ]
+    text = f"Best: {best.gpu_type} on {best.cloud} with {best.variant} ({best.total_gpus} GPUs"
+    if same:
+        base = same[0]
+        text += f" vs {base.total_gpus} as configured"
+        if best.monthly_cost is not None and base.monthly_cost is not None:
+            text += f", ${base.monthly_cost - best.monthly_cost:,.0f}/month less"
+    return text + f"): {best.note}"

@@ -1,7 +1,7 @@
 """The seed's JSON config files: load, validate keys, merge with CLI flags, write templates.
 
 Schema (seed): top-level ``mode``, ``workload``, ``model``, ``training``, ``gpu``, ``options``;
-gpucast adds ``serving`` and a few keys (``model.model_name``, ``model.kv_precision``...).
+gpucast adds ``serving``, ``agent`` (agent workloads) and a few keys (``model.model_name``, ``model.kv_precision``...).
 Keys starting with ``_`` are comments and ignored; any other unknown key is an error that
 names it. CLI flags override config values.
 """
@@ -64,6 +64,25 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "gpu_memory_utilization",
         "max_num_seqs",
         "engine",
+        "speculative_tokens",
+        "acceptance_rate",
+        "draft_model",
+        "disaggregation",
+        "kv_transfer_gb_s",
+    ),
+    # agent workloads (core/agent.py): replaces workload.requests_per_second and avg_input_tokens
+    "agent": (
+        "tasks_per_second",
+        "calls_per_task",
+        "calls_distribution",
+        "max_calls_per_task",
+        "shared_prefix_tokens",
+        "context_growth_tokens",
+        "output_tokens_per_call",
+        "think_time_s",
+        "prefix_caching",
+        "prefix_cache_gib",
+        "task_latency_slo_ms",
     ),
 }
 MODES = ("inference", "training")

@@ -8,8 +8,10 @@ the API all report the same one-line message.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
+from .core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
 from .core.cost import PRICING_MODELS
 from .core.specs import PRECISION_NAMES, Precision
 from .errors import InputError
@@ -46,14 +48,119 @@ def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None
 
 
 @dataclass
+class AgentWorkloadInput:
+    """An agent workload (config section ``agent``): tasks of several LLM calls over a growing context.
+
+    Call k of a task sends ``shared_prefix_tokens`` + k x ``context_growth_tokens`` + (k-1) x output
+    tokens (core/agent.py). ``output_tokens_per_call`` defaults to the workload's avg_output_tokens.
+    """
+
+    tasks_per_second: float
+    calls_per_task: float = 1.0
+    shared_prefix_tokens: int = 0
+    context_growth_tokens: int = 0
+    output_tokens_per_call: int | None = None
+    think_time_s: float = 0.0
+    calls_distribution: str = "fixed"
+    max_calls_per_task: int | None = None
+    prefix_caching: bool = True
+    prefix_cache_gib: float | None = None  # KV memory per GPU for cached prefixes (default: what is free)
+    task_latency_slo_ms: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgentWorkloadInput:
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InputError(f"agent.{key} is not a known key (accepted: {', '.join(sorted(known))})")
+        if "tasks_per_second" not in data:
+            raise InputError("agent.tasks_per_second (--tasks-per-second) is required for an agent workload")
+        return cls(**data)
+
+    def validate(self, output_tokens: int | None = None) -> None:
+        check_positive("agent.tasks_per_second (--tasks-per-second)", self.tasks_per_second, upper=1e7)
+        check_positive("agent.calls_per_task (--calls-per-task)", self.calls_per_task, upper=10_000)
+        if self.calls_per_task < 1:
+            raise InputError(f"agent.calls_per_task (--calls-per-task) {self.calls_per_task!r} must be at least 1")
+        for name, value in (
+            ("agent.shared_prefix_tokens (--shared-prefix-tokens)", self.shared_prefix_tokens),
+            ("agent.context_growth_tokens (--context-growth-tokens)", self.context_growth_tokens),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
+                raise InputError(f"{name} {value!r} must be a whole number between 0 and 10000000")
+        if self.shared_prefix_tokens + self.context_growth_tokens <= 0:
+            raise InputError(
+                "agent: --shared-prefix-tokens + --context-growth-tokens must be at least 1 (the first call's prompt)"
+            )
+        if self.output_tokens_per_call is not None:
+            check_positive("agent.output_tokens_per_call", self.output_tokens_per_call, integer=True, upper=1_000_000)
+        t = self.think_time_s
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0 <= t <= 1e6):
+            raise InputError(f"agent.think_time_s (--think-time-s) {t!r} must be a number of seconds, 0 or more")
+        if self.calls_distribution not in DISTRIBUTIONS:
+            raise InputError(
+                f"agent.calls_distribution (--calls-distribution) {self.calls_distribution!r} is not one of "
+                f"{', '.join(DISTRIBUTIONS)}"
+            )
+        if self.max_calls_per_task is not None:
+            check_positive("agent.max_calls_per_task (--max-calls-per-task)", self.max_calls_per_task, integer=True)
+        if not isinstance(self.prefix_caching, bool):
+            raise InputError(f"agent.prefix_caching {self.prefix_caching!r} must be true or false")
+        if self.prefix_cache_gib is not None:
+            check_positive("agent.prefix_cache_gib (--prefix-cache-gib)", self.prefix_cache_gib, upper=1e6)
+        if self.task_latency_slo_ms is not None:
+            check_positive("agent.task_latency_slo_ms (--task-slo-ms)", self.task_latency_slo_ms, upper=1e9)
+        if self.output_tokens_per_call is None and output_tokens is None:
+            raise InputError("agent: give --output-tokens (output tokens per call)")
+
+    def shape(self, output_tokens: int) -> AgentShape:
+        """The core's view; ``output_tokens`` is used when output_tokens_per_call is not set."""
+        return AgentShape(
+            tasks_per_s=float(self.tasks_per_second),
+            calls_per_task=float(self.calls_per_task),
+            shared_prefix_tokens=self.shared_prefix_tokens,
+            context_growth_tokens=self.context_growth_tokens,
+            output_tokens=self.output_tokens_per_call or output_tokens,
+            think_time_s=float(self.think_time_s),
+            distribution=self.calls_distribution,
+            max_calls=self.max_calls_per_task or 0,
+        )
+
+    def derived(self, output_tokens: int) -> tuple[float, int]:
+        """(LLM calls per second, mean input tokens per call, rounded): the request-level workload."""
+        shape = self.shape(output_tokens)
+        return shape.tasks_per_s * mean_calls(shape), max(1, round(token_flow(shape).mean_input_tokens))
+
+
+@dataclass
 class LLMWorkloadInput:
-    """Inference load: average requests/s and tokens per request (seed field names)."""
+    """Inference load: average requests/s and tokens per request (seed field names).
+
+    With ``agent`` set, requests are LLM calls: requests_per_second = tasks/s x calls per task and
+    avg_input_tokens = the mean prompt per call (``LLMWorkloadInput.for_agent`` fills them).
+    """
 
     requests_per_second: float
     avg_input_tokens: int
     avg_output_tokens: int
     peak_load_multiplier: float = 1.5
     growth_rate: float = 0.0  # percent over the planning horizon, 0-1000
+    agent: AgentWorkloadInput | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.agent, dict):
+            self.agent = AgentWorkloadInput.from_dict(self.agent)
+
+    @classmethod
+    def for_agent(
+        cls, agent: AgentWorkloadInput, output_tokens: int, peak_load_multiplier: float = 1.5, growth_rate: float = 0.0
+    ) -> LLMWorkloadInput:
+        """The workload of an agent: calls per second and mean prompt per call derived from ``agent``."""
+        agent.validate(output_tokens)
+        rate, mean_input = agent.derived(output_tokens)
+        return cls(
+            rate, mean_input, agent.output_tokens_per_call or output_tokens, peak_load_multiplier, growth_rate, agent
+        )
 
     def validate(self) -> None:
         check_positive("requests_per_second (--rps)", self.requests_per_second, upper=1e7)
@@ -67,6 +174,21 @@ class LLMWorkloadInput:
         rate = self.growth_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (0 <= rate <= 1000):
             raise InputError(f"growth_rate (--growth-rate) {rate!r} must be a percentage between 0 and 1000")
+        if self.agent is not None:
+            self._validate_agent()
+
+    def _validate_agent(self) -> None:
+        agent = self.agent
+        if not isinstance(agent, AgentWorkloadInput):
+            raise InputError(f"agent {agent!r} must be an AgentWorkloadInput or a JSON object")
+        agent.validate(self.avg_output_tokens)
+        rate, mean_input = agent.derived(agent.output_tokens_per_call or self.avg_output_tokens)
+        if abs(self.requests_per_second - rate) > 1e-6 * max(rate, 1.0) or self.avg_input_tokens != mean_input:
+            raise InputError(
+                f"with an agent workload, requests_per_second and avg_input_tokens are derived ({rate:g} calls/s, "
+                f"{mean_input} tokens per call), not {self.requests_per_second!r} and {self.avg_input_tokens!r}: "
+                "drop --rps/--input-tokens or use LLMWorkloadInput.for_agent"
+            )
 
 
 @dataclass
@@ -132,6 +254,11 @@ class ServingOptions:
     gpu_memory_utilization: float = 0.90
     max_num_seqs: int = 256
     engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
+    speculative_tokens: int = 0  # k draft tokens per round; 0 = no speculative decoding
+    acceptance_rate: float | None = None  # per-token acceptance alpha (required with speculative_tokens)
+    draft_model: str = "mtp"  # "mtp" (MTP / EAGLE head: one layer) or a catalog model name
+    disaggregation: bool = False  # also size separate prefill and decode pools
+    kv_transfer_gb_s: float | None = None  # per GPU link for prefill->decode KV (default 50 GB/s: 400 Gb/s NIC)
 
     def validate(self, known_clouds: tuple[str, ...], known_engines: tuple[str, ...] = ("vllm",)) -> None:
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
@@ -158,6 +285,22 @@ class ServingOptions:
                     raise InputError(f"{flag} {value!r} must be a power of two (1, 2, 4, 8, ...)")
         check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
         check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=100_000)
+        self._validate_new_options()
+
+    def _validate_new_options(self) -> None:
+        k = self.speculative_tokens
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 16:
+            raise InputError(f"--speculative-tokens {k!r} must be a whole number from 0 (off) to 16")
+        if k and self.acceptance_rate is None:
+            raise InputError("--acceptance-rate is required with --speculative-tokens (e.g. 0.7)")
+        if self.acceptance_rate is not None:
+            check_fraction("--acceptance-rate", self.acceptance_rate, allow_zero=True)
+        if not isinstance(self.draft_model, str) or not self.draft_model.strip():
+            raise InputError(f"--draft-model {self.draft_model!r} must be 'mtp' or a catalog model name")
+        if not isinstance(self.disaggregation, bool):
+            raise InputError(f"--disaggregation {self.disaggregation!r} must be true or false")
+        if self.kv_transfer_gb_s is not None:
+            check_positive("--kv-transfer-gb-s", self.kv_transfer_gb_s, upper=1e5)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .core.disaggregation import DisaggregatedPlan
 from .jsonable import dataclass_dict
 
 
@@ -89,6 +90,53 @@ class Alternative:
 
 
 @dataclass
+class AgentMetrics:
+    """An agent workload as the plan serves it (``core/agent.py``): calls, context, prefix cache, task latency."""
+
+    tasks_per_second: float
+    calls_per_task: float  # mean of the calls-per-task distribution
+    calls_distribution: str
+    calls_per_second: float  # tasks/s x calls per task: the LLM request rate planned for
+    mean_input_tokens_per_call: float
+    first_call_input_tokens: int
+    last_call_input_tokens: int  # the longest task's last call
+    max_context_tokens: int  # last call's prompt + output
+    output_tokens_per_call: int
+    think_time_s: float
+    prefix_caching: bool
+    prefix_cache_hit_rate: float  # cached prompt tokens / prompt tokens, 0-1
+    reusable_fraction: float  # hit rate with an unbounded cache (upper bound)
+    cached_tokens_per_call: float
+    prefilled_tokens_per_call: float
+    prefix_cache_tokens_per_replica: float  # KV tokens available to cached prefixes
+    task_context_survival: float  # P(a task's context is still cached after its think time)
+    task_latency_ms: float  # sum of (TTFT + (O-1) ITL) over the calls + think times
+    task_latency_slo_ms: float | None
+    meets_task_slo: bool
+    tasks_per_second_per_replica: float
+
+
+@dataclass
+class SpeculativeMetrics:
+    """Speculative decoding at the planned batch and at batch 1, against the same replica without it."""
+
+    draft_tokens: int
+    acceptance_rate: float
+    proposer: str
+    tokens_per_step: float  # (1 - a^(k+1)) / (1 - a)
+    draft_weights_gb_per_gpu: float
+    itl_ms_without: float  # planned batch, decode step only
+    itl_ms_with: float
+    itl_speedup_at_planned_batch: float
+    itl_speedup_at_batch_1: float
+    max_tps_per_replica_without: float
+    max_tps_per_replica_with: float
+    total_gpus_without: int | None
+    helps: bool
+    note: str
+
+
+@dataclass
 class LLMCapacityPlan:
     """What to run, how many, how fast and what it costs; ``explain`` shows the arithmetic."""
 
@@ -105,6 +153,9 @@ class LLMCapacityPlan:
     explain: list[dict[str, Any]] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     kind: str = "inference"
+    agent: AgentMetrics | None = None
+    speculative: SpeculativeMetrics | None = None
+    disaggregation: DisaggregatedPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; non-finite numbers become null."""

@@ -57,6 +57,21 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "pp": ("serving", "pp"),
     "gpu_memory_utilization": ("serving", "gpu_memory_utilization"),
     "max_num_seqs": ("serving", "max_num_seqs"),
+    "speculative_tokens": ("serving", "speculative_tokens"),
+    "acceptance_rate": ("serving", "acceptance_rate"),
+    "draft_model": ("serving", "draft_model"),
+    "disaggregation": ("serving", "disaggregation"),
+    "kv_transfer_gb_s": ("serving", "kv_transfer_gb_s"),
+    "tasks_per_second": ("agent", "tasks_per_second"),
+    "calls_per_task": ("agent", "calls_per_task"),
+    "shared_prefix_tokens": ("agent", "shared_prefix_tokens"),
+    "context_growth_tokens": ("agent", "context_growth_tokens"),
+    "think_time_s": ("agent", "think_time_s"),
+    "calls_distribution": ("agent", "calls_distribution"),
+    "max_calls_per_task": ("agent", "max_calls_per_task"),
+    "prefix_caching": ("agent", "prefix_caching"),
+    "prefix_cache_gib": ("agent", "prefix_cache_gib"),
+    "task_slo_ms": ("agent", "task_latency_slo_ms"),
 }
 
 
@@ -145,6 +160,32 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     extra.add_argument("--json", action="store_true", help="print the plan as JSON")
     extra.add_argument("--explain", action="store_true", help="show every intermediate quantity and its formula")
+    add_agent_flags(parser)
+
+
+def add_agent_flags(parser: argparse.ArgumentParser) -> None:
+    """Agent workloads (config section ``agent``) and the serving options that change capacity."""
+    agent = parser.add_argument_group("agent workloads: tasks of several LLM calls over a growing context")
+    agent.add_argument("--tasks-per-second", type=float, help="agent tasks per second (replaces --rps)")
+    agent.add_argument("--calls-per-task", type=float, help="mean LLM calls per task (default 1)")
+    agent.add_argument("--calls-distribution", help="fixed (default) or geometric calls per task")
+    agent.add_argument("--max-calls-per-task", type=int, help="cap on calls per task (max turns)")
+    agent.add_argument("--shared-prefix-tokens", type=int, help="system prompt + tool definitions shared by all calls")
+    agent.add_argument("--context-growth-tokens", type=int, help="new tokens per call: user turn, tool results")
+    agent.add_argument("--think-time-s", type=float, help="mean seconds between a call's end and the next (tools)")
+    agent.add_argument("--no-prefix-caching", dest="prefix_caching", action="store_const", const=False,
+                       help="the engine does not reuse cached prefixes")  # fmt: skip
+    agent.add_argument(
+        "--prefix-cache-gib", type=float, help="KV memory per GPU for cached prefixes (default: free KV)"
+    )
+    agent.add_argument("--task-slo-ms", type=float, help="time to complete a task, ms")
+    spec = parser.add_argument_group("speculative decoding and disaggregated serving")
+    spec.add_argument("--speculative-tokens", type=int, help="draft tokens per round, k (default 0: off)")
+    spec.add_argument("--acceptance-rate", type=float, help="per-token draft acceptance rate, 0-1")
+    spec.add_argument("--draft-model", help="mtp (MTP/EAGLE head, default) or a catalog model name")
+    spec.add_argument("--disaggregation", action="store_const", const=True,
+                      help="also size separate prefill and decode pools (DistServe) and compare")  # fmt: skip
+    spec.add_argument("--kv-transfer-gb-s", type=float, help="prefill->decode KV link per GPU, GB/s (default 50)")
 
 
 def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -168,6 +209,37 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
             for k in ("model_name", "model_config_path", "model_size_billions"):
                 if k != chosen[0]:
                     sections["model"].pop(k, None)
+    return agent_into_workload(sections, args)
+
+
+def agent_into_workload(sections: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
+    """Move the ``agent`` section into ``workload`` with the request-level fields it implies.
+
+    An agent's LLM calls are the requests: requests_per_second = tasks/s x calls per task and
+    avg_input_tokens = mean prompt per call (``AgentWorkloadInput.derived``); --rps and
+    --input-tokens are then not accepted.
+    """
+    from ..errors import InputError
+    from ..inputs import AgentWorkloadInput
+
+    agent = sections.pop("agent", None)
+    if not agent:
+        return sections
+    workload = sections.setdefault("workload", {})
+    for key, flag in (("requests_per_second", "--rps"), ("avg_input_tokens", "--input-tokens")):
+        if key in workload:
+            raise InputError(
+                f"{flag} (workload.{key}) is derived from the agent workload: give --tasks-per-second, "
+                "--calls-per-task and --context-growth-tokens instead"
+            )
+    parsed = AgentWorkloadInput.from_dict(dict(agent))
+    if parsed.output_tokens_per_call is not None:
+        workload.setdefault("avg_output_tokens", parsed.output_tokens_per_call)
+    if "avg_output_tokens" not in workload:
+        raise InputError("--output-tokens (output tokens per call) is required for an agent workload")
+    parsed.validate(workload["avg_output_tokens"])
+    rate, mean_input = parsed.derived(workload["avg_output_tokens"])
+    workload.update(requests_per_second=rate, avg_input_tokens=mean_input, agent=dict(agent))
     return sections
 
 

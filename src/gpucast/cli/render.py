@@ -141,6 +141,9 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 ],
             )
         )
+    from .render_agent import option_sections
+
+    option_sections(p, console, _section)
     console.print(f"[bold]Recommendation:[/bold] {p.recommendation}")
     for warning in p.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -180,7 +183,11 @@ def comparison(rows: list[Any]) -> None:
         "SLO",
     ):
         table.add_column(column, justify="right" if column not in ("GPU", "cloud", "prec") else "left")
+    options = any(getattr(r, "variant", "base") != "base" for r in rows)
+    if options:
+        table.add_column("option", justify="left")
     for r in rows:
+        extra = [r.variant + (f" (KV {r.kv_precision})" if r.variant == "base" else "")] if options else []
         table.add_row(
             r.gpu_type,
             r.cloud,
@@ -193,8 +200,13 @@ def comparison(rows: list[Any]) -> None:
             f"{r.ttft_ms:,.0f}",
             f"{r.itl_ms:.1f}",
             "yes" if r.meets_latency_sla else "no",
+            *extra,
         )
     console.print(table)
+    if options:
+        from .render_agent import comparison_summary
+
+        comparison_summary(rows, console)
 
 
 def models(*, as_json: bool) -> int:

@@ -136,14 +136,21 @@ def decode_step(
     pp: int,
     batch: float,
     context_tokens: float,
+    tokens_per_sequence: float = 1.0,
 ) -> StepTime:
-    """Time of one decode step of one pipeline stage processing ``batch`` sequences."""
+    """Time of one decode step of one pipeline stage processing ``batch`` sequences.
+
+    ``tokens_per_sequence`` > 1 is a speculative-decoding verification step (Leviathan et al.
+    2023): each sequence scores k+1 tokens in one pass, so GEMM and attention FLOPs (and the
+    all-reduce message) grow k+1-fold while the weights and the KV cache are still read once.
+    """
     params = count_parameters(model)
     shards = tp * pp
-    weights = _weights_read_bytes(model, precision, batch) / shards
+    tokens = batch * tokens_per_sequence
+    weights = _weights_read_bytes(model, precision, tokens) / shards
     kv = batch * context_tokens * kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, int(context_tokens))
-    gemm_flops = batch * 2.0 * params.active / shards
-    attention_flops = batch * attention_flops_per_token(model, context_tokens) / shards
+    gemm_flops = tokens * 2.0 * params.active / shards
+    attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
     hbm = gpu.memory_bandwidth_tb_s * 1e12
     peak = gpu.peak_flops(precision.value.compute_key)
     # A layer runs its GEMMs (weights streamed, compute on the whole batch) and its attention
@@ -156,7 +163,7 @@ def decode_step(
     attention_compute = attention_flops / (peak * eff.compute_fraction)
     memory_s = gemm_memory + attention_memory
     compute_s = gemm_compute + attention_compute
-    message = batch * model.hidden_size * 2.0
+    message = tokens * model.hidden_size * 2.0
     comm_s = 2 * (model.num_layers / pp) * allreduce_time(gpu, eff, tp, message)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
     total = kernels + comm_s + eff.step_overhead_s / pp
@@ -183,6 +190,7 @@ def prefill_time(
     pp: int,
     tokens: float,
     batched: bool = False,
+    cached_tokens: float = 0.0,
 ) -> float:
     """Seconds of replica time to prefill ``tokens`` prompt tokens of one request.
 
@@ -191,9 +199,13 @@ def prefill_time(
     least once, so a short prompt costs about one decode step. Under load (``batched=True``:
     the replica time the request consumes) engines prefill many prompts in one pass that
     shares that read, so only the compute counts.
+
+    ``cached_tokens``: prompt tokens found in the prefix cache before these ``tokens`` (vLLM
+    automatic prefix caching, SGLang RadixAttention). They are not computed, but the new tokens
+    still attend to them: the mean attended context is cached + tokens/2.
     """
     params = count_parameters(model)
-    flops = tokens * (2.0 * params.active + attention_flops_per_token(model, tokens / 2.0))
+    flops = tokens * (2.0 * params.active + attention_flops_per_token(model, cached_tokens + tokens / 2.0))
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     compute_s = flops / (tp * pp) / peak
     memory_s = weight_bytes(model, precision) / (tp * pp) / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from .perf import Efficiency, StepTime, decode_step, prefill_time
 from .specs import GPUSpec, ModelSpec, Precision
+from .speculative import SpeculativeConfig, proposer, speculative_step
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ReplicaConfig:
     pp: int
     max_sequences: int  # B_max: KV-capacity and engine cap on concurrent sequences
     chunk_tokens: int = 8192  # chunked-prefill token budget per step (vLLM max_num_batched_tokens)
+    speculative: SpeculativeConfig | None = None  # speculative decoding (core/speculative.py); None = off
 
     @property
     def gpus(self) -> int:
@@ -61,6 +63,8 @@ class OperatingPoint:
 
 def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
     """One token for every sequence: PP stages process batch/pp micro-batches in turn."""
+    if cfg.speculative is not None:
+        return _speculative_step(cfg, cfg.speculative, batch, context)
     stage = decode_step(
         cfg.model,
         cfg.gpu,
@@ -87,7 +91,55 @@ def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
     )
 
 
-def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False) -> float:
+def _speculative_step(cfg: ReplicaConfig, spec: SpeculativeConfig, batch: float, context: float) -> StepTime:
+    """Per-token step with speculative decoding: a k+1-token verification plus k draft steps, over tau."""
+    verify = decode_step(
+        cfg.model,
+        cfg.gpu,
+        cfg.efficiency,
+        precision=cfg.precision,
+        kv_precision=cfg.kv_precision,
+        tp=cfg.tp,
+        pp=cfg.pp,
+        batch=max(batch / cfg.pp, 1e-9),
+        context_tokens=context,
+        tokens_per_sequence=spec.draft_tokens + 1.0,
+    )
+    p = cfg.pp
+    whole = replace(
+        verify,
+        total_s=verify.total_s * p,
+        memory_s=verify.memory_s * p,
+        compute_s=verify.compute_s * p,
+        comm_s=verify.comm_s * p,
+        overhead_s=verify.overhead_s * p,
+        attention_s=verify.attention_s * p,
+    )
+    return speculative_step(
+        whole,
+        proposer(cfg.model, spec),
+        cfg.gpu,
+        cfg.efficiency,
+        spec,
+        precision=cfg.precision,
+        kv_precision=cfg.kv_precision,
+        tp=cfg.tp,
+        batch=batch,
+        context_tokens=context,
+    )
+
+
+def decode_step_time(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
+    """The replica's time per generated token at ``batch`` sequences (speculation included)."""
+    return _step(cfg, batch, context)
+
+
+def prefill_seconds(cfg: ReplicaConfig, tokens: float, *, batched: bool = False, cached_tokens: float = 0.0) -> float:
+    """Replica time to prefill ``tokens`` new prompt tokens after ``cached_tokens`` cached ones."""
+    return _prefill(cfg, tokens, batched=batched, cached_tokens=cached_tokens)
+
+
+def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False, cached_tokens: float = 0.0) -> float:
     return prefill_time(
         cfg.model,
         cfg.gpu,
@@ -97,6 +149,7 @@ def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False) -> flo
         pp=cfg.pp,
         tokens=tokens,
         batched=batched,
+        cached_tokens=cached_tokens,
     )
 
 
@@ -107,21 +160,24 @@ def operating_point(
     output_tokens: float,
     concurrency: float,
     queue_utilization: float = 0.0,
+    cached_input_tokens: float = 0.0,
 ) -> OperatingPoint:
     """Closed-loop steady state with ``concurrency`` requests in flight on one replica.
 
     ``queue_utilization`` (0..1) adds M/D/1 queueing for prefill to TTFT, for planning at a
-    given load; benchmark-style closed loops use 0.
+    given load; benchmark-style closed loops use 0. ``cached_input_tokens`` of each prompt are
+    served from the prefix cache: only the rest is prefilled (attending to the whole prompt).
     """
     batch = min(concurrency, cfg.max_sequences)
     context = input_tokens + output_tokens / 2.0
     step = _step(cfg, batch, context)
-    prefill_latency = _prefill(cfg, input_tokens)
+    new_tokens = input_tokens - cached_input_tokens
+    prefill_latency = _prefill(cfg, new_tokens, cached_tokens=cached_input_tokens)
     # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
-    prefill_cost = _prefill(cfg, input_tokens, batched=True) / cfg.pp
+    prefill_cost = _prefill(cfg, new_tokens, batched=True, cached_tokens=cached_input_tokens) / cfg.pp
     # TTFT: the prompt's own prefill, half a running step, and in every chunk of the prompt the
     # running batch's attention (its KV reads are not hidden by the chunk's GEMMs) and step overhead.
-    chunks = math.ceil(input_tokens / max(cfg.chunk_tokens, 1))
+    chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
     ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
     rate = _solve_rate(batch, ttft_alone, decode_time, prefill_cost)
@@ -165,13 +221,16 @@ def _solve_rate(concurrency: float, ttft: float, decode_time: float, prefill_cos
     return (s - math.sqrt(disc)) / (2.0 * a * p)
 
 
-def max_throughput(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float) -> OperatingPoint:
+def max_throughput(
+    cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, cached_input_tokens: float = 0.0
+) -> OperatingPoint:
     """The replica with every KV slot busy: the offline max-throughput benchmark setting."""
     return operating_point(
         cfg,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         concurrency=float(cfg.max_sequences),
+        cached_input_tokens=cached_input_tokens,
     )
 
 

@@ -61,6 +61,11 @@ class ServingBody(_Body):
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
     max_num_seqs: int = Field(256, gt=0, le=100_000)
     engine: str = Field("vllm", max_length=50)
+    speculative_tokens: int = Field(0, ge=0, le=16, description="draft tokens per round; 0 = no speculative decoding")
+    acceptance_rate: float | None = Field(None, ge=0, le=1, description="per-token acceptance (with speculation)")
+    draft_model: str = Field("mtp", max_length=100, description="'mtp' (an MTP/EAGLE head) or a catalog model")
+    disaggregation: bool = Field(False, description="also size separate prefill and decode pools")
+    kv_transfer_gb_s: float | None = Field(None, gt=0, le=1e5, description="prefill->decode KV link per GPU, GB/s")
 
 
 class InferenceBody(_Body):

@@ -1,0 +1,275 @@
+"""Estimate and search serving configurations with the options of agent workloads switched on:
+prefix caching (cached prompt tokens skip prefill), speculative decoding (faster decode steps,
+less KV memory), a task-level latency SLO.
+
+This mirrors ``inference.estimate_replica`` and ``search.best_for_gpu`` (largest SLO-meeting
+concurrency by bisection, then the cheapest TP x PP) and calls them unchanged when none of the
+options applies, so a plan without the new inputs is exactly today's plan.
+
+The prefix-cache hit rate and the operating point depend on each other: more hits make prefill
+cheaper, so the replica runs more concurrent sequences and more calls per second, which leaves
+less free KV memory for the cache and inserts tokens faster, so fewer prefixes survive. The
+cached tokens per call c solve c = outcome(estimate(c)); outcome(estimate(c)) - c decreases in c,
+so the root is found by bisection and the lower end (a hit rate the operating point sustains) kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import InfeasibleError
+from .agent import AgentShape, CacheOutcome, TokenFlow, cache_outcome, task_latency_s, token_flow
+from .cost import InstancePrice, cheapest_fleet
+from .inference import SLO, PlanSettings, ReplicaEstimate, Workload, estimate_replica, replica_config, size_fleet
+from .memory import MemoryBreakdown
+from .perf import Efficiency
+from .search import Candidate, parallel_options
+from .serving import OperatingPoint, ReplicaConfig, max_throughput, operating_point
+from .specs import GIB, GPUSpec, ModelSpec, Precision
+from .speculative import SpeculativeConfig, draft_memory_per_gpu
+
+
+@dataclass(frozen=True)
+class ServingVariant:
+    """The new inputs; all off by default (then the plain planner runs)."""
+
+    agent: AgentShape | None = None
+    prefix_caching: bool = True
+    prefix_cache_gib: float | None = None  # KV memory per GPU reserved for cached prefixes; None = what is free
+    speculative: SpeculativeConfig | None = None
+    task_slo_ms: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.agent is not None or self.speculative is not None
+
+
+@dataclass(frozen=True)
+class AgentDetail:
+    """What the variant changed for one configuration."""
+
+    flow: TokenFlow | None
+    cache: CacheOutcome | None
+    task_latency_s: float | None
+    draft_weights_gib_per_gpu: float = 0.0
+
+
+@dataclass(frozen=True)
+class VariantCandidate:
+    candidate: Candidate
+    detail: AgentDetail
+
+
+def _speculative_config(
+    cfg: ReplicaConfig, memory_kv_bytes: float, kv_per_token: float, spec: SpeculativeConfig, workload: Workload
+) -> tuple[ReplicaConfig, int, int, float]:
+    """The replica with a proposer: its weights and KV come out of the KV cache."""
+    draft_w, draft_kv = draft_memory_per_gpu(
+        cfg.model, spec, precision=cfg.precision, kv_precision=cfg.kv_precision, tp=cfg.tp
+    )
+    left = memory_kv_bytes - draft_w
+    capacity = int(left // (kv_per_token + draft_kv)) if left > 0 else 0
+    mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
+    kv_limited = int(capacity // mean_tokens)
+    return replace(cfg, speculative=spec), capacity, kv_limited, draft_w
+
+
+def _estimate_at(
+    cfg: ReplicaConfig,
+    memory: MemoryBreakdown,
+    kv_limited: int,
+    *,
+    workload: Workload,
+    slo: SLO,
+    settings: PlanSettings,
+    cached: float,
+    agent: AgentShape | None,
+    task_slo_ms: float | None,
+) -> ReplicaEstimate:
+    """``inference.estimate_replica``'s bisection with cached prompt tokens and a task SLO."""
+    shape = {"input_tokens": workload.input_tokens, "output_tokens": workload.output_tokens}
+
+    def at(concurrency: int) -> OperatingPoint:
+        return operating_point(
+            cfg,
+            concurrency=concurrency,
+            queue_utilization=settings.peak_utilization,
+            cached_input_tokens=cached,
+            **shape,
+        )
+
+    def violation(point: OperatingPoint) -> str | None:
+        if point.itl_s * 1e3 > slo.itl_ms:
+            return "itl"
+        if point.ttft_s * 1e3 > slo.ttft_ms:
+            return "ttft"
+        if slo.e2e_ms is not None and point.e2e_s * 1e3 > slo.e2e_ms:
+            return "e2e"
+        if (
+            agent is not None
+            and task_slo_ms is not None
+            and task_latency_s(agent, ttft_s=point.ttft_s, itl_s=point.itl_s) * 1e3 > task_slo_ms
+        ):
+            return "task-latency"
+        return None
+
+    top = cfg.max_sequences
+    if violation(at(top)) is None:
+        best, limit = top, "kv-cache" if kv_limited <= top else "max-num-seqs"
+        if settings.max_sequences_cap is not None and top == settings.max_sequences_cap:
+            limit = "batch-size"
+    else:
+        lo, hi = 0, top
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if violation(at(mid)) is None:
+                lo = mid
+            else:
+                hi = mid
+        best, limit = lo, violation(at(hi)) or "slo"
+    capacity = at(max(best, 1))
+    saturation = max_throughput(cfg, cached_input_tokens=cached, **shape)
+    return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, best >= 1, limit)
+
+
+def estimate_variant(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    workload: Workload,
+    slo: SLO,
+    settings: PlanSettings,
+    variant: ServingVariant,
+) -> tuple[ReplicaEstimate, AgentDetail]:
+    """One configuration under the variant: memory, cache fixed point, SLO-limited concurrency."""
+    agent = variant.agent
+    flow = token_flow(agent) if agent is not None else None
+    reusable = flow.task_reusable_tokens + flow.shared_reusable_tokens if flow and variant.prefix_caching else 0.0
+    task_slo = variant.task_slo_ms if agent is not None else None
+    if variant.speculative is None and reusable <= 0.0 and task_slo is None:
+        est = estimate_replica(
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=tp, pp=pp, workload=workload,
+            slo=slo, settings=settings,
+        )  # fmt: skip
+        return est, _detail(flow, agent, est, None)
+    cfg, memory, kv_limited = replica_config(
+        model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=tp, pp=pp, workload=workload,
+        settings=settings,
+    )  # fmt: skip
+    draft_w = 0.0
+    if variant.speculative is not None:
+        kv_bytes = memory.kv_cache_gib * GIB
+        cfg, tokens, kv_limited, draft_w = _speculative_config(
+            cfg, kv_bytes, memory.kv_bytes_per_token_per_gpu, variant.speculative, workload
+        )
+        if tokens < settings.context_window:
+            raise InfeasibleError(
+                f"with the speculative proposer's weights and KV, the KV cache holds {tokens} tokens at "
+                f"TP={tp} PP={pp} on {gpu.name}, less than one {settings.context_window}-token sequence"
+            )
+        memory = replace(memory, kv_cache_gib=(kv_bytes - draft_w) / GIB, kv_capacity_tokens=tokens)
+        cfg = replace(cfg, max_sequences=max(1, min(kv_limited, cfg.max_sequences)))
+
+    def run(cached: float) -> ReplicaEstimate:
+        return _estimate_at(
+            cfg, memory, kv_limited, workload=workload, slo=slo, settings=settings, cached=cached,
+            agent=agent, task_slo_ms=task_slo,
+        )  # fmt: skip
+
+    def outcome(est: ReplicaEstimate) -> CacheOutcome | None:
+        if agent is None or flow is None:
+            return None
+        if variant.prefix_cache_gib is not None:
+            cache_tokens = variant.prefix_cache_gib * GIB / memory.kv_bytes_per_token_per_gpu
+        else:
+            running = est.capacity.batch * (flow.mean_input_tokens + agent.output_tokens / 2.0)
+            cache_tokens = memory.kv_capacity_tokens - running
+        return cache_outcome(
+            flow, agent, cache_tokens=cache_tokens, calls_per_s=est.capacity.requests_per_s,
+            enabled=variant.prefix_caching,
+        )  # fmt: skip
+
+    if reusable <= 0.0:
+        est = run(0.0)
+        return est, _detail(flow, agent, est, outcome(est), draft_w)
+    est = run(reusable)
+    got = outcome(est)
+    if got is not None and got.cached_tokens_per_call >= reusable - 1e-9:
+        return est, _detail(flow, agent, est, got, draft_w)
+    lo, hi = 0.0, reusable
+    best = run(0.0)
+    for _ in range(12):
+        mid = (lo + hi) / 2.0
+        trial = run(mid)
+        found = outcome(trial)
+        if found is not None and found.cached_tokens_per_call >= mid:
+            lo, best = mid, trial
+        else:
+            hi = mid
+    return best, _detail(flow, agent, best, outcome(best), draft_w, cached=lo)
+
+
+def _detail(
+    flow: TokenFlow | None,
+    agent: AgentShape | None,
+    est: ReplicaEstimate,
+    cache: CacheOutcome | None,
+    draft_w: float = 0.0,
+    cached: float | None = None,
+) -> AgentDetail:
+    if cache is not None and cached is not None and flow is not None and flow.mean_input_tokens > 0:
+        # report the hit rate the plan uses (the fixed point's sustainable side)
+        cache = replace(cache, cached_tokens_per_call=cached, hit_rate=cached / flow.mean_input_tokens)
+    latency = None
+    if agent is not None:
+        latency = task_latency_s(agent, ttft_s=est.capacity.ttft_s, itl_s=est.capacity.itl_s)
+    return AgentDetail(flow, cache, latency, draft_w / GIB)
+
+
+def best_variant_for_gpu(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    workload: Workload,
+    slo: SLO,
+    settings: PlanSettings,
+    prices: list[InstancePrice],
+    pricing: str,
+    variant: ServingVariant,
+    tp: int | None = None,
+    pp: int | None = None,
+) -> VariantCandidate:
+    """``search.best_for_gpu`` with the variant: the cheapest SLO-meeting TP x PP for one GPU."""
+    options = parallel_options(model, gpu)
+    if tp is not None or pp is not None:
+        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
+        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
+    found: list[VariantCandidate] = []
+    reasons: list[str] = []
+    for o_tp, o_pp in options:
+        try:
+            est, detail = estimate_variant(
+                model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
+                workload=workload, slo=slo, settings=settings, variant=variant,
+            )  # fmt: skip
+        except InfeasibleError as error:
+            reasons.append(str(error))
+            continue
+        fleet = size_fleet(est, workload, settings)
+        gpus = est.config.gpus
+        peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
+        low = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=pricing)
+        found.append(VariantCandidate(Candidate(est, fleet, peak, low), detail))
+        if est.meets_slo and o_pp > 1:
+            break
+    if not found:
+        raise InfeasibleError(reasons[-1] if reasons else f"no valid sharding of {model.name} on {gpu.name}")
+    return min(found, key=lambda v: v.candidate.sort_key())
