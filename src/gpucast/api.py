@@ -7,8 +7,9 @@ class names are kept: ``InferenceEngine().generate_plan(workload, model)`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .catalog import loader
 from .core.agent_search import ServingVariant, VariantCandidate, best_variant_for_gpu
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from .compare import ComparisonRow
     from .inputs import TrainingInput, TrainingOptions
     from .training_plan import TrainingCapacityPlan
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -145,29 +148,7 @@ def candidates_for(request: ResolvedRequest, *, cloud: str | None = None) -> tup
     if request.variant.active:
         ranked, why = variant_candidates_for(request, cloud=cloud)
         return [v.candidate for v in ranked], why
-    cloud = cloud or request.options.cloud
-    found: list[Candidate] = []
-    reasons: list[str] = []
-    for gpu in request.gpus:
-        try:
-            found.append(
-                best_for_gpu(
-                    request.model,
-                    gpu,
-                    loader.efficiency_for(gpu, request.options.engine),
-                    precision=request.precision,
-                    kv_precision=request.kv_precision,
-                    workload=request.workload,
-                    slo=request.slo,
-                    settings=request.settings,
-                    prices=loader.prices_for(cloud, gpu.id),
-                    pricing=request.options.pricing,
-                    tp=request.options.tp,
-                    pp=request.options.pp,
-                )
-            )
-        except InfeasibleError as error:
-            reasons.append(f"{gpu.name}: {error}")
+    found, reasons = _per_gpu(request, cloud, best_for_gpu)
     found.sort(key=Candidate.sort_key)
     return found, reasons
 
@@ -176,16 +157,23 @@ def variant_candidates_for(
     request: ResolvedRequest, *, cloud: str | None = None
 ) -> tuple[list[VariantCandidate], list[str]]:
     """``candidates_for`` with the agent / speculative inputs, keeping what they changed per GPU."""
+    found, reasons = _per_gpu(request, cloud, lambda **search: best_variant_for_gpu(variant=request.variant, **search))
+    found.sort(key=lambda v: v.candidate.sort_key())
+    return found, reasons
+
+
+def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., T]) -> tuple[list[T], list[str]]:
+    """Run ``search`` (the best configuration of one GPU) for every allowed GPU; collect why the others fail."""
     cloud = cloud or request.options.cloud
-    found: list[VariantCandidate] = []
+    found: list[T] = []
     reasons: list[str] = []
     for gpu in request.gpus:
         try:
             found.append(
-                best_variant_for_gpu(
-                    request.model,
-                    gpu,
-                    loader.efficiency_for(gpu, request.options.engine),
+                search(
+                    model=request.model,
+                    gpu=gpu,
+                    efficiency=loader.efficiency_for(gpu, request.options.engine),
                     precision=request.precision,
                     kv_precision=request.kv_precision,
                     workload=request.workload,
@@ -193,14 +181,12 @@ def variant_candidates_for(
                     settings=request.settings,
                     prices=loader.prices_for(cloud, gpu.id),
                     pricing=request.options.pricing,
-                    variant=request.variant,
                     tp=request.options.tp,
                     pp=request.options.pp,
                 )
             )
         except InfeasibleError as error:
             reasons.append(f"{gpu.name}: {error}")
-    found.sort(key=lambda v: v.candidate.sort_key())
     return found, reasons
 
 

@@ -19,11 +19,20 @@ from dataclasses import dataclass, replace
 
 from ..errors import InfeasibleError
 from .agent import AgentShape, CacheOutcome, TokenFlow, cache_outcome, task_latency_s, token_flow
-from .cost import InstancePrice, cheapest_fleet
-from .inference import SLO, PlanSettings, ReplicaEstimate, Workload, estimate_replica, replica_config, size_fleet
+from .cost import InstancePrice
+from .inference import (
+    SLO,
+    PlanSettings,
+    ReplicaEstimate,
+    Workload,
+    concurrency_limit,
+    estimate_replica,
+    replica_config,
+    slo_violation,
+)
 from .memory import MemoryBreakdown
 from .perf import Efficiency
-from .search import Candidate, parallel_options
+from .search import Candidate, priced_candidate, sharding_options
 from .serving import OperatingPoint, ReplicaConfig, max_throughput, operating_point
 from .specs import GIB, GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, draft_memory_per_gpu
@@ -99,12 +108,8 @@ def _estimate_at(
         )
 
     def violation(point: OperatingPoint) -> str | None:
-        if point.itl_s * 1e3 > slo.itl_ms:
-            return "itl"
-        if point.ttft_s * 1e3 > slo.ttft_ms:
-            return "ttft"
-        if slo.e2e_ms is not None and point.e2e_s * 1e3 > slo.e2e_ms:
-            return "e2e"
+        if (missed := slo_violation(point, slo)) is not None:
+            return missed
         if (
             agent is not None
             and task_slo_ms is not None
@@ -113,20 +118,7 @@ def _estimate_at(
             return "task-latency"
         return None
 
-    top = cfg.max_sequences
-    if violation(at(top)) is None:
-        best, limit = top, "kv-cache" if kv_limited <= top else "max-num-seqs"
-        if settings.max_sequences_cap is not None and top == settings.max_sequences_cap:
-            limit = "batch-size"
-    else:
-        lo, hi = 0, top
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if violation(at(mid)) is None:
-                lo = mid
-            else:
-                hi = mid
-        best, limit = lo, violation(at(hi)) or "slo"
+    best, limit = concurrency_limit(cfg, kv_limited, settings, at, violation)
     capacity = at(max(best, 1))
     saturation = max_throughput(cfg, cached_input_tokens=cached, **shape)
     return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, best >= 1, limit)
@@ -248,10 +240,7 @@ def best_variant_for_gpu(
     pp: int | None = None,
 ) -> VariantCandidate:
     """``search.best_for_gpu`` with the variant: the cheapest SLO-meeting TP x PP for one GPU."""
-    options = parallel_options(model, gpu)
-    if tp is not None or pp is not None:
-        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
-        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
+    options = sharding_options(model, gpu, tp, pp)
     found: list[VariantCandidate] = []
     reasons: list[str] = []
     for o_tp, o_pp in options:
@@ -263,11 +252,7 @@ def best_variant_for_gpu(
         except InfeasibleError as error:
             reasons.append(str(error))
             continue
-        fleet = size_fleet(est, workload, settings)
-        gpus = est.config.gpus
-        peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
-        low = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=pricing)
-        found.append(VariantCandidate(Candidate(est, fleet, peak, low), detail))
+        found.append(VariantCandidate(priced_candidate(est, workload, settings, prices, pricing), detail))
         if est.meets_slo and o_pp > 1:
             break
     if not found:

@@ -9,6 +9,7 @@ is ``search.py``'s job.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InfeasibleError
@@ -163,33 +164,48 @@ def estimate_replica(
     def at(concurrency: int) -> OperatingPoint:
         return operating_point(cfg, concurrency=concurrency, queue_utilization=settings.peak_utilization, **shape)
 
-    def violation(point: OperatingPoint) -> str | None:
-        if point.itl_s * 1e3 > slo.itl_ms:
-            return "itl"
-        if point.ttft_s * 1e3 > slo.ttft_ms:
-            return "ttft"
-        if slo.e2e_ms is not None and point.e2e_s * 1e3 > slo.e2e_ms:
-            return "e2e"
-        return None
-
-    top = cfg.max_sequences
-    if violation(at(top)) is None:
-        best, limit = top, "kv-cache" if kv_limited <= top else "max-num-seqs"
-        if settings.max_sequences_cap is not None and top == settings.max_sequences_cap:
-            limit = "batch-size"
-    else:
-        lo, hi = 0, top  # invariant: at(lo) ok (or lo == 0), at(hi) violates
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if violation(at(mid)) is None:
-                lo = mid
-            else:
-                hi = mid
-        best, limit = lo, violation(at(hi)) or "slo"
-    meets = best >= 1
+    best, limit = concurrency_limit(cfg, kv_limited, settings, at, lambda point: slo_violation(point, slo))
     capacity = at(max(best, 1))
     saturation = max_throughput(cfg, **shape)
-    return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, meets, limit)
+    return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, best >= 1, limit)
+
+
+def slo_violation(point: OperatingPoint, slo: SLO) -> str | None:
+    """The first latency target ``point`` misses (itl, ttft, e2e), or None."""
+    if point.itl_s * 1e3 > slo.itl_ms:
+        return "itl"
+    if point.ttft_s * 1e3 > slo.ttft_ms:
+        return "ttft"
+    if slo.e2e_ms is not None and point.e2e_s * 1e3 > slo.e2e_ms:
+        return "e2e"
+    return None
+
+
+def concurrency_limit(
+    cfg: ReplicaConfig,
+    kv_limited: int,
+    settings: PlanSettings,
+    at: Callable[[int], OperatingPoint],
+    violation: Callable[[OperatingPoint], str | None],
+) -> tuple[int, str]:
+    """Largest concurrency whose operating point ``at(c)`` has no ``violation``, and what stops it growing.
+
+    Bisection: latency grows with concurrency. Up to the engine's sequence limit; when even that meets the
+    SLOs the limit is the KV cache, the engine's max-num-seqs or the caller's batch size."""
+    top = cfg.max_sequences
+    if violation(at(top)) is None:
+        limit = "kv-cache" if kv_limited <= top else "max-num-seqs"
+        if settings.max_sequences_cap is not None and top == settings.max_sequences_cap:
+            limit = "batch-size"
+        return top, limit
+    lo, hi = 0, top  # invariant: at(lo) ok (or lo == 0), at(hi) violates
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if violation(at(mid)) is None:
+            lo = mid
+        else:
+            hi = mid
+    return lo, violation(at(hi)) or "slo"
 
 
 def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:

@@ -86,11 +86,27 @@ def evaluate(
         slo=slo,
         settings=settings,
     )
+    return priced_candidate(estimate, workload, settings, prices, pricing)
+
+
+def priced_candidate(
+    estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings, prices: list[InstancePrice], pricing: str
+) -> Candidate:
+    """Size the fleet for one replica estimate and price it at its peak and minimum size."""
     fleet = size_fleet(estimate, workload, settings)
     gpus = estimate.config.gpus
     peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
     low = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=pricing)
     return Candidate(estimate, fleet, peak, low)
+
+
+def sharding_options(model: ModelSpec, gpu: GPUSpec, tp: int | None, pp: int | None) -> list[tuple[int, int]]:
+    """The (TP, PP) layouts to try for one GPU; ``tp``/``pp`` pin one or both when given."""
+    options = parallel_options(model, gpu)
+    if tp is not None or pp is not None:
+        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
+        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
+    return options
 
 
 def best_for_gpu(
@@ -109,10 +125,7 @@ def best_for_gpu(
     pp: int | None = None,
 ) -> Candidate:
     """Best (TP, PP) for one GPU type; ``tp``/``pp`` pin the sharding when given."""
-    options = parallel_options(model, gpu)
-    if tp is not None or pp is not None:
-        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
-        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
+    options = sharding_options(model, gpu, tp, pp)
     candidates: list[Candidate] = []
     reasons: list[str] = []
     for o_tp, o_pp in options:
