@@ -95,6 +95,13 @@ STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6,
 FIT_EXCLUDE = {
     "SGLang-benchmark_dsv3-README": "server saturated already at 1 req/s (median TPOT 140-680 ms): a misconfigured "
     "run (data/benchmarks/README.md), not the engine's capacity",
+    "dstack-deepseek-r1-h200-mi300x-2025-03": "early-2025 DeepSeek MLA/MoE kernels (SGLang 0.4.2-0.4.3, vLLM 0.7): "
+    "TTFT 1-4 s for 3,200-token prompts at concurrency 4 and 2-3x below the model's throughput on every engine and "
+    "GPU, where the same model and GPUs on SGLang 0.5 (InferenceX) fit within 10%; engine factors are per engine, "
+    "not per version, so fitting it would drag every vLLM/SGLang row (their bandwidth scales fall to the 0.5 bound)",
+    "dstack-llama405b-h100-mi300x-2024-12": "Meta's Llama-3.1-405B FP8 checkpoint quantizes only the MLP weights "
+    "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
+    "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
 }
 NG = 6  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth
 
