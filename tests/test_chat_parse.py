@@ -134,6 +134,40 @@ MESSAGES = [
       "output_tokens": 200}),
 ]  # fmt: skip
 
+# agent apps: the task shape (tasks/s, calls per task, shared prefix, growth per call, think time, prefix caching)
+AGENT_MESSAGES = [
+    ("an agent doing 2 tasks per second, 10 calls per task, 4k system prompt, each call adds 800 tokens, 300 tokens out",
+     {"agent": True, "intent": "inference", "rps": 2.0, "llm_calls": 10.0, "shared_prefix_tokens": 4000,
+      "context_growth_tokens": 800, "output_tokens": 300, "input_tokens": None, "ttft_ms": None}),
+    ("coding agent, 50 tool calls per task", {"agent": True, "intent": "inference", "llm_calls": 50.0}),
+    ("120 agent runs per minute", {"agent": True, "rps": 2.0}),
+    ("3.6k tasks an hour", {"agent": True, "rps": 1.0}),
+    ("peak of 5 tasks per second", {"agent": True, "peak_rps": 5.0, "rps": None}),
+    ("each task makes 12 LLM calls", {"agent": True, "llm_calls": 12.0}),
+    ("about 20 steps per task", {"agent": True, "llm_calls": 20.0}),
+    ("tasks of 6 calls", {"agent": True, "llm_calls": 6.0}),
+    ("a 6,000-token system prompt", {"agent": True, "shared_prefix_tokens": 6000, "input_tokens": None}),
+    ("system prompt of 2k tokens", {"shared_prefix_tokens": 2000, "input_tokens": None}),
+    ("3k system prompt and 2k of tool definitions", {"shared_prefix_tokens": 5000}),
+    ("system prompt + tools 7k tokens", {"shared_prefix_tokens": 7000}),
+    ("shared prefix 4000", {"shared_prefix_tokens": 4000}),
+    ("each turn adds about 1.5k tokens", {"context_growth_tokens": 1500}),
+    ("the context grows by 600 tokens per call", {"context_growth_tokens": 600}),
+    ("1k tokens of tool results per call", {"context_growth_tokens": 1000, "input_tokens": None}),
+    ("tool results of 900 tokens", {"context_growth_tokens": 900}),
+    ("500 new tokens per step", {"context_growth_tokens": 500}),
+    ("tools take 3 seconds", {"think_time_s": 3.0, "ttft_ms": None}),
+    ("2 s between calls", {"think_time_s": 2.0, "ttft_ms": None}),
+    ("think time 500 ms", {"think_time_s": 0.5}),
+    ("no prefix caching", {"prefix_caching": False, "agent": None}),
+    ("prefix caching is off", {"prefix_caching": False}),
+    ("without radix cache", {"prefix_caching": False}),
+    ("with prefix caching", {"prefix_caching": True}),
+    ("each task must finish within 2 minutes", {"task_slo_ms": 120000.0, "e2e_ms": None, "ttft_ms": None}),
+    ("serve llama 3.1 70b as an agent: two tasks per second, ten calls per task, 300 tokens out, p99 under 2 s",
+     {"model": "llama-3.1-70b", "rps": 2.0, "llm_calls": 10.0, "output_tokens": 300, "ttft_ms": 2000.0}),
+]  # fmt: skip
+
 # bare answers to one question: (question key, answer, values)
 ANSWERS = [
     ("intent", "serve", {"intent": "inference"}),
@@ -152,8 +186,17 @@ ANSWERS = [
     ("rps", "about 1.2k", {"rps": 1200.0}),
     ("rps", "1.2k per minute", {"rps": 20.0}),
     ("rps", "twelve", {"rps": 12.0}),
-    ("llm_calls", "10", {"llm_calls": 10.0}),
-    ("llm_calls", "no", {"llm_calls": 1.0}),
+    (
+        "agent_shape",
+        "10, 4000, 800, 300",
+        {"llm_calls": 10.0, "shared_prefix_tokens": 4000, "context_growth_tokens": 800, "output_tokens": 300},
+    ),
+    (
+        "agent_shape",
+        "10 calls, 4k system prompt, 800 per call, 300 out",
+        {"llm_calls": 10.0, "shared_prefix_tokens": 4000, "context_growth_tokens": 800, "output_tokens": 300},
+    ),
+    ("agent_shape", "12", {"llm_calls": 12.0}),
     ("tokens", "2000 500", {"input_tokens": 2000, "output_tokens": 500}),
     ("tokens", "2k/500", {"input_tokens": 2000, "output_tokens": 500}),
     ("tokens", "3000", {"input_tokens": 3000}),
@@ -195,6 +238,8 @@ WRONG = [
     ("history", "my data"),
     ("clouds", "ibm"),
     ("confirm", "maybe"),
+    ("agent_shape", "lots of calls"),
+    ("agent_shape", "1, 2, 3, 4, 5"),
 ]
 
 
@@ -207,6 +252,29 @@ def test_the_tables_hold_at_least_100_phrasings():
 def test_message_values(text, expected):
     found = extract(text)
     assert {k: found.get(k) for k in expected} == expected, found
+
+
+def test_the_agent_table_holds_at_least_15_phrasings():
+    assert len(AGENT_MESSAGES) >= 15
+
+
+@pytest.mark.parametrize(("text", "expected"), AGENT_MESSAGES, ids=[m[0][:50] for m in AGENT_MESSAGES])
+def test_agent_message_values(text, expected):
+    """``None`` = must not be read (a system prompt is not a request length, tool time is not a latency target)."""
+    found = extract(text)
+    assert {k: found.get(k) for k in expected} == expected, found
+
+
+def test_the_agent_question_lists_only_the_missing_parts():
+    question = BY_KEY["agent_shape"]
+    assert question.text_for({"agent": True}).startswith("How does one agent task look: LLM calls per task, the shared")
+    text = question.text_for({"agent": True, "llm_calls": 10.0, "output_tokens": 300})
+    assert text == ("How does one agent task look: the shared prompt (system prompt + tool definitions) in tokens "
+                    "and the tokens each call adds (tool results, user turn)?")  # fmt: skip
+    assert interpret(question, "4000 800", {"agent": True, "llm_calls": 10.0, "output_tokens": 300}) == {
+        "shared_prefix_tokens": 4000, "context_growth_tokens": 800}  # fmt: skip
+    assert question.default({"agent": True, "llm_calls": 10.0}) == {
+        "shared_prefix_tokens": 3000, "context_growth_tokens": 1000, "output_tokens": 300}  # fmt: skip
 
 
 @pytest.mark.parametrize(("key", "text", "expected"), ANSWERS, ids=[f"{a[0]}:{a[1]}" for a in ANSWERS])

@@ -89,20 +89,75 @@ def test_a_wrong_answer_is_explained_and_asked_again():
     assert "40 requests/s on average" in text and "Mistral-7B" in text and "Traceback" not in result.stderr
 
 
-def test_agent_calls_multiply_the_load(tmp_path):
+AGENT = ("an agent doing 2 tasks per second on llama 3.1 70b on H100s on aws, 10 calls per task, 4k system prompt, "
+         "each call adds 800 tokens, 300 tokens out")  # fmt: skip
+
+
+def test_an_agent_plan_equals_the_cli_with_the_same_agent_flags(tmp_path):
     out = tmp_path / "agent.json"
-    result = chat(stdin=f"serve an agent app on llama 3.1 8b, 2 rps, 10 LLM calls per request\n\n\n\nyes\njson {out}\n")
+    result = chat(stdin=f"{AGENT}\n\nyes\njson {out}\n")
     assert result.returncode == 0, result.stderr
-    assert "2 user requests/s x 10 LLM calls each = 20 LLM requests/s planned" in result.stdout
-    assert json.loads(out.read_text())["inputs"]["requests_per_second"] == 20.0
+    assert result.stdout.count(PROMPT) == 5  # goal (everything at once), latency, confirm, "what next" twice
+    plan = json.loads(out.read_text())
+    # the longest task's context: 4000 + 10 x 800 + 9 x 300 earlier outputs + 300 out = 15000 tokens
+    cli = cli_json("inference", "--model", "llama-3.1-70b", "--gpu", "H100", "--cloud", "aws", "--tasks-per-second",
+                   "2", "--calls-per-task", "10", "--shared-prefix-tokens", "4000", "--context-growth-tokens", "800",
+                   "--output-tokens", "300", "--ttft-slo-ms", "2000", "--context-window", "15000")  # fmt: skip
+    for section in ("gpu_resources", "throughput", "scaling", "cost", "agent"):
+        assert plan[section] == cli[section], section
+    assert plan["inputs"]["agent"] == cli["inputs"]["agent"] and plan["inputs"]["requests_per_second"] == 20.0
+    text = result.stdout
+    summary = text[text.index("Here is what I understood") : text.index("Computing the plan")]
+    assert "10 LLM calls per task x 2 tasks/s = 20 calls/s planned" in summary
+    assert "mean prompt 9,750 tokens per call" in summary and "longest context 15,000" in summary
+    words = text[text.index("In plain words") :]
+    hit = f"serves {plan['agent']['prefix_cache_hit_rate'] * 100:.0f}% of prompt tokens"
+    assert "= 20 LLM calls/s, each with a mean prompt of 9,750 tokens" in words and hit in words
 
 
-def test_the_agent_question_is_asked_only_for_agents():
-    result = chat(stdin="serve an agent\n\n\n\n7\n\n\nyes\n")
-    assert "How many LLM calls does one user request make" in result.stdout
-    assert "7 LLM calls each" in result.stdout
+def test_a_typical_agent_flow_with_defaults_is_at_most_eight_questions(tmp_path):
+    out = tmp_path / "agent.json"
+    result = chat(stdin="serve an agent app\n" + "\n" * 6 + f"json {out}\n")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text[: text.index("What next?")].count(PROMPT) + 1 == 8  # goal, model, GPU, tasks/s, shape, latency,
+    # confirm, next
+    assert "How many agent tasks per second" in text and "How many requests per second" not in text
+    assert (
+        "How does one agent task look: LLM calls per task, the shared prompt (system prompt + tool definitions) "
+        "in tokens, the tokens each call adds (tool results, user turn) and the tokens each call generates?"
+    ) in text
+    assert "How long are a typical request" not in text  # an agent's prompt length is derived, not asked
+    agent = json.loads(out.read_text())["agent"]
+    assert (agent["tasks_per_second"], agent["calls_per_task"], agent["calls_per_second"]) == (1.0, 8.0, 8.0)
+    # 3000 + 1000 x 9/2 + 300 x 7/2 = 8550 tokens per call on average
+    assert agent["mean_input_tokens_per_call"] == 8550 and agent["prefix_caching"] is True
+
+
+def test_the_agent_question_asks_only_what_is_missing(tmp_path):
+    out = tmp_path / "agent.json"
+    answers = ("serve a coding agent on llama 3.1 8b, 2 tasks per second, 50 tool calls per task, no prefix caching, "
+               f"tools take 3 seconds\n\n6k, 1k, 200\n\nyes\njson {out}\n")  # fmt: skip
+    result = chat(stdin=answers)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert (
+        "How does one agent task look: the shared prompt (system prompt + tool definitions) in tokens, the tokens "
+        "each call adds (tool results, user turn) and the tokens each call generates?"
+    ) in text
+    assert "prefix caching off" in text and "3 s between calls" in text
+    plan = json.loads(out.read_text())
+    assert plan["inputs"]["agent"] | {"output_tokens_per_call": None} == {
+        "tasks_per_second": 2.0, "calls_per_task": 50.0, "shared_prefix_tokens": 6000, "context_growth_tokens": 1000,
+        "output_tokens_per_call": None, "think_time_s": 3.0, "calls_distribution": "fixed", "max_calls_per_task": None,
+        "prefix_caching": False, "prefix_cache_gib": None, "task_latency_slo_ms": None}  # fmt: skip
+    assert plan["agent"]["prefix_cache_hit_rate"] == 0 and plan["agent"]["calls_per_second"] == 100.0
+    assert "without prefix caching every prompt token is prefilled" in text
+
+
+def test_the_agent_questions_are_asked_only_for_agents():
     plain = chat(stdin="serve a chatbot\n")
-    assert "How many LLM calls" not in plain.stdout
+    assert "agent task" not in plain.stdout and "How long are a typical request" in plain.stdout
 
 
 def test_commands_help_why_summary_skip_and_quit():

@@ -61,6 +61,8 @@ def test_every_flag_is_in_the_engine_catalog(engine: str) -> None:
     spec = load_engine_flags()[engine]
     known = {f for f in spec.flags.values() if f} | {w for w in spec.always if w.startswith("--")}
     known |= {spec.model_flag, spec.config_file_flag} - {""}
+    known |= {v for k, v in spec.prefix_caching.items() if k in ("on", "off") and v}
+    known |= {v for k, v in spec.speculative.items() if (k == "flag" or k.endswith("_flag")) and v}
     for name in INFERENCE:
         emitted = {w for w in launch_for(load(name), engine).args if w.startswith("--")}
         assert emitted <= known, emitted - known
@@ -159,3 +161,52 @@ def test_cli_json_and_output_file(tmp_path: Path) -> None:
     written = _run("export", "vllm", str(plan_path("h100-llama-3.1-70b")), "--output", str(out))
     assert written.returncode == 0 and f"written to {out}" in written.stdout
     assert out.read_text(encoding="utf-8") == launch_for(load("h100-llama-3.1-70b"), "vllm").shell()
+
+
+def test_agent_plans_state_prefix_caching_as_planned() -> None:
+    on, off = load("h100-agent-llama-3.1-8b"), load("l40s-agent-no-cache-eagle")
+    assert on["agent"]["prefix_caching"] is True and off["agent"]["prefix_caching"] is False
+    assert "--enable-prefix-caching" in launch_for(on, "vllm").args
+    assert "--no-enable-prefix-caching" in launch_for(off, "vllm").args
+    assert "--disable-radix-cache" not in launch_for(on, "sglang").args  # RadixAttention is on by default
+    assert "--disable-radix-cache" in launch_for(off, "sglang").args
+    assert launch_for(on, "trtllm").config_file["kv_cache_config"] == {"enable_block_reuse": True}
+    assert launch_for(off, "trtllm").config_file["kv_cache_config"] == {"enable_block_reuse": False}
+    plain = launch_for(load("h100-llama-3.1-70b"), "vllm")  # no agent section: the engine default, unstated
+    assert not {"--enable-prefix-caching", "--no-enable-prefix-caching"} & set(plain.args)
+
+
+def test_speculative_plans_carry_k_and_the_proposer() -> None:
+    mtp = load("h200-deepseek-v3-fp8-mtp")
+    k = mtp["speculative"]["draft_tokens"]
+    vllm = json.loads(_flags(launch_for(mtp, "vllm").argv)["--speculative-config"])
+    assert vllm == {"method": "deepseek_mtp", "num_speculative_tokens": k}
+    sgl = _flags(launch_for(mtp, "sglang").argv)
+    assert (sgl["--speculative-algorithm"], sgl["--speculative-num-steps"], sgl["--speculative-eagle-topk"],
+            sgl["--speculative-num-draft-tokens"]) == ("EAGLE", str(k), "1", str(k + 1))  # fmt: skip
+    assert "--speculative-draft-model-path" not in sgl  # MTP layers are in the checkpoint
+    trt = launch_for(mtp, "trtllm").config_file["speculative_config"]
+    assert trt == {"decoding_type": "MTP", "num_nextn_predict_layers": k}
+    eagle = load("l40s-agent-no-cache-eagle")  # Llama has no MTP layers: an EAGLE-3 head, named by a placeholder
+    assert json.loads(_flags(launch_for(eagle, "vllm").argv)["--speculative-config"])["method"] == "eagle3"
+    trt = launch_for(eagle, "trtllm")
+    assert trt.config_file["speculative_config"]["decoding_type"] == "Eagle"
+    assert any("replace <eagle3-draft-model>" in note for note in trt.notes)
+
+
+def test_draft_model_speculation_is_noted_where_the_engine_cannot_run_it() -> None:
+    plan = load("h200-deepseek-v3-fp8-mtp")
+    plan["inputs"]["draft_model"] = "llama-3.2-1b"
+    vllm = launch_for(plan, "vllm")
+    assert "--speculative-config" not in vllm.args and any("not available in vLLM 0.10.2" in n for n in vllm.notes)
+    sgl = _flags(launch_for(plan, "sglang").argv)
+    assert sgl["--speculative-algorithm"] == "STANDALONE"
+    assert sgl["--speculative-draft-model-path"] == "meta-llama/Llama-3.2-1B-Instruct"
+
+
+def test_disaggregated_plan_names_the_pools() -> None:
+    plan = load("h100-agent-llama-3.1-8b")
+    d = plan["disaggregation"]
+    text = launch_for(plan, "vllm").shell()
+    assert "needs separate prefill and decode deployments" in text
+    assert f"({d['prefill_instances']} prefill + {d['decode_instances']} decode instances of " in text

@@ -1,6 +1,6 @@
-"""Config sections (``workload``, ``model``, ``gpu``, ``serving``, ``training``: the JSON config's shape, which the
-CLI's flags are merged into) -> the Python API's input dataclasses. One path for every adapter that starts from
-sections: the planning commands, ``gpucast export`` from planning flags and the guided conversation.
+"""Config sections (``workload``, ``model``, ``gpu``, ``serving``, ``agent``, ``training``: the JSON config's shape,
+which the CLI's flags are merged into) -> the Python API's input dataclasses. One path for every adapter that starts
+from sections: the planning commands, ``gpucast export`` from planning flags, the guided conversation and the REST API.
 """
 
 from __future__ import annotations
@@ -8,7 +8,44 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InputError
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from .inputs import (
+    AgentWorkloadInput,
+    GPUConfig,
+    LLMWorkloadInput,
+    ModelConfig,
+    ServingOptions,
+    TrainingInput,
+    TrainingOptions,
+)
+
+
+def agent_into_workload(sections: dict[str, Any]) -> dict[str, Any]:
+    """Move the ``agent`` section into ``workload`` with the request-level fields it implies (in place).
+
+    An agent's LLM calls are the requests: requests_per_second = tasks/s x calls per task and
+    avg_input_tokens = mean prompt per call (``AgentWorkloadInput.derived``); --rps and
+    --input-tokens are then not accepted. A config-sections transform, so every adapter that starts
+    from sections (the CLI's flags and config files, the guided conversation, the REST API) shares it.
+    """
+    agent = sections.pop("agent", None)
+    if not agent:
+        return sections
+    workload = sections.setdefault("workload", {})
+    for key, flag in (("requests_per_second", "--rps"), ("avg_input_tokens", "--input-tokens")):
+        if key in workload:
+            raise InputError(
+                f"{flag} (workload.{key}) is derived from the agent workload: give --tasks-per-second, "
+                "--calls-per-task and --context-growth-tokens instead"
+            )
+    parsed = AgentWorkloadInput.from_dict(dict(agent))
+    if parsed.output_tokens_per_call is not None:
+        workload.setdefault("avg_output_tokens", parsed.output_tokens_per_call)
+    if "avg_output_tokens" not in workload:
+        raise InputError("--output-tokens (output tokens per call) is required for an agent workload")
+    parsed.validate(workload["avg_output_tokens"])
+    rate, mean_input = parsed.derived(workload["avg_output_tokens"])
+    workload.update(requests_per_second=rate, avg_input_tokens=mean_input, agent=dict(agent))
+    return sections
 
 
 def inference_inputs_from_sections(

@@ -23,6 +23,15 @@ PLANS = {  # name -> planning command (the issue's cases: small model on one L4,
     "h100-llama-3.1-70b": f"inference --model llama-3.1-70b --rps 10 {SERVING} --gpu-type H100",
     "h200-deepseek-v3-fp8": "inference --model deepseek-v3 --precision FP8 --kv-precision FP8 --rps 5 "
     "--input-tokens 1000 --output-tokens 300 --gpu-type H200",
+    # issue 11: an agent plan with prefix caching and a disaggregation comparison; an agent plan without prefix caching
+    # and with an EAGLE-3 head; DeepSeek-V3 with its own MTP layers
+    "h100-agent-llama-3.1-8b": "inference --model llama-3.1-8b --gpu-type H100 --tasks-per-second 2 --calls-per-task 10 "
+    "--shared-prefix-tokens 4000 --context-growth-tokens 800 --output-tokens 300 --disaggregation",
+    "l40s-agent-no-cache-eagle": "inference --model llama-3.1-8b --gpu-type L40S --tasks-per-second 1 --calls-per-task 6 "
+    "--shared-prefix-tokens 2000 --context-growth-tokens 500 --output-tokens 200 --no-prefix-caching "
+    "--speculative-tokens 3 --acceptance-rate 0.7",
+    "h200-deepseek-v3-fp8-mtp": "inference --model deepseek-v3 --precision FP8 --kv-precision FP8 --rps 5 "
+    "--input-tokens 1000 --output-tokens 300 --gpu-type H200 --speculative-tokens 2 --acceptance-rate 0.8",
     "lora-llama-3.1-8b": "training --model llama-3.1-8b --method lora --dataset-size 100000000 --sequence-length 4096 "
     "--epochs 2 --global-batch-size 64 --gpu-type A100",
     "full-llama-3.1-70b-32gpu": "training --model llama-3.1-70b --method full --num-gpus 32 --dataset-size 2000000000 "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import agent
 from .parse import Values
 from .questions import DEFAULTS
 
@@ -38,8 +39,9 @@ class Outcome:
 
 
 def effective(answers: Values) -> Values:
-    """Answers with defaults filled in and derived values: peak from a peak rate, LLM calls x rate."""
-    values = {**DEFAULTS, **answers}
+    """Answers with defaults filled in and derived values: peak from a peak rate, LLM calls x rate (an agent's
+    defaults are its task shape's: ``agent.AGENT_DEFAULTS``)."""
+    values = {**DEFAULTS, **(agent.AGENT_DEFAULTS if agent.is_agent(answers) else {}), **answers}
     multiplier = float(answers.get("peak_multiplier", DEFAULT_PEAK))
     if "peak_rps" in answers:
         if "rps" in answers and answers["rps"] > 0:
@@ -63,11 +65,18 @@ def _model_section(values: Values, answers: Values) -> dict[str, Any]:
 
 
 def inference_sections(answers: Values) -> dict[str, Any]:
-    """The seed config sections (``workload``, ``model``, ``gpu``, ``serving``) for a serving plan."""
+    """The seed config sections (``workload``, ``model``, ``gpu``, ``serving``) for a serving plan.
+
+    For an agent app the answers make the ``agent`` section instead of a request rate and prompt length, and the
+    CLI's own transform (``sections.agent_into_workload``) derives calls/s and the mean prompt per call from it;
+    the context window is the longest task's context, as ``--context-window`` would give it."""
+    from ..sections import agent_into_workload
+
     values = effective(answers)
     model = _model_section(values, answers)
     tokens_in, tokens_out = int(values["input_tokens"]), int(values["output_tokens"])
-    model["context_window"] = max(4096, tokens_in + tokens_out)
+    is_agent = agent.is_agent(answers)
+    model["context_window"] = max(4096, agent.context_window(values) if is_agent else tokens_in + tokens_out)
     serving: dict[str, Any] = {"cloud": values["cloud"]}
     for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
         if key in answers:
@@ -81,9 +90,12 @@ def inference_sections(answers: Values) -> dict[str, Any]:
         "model": model,
         "serving": serving,
     }  # fmt: skip
+    if is_agent:
+        sections["workload"] = {"avg_output_tokens": tokens_out, "peak_load_multiplier": values["peak_multiplier"]}
+        sections["agent"] = agent.agent_section(values, answers)
     if values.get("gpu"):
         sections["gpu"] = {"gpu_type": values["gpu"]}
-    return sections
+    return agent_into_workload(sections)
 
 
 def training_sections(answers: Values) -> dict[str, Any]:

@@ -23,8 +23,9 @@ def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.0f}"
 
 
-def explain_inference(plan: Any, options: list[tuple[str, Any]], *, llm_calls: float = 1.0) -> list[str]:
-    """Three short paragraphs (and the warnings) for an ``LLMCapacityPlan``."""
+def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
+    """Three short paragraphs (and the warnings) for an ``LLMCapacityPlan``; four for an agent's plan, whose
+    ``agent`` section says what its calls cost (calls/s, mean prompt per call, prefix-cache hit rate)."""
     res, thr, sc, cost, inputs = plan.gpu_resources, plan.throughput, plan.scaling, plan.cost, plan.inputs
     gpu = res.recommended_gpu_type
     weights_gb = res.weights_gb_per_gpu * res.tensor_parallel * res.pipeline_parallel
@@ -43,15 +44,19 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]], *, llm_calls: f
             f"limited by {limit}). Your peak of {sc.peak_rps:,.1f} requests/s plus headroom needs {res.max_replicas} "
             f"copies: {res.total_gpus} GPUs in total; at average load {res.min_replicas} copies are enough, so "
             f"autoscale between them when a copy passes {sc.auto_scale_rps_threshold:.2f} requests/s.")  # fmt: skip
-    if llm_calls > 1:
-        load += f" The load counts all {llm_calls:g} LLM calls of each user request."
+    if plan.agent is not None:
+        load = load.replace("requests/s", "LLM calls/s")
     lines = ["What drives the GPU count: " + copy + " " + load]
+    if plan.agent is not None:
+        from .agent import explanation
+
+        lines.append(explanation(plan))
     if cost is not None:
         lines.append(f"Cost: {_money(cost.monthly_gpu_cost)} a month at peak size on {cost.cloud} ({cost.instances} x "
                      f"{cost.instance_type}, {cost.pricing}), {_money(cost.monthly_cost_at_min_replicas)} at the "
                      f"minimum; ${cost.cost_per_million_tokens:.2f} per million tokens.")  # fmt: skip
     lines.append(cheaper_alternative(plan, options))
-    lines.append(risk(plan, llm_calls=llm_calls))
+    lines.append(risk(plan))
     return lines
 
 
@@ -87,7 +92,7 @@ def cheaper_alternative(plan: Any, options: list[tuple[str, Any]]) -> str:
     )
 
 
-def risk(plan: Any, *, llm_calls: float = 1.0) -> str:
+def risk(plan: Any) -> str:
     """The one thing most likely to go wrong with this plan."""
     thr, inputs = plan.throughput, plan.inputs
     if plan.warnings:
@@ -106,9 +111,14 @@ def risk(plan: Any, *, llm_calls: float = 1.0) -> str:
             "Risk: GPU memory for conversations is the bottleneck: if prompts grow longer than "
             f"{inputs['avg_input_tokens']:,} tokens, each copy serves fewer requests and you need more copies."
         )
-    if llm_calls > 1:
-        return (f"Risk: an agent that loops more than {llm_calls:g} times per request multiplies the load; watch the "
-                "LLM calls per request in production.")  # fmt: skip
+    agent = plan.agent
+    if agent is not None and agent.prefix_caching and agent.prefix_cache_hit_rate > 0.2:
+        return (f"Risk: the plan counts on {agent.prefix_cache_hit_rate * 100:.0f}% prefix-cache hits, which needs "
+                "each task's calls routed to the copy that holds its context (sticky routing); without it every call "
+                f"prefills its whole {agent.mean_input_tokens_per_call:,.0f}-token prompt and you need more copies.")  # fmt: skip
+    if agent is not None:
+        return (f"Risk: an agent that loops more than {agent.calls_per_task:g} times per task multiplies the load "
+                "and lengthens every later prompt; watch the LLM calls per task in production.")  # fmt: skip
     return (
         f"Risk: the plan assumes peaks of {inputs['peak_load_multiplier']:g}x the average; a higher peak needs "
         "more copies (say e.g. 'peak 3x')."

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import names
+from .agent import extract_agent
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in
 
 Values = dict[str, Any]
@@ -65,6 +66,7 @@ def extract(text: str) -> Values:
             break
     if re.search(r"\bagent(s|ic)?\b", low):
         found["agent"] = True
+    agent, low = extract_agent(low)  # before the rest: "a 4k system prompt" is not a 4000-token request
     model = names.find_model(text)
     if model:
         found["model"] = model
@@ -87,6 +89,7 @@ def extract(text: str) -> Values:
     found.update(_latency(low))
     found.update(_training(low))
     found.update(_forecast(text))
+    found.update(agent)
     return found
 
 
@@ -110,11 +113,11 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
-    calls = re.search(rf"{_N}\s*(?:llm|model|inference|sub-?)?\s*(?:calls?|invocations?|steps?|hops?|requests?)\s*"
+    calls = re.search(rf"{_N}\s*(?:llm|model|inference|tool|sub-?)?\s*(?:calls?|invocations?|steps?|hops?|requests?)\s*"
                       r"(?:per|each|for each|every|/|in each|in every)\s*(?:user\s*|incoming\s*|agent\s*)?"
                       r"(?:requests?|query|queries|tasks?|turns?|runs?|conversations?|messages?)", low)  # fmt: skip
     calls = calls or re.search(rf"(?:makes?|does|triggers?|with|fans? out to|calls? the (?:llm|model))\s+{_N}\s*"
-                               r"(?:llm\s+|model\s+)?(?:calls?|times|requests?|invocations?)", low)  # fmt: skip
+                               r"(?:llm\s+|model\s+|tool\s+)?(?:calls?|times|requests?|invocations?)", low)  # fmt: skip
     if calls:
         out["llm_calls"] = _num(calls)
         out["agent"] = True

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import names
+from . import agent, names
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
 from .parse import AnswerError, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
 
@@ -34,9 +34,13 @@ class Question:
     shown: Callable[[Values], str]
     applies: Callable[[Values], bool] = lambda answers: True
     done: Callable[[Values], bool] | None = None
+    ask: Callable[[Values], str] | None = None  # the text when it depends on the answers (agent apps)
 
     def is_done(self, answers: Values) -> bool:
         return self.done(answers) if self.done else self.key in answers
+
+    def text_for(self, answers: Values) -> str:
+        return self.ask(answers) if self.ask else self.text
 
 
 def _const(key: str) -> Callable[[Values], Values]:
@@ -102,10 +106,25 @@ def _read_rps(text: str, answers: Values) -> Values:
     return {"rps": _positive(text, "the request rate", "'20', '20 rps' or '1.2k requests per minute'")}
 
 
-def _read_calls(text: str, answers: Values) -> Values:
-    if yes_no(text) is False:
-        return {"llm_calls": 1.0}
-    return {"llm_calls": _positive(text, "the LLM calls per request", "'10'")}
+def _rps_text(answers: Values) -> str:
+    if agent.is_agent(answers):
+        return (
+            "How many agent tasks per second on a busy day, on average? (a task is one run of the agent, with "
+            "several LLM calls; peaks are planned at 1.5x that unless you say e.g. 'peak 3x')"
+        )
+    return QUESTIONS_RPS_TEXT
+
+
+def _rps_default(answers: Values) -> Values:
+    return {"rps": agent.AGENT_DEFAULTS["rps"] if agent.is_agent(answers) else DEFAULTS["rps"]}
+
+
+def _rps_shown(answers: Values) -> str:
+    return f"{agent.AGENT_DEFAULTS['rps']:g} task/s" if agent.is_agent(answers) else "10 req/s"
+
+
+QUESTIONS_RPS_TEXT = ("How many requests per second on a busy day, on average? (peaks are planned at 1.5x that unless "
+                      "you say e.g. 'peak 3x')")  # fmt: skip
 
 
 def _read_tokens(text: str, answers: Values) -> Values:
@@ -230,21 +249,26 @@ QUESTIONS: tuple[Question, ...] = (
     Question("seq_len", "How long is one training example, in tokens?", "Longer sequences need more activation "
              "memory per GPU.", "'2048', '4k'", _read_seq_len, _const("seq_len"), lambda a: "2048",
              _intent_is("training")),
-    Question("rps", "How many requests per second on a busy day, on average? (peaks are planned at 1.5x "
-             "that unless you say e.g. 'peak 3x')", "The request rate sets how many copies "
-             "(replicas) of the model run side by side; GPUs grow roughly in proportion.",
-             "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day'", _read_rps,
-             _const("rps"), lambda a: "10 req/s", _intent_is("inference", "compare"),
-             done=lambda a: "rps" in a or "peak_rps" in a),
-    Question("llm_calls", "How many LLM calls does one user request make (an agent usually makes several)?",
-             "Every LLM call is a request for the GPUs: 10 calls per user request is 10x the load.", "'10', '1'",
-             _read_calls, _const("llm_calls"), lambda a: "1",
-             lambda a: bool(a.get("agent")) and _intent_is("inference", "compare")(a)),
+    Question("rps", QUESTIONS_RPS_TEXT, "The request rate sets how many copies (replicas) of the model run side by "
+             "side; GPUs grow roughly in proportion. For an agent, every task makes several LLM calls.",
+             "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day', '2 tasks per second'",
+             _read_rps, _rps_default, _rps_shown, _intent_is("inference", "compare"),
+             done=lambda a: "rps" in a or "peak_rps" in a, ask=_rps_text),
+    Question("agent_shape", "How does one agent task look?", "Every LLM call is a request for the GPUs, and call k "
+             "re-sends the shared prompt, k x the new tokens and the earlier answers: the context grows with every "
+             "call. A prefix cache lets the engine skip the repeated part, so these numbers decide calls/s, the "
+             "mean prompt per call and the cache hit rate. Say 'no prefix caching' if your engine has it off, and "
+             "e.g. 'tools take 3 s' for the time between calls.",
+             "'10 calls, 4k system prompt, each call adds 800 tokens, 300 out', '10, 4000, 800, 300'",
+             agent.read_shape, agent.default_shape, agent.shown_shape,
+             lambda a: agent.is_agent(a) and _intent_is("inference", "compare")(a),
+             done=lambda a: not agent.missing(a), ask=agent.question_text),
     Question("tokens", "How long are a typical request and its answer, in tokens? (1 token is about 3/4 of a word)",
              "Long prompts make the first token slow and fill the KV cache; long answers keep GPUs busy longer.",
              "'2k in, 500 out', '2000/500', '2000 500'", _read_tokens,
              lambda a: {"input_tokens": DEFAULTS["input_tokens"], "output_tokens": DEFAULTS["output_tokens"]},
-             _tokens_shown, _intent_is("inference", "compare", "forecast"), done=lambda a: "input_tokens" in a),
+             _tokens_shown, lambda a: _intent_is("inference", "compare", "forecast")(a) and not (
+                 agent.is_agent(a) and _intent_is("inference", "compare")(a)), done=lambda a: "input_tokens" in a),
     Question("latency", "How quickly must the answer start appearing, at worst (p99)?", "A tighter time to first "
              "token means fewer requests batched together per GPU, so more GPUs.",
              "'2 seconds', '500 ms', 'p99 under 2s', 'end-to-end within 30 s', 'no limit'", _read_latency,
@@ -291,7 +315,7 @@ def _with_intent(question: Question, values: Values) -> Values:
         return values
     for intent, keys in (("forecast", ("history", "horizon")), ("training", ("dataset_tokens", "epochs", "method")),
                          ("inference", ("rps", "peak_rps", "input_tokens", "ttft_ms", "e2e_ms", "llm_calls", "model",
-                                        "model_size", "gpu"))):  # fmt: skip
+                                        "model_size", "gpu", "agent", *agent.SHAPE_KEYS))):  # fmt: skip
         if any(k in values for k in keys):
             return {**values, "intent": intent}
     return values

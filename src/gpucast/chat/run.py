@@ -99,8 +99,7 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     outcome = compute.plan_inference(answers)
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
-    calls = float(compute.effective(answers)["llm_calls"])
-    _paragraphs(session, explain_inference(outcome.plan, options, llm_calls=calls))
+    _paragraphs(session, explain_inference(outcome.plan, options))
     return outcome
 
 

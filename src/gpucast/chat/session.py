@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import llm, names
+from . import agent, llm, names
 from .compute import effective
 from .parse import AnswerError, Values
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
@@ -30,7 +30,8 @@ WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press En
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
 OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
-         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms")}  # fmt: skip
+         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms"),
+         "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
 
 
 class Quit(Exception):
@@ -102,7 +103,7 @@ class Session:
             self.handle(question, reply)
 
     def prompt(self, question: Question) -> str:
-        return f"\n{question.text}\n  [{self.default_text(question)}] > "
+        return f"\n{question.text_for(self.answers)}\n  [{self.default_text(question)}] > "
 
     def default_text(self, question: Question) -> str:
         if question.key in self.previous:
@@ -161,7 +162,7 @@ class Session:
             return {}
         values: Values = {}
         for key, field_text in llm.ask(question.text, question.key, text).items():
-            target = BY_KEY.get(key) or BY_KEY.get({"cloud": "gpu"}.get(key, ""), question)
+            target = BY_KEY.get(key) or BY_KEY.get({"cloud": "gpu", "llm_calls": "agent_shape"}.get(key, ""), question)
             try:
                 values.update(interpret(target, field_text, {**self.answers, **values}))
             except AnswerError:
@@ -189,7 +190,7 @@ class Session:
         )
         shown = {k: v for k, v in values.items() if k not in hidden}
         if shown and not quiet:
-            self.say("Got it: " + describe(shown))
+            self.say("Got it: " + describe(shown, self.answers))
         if not question.is_done(self.answers) and values and question.key != "confirm":
             self.say("Noted. I still need the answer to this question.")
 
@@ -209,17 +210,19 @@ class Session:
             self.say("  " + line)
 
 
-def describe(values: Values) -> str:
-    """Values in words, for "Got it:" lines ("model Llama-3-70B, 20 req/s, 2000 in / 500 out tokens")."""
+def describe(values: Values, context: Values | None = None) -> str:
+    """Values in words, for "Got it:" lines ("model Llama-3-70B, 20 req/s, 2000 in / 500 out tokens"); ``context``
+    (all answers) says whether a rate is of agent tasks."""
     parts: list[str] = []
     for key, value in values.items():
-        text = _value_text(key, value, values)
+        text = _value_text(key, value, {**(context or {}), **values})
         if text:
             parts.append(text)
     return ", ".join(parts)
 
 
 def _value_text(key: str, value: object, values: Values) -> str | None:
+    unit = "agent tasks/s" if agent.is_agent(values) else "requests/s"
     formats = {
         "intent": lambda v: f"goal: {INTENTS.get(str(v), v)}",
         "model": lambda v: f"model {names.model_name(str(v))}",
@@ -227,10 +230,15 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
         "cloud": lambda v: f"cloud {v}",
         "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
-        "rps": lambda v: f"{v:,.4g} requests/s on average",
-        "peak_rps": lambda v: f"{v:,.4g} requests/s at peak",
+        "rps": lambda v: f"{v:,.4g} {unit} on average",
+        "peak_rps": lambda v: f"{v:,.4g} {unit} at peak",
         "peak_multiplier": lambda v: f"peaks {v:g}x the average",
-        "llm_calls": lambda v: f"{v:g} LLM calls per request",
+        "llm_calls": lambda v: f"{v:g} LLM calls per task",
+        "shared_prefix_tokens": lambda v: f"a {v:,}-token shared prompt (system prompt + tools)",
+        "context_growth_tokens": lambda v: f"+{v:,} tokens per call",
+        "think_time_s": lambda v: f"{v:g} s between calls",
+        "prefix_caching": lambda v: "prefix caching " + ("on" if v else "off"),
+        "task_slo_ms": lambda v: f"each task within {_duration(v)}",
         "input_tokens": lambda v: f"{v:,} tokens in",
         "output_tokens": lambda v: f"{v:,} tokens out",
         "ttft_ms": lambda v: f"first token within {_duration(v)}",
@@ -279,14 +287,17 @@ def summary_lines(answers: Values) -> list[str]:
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
                      "(the load comes from the history)")  # fmt: skip
         return lines
-    load = (f"Load:      {v['rps']:,.4g} requests/s on average ({v['rps'] * 60:,.4g}/min), peaks "
-            f"{v['peak_multiplier']:g}x = {v['rps'] * v['peak_multiplier']:,.4g} requests/s")  # fmt: skip
+    unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
+    load = (f"Load:      {v['rps']:,.4g} {unit} on average ({v['rps'] * 60:,.4g}/min), peaks "
+            f"{v['peak_multiplier']:g}x = {v['rps'] * v['peak_multiplier']:,.4g} {unit}")  # fmt: skip
     lines.append(load)
-    if v["llm_calls"] != 1:
-        lines.append(f"Agent:     {v['rps']:,.4g} user requests/s x {v['llm_calls']:g} LLM calls each = "
-                     f"{v['llm_rps']:,.4g} LLM requests/s planned")  # fmt: skip
-    lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request")
-    targets = [_value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms") if k in answers]
+    if agent.is_agent(answers):
+        lines += agent.summary_lines(v)
+    else:
+        lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request")
+    targets = [
+        _value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms", "task_slo_ms") if k in answers
+    ]
     lines.append(
         "Latency:   " + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
     )

@@ -191,6 +191,7 @@ def add_agent_flags(parser: argparse.ArgumentParser) -> None:
 def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Config file sections overlaid with every flag the user gave."""
     from ..config import load_config
+    from ..sections import agent_into_workload
 
     sections: dict[str, Any] = load_config(args.config) if getattr(args, "config", None) else {}
     for dest, (section, key) in FLAG_TO_CONFIG.items():
@@ -209,38 +210,7 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
             for k in ("model_name", "model_config_path", "model_size_billions"):
                 if k != chosen[0]:
                     sections["model"].pop(k, None)
-    return agent_into_workload(sections, args)
-
-
-def agent_into_workload(sections: dict[str, Any], args: argparse.Namespace | None = None) -> dict[str, Any]:
-    """Move the ``agent`` section into ``workload`` with the request-level fields it implies.
-
-    An agent's LLM calls are the requests: requests_per_second = tasks/s x calls per task and
-    avg_input_tokens = mean prompt per call (``AgentWorkloadInput.derived``); --rps and
-    --input-tokens are then not accepted.
-    """
-    from ..errors import InputError
-    from ..inputs import AgentWorkloadInput
-
-    agent = sections.pop("agent", None)
-    if not agent:
-        return sections
-    workload = sections.setdefault("workload", {})
-    for key, flag in (("requests_per_second", "--rps"), ("avg_input_tokens", "--input-tokens")):
-        if key in workload:
-            raise InputError(
-                f"{flag} (workload.{key}) is derived from the agent workload: give --tasks-per-second, "
-                "--calls-per-task and --context-growth-tokens instead"
-            )
-    parsed = AgentWorkloadInput.from_dict(dict(agent))
-    if parsed.output_tokens_per_call is not None:
-        workload.setdefault("avg_output_tokens", parsed.output_tokens_per_call)
-    if "avg_output_tokens" not in workload:
-        raise InputError("--output-tokens (output tokens per call) is required for an agent workload")
-    parsed.validate(workload["avg_output_tokens"])
-    rate, mean_input = parsed.derived(workload["avg_output_tokens"])
-    workload.update(requests_per_second=rate, avg_input_tokens=mean_input, agent=dict(agent))
-    return sections
+    return agent_into_workload(sections)
 
 
 def _dest(key: str) -> str:

@@ -16,7 +16,9 @@ What goes where, and why:
   when exporting for another engine than the one planned;
 * KV-cache dtype and weight quantization from the planned precisions (only FP8 is quantized on the fly; INT8,
   INT4 and FP4 need a pre-quantized checkpoint whose config the engine reads);
-* chunked prefill with the planner's per-step token budget (``engines.toml`` ``max_batched_tokens``).
+* chunked prefill with the planner's per-step token budget (``engines.toml`` ``max_batched_tokens``);
+* agent plans: prefix caching on or off as planned; speculative plans: the proposer and k; disaggregated plans: a
+  note naming the prefill and decode pools (``engine_options.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..errors import CatalogError, InputError
+from .engine_options import disaggregation_note, prefix_caching, speculative
 from .plan_file import EngineFlags, check_plan, engine_flags, require_kind
 
 SIXTEEN_BIT_OR_MORE = ("FP32", "FP16", "BF16")  # weights every engine loads from a standard checkpoint
@@ -131,6 +134,10 @@ def launch_for(plan: dict[str, Any], engine: str | None = None) -> EngineLaunch:
     elif flags.config_file_flag:
         config["enable_chunked_prefill"] = True
     add("max_batched_tokens", str(budget))
+    prefix_caching(plan, flags, args, config)
+    speculative(plan, flags, args, config, notes)
+    if pools := disaggregation_note(plan):
+        notes.append(pools)
     if config:
         args.extend([flags.config_file_flag, flags.config_file_path])
     if flags.id != loader.resolve_engine(planned_engine).id:

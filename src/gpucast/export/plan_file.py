@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -123,6 +123,8 @@ class EngineFlags:
     as_of: str
     config_file_flag: str = ""
     config_file_path: str = ""
+    prefix_caching: dict[str, str] = field(default_factory=dict)  # agent plans: on/off switch or options-file key
+    speculative: dict[str, str] = field(default_factory=dict)  # proposer names and the flags / keys that carry k
 
 
 @cache
@@ -146,6 +148,11 @@ def load_engine_flags() -> dict[str, EngineFlags]:
         except TypeError as error:
             raise CatalogError(f"engine_flags.toml entry {key!r}: {error}") from error
     return out
+
+
+def mtp_models() -> tuple[str, ...]:
+    """Catalog ids of models whose checkpoints ship MTP layers (engine_flags.toml ``mtp_models``)."""
+    return tuple(_toml("engine_flags.toml").get("mtp_models", ()))
 
 
 def engine_flags(engine: str) -> EngineFlags:

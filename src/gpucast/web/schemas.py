@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -27,9 +27,12 @@ class _Body(BaseModel):
 
 
 class WorkloadBody(_Body):
-    requests_per_second: float = Field(gt=0, le=1e7)
-    avg_input_tokens: int = Field(gt=0, le=10_000_000)
-    avg_output_tokens: int = Field(gt=0, le=1_000_000)
+    """Required fields are checked by :meth:`InferenceBody.missing`: with an ``agent`` section the request rate and
+    prompt length are derived (and must be absent), and the output length may come from the agent section."""
+
+    requests_per_second: float | None = Field(None, gt=0, le=1e7, description="required unless agent is given")
+    avg_input_tokens: int | None = Field(None, gt=0, le=10_000_000, description="required unless agent is given")
+    avg_output_tokens: int | None = Field(None, gt=0, le=1_000_000, description="output tokens per request (call)")
     peak_load_multiplier: float = Field(1.5, ge=1, le=100)
     growth_rate: float = Field(0.0, ge=0, le=1000, description="percent over the planning horizon")
 
@@ -68,11 +71,68 @@ class ServingBody(_Body):
     kv_transfer_gb_s: float | None = Field(None, gt=0, le=1e5, description="prefill->decode KV link per GPU, GB/s")
 
 
+class AgentBody(_Body):
+    """The config's ``agent`` section (``gpucast inference --tasks-per-second ...``); ranges as in
+    :class:`gpucast.inputs.AgentWorkloadInput`, whose validation still runs."""
+
+    tasks_per_second: float = Field(gt=0, le=1e7)
+    calls_per_task: float = Field(1.0, ge=1, le=10_000, description="mean LLM calls per task")
+    shared_prefix_tokens: int = Field(0, ge=0, le=10_000_000, description="system prompt + tool definitions")
+    context_growth_tokens: int = Field(0, ge=0, le=10_000_000, description="new tokens per call (tool results)")
+    output_tokens_per_call: int | None = Field(None, gt=0, le=1_000_000, description="default: avg_output_tokens")
+    think_time_s: float = Field(0.0, ge=0, le=1e6, description="mean seconds between a task's calls")
+    calls_distribution: Literal["fixed", "geometric"] = "fixed"
+    max_calls_per_task: int | None = Field(None, gt=0, le=1_000_000)
+    prefix_caching: bool = True
+    prefix_cache_gib: float | None = Field(None, gt=0, le=1e6, description="KV memory per GPU for cached prefixes")
+    task_latency_slo_ms: float | None = Field(None, gt=0, le=1e9, description="time to complete a task")
+
+    @model_validator(mode="after")
+    def _first_call_has_a_prompt(self) -> AgentBody:
+        if self.shared_prefix_tokens + self.context_growth_tokens <= 0:
+            raise ValueError(
+                "shared_prefix_tokens + context_growth_tokens must be at least 1 (the first call's prompt)"
+            )
+        return self
+
+
 class InferenceBody(_Body):
-    workload: WorkloadBody
+    workload: WorkloadBody | None = None  # required unless agent is given (see missing())
     model: ModelBody
     gpu: GPUBody = Field(default_factory=GPUBody.model_construct)
     serving: ServingBody = Field(default_factory=ServingBody.model_construct)
+    agent: AgentBody | None = Field(None, description="an agent workload: calls/s and prompt per call are derived")
+
+    def missing(self) -> list[dict[str, Any]]:
+        """Request-validation errors (FastAPI's shape) for the workload fields the agent section decides: without
+        ``agent`` the request rate and prompt length are required (today's messages); with it they are derived and
+        must be absent, and the output length comes from ``workload`` or ``agent.output_tokens_per_call``."""
+        given = self.workload.given() if self.workload is not None else {}
+        if self.agent is None:
+            if self.workload is None:
+                return [_error("missing", ("workload",), "Field required")]
+            keys = ("requests_per_second", "avg_input_tokens", "avg_output_tokens")
+            return [_error("missing", ("workload", k), "Field required") for k in keys if given.get(k) is None]
+        derived = [k for k in ("requests_per_second", "avg_input_tokens") if k in given]
+        if derived:
+            return [_error("value_error", ("workload", derived[0]), "is derived from the agent section (tasks x calls "
+                           "per task, mean prompt per call); leave it out")]  # fmt: skip
+        if given.get("avg_output_tokens") is None and self.agent.output_tokens_per_call is None:
+            return [_error("missing", ("workload", "avg_output_tokens"), "Field required (output tokens per call; or "
+                           "agent.output_tokens_per_call)")]  # fmt: skip
+        return []
+
+    def sections(self) -> dict[str, Any]:
+        """The config sections the client set, as a config file holds them (``agent`` still separate)."""
+        out: dict[str, Any] = {"workload": self.workload.given() if self.workload else {}, "model": self.model.given(),
+                               "gpu": self.gpu.given(), "serving": self.serving.given()}  # fmt: skip
+        if self.agent is not None:
+            out["agent"] = self.agent.given()
+        return out
+
+
+def _error(kind: str, location: tuple[str, ...], message: str) -> dict[str, Any]:
+    return {"type": kind, "loc": ("body", *location), "msg": message, "input": None}
 
 
 class CompareBody(InferenceBody):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -46,13 +47,14 @@ def respond(
 
 
 def inference_inputs(body: InferenceBody) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
-    """The Python API's dataclasses from a request body (only the fields the client set)."""
-    return (
-        LLMWorkloadInput(**body.workload.given()),
-        ModelConfig(**body.model.given()),
-        GPUConfig(**body.gpu.given()),
-        ServingOptions(**body.serving.given()),
-    )
+    """The Python API's dataclasses from a request body (only the fields the client set), through the CLI's own
+    sections path: an ``agent`` section becomes calls/s and the mean prompt per call (``agent_into_workload``)."""
+    from ...sections import agent_into_workload, inference_inputs_from_sections
+
+    errors = body.missing()
+    if errors:
+        raise RequestValidationError(errors)
+    return inference_inputs_from_sections(agent_into_workload(body.sections()))
 
 
 def training_inputs(body: TrainingBody) -> tuple[TrainingInput, ModelConfig, GPUConfig, TrainingOptions]:

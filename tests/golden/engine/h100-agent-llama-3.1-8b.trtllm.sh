@@ -1,0 +1,20 @@
+# TensorRT-LLM 1.0.0; flags: https://nvidia.github.io/TensorRT-LLM/1.0.0/commands/trtllm-serve/trtllm-serve.html
+# one replica on 1 x H100-SXM; run 9-11 replicas of it
+# disaggregated prefill/decode: serving it needs separate prefill and decode deployments (2 prefill + 10 decode instances of 1 GPUs = 12 GPUs, KV shipped between them; not generated here) -- the plan's verdict: unified (11 GPUs unified); this command is one unified replica
+# the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
+cat > /etc/trtllm/extra-llm-api-options.yaml <<'EOF'
+enable_chunked_prefill: true
+kv_cache_config:
+  enable_block_reuse: true
+EOF
+trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
+  --host 0.0.0.0 \
+  --port 8000 \
+  --backend pytorch \
+  --tp_size 1 \
+  --pp_size 1 \
+  --max_batch_size 45 \
+  --max_seq_len 15000 \
+  --kv_cache_free_gpu_memory_fraction 0.9 \
+  --max_num_tokens 8192 \
+  --extra_llm_api_options /etc/trtllm/extra-llm-api-options.yaml

@@ -1,0 +1,21 @@
+# SGLang 0.5.9; flags: https://docs.sglang.ai/advanced_features/server_arguments.html
+# one replica on 8 x H200-SXM; run 2-2 replicas of it
+# speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.sglang.ai/advanced_features/speculative_decoding.html
+# the plan was sized for vllm; SGLang applies the memory fraction under its own policy, so re-plan with --engine sglang for exact capacity
+python3 -m sglang.launch_server \
+  --model-path deepseek-ai/DeepSeek-V3 \
+  --host 0.0.0.0 \
+  --port 30000 \
+  --enable-metrics \
+  --tp-size 8 \
+  --pp-size 1 \
+  --max-running-requests 256 \
+  --context-length 4096 \
+  --mem-fraction-static 0.9 \
+  --quantization fp8 \
+  --kv-cache-dtype fp8_e4m3 \
+  --chunked-prefill-size 8192 \
+  --speculative-algorithm EAGLE \
+  --speculative-num-steps 2 \
+  --speculative-eagle-topk 1 \
+  --speculative-num-draft-tokens 3
