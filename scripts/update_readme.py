@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCK = re.compile(r"(<!-- run: (?P<cmd>.+?) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.S)
+BLOCK = re.compile(r"(<!-- run: (?P<cmd>[^\n]+?) -->\n```[a-z]*\n)(?P<body>.*?)(```)", re.S)
 
 
 def run(command: str) -> str:
