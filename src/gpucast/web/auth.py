@@ -74,4 +74,19 @@ async def reader(request: Request) -> str | None:
     needs_token = request.app.state.settings.reads_need_token()
     if not needs_token and "authorization" not in request.headers:
         return None
-    return await run_in_threadpool(writer if needs_token else token_user, request)
+    return await run_in_threadpool(_token_reader if needs_token else token_user, request)
+
+
+def _token_reader(request: Request) -> str:
+    """A read on a server whose reads need a token: the token's user (401 without one)."""
+    name = token_user(request)
+    if name is None:
+        raise ApiError(
+            401,
+            "this server requires a token for reading (it is not bound to a loopback address, or runs with "
+            "--read-token-required): send 'Authorization: Bearer <token>' (create one with `gpucast token create "
+            "--user USER`)",
+            "authorization",
+            CHALLENGE,
+        )
+    return name
