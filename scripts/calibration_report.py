@@ -65,6 +65,7 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
         "compute_fraction": _round(base.compute_fraction),
         "prefill_fraction": _round(base.prefill_fraction),
         "step_overhead_s": _round(base.step_overhead_s),
+        "sequence_overhead_s": _round(base.sequence_overhead_s),
         "allreduce_latency_s": _round(base.allreduce_latency_s),
         "interconnect_fraction": _round(base.interconnect_fraction),
         "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),

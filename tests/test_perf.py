@@ -105,3 +105,20 @@ def test_attention_kernel_adds_to_the_gemms(llama8b, h100, ideal):
     kv = 4 * 8000 * 131_072
     assert step.attention_s == pytest.approx(kv / 3.35e12)
     assert step.total_s == pytest.approx(step.memory_s)
+
+
+def test_per_sequence_overhead_grows_with_the_batch_and_splits_over_stages(llama8b, h100, ideal):
+    """overhead = (fixed + per-sequence x B) / PP: 1 ms + 20 us x 64 = 2.28 ms a step at PP=1, half at PP=2."""
+    from dataclasses import replace
+
+    from gpucast.core.perf import EngineFactors
+
+    eff = replace(ideal, step_overhead_s=1e-3, sequence_overhead_s=20e-6)
+    common = {"precision": Precision.BF16, "kv_precision": Precision.BF16, "tp": 1, "batch": 64, "context_tokens": 1000}
+    step = decode_step(llama8b, h100, eff, pp=1, **common)
+    assert step.overhead_s == pytest.approx(1e-3 + 20e-6 * 64)
+    without = decode_step(llama8b, h100, replace(eff, sequence_overhead_s=0.0), pp=1, **common)
+    assert step.total_s - without.total_s == pytest.approx(20e-6 * 64)
+    assert decode_step(llama8b, h100, eff, pp=2, **common).overhead_s == pytest.approx((1e-3 + 20e-6 * 64) / 2)
+    scaled = EngineFactors(overhead_scale=2.0).apply(eff)  # an engine's overhead factor scales both terms
+    assert scaled.sequence_overhead_s == pytest.approx(40e-6) and scaled.step_overhead_s == pytest.approx(2e-3)

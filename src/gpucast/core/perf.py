@@ -3,8 +3,8 @@
 Decode (DESIGN.md section 4): a step at batch B and mean context L reads the weights once
 (MoE: only the experts the batch touches) and B x L KV entries, and does 2 x active params
 FLOPs per sequence plus attention; it takes max(bytes / (HBM BW x eta_bw), FLOPs / (peak x
-eta_c)) + 2 all-reduces per layer under TP + a fixed per-step overhead (scheduler, sampling,
-kernel launches). Prefill is compute-bound: (2 x active params x tokens + attention FLOPs)
+eta_c)) + 2 all-reduces per layer under TP + a fixed per-step overhead (kernel launches,
+scheduling) + a per-sequence overhead x B (per-request bookkeeping, sampling, detokenization). Prefill is compute-bound: (2 x active params x tokens + attention FLOPs)
 / (peak x eta_prefill). The eta factors are data (``calibration.toml``), fitted to published
 engine measurements by ``scripts/calibrate.py``, not constants in this file.
 """
@@ -30,6 +30,9 @@ class Efficiency:
     compute_fraction: float = 0.55  # achieved / dense peak for batched decode GEMMs
     prefill_fraction: float = 0.55  # achieved / dense peak for prefill (large GEMMs + attention)
     step_overhead_s: float = 0.004  # per decode step: scheduling, sampling, launch gaps
+    # per sequence in a decode step: the host work that grows with the batch (the scheduler's per-request
+    # bookkeeping, sampling and detokenizing each sequence's token); 0 = not modelled (no data)
+    sequence_overhead_s: float = 0.0
     allreduce_latency_s: float = 12e-6  # per all-reduce, small messages (NVLink custom all-reduce)
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
@@ -61,6 +64,7 @@ class EngineFactors:
             compute_fraction=min(1.0, eff.compute_fraction * self.compute_scale),
             prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale),
             step_overhead_s=eff.step_overhead_s * self.overhead_scale,
+            sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
         )
 
 
@@ -166,14 +170,16 @@ def decode_step(
     message = tokens * model.hidden_size * 2.0
     comm_s = 2 * (model.num_layers / pp) * allreduce_time(gpu, eff, tp, message)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
-    total = kernels + comm_s + eff.step_overhead_s / pp
+    # fixed and per-sequence host costs of the step, spread over the pipeline's stages
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp
+    total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
     return StepTime(
         total,
         memory_s,
         compute_s,
         comm_s,
-        eff.step_overhead_s / pp,
+        overhead_s,
         weights + kv,
         gemm_flops + attention_flops,
         attention_s,
