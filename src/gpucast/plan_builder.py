@@ -175,7 +175,8 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
         f"{s.memory.runtime_overhead_gib:g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
-        f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms",
+        f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms "
+        f"+ {eff.sequence_overhead_s * 1e6:.1f} us per sequence",
         f"Planned load: {s.target_utilization:.0%} of capacity at average traffic; peak traffic "
         f"x{request.workload.peak_multiplier:g} with growth {request.workload.growth_rate_percent:g}% and a "
         f"{s.safety_margin:.0%} safety margin; at least {s.min_replicas} replicas for availability",
