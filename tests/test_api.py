@@ -128,3 +128,16 @@ def test_bad_input_raises_library_errors(kwargs, error, match):
     args = {"workload": WORKLOAD, "model": ModelConfig(model_size_billions=7), "gpu": None, "options": None} | kwargs
     with pytest.raises(error, match=match):
         gpucast.plan_inference(args["workload"], args["model"], args["gpu"], args["options"])
+
+
+def test_idle_paid_gpus_are_reported():
+    """70B FP8 at TP=2 on AWS H100 fills half a p5.48xlarge: the plan says 4 paid GPUs are idle."""
+    from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, plan_inference
+
+    plan = plan_inference(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-70b", precision="FP8"),
+        GPUConfig(gpu_type="H100"),
+    )
+    assert plan.gpu_resources.tensor_parallel == 2 and plan.gpu_resources.total_gpus == 4
+    assert any("4 idle GPUs could run 2 more replicas" in w for w in plan.warnings)

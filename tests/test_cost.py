@@ -32,3 +32,15 @@ def test_pricing_models_without_a_price_are_skipped():
 def test_cost_per_million_tokens():
     # $36/h serving 10,000 tokens/s = 36e6 tokens/h -> $1 per million
     assert cost_per_million_tokens(36.0, 10_000) == pytest.approx(1.0)
+
+
+def test_a_tp_group_spans_instances_only_beyond_the_largest_instance():
+    """Two p5.4xlarge (1 GPU each, $16/h) are cheaper than a p5.48xlarge but cannot hold one TP=2 replica (no
+    NVLink between VMs); a 16-GPU replica still spans two 8-GPU instances."""
+    tp2 = cheapest_fleet([P5, SMALL], gpus_per_replica=2, replicas=1, pricing="on-demand")
+    assert tp2.instance_type == "p5.48xlarge" and tp2.instances == 1
+    assert tp2.paid_gpus == 8  # 6 of them idle: the planner warns about it
+    big = cheapest_fleet([P5, SMALL], gpus_per_replica=16, replicas=1, pricing="on-demand")
+    assert big.instance_type == "p5.48xlarge" and big.instances == 2 and big.paid_gpus == 16
+    only_small = cheapest_fleet([SMALL], gpus_per_replica=2, replicas=1, pricing="on-demand")
+    assert only_small.instances == 2  # where 1-GPU VMs are all there is, the fleet is built of them

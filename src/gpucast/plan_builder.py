@@ -208,6 +208,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         notes.append(f"{cfg.gpu.name} has no BF16 support: engines run it in FP16")
     if best.cost_at_peak is None:
         notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {request.options.cloud}: cost omitted")
+    elif (idle := best.cost_at_peak.paid_gpus - best.total_gpus) >= cfg.gpus:
+        peak = best.cost_at_peak
+        notes.append(
+            f"{peak.instances} x {peak.instance_type} ({peak.instance_gpus} GPUs each) are paid for, {best.total_gpus} "
+            f"GPUs used at peak size: {idle} idle GPUs could run {idle // cfg.gpus} more replicas at no extra cost"
+        )
     if request.settings.context_window > request.model.max_context:
         notes.append(
             f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"

@@ -57,10 +57,16 @@ class FleetCost:
     gpu_hourly_usd: float
     source: str
     as_of: str
+    instance_gpus: int = 0  # GPUs in one instance of instance_type
 
     @property
     def monthly_usd(self) -> float:
         return self.hourly_usd * HOURS_PER_MONTH
+
+    @property
+    def paid_gpus(self) -> int:
+        """GPUs the fleet pays for (whole instances), which may exceed the GPUs the replicas use."""
+        return self.instances * self.instance_gpus
 
 
 def instances_needed(instance_gpus: int, gpus_per_replica: int, replicas: int) -> int | None:
@@ -95,6 +101,7 @@ def cheapest_fleet(
             gpu_hourly_usd=hourly / price.gpus,
             source=price.source,
             as_of=price.as_of,
+            instance_gpus=price.gpus,
         )
         if best is None or fleet.hourly_usd < best.hourly_usd:
             best = fleet
