@@ -86,3 +86,18 @@ def test_model_too_big_for_one_gpu_does_not_fit(llama70b, h100):
     assert not mem.fits
     mem4 = estimate_memory(llama70b, h100, precision=Precision.BF16, kv_precision=Precision.BF16, tp=4)
     assert mem4.fits and mem4.kv_capacity_tokens > 100_000
+
+
+def test_kv_reservation_sets_how_many_sequences_the_cache_admits():
+    """vLLM holds a sequence's current blocks (prompt + half the output on average); TensorRT-LLM's default
+    GUARANTEED_NO_EVICT scheduler reserves prompt + the whole output at admission: 1000 in / 1000 out takes
+    1500 vs 2000 tokens per sequence, so a 600,000-token cache admits 400 vs 300 sequences."""
+    from gpucast.catalog import loader
+    from gpucast.core.memory import MemorySettings
+
+    vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
+    trtllm = MemorySettings.for_engine(loader.resolve_engine("trtllm"), 0.95)
+    assert vllm.kv_tokens_per_sequence(1000, 1000) == 1500 and 600_000 // 1500 == 400
+    assert trtllm.kv_tokens_per_sequence(1000, 1000) == 2000 and 600_000 // 2000 == 300
+    assert trtllm.gpu_memory_utilization == 0.95 and trtllm.memory_mode == "free"
+    assert vllm.gpu_memory_utilization == loader.resolve_engine("vllm").default_memory_fraction

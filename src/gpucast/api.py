@@ -114,12 +114,7 @@ def resolve(
         engine_max_sequences=options.max_num_seqs,
         max_sequences_cap=model.batch_size,
         context_window=context_window,
-        memory=MemorySettings(
-            gpu_memory_utilization=options.gpu_memory_utilization,
-            runtime_overhead_gib=engine.runtime_overhead_gib,
-            max_batched_tokens=engine.max_batched_tokens,
-            memory_mode=engine.memory_mode,
-        ),
+        memory=MemorySettings.for_engine(engine, options.gpu_memory_utilization),
     )
     return ResolvedRequest(
         model=spec,

@@ -136,12 +136,7 @@ def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
     return PlanSettings(
         engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
         context_window=request.max_model_len or needed,
-        memory=MemorySettings(
-            gpu_memory_utilization=fraction,
-            runtime_overhead_gib=engine.runtime_overhead_gib,
-            max_batched_tokens=engine.max_batched_tokens,
-            memory_mode=engine.memory_mode,
-        ),
+        memory=MemorySettings.for_engine(engine, fraction),
     )
 
 

@@ -107,14 +107,8 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     except InputError:
         engine = resolve_engine("vllm")
     match = _MEMORY_FRACTION.search(row.get("notes", ""))
-    fraction = float(match.group(1)) if match else engine.default_memory_fraction
-    memory = MemorySettings(
-        gpu_memory_utilization=fraction,
-        runtime_overhead_gib=engine.runtime_overhead_gib,
-        max_batched_tokens=engine.max_batched_tokens,
-        memory_mode=engine.memory_mode,
-    )
-    return engine.id, memory, engine.max_num_seqs
+    fraction = float(match.group(1)) if match else None
+    return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
 
 
 _REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")

@@ -70,7 +70,7 @@ class VariantCandidate:
 
 
 def _speculative_config(
-    cfg: ReplicaConfig, memory_kv_bytes: float, kv_per_token: float, spec: SpeculativeConfig, workload: Workload
+    cfg: ReplicaConfig, memory_kv_bytes: float, kv_per_token: float, spec: SpeculativeConfig, reserved_tokens: float
 ) -> tuple[ReplicaConfig, int, int, float]:
     """The replica with a proposer: its weights and KV come out of the KV cache."""
     draft_w, draft_kv = draft_memory_per_gpu(
@@ -78,8 +78,7 @@ def _speculative_config(
     )
     left = memory_kv_bytes - draft_w
     capacity = int(left // (kv_per_token + draft_kv)) if left > 0 else 0
-    mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
-    kv_limited = int(capacity // mean_tokens)
+    kv_limited = int(capacity // reserved_tokens)
     return replace(cfg, speculative=spec), capacity, kv_limited, draft_w
 
 
@@ -157,7 +156,11 @@ def estimate_variant(
     if variant.speculative is not None:
         kv_bytes = memory.kv_cache_gib * GIB
         cfg, tokens, kv_limited, draft_w = _speculative_config(
-            cfg, kv_bytes, memory.kv_bytes_per_token_per_gpu, variant.speculative, workload
+            cfg,
+            kv_bytes,
+            memory.kv_bytes_per_token_per_gpu,
+            variant.speculative,
+            settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens),
         )
         if tokens < settings.context_window:
             raise InfeasibleError(

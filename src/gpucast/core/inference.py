@@ -116,7 +116,8 @@ def replica_config(
             f"KV cache holds {memory.kv_capacity_tokens} tokens at TP={tp} PP={pp} on {gpu.name}, "
             f"less than one {settings.context_window}-token sequence (context window)"
         )
-    kv_limited = int(memory.kv_capacity_tokens // mean_tokens)
+    reserved = settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens)
+    kv_limited = int(memory.kv_capacity_tokens // reserved)
     cap = settings.engine_max_sequences
     if settings.max_sequences_cap is not None:
         cap = min(cap, settings.max_sequences_cap)

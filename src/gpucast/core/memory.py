@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from .params import count_parameters
-from .specs import GIB, GPUSpec, ModelSpec, Precision
+from .specs import GIB, EngineSpec, GPUSpec, ModelSpec, Precision
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,27 @@ class MemorySettings:
     # "total" (vLLM gpu_memory_utilization), "static" (SGLang mem_fraction_static),
     # "free" (TensorRT-LLM kv_cache_free_gpu_mem_fraction).
     memory_mode: str = "total"
+    kv_reservation: str = "used"  # EngineSpec.kv_reservation: "used" (tokens held) or "full" (prompt + max output)
+
+    @classmethod
+    def for_engine(cls, engine: EngineSpec, gpu_memory_utilization: float | None = None) -> MemorySettings:
+        """The engine's memory policy; ``gpu_memory_utilization`` None = the engine's default fraction."""
+        return cls(
+            gpu_memory_utilization=engine.default_memory_fraction
+            if gpu_memory_utilization is None
+            else gpu_memory_utilization,
+            runtime_overhead_gib=engine.runtime_overhead_gib,
+            max_batched_tokens=engine.max_batched_tokens,
+            memory_mode=engine.memory_mode,
+            kv_reservation=engine.kv_reservation,
+        )
+
+    def kv_tokens_per_sequence(self, input_tokens: float, output_tokens: float) -> float:
+        """KV tokens one running sequence occupies on average: its mean length (prompt + half the output, as it
+        grows), or prompt + the whole output where the scheduler reserves the maximum at admission."""
+        if self.kv_reservation == "full":
+            return input_tokens + output_tokens
+        return input_tokens + output_tokens / 2.0
 
 
 @dataclass(frozen=True)

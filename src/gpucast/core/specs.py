@@ -193,6 +193,14 @@ class EngineSpec:
     # whether the engine keeps only the window on sliding-window layers (KV cache and attention); False: it
     # caches and attends the full context unless told otherwise (TensorRT-LLM's max_attention_window default)
     sliding_window_kv: bool = True
+    # KV the scheduler sets aside per running sequence: "used" = the blocks it holds as it grows (vLLM, SGLang,
+    # LMDeploy: admit on the current length, preempt under pressure); "full" = prompt + maximum output reserved
+    # at admission (TensorRT-LLM's default GUARANTEED_NO_EVICT capacity scheduler, which never pauses a request)
+    kv_reservation: str = "used"
+
+    def __post_init__(self) -> None:
+        if self.kv_reservation not in ("used", "full"):
+            raise TypeError(f"kv_reservation {self.kv_reservation!r} is not one of used, full")
 
     def serves(self, model: ModelSpec) -> ModelSpec:
         """``model`` as this engine runs it: without its sliding window when the engine does not apply one."""
