@@ -120,6 +120,8 @@ def _best_for_gpu(
         hours = total_tokens / perf.tokens_per_s / 3600.0
         fleet = cheapest_fleet(prices, gpus_per_replica=n, replicas=1, pricing=options.pricing)
         candidate = Candidate(setup, perf, gpu, fleet, hours)
+        if fleet is not None and fleet.paid_gpus > n and not options.num_gpus:
+            candidate = _fill_paid_instances(candidate, model, training, options, precision, prices)
         if options.deadline_hours is None or hours <= options.deadline_hours:
             return candidate
         if fastest is None or hours < fastest.hours:
@@ -130,6 +132,29 @@ def _best_for_gpu(
             f"{fastest.hours:.3g} h, more than --deadline-hours {options.deadline_hours:g}"
         )
     raise InfeasibleError(f"{model.name} cannot be trained on {gpu.name}: {last_error}")
+
+
+def _fill_paid_instances(
+    candidate: Candidate,
+    model: ModelSpec,
+    training: TrainingInput,
+    options: TrainingOptions,
+    precision: Precision,
+    prices: list[Any],
+) -> Candidate:
+    """Clouds rent GPUs by the instance (AWS sells A100-40GB only as the 8-GPU p4d): GPUs paid for anyway join the
+    run (more data-parallel ranks), the same hourly cost for a shorter run. Kept only if the batch splits over
+    them and the run is cheaper; otherwise the smaller run stands (and the plan reports idle GPUs)."""
+    assert candidate.fleet is not None
+    paid = candidate.fleet.paid_gpus
+    try:
+        setup, perf = _search(model, candidate.gpu, paid, training, options, precision)
+    except (InputError, InfeasibleError, ValueError):
+        return candidate
+    hours = training.dataset_size_tokens * training.num_epochs / perf.tokens_per_s / 3600.0
+    fleet = cheapest_fleet(prices, gpus_per_replica=paid, replicas=1, pricing=options.pricing)
+    filled = Candidate(setup, perf, candidate.gpu, fleet, hours)
+    return filled if filled.total_cost < candidate.total_cost else candidate
 
 
 def plan_training(
