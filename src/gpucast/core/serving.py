@@ -65,6 +65,12 @@ def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
     """One token for every sequence: PP stages process batch/pp micro-batches in turn."""
     if cfg.speculative is not None:
         return _speculative_step(cfg, cfg.speculative, batch, context)
+    return _pipeline_step(cfg, batch, context)
+
+
+def _pipeline_step(cfg: ReplicaConfig, batch: float, context: float, tokens_per_sequence: float = 1.0) -> StepTime:
+    """A stage's decode step over batch/pp sequences, times the pp stages it takes to pass every micro-batch
+    (bytes and FLOPs stay per GPU)."""
     stage = decode_step(
         cfg.model,
         cfg.gpu,
@@ -75,46 +81,25 @@ def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:
         pp=cfg.pp,
         batch=max(batch / cfg.pp, 1e-9),
         context_tokens=context,
+        tokens_per_sequence=tokens_per_sequence,
     )
     if cfg.pp == 1:
         return stage
     p = cfg.pp
-    return StepTime(
-        stage.total_s * p,
-        stage.memory_s * p,
-        stage.compute_s * p,
-        stage.comm_s * p,
-        stage.overhead_s * p,
-        stage.bytes_per_gpu,
-        stage.flops_per_gpu,
-        stage.attention_s * p,
+    return replace(
+        stage,
+        total_s=stage.total_s * p,
+        memory_s=stage.memory_s * p,
+        compute_s=stage.compute_s * p,
+        comm_s=stage.comm_s * p,
+        overhead_s=stage.overhead_s * p,
+        attention_s=stage.attention_s * p,
     )
 
 
 def _speculative_step(cfg: ReplicaConfig, spec: SpeculativeConfig, batch: float, context: float) -> StepTime:
     """Per-token step with speculative decoding: a k+1-token verification plus k draft steps, over tau."""
-    verify = decode_step(
-        cfg.model,
-        cfg.gpu,
-        cfg.efficiency,
-        precision=cfg.precision,
-        kv_precision=cfg.kv_precision,
-        tp=cfg.tp,
-        pp=cfg.pp,
-        batch=max(batch / cfg.pp, 1e-9),
-        context_tokens=context,
-        tokens_per_sequence=spec.draft_tokens + 1.0,
-    )
-    p = cfg.pp
-    whole = replace(
-        verify,
-        total_s=verify.total_s * p,
-        memory_s=verify.memory_s * p,
-        compute_s=verify.compute_s * p,
-        comm_s=verify.comm_s * p,
-        overhead_s=verify.overhead_s * p,
-        attention_s=verify.attention_s * p,
-    )
+    whole = _pipeline_step(cfg, batch, context, tokens_per_sequence=spec.draft_tokens + 1.0)
     return speculative_step(
         whole,
         proposer(cfg.model, spec),
