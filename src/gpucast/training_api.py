@@ -121,7 +121,8 @@ def _best_for_gpu(
         fleet = cheapest_fleet(prices, gpus_per_replica=n, replicas=1, pricing=options.pricing)
         candidate = Candidate(setup, perf, gpu, fleet, hours)
         if fleet is not None and fleet.paid_gpus > n and not options.num_gpus:
-            candidate = _fill_paid_instances(candidate, model, training, options, precision, prices)
+            candidate = _fill_paid_instances(candidate, fleet.paid_gpus, total_tokens, model, training, options,
+                                             precision, prices)  # fmt: skip
         if options.deadline_hours is None or hours <= options.deadline_hours:
             return candidate
         if fastest is None or hours < fastest.hours:
@@ -136,6 +137,8 @@ def _best_for_gpu(
 
 def _fill_paid_instances(
     candidate: Candidate,
+    paid: int,
+    total_tokens: float,
     model: ModelSpec,
     training: TrainingInput,
     options: TrainingOptions,
@@ -145,13 +148,11 @@ def _fill_paid_instances(
     """Clouds rent GPUs by the instance (AWS sells A100-40GB only as the 8-GPU p4d): GPUs paid for anyway join the
     run (more data-parallel ranks), the same hourly cost for a shorter run. Kept only if the batch splits over
     them and the run is cheaper; otherwise the smaller run stands (and the plan reports idle GPUs)."""
-    assert candidate.fleet is not None
-    paid = candidate.fleet.paid_gpus
     try:
         setup, perf = _search(model, candidate.gpu, paid, training, options, precision)
     except (InputError, InfeasibleError, ValueError):
         return candidate
-    hours = training.dataset_size_tokens * training.num_epochs / perf.tokens_per_s / 3600.0
+    hours = total_tokens / perf.tokens_per_s / 3600.0
     fleet = cheapest_fleet(prices, gpus_per_replica=paid, replicas=1, pricing=options.pricing)
     filled = Candidate(setup, perf, candidate.gpu, fleet, hours)
     return filled if filled.total_cost < candidate.total_cost else candidate
