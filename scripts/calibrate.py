@@ -74,6 +74,7 @@ CALIBRATION_TOML = REPO / "src" / "gpucast" / "catalog" / "calibration.toml"
 FRACTION_BOUNDS = (0.2, 0.95)
 OVERHEAD_BOUNDS_MS = (0.5, 20.0)
 SEQUENCE_OVERHEAD_BOUNDS_US = (0.1, 300.0)  # per sequence per decode step
+SERIAL_BOUNDS = (0.01, 1.0)  # share of min(memory, compute) of a lone prefill pass not overlapped
 ALLREDUCE_BOUNDS_US = (3.0, 50.0)
 PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
@@ -88,7 +89,7 @@ ENGINE_PRIOR_SIGMA = 0.3
 ENGINE_BOUNDS = {"bandwidth_scale": (0.5, 1.5), "compute_scale": (0.5, 1.5), "overhead_scale": (0.33, 3.0)}
 # fixed starting point: the dataclass defaults, and 10 us per sequence per step (the dataclass default is 0,
 # "not modelled", which a log-space prior cannot start from)
-START = dataclasses.replace(Efficiency(), sequence_overhead_s=10e-6)
+START = dataclasses.replace(Efficiency(), sequence_overhead_s=10e-6, prefill_serial_fraction=0.5)
 # Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
 STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
 
@@ -106,7 +107,7 @@ FIT_EXCLUDE = {
     "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
     "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
 }
-NG = 7  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence
+NG = 8  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class Space:
         "allreduce_latency_us",
         "kv_bandwidth_fraction",
         "sequence_overhead_us",
+        "prefill_serial_fraction",
     )
 
     @property
@@ -149,6 +151,7 @@ class Space:
             START.allreduce_latency_s * 1e6,
             START.kv_bandwidth_fraction,
             START.sequence_overhead_s * 1e6,
+            START.prefill_serial_fraction,
         ]
         families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
         return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
@@ -156,6 +159,7 @@ class Space:
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
         pairs.append(SEQUENCE_OVERHEAD_BOUNDS_US)
+        pairs.append(SERIAL_BOUNDS)
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
         pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
         low, high = zip(*pairs, strict=True)
@@ -171,6 +175,7 @@ class Space:
             allreduce_latency_s=float(x[4]) * 1e-6,
             kv_bandwidth_fraction=float(x[5]),
             sequence_overhead_s=float(x[6]) * 1e-6,
+            prefill_serial_fraction=float(x[7]),
             interconnect_fraction=START.interconnect_fraction,
             source=source,
         )
@@ -340,7 +345,7 @@ def render_toml(
     ]
     for metric, (n, median, p90) in in_sample.items():
         held = f"{cross[metric][1]:.0f} ({cross[metric][2]:.0f})" if cross and metric in cross else "-"
-        label = f"{metric} (n={n})" if metric != "ALL" else f"all rows (n={n})"
+        label = {"ALL": f"all rows (n={n})", "THROUGHPUT": f"all throughput (n={n})"}.get(metric, f"{metric} (n={n})")
         lines.append(f"# {label:<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
     lines.append("[defaults]")
     lines += [f"{key} = {_fmt(value)}" for key, value in defaults.items()]
@@ -380,8 +385,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"calibrate.py: calibration data {path} not found (use --data PATH ...)", file=sys.stderr)
             return 2
     started = time.perf_counter()
-    rows = [row for path in files for row in read_rows(path)]
-    data = ", ".join(path.name for path in files)
+    rows_by_file = {path: read_rows(path) for path in files}
+    rows = [row for file_rows in rows_by_file.values() for row in file_rows]
+    # the files the fit reads rows from (a file whose every source is in FIT_EXCLUDE is only reported)
+    data = ", ".join(
+        path.name for path, file_rows in rows_by_file.items() if any(r["source"] not in FIT_EXCLUDE for r in file_rows)
+    )
     groups, skipped_rows = prepare(rows)
     skipped = Counter(reason for _, reason in skipped_rows)
     for source, reason in FIT_EXCLUDE.items():

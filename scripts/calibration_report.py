@@ -19,25 +19,31 @@ import numpy as np
 from gpucast.validation import METRICS
 from gpucast.validation_report import abs_pct_error
 
+# the roadmap's "throughput metrics": every rate a row can state, pooled (row "THROUGHPUT" of the tables)
+THROUGHPUT = ("output_tok_per_s_total", "output_tok_per_s_per_gpu", "total_tok_per_s", "requests_per_s")
+
 
 def abs_pct_errors(pairs: Iterable[tuple[str, float, float]]) -> dict[str, list[float]]:
-    """{metric: [|pred/meas - 1| x 100]} from (metric, predicted, measured)."""
+    """{metric: [|pred/meas - 1| x 100]} from (metric, predicted, measured), plus the pooled "THROUGHPUT"
+    and "ALL" classes."""
     errors: dict[str, list[float]] = defaultdict(list)
     for metric, pred, meas in pairs:
         error = abs_pct_error(pred, meas)
         errors[metric].append(error)
+        if metric in THROUGHPUT:
+            errors["THROUGHPUT"].append(error)
         errors["ALL"].append(error)
     return errors
 
 
 def summarize(errors: dict[str, list[float]]) -> dict[str, tuple[int, float, float]]:
-    order = [m for m in (*METRICS, "ALL") if m in errors]
+    order = [m for m in (*METRICS, "THROUGHPUT", "ALL") if m in errors]
     return {m: (len(errors[m]), float(np.median(errors[m])), float(np.percentile(errors[m], 90))) for m in order}
 
 
 def print_table(title: str, columns: dict[str, dict[str, tuple[int, float, float]]]) -> None:
     print(f"\n{title}")
-    metrics = [m for m in (*METRICS, "ALL") if any(m in col for col in columns.values())]
+    metrics = [m for m in (*METRICS, "THROUGHPUT", "ALL") if any(m in col for col in columns.values())]
     header = f"  {'metric':<26}" + "".join(f"{name:>28}" for name in columns)
     print(header)
     print(f"  {'':<26}" + "".join(f"{'n   median%    p90%':>28}" for _ in columns))
@@ -66,6 +72,7 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
         "prefill_fraction": _round(base.prefill_fraction),
         "step_overhead_s": _round(base.step_overhead_s),
         "sequence_overhead_s": _round(base.sequence_overhead_s),
+        "prefill_serial_fraction": _round(base.prefill_serial_fraction),
         "allreduce_latency_s": _round(base.allreduce_latency_s),
         "interconnect_fraction": _round(base.interconnect_fraction),
         "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),

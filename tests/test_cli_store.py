@@ -121,7 +121,11 @@ def test_save_on_every_planning_command_then_history(db, capsys, tmp_path):
     assert known == sorted(known, reverse=True)
     assert [p["id"] for p in ok_json(capsys, "history", "--sort", "id", "--desc")] == [p["id"] for p in plans][::-1]
     diff = ok_json(capsys, "history", "diff", str(plans[0]["id"]), str(plans[1]["id"]))
-    assert any(row["field"] == "result.gpu_resources.min_replicas" for row in diff)
+    fields = {row["field"]: (row["a"], row["b"]) for row in diff}
+    assert "inputs.sections.serving.min_replicas" in fields  # the tier-1 service's availability floor
+    assert all(a != b for a, b in fields.values())
+    replicas = [r["gpu_resources"]["min_replicas"] for r in results[:2]]  # in the diff exactly when they differ
+    assert ("result.gpu_resources.min_replicas" in fields) == (replicas[0] != replicas[1])
     code, out, _ = run(capsys, "history", "--csv", "-")
     assert code == 0 and out.splitlines()[0].startswith("id,created_at,kind") and len(out.splitlines()) == 8
     code, _, err = run(capsys, "history", "--sort", "colour")

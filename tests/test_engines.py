@@ -12,6 +12,7 @@ import gpucast
 from conftest import gpucast_exe
 from gpucast.catalog import loader
 from gpucast.core.perf import Efficiency, EngineFactors
+from gpucast.core.specs import Precision
 from gpucast.errors import InputError
 from gpucast.estimate import EstimateRequest, estimate
 from gpucast.inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
@@ -104,3 +105,24 @@ def test_sliding_window_is_applied_by_vllm_not_by_tensorrt_llm():
         return estimate(request).concurrency
 
     assert kv_tokens("trtllm") < kv_tokens("vllm")
+
+
+def test_fp8_weights_bring_an_fp8_kv_cache_only_on_engines_whose_checkpoints_quantize_it():
+    engines = loader.load_engines()
+    assert engines["trtllm"].default_kv_precision(Precision.FP8) is Precision.FP8
+    assert engines["nim"].default_kv_precision(Precision.FP8) is Precision.FP8
+    assert engines["vllm"].default_kv_precision(Precision.FP8) is Precision.BF16
+    assert engines["trtllm"].default_kv_precision(Precision.BF16) is Precision.BF16
+    common = {
+        "model": "llama-3.1-8b",
+        "gpu": "H100",
+        "num_gpus": 1,
+        "precision": "FP8",
+        "input_tokens": 512,
+        "output_tokens": 128,
+    }
+    trt = estimate(EstimateRequest(engine="trtllm", **common))
+    vllm = estimate(EstimateRequest(engine="vllm", **common))
+    assert (trt.kv_precision, vllm.kv_precision) == ("FP8", "BF16")
+    explicit = estimate(EstimateRequest(engine="trtllm", kv_precision="BF16", **common))
+    assert explicit.kv_precision == "BF16"  # a stated --kv-precision wins

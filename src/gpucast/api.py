@@ -66,13 +66,6 @@ def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
     return spec, f"--model-size {model.model_size_billions:g} mapped to {spec.name}: {spec.note}"
 
 
-def default_kv_precision(precision: Precision) -> Precision:
-    """KV cache dtype engines use by default: the activation dtype (16-bit unless FP32)."""
-    if precision in (Precision.FP32, Precision.FP16, Precision.BF16):
-        return precision
-    return Precision.BF16
-
-
 def resolve(
     workload: LLMWorkloadInput,
     model: ModelConfig,
@@ -91,7 +84,9 @@ def resolve(
     spec = engine.serves(spec)
     precision = parse_precision(model.precision)
     kv = (
-        parse_precision(model.kv_precision, "--kv-precision") if model.kv_precision else default_kv_precision(precision)
+        parse_precision(model.kv_precision, "--kv-precision")
+        if model.kv_precision
+        else engine.default_kv_precision(precision)
     )
     from .agent_plan import resolve_variant
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .api import default_kv_precision, resolve_model_spec
+from .api import resolve_model_spec
 from .catalog import loader
 from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings
@@ -108,7 +108,7 @@ def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, in
     kv = (
         parse_precision(request.kv_precision, "--kv-precision")
         if request.kv_precision
-        else default_kv_precision(precision)
+        else engine.default_kv_precision(precision)
     )
     pp = request.pp
     tp = request.tp if request.tp is not None else _best_tp(request, spec, gpu, engine, precision, kv)

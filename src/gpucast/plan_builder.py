@@ -277,7 +277,8 @@ def explain(request: ResolvedRequest, best: Candidate) -> list[dict[str, Any]]:
         (
             "prefill of one request",
             f"{prefill * 1e3:.1f} ms",
-            f"(2 x active params x {w.input_tokens} + attention) / (peak x {eff.prefill_fraction:.2f})",
+            f"(2 x params x {w.input_tokens} + attention) / (peak x {eff.prefill_fraction:.2f}) "
+            f"+ {eff.prefill_serial_fraction:.2f} x weight read",
         ),
         ("concurrency per replica", f"{point.concurrency:.0f}", f"largest meeting the SLOs (limit: {est.limit})"),
         ("ITL", f"{point.itl_s * 1e3:.1f} ms", "decode step / (1 - prefill share)"),

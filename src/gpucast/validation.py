@@ -27,7 +27,7 @@ from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings, weight_bytes
 from .core.perf import Efficiency
 from .core.serving import OperatingPoint, ReplicaConfig, under_load
-from .core.specs import Precision
+from .core.specs import EngineSpec, Precision
 from .errors import GpucastError, InputError
 from .validation_report import MetricSummary as MetricSummary
 from .validation_report import RowResult as RowResult
@@ -120,12 +120,13 @@ def _request_count(row: dict[str, str]) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _kv_precision(row: dict[str, str], precision: Precision) -> Precision | None:
+def _kv_precision(row: dict[str, str], precision: Precision, engine: EngineSpec) -> Precision | None:
+    """The row's KV dtype; unstated: the engine's default for the weights (FP8 KV with FP8 weights on
+    TensorRT-LLM and NIM, as the calibration README states for trtllm-bench), else FP16 unless BF16."""
     text = row["kv_precision"].strip()
     if text:
         return _precision(text)
-    # README: TensorRT-LLM v0.17 FP8 rows also quantize the KV cache; elsewhere KV stays 16-bit.
-    if precision is Precision.FP8 and row["source"].startswith("TRTLLM-perf-overview-v0.17"):
+    if precision is Precision.FP8 and engine.fp8_kv_with_fp8_weights:
         return Precision.FP8
     return Precision.BF16 if precision is Precision.BF16 else Precision.FP16
 
@@ -206,11 +207,11 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         gpu = resolve_gpu(row["gpu"])
     except GpucastError as error:
         raise _Skip(str(error).split(" (see")[0]) from None
+    engine_id, memory, max_seqs = engine_settings(row)
     precision = _precision(row["precision"])
-    kv_precision = _kv_precision(row, precision) if precision else None
+    kv_precision = _kv_precision(row, precision, load_engines()[engine_id]) if precision else None
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
-    engine_id, memory, max_seqs = engine_settings(row)
     model = load_engines()[engine_id].serves(model)
     requests = _request_count(row)
     if requests is not None:

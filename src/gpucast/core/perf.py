@@ -29,6 +29,9 @@ class Efficiency:
     kv_bandwidth_fraction: float = 0.6  # achieved / datasheet HBM bandwidth reading the paged KV cache (attention)
     compute_fraction: float = 0.55  # achieved / dense peak for batched decode GEMMs
     prefill_fraction: float = 0.55  # achieved / dense peak for prefill (large GEMMs + attention)
+    # share of the shorter of (weight streaming, compute) of one request's prefill pass that is not hidden
+    # behind the longer: 0 = ideal roofline max(); short prompts' small-M GEMMs overlap the two poorly
+    prefill_serial_fraction: float = 0.0
     step_overhead_s: float = 0.004  # per decode step: scheduling, sampling, launch gaps
     # per sequence in a decode step: the host work that grows with the batch (the scheduler's per-request
     # bookkeeping, sampling and detokenizing each sequence's token); 0 = not modelled (no data)
@@ -98,9 +101,22 @@ def expected_experts_touched(num_experts: int, experts_per_token: int, batch: fl
     return num_experts * (1.0 - missed)
 
 
+def lookup_embedding_params(model: ModelSpec) -> int:
+    """Parameters of an untied input-embedding table: a step gathers only its tokens' rows (no GEMM, no
+    full read). A tied table is the lm_head too, so it is read and multiplied anyway (0 here)."""
+    return 0 if model.tie_word_embeddings else model.vocab_size * model.hidden_size
+
+
+def gemm_params(model: ModelSpec) -> float:
+    """Parameters each token multiplies (2 FLOPs each): the active ones but the input-embedding lookup."""
+    return count_parameters(model).active - lookup_embedding_params(model)
+
+
 def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) -> float:
-    """Weight bytes a decode step reads (whole model): MoE reads only the touched experts."""
-    total = weight_bytes(model, precision)
+    """Weight bytes a decode step reads (whole model): not the untied input-embedding table (a row gather),
+    and for MoE only the touched experts."""
+    embedding_bytes = 4.0 if precision is Precision.FP32 else 2.0  # embeddings stay 16-bit (memory.weight_bytes)
+    total = weight_bytes(model, precision) - lookup_embedding_params(model) * embedding_bytes
     if not model.is_moe:
         return total
     params = count_parameters(model)
@@ -148,12 +164,11 @@ def decode_step(
     2023): each sequence scores k+1 tokens in one pass, so GEMM and attention FLOPs (and the
     all-reduce message) grow k+1-fold while the weights and the KV cache are still read once.
     """
-    params = count_parameters(model)
     shards = tp * pp
     tokens = batch * tokens_per_sequence
     weights = _weights_read_bytes(model, precision, tokens) / shards
     kv = batch * context_tokens * kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, int(context_tokens))
-    gemm_flops = tokens * 2.0 * params.active / shards
+    gemm_flops = tokens * 2.0 * gemm_params(model) / shards
     attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
     hbm = gpu.memory_bandwidth_tb_s * 1e12
     peak = gpu.peak_flops(precision.value.compute_key)
@@ -197,8 +212,9 @@ def prefill_time(
     tokens: float,
     batched: bool = False,
     cached_tokens: float = 0.0,
+    sequences: float = 1.0,
 ) -> float:
-    """Seconds of replica time to prefill ``tokens`` prompt tokens of one request.
+    """Seconds of replica time to prefill ``tokens`` prompt tokens of ``sequences`` requests (one by default).
 
     Compute: 2 x active params per token plus causal attention (mean context tokens/2).
     Alone (``batched=False``: the request's own latency) the weights must also be read at
@@ -209,14 +225,23 @@ def prefill_time(
     ``cached_tokens``: prompt tokens found in the prefix cache before these ``tokens`` (vLLM
     automatic prefix caching, SGLang RadixAttention). They are not computed, but the new tokens
     still attend to them: the mean attended context is cached + tokens/2.
+
+    ``sequences`` > 1 prefills that many prompts of tokens/sequences each in one pass (a static batch):
+    the GEMMs see all the tokens, but each prompt attends only to itself (causal, per sequence).
     """
-    params = count_parameters(model)
-    flops = tokens * (2.0 * params.active + attention_flops_per_token(model, cached_tokens + tokens / 2.0))
+    own_context = tokens / max(sequences, 1.0) / 2.0
+    flops = tokens * (2.0 * gemm_params(model) + attention_flops_per_token(model, cached_tokens + own_context))
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     compute_s = flops / (tp * pp) / peak
-    memory_s = weight_bytes(model, precision) / (tp * pp) / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
+    memory_s = (
+        _weights_read_bytes(model, precision, tokens)
+        / (tp * pp)
+        / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
+    )
     message = tokens * model.hidden_size * 2.0
     comm_s = 2 * model.num_layers * allreduce_time(gpu, eff, tp, message)
     if batched:
-        memory_s = 0.0
-    return max(compute_s, memory_s) * pp + comm_s
+        return compute_s * pp + comm_s
+    # one request's pass: its small-M GEMMs hide weight streaming and compute behind each other only in part
+    serial = eff.prefill_serial_fraction * min(compute_s, memory_s)
+    return (max(compute_s, memory_s) + serial) * pp + comm_s

@@ -226,7 +226,10 @@ def static_batch(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: floa
     requested = max(1.0, batch)
     batch = min(requested, float(cfg.max_sequences))
     step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
-    ttft = _prefill(cfg, input_tokens * batch)
+    ttft = prefill_time(
+        cfg.model, cfg.gpu, cfg.efficiency, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp,
+        tokens=input_tokens * batch, sequences=batch,
+    )  # fmt: skip
     e2e = ttft + max(output_tokens - 1.0, 0.0) * step.total_s
     rate = batch / e2e
     # More requests than KV slots run in waves; a request of wave k waits k earlier waves.

@@ -197,6 +197,18 @@ class EngineSpec:
     # LMDeploy: admit on the current length, preempt under pressure); "full" = prompt + maximum output reserved
     # at admission (TensorRT-LLM's default GUARANTEED_NO_EVICT capacity scheduler, which never pauses a request)
     kv_reservation: str = "used"
+    # whether an FP8 model runs with an FP8 KV cache unless told otherwise: NVIDIA ModelOpt FP8 checkpoints, which
+    # TensorRT-LLM and NIM serve, set kv_cache_quant_algo FP8; vLLM/SGLang keep kv_cache_dtype "auto" (16-bit)
+    fp8_kv_with_fp8_weights: bool = False
+
+    def default_kv_precision(self, precision: Precision) -> Precision:
+        """The KV cache dtype the engine uses for ``precision`` weights when none is given: the activation
+        dtype (16-bit unless FP32), or FP8 for FP8 weights on engines whose FP8 checkpoints quantize the KV."""
+        if precision is Precision.FP8 and self.fp8_kv_with_fp8_weights:
+            return Precision.FP8
+        if precision in (Precision.FP32, Precision.FP16, Precision.BF16):
+            return precision
+        return Precision.BF16
 
     def __post_init__(self) -> None:
         if self.kv_reservation not in ("used", "full"):
