@@ -32,7 +32,7 @@ from .inference import (
 )
 from .memory import MemoryBreakdown
 from .perf import Efficiency
-from .search import Candidate, priced_candidate, sharding_options
+from .search import Candidate, cheapest_sharding, priced_candidate, sharding_options
 from .serving import OperatingPoint, ReplicaConfig, max_throughput, operating_point
 from .specs import GIB, GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, draft_memory_per_gpu
@@ -243,21 +243,17 @@ def best_variant_for_gpu(
     pp: int | None = None,
 ) -> VariantCandidate:
     """``search.best_for_gpu`` with the variant: the cheapest SLO-meeting TP x PP for one GPU."""
-    options = sharding_options(model, gpu, tp, pp)
-    found: list[VariantCandidate] = []
-    reasons: list[str] = []
-    for o_tp, o_pp in options:
-        try:
-            est, detail = estimate_variant(
-                model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
-                workload=workload, slo=slo, settings=settings, variant=variant,
-            )  # fmt: skip
-        except InfeasibleError as error:
-            reasons.append(str(error))
-            continue
-        found.append(VariantCandidate(priced_candidate(est, workload, settings, prices, pricing), detail))
-        if est.meets_slo and o_pp > 1:
-            break
-    if not found:
-        raise InfeasibleError(reasons[-1] if reasons else f"no valid sharding of {model.name} on {gpu.name}")
-    return min(found, key=lambda v: v.candidate.sort_key())
+
+    def option(o_tp: int, o_pp: int) -> VariantCandidate:
+        est, detail = estimate_variant(
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
+            workload=workload, slo=slo, settings=settings, variant=variant,
+        )  # fmt: skip
+        return VariantCandidate(priced_candidate(est, workload, settings, prices, pricing), detail)
+
+    return cheapest_sharding(
+        sharding_options(model, gpu, tp, pp),
+        option,
+        lambda found: found.candidate,
+        none_valid=f"no valid sharding of {model.name} on {gpu.name}",
+    )

@@ -9,7 +9,9 @@ is known), preferring lower latency on ties.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..errors import InfeasibleError
 from .cost import FleetCost, InstancePrice, cheapest_fleet
@@ -24,6 +26,8 @@ from .inference import (
 )
 from .perf import Efficiency
 from .specs import GPUSpec, ModelSpec, Precision
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,35 @@ def sharding_options(model: ModelSpec, gpu: GPUSpec, tp: int | None, pp: int | N
     return options
 
 
+def cheapest_sharding(
+    options: list[tuple[int, int]],
+    evaluate_option: Callable[[int, int], T],
+    candidate_of: Callable[[T], Candidate],
+    *,
+    none_valid: str,
+) -> T:
+    """The cheapest of ``evaluate_option(tp, pp)`` over the layouts (by ``Candidate.sort_key``).
+
+    Layouts that cannot run (``InfeasibleError``) are skipped; when none can, the last reason is raised
+    (``none_valid`` if there was no layout at all). Once a pipelined layout meets the SLOs the deeper ones are
+    not tried: they only add latency and bubbles. Shared by the plain and the agent planner.
+    """
+    found: list[T] = []
+    reasons: list[str] = []
+    for o_tp, o_pp in options:
+        try:
+            result = evaluate_option(o_tp, o_pp)
+        except InfeasibleError as error:
+            reasons.append(str(error))
+            continue
+        found.append(result)
+        if o_pp > 1 and candidate_of(result).estimate.meets_slo:
+            break
+    if not found:
+        raise InfeasibleError(reasons[-1] if reasons else none_valid)
+    return min(found, key=lambda result: candidate_of(result).sort_key())
+
+
 def best_for_gpu(
     model: ModelSpec,
     gpu: GPUSpec,
@@ -125,31 +158,16 @@ def best_for_gpu(
     pp: int | None = None,
 ) -> Candidate:
     """Best (TP, PP) for one GPU type; ``tp``/``pp`` pin the sharding when given."""
-    options = sharding_options(model, gpu, tp, pp)
-    candidates: list[Candidate] = []
-    reasons: list[str] = []
-    for o_tp, o_pp in options:
-        try:
-            candidates.append(
-                evaluate(
-                    model,
-                    gpu,
-                    efficiency,
-                    precision=precision,
-                    kv_precision=kv_precision,
-                    tp=o_tp,
-                    pp=o_pp,
-                    workload=workload,
-                    slo=slo,
-                    settings=settings,
-                    prices=prices,
-                    pricing=pricing,
-                )
-            )
-        except InfeasibleError as error:
-            reasons.append(str(error))
-        if candidates and candidates[-1].estimate.meets_slo and o_pp > 1:
-            break  # deeper pipelines only add latency once one fits
-    if not candidates:
-        raise InfeasibleError(reasons[-1] if reasons else f"no valid sharding of {model.name} on {gpu.name}")
-    return min(candidates, key=Candidate.sort_key)
+
+    def option(o_tp: int, o_pp: int) -> Candidate:
+        return evaluate(
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
+            workload=workload, slo=slo, settings=settings, prices=prices, pricing=pricing,
+        )  # fmt: skip
+
+    return cheapest_sharding(
+        sharding_options(model, gpu, tp, pp),
+        option,
+        lambda candidate: candidate,
+        none_valid=f"no valid sharding of {model.name} on {gpu.name}",
+    )
