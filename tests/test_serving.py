@@ -8,7 +8,14 @@ import pytest
 
 from gpucast.catalog import loader
 from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config, size_fleet
-from gpucast.core.serving import _solve_rate, at_request_rate, max_throughput, operating_point, static_batch
+from gpucast.core.serving import (
+    _solve_rate,
+    at_request_rate,
+    finite_run_wait,
+    max_throughput,
+    operating_point,
+    static_batch,
+)
 from gpucast.core.specs import Precision
 from gpucast.errors import InfeasibleError
 
@@ -158,7 +165,20 @@ def test_open_loop_past_capacity_queues_without_bound_unless_the_run_is_finite(l
     top = max_throughput(cfg, input_tokens=500, output_tokens=200)
     over = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=top.requests_per_s * 2)
     assert over.ttft_s == float("inf") and over.requests_per_s == pytest.approx(top.requests_per_s)
-    finite = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=top.requests_per_s * 2, num_requests=100)
-    # backlog of a finite run: N/2 x (1/capacity - 1/rate)
-    backlog = 50 * (1 / top.requests_per_s - 1 / (2 * top.requests_per_s))
-    assert finite.ttft_s == pytest.approx(top.ttft_s + backlog)
+    rate, slots = top.requests_per_s * 2, cfg.max_sequences
+    few = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=rate, num_requests=slots)
+    assert few.ttft_s == pytest.approx(top.ttft_s)  # a run no longer than the batch slots: every request admitted
+    many = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=rate, num_requests=10 * slots)
+    # in flight grow at rate - capacity = capacity; a queue forms after t0 = slots / capacity, T = 5 slots / capacity:
+    # mean wait = capacity x (T - t0)^2 / (2 capacity T) = (4 slots / capacity)^2 / (10 slots / capacity)
+    wait = 1.6 * slots / top.requests_per_s
+    assert many.ttft_s == pytest.approx(top.ttft_s + wait)
+
+
+def test_finite_run_wait_hand_checked():
+    """32 req/s into 16 req/s of capacity for 500 requests: arrivals last 15.625 s, in flight grow at 16/s."""
+    assert finite_run_wait(32, 16, 500, slots=0) == pytest.approx(250 * (1 / 16 - 1 / 32))  # the whole backlog: 7.81 s
+    # 100 slots absorb the first 6.25 s: 16 x (15.625 - 6.25)^2 / (2 x 16 x 15.625) = 2.8125 s
+    assert finite_run_wait(32, 16, 500, slots=100) == pytest.approx(2.8125)
+    assert finite_run_wait(32, 16, 500, slots=250) == 0.0  # the slots outlast the arrivals
+    assert finite_run_wait(8, 16, 500, slots=0) == 0.0  # under capacity: no queue

@@ -266,13 +266,14 @@ def at_request_rate(
     Finds C with lambda(C) = rate by bisection (lambda grows with C), then adds M/D/1
     prefill queueing at utilization rate / capacity. Past capacity the replica saturates and
     the queue grows without bound; for a finite run of ``num_requests`` requests (a benchmark)
-    the mean extra wait is the backlog's mean, N/2 x (1/capacity - 1/rate).
+    the engine's sequence slots absorb the excess first and the mean extra wait is
+    ``finite_run_wait`` (the backlog's mean N/2 x (1/capacity - 1/rate) when there are no slots).
     """
     top = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens)
     if rate >= top.requests_per_s:
         if num_requests is None:
             return replace(top, ttft_s=math.inf, e2e_s=math.inf)
-        backlog = num_requests / 2.0 * (1.0 / top.requests_per_s - 1.0 / rate)
+        backlog = finite_run_wait(rate, top.requests_per_s, num_requests, cfg.max_sequences)
         return replace(top, ttft_s=top.ttft_s + backlog, e2e_s=top.e2e_s + backlog)
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
@@ -289,6 +290,25 @@ def at_request_rate(
         concurrency=hi,
         queue_utilization=rate / top.requests_per_s,
     )
+
+
+def finite_run_wait(rate: float, capacity: float, num_requests: int, slots: float) -> float:
+    """Mean wait for a batch slot in a finite open-loop run of ``num_requests`` arriving at ``rate`` > ``capacity``.
+
+    Fluid model: requests arrive for T = N / rate; in flight they grow at (rate - capacity) per second, and the
+    first ``slots`` (the engine's sequence limit) are admitted at once, so a queue forms only after
+    t0 = slots / (rate - capacity). A request arriving at t > t0 waits ((rate - capacity) t - slots) / capacity;
+    averaged over the arrivals: (rate - capacity) (T - t0)^2 / (2 capacity T). With no slots this is the
+    backlog's mean N/2 x (1/capacity - 1/rate).
+    """
+    excess = rate - capacity
+    if excess <= 0.0:
+        return 0.0
+    duration = num_requests / rate
+    start = slots / excess
+    if start >= duration:
+        return 0.0
+    return excess * (duration - start) ** 2 / (2.0 * capacity * duration)
 
 
 def under_load(
