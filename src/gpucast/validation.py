@@ -208,11 +208,12 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     except GpucastError as error:
         raise _Skip(str(error).split(" (see")[0]) from None
     engine_id, memory, max_seqs = engine_settings(row)
+    engine = load_engines()[engine_id]
     precision = _precision(row["precision"])
-    kv_precision = _kv_precision(row, precision, load_engines()[engine_id]) if precision else None
+    kv_precision = _kv_precision(row, precision, engine) if precision else None
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
-    model = load_engines()[engine_id].serves(model)
+    model = engine.serves(model)
     requests = _request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica

@@ -72,12 +72,16 @@ class MemoryBreakdown:
         return self.kv_cache_gib > 0.0
 
 
+def embedding_bytes_per_param(precision: Precision) -> float:
+    """Bytes per embedding parameter: quantized formats keep embeddings in 16-bit (as AWQ/GPTQ/FP8 do)."""
+    return 4.0 if precision is Precision.FP32 else 2.0
+
+
 def weight_bytes(model: ModelSpec, precision: Precision) -> float:
     """Bytes of all weights. Embeddings stay in 16-bit for quantized formats (as AWQ/GPTQ/FP8 do)."""
     params = count_parameters(model)
     body = (params.total - params.embedding) * precision.bytes_per_param
-    embedding_bytes = 4.0 if precision is Precision.FP32 else 2.0
-    return body + params.embedding * embedding_bytes
+    return body + params.embedding * embedding_bytes_per_param(precision)
 
 
 def kv_bytes_per_token(model: ModelSpec, kv_precision: Precision, context_tokens: int = 0) -> float:

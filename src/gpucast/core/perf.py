@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .memory import kv_bytes_per_token_per_gpu, weight_bytes
+from .memory import embedding_bytes_per_param, kv_bytes_per_token_per_gpu, weight_bytes
 from .params import count_parameters
 from .specs import GPUSpec, ModelSpec, Precision
 
@@ -115,8 +115,7 @@ def gemm_params(model: ModelSpec) -> float:
 def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) -> float:
     """Weight bytes a decode step reads (whole model): not the untied input-embedding table (a row gather),
     and for MoE only the touched experts."""
-    embedding_bytes = 4.0 if precision is Precision.FP32 else 2.0  # embeddings stay 16-bit (memory.weight_bytes)
-    total = weight_bytes(model, precision) - lookup_embedding_params(model) * embedding_bytes
+    total = weight_bytes(model, precision) - lookup_embedding_params(model) * embedding_bytes_per_param(precision)
     if not model.is_moe:
         return total
     params = count_parameters(model)

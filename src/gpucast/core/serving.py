@@ -124,7 +124,9 @@ def prefill_seconds(cfg: ReplicaConfig, tokens: float, *, batched: bool = False,
     return _prefill(cfg, tokens, batched=batched, cached_tokens=cached_tokens)
 
 
-def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False, cached_tokens: float = 0.0) -> float:
+def _prefill(
+    cfg: ReplicaConfig, tokens: float, *, batched: bool = False, cached_tokens: float = 0.0, sequences: float = 1.0
+) -> float:
     return prefill_time(
         cfg.model,
         cfg.gpu,
@@ -135,6 +137,7 @@ def _prefill(cfg: ReplicaConfig, tokens: float, *, batched: bool = False, cached
         tokens=tokens,
         batched=batched,
         cached_tokens=cached_tokens,
+        sequences=sequences,
     )
 
 
@@ -226,10 +229,7 @@ def static_batch(cfg: ReplicaConfig, *, input_tokens: float, output_tokens: floa
     requested = max(1.0, batch)
     batch = min(requested, float(cfg.max_sequences))
     step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
-    ttft = prefill_time(
-        cfg.model, cfg.gpu, cfg.efficiency, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp,
-        tokens=input_tokens * batch, sequences=batch,
-    )  # fmt: skip
+    ttft = _prefill(cfg, input_tokens * batch, sequences=batch)  # each prompt attends only to itself
     e2e = ttft + max(output_tokens - 1.0, 0.0) * step.total_s
     rate = batch / e2e
     # More requests than KV slots run in waves; a request of wave k waits k earlier waves.
