@@ -85,6 +85,7 @@ def resolve_variant(
 def plan_with_options(request: ResolvedRequest, *, inputs: dict[str, Any]) -> LLMCapacityPlan:
     """The plan under the variant, with the agent / speculative / disaggregation sections."""
     from .api import candidates_for, no_plan_message, variant_candidates_for
+    from .infeasible import require_feasible
 
     if request.variant.active:
         ranked, reasons = variant_candidates_for(request)
@@ -93,6 +94,7 @@ def plan_with_options(request: ResolvedRequest, *, inputs: dict[str, Any]) -> LL
         ranked = [VariantCandidate(c, AgentDetail(None, None, None)) for c in plain]
     if not ranked:
         raise InfeasibleError(no_plan_message(request, reasons))
+    require_feasible(request, [v.candidate for v in ranked], lambda changed: candidates_for(changed)[0])
     inputs = dict(inputs, context_window=request.settings.context_window)
     plan = build_plan(request, [v.candidate for v in ranked], inputs=inputs)
     best = ranked[0]

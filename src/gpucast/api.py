@@ -19,7 +19,8 @@ from .core.params import count_parameters, representative_dense_model
 from .core.search import Candidate, best_for_gpu
 from .core.specs import GPUSpec, ModelSpec, Precision
 from .errors import InfeasibleError, InputError
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
+from .infeasible import require_feasible
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, resolve_precision
 from .plan import LLMCapacityPlan
 from .plan_builder import build_plan
 
@@ -48,6 +49,9 @@ class ResolvedRequest:
     model_note: str
     variant: ServingVariant = field(default_factory=ServingVariant)  # agent / speculative inputs; off by default
     notes: tuple[str, ...] = ()  # warnings found while resolving (e.g. context window raised for an agent)
+    # why the precision was chosen when the caller gave none and the checkpoint's was used ("" otherwise);
+    # also appended to model_note, which the plan's assumptions print
+    precision_note: str = ""
 
 
 def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
@@ -82,7 +86,7 @@ def resolve(
     engine = loader.resolve_engine(options.engine)
     spec, note = resolve_model_spec(model)
     spec = engine.serves(spec)
-    precision = parse_precision(model.precision)
+    precision, precision_note = resolve_precision(model.precision, spec, from_catalog=model.model_name is not None)
     kv = (
         parse_precision(model.kv_precision, "--kv-precision")
         if model.kv_precision
@@ -106,7 +110,7 @@ def resolve(
         target_utilization=gpu.target_gpu_utilization,
         safety_margin=options.safety_margin,
         min_replicas=options.min_replicas,
-        engine_max_sequences=options.max_num_seqs,
+        engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
         max_sequences_cap=model.batch_size,
         context_window=context_window,
         memory=MemorySettings.for_engine(engine, options.gpu_memory_utilization),
@@ -130,6 +134,7 @@ def resolve(
         model_note=note,
         variant=variant,
         notes=notes,
+        precision_note=precision_note,
     )
 
 
@@ -195,6 +200,7 @@ def plan_inference(
     found, reasons = candidates_for(request)
     if not found:
         raise InfeasibleError(no_plan_message(request, reasons))
+    require_feasible(request, found, lambda changed: candidates_for(changed)[0])
     return build_plan(request, found, inputs=_echo(workload, model, gpu, request))
 
 
@@ -228,8 +234,8 @@ def _echo(
         "target_latency_ms": opts.target_latency_ms,
         "safety_margin": opts.safety_margin,
         "min_replicas": opts.min_replicas,
-        "gpu_memory_utilization": opts.gpu_memory_utilization,
-        "max_num_seqs": opts.max_num_seqs,
+        "gpu_memory_utilization": request.settings.memory.gpu_memory_utilization,
+        "max_num_seqs": request.settings.engine_max_sequences,
         "engine": opts.engine,
         **_echo_options(workload, opts),
     }

@@ -65,16 +65,18 @@ def compare_gpus(
     for cloud in chosen_clouds:
         if cloud not in known:
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
-    names = [parse_precision(p, "--precisions").name for p in (precisions or [model.precision])]
+    # without --precisions: the model's own (None = its published checkpoint's, as `inference` plans it)
+    names = [parse_precision(p, "--precisions").name for p in precisions] if precisions else [model.precision]
     rows: list[ComparisonRow] = []
-    for precision in names:
+    for name in names:
         for cloud in chosen_clouds:
             request = resolve(
                 workload,
-                replace(model, precision=precision),
+                replace(model, precision=name),
                 GPUConfig(None, target_gpu_utilization),
                 replace(options, cloud=cloud),
             )
+            precision = request.precision.name
             if gpu_types:
                 request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
             found, _ = candidates_for(request, cloud=cloud)

@@ -63,6 +63,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "pp",
         "gpu_memory_utilization",
         "max_num_seqs",
+        "require_slo",
         "engine",
         "speculative_tokens",
         "acceptance_rate",
@@ -143,7 +144,8 @@ def template(mode: str) -> dict[str, Any]:
             },
             "model": {
                 "_comment": "model_name (catalog, see `gpucast models`) or model_size_billions; precision "
-                "FP32|FP16|BF16|FP8|INT8|INT4|FP4; batch_size caps concurrent sequences per replica (omit: planner chooses)",
+                "FP32|FP16|BF16|FP8|INT8|INT4|FP4 (omit: the published checkpoint's, e.g. FP8 for DeepSeek-R1, else "
+                "FP16); batch_size caps concurrent sequences per replica (omit: planner chooses)",
                 "model_name": "llama-3.1-70b",
                 "precision": "FP16",
                 "context_window": 8192,

@@ -9,6 +9,7 @@
     ├── InputError(ValueError)          invalid workload/config value (names the value and what is accepted)
     │   └── ConfigError                 malformed or unknown keys in a JSON config / model config file
     ├── InfeasibleError(RuntimeError)   a valid question with no answer (model does not fit, no plan meets SLOs)
+    │   └── SLOInfeasibleError          the SLOs cannot be met at any load (carries the lowest latencies reached)
     └── StoreError                      the database cannot be opened or a record cannot be changed
         ├── StoreNotFoundError(LookupError)  no such service, user, plan or request
         ├── StoreConflictError               duplicate name or violated constraint
@@ -47,6 +48,18 @@ class ConfigError(InputError):
 
 class InfeasibleError(GpucastError, RuntimeError):
     """The question is valid but has no answer (nothing fits, nothing meets the SLOs)."""
+
+
+class SLOInfeasibleError(InfeasibleError):
+    """No configuration meets the latency targets at any load, not even with one request in flight.
+
+    ``detail`` is JSON-ready: the targets, the best configuration tried with its lowest reachable TTFT/ITL, and
+    the nearest feasible alternatives (more TP, FP8, a faster GPU) — what the REST API returns beside the message.
+    """
+
+    def __init__(self, message: str, detail: dict[str, object]):
+        super().__init__(message)
+        self.detail = detail
 
 
 class StoreError(GpucastError):

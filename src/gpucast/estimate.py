@@ -19,9 +19,10 @@ from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings
 from .core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
 from .errors import InfeasibleError, InputError
-from .inputs import ModelConfig, check_fraction, check_positive, parse_precision
+from .inputs import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
+DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
 
 
 @dataclass
@@ -39,7 +40,7 @@ class EstimateRequest:
     model_config: str | None = None
     tp: int | None = None
     pp: int = 1
-    precision: str = "BF16"
+    precision: str | None = None  # None: the published checkpoint's (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION
     kv_precision: str | None = None
     engine: str = "vllm"
     gpu_memory_utilization: float | None = None
@@ -99,12 +100,20 @@ class EstimateResult:
 
 def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, int]:
     """Validated request -> (replica config, memory breakdown, KV-limited sequences, replicas)."""
+    cfg, memory, kv_limited, replicas, _ = _build_replica(request)
+    return cfg, memory, kv_limited, replicas
+
+
+def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, int, str]:
+    """``build_replica`` plus the note saying why the precision was chosen when none was given ("" otherwise)."""
     request.validate()
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
     gpu = loader.resolve_gpu(request.gpu)
     engine = loader.resolve_engine(request.engine)
     spec = engine.serves(spec)
-    precision = parse_precision(request.precision)
+    precision, precision_note = resolve_precision(
+        request.precision, spec, default=DEFAULT_PRECISION, from_catalog=request.model is not None
+    )
     kv = (
         parse_precision(request.kv_precision, "--kv-precision")
         if request.kv_precision
@@ -127,7 +136,7 @@ def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, in
         workload=_shape(request),
         settings=_settings(request, engine),
     )
-    return cfg, memory, kv_limited, request.num_gpus // (tp * pp)
+    return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
 
 
 def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
@@ -181,12 +190,12 @@ def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> Ope
 
 def estimate(request: EstimateRequest) -> EstimateResult:
     """Throughput and latency of a fixed deployment under a fixed load."""
-    cfg, memory, kv_limited, replicas = build_replica(request)
+    cfg, memory, kv_limited, replicas, precision_note = _build_replica(request)
     point = run_load(cfg, request, replicas)
     bound = point.step.bound
     if point.concurrency >= cfg.max_sequences:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
-    warnings = []
+    warnings = [precision_note] if precision_note else []
     if point.concurrency > cfg.max_sequences:
         warnings.append(
             f"{point.concurrency:.0f} requests per replica exceed the {cfg.max_sequences} it can run at once "

@@ -13,10 +13,13 @@ from typing import Any
 
 from .core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
 from .core.cost import PRICING_MODELS
-from .core.specs import PRECISION_NAMES, Precision
+from .core.specs import PRECISION_NAMES, ModelSpec, Precision
 from .errors import InputError
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
+# The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
+# states a precision (ModelConfig.precision None). `estimate` keeps its own default, BF16 (estimate.DEFAULT_PRECISION).
+DEFAULT_PRECISION = "FP16"
 
 
 def parse_precision(value: str, flag: str = "--precision") -> Precision:
@@ -25,6 +28,28 @@ def parse_precision(value: str, flag: str = "--precision") -> Precision:
     if name not in PRECISION_NAMES:
         raise InputError(f"{flag} {value!r} is not one of {', '.join(PRECISION_NAMES)}")
     return Precision[name]
+
+
+def resolve_precision(
+    given: str | None, model: ModelSpec, *, default: str = DEFAULT_PRECISION, from_catalog: bool = True
+) -> tuple[Precision, str]:
+    """(weight precision, note): ``given`` when stated, else the precision of the model's published checkpoint
+    (catalog ``checkpoint_precision``, or a config.json's ``quantization_config``), else ``default``. The note says
+    why when the checkpoint chose it (for the plan's assumptions), and is empty otherwise."""
+    if given is not None:
+        return parse_precision(given), ""
+    if model.checkpoint_precision:
+        precision = parse_precision(model.checkpoint_precision)
+        where = (
+            f"{model.name}'s published checkpoint is {precision.name}"
+            if from_catalog
+            else f"{model.name}'s config.json declares {precision.name} weights (quantization_config)"
+        )
+        return precision, f"Precision {precision.name}: {where} (no --precision given)"
+    return parse_precision(default), ""
+
+
+MIN_TARGET_UTILIZATION = 0.05  # a fleet planned below 5% busy is a typo (0.7 meant as 0.007), not a plan
 
 
 def check_positive(name: str, value: float, *, integer: bool = False, upper: float | None = None) -> None:
@@ -197,7 +222,8 @@ class ModelConfig:
     (a Hugging Face config.json) or the seed's ``model_size_billions``."""
 
     model_size_billions: float | None = None
-    precision: str = "FP16"
+    # None = the published checkpoint's precision (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION (resolve_precision)
+    precision: str | None = None
     context_window: int = 4096
     batch_size: int | None = None  # cap on concurrent sequences per replica; None = planner chooses
     model_name: str | None = None
@@ -213,11 +239,12 @@ class ModelConfig:
         for flag, text in (("--model", self.model_name), ("--model-config", self.model_config_path)):
             if text is not None and (not isinstance(text, str) or not text.strip()):
                 raise InputError(f"{flag} {text!r} must be a non-empty string")
-        if not isinstance(self.precision, str):
+        if self.precision is not None and not isinstance(self.precision, str):
             raise InputError(f"--precision {self.precision!r} is not one of {', '.join(PRECISION_NAMES)}")
         if self.model_size_billions is not None:
             check_positive("model_size_billions (--model-size)", self.model_size_billions, upper=2000)
-        parse_precision(self.precision)
+        if self.precision is not None:
+            parse_precision(self.precision)
         if self.kv_precision is not None:
             parse_precision(self.kv_precision, "--kv-precision")
         check_positive("context_window (--context-window)", self.context_window, integer=True, upper=10_000_000)
@@ -230,12 +257,17 @@ class GPUConfig:
     """GPU type (None = recommend one) and the planned utilization (seed field names)."""
 
     gpu_type: str | None = None
-    target_gpu_utilization: float = 0.7
+    target_gpu_utilization: float = 0.7  # share of a replica's full throughput average traffic may use
 
     def validate(self) -> None:
         if self.gpu_type is not None and (not isinstance(self.gpu_type, str) or not self.gpu_type.strip()):
             raise InputError(f"--gpu-type {self.gpu_type!r} must be a GPU name (see `gpucast gpus`)")
         check_fraction("target_gpu_utilization (--target-gpu-utilization)", self.target_gpu_utilization)
+        if self.target_gpu_utilization < MIN_TARGET_UTILIZATION:  # below it a plan is a fleet of idle GPUs
+            raise InputError(
+                f"target_gpu_utilization (--target-gpu-utilization) {self.target_gpu_utilization!r} must be between "
+                f"{MIN_TARGET_UTILIZATION:g} and 1 (0.7 = average traffic uses 70% of a replica's full throughput)"
+            )
 
 
 @dataclass
@@ -251,8 +283,9 @@ class ServingOptions:
     min_replicas: int = 2
     tp: int | None = None
     pp: int | None = None
-    gpu_memory_utilization: float = 0.90
-    max_num_seqs: int = 256
+    gpu_memory_utilization: float | None = None  # None: the engine's default fraction (engines.toml)
+    max_num_seqs: int | None = None  # None: the engine's default cap (vLLM 256, TensorRT-LLM 2048, ...)
+    require_slo: bool = False  # True: a plan no load can run within the SLOs is an error (CLI, REST), not a plan
     engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
     speculative_tokens: int = 0  # k draft tokens per round; 0 = no speculative decoding
     acceptance_rate: float | None = None  # per-token acceptance alpha (required with speculative_tokens)
@@ -283,8 +316,10 @@ class ServingOptions:
                 check_positive(flag, value, integer=True, upper=64)
                 if value & (value - 1):
                     raise InputError(f"{flag} {value!r} must be a power of two (1, 2, 4, 8, ...)")
-        check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
-        check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=100_000)
+        if self.gpu_memory_utilization is not None:
+            check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
+        if self.max_num_seqs is not None:
+            check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=100_000)
         self._validate_new_options()
 
     def _validate_new_options(self) -> None:

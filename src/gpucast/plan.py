@@ -35,18 +35,27 @@ class GPUResources:
 
 @dataclass
 class ThroughputMetrics:
-    tps_per_replica: float  # output tokens/s of one replica at the planned operating point
+    """Capacity at the SLOs (the largest request rate one replica serves within them) and the latencies at the
+    planned peak (peak RPS over max replicas) — the numbers ``gpucast estimate --request-rate`` gives there."""
+
+    tps_per_replica: float  # output tokens/s of one replica at its capacity (the largest rate meeting the SLOs)
     total_tps_capacity: float  # output tokens/s of max replicas
-    max_rps_capacity: float  # requests/s of max replicas at the planned operating point
-    estimated_ttft_ms: float
-    estimated_itl_ms: float
-    meets_latency_sla: bool
-    rps_per_replica: float
-    estimated_e2e_latency_ms: float
-    concurrency_per_replica: float
+    max_rps_capacity: float  # requests/s of max replicas, each at its capacity
+    estimated_ttft_ms: float  # at the planned peak load (planned_rps_per_replica)
+    estimated_itl_ms: float  # at the planned peak load
+    meets_latency_sla: bool  # False: no load meets the SLOs (the fleet is then sized on saturation throughput)
+    rps_per_replica: float  # capacity at the SLOs: the largest open-loop request rate meeting every target
+    estimated_e2e_latency_ms: float  # at the planned peak load
+    concurrency_per_replica: float  # requests in flight at the capacity
     bound: str  # memory | compute: what limits a decode step
-    concurrency_limit: str  # what stops concurrency from growing: itl, ttft, e2e, kv-cache, ...
+    concurrency_limit: str  # what stops the rate from growing: itl, ttft, e2e, kv-cache, ... (infeasible: missed SLO)
     max_tps_per_replica: float  # output tokens/s with every KV slot busy (offline max throughput)
+    planned_rps_per_replica: float = 0.0  # peak RPS / max replicas: the load each replica carries at peak
+    planned_concurrency_per_replica: float = 0.0  # requests in flight at the planned peak load
+    capacity_ttft_ms: float = 0.0  # TTFT at the capacity (the SLO-limited edge)
+    capacity_itl_ms: float = 0.0  # ITL at the capacity
+    lowest_ttft_ms: float = 0.0  # a request alone: the lowest TTFT this configuration reaches
+    lowest_itl_ms: float = 0.0  # a request alone: the lowest ITL
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .catalog import loader
 from .core.cost import HOURS_PER_MONTH, cost_per_million_tokens
+from .core.inference import planned_point
 from .core.memory import kv_bytes_per_token
 from .core.params import count_parameters
 from .core.perf import prefill_time
@@ -33,6 +34,8 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
     est, fleet = best.estimate, best.fleet
     cfg, mem, point = est.config, est.memory, est.capacity
     workload, settings = request.workload, request.settings
+    planned = planned_point(est, fleet, workload)
+    lowest = est.lowest or point
     gpus_per_replica = cfg.gpus
     used_gib = mem.weights_gib + mem.activations_gib + mem.overhead_gib + max(mem.kv_cache_gib, 0.0)
     resources = GPUResources(
@@ -58,15 +61,21 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         tps_per_replica=point.output_tokens_per_s,
         total_tps_capacity=point.output_tokens_per_s * fleet.max_replicas,
         max_rps_capacity=rps * fleet.max_replicas,
-        estimated_ttft_ms=point.ttft_s * 1e3,
-        estimated_itl_ms=point.itl_s * 1e3,
+        estimated_ttft_ms=planned.ttft_s * 1e3,
+        estimated_itl_ms=planned.itl_s * 1e3,
         meets_latency_sla=est.meets_slo,
         rps_per_replica=rps,
-        estimated_e2e_latency_ms=point.e2e_s * 1e3,
+        estimated_e2e_latency_ms=planned.e2e_s * 1e3,
         concurrency_per_replica=point.concurrency,
         bound=point.step.bound,
         concurrency_limit=est.limit,
         max_tps_per_replica=est.saturation.output_tokens_per_s,
+        planned_rps_per_replica=planned.requests_per_s,
+        planned_concurrency_per_replica=planned.concurrency,
+        capacity_ttft_ms=point.ttft_s * 1e3,
+        capacity_itl_ms=point.itl_s * 1e3,
+        lowest_ttft_ms=lowest.ttft_s * 1e3,
+        lowest_itl_ms=lowest.itl_s * 1e3,
     )
     util = settings.target_utilization
     scaling = ScalingRecommendation(
@@ -147,21 +156,42 @@ def _alternative(c: Candidate) -> Alternative:
 
 def _recommendation(request: ResolvedRequest, ranked: list[Candidate]) -> str:
     best = ranked[0]
-    cfg = best.estimate.config
+    est, cfg = best.estimate, best.estimate.config
     shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    if not est.meets_slo:
+        return infeasible_summary(request, best) + (
+            f"; the fleet shown ({best.fleet.max_replicas} x {cfg.gpus} {cfg.gpu.name}, {shard}) carries the traffic at "
+            "saturation throughput without meeting them"
+        )
     text = (
         f"{best.fleet.min_replicas}-{best.fleet.max_replicas} replicas of {cfg.gpus} x {cfg.gpu.name} ({shard}); "
-        f"each serves {best.estimate.capacity.requests_per_s:.2f} req/s at {best.estimate.capacity.concurrency:.0f} "
-        f"concurrent requests (limited by {best.estimate.limit})"
+        f"each serves up to {est.capacity.requests_per_s:.2f} req/s within the SLOs (limited by {est.limit}) "
+        f"and {best.fleet.planned_peak_rps / best.fleet.max_replicas:.2f} req/s at the planned peak"
     )
-    if request.gpu_pinned or len(ranked) == 1:
+    feasible = [c for c in ranked if c.estimate.meets_slo]
+    if request.gpu_pinned or len(feasible) == 1:
         return text
-    if best.cost_at_peak and ranked[1].cost_at_peak:
-        nxt = ranked[1]
+    if best.cost_at_peak and feasible[1].cost_at_peak:
+        nxt = feasible[1]
         saving = nxt.cost_at_peak.monthly_usd - best.cost_at_peak.monthly_usd  # type: ignore[union-attr]
-        text += f"; cheapest of {len(ranked)} GPU types meeting the SLOs on {request.options.cloud}, "
+        text += f"; cheapest of {len(feasible)} GPU types meeting the SLOs on {request.options.cloud}, "
         text += f"${saving:,.0f}/month less than {nxt.estimate.config.gpu.name}"
     return text
+
+
+def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
+    """One sentence: the SLOs no load meets, and the lowest latencies the best configuration reaches."""
+    est, cfg = best.estimate, best.estimate.config
+    lowest = est.lowest or est.capacity
+    shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    slo = f"TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms" + (
+        f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""
+    )
+    return (
+        f"infeasible: no load meets {slo} ({est.limit} missed); the lowest reachable with one request in flight on "
+        f"{cfg.gpus} x {cfg.gpu.name} ({shard}, {cfg.precision.name}) is TTFT {lowest.ttft_s * 1e3:,.0f} ms, "
+        f"ITL {lowest.itl_s * 1e3:,.1f} ms, end-to-end {lowest.e2e_s * 1e3:,.0f} ms"
+    )
 
 
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
@@ -170,6 +200,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     s = request.settings
     return [
         f"Model: {request.model_note}",
+        *([request.precision_note] if request.precision_note else []),
         f"Engine: {engine.name} {engine.version} (continuous batching, chunked prefill, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
@@ -192,8 +223,8 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     notes = []
     if not est.meets_slo:
         notes.append(
-            f"no configuration meets the SLOs; the plan shows the closest (ITL {est.capacity.itl_s * 1e3:.0f} ms, "
-            f"TTFT {est.capacity.ttft_s * 1e3:.0f} ms) — relax the SLOs or use a faster GPU"
+            f"no configuration meets the SLOs at any load: {infeasible_summary(request, best)} — relax the SLOs, "
+            "use more GPUs per replica (TP), a smaller precision (FP8) or a faster GPU"
         )
     if est.limit == "kv-cache":
         notes.append(f"KV cache limits concurrency to {cfg.max_sequences} sequences per replica")
@@ -226,6 +257,7 @@ def explain(request: ResolvedRequest, best: Candidate) -> list[dict[str, Any]]:
     est, fleet = best.estimate, best.fleet
     cfg, mem, point, step = est.config, est.memory, est.capacity, est.capacity.step
     gpu, eff, w = cfg.gpu, cfg.efficiency, request.workload
+    planned = planned_point(est, fleet, w)
     params = count_parameters(cfg.model)
     prefill = prefill_time(cfg.model, gpu, eff, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=w.input_tokens)
     rows = [
@@ -280,13 +312,28 @@ def explain(request: ResolvedRequest, best: Candidate) -> list[dict[str, Any]]:
             f"(2 x params x {w.input_tokens} + attention) / (peak x {eff.prefill_fraction:.2f}) "
             f"+ {eff.prefill_serial_fraction:.2f} x weight read",
         ),
-        ("concurrency per replica", f"{point.concurrency:.0f}", f"largest meeting the SLOs (limit: {est.limit})"),
-        ("ITL", f"{point.itl_s * 1e3:.1f} ms", "decode step / (1 - prefill share)"),
-        ("TTFT", f"{point.ttft_s * 1e3:.0f} ms", "prefill + step/2 + M/D/1 queueing at peak utilization"),
         (
-            "requests/s per replica",
+            "capacity per replica (requests/s)",
             f"{point.requests_per_s:.3f}",
-            "concurrency / (TTFT + (output-1) x ITL)  (Little's law)",
+            f"largest open-loop rate whose TTFT/ITL meet the SLOs, by bisection (limit: {est.limit})"
+            if est.meets_slo
+            else f"no load meets the SLOs ({est.limit}): saturation throughput, every KV slot busy",
+        ),
+        (
+            "concurrency at capacity",
+            f"{point.concurrency:.1f}",
+            "rate x (TTFT + (output-1) x ITL)  (Little's law)",
+        ),
+        ("ITL at capacity", f"{point.itl_s * 1e3:.1f} ms", "decode step / (1 - prefill share)"),
+        (
+            "TTFT at capacity",
+            f"{point.ttft_s * 1e3:.0f} ms",
+            "prefill + step/2 + M/D/1 prefill queueing at rate / saturation rate",
+        ),
+        (
+            "planned peak load per replica",
+            f"{planned.requests_per_s:.3f} req/s: TTFT {planned.ttft_s * 1e3:.0f} ms, ITL {planned.itl_s * 1e3:.1f} ms",
+            "peak RPS / max replicas, re-estimated as gpucast estimate --request-rate does",
         ),
         (
             "min replicas",

@@ -20,7 +20,7 @@ from .core.cost import FleetCost, cheapest_fleet
 from .core.params import count_parameters
 from .core.specs import GIB, GPUSpec, ModelSpec, Precision
 from .errors import InfeasibleError, InputError
-from .inputs import GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from .inputs import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
 from .training_plan import (
     Parallelism,
     TrainingCapacityPlan,
@@ -181,7 +181,9 @@ def plan_training(
         raise InputError(
             f"--num-gpus {options.num_gpus} is not a multiple of TP x PP = {(options.tp or 1) * (options.pp or 1)}"
         )
-    precision = parse_precision(model.precision)
+    # Training does not take a quantized checkpoint's storage precision (FP8 DeepSeek weights are fine-tuned in
+    # mixed precision): without --precision it trains at the seed's default, as before.
+    precision = parse_precision(model.precision or DEFAULT_PRECISION)
     if precision not in (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32):
         raise InputError(f"--precision {precision.name} is not a training precision (BF16, FP16, FP8 or FP32)")
     if gpu.gpu_type:
@@ -285,7 +287,7 @@ def _build(
             "global_batch_size": training.global_batch_size,
             "optimizer_type": training.optimizer_type,
             "gradient_checkpointing": training.gradient_checkpointing,
-            "precision": model.precision.upper(),
+            "precision": (model.precision or DEFAULT_PRECISION).upper(),
             "method": options.method,
             "cloud": options.cloud,
             "pricing": options.pricing,

@@ -14,7 +14,7 @@ from .catalog import loader
 from .core import training as core
 from .core.specs import GIB, Precision
 from .errors import InfeasibleError, InputError
-from .inputs import ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from .inputs import DEFAULT_PRECISION, ModelConfig, TrainingInput, TrainingOptions, parse_precision
 from .jsonable import dataclass_dict
 from .training_api import GB, _best_for_gpu
 
@@ -184,7 +184,7 @@ def compare_training(
     known = loader.clouds()
     rows: list[TrainingComparisonRow] = []
     spec, _ = resolve_model_spec(model)
-    precision = parse_precision(model.precision)
+    precision = parse_precision(model.precision or DEFAULT_PRECISION)  # training keeps the default (training_api)
     for cloud in clouds or list(known):
         if cloud not in known:
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")

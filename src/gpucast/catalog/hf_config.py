@@ -33,8 +33,59 @@ def _positive_int(cfg: dict[str, Any], key: str, source: str) -> int:
     return value
 
 
-def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str) -> ModelSpec:
-    """Build a ModelSpec; ``name`` labels it in plans (the config's folder name)."""
+# quantization_config.quant_method (transformers' QuantizationMethod names) -> the precision its weights are stored in;
+# 4-/8-bit integer methods state their width in "bits" (GPTQ, AWQ: transformers GPTQConfig/AwqConfig; AWQ defaults to 4).
+_FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "FP4"}
+_INTEGER_METHODS = ("awq", "gptq")
+_MODELOPT_ALGOS = {"FP8": "FP8", "NVFP4": "FP4"}  # NVIDIA ModelOpt "quant_algo"
+
+
+def checkpoint_precision(quantization: Any) -> str:
+    """The precision name of a checkpoint's weights from its ``quantization_config`` ("" when absent or unclear).
+
+    Clear cases only: FP8 (``fp8``, ``fbgemm_fp8``, ModelOpt ``FP8``; DeepSeek-V3/R1), FP4 (``mxfp4``: gpt-oss;
+    ModelOpt ``NVFP4``), INT4/INT8 (``awq``/``gptq`` with 4/8 bits), and compressed-tensors whose weights are
+    8-bit float (FP8) or 4/8-bit integers. Anything else plans at the default precision."""
+    if not isinstance(quantization, dict):
+        return ""
+    method = str(quantization.get("quant_method", "")).lower()
+    if method in _FLOAT_METHODS:
+        return _FLOAT_METHODS[method]
+    if method in _INTEGER_METHODS:
+        bits = quantization.get("bits", quantization.get("w_bit", 4 if method == "awq" else None))
+        return {4: "INT4", 8: "INT8"}.get(bits, "") if isinstance(bits, int) else ""
+    if method == "modelopt":
+        return _MODELOPT_ALGOS.get(str(quantization.get("quant_algo", "")).upper(), "")
+    if method == "compressed-tensors":
+        return _compressed_tensors_precision(quantization)
+    return ""
+
+
+def _compressed_tensors_precision(quantization: dict[str, Any]) -> str:
+    """compressed-tensors (llm-compressor): the weights' num_bits and type, when every config group agrees."""
+    groups = quantization.get("config_groups")
+    if not isinstance(groups, dict) or not groups:
+        return ""
+    found: set[tuple[object, str]] = set()
+    for group in groups.values():
+        weights = group.get("weights") if isinstance(group, dict) else None
+        if not isinstance(weights, dict):
+            return ""
+        found.add((weights.get("num_bits"), str(weights.get("type", "")).lower()))
+    if len(found) != 1:
+        return ""
+    names: dict[tuple[object, str], str] = {
+        (8, "float"): "FP8",
+        (4, "int"): "INT4",
+        (8, "int"): "INT8",
+        (4, "float"): "FP4",
+    }
+    return names.get(found.pop(), "")
+
+
+def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantization: Any = None) -> ModelSpec:
+    """Build a ModelSpec; ``name`` labels it in plans (the config's folder name). ``quantization`` is the
+    checkpoint's ``quantization_config`` (default: the one in ``cfg``), which sets ``checkpoint_precision``."""
     layers = _positive_int(cfg, "num_hidden_layers", source)
     hidden = _positive_int(cfg, "hidden_size", source)
     heads = _positive_int(cfg, "num_attention_heads", source)
@@ -89,5 +140,8 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str) -> Mode
         v_head_dim=int(cfg.get("v_head_dim") or 0),
         sliding_window=window,
         sliding_window_layers=window_layers,
+        checkpoint_precision=checkpoint_precision(
+            quantization if quantization is not None else cfg.get("quantization_config")
+        ),
         source=source,
     )

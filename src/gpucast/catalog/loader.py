@@ -23,7 +23,7 @@ from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
-from ..core.specs import EngineSpec, GPUSpec, ModelSpec
+from ..core.specs import PRECISION_NAMES, EngineSpec, GPUSpec, ModelSpec
 from ..errors import CatalogError, ConfigError, InputError, UnknownGPUError, UnknownModelError
 
 _SUFFIXES = re.compile(r"(-instruct|-chat|-hf|-it|-base)+$")
@@ -73,7 +73,14 @@ def load_gpus() -> dict[str, GPUSpec]:
 def load_models() -> dict[str, ModelSpec]:
     """All models by id."""
     table = _read("models.toml").get("models", {})
-    return {key: _build(ModelSpec, key, entry, "models.toml") for key, entry in table.items()}
+    models = {key: _build(ModelSpec, key, entry, "models.toml") for key, entry in table.items()}
+    for key, spec in models.items():
+        if spec.checkpoint_precision and spec.checkpoint_precision not in PRECISION_NAMES:
+            raise CatalogError(
+                f"models.toml entry {key!r}: checkpoint_precision {spec.checkpoint_precision!r} is not one of "
+                f"{', '.join(PRECISION_NAMES)}"
+            )
+    return models
 
 
 @cache
@@ -236,4 +243,7 @@ def read_hf_config(path: str | Path) -> ModelSpec:
     cfg = raw.get("text_config", raw) if isinstance(raw.get("text_config"), dict) else raw
     from .hf_config import model_from_hf_config
 
-    return model_from_hf_config(cfg, name=Path(path).parent.name or Path(path).stem, source=str(path))
+    quantization = raw.get("quantization_config", cfg.get("quantization_config"))  # top level, also beside text_config
+    return model_from_hf_config(
+        cfg, name=Path(path).parent.name or Path(path).stem, source=str(path), quantization=quantization
+    )

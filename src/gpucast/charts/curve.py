@@ -1,8 +1,8 @@
-"""Throughput and latency against concurrency for a plan's replica, from the planner's own estimator.
+"""Throughput and latency against load for a plan's replica, from the planner's own estimator.
 
-The curve re-runs :func:`gpucast.core.serving.operating_point` on the replica the plan chose (same model,
-GPU, precisions, TP/PP, memory settings and queueing at the planned peak utilization as
-:func:`gpucast.core.inference.estimate_replica`), so the marked operating point is the plan's own.
+The curve re-runs :func:`gpucast.core.serving.open_loop_point` (open-loop arrivals, prefill queueing at the
+rate's share of saturation) on the replica the plan chose, and marks the plan's planned peak load as
+``gpucast estimate --request-rate`` evaluates it, so the marked operating point is the plan's own.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from ..api import resolve
 from ..catalog import loader
 from ..core.inference import replica_config
-from ..core.serving import OperatingPoint, operating_point
+from ..core.serving import OperatingPoint, at_request_rate, max_throughput, open_loop_point
 from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
 POINTS = 40  # enough for a smooth line; each point is a few microseconds of arithmetic
@@ -53,11 +53,11 @@ def plan_curve(
         workload=request.workload,
         settings=request.settings,
     )
-    shape = {
-        "input_tokens": request.workload.input_tokens,
-        "output_tokens": request.workload.output_tokens,
-        "queue_utilization": request.settings.peak_utilization,
-    }
-    chosen = int(throughput["concurrency_per_replica"])
-    points = [operating_point(cfg, concurrency=c, **shape) for c in concurrency_grid(cfg.max_sequences, chosen)]
-    return Curve(points, operating_point(cfg, concurrency=max(chosen, 1), **shape), cfg.max_sequences)
+    shape = {"input_tokens": request.workload.input_tokens, "output_tokens": request.workload.output_tokens}
+    saturation = max_throughput(cfg, **shape).requests_per_s
+    # plans saved before the planned point was reported: peak RPS over the peak fleet is the same number
+    planned = throughput.get("planned_rps_per_replica") or plan["scaling"]["peak_rps"] / resources["max_replicas"]
+    chosen = at_request_rate(cfg, rate=min(float(planned), saturation * 0.9999), **shape)
+    grid = concurrency_grid(cfg.max_sequences, round(chosen.concurrency))
+    points = [open_loop_point(cfg, concurrency=c, saturation_rate=saturation, **shape) for c in grid]
+    return Curve(points, chosen, cfg.max_sequences)

@@ -57,6 +57,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "pp": ("serving", "pp"),
     "gpu_memory_utilization": ("serving", "gpu_memory_utilization"),
     "max_num_seqs": ("serving", "max_num_seqs"),
+    "require_slo": ("serving", "require_slo"),
     "speculative_tokens": ("serving", "speculative_tokens"),
     "acceptance_rate": ("serving", "acceptance_rate"),
     "draft_model": ("serving", "draft_model"),
@@ -82,7 +83,11 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--input-tokens", type=int, help="average input (prompt) tokens per request")
     seed.add_argument("--output-tokens", type=int, help="average output (generated) tokens per request")
     seed.add_argument("--model-size", type=float, help="model size in billions (maps to a representative dense model)")
-    seed.add_argument("--precision", help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default FP16)")
+    seed.add_argument(
+        "--precision",
+        help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default: the published checkpoint's, e.g. FP8 for "
+        "DeepSeek-R1/V3, else FP16)",
+    )
     seed.add_argument("--context-window", type=int, help="max tokens per sequence (default 4096)")
     seed.add_argument(
         "--batch-size", type=int, help="cap on concurrent sequences per replica (default: planner chooses)"
@@ -155,9 +160,20 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
     extra.add_argument("--tp", type=int, help="pin tensor parallelism (default: searched)")
     extra.add_argument("--pp", type=int, help="pin pipeline parallelism (default: searched)")
-    extra.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default 0.90, vLLM)")
-    extra.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default 256, vLLM)")
+    extra.add_argument(
+        "--gpu-memory-utilization", type=float, help="engine memory fraction (default: the engine's, vLLM 0.90)"
+    )
+    extra.add_argument(
+        "--max-num-seqs", type=int, help="engine cap on concurrent sequences (default: the engine's, vLLM 256)"
+    )
     extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
+    extra.add_argument(
+        "--allow-infeasible",
+        dest="require_slo",
+        action="store_const",
+        const=False,
+        help="when no load meets the SLOs, print the closest plan (sized at saturation) instead of exiting 2",
+    )
     extra.add_argument("--json", action="store_true", help="print the plan as JSON")
     extra.add_argument("--explain", action="store_true", help="show every intermediate quantity and its formula")
     add_agent_flags(parser)
@@ -227,7 +243,11 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--num-gpus", type=int, required=True, help="GPUs in total; beyond TP x PP they are replicas")
     what.add_argument("--tp", type=int, help="tensor parallelism (default: smallest that fits)")
     what.add_argument("--pp", type=int, default=1, help="pipeline parallelism (default 1)")
-    what.add_argument("--precision", default="BF16", help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default BF16)")
+    what.add_argument(
+        "--precision",
+        help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default: the published checkpoint's, e.g. FP8 for "
+        "DeepSeek-R1/V3, else BF16)",
+    )
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
     what.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")

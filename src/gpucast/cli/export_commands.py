@@ -90,6 +90,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
                          "(--model, --rps, --input-tokens, --output-tokens ...)")  # fmt: skip
     from ..api import plan_inference
 
+    sections.setdefault("serving", {}).setdefault("require_slo", True)  # never export a plan that cannot meet its SLOs
     plan: dict[str, Any] = plan_inference(*_inputs(sections)).to_dict()
     return plan
 

@@ -106,16 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="compare estimates with published measurements (CSV) and report the error",
+        help="compare estimates (or, with --plans, plans) with published measurements (CSV) and report the error",
         description="Run `estimate` on every row of a measurements CSV and report per-metric error. Inference "
         "rows have the columns of ../shared/calibration/inference.csv, training rows those of training.csv "
-        "(recognised by its params_b / seq_len columns).",
+        "(recognised by its params_b / seq_len columns). With --plans, every loaded serving point (R req/s at mean "
+        "TTFT t and ITL i) becomes a plan for 10 x R req/s at SLOs 1.1 t / 1.1 i on the measured deployment, and the "
+        "report compares the planned GPUs with the ceil(10 x replicas x 1.25) x TP x PP the deployment needs.",
     )
     validate.add_argument(
-        "file", help="measurements CSV (columns of ../shared/calibration/inference.csv or training.csv)"
+        "file",
+        nargs="*",
+        help="measurements CSV (columns of ../shared/calibration/inference.csv or training.csv); with --plans any "
+        "number of inference CSVs, default: ../shared/calibration/inference.csv and data/benchmarks/*.csv",
+    )
+    validate.add_argument(
+        "--plans", action="store_true", help="plan-level validation: planned vs needed GPUs per loaded serving point"
     )
     validate.add_argument("--json", action="store_true", help="print JSON")
-    validate.add_argument("--rows", action="store_true", help="print every row, not only the summary")
+    validate.add_argument("--rows", action="store_true", help="print every row (point), not only the summary")
 
     predict = sub.add_parser(
         "predict",
@@ -217,6 +225,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     from ..api import plan_inference
 
+    sections.setdefault("serving", {}).setdefault("require_slo", True)  # the CLI answers infeasible SLOs with exit 2
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
 
 
@@ -315,10 +324,22 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ..validation import validate_file
     from . import render
 
-    report = validate_file(args.file)
+    if args.plans:
+        from ..plan_validation import validate_plans
+
+        plans = validate_plans(args.file or None)
+        if args.json:
+            print(json.dumps(plans.to_dict(), indent=2))
+        else:
+            render.plan_validation(plans, rows=args.rows)
+        return 0
+    from ..validation import validate_file
+
+    if len(args.file) != 1:
+        raise InputError("validate needs one measurements CSV (or --plans, which takes any number and has defaults)")
+    report = validate_file(args.file[0])
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -34,7 +34,9 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id-col", help="service id column")
     parser.add_argument("--model", help="plan capacity for this model (catalog name)")
     parser.add_argument("--gpu", "--gpu-type", dest="gpu", help="GPU type for the capacity timeline")
-    parser.add_argument("--precision", default="FP16", help="model precision for the capacity timeline")
+    parser.add_argument(
+        "--precision", help="model precision for the capacity timeline (default: the published checkpoint's, else FP16)"
+    )
     parser.add_argument("--input-tokens", type=int, help="input tokens per request (capacity timeline)")
     parser.add_argument("--output-tokens", type=int, help="output tokens per request (capacity timeline)")
     parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")

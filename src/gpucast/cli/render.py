@@ -80,21 +80,37 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
     sla = "[green]yes[/green]" if thr.meets_latency_sla else "[red]NO[/red]"
     console.print(
         _section(
-            "Throughput and latency (per replica, at the planned operating point)",
+            "Throughput and latency (per replica)",
             [
                 (
-                    "Concurrency",
-                    f"{thr.concurrency_per_replica:.0f} requests in flight (limited by {thr.concurrency_limit})",
+                    "Capacity at the SLOs",
+                    f"{thr.rps_per_replica:.2f} req/s per replica, {thr.max_rps_capacity:.1f} at max replicas "
+                    f"({thr.concurrency_per_replica:.0f} in flight; limited by {thr.concurrency_limit})"
+                    if thr.meets_latency_sla
+                    else f"none: no load meets the SLOs ({thr.concurrency_limit}); saturation "
+                    f"{thr.rps_per_replica:.2f} req/s per replica",
                 ),
-                ("Requests/s", f"{thr.rps_per_replica:.2f} per replica, {thr.max_rps_capacity:.1f} at max replicas"),
                 (
                     "Output tokens/s",
-                    f"{thr.tps_per_replica:,.0f} per replica, {thr.total_tps_capacity:,.0f} total "
+                    f"{thr.tps_per_replica:,.0f} per replica at capacity, {thr.total_tps_capacity:,.0f} total "
                     f"(saturation {thr.max_tps_per_replica:,.0f}/replica)",
                 ),
-                ("TTFT", f"{thr.estimated_ttft_ms:,.0f} ms"),
-                ("ITL", f"{thr.estimated_itl_ms:.1f} ms ({thr.bound}-bound decode)"),
-                ("End-to-end", f"{thr.estimated_e2e_latency_ms:,.0f} ms"),
+                (
+                    "At planned peak",
+                    f"{thr.planned_rps_per_replica:.2f} req/s per replica, "
+                    f"{thr.planned_concurrency_per_replica:.1f} in flight",
+                ),
+                ("TTFT", f"{thr.estimated_ttft_ms:,.0f} ms at planned peak ({thr.capacity_ttft_ms:,.0f} at capacity)"),
+                (
+                    "ITL",
+                    f"{thr.estimated_itl_ms:.1f} ms at planned peak ({thr.capacity_itl_ms:.1f} at capacity; "
+                    f"{thr.bound}-bound decode)",
+                ),
+                ("End-to-end", f"{thr.estimated_e2e_latency_ms:,.0f} ms at planned peak"),
+                (
+                    "Request alone",
+                    f"TTFT {thr.lowest_ttft_ms:,.0f} ms, ITL {thr.lowest_itl_ms:.1f} ms (the lowest reachable)",
+                ),
                 ("Meets latency SLA", sla),
             ],
         )
@@ -310,3 +326,54 @@ def validation(report: Any, *, rows: bool = False) -> None:
         console.print(f"{len(report.skipped)} rows not evaluated:")
         for row_id, reason in report.skipped:
             console.print(f"  {row_id}: {reason}")
+
+
+def _pct(value: float | None, *, signed: bool = False) -> str:
+    """An error in %, or "infeasible" where a plan could not meet the SLOs (error +inf, null in JSON)."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "infeasible"
+    return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def plan_validation(report: Any, *, rows: bool = False) -> None:
+    """``gpucast validate --plans``: planned vs needed GPUs per loaded serving point, per source and overall."""
+
+    def points_table(title: str, results: list[Any]) -> Table:
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("id", "source", "model", "GPU", "TPxPP", "in/out", "R req/s", "TTFT ms", "ITL ms",
+                       "planned", "needed", "error %"):  # fmt: skip
+            table.add_column(column, justify="left" if column in ("id", "source", "model", "GPU") else "right")
+        for r in results:
+            planned = "-" if r.planned_gpus is None else str(r.planned_gpus)
+            ident = r.ids[0] + (f" +{len(r.ids) - 1}" if len(r.ids) > 1 else "")
+            table.add_row(
+                ident, r.source[:32], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
+                f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}", planned, str(r.needed_gpus),
+                _pct(r.error_pct, signed=True),
+            )  # fmt: skip
+        return table
+
+    if rows:
+        console.print(points_table("Loaded serving points: planned vs needed GPUs", report.results))
+    elif report.results:
+        console.print(points_table("Worst points", report.worst(5)))
+    table = Table(
+        title="Plans vs measured deployments (10 x R req/s at 1.1 x TTFT and ITL; needed = ceil(10 x 1.25) x GPUs)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("source", "n", "within ±20%", "infeasible", "median error %", "median |error| %"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for s in report.summary:
+        table.add_row(
+            s.source, str(s.n), f"{s.within} ({s.share_within:.0%})", str(s.infeasible),
+            _pct(s.median_error_pct, signed=True), _pct(s.median_abs_error_pct),
+        )  # fmt: skip
+    console.print(table if report.summary else "No loaded serving point to plan.")
+    if report.left_out:
+        console.print(f"{len(report.left_out)} points not planned:")
+        for ids, source, reason in report.left_out:
+            console.print(f"  {ids} ({source}): {reason}" if source else f"  {ids}: {reason}")
+    if report.other_rows:
+        other = ", ".join(f"{n} {load}" for load, n in sorted(report.other_rows.items()))
+        console.print(f"[dim]Rows that are not serving measurements (not points): {other}[/dim]")

@@ -3,7 +3,7 @@ prefix caching (cached prompt tokens skip prefill), speculative decoding (faster
 less KV memory), a task-level latency SLO.
 
 This mirrors ``inference.estimate_replica`` and ``search.best_for_gpu`` (largest SLO-meeting
-concurrency by bisection, then the cheapest TP x PP) and calls them unchanged when none of the
+request rate, then the cheapest TP x PP) and calls them unchanged when none of the
 options applies, so a plan without the new inputs is exactly today's plan.
 
 The prefix-cache hit rate and the operating point depend on each other: more hits make prefill
@@ -25,15 +25,15 @@ from .inference import (
     PlanSettings,
     ReplicaEstimate,
     Workload,
-    concurrency_limit,
     estimate_replica,
     replica_config,
+    slo_capacity,
     slo_violation,
 )
 from .memory import MemoryBreakdown
 from .perf import Efficiency
 from .search import Candidate, cheapest_sharding, priced_candidate, sharding_options
-from .serving import OperatingPoint, ReplicaConfig, max_throughput, operating_point
+from .serving import OperatingPoint, ReplicaConfig
 from .specs import GIB, GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, draft_memory_per_gpu
 
@@ -94,17 +94,7 @@ def _estimate_at(
     agent: AgentShape | None,
     task_slo_ms: float | None,
 ) -> ReplicaEstimate:
-    """``inference.estimate_replica``'s bisection with cached prompt tokens and a task SLO."""
-    shape = {"input_tokens": workload.input_tokens, "output_tokens": workload.output_tokens}
-
-    def at(concurrency: int) -> OperatingPoint:
-        return operating_point(
-            cfg,
-            concurrency=concurrency,
-            queue_utilization=settings.peak_utilization,
-            cached_input_tokens=cached,
-            **shape,
-        )
+    """``inference.estimate_replica``'s capacity search with cached prompt tokens and a task SLO."""
 
     def violation(point: OperatingPoint) -> str | None:
         if (missed := slo_violation(point, slo)) is not None:
@@ -117,10 +107,17 @@ def _estimate_at(
             return "task-latency"
         return None
 
-    best, limit = concurrency_limit(cfg, kv_limited, settings, at, violation)
-    capacity = at(max(best, 1))
-    saturation = max_throughput(cfg, cached_input_tokens=cached, **shape)
-    return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, best >= 1, limit)
+    return slo_capacity(
+        cfg,
+        memory,
+        kv_limited,
+        settings,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+        violation=violation,
+        slo=slo,
+        cached_input_tokens=cached,
+    )
 
 
 def estimate_variant(

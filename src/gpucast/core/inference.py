@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import InfeasibleError
 from .memory import MemoryBreakdown, MemorySettings, estimate_memory
 from .perf import Efficiency
-from .serving import OperatingPoint, ReplicaConfig, max_throughput, operating_point
+from .serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
 
 
@@ -56,10 +56,6 @@ class PlanSettings:
     context_window: int = 4096  # max_model_len: one full-length sequence must fit
     memory: MemorySettings = MemorySettings()
 
-    @property
-    def peak_utilization(self) -> float:
-        return 1.0 / (1.0 + self.safety_margin)
-
 
 @dataclass(frozen=True)
 class ReplicaEstimate:
@@ -68,10 +64,13 @@ class ReplicaEstimate:
     config: ReplicaConfig
     memory: MemoryBreakdown
     kv_limited_sequences: int
-    capacity: OperatingPoint  # largest concurrency meeting the SLOs (at peak utilization)
+    capacity: OperatingPoint  # open-loop point at the largest request rate meeting the SLOs (infeasible: saturation)
     saturation: OperatingPoint  # every KV slot busy: the most the replica can do
-    meets_slo: bool
-    limit: str  # what stopped concurrency from growing: itl/ttft/e2e/kv-cache/max-num-seqs
+    meets_slo: bool  # some load meets the SLOs (False: not even a request alone does)
+    limit: str  # what stopped the rate from growing: itl/ttft/e2e/kv-cache/max-num-seqs (infeasible: the SLO missed)
+    lowest: OperatingPoint | None = None  # a request alone (vanishing load): the lowest latencies reachable
+    cached_input_tokens: float = 0.0  # prompt tokens per request served from the prefix cache (agent plans)
+    slo_excess: float = 0.0  # a request alone: the largest latency / target ratio (> 1 when infeasible)
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,8 @@ def estimate_replica(
     slo: SLO,
     settings: PlanSettings,
 ) -> ReplicaEstimate:
-    """Largest SLO-compliant concurrency by bisection (latency grows with concurrency)."""
+    """Capacity of one configuration at the SLOs: the largest open-loop request rate whose operating point
+    (the one ``estimate --request-rate`` gives) meets every latency target."""
     cfg, memory, kv_limited = replica_config(
         model,
         gpu,
@@ -160,15 +160,16 @@ def estimate_replica(
         workload=workload,
         settings=settings,
     )
-    shape = {"input_tokens": workload.input_tokens, "output_tokens": workload.output_tokens}
-
-    def at(concurrency: int) -> OperatingPoint:
-        return operating_point(cfg, concurrency=concurrency, queue_utilization=settings.peak_utilization, **shape)
-
-    best, limit = concurrency_limit(cfg, kv_limited, settings, at, lambda point: slo_violation(point, slo))
-    capacity = at(max(best, 1))
-    saturation = max_throughput(cfg, **shape)
-    return ReplicaEstimate(cfg, memory, kv_limited, capacity, saturation, best >= 1, limit)
+    return slo_capacity(
+        cfg,
+        memory,
+        kv_limited,
+        settings,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+        violation=lambda point: slo_violation(point, slo),
+        slo=slo,
+    )
 
 
 def slo_violation(point: OperatingPoint, slo: SLO) -> str | None:
@@ -182,42 +183,100 @@ def slo_violation(point: OperatingPoint, slo: SLO) -> str | None:
     return None
 
 
-def concurrency_limit(
+LONE_REQUEST = 1e-3  # requests in flight that stand for "a request alone": the load where latency is lowest
+RATE_TOLERANCE = 1e-4  # relative precision of the capacity search (far below the model's own error)
+
+
+def slo_capacity(
     cfg: ReplicaConfig,
+    memory: MemoryBreakdown,
     kv_limited: int,
     settings: PlanSettings,
-    at: Callable[[int], OperatingPoint],
+    *,
+    input_tokens: float,
+    output_tokens: float,
     violation: Callable[[OperatingPoint], str | None],
-) -> tuple[int, str]:
-    """Largest concurrency whose operating point ``at(c)`` has no ``violation``, and what stops it growing.
+    slo: SLO,
+    cached_input_tokens: float = 0.0,
+) -> ReplicaEstimate:
+    """Largest open-loop arrival rate whose operating point has no ``violation``.
 
-    Bisection: latency grows with concurrency. Up to the engine's sequence limit; when even that meets the
-    SLOs the limit is the KV cache, the engine's max-num-seqs or the caller's batch size."""
-    top = cfg.max_sequences
-    if violation(at(top)) is None:
-        limit = "kv-cache" if kv_limited <= top else "max-num-seqs"
-        if settings.max_sequences_cap is not None and top == settings.max_sequences_cap:
+    The open-loop point at concurrency C (``serving.open_loop_point``: the rate C requests in flight sustain, with
+    prefill queueing at that rate's share of saturation) is the exact inverse of ``at_request_rate``, and
+    latency and rate both grow with C, so a geometric bisection on C finds the capacity; the plan's safety
+    margin and target utilization then size the fleet from it and never enter the latency model.
+    When even a request alone misses a target the configuration is infeasible: its ``capacity`` is the
+    saturation point (a fleet sized on what the hardware can push, never one request per replica),
+    ``meets_slo`` is False and ``limit`` names the target missed. When the replica is full before any target
+    binds, the limit is the KV cache, the engine's max-num-seqs or the caller's batch size.
+    """
+    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
+    saturation = max_throughput(cfg, **shape)
+
+    def at(concurrency: float) -> OperatingPoint:
+        return open_loop_point(cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape)
+
+    top = float(cfg.max_sequences)
+    lowest = at(min(LONE_REQUEST, top))
+    excess = max(
+        lowest.itl_s * 1e3 / slo.itl_ms,
+        lowest.ttft_s * 1e3 / slo.ttft_ms,
+        lowest.e2e_s * 1e3 / slo.e2e_ms if slo.e2e_ms else 0.0,
+    )
+
+    def found(capacity: OperatingPoint, meets_slo: bool, limit: str) -> ReplicaEstimate:
+        return ReplicaEstimate(
+            cfg, memory, kv_limited, capacity, saturation, meets_slo, limit, lowest, cached_input_tokens, excess
+        )
+
+    missed = violation(lowest)
+    if missed is not None:
+        return found(saturation, False, missed)
+    full = at(top)
+    if violation(full) is None:
+        limit = "kv-cache" if kv_limited <= cfg.max_sequences else "max-num-seqs"
+        if settings.max_sequences_cap is not None and cfg.max_sequences == settings.max_sequences_cap:
             limit = "batch-size"
-        return top, limit
-    lo, hi = 0, top  # invariant: at(lo) ok (or lo == 0), at(hi) violates
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
+        return found(full, True, limit)
+    lo, hi = min(LONE_REQUEST, top), top  # invariant: at(lo) meets the SLOs, at(hi) does not
+    while hi > lo * (1.0 + RATE_TOLERANCE):
+        mid = math.sqrt(lo * hi)
         if violation(at(mid)) is None:
             lo = mid
         else:
             hi = mid
-    return lo, violation(at(hi)) or "slo"
+    return found(at(lo), True, violation(at(hi)) or "slo")
 
 
 def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:
-    """Replicas for average load at the target utilization and for peak load with margin.
+    """Replicas for peak load with margin at the SLO capacity, and for average load at the target GPU utilization.
 
-    min = max(HA minimum, ceil(avg RPS / (capacity x target utilization)));
-    max = max(min, ceil(peak RPS x (1 + safety margin) / capacity)).
+    max = max(min, ceil(peak RPS x (1 + safety margin) / capacity at the SLOs));
+    min = max(HA minimum, ceil(avg RPS / (saturation RPS x target utilization))), at most max's peak count:
+    the target utilization is the share of a replica's full throughput (every KV slot busy) average traffic
+    may use — GPU busy time, as the autoscaler's GPU-utilization trigger reads it — so it binds where the SLOs
+    are loose (capacity near saturation) and the margin binds where they are tight.
     """
     capacity = estimate.capacity.requests_per_s
+    saturation = max(estimate.saturation.requests_per_s, capacity)
     peak = workload.peak_requests_per_s
-    at_average = math.ceil(workload.requests_per_s / (capacity * settings.target_utilization) - 1e-9)
+    at_average = math.ceil(workload.requests_per_s / (saturation * settings.target_utilization) - 1e-9)
     at_peak = math.ceil(peak * (1.0 + settings.safety_margin) / capacity - 1e-9)
     low = max(settings.min_replicas, at_average)
     return FleetSize(planned_peak_rps=peak, min_replicas=low, max_replicas=max(low, at_peak))
+
+
+def planned_point(estimate: ReplicaEstimate, fleet: FleetSize, workload: Workload) -> OperatingPoint:
+    """One replica's operating point at the planned peak: peak RPS spread over the peak fleet, evaluated by
+    ``serving.at_request_rate`` (what ``gpucast estimate --request-rate`` runs), so a plan's latencies are an
+    estimate of its own deployment. Never past the capacity the fleet was sized on."""
+    rate = min(fleet.planned_peak_rps / max(fleet.max_replicas, 1), estimate.capacity.requests_per_s)
+    if not estimate.meets_slo:  # sized on saturation: keep the open loop just below it
+        rate = min(rate, estimate.saturation.requests_per_s * (1.0 - RATE_TOLERANCE))
+    return at_request_rate(
+        estimate.config,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+        rate=rate,
+        cached_input_tokens=estimate.cached_input_tokens,
+    )

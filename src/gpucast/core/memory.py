@@ -22,10 +22,12 @@ from .specs import GIB, EngineSpec, GPUSpec, ModelSpec, Precision
 
 @dataclass(frozen=True)
 class MemorySettings:
-    """Engine memory knobs, with the defaults of vLLM (the most common open engine)."""
+    """Engine memory knobs, with the defaults of vLLM's engine arguments (the most common open engine)."""
 
     gpu_memory_utilization: float = 0.90  # vLLM default fraction of device memory it may use
-    runtime_overhead_gib: float = 1.0  # CUDA context, CUDA graphs, NCCL buffers (vLLM logs ~0.5-1.5 GiB)
+    # CUDA context, CUDA graphs, NCCL buffers: a placeholder for direct core use; plans and estimates take the
+    # engine's value (engines.toml runtime_overhead_gib, fitted by scripts/fit_runtime_overhead.py) via for_engine
+    runtime_overhead_gib: float = 1.0
     max_batched_tokens: int = 8192  # vLLM V1 chunked-prefill token budget: sizes the activation peak
     activation_bytes: float = 2.0  # activations are BF16/FP16 whatever the weight format
     # How the engine's memory fraction is applied (see kv_cache_bytes):
@@ -135,8 +137,10 @@ def kv_cache_bytes(
     """(memory the engine may use, bytes left for the KV cache) on one GPU, per engine policy.
 
     - vLLM: ``gpu_memory_utilization`` x total bounds weights + activations + overhead + KV;
-    - SGLang: ``mem_fraction_static`` x total holds weights + KV pool; activations and
-      CUDA graphs live in the remaining (1 - fraction);
+    - SGLang: ``mem_fraction_static`` x total holds weights + overhead + KV pool: SGLang sizes the pool from
+      the memory still free after loading the weights minus (1 - fraction) x total, so what was allocated
+      before (CUDA context, communication buffers: the overhead) is inside the fraction, while activations
+      and CUDA graphs, allocated after the pool, live in the remaining (1 - fraction);
     - TensorRT-LLM: ``kv_cache_free_gpu_mem_fraction`` of the memory still free after the
       engine (weights, activations, runtime) has loaded.
     """
@@ -146,7 +150,7 @@ def kv_cache_bytes(
         return total, free * fraction if free > 0 else free
     usable = total * fraction
     if settings.memory_mode == "static":
-        return usable, usable - weights
+        return usable, usable - weights - overhead
     return usable, usable - weights - activations - overhead
 
 

@@ -43,9 +43,13 @@ class Candidate:
     def total_gpus(self) -> int:
         return self.fleet.max_replicas * self.estimate.config.gpus
 
-    def sort_key(self) -> tuple[bool, float, int, float]:
+    def sort_key(self) -> tuple[bool, float, float, int, float]:
+        """Feasible first, cheapest (fewest GPUs without a price), lowest ITL; the infeasible by how close a request
+        alone comes to the SLOs (the nearest miss first)."""
+        if not self.estimate.meets_slo:
+            return (True, float(f"{self.estimate.slo_excess:.3g}"), 0.0, self.total_gpus, self.estimate.capacity.itl_s)
         monthly = self.cost_at_peak.monthly_usd if self.cost_at_peak else math.inf
-        return (not self.estimate.meets_slo, monthly, self.total_gpus, self.estimate.capacity.itl_s)
+        return (False, 0.0, monthly, self.total_gpus, self.estimate.capacity.itl_s)
 
 
 def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[tuple[int, int]]:

@@ -260,16 +260,20 @@ def at_request_rate(
     output_tokens: float,
     rate: float,
     num_requests: int | None = None,
+    cached_input_tokens: float = 0.0,
 ) -> OperatingPoint:
     """Open-loop Poisson arrivals at ``rate`` req/s: the concurrency Little's law implies.
 
     Finds C with lambda(C) = rate by bisection (lambda grows with C), then adds M/D/1
-    prefill queueing at utilization rate / capacity. Past capacity the replica saturates and
-    the queue grows without bound; for a finite run of ``num_requests`` requests (a benchmark)
+    prefill queueing at utilization rate / capacity (``open_loop_point``). Past capacity the replica
+    saturates and the queue grows without bound; for a finite run of ``num_requests`` requests (a benchmark)
     the engine's sequence slots absorb the excess first and the mean extra wait is
     ``finite_run_wait`` (the backlog's mean N/2 x (1/capacity - 1/rate) when there are no slots).
+    The planner's capacity search (``inference.slo_capacity``) walks the same function, so a plan's
+    operating point re-estimated at its request rate gives the plan's latencies.
     """
-    top = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens)
+    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
+    top = max_throughput(cfg, **shape)
     if rate >= top.requests_per_s:
         if num_requests is None:
             return replace(top, ttft_s=math.inf, e2e_s=math.inf)
@@ -278,17 +282,52 @@ def at_request_rate(
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
         mid = (lo + hi) / 2.0
-        point = operating_point(cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=mid)
+        point = operating_point(cfg, concurrency=mid, **shape)
         if point.requests_per_s < rate:
             lo = mid
         else:
             hi = mid
-    return operating_point(
-        cfg,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        concurrency=hi,
-        queue_utilization=rate / top.requests_per_s,
+    return open_loop_point(cfg, concurrency=hi, saturation_rate=top.requests_per_s, **shape)
+
+
+def open_loop_point(
+    cfg: ReplicaConfig,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    concurrency: float,
+    saturation_rate: float,
+    cached_input_tokens: float = 0.0,
+) -> OperatingPoint:
+    """The open-loop operating point whose arrival rate keeps ``concurrency`` sequences running.
+
+    The arrival rate is the closed loop's at that concurrency (Little's law). An open loop below saturation
+    serves exactly what arrives, so throughput is that rate and every decode step shares the replica with the
+    prefills of that rate (ITL = step / (1 - rate x prefill cost)); prompts additionally queue for the prefill
+    server (M/D/1) at the replica's utilization rate / ``saturation_rate``, which adds to TTFT and end-to-end
+    but not to the running batch: ``concurrency`` stays the sequences admitted (the engine's running requests).
+    ``at_request_rate`` inverts this in the concurrency; the planner bisects it for the largest rate that
+    meets the SLOs.
+    """
+    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
+    closed = operating_point(cfg, concurrency=concurrency, **shape)
+    rate = closed.requests_per_s
+    new_tokens = input_tokens - cached_input_tokens
+    prefill_latency = _prefill(cfg, new_tokens, cached_tokens=cached_input_tokens)
+    prefill_cost = _prefill(cfg, new_tokens, batched=True, cached_tokens=cached_input_tokens) / cfg.pp
+    chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
+    step = closed.step
+    ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
+    rho = min(max(rate / max(saturation_rate, 1e-12), rate * prefill_cost, 0.0), 0.99)
+    ttft = ttft_alone + rho / (2.0 * (1.0 - rho)) * prefill_latency
+    itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
+    e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
+    return replace(
+        closed,
+        ttft_s=ttft,
+        itl_s=itl,
+        e2e_s=e2e,
+        prefill_share=rate * prefill_cost,
     )
 
 

@@ -106,6 +106,10 @@ class ModelSpec:
     sliding_window: int = 0
     sliding_window_layers: int = 0
     # catalog metadata
+    # precision of the published weights when the official checkpoint itself is quantized (a Precision name, e.g.
+    # "FP8" for DeepSeek-V3/R1, from config.json's quantization_config); "" = 16-bit, no stated format.
+    # A plan or estimate without a precision uses it (inputs.resolve_precision).
+    checkpoint_precision: str = ""
     hf_id: str = ""
     aliases: tuple[str, ...] = ()
     published_params_b: float = 0.0

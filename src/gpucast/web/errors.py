@@ -6,6 +6,7 @@ gpucast's exception tree (:mod:`gpucast.errors`) maps to statuses here, in one p
 InputError, ConfigError, CatalogError           422 (the value is wrong; ``field`` names it if known)
 UnknownGPUError, UnknownModelError              422 in a body (404 where the name is in the path)
 InfeasibleError                                 422 (a valid question without an answer)
+SLOInfeasibleError                              422, plus ``infeasible``: lowest latencies reached, alternatives
 StoreNotFoundError                              404
 StoreConflictError                              409
 WorkflowError                                   403 (role, own request) or 409 (wrong state, raced)
@@ -30,6 +31,7 @@ from ..errors import (
     GpucastError,
     InfeasibleError,
     InputError,
+    SLOInfeasibleError,
     StoreConflictError,
     StoreError,
     StoreNotFoundError,
@@ -96,7 +98,11 @@ def install(app: FastAPI) -> None:
 
     async def on_gpucast_error(_request: Request, error: Exception) -> JSONResponse:
         message = str(error)
-        return error_response(status_of(error), message, field_of(message))  # type: ignore[arg-type]
+        response = error_response(status_of(error), message, field_of(message))  # type: ignore[arg-type]
+        if isinstance(error, SLOInfeasibleError):  # the same shape, plus what was reached and what would meet them
+            body = {"error": message, "field": None, "infeasible": error.detail}
+            return JSONResponse(body, status_code=response.status_code)
+        return response
 
     async def on_validation(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)

@@ -37,7 +37,7 @@ class ForecastQuery:
     freq: str | None = None
     model: str | None = None
     gpu: str | None = None
-    precision: str = "FP16"
+    precision: str | None = None  # None: the published checkpoint's, else FP16 (inputs.resolve_precision)
     input_tokens: int | None = None
     output_tokens: int | None = None
     cloud: str = "aws"

@@ -40,7 +40,9 @@ class WorkloadBody(_Body):
 class ModelBody(_Body):
     model_name: str | None = Field(None, min_length=1, max_length=200, description="catalog model (GET /models)")
     model_size_billions: float | None = Field(None, gt=0, le=2000, description="seed: a representative dense model")
-    precision: str = Field("FP16", max_length=10)
+    precision: str | None = Field(
+        None, max_length=10, description="default: the published checkpoint's (FP8 for DeepSeek-R1/V3), else FP16"
+    )
     context_window: int = Field(4096, gt=0, le=10_000_000)
     batch_size: int | None = Field(None, gt=0, le=100_000, description="cap on concurrent sequences per replica")
     kv_precision: str | None = Field(None, max_length=10)
@@ -61,8 +63,12 @@ class ServingBody(_Body):
     min_replicas: int = Field(2, gt=0, le=100_000)
     tp: int | None = Field(None, gt=0, le=64)
     pp: int | None = Field(None, gt=0, le=64)
-    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
-    max_num_seqs: int = Field(256, gt=0, le=100_000)
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="default: the engine's own")
+    max_num_seqs: int | None = Field(None, gt=0, le=100_000, description="default: the engine's own")
+    require_slo: bool = Field(
+        True, description="true: SLOs no load can meet answer 422 with the lowest latencies reached and what would "
+        "meet them; false: the closest plan, sized at saturation, with meets_latency_sla false"
+    )  # fmt: skip
     engine: str = Field("vllm", max_length=50)
     speculative_tokens: int = Field(0, ge=0, le=16, description="draft tokens per round; 0 = no speculative decoding")
     acceptance_rate: float | None = Field(None, ge=0, le=1, description="per-token acceptance (with speculation)")
@@ -195,7 +201,9 @@ class EstimateBody(_Body):
     load_value: float | None = Field(None, gt=0, le=1e7)
     tp: int | None = Field(None, gt=0, le=64)
     pp: int = Field(1, gt=0, le=64)
-    precision: str = Field("BF16", max_length=10)
+    precision: str | None = Field(
+        None, max_length=10, description="default: the published checkpoint's (FP8 for DeepSeek-R1/V3), else BF16"
+    )
     kv_precision: str | None = Field(None, max_length=10)
     engine: str = Field("vllm", max_length=50)
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)

@@ -40,7 +40,9 @@ def forecast(
         None, max_length=NAME, description="plan a capacity timeline for this model (default: a stored service's model)"
     ),
     gpu: str | None = Form(None, max_length=NAME, description="GPU type for the capacity timeline"),
-    precision: str | None = Form(None, max_length=20, description="default: the service's, else FP16"),
+    precision: str | None = Form(
+        None, max_length=20, description="default: the service's, else the checkpoint's, else FP16"
+    ),
     input_tokens: int | None = Form(None, ge=1, le=10_000_000),
     output_tokens: int | None = Form(None, ge=1, le=10_000_000),
     cloud: str | None = Form(None, max_length=40, description="default: the service's, else aws"),
@@ -61,7 +63,7 @@ def forecast(
         given = {key: stored.get(key) if value is None else value for key, value in given.items()}
     query = ForecastQuery(
         horizon=horizon, scenario=scenario, growth_rate=growth_rate, series=series or service, freq=freq,
-        model=given["model"], gpu=gpu, precision=given["precision"] or "FP16", input_tokens=given["input_tokens"],
+        model=given["model"], gpu=gpu, precision=given["precision"] or None, input_tokens=given["input_tokens"],
         output_tokens=given["output_tokens"], cloud=given["cloud"] or "aws", period=period, current_gpus=current_gpus,
     )  # fmt: skip
     result = run_forecast(content, filename, query).data

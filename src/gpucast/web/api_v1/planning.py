@@ -79,7 +79,9 @@ async def inference(
     saving (database I/O) still runs in the thread pool."""
     from ...api import plan_inference
 
-    result = plan_inference(*inference_inputs(body)).to_dict()
+    workload, model, gpu, options = inference_inputs(body)
+    options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
+    result = plan_inference(workload, model, gpu, options).to_dict()
     if not save:
         return JSONResponse(result)
     return await run_in_threadpool(

@@ -1,0 +1,423 @@
+"""Plan-level validation (``gpucast validate --plans``): does the planner size measured deployments right?
+
+``gpucast validate`` checks ``estimate`` row by row; this checks the planner, the seed's own success metric
+("within ±20% of actual GPU requirements"). Each *loaded* serving measurement — a deployment (model, GPU,
+num_gpus, TP, PP, precision, KV precision, engine) serving R req/s at mean TTFT t and mean ITL i with fixed
+numeric input/output lengths — becomes a planning question: plan 10 x R req/s (peak multiplier 1, growth 0,
+default safety margin) with TTFT <= 1.1 t and ITL <= 1.1 i, GPU, TP, PP, precisions and engine pinned. The
+measured deployment needs ``ceil(10 x replicas x (1 + margin)) x TP x PP`` GPUs; the error is planned / needed - 1.
+
+Definitions chosen where the issue (#17, item 3) is silent, and why:
+- A point is the CSV rows sharing source, engine, model, GPU, num_gpus, TP, PP, precisions, lengths, load and
+  load_value. R: ``requests_per_s``, else ``output_tok_per_s_total`` / output tokens, else
+  ``output_tok_per_s_per_gpu`` x num_gpus / output tokens. t: ``ttft_ms``. i: ``tpot_ms`` before ``itl_ms``
+  (per-request decode time is what the planner's ITL models; streamed ITL is inflated by multi-step and chunked
+  output, data/benchmarks/README.md).
+- Latencies whose notes say "median" are left out (stated reason): the planner's SLOs are means, and a median
+  of a skewed latency is not one. Token lengths must be numbers (ShareGPT mixes are left out, even with means in
+  the notes: a plan for the mean shape is not the measured workload).
+- Loaded: a request-rate point among the two highest rates its table (source, engine, model, GPU, TP, PP,
+  precision, shape) publishes — any metric counts as published — or a closed-loop point at concurrency >= 25.
+- The plan models the measured deployment as ``estimate`` does: the engine id, memory fraction (notes or the
+  engine's default) and KV precision of ``validation``; ``max_num_seqs`` = the engine's catalog default; the
+  context window = input + output rounded up to a multiple of 128 (a max_model_len a benchmark would set).
+- Everything else is the planner's default, the target GPU utilization (0.7 of a replica's saturation
+  throughput at average traffic) included: the question is the one a user would ask.
+- A plan whose SLOs cannot be met (``meets_latency_sla`` false or ``InfeasibleError``, which includes a
+  deployment the memory model cannot hold) is a miss, "infeasible", ranked worse than any finite error
+  (error +inf) in the medians. Other input errors (e.g. TP not a power of two) leave the point out with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .catalog.loader import load_engines, resolve_gpu, resolve_model
+from .errors import GpucastError, InfeasibleError, InputError
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from .validation import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
+from .validation_report import read_table, require_columns
+
+LOADS = ("request-rate", "concurrency")
+LOAD_FACTOR = 10.0  # plan 10 x the measured rate: a fleet, not one deployment (the issue's question)
+SLO_SLACK = 1.1  # SLOs 10% above the measured means
+WITHIN_PCT = 20.0  # the seed's success metric: within ±20% of the GPUs needed
+MIN_CONCURRENCY = 25.0  # closed-loop points at or above this are loaded
+TOP_RATES = 2  # the two highest request rates of a table are loaded
+CONTEXT_STEP = 128
+RATE_METRICS = ("requests_per_s", "output_tok_per_s_total", "output_tok_per_s_per_gpu")
+ITL_METRICS = ("tpot_ms", "itl_ms")
+_MEDIAN = re.compile(r"\bmedian\b", re.IGNORECASE)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def default_files() -> list[Path]:
+    """The repository's serving data, as ``scripts/calibrate.py`` reads it: ``../shared/calibration/inference.csv``
+    and ``data/benchmarks/*.csv`` of the checkout (missing ones skipped; none at all is an InputError)."""
+    candidates = [REPO.parent / "shared" / "calibration" / "inference.csv"]
+    candidates += sorted((REPO / "data" / "benchmarks").glob("*.csv"))
+    found = [p for p in candidates if p.is_file()]
+    if not found:
+        raise InputError("no serving data found next to this installation: give CSV files to `validate --plans`")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- points
+@dataclass
+class ServingPoint:
+    """One measured operating point: the deployment, its load and the measured rate and latencies."""
+
+    ids: list[str]
+    source: str
+    engine: str  # the row's engine as printed
+    model: str
+    gpu: str
+    num_gpus: int
+    tp: int
+    pp: int
+    precision: str
+    kv_precision: str
+    input_tokens: float
+    output_tokens: float
+    load: str
+    load_value: float
+    rate_rps: float | None = None  # R, across the deployment
+    rate_from: str = ""
+    ttft_ms: float | None = None
+    itl_ms: float | None = None
+    itl_from: str = ""
+    median: list[str] = field(default_factory=list)  # latency metrics whose notes say median
+    notes: str = ""  # notes of the first row (memory fraction, request count)
+
+    @property
+    def replicas(self) -> int:
+        return self.num_gpus // (self.tp * self.pp)
+
+    def needed_gpus(self, margin: float) -> int:
+        """GPUs the measured deployment needs for 10 x R at ``margin``: ceil(10 x replicas x (1 + margin)) x TP x PP."""
+        return math.ceil(LOAD_FACTOR * self.replicas * (1.0 + margin) - 1e-9) * self.tp * self.pp
+
+
+class _LeaveOut(Exception):
+    """A point that is not a loaded serving measurement; the message says why."""
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _LeaveOut(f"{what} {text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise _LeaveOut(f"{what} {text!r} must be a positive number")
+    return value
+
+
+def group_points(
+    rows: Iterable[dict[str, str]],
+) -> tuple[list[ServingPoint], list[tuple[str, str, str]], Counter[str]]:
+    """Group serving rows into points; returns (points, rows left out as (id, source, reason), other rows per load).
+
+    Rows of other loads (max-throughput, static-batch, startup) are no serving measurement and only counted."""
+    points: dict[tuple[Any, ...], ServingPoint] = {}
+    bad: list[tuple[str, str, str]] = []
+    other: Counter[str] = Counter()
+    for row in rows:
+        load = row["load"].strip()
+        if load not in LOADS:
+            other[load or "(blank)"] += 1
+            continue
+        try:
+            shape = [row[c].strip() for c in ("input_tokens", "output_tokens", "load_value")]
+            numbers = [_number(row[c], c) for c in ("num_gpus", "tp", "pp")]
+            load_value = _number(shape[2], "load_value")
+        except _LeaveOut as reason:
+            bad.append((row.get("id", "?"), row.get("source", ""), str(reason)))
+            continue
+        cols = ("source", "engine", "model", "gpu", "precision", "kv_precision")
+        source, engine, model, gpu, precision, kv = (row[c].strip() for c in cols)
+        key = (source, engine, model, gpu, precision, kv, *numbers, *shape[:2], load, load_value)
+        point = points.get(key)
+        if point is None:
+            point = points[key] = ServingPoint(
+                [], source, engine, model, gpu, int(numbers[0]), int(numbers[1]), int(numbers[2]), precision, kv,
+                math.nan, math.nan, load, load_value, notes=row.get("notes", ""),
+            )  # fmt: skip
+            with contextlib.suppress(ValueError):  # e.g. "ShareGPT (variable)": left NaN, reported per point
+                point.input_tokens, point.output_tokens = (float(shape[0]), float(shape[1]))
+        point.ids.append(row["id"])
+        _add_metric(point, row)
+    return list(points.values()), bad, other
+
+
+def _add_metric(point: ServingPoint, row: dict[str, str]) -> None:
+    metric, notes = row["metric"].strip(), row.get("notes", "")
+    try:
+        value = float(row["value"])
+    except ValueError:
+        return
+    if not math.isfinite(value) or value <= 0:
+        return
+    if metric in RATE_METRICS and (
+        not point.rate_from or RATE_METRICS.index(metric) < RATE_METRICS.index(point.rate_from)
+    ):
+        if "AMBIGUOUS" in notes and point.tp * point.pp > 1:
+            return  # per-GPU vs total not known (validation skips these rows too)
+        point.rate_from, point.rate_rps = metric, value
+    elif metric == "ttft_ms":
+        point.ttft_ms = value
+        if _MEDIAN.search(notes):
+            point.median.append(metric)
+    elif metric in ITL_METRICS and (
+        not point.itl_from or ITL_METRICS.index(metric) < ITL_METRICS.index(point.itl_from)
+    ):
+        point.itl_ms, point.itl_from = value, metric
+        point.median = [m for m in point.median if m not in ITL_METRICS]
+        if _MEDIAN.search(notes):
+            point.median.append(metric)
+
+
+def rate_rps(point: ServingPoint) -> float:
+    """R across the deployment from the point's best rate metric (requests, else output tokens / output length)."""
+    assert point.rate_rps is not None
+    if point.rate_from == "requests_per_s":
+        return point.rate_rps
+    total = point.rate_rps * (point.num_gpus if point.rate_from == "output_tok_per_s_per_gpu" else 1)
+    return total / point.output_tokens
+
+
+def why_not(point: ServingPoint, top_rates: dict[tuple[Any, ...], list[float]]) -> str | None:
+    """Why a point is not a loaded serving measurement (None: it is)."""
+    if not (math.isfinite(point.input_tokens) and math.isfinite(point.output_tokens)):
+        return "token lengths are not numbers (a dataset mix, not one request shape)"
+    if point.num_gpus % (point.tp * point.pp):
+        return f"num_gpus {point.num_gpus} is not a multiple of tp x pp = {point.tp * point.pp}"
+    measured = (("rate", point.rate_rps), ("ttft_ms", point.ttft_ms), ("itl/tpot", point.itl_ms))
+    missing = [name for name, value in measured if value is None]
+    if missing:
+        return f"no {', '.join(missing)} measured at this operating point"
+    if point.median:
+        return f"{', '.join(point.median)} are medians (notes), the planner's SLOs are means"
+    if point.load == "concurrency" and point.load_value < MIN_CONCURRENCY:
+        return f"lightly loaded: concurrency {point.load_value:g} < {MIN_CONCURRENCY:g}"
+    top = top_rates.get(_table(point), [])
+    if point.load == "request-rate" and point.load_value not in top:
+        return f"lightly loaded: rate {point.load_value:g} is not among the table's {TOP_RATES} highest ({', '.join(f'{r:g}' for r in top)})"
+    return None
+
+
+def _table(point: ServingPoint) -> tuple[Any, ...]:
+    return (point.source, point.engine, point.model, point.gpu, point.tp, point.pp, point.precision,
+            point.input_tokens, point.output_tokens)  # fmt: skip
+
+
+def loaded_points(points: Sequence[ServingPoint]) -> tuple[list[ServingPoint], list[tuple[ServingPoint, str]]]:
+    """Split points into loaded ones and the others with the reason (every point lands in one of the two)."""
+    rates: dict[tuple[Any, ...], set[float]] = defaultdict(set)
+    for p in points:
+        if p.load == "request-rate":
+            rates[_table(p)].add(p.load_value)
+    top = {key: sorted(values, reverse=True)[:TOP_RATES] for key, values in rates.items()}
+    loaded, left = [], []
+    for p in points:
+        reason = why_not(p, top)
+        if reason is None:
+            loaded.append(p)
+        else:
+            left.append((p, reason))
+    return loaded, left
+
+
+# ---------------------------------------------------------------------------------------------- planning
+@dataclass
+class PlanResult:
+    """One planning question and the planner's answer."""
+
+    ids: list[str]
+    source: str
+    engine: str
+    model: str
+    gpu: str
+    tp: int
+    pp: int
+    num_gpus: int
+    precision: str
+    kv_precision: str
+    input_tokens: float
+    output_tokens: float
+    load: str
+    load_value: float
+    rate_rps: float  # R measured across the deployment
+    ttft_ms: float
+    itl_ms: float
+    planned_rps: float
+    needed_gpus: int
+    planned_gpus: int | None  # None: infeasible
+    error_pct: float  # planned / needed - 1, in %; +inf when infeasible
+    outcome: str  # "planned" or "infeasible"
+    plan_ttft_ms: float | None = None
+    plan_itl_ms: float | None = None
+    note: str = ""  # why infeasible, or that an open-loop point was saturated
+
+    @property
+    def within(self) -> bool:
+        return abs(self.error_pct) <= WITHIN_PCT
+
+
+def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
+    """The planning question for a loaded point (raises GpucastError where it cannot be asked)."""
+    model, gpu = resolve_model(point.model), resolve_gpu(point.gpu)
+    row = {"engine": point.engine, "notes": point.notes, "kv_precision": point.kv_precision}
+    engine_id, memory, _ = engine_settings(row)
+    engine = load_engines()[engine_id]
+    precision = _precision(point.precision)
+    kv = _kv_precision(row, precision, engine) if precision else None
+    if precision is None or kv is None:
+        raise InputError(f"precision {point.precision!r}/{point.kv_precision!r} unknown")
+    needed = point.input_tokens + point.output_tokens
+    margin = ServingOptions().safety_margin
+    return (
+        LLMWorkloadInput(LOAD_FACTOR * rate_rps(point), round(point.input_tokens), round(point.output_tokens), 1.0, 0.0),
+        ModelConfig(model_name=model.id, precision=precision.name, kv_precision=kv.name,
+                    context_window=math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP),
+        GPUConfig(gpu_type=gpu.id),
+        ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
+                       safety_margin=margin, tp=point.tp, pp=point.pp, engine=engine_id,
+                       max_num_seqs=engine.max_num_seqs, gpu_memory_utilization=memory.gpu_memory_utilization),
+    )  # fmt: skip
+
+
+def ask(point: ServingPoint) -> PlanResult:
+    """Plan the point's question with the real planner (``api.plan_inference``); GpucastError if it cannot be asked."""
+    from .api import plan_inference  # the planner pulls in search/cost: loaded only when plans are checked
+
+    workload, model, gpu, options = question(point)
+    rate = rate_rps(point)
+    result = PlanResult(
+        ids=point.ids, source=point.source, engine=options.engine, model=point.model, gpu=point.gpu, tp=point.tp,
+        pp=point.pp, num_gpus=point.num_gpus, precision=model.precision or "", kv_precision=model.kv_precision or "",
+        input_tokens=point.input_tokens, output_tokens=point.output_tokens, load=point.load,
+        load_value=point.load_value, rate_rps=rate, ttft_ms=point.ttft_ms or math.nan,
+        itl_ms=point.itl_ms or math.nan, planned_rps=workload.requests_per_second,
+        needed_gpus=point.needed_gpus(options.safety_margin), planned_gpus=None, error_pct=math.inf,
+        outcome="infeasible",
+    )  # fmt: skip
+    try:
+        plan = plan_inference(workload, model, gpu, options)
+    except InfeasibleError as error:
+        result.note = str(error)
+        return result
+    thr = plan.throughput
+    result.planned_gpus = plan.gpu_resources.total_gpus
+    result.plan_ttft_ms, result.plan_itl_ms = thr.estimated_ttft_ms, thr.estimated_itl_ms
+    if not thr.meets_latency_sla:
+        result.note = f"the plan does not meet the SLOs: {plan.recommendation}"
+        return result
+    result.outcome = "planned"
+    result.error_pct = (result.planned_gpus / result.needed_gpus - 1.0) * 100.0
+    if point.load == "request-rate" and rate < 0.9 * point.load_value:
+        result.note = f"saturated: served {rate:.3g} of {point.load_value:g} req/s offered"
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- report
+def median(values: Sequence[float]) -> float:
+    """Median that tolerates +inf (infeasible plans rank above every finite error)."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass
+class PlanSummary:
+    source: str  # a source key, or "ALL"
+    n: int
+    within: int  # points within ±20%
+    infeasible: int
+    share_within: float  # within / n
+    median_error_pct: float  # signed; +inf when the median point is infeasible
+    median_abs_error_pct: float
+
+
+def summarize(results: Sequence[PlanResult]) -> list[PlanSummary]:
+    """Per source (alphabetical) and ALL: n, share within ±20%, signed and absolute median error."""
+    groups: dict[str, list[PlanResult]] = defaultdict(list)
+    for r in results:
+        groups[r.source].append(r)
+    ordered = [*sorted(groups), "ALL"] if results else []
+    groups["ALL"] = list(results)
+    out = []
+    for key in ordered:
+        rs = groups[key]
+        within = sum(r.within for r in rs)
+        out.append(PlanSummary(key, len(rs), within, sum(r.outcome == "infeasible" for r in rs), within / len(rs),
+                               median([r.error_pct for r in rs]), median([abs(r.error_pct) for r in rs])))  # fmt: skip
+    return out
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity: an infeasible plan's error is null (its outcome says why)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@dataclass
+class PlanValidationReport:
+    results: list[PlanResult]
+    left_out: list[tuple[str, str, str]]  # (ids, source, reason) per point or row not planned
+    other_rows: dict[str, int]  # rows of non-serving loads, per load (not points)
+    summary: list[PlanSummary]
+    files: list[str]
+
+    def worst(self, n: int = 5) -> list[PlanResult]:
+        return sorted(self.results, key=lambda r: -abs(r.error_pct))[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        def clean(item: Any) -> dict[str, Any]:
+            return {k: _finite(v) for k, v in dataclasses.asdict(item).items()}
+
+        definition = {"load_factor": LOAD_FACTOR, "slo_slack": SLO_SLACK, "within_pct": WITHIN_PCT,
+                      "safety_margin": ServingOptions().safety_margin, "min_concurrency": MIN_CONCURRENCY,
+                      "top_rates": TOP_RATES}  # fmt: skip
+        return {
+            "definition": definition,
+            "files": self.files,
+            "summary": [clean(s) for s in self.summary],
+            "points": [clean(r) | {"within": r.within} for r in self.results],
+            "left_out": [{"ids": i, "source": s, "reason": r} for i, s, r in self.left_out],
+            "other_rows": self.other_rows,
+        }
+
+
+def read_serving_rows(path: str | Path) -> list[dict[str, str]]:
+    """Rows of an inference measurements CSV; a training CSV or a missing column is one InputError."""
+    header, rows = read_table(path)
+    if is_training(header):
+        raise InputError(f"{str(path)!r} holds training measurements: `validate --plans` needs serving measurements")
+    require_columns(path, header, REQUIRED_COLUMNS)
+    return rows
+
+
+def validate_plans(paths: Sequence[str | Path] | None = None) -> PlanValidationReport:
+    """Plan every loaded serving point of ``paths`` (default: the repository's serving data) and report the error."""
+    files = [Path(p) for p in paths] if paths else default_files()
+    rows = [row for path in files for row in read_serving_rows(path)]
+    points, bad, other = group_points(rows)
+    loaded, left = loaded_points(points)
+    left_out = list(bad) + [(",".join(p.ids), p.source, r) for p, r in left]
+    results = []
+    for point in loaded:
+        try:
+            results.append(ask(point))
+        except GpucastError as error:  # cannot be asked (unknown model/GPU, TP not a power of two...)
+            left_out.append((",".join(point.ids), point.source, str(error).split(" (see")[0]))
+    results.sort(key=lambda r: (r.source, r.model, r.gpu, r.input_tokens, r.output_tokens, r.load_value))
+    return PlanValidationReport(results, left_out, dict(other), summarize(results), [str(f) for f in files])

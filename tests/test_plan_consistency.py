@@ -1,0 +1,315 @@
+"""The planner is the inverse of ``estimate``: a plan's operating point, re-estimated, gives the plan's numbers.
+
+Capacity at the SLOs is the largest open-loop request rate whose ``estimate --request-rate`` point meets every
+target; the margin and the target utilization only size the fleet (issue 17). Properties: looser SLOs never need
+more GPUs, more traffic never fewer, a smaller safety margin never more, a faster GPU of the same memory never more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gpucast.api import plan_inference
+from gpucast.catalog import loader
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, size_fleet
+from gpucast.core.memory import MemorySettings
+from gpucast.core.search import best_for_gpu
+from gpucast.core.serving import at_request_rate
+from gpucast.core.specs import Precision
+from gpucast.errors import InfeasibleError
+from gpucast.estimate import EstimateRequest, estimate
+from gpucast.inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+
+MODELS = ["llama-3.1-8b", "llama-3.1-70b", "qwen2.5-14b", "mixtral-8x7b", "qwen3-30b-a3b"]
+GPUS = ["H100", "H200", "A100-80GB", "L40S", "B200"]
+ENGINES = ["vllm", "sglang", "trtllm"]
+
+
+def _re_estimate(plan: dict, engine: str) -> dict:
+    """``gpucast estimate`` of the plan's own deployment at its planned peak request rate."""
+    res, thr, inputs = plan["gpu_resources"], plan["throughput"], plan["inputs"]
+    return estimate(
+        EstimateRequest(
+            gpu=res["recommended_gpu_type"],
+            num_gpus=res["total_gpus"],
+            input_tokens=inputs["avg_input_tokens"],
+            output_tokens=inputs["avg_output_tokens"],
+            load="request-rate",
+            load_value=thr["planned_rps_per_replica"] * res["max_replicas"],
+            model=inputs["model"],
+            tp=res["tensor_parallel"],
+            pp=res["pipeline_parallel"],
+            precision=inputs["precision"],
+            kv_precision=inputs["kv_precision"],
+            engine=engine,
+            gpu_memory_utilization=inputs["gpu_memory_utilization"],
+            max_num_seqs=inputs["max_num_seqs"],
+            max_model_len=inputs["context_window"],
+        )
+    ).to_dict()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    gpu=st.sampled_from(GPUS),
+    engine=st.sampled_from(ENGINES),
+    rps=st.floats(min_value=0.1, max_value=300),
+    tin=st.integers(min_value=16, max_value=6000),
+    tout=st.integers(min_value=8, max_value=1500),
+    ttft=st.floats(min_value=20, max_value=5000),
+    itl=st.floats(min_value=5, max_value=200),
+    peak=st.floats(min_value=1, max_value=3),
+)
+def test_a_plan_re_estimated_at_its_peak_rate_gives_its_latencies(model, gpu, engine, rps, tin, tout, ttft, itl, peak):
+    """Issue 17: ``estimate --request-rate <the plan's per-replica rate at peak>`` reproduces TTFT and ITL within 2%."""
+    try:
+        plan = plan_inference(
+            LLMWorkloadInput(rps, tin, tout, peak),
+            ModelConfig(model_name=model, precision="FP8" if gpu != "A100-80GB" else "FP16", context_window=8192),
+            GPUConfig(gpu),
+            ServingOptions(ttft_slo_ms=ttft, itl_slo_ms=itl, engine=engine, require_slo=True),
+        ).to_dict()
+    except InfeasibleError:
+        return
+    again = _re_estimate(plan, engine)
+    thr = plan["throughput"]
+    assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+    assert thr["estimated_ttft_ms"] <= ttft * (1 + 1e-9) and thr["estimated_itl_ms"] <= itl * (1 + 1e-9)
+    assert thr["capacity_ttft_ms"] <= ttft * (1 + 1e-9) and thr["capacity_itl_ms"] <= itl * (1 + 1e-9)
+
+
+def test_the_issue_example_plans_about_the_published_fleet():
+    """TensorRT-LLM's serving table: one H200 serves 27 req/s of 467/256 at TTFT 44 ms, ITL 16 ms, so 270 req/s with a
+    25% margin needs about 13 GPUs; the planner used to answer 591 (queueing at the planned utilization)."""
+    plan = plan_inference(
+        LLMWorkloadInput(270, 467, 256, 1.0),
+        ModelConfig(model_name="llama-3.1-8b", precision="BF16"),
+        GPUConfig("H200"),
+        ServingOptions(tp=1, pp=1, engine="trtllm", ttft_slo_ms=48, itl_slo_ms=17.6),
+    )
+    assert plan.throughput.meets_latency_sla
+    assert 10 <= plan.gpu_resources.total_gpus <= 16
+    again = _re_estimate(plan.to_dict(), "trtllm")
+    assert again["ttft_ms"] == pytest.approx(plan.throughput.estimated_ttft_ms, rel=0.02)
+
+
+def test_capacity_is_the_largest_rate_meeting_the_slos():
+    """Just above the capacity rate the estimate misses the binding target; at it every target holds."""
+    model, gpu = loader.resolve_model("llama-3.1-70b"), loader.resolve_gpu("H100")
+    est = estimate_replica(
+        model, gpu, loader.efficiency_for(gpu, "vllm"), precision=Precision.FP8, kv_precision=Precision.FP8, tp=4,
+        pp=1, workload=Workload(10, 1000, 300), slo=SLO(800.0, 40.0), settings=PlanSettings(),
+    )  # fmt: skip
+    assert est.meets_slo and est.limit in ("ttft", "itl")
+    shape = {"input_tokens": 1000, "output_tokens": 300}
+    rate = est.capacity.requests_per_s
+    at = at_request_rate(est.config, rate=rate, **shape)
+    above = at_request_rate(est.config, rate=rate * 1.01, **shape)
+    assert at.ttft_s * 1e3 <= 800.0 * 1.001 and at.itl_s * 1e3 <= 40.0 * 1.001
+    assert above.ttft_s * 1e3 > 800.0 or above.itl_s * 1e3 > 40.0
+
+
+def _gpus(
+    *,
+    gpu: str = "H100",
+    model: str = "llama-3.1-8b",
+    rps: float = 20.0,
+    ttft: float = 500.0,
+    itl: float = 30.0,
+    margin: float = 0.25,
+    shape: tuple[int, int] = (800, 200),
+    speedup: float = 1.0,
+) -> float:
+    """GPUs of the cheapest sharding (no prices: fewest GPUs); inf when nothing meets the SLOs."""
+    spec = loader.resolve_gpu(gpu)
+    fast = dataclasses.replace(
+        spec,
+        memory_bandwidth_tb_s=spec.memory_bandwidth_tb_s * speedup,
+        dense_tflops={k: v * speedup for k, v in spec.dense_tflops.items()},
+    )
+    try:
+        best = best_for_gpu(
+            loader.resolve_model(model), fast, loader.efficiency_for(spec, "vllm"), precision=Precision.FP8,
+            kv_precision=Precision.FP8, workload=Workload(rps, *shape), slo=SLO(ttft, itl),
+            settings=PlanSettings(safety_margin=margin, memory=MemorySettings()), prices=[], pricing="on-demand",
+        )  # fmt: skip
+    except InfeasibleError:
+        return math.inf
+    return best.total_gpus if best.estimate.meets_slo else math.inf
+
+
+common = {
+    "gpu": st.sampled_from(["H100", "L40S", "A100-80GB", "H200"]),
+    "model": st.sampled_from(["llama-3.1-8b", "qwen2.5-14b", "llama-3.1-70b"]),
+    "rps": st.floats(min_value=0.5, max_value=200),
+    "ttft": st.floats(min_value=30, max_value=4000),
+    "itl": st.floats(min_value=8, max_value=150),
+    "shape": st.tuples(st.integers(16, 4000), st.integers(8, 1000)),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**common, looser=st.floats(min_value=1.0, max_value=5.0))
+def test_looser_slos_never_need_more_gpus(gpu, model, rps, ttft, itl, shape, looser):
+    assert _gpus(gpu=gpu, model=model, rps=rps, ttft=ttft * looser, itl=itl * looser, shape=shape) <= _gpus(
+        gpu=gpu, model=model, rps=rps, ttft=ttft, itl=itl, shape=shape
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**common, more=st.floats(min_value=1.0, max_value=10.0))
+def test_more_traffic_never_needs_fewer_gpus(gpu, model, rps, ttft, itl, shape, more):
+    assert _gpus(gpu=gpu, model=model, rps=rps * more, ttft=ttft, itl=itl, shape=shape) >= _gpus(
+        gpu=gpu, model=model, rps=rps, ttft=ttft, itl=itl, shape=shape
+    )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**common, margin=st.floats(min_value=0.0, max_value=2.0), smaller=st.floats(min_value=0.0, max_value=1.0))
+def test_a_smaller_safety_margin_never_needs_more_gpus(gpu, model, rps, ttft, itl, shape, margin, smaller):
+    kw = {"gpu": gpu, "model": model, "rps": rps, "ttft": ttft, "itl": itl, "shape": shape}
+    assert _gpus(margin=margin * smaller, **kw) <= _gpus(margin=margin, **kw)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**common, speedup=st.floats(min_value=1.0, max_value=4.0))
+def test_a_faster_gpu_of_the_same_memory_never_needs_more(gpu, model, rps, ttft, itl, shape, speedup):
+    kw = {"gpu": gpu, "model": model, "rps": rps, "ttft": ttft, "itl": itl, "shape": shape}
+    assert _gpus(speedup=speedup, **kw) <= _gpus(**kw)
+
+
+def test_a_looser_target_never_costs_more():
+    """With prices: the cheapest plan's monthly cost only falls as the SLOs loosen (DEVELOPERS: consistent)."""
+    costs = []
+    for ttft in (150, 300, 600, 1200, 2400):
+        plan = plan_inference(
+            LLMWorkloadInput(15, 1500, 300),
+            ModelConfig(model_name="llama-3.1-70b", precision="FP8"),
+            options=ServingOptions(ttft_slo_ms=ttft, itl_slo_ms=60),
+        )
+        assert plan.cost is not None
+        costs.append(plan.cost.monthly_gpu_cost)
+    assert costs == sorted(costs, reverse=True)
+
+
+# ------------------------------------------------------------------------------------------ infeasible targets
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gpucast", *args], capture_output=True, text=True, timeout=120)
+
+
+PLAN_70B = ["--model", "llama-3.1-70b", "--rps", "10", "--input-tokens", "500", "--output-tokens", "200"]
+
+
+def test_cli_answers_an_impossible_target_with_one_line_and_exit_2():
+    done = _cli("inference", *PLAN_70B, "--ttft-slo-ms", "1")
+    assert done.returncode == 2, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert "infeasible" in lines[0] and "TTFT <= 1 ms" in lines[0] and "lowest reachable" in lines[0]
+    assert done.stdout == ""
+
+
+def test_cli_names_the_nearest_feasible_alternatives():
+    """ITL 12 ms is out of reach for 70B FP16 on one pinned TP=2 H100 layout, within reach with more TP or FP8."""
+    done = _cli("inference", *PLAN_70B, "--gpu", "H100", "--tp", "2", "--precision", "FP16", "--itl-slo-ms", "12")
+    assert done.returncode == 2
+    assert "nearest feasible" in done.stderr and ("more TP" in done.stderr or "FP8" in done.stderr)
+
+
+def test_allow_infeasible_prints_the_closest_plan_sized_at_saturation():
+    done = _cli("inference", *PLAN_70B, "--gpu", "H200", "--ttft-slo-ms", "1", "--allow-infeasible", "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    thr = plan["throughput"]
+    assert thr["meets_latency_sla"] is False
+    assert plan["recommendation"].startswith("infeasible")
+    assert "cheapest of" not in plan["recommendation"]
+    # sized on what the hardware can push, not one request per replica
+    assert thr["rps_per_replica"] == pytest.approx(thr["max_tps_per_replica"] / 200, rel=1e-6)
+    assert plan["gpu_resources"]["max_replicas"] <= 4
+
+
+def test_python_api_keeps_the_seed_plan_with_meets_latency_sla_false():
+    plan = plan_inference(
+        LLMWorkloadInput(10, 500, 200),
+        ModelConfig(model_name="llama-3.1-70b"),
+        GPUConfig("H100"),
+        ServingOptions(ttft_slo_ms=1),
+    )
+    assert plan.throughput.meets_latency_sla is False
+    assert "infeasible" in plan.recommendation and "lowest reachable" in plan.recommendation
+    assert any("at any load" in w for w in plan.warnings)
+    assert plan.throughput.lowest_ttft_ms > 1
+
+
+# ------------------------------------------------------------------------------------------ edges of the policy
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--safety-margin", "0"],
+        ["--safety-margin", "10"],
+        ["--target-gpu-utilization", "1"],
+        ["--target-gpu-utilization", "0.05"],
+        ["--peak-multiplier", "1"],
+        ["--peak-multiplier", "100"],
+    ],
+)
+def test_policy_edges_give_sane_plans(flags):
+    done = _cli("inference", *PLAN_70B, "--gpu", "H200", "--tp", "4", "--json", *flags)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    thr, res = plan["throughput"], plan["gpu_resources"]
+    assert thr["meets_latency_sla"] is True
+    assert thr["estimated_ttft_ms"] <= 2000 and thr["estimated_itl_ms"] <= 100
+    # the fleet carries the planned peak without running any replica past its SLO capacity
+    assert thr["planned_rps_per_replica"] <= thr["rps_per_replica"] * (1 + 1e-9)
+    assert res["max_replicas"] * thr["rps_per_replica"] >= plan["scaling"]["peak_rps"] * (1 - 1e-9)
+    assert not any("meets the SLOs" in w for w in plan["warnings"])
+
+
+def test_a_zero_margin_does_not_blow_up_the_fleet():
+    """Issue 17: margin 0 turned a 2-replica plan into 169 (TTFT 2.6 s at one request in flight)."""
+    done = _cli("inference", *PLAN_70B, "--gpu", "H200", "--tp", "4", "--safety-margin", "0", "--json")
+    assert json.loads(done.stdout)["gpu_resources"]["max_replicas"] <= 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--safety-margin", "-0.1"], "--safety-margin"),
+        (["--safety-margin", "11"], "--safety-margin"),
+        (["--target-gpu-utilization", "0"], "--target-gpu-utilization"),
+        (["--target-gpu-utilization", "0.001"], "between 0.05 and 1"),
+        (["--target-gpu-utilization", "1.5"], "--target-gpu-utilization"),
+        (["--peak-multiplier", "0.5"], "--peak-multiplier"),
+        (["--peak-multiplier", "1e9"], "--peak-multiplier"),
+    ],
+)
+def test_policy_values_out_of_range_are_one_line_errors(flags, message):
+    done = _cli("inference", *PLAN_70B, *flags)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_rate_search_is_exact_for_the_fleet():
+    """size_fleet on the capacity: ceil(peak x (1 + margin) / capacity) replicas, at least the utilization floor."""
+    model, gpu = loader.resolve_model("llama-3.1-8b"), loader.resolve_gpu("L40S")
+    work = Workload(30, 1000, 200, 1.5)
+    est = estimate_replica(
+        model, gpu, loader.efficiency_for(gpu, "vllm"), precision=Precision.FP8, kv_precision=Precision.FP8, tp=1,
+        pp=1, workload=work, slo=SLO(1000.0, 50.0), settings=PlanSettings(),
+    )  # fmt: skip
+    assert est.meets_slo
+    fleet = size_fleet(est, work, PlanSettings())
+    assert fleet.max_replicas == max(fleet.min_replicas, math.ceil(45 * 1.25 / est.capacity.requests_per_s - 1e-9))
+    assert fleet.min_replicas == max(2, math.ceil(30 / (est.saturation.requests_per_s * 0.7) - 1e-9))

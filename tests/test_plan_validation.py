@@ -1,0 +1,188 @@
+"""`gpucast validate --plans`: serving points from CSV rows, loaded-point selection, planned vs needed GPUs."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import pytest
+
+from conftest import gpucast_exe
+from gpucast.plan_validation import (
+    PlanResult,
+    group_points,
+    loaded_points,
+    median,
+    rate_rps,
+    read_serving_rows,
+    summarize,
+    validate_plans,
+)
+
+HEADER = "id,source,engine,model,gpu,num_gpus,tp,pp,precision,kv_precision,input_tokens,output_tokens,load,load_value,metric,value,unit,notes\n"
+DEPLOY = "vLLM 0.6,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,1000,200"
+ROWS = [
+    # table A (one replica): request rates 1, 2, 4; the two highest (2, 4) are loaded
+    f"a1,src-a,{DEPLOY},request-rate,1,requests_per_s,1,req/s,",
+    f"a2,src-a,{DEPLOY},request-rate,1,ttft_ms,40,ms,",
+    f"a3,src-a,{DEPLOY},request-rate,1,itl_ms,10,ms,",
+    f"a4,src-a,{DEPLOY},request-rate,2,requests_per_s,2,req/s,",
+    f"a5,src-a,{DEPLOY},request-rate,2,output_tok_per_s_total,999,tok/s,",  # requests_per_s wins
+    f"a6,src-a,{DEPLOY},request-rate,2,ttft_ms,45,ms,",
+    f"a7,src-a,{DEPLOY},request-rate,2,itl_ms,30,ms,",
+    f"a8,src-a,{DEPLOY},request-rate,2,tpot_ms,11,ms,",  # tpot wins over itl
+    f"a9,src-a,{DEPLOY},request-rate,4,output_tok_per_s_total,700,tok/s,",  # R = 700 / 200 = 3.5
+    f"a10,src-a,{DEPLOY},request-rate,4,ttft_ms,60,ms,",
+    f"a11,src-a,{DEPLOY},request-rate,4,itl_ms,12,ms,",
+    # two replicas of TP2 (num_gpus 4), closed loop: concurrency 8 is light, 32 loaded
+    "b1,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,32,output_tok_per_s_per_gpu,250,tok/s,",
+    "b2,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,32,ttft_ms,80,ms,",
+    "b3,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,32,tpot_ms,14,ms,",
+    "b4,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,8,requests_per_s,1,req/s,",
+    "b5,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,8,ttft_ms,50,ms,",
+    "b6,src-b,vLLM,Llama-3.1-8B,H100-SXM-80GB,4,2,1,BF16,,1000,500,concurrency,8,tpot_ms,9,ms,",
+    # left out: a dataset mix, medians, a missing TTFT, a bad GPU count; not a point: max-throughput
+    "c1,src-c,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,ShareGPT,ShareGPT,concurrency,64,requests_per_s,5,req/s,",
+    "c2,src-c,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,ShareGPT,ShareGPT,concurrency,64,ttft_ms,50,ms,",
+    "c3,src-c,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,ShareGPT,ShareGPT,concurrency,64,tpot_ms,20,ms,",
+    "d1,src-d,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
+    "d2,src-d,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,ttft_ms,50,ms,median TTFT",
+    "d3,src-d,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,mean TPOT",
+    "e1,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
+    "e2,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
+    "f1,src-f,SGLang,Llama-3.1-8B,H100-SXM-80GB,three,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
+    "g1,src-g,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,max-throughput,,requests_per_s,20,req/s,",
+]
+
+
+def _write(tmp_path, rows=ROWS, header=HEADER):
+    path = tmp_path / "serving.csv"
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def _points(tmp_path):
+    points, bad, other = group_points(read_serving_rows(_write(tmp_path)))
+    return {p.ids[0]: p for p in points}, bad, other
+
+
+def test_points_take_rate_and_latencies_from_the_right_rows(tmp_path):
+    points, bad, other = _points(tmp_path)
+    assert bad == [("f1", "src-f", "num_gpus 'three' is not a number")]
+    assert other == {"max-throughput": 1}
+    assert rate_rps(points["a4"]) == 2  # requests_per_s before output tokens / output length
+    assert (points["a4"].itl_ms, points["a4"].itl_from) == (11, "tpot_ms")
+    assert rate_rps(points["a9"]) == pytest.approx(700 / 200)
+    assert rate_rps(points["b1"]) == pytest.approx(250 * 4 / 500)  # per GPU x num_gpus / output tokens
+    assert points["a9"].ids == ["a9", "a10", "a11"]
+
+
+def test_needed_gpus_count_the_margin_and_the_replica_size(tmp_path):
+    points, _, _ = _points(tmp_path)
+    assert points["a1"].needed_gpus(0.25) == 13  # ceil(10 x 1 x 1.25) x 1
+    assert points["b1"].replicas == 2
+    assert points["b1"].needed_gpus(0.25) == 50  # ceil(10 x 2 x 1.25) x TP 2
+    assert points["b1"].needed_gpus(0.0) == 40
+
+
+def test_loaded_points_and_reasons_for_the_others(tmp_path):
+    points, _, _ = _points(tmp_path)
+    loaded, left = loaded_points(list(points.values()))
+    assert sorted(p.ids[0] for p in loaded) == ["a4", "a9", "b1"]
+    reasons = {p.ids[0]: reason for p, reason in left}
+    assert reasons["a1"] == "lightly loaded: rate 1 is not among the table's 2 highest (4, 2)"
+    assert reasons["b4"] == "lightly loaded: concurrency 8 < 25"
+    assert "token lengths are not numbers" in reasons["c1"]
+    assert "ttft_ms are medians" in reasons["d1"]
+    assert reasons["e1"] == "no ttft_ms measured at this operating point"
+    assert len(loaded) + len(left) == len(points)  # every point is accounted for
+
+
+def test_plans_are_asked_with_the_measured_deployment(tmp_path):
+    report = validate_plans([_write(tmp_path)])
+    by_id = {r.ids[0]: r for r in report.results}
+    assert sorted(by_id) == ["a4", "a9", "b1"]
+    a9 = by_id["a9"]
+    assert (a9.planned_rps, a9.needed_gpus, a9.engine, a9.tp, a9.pp) == (35.0, 13, "vllm", 1, 1)
+    for r in report.results:
+        if r.outcome == "planned":
+            assert r.planned_gpus is not None and r.planned_gpus % (r.tp * r.pp) == 0
+            assert r.error_pct == pytest.approx((r.planned_gpus / r.needed_gpus - 1) * 100)
+        else:
+            assert r.error_pct == math.inf and not r.within
+    left = {ids.split(",")[0]: reason for ids, _, reason in report.left_out}
+    assert {"a1", "b4", "c1", "d1", "e1", "f1"} == set(left)
+    assert report.summary[-1].source == "ALL" and report.summary[-1].n == 3
+
+
+def test_impossible_latency_is_an_infeasible_miss(tmp_path):
+    rows = [
+        f"z1,src-z,{DEPLOY},concurrency,64,requests_per_s,10,req/s,",
+        f"z2,src-z,{DEPLOY},concurrency,64,ttft_ms,0.01,ms,",
+        f"z3,src-z,{DEPLOY},concurrency,64,itl_ms,0.01,ms,",
+        "y1,src-z,vLLM,Llama-9-1B,H100-SXM-80GB,1,1,1,BF16,,100,100,concurrency,64,requests_per_s,1,req/s,",
+        "y2,src-z,vLLM,Llama-9-1B,H100-SXM-80GB,1,1,1,BF16,,100,100,concurrency,64,ttft_ms,10,ms,",
+        "y3,src-z,vLLM,Llama-9-1B,H100-SXM-80GB,1,1,1,BF16,,100,100,concurrency,64,itl_ms,10,ms,",
+    ]
+    report = validate_plans([_write(tmp_path, rows)])
+    (result,) = report.results
+    assert result.outcome == "infeasible" and result.error_pct == math.inf and result.note
+    assert report.summary[-1].within == 0 and report.summary[-1].infeasible == 1
+    assert report.to_dict()["points"][0]["error_pct"] is None  # JSON has no infinity
+    assert "not in the catalog" in report.left_out[0][2]  # cannot be asked: left out, not a miss
+
+
+def _result(source: str, error: float) -> PlanResult:
+    planned = None if math.isinf(error) else 1
+    return PlanResult(["x"], source, "vllm", "m", "g", 1, 1, 1, "BF16", "BF16", 1, 1, "concurrency", 32, 1, 1, 1,
+                      10, 13, planned, error, "planned" if planned else "infeasible")  # fmt: skip
+
+
+def test_summary_shares_and_medians():
+    results = [_result("s1", e) for e in (-10.0, 5.0, 30.0)] + [_result("s2", e) for e in (-50.0, math.inf)]
+    summary = {s.source: s for s in summarize(results)}
+    assert list(summary) == ["s1", "s2", "ALL"]
+    assert (summary["s1"].n, summary["s1"].within, summary["s1"].share_within) == (3, 2, 2 / 3)
+    assert (summary["s1"].median_error_pct, summary["s1"].median_abs_error_pct) == (5.0, 10.0)
+    assert summary["s2"].median_error_pct == math.inf and summary["s2"].infeasible == 1
+    assert summary["ALL"].median_error_pct == 5.0 and summary["ALL"].median_abs_error_pct == 30.0
+    assert median([]) != median([])  # NaN for no points
+
+
+def test_cli_plans_json_and_text(tmp_path):
+    path = _write(tmp_path)
+    result = subprocess.run(
+        [*gpucast_exe(), "validate", "--plans", str(path), "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"definition", "files", "summary", "points", "left_out", "other_rows"} <= set(data)
+    assert len(data["points"]) == 3 and data["summary"][-1]["source"] == "ALL"
+    assert {"ids", "rate_rps", "planned_gpus", "needed_gpus", "error_pct", "within"} <= set(data["points"][0])
+    text = subprocess.run([*gpucast_exe(), "validate", "--plans", str(path), "--rows"], capture_output=True, text=True)
+    assert text.returncode == 0 and "needed" in text.stdout and "lightly loaded" in text.stdout
+
+
+def test_cli_bad_input_is_one_line(tmp_path):
+    none = subprocess.run([*gpucast_exe(), "validate"], capture_output=True, text=True)
+    assert none.returncode == 2 and "one measurements CSV" in none.stderr
+    training = _write(tmp_path, rows=[], header="model,params_b,seq_len\n")
+    result = subprocess.run([*gpucast_exe(), "validate", "--plans", str(training)], capture_output=True, text=True)
+    assert result.returncode == 2 and "training measurements" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_repository_serving_data_report_structure():
+    report = validate_plans()
+    assert report.results, "the repository's serving tables have loaded points"
+    assert report.summary[-1].source == "ALL" and report.summary[-1].n == len(report.results)
+    assert sum(s.n for s in report.summary[:-1]) == len(report.results)
+    sources = {r.source for r in report.results}
+    assert "NIM-benchmarking-llm-1.0.0" in sources
+    assert all(reason for _, _, reason in report.left_out)
+    ids = [i for r in report.results for i in r.ids] + [i for ids, _, _ in report.left_out for i in ids.split(",")]
+    assert len(ids) == len(set(ids))  # no row in two points
+    nim = next(r for r in report.results if r.ids[0] == "nim-7")  # 2 x H100 TP2, concurrency 25: 623.4 tok/s / 500
+    assert nim.rate_rps == pytest.approx(623.4 / 500) and nim.needed_gpus == 26
+    assert json.loads(json.dumps(report.to_dict()))["summary"][-1]["n"] == len(report.results)

@@ -1,0 +1,81 @@
+"""scripts/fit_runtime_overhead.py: the per-row solve on a hand-checked start-up log, and engines.toml matching the fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
+from gpucast.core.memory import MemorySettings, estimate_memory
+from gpucast.core.specs import GIB, Precision
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fit_runtime_overhead.py"
+
+
+@pytest.fixture(scope="module")
+def fit_script():
+    spec = importlib.util.spec_from_file_location("gpucast_fit_runtime_overhead", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_engines_toml_matches_the_fit(fit_script, capsys):
+    assert fit_script.main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_llama3_8b_on_mi300x_start_up_log_hand_checked(fit_script):
+    """ROCm blog (data/benchmarks/README.md, row kv-4): vLLM, Llama-3-8B BF16 on one MI300X at the default
+    gpu_memory_utilization 0.9 logs 78,897 blocks x 16 = 1,262,352 KV tokens.
+    KV per token = 2 (K, V) x 32 layers x 8 KV heads x 128 head dim x 2 bytes = 131,072 B = 128 KiB,
+    so the cache is 1,262,352 x 128 KiB = 154.096 GiB. Weights: 8,030,261,248 parameters (Hugging Face count) x 2 B
+    = 14.958 GiB. Activation peak (core.memory.activation_peak_bytes): 8192 tokens x (4 x 4096 + 2 x 14336) x 2 B
+    + 256 x 128,256 x 4 B of logits = 869,531,648 B = 0.810 GiB. Overhead = 0.9 x 192 GiB - 14.958 - 0.810 - 154.096
+    = 2.937 GiB."""
+    kv_gib = 1_262_352 * 2 * 32 * 8 * 128 * 2 / GIB
+    weights_gib = 8_030_261_248 * 2 / GIB
+    activations_gib = (8192 * (4 * 4096 + 2 * 14336) * 2 + 256 * 128_256 * 4) / GIB
+    expected = 0.9 * 192.0 - weights_gib - activations_gib - kv_gib
+    assert expected == pytest.approx(2.937, abs=1e-3)
+    row = {
+        "id": "kv-4", "engine": "vLLM (ROCm 6.2 build)", "model": "Llama-3-8B", "gpu": "MI300X", "tp": "1", "pp": "1",
+        "precision": "BF16", "kv_precision": "BF16", "value": "1262352", "notes": "",
+    }  # fmt: skip
+    fit = fit_script.fit_row(row)
+    assert fit.engine == "vllm" and fit.memory_mode == "total"
+    assert fit.kv_logged_gib == pytest.approx(kv_gib)
+    assert fit.weights_gib == pytest.approx(weights_gib, rel=1e-6)
+    assert fit.activations_gib == pytest.approx(activations_gib)
+    assert fit.overhead_gib == pytest.approx(expected, rel=1e-6)
+    # FP8 KV (row kv-3) holds twice the tokens in the same memory: the same deployment, the same overhead
+    fp8 = fit_script.fit_row(row | {"id": "kv-3", "kv_precision": "FP8", "value": "2524704"})
+    assert fp8.overhead_gib == pytest.approx(fit.overhead_gib)
+
+
+@pytest.mark.parametrize("engine", sorted(load_engines()))
+def test_solved_overhead_reproduces_the_logged_cache(fit_script, engine):
+    """The solve inverts estimate_memory under every memory policy ("total", "static", "free")."""
+    model, gpu = resolve_model("llama-3.1-70b"), resolve_gpu("h100")
+    settings = MemorySettings.for_engine(load_engines()[engine])
+    kwargs = {"precision": Precision.FP8, "kv_precision": Precision.FP8, "tp": 4, "pp": 1}
+    logged = 500_000
+    overhead = fit_script.solve_overhead_gib(model, gpu, settings=settings, kv_tokens=logged, **kwargs)
+    again = estimate_memory(
+        model, gpu, settings=dataclasses.replace(settings, runtime_overhead_gib=overhead), **kwargs
+    ).kv_capacity_tokens
+    assert again == pytest.approx(logged, abs=1)
+
+
+def test_excluded_rows_are_reported_not_fitted(fit_script):
+    rows = [fit_script.fit_row(r) for r in fit_script.startup_rows(fit_script.DEFAULT_DATA)]
+    excluded = [r for r in rows if r.excluded]
+    assert [r.row_id for r in excluded] == ["kv-1"]
+    fitted = fit_script.fit(rows)
+    vllm_rows = [r.overhead_gib for r in rows if r.engine == "vllm" and not r.excluded]
+    assert fitted["vllm"] == pytest.approx(statistics.median(vllm_rows))
