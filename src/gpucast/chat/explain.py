@@ -44,6 +44,11 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
             f"limited by {limit}). Your peak of {sc.peak_rps:,.1f} requests/s plus headroom needs {res.max_replicas} "
             f"copies: {res.total_gpus} GPUs in total; at average load {res.min_replicas} copies are enough, so "
             f"autoscale between them when a copy passes {sc.auto_scale_rps_threshold:.2f} requests/s.")  # fmt: skip
+    if not thr.meets_latency_sla:
+        load = (f"No load meets your latency targets: even a request alone takes {thr.lowest_ttft_ms:,.0f} ms to its "
+                f"first token and {thr.lowest_itl_ms:.1f} ms per token on this configuration. The {res.total_gpus} "
+                f"GPUs below carry your peak of {sc.peak_rps:,.1f} requests/s at full throughput without meeting "
+                "the targets.")  # fmt: skip
     if plan.agent is not None:
         load = load.replace("requests/s", "LLM calls/s")
     lines = ["What drives the GPU count: " + copy + " " + load]
