@@ -313,3 +313,21 @@ def test_rate_search_is_exact_for_the_fleet():
     fleet = size_fleet(est, work, PlanSettings())
     assert fleet.max_replicas == max(fleet.min_replicas, math.ceil(45 * 1.25 / est.capacity.requests_per_s - 1e-9))
     assert fleet.min_replicas == max(2, math.ceil(30 / (est.saturation.requests_per_s * 0.7) - 1e-9))
+
+
+def test_cli_plan_and_cli_estimate_agree():
+    """End to end, as a user would check it: `gpucast estimate --request-rate <peak RPS>` on the planned fleet."""
+    done = _cli("inference", *PLAN_70B, "--gpu", "H100", "--precision", "FP8", "--ttft-slo-ms", "400", "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    res, thr, inputs = plan["gpu_resources"], plan["throughput"], plan["inputs"]
+    again = _cli(
+        "estimate", "--model", "llama-3.1-70b", "--gpu", "H100", "--num-gpus", str(res["total_gpus"]),
+        "--tp", str(res["tensor_parallel"]), "--pp", str(res["pipeline_parallel"]), "--precision", "FP8",
+        "--input-tokens", "500", "--output-tokens", "200", "--request-rate", str(plan["scaling"]["peak_rps"]),
+        "--max-model-len", str(inputs["context_window"]), "--json",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    point = json.loads(again.stdout)
+    assert point["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert point["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
