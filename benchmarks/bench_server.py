@@ -3,6 +3,7 @@ requests (``POST /api/v1/inference`` with varied inputs); prints throughput, p50
 
     python benchmarks/bench_server.py                       # 50 clients, 5,000 requests
     python benchmarks/bench_server.py --clients 20 --requests 1000
+    python benchmarks/bench_server.py --mix pages            # pages and API calls mixed, figures per kind
 
 Each client is a thread with one keep-alive HTTP/1.1 connection (``http.client``), so the figures measure the
 server, not TCP set-up. The clients share the machine with the server: on a 2-core machine they take part of
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -51,6 +53,40 @@ def bodies(count: int, seed: int = 0) -> list[bytes]:
     return out
 
 
+Request = tuple[str, str, bytes | None]  # method, path, JSON body
+
+
+def plan_page(body: bytes) -> str:
+    """The plan page's address for the same question as a POST /api/v1/inference body."""
+    data = json.loads(body)
+    fields = {"model": data["model"]["model_name"], "precision": data["model"]["precision"],
+              "rps": data["workload"]["requests_per_second"], "input_tokens": data["workload"]["avg_input_tokens"],
+              "output_tokens": data["workload"]["avg_output_tokens"], "cloud": data["serving"]["cloud"],
+              "itl_slo_ms": data["serving"]["itl_slo_ms"], "gpu": data.get("gpu", {}).get("gpu_type", "")}  # fmt: skip
+    return "/plan?" + urllib.parse.urlencode(fields)
+
+
+def requests_for(mix: str, count: int, seed: int = 0) -> list[Request]:
+    """``api``: plan requests only. ``pages``: what browsers and scripts send together: the plan page, the empty
+    form, the history, the catalog and plan requests (in turn, with varied questions)."""
+    payloads = bodies(count, seed)
+    if mix == "api":
+        return [("POST", "/api/v1/inference", body) for body in payloads]
+    kinds: list[Request] = []
+    for i, body in enumerate(payloads):
+        kind = i % 5
+        kinds.append(
+            ("POST", "/api/v1/inference", body) if kind == 0 else ("GET", plan_page(body), None) if kind == 1
+            else ("GET", "/", None) if kind == 2 else ("GET", "/history", None) if kind == 3
+            else ("GET", "/api/v1/models", None)
+        )  # fmt: skip
+    return kinds
+
+
+def kind_of(request: Request) -> str:
+    return f"{request[0]} {request[1].split('?')[0]}"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -73,31 +109,35 @@ def start_server(port: int, db: str, workers: int = 1) -> subprocess.Popen[bytes
     raise SystemExit("gpucast serve did not start within 30 s")
 
 
-def run(port: int, payloads: list[bytes], clients: int) -> tuple[list[float], list[str], float]:
-    latencies: list[float] = []
+def run(port: int, requests: list[Request], clients: int) -> tuple[list[tuple[str, float]], list[str], float]:
+    """Send ``requests`` from ``clients`` threads; (kind, seconds) of each answer, the errors, the wall time."""
+    latencies: list[tuple[str, float]] = []
     errors: list[str] = []
     lock = threading.Lock()
-    cursor = iter(range(len(payloads)))
+    cursor = iter(range(len(requests)))
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
+        mine: list[tuple[str, float]] = []
         while True:
             with lock:
                 index = next(cursor, None)
             if index is None:
                 break
+            method, path, body = requests[index]
             start = time.perf_counter()
             try:
-                conn.request("POST", "/api/v1/inference", payloads[index], {"Content-Type": "application/json"})
+                conn.request(method, path, body, {"Content-Type": "application/json"} if body else {})
                 response = conn.getresponse()
                 data = response.read()
                 elapsed = time.perf_counter() - start
-                # 422 "nothing fits / no plan meets the SLOs" is a correct answer, not a server error
-                if response.status not in (200, 422) or (response.status == 422 and b'"error"' not in data):
+                # 422 "nothing fits / no plan meets the SLOs" is a correct answer (the API's JSON error, the plan
+                # page's message next to the form), not a server error
+                answered = b'"error"' in data or b'id="form-error"' in data
+                if response.status not in (200, 422) or (response.status == 422 and not answered):
                     with lock:
-                        errors.append(f"HTTP {response.status}: {data[:120]!r}")
-                mine.append(elapsed)
+                        errors.append(f"HTTP {response.status} for {method} {path}: {data[:120]!r}")
+                mine.append((kind_of(requests[index]), elapsed))
             except (OSError, http.client.HTTPException) as error:
                 with lock:
                     errors.append(f"{type(error).__name__}: {error}")
@@ -127,23 +167,35 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=200, help="requests sent first and not measured")
     parser.add_argument("--workers", type=int, default=1, help="gpucast serve --workers (server processes)")
+    parser.add_argument("--mix", choices=("api", "pages"), default="api",
+                        help="api: POST /api/v1/inference only; pages: the plan page, form, history, catalog and "
+                             "plan requests in turn")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gpucast-bench-") as folder:
         port = free_port()
         server = start_server(port, os.path.join(folder, "bench.db"), args.workers)
         try:
-            run(port, bodies(args.warmup, seed=1), min(args.clients, 10))
-            latencies, errors, wall = run(port, bodies(args.requests), args.clients)
+            run(port, requests_for(args.mix, args.warmup, seed=1), min(args.clients, 10))
+            answers, errors, wall = run(port, requests_for(args.mix, args.requests), args.clients)
         finally:
             server.terminate()
             server.wait(timeout=15)
+    what = "POST /api/v1/inference" if args.mix == "api" else "requests (pages and API mixed)"
     print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: "
-          f"{args.requests} POST /api/v1/inference from {args.clients} concurrent clients")  # fmt: skip
+          f"{args.requests} {what} from {args.clients} concurrent clients")  # fmt: skip
+    latencies = [seconds for _, seconds in answers]
     print(f"  throughput  {len(latencies) / wall:8.1f} requests/s  ({wall:.1f} s)")
-    print(f"  latency     p50 {percentile(latencies, 0.5) * 1e3:6.1f} ms   p99 {percentile(latencies, 0.99) * 1e3:6.1f} ms"
-          f"   mean {statistics.fmean(latencies) * 1e3:6.1f} ms   max {max(latencies) * 1e3:6.1f} ms")  # fmt: skip
+    print(f"  latency     {_figures(latencies)}")
+    if args.mix != "api":
+        for kind in sorted({k for k, _ in answers}):
+            print(f"  {kind:<22}  {_figures([seconds for k, seconds in answers if k == kind])}")
     print(f"  errors      {len(errors)}" + (f"  (first: {errors[0]})" if errors else ""))
     return 1 if errors else 0
+
+
+def _figures(latencies: list[float]) -> str:
+    return (f"p50 {percentile(latencies, 0.5) * 1e3:6.1f} ms   p99 {percentile(latencies, 0.99) * 1e3:6.1f} ms"
+            f"   mean {statistics.fmean(latencies) * 1e3:6.1f} ms   max {max(latencies) * 1e3:6.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -331,3 +331,27 @@ def test_cli_plan_and_cli_estimate_agree():
     point = json.loads(again.stdout)
     assert point["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
     assert point["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+
+
+def test_rest_api_answers_an_impossible_target_with_a_structured_422(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gpucast.web.app import create_app
+
+    body = {
+        "workload": {"requests_per_second": 10, "avg_input_tokens": 500, "avg_output_tokens": 200},
+        "model": {"model_name": "llama-3.1-70b"},
+        "gpu": {"gpu_type": "H100"},
+        "serving": {"ttft_slo_ms": 1},
+    }
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        strict = client.post("/api/v1/inference", json=body)
+        assert strict.status_code == 422, strict.text
+        answer = strict.json()
+        assert answer["error"].startswith("infeasible") and answer["field"] is None
+        assert answer["infeasible"]["missed"] == "ttft"
+        assert answer["infeasible"]["best_tried"]["lowest_ttft_ms"] > 1
+        assert isinstance(answer["infeasible"]["alternatives"], list)
+        loose = client.post("/api/v1/inference", json=body | {"serving": {"ttft_slo_ms": 1, "require_slo": False}})
+        assert loose.status_code == 200, loose.text
+        assert loose.json()["throughput"]["meets_latency_sla"] is False

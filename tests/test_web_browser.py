@@ -186,3 +186,49 @@ def test_posts_without_the_csrf_token_are_refused(page, server):
     assert "evil" not in page.goto(server["base"] + "/services").text()
     page.goto(server["base"] + "/login")
     _shot(page, "login")
+
+
+def _offline(page: Any, server: dict[str, Any]) -> list[str]:
+    """Refuse every request that does not go to the server (as without internet); the refused addresses."""
+    refused: list[str] = []
+
+    def handle(route: Any) -> None:
+        if route.request.url.startswith(server["base"] + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", handle)
+    return refused
+
+
+def test_api_docs_render_without_internet(page, server):
+    """/docs (Swagger UI) lists the operations with every request outside the server refused."""
+    refused = _offline(page, server)
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.goto(server["base"] + "/docs")
+    page.wait_for_selector(".opblock-summary")
+    assert page.locator(".opblock").count() >= 20
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/inference").count() >= 1
+    assert "gpucast" in page.inner_text(".information-container")
+    assert refused == [] and failed == []
+
+
+def test_pages_load_nothing_missing_and_an_unknown_page_is_a_page(page, server):
+    """Every page's requests succeed (stylesheet, icons); a mistyped address shows the site's 404 page."""
+    refused = _offline(page, server)
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    for path in ("/", "/history", "/services"):
+        page.goto(server["base"] + path)
+        for href in page.eval_on_selector_all('link[rel="icon"]', "links => links.map(l => l.href)"):
+            assert page.request.get(href).status == 200, href
+    icon = page.request.get(server["base"] + "/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert refused == [] and failed == []
+    response = page.goto(server["base"] + "/no-such-page")
+    assert response is not None and response.status == 404
+    assert page.inner_text("h1") == "Page not found" and "/no-such-page" in page.inner_text("#page-error")
+    assert page.locator("header.top nav a").count() >= 6  # the site's layout, with its navigation

@@ -22,7 +22,7 @@ from .core.cost import HOURS_PER_MONTH
 from .errors import InfeasibleError, InputError
 from .forecast import ForecastResult, peaks
 from .forecast.scenarios import period_start
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_positive
 from .plan import LLMCapacityPlan
 
 DEFAULT_TOKENS = (500, 200)  # the seed's defaults, used when neither the caller nor the history gives tokens
@@ -64,9 +64,17 @@ class CapacityTimeline:
         }
 
 
+def check_tokens(input_tokens: int | None, output_tokens: int | None) -> None:
+    """Tokens per request given for a capacity timeline are whole numbers of at least 1 (None: not given)."""
+    for flag, value in (("--input-tokens", input_tokens), ("--output-tokens", output_tokens)):
+        if value is not None:
+            check_positive(flag, value, integer=True, upper=10_000_000)
+
+
 def require_tokens(result: ForecastResult, input_tokens: int | None, output_tokens: int | None) -> None:
     """A capacity timeline asked for explicitly (``predict --model``, the forecast endpoint) needs tokens per request:
     given, or forecast from the history's token columns; the silent 500/200 default is for the seed's API only."""
+    check_tokens(input_tokens, output_tokens)
     if not (input_tokens and output_tokens) and not result.tokens:
         raise InputError(
             "--input-tokens and --output-tokens are needed with --model for the capacity timeline "
@@ -105,6 +113,7 @@ def capacity_timeline(
     ``input_tokens``/``output_tokens``: mean tokens per request for every period; when omitted, the forecast's
     token columns give each period its own mix, else the seed defaults (500 in, 200 out) are used.
     """
+    check_tokens(input_tokens, output_tokens)
     options = options or ServingOptions()
     gpu = gpu or GPUConfig()
     period_peaks = peaks(result, period)

@@ -19,7 +19,7 @@ from .core.inference import PlanSettings, Workload, replica_config
 from .core.memory import MemorySettings
 from .core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
 from .errors import InfeasibleError, InputError
-from .inputs import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision
+from .inputs import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
@@ -28,12 +28,13 @@ DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the 
 @dataclass
 class EstimateRequest:
     """A fixed deployment and load. ``load_value`` is requests in flight (concurrency, across all
-    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch)."""
+    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch). Token counts are whole
+    numbers of at least 1 (a whole float such as 500.0 is taken as that int)."""
 
     gpu: str
     num_gpus: int
-    input_tokens: float
-    output_tokens: float
+    input_tokens: int
+    output_tokens: int
     load: str = "max-throughput"
     load_value: float | None = None
     model: str | None = None
@@ -47,25 +48,53 @@ class EstimateRequest:
     max_model_len: int | None = None
     max_num_seqs: int | None = None
 
+    def __post_init__(self) -> None:
+        self.input_tokens, self.output_tokens = whole(self.input_tokens), whole(self.output_tokens)
+        self.max_model_len = whole(self.max_model_len)
+
     def validate(self) -> None:
         check_positive("--num-gpus", self.num_gpus, integer=True, upper=100_000)
-        check_positive("--input-tokens", self.input_tokens, upper=10_000_000)
-        check_positive("--output-tokens", self.output_tokens, upper=1_000_000)
+        check_positive("--input-tokens", self.input_tokens, integer=True, upper=10_000_000)
+        check_positive("--output-tokens", self.output_tokens, integer=True, upper=1_000_000)
         if self.load not in LOADS:
             raise InputError(f"load {self.load!r} is not one of {', '.join(LOADS)}")
         if self.load != "max-throughput":
             if self.load_value is None:
                 raise InputError(f"--{self.load} needs a value")
             check_positive(f"--{self.load}", self.load_value, upper=1e7)
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp)):
-            if value is not None:
-                check_positive(flag, value, integer=True, upper=64)
+        if self.tp is not None:
+            check_positive("--tp", self.tp, integer=True, upper=64)
+        check_positive("--pp", self.pp, integer=True, upper=64)
         if self.gpu_memory_utilization is not None:
             check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
         if self.max_model_len is not None:
             check_positive("--max-model-len", self.max_model_len, integer=True, upper=10_000_000)
+            needed = self.input_tokens + self.output_tokens
+            if self.max_model_len < needed:
+                raise InputError(
+                    f"--max-model-len {self.max_model_len} is smaller than --input-tokens + --output-tokens = {needed}: "
+                    "a request does not fit the engine's context"
+                )
         if self.max_num_seqs is not None:
             check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=1_000_000)
+        self._check_parallelism()
+
+    def _check_parallelism(self) -> None:
+        """A replica spans TP x PP GPUs, so --num-gpus must hold a whole number of them (at least one)."""
+        if self.pp > self.num_gpus:
+            raise InputError(
+                f"--pp {self.pp} is more than --num-gpus {self.num_gpus}: one replica spans TP x PP GPUs, so "
+                "--num-gpus must be a multiple of TP x PP"
+            )
+        if self.tp is not None and self.tp * self.pp > self.num_gpus:
+            raise InputError(
+                f"TP x PP = {self.tp * self.pp} (--tp {self.tp}, --pp {self.pp}) is more than --num-gpus "
+                f"{self.num_gpus}: --num-gpus must be a multiple of TP x PP"
+            )
+        if self.num_gpus % self.pp:
+            raise InputError(
+                f"--num-gpus {self.num_gpus} is not a multiple of --pp {self.pp} (GPUs beyond TP x PP are replicas)"
+            )
 
 
 @dataclass
@@ -151,11 +180,15 @@ def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
 
 def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precision: Any, kv: Any) -> int:
     """Without --tp: the power-of-two TP (dividing the heads and --num-gpus / PP) at which the
-    deployment reaches the highest output throughput under the request's load."""
+    deployment reaches the highest output throughput under the request's load; when none fits, the largest
+    such TP, so that the caller reports why the model does not fit there (TP 1 always qualifies: ``validate``
+    made --num-gpus a multiple of PP)."""
     best: tuple[float, int] | None = None
+    largest = 1
     tp = 1
     while tp * request.pp <= request.num_gpus:
         if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0:
+            largest = tp
             try:
                 cfg, _, _ = replica_config(
                     spec, gpu, loader.efficiency_for(gpu, engine.id), precision=precision, kv_precision=kv, tp=tp,
@@ -169,11 +202,11 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
                 if best is None or tokens > best[0] * 1.0001:
                     best = (tokens, tp)
         tp *= 2
-    return best[1] if best else min(request.num_gpus // request.pp, 8)  # the caller reports why it does not fit
+    return best[1] if best else largest  # the caller reports why it does not fit
 
 
 def _shape(request: EstimateRequest) -> Workload:
-    return Workload(1.0, max(1, int(request.input_tokens)), max(1, int(request.output_tokens)))
+    return Workload(1.0, request.input_tokens, request.output_tokens)
 
 
 def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> OperatingPoint:

@@ -64,6 +64,14 @@ def check_positive(name: str, value: float, *, integer: bool = False, upper: flo
         raise InputError(f"{name} {value!r} must be at most {upper:g}")
 
 
+def whole(value: Any) -> Any:
+    """A float that is a whole number as that int (500.0 from JSON is 500 tokens); anything else unchanged, for
+    ``check_positive(..., integer=True)`` to refuse with the field's name (100.5, 1e-300 and NaN are not counts)."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
 def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
     low_ok = value >= 0 if allow_zero else value > 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -91,6 +99,11 @@ class AgentWorkloadInput:
     prefix_caching: bool = True
     prefix_cache_gib: float | None = None  # KV memory per GPU for cached prefixes (default: what is free)
     task_latency_slo_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        self.shared_prefix_tokens = whole(self.shared_prefix_tokens)
+        self.context_growth_tokens = whole(self.context_growth_tokens)
+        self.output_tokens_per_call = whole(self.output_tokens_per_call)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AgentWorkloadInput:
@@ -173,6 +186,7 @@ class LLMWorkloadInput:
     agent: AgentWorkloadInput | None = None
 
     def __post_init__(self) -> None:
+        self.avg_input_tokens, self.avg_output_tokens = whole(self.avg_input_tokens), whole(self.avg_output_tokens)
         if isinstance(self.agent, dict):
             self.agent = AgentWorkloadInput.from_dict(self.agent)
 
@@ -229,6 +243,9 @@ class ModelConfig:
     model_name: str | None = None
     model_config_path: str | None = None
     kv_precision: str | None = None  # defaults to the weight precision (16-bit for INT4/FP4 weights)
+
+    def __post_init__(self) -> None:
+        self.context_window = whole(self.context_window)
 
     def validate(self) -> None:
         given = [x for x in (self.model_size_billions, self.model_name, self.model_config_path) if x is not None]
@@ -350,6 +367,9 @@ class TrainingInput:
     gradient_accumulation_steps: int = 1
     optimizer_type: str = "AdamW"
     gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        self.dataset_size_tokens, self.sequence_length = whole(self.dataset_size_tokens), whole(self.sequence_length)
 
     def validate(self) -> None:
         check_positive("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, integer=True)

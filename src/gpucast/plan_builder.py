@@ -22,6 +22,7 @@ from .plan import (
     ScalingRecommendation,
     ThroughputMetrics,
 )
+from .wording import counted
 
 if TYPE_CHECKING:
     from .api import ResolvedRequest
@@ -242,8 +243,9 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     elif (idle := best.cost_at_peak.paid_gpus - best.total_gpus) >= cfg.gpus:
         peak = best.cost_at_peak
         notes.append(
-            f"{peak.instances} x {peak.instance_type} ({peak.instance_gpus} GPUs each) are paid for, {best.total_gpus} "
-            f"GPUs used at peak size: {idle} idle GPUs could run {idle // cfg.gpus} more replicas at no extra cost"
+            f"{peak.instances} x {peak.instance_type} ({counted(peak.instance_gpus, 'GPU')} each) "
+            f"{'is' if peak.instances == 1 else 'are'} paid for, {counted(best.total_gpus, 'GPU')} used at peak size: "
+            f"{counted(idle, 'idle GPU')} could run {counted(idle // cfg.gpus, 'more replica')} at no extra cost"
         )
     if request.settings.context_window > request.model.max_context:
         notes.append(

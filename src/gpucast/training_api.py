@@ -270,6 +270,7 @@ def _build(
             instance_type=f.instance_type,
             instances=f.instances,
             price_source=f.source,
+            gpu_hourly_cost=f.gpu_hourly_usd,
         )
     params = count_parameters(spec)
     warnings = []

@@ -14,7 +14,7 @@ from .catalog import loader
 from .core import training as core
 from .core.specs import GIB, Precision
 from .errors import InfeasibleError, InputError
-from .inputs import DEFAULT_PRECISION, ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from .inputs import DEFAULT_PRECISION, ModelConfig, TrainingInput, TrainingOptions, parse_precision, whole
 from .jsonable import dataclass_dict
 from .training_api import GB, _best_for_gpu
 
@@ -41,6 +41,9 @@ class TrainingEstimateRequest:
     lora_rank: int = 16
     flash_attention: bool = True
     framework: str = "default"  # software stack (megatron, composer, torchtune): fitted factors
+
+    def __post_init__(self) -> None:
+        self.seq_len, self.global_batch_tokens = whole(self.seq_len), whole(self.global_batch_tokens)
 
 
 @dataclass
@@ -81,6 +84,14 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     ):
         if value is not None:
             check_positive(flag, value, integer=True, upper=10**12)
+    for flag, value in (("--tp", request.tp), ("--pp", request.pp)):
+        if value is not None:
+            check_positive(flag, value, integer=True, upper=100_000)
+    pinned = (request.tp or 1) * (request.pp or 1)
+    if pinned > request.num_gpus:
+        raise InputError(
+            f"TP x PP = {pinned} is more than --num-gpus {request.num_gpus}: --num-gpus must be a multiple of TP x PP"
+        )
     from .inputs import FRAMEWORKS
 
     if request.framework not in FRAMEWORKS:

@@ -56,8 +56,8 @@ class TrainingMetrics:
 
 @dataclass
 class TrainingCost:
-    gpu_cost_per_hour: float
-    total_training_cost: float
+    gpu_cost_per_hour: float  # the seed's name for the run's hourly price: all its instances (instances x one's price)
+    total_training_cost: float  # gpu_cost_per_hour x estimated_duration_hours
     cost_per_epoch: float
     cloud: str
     region: str
@@ -65,6 +65,7 @@ class TrainingCost:
     instance_type: str
     instances: int
     price_source: str
+    gpu_hourly_cost: float  # one GPU-hour: the instance's price / its GPUs (as CostEstimate.gpu_hourly_cost)
 
 
 @dataclass

@@ -47,7 +47,7 @@ def result_charts(plan: dict[str, Any], curve: Any, options: Any) -> dict[str, S
 def compare_chart(rows: list[Any], plan: dict[str, Any]) -> Svg:
     """Monthly cost of GPU x cloud options (cheapest first), the plan's own outlined."""
     bars = [charts.Bar(f"{r.gpu_type} ×{r.total_gpus} {r.cloud}", r.monthly_cost, r.cloud) for r in rows]
-    chosen = plan["gpu_resources"]["recommended_gpu_type"], plan["cost"].get("cloud")
+    chosen = plan["gpu_resources"]["recommended_gpu_type"], (plan["cost"] or {}).get("cloud")  # None: no price
     mark = next((i for i, r in enumerate(rows) if (r.gpu_type, r.cloud) == chosen), None)
     return charts.bar_chart(
         bars, title="Monthly cost by GPU and cloud (cheapest first)", unit="$/mo", highlight=mark, width=640

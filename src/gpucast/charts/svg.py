@@ -121,6 +121,14 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def labelled(value: float, unit: str) -> str:
+    """A value with its unit: ``12.3k tok/s``; money as the pages and reports write it, ``$40,200`` or
+    ``$40,200/mo`` for the units ``$`` and ``$/...`` (never ``40.2k $`` beside ``5,434 $``)."""
+    if unit.startswith("$") and math.isfinite(value):
+        return f"${value:,.0f}{unit[1:]}"
+    return f"{fmt(value)} {unit}"
+
+
 def _svg(frame: _Frame, kind: str, points: int, title: str) -> Svg:
     head = (
         f'<svg class="chart" data-chart="{escape(kind)}" data-points="{points}" viewBox="0 0 {frame.width} '
@@ -280,8 +288,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str, unit: str, width: int = 560, h
         frame.parts.append(
             f'<text x="{frame.left - 6}" y="{y + 14}" text-anchor="end" fill="#374151">{escape(_short(b.label))}</text>'
             f'<rect class="bar" x="{frame.left}" y="{y + 2}" width="{w:.1f}" height="{row - 6}" fill="{color}"{stroke}>'
-            f"<title>{escape(b.label)}: {fmt(b.value)} {escape(unit)} {escape(b.note)}</title></rect>"
-            f'<text x="{frame.left + w + 4:.1f}" y="{y + 14}" fill="#111827">{fmt(b.value)} {escape(unit)}</text>'
+            f"<title>{escape(b.label)}: {escape(labelled(b.value, unit))} {escape(b.note)}</title></rect>"
+            f'<text x="{frame.left + w + 4:.1f}" y="{y + 14}" fill="#111827">{escape(labelled(b.value, unit))}</text>'
         )
     if len(groups) > 1:
         x = frame.left

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in
+from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in, token_count
 
 Values = dict[str, Any]
 
@@ -134,7 +134,7 @@ def _value(key: str, match: re.Match[str]) -> float | int | None:
     if key in ("think_time_s", "task_slo_ms"):
         seconds = number * seconds_in(match["unit"])
         return seconds if key == "think_time_s" else (seconds * 1000.0 if seconds > 0 else None)
-    return int(number)
+    return token_count(number, minimum=0)  # a shared prompt or the growth per call: whole tokens, 0 allowed
 
 
 def is_agent(answers: Values) -> bool:
@@ -174,7 +174,11 @@ def read_shape(text: str, answers: Values) -> Values:
                           "(e.g. '10 calls, 4k system prompt, 800 tokens per call, 300 out').")  # fmt: skip
     values: Values = {}
     for key, number in zip(wanted, numbers, strict=False):
-        values[key] = float(number) if key == "llm_calls" else int(number)
+        count = token_count(number)
+        if key != "llm_calls" and count is None:
+            raise AnswerError(f"{number:g} is not a whole number of tokens for {SHAPE_WORDS[key]}: token counts are "
+                              "whole numbers of at least 1 (e.g. '4k system prompt, 800 tokens per call').")  # fmt: skip
+        values[key] = float(number) if key == "llm_calls" else count
     return values
 
 

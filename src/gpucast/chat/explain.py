@@ -59,7 +59,7 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
     if cost is not None:
         lines.append(f"Cost: {_money(cost.monthly_gpu_cost)} a month at peak size on {cost.cloud} ({cost.instances} x "
                      f"{cost.instance_type}, {cost.pricing}), {_money(cost.monthly_cost_at_min_replicas)} at the "
-                     f"minimum; ${cost.cost_per_million_tokens:.2f} per million tokens.")  # fmt: skip
+                     f"minimum; ${cost.cost_per_million_tokens:.2f} per million tokens (input + output).")  # fmt: skip
     lines.append(cheaper_alternative(plan, options))
     lines.append(risk(plan))
     return lines

@@ -6,6 +6,7 @@ The conversation's parser works on text where number words were first turned int
 
 from __future__ import annotations
 
+import math
 import re
 
 UNITS = {
@@ -31,6 +32,17 @@ def number_value(num: str, mult: str | None = None) -> float:
     """The value of a matched ``NUMBER``: "1.2" and "k" -> 1200.0."""
     value = float(num.replace(",", ""))
     return value * _MULTIPLIERS.get((mult or "").lower(), 1.0)
+
+
+def token_count(value: float, minimum: int = 1) -> int | None:
+    """``value`` as a number of tokens: an int when it is a whole number of at least ``minimum`` ("1.5k" is 1500),
+    else None: token counts are never fractions, so "0.5 tokens" is not read as 0 nor "200.7" as 200."""
+    if not math.isfinite(value):
+        return None
+    nearest = round(value)
+    if abs(value - nearest) > 1e-9 * max(1.0, abs(value)) or nearest < minimum:
+        return None  # the tolerance only absorbs binary rounding ("1.1k" = 1100.0000000000002)
+    return int(nearest)
 
 
 def first_number(text: str) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import names
 from .agent import extract_agent
-from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in
+from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
 
 Values = dict[str, Any]
 
@@ -147,7 +147,9 @@ def _tokens(low: str) -> Values:
         and re.search(r"\b(out|output|tokens?)", low)
     )
     if pair and stated and ("/" in pair.group(0) or re.search(r"\b(in|input)\b", pair.group(0))):
-        out["input_tokens"], out["output_tokens"] = int(_num(pair, "a")), int(_num(pair, "b"))
+        for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
+            if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
+                out[key] = count
         return out
     ins = (rf"{_N}{tok}\s*(?:in|input|prompts?|context|of input|of prompt)\b",
            rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
@@ -161,10 +163,12 @@ def _tokens(low: str) -> Values:
         for pattern in patterns:
             match = re.search(pattern, low)
             if match and (key == "output_tokens" or "token" in low or "prompt" in low):
-                out[key] = int(_num(match))
+                if (count := token_count(_num(match))) is not None:
+                    out[key] = count
                 break
-    if "input_tokens" not in out and (m := re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low)):
-        out["input_tokens"] = int(_num(m))
+    prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
+    if prompt and (count := token_count(_num(prompt))) is not None:
+        out["input_tokens"] = count
     return out
 
 
@@ -202,22 +206,22 @@ def _training(low: str) -> Values:
         out["method"] = "full"
     items = r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*(?:of|with|x|×|at)"
     examples = re.search(rf"{_numbered(_N, 'a')}\s*{items}\s*(?:about\s*)?{_numbered(_N, 'b')}\s*tokens?", low)
-    if examples:
-        out["dataset_tokens"] = int(_num(examples, "a") * _num(examples, "b"))
-        out["seq_len"] = int(_num(examples, "b"))
+    if examples and (length := token_count(_num(examples, "b"))) is not None:
+        out["dataset_tokens"] = int(_num(examples, "a") * length)
+        out["seq_len"] = length
     data = re.search(rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?(?:training\s*)?(?:data|dataset|corpus|text)", low)
     data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?", low)
     data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each))", low)
-    if data and "dataset_tokens" not in out:
-        out["dataset_tokens"] = int(_num(data))
+    if data and "dataset_tokens" not in out and (size := token_count(_num(data))) is not None:
+        out["dataset_tokens"] = size
     if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
         out["epochs"] = int(_num(epochs) if epochs["num"] else float(epochs["n2"]))
     seq = re.search(
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )
     seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
-    if seq and "seq_len" not in out:
-        out["seq_len"] = int(_num(seq))
+    if seq and "seq_len" not in out and (length := token_count(_num(seq))) is not None:
+        out["seq_len"] = length
     if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):
         out["global_batch"] = int(_num(batch))
     return out

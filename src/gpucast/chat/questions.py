@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import agent, names
-from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
+from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in, token_count
 from .parse import AnswerError, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
@@ -130,10 +130,13 @@ QUESTIONS_RPS_TEXT = ("How many requests per second on a busy day, on average? (
 def _read_tokens(text: str, answers: Values) -> Values:
     numbers = re.findall(r"(?<![a-z\d.])\d+(?:\.\d+)?\s*k?(?![a-z])", text.lower())
     values = [float(n.rstrip("k ").strip()) * (1000 if n.strip().endswith("k") else 1) for n in numbers]
-    if len(values) == 2 and all(v >= 1 for v in values):
-        return {"input_tokens": int(values[0]), "output_tokens": int(values[1])}
-    if len(values) == 1 and values[0] >= 1:
-        return {"input_tokens": int(values[0])}
+    counts = [token_count(v) for v in values]
+    if len(values) in (1, 2) and None in counts:
+        raise AnswerError("Token counts are whole numbers of at least 1: give e.g. '2000 in, 500 out' or '2k/500'.")
+    if len(counts) == 2:
+        return {"input_tokens": counts[0], "output_tokens": counts[1]}
+    if len(counts) == 1:
+        return {"input_tokens": counts[0]}
     raise AnswerError("Give the tokens in and out, e.g. '2000 in, 500 out', '2k/500' or '2000 500'.")
 
 
@@ -166,7 +169,10 @@ def _read_dataset(text: str, answers: Values) -> Values:
     value = _positive(text, "the dataset size", "'500M tokens' or '2 billion'")
     if value < 10_000:
         raise AnswerError(f"{value:g} tokens is very little data: did you mean '{value:g}M' or '{value:g}B' tokens?")
-    return {"dataset_tokens": int(value)}
+    size = token_count(value)
+    if size is None:
+        raise AnswerError(f"{value:g} is not a whole number of tokens: give e.g. '500M tokens' or '2 billion'.")
+    return {"dataset_tokens": size}
 
 
 def _read_epochs(text: str, answers: Values) -> Values:
@@ -178,9 +184,11 @@ def _read_epochs(text: str, answers: Values) -> Values:
 
 def _read_seq_len(text: str, answers: Values) -> Values:
     value = _positive(text, "the sequence length", "'2048' or '4k'")
-    if not 16 <= value <= 10_000_000:
-        raise AnswerError("A training example is between 16 and 10 million tokens long, e.g. '2048' or '4k'.")
-    return {"seq_len": int(value)}
+    length = token_count(value, minimum=16)
+    if length is None or length > 10_000_000:
+        raise AnswerError("A training example is a whole number of tokens between 16 and 10 million, e.g. '2048' or "
+                          "'4k'.")  # fmt: skip
+    return {"seq_len": length}
 
 
 def _read_history(text: str, answers: Values) -> Values:

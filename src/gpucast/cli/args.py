@@ -76,19 +76,33 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
 }
 
 
+def token_count(text: str) -> int | float:
+    """A token-count flag: "500" and "500.0" are 500; any other number ("100.5", "1e-300", "nan") is passed on as a
+    float for the input's validation to refuse in one line naming the flag (token counts are whole numbers >= 1)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (a whole number, 1 or more)") from None
+    return int(value) if value.is_integer() else value
+
+
 def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     """The original forecast.py flags, with the same names and meanings."""
     seed = parser.add_argument_group("workload and model (seed flags)")
     seed.add_argument("--rps", type=float, help="average requests per second")
-    seed.add_argument("--input-tokens", type=int, help="average input (prompt) tokens per request")
-    seed.add_argument("--output-tokens", type=int, help="average output (generated) tokens per request")
+    seed.add_argument("--input-tokens", type=token_count, help="average input (prompt) tokens per request")
+    seed.add_argument("--output-tokens", type=token_count, help="average output (generated) tokens per request")
     seed.add_argument("--model-size", type=float, help="model size in billions (maps to a representative dense model)")
     seed.add_argument(
         "--precision",
         help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default: the published checkpoint's, e.g. FP8 for "
         "DeepSeek-R1/V3, else FP16)",
     )
-    seed.add_argument("--context-window", type=int, help="max tokens per sequence (default 4096)")
+    seed.add_argument("--context-window", type=token_count, help="max tokens per sequence (default 4096)")
     seed.add_argument(
         "--batch-size", type=int, help="cap on concurrent sequences per replica (default: planner chooses)"
     )
@@ -109,8 +123,8 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--growth-rate", type=float, help="expected traffic growth in percent (default 0)")
     seed.add_argument("--target-latency", type=float, help="end-to-end latency target per request, ms")
     train = parser.add_argument_group("training (seed flags)")
-    train.add_argument("--dataset-size", type=int, help="dataset size in tokens")
-    train.add_argument("--sequence-length", type=int, help="training sequence length")
+    train.add_argument("--dataset-size", type=token_count, help="dataset size in tokens")
+    train.add_argument("--sequence-length", type=token_count, help="training sequence length")
     train.add_argument("--epochs", type=int, help="number of epochs")
     train.add_argument("--global-batch-size", type=int, help="global batch size in sequences")
     train.add_argument("--micro-batch-size", type=int, help="micro batch size per GPU")
@@ -186,8 +200,10 @@ def add_agent_flags(parser: argparse.ArgumentParser) -> None:
     agent.add_argument("--calls-per-task", type=float, help="mean LLM calls per task (default 1)")
     agent.add_argument("--calls-distribution", help="fixed (default) or geometric calls per task")
     agent.add_argument("--max-calls-per-task", type=int, help="cap on calls per task (max turns)")
-    agent.add_argument("--shared-prefix-tokens", type=int, help="system prompt + tool definitions shared by all calls")
-    agent.add_argument("--context-growth-tokens", type=int, help="new tokens per call: user turn, tool results")
+    agent.add_argument(
+        "--shared-prefix-tokens", type=token_count, help="system prompt + tool definitions shared by all calls"
+    )
+    agent.add_argument("--context-growth-tokens", type=token_count, help="new tokens per call: user turn, tool results")
     agent.add_argument("--think-time-s", type=float, help="mean seconds between a call's end and the next (tools)")
     agent.add_argument("--no-prefix-caching", dest="prefix_caching", action="store_const", const=False,
                        help="the engine does not reuse cached prefixes")  # fmt: skip
@@ -251,11 +267,11 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
     what.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")
-    what.add_argument("--max-model-len", type=int, help="max tokens per sequence (default input + output)")
+    what.add_argument("--max-model-len", type=token_count, help="max tokens per sequence (default input + output)")
     what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
     shape = parser.add_argument_group("requests and load")
-    shape.add_argument("--input-tokens", type=float, required=True, help="input tokens per request")
-    shape.add_argument("--output-tokens", type=float, required=True, help="output tokens per request")
+    shape.add_argument("--input-tokens", type=token_count, required=True, help="input tokens per request")
+    shape.add_argument("--output-tokens", type=token_count, required=True, help="output tokens per request")
     load = shape.add_mutually_exclusive_group(required=True)
     load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
     load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
@@ -300,10 +316,10 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", "--gpu-type", dest="gpu", required=True, help="GPU type")
     parser.add_argument("--num-gpus", type=int, required=True, help="GPUs in total (TP x PP x DP)")
     parser.add_argument("--precision", default="BF16", help="BF16, FP16, FP8 or FP32 (default BF16)")
-    parser.add_argument("--seq-len", type=int, required=True, help="sequence length")
+    parser.add_argument("--seq-len", type=token_count, required=True, help="sequence length")
     parser.add_argument("--micro-batch", type=int, required=True, help="micro batch per GPU (sequences)")
     batch = parser.add_mutually_exclusive_group()
-    batch.add_argument("--global-batch-tokens", type=int, help="global batch in tokens")
+    batch.add_argument("--global-batch-tokens", type=token_count, help="global batch in tokens")
     batch.add_argument("--global-batch", type=int, help="global batch in sequences (default micro batch x GPUs)")
     parser.add_argument("--tp", type=int, help="tensor parallelism (default: searched)")
     parser.add_argument("--pp", type=int, help="pipeline parallelism (default: searched)")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from .args import token_count
 from .store_commands import save_if_requested
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -37,8 +38,8 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision", help="model precision for the capacity timeline (default: the published checkpoint's, else FP16)"
     )
-    parser.add_argument("--input-tokens", type=int, help="input tokens per request (capacity timeline)")
-    parser.add_argument("--output-tokens", type=int, help="output tokens per request (capacity timeline)")
+    parser.add_argument("--input-tokens", type=token_count, help="input tokens per request (capacity timeline)")
+    parser.add_argument("--output-tokens", type=token_count, help="output tokens per request (capacity timeline)")
     parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")
     parser.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
     parser.add_argument("--period", default="day", choices=["day", "week"], help="capacity timeline period")

@@ -77,7 +77,11 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
             _section(
                 f"Cost ({c.cloud} {c.region}, {c.pricing})",
                 [
-                    ("Instances", f"{c.instances} x {c.instance_type} (${c.gpu_cost_per_hour:,.2f}/hour)"),
+                    (
+                        "Instances",
+                        f"{c.instances} x {c.instance_type}: ${c.gpu_cost_per_hour:,.2f}/hour in all "
+                        f"(${c.gpu_hourly_cost:,.2f} per GPU-hour)",
+                    ),
                     ("Per epoch / total", f"{_money(c.cost_per_epoch)} / {_money(c.total_training_cost)}"),
                 ],
             )

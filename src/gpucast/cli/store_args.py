@@ -7,6 +7,8 @@ import argparse
 from datetime import datetime
 from typing import Any
 
+from .args import token_count
+
 __all__ = ["ACTIONS", "add_save_flags", "register"]
 
 ACTIONS = ("submit", "approve", "reject", "provision")
@@ -51,8 +53,8 @@ def _service_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:
                         help="comma-separated GPU types the service may use")  # fmt: skip
     parser.add_argument("--model", help="catalog model the service serves")
     parser.add_argument("--precision", help="model precision (FP16, BF16, FP8, INT4, ...)")
-    parser.add_argument("--input-tokens", type=int, help="average input tokens per request")
-    parser.add_argument("--output-tokens", type=int, help="average output tokens per request")
+    parser.add_argument("--input-tokens", type=token_count, help="average input tokens per request")
+    parser.add_argument("--output-tokens", type=token_count, help="average output tokens per request")
     parser.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token SLO, ms")
     parser.add_argument("--itl-slo-ms", type=float, help="inter-token latency SLO, ms")
     parser.add_argument("--tags", type=listed, help="comma-separated tags")
@@ -89,8 +91,10 @@ def register(sub: Any) -> None:
     plan.add_argument("--growth-rate", type=float, default=0.0, help="extra growth in %% per month")
     plan.add_argument("--period", default="day", choices=("day", "week"), help="capacity timeline period")
     plan.add_argument("--gpu", "--gpu-type", dest="gpu", help="GPU type (default: the service's allowed types)")
-    plan.add_argument("--input-tokens", type=int, help="input tokens per request (default: service or metrics)")
-    plan.add_argument("--output-tokens", type=int, help="output tokens per request (default: service or metrics)")
+    plan.add_argument("--input-tokens", type=token_count, help="input tokens per request (default: service or metrics)")
+    plan.add_argument(
+        "--output-tokens", type=token_count, help="output tokens per request (default: service or metrics)"
+    )
     plan.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
     plan.add_argument("--save", action="store_true", help="store the plan in the history")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..wording import counted
 from .store_args import ACTIONS, add_save_flags, register
 
 __all__ = ["COMMANDS", "add_save_flags", "apply_service", "dispatch", "register", "save_if_requested"]
@@ -93,10 +94,13 @@ def _service(store: Any, args: argparse.Namespace, actor: str) -> int:
 def _service_plan(store: Any, args: argparse.Namespace, actor: str) -> int:
     from ..store.planning import plan_service
     from ..store.plans import save_plan
+    from ..store.services import check_may_write
 
     options = {k: getattr(args, k) for k in ("horizon", "scenario", "growth_rate", "period", "gpu", "input_tokens",
                                              "output_tokens", "current_gpus")}  # fmt: skip
     with store.read() as session:
+        if args.save:  # who may save, before the plan is computed
+            check_may_write(session, actor)
         data = plan_service(session, args.name, **options)
     if args.save:
         with store.write() as session:
@@ -108,21 +112,24 @@ def _service_plan(store: Any, args: argparse.Namespace, actor: str) -> int:
         return 0
     rec = data["recommendation"]
     print(f"{data['service']} ({data['criticality']}: safety margin {data['defaults']['safety_margin']:.0%}, "
-          f"at least {data['defaults']['min_replicas']} replicas over {rec['zones']} zone(s)); "
+          f"at least {counted(data['defaults']['min_replicas'], 'replica')} over {counted(rec['zones'], 'zone')}); "
           f"{data['history_points']} samples, {data['model']}, {data['input_tokens']} in / {data['output_tokens']} out")  # fmt: skip
     rows = [{k: p[k] for k in ("period_start", "peak_rps", "replicas", "gpus", "gpu_type", "monthly_cost")}
             for p in data["capacity"]["periods"]]  # fmt: skip
     _table("Capacity timeline", rows, tuple(rows[0]) if rows else ())
     cost = "n/a" if rec["monthly_cost"] is None else f"${rec['monthly_cost']:,.0f}/month"
-    print(f"Recommendation: {rec['replicas']} replicas ({rec['replicas_per_zone']} per zone) = {rec['gpus']} x "
+    print(f"Recommendation: {counted(rec['replicas'], 'replica')} ({rec['replicas_per_zone']} per zone) = {rec['gpus']} x "
           f"{rec['gpu_type']}, {cost}" + (f"; saved as plan {data['plan_id']}" if "plan_id" in data else ""))  # fmt: skip
     return 0
 
 
 def _metrics(store: Any, args: argparse.Namespace, actor: str) -> int:
     from ..store import metrics
+    from ..store.services import check_may_write
 
     if args.action == "import":
+        with store.read() as session:  # who may import, before the file is read (a viewer learns nothing from it)
+            check_may_write(session, actor)
         rows, ignored = metrics.read_rows(args.file)
         with store.write() as session:
             report = metrics.import_rows(session, args.service, rows, actor, replace=args.replace)

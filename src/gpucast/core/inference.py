@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .memory import MemoryBreakdown, MemorySettings, estimate_memory
@@ -148,8 +149,11 @@ def estimate_replica(
     settings: PlanSettings,
 ) -> ReplicaEstimate:
     """Capacity of one configuration at the SLOs: the largest open-loop request rate whose operating point
-    (the one ``estimate --request-rate`` gives) meets every latency target."""
-    cfg, memory, kv_limited = replica_config(
+    (the one ``estimate --request-rate`` gives) meets every latency target.
+
+    Only the request's shape (tokens in and out) enters, not its rate: the result is remembered
+    (:func:`replica_estimates`), so a comparison over clouds, or another rate of the same shape, reuses it."""
+    outcome = replica_estimates(
         model,
         gpu,
         efficiency,
@@ -157,16 +161,60 @@ def estimate_replica(
         kv_precision=kv_precision,
         tp=tp,
         pp=pp,
-        workload=workload,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+        slo=slo,
         settings=settings,
     )
+    if isinstance(outcome, str):
+        raise InfeasibleError(outcome)
+    return outcome
+
+
+ESTIMATES_KEPT = 4096  # replica estimates remembered per process (each a few KiB: ~10 MiB at most)
+
+
+@lru_cache(maxsize=ESTIMATES_KEPT)
+def replica_estimates(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    input_tokens: int,
+    output_tokens: int,
+    slo: SLO,
+    settings: PlanSettings,
+) -> ReplicaEstimate | str:
+    """:func:`estimate_replica` of a request shape, memoized, or why the layout cannot run (the message of its
+    ``InfeasibleError``, remembered as well): a pure function of frozen, hashable inputs (its result is frozen
+    too), and the capacity search costs ~1 ms — a plan searches every GPU's layouts, and the plan page's
+    comparison repeats that search once per cloud with other prices only."""
+    shape = Workload(0.0, input_tokens, output_tokens)  # the rate does not enter: replica_config reads the shape
+    try:
+        cfg, memory, kv_limited = replica_config(
+            model,
+            gpu,
+            efficiency,
+            precision=precision,
+            kv_precision=kv_precision,
+            tp=tp,
+            pp=pp,
+            workload=shape,
+            settings=settings,
+        )
+    except InfeasibleError as error:
+        return str(error)
     return slo_capacity(
         cfg,
         memory,
         kv_limited,
         settings,
-        input_tokens=workload.input_tokens,
-        output_tokens=workload.output_tokens,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         violation=lambda point: slo_violation(point, slo),
         slo=slo,
     )

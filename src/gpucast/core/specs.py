@@ -159,6 +159,20 @@ class GPUSpec:
     source: str = ""
     as_of: str = ""
 
+    def __hash__(self) -> int:
+        """Hashable despite its ``dense_tflops`` dict (never changed once loaded), hashed once like
+        :class:`ModelSpec`: the planner's memoized replica estimates are keyed by the GPU."""
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            values = (getattr(self, f.name) for f in fields(self))
+            cached = hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in values))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the cached hash: string hashes differ between processes."""
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @property
     def memory_bytes(self) -> float:
         return self.memory_gib * GIB

@@ -97,8 +97,8 @@ def _inference(plan: dict[str, Any]) -> Report:
         ("GPUs", f"{res['total_gpus']} × {res['recommended_gpu_type']}"),
         ("replicas", f"{scaling['recommended_min_replicas']}–{scaling['recommended_max_replicas']}"
                      f" of {per_replica} GPU(s), TP={res['tensor_parallel']} PP={res['pipeline_parallel']}"),
-        ("monthly cost", _money(cost.get("monthly_total_cost"))),
-        ("cost per million tokens", _money(cost.get("cost_per_million_tokens"))),
+        ("monthly cost (max replicas)", _money(cost.get("monthly_total_cost"))),
+        ("cost per million tokens (input + output)", _money(cost.get("cost_per_million_tokens"))),
         ("TTFT / ITL", f"{thr['estimated_ttft_ms']:,.0f} ms / {thr['estimated_itl_ms']:,.1f} ms"),
         ("capacity", f"{thr['max_rps_capacity']:,.1f} req/s ({inputs['requests_per_second']:g} req/s average)"),
     ]  # fmt: skip
@@ -210,8 +210,9 @@ def _training(plan: dict[str, Any]) -> Report:
             ("cloud / region / pricing", f"{cost.get('cloud', '—')} / {cost.get('region', '—')} / "
                                          f"{cost.get('pricing', '—')}"),
             ("instances", f"{cost.get('instances', '—')} × {cost.get('instance_type', '—')}"),
-            ("per hour", _money(cost.get("gpu_cost_per_hour"))), ("per epoch", _money(cost.get("cost_per_epoch"))),
-            ("total", _money(cost.get("total_training_cost"))),
+            ("per GPU-hour", _money(cost.get("gpu_hourly_cost"))),
+            ("per hour (all instances)", _money(cost.get("gpu_cost_per_hour"))),
+            ("per epoch", _money(cost.get("cost_per_epoch"))), ("total", _money(cost.get("total_training_cost"))),
         ]),
     ]  # fmt: skip
     risks = list(plan.get("warnings", []))

@@ -78,6 +78,9 @@ def plan_service(
     current_gpus: int | None = None,
 ) -> dict[str, Any]:
     """Forecast the service's stored load and size capacity for it with its model, GPU, SLOs and tier."""
+    from ..capacity_timeline import check_tokens
+
+    check_tokens(input_tokens, output_tokens)  # given: whole numbers >= 1 (0 is not "use the service's")
     service = get_service(session, name)
     if not service.model:
         raise InputError(f"service {name!r} has no model; set it with `gpucast service update {name} --model M`")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,12 @@ from sqlalchemy.orm import Session
 from ..errors import InputError, StoreConflictError, StoreNotFoundError, WorkflowError
 from .models import ENVIRONMENTS, ROLES, TIERS, AuditLog, CapacityRequest, Service, User, utcnow
 
+# A service name is a DNS-1123 label, as Kubernetes names its objects: it is safe as a URL path segment, a file
+# name, an HTTP header value, a metric label and a Kubernetes resource name, with no quoting anywhere.
+SERVICE_NAME_MAX = 63
+SERVICE_NAME = re.compile(rf"[a-z0-9](?:[-a-z0-9]{{0,{SERVICE_NAME_MAX - 2}}}[a-z0-9])?")
+SERVICE_NAME_RULE = (f"use lowercase letters, digits and '-', starting and ending with a letter or digit "
+                     f"(1-{SERVICE_NAME_MAX} characters), e.g. 'chat-assistant'")  # fmt: skip
 EDITABLE = ("team", "owner", "environment", "criticality", "cloud", "region", "allowed_instance_types", "model",
             "precision", "input_tokens", "output_tokens", "ttft_slo_ms", "itl_slo_ms", "tags", "notes")  # fmt: skip
 
@@ -84,7 +91,12 @@ def check_may_write(session: Session, actor: str) -> None:
     """Registered viewers are read-only; everyone else may change services, metrics and plans."""
     user = find_user(session, actor)
     if user is not None and user.role == "viewer":
-        raise WorkflowError(f"user {actor!r} has the viewer role and may not change data (needs requester or above)")
+        raise WorkflowError(viewer_refusal(actor))
+
+
+def viewer_refusal(actor: str) -> str:
+    """Why a viewer's write is refused (the store's rule, and the web layer's 403 before anything else)."""
+    return f"user {actor!r} has the viewer role and may not change data (needs requester or above)"
 
 
 @dataclass
@@ -140,11 +152,19 @@ def _validate(values: dict[str, Any]) -> None:
             raise InputError(f"--{key} must not be empty")
 
 
+def check_service_name(name: str) -> str:
+    """The name, trimmed, if it is a valid service name (:data:`SERVICE_NAME`); else a one-line InputError."""
+    trimmed = name.strip()
+    if SERVICE_NAME.fullmatch(trimmed) is None:
+        shown = trimmed if len(trimmed) <= 80 else trimmed[:77] + "..."
+        raise InputError(f"service name {shown!r} is not valid: {SERVICE_NAME_RULE}")
+    return trimmed
+
+
 def add_service(session: Session, name: str, fields: ServiceFields, actor: str) -> Service:
-    name = name.strip()
-    if not name:
-        raise InputError("service name must not be empty")
+    """Add a service: who may (a viewer may not) is checked first, then the name and the fields, then the write."""
     check_may_write(session, actor)
+    name = check_service_name(name)
     values = fields.given()
     missing = [f"--{k}" for k in ("team", "environment", "criticality", "cloud", "region") if k not in values]
     if missing:

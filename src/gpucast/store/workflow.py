@@ -15,6 +15,10 @@ reject         approver or admin — never the request's own requester
 provision      approver or admin, once approved
 =============  ==========================================================================
 
+Who may act is checked before the request's state: a role that may never take the action is refused before
+the request is even looked up, and the requester rules (submit your own, never approve your own) before the
+state, so a caller without the right learns nothing about the request from the refusal.
+
 Every transition is a row in ``request_comments`` (with the optional comment) and in the audit log, written
 in the same transaction as the status change. The state check is also a guarded UPDATE (``WHERE status =
 <expected>``), so two concurrent approvers cannot both move the same request.
@@ -46,23 +50,30 @@ TIMESTAMP_OF = {"submitted": "submitted_at", "approved": "decided_at", "rejected
 
 def check_transition(action: str, status: str, role: str, *, is_requester: bool, who: str = "the acting user") -> str:
     """The new status if ``action`` is allowed from ``status`` for a user with ``role``; else WorkflowError.
-    Pure: the rules in one place, tested by a property test over all combinations."""
-    if action not in TRANSITIONS:
-        raise InputError(f"action {action!r} is not one of {', '.join(TRANSITIONS)}")
-    start, end, roles = TRANSITIONS[action]
-    if status != start:
-        allowed = [a for a, (s, _e, _r) in TRANSITIONS.items() if s == status]
-        hint = f"allowed from {status}: {', '.join(allowed)}" if allowed else f"{status} is final"
-        raise WorkflowError(f"cannot {action} a request that is {status} ({action} needs {start}; {hint})")
-    if role not in roles:
-        raise WorkflowError(f"{action} needs the role {' or '.join(roles)}; {who} has the role {role}")
+    Pure: the rules in one place, tested by a property test over all combinations. Who may act is checked first
+    (role, then the requester rules), the state last."""
+    check_role(action, role, who=who)
+    start, end, _roles = TRANSITIONS[action]
     if action == "submit" and role != "admin" and not is_requester:
         raise WorkflowError(f"only the request's requester (or an admin) may submit it; {who} is neither")
     if action in ("approve", "reject") and is_requester:
         raise WorkflowError(
             f"{who} requested this capacity and cannot {action} their own request; ask another approver"
         )
+    if status != start:
+        allowed = [a for a, (s, _e, _r) in TRANSITIONS.items() if s == status]
+        hint = f"allowed from {status}: {', '.join(allowed)}" if allowed else f"{status} is final"
+        raise WorkflowError(f"cannot {action} a request that is {status} ({action} needs {start}; {hint})")
     return end
+
+
+def check_role(action: str, role: str, *, who: str = "the acting user") -> None:
+    """WorkflowError unless a user with ``role`` may ever take ``action`` (needs no request: checked first)."""
+    if action not in TRANSITIONS:
+        raise InputError(f"action {action!r} is not one of {', '.join(TRANSITIONS)}")
+    roles = TRANSITIONS[action][2]
+    if role not in roles:
+        raise WorkflowError(f"{action} needs the role {' or '.join(roles)}; {who} has the role {role}")
 
 
 def estimate_monthly_cost(gpu_type: str, count: int, cloud: str) -> float | None:
@@ -121,8 +132,10 @@ def create_request(
 def transition(
     session: Session, request_id: int, action: str, actor: str, comment: str | None = None
 ) -> CapacityRequest:
-    """Apply a workflow action (submit, approve, reject, provision) as ``actor``."""
+    """Apply a workflow action (submit, approve, reject, provision) as ``actor``; the role is checked before the
+    request is looked up."""
     user = _registered(session, actor)
+    check_role(action, user.role, who=repr(actor))
     request = get_request(session, request_id)
     new_status = check_transition(
         action, request.status, user.role, is_requester=request.requester_id == user.id, who=repr(actor)

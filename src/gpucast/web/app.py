@@ -111,6 +111,7 @@ def create_app(
     db_url: str | None = None, settings: WebSettings | None = None, *, store: Store | None = None
 ) -> FastAPI:
     """The gpucast web app over the database ``db_url`` (opened and migrated now; None = the default store)."""
+    from . import docs
     from .api_v1 import router
     from .pages import install as install_pages
 
@@ -129,6 +130,8 @@ def create_app(
         description="Capacity planning for LLM serving and training: plans, comparisons, services, history and "
         "capacity requests. Writes need `Authorization: Bearer <token>` (`gpucast token create --user U`).",
         lifespan=lifespan,
+        docs_url=None,  # /docs is added by .docs with Swagger UI served from /static, never from a CDN
+        redoc_url=None,
     )
     app.state.store = opened
     app.state.settings = settings
@@ -137,5 +140,6 @@ def create_app(
     errors.install(app)
     app.include_router(router)
     install_pages(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -3,6 +3,10 @@
 * Every write (creating services, importing metrics, saving plans, capacity requests and their transitions)
   needs a valid token; the token's user is the acting user, so the store's own rules decide what they may
   do (viewers may not write; only approvers approve; nobody approves their own request).
+* Who may write is checked before what was written: :func:`writer` is a dependency, so it runs before the body
+  or the upload is validated, and it refuses a viewer (who may change nothing) with 403 at once. A caller
+  without the right never learns from a 404, 409 or 422 whether a record exists, what state it is in, or what
+  is wrong with their input.
 * Reading (GET, and plan computations that save nothing) is open when the settings say so — by default when
   the server is bound to a loopback address — and needs a token otherwise (``--read-token-required``).
 """
@@ -13,6 +17,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ..store import Store
+from ..store.services import viewer_refusal
 from ..store.tokens import user_for_token
 from .errors import ApiError
 
@@ -39,23 +44,31 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def token_user(request: Request) -> str | None:
-    """The user name behind the request's token; None without a token; 401 for an unknown or revoked token."""
+def _token_identity(request: Request) -> tuple[str, str] | None:
+    """The user name and role behind the request's token; None without a token; 401 for an unknown or revoked
+    token."""
     token = _bearer(request)
     if token is None:
         return None
     with store_of(request).read() as session:
         user = user_for_token(session, token)
-        name = user.name if user is not None else None
-    if name is None:
+        identity = (user.name, user.role) if user is not None else None
+    if identity is None:
         raise ApiError(401, "the API token is unknown or revoked", "authorization", CHALLENGE)
-    return name
+    return identity
+
+
+def token_user(request: Request) -> str | None:
+    """The user name behind the request's token; None without a token; 401 for an unknown or revoked token."""
+    identity = _token_identity(request)
+    return identity[0] if identity is not None else None
 
 
 def writer(request: Request) -> str:
-    """Dependency for writes: the acting user, from a valid token (401 without one)."""
-    name = token_user(request)
-    if name is None:
+    """Dependency for writes: the acting user, from a valid token (401 without one; 403 for a viewer, before
+    anything else about the request is looked at)."""
+    identity = _token_identity(request)
+    if identity is None:
         raise ApiError(
             401,
             "this request changes data and needs 'Authorization: Bearer <token>' (create one with "
@@ -63,6 +76,9 @@ def writer(request: Request) -> str:
             "authorization",
             CHALLENGE,
         )
+    name, role = identity
+    if role == "viewer":
+        raise ApiError(403, viewer_refusal(name), "authorization")
     return name
 
 

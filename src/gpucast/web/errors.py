@@ -15,6 +15,9 @@ request body validation (Pydantic)              422, ``field`` = the dotted path
 missing or bad token                            401; reading or writing not allowed: 403
 body larger than the limit                      413
 ==============================================  =====================================================
+
+Outside ``/api/``, an HTTP error for a client that accepts ``text/html`` (a browser on an unknown page, a GET of
+a POST-only form address) is an HTML page in the site's layout with the same status and headers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from ..errors import (
     GpucastError,
@@ -89,8 +93,16 @@ def _validation_field(location: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: HTML accepted and the path outside the API (whose errors stay JSON)."""
+    path = request.url.path
+    api = path == "/api" or path.startswith("/api/")
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that give every error the same JSON shape."""
+    """Register the handlers that give every error the same JSON shape (HTTP errors of pages that a browser
+    asked for, such as an unknown address, are an HTML page instead: :func:`wants_html`)."""
 
     async def on_api_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
@@ -111,9 +123,14 @@ def install(app: FastAPI) -> None:
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return error_response(422, message, field)
 
-    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+    async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        return error_response(error.status_code, str(error.detail), None, getattr(error, "headers", None))
+        headers = getattr(error, "headers", None)
+        if wants_html(request):  # a browser on an unknown page: a page in the site's layout, not raw JSON
+            from .pages.render import error_page
+
+            return error_page(request, error.status_code, str(error.detail), headers)
+        return error_response(error.status_code, str(error.detail), None, headers)
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(GpucastError, on_gpucast_error)

@@ -195,8 +195,8 @@ class EstimateBody(_Body):
     model: Name
     gpu: str = Field(min_length=1, max_length=100)
     num_gpus: int = Field(gt=0, le=100_000)
-    input_tokens: float = Field(gt=0, le=10_000_000)
-    output_tokens: float = Field(gt=0, le=1_000_000)
+    input_tokens: int = Field(gt=0, le=10_000_000, description="a whole number (500.0 is read as 500)")
+    output_tokens: int = Field(gt=0, le=1_000_000, description="a whole number (500.0 is read as 500)")
     load: Literal["concurrency", "request-rate", "max-throughput", "static-batch"] = "max-throughput"
     load_value: float | None = Field(None, gt=0, le=1e7)
     tp: int | None = Field(None, gt=0, le=64)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import ForecastQuery, run_forecast, service_history_csv, service_settings
-from .planning import SaveFlag, respond
+from .planning import Saving, respond
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
 
@@ -48,7 +48,7 @@ def forecast(
     cloud: str | None = Form(None, max_length=40, description="default: the service's, else aws"),
     period: str = Form("day", max_length=10, description="capacity timeline period: day or week"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs running today"),
-    save: bool = SaveFlag,
+    actor: str | None = Saving,
 ) -> JSONResponse:
     """Forecast load with intervals and a backtest; with ``model``, the GPUs needed per day or week."""
     if (file is None) == (not service):
@@ -70,4 +70,4 @@ def forecast(
     # saved as a forecast plan: the query and the history's name (not its content), linked to the stored service
     # when the history came from one
     inputs = {**asdict(query), "history": filename if file is not None else f"service:{service}"}
-    return respond(request, result, command="predict", kind="forecast", body=inputs, save=save, service=service)
+    return respond(request, result, command="predict", kind="forecast", body=inputs, actor=actor, service=service)

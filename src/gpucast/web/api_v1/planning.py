@@ -5,7 +5,8 @@ Each endpoint builds the same dataclasses the CLI builds and calls the same func
 :func:`gpucast.estimate.estimate`, :func:`gpucast.compare.compare_gpus`); the response body is exactly the
 command's ``--json`` output. Computing a plan changes nothing, so it follows the *read* policy;
 ``?save=true`` stores it in the history (a write: it needs a token) and the response then carries the new
-plan's id in ``X-Gpucast-Plan-Id`` and ``Location``.
+plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, or 403 for a viewer) by the
+:func:`save_actor` dependency, before the body is validated or anything computed.
 """
 
 from __future__ import annotations
@@ -28,15 +29,30 @@ ServiceName = Query(None, max_length=200, description="with save: the stored ser
 TRAINING_INPUT_KEYS = tuple(TrainingInput.__dataclass_fields__)
 
 
+async def save_actor(request: Request, save: bool = SaveFlag) -> str | None:
+    """With ``?save=true``, the acting user (a dependency: checked before the body is validated, so a caller who
+    may not save learns nothing from a 422); None otherwise, with no thread hop (most requests do not save)."""
+    return await run_in_threadpool(writer, request) if save else None
+
+
+Saving = Depends(save_actor)
+
+
 def respond(
-    request: Request, result: Any, *, command: str, kind: str, body: dict[str, Any], save: bool, service: str | None
+    request: Request,
+    result: Any,
+    *,
+    command: str,
+    kind: str,
+    body: dict[str, Any],
+    actor: str | None,
+    service: str | None,
 ) -> JSONResponse:
-    """The result as JSON; with ``save`` also stored in the history as the token's user."""
-    if not save:
+    """The result as JSON; when ``actor`` asked to save it, also stored in the history as that user."""
+    if actor is None:
         return JSONResponse(result)
     from ...store.plans import save_plan
 
-    actor = writer(request)
     with store_of(request).write() as session:
         plan = save_plan(
             session, command=command, kind=kind, inputs={"body": body}, result=result, actor=actor, service=service
@@ -71,7 +87,7 @@ def training_inputs(body: TrainingBody) -> tuple[TrainingInput, ModelConfig, GPU
 
 @router.post("/inference")
 async def inference(
-    request: Request, body: InferenceBody, save: bool = SaveFlag, service: str | None = ServiceName
+    request: Request, body: InferenceBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost.
 
@@ -82,27 +98,36 @@ async def inference(
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
     result = plan_inference(workload, model, gpu, options).to_dict()
-    if not save:
+    if actor is None:
         return JSONResponse(result)
     return await run_in_threadpool(
-        respond, request, result, command="inference", kind="inference", body=body.given(), save=save, service=service
+        respond,
+        request,
+        result,
+        command="inference",
+        kind="inference",
+        body=body.given(),
+        actor=actor,
+        service=service,
     )
 
 
 @router.post("/training")
 def training(
-    request: Request, body: TrainingBody, save: bool = SaveFlag, service: str | None = ServiceName
+    request: Request, body: TrainingBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
     from ...training_api import plan_training
 
     result = plan_training(*training_inputs(body)).to_dict()
-    return respond(request, result, command="training", kind="training", body=body.given(), save=save, service=service)
+    return respond(
+        request, result, command="training", kind="training", body=body.given(), actor=actor, service=service
+    )
 
 
 @router.post("/estimate")
 async def estimate(
-    request: Request, body: EstimateBody, save: bool = SaveFlag, service: str | None = ServiceName
+    request: Request, body: EstimateBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``); async as
     ``/inference`` is."""
@@ -110,16 +135,16 @@ async def estimate(
     from ...estimate import estimate as run_estimate
 
     result = run_estimate(EstimateRequest(**body.given())).to_dict()
-    if not save:
+    if actor is None:
         return JSONResponse(result)
     return await run_in_threadpool(
-        respond, request, result, command="estimate", kind="inference", body=body.given(), save=save, service=service
+        respond, request, result, command="estimate", kind="inference", body=body.given(), actor=actor, service=service
     )
 
 
 @router.post("/compare")
 def compare(
-    request: Request, body: CompareBody, save: bool = SaveFlag, service: str | None = ServiceName
+    request: Request, body: CompareBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``)."""
     from ...compare import compare_gpus
@@ -137,4 +162,6 @@ def compare(
     if body.top:
         rows = rows[: body.top]
     result = [r.to_dict() for r in rows]
-    return respond(request, result, command="compare", kind="inference", body=body.given(), save=save, service=service)
+    return respond(
+        request, result, command="compare", kind="inference", body=body.given(), actor=actor, service=service
+    )

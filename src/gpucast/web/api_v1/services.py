@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -43,7 +44,9 @@ def create_service(request: Request, body: ServiceBody, actor: str = Depends(wri
     name = fields.pop("name")
     with store_of(request).write() as session:
         record = services.service_record(services.add_service(session, name, services.ServiceFields(**fields), actor))
-    return JSONResponse(record, status_code=201, headers={"Location": f"/api/v1/services/{name}"})
+    # the stored (checked, trimmed) name, percent-encoded: a header carries no raw user text
+    location = f"/api/v1/services/{quote(record['name'], safe='')}"
+    return JSONResponse(record, status_code=201, headers={"Location": location})
 
 
 @router.get("/services/{name}", dependencies=[Depends(reader)])

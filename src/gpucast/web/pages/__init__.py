@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
@@ -23,11 +24,19 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 def install(app: FastAPI) -> None:
     """Add the pages and /static to the app (after the API, so /api/v1 keeps its JSON errors)."""
     from . import forecast, history, login, planning, training, workflow
-    from .render import LoginRequired, login_redirect
+    from .render import LoginRequired, compile_templates, login_redirect
 
+    compile_templates()  # once per process, before the first visitor: templates and the forms' catalog choices
+    planning.pickers()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (planning, training, forecast, history, workflow, login):
         app.include_router(module.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers ask for it whatever the page links (and /docs links it): a real icon, cached for a day."""
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
     async def on_login_required(request: Request, error: Exception) -> Response:
         assert isinstance(error, LoginRequired)

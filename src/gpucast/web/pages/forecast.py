@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from ...errors import GpucastError, InputError
+from ...wording import counted
 from ..forecasting import PERIODS, ForecastQuery, ForecastRun, run_forecast, service_history_csv, service_settings
 from . import session as sessions
 from .planning import pickers
@@ -74,12 +75,43 @@ def fan_svg(run: ForecastRun) -> Markup:
     )
 
 
+_STEP = re.compile(r"(\d*)(D|h|min|s)")  # a canonical step alias (forecast.history.normalize_freq)
+_UNITS = (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1))
+_UNIT_OF = {"D": "day", "h": "hour", "min": "minute", "s": "second"}
+
+
+def step_words(freq: str) -> str:
+    """A forecast's step in words: 'h' → '1 hour', '5min' → '5 minutes', 'D' → '1 day' (else as given)."""
+    match = _STEP.fullmatch(freq)
+    if match is None:
+        return freq
+    return counted(int(match.group(1) or 1), _UNIT_OF[match.group(2)])
+
+
+def step_seconds(freq: str) -> int | None:
+    match = _STEP.fullmatch(freq)
+    if match is None:
+        return None
+    return int(match.group(1) or 1) * dict(_UNITS)[_UNIT_OF[match.group(2)]]
+
+
+def duration_words(seconds: int) -> str:
+    """A span in the largest unit that divides it: 336 hours → '14 days', 36 hours → '36 hours'."""
+    for unit, size in _UNITS:
+        if seconds % size == 0:
+            return counted(seconds // size, unit)
+    return counted(seconds, "second")
+
+
 def summary(data: dict[str, Any]) -> dict[str, Any]:
-    """Headline figures: the range of the mean and the highest upper-80% bound."""
+    """Headline figures: the steps in words, the range of the mean and the highest upper-80% bound."""
     points = data["forecast"]
     means = [p["mean"] for p in points]
+    step = step_seconds(str(data.get("freq", "")))
     return {
         "steps": len(points),
+        "step": step_words(str(data.get("freq", ""))),
+        "span": duration_words(step * len(points)) if step and points else "",
         "first": points[0]["timestamp"] if points else "",
         "last": points[-1]["timestamp"] if points else "",
         "mean_low": min(means, default=0.0),

@@ -31,16 +31,28 @@ class LoginRequired(Exception):
 
 @cache
 def environment() -> Environment:
+    """The one Jinja2 environment of the process. Templates are package files that do not change while the
+    server runs: ``auto_reload`` off spares a stat() of each template file (and of those it extends) per page."""
     env = Environment(
         loader=PackageLoader("gpucast.web", "templates"),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     env.filters["money"] = lambda v: "—" if v is None else f"${v:,.0f}"
     env.filters["num"] = lambda v, d=1: "—" if v is None else f"{v:,.{d}f}"
     env.filters["day"] = lambda v: "" if not v else str(v)[:16].replace("T", " ")
+    return env
+
+
+def compile_templates() -> Environment:
+    """Compile every template now (when the app is made), not on the first visit of each page (~40-60 ms each):
+    the compiled templates stay in the environment's cache for the life of the process."""
+    env = environment()
+    for name in env.list_templates(filter_func=lambda name: name.endswith(".html")):
+        env.get_template(name)
     return env
 
 
@@ -50,6 +62,18 @@ def render(request: Request, template: str, context: dict[str, Any], status: int
     values = {"me": page.user, "role": page.role, "csrf_token": page.csrf, "path": request.url.path} | context
     html = environment().get_template(template).render(**values)
     return sessions.attach(request, HTMLResponse(html, status_code=status))
+
+
+def error_page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    """An HTTP error (unknown page, wrong method) as a page in the site's layout, for browsers."""
+    path = request.url.path
+    if status == 404:
+        title, message = "Page not found", f"There is no page at {path}."
+    else:
+        title, message = detail, f"{status} {detail}: {request.method} {path}"
+    response = render(request, "error.html", {"title": title, "message": message}, status)
+    response.headers.update(headers or {})
+    return response
 
 
 def redirect(request: Request, url: str) -> Response:

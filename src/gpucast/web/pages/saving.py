@@ -60,6 +60,7 @@ async def save_result(
 def _compute_and_store(request: Request, values: dict[str, str], form: Any, compute: Compute, actor: str) -> int:
     from ...store.plans import save_plan
 
+    sessions.check_writer(request, actor)  # who may save, before what was posted is computed
     computed = compute(request, values, form)
     with request.app.state.store.write() as db:
         plan = save_plan(db, command=computed.command, kind=computed.kind, inputs=computed.inputs,

@@ -6,6 +6,14 @@ a revoked token ends the session). The cookie is signed with HMAC-SHA256 under a
 (``WebSettings.session_secret`` or ``$GPUCAST_SESSION_SECRET`` keep sessions across restarts); it is HttpOnly
 and SameSite=Lax. Every POST form carries the session's CSRF token in a hidden field, compared in constant time
 (:func:`check_csrf`); visitors who are not logged in get a session too, so the login form is protected as well.
+
+Beside the token, every form POST must come from this site (:func:`check_origin`): the ``Origin`` header when
+the request has one, else the origin of its ``Referer``, must equal the request's own origin — the scheme the
+server saw and the ``Host`` header (default ports normalised, case ignored). ``Origin: null`` (a sandboxed
+frame, a privacy-stripped redirect) is not this site. A request with neither header is allowed: browsers send
+``Origin`` with every form POST, so such a request comes from a script or ``curl``, and the CSRF token (which only
+a page of this site can read) still guards it. Behind a reverse proxy the proxy must keep the ``Host`` header
+and tell the server its scheme (``X-Forwarded-Proto``, trusted from the proxy's address by uvicorn).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
@@ -139,8 +148,66 @@ def attach(request: Request, response: Response) -> Response:
 
 
 def check_csrf(request: Request, form: Any) -> None:
-    """Raise :class:`CsrfError` unless the form's hidden token is the session's (constant-time comparison)."""
+    """Raise :class:`CsrfError` unless the form was posted from this site (:func:`check_origin`) and its hidden
+    token is the session's (constant-time comparison)."""
+    check_origin(request)
     sent = form.get(CSRF_FIELD)
     session = current(request)
     if not isinstance(sent, str) or session.fresh or not hmac.compare_digest(sent, session.csrf):
         raise CsrfError("the form has expired or did not come from this site: reload the page and try again")
+
+
+def check_origin(request: Request) -> None:
+    """Raise :class:`CsrfError` unless the ``Origin`` header (else the ``Referer``'s origin) is the request's own
+    origin; allow a request that has neither (see the module's notes)."""
+    sent = request.headers.get("origin")
+    if sent is None:
+        sent = request.headers.get("referer")
+        if sent is None:
+            return
+    url = request.url
+    own = _origin(url.scheme, url.hostname, url.port)
+    parts = _origin_of(sent)
+    if own is not None and parts == own:
+        return
+    shown = _display(*parts) if parts is not None else (sent if len(sent) <= 80 else sent[:77] + "...")
+    here = _display(*own) if own is not None else "unknown"
+    raise CsrfError(
+        f"the form was posted from {shown!r}, not from this site ({here}): open the page on this site and submit "
+        "the form again"
+    )
+
+
+def check_writer(request: Request, actor: str) -> None:
+    """Raise the store's WorkflowError (403) when ``actor`` may not change data (a viewer). Pages call it after
+    the CSRF check and before the form's fields are validated, so a refused user learns nothing from a 422."""
+    from ...store.services import check_may_write
+
+    with request.app.state.store.read() as db:
+        check_may_write(db, actor)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(scheme: str | None, host: str | None, port: int | None) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the scheme and host in lower case and the default port filled in."""
+    scheme = (scheme or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host.lower(), port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """The origin of an ``Origin`` or ``Referer`` header; None for ``null`` or anything that is not an http(s)
+    URL."""
+    try:
+        parts = urlsplit(url.strip())
+        return _origin(parts.scheme, parts.hostname, parts.port)
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+
+
+def _display(scheme: str, host: str, port: int) -> str:
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if DEFAULT_PORTS[scheme] == port else f":{port}")

@@ -52,6 +52,7 @@ async def create_service(request: Request) -> Response:
     values = form_values(form, SERVICE_FIELDS)
     try:
         sessions.check_csrf(request, form)
+        sessions.check_writer(request, actor)  # who may, before what was posted
         from ...store.services import ServiceFields, add_service
 
         fields = ServiceBody.model_validate(values).given()
@@ -93,6 +94,7 @@ async def create_request(request: Request) -> Response:
     values = form_values(form, REQUEST_FIELDS)
     try:
         sessions.check_csrf(request, form)
+        sessions.check_writer(request, actor)  # who may, before what was posted
         from ...store import workflow
 
         body = CapacityRequestBody.model_validate(values)
