@@ -52,7 +52,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from gpucast.core.perf import Efficiency, EngineFactors
-from gpucast.validation import Group, Target, metric_value, naive_value, operating, prepare, read_rows
+from gpucast.validation.inference import Group, Target, metric_value, naive_value, operating, prepare, read_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
 from calibration_report import (

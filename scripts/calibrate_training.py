@@ -49,8 +49,8 @@ from scipy.optimize import least_squares
 
 from gpucast.core.training import FrameworkFactors, TrainingEfficiency
 from gpucast.core.training_memory import training_memory
-from gpucast.training_validation import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
-from gpucast.training_validation import prepare as prepare_rows
+from gpucast.validation.training import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
+from gpucast.validation.training import prepare as prepare_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
 from calibration_report import check_or_write

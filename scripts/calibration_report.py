@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from gpucast.validation import METRICS
-from gpucast.validation_report import abs_pct_error
+from gpucast.validation.inference import METRICS
+from gpucast.validation.report import abs_pct_error
 
 # the roadmap's "throughput metrics": every rate a row can state, pooled (row "THROUGHPUT" of the tables)
 THROUGHPUT = ("output_tok_per_s_total", "output_tok_per_s_per_gpu", "total_tok_per_s", "requests_per_s")

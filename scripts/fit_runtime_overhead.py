@@ -37,8 +37,8 @@ from pathlib import Path
 from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
 from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, GPUSpec, ModelSpec, Precision
-from gpucast.inputs import parse_precision
-from gpucast.validation import engine_settings, read_rows
+from gpucast.inputs.types import parse_precision
+from gpucast.validation.inference import engine_settings, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "benchmarks" / "kv_capacity.csv"

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpucast import AgentWorkloadInput, GPUConfig, InputError, LLMWorkloadInput, ModelConfig, ServingOptions
-from gpucast.api import plan_inference
 from gpucast.core.agent import (
     AgentShape,
     cache_outcome,
@@ -24,6 +23,7 @@ from gpucast.core.agent import (
     task_latency_s,
     token_flow,
 )
+from gpucast.planning.inference import plan_inference
 
 # P = 1000 shared, D = 500 new per call, O = 200 out, C = 3:
 # call 1: 1000 + 500 = 1500; call 2: 1000 + 1000 + 200 = 2200; call 3: 1000 + 1500 + 400 = 2900

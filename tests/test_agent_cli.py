@@ -131,8 +131,8 @@ def test_compare_without_agent_inputs_has_only_base_rows():
 def test_agent_plan_inputs_rebuild_the_request(tmp_path):
     """A saved agent plan echoes the agent and serving options under the input dataclasses' field names, so
     commands that re-plan from a plan file (exports) get the same request."""
-    from gpucast.api import plan_inference
     from gpucast.export.plan_file import inference_inputs_from_plan
+    from gpucast.planning.inference import plan_inference
 
     output = tmp_path / "plan.json"
     assert run("inference", "--config", str(DATA / "agent.json"), "--output", str(output)).returncode == 0

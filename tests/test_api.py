@@ -21,7 +21,7 @@ from gpucast import (
     UnknownGPUError,
     UnknownModelError,
 )
-from gpucast.schema import plan_schema
+from gpucast.plans.schema import plan_schema
 
 WORKLOAD = LLMWorkloadInput(requests_per_second=10.0, avg_input_tokens=500, avg_output_tokens=200)
 

@@ -13,11 +13,11 @@ from conftest import gpucast_exe
 pd = pytest.importorskip("pandas")
 pytest.importorskip("statsforecast")
 
-from gpucast.capacity_timeline import capacity_timeline, period_tokens  # noqa: E402
 from gpucast.errors import InputError  # noqa: E402
 from gpucast.forecast import forecast_load, load_history  # noqa: E402
 from gpucast.forecast.plot import write_fan_chart  # noqa: E402
-from gpucast.inputs import GPUConfig, ModelConfig  # noqa: E402
+from gpucast.inputs.types import GPUConfig, ModelConfig  # noqa: E402
+from gpucast.planning.timeline import capacity_timeline, period_tokens  # noqa: E402
 
 
 def _series(input_tokens: float, days: int = 14, seed: int = 3) -> pd.DataFrame:

@@ -7,13 +7,14 @@ import json
 
 import pytest
 
-from gpucast.api import plan_inference, resolve
 from gpucast.catalog.hf_config import checkpoint_precision
 from gpucast.catalog.loader import load_models, read_hf_config, resolve_model
 from gpucast.cli.main import main
 from gpucast.core.specs import Precision
-from gpucast.estimate import EstimateRequest, estimate
-from gpucast.inputs import LLMWorkloadInput, ModelConfig
+from gpucast.inputs.types import LLMWorkloadInput, ModelConfig
+from gpucast.planning.estimate import EstimateRequest, estimate
+from gpucast.planning.inference import plan_inference
+from gpucast.planning.request import resolve
 
 WORKLOAD = ["--rps", "1", "--input-tokens", "1000", "--output-tokens", "200"]
 # DeepSeek-R1's quantization_config (https://huggingface.co/deepseek-ai/DeepSeek-R1/blob/main/config.json)

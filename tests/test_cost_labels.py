@@ -1,6 +1,6 @@
 """Every cost label says what its number is (issue 18, item 3): the training page showed an 8 x B200 instance's
 $114/hour as "per GPU-hour" (one GPU is about $14.2). Each test pins the labels of one surface (page, report, CLI
-table, chat) to the plan's own fields, whose definitions are in ``plan.py`` and ``training_plan.py``, and the
+table, chat) to the plan's own fields, whose definitions are in ``plans/inference.py`` and ``plans/training.py``, and the
 per-GPU price to the catalog's instance price over the instance's GPUs."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, TrainingInput, TrainingOptions
-from gpucast.api import plan_inference
 from gpucast.catalog import loader
 from gpucast.chat.explain import explain_inference, explain_training
 from gpucast.cli.main import main
+from gpucast.planning.inference import plan_inference
 from gpucast.reports.content import build_report
-from gpucast.training_api import plan_training
+from gpucast.training.plan import plan_training
 from gpucast.web import create_app
 
 B200_RUN = {"model": "llama-3.1-8b", "precision": "BF16", "gpu": "B200", "num_gpus": "8", "method": "full",

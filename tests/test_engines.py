@@ -14,8 +14,8 @@ from gpucast.catalog import loader
 from gpucast.core.perf import Efficiency, EngineFactors
 from gpucast.core.specs import Precision
 from gpucast.errors import InputError
-from gpucast.estimate import EstimateRequest, estimate
-from gpucast.inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.estimate import EstimateRequest, estimate
 
 
 def test_engine_factors_scale_the_family_efficiencies():

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import gpucast_exe
 from gpucast.errors import GpucastError, InputError
-from gpucast.estimate import EstimateRequest, estimate
+from gpucast.planning.estimate import EstimateRequest, estimate
 
 
 def _est(**kw):

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpucast.api import plan_inference
 from gpucast.catalog import loader
 from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, size_fleet
 from gpucast.core.memory import MemorySettings
@@ -25,8 +24,9 @@ from gpucast.core.search import best_for_gpu
 from gpucast.core.serving import at_request_rate
 from gpucast.core.specs import Precision
 from gpucast.errors import InfeasibleError
-from gpucast.estimate import EstimateRequest, estimate
-from gpucast.inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.estimate import EstimateRequest, estimate
+from gpucast.planning.inference import plan_inference
 
 MODELS = ["llama-3.1-8b", "llama-3.1-70b", "qwen2.5-14b", "mixtral-8x7b", "qwen3-30b-a3b"]
 GPUS = ["H100", "H200", "A100-80GB", "L40S", "B200"]

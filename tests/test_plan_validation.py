@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import gpucast_exe
-from gpucast.plan_validation import (
+from gpucast.validation.plans import (
     PlanResult,
     group_points,
     loaded_points,

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 
 from conftest import gpucast_exe
 from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, TrainingInput
-from gpucast.api import plan_inference
 from gpucast.chat.parse import AnswerError, extract
 from gpucast.chat.questions import BY_KEY, interpret
 from gpucast.cli.main import main
 from gpucast.errors import InputError
-from gpucast.estimate import EstimateRequest, estimate
-from gpucast.training_estimate import TrainingEstimateRequest, estimate_training
+from gpucast.planning.estimate import EstimateRequest, estimate
+from gpucast.planning.inference import plan_inference
+from gpucast.training.estimate import TrainingEstimateRequest, estimate_training
 from gpucast.web import create_app
 
 ESTIMATE = ["estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--output-tokens", "100", "--concurrency", "8"]

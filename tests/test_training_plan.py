@@ -19,7 +19,7 @@ from gpucast import (
     TrainingInput,
     TrainingOptions,
 )
-from gpucast.training_estimate import TrainingEstimateRequest, compare_training, estimate_training
+from gpucast.training.estimate import TrainingEstimateRequest, compare_training, estimate_training
 
 RUN = TrainingInput(dataset_size_tokens=200_000_000, sequence_length=4096, num_epochs=2, global_batch_size=64)
 
@@ -171,7 +171,7 @@ def test_training_plan_json_matches_its_shipped_schema():
 
     import jsonschema
 
-    from gpucast.schema import plan_schema
+    from gpucast.plans.schema import plan_schema
 
     shipped = json.loads(resources.files("gpucast").joinpath("schemas/training-plan.schema.json").read_text())
     assert shipped == json.loads(json.dumps(plan_schema("training")))

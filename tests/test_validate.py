@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from conftest import gpucast_exe
-from gpucast.validation import percentile, validate_file
+from gpucast.validation.inference import percentile, validate_file
 
 HEADER = "id,source,engine,model,gpu,num_gpus,tp,pp,precision,kv_precision,input_tokens,output_tokens,load,load_value,metric,value,unit,notes,extra\n"
 ROWS = [

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import gpucast_exe
 from gpucast.errors import InputError
-from gpucast.training_validation import rule_of_thumb
-from gpucast.validation import validate_file
+from gpucast.validation.inference import validate_file
+from gpucast.validation.training import rule_of_thumb
 
 HEADER = (
     "id,source,framework,model,params_b,gpu,num_gpus,precision,seq_len,global_batch_tokens_or_seqs,micro_batch,"
@@ -77,7 +77,7 @@ def test_rule_of_thumb_is_6n_at_40_percent():
     from gpucast.catalog.loader import resolve_gpu, resolve_model
     from gpucast.core.params import count_parameters
     from gpucast.core.training_memory import TrainingSetup
-    from gpucast.training_validation import Case
+    from gpucast.validation.training import Case
 
     setup = TrainingSetup(model=resolve_model("llama-3.1-8b"), gpu=resolve_gpu("H100"), dp=8)
     case = Case("x", setup, [])

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
-from gpucast.api import plan_inference
-from gpucast.compare import compare_gpus
-from gpucast.estimate import EstimateRequest, estimate
+from gpucast.planning.compare import compare_gpus
+from gpucast.planning.estimate import EstimateRequest, estimate
+from gpucast.planning.inference import plan_inference
 from gpucast.store import open_store
 from gpucast.store.services import add_user
 from gpucast.store.tokens import create_token, revoke_token
-from gpucast.training_api import plan_training
+from gpucast.training.plan import plan_training
 from gpucast.web import WebSettings, create_app
 from gpucast.web.schemas import GPUBody, ServingBody
 

@@ -31,8 +31,8 @@ SAMPLE_PLANS = [("llama-3.1-8b", "BF16", 4.0), ("llama-3.1-70b", "FP8", 10.0), (
 
 def _seed(db: str) -> dict[str, str]:
     """Users (alice requester, bob approver), their tokens, a service and a few saved plans."""
-    from gpucast.api import plan_inference
-    from gpucast.inputs import LLMWorkloadInput, ModelConfig
+    from gpucast.inputs.types import LLMWorkloadInput, ModelConfig
+    from gpucast.planning.inference import plan_inference
     from gpucast.store import open_store
     from gpucast.store.plans import save_plan
     from gpucast.store.services import ServiceFields, add_service, add_user

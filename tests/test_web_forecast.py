@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import page_csrf
-from gpucast.capacity_timeline import capacity_timeline
 from gpucast.forecast import forecast_load, load_history
-from gpucast.inputs import GPUConfig, ModelConfig, ServingOptions
+from gpucast.inputs.types import GPUConfig, ModelConfig, ServingOptions
+from gpucast.planning.timeline import capacity_timeline
 from gpucast.store import open_store
 from gpucast.store.metrics import import_rows, read_rows
 from gpucast.store.services import ServiceFields, add_service, add_user

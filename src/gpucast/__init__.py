@@ -10,9 +10,7 @@ Public API (seed-compatible names)::
     plan.gpu_resources.total_gpus, plan.cost.cost_per_million_tokens, plan.to_dict()
 """
 
-__version__ = "0.1.0"
-
-from .api import InferenceEngine, LLMForecastEngine, plan_inference
+from .engines import InferenceEngine, LLMForecastEngine, TrainingEngine
 from .errors import (
     CatalogError,
     ConfigError,
@@ -22,7 +20,7 @@ from .errors import (
     UnknownGPUError,
     UnknownModelError,
 )
-from .inputs import (
+from .inputs.types import (
     AgentWorkloadInput,
     GPUConfig,
     LLMWorkloadInput,
@@ -31,9 +29,11 @@ from .inputs import (
     TrainingInput,
     TrainingOptions,
 )
-from .plan import LLMCapacityPlan
-from .training_api import TrainingEngine, plan_training
-from .training_plan import TrainingCapacityPlan
+from .planning.inference import plan_inference
+from .plans.inference import LLMCapacityPlan
+from .plans.training import TrainingCapacityPlan
+from .training.plan import plan_training
+from .version import __version__
 
 __all__ = [
     "AgentWorkloadInput",

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..api import resolve
 from ..catalog import loader
 from ..core.inference import replica_config
 from ..core.serving import OperatingPoint, at_request_rate, max_throughput, open_loop_point
-from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..planning.request import resolve
 
 POINTS = 40  # enough for a smooth line; each point is a few microseconds of arithmetic
 

@@ -4,7 +4,7 @@ found (calls/s, mean prompt per call, prefix-cache hit rate).
 An agent's capacity is driven by its task shape, not by a request count: tasks per second, LLM calls per task, the
 shared prefix every call repeats (system prompt + tool definitions), the tokens each call adds (tool results, user
 turn) and the think time between calls (``gpucast/core/agent.py``). The answers fill the config's ``agent`` section,
-which the planner turns into calls/s and the mean prompt per call (``gpucast.sections.agent_into_workload``), so a
+which the planner turns into calls/s and the mean prompt per call (``gpucast.inputs.sections.agent_into_workload``), so a
 chat plan equals ``gpucast inference --tasks-per-second ...`` for the same numbers.
 
 Agent phrases are read before the rest of a message and their spans blanked, so "a 4k system prompt" is not also
@@ -197,7 +197,7 @@ def agent_section(values: Values, answers: Values) -> dict[str, Any]:
 
 def shape_of(values: Values) -> Any:
     """The inputs' AgentWorkloadInput of the effective values (calls/s, mean prompt and context come from it)."""
-    from ..inputs import AgentWorkloadInput
+    from ..inputs.types import AgentWorkloadInput
 
     section = agent_section(values, {})
     return AgentWorkloadInput(**section)

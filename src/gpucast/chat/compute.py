@@ -1,5 +1,5 @@
 """Turn the conversation's answers into the same config sections the CLI builds, and compute
-through the same path (``gpucast.sections`` -> the API), so a chat plan
+through the same path (``gpucast.inputs.sections`` -> the API), so a chat plan
 equals the ``gpucast inference`` plan for the same numbers.
 """
 
@@ -70,7 +70,7 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     For an agent app the answers make the ``agent`` section instead of a request rate and prompt length, and the
     CLI's own transform (``sections.agent_into_workload``) derives calls/s and the mean prompt per call from it;
     the context window is the longest task's context, as ``--context-window`` would give it."""
-    from ..sections import agent_into_workload
+    from ..inputs.sections import agent_into_workload
 
     values = effective(answers)
     model = _model_section(values, answers)
@@ -112,16 +112,16 @@ def training_sections(answers: Values) -> dict[str, Any]:
 
 
 def plan_inference(answers: Values) -> Outcome:
-    from ..api import plan_inference as plan
-    from ..sections import inference_inputs_from_sections as _inputs
+    from ..inputs.sections import inference_inputs_from_sections as _inputs
+    from ..planning.inference import plan_inference as plan
 
     sections = inference_sections(answers)
     return Outcome("inference", sections, plan(*_inputs(sections)))
 
 
 def plan_training(answers: Values) -> Outcome:
-    from ..sections import training_inputs_from_sections as _training_inputs
-    from ..training_api import plan_training as plan
+    from ..inputs.sections import training_inputs_from_sections as _training_inputs
+    from ..training.plan import plan_training as plan
 
     sections = training_sections(answers)
     return Outcome("training", sections, plan(*_training_inputs(sections)))
@@ -129,8 +129,8 @@ def plan_training(answers: Values) -> Outcome:
 
 def compare(answers: Values, *, top: int = 10) -> Outcome:
     """Every GPU x cloud for the serving answers, cheapest first (the ``compare`` command's ranking)."""
-    from ..compare import compare_gpus
-    from ..sections import inference_inputs_from_sections as _inputs
+    from ..inputs.sections import inference_inputs_from_sections as _inputs
+    from ..planning.compare import compare_gpus
 
     sections = inference_sections(answers)
     sections.pop("gpu", None)
@@ -144,9 +144,9 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
     """Real plans for the usual levers: any GPU (when one was pinned), FP8 weights, spot pricing.
 
     Each entry is (what changed, plan); options that cannot be planned are left out."""
-    from ..api import plan_inference as plan
     from ..errors import GpucastError
-    from ..sections import inference_inputs_from_sections as _inputs
+    from ..inputs.sections import inference_inputs_from_sections as _inputs
+    from ..planning.inference import plan_inference as plan
 
     levers: list[tuple[str, Values, dict[str, Any]]] = []
     if answers.get("gpu"):

@@ -222,8 +222,8 @@ def add_agent_flags(parser: argparse.ArgumentParser) -> None:
 
 def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Config file sections overlaid with every flag the user gave."""
-    from ..config import load_config
-    from ..sections import agent_into_workload
+    from ..inputs.json_config import load_config
+    from ..inputs.sections import agent_into_workload
 
     sections: dict[str, Any] = load_config(args.config) if getattr(args, "config", None) else {}
     for dest, (section, key) in FLAG_TO_CONFIG.items():
@@ -280,7 +280,7 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> Any:
-    from ..estimate import EstimateRequest
+    from ..planning.estimate import EstimateRequest
 
     if args.max_throughput:
         load, value = "max-throughput", None
@@ -334,7 +334,7 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def training_request_from_args(args: argparse.Namespace) -> Any:
-    from ..training_estimate import TrainingEstimateRequest
+    from ..training.estimate import TrainingEstimateRequest
 
     return TrainingEstimateRequest(
         gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,

@@ -80,7 +80,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.plan:
         return load_plan(args.plan)
-    from ..sections import inference_inputs_from_sections as _inputs
+    from ..inputs.sections import inference_inputs_from_sections as _inputs
     from .args import sections_from_args
 
     sections = sections_from_args(args)
@@ -88,7 +88,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     if not sections.get("model") and not sections.get("workload"):
         raise InputError(f"give a plan file (gpucast export {args.target} plan.json) or planning flags "
                          "(--model, --rps, --input-tokens, --output-tokens ...)")  # fmt: skip
-    from ..api import plan_inference
+    from ..planning.inference import plan_inference
 
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # never export a plan that cannot meet its SLOs
     plan: dict[str, Any] = plan_inference(*_inputs(sections)).to_dict()

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .. import __version__
 from ..errors import GpucastError, InputError
-from ..sections import inference_inputs_from_sections, training_inputs_from_sections
+from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
+from ..version import __version__
 from .args import (
     add_common_plan_flags,
     add_estimate_flags,
@@ -217,13 +217,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "training":
         mode = "training"
     if mode == "training":
-        from ..training_api import plan_training
+        from ..training.plan import plan_training
         from . import render_training
 
         return _emit(
             plan_training(*training_inputs_from_sections(sections)), sections, args, render_training.training_plan
         )
-    from ..api import plan_inference
+    from ..planning.inference import plan_inference
 
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # the CLI answers infeasible SLOs with exit 2
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
@@ -257,7 +257,7 @@ def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: A
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ..compare import compare_gpus
+    from ..planning.compare import compare_gpus
     from . import render
 
     sections = apply_service(args, sections_from_args(args))
@@ -266,7 +266,7 @@ def _compare(args: argparse.Namespace) -> int:
         return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
     if (args.mode or sections.get("mode")) == "training":
-        from ..training_estimate import compare_training
+        from ..training.estimate import compare_training
         from . import render_training
 
         training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
@@ -311,7 +311,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from ..estimate import estimate
+    from ..planning.estimate import estimate
     from . import render
 
     result = estimate(request_from_args(args))
@@ -327,7 +327,7 @@ def _validate(args: argparse.Namespace) -> int:
     from . import render
 
     if args.plans:
-        from ..plan_validation import validate_plans
+        from ..validation.plans import validate_plans
 
         plans = validate_plans(args.file or None)
         if args.json:
@@ -335,7 +335,7 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             render.plan_validation(plans, rows=args.rows)
         return 0
-    from ..validation import validate_file
+    from ..validation.inference import validate_file
 
     if len(args.file) != 1:
         raise InputError("validate needs one measurements CSV (or --plans, which takes any number and has defaults)")
@@ -348,7 +348,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _training_estimate(args: argparse.Namespace) -> int:
-    from ..training_estimate import estimate_training
+    from ..training.estimate import estimate_training
     from . import render_training
 
     result = estimate_training(training_request_from_args(args))
@@ -361,7 +361,7 @@ def _training_estimate(args: argparse.Namespace) -> int:
 
 
 def _generate_config(args: argparse.Namespace) -> int:
-    from ..config import template
+    from ..inputs.json_config import template
 
     text = json.dumps(template(args.generate_config), indent=2) + "\n"
     if args.output:

@@ -68,10 +68,10 @@ def run_predict(args: argparse.Namespace) -> int:
     data: dict[str, Any] = result.to_dict()
     timeline = None
     if args.model:
-        from ..capacity_timeline import capacity_timeline, require_tokens
+        from ..planning.timeline import capacity_timeline, require_tokens
 
         require_tokens(result, args.input_tokens, args.output_tokens)
-        from ..inputs import GPUConfig, ModelConfig, ServingOptions
+        from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
 
         timeline = capacity_timeline(
             result,

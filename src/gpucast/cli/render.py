@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..plan import LLMCapacityPlan
+from ..plans.inference import LLMCapacityPlan
 
 # Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..plan import LLMCapacityPlan
+from ..plans.inference import LLMCapacityPlan
 
 Section = Callable[[str, list[tuple[str, str]]], Table]
 
@@ -96,7 +96,7 @@ def option_sections(p: LLMCapacityPlan, console: Console, section: Section) -> N
 
 def comparison_summary(rows: list[Any], console: Console) -> None:
     """Which option wins and why (only when compare produced option rows)."""
-    from ..compare import winner_summary
+    from ..planning.compare import winner_summary
 
     text = winner_summary(rows)
     if text:

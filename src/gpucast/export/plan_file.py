@@ -78,7 +78,7 @@ def _model_name(plan: dict[str, Any]) -> str | None:
 
 def inference_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """(workload, model, gpu, serving options) as the planner received them, from the plan's ``inputs``."""
-    from ..inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+    from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
     inputs = plan["inputs"]
     name = _model_name(plan)
@@ -89,7 +89,7 @@ def inference_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any, Any
 
 def training_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(training, model, training options) from a training plan's ``inputs``."""
-    from ..inputs import ModelConfig, TrainingInput, TrainingOptions
+    from ..inputs.types import ModelConfig, TrainingInput, TrainingOptions
 
     inputs = plan["inputs"]
     model = ModelConfig(model_name=_model_name(plan), precision=inputs.get("precision", "BF16"))

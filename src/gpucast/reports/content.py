@@ -3,8 +3,8 @@
 A plan JSON already carries its numbers, assumptions and sources; this module picks the ones a reader needs,
 formats them with units, derives the risks a reviewer would raise (SLO missed, no autoscaling headroom, a
 single replica, spot capacity, a deadline-driven training run...), and lists alternatives from the same
-comparison as ``gpucast compare`` (:func:`gpucast.compare.compare_gpus` or
-:func:`gpucast.training_estimate.compare_training`) run on the plan's own inputs.
+comparison as ``gpucast compare`` (:func:`gpucast.planning.compare.compare_gpus` or
+:func:`gpucast.training.estimate.compare_training`) run on the plan's own inputs.
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
     """The cheapest options from ``gpucast compare`` on the plan's inputs; the plan's own GPU is marked."""
     try:
         if report.kind == "inference":
-            from ..compare import compare_gpus
+            from ..planning.compare import compare_gpus
 
             workload, model, gpu, options = inference_inputs_from_plan(plan)
             rows: list[Any] = compare_gpus(workload, model, options, target_gpu_utilization=gpu.target_gpu_utilization)
@@ -259,7 +259,7 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
                  _money(r.cost_per_million_tokens), "met" if r.meets_latency_sla else "missed")
                 for r in rows[:ALTERNATIVES]])  # fmt: skip
         else:
-            from ..training_estimate import compare_training
+            from ..training.estimate import compare_training
 
             training, model, train_options = training_inputs_from_plan(plan)
             trows = compare_training(training, model, train_options)

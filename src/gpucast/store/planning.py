@@ -78,7 +78,7 @@ def plan_service(
     current_gpus: int | None = None,
 ) -> dict[str, Any]:
     """Forecast the service's stored load and size capacity for it with its model, GPU, SLOs and tier."""
-    from ..capacity_timeline import check_tokens
+    from ..planning.timeline import check_tokens
 
     check_tokens(input_tokens, output_tokens)  # given: whole numbers >= 1 (0 is not "use the service's")
     service = get_service(session, name)
@@ -92,9 +92,9 @@ def plan_service(
     if not shape_in or not shape_out:
         raise InputError(f"service {name!r} has no request shape: give --input-tokens and --output-tokens, set them "
                          "with `gpucast service update`, or import metrics with input_tokens/output_tokens")  # fmt: skip
-    from ..capacity_timeline import capacity_timeline
     from ..forecast import forecast_load, load_history
-    from ..inputs import GPUConfig, ModelConfig, ServingOptions
+    from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
+    from ..planning.timeline import capacity_timeline
 
     try:
         import pandas as pd  # type: ignore[import-untyped]

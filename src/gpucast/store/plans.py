@@ -71,8 +71,8 @@ def save_plan(
     service: str | None = None,
 ) -> Plan:
     """Store one computed plan with its provenance; returns it with its new id."""
-    from .. import __version__
     from ..catalog.loader import catalog_versions
+    from ..version import __version__
 
     if kind not in PLAN_KINDS:
         raise InputError(f"plan kind {kind!r} is not one of {', '.join(PLAN_KINDS)}")

@@ -128,7 +128,7 @@ class ServiceFields:
 
 def _validate(values: dict[str, Any]) -> None:
     from ..catalog import loader
-    from ..inputs import check_positive, parse_precision
+    from ..inputs.types import check_positive, parse_precision
 
     for key, accepted in (("environment", ENVIRONMENTS), ("criticality", TIERS)):
         if key in values and values[key] not in accepted:

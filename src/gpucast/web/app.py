@@ -18,8 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .. import __version__
 from ..store import Store, open_store
+from ..version import __version__
 from . import errors
 
 Scope = MutableMapping[str, Any]

@@ -5,7 +5,7 @@ service's usage samples.
 The upload is written to a temporary file named by the server (never by the client) and read with
 :func:`gpucast.forecast.load_history`; a stored service's samples become a ``service,timestamp,rps`` CSV the same way, as
 ``gpucast service plan`` builds its history from them. The forecast is :func:`gpucast.forecast.forecast_load` and
-the optional capacity timeline :func:`gpucast.capacity_timeline.capacity_timeline`. Without the ``forecast`` extra
+the optional capacity timeline :func:`gpucast.planning.timeline.capacity_timeline`. Without the ``forecast`` extra
 (pandas, statsforecast) the loader raises an :class:`~gpucast.errors.InputError` naming the install command,
 which the API turns into a JSON 422 and the page into a message next to the form.
 """
@@ -112,10 +112,10 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
     )
     data: dict[str, Any] = result.to_dict()
     if query.model:
-        from ..capacity_timeline import capacity_timeline, require_tokens
+        from ..planning.timeline import capacity_timeline, require_tokens
 
         require_tokens(result, query.input_tokens, query.output_tokens)
-        from ..inputs import GPUConfig, ModelConfig, ServingOptions
+        from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
 
         timeline = capacity_timeline(
             result,

@@ -1,5 +1,5 @@
 """Request bodies of the JSON API, as Pydantic models: the shape and numeric ranges are checked at the edge
-(a clear 422 naming the field) before the same values reach the dataclasses of :mod:`gpucast.inputs`, whose
+(a clear 422 naming the field) before the same values reach the dataclasses of :mod:`gpucast.inputs.types`, whose
 own validation still runs. Bodies mirror the sections of the seed's JSON config (``workload``, ``model``,
 ``gpu``, ``serving``, ``training``), so a config file's sections can be posted as they are.
 
@@ -79,7 +79,7 @@ class ServingBody(_Body):
 
 class AgentBody(_Body):
     """The config's ``agent`` section (``gpucast inference --tasks-per-second ...``); ranges as in
-    :class:`gpucast.inputs.AgentWorkloadInput`, whose validation still runs."""
+    :class:`gpucast.inputs.types.AgentWorkloadInput`, whose validation still runs."""
 
     tasks_per_second: float = Field(gt=0, le=1e7)
     calls_per_task: float = Field(1.0, ge=1, le=10_000, description="mean LLM calls per task")
@@ -190,7 +190,7 @@ class TrainingBody(_Body):
 
 
 class EstimateBody(_Body):
-    """One fixed deployment and load (the fields of :class:`gpucast.estimate.EstimateRequest`)."""
+    """One fixed deployment and load (the fields of :class:`gpucast.planning.estimate.EstimateRequest`)."""
 
     model: Name
     gpu: str = Field(min_length=1, max_length=100)

@@ -1,8 +1,8 @@
 """Planning endpoints: inference and training plans, one-point estimates, GPU x cloud comparisons.
 
 Each endpoint builds the same dataclasses the CLI builds and calls the same function
-(:func:`gpucast.api.plan_inference`, :func:`gpucast.training_api.plan_training`,
-:func:`gpucast.estimate.estimate`, :func:`gpucast.compare.compare_gpus`); the response body is exactly the
+(:func:`gpucast.planning.inference.plan_inference`, :func:`gpucast.training.plan.plan_training`,
+:func:`gpucast.planning.estimate.estimate`, :func:`gpucast.planning.compare.compare_gpus`); the response body is exactly the
 command's ``--json`` output. Computing a plan changes nothing, so it follows the *read* policy;
 ``?save=true`` stores it in the history (a write: it needs a token) and the response then carries the new
 plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, or 403 for a viewer) by the
@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from ...inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
 from ..auth import reader, store_of, writer
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
 
@@ -65,7 +65,7 @@ def respond(
 def inference_inputs(body: InferenceBody) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
     """The Python API's dataclasses from a request body (only the fields the client set), through the CLI's own
     sections path: an ``agent`` section becomes calls/s and the mean prompt per call (``agent_into_workload``)."""
-    from ...sections import agent_into_workload, inference_inputs_from_sections
+    from ...inputs.sections import agent_into_workload, inference_inputs_from_sections
 
     errors = body.missing()
     if errors:
@@ -93,7 +93,7 @@ async def inference(
 
     Async: a plan is ~1-2 ms of pure computation, cheaper than the thread-pool hop a sync endpoint costs;
     saving (database I/O) still runs in the thread pool."""
-    from ...api import plan_inference
+    from ...planning.inference import plan_inference
 
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
@@ -117,7 +117,7 @@ def training(
     request: Request, body: TrainingBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
-    from ...training_api import plan_training
+    from ...training.plan import plan_training
 
     result = plan_training(*training_inputs(body)).to_dict()
     return respond(
@@ -131,8 +131,8 @@ async def estimate(
 ) -> JSONResponse:
     """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``); async as
     ``/inference`` is."""
-    from ...estimate import EstimateRequest
-    from ...estimate import estimate as run_estimate
+    from ...planning.estimate import EstimateRequest
+    from ...planning.estimate import estimate as run_estimate
 
     result = run_estimate(EstimateRequest(**body.given())).to_dict()
     if actor is None:
@@ -147,7 +147,7 @@ def compare(
     request: Request, body: CompareBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> JSONResponse:
     """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``)."""
-    from ...compare import compare_gpus
+    from ...planning.compare import compare_gpus
 
     workload, model, gpu, options = inference_inputs(body)
     rows = compare_gpus(

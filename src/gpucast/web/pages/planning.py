@@ -3,7 +3,7 @@
 Planning only reads, so the form is a GET (``/plan?model=...``: a result can be bookmarked and shared); saving
 the result to the history is a POST with the CSRF token, as the logged-in user. The form's fields become the
 JSON API's :class:`~gpucast.web.schemas.InferenceBody` (the same range checks and messages), then the same
-dataclasses and :func:`gpucast.api.plan_inference`; the comparison is :func:`gpucast.compare.compare_gpus`.
+dataclasses and :func:`gpucast.planning.inference.plan_inference`; the comparison is :func:`gpucast.planning.compare.compare_gpus`.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def body_from_form(values: dict[str, str]) -> InferenceBody:
 
 def compute(body: InferenceBody) -> dict[str, Any]:
     """The plan, its concurrency curve and the GPU x cloud comparison, ready for the template."""
-    from ...api import plan_inference
-    from ...compare import compare_gpus
+    from ...planning.compare import compare_gpus
+    from ...planning.inference import plan_inference
 
     workload, model, gpu, options = inference_inputs(body)
     plan = plan_inference(workload, model, gpu, options).to_dict()
@@ -108,7 +108,7 @@ async def save(request: Request) -> Response:
 
 
 def _computed(_request: Request, values: dict[str, str], _form: Any) -> Computed:
-    from ...api import plan_inference
+    from ...planning.inference import plan_inference
 
     body = body_from_form(values)
     result = plan_inference(*inference_inputs(body)).to_dict()

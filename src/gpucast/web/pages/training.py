@@ -3,7 +3,7 @@ memory per GPU, parallelism, duration and cost.
 
 Planning only reads, so the form is a GET (``/training?model=...``: bookmarkable). The fields become the JSON API's
 :class:`~gpucast.web.schemas.TrainingBody` (same range checks and messages), then the same
-:func:`~gpucast.web.api_v1.planning.training_inputs` and :func:`gpucast.training_api.plan_training` as
+:func:`~gpucast.web.api_v1.planning.training_inputs` and :func:`gpucast.training.plan.plan_training` as
 ``POST /api/v1/training``.
 """
 
@@ -58,7 +58,7 @@ def training_page(request: Request) -> Response:
     values = form_values(request.query_params, FIELDS)
     if not values:
         return _page(request, DEFAULTS)
-    from ...training_api import plan_training
+    from ...training.plan import plan_training
 
     try:
         plan = plan_training(*training_inputs(body_from_form(values))).to_dict()
@@ -76,7 +76,7 @@ async def save(request: Request) -> Response:
 
 
 def _computed(_request: Request, values: dict[str, str], _form: Any) -> Computed:
-    from ...training_api import plan_training
+    from ...training.plan import plan_training
 
     body = body_from_form(values)
     result = plan_training(*training_inputs(body)).to_dict()

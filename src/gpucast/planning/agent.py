@@ -1,92 +1,34 @@
 """Plans with the agent-workload inputs and serving options: the ``agent``, ``speculative`` and
 ``disaggregation`` sections of the plan, their warnings and ``--explain`` rows.
 
-``resolve_variant`` turns validated inputs into the core's ``ServingVariant``; ``plan_with_options``
-runs the variant-aware search (``core/agent_search.py``), builds the ordinary plan from its best
-configuration and adds the sections. Without the new inputs ``api.plan_inference`` never comes here.
+``plan_with_options`` runs the variant-aware search (``core/agent_search.py``; the variant comes from
+``request.resolve_variant``), builds the ordinary plan from its best configuration and adds the sections.
+Without the new inputs ``inference.plan_inference`` never comes here.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .catalog import loader
-from .core.agent import AgentShape, call_input_tokens, largest_calls, max_context_tokens, mean_calls
-from .core.agent_search import AgentDetail, ServingVariant, VariantCandidate, estimate_variant
-from .core.disaggregation import DEFAULT_LINK_GB_S, DisaggregatedPlan, plan_disaggregated
-from .core.inference import size_fleet
-from .core.serving import decode_step_time
-from .core.specs import GIB, ModelSpec, Precision
-from .core.speculative import SpeculativeConfig
-from .errors import InfeasibleError, InputError
-from .inputs import LLMWorkloadInput, ModelConfig, ServingOptions
-from .plan import AgentMetrics, LLMCapacityPlan, SpeculativeMetrics
-from .plan_builder import build_plan
-
-if TYPE_CHECKING:
-    from .api import ResolvedRequest
+from ..core.agent import call_input_tokens, largest_calls, max_context_tokens, mean_calls
+from ..core.agent_search import AgentDetail, VariantCandidate, estimate_variant
+from ..core.disaggregation import DEFAULT_LINK_GB_S, DisaggregatedPlan, plan_disaggregated
+from ..core.inference import size_fleet
+from ..core.serving import decode_step_time
+from ..core.specs import GIB
+from ..errors import InfeasibleError
+from ..plans.inference import AgentMetrics, LLMCapacityPlan, SpeculativeMetrics
+from .build import build_plan
+from .infeasible import require_feasible
+from .request import ResolvedRequest
+from .search import candidates_for, no_plan_message, variant_candidates_for
 
 GB = 1e9
 
 
-def resolve_variant(
-    workload: LLMWorkloadInput, model: ModelConfig, options: ServingOptions, spec: ModelSpec, precision: Precision
-) -> tuple[ServingVariant, int, tuple[str, ...]]:
-    """(variant, context window to plan with, notes) from the validated inputs."""
-    del precision  # the draft runs at the target's precision (set per replica)
-    notes: list[str] = []
-    window = model.context_window
-    shape: AgentShape | None = None
-    agent = workload.agent
-    if agent is not None:
-        shape = agent.shape(workload.avg_output_tokens)
-        longest = max_context_tokens(shape)
-        if longest > spec.max_context:
-            raise InputError(
-                f"agent context grows to {longest} tokens by call {largest_calls(shape)} (prompt + output), beyond "
-                f"{spec.name}'s {spec.max_context}-token window: reduce --calls-per-task (or --max-calls-per-task), "
-                "--context-growth-tokens or --output-tokens"
-            )
-        if longest > window:
-            notes.append(
-                f"context window raised from {window} to {longest} tokens: the longest task's last call holds "
-                f"{longest} tokens (engine max_model_len must allow it)"
-            )
-            window = longest
-    speculative = None
-    if options.speculative_tokens:
-        draft = None
-        name = options.draft_model.strip()
-        if name.lower() != "mtp":
-            draft = loader.resolve_model(name)
-            if draft.vocab_size != spec.vocab_size:
-                raise InputError(
-                    f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
-                    f"{spec.vocab_size}: a draft model must share the target's tokenizer"
-                )
-        assert options.acceptance_rate is not None  # validate() requires it with speculative_tokens
-        speculative = SpeculativeConfig(
-            options.speculative_tokens,
-            float(options.acceptance_rate),
-            "draft" if draft is not None else "mtp",
-            draft,
-        )
-    variant = ServingVariant(
-        agent=shape,
-        prefix_caching=agent.prefix_caching if agent is not None else True,
-        prefix_cache_gib=agent.prefix_cache_gib if agent is not None else None,
-        speculative=speculative,
-        task_slo_ms=agent.task_latency_slo_ms if agent is not None else None,
-    )
-    return variant, window, tuple(notes)
-
-
 def plan_with_options(request: ResolvedRequest, *, inputs: dict[str, Any]) -> LLMCapacityPlan:
     """The plan under the variant, with the agent / speculative / disaggregation sections."""
-    from .api import candidates_for, no_plan_message, variant_candidates_for
-    from .infeasible import require_feasible
-
     if request.variant.active:
         ranked, reasons = variant_candidates_for(request)
     else:

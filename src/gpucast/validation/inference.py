@@ -7,7 +7,7 @@ into a replica configuration (catalog names, the row's engine and memory fractio
 evaluated with the same core as ``gpucast estimate``, and compared with the measured value.
 Rows that cannot be evaluated are listed with the reason, never silently dropped.
 ``scripts/calibrate.py`` fits the efficiency factors on these same groups. Training measurements
-(``training.csv``'s format, recognised by its header) are mapped by ``training_validation`` and reported
+(``training.csv``'s format, recognised by its header) are mapped by ``training.py`` and reported
 in the same ``ValidationReport``.
 """
 
@@ -22,19 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
-from .core.inference import PlanSettings, Workload, replica_config
-from .core.memory import MemorySettings, weight_bytes
-from .core.perf import Efficiency
-from .core.serving import OperatingPoint, ReplicaConfig, under_load
-from .core.specs import EngineSpec, Precision
-from .errors import GpucastError, InputError
-from .validation_report import MetricSummary as MetricSummary
-from .validation_report import RowResult as RowResult
-from .validation_report import ValidationReport as ValidationReport
-from .validation_report import abs_pct_error as abs_pct_error
-from .validation_report import percentile as percentile
-from .validation_report import read_table, require_columns, summarize
+from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
+from ..core.inference import PlanSettings, Workload, replica_config
+from ..core.memory import MemorySettings, weight_bytes
+from ..core.perf import Efficiency
+from ..core.serving import OperatingPoint, ReplicaConfig, under_load
+from ..core.specs import EngineSpec, Precision
+from ..errors import GpucastError, InputError
+from .report import MetricSummary as MetricSummary
+from .report import RowResult as RowResult
+from .report import ValidationReport as ValidationReport
+from .report import abs_pct_error as abs_pct_error
+from .report import percentile as percentile
+from .report import read_table, require_columns, summarize
 
 NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
 REQUIRED_COLUMNS = (
@@ -350,11 +350,11 @@ def is_training(header: Iterable[str]) -> bool:
 def validate_file(path: str | Path) -> ValidationReport:
     """Estimate every row of a measurements CSV and report the error (``gpucast validate``).
 
-    The header decides the format: training rows are predicted by ``training_validation`` (imported
+    The header decides the format: training rows are predicted by ``training.py`` (imported
     here, so that the inference path does not load it), inference rows by ``prepare``/``evaluate``."""
     header, table = read_table(path)
     if is_training(header):
-        from . import training_validation as training
+        from . import training
 
         require_columns(path, header, training.REQUIRED_COLUMNS)
         rows, skipped = training.validate_rows(table)

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
-from .core.cost import PRICING_MODELS
-from .core.specs import PRECISION_NAMES, ModelSpec, Precision
-from .errors import InputError
+from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
+from ..core.cost import PRICING_MODELS
+from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
+from ..errors import InputError
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint

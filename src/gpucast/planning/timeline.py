@@ -17,13 +17,14 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .api import plan_inference
-from .core.cost import HOURS_PER_MONTH
-from .errors import InfeasibleError, InputError
-from .forecast import ForecastResult, peaks
-from .forecast.scenarios import period_start
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_positive
-from .plan import LLMCapacityPlan
+from ..core.cost import HOURS_PER_MONTH
+from ..errors import InfeasibleError, InputError
+from ..forecast import ForecastResult, peaks
+from ..forecast import forecast_future_needs as forecast_rps
+from ..forecast.scenarios import period_start
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_positive
+from ..plans.inference import LLMCapacityPlan
+from .inference import plan_inference
 
 DEFAULT_TOKENS = (500, 200)  # the seed's defaults, used when neither the caller nor the history gives tokens
 
@@ -221,8 +222,6 @@ def forecast_future_needs(
 
     Tokens per request: as given, else the history's token columns (forecast per period), else 500 in / 200 out.
     """
-    from .forecast import forecast_future_needs as forecast_rps
-
     result = forecast_rps(rps_history, horizon_days, scenario, growth_rate=growth_rate)
     timeline = None
     if model is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .jsonable import dataclass_dict
+from ..jsonable import dataclass_dict
 
 
 @dataclass

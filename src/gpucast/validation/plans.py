@@ -19,7 +19,7 @@ Definitions chosen where the issue (#17, item 3) is silent, and why:
 - Loaded: a request-rate point among the two highest rates its table (source, engine, model, GPU, TP, PP,
   precision, shape) publishes — any metric counts as published — or a closed-loop point at concurrency >= 25.
 - The plan models the measured deployment as ``estimate`` does: the engine id, memory fraction (notes or the
-  engine's default) and KV precision of ``validation``; ``max_num_seqs`` = the engine's catalog default; the
+  engine's default) and KV precision of ``inference.py``; ``max_num_seqs`` = the engine's catalog default; the
   context window = input + output rounded up to a multiple of 128 (a max_model_len a benchmark would set).
 - Everything else is the planner's default, the target GPU utilization (0.7 of a replica's saturation
   throughput at average traffic) included: the question is the one a user would ask.
@@ -40,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .catalog.loader import load_engines, resolve_gpu, resolve_model
-from .errors import GpucastError, InfeasibleError, InputError
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
-from .validation import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
-from .validation_report import read_table, require_columns
+from ..catalog.loader import load_engines, resolve_gpu, resolve_model
+from ..errors import GpucastError, InfeasibleError, InputError
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..planning.inference import plan_inference
+from .inference import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
+from .report import read_table, require_columns
 
 LOADS = ("request-rate", "concurrency")
 LOAD_FACTOR = 10.0  # plan 10 x the measured rate: a fleet, not one deployment (the issue's question)
@@ -56,7 +57,7 @@ CONTEXT_STEP = 128
 RATE_METRICS = ("requests_per_s", "output_tok_per_s_total", "output_tok_per_s_per_gpu")
 ITL_METRICS = ("tpot_ms", "itl_ms")
 _MEDIAN = re.compile(r"\bmedian\b", re.IGNORECASE)
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def default_files() -> list[Path]:
@@ -295,9 +296,8 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
 
 
 def ask(point: ServingPoint) -> PlanResult:
-    """Plan the point's question with the real planner (``api.plan_inference``); GpucastError if it cannot be asked."""
-    from .api import plan_inference  # the planner pulls in search/cost: loaded only when plans are checked
-
+    """Plan the point's question with the real planner (``planning.inference.plan_inference``); GpucastError if
+    it cannot be asked."""
     workload, model, gpu, options = question(point)
     rate = rate_rps(point)
     result = PlanResult(

@@ -12,7 +12,8 @@ import types
 import typing
 from typing import Any
 
-from .plan import LLMCapacityPlan
+from .inference import LLMCapacityPlan
+from .training import TrainingCapacityPlan
 
 _SCALARS: dict[Any, dict[str, Any]] = {
     int: {"type": "integer"},
@@ -49,8 +50,6 @@ def _schema_for(tp: Any) -> dict[str, Any]:
 
 def plan_schema(kind: str = "inference") -> dict[str, Any]:
     """JSON Schema of an inference plan (LLMCapacityPlan) or a training plan (TrainingCapacityPlan)."""
-    from .training_plan import TrainingCapacityPlan
-
     cls = TrainingCapacityPlan if kind == "training" else LLMCapacityPlan
     schema = _schema_for(cls)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

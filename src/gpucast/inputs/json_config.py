@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "workload": ("requests_per_second", "avg_input_tokens", "avg_output_tokens", "peak_load_multiplier", "growth_rate"),

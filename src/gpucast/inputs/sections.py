@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InputError
-from .inputs import (
+from ..errors import InputError
+from .types import (
     AgentWorkloadInput,
     GPUConfig,
     LLMWorkloadInput,

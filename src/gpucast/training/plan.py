@@ -12,22 +12,22 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import __version__
-from .api import resolve_model_spec
-from .catalog import loader
-from .core import training as core
-from .core.cost import FleetCost, cheapest_fleet
-from .core.params import count_parameters
-from .core.specs import GIB, GPUSpec, ModelSpec, Precision
-from .errors import InfeasibleError, InputError
-from .inputs import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
-from .training_plan import (
+from ..catalog import loader
+from ..core import training as core
+from ..core.cost import FleetCost, cheapest_fleet
+from ..core.params import count_parameters
+from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
+from ..errors import InfeasibleError, InputError
+from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from ..planning.request import resolve_model_spec
+from ..plans.training import (
     Parallelism,
     TrainingCapacityPlan,
     TrainingCost,
     TrainingGPUResources,
     TrainingMetrics,
 )
+from ..version import __version__
 
 GB = 1e9
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
@@ -98,7 +98,7 @@ def _search(
     )
 
 
-def _best_for_gpu(
+def best_for_gpu(
     model: ModelSpec, gpu: GPUSpec, training: TrainingInput, options: TrainingOptions, precision: Precision
 ) -> Candidate:
     total_tokens = training.dataset_size_tokens * training.num_epochs
@@ -200,7 +200,7 @@ def plan_training(
                 raise InputError(f"{candidate_gpu.name} has no FP8 tensor cores: use --precision BF16")
             chosen = Precision.BF16
         try:
-            found.append(_best_for_gpu(spec, candidate_gpu, training, options, chosen))
+            found.append(best_for_gpu(spec, candidate_gpu, training, options, chosen))
         except InfeasibleError as error:
             reasons.append(str(error))
     if not found:
@@ -325,16 +325,3 @@ def _build(
         ],
         versions={"gpucast": __version__, **loader.catalog_versions()},
     )
-
-
-class TrainingEngine:
-    """Seed-compatible entry point: ``TrainingEngine().generate_plan(training, model)``."""
-
-    def generate_plan(
-        self,
-        training: TrainingInput,
-        model: ModelConfig,
-        gpu: GPUConfig | None = None,
-        options: TrainingOptions | None = None,
-    ) -> TrainingCapacityPlan:
-        return plan_training(training, model, gpu, options)

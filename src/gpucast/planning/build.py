@@ -3,18 +3,17 @@ alternatives and the ``--explain`` trail of intermediate quantities with their f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import __version__
-from .catalog import loader
-from .core.cost import HOURS_PER_MONTH, cost_per_million_tokens
-from .core.inference import planned_point
-from .core.memory import kv_bytes_per_token
-from .core.params import count_parameters
-from .core.perf import prefill_time
-from .core.search import Candidate
-from .core.specs import GIB
-from .plan import (
+from ..catalog import loader
+from ..core.cost import HOURS_PER_MONTH, cost_per_million_tokens
+from ..core.inference import planned_point
+from ..core.memory import kv_bytes_per_token
+from ..core.params import count_parameters
+from ..core.perf import prefill_time
+from ..core.search import Candidate
+from ..core.specs import GIB
+from ..plans.inference import (
     Alternative,
     CostEstimate,
     GPUResources,
@@ -22,10 +21,9 @@ from .plan import (
     ScalingRecommendation,
     ThroughputMetrics,
 )
-from .wording import counted
-
-if TYPE_CHECKING:
-    from .api import ResolvedRequest
+from ..version import __version__
+from ..wording import counted
+from .request import ResolvedRequest
 
 GB = 1e9
 

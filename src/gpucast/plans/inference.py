@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core.disaggregation import DisaggregatedPlan
-from .jsonable import dataclass_dict
+from ..core.disaggregation import DisaggregatedPlan
+from ..jsonable import dataclass_dict
 
 
 @dataclass

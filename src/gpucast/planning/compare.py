@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .api import ResolvedRequest, candidates_for, resolve, variant_candidates_for
-from .catalog import loader
-from .core.cost import cheapest_fleet, cost_per_million_tokens
-from .core.specs import Precision
-from .errors import InputError
-from .inputs import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
+from ..catalog import loader
+from ..core.cost import cheapest_fleet, cost_per_million_tokens
+from ..core.specs import Precision
+from ..errors import InputError
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
+from .agent import disaggregation
+from .request import ResolvedRequest, resolve
+from .search import candidates_for, variant_candidates_for
 
 
 @dataclass
@@ -147,8 +149,6 @@ _NOTES = {
 def _disaggregated_rows(
     request: ResolvedRequest, cloud: str, precision: str, workload: LLMWorkloadInput, *, keep_unpriced: bool
 ) -> list[ComparisonRow]:
-    from .agent_plan import disaggregation
-
     rows: list[ComparisonRow] = []
     ranked, _ = variant_candidates_for(request, cloud=cloud)
     for v in ranked:

@@ -1,6 +1,6 @@
 """What ``gpucast validate`` reports, for inference and training rows alike, and the CSV reading both share.
 
-Kept apart from ``validation`` (inference rows) and ``training_validation`` (training rows) so that each
+Kept apart from ``inference.py`` (inference rows) and ``training.py`` (training rows) so that each
 format's module depends on this one rather than on the other, and the report has a single shape.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:

@@ -13,13 +13,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .api import resolve_model_spec
-from .catalog import loader
-from .core.inference import PlanSettings, Workload, replica_config
-from .core.memory import MemorySettings
-from .core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
-from .errors import InfeasibleError, InputError
-from .inputs import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
+from ..catalog import loader
+from ..core.inference import PlanSettings, Workload, replica_config
+from ..core.memory import MemorySettings
+from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
+from ..errors import InfeasibleError, InputError
+from ..inputs.types import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
+from .request import resolve_model_spec
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)

@@ -24,13 +24,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .catalog.loader import resolve_gpu, resolve_model, training_efficiency_for
-from .core.params import count_parameters
-from .core.specs import GPUSpec, ModelSpec, Precision
-from .core.training import TrainingEfficiency, estimate_training_step, flops_per_token
-from .core.training_memory import TrainingSetup, training_memory
-from .errors import GpucastError
-from .validation_report import RowResult, abs_pct_error
+from ..catalog.loader import resolve_gpu, resolve_model, training_efficiency_for
+from ..core.params import count_parameters
+from ..core.specs import GPUSpec, ModelSpec, Precision
+from ..core.training import TrainingEfficiency, estimate_training_step, flops_per_token
+from ..core.training_memory import TrainingSetup, training_memory
+from ..errors import GpucastError
+from .report import RowResult, abs_pct_error
 
 REQUIRED_COLUMNS = (
     "id", "source", "model", "params_b", "gpu", "num_gpus", "precision", "seq_len", "global_batch_tokens_or_seqs",

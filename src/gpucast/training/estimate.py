@@ -1,6 +1,6 @@
 """Training estimates and comparisons: ``gpucast training-estimate`` and ``compare --mode training``.
 
-Both run on the same search as the training planner (``training_api``): one fixed configuration
+Both run on the same search as the training planner (``plan.py``): one fixed configuration
 (unpinned TP/PP/ZeRO/recomputation searched), or every GPU type x cloud ranked by total cost.
 """
 
@@ -9,14 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .api import resolve_model_spec
-from .catalog import loader
-from .core import training as core
-from .core.specs import GIB, Precision
-from .errors import InfeasibleError, InputError
-from .inputs import DEFAULT_PRECISION, ModelConfig, TrainingInput, TrainingOptions, parse_precision, whole
-from .jsonable import dataclass_dict
-from .training_api import GB, _best_for_gpu
+from ..catalog import loader
+from ..core import training as core
+from ..core.specs import GIB, Precision
+from ..errors import InfeasibleError, InputError
+from ..inputs.types import (
+    DEFAULT_PRECISION,
+    FRAMEWORKS,
+    ModelConfig,
+    TrainingInput,
+    TrainingOptions,
+    check_positive,
+    parse_precision,
+    whole,
+)
+from ..jsonable import dataclass_dict
+from ..planning.request import resolve_model_spec
+from .plan import GB, best_for_gpu
 
 
 @dataclass
@@ -73,8 +82,6 @@ class TrainingEstimateResult:
 
 def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
     """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
-    from .inputs import check_positive
-
     for flag, value in (
         ("--num-gpus", request.num_gpus),
         ("--seq-len", request.seq_len),
@@ -92,8 +99,6 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         raise InputError(
             f"TP x PP = {pinned} is more than --num-gpus {request.num_gpus}: --num-gpus must be a multiple of TP x PP"
         )
-    from .inputs import FRAMEWORKS
-
     if request.framework not in FRAMEWORKS:
         raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
@@ -195,7 +200,7 @@ def compare_training(
     known = loader.clouds()
     rows: list[TrainingComparisonRow] = []
     spec, _ = resolve_model_spec(model)
-    precision = parse_precision(model.precision or DEFAULT_PRECISION)  # training keeps the default (training_api)
+    precision = parse_precision(model.precision or DEFAULT_PRECISION)  # training keeps the default (plan.py)
     for cloud in clouds or list(known):
         if cloud not in known:
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
@@ -209,7 +214,7 @@ def compare_training(
         for gpu in gpus:
             chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
             try:
-                c = _best_for_gpu(spec, gpu, training, opts, chosen)
+                c = best_for_gpu(spec, gpu, training, opts, chosen)
             except InfeasibleError:
                 continue
             if c.fleet is None and not gpu_types:

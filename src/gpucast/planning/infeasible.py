@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .catalog import loader
-from .core.search import Candidate
-from .core.specs import Precision
-from .errors import SLOInfeasibleError
-
-if TYPE_CHECKING:
-    from .api import ResolvedRequest
+from ..catalog import loader
+from ..core.search import Candidate
+from ..core.specs import Precision
+from ..errors import SLOInfeasibleError
+from .build import infeasible_summary
+from .request import ResolvedRequest
 
 Search = Callable[["ResolvedRequest"], list[Candidate]]
 SIXTEEN_BIT = (Precision.FP32, Precision.FP16, Precision.BF16)
@@ -31,8 +30,6 @@ def require_feasible(request: ResolvedRequest, ranked: list[Candidate], search: 
     """Raise SLOInfeasibleError when the request must meet its SLOs and its best configuration cannot."""
     if not request.options.require_slo or not ranked or ranked[0].estimate.meets_slo:
         return
-    from .plan_builder import infeasible_summary
-
     best = ranked[0]
     alternatives = nearest_feasible(request, search)
     summary = infeasible_summary(request, best)

@@ -1,0 +1,83 @@
+"""``plan_inference``: the entry point every adapter calls to make an inference plan.
+
+Validated inputs (``request.py``) -> the search over GPUs (``search.py``) -> the plan (``build.py``), through
+``agent.py`` when agent / speculative / disaggregation inputs are given, and ``infeasible.py`` when no load
+meets the SLOs. The seed's classes that wrap it are in ``gpucast.engines``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ..core.params import count_parameters
+from ..errors import InfeasibleError
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..plans.inference import LLMCapacityPlan
+from .agent import plan_with_options
+from .build import build_plan
+from .infeasible import require_feasible
+from .request import ResolvedRequest, resolve
+from .search import candidates_for, no_plan_message
+
+
+def plan_inference(
+    workload: LLMWorkloadInput,
+    model: ModelConfig,
+    gpu: GPUConfig | None = None,
+    options: ServingOptions | None = None,
+) -> LLMCapacityPlan:
+    """Plan serving capacity: the cheapest GPU configuration meeting the SLOs (or the pinned GPU's best)."""
+    request = resolve(workload, model, gpu, options)
+    if request.variant.active or request.options.disaggregation:
+        return plan_with_options(request, inputs=_echo(workload, model, gpu, request))
+    found, reasons = candidates_for(request)
+    if not found:
+        raise InfeasibleError(no_plan_message(request, reasons))
+    require_feasible(request, found, lambda changed: candidates_for(changed)[0])
+    return build_plan(request, found, inputs=_echo(workload, model, gpu, request))
+
+
+def _echo(
+    workload: LLMWorkloadInput, model: ModelConfig, gpu: GPUConfig | None, request: ResolvedRequest
+) -> dict[str, object]:
+    opts = request.options
+    return {
+        "requests_per_second": workload.requests_per_second,
+        "avg_input_tokens": workload.avg_input_tokens,
+        "avg_output_tokens": workload.avg_output_tokens,
+        "peak_load_multiplier": workload.peak_load_multiplier,
+        "growth_rate": workload.growth_rate,
+        "model": request.model.name,
+        "model_size_billions": round(count_parameters(request.model).total / 1e9, 3),
+        "precision": request.precision.name,
+        "kv_precision": request.kv_precision.name,
+        "context_window": model.context_window,
+        "batch_size": model.batch_size,
+        "gpu_type": gpu.gpu_type if gpu else None,
+        "target_gpu_utilization": (gpu or GPUConfig()).target_gpu_utilization,
+        "cloud": opts.cloud,
+        "pricing": opts.pricing,
+        "ttft_slo_ms": opts.ttft_slo_ms,
+        "itl_slo_ms": opts.itl_slo_ms,
+        "target_latency_ms": opts.target_latency_ms,
+        "safety_margin": opts.safety_margin,
+        "min_replicas": opts.min_replicas,
+        "gpu_memory_utilization": request.settings.memory.gpu_memory_utilization,
+        "max_num_seqs": request.settings.engine_max_sequences,
+        "engine": opts.engine,
+        **_echo_options(workload, opts),
+    }
+
+
+def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str, object]:
+    """The agent / speculative / disaggregation inputs, only when given (plans without them are unchanged);
+    keyed by the input dataclasses' field names so a plan's ``inputs`` rebuild its request."""
+    echo: dict[str, object] = {}
+    if workload.agent is not None:
+        echo["agent"] = asdict(workload.agent)
+    if opts.speculative_tokens:
+        echo |= {"speculative_tokens": opts.speculative_tokens, "acceptance_rate": opts.acceptance_rate,
+                 "draft_model": opts.draft_model}  # fmt: skip
+    if opts.disaggregation:
+        echo |= {"disaggregation": True, "kv_transfer_gb_s": opts.kv_transfer_gb_s}
+    return echo

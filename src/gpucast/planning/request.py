@@ -1,0 +1,175 @@
+"""A request resolved: every input validated and every name looked up in the catalogs.
+
+``resolve`` turns the Python API's input dataclasses into a ``ResolvedRequest`` (what the core needs);
+``resolve_variant`` turns the agent-workload and speculative-decoding inputs into the core's ``ServingVariant``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..catalog import loader
+from ..core.agent import AgentShape, largest_calls, max_context_tokens
+from ..core.agent_search import ServingVariant
+from ..core.inference import SLO, PlanSettings, Workload
+from ..core.memory import MemorySettings
+from ..core.params import representative_dense_model
+from ..core.specs import GPUSpec, ModelSpec, Precision
+from ..core.speculative import SpeculativeConfig
+from ..errors import InputError
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, resolve_precision
+
+
+@dataclass(frozen=True)
+class ResolvedRequest:
+    """Inputs after validation and catalog lookup: what the core needs."""
+
+    model: ModelSpec
+    precision: Precision
+    kv_precision: Precision
+    workload: Workload
+    slo: SLO
+    settings: PlanSettings
+    options: ServingOptions
+    gpus: tuple[GPUSpec, ...]
+    gpu_pinned: bool
+    model_note: str
+    variant: ServingVariant = field(default_factory=ServingVariant)  # agent / speculative inputs; off by default
+    notes: tuple[str, ...] = ()  # warnings found while resolving (e.g. context window raised for an agent)
+    # why the precision was chosen when the caller gave none and the checkpoint's was used ("" otherwise);
+    # also appended to model_note, which the plan's assumptions print
+    precision_note: str = ""
+
+
+def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
+    """The architecture to plan for, and a note saying where it came from."""
+    if model.model_name is not None:
+        spec = loader.resolve_model(model.model_name)
+        return spec, f"{spec.name} from the catalog ({spec.source})"
+    if model.model_config_path is not None:
+        spec = loader.read_hf_config(model.model_config_path)
+        return spec, f"architecture read from {model.model_config_path}"
+    assert model.model_size_billions is not None  # validate() guarantees one source
+    try:
+        spec = representative_dense_model(float(model.model_size_billions))
+    except ValueError as error:
+        raise InputError(f"--model-size {model.model_size_billions!r}: {error}") from error
+    return spec, f"--model-size {model.model_size_billions:g} mapped to {spec.name}: {spec.note}"
+
+
+def resolve(
+    workload: LLMWorkloadInput,
+    model: ModelConfig,
+    gpu: GPUConfig | None = None,
+    options: ServingOptions | None = None,
+) -> ResolvedRequest:
+    """Validate every input and look names up in the catalogs (raises GpucastError)."""
+    gpu = gpu or GPUConfig()
+    options = options or ServingOptions()
+    workload.validate()
+    model.validate()
+    gpu.validate()
+    options.validate(loader.clouds(), tuple(loader.load_engines()))
+    engine = loader.resolve_engine(options.engine)
+    spec, note = resolve_model_spec(model)
+    spec = engine.serves(spec)
+    precision, precision_note = resolve_precision(model.precision, spec, from_catalog=model.model_name is not None)
+    kv = (
+        parse_precision(model.kv_precision, "--kv-precision")
+        if model.kv_precision
+        else engine.default_kv_precision(precision)
+    )
+    variant, context_window, notes = resolve_variant(workload, model, options, spec, precision)
+    needed = workload.avg_input_tokens + workload.avg_output_tokens
+    if context_window < needed:
+        raise InputError(
+            f"--context-window {model.context_window} is smaller than input + output tokens "
+            f"({workload.avg_input_tokens} + {workload.avg_output_tokens} = {needed})"
+        )
+    if gpu.gpu_type is not None:
+        gpus: tuple[GPUSpec, ...] = (loader.resolve_gpu(gpu.gpu_type),)
+    else:
+        priced = {p.gpu_id for p in loader.load_prices() if p.cloud == options.cloud}
+        gpus = tuple(g for key, g in loader.load_gpus().items() if key in priced)
+    settings = PlanSettings(
+        target_utilization=gpu.target_gpu_utilization,
+        safety_margin=options.safety_margin,
+        min_replicas=options.min_replicas,
+        engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
+        max_sequences_cap=model.batch_size,
+        context_window=context_window,
+        memory=MemorySettings.for_engine(engine, options.gpu_memory_utilization),
+    )
+    return ResolvedRequest(
+        model=spec,
+        precision=precision,
+        kv_precision=kv,
+        workload=Workload(
+            workload.requests_per_second,
+            workload.avg_input_tokens,
+            workload.avg_output_tokens,
+            workload.peak_load_multiplier,
+            workload.growth_rate,
+        ),
+        slo=SLO(options.ttft_slo_ms, options.itl_slo_ms, options.target_latency_ms),
+        settings=settings,
+        options=options,
+        gpus=gpus,
+        gpu_pinned=gpu.gpu_type is not None,
+        model_note=note,
+        variant=variant,
+        notes=notes,
+        precision_note=precision_note,
+    )
+
+
+def resolve_variant(
+    workload: LLMWorkloadInput, model: ModelConfig, options: ServingOptions, spec: ModelSpec, precision: Precision
+) -> tuple[ServingVariant, int, tuple[str, ...]]:
+    """(variant, context window to plan with, notes) from the validated inputs."""
+    del precision  # the draft runs at the target's precision (set per replica)
+    notes: list[str] = []
+    window = model.context_window
+    shape: AgentShape | None = None
+    agent = workload.agent
+    if agent is not None:
+        shape = agent.shape(workload.avg_output_tokens)
+        longest = max_context_tokens(shape)
+        if longest > spec.max_context:
+            raise InputError(
+                f"agent context grows to {longest} tokens by call {largest_calls(shape)} (prompt + output), beyond "
+                f"{spec.name}'s {spec.max_context}-token window: reduce --calls-per-task (or --max-calls-per-task), "
+                "--context-growth-tokens or --output-tokens"
+            )
+        if longest > window:
+            notes.append(
+                f"context window raised from {window} to {longest} tokens: the longest task's last call holds "
+                f"{longest} tokens (engine max_model_len must allow it)"
+            )
+            window = longest
+    speculative = None
+    if options.speculative_tokens:
+        draft = None
+        name = options.draft_model.strip()
+        if name.lower() != "mtp":
+            draft = loader.resolve_model(name)
+            if draft.vocab_size != spec.vocab_size:
+                raise InputError(
+                    f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
+                    f"{spec.vocab_size}: a draft model must share the target's tokenizer"
+                )
+        assert options.acceptance_rate is not None  # validate() requires it with speculative_tokens
+        speculative = SpeculativeConfig(
+            options.speculative_tokens,
+            float(options.acceptance_rate),
+            "draft" if draft is not None else "mtp",
+            draft,
+        )
+    variant = ServingVariant(
+        agent=shape,
+        prefix_caching=agent.prefix_caching if agent is not None else True,
+        prefix_cache_gib=agent.prefix_cache_gib if agent is not None else None,
+        speculative=speculative,
+        task_slo_ms=agent.task_latency_slo_ms if agent is not None else None,
+    )
+    return variant, window, tuple(notes)
