@@ -170,8 +170,8 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
 
 def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
     """Run ``gpucast predict`` with the answers as its flags (the same code path, the same output)."""
-    from ..cli.predict import add_predict_flags, run_predict
-    from ..cli.store_args import add_save_flags
+    from ..console.flags import add_save_flags
+    from ..console.predict import add_predict_flags, run_predict
 
     values = effective(answers)
     argv = ["--history", str(values["history"]), "--horizon", str(values["horizon"]), "--cloud", values["cloud"]]

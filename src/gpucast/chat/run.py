@@ -81,20 +81,20 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     if intent == "forecast":
         return compute.forecast(answers, argparse.Namespace())
     if intent == "compare":
-        from ..cli import render
+        from ..console import render
 
         outcome = compute.compare(answers)
         render.comparison(outcome.plan)
         _paragraphs(session, _compare_words(outcome.plan))
         return outcome
     if intent == "training":
-        from ..cli import render_training
+        from ..console import render_training
 
         outcome = compute.plan_training(answers)
         render_training.training_plan(outcome.plan)
         _paragraphs(session, explain_training(outcome.plan))
         return outcome
-    from ..cli import render
+    from ..console import render
 
     outcome = compute.plan_inference(answers)
     render.plan(outcome.plan)
@@ -157,7 +157,7 @@ def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.
 
 
 def _save(session: Session, outcome: compute.Outcome, args: argparse.Namespace) -> None:
-    from ..cli.store_commands import save_if_requested
+    from ..console.saving import save_if_requested
 
     mode = outcome.sections.get("mode")
     service = getattr(args, "save_service", None)
@@ -169,21 +169,21 @@ def _save(session: Session, outcome: compute.Outcome, args: argparse.Namespace) 
 
 
 def _export(session: Session, outcome: compute.Outcome, path: str, *, markdown: bool) -> None:
-    from ..cli.main import _write_json, _write_text
+    from ..console.files import write_json, write_text
 
     data = outcome.data()
     if not markdown:
-        _write_json(path, data)
+        write_json(path, data)
         session.say(f"Plan written to {path} (JSON).")
         return
     if not isinstance(data, dict):
         json_path = str(Path(path).with_suffix(".json"))
-        _write_json(json_path, data)
+        write_json(json_path, data)
         session.say(f"A Markdown report needs a single plan; the rows were written to {json_path} (JSON) instead.")
         return
     from ..reports import markdown_report
 
-    _write_text(path, markdown_report(data))
+    write_text(path, markdown_report(data))
     session.say(f"Report written to {path} (Markdown).")
 
 
@@ -191,7 +191,7 @@ def _compare_options(session: Session, outcome: compute.Outcome) -> None:
     if outcome.command not in ("inference", "compare"):
         session.say("'compare' ranks GPUs for serving; for fine-tuning see `gpucast compare --mode training`.")
         return
-    from ..cli import render
+    from ..console import render
 
     rows = compute.compare({**session.answers, "clouds": None}).plan
     render.comparison(rows)

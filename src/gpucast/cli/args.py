@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..console.flags import token_count
+
 # flag dest -> (config section, key)
 FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "rps": ("workload", "requests_per_second"),
@@ -74,20 +76,6 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "prefix_cache_gib": ("agent", "prefix_cache_gib"),
     "task_slo_ms": ("agent", "task_latency_slo_ms"),
 }
-
-
-def token_count(text: str) -> int | float:
-    """A token-count flag: "500" and "500.0" are 500; any other number ("100.5", "1e-300", "nan") is passed on as a
-    float for the input's validation to refuse in one line naming the flag (token counts are whole numbers >= 1)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (a whole number, 1 or more)") from None
-    return int(value) if value.is_integer() else value
 
 
 def add_seed_flags(parser: argparse.ArgumentParser) -> None:

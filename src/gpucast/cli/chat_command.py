@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="replay answers from FILE, one per line ('-' = stdin; '#' starts a comment; a blank line = default)",
     )
-    from .store_args import add_save_flags
+    from ..console.flags import add_save_flags
 
     add_save_flags(chat, service_flag=False)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, NoReturn
 
+from ..console.files import write_json, write_text
+from ..console.flags import add_save_flags
+from ..console.saving import apply_service, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
 from ..version import __version__
@@ -25,7 +27,6 @@ from .args import (
     training_request_from_args,
 )
 from .store_commands import COMMANDS as STORE_COMMANDS
-from .store_commands import add_save_flags, apply_service, save_if_requested
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="forecast a service's traffic from history, with scenarios and a capacity timeline",
         description="Forecast load from history (ensemble of MSTL/ETS/Theta/ARIMA vs seasonal-naive) and size capacity.",
     )
-    from .predict import add_predict_flags
+    from ..console.predict import add_predict_flags
 
     add_predict_flags(predict)
     add_save_flags(predict, service_flag=False)
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import render
+    from ..console import render
 
     if args.command == "models":
         return render.models(as_json=args.json)
@@ -189,7 +190,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "training-estimate":
         return _training_estimate(args)
     if args.command == "predict":
-        from .predict import run_predict
+        from ..console.predict import run_predict
 
         return run_predict(args)
     if args.command == "validate":
@@ -217,8 +218,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "training":
         mode = "training"
     if mode == "training":
+        from ..console import render_training
         from ..training.plan import plan_training
-        from . import render_training
 
         return _emit(
             plan_training(*training_inputs_from_sections(sections)), sections, args, render_training.training_plan
@@ -246,7 +247,7 @@ def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: A
     save_if_requested(args, data, sections)
     output = sections.get("options", {}).get("output_file")
     if output:
-        _write_json(output, data)
+        write_json(output, data)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -257,8 +258,8 @@ def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: A
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from ..console import render
     from ..planning.compare import compare_gpus
-    from . import render
 
     sections = apply_service(args, sections_from_args(args))
 
@@ -266,8 +267,8 @@ def _compare(args: argparse.Namespace) -> int:
         return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
     if (args.mode or sections.get("mode")) == "training":
+        from ..console import render_training
         from ..training.estimate import compare_training
-        from . import render_training
 
         training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
         trows = compare_training(
@@ -302,7 +303,7 @@ def _compare(args: argparse.Namespace) -> int:
     save_if_requested(args, data, sections)
     output = sections.get("options", {}).get("output_file")
     if output:
-        _write_json(output, data)
+        write_json(output, data)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -311,8 +312,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _estimate(args: argparse.Namespace) -> int:
+    from ..console import render
     from ..planning.estimate import estimate
-    from . import render
 
     result = estimate(request_from_args(args))
     save_if_requested(args, result.to_dict())
@@ -324,7 +325,7 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from . import render
+    from ..console import render
 
     if args.plans:
         from ..validation.plans import validate_plans
@@ -348,8 +349,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _training_estimate(args: argparse.Namespace) -> int:
+    from ..console import render_training
     from ..training.estimate import estimate_training
-    from . import render_training
 
     result = estimate_training(training_request_from_args(args))
     save_if_requested(args, result.to_dict())
@@ -365,23 +366,8 @@ def _generate_config(args: argparse.Namespace) -> int:
 
     text = json.dumps(template(args.generate_config), indent=2) + "\n"
     if args.output:
-        _write_text(args.output, text)
+        write_text(args.output, text)
         print(f"Template written to {args.output}; run: gpucast forecast --config {args.output}")
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _write_json(path: str, data: Any) -> None:
-    _write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def _write_text(path: str, text: str) -> None:
-    """Write atomically (temp file + rename) so a failed write never leaves half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as error:
-        raise InputError(f"--output {path!r} cannot be written: {error.strerror}") from error

@@ -7,9 +7,9 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from .args import token_count
+from ..console.flags import token_count
 
-__all__ = ["ACTIONS", "add_save_flags", "register"]
+__all__ = ["ACTIONS", "register"]
 
 ACTIONS = ("submit", "approve", "reject", "provision")
 
@@ -27,18 +27,6 @@ def _db_flags() -> argparse.ArgumentParser:
     common.add_argument("--as", dest="actor", metavar="USER", help="act as this user (default: the OS user)")
     common.add_argument("--json", action="store_true", help="print JSON")
     return common
-
-
-def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True) -> None:
-    """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command."""
-    group = parser.add_argument_group("plan history (database)")
-    group.add_argument("--save", action="store_true", help="store the plan in the database (see `gpucast history`)")
-    if service_flag:
-        group.add_argument("--service", help="plan for this stored service: its settings and criticality are defaults")
-    else:
-        group.add_argument("--save-service", metavar="NAME", help="the stored service the saved plan belongs to")
-    group.add_argument("--as", dest="actor", metavar="USER", help="who saves the plan (default: the OS user)")
-    group.add_argument("--db", help="database path or SQLAlchemy URL (default $GPUCAST_DATABASE_URL or the user file)")
 
 
 def _service_fields(parser: argparse.ArgumentParser, *, required: bool) -> None:

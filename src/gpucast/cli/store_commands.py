@@ -14,28 +14,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..console.saving import require_store
 from ..errors import InputError
 from ..wording import counted
-from .store_args import ACTIONS, add_save_flags, register
+from .store_args import ACTIONS, register
 
-__all__ = ["COMMANDS", "add_save_flags", "apply_service", "dispatch", "register", "save_if_requested"]
+__all__ = ["COMMANDS", "dispatch", "register"]
 
 COMMANDS = ("user", "service", "metrics", "history", "request", "db", "token")
-SAVE_KEYS = {"save", "service", "save_service", "actor", "db", "json", "explain", "command", "output", "plot"}
-
-
-def _require_store() -> None:
-    """One line with the install command instead of an ImportError traceback when the extra is missing."""
-    try:
-        import alembic  # noqa: F401
-        import sqlalchemy  # noqa: F401
-    except ImportError as error:
-        raise InputError(f"the database commands need the [store] extra ({error.name} is missing); "
-                         "pip install 'gpucast[store]'") from None  # fmt: skip
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    _require_store()
+    require_store()
     from ..store import open_store
     from ..store.services import acting_user
 
@@ -273,7 +263,7 @@ def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> 
     from rich import box
     from rich.table import Table
 
-    from .render import console
+    from ..console.render import console
 
     if not rows:
         console.print(f"{title}: none")
@@ -292,37 +282,3 @@ def _write(path: str, text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as error:
         raise InputError(f"{path!r} cannot be written: {error.strerror}") from None
-
-
-def apply_service(args: argparse.Namespace, sections: dict[str, Any]) -> dict[str, Any]:
-    """``inference --service NAME``: the stored service's settings and tier defaults under the user's flags."""
-    if not getattr(args, "service", None):
-        return sections
-    _require_store()
-    from ..store import open_store
-    from ..store.planning import overlay_service
-    from ..store.services import get_service
-
-    with open_store(args.db) as store, store.read() as session:
-        return overlay_service(sections, get_service(session, args.service))
-
-
-def save_if_requested(args: argparse.Namespace, result: Any, sections: dict[str, Any] | None = None) -> None:
-    """``--save``: store the command's result (its --json output) with inputs, versions, user and time."""
-    if not getattr(args, "save", False):
-        return
-    _require_store()
-    from ..store import open_store
-    from ..store.plans import plan_kind, save_plan
-    from ..store.services import acting_user
-
-    given = {k: v for k, v in vars(args).items() if k not in SAVE_KEYS and v is not None and v is not False}
-    inputs: dict[str, Any] = {"args": json.loads(json.dumps(given, default=str))}
-    if sections is not None:
-        inputs["sections"] = json.loads(json.dumps(sections, default=str))
-    mode = getattr(args, "mode", None) or (sections or {}).get("mode")
-    service = getattr(args, "save_service", None) if args.command == "predict" else getattr(args, "service", None)
-    with open_store(args.db) as store, store.write() as session:
-        plan = save_plan(session, command=args.command, kind=plan_kind(args.command, mode), inputs=inputs,
-                         result=result, actor=acting_user(args.actor), service=service)  # fmt: skip
-        print(f"gpucast: plan saved as {plan.id} in {store.url}", file=sys.stderr)

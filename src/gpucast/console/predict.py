@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .args import token_count
-from .store_commands import save_if_requested
+from .flags import token_count
+from .saving import save_if_requested
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 TIMELINE_COLUMNS = ("period", "peak req/s", "tokens in/out", "req/s per replica", "replicas", "GPUs", "GPU", "$/month")

@@ -1,0 +1,31 @@
+"""Flags shared by the CLI's commands and the conversation's replayed ``gpucast predict`` / ``--save``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def token_count(text: str) -> int | float:
+    """A token-count flag: "500" and "500.0" are 500; any other number ("100.5", "1e-300", "nan") is passed on as a
+    float for the input's validation to refuse in one line naming the flag (token counts are whole numbers >= 1)."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (a whole number, 1 or more)") from None
+    return int(value) if value.is_integer() else value
+
+
+def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True) -> None:
+    """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command."""
+    group = parser.add_argument_group("plan history (database)")
+    group.add_argument("--save", action="store_true", help="store the plan in the database (see `gpucast history`)")
+    if service_flag:
+        group.add_argument("--service", help="plan for this stored service: its settings and criticality are defaults")
+    else:
+        group.add_argument("--save-service", metavar="NAME", help="the stored service the saved plan belongs to")
+    group.add_argument("--as", dest="actor", metavar="USER", help="who saves the plan (default: the OS user)")
+    group.add_argument("--db", help="database path or SQLAlchemy URL (default $GPUCAST_DATABASE_URL or the user file)")
