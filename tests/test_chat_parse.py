@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpucast.chat import names
+from gpucast.chat.errors import AnswerError
 from gpucast.chat.numbers import digits_for_words, first_number
-from gpucast.chat.parse import AnswerError, extract, yes_no
+from gpucast.chat.parse import extract, yes_no
 from gpucast.chat.questions import BY_KEY, QUESTIONS, interpret
 
 # (message, values it must contain); rates are requests/s, latencies ms

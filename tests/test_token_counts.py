@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from conftest import gpucast_exe
 from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, TrainingInput
-from gpucast.chat.parse import AnswerError, extract
+from gpucast.chat.errors import AnswerError
+from gpucast.chat.parse import extract
 from gpucast.chat.questions import BY_KEY, interpret
 from gpucast.cli.main import main
 from gpucast.errors import InputError

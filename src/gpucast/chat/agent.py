@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in, token_count
 
 Values = dict[str, Any]
@@ -165,8 +166,6 @@ def shown_shape(answers: Values) -> str:
 
 def read_shape(text: str, answers: Values) -> Values:
     """Bare numbers for the missing parts, in the order the question lists them ("10, 4k, 800, 300")."""
-    from .parse import AnswerError
-
     numbers = [number_value(m["num"], m["mult"]) for m in re.finditer(_N, text.lower())]
     wanted = missing(answers)
     if not numbers or len(numbers) > len(wanted) or any(n <= 0 for n in numbers):

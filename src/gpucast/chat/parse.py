@@ -38,10 +38,6 @@ PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
 _N = NUMBER
 
 
-class AnswerError(ValueError):
-    """An answer the parser cannot use; the message says what a good answer looks like."""
-
-
 def _num(match: re.Match[str], group: str = "") -> float:
     return number_value(match[f"num{group}"], match[f"mult{group}"])
 

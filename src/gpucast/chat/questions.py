@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import agent, names
+from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in, token_count
-from .parse import AnswerError, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+from .parse import Values, bare_number, extract, horizon_text, looks_like_file, yes_no
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip

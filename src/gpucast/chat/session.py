@@ -15,7 +15,8 @@ from typing import TextIO
 
 from . import agent, llm, names
 from .compute import effective
-from .parse import AnswerError, Values
+from .errors import AnswerError
+from .parse import Values
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
 
 COMMANDS_HELP = """Commands you can type at any question:

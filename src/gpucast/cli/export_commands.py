@@ -122,7 +122,8 @@ def dispatch(args: argparse.Namespace) -> int:
                     "config_file": launch.config_file or None, "notes": launch.notes, "source": launch.engine.source}  # fmt: skip
             return _write(args, json.dumps(data, indent=2) + "\n", "Launch command")
         return _write(args, launch.shell(), "Launch command")
-    from ..export.k8s import K8sOptions, plan_manifests
+    from ..export.k8s import plan_manifests
+    from ..export.k8s_pods import K8sOptions
 
     options = K8sOptions(namespace=args.namespace, name=args.name, engine=args.engine, keda=args.keda,
                          kubeflow=args.kubeflow, prometheus_url=args.prometheus_url, image=args.image,

@@ -12,7 +12,9 @@ Flag names, images, health endpoints, metric names and node labels are data (``c
 from __future__ import annotations
 
 from .engine_args import EngineLaunch, launch_for
-from .k8s import K8sOptions, manifests_yaml, serving_manifests, training_manifests
+from .k8s import manifests_yaml, serving_manifests
+from .k8s_pods import K8sOptions
+from .k8s_training import training_manifests
 from .plan_file import load_plan
 
 __all__ = ["EngineLaunch", "K8sOptions", "launch_for", "load_plan", "manifests_yaml", "serving_manifests",

@@ -16,13 +16,12 @@ the planned instance type by the well-known label ``node.kubernetes.io/instance-
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import loader
 from ..errors import InputError
 from .engine_args import EngineLaunch, launch_for
+from .k8s_pods import K8sOptions, dns_name, gpu_resources, object_labels, object_meta, pod_basics
+from .k8s_training import training_manifests
 from .plan_file import check_plan, k8s_catalog, require_kind
 
 STARTUP_PERIOD_S = 10
@@ -33,83 +32,6 @@ HF_TOKEN_ENV = {
     "valueFrom": {"secretKeyRef": {"name": "hf-token", "key": "token", "optional": True}},
 }
 SCALE_DOWN_WINDOW_S = 300  # wait 5 minutes of low load before removing a replica (a reload takes minutes)
-
-
-@dataclass(frozen=True)
-class K8sOptions:
-    """Choices the plan does not make: where, under which name, and how to scale."""
-
-    namespace: str = "default"
-    name: str | None = None  # default: from the model id and engine
-    engine: str | None = None  # default: the plan's engine
-    keda: bool = False
-    kubeflow: bool = False
-    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
-    shm_size: str = "16Gi"  # memory-backed /dev/shm per pod
-    image: str | None = None  # training image (serving uses the engine's release image)
-    train_command: str = "train.py"  # the training script torchrun starts
-
-
-def dns_name(text: str) -> str:
-    """A DNS-1035 label (lower case, digits, '-', starts with a letter, <= 63 chars): valid for every object."""
-    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
-    name = re.sub(r"-{2,}", "-", name)
-    if not name or not name[0].isalpha():
-        name = "m-" + name
-    return name[:63].rstrip("-")
-
-
-def _meta(name: str, options: K8sOptions, component: str) -> dict[str, Any]:
-    return {"name": name, "namespace": options.namespace, "labels": _labels(name, component)}
-
-
-def _labels(name: str, component: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component,
-            "app.kubernetes.io/managed-by": "gpucast"}  # fmt: skip
-
-
-def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, str], list[str]]:
-    """Node labels for the planned GPU on the plan's cloud, and notes when the priced instance cannot hold a pod.
-
-    The cost model may price a replica as several small instances (e.g. 2 x g2-standard-4 with one L4 each for
-    TP=2); a pod's GPUs must be on one node, so the smallest instance type of that GPU with enough GPUs is chosen.
-    """
-    data, notes = k8s_catalog(), []
-    cost = plan.get("cost") or {}
-    cloud = str(cost.get("cloud") or plan["inputs"].get("cloud") or "aws")
-    gpu = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"]))
-    offers = sorted(loader.prices_for(cloud, gpu.id), key=lambda p: (p.gpus, p.on_demand_usd_h))
-    chosen = next((p for p in offers if p.instance_type == cost.get("instance_type") and p.gpus >= gpus_per_pod), None)
-    if chosen is None:
-        chosen = next((p for p in offers if p.gpus >= gpus_per_pod), None)
-        if chosen is not None and cost.get("instance_type"):
-            notes.append(f"{cost['instance_type']} has fewer than the {gpus_per_pod} GPUs one pod needs; "
-                         f"node pool instance type {chosen.instance_type} ({chosen.gpus} GPUs) instead")  # fmt: skip
-    selector: dict[str, str] = {}
-    if chosen is not None:
-        selector[data["labels"]["instance_type"]] = chosen.instance_type
-    else:
-        notes.append(f"no {cloud} instance type in the price catalog has {gpus_per_pod} x {gpu.name}; "
-                     "add a node selector for your GPU node pool")  # fmt: skip
-    accelerator = data["gke_accelerator"]
-    if cloud == "gcp" and gpu.id in accelerator["values"]:
-        selector[accelerator["label"]] = accelerator["values"][gpu.id]
-    return selector, notes
-
-
-def _gpu_resources(count: int) -> dict[str, Any]:
-    resource = k8s_catalog()["gpu_resource"]["name"]
-    return {"requests": {resource: count}, "limits": {resource: count}}
-
-
-def _pod_basics(plan: dict[str, Any], gpus: int, options: K8sOptions) -> tuple[dict[str, Any], list[str]]:
-    selector, notes = node_selector(plan, gpus)
-    spec = {
-        "nodeSelector": selector,
-        "tolerations": [{"key": k8s_catalog()["gpu_resource"]["name"], "operator": "Exists", "effect": "NoSchedule"}],
-        "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": options.shm_size}}],
-    }
-    return spec, notes
 
 
 def _probe(path: str, **timing: int) -> dict[str, Any]:
@@ -126,7 +48,7 @@ def serving_manifests(
     flags, res, scaling = launch.engine, plan["gpu_resources"], plan["scaling"]
     name = dns_name(options.name or f"{plan['model'].get('id') or plan['model']['name']}-{flags.id}")
     gpus = int(res["tensor_parallel"]) * int(res["pipeline_parallel"])
-    pod, notes = _pod_basics(plan, gpus, options)
+    pod, notes = pod_basics(plan, gpus, options)
     container: dict[str, Any] = {
         "name": "engine",
         "image": flags.image,
@@ -134,7 +56,7 @@ def serving_manifests(
         "args": launch.args,
         "ports": [{"name": "http", "containerPort": flags.port}],
         "env": [HF_TOKEN_ENV],
-        "resources": _gpu_resources(gpus),
+        "resources": gpu_resources(gpus),
         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
         "startupProbe": _probe(flags.health_path, periodSeconds=STARTUP_PERIOD_S, failureThreshold=STARTUP_FAILURES),
         "readinessProbe": _probe(flags.health_path, periodSeconds=10, timeoutSeconds=5, failureThreshold=3),
@@ -151,16 +73,16 @@ def serving_manifests(
     annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": str(flags.port),
                    "prometheus.io/path": flags.metrics_path}  # fmt: skip
     documents.append({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(name, options, "inference"),
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": object_meta(name, options, "inference"),
         "spec": {
             "replicas": int(scaling["recommended_min_replicas"]),
             "selector": {"matchLabels": selector},
-            "template": {"metadata": {"labels": _labels(name, "inference"), "annotations": annotations},
+            "template": {"metadata": {"labels": object_labels(name, "inference"), "annotations": annotations},
                          "spec": pod | {"containers": [container]}},
         },
     })  # fmt: skip
     documents.append({
-        "apiVersion": "v1", "kind": "Service", "metadata": _meta(name, options, "inference"),
+        "apiVersion": "v1", "kind": "Service", "metadata": object_meta(name, options, "inference"),
         "spec": {"selector": selector, "ports": [{"name": "http", "port": flags.port, "targetPort": "http"}]},
     })  # fmt: skip
     documents.append(_keda(name, plan, launch, options) if options.keda else _hpa(name, plan, launch, options))
@@ -171,7 +93,7 @@ def _options_config_map(name: str, launch: EngineLaunch, options: K8sOptions) ->
     import yaml
 
     filename = launch.engine.config_file_path.rsplit("/", 1)[1]
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(f"{name}-options", options, "inference"),
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": object_meta(f"{name}-options", options, "inference"),
             "data": {filename: yaml.safe_dump(launch.config_file, sort_keys=False)}}  # fmt: skip
 
 
@@ -193,7 +115,7 @@ def _hpa(name: str, plan: dict[str, Any], launch: EngineLaunch, options: K8sOpti
     scaling = plan["scaling"]
     metric, target = hpa_metric(plan, launch)
     return {
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(name, options, "inference"),
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": object_meta(name, options, "inference"),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": int(scaling["recommended_min_replicas"]),
@@ -226,7 +148,7 @@ def _keda(name: str, plan: dict[str, Any], launch: EngineLaunch, options: K8sOpt
                          "threshold": _quantity(float(scaling["auto_scale_kv_cache_usage_threshold"]))},
         })  # fmt: skip
     return {
-        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": _meta(name, options, "inference"),
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": object_meta(name, options, "inference"),
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicaCount": int(scaling["recommended_min_replicas"]),
@@ -268,17 +190,7 @@ def plan_manifests(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> 
             about.append(f"autoscaling: HPA on the Pods metric {metric} (Prometheus through a custom-metrics adapter, "
                          "e.g. prometheus-adapter; ':' in metric names becomes '_')")  # fmt: skip
     else:
-        from .k8s_training import training_manifests
-
         documents, notes = training_manifests(plan, options)
         about = []
     header = [f"gpucast {plan.get('versions', {}).get('gpucast', '')} plan: {plan.get('recommendation', '')}", *about]
     return manifests_yaml(documents, header + [f"note: {n}" for n in notes])
-
-
-def training_manifests(
-    plan: dict[str, Any], options: K8sOptions = K8sOptions()
-) -> tuple[list[dict[str, Any]], list[str]]:
-    from .k8s_training import training_manifests as build
-
-    return build(plan, options)

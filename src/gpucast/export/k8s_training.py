@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .k8s import K8sOptions, _gpu_resources, _labels, _meta, _pod_basics, dns_name
+from .k8s_pods import K8sOptions, dns_name, gpu_resources, object_labels, object_meta, pod_basics
 from .plan_file import check_plan, k8s_catalog, require_kind
 
 DEADLINE_FACTOR = 2.0  # give up after twice the planned duration
@@ -57,7 +57,7 @@ def training_manifests(
     name = dns_name(
         options.name or f"train-{plan['model'].get('name', 'model')}-{plan['inputs'].get('method', 'full')}"
     )
-    pod, notes = _pod_basics(plan, per_node, options)
+    pod, notes = pod_basics(plan, per_node, options)
     if nodes > 1:
         notes.append(f"{nodes} nodes: request your cluster's RDMA devices (EFA, InfiniBand) in the pod resources; "
                      "the plan's communication times assume them")  # fmt: skip
@@ -66,7 +66,7 @@ def training_manifests(
         "name": "pytorch",  # the PyTorchJob operator finds the training container by this name
         "image": options.image or catalog["image"],
         "env": _env(plan),
-        "resources": _gpu_resources(per_node),
+        "resources": gpu_resources(per_node),
         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
     }
     if options.kubeflow:
@@ -75,12 +75,12 @@ def training_manifests(
 
         def replica(count: int) -> dict[str, Any]:
             return {"replicas": count, "restartPolicy": "OnFailure",
-                    "template": {"metadata": {"labels": _labels(name, "training")},
+                    "template": {"metadata": {"labels": object_labels(name, "training")},
                                  "spec": pod | {"containers": [container]}}}  # fmt: skip
 
         specs = {"Master": replica(1)} | ({"Worker": replica(nodes - 1)} if nodes > 1 else {})
         job = {
-            "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": _meta(name, options, "training"),
+            "apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": object_meta(name, options, "training"),
             "spec": {"nprocPerNode": str(per_node),
                      "runPolicy": {"backoffLimit": BACKOFF_LIMIT, "activeDeadlineSeconds": deadline,
                                    "cleanPodPolicy": "None"},
@@ -97,13 +97,13 @@ def training_manifests(
     container["ports"] = [{"name": "rendezvous", "containerPort": port}]
     pod_spec = pod | {"containers": [container], "restartPolicy": "Never", "subdomain": name}
     job = {
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": _meta(name, options, "training"),
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": object_meta(name, options, "training"),
         "spec": {"completions": nodes, "parallelism": nodes, "completionMode": "Indexed",
                  "backoffLimit": BACKOFF_LIMIT, "activeDeadlineSeconds": deadline,
-                 "template": {"metadata": {"labels": _labels(name, "training")}, "spec": pod_spec}},
+                 "template": {"metadata": {"labels": object_labels(name, "training")}, "spec": pod_spec}},
     }  # fmt: skip
     service = {
-        "apiVersion": "v1", "kind": "Service", "metadata": _meta(name, options, "training"),
+        "apiVersion": "v1", "kind": "Service", "metadata": object_meta(name, options, "training"),
         "spec": {"clusterIP": "None", "selector": {"app.kubernetes.io/name": name},
                  "ports": [{"name": "rendezvous", "port": port}]},
     }  # fmt: skip

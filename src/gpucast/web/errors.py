@@ -1,20 +1,7 @@
 """One error shape for the whole API: ``{"error": message, "field": name}`` with a 4xx status.
 
-gpucast's exception tree (:mod:`gpucast.errors`) maps to statuses here, in one place:
-
-==============================================  =====================================================
-InputError, ConfigError, CatalogError           422 (the value is wrong; ``field`` names it if known)
-UnknownGPUError, UnknownModelError              422 in a body (404 where the name is in the path)
-InfeasibleError                                 422 (a valid question without an answer)
-SLOInfeasibleError                              422, plus ``infeasible``: lowest latencies reached, alternatives
-StoreNotFoundError                              404
-StoreConflictError                              409
-WorkflowError                                   403 (role, own request) or 409 (wrong state, raced)
-other StoreError                                503 (the database cannot be used)
-request body validation (Pydantic)              422, ``field`` = the dotted path in the body
-missing or bad token                            401; reading or writing not allowed: 403
-body larger than the limit                      413
-==============================================  =====================================================
+gpucast's exception tree (:mod:`gpucast.errors`) maps to statuses in :mod:`gpucast.web.status`, shared with the
+pages.
 
 Outside ``/api/``, an HTTP error for a client that accepts ``text/html`` (a browser on an unknown page, a GET of
 a POST-only form address) is an HTML page in the site's layout with the same status and headers.
@@ -33,17 +20,11 @@ from starlette.responses import Response
 
 from ..errors import (
     GpucastError,
-    InfeasibleError,
-    InputError,
     SLOInfeasibleError,
-    StoreConflictError,
-    StoreError,
-    StoreNotFoundError,
-    WorkflowError,
 )
+from .status import status_of
 
 # WorkflowError messages that mean "the request is in the wrong state" rather than "you may not"
-_STATE_MESSAGES = ("a request that is", "changed while you acted")
 # a message that starts with a flag (--gpu-type) or a field name (requests_per_second) names the field
 _FIELD_AT_START = re.compile(r"^(?:--([a-z][a-z0-9-]*)|([a-z]+_[a-z0-9_]+))\b")
 
@@ -63,21 +44,6 @@ def error_response(
     status: int, message: str, field: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=status, headers=headers)
-
-
-def status_of(error: GpucastError) -> int:
-    """The HTTP status of one of gpucast's errors (see the table above)."""
-    if isinstance(error, StoreNotFoundError):
-        return 404
-    if isinstance(error, StoreConflictError):
-        return 409
-    if isinstance(error, WorkflowError):
-        return 409 if any(text in str(error) for text in _STATE_MESSAGES) else 403
-    if isinstance(error, StoreError):
-        return 503
-    if isinstance(error, (InputError, InfeasibleError, ValueError)):
-        return 422
-    return 400
 
 
 def field_of(message: str) -> str | None:

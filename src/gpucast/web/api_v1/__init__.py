@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from ... import __version__
+from ...version import __version__
 from ..auth import reader
 from . import catalog, forecast, history, planning, requests, services
 

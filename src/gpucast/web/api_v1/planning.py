@@ -14,19 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
 from ..auth import reader, store_of, writer
+from ..body_inputs import inference_inputs, training_inputs
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
 
 router = APIRouter(tags=["planning"], dependencies=[Depends(reader)])
 
 SaveFlag = Query(False, description="store the result in the plan history (needs a token)")
 ServiceName = Query(None, max_length=200, description="with save: the stored service the plan belongs to")
-TRAINING_INPUT_KEYS = tuple(TrainingInput.__dataclass_fields__)
 
 
 async def save_actor(request: Request, save: bool = SaveFlag) -> str | None:
@@ -60,29 +58,6 @@ def respond(
         plan_id = plan.id
     headers = {"X-Gpucast-Plan-Id": str(plan_id), "Location": f"/api/v1/plans/{plan_id}"}
     return JSONResponse(result, status_code=201, headers=headers)
-
-
-def inference_inputs(body: InferenceBody) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
-    """The Python API's dataclasses from a request body (only the fields the client set), through the CLI's own
-    sections path: an ``agent`` section becomes calls/s and the mean prompt per call (``agent_into_workload``)."""
-    from ...inputs.sections import agent_into_workload, inference_inputs_from_sections
-
-    errors = body.missing()
-    if errors:
-        raise RequestValidationError(errors)
-    return inference_inputs_from_sections(agent_into_workload(body.sections()))
-
-
-def training_inputs(body: TrainingBody) -> tuple[TrainingInput, ModelConfig, GPUConfig, TrainingOptions]:
-    """As the CLI does: seed keys of ``training`` make the TrainingInput, the rest (and the serving section's
-    cloud and pricing) the TrainingOptions; training defaults to BF16 weights."""
-    section = body.training.given()
-    seed = {k: v for k, v in section.items() if k in TRAINING_INPUT_KEYS}
-    extra = {k: v for k, v in section.items() if k not in TRAINING_INPUT_KEYS} | body.serving.given()
-    if "lora_targets" in extra:
-        extra["lora_targets"] = tuple(extra["lora_targets"])
-    model = {"precision": "BF16"} | body.model.given()
-    return TrainingInput(**seed), ModelConfig(**model), GPUConfig(**body.gpu.given()), TrainingOptions(**extra)
 
 
 @router.post("/inference")

@@ -20,7 +20,7 @@ from ...catalog.summary import gpu_rows, model_rows
 from ...charts.curve import plan_curve
 from ...charts.plans import compare_chart, result_charts
 from ...errors import GpucastError
-from ..api_v1.planning import inference_inputs
+from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
 from .render import error_message, form_values, render, require_reader
 from .saving import Computed, save_result

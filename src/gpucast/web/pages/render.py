@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import GpucastError
-from ..errors import status_of
+from ..status import status_of
 from . import session as sessions
 
 

@@ -3,7 +3,7 @@ memory per GPU, parallelism, duration and cost.
 
 Planning only reads, so the form is a GET (``/training?model=...``: bookmarkable). The fields become the JSON API's
 :class:`~gpucast.web.schemas.TrainingBody` (same range checks and messages), then the same
-:func:`~gpucast.web.api_v1.planning.training_inputs` and :func:`gpucast.training.plan.plan_training` as
+:func:`~gpucast.web.body_inputs.training_inputs` and :func:`gpucast.training.plan.plan_training` as
 ``POST /api/v1/training``.
 """
 
@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from ...charts.plans import training_memory_chart
 from ...errors import GpucastError
-from ..api_v1.planning import training_inputs
+from ..body_inputs import training_inputs
 from ..schemas import TrainingBody
 from .planning import pickers
 from .render import error_message, form_values, render, require_reader

@@ -1,0 +1,89 @@
+"""What serving and training manifests share: the options the plan does not decide, DNS names, labels, the GPU
+resource, and the node selector and pod basics for the planned GPU (``k8s.py`` builds serving, ``k8s_training.py``
+training)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import loader
+from .plan_file import k8s_catalog
+
+
+@dataclass(frozen=True)
+class K8sOptions:
+    """Choices the plan does not make: where, under which name, and how to scale."""
+
+    namespace: str = "default"
+    name: str | None = None  # default: from the model id and engine
+    engine: str | None = None  # default: the plan's engine
+    keda: bool = False
+    kubeflow: bool = False
+    prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"
+    shm_size: str = "16Gi"  # memory-backed /dev/shm per pod
+    image: str | None = None  # training image (serving uses the engine's release image)
+    train_command: str = "train.py"  # the training script torchrun starts
+
+
+def dns_name(text: str) -> str:
+    """A DNS-1035 label (lower case, digits, '-', starts with a letter, <= 63 chars): valid for every object."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    if not name or not name[0].isalpha():
+        name = "m-" + name
+    return name[:63].rstrip("-")
+
+
+def object_meta(name: str, options: K8sOptions, component: str) -> dict[str, Any]:
+    return {"name": name, "namespace": options.namespace, "labels": object_labels(name, component)}
+
+
+def object_labels(name: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component,
+            "app.kubernetes.io/managed-by": "gpucast"}  # fmt: skip
+
+
+def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, str], list[str]]:
+    """Node labels for the planned GPU on the plan's cloud, and notes when the priced instance cannot hold a pod.
+
+    The cost model may price a replica as several small instances (e.g. 2 x g2-standard-4 with one L4 each for
+    TP=2); a pod's GPUs must be on one node, so the smallest instance type of that GPU with enough GPUs is chosen.
+    """
+    data, notes = k8s_catalog(), []
+    cost = plan.get("cost") or {}
+    cloud = str(cost.get("cloud") or plan["inputs"].get("cloud") or "aws")
+    gpu = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"]))
+    offers = sorted(loader.prices_for(cloud, gpu.id), key=lambda p: (p.gpus, p.on_demand_usd_h))
+    chosen = next((p for p in offers if p.instance_type == cost.get("instance_type") and p.gpus >= gpus_per_pod), None)
+    if chosen is None:
+        chosen = next((p for p in offers if p.gpus >= gpus_per_pod), None)
+        if chosen is not None and cost.get("instance_type"):
+            notes.append(f"{cost['instance_type']} has fewer than the {gpus_per_pod} GPUs one pod needs; "
+                         f"node pool instance type {chosen.instance_type} ({chosen.gpus} GPUs) instead")  # fmt: skip
+    selector: dict[str, str] = {}
+    if chosen is not None:
+        selector[data["labels"]["instance_type"]] = chosen.instance_type
+    else:
+        notes.append(f"no {cloud} instance type in the price catalog has {gpus_per_pod} x {gpu.name}; "
+                     "add a node selector for your GPU node pool")  # fmt: skip
+    accelerator = data["gke_accelerator"]
+    if cloud == "gcp" and gpu.id in accelerator["values"]:
+        selector[accelerator["label"]] = accelerator["values"][gpu.id]
+    return selector, notes
+
+
+def gpu_resources(count: int) -> dict[str, Any]:
+    resource = k8s_catalog()["gpu_resource"]["name"]
+    return {"requests": {resource: count}, "limits": {resource: count}}
+
+
+def pod_basics(plan: dict[str, Any], gpus: int, options: K8sOptions) -> tuple[dict[str, Any], list[str]]:
+    selector, notes = node_selector(plan, gpus)
+    spec = {
+        "nodeSelector": selector,
+        "tolerations": [{"key": k8s_catalog()["gpu_resource"]["name"], "operator": "Exists", "effect": "NoSchedule"}],
+        "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": options.shm_size}}],
+    }
+    return spec, notes
