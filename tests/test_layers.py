@@ -25,3 +25,13 @@ def test_the_old_documented_timeline_path_is_the_planning_one() -> None:
 
     for name in old.__all__:
         assert getattr(old, name) is getattr(timeline, name)
+
+
+def test_the_architecture_picture_is_the_scripts_output() -> None:
+    """docs/architecture.md is generated from the contract and the real imports, never edited by hand."""
+    import subprocess
+    import sys
+
+    script = ROOT / "scripts" / "draw_layers.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
