@@ -23,7 +23,7 @@ from gpucast.core.memory import MemorySettings
 from gpucast.core.search import best_for_gpu
 from gpucast.core.serving import at_request_rate
 from gpucast.core.specs import Precision
-from gpucast.errors import InfeasibleError
+from gpucast.errors import InfeasibleError, InputError
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.estimate import EstimateRequest, estimate
 from gpucast.planning.inference import plan_inference
@@ -355,3 +355,24 @@ def test_rest_api_answers_an_impossible_target_with_a_structured_422(tmp_path):
         loose = client.post("/api/v1/inference", json=body | {"serving": {"ttft_slo_ms": 1, "require_slo": False}})
         assert loose.status_code == 200, loose.text
         assert loose.json()["throughput"]["meets_latency_sla"] is False
+
+
+def test_a_long_request_raises_the_default_context_window_but_not_an_explicit_one():
+    """Issue 17's NIM example (5000 in / 500 out) plans without --context-window: the window is the request's length."""
+    plan = plan_inference(
+        LLMWorkloadInput(12.5, 5000, 500, 1.0),
+        ModelConfig(model_name="llama-3.3-70b", precision="FP8"),
+        GPUConfig("H100"),
+        ServingOptions(tp=2, engine="nim", ttft_slo_ms=758, itl_slo_ms=43),
+    )
+    assert plan.inputs["context_window"] == 5500
+    assert any("max_model_len (context window): 5500" in a for a in plan.assumptions)
+    assert 20 <= plan.gpu_resources.total_gpus <= 32  # about 26 from the published 1.25 req/s per 2 x H100
+    short = plan_inference(LLMWorkloadInput(1, 500, 200), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"))
+    assert short.inputs["context_window"] == 4096
+    with pytest.raises(InputError, match="--context-window 4096 is smaller"):
+        plan_inference(
+            LLMWorkloadInput(1, 5000, 500),
+            ModelConfig(model_name="llama-3.1-8b", context_window=4096),
+            GPUConfig("H100"),
+        )

@@ -20,6 +20,8 @@ OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
 # states a precision (ModelConfig.precision None). `estimate` keeps its own default, BF16 (estimate.DEFAULT_PRECISION).
 DEFAULT_PRECISION = "FP16"
+# The seed's --context-window default; without the flag a longer request (input + output) raises it to fit.
+DEFAULT_CONTEXT_WINDOW = 4096
 
 
 def parse_precision(value: str, flag: str = "--precision") -> Precision:
@@ -238,14 +240,15 @@ class ModelConfig:
     model_size_billions: float | None = None
     # None = the published checkpoint's precision (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION (resolve_precision)
     precision: str | None = None
-    context_window: int = 4096
+    context_window: int | None = None  # max_model_len; None: 4096, or input + output tokens where that is longer
     batch_size: int | None = None  # cap on concurrent sequences per replica; None = planner chooses
     model_name: str | None = None
     model_config_path: str | None = None
     kv_precision: str | None = None  # defaults to the weight precision (16-bit for INT4/FP4 weights)
 
     def __post_init__(self) -> None:
-        self.context_window = whole(self.context_window)
+        if self.context_window is not None:
+            self.context_window = whole(self.context_window)
 
     def validate(self) -> None:
         given = [x for x in (self.model_size_billions, self.model_name, self.model_config_path) if x is not None]
@@ -264,7 +267,8 @@ class ModelConfig:
             parse_precision(self.precision)
         if self.kv_precision is not None:
             parse_precision(self.kv_precision, "--kv-precision")
-        check_positive("context_window (--context-window)", self.context_window, integer=True, upper=10_000_000)
+        if self.context_window is not None:
+            check_positive("context_window (--context-window)", self.context_window, integer=True, upper=10_000_000)
         if self.batch_size is not None:
             check_positive("batch_size (--batch-size)", self.batch_size, integer=True, upper=100_000)
 

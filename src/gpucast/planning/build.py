@@ -207,9 +207,11 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
         f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms "
         f"+ {eff.sequence_overhead_s * 1e6:.1f} us per sequence",
-        f"Planned load: {s.target_utilization:.0%} of capacity at average traffic; peak traffic "
-        f"x{request.workload.peak_multiplier:g} with growth {request.workload.growth_rate_percent:g}% and a "
-        f"{s.safety_margin:.0%} safety margin; at least {s.min_replicas} replicas for availability",
+        f"Engine max_model_len (context window): {s.context_window} tokens",
+        "Capacity: the largest request rate per replica whose estimate (gpucast estimate --request-rate) meets the "
+        f"SLOs; peak traffic x{request.workload.peak_multiplier:g} with growth {request.workload.growth_rate_percent:g}% "
+        f"and a {s.safety_margin:.0%} safety margin over it; average traffic at most {s.target_utilization:.0%} of a "
+        f"replica's saturation throughput; at least {s.min_replicas} replicas for availability",
         f"SLOs: TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms"
         + (f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""),
         "Month = 730 hours; costs are GPU instance prices only (no storage, network or egress)",

@@ -51,7 +51,7 @@ def _echo(
         "model_size_billions": round(count_parameters(request.model).total / 1e9, 3),
         "precision": request.precision.name,
         "kv_precision": request.kv_precision.name,
-        "context_window": model.context_window,
+        "context_window": request.settings.context_window,
         "batch_size": model.batch_size,
         "gpu_type": gpu.gpu_type if gpu else None,
         "target_gpu_utilization": (gpu or GPUConfig()).target_gpu_utilization,

@@ -17,7 +17,15 @@ from ..core.params import representative_dense_model
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..errors import InputError
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, resolve_precision
+from ..inputs.types import (
+    DEFAULT_CONTEXT_WINDOW,
+    GPUConfig,
+    LLMWorkloadInput,
+    ModelConfig,
+    ServingOptions,
+    parse_precision,
+    resolve_precision,
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,9 @@ def resolve_variant(
     """(variant, context window to plan with, notes) from the validated inputs."""
     del precision  # the draft runs at the target's precision (set per replica)
     notes: list[str] = []
-    window = model.context_window
+    needed = workload.avg_input_tokens + workload.avg_output_tokens
+    # without --context-window: the seed's 4096, or the request itself where it is longer (the plan's assumptions say)
+    window = model.context_window if model.context_window is not None else max(DEFAULT_CONTEXT_WINDOW, needed)
     shape: AgentShape | None = None
     agent = workload.agent
     if agent is not None:

@@ -43,7 +43,9 @@ class ModelBody(_Body):
     precision: str | None = Field(
         None, max_length=10, description="default: the published checkpoint's (FP8 for DeepSeek-R1/V3), else FP16"
     )
-    context_window: int = Field(4096, gt=0, le=10_000_000)
+    context_window: int | None = Field(
+        None, gt=0, le=10_000_000, description="max_model_len; default 4096, or input + output tokens when longer"
+    )
     batch_size: int | None = Field(None, gt=0, le=100_000, description="cap on concurrent sequences per replica")
     kv_precision: str | None = Field(None, max_length=10)
 
