@@ -61,11 +61,26 @@ def get_user(session: Session, name: str) -> User:
     return user
 
 
+USER_NAME_MAX = 100  # login names, e-mail addresses and OS user names all fit
+
+
+def check_user_name(name: str) -> str:
+    """The name, trimmed, if it can name a user: 1-100 printable characters without blanks or '/' (login names,
+    e-mail addresses; no control characters, which PostgreSQL refuses and logs would hide); else an InputError."""
+    trimmed = name.strip()
+    bad = not trimmed or len(trimmed) > USER_NAME_MAX or "/" in trimmed
+    if bad or any(not ch.isprintable() or ch.isspace() for ch in trimmed):
+        shown = trimmed if len(trimmed) <= 80 else trimmed[:77] + "..."
+        raise InputError(
+            f"user name {shown!r} is not valid: use 1-{USER_NAME_MAX} printable characters without blanks or '/' "
+            "(e.g. 'alice' or 'alice@example.com')"
+        )
+    return trimmed
+
+
 def add_user(session: Session, name: str, role: str, actor: str) -> User:
     """Register a user; after the first admin exists only admins may do this."""
-    name = name.strip()
-    if not name:
-        raise InputError("user name must not be empty")
+    name = check_user_name(name)
     if role not in ROLES:
         raise InputError(f"--role {role!r} is not one of {', '.join(ROLES)}")
     has_admin = session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
