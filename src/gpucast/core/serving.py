@@ -141,24 +141,23 @@ def _prefill(
     )
 
 
-def operating_point(
-    cfg: ReplicaConfig,
-    *,
-    input_tokens: float,
-    output_tokens: float,
-    concurrency: float,
-    queue_utilization: float = 0.0,
-    cached_input_tokens: float = 0.0,
-) -> OperatingPoint:
-    """Closed-loop steady state with ``concurrency`` requests in flight on one replica.
+@dataclass(frozen=True)
+class _RequestCosts:
+    """What one request costs a replica running ``batch`` sequences: shared by the closed and the open loop."""
 
-    ``queue_utilization`` (0..1) adds M/D/1 queueing for prefill to TTFT, for planning at a
-    given load; benchmark-style closed loops use 0. ``cached_input_tokens`` of each prompt are
-    served from the prefix cache: only the rest is prefilled (attending to the whole prompt).
-    """
+    batch: float
+    step: StepTime
+    prefill_latency: float  # the prompt's own prefill, alone
+    prefill_cost: float  # replica time per prompt under load (prompts share one weight read per pass)
+    ttft_alone: float  # TTFT without queueing for the prefill server
+    decode_time: float  # (O - 1) decode steps
+
+
+def _request_costs(
+    cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, concurrency: float, cached_input_tokens: float
+) -> _RequestCosts:
     batch = min(concurrency, cfg.max_sequences)
-    context = input_tokens + output_tokens / 2.0
-    step = _step(cfg, batch, context)
+    step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
     new_tokens = input_tokens - cached_input_tokens
     prefill_latency = _prefill(cfg, new_tokens, cached_tokens=cached_input_tokens)
     # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
@@ -168,14 +167,46 @@ def operating_point(
     chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
     ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
-    rate = _solve_rate(batch, ttft_alone, decode_time, prefill_cost)
-    # Prefills queue behind each other (M/D/1) at the prefill share of replica time, or at the
-    # planned utilization when that is higher; solved twice, as the wait feeds back into the rate.
-    ttft = ttft_alone
+    return _RequestCosts(batch, step, prefill_latency, prefill_cost, ttft_alone, decode_time)
+
+
+def _prefill_wait(utilization: float, prefill_latency: float) -> float:
+    """M/D/1 queueing for the prefill server at ``utilization`` (capped at 0.99): rho / (2 (1 - rho)) x service."""
+    rho = min(max(utilization, 0.0), 0.99)
+    return rho / (2.0 * (1.0 - rho)) * prefill_latency
+
+
+def operating_point(
+    cfg: ReplicaConfig,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    concurrency: float,
+    cached_input_tokens: float = 0.0,
+) -> OperatingPoint:
+    """Closed-loop steady state with ``concurrency`` requests in flight on one replica.
+
+    ``cached_input_tokens`` of each prompt are served from the prefix cache: only the rest is prefilled
+    (attending to the whole prompt). Open-loop arrivals are ``open_loop_point``.
+    """
+    costs = _request_costs(
+        cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
+        cached_input_tokens=cached_input_tokens,
+    )  # fmt: skip
+    return _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
+
+
+def _closed_loop(
+    cfg: ReplicaConfig, costs: _RequestCosts, *, input_tokens: float, output_tokens: float, concurrency: float
+) -> OperatingPoint:
+    batch, step, prefill_cost = costs.batch, costs.step, costs.prefill_cost
+    rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, prefill_cost)
+    # Prefills queue behind each other (M/D/1) at the prefill share of replica time; solved twice, as the
+    # wait feeds back into the rate.
+    ttft = costs.ttft_alone
     for _ in range(2):
-        rho = min(max(queue_utilization, rate * prefill_cost, 0.0), 0.99)
-        ttft = ttft_alone + rho / (2.0 * (1.0 - rho)) * prefill_latency
-        rate = _solve_rate(batch, ttft, decode_time, prefill_cost)
+        ttft = costs.ttft_alone + _prefill_wait(rate * prefill_cost, costs.prefill_latency)
+        rate = _solve_rate(batch, ttft, costs.decode_time, prefill_cost)
     itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     if concurrency > cfg.max_sequences:  # the rest wait in the queue for a free slot
@@ -309,26 +340,16 @@ def open_loop_point(
     ``at_request_rate`` inverts this in the concurrency; the planner bisects it for the largest rate that
     meets the SLOs.
     """
-    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
-    closed = operating_point(cfg, concurrency=concurrency, **shape)
+    costs = _request_costs(
+        cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
+        cached_input_tokens=cached_input_tokens,
+    )  # fmt: skip
+    closed = _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
     rate = closed.requests_per_s
-    new_tokens = input_tokens - cached_input_tokens
-    prefill_latency = _prefill(cfg, new_tokens, cached_tokens=cached_input_tokens)
-    prefill_cost = _prefill(cfg, new_tokens, batched=True, cached_tokens=cached_input_tokens) / cfg.pp
-    chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
-    step = closed.step
-    ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
-    rho = min(max(rate / max(saturation_rate, 1e-12), rate * prefill_cost, 0.0), 0.99)
-    ttft = ttft_alone + rho / (2.0 * (1.0 - rho)) * prefill_latency
-    itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
-    e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
-    return replace(
-        closed,
-        ttft_s=ttft,
-        itl_s=itl,
-        e2e_s=e2e,
-        prefill_share=rate * prefill_cost,
-    )
+    utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
+    ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
+    itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
+    return replace(closed, ttft_s=ttft, itl_s=itl, e2e_s=ttft + max(output_tokens - 1.0, 0.0) * itl)
 
 
 def finite_run_wait(rate: float, capacity: float, num_requests: int, slots: float) -> float:
