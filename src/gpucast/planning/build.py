@@ -12,6 +12,7 @@ from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.perf import prefill_time
 from ..core.search import Candidate
+from ..core.serving import OperatingPoint
 from ..core.specs import GIB
 from ..plans.inference import (
     Alternative,
@@ -102,7 +103,7 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         warnings=_warnings(request, best),
         recommendation=_recommendation(request, ranked),
         alternatives=[_alternative(c) for c in ranked[1:6]],
-        explain=explain(request, best),
+        explain=explain(request, best, planned),
         versions={"gpucast": __version__, **loader.catalog_versions()},
     )
 
@@ -254,12 +255,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     return notes
 
 
-def explain(request: ResolvedRequest, best: Candidate) -> list[dict[str, Any]]:
-    """Each intermediate quantity of the chosen configuration with the formula that gives it."""
+def explain(request: ResolvedRequest, best: Candidate, planned: OperatingPoint) -> list[dict[str, Any]]:
+    """Each intermediate quantity of the chosen configuration with the formula that gives it (``planned``: the
+    planned peak's operating point, as ``build_plan`` computed it)."""
     est, fleet = best.estimate, best.fleet
     cfg, mem, point, step = est.config, est.memory, est.capacity, est.capacity.step
     gpu, eff, w = cfg.gpu, cfg.efficiency, request.workload
-    planned = planned_point(est, fleet, w)
     params = count_parameters(cfg.model)
     prefill = prefill_time(cfg.model, gpu, eff, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=w.input_tokens)
     rows = [
