@@ -141,6 +141,12 @@ def prices_for(cloud: str, gpu_id: str) -> list[InstancePrice]:
     return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id]
 
 
+def priced_gpus(cloud: str) -> tuple[GPUSpec, ...]:
+    """The catalog's GPUs that ``cloud`` has a price for, in catalog order: what a planner searches unpinned."""
+    priced = {p.gpu_id for p in load_prices() if p.cloud == cloud}
+    return tuple(g for key, g in load_gpus().items() if key in priced)
+
+
 @cache
 def load_efficiencies() -> dict[str, Efficiency]:
     """Fitted efficiency factors per GPU family (``calibration.toml``, written by scripts/calibrate.py)."""

@@ -84,9 +84,7 @@ def _fp8(request: ResolvedRequest) -> ResolvedRequest:
 
 
 def _every_gpu(request: ResolvedRequest) -> ResolvedRequest:
-    priced = {p.gpu_id for p in loader.load_prices() if p.cloud == request.options.cloud}
-    gpus = tuple(g for key, g in loader.load_gpus().items() if key in priced)
-    return replace(request, gpus=gpus, gpu_pinned=False)
+    return replace(request, gpus=loader.priced_gpus(request.options.cloud), gpu_pinned=False)
 
 
 def _best_feasible(search: Search, request: ResolvedRequest) -> Candidate | None:

@@ -97,8 +97,7 @@ def resolve(
     if gpu.gpu_type is not None:
         gpus: tuple[GPUSpec, ...] = (loader.resolve_gpu(gpu.gpu_type),)
     else:
-        priced = {p.gpu_id for p in loader.load_prices() if p.cloud == options.cloud}
-        gpus = tuple(g for key, g in loader.load_gpus().items() if key in priced)
+        gpus = loader.priced_gpus(options.cloud)
     settings = PlanSettings(
         target_utilization=gpu.target_gpu_utilization,
         safety_margin=options.safety_margin,

@@ -206,11 +206,7 @@ def compare_training(
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
         opts = replace(options, cloud=cloud)
         opts.validate(known)
-        if gpu_types:
-            gpus = [loader.resolve_gpu(g) for g in gpu_types]
-        else:
-            priced = {p.gpu_id for p in loader.load_prices() if p.cloud == cloud}
-            gpus = [g for key, g in loader.load_gpus().items() if key in priced]
+        gpus = [loader.resolve_gpu(g) for g in gpu_types] if gpu_types else list(loader.priced_gpus(cloud))
         for gpu in gpus:
             chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
             try:

@@ -186,11 +186,7 @@ def plan_training(
     precision = parse_precision(model.precision or DEFAULT_PRECISION)
     if precision not in (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32):
         raise InputError(f"--precision {precision.name} is not a training precision (BF16, FP16, FP8 or FP32)")
-    if gpu.gpu_type:
-        gpus = [loader.resolve_gpu(gpu.gpu_type)]
-    else:
-        priced = {p.gpu_id for p in loader.load_prices() if p.cloud == options.cloud}
-        gpus = [g for key, g in loader.load_gpus().items() if key in priced]
+    gpus = [loader.resolve_gpu(gpu.gpu_type)] if gpu.gpu_type else list(loader.priced_gpus(options.cloud))
     found: list[Candidate] = []
     reasons: list[str] = []
     for candidate_gpu in gpus:

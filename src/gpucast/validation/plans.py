@@ -291,7 +291,7 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         GPUConfig(gpu_type=gpu.id),
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
                        safety_margin=margin, tp=point.tp, pp=point.pp, engine=engine_id,
-                       max_num_seqs=engine.max_num_seqs, gpu_memory_utilization=memory.gpu_memory_utilization),
+                       gpu_memory_utilization=memory.gpu_memory_utilization),
     )  # fmt: skip
 
 
