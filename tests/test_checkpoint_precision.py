@@ -99,11 +99,11 @@ def test_estimate_without_precision_uses_the_checkpoint_else_bf16():
     ("quantization", "expected"),
     [
         (DEEPSEEK_QUANTIZATION, "FP8"),
-        ({"quant_method": "mxfp4"}, "FP4"),  # gpt-oss
+        ({"quant_method": "mxfp4"}, "MXFP4"),  # gpt-oss
         ({"quant_method": "awq", "bits": 4, "group_size": 128}, "INT4"),
         ({"quant_method": "gptq", "bits": 8}, "INT8"),
         ({"quant_method": "gptq"}, ""),  # width not stated: not a clear case
-        ({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "FP4"),
+        ({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "NVFP4"),
         (COMPRESSED_FP8, "FP8"),
         ({"quant_method": "bitsandbytes", "load_in_4bit": True}, ""),
         (None, ""),

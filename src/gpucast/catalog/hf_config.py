@@ -35,9 +35,9 @@ def _positive_int(cfg: dict[str, Any], key: str, source: str) -> int:
 
 # quantization_config.quant_method (transformers' QuantizationMethod names) -> the precision its weights are stored in;
 # 4-/8-bit integer methods state their width in "bits" (GPTQ, AWQ: transformers GPTQConfig/AwqConfig; AWQ defaults to 4).
-_FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "FP4"}
+_FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "MXFP4"}
 _INTEGER_METHODS = ("awq", "gptq")
-_MODELOPT_ALGOS = {"FP8": "FP8", "NVFP4": "FP4"}  # NVIDIA ModelOpt "quant_algo"
+_MODELOPT_ALGOS = {"FP8": "FP8", "NVFP4": "NVFP4"}  # NVIDIA ModelOpt "quant_algo"
 
 
 def checkpoint_precision(quantization: Any) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .layout import Layout, weight_bytes_per_gpu
 from .params import count_parameters
 from .specs import GIB, EngineSpec, GPUSpec, ModelSpec, Precision
 
@@ -164,14 +165,20 @@ def estimate_memory(
     pp: int = 1,
     settings: MemorySettings = MemorySettings(),
     context_tokens: int = 0,
+    attention_dp: int = 1,
 ) -> MemoryBreakdown:
-    """Memory per GPU and the KV-cache capacity of one replica of ``tp x pp`` GPUs."""
-    weights = weight_bytes(model, precision) / (tp * pp)
+    """Memory per GPU and the KV-cache capacity of one replica of ``tp x pp`` GPUs.
+
+    With attention data parallelism (``attention_dp`` = d groups of tp/d GPUs, ``core.layout``) each GPU holds a
+    copy of its group's attention weights, and each group caches only its own sequences: the replica holds d
+    groups' worth of tokens, each token's KV split over the tp/d GPUs of its group."""
+    layout = Layout(tp, pp, attention_dp=attention_dp)
+    weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)
     overhead = settings.runtime_overhead_gib * GIB
     usable, kv_cache = kv_cache_bytes(gpu.memory_bytes, weights, activations, overhead, settings)
-    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, context_tokens)
-    capacity = max(0, math.floor(kv_cache / kv_per_token)) if kv_cache > 0 else 0
+    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp // attention_dp, pp, context_tokens)
+    capacity = max(0, math.floor(kv_cache / kv_per_token)) * attention_dp if kv_cache > 0 else 0
     return MemoryBreakdown(
         weights_gib=weights / GIB,
         activations_gib=activations / GIB,

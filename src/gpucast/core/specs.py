@@ -41,9 +41,12 @@ class Precision(Enum):
     FP8 = PrecisionSpec(1.0, "fp8", scale_overhead_fraction=0.0)
     INT8 = PrecisionSpec(1.0, "int8", scale_overhead_fraction=0.0)
     INT4 = PrecisionSpec(0.5, "fp16", scale_overhead_fraction=0.03, weight_only=True)
-    # NVFP4: one FP8 (E4M3) scale per block of 16 FP4 values (8 bytes) = +12.5%
-    # (MXFP4 uses one E8M0 scale per 32 values = +6.25%; NVFP4 is the Blackwell default).
+    # NVFP4: one FP8 (E4M3) scale per block of 16 FP4 values (8 bytes) = +12.5% (NVIDIA's Blackwell format;
+    # "FP4" names it). MXFP4 (OCP Microscaling, gpt-oss's experts): one E8M0 scale per 32 values = +6.25%.
+    # Both use FP4 tensor cores where the GPU has them (Blackwell), else they run weight-only in 16-bit.
     FP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.125)
+    NVFP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.125)  # an alias of FP4 (same value)
+    MXFP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.0625)
 
     @property
     def bytes_per_param(self) -> float:
@@ -54,7 +57,7 @@ class Precision(Enum):
         return self.value
 
 
-PRECISION_NAMES = tuple(p.name for p in Precision)
+PRECISION_NAMES = tuple(Precision.__members__)  # aliases included (NVFP4 = FP4)
 
 
 @dataclass(frozen=True)
@@ -237,3 +240,14 @@ class EngineSpec:
         if self.sliding_window_kv or not model.sliding_window_layers:
             return model
         return replace(model, sliding_window=0, sliding_window_layers=0)
+
+
+# Inter-node bandwidth per GPU (one 400 Gb/s NDR InfiniBand / RoCE NIC per GPU on HGX H100/H200/B200 and MI300X
+# platforms, 200 Gb/s HDR on A100 HGX): NVIDIA DGX H100/B200 and AMD MI300X platform reference architectures.
+NETWORK_GBIT_S = {"blackwell": 400.0, "hopper": 400.0, "cdna3": 400.0, "ampere": 200.0}
+DEFAULT_NETWORK_GBIT_S = 100.0
+
+
+def network_gb_s(gpu: GPUSpec, gbit_s: float = 0.0) -> float:
+    """GB/s one GPU sends to other nodes: ``gbit_s`` when given, else its family's NIC speed."""
+    return (gbit_s or NETWORK_GBIT_S.get(gpu.family, DEFAULT_NETWORK_GBIT_S)) / 8.0
