@@ -8,6 +8,7 @@ those headers, so the documentation quotes the shipped fit and not a copy that c
 
 from __future__ import annotations
 
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -29,10 +30,12 @@ def error_table(path: Path, start: str) -> list[str]:
 def main() -> None:
     serving = CATALOG / "calibration.toml"
     source = tomllib.loads(serving.read_text(encoding="utf-8"))["defaults"]["source"]
-    print(f"Serving ({serving.name}; {source}):")
+    print(f"Serving ({serving.name}):")
+    print(textwrap.fill(source, width=110, initial_indent="  ", subsequent_indent="  "))
     print("\n".join("  " + line for line in error_table(serving, "median (p90)")))
     training = CATALOG / "training_calibration.toml"
-    print(f"\nTraining ({training.name}; fitted by scripts/calibrate_training.py):")
+    print(f"\nTraining ({training.name}):")
+    print("  fitted by scripts/calibrate_training.py")
     print("\n".join("  " + line for line in error_table(training, "Absolute % error")))
 
 
