@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="compare estimates (or, with --plans, plans) with published measurements (CSV) and report the error",
         description="Run `estimate` on every row of a measurements CSV and report per-metric error. Inference "
-        "rows have the columns of ../shared/calibration/inference.csv, training rows those of training.csv "
+        "rows have the columns of data/benchmarks/*.csv, training rows those of data/benchmarks/training/*.csv "
         "(recognised by its params_b / seq_len columns). With --plans, every loaded serving point (R req/s at mean "
         "TTFT t and ITL i) becomes a plan for 10 x R req/s at SLOs 1.1 t / 1.1 i on the measured deployment, and the "
         "report compares the planned GPUs with the ceil(10 x replicas x 1.25) x TP x PP the deployment needs.",
@@ -117,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "file",
         nargs="*",
-        help="measurements CSV (columns of ../shared/calibration/inference.csv or training.csv); with --plans any "
-        "number of inference CSVs, default: ../shared/calibration/inference.csv and data/benchmarks/*.csv",
+        help="measurements CSV (columns of data/benchmarks/*.csv or data/benchmarks/training/*.csv); with --plans "
+        "any number of inference CSVs, default: a checkout's data/benchmarks/*.csv (and the calibration set beside it "
+        "when present)",
     )
     validate.add_argument(
         "--plans", action="store_true", help="plan-level validation: planned vs needed GPUs per loaded serving point"
