@@ -186,6 +186,9 @@ def test_gemma3_sliding_window_pattern_and_text_config_defaults(tmp_path: Path) 
     spec = _write(tmp_path, cfg)
     assert (spec.sliding_window, spec.sliding_window_layers) == (1024, 10)  # layers 5 and 11 are global
     assert (spec.vocab_size, spec.norms_per_layer) == (262208, 4)
+    # newer transformers write the pattern as "_sliding_window_pattern" (beside layer_types)
+    cfg = {**BASE, "model_type": "gemma3_text", "vocab_size": 1000, "sliding_window": 512, "_sliding_window_pattern": 3}
+    assert _write(tmp_path, cfg).sliding_window_layers == 8
 
 
 def test_layer_types_set_sliding_and_linear_layers(tmp_path: Path) -> None:

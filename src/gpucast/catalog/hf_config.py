@@ -90,7 +90,8 @@ def _compressed_tensors_precision(quantization: dict[str, Any]) -> str:
 
 
 # Gemma3TextConfig defaults (transformers) for keys a Gemma-3 multimodal config.json's text_config leaves out
-_GEMMA3_DEFAULTS = {"vocab_size": 262208, "sliding_window_pattern": 6, "max_position_embeddings": 131072}
+# (and its 5:1 local/global pattern, sliding_window_pattern 6: _layer_kinds)
+_GEMMA3_DEFAULTS = {"vocab_size": 262208, "max_position_embeddings": 131072}
 
 
 def _layer_kinds(cfg: dict[str, Any], layers: int, model_type: str, window: int) -> tuple[int, int]:
@@ -105,7 +106,11 @@ def _layer_kinds(cfg: dict[str, Any], layers: int, model_type: str, window: int)
         linear = layers - layers // interval
     if not window:
         return 0, linear
-    pattern = int(cfg.get("sliding_window_pattern") or 0)
+    pattern = int(
+        cfg.get("sliding_window_pattern")
+        or cfg.get("_sliding_window_pattern")
+        or (6 if model_type.startswith("gemma3") else 0)
+    )  # "_": transformers>=4.53
     if pattern > 0:  # Gemma-3: layer i is global iff (i + 1) % pattern == 0
         return layers - layers // pattern, linear
     if model_type.startswith("gemma"):  # Gemma-2 alternates local / global
