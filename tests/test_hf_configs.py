@@ -4,7 +4,7 @@ the catalog entries checked against the files they were written from.
 
 Files: gpt-oss-20b/120b (openai), DeepSeek-V3.2 (deepseek-ai), Kimi-K2-Instruct (moonshotai),
 Qwen3-Coder-480B-A35B-Instruct and Qwen3-Next-80B-A3B-Thinking (Qwen), as vendored by ai-dynamo/aiconfigurator
-(src/aiconfigurator/model_configs/); see docs/catalog.md.
+(model_configs/ at commit 095f58a51c4c, Qwen3-Next at 1b7cfb10a6fa); see docs/catalog.md.
 """
 
 from __future__ import annotations
