@@ -33,7 +33,9 @@ def _plan(capsys: pytest.CaptureFixture[str], *flags: str) -> dict:
 
 def test_catalog_marks_only_officially_quantized_releases():
     quantized = {key for key, spec in load_models().items() if spec.checkpoint_precision}
-    assert quantized == {"deepseek-v3", "deepseek-r1"}
+    # DeepSeek, DeepSeek-V3.1/V3.2 and Kimi-K2 publish FP8 (quant_method fp8); gpt-oss publishes MXFP4 experts
+    assert quantized == {"deepseek-v3", "deepseek-r1", "deepseek-v3.1", "deepseek-v3.2", "kimi-k2", "gpt-oss-20b",
+                         "gpt-oss-120b"}  # fmt: skip
     assert resolve_model("deepseek-r1").checkpoint_precision == "FP8"
     assert resolve_model("llama-3.1-405b").checkpoint_precision == ""  # an FP8 variant exists; the release is BF16
 

@@ -73,7 +73,15 @@ class ModelSpec:
     the first ``first_dense_layers`` layers are dense, and after that every
     ``moe_layer_step``-th layer is MoE (1 = all, 2 = alternate, Llama-4 Maverick).
     Sliding window: ``sliding_window`` tokens on ``sliding_window_layers`` of the
-    layers (Gemma-2 alternates: half of them; Mistral-7B v0.1: all).
+    layers (Gemma-2 alternates: half of them; Gemma-3: 5 of every 6; gpt-oss: half; Mistral-7B v0.1: all).
+    Attention sinks (gpt-oss): one learned sink logit per head and layer (``attention_sinks``).
+    Gated attention (Qwen3-Next): ``attention_output_gate`` = q_proj also emits a per-channel output gate.
+    Linear attention (Qwen3-Next's Gated DeltaNet): ``linear_attention_layers`` of the layers keep no per-token
+    KV but a fixed recurrent state per sequence (``linear_num_value_heads`` x ``linear_key_head_dim`` x
+    ``linear_value_head_dim``) and a short-convolution state (``linear_conv_kernel_dim`` - 1 rows).
+    DeepSeek Sparse Attention (DeepSeek-V3.2): a lightning indexer of ``index_n_heads`` heads of
+    ``index_head_dim`` caches one ``index_head_dim`` key per token and layer beside the MLA latent and
+    selects ``index_topk`` tokens per query.
     """
 
     id: str
@@ -108,6 +116,21 @@ class ModelSpec:
     # sliding window attention
     sliding_window: int = 0
     sliding_window_layers: int = 0
+    # attention sinks (gpt-oss): one learned logit per head and layer
+    attention_sinks: bool = False
+    # gated attention output (Qwen3-Next): q_proj is 2 x heads x head_dim wide (query + sigmoid gate)
+    attention_output_gate: bool = False
+    # linear attention (Gated DeltaNet, Qwen3-Next): layers with a fixed per-sequence state instead of a KV cache
+    linear_attention_layers: int = 0
+    linear_num_key_heads: int = 0
+    linear_num_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    linear_conv_kernel_dim: int = 0
+    # DeepSeek Sparse Attention (DeepSeek-V3.2): lightning indexer
+    index_n_heads: int = 0
+    index_head_dim: int = 0
+    index_topk: int = 0
     # catalog metadata
     # precision of the published weights when the official checkpoint itself is quantized (a Precision name, e.g.
     # "FP8" for DeepSeek-V3/R1, from config.json's quantization_config); "" = 16-bit, no stated format.
@@ -140,6 +163,16 @@ class ModelSpec:
     @property
     def is_mla(self) -> bool:
         return self.kv_lora_rank > 0
+
+    @property
+    def has_sparse_indexer(self) -> bool:
+        """DeepSeek Sparse Attention: a lightning indexer caches its own key per token and layer."""
+        return self.index_head_dim > 0
+
+    @property
+    def full_attention_layers(self) -> int:
+        """Layers whose KV cache grows with the whole context (not sliding-window, not linear attention)."""
+        return self.num_layers - self.sliding_window_layers - self.linear_attention_layers
 
 
 @dataclass(frozen=True)
