@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .layout import Layout
-from .memory import MemoryBreakdown, MemorySettings, estimate_memory
+from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_bytes_per_sequence_per_gpu
 from .perf import Efficiency
 from .serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
@@ -120,13 +120,17 @@ def replica_config(
             f"at {layout.label()}; one {gpu.name} leaves {memory.usable_gib:.1f} GiB — "
             "use more GPUs per replica (TP/PP), a smaller precision or a larger GPU"
         )
-    if memory.kv_capacity_tokens < settings.context_window:
+    # linear-attention layers (Qwen3-Next) hold a fixed state per sequence besides the per-token KV cache
+    state_tokens = state_bytes_per_sequence_per_gpu(model, Precision.BF16, tp // attention_dp, pp) / (
+        memory.kv_bytes_per_token_per_gpu
+    )
+    if memory.kv_capacity_tokens < settings.context_window + state_tokens * attention_dp:
         raise InfeasibleError(
             f"KV cache holds {memory.kv_capacity_tokens} tokens at {layout.label()} on {gpu.name}, "
             f"less than one {settings.context_window}-token sequence (context window)"
         )
     reserved = settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens)
-    kv_limited = int(memory.kv_capacity_tokens // reserved)
+    kv_limited = int(memory.kv_capacity_tokens // (reserved + state_tokens))
     cap = settings.engine_max_sequences
     if settings.max_sequences_cap is not None:
         cap = min(cap, settings.max_sequences_cap)

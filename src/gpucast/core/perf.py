@@ -14,7 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .layout import Layout, distinct_ranks, load_imbalance, parameter_split, tile_utilization, weight_bytes_per_gpu
-from .memory import embedding_bytes_per_param, kv_bytes_per_token_per_gpu, weight_bytes
+from .memory import (
+    embedding_bytes_per_param,
+    kv_bytes_per_token_per_gpu,
+    state_bytes_per_sequence_per_gpu,
+    weight_bytes,
+)
 from .params import count_parameters, num_moe_layers
 from .specs import GPUSpec, ModelSpec, Precision, network_gb_s
 
@@ -38,6 +43,9 @@ class Efficiency:
     # bookkeeping, sampling and detokenizing each sequence's token); 0 = not modelled (no data)
     sequence_overhead_s: float = 0.0
     allreduce_latency_s: float = 12e-6  # per all-reduce, small messages (NVLink custom all-reduce)
+    # per MoE layer per forward pass: the router, top-k, token permutation and the grouped GEMM's launch and
+    # per-expert setup, which do not shrink with the batch; 0 = not modelled (fitted on MoE rows)
+    moe_layer_overhead_s: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
 
@@ -69,6 +77,7 @@ class EngineFactors:
             prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale),
             step_overhead_s=eff.step_overhead_s * self.overhead_scale,
             sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
+            moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
         )
 
 
@@ -131,7 +140,7 @@ def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
     head_dim = model.head_dim
     if model.is_mla:  # absorbed MLA attends in the latent space
         head_dim = model.kv_lora_rank + model.qk_rope_head_dim
-    full_layers = model.num_layers - model.sliding_window_layers
+    full_layers = model.full_attention_layers
     window = min(context_tokens, model.sliding_window) if model.sliding_window else context_tokens
     attended = full_layers * context_tokens + model.sliding_window_layers * window
     return 4.0 * model.num_heads * head_dim * attended
@@ -165,6 +174,11 @@ def _gemm_work(model: ModelSpec, precision: Precision, layout: Layout, tokens: f
     slowdown = load_imbalance(layout.ep, max(tokens, 1.0) * k) / tile_utilization(rows_per_expert)
     flops += tokens * 2.0 * routed_active * (slowdown - 1.0)
     return weight_bytes_per_gpu(model, layout, weights, precision.bytes_per_param), flops / shards
+
+
+def moe_overhead(model: ModelSpec, eff: Efficiency) -> float:
+    """Seconds a forward pass spends on the fixed per-layer work of the MoE layers (``moe_layer_overhead_s``)."""
+    return eff.moe_layer_overhead_s * num_moe_layers(model) if model.is_moe else 0.0
 
 
 def _network_link(gpu: GPUSpec, eff: Efficiency, group: int) -> float:
@@ -231,6 +245,8 @@ def decode_step(
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, layout.attention_tp, pp, int(context_tokens))
     kv = batch / attention_dp * context_tokens * kv_per_token
+    # linear-attention layers read and write their fixed recurrent state once per sequence per step
+    kv += 2.0 * batch / attention_dp * state_bytes_per_sequence_per_gpu(model, Precision.BF16, layout.attention_tp, pp)
     attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
     hbm = gpu.memory_bandwidth_tb_s * 1e12
     peak = gpu.peak_flops(precision.value.compute_key)
@@ -246,8 +262,8 @@ def decode_step(
     compute_s = gemm_compute + attention_compute
     comm_s = _stage_comm(model, gpu, eff, layout, tokens)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
-    # fixed and per-sequence host costs of the step, spread over the pipeline's stages
-    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp
+    # fixed and per-sequence host costs of the step, spread over the pipeline's stages, and the MoE layers' own
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe_overhead(model, eff) / pp
     total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
     return StepTime(
@@ -300,7 +316,7 @@ def prefill_time(
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     compute_s = (gemm_flops + attention_flops) / peak
     memory_s = weights / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
-    comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp
+    comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp + moe_overhead(model, eff)
     if batched:
         return compute_s * pp + comm_s
     # one request's pass: its small-M GEMMs hide weight streaming and compute behind each other only in part

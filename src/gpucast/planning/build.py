@@ -53,7 +53,9 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         activations_gb_per_gpu=mem.activations_gib * GIB / GB,
         overhead_gb_per_gpu=mem.overhead_gib * GIB / GB,
         kv_cache_tokens=mem.kv_capacity_tokens,
-        kv_bytes_per_token=kv_bytes_per_token(cfg.model, cfg.kv_precision),
+        kv_bytes_per_token=kv_bytes_per_token(
+            cfg.model, cfg.kv_precision, int(workload.input_tokens + workload.output_tokens / 2)
+        ),
         max_concurrent_sequences=cfg.max_sequences,
         expert_parallel=cfg.ep,
         attention_data_parallel=cfg.attention_dp,
