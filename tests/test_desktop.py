@@ -4,15 +4,17 @@ plans go to the same history database as ``gpucast history`` reads, and come bac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tkinter as tk
+from pathlib import Path
 
 import pytest
-from desktop_support import pump, type_into, wait_idle, xvfb
 
 from conftest import gpucast_exe
+from desktop_support import pump, type_into, wait_idle, xvfb
 from gpucast.desktop.app import App
 
 WORKLOAD = {"rps": "7.5", "input_tokens": "800", "output_tokens": "150"}
@@ -32,10 +34,8 @@ def app(display, tmp_path, monkeypatch):
     window = App(root, db=str(tmp_path / "history.db"))
     pump(root)
     yield window
-    try:
+    with contextlib.suppress(tk.TclError):  # unless the test closed the window itself
         root.destroy()
-    except tk.TclError:  # the test closed the window itself
-        pass
 
 
 def cli_json(*args: str) -> object:
@@ -176,7 +176,7 @@ def test_export_writes_what_the_cli_exporters_write(app, tmp_path, monkeypatch):
         assert app.status.cget("text") == f"Exported to {target}"
         app.root.event_generate("<Control-e>")
         pump(app.root)
-        dialog = [w for w in app.root.winfo_children() if isinstance(w, tk.Toplevel)][0]
+        dialog = next(w for w in app.root.winfo_children() if isinstance(w, tk.Toplevel))
 
 
 def test_last_inputs_are_remembered_and_the_model_picker_types_ahead(app, tmp_path):
@@ -197,3 +197,35 @@ def test_last_inputs_are_remembered_and_the_model_picker_types_ahead(app, tmp_pa
         assert again.inference.form.values()["rps"] == "12"
     finally:
         root.destroy()
+
+
+def test_forecast_tab_draws_the_fan_chart_and_the_cli_capacity_timeline(app, tmp_path):
+    history_file = str(Path(__file__).parents[1] / "data" / "traffic" / "servegen_m_small.csv")
+    app.notebook.select(app.forecast)
+    pump(app.root)
+    form = app.forecast.form
+    form.vars["history"].set(history_file)  # what the "Open…" file dialog fills in
+    for name, text in (("horizon", "2d"), ("model", "llama-3.1-8b"), ("current_gpus", "20")):
+        type_into(form.widgets[name], text)
+    pump(app.root, 0.25)
+    assert form.errors == {}
+    # the CLI's forecast of the same inputs runs meanwhile (fitting takes seconds; the two share the cores)
+    cli = subprocess.Popen([*gpucast_exe(), "predict", "--history", history_file, "--horizon", "2d", "--model",
+                            "llama-3.1-8b", "--current-gpus", "20", "--json"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    app.root.event_generate("<Return>")
+    wait_idle(app, timeout=120)
+    data = app.forecast.view.data
+    output, _ = cli.communicate(timeout=120)
+    assert cli.returncode == 0
+    expected = json.loads(output)
+    assert data["capacity"] == expected["capacity"]
+    assert data["exceeds_capacity_at"] == expected["exceeds_capacity_at"]
+    assert [p["mean"] for p in data["forecast"]] == [p["mean"] for p in expected["forecast"]]
+    fan = app.forecast.fan
+    assert fan.find_withtag("band80") and fan.find_withtag("band95") and len(fan.find_withtag("series")) == 2
+    rows = [app.forecast.timeline.item(i, "values") for i in app.forecast.timeline.get_children()]
+    assert [(r[0], int(r[3])) for r in rows] == [(p["period_start"], p["gpus"]) for p in expected["capacity"]]
+    app.root.event_generate("<Control-s>")
+    wait_idle(app)
+    assert app.status.cget("text").startswith("Plan saved as 1 ")
+    assert cli_json("history", "--db", str(tmp_path / "history.db"))[0]["kind"] == "forecast"

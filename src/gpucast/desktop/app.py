@@ -173,9 +173,12 @@ class App:
             tab = self.inference if record["kind"] == "inference" else self.training
             cast(Any, self.notebook).select(tab)
             if sections:
-                values = values_from_sections(tab.form.fields, sections)
-                if tab is self.inference:
-                    values["allow_infeasible"] = "0" if sections.get("serving", {}).get("require_slo", True) else "1"
+                inference = tab is self.inference
+                values = (
+                    forms_spec.inference_values(sections)
+                    if inference
+                    else values_from_sections(tab.form.fields, sections)
+                )
                 tab.form.set_values(values)
             tab.shown(view)
         self.set_status(f"Opened plan {record['id']} ({record['kind']}, {record['created_at'][:16]})")

@@ -46,7 +46,8 @@ def export_text(plan: dict[str, Any], key: str) -> str:
     chosen = next((f for f in FORMATS if f.key == key), None)
     if chosen is None or kind not in chosen.kinds:
         accepted = ", ".join(f.key for f in formats_for(kind))
-        raise InputError(f"export {key!r} is not available for a {kind} plan (accepted: {accepted})")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise InputError(f"export {key!r} is not available for {article} {kind} plan (accepted: {accepted})")
     if key == "json":
         return json.dumps(plan, indent=2) + "\n"
     if key in ("md", "html"):

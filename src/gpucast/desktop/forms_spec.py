@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..forecast import SCENARIOS
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
 from ..inputs.types import FRAMEWORKS, METHODS, OBJECTIVES
-from .fields import CHEAPEST, DEFAULT, Field
+from .fields import CHEAPEST, DEFAULT, Field, values_from_sections
 
 PERIODS = ("day", "week")
 
@@ -126,6 +126,13 @@ def inference_sections(sections: dict[str, Any]) -> dict[str, Any]:
     if serving.get("cloud") is None:
         serving.pop("cloud", None)
     return sections
+
+
+def inference_values(sections: dict[str, Any]) -> dict[str, str]:
+    """The inference form's text for stored sections (the box is ticked when the SLOs were not required)."""
+    values = values_from_sections(inference_fields(), sections)
+    values["allow_infeasible"] = "0" if sections.get("serving", {}).get("require_slo", True) else "1"
+    return values
 
 
 def check_inference(sections: dict[str, Any]) -> None:
