@@ -8,14 +8,16 @@ import contextlib
 import json
 import shutil
 import subprocess
-import tkinter as tk
 from pathlib import Path
 
 import pytest
 
 from conftest import gpucast_exe
-from desktop_support import pump, type_into, wait_idle, xvfb
-from gpucast.desktop.app import App
+
+tk = pytest.importorskip("tkinter", reason="this Python has no Tk (tkinter): apt-get install python3-tk")
+
+from desktop_support import pump, type_into, wait_idle, xvfb  # noqa: E402  (needs tkinter)
+from gpucast.desktop.app import App  # noqa: E402
 
 WORKLOAD = {"rps": "7.5", "input_tokens": "800", "output_tokens": "150"}
 CLI_FLAGS = ["--model", "llama-3.1-8b", "--rps", "7.5", "--input-tokens", "800", "--output-tokens", "150"]

@@ -17,7 +17,7 @@ PALETTE = ("#1f6fb4", "#e8772e", "#2e9c4a", "#c73a3a", "#8056b3", "#8c5a45", "#d
 FONT = ("TkDefaultFont", 9)
 TITLE_FONT = ("TkDefaultFont", 10, "bold")
 MARGIN = (64, 44, 18, 44)  # left, top, right, bottom
-LABEL_CHARS = 30  # a bar's label is cut to this many characters
+CHAR_PX = 6.5  # mean width of a label character at FONT, to cut labels that would not fit
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -175,6 +175,7 @@ def bar_chart(canvas: tk.Canvas, bars: Sequence[Any], *, title: str, unit: str) 
         return
     left, top, right = int(min(240, width * 0.42)), 30, width - 90
     row = max(12.0, min(24.0, (height - top - 10) / len(bars)))
+    fits = max(8, int((left - 10) / CHAR_PX))  # characters of a label that fit left of the bars
     top_value = max(b.value for b in bars) or 1.0
     for index, bar in enumerate(bars):
         y = top + index * row
@@ -183,9 +184,9 @@ def bar_chart(canvas: tk.Canvas, bars: Sequence[Any], *, title: str, unit: str) 
         tags = ("bar", "chosen") if bar.chosen else ("bar",)
         canvas.create_rectangle(left, y + 2, x_end, y + row - 2, fill=color, outline="black" if bar.chosen else "",
                                 width=2 if bar.chosen else 1, tags=tags)  # fmt: skip
-        text = ("➜ " if bar.chosen else "") + (
-            bar.label if len(bar.label) <= LABEL_CHARS else bar.label[: LABEL_CHARS - 1] + "…"
-        )
+        text = ("➜ " if bar.chosen else "") + bar.label
+        if len(text) > fits:
+            text = text[: fits - 1] + "…"
         canvas.create_text(left - 6, y + row / 2, text=text, anchor="e", font=FONT, tags=("bar-label",))
         canvas.create_text(x_end + 4, y + row / 2, text=f"{bar.value:,.0f} {unit}", anchor="w", font=FONT,
                            tags=("bar-value",))  # fmt: skip

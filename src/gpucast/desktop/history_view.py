@@ -36,7 +36,7 @@ class HistoryTab(ttk.Frame):
             button.pack(side="left", padx=(0, 4))
         self.where = ttk.Label(top, foreground="#666666")
         self.where.pack(side="left", padx=8)
-        self.list = tree(self, COLUMNS, (50, 130, 80, 90, 120, 60, 90, 100), height=20)
+        self.list = tree(self, COLUMNS, (50, 150, 80, 90, 120, 60, 90, 100), height=20)
         self.list.configure(selectmode="extended")
         self.list.bind("<Double-1>", lambda _e: self.open_selected())
         self.compare_window: tk.Toplevel | None = None

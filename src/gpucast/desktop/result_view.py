@@ -49,7 +49,7 @@ def tree(parent: tk.Misc, columns: tuple[str, ...], widths: tuple[int, ...], *, 
         widget.heading(column, text=column)
         widget.column(column, width=width, stretch=column == columns[-1], anchor="w")
     if show == "tree headings":
-        widget.column("#0", width=200, stretch=False)
+        widget.column("#0", width=270, stretch=False)
     bar = ttk.Scrollbar(frame, orient="vertical", command=widget.yview)
     widget.configure(yscrollcommand=bar.set)
     widget.pack(side="left", fill="both", expand=True)
@@ -60,7 +60,7 @@ def tree(parent: tk.Misc, columns: tuple[str, ...], widths: tuple[int, ...], *, 
 class ResultView(ttk.Frame):
     """Summary line over a notebook: Plan (sections), Charts, Alternatives, Explain."""
 
-    def __init__(self, parent: tk.Misc) -> None:
+    def __init__(self, parent: tk.Misc, *, serving: bool = True) -> None:
         super().__init__(parent, padding=4)
         self.view: PlanView | None = None
         self.summary = ttk.Label(self, text="No plan yet: fill the form and press Plan (Enter).", wraplength=900,
@@ -76,7 +76,8 @@ class ResultView(ttk.Frame):
         self.sections = tree(plan_tab, ("value",), (640,), show="tree headings", height=24)
         self.sections.heading("#0", text="quantity")
         self.canvases: dict[str, tk.Canvas] = {}
-        for index, name in enumerate(("throughput", "latency", "memory", "cost")):
+        names = ("throughput", "latency", "memory", "cost") if serving else ("memory", "cost")
+        for index, name in enumerate(names):
             canvas = tk.Canvas(charts_tab, width=CHART_SIZE[0], height=CHART_SIZE[1], background="white",
                                highlightthickness=0)  # fmt: skip
             canvas.grid(row=index // 2, column=index % 2, padx=3, pady=3, sticky="nsew")
@@ -143,9 +144,6 @@ class ResultView(ttk.Frame):
                 marker=(chosen.concurrency, chosen.itl_ms, f"plan: ITL {chosen.itl_ms:.0f} ms"),
                 thresholds=[(view.itl_slo_ms, f"ITL SLO {view.itl_slo_ms:g} ms")] if view.itl_slo_ms else [],
             )  # fmt: skip
-        else:
-            for name in ("throughput", "latency"):
-                self.canvases[name].create_text(20, 20, anchor="nw", text="(serving plans only)", tags=("empty",))
         parts, capacity, title = memory_parts(plan)
         canvas_charts.stacked_bar(self.canvases["memory"], parts, capacity, title=title)
         unit = "$/mo" if view.kind == "inference" else "$ total"

@@ -47,7 +47,7 @@ class PlanTab(ttk.Frame):
         self.form = Form(left, fields, check, values)
         self.form.pack(fill="x")
         self.buttons = _buttons(left, self, app)
-        self.result = ResultView(self)
+        self.result = ResultView(self, serving=kind == "inference")
         self.result.pack(side="left", fill="both", expand=True)
 
     def plan(self) -> None:
@@ -104,11 +104,27 @@ class ForecastTab(ttk.Frame):
         lower = ttk.Frame(right)
         lower.pack(fill="both", expand=True)
         table = ttk.Frame(lower)
-        table.pack(side="left", fill="both", expand=True)
+        table.pack(side="left", fill="y")
         columns = ("period", "peak req/s", "replicas", "GPUs", "GPU", "$/month")
         self.timeline = tree(table, columns, (90, 90, 70, 60, 90, 90), height=8)
-        self.timeline_chart = tk.Canvas(lower, width=440, height=220, background="white", highlightthickness=0)
-        self.timeline_chart.pack(side="left", padx=4)
+        self.timeline_chart = tk.Canvas(lower, width=300, height=220, background="white", highlightthickness=0)
+        self.timeline_chart.pack(side="left", fill="both", expand=True, padx=4)
+        self.bars: list[Bar] = []
+        self._redraw: str | None = None
+        right.bind("<Configure>", lambda _e: self._schedule_draw())
+
+    def _schedule_draw(self) -> None:
+        if self._redraw is not None:
+            self.after_cancel(self._redraw)
+        self._redraw = self.after(120, self.draw)
+
+    def draw(self) -> None:
+        """The fan chart and the capacity timeline at the canvases' current size."""
+        self._redraw = None
+        if self.view is None:
+            return
+        canvas_charts.fan_chart(self.fan, self.view.fan)
+        canvas_charts.bar_chart(self.timeline_chart, self.bars, title="GPUs per period", unit="GPUs")
 
     def plan(self) -> None:
         if not self.form.validate():
@@ -126,7 +142,6 @@ class ForecastTab(ttk.Frame):
             self.summary.insert("", "end", text=name, values=(value,))
         for warning in view.warnings:
             self.summary.insert("", "end", text="warning", values=(warning,))
-        canvas_charts.fan_chart(self.fan, view.fan)
         bars = []
         for period in view.timeline:
             cost = period.get("monthly_cost")
@@ -134,7 +149,8 @@ class ForecastTab(ttk.Frame):
                 period["period_start"], f"{period['peak_rps']:,.2f}", period["replicas"], period["gpus"],
                 period["gpu_type"], "n/a" if cost is None else f"${cost:,.0f}"))  # fmt: skip
             bars.append(Bar(str(period["period_start"]), float(period["gpus"])))
-        canvas_charts.bar_chart(self.timeline_chart, bars, title="Capacity timeline: GPUs per period", unit="GPUs")
+        self.bars = bars
+        self.draw()
         if values is not None:
             self.app.remember("forecast", values)
         self.app.set_status(f"Forecast of {view.data['unique_id']}: {len(view.data['forecast'])} steps")
