@@ -231,3 +231,14 @@ def test_forecast_tab_draws_the_fan_chart_and_the_cli_capacity_timeline(app, tmp
     wait_idle(app)
     assert app.status.cget("text").startswith("Plan saved as 1 ")
     assert cli_json("history", "--db", str(tmp_path / "history.db"))[0]["kind"] == "forecast"
+
+
+def test_a_stored_comparison_is_refused_in_one_line_not_opened_as_a_plan(app, tmp_path):
+    db = str(tmp_path / "history.db")
+    done = subprocess.run([*gpucast_exe(), "compare", *CLI_FLAGS, "--top", "2", "--save", "--db", db],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    app.open_plan(1)
+    wait_idle(app)
+    assert app.status.cget("text").startswith("history plan 1 (compare) is not a gpucast plan")
+    assert app.inference.view is None

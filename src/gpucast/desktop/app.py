@@ -148,7 +148,10 @@ class App:
         def job() -> tuple[dict[str, Any], Any]:
             record = history.record(db, plan_id)
             if record["kind"] in ("inference", "training"):
-                return record, view_of_plan(record["result"], record["inputs"].get("sections"))
+                from ..export.plan_file import check_plan
+
+                check_plan(record["result"], f"history plan {plan_id} ({record['command']})")
+                return record, view_of_plan(record["result"], (record.get("inputs") or {}).get("sections"))
             return record, None
 
         self.run_worker(job, self._opened, self.failed)
