@@ -231,6 +231,12 @@ def test_forecast_tab_draws_the_fan_chart_and_the_cli_capacity_timeline(app, tmp
     wait_idle(app)
     assert app.status.cget("text").startswith("Plan saved as 1 ")
     assert cli_json("history", "--db", str(tmp_path / "history.db"))[0]["kind"] == "forecast"
+    app.forecast.view = None
+    app.open_plan(1)  # reopened: the stored forecast and timeline (the history it was fitted on is not stored)
+    wait_idle(app)
+    pump(app.root, 0.2)
+    assert app.forecast.view.data == data and form.values()["horizon"] == "2d"
+    assert fan.find_withtag("band80") and len(fan.find_withtag("series")) == 1
 
 
 def test_a_stored_comparison_is_refused_in_one_line_not_opened_as_a_plan(app, tmp_path):
