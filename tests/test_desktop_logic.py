@@ -35,7 +35,7 @@ def cli_error(*args: str) -> str:
 @pytest.mark.parametrize(
     ("field", "text", "flag"),
     [("rps", "abc", "--rps"), ("input_tokens", "5.5", "--input-tokens"), ("ttft", "-5", "--ttft-slo-ms"),
-     ("peak", "0.5", "--peak-multiplier"), ("model", "no-such-model", "--model")],
+     ("peak", "0.5", "--peak-multiplier"), ("model", "no-such-model", "--model"), ("tp", "3", "--tp")],
 )  # fmt: skip
 def test_a_bad_field_gets_the_cli_message_for_the_same_flag(field, text, flag):
     errors, general = check_form(FIELDS, DEFAULTS | {field: text}, forms_spec.check_inference)

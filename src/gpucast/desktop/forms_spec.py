@@ -69,6 +69,11 @@ def inference_fields() -> tuple[Field, ...]:
         Field("precision", "Precision", ("--precision",), "model", "precision", "choice", DEFAULT,
               (DEFAULT, *PRECISION_NAMES)),
         Field("engine", "Engine", ("--engine",), "serving", "engine", "choice", "vllm", tuple(loader.load_engines())),
+        Field("context_window", "Context window", ("--context-window",), "model", "context_window", "tokens",
+              hint="default 4096 or the request"),
+        Field("min_replicas", "Min replicas", ("--min-replicas",), "serving", "min_replicas", "int", hint="default 2"),
+        Field("tp", "Tensor parallel", ("--tp",), "serving", "tp", "int", hint="default: searched"),
+        Field("pp", "Pipeline parallel", ("--pp",), "serving", "pp", "int", hint="default: searched"),
         Field("allow_infeasible", "Closest plan if SLOs fail", ("--allow-infeasible",), "serving",
               "require_slo", "bool", "0"),
     )  # fmt: skip
