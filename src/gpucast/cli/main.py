@@ -149,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ..web.serve import add_serve_flags
 
     add_serve_flags(serve)
+    desktop = sub.add_parser("desktop", help="the planner in a native window (Tkinter)",
+                             description="Open the desktop app: inference, training and forecast forms, charts, "
+                             "the plan history and exports, over the same planner and database.")  # fmt: skip
+    from ..desktop.launch import add_desktop_flags
+
+    add_desktop_flags(desktop)
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -200,6 +206,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..web.serve import run_serve
 
         return run_serve(args)
+    if args.command == "desktop":
+        from ..desktop.launch import run_desktop
+
+        return run_desktop(args)
     if args.command in chat_command_names():
         from .chat_command import dispatch as chat_dispatch
 

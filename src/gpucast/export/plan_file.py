@@ -76,14 +76,25 @@ def _model_name(plan: dict[str, Any]) -> str | None:
     return str(name) if name else None
 
 
+def _model_config_path(plan: dict[str, Any]) -> str | None:
+    """The config.json a plan's model was read from (its stated source), while that file is still there: a model
+    from a config.json is not in the catalog, so a report re-reads the file as the planner did."""
+    from ..planning.request import CONFIG_NOTE
+
+    source = str(plan.get("model", {}).get("source", ""))
+    path = source.removeprefix(CONFIG_NOTE) if source.startswith(CONFIG_NOTE) else ""
+    return path if path and Path(path).is_file() else None
+
+
 def inference_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """(workload, model, gpu, serving options) as the planner received them, from the plan's ``inputs``."""
     from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
     inputs = plan["inputs"]
-    name = _model_name(plan)
-    model = _pick(ModelConfig, {k: v for k, v in inputs.items() if k != "model_size_billions" or not name},
-                  model_name=name)  # fmt: skip
+    config = _model_config_path(plan)
+    name = None if config else _model_name(plan)
+    model = _pick(ModelConfig, {k: v for k, v in inputs.items() if k != "model_size_billions" or not (name or config)},
+                  model_name=name, model_config_path=config)  # fmt: skip
     return _pick(LLMWorkloadInput, inputs), model, _pick(GPUConfig, inputs), _pick(ServingOptions, inputs)
 
 
@@ -92,7 +103,9 @@ def training_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any]:
     from ..inputs.types import ModelConfig, TrainingInput, TrainingOptions
 
     inputs = plan["inputs"]
-    model = ModelConfig(model_name=_model_name(plan), precision=inputs.get("precision", "BF16"))
+    config = _model_config_path(plan)
+    model = ModelConfig(model_name=None if config else _model_name(plan), model_config_path=config,
+                        precision=inputs.get("precision", "BF16"))  # fmt: skip
     return _pick(TrainingInput, inputs), model, _pick(TrainingOptions, inputs)
 
 
