@@ -60,6 +60,7 @@ from calibration_report import (
     abs_pct_errors,
     calibration_values,
     check_or_write,
+    class_summary,
     differs_from_file,
     engine_values,
     print_table,
@@ -76,6 +77,9 @@ OVERHEAD_BOUNDS_MS = (0.5, 20.0)
 SEQUENCE_OVERHEAD_BOUNDS_US = (0.1, 300.0)  # per sequence per decode step
 SERIAL_BOUNDS = (0.01, 1.0)  # share of min(memory, compute) of a lone prefill pass not overlapped
 ALLREDUCE_BOUNDS_US = (3.0, 50.0)
+MOE_LAYER_BOUNDS_US = (0.1, 500.0)  # per MoE layer per forward pass
+MOE_PREFILL_LAYER_BOUNDS_US = (0.1, 5000.0)  # per MoE layer of a (eager) prefill pass
+EXPERT_SCALE_BOUNDS = (0.05, 1.5)  # grouped-GEMM compute relative to the dense GEMMs
 PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
 LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
@@ -89,7 +93,13 @@ ENGINE_PRIOR_SIGMA = 0.3
 ENGINE_BOUNDS = {"bandwidth_scale": (0.5, 1.5), "compute_scale": (0.5, 1.5), "overhead_scale": (0.33, 3.0)}
 # fixed starting point: the dataclass defaults, and 10 us per sequence per step (the dataclass default is 0,
 # "not modelled", which a log-space prior cannot start from)
-START = dataclasses.replace(Efficiency(), sequence_overhead_s=10e-6, prefill_serial_fraction=0.5)
+START = dataclasses.replace(
+    Efficiency(),
+    sequence_overhead_s=10e-6,
+    prefill_serial_fraction=0.5,
+    moe_layer_overhead_s=10e-6,
+    moe_prefill_layer_overhead_s=100e-6,
+)
 # Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
 STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
 
@@ -107,7 +117,8 @@ FIT_EXCLUDE = {
     "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
     "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
 }
-NG = 8  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence
+NG = 11  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence,
+# prefill serial share, per-MoE-layer overhead (decode, prefill), grouped-GEMM compute scale
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,9 @@ class Space:
         "kv_bandwidth_fraction",
         "sequence_overhead_us",
         "prefill_serial_fraction",
+        "moe_layer_overhead_us",
+        "moe_prefill_layer_overhead_us",
+        "expert_compute_scale",
     )
 
     @property
@@ -152,6 +166,9 @@ class Space:
             START.kv_bandwidth_fraction,
             START.sequence_overhead_s * 1e6,
             START.prefill_serial_fraction,
+            START.moe_layer_overhead_s * 1e6,
+            START.moe_prefill_layer_overhead_s * 1e6,
+            START.expert_compute_scale,
         ]
         families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
         return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
@@ -160,6 +177,7 @@ class Space:
         pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
         pairs.append(SEQUENCE_OVERHEAD_BOUNDS_US)
         pairs.append(SERIAL_BOUNDS)
+        pairs += [MOE_LAYER_BOUNDS_US, MOE_PREFILL_LAYER_BOUNDS_US, EXPERT_SCALE_BOUNDS]
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
         pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
         low, high = zip(*pairs, strict=True)
@@ -176,6 +194,9 @@ class Space:
             kv_bandwidth_fraction=float(x[5]),
             sequence_overhead_s=float(x[6]) * 1e-6,
             prefill_serial_fraction=float(x[7]),
+            moe_layer_overhead_s=float(x[8]) * 1e-6,
+            moe_prefill_layer_overhead_s=float(x[9]) * 1e-6,
+            expert_compute_scale=float(x[10]),
             interconnect_fraction=START.interconnect_fraction,
             source=source,
         )
@@ -297,20 +318,21 @@ def _robust_cost(residuals: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- reporting
-def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list[tuple[str, float, float]]:
-    """Leave one source out: fit on the others, predict the held-out source's rows."""
+def loso(groups: Sequence[Group], *, log: Callable[[str], None] = print) -> list[tuple[Group, str, float, float]]:
+    """Leave one source out: fit on the others, predict the held-out source's rows: (group, metric, predicted,
+    measured)."""
     sources = sorted({g.source for g in groups})
-    pairs: list[tuple[str, float, float]] = []
+    pairs: list[tuple[Group, str, float, float]] = []
     for source in sources:
         train = [g for g in groups if g.source != source]
         held = [g for g in groups if g.source == source]
         started = time.perf_counter()
         fold = fit(train)
         held_pairs = [
-            (t.metric, p, t.value) for _, t, p in predictions(held, fold.efficiencies(), fold.engine_factors())
+            (g, t.metric, p, t.value) for g, t, p in predictions(held, fold.efficiencies(), fold.engine_factors())
         ]
         pairs += held_pairs
-        median = float(np.median([abs(p / m - 1) * 100 for _, p, m in held_pairs]))
+        median = float(np.median([abs(p / m - 1) * 100 for _, _, p, m in held_pairs]))
         values = " ".join(f"{v:.3g}" for v in fold.x[:NG])
         log(
             f"  without {source:<48} {len(held_pairs):>4} rows held out: median {median:6.1f}%  "
@@ -327,6 +349,7 @@ def render_toml(
     date: str,
     in_sample: dict[str, tuple[int, float, float]],
     cross: dict[str, tuple[int, float, float]] | None,
+    classes: dict[str, dict[str, tuple[int, float, float]]] | None = None,
 ) -> str:
     defaults, families = calibration_values(result)
 
@@ -335,7 +358,7 @@ def render_toml(
         "# Fractions of datasheet peaks that serving engines reach, and fixed per-step costs.",
         "# [defaults] applies to every GPU family without its own table.",
         "# Generated by `python scripts/calibrate.py` (do not edit by hand; `--check` verifies it).",
-        "# Fitted: prefill_fraction, step_overhead_s, sequence_overhead_s, allreduce_latency_s (global); bandwidth_fraction and",
+        "# Fitted: prefill_fraction, step_overhead_s, sequence_overhead_s, allreduce_latency_s, moe_layer_overhead_s (global); bandwidth_fraction and",
         "# compute_fraction per GPU family with data (tied to [defaults] by a weak prior). interconnect_fraction",
         "# is not identifiable from the data and stays at its default. [engines.<id>]: multiplicative factors of",
         f"# an engine relative to {REFERENCE_ENGINE} (core.perf.EngineFactors), fitted for engines with >= {MIN_ENGINE_ROWS}",
@@ -347,6 +370,11 @@ def render_toml(
         held = f"{cross[metric][1]:.0f} ({cross[metric][2]:.0f})" if cross and metric in cross else "-"
         label = {"ALL": f"all rows (n={n})", "THROUGHPUT": f"all throughput (n={n})"}.get(metric, f"{metric} (n={n})")
         lines.append(f"# {label:<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
+    fitted_classes = (classes or {}).get("fitted (in sample)", {})
+    held_classes = (classes or {}).get("leave-one-source-out", {})
+    for name, (n, median, p90) in fitted_classes.items():
+        held = f"{held_classes[name][1]:.0f} ({held_classes[name][2]:.0f})" if name in held_classes else "-"
+        lines.append(f"# {f'{name} (n={n})':<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
     lines.append("[defaults]")
     lines += [f"{key} = {_fmt(value)}" for key, value in defaults.items()]
     lines.append(f'source = "fitted by scripts/calibrate.py to {data_label} ({rows} rows, {date})"')
@@ -432,10 +460,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     cross = None
+    classes = {"fitted (in sample)": class_summary((g, t.metric, p, t.value) for g, t, p in fitted)}
     if not (args.no_cv or args.check):
         print("\nleave-one-source-out cross-validation:")
-        cross = summarize(abs_pct_errors(loso(groups)))
+        held_out = loso(groups)
+        cross = summarize(abs_pct_errors((m, p, v) for _, m, p, v in held_out))
         columns["leave-one-source-out"] = cross
+        classes["leave-one-source-out"] = class_summary(held_out)
+    print_table("absolute % error per class (issue 20):", classes)
     print_table("absolute % error per metric (n, median, p90):", columns)
     print_table("in-sample absolute % error per source:", per_source)
 
@@ -457,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         date=date,
         in_sample=in_sample,
         cross=cross,
+        classes=classes,
     )
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
     problems = differs_from_file(result, args.output, args.tolerance) if args.check else None

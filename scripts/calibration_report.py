@@ -36,6 +36,41 @@ def abs_pct_errors(pairs: Iterable[tuple[str, float, float]]) -> dict[str, list[
     return errors
 
 
+LATENCY = ("ttft_ms", "itl_ms", "tpot_ms", "itl_p50_ms", "e2e_ms")
+CLASSES = ("dense Hopper", "MoE", "FP4/Blackwell")  # issue 20's classes, reported separately
+
+
+def row_classes(group: Any) -> list[str]:
+    """The classes a fitted operating point belongs to: MoE models; FP4 weights or a Blackwell GPU; dense models on
+    Hopper (the reference class)."""
+    cfg = group.cfg
+    classes = []
+    if not cfg.model.is_moe and cfg.gpu.family == "hopper":
+        classes.append("dense Hopper")
+    if cfg.model.is_moe:
+        classes.append("MoE")
+    if cfg.gpu.family == "blackwell" or cfg.precision.value.compute_key == "fp4":
+        classes.append("FP4/Blackwell")
+    return classes
+
+
+def class_summary(quads: Iterable[tuple[Any, str, float, float]]) -> dict[str, tuple[int, float, float]]:
+    """{"<class> throughput" / "<class> latency": (n, median, p90)} from (group, metric, predicted, measured)."""
+    errors: dict[str, list[float]] = defaultdict(list)
+    for group, metric, pred, meas in quads:
+        kind = "throughput" if metric in THROUGHPUT else "latency" if metric in LATENCY else None
+        if kind is None:
+            continue
+        for name in row_classes(group):
+            errors[f"{name} {kind}"].append(abs_pct_error(pred, meas))
+    order = [f"{c} {k}" for c in CLASSES for k in ("throughput", "latency")]
+    return {
+        m: (len(errors[m]), float(np.median(errors[m])), float(np.percentile(errors[m], 90)))
+        for m in order
+        if m in errors
+    }
+
+
 def summarize(errors: dict[str, list[float]]) -> dict[str, tuple[int, float, float]]:
     order = [m for m in (*METRICS, "THROUGHPUT", "ALL") if m in errors]
     return {m: (len(errors[m]), float(np.median(errors[m])), float(np.percentile(errors[m], 90))) for m in order}
@@ -44,6 +79,8 @@ def summarize(errors: dict[str, list[float]]) -> dict[str, tuple[int, float, flo
 def print_table(title: str, columns: dict[str, dict[str, tuple[int, float, float]]]) -> None:
     print(f"\n{title}")
     metrics = [m for m in (*METRICS, "THROUGHPUT", "ALL") if any(m in col for col in columns.values())]
+    metrics += [m for col in columns.values() for m in col if m not in metrics]
+    metrics = list(dict.fromkeys(metrics))
     header = f"  {'metric':<26}" + "".join(f"{name:>28}" for name in columns)
     print(header)
     print(f"  {'':<26}" + "".join(f"{'n   median%    p90%':>28}" for _ in columns))
@@ -76,6 +113,9 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
         "allreduce_latency_s": _round(base.allreduce_latency_s),
         "interconnect_fraction": _round(base.interconnect_fraction),
         "kv_bandwidth_fraction": _round(base.kv_bandwidth_fraction),
+        "moe_layer_overhead_s": _round(base.moe_layer_overhead_s),
+        "moe_prefill_layer_overhead_s": _round(base.moe_prefill_layer_overhead_s),
+        "expert_compute_scale": _round(base.expert_compute_scale),
     }
     families = {
         family: {

@@ -46,6 +46,11 @@ class Efficiency:
     # per MoE layer per forward pass: the router, top-k, token permutation and the grouped GEMM's launch and
     # per-expert setup, which do not shrink with the batch; 0 = not modelled (fitted on MoE rows)
     moe_layer_overhead_s: float = 0.0
+    # per MoE layer of a prefill pass on top of that: prefill runs eagerly (no CUDA graphs), so the MoE layer's
+    # many small kernels (router, top-k, permute, quantize, grouped GEMM, combine) each pay a launch
+    moe_prefill_layer_overhead_s: float = 0.0
+    # routed experts' grouped GEMMs relative to the dense GEMMs' compute fraction (1 = as efficient)
+    expert_compute_scale: float = 1.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
 
@@ -78,6 +83,7 @@ class EngineFactors:
             step_overhead_s=eff.step_overhead_s * self.overhead_scale,
             sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
             moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
+            moe_prefill_layer_overhead_s=eff.moe_prefill_layer_overhead_s * self.overhead_scale,
         )
 
 
@@ -154,13 +160,18 @@ def allreduce_time(gpu: GPUSpec, eff: Efficiency, tp: int, message_bytes: float)
     return eff.allreduce_latency_s + 2.0 * (tp - 1) / tp * message_bytes / link
 
 
-def _gemm_work(model: ModelSpec, precision: Precision, layout: Layout, tokens: float) -> tuple[float, float]:
-    """(weight bytes read, GEMM FLOPs) of one GPU for a forward pass over ``tokens`` tokens of one stage.
+def _gemm_work(
+    model: ModelSpec, precision: Precision, layout: Layout, tokens: float, eff: Efficiency
+) -> tuple[float, float]:
+    """(weight bytes read, GEMM FLOPs at the dense GEMMs' efficiency) of one GPU for a forward pass over ``tokens``
+    tokens of one stage.
 
     Plain TP/PP: every weight and FLOP split over tp x pp GPUs. Routed-expert FLOPs are inflated by the busiest
-    expert group's load (``layout.load_imbalance``, EP only) and by the tile padding of small per-expert GEMMs
-    (``layout.tile_utilization``); attention DP replicates the attention weights per group (each group
-    multiplies only its own tokens by them, so FLOPs per GPU do not change)."""
+    expert group's load (``layout.load_imbalance``, EP only), by the tile padding of small per-expert GEMMs
+    (``layout.tile_utilization``) and by the grouped GEMMs' lower efficiency (``eff.expert_compute_scale``:
+    routing, token permutation and activation quantization around many small GEMMs); attention DP replicates
+    the attention weights per group (each group multiplies only its own tokens by them, so FLOPs per GPU do not
+    change)."""
     shards = layout.tp * layout.pp
     weights = _weights_read_bytes(model, precision, tokens)
     flops = tokens * 2.0 * gemm_params(model)
@@ -172,6 +183,7 @@ def _gemm_work(model: ModelSpec, precision: Precision, layout: Layout, tokens: f
     touched = expected_experts_touched(model.num_experts, k, tokens)
     rows_per_expert = tokens * k / max(touched, 1e-12)  # tokens each expert the step reads multiplies
     slowdown = load_imbalance(layout.ep, max(tokens, 1.0) * k) / tile_utilization(rows_per_expert)
+    slowdown /= eff.expert_compute_scale
     flops += tokens * 2.0 * routed_active * (slowdown - 1.0)
     return weight_bytes_per_gpu(model, layout, weights, precision.bytes_per_param), flops / shards
 
@@ -242,7 +254,7 @@ def decode_step(
     layout = Layout(tp, pp, ep, attention_dp)
     shards = tp * pp
     tokens = batch * tokens_per_sequence
-    weights, gemm_flops = _gemm_work(model, precision, layout, tokens)
+    weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, layout.attention_tp, pp, int(context_tokens))
     kv = batch / attention_dp * context_tokens * kv_per_token
     # linear-attention layers read and write their fixed recurrent state once per sequence per step
@@ -311,7 +323,7 @@ def prefill_time(
     """
     layout = Layout(tp, pp, ep, attention_dp)
     own_context = tokens / max(sequences, 1.0) / 2.0
-    weights, gemm_flops = _gemm_work(model, precision, layout, tokens)
+    weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
     attention_flops = tokens * attention_flops_per_token(model, cached_tokens + own_context) / (tp * pp)
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     compute_s = (gemm_flops + attention_flops) / peak
@@ -320,5 +332,7 @@ def prefill_time(
     if batched:
         return compute_s * pp + comm_s
     # one request's pass: its small-M GEMMs hide weight streaming and compute behind each other only in part
+    # and the eager MoE layers' launches, paid once per pass (under load, many prompts share a pass: not counted)
     serial = eff.prefill_serial_fraction * min(compute_s, memory_s)
-    return (max(compute_s, memory_s) + serial) * pp + comm_s
+    eager = eff.moe_prefill_layer_overhead_s * num_moe_layers(model) if model.is_moe else 0.0
+    return (max(compute_s, memory_s) + serial) * pp + comm_s + eager
