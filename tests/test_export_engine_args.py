@@ -5,6 +5,7 @@ make the golden files trustworthy — every number comes from the plan and every
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,9 @@ def test_speculative_plans_carry_k_and_the_proposer() -> None:
         assert not {"--speculative-config", "--speculative-algorithm"} & set(off.args)
         assert any("speculative decoding is OFF" in n and "--speculative-model HF_ID" in n for n in off.notes)
     head = "yuhuili/EAGLE3-LLaMA3.1-Instruct-8B"
-    on = json.loads(_flags(launch_for(eagle, "vllm", LaunchOptions(speculative_model=head)).argv)["--speculative-config"])
+    on = json.loads(
+        _flags(launch_for(eagle, "vllm", LaunchOptions(speculative_model=head)).argv)["--speculative-config"]
+    )
     assert on == {"method": "eagle3", "num_speculative_tokens": 3, "model": head}
     trt = launch_for(eagle, "trtllm", LaunchOptions(speculative_model=head))
     assert trt.config_file["speculative_config"] == {"decoding_type": "Eagle", "max_draft_len": 3,
@@ -219,7 +222,11 @@ def test_draft_model_speculation_is_noted_where_the_engine_cannot_run_it() -> No
     vllm = launch_for(plan, "vllm", LaunchOptions(version="0.10.2"))
     assert "--speculative-config" not in vllm.args and any("not available in vLLM 0.10.2" in n for n in vllm.notes)
     current = json.loads(_flags(launch_for(plan, "vllm").argv)["--speculative-config"])  # 0.34 runs draft models
-    assert current == {"method": "draft_model", "num_speculative_tokens": 2, "model": "meta-llama/Llama-3.2-1B-Instruct"}
+    assert current == {
+        "method": "draft_model",
+        "num_speculative_tokens": 2,
+        "model": "meta-llama/Llama-3.2-1B-Instruct",
+    }
     sgl = _flags(launch_for(plan, "sglang").argv)
     assert sgl["--speculative-algorithm"] == "STANDALONE"
     assert sgl["--speculative-draft-model-path"] == "meta-llama/Llama-3.2-1B-Instruct"
@@ -275,7 +282,9 @@ def test_engine_version_defaults_to_current_and_rejects_unknown() -> None:
     assert {e: launch_for(plan, e).engine.version for e in ENGINES} == {"vllm": "0.34.0", "sglang": "0.5.23",
                                                                         "trtllm": "1.2.1"}  # fmt: skip
     assert launch_for(plan, "vllm", LaunchOptions(version="v0.10.2")).engine.image == "vllm/vllm-openai:v0.10.2"
-    with pytest.raises(InputError, match="--engine-version '0.9.9': gpucast knows vLLM releases 0.34.0, 0.10.2"):
+    with pytest.raises(
+        InputError, match=re.escape("--engine-version '0.9.9': gpucast knows vLLM releases 0.34.0, 0.10.2")
+    ):
         launch_for(plan, "vllm", LaunchOptions(version="0.9.9"))
 
 

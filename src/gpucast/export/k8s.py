@@ -30,7 +30,7 @@ from .engine_args import EngineLaunch, launch_for
 from .k8s_disagg import disaggregated_manifests
 from .k8s_pods import K8sOptions, dns_name, largest_node
 from .k8s_scaling import adapter_rule, autoscaler, disruption_budget, hpa_metric, pod_monitor
-from .k8s_serving import model_cache_claim, options_config_map
+from .k8s_serving import cache_claim_name, model_cache_claim, options_config_map
 from .k8s_training import training_manifests
 from .k8s_workload import workload
 from .plan_file import check_plan, require_kind
@@ -80,7 +80,8 @@ def serving_manifests(
     low, high = replica_range(plan, int(levels["min_replicas"]))
     if launch.config_file:
         documents.append(options_config_map(f"{base}-options", launch, options))
-    work, target, notes = workload(plan, launch, base, (low, high), options, int(levels["zones"]), {}, per_node)
+    work, target, notes = workload(plan, launch, base, (low, high), options, int(levels["zones"]), {}, per_node,
+                                   cache_claim_name(base))  # fmt: skip
     documents += work
     documents.append({
         "apiVersion": "v1", "kind": "Service", "metadata": {"name": base, "namespace": options.namespace,

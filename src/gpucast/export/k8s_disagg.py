@@ -23,6 +23,7 @@ from typing import Any
 from .engine_args import EngineLaunch, LaunchOptions, launch_for
 from .k8s_pods import K8sOptions, dns_name, object_labels, object_meta
 from .k8s_scaling import autoscaler, disruption_budget, pod_monitor
+from .k8s_serving import cache_claim_name
 from .k8s_workload import workload
 
 ROLE_LABEL = "llm-d.ai/role"
@@ -57,7 +58,7 @@ def disaggregated_manifests(plan: dict[str, Any], options: K8sOptions, base: str
         name = dns_name(f"{base}-{role}")
         low, high = pool_range(plan, count, tier_min)
         docs, target, pool_notes = workload(plan, launch, name, (low, high), options, zones, {ROLE_LABEL: role},
-                                            per_node)  # fmt: skip
+                                            per_node, cache_claim_name(base))  # fmt: skip
         documents += docs
         documents.append(service(name, target.selector, launch.engine.port, options))
         documents.append(pod_monitor(name, launch, target.selector, options))

@@ -101,9 +101,9 @@ def engine_container(plan: dict[str, Any], launch: EngineLaunch, gpus: int, opti
     return container
 
 
-def pod_volumes(pod: dict[str, Any], name: str, launch: EngineLaunch, options_map: str) -> None:
-    """Add the model cache and (TensorRT-LLM) the options-file ConfigMap to a pod spec's volumes."""
-    pod["volumes"].append({"name": "model-cache", "persistentVolumeClaim": {"claimName": cache_claim_name(name)}})
+def pod_volumes(pod: dict[str, Any], claim: str, launch: EngineLaunch, options_map: str) -> None:
+    """Add the model cache (claim ``claim``) and (TensorRT-LLM) the options-file ConfigMap to a pod spec's volumes."""
+    pod["volumes"].append({"name": "model-cache", "persistentVolumeClaim": {"claimName": claim}})
     if launch.config_file:
         pod["volumes"].append({"name": "engine-options", "configMap": {"name": options_map}})
 

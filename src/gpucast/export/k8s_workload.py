@@ -34,16 +34,18 @@ def spread(selector: dict[str, str], zones: int) -> list[dict[str, Any]]:
 
 
 def workload(plan: dict[str, Any], launch: EngineLaunch, name: str, replicas: tuple[int, int], options: K8sOptions,
-             zones: int, extra_labels: dict[str, str], per_node: int) -> tuple[list[dict[str, Any]], Target, list[str]]:  # fmt: skip
-    """(documents, autoscaling target, notes) for ``replicas`` = (min, max) replicas of ``launch``."""
+             zones: int, extra_labels: dict[str, str], per_node: int,
+             cache: str) -> tuple[list[dict[str, Any]], Target, list[str]]:  # fmt: skip
+    """(documents, autoscaling target, notes) for ``replicas`` = (min, max) replicas of ``launch``; ``cache`` is the
+    model-cache claim the pods mount."""
     res = plan["gpu_resources"]
     gpus = int(res["tensor_parallel"]) * int(res["pipeline_parallel"])
     selector = {"app.kubernetes.io/name": name}
     labels = object_labels(name, "inference") | extra_labels
     if gpus > per_node:
-        return _leader_worker_set(plan, launch, name, replicas, options, zones, labels, per_node)
+        return _leader_worker_set(plan, launch, name, replicas, options, zones, labels, per_node, cache)
     pod, notes = pod_basics(plan, gpus, options)
-    pod_volumes(pod, name, launch, f"{name}-options")
+    pod_volumes(pod, cache, launch, f"{name}-options")
     pod["containers"] = [engine_container(plan, launch, gpus, options)]
     if constraints := spread(selector, zones):
         pod["topologySpreadConstraints"] = constraints
@@ -81,8 +83,8 @@ def _rank_args(launch: EngineLaunch, nodes: int, leader: bool) -> tuple[list[str
 
 
 def _leader_worker_set(plan: dict[str, Any], launch: EngineLaunch, name: str, replicas: tuple[int, int],
-                       options: K8sOptions, zones: int, labels: dict[str, str],
-                       per_node: int) -> tuple[list[dict[str, Any]], Target, list[str]]:  # fmt: skip
+                       options: K8sOptions, zones: int, labels: dict[str, str], per_node: int,
+                       cache: str) -> tuple[list[dict[str, Any]], Target, list[str]]:  # fmt: skip
     res = plan["gpu_resources"]
     gpus = int(res["tensor_parallel"]) * int(res["pipeline_parallel"])
     nodes = math.ceil(gpus / per_node)
@@ -93,7 +95,7 @@ def _leader_worker_set(plan: dict[str, Any], launch: EngineLaunch, name: str, re
     for leader in (True, False):
         pod, pod_notes = pod_basics(plan, per_pod, options)
         notes += pod_notes if leader else []
-        pod_volumes(pod, name, launch, f"{name}-options")
+        pod_volumes(pod, cache, launch, f"{name}-options")
         command, args = _rank_args(launch, nodes, leader)
         container = engine_container(plan, launch, per_pod, options, args=args, serve=leader)
         container["command"] = command
