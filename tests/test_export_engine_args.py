@@ -84,11 +84,13 @@ def test_precisions_map_to_quantization_and_kv_dtype() -> None:
     assert sgl["--kv-cache-dtype"] == "fp8_e4m3" and sgl["--chunked-prefill-size"] == "8192"
     assert "--enable-metrics" in sgl  # SGLang exports Prometheus metrics only when asked
     trt = launch_for(load("h200-deepseek-v3-fp8"), "trtllm")
-    assert trt.config_file == {"kv_cache_config": {"dtype": "fp8"}, "enable_chunked_prefill": True}
+    assert trt.config_file == {"kv_cache_config": {"dtype": "fp8"}}  # chunked prefill once, as the CLI switch
     assert _flags(trt.argv)["--config"] == trt.engine.config_file_path  # 1.2: --config (was --extra_llm_api_options)
+    assert trt.argv.count("--enable_chunked_prefill") == 1
     assert not any("pre-quantized" in note for note in trt.notes)  # item 8: the checkpoint is FP8 already
     old = launch_for(load("h200-deepseek-v3-fp8"), "trtllm", LaunchOptions(version="1.0.0"))
     assert _flags(old.argv)["--extra_llm_api_options"] == old.engine.config_file_path
+    assert old.config_file["enable_chunked_prefill"] is True and "--enable_chunked_prefill" not in old.argv
 
 
 def test_vllm_command_for_the_70b_plan_reads_as_documented() -> None:
@@ -271,8 +273,10 @@ def test_moe_plans_get_expert_and_attention_data_parallel_options() -> None:
     assert (sgl["--tp-size"], sgl["--ep-size"], sgl["--attn-dp-size"]) == ("8", "8", "8")
     old = _flags(launch_for(_moe(8, 8), "sglang", LaunchOptions(version="0.5.9")).argv)
     assert old["--dp-size"] == "8" and "--enable-dp-attention" in old
-    trt = launch_for(_moe(8, 8), "trtllm").config_file
-    assert trt["moe_expert_parallel_size"] == 8 and trt["enable_attention_dp"] is True
+    trt = launch_for(_moe(8, 8), "trtllm")
+    assert _flags(trt.argv)["--ep_size"] == "8" and trt.config_file["enable_attention_dp"] is True
+    old_trt = launch_for(_moe(8, 8), "trtllm", LaunchOptions(version="1.0.0")).config_file
+    assert old_trt["moe_expert_parallel_size"] == 8
     ep_only = _flags(launch_for(_moe(8, 1), "vllm").argv)
     assert "--enable-expert-parallel" in ep_only and "--data-parallel-size" not in ep_only
 

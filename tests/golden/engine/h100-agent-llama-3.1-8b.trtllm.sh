@@ -3,7 +3,6 @@
 # disaggregated prefill/decode (2 prefill + 10 decode instances of 1 GPUs = 12 GPUs; the plan's verdict: unified, 11 GPUs unified): this command is one unified replica; `gpucast export k8s` writes the two pools, or add --role prefill|decode for a pool's command
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
-enable_chunked_prefill: true
 kv_cache_config:
   enable_block_reuse: true
 EOF
@@ -16,5 +15,6 @@ trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --max_batch_size 45 \
   --max_seq_len 15000 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
+  --enable_chunked_prefill \
   --max_num_tokens 8192 \
   --config /etc/trtllm/llm-api-options.yaml

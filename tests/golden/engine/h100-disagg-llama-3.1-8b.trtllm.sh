@@ -2,9 +2,6 @@
 # one replica on 4 x H100-SXM; run 10-16 replicas of it; clients send model=llama-3.1-8b
 # disaggregated prefill/decode (4 prefill + 10 decode instances of 4 GPUs = 56 GPUs; the plan's verdict: disaggregated, 64 GPUs unified): this command is one unified replica; `gpucast export k8s` writes the two pools, or add --role prefill|decode for a pool's command
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
-cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
-enable_chunked_prefill: true
-EOF
 trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --host 0.0.0.0 \
   --port 8000 \
@@ -14,5 +11,5 @@ trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --max_batch_size 93 \
   --max_seq_len 5000 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
-  --max_num_tokens 8192 \
-  --config /etc/trtllm/llm-api-options.yaml
+  --enable_chunked_prefill \
+  --max_num_tokens 8192

@@ -5,7 +5,6 @@
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   dtype: fp8
-enable_chunked_prefill: true
 speculative_config:
   decoding_type: MTP
   num_nextn_predict_layers: 2
@@ -19,5 +18,6 @@ trtllm-serve deepseek-ai/DeepSeek-V3 \
   --max_batch_size 256 \
   --max_seq_len 4096 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
+  --enable_chunked_prefill \
   --max_num_tokens 8192 \
   --config /etc/trtllm/llm-api-options.yaml

@@ -4,7 +4,6 @@
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   dtype: fp8
-enable_chunked_prefill: true
 EOF
 trtllm-serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \
@@ -15,5 +14,6 @@ trtllm-serve deepseek-ai/DeepSeek-V3 \
   --max_batch_size 256 \
   --max_seq_len 4096 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
+  --enable_chunked_prefill \
   --max_num_tokens 8192 \
   --config /etc/trtllm/llm-api-options.yaml

@@ -3,7 +3,6 @@
 # speculative decoding is OFF in this command: Llama-3.1-8B has no MTP layers, so the plan's one-layer proposer is an EAGLE-3 head, a separate checkpoint; export again with --speculative-model HF_ID (an EAGLE-3 head trained for this model) to turn on the plan's k=3
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
-enable_chunked_prefill: true
 kv_cache_config:
   enable_block_reuse: false
 EOF
@@ -16,5 +15,6 @@ trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --max_batch_size 41 \
   --max_seq_len 6200 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
+  --enable_chunked_prefill \
   --max_num_tokens 8192 \
   --config /etc/trtllm/llm-api-options.yaml
