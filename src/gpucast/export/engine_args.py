@@ -203,7 +203,8 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     scaling = plan["scaling"]
     low, high = scaling["recommended_min_replicas"], scaling["recommended_max_replicas"]
     count = f"{low} replicas" if low == high else f"{low}-{high} replicas"
-    notes.insert(0, f"one replica on {tp * pp} x {res['recommended_gpu_type']}; run {count} of it; clients send "
-                    f"model={name}")  # fmt: skip
+    what = f"one {options.role} instance" if options.role else "one replica"
+    runs = "" if options.role else f"; run {count} of it"
+    notes.insert(0, f"{what} on {tp * pp} x {res['recommended_gpu_type']}{runs}; clients send model={name}")
     return EngineLaunch(engine=flags, model=model, served_name=name, args=args, config_file=config, notes=notes,
                         warnings=warnings)  # fmt: skip

@@ -100,6 +100,10 @@ def is_stand_in(plan: dict[str, Any]) -> bool:
                                             or bool(plan.get("inputs", {}).get("model_size_billions")))  # fmt: skip
 
 
+def _g(value: Any) -> str:
+    return f"{float(value):g}" if isinstance(value, (int, float)) else str(value)
+
+
 def check_exportable(plan: dict[str, Any]) -> None:
     """Refuse a serving plan that misses its latency SLOs: its numbers (one sequence per replica, dozens of
     replicas, fractional KEDA thresholds) describe no deployment anyone should apply."""
@@ -107,8 +111,8 @@ def check_exportable(plan: dict[str, Any]) -> None:
     if thr.get("meets_latency_sla", True) is False:
         raise InputError(
             f"the plan does not meet its latency SLOs (TTFT {float(thr.get('estimated_ttft_ms', 0)):.0f} ms vs "
-            f"{inputs.get('ttft_slo_ms')} ms, ITL {float(thr.get('estimated_itl_ms', 0)):.0f} ms vs "
-            f"{inputs.get('itl_slo_ms')} ms), so gpucast does not export it: re-plan with a larger GPU, more "
+            f"{_g(inputs.get('ttft_slo_ms'))} ms, ITL {float(thr.get('estimated_itl_ms', 0)):.0f} ms vs "
+            f"{_g(inputs.get('itl_slo_ms'))} ms), so gpucast does not export it: re-plan with a larger GPU, more "
             "GPUs per replica or looser SLOs"
         )
 
