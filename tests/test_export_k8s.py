@@ -215,7 +215,7 @@ def test_gke_accelerator_label_and_keda_triggers() -> None:
     triggers = agent["ScaledObject"]["spec"]["triggers"]
     assert "vllm:num_requests_running" in triggers[0]["metadata"]["query"]
     assert "vllm:num_requests_waiting" in triggers[0]["metadata"]["query"]
-    assert 'model_name="llama-3.1-8b"' in triggers[0]["metadata"]["query"]  # the served model name
+    assert 'app_kubernetes_io_name="llama-3-1-8b-vllm"' in triggers[0]["metadata"]["query"]  # this workload's pods
     assert float(triggers[0]["metadata"]["threshold"]) == pytest.approx(
         load("h100-agent-llama-3.1-8b")["scaling"]["auto_scale_queue_depth_threshold"], rel=1e-3
     )

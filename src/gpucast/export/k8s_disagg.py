@@ -7,8 +7,8 @@ Pods carry ``llm-d.ai/role: prefill|decode``, the label llm-d's P/D-aware infere
 
 * Replica ranges: the plan sizes each pool for the planned peak; the minimum keeps the pool's share of the average
   load (``ceil(peak pool x average / peak rps)``), never fewer than the tier's minimum or one.
-* Autoscaling: the prefill pool on requests in flight (the queue builds there), the decode pool on KV-cache usage
-  with KEDA, else requests in flight.
+* Autoscaling: each pool on its own pods' requests in flight (and KV-cache usage with KEDA), with the plan's
+  thresholds; the queries select the pool by its workload label, not by the model name both pools share.
 * The request router in front of the pools: SGLang's router in PD mode is generated (a Deployment and a Service);
   for vLLM, llm-d's inference scheduler (installed with its Helm chart) routes by the role label, and for
   TensorRT-LLM ``trtllm-serve disaggregated`` -- notes say so.

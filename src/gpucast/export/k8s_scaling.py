@@ -9,7 +9,9 @@
   the HPA of a ScaledObject, so the two are alternatives.
 * No autoscaler when the plan's minimum equals its maximum: there is nothing to scale, and an HPA pinned at
   min = max only adds a moving part.
-* PodMonitor (Prometheus Operator): the operator ignores ``prometheus.io/*`` annotations.
+* PodMonitor (Prometheus Operator): the operator ignores ``prometheus.io/*`` annotations. It copies the pods'
+  ``app.kubernetes.io/name`` onto every series, so a KEDA query counts the requests of its own workload only
+  (the prefill and decode pools of one model share the engine's ``model_name`` label).
 * PodDisruptionBudget: at most one replica voluntarily disrupted at a time (node drains, upgrades) when the tier
   keeps two or more; none for a single-replica tier (a PDB would block every drain).
 """
@@ -24,6 +26,7 @@ from .engine_args import EngineLaunch
 from .k8s_pods import K8sOptions, object_meta
 from .plan_file import k8s_catalog
 
+WORKLOAD_LABEL = "app_kubernetes_io_name"  # app.kubernetes.io/name as a Prometheus label (podTargetLabels)
 SCALE_DOWN_WINDOW_S = 300  # wait 5 minutes of low load before removing a replica (a reload takes minutes)
 
 
@@ -107,7 +110,8 @@ def _keda(plan: dict[str, Any], launch: EngineLaunch, target: Target, options: K
     if not (flags.metrics_running and flags.metrics_waiting):
         raise InputError(f"--keda needs Prometheus gauges of queued and running requests; {flags.name} "
                          f"{flags.version} exports none at {flags.metrics_path} (use the HPA, or --engine vllm|sglang)")  # fmt: skip
-    where = f'{{namespace="{options.namespace}",model_name="{launch.served_name}"}}'
+    # the workload's own pods: the PodMonitor copies app.kubernetes.io/name onto every series (podTargetLabels)
+    where = f'{{namespace="{options.namespace}",{WORKLOAD_LABEL}="{target.name}"}}'
     triggers: list[dict[str, Any]] = [{
         "type": "prometheus", "name": "requests-in-flight", "metricType": "AverageValue",
         "metadata": {"serverAddress": options.prometheus_url,
@@ -140,7 +144,7 @@ def pod_monitor(name: str, launch: EngineLaunch, selector: dict[str, str], optio
     meta["labels"] = meta["labels"] | {"release": data["release_label"]}
     return {
         "apiVersion": data["api_version"], "kind": "PodMonitor", "metadata": meta,
-        "spec": {"selector": {"matchLabels": dict(selector)},
+        "spec": {"selector": {"matchLabels": dict(selector)}, "podTargetLabels": ["app.kubernetes.io/name"],
                  "podMetricsEndpoints": [{"port": "http", "path": launch.engine.metrics_path,
                                           "interval": data["interval"]}]},
     }  # fmt: skip
