@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden.golden_files import INFERENCE, load
 from gpucast.export.engine_args import LaunchOptions, launch_for
@@ -154,3 +156,35 @@ def test_generator_reads_both_parser_styles(tmp_path: Path) -> None:
     flags = _generator().flags_of("sglang", sglang)
     assert set(flags) == {"--tp-size", "--tensor-parallel-size", "--enable-x", "--mode"}
     assert flags["--enable-x"]["value"] == "none" and flags["--mode"]["choices"] == ["a", "b"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    tp=st.sampled_from([1, 2, 4, 8]),
+    pp=st.sampled_from([1, 2]),
+    ep_on=st.booleans(),
+    dp_share=st.sampled_from([1, 2, 4, 8]),
+    release=st.sampled_from(RELEASES),
+)
+def test_any_layout_parses_and_places_every_gpu(tp: int, pp: int, ep_on: bool, dp_share: int,
+                                                release: tuple[str, str]) -> None:  # fmt: skip
+    """Invariant: for any TP/PP/EP/DP-attention layout, the command parses with the release's parser, and the pods of
+    one replica (one pod, or a LeaderWorkerSet group over 8-GPU nodes) request exactly TP x PP GPUs."""
+    engine, version = release
+    dp = min(dp_share, tp)
+    plan = load("h200-deepseek-v3-fp8")
+    plan["gpu_resources"] |= {"tensor_parallel": tp, "pipeline_parallel": pp, "expert_parallel": tp if ep_on else 1,
+                              "attention_data_parallel": dp}  # fmt: skip
+    launch = launch_for(plan, engine, LaunchOptions(version=version))
+    check_argv(launch.argv, launch.engine.command, engine, version)
+    documents, _ = serving_manifests(plan, K8sOptions(engine=engine, launch=LaunchOptions(version=version)))
+    workload = next(d for d in documents if d["kind"] in ("Deployment", "LeaderWorkerSet"))
+    if workload["kind"] == "Deployment":
+        pods = [workload["spec"]["template"]]
+    else:
+        group = workload["spec"]["leaderWorkerTemplate"]
+        pods = [group["leaderTemplate"]] + [group["workerTemplate"]] * (group["size"] - 1)
+    gpus = sum(p["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] for p in pods)
+    assert gpus == tp * pp and all(
+        p["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] <= 8 for p in pods
+    )

@@ -1,8 +1,11 @@
 """The ``export`` and ``report`` commands (issue 10). Keep module-level imports light: the parser is
 built on every ``gpucast`` start.
 
-* ``gpucast export vllm|sglang|trtllm [PLAN.json | planning flags]`` — the engine's launch command
-* ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]`` — YAML
+* ``gpucast export vllm|sglang|trtllm [PLAN.json | planning flags] [--engine-version V] [--served-model HF_ID]
+  [--speculative-model HF_ID] [--role prefill|decode]`` — the engine's launch command
+* ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]
+  [--criticality T] [--storage-class C]`` — YAML (docs/exports.md)
+* ``gpucast export helm PLAN.json`` — values for the vLLM production-stack chart
 * ``gpucast report PLAN.json --format md|html`` — a report for people who don't read JSON
 
 Everything prints to stdout unless ``--output FILE`` is given. A plan file is what ``--output`` of a planning
