@@ -66,8 +66,9 @@ class EngineLaunch:
 
     def shell(self) -> str:
         """The command as a commented shell snippet (one flag per line)."""
-        lines = [f"# {self.engine.name} {self.engine.version} (gpucast's default is the current stable release; "
-                 f"--engine-version picks another); flags: {self.engine.source}"]  # fmt: skip
+        lines = [
+            f"# {self.engine.name} {self.engine.version} ({release_words(self.engine)}); flags: {self.engine.source}"
+        ]
         lines += [f"# WARNING: {w}" for w in self.warnings]
         lines += [f"# {note}" for note in self.notes]
         if self.config_file:
@@ -77,6 +78,13 @@ class EngineLaunch:
             lines += [f"cat > {shlex.quote(self.engine.config_file_path)} <<'EOF'", body, "EOF"]
         lines.append(shell_words(self.argv, len(self.engine.command) + (0 if self.engine.model_flag else 1)))
         return "\n".join(lines) + "\n"
+
+
+def release_words(engine: EngineFlags) -> str:
+    """Says whether the release is gpucast's default (the current stable one) or an older one picked by hand."""
+    if not engine.releases or engine.version == engine.releases[0]:
+        return "gpucast's default is the current stable release; --engine-version picks another"
+    return f"chosen with --engine-version; the current stable release is {engine.releases[0]}"
 
 
 def shell_words(argv: list[str], head: int) -> str:

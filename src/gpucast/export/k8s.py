@@ -26,7 +26,7 @@ from importlib import resources
 from typing import Any
 
 from ..errors import InputError
-from .engine_args import EngineLaunch, launch_for
+from .engine_args import EngineLaunch, launch_for, release_words
 from .k8s_disagg import disaggregated_manifests
 from .k8s_pods import K8sOptions, dns_name, largest_node
 from .k8s_scaling import adapter_rule, autoscaler, disruption_budget, hpa_metric, pod_monitor
@@ -131,8 +131,7 @@ def plan_manifests(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> 
         warnings = launch.warnings
         flags = launch.engine
         about = [
-            f"engine: {flags.name} {flags.version} ({flags.image}; gpucast's default is the current stable "
-            f"release, --engine-version picks another); flags: {flags.source}",
+            f"engine: {flags.name} {flags.version} ({flags.image}; {release_words(flags)}); flags: {flags.source}",
             "private registry or mirror: add `imagePullSecrets: [{name: <secret>}]` to each pod spec",
         ]
         if any(d["kind"] in ("HorizontalPodAutoscaler", "ScaledObject") for d in documents):
