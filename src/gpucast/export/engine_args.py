@@ -167,7 +167,8 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
                         "pass --served-model HF_ID with the model you will serve")  # fmt: skip
     args: list[str] = [model] if not flags.model_flag else [flags.model_flag, model]
     args += list(flags.always)
-    name = served_name(plan, options.served_model)
+    # an engine without a served-name flag answers to the checkpoint path it loaded
+    name = served_name(plan, options.served_model) if flags.served_model_flag else model
     if flags.served_model_flag:
         args += [flags.served_model_flag, name]
 

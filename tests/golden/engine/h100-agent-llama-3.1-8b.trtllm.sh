@@ -1,5 +1,5 @@
 # TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
-# one replica on 1 x H100-SXM; run 9-11 replicas of it; clients send model=llama-3.1-8b
+# one replica on 1 x H100-SXM; run 9-11 replicas of it; clients send model=meta-llama/Llama-3.1-8B-Instruct
 # disaggregated prefill/decode (2 prefill + 10 decode instances of 1 GPUs = 12 GPUs; the plan's verdict: unified, 11 GPUs unified): this command is one unified replica; `gpucast export k8s` writes the two pools, or add --role prefill|decode for a pool's command
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'

@@ -1,5 +1,5 @@
 # TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
-# one replica on 16 x H100-SXM; run 2 replicas of it; clients send model=llama-3.1-405b
+# one replica on 16 x H100-SXM; run 2 replicas of it; clients send model=meta-llama/Llama-3.1-405B-Instruct
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 trtllm-serve meta-llama/Llama-3.1-405B-Instruct \
   --host 0.0.0.0 \
