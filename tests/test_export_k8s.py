@@ -19,8 +19,7 @@ from conftest import gpucast_exe
 from golden.golden_files import INFERENCE, TRAINING, check, load, plan_path
 from gpucast.errors import InputError
 from gpucast.export.engine_args import LaunchOptions
-from gpucast.export.k8s import K8sOptions, serving_manifests
-from gpucast.export.k8s import plan_manifests as _plan_manifests
+from gpucast.export.k8s import K8sOptions, manifests_and_warnings, plan_manifests, serving_manifests
 from gpucast.export.k8s_training import training_manifests
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate ([dev] extra)")
@@ -42,10 +41,6 @@ CASES = [(name, {}) for name in INFERENCE + TRAINING] + [
         {"criticality": "tier3", "launch": LaunchOptions(served_model="meta-llama/Llama-3.3-70B-Instruct")},
     ),
 ]
-
-
-def plan_manifests(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> str:
-    return _plan_manifests(plan, options)[0]
 
 
 PYTORCHJOB_SCHEMA = {  # the CRD's required structure (kubeflow/training-operator v1 PyTorchJob), written by hand
@@ -397,11 +392,11 @@ def test_criticality_sets_replicas_spread_and_disruption_budget() -> None:
 
 
 def test_header_states_the_adapter_rule_and_warns_on_stand_ins() -> None:
-    text, warnings = _plan_manifests(load("h100-agent-llama-3.1-8b"), K8sOptions())
+    text, warnings = manifests_and_warnings(load("h100-agent-llama-3.1-8b"), K8sOptions())
     assert "# autoscaling: HPA on the Pods metric vllm_requests_in_flight" in text
     assert "vllm:num_requests_waiting{<<.LabelMatchers>>}" in text and warnings == []
     assert "imagePullSecrets" in text and "prefixaware" in text  # documented placeholder; prefix-aware routing
-    text, warnings = _plan_manifests(load("h100-size-70b"), K8sOptions())
+    text, warnings = manifests_and_warnings(load("h100-size-70b"), K8sOptions())
     assert warnings and "--model-size stand-in" in warnings[0] and "# note: WARNING: the plan's model" in text
 
 

@@ -169,13 +169,13 @@ def dispatch(args: argparse.Namespace) -> int:
                                                       storage_class=args.storage_class))  # fmt: skip
         _warn(warnings)
         return _write(args, text, "Helm values")
-    from ..export.k8s import plan_manifests
+    from ..export.k8s import manifests_and_warnings
 
     options = K8sOptions(namespace=args.namespace, name=args.name, engine=args.engine, keda=args.keda,
                          kubeflow=args.kubeflow, prometheus_url=args.prometheus_url, image=args.image,
                          train_command=args.train_command, launch=launch_options, criticality=args.criticality,
                          storage_class=args.storage_class)  # fmt: skip
-    text, warnings = plan_manifests(plan, options)
+    text, warnings = manifests_and_warnings(plan, options)
     _warn(warnings)
     return _write(args, text, "Manifests")
 

@@ -120,9 +120,13 @@ def manifests_yaml(documents: list[dict[str, Any]], header: list[str]) -> str:
     return head + body
 
 
-def plan_manifests(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> tuple[str, list[str]]:
-    """The manifests of any plan as YAML text (serving or training) with a header saying what they came from, and
-    the warnings to show on stderr."""
+def plan_manifests(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> str:
+    """The manifests of any plan as YAML text (serving or training), with a header saying what they came from."""
+    return manifests_and_warnings(plan, options)[0]
+
+
+def manifests_and_warnings(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> tuple[str, list[str]]:
+    """:func:`plan_manifests`, and the warnings to show on stderr (a ``--model-size`` stand-in)."""
     kind = check_plan(plan)
     warnings: list[str] = []
     if kind == "inference":
