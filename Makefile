@@ -1,21 +1,25 @@
-# gpucast: `make run` plans a sample workload, `make test` runs lint + tests, `make bench` prints figures.
+# gpucast: `make run` installs everything and plans a sample workload, `make test` runs lint + docs + tests,
+# `make install` only installs, `make docs` builds the documentation site, `make bench` prints figures.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench lint calibrate clean
+.PHONY: run install test bench lint docs calibrate clean
 
+# every extra (pyproject.toml's [all]): predict, the database commands and serve work after `make run`
 $(BIN)/gpucast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[all]'
 	touch $@
 
 $(VENV)/.dev: $(BIN)/gpucast
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $@
 
-run: $(BIN)/gpucast
+install: $(BIN)/gpucast
+
+run: install
 	$(BIN)/gpucast forecast --mode inference --model llama-3.1-70b --rps 10 --input-tokens 500 --output-tokens 200 --precision FP16 --gpu-type H100-80GB --cost
 
 lint: $(VENV)/.dev
@@ -23,6 +27,10 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs: $(VENV)/.dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: lint
 	$(BIN)/python -m pytest

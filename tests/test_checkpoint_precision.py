@@ -33,7 +33,9 @@ def _plan(capsys: pytest.CaptureFixture[str], *flags: str) -> dict:
 
 def test_catalog_marks_only_officially_quantized_releases():
     quantized = {key for key, spec in load_models().items() if spec.checkpoint_precision}
-    assert quantized == {"deepseek-v3", "deepseek-r1"}
+    # DeepSeek, DeepSeek-V3.1/V3.2 and Kimi-K2 publish FP8 (quant_method fp8); gpt-oss publishes MXFP4 experts
+    assert quantized == {"deepseek-v3", "deepseek-r1", "deepseek-v3.1", "deepseek-v3.2", "kimi-k2", "gpt-oss-20b",
+                         "gpt-oss-120b"}  # fmt: skip
     assert resolve_model("deepseek-r1").checkpoint_precision == "FP8"
     assert resolve_model("llama-3.1-405b").checkpoint_precision == ""  # an FP8 variant exists; the release is BF16
 
@@ -99,11 +101,11 @@ def test_estimate_without_precision_uses_the_checkpoint_else_bf16():
     ("quantization", "expected"),
     [
         (DEEPSEEK_QUANTIZATION, "FP8"),
-        ({"quant_method": "mxfp4"}, "FP4"),  # gpt-oss
+        ({"quant_method": "mxfp4"}, "MXFP4"),  # gpt-oss
         ({"quant_method": "awq", "bits": 4, "group_size": 128}, "INT4"),
         ({"quant_method": "gptq", "bits": 8}, "INT8"),
         ({"quant_method": "gptq"}, ""),  # width not stated: not a clear case
-        ({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "FP4"),
+        ({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "NVFP4"),
         (COMPRESSED_FP8, "FP8"),
         ({"quant_method": "bitsandbytes", "load_in_4bit": True}, ""),
         (None, ""),

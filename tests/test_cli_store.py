@@ -169,18 +169,18 @@ def test_db_export_import_backup_commands(db, capsys, tmp_path):
     assert info["rows"]["services"] == 1 and info["schema_revision"] == "0002"
 
 
-def test_readme_store_python_example_runs(tmp_path, monkeypatch):
-    """The README's store example is real code: run it against a fresh database."""
+def test_docs_store_python_example_runs(tmp_path, monkeypatch):
+    """The Python API page's store example is real code: run it against a fresh database."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("Python API for the store") :]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    section = page[page.index("## The store") :]
     code = section[
         section.index("```python") + len("```python") : section.index("```\n", section.index("```python") + 9)
     ]
     monkeypatch.chdir(tmp_path)
     _history_csv(tmp_path / "traffic.csv")
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, "docs/python-api.md", "exec"), {})
     from gpucast.store import open_store
     from gpucast.store.workflow import get_request
 

@@ -47,6 +47,8 @@ def _re_estimate(plan: dict, engine: str) -> dict:
             model=inputs["model"],
             tp=res["tensor_parallel"],
             pp=res["pipeline_parallel"],
+            ep=res["expert_parallel"],
+            attention_dp=res["attention_data_parallel"],
             precision=inputs["precision"],
             kv_precision=inputs["kv_precision"],
             engine=engine,

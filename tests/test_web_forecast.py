@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import page_csrf
+from gpucast.extras import install_hint
 from gpucast.forecast import forecast_load, load_history
 from gpucast.inputs.types import GPUConfig, ModelConfig, ServingOptions
 from gpucast.planning.timeline import capacity_timeline
@@ -144,7 +145,7 @@ response = client.post("/api/v1/forecast", files={{"file": ("h.csv", b"timestamp
 print(response.status_code, response.json()["error"])
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.startswith("422 ") and "pip install 'gpucast[forecast]'" in out
+    assert out.startswith("422 ") and install_hint("forecast") in out
 
 
 def test_forecast_page_upload_chart_timeline_and_scenario_switch(site):

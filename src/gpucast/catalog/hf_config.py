@@ -1,5 +1,10 @@
-"""Map a Hugging Face ``config.json`` (Llama, Mistral, Qwen2/3, Mixtral, DeepSeek-V3, Gemma-2,
-Phi-3, GPT-J, Llama-4 text config) onto gpucast's ``ModelSpec``.
+"""Map a Hugging Face ``config.json`` (Llama, Mistral, Qwen2/3, Mixtral, DeepSeek-V3/V3.2, Kimi-K2, GLM-4.5,
+Gemma-2/3, gpt-oss, Qwen3-Next, Phi-3, GPT-J, Llama-4 text config) onto gpucast's ``ModelSpec``.
+
+Attention kinds: sliding-window layers from ``layer_types`` ("sliding_attention": gpt-oss, Gemma-3 in newer
+transformers) or ``sliding_window_pattern`` (Gemma-3: every 6th layer global) or, for Gemma-2, alternate layers;
+linear-attention layers from ``layer_types`` ("linear_attention") or ``full_attention_interval`` (Qwen3-Next: every
+4th layer full); attention sinks for gpt-oss; DeepSeek Sparse Attention's indexer from ``index_head_dim``.
 
 Key names follow the transformers configuration classes; GPT-style names (n_layer, n_embd,
 n_head) are accepted too. Missing required keys are reported by name.
@@ -35,9 +40,9 @@ def _positive_int(cfg: dict[str, Any], key: str, source: str) -> int:
 
 # quantization_config.quant_method (transformers' QuantizationMethod names) -> the precision its weights are stored in;
 # 4-/8-bit integer methods state their width in "bits" (GPTQ, AWQ: transformers GPTQConfig/AwqConfig; AWQ defaults to 4).
-_FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "FP4"}
+_FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "MXFP4"}
 _INTEGER_METHODS = ("awq", "gptq")
-_MODELOPT_ALGOS = {"FP8": "FP8", "NVFP4": "FP4"}  # NVIDIA ModelOpt "quant_algo"
+_MODELOPT_ALGOS = {"FP8": "FP8", "NVFP4": "NVFP4"}  # NVIDIA ModelOpt "quant_algo"
 
 
 def checkpoint_precision(quantization: Any) -> str:
@@ -83,9 +88,40 @@ def _compressed_tensors_precision(quantization: dict[str, Any]) -> str:
     return names.get(found.pop(), "")
 
 
+# Gemma3TextConfig defaults (transformers) for keys a Gemma-3 multimodal config.json's text_config leaves out
+# (and its 5:1 local/global pattern, sliding_window_pattern 6: _layer_kinds)
+_GEMMA3_DEFAULTS = {"vocab_size": 262208, "max_position_embeddings": 131072}
+
+
+def _layer_kinds(cfg: dict[str, Any], layers: int, model_type: str, window: int) -> tuple[int, int]:
+    """(sliding-window layers, linear-attention layers) as the config lays them out (see module docstring)."""
+    kinds = cfg.get("layer_types")
+    if isinstance(kinds, list) and len(kinds) == layers:
+        sliding = sum(1 for kind in kinds if kind == "sliding_attention") if window else 0
+        return sliding, sum(1 for kind in kinds if kind == "linear_attention")
+    linear = 0
+    interval = int(cfg.get("full_attention_interval") or 0)
+    if interval > 0:  # Qwen3-Next: layer i is full attention iff (i + 1) % interval == 0
+        linear = layers - layers // interval
+    if not window:
+        return 0, linear
+    pattern = int(
+        cfg.get("sliding_window_pattern")
+        or cfg.get("_sliding_window_pattern")
+        or (6 if model_type.startswith("gemma3") else 0)
+    )  # "_": transformers>=4.53
+    if pattern > 0:  # Gemma-3: layer i is global iff (i + 1) % pattern == 0
+        return layers - layers // pattern, linear
+    if model_type.startswith("gemma"):  # Gemma-2 alternates local / global
+        return layers // 2, linear
+    return layers, linear
+
+
 def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantization: Any = None) -> ModelSpec:
     """Build a ModelSpec; ``name`` labels it in plans (the config's folder name). ``quantization`` is the
     checkpoint's ``quantization_config`` (default: the one in ``cfg``), which sets ``checkpoint_precision``."""
+    if str(cfg.get("model_type", "")).startswith("gemma3"):
+        cfg = {**_GEMMA3_DEFAULTS, **cfg}
     layers = _positive_int(cfg, "num_hidden_layers", source)
     hidden = _positive_int(cfg, "hidden_size", source)
     heads = _positive_int(cfg, "num_attention_heads", source)
@@ -101,9 +137,13 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
     rope = int(cfg.get("qk_rope_head_dim") or 0)
     nope = int(cfg.get("qk_nope_head_dim") or 0)
     window = int(cfg.get("sliding_window") or 0) if cfg.get("use_sliding_window", True) else 0
-    window_layers = 0
-    if window:
-        window_layers = layers // 2 if model_type.startswith("gemma") else layers
+    window_layers, linear_layers = _layer_kinds(cfg, layers, model_type, window)
+    if not window_layers:
+        window = 0
+    shared_ffn = int(cfg.get("shared_expert_intermediate_size") or 0)
+    # Qwen2-MoE / Qwen3-Next state one shared expert by its width only
+    shared = int(cfg.get("n_shared_experts") or (1 if model_type.startswith("llama4") or shared_ffn else 0))
+    is_gpt_oss = model_type == "gpt_oss"
     moe_ffn = int(cfg.get("moe_intermediate_size") or 0)
     if model_type.startswith("llama4"):
         moe_ffn = ffn
@@ -123,14 +163,14 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
         tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
         gated_mlp=not is_gptj,
         attention_bias=bool(cfg.get("attention_bias", model_type == "qwen2")),
-        mlp_bias=is_gptj,
-        norms_per_layer=4 if model_type.startswith("gemma2") else 2,
+        mlp_bias=is_gptj or is_gpt_oss,  # gpt-oss experts carry gate_up and down biases
+        norms_per_layer=4 if model_type.startswith(("gemma2", "gemma3")) else 2,
         max_context=int(cfg.get("max_position_embeddings") or cfg.get("n_positions") or 4096),
         num_experts=experts,
         experts_per_token=int(cfg.get("num_experts_per_tok") or 0) if experts else 0,
-        num_shared_experts=int(cfg.get("n_shared_experts") or (1 if model_type.startswith("llama4") else 0)),
+        num_shared_experts=shared if experts else 0,
         moe_intermediate_size=moe_ffn or (ffn if experts else 0),
-        shared_expert_intermediate_size=int(cfg.get("shared_expert_intermediate_size") or 0),
+        shared_expert_intermediate_size=shared_ffn,
         first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
         moe_layer_step=step if experts else 1,
         kv_lora_rank=kv_lora,
@@ -140,6 +180,17 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
         v_head_dim=int(cfg.get("v_head_dim") or 0),
         sliding_window=window,
         sliding_window_layers=window_layers,
+        attention_sinks=is_gpt_oss,
+        attention_output_gate=model_type == "qwen3_next",
+        linear_attention_layers=linear_layers,
+        linear_num_key_heads=int(cfg.get("linear_num_key_heads") or 0) if linear_layers else 0,
+        linear_num_value_heads=int(cfg.get("linear_num_value_heads") or 0) if linear_layers else 0,
+        linear_key_head_dim=int(cfg.get("linear_key_head_dim") or 0) if linear_layers else 0,
+        linear_value_head_dim=int(cfg.get("linear_value_head_dim") or 0) if linear_layers else 0,
+        linear_conv_kernel_dim=int(cfg.get("linear_conv_kernel_dim") or 0) if linear_layers else 0,
+        index_n_heads=int(cfg.get("index_n_heads") or 0),
+        index_head_dim=int(cfg.get("index_head_dim") or 0),
+        index_topk=int(cfg.get("index_topk") or 0),
         checkpoint_precision=checkpoint_precision(
             quantization if quantization is not None else cfg.get("quantization_config")
         ),

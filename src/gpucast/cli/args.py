@@ -57,6 +57,8 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "min_replicas": ("serving", "min_replicas"),
     "tp": ("serving", "tp"),
     "pp": ("serving", "pp"),
+    "ep": ("serving", "ep"),
+    "dp_attention": ("serving", "attention_dp"),
     "gpu_memory_utilization": ("serving", "gpu_memory_utilization"),
     "max_num_seqs": ("serving", "max_num_seqs"),
     "require_slo": ("serving", "require_slo"),
@@ -87,7 +89,7 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--model-size", type=float, help="model size in billions (maps to a representative dense model)")
     seed.add_argument(
         "--precision",
-        help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default: the published checkpoint's, e.g. FP8 for "
+        help="FP32, FP16, BF16, FP8, INT8, INT4, FP4 (= NVFP4) or MXFP4 (default: the published checkpoint's, e.g. FP8 for "
         "DeepSeek-R1/V3, else FP16)",
     )
     seed.add_argument("--context-window", type=token_count, help="max tokens per sequence (default 4096)")
@@ -162,6 +164,10 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
     extra.add_argument("--tp", type=int, help="pin tensor parallelism (default: searched)")
     extra.add_argument("--pp", type=int, help="pin pipeline parallelism (default: searched)")
+    extra.add_argument("--ep", type=int, help="pin expert parallelism of a MoE model, 1 = none (default: searched)")
+    extra.add_argument(
+        "--dp-attention", type=int, help="pin attention data parallelism of a MoE model, 1 = none (default: searched)"
+    )
     extra.add_argument(
         "--gpu-memory-utilization", type=float, help="engine memory fraction (default: the engine's, vLLM 0.90)"
     )
@@ -248,8 +254,17 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--tp", type=int, help="tensor parallelism (default: smallest that fits)")
     what.add_argument("--pp", type=int, default=1, help="pipeline parallelism (default 1)")
     what.add_argument(
+        "--ep", type=int, default=1, help="expert-parallel groups of a MoE model among the TP GPUs (default 1: none)"
+    )
+    what.add_argument(
+        "--dp-attention",
+        type=int,
+        default=1,
+        help="attention data-parallel groups of a MoE model among the TP GPUs (default 1: none)",
+    )
+    what.add_argument(
         "--precision",
-        help="FP32, FP16, BF16, FP8, INT8, INT4 or FP4 (default: the published checkpoint's, e.g. FP8 for "
+        help="FP32, FP16, BF16, FP8, INT8, INT4, FP4 (= NVFP4) or MXFP4 (default: the published checkpoint's, e.g. FP8 for "
         "DeepSeek-R1/V3, else BF16)",
     )
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
@@ -287,6 +302,8 @@ def request_from_args(args: argparse.Namespace) -> Any:
         model_config=args.model_config,
         tp=args.tp,
         pp=args.pp,
+        ep=args.ep,
+        attention_dp=args.dp_attention,
         precision=args.precision,
         kv_precision=args.kv_precision,
         engine=args.engine,

@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="compare estimates (or, with --plans, plans) with published measurements (CSV) and report the error",
         description="Run `estimate` on every row of a measurements CSV and report per-metric error. Inference "
-        "rows have the columns of ../shared/calibration/inference.csv, training rows those of training.csv "
+        "rows have the columns of data/benchmarks/*.csv, training rows those of data/benchmarks/training/*.csv "
         "(recognised by its params_b / seq_len columns). With --plans, every loaded serving point (R req/s at mean "
         "TTFT t and ITL i) becomes a plan for 10 x R req/s at SLOs 1.1 t / 1.1 i on the measured deployment, and the "
         "report compares the planned GPUs with the ceil(10 x replicas x 1.25) x TP x PP the deployment needs.",
@@ -117,8 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "file",
         nargs="*",
-        help="measurements CSV (columns of ../shared/calibration/inference.csv or training.csv); with --plans any "
-        "number of inference CSVs, default: ../shared/calibration/inference.csv and data/benchmarks/*.csv",
+        help="measurements CSV (columns of data/benchmarks/*.csv or data/benchmarks/training/*.csv); with --plans "
+        "any number of inference CSVs, default: a checkout's data/benchmarks/*.csv (and the calibration set beside it "
+        "when present)",
     )
     validate.add_argument(
         "--plans", action="store_true", help="plan-level validation: planned vs needed GPUs per loaded serving point"
@@ -148,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ..web.serve import add_serve_flags
 
     add_serve_flags(serve)
+    desktop = sub.add_parser("desktop", help="the planner in a native window (Tkinter)",
+                             description="Open the desktop app: inference, training and forecast forms, charts, "
+                             "the plan history and exports, over the same planner and database.")  # fmt: skip
+    from ..desktop.launch import add_desktop_flags
+
+    add_desktop_flags(desktop)
     models = sub.add_parser("models", help="list the model catalog", description="List catalog models.")
     models.add_argument("--json", action="store_true", help="print JSON")
     gpus = sub.add_parser("gpus", help="list the GPU catalog", description="List catalog GPUs.")
@@ -199,6 +206,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..web.serve import run_serve
 
         return run_serve(args)
+    if args.command == "desktop":
+        from ..desktop.launch import run_desktop
+
+        return run_desktop(args)
     if args.command in chat_command_names():
         from .chat_command import dispatch as chat_dispatch
 

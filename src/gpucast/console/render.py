@@ -10,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..core.layout import Layout
 from ..plans.inference import LLMCapacityPlan
 
 # Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
@@ -55,7 +56,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
             ],
         )
     )
-    shard = f"TP={res.tensor_parallel}" + (f" x PP={res.pipeline_parallel}" if res.pipeline_parallel > 1 else "")
+    shard = Layout(res.tensor_parallel, res.pipeline_parallel, res.expert_parallel, res.attention_data_parallel).label()
     console.print(
         _section(
             "GPU resources",
@@ -280,7 +281,7 @@ def gpus(*, as_json: bool) -> int:
 
 
 def estimate(r: Any) -> None:
-    shard = f"TP={r.tp}" + (f" x PP={r.pp}" if r.pp > 1 else "")
+    shard = Layout(r.tp, r.pp, r.ep, r.attention_dp).label()
     console.print(
         f"[bold]{r.model}[/bold] on {r.replicas} x {r.tp * r.pp} {r.gpu} ({shard}), {r.precision} "
         f"(KV {r.kv_precision}), {r.engine}"

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
+from ..extras import install_hint
 
 SAVE_KEYS = {"save", "service", "save_service", "actor", "db", "json", "explain", "command", "output", "plot"}
 
@@ -24,7 +25,7 @@ def require_store() -> None:
         import sqlalchemy  # noqa: F401
     except ImportError as error:
         raise InputError(f"the database commands need the [store] extra ({error.name} is missing); "
-                         "pip install 'gpucast[store]'") from None  # fmt: skip
+                         f"{install_hint('store')}") from None  # fmt: skip
 
 
 def apply_service(args: argparse.Namespace, sections: dict[str, Any]) -> dict[str, Any]:

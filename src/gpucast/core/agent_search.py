@@ -30,6 +30,7 @@ from .inference import (
     slo_capacity,
     slo_violation,
 )
+from .layout import Layout
 from .memory import MemoryBreakdown
 from .perf import Efficiency
 from .search import Candidate, cheapest_sharding, priced_candidate, sharding_options
@@ -133,6 +134,8 @@ def estimate_variant(
     slo: SLO,
     settings: PlanSettings,
     variant: ServingVariant,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> tuple[ReplicaEstimate, AgentDetail]:
     """One configuration under the variant: memory, cache fixed point, SLO-limited concurrency."""
     agent = variant.agent
@@ -142,12 +145,12 @@ def estimate_variant(
     if variant.speculative is None and reusable <= 0.0 and task_slo is None:
         est = estimate_replica(
             model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=tp, pp=pp, workload=workload,
-            slo=slo, settings=settings,
+            slo=slo, settings=settings, ep=ep, attention_dp=attention_dp,
         )  # fmt: skip
         return est, _detail(flow, agent, est, None)
     cfg, memory, kv_limited = replica_config(
         model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=tp, pp=pp, workload=workload,
-        settings=settings,
+        settings=settings, ep=ep, attention_dp=attention_dp,
     )  # fmt: skip
     draft_w = 0.0
     if variant.speculative is not None:
@@ -238,18 +241,20 @@ def best_variant_for_gpu(
     variant: ServingVariant,
     tp: int | None = None,
     pp: int | None = None,
+    ep: int | None = None,
+    attention_dp: int | None = None,
 ) -> VariantCandidate:
-    """``search.best_for_gpu`` with the variant: the cheapest SLO-meeting TP x PP for one GPU."""
+    """``search.best_for_gpu`` with the variant: the cheapest SLO-meeting layout for one GPU."""
 
-    def option(o_tp: int, o_pp: int) -> VariantCandidate:
+    def option(o: Layout) -> VariantCandidate:
         est, detail = estimate_variant(
-            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
-            workload=workload, slo=slo, settings=settings, variant=variant,
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o.tp, pp=o.pp,
+            workload=workload, slo=slo, settings=settings, variant=variant, ep=o.ep, attention_dp=o.attention_dp,
         )  # fmt: skip
         return VariantCandidate(priced_candidate(est, workload, settings, prices, pricing), detail)
 
     return cheapest_sharding(
-        sharding_options(model, gpu, tp, pp),
+        sharding_options(model, gpu, tp, pp, ep, attention_dp),
         option,
         lambda found: found.candidate,
         none_valid=f"no valid sharding of {model.name} on {gpu.name}",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import InfeasibleError
-from .memory import MemoryBreakdown, MemorySettings, estimate_memory
+from .layout import Layout
+from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_bytes_per_sequence_per_gpu
 from .perf import Efficiency
 from .serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
@@ -92,8 +93,15 @@ def replica_config(
     pp: int,
     workload: Workload,
     settings: PlanSettings,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> tuple[ReplicaConfig, MemoryBreakdown, int]:
-    """Memory and concurrency limit of a TP x PP replica; raises if it cannot start."""
+    """Memory and concurrency limit of a TP x PP replica (``ep``/``attention_dp``: its MoE layout, ``core.layout``);
+    raises if it cannot start."""
+    layout = Layout(tp, pp, ep, attention_dp)
+    problem = layout.problem(model)
+    if problem is not None:
+        raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
     memory = estimate_memory(
         model,
@@ -104,20 +112,25 @@ def replica_config(
         pp=pp,
         settings=settings.memory,
         context_tokens=int(mean_tokens),
+        attention_dp=attention_dp,
     )
     if not memory.fits:
         raise InfeasibleError(
             f"{model.name} at {precision.name} needs {memory.weights_gib:.1f} GiB of weights per GPU "
-            f"at TP={tp} PP={pp}; one {gpu.name} leaves {memory.usable_gib:.1f} GiB — "
+            f"at {layout.label()}; one {gpu.name} leaves {memory.usable_gib:.1f} GiB — "
             "use more GPUs per replica (TP/PP), a smaller precision or a larger GPU"
         )
-    if memory.kv_capacity_tokens < settings.context_window:
+    # linear-attention layers (Qwen3-Next) hold a fixed state per sequence besides the per-token KV cache
+    state_tokens = state_bytes_per_sequence_per_gpu(model, Precision.BF16, tp // attention_dp, pp) / (
+        memory.kv_bytes_per_token_per_gpu
+    )
+    if memory.kv_capacity_tokens < settings.context_window + state_tokens * attention_dp:
         raise InfeasibleError(
-            f"KV cache holds {memory.kv_capacity_tokens} tokens at TP={tp} PP={pp} on {gpu.name}, "
+            f"KV cache holds {memory.kv_capacity_tokens} tokens at {layout.label()} on {gpu.name}, "
             f"less than one {settings.context_window}-token sequence (context window)"
         )
     reserved = settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens)
-    kv_limited = int(memory.kv_capacity_tokens // reserved)
+    kv_limited = int(memory.kv_capacity_tokens // (reserved + state_tokens))
     cap = settings.engine_max_sequences
     if settings.max_sequences_cap is not None:
         cap = min(cap, settings.max_sequences_cap)
@@ -131,6 +144,8 @@ def replica_config(
         pp,
         max(1, min(kv_limited, cap)),
         settings.memory.max_batched_tokens,
+        ep=ep,
+        attention_dp=attention_dp,
     )
     return cfg, memory, kv_limited
 
@@ -147,6 +162,8 @@ def estimate_replica(
     workload: Workload,
     slo: SLO,
     settings: PlanSettings,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> ReplicaEstimate:
     """Capacity of one configuration at the SLOs: the largest open-loop request rate whose operating point
     (the one ``estimate --request-rate`` gives) meets every latency target.
@@ -165,6 +182,8 @@ def estimate_replica(
         output_tokens=workload.output_tokens,
         slo=slo,
         settings=settings,
+        ep=ep,
+        attention_dp=attention_dp,
     )
     if isinstance(outcome, str):
         raise InfeasibleError(outcome)
@@ -188,6 +207,8 @@ def replica_estimates(
     output_tokens: int,
     slo: SLO,
     settings: PlanSettings,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> ReplicaEstimate | str:
     """:func:`estimate_replica` of a request shape, memoized, or why the layout cannot run (the message of its
     ``InfeasibleError``, remembered as well): a pure function of frozen, hashable inputs (its result is frozen
@@ -205,6 +226,8 @@ def replica_estimates(
             pp=pp,
             workload=shape,
             settings=settings,
+            ep=ep,
+            attention_dp=attention_dp,
         )
     except InfeasibleError as error:
         return str(error)

@@ -5,7 +5,9 @@ Formulas (DESIGN.md section 4):
   divided over TP x PP GPUs;
 - KV cache per token = 2 x layers x kv_heads x head_dim x kv_bytes (GQA: kv_heads, not heads);
   MLA (DeepSeek-V2/V3) caches one latent per layer: layers x (kv_lora_rank + rope_dim) x kv_bytes;
-  sliding-window layers hold at most ``window`` tokens per sequence;
+  sliding-window layers hold at most ``window`` tokens per sequence; DeepSeek Sparse Attention adds its
+  indexer key per layer (FP8 + an FP32 scale per 128 values, as vLLM and SGLang cache it); linear-attention
+  layers (Gated DeltaNet) cache nothing per token but a fixed state per sequence (state_bytes_per_sequence);
 - KV capacity = GPU memory x utilization fraction - weights - activation peak - runtime overhead,
   which is how vLLM sizes its cache (``gpu_memory_utilization`` bounds everything it allocates).
 The seed's "2 x layers x hidden x context" KV formula ignores GQA and overstates Llama-3-70B by 8x.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .layout import Layout, weight_bytes_per_gpu
 from .params import count_parameters
 from .specs import GIB, EngineSpec, GPUSpec, ModelSpec, Precision
 
@@ -91,17 +94,59 @@ def kv_bytes_per_token(model: ModelSpec, kv_precision: Precision, context_tokens
 
     With ``context_tokens`` > 0, sliding-window layers are averaged over a sequence of that
     length (they keep at most ``sliding_window`` tokens), so the result is the mean per token.
+    Only what the cache holds per token counts: full-attention layers (GQA: K and V of each KV head; MLA: the
+    latent and its RoPE key; DeepSeek Sparse Attention: plus the indexer key), sliding-window layers up to their
+    window, and nothing for linear-attention layers, whose fixed state is per sequence
+    (:func:`state_bytes_per_sequence`).
     """
     kv_bytes = kv_precision.value.bytes_per_param  # KV scales are per tensor: no group overhead
     if model.is_mla:
-        per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes
+        per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes + indexer_key_bytes(model)
     else:
         per_layer = 2 * model.num_kv_heads * model.head_dim * kv_bytes
-    full_layers = model.num_layers - model.sliding_window_layers
     window_share = 1.0
     if model.sliding_window_layers and model.sliding_window and context_tokens > model.sliding_window:
         window_share = model.sliding_window / context_tokens
-    return per_layer * (full_layers + model.sliding_window_layers * window_share)
+    return per_layer * (model.full_attention_layers + model.sliding_window_layers * window_share)
+
+
+INDEXER_SCALE_BLOCK = 128  # values per FP32 scale in the DSA indexer's FP8 key cache (vLLM, SGLang, DeepSeek)
+
+
+def indexer_key_bytes(model: ModelSpec) -> float:
+    """Bytes one token's DeepSeek Sparse Attention indexer key takes in one layer's cache, whatever the KV
+    precision: the engines (vLLM's DeepseekV32IndexerCache, SGLang's NSA token-to-KV pool, DeepSeek's
+    inference code) store it in FP8 with one FP32 scale per 128 values: 128 + 4 = 132 bytes for V3.2."""
+    if not model.has_sparse_indexer:
+        return 0.0
+    scales = -(-model.index_head_dim // INDEXER_SCALE_BLOCK)
+    return float(model.index_head_dim + 4 * scales)
+
+
+def state_bytes_per_sequence(model: ModelSpec, precision: Precision) -> float:
+    """Fixed per-sequence state of the linear-attention layers, whole model (all layers, all GPUs), in bytes.
+
+    A Gated DeltaNet layer (Qwen3-Next) keeps, whatever the sequence length, a recurrent state of
+    ``value_heads x key_dim x value_dim`` and the last ``conv_kernel - 1`` inputs of its causal convolution over
+    the ``2 x key_heads x key_dim + value_heads x value_dim`` q/k/v channels (vLLM's mamba-style cache specs for
+    GDN layers, ``gdn_attention``). ``precision`` is the state's dtype (vLLM's ``mamba_ssm_cache_dtype`` "auto" =
+    the model dtype; FP32 where the engine keeps the recurrent state in FP32). 0 for models without such layers.
+    """
+    if not model.linear_attention_layers:
+        return 0.0
+    key_width = model.linear_num_key_heads * model.linear_key_head_dim
+    value_width = model.linear_num_value_heads * model.linear_value_head_dim
+    recurrent = model.linear_num_value_heads * model.linear_key_head_dim * model.linear_value_head_dim
+    conv = max(model.linear_conv_kernel_dim - 1, 0) * (2 * key_width + value_width)
+    return float(model.linear_attention_layers * (recurrent + conv)) * precision.value.bytes_per_param
+
+
+def state_bytes_per_sequence_per_gpu(model: ModelSpec, precision: Precision, tp: int, pp: int) -> float:
+    """Per-sequence linear-attention state held by one GPU of a TP x PP replica: TP splits the heads (up to the
+    key-head count, beyond which they are replicated, as KV heads are), PP splits the layers."""
+    whole = state_bytes_per_sequence(model, precision)
+    shards = max(1, min(tp, model.linear_num_key_heads))
+    return whole / shards / pp
 
 
 def kv_bytes_per_token_per_gpu(
@@ -164,14 +209,20 @@ def estimate_memory(
     pp: int = 1,
     settings: MemorySettings = MemorySettings(),
     context_tokens: int = 0,
+    attention_dp: int = 1,
 ) -> MemoryBreakdown:
-    """Memory per GPU and the KV-cache capacity of one replica of ``tp x pp`` GPUs."""
-    weights = weight_bytes(model, precision) / (tp * pp)
+    """Memory per GPU and the KV-cache capacity of one replica of ``tp x pp`` GPUs.
+
+    With attention data parallelism (``attention_dp`` = d groups of tp/d GPUs, ``core.layout``) each GPU holds a
+    copy of its group's attention weights, and each group caches only its own sequences: the replica holds d
+    groups' worth of tokens, each token's KV split over the tp/d GPUs of its group."""
+    layout = Layout(tp, pp, attention_dp=attention_dp)
+    weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)
     overhead = settings.runtime_overhead_gib * GIB
     usable, kv_cache = kv_cache_bytes(gpu.memory_bytes, weights, activations, overhead, settings)
-    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, context_tokens)
-    capacity = max(0, math.floor(kv_cache / kv_per_token)) if kv_cache > 0 else 0
+    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp // attention_dp, pp, context_tokens)
+    capacity = max(0, math.floor(kv_cache / kv_per_token)) * attention_dp if kv_cache > 0 else 0
     return MemoryBreakdown(
         weights_gib=weights / GIB,
         activations_gib=activations / GIB,

@@ -13,8 +13,18 @@ for each family (``modeling_llama.py``, ``modeling_mistral.py``, ``modeling_mixt
   ``hidden x heads x (qk_nope + qk_rope)``), kv_a ``hidden x (kv_lora_rank + qk_rope)`` + its
   norm ``kv_lora_rank``, kv_b ``kv_lora_rank x heads x (qk_nope + v_head_dim)``, and o
   ``heads x v_head_dim x hidden``;
+- attention extras: gated attention (Qwen3-Next) doubles q (``2 x heads x head_dim``: query and
+  output gate); attention sinks (gpt-oss) add ``heads`` a layer; DeepSeek Sparse Attention's
+  lightning indexer (V3.2, ``modeling_deepseek_v32``/DeepSeek's inference code) adds wq_b
+  ``q_lora_rank x index_heads x index_dim``, wk ``hidden x index_dim``, its LayerNorm
+  ``2 x index_dim`` and weights_proj ``hidden x index_heads``;
+- linear attention (Qwen3-Next's Gated DeltaNet, ``modeling_qwen3_next.py``), with key width
+  ``kd = key_heads x key_dim`` and value width ``vd = value_heads x value_dim``: in_proj_qkvz
+  ``hidden x (2 kd + 2 vd)``, in_proj_ba ``hidden x 2 value_heads``, the depthwise conv1d
+  ``(2 kd + vd) x conv_kernel``, dt_bias and A_log ``value_heads`` each, the gated norm
+  ``value_dim`` and out_proj ``vd x hidden``; it replaces the attention of those layers;
 - MLP: gated (SwiGLU/GeGLU) ``3 x hidden x ffn``, plain ``2 x hidden x ffn``, plus the
-  ``ffn + hidden`` biases when ``mlp_bias`` (GPT-J);
+  biases when ``mlp_bias`` (GPT-J ``ffn + hidden``; gated, gpt-oss's experts: ``2 x ffn + hidden``);
 - MoE layer: router ``hidden x experts`` + ``experts x 3 x hidden x moe_ffn`` + shared
   experts ``shared x 3 x hidden x shared_ffn`` (``shared_ffn`` defaults to ``moe_ffn``);
 - ``norms_per_layer x hidden`` per layer (a LayerNorm with a bias counts as two), then the
@@ -30,7 +40,9 @@ as model cards do: DeepSeek-V3 37B, Mixtral-8x7B 12.9B).
 Not counted (all < 0.01% of any catalog model): Qwen3's per-head q/k RMSNorms
 (``2 x head_dim`` a layer), DeepSeek-V3's router score-correction bias (``experts`` a
 layer) and multi-token-prediction module (not used for serving), LayerNorm biases of the
-final norm, GPT-J's lm_head bias (``vocab``), rotary buffers (not parameters).
+final norm, GPT-J's lm_head bias (``vocab``), rotary buffers (not parameters), gpt-oss's
+o_proj and router biases (``hidden + experts`` a layer), Qwen3-Next's shared-expert gate
+(``hidden`` a layer).
 
 Why not the seed's "parameters = model size" shortcut: a name is a rounded label, not a
 count (Llama-2-7B has 6.74B, Llama-2-70B 69.0B, Llama-3-8B 8.03B), it cannot tell an
@@ -91,11 +103,41 @@ def num_moe_layers(model: ModelSpec) -> int:
 
 
 def expert_parameters(model: ModelSpec) -> int:
-    """Parameters of one routed expert (a gated MLP of width ``moe_intermediate_size``)."""
-    return 3 * model.hidden_size * model.moe_intermediate_size if model.is_moe else 0
+    """Parameters of one routed expert (a gated MLP of width ``moe_intermediate_size``, with its
+    gate/up and down biases when ``mlp_bias``: gpt-oss)."""
+    if not model.is_moe:
+        return 0
+    weights = 3 * model.hidden_size * model.moe_intermediate_size
+    return weights + (2 * model.moe_intermediate_size + model.hidden_size if model.mlp_bias else 0)
+
+
+def _linear_attention_parameters(model: ModelSpec) -> int:
+    """One Gated DeltaNet layer (Qwen3-Next), see the module docstring."""
+    h = model.hidden_size
+    value_heads = model.linear_num_value_heads
+    key_width = model.linear_num_key_heads * model.linear_key_head_dim
+    value_width = value_heads * model.linear_value_head_dim
+    in_proj = h * (2 * key_width + 2 * value_width) + h * 2 * value_heads
+    conv = (2 * key_width + value_width) * model.linear_conv_kernel_dim
+    return in_proj + conv + 2 * value_heads + model.linear_value_head_dim + value_width * h
+
+
+def _indexer_parameters(model: ModelSpec) -> int:
+    """DeepSeek Sparse Attention's lightning indexer, one layer (see the module docstring)."""
+    if not model.has_sparse_indexer:
+        return 0
+    h, dim, heads = model.hidden_size, model.index_head_dim, model.index_n_heads
+    q_in = model.q_lora_rank if model.q_lora_rank > 0 else h
+    return q_in * heads * dim + h * dim + 2 * dim + h * heads
 
 
 def _attention_parameters(model: ModelSpec) -> int:
+    """One softmax-attention layer (GQA or MLA), with its sinks, output gate and sparse indexer."""
+    extras = _indexer_parameters(model) + (model.num_heads if model.attention_sinks else 0)
+    return _core_attention_parameters(model) + extras
+
+
+def _core_attention_parameters(model: ModelSpec) -> int:
     h = model.hidden_size
     heads = model.num_heads
     if model.is_mla:
@@ -110,7 +152,8 @@ def _attention_parameters(model: ModelSpec) -> int:
         return q + kv_a + kv_b + o
     q_width = heads * model.head_dim
     kv_width = model.num_kv_heads * model.head_dim
-    params = h * q_width + 2 * h * kv_width + q_width * h
+    q_out = 2 * q_width if model.attention_output_gate else q_width
+    params = h * q_out + 2 * h * kv_width + q_width * h
     if model.attention_bias:
         params += q_width + 2 * kv_width
     return params
@@ -120,7 +163,7 @@ def _dense_mlp_parameters(model: ModelSpec) -> int:
     h, ffn = model.hidden_size, model.intermediate_size
     params = (3 if model.gated_mlp else 2) * h * ffn
     if model.mlp_bias:
-        params += ffn + h
+        params += (2 if model.gated_mlp else 1) * ffn + h
     return params
 
 
@@ -137,13 +180,14 @@ def _moe_mlp_parameters(model: ModelSpec) -> int:
 def count_parameters(model: ModelSpec) -> ParamCount:
     """Total, per-token active and embedding parameters of ``model`` (text decoder only)."""
     h = model.hidden_size
-    attention = _attention_parameters(model)
+    linear = model.linear_attention_layers
+    attention = (model.num_layers - linear) * _attention_parameters(model)
+    attention += linear * _linear_attention_parameters(model)
     norms = model.norms_per_layer * h
     moe_layers = num_moe_layers(model)
     dense_layers = model.num_layers - moe_layers
-    layers = dense_layers * (attention + _dense_mlp_parameters(model) + norms) + moe_layers * (
-        attention + _moe_mlp_parameters(model) + norms
-    )
+    mlps = dense_layers * _dense_mlp_parameters(model) + moe_layers * _moe_mlp_parameters(model)
+    layers = attention + mlps + model.num_layers * norms
     embedding = model.vocab_size * h * (1 if model.tie_word_embeddings else 2)
     total = layers + embedding + h  # + final norm
     inactive_experts = max(model.num_experts - model.experts_per_token, 0)

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .memory import embedding_bytes_per_param, kv_bytes_per_token_per_gpu, weight_bytes
-from .params import count_parameters
-from .specs import GPUSpec, ModelSpec, Precision
+from .layout import Layout, distinct_ranks, load_imbalance, parameter_split, tile_utilization, weight_bytes_per_gpu
+from .memory import (
+    embedding_bytes_per_param,
+    kv_bytes_per_token_per_gpu,
+    state_bytes_per_sequence_per_gpu,
+    weight_bytes,
+)
+from .params import count_parameters, num_moe_layers
+from .specs import GPUSpec, ModelSpec, Precision, network_gb_s
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,9 @@ class Efficiency:
     # bookkeeping, sampling and detokenizing each sequence's token); 0 = not modelled (no data)
     sequence_overhead_s: float = 0.0
     allreduce_latency_s: float = 12e-6  # per all-reduce, small messages (NVLink custom all-reduce)
+    # per MoE layer per forward pass: the router, top-k, token permutation and the grouped GEMM's launch and
+    # per-expert setup, which do not shrink with the batch; 0 = not modelled (fitted on MoE rows)
+    moe_layer_overhead_s: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
 
@@ -68,6 +77,7 @@ class EngineFactors:
             prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale),
             step_overhead_s=eff.step_overhead_s * self.overhead_scale,
             sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
+            moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
         )
 
 
@@ -130,7 +140,7 @@ def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
     head_dim = model.head_dim
     if model.is_mla:  # absorbed MLA attends in the latent space
         head_dim = model.kv_lora_rank + model.qk_rope_head_dim
-    full_layers = model.num_layers - model.sliding_window_layers
+    full_layers = model.full_attention_layers
     window = min(context_tokens, model.sliding_window) if model.sliding_window else context_tokens
     attended = full_layers * context_tokens + model.sliding_window_layers * window
     return 4.0 * model.num_heads * head_dim * attended
@@ -142,6 +152,68 @@ def allreduce_time(gpu: GPUSpec, eff: Efficiency, tp: int, message_bytes: float)
         return 0.0
     link = gpu.interconnect_bandwidth_gb_s * 1e9 * eff.interconnect_fraction
     return eff.allreduce_latency_s + 2.0 * (tp - 1) / tp * message_bytes / link
+
+
+def _gemm_work(model: ModelSpec, precision: Precision, layout: Layout, tokens: float) -> tuple[float, float]:
+    """(weight bytes read, GEMM FLOPs) of one GPU for a forward pass over ``tokens`` tokens of one stage.
+
+    Plain TP/PP: every weight and FLOP split over tp x pp GPUs. Routed-expert FLOPs are inflated by the busiest
+    expert group's load (``layout.load_imbalance``, EP only) and by the tile padding of small per-expert GEMMs
+    (``layout.tile_utilization``); attention DP replicates the attention weights per group (each group
+    multiplies only its own tokens by them, so FLOPs per GPU do not change)."""
+    shards = layout.tp * layout.pp
+    weights = _weights_read_bytes(model, precision, tokens)
+    flops = tokens * 2.0 * gemm_params(model)
+    if not model.is_moe:
+        return weights / shards, flops / shards
+    split = parameter_split(model)
+    k = model.experts_per_token
+    routed_active = split.routed / model.num_experts * k
+    touched = expected_experts_touched(model.num_experts, k, tokens)
+    rows_per_expert = tokens * k / max(touched, 1e-12)  # tokens each expert the step reads multiplies
+    slowdown = load_imbalance(layout.ep, max(tokens, 1.0) * k) / tile_utilization(rows_per_expert)
+    flops += tokens * 2.0 * routed_active * (slowdown - 1.0)
+    return weight_bytes_per_gpu(model, layout, weights, precision.bytes_per_param), flops / shards
+
+
+def moe_overhead(model: ModelSpec, eff: Efficiency) -> float:
+    """Seconds a forward pass spends on the fixed per-layer work of the MoE layers (``moe_layer_overhead_s``)."""
+    return eff.moe_layer_overhead_s * num_moe_layers(model) if model.is_moe else 0.0
+
+
+def _network_link(gpu: GPUSpec, eff: Efficiency, group: int) -> float:
+    """Bytes/s one GPU moves to the others of a ``group``-GPU all-to-all: NVLink inside the NVLink domain; the
+    share of peers beyond it goes over the network (``NETWORK_GBIT_S`` per GPU), and the slower side sets the
+    time."""
+    link = gpu.interconnect_bandwidth_gb_s * 1e9 * eff.interconnect_fraction
+    if group <= gpu.gpus_per_node:
+        return link
+    remote = 1.0 - gpu.gpus_per_node / group
+    network = network_gb_s(gpu) * 1e9 * eff.interconnect_fraction
+    return 1.0 / max((1.0 - remote) / link, remote / network)
+
+
+def _stage_comm(model: ModelSpec, gpu: GPUSpec, eff: Efficiency, layout: Layout, tokens: float) -> float:
+    """Communication of one stage's forward pass over ``tokens`` tokens.
+
+    Plain TP: two all-reduces per layer (attention output, MLP output). Attention DP: one all-reduce inside each
+    attention group on its tokens/d, and for the MLP the tokens of all groups meet (gather + reduce-scatter,
+    an all-reduce's volume over the tp GPUs). EP: each MoE layer dispatches every token's hidden state to the
+    expert groups of its top-k experts and combines the results back — two all-to-alls, each GPU sending its
+    tokens/tp share to the ``distinct_ranks`` groups not its own ((ep - 1)/ep of them)."""
+    layers = model.num_layers / layout.pp
+    message = tokens * model.hidden_size * 2.0
+    if layout.is_plain:
+        return 2 * layers * allreduce_time(gpu, eff, layout.tp, message)
+    attention = layers * allreduce_time(gpu, eff, layout.attention_tp, message / layout.attention_dp)
+    moe_layers = num_moe_layers(model) / layout.pp
+    dense_mlp = (layers - moe_layers) * allreduce_time(gpu, eff, layout.tp, message)
+    if layout.ep == 1:
+        return attention + dense_mlp + moe_layers * allreduce_time(gpu, eff, layout.tp, message)
+    ep = layout.ep
+    sent = message / layout.tp * distinct_ranks(ep, model.experts_per_token) * (ep - 1) / ep
+    all_to_all = eff.allreduce_latency_s + sent / _network_link(gpu, eff, layout.tp)
+    return attention + dense_mlp + moe_layers * 2.0 * all_to_all
 
 
 def decode_step(
@@ -156,18 +228,25 @@ def decode_step(
     batch: float,
     context_tokens: float,
     tokens_per_sequence: float = 1.0,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> StepTime:
     """Time of one decode step of one pipeline stage processing ``batch`` sequences.
 
     ``tokens_per_sequence`` > 1 is a speculative-decoding verification step (Leviathan et al.
     2023): each sequence scores k+1 tokens in one pass, so GEMM and attention FLOPs (and the
     all-reduce message) grow k+1-fold while the weights and the KV cache are still read once.
+    ``ep`` / ``attention_dp``: the MoE layout (``core.layout``); each attention group reads only its own
+    sequences' KV cache.
     """
+    layout = Layout(tp, pp, ep, attention_dp)
     shards = tp * pp
     tokens = batch * tokens_per_sequence
-    weights = _weights_read_bytes(model, precision, tokens) / shards
-    kv = batch * context_tokens * kv_bytes_per_token_per_gpu(model, kv_precision, tp, pp, int(context_tokens))
-    gemm_flops = tokens * 2.0 * gemm_params(model) / shards
+    weights, gemm_flops = _gemm_work(model, precision, layout, tokens)
+    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, layout.attention_tp, pp, int(context_tokens))
+    kv = batch / attention_dp * context_tokens * kv_per_token
+    # linear-attention layers read and write their fixed recurrent state once per sequence per step
+    kv += 2.0 * batch / attention_dp * state_bytes_per_sequence_per_gpu(model, Precision.BF16, layout.attention_tp, pp)
     attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
     hbm = gpu.memory_bandwidth_tb_s * 1e12
     peak = gpu.peak_flops(precision.value.compute_key)
@@ -181,11 +260,10 @@ def decode_step(
     attention_compute = attention_flops / (peak * eff.compute_fraction)
     memory_s = gemm_memory + attention_memory
     compute_s = gemm_compute + attention_compute
-    message = tokens * model.hidden_size * 2.0
-    comm_s = 2 * (model.num_layers / pp) * allreduce_time(gpu, eff, tp, message)
+    comm_s = _stage_comm(model, gpu, eff, layout, tokens)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
-    # fixed and per-sequence host costs of the step, spread over the pipeline's stages
-    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp
+    # fixed and per-sequence host costs of the step, spread over the pipeline's stages, and the MoE layers' own
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe_overhead(model, eff) / pp
     total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
     return StepTime(
@@ -212,6 +290,8 @@ def prefill_time(
     batched: bool = False,
     cached_tokens: float = 0.0,
     sequences: float = 1.0,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> float:
     """Seconds of replica time to prefill ``tokens`` prompt tokens of ``sequences`` requests (one by default).
 
@@ -227,18 +307,16 @@ def prefill_time(
 
     ``sequences`` > 1 prefills that many prompts of tokens/sequences each in one pass (a static batch):
     the GEMMs see all the tokens, but each prompt attends only to itself (causal, per sequence).
+    ``ep`` / ``attention_dp``: the MoE layout (``core.layout``).
     """
+    layout = Layout(tp, pp, ep, attention_dp)
     own_context = tokens / max(sequences, 1.0) / 2.0
-    flops = tokens * (2.0 * gemm_params(model) + attention_flops_per_token(model, cached_tokens + own_context))
+    weights, gemm_flops = _gemm_work(model, precision, layout, tokens)
+    attention_flops = tokens * attention_flops_per_token(model, cached_tokens + own_context) / (tp * pp)
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
-    compute_s = flops / (tp * pp) / peak
-    memory_s = (
-        _weights_read_bytes(model, precision, tokens)
-        / (tp * pp)
-        / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
-    )
-    message = tokens * model.hidden_size * 2.0
-    comm_s = 2 * model.num_layers * allreduce_time(gpu, eff, tp, message)
+    compute_s = (gemm_flops + attention_flops) / peak
+    memory_s = weights / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
+    comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp + moe_overhead(model, eff)
     if batched:
         return compute_s * pp + comm_s
     # one request's pass: its small-M GEMMs hide weight streaming and compute behind each other only in part

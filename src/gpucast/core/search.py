@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..errors import InfeasibleError
@@ -24,6 +24,7 @@ from .inference import (
     estimate_replica,
     size_fleet,
 )
+from .layout import Layout
 from .perf import Efficiency
 from .specs import GPUSpec, ModelSpec, Precision
 
@@ -52,18 +53,26 @@ class Candidate:
         return (False, 0.0, monthly, self.total_gpus, self.estimate.capacity.itl_s)
 
 
-def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[tuple[int, int]]:
-    """(TP, PP) pairs to try: TP in powers of two within a node dividing the head count;
-    PP in 2, 4, 8 across nodes only at full-node TP."""
-    options = []
+def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[Layout]:
+    """Layouts to try: TP in powers of two within a node dividing the head count; PP in 2, 4, 8 across nodes only
+    at full-node TP. A mixture-of-experts model also tries, at every TP > 1, expert parallelism alone and with
+    attention data parallelism (the layouts SGLang, TensorRT-LLM and vLLM serve DeepSeek, Qwen3 and Llama-4 with),
+    and wide EP over 2 and 4 nodes (EP + DP attention: only the dispatch/combine all-to-all crosses nodes)."""
+    plain = []
     tp = 1
     while tp <= gpu.gpus_per_node:
         if model.num_heads % tp == 0:
-            options.append((tp, 1))
+            plain.append(Layout(tp))
         tp *= 2
-    full = max(t for t, _ in options)
-    options += [(full, pp) for pp in (2, 4, 8)]
-    return options
+    full = max(o.tp for o in plain)
+    pipelined = [Layout(full, pp) for pp in (2, 4, 8)]
+    if not model.is_moe:
+        return plain + pipelined
+    options = []
+    for o in plain:
+        options += [o, Layout(o.tp, ep=o.tp), Layout(o.tp, ep=o.tp, attention_dp=o.tp)] if o.tp > 1 else [o]
+    options += [Layout(full * nodes, ep=full * nodes, attention_dp=full * nodes) for nodes in (2, 4)]
+    return [o for o in options if o.problem(model) is None] + pipelined
 
 
 def evaluate(
@@ -80,6 +89,8 @@ def evaluate(
     settings: PlanSettings,
     prices: list[InstancePrice],
     pricing: str,
+    ep: int = 1,
+    attention_dp: int = 1,
 ) -> Candidate:
     """Estimate, size and price one configuration."""
     estimate = estimate_replica(
@@ -93,6 +104,8 @@ def evaluate(
         workload=workload,
         slo=slo,
         settings=settings,
+        ep=ep,
+        attention_dp=attention_dp,
     )
     return priced_candidate(estimate, workload, settings, prices, pricing)
 
@@ -108,23 +121,33 @@ def priced_candidate(
     return Candidate(estimate, fleet, peak, low)
 
 
-def sharding_options(model: ModelSpec, gpu: GPUSpec, tp: int | None, pp: int | None) -> list[tuple[int, int]]:
-    """The (TP, PP) layouts to try for one GPU; ``tp``/``pp`` pin one or both when given."""
+def sharding_options(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    tp: int | None,
+    pp: int | None,
+    ep: int | None = None,
+    attention_dp: int | None = None,
+) -> list[Layout]:
+    """The layouts to try for one GPU; ``tp``/``pp``/``ep``/``attention_dp`` pin what is given."""
     options = parallel_options(model, gpu)
-    if tp is not None or pp is not None:
-        options = [(tp or o_tp, pp or o_pp) for o_tp, o_pp in options]
-        options = [o for o in dict.fromkeys(options) if (tp is None or o[0] == tp) and (pp is None or o[1] == pp)]
-    return options
+    pins = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp}
+    if all(v is None for v in pins.values()):
+        return options
+    pinned = [replace(o, **{k: v for k, v in pins.items() if v is not None}) for o in options]
+    if ep is None and attention_dp is None:  # a pinned TP/PP keeps every MoE layout of that TP
+        return list(dict.fromkeys(pinned))
+    return [o for o in dict.fromkeys(pinned) if o.problem(model) is None] or pinned[:1]
 
 
 def cheapest_sharding(
-    options: list[tuple[int, int]],
-    evaluate_option: Callable[[int, int], T],
+    options: list[Layout],
+    evaluate_option: Callable[[Layout], T],
     candidate_of: Callable[[T], Candidate],
     *,
     none_valid: str,
 ) -> T:
-    """The cheapest of ``evaluate_option(tp, pp)`` over the layouts (by ``Candidate.sort_key``).
+    """The cheapest of ``evaluate_option(layout)`` over the layouts (by ``Candidate.sort_key``).
 
     Layouts that cannot run (``InfeasibleError``) are skipped; when none can, the last reason is raised
     (``none_valid`` if there was no layout at all). Once a pipelined layout meets the SLOs the deeper ones are
@@ -132,14 +155,14 @@ def cheapest_sharding(
     """
     found: list[T] = []
     reasons: list[str] = []
-    for o_tp, o_pp in options:
+    for option in options:
         try:
-            result = evaluate_option(o_tp, o_pp)
+            result = evaluate_option(option)
         except InfeasibleError as error:
             reasons.append(str(error))
             continue
         found.append(result)
-        if o_pp > 1 and candidate_of(result).estimate.meets_slo:
+        if option.pp > 1 and candidate_of(result).estimate.meets_slo:
             break
     if not found:
         raise InfeasibleError(reasons[-1] if reasons else none_valid)
@@ -160,17 +183,20 @@ def best_for_gpu(
     pricing: str,
     tp: int | None = None,
     pp: int | None = None,
+    ep: int | None = None,
+    attention_dp: int | None = None,
 ) -> Candidate:
-    """Best (TP, PP) for one GPU type; ``tp``/``pp`` pin the sharding when given."""
+    """Best layout for one GPU type; ``tp``/``pp``/``ep``/``attention_dp`` pin it when given."""
 
-    def option(o_tp: int, o_pp: int) -> Candidate:
+    def option(o: Layout) -> Candidate:
         return evaluate(
-            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o_tp, pp=o_pp,
-            workload=workload, slo=slo, settings=settings, prices=prices, pricing=pricing,
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o.tp, pp=o.pp,
+            workload=workload, slo=slo, settings=settings, prices=prices, pricing=pricing, ep=o.ep,
+            attention_dp=o.attention_dp,
         )  # fmt: skip
 
     return cheapest_sharding(
-        sharding_options(model, gpu, tp, pp),
+        sharding_options(model, gpu, tp, pp, ep, attention_dp),
         option,
         lambda candidate: candidate,
         none_valid=f"no valid sharding of {model.name} on {gpu.name}",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from .layout import Layout
 from .perf import Efficiency, StepTime, decode_step, prefill_time
 from .specs import GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, proposer, speculative_step
@@ -38,10 +39,16 @@ class ReplicaConfig:
     max_sequences: int  # B_max: KV-capacity and engine cap on concurrent sequences
     chunk_tokens: int = 8192  # chunked-prefill token budget per step (vLLM max_num_batched_tokens)
     speculative: SpeculativeConfig | None = None  # speculative decoding (core/speculative.py); None = off
+    ep: int = 1  # expert-parallel groups (core.layout); 1 = experts tensor-parallel
+    attention_dp: int = 1  # attention data-parallel groups (core.layout); 1 = attention tensor-parallel
 
     @property
     def gpus(self) -> int:
         return self.tp * self.pp
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.tp, self.pp, self.ep, self.attention_dp)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ def _pipeline_step(cfg: ReplicaConfig, batch: float, context: float, tokens_per_
         batch=max(batch / cfg.pp, 1e-9),
         context_tokens=context,
         tokens_per_sequence=tokens_per_sequence,
+        ep=cfg.ep,
+        attention_dp=cfg.attention_dp,
     )
     if cfg.pp == 1:
         return stage
@@ -138,6 +147,8 @@ def _prefill(
         batched=batched,
         cached_tokens=cached_tokens,
         sequences=sequences,
+        ep=cfg.ep,
+        attention_dp=cfg.attention_dp,
     )
 
 

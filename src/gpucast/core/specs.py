@@ -41,9 +41,12 @@ class Precision(Enum):
     FP8 = PrecisionSpec(1.0, "fp8", scale_overhead_fraction=0.0)
     INT8 = PrecisionSpec(1.0, "int8", scale_overhead_fraction=0.0)
     INT4 = PrecisionSpec(0.5, "fp16", scale_overhead_fraction=0.03, weight_only=True)
-    # NVFP4: one FP8 (E4M3) scale per block of 16 FP4 values (8 bytes) = +12.5%
-    # (MXFP4 uses one E8M0 scale per 32 values = +6.25%; NVFP4 is the Blackwell default).
+    # NVFP4: one FP8 (E4M3) scale per block of 16 FP4 values (8 bytes) = +12.5% (NVIDIA's Blackwell format;
+    # "FP4" names it). MXFP4 (OCP Microscaling, gpt-oss's experts): one E8M0 scale per 32 values = +6.25%.
+    # Both use FP4 tensor cores where the GPU has them (Blackwell), else they run weight-only in 16-bit.
     FP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.125)
+    NVFP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.125)  # an alias of FP4 (same value)
+    MXFP4 = PrecisionSpec(0.5, "fp4", scale_overhead_fraction=0.0625)
 
     @property
     def bytes_per_param(self) -> float:
@@ -54,7 +57,7 @@ class Precision(Enum):
         return self.value
 
 
-PRECISION_NAMES = tuple(p.name for p in Precision)
+PRECISION_NAMES = tuple(Precision.__members__)  # aliases included (NVFP4 = FP4)
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,15 @@ class ModelSpec:
     the first ``first_dense_layers`` layers are dense, and after that every
     ``moe_layer_step``-th layer is MoE (1 = all, 2 = alternate, Llama-4 Maverick).
     Sliding window: ``sliding_window`` tokens on ``sliding_window_layers`` of the
-    layers (Gemma-2 alternates: half of them; Mistral-7B v0.1: all).
+    layers (Gemma-2 alternates: half of them; Gemma-3: 5 of every 6; gpt-oss: half; Mistral-7B v0.1: all).
+    Attention sinks (gpt-oss): one learned sink logit per head and layer (``attention_sinks``).
+    Gated attention (Qwen3-Next): ``attention_output_gate`` = q_proj also emits a per-channel output gate.
+    Linear attention (Qwen3-Next's Gated DeltaNet): ``linear_attention_layers`` of the layers keep no per-token
+    KV but a fixed recurrent state per sequence (``linear_num_value_heads`` x ``linear_key_head_dim`` x
+    ``linear_value_head_dim``) and a short-convolution state (``linear_conv_kernel_dim`` - 1 rows).
+    DeepSeek Sparse Attention (DeepSeek-V3.2): a lightning indexer of ``index_n_heads`` heads of
+    ``index_head_dim`` caches one ``index_head_dim`` key per token and layer beside the MLA latent and
+    selects ``index_topk`` tokens per query.
     """
 
     id: str
@@ -105,6 +116,21 @@ class ModelSpec:
     # sliding window attention
     sliding_window: int = 0
     sliding_window_layers: int = 0
+    # attention sinks (gpt-oss): one learned logit per head and layer
+    attention_sinks: bool = False
+    # gated attention output (Qwen3-Next): q_proj is 2 x heads x head_dim wide (query + sigmoid gate)
+    attention_output_gate: bool = False
+    # linear attention (Gated DeltaNet, Qwen3-Next): layers with a fixed per-sequence state instead of a KV cache
+    linear_attention_layers: int = 0
+    linear_num_key_heads: int = 0
+    linear_num_value_heads: int = 0
+    linear_key_head_dim: int = 0
+    linear_value_head_dim: int = 0
+    linear_conv_kernel_dim: int = 0
+    # DeepSeek Sparse Attention (DeepSeek-V3.2): lightning indexer
+    index_n_heads: int = 0
+    index_head_dim: int = 0
+    index_topk: int = 0
     # catalog metadata
     # precision of the published weights when the official checkpoint itself is quantized (a Precision name, e.g.
     # "FP8" for DeepSeek-V3/R1, from config.json's quantization_config); "" = 16-bit, no stated format.
@@ -137,6 +163,16 @@ class ModelSpec:
     @property
     def is_mla(self) -> bool:
         return self.kv_lora_rank > 0
+
+    @property
+    def has_sparse_indexer(self) -> bool:
+        """DeepSeek Sparse Attention: a lightning indexer caches its own key per token and layer."""
+        return self.index_head_dim > 0
+
+    @property
+    def full_attention_layers(self) -> int:
+        """Layers whose KV cache grows with the whole context (not sliding-window, not linear attention)."""
+        return self.num_layers - self.sliding_window_layers - self.linear_attention_layers
 
 
 @dataclass(frozen=True)
@@ -237,3 +273,14 @@ class EngineSpec:
         if self.sliding_window_kv or not model.sliding_window_layers:
             return model
         return replace(model, sliding_window=0, sliding_window_layers=0)
+
+
+# Inter-node bandwidth per GPU (one 400 Gb/s NDR InfiniBand / RoCE NIC per GPU on HGX H100/H200/B200 and MI300X
+# platforms, 200 Gb/s HDR on A100 HGX): NVIDIA DGX H100/B200 and AMD MI300X platform reference architectures.
+NETWORK_GBIT_S = {"blackwell": 400.0, "hopper": 400.0, "cdna3": 400.0, "ampere": 200.0}
+DEFAULT_NETWORK_GBIT_S = 100.0
+
+
+def network_gb_s(gpu: GPUSpec, gbit_s: float = 0.0) -> float:
+    """GB/s one GPU sends to other nodes: ``gbit_s`` when given, else its family's NIC speed."""
+    return (gbit_s or NETWORK_GBIT_S.get(gpu.family, DEFAULT_NETWORK_GBIT_S)) / 8.0

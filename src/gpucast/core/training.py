@@ -41,7 +41,7 @@ from typing import Any
 
 from ..errors import InfeasibleError, InputError
 from .params import count_parameters
-from .specs import GPUSpec, ModelSpec, Precision
+from .specs import NETWORK_GBIT_S, GPUSpec, ModelSpec, Precision, network_gb_s
 from .training_efficiency import (
     HOPPER_GENERATIONS,
     HOPPER_NATIVE_ATTENTION,
@@ -71,8 +71,6 @@ __all__ = [
 
 # Inter-node bandwidth per GPU by family: DGX/HGX H100 have one 400 Gb/s NDR NIC per GPU, DGX A100
 # one 200 Gb/s HDR NIC per GPU (MosaicML's A100 cluster: 1600 Gb/s RoCE per 8-GPU node); others 100 Gb/s.
-NETWORK_GBIT_S = {"blackwell": 400.0, "hopper": 400.0, "cdna3": 400.0, "ampere": 200.0}
-DEFAULT_NETWORK_GBIT_S = 100.0
 PCIE_GB_S = 25.0  # host <-> GPU, PCIe Gen4 x16 achieved (offload)
 HOST_ADAM_GB_S = 25.0  # host memory bandwidth per GPU for a CPU optimizer step (offload)
 HEADROOM = 0.05  # plans keep 5% of GPU memory free
@@ -122,8 +120,7 @@ class TrainingPerf:
 
 
 def _network_gb_s(setup: TrainingSetup) -> float:
-    gbit = setup.network_gbit_s or NETWORK_GBIT_S.get(setup.gpu.family, DEFAULT_NETWORK_GBIT_S)
-    return gbit / 8.0
+    return network_gb_s(setup.gpu, setup.network_gbit_s)
 
 
 def _link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:

@@ -95,9 +95,8 @@ def catalog_model(plan: dict[str, Any]) -> Any:
 def is_stand_in(plan: dict[str, Any]) -> bool:
     """True when the plan's model is the representative dense shape ``--model-size`` maps a bare size to: a set
     of numbers, not a checkpoint an engine can load."""
-    source = str(plan.get("model", {}).get("source", ""))
-    return catalog_model(plan) is None and (source.startswith("--model-size")
-                                            or bool(plan.get("inputs", {}).get("model_size_billions")))  # fmt: skip
+    source = str(plan.get("model", {}).get("source", ""))  # "--model-size 70 mapped to Dense-70B ..." (planning)
+    return source.startswith("--model-size") and catalog_model(plan) is None
 
 
 def _g(value: Any) -> str:
@@ -117,14 +116,25 @@ def check_exportable(plan: dict[str, Any]) -> None:
         )
 
 
+def _model_config_path(plan: dict[str, Any]) -> str | None:
+    """The config.json a plan's model was read from (its stated source), while that file is still there: a model
+    from a config.json is not in the catalog, so a report re-reads the file as the planner did."""
+    from ..planning.request import CONFIG_NOTE
+
+    source = str(plan.get("model", {}).get("source", ""))
+    path = source.removeprefix(CONFIG_NOTE) if source.startswith(CONFIG_NOTE) else ""
+    return path if path and Path(path).is_file() else None
+
+
 def inference_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     """(workload, model, gpu, serving options) as the planner received them, from the plan's ``inputs``."""
     from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
     inputs = plan["inputs"]
-    name = _model_name(plan)
-    model = _pick(ModelConfig, {k: v for k, v in inputs.items() if k != "model_size_billions" or not name},
-                  model_name=name)  # fmt: skip
+    config = _model_config_path(plan)
+    name = None if config else _model_name(plan)
+    model = _pick(ModelConfig, {k: v for k, v in inputs.items() if k != "model_size_billions" or not (name or config)},
+                  model_name=name, model_config_path=config)  # fmt: skip
     return _pick(LLMWorkloadInput, inputs), model, _pick(GPUConfig, inputs), _pick(ServingOptions, inputs)
 
 
@@ -133,7 +143,9 @@ def training_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any]:
     from ..inputs.types import ModelConfig, TrainingInput, TrainingOptions
 
     inputs = plan["inputs"]
-    model = ModelConfig(model_name=_model_name(plan), precision=inputs.get("precision", "BF16"))
+    config = _model_config_path(plan)
+    model = ModelConfig(model_name=None if config else _model_name(plan), model_config_path=config,
+                        precision=inputs.get("precision", "BF16"))  # fmt: skip
     return _pick(TrainingInput, inputs), model, _pick(TrainingOptions, inputs)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..extras import install_hint
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .scenarios import SCENARIOS, Peak, apply_scenario, peaks
 
@@ -44,7 +45,6 @@ __all__ = [
     "peaks",
 ]
 
-INSTALL_HINT = "pip install 'gpucast[forecast]'"
 FAST_FLEET_SERVICES = 100  # fleets of at least this many services use the fast mode unless told otherwise
 MAX_HORIZON_DAYS = 366  # beyond a year a traffic forecast from weeks of history is not an answer
 _UNITS_S = {"min": 60, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
@@ -57,7 +57,7 @@ def _require() -> None:
         import statsforecast  # noqa: F401
     except ImportError as exc:
         raise InputError(
-            f"traffic forecasting needs pandas and statsforecast ({exc.name} is missing); {INSTALL_HINT}"
+            f"traffic forecasting needs pandas and statsforecast ({exc.name} is missing); {install_hint('forecast')}"
         ) from None
 
 

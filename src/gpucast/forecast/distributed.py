@@ -32,12 +32,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..extras import install_hint
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
 
 BACKENDS = ("local", "dask")
-INSTALL_HINT = "pip install 'gpucast[distributed]'"
 CONNECT_TIMEOUT_S = 10  # an unreachable scheduler address fails after this long, with the address in the message
 PARTITIONS_PER_THREAD = 2  # input partitions per worker thread: enough to keep every worker busy while tasks vary
 # warnings raised on the workers by the fitting libraries (ARIMA convergence, a pandas deprecation inside dask's
@@ -67,7 +67,7 @@ def _require() -> Any:
         return importlib.import_module("distributed")
     except ImportError as exc:
         raise InputError(
-            f"backend 'dask' needs dask, distributed and fugue[dask] ({exc.name} is missing); {INSTALL_HINT}"
+            f"backend 'dask' needs dask, distributed and fugue[dask] ({exc.name} is missing); {install_hint('distributed')}"
         ) from None
 
 

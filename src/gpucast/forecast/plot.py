@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..extras import install_hint
 from .result import ForecastResult
 
 HISTORY_DAYS = 14
@@ -155,9 +156,7 @@ def _write_png(path: Path, data: FanData) -> None:
         matplotlib.use("Agg")  # no display needed
         import matplotlib.pyplot as plt
     except ImportError:
-        raise InputError(
-            "--plot FILE.png needs matplotlib; pip install 'gpucast[forecast]' (or use FILE.html)"
-        ) from None
+        raise InputError(f"--plot FILE.png needs matplotlib; {install_hint('forecast')} (or use FILE.html)") from None
     import numpy as np
 
     times = np.array(data.times, dtype="datetime64[s]")

@@ -61,6 +61,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "min_replicas",
         "tp",
         "pp",
+        "ep",
+        "attention_dp",
         "gpu_memory_utilization",
         "max_num_seqs",
         "require_slo",

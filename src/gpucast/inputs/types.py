@@ -304,6 +304,8 @@ class ServingOptions:
     min_replicas: int = 2
     tp: int | None = None
     pp: int | None = None
+    ep: int | None = None  # expert-parallel groups (MoE; core.layout); None = searched
+    attention_dp: int | None = None  # attention data-parallel groups (MoE; core.layout); None = searched
     gpu_memory_utilization: float | None = None  # None: the engine's default fraction (engines.toml)
     max_num_seqs: int | None = None  # None: the engine's default cap (vLLM 256, TensorRT-LLM 2048, ...)
     require_slo: bool = False  # True: a plan no load can run within the SLOs is an error (CLI, REST), not a plan
@@ -332,9 +334,14 @@ class ServingOptions:
         ):
             raise InputError(f"--safety-margin {self.safety_margin!r} must be between 0 and 10 (0.25 = 25%)")
         check_positive("--min-replicas", self.min_replicas, integer=True, upper=100_000)
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp)):
+        for flag, value in (
+            ("--tp", self.tp),
+            ("--pp", self.pp),
+            ("--ep", self.ep),
+            ("--dp-attention", self.attention_dp),
+        ):
             if value is not None:
-                check_positive(flag, value, integer=True, upper=64)
+                check_positive(flag, value, integer=True, upper=64 if flag == "--pp" else 256)
                 if value & (value - 1):
                     raise InputError(f"{flag} {value!r} must be a power of two (1, 2, 4, 8, ...)")
         if self.gpu_memory_utilization is not None:

@@ -53,8 +53,12 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         activations_gb_per_gpu=mem.activations_gib * GIB / GB,
         overhead_gb_per_gpu=mem.overhead_gib * GIB / GB,
         kv_cache_tokens=mem.kv_capacity_tokens,
-        kv_bytes_per_token=kv_bytes_per_token(cfg.model, cfg.kv_precision),
+        kv_bytes_per_token=kv_bytes_per_token(
+            cfg.model, cfg.kv_precision, int(workload.input_tokens + workload.output_tokens / 2)
+        ),
         max_concurrent_sequences=cfg.max_sequences,
+        expert_parallel=cfg.ep,
+        attention_data_parallel=cfg.attention_dp,
     )
     rps = point.requests_per_s
     throughput = ThroughputMetrics(
@@ -149,6 +153,8 @@ def _alternative(c: Candidate) -> Alternative:
         tensor_parallel=cfg.tp,
         pipeline_parallel=cfg.pp,
         total_gpus=c.total_gpus,
+        expert_parallel=cfg.ep,
+        attention_data_parallel=cfg.attention_dp,
         monthly_gpu_cost=c.cost_at_peak.monthly_usd if c.cost_at_peak else None,
         meets_latency_sla=c.estimate.meets_slo,
     )
@@ -157,7 +163,7 @@ def _alternative(c: Candidate) -> Alternative:
 def _recommendation(request: ResolvedRequest, ranked: list[Candidate]) -> str:
     best = ranked[0]
     est, cfg = best.estimate, best.estimate.config
-    shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    shard = cfg.layout.label()
     if not est.meets_slo:
         return infeasible_summary(request, best) + (
             f"; the fleet shown ({best.fleet.max_replicas} x {cfg.gpus} {cfg.gpu.name}, {shard}) carries the traffic at "
@@ -183,7 +189,7 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
     """One sentence: the SLOs no load meets, and the lowest latencies the best configuration reaches."""
     est, cfg = best.estimate, best.estimate.config
     lowest = est.lowest or est.capacity
-    shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    shard = cfg.layout.label()
     slo = f"TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms" + (
         f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.inference import PlanSettings, Workload, replica_config
+from ..core.layout import Layout
 from ..core.memory import MemorySettings
 from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
 from ..errors import InfeasibleError, InputError
@@ -41,6 +42,8 @@ class EstimateRequest:
     model_config: str | None = None
     tp: int | None = None
     pp: int = 1
+    ep: int = 1  # expert-parallel groups among the TP GPUs (MoE, core.layout)
+    attention_dp: int = 1  # attention data-parallel groups among the TP GPUs (MoE, core.layout)
     precision: str | None = None  # None: the published checkpoint's (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION
     kv_precision: str | None = None
     engine: str = "vllm"
@@ -65,6 +68,8 @@ class EstimateRequest:
         if self.tp is not None:
             check_positive("--tp", self.tp, integer=True, upper=64)
         check_positive("--pp", self.pp, integer=True, upper=64)
+        check_positive("--ep", self.ep, integer=True, upper=256)
+        check_positive("--dp-attention", self.attention_dp, integer=True, upper=256)
         if self.gpu_memory_utilization is not None:
             check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
         if self.max_model_len is not None:
@@ -121,6 +126,8 @@ class EstimateResult:
     kv_precision: str
     inputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ep: int = 1  # expert-parallel groups (MoE layout, core.layout)
+    attention_dp: int = 1  # attention data-parallel groups
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -150,7 +157,11 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     )
     pp = request.pp
     tp = request.tp if request.tp is not None else _best_tp(request, spec, gpu, engine, precision, kv)
-    if spec.num_heads % tp:
+    layout = Layout(tp, pp, request.ep, request.attention_dp)
+    problem = layout.problem(spec) if not layout.is_plain else None
+    if problem is not None:
+        raise InputError(f"--tp {tp} --ep {request.ep} --dp-attention {request.attention_dp}: {problem}")
+    if spec.num_heads % layout.attention_tp:
         raise InputError(f"--tp {tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
     if request.num_gpus % (tp * pp):
         raise InputError(f"--num-gpus {request.num_gpus} is not a multiple of TP x PP = {tp * pp}")
@@ -164,6 +175,8 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         pp=pp,
         workload=_shape(request),
         settings=_settings(request, engine),
+        ep=request.ep,
+        attention_dp=request.attention_dp,
     )
     return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
 
@@ -187,12 +200,14 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
     largest = 1
     tp = 1
     while tp * request.pp <= request.num_gpus:
-        if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0:
+        layout = Layout(tp, request.pp, request.ep, request.attention_dp)
+        if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0 and layout.problem(spec) is None:
             largest = tp
             try:
                 cfg, _, _ = replica_config(
                     spec, gpu, loader.efficiency_for(gpu, engine.id), precision=precision, kv_precision=kv, tp=tp,
-                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine),
+                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine), ep=request.ep,
+                    attention_dp=request.attention_dp,
                 )  # fmt: skip
             except InfeasibleError:
                 cfg = None
@@ -268,4 +283,6 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         kv_precision=cfg.kv_precision.name,
         inputs=asdict(request),
         warnings=warnings,
+        ep=cfg.ep,
+        attention_dp=cfg.attention_dp,
     )

@@ -95,7 +95,7 @@ def _best_feasible(search: Search, request: ResolvedRequest) -> Candidate | None
 def _describe(label: str, candidate: Candidate) -> dict[str, Any]:
     est = candidate.estimate
     cfg, lowest = est.config, est.lowest or est.capacity
-    shard = f"TP={cfg.tp}" + (f" x PP={cfg.pp}" if cfg.pp > 1 else "")
+    shard = cfg.layout.label()
     cost = f", ${candidate.cost_at_peak.monthly_usd:,.0f}/month" if candidate.cost_at_peak else ""
     summary = (
         f"{label}: {candidate.total_gpus} x {cfg.gpu.name} ({shard}, {cfg.precision.name}{cost}; lowest TTFT "
@@ -106,6 +106,8 @@ def _describe(label: str, candidate: Candidate) -> dict[str, Any]:
         "gpu_type": cfg.gpu.name,
         "tensor_parallel": cfg.tp,
         "pipeline_parallel": cfg.pp,
+        "expert_parallel": cfg.ep,
+        "attention_data_parallel": cfg.attention_dp,
         "precision": cfg.precision.name,
         "total_gpus": candidate.total_gpus,
         "monthly_gpu_cost": candidate.cost_at_peak.monthly_usd if candidate.cost_at_peak else None,

@@ -49,6 +49,9 @@ class ResolvedRequest:
     precision_note: str = ""
 
 
+CONFIG_NOTE = "architecture read from "  # a plan's model source for a config.json (plan files re-read it from there)
+
+
 def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
     """The architecture to plan for, and a note saying where it came from."""
     if model.model_name is not None:
@@ -56,7 +59,7 @@ def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
         return spec, f"{spec.name} from the catalog ({spec.source})"
     if model.model_config_path is not None:
         spec = loader.read_hf_config(model.model_config_path)
-        return spec, f"architecture read from {model.model_config_path}"
+        return spec, f"{CONFIG_NOTE}{model.model_config_path}"
     assert model.model_size_billions is not None  # validate() guarantees one source
     try:
         spec = representative_dense_model(float(model.model_size_billions))

@@ -54,6 +54,8 @@ def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., 
                     pricing=request.options.pricing,
                     tp=request.options.tp,
                     pp=request.options.pp,
+                    ep=request.options.ep,
+                    attention_dp=request.options.attention_dp,
                 )
             )
         except InfeasibleError as error:

@@ -31,6 +31,8 @@ class GPUResources:
     kv_cache_tokens: int  # KV capacity of one replica, tokens
     kv_bytes_per_token: float  # whole model, all layers
     max_concurrent_sequences: int  # per replica, from KV cache and engine caps
+    expert_parallel: int = 1  # MoE: expert-parallel groups among the TP GPUs (1 = experts tensor-parallel)
+    attention_data_parallel: int = 1  # MoE: attention data-parallel groups among the TP GPUs (1 = none)
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Alternative:
     total_gpus: int
     monthly_gpu_cost: float | None
     meets_latency_sla: bool
+    expert_parallel: int = 1
+    attention_data_parallel: int = 1
 
 
 @dataclass

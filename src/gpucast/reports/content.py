@@ -96,7 +96,10 @@ def _inference(plan: dict[str, Any]) -> Report:
     figures = [
         ("GPUs", f"{res['total_gpus']} × {res['recommended_gpu_type']}"),
         ("replicas", f"{scaling['recommended_min_replicas']}–{scaling['recommended_max_replicas']}"
-                     f" of {per_replica} GPU(s), TP={res['tensor_parallel']} PP={res['pipeline_parallel']}"),
+                     f" of {per_replica} GPU(s), TP={res['tensor_parallel']} PP={res['pipeline_parallel']}"
+                     + (f" EP={res['expert_parallel']}" if res.get("expert_parallel", 1) > 1 else "")
+                     + (f" DP-attention={res['attention_data_parallel']}"
+                        if res.get("attention_data_parallel", 1) > 1 else "")),
         ("monthly cost (max replicas)", _money(cost.get("monthly_total_cost"))),
         ("cost per million tokens (input + output)", _money(cost.get("cost_per_million_tokens"))),
         ("TTFT / ITL", f"{thr['estimated_ttft_ms']:,.0f} ms / {thr['estimated_itl_ms']:,.1f} ms"),

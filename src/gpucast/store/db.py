@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreConflictError, StoreError
+from ..extras import install_hint
 
 ENV_VAR = "GPUCAST_DATABASE_URL"
 HEAD = "0002"  # newest migration revision; tests check it matches the migrations directory
@@ -82,7 +83,7 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except ImportError as error:
         raise StoreError(f"the database driver for {parsed.drivername} is missing ({error.name}); "
-                         "pip install 'gpucast[store]'") from None  # fmt: skip
+                         f"{install_hint('store')}") from None  # fmt: skip
 
 
 class Store:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
+from ..extras import install_hint
 from .criticality import criticality
 from .metrics import list_metrics
 from .models import Service
@@ -99,9 +100,7 @@ def plan_service(
     try:
         import pandas as pd  # type: ignore[import-untyped]
     except ImportError:
-        raise InputError(
-            "`service plan` forecasts with the [forecast] extra; pip install 'gpucast[forecast]'"
-        ) from None
+        raise InputError(f"`service plan` forecasts with the [forecast] extra; {install_hint('forecast')}") from None
     frame = pd.DataFrame(
         {"unique_id": service.name, "ds": [m.timestamp for m in metrics], "y": [m.rps for m in metrics]}
     )

@@ -29,6 +29,7 @@ from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
 from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
+from .layouts import row_layout
 from .report import MetricSummary as MetricSummary
 from .report import RowResult as RowResult
 from .report import ValidationReport as ValidationReport
@@ -217,6 +218,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     requests = _request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
+    ep, attention_dp = row_layout(row, tp)
     cfg_key = (
         engine_id,
         model.id,
@@ -225,6 +227,8 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         kv_precision,
         tp,
         pp,
+        ep,
+        attention_dp,
         input_tokens,
         output_tokens,
         max_seqs,
@@ -240,7 +244,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         try:
             cfg, mem, _ = replica_config(
                 model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
-                tp=tp, pp=pp, workload=workload, settings=settings,
+                tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
             configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
         except GpucastError as error:

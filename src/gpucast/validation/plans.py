@@ -45,6 +45,7 @@ from ..errors import GpucastError, InfeasibleError, InputError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..planning.inference import plan_inference
 from .inference import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
+from .layouts import row_layout
 from .report import read_table, require_columns
 
 LOADS = ("request-rate", "concurrency")
@@ -284,13 +285,14 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         raise InputError(f"precision {point.precision!r}/{point.kv_precision!r} unknown")
     needed = point.input_tokens + point.output_tokens
     margin = ServingOptions().safety_margin
+    ep, attention_dp = row_layout({"notes": point.notes}, point.tp)
     return (
         LLMWorkloadInput(LOAD_FACTOR * rate_rps(point), round(point.input_tokens), round(point.output_tokens), 1.0, 0.0),
         ModelConfig(model_name=model.id, precision=precision.name, kv_precision=kv.name,
                     context_window=math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP),
         GPUConfig(gpu_type=gpu.id),
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
-                       safety_margin=margin, tp=point.tp, pp=point.pp, engine=engine_id,
+                       safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
                        gpu_memory_utilization=memory.gpu_memory_utilization),
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError
+from ..extras import install_hint
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -44,7 +45,7 @@ def run_serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError as error:
         raise InputError(f"`gpucast serve` needs the [server] extra ({error.name} is missing); "
-                         "pip install 'gpucast[server]'") from None  # fmt: skip
+                         f"{install_hint('server')}") from None  # fmt: skip
     from .app import WebSettings, create_app
 
     if not 1 <= args.workers <= 64:

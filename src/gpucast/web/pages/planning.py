@@ -27,7 +27,7 @@ from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
-PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4")
+PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4", "MXFP4")
 FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "peak", "ttft_slo_ms", "itl_slo_ms",
           "cloud", "pricing", "service")  # fmt: skip
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
