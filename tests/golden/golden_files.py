@@ -32,6 +32,12 @@ PLANS = {  # name -> planning command (the issue's cases: small model on one L4,
     "--speculative-tokens 3 --acceptance-rate 0.7",
     "h200-deepseek-v3-fp8-mtp": "inference --model deepseek-v3 --precision FP8 --kv-precision FP8 --rps 5 "
     "--input-tokens 1000 --output-tokens 300 --gpu-type H200 --speculative-tokens 2 --acceptance-rate 0.8",
+    # issue 25: a replica over two nodes (TP 8 x PP 2), a plan whose pools win disaggregated, a --model-size stand-in
+    "h100-llama-3.1-405b-tp8pp2": "inference --model llama-3.1-405b --rps 2 --input-tokens 1000 --output-tokens 200 "
+    "--gpu-type H100 --tp 8 --pp 2",
+    "h100-disagg-llama-3.1-8b": "inference --model llama-3.1-8b --rps 50 --input-tokens 4000 --output-tokens 1000 "
+    "--gpu-type H100 --itl-slo-ms 15 --disaggregation",
+    "h100-size-70b": f"inference --model-size 70 --rps 5 {SERVING} --gpu-type H100",
     "lora-llama-3.1-8b": "training --model llama-3.1-8b --method lora --dataset-size 100000000 --sequence-length 4096 "
     "--epochs 2 --global-batch-size 64 --gpu-type A100",
     "full-llama-3.1-70b-32gpu": "training --model llama-3.1-70b --method full --num-gpus 32 --dataset-size 2000000000 "

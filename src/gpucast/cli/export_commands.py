@@ -1,8 +1,11 @@
 """The ``export`` and ``report`` commands (issue 10). Keep module-level imports light: the parser is
 built on every ``gpucast`` start.
 
-* ``gpucast export vllm|sglang|trtllm [PLAN.json | planning flags]`` — the engine's launch command
-* ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]`` — YAML
+* ``gpucast export vllm|sglang|trtllm [PLAN.json | planning flags] [--engine-version V] [--served-model HF_ID]
+  [--speculative-model HF_ID] [--role prefill|decode]`` — the engine's launch command
+* ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]
+  [--criticality T] [--storage-class C]`` — YAML (docs/exports.md)
+* ``gpucast export helm PLAN.json`` — values for the vLLM production-stack chart
 * ``gpucast report PLAN.json --format md|html`` — a report for people who don't read JSON
 
 Everything prints to stdout unless ``--output FILE`` is given. A plan file is what ``--output`` of a planning
@@ -32,6 +35,16 @@ def _plan_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="write to this file instead of stdout")
 
 
+def _launch_flags(parser: argparse.ArgumentParser) -> None:
+    """What the plan does not decide about the engine launch (export vllm|sglang|trtllm|k8s|helm)."""
+    parser.add_argument("--engine-version", help="engine release whose flag names to use (default: the current "
+                        "stable release in catalog/engine_flags.toml, stated in the output)")  # fmt: skip
+    parser.add_argument("--served-model", metavar="HF_ID", help="Hugging Face checkpoint to serve (and the model "
+                        "name clients send); needed for plans made with --model-size")  # fmt: skip
+    parser.add_argument("--speculative-model", metavar="HF_ID", help="EAGLE-3 head for a speculative plan whose "
+                        "model has no MTP layers (without it speculative decoding stays off)")  # fmt: skip
+
+
 def register(sub: Any) -> None:
     """Add the ``export`` and ``report`` sub-commands to the parser."""
     export = sub.add_parser(
@@ -48,11 +61,19 @@ def register(sub: Any) -> None:
             "catalog/engine_flags.toml).",
         )  # fmt: skip
         _plan_source(target)
+        _launch_flags(target)
+        target.add_argument("--role", choices=["prefill", "decode"], help="disaggregated plans: the command of one "
+                            "pool (its role and KV-transfer settings)")  # fmt: skip
     k8s = targets.add_parser(
         "k8s", help="Kubernetes YAML: Deployment, Service, HPA/KEDA; Job/PyTorchJob for training",
         description="Write multi-document Kubernetes YAML for a plan.", conflict_handler="resolve",
     )  # fmt: skip
     _plan_source(k8s)
+    _launch_flags(k8s)
+    k8s.add_argument("--criticality", choices=["tier1", "tier2", "tier3"], default="tier2",
+                     help="replica minimum, zone spread and PodDisruptionBudget by tier (catalog/criticality.toml; "
+                     "default tier2)")  # fmt: skip
+    k8s.add_argument("--storage-class", help="StorageClass of the model-cache volume (default: the cluster's)")
     k8s.add_argument("--namespace", default="default", help="namespace of every object (default: default)")
     k8s.add_argument("--name", help="object name (default: from the model and engine)")
     k8s.add_argument("--keda", action="store_true", help="KEDA ScaledObject on the engine's Prometheus metrics "
@@ -62,6 +83,15 @@ def register(sub: Any) -> None:
                      help="Prometheus the KEDA triggers query")  # fmt: skip
     k8s.add_argument("--image", help="training container image (default: catalog/k8s.toml)")
     k8s.add_argument("--train-command", default="train.py", help="script torchrun starts in training pods")
+    helm = targets.add_parser(
+        "helm", help="values file for the vLLM production-stack Helm chart", conflict_handler="resolve",
+        description="Write a values.yaml for the vLLM production-stack chart (vllm/vllm-stack) from a serving plan.",
+    )  # fmt: skip
+    _plan_source(helm)
+    _launch_flags(helm)
+    helm.add_argument("--criticality", choices=["tier1", "tier2", "tier3"], default="tier2",
+                      help="replica minimum by tier (default tier2)")  # fmt: skip
+    helm.add_argument("--storage-class", help="StorageClass of the model-cache volume (default: the cluster's)")
     report = sub.add_parser(
         "report", help="a Markdown or self-contained HTML report of a plan",
         description="Write a report of a plan: summary, inputs, the plan, charts, assumptions and sources, risks, "
@@ -113,22 +143,46 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         return _report(args)
     plan = _load(args)
+    from ..export.engine_args import LaunchOptions
+
     if args.target in ENGINE_TARGETS:
         from ..export.engine_args import launch_for
 
-        launch = launch_for(plan, args.target)
+        launch = launch_for(plan, args.target, LaunchOptions(
+            engine=args.target, version=args.engine_version, served_model=args.served_model,
+            speculative_model=args.speculative_model, role=args.role))  # fmt: skip
+        _warn(launch.warnings)
         if args.json:
             data = {"engine": launch.engine.id, "version": launch.engine.version, "argv": launch.argv,
-                    "config_file": launch.config_file or None, "notes": launch.notes, "source": launch.engine.source}  # fmt: skip
+                    "config_file": launch.config_file or None, "notes": launch.notes, "warnings": launch.warnings,
+                    "source": launch.engine.source}  # fmt: skip
             return _write(args, json.dumps(data, indent=2) + "\n", "Launch command")
         return _write(args, launch.shell(), "Launch command")
-    from ..export.k8s import plan_manifests
     from ..export.k8s_pods import K8sOptions
+
+    launch_options = LaunchOptions(engine=getattr(args, "engine", None), version=args.engine_version,
+                                   served_model=args.served_model, speculative_model=args.speculative_model)  # fmt: skip
+    if args.target == "helm":
+        from ..export.helm import plan_values
+
+        text, warnings = plan_values(plan, K8sOptions(launch=launch_options, criticality=args.criticality,
+                                                      storage_class=args.storage_class))  # fmt: skip
+        _warn(warnings)
+        return _write(args, text, "Helm values")
+    from ..export.k8s import manifests_and_warnings
 
     options = K8sOptions(namespace=args.namespace, name=args.name, engine=args.engine, keda=args.keda,
                          kubeflow=args.kubeflow, prometheus_url=args.prometheus_url, image=args.image,
-                         train_command=args.train_command)  # fmt: skip
-    return _write(args, plan_manifests(plan, options), "Manifests")
+                         train_command=args.train_command, launch=launch_options, criticality=args.criticality,
+                         storage_class=args.storage_class)  # fmt: skip
+    text, warnings = manifests_and_warnings(plan, options)
+    _warn(warnings)
+    return _write(args, text, "Manifests")
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"gpucast: warning: {warning}", file=sys.stderr)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """Deployment exports of a plan (issue 10): engine launch arguments and Kubernetes manifests.
 
 * :func:`launch_for` — ``vllm serve`` / ``sglang.launch_server`` / ``trtllm-serve`` arguments for one replica
-* :func:`serving_manifests`, :func:`training_manifests` — Deployment, Service, HPA or KEDA ScaledObject; Job or
-  Kubeflow PyTorchJob
+* :func:`serving_manifests`, :func:`training_manifests` — model cache, Deployment or LeaderWorkerSet (or prefill and
+  decode pools), Service, PodMonitor, PodDisruptionBudget, HPA or KEDA ScaledObject; Job or Kubeflow PyTorchJob
+* :func:`gpucast.export.helm.plan_values` — values for the vLLM production-stack Helm chart
 * :func:`load_plan` — read and check a plan JSON written by ``--output``
 
 Flag names, images, health endpoints, metric names and node labels are data (``catalog/engine_flags.toml``,

@@ -1,24 +1,27 @@
 """Engine launch arguments from a serving plan: ``gpucast export vllm|sglang|trtllm``.
 
-The plan fixes the numbers; ``catalog/engine_flags.toml`` names the flags for one stated release of each engine
-(vLLM ``vllm serve`` engine args, https://docs.vllm.ai/en/v0.10.2/configuration/engine_args.html; SGLang
-``python -m sglang.launch_server`` server arguments, https://docs.sglang.ai/advanced_features/server_arguments.html;
-TensorRT-LLM ``trtllm-serve``, https://nvidia.github.io/TensorRT-LLM/1.0.0/commands/trtllm-serve/trtllm-serve.html).
+The plan fixes the numbers; ``catalog/engine_flags.toml`` names the flags for each engine release (the current
+stable one by default, an older one with ``--engine-version``; vLLM and SGLang names are checked against the
+releases' own argument parsers by tests/test_export_engine_cli.py).
 
 What goes where, and why:
 
-* tensor / pipeline parallel size = the plan's TP and PP (one replica = TP x PP GPUs);
+* tensor / pipeline parallel size = the plan's TP and PP (one replica = TP x PP GPUs); MoE plans with expert
+  parallelism or attention data parallelism get the engine's EP / DP-attention options (``engine_options.moe``);
 * max concurrent sequences = the plan's operating concurrency per replica (the largest that meets the SLOs,
   ``throughput.concurrency_per_replica``), so the engine cannot batch past the latency the plan promised;
 * max model length = the planned context window (the KV capacity was sized for it);
 * memory fraction = the plan's ``gpu_memory_utilization``; each engine reads it under its own policy (vLLM: of total
   memory; SGLang: static weights + KV pool; TensorRT-LLM: of the memory free after weights) — a note says so
   when exporting for another engine than the one planned;
-* KV-cache dtype and weight quantization from the planned precisions (only FP8 is quantized on the fly; INT8,
-  INT4 and FP4 need a pre-quantized checkpoint whose config the engine reads);
+* dtype ``auto`` for 16-bit plans (the checkpoint's own dtype: BF16 for Llama 3.1 — forcing float16 would cast
+  it; both are 2 bytes, so the plan's memory holds); FP8 weights are quantized on the fly from a 16-bit
+  checkpoint, and read as they are from a checkpoint released in FP8 (DeepSeek-V3/R1); INT8, INT4 and FP4 need a
+  pre-quantized checkpoint whose config the engine reads;
 * chunked prefill with the planner's per-step token budget (``engines.toml`` ``max_batched_tokens``);
-* agent plans: prefix caching on or off as planned; speculative plans: the proposer and k; disaggregated plans: a
-  note naming the prefill and decode pools (``engine_options.py``).
+* the served model name clients send (the catalog id, or ``--served-model``);
+* agent plans: prefix caching on or off as planned; speculative plans: the proposer and k; disaggregated plans:
+  the pool's role and KV-transfer settings (``engine_options.py``).
 """
 
 from __future__ import annotations
@@ -28,11 +31,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
-from ..errors import CatalogError, InputError
-from .engine_options import disaggregation_note, prefix_caching, speculative
-from .plan_file import EngineFlags, check_plan, engine_flags, require_kind
+from .engine_options import disaggregation, disaggregation_note, moe, prefix_caching, speculative
+from .plan_file import EngineFlags, catalog_model, check_exportable, check_plan, engine_flags, is_stand_in, require_kind
 
 SIXTEEN_BIT_OR_MORE = ("FP32", "FP16", "BF16")  # weights every engine loads from a standard checkpoint
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What the plan does not say about the launch: which release, which checkpoint, which draft head."""
+
+    engine: str | None = None  # default: the plan's engine
+    version: str | None = None  # default: the engine's current stable release (catalog/engine_flags.toml)
+    served_model: str | None = None  # Hugging Face id to serve (required in practice for --model-size plans)
+    speculative_model: str | None = None  # EAGLE-3 head for a model without MTP layers
+    role: str | None = None  # "prefill" | "decode": one pool of a disaggregated plan
 
 
 @dataclass(frozen=True)
@@ -41,9 +54,11 @@ class EngineLaunch:
 
     engine: EngineFlags
     model: str
+    served_name: str
     args: list[str]  # after the command: model (positional or flagged) and flags, in a stable order
-    config_file: dict[str, Any] = field(default_factory=dict)  # trtllm --extra_llm_api_options content
+    config_file: dict[str, Any] = field(default_factory=dict)  # trtllm options-file content
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # also printed to stderr by the CLI
 
     @property
     def argv(self) -> list[str]:
@@ -51,80 +66,129 @@ class EngineLaunch:
 
     def shell(self) -> str:
         """The command as a commented shell snippet (one flag per line)."""
-        lines = [f"# {self.engine.name} {self.engine.version}; flags: {self.engine.source}"]
+        lines = [
+            f"# {self.engine.name} {self.engine.version} ({release_words(self.engine)}); flags: {self.engine.source}"
+        ]
+        lines += [f"# WARNING: {w}" for w in self.warnings]
         lines += [f"# {note}" for note in self.notes]
         if self.config_file:
             import yaml
 
             body = yaml.safe_dump(self.config_file, sort_keys=False).rstrip()
             lines += [f"cat > {shlex.quote(self.engine.config_file_path)} <<'EOF'", body, "EOF"]
-        words = [shlex.quote(w) for w in self.argv]
-        head = len(self.engine.command) + (1 if not self.engine.model_flag else 0)
-        parts = [" ".join(words[:head])]
-        i = head
-        while i < len(words):
-            takes_value = i + 1 < len(words) and not words[i + 1].startswith("--")
-            parts.append(" ".join(words[i : i + 2]) if takes_value else words[i])
-            i += 2 if takes_value else 1
-        lines.append(" \\\n  ".join(parts))
+        lines.append(shell_words(self.argv, len(self.engine.command) + (0 if self.engine.model_flag else 1)))
         return "\n".join(lines) + "\n"
 
 
-def model_path(plan: dict[str, Any]) -> str:
-    """The Hugging Face repository the engine loads (catalog ``hf_id``), else the plan's model name."""
+def release_words(engine: EngineFlags) -> str:
+    """Says whether the release is gpucast's default (the current stable one) or an older one picked by hand."""
+    if not engine.releases or engine.version == engine.releases[0]:
+        return "gpucast's default is the current stable release; --engine-version picks another"
+    return f"chosen with --engine-version; the current stable release is {engine.releases[0]}"
+
+
+def shell_words(argv: list[str], head: int) -> str:
+    """``argv`` quoted for a shell, one flag (and its value) per continued line after the first ``head`` words."""
+    words = [shlex.quote(w) for w in argv]
+    parts = [" ".join(words[:head])]
+    i = head
+    while i < len(words):
+        takes_value = i + 1 < len(words) and not words[i + 1].startswith("--")
+        parts.append(" ".join(words[i : i + 2]) if takes_value else words[i])
+        i += 2 if takes_value else 1
+    return " \\\n  ".join(parts)
+
+
+def model_path(plan: dict[str, Any], served_model: str | None = None) -> str:
+    """The checkpoint the engine loads: ``served_model``, else the catalog model's Hugging Face repository, else
+    the plan's model id (a ``--model-size`` stand-in has no checkpoint: a warning says so)."""
+    if served_model:
+        return served_model
+    spec = catalog_model(plan)
+    if spec is not None and spec.hf_id:
+        return str(spec.hf_id)
     model = plan["model"]
-    for key in (model.get("id"), model.get("name")):
-        if key:
-            try:
-                hf_id = loader.resolve_model(key).hf_id
-            except (CatalogError, InputError):
-                continue
-            if hf_id:
-                return hf_id
-    return str(model.get("name") or plan["inputs"].get("model"))
+    return str(model.get("id") or model.get("name") or plan["inputs"].get("model"))
+
+
+def served_name(plan: dict[str, Any], served_model: str | None = None) -> str:
+    """The ``model`` clients send: the checkpoint given with --served-model, else the catalog id (short and stable
+    across checkpoint revisions)."""
+    if served_model:
+        return served_model
+    spec = catalog_model(plan)
+    return str(spec.id) if spec is not None else model_path(plan)
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def launch_for(plan: dict[str, Any], engine: str | None = None) -> EngineLaunch:
+def _precision_args(plan: dict[str, Any], flags: EngineFlags, model: str, add: Any, config: dict[str, Any],
+                    notes: list[str]) -> None:  # fmt: skip
+    """dtype, weight quantization and KV-cache dtype for the planned precisions."""
+    inputs = plan["inputs"]
+    precision = str(inputs.get("precision", "FP16")).upper()
+    kv_precision = str(inputs.get("kv_precision") or precision).upper()
+    spec = catalog_model(plan)
+    released_as = str(getattr(spec, "checkpoint_precision", "") or "").upper()
+    if precision in flags.dtype:
+        add("dtype", flags.dtype[precision])
+    if precision in SIXTEEN_BIT_OR_MORE or precision == released_as:
+        pass  # the checkpoint is already in the planned precision: the engine reads its config
+    elif precision in flags.quantization:
+        add("quantization", flags.quantization[precision])
+    else:
+        notes.append(f"{precision} weights: serve a pre-quantized {precision} checkpoint of {model} "
+                     f"({flags.name} reads its quantization config)")  # fmt: skip
+    if kv_precision in flags.kv_cache_dtype:
+        if flags.flags.get("kv_cache_dtype"):
+            add("kv_cache_dtype", flags.kv_cache_dtype[kv_precision])
+        else:
+            config["kv_cache_config"] = {"dtype": flags.kv_cache_dtype[kv_precision]}
+
+
+def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchOptions | None = None) -> EngineLaunch:
     """The launch command of one replica of a serving plan for ``engine`` (default: the plan's own engine)."""
+    options = options or LaunchOptions(engine=engine)
+    engine = engine or options.engine
     check_plan(plan)
     require_kind(plan, "inference", f"gpucast export {engine or 'vllm|sglang|trtllm'}")
+    check_exportable(plan)
     inputs, res, thr = plan["inputs"], plan["gpu_resources"], plan["throughput"]
     planned_engine = str(inputs.get("engine") or "vllm")
-    flags = engine_flags(engine or planned_engine)
+    flags = engine_flags(engine or planned_engine, options.version)
     names = flags.flags
-    model = model_path(plan)
+    model = model_path(plan, options.served_model)
     notes: list[str] = []
+    warnings: list[str] = []
+    if is_stand_in(plan) and not options.served_model:
+        warnings.append(f"the plan's model is a --model-size stand-in ({plan['model'].get('name')}), not a checkpoint: "
+                        "pass --served-model HF_ID with the model you will serve")  # fmt: skip
     args: list[str] = [model] if not flags.model_flag else [flags.model_flag, model]
     args += list(flags.always)
+    # an engine without a served-name flag answers to the checkpoint path it loaded
+    name = served_name(plan, options.served_model) if flags.served_model_flag else model
+    if flags.served_model_flag:
+        args += [flags.served_model_flag, name]
 
     def add(key: str, value: str) -> None:
         if names.get(key):
             args.extend([names[key], value])
 
-    add("tensor_parallel", str(int(res["tensor_parallel"])))
-    add("pipeline_parallel", str(int(res["pipeline_parallel"])))
-    add("max_num_seqs", str(int(thr["concurrency_per_replica"])))
+    config: dict[str, Any] = {}
+    tp, pp = int(res["tensor_parallel"]), int(res["pipeline_parallel"])
+    attention_dp = int(res.get("attention_data_parallel", 1) or 1)
+    add("tensor_parallel", str(tp // attention_dp if flags.moe.get("attention_tp_divides") else tp))
+    add("pipeline_parallel", str(pp))
+    moe(plan, flags, args, config, notes)
+    concurrency = max(1, int(thr["concurrency_per_replica"]))
+    if options.role == "decode" and plan.get("disaggregation"):
+        concurrency = max(1, int(plan["disaggregation"].get("decode_batch") or concurrency))
+    add("max_num_seqs", str(concurrency))
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
-    precision = str(inputs.get("precision", "FP16")).upper()
-    kv_precision = str(inputs.get("kv_precision") or precision).upper()
-    if precision in flags.dtype:
-        add("dtype", flags.dtype[precision])
-    if precision in flags.quantization:
-        add("quantization", flags.quantization[precision])
-    elif precision not in SIXTEEN_BIT_OR_MORE:
-        notes.append(f"{precision} weights: serve a pre-quantized {precision} checkpoint of {model} "
-                     f"({flags.name} reads its quantization config)")  # fmt: skip
-    config: dict[str, Any] = {}
-    if kv_precision in flags.kv_cache_dtype:
-        if names.get("kv_cache_dtype"):
-            add("kv_cache_dtype", flags.kv_cache_dtype[kv_precision])
-        else:
-            config["kv_cache_config"] = {"dtype": flags.kv_cache_dtype[kv_precision]}
+    _precision_args(plan, flags, model, add, config, notes)
     budget = loader.resolve_engine(flags.id).max_batched_tokens
     if names.get("chunked_prefill"):
         if flags.chunked_prefill_value == "max_batched_tokens":
@@ -135,16 +199,21 @@ def launch_for(plan: dict[str, Any], engine: str | None = None) -> EngineLaunch:
         config["enable_chunked_prefill"] = True
     add("max_batched_tokens", str(budget))
     prefix_caching(plan, flags, args, config)
-    speculative(plan, flags, args, config, notes)
-    if pools := disaggregation_note(plan):
+    speculative(plan, flags, args, config, notes, options.speculative_model)
+    if options.role:
+        disaggregation(flags, options.role, args, config, notes)
+    elif pools := disaggregation_note(plan):
         notes.append(pools)
     if config:
         args.extend([flags.config_file_flag, flags.config_file_path])
     if flags.id != loader.resolve_engine(planned_engine).id:
         notes.append(f"the plan was sized for {planned_engine}; {flags.name} applies the memory fraction under its "
                      "own policy, so re-plan with --engine " + flags.id + " for exact capacity")  # fmt: skip
-    per_replica = int(res["tensor_parallel"]) * int(res["pipeline_parallel"])
     scaling = plan["scaling"]
-    notes.insert(0, f"one replica on {per_replica} x {res['recommended_gpu_type']}; run "
-                    f"{scaling['recommended_min_replicas']}-{scaling['recommended_max_replicas']} replicas of it")  # fmt: skip
-    return EngineLaunch(engine=flags, model=model, args=args, config_file=config, notes=notes)
+    low, high = scaling["recommended_min_replicas"], scaling["recommended_max_replicas"]
+    count = f"{low} replicas" if low == high else f"{low}-{high} replicas"
+    what = f"one {options.role} instance" if options.role else "one replica"
+    runs = "" if options.role else f"; run {count} of it"
+    notes.insert(0, f"{what} on {tp * pp} x {res['recommended_gpu_type']}{runs}; clients send model={name}")
+    return EngineLaunch(engine=flags, model=model, served_name=name, args=args, config_file=config, notes=notes,
+                        warnings=warnings)  # fmt: skip

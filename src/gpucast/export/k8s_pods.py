@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import loader
+from .engine_args import LaunchOptions
 from .plan_file import k8s_catalog
 
 
@@ -25,6 +26,9 @@ class K8sOptions:
     shm_size: str = "16Gi"  # memory-backed /dev/shm per pod
     image: str | None = None  # training image (serving uses the engine's release image)
     train_command: str = "train.py"  # the training script torchrun starts
+    launch: LaunchOptions = LaunchOptions()  # engine release, served checkpoint, EAGLE head
+    criticality: str = "tier2"  # catalog/criticality.toml: replica minimum, zones, PodDisruptionBudget
+    storage_class: str | None = None  # model-cache PersistentVolumeClaim (None: the cluster's default class)
 
 
 def dns_name(text: str) -> str:
@@ -43,6 +47,15 @@ def object_meta(name: str, options: K8sOptions, component: str) -> dict[str, Any
 def object_labels(name: str, component: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component,
             "app.kubernetes.io/managed-by": "gpucast"}  # fmt: skip
+
+
+def largest_node(plan: dict[str, Any]) -> int:
+    """GPUs of the largest priced instance of the planned GPU on the plan's cloud (8 when none is priced): a
+    replica with more GPUs than this spans nodes."""
+    cost = plan.get("cost") or {}
+    cloud = str(cost.get("cloud") or plan["inputs"].get("cloud") or "aws")
+    gpu = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"]))
+    return max((p.gpus for p in loader.prices_for(cloud, gpu.id)), default=8)
 
 
 def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, str], list[str]]:
@@ -77,6 +90,26 @@ def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, st
 def gpu_resources(count: int) -> dict[str, Any]:
     resource = k8s_catalog()["gpu_resource"]["name"]
     return {"requests": {resource: count}, "limits": {resource: count}}
+
+
+def _gib(text: str) -> float:
+    """A Kubernetes memory quantity in GiB (Gi, Mi and plain G only: what the options produce)."""
+    units = {"Gi": 1.0, "Mi": 1 / 1024, "Ti": 1024.0, "G": 1e9 / 2**30}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text) / 2**30
+
+
+def serving_resources(gpus: int, shm_size: str) -> dict[str, Any]:
+    """GPUs (request = limit), CPU and memory requests, and a memory limit that includes the /dev/shm emptyDir
+    (memory-backed volumes are charged to the pod's memory) -- catalog/k8s.toml [serving]."""
+    data = k8s_catalog()["serving"]
+    memory = int(data["memory_gib_base"] + data["memory_gib_per_gpu"] * gpus + _gib(shm_size))
+    resources = gpu_resources(gpus)
+    resources["requests"] |= {"cpu": str(int(data["cpu_per_gpu"] * gpus)), "memory": f"{memory}Gi"}
+    resources["limits"] |= {"memory": f"{memory}Gi"}
+    return resources
 
 
 def pod_basics(plan: dict[str, Any], gpus: int, options: K8sOptions) -> tuple[dict[str, Any], list[str]]:

@@ -71,9 +71,49 @@ def _pick(cls: type, values: dict[str, Any], **extra: Any) -> Any:
 
 
 def _model_name(plan: dict[str, Any]) -> str | None:
+    if is_stand_in(plan):  # planned from --model-size: re-plan from the size, not from a catalog name
+        return None
     model = plan.get("model", {})
     name = model.get("id") or model.get("name") or plan["inputs"].get("model")
     return str(name) if name else None
+
+
+def catalog_model(plan: dict[str, Any]) -> Any:
+    """The catalog ModelSpec the plan was made for, or None (a ``--model-size`` stand-in or a custom model)."""
+    from ..catalog import loader
+
+    model = plan.get("model", {})
+    for key in (model.get("id"), model.get("name")):
+        if key:
+            try:
+                return loader.resolve_model(str(key))
+            except (CatalogError, InputError):
+                continue
+    return None
+
+
+def is_stand_in(plan: dict[str, Any]) -> bool:
+    """True when the plan's model is the representative dense shape ``--model-size`` maps a bare size to: a set
+    of numbers, not a checkpoint an engine can load."""
+    source = str(plan.get("model", {}).get("source", ""))  # "--model-size 70 mapped to Dense-70B ..." (planning)
+    return source.startswith("--model-size") and catalog_model(plan) is None
+
+
+def _g(value: Any) -> str:
+    return f"{float(value):g}" if isinstance(value, (int, float)) else str(value)
+
+
+def check_exportable(plan: dict[str, Any]) -> None:
+    """Refuse a serving plan that misses its latency SLOs: its numbers (one sequence per replica, dozens of
+    replicas, fractional KEDA thresholds) describe no deployment anyone should apply."""
+    thr, inputs = plan["throughput"], plan["inputs"]
+    if thr.get("meets_latency_sla", True) is False:
+        raise InputError(
+            f"the plan does not meet its latency SLOs (TTFT {float(thr.get('estimated_ttft_ms', 0)):.0f} ms vs "
+            f"{_g(inputs.get('ttft_slo_ms'))} ms, ITL {float(thr.get('estimated_itl_ms', 0)):.0f} ms vs "
+            f"{_g(inputs.get('itl_slo_ms'))} ms), so gpucast does not export it: re-plan with a larger GPU, more "
+            "GPUs per replica or looser SLOs"
+        )
 
 
 def _model_config_path(plan: dict[str, Any]) -> str | None:
@@ -138,6 +178,11 @@ class EngineFlags:
     config_file_path: str = ""
     prefix_caching: dict[str, str] = field(default_factory=dict)  # agent plans: on/off switch or options-file key
     speculative: dict[str, str] = field(default_factory=dict)  # proposer names and the flags / keys that carry k
+    served_model_flag: str = ""  # the name clients send as `model`
+    moe: dict[str, str] = field(default_factory=dict)  # expert-parallel / attention data-parallel flags or keys
+    multinode: dict[str, str] = field(default_factory=dict)  # one replica over several nodes
+    disaggregation: dict[str, str] = field(default_factory=dict)  # prefill / decode pools and the KV transfer
+    releases: tuple[str, ...] = ()  # every release the table describes, current first
 
 
 @cache
@@ -146,21 +191,43 @@ def _toml(filename: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def _engine_entry(key: str, entry: dict[str, Any], releases: tuple[str, ...]) -> EngineFlags:
+    known = {f.name for f in fields(EngineFlags)}
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise CatalogError(f"engine_flags.toml entry {key!r} has unknown field(s) {', '.join(unknown)}")
+    values = dict(entry) | {"command": tuple(entry["command"]), "always": tuple(entry["always"]), "releases": releases}
+    try:
+        return EngineFlags(id=key, **values)
+    except TypeError as error:
+        raise CatalogError(f"engine_flags.toml entry {key!r}: {error}") from error
+
+
+@cache
+def load_engine_releases() -> dict[tuple[str, str], EngineFlags]:
+    """(engine, version) -> its launch interface: the current release, and each older one as the current entry
+    with that release's differences applied (scalars replace; tables such as [speculative] merge key by key)."""
+    out = {}
+    for key, raw in _toml("engine_flags.toml")["engines"].items():
+        entry = {k: v for k, v in raw.items() if k != "releases"}
+        older = raw.get("releases", {})
+        versions = (str(entry["version"]), *older)
+        out[(key, str(entry["version"]))] = _engine_entry(key, entry, versions)
+        for version, diff in older.items():
+            merged = dict(entry)
+            for name, value in diff.items():
+                merged[name] = {**entry.get(name, {}), **value} if isinstance(value, dict) else value
+            merged["version"] = version
+            out[(key, version)] = _engine_entry(key, merged, versions)
+    return out
+
+
 @cache
 def load_engine_flags() -> dict[str, EngineFlags]:
-    entries = _toml("engine_flags.toml")["engines"]
-    known = {f.name for f in fields(EngineFlags)}
-    out = {}
-    for key, entry in entries.items():
-        unknown = sorted(set(entry) - known)
-        if unknown:
-            raise CatalogError(f"engine_flags.toml entry {key!r} has unknown field(s) {', '.join(unknown)}")
-        values = dict(entry) | {"command": tuple(entry["command"]), "always": tuple(entry["always"])}
-        try:
-            out[key] = EngineFlags(id=key, **values)
-        except TypeError as error:
-            raise CatalogError(f"engine_flags.toml entry {key!r}: {error}") from error
-    return out
+    """engine -> the launch interface of its current stable release (the export default)."""
+    return {
+        engine: flags for (engine, version), flags in load_engine_releases().items() if flags.releases[0] == version
+    }
 
 
 def mtp_models() -> tuple[str, ...]:
@@ -168,8 +235,9 @@ def mtp_models() -> tuple[str, ...]:
     return tuple(_toml("engine_flags.toml").get("mtp_models", ()))
 
 
-def engine_flags(engine: str) -> EngineFlags:
-    """The launch interface of ``engine`` (vllm, sglang, trtllm); InputError naming the choices otherwise."""
+def engine_flags(engine: str, version: str | None = None) -> EngineFlags:
+    """The launch interface of ``engine`` (vllm, sglang, trtllm) at ``version`` (default: its current stable
+    release); InputError naming the choices otherwise."""
     table = load_engine_flags()
     key = engine.strip().lower()
     if key not in table:
@@ -181,7 +249,15 @@ def engine_flags(engine: str) -> EngineFlags:
             key = ""
     if key not in table:
         raise InputError(f"engine {engine!r} has no launch flags in gpucast; choose one of {', '.join(table)}")
-    return table[key]
+    current = table[key]
+    if version is None or version == current.version:
+        return current
+    wanted = version.strip().lstrip("v")
+    found = load_engine_releases().get((key, wanted))
+    if found is None:
+        raise InputError(f"--engine-version {version!r}: gpucast knows {current.name} releases "
+                         f"{', '.join(current.releases)} (catalog/engine_flags.toml)")  # fmt: skip
+    return found
 
 
 def k8s_catalog() -> dict[str, Any]:

@@ -1,13 +1,14 @@
-# vLLM 0.10.2; flags: https://docs.vllm.ai/en/v0.10.2/configuration/engine_args.html
-# one replica on 4 x H100-SXM; run 2-2 replicas of it
+# vLLM 0.34.0 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.vllm.ai/en/v0.34.0/configuration/engine_args.html
+# one replica on 4 x H100-SXM; run 2 replicas of it; clients send model=llama-3.1-70b
 vllm serve meta-llama/Llama-3.1-70B-Instruct \
   --host 0.0.0.0 \
   --port 8000 \
+  --served-model-name llama-3.1-70b \
   --tensor-parallel-size 4 \
   --pipeline-parallel-size 1 \
   --max-num-seqs 256 \
   --max-model-len 4096 \
   --gpu-memory-utilization 0.9 \
-  --dtype float16 \
+  --dtype auto \
   --enable-chunked-prefill \
   --max-num-batched-tokens 8192

@@ -1,5 +1,5 @@
-# SGLang 0.5.9; flags: https://docs.sglang.ai/advanced_features/server_arguments.html
-# one replica on 8 x H200-SXM; run 2-2 replicas of it
+# SGLang 0.5.23 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.sglang.ai/advanced_features/server_arguments.html
+# one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-v3
 # speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.sglang.ai/advanced_features/speculative_decoding.html
 # the plan was sized for vllm; SGLang applies the memory fraction under its own policy, so re-plan with --engine sglang for exact capacity
 python3 -m sglang.launch_server \
@@ -7,12 +7,12 @@ python3 -m sglang.launch_server \
   --host 0.0.0.0 \
   --port 30000 \
   --enable-metrics \
+  --served-model-name deepseek-v3 \
   --tp-size 8 \
   --pp-size 1 \
   --max-running-requests 256 \
   --context-length 4096 \
   --mem-fraction-static 0.9 \
-  --quantization fp8 \
   --kv-cache-dtype fp8_e4m3 \
   --chunked-prefill-size 8192 \
   --speculative-algorithm EAGLE \

@@ -1,16 +1,16 @@
-# vLLM 0.10.2; flags: https://docs.vllm.ai/en/v0.10.2/configuration/engine_args.html
-# one replica on 8 x H200-SXM; run 2-2 replicas of it
-# speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.vllm.ai/en/v0.10.2/features/spec_decode.html
+# vLLM 0.34.0 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.vllm.ai/en/v0.34.0/configuration/engine_args.html
+# one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-v3
+# speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.vllm.ai/en/v0.34.0/features/speculative_decoding/
 vllm serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \
   --port 8000 \
+  --served-model-name deepseek-v3 \
   --tensor-parallel-size 8 \
   --pipeline-parallel-size 1 \
   --max-num-seqs 256 \
   --max-model-len 4096 \
   --gpu-memory-utilization 0.9 \
-  --quantization fp8 \
   --kv-cache-dtype fp8 \
   --enable-chunked-prefill \
   --max-num-batched-tokens 8192 \
-  --speculative-config '{"method": "deepseek_mtp", "num_speculative_tokens": 2}'
+  --speculative-config '{"method": "mtp", "num_speculative_tokens": 2}'

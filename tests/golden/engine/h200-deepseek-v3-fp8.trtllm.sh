@@ -1,11 +1,9 @@
-# TensorRT-LLM 1.0.0; flags: https://nvidia.github.io/TensorRT-LLM/1.0.0/commands/trtllm-serve/trtllm-serve.html
-# one replica on 8 x H200-SXM; run 2-2 replicas of it
-# FP8 weights: serve a pre-quantized FP8 checkpoint of deepseek-ai/DeepSeek-V3 (TensorRT-LLM reads its quantization config)
+# TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
+# one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-ai/DeepSeek-V3
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
-cat > /etc/trtllm/extra-llm-api-options.yaml <<'EOF'
+cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   dtype: fp8
-enable_chunked_prefill: true
 EOF
 trtllm-serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \
@@ -16,5 +14,6 @@ trtllm-serve deepseek-ai/DeepSeek-V3 \
   --max_batch_size 256 \
   --max_seq_len 4096 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
+  --enable_chunked_prefill \
   --max_num_tokens 8192 \
-  --extra_llm_api_options /etc/trtllm/extra-llm-api-options.yaml
+  --config /etc/trtllm/llm-api-options.yaml

@@ -1,14 +1,14 @@
-# vLLM 0.10.2; flags: https://docs.vllm.ai/en/v0.10.2/configuration/engine_args.html
-# one replica on 8 x H200-SXM; run 2-2 replicas of it
+# vLLM 0.34.0 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.vllm.ai/en/v0.34.0/configuration/engine_args.html
+# one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-v3
 vllm serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \
   --port 8000 \
+  --served-model-name deepseek-v3 \
   --tensor-parallel-size 8 \
   --pipeline-parallel-size 1 \
   --max-num-seqs 256 \
   --max-model-len 4096 \
   --gpu-memory-utilization 0.9 \
-  --quantization fp8 \
   --kv-cache-dtype fp8 \
   --enable-chunked-prefill \
   --max-num-batched-tokens 8192

@@ -1,11 +1,12 @@
-# SGLang 0.5.9; flags: https://docs.sglang.ai/advanced_features/server_arguments.html
-# one replica on 1 x L4; run 2-2 replicas of it
+# SGLang 0.5.23 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.sglang.ai/advanced_features/server_arguments.html
+# one replica on 1 x L4; run 2 replicas of it; clients send model=llama-3.1-8b
 # the plan was sized for vllm; SGLang applies the memory fraction under its own policy, so re-plan with --engine sglang for exact capacity
 python3 -m sglang.launch_server \
   --model-path meta-llama/Llama-3.1-8B-Instruct \
   --host 0.0.0.0 \
   --port 30000 \
   --enable-metrics \
+  --served-model-name llama-3.1-8b \
   --tp-size 1 \
   --pp-size 1 \
   --max-running-requests 61 \

@@ -1,10 +1,7 @@
-# TensorRT-LLM 1.0.0; flags: https://nvidia.github.io/TensorRT-LLM/1.0.0/commands/trtllm-serve/trtllm-serve.html
-# one replica on 1 x L4; run 2-2 replicas of it
+# TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
+# one replica on 1 x L4; run 2 replicas of it; clients send model=meta-llama/Llama-3.1-8B-Instruct
 # FP8 weights: serve a pre-quantized FP8 checkpoint of meta-llama/Llama-3.1-8B-Instruct (TensorRT-LLM reads its quantization config)
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
-cat > /etc/trtllm/extra-llm-api-options.yaml <<'EOF'
-enable_chunked_prefill: true
-EOF
 trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --host 0.0.0.0 \
   --port 8000 \
@@ -14,5 +11,5 @@ trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --max_batch_size 61 \
   --max_seq_len 4096 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
-  --max_num_tokens 8192 \
-  --extra_llm_api_options /etc/trtllm/extra-llm-api-options.yaml
+  --enable_chunked_prefill \
+  --max_num_tokens 8192

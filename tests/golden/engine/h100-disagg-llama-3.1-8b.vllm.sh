@@ -1,0 +1,15 @@
+# vLLM 0.34.0 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.vllm.ai/en/v0.34.0/configuration/engine_args.html
+# one replica on 4 x H100-SXM; run 10-16 replicas of it; clients send model=llama-3.1-8b
+# disaggregated prefill/decode (4 prefill + 10 decode instances of 4 GPUs = 56 GPUs; the plan's verdict: disaggregated, 64 GPUs unified): this command is one unified replica; `gpucast export k8s` writes the two pools, or add --role prefill|decode for a pool's command
+vllm serve meta-llama/Llama-3.1-8B-Instruct \
+  --host 0.0.0.0 \
+  --port 8000 \
+  --served-model-name llama-3.1-8b \
+  --tensor-parallel-size 4 \
+  --pipeline-parallel-size 1 \
+  --max-num-seqs 93 \
+  --max-model-len 5000 \
+  --gpu-memory-utilization 0.9 \
+  --dtype auto \
+  --enable-chunked-prefill \
+  --max-num-batched-tokens 8192
