@@ -23,7 +23,7 @@ def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.0f}"
 
 
-def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
+def explain_inference(plan: Any, options: list[tuple[str, Any]], spot: Any = None) -> list[str]:
     """Three short paragraphs (and the warnings) for an ``LLMCapacityPlan``; four for an agent's plan, whose
     ``agent`` section says what its calls cost (calls/s, mean prompt per call, prefix-cache hit rate)."""
     res, thr, sc, cost, inputs = plan.gpu_resources, plan.throughput, plan.scaling, plan.cost, plan.inputs
@@ -60,31 +60,31 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
         lines.append(f"Cost: {_money(cost.monthly_gpu_cost)} a month at peak size on {cost.cloud} ({cost.instances} x "
                      f"{cost.instance_type}, {cost.pricing}), {_money(cost.monthly_cost_at_min_replicas)} at the "
                      f"minimum; ${cost.cost_per_million_tokens:.2f} per million tokens (input + output).")  # fmt: skip
-    lines.append(cheaper_alternative(plan, options))
+    lines.append(cheaper_alternative(plan, options, spot))
     lines.append(risk(plan))
     return lines
 
 
-def cheaper_alternative(plan: Any, options: list[tuple[str, Any]]) -> str:
-    """The cheapest re-computed option that still meets the latency targets, with its saving."""
+def cheaper_alternative(plan: Any, options: list[tuple[str, Any]], spot: Any = None) -> str:
+    """The cheapest re-computed option that still meets the latency targets, with its saving; and ``spot``, the
+    planned fleet itself at the spot price (a ``FleetCost``), when that is cheaper."""
     current = plan.cost.monthly_gpu_cost if plan.cost else None
     if current is None:
         return "Cheaper alternative: no price is known for this GPU on this cloud, so I cannot compare costs."
     best: tuple[str, Any] | None = None
-    spot: Any = None
     for label, other in options:
         price = other.cost.monthly_gpu_cost if other.cost else None
-        if label.startswith("spot"):
-            spot = other
-            continue
         if price is None or not other.throughput.meets_latency_sla or price >= current * 0.97:
             continue
         if best is None or price < best[1].cost.monthly_gpu_cost:
             best = (label, other)
     spot_text = ""
-    if spot is not None and spot.cost and spot.cost.monthly_gpu_cost < current * 0.97:
-        spot_text = (f" On spot instances the same fleet costs {_money(spot.cost.monthly_gpu_cost)} a month, but they "
-                     "can be reclaimed: keep an on-demand floor.")  # fmt: skip
+    if spot is not None and spot.monthly_usd < current * 0.97:
+        res = plan.gpu_resources
+        spot_text = (f" On spot instances the same fleet ({res.total_gpus} x {res.recommended_gpu_type}, "
+                     f"{spot.instances} x {spot.instance_type}) costs {_money(spot.monthly_usd)} a month "
+                     f"(${spot.gpu_hourly_usd:.2f} per GPU-hour, {spot.region}, as of {spot.as_of}), but spot "
+                     "instances can be reclaimed: keep an on-demand floor.")  # fmt: skip
     if best is None:
         return "Cheaper alternative: none with the same on-demand pricing meets your latency target." + spot_text
     label, other = best

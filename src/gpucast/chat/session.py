@@ -16,8 +16,9 @@ from typing import TextIO
 from . import agent, llm, names
 from .compute import effective
 from .errors import AnswerError
-from .parse import Values
+from .parse import Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
+from .traffic import UNSURE
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)
@@ -31,6 +32,7 @@ WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press En
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
 OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
+         "peak": ("peak_multiplier", "peak_rps"),
          "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
 
@@ -151,11 +153,34 @@ class Session:
             if not values:
                 self.say(f"Sorry, I could not use that. {error}")
                 return
+        reasons = values.pop(UNSURE, [])
+        if reasons and not self.confirm_reading(question, values, reasons):
+            return
         if question.key == "confirm" and values.get("confirm") is False:
             self.say("What should I change? Type the new value (e.g. '30 rps', 'on A100s', 'model mixtral') "
                      "or 'back'.")  # fmt: skip
             values.pop("confirm")
         self.apply(question, values)
+
+    def confirm_reading(self, question: Question, values: Values, reasons: list[str]) -> bool:
+        """Echo a reading that is a guess and use it only when the user agrees (Enter or 'yes'); 'no' asks the
+        question again, and any other text is taken as a new answer to it."""
+        shown = describe({k: v for k, v in values.items() if k not in ("gpus", "clouds", "agent")}, self.answers)
+        self.say(f"I am not sure I read that right: {'; '.join(reasons)}.")
+        self.questions_asked += 1
+        reply = self.channel.ask(f"Did you mean: {shown}? ('yes', 'no', or type the answer again)\n  [yes] > ")
+        if reply is None:
+            if not self.channel.replay:
+                raise Quit
+            return True  # replayed answers ran out: the default, as for every other question
+        verdict = yes_no(reply) if reply.strip() else True
+        if verdict is True:
+            return True
+        if verdict is False:
+            self.say(f"OK, I left it out. Please answer again, e.g. {question.examples}.")
+            return False
+        self.handle(question, reply)
+        return False
 
     def ask_llm(self, question: Question, text: str) -> Values:
         """Values read by the optional LLM endpoint, each re-checked by the rule-based reader."""
@@ -170,10 +195,11 @@ class Session:
                 continue
         if values:
             self.say("(read with the help of the language model at GPUCAST_LLM_URL)")
+            values[UNSURE] = [*values.get(UNSURE, []), "the language model read it, not my rules"]
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        values = {k: v for k, v in values.items() if k != "gpus"}
+        values = {k: v for k, v in values.items() if k not in ("gpus", UNSURE)}
         if "model" in values:
             self.answers.pop("model_size", None)
         if "model_size" in values:
