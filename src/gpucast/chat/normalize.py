@@ -28,6 +28,7 @@ KEEP = frozenset((
     "respond", "responds", "reply", "replies", "replied", "peaky", "peaking", "peaked", "peakier", "minimal",
     "minimum", "average", "averages", "averaged", "prompted", "latencies", "daytime", "times", "timed", "timer",
     "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
+    "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
 RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}
 _VAGUE = {"a couple of": "2", "a couple": "2", "a few": "3"}
@@ -59,8 +60,9 @@ def normalize(text: str) -> tuple[str, list[str]]:
 def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
     """Words one or two slips from a vocabulary word, corrected ("reqests" -> "requests"), and the pairs changed.
 
-    A correction needs the same first letter, a length within two letters and a close spelling (difflib ratio
-    0.8): "under" is never "hundred", nor "taken" a "token" (``KEEP``)."""
+    A correction needs the same first letter, a length within one letter (two for long words) and a close
+    spelling (difflib ratio 0.8, or 0.75 with the same last letter: "hoor" is "hour"): "under" is never
+    "hundred", "with" never "within", nor "taken" a "token" (``KEEP``)."""
     from . import names  # model, GPU and cloud words are the catalog's, never typos of the vocabulary
 
     fixed: list[tuple[str, str]] = []
@@ -70,8 +72,9 @@ def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
         low = word.lower()
         if len(low) < 4 or low in VOCABULARY or low in KEEP or names.is_name_word(low):
             return word
-        close = [c for c in difflib.get_close_matches(low, VOCABULARY, n=3, cutoff=0.8) if c[0] == low[0]]
-        close = [c for c in close if abs(len(c) - len(low)) <= 2]
+        close = [c for c in difflib.get_close_matches(low, VOCABULARY, n=3, cutoff=0.75) if c[0] == low[0]]
+        close = [c for c in close if abs(len(c) - len(low)) <= (1 if len(low) <= 5 else 2)]
+        close = [c for c in close if difflib.SequenceMatcher(None, low, c).ratio() >= 0.8 or c[-1] == low[-1]]
         if not close:
             return word
         fixed.append((word, close[0]))

@@ -147,7 +147,7 @@ def _tokens(low: str) -> Values:
             if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
                 out[key] = count
         return out
-    ins = (rf"{_N}{tok}\s*(?:in|input|prompts?|context|of input|of prompt)\b",
+    ins = (rf"{_N}{tok}\s*(?:in|input|context|of input|of prompt)\b", rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
            rf"{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
@@ -169,7 +169,11 @@ def _tokens(low: str) -> Values:
 
 
 _LATENCY_TARGETS = (
-    ("itl_ms", r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token)\b"),
+    (
+        "itl_ms",
+        r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token|(?:new |next )?token "
+        r"every|each (?:new )?token|every (?:new )?token)\b",
+    ),
     ("e2e_ms", r"\b(e2e|end[- ]to[- ]end|total|full|whole|complete|entire)\b"),
     ("ttft_ms", r"\b(ttft|first token|start|begin|p\d{2}|latency|respond|response time|wait)\b"),
 )

@@ -139,8 +139,14 @@ def _read_tokens(text: str, answers: Values) -> Values:
         raise AnswerError("Token counts are whole numbers of at least 1: give e.g. '2000 in, 500 out' or '2k/500'.")
     if len(counts) == 2:
         return {"input_tokens": counts[0], "output_tokens": counts[1]}
-    if len(counts) == 1:
-        return {"input_tokens": counts[0]}
+    if len(counts) == 1:  # one number for two values: the prompt, asked back
+        return {
+            "input_tokens": counts[0],
+            UNSURE: [
+                f"one number: I read {counts[0]:,} as the tokens in (the answer "
+                f"stays {answers.get('output_tokens', DEFAULTS['output_tokens'])})"
+            ],
+        }
     raise AnswerError("Give the tokens in and out, e.g. '2000 in, 500 out', '2k/500' or '2000 500'.")
 
 
@@ -186,7 +192,7 @@ def _read_history(text: str, answers: Values) -> Values:
 
 
 def _read_horizon(text: str, answers: Values) -> Values:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)?\s*(h|hours?|d|days?|w|weeks?|months?|quarters?|years?)\s*",
+    match = re.fullmatch(r"\s*(?:an?\s+|one\s+)?(\d+(?:\.\d+)?)?\s*(h|hours?|d|days?|w|weeks?|months?|quarters?|years?)\s*",
                          text.lower())  # fmt: skip
     if not match:
         raise AnswerError("Say how far ahead, e.g. '2 weeks', '30 days' or '48 hours'.")
@@ -273,7 +279,7 @@ QUESTIONS: tuple[Question, ...] = (
              "token means fewer requests batched together per GPU, so more GPUs.",
              "'2 seconds', '500 ms', 'p99 under 2s', 'end-to-end within 30 s', 'no limit'", read_latency,
              _const("ttft_ms"), lambda a: "2 s", _intent_is("inference", "compare"),
-             done=lambda a: "ttft_ms" in a or "e2e_ms" in a),
+             done=lambda a: "ttft_ms" in a or "e2e_ms" in a or "itl_ms" in a),
     Question("clouds", "Which clouds should I compare?", "Prices differ between clouds and not every GPU is offered "
              "everywhere.", "'all', 'aws and gcp', 'azure'", _read_clouds, _const("clouds"),
              lambda a: "all (aws, gcp, azure)", _intent_is("compare")),
@@ -314,8 +320,24 @@ def _readable(values: Values) -> bool:
     return any(k not in ("intent", UNSURE) for k in values)
 
 
+POSITIVE = ("rps", "peak_rps", "ttft_ms", "itl_ms", "e2e_ms", "input_tokens", "output_tokens", "dataset_tokens")
+
+
 def _interpret(question: Question, text: str, answers: Values) -> Values:
+    values = _read_all(question, text, answers)
+    for key in POSITIVE:
+        if key in values and not values[key] > 0:
+            raise AnswerError(
+                f"{values[key]:g} is not a usable value here: it must be greater than 0 ({question.examples})."
+            )
+    return values
+
+
+def _read_all(question: Question, text: str, answers: Values) -> Values:
     stated = extract(text)
+    if question.key == "peak" and "rps" in stated and not re.search(r"\b(average|avg|mean|normal\w*|usual\w*)\b",
+                                                                     text.lower()):  # fmt: skip
+        stated["peak_rps"] = stated.pop("rps")  # the answer to "how peaky" is the peak rate
     if question.key == "confirm" and (flag := yes_no(text)) is not None:
         return {"confirm": flag}
     if question.is_done({**answers, **stated}):

@@ -26,9 +26,9 @@ def read_rps(text: str, answers: Values) -> Values:
     rate = re.search(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
     if rate and number_value(rate["num"], rate["mult"]) > 0:
         return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"])}
-    if re.search(rf"{NUMBER}\s*{DURATION}", clean):
-        raise AnswerError("That reads as a time, not a rate: give requests per second, e.g. '20', '20 rps' or "
-                          "'1.2k requests per minute'.")  # fmt: skip
+    if re.search(rf"{NUMBER}\s*{DURATION}", clean) or re.search(r"\d.*(?:\bper\b|\bevery\b|/)\s*[a-z]+", clean):
+        raise AnswerError("That reads as a time or an unknown unit, not a rate: give requests per second, e.g. '20', "
+                          "'20 rps' or '1.2k requests per minute'.")  # fmt: skip
     value = bare_number(text)
     if value is None or value <= 0:
         raise AnswerError("I need one number greater than 0 for the request rate, e.g. '20', '20 rps' or "
@@ -60,10 +60,11 @@ def read_peak(text: str, answers: Values) -> Values:
     if rate:
         unit = rate.groupdict().get("unit")
         return {"peak_rps": number_value(rate["num"], rate["mult"]) / (seconds_in(unit) if unit else 1.0)}
-    value = bare_number(text)
-    if value is None:
+    bare = bare_number(text)
+    if bare is None:
         raise AnswerError("Say how many times the average the busiest hour reaches, e.g. '2x', '3 times', 'double' "
                           "or 'flat', or the peak rate, e.g. '60 rps'.")  # fmt: skip
+    value = bare
     if value > 10:
         return {"peak_rps": value, UNSURE: [f"I read {value:g} as a peak of {value:g} requests/s (say e.g. '3x' for "
                                             "a multiple of the average)"]}  # fmt: skip
@@ -83,11 +84,11 @@ def _multiplier(value: float) -> float:
 def read_latency(text: str, answers: Values) -> Values:
     """ "2 seconds", "500 ms", "under a second", "p99 under 2s"; a bare "2" is seconds and "500" milliseconds,
     both asked back; "no limit" is 10 s."""
-    low = text.strip().lower()
+    low = digits_for_words(text.strip().lower())
     if re.search(r"\b(none|no|don'?t care|whatever|relaxed|batch|offline)\b", low):
         return {"ttft_ms": 10_000.0}
     low = re.sub(r"\bp\d{2}(?:\.\d+)?\b|\b\d{2}(?:th|st|nd|rd)?\s*percentile\b", " ", low)
-    numbers = re.findall(r"(?<![a-z\d.])(\d+(?:\.\d+)?)\s*(ms|milliseconds?|msec|s|secs?|seconds?|min|minutes?)?"
+    numbers = re.findall(r"(?<![a-z\d.])(\d+(?:\.\d+)?)\s*(ms|milliseconds?|msec|s|secs?|seconds?|mins?|minutes?)?"
                          r"(?![a-z\d])", low)  # fmt: skip
     if len(numbers) != 1:
         raise AnswerError("Give one time such as '2 seconds', '500 ms' or 'p99 under 2s'.")
@@ -102,6 +103,6 @@ def read_latency(text: str, answers: Values) -> Values:
     key = "ttft_ms"
     if re.search(r"\b(e2e|end[- ]to[- ]end|total|whole|full|complete|entire)\b", low):
         key = "e2e_ms"
-    elif re.search(r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot)\b", low):
+    elif re.search(r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|token every|each token)\b", low):
         key = "itl_ms"
     return {key: value * factor, **({UNSURE: guess} if guess else {})}
