@@ -240,6 +240,11 @@ def read_hf_config(path: str | Path) -> ModelSpec:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"--model-config {str(path)!r} cannot be read: {error.strerror}") from error
+    except UnicodeDecodeError as error:  # a binary file (a weights shard, an archive) instead of config.json
+        raise ConfigError(
+            f"--model-config {str(path)!r} is not a text file (byte {error.start} is not UTF-8): give the model's "
+            "config.json"
+        ) from None
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"--model-config {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}"

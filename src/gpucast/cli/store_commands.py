@@ -30,7 +30,8 @@ def dispatch(args: argparse.Namespace) -> int:
     from ..store.services import acting_user
 
     actor = acting_user(args.actor)
-    with open_store(args.db) as store:
+    reads_only = args.command == "db" and args.action in ("info", "backup", "export")
+    with open_store(args.db, must_exist=reads_only) as store:
         handler = {"user": _user, "service": _service, "metrics": _metrics, "history": _history,
                    "request": _request, "db": _db, "token": _token}[args.command]  # fmt: skip
         return handler(store, args, actor)

@@ -49,7 +49,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "optimize",
         "framework",
     ),
-    "gpu": ("gpu_type", "target_gpu_utilization"),
+    "gpu": ("gpu_type", "gpu_types", "target_gpu_utilization"),
     "options": ("include_cost", "output_file"),
     "serving": (
         "cloud",
