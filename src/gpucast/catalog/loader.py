@@ -258,3 +258,12 @@ def read_hf_config(path: str | Path) -> ModelSpec:
     return model_from_hf_config(
         cfg, name=Path(path).parent.name or Path(path).stem, source=str(path), quantization=quantization
     )
+
+
+@cache
+def run_overhead() -> tuple[float, float]:
+    """(start-up hours of a rented GPU instance, the shortest run worth renting one for, in hours), from
+    ``run_overhead.toml`` (sourced there)."""
+    table = _read("run_overhead.toml")["run_overhead"]
+    startup = float(table["startup_hours"])
+    return startup, startup / float(table["practical_minimum_startup_share"])

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..wording import counted, rate
 from . import agent, llm, names
 from .compute import effective
 from .errors import AnswerError
@@ -257,8 +258,8 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
         "cloud": lambda v: f"cloud {v}",
         "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
-        "rps": lambda v: f"{v:,.4g} {unit} on average",
-        "peak_rps": lambda v: f"{v:,.4g} {unit} at peak",
+        "rps": lambda v: f"{rate(v)} {unit} on average",
+        "peak_rps": lambda v: f"{rate(v)} {unit} at peak",
         "peak_multiplier": lambda v: f"peaks {v:g}x the average",
         "llm_calls": lambda v: f"{v:g} LLM calls per task",
         "shared_prefix_tokens": lambda v: f"a {v:,}-token shared prompt (system prompt + tools)",
@@ -274,7 +275,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "precision": lambda v: f"precision {v}",
         "method": lambda v: f"method {v}",
         "dataset_tokens": lambda v: f"{v:,} tokens of data",
-        "epochs": lambda v: f"{v} epochs",
+        "epochs": lambda v: counted(int(v), "epoch"),
         "seq_len": lambda v: f"{v:,}-token examples",
         "global_batch": lambda v: f"global batch {v}",
         "history": lambda v: f"history {v}",
@@ -307,7 +308,7 @@ def summary_lines(answers: Values) -> list[str]:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
         lines.append(f"GPU:       {gpu} on {v['cloud']}")
     if intent == "training":
-        lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {v['epochs']} epochs, "
+        lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip
         return lines
     if intent == "forecast":
@@ -315,8 +316,8 @@ def summary_lines(answers: Values) -> list[str]:
                      "(the load comes from the history)")  # fmt: skip
         return lines
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
-    load = (f"Load:      {v['rps']:,.4g} {unit} on average ({v['rps'] * 60:,.4g}/min), peaks "
-            f"{v['peak_multiplier']:g}x = {v['rps'] * v['peak_multiplier']:,.4g} {unit}")  # fmt: skip
+    load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
+            f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
     lines.append(load)
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)

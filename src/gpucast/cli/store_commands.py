@@ -273,9 +273,19 @@ def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> 
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else f"{row[c]:,.2f}" if isinstance(row[c], float)
-                        else str(row[c]) for c in columns))  # fmt: skip
+        table.add_row(*(_cell(c, row.get(c)) for c in columns))
     console.print(table)
+
+
+def _cell(column: str, value: Any) -> str:
+    """A table cell: money columns ("monthly_cost") in dollars, other numbers with separators."""
+    if value is None:
+        return ""
+    if "cost" in column and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"${value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
 
 
 def _write(path: str, text: str) -> None:

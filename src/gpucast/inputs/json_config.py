@@ -128,6 +128,10 @@ def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
     return result
 
 
+# the templates name the key without setting it: a config used as generated writes no file unasked (issue 23)
+OUTPUT_FILE_NOTE = 'add "output_file": "plan.json" to also write the plan to a file (as --output does)'
+
+
 def template(mode: str) -> dict[str, Any]:
     """A commented config the tool accepts as is (``--generate-config``)."""
     if mode == "inference":
@@ -164,7 +168,7 @@ def template(mode: str) -> dict[str, Any]:
                 "safety_margin": 0.25,
                 "min_replicas": 2,
             },
-            "options": {"include_cost": True, "output_file": "capacity_plan.json"},
+            "options": {"_comment": OUTPUT_FILE_NOTE, "include_cost": True},
         }
     if mode == "training":
         return {
@@ -191,6 +195,6 @@ def template(mode: str) -> dict[str, Any]:
                 "cloud": "aws",
                 "pricing": "on-demand",
             },
-            "options": {"include_cost": True, "output_file": "training_plan.json"},
+            "options": {"_comment": OUTPUT_FILE_NOTE, "include_cost": True},
         }
     raise ConfigError(f"--generate-config {mode!r} is not one of {', '.join(MODES)}")
