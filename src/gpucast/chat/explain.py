@@ -6,7 +6,10 @@ comes from a number in the plan (or in a re-computed alternative plan), never a 
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from ..wording import duration
 
 LIMITS = {
     "itl": "your per-token speed target of a new token every {itl:g} ms",
@@ -124,9 +127,10 @@ def risk(plan: Any) -> str:
     if agent is not None:
         return (f"Risk: an agent that loops more than {agent.calls_per_task:g} times per task multiplies the load "
                 "and lengthens every later prompt; watch the LLM calls per task in production.")  # fmt: skip
+    peak = float(inputs["peak_load_multiplier"])
     return (
-        f"Risk: the plan assumes peaks of {inputs['peak_load_multiplier']:g}x the average; a higher peak needs "
-        "more copies (say e.g. 'peak 3x')."
+        f"Risk: the plan assumes peaks of {peak:g}x the average; a higher peak needs more copies (plan it with e.g. "
+        f"'peak {math.floor(peak) + 1}x')."
     )
 
 
@@ -138,7 +142,7 @@ def explain_training(plan: Any) -> list[str]:
              f"(weights {res.model_weights_gb:.0f} GB, optimizer {res.optimizer_states_gb:.0f} GB, activations "
              f"{res.activations_gb:.0f} GB) of its {res.gpu_memory_gb:.0f} GB, so {res.required_gpus} x "
              f"{res.recommended_gpu_type} (TP={par.tensor_parallel}, PP={par.pipeline_parallel}, "
-             f"DP={par.data_parallel}) finish in about {metrics.estimated_duration_hours:,.1f} hours."]  # fmt: skip
+             f"DP={par.data_parallel}) finish in about {duration(metrics.estimated_duration_hours)}."]  # fmt: skip
     if cost is not None:
         lines.append(f"Cost: about {_money(cost.total_training_cost)} on {cost.cloud} ({cost.pricing}).")
     cheaper = [
@@ -146,7 +150,7 @@ def explain_training(plan: Any) -> list[str]:
     ]
     if cheaper:
         alt = min(cheaper, key=lambda a: a["total_cost"])
-        lines.append(f"Cheaper alternative: {alt['gpus']} x {alt['gpu_type']}, {alt['hours']:,.1f} hours, "
+        lines.append(f"Cheaper alternative: {alt['gpus']} x {alt['gpu_type']}, {duration(alt['hours'])}, "
                      f"{_money(alt['total_cost'])} (slower but cheaper).")  # fmt: skip
     risk_text = plan.warnings[0] if plan.warnings else (
         f"the estimate assumes {metrics.mfu * 100:.0f}% of peak FLOP/s (MFU); slower data loading or networking "
