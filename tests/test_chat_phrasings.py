@@ -11,6 +11,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpucast.chat.errors import AnswerError
 from gpucast.chat.questions import BY_KEY, interpret
@@ -66,3 +68,26 @@ def test_phrasing(row: dict[str, str]) -> None:
         else:
             assert got == want, (key, got, want)
     assert bool(values.get(UNSURE)) == (row["unsure"] == "1"), values.get(UNSURE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(min_value=0.05, max_value=600, allow_nan=False),
+    st.sampled_from(["ms", "s", "sec", "seconds", "milliseconds"]),
+    st.sampled_from(["", "ttft ", "latency ", "under ", "within ", "in less than ", "ttft < ", "p99 under "]),
+)
+def test_a_time_is_never_read_as_a_rate(value, unit, lead):
+    """Issue 23: "TTFT under 1s" answered to the load question was planned as 1 request/s."""
+    try:
+        values = interpret(BY_KEY["rps"], f"{lead}{value:.2f} {unit}", {})
+    except AnswerError:
+        return
+    assert "rps" not in values and "peak_rps" not in values
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=5000), st.integers(min_value=1, max_value=5000))
+def test_a_range_is_planned_at_its_upper_end_and_asked_back(low, extra):
+    high = low + extra
+    values = interpret(BY_KEY["rps"], f"{low}-{high} rps", {})
+    assert values["rps"] == high and values[UNSURE]
