@@ -17,7 +17,7 @@ import pytest
 from conftest import free_port, gpucast_exe
 
 PROMPT = "] > "
-MULTI = ("serve llama 3 70b on H100s on aws, about 1.2k requests per minute, 2k tokens in and 500 out, "
+MULTI = ("serve llama 3 70b on H100s on aws, about 1.2k requests per minute, peaks at 2x, 2k tokens in and 500 out, "
          "p99 under 2 seconds")  # fmt: skip
 
 
@@ -45,31 +45,32 @@ def test_one_message_answers_everything_and_the_plan_matches_the_cli(tmp_path):
     plan = json.loads(out.read_text())
     assert plan["inputs"]["requests_per_second"] == 20.0
     cli = cli_json("inference", "--model", "llama-3-70b", "--gpu", "H100", "--cloud", "aws", "--rps", "20",
-                   "--input-tokens", "2000", "--output-tokens", "500", "--ttft-slo-ms", "2000")  # fmt: skip
+                   "--input-tokens", "2000", "--output-tokens", "500", "--ttft-slo-ms", "2000", "--peak-multiplier", "2")  # fmt: skip
     assert plan["gpu_resources"] == cli["gpu_resources"]
     assert plan["cost"]["monthly_gpu_cost"] == cli["cost"]["monthly_gpu_cost"]
     assert "What drives the GPU count" in text and "Cheaper alternative" in text and "Risk:" in text
 
 
-def test_defaults_only_finish_in_at_most_eight_questions(tmp_path):
+def test_defaults_only_finish_in_at_most_nine_questions(tmp_path):
     script = tmp_path / "empty.txt"
     script.write_text("")
     result = chat("--script", str(script))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(PROMPT) <= 8
+    assert result.stdout.count(PROMPT) <= 9
     assert "Llama-3.1-8B" in result.stdout and "10 requests/s on average" in result.stdout
     assert "LLM INFRASTRUCTURE CAPACITY PLAN" in result.stdout and "Total GPUs" in result.stdout
 
 
-def test_a_typical_flow_with_enter_for_every_default_is_eight_questions():
-    result = chat(stdin="\n" * 8)
+def test_a_typical_flow_with_enter_for_every_default_is_nine_questions():
+    result = chat(stdin="\n" * 9)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(PROMPT) == 8  # goal, model, GPU, load, tokens, latency, confirm, next
+    assert result.stdout.count(PROMPT) == 9  # goal, model, GPU, load, peak, tokens, latency, confirm, next
+    assert "How peaky is the traffic" in result.stdout and "peaks 1.5x = 15 requests/s" in result.stdout
     assert "Done." in result.stdout
 
 
 def test_back_changes_an_earlier_answer_and_keeps_the_others():
-    answers = "serve\nllama 3 70b\nH100\n25 rps\nback\nback\nback\nmixtral\n\n\n1000 in 200 out\n\nyes\n"
+    answers = "serve\nllama 3 70b\nH100\n25 rps\nback\nback\nback\nmixtral\n\n\n\n1000 in 200 out\n\nyes\n"
     result = chat(stdin=answers)
     assert result.returncode == 0, result.stderr
     text = result.stdout
@@ -81,7 +82,7 @@ def test_back_changes_an_earlier_answer_and_keeps_the_others():
 
 
 def test_a_wrong_answer_is_explained_and_asked_again():
-    result = chat(stdin="serve\nmistral 7b\nany\nlots of them\n40\n\n\nyes\n")
+    result = chat(stdin="serve\nmistral 7b\nany\nlots of them\n40\n\n\n\nyes\n")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "Sorry, I could not use that. I need one number greater than 0 for the request rate" in text
@@ -95,9 +96,9 @@ AGENT = ("an agent doing 2 tasks per second on llama 3.1 70b on H100s on aws, 10
 
 def test_an_agent_plan_equals_the_cli_with_the_same_agent_flags(tmp_path):
     out = tmp_path / "agent.json"
-    result = chat(stdin=f"{AGENT}\n\nyes\njson {out}\n")
+    result = chat(stdin=f"{AGENT}\n\n\nyes\njson {out}\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(PROMPT) == 5  # goal (everything at once), latency, confirm, "what next" twice
+    assert result.stdout.count(PROMPT) == 6  # goal (everything at once), peak, latency, confirm, "what next" twice
     plan = json.loads(out.read_text())
     # the longest task's context: 4000 + 10 x 800 + 9 x 300 earlier outputs + 300 out = 15000 tokens
     cli = cli_json("inference", "--model", "llama-3.1-70b", "--gpu", "H100", "--cloud", "aws", "--tasks-per-second",
@@ -115,13 +116,13 @@ def test_an_agent_plan_equals_the_cli_with_the_same_agent_flags(tmp_path):
     assert "= 20 LLM calls/s, each with a mean prompt of 9,750 tokens" in words and hit in words
 
 
-def test_a_typical_agent_flow_with_defaults_is_at_most_eight_questions(tmp_path):
+def test_a_typical_agent_flow_with_defaults_is_at_most_nine_questions(tmp_path):
     out = tmp_path / "agent.json"
-    result = chat(stdin="serve an agent app\n" + "\n" * 6 + f"json {out}\n")
+    result = chat(stdin="serve an agent app\n" + "\n" * 7 + f"json {out}\n")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert text[: text.index("What next?")].count(PROMPT) + 1 == 8  # goal, model, GPU, tasks/s, shape, latency,
-    # confirm, next
+    assert text[: text.index("What next?")].count(PROMPT) + 1 == 9  # goal, model, GPU, tasks/s, peak, shape,
+    # latency, confirm, next
     assert "How many agent tasks per second" in text and "How many requests per second" not in text
     assert (
         "How does one agent task look: LLM calls per task, the shared prompt (system prompt + tool definitions) "
@@ -137,7 +138,7 @@ def test_a_typical_agent_flow_with_defaults_is_at_most_eight_questions(tmp_path)
 def test_the_agent_question_asks_only_what_is_missing(tmp_path):
     out = tmp_path / "agent.json"
     answers = ("serve a coding agent on llama 3.1 8b, 2 tasks per second, 50 tool calls per task, no prefix caching, "
-               f"tools take 3 seconds\n\n6k, 1k, 200\n\nyes\njson {out}\n")  # fmt: skip
+               f"tools take 3 seconds\n\n\n6k, 1k, 200\n\nyes\njson {out}\n")  # fmt: skip
     result = chat(stdin=answers)
     assert result.returncode == 0, result.stderr
     text = result.stdout
@@ -205,7 +206,7 @@ def test_markdown_export(tmp_path):
 
 
 def test_an_infeasible_plan_asks_for_a_change_then_succeeds():
-    result = chat(stdin="serve deepseek v3 on T4 on aws, 5 rps, 1000 in 300 out, p99 under 2s\nyes\non H200\nyes\n")
+    result = chat(stdin="serve deepseek v3 on T4 on aws, 5 rps, 1000 in 300 out, p99 under 2s\n\nyes\non H200\nyes\n")
     assert result.returncode == 0, result.stderr
     assert "I could not make that plan" in result.stdout and "Change an answer" in result.stdout
     assert "H200-SXM" in result.stdout.split("I could not make that plan")[1]
@@ -227,7 +228,7 @@ def test_missing_script_is_one_line_exit_2(tmp_path):
 
 def test_compare_and_training_flows(tmp_path):
     compare = chat(
-        stdin="compare GPUs for mixtral, 5 rps\n\n\naws and gcp\nyes\njson " + str(tmp_path / "c.json") + "\n"
+        stdin="compare GPUs for mixtral, 5 rps\n\n\n\naws and gcp\nyes\njson " + str(tmp_path / "c.json") + "\n"
     )
     assert compare.returncode == 0, compare.stderr
     rows = json.loads((tmp_path / "c.json").read_text())
@@ -283,10 +284,11 @@ def llm_url():
 def test_llm_endpoint_reads_what_the_rules_cannot(llm_url):
     _Completions.seen.clear()
     result = chat(
-        stdin="serve mistral 7b\nany\nthe usual for a small team\n\n\nyes\n", env={"GPUCAST_LLM_URL": llm_url}
+        stdin="serve mistral 7b\nany\nthe usual for a small team\n\n\n\n\nyes\n", env={"GPUCAST_LLM_URL": llm_url}
     )
     assert result.returncode == 0, result.stderr
     assert "read with the help of the language model" in result.stdout
+    assert "the language model read it, not my rules" in result.stdout  # echoed back for confirmation (issue 23)
     assert "7 requests/s on average" in result.stdout
     assert len(_Completions.seen) == 1 and "small team" in _Completions.seen[0]["messages"][-1]["content"]
 
@@ -294,7 +296,7 @@ def test_llm_endpoint_reads_what_the_rules_cannot(llm_url):
 def test_an_unreachable_llm_endpoint_falls_back_to_the_rules():
     url = f"http://127.0.0.1:{free_port()}/v1"
     result = chat(
-        stdin="serve mistral 7b\nany\nthe usual for a small team\n12\n\n\nyes\n", env={"GPUCAST_LLM_URL": url}
+        stdin="serve mistral 7b\nany\nthe usual for a small team\n12\n\n\n\nyes\n", env={"GPUCAST_LLM_URL": url}
     )
     assert result.returncode == 0, result.stderr
     assert "Sorry, I could not use that." in result.stdout and "12 requests/s on average" in result.stdout

@@ -90,6 +90,10 @@ def test_full_inference_flow_with_back_and_a_wrong_answer(terminal):
     term.wait_for("Sorry, I could not use that.")
     term.wait_for("How many requests per second", count=2)
     term.type("1.2k requests per minute")
+    term.wait_for("How peaky is the traffic")
+    term.type("2 to 3 times")  # a range: asked back before it is used
+    term.wait_for("Did you mean: peaks 3x the average?")
+    term.type("")  # Enter accepts the reading
     term.wait_for("How long are a typical request")
     term.type("2k in, 500 out")
     term.wait_for("How quickly must the answer start")
@@ -97,7 +101,7 @@ def test_full_inference_flow_with_back_and_a_wrong_answer(terminal):
     screen = term.wait_for("Shall I compute the plan?")
     summary = screen[screen.rindex("Here is what I understood") :]
     assert "Mixtral-8x7B" in summary and "Llama-3-70B" not in summary
-    assert "H100-SXM on aws" in summary and "20 requests/s on average (1,200/min)" in summary
+    assert "H100-SXM on aws" in summary and "20 requests/s on average (1,200/min), peaks 3x = 60" in summary
     assert "2,000 in / 500 out" in summary and "first token within 2 s" in summary
     term.type("yes")
     screen = term.wait_for("What next?")

@@ -76,7 +76,7 @@ def test_generated_config_is_accepted_as_is_and_flags_override(tmp_path):
     assert run("forecast", "--generate-config", "inference", "--output", str(config)).returncode == 0
     base = run("forecast", "--config", str(config), "--json", cwd=str(tmp_path))
     assert base.returncode == 0, base.stderr
-    assert (tmp_path / "capacity_plan.json").exists()  # the template's options.output_file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inference_config.json"]  # no file written unasked
     override = run("forecast", "--config", str(config), "--rps", "20.0", "--json", cwd=str(tmp_path))
     assert json.loads(base.stdout)["inputs"]["requests_per_second"] == 10.0
     assert json.loads(override.stdout)["inputs"]["requests_per_second"] == 20.0

@@ -62,9 +62,11 @@ def test_every_page_renders_and_the_plan_has_its_charts(site):
 def test_form_errors_are_a_message_next_to_the_form_not_a_traceback(site):
     client = _client(site[0])
     response = client.get("/plan?model=llama-3.1-8b&rps=abc&input_tokens=500&output_tokens=200")
-    assert response.status_code == 422 and "requests_per_second" in _error(response.text)
+    assert response.status_code == 422 and _error(response.text) == "Requests/s: must be a number"
     response = client.get("/plan?model=no-such-model&rps=1&input_tokens=500&output_tokens=200")
     assert response.status_code == 422 and "no-such-model" in _error(response.text)
+    assert _error(response.text).startswith("Model &#39;no-such-model&#39; is not in the catalog")  # a field, no flag
+    assert "--" not in _error(response.text) and "gpucast models" not in _error(response.text)
     assert 'id="plan-form"' in response.text and "Traceback" not in response.text
 
 

@@ -6,3 +6,32 @@ from __future__ import annotations
 def counted(number: int, singular: str, plural: str | None = None) -> str:
     """``number`` and the noun that agrees with it (``plural`` defaults to ``singular`` + "s")."""
     return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+def rate(value: float) -> str:
+    """A rate for people: three significant figures, thousands separated, no exponent and no trailing zeros
+    (23.148148 -> "23.1", 1157.4 -> "1,157", 0.011574 -> "0.0116", 10.0 -> "10"): the planner keeps full precision,
+    only the display rounds (issue 23: "23.1481 req/s")."""
+    if value == 0 or value != value or value in (float("inf"), float("-inf")):
+        return f"{value:g}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    digits = 3 - len(str(int(abs(value)))) if abs(value) >= 1 else 3 + _leading_zeros(abs(value))
+    text = f"{value:.{max(digits, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _leading_zeros(value: float) -> int:
+    """Zeros between the point and the first significant digit of a number below 1 (0.0116 -> 1)."""
+    count = 0
+    while value < 0.1 and count < 12:
+        value *= 10
+        count += 1
+    return count
+
+
+def duration(hours: float) -> str:
+    """A run's length for people: minutes below an hour ("18 minutes", "1 minute"), else hours ("2.5 h")."""
+    if hours < 1:
+        return counted(max(1, round(hours * 60)), "minute")
+    return f"{hours:,.1f} h"

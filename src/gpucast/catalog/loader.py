@@ -240,6 +240,11 @@ def read_hf_config(path: str | Path) -> ModelSpec:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"--model-config {str(path)!r} cannot be read: {error.strerror}") from error
+    except UnicodeDecodeError as error:  # a binary file (a weights shard, an archive) instead of config.json
+        raise ConfigError(
+            f"--model-config {str(path)!r} is not a text file (byte {error.start} is not UTF-8): give the model's "
+            "config.json"
+        ) from None
     except json.JSONDecodeError as error:
         raise ConfigError(
             f"--model-config {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}"
@@ -253,3 +258,12 @@ def read_hf_config(path: str | Path) -> ModelSpec:
     return model_from_hf_config(
         cfg, name=Path(path).parent.name or Path(path).stem, source=str(path), quantization=quantization
     )
+
+
+@cache
+def run_overhead() -> tuple[float, float]:
+    """(start-up hours of a rented GPU instance, the shortest run worth renting one for, in hours), from
+    ``run_overhead.toml`` (sourced there)."""
+    table = _read("run_overhead.toml")["run_overhead"]
+    startup = float(table["startup_hours"])
+    return startup, startup / float(table["practical_minimum_startup_share"])

@@ -15,9 +15,8 @@ from typing import Any
 
 from . import agent
 from .parse import Values
-from .questions import DEFAULTS
+from .questions import DEFAULT_PEAK, DEFAULTS
 
-DEFAULT_PEAK = 1.5  # = LLMWorkloadInput.peak_load_multiplier; stated here so the summary can show it
 DEFAULT_GLOBAL_BATCH = 64  # sequences per optimizer step when the user does not say
 
 
@@ -141,7 +140,8 @@ def compare(answers: Values, *, top: int = 10) -> Outcome:
 
 
 def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
-    """Real plans for the usual levers: any GPU (when one was pinned), FP8 weights, spot pricing.
+    """Real plans for the usual levers: any GPU (when one was pinned), FP8 weights (spot pricing is
+    ``spot_fleet``: the same fleet at the spot price, not another plan).
 
     Each entry is (what changed, plan); options that cannot be planned are left out."""
     from ..errors import GpucastError
@@ -154,7 +154,6 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
     precision = outcome.plan.inputs.get("precision", "FP16")
     if precision in ("FP16", "BF16", "FP32"):
         levers.append(("FP8 weights (a small quality risk; check your evals)", {"precision": "FP8"}, {}))
-    levers.append(("spot instances", {}, {"pricing": "spot"}))
     found: list[tuple[str, Any]] = []
     for label, change, serving in levers:
         sections = inference_sections({**answers, **change})
@@ -198,3 +197,20 @@ def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
 
 def replace_ns(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), **changes})
+
+
+def spot_fleet(plan: Any) -> Any:
+    """The fleet the plan just made (its GPU type, GPUs per copy and copies at peak) at the cloud's spot price,
+    or None where the cloud publishes no spot price for that GPU.
+
+    Re-planning with spot pricing could pick another GPU (a one-zone spot outlier made an earlier version quote
+    72 x A100-40GB beside a 24 x H100 plan; issue 23), so the advice prices exactly the planned fleet."""
+    from ..catalog import loader
+    from ..core.cost import cheapest_fleet
+
+    res, cost = plan.gpu_resources, plan.cost
+    if cost is None:
+        return None
+    prices = loader.prices_for(cost.cloud, loader.resolve_gpu(res.recommended_gpu_type).id)
+    return cheapest_fleet(prices, gpus_per_replica=res.min_gpus_per_replica, replicas=res.max_replicas,
+                          pricing="spot")  # fmt: skip

@@ -6,7 +6,10 @@ comes from a number in the plan (or in a re-computed alternative plan), never a 
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from ..wording import duration
 
 LIMITS = {
     "itl": "your per-token speed target of a new token every {itl:g} ms",
@@ -23,7 +26,7 @@ def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.0f}"
 
 
-def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
+def explain_inference(plan: Any, options: list[tuple[str, Any]], spot: Any = None) -> list[str]:
     """Three short paragraphs (and the warnings) for an ``LLMCapacityPlan``; four for an agent's plan, whose
     ``agent`` section says what its calls cost (calls/s, mean prompt per call, prefix-cache hit rate)."""
     res, thr, sc, cost, inputs = plan.gpu_resources, plan.throughput, plan.scaling, plan.cost, plan.inputs
@@ -60,31 +63,31 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]]) -> list[str]:
         lines.append(f"Cost: {_money(cost.monthly_gpu_cost)} a month at peak size on {cost.cloud} ({cost.instances} x "
                      f"{cost.instance_type}, {cost.pricing}), {_money(cost.monthly_cost_at_min_replicas)} at the "
                      f"minimum; ${cost.cost_per_million_tokens:.2f} per million tokens (input + output).")  # fmt: skip
-    lines.append(cheaper_alternative(plan, options))
+    lines.append(cheaper_alternative(plan, options, spot))
     lines.append(risk(plan))
     return lines
 
 
-def cheaper_alternative(plan: Any, options: list[tuple[str, Any]]) -> str:
-    """The cheapest re-computed option that still meets the latency targets, with its saving."""
+def cheaper_alternative(plan: Any, options: list[tuple[str, Any]], spot: Any = None) -> str:
+    """The cheapest re-computed option that still meets the latency targets, with its saving; and ``spot``, the
+    planned fleet itself at the spot price (a ``FleetCost``), when that is cheaper."""
     current = plan.cost.monthly_gpu_cost if plan.cost else None
     if current is None:
         return "Cheaper alternative: no price is known for this GPU on this cloud, so I cannot compare costs."
     best: tuple[str, Any] | None = None
-    spot: Any = None
     for label, other in options:
         price = other.cost.monthly_gpu_cost if other.cost else None
-        if label.startswith("spot"):
-            spot = other
-            continue
         if price is None or not other.throughput.meets_latency_sla or price >= current * 0.97:
             continue
         if best is None or price < best[1].cost.monthly_gpu_cost:
             best = (label, other)
     spot_text = ""
-    if spot is not None and spot.cost and spot.cost.monthly_gpu_cost < current * 0.97:
-        spot_text = (f" On spot instances the same fleet costs {_money(spot.cost.monthly_gpu_cost)} a month, but they "
-                     "can be reclaimed: keep an on-demand floor.")  # fmt: skip
+    if spot is not None and spot.monthly_usd < current * 0.97:
+        res = plan.gpu_resources
+        spot_text = (f" On spot instances the same fleet ({res.total_gpus} x {res.recommended_gpu_type}, "
+                     f"{spot.instances} x {spot.instance_type}) costs {_money(spot.monthly_usd)} a month "
+                     f"(${spot.gpu_hourly_usd:.2f} per GPU-hour, {spot.region}, as of {spot.as_of}), but spot "
+                     "instances can be reclaimed: keep an on-demand floor.")  # fmt: skip
     if best is None:
         return "Cheaper alternative: none with the same on-demand pricing meets your latency target." + spot_text
     label, other = best
@@ -124,9 +127,10 @@ def risk(plan: Any) -> str:
     if agent is not None:
         return (f"Risk: an agent that loops more than {agent.calls_per_task:g} times per task multiplies the load "
                 "and lengthens every later prompt; watch the LLM calls per task in production.")  # fmt: skip
+    peak = float(inputs["peak_load_multiplier"])
     return (
-        f"Risk: the plan assumes peaks of {inputs['peak_load_multiplier']:g}x the average; a higher peak needs "
-        "more copies (say e.g. 'peak 3x')."
+        f"Risk: the plan assumes peaks of {peak:g}x the average; a higher peak needs more copies (plan it with e.g. "
+        f"'peak {math.floor(peak) + 1}x')."
     )
 
 
@@ -138,7 +142,7 @@ def explain_training(plan: Any) -> list[str]:
              f"(weights {res.model_weights_gb:.0f} GB, optimizer {res.optimizer_states_gb:.0f} GB, activations "
              f"{res.activations_gb:.0f} GB) of its {res.gpu_memory_gb:.0f} GB, so {res.required_gpus} x "
              f"{res.recommended_gpu_type} (TP={par.tensor_parallel}, PP={par.pipeline_parallel}, "
-             f"DP={par.data_parallel}) finish in about {metrics.estimated_duration_hours:,.1f} hours."]  # fmt: skip
+             f"DP={par.data_parallel}) finish in about {duration(metrics.estimated_duration_hours)}."]  # fmt: skip
     if cost is not None:
         lines.append(f"Cost: about {_money(cost.total_training_cost)} on {cost.cloud} ({cost.pricing}).")
     cheaper = [
@@ -146,7 +150,7 @@ def explain_training(plan: Any) -> list[str]:
     ]
     if cheaper:
         alt = min(cheaper, key=lambda a: a["total_cost"])
-        lines.append(f"Cheaper alternative: {alt['gpus']} x {alt['gpu_type']}, {alt['hours']:,.1f} hours, "
+        lines.append(f"Cheaper alternative: {alt['gpus']} x {alt['gpu_type']}, {duration(alt['hours'])}, "
                      f"{_money(alt['total_cost'])} (slower but cheaper).")  # fmt: skip
     risk_text = plan.warnings[0] if plan.warnings else (
         f"the estimate assumes {metrics.mfu * 100:.0f}% of peak FLOP/s (MFU); slower data loading or networking "

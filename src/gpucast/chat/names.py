@@ -59,11 +59,24 @@ def _family_of(word: str) -> str | None:
     return None
 
 
+def is_name_word(word: str) -> bool:
+    """Whether a word belongs to a model, GPU or cloud name (never a typo of an ordinary word)."""
+    low = word.lower()
+    return low in CLOUD_WORDS or _family_of(low) is not None or loader.normalize_name(low) in _gpu_index()
+
+
 def find_model(text: str, *, strict: bool = True) -> str | None:
     """The catalog id of the model named in ``text``, or None.
 
     A typo in the family needs a version or size after it unless ``strict`` is False (the
     answer to "Which model?"), so "10 LLM calls" never becomes a Llama."""
+    found = find_model_reading(text, strict=strict)
+    return found[0] if found else None
+
+
+def find_model_reading(text: str, *, strict: bool = True) -> tuple[str, bool] | None:
+    """``find_model`` and whether the name was matched exactly (False: the closest catalog name to a typo, which
+    the conversation asks the user to confirm)."""
     words = [w.rstrip(".") for w in _TOKEN.findall(text)]
     index = _model_index()
     for i, word in enumerate(words):
@@ -73,7 +86,7 @@ def find_model(text: str, *, strict: bool = True) -> str | None:
         for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
             key = loader.normalize_name("-".join(words[i : i + n]))
             if key in index:
-                return index[key]
+                return index[key], True
         if family is None:
             continue
         flat = word.lower().replace("-", "")
@@ -89,11 +102,11 @@ def find_model(text: str, *, strict: bool = True) -> str | None:
         for n in range(len(span), -1, -1):
             key = loader.normalize_name("-".join([family, *span[:n]]))
             if key in index:
-                return index[key]
+                return index[key], exact and n == len(span)
         key = loader.normalize_name("-".join([family, *span]))
         close = difflib.get_close_matches(key, list(index), n=1, cutoff=0.75)
         if close:
-            return index[close[0]]
+            return index[close[0]], False
     return None
 
 

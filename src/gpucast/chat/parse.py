@@ -147,7 +147,7 @@ def _tokens(low: str) -> Values:
             if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
                 out[key] = count
         return out
-    ins = (rf"{_N}{tok}\s*(?:in|input|prompts?|context|of input|of prompt)\b",
+    ins = (rf"{_N}{tok}\s*(?:in|input|context|of input|of prompt)\b", rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
            rf"{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
@@ -169,7 +169,11 @@ def _tokens(low: str) -> Values:
 
 
 _LATENCY_TARGETS = (
-    ("itl_ms", r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token)\b"),
+    (
+        "itl_ms",
+        r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token|(?:new |next )?token "
+        r"every|each (?:new )?token|every (?:new )?token)\b",
+    ),
     ("e2e_ms", r"\b(e2e|end[- ]to[- ]end|total|full|whole|complete|entire)\b"),
     ("ttft_ms", r"\b(ttft|first token|start|begin|p\d{2}|latency|respond|response time|wait)\b"),
 )
@@ -178,13 +182,17 @@ _LATENCY_TARGETS = (
 def _latency(low: str) -> Values:
     out: Values = {}
     span = rf"{_N}\s*(?P<unit>ms|milliseconds?|msec|s|secs?|seconds?)(?![a-z])"
-    lead = r"(?:under|below|<=?|within|less than|at most|max(?:imum)?|of|:|=|~|about|around|in|up to|no more than)?"
+    lead = (r"(?P<lead>under|below|<=?|within|less than|at most|max(?:imum)?|of|:|=|~|about|around|in|up to|"
+            r"no more than)?")  # fmt: skip
     for match in re.finditer(rf"(?P<what>[a-z0-9 \-/]{{0,40}}?){lead}\s*{span}", low):
         context = match["what"]
         for key, pattern in _LATENCY_TARGETS:
             if re.search(pattern, context):
                 out.setdefault(key, _num(match) * seconds_in(match["unit"]) * 1000.0)
                 break
+        else:  # "within a second", "in under 500 ms": a time limit alone is the wait for the first token
+            if re.fullmatch(r"(?:under|below|<=?|within|less than|at most|no more than)", match["lead"] or ""):
+                out.setdefault("ttft_ms", _num(match) * seconds_in(match["unit"]) * 1000.0)
     per_user = r"(?:tokens?|tok)\s*(?:/\s*s|per second|a second)\s*(?:per|for each|each)\s*(?:user|stream)"
     speed = re.search(rf"{_N}\s*{per_user}", low)
     if speed and _num(speed) > 0:

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from . import agent, names
 from .errors import AnswerError
-from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in, token_count
+from .normalize import normalize
+from .numbers import token_count
 from .parse import Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+from .traffic import UNSURE, read_latency, read_peak, read_rps
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip
@@ -20,6 +22,7 @@ DEFAULTS: Values = {"intent": "inference", "model": "llama-3.1-8b", "gpu": None,
                     "llm_calls": 1.0, "input_tokens": 1000, "output_tokens": 300, "ttft_ms": 2000.0,
                     "method": "lora", "dataset_tokens": 100_000_000, "epochs": 3, "seq_len": 2048,
                     "horizon": "14d", "clouds": None, "confirm": True}  # fmt: skip
+DEFAULT_PEAK = 1.5  # = LLMWorkloadInput.peak_load_multiplier, the CLI's --peak-multiplier default
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,9 @@ def _read_intent(text: str, answers: Values) -> Values:
 
 
 def _read_model(text: str, answers: Values) -> Values:
-    found = names.find_model(text, strict=False)
+    found = names.find_model_reading(text, strict=False)
     if found:
-        return {"model": found}
+        return {"model": found[0]}
     size = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(b|bn|billion)?\s*(params?|parameters?)?\s*", text.lower())
     if size:
         return {"model_size": float(size.group(1))}
@@ -76,9 +79,12 @@ def _read_gpu(text: str, answers: Values) -> Values:
     extra: Values = {"cloud": clouds[0]} if clouds else {}
     if names.ANY_GPU.search(text) or (clouds and not names.find_gpus(text)):
         return {"gpu": None, **extra}
+    named = names.find_gpus(text)
+    if named:
+        return {"gpu": named[0], **extra}
     close = names.closest_gpus(text, 1)
     if close:
-        return {"gpu": close[0], **extra}
+        return {"gpu": close[0], **extra, UNSURE: [f"{text.strip()!r} is closest to {names.gpu_name(close[0])}"]}
     raise AnswerError(f"I don't know the GPU {text.strip()!r}. Try 'H100', 'A100 on gcp', 'L4' or 'any' "
                       "(see `gpucast gpus`).")  # fmt: skip
 
@@ -99,19 +105,11 @@ def _positive(text: str, what: str, example: str) -> float:
     return value
 
 
-def _read_rps(text: str, answers: Values) -> Values:
-    clean = digits_for_words(text.lower())
-    rate = re.search(rf"{NUMBER}\s*(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
-    if rate and number_value(rate["num"], rate["mult"]) > 0:
-        return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"])}
-    return {"rps": _positive(text, "the request rate", "'20', '20 rps' or '1.2k requests per minute'")}
-
-
 def _rps_text(answers: Values) -> str:
     if agent.is_agent(answers):
         return (
             "How many agent tasks per second on a busy day, on average? (a task is one run of the agent, with "
-            "several LLM calls; peaks are planned at 1.5x that unless you say e.g. 'peak 3x')"
+            "several LLM calls)"
         )
     return QUESTIONS_RPS_TEXT
 
@@ -124,8 +122,13 @@ def _rps_shown(answers: Values) -> str:
     return f"{agent.AGENT_DEFAULTS['rps']:g} task/s" if agent.is_agent(answers) else "10 req/s"
 
 
-QUESTIONS_RPS_TEXT = ("How many requests per second on a busy day, on average? (peaks are planned at 1.5x that unless "
-                      "you say e.g. 'peak 3x')")  # fmt: skip
+QUESTIONS_RPS_TEXT = "How many requests per second on a busy day, on average?"
+PEAK_TEXT = ("How peaky is the traffic: at the busiest hour, how many times the daily average? (support and chat "
+             "traffic often peaks at 2-3x; steady API traffic nearer 1.5x)")  # fmt: skip
+
+
+def _peak_default(answers: Values) -> Values:
+    return {"peak_multiplier": DEFAULT_PEAK}
 
 
 def _read_tokens(text: str, answers: Values) -> Values:
@@ -136,26 +139,15 @@ def _read_tokens(text: str, answers: Values) -> Values:
         raise AnswerError("Token counts are whole numbers of at least 1: give e.g. '2000 in, 500 out' or '2k/500'.")
     if len(counts) == 2:
         return {"input_tokens": counts[0], "output_tokens": counts[1]}
-    if len(counts) == 1:
-        return {"input_tokens": counts[0]}
+    if len(counts) == 1:  # one number for two values: the prompt, asked back
+        return {
+            "input_tokens": counts[0],
+            UNSURE: [
+                f"one number: I read {counts[0]:,} as the tokens in (the answer "
+                f"stays {answers.get('output_tokens', DEFAULTS['output_tokens'])})"
+            ],
+        }
     raise AnswerError("Give the tokens in and out, e.g. '2000 in, 500 out', '2k/500' or '2000 500'.")
-
-
-def _read_latency(text: str, answers: Values) -> Values:
-    low = text.strip().lower()
-    if re.search(r"\b(none|no|don'?t care|whatever|relaxed|batch|offline)\b", low):
-        return {"ttft_ms": 10_000.0}
-    match = re.fullmatch(r"[^\d]*?(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|min|minutes?)?\.?", low)
-    if not match:
-        raise AnswerError("Give a time such as '2 seconds', '500 ms' or 'p99 under 2s'.")
-    value, unit = float(match.group(1)), match.group(2)
-    if unit is None:
-        unit = "s" if value <= 60 else "ms"  # a bare "2" means seconds, a bare "500" milliseconds
-    factor = 1.0 if unit.startswith("m") and not unit.startswith("min") else 1000.0
-    factor = 60_000.0 if unit.startswith("min") else factor
-    if value <= 0:
-        raise AnswerError("The time must be greater than 0, e.g. '2 seconds'.")
-    return {"ttft_ms": value * factor}
 
 
 def _read_method(text: str, answers: Values) -> Values:
@@ -200,7 +192,7 @@ def _read_history(text: str, answers: Values) -> Values:
 
 
 def _read_horizon(text: str, answers: Values) -> Values:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)?\s*(h|hours?|d|days?|w|weeks?|months?|quarters?|years?)\s*",
+    match = re.fullmatch(r"\s*(?:an?\s+|one\s+)?(\d+(?:\.\d+)?)?\s*(h|hours?|d|days?|w|weeks?|months?|quarters?|years?)\s*",
                          text.lower())  # fmt: skip
     if not match:
         raise AnswerError("Say how far ahead, e.g. '2 weeks', '30 days' or '48 hours'.")
@@ -261,8 +253,13 @@ QUESTIONS: tuple[Question, ...] = (
     Question("rps", QUESTIONS_RPS_TEXT, "The request rate sets how many copies (replicas) of the model run side by "
              "side; GPUs grow roughly in proportion. For an agent, every task makes several LLM calls.",
              "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day', '2 tasks per second'",
-             _read_rps, _rps_default, _rps_shown, _intent_is("inference", "compare"),
+             read_rps, _rps_default, _rps_shown, _intent_is("inference", "compare"),
              done=lambda a: "rps" in a or "peak_rps" in a, ask=_rps_text),
+    Question("peak", PEAK_TEXT, "GPUs are sized for the busiest hour, not the average: a fleet for 2x the average "
+             "costs about 2x. Planning at the average would breach the latency target every day at peak.",
+             "'3x', '2 to 3 times', 'double', 'flat', '60 rps at peak'", read_peak, _peak_default,
+             lambda a: f"{DEFAULT_PEAK:g}x", _intent_is("inference", "compare"),
+             done=lambda a: "peak_multiplier" in a or "peak_rps" in a),
     Question("agent_shape", "How does one agent task look?", "Every LLM call is a request for the GPUs, and call k "
              "re-sends the shared prompt, k x the new tokens and the earlier answers: the context grows with every "
              "call. A prefix cache lets the engine skip the repeated part, so these numbers decide calls/s, the "
@@ -280,9 +277,9 @@ QUESTIONS: tuple[Question, ...] = (
                  agent.is_agent(a) and _intent_is("inference", "compare")(a)), done=lambda a: "input_tokens" in a),
     Question("latency", "How quickly must the answer start appearing, at worst (p99)?", "A tighter time to first "
              "token means fewer requests batched together per GPU, so more GPUs.",
-             "'2 seconds', '500 ms', 'p99 under 2s', 'end-to-end within 30 s', 'no limit'", _read_latency,
+             "'2 seconds', '500 ms', 'p99 under 2s', 'end-to-end within 30 s', 'no limit'", read_latency,
              _const("ttft_ms"), lambda a: "2 s", _intent_is("inference", "compare"),
-             done=lambda a: "ttft_ms" in a or "e2e_ms" in a),
+             done=lambda a: "ttft_ms" in a or "e2e_ms" in a or "itl_ms" in a),
     Question("clouds", "Which clouds should I compare?", "Prices differ between clouds and not every GPU is offered "
              "everywhere.", "'all', 'aws and gcp', 'azure'", _read_clouds, _const("clouds"),
              lambda a: "all (aws, gcp, azure)", _intent_is("compare")),
@@ -304,8 +301,43 @@ def next_question(answers: Values) -> Question | None:
 def interpret(question: Question, text: str, answers: Values) -> Values:
     """Values in an answer to ``question``: everything stated explicitly, plus the bare answer.
 
+    When the reading is a guess (a typo corrected, a range, a number without its unit, the closest catalog
+    name), the values carry ``UNSURE`` reasons and the session asks before it uses them.
     Raises AnswerError only when nothing at all could be read from the text."""
+    if question.key == "confirm" and (flag := yes_no(text)) is not None:
+        return {"confirm": flag}
+    text, guesses = normalize(text)
+    values = _interpret(question, text, answers)
+    reasons = [*guesses, *values.pop(UNSURE, [])]
+    if "model" in values:
+        found = names.find_model_reading(text, strict=question.key != "model")
+        if found and not found[1]:
+            reasons.append(f"{text.strip()!r} is closest to the catalog model {names.model_name(found[0])}")
+    return {**values, UNSURE: reasons} if reasons and _readable(values) else values
+
+
+def _readable(values: Values) -> bool:
+    return any(k not in ("intent", UNSURE) for k in values)
+
+
+POSITIVE = ("rps", "peak_rps", "ttft_ms", "itl_ms", "e2e_ms", "input_tokens", "output_tokens", "dataset_tokens")
+
+
+def _interpret(question: Question, text: str, answers: Values) -> Values:
+    values = _read_all(question, text, answers)
+    for key in POSITIVE:
+        if key in values and not values[key] > 0:
+            raise AnswerError(
+                f"{values[key]:g} is not a usable value here: it must be greater than 0 ({question.examples})."
+            )
+    return values
+
+
+def _read_all(question: Question, text: str, answers: Values) -> Values:
     stated = extract(text)
+    if question.key == "peak" and "rps" in stated and not re.search(r"\b(average|avg|mean|normal\w*|usual\w*)\b",
+                                                                     text.lower()):  # fmt: skip
+        stated["peak_rps"] = stated.pop("rps")  # the answer to "how peaky" is the peak rate
     if question.key == "confirm" and (flag := yes_no(text)) is not None:
         return {"confirm": flag}
     if question.is_done({**answers, **stated}):

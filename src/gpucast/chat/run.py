@@ -99,7 +99,7 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     outcome = compute.plan_inference(answers)
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
-    _paragraphs(session, explain_inference(outcome.plan, options))
+    _paragraphs(session, explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan)))
     return outcome
 
 

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..wording import counted, rate
 from . import agent, llm, names
 from .compute import effective
 from .errors import AnswerError
-from .parse import Values
+from .parse import Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
+from .traffic import UNSURE
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)
@@ -31,6 +33,7 @@ WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press En
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
 OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
+         "peak": ("peak_multiplier", "peak_rps"),
          "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
 
@@ -151,11 +154,34 @@ class Session:
             if not values:
                 self.say(f"Sorry, I could not use that. {error}")
                 return
+        reasons = values.pop(UNSURE, [])
+        if reasons and not self.confirm_reading(question, values, reasons):
+            return
         if question.key == "confirm" and values.get("confirm") is False:
             self.say("What should I change? Type the new value (e.g. '30 rps', 'on A100s', 'model mixtral') "
                      "or 'back'.")  # fmt: skip
             values.pop("confirm")
         self.apply(question, values)
+
+    def confirm_reading(self, question: Question, values: Values, reasons: list[str]) -> bool:
+        """Echo a reading that is a guess and use it only when the user agrees (Enter or 'yes'); 'no' asks the
+        question again, and any other text is taken as a new answer to it."""
+        shown = describe({k: v for k, v in values.items() if k not in ("gpus", "clouds", "agent")}, self.answers)
+        self.say(f"I am not sure I read that right: {'; '.join(reasons)}.")
+        self.questions_asked += 1
+        reply = self.channel.ask(f"Did you mean: {shown}? ('yes', 'no', or type the answer again)\n  [yes] > ")
+        if reply is None:
+            if not self.channel.replay:
+                raise Quit
+            return True  # replayed answers ran out: the default, as for every other question
+        verdict = yes_no(reply) if reply.strip() else True
+        if verdict is True:
+            return True
+        if verdict is False:
+            self.say(f"OK, I left it out. Please answer again, e.g. {question.examples}.")
+            return False
+        self.handle(question, reply)
+        return False
 
     def ask_llm(self, question: Question, text: str) -> Values:
         """Values read by the optional LLM endpoint, each re-checked by the rule-based reader."""
@@ -170,10 +196,11 @@ class Session:
                 continue
         if values:
             self.say("(read with the help of the language model at GPUCAST_LLM_URL)")
+            values[UNSURE] = [*values.get(UNSURE, []), "the language model read it, not my rules"]
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        values = {k: v for k, v in values.items() if k != "gpus"}
+        values = {k: v for k, v in values.items() if k not in ("gpus", UNSURE)}
         if "model" in values:
             self.answers.pop("model_size", None)
         if "model_size" in values:
@@ -231,8 +258,8 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
         "cloud": lambda v: f"cloud {v}",
         "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
-        "rps": lambda v: f"{v:,.4g} {unit} on average",
-        "peak_rps": lambda v: f"{v:,.4g} {unit} at peak",
+        "rps": lambda v: f"{rate(v)} {unit} on average",
+        "peak_rps": lambda v: f"{rate(v)} {unit} at peak",
         "peak_multiplier": lambda v: f"peaks {v:g}x the average",
         "llm_calls": lambda v: f"{v:g} LLM calls per task",
         "shared_prefix_tokens": lambda v: f"a {v:,}-token shared prompt (system prompt + tools)",
@@ -248,7 +275,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "precision": lambda v: f"precision {v}",
         "method": lambda v: f"method {v}",
         "dataset_tokens": lambda v: f"{v:,} tokens of data",
-        "epochs": lambda v: f"{v} epochs",
+        "epochs": lambda v: counted(int(v), "epoch"),
         "seq_len": lambda v: f"{v:,}-token examples",
         "global_batch": lambda v: f"global batch {v}",
         "history": lambda v: f"history {v}",
@@ -281,7 +308,7 @@ def summary_lines(answers: Values) -> list[str]:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
         lines.append(f"GPU:       {gpu} on {v['cloud']}")
     if intent == "training":
-        lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {v['epochs']} epochs, "
+        lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip
         return lines
     if intent == "forecast":
@@ -289,8 +316,8 @@ def summary_lines(answers: Values) -> list[str]:
                      "(the load comes from the history)")  # fmt: skip
         return lines
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
-    load = (f"Load:      {v['rps']:,.4g} {unit} on average ({v['rps'] * 60:,.4g}/min), peaks "
-            f"{v['peak_multiplier']:g}x = {v['rps'] * v['peak_multiplier']:,.4g} {unit}")  # fmt: skip
+    load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
+            f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
     lines.append(load)
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)

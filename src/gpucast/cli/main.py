@@ -11,10 +11,11 @@ import sys
 from typing import Any, NoReturn
 
 from ..console.files import write_json, write_text
-from ..console.flags import add_save_flags
+from ..console.flags import add_save_flags, positive_count
 from ..console.saving import apply_service, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
+from ..inputs.types import GPUConfig
 from ..version import __version__
 from .args import (
     add_common_plan_flags,
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--clouds", help="comma-separated clouds (default: all)")
     compare.add_argument("--precisions", help="comma-separated precisions to compare, e.g. BF16,FP8,INT4")
     compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
-    compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
+    compare.add_argument("--top", type=positive_count, help="show only the N cheapest rows (1 or more)")
     compare.add_argument("--mode", choices=["inference", "training"], help="compare for serving (default) or training")
     add_training_flags(compare)
     add_save_flags(compare)
@@ -287,7 +288,8 @@ def _compare(args: argparse.Namespace) -> int:
             model_cfg,
             train_options,
             clouds=split(args.clouds),
-            gpu_types=split(args.gpus) or ([gpu_cfg.gpu_type] if gpu_cfg.gpu_type else None),
+            gpu_types=split(args.gpus)
+            or ([gpu_cfg.gpu_type] if gpu_cfg.gpu_type else list(gpu_cfg.gpu_types or []) or None),
         )
         if args.top and args.top > 0:
             trows = trows[: args.top]
@@ -305,7 +307,7 @@ def _compare(args: argparse.Namespace) -> int:
         options,
         clouds=split(args.clouds),
         precisions=split(args.precisions),
-        gpu_types=split(args.gpus) or ([gpu.gpu_type] if gpu.gpu_type else None),
+        gpu_types=split(args.gpus) or _gpu_choices(gpu),
         target_gpu_utilization=gpu.target_gpu_utilization,
     )
     if args.top and args.top > 0:
@@ -382,3 +384,10 @@ def _generate_config(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _gpu_choices(gpu: GPUConfig) -> list[str] | None:
+    """The GPUs ``compare`` ranks when ``--gpus`` is not given: the pinned one, a service's allowed ones, or all."""
+    if gpu.gpu_type:
+        return [gpu.gpu_type]
+    return list(gpu.gpu_types) if gpu.gpu_types else None

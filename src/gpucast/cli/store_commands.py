@@ -30,7 +30,8 @@ def dispatch(args: argparse.Namespace) -> int:
     from ..store.services import acting_user
 
     actor = acting_user(args.actor)
-    with open_store(args.db) as store:
+    reads_only = args.command == "db" and args.action in ("info", "backup", "export")
+    with open_store(args.db, must_exist=reads_only) as store:
         handler = {"user": _user, "service": _service, "metrics": _metrics, "history": _history,
                    "request": _request, "db": _db, "token": _token}[args.command]  # fmt: skip
         return handler(store, args, actor)
@@ -272,9 +273,19 @@ def _table(title: str, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> 
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else f"{row[c]:,.2f}" if isinstance(row[c], float)
-                        else str(row[c]) for c in columns))  # fmt: skip
+        table.add_row(*(_cell(c, row.get(c)) for c in columns))
     console.print(table)
+
+
+def _cell(column: str, value: Any) -> str:
+    """A table cell: money columns ("monthly_cost") in dollars, other numbers with separators."""
+    if value is None:
+        return ""
+    if "cost" in column and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"${value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
 
 
 def _write(path: str, text: str) -> None:

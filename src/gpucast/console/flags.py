@@ -19,6 +19,17 @@ def token_count(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
+def positive_count(text: str) -> int:
+    """A count flag such as ``--top``: a whole number of 1 or more ("0" and "-3" are refused, not ignored)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True) -> None:
     """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command."""
     group = parser.add_argument_group("plan history (database)")

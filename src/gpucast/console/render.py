@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..core.layout import Layout
 from ..plans.inference import LLMCapacityPlan
+from ..wording import counted, rate
 
 # Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -39,7 +40,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
             [
                 (
                     "Workload",
-                    f"{inputs['requests_per_second']:g} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
+                    f"{rate(inputs['requests_per_second'])} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
                     f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens",
                 ),
                 (
@@ -123,7 +124,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 (
                     "Min / max replicas",
                     f"{sc.recommended_min_replicas} / {sc.recommended_max_replicas} "
-                    f"(avg {sc.average_rps:g} req/s, planned peak {sc.peak_rps:g} req/s)",
+                    f"(avg {rate(sc.average_rps)} req/s, planned peak {rate(sc.peak_rps)} req/s)",
                 ),
                 (
                     "Scale out above",
@@ -280,10 +281,16 @@ def gpus(*, as_json: bool) -> int:
     return 0
 
 
+def _gpus(count: int, gpu: str) -> str:
+    """ "1 H100-SXM", "4 x H100-SXM": a count of GPUs without "1 x 1 H100-SXM" (issue 23)."""
+    return f"{count} x {gpu}" if count > 1 else f"1 {gpu}"
+
+
 def estimate(r: Any) -> None:
     shard = Layout(r.tp, r.pp, r.ep, r.attention_dp).label()
     console.print(
-        f"[bold]{r.model}[/bold] on {r.replicas} x {r.tp * r.pp} {r.gpu} ({shard}), {r.precision} "
+        f"[bold]{r.model}[/bold] on {counted(r.replicas, 'replica')} of {_gpus(r.tp * r.pp, r.gpu)} ({shard}), "
+        f"{r.precision} "
         f"(KV {r.kv_precision}), {r.engine}"
     )
     console.print(

@@ -7,6 +7,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from ..wording import counted, duration
 from .render import _money, _section, console
 
 
@@ -20,7 +21,7 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
             [
                 (
                     "Run",
-                    f"{inputs['dataset_size_tokens']:,} tokens x {inputs['num_epochs']} epochs, sequence length "
+                    f"{inputs['dataset_size_tokens']:,} tokens x {counted(inputs['num_epochs'], 'epoch')}, sequence length "
                     f"{inputs['sequence_length']}, global batch {inputs['global_batch_size']} sequences",
                 ),
                 (
@@ -67,7 +68,7 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
                     f"{m.mfu:.1%} ({m.tflops_per_gpu:.0f} TFLOP/s per GPU, {m.flops_per_token / 1e9:.1f} GFLOP/token)",
                 ),
                 ("Steps", f"{m.steps_per_epoch:,} per epoch, {m.total_steps:,} in total ({m.step_time_s:.2f} s each)"),
-                ("Duration", f"{m.estimated_duration_hours:,.1f} hours ({m.estimated_duration_days:,.2f} days)"),
+                ("Duration", _duration(m.estimated_duration_hours, m.estimated_duration_days)),
             ],
         )
     )
@@ -128,3 +129,8 @@ def training_comparison(rows: list[Any]) -> None:
             _money(r.total_cost), r.instance_type or "-",
         )  # fmt: skip
     console.print(table)
+
+
+def _duration(hours: float, days: float) -> str:
+    """ "18 minutes" for a short run (not "0.0 hours"), else hours and days."""
+    return duration(hours) if hours < 1 else f"{hours:,.1f} hours ({days:,.2f} days)"

@@ -49,7 +49,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "optimize",
         "framework",
     ),
-    "gpu": ("gpu_type", "target_gpu_utilization"),
+    "gpu": ("gpu_type", "gpu_types", "target_gpu_utilization"),
     "options": ("include_cost", "output_file"),
     "serving": (
         "cloud",
@@ -130,6 +130,10 @@ def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
     return result
 
 
+# the templates name the key without setting it: a config used as generated writes no file unasked (issue 23)
+OUTPUT_FILE_NOTE = 'add "output_file": "plan.json" to also write the plan to a file (as --output does)'
+
+
 def template(mode: str) -> dict[str, Any]:
     """A commented config the tool accepts as is (``--generate-config``)."""
     if mode == "inference":
@@ -166,7 +170,7 @@ def template(mode: str) -> dict[str, Any]:
                 "safety_margin": 0.25,
                 "min_replicas": 2,
             },
-            "options": {"include_cost": True, "output_file": "capacity_plan.json"},
+            "options": {"_comment": OUTPUT_FILE_NOTE, "include_cost": True},
         }
     if mode == "training":
         return {
@@ -193,6 +197,6 @@ def template(mode: str) -> dict[str, Any]:
                 "cloud": "aws",
                 "pricing": "on-demand",
             },
-            "options": {"include_cost": True, "output_file": "training_plan.json"},
+            "options": {"_comment": OUTPUT_FILE_NOTE, "include_cost": True},
         }
     raise ConfigError(f"--generate-config {mode!r} is not one of {', '.join(MODES)}")

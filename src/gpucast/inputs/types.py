@@ -279,10 +279,16 @@ class GPUConfig:
 
     gpu_type: str | None = None
     target_gpu_utilization: float = 0.7  # share of a replica's full throughput average traffic may use
+    gpu_types: list[str] | tuple[str, ...] | None = None  # the GPUs to choose from when gpu_type is None (a service's)
 
     def validate(self) -> None:
         if self.gpu_type is not None and (not isinstance(self.gpu_type, str) or not self.gpu_type.strip()):
             raise InputError(f"--gpu-type {self.gpu_type!r} must be a GPU name (see `gpucast gpus`)")
+        if self.gpu_types is not None and (
+            not isinstance(self.gpu_types, (list, tuple))
+            or not all(isinstance(g, str) and g.strip() for g in self.gpu_types)
+        ):
+            raise InputError(f"gpu.gpu_types {self.gpu_types!r} must be a list of GPU names (see `gpucast gpus`)")
         check_fraction("target_gpu_utilization (--target-gpu-utilization)", self.target_gpu_utilization)
         if self.target_gpu_utilization < MIN_TARGET_UTILIZATION:  # below it a plan is a fleet of idle GPUs
             raise InputError(

@@ -54,6 +54,7 @@ def _echo(
         "context_window": request.settings.context_window,
         "batch_size": model.batch_size,
         "gpu_type": gpu.gpu_type if gpu else None,
+        **({"gpu_types": list(gpu.gpu_types)} if gpu and gpu.gpu_types and not gpu.gpu_type else {}),
         "target_gpu_utilization": (gpu or GPUConfig()).target_gpu_utilization,
         "cloud": opts.cloud,
         "pricing": opts.pricing,

@@ -99,6 +99,8 @@ def resolve(
         )
     if gpu.gpu_type is not None:
         gpus: tuple[GPUSpec, ...] = (loader.resolve_gpu(gpu.gpu_type),)
+    elif gpu.gpu_types:  # a service's allowed GPUs: choose among them only
+        gpus = tuple(dict.fromkeys(loader.resolve_gpu(name) for name in gpu.gpu_types))
     else:
         gpus = loader.priced_gpus(options.cloud)
     settings = PlanSettings(

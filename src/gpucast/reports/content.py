@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import GpucastError
 from ..export.plan_file import check_plan, inference_inputs_from_plan, training_inputs_from_plan
+from ..wording import rate
 
 ALTERNATIVES = 8  # rows of the comparison shown: enough to see the cheaper and the faster options
 CHEAPER_FRACTION = 0.8  # an alternative 20% cheaper than the plan is worth a reviewer's attention
@@ -103,7 +104,7 @@ def _inference(plan: dict[str, Any]) -> Report:
         ("monthly cost (max replicas)", _money(cost.get("monthly_total_cost"))),
         ("cost per million tokens (input + output)", _money(cost.get("cost_per_million_tokens"))),
         ("TTFT / ITL", f"{thr['estimated_ttft_ms']:,.0f} ms / {thr['estimated_itl_ms']:,.1f} ms"),
-        ("capacity", f"{thr['max_rps_capacity']:,.1f} req/s ({inputs['requests_per_second']:g} req/s average)"),
+        ("capacity", f"{thr['max_rps_capacity']:,.1f} req/s ({rate(inputs['requests_per_second'])} req/s average)"),
     ]  # fmt: skip
     tables = [
         _inputs_table(plan),
@@ -131,7 +132,7 @@ def _inference(plan: dict[str, Any]) -> Report:
             ("scale out above, queued + running requests per replica",
              _num(scaling["auto_scale_queue_depth_threshold"], 1)),
             ("KV-cache usage threshold", f"{scaling['auto_scale_kv_cache_usage_threshold']:.0%}"),
-            ("average / peak req/s", f"{scaling['average_rps']:g} / {scaling['peak_rps']:g}"),
+            ("average / peak req/s", f"{rate(scaling['average_rps'])} / {rate(scaling['peak_rps'])}"),
         ]),
         Table("Cost", ("item", "value"), [
             ("cloud / region / pricing", f"{cost.get('cloud', '—')} / {cost.get('region', '—')} / "

@@ -131,9 +131,15 @@ def _first_line(error: DBAPIError) -> str:
     return str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
 
 
-def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
-    """Open (and create or upgrade) the database named by ``db``, ``GPUCAST_DATABASE_URL`` or the default."""
-    engine = make_engine(resolve_url(db))
+def open_store(db: str | None = None, *, migrate: bool = True, must_exist: bool = False) -> Store:
+    """Open (and create or upgrade) the database named by ``db``, ``GPUCAST_DATABASE_URL`` or the default.
+
+    ``must_exist``: a command that only reads (``db info``, ``db backup``, ``db export``) refuses a SQLite file
+    that is not there instead of creating its folders and an empty database (issue 23)."""
+    url = resolve_url(db)
+    if must_exist:
+        require_existing(url)
+    engine = make_engine(url)
     try:
         if migrate and current_revision(engine) != HEAD:
             upgrade(engine)
@@ -142,6 +148,21 @@ def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
         raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                          f"{_first_line(error)}") from None  # fmt: skip
     return Store(engine)
+
+
+def require_existing(url: str) -> None:
+    """StoreError unless ``url`` names an existing SQLite file (other databases are servers: they exist or fail)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # make_engine says what is wrong with the URL
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return
+    path = Path(parsed.database)
+    if not path.is_file():
+        where = "its folder does not exist either" if not path.parent.is_dir() else "no such file"
+        raise StoreError(f"--db {url!r}: no database there ({where}); this command only reads one, and creates "
+                         "nothing (a command that writes, e.g. `gpucast service add`, creates it)")  # fmt: skip
 
 
 def current_revision(engine: Engine) -> str | None:

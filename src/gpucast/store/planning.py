@@ -47,7 +47,10 @@ def service_sections(service: Service) -> dict[str, dict[str, Any]]:
             "safety_margin": tier["safety_margin"],
             "min_replicas": tier["min_replicas"],
         },
-        "gpu": {"gpu_type": service.allowed_instance_types[0] if len(service.allowed_instance_types) == 1 else None},
+        "gpu": {
+            "gpu_type": service.allowed_instance_types[0] if len(service.allowed_instance_types) == 1 else None,
+            "gpu_types": list(service.allowed_instance_types) if len(service.allowed_instance_types) > 1 else None,
+        },
     }
     return {name: {k: v for k, v in values.items() if v is not None} for name, values in sections.items()}
 

@@ -28,6 +28,7 @@ from ..plans.training import (
     TrainingMetrics,
 )
 from ..version import __version__
+from ..wording import counted, duration
 
 GB = 1e9
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
@@ -205,7 +206,34 @@ def plan_training(
         found.sort(key=lambda c: (c.total_cost, c.hours))
     else:
         found.sort(key=lambda c: (c.hours, c.total_cost))
-    return _build(training, model, options, spec, note, found)
+    short = _single_gpu_option(found[0], spec, gpus, training, options, precision)
+    return _build(training, model, options, spec, note, found, short)
+
+
+def _single_gpu_option(
+    best: Candidate,
+    spec: ModelSpec,
+    gpus: list[GPUSpec],
+    training: TrainingInput,
+    options: TrainingOptions,
+    precision: Precision,
+) -> Candidate | None:
+    """When the chosen run is shorter than an instance's practical minimum (``catalog/run_overhead.toml``) on more
+    than one GPU, the cheapest single-GPU run that meets the deadline: the option to show beside it (issue 23: a
+    0.3 h LoRA run on a whole 8 x B200 node). None when the run is long enough, or one GPU was asked for."""
+    _startup, minimum = loader.run_overhead()
+    if best.hours >= minimum or best.setup.num_gpus == 1 or options.num_gpus:
+        return None
+    single: list[Candidate] = []
+    for gpu in gpus:
+        chosen = Precision.BF16 if precision is Precision.FP8 and not gpu.supports("fp8") else precision
+        try:
+            found = best_for_gpu(spec, gpu, training, replace(options, num_gpus=1, tp=1, pp=1), chosen)
+        except (InfeasibleError, InputError):
+            continue
+        if found.fleet is not None:
+            single.append(found)
+    return min(single, key=lambda c: (c.total_cost, c.hours)) if single else None
 
 
 def _build(
@@ -215,6 +243,7 @@ def _build(
     spec: ModelSpec,
     note: str,
     ranked: list[Candidate],
+    single: Candidate | None = None,
 ) -> TrainingCapacityPlan:
     best = ranked[0]
     perf, setup, mem, gpu = best.perf, best.setup, best.perf.memory, best.gpu
@@ -272,6 +301,14 @@ def _build(
     warnings = []
     if cost is None:
         warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted")
+    if single is not None:
+        startup, minimum = loader.run_overhead()
+        warnings.append(
+            f"the run takes about {duration(best.hours)} on {counted(n, 'GPU')} ({gpu.name}), shorter than an "
+            f"instance's practical minimum of about {minimum:g} h (start-up alone takes about {startup * 60:.0f} "
+            f"minutes: provisioning, image pull, model load); a single GPU does it too: 1 x {single.gpu.name}, "
+            f"{single.hours:,.2f} h, ${single.total_cost:,.2f} (see the first alternative; --num-gpus 1 plans it)"
+        )
     if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
         warnings.append(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
@@ -308,7 +345,7 @@ def _build(
         recommendation=(
             f"{n} x {gpu.name} ({resources.nodes} node(s)), TP={setup.tp} PP={setup.pp} DP={setup.dp} "
             f"ZeRO-{setup.zero}, micro batch {setup.micro_batch} x {setup.grad_accum} accumulation, "
-            f"recompute {setup.recompute}: {best.hours:,.1f} h"
+            f"recompute {setup.recompute}: {duration(best.hours)}"
         ),
         alternatives=[
             {
@@ -316,8 +353,13 @@ def _build(
                 "gpus": c.setup.num_gpus,
                 "hours": c.hours,
                 "total_cost": c.total_cost if c.fleet else None,
+                **(
+                    {"note": "single GPU: the run is shorter than an instance's practical minimum"}
+                    if c is single
+                    else {}
+                ),
             }
-            for c in ranked[1:6]
+            for c in ([single] if single is not None else []) + ranked[1:6]
         ],
         versions={"gpucast": __version__, **loader.catalog_versions()},
     )

@@ -59,6 +59,14 @@ def _validation_field(location: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def json_error_message(error: dict[str, Any]) -> str:
+    """A body that is not JSON, in one line: what the parser said and where ("Expecting value at character 14")."""
+    location = [p for p in error.get("loc", ()) if isinstance(p, int)]
+    reason = str((error.get("ctx") or {}).get("error") or "it cannot be parsed")
+    where = f" at character {location[0]}" if location else ""
+    return f"the request body is not valid JSON: {reason}{where} (send one JSON object with Content-Type: application/json)"
+
+
 def wants_html(request: Request) -> bool:
     """A browser asking for a page: HTML accepted and the path outside the API (whose errors stay JSON)."""
     path = request.url.path
@@ -85,6 +93,8 @@ def install(app: FastAPI) -> None:
     async def on_validation(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":  # its location is a character offset, not a field (issue 23)
+            return error_response(422, json_error_message(first), "body")
         field = _validation_field(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return error_response(422, message, field)

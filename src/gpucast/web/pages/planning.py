@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -24,6 +25,7 @@ from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
 from .render import error_message, form_values, render, require_reader
 from .saving import Computed, save_result
+from .wording import label
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,6 +35,7 @@ FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
             "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "cloud": "aws", "pricing": "on-demand"}  # fmt: skip
 COMPARE_ROWS = 12
+REQUIRED = ("model", "rps", "input_tokens", "output_tokens")  # what a plan cannot do without (the form marks them)
 
 
 @cache
@@ -93,9 +96,15 @@ def plan_page(request: Request) -> Response:
     values = form_values(request.query_params, FIELDS)
     try:
         result = compute(body_from_form(values))
-    except (ValidationError, GpucastError) as error:
+    except (ValidationError, RequestValidationError, GpucastError) as error:
         message, status = error_message(error)
-        return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": message,
+        missing = {k: v for k, v in DEFAULTS.items() if k not in values and k in REQUIRED}
+        if missing:  # a shortened address (/plan?model=...&rps=10): the form offers the sample values for the rest
+            shown = ", ".join(label(k) for k in missing)
+            message = (
+                f"{message.rstrip('.')}. The form below shows sample values for {shown}: check them and press Plan."
+            )
+        return render(request, "plan.html", {"values": values | missing, "pickers": pickers(), "error": message,
                                              "result": None}, status)  # fmt: skip
     return render(request, "plan.html", {"values": values, "pickers": pickers(), "error": None, "result": result,
                                          "query": str(request.url.query)})  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -101,14 +102,16 @@ def login_redirect(request: Request, next_url: str) -> Response:
 
 def error_message(error: Exception) -> tuple[str, int]:
     """A form error as one line and an HTTP status: validation, gpucast's own errors, a bad CSRF token."""
-    if isinstance(error, ValidationError):
+    from .wording import form_message
+
+    if isinstance(error, (ValidationError, RequestValidationError)):
         first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return (f"{where}: {first['msg']}" if where else str(first["msg"])), 422
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        return form_message(f"{where}: {first['msg']}" if where else str(first["msg"])), 422
     if isinstance(error, sessions.CsrfError):
         return str(error), 403
     if isinstance(error, GpucastError):
-        return str(error), status_of(error)
+        return form_message(str(error)), status_of(error)
     raise error
 
 

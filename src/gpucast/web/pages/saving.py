@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -49,7 +50,7 @@ async def save_result(
         try:
             sessions.check_csrf(request, form)
             plan_id = await run_in_threadpool(_compute_and_store, request, values, form, compute, actor)
-        except (ValidationError, GpucastError, sessions.CsrfError) as error:
+        except (ValidationError, RequestValidationError, GpucastError, sessions.CsrfError) as error:
             message, status = error_message(error)
             return failure(request, values, message, status)
     finally:

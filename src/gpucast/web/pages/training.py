@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -62,7 +63,7 @@ def training_page(request: Request) -> Response:
 
     try:
         plan = plan_training(*training_inputs(body_from_form(values))).to_dict()
-    except (ValidationError, GpucastError) as error:
+    except (ValidationError, RequestValidationError, GpucastError) as error:
         message, status = error_message(error)
         return _page(request, values, error=message, status=status)
     query = str(request.url.query)

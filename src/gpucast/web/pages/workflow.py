@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -59,7 +60,7 @@ async def create_service(request: Request) -> Response:
         name = fields.pop("name")
         with request.app.state.store.write() as db:
             add_service(db, name, ServiceFields(**fields), actor)
-    except (ValidationError, GpucastError, sessions.CsrfError) as error:
+    except (ValidationError, RequestValidationError, GpucastError, sessions.CsrfError) as error:
         message, status = error_message(error)
         return _services_page(request, values, message, status)
     return redirect(request, "/services")
@@ -101,7 +102,7 @@ async def create_request(request: Request) -> Response:
         with request.app.state.store.write() as db:
             created = workflow.create_request(db, actor=actor, **body.given())
             request_id = created.id
-    except (ValidationError, GpucastError, sessions.CsrfError) as error:
+    except (ValidationError, RequestValidationError, GpucastError, sessions.CsrfError) as error:
         message, status = error_message(error)
         return _requests_page(request, values, message, status)
     return redirect(request, f"/requests/{request_id}")
