@@ -95,9 +95,11 @@ def replica_config(
     settings: PlanSettings,
     ep: int = 1,
     attention_dp: int = 1,
+    short_kv_starts: bool = False,
 ) -> tuple[ReplicaConfig, MemoryBreakdown, int]:
     """Memory and concurrency limit of a TP x PP replica (``ep``/``attention_dp``: its MoE layout, ``core.layout``);
-    raises if it cannot start."""
+    raises if it cannot start. ``short_kv_starts``: the engine starts even when the KV cache holds less than one
+    context window (SGLang); otherwise that is an error (vLLM refuses to start, and a plan must serve its window)."""
     layout = Layout(tp, pp, ep, attention_dp)
     problem = layout.problem(model)
     if problem is not None:
@@ -124,10 +126,11 @@ def replica_config(
     state_tokens = state_bytes_per_sequence_per_gpu(model, Precision.BF16, tp // attention_dp, pp) / (
         memory.kv_bytes_per_token_per_gpu
     )
-    if memory.kv_capacity_tokens < settings.context_window + state_tokens * attention_dp:
+    if not short_kv_starts and memory.kv_capacity_tokens < settings.context_window + state_tokens * attention_dp:
         raise InfeasibleError(
             f"KV cache holds {memory.kv_capacity_tokens} tokens at {layout.label()} on {gpu.name}, "
-            f"less than one {settings.context_window}-token sequence (context window)"
+            f"less than one {settings.context_window}-token sequence (context window): the engine would not start; "
+            "use a shorter context window or more GPUs per replica"
         )
     reserved = settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens)
     kv_limited = int(memory.kv_capacity_tokens // (reserved + state_tokens))

@@ -166,12 +166,18 @@ def activation_peak_bytes(model: ModelSpec, settings: MemorySettings, tp: int) -
     """Peak activation memory of one forward pass over ``max_batched_tokens`` tokens.
 
     Per token, the largest live tensors are the residual and attention input/output
-    (~4 x hidden) and the gated MLP's up/gate outputs (2 x ffn / TP); plus FP32 logits
+    (~4 x hidden) and the gated MLP's up/gate outputs (2 x ffn / TP), or a MoE layer's fused-kernel workspaces
+    (k x (3 x moe_ffn / TP + hidden)); plus FP32 logits
     for up to 256 sampled sequences (vLLM's profiling run). Approximate, documented.
     """
-    ffn = model.moe_intermediate_size * max(model.experts_per_token, 1) if model.is_moe else 0
-    ffn = max(ffn, model.intermediate_size)
-    per_token = (4 * model.hidden_size + 2 * ffn / tp) * settings.activation_bytes
+    mlp = 2 * model.intermediate_size / tp
+    if model.is_moe:
+        # the fused MoE kernel's three workspaces hold, per token and per chosen expert, the gate/up output
+        # (2 x moe_intermediate / TP), the activated product (moe_intermediate / TP) and the down projection's
+        # full-width output (hidden) before the top-k sum (vLLM fused_moe intermediate_cache1/2/3)
+        moe = model.experts_per_token * (3 * model.moe_intermediate_size / tp + model.hidden_size)
+        mlp = max(mlp, moe)
+    per_token = (4 * model.hidden_size + mlp) * settings.activation_bytes
     logits = 256 * model.vocab_size * 4 / tp
     return settings.max_batched_tokens * per_token + logits
 

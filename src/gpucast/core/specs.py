@@ -254,6 +254,10 @@ class EngineSpec:
     # whether an FP8 model runs with an FP8 KV cache unless told otherwise: NVIDIA ModelOpt FP8 checkpoints, which
     # TensorRT-LLM and NIM serve, set kv_cache_quant_algo FP8; vLLM/SGLang keep kv_cache_dtype "auto" (16-bit)
     fp8_kv_with_fp8_weights: bool = False
+    # whether the engine starts when its KV cache holds fewer tokens than the context length (SGLang: it caps the
+    # prompt length) or refuses (vLLM: "max seq len ... is larger than the maximum number of tokens that can be
+    # stored in KV cache")
+    starts_with_short_kv: bool = False
 
     def default_kv_precision(self, precision: Precision) -> Precision:
         """The KV cache dtype the engine uses for ``precision`` weights when none is given: the activation

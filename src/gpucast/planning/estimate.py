@@ -177,6 +177,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         settings=_settings(request, engine),
         ep=request.ep,
         attention_dp=request.attention_dp,
+        short_kv_starts=engine.starts_with_short_kv,
     )
     return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
 
@@ -244,6 +245,19 @@ def estimate(request: EstimateRequest) -> EstimateResult:
     if point.concurrency >= cfg.max_sequences:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
     warnings = [precision_note] if precision_note else []
+    window = _settings(request, loader.resolve_engine(request.engine)).context_window
+    needed = request.input_tokens + request.output_tokens
+    if memory.kv_capacity_tokens < needed:
+        raise InfeasibleError(
+            f"KV cache holds {memory.kv_capacity_tokens} tokens at {cfg.layout.label()} on {cfg.gpu.name}, less than "
+            f"one {needed}-token request: the engine would reject it"
+        )
+    if memory.kv_capacity_tokens < window:
+        warnings.append(
+            f"the KV cache holds {memory.kv_capacity_tokens:,} tokens, less than the {window:,}-token context: "
+            f"{loader.resolve_engine(request.engine).name} starts anyway and rejects prompts longer than that "
+            "(vLLM would refuse to start)"
+        )
     if point.concurrency > cfg.max_sequences:
         warnings.append(
             f"{point.concurrency:.0f} requests per replica exceed the {cfg.max_sequences} it can run at once "

@@ -300,7 +300,8 @@ def metric_value(group: Group, point: OperatingPoint, metric: str) -> float:
         "tpot_ms": point.itl_s * 1e3,
         "itl_p50_ms": point.itl_s * 1e3,  # steady decode: the median step is the mean step
         "e2e_ms": point.e2e_s * 1e3,
-        "kv_cache_tokens": float(group.kv_cache_tokens),
+        # engines log the pool of one attention-DP rank (SGLang "KV Cache is allocated. #tokens" per DP rank)
+        "kv_cache_tokens": float(group.kv_cache_tokens) / group.cfg.attention_dp,
     }[metric]
 
 
