@@ -29,6 +29,7 @@ from .perf import Efficiency
 from .specs import GPUSpec, ModelSpec, Precision
 
 T = TypeVar("T")
+WIDE_EP_GPUS = 16  # smallest expert-parallel group that spans more than one 8-GPU node
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[Layout]:
     """Layouts to try: TP in powers of two within a node dividing the head count; PP in 2, 4, 8 across nodes only
     at full-node TP. A mixture-of-experts model also tries, at every TP > 1, expert parallelism alone and with
     attention data parallelism (the layouts SGLang, TensorRT-LLM and vLLM serve DeepSeek, Qwen3 and Llama-4 with),
-    and wide EP over 2 and 4 nodes (EP + DP attention: only the dispatch/combine all-to-all crosses nodes)."""
+    and wide EP over 2 and 4 nodes of 8 GPUs (EP + DP attention: only the dispatch/combine all-to-all crosses
+    nodes); on a 72-GPU NVLink rack (GB200 NVL72) the TP 16-64 layouts are the wide ones."""
     plain = []
     tp = 1
     while tp <= gpu.gpus_per_node:
@@ -71,7 +73,8 @@ def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[Layout]:
     options = []
     for o in plain:
         options += [o, Layout(o.tp, ep=o.tp), Layout(o.tp, ep=o.tp, attention_dp=o.tp)] if o.tp > 1 else [o]
-    options += [Layout(full * nodes, ep=full * nodes, attention_dp=full * nodes) for nodes in (2, 4)]
+    if full < WIDE_EP_GPUS:  # 8-GPU nodes: wide EP spans 2 and 4 nodes; an NVL72 rack already tries TP 16-64
+        options += [Layout(full * nodes, ep=full * nodes, attention_dp=full * nodes) for nodes in (2, 4)]
     return [o for o in options if o.problem(model) is None] + pipelined
 
 
