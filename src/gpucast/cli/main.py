@@ -89,7 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_seed_flags(compare)
     add_common_plan_flags(compare)
-    compare.add_argument("--clouds", help="comma-separated clouds (default: all)")
     compare.add_argument("--precisions", help="comma-separated precisions to compare, e.g. BF16,FP8,INT4")
     compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
     compare.add_argument("--top", type=int, default=0, help="show only the N cheapest rows")
@@ -264,7 +263,8 @@ def _compare(args: argparse.Namespace) -> int:
     sections = apply_service(args, sections_from_args(args))
 
     def split(value: str | None) -> list[str] | None:
-        return [v.strip() for v in value.split(",") if v.strip()] if value else None
+        names = [v.strip() for v in value.split(",") if v.strip()] if value else None
+        return None if names and "all" in [n.lower() for n in names] else names  # all = every provider
 
     if (args.mode or sections.get("mode")) == "training":
         from ..console import render_training

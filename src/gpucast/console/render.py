@@ -141,19 +141,27 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
         c = p.cost
         console.print(
             _section(
-                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                f"Cost ({c.cloud} {c.region}, {c.pricing}"
+                + (f": {c.reliability}" if c.reliability and c.reliability != c.pricing else "")
+                + ")",
                 [
                     ("Instances", f"{c.instances} x {c.instance_type} (${c.gpu_hourly_cost:.2f} per GPU-hour)"),
                     (
                         "Monthly GPU cost",
                         f"{_money(c.monthly_gpu_cost)} at max replicas, "
-                        f"{_money(c.monthly_cost_at_min_replicas)} at min replicas",
+                        f"{_money(c.monthly_cost_at_min_replicas)} at min replicas"
+                        + (
+                            f" (marketplace offers up to {_money(c.monthly_gpu_cost_high)} at max replicas)"
+                            if c.monthly_gpu_cost_high is not None
+                            else ""
+                        ),
                     ),
                     (
                         "Cost per million tokens",
                         f"${c.cost_per_million_tokens:.3f} (input+output), "
                         f"${c.cost_per_million_output_tokens:.3f} per million output tokens",
                     ),
+                    ("Prices as of", _price_age(c)),
                 ],
             )
         )
@@ -188,6 +196,8 @@ def comparison(rows: list[Any]) -> None:
     for column in (
         "GPU",
         "cloud",
+        "region",
+        "capacity",
         "prec",
         "TP x PP",
         "replicas",
@@ -198,7 +208,7 @@ def comparison(rows: list[Any]) -> None:
         "ITL ms",
         "SLO",
     ):
-        table.add_column(column, justify="right" if column not in ("GPU", "cloud", "prec") else "left")
+        table.add_column(column, justify="left" if column in ("GPU", "cloud", "region", "capacity", "prec") else "right")
     options = any(getattr(r, "variant", "base") != "base" for r in rows)
     if options:
         table.add_column("option", justify="left")
@@ -207,6 +217,8 @@ def comparison(rows: list[Any]) -> None:
         table.add_row(
             r.gpu_type,
             r.cloud,
+            getattr(r, "region", None) or "-",
+            getattr(r, "reliability", None) or "-",
             r.precision,
             f"{r.tensor_parallel}x{r.pipeline_parallel}",
             f"{r.min_replicas}-{r.max_replicas}",
@@ -219,6 +231,9 @@ def comparison(rows: list[Any]) -> None:
             *extra,
         )
     console.print(table)
+    dates = sorted({r.price_as_of for r in rows if getattr(r, "price_as_of", None)})
+    if dates:
+        console.print(f"Prices as of {', '.join(dates)} (`gpucast prices list` shows each price's source and age)")
     if options:
         from .render_agent import comparison_summary
 
@@ -377,3 +392,11 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
     if report.other_rows:
         other = ", ".join(f"{n} {load}" for load, n in sorted(report.other_rows.items()))
         console.print(f"[dim]Rows that are not serving measurements (not points): {other}[/dim]")
+
+
+def _price_age(c: Any) -> str:
+    """``2026-08 (125 days old, stale: older than 90 days)`` and the source."""
+    age = "" if c.price_age_days is None else f" ({c.price_age_days} days old"
+    if age:
+        age += f", stale: older than {c.price_max_age_days} days)" if c.price_stale else ")"
+    return f"{c.price_as_of}{age}; {c.price_source}"
