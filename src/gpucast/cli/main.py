@@ -138,10 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .store_commands import register
 
     register(sub)
-    from . import chat_command, export_commands
+    from . import chat_command, export_commands, prices_commands
 
     chat_command.register(sub)
     export_commands.register(sub)
+    prices_commands.register(sub)
     serve = sub.add_parser("serve", help="run the REST API (FastAPI + uvicorn; docs at /docs)",
                            description="Serve the JSON API under /api/v1 over the same planner and database.")  # fmt: skip
     from ..web.serve import add_serve_flags
@@ -198,6 +199,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..web.serve import run_serve
 
         return run_serve(args)
+    if args.command == "prices":
+        from .prices_commands import dispatch as prices_dispatch
+
+        return prices_dispatch(args)
     if args.command in chat_command_names():
         from .chat_command import dispatch as chat_dispatch
 
