@@ -15,8 +15,14 @@ from ..core.cost import InstancePrice
 from ..errors import CatalogError
 
 _FIELDS = {f.name for f in fields(InstancePrice)}
-_PRICE_KEYS = ("on_demand_usd_h", "spot_usd_h", "reserved_1yr_usd_h", "reserved_3yr_usd_h", "marketplace_low_usd_h",
-               "marketplace_high_usd_h")  # fmt: skip
+_PRICE_KEYS = (
+    "on_demand_usd_h",
+    "spot_usd_h",
+    "reserved_1yr_usd_h",
+    "reserved_3yr_usd_h",
+    "marketplace_low_usd_h",
+    "marketplace_high_usd_h",
+)
 INTERCONNECTS = ("", "nvlink", "pcie")
 
 

@@ -32,7 +32,7 @@ def fetch_text(url: str, timeout_s: float = 30.0) -> str:
     """GET ``url`` (standard library only: the project has no HTTP client dependency); one line on failure."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 (https/http URLs from config)
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             data: bytes = response.read()
             return data.decode("utf-8")
     except (urllib.error.URLError, TimeoutError, OSError, UnicodeDecodeError) as error:
@@ -118,8 +118,15 @@ def parse_skypilot_csv(text: str, cloud: str, url: str, as_of: str) -> UpdateRes
     return result
 
 
-def _entry(cloud: str, instance_type: str, offer: dict[str, Any], config: Mapping[str, Any], gpus: Mapping[str, Any],
-           url: str, as_of: str) -> dict[str, Any]:  # fmt: skip
+def _entry(
+    cloud: str,
+    instance_type: str,
+    offer: dict[str, Any],
+    config: Mapping[str, Any],
+    gpus: Mapping[str, Any],
+    url: str,
+    as_of: str,
+) -> dict[str, Any]:
     nvlink = gpus[offer["gpu"]].interconnect.startswith("nvlink")
     entry: dict[str, Any] = {"cloud": cloud, "instance_type": instance_type, "gpu": offer["gpu"], "gpus": offer["gpus"]}
     regions = offer["regions"]
@@ -211,7 +218,9 @@ def refresh(provider: str, fetch: Fetch = fetch_text, today: dt.date | None = No
     return parse_skypilot_csv(fetch(url), provider, url, as_of)
 
 
-def update(wanted: list[str] | None = None, fetch: Fetch = fetch_text, today: dt.date | None = None) -> list[UpdateResult]:
+def update(
+    wanted: list[str] | None = None, fetch: Fetch = fetch_text, today: dt.date | None = None
+) -> list[UpdateResult]:
     """Refresh ``wanted`` providers (default: all) and merge them into the local override file: a refreshed
     provider's rows replace all its earlier local rows; other providers' local rows are kept."""
     chosen = wanted or list(providers())
@@ -222,8 +231,11 @@ def update(wanted: list[str] | None = None, fetch: Fetch = fetch_text, today: dt
     sources_table = dict(table.get("sources", {}))
     for result in results:
         rows += result.rows
-        sources_table[result.provider] = {"url": result.url, "read": (today or dt.date.today()).isoformat(),
-                                          "rows": len(result.rows)}  # fmt: skip
+        sources_table[result.provider] = {
+            "url": result.url,
+            "read": (today or dt.date.today()).isoformat(),
+            "rows": len(result.rows),
+        }
     write_override({"updated_at": (today or dt.date.today()).isoformat(), "sources": sources_table, "instances": rows})
     loader.reload_prices()
     loader.load_prices()  # what was written must load (known GPUs, positive prices)

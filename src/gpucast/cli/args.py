@@ -110,7 +110,9 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument(
         "--target-gpu-utilization", type=float, help="planned share of capacity at average load (default 0.7)"
     )
-    seed.add_argument("--cloud", help="one provider, e.g. aws, gcp, azure, lambda (default aws; see `gpucast prices list`)")
+    seed.add_argument(
+        "--cloud", help="one provider, e.g. aws, gcp, azure, lambda (default aws; see `gpucast prices list`)"
+    )
     seed.add_argument("--peak-multiplier", type=float, help="peak / average traffic (default 1.5)")
     seed.add_argument("--growth-rate", type=float, help="expected traffic growth in percent (default 0)")
     seed.add_argument("--target-latency", type=float, help="end-to-end latency target per request, ms")

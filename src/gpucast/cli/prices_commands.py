@@ -79,16 +79,29 @@ def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
             continue
         age = age_days(p.as_of)
         models = [m for m in ("on-demand", "spot", "1yr", "3yr", "marketplace") if p.hourly(m) is not None]
-        rows.append({
-            "cloud": p.cloud, "instance_type": p.instance_type, "gpu": p.gpu_id, "gpus": p.gpus, "region": p.region,
-            "interconnect": p.interconnect or None, "multi_node": p.multi_node,
-            "on_demand_usd_h": p.on_demand_usd_h, "spot_usd_h": p.spot_usd_h,
-            "reserved_1yr_usd_h": p.reserved_1yr_usd_h, "reserved_3yr_usd_h": p.reserved_3yr_usd_h,
-            "marketplace_low_usd_h": p.marketplace_low_usd_h, "marketplace_high_usd_h": p.marketplace_high_usd_h,
-            "capacity": sorted({RELIABILITY[m] for m in models}), "source": p.source, "as_of": p.as_of,
-            "age_days": age, "stale": age > args.price_max_age_days,
-            "origin": "local" if (p.cloud, p.instance_type, p.region) in local else "packaged",
-        })  # fmt: skip
+        rows.append(
+            {
+                "cloud": p.cloud,
+                "instance_type": p.instance_type,
+                "gpu": p.gpu_id,
+                "gpus": p.gpus,
+                "region": p.region,
+                "interconnect": p.interconnect or None,
+                "multi_node": p.multi_node,
+                "on_demand_usd_h": p.on_demand_usd_h,
+                "spot_usd_h": p.spot_usd_h,
+                "reserved_1yr_usd_h": p.reserved_1yr_usd_h,
+                "reserved_3yr_usd_h": p.reserved_3yr_usd_h,
+                "marketplace_low_usd_h": p.marketplace_low_usd_h,
+                "marketplace_high_usd_h": p.marketplace_high_usd_h,
+                "capacity": sorted({RELIABILITY[m] for m in models}),
+                "source": p.source,
+                "as_of": p.as_of,
+                "age_days": age,
+                "stale": age > args.price_max_age_days,
+                "origin": "local" if (p.cloud, p.instance_type, p.region) in local else "packaged",
+            }
+        )
     return rows
 
 
@@ -97,28 +110,52 @@ def _money(value: float | None) -> str:
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
+    import sys
+
     from rich import box
     from rich.console import Console
     from rich.table import Table
-
-    import sys
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if not rows:
         console.print("No prices match.")
         return
     table = Table(box=box.SIMPLE_HEAD, title="USD per instance-hour")
-    for column in ("cloud", "instance type", "GPU", "n", "region", "on-demand", "spot", "1yr", "3yr", "marketplace",
-                   "as_of", "age"):  # fmt: skip
-        table.add_column(column, justify="right" if column not in ("cloud", "instance type", "GPU", "region") else "left")
+    for column in (
+        "cloud",
+        "instance type",
+        "GPU",
+        "n",
+        "region",
+        "on-demand",
+        "spot",
+        "1yr",
+        "3yr",
+        "marketplace",
+        "as_of",
+        "age",
+    ):
+        table.add_column(
+            column, justify="right" if column not in ("cloud", "instance type", "GPU", "region") else "left"
+        )
     for r in rows:
         market = r["marketplace_low_usd_h"]
         market_text = "-" if market is None else f"{market:,.2f}-{r['marketplace_high_usd_h']:,.2f}"
         age = f"{r['age_days']} d" + (" stale" if r["stale"] else "")
-        table.add_row(r["cloud"], r["instance_type"], r["gpu"], str(r["gpus"]), r["region"],
-                      _money(r["on_demand_usd_h"]), _money(r["spot_usd_h"]), _money(r["reserved_1yr_usd_h"]),
-                      _money(r["reserved_3yr_usd_h"]), market_text, r["as_of"] + ("*" if r["origin"] == "local" else ""),
-                      age)  # fmt: skip
+        table.add_row(
+            r["cloud"],
+            r["instance_type"],
+            r["gpu"],
+            str(r["gpus"]),
+            r["region"],
+            _money(r["on_demand_usd_h"]),
+            _money(r["spot_usd_h"]),
+            _money(r["reserved_1yr_usd_h"]),
+            _money(r["reserved_3yr_usd_h"]),
+            market_text,
+            r["as_of"] + ("*" if r["origin"] == "local" else ""),
+            age,
+        )
     console.print(table)
     console.print("* = from the local price file (`gpucast prices update`); sources: `gpucast prices list --json`")
 
@@ -128,8 +165,18 @@ def _show(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
 
     summary: dict[str, dict[str, Any]] = {}
     for r in rows:
-        s = summary.setdefault(r["cloud"], {"instance_types": set(), "gpus": set(), "regions": set(), "as_of": set(),
-                                            "stale_rows": 0, "local_rows": 0, "rows": 0})  # fmt: skip
+        s = summary.setdefault(
+            r["cloud"],
+            {
+                "instance_types": set(),
+                "gpus": set(),
+                "regions": set(),
+                "as_of": set(),
+                "stale_rows": 0,
+                "local_rows": 0,
+                "rows": 0,
+            },
+        )
         s["instance_types"].add(r["instance_type"])
         s["gpus"].add(r["gpu"])
         s["regions"].add(r["region"])
@@ -138,14 +185,21 @@ def _show(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
         s["stale_rows"] += r["stale"]
         s["local_rows"] += r["origin"] == "local"
     path = override_path()
-    data = {
+    data: dict[str, Any] = {
         "local_file": str(path),
         "local_file_updated_at": read_override(path).get("updated_at"),
         "max_age_days": args.price_max_age_days,
         "providers": {
-            cloud: {"instance_types": len(s["instance_types"]), "gpus": sorted(s["gpus"]), "regions": len(s["regions"]),
-                    "oldest_as_of": min(s["as_of"]), "newest_as_of": max(s["as_of"]), "rows": s["rows"],
-                    "stale_rows": s["stale_rows"], "local_rows": s["local_rows"]}  # fmt: skip
+            cloud: {
+                "instance_types": len(s["instance_types"]),
+                "gpus": sorted(s["gpus"]),
+                "regions": len(s["regions"]),
+                "oldest_as_of": min(s["as_of"]),
+                "newest_as_of": max(s["as_of"]),
+                "rows": s["rows"],
+                "stale_rows": s["stale_rows"],
+                "local_rows": s["local_rows"],
+            }
             for cloud, s in sorted(summary.items())
         },
     }
@@ -155,9 +209,11 @@ def _show(rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
     updated = data["local_file_updated_at"] or "none yet (run `gpucast prices update`)"
     print(f"Local price file: {path} (updated {updated}); stale = older than {args.price_max_age_days} days")
     for cloud, s in data["providers"].items():
-        print(f"  {cloud:<8} {s['instance_types']:>3} instance types, {s['regions']:>3} regions, GPUs "
-              f"{', '.join(s['gpus'])}; as_of {s['oldest_as_of']} .. {s['newest_as_of']}; "
-              f"{s['stale_rows']}/{s['rows']} rows stale, {s['local_rows']} local")  # fmt: skip
+        print(
+            f"  {cloud:<8} {s['instance_types']:>3} instance types, {s['regions']:>3} regions, GPUs "
+            f"{', '.join(s['gpus'])}; as_of {s['oldest_as_of']} .. {s['newest_as_of']}; "
+            f"{s['stale_rows']}/{s['rows']} rows stale, {s['local_rows']} local"
+        )
     return 0
 
 
@@ -166,14 +222,18 @@ def _update(args: argparse.Namespace) -> int:
     from ..catalog.price_update import update
 
     results = update(args.provider)
-    summary = [{"provider": r.provider, "source": r.url, "rows": len(r.rows), "uncatalogued_gpus": r.uncatalogued}
-               for r in results]  # fmt: skip
+    summary: list[dict[str, Any]] = [
+        {"provider": r.provider, "source": r.url, "rows": len(r.rows), "uncatalogued_gpus": r.uncatalogued}
+        for r in results
+    ]
     if args.json:
         print(json.dumps({"file": str(override_path()), "providers": summary}, indent=2))
         return 0
     for s in summary:
         skipped = ", ".join(f"{k} ({v})" for k, v in sorted(s["uncatalogued_gpus"].items()))
-        print(f"{s['provider']}: {s['rows']} instance prices from {s['source']}"
-              + (f"; not in the GPU catalog: {skipped}" if skipped else ""))  # fmt: skip
+        print(
+            f"{s['provider']}: {s['rows']} instance prices from {s['source']}"
+            + (f"; not in the GPU catalog: {skipped}" if skipped else "")
+        )
     print(f"Written to {override_path()} (merged over the packaged catalog; `gpucast prices show` for ages)")
     return 0

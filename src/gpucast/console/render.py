@@ -208,7 +208,9 @@ def comparison(rows: list[Any]) -> None:
         "ITL ms",
         "SLO",
     ):
-        table.add_column(column, justify="left" if column in ("GPU", "cloud", "region", "capacity", "prec") else "right")
+        table.add_column(
+            column, justify="left" if column in ("GPU", "cloud", "region", "capacity", "prec") else "right"
+        )
     options = any(getattr(r, "variant", "base") != "base" for r in rows)
     if options:
         table.add_column("option", justify="left")

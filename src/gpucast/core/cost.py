@@ -166,9 +166,7 @@ def same_offer(prices: list[InstancePrice], fleet: FleetCost) -> list[InstancePr
     """The price rows of the offer ``fleet`` chose (so the autoscaled floor is priced on the same cloud, region
     and instance type as the peak, not on whatever is cheapest for a smaller fleet)."""
     return [
-        p
-        for p in prices
-        if (p.cloud, p.region, p.instance_type) == (fleet.cloud, fleet.region, fleet.instance_type)
+        p for p in prices if (p.cloud, p.region, p.instance_type) == (fleet.cloud, fleet.region, fleet.instance_type)
     ]
 
 

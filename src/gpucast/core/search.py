@@ -106,7 +106,9 @@ def priced_candidate(
     peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
     # the autoscaled floor runs on the offer the peak chose (same cloud, region, instance type and pricing)
     low = (
-        cheapest_fleet(same_offer(prices, peak), gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=peak.pricing)
+        cheapest_fleet(
+            same_offer(prices, peak), gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=peak.pricing
+        )
         if peak is not None
         else None
     )
