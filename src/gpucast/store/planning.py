@@ -111,6 +111,7 @@ def plan_service(
     defaults = ServingOptions()
     options = ServingOptions(
         cloud=service.cloud,
+        criticality=service.criticality,  # its tier may forbid spot / marketplace capacity (issue 28)
         safety_margin=tier["safety_margin"],
         min_replicas=tier["min_replicas"],
         ttft_slo_ms=service.ttft_slo_ms or defaults.ttft_slo_ms,
