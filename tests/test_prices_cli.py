@@ -235,3 +235,13 @@ def test_live_skypilot_catalog_is_parseable():
 
     result = parse_skypilot_csv(text, "lambda", url, "2026-12-04")
     assert result.rows and all(r["gpu"] in loader.load_gpus() for r in result.rows)
+
+
+def test_training_plans_refuse_clouds_and_region_but_compare_training_takes_clouds():
+    flags = ["--model", "llama-3.1-8b", "--method", "lora", "--dataset-size", "100000000", "--sequence-length", "4096",
+             "--epochs", "1", "--global-batch-size", "64"]  # fmt: skip
+    refused = run("training", *flags, "--clouds", "all")
+    assert refused.returncode == 2 and "--clouds applies to inference plans and compare" in refused.stderr
+    done = run("compare", "--mode", "training", *flags, "--clouds", "aws,lambda", "--json")
+    assert done.returncode == 0, done.stderr
+    assert {row["cloud"] for row in json.loads(done.stdout)} <= {"aws", "lambda"}

@@ -275,6 +275,7 @@ def _compare(args: argparse.Namespace) -> int:
         from ..console import render_training
         from ..training.estimate import compare_training
 
+        sections.get("serving", {}).pop("clouds", None)  # compare's --clouds picks the clouds (below)
         training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
         trows = compare_training(
             training,
