@@ -115,6 +115,10 @@ def test_rest_api_takes_the_same_options(tmp_path: Path):
         assert cost["price_max_age_days"] == 30 and cost["price_as_of"]
         bad = client.post("/api/v1/inference", json=body | {"serving": {"clouds": "coreweave"}})
         assert bad.status_code in (400, 422) and "coreweave" in bad.text
+        listed = client.get("/api/v1/prices", params={"cloud": "nebius", "gpu": "H200", "region": "us-central1"})
+        assert listed.status_code == 200
+        assert {(r["instance_type"], r["on_demand_usd_h"], r["spot_usd_h"]) for r in listed.json()} == {
+            ("gpu-h200-sxm_8gpu-128vcpu-1600gb", 28.0, 11.6), ("gpu-h200-sxm_1gpu-16vcpu-200gb", 3.5, 1.45)}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the CLI
