@@ -218,6 +218,11 @@ def test_skypilot_spot_is_the_lowest_over_zones_and_oci_skips_other_gpus():
     one = rows[("1x_A100-80GB_SECURE", "CA")]  # two Montreal zones, one CA entry
     assert (one["gpu"], one["on_demand_usd_h"], one["spot_usd_h"]) == ("a100-80gb-pcie", 1.64, 0.82)
     assert rows[("2x_A100-80GB_SECURE", "US")]["interconnect"] == "pcie"
+    h100 = rows[("2x_H100-SXM_SECURE", "US")]
+    assert (h100["gpu"], h100["on_demand_usd_h"], h100["spot_usd_h"], h100["interconnect"], h100["multi_node"]) == (
+        "h100-sxm", 5.38, 3.5, "nvlink", False)  # fmt: skip
+    assert rows[("9x_H100-NVL_SECURE", "US")]["gpu"] == "h100-nvl" and rows[("8x_L40_SECURE", "CA")]["gpu"] == "l40"
+    assert runpod.uncatalogued == {}
     oci = parse_skypilot_csv(_recorded("http://h/skypilot/oci/vms.csv"), "oci", "u", "2026-12-04")
     assert oci.uncatalogued == {"V100": 1} | _missing({"B300": "b300"})  # OCI's V100 is the 16 GB card
     h100 = {r["region"]: r for r in oci.rows if r["instance_type"] == "BM.GPU.H100.8"}
