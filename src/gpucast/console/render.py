@@ -235,7 +235,12 @@ def comparison(rows: list[Any]) -> None:
     console.print(table)
     dates = sorted({r.price_as_of for r in rows if getattr(r, "price_as_of", None)})
     if dates:
-        console.print(f"Prices as of {', '.join(dates)} (`gpucast prices list` shows each price's source and age)")
+        from ..planning.price_age import age_days
+
+        aged = ", ".join(f"{d} ({age_days(d)} days old)" for d in dates)
+        console.print(
+            f"Prices as of {aged}; `gpucast prices list` shows each price's source, `prices update` refreshes"
+        )
     if options:
         from .render_agent import comparison_summary
 
