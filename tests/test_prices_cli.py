@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from gpucast.catalog import loader
 from gpucast.catalog.price_update import fetch_text
 from gpucast.errors import InputError, PriceSourceError
-from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions, check_pricing, parse_clouds
+from gpucast.inputs.offers import check_pricing, parse_clouds
+from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.compare import compare_gpus
 from gpucast.planning.inference import plan_inference
 

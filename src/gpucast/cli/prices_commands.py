@@ -64,7 +64,7 @@ def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..catalog import loader
     from ..core.cost import RELIABILITY
     from ..errors import InputError
-    from ..inputs.types import parse_clouds
+    from ..inputs.offers import parse_clouds
     from ..planning.price_age import age_days
 
     clouds = parse_clouds(args.clouds, loader.clouds()) if getattr(args, "clouds", None) else loader.clouds()

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..plans.inference import LLMCapacityPlan
+from .render_prices import comparison_footer, price_age
 
 # Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -161,7 +162,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                         f"${c.cost_per_million_tokens:.3f} (input+output), "
                         f"${c.cost_per_million_output_tokens:.3f} per million output tokens",
                     ),
-                    ("Prices as of", _price_age(c)),
+                    ("Prices as of", price_age(c)),
                 ],
             )
         )
@@ -233,14 +234,9 @@ def comparison(rows: list[Any]) -> None:
             *extra,
         )
     console.print(table)
-    dates = sorted({r.price_as_of for r in rows if getattr(r, "price_as_of", None)})
-    if dates:
-        from ..planning.price_age import age_days
-
-        aged = ", ".join(f"{d} ({age_days(d)} days old)" for d in dates)
-        console.print(
-            f"Prices as of {aged}; `gpucast prices list` shows each price's source, `prices update` refreshes"
-        )
+    footer = comparison_footer(rows)
+    if footer:
+        console.print(footer)
     if options:
         from .render_agent import comparison_summary
 
@@ -399,11 +395,3 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
     if report.other_rows:
         other = ", ".join(f"{n} {load}" for load, n in sorted(report.other_rows.items()))
         console.print(f"[dim]Rows that are not serving measurements (not points): {other}[/dim]")
-
-
-def _price_age(c: Any) -> str:
-    """``2026-08 (125 days old, stale: older than 90 days)`` and the source."""
-    age = "" if c.price_age_days is None else f" ({c.price_age_days} days old"
-    if age:
-        age += f", stale: older than {c.price_max_age_days} days)" if c.price_stale else ")"
-    return f"{c.price_as_of}{age}; {c.price_source}"

@@ -12,9 +12,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
-from ..core.cost import PRICING_MODELS, pricing_models
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
+from .offers import check_pricing, parse_clouds
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
@@ -22,34 +22,6 @@ OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 DEFAULT_PRECISION = "FP16"
 # The seed's --context-window default; without the flag a longer request (input + output) raises it to fit.
 DEFAULT_CONTEXT_WINDOW = 4096
-
-
-def check_pricing(pricing: object) -> tuple[str, ...]:
-    """The pricing models ``--pricing`` names ("on-demand", "on-demand,spot", "all"), or one InputError line."""
-    if not isinstance(pricing, str):
-        raise InputError(f"--pricing {pricing!r} is not one of {', '.join(PRICING_MODELS)} (or a comma list, or all)")
-    try:
-        return pricing_models(pricing)
-    except ValueError:
-        raise InputError(
-            f"--pricing {pricing!r} is not one of {', '.join(PRICING_MODELS)} (or a comma list of them, or all)"
-        ) from None
-
-
-def parse_clouds(value: object, known: tuple[str, ...]) -> tuple[str, ...]:
-    """``--clouds``: "aws,lambda", ["aws", "lambda"] or "all" -> the providers, each checked against ``known``."""
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-        raise InputError(f"--clouds {value!r} must be a comma-separated list of providers or all")
-    chosen = [n.strip().lower() for n in names if n.strip()]
-    if not chosen:
-        raise InputError(f"--clouds {value!r} names no provider: give some of {', '.join(known)}, or all")
-    if "all" in chosen:
-        return known
-    for name in chosen:
-        if name not in known:
-            raise InputError(f"--clouds {name!r} is not one of {', '.join(known)} (or all)")
-    return tuple(dict.fromkeys(chosen))
 
 
 def parse_precision(value: str, flag: str = "--precision") -> Precision:

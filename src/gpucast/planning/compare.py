@@ -15,7 +15,8 @@ from typing import Any
 from ..catalog import loader
 from ..core.cost import cheapest_fleet, cost_per_million_tokens
 from ..core.specs import Precision
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_clouds, parse_precision
+from ..inputs.offers import parse_clouds
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .agent import disaggregation
 from .request import ResolvedRequest, resolve
 from .search import candidates_for, variant_candidates_for

@@ -19,13 +19,13 @@ from ..core.params import representative_dense_model
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..errors import InputError
+from ..inputs.offers import check_pricing
 from ..inputs.types import (
     DEFAULT_CONTEXT_WINDOW,
     GPUConfig,
     LLMWorkloadInput,
     ModelConfig,
     ServingOptions,
-    check_pricing,
     parse_precision,
     resolve_precision,
 )
