@@ -147,6 +147,20 @@ def test_merge_replaces_same_offer_and_keeps_the_rest():
     assert merged == (new, AWS, extra)
 
 
+def test_a_refreshed_row_keeps_the_catalogs_commitments_with_their_own_source():
+    packaged = InstancePrice("aws", "p5.48xlarge", "h100-sxm", 8, "us-east-1", 55.04, reserved_1yr_usd_h=34.6752,
+                             source="https://example.org/fsku", as_of="2026-09-27")  # fmt: skip
+    fresh = InstancePrice("aws", "p5.48xlarge", "h100-sxm", 8, "us-east-1", 50.0, spot_usd_h=15.0,
+                          source="https://example.org/skypilot", as_of="2026-12-01")  # fmt: skip
+    (row,) = merge([packaged], [fresh])
+    assert (row.on_demand_usd_h, row.spot_usd_h, row.reserved_1yr_usd_h) == (50.0, 15.0, 34.6752)
+    assert (row.commitment_source, row.commitment_as_of) == ("https://example.org/fsku", "2026-09-27")
+    reserved = cheapest_fleet([row], gpus_per_replica=8, replicas=1, pricing="1yr")
+    on_demand = cheapest_fleet([row], gpus_per_replica=8, replicas=1, pricing="on-demand")
+    assert (reserved.source, reserved.as_of) == ("https://example.org/fsku", "2026-09-27")  # the price's own date
+    assert (on_demand.source, on_demand.as_of) == ("https://example.org/skypilot", "2026-12-01")
+
+
 def test_loader_merges_the_local_file_over_the_packaged_catalog(local_file: Path):
     packaged = len(loader.load_prices())
     write_override({"updated_at": "2026-12-04", "instances": [

@@ -8,7 +8,7 @@ A row names one region (``region``) or several that share one price (``regions =
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from ..core.cost import InstancePrice
@@ -70,8 +70,22 @@ def offer_key(row: InstancePrice) -> tuple[str, str, str]:
 
 def merge(packaged: Iterable[InstancePrice], local: Iterable[InstancePrice]) -> tuple[InstancePrice, ...]:
     """The packaged rows with every local row replacing the packaged row of the same cloud, instance type and
-    region (and added where the packaged catalog has none): the local file holds fresher prices."""
+    region (and added where the packaged catalog has none): the local file holds fresher prices.
+
+    Commitment prices (1yr/3yr) the refreshed row lacks but the packaged row states are kept, with their own source
+    and as_of (``commitment_source``/``commitment_as_of``): the public feeds `prices update` reads carry no
+    commitment prices for most instance types, and a refresh must not silently drop them."""
     merged = {offer_key(row): row for row in packaged}
     for row in local:
+        old = merged.get(offer_key(row))
+        lacks = row.reserved_1yr_usd_h is None and row.reserved_3yr_usd_h is None
+        if old is not None and lacks and (old.reserved_1yr_usd_h is not None or old.reserved_3yr_usd_h is not None):
+            row = replace(
+                row,
+                reserved_1yr_usd_h=old.reserved_1yr_usd_h,
+                reserved_3yr_usd_h=old.reserved_3yr_usd_h,
+                commitment_source=old.commitment_source or old.source,
+                commitment_as_of=old.commitment_as_of or old.as_of,
+            )
         merged[offer_key(row)] = row
     return tuple(merged.values())

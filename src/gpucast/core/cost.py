@@ -70,6 +70,9 @@ class InstancePrice:
     # whether a replica may span several instances of this type (an RDMA cluster fabric between them:
     # InfiniBand, EFA, RoCE); False for independent hosts (marketplaces, PCIe boxes)
     multi_node: bool = True
+    # where the 1yr/3yr prices come from when not from `source` (a refreshed row keeps the catalog's commitments)
+    commitment_source: str = ""
+    commitment_as_of: str = ""
 
     def hourly(self, pricing: str) -> float | None:
         """Instance price for a pricing model, or None where the cloud publishes none (marketplace: the range's
@@ -144,6 +147,7 @@ def cheapest_fleet(
             if gpus_per_replica > price.gpus and not price.multi_node:
                 continue
             high = price.marketplace_high_usd_h if model == "marketplace" else None
+            committed = model in ("1yr", "3yr") and bool(price.commitment_source)
             fleet = FleetCost(
                 cloud=price.cloud,
                 region=price.region,
@@ -152,8 +156,8 @@ def cheapest_fleet(
                 pricing=model,
                 hourly_usd=count * hourly,
                 gpu_hourly_usd=hourly / price.gpus,
-                source=price.source,
-                as_of=price.as_of,
+                source=price.commitment_source if committed else price.source,
+                as_of=price.commitment_as_of if committed else price.as_of,
                 instance_gpus=price.gpus,
                 hourly_high_usd=count * high if high is not None else None,
             )
