@@ -250,3 +250,13 @@ def test_training_plans_refuse_clouds_and_region_but_compare_training_takes_clou
     done = run("compare", "--mode", "training", *flags, "--clouds", "aws,lambda", "--json")
     assert done.returncode == 0, done.stderr
     assert {row["cloud"] for row in json.loads(done.stdout)} <= {"aws", "lambda"}
+
+
+def test_a_marketplace_plan_shows_its_range():
+    plan = plan_inference(WORKLOAD, MODEL, options=ServingOptions(clouds="vast", pricing="marketplace"))
+    cost = plan.cost
+    assert (cost.cloud, cost.reliability) == ("vast", "marketplace")
+    assert cost.monthly_gpu_cost_high is not None and cost.monthly_gpu_cost_high >= cost.monthly_gpu_cost
+    text = run(*PLAN_FLAGS, "--clouds", "vast", "--pricing", "marketplace")
+    assert text.returncode == 0, text.stderr
+    assert "Cost (vast " in text.stdout and ", marketplace)" in text.stdout and "marketplace offers up to" in text.stdout
