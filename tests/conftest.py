@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# Plans in tests use the packaged price catalog only, never a developer's local price file (`gpucast prices update`
+# writes ~/.local/share/gpucast/prices.toml); a test that needs one points this at its own file.
+os.environ["GPUCAST_PRICES_FILE"] = os.path.join(os.path.dirname(__file__), "data", "prices", "no-local-prices.toml")
+
 from gpucast.catalog import loader
 from gpucast.core.perf import Efficiency
 

@@ -10,6 +10,7 @@
     │   └── ConfigError                 malformed or unknown keys in a JSON config / model config file
     ├── InfeasibleError(RuntimeError)   a valid question with no answer (model does not fit, no plan meets SLOs)
     │   └── SLOInfeasibleError          the SLOs cannot be met at any load (carries the lowest latencies reached)
+    ├── PriceSourceError                a price source (`gpucast prices update`) cannot be read or parsed
     └── StoreError                      the database cannot be opened or a record cannot be changed
         ├── StoreNotFoundError(LookupError)  no such service, user, plan or request
         ├── StoreConflictError               duplicate name or violated constraint
@@ -76,3 +77,7 @@ class StoreConflictError(StoreError):
 
 class WorkflowError(StoreError):
     """A capacity-request transition or action is not allowed (wrong state, wrong role, own request)."""
+
+
+class PriceSourceError(GpucastError):
+    """A public price source cannot be read or is not in the expected format (``gpucast prices update``)."""

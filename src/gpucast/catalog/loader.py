@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
 from ..core.specs import PRECISION_NAMES, EngineSpec, GPUSpec, ModelSpec
 from ..errors import CatalogError, ConfigError, InputError, UnknownGPUError, UnknownModelError
+from .price_rows import merge, price_rows
 
 _SUFFIXES = re.compile(r"(-instruct|-chat|-hf|-it|-base)+$")
 
@@ -103,33 +104,45 @@ def resolve_engine(name: str) -> EngineSpec:
 
 
 @cache
+def packaged_prices() -> tuple[InstancePrice, ...]:
+    """The prices shipped with gpucast (``prices.toml``)."""
+    return tuple(price_rows(_read("prices.toml").get("instances", []), "prices.toml", load_gpus()))
+
+
+@cache
+def local_prices() -> tuple[InstancePrice, ...]:
+    """The local override file's prices (``gpucast prices update``), () when there is none."""
+    from .price_overrides import override_path, read_override
+
+    path = override_path()
+    return tuple(price_rows(read_override(path).get("instances", []), str(path), load_gpus()))
+
+
+@cache
 def load_prices() -> tuple[InstancePrice, ...]:
-    """Every priced instance type of every cloud."""
-    rows = []
-    gpus = load_gpus()
-    for entry in _read("prices.toml").get("instances", []):
-        values = dict(entry)
-        values["gpu_id"] = values.pop("gpu", "")
-        if values["gpu_id"] not in gpus:
-            raise CatalogError(
-                f"prices.toml instance {values.get('instance_type')!r} names unknown GPU {values['gpu_id']!r}"
-            )
-        try:
-            rows.append(InstancePrice(**values))
-        except TypeError as error:
-            raise CatalogError(f"prices.toml instance {values.get('instance_type')!r}: {error}") from error
-    return tuple(rows)
+    """Every priced instance type of every cloud: the packaged catalog with the local override merged over it."""
+    return merge(packaged_prices(), local_prices())
+
+
+def reload_prices() -> None:
+    """Forget the cached prices (after ``prices update`` wrote the override file, or a test changed its path)."""
+    for cached in (packaged_prices, local_prices, load_prices, catalog_versions):
+        cached.cache_clear()
 
 
 @cache
 def catalog_versions() -> dict[str, str]:
-    """A short content hash of each catalog file, recorded in every plan."""
+    """A short content hash of each catalog file, recorded in every plan (and of the local price file, if any)."""
     import hashlib
+
+    from .price_overrides import override_path
 
     result = {}
     for filename in ("gpus.toml", "models.toml", "prices.toml", "engines.toml", "calibration.toml"):
         text = resources.files("gpucast.catalog").joinpath(filename).read_bytes()
         result[filename.removesuffix(".toml") + "_catalog"] = hashlib.sha256(text).hexdigest()[:12]
+    if local_prices():
+        result["local_prices"] = hashlib.sha256(override_path().read_bytes()).hexdigest()[:12]
     return result
 
 
@@ -137,14 +150,34 @@ def clouds() -> tuple[str, ...]:
     return tuple(sorted({p.cloud for p in load_prices()}))
 
 
-def prices_for(cloud: str, gpu_id: str) -> list[InstancePrice]:
-    return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id]
+def regions(cloud: str | None = None) -> tuple[str, ...]:
+    """Every region with a price (on ``cloud`` when given)."""
+    return tuple(sorted({p.region for p in load_prices() if cloud is None or p.cloud == cloud}))
 
 
-def priced_gpus(cloud: str) -> tuple[GPUSpec, ...]:
-    """The catalog's GPUs that ``cloud`` has a price for, in catalog order: what a planner searches unpinned."""
-    priced = {p.gpu_id for p in load_prices() if p.cloud == cloud}
+def prices_for(cloud: str, gpu_id: str, region: str | None = None) -> list[InstancePrice]:
+    return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id and region in (None, p.region)]
+
+
+def offers_for(clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> list[InstancePrice]:
+    """Every price row of the GPU on any of ``clouds_`` (in ``region`` when given)."""
+    return [p for p in load_prices() if p.cloud in clouds_ and p.gpu_id == gpu_id and region in (None, p.region)]
+
+
+def priced_gpus(cloud: str | tuple[str, ...], region: str | None = None) -> tuple[GPUSpec, ...]:
+    """The catalog's GPUs that ``cloud`` (or any of several clouds) has a price for, in catalog order: what a
+    planner searches unpinned."""
+    wanted = (cloud,) if isinstance(cloud, str) else cloud
+    priced = {p.gpu_id for p in load_prices() if p.cloud in wanted and region in (None, p.region)}
     return tuple(g for key, g in load_gpus().items() if key in priced)
+
+
+def interruptible_allowed(tier: str) -> bool:
+    """Whether a service of criticality ``tier`` may run on spot or marketplace capacity (criticality.toml)."""
+    tiers = _read("criticality.toml")
+    if tier not in tiers:
+        raise InputError(f"--criticality {tier!r} is not one of {', '.join(tiers)}")
+    return bool(tiers[tier].get("interruptible_capacity", False))
 
 
 @cache

@@ -49,6 +49,10 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "output": ("options", "output_file"),
     "cloud": ("serving", "cloud"),
     "pricing": ("serving", "pricing"),
+    "clouds": ("serving", "clouds"),
+    "region": ("serving", "region"),
+    "criticality": ("serving", "criticality"),
+    "price_max_age_days": ("serving", "price_max_age_days"),
     "ttft_slo_ms": ("serving", "ttft_slo_ms"),
     "itl_slo_ms": ("serving", "itl_slo_ms"),
     "target_latency": ("serving", "target_latency_ms"),
@@ -108,7 +112,9 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument(
         "--target-gpu-utilization", type=float, help="planned share of capacity at average load (default 0.7)"
     )
-    seed.add_argument("--cloud", help="aws, gcp or azure (default aws)")
+    seed.add_argument(
+        "--cloud", help="one provider, e.g. aws, gcp, azure, lambda (default aws; see `gpucast prices list`)"
+    )
     seed.add_argument("--peak-multiplier", type=float, help="peak / average traffic (default 1.5)")
     seed.add_argument("--growth-rate", type=float, help="expected traffic growth in percent (default 0)")
     seed.add_argument("--target-latency", type=float, help="end-to-end latency target per request, ms")
@@ -159,7 +165,12 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activations dtype)")
     extra.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
     extra.add_argument("--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100)")
-    extra.add_argument("--pricing", help="on-demand, spot, 1yr or 3yr (default on-demand)")
+    extra.add_argument(
+        "--pricing",
+        help="on-demand, spot, 1yr, 3yr or marketplace, a comma list of them, or all: the cheapest wins "
+        "(default on-demand)",
+    )
+    add_price_flags(parser)
     extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
     extra.add_argument("--tp", type=int, help="pin tensor parallelism (default: searched)")
@@ -185,6 +196,19 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--json", action="store_true", help="print the plan as JSON")
     extra.add_argument("--explain", action="store_true", help="show every intermediate quantity and its formula")
     add_agent_flags(parser)
+
+
+def add_price_flags(parser: argparse.ArgumentParser) -> None:
+    """Where to rent (issue 28): providers, region, the service's tier, how old prices may be."""
+    where = parser.add_argument_group("where GPUs are rented (see `gpucast prices list`)")
+    where.add_argument("--clouds", help="comma-separated providers to search, or all (default: --cloud alone)")
+    where.add_argument("--region", help="only prices of this region (default: every region of the providers)")
+    where.add_argument(
+        "--criticality", help="the service's tier (tier1, tier2, tier3): tiers 1-2 never get spot/marketplace"
+    )
+    where.add_argument(
+        "--price-max-age-days", type=int, help="warn when the plan's prices are older than this (default 90)"
+    )
 
 
 def add_agent_flags(parser: argparse.ArgumentParser) -> None:

@@ -90,7 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_seed_flags(compare)
     add_common_plan_flags(compare)
-    compare.add_argument("--clouds", help="comma-separated clouds (default: all)")
     compare.add_argument("--precisions", help="comma-separated precisions to compare, e.g. BF16,FP8,INT4")
     compare.add_argument("--gpus", help="comma-separated GPU types to compare (default: every priced GPU)")
     compare.add_argument("--top", type=positive_count, help="show only the N cheapest rows (1 or more)")
@@ -141,10 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .store_commands import register
 
     register(sub)
-    from . import chat_command, export_commands
+    from . import chat_command, export_commands, prices_commands
 
     chat_command.register(sub)
     export_commands.register(sub)
+    prices_commands.register(sub)
     serve = sub.add_parser("serve", help="run the REST API (FastAPI + uvicorn; docs at /docs)",
                            description="Serve the JSON API under /api/v1 over the same planner and database.")  # fmt: skip
     from ..web.serve import add_serve_flags
@@ -211,6 +211,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..desktop.launch import run_desktop
 
         return run_desktop(args)
+    if args.command == "prices":
+        from .prices_commands import dispatch as prices_dispatch
+
+        return prices_dispatch(args)
     if args.command in chat_command_names():
         from .chat_command import dispatch as chat_dispatch
 
@@ -276,12 +280,14 @@ def _compare(args: argparse.Namespace) -> int:
     sections = apply_service(args, sections_from_args(args))
 
     def split(value: str | None) -> list[str] | None:
-        return [v.strip() for v in value.split(",") if v.strip()] if value else None
+        names = [v.strip() for v in value.split(",") if v.strip()] if value else None
+        return None if names and "all" in [n.lower() for n in names] else names  # all = every provider
 
     if (args.mode or sections.get("mode")) == "training":
         from ..console import render_training
         from ..training.estimate import compare_training
 
+        sections.get("serving", {}).pop("clouds", None)  # compare's --clouds picks the clouds (below)
         training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
         trows = compare_training(
             training,

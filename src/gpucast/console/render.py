@@ -13,6 +13,7 @@ from rich.table import Table
 from ..core.layout import Layout
 from ..plans.inference import LLMCapacityPlan
 from ..wording import counted, rate
+from .render_prices import comparison_footer, price_age
 
 # Piped output (files, CI logs) gets 140 columns so tables and formulas are not wrapped.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -143,19 +144,27 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
         c = p.cost
         console.print(
             _section(
-                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                f"Cost ({c.cloud} {c.region}, {c.pricing}"
+                + (f": {c.reliability}" if c.reliability and c.reliability != c.pricing else "")
+                + ")",
                 [
                     ("Instances", f"{c.instances} x {c.instance_type} (${c.gpu_hourly_cost:.2f} per GPU-hour)"),
                     (
                         "Monthly GPU cost",
                         f"{_money(c.monthly_gpu_cost)} at max replicas, "
-                        f"{_money(c.monthly_cost_at_min_replicas)} at min replicas",
+                        f"{_money(c.monthly_cost_at_min_replicas)} at min replicas"
+                        + (
+                            f" (marketplace offers up to {_money(c.monthly_gpu_cost_high)} at max replicas)"
+                            if c.monthly_gpu_cost_high is not None
+                            else ""
+                        ),
                     ),
                     (
                         "Cost per million tokens",
                         f"${c.cost_per_million_tokens:.3f} (input+output), "
                         f"${c.cost_per_million_output_tokens:.3f} per million output tokens",
                     ),
+                    ("Prices as of", price_age(c)),
                 ],
             )
         )
@@ -190,6 +199,8 @@ def comparison(rows: list[Any]) -> None:
     for column in (
         "GPU",
         "cloud",
+        "region",
+        "capacity",
         "prec",
         "TP x PP",
         "replicas",
@@ -200,7 +211,9 @@ def comparison(rows: list[Any]) -> None:
         "ITL ms",
         "SLO",
     ):
-        table.add_column(column, justify="right" if column not in ("GPU", "cloud", "prec") else "left")
+        table.add_column(
+            column, justify="left" if column in ("GPU", "cloud", "region", "capacity", "prec") else "right"
+        )
     options = any(getattr(r, "variant", "base") != "base" for r in rows)
     if options:
         table.add_column("option", justify="left")
@@ -209,6 +222,8 @@ def comparison(rows: list[Any]) -> None:
         table.add_row(
             r.gpu_type,
             r.cloud,
+            getattr(r, "region", None) or "-",
+            getattr(r, "reliability", None) or "-",
             r.precision,
             f"{r.tensor_parallel}x{r.pipeline_parallel}",
             f"{r.min_replicas}-{r.max_replicas}",
@@ -221,6 +236,9 @@ def comparison(rows: list[Any]) -> None:
             *extra,
         )
     console.print(table)
+    footer = comparison_footer(rows)
+    if footer:
+        console.print(footer)
     if options:
         from .render_agent import comparison_summary
 

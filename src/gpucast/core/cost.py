@@ -7,6 +7,11 @@ spans instances only when it is larger than the largest instance sold with its G
 tensor-parallel group needs the NVLink/PCIe of one machine, so two 1-GPU g2-standard-4 are
 not a TP=2 replica when a 2-GPU g2-standard-24 exists.
 A month is 730 hours (8760 / 12), the convention of cloud price calculators.
+
+Capacity comes in reliability classes (``RELIABILITY``): on-demand, reserved (1-/3-year commitments), spot
+(interruptible: the provider may reclaim it at short notice) and marketplace (hosts rented from third parties, e.g.
+Vast.ai: a price range across offers, no provider-backed availability). ``pricing`` may name several pricing
+models ("on-demand,spot" or "all"); the cheapest offer among them wins and the fleet says which it was.
 """
 
 from __future__ import annotations
@@ -15,7 +20,32 @@ import math
 from dataclasses import dataclass
 
 HOURS_PER_MONTH = 730.0
-PRICING_MODELS = ("on-demand", "spot", "1yr", "3yr")
+PRICING_MODELS = ("on-demand", "spot", "1yr", "3yr", "marketplace")
+# pricing model -> reliability class of the capacity it buys
+RELIABILITY = {
+    "on-demand": "on-demand",
+    "1yr": "reserved",
+    "3yr": "reserved",
+    "spot": "spot/interruptible",
+    "marketplace": "marketplace",
+}
+# capacity the provider may take back (or never guaranteed): forbidden where a service's tier needs availability
+INTERRUPTIBLE = ("spot", "marketplace")
+
+
+def pricing_models(pricing: str) -> tuple[str, ...]:
+    """``"on-demand"``, ``"on-demand,spot"`` or ``"all"`` -> the pricing models named, in PRICING_MODELS order.
+
+    Raises ValueError naming the unknown model (the input layer turns it into a one-line InputError)."""
+    names = [p.strip().lower() for p in pricing.split(",") if p.strip()]
+    if not names:
+        raise ValueError(f"pricing {pricing!r} names no pricing model")
+    if "all" in names:
+        return PRICING_MODELS
+    unknown = [n for n in names if n not in PRICING_MODELS]
+    if unknown:
+        raise ValueError(f"pricing {unknown[0]!r} is not one of {', '.join(PRICING_MODELS)} (or all)")
+    return tuple(p for p in PRICING_MODELS if p in names)
 
 
 @dataclass(frozen=True)
@@ -27,20 +57,32 @@ class InstancePrice:
     gpu_id: str
     gpus: int
     region: str
-    on_demand_usd_h: float
+    on_demand_usd_h: float | None
     spot_usd_h: float | None = None
     reserved_1yr_usd_h: float | None = None
     reserved_3yr_usd_h: float | None = None
     source: str = ""
     as_of: str = ""
+    # marketplace offers (e.g. Vast.ai): the lowest and highest price among the offers the source listed
+    marketplace_low_usd_h: float | None = None
+    marketplace_high_usd_h: float | None = None
+    interconnect: str = ""  # GPUs inside one instance: "nvlink" or "pcie" ("" = not stated)
+    # whether a replica may span several instances of this type (an RDMA cluster fabric between them:
+    # InfiniBand, EFA, RoCE); False for independent hosts (marketplaces, PCIe boxes)
+    multi_node: bool = True
+    # where the 1yr/3yr prices come from when not from `source` (a refreshed row keeps the catalog's commitments)
+    commitment_source: str = ""
+    commitment_as_of: str = ""
 
     def hourly(self, pricing: str) -> float | None:
-        """Instance price for a pricing model, or None where the cloud publishes none."""
+        """Instance price for a pricing model, or None where the cloud publishes none (marketplace: the range's
+        low end, the price the cheapest listed offer asked)."""
         return {
             "on-demand": self.on_demand_usd_h,
             "spot": self.spot_usd_h,
             "1yr": self.reserved_1yr_usd_h,
             "3yr": self.reserved_3yr_usd_h,
+            "marketplace": self.marketplace_low_usd_h,
         }[pricing]
 
 
@@ -58,6 +100,12 @@ class FleetCost:
     source: str
     as_of: str
     instance_gpus: int = 0  # GPUs in one instance of instance_type
+    hourly_high_usd: float | None = None  # marketplace: the fleet at the range's high end
+
+    @property
+    def reliability(self) -> str:
+        """on-demand, reserved, spot/interruptible or marketplace."""
+        return RELIABILITY[self.pricing]
 
     @property
     def monthly_usd(self) -> float:
@@ -83,29 +131,47 @@ def instances_needed(instance_gpus: int, gpus_per_replica: int, replicas: int) -
 def cheapest_fleet(
     prices: list[InstancePrice], *, gpus_per_replica: int, replicas: int, pricing: str
 ) -> FleetCost | None:
-    """Cheapest instance type among ``prices`` (one cloud, one GPU) for the fleet."""
+    """Cheapest offer among ``prices`` (one GPU; any clouds and regions) for the fleet, over the pricing models
+    ``pricing`` names (see ``pricing_models``). A replica spans instances only when it is larger than the largest
+    instance its cloud sells with that GPU and the instance type allows it (``multi_node``)."""
     best: FleetCost | None = None
-    largest = max((price.gpus for price in prices), default=0)
+    largest: dict[str, int] = {}
     for price in prices:
-        hourly = price.hourly(pricing)
-        count = instances_needed(price.gpus, gpus_per_replica, replicas)
-        if hourly is None or count is None or (gpus_per_replica > price.gpus < largest):
-            continue
-        fleet = FleetCost(
-            cloud=price.cloud,
-            region=price.region,
-            instance_type=price.instance_type,
-            instances=count,
-            pricing=pricing,
-            hourly_usd=count * hourly,
-            gpu_hourly_usd=hourly / price.gpus,
-            source=price.source,
-            as_of=price.as_of,
-            instance_gpus=price.gpus,
-        )
-        if best is None or fleet.hourly_usd < best.hourly_usd:
-            best = fleet
+        largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
+    for model in pricing_models(pricing):
+        for price in prices:
+            hourly = price.hourly(model)
+            count = instances_needed(price.gpus, gpus_per_replica, replicas)
+            if hourly is None or count is None or (gpus_per_replica > price.gpus < largest[price.cloud]):
+                continue
+            if gpus_per_replica > price.gpus and not price.multi_node:
+                continue
+            high = price.marketplace_high_usd_h if model == "marketplace" else None
+            committed = model in ("1yr", "3yr") and bool(price.commitment_source)
+            fleet = FleetCost(
+                cloud=price.cloud,
+                region=price.region,
+                instance_type=price.instance_type,
+                instances=count,
+                pricing=model,
+                hourly_usd=count * hourly,
+                gpu_hourly_usd=hourly / price.gpus,
+                source=price.commitment_source if committed else price.source,
+                as_of=price.commitment_as_of if committed else price.as_of,
+                instance_gpus=price.gpus,
+                hourly_high_usd=count * high if high is not None else None,
+            )
+            if best is None or fleet.hourly_usd < best.hourly_usd:
+                best = fleet
     return best
+
+
+def same_offer(prices: list[InstancePrice], fleet: FleetCost) -> list[InstancePrice]:
+    """The price rows of the offer ``fleet`` chose (so the autoscaled floor is priced on the same cloud, region
+    and instance type as the peak, not on whatever is cheapest for a smaller fleet)."""
+    return [
+        p for p in prices if (p.cloud, p.region, p.instance_type) == (fleet.cloud, fleet.region, fleet.instance_type)
+    ]
 
 
 def cost_per_million_tokens(hourly_usd: float, tokens_per_s: float) -> float:

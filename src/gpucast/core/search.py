@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..errors import InfeasibleError
-from .cost import FleetCost, InstancePrice, cheapest_fleet
+from .cost import FleetCost, InstancePrice, cheapest_fleet, same_offer
 from .inference import (
     SLO,
     FleetSize,
@@ -120,7 +120,14 @@ def priced_candidate(
     fleet = size_fleet(estimate, workload, settings)
     gpus = estimate.config.gpus
     peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
-    low = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=pricing)
+    # the autoscaled floor runs on the offer the peak chose (same cloud, region, instance type and pricing)
+    low = (
+        cheapest_fleet(
+            same_offer(prices, peak), gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=peak.pricing
+        )
+        if peak is not None
+        else None
+    )
     return Candidate(estimate, fleet, peak, low)
 
 

@@ -68,7 +68,7 @@ def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, st
     cost = plan.get("cost") or {}
     cloud = str(cost.get("cloud") or plan["inputs"].get("cloud") or "aws")
     gpu = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"]))
-    offers = sorted(loader.prices_for(cloud, gpu.id), key=lambda p: (p.gpus, p.on_demand_usd_h))
+    offers = sorted(loader.prices_for(cloud, gpu.id), key=lambda p: (p.gpus, p.on_demand_usd_h or 0.0))
     chosen = next((p for p in offers if p.instance_type == cost.get("instance_type") and p.gpus >= gpus_per_pod), None)
     if chosen is None:
         chosen = next((p for p in offers if p.gpus >= gpus_per_pod), None)

@@ -72,6 +72,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "draft_model",
         "disaggregation",
         "kv_transfer_gb_s",
+        "clouds",
+        "region",
+        "criticality",
+        "price_max_age_days",
     ),
     # agent workloads (core/agent.py): replaces workload.requests_per_second and avg_input_tokens
     "agent": (
@@ -162,7 +166,7 @@ def template(mode: str) -> dict[str, Any]:
                 "target_gpu_utilization": 0.7,
             },
             "serving": {
-                "_comment": "SLOs in ms; cloud aws|gcp|azure; pricing on-demand|spot|1yr|3yr",
+                "_comment": "SLOs in ms; cloud: see `gpucast prices list`; clouds: a comma list or all; pricing on-demand|spot|1yr|3yr|marketplace (a comma list, or all)",
                 "cloud": "aws",
                 "pricing": "on-demand",
                 "ttft_slo_ms": 2000,

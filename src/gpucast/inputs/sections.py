@@ -87,6 +87,9 @@ def training_inputs_from_sections(
     seed = {k: v for k, v in training.items() if k in seed_keys}
     extra = {k: v for k, v in training.items() if k not in seed_keys}
     serving = sections.get("serving", {})
+    for key, flag in (("clouds", "--clouds"), ("region", "--region")):
+        if serving.get(key) is not None:
+            raise InputError(f"{flag} applies to inference plans and compare; a training plan is priced on one --cloud")
     for key in ("cloud", "pricing", "tp", "pp"):
         if key in serving:
             extra.setdefault(key, serving[key])

@@ -12,9 +12,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
-from ..core.cost import PRICING_MODELS
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
+from .offers import check_pricing, parse_clouds
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
@@ -321,14 +321,32 @@ class ServingOptions:
     draft_model: str = "mtp"  # "mtp" (MTP / EAGLE head: one layer) or a catalog model name
     disaggregation: bool = False  # also size separate prefill and decode pools
     kv_transfer_gb_s: float | None = None  # per GPU link for prefill->decode KV (default 50 GB/s: 400 Gb/s NIC)
+    # issue 28: where to rent. clouds: several providers ("aws,lambda", a list, or "all"; None = just `cloud`);
+    # region: only prices of that region; criticality: the service's tier (criticality.toml), which may forbid
+    # interruptible capacity (spot, marketplace); price_max_age_days: older prices make the plan warn
+    clouds: str | list[str] | None = None
+    region: str | None = None
+    criticality: str | None = None
+    price_max_age_days: int = 90
+
+    def chosen_clouds(self, known_clouds: tuple[str, ...]) -> tuple[str, ...]:
+        """The providers to search: ``clouds`` (comma list, list or "all") or else the one ``cloud``."""
+        if self.clouds is None:
+            return (self.cloud,)
+        return parse_clouds(self.clouds, known_clouds)
 
     def validate(self, known_clouds: tuple[str, ...], known_engines: tuple[str, ...] = ("vllm",)) -> None:
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
+        self.chosen_clouds(known_clouds)
         if not isinstance(self.engine, str) or self.engine not in known_engines:
             raise InputError(f"--engine {self.engine!r} is not one of {', '.join(known_engines)}")
-        if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
-            raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
+        check_pricing(self.pricing)
+        if self.region is not None and (not isinstance(self.region, str) or not self.region.strip()):
+            raise InputError(f"--region {self.region!r} must be a region name (see `gpucast prices list`)")
+        if self.criticality is not None and not isinstance(self.criticality, str):
+            raise InputError(f"--criticality {self.criticality!r} must be a tier name such as tier1")
+        check_positive("--price-max-age-days", self.price_max_age_days, integer=True, upper=36500)
         check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
         check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)
         if self.target_latency_ms is not None:
@@ -455,8 +473,7 @@ class TrainingOptions:
             check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
-        if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
-            raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
+        check_pricing(self.pricing)
         if self.optimize not in OBJECTIVES:
             raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
         if self.framework not in FRAMEWORKS:

@@ -24,6 +24,7 @@ from ..plans.inference import (
 )
 from ..version import __version__
 from ..wording import counted
+from .price_age import age_days, stale_warning
 from .request import ResolvedRequest
 
 GB = 1e9
@@ -102,7 +103,7 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         gpu_resources=resources,
         throughput=throughput,
         scaling=scaling,
-        cost=_cost(best, workload),
+        cost=_cost(best, workload, request.options.price_max_age_days),
         assumptions=_assumptions(request, best),
         warnings=_warnings(request, best),
         recommendation=_recommendation(request, ranked),
@@ -123,7 +124,7 @@ def _model_info(request: ResolvedRequest) -> dict[str, Any]:
     }
 
 
-def _cost(best: Candidate, workload: Any) -> CostEstimate | None:
+def _cost(best: Candidate, workload: Any, max_age_days: int) -> CostEstimate | None:
     peak, low = best.cost_at_peak, best.cost_at_average
     if peak is None or low is None:
         return None
@@ -143,6 +144,11 @@ def _cost(best: Candidate, workload: Any) -> CostEstimate | None:
         cost_per_million_output_tokens=cost_per_million_tokens(peak.hourly_usd, output_per_s),
         price_source=peak.source,
         price_as_of=peak.as_of,
+        reliability=peak.reliability,
+        price_age_days=age_days(peak.as_of),
+        price_max_age_days=max_age_days,
+        price_stale=bool(stale_warning(peak.as_of, max_age_days)),
+        monthly_gpu_cost_high=peak.hourly_high_usd * HOURS_PER_MONTH if peak.hourly_high_usd is not None else None,
     )
 
 
@@ -180,7 +186,7 @@ def _recommendation(request: ResolvedRequest, ranked: list[Candidate]) -> str:
     if best.cost_at_peak and feasible[1].cost_at_peak:
         nxt = feasible[1]
         saving = nxt.cost_at_peak.monthly_usd - best.cost_at_peak.monthly_usd  # type: ignore[union-attr]
-        text += f"; cheapest of {len(feasible)} GPU types meeting the SLOs on {request.options.cloud}, "
+        text += f"; cheapest of {len(feasible)} GPU types meeting the SLOs on {', '.join(request.searched_clouds)}, "
         text += f"${saving:,.0f}/month less than {nxt.estimate.config.gpu.name}"
     return text
 
@@ -245,9 +251,13 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         )
     if not cfg.gpu.supports(request.kv_precision.value.compute_key) and request.kv_precision.name == "BF16":
         notes.append(f"{cfg.gpu.name} has no BF16 support: engines run it in FP16")
+    notes += request.price_notes
     if best.cost_at_peak is None:
-        notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {request.options.cloud}: cost omitted")
-    elif (idle := best.cost_at_peak.paid_gpus - best.total_gpus) >= cfg.gpus:
+        where = ", ".join(request.searched_clouds) + (f" in {request.region}" if request.region else "")
+        notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {where}: cost omitted")
+    elif stale := stale_warning(best.cost_at_peak.as_of, request.options.price_max_age_days):
+        notes.append(stale)
+    if best.cost_at_peak is not None and (idle := best.cost_at_peak.paid_gpus - best.total_gpus) >= cfg.gpus:
         peak = best.cost_at_peak
         notes.append(
             f"{peak.instances} x {peak.instance_type} ({counted(peak.instance_gpus, 'GPU')} each) "

@@ -15,7 +15,7 @@ from typing import Any
 from ..catalog import loader
 from ..core.cost import cheapest_fleet, cost_per_million_tokens
 from ..core.specs import Precision
-from ..errors import InputError
+from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .agent import disaggregation
 from .request import ResolvedRequest, resolve
@@ -45,6 +45,10 @@ class ComparisonRow:
     kv_precision: str = ""
     variant: str = "base"  # base | kv-fp8 | no-prefix-cache | no-speculation | disaggregated
     note: str = ""
+    region: str | None = None  # where the priced offer is
+    pricing: str | None = None  # on-demand | spot | 1yr | 3yr | marketplace
+    reliability: str | None = None  # on-demand | reserved | spot/interruptible | marketplace
+    price_as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,10 +67,12 @@ def compare_gpus(
     """Rows sorted by monthly cost (SLO-meeting first, unpriced last)."""
     options = options or ServingOptions()
     known = loader.clouds()
-    chosen_clouds = clouds or list(known)
-    for cloud in chosen_clouds:
-        if cloud not in known:
-            raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
+    if clouds:
+        chosen_clouds = list(parse_clouds(clouds, known))
+    else:  # the options' --clouds, else every provider
+        chosen_clouds = list(options.chosen_clouds(known) if options.clouds is not None else known)
+    if options.region:
+        chosen_clouds = [c for c in chosen_clouds if options.region.strip() in loader.regions(c)] or chosen_clouds
     # without --precisions: the model's own (None = its published checkpoint's, as `inference` plans it)
     names = [parse_precision(p, "--precisions").name for p in precisions] if precisions else [model.precision]
     rows: list[ComparisonRow] = []
@@ -76,7 +82,7 @@ def compare_gpus(
                 workload,
                 replace(model, precision=name),
                 GPUConfig(None, target_gpu_utilization),
-                replace(options, cloud=cloud),
+                replace(options, cloud=cloud, clouds=None),
             )
             precision = request.precision.name
             if gpu_types:
@@ -109,6 +115,10 @@ def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput)
         itl_ms=est.capacity.itl_s * 1e3,
         meets_latency_sla=est.meets_slo,
         kv_precision=est.config.kv_precision.name,
+        region=cost.region if cost else None,
+        pricing=cost.pricing if cost else None,
+        reliability=cost.reliability if cost else None,
+        price_as_of=cost.as_of if cost else None,
     )
 
 
@@ -156,7 +166,7 @@ def _disaggregated_rows(
         if not d.feasible:
             continue
         cfg = v.candidate.estimate.config
-        prices = loader.prices_for(cloud, cfg.gpu.id)
+        prices = loader.prices_for(cloud, cfg.gpu.id, request.region)
         instances = d.prefill_instances + d.decode_instances
         cost = cheapest_fleet(prices, gpus_per_replica=cfg.gpus, replicas=instances, pricing=request.options.pricing)
         if cost is None and not keep_unpriced:
@@ -173,6 +183,10 @@ def _disaggregated_rows(
                 monthly_cost=cost.monthly_usd if cost else None,
                 cost_per_million_tokens=cost_per_million_tokens(cost.hourly_usd, tokens_per_s) if cost else None,
                 instance_type=cost.instance_type if cost else None,
+                region=cost.region if cost else None,
+                pricing=cost.pricing if cost else None,
+                reliability=cost.reliability if cost else None,
+                price_as_of=cost.as_of if cost else None,
                 ttft_ms=d.ttft_ms,
                 itl_ms=d.itl_ms,
                 note=f"{d.prefill_instances} prefill + {d.decode_instances} decode instances; {d.reason}",

@@ -84,7 +84,7 @@ def _fp8(request: ResolvedRequest) -> ResolvedRequest:
 
 
 def _every_gpu(request: ResolvedRequest) -> ResolvedRequest:
-    return replace(request, gpus=loader.priced_gpus(request.options.cloud), gpu_pinned=False)
+    return replace(request, gpus=loader.priced_gpus(request.searched_clouds, request.region), gpu_pinned=False)
 
 
 def _best_feasible(search: Search, request: ResolvedRequest) -> Candidate | None:

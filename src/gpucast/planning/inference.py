@@ -81,4 +81,10 @@ def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str,
                  "draft_model": opts.draft_model}  # fmt: skip
     if opts.disaggregation:
         echo |= {"disaggregation": True, "kv_transfer_gb_s": opts.kv_transfer_gb_s}
+    # issue 28's choices, only when given: the providers searched, the region, the tier
+    if opts.clouds is not None:
+        echo["clouds"] = opts.clouds if isinstance(opts.clouds, str) else ",".join(opts.clouds)
+    echo |= {key: getattr(opts, key) for key in ("region", "criticality") if getattr(opts, key) is not None}
+    if opts.price_max_age_days != 90:
+        echo["price_max_age_days"] = opts.price_max_age_days
     return echo

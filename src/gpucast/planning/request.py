@@ -6,17 +6,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+from dataclasses import dataclass, field, replace
 
 from ..catalog import loader
 from ..core.agent import AgentShape, largest_calls, max_context_tokens
 from ..core.agent_search import ServingVariant
+from ..core.cost import INTERRUPTIBLE
 from ..core.inference import SLO, PlanSettings, Workload
 from ..core.memory import MemorySettings
 from ..core.params import representative_dense_model
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..errors import InputError
+from ..inputs.offers import check_pricing
 from ..inputs.types import (
     DEFAULT_CONTEXT_WINDOW,
     GPUConfig,
@@ -47,6 +50,13 @@ class ResolvedRequest:
     # why the precision was chosen when the caller gave none and the checkpoint's was used ("" otherwise);
     # also appended to model_note, which the plan's assumptions print
     precision_note: str = ""
+    clouds: tuple[str, ...] = ()  # the providers searched (() = options.cloud alone)
+    region: str | None = None  # only prices of this region (None: every region)
+    price_notes: tuple[str, ...] = ()  # what the criticality tier removed from --pricing
+
+    @property
+    def searched_clouds(self) -> tuple[str, ...]:
+        return self.clouds or (self.options.cloud,)
 
 
 CONFIG_NOTE = "architecture read from "  # a plan's model source for a config.json (plan files re-read it from there)
@@ -81,6 +91,7 @@ def resolve(
     model.validate()
     gpu.validate()
     options.validate(loader.clouds(), tuple(loader.load_engines()))
+    clouds, region, options, price_notes = resolve_offers(options)
     engine = loader.resolve_engine(options.engine)
     spec, note = resolve_model_spec(model)
     spec = engine.serves(spec)
@@ -102,7 +113,7 @@ def resolve(
     elif gpu.gpu_types:  # a service's allowed GPUs: choose among them only
         gpus = tuple(dict.fromkeys(loader.resolve_gpu(name) for name in gpu.gpu_types))
     else:
-        gpus = loader.priced_gpus(options.cloud)
+        gpus = loader.priced_gpus(clouds, region)
     settings = PlanSettings(
         target_utilization=gpu.target_gpu_utilization,
         safety_margin=options.safety_margin,
@@ -131,8 +142,50 @@ def resolve(
         model_note=note,
         variant=variant,
         notes=notes,
+        price_notes=price_notes,
         precision_note=precision_note,
+        clouds=clouds,
+        region=region,
     )
+
+
+def resolve_offers(options: ServingOptions) -> tuple[tuple[str, ...], str | None, ServingOptions, tuple[str, ...]]:
+    """(clouds, region, options with the pricing models the tier allows, notes): where the plan may rent GPUs.
+
+    A service whose criticality tier forbids interruptible capacity (criticality.toml) never gets spot or
+    marketplace offers: they are dropped from ``--pricing`` (with a note), and asking for nothing else is an error.
+    """
+    clouds = options.chosen_clouds(loader.clouds())
+    region = options.region.strip() if options.region else None
+    if region is not None:
+        known = loader.regions()
+        if region not in known:
+            hint = difflib.get_close_matches(region, known, n=3)
+            extra = f"; did you mean {', '.join(hint)}?" if hint else ""
+            raise InputError(f"--region {region!r} has no prices in the catalog{extra} (see `gpucast prices list`)")
+        offered = [c for c in clouds if region in loader.regions(c)]
+        if not offered:
+            raise InputError(
+                f"--region {region!r} is not a region of {', '.join(clouds)}: it has prices on "
+                f"{', '.join(c for c in loader.clouds() if region in loader.regions(c))}"
+            )
+        clouds = tuple(offered)
+    models = check_pricing(options.pricing)
+    notes: tuple[str, ...] = ()
+    tier = options.criticality
+    if tier is not None and not loader.interruptible_allowed(tier):
+        kept = tuple(m for m in models if m not in INTERRUPTIBLE)
+        dropped = [m for m in models if m in INTERRUPTIBLE]
+        if not kept:
+            raise InputError(
+                f"--pricing {options.pricing!r} is not allowed for a {tier} service: its criticality tier forbids "
+                "interruptible capacity (spot, marketplace); use on-demand, 1yr or 3yr"
+            )
+        if dropped:
+            notes = (f"{' and '.join(dropped)} capacity not considered: criticality {tier} forbids interruptible "
+                     "capacity (criticality.toml)",)  # fmt: skip
+        models = kept
+    return clouds, region, replace(options, pricing=",".join(models)), notes
 
 
 def resolve_variant(

@@ -35,7 +35,7 @@ def variant_candidates_for(
 
 def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., T]) -> tuple[list[T], list[str]]:
     """Run ``search`` (the best configuration of one GPU) for every allowed GPU; collect why the others fail."""
-    cloud = cloud or request.options.cloud
+    clouds = (cloud,) if cloud else request.searched_clouds
     found: list[T] = []
     reasons: list[str] = []
     for gpu in request.gpus:
@@ -50,7 +50,7 @@ def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., 
                     workload=request.workload,
                     slo=request.slo,
                     settings=request.settings,
-                    prices=loader.prices_for(cloud, gpu.id),
+                    prices=loader.offers_for(clouds, gpu.id, request.region),
                     pricing=request.options.pricing,
                     tp=request.options.tp,
                     pp=request.options.pp,

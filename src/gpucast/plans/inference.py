@@ -88,6 +88,13 @@ class CostEstimate:
     cost_per_million_output_tokens: float
     price_source: str
     price_as_of: str
+    # issue 28: the capacity's reliability class (on-demand, reserved, spot/interruptible, marketplace), how old the
+    # price is, and for a marketplace the monthly cost at the high end of its offer range
+    reliability: str = ""
+    price_age_days: int | None = None
+    price_max_age_days: int = 90
+    price_stale: bool = False
+    monthly_gpu_cost_high: float | None = None
 
 
 @dataclass

@@ -172,6 +172,12 @@ def inference_risks(plan: dict[str, Any]) -> list[str]:
         risks.append("A single replica: a pod restart or a node failure stops the service.")
     if cost.get("pricing") == "spot":
         risks.append("Spot capacity can be reclaimed at short notice; keep the minimum replicas on demand.")
+    if cost.get("pricing") == "marketplace":
+        risks.append("Marketplace hosts are third-party machines without a provider availability commitment; the "
+                     "price is the low end of the listed offers.")  # fmt: skip
+    if cost.get("price_stale"):
+        risks.append(f"Prices are as of {cost.get('price_as_of')} ({cost.get('price_age_days')} days old): run "
+                     "`gpucast prices update` before committing to this budget.")  # fmt: skip
     if thr.get("concurrency_limit") == "max-num-seqs":
         risks.append(f"Concurrency is capped by the engine's max-num-seqs ({inputs.get('max_num_seqs')}), not by "
                      "memory: the KV cache has room for more; raising it trades latency for throughput.")  # fmt: skip
@@ -256,12 +262,14 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
             if rows:
                 report.charts.append(comparison_chart(rows, plan))
             chosen = (plan["gpu_resources"]["recommended_gpu_type"], (plan.get("cost") or {}).get("cloud"))
+            shown = rows[:ALTERNATIVES]  # with many providers the plan's own row may rank lower: keep it, marked
+            shown += [r for r in rows[ALTERNATIVES:] if (r.gpu_type, r.cloud) == chosen][:1]
             report.alternatives = Table("Alternatives (gpucast compare, cheapest first)",
                                         ("GPU", "cloud", "GPUs", "TP", "replicas", "$/month", "$/M tokens", "SLOs"), [
                 (("➜ " if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.total_gpus),
                  str(r.tensor_parallel), f"{r.min_replicas}–{r.max_replicas}", _money(r.monthly_cost),
                  _money(r.cost_per_million_tokens), "met" if r.meets_latency_sla else "missed")
-                for r in rows[:ALTERNATIVES]])  # fmt: skip
+                for r in shown])  # fmt: skip
         else:
             from ..training.estimate import compare_training
 

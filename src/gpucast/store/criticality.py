@@ -17,6 +17,7 @@ class Criticality:
     safety_margin: float
     min_replicas: int
     zones: int
+    interruptible_capacity: bool = False  # may run on spot / marketplace capacity (issue 28)
 
 
 @cache

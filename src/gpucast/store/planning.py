@@ -42,6 +42,7 @@ def service_sections(service: Service) -> dict[str, dict[str, Any]]:
         "workload": {"avg_input_tokens": service.input_tokens, "avg_output_tokens": service.output_tokens},
         "serving": {
             "cloud": service.cloud,
+            "criticality": service.criticality,  # its tier may forbid spot / marketplace capacity (issue 28)
             "ttft_slo_ms": service.ttft_slo_ms,
             "itl_slo_ms": service.itl_slo_ms,
             "safety_margin": tier["safety_margin"],
@@ -112,6 +113,7 @@ def plan_service(
     defaults = ServingOptions()
     options = ServingOptions(
         cloud=service.cloud,
+        criticality=service.criticality,  # its tier may forbid spot / marketplace capacity (issue 28)
         safety_margin=tier["safety_margin"],
         min_replicas=tier["min_replicas"],
         ttft_slo_ms=service.ttft_slo_ms or defaults.ttft_slo_ms,

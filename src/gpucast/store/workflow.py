@@ -82,7 +82,7 @@ def estimate_monthly_cost(gpu_type: str, count: int, cloud: str) -> float | None
     from ..core.cost import HOURS_PER_MONTH
 
     gpu = loader.resolve_gpu(gpu_type)
-    rates = [p.on_demand_usd_h / p.gpus for p in loader.prices_for(cloud, gpu.id) if p.gpus]
+    rates = [p.on_demand_usd_h / p.gpus for p in loader.prices_for(cloud, gpu.id) if p.gpus and p.on_demand_usd_h]
     return round(min(rates) * count * HOURS_PER_MONTH, 2) if rates else None
 
 

@@ -80,6 +80,16 @@ class ServingBody(_Body):
     draft_model: str = Field("mtp", max_length=100, description="'mtp' (an MTP/EAGLE head) or a catalog model")
     disaggregation: bool = Field(False, description="also size separate prefill and decode pools")
     kv_transfer_gb_s: float | None = Field(None, gt=0, le=1e5, description="prefill->decode KV link per GPU, GB/s")
+    clouds: str | list[str] | None = Field(
+        None, max_length=200, description="providers to search: a list, a comma-separated string or 'all' "
+        "(default: `cloud` alone); the plan names the provider, region and reliability class it chose"
+    )  # fmt: skip
+    region: str | None = Field(None, max_length=100, description="only prices of this region")
+    criticality: str | None = Field(
+        None, max_length=50, description="the service's tier (criticality.toml): tier1/tier2 never get spot or "
+        "marketplace capacity"
+    )  # fmt: skip
+    price_max_age_days: int = Field(90, gt=0, le=36500, description="warn when the plan's prices are older")
 
 
 class AgentBody(_Body):

@@ -39,10 +39,13 @@ def gpus() -> JSONResponse:
 
 
 @router.get("/prices")
-def prices(cloud: str | None = None, gpu: str | None = None) -> JSONResponse:
-    """Instance prices (USD per instance-hour), optionally for one cloud and/or one GPU (name or alias)."""
+def prices(cloud: str | None = None, gpu: str | None = None, region: str | None = None) -> JSONResponse:
+    """Instance prices (USD per instance-hour; packaged catalog with the local price file merged over it), optionally
+    for one cloud, one GPU (name or alias) and/or one region; each row has its source and as_of."""
     gpu_id = loader.resolve_gpu(gpu).id if gpu else None
     rows = [
-        asdict(p) for p in loader.load_prices() if (cloud is None or p.cloud == cloud) and gpu_id in (None, p.gpu_id)
+        asdict(p)
+        for p in loader.load_prices()
+        if (cloud is None or p.cloud == cloud) and gpu_id in (None, p.gpu_id) and region in (None, p.region)
     ]
     return JSONResponse(rows)

@@ -46,7 +46,8 @@ def pickers() -> dict[str, Any]:
         "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
         "clouds": list(loader.clouds()),
         "precisions": PRECISIONS,
-        "pricings": ("on-demand", "spot", "reserved-1y", "reserved-3y"),
+        # the pricing models plans accept (core.cost.PRICING_MODELS) and "all": the cheapest of them
+        "pricings": ("on-demand", "spot", "1yr", "3yr", "marketplace", "all"),
     }
 
 

@@ -1,0 +1,83 @@
+"""The local price override file that ``gpucast prices update`` writes and the loader merges over the packaged
+catalog. The packaged ``prices.toml`` is never written: it is part of the installed package (and reviewed data).
+
+Where: ``$GPUCAST_PRICES_FILE`` when set, else ``$XDG_DATA_HOME/gpucast/prices.toml`` (``~/.local/share/...``
+when XDG_DATA_HOME is unset), the XDG base-directory convention for user data. Same ``[[instances]]`` layout as
+the packaged file, plus ``updated_at`` and per-provider ``[sources.<cloud>]`` (which URL, when).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ..errors import CatalogError
+
+ENV_FILE = "GPUCAST_PRICES_FILE"
+
+
+def override_path() -> Path:
+    """Where the local override file lives (it need not exist)."""
+    given = os.environ.get(ENV_FILE)
+    if given:
+        return Path(given).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "gpucast" / "prices.toml"
+
+
+def read_override(path: Path | None = None) -> dict[str, Any]:
+    """The override file's table, ``{}`` when there is none."""
+    path = path or override_path()
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise CatalogError(f"local price file {str(path)!r} cannot be read: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError(f"local price file {str(path)!r} is not valid TOML: {error}") from error
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise CatalogError(f"cannot write the non-finite price {value!r}")
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def dumps(table: dict[str, Any]) -> str:
+    """TOML text for the override file: top-level scalars, ``[sources.<cloud>]`` tables, ``[[instances]]``."""
+    lines = ["# gpucast local price overrides, written by `gpucast prices update`; merged over the packaged catalog."]
+    for key, value in table.items():
+        if key not in ("sources", "instances"):
+            lines.append(f"{key} = {_value(value)}")
+    for cloud, source in sorted(table.get("sources", {}).items()):
+        lines += ["", f'[sources."{cloud}"]']
+        lines += [f"{k} = {_value(v)}" for k, v in source.items()]
+    for entry in table.get("instances", []):
+        lines += ["", "[[instances]]"]
+        lines += [f"{k} = {_value(v)}" for k, v in entry.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def write_override(table: dict[str, Any], path: Path | None = None) -> Path:
+    """Write the table atomically (a temporary file renamed into place) and return the path."""
+    path = path or override_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(table)
+    tomllib.loads(text)  # what is written must read back
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".prices-", suffix=".toml")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
