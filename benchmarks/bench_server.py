@@ -26,15 +26,19 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 MODELS = [("llama-3.1-8b", "BF16"), ("llama-3.1-70b", "FP8"), ("mistral-7b", "BF16"), ("llama-3.1-70b", "BF16"),
           ("qwen2.5-32b", "FP8"), ("llama-3.1-8b", "FP8")]  # fmt: skip
 GPUS = [None, "H100", "A100-80GB", "L40S", "H200"]
 
 
-def bodies(count: int, seed: int = 0) -> list[bytes]:
-    """Varied plan requests: models, precisions, pinned or free GPU choice, request shapes, rates, SLOs."""
+def bodies(count: int, seed: int = 0, distinct: int = 0) -> list[bytes]:
+    """Varied plan requests: models, precisions, pinned or free GPU choice, request shapes, rates, SLOs; with
+    ``distinct``, ``count`` draws from that many different questions."""
+    if distinct:
+        pool = bodies(distinct, seed=10_000 + seed)
+        rng = random.Random(seed)
+        return [rng.choice(pool) for _ in range(count)]
     rng = random.Random(seed)
     out = []
     for _ in range(count):
@@ -66,10 +70,10 @@ def plan_page(body: bytes) -> str:
     return "/plan?" + urllib.parse.urlencode(fields)
 
 
-def requests_for(mix: str, count: int, seed: int = 0) -> list[Request]:
+def requests_for(mix: str, count: int, seed: int = 0, distinct: int = 0) -> list[Request]:
     """``api``: plan requests only. ``pages``: what browsers and scripts send together: the plan page, the empty
     form, the history, the catalog and plan requests (in turn, with varied questions)."""
-    payloads = bodies(count, seed)
+    payloads = bodies(count, seed, distinct)
     if mix == "api":
         return [("POST", "/api/v1/inference", body) for body in payloads]
     kinds: list[Request] = []
@@ -93,10 +97,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, db: str, workers: int = 1) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).with_name("gpucast")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "gpucast"]
-    command += ["serve", "--port", str(port), "--db", db, "--log-level", "warning", "--workers", str(workers)]
+def start_server(port: int, db: str, workers: int = 1, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "gpucast"]  # this interpreter's gpucast (a checkout's src/ on PYTHONPATH too)
+    command += ["serve", "--port", str(port), "--db", db, "--log-level", "warning", "--workers", str(workers), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -109,10 +112,27 @@ def start_server(port: int, db: str, workers: int = 1) -> subprocess.Popen[bytes
     raise SystemExit("gpucast serve did not start within 30 s")
 
 
-def run(port: int, requests: list[Request], clients: int) -> tuple[list[tuple[str, float]], list[str], float]:
-    """Send ``requests`` from ``clients`` threads; (kind, seconds) of each answer, the errors, the wall time."""
-    latencies: list[tuple[str, float]] = []
-    errors: list[str] = []
+class Result:
+    """One measured run: (kind, seconds) of each answer, the errors, the 503s with Retry-After, the wall time."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, float]] = []
+        self.errors: list[str] = []
+        self.shed = 0
+        self.wall = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return len(self.answers) / self.wall
+
+    def p(self, fraction: float) -> float:
+        return percentile([seconds for _, seconds in self.answers], fraction)
+
+
+def run(port: int, requests: list[Request], clients: int) -> Result:
+    """Send ``requests`` from ``clients`` threads and time each answer."""
+    result = Result()
+    latencies, errors = result.answers, result.errors
     lock = threading.Lock()
     cursor = iter(range(len(requests)))
 
@@ -134,6 +154,10 @@ def run(port: int, requests: list[Request], clients: int) -> tuple[list[tuple[st
                 # 422 "nothing fits / no plan meets the SLOs" is a correct answer (the API's JSON error, the plan
                 # page's message next to the form), not a server error
                 answered = b'"error"' in data or b'id="form-error"' in data
+                if response.status == 503 and response.getheader("Retry-After") and answered:
+                    with lock:
+                        result.shed += 1
+                    continue
                 if response.status not in (200, 422) or (response.status == 422 and not answered):
                     with lock:
                         errors.append(f"HTTP {response.status} for {method} {path}: {data[:120]!r}")
@@ -153,7 +177,8 @@ def run(port: int, requests: list[Request], clients: int) -> tuple[list[tuple[st
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, errors, time.perf_counter() - began
+    result.wall = time.perf_counter() - began
+    return result
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -170,27 +195,51 @@ def main() -> int:
     parser.add_argument("--mix", choices=("api", "pages"), default="api",
                         help="api: POST /api/v1/inference only; pages: the plan page, form, history, catalog and "
                              "plan requests in turn")  # fmt: skip
+    parser.add_argument("--distinct", type=int, default=0,
+                        help="draw the questions from this many different ones (0: every question new)")  # fmt: skip
+    parser.add_argument("--baseline", action="store_true",
+                        help="first measure a server without the plan cache (--plan-cache-size 0); print ratios")  # fmt: skip
     args = parser.parse_args()
+    what = "POST /api/v1/inference" if args.mix == "api" else "requests (pages and API mixed)"
+    print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: {args.requests} {what} from "
+          f"{args.clients} concurrent clients, " + (f"{args.distinct} distinct questions" if args.distinct
+                                                    else "every question new"))  # fmt: skip
+    baseline = measure(args, ("--plan-cache-size", "0")) if args.baseline else None
+    if baseline is not None:
+        report("baseline: --plan-cache-size 0", baseline, args.mix)
+    measured = measure(args, ())
+    report("gpucast serve (plan cache on)" if baseline else "gpucast serve", measured, args.mix)
+    if baseline is not None:
+        print(f"  ratio       throughput x{measured.throughput / baseline.throughput:.2f}, "
+              f"p50 x{measured.p(0.5) / baseline.p(0.5):.2f}, p99 x{measured.p(0.99) / baseline.p(0.99):.2f} "
+              "against the baseline of this run")  # fmt: skip
+    return 1 if measured.errors or (baseline and baseline.errors) else 0
+
+
+def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
+    """A fresh server (its own database), a warm-up that is not measured, then the measured requests."""
     with tempfile.TemporaryDirectory(prefix="gpucast-bench-") as folder:
         port = free_port()
-        server = start_server(port, os.path.join(folder, "bench.db"), args.workers)
+        server = start_server(port, os.path.join(folder, "bench.db"), args.workers, extra)
         try:
-            run(port, requests_for(args.mix, args.warmup, seed=1), min(args.clients, 10))
-            answers, errors, wall = run(port, requests_for(args.mix, args.requests), args.clients)
+            run(port, requests_for(args.mix, args.warmup, seed=1, distinct=args.distinct), min(args.clients, 10))
+            return run(port, requests_for(args.mix, args.requests, distinct=args.distinct), args.clients)
         finally:
             server.terminate()
             server.wait(timeout=15)
-    what = "POST /api/v1/inference" if args.mix == "api" else "requests (pages and API mixed)"
-    print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: "
-          f"{args.requests} {what} from {args.clients} concurrent clients")  # fmt: skip
-    latencies = [seconds for _, seconds in answers]
-    print(f"  throughput  {len(latencies) / wall:8.1f} requests/s  ({wall:.1f} s)")
+
+
+def report(title: str, result: Result, mix: str) -> None:
+    print(title)
+    latencies = [seconds for _, seconds in result.answers]
+    print(f"  throughput  {result.throughput:8.1f} requests/s  ({result.wall:.1f} s)")
     print(f"  latency     {_figures(latencies)}")
-    if args.mix != "api":
-        for kind in sorted({k for k, _ in answers}):
-            print(f"  {kind:<22}  {_figures([seconds for k, seconds in answers if k == kind])}")
-    print(f"  errors      {len(errors)}" + (f"  (first: {errors[0]})" if errors else ""))
-    return 1 if errors else 0
+    if mix != "api":
+        for kind in sorted({k for k, _ in result.answers}):
+            print(f"  {kind:<22}  {_figures([seconds for k, seconds in result.answers if k == kind])}")
+    if result.shed:
+        print(f"  shed        {result.shed} answered 503 with Retry-After (the server's overload limit)")
+    print(f"  errors      {len(result.errors)}" + (f"  (first: {result.errors[0]})" if result.errors else ""))
 
 
 def _figures(latencies: list[float]) -> str:

@@ -18,9 +18,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ..planning.cache import PlanCache
 from ..store import Store, open_store
 from ..version import __version__
 from . import errors
+from .headers import SecurityHeaders
+from .limits import InFlightLimit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,6 +42,11 @@ class WebSettings:
     read_token_required: bool | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     session_secret: str | None = None  # signs page session cookies; None: $GPUCAST_SESSION_SECRET or a new random one
+    # overload (.limits): requests handled at once, and how many may queue for how long before a 503 + Retry-After
+    max_in_flight: int = 100
+    max_queued: int = 1000
+    queue_seconds: float = 10.0
+    plan_cache_size: int = 512  # plans and plan pages remembered (gpucast.planning.cache; a page entry is ~100 KB)
 
     def reads_need_token(self) -> bool:
         if self.read_token_required is not None:
@@ -134,6 +142,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.store = opened
+    app.state.plan_cache = PlanCache(settings.plan_cache_size)
     app.state.settings = settings
     app.state.session_secret = (settings.session_secret or os.environ.get("GPUCAST_SESSION_SECRET") or
                                 secrets.token_hex(32)).encode()  # fmt: skip
@@ -142,4 +151,11 @@ def create_app(
     install_pages(app)
     docs.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(  # outermost: a request over the limits is answered before anything else runs
+        InFlightLimit,
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+        queue_seconds=settings.queue_seconds,
+    )
     return app

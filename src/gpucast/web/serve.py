@@ -35,6 +35,19 @@ def add_serve_flags(parser: argparse.ArgumentParser) -> None:
         default=1,
         help="server processes (default 1); planning is CPU-bound, so use about one per core under load",
     )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=100,
+        help="requests handled at once per process (default 100); more queue up to 10 s, then get 503 + Retry-After",
+    )
+    parser.add_argument(
+        "--plan-cache-size",
+        type=int,
+        default=512,
+        help="plans and plan pages remembered per process (default 512; 0: none); a repeated question is answered "
+        "from memory until the catalogs change",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -50,7 +63,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if not 1 <= args.workers <= 64:
         raise InputError(f"--workers {args.workers} must be between 1 and 64")
-    settings = WebSettings(host=args.host, read_token_required=args.read_token_required)
+    if not 1 <= args.max_in_flight <= 100_000:
+        raise InputError(f"--max-in-flight {args.max_in_flight} must be between 1 and 100000")
+    if not 0 <= args.plan_cache_size <= 1_000_000:
+        raise InputError(f"--plan-cache-size {args.plan_cache_size} must be between 0 and 1000000")
+    settings = WebSettings(
+        host=args.host,
+        read_token_required=args.read_token_required,
+        max_in_flight=args.max_in_flight,
+        plan_cache_size=args.plan_cache_size,
+    )
     app = create_app(args.db, settings)  # opens and migrates the store once, before any worker starts
     reads = "need a token" if settings.reads_need_token() else "are open"
     print(f"gpucast: serving {app.state.store.url} on http://{args.host}:{args.port} (API docs at /docs) with "
@@ -68,6 +90,8 @@ def run_serve(args: argparse.Namespace) -> int:
             if args.read_token_required is None
             else str(args.read_token_required),
             "GPUCAST_SESSION_SECRET": os.environ.get("GPUCAST_SESSION_SECRET") or secrets.token_hex(32),
+            WORKER_ENV["max_in_flight"]: str(args.max_in_flight),
+            WORKER_ENV["plan_cache_size"]: str(args.plan_cache_size),
         }
     )
     uvicorn.run(
@@ -85,6 +109,8 @@ WORKER_ENV = {
     "db": "GPUCAST_SERVE_DB",
     "host": "GPUCAST_SERVE_HOST",
     "read_token_required": "GPUCAST_SERVE_READ_TOKEN_REQUIRED",
+    "max_in_flight": "GPUCAST_SERVE_MAX_IN_FLIGHT",
+    "plan_cache_size": "GPUCAST_SERVE_PLAN_CACHE_SIZE",
 }
 
 
@@ -94,6 +120,9 @@ def worker_app() -> Any:
 
     flag = os.environ.get(WORKER_ENV["read_token_required"], "")
     settings = WebSettings(
-        host=os.environ.get(WORKER_ENV["host"], DEFAULT_HOST), read_token_required=None if not flag else flag == "True"
+        host=os.environ.get(WORKER_ENV["host"], DEFAULT_HOST),
+        read_token_required=None if not flag else flag == "True",
+        max_in_flight=int(os.environ.get(WORKER_ENV["max_in_flight"]) or 100),
+        plan_cache_size=int(os.environ.get(WORKER_ENV["plan_cache_size"]) or 512),
     )
     return create_app(os.environ.get(WORKER_ENV["db"]) or None, settings)

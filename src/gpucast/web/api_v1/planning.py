@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ...planning.cache import PlanCache, canonical
 from ..auth import reader, store_of, writer
 from ..body_inputs import inference_inputs, training_inputs
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
@@ -34,6 +35,12 @@ async def save_actor(request: Request, save: bool = SaveFlag) -> str | None:
 
 
 Saving = Depends(save_actor)
+
+
+def plans(request: Request) -> PlanCache:
+    """The app's plan cache (:mod:`gpucast.planning.cache`): a repeated question is answered from memory."""
+    cache: PlanCache = request.app.state.plan_cache
+    return cache
 
 
 def respond(
@@ -72,7 +79,11 @@ async def inference(
 
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
-    result = plan_inference(workload, model, gpu, options).to_dict()
+    result = plans(request).get_or_compute(
+        "inference",
+        canonical(workload, model, gpu, options),
+        lambda: plan_inference(workload, model, gpu, options).to_dict(),
+    )
     if actor is None:
         return JSONResponse(result)
     return await run_in_threadpool(
@@ -94,7 +105,8 @@ def training(
     """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
     from ...training.plan import plan_training
 
-    result = plan_training(*training_inputs(body)).to_dict()
+    inputs = training_inputs(body)
+    result = plans(request).get_or_compute("training", canonical(*inputs), lambda: plan_training(*inputs).to_dict())
     return respond(
         request, result, command="training", kind="training", body=body.given(), actor=actor, service=service
     )
@@ -109,7 +121,10 @@ async def estimate(
     from ...planning.estimate import EstimateRequest
     from ...planning.estimate import estimate as run_estimate
 
-    result = run_estimate(EstimateRequest(**body.given())).to_dict()
+    given = body.given()
+    result = plans(request).get_or_compute(
+        "estimate", canonical(given), lambda: run_estimate(EstimateRequest(**given)).to_dict()
+    )
     if actor is None:
         return JSONResponse(result)
     return await run_in_threadpool(
@@ -125,18 +140,21 @@ def compare(
     from ...planning.compare import compare_gpus
 
     workload, model, gpu, options = inference_inputs(body)
-    rows = compare_gpus(
-        workload,
-        model,
-        options,
-        clouds=body.clouds,
-        precisions=body.precisions,
-        gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
-        target_gpu_utilization=gpu.target_gpu_utilization,
-    )
-    if body.top:
-        rows = rows[: body.top]
-    result = [r.to_dict() for r in rows]
+
+    def rows() -> list[dict[str, Any]]:
+        found = compare_gpus(
+            workload,
+            model,
+            options,
+            clouds=body.clouds,
+            precisions=body.precisions,
+            gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
+            target_gpu_utilization=gpu.target_gpu_utilization,
+        )
+        return [r.to_dict() for r in (found[: body.top] if body.top else found)]
+
+    key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
+    result = plans(request).get_or_compute("compare", key, rows)
     return respond(
         request, result, command="compare", kind="inference", body=body.given(), actor=actor, service=service
     )
