@@ -69,3 +69,21 @@ def test_mean_percentile_reproduces_the_mean_model_and_p99_needs_more() -> None:
     assert p99.capacity.tail is not None
     ttft, itl, _ = p99.capacity.tail.at("99")
     assert ttft * 1e3 <= 300.0 and itl * 1e3 <= 30.0
+
+
+def test_estimate_json_reports_percentiles_beside_the_means() -> None:
+    """``gpucast estimate --json`` (the real CLI) reports ttft/itl/tpot/e2e p50-p99, ordered, the p50 near the mean."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gpucast", "estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "1",
+         "--input-tokens", "1000", "--output-tokens", "300", "--request-rate", "10", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    data = json.loads(out.stdout)
+    for name in ("ttft", "itl", "tpot", "e2e"):
+        values = [data[f"{name}_p{q}_ms"] for q in (50, 90, 95, 99)]
+        assert values == sorted(values) and values[0] > 0
+    assert data["ttft_p99_ms"] > data["ttft_ms"] > data["ttft_p50_ms"]
