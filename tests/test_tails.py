@@ -87,3 +87,20 @@ def test_estimate_json_reports_percentiles_beside_the_means() -> None:
         values = [data[f"{name}_p{q}_ms"] for q in (50, 90, 95, 99)]
         assert values == sorted(values) and values[0] > 0
     assert data["ttft_p99_ms"] > data["ttft_ms"] > data["ttft_p50_ms"]
+
+
+def test_slo_percentile_flag_plans_for_the_tail_and_rejects_bad_values() -> None:
+    """``gpucast inference --slo-percentile 99`` needs at least the GPUs of ``mean``; a bad value is one line, exit 2."""
+    import json
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "gpucast", "inference", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens",
+            "1000", "--output-tokens", "300", "--gpu", "H100", "--ttft-slo-ms", "300", "--itl-slo-ms", "30", "--json"]  # fmt: skip
+    gpus = {}
+    for p in ("mean", "99"):
+        run = subprocess.run([*base, "--slo-percentile", p], capture_output=True, text=True, check=True)
+        gpus[p] = json.loads(run.stdout)["gpu_resources"]["total_gpus"]
+    assert gpus["99"] > gpus["mean"]
+    bad = subprocess.run([*base, "--slo-percentile", "98"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--slo-percentile '98'" in bad.stderr and "Traceback" not in bad.stderr

@@ -52,6 +52,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "ttft_slo_ms": ("serving", "ttft_slo_ms"),
     "itl_slo_ms": ("serving", "itl_slo_ms"),
     "target_latency": ("serving", "target_latency_ms"),
+    "slo_percentile": ("serving", "slo_percentile"),
     "engine": ("serving", "engine"),
     "safety_margin": ("serving", "safety_margin"),
     "min_replicas": ("serving", "min_replicas"),
@@ -159,6 +160,9 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activations dtype)")
     extra.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
     extra.add_argument("--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100)")
+    extra.add_argument(
+        "--slo-percentile", help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default mean)"
+    )
     extra.add_argument("--pricing", help="on-demand, spot, 1yr or 3yr (default on-demand)")
     extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")

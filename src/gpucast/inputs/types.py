@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
 from ..core.cost import PRICING_MODELS
+from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
 
@@ -321,6 +322,7 @@ class ServingOptions:
     draft_model: str = "mtp"  # "mtp" (MTP / EAGLE head: one layer) or a catalog model name
     disaggregation: bool = False  # also size separate prefill and decode pools
     kv_transfer_gb_s: float | None = None  # per GPU link for prefill->decode KV (default 50 GB/s: 400 Gb/s NIC)
+    slo_percentile: str = "mean"  # the statistic the latency targets bound (core.tails): mean, 50, 90, 95, 99
 
     def validate(self, known_clouds: tuple[str, ...], known_engines: tuple[str, ...] = ("vllm",)) -> None:
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
@@ -330,6 +332,10 @@ class ServingOptions:
         if not isinstance(self.pricing, str) or self.pricing not in PRICING_MODELS:
             raise InputError(f"--pricing {self.pricing!r} is not one of {', '.join(PRICING_MODELS)}")
         check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
+        try:
+            check_percentile(self.slo_percentile)
+        except ValueError as error:
+            raise InputError(f"--slo-percentile {error}") from error
         check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)
         if self.target_latency_ms is not None:
             check_positive("--target-latency", self.target_latency_ms, upper=1e8)
