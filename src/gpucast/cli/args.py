@@ -56,6 +56,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "ttft_slo_ms": ("serving", "ttft_slo_ms"),
     "itl_slo_ms": ("serving", "itl_slo_ms"),
     "target_latency": ("serving", "target_latency_ms"),
+    "slo_percentile": ("serving", "slo_percentile"),
     "engine": ("serving", "engine"),
     "safety_margin": ("serving", "safety_margin"),
     "min_replicas": ("serving", "min_replicas"),
@@ -171,6 +172,9 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
         "(default on-demand)",
     )
     add_price_flags(parser)
+    extra.add_argument(
+        "--slo-percentile", help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default mean)"
+    )
     extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
     extra.add_argument("--tp", type=int, help="pin tensor parallelism (default: searched)")

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .layout import Layout
 from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_bytes_per_sequence_per_gpu
+from .percentiles import LengthProfile
 from .perf import Efficiency
 from .serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
+from .tails import latency_tail
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Workload:
     output_tokens: int
     peak_multiplier: float = 1.5
     growth_rate_percent: float = 0.0  # expected growth over the planning horizon
+    lengths: LengthProfile | None = None  # request-length distribution (input/output tokens are its means); None: fixed
 
     @property
     def peak_requests_per_s(self) -> float:
@@ -39,11 +42,23 @@ class Workload:
 @dataclass(frozen=True)
 class SLO:
     """Latency targets. Defaults: TTFT 2 s (MLPerf Llama-2-70B server scenario), ITL 100 ms
-    (10 tokens/s, faster than reading speed); E2E only when the seed's --target-latency is set."""
+    (10 tokens/s, faster than reading speed); E2E only when the seed's --target-latency is set.
+    ``percentile``: the statistic every target bounds ("mean", or "50"/"90"/"95"/"99"; core.tails). The core's
+    default is the mean (the mean model alone); the product's default is p99 (inputs.types.ServingOptions)."""
 
     ttft_ms: float = 2000.0
     itl_ms: float = 100.0
     e2e_ms: float | None = None
+    percentile: str = "mean"
+
+    def latencies(self, point: OperatingPoint) -> tuple[float, float, float]:
+        """(TTFT, ITL, E2E) seconds of ``point`` at this percentile: its tail's where it has one, else its means."""
+        if point.tail is None:
+            return point.ttft_s, point.itl_s, point.e2e_s
+        return point.tail.at(self.percentile)
+
+    def needs_tail(self, lengths: LengthProfile | None) -> bool:
+        return self.percentile != "mean" or lengths is not None
 
 
 @dataclass(frozen=True)
@@ -133,6 +148,8 @@ def replica_config(
             "use a shorter context window or more GPUs per replica"
         )
     reserved = settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens)
+    if workload.lengths is not None:  # running sequences are length-biased: long outputs stay longer
+        reserved = workload.lengths.kv_tokens_per_sequence(full=settings.memory.kv_reservation == "full")
     kv_limited = int(memory.kv_capacity_tokens // (reserved + state_tokens))
     cap = settings.engine_max_sequences
     if settings.max_sequences_cap is not None:
@@ -187,6 +204,7 @@ def estimate_replica(
         settings=settings,
         ep=ep,
         attention_dp=attention_dp,
+        lengths=workload.lengths,
     )
     if isinstance(outcome, str):
         raise InfeasibleError(outcome)
@@ -212,12 +230,13 @@ def replica_estimates(
     settings: PlanSettings,
     ep: int = 1,
     attention_dp: int = 1,
+    lengths: LengthProfile | None = None,
 ) -> ReplicaEstimate | str:
     """:func:`estimate_replica` of a request shape, memoized, or why the layout cannot run (the message of its
     ``InfeasibleError``, remembered as well): a pure function of frozen, hashable inputs (its result is frozen
     too), and the capacity search costs ~1 ms — a plan searches every GPU's layouts, and the plan page's
     comparison repeats that search once per cloud with other prices only."""
-    shape = Workload(0.0, input_tokens, output_tokens)  # the rate does not enter: replica_config reads the shape
+    shape = Workload(0.0, input_tokens, output_tokens, lengths=lengths)  # the rate does not enter: only the shape
     try:
         cfg, memory, kv_limited = replica_config(
             model,
@@ -243,16 +262,18 @@ def replica_estimates(
         output_tokens=output_tokens,
         violation=lambda point: slo_violation(point, slo),
         slo=slo,
+        lengths=lengths,
     )
 
 
 def slo_violation(point: OperatingPoint, slo: SLO) -> str | None:
-    """The first latency target ``point`` misses (itl, ttft, e2e), or None."""
-    if point.itl_s * 1e3 > slo.itl_ms:
+    """The first latency target ``point`` misses (itl, ttft, e2e) at the SLO's percentile, or None."""
+    ttft, itl, e2e = slo.latencies(point)
+    if itl * 1e3 > slo.itl_ms:
         return "itl"
-    if point.ttft_s * 1e3 > slo.ttft_ms:
+    if ttft * 1e3 > slo.ttft_ms:
         return "ttft"
-    if slo.e2e_ms is not None and point.e2e_s * 1e3 > slo.e2e_ms:
+    if slo.e2e_ms is not None and e2e * 1e3 > slo.e2e_ms:
         return "e2e"
     return None
 
@@ -272,6 +293,7 @@ def slo_capacity(
     violation: Callable[[OperatingPoint], str | None],
     slo: SLO,
     cached_input_tokens: float = 0.0,
+    lengths: LengthProfile | None = None,
 ) -> ReplicaEstimate:
     """Largest open-loop arrival rate whose operating point has no ``violation``.
 
@@ -288,14 +310,18 @@ def slo_capacity(
     saturation = max_throughput(cfg, **shape)
 
     def at(concurrency: float) -> OperatingPoint:
-        return open_loop_point(cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape)
+        point = open_loop_point(cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape)
+        if not slo.needs_tail(lengths):
+            return point
+        return with_tail(point, cfg, saturation.requests_per_s, shape, lengths)
 
     top = float(cfg.max_sequences)
     lowest = at(min(LONE_REQUEST, top))
+    low_ttft, low_itl, low_e2e = slo.latencies(lowest)
     excess = max(
-        lowest.itl_s * 1e3 / slo.itl_ms,
-        lowest.ttft_s * 1e3 / slo.ttft_ms,
-        lowest.e2e_s * 1e3 / slo.e2e_ms if slo.e2e_ms else 0.0,
+        low_itl * 1e3 / slo.itl_ms,
+        low_ttft * 1e3 / slo.ttft_ms,
+        low_e2e * 1e3 / slo.e2e_ms if slo.e2e_ms else 0.0,
     )
 
     def found(capacity: OperatingPoint, meets_slo: bool, limit: str) -> ReplicaEstimate:
@@ -303,6 +329,8 @@ def slo_capacity(
             cfg, memory, kv_limited, capacity, saturation, meets_slo, limit, lowest, cached_input_tokens, excess
         )
 
+    if slo.needs_tail(lengths):
+        saturation = with_tail(saturation, cfg, saturation.requests_per_s, shape, lengths)
     missed = violation(lowest)
     if missed is not None:
         return found(saturation, False, missed)
@@ -320,6 +348,18 @@ def slo_capacity(
         else:
             hi = mid
     return found(at(lo), True, violation(at(hi)) or "slo")
+
+
+def with_tail(
+    point: OperatingPoint,
+    cfg: ReplicaConfig,
+    saturation_rate: float,
+    shape: dict[str, float],
+    lengths: LengthProfile | None,
+) -> OperatingPoint:
+    """``point`` with its latency percentiles (``core.tails``) attached."""
+    tail = latency_tail(cfg, point, saturation_rate=saturation_rate, lengths=lengths, **shape)
+    return replace(point, tail=tail)
 
 
 def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:
@@ -347,10 +387,17 @@ def planned_point(estimate: ReplicaEstimate, fleet: FleetSize, workload: Workloa
     rate = min(fleet.planned_peak_rps / max(fleet.max_replicas, 1), estimate.capacity.requests_per_s)
     if not estimate.meets_slo:  # sized on saturation: keep the open loop just below it
         rate = min(rate, estimate.saturation.requests_per_s * (1.0 - RATE_TOLERANCE))
-    return at_request_rate(
+    shape = {
+        "input_tokens": float(workload.input_tokens),
+        "output_tokens": float(workload.output_tokens),
+        "cached_input_tokens": estimate.cached_input_tokens,
+    }
+    point = at_request_rate(
         estimate.config,
         input_tokens=workload.input_tokens,
         output_tokens=workload.output_tokens,
         rate=rate,
         cached_input_tokens=estimate.cached_input_tokens,
     )
+    # percentiles always: the plan reports them whatever percentile its SLOs bound
+    return with_tail(point, estimate.config, estimate.saturation.requests_per_s, shape, workload.lengths)

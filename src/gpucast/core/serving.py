@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, replace
 
 from .layout import Layout
+from .percentiles import LatencyTail
 from .perf import Efficiency, StepTime, decode_step, prefill_time
 from .specs import GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, proposer, speculative_step
@@ -66,6 +67,7 @@ class OperatingPoint:
     prefill_share: float  # fraction of replica time spent on prefill
     step: StepTime
     saturated: bool = False
+    tail: LatencyTail | None = None  # percentiles (core.tails), attached where an SLO percentile or profile asks
 
 
 def _step(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
+from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
 from .offers import check_pricing, parse_clouds
@@ -329,6 +330,8 @@ class ServingOptions:
     criticality: str | None = None
     price_max_age_days: int = 90
 
+    slo_percentile: str = "mean"  # the statistic the latency targets bound (core.tails): mean, 50, 90, 95, 99
+
     def chosen_clouds(self, known_clouds: tuple[str, ...]) -> tuple[str, ...]:
         """The providers to search: ``clouds`` (comma list, list or "all") or else the one ``cloud``."""
         if self.clouds is None:
@@ -348,6 +351,10 @@ class ServingOptions:
             raise InputError(f"--criticality {self.criticality!r} must be a tier name such as tier1")
         check_positive("--price-max-age-days", self.price_max_age_days, integer=True, upper=36500)
         check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
+        try:
+            check_percentile(self.slo_percentile)
+        except ValueError as error:
+            raise InputError(f"--slo-percentile {error}") from error
         check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)
         if self.target_latency_ms is not None:
             check_positive("--target-latency", self.target_latency_ms, upper=1e8)

@@ -17,7 +17,9 @@ from ..catalog import loader
 from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings
+from ..core.percentiles import QUANTILES
 from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
+from ..core.tails import latency_tail
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
 from .request import resolve_model_spec
@@ -128,9 +130,12 @@ class EstimateResult:
     warnings: list[str] = field(default_factory=list)
     ep: int = 1  # expert-parallel groups (MoE layout, core.layout)
     attention_dp: int = 1  # attention data-parallel groups
+    # ttft_p50_ms ... e2e_p99_ms (core.tails; issue 21): percentiles beside the means, flattened into the JSON
+    percentiles: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.update(data.pop("percentiles"))
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
 
 
@@ -299,4 +304,19 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         warnings=warnings,
         ep=cfg.ep,
         attention_dp=cfg.attention_dp,
+        percentiles=_percentiles(cfg, point, request),
     )
+
+
+def _percentiles(cfg: ReplicaConfig, point: OperatingPoint, request: EstimateRequest) -> dict[str, float]:
+    """p50/p90/p95/p99 of TTFT, ITL (= TPOT) and E2E in ms at ``point`` (``core.tails``); none for a static batch."""
+    if request.load == "static-batch":
+        return {}
+    tin, tout = float(request.input_tokens), float(request.output_tokens)
+    saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout).requests_per_s
+    tail = latency_tail(cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation)
+    out: dict[str, float] = {}
+    for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.itl_s), ("e2e", tail.e2e_s)):
+        for q, value in zip(QUANTILES, values[1:], strict=True):
+            out[f"{name}_p{q}_ms"] = value * 1e3
+    return out

@@ -16,6 +16,7 @@ from ..core.cost import INTERRUPTIBLE
 from ..core.inference import SLO, PlanSettings, Workload
 from ..core.memory import MemorySettings
 from ..core.params import representative_dense_model
+from ..core.percentiles import check_percentile
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..errors import InputError
@@ -134,7 +135,9 @@ def resolve(
             workload.peak_load_multiplier,
             workload.growth_rate,
         ),
-        slo=SLO(options.ttft_slo_ms, options.itl_slo_ms, options.target_latency_ms),
+        slo=SLO(
+            options.ttft_slo_ms, options.itl_slo_ms, options.target_latency_ms, check_percentile(options.slo_percentile)
+        ),
         settings=settings,
         options=options,
         gpus=gpus,

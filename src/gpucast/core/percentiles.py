@@ -1,0 +1,172 @@
+"""Latency percentiles and request-length distributions: the data the tail model and the simulator share.
+
+SLOs are stated as percentiles ("TTFT p99 under 2 s": MLPerf Inference's server constraints, and the seed
+specification's "P50 < 500 ms, P99 < 2 s"), so a latency is a distribution, not one number. ``LatencyTail`` holds
+the mean and the p50/p90/p95/p99 of TTFT, ITL (= TPOT) and end-to-end latency of one operating point;
+``LengthProfile`` is a request-length distribution as weighted (input, output) points: a dataset's published
+statistics (``lognormal_profile``) or a request log (``empirical_profile``), reduced to a few points whose
+weights resolve the upper tail (the last points stand for the top 10%, 5%, 2%, 1% of prompts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+PERCENTILES = ("mean", "50", "90", "95", "99")  # what --slo-percentile accepts
+QUANTILES = (50, 90, 95, 99)  # the percentiles every tail reports
+
+# quantile levels (bin centres) and bin weights of a profile's points: ten deciles up to p90, then the tail finer
+LEVELS = (0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.925, 0.965, 0.985, 0.995)
+WEIGHTS = (0.1,) * 9 + (0.05, 0.03, 0.01, 0.01)
+# the i-th input decile is paired with output decile (4 i mod 9), a fixed permutation standing for independence;
+# the four tail points (top 10% of prompts) keep the matching output tail (equal weights needed; conservative)
+OUTPUT_PAIRING = 4
+
+
+def check_percentile(value: str) -> str:
+    """The canonical spelling of a percentile ("p99" and "99" both give "99"), or ValueError naming the choices."""
+    text = str(value).strip().lower().removeprefix("p")
+    if text in ("mean", "avg", "average"):
+        return "mean"
+    if text in PERCENTILES:
+        return text
+    raise ValueError(f"{value!r} is not one of mean, 50, 90, 95, 99")
+
+
+@dataclass(frozen=True)
+class LatencyTail:
+    """Mean, p50, p90, p95 and p99 of TTFT, ITL and end-to-end latency (seconds), in ``PERCENTILES`` order."""
+
+    ttft_s: tuple[float, float, float, float, float]
+    itl_s: tuple[float, float, float, float, float]
+    e2e_s: tuple[float, float, float, float, float]
+
+    def at(self, percentile: str) -> tuple[float, float, float]:
+        """(TTFT, ITL, E2E) at ``percentile`` ("mean", "50", "90", "95" or "99")."""
+        i = PERCENTILES.index(percentile)
+        return self.ttft_s[i], self.itl_s[i], self.e2e_s[i]
+
+    def shifted(self, seconds: float) -> LatencyTail:
+        """Every TTFT and end-to-end value later by ``seconds`` (a queue ahead of the engine)."""
+        return LatencyTail(
+            tuple(t + seconds for t in self.ttft_s),  # type: ignore[arg-type]
+            self.itl_s,
+            tuple(t + seconds for t in self.e2e_s),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class LengthProfile:
+    """A request-length distribution: (weight, input tokens, output tokens) points, weights summing to 1."""
+
+    name: str
+    points: tuple[tuple[float, int, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.points:
+            raise ValueError(f"length profile {self.name!r} has no requests")
+        total = sum(w for w, _, _ in self.points)
+        if not math.isclose(total, 1.0, rel_tol=1e-6) or any(w <= 0 or i < 1 or o < 1 for w, i, o in self.points):
+            raise ValueError(f"length profile {self.name!r}: weights must be positive and sum to 1, lengths >= 1")
+
+    @property
+    def mean_input(self) -> float:
+        return sum(w * i for w, i, _ in self.points)
+
+    @property
+    def mean_output(self) -> float:
+        return sum(w * o for w, _, o in self.points)
+
+    @property
+    def longest(self) -> int:
+        """The longest request (prompt + output) the profile holds: the context window must fit it."""
+        return max(i + o for _, i, o in self.points)
+
+    def kv_tokens_per_sequence(self, full: bool = False) -> float:
+        """KV tokens a running sequence occupies on average: each request's occupancy weighted by the time it runs
+        (its output length), so long generations count more than their share of requests (length-biased)."""
+        occupied = sum(w * o * (i + (o if full else o / 2.0)) for w, i, o in self.points)
+        return occupied / max(self.mean_output, 1e-12)
+
+
+def _lognormal_quantiles(mean: float, median: float, maximum: float) -> list[float]:
+    """``LEVELS`` quantiles of a lognormal with the given mean and median (sigma^2 = 2 ln(mean / median)),
+    clipped to [1, maximum]: the shape published length histograms of chat and document sets take."""
+    sigma = math.sqrt(max(2.0 * math.log(mean / median), 0.0)) if mean > median else 0.0
+    mu = math.log(median)
+    normal = NormalDist()
+    return [min(max(math.exp(mu + sigma * normal.inv_cdf(q)), 1.0), maximum) for q in LEVELS]
+
+
+def lognormal_profile(
+    name: str,
+    *,
+    input_mean: float,
+    input_median: float,
+    input_max: float,
+    output_mean: float,
+    output_median: float,
+    output_max: float,
+) -> LengthProfile:
+    """A profile from published statistics: input and output lengths each lognormal (mean, median, cap), paired
+    as independent in the body (the fixed ``OUTPUT_PAIRING`` permutation of deciles)."""
+    if min(input_mean, input_median, output_mean, output_median) <= 0:
+        raise ValueError(f"length profile {name!r}: means and medians must be positive")
+    ins = _lognormal_quantiles(input_mean, input_median, input_max)
+    outs = _lognormal_quantiles(output_mean, output_median, output_max)
+    pairs = [(OUTPUT_PAIRING * k) % 9 if k < 9 else k for k in range(len(LEVELS))]
+    points = tuple((WEIGHTS[k], max(1, round(ins[k])), max(1, round(outs[pairs[k]]))) for k in range(len(LEVELS)))
+    return LengthProfile(name, points)
+
+
+def empirical_profile(name: str, requests: Sequence[tuple[int, int]]) -> LengthProfile:
+    """A profile from per-request (input, output) lengths: requests sorted by prompt length and grouped into the
+    ``LEVELS`` bins (each point the mean of its bin, so input-output correlation is kept)."""
+    if not requests:
+        raise ValueError(f"length profile {name!r} has no requests")
+    ordered = sorted(requests)
+    n = len(ordered)
+    points: list[tuple[float, int, int]] = []
+    edge = 0.0
+    for weight in WEIGHTS:
+        lo, hi = round(edge * n), round((edge + weight) * n)
+        edge += weight
+        members = ordered[lo : max(hi, lo + 1)] if lo < n else ordered[-1:]
+        share = (len(members) / n) if n >= len(WEIGHTS) * 10 else weight
+        points.append((share, round(sum(i for i, _ in members) / len(members)),
+                       round(sum(o for _, o in members) / len(members))))  # fmt: skip
+    total = sum(w for w, _, _ in points)
+    return LengthProfile(name, tuple((w / total, max(1, i), max(1, o)) for w, i, o in points))
+
+
+def mixture_quantile(p: float, offsets: Sequence[tuple[float, float]], busy: float, mean_wait: float) -> float:
+    """The p-quantile of a + W: ``offsets`` are (weight, a) points and W an independent queueing wait that is 0
+    with probability 1 - ``busy`` and otherwise exponential with mean ``mean_wait`` / ``busy`` (the M/G/1 wait's
+    exponential tail approximation; exact for M/M/1). Solved by bisection on the mixture's CDF."""
+    scale = mean_wait / busy if busy > 0 and mean_wait > 0 else 0.0
+
+    def cdf(t: float) -> float:
+        total = 0.0
+        for weight, a in offsets:
+            if t >= a:
+                total += weight * (1.0 - (busy * math.exp(-(t - a) / scale) if scale > 0 else 0.0))
+        return total
+
+    lo = min(a for _, a in offsets)
+    hi = max(a for _, a in offsets)
+    if scale > 0:
+        hi += scale * max(math.log(max(busy, 1e-12) / max(1.0 - p, 1e-12)), 0.0) + 1e-12
+    if cdf(lo) >= p:
+        return lo
+    for _ in range(60):
+        mid = (lo + hi) / 2.0
+        if cdf(mid) >= p:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo <= 1e-9 * max(hi, 1e-9):
+            break
+    return hi

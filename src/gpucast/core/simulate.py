@@ -1,0 +1,170 @@
+"""Discrete-event simulation of one replica's scheduler: the check on the analytic tail (``core.tails``).
+
+Iteration-level scheduling as vLLM's V1 scheduler and SGLang run it (Orca, OSDI'22; Sarathi-Serve, OSDI'24;
+the approach of the Vidur simulator, MLSys'24): every step first gives each running sequence in its decode phase one
+token of the step's token budget (``chunk_tokens``, vLLM ``max_num_batched_tokens``), then continues the partial
+prefill, then admits waiting requests first come first served while fewer than ``max_sequences`` run (vLLM
+``max_num_seqs``, or the KV cache), each prefilled in chunks of what the budget leaves. A step lasts the decode step of
+its decoding sequences (``serving.decode_step_time`` at their mean context) plus the replica time of its prefill
+chunks (``serving.prefill_seconds``, batched); a step with only prefill costs the prompt's own prefill latency.
+A request's first token comes at the end of the step that finishes its prompt; each later token one step later.
+
+Arrivals are Poisson at a rate (seeded ``random.Random``: deterministic) or a trace of (arrival time, input, output)
+rows. Pure: standard library only, no I/O. The first and last 10% of requests are warm-up and drain, not measured.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .percentiles import QUANTILES, LatencyTail, LengthProfile
+from .serving import ReplicaConfig, decode_step_time, prefill_seconds
+
+CONTEXT_BUCKET = 64  # decode steps are evaluated at the running context rounded to this many tokens (memoized)
+MEASURED = (0.1, 0.9)  # the share of requests (by arrival) whose latencies count: warm-up and drain excluded
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Latency distribution and throughput of a simulated run."""
+
+    requests: int  # requests measured
+    tail: LatencyTail
+    requests_per_s: float  # completed over the measured window
+    mean_batch: float  # sequences decoding per step, averaged over steps
+    steps: int
+
+
+@dataclass
+class _Request:
+    arrival: float
+    prompt: int
+    output: int
+    prefilled: int = 0
+    generated: int = 0
+    first_token: float = math.nan
+    finish: float = math.nan
+    context: int = 0
+
+
+@lru_cache(maxsize=16384)
+def _decode(cfg: ReplicaConfig, batch: int, context: int) -> float:
+    return decode_step_time(cfg, float(batch), float(context)).total_s
+
+
+@lru_cache(maxsize=16384)
+def _chunk(cfg: ReplicaConfig, tokens: int, done: int, alone: bool) -> float:
+    if alone:
+        return prefill_seconds(cfg, float(tokens), cached_tokens=float(done))
+    return prefill_seconds(cfg, float(tokens), batched=True, cached_tokens=float(done)) / cfg.pp
+
+
+def poisson_trace(
+    rate: float, requests: int, lengths: LengthProfile, seed: int = 0
+) -> tuple[tuple[float, int, int], ...]:
+    """``requests`` Poisson arrivals at ``rate`` per second with lengths drawn from ``lengths`` (seeded)."""
+    if rate <= 0 or requests < 1:
+        raise ValueError("a simulation needs a positive rate and at least one request")
+    rng = random.Random(seed)
+    weights = [w for w, _, _ in lengths.points]
+    shapes = rng.choices([(i, o) for _, i, o in lengths.points], weights=weights, k=requests)
+    t, rows = 0.0, []
+    for tin, tout in shapes:
+        t += rng.expovariate(rate)
+        rows.append((t, tin, tout))
+    return tuple(rows)
+
+
+def simulate(cfg: ReplicaConfig, trace: Sequence[tuple[float, int, int]]) -> SimulationResult:
+    """Run the scheduler over ``trace`` (arrival seconds, input tokens, output tokens; sorted by arrival)."""
+    pending = deque(_Request(t, max(int(i), 1), max(int(o), 1)) for t, i, o in sorted(trace))
+    every = list(pending)
+    waiting: deque[_Request] = deque()
+    running: list[_Request] = []
+    now, steps, decoded_total = 0.0, 0, 0
+    itl: list[tuple[float, int]] = []  # (step seconds, sequences that got a token in it) after warm-up
+    lo = every[int(MEASURED[0] * len(every))].arrival if every else 0.0
+    hi = every[max(int(MEASURED[1] * len(every)) - 1, 0)].arrival if every else 0.0
+    budget = max(cfg.chunk_tokens, 1)
+    while pending or waiting or running:
+        while pending and pending[0].arrival <= now:
+            waiting.append(pending.popleft())
+        if not running and not waiting:
+            now = pending[0].arrival
+            continue
+        decoders = [r for r in running if r.prefilled >= r.prompt]
+        left = budget - len(decoders)
+        chunks: list[tuple[_Request, int]] = []
+        for r in running:
+            if r.prefilled < r.prompt and left > 0:
+                take = min(r.prompt - r.prefilled, left)
+                chunks.append((r, take))
+                left -= take
+        while waiting and left > 0 and len(running) < cfg.max_sequences:
+            r = waiting.popleft()
+            running.append(r)
+            take = min(r.prompt, left)
+            chunks.append((r, take))
+            left -= take
+        duration = 0.0
+        if decoders:
+            context = sum(r.context for r in decoders) / len(decoders)
+            duration += _decode(cfg, len(decoders), round(context / CONTEXT_BUCKET) * CONTEXT_BUCKET)
+        alone = not decoders and len(chunks) == 1
+        duration += sum(_chunk(cfg, take, r.prefilled, alone) for r, take in chunks)
+        now += duration
+        steps += 1
+        decoded_total += len(decoders)
+        if decoders and lo <= now:
+            itl.append((duration, sum(1 for r in decoders if lo <= r.arrival <= hi)))
+        for r in decoders:
+            r.generated += 1
+            r.context += 1
+        for r, take in chunks:
+            r.prefilled += take
+            if r.prefilled >= r.prompt:  # the prompt's last chunk samples the first token
+                r.first_token, r.generated, r.context = now, 1, r.prompt + 1
+        for r in running:
+            if r.generated >= r.output and math.isnan(r.finish):
+                r.finish = now
+        running = [r for r in running if math.isnan(r.finish)]
+    measured = [r for r in every if lo <= r.arrival <= hi]
+    ttft = sorted(r.first_token - r.arrival for r in measured)
+    e2e = sorted(r.finish - r.arrival for r in measured)
+    window = max(r.finish for r in measured) - min(r.arrival for r in measured) if measured else 0.0
+    return SimulationResult(
+        requests=len(measured),
+        tail=LatencyTail(_summary(ttft), _weighted_summary(itl), _summary(e2e)),
+        requests_per_s=len(measured) / window if window > 0 else 0.0,
+        mean_batch=decoded_total / max(steps, 1),
+        steps=steps,
+    )
+
+
+def _summary(values: list[float]) -> tuple[float, float, float, float, float]:
+    """Mean and ``QUANTILES`` of sorted ``values`` (nearest rank)."""
+    if not values:
+        return (math.nan,) * 5
+    n = len(values)
+    picks = tuple(values[min(n - 1, max(0, math.ceil(q / 100.0 * n) - 1))] for q in QUANTILES)
+    return (sum(values) / n, *picks)  # type: ignore[return-value]
+
+
+def _weighted_summary(samples: list[tuple[float, int]]) -> tuple[float, float, float, float, float]:
+    """Token-weighted mean and quantiles of step durations: each decoding sequence's gap is its step's length."""
+    kept = sorted((d, n) for d, n in samples if n > 0)
+    total = sum(n for _, n in kept)
+    if total == 0:
+        return (math.nan,) * 5
+    cumulative, running = [], 0
+    for _, n in kept:
+        running += n
+        cumulative.append(running)
+    picks = tuple(kept[min(bisect.bisect_left(cumulative, q / 100.0 * total), len(kept) - 1)][0] for q in QUANTILES)
+    return (sum(d * n for d, n in kept) / total, *picks)  # type: ignore[return-value]

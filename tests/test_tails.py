@@ -1,0 +1,106 @@
+"""Issue 21: latency percentiles (core.tails) against the scheduler simulation (core.simulate), and the SLO
+percentile in the capacity search (``mean`` reproduces the mean model exactly)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpucast.catalog import loader
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.memory import MemorySettings
+from gpucast.core.percentiles import LengthProfile, check_percentile, empirical_profile, lognormal_profile
+from gpucast.core.serving import at_request_rate
+from gpucast.core.simulate import poisson_trace, simulate
+from gpucast.core.specs import Precision
+from gpucast.core.tails import latency_tail
+
+CHAT = lognormal_profile(
+    "chat", input_mean=300, input_median=200, input_max=4096, output_mean=250, output_median=180, output_max=2048
+)
+
+
+def _estimate(slo: SLO, lengths: LengthProfile | None = CHAT):  # type: ignore[no-untyped-def]
+    gpu = loader.resolve_gpu("H100")
+    engine = loader.resolve_engine("vllm")
+    settings = PlanSettings(memory=MemorySettings.for_engine(engine, None), context_window=8192)
+    tin, tout = (300, 250) if lengths is None else (round(lengths.mean_input), round(lengths.mean_output))
+    return estimate_replica(
+        loader.resolve_model("llama-3.1-8b"), gpu, loader.efficiency_for(gpu, "vllm"),
+        precision=Precision.FP8, kv_precision=Precision.FP8, tp=1, pp=1,
+        workload=Workload(1.0, tin, tout, lengths=lengths), slo=slo, settings=settings,
+    )  # fmt: skip
+
+
+def test_percentile_spellings() -> None:
+    assert check_percentile("p99") == "99" and check_percentile("mean") == "mean"
+    with pytest.raises(ValueError, match="mean, 50, 90, 95, 99"):
+        check_percentile("98")
+
+
+def test_profile_keeps_its_published_mean_and_weights() -> None:
+    assert sum(w for w, _, _ in CHAT.points) == pytest.approx(1.0)
+    assert CHAT.mean_input == pytest.approx(300, rel=0.08)
+    assert CHAT.mean_output == pytest.approx(250, rel=0.08)
+    flat = empirical_profile("log", [(100, 10)] * 50 + [(1000, 100)] * 50)
+    assert flat.mean_input == pytest.approx(550, rel=0.02)
+
+
+@pytest.mark.parametrize("load", [0.3, 0.6])
+def test_analytic_percentiles_agree_with_the_simulation(load: float) -> None:
+    """Below 70% of saturation the analytic p90/p99 TTFT and ITL are within 35% of a 3,000-request simulation."""
+    est = _estimate(SLO(1e9, 1e9))
+    cfg, sat = est.config, est.saturation.requests_per_s
+    shape = {"input_tokens": CHAT.mean_input, "output_tokens": CHAT.mean_output}
+    point = at_request_rate(cfg, rate=load * sat, **shape)
+    tail = latency_tail(cfg, point, saturation_rate=sat, lengths=CHAT, **shape)
+    sim = simulate(cfg, poisson_trace(load * sat, 3000, CHAT, seed=1)).tail
+    for i in (2, 4):  # p90, p99
+        assert tail.ttft_s[i] == pytest.approx(sim.ttft_s[i], rel=0.35)
+        assert tail.itl_s[i] == pytest.approx(sim.itl_s[i], rel=0.35)
+    assert tail.e2e_s[1] == pytest.approx(sim.e2e_s[1], rel=0.35)
+
+
+def test_mean_percentile_reproduces_the_mean_model_and_p99_needs_more() -> None:
+    plain = _estimate(SLO(300.0, 30.0), lengths=None)
+    mean = _estimate(SLO(300.0, 30.0, percentile="mean"), lengths=None)
+    p99 = _estimate(SLO(300.0, 30.0, percentile="99"), lengths=None)
+    assert mean.capacity.requests_per_s == plain.capacity.requests_per_s
+    assert p99.capacity.requests_per_s < mean.capacity.requests_per_s
+    assert p99.capacity.tail is not None
+    ttft, itl, _ = p99.capacity.tail.at("99")
+    assert ttft * 1e3 <= 300.0 and itl * 1e3 <= 30.0
+
+
+def test_estimate_json_reports_percentiles_beside_the_means() -> None:
+    """``gpucast estimate --json`` (the real CLI) reports ttft/itl/tpot/e2e p50-p99, ordered, the p50 near the mean."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gpucast", "estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "1",
+         "--input-tokens", "1000", "--output-tokens", "300", "--request-rate", "10", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    data = json.loads(out.stdout)
+    for name in ("ttft", "itl", "tpot", "e2e"):
+        values = [data[f"{name}_p{q}_ms"] for q in (50, 90, 95, 99)]
+        assert values == sorted(values) and values[0] > 0
+    assert data["ttft_p99_ms"] > data["ttft_ms"] > data["ttft_p50_ms"]
+
+
+def test_slo_percentile_flag_plans_for_the_tail_and_rejects_bad_values() -> None:
+    """``gpucast inference --slo-percentile 99`` needs at least the GPUs of ``mean``; a bad value is one line, exit 2."""
+    import json
+    import subprocess
+    import sys
+
+    base = [sys.executable, "-m", "gpucast", "inference", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens",
+            "1000", "--output-tokens", "300", "--gpu", "H100", "--ttft-slo-ms", "300", "--itl-slo-ms", "30", "--json"]  # fmt: skip
+    gpus = {}
+    for p in ("mean", "99"):
+        run = subprocess.run([*base, "--slo-percentile", p], capture_output=True, text=True, check=True)
+        gpus[p] = json.loads(run.stdout)["gpu_resources"]["total_gpus"]
+    assert gpus["99"] > gpus["mean"]
+    bad = subprocess.run([*base, "--slo-percentile", "98"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--slo-percentile '98'" in bad.stderr and "Traceback" not in bad.stderr
