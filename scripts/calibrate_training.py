@@ -49,7 +49,7 @@ from scipy.optimize import least_squares
 
 from gpucast.core.training import FrameworkFactors, TrainingEfficiency
 from gpucast.core.training_memory import training_memory
-from gpucast.validation.training import METRICS, THROUGHPUT, Case, predict, rule_of_thumb
+from gpucast.validation.training import MEMORY, METRICS, RESERVED, THROUGHPUT, Case, predict, rule_of_thumb
 from gpucast.validation.training import prepare as prepare_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
@@ -58,6 +58,8 @@ from calibration_report import check_or_write
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/training.csv")  # relative to the repo root
 FIT_DIR = REPO / "data" / "benchmarks" / "training-fit"  # further published rows fitted on (sources in its README)
+MEASURED_DIR = REPO / "data" / "benchmarks" / "measured"  # gpucast's own GPU measurements (sources in its README)
+MEMORY_STACKS = ("hf",)  # stacks with their own activation-memory factor (their peak-memory rows fit it)
 OUTPUT = REPO / "src" / "gpucast" / "catalog" / "training_calibration.toml"
 BOUNDS = {  # physically meaningful ranges
     "matmul_fraction": (0.3, 0.9),
@@ -68,12 +70,17 @@ BOUNDS = {  # physically meaningful ranges
     "recompute_time_factor": (0.4, 1.2),
     "dp_exposed_fraction": (0.0, 1.0),
     "tp_exposed_fraction": (0.0, 1.0),
+    "lora_passes": (2.0, 100.0),
 }
 GLOBAL = tuple(BOUNDS)
 PRIOR_SIGMA, START_SIGMA, LOSS_SCALE, MIN_FAMILY_ROWS = 0.3, 3.0, 0.2, 10
 ATTENTION_PRIOR_SIGMA = 0.5  # flash-attention kernels differ more between GPU generations than GEMMs do
-FRAMEWORK_BOUNDS = {"matmul": (0.5, 1.5), "attention": (0.3, 2.0)}
-FRAMEWORK_SIGMA = {"matmul": PRIOR_SIGMA / 2, "attention": ATTENTION_PRIOR_SIGMA}
+FRAMEWORK_BOUNDS = {"matmul": (0.5, 1.5), "attention": (0.3, 2.0), "elementwise": (0.3, 5.0), "lora": (0.1, 10.0)}
+# GEMM and attention kernels are shared (cuBLAS, flash kernels): tight priors. Eager vs fused elementwise kernels
+# (norms, activations, RoPE, casts) and eager vs compiled LoRA branches differ by integer factors: weak priors.
+FRAMEWORK_SIGMA = {"matmul": PRIOR_SIGMA / 2, "attention": ATTENTION_PRIOR_SIGMA, "elementwise": START_SIGMA,
+                   "lora": START_SIGMA}  # fmt: skip
+PER_STACK = len(FRAMEWORK_BOUNDS)
 START = TrainingEfficiency()
 
 
@@ -101,7 +108,8 @@ def _has_tps(case: Case) -> bool:
 def efficiencies(x: Sequence[float], fams: Sequence[str], fws: Sequence[str] = ()) -> dict[str, TrainingEfficiency]:
     offset = len(GLOBAL) + 2 * len(fams)
     stacks = tuple(
-        (fw, FrameworkFactors(float(x[offset + 2 * i]), float(x[offset + 2 * i + 1]))) for i, fw in enumerate(fws)
+        (fw, FrameworkFactors(**{k: float(x[offset + PER_STACK * i + j]) for j, k in enumerate(FRAMEWORK_BOUNDS)}))
+        for i, fw in enumerate(fws)
     )
     base = TrainingEfficiency(
         **dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit", frameworks=stacks
@@ -127,7 +135,7 @@ def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...], 
     weight = _weights(cases, THROUGHPUT)
     pair = ("matmul_fraction", "attention_fraction")
     start = np.array([getattr(START, k) for k in GLOBAL] + [getattr(START, k) for k in pair] * len(fams))
-    start = np.concatenate([start, np.ones(2 * len(fws))])
+    start = np.concatenate([start, np.ones(PER_STACK * len(fws))])
     low = np.array(
         [BOUNDS[k][0] for k in GLOBAL] + [BOUNDS[k][0] for k in pair] * len(fams)
         + [FRAMEWORK_BOUNDS[k][0] for k in FRAMEWORK_BOUNDS] * len(fws)
@@ -154,8 +162,8 @@ def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...], 
             res.append(math.log(x[len(GLOBAL) + 2 * i] / x[0]) / PRIOR_SIGMA)
             res.append(math.log(x[len(GLOBAL) + 2 * i + 1] / x[2]) / ATTENTION_PRIOR_SIGMA)
         for i in range(len(fws)):  # software stacks around the "default" stack (factors 1)
-            res.append(math.log(x[offset + 2 * i]) / FRAMEWORK_SIGMA["matmul"])
-            res.append(math.log(x[offset + 2 * i + 1]) / FRAMEWORK_SIGMA["attention"])
+            for j, k in enumerate(FRAMEWORK_BOUNDS):
+                res.append(math.log(x[offset + PER_STACK * i + j]) / FRAMEWORK_SIGMA[k])
         return np.array(res)
 
     result = least_squares(
@@ -165,21 +173,55 @@ def fit_throughput(cases: Sequence[Case]) -> tuple[np.ndarray, tuple[str, ...], 
     return result.x, fams, fws
 
 
-def fit_memory(cases: Sequence[Case]) -> float:
-    """activation_factor minimising the weighted log error of the peak-memory rows (golden section)."""
-    rows = [(c, v) for c in cases for _, m, v, _ in c.targets if m == "peak_mem_gb_per_gpu"]
-    if not rows:
-        return START.activation_factor
-    weight = _weights(cases, ("peak_mem_gb_per_gpu",))
+def _grid_fit(
+    rows: Sequence[tuple[Case, str, float]], weight: dict[str, float], grid: np.ndarray, settings: object
+) -> float:
+    """The grid value minimising the weighted absolute log error (median-like, deterministic and robust);
+    ``settings(value)`` gives the MemorySettings for a grid value."""
 
-    def cost(factor: float) -> float:
-        eff = dataclasses.replace(START, activation_factor=factor)
-        return sum(
-            weight[c.source] * abs(math.log(training_memory(c.setup, eff.memory).allocated / v)) for c, v in rows
-        )
+    def cost(value: float) -> float:
+        mem = settings(value)  # type: ignore[operator]
+        total = 0.0
+        for c, m, v in rows:
+            got = training_memory(c.setup, mem)
+            total += weight[c.source] * abs(math.log((got.reserved if m == RESERVED else got.allocated) / v))
+        return total
 
-    grid = np.linspace(0.5, 2.0, 151)  # median-like (L1) fit on a fixed grid: deterministic and robust
     return float(grid[int(np.argmin([cost(f) for f in grid]))])
+
+
+def fit_memory(cases: Sequence[Case]) -> tuple[float, dict[str, float], float]:
+    """(activation_factor, per-stack activation factors, fragmentation_fraction), one after the other: the global
+    factor on the allocated-memory rows of the other stacks, each MEMORY_STACKS factor on its own stack's rows,
+    the fragmentation on the rows that report reserved memory (torch.cuda.max_memory_reserved)."""
+    rows = [(c, m, v) for c in cases for _, m, v, _ in c.targets if m in MEMORY]
+    weight = _weights(cases, MEMORY)
+    grid = np.linspace(0.5, 2.0, 151)
+    base = [r for r in rows if r[1] != RESERVED and r[0].setup.framework not in MEMORY_STACKS]
+    factor = START.activation_factor
+    if base:
+        factor = _grid_fit(base, weight, grid, lambda f: dataclasses.replace(START, activation_factor=f).memory)
+    stacks: dict[str, float] = {}
+    for stack in MEMORY_STACKS:
+        own = [r for r in rows if r[1] != RESERVED and r[0].setup.framework == stack]
+        if own:
+            stacks[stack] = _grid_fit(
+                own, weight, np.linspace(0.3, 2.0, 171),
+                lambda f, s=stack: dataclasses.replace(
+                    START, activation_factor=factor, frameworks=((s, FrameworkFactors(activation=f)),)
+                ).memory,
+            )  # fmt: skip
+    reserved = [r for r in rows if r[1] == RESERVED]
+    fragmentation = START.fragmentation_fraction
+    if reserved:
+        frames = tuple((k, FrameworkFactors(activation=v)) for k, v in stacks.items())
+        fragmentation = _grid_fit(
+            reserved, weight, np.linspace(0.0, 0.3, 61),
+            lambda f: dataclasses.replace(
+                START, activation_factor=factor, fragmentation_fraction=f, frameworks=frames
+            ).memory,
+        )  # fmt: skip
+    return factor, stacks, fragmentation
 
 
 @dataclass
@@ -188,15 +230,27 @@ class Fit:
     fams: tuple[str, ...]
     fws: tuple[str, ...]
     activation_factor: float
+    stack_activation: dict[str, float]
+    fragmentation_fraction: float
 
     def efficiencies(self) -> dict[str, TrainingEfficiency]:
         effs = efficiencies(self.x, self.fams, self.fws)
-        return {k: dataclasses.replace(v, activation_factor=self.activation_factor) for k, v in effs.items()}
+        return {k: self._memory(v) for k, v in effs.items()}
+
+    def _memory(self, eff: TrainingEfficiency) -> TrainingEfficiency:
+        names = sorted({*dict(eff.frameworks), *self.stack_activation})
+        frames = tuple(
+            (n, dataclasses.replace(eff.framework(n), activation=self.stack_activation.get(n, 1.0))) for n in names
+        )
+        return dataclasses.replace(
+            eff, activation_factor=self.activation_factor, fragmentation_fraction=self.fragmentation_fraction,
+            frameworks=frames,
+        )  # fmt: skip
 
 
 def fit(cases: Sequence[Case]) -> Fit:
     x, fams, fws = fit_throughput(cases)
-    return Fit(x, fams, fws, fit_memory(cases))
+    return Fit(x, fams, fws, *fit_memory(cases))
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -241,12 +295,14 @@ def values(result: Fit) -> tuple[dict[str, float], dict[str, dict[str, dict[str,
     """[defaults] and the [families.*] / [frameworks.*] tables, rounded to 3 significant digits."""
     effs = result.efficiencies()
     base = effs["default"]
-    defaults = {k: float(f"{getattr(base, k):.3g}") for k in (*GLOBAL, "activation_factor")}
+    defaults = {k: float(f"{getattr(base, k):.3g}") for k in (*GLOBAL, "activation_factor", "fragmentation_fraction")}
     fams = {
         f: {k: float(f"{getattr(effs[f], k):.3g}") for k in ("matmul_fraction", "attention_fraction")}
         for f in result.fams
     }
     fws = {fw: {k: float(f"{getattr(base.framework(fw), k):.3g}") for k in FRAMEWORK_BOUNDS} for fw in result.fws}
+    for stack, factor in result.stack_activation.items():
+        fws.setdefault(stack, {})["activation"] = float(f"{factor:.3g}")
     return defaults, {"families": fams, "frameworks": fws}
 
 
@@ -295,8 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data",
         type=Path,
         nargs="+",
-        default=[DEFAULT_DATA, *sorted(FIT_DIR.glob("*.csv"))],
-        help="training CSVs (default: ../shared/calibration/training.csv and data/benchmarks/training-fit/*.csv)",
+        default=[DEFAULT_DATA, *sorted(FIT_DIR.glob("*.csv")), *sorted(MEASURED_DIR.glob("*.csv"))],
+        help="training CSVs (default: ../shared/calibration/training.csv, data/benchmarks/training-fit/*.csv and "
+        "data/benchmarks/measured/*.csv)",
     )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--check", action="store_true", help="re-fit; exit 1 if --output differs")
@@ -328,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in zip(names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
     print(f"  {'activation_factor':<32} {result.activation_factor:.4g}")
+    for stack, factor in result.stack_activation.items():
+        print(f"  {stack + '.activation':<32} {factor:.4g}")
+    print(f"  {'fragmentation_fraction':<32} {result.fragmentation_fraction:.4g}")
     fitted = pairs_for(cases, result)
     columns = {"in sample": errors(fitted)}
     if not (args.no_cv or args.check):
@@ -351,9 +411,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         effs = result.efficiencies()
         for c in cases:
             for rid, m, v, _ in c.targets:
-                if m == "peak_mem_gb_per_gpu":
+                if m in MEMORY:
                     mem = training_memory(c.setup, _eff(effs, c).memory)
-                    print(f"  {rid:<40} measured {v:6.1f} predicted {mem.allocated:6.1f} GiB {mem} {c.setup.recompute}")
+                    got = mem.reserved if m == RESERVED else mem.allocated
+                    print(f"  {rid:<40} measured {v:6.1f} predicted {got:6.1f} GiB {mem} {c.setup.recompute}")
     print(f"elapsed {time.perf_counter() - started:.1f} s")
     problems = differs(result, args.output, args.tolerance) if args.check else None
     return check_or_write(problems, args.output, render(result, lines, names), no_write=args.no_write)

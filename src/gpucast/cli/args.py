@@ -155,7 +155,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--dp", type=int, help="pin data parallelism: GPUs = TP x PP x DP (TP, PP default 1)")
     extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
     extra.add_argument("--optimize", help="speed or cost (default speed)")
-    extra.add_argument("--framework", help="software stack: default, megatron, composer or torchtune (fitted factors)")
+    extra.add_argument(
+        "--framework", help="software stack: default, megatron, composer, torchtune or hf (fitted factors)"
+    )
 
 
 def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
@@ -362,7 +364,13 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
     parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
     parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
-    parser.add_argument("--framework", default="default", help="default, megatron, composer or torchtune")
+    parser.add_argument("--framework", default="default", help="default, megatron, composer, torchtune or hf")
+    parser.add_argument(
+        "--master-weights",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="fp32: FP32 master weights and AdamW states (mixed precision, default); bf16: pure BF16 training",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -374,5 +382,5 @@ def training_request_from_args(args: argparse.Namespace) -> Any:
         model_config=args.model_config, precision=args.precision, global_batch=args.global_batch,
         global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
         recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
-        flash_attention=args.flash_attention,
+        flash_attention=args.flash_attention, master_weights=args.master_weights,
     )  # fmt: skip

@@ -30,6 +30,17 @@ On Hopper and Blackwell every stack but Megatron-Core runs a FlashAttention-2-cl
 A step is ``grad_accum + pp - 1`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
 exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
 (memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
+
+LoRA (Hu et al. 2021) as PEFT runs it: the frozen base still computes input gradients (the 4N above), and each
+adapted matrix adds a branch ``x -> A (r x d_in) -> B (d_out x r) -> x scale -> + base output`` whose GEMMs are
+``2 r (d_in + d_out)`` FLOPs per token per pass (forward, input gradient, weight gradient) but are skinny (N = r)
+and memory-bound: the branch reads its input, writes and re-reads d_out-wide intermediates (scale, add) forward,
+and backward reads the output gradient and writes and accumulates a second input gradient into the base's.
+``lora_passes`` counts that HBM traffic in units of ``2 x (d_in + d_out)`` bytes per token per adapted matrix
+(fitted; it also absorbs cuBLAS's low bandwidth on N = 16 GEMMs); full recomputation repeats the forward third.
+Under autocast with an FP32 model (the "hf" stack's ``master_weights``): every micro-batch casts each weight
+to BF16 (read 4 + write 2 bytes, again when recomputed) and casts its BF16 weight gradient into the FP32 ``.grad``
+(read 2 + read/write 4 + 4 bytes).
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ from .training_efficiency import (
 from .training_memory import (
     TrainingMemory,
     TrainingSetup,
+    autocast_master,
+    lora_target_shapes,
     lora_trainable_parameters,
     model_state_bytes_per_param,
     training_memory,
@@ -177,12 +190,14 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     ffn = m.intermediate_size * (1.5 if m.gated_mlp else 1.0)
     if m.is_moe:
         ffn = 1.5 * m.moe_intermediate_size * (m.experts_per_token + m.num_shared_experts)
-    elem_passes = eff.elementwise_passes * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
+    elem_passes = eff.elementwise_passes * stack.elementwise * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
     elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_mb * layers / setup.tp
     if setup.precision is Precision.FP8:  # casts of the GEMM inputs and output gradients (module docstring)
         casts = 1.0 + (rec / 3.0 if setup.recompute == "full" else 0.0)
         elem_bytes += casts * FP8_CAST_BYTES * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_mb * layers / setup.tp
     t_elem = elem_bytes / (gpu.memory_bandwidth_tb_s * 1e12)
+    t_lora = _lora_branch_s(setup, eff, mm_rate, tokens_mb, layers)
+    t_elem += t_lora + _autocast_casts_s(setup)
     # --- tensor parallel: 4 collectives per layer (6 with full recompute), ring volume 2(t-1)/t ---------
     t_tp = 0.0
     if setup.tp > 1:
@@ -253,6 +268,28 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     )
 
 
+def _lora_branch_s(setup: TrainingSetup, eff: TrainingEfficiency, mm_rate: float, tokens: int, layers: float) -> float:
+    """Seconds of the LoRA branches of one micro-batch on one GPU (module docstring): skinny GEMMs + HBM traffic."""
+    if setup.method == "full":
+        return 0.0
+    shapes = lora_target_shapes(setup.model)
+    width = sum(shapes[t][0] + shapes[t][1] for t in dict.fromkeys(setup.lora_targets))
+    forward_again = 1.0 / 3.0 if setup.recompute == "full" else 0.0
+    flops = 2.0 * setup.lora_rank * width * 3.0 * (1.0 + forward_again)
+    traffic = eff.lora_passes * eff.framework(setup.framework).lora * 2.0 * width * (1.0 + forward_again)
+    per_token_layer = flops / mm_rate + traffic / (setup.gpu.memory_bandwidth_tb_s * 1e12)
+    return per_token_layer * tokens * layers / setup.tp
+
+
+def _autocast_casts_s(setup: TrainingSetup) -> float:
+    """Autocast's weight casts and FP32 gradient accumulation per micro-batch (module docstring)."""
+    if not autocast_master(setup):
+        return 0.0
+    params = count_parameters(setup.model).total / (setup.tp * setup.pp)
+    casts = 6.0 * (2.0 if setup.recompute == "full" else 1.0) + 14.0
+    return params * casts / (setup.gpu.memory_bandwidth_tb_s * 1e12)
+
+
 def _lora_params(setup: TrainingSetup) -> int:
     return lora_trainable_parameters(setup.model, setup.lora_rank, setup.lora_targets)
 
@@ -292,6 +329,7 @@ def search_parallelism(
     eff: TrainingEfficiency = TrainingEfficiency(),
     objective: str = "speed",
     framework: str = "default",
+    master_weights: bool = True,
 ) -> tuple[TrainingSetup, TrainingPerf]:
     """The fastest (``objective="speed"``) or least-memory (``"memory"``) configuration that fits.
 
@@ -325,7 +363,7 @@ def search_parallelism(
             model=model, gpu=gpu, precision=precision, method=method, lora_rank=lora_rank,
             lora_targets=lora_targets, optimizer=optimizer, zero=z, tp=t, pp=p, dp=dp, micro_batch=mb,
             seq_len=seq_len, grad_accum=global_batch_seqs // (mb * dp), recompute=rc,
-            flash_attention=flash_attention, framework=framework,
+            flash_attention=flash_attention, framework=framework, master_weights=master_weights,
         )  # fmt: skip
         perf = estimate_training_step(setup, eff)
         if lightest is None or perf.memory.total < lightest[0]:

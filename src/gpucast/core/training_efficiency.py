@@ -26,6 +26,9 @@ class FrameworkFactors:
 
     matmul: float = 1.0
     attention: float = 1.0
+    activation: float = 1.0  # on the stored activations' memory (times TrainingEfficiency.activation_factor)
+    elementwise: float = 1.0  # on TrainingEfficiency.elementwise_passes (eager vs fused norms, activations, casts)
+    lora: float = 1.0  # on TrainingEfficiency.lora_passes (eager PEFT branches vs compiled/fused ones)
 
 
 HOPPER_GENERATIONS = ("hopper", "blackwell")
@@ -33,7 +36,10 @@ HOPPER_GENERATIONS = ("hopper", "blackwell")
 # FlashAttention-2 (PyTorch SDPA's default, llm-foundry's Triton kernel, torchtune) reaches ~35% of H100's
 # BF16 peak against ~75% for FlashAttention-3 (Shah et al. 2024, arXiv 2407.08608, Sec. 1), while on Ampere
 # FA2 is the native kernel; ``fa2_hopper_factor`` carries that gap for the other stacks.
-HOPPER_NATIVE_ATTENTION = ("megatron",)
+# PyTorch's SDPA on Hopper in the eager "hf" stack (PyTorch 2.11, data/benchmarks/measured/h200_finetune.csv) is
+# Hopper-class too: Llama-3.1-8B LoRA at 8192 x 1 runs only 8% slower than at 2048 x 4 (1.363 vs 1.259 s per step),
+# 4x the attention FLOPs in 0.1 s, i.e. > 450 TFLOP/s, which an FA2-class kernel (~35% of 989) cannot reach.
+HOPPER_NATIVE_ATTENTION = ("megatron", "hf")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class TrainingEfficiency:
     recompute_time_factor: float = 0.8  # recomputed forward time / same FLOPs at the average rate
     dp_exposed_fraction: float = 0.2  # part of DP/FSDP traffic that never overlaps compute
     tp_exposed_fraction: float = 0.5  # part of TP collectives that never overlaps compute
+    lora_passes: float = 20.0  # HBM passes of a LoRA branch per adapted matrix, units of 2 x (d_in + d_out) bytes
     interconnect_fraction: float = 0.7  # achieved / nominal link bandwidth for large collectives
     activation_factor: float = 1.0  # MemorySettings.activation_factor
     fragmentation_fraction: float = 0.05
@@ -60,7 +67,8 @@ class TrainingEfficiency:
 
     @property
     def memory(self) -> MemorySettings:
-        return MemorySettings(self.activation_factor, self.fragmentation_fraction, self.context_gib)
+        stacks = tuple((name, f.activation) for name, f in self.frameworks if f.activation != 1.0)
+        return MemorySettings(self.activation_factor, self.fragmentation_fraction, self.context_gib, stacks)
 
     def framework(self, name: str) -> FrameworkFactors:
         """The factors of software stack ``name`` (1 and 1 when the calibration has none)."""

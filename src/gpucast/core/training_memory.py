@@ -39,7 +39,16 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   time: ``s*b*vocab*(2 + 8/8)``. torchtune's README flag table measures 8.1 GiB saved by chunking Llama 3.2
   3B at 2 x 4096 tokens (vocab 128256): this term gives 6.9 GiB, the FP32-only count (4 bytes) gave 3.4.
 - **Buffers**: the CUDA context and NCCL buffers (``context_gib``, not seen by PyTorch's allocator)
-  and the caching allocator's fragmentation (a fraction of what is allocated).
+  and the caching allocator's fragmentation (a fraction of what is allocated): ``reserved`` =
+  ``allocated x (1 + fragmentation_fraction)`` is what ``torch.cuda.max_memory_reserved`` reports.
+- **Eager PyTorch + transformers + PEFT** (``framework="hf"``; measured on one H200,
+  data/benchmarks/measured/h200_finetune.csv): ``zero_grad(set_to_none=True)`` (PyTorch 2.x and the HF
+  Trainer default) frees the gradients between steps, so they never coexist with the forward's activations
+  and logits: the peak is ``weights + optimizer states + max(activations + logits [+ autocast copies],
+  gradients)`` — the end of the forward pass or the end of the backward pass. The measured 8B pure-BF16 full
+  fine-tune peaks at 59.99 GiB = 2 + 2 + 4 bytes x 8.03 B parameters, the summed count says ~70. With FP32
+  master weights (``Trainer(bf16=True)``: autocast) the model itself is FP32 (4 bytes, gradients 4, AdamW 8)
+  and autocast keeps a BF16 copy of every weight from the forward pass until its backward (2 bytes).
 """
 
 from __future__ import annotations
@@ -60,6 +69,8 @@ __all__ = [
     "TrainingMemory",
     "TrainingSetup",
     "activation_bytes_per_layer",
+    "autocast_master",
+    "lora_target_shapes",
     "lora_trainable_parameters",
     "model_state_bytes_per_param",
     "training_memory",
@@ -75,8 +86,9 @@ NF4_BYTES_PER_PARAM = 0.5 + 0.127 / 8
 LOSS_CHUNKS = 8  # torchtune CEWithChunkedOutputLoss default num_output_chunks
 LOGIT_BYTES, LOGIT_FP32_BYTES = 2.0, 8.0  # BF16 logits; FP32 upcast + FP32 gradient at the loss
 # Software stacks with their own fitted factors (TrainingEfficiency.frameworks): Megatron-LM/Megatron-Core,
-# MosaicML Composer/llm-foundry (PyTorch FSDP), torchtune; "default" is an average stack (factors 1).
-FRAMEWORKS = ("default", "megatron", "composer", "torchtune")
+# MosaicML Composer/llm-foundry (PyTorch FSDP), torchtune, "hf" (eager PyTorch + Hugging Face transformers + PEFT:
+# the HF Trainer or a plain training loop); "default" is an average stack (factors 1).
+FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")
 _TARGET_NAMES = ("q", "k", "v", "o", "gate", "up", "down")
 
 
@@ -155,6 +167,7 @@ class MemorySettings:
     activation_factor: float = 1.0  # framework extras over the Korthikanti count (fitted)
     fragmentation_fraction: float = 0.05  # PyTorch caching allocator: reserved - allocated, typically 3-10%
     context_gib: float = 1.0  # CUDA context + NCCL/cuBLAS workspaces, outside the allocator
+    stack_activation: tuple[tuple[str, float], ...] = ()  # (framework, factor on activation_factor); absent = 1
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,7 @@ class TrainingMemory:
     buffers: float  # transient (logits, gathered layers) + fragmentation + CUDA context
     total: float
     allocated: float
+    reserved: float = 0.0  # allocated + the caching allocator's fragmentation (torch.cuda.max_memory_reserved)
 
     def fits(self, gpu: GPUSpec, headroom: float = 0.05) -> bool:
         return self.total <= gpu.memory_gib * (1.0 - headroom)
@@ -195,7 +209,7 @@ def model_state_bytes_per_param(
     return weight, grad, master_bytes + states[optimizer]
 
 
-def _target_shapes(model: ModelSpec) -> dict[str, tuple[int, int]]:
+def lora_target_shapes(model: ModelSpec) -> dict[str, tuple[int, int]]:
     """(d_in, d_out) of each LoRA-targetable matrix of one layer (dense FFN for MoE: an approximation)."""
     h, q, kv = model.hidden_size, model.num_heads * model.head_dim, model.num_kv_heads * model.head_dim
     f = model.intermediate_size or model.moe_intermediate_size
@@ -204,7 +218,7 @@ def _target_shapes(model: ModelSpec) -> dict[str, tuple[int, int]]:
 
 def lora_trainable_parameters(model: ModelSpec, rank: int, targets: tuple[str, ...]) -> int:
     """LoRA adapter parameters: ``rank x (d_in + d_out)`` per target matrix per layer (Hu et al. 2021)."""
-    shapes = _target_shapes(model)
+    shapes = lora_target_shapes(model)
     per_layer = sum(rank * (shapes[t][0] + shapes[t][1]) for t in dict.fromkeys(targets))
     return per_layer * model.num_layers
 
@@ -264,10 +278,13 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
     dp = setup.dp
     body = params.total - params.embedding
     # --- model states -------------------------------------------------------------------------------
+    autocast = autocast_master(setup)
     if setup.method == "full":
         w_b, g_b, o_b = model_state_bytes_per_param(
             setup.precision, setup.optimizer, m.hidden_size, setup.master_weights
         )
+        if autocast:  # FP32 model + FP32 gradients; the master copy is the model itself (module docstring)
+            w_b, g_b, o_b = 4.0, 4.0, o_b - 4.0
         trainable = params.total
         weights = params.total * w_b / shard
         frozen_layer_bytes = 0.0
@@ -310,11 +327,16 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         activations = kept + full_layer
     else:
         activations = stored * layers_per_stage * in_flight
-    activations *= settings.activation_factor
+    factor = settings.activation_factor * dict(settings.stack_activation).get(setup.framework, 1.0)
+    activations *= factor
     fp32_bytes = LOGIT_FP32_BYTES / LOSS_CHUNKS if setup.chunked_loss else LOGIT_FP32_BYTES
     logits = setup.seq_len * setup.micro_batch * m.vocab_size * (LOGIT_BYTES + fp32_bytes) / setup.tp
-    transient = gathered + logits * settings.activation_factor
-    allocated = weights + gradients + optimizer + activations + transient
+    casts = params.total * 2.0 / shard if autocast else 0.0  # autocast's BF16 weight copies, forward to backward
+    transient = gathered + logits * factor + casts
+    if _frees_gradients(setup):  # end of forward vs end of backward (module docstring)
+        allocated = weights + optimizer + max(activations + transient, gradients)
+    else:
+        allocated = weights + gradients + optimizer + activations + transient
     fragmentation = allocated * settings.fragmentation_fraction
     buffers = transient + fragmentation + settings.context_gib * GIB
     total = allocated + fragmentation + settings.context_gib * GIB
@@ -326,7 +348,25 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         buffers=buffers / GIB,
         total=total / GIB,
         allocated=allocated / GIB,
+        reserved=(allocated + fragmentation) / GIB,
     )
+
+
+def autocast_master(setup: TrainingSetup) -> bool:
+    """FP32 model under BF16/FP16 autocast (eager PyTorch stack with master weights: ``Trainer(bf16=True)``)."""
+    return (
+        setup.framework == "hf"
+        and setup.master_weights
+        and setup.method == "full"
+        and setup.precision in (Precision.BF16, Precision.FP16)
+    )
+
+
+def _frees_gradients(setup: TrainingSetup) -> bool:
+    """Gradients set to None between steps, created during backward (eager PyTorch / transformers, one GPU
+    GPU): the module docstring's max(end of forward, end of backward)."""
+    single = setup.num_gpus == 1  # DDP and FSDP keep persistent gradient buckets
+    return setup.framework == "hf" and single and not setup.optimizer_in_backward and not setup.cpu_offload
 
 
 def _drops_frozen_inputs(setup: TrainingSetup) -> bool:

@@ -433,7 +433,7 @@ class TrainingInput:
 METHODS = ("full", "lora", "qlora")
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
-FRAMEWORKS = ("default", "megatron", "composer", "torchtune")  # = core.training_memory.FRAMEWORKS
+FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
 
 
 @dataclass

@@ -49,7 +49,8 @@ class TrainingEstimateRequest:
     optimizer: str = "adamw"
     lora_rank: int = 16
     flash_attention: bool = True
-    framework: str = "default"  # software stack (megatron, composer, torchtune): fitted factors
+    framework: str = "default"  # software stack (megatron, composer, torchtune, hf): fitted factors
+    master_weights: str = "fp32"  # "bf16": pure BF16 weights, gradients and optimizer states
 
     def __post_init__(self) -> None:
         self.seq_len, self.global_batch_tokens = whole(self.seq_len), whole(self.global_batch_tokens)
@@ -99,6 +100,8 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         raise InputError(
             f"TP x PP = {pinned} is more than --num-gpus {request.num_gpus}: --num-gpus must be a multiple of TP x PP"
         )
+    if request.master_weights not in ("fp32", "bf16"):
+        raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
     if request.framework not in FRAMEWORKS:
         raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
@@ -131,6 +134,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             recompute=request.recompute,
             eff=loader.training_efficiency_for(gpu),
             framework=request.framework,
+            master_weights=request.master_weights == "fp32",
         )
     except ValueError as error:
         if isinstance(error, InputError):

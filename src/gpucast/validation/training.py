@@ -28,7 +28,7 @@ from ..catalog.loader import resolve_gpu, resolve_model, training_efficiency_for
 from ..core.params import count_parameters
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.training import TrainingEfficiency, estimate_training_step, flops_per_token
-from ..core.training_memory import TrainingSetup, training_memory
+from ..core.training_memory import TrainingSetup, lora_trainable_parameters, training_memory
 from ..errors import GpucastError
 from .report import RowResult, abs_pct_error
 
@@ -37,7 +37,13 @@ REQUIRED_COLUMNS = (
     "micro_batch", "tp", "pp", "dp", "zero_or_fsdp", "grad_ckpt", "method", "metric", "value", "unit",
 )  # fmt: skip
 THROUGHPUT = ("tokens_per_s_per_gpu", "tokens_per_s_total", "mfu_pct", "tflops_per_gpu")
-METRICS = (*THROUGHPUT, "peak_mem_gb_per_gpu")
+# peak_reserved_gb_per_gpu is no CSV metric: a peak-memory row whose source measured the caching allocator's reserved
+# memory (torch.cuda.max_memory_reserved: notes saying "RESERVED"), or whose notes give "reserved N GiB" beside the
+# allocated value, is compared with TrainingMemory.reserved (allocated + fragmentation), the others with allocated.
+RESERVED = "peak_reserved_gb_per_gpu"
+MEMORY = ("peak_mem_gb_per_gpu", RESERVED)
+METRICS = (*THROUGHPUT, *MEMORY)
+_RESERVED_NOTE = re.compile(r"reserved ([\d.]+) GiB")
 RULE_OF_THUMB_MFU = 0.4  # "6N FLOPs per token at 40% MFU" of the BF16 dense peak: the baseline to beat
 
 # ---------------------------------------------------------------------------------------------- shapes
@@ -116,7 +122,8 @@ def _recompute_that_fits(setup: TrainingSetup) -> TrainingSetup:
 def framework_of(row: dict[str, str]) -> str:
     """The software stack of a row's ``framework`` column (core.training_memory.FRAMEWORKS)."""
     text = row.get("framework", "").lower()
-    for key, name in (("megatron", "megatron"), ("composer", "composer"), ("llm-foundry", "composer")):
+    stacks = (("megatron", "megatron"), ("composer", "composer"), ("llm-foundry", "composer"), ("transformers", "hf"))
+    for key, name in stacks:
         if key in text:
             return name
     return "torchtune" if "torchtune" in text else "default"
@@ -165,7 +172,21 @@ def _setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool]:
         return _megatron(row, rid, seq, gpu, num_gpus, batch_match)
     if rid.startswith("torchtune-"):
         return _torchtune(row, rid, notes, seq, gpu, num_gpus), 0.0, False
-    return _stated_setup(row, seq, gpu, num_gpus, batch_match), 0.0, False
+    setup = _stated_setup(row, seq, gpu, num_gpus, batch_match)
+    return setup, _measured_flops(notes, setup), False
+
+
+def _measured_flops(notes: str, setup: TrainingSetup) -> float:
+    """FLOPs per token of scripts/measure_training_gpu.py's MFU, when the notes say that convention: 6 x all
+    parameters (LoRA: 4 x all + 2 x trainable) + causal attention; 0 (gpucast's own convention) otherwise."""
+    if "6N (LoRA: 4N + 2 trainable) + causal attention" not in notes:
+        return 0.0
+    m = setup.model
+    params = count_parameters(m).total
+    attention = 6.0 * m.num_layers * setup.seq_len * m.num_heads * m.head_dim
+    if setup.method == "full":
+        return 6.0 * params + attention
+    return 4.0 * params + 2.0 * lora_trainable_parameters(m, setup.lora_rank, setup.lora_targets) + attention
 
 
 def _megatron(
@@ -272,6 +293,7 @@ def _stated_setup(
     recompute = {"selective": "selective", "true": "full", "full": "full", "false": "none", "none": "none"}
     chosen = next((v for k, v in recompute.items() if ckpt.startswith(k)), "")
     model = resolve_model(row["model"])
+    rank, targets = _lora_of(row.get("notes", ""))
     if model.num_experts and num_gpus > 1:
         raise _Skip(
             f"{model.name} is a mixture of experts: multi-GPU MoE training uses expert parallelism, not modelled"
@@ -279,11 +301,33 @@ def _stated_setup(
     setup = TrainingSetup(
         model=model, gpu=gpu, method=row["method"].strip().lower() or "full",
         precision=Precision.FP8 if "fp8" in row["precision"].lower() else Precision.BF16,
-        master_weights="PURE" not in row["precision"].upper(), zero=zero, tp=tp, pp=pp, dp=dp, micro_batch=micro,
+        master_weights=_master_weights(row), zero=zero, tp=tp, pp=pp, dp=dp, micro_batch=micro,
         seq_len=seq, grad_accum=max(1, batch // (micro * dp)), recompute=chosen or "none",
-        cpu_offload="cpu offload" in row.get("notes", "").lower(),
+        cpu_offload="cpu offload" in row.get("notes", "").lower(), lora_rank=rank, lora_targets=targets,
     )  # fmt: skip
     return setup if chosen else _recompute_that_fits(setup)
+
+
+_LORA_RANK = re.compile(r"LoRA r=(\d+)")
+_LORA_ON = re.compile(r"\bon ((?:(?:q|k|v|o|gate|up|down)(?:_proj)?[/,]?)+)")
+
+
+def _lora_of(notes: str) -> tuple[int, tuple[str, ...]]:
+    """LoRA rank and targets stated in the notes ("LoRA r=16 alpha=32 on q/k/v/o/gate/up/down", "on q_proj,v_proj");
+    unstated: rank 16 on q, k, v, o (gpucast's default)."""
+    rank = _LORA_RANK.search(notes)
+    on = _LORA_ON.search(notes)
+    names = tuple(n.removesuffix("_proj") for n in re.split(r"[/,]", on.group(1)) if n) if on else ()
+    return (int(rank.group(1)) if rank else 16), (names or ("q", "k", "v", "o"))
+
+
+def _master_weights(row: dict[str, str]) -> bool:
+    """FP32 master weights unless the row says pure BF16: "PURE" in the precision, or, on the eager PyTorch /
+    transformers stack, plain "bf16" (model loaded in BF16, no autocast; "amp_bf16 (fp32 master)" keeps them)."""
+    precision = row["precision"].upper()
+    if "PURE" in precision:
+        return False
+    return not (framework_of(row) == "hf" and precision.startswith("BF16"))
 
 
 # ---------------------------------------------------------------------------------------------- rows
@@ -311,13 +355,21 @@ def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Case], list[tuple[str,
         setup, their, hfu = result
         key = (row["source"], repr(setup), their, hfu)
         case = cases.setdefault(key, Case(row["source"], setup, [], their, hfu))
-        if row["metric"] == "peak_mem_gb_per_gpu" and row["unit"].strip() == "GB":
+        metric = row["metric"]
+        if metric == "peak_mem_gb_per_gpu" and row["unit"].strip() == "GB":
             value = value * 1e9 / 2**30
+        if metric == "peak_mem_gb_per_gpu":
+            notes = row.get("notes", "")
+            beside = _RESERVED_NOTE.search(notes)
+            if beside:  # the allocated value, and the reserved one of the same run
+                case.targets.append((f"{rid}:reserved", RESERVED, float(beside.group(1)), float(beside.group(1))))
+            elif "RESERVED" in notes:
+                metric = RESERVED
         converted = value
         if row["metric"] in ("mfu_pct", "tflops_per_gpu") and their:
             flops = flops_per_token(setup.model, setup.seq_len, setup.recompute, setup.method)
             converted = value * (flops.hardware if hfu else flops.model) / their
-        case.targets.append((rid, row["metric"], converted, value))
+        case.targets.append((rid, metric, converted, value))
     return list(cases.values()), skipped
 
 
@@ -325,6 +377,8 @@ def predict(case: Case, metric: str, eff: TrainingEfficiency) -> float:
     """gpucast's value of ``metric`` for the case (memory: allocated GiB, which torchtune's peak reports)."""
     if metric == "peak_mem_gb_per_gpu":
         return training_memory(case.setup, eff.memory).allocated
+    if metric == RESERVED:
+        return training_memory(case.setup, eff.memory).reserved
     perf = estimate_training_step(case.setup, eff)
     if metric == "tokens_per_s_per_gpu":
         return perf.tokens_per_s_per_gpu
@@ -339,7 +393,7 @@ def predict(case: Case, metric: str, eff: TrainingEfficiency) -> float:
 
 def rule_of_thumb(case: Case, metric: str) -> float | None:
     """6N FLOPs per token at 40% of the BF16 dense peak; N = all parameters. No memory counterpart."""
-    if metric == "peak_mem_gb_per_gpu":
+    if metric in MEMORY:
         return None
     s = case.setup
     tps = RULE_OF_THUMB_MFU * s.gpu.peak_flops("bf16") / (6.0 * count_parameters(s.model).total)
