@@ -56,7 +56,7 @@ def history():
 
 @pytest.fixture(scope="module")
 def local(history):
-    return forecast_fleet(history, "1d", fast=False)
+    return forecast_fleet(history, "1d", fast=False, engine="statsforecast")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_dask_client_gives_the_local_forecasts(history, local, client):
 
 
 def test_dask_scheduler_address_and_fast_mode(history, cluster):
-    local_fast = forecast_fleet(history, "12h", fast=True)
+    local_fast = forecast_fleet(history, "12h", fast=True, engine="statsforecast")
     on_dask = forecast_fleet(history, "12h", fast=True, backend="dask", scheduler=cluster.scheduler_address)
     assert_same(local_fast, on_dask)
 
@@ -117,7 +117,10 @@ def test_dask_scheduler_address_and_fast_mode(history, cluster):
 def test_default_temporary_cluster_of_worker_processes():
     """scheduler=None: the path the CLI takes — a LocalCluster of worker processes started and closed for the call."""
     two = load_history(fleet(2, seed=5), id_col="service")
-    assert_same(forecast_fleet(two, "6h", fast=True), forecast_fleet(two, "6h", fast=True, backend="dask", n_jobs=2))
+    assert_same(
+        forecast_fleet(two, "6h", fast=True, engine="statsforecast"),
+        forecast_fleet(two, "6h", fast=True, backend="dask", n_jobs=2),
+    )
 
 
 @pytest.mark.parametrize(

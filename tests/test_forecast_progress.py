@@ -42,10 +42,18 @@ def history():
 def test_progress_is_monotonic_up_to_the_total_and_chunks_change_nothing(history):
     calls: list[tuple[int, int]] = []
     chunked = forecast_frame(
-        history.frame, history.freq, 12, fast=True, chunk_size=2, progress=lambda *c: calls.append(c)
+        history.frame,
+        history.freq,
+        12,
+        fast=True,
+        chunk_size=2,
+        engine="statsforecast",
+        progress=lambda *c: calls.append(c),
     )
     assert calls == [(1, 7), (3, 7), (5, 7), (7, 7)]  # the constant first, then three chunks of two
-    whole = forecast_frame(history.frame, history.freq, 12, fast=True)  # default size: one chunk for 7 services
+    whole = forecast_frame(
+        history.frame, history.freq, 12, fast=True, engine="statsforecast"
+    )  # default size: one chunk for 7 services
     assert list(chunked) == list(whole)
     for uid in whole:
         assert chunked[uid].forecast == whole[uid].forecast
@@ -67,6 +75,7 @@ def test_cli_plain_status_lines_when_stderr_is_not_a_terminal(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
         "forecast: 1/3 services over all cores",
+        "forecast: 2/3 services over all cores",
         "forecast: 3/3 services over all cores",
     ]
     assert sorted(json.loads(captured.out)) == ["flat", "svc-0", "svc-1"]

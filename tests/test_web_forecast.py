@@ -134,10 +134,10 @@ def test_bad_upload_and_file_with_service(site, tmp_path):
 
 
 def test_missing_forecast_extra_names_the_install_command(tmp_path):
-    """Without statsforecast (made unimportable in a child interpreter) the answer is a 422 naming the extra."""
+    """Without pandas (the fast engine needs no statsforecast) (made unimportable in a child interpreter) the answer is a 422 naming the extra."""
     script = f"""
 import sys
-sys.modules["statsforecast"] = None
+sys.modules["pandas"] = None
 from fastapi.testclient import TestClient
 from gpucast.web import create_app
 client = TestClient(create_app("sqlite:///{tmp_path / "x.db"}"))

@@ -151,6 +151,15 @@ def _fleet_progress(where: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+def _coverage(bt: Any) -> str:
+    """The last backtest's achieved coverage per interval level, beside the forecast whose bands it checks."""
+    shown = [f"{level}% band held {value:.0%}" for level, value in sorted(bt.coverage.items()) if value is not None]
+    if not shown:
+        return "not checked (history too short)"
+    where = f"{bt.coverage_origins or bt.folds} last backtest origins, {bt.fold_horizon} steps each"
+    return ", ".join(shown) + f" of the hours ({where})"
+
+
 def sparkline(values: list[float]) -> str:
     if not values:
         return ""
@@ -178,6 +187,7 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
                     f"MASE {bt.mase or float('nan'):.3f} vs seasonal-naive {bt.baseline_mase or float('nan'):.3f}; "
                     f"sMAPE {bt.smape or float('nan'):.1f}% vs {bt.baseline_smape or float('nan'):.1f}%",
                 ),
+                ("Interval coverage", _coverage(bt)),
                 ("Members", members),
             ],
         )

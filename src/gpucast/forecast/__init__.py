@@ -50,11 +50,19 @@ MAX_HORIZON_DAYS = 366  # beyond a year a traffic forecast from weeks of history
 _UNITS_S = {"min": 60, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
-def _require() -> None:
-    """Fail with the install command, not an ImportError traceback, when the extra is missing."""
+ENGINES = ("fast", "statsforecast")
+
+
+def _require(engine: str = "fast") -> None:
+    """Fail with the install command, not an ImportError traceback, when the extra is missing. The default engine
+    needs pandas only: importing statsforecast costs ~2 s, so it is imported only for ``engine="statsforecast"``."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown forecasting engine {engine!r}; accepted: {', '.join(ENGINES)}")
     try:
         import pandas  # type: ignore[import-untyped]  # noqa: F401
-        import statsforecast  # noqa: F401
+
+        if engine == "statsforecast":
+            import statsforecast  # noqa: F401
     except ImportError as exc:
         raise InputError(
             f"traffic forecasting needs pandas and statsforecast ({exc.name} is missing); {install_hint('forecast')}"
@@ -137,10 +145,15 @@ def forecast_fleet(
     progress: Callable[[int, int], None] | None = None,
     backend: str = "local",
     scheduler: Any = None,
+    engine: str = "fast",
 ) -> dict[str, ForecastResult]:
     """Forecast every service of a history (one per ``unique_id``), in parallel over ``n_jobs`` cores (-1: all).
 
-    All services are fitted together: one statsforecast call per member set and backtest layout, spread over the
+    ``engine="fast"`` (default): numpy members backtested on many rolling origins, weighted by their errors, with
+    log-scale conformal bands (``fast.py``; about 25 ms a service). ``engine="statsforecast"``: the statsforecast
+    ensemble described next (``ensemble.py``); a Dask ``backend`` always uses it.
+
+    With the statsforecast engine, all services are fitted together: one statsforecast call per member set and backtest layout, spread over the
     cores. ``fast`` is the fleet mode: the ensemble keeps SeasonalNaive, MSTL and MSTL-ARIMA (dropping MSTL-Theta
     and MSTL-log, the slowest members) and backtests on one fold instead of three (coverage is then checked on four
     blocks of that fold) — about 7× less fitting, so 1,000 services of 8 weeks hourly fit in under two minutes on
@@ -154,7 +167,9 @@ def forecast_fleet(
     cluster, or the running one at ``scheduler`` (an address or a ``dask.distributed.Client``); same answers, for
     fleets beyond one machine (see :mod:`gpucast.forecast.distributed`; needs ``gpucast[distributed]``).
     """
-    _require()
+    if backend != "local":
+        engine = "statsforecast"  # statsforecast's own distributed backend fits its models
+    _require(engine)
     from .distributed import check_backend, open_backend
     from .ensemble import forecast_frame
 
@@ -165,17 +180,17 @@ def forecast_fleet(
     hist = _as_history(history, freq)
     steps = parse_horizon(horizon, hist.freq)
     if fast is None:
-        fast = len(hist.ids) >= FAST_FLEET_SERVICES
+        fast = len(hist.ids) >= FAST_FLEET_SERVICES and engine == "statsforecast"
     notes = list(hist.warnings)
-    if fast:
+    if fast and engine == "statsforecast":
         notes.append(
             "fast fleet mode: members SeasonalNaive, MSTL, MSTL-ARIMA and a one-fold backtest (pass fast=False "
             "for the full ensemble)"
         )
-    with open_backend(backend, scheduler, n_jobs) as engine:
+    with open_backend(backend, scheduler, n_jobs) as runner:
         results = forecast_frame(
             hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=notes, fast=fast, progress=progress,
-            backend=engine,
+            backend=runner, engine=engine,
         )  # fmt: skip
     out = {}
     for uid, result in results.items():
@@ -195,14 +210,15 @@ def forecast_load(
     growth_rate: float = 0.0,
     level: tuple[int, ...] | list[int] = (80, 95),
     unique_id: str | None = None,
+    engine: str = "fast",
 ) -> ForecastResult:
     """Forecast one service's load ``horizon`` ahead ('14d', '168h', '2w' or steps) with intervals at ``level``.
 
     ``history`` is a History, a path, a DataFrame or a list of rps values (hourly). A file with several services
     needs ``unique_id`` (or use :func:`forecast_fleet`). ``scenario``/``growth_rate``: see
-    :mod:`gpucast.forecast.scenarios`.
+    :mod:`gpucast.forecast.scenarios`. ``engine``: "fast" (default) or "statsforecast" (see :func:`forecast_fleet`).
     """
-    _require()
+    _require(engine)
     hist = _as_history(history, freq)
     ids = hist.ids
     if unique_id is None and len(ids) > 1:
@@ -215,7 +231,7 @@ def forecast_load(
         frame = hist.frame[hist.frame["unique_id"] == unique_id]
         hist = replace(hist, frame=frame)
     results = forecast_fleet(
-        hist, horizon, scenario=scenario, growth_rate=growth_rate, level=level, n_jobs=1, fast=False
+        hist, horizon, scenario=scenario, growth_rate=growth_rate, level=level, n_jobs=1, fast=False, engine=engine
     )
     return next(iter(results.values()))
 

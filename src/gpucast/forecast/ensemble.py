@@ -264,6 +264,7 @@ def forecast_frame(
     progress: Callable[[int, int], None] | None = None,
     backend: Any = None,
     chunk_size: int | None = None,
+    engine: str = "fast",
 ) -> dict[str, ForecastResult]:
     """Forecast every series of a long frame ``unique_id, ds, y`` (regular steps of ``freq``, no NaN).
 
@@ -273,12 +274,15 @@ def forecast_frame(
     ``n_jobs`` spreads a fleet over cores.
     ``notes`` (e.g. loading repairs) are prepended to every result's warnings. ``fast``: members SeasonalNaive, MSTL,
     MSTL-ARIMA and ``FAST_FOLDS`` fold(s), ~7× less fitting. ``backend``: ``distributed.open_backend`` (None: local).
+    ``engine``: "fast" (default; numpy members, many-origin backtest, see ``fast.py``) or "statsforecast" (this
+    module's ensemble; ``fast`` and ``backend`` apply to it only).
     """
     step_s = step_seconds(freq)
     results: dict[str, ForecastResult] = {}
     groups: dict[tuple[tuple[int, ...], int, int, int], list[tuple[str, np.ndarray, pd.Timestamp, SeriesPlan]]] = (
         defaultdict(list)
     )
+    jobs: list[Any] = []
     for uid, part in frame.groupby("unique_id", sort=False):
         y = part["y"].to_numpy(dtype="float64")[-MAX_FIT_POINTS:]
         last_ds = part["ds"].iloc[-1]
@@ -289,14 +293,31 @@ def forecast_frame(
             results[str(uid)] = _constant(str(uid), y, last_ds, freq, horizon, levels, series_notes)
             continue
         plan = plan_series(y, step_s, horizon)
+        if engine == "fast":
+            plan.warnings[:0] = series_notes
+            jobs.append((str(uid), y, _timestamps(last_ds, freq, horizon), freq, plan, levels))
+            continue
         if fast and plan.folds > FAST_FOLDS:
             plan = replace(plan, folds=FAST_FOLDS)
         plan.warnings[:0] = series_notes
         groups[(plan.seasons, plan.fold_h, plan.folds, plan.baseline_season)].append((str(uid), y, last_ds, plan))
-    total = len(results) + sum(map(len, groups.values()))
+    total = len(results) + sum(map(len, groups.values())) + len(jobs)
     size = chunk_size or max(MIN_CHUNK // (1 if fast else FULL_COST), -(-total // PROGRESS_STEPS))
     if progress is not None:
         progress(len(results), total)  # constant series are done without a fit
+    if jobs:
+        from .fast import forecast_many
+
+        done = [len(results)]
+        every = max(1, -(-len(jobs) // PROGRESS_STEPS))
+
+        def advance(k: int) -> None:
+            done[0] += k
+            if progress is not None and (done[0] % every == 0 or done[0] == total):
+                progress(done[0], total)
+
+        for job, result in zip(jobs, forecast_many(jobs, n_jobs, advance), strict=True):
+            results[job[0]] = result
     for members in (group[i : i + size] for group in groups.values() for i in range(0, len(group), size)):
         plan = members[0][3]
         raw_models, log_models = _models(plan.seasons, plan.baseline_season, fast)
@@ -336,12 +357,10 @@ def forecast_frame(
 
 
 def _token_forecast(part: pd.DataFrame, columns: list[str], season: int, horizon: int) -> dict[str, list[float]]:
-    """Mean tokens per request for each future step: statsforecast's SeasonalWindowAverage (the RPS baseline's
+    """Mean tokens per request for each future step: a seasonal window average (the RPS baseline's
     season, averaged over up to ``TOKEN_WINDOW`` past seasons) on the fit window of each token column. Token
     lengths move with the mix of clients over the day and rarely trend, and one day's value per hour is noisy.
     Steps without a value (no request in that hour) are interpolated; a column with no value at all is skipped."""
-    from statsforecast.models import SeasonalNaive, SeasonalWindowAverage
-
     out = {}
     for column in columns:
         series = part[column].astype("float64").iloc[-MAX_FIT_POINTS:]
@@ -350,7 +369,8 @@ def _token_forecast(part: pd.DataFrame, columns: list[str], season: int, horizon
         x = series.interpolate(limit_direction="both").to_numpy(dtype="float64")
         length = season if len(x) >= season else 1
         window = min(TOKEN_WINDOW, len(x) // length)
-        model = SeasonalWindowAverage(season_length=length, window_size=window) if window > 1 else SeasonalNaive(length)
-        mean = np.asarray(model.forecast(y=x, h=horizon)["mean"], dtype="float64")
+        # statsforecast's SeasonalWindowAverage (SeasonalNaive when window <= 1) in numpy: no statsforecast import
+        seasons = x[len(x) - max(window, 1) * length :].reshape(max(window, 1), length)
+        mean = np.resize(seasons.mean(axis=0), horizon)
         out[column] = np.clip(mean, 0.0, None).tolist()
     return out

@@ -78,6 +78,9 @@ class Backtest:
     folds: int
     fold_horizon: int
     baseline_season: int
+    # fast engine: ``folds`` counts the rolling origins; coverage is replayed on this many of the last ones (each
+    # band calibrated only on what was observed before its origin). None for the statsforecast engine's folds.
+    coverage_origins: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -91,6 +94,8 @@ class Backtest:
         for level, value in sorted(self.coverage.items()):
             out[f"coverage{level}"] = _round(value)
         out.update(folds=self.folds, fold_horizon=self.fold_horizon, baseline_season=self.baseline_season)
+        if self.coverage_origins is not None:
+            out["coverage_origins"] = self.coverage_origins
         return out
 
 
