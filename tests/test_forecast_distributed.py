@@ -140,7 +140,7 @@ def test_bad_backend_options(history, options, message):
 def test_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "fugue_dask", None)  # as if fugue[dask] were not installed
     with (
-        pytest.raises(InputError, match=r"fugue_dask is missing\); pip install 'gpucast\[distributed\]'"),
+        pytest.raises(InputError, match=r"fugue_dask is missing\); .*\[distributed\]"),
         open_backend("dask"),
     ):
         pass

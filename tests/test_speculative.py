@@ -67,9 +67,10 @@ def test_draft_model_memory_is_its_weights():
 
 
 def test_helps_when_memory_bound_hurts_when_compute_bound(h100):
-    """Small batch: the verify step costs about one step, so tokens come ~tau x faster; at batch 256
+    """Small batch: the verify step costs about one step, so tokens come ~tau x faster (a 70B target, whose step
+    is weight-bound, not overhead-bound); at batch 256
     the 5-token verification is compute-bound and the drafted tokens cost more than they save."""
-    model = loader.resolve_model("llama-3.1-8b")
+    model = loader.resolve_model("llama-3.1-70b")
     cfg = ReplicaConfig(model, h100, loader.efficiency_for(h100), Precision.BF16, Precision.BF16, 1, 1, 256)
     spec = replace(cfg, speculative=SpeculativeConfig(4, 0.6, "draft", loader.resolve_model("llama-3.2-1b")))
     low = decode_step_time(cfg, 1.0, 2000).total_s / decode_step_time(spec, 1.0, 2000).total_s
