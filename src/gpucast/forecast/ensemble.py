@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
+from .fast import _scale, _smape  # numpy only: the statsforecast ensemble scores the same way
 from .history import step_seconds
 from .intervals import coverage, fold_naive_bands, interval_quantiles, naive_error_bands
 from .result import Backtest, ForecastPoint, ForecastResult, Member
@@ -111,23 +112,6 @@ def _run(
             pywarnings.simplefilter("ignore")
             cv, fc = sf.cross_validation(df=df, **folds), sf.forecast(df=df, h=horizon)
     return cv.sort_values(["unique_id", "cutoff", "ds"]), fc.sort_values(["unique_id", "ds"])
-
-
-def _scale(y: np.ndarray, season: int) -> float:
-    """MASE denominator: in-sample MAE of the seasonal-naive forecast (falls back to naive, then to NaN)."""
-    tiny = 1e-9 * max(float(np.mean(np.abs(y))), 1e-12)  # float noise of an exactly periodic series is not error
-    for m in (season, 1):
-        if len(y) > m:
-            d = float(np.mean(np.abs(y[m:] - y[:-m])))
-            if d > tiny:
-                return d
-    return math.nan
-
-
-def _smape(y: np.ndarray, f: np.ndarray) -> float:
-    denominator = np.abs(y) + np.abs(f)
-    ratio = np.divide(2 * np.abs(y - f), denominator, out=np.zeros_like(y), where=denominator > 0)
-    return float(np.mean(ratio) * 100)
 
 
 def _combine(preds: dict[str, np.ndarray], names: list[str], how: str, weights: dict[str, float]) -> np.ndarray:
