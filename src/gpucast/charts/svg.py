@@ -90,8 +90,10 @@ class _Frame:
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2, 2.5, 5 x 10^k) covering [low, high]."""
-    if not math.isfinite(low) or not math.isfinite(high) or high <= low:
+    """Round tick values (1, 2, 2.5, 5 x 10^k) covering [low, high]; a non-finite range has the one tick 0."""
+    if not math.isfinite(low) or not math.isfinite(high):
+        return [0.0]
+    if high <= low:
         high = low + 1.0
     raw = (high - low) / max(count, 1)
     magnitude = 10 ** math.floor(math.log10(raw))

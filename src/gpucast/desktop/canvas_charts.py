@@ -8,36 +8,17 @@ tests can find what was drawn.
 
 from __future__ import annotations
 
-import math
 import tkinter as tk
 from collections.abc import Sequence
 from typing import Any
+
+from ..charts.svg import nice_ticks
 
 PALETTE = ("#1f6fb4", "#e8772e", "#2e9c4a", "#c73a3a", "#8056b3", "#8c5a45", "#d0559c", "#6f7780")
 FONT = ("TkDefaultFont", 9)
 TITLE_FONT = ("TkDefaultFont", 10, "bold")
 MARGIN = (64, 44, 18, 44)  # left, top, right, bottom
 CHAR_PX = 6.5  # mean width of a label character at FONT, to cut labels that would not fit
-
-
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart)."""
-    if not math.isfinite(low) or not math.isfinite(high):
-        return [0.0]
-    if high <= low:
-        high = low + 1.0
-    raw = (high - low) / max(1, count)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    start = math.floor(low / step) * step
-    ticks = []
-    value = start
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
-    if ticks[-1] < high:
-        ticks.append(round(value, 10))
-    return ticks
 
 
 def label(value: float) -> str:
