@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 from .params import _attention_parameters, count_parameters, expert_parameters, num_moe_layers
 from .specs import ModelSpec
@@ -88,6 +89,7 @@ class ParameterSplit:
     other: int  # embeddings, dense MLPs, shared experts, routers, norms (tensor-parallel over the stage)
 
 
+@cache  # pure function of a frozen spec, asked on every decode step of a MoE model
 def parameter_split(model: ModelSpec) -> ParameterSplit:
     """Attention / routed-expert / other parameters of ``model`` (sums to its total)."""
     total = count_parameters(model).total

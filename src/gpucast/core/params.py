@@ -97,6 +97,7 @@ def is_moe_layer(model: ModelSpec, layer_index: int) -> bool:
     return (layer_index - model.first_dense_layers) % step == step - 1
 
 
+@cache  # pure function of a frozen spec, asked on every decode step
 def num_moe_layers(model: ModelSpec) -> int:
     """How many of the model's layers are MoE layers."""
     return sum(1 for i in range(model.num_layers) if is_moe_layer(model, i))

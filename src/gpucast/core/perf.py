@@ -188,9 +188,10 @@ def _gemm_work(
     return weight_bytes_per_gpu(model, layout, weights, precision.bytes_per_param), flops / shards
 
 
-def moe_overhead(model: ModelSpec, eff: Efficiency) -> float:
-    """Seconds a forward pass spends on the fixed per-layer work of the MoE layers (``moe_layer_overhead_s``)."""
-    return eff.moe_layer_overhead_s * num_moe_layers(model) if model.is_moe else 0.0
+def moe_overhead(model: ModelSpec, per_layer_s: float) -> float:
+    """Seconds a forward pass spends on ``per_layer_s`` of fixed work in each MoE layer (``moe_layer_overhead_s``;
+    an eager prefill pass also ``moe_prefill_layer_overhead_s``)."""
+    return per_layer_s * num_moe_layers(model) if model.is_moe else 0.0
 
 
 def _network_link(gpu: GPUSpec, eff: Efficiency, group: int) -> float:
@@ -275,7 +276,9 @@ def decode_step(
     comm_s = _stage_comm(model, gpu, eff, layout, tokens)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
     # fixed and per-sequence host costs of the step, spread over the pipeline's stages, and the MoE layers' own
-    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe_overhead(model, eff) / pp
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe_overhead(
+        model, eff.moe_layer_overhead_s
+    ) / pp
     total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
     return StepTime(
@@ -328,11 +331,11 @@ def prefill_time(
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     compute_s = (gemm_flops + attention_flops) / peak
     memory_s = weights / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
-    comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp + moe_overhead(model, eff)
+    comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp + moe_overhead(model, eff.moe_layer_overhead_s)
     if batched:
         return compute_s * pp + comm_s
     # one request's pass: its small-M GEMMs hide weight streaming and compute behind each other only in part
     # and the eager MoE layers' launches, paid once per pass (under load, many prompts share a pass: not counted)
     serial = eff.prefill_serial_fraction * min(compute_s, memory_s)
-    eager = eff.moe_prefill_layer_overhead_s * num_moe_layers(model) if model.is_moe else 0.0
+    eager = moe_overhead(model, eff.moe_prefill_layer_overhead_s)
     return (max(compute_s, memory_s) + serial) * pp + comm_s + eager
