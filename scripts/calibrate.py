@@ -80,6 +80,7 @@ ALLREDUCE_BOUNDS_US = (3.0, 50.0)
 MOE_LAYER_BOUNDS_US = (0.1, 500.0)  # per MoE layer per forward pass
 MOE_PREFILL_LAYER_BOUNDS_US = (0.1, 5000.0)  # per MoE layer of a (eager) prefill pass
 EXPERT_SCALE_BOUNDS = (0.05, 1.5)  # grouped-GEMM compute relative to the dense GEMMs
+WAVE_BOUNDS = (0.01, 1.0)  # share of a closed-loop benchmark's prompts arriving in synchronized waves
 PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
 LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
@@ -99,6 +100,7 @@ START = dataclasses.replace(
     prefill_serial_fraction=0.5,
     moe_layer_overhead_s=10e-6,
     moe_prefill_layer_overhead_s=100e-6,
+    closed_loop_wave_fraction=0.3,
 )
 # Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
 STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
@@ -117,8 +119,8 @@ FIT_EXCLUDE = {
     "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
     "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
 }
-NG = 11  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence,
-# prefill serial share, per-MoE-layer overhead (decode, prefill), grouped-GEMM compute scale
+NG = 12  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence,
+# prefill serial share, per-MoE-layer overhead (decode, prefill), grouped-GEMM compute scale, closed-loop wave share
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Space:
         "moe_layer_overhead_us",
         "moe_prefill_layer_overhead_us",
         "expert_compute_scale",
+        "closed_loop_wave_fraction",
     )
 
     @property
@@ -169,6 +172,7 @@ class Space:
             START.moe_layer_overhead_s * 1e6,
             START.moe_prefill_layer_overhead_s * 1e6,
             START.expert_compute_scale,
+            START.closed_loop_wave_fraction,
         ]
         families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
         return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
@@ -177,7 +181,7 @@ class Space:
         pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
         pairs.append(SEQUENCE_OVERHEAD_BOUNDS_US)
         pairs.append(SERIAL_BOUNDS)
-        pairs += [MOE_LAYER_BOUNDS_US, MOE_PREFILL_LAYER_BOUNDS_US, EXPERT_SCALE_BOUNDS]
+        pairs += [MOE_LAYER_BOUNDS_US, MOE_PREFILL_LAYER_BOUNDS_US, EXPERT_SCALE_BOUNDS, WAVE_BOUNDS]
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
         pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
         low, high = zip(*pairs, strict=True)
@@ -197,6 +201,7 @@ class Space:
             moe_layer_overhead_s=float(x[8]) * 1e-6,
             moe_prefill_layer_overhead_s=float(x[9]) * 1e-6,
             expert_compute_scale=float(x[10]),
+            closed_loop_wave_fraction=float(x[11]),
             interconnect_fraction=START.interconnect_fraction,
             source=source,
         )

@@ -116,6 +116,7 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
         "moe_layer_overhead_s": _round(base.moe_layer_overhead_s),
         "moe_prefill_layer_overhead_s": _round(base.moe_prefill_layer_overhead_s),
         "expert_compute_scale": _round(base.expert_compute_scale),
+        "closed_loop_wave_fraction": _round(base.closed_loop_wave_fraction),
     }
     families = {
         family: {

@@ -131,7 +131,10 @@ def test_deepseek_v32_indexer_key_is_fp8_whatever_the_kv_precision() -> None:
     spec = read("deepseek-v3.2")
     assert (spec.index_n_heads, spec.index_head_dim, spec.index_topk) == (64, 128, 2048)
     assert indexer_key_bytes(spec) == 132
-    assert kv_bytes_per_token(spec, Precision.FP8) == 61 * (576 + 132) == 43_188
+    # at FP8 the latent takes FlashMLA's packed sparse layout: 512 FP8 + 4 FP32 scales + 64 BF16 RoPE = 656 bytes
+    assert kv_bytes_per_token(spec, Precision.FP8) == 61 * (656 + 132) == 48_068
+    # a dense-attention MLA model at FP8 keeps the plain (512 + 64) x 1 byte latent
+    assert kv_bytes_per_token(loader.resolve_model("kimi-k2"), Precision.FP8) == 61 * 576
     # the latent and the indexer key are replicated on every TP rank; PP splits the layers
     assert kv_bytes_per_token_per_gpu(spec, Precision.BF16, tp=8, pp=1) == 78_324
     # the indexer adds 61 x (1536x64x128 + 7168x128 + 2x128 + 7168x64) = 851,524,864 parameters to V3's 671.0B

@@ -182,3 +182,36 @@ def test_finite_run_wait_hand_checked():
     assert finite_run_wait(32, 16, 500, slots=100) == pytest.approx(2.8125)
     assert finite_run_wait(32, 16, 500, slots=250) == 0.0  # the slots outlast the arrivals
     assert finite_run_wait(8, 16, 500, slots=0) == 0.0  # under capacity: no queue
+
+
+def test_closed_loop_wave_wait_hand_checked(llama8b, h100):
+    """A benchmark client's prompts that share a prefill pass wait for half their wave: (B - 1) / 2 prompts."""
+    import dataclasses
+
+    from gpucast.core.serving import _request_costs, _wave_wait
+
+    cfg = dataclasses.replace(_cfg(llama8b, h100), chunk_tokens=8192)
+    costs = _request_costs(cfg, input_tokens=500, output_tokens=200, concurrency=33, cached_input_tokens=0)
+    assert _wave_wait(cfg, costs, 500) == pytest.approx(16 * costs.prefill_cost)
+    # prompts longer than half the budget prefill one per pass: completions stagger, no wave survives
+    assert _wave_wait(cfg, costs, 4097) == 0.0
+    alone = _request_costs(cfg, input_tokens=500, output_tokens=200, concurrency=1, cached_input_tokens=0)
+    assert _wave_wait(cfg, alone, 500) == 0.0
+
+
+def test_waves_raise_closed_loop_ttft_only(llama8b, h100):
+    """``waves`` (a benchmark client) adds the fitted share of the wave wait to TTFT; the open loop and the
+    planner (``at_request_rate``) never see it."""
+    import dataclasses
+
+    cfg = _cfg(llama8b, h100)
+    cfg = dataclasses.replace(cfg, efficiency=dataclasses.replace(cfg.efficiency, closed_loop_wave_fraction=0.5))
+    shape = {"input_tokens": 500, "output_tokens": 200, "concurrency": 32}
+    plain, waves = operating_point(cfg, **shape), operating_point(cfg, waves=True, **shape)
+    assert waves.ttft_s > plain.ttft_s
+    assert waves.requests_per_s < plain.requests_per_s  # a longer TTFT is a longer cycle (Little's law)
+    none = dataclasses.replace(cfg, efficiency=dataclasses.replace(cfg.efficiency, closed_loop_wave_fraction=0.0))
+    assert operating_point(none, waves=True, **shape).ttft_s == pytest.approx(operating_point(none, **shape).ttft_s)
+    open_loop = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=plain.requests_per_s / 2)
+    reference = at_request_rate(none, input_tokens=500, output_tokens=200, rate=plain.requests_per_s / 2)
+    assert open_loop.ttft_s == pytest.approx(reference.ttft_s)

@@ -101,13 +101,28 @@ def kv_bytes_per_token(model: ModelSpec, kv_precision: Precision, context_tokens
     """
     kv_bytes = kv_precision.value.bytes_per_param  # KV scales are per tensor: no group overhead
     if model.is_mla:
-        per_layer = (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes + indexer_key_bytes(model)
+        per_layer = mla_latent_bytes(model, kv_precision) + indexer_key_bytes(model)
     else:
         per_layer = 2 * model.num_kv_heads * model.head_dim * kv_bytes
     window_share = 1.0
     if model.sliding_window_layers and model.sliding_window and context_tokens > model.sliding_window:
         window_share = model.sliding_window / context_tokens
     return per_layer * (model.full_attention_layers + model.sliding_window_layers * window_share)
+
+
+def mla_latent_bytes(model: ModelSpec, kv_precision: Precision) -> float:
+    """Bytes of one token's MLA latent and RoPE key in one layer's cache.
+
+    In general (kv_lora_rank + qk_rope_head_dim) values at the KV precision. DeepSeek Sparse Attention's FP8
+    cache (FlashMLA's sparse decoding kernel, which SGLang and vLLM use for V3.2) is a packed layout instead:
+    the latent in FP8 with one FP32 scale per 128 values and the RoPE key kept in BF16, 512 + 4 x 4 + 64 x 2 =
+    656 bytes for V3.2 (deepseek-ai/FlashMLA docs/20250929-hopper-fp8-sparse-deep-dive.md; SGLang's start-up
+    log of V3.2 on 8xB200 divides to 656 bytes per token and layer, data/benchmarks/kv_capacity_logs.csv)."""
+    kv_bytes = kv_precision.value.bytes_per_param
+    if model.has_sparse_indexer and kv_bytes == 1:
+        scales = -(-model.kv_lora_rank // INDEXER_SCALE_BLOCK)
+        return float(model.kv_lora_rank + 4 * scales + 2 * model.qk_rope_head_dim)
+    return (model.kv_lora_rank + model.qk_rope_head_dim) * kv_bytes
 
 
 INDEXER_SCALE_BLOCK = 128  # values per FP32 scale in the DSA indexer's FP8 key cache (vLLM, SGLang, DeepSeek)

@@ -51,6 +51,10 @@ class Efficiency:
     moe_prefill_layer_overhead_s: float = 0.0
     # routed experts' grouped GEMMs relative to the dense GEMMs' compute fraction (1 = as efficient)
     expert_compute_scale: float = 1.0
+    # share of a closed-loop benchmark's prompts that arrive in synchronized waves: with fixed lengths, the C
+    # requests a client keeps in flight finish together and are replaced together, so a prompt waits for the
+    # prefills of about half its wave ((C - 1) / 2 prompts) instead of an M/D/1 queue; 0 = independent arrivals
+    closed_loop_wave_fraction: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
     source: str = "defaults"
 

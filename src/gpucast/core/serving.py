@@ -189,6 +189,19 @@ def _prefill_wait(utilization: float, prefill_latency: float) -> float:
     return rho / (2.0 * (1.0 - rho)) * prefill_latency
 
 
+def _wave_wait(cfg: ReplicaConfig, costs: _RequestCosts, new_tokens: float) -> float:
+    """Extra TTFT of a closed-loop benchmark client's prompts that arrive together.
+
+    With (near-)fixed lengths, prompts prefilled in the same pass start decoding together, finish together and
+    are replaced together, so a client's B requests keep arriving in waves and a prompt waits, on average, for
+    the prefill of half its wave, (B - 1) / 2 prompts. That holds when the engine prefills several prompts per
+    pass (chunk budget >= 2 prompts); longer prompts prefill one per pass, their completions stagger by a
+    prefill each and the waves dissolve (no wait beyond the M/D/1 queue)."""
+    if math.floor(max(cfg.chunk_tokens, 1) / max(new_tokens, 1.0)) < 2:
+        return 0.0
+    return max(costs.batch - 1.0, 0.0) / 2.0 * costs.prefill_cost
+
+
 def operating_point(
     cfg: ReplicaConfig,
     *,
@@ -196,29 +209,46 @@ def operating_point(
     output_tokens: float,
     concurrency: float,
     cached_input_tokens: float = 0.0,
+    waves: bool = False,
 ) -> OperatingPoint:
     """Closed-loop steady state with ``concurrency`` requests in flight on one replica.
 
     ``cached_input_tokens`` of each prompt are served from the prefix cache: only the rest is prefilled
-    (attending to the whole prompt). Open-loop arrivals are ``open_loop_point``.
+    (attending to the whole prompt). Open-loop arrivals are ``open_loop_point``. ``waves``: the load is a
+    closed-loop benchmark client (fixed lengths), whose prompts arrive partly in synchronized waves
+    (``Efficiency.closed_loop_wave_fraction``); without it prompts queue as independent arrivals (M/D/1), the
+    model the open loop and the planner share.
     """
     costs = _request_costs(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
-    return _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
+    # a full engine admits queued requests one by one as slots free: the client's waves no longer reach it
+    waves = waves and concurrency < cfg.max_sequences
+    wave = _wave_wait(cfg, costs, input_tokens - cached_input_tokens) if waves else 0.0
+    return _closed_loop(
+        cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency, wave_wait=wave
+    )
 
 
 def _closed_loop(
-    cfg: ReplicaConfig, costs: _RequestCosts, *, input_tokens: float, output_tokens: float, concurrency: float
+    cfg: ReplicaConfig,
+    costs: _RequestCosts,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    concurrency: float,
+    wave_wait: float = 0.0,
 ) -> OperatingPoint:
     batch, step, prefill_cost = costs.batch, costs.step, costs.prefill_cost
     rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, prefill_cost)
     # Prefills queue behind each other (M/D/1) at the prefill share of replica time; solved twice, as the
-    # wait feeds back into the rate.
+    # wait feeds back into the rate. A benchmark client's synchronized share waits for half its wave instead.
+    share = cfg.efficiency.closed_loop_wave_fraction if wave_wait > 0.0 else 0.0
     ttft = costs.ttft_alone
     for _ in range(2):
-        ttft = costs.ttft_alone + _prefill_wait(rate * prefill_cost, costs.prefill_latency)
+        queued = _prefill_wait(rate * prefill_cost, costs.prefill_latency)
+        ttft = costs.ttft_alone + share * wave_wait + (1.0 - share) * queued
         rate = _solve_rate(batch, ttft, costs.decode_time, prefill_cost)
     itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
@@ -316,7 +346,9 @@ def at_request_rate(
     The planner's capacity search (``inference.slo_capacity``) walks the same function, so a plan's
     operating point re-estimated at its request rate gives the plan's latencies.
     """
-    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
+    shape: dict[str, float] = {
+        "input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens,
+    }  # fmt: skip
     top = max_throughput(cfg, **shape)
     if rate >= top.requests_per_s:
         if num_requests is None:
@@ -326,7 +358,10 @@ def at_request_rate(
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
         mid = (lo + hi) / 2.0
-        point = operating_point(cfg, concurrency=mid, **shape)
+        point = operating_point(
+            cfg, concurrency=mid, input_tokens=input_tokens, output_tokens=output_tokens,
+            cached_input_tokens=cached_input_tokens,
+        )  # fmt: skip
         if point.requests_per_s < rate:
             lo = mid
         else:
@@ -407,5 +442,5 @@ def under_load(
     if load == "request-rate":
         return at_request_rate(cfg, rate=value / replicas, num_requests=num_requests, **shape)
     if load == "concurrency":
-        return operating_point(cfg, concurrency=value / replicas, **shape)
+        return operating_point(cfg, concurrency=value / replicas, waves=True, **shape)
     return static_batch(cfg, batch=value, **shape)

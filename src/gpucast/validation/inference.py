@@ -112,6 +112,15 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
 
 
+_CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
+
+
+def _chunk_tokens(row: dict[str, str]) -> int | None:
+    """The engine's prefill token budget per pass, where the notes give the launch flag."""
+    match = _CHUNK.search(row.get("notes", ""))
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
 _REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
 
 
@@ -219,6 +228,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
+    chunk = _chunk_tokens(row)
     cfg_key = (
         engine_id,
         model.id,
@@ -233,6 +243,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         output_tokens,
         max_seqs,
         memory,
+        chunk,
     )
     if cfg_key not in configs:
         settings = PlanSettings(
@@ -246,6 +257,8 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
                 model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
+            if chunk is not None:
+                cfg = dataclasses.replace(cfg, chunk_tokens=chunk)
             configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
         except GpucastError as error:
             configs[cfg_key] = f"does not fit in the memory model: {error}"
