@@ -285,6 +285,9 @@ def read_hf_config(path: str | Path) -> ModelSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"--model-config {str(path)!r} must hold a JSON object")
     cfg = raw.get("text_config", raw) if isinstance(raw.get("text_config"), dict) else raw
+    if cfg is not raw and "tie_word_embeddings" in raw and "tie_word_embeddings" not in cfg:
+        # multimodal wrappers (Mistral3, Llava) may state the text decoder's tying at the top level only
+        cfg = {**cfg, "tie_word_embeddings": raw["tie_word_embeddings"]}
     from .hf_config import model_from_hf_config
 
     quantization = raw.get("quantization_config", cfg.get("quantization_config"))  # top level, also beside text_config
