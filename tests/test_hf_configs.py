@@ -32,6 +32,7 @@ from gpucast.core.memory import (
 )
 from gpucast.core.params import count_parameters
 from gpucast.core.specs import ModelSpec, Precision
+from gpucast.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 
@@ -267,6 +268,21 @@ def test_a_wrappers_top_level_tie_applies_to_its_text_config(tmp_path: Path) -> 
     ).tie_word_embeddings
     inner = {**text, "tie_word_embeddings": False}
     assert not _write(tmp_path, {"tie_word_embeddings": True, "text_config": inner}).tie_word_embeddings
+
+
+def test_a_modelopt_checkpoint_states_its_precision_beside_config_json(tmp_path: Path) -> None:
+    # nvidia/DeepSeek-V3.1-NVFP4's config.json has no quantization_config; its hf_quant_config.json (here without
+    # the 245-entry exclude_modules list of the published file) says NVFP4
+    (tmp_path / "config.json").write_bytes((CONFIGS / "deepseek-v3.1-nvfp4.json").read_bytes())
+    assert loader.read_hf_config(tmp_path / "config.json").checkpoint_precision == ""
+    scheme = {"quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16}
+    (tmp_path / "hf_quant_config.json").write_text(
+        json.dumps({"producer": {"name": "modelopt"}, "quantization": scheme})
+    )
+    assert loader.read_hf_config(tmp_path / "config.json").checkpoint_precision == "NVFP4"
+    (tmp_path / "hf_quant_config.json").write_text("{")
+    with pytest.raises(ConfigError, match=r"hf_quant_config.json .* is not valid JSON"):
+        loader.read_hf_config(tmp_path / "config.json")
 
 
 def test_layer_types_set_sliding_and_linear_layers(tmp_path: Path) -> None:
