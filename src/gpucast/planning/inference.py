@@ -76,6 +76,10 @@ def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str,
     echo: dict[str, object] = {}
     if workload.agent is not None:
         echo["agent"] = asdict(workload.agent)
+    if workload.length_profile is not None:  # issue 21: the request-length distribution and the SLOs' statistic
+        echo["length_profile"] = workload.length_profile
+    if opts.slo_percentile != ServingOptions.slo_percentile:
+        echo["slo_percentile"] = opts.slo_percentile
     if opts.speculative_tokens:
         echo |= {"speculative_tokens": opts.speculative_tokens, "acceptance_rate": opts.acceptance_rate,
                  "draft_model": opts.draft_model}  # fmt: skip
