@@ -172,8 +172,12 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--model", help="catalog model name, alias or Hugging Face id (see `gpucast models`)")
     extra.add_argument("--model-config", help="path to a Hugging Face config.json")
     extra.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activations dtype)")
-    extra.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
-    extra.add_argument("--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100)")
+    extra.add_argument(
+        "--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000, at --slo-percentile)"
+    )
+    extra.add_argument(
+        "--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100, at --slo-percentile)"
+    )
     extra.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
     extra.add_argument(
         "--pricing",
@@ -182,7 +186,8 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     )
     add_price_flags(parser)
     extra.add_argument(
-        "--slo-percentile", help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default mean)"
+        "--slo-percentile",
+        help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default 99: SLOs are stated as p99)",
     )
     extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")

@@ -88,7 +88,9 @@ class ServingBody(_Body):
     pp: int | None = Field(None, gt=0, le=64)
     ep: int | None = Field(None, gt=0, le=256, description="MoE expert-parallel groups among the TP GPUs")
     attention_dp: int | None = Field(None, gt=0, le=256, description="MoE attention data-parallel groups")
-    slo_percentile: str = Field("mean", description="statistic the latency targets bound: mean, 50, 90, 95 or 99")
+    slo_percentile: str = Field(
+        "99", description="statistic the latency targets bound: mean, 50, 90, 95 or 99 (p99, as SLOs are stated)"
+    )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="default: the engine's own")
     max_num_seqs: int | None = Field(None, gt=0, le=100_000, description="default: the engine's own")
     require_slo: bool = Field(
