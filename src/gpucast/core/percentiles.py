@@ -43,6 +43,13 @@ class LatencyTail:
     ttft_s: tuple[float, float, float, float, float]
     itl_s: tuple[float, float, float, float, float]
     e2e_s: tuple[float, float, float, float, float]
+    # per-request TPOT: a request's (E2E - TTFT) / (output - 1), distributed across requests (MLPerf's and vLLM's
+    # "TPOT"); tighter than the per-token ITL, as a request averages its steps. None: not computed (the ITL's)
+    tpot_s: tuple[float, float, float, float, float] | None = None
+
+    @property
+    def tpot(self) -> tuple[float, float, float, float, float]:
+        return self.tpot_s if self.tpot_s is not None else self.itl_s
 
     def at(self, percentile: str) -> tuple[float, float, float]:
         """(TTFT, ITL, E2E) at ``percentile`` ("mean", "50", "90", "95" or "99")."""
@@ -55,6 +62,7 @@ class LatencyTail:
             tuple(t + seconds for t in self.ttft_s),  # type: ignore[arg-type]
             self.itl_s,
             tuple(t + seconds for t in self.e2e_s),  # type: ignore[arg-type]
+            self.tpot_s,
         )
 
 

@@ -338,16 +338,17 @@ def estimate(request: EstimateRequest) -> EstimateResult:
 
 
 def _percentiles(cfg: ReplicaConfig, point: OperatingPoint, request: EstimateRequest) -> dict[str, float]:
-    """p50/p90/p95/p99 of TTFT, ITL (= TPOT) and E2E in ms at ``point`` (``core.tails``); none for a static batch."""
+    """p50/p90/p95/p99 of TTFT, per-token ITL, per-request TPOT and E2E in ms at ``point`` (``core.tails``); none
+    for a static batch."""
     if request.load == "static-batch":
         return {}
     tin, tout = float(request.input_tokens), float(request.output_tokens)
     saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout).requests_per_s
     tail = latency_tail(
-        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths
+        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths, tpot=True
     )
     out: dict[str, float] = {}
-    for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.itl_s), ("e2e", tail.e2e_s)):
+    for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.tpot), ("e2e", tail.e2e_s)):
         for q, value in zip(QUANTILES, values[1:], strict=True):
             out[f"{name}_p{q}_ms"] = value * 1e3
     return out
