@@ -208,3 +208,20 @@ def test_rest_accepts_profile_names_not_paths(tmp_path) -> None:
         assert estimate.json()["ttft_p99_ms"] > estimate.json()["ttft_p50_ms"]
         missing = client.post("/api/v1/estimate", json={"model": "llama-3.1-8b", "gpu": "H100", "num_gpus": 1})
         assert missing.status_code == 422
+
+
+def test_web_form_has_percentile_and_length_profile_selects(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        form = client.get("/").text
+        assert 'name="slo_percentile"' in form and '<option value="99" selected>p99</option>' in form
+        assert 'name="length_profile"' in form and all(f'<option value="{name}"' in form for name in NAMES)
+        query = "/plan?model=llama-3.1-8b&precision=BF16&rps=5&input_tokens=500&output_tokens=200&cloud=aws"
+        page = client.get(query + "&length_profile=lmsys-chat&slo_percentile=90")
+        assert page.status_code == 200, page.text
+        assert "length profile &#39;lmsys-chat&#39;" in page.text and "SLOs (p90)" in page.text
+        bad = client.get(query + "&slo_percentile=98")
+        assert bad.status_code == 422 and "98" in bad.text

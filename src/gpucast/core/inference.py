@@ -53,10 +53,15 @@ class SLO:
     percentile: str = "mean"
 
     def latencies(self, point: OperatingPoint) -> tuple[float, float, float]:
-        """(TTFT, ITL, E2E) seconds of ``point`` at this percentile: its tail's where it has one, else its means."""
+        """(TTFT, ITL, E2E) seconds of ``point`` at this percentile: its tail's where it has one, else its means.
+        A percentile is never taken below the mean: when fewer than 1% of steps carry a prefill chunk the p99 ITL is
+        a plain decode step, shorter than the mean, and an SLO at p99 must not be looser than the same SLO on means."""
         if point.tail is None:
             return point.ttft_s, point.itl_s, point.e2e_s
-        return point.tail.at(self.percentile)
+        ttft, itl, e2e = point.tail.at(self.percentile)
+        if self.percentile == "mean":
+            return ttft, itl, e2e
+        return max(ttft, point.ttft_s), max(itl, point.itl_s), max(e2e, point.e2e_s)
 
     def needs_tail(self, lengths: LengthProfile | None) -> bool:
         return self.percentile != "mean" or lengths is not None
