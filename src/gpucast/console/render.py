@@ -45,7 +45,9 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                     "Workload",
                     f"{rate(inputs['requests_per_second'])} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
                     f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens"
-                    + (f" (means of length profile {inputs['length_profile']})" if inputs.get("length_profile") else ""),
+                    + (
+                        f" (means of length profile {inputs['length_profile']})" if inputs.get("length_profile") else ""
+                    ),
                 ),
                 (
                     "Model",
