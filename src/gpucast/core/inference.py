@@ -364,15 +364,8 @@ def with_tail(
     lengths: LengthProfile | None,
 ) -> OperatingPoint:
     """``point`` with its latency percentiles (``core.tails``) attached."""
-    tail = latency_tail(
-        cfg,
-        point,
-        saturation_rate=saturation_rate,
-        lengths=lengths,
-        input_tokens=shape["input_tokens"],
-        output_tokens=shape["output_tokens"],
-        cached_input_tokens=shape.get("cached_input_tokens", 0.0),
-    )
+    tail = latency_tail(cfg, point, saturation_rate=saturation_rate, lengths=lengths, input_tokens=shape["input_tokens"],
+                        output_tokens=shape["output_tokens"], cached_input_tokens=shape.get("cached_input_tokens", 0.0))  # fmt: skip
     return replace(point, tail=tail)
 
 
