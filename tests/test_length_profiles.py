@@ -225,3 +225,26 @@ def test_web_form_has_percentile_and_length_profile_selects(tmp_path) -> None:
         assert "length profile &#39;lmsys-chat&#39;" in page.text and "SLOs (p90)" in page.text
         bad = client.get(query + "&slo_percentile=98")
         assert bad.status_code == 422 and "98" in bad.text
+
+
+def test_json_config_and_python_api_take_the_profile(tmp_path) -> None:
+    from gpucast import LLMWorkloadInput, ModelConfig
+    from gpucast.inputs.types import GPUConfig, ServingOptions
+    from gpucast.planning.inference import plan_inference
+
+    config = tmp_path / "plan.json"
+    config.write_text(json.dumps({"mode": "inference",
+                                  "workload": {"requests_per_second": 8, "length_profile": "cnn-dailymail"},
+                                  "model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_type": "H100"},
+                                  "serving": {"slo_percentile": "90"}}), encoding="utf-8")  # fmt: skip
+    run = _cli("inference", "--config", str(config), "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["inputs"]["length_profile"] == "cnn-dailymail" and data["inputs"]["slo_percentile"] == "90"
+    workload = LLMWorkloadInput.for_length_profile(8, "cnn-dailymail")
+    assert workload.avg_output_tokens == round(builtin_length_profile("cnn-dailymail").mean_output)
+    plan = plan_inference(workload, ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"),
+                          ServingOptions(slo_percentile="90"))  # fmt: skip
+    assert plan.gpu_resources.total_gpus == data["gpu_resources"]["total_gpus"]
+    with pytest.raises(InputError, match="does not combine with an agent"):
+        LLMWorkloadInput(1, 100, 100, length_profile="sharegpt", agent={"tasks_per_second": 1}).validate()

@@ -64,6 +64,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ttft_slo_ms",
         "itl_slo_ms",
         "target_latency_ms",
+        "slo_percentile",
         "safety_margin",
         "min_replicas",
         "tp",
