@@ -345,3 +345,14 @@ def test_interpret_raises_only_answer_error(key, text):
 def test_rates_round_trip(value, unit):
     text = f"{value:.2f} {unit}"
     assert extract(text)["rps"] == pytest.approx(float(f"{value:.2f}"))
+
+
+def test_the_conversation_plans_at_the_p99_it_asks_about():
+    """The latency question says "at worst (p99)": the plan it makes bounds the 99th percentile."""
+    from gpucast.chat.compute import inference_sections
+
+    answers = {"intent": "inference", "model": "llama-3.1-8b", "rps": 5.0, "input_tokens": 500, "output_tokens": 200,
+               "ttft_ms": 800.0}  # fmt: skip
+    assert "(p99)" in BY_KEY["latency"].text
+    serving = inference_sections(answers)["serving"]
+    assert serving["slo_percentile"] == "99" and serving["ttft_slo_ms"] == 800.0

@@ -97,7 +97,8 @@ def test_the_issue_example_plans_about_the_published_fleet():
         LLMWorkloadInput(270, 467, 256, 1.0),
         ModelConfig(model_name="llama-3.1-8b", precision="BF16"),
         GPUConfig("H200"),
-        ServingOptions(tp=1, pp=1, engine="trtllm", ttft_slo_ms=48, itl_slo_ms=17.6),
+        # the published figures are means: the SLOs bound the means (slo_percentile="mean"; the default is p99)
+        ServingOptions(tp=1, pp=1, engine="trtllm", ttft_slo_ms=48, itl_slo_ms=17.6, slo_percentile="mean"),
     )
     assert plan.throughput.meets_latency_sla
     assert 10 <= plan.gpu_resources.total_gpus <= 16
@@ -365,7 +366,7 @@ def test_a_long_request_raises_the_default_context_window_but_not_an_explicit_on
         LLMWorkloadInput(12.5, 5000, 500, 1.0),
         ModelConfig(model_name="llama-3.3-70b", precision="FP8"),
         GPUConfig("H100"),
-        ServingOptions(tp=2, engine="nim", ttft_slo_ms=758, itl_slo_ms=43),
+        ServingOptions(tp=2, engine="nim", ttft_slo_ms=758, itl_slo_ms=43, slo_percentile="mean"),  # published means
     )
     assert plan.inputs["context_window"] == 5500
     assert any("max_model_len (context window): 5500" in a for a in plan.assumptions)

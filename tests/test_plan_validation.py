@@ -9,11 +9,13 @@ import subprocess
 import pytest
 
 from conftest import gpucast_exe
+from gpucast.inputs.types import ServingOptions
 from gpucast.validation.plans import (
     PlanResult,
     group_points,
     loaded_points,
     median,
+    question,
     rate_rps,
     read_serving_rows,
     summarize,
@@ -113,6 +115,9 @@ def test_plans_are_asked_with_the_measured_deployment(tmp_path):
             assert r.error_pct == math.inf and not r.within
     left = {ids.split(",")[0]: reason for ids, _, reason in report.left_out}
     assert {"a1", "b4", "c1", "d1", "e1", "f1"} == set(left)
+    # the SLOs are measured means: validate --plans bounds the mean, whatever the planner's default (p99)
+    points = {p.ids[0]: p for p in loaded_points(group_points(read_serving_rows(_write(tmp_path)))[0])[0]}
+    assert question(points["a9"])[3].slo_percentile == "mean" and ServingOptions().slo_percentile == "99"
     assert report.summary[-1].source == "ALL" and report.summary[-1].n == 3
 
 

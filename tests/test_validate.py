@@ -80,3 +80,40 @@ def test_every_benchmark_source_is_documented():
             for row in csv.DictReader(handle):
                 assert row["source"] in readme, f"{path.name} row {row['id']}: source {row['source']} not in README"
                 float(row["value"])  # every number is a number
+
+
+def test_percentile_rows_are_predicted_with_the_benchmarks_own_lengths(tmp_path):
+    """Issue 21: p99 TTFT / TPOT rows (data/benchmarks/percentiles) are predicted by core.tails with the request
+    lengths the notes name (length_profile=FILE beside the data file); the report has one line per percentile."""
+    import csv
+    from pathlib import Path
+
+    from gpucast.validation.inference import validate_file
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "percentiles"
+    readme = (folder.parent / "README.md").read_text(encoding="utf-8")
+    for path in folder.glob("vllm_*.csv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                assert row["source"] in readme and row["as_of"] and "length_profile=" in row["notes"]
+    report = validate_file(folder / "vllm_sharegpt_p99.csv")
+    assert not report.skipped and len(report.rows) == 20
+    metrics = {s.metric for s in report.summary}
+    assert {"ttft_p99_ms", "tpot_p99_ms", "itl_p99_ms", "ttft_p50_ms", "tpot_p50_ms"} <= metrics
+    by_id = {r.id: r for r in report.rows}
+    # percentiles are ordered as the measurements are: p99 above the median, per-request TPOT below per-token ITL p99
+    assert by_id["pct-2"].predicted > by_id["pct-1"].predicted and by_id["pct-4"].predicted < by_id["pct-5"].predicted
+
+    # the same rows with fixed mean lengths predict a different (narrower) TTFT tail: the distribution is used
+    fixed = tmp_path / "fixed.csv"
+    with (folder / "vllm_sharegpt_p99.csv").open(encoding="utf-8") as source:
+        fixed.write_text(source.read().replace("length_profile=sharegpt_seed0_200.csv", "lengths fixed"), "utf-8")
+    narrow = {r.id: r for r in validate_file(fixed).rows}
+    assert narrow["pct-2"].predicted < by_id["pct-2"].predicted
+
+    missing = tmp_path / "missing.csv"
+    with (folder / "vllm_sharegpt_p99.csv").open(encoding="utf-8") as source:
+        missing.write_text(source.read().replace("length_profile=sharegpt_seed0_200.csv", "length_profile=gone.csv"),
+                           "utf-8")  # fmt: skip
+    skipped = validate_file(missing).skipped
+    assert len(skipped) == 20 and "gone.csv" in skipped[0][1] and "no such file" in skipped[0][1]

@@ -9,6 +9,11 @@ from typing import Any
 
 from ..console.flags import token_count
 
+LENGTH_PROFILE_HELP = (
+    "request lengths as a distribution: sharegpt, lmsys-chat, mlperf-openorca, mlperf-mixtral, cnn-dailymail, "
+    "long-doc, agent, or a CSV of input_tokens,output_tokens per request (replaces --input-tokens/--output-tokens)"
+)
+
 # flag dest -> (config section, key)
 FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "rps": ("workload", "requests_per_second"),
@@ -16,6 +21,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "output_tokens": ("workload", "avg_output_tokens"),
     "peak_multiplier": ("workload", "peak_load_multiplier"),
     "growth_rate": ("workload", "growth_rate"),
+    "length_profile": ("workload", "length_profile"),
     "model_size": ("model", "model_size_billions"),
     "precision": ("model", "precision"),
     "context_window": ("model", "context_window"),
@@ -166,8 +172,13 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--model", help="catalog model name, alias or Hugging Face id (see `gpucast models`)")
     extra.add_argument("--model-config", help="path to a Hugging Face config.json")
     extra.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activations dtype)")
-    extra.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
-    extra.add_argument("--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100)")
+    extra.add_argument(
+        "--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000, at --slo-percentile)"
+    )
+    extra.add_argument(
+        "--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100, at --slo-percentile)"
+    )
+    extra.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
     extra.add_argument(
         "--pricing",
         help="on-demand, spot, 1yr, 3yr or marketplace, a comma list of them, or all: the cheapest wins "
@@ -175,7 +186,8 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     )
     add_price_flags(parser)
     extra.add_argument(
-        "--slo-percentile", help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default mean)"
+        "--slo-percentile",
+        help="statistic the latency targets bound: mean, 50, 90, 95 or 99 (default 99: SLOs are stated as p99)",
     )
     extra.add_argument("--safety-margin", type=float, help="extra capacity over peak, fraction (default 0.25)")
     extra.add_argument("--min-replicas", type=int, help="minimum replicas for availability (default 2)")
@@ -303,8 +315,9 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--max-model-len", type=token_count, help="max tokens per sequence (default input + output)")
     what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
     shape = parser.add_argument_group("requests and load")
-    shape.add_argument("--input-tokens", type=token_count, required=True, help="input tokens per request")
-    shape.add_argument("--output-tokens", type=token_count, required=True, help="output tokens per request")
+    shape.add_argument("--input-tokens", type=token_count, help="input tokens per request (or --length-profile)")
+    shape.add_argument("--output-tokens", type=token_count, help="output tokens per request (or --length-profile)")
+    shape.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
     load = shape.add_mutually_exclusive_group(required=True)
     load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
     load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
@@ -321,11 +334,18 @@ def request_from_args(args: argparse.Namespace) -> Any:
         load, value = "concurrency", args.concurrency
     else:
         load, value = "request-rate", args.request_rate
+    from ..errors import InputError
+
+    if args.length_profile is None:
+        for flag, given in (("--input-tokens", args.input_tokens), ("--output-tokens", args.output_tokens)):
+            if given is None:
+                raise InputError(f"{flag} is required (or --length-profile NAME|FILE)")
     return EstimateRequest(
         gpu=args.gpu,
         num_gpus=args.num_gpus,
-        input_tokens=args.input_tokens,
-        output_tokens=args.output_tokens,
+        input_tokens=args.input_tokens or 1,
+        output_tokens=args.output_tokens or 1,
+        length_profile=args.length_profile,
         load=load,
         load_value=value,
         model=args.model,

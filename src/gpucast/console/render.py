@@ -34,6 +34,8 @@ def _money(value: float | None) -> str:
 
 def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
     inputs, res, thr, sc = p.inputs, p.gpu_resources, p.throughput, p.scaling
+    percentile = str(inputs.get("slo_percentile", "mean"))  # plans before issue 21 bound the means
+    statistic = "mean" if percentile == "mean" else f"p{percentile}"
     console.print("[bold]LLM INFRASTRUCTURE CAPACITY PLAN[/bold]  (gpucast)")
     console.print(
         _section(
@@ -42,7 +44,10 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 (
                     "Workload",
                     f"{rate(inputs['requests_per_second'])} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
-                    f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens",
+                    f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens"
+                    + (
+                        f" (means of length profile {inputs['length_profile']})" if inputs.get("length_profile") else ""
+                    ),
                 ),
                 (
                     "Model",
@@ -50,7 +55,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                     f"{p.model['active_params_b']:.1f}B active), {inputs['precision']}, KV {inputs['kv_precision']}",
                 ),
                 (
-                    "SLOs",
+                    f"SLOs ({statistic})",
                     f"TTFT <= {inputs['ttft_slo_ms']:g} ms, ITL <= {inputs['itl_slo_ms']:g} ms"
                     + (f", E2E <= {inputs['target_latency_ms']:g} ms" if inputs.get("target_latency_ms") else ""),
                 ),
@@ -103,9 +108,12 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                     f"{thr.planned_rps_per_replica:.2f} req/s per replica, "
                     f"{thr.planned_concurrency_per_replica:.1f} in flight",
                 ),
-                ("TTFT", f"{thr.estimated_ttft_ms:,.0f} ms at planned peak ({thr.capacity_ttft_ms:,.0f} at capacity)"),
                 (
-                    "ITL",
+                    "TTFT (mean)",
+                    f"{thr.estimated_ttft_ms:,.0f} ms at planned peak ({thr.capacity_ttft_ms:,.0f} at capacity)",
+                ),
+                (
+                    "ITL (mean)",
                     f"{thr.estimated_itl_ms:.1f} ms at planned peak ({thr.capacity_itl_ms:.1f} at capacity; "
                     f"{thr.bound}-bound decode)",
                 ),

@@ -43,6 +43,13 @@ class LatencyTail:
     ttft_s: tuple[float, float, float, float, float]
     itl_s: tuple[float, float, float, float, float]
     e2e_s: tuple[float, float, float, float, float]
+    # per-request TPOT: a request's (E2E - TTFT) / (output - 1), distributed across requests (MLPerf's and vLLM's
+    # "TPOT"); tighter than the per-token ITL, as a request averages its steps. None: not computed (the ITL's)
+    tpot_s: tuple[float, float, float, float, float] | None = None
+
+    @property
+    def tpot(self) -> tuple[float, float, float, float, float]:
+        return self.tpot_s if self.tpot_s is not None else self.itl_s
 
     def at(self, percentile: str) -> tuple[float, float, float]:
         """(TTFT, ITL, E2E) at ``percentile`` ("mean", "50", "90", "95" or "99")."""
@@ -55,6 +62,7 @@ class LatencyTail:
             tuple(t + seconds for t in self.ttft_s),  # type: ignore[arg-type]
             self.itl_s,
             tuple(t + seconds for t in self.e2e_s),  # type: ignore[arg-type]
+            self.tpot_s,
         )
 
 
@@ -140,6 +148,35 @@ def empirical_profile(name: str, requests: Sequence[tuple[int, int]]) -> LengthP
                        round(sum(o for _, o in members) / len(members))))  # fmt: skip
     total = sum(w for w, _, _ in points)
     return LengthProfile(name, tuple((w / total, max(1, i), max(1, o)) for w, i, o in points))
+
+
+def weighted_profile(name: str, requests: Sequence[tuple[float, float, float]]) -> LengthProfile:
+    """A profile from (weight, input, output) rows, e.g. a usage history whose rows are intervals with a request
+    rate and mean lengths (weight = the rate): rows sorted by prompt length fall into the ``LEVELS`` bins by the
+    midpoint of their cumulative weight; each point is its bin's weighted mean, an empty bin is left out."""
+    rows = sorted((i, o, w) for w, i, o in requests if w > 0)
+    total = sum(w for _, _, w in rows)
+    if not rows or total <= 0:
+        raise ValueError(f"length profile {name!r} has no requests")
+    bins: list[list[tuple[float, float, float]]] = [[] for _ in WEIGHTS]
+    edges = [sum(WEIGHTS[: k + 1]) for k in range(len(WEIGHTS))]
+    seen = 0.0
+    for i, o, w in rows:
+        middle = (seen + w / 2.0) / total
+        seen += w
+        k = next((k for k, edge in enumerate(edges) if middle <= edge + 1e-12), len(WEIGHTS) - 1)
+        bins[k].append((i, o, w))
+    points = []
+    for members in bins:
+        weight = sum(w for _, _, w in members)
+        if weight > 0:
+            points.append((weight / total, max(1, round(sum(i * w for i, _, w in members) / weight)),
+                           max(1, round(sum(o * w for _, o, w in members) / weight))))  # fmt: skip
+    merged: dict[tuple[int, int], float] = {}  # bins that came out alike are one point
+    for weight, i, o in points:
+        merged[(i, o)] = merged.get((i, o), 0.0) + weight
+    norm = sum(merged.values())
+    return LengthProfile(name, tuple((w / norm, i, o) for (i, o), w in merged.items()))
 
 
 def mixture_quantile(p: float, offsets: Sequence[tuple[float, float]], busy: float, mean_wait: float) -> float:

@@ -137,10 +137,11 @@ def simulate(cfg: ReplicaConfig, trace: Sequence[tuple[float, int, int]]) -> Sim
     measured = [r for r in every if lo <= r.arrival <= hi]
     ttft = sorted(r.first_token - r.arrival for r in measured)
     e2e = sorted(r.finish - r.arrival for r in measured)
+    tpot = sorted((r.finish - r.first_token) / (r.output - 1) for r in measured if r.output > 1)
     window = max(r.finish for r in measured) - min(r.arrival for r in measured) if measured else 0.0
     return SimulationResult(
         requests=len(measured),
-        tail=LatencyTail(_summary(ttft), _weighted_summary(itl), _summary(e2e)),
+        tail=LatencyTail(_summary(ttft), _weighted_summary(itl), _summary(e2e), _summary(tpot)),
         requests_per_s=len(measured) / window if window > 0 else 0.0,
         mean_batch=decoded_total / max(steps, 1),
         steps=steps,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from statistics import NormalDist
 
 from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantile
 from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
@@ -54,11 +55,13 @@ def latency_tail(
     saturation_rate: float,
     lengths: LengthProfile | None = None,
     cached_input_tokens: float = 0.0,
+    tpot: bool = False,
 ) -> LatencyTail:
     """Mean and percentiles of TTFT, ITL and E2E at ``point`` (an open-loop point of ``serving``).
 
     Without ``lengths`` every request has the point's shape and the means are the point's own, so
-    ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's."""
+    ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's.
+    ``tpot``: also the per-request TPOT distribution (reported, never an SLO input: the capacity search skips it)."""
     if not math.isfinite(point.ttft_s):
         inf = (math.inf,) * 5
         return LatencyTail(inf, (point.itl_s,) * 5, inf)
@@ -87,23 +90,63 @@ def latency_tail(
     queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
     ttft = (ttft_mean, *tuple(queued + mixture_quantile(q / 100.0, ttft_points, rho, mean_wait) for q in QUANTILES))
     e2e = (e2e_mean, *tuple(queued + mixture_quantile(q / 100.0, e2e_points, rho, mean_wait) for q in QUANTILES))
-    return LatencyTail(ttft, _itl_tail(rows, rate, step.total_s, itl), e2e)  # type: ignore[arg-type]
+    extras = _step_extras(rows, rate, step.total_s, itl)
+    tpot_tail = _tpot_tail(rows, step.total_s, itl, extras) if tpot else None
+    return LatencyTail(ttft, _itl_tail(step.total_s, itl, extras), e2e, tpot_tail)  # type: ignore[arg-type]
 
 
-def _itl_tail(
+def _step_extras(
     rows: list[tuple[float, float, float, float, float, int]], rate: float, step_s: float, itl: float
-) -> tuple[float, ...]:
-    """Mean and percentiles of the time between tokens: decode-only steps and steps that carry a prefill chunk."""
+) -> tuple[list[tuple[float, float]], float]:
+    """(extra seconds, probability) of the steps that carry a prefill chunk, sorted, and the share of such steps;
+    ([], 0) when none do. A carrying step's extra time is one prompt's chunk (cost / chunks), chunk-weighted, scaled
+    so the mean step is the mean model's ITL."""
     extra_mean = max(itl - step_s, 0.0)
     chunks_per_prompt = sum(r[0] * r[5] for r in rows)
     carrying = 1.0 - math.exp(-rate * itl * chunks_per_prompt) if chunks_per_prompt > 0 else 0.0
     if extra_mean <= 0.0 or carrying <= 0.0:
-        return (itl,) + (itl,) * len(QUANTILES)
-    # a carrying step's extra time: one prompt's chunk (cost / chunks), chunk-weighted, scaled to the mean
+        return [], 0.0
     chunk_rows = [(r[0] * r[5] / chunks_per_prompt, r[4] / r[5]) for r in rows if r[5] > 0]
     mean_chunk = sum(w * c for w, c in chunk_rows)
     scale = extra_mean / (carrying * mean_chunk) if mean_chunk > 0 else 0.0
-    values = sorted((c * scale, w * carrying) for w, c in chunk_rows)
+    return sorted((c * scale, w * carrying) for w, c in chunk_rows), carrying
+
+
+def _tpot_tail(
+    rows: list[tuple[float, float, float, float, float, int]],
+    step_s: float,
+    itl: float,
+    extras: tuple[list[tuple[float, float]], float],
+) -> tuple[float, ...]:
+    """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
+    the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step; the
+    percentiles are read off the mixture over the profile's output lengths (requests, not tokens, counted)."""
+    values, _ = extras
+    extra_mean = max(itl - step_s, 0.0)
+    variance = max(sum(p * v * v for v, p in values) - extra_mean**2, 0.0)
+    spreads = [(r[0], math.sqrt(variance / max(r[2] - 1.0, 1.0))) for r in rows]
+    if variance <= 0.0:
+        return (itl,) * (1 + len(QUANTILES))
+    normal = NormalDist()
+
+    def cdf(t: float) -> float:
+        return sum(w * normal.cdf((t - itl) / sd) if sd > 0 else w * (t >= itl) for w, sd in spreads)
+
+    quantiles = []
+    for q in QUANTILES:
+        lo, hi = step_s, itl + 10.0 * max(sd for _, sd in spreads)
+        for _ in range(50):
+            mid = (lo + hi) / 2.0
+            lo, hi = (lo, mid) if cdf(mid) >= q / 100.0 else (mid, hi)
+        quantiles.append(max(hi, step_s))
+    return (itl, *quantiles)
+
+
+def _itl_tail(step_s: float, itl: float, extras: tuple[list[tuple[float, float]], float]) -> tuple[float, ...]:
+    """Mean and percentiles of the time between tokens: decode-only steps and steps that carry a prefill chunk."""
+    values, carrying = extras
+    if not values:
+        return (itl,) + (itl,) * len(QUANTILES)
     quantiles = []
     for q in QUANTILES:
         p, cumulative, extra = q / 100.0, 1.0 - carrying, 0.0

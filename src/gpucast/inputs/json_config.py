@@ -15,7 +15,14 @@ from typing import Any
 from ..errors import ConfigError
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "workload": ("requests_per_second", "avg_input_tokens", "avg_output_tokens", "peak_load_multiplier", "growth_rate"),
+    "workload": (
+        "requests_per_second",
+        "avg_input_tokens",
+        "avg_output_tokens",
+        "peak_load_multiplier",
+        "growth_rate",
+        "length_profile",
+    ),
     "model": (
         "model_size_billions",
         "precision",
@@ -57,6 +64,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ttft_slo_ms",
         "itl_slo_ms",
         "target_latency_ms",
+        "slo_percentile",
         "safety_margin",
         "min_replicas",
         "tp",

@@ -53,6 +53,12 @@ def inference_inputs_from_sections(
 ) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
     """The serving API's dataclasses from config sections, naming the flag of a missing required value."""
     workload = sections.get("workload", {})
+    if workload.get("length_profile") is not None and isinstance(workload["length_profile"], str):
+        from .length_profile import resolve_length_profile
+
+        profile = resolve_length_profile(workload["length_profile"])  # its means stand for the average request
+        workload = {**workload, "avg_input_tokens": max(1, round(profile.mean_input)),
+                    "avg_output_tokens": max(1, round(profile.mean_output))}  # fmt: skip
     for key, flag in (
         ("requests_per_second", "--rps"),
         ("avg_input_tokens", "--input-tokens"),

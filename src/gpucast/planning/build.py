@@ -206,6 +206,22 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
     )
 
 
+def slo_statistic(percentile: str) -> str:
+    """How a plan names the statistic its SLOs bound: "mean" or "p99" (core.percentiles)."""
+    return "mean" if percentile == "mean" else f"p{percentile}"
+
+
+def _lengths_assumption(request: ResolvedRequest) -> list[str]:
+    lengths = request.workload.lengths
+    if lengths is None:
+        return []
+    return [
+        f"Request lengths: length profile {lengths.name!r} (mean {lengths.mean_input:,.0f} in / "
+        f"{lengths.mean_output:,.0f} out, longest {lengths.longest:,} tokens): capacity, KV cache and latency "
+        "percentiles use the distribution (core.percentiles)"
+    ]
+
+
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     eff = best.estimate.config.efficiency
     engine = loader.resolve_engine(request.options.engine)
@@ -225,8 +241,10 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"SLOs; peak traffic x{request.workload.peak_multiplier:g} with growth {request.workload.growth_rate_percent:g}% "
         f"and a {s.safety_margin:.0%} safety margin over it; average traffic at most {s.target_utilization:.0%} of a "
         f"replica's saturation throughput; at least {s.min_replicas} replicas for availability",
-        f"SLOs: TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms"
+        f"SLOs ({slo_statistic(request.slo.percentile)}): TTFT <= {request.slo.ttft_ms:g} ms, "
+        f"ITL <= {request.slo.itl_ms:g} ms"
         + (f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""),
+        *_lengths_assumption(request),
         "Month = 730 hours; costs are GPU instance prices only (no storage, network or egress)",
     ]
 

@@ -17,10 +17,11 @@ from ..catalog import loader
 from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings
-from ..core.percentiles import QUANTILES
+from ..core.percentiles import QUANTILES, LengthProfile
 from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
 from ..core.tails import latency_tail
 from ..errors import InfeasibleError, InputError
+from ..inputs.length_profile import resolve_length_profile
 from ..inputs.types import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
 from .request import resolve_model_spec
 
@@ -52,10 +53,33 @@ class EstimateRequest:
     gpu_memory_utilization: float | None = None
     max_model_len: int | None = None
     max_num_seqs: int | None = None
+    # a built-in profile name or a CSV of per-request lengths (issue 21): its means replace input/output tokens, and
+    # the KV cache per sequence and the percentiles use the distribution
+    length_profile: str | None = None
 
     def __post_init__(self) -> None:
         self.input_tokens, self.output_tokens = whole(self.input_tokens), whole(self.output_tokens)
         self.max_model_len = whole(self.max_model_len)
+        if self.length_profile is not None:
+            lengths = self.lengths
+            assert lengths is not None
+            self.input_tokens = max(1, round(lengths.mean_input))
+            self.output_tokens = max(1, round(lengths.mean_output))
+
+    @property
+    def lengths(self) -> LengthProfile | None:
+        """The request-length distribution (None: every request has input_tokens/output_tokens)."""
+        if self.length_profile is None:
+            return None
+        if not isinstance(self.length_profile, str):
+            raise InputError(f"--length-profile {self.length_profile!r} must be a profile name or a file path")
+        return resolve_length_profile(self.length_profile)
+
+    @property
+    def longest(self) -> int:
+        """The longest request (prompt + output) the engine must admit."""
+        lengths = self.lengths
+        return lengths.longest if lengths is not None else self.input_tokens + self.output_tokens
 
     def validate(self) -> None:
         check_positive("--num-gpus", self.num_gpus, integer=True, upper=100_000)
@@ -76,10 +100,15 @@ class EstimateRequest:
             check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
         if self.max_model_len is not None:
             check_positive("--max-model-len", self.max_model_len, integer=True, upper=10_000_000)
-            needed = self.input_tokens + self.output_tokens
+            needed = self.longest
             if self.max_model_len < needed:
+                what = (
+                    "the length profile's longest request"
+                    if self.length_profile
+                    else "--input-tokens + --output-tokens"
+                )
                 raise InputError(
-                    f"--max-model-len {self.max_model_len} is smaller than --input-tokens + --output-tokens = {needed}: "
+                    f"--max-model-len {self.max_model_len} is smaller than {what} = {needed}: "
                     "a request does not fit the engine's context"
                 )
         if self.max_num_seqs is not None:
@@ -189,7 +218,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
 
 def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
     fraction = request.gpu_memory_utilization or engine.default_memory_fraction
-    needed = math.ceil(request.input_tokens + request.output_tokens)
+    needed = math.ceil(request.longest)
     return PlanSettings(
         engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
         context_window=request.max_model_len or needed,
@@ -227,7 +256,7 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
 
 
 def _shape(request: EstimateRequest) -> Workload:
-    return Workload(1.0, request.input_tokens, request.output_tokens)
+    return Workload(1.0, request.input_tokens, request.output_tokens, lengths=request.lengths)
 
 
 def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> OperatingPoint:
@@ -251,7 +280,7 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
     warnings = [precision_note] if precision_note else []
     window = _settings(request, loader.resolve_engine(request.engine)).context_window
-    needed = request.input_tokens + request.output_tokens
+    needed = request.longest
     if memory.kv_capacity_tokens < needed:
         raise InfeasibleError(
             f"KV cache holds {memory.kv_capacity_tokens} tokens at {cfg.layout.label()} on {cfg.gpu.name}, less than "
@@ -309,14 +338,17 @@ def estimate(request: EstimateRequest) -> EstimateResult:
 
 
 def _percentiles(cfg: ReplicaConfig, point: OperatingPoint, request: EstimateRequest) -> dict[str, float]:
-    """p50/p90/p95/p99 of TTFT, ITL (= TPOT) and E2E in ms at ``point`` (``core.tails``); none for a static batch."""
+    """p50/p90/p95/p99 of TTFT, per-token ITL, per-request TPOT and E2E in ms at ``point`` (``core.tails``); none
+    for a static batch."""
     if request.load == "static-batch":
         return {}
     tin, tout = float(request.input_tokens), float(request.output_tokens)
     saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout).requests_per_s
-    tail = latency_tail(cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation)
+    tail = latency_tail(
+        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths, tpot=True
+    )
     out: dict[str, float] = {}
-    for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.itl_s), ("e2e", tail.e2e_s)):
+    for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.tpot), ("e2e", tail.e2e_s)):
         for q, value in zip(QUANTILES, values[1:], strict=True):
             out[f"{name}_p{q}_ms"] = value * 1e3
     return out

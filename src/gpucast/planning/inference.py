@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..core.params import count_parameters
+from ..core.percentiles import check_percentile
 from ..errors import InfeasibleError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..plans.inference import LLMCapacityPlan
@@ -76,6 +77,9 @@ def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str,
     echo: dict[str, object] = {}
     if workload.agent is not None:
         echo["agent"] = asdict(workload.agent)
+    if workload.length_profile is not None:  # issue 21: the request-length distribution and the SLOs' statistic
+        echo["length_profile"] = workload.length_profile
+    echo["slo_percentile"] = check_percentile(opts.slo_percentile)  # always: its default changed (mean -> 99)
     if opts.speculative_tokens:
         echo |= {"speculative_tokens": opts.speculative_tokens, "acceptance_rate": opts.acceptance_rate,
                  "draft_model": opts.draft_model}  # fmt: skip

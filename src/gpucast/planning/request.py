@@ -16,10 +16,11 @@ from ..core.cost import INTERRUPTIBLE
 from ..core.inference import SLO, PlanSettings, Workload
 from ..core.memory import MemorySettings
 from ..core.params import representative_dense_model
-from ..core.percentiles import check_percentile
+from ..core.percentiles import LengthProfile, check_percentile
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..errors import InputError
+from ..inputs.length_profile import resolve_length_profile
 from ..inputs.offers import check_pricing
 from ..inputs.types import (
     DEFAULT_CONTEXT_WINDOW,
@@ -96,6 +97,7 @@ def resolve(
     engine = loader.resolve_engine(options.engine)
     spec, note = resolve_model_spec(model)
     spec = engine.serves(spec)
+    workload, lengths = _with_length_profile(workload)
     precision, precision_note = resolve_precision(model.precision, spec, from_catalog=model.model_name is not None)
     kv = (
         parse_precision(model.kv_precision, "--kv-precision")
@@ -103,6 +105,8 @@ def resolve(
         else engine.default_kv_precision(precision)
     )
     variant, context_window, notes = resolve_variant(workload, model, options, spec, precision)
+    if lengths is not None:
+        context_window, notes = _profile_window(lengths, spec, context_window, notes)
     needed = workload.avg_input_tokens + workload.avg_output_tokens
     if context_window < needed:
         raise InputError(
@@ -134,6 +138,7 @@ def resolve(
             workload.avg_output_tokens,
             workload.peak_load_multiplier,
             workload.growth_rate,
+            lengths,
         ),
         slo=SLO(
             options.ttft_slo_ms, options.itl_slo_ms, options.target_latency_ms, check_percentile(options.slo_percentile)
@@ -150,6 +155,32 @@ def resolve(
         clouds=clouds,
         region=region,
     )
+
+
+def _with_length_profile(workload: LLMWorkloadInput) -> tuple[LLMWorkloadInput, LengthProfile | None]:
+    """The workload with the length profile's means as its average request, and the profile (None: fixed lengths)."""
+    if workload.length_profile is None:
+        return workload, None
+    lengths = resolve_length_profile(workload.length_profile)
+    means = max(1, round(lengths.mean_input)), max(1, round(lengths.mean_output))
+    return replace(workload, avg_input_tokens=means[0], avg_output_tokens=means[1]), lengths
+
+
+def _profile_window(
+    lengths: LengthProfile, spec: ModelSpec, window: int, notes: tuple[str, ...]
+) -> tuple[int, tuple[str, ...]]:
+    """The context window raised to the profile's longest request (prompt + output), which the engine must admit."""
+    longest = lengths.longest
+    if longest > spec.max_context:
+        raise InputError(
+            f"--length-profile {lengths.name!r} holds requests of up to {longest:,} tokens (prompt + output), beyond "
+            f"{spec.name}'s {spec.max_context:,}-token window: choose a profile of shorter requests or a longer-context model"
+        )
+    if longest <= window:
+        return window, notes
+    note = (f"context window raised from {window} to {longest} tokens: the longest requests of length profile "
+            f"{lengths.name!r} hold {longest} tokens (engine max_model_len must allow it)")  # fmt: skip
+    return longest, (*notes, note)
 
 
 def resolve_offers(options: ServingOptions) -> tuple[tuple[str, ...], str | None, ServingOptions, tuple[str, ...]]:

@@ -25,11 +25,13 @@ from typing import Any
 from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.memory import MemorySettings, weight_bytes
+from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
 from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
 from .layouts import row_layout
+from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
 from .report import RowResult as RowResult
 from .report import ValidationReport as ValidationReport
@@ -54,6 +56,7 @@ METRICS = (
     "itl_p50_ms",
     "e2e_ms",
     "kv_cache_tokens",
+    *PERCENTILE_METRICS,  # ttft_p99_ms, tpot_p99_ms... (validation.percentiles)
 )
 LOADS = ("max-throughput", "concurrency", "request-rate", "static-batch", "startup")
 
@@ -85,6 +88,7 @@ class Group:
     kv_cache_tokens: int = 0  # per replica, as the engine would allocate it
     num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
+    lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
 
 
 def _precision(text: str) -> Precision | None:
@@ -165,14 +169,15 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-def prepare(rows: Iterable[dict[str, str]]) -> tuple[list[Group], list[tuple[str, str]]]:
-    """Resolve rows into evaluable groups, and list the rows skipped as (row id, reason)."""
+def prepare(rows: Iterable[dict[str, str]], base: Path | None = None) -> tuple[list[Group], list[tuple[str, str]]]:
+    """Resolve rows into evaluable groups, and list the rows skipped as (row id, reason). ``base``: the folder
+    length-profile files named in notes are relative to (the measurements file's)."""
     groups: dict[tuple[Any, ...], Group] = {}
     skipped: list[tuple[str, str]] = []
     configs: dict[tuple[Any, ...], tuple[ReplicaConfig, int] | str] = {}
     for row in rows:
         try:
-            _add_row(row, groups, configs)
+            _add_row(row, groups, configs, base)
         except _Skip as reason:
             skipped.append((row.get("id", "?"), str(reason)))
     return list(groups.values()), skipped
@@ -189,7 +194,9 @@ def _number(row: dict[str, str], column: str, cast: Any = float) -> Any:
         raise _Skip(f"{column} {row.get(column)!r} is not a number") from None
 
 
-def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs: dict[tuple[Any, ...], Any]) -> None:
+def _add_row(
+    row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs: dict[tuple[Any, ...], Any], base: Path | None
+) -> None:
     """Put one CSV row into the group of rows sharing its operating point, or raise _Skip."""
     metric = row["metric"].strip()
     if metric not in METRICS:
@@ -201,8 +208,12 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
     if load not in LOADS:
         raise _Skip(f"load {load!r} is not one of {', '.join(LOADS)}")
     load_value = _number(row, "load_value") if load in ("concurrency", "request-rate", "static-batch") else 0.0
-    if metric in ("ttft_ms", "e2e_ms") and load == "max-throughput":
-        raise _Skip("TTFT/E2E with all requests queued at once (set by the request count, not the engine)")
+    if (metric in ("ttft_ms", "e2e_ms") or is_percentile(metric)) and load == "max-throughput":
+        raise _Skip("latency with all requests queued at once (set by the request count, not the engine)")
+    try:
+        profile = row_profile(row.get("notes", ""), base)
+    except ValueError as error:
+        raise _Skip(str(error)) from None
     tp, pp, num_gpus = (_number(row, c, int) for c in ("tp", "pp", "num_gpus"))
     if min(tp, pp, num_gpus) < 1 or num_gpus % (tp * pp):
         raise _Skip(f"num_gpus {num_gpus} is not a positive multiple of tp x pp = {tp * pp}")
@@ -244,14 +255,16 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
         max_seqs,
         memory,
         chunk,
+        profile,
     )
     if cfg_key not in configs:
+        window = int(input_tokens + output_tokens) if lengths else 1
         settings = PlanSettings(
             engine_max_sequences=max_seqs,
-            context_window=int(input_tokens + output_tokens) if lengths else 1,
+            context_window=max(window, profile.longest) if profile is not None else window,
             memory=memory,
         )
-        workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)))
+        workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)), lengths=profile)
         try:
             cfg, mem, _ = replica_config(
                 model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
@@ -282,6 +295,7 @@ def _add_row(row: dict[str, str], groups: dict[tuple[Any, ...], Group], configs:
             load_value=load_value,
             kv_cache_tokens=kv_tokens,
             num_requests=requests // (num_gpus // (tp * pp)) if requests else None,
+            lengths=profile,
         )
     group.targets.append(Target(row["id"], metric, value))
 
@@ -344,8 +358,14 @@ def evaluate(groups: list[Group]) -> list[RowResult]:
     results = []
     for group in groups:
         point = operating(group)
+        tail = None
+        if any(is_percentile(t.metric) for t in group.targets):
+            tail = tail_at(group.cfg, point, group.input_tokens, group.output_tokens, group.lengths)
         for target in group.targets:
-            predicted = metric_value(group, point, target.metric)
+            if tail is not None and is_percentile(target.metric):
+                predicted = percentile_value(tail, target.metric)
+            else:
+                predicted = metric_value(group, point, target.metric)
             results.append(
                 RowResult(
                     target.row_id,
@@ -380,7 +400,7 @@ def validate_file(path: str | Path) -> ValidationReport:
         summary = summarize(rows, training.METRICS, groups)
     else:
         require_columns(path, header, REQUIRED_COLUMNS)
-        points, skipped = prepare(table)
+        points, skipped = prepare(table, Path(path).parent)
         rows = evaluate(points)
         summary = summarize(rows, METRICS)
     rows.sort(key=lambda r: (r.source, r.metric, r.id))

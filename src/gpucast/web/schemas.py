@@ -13,9 +13,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ..catalog.length_profiles import length_profile_names
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _profile_name(value: str) -> str:
+    """A built-in length profile only: a server never opens a path a client names (like ``model_config_path``)."""
+    names = length_profile_names()
+    if value.strip().lower() not in names:
+        raise ValueError(f"{value!r} is not one of {', '.join(names)} (files are accepted by the CLI only)")
+    return value.strip().lower()
+
+
+ProfileName = Annotated[
+    str,
+    Field(min_length=1, max_length=100, description="request-length profile: " + ", ".join(length_profile_names())),
+    AfterValidator(_profile_name),
+]
 
 
 class _Body(BaseModel):
@@ -35,6 +52,7 @@ class WorkloadBody(_Body):
     avg_output_tokens: int | None = Field(None, gt=0, le=1_000_000, description="output tokens per request (call)")
     peak_load_multiplier: float = Field(1.5, ge=1, le=100)
     growth_rate: float = Field(0.0, ge=0, le=1000, description="percent over the planning horizon")
+    length_profile: ProfileName | None = None  # its means replace avg_input_tokens / avg_output_tokens
 
 
 class ModelBody(_Body):
@@ -70,7 +88,9 @@ class ServingBody(_Body):
     pp: int | None = Field(None, gt=0, le=64)
     ep: int | None = Field(None, gt=0, le=256, description="MoE expert-parallel groups among the TP GPUs")
     attention_dp: int | None = Field(None, gt=0, le=256, description="MoE attention data-parallel groups")
-    slo_percentile: str = Field("mean", description="statistic the latency targets bound: mean, 50, 90, 95 or 99")
+    slo_percentile: str = Field(
+        "99", description="statistic the latency targets bound: mean, 50, 90, 95 or 99 (p99, as SLOs are stated)"
+    )
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="default: the engine's own")
     max_num_seqs: int | None = Field(None, gt=0, le=100_000, description="default: the engine's own")
     require_slo: bool = Field(
@@ -135,7 +155,9 @@ class InferenceBody(_Body):
         if self.agent is None:
             if self.workload is None:
                 return [_error("missing", ("workload",), "Field required")]
-            keys = ("requests_per_second", "avg_input_tokens", "avg_output_tokens")
+            keys: tuple[str, ...] = ("requests_per_second", "avg_input_tokens", "avg_output_tokens")
+            if given.get("length_profile") is not None:  # the profile's means are the average request
+                keys = ("requests_per_second",)
             return [_error("missing", ("workload", k), "Field required") for k in keys if given.get(k) is None]
         derived = [k for k in ("requests_per_second", "avg_input_tokens") if k in given]
         if derived:
@@ -213,8 +235,13 @@ class EstimateBody(_Body):
     model: Name
     gpu: str = Field(min_length=1, max_length=100)
     num_gpus: int = Field(gt=0, le=100_000)
-    input_tokens: int = Field(gt=0, le=10_000_000, description="a whole number (500.0 is read as 500)")
-    output_tokens: int = Field(gt=0, le=1_000_000, description="a whole number (500.0 is read as 500)")
+    input_tokens: int | None = Field(
+        None, gt=0, le=10_000_000, description="a whole number (500.0 is read as 500); required without length_profile"
+    )
+    output_tokens: int | None = Field(
+        None, gt=0, le=1_000_000, description="a whole number (500.0 is read as 500); required without length_profile"
+    )
+    length_profile: ProfileName | None = None
     load: Literal["concurrency", "request-rate", "max-throughput", "static-batch"] = "max-throughput"
     load_value: float | None = Field(None, gt=0, le=1e7)
     tp: int | None = Field(None, gt=0, le=64)
@@ -227,6 +254,20 @@ class EstimateBody(_Body):
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     max_model_len: int | None = Field(None, gt=0, le=10_000_000)
     max_num_seqs: int | None = Field(None, gt=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _lengths(self) -> EstimateBody:
+        if self.length_profile is None and (self.input_tokens is None or self.output_tokens is None):
+            raise ValueError("input_tokens and output_tokens are required unless length_profile is given")
+        return self
+
+    def request_fields(self) -> dict[str, Any]:
+        """The fields the client set, with placeholder lengths where the profile sets them (EstimateRequest)."""
+        given = self.given()
+        if self.length_profile is not None:
+            given.setdefault("input_tokens", 1)
+            given.setdefault("output_tokens", 1)
+        return given
 
 
 class ServiceBody(_Body):

@@ -121,7 +121,7 @@ async def estimate(
     from ...planning.estimate import EstimateRequest
     from ...planning.estimate import estimate as run_estimate
 
-    given = body.given()
+    given = body.request_fields()
     result = plans(request).get_or_compute(
         "estimate", canonical(given), lambda: run_estimate(EstimateRequest(**given)).to_dict()
     )

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from ...catalog import loader
+from ...catalog.length_profiles import load_length_profiles
 from ...catalog.summary import gpu_rows, model_rows
 from ...charts.curve import plan_curve
 from ...charts.plans import compare_chart, result_charts
@@ -32,10 +33,13 @@ from .wording import label
 router = APIRouter(include_in_schema=False)
 
 PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4", "MXFP4")
-FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "peak", "ttft_slo_ms", "itl_slo_ms",
-          "cloud", "pricing", "service")  # fmt: skip
+FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "length_profile", "peak", "ttft_slo_ms",
+          "itl_slo_ms", "slo_percentile", "cloud", "pricing", "service")  # fmt: skip
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
-            "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "cloud": "aws", "pricing": "on-demand"}  # fmt: skip
+            "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "slo_percentile": "99", "cloud": "aws",
+            "pricing": "on-demand"}  # fmt: skip
+# the statistic the SLOs bound (--slo-percentile), p99 first: SLOs are stated as percentiles
+PERCENTILE_CHOICES = (("99", "p99"), ("95", "p95"), ("90", "p90"), ("50", "p50 (median)"), ("mean", "mean"))
 COMPARE_ROWS = 12
 REQUIRED = ("model", "rps", "input_tokens", "output_tokens")  # what a plan cannot do without (the form marks them)
 
@@ -50,15 +54,19 @@ def pickers() -> dict[str, Any]:
         "precisions": PRECISIONS,
         # the pricing models plans accept (core.cost.PRICING_MODELS) and "all": the cheapest of them
         "pricings": ("on-demand", "spot", "1yr", "3yr", "marketplace", "all"),
+        "percentiles": PERCENTILE_CHOICES,
+        "length_profiles": [(name, f"{name}: {entry.description}") for name, entry in load_length_profiles().items()],
     }
 
 
 def body_from_form(values: dict[str, str]) -> InferenceBody:
     """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
     workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": values.get("input_tokens"),
-                "avg_output_tokens": values.get("output_tokens"), "peak_load_multiplier": values.get("peak")}  # fmt: skip
+                "avg_output_tokens": values.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
+                "length_profile": values.get("length_profile") or None}  # fmt: skip
     serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
-               "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms")}  # fmt: skip
+               "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms"),
+               "slo_percentile": values.get("slo_percentile") or None}  # fmt: skip
     body = {
         "workload": {k: v for k, v in workload.items() if v is not None},
         "model": {

@@ -1,0 +1,63 @@
+"""Percentile rows in measurement files (issue 21): p50/p90/p95/p99 of TTFT, per-request TPOT, per-token ITL and E2E.
+
+A row's ``metric`` is ``ttft_p99_ms``, ``tpot_p90_ms``, ``itl_p99_ms``... (the names ``gpucast estimate --json``
+prints), predicted by ``core.tails`` at the row's operating point. Benchmarks with variable request lengths say so in
+``notes`` with ``length_profile=NAME`` (a built-in profile) or ``length_profile=FILE.csv`` (per-request lengths,
+relative to the measurements file): the percentiles are then those of that distribution, as the benchmark's were.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..core.percentiles import QUANTILES, LatencyTail, LengthProfile
+from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput
+from ..core.tails import latency_tail
+from ..errors import GpucastError
+from ..inputs.length_profile import resolve_length_profile
+
+KINDS = ("ttft", "tpot", "itl", "e2e")
+PERCENTILE_METRICS = tuple(f"{kind}_p{q}_ms" for kind in KINDS for q in QUANTILES)
+_PROFILE = re.compile(r"length_profile=([\w./-]+)")
+
+
+def is_percentile(metric: str) -> bool:
+    return metric in PERCENTILE_METRICS
+
+
+def row_profile(notes: str, base: Path | None) -> LengthProfile | None:
+    """The length distribution a row's notes name (None: fixed lengths); ValueError saying why it cannot be read."""
+    match = _PROFILE.search(notes)
+    if match is None:
+        return None
+    name = match.group(1).rstrip(".;,")
+    if name.endswith((".csv", ".tsv", ".json", ".jsonl")) and base is not None and not Path(name).is_absolute():
+        name = str(base / name)
+    try:
+        return resolve_length_profile(name)
+    except GpucastError as error:
+        raise ValueError(str(error)) from None
+
+
+def tail_at(
+    cfg: ReplicaConfig, point: OperatingPoint, input_tokens: float, output_tokens: float, lengths: LengthProfile | None
+) -> LatencyTail:
+    """The percentiles of ``point``, as ``gpucast estimate --json`` reports them (per-request TPOT included)."""
+    saturation = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens).requests_per_s
+    return latency_tail(
+        cfg,
+        point,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        saturation_rate=saturation,
+        lengths=lengths,
+        tpot=True,
+    )
+
+
+def percentile_value(tail: LatencyTail, metric: str) -> float:
+    """``metric`` (e.g. ``ttft_p99_ms``) of ``tail``, in ms."""
+    kind, level = metric.removesuffix("_ms").split("_p")
+    values = {"ttft": tail.ttft_s, "tpot": tail.tpot, "itl": tail.itl_s, "e2e": tail.e2e_s}[kind]
+    return values[1 + QUANTILES.index(int(level))] * 1e3
