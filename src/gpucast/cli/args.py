@@ -160,6 +160,29 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_shape_flags(parser: argparse.ArgumentParser) -> None:
+    """An architecture given by its shape instead of a name (``catalog.hf_config.model_from_shape``)."""
+    shape = parser.add_argument_group("model shape (instead of --model / --model-config)")
+    shape.add_argument("--layers", type=int, help="transformer layers")
+    shape.add_argument("--hidden", type=int, help="hidden size (model width)")
+    shape.add_argument("--heads", type=int, help="attention (query) heads; must divide --hidden")
+    shape.add_argument("--kv-heads", type=int, help="key/value heads (GQA), dividing --heads (default --heads)")
+    shape.add_argument("--ffn", type=int, help="MLP width, per expert with --experts (default 4 x --hidden)")
+    shape.add_argument("--vocab", type=int, help="vocabulary size")
+    shape.add_argument("--mlp", help="gated (SwiGLU, 3 matrices; default) or plain (GELU / squared ReLU, 2 matrices)")
+    shape.add_argument("--experts", type=int, help="routed experts per MoE layer (every layer MoE)")
+    shape.add_argument("--active-experts", type=int, help="experts per token (with --experts)")
+
+
+SHAPE_DESTS = ("layers", "hidden", "heads", "kv_heads", "ffn", "vocab", "mlp", "experts", "active_experts")
+
+
+def shape_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The shape flags the user gave, or None when none was given."""
+    shape = {k: getattr(args, k) for k in SHAPE_DESTS if getattr(args, k, None) is not None}
+    return shape or None
+
+
 def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     """gpucast's additions: model by name, SLOs, pricing, sharding, engine limits, output."""
     extra = parser.add_argument_group("model, SLOs, pricing and engine (gpucast)")
@@ -266,6 +289,9 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
             for k in ("model_name", "model_config_path", "model_size_billions"):
                 if k != chosen[0]:
                     sections["model"].pop(k, None)
+    shape = shape_from_args(args)
+    if shape is not None:
+        sections.setdefault("model", {})["shape"] = shape
     return agent_into_workload(sections)
 
 
@@ -345,9 +371,10 @@ def request_from_args(args: argparse.Namespace) -> Any:
 
 def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     """``gpucast training-estimate``: one training configuration."""
-    model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--model", help="catalog model name, alias or Hugging Face id")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--model", help="catalog model name, alias or Hugging Face id (or the shape flags)")
     model.add_argument("--model-config", help="path to a Hugging Face config.json")
+    add_shape_flags(parser)
     parser.add_argument("--gpu", "--gpu-type", dest="gpu", required=True, help="GPU type")
     parser.add_argument("--num-gpus", type=int, required=True, help="GPUs in total (TP x PP x DP)")
     parser.add_argument("--precision", default="BF16", help="BF16, FP16, FP8 or FP32 (default BF16)")
@@ -379,7 +406,7 @@ def training_request_from_args(args: argparse.Namespace) -> Any:
 
     return TrainingEstimateRequest(
         gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,
-        model_config=args.model_config, precision=args.precision, global_batch=args.global_batch,
+        model_config=args.model_config, shape=shape_from_args(args), precision=args.precision, global_batch=args.global_batch,
         global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
         recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
         flash_attention=args.flash_attention, master_weights=args.master_weights,

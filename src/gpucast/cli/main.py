@@ -21,6 +21,7 @@ from .args import (
     add_common_plan_flags,
     add_estimate_flags,
     add_seed_flags,
+    add_shape_flags,
     add_training_estimate_flags,
     add_training_flags,
     request_from_args,
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_seed_flags(training)
     add_common_plan_flags(training)
     add_training_flags(training)
+    add_shape_flags(training)
     add_save_flags(training)
 
     training_estimate = sub.add_parser(

@@ -24,6 +24,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "model_name",
         "model_config_path",
         "kv_precision",
+        "shape",
     ),
     "training": (
         "dataset_size_tokens",

@@ -246,17 +246,27 @@ class ModelConfig:
     model_name: str | None = None
     model_config_path: str | None = None
     kv_precision: str | None = None  # defaults to the weight precision (16-bit for INT4/FP4 weights)
+    # explicit architecture (--layers --hidden --heads --kv-heads --ffn --vocab ...): catalog.hf_config.model_from_shape
+    shape: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.context_window is not None:
             self.context_window = whole(self.context_window)
 
     def validate(self) -> None:
-        given = [x for x in (self.model_size_billions, self.model_name, self.model_config_path) if x is not None]
+        sources = (self.model_size_billions, self.model_name, self.model_config_path, self.shape or None)
+        given = [x for x in sources if x is not None]
         if not given:
-            raise InputError("no model given: use --model NAME, --model-config PATH or --model-size BILLIONS")
+            raise InputError(
+                "no model given: use --model NAME, --model-config PATH, --model-size BILLIONS or the shape flags "
+                "(--layers --hidden --heads --vocab ...)"
+            )
         if len(given) > 1:
-            raise InputError("give only one of --model, --model-config and --model-size")
+            raise InputError(
+                "give only one of --model, --model-config, --model-size and the shape flags (--layers ...)"
+            )
+        if self.shape is not None and not isinstance(self.shape, dict):
+            raise InputError(f"model.shape {self.shape!r} must be an object of shape flags (layers, hidden, heads ...)")
         for flag, text in (("--model", self.model_name), ("--model-config", self.model_config_path)):
             if text is not None and (not isinstance(text, str) or not text.strip()):
                 raise InputError(f"{flag} {text!r} must be a non-empty string")

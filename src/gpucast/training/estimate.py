@@ -38,6 +38,7 @@ class TrainingEstimateRequest:
     micro_batch: int
     model: str | None = None
     model_config: str | None = None
+    shape: dict[str, Any] | None = None  # --layers --hidden ... (catalog.hf_config.model_from_shape)
     precision: str = "BF16"
     global_batch: int | None = None  # sequences
     global_batch_tokens: int | None = None
@@ -104,7 +105,9 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
     if request.framework not in FRAMEWORKS:
         raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
-    spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
+    model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
+    model.validate()
+    spec, _ = resolve_model_spec(model)
     gpu = loader.resolve_gpu(request.gpu)
     precision = parse_precision(request.precision)
     if request.global_batch_tokens is not None:
