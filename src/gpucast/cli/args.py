@@ -43,6 +43,10 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "deadline_hours": ("training", "deadline_hours"),
     "optimize": ("training", "optimize"),
     "framework": ("training", "framework"),
+    "cp": ("training", "cp"),
+    "vpp": ("training", "vpp"),
+    "sequence_parallel": ("training", "sequence_parallel"),
+    "fp8_recipe": ("training", "fp8_recipe"),
     "gpu_type": ("gpu", "gpu_type"),
     "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
     "cost": ("options", "include_cost"),
@@ -398,7 +402,22 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
         choices=("fp32", "bf16"),
         help="fp32: FP32 master weights and AdamW states (mixed precision, default); bf16: pure BF16 training",
     )
+    add_parallelism_flags(parser, with_ep=True)
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def add_parallelism_flags(parser: argparse.ArgumentParser, *, with_ep: bool) -> None:
+    """Context, virtual-pipeline and expert parallelism, sequence parallelism and the FP8 recipe (training)."""
+    group = parser.add_argument_group("large-run parallelism and FP8 recipe (training)")
+    group.add_argument("--cp", type=int, help="context parallelism: each sequence split over CP ranks (default 1)")
+    group.add_argument("--vpp", type=int, help="virtual pipeline stages per PP rank, interleaved 1F1B (default 1)")
+    if with_ep:
+        group.add_argument("--ep", type=int, help="expert parallelism of a MoE model (default 1)")
+    group.add_argument(
+        "--no-sequence-parallel", dest="sequence_parallel", action="store_const", const=False,
+        help="TP without sequence parallelism: norm and dropout activations replicated on every TP rank",
+    )  # fmt: skip
+    group.add_argument("--fp8-recipe", help="with --precision FP8: delayed (default), current or mxfp8 (Blackwell)")
 
 
 def training_request_from_args(args: argparse.Namespace) -> Any:
@@ -409,5 +428,11 @@ def training_request_from_args(args: argparse.Namespace) -> Any:
         model_config=args.model_config, shape=shape_from_args(args), precision=args.precision, global_batch=args.global_batch,
         global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
         recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
-        flash_attention=args.flash_attention, master_weights=args.master_weights,
+        flash_attention=args.flash_attention, master_weights=args.master_weights, cp=_or_one(args.cp), vpp=_or_one(args.vpp),
+        ep=_or_one(args.ep), sequence_parallel=args.sequence_parallel is not False, fp8_recipe=args.fp8_recipe,
     )  # fmt: skip
+
+
+def _or_one(value: int | None) -> int:
+    """A parallelism flag left out is 1; a given 0 or negative value stays, for validation to name it."""
+    return 1 if value is None else value

@@ -20,6 +20,7 @@ from ..version import __version__
 from .args import (
     add_common_plan_flags,
     add_estimate_flags,
+    add_parallelism_flags,
     add_seed_flags,
     add_shape_flags,
     add_training_estimate_flags,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_plan_flags(training)
     add_training_flags(training)
     add_shape_flags(training)
+    add_parallelism_flags(training, with_ep=False)
     add_save_flags(training)
 
     training_estimate = sub.add_parser(

@@ -96,11 +96,12 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
 
 
 def training_estimate(r: Any) -> None:
-    console.print(f"[bold]{r.model}[/bold] ({r.method}) on {r.tp * r.pp * r.dp} x {r.gpu}")
+    console.print(f"[bold]{r.model}[/bold] ({r.method}) on {r.tp * r.pp * r.cp * r.dp} x {r.gpu}")
+    extra = "".join(f" {name}={value}" for name, value in (("CP", r.cp), ("VPP", r.vpp), ("EP", r.ep)) if value > 1)
     rows = [
         (
             "Parallelism",
-            f"TP={r.tp} PP={r.pp} DP={r.dp} ZeRO-{r.zero}, micro batch {r.micro_batch} x {r.grad_accum}, "
+            f"TP={r.tp} PP={r.pp}{extra} DP={r.dp} ZeRO-{r.zero}, micro batch {r.micro_batch} x {r.grad_accum}, "
             f"recompute {r.recompute}",
         ),
         ("Throughput", f"{r.tokens_per_s_per_gpu:,.0f} tokens/s per GPU, {r.tokens_per_s:,.0f} total"),

@@ -466,6 +466,11 @@ class TrainingOptions:
     pricing: str = "on-demand"
     optimize: str = "speed"
     framework: str = "default"  # software stack: fitted GEMM/attention factors (training_calibration.toml)
+    cp: int = 1  # context parallelism (sequence split over CP ranks)
+    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
+    ep: int = 1  # expert parallelism (MoE)
+    sequence_parallel: bool = True  # False: TP without sequence parallelism
+    fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
         if self.method not in METHODS:
@@ -479,13 +484,16 @@ class TrainingOptions:
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus)):
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus),
+                            ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
             if value is not None:
                 check_positive(flag, value, integer=True, upper=100_000)
+        if not isinstance(self.sequence_parallel, bool):
+            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
         if self.dp is not None:
-            implied = self.dp * (self.tp or 1) * (self.pp or 1)
+            implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
             if self.num_gpus is not None and self.num_gpus != implied:
-                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x DP = {implied}")
+                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x CP x DP = {implied}")
         if self.deadline_hours is not None:
             check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
