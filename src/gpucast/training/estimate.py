@@ -107,9 +107,9 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             check_positive(flag, value, integer=True, upper=100_000)
     pinned = (request.tp or 1) * (request.pp or 1) * request.cp
     if pinned > request.num_gpus or request.num_gpus % request.cp:
+        label = "TP x PP x CP" if request.cp > 1 else "TP x PP"
         raise InputError(
-            f"TP x PP x CP = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple "
-            "of TP x PP x CP"
+            f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
         )
     if request.master_weights not in ("fp32", "bf16"):
         raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
