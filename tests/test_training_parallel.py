@@ -254,3 +254,37 @@ def test_cli_training_plan_with_context_parallelism() -> None:
     plan = json.loads(done.stdout)
     assert "CP=4" in plan["recommendation"]
     assert plan["parallelism"]["data_parallel"] * 8 * 4 * plan["parallelism"]["pipeline_parallel"] == 64
+
+
+# --------------------------------------------------------------------------- software stacks by the names users know
+
+
+def test_framework_aliases_resolve_to_fitted_stacks() -> None:
+    from gpucast.core.training_memory import FRAMEWORKS
+    from gpucast.errors import InputError
+    from gpucast.inputs.types import FRAMEWORK_ALIASES, resolve_framework
+
+    assert set(FRAMEWORK_ALIASES.values()) <= set(FRAMEWORKS)
+    assert resolve_framework("NeMo") == resolve_framework("megatron-bridge") == "megatron"
+    assert resolve_framework("torchtitan") == resolve_framework("DeepSpeed") == "default"
+    assert resolve_framework("Unsloth") == resolve_framework("peft") == resolve_framework("axolotl") == "hf"
+    with pytest.raises(InputError, match="--framework 'jax' is not one of default") as error:
+        resolve_framework("jax")
+    assert "\n" not in str(error.value)
+
+
+def test_every_alias_is_in_the_docs_table() -> None:
+    from gpucast.inputs.types import FRAMEWORK_ALIASES
+
+    text = (ROOT / "docs" / "fine-tune.md").read_text(encoding="utf-8")
+    table = text[text.index("### Software stacks") :]
+    for alias in FRAMEWORK_ALIASES:
+        assert f"`{alias}`" in table, alias
+
+
+def test_cli_alias_gives_the_stack_result() -> None:
+    args = ("training-estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "8", "--seq-len", "4096",
+            "--micro-batch", "1", "--json", "--framework")  # fmt: skip
+    nemo, megatron = _cli(*args, "nemo"), _cli(*args, "megatron")
+    assert nemo.returncode == megatron.returncode == 0, nemo.stderr
+    assert json.loads(nemo.stdout) == json.loads(megatron.stdout)

@@ -160,7 +160,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
     extra.add_argument("--optimize", help="speed or cost (default speed)")
     extra.add_argument(
-        "--framework", help="software stack: default, megatron, composer, torchtune or hf (fitted factors)"
+        "--framework",
+        help="software stack: default, megatron, composer, torchtune or hf, or a name such as nemo, torchtitan, "
+        "deepspeed, peft, axolotl, unsloth (docs/fine-tune.md)",
     )
 
 
@@ -395,7 +397,10 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
     parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
     parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
-    parser.add_argument("--framework", default="default", help="default, megatron, composer, torchtune or hf")
+    parser.add_argument(
+        "--framework", default="default",
+        help="default, megatron, composer, torchtune or hf, or an alias: nemo, torchtitan, deepspeed, peft, axolotl ...",
+    )  # fmt: skip
     parser.add_argument(
         "--master-weights",
         default="fp32",

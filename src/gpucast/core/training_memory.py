@@ -194,8 +194,12 @@ def parallelism_problem(setup: TrainingSetup) -> str:
         )
     if setup.vpp > 1 and setup.pp == 1:
         return f"vpp {setup.vpp} (virtual pipeline stages) needs pipeline parallelism pp > 1"
-    if setup.vpp > 1 and m.num_layers % (setup.pp * setup.vpp):
-        return f"{m.num_layers} layers do not split into pp x vpp = {setup.pp} x {setup.vpp} equal virtual stages"
+    stages = setup.pp * setup.vpp  # Megatron-Core may count the embedding and the loss as one layer each
+    if setup.vpp > 1 and m.num_layers % stages and (m.num_layers + 2) % stages:
+        return (
+            f"{m.num_layers} layers do not split into pp x vpp = {setup.pp} x {setup.vpp} equal virtual stages "
+            "(nor with the embedding and the loss counted as layers)"
+        )
     if setup.vpp > 1 and setup.grad_accum % setup.pp:
         return (
             f"interleaved pipelining needs micro-batches per step ({setup.grad_accum}) to be a multiple of pp "

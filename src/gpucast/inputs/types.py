@@ -444,6 +444,30 @@ METHODS = ("full", "lora", "qlora")
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
 FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
+# Names users give a software stack -> the fitted stack whose kernels and memory policy it runs (docs/fine-tune.md,
+# "Software stacks"): Megatron-Core's family (TransformerEngine GEMMs, cuDNN fused attention, fused norms, distributed
+# optimizer), PyTorch FSDP2 stacks with FlashAttention-2-class SDPA (torchtitan, DeepSpeed's ZeRO on PyTorch: the
+# average "default" stack, on which torchtitan's rows are fitted), MosaicML's, torchtune's, and the eager Hugging Face
+# stack (transformers + PEFT through the Trainer, TRL, axolotl or Unsloth; Unsloth's and axolotl's fused kernels are
+# not measured, so they plan as the eager stack: an upper bound on their step time).
+FRAMEWORK_ALIASES = {
+    "megatron-core": "megatron", "mcore": "megatron", "megatron-lm": "megatron", "nemo": "megatron",
+    "megatron-bridge": "megatron", "llm-foundry": "composer", "mosaicml": "composer", "torchtitan": "default",
+    "fsdp2": "default", "fsdp": "default", "deepspeed": "default", "transformers": "hf", "hf-trainer": "hf",
+    "trainer": "hf", "peft": "hf", "trl": "hf", "axolotl": "hf", "unsloth": "hf",
+}  # fmt: skip
+
+
+def resolve_framework(name: str) -> str:
+    """The fitted stack id of ``--framework NAME`` (an id or an alias, any case), or an InputError listing both."""
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    if key in FRAMEWORKS:
+        return key
+    if key in FRAMEWORK_ALIASES:
+        return FRAMEWORK_ALIASES[key]
+    raise InputError(
+        f"--framework {name!r} is not one of {', '.join(FRAMEWORKS)} or their aliases {', '.join(FRAMEWORK_ALIASES)}"
+    )
 
 
 @dataclass
@@ -501,5 +525,4 @@ class TrainingOptions:
         check_pricing(self.pricing)
         if self.optimize not in OBJECTIVES:
             raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
-        if self.framework not in FRAMEWORKS:
-            raise InputError(f"--framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}")
+        self.framework = resolve_framework(self.framework)

@@ -15,12 +15,12 @@ from ..core.specs import GIB, Precision
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import (
     DEFAULT_PRECISION,
-    FRAMEWORKS,
     ModelConfig,
     TrainingInput,
     TrainingOptions,
     check_positive,
     parse_precision,
+    resolve_framework,
     whole,
 )
 from ..jsonable import dataclass_dict
@@ -113,8 +113,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         )
     if request.master_weights not in ("fp32", "bf16"):
         raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
-    if request.framework not in FRAMEWORKS:
-        raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
+    framework = resolve_framework(request.framework)
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
     spec, _ = resolve_model_spec(model)
@@ -147,7 +146,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             micro_batch=request.micro_batch,
             recompute=request.recompute,
             eff=loader.training_efficiency_for(gpu),
-            framework=request.framework,
+            framework=framework,
             master_weights=request.master_weights == "fp32",
             cp=request.cp,
             vpp=request.vpp,
