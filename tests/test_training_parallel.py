@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gpucast.catalog.loader import resolve_gpu, resolve_model
 from gpucast.core.params import count_parameters, expert_parameters, num_moe_layers
 from gpucast.core.specs import GIB, Precision
-from gpucast.core.training import TrainingEfficiency, estimate_training_step, search_parallelism
+from gpucast.core.training import TrainingEfficiency, estimate_training_step
 from gpucast.core.training_memory import (
     TrainingSetup,
     activation_bytes_per_layer,
@@ -24,6 +24,7 @@ from gpucast.core.training_memory import (
     training_memory,
 )
 from gpucast.core.training_parallel import FP8_CAST_BYTES, context_ring_s, expert_dispatch_s, interleave_p2p_s
+from gpucast.core.training_search import search_parallelism
 
 ROOT = Path(__file__).resolve().parents[1]
 H100, B200 = resolve_gpu("H100"), resolve_gpu("B200")

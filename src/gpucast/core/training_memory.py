@@ -64,8 +64,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .params import count_parameters, expert_parameters, num_moe_layers
+from .params import count_parameters
 from .specs import GIB, GPUSpec, ModelSpec, Precision
+from .training_parallel import FP8_RECIPES, local_parameters, parallelism_problem, pipeline_in_flight
 
 __all__ = [
     "FP8_RECIPES",
@@ -90,7 +91,6 @@ __all__ = [
 ]
 
 METHODS = ("full", "lora", "qlora")
-FP8_RECIPES = ("delayed", "current", "mxfp8")
 OPTIMIZERS = ("adam", "adamw", "adafactor", "sgd", "adamw8bit")
 RECOMPUTE = ("none", "selective", "full")
 TRAINING_PRECISIONS = (Precision.BF16, Precision.FP16, Precision.FP8, Precision.FP32)
@@ -180,61 +180,6 @@ class TrainingSetup:
     @property
     def tokens_per_step(self) -> int:
         return self.global_batch_seqs * self.seq_len
-
-
-def parallelism_problem(setup: TrainingSetup) -> str:
-    """Why ``setup``'s CP / VPP / EP / FP8 recipe cannot run ("" when it can), in one line."""
-    m = setup.model
-    if setup.fp8_recipe not in FP8_RECIPES:
-        return f"fp8 recipe {setup.fp8_recipe!r} is not one of {', '.join(FP8_RECIPES)}"
-    if setup.fp8_recipe == "mxfp8" and setup.gpu.family != "blackwell":
-        return (
-            f"fp8 recipe mxfp8 needs Blackwell tensor cores (MX block scaling); {setup.gpu.name} is {setup.gpu.family}: "
-            "use delayed or current"
-        )
-    if setup.vpp > 1 and setup.pp == 1:
-        return f"vpp {setup.vpp} (virtual pipeline stages) needs pipeline parallelism pp > 1"
-    stages = setup.pp * setup.vpp  # Megatron-Core may count the embedding and the loss as one layer each
-    if setup.vpp > 1 and m.num_layers % stages and (m.num_layers + 2) % stages:
-        return (
-            f"{m.num_layers} layers do not split into pp x vpp = {setup.pp} x {setup.vpp} equal virtual stages "
-            "(nor with the embedding and the loss counted as layers)"
-        )
-    if setup.vpp > 1 and setup.grad_accum % setup.pp:
-        return (
-            f"interleaved pipelining needs micro-batches per step ({setup.grad_accum}) to be a multiple of pp "
-            f"{setup.pp}"
-        )
-    if setup.cp > 1 and setup.seq_len % (2 * setup.cp):
-        return f"sequence length {setup.seq_len} does not split into 2 x cp = {2 * setup.cp} equal chunks"
-    if setup.ep > 1 and not m.is_moe:
-        return f"ep {setup.ep} (expert parallelism) needs a mixture-of-experts model; {m.name} is dense"
-    if setup.ep > 1 and m.num_experts % setup.ep:
-        return f"ep {setup.ep} does not divide {m.name}'s {m.num_experts} experts"
-    if setup.ep > 1 and (setup.tp * setup.cp * setup.dp) % setup.ep:
-        return f"ep {setup.ep} must divide tp x cp x dp = {setup.tp * setup.cp * setup.dp} (the ranks of a stage)"
-    return ""
-
-
-def local_parameters(setup: TrainingSetup) -> tuple[float, float]:
-    """(parameters on one GPU, of them the share one ZeRO shard holds): dense parameters / (TP x PP), sharded over
-    DP x CP; routed experts / (EP x PP) with expert parallelism (else / (TP x PP)), sharded over TP x CP x DP / EP."""
-    m = setup.model
-    total = count_parameters(m).total
-    experts = expert_parameters(m) * m.num_experts * num_moe_layers(m) if setup.ep > 1 else 0
-    dense_local = (total - experts) / (setup.tp * setup.pp)
-    expert_local = experts / (setup.ep * setup.pp)
-    expert_group = setup.tp * setup.cp * setup.dp / setup.ep
-    return dense_local + expert_local, dense_local / (setup.dp * setup.cp) + expert_local / expert_group
-
-
-def pipeline_in_flight(setup: TrainingSetup) -> float:
-    """Micro-batches' activations the first pipeline stage holds: ``min(pp, accumulation)`` under 1F1B, times
-    ``1 + (pp - 1)/(pp x vpp)`` when interleaved (module docstring)."""
-    in_flight = float(min(setup.pp, setup.grad_accum))
-    if setup.vpp > 1:
-        in_flight *= 1.0 + (setup.pp - 1) / (setup.pp * setup.vpp)
-    return in_flight
 
 
 @dataclass(frozen=True)

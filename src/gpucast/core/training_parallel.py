@@ -26,13 +26,84 @@ and the FP8 recipes' cast traffic (pure, standard library only; used by ``core/t
 
 from __future__ import annotations
 
-from .params import num_moe_layers
+from typing import TYPE_CHECKING
+
+from .params import count_parameters, expert_parameters, num_moe_layers
 from .specs import network_gb_s
-from .training_memory import TrainingSetup
 
-__all__ = ["FP8_CAST_BYTES", "all_to_all_s", "context_ring_s", "expert_dispatch_s", "interleave_p2p_s", "link_gb_s"]
+if TYPE_CHECKING:  # training_memory builds TrainingSetup and checks it with parallelism_problem below
+    from .training_memory import TrainingSetup
 
+__all__ = [
+    "FP8_CAST_BYTES",
+    "FP8_RECIPES",
+    "all_to_all_s",
+    "context_ring_s",
+    "expert_dispatch_s",
+    "interleave_p2p_s",
+    "link_gb_s",
+    "local_parameters",
+    "parallelism_problem",
+    "pipeline_in_flight",
+]
+
+FP8_RECIPES = ("delayed", "current", "mxfp8")
 FP8_CAST_BYTES = {"delayed": 5.0, "current": 7.0, "mxfp8": 2.0 + 2.0 * (1.0 + 1.0 / 32.0)}
+
+
+def parallelism_problem(setup: TrainingSetup) -> str:
+    """Why ``setup``'s CP / VPP / EP / FP8 recipe cannot run ("" when it can), in one line."""
+    m = setup.model
+    if setup.fp8_recipe not in FP8_RECIPES:
+        return f"fp8 recipe {setup.fp8_recipe!r} is not one of {', '.join(FP8_RECIPES)}"
+    if setup.fp8_recipe == "mxfp8" and setup.gpu.family != "blackwell":
+        return (
+            f"fp8 recipe mxfp8 needs Blackwell tensor cores (MX block scaling); {setup.gpu.name} is {setup.gpu.family}: "
+            "use delayed or current"
+        )
+    if setup.vpp > 1 and setup.pp == 1:
+        return f"vpp {setup.vpp} (virtual pipeline stages) needs pipeline parallelism pp > 1"
+    stages = setup.pp * setup.vpp  # Megatron-Core may count the embedding and the loss as one layer each
+    if setup.vpp > 1 and m.num_layers % stages and (m.num_layers + 2) % stages:
+        return (
+            f"{m.num_layers} layers do not split into pp x vpp = {setup.pp} x {setup.vpp} equal virtual stages "
+            "(nor with the embedding and the loss counted as layers)"
+        )
+    if setup.vpp > 1 and setup.grad_accum % setup.pp:
+        return (
+            f"interleaved pipelining needs micro-batches per step ({setup.grad_accum}) to be a multiple of pp "
+            f"{setup.pp}"
+        )
+    if setup.cp > 1 and setup.seq_len % (2 * setup.cp):
+        return f"sequence length {setup.seq_len} does not split into 2 x cp = {2 * setup.cp} equal chunks"
+    if setup.ep > 1 and not m.is_moe:
+        return f"ep {setup.ep} (expert parallelism) needs a mixture-of-experts model; {m.name} is dense"
+    if setup.ep > 1 and m.num_experts % setup.ep:
+        return f"ep {setup.ep} does not divide {m.name}'s {m.num_experts} experts"
+    if setup.ep > 1 and (setup.tp * setup.cp * setup.dp) % setup.ep:
+        return f"ep {setup.ep} must divide tp x cp x dp = {setup.tp * setup.cp * setup.dp} (the ranks of a stage)"
+    return ""
+
+
+def local_parameters(setup: TrainingSetup) -> tuple[float, float]:
+    """(parameters on one GPU, of them the share one ZeRO shard holds): dense parameters / (TP x PP), sharded over
+    DP x CP; routed experts / (EP x PP) with expert parallelism (else / (TP x PP)), sharded over TP x CP x DP / EP."""
+    m = setup.model
+    total = count_parameters(m).total
+    experts = expert_parameters(m) * m.num_experts * num_moe_layers(m) if setup.ep > 1 else 0
+    dense_local = (total - experts) / (setup.tp * setup.pp)
+    expert_local = experts / (setup.ep * setup.pp)
+    expert_group = setup.tp * setup.cp * setup.dp / setup.ep
+    return dense_local + expert_local, dense_local / (setup.dp * setup.cp) + expert_local / expert_group
+
+
+def pipeline_in_flight(setup: TrainingSetup) -> float:
+    """Micro-batches' activations the first pipeline stage holds: ``min(pp, accumulation)`` under 1F1B, times
+    ``1 + (pp - 1)/(pp x vpp)`` when interleaved (module docstring)."""
+    in_flight = float(min(setup.pp, setup.grad_accum))
+    if setup.vpp > 1:
+        in_flight *= 1.0 + (setup.pp - 1) / (setup.pp * setup.vpp)
+    return in_flight
 
 
 def link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:

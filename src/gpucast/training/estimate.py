@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import loader
-from ..core import training as core
 from ..core.specs import GIB, Precision
+from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import (
     DEFAULT_PRECISION,
@@ -129,7 +129,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     else:
         global_batch = request.global_batch or request.micro_batch * request.num_gpus
     try:
-        setup, perf = core.search_parallelism(
+        setup, perf = search_parallelism(
             spec,
             gpu,
             num_gpus=request.num_gpus,

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import loader
-from ..core import training as core
 from ..core.cost import FleetCost, cheapest_fleet
 from ..core.params import count_parameters
 from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
 from ..core.training_memory import FP8_RECIPES
+from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
 from ..planning.request import resolve_model_spec
@@ -77,7 +77,7 @@ def _search(
     precision: Precision,
 ) -> Any:
     recompute = options.recompute or ("full" if training.gradient_checkpointing else None)
-    return core.search_parallelism(
+    return search_parallelism(
         model,
         gpu,
         num_gpus=num_gpus,
