@@ -296,7 +296,7 @@ def _build(
     )
     parallelism = Parallelism(
         setup.tp, setup.pp, setup.dp, setup.zero, setup.micro_batch, setup.grad_accum, setup.recompute,
-        setup.flash_attention,
+        setup.flash_attention, setup.cp, setup.vpp, setup.ep,
     )  # fmt: skip
     metrics = TrainingMetrics(
         tokens_per_second_per_gpu=perf.tokens_per_s_per_gpu,
