@@ -20,16 +20,18 @@ from ..version import __version__
 from .args import (
     add_common_plan_flags,
     add_estimate_flags,
-    add_parallelism_flags,
     add_seed_flags,
-    add_shape_flags,
-    add_training_estimate_flags,
     add_training_flags,
     request_from_args,
     sections_from_args,
-    training_request_from_args,
 )
 from .store_commands import COMMANDS as STORE_COMMANDS
+from .training_args import (
+    add_parallelism_flags,
+    add_shape_flags,
+    add_training_estimate_flags,
+    training_request_from_args,
+)
 
 
 class _Parser(argparse.ArgumentParser):
