@@ -18,7 +18,6 @@ from gpucast.core.training import (
     efficiency_from_table,
     estimate_training_step,
     flops_per_token,
-    search_parallelism,
 )
 from gpucast.core.training_memory import (
     NF4_BYTES_PER_PARAM,
@@ -28,6 +27,7 @@ from gpucast.core.training_memory import (
     model_state_bytes_per_param,
     training_memory,
 )
+from gpucast.core.training_search import search_parallelism
 from gpucast.errors import InfeasibleError, InputError
 
 REPO = Path(__file__).resolve().parents[1]

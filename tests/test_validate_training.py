@@ -121,3 +121,24 @@ def test_shared_training_data_throughput_error_under_15_percent():
         and throughput.naive_median_error_pct > throughput.median_error_pct
     )
     assert len(report.skipped) < 20 and all(reason for _, reason in report.skipped)
+
+
+def test_stated_cp_vp_ep_make_moe_and_long_sequence_rows_evaluable():
+    from gpucast.validation.training import setup_for
+
+    row = dict(zip(HEADER.split(","), [""] * 21, strict=True))
+    row.update(id="mine-moe", framework="Megatron-Bridge (Megatron-Core)", model="qwen3-235b-a22b", gpu="H100",
+               num_gpus="256", precision="fp8", seq_len="4096", global_batch_tokens_or_seqs="8192seq",
+               micro_batch="1", tp="2", pp="8", dp="16", zero_or_fsdp="distributed optimizer", method="full",
+               notes="GBS 8192, MBS 1, seq 4096, TP 2 PP 8 CP 1 VP 4 EP 32")  # fmt: skip
+    setup, _, _ = setup_for(row)
+    assert (setup.tp, setup.pp, setup.vpp, setup.ep, setup.dp, setup.framework) == (2, 8, 4, 32, 16, "megatron")
+    without_ep = setup_for({**row, "notes": "TP 2 PP 8 CP 1 VP 4 EP n/a"})
+    assert isinstance(without_ep, str) and "states no expert parallelism" in without_ep
+    # a dp column of GPUs / (TP x PP) still counts the CP ranks: 64 GPUs at TP 8, CP 2 -> DP 4
+    dense = {**row, "model": "llama-3.1-70b", "num_gpus": "64", "tp": "8", "pp": "1", "dp": "8",
+             "global_batch_tokens_or_seqs": "64seq", "notes": "TP 8 PP 1 CP 2 VP n/a EP n/a"}  # fmt: skip
+    setup, _, _ = setup_for(dense)
+    assert (setup.cp, setup.dp, setup.num_gpus) == (2, 4, 64)
+    mx = setup_for({**dense, "gpu": "B200", "precision": "mxfp8"})
+    assert not isinstance(mx, str) and mx[0].fp8_recipe == "mxfp8"

@@ -12,10 +12,11 @@ n_head) are accepted too. Missing required keys are reported by name.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..core.specs import ModelSpec
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 
 _ALIASES = {
     "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers"),
@@ -209,3 +210,74 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
         ),
         source=source,
     )
+
+
+# Explicit shape flags (``--layers --hidden --heads --kv-heads --ffn --vocab [--experts --active-experts] [--mlp]``):
+# the flag -> config.json key each one stands for, so a shape given on the command line is read by exactly the code
+# that reads a ``--model-config`` file.
+SHAPE_FLAGS = {
+    "layers": "num_hidden_layers",
+    "hidden": "hidden_size",
+    "heads": "num_attention_heads",
+    "kv_heads": "num_key_value_heads",
+    "ffn": "intermediate_size",
+    "vocab": "vocab_size",
+    "experts": "num_local_experts",
+    "active_experts": "num_experts_per_tok",
+}
+SHAPE_REQUIRED = ("layers", "hidden", "heads", "vocab")
+MLP_KINDS = ("gated", "plain")  # SwiGLU-style (3 matrices) or GELU/squared-ReLU (2 matrices: GPT-3, Nemotron-4)
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def model_from_shape(shape: dict[str, Any]) -> ModelSpec:
+    """A ModelSpec from explicit shape flags (keys of ``SHAPE_FLAGS`` plus ``mlp``), checked for consistency.
+
+    Defaults follow a Hugging Face config: ``kv_heads`` = ``heads`` (multi-head attention), ``ffn`` = 4 x ``hidden``;
+    ``mlp`` "plain" is a two-matrix MLP (GPT-3's GELU, Nemotron-4's squared ReLU). With ``experts`` every layer is an
+    MoE layer of ``experts`` routed experts of width ``ffn``, ``active_experts`` of them per token (Mixtral-style).
+    Raises InputError naming the flag and what is accepted (one line)."""
+    unknown = sorted(set(shape) - set(SHAPE_FLAGS) - {"mlp"})
+    if unknown:
+        raise InputError(f"unknown shape key {unknown[0]!r}: use {', '.join(_flag(k) for k in SHAPE_FLAGS)}, --mlp")
+    given = {k: v for k, v in shape.items() if v is not None}
+    missing = [k for k in SHAPE_REQUIRED if k not in given]
+    if missing:
+        listed = ", ".join(_flag(k) for k in SHAPE_REQUIRED)
+        raise InputError(f"{_flag(missing[0])} is required with the shape flags (give {listed})")
+    for key, value in given.items():
+        if key == "mlp":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000_000:
+            raise InputError(f"{_flag(key)} {value!r} must be a whole number between 1 and 10000000")
+    mlp = given.get("mlp", "gated")
+    if mlp not in MLP_KINDS:
+        raise InputError(f"--mlp {mlp!r} is not one of {', '.join(MLP_KINDS)}")
+    hidden, heads = given["hidden"], given["heads"]
+    kv_heads = given.get("kv_heads", heads)
+    if hidden % heads:
+        raise InputError(f"--hidden {hidden} is not divisible by --heads {heads}: the head dimension must be whole")
+    if kv_heads > heads or heads % kv_heads:
+        raise InputError(f"--kv-heads {kv_heads} must divide --heads {heads} (GQA groups of equal size)")
+    experts, active = given.get("experts", 0), given.get("active_experts", 0)
+    if active and not experts:
+        raise InputError("--active-experts needs --experts (the number of routed experts)")
+    if experts and not active:
+        raise InputError(f"--experts {experts} needs --active-experts (experts per token, 1 to {experts})")
+    if active > experts:
+        raise InputError(f"--active-experts {active} must be between 1 and --experts {experts}")
+    cfg: dict[str, Any] = {SHAPE_FLAGS[k]: v for k, v in given.items() if k in SHAPE_FLAGS}
+    cfg.setdefault("num_key_value_heads", kv_heads)
+    cfg["model_type"] = "gpt2" if mlp == "plain" else "llama"
+    cfg["max_position_embeddings"] = 1 << 20  # no position limit: the run's sequence length is the user's
+    ffn = given.get("ffn", 4 * hidden)
+    moe = f", {experts} experts top-{active}" if experts else ""
+    name = (
+        f"custom ({given['layers']} layers, hidden {hidden}, {heads}/{kv_heads} heads, "
+        f"FFN {ffn} {mlp}{moe}, vocab {given['vocab']})"
+    )
+    spec = model_from_hf_config(cfg, name=name, source="shape flags")
+    return dataclasses.replace(spec, mlp_bias=False)  # "gpt2" model_type only picks the plain MLP

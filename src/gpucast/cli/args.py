@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from ..console.flags import token_count
+from .training_args import shape_from_args
 
 LENGTH_PROFILE_HELP = (
     "request lengths as a distribution: sharegpt, lmsys-chat, mlperf-openorca, mlperf-mixtral, cnn-dailymail, "
@@ -49,6 +50,10 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "deadline_hours": ("training", "deadline_hours"),
     "optimize": ("training", "optimize"),
     "framework": ("training", "framework"),
+    "cp": ("training", "cp"),
+    "vpp": ("training", "vpp"),
+    "sequence_parallel": ("training", "sequence_parallel"),
+    "fp8_recipe": ("training", "fp8_recipe"),
     "gpu_type": ("gpu", "gpu_type"),
     "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
     "cost": ("options", "include_cost"),
@@ -162,7 +167,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     extra.add_argument("--deadline-hours", type=float, help="finish within this many hours: find the GPUs needed")
     extra.add_argument("--optimize", help="speed or cost (default speed)")
     extra.add_argument(
-        "--framework", help="software stack: default, megatron, composer, torchtune or hf (fitted factors)"
+        "--framework",
+        help="software stack: default, megatron, composer, torchtune or hf, or a name such as nemo, torchtitan, "
+        "deepspeed, peft, axolotl, unsloth (docs/fine-tune.md)",
     )
 
 
@@ -278,6 +285,9 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
             for k in ("model_name", "model_config_path", "model_size_billions"):
                 if k != chosen[0]:
                     sections["model"].pop(k, None)
+    shape = shape_from_args(args)
+    if shape is not None:
+        sections.setdefault("model", {})["shape"] = shape
     return agent_into_workload(sections)
 
 
@@ -361,46 +371,3 @@ def request_from_args(args: argparse.Namespace) -> Any:
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,
     )
-
-
-def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
-    """``gpucast training-estimate``: one training configuration."""
-    model = parser.add_mutually_exclusive_group(required=True)
-    model.add_argument("--model", help="catalog model name, alias or Hugging Face id")
-    model.add_argument("--model-config", help="path to a Hugging Face config.json")
-    parser.add_argument("--gpu", "--gpu-type", dest="gpu", required=True, help="GPU type")
-    parser.add_argument("--num-gpus", type=int, required=True, help="GPUs in total (TP x PP x DP)")
-    parser.add_argument("--precision", default="BF16", help="BF16, FP16, FP8 or FP32 (default BF16)")
-    parser.add_argument("--seq-len", type=token_count, required=True, help="sequence length")
-    parser.add_argument("--micro-batch", type=int, required=True, help="micro batch per GPU (sequences)")
-    batch = parser.add_mutually_exclusive_group()
-    batch.add_argument("--global-batch-tokens", type=token_count, help="global batch in tokens")
-    batch.add_argument("--global-batch", type=int, help="global batch in sequences (default micro batch x GPUs)")
-    parser.add_argument("--tp", type=int, help="tensor parallelism (default: searched)")
-    parser.add_argument("--pp", type=int, help="pipeline parallelism (default: searched)")
-    parser.add_argument("--zero", type=int, help="ZeRO stage 0-3 (default: searched)")
-    parser.add_argument("--method", default="full", help="full, lora or qlora (default full)")
-    parser.add_argument("--recompute", help="none, selective or full (default: searched)")
-    parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
-    parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
-    parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
-    parser.add_argument("--framework", default="default", help="default, megatron, composer, torchtune or hf")
-    parser.add_argument(
-        "--master-weights",
-        default="fp32",
-        choices=("fp32", "bf16"),
-        help="fp32: FP32 master weights and AdamW states (mixed precision, default); bf16: pure BF16 training",
-    )
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def training_request_from_args(args: argparse.Namespace) -> Any:
-    from ..training.estimate import TrainingEstimateRequest
-
-    return TrainingEstimateRequest(
-        gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,
-        model_config=args.model_config, precision=args.precision, global_batch=args.global_batch,
-        global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
-        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
-        flash_attention=args.flash_attention, master_weights=args.master_weights,
-    )  # fmt: skip

@@ -21,13 +21,17 @@ from .args import (
     add_common_plan_flags,
     add_estimate_flags,
     add_seed_flags,
-    add_training_estimate_flags,
     add_training_flags,
     request_from_args,
     sections_from_args,
-    training_request_from_args,
 )
 from .store_commands import COMMANDS as STORE_COMMANDS
+from .training_args import (
+    add_parallelism_flags,
+    add_shape_flags,
+    add_training_estimate_flags,
+    training_request_from_args,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_seed_flags(training)
     add_common_plan_flags(training)
     add_training_flags(training)
+    add_shape_flags(training)
+    add_parallelism_flags(training, with_ep=False)
     add_save_flags(training)
 
     training_estimate = sub.add_parser(

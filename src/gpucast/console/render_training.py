@@ -42,7 +42,8 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
                 ),
                 (
                     "Parallelism",
-                    f"TP={par.tensor_parallel} PP={par.pipeline_parallel} DP={par.data_parallel} "
+                    f"TP={par.tensor_parallel} PP={par.pipeline_parallel} {_large_run_parallelism(par)}"
+                    f"DP={par.data_parallel} "
                     f"ZeRO-{par.zero_stage}, micro batch {par.micro_batch_size} x {par.gradient_accumulation_steps} "
                     f"accumulation, recompute {par.recompute}",
                 ),
@@ -96,11 +97,12 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
 
 
 def training_estimate(r: Any) -> None:
-    console.print(f"[bold]{r.model}[/bold] ({r.method}) on {r.tp * r.pp * r.dp} x {r.gpu}")
+    console.print(f"[bold]{r.model}[/bold] ({r.method}) on {r.tp * r.pp * r.cp * r.dp} x {r.gpu}")
+    extra = "".join(f" {name}={value}" for name, value in (("CP", r.cp), ("VPP", r.vpp), ("EP", r.ep)) if value > 1)
     rows = [
         (
             "Parallelism",
-            f"TP={r.tp} PP={r.pp} DP={r.dp} ZeRO-{r.zero}, micro batch {r.micro_batch} x {r.grad_accum}, "
+            f"TP={r.tp} PP={r.pp}{extra} DP={r.dp} ZeRO-{r.zero}, micro batch {r.micro_batch} x {r.grad_accum}, "
             f"recompute {r.recompute}",
         ),
         ("Throughput", f"{r.tokens_per_s_per_gpu:,.0f} tokens/s per GPU, {r.tokens_per_s:,.0f} total"),
@@ -134,3 +136,9 @@ def training_comparison(rows: list[Any]) -> None:
 def _duration(hours: float, days: float) -> str:
     """ "18 minutes" for a short run (not "0.0 hours"), else hours and days."""
     return duration(hours) if hours < 1 else f"{hours:,.1f} hours ({days:,.2f} days)"
+
+
+def _large_run_parallelism(par: Any) -> str:
+    """ "CP=2 VPP=4 EP=8 " for the context, virtual-pipeline and expert parallelism a plan uses ("" when none)."""
+    degrees = (("CP", "context_parallel"), ("VPP", "virtual_pipeline_stages"), ("EP", "expert_parallel"))
+    return "".join(f"{name}={getattr(par, field, 1)} " for name, field in degrees if getattr(par, field, 1) > 1)

@@ -27,7 +27,11 @@ fitted ``[frameworks.<id>]`` factors (1 for "default"): kernels and fusion diffe
 (TE/cuDNN attention), llm-foundry (``attn_impl: triton`` in its benchmarking/submit_benchmarks.py) and torchtune.
 On Hopper and Blackwell every stack but Megatron-Core runs a FlashAttention-2-class kernel, scaled by the fitted
 ``fa2_hopper_factor`` (see ``HOPPER_NATIVE_ATTENTION``).
-A step is ``grad_accum + pp - 1`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
+Context parallelism (``cp``) splits each sequence: every per-token term runs on ``s/cp`` tokens, attention included
+(causal load balancing), plus the exposed part of the K/V ring; virtual pipeline stages (``vpp``) shrink the bubble and
+add stage-boundary transfers; expert parallelism (``ep``) adds the MoE all-to-alls; the FP8 recipe sets the cast
+bytes (all in ``core/training_parallel.py``).
+A step is ``grad_accum + (pp - 1)/vpp`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
 exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
 (memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
 
@@ -45,14 +49,10 @@ to BF16 (read 4 + write 2 bytes, again when recomputed) and casts its BF16 weigh
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 from dataclasses import dataclass
-from typing import Any
 
-from ..errors import InfeasibleError, InputError
 from .params import count_parameters
-from .specs import NETWORK_GBIT_S, GPUSpec, ModelSpec, Precision, network_gb_s
+from .specs import NETWORK_GBIT_S, ModelSpec, Precision
 from .training_efficiency import (
     HOPPER_GENERATIONS,
     HOPPER_NATIVE_ATTENTION,
@@ -64,10 +64,18 @@ from .training_memory import (
     TrainingMemory,
     TrainingSetup,
     autocast_master,
+    local_parameters,
     lora_target_shapes,
     lora_trainable_parameters,
     model_state_bytes_per_param,
     training_memory,
+)
+from .training_parallel import (
+    FP8_CAST_BYTES,
+    context_ring_s,
+    expert_dispatch_s,
+    interleave_p2p_s,
+    link_gb_s,
 )
 
 __all__ = [
@@ -79,7 +87,6 @@ __all__ = [
     "efficiency_from_table",
     "estimate_training_step",
     "flops_per_token",
-    "search_parallelism",
 ]
 
 # Inter-node bandwidth per GPU by family: DGX/HGX H100 have one 400 Gb/s NDR NIC per GPU, DGX A100
@@ -87,7 +94,6 @@ __all__ = [
 PCIE_GB_S = 25.0  # host <-> GPU, PCIe Gen4 x16 achieved (offload)
 HOST_ADAM_GB_S = 25.0  # host memory bandwidth per GPU for a CPU optimizer step (offload)
 HEADROOM = 0.05  # plans keep 5% of GPU memory free
-FP8_CAST_BYTES = 5.0  # per cast element: read BF16 (2) + write FP8 (1) + transpose: read + write FP8 (1 + 1)
 
 
 @dataclass(frozen=True)
@@ -132,22 +138,7 @@ class TrainingPerf:
     breakdown: dict[str, float]  # seconds per step by part
 
 
-def _network_gb_s(setup: TrainingSetup) -> float:
-    return network_gb_s(setup.gpu, setup.network_gbit_s)
-
-
-def _link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:
-    """Per-GPU bandwidth of a ring collective over ``group`` ranks spaced ``stride`` GPUs apart.
-
-    Inside a node: NVLink (or PCIe). Across nodes, NCCL runs one ring per NIC: each node's share of
-    a ring's traffic leaves through the NICs of the group's ranks in that node, so a group with ``k``
-    ranks per node moves data at ``k`` x the NIC bandwidth, capped by the intra-node link.
-    """
-    per_node = setup.gpu.gpus_per_node
-    if group * stride <= per_node:
-        return setup.gpu.interconnect_bandwidth_gb_s
-    ranks_per_node = max(1, per_node // stride)
-    return min(setup.gpu.interconnect_bandwidth_gb_s, ranks_per_node * _network_gb_s(setup))
+_link_gb_s = link_gb_s
 
 
 def _overlapped(compute: float, comm: float, exposed: float) -> float:
@@ -159,7 +150,7 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     """Step time, tokens/s, MFU and memory of ``setup`` (module docstring)."""
     m, gpu = setup.model, setup.gpu
     flops = flops_per_token(m, setup.seq_len, setup.recompute, setup.method)
-    shard = setup.tp * setup.pp
+    shard = setup.tp * setup.pp * setup.cp  # compute: CP ranks share each sequence's work
     tokens_mb = setup.micro_batch * setup.seq_len
     layers = m.num_layers / setup.pp
     bf16_peak = gpu.peak_flops("bf16")
@@ -185,26 +176,37 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     else:  # materialised scores: full square at matmul speed + the score tensors through HBM
         t_attn = attn_fwd * tokens_mb * attn_passes / shard / mm_rate
         t_attn += (
-            6.0 * m.num_heads * setup.seq_len * tokens_mb * 2.0 * layers / setup.tp / (gpu.memory_bandwidth_tb_s * 1e12)
+            6.0
+            * m.num_heads
+            * setup.seq_len
+            * tokens_mb
+            / setup.cp
+            * 2.0
+            * layers
+            / setup.tp
+            / (gpu.memory_bandwidth_tb_s * 1e12)
         )
     ffn = m.intermediate_size * (1.5 if m.gated_mlp else 1.0)
     if m.is_moe:
         ffn = 1.5 * m.moe_intermediate_size * (m.experts_per_token + m.num_shared_experts)
     elem_passes = eff.elementwise_passes * stack.elementwise * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
-    elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_mb * layers / setup.tp
+    tokens_gpu = tokens_mb / setup.cp  # tokens of a micro-batch on one CP rank
+    elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_gpu * layers / setup.tp
     if setup.precision is Precision.FP8:  # casts of the GEMM inputs and output gradients (module docstring)
-        casts = 1.0 + (rec / 3.0 if setup.recompute == "full" else 0.0)
-        elem_bytes += casts * FP8_CAST_BYTES * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_mb * layers / setup.tp
+        casts = (1.0 + (rec / 3.0 if setup.recompute == "full" else 0.0)) * FP8_CAST_BYTES[setup.fp8_recipe]
+        elem_bytes += casts * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_gpu * layers / setup.tp
     t_elem = elem_bytes / (gpu.memory_bandwidth_tb_s * 1e12)
-    t_lora = _lora_branch_s(setup, eff, mm_rate, tokens_mb, layers)
+    t_lora = _lora_branch_s(setup, eff, mm_rate, tokens_gpu, layers)
     t_elem += t_lora + _autocast_casts_s(setup)
     # --- tensor parallel: 4 collectives per layer (6 with full recompute), ring volume 2(t-1)/t ---------
     t_tp = 0.0
     if setup.tp > 1:
         count = (6.0 if setup.recompute == "full" else 4.0) * layers
-        volume = 2.0 * (setup.tp - 1) / setup.tp * tokens_mb * m.hidden_size * 2.0
+        volume = 2.0 * (setup.tp - 1) / setup.tp * tokens_gpu * m.hidden_size * 2.0
         t_tp = count * volume / (_link_gb_s(setup, setup.tp, 1) * 1e9 * eff.interconnect_fraction)
-    t_compute = t_mm + t_attn + t_elem
+    t_tp += expert_dispatch_s(setup, eff.interconnect_fraction)  # MoE all-to-alls, exposed like TP collectives
+    t_cp = context_ring_s(setup, t_attn, eff.interconnect_fraction)  # the K/V ring beyond the attention it hides in
+    t_compute = t_mm + t_attn + t_elem + t_cp
     if setup.tp_comm_overlap:  # chunked GEMM + collective pipelining: overlapped like bulk DP traffic
         t_mb0 = _overlapped(t_compute, t_tp, eff.dp_exposed_fraction)
     else:
@@ -212,33 +214,36 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     t_mb = t_mb0
     # --- data parallel ----------------------------------------------------------------------------
     params = count_parameters(m)
-    trainable = params.total if setup.method == "full" else _lora_params(setup)
+    local = local_parameters(setup)[0]  # parameters on one GPU (TP x PP, and EP for routed experts)
+    trainable = local if setup.method == "full" else _lora_params(setup) / (setup.tp * setup.pp)
     weight_bytes = 2.0 if setup.precision is not Precision.FP32 else 4.0
-    dp_bw = _link_gb_s(setup, setup.dp, shard) * 1e9 * eff.interconnect_fraction
-    ring = (setup.dp - 1) / setup.dp
+    group = setup.dp * setup.cp  # gradients reduce (and ZeRO shards) over DP x CP
+    dp_bw = _link_gb_s(setup, group, setup.tp * setup.pp) * 1e9 * eff.interconnect_fraction
+    ring = (group - 1) / group
     t_dp_step = 0.0
-    if setup.dp > 1 and setup.zero >= 3:  # gather weights forward + backward, reduce-scatter gradients
-        gathered = params.total * (weight_bytes if setup.method == "full" else 2.0)
-        comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / shard / dp_bw
+    if group > 1 and setup.zero >= 3:  # gather weights forward + backward, reduce-scatter gradients
+        gathered = local * (weight_bytes if setup.method == "full" else 2.0)
+        comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / dp_bw
         t_mb = _overlapped(t_mb, comm_mb, eff.dp_exposed_fraction)
-    elif setup.dp > 1:  # gradient reduce-scatter beside the last backward, weight all-gather beside the next forward
-        comm = 2.0 * ring * trainable * weight_bytes / shard / dp_bw
+    elif group > 1:  # gradient reduce-scatter beside the last backward, weight all-gather beside the next forward
+        comm = 2.0 * ring * trainable * weight_bytes / dp_bw
         t_dp_step = _overlapped(t_mb, comm, eff.dp_exposed_fraction) - t_mb
-    slots = setup.grad_accum + setup.pp - 1
+    slots = setup.grad_accum + (setup.pp - 1) / setup.vpp
+    t_p2p = eff.tp_exposed_fraction * interleave_p2p_s(setup, eff.interconnect_fraction)
     # --- optimizer update and offload ----------------------------------------------------------------
     memory = training_memory(setup, eff.memory)
     state_gib = memory.weights + memory.gradients + memory.optimizer_states
     t_opt = 2.0 * state_gib * 2**30 / (gpu.memory_bandwidth_tb_s * 1e12)
     t_offload = 0.0
     if setup.cpu_offload:
-        local = trainable / shard / (setup.dp if setup.zero >= 1 else 1)
+        local = trainable / (group if setup.zero >= 1 else 1)
         _, grad_b, state_b = model_state_bytes_per_param(
             setup.precision, setup.optimizer, m.hidden_size, setup.master_weights or setup.method != "full"
         )  # gradients down, weights up over PCIe; the host optimizer reads and writes states and gradients
         t_offload = local * 4.0 / (PCIE_GB_S * 1e9) + local * 2.0 * (grad_b + state_b) / (HOST_ADAM_GB_S * 1e9)
         if setup.zero >= 3:
             t_offload += setup.grad_accum * 2.0 * params.total * weight_bytes / shard / setup.dp / (PCIE_GB_S * 1e9)
-    step = slots * t_mb + t_dp_step + t_opt + t_offload
+    step = slots * t_mb + setup.grad_accum * t_p2p + t_dp_step + t_opt + t_offload
     tokens = setup.tokens_per_step
     per_gpu = tokens / step / setup.num_gpus
     peak = (
@@ -249,7 +254,9 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         "attention_s": setup.grad_accum * t_attn,
         "elementwise_s": setup.grad_accum * t_elem,
         "tp_comm_exposed_s": setup.grad_accum * (t_mb0 - t_compute),
-        "pipeline_bubble_s": (setup.pp - 1) * t_mb,
+        "cp_ring_exposed_s": setup.grad_accum * t_cp,
+        "pipeline_bubble_s": (setup.pp - 1) / setup.vpp * t_mb,
+        "pipeline_p2p_s": setup.grad_accum * t_p2p,
         "dp_comm_exposed_s": setup.grad_accum * (t_mb - t_mb0) + t_dp_step,
         "optimizer_s": t_opt,
         "offload_s": t_offload,
@@ -268,7 +275,9 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     )
 
 
-def _lora_branch_s(setup: TrainingSetup, eff: TrainingEfficiency, mm_rate: float, tokens: int, layers: float) -> float:
+def _lora_branch_s(
+    setup: TrainingSetup, eff: TrainingEfficiency, mm_rate: float, tokens: float, layers: float
+) -> float:
     """Seconds of the LoRA branches of one micro-batch on one GPU (module docstring): skinny GEMMs + HBM traffic."""
     if setup.method == "full":
         return 0.0
@@ -292,120 +301,3 @@ def _autocast_casts_s(setup: TrainingSetup) -> float:
 
 def _lora_params(setup: TrainingSetup) -> int:
     return lora_trainable_parameters(setup.model, setup.lora_rank, setup.lora_targets)
-
-
-def _powers_of_two(limit: int) -> list[int]:
-    return [1 << i for i in range(32) if (1 << i) <= limit]
-
-
-def _tp_options(model: ModelSpec, gpu: GPUSpec, num_gpus: int) -> list[int]:
-    """TP sizes: powers of two inside one node that divide the heads and the GPU count."""
-    kv = model.num_kv_heads
-    return [
-        t
-        for t in _powers_of_two(min(gpu.gpus_per_node, num_gpus))
-        if model.num_heads % t == 0 and (kv % t == 0 or t % kv == 0) and num_gpus % t == 0
-    ]
-
-
-def search_parallelism(
-    model: ModelSpec,
-    gpu: GPUSpec,
-    *,
-    num_gpus: int,
-    seq_len: int,
-    global_batch_seqs: int,
-    precision: Precision = Precision.BF16,
-    method: str = "full",
-    optimizer: str = "adamw",
-    lora_rank: int = 16,
-    lora_targets: tuple[str, ...] = ("q", "k", "v", "o"),
-    flash_attention: bool = True,
-    tp: int | None = None,
-    pp: int | None = None,
-    zero: int | None = None,
-    micro_batch: int | None = None,
-    recompute: str | None = None,
-    eff: TrainingEfficiency = TrainingEfficiency(),
-    objective: str = "speed",
-    framework: str = "default",
-    master_weights: bool = True,
-) -> tuple[TrainingSetup, TrainingPerf]:
-    """The fastest (``objective="speed"``) or least-memory (``"memory"``) configuration that fits.
-
-    Enumerates TP (powers of two within a node dividing the heads), PP (powers of two up to the
-    layer count), ZeRO 0-3, micro-batch (powers of two) and recomputation; DP = GPUs / (TP x PP), and
-    the global batch must split into whole micro-batches per DP rank. Fixed choices (``tp=...``) are
-    honoured. Raises InputError when no split of the batch exists, InfeasibleError with the nearest
-    feasible alternative when nothing fits in memory (with 5% headroom).
-    """
-    if objective not in ("speed", "memory"):
-        raise InputError(f"objective {objective!r} is not one of speed, memory")
-    if num_gpus < 1 or global_batch_seqs < 1 or seq_len < 1:
-        raise InputError("num_gpus, global_batch_seqs and seq_len must be >= 1")
-    fixed = {"tp": tp, "pp": pp, "zero": zero, "micro_batch": micro_batch, "recompute": recompute}
-    tps = [tp] if tp else _tp_options(model, gpu, num_gpus)
-    pps = [pp] if pp else [p for p in _powers_of_two(model.num_layers) if p <= num_gpus]
-    zeros = [zero] if zero is not None else [0, 1, 2, 3]
-    mbs = [micro_batch] if micro_batch else _powers_of_two(min(global_batch_seqs, 64))
-    recomputes = [recompute] if recompute else ["none", "selective", "full"]
-    best: tuple[float, TrainingSetup, TrainingPerf] | None = None
-    lightest: tuple[float, TrainingSetup] | None = None
-    splits = 0
-    for t, p, z, mb, rc in itertools.product(tps, pps, zeros, mbs, recomputes):
-        if num_gpus % (t * p):
-            continue
-        dp = num_gpus // (t * p)
-        if global_batch_seqs % (mb * dp) or (z > 0 and dp == 1 and zero is None):
-            continue
-        splits += 1
-        setup = TrainingSetup(
-            model=model, gpu=gpu, precision=precision, method=method, lora_rank=lora_rank,
-            lora_targets=lora_targets, optimizer=optimizer, zero=z, tp=t, pp=p, dp=dp, micro_batch=mb,
-            seq_len=seq_len, grad_accum=global_batch_seqs // (mb * dp), recompute=rc,
-            flash_attention=flash_attention, framework=framework, master_weights=master_weights,
-        )  # fmt: skip
-        perf = estimate_training_step(setup, eff)
-        if lightest is None or perf.memory.total < lightest[0]:
-            lightest = (perf.memory.total, setup)
-        if not perf.fits:
-            continue
-        score = -perf.tokens_per_s if objective == "speed" else perf.memory.total
-        if best is None or score < best[0]:
-            best = (score, setup, perf)
-    if best is not None:
-        return best[1], best[2]
-    if splits == 0:
-        raise InputError(
-            f"global batch of {global_batch_seqs} sequences does not split into whole micro-batches over "
-            f"{num_gpus} GPUs with {_describe(fixed)}; use a global batch that is a multiple of the data-parallel size"
-        )
-    assert lightest is not None
-    raise InfeasibleError(_infeasible_message(lightest[1], eff))
-
-
-def _describe(fixed: dict[str, Any]) -> str:
-    chosen = [f"{k}={v}" for k, v in fixed.items() if v is not None]
-    return ", ".join(chosen) if chosen else "any TP/PP"
-
-
-def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str:
-    """Nothing fits: say how short the leanest configuration is and what would fit."""
-    mem = training_memory(lightest, eff.memory)
-    limit = lightest.gpu.memory_gib * (1.0 - HEADROOM)
-    head = (
-        f"{lightest.model.name} ({lightest.method}) does not fit on {lightest.num_gpus} x {lightest.gpu.name}: "
-        f"the leanest configuration (TP{lightest.tp} PP{lightest.pp} ZeRO-{lightest.zero}, micro-batch "
-        f"{lightest.micro_batch}, {lightest.recompute} recomputation) needs {mem.total:.1f} GiB per GPU of {limit:.1f}"
-    )
-    lean = dataclasses.replace(lightest, zero=3, micro_batch=1, recompute="full", grad_accum=1)
-    for gpus in _powers_of_two(1 << 16):
-        if gpus <= lightest.num_gpus:
-            continue
-        tp = min(lean.gpu.gpus_per_node, gpus, lean.tp if lean.tp > 1 else 8)
-        while tp > 1 and (lean.model.num_heads % tp or gpus % tp):
-            tp //= 2
-        candidate = dataclasses.replace(lean, tp=tp, pp=1, dp=gpus // tp)
-        if training_memory(candidate, eff.memory).fits(lean.gpu, HEADROOM):
-            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}), or LoRA/QLoRA"
-    return f"{head}; no GPU count up to 65536 fits: use LoRA/QLoRA or a GPU with more memory"

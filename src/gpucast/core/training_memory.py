@@ -23,6 +23,15 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   (attention 11 + norms 4 + MLP 19 = input 2 + mask 1 + 2 x 2 x ffn/h): a gated MLP stores three
   ffn-wide tensors, GQA shrinks the K and V tensors. 1F1B pipelining keeps ``pp`` micro-batches in
   flight on the first stage (Narayanan et al. 2021, arXiv 2104.04473).
+- **Context, virtual-pipeline and expert parallelism** (Megatron-Core): context parallelism splits every sequence
+  over ``cp`` ranks, so each holds ``s/cp`` tokens' activations and logits; the weights are replicated over CP and
+  ZeRO / the distributed optimizer shards over DP x CP. Interleaved 1F1B with ``vpp`` virtual stages per rank keeps
+  ``1 + (pp - 1)/(pp x vpp)`` times the non-interleaved first stage's activations (Korthikanti et al. 2022, section
+  4.2.3). Expert parallelism places ``1/ep`` of each MoE layer's routed experts on a rank, not tensor-parallel
+  (expert TP = 1, as Megatron-Bridge's MoE recipes set it), so the EP group is drawn from TP x CP x DP and the
+  expert states shard over the remaining ``tp x cp x dp / ep`` ranks under ZeRO. Without sequence parallelism
+  (``sequence_parallel=False``) the LayerNorm inputs, dropout masks and the inputs of the first attention and MLP
+  matrices (``10 s b h`` of the GPT layer's 34) are replicated over TP (Korthikanti, Table 2).
 - **LoRA / QLoRA** (Hu et al. 2021; Dettmers et al. 2023, arXiv 2305.14314): the base is frozen in
   BF16 (2 bytes) or NF4 (0.5 bytes + 0.127 bits of double-quantized block-64 scales, ~0.516; the
   embeddings, lm_head and norms stay BF16, so a 70B model averages ~0.55 bytes per parameter).
@@ -57,8 +66,10 @@ from dataclasses import dataclass
 
 from .params import count_parameters
 from .specs import GIB, GPUSpec, ModelSpec, Precision
+from .training_parallel import FP8_RECIPES, local_parameters, parallelism_problem, pipeline_in_flight
 
 __all__ = [
+    "FP8_RECIPES",
     "FRAMEWORKS",
     "LOSS_CHUNKS",
     "METHODS",
@@ -70,9 +81,12 @@ __all__ = [
     "TrainingSetup",
     "activation_bytes_per_layer",
     "autocast_master",
+    "local_parameters",
     "lora_target_shapes",
     "lora_trainable_parameters",
     "model_state_bytes_per_param",
+    "parallelism_problem",
+    "pipeline_in_flight",
     "training_memory",
 ]
 
@@ -125,6 +139,11 @@ class TrainingSetup:
     network_gbit_s: float = 0.0  # inter-node bandwidth per GPU; 0 = the GPU family's default
     tp_comm_overlap: bool = False  # TP collectives overlapped with GEMMs (Megatron-Core/TransformerEngine)
     framework: str = "default"  # software stack (FRAMEWORKS): selects TrainingEfficiency.frameworks factors
+    cp: int = 1  # context parallelism: each sequence split over cp ranks (ring attention)
+    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
+    ep: int = 1  # expert parallelism (MoE): routed experts split over ep ranks drawn from TP x CP x DP
+    sequence_parallel: bool = True  # norms/dropout activations split over TP (Megatron-Core's default with TP > 1)
+    fp8_recipe: str = "delayed"  # FP8_RECIPES: per-tensor delayed or current scaling, MXFP8 blocks (Blackwell)
 
     def __post_init__(self) -> None:
         checks = (
@@ -143,13 +162,16 @@ class TrainingSetup:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        for name in ("lora_rank", "tp", "pp", "dp", "micro_batch", "seq_len", "grad_accum"):
+        for name in ("lora_rank", "tp", "pp", "dp", "micro_batch", "seq_len", "grad_accum", "cp", "vpp", "ep"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        problem = parallelism_problem(self)
+        if problem:
+            raise ValueError(problem)
 
     @property
     def num_gpus(self) -> int:
-        return self.tp * self.pp * self.dp
+        return self.tp * self.pp * self.cp * self.dp
 
     @property
     def global_batch_seqs(self) -> int:
@@ -225,13 +247,14 @@ def lora_trainable_parameters(model: ModelSpec, rank: int, targets: tuple[str, .
 
 def activation_bytes_per_layer(
     model: ModelSpec,
-    seq_len: int,
+    seq_len: float,
     micro_batch: int,
     *,
     tp: int = 1,
     flash_attention: bool = True,
     recompute: str = "none",
     lora_targets: tuple[str, ...] | None = None,
+    sequence_parallel: bool = True,
 ) -> float:
     """Stored activation bytes of one layer for one micro-batch (Korthikanti et al. 2022, Table 2).
 
@@ -267,7 +290,21 @@ def activation_bytes_per_layer(
             mlp -= down_input
     per_token = attention + mlp + 4.0
     scores = 0.0 if (flash_attention or recompute == "selective") else 5.0 * a * s / h
-    return s * b * h * (per_token + scores) / tp
+    if sequence_parallel or tp == 1:
+        return s * b * h * (per_token + scores) / tp
+    # without SP: norms (4), the two dropout masks (2) and the kept QKV / MLP inputs stay whole on every TP rank
+    replicated = 4.0 + 2.0 + (qkv_input if _keeps_input(lora_targets, "qkv") else 0.0)
+    replicated += mlp_input if _keeps_input(lora_targets, "mlp") else 0.0
+    return s * b * h * (replicated + (per_token - replicated + scores) / tp)
+
+
+def _keeps_input(lora_targets: tuple[str, ...] | None, block: str) -> bool:
+    """Whether the input of the QKV (``block="qkv"``) or first MLP (``"mlp"``) matrices is stored (LoRA drops the
+    inputs of frozen, untargeted matrices)."""
+    if lora_targets is None:
+        return True
+    wanted = {"q", "k", "v"} if block == "qkv" else {"gate", "up"}
+    return bool(wanted & set(lora_targets))
 
 
 def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySettings()) -> TrainingMemory:
@@ -275,7 +312,8 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
     m = setup.model
     params = count_parameters(m)
     shard = setup.tp * setup.pp
-    dp = setup.dp
+    local, zero_local = local_parameters(setup)
+    on_gpu, zero_share = local / params.total, zero_local / local  # of all parameters; of those on this GPU
     body = params.total - params.embedding
     # --- model states -------------------------------------------------------------------------------
     autocast = autocast_master(setup)
@@ -286,26 +324,29 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         if autocast:  # FP32 model + FP32 gradients; the master copy is the model itself (module docstring)
             w_b, g_b, o_b = 4.0, 4.0, o_b - 4.0
         trainable = params.total
-        weights = params.total * w_b / shard
+        weights = params.total * w_b * on_gpu
         frozen_layer_bytes = 0.0
-    else:
+        trainable_share = zero_share
+    else:  # adapters sit on the attention/dense matrices: split over TP x PP, sharded over DP x CP
         trainable = lora_trainable_parameters(m, setup.lora_rank, setup.lora_targets)
         _, g_b, o_b = model_state_bytes_per_param(Precision.BF16, setup.optimizer, m.hidden_size, True)
         w_b = 2.0
         base = body * NF4_BYTES_PER_PARAM + params.embedding * 2.0 if setup.method == "qlora" else params.total * 2.0
-        weights = (base + trainable * w_b) / shard
+        weights = base * on_gpu + trainable * w_b / shard
         frozen_layer_bytes = base / max(m.num_layers, 1)
-    gradients = trainable * g_b / shard
-    optimizer = trainable * o_b / shard
+        trainable_share = 1.0 / (setup.dp * setup.cp)
+        on_gpu = 1.0 / shard
+    gradients = trainable * g_b * on_gpu
+    optimizer = trainable * o_b * on_gpu
     if setup.zero >= 1:
-        optimizer /= dp
+        optimizer *= trainable_share
     if setup.zero >= 2:
-        gradients /= dp
+        gradients *= trainable_share
     gathered = 0.0
     if setup.zero >= 3:
         layer_bytes = frozen_layer_bytes or (params.total * w_b / max(m.num_layers, 1))
         gathered = 2.0 * layer_bytes / setup.tp  # current + prefetched layer, unsharded over DP
-        weights /= dp
+        weights *= zero_share if setup.method == "full" else 1.0 / (setup.dp * setup.cp)
     if setup.optimizer_in_backward:
         gradients = gradients / max(m.num_layers, 1)
     if setup.cpu_offload:
@@ -315,12 +356,20 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
             weights = 0.0
     # --- activations (per stage; 1F1B keeps min(pp, grad_accum) micro-batches on the first stage) -------
     layers_per_stage = m.num_layers / setup.pp
-    in_flight = min(setup.pp, setup.grad_accum)
+    in_flight = pipeline_in_flight(setup)
     frozen = setup.lora_targets if _drops_frozen_inputs(setup) else None
-    s, b, tp, fa = setup.seq_len, setup.micro_batch, setup.tp, setup.flash_attention
-    full_layer = activation_bytes_per_layer(m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen)
+    s, b, tp, fa, sp = (
+        setup.seq_len / setup.cp,
+        setup.micro_batch,
+        setup.tp,
+        setup.flash_attention,
+        setup.sequence_parallel,
+    )
+    full_layer = activation_bytes_per_layer(
+        m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen, sequence_parallel=sp
+    )
     stored = activation_bytes_per_layer(
-        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen
+        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen, sequence_parallel=sp
     )
     if setup.recompute == "full":
         kept = 0.0 if setup.activation_offload else stored * layers_per_stage * in_flight
@@ -330,8 +379,8 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
     factor = settings.activation_factor * dict(settings.stack_activation).get(setup.framework, 1.0)
     activations *= factor
     fp32_bytes = LOGIT_FP32_BYTES / LOSS_CHUNKS if setup.chunked_loss else LOGIT_FP32_BYTES
-    logits = setup.seq_len * setup.micro_batch * m.vocab_size * (LOGIT_BYTES + fp32_bytes) / setup.tp
-    casts = params.total * 2.0 / shard if autocast else 0.0  # autocast's BF16 weight copies, forward to backward
+    logits = s * setup.micro_batch * m.vocab_size * (LOGIT_BYTES + fp32_bytes) / setup.tp
+    casts = params.total * 2.0 * on_gpu if autocast else 0.0  # autocast's BF16 weight copies, forward to backward
     transient = gathered + logits * factor + casts
     if _frees_gradients(setup):  # end of forward vs end of backward (module docstring)
         allocated = weights + optimizer + max(activations + transient, gradients)

@@ -96,7 +96,7 @@ def training_inputs_from_sections(
     for key, flag in (("clouds", "--clouds"), ("region", "--region")):
         if serving.get(key) is not None:
             raise InputError(f"{flag} applies to inference plans and compare; a training plan is priced on one --cloud")
-    for key in ("cloud", "pricing", "tp", "pp"):
+    for key in ("cloud", "pricing", "tp", "pp", "ep"):
         if key in serving:
             extra.setdefault(key, serving[key])
     model = dict(sections.get("model", {}))

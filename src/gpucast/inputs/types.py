@@ -275,17 +275,27 @@ class ModelConfig:
     model_name: str | None = None
     model_config_path: str | None = None
     kv_precision: str | None = None  # defaults to the weight precision (16-bit for INT4/FP4 weights)
+    # explicit architecture (--layers --hidden --heads --kv-heads --ffn --vocab ...): catalog.hf_config.model_from_shape
+    shape: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.context_window is not None:
             self.context_window = whole(self.context_window)
 
     def validate(self) -> None:
-        given = [x for x in (self.model_size_billions, self.model_name, self.model_config_path) if x is not None]
+        sources = (self.model_size_billions, self.model_name, self.model_config_path, self.shape or None)
+        given = [x for x in sources if x is not None]
         if not given:
-            raise InputError("no model given: use --model NAME, --model-config PATH or --model-size BILLIONS")
+            raise InputError(
+                "no model given: use --model NAME, --model-config PATH, --model-size BILLIONS or the shape flags "
+                "(--layers --hidden --heads --vocab ...)"
+            )
         if len(given) > 1:
-            raise InputError("give only one of --model, --model-config and --model-size")
+            raise InputError(
+                "give only one of --model, --model-config, --model-size and the shape flags (--layers ...)"
+            )
+        if self.shape is not None and not isinstance(self.shape, dict):
+            raise InputError(f"model.shape {self.shape!r} must be an object of shape flags (layers, hidden, heads ...)")
         for flag, text in (("--model", self.model_name), ("--model-config", self.model_config_path)):
             if text is not None and (not isinstance(text, str) or not text.strip()):
                 raise InputError(f"{flag} {text!r} must be a non-empty string")
@@ -465,6 +475,30 @@ METHODS = ("full", "lora", "qlora")
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
 FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
+# Names users give a software stack -> the fitted stack whose kernels and memory policy it runs (docs/fine-tune.md,
+# "Software stacks"): Megatron-Core's family (TransformerEngine GEMMs, cuDNN fused attention, fused norms, distributed
+# optimizer), PyTorch FSDP2 stacks with FlashAttention-2-class SDPA (torchtitan, DeepSpeed's ZeRO on PyTorch: the
+# average "default" stack, on which torchtitan's rows are fitted), MosaicML's, torchtune's, and the eager Hugging Face
+# stack (transformers + PEFT through the Trainer, TRL, axolotl or Unsloth; Unsloth's and axolotl's fused kernels are
+# not measured, so they plan as the eager stack: an upper bound on their step time).
+FRAMEWORK_ALIASES = {
+    "megatron-core": "megatron", "mcore": "megatron", "megatron-lm": "megatron", "nemo": "megatron",
+    "megatron-bridge": "megatron", "llm-foundry": "composer", "mosaicml": "composer", "torchtitan": "default",
+    "fsdp2": "default", "fsdp": "default", "deepspeed": "default", "transformers": "hf", "hf-trainer": "hf",
+    "trainer": "hf", "peft": "hf", "trl": "hf", "axolotl": "hf", "unsloth": "hf",
+}  # fmt: skip
+
+
+def resolve_framework(name: str) -> str:
+    """The fitted stack id of ``--framework NAME`` (an id or an alias, any case), or an InputError listing both."""
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    if key in FRAMEWORKS:
+        return key
+    if key in FRAMEWORK_ALIASES:
+        return FRAMEWORK_ALIASES[key]
+    raise InputError(
+        f"--framework {name!r} is not one of {', '.join(FRAMEWORKS)} or their aliases {', '.join(FRAMEWORK_ALIASES)}"
+    )
 
 
 @dataclass
@@ -487,6 +521,11 @@ class TrainingOptions:
     pricing: str = "on-demand"
     optimize: str = "speed"
     framework: str = "default"  # software stack: fitted GEMM/attention factors (training_calibration.toml)
+    cp: int = 1  # context parallelism (sequence split over CP ranks)
+    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
+    ep: int = 1  # expert parallelism (MoE)
+    sequence_parallel: bool = True  # False: TP without sequence parallelism
+    fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
         if self.method not in METHODS:
@@ -500,13 +539,16 @@ class TrainingOptions:
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus)):
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus),
+                            ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
             if value is not None:
                 check_positive(flag, value, integer=True, upper=100_000)
+        if not isinstance(self.sequence_parallel, bool):
+            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
         if self.dp is not None:
-            implied = self.dp * (self.tp or 1) * (self.pp or 1)
+            implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
             if self.num_gpus is not None and self.num_gpus != implied:
-                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x DP = {implied}")
+                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x CP x DP = {implied}")
         if self.deadline_hours is not None:
             check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
@@ -514,5 +556,4 @@ class TrainingOptions:
         check_pricing(self.pricing)
         if self.optimize not in OBJECTIVES:
             raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
-        if self.framework not in FRAMEWORKS:
-            raise InputError(f"--framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}")
+        self.framework = resolve_framework(self.framework)

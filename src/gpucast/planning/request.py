@@ -10,6 +10,7 @@ import difflib
 from dataclasses import dataclass, field, replace
 
 from ..catalog import loader
+from ..catalog.hf_config import model_from_shape
 from ..core.agent import AgentShape, largest_calls, max_context_tokens
 from ..core.agent_search import ServingVariant
 from ..core.cost import INTERRUPTIBLE
@@ -72,6 +73,9 @@ def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
     if model.model_config_path is not None:
         spec = loader.read_hf_config(model.model_config_path)
         return spec, f"{CONFIG_NOTE}{model.model_config_path}"
+    if model.shape:
+        spec = model_from_shape(model.shape)
+        return spec, f"{spec.name} from the shape flags"
     assert model.model_size_billions is not None  # validate() guarantees one source
     try:
         spec = representative_dense_model(float(model.model_size_billions))

@@ -38,6 +38,9 @@ class Parallelism:
     gradient_accumulation_steps: int
     recompute: str
     flash_attention: bool
+    context_parallel: int = 1  # sequence split over CP ranks (GPUs = TP x PP x CP x DP)
+    virtual_pipeline_stages: int = 1  # interleaved 1F1B stages per PP rank
+    expert_parallel: int = 1  # MoE experts split over EP ranks
 
 
 @dataclass

@@ -10,22 +10,22 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import loader
-from ..core import training as core
 from ..core.specs import GIB, Precision
+from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import (
     DEFAULT_PRECISION,
-    FRAMEWORKS,
     ModelConfig,
     TrainingInput,
     TrainingOptions,
     check_positive,
     parse_precision,
+    resolve_framework,
     whole,
 )
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
-from .plan import GB, best_for_gpu
+from .plan import GB, best_for_gpu, check_fp8_recipe
 
 
 @dataclass
@@ -38,6 +38,7 @@ class TrainingEstimateRequest:
     micro_batch: int
     model: str | None = None
     model_config: str | None = None
+    shape: dict[str, Any] | None = None  # --layers --hidden ... (catalog.hf_config.model_from_shape)
     precision: str = "BF16"
     global_batch: int | None = None  # sequences
     global_batch_tokens: int | None = None
@@ -51,6 +52,11 @@ class TrainingEstimateRequest:
     flash_attention: bool = True
     framework: str = "default"  # software stack (megatron, composer, torchtune, hf): fitted factors
     master_weights: str = "fp32"  # "bf16": pure BF16 weights, gradients and optimizer states
+    cp: int = 1  # context parallelism (sequence split over CP ranks)
+    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
+    ep: int = 1  # expert parallelism (MoE)
+    sequence_parallel: bool = True
+    fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def __post_init__(self) -> None:
         self.seq_len, self.global_batch_tokens = whole(self.seq_len), whole(self.global_batch_tokens)
@@ -69,6 +75,9 @@ class TrainingEstimateResult:
     pp: int
     dp: int
     zero: int
+    cp: int
+    vpp: int
+    ep: int
     micro_batch: int
     grad_accum: int
     recompute: str
@@ -92,21 +101,25 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     ):
         if value is not None:
             check_positive(flag, value, integer=True, upper=10**12)
-    for flag, value in (("--tp", request.tp), ("--pp", request.pp)):
+    for flag, value in (("--tp", request.tp), ("--pp", request.pp), ("--cp", request.cp), ("--vpp", request.vpp),
+                        ("--ep", request.ep)):  # fmt: skip
         if value is not None:
             check_positive(flag, value, integer=True, upper=100_000)
-    pinned = (request.tp or 1) * (request.pp or 1)
-    if pinned > request.num_gpus:
+    pinned = (request.tp or 1) * (request.pp or 1) * request.cp
+    if pinned > request.num_gpus or request.num_gpus % request.cp:
+        label = "TP x PP x CP" if request.cp > 1 else "TP x PP"
         raise InputError(
-            f"TP x PP = {pinned} is more than --num-gpus {request.num_gpus}: --num-gpus must be a multiple of TP x PP"
+            f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
         )
     if request.master_weights not in ("fp32", "bf16"):
         raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
-    if request.framework not in FRAMEWORKS:
-        raise InputError(f"--framework {request.framework!r} is not one of {', '.join(FRAMEWORKS)}")
-    spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
+    framework = resolve_framework(request.framework)
+    model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
+    model.validate()
+    spec, _ = resolve_model_spec(model)
     gpu = loader.resolve_gpu(request.gpu)
     precision = parse_precision(request.precision)
+    recipe = check_fp8_recipe(request.fp8_recipe, precision, gpu)
     if request.global_batch_tokens is not None:
         if request.global_batch_tokens % request.seq_len:
             raise InputError(
@@ -116,7 +129,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     else:
         global_batch = request.global_batch or request.micro_batch * request.num_gpus
     try:
-        setup, perf = core.search_parallelism(
+        setup, perf = search_parallelism(
             spec,
             gpu,
             num_gpus=request.num_gpus,
@@ -133,8 +146,13 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             micro_batch=request.micro_batch,
             recompute=request.recompute,
             eff=loader.training_efficiency_for(gpu),
-            framework=request.framework,
+            framework=framework,
             master_weights=request.master_weights == "fp32",
+            cp=request.cp,
+            vpp=request.vpp,
+            ep=request.ep,
+            sequence_parallel=request.sequence_parallel,
+            fp8_recipe=recipe,
         )
     except ValueError as error:
         if isinstance(error, InputError):
@@ -153,6 +171,9 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         pp=setup.pp,
         dp=setup.dp,
         zero=setup.zero,
+        cp=setup.cp,
+        vpp=setup.vpp,
+        ep=setup.ep,
         micro_batch=setup.micro_batch,
         grad_accum=setup.grad_accum,
         recompute=setup.recompute,

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import loader
-from ..core import training as core
 from ..core.cost import FleetCost, cheapest_fleet
 from ..core.params import count_parameters
 from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
+from ..core.training_memory import FP8_RECIPES
+from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
 from ..planning.request import resolve_model_spec
@@ -76,7 +77,7 @@ def _search(
     precision: Precision,
 ) -> Any:
     recompute = options.recompute or ("full" if training.gradient_checkpointing else None)
-    return core.search_parallelism(
+    return search_parallelism(
         model,
         gpu,
         num_gpus=num_gpus,
@@ -96,7 +97,28 @@ def _search(
         eff=loader.training_efficiency_for(gpu),
         objective="speed",
         framework=options.framework,
+        cp=options.cp,
+        vpp=options.vpp,
+        ep=options.ep,
+        sequence_parallel=options.sequence_parallel,
+        fp8_recipe=check_fp8_recipe(options.fp8_recipe, precision, gpu),
     )
+
+
+def check_fp8_recipe(recipe: str | None, precision: Precision, gpu: GPUSpec) -> str:
+    """The FP8 recipe to use ("delayed" when none is given), or an InputError naming the flag."""
+    if recipe is None:
+        return "delayed"
+    if recipe not in FP8_RECIPES:
+        raise InputError(f"--fp8-recipe {recipe!r} is not one of {', '.join(FP8_RECIPES)}")
+    if precision is not Precision.FP8:
+        raise InputError(f"--fp8-recipe {recipe} applies to FP8 training: add --precision FP8")
+    if recipe == "mxfp8" and gpu.family != "blackwell":
+        raise InputError(
+            f"--fp8-recipe mxfp8 needs Blackwell tensor cores (MX block scaling); {gpu.name} is {gpu.family}: "
+            "use --fp8-recipe delayed or current"
+        )
+    return recipe
 
 
 def best_for_gpu(
@@ -174,14 +196,13 @@ def plan_training(
     options.validate(loader.clouds())
     if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
         tp, pp = options.tp or 1, options.pp or 1
-        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp)
+        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
     spec, note = resolve_model_spec(model)
     if options.tp is not None and spec.num_heads % options.tp:
         raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
-    if options.num_gpus and options.num_gpus % ((options.tp or 1) * (options.pp or 1)):
-        raise InputError(
-            f"--num-gpus {options.num_gpus} is not a multiple of TP x PP = {(options.tp or 1) * (options.pp or 1)}"
-        )
+    pinned = (options.tp or 1) * (options.pp or 1) * options.cp
+    if options.num_gpus and options.num_gpus % pinned:
+        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
     # Training does not take a quantized checkpoint's storage precision (FP8 DeepSeek weights are fine-tuned in
     # mixed precision): without --precision it trains at the seed's default, as before.
     precision = parse_precision(model.precision or DEFAULT_PRECISION)
@@ -190,7 +211,14 @@ def plan_training(
     gpus = [loader.resolve_gpu(gpu.gpu_type)] if gpu.gpu_type else list(loader.priced_gpus(options.cloud))
     found: list[Candidate] = []
     reasons: list[str] = []
+    if gpu.gpu_type:  # one GPU named: a recipe it cannot run is the user's error
+        check_fp8_recipe(options.fp8_recipe, precision, gpus[0])
+    elif options.fp8_recipe is not None:
+        check_fp8_recipe(options.fp8_recipe, precision, loader.resolve_gpu("b200"))  # the flag itself
     for candidate_gpu in gpus:
+        if options.fp8_recipe == "mxfp8" and candidate_gpu.family != "blackwell":
+            reasons.append(f"{candidate_gpu.name}: --fp8-recipe mxfp8 needs a Blackwell GPU")
+            continue
         chosen = precision
         if precision is Precision.FP8 and not candidate_gpu.supports("fp8"):
             if gpu.gpu_type:
@@ -268,7 +296,7 @@ def _build(
     )
     parallelism = Parallelism(
         setup.tp, setup.pp, setup.dp, setup.zero, setup.micro_batch, setup.grad_accum, setup.recompute,
-        setup.flash_attention,
+        setup.flash_attention, setup.cp, setup.vpp, setup.ep,
     )  # fmt: skip
     metrics = TrainingMetrics(
         tokens_per_second_per_gpu=perf.tokens_per_s_per_gpu,
@@ -343,7 +371,9 @@ def _build(
         ],
         warnings=warnings,
         recommendation=(
-            f"{n} x {gpu.name} ({resources.nodes} node(s)), TP={setup.tp} PP={setup.pp} DP={setup.dp} "
+            f"{n} x {gpu.name} ({resources.nodes} node(s)), TP={setup.tp} PP={setup.pp} "
+            + "".join(f"{k}={v} " for k, v in (("CP", setup.cp), ("VPP", setup.vpp), ("EP", setup.ep)) if v > 1)
+            + f"DP={setup.dp} "
             f"ZeRO-{setup.zero}, micro batch {setup.micro_batch} x {setup.grad_accum} accumulation, "
             f"recompute {setup.recompute}: {duration(best.hours)}"
         ),

@@ -274,9 +274,12 @@ def _stated_setup(
     ZeRO-1; an unstated ``grad_ckpt`` is the least recomputation that fits, as for the known sources.
     """
     tp, pp = _int(row, "tp", 1), _int(row, "pp", 1)
-    dp = _int(row, "dp", max(1, num_gpus // (tp * pp)))
-    if num_gpus and tp * pp * dp != num_gpus:
-        raise _Skip(f"num_gpus {num_gpus} is not tp x pp x dp = {tp}x{pp}x{dp}")
+    cp, vpp, ep = (_stated_degree(row.get("notes", ""), name) for name in ("CP", "VP", "EP"))
+    dp = _int(row, "dp", max(1, num_gpus // (tp * pp * cp)))
+    if num_gpus and cp > 1 and tp * pp * dp == num_gpus:  # a dp column of GPUs / (TP x PP) still holds the CP ranks
+        dp //= cp
+    if num_gpus and tp * pp * cp * dp != num_gpus:
+        raise _Skip(f"num_gpus {num_gpus} is not tp x pp x cp x dp = {tp}x{pp}x{cp}x{dp}")
     micro = _int(row, "micro_batch", 1)
     tokens = re.search(r"(\d+)\s*tok", row["global_batch_tokens_or_seqs"])
     batch = int(batch_match.group(1)) if batch_match else int(tokens.group(1)) // seq if tokens else micro * dp
@@ -294,18 +297,29 @@ def _stated_setup(
     chosen = next((v for k, v in recompute.items() if ckpt.startswith(k)), "")
     model = resolve_model(row["model"])
     rank, targets = _lora_of(row.get("notes", ""))
-    if model.num_experts and num_gpus > 1:
-        raise _Skip(
-            f"{model.name} is a mixture of experts: multi-GPU MoE training uses expert parallelism, not modelled"
-        )
+    if model.num_experts and num_gpus > 1 and ep == 1:
+        raise _Skip(f"{model.name} is a mixture of experts on {num_gpus} GPUs and the row states no expert parallelism")
+    fp8 = "fp8" in row["precision"].lower()
+    recipe = "mxfp8" if "mxfp8" in row["precision"].lower() or "mxfp8" in row.get("notes", "").lower() else "delayed"
     setup = TrainingSetup(
         model=model, gpu=gpu, method=row["method"].strip().lower() or "full",
-        precision=Precision.FP8 if "fp8" in row["precision"].lower() else Precision.BF16,
-        master_weights=_master_weights(row), zero=zero, tp=tp, pp=pp, dp=dp, micro_batch=micro,
+        precision=Precision.FP8 if fp8 else Precision.BF16,
+        master_weights=_master_weights(row), zero=zero, tp=tp, pp=pp, dp=dp, micro_batch=micro, cp=cp, vpp=vpp, ep=ep,
         seq_len=seq, grad_accum=max(1, batch // (micro * dp)), recompute=chosen or "none",
+        fp8_recipe=recipe if fp8 else "delayed",
         cpu_offload="cpu offload" in row.get("notes", "").lower(), lora_rank=rank, lora_targets=targets,
     )  # fmt: skip
     return setup if chosen else _recompute_that_fits(setup)
+
+
+_DEGREE = {name: re.compile(rf"\b{name} ?(\d+)\b") for name in ("CP", "VP", "EP")}
+
+
+def _stated_degree(notes: str, name: str) -> int:
+    """Context (CP), virtual pipeline (VP) or expert (EP) parallelism stated in the notes ("TP 2 PP 8 CP 1 VP 4
+    EP 32", Megatron-Bridge's table columns; "CP1 VP1 EP8" in NeMo's); 1 when absent or "n/a"."""
+    match = _DEGREE[name].search(notes)
+    return int(match.group(1)) if match else 1
 
 
 _LORA_RANK = re.compile(r"LoRA r=(\d+)")
