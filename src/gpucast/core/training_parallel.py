@@ -26,13 +26,47 @@ and the FP8 recipes' cast traffic (pure, standard library only; used by ``core/t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .params import count_parameters, expert_parameters, num_moe_layers
-from .specs import network_gb_s
+from .specs import GPUSpec, ModelSpec, network_gb_s
 
-if TYPE_CHECKING:  # training_memory builds TrainingSetup and checks it with parallelism_problem below
-    from .training_memory import TrainingSetup
+
+class TrainingSetup(Protocol):
+    """What these formulas read of ``training_memory.TrainingSetup`` (which checks itself with
+    ``parallelism_problem``, so this module cannot import it: a structural type keeps the import one-way)."""
+
+    @property
+    def model(self) -> ModelSpec: ...
+    @property
+    def gpu(self) -> GPUSpec: ...
+    @property
+    def tp(self) -> int: ...
+    @property
+    def pp(self) -> int: ...
+    @property
+    def cp(self) -> int: ...
+    @property
+    def dp(self) -> int: ...
+    @property
+    def ep(self) -> int: ...
+    @property
+    def vpp(self) -> int: ...
+    @property
+    def micro_batch(self) -> int: ...
+    @property
+    def grad_accum(self) -> int: ...
+    @property
+    def seq_len(self) -> int: ...
+    @property
+    def recompute(self) -> str: ...
+    @property
+    def sequence_parallel(self) -> bool: ...
+    @property
+    def network_gbit_s(self) -> float: ...
+    @property
+    def fp8_recipe(self) -> str: ...
+
 
 __all__ = [
     "FP8_CAST_BYTES",
