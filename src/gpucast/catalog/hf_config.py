@@ -272,6 +272,7 @@ def model_from_shape(shape: dict[str, Any]) -> ModelSpec:
     cfg: dict[str, Any] = {SHAPE_FLAGS[k]: v for k, v in given.items() if k in SHAPE_FLAGS}
     cfg.setdefault("num_key_value_heads", kv_heads)
     cfg["model_type"] = "gpt2" if mlp == "plain" else "llama"
+    cfg["tie_word_embeddings"] = False  # a separate LM head (Nemotron-4, Llama); "gpt2" would default to tied
     cfg["max_position_embeddings"] = 1 << 20  # no position limit: the run's sequence length is the user's
     ffn = given.get("ffn", 4 * hidden)
     moe = f", {experts} experts top-{active}" if experts else ""

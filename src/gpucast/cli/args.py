@@ -353,8 +353,9 @@ def request_from_args(args: argparse.Namespace) -> Any:
     return EstimateRequest(
         gpu=args.gpu,
         num_gpus=args.num_gpus,
-        input_tokens=args.input_tokens or 1,
-        output_tokens=args.output_tokens or 1,
+        # with a profile the flags are optional (its means replace them); a given 0 stays 0 and is refused
+        input_tokens=1 if args.input_tokens is None else args.input_tokens,
+        output_tokens=1 if args.output_tokens is None else args.output_tokens,
         length_profile=args.length_profile,
         load=load,
         load_value=value,
