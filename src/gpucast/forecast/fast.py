@@ -9,6 +9,7 @@ its bands are calibrated on dozens of origins instead of three folds, and it nee
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -66,7 +67,9 @@ def forecast_series(
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
     quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels)
-    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y)
+    rep = rolling.replay(bt, ensemble_bt, levels, y)
+    recalibrated = rolling.recalibration(rep, levels)
+    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
     shift = level_shift(y, season)
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
@@ -77,7 +80,9 @@ def forecast_series(
         else:
             band = quantiles.bands[lv]
         low, high = rolling.hedge(rolling.extend(band[0], horizon), rolling.extend(band[1], horizon), shift)
-        lows[lv], highs[lv] = rolling.interval(mean, low, high)
+        lows[lv], highs[lv] = rolling.interval(mean, low * recalibrated[lv], high * recalibrated[lv])
+    for inner, outer in itertools.pairwise(levels):  # levels ascend: a recalibrated inner band stays inside the outer
+        lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
@@ -101,6 +106,11 @@ def forecast_series(
     notes = list(plan.warnings)
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
+    if abs(recalibrated[levels[-1]] - 1.0) > 0.05:
+        notes.append(
+            f"{levels[-1]}% band scaled {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the rule's bands "
+            f"{'missed' if recalibrated[levels[-1]] > 1 else 'over-covered'} (rolling.recalibration)"
+        )
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
     points = [

@@ -16,6 +16,11 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   shows up there as large recent errors and widens the next forecast's band;
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
   stretches the band on its side by its size, so the band spans the old and the new level;
+* **recalibration**: the whole rule (quantiles, widening, hedge) replayed at up to ``REPLAY_ORIGINS`` past origins,
+  each scored on what followed; every held-out cell gives the factor its band needed to contain it, and the band
+  is scaled by that factor's ``level`` quantile (clipped to ``SCALE_RANGE``). Why: the per-step quantiles come from
+  residuals of forecasts made at *other* origins and are then widened by heuristics; the replay measures whether
+  the result holds, on the series itself, and corrects it (a split-conformal step on top of the bands);
 * **coverage of the last backtest**: the same rule replayed at ``CHECK_ORIGINS`` origins of the last part of the
   window, each with quantiles from residuals observable before it, and scored on what followed.
 
@@ -39,6 +44,9 @@ MAX_WIDEN = 2.0
 MIN_ORIGINS = 12
 STEP_BLOCK_EDGES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504)
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
+REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
+MIN_REPLAY_ORIGINS = 4  # fewer replays than this: no recalibration
+SCALE_RANGE = (0.8, 2.5)  # the recalibration may narrow a band by 20% at most, widen it 2.5x at most
 
 
 @dataclass(frozen=True)
@@ -188,8 +196,61 @@ def interval(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.nd
     return np.expm1(centre + np.minimum(low, 0.0)), np.expm1(centre + np.maximum(high, 0.0))
 
 
+@dataclass(frozen=True)
+class Replay:
+    """Per replayed origin (oldest first): index of the first step after its horizon, and per level the factor
+    each held-out cell's band needed to contain it (<= 1: inside)."""
+
+    ends: np.ndarray
+    needed: dict[int, list[np.ndarray]]
+
+
+def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """How much a log band [low, high] around 0 must be scaled to contain the residuals ``r``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(r > 0, r / np.maximum(high, 1e-9), 0.0)
+        down = np.where(r < 0, r / np.minimum(low, -1e-9), 0.0)
+    return np.asarray(np.maximum(up, down))
+
+
+def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray) -> Replay:
+    """The band rule replayed at the last REPLAY_ORIGINS fully observed origins, each calibrated only on residuals
+    observed before it."""
+    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
+    full = np.flatnonzero(np.isfinite(bt.actual).all(axis=1))[-REPLAY_ORIGINS:]
+    steps = bt.actual.shape[1]
+    ends: list[int] = []
+    needed: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
+    for i in full:
+        t = int(bt.origins[i])
+        quantiles = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+        if quantiles is None:
+            continue
+        shift = level_shift(y[:t], bt.season)
+        ends.append(t + steps)
+        for lv in levels:
+            needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
+    return Replay(np.array(ends, dtype=int), needed)
+
+
+def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
+    """Per level, the factor that makes the replayed bands (those whose horizon ended by ``before``) contain
+    ``level`` % of their cells: the conformal quantile of the needed factors, clipped to SCALE_RANGE (1.0 when
+    fewer than MIN_REPLAY_ORIGINS replays qualify)."""
+    use = np.ones(len(rep.ends), dtype=bool) if before is None else rep.ends <= before
+    out = {}
+    for lv in levels:
+        if int(use.sum()) < MIN_REPLAY_ORIGINS:
+            out[lv] = 1.0
+            continue
+        scores = np.concatenate([rep.needed[lv][j] for j in np.flatnonzero(use)])
+        q = min(1.0, lv / 100 * (1 + 1 / len(scores)))
+        out[lv] = float(np.clip(np.quantile(scores, q), *SCALE_RANGE))
+    return out
+
+
 def check_coverage(
-    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray
+    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, rep: Replay | None = None
 ) -> tuple[dict[int, float | None], int]:
     """Share of observed cells inside the band at the last CHECK_ORIGINS fully observed origins, each band
     calibrated only on residuals observed before its origin; also the number of origins checked."""
@@ -214,8 +275,10 @@ def check_coverage(
             continue
         total += steps
         shift = level_shift(y[:t], bt.season)
+        scale = recalibration(rep, levels, before=t) if rep is not None else dict.fromkeys(levels, 1.0)
         for lv in levels:
-            low, high = interval(ensemble[i], *hedge(*quantiles.bands[lv], shift))
+            band_low, band_high = hedge(*quantiles.bands[lv], shift)
+            low, high = interval(ensemble[i], band_low * scale[lv], band_high * scale[lv])
             inside[lv] += int(np.sum((bt.actual[i] >= low) & (bt.actual[i] <= high)))
     coverage: dict[int, float | None] = {lv: (inside[lv] / total if total else None) for lv in levels}
     return coverage, sum(1 for _ in picked) if total else 0
