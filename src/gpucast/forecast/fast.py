@@ -53,6 +53,15 @@ def forecast_series(
     uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
 ) -> ForecastResult:
     """One series' forecast for ``len(stamps)`` steps: members, weights, bands and the backtest behind them."""
+    return fit_series(uid, y, stamps, freq, plan, levels)[0]
+
+
+def fit_series(
+    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
+) -> tuple[ForecastResult, np.ndarray]:
+    """``forecast_series`` and its backtest errors: actual minus the prequential ensemble forecast, shape (origins,
+    steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
+    can estimate their error covariance from them (``hierarchy.py``)."""
     horizon = len(stamps)
     season = plan.baseline_season
     steps = calibrated_steps(len(y), season, horizon)
@@ -61,7 +70,11 @@ def forecast_series(
     ensemble_bt = rolling.prequential(bt)
     weights = rolling.member_weights(bt, observed)
     mean = np.clip(
-        rolling.combine(forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max())), weights), 0, None
+        rolling.combine(
+            forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
+        ),
+        0,
+        None,
     )
 
     actual = np.where(observed, bt.actual, 0.0)
@@ -70,7 +83,7 @@ def forecast_series(
     rep = rolling.replay(bt, ensemble_bt, levels, y)
     recalibrated = rolling.recalibration(rep, levels)
     coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
-    shift = level_shift(y, season)
+    shift = level_shift(y, season, bt.repaired)
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
@@ -118,7 +131,7 @@ def forecast_series(
                       {lv: float(max(highs[lv][k], mean[k])) for lv in levels})
         for k in range(horizon)
     ]  # fmt: skip
-    return ForecastResult(
+    result = ForecastResult(
         unique_id=uid,
         freq=freq,
         forecast=points,
@@ -129,22 +142,26 @@ def forecast_series(
         fit_points=len(y),
         warnings=notes,
     )
+    return result, bt.actual - ensemble_bt
 
 
 def forecast_many(
     jobs: list[tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]]],
     n_jobs: int,
     progress: Callable[[int], None] | None = None,
-) -> list[ForecastResult]:
+    residuals: bool = False,
+) -> list[Any]:
     """``forecast_series`` over every job, in a process pool of ``n_jobs`` workers (-1: all cores) when the fleet
-    has at least PARALLEL_MIN_SERIES series; ``progress(k)`` after each k finished."""
+    has at least PARALLEL_MIN_SERIES series; ``progress(k)`` after each k finished. ``residuals``: ``fit_series``'s
+    (result, errors) pairs instead of results."""
     import os
 
     workers = (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
+    task = _star_residuals if residuals else _star
     if workers == 1 or len(jobs) < PARALLEL_MIN_SERIES:
         out = []
         for job in jobs:
-            out.append(forecast_series(*job))
+            out.append(task(job))
             if progress is not None:
                 progress(1)
         return out
@@ -153,7 +170,7 @@ def forecast_many(
     chunk = max(1, len(jobs) // (workers * 10))
     results: list[Any] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(_star, jobs, chunksize=chunk):
+        for result in pool.map(task, jobs, chunksize=chunk):
             results.append(result)
             if progress is not None:
                 progress(1)
@@ -162,3 +179,9 @@ def forecast_many(
 
 def _star(job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]]) -> ForecastResult:
     return forecast_series(*job)
+
+
+def _star_residuals(
+    job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]],
+) -> tuple[ForecastResult, np.ndarray]:
+    return fit_series(*job)

@@ -161,11 +161,14 @@ def repair_outages(y: np.ndarray, s: int) -> np.ndarray:
     return np.where(outage, reference, y) if outage.any() else y
 
 
-def forecast_members(y: np.ndarray, s: int, h: int, cap: float) -> dict[str, np.ndarray]:
+def forecast_members(
+    y: np.ndarray, s: int, h: int, cap: float, repaired: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Every member's forecast from the outage-repaired history, clipped to [0, cap] (``cap``: a multiple of the
     history's peak, so exp() of a drift cannot explode). SeasonalNaive sees the history as it is: it is the
-    baseline every figure is compared with."""
-    repaired = repair_outages(y, s)
+    baseline every figure is compared with. ``repaired``: ``repair_outages(y, s)`` when the caller has it (the
+    repair is causal, so one pass over the whole series serves every backtest origin's prefix)."""
+    repaired = repair_outages(y, s) if repaired is None else repaired
     out = {"SeasonalNaive": np.clip(seasonal_naive(y, s, h), 0.0, cap)}
     with np.errstate(all="ignore"):  # tiny histories: a slope of one point is NaN; the member falls back below
         for name, member in MEMBERS.items():
@@ -175,7 +178,7 @@ def forecast_members(y: np.ndarray, s: int, h: int, cap: float) -> dict[str, np.
     return out
 
 
-def level_shift(y: np.ndarray, s: int) -> float:
+def level_shift(y: np.ndarray, s: int, repaired: np.ndarray | None = None) -> float:
     """An unresolved level shift at the end of ``y``, in log units (0.0 when there is none).
 
     The de-seasonalised log series' median over the last ``SHIFT_STEPS_FRACTION`` of a season against its median
@@ -186,7 +189,7 @@ def level_shift(y: np.ndarray, s: int) -> float:
     steps = max(2, round(SHIFT_STEPS_FRACTION * s))
     if len(y) < max(s, 1) + steps + 2:
         return 0.0
-    adjusted, _ = _deseasonalised(np.log1p(repair_outages(y, s)), s)
+    adjusted, _ = _deseasonalised(np.log1p(repair_outages(y, s) if repaired is None else repaired), s)
     recent = float(np.median(adjusted[-steps:]))
     before = float(np.median(adjusted[-steps - max(s, steps) : -steps]))
     noise = 1.4826 * float(np.median(np.abs(np.diff(adjusted[-SES_FIT_SEASONS * max(s, steps) :]))))

@@ -30,11 +30,11 @@ Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .members import forecast_members, level_shift
+from .members import forecast_members, level_shift, repair_outages
 
 MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
@@ -57,6 +57,7 @@ class Backtested:
     actual: np.ndarray  # (origins, H)
     forecasts: dict[str, np.ndarray]  # member -> (origins, H)
     season: int
+    repaired: np.ndarray  # the series with outages repaired (causal: its prefix is each origin's repair)
 
 
 def first_origin(n: int, season: int) -> int:
@@ -71,13 +72,14 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
     if len(candidates) > MAX_ORIGINS:  # evenly spaced, the most recent kept
         candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
     cap = CAP_FACTOR * float(np.max(y))
+    repaired = repair_outages(y, season)
     forecasts: dict[str, list[np.ndarray]] = {}
     for t in candidates:
-        for name, values in forecast_members(y[:t], season, steps, cap).items():
+        for name, values in forecast_members(y[:t], season, steps, cap, repaired[:t]).items():
             forecasts.setdefault(name, []).append(values)
     target = candidates[:, None] + np.arange(steps)[None, :]
     actual = np.where(target < n, y[np.minimum(target, n - 1)], np.nan)
-    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season)
+    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season, repaired)
 
 
 def _known(bt: Backtested, before: int) -> np.ndarray:
@@ -203,6 +205,7 @@ class Replay:
 
     ends: np.ndarray
     needed: dict[int, list[np.ndarray]]
+    at: dict[int, tuple[Quantiles, float]] = field(default_factory=dict)  # origin row -> (quantiles, shift)
 
 
 def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -221,16 +224,18 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
     steps = bt.actual.shape[1]
     ends: list[int] = []
     needed: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
+    at: dict[int, tuple[Quantiles, float]] = {}
     for i in full:
         t = int(bt.origins[i])
         quantiles = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
         if quantiles is None:
             continue
-        shift = level_shift(y[:t], bt.season)
+        shift = level_shift(y[:t], bt.season, bt.repaired[:t])
+        at[int(i)] = (quantiles, shift)
         ends.append(t + steps)
         for lv in levels:
             needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
-    return Replay(np.array(ends, dtype=int), needed)
+    return Replay(np.array(ends, dtype=int), needed, at)
 
 
 def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
@@ -269,12 +274,14 @@ def check_coverage(
     total = 0
     for i in picked:
         t = int(bt.origins[i])
-        mask = _known(bt, t)
-        quantiles = calibrate(residual, bt.origins, mask, t, bt.season, levels)
-        if quantiles is None:
-            continue
+        if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
+            quantiles, shift = rep.at[i]
+        else:
+            calibrated = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+            if calibrated is None:
+                continue
+            quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])
         total += steps
-        shift = level_shift(y[:t], bt.season)
         scale = recalibration(rep, levels, before=t) if rep is not None else dict.fromkeys(levels, 1.0)
         for lv in levels:
             band_low, band_high = hedge(*quantiles.bands[lv], shift)
