@@ -6,10 +6,13 @@ Reconciliation maps all the base forecasts ``ŷ`` (one per node of the tree) to 
 ``S`` sums services into nodes (nodes × services) and ``P`` picks the bottom level (Hyndman et al. 2011;
 Wickramasuriya, Athanasopoulos & Hyndman 2019, "MinT"):
 
-* ``bottom_up``: ``P = [0 | I]`` — the services' forecasts summed; totals' own forecasts ignored;
+* ``bottom_up`` (default): ``P = [0 | I]`` — the services' forecasts summed; totals' own means ignored. Measured
+  best on ServeGen's 12 client series grouped by model (6 origins, 48 h; docs/forecast-accuracy.md): mean
+  relative MAE per level all/environment/team/service 0.256/0.317/0.394/0.471, against 0.265/0.338/0.396/0.489
+  for mint_shrink, 0.265/0.334/0.398/0.477 for wls and 0.256/0.344/0.402/0.471 for the incoherent base forecasts;
 * ``ols``: ``P = (S'S)⁻¹S'`` — every node weighs the same;
 * ``wls``: ``P = (S'W⁻¹S)⁻¹S'W⁻¹`` with ``W`` the diagonal of each node's backtest error variance;
-* ``mint_shrink`` (default): the same with ``W`` the full error covariance shrunk towards its diagonal by the
+* ``mint_shrink``: the same with ``W`` the full error covariance shrunk towards its diagonal by the
   Schäfer–Strimmer (2005) intensity, as in MinT-shrink: it uses that services err together (a shared level
   shift) while staying invertible with more nodes than error samples.
 
@@ -160,7 +163,7 @@ def forecast_hierarchy(
     horizon: str | int,
     groups: Mapping[str, tuple[str, str]],
     *,
-    method: str = "mint_shrink",
+    method: str = "bottom_up",
     level: tuple[int, ...] | list[int] = (80, 95),
     freq: str | None = None,
     n_jobs: int = -1,

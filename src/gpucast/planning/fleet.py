@@ -5,15 +5,18 @@ picks a configuration (GPU type, TP × PP) for the service's highest upper-80% f
 service then needs ``max(min_replicas, ceil(rps × (1 + safety margin) / rps per replica))`` replicas of it. A
 team's need at a step is the sum over its services (each service rounds to whole replicas on its own, as it is
 deployed), a period's need the largest step of the period. Three figures per period, from the reconciled forecast:
-every service at its lower 80% bound (``gpus_low``), at the mean (``gpus``) and at its upper 80% bound
-(``gpus_high``). The sum of bounds is not the 80% interval of the sum (services rarely all peak together): read it
-as "if every service is as quiet / as busy as its own band allows", a conservative range.
+at the mean (``gpus``) and at the team's own 80% band (``gpus_low``, ``gpus_high``): each service's mean scaled by
+the ratio of the team's lower/upper bound to the team's mean at that step. Why not each service at its own bound:
+services do not all peak together, so the sum of their upper bounds is far above the team's upper bound (on
+bursty services, several times the mean); the team's band is calibrated on the team's own traffic. Fleet totals
+use the fleet total's band the same way.
 
 The fleet runs out at the first step whose total need exceeds ``current_gpus``: ``earliest`` with every service on
 its upper bound, ``expected`` on the mean, ``latest`` on the lower bound (None: not within the horizon).
 
 Spend (the original specification's "cost history"): per calendar month (UTC), the GPU-hours the traffic needed at
-each hour — sized from the usage history for past hours and from the forecast (mean, 80% bounds) for future ones —
+each hour — sized from the usage history for past hours and from the forecast for future ones (mean; the fleet
+total's 80% band as the range) —
 times each service's GPU price per hour from the plan (its cloud's price list). It is what the fleet costs when it
 is scaled to its traffic hour by hour, at the plans' configurations and prices.
 """
@@ -81,7 +84,7 @@ class MonthSpend:
     source: str  # "history", "forecast" or "history+forecast"
     hours: float
     spend: float  # history + mean forecast
-    spend_low: float  # history + every service at its lower 80% bound
+    spend_low: float  # history + the forecast at the fleet total's lower 80% bound
     spend_high: float
 
 
@@ -154,18 +157,18 @@ def fleet_plan(
     sizing = size_services(hf, configs)
     stamps = [p.timestamp for p in hf.results["all"].forecast]
     periods = [period_start(t, period) for t in stamps]
-    need = {b: {s.service: s.gpus(_band(hf, s.service, b)) for s in sizing} for b in BANDS}
     price = {s.service: s.gpu_hourly_cost for s in sizing}
+    mean = {s.service: _band(hf, s.service, "mean") for s in sizing}
     teams: list[TeamPeriod] = []
     totals: list[dict[str, Any]] = []
     keys = sorted({(s.environment, s.team) for s in sizing})
     order = list(dict.fromkeys(periods))
     index = np.array([order.index(p) for p in periods])
     for env, team in keys:
-        members = [s.service for s in sizing if (s.environment, s.team) == (env, team)]
-        series = {b: np.sum([need[b][m] for m in members], axis=0) for b in BANDS}
-        rate = np.sum([need["mean"][m] * (price[m] or 0.0) for m in members], axis=0)
-        priced = all(price[m] is not None for m in members)
+        members = [s for s in sizing if (s.environment, s.team) == (env, team)]
+        series = _needs(members, mean, _ratios(hf, f"team:{env}/{team}"))
+        rate = np.sum([m.gpus(mean[m.service]) * (price[m.service] or 0.0) for m in members], axis=0)
+        priced = all(price[m.service] is not None for m in members)
         for k, start in enumerate(order):
             at = index == k
             teams.append(
@@ -174,7 +177,7 @@ def fleet_plan(
                     int(series["high"][at].max()), float(rate[at].max()) * 730.0 if priced else None,
                 )
             )  # fmt: skip
-    total = {b: np.sum(list(need[b].values()), axis=0) for b in BANDS}
+    total = _needs(sizing, mean, _ratios(hf, "all"))
     for k, start in enumerate(order):
         at = index == k
         totals.append({"period_start": start, **{f"gpus{_suffix(b)}": int(total[b][at].max()) for b in BANDS}})
@@ -186,6 +189,21 @@ def fleet_plan(
     spend = monthly_spend(hf, sizing, history)
     unpriced = [s.service for s in sizing if s.gpu_hourly_cost is None]
     return FleetPlan(sizing, teams, totals, current_gpus, runs_out, spend, period, unpriced)
+
+
+def _ratios(hf: HierarchyForecast, node_id: str) -> dict[str, np.ndarray]:
+    """Per band, the node's bound over its mean at each step (1 where the mean is 0)."""
+    points = hf.results[node_id].forecast
+    mean = np.array([p.mean for p in points])
+    safe = np.where(mean > 0, mean, 1.0)
+    low = np.where(mean > 0, np.array([p.lo80 for p in points]) / safe, 1.0)
+    high = np.where(mean > 0, np.array([p.hi80 for p in points]) / safe, 1.0)
+    return {"low": low, "mean": np.ones_like(mean), "high": high}
+
+
+def _needs(members: list[ServiceSizing], mean: dict[str, np.ndarray], ratio: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per band, the GPUs the members need together at each step, every mean scaled by the band's ratio."""
+    return {b: np.sum([m.gpus(mean[m.service] * ratio[b]) for m in members], axis=0) for b in BANDS}
 
 
 def _suffix(band: str) -> str:
@@ -204,9 +222,9 @@ def monthly_spend(hf: HierarchyForecast, sizing: list[ServiceSizing], history: A
     def add(month: str, source: str, low: float, mean: float, high: float) -> None:
         row = acc.setdefault(month, {"hours": 0.0, "low": 0.0, "mean": 0.0, "high": 0.0})
         row["hours"] += hours
-        row["low"] += low
-        row["mean"] += mean
-        row["high"] += high
+        row["low"] += float(low)
+        row["mean"] += float(mean)
+        row["high"] += float(high)
         sources.setdefault(month, set()).add(source)
 
     if history is not None:
@@ -220,15 +238,16 @@ def monthly_spend(hf: HierarchyForecast, sizing: list[ServiceSizing], history: A
             add(month, "history", c, c, c)
     stamps = [p.timestamp for p in hf.results["all"].forecast]
     future = {b: np.zeros(len(stamps)) for b in BANDS}
+    ratio = _ratios(hf, "all")
     for s in sizing:
         if s.gpu_hourly_cost is not None:
             for b in BANDS:
-                future[b] += s.gpus(_band(hf, s.service, b)) * s.gpu_hourly_cost * hours
+                future[b] += s.gpus(_band(hf, s.service, "mean") * ratio[b]) * s.gpu_hourly_cost * hours
     for k, stamp in enumerate(stamps):
         add(stamp[:7], "forecast", future["low"][k], future["mean"][k], future["high"][k])
     return [
-        MonthSpend(m, "+".join(sorted(sources[m], key=lambda x: x != "history")), row["hours"], row["mean"],
-                   row["low"], row["high"])
+        MonthSpend(m, "+".join(sorted(sources[m], key=lambda x: x != "history")), row["hours"],
+                   float(row["mean"]), float(row["low"]), float(row["high"]))
         for m, row in sorted(acc.items())
     ]  # fmt: skip
 
