@@ -123,7 +123,7 @@ def test_fleet_plan_gpus_per_team_run_out_and_spend(fitted) -> None:
     teams = {(t.environment, t.team) for t in plan.teams}
     assert teams == {("prod", "search"), ("prod", "chat"), ("staging", "chat")}
     assert len(plan.totals) == 3  # three UTC days
-    for t in plan.teams + []:
+    for t in plan.teams:
         assert t.gpus_low <= t.gpus <= t.gpus_high and t.monthly_cost and t.monthly_cost > 0
     # the fleet total at the mean is the sum of each service's whole replicas at its own mean, per step
     mean = {s: np.array([p.mean for p in hf.results[f"service:{s}"].forecast]) for s in GROUPS}
