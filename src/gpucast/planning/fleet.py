@@ -255,3 +255,25 @@ def monthly_spend(hf: HierarchyForecast, sizing: list[ServiceSizing], history: A
 def months_covered(spend: list[MonthSpend]) -> float:
     """Months of spend the list holds (hours / 730), for messages."""
     return math.fsum(m.hours for m in spend) / 730.0
+
+
+def single_service(result: Any, team: str = "-", environment: str = "-") -> HierarchyForecast:
+    """One service's forecast as a one-service fleet: every total is the service itself."""
+    from ..forecast.hierarchy import Node
+
+    uid = result.unique_id
+    nodes = [
+        Node("all", "all", "all", None),
+        Node(f"environment:{environment}", "environment", environment, "all"),
+        Node(f"team:{environment}/{team}", "team", team, f"environment:{environment}"),
+        Node(f"service:{uid}", "service", uid, f"team:{environment}/{team}"),
+    ]
+    return HierarchyForecast(nodes, {n.id: result for n in nodes}, "single service")
+
+
+def service_spend(result: Any, config: ServiceConfig, *, history: Any = None) -> tuple[ServiceSizing, list[MonthSpend]]:
+    """One service's monthly GPU spend (``gpucast predict --spend``): its forecast ``result`` sized with ``config``,
+    the months of ``history`` (the History the forecast came from) included."""
+    hf = single_service(result)
+    sizing = size_services(hf, {result.unique_id: config})
+    return sizing[0], monthly_spend(hf, sizing, history)
