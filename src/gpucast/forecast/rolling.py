@@ -125,6 +125,16 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float
     return [float(np.interp(q, cumulative, v)) for q in qs]
 
 
+def _both_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``_weighted_quantiles`` with ``weights`` and with equal weights, from one sort."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    weighted = (np.cumsum(w) - 0.5 * w) / np.sum(w)
+    flat = (np.arange(len(v)) + 0.5) / len(v)
+    q = np.asarray(qs)
+    return np.interp(q, weighted, v), np.interp(q, flat, v)
+
+
 @dataclass(frozen=True)
 class Quantiles:
     """Per-step log-residual quantiles per level: level -> (low, high) arrays over the calibrated steps."""
@@ -142,8 +152,7 @@ def calibrate(
         return None
     steps = residual.shape[1]
     target = origins[:, None] + np.arange(steps)[None, :]
-    age = (now - 1 - target).astype(float)
-    weight = 0.5 ** (age / (HALF_LIFE_SEASONS * season))
+    half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
     qs = tuple(q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2))
     out: dict[int, tuple[list[float], list[float]]] = {lv: ([], []) for lv in levels}
     typical = np.full(steps, np.nan)
@@ -153,12 +162,11 @@ def calibrate(
         if cell.sum() < MIN_ORIGINS:  # too few observed cells this far out: carry the last block's
             values = last
         else:
-            r, w = residual[:, a:b][cell], weight[:, a:b][cell]
-            recent_q = _weighted_quantiles(r, w, qs)
-            flat_q = _weighted_quantiles(r, np.ones_like(w), qs)
-            values = [
-                min(a, b) if j % 2 == 0 else max(a, b) for j, (a, b) in enumerate(zip(recent_q, flat_q, strict=True))
-            ]
+            r = residual[:, a:b][cell]
+            w = np.exp2((target[:, a:b][cell] - (now - 1)) / half_life)
+            recent_q, flat_q = _both_quantiles(r, w, qs)
+            lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
+            values = [float(lower[j] if j % 2 == 0 else upper[j]) for j in range(len(qs))]
             typical[a:b] = max(float(np.median(np.abs(r))), 1e-9)
         last = values
         for j, lv in enumerate(levels):
