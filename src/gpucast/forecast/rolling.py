@@ -93,7 +93,10 @@ def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
     if not mask.any():
         return {"SeasonalNaive": 1.0}
     actual = bt.actual[mask]
-    mae = {name: float(np.mean(np.abs(f[mask] - actual))) for name, f in bt.forecasts.items()}
+    return _weights_from_mae({name: float(np.mean(np.abs(f[mask] - actual))) for name, f in bt.forecasts.items()})
+
+
+def _weights_from_mae(mae: dict[str, float]) -> dict[str, float]:
     top = sorted(mae, key=lambda name: mae[name])[:TOP_K]
     inverse = {name: 1 / max(mae[name], 1e-12) ** 2 for name in top}
     total = sum(inverse.values())
@@ -107,8 +110,19 @@ def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 def prequential(bt: Backtested) -> np.ndarray:
     """The ensemble's backtest forecast at every origin, each with weights from errors observed before it."""
     out = np.empty_like(bt.actual)
+    # member_weights(bt, _known(bt, t)) at every origin, from running sums: cells ordered by the index they land
+    # on, so "observed before t" is a prefix (one pass instead of one masked mean per origin and member)
+    observed = np.isfinite(bt.actual)
+    target = (bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :])[observed]
+    order = np.argsort(target, kind="stable")
+    landed = target[order]
+    running = {name: np.cumsum(np.abs(f[observed] - bt.actual[observed])[order]) for name, f in bt.forecasts.items()}
     for i, t in enumerate(bt.origins):
-        weights = member_weights(bt, _known(bt, int(t)))
+        known = int(np.searchsorted(landed, t, side="left"))
+        if known == 0:
+            weights = {"SeasonalNaive": 1.0}
+        else:
+            weights = _weights_from_mae({name: float(c[known - 1]) / known for name, c in running.items()})
         out[i] = combine({k: v[i] for k, v in bt.forecasts.items()}, weights)
     return out
 
