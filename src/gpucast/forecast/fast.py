@@ -119,10 +119,10 @@ def fit_series(
     notes = list(plan.warnings)
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
-    if abs(recalibrated[levels[-1]] - 1.0) > 0.05:
+    if recalibrated[levels[-1]] > 1.05:  # narrowing is routine; widening means the series surprised the rule
         notes.append(
-            f"{levels[-1]}% band scaled {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the rule's bands "
-            f"{'missed' if recalibrated[levels[-1]] > 1 else 'over-covered'} (rolling.recalibration)"
+            f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "
+            "missed more often than their level (rolling.recalibration)"
         )
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
