@@ -9,7 +9,9 @@
 - with ``--hierarchy``: ``forecast_hierarchy`` on the same fleet grouped into 20 teams in 2 environments (every
   service, team, environment and the total fitted, then reconciled bottom-up).
 
-    python benchmarks/bench_forecast_speed.py [--services 1000] [--repeats 3] [--hierarchy]
+    python benchmarks/bench_forecast_speed.py [--services 1000] [--repeats 3] [--hierarchy] [--write-docs]
+
+``--write-docs`` puts the printed lines into docs/forecast-accuracy.md (between the bench_forecast_speed markers).
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "forecast-accuracy.md"
+BEGIN, END = "<!-- bench_forecast_speed:begin -->", "<!-- bench_forecast_speed:end -->"
+LINES: list[str] = []
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+    LINES.append(line)
+
+
 HOURS = 8 * 7 * 24
 
 
@@ -70,18 +82,28 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=1000, help="fleet size (default 1000; 0 skips the fleet)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the single-service command (median)")
     parser.add_argument("--hierarchy", action="store_true", help="also time the reconciled fleet hierarchy")
+    parser.add_argument("--write-docs", action="store_true", help="write the figures into docs/forecast-accuracy.md")
     args = parser.parse_args()
+    measure(args)
+    if args.write_docs:
+        page = DOC.read_text()
+        head, _, rest = page.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        DOC.write_text(f"{head}{BEGIN}\n```\n" + "\n".join(LINES) + f"\n```\n{END}{tail}")
+
+
+def measure(args: argparse.Namespace) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     sys.path.insert(0, str(REPO / "src"))
     load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} cores, load average {load:.1f} at the start, {time.strftime('%Y-%m-%d')}")
+    say(f"{os.cpu_count()} cores, load average {load:.1f} at the start, {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory() as tmp:
         one = Path(tmp) / "one.csv"
         synthetic(1).drop(columns="service").to_csv(one, index=False)
         start, _ = wall([sys.executable, "-c", "pass"], args.repeats, env)
         single, single_cpu = wall([sys.executable, "-m", "gpucast", "predict", "--history", str(one), "--horizon", "14d"],
                       args.repeats, env)  # fmt: skip
-        print(f"one service, 8 weeks hourly, 14d horizon, `gpucast predict` end to end: {single:.2f} s wall, "
+        say(f"one service, 8 weeks hourly, 14d horizon, `gpucast predict` end to end: {single:.2f} s wall, "
               f"{single_cpu:.2f} s CPU (target <= 1.5 s; python start-up {start:.2f} s)")  # fmt: skip
         if args.services <= 0:
             return
@@ -96,7 +118,7 @@ def main() -> None:
         elapsed, fleet_cpu = time.perf_counter() - began, cpu() - used
         assert len(results) == args.services
         beats = sum((r.backtest.mase or 0) < (r.backtest.baseline_mase or 0) for r in results.values())
-        print(f"{args.services} services, 8 weeks hourly, 14d horizon, forecast_fleet: {elapsed:.1f} s wall, "
+        say(f"{args.services} services, 8 weeks hourly, 14d horizon, forecast_fleet: {elapsed:.1f} s wall, "
               f"{fleet_cpu:.1f} s CPU ({loaded:.1f} s loading; {elapsed / args.services * 1e3:.0f} ms a service; target <= 60 s for 1,000); "
               f"backtest MASE below seasonal-naive's on {beats}/{len(results)}")  # fmt: skip
         if args.hierarchy:
@@ -107,7 +129,7 @@ def main() -> None:
             began, used = time.perf_counter(), cpu()
             hf = forecast_hierarchy(history, "14d", groups)
             took, took_cpu = time.perf_counter() - began, cpu() - used
-            print(f"  reconciled hierarchy ({len(hf.nodes)} nodes: services, 20 teams, 2 environments, total): "
+            say(f"  reconciled hierarchy ({len(hf.nodes)} nodes: services, 20 teams, 2 environments, total): "
                   f"{took:.1f} s wall, {took_cpu:.1f} s CPU")  # fmt: skip
 
 
