@@ -125,6 +125,44 @@ def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool)
     return Score(s.name, s.family, vs_naive, vs_sf, sf_naive, float(np.mean(inside80)), float(np.mean(inside95)))
 
 
+METHODS = ("bottom_up", "mint_shrink", "wls", "none")
+
+
+def evaluate_hierarchy(horizon: int, origins: int, spacing: int) -> str:
+    """Reconciliation methods on the 12 ServeGen clients as a fleet (team = the ServeGen model, environment 'prod'
+    except m-small's clients, 'staging'): mean over nodes and origins of MAE / mean actual, per level. 'none' is
+    the nodes' own (incoherent) forecasts."""
+    from gpucast.forecast.hierarchy import build_tree, forecast_hierarchy
+
+    raw = pd.read_csv(REPO / "data" / "traffic" / "servegen_clients.csv")
+    groups = {s: (s.split("/")[0], "staging" if s.startswith("m-small") else "prod") for s in raw["service"].unique()}
+    wide = raw.pivot(index="timestamp", columns="service", values="rps")
+    _, summing = build_tree([str(c) for c in wide.columns], groups)
+    actual = summing @ wide.to_numpy(dtype=float).T
+    errors: dict[str, dict[str, list[float]]] = {m: {} for m in METHODS}
+    for end in cuts(wide.shape[0], horizon, origins, spacing):
+        train = raw[raw["timestamp"] < wide.index[end]]
+        hf = forecast_hierarchy(load_history(train, id_col="service"), horizon, groups, n_jobs=1)
+        for method in METHODS:
+            fitted = hf if method in ("bottom_up", "none") else forecast_hierarchy(
+                load_history(train, id_col="service"), horizon, groups, method=method, n_jobs=1
+            )  # fmt: skip
+            for i, node in enumerate(fitted.nodes):
+                mean = (np.array(fitted.base_means[node.id]) if method == "none"
+                        else np.array([p.mean for p in fitted.results[node.id].forecast]))  # fmt: skip
+                truth = actual[i, end : end + horizon]
+                errors[method].setdefault(node.level, []).append(
+                    float(np.mean(np.abs(mean - truth)) / max(np.mean(truth), 1e-9))
+                )
+    levels = ("all", "environment", "team", "service")
+    lines = ["| method | " + " | ".join(levels) + " |", "| --- |" + " ---: |" * len(levels)]
+    for method in METHODS:
+        lines.append(
+            f"| {method} | " + " | ".join(f"{statistics.fmean(errors[method][lv]):.3f}" for lv in levels) + " |"
+        )
+    return "\n".join(lines)
+
+
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
@@ -180,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spacing", type=int, default=12, help="hours between origins (default 12)")
     parser.add_argument("--series", default="", help="only series whose name contains this text")
     parser.add_argument("--no-statsforecast", action="store_true", help="skip the statsforecast median (faster)")
+    parser.add_argument(
+        "--hierarchy", action="store_true", help="also compare reconciliation methods (ServeGen clients)"
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -197,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
         f"each, the last ending at the series' end; `python scripts/evaluate_forecasts.py --horizon {args.horizon} "
         f"--origins {args.origins} --spacing {args.spacing}` ({time.perf_counter() - started:.0f} s on this run)."
     )
+    if args.hierarchy:
+        fleet = evaluate_hierarchy(args.horizon, min(args.origins, 6), 24)
+        footer += (
+            "\n\nReconciliation on the 12 ServeGen clients as one fleet (team = model, m-small's clients in "
+            "'staging'; mean of MAE / mean actual per level over nodes and origins, 24 h apart; 'none': each "
+            f"node's own forecast, not coherent):\n\n{fleet}"
+        )
     print(text)
     print()
     print(footer)
