@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     footer = (
         f"{summary(scores)}\n\nProtocol: {args.origins} origins {args.spacing} h apart, {args.horizon}-hour horizon "
         f"each, the last ending at the series' end; `python scripts/evaluate_forecasts.py --horizon {args.horizon} "
-        f"--origins {args.origins} --spacing {args.spacing}` ({time.perf_counter() - started:.0f} s on this run)."
+        f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}` "
+        f"({time.perf_counter() - started:.0f} s of the table on this run)."
     )
     if args.hierarchy:
         fleet = evaluate_hierarchy(args.horizon, min(args.origins, 6), 24)

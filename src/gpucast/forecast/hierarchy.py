@@ -9,7 +9,7 @@ Wickramasuriya, Athanasopoulos & Hyndman 2019, "MinT"):
 * ``bottom_up`` (default): ``P = [0 | I]`` — the services' forecasts summed; totals' own means ignored. Measured
   best on ServeGen's 12 client series grouped by model (6 origins, 48 h; docs/forecast-accuracy.md): mean
   relative MAE per level all/environment/team/service 0.256/0.317/0.394/0.471, against 0.265/0.338/0.396/0.489
-  for mint_shrink, 0.265/0.334/0.398/0.477 for wls and 0.256/0.344/0.402/0.471 for the incoherent base forecasts;
+  for mint_shrink, 0.265/0.333/0.398/0.477 for wls and 0.256/0.344/0.402/0.471 for the incoherent base forecasts;
 * ``ols``: ``P = (S'S)⁻¹S'`` — every node weighs the same;
 * ``wls``: ``P = (S'W⁻¹S)⁻¹S'W⁻¹`` with ``W`` the diagonal of each node's backtest error variance;
 * ``mint_shrink``: the same with ``W`` the full error covariance shrunk towards its diagonal by the
