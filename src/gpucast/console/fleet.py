@@ -152,7 +152,7 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
         )  # fmt: skip
     console.print(table)
     if plan is not None:
-        gpus = Table(title=f"GPUs per team and {plan.period} (mean forecast; range: the team's 80% band)",
+        gpus = Table(title=f"GPUs per team and {plan.period} (range: 80% band)",
                      title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip
         for column in ("period", "environment", "team", "GPUs", "range", "$/month"):
             gpus.add_column(column, justify="left" if column in ("period", "environment", "team") else "right")
