@@ -192,3 +192,19 @@ def test_fleet_from_the_store(tmp_path, monkeypatch, capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert {n["name"] for n in data["forecast"]["nodes"] if n["level"] == "team"} == {"search"}
     assert main(["fleet", "--from-store", "--history", "x.csv"]) == 2
+    capsys.readouterr()
+    # a service without a model: its traffic is forecast, but a capacity plan needs its model -> one-line error
+    assert main(["service", "add", "bare", "--team", "chat", "--environment", "prod", "--criticality", "tier3",
+                 "--cloud", "aws", "--region", "us-east-1"]) == 0  # fmt: skip
+    path = tmp_path / "bare.csv"
+    frame[frame["service"] == "a"][["timestamp", "rps"]].to_csv(path, index=False)
+    assert main(["metrics", "import", "bare", str(path)]) == 0
+    main(["service", "add", "empty", "--team", "chat", "--environment", "prod", "--criticality", "tier3",
+          "--cloud", "aws", "--region", "us-east-1"])  # fmt: skip
+    capsys.readouterr()
+    assert main(["fleet", "--from-store", "--horizon", "1d"]) == 2
+    assert "1 services have no model or tokens (bare)" in capsys.readouterr().err
+    assert main(["fleet", "--from-store", "--horizon", "1d", "--no-capacity", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "empty: no usage history, left out" in data["notes"] and "capacity" not in data
+    assert "bare" in {n["name"] for n in data["forecast"]["nodes"]}
