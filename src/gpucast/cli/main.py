@@ -143,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_flags(predict)
     add_save_flags(predict, service_flag=False)
 
+    fleet = sub.add_parser(
+        "fleet",
+        help="forecast a fleet (service -> team -> environment -> all), GPUs per team per week, spend",
+        description="Forecast every service and its totals coherently, size each team's GPUs per week with a range, "
+        "find when the current fleet runs out, and forecast the monthly GPU spend.",
+    )
+    from ..console.fleet import add_fleet_flags
+
+    add_fleet_flags(fleet)
+
     from .store_commands import register
 
     register(sub)
@@ -207,6 +217,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from ..console.predict import run_predict
 
         return run_predict(args)
+    if args.command == "fleet":
+        from ..console.fleet import run_fleet
+
+        return run_fleet(args)
     if args.command == "validate":
         return _validate(args)
     if args.command == "serve":

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")
     parser.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
     parser.add_argument("--period", default="day", choices=["day", "week"], help="capacity timeline period")
+    parser.add_argument("--spend", action="store_true", help="with --model: monthly GPU spend, past and forecast")
     parser.add_argument("--plot", help="write a fan chart to FILE.html (offline page) or FILE.png")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -84,6 +86,12 @@ def run_predict(args: argparse.Namespace) -> int:
             current_gpus=args.current_gpus,
         )
         data.update(timeline.forecast_fields())
+    spend = None
+    if args.spend:
+        if not args.model:
+            raise InputError("--spend needs --model (and tokens): spend is the planned GPUs at the plan's price")
+        spend = _spend(result, history, args)
+        data["spend"] = [asdict(m) for m in spend]
     if args.plot:
         from ..forecast.plot import write_fan_chart
 
@@ -93,7 +101,46 @@ def run_predict(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0
     _render(result, timeline, args)
+    if spend is not None:
+        _render_spend(spend)
     return 0
+
+
+def _spend(result: Any, history: Any, args: argparse.Namespace) -> list[Any]:
+    """Monthly spend of this one service: traffic-sized GPUs per hour (history, then forecast) × the plan's price."""
+    from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
+    from ..planning.fleet import ServiceConfig, service_spend
+    from ..planning.timeline import period_tokens
+
+    tokens = (args.input_tokens, args.output_tokens)
+    if not all(tokens):
+        mix = list(period_tokens(result, "day").values())
+        tokens = (round(sum(m[0] for m in mix) / len(mix)), round(sum(m[1] for m in mix) / len(mix)))
+    config = ServiceConfig(ModelConfig(model_name=args.model, precision=args.precision), int(tokens[0]),
+                           int(tokens[1]), GPUConfig(gpu_type=args.gpu), ServingOptions(cloud=args.cloud))  # fmt: skip
+    own = (
+        history
+        if args.service is None
+        else replace(history, frame=history.frame[history.frame["unique_id"] == args.service])
+    )
+    return service_spend(result, config, history=own)[1]
+
+
+def _render_spend(spend: list[Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from .render import console
+
+    table = Table(title="Monthly GPU spend (traffic-sized GPUs at the plan's price)", title_justify="left",
+                  box=box.SIMPLE_HEAD)  # fmt: skip
+    for column in ("month", "from", "hours", "spend", "80% range"):
+        table.add_column(column, justify="left" if column in ("month", "from") else "right")
+    for m in spend:
+        table.add_row(
+            m.month, m.source, f"{m.hours:,.0f}", f"${m.spend:,.0f}", f"${m.spend_low:,.0f}-${m.spend_high:,.0f}"
+        )
+    console.print(table)
 
 
 def _run_fleet(history: Any, args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ its bands are calibrated on dozens of origins instead of three folds, and it nee
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,15 @@ def forecast_series(
     uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
 ) -> ForecastResult:
     """One series' forecast for ``len(stamps)`` steps: members, weights, bands and the backtest behind them."""
+    return fit_series(uid, y, stamps, freq, plan, levels)[0]
+
+
+def fit_series(
+    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
+) -> tuple[ForecastResult, np.ndarray]:
+    """``forecast_series`` and its backtest errors: actual minus the prequential ensemble forecast, shape (origins,
+    steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
+    can estimate their error covariance from them (``hierarchy.py``)."""
     horizon = len(stamps)
     season = plan.baseline_season
     steps = calibrated_steps(len(y), season, horizon)
@@ -60,14 +70,20 @@ def forecast_series(
     ensemble_bt = rolling.prequential(bt)
     weights = rolling.member_weights(bt, observed)
     mean = np.clip(
-        rolling.combine(forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max())), weights), 0, None
+        rolling.combine(
+            forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
+        ),
+        0,
+        None,
     )
 
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
     quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels)
-    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y)
-    shift = level_shift(y, season)
+    rep = rolling.replay(bt, ensemble_bt, levels, y)
+    recalibrated = rolling.recalibration(rep, levels)
+    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
+    shift = level_shift(y, season, bt.repaired)
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
@@ -77,7 +93,9 @@ def forecast_series(
         else:
             band = quantiles.bands[lv]
         low, high = rolling.hedge(rolling.extend(band[0], horizon), rolling.extend(band[1], horizon), shift)
-        lows[lv], highs[lv] = rolling.interval(mean, low, high)
+        lows[lv], highs[lv] = rolling.interval(mean, low * recalibrated[lv], high * recalibrated[lv])
+    for inner, outer in itertools.pairwise(levels):  # levels ascend: a recalibrated inner band stays inside the outer
+        lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
@@ -101,6 +119,11 @@ def forecast_series(
     notes = list(plan.warnings)
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
+    if recalibrated[levels[-1]] > 1.05:  # narrowing is routine; widening means the series surprised the rule
+        notes.append(
+            f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "
+            "missed more often than their level (rolling.recalibration)"
+        )
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
     points = [
@@ -108,7 +131,7 @@ def forecast_series(
                       {lv: float(max(highs[lv][k], mean[k])) for lv in levels})
         for k in range(horizon)
     ]  # fmt: skip
-    return ForecastResult(
+    result = ForecastResult(
         unique_id=uid,
         freq=freq,
         forecast=points,
@@ -119,22 +142,26 @@ def forecast_series(
         fit_points=len(y),
         warnings=notes,
     )
+    return result, bt.actual - ensemble_bt
 
 
 def forecast_many(
     jobs: list[tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]]],
     n_jobs: int,
     progress: Callable[[int], None] | None = None,
-) -> list[ForecastResult]:
+    residuals: bool = False,
+) -> list[Any]:
     """``forecast_series`` over every job, in a process pool of ``n_jobs`` workers (-1: all cores) when the fleet
-    has at least PARALLEL_MIN_SERIES series; ``progress(k)`` after each k finished."""
+    has at least PARALLEL_MIN_SERIES series; ``progress(k)`` after each k finished. ``residuals``: ``fit_series``'s
+    (result, errors) pairs instead of results."""
     import os
 
     workers = (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
+    task = _star_residuals if residuals else _star
     if workers == 1 or len(jobs) < PARALLEL_MIN_SERIES:
         out = []
         for job in jobs:
-            out.append(forecast_series(*job))
+            out.append(task(job))
             if progress is not None:
                 progress(1)
         return out
@@ -143,7 +170,7 @@ def forecast_many(
     chunk = max(1, len(jobs) // (workers * 10))
     results: list[Any] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(_star, jobs, chunksize=chunk):
+        for result in pool.map(task, jobs, chunksize=chunk):
             results.append(result)
             if progress is not None:
                 progress(1)
@@ -152,3 +179,9 @@ def forecast_many(
 
 def _star(job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]]) -> ForecastResult:
     return forecast_series(*job)
+
+
+def _star_residuals(
+    job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]],
+) -> tuple[ForecastResult, np.ndarray]:
+    return fit_series(*job)

@@ -16,6 +16,11 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   shows up there as large recent errors and widens the next forecast's band;
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
   stretches the band on its side by its size, so the band spans the old and the new level;
+* **recalibration**: the whole rule (quantiles, widening, hedge) replayed at up to ``REPLAY_ORIGINS`` past origins,
+  each scored on what followed; every held-out cell gives the factor its band needed to contain it, and the band
+  is scaled by that factor's ``level`` quantile (clipped to ``SCALE_RANGE``). Why: the per-step quantiles come from
+  residuals of forecasts made at *other* origins and are then widened by heuristics; the replay measures whether
+  the result holds, on the series itself, and corrects it (a split-conformal step on top of the bands);
 * **coverage of the last backtest**: the same rule replayed at ``CHECK_ORIGINS`` origins of the last part of the
   window, each with quantiles from residuals observable before it, and scored on what followed.
 
@@ -25,11 +30,11 @@ Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .members import forecast_members, level_shift
+from .members import forecast_members, level_shift, repair_outages
 
 MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
@@ -39,6 +44,9 @@ MAX_WIDEN = 2.0
 MIN_ORIGINS = 12
 STEP_BLOCK_EDGES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504)
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
+REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
+MIN_REPLAY_ORIGINS = 4  # fewer replays than this: no recalibration
+SCALE_RANGE = (0.8, 2.5)  # the recalibration may narrow a band by 20% at most, widen it 2.5x at most
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class Backtested:
     actual: np.ndarray  # (origins, H)
     forecasts: dict[str, np.ndarray]  # member -> (origins, H)
     season: int
+    repaired: np.ndarray  # the series with outages repaired (causal: its prefix is each origin's repair)
 
 
 def first_origin(n: int, season: int) -> int:
@@ -63,13 +72,14 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
     if len(candidates) > MAX_ORIGINS:  # evenly spaced, the most recent kept
         candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
     cap = CAP_FACTOR * float(np.max(y))
+    repaired = repair_outages(y, season)
     forecasts: dict[str, list[np.ndarray]] = {}
     for t in candidates:
-        for name, values in forecast_members(y[:t], season, steps, cap).items():
+        for name, values in forecast_members(y[:t], season, steps, cap, repaired[:t]).items():
             forecasts.setdefault(name, []).append(values)
     target = candidates[:, None] + np.arange(steps)[None, :]
     actual = np.where(target < n, y[np.minimum(target, n - 1)], np.nan)
-    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season)
+    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season, repaired)
 
 
 def _known(bt: Backtested, before: int) -> np.ndarray:
@@ -83,7 +93,10 @@ def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
     if not mask.any():
         return {"SeasonalNaive": 1.0}
     actual = bt.actual[mask]
-    mae = {name: float(np.mean(np.abs(f[mask] - actual))) for name, f in bt.forecasts.items()}
+    return _weights_from_mae({name: float(np.mean(np.abs(f[mask] - actual))) for name, f in bt.forecasts.items()})
+
+
+def _weights_from_mae(mae: dict[str, float]) -> dict[str, float]:
     top = sorted(mae, key=lambda name: mae[name])[:TOP_K]
     inverse = {name: 1 / max(mae[name], 1e-12) ** 2 for name in top}
     total = sum(inverse.values())
@@ -97,8 +110,19 @@ def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 def prequential(bt: Backtested) -> np.ndarray:
     """The ensemble's backtest forecast at every origin, each with weights from errors observed before it."""
     out = np.empty_like(bt.actual)
+    # member_weights(bt, _known(bt, t)) at every origin, from running sums: cells ordered by the index they land
+    # on, so "observed before t" is a prefix (one pass instead of one masked mean per origin and member)
+    observed = np.isfinite(bt.actual)
+    target = (bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :])[observed]
+    order = np.argsort(target, kind="stable")
+    landed = target[order]
+    running = {name: np.cumsum(np.abs(f[observed] - bt.actual[observed])[order]) for name, f in bt.forecasts.items()}
     for i, t in enumerate(bt.origins):
-        weights = member_weights(bt, _known(bt, int(t)))
+        known = int(np.searchsorted(landed, t, side="left"))
+        if known == 0:
+            weights = {"SeasonalNaive": 1.0}
+        else:
+            weights = _weights_from_mae({name: float(c[known - 1]) / known for name, c in running.items()})
         out[i] = combine({k: v[i] for k, v in bt.forecasts.items()}, weights)
     return out
 
@@ -113,6 +137,16 @@ def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float
     v, w = values[order], weights[order]
     cumulative = (np.cumsum(w) - 0.5 * w) / np.sum(w)
     return [float(np.interp(q, cumulative, v)) for q in qs]
+
+
+def _both_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``_weighted_quantiles`` with ``weights`` and with equal weights, from one sort."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    weighted = (np.cumsum(w) - 0.5 * w) / np.sum(w)
+    flat = (np.arange(len(v)) + 0.5) / len(v)
+    q = np.asarray(qs)
+    return np.interp(q, weighted, v), np.interp(q, flat, v)
 
 
 @dataclass(frozen=True)
@@ -132,8 +166,7 @@ def calibrate(
         return None
     steps = residual.shape[1]
     target = origins[:, None] + np.arange(steps)[None, :]
-    age = (now - 1 - target).astype(float)
-    weight = 0.5 ** (age / (HALF_LIFE_SEASONS * season))
+    half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
     qs = tuple(q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2))
     out: dict[int, tuple[list[float], list[float]]] = {lv: ([], []) for lv in levels}
     typical = np.full(steps, np.nan)
@@ -143,12 +176,11 @@ def calibrate(
         if cell.sum() < MIN_ORIGINS:  # too few observed cells this far out: carry the last block's
             values = last
         else:
-            r, w = residual[:, a:b][cell], weight[:, a:b][cell]
-            recent_q = _weighted_quantiles(r, w, qs)
-            flat_q = _weighted_quantiles(r, np.ones_like(w), qs)
-            values = [
-                min(a, b) if j % 2 == 0 else max(a, b) for j, (a, b) in enumerate(zip(recent_q, flat_q, strict=True))
-            ]
+            r = residual[:, a:b][cell]
+            w = np.exp2((target[:, a:b][cell] - (now - 1)) / half_life)
+            recent_q, flat_q = _both_quantiles(r, w, qs)
+            lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
+            values = [float(lower[j] if j % 2 == 0 else upper[j]) for j in range(len(qs))]
             typical[a:b] = max(float(np.median(np.abs(r))), 1e-9)
         last = values
         for j, lv in enumerate(levels):
@@ -188,8 +220,64 @@ def interval(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.nd
     return np.expm1(centre + np.minimum(low, 0.0)), np.expm1(centre + np.maximum(high, 0.0))
 
 
+@dataclass(frozen=True)
+class Replay:
+    """Per replayed origin (oldest first): index of the first step after its horizon, and per level the factor
+    each held-out cell's band needed to contain it (<= 1: inside)."""
+
+    ends: np.ndarray
+    needed: dict[int, list[np.ndarray]]
+    at: dict[int, tuple[Quantiles, float]] = field(default_factory=dict)  # origin row -> (quantiles, shift)
+
+
+def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """How much a log band [low, high] around 0 must be scaled to contain the residuals ``r``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(r > 0, r / np.maximum(high, 1e-9), 0.0)
+        down = np.where(r < 0, r / np.minimum(low, -1e-9), 0.0)
+    return np.asarray(np.maximum(up, down))
+
+
+def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray) -> Replay:
+    """The band rule replayed at the last REPLAY_ORIGINS fully observed origins, each calibrated only on residuals
+    observed before it."""
+    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
+    full = np.flatnonzero(np.isfinite(bt.actual).all(axis=1))[-REPLAY_ORIGINS:]
+    steps = bt.actual.shape[1]
+    ends: list[int] = []
+    needed: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
+    at: dict[int, tuple[Quantiles, float]] = {}
+    for i in full:
+        t = int(bt.origins[i])
+        quantiles = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+        if quantiles is None:
+            continue
+        shift = level_shift(y[:t], bt.season, bt.repaired[:t])
+        at[int(i)] = (quantiles, shift)
+        ends.append(t + steps)
+        for lv in levels:
+            needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
+    return Replay(np.array(ends, dtype=int), needed, at)
+
+
+def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
+    """Per level, the factor that makes the replayed bands (those whose horizon ended by ``before``) contain
+    ``level`` % of their cells: the conformal quantile of the needed factors, clipped to SCALE_RANGE (1.0 when
+    fewer than MIN_REPLAY_ORIGINS replays qualify)."""
+    use = np.ones(len(rep.ends), dtype=bool) if before is None else rep.ends <= before
+    out = {}
+    for lv in levels:
+        if int(use.sum()) < MIN_REPLAY_ORIGINS:
+            out[lv] = 1.0
+            continue
+        scores = np.concatenate([rep.needed[lv][j] for j in np.flatnonzero(use)])
+        q = min(1.0, lv / 100 * (1 + 1 / len(scores)))
+        out[lv] = float(np.clip(np.quantile(scores, q), *SCALE_RANGE))
+    return out
+
+
 def check_coverage(
-    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray
+    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, rep: Replay | None = None
 ) -> tuple[dict[int, float | None], int]:
     """Share of observed cells inside the band at the last CHECK_ORIGINS fully observed origins, each band
     calibrated only on residuals observed before its origin; also the number of origins checked."""
@@ -208,14 +296,18 @@ def check_coverage(
     total = 0
     for i in picked:
         t = int(bt.origins[i])
-        mask = _known(bt, t)
-        quantiles = calibrate(residual, bt.origins, mask, t, bt.season, levels)
-        if quantiles is None:
-            continue
+        if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
+            quantiles, shift = rep.at[i]
+        else:
+            calibrated = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+            if calibrated is None:
+                continue
+            quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])
         total += steps
-        shift = level_shift(y[:t], bt.season)
+        scale = recalibration(rep, levels, before=t) if rep is not None else dict.fromkeys(levels, 1.0)
         for lv in levels:
-            low, high = interval(ensemble[i], *hedge(*quantiles.bands[lv], shift))
+            band_low, band_high = hedge(*quantiles.bands[lv], shift)
+            low, high = interval(ensemble[i], band_low * scale[lv], band_high * scale[lv])
             inside[lv] += int(np.sum((bt.actual[i] >= low) & (bt.actual[i] <= high)))
     coverage: dict[int, float | None] = {lv: (inside[lv] / total if total else None) for lv in levels}
     return coverage, sum(1 for _ in picked) if total else 0

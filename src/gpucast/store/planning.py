@@ -163,3 +163,44 @@ def plan_service(
 def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return sum(known) / len(known) if known else None
+
+
+def fleet_inputs(
+    session: Session, *, team: str | None = None, environment: str | None = None
+) -> tuple[Any, dict[str, tuple[str, str]], dict[str, Any], list[str]]:
+    """The stored fleet as ``gpucast fleet`` needs it: a long frame (unique_id, ds, y) of every service's usage
+    history, service -> (team, environment), service -> ServiceConfig (model, tokens, cloud, tier's margin and
+    replicas; only services whose model and request shape are known) and notes on services left out."""
+    from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
+    from ..planning.fleet import ServiceConfig
+    from .services import list_services
+
+    try:
+        import pandas as pd
+    except ImportError:
+        raise InputError(f"`fleet` forecasts with the [forecast] extra; {install_hint('forecast')}") from None
+    rows: list[dict[str, Any]] = []
+    groups: dict[str, tuple[str, str]] = {}
+    configs: dict[str, Any] = {}
+    notes: list[str] = []
+    for service in list_services(session, team=team, environment=environment):
+        metrics = list_metrics(session, service.name)
+        if not metrics:
+            notes.append(f"{service.name}: no usage history, left out")
+            continue
+        groups[service.name] = (service.team, service.environment)
+        rows += [{"unique_id": service.name, "ds": m.timestamp, "y": m.rps} for m in metrics]
+        shape_in = service.input_tokens or _mean([m.input_tokens for m in metrics])
+        shape_out = service.output_tokens or _mean([m.output_tokens for m in metrics])
+        if not service.model or not shape_in or not shape_out:
+            notes.append(f"{service.name}: no model or request shape, so no capacity plan")
+            continue
+        tier = tier_defaults(service.criticality)
+        options = ServingOptions(cloud=service.cloud, criticality=service.criticality,
+                                 safety_margin=tier["safety_margin"], min_replicas=tier["min_replicas"])  # fmt: skip
+        gpu = GPUConfig(gpu_types=list(service.allowed_instance_types) or None)
+        model = ModelConfig(model_name=service.model, precision=service.precision or ModelConfig().precision)
+        configs[service.name] = ServiceConfig(model, round(shape_in), round(shape_out), gpu, options)
+    if not rows:
+        raise InputError("no stored service has usage history; import it with `gpucast metrics import NAME FILE`")
+    return pd.DataFrame(rows), groups, configs, notes

@@ -1,0 +1,183 @@
+"""``gpucast fleet``: a fleet's traffic forecast reconciled over service → team → environment → all, the GPUs
+each team needs per week with a range, when the current fleet runs out, and the monthly GPU spend."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from typing import Any
+
+from ..errors import InputError
+
+SERVICE_COLUMNS = ("service", "team", "environment")
+CONFIG_COLUMNS = ("model", "input_tokens", "output_tokens", "gpu", "precision", "cloud")
+
+
+def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history", help="CSV/JSON/Parquet with one row per service and time (see --id-col)")
+    parser.add_argument("--id-col", default="service", help="service id column of --history (default: service)")
+    parser.add_argument("--services", help="CSV of service,team,environment[,model,input_tokens,output_tokens,gpu,"
+                        "precision,cloud]: the hierarchy, and what each service serves for the capacity plan")  # fmt: skip
+    parser.add_argument("--from-store", action="store_true",
+                        help="read services (team, environment, model, tokens, cloud) and usage history from the "
+                        "database instead of --history/--services")  # fmt: skip
+    parser.add_argument("--db", help="database for --from-store (default $GPUCAST_DATABASE_URL or the local file)")
+    parser.add_argument("--team", help="with --from-store: only this team's services")
+    parser.add_argument("--environment", help="with --from-store: only this environment's services")
+    parser.add_argument("--horizon", default="4w", help="how far ahead: 4w, 28d, 672h (default 4w)")
+    parser.add_argument("--freq", help="aggregate to this frequency (default: inferred)")
+    parser.add_argument("--reconcile", default="bottom_up", choices=["bottom_up", "mint_shrink", "wls", "ols"],
+                        help="how totals and services are made coherent (default bottom_up; see docs)")  # fmt: skip
+    parser.add_argument("--period", default="week", choices=["day", "week"], help="capacity period (default week)")
+    parser.add_argument("--current-gpus", type=int, help="GPUs in the fleet today: report when they run out")
+    parser.add_argument("--no-capacity", action="store_true", help="forecast only: no GPUs, dates or spend")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def read_services(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, str]]]:
+    """(service -> (team, environment), service -> its other non-empty columns) from a services CSV."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as error:
+        raise InputError(f"cannot read --services {path!r}: {error.strerror}") from None
+    if not rows or any(c not in rows[0] for c in SERVICE_COLUMNS):
+        raise InputError(f"--services {path!r} needs the columns {', '.join(SERVICE_COLUMNS)} (and a row per service)")
+    groups, extra = {}, {}
+    for i, row in enumerate(rows, start=2):
+        name, team, env = (str(row.get(c) or "").strip() for c in SERVICE_COLUMNS)
+        if not (name and team and env):
+            raise InputError(f"--services {path!r} line {i}: service, team and environment must all be given")
+        groups[name] = (team, env)
+        extra[name] = {c: str(row[c]).strip() for c in CONFIG_COLUMNS if row.get(c) and str(row[c]).strip()}
+    return groups, extra
+
+
+def configs_from(extra: dict[str, dict[str, str]], services: list[str]) -> dict[str, Any]:
+    """ServiceConfig per service from the services file's columns; InputError naming what is missing."""
+    from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
+    from ..planning.fleet import ServiceConfig
+
+    missing = [s for s in services if not all(k in extra.get(s, {}) for k in CONFIG_COLUMNS[:3])]
+    if missing:
+        shown = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
+        raise InputError(f"{len(missing)} services lack model, input_tokens or output_tokens ({shown}); add those "
+                         "columns to --services or pass --no-capacity")  # fmt: skip
+    out = {}
+    for s in services:
+        row = extra[s]
+        tokens = []
+        for key in ("input_tokens", "output_tokens"):
+            try:
+                tokens.append(int(float(row[key])))
+            except ValueError:
+                raise InputError(f"service {s!r}: {key} {row[key]!r} is not a number of tokens") from None
+            if tokens[-1] < 1:
+                raise InputError(f"service {s!r}: {key} must be at least 1, got {row[key]}")
+        out[s] = ServiceConfig(
+            ModelConfig(model_name=row["model"], precision=row.get("precision")), tokens[0], tokens[1],
+            GPUConfig(gpu_type=row.get("gpu")), ServingOptions(cloud=row.get("cloud", "aws")),
+        )  # fmt: skip
+    return out
+
+
+def run_fleet(args: argparse.Namespace) -> int:
+    from ..forecast import load_history
+    from ..forecast.hierarchy import forecast_hierarchy
+
+    configs: dict[str, Any] | None
+
+    if args.from_store:
+        if args.history or args.services:
+            raise InputError("--from-store reads services and history from the database; drop --history/--services")
+        from ..store import open_store
+        from ..store.planning import fleet_inputs
+
+        with open_store(args.db) as store, store.read() as session:
+            frame, groups, configs, notes = fleet_inputs(session, team=args.team, environment=args.environment)
+        history = load_history(frame, freq=args.freq) if args.freq else load_history(frame)
+    else:
+        if not args.history or not args.services:
+            raise InputError("give --history and --services (or --from-store)")
+        if args.team or args.environment:
+            raise InputError("--team and --environment filter the store's services; use them with --from-store")
+        groups, extra = read_services(args.services)
+        options = {"id_col": args.id_col, **({"freq": args.freq} if args.freq else {})}
+        history = load_history(args.history, **options)
+        configs = None if args.no_capacity else configs_from(extra, history.ids)
+        notes = []
+    if args.current_gpus is not None and args.current_gpus < 0:
+        raise InputError(f"--current-gpus must be >= 0, got {args.current_gpus}")
+    hf = forecast_hierarchy(history, args.horizon, groups, method=args.reconcile)
+    plan = None
+    if not args.no_capacity:
+        if configs is None or any(s not in configs for s in history.ids):
+            lacking = [s for s in history.ids if not configs or s not in configs]
+            raise InputError(f"{len(lacking)} services have no model or tokens ({', '.join(lacking[:5])}); set them "
+                             "(`gpucast service update NAME --model M --input-tokens I --output-tokens O`) or pass "
+                             "--no-capacity")  # fmt: skip
+        from ..planning.fleet import fleet_plan
+
+        plan = fleet_plan(hf, configs, history=history, period=args.period, current_gpus=args.current_gpus)
+    if args.json:
+        data: dict[str, Any] = {"forecast": hf.to_dict(), "notes": notes}
+        if plan is not None:
+            data["capacity"] = plan.to_dict()
+        print(json.dumps(data, indent=2))
+        return 0
+    _render(hf, plan, args, notes)
+    return 0
+
+
+def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from .predict import sparkline
+    from .render import console
+
+    table = Table(title=f"Fleet forecast ({args.horizon}, reconciled {hf.method})", title_justify="left",
+                  box=box.SIMPLE_HEAD)  # fmt: skip
+    for column in ("level", "node", "mean req/s", "peak (hi80)", "MASE", "naive MASE", "shape"):
+        table.add_column(column, justify="left" if column in ("level", "node", "shape") else "right")
+    for node in hf.nodes:
+        r = hf.results[node.id]
+        means = [p.mean for p in r.forecast]
+        step = max(1, -(-len(means) // 24))
+        bt = r.backtest
+        table.add_row(
+            node.level, node.id.split(":", 1)[1] if node.level == "team" else node.name, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
+            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", sparkline(means[::step]),
+        )  # fmt: skip
+    console.print(table)
+    if plan is not None:
+        gpus = Table(title=f"GPUs per team and {plan.period} (range: 80% band)",
+                     title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip
+        for column in ("period", "environment", "team", "GPUs", "range", "$/month"):
+            gpus.add_column(column, justify="left" if column in ("period", "environment", "team") else "right")
+        for t in plan.teams:
+            cost = "n/a" if t.monthly_cost is None else f"${t.monthly_cost:,.0f}"
+            gpus.add_row(t.period_start, t.environment, t.team, str(t.gpus), f"{t.gpus_low}-{t.gpus_high}", cost)
+        for t in plan.totals:
+            gpus.add_row(t["period_start"], "all", "fleet", str(t["gpus"]), f"{t['gpus_low']}-{t['gpus_high']}", "")
+        console.print(gpus)
+        if plan.current_gpus is not None:
+            when = plan.runs_out
+            console.print(
+                f"{plan.current_gpus} GPUs run out: expected {when['expected'] or 'not within the horizon'} "
+                f"(earliest {when['earliest'] or 'not within the horizon'}, "
+                f"latest {when['latest'] or 'not within the horizon'})"
+            )
+        spend = Table(title="Monthly GPU spend (traffic-sized fleet at the plans' prices)", title_justify="left",
+                      box=box.SIMPLE_HEAD)  # fmt: skip
+        for column in ("month", "from", "hours", "spend", "80% range"):
+            spend.add_column(column, justify="left" if column in ("month", "from") else "right")
+        for m in plan.spend:
+            spend.add_row(m.month, m.source, f"{m.hours:,.0f}", f"${m.spend:,.0f}",
+                          f"${m.spend_low:,.0f}-${m.spend_high:,.0f}")  # fmt: skip
+        console.print(spend)
+        if plan.unpriced:
+            console.print(f"[yellow]warning:[/yellow] no price for {', '.join(plan.unpriced)}: spend leaves them out")
+    for note in notes:
+        console.print(f"[yellow]note:[/yellow] {note}")

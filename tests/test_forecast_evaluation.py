@@ -1,0 +1,52 @@
+"""scripts/evaluate_forecasts.py: the origins it cuts, one scored series, the table and the docs block it writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pandas")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_forecasts.py"
+
+
+@pytest.fixture(scope="module")
+def ev():
+    spec = importlib.util.spec_from_file_location("evaluate_forecasts", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_origins_hand_checked(ev) -> None:
+    # 336 hours, 48-hour horizon: the last origin at 288, then every 12 hours back; none before 3 days (72)
+    assert ev.cuts(336, 48, 4, 12) == [252, 264, 276, 288]
+    assert ev.cuts(100, 24, 3, 12) == [] or min(ev.cuts(100, 24, 3, 12)) >= 72
+    assert ev.geomean([0.5, 2.0]) == pytest.approx(1.0)
+
+
+def test_every_repository_trace_is_found(ev) -> None:
+    names = [s.name for s in ev.traces()]
+    assert "ServeGen m-large" in names and "docs/sample-traffic.csv" in names
+    assert sum(n.startswith("ServeGen m-") and "/client-" in n for n in names) == 12
+
+
+def test_one_series_scored_and_written(ev, tmp_path, monkeypatch) -> None:
+    series = next(s for s in ev.traces() if s.name == "ServeGen m-mid")
+    score = ev.evaluate(series, 24, 2, 24, with_sf=False)
+    assert 0 < score.vs_naive < 3 and score.vs_sf is None
+    assert 0 <= score.cov80 <= score.cov95 <= 1
+    text = ev.table([score])
+    assert "| ServeGen m-mid | ServeGen aggregate |" in text and "**all series** (1)" in text
+    doc = tmp_path / "page.md"
+    doc.write_text(f"intro\n{ev.BEGIN}\nold\n{ev.END}\nafter\n")
+    monkeypatch.setattr(ev, "DOC", doc)
+    ev.write_docs("new table")
+    assert doc.read_text() == f"intro\n{ev.BEGIN}\nnew table\n{ev.END}\nafter\n"
+    assert not math.isnan(score.vs_naive)
