@@ -19,6 +19,13 @@ ENVIRONMENTS = ("prod", "staging", "dev")
 TIERS = ("tier1", "tier2", "tier3")
 PLAN_KINDS = ("inference", "training", "forecast")
 STATUSES = ("draft", "submitted", "approved", "rejected", "provisioned")
+MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL (bigint) store; a larger number names no row
+
+
+def can_be_id(value: int) -> bool:
+    """Whether ``value`` could be a row id at all: a larger one overflows the database driver (OverflowError, not
+    a "not found"), so lookups answer "does not exist" before asking the database."""
+    return 1 <= value <= MAX_ID
 
 
 def utcnow() -> datetime:

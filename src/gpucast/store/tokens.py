@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import StoreNotFoundError, WorkflowError
-from .models import ApiToken, User, utcnow
+from .models import ApiToken, User, can_be_id, utcnow
 from .services import audit, find_user, get_user, iso
 
 TOKEN_PREFIX = "gpc_"
@@ -69,7 +69,7 @@ def list_tokens(session: Session, user: str | None = None) -> list[ApiToken]:
 
 def revoke_token(session: Session, token_id: int, actor: str) -> ApiToken:
     """Revoke a token (kept as a record); the owner or an admin may do it."""
-    record = session.get(ApiToken, token_id)
+    record = session.get(ApiToken, token_id) if can_be_id(token_id) else None
     if record is None:
         raise StoreNotFoundError(f"token {token_id} does not exist (see `gpucast token list`)")
     me = find_user(session, actor)

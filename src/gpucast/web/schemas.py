@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_ID = 2**63 - 1  # the largest row id the databases store (gpucast.store.models.MAX_ID; no SQLAlchemy import here)
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -258,7 +260,7 @@ class CapacityRequestBody(_Body):
     count: int = Field(gt=0, le=1_000_000)
     region: str = Field(min_length=1, max_length=100)
     justification: str = Field(min_length=1, max_length=10_000)
-    plan_id: int | None = Field(None, gt=0)
+    plan_id: int | None = Field(None, gt=0, le=MAX_ID)
     monthly_cost: float | None = Field(None, ge=0, le=1e12)
     comment: str | None = Field(None, max_length=10_000)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of, writer
-from ..schemas import CapacityRequestBody, TransitionBody
+from ..schemas import MAX_ID, CapacityRequestBody, TransitionBody
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["capacity requests"])
@@ -43,7 +43,7 @@ def create_request(request: Request, body: CapacityRequestBody, actor: str = Dep
 
 
 @router.get("/requests/{request_id}", dependencies=[Depends(reader)])
-def show_request(request: Request, request_id: int) -> JSONResponse:
+def show_request(request: Request, request_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
     """One request with its history of transitions and comments."""
     from ...store import workflow
 
@@ -55,8 +55,8 @@ def show_request(request: Request, request_id: int) -> JSONResponse:
 @router.post("/requests/{request_id}/{action}")
 def move_request(
     request: Request,
-    request_id: int,
     action: Literal["submit", "approve", "reject", "provision"],
+    request_id: int = Path(ge=1, le=MAX_ID),
     body: TransitionBody | None = Body(None),
     actor: str = Depends(writer),
 ) -> JSONResponse:
