@@ -133,4 +133,3 @@ def test_random_flags_never_give_a_traceback(path, sandbox):
 
 def test_every_command_is_fuzzed():
     assert len(COMMANDS) >= 40 and ("service", "add") in COMMANDS and ("export", "k8s") in COMMANDS
-

@@ -100,9 +100,7 @@ def test_schemathesis_state_machine_over_inferred_links(api):
 PLAN = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 200},
         "model": {"model_name": "llama-3.1-8b", "precision": "BF16"}}  # fmt: skip
 ACTIONS = ("submit", "approve", "reject", "provision")
-NAMES = st.text(string.ascii_lowercase + string.digits + "-", min_size=1, max_size=20).filter(
-    lambda n: n[0].isalnum()
-)
+NAMES = st.text(string.ascii_lowercase + string.digits + "-", min_size=1, max_size=20).filter(lambda n: n[0].isalnum())
 CSV_ROWS = st.lists(
     st.tuples(st.integers(0, 23), st.floats(0, 1e4, allow_nan=False) | st.sampled_from(["x", "", "-1", "nan"])),
     min_size=1,
@@ -180,7 +178,9 @@ def test_workflow_services_metrics_plans_requests(api):
             case.path_parameters = {"request_id": request_id}
             self.call("GET /api/v1/requests/{request_id}", case)
 
-    run_state_machine_as_test(Workflow, settings=settings(FAST, max_examples=25, stateful_step_count=25, derandomize=True))
+    run_state_machine_as_test(
+        Workflow, settings=settings(FAST, max_examples=25, stateful_step_count=25, derandomize=True)
+    )
     # the workflow reached real records: services, metrics, saved plans, requests and their transitions
     for label, status in (("POST /api/v1/services", 201), ("POST /api/v1/services/{name}/metrics", 200),
                           ("POST /api/v1/inference", 201), ("POST /api/v1/requests", 201),
