@@ -69,7 +69,11 @@ def call(method: str, url: str, token: str | None = None, body: dict | None = No
         request.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null"), {k.lower(): v for k, v in response.headers.items()}
+            return (
+                response.status,
+                json.loads(response.read() or b"null"),
+                {k.lower(): v for k, v in response.headers.items()},
+            )
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null"), {k.lower(): v for k, v in error.headers.items()}
 
