@@ -32,7 +32,7 @@ from ..errors import StoreConflictError, StoreError, StoreUnavailableError
 from ..extras import install_hint
 
 ENV_VAR = "GPUCAST_DATABASE_URL"
-HEAD = "0002"  # newest migration revision; tests check it matches the migrations directory
+HEAD = "0003"  # newest migration revision; tests check it matches the migrations directory
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's lock before giving up
 MIGRATION_LOCK_KEY = 0x67707563  # PostgreSQL advisory lock id ("gpuc") serialising concurrent migrations
 

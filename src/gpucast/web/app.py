@@ -24,6 +24,7 @@ from ..version import __version__
 from . import errors
 from .headers import SecurityHeaders
 from .limits import InFlightLimit
+from .ratelimit import AttemptLimit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,6 +48,7 @@ class WebSettings:
     max_queued: int = 1000
     queue_seconds: float = 10.0
     plan_cache_size: int = 512  # plans and plan pages remembered (gpucast.planning.cache; a page entry is ~100 KB)
+    auth_attempts_per_minute: int = 10  # logins and token API calls per client address (.ratelimit)
 
     def reads_need_token(self) -> bool:
         if self.read_token_required is not None:
@@ -143,6 +145,7 @@ def create_app(
     )
     app.state.store = opened
     app.state.plan_cache = PlanCache(settings.plan_cache_size)
+    app.state.auth_limit = AttemptLimit(settings.auth_attempts_per_minute, 60.0)
     app.state.settings = settings
     app.state.session_secret = (settings.session_secret or os.environ.get("GPUCAST_SESSION_SECRET") or
                                 secrets.token_hex(32)).encode()  # fmt: skip

@@ -7,7 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..auth import reader, store_of, writer
+from ...store.tokens import ACTION_SCOPE, ROLE_SCOPES
+from ..auth import Identity, mover, reader, require_scope, store_of, writer
 from ..schemas import MAX_ID, CapacityRequestBody, TransitionBody
 from .history import MAX_PAGE, page, page_body
 
@@ -58,14 +59,17 @@ def move_request(
     action: Literal["submit", "approve", "reject", "provision"],
     request_id: int = Path(ge=1, le=MAX_ID),
     body: TransitionBody | None = Body(None),
-    actor: str = Depends(writer),
+    identity: Identity = Depends(mover),
 ) -> JSONResponse:
     """Submit, approve, reject or provision, with an optional comment. Refusals: 403 (role, own request),
     409 (the request is not in the state the action needs)."""
     from ...store import workflow
 
+    scope = ACTION_SCOPE[action]  # submit: write; approve, reject, provision: approve
+    if scope in ROLE_SCOPES.get(identity.role, ()):  # else the store's role check refuses, naming the role
+        require_scope(identity, scope)
     comment = body.comment if body else None
     with store_of(request).write() as session:
-        moved = workflow.transition(session, request_id, action, actor, comment=comment)
+        moved = workflow.transition(session, request_id, action, identity.name, comment=comment)
         record = workflow.request_record(moved, full=True)
     return JSONResponse(record)

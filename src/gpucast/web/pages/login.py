@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..errors import ApiError
+from ..ratelimit import check_attempt
 from . import session as sessions
 from .render import redirect, render
 
@@ -28,11 +30,16 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(form.get("next"))
     try:
         sessions.check_csrf(request, form)
+        check_attempt(request, "login")
     except sessions.CsrfError as error:
         return render(request, "login.html", {"next": next_url, "error": str(error)}, 403)
+    except ApiError as error:  # too many attempts: the form again, with the wait, 429 and Retry-After
+        page = render(request, "login.html", {"next": next_url, "error": error.message}, error.status)
+        page.headers.update(error.headers or {})
+        return page
     token = form.get("token")
     if not isinstance(token, str) or sessions.login(request, token) is None:
-        message = "unknown or revoked token (create one with `gpucast token create --user NAME`)"
+        message = "unknown, revoked or expired token (create one with `gpucast token create --user NAME`)"
         return render(request, "login.html", {"next": next_url, "error": message}, 401)
     return redirect(request, next_url)
 
