@@ -188,6 +188,8 @@ def test_postgresql_going_away_is_503_and_the_server_recovers_by_itself():
             assert "nothing was saved" in answer["error"] and "\n" not in answer["error"]
             assert headers.get("retry-after") == "5"
         assert call("GET", f"{base}/api/v1/health")[0] == 200  # alive, so a load balancer does not kill it
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:  # counted for monitoring
+            assert "gpucast_database_errors_total 2" in response.read().decode()
         cluster.start()
         deadline = time.monotonic() + 20
         while (status := call("GET", f"{base}/api/v1/services", token)[0]) != 200 and time.monotonic() < deadline:

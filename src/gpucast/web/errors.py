@@ -86,9 +86,11 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, ApiError)
         return error_response(error.status, error.message, error.field, error.headers)
 
-    async def on_gpucast_error(_request: Request, error: Exception) -> JSONResponse:
+    async def on_gpucast_error(request: Request, error: Exception) -> JSONResponse:
         message = str(error)
         response = error_response(status_of(error), message, field_of(message))  # type: ignore[arg-type]
+        if response.status_code == 503:  # the store could not serve it: counted for /metrics
+            request.app.state.metrics.database_error()
         if isinstance(error, SLOInfeasibleError):  # the same shape, plus what was reached and what would meet them
             body = {"error": message, "field": None, "infeasible": error.detail}
             return JSONResponse(body, status_code=response.status_code)
