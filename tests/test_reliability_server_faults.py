@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -135,7 +136,7 @@ def test_sigkill_of_the_server_loses_no_acknowledged_write(db_url):
     assert all(row[2:] == ("ml", "us-east-1", SERVICE["notes"]) for row in rows)  # no partial row
     assert {row[0] for row in rows} == audited  # each service with its audit row: transactions whole or absent
     if db_url.startswith("sqlite"):
-        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as connection:
+        with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
@@ -255,8 +256,8 @@ def full_disk(request, tmp_path):
         )
     try:
         yield folder, None
-    finally:
-        subprocess.run(["umount", str(folder)], capture_output=True)
+    finally:  # lazily, so a file still open cannot leave the mount behind
+        subprocess.run(["umount", "--lazy", str(folder)], capture_output=True)
 
 
 def test_a_full_disk_fails_the_write_clearly_and_keeps_the_database_intact(full_disk):
@@ -270,7 +271,7 @@ def test_a_full_disk_fails_the_write_clearly_and_keeps_the_database_intact(full_
     assert message.count("\n") == 0 and "Traceback" not in message, message
     assert "cannot write to the database" in message and "disk is full" in message, message
     assert len(acknowledged) >= 10  # it wrote for a while before the disk refused
-    with sqlite3.connect(db) as connection:  # checked in this process, without the limit
+    with closing(sqlite3.connect(db)) as connection:  # checked in this process, without the limit
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         names = [row[0] for row in connection.execute("SELECT name FROM services ORDER BY id")]
     assert names == acknowledged  # every acknowledged write, nothing of the refused one

@@ -16,7 +16,7 @@ from gpucast.web import create_app
 
 PLAN = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 200},
         "model": {"model_name": "llama-3.1-8b", "precision": "BF16"}}  # fmt: skip
-SAMPLE = re.compile(r'^([a-z_]+)(\{.*\})? (-?[0-9.e+]+|\+Inf)$')
+SAMPLE = re.compile(r"^([a-z_]+)(\{.*\})? (-?[0-9.e+]+|\+Inf)$")
 
 
 @pytest.fixture
