@@ -21,9 +21,17 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
+from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, multiple, rule, run_state_machine_as_test  # noqa: E402
+from hypothesis.stateful import (  # noqa: E402
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
 
 from gpucast.store import open_store  # noqa: E402
 from gpucast.store.services import add_user  # noqa: E402
@@ -126,6 +134,19 @@ def test_workflow_services_metrics_plans_requests(api):
             check(response, label)
             reached.add((label, response.status_code))
             return response
+
+        @initialize(target=requests)
+        def a_draft(self) -> int:
+            """Each example starts with one valid service and a draft request, so transitions have a target."""
+            name = f"base-{next(unique)}"
+            service = {"name": name, "team": "ml", "environment": "prod", "criticality": "tier1", "cloud": "aws",
+                       "region": "us-east-1"}  # fmt: skip
+            with TestClient(schema.app) as client:
+                client.post("/api/v1/services", json=service, headers=auth["root"])
+                body = {"service": name, "gpu_type": "H100", "count": 2, "region": "us-east-1", "justification": "x"}
+                answer = client.post("/api/v1/requests", json=body, headers=auth["root"])
+            assert answer.status_code == 201, answer.text
+            return int(answer.json()["id"])
 
         @rule(target=services, case=operation["POST /api/v1/services"].as_strategy(POS), name=NAMES)
         def create_service(self, case: Any, name: str) -> str:
