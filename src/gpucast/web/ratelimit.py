@@ -19,8 +19,6 @@ from collections import OrderedDict, deque
 
 from fastapi import Request
 
-from .errors import ApiError
-
 
 class AttemptLimit:
     """At most ``limit`` attempts per ``window_s`` seconds per key (sliding window); thread-safe."""
@@ -54,17 +52,14 @@ def client_key(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def check_attempt(request: Request, what: str) -> None:
-    """429 with Retry-After when the client has used up its attempts at ``what`` ("login", "token")."""
+def refusal(request: Request, what: str) -> tuple[str, int] | None:
+    """Count an attempt at ``what`` ("login", "token"): None when allowed, else the one-line message and the
+    seconds to put in ``Retry-After`` (the callers answer 429: JSON for the API, the form for the login page)."""
     limit: AttemptLimit = request.app.state.auth_limit
     wait = limit.attempt(client_key(request))
-    if wait is not None:
-        seconds = max(1, math.ceil(wait))
-        raise ApiError(429, f"too many {what} attempts from this address (at most {limit.limit} in "
-                            f"{limit.window_s:g} s); retry after {seconds} s", None,
-                       {"Retry-After": str(seconds)})  # fmt: skip
-
-
-async def token_attempt(request: Request) -> None:
-    """Dependency of the token API: one attempt per request."""
-    check_attempt(request, "token")
+    if wait is None:
+        return None
+    seconds = max(1, math.ceil(wait))
+    message = (f"too many {what} attempts from this address (at most {limit.limit} in {limit.window_s:g} s); "
+               f"retry after {seconds} s")  # fmt: skip
+    return message, seconds

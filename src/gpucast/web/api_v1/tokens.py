@@ -15,8 +15,16 @@ from pydantic import Field
 
 from ..auth import Identity, acting, require_scope, store_of
 from ..errors import ApiError
-from ..ratelimit import token_attempt
+from ..ratelimit import refusal
 from ..schemas import MAX_ID, Name, _Body
+
+
+async def token_attempt(request: Request) -> None:
+    """Dependency of every token endpoint: one attempt, 429 with Retry-After past the limit (.ratelimit)."""
+    refused = refusal(request, "token")
+    if refused is not None:
+        raise ApiError(429, refused[0], None, {"Retry-After": str(refused[1])})
+
 
 router = APIRouter(tags=["tokens"], dependencies=[Depends(token_attempt)])
 Scope = Literal["read", "plan", "write", "approve", "admin"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ..errors import ApiError
-from ..ratelimit import check_attempt
+from ..ratelimit import refusal
 from . import session as sessions
 from .render import redirect, render
 
@@ -30,12 +29,12 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(form.get("next"))
     try:
         sessions.check_csrf(request, form)
-        check_attempt(request, "login")
     except sessions.CsrfError as error:
         return render(request, "login.html", {"next": next_url, "error": str(error)}, 403)
-    except ApiError as error:  # too many attempts: the form again, with the wait, 429 and Retry-After
-        page = render(request, "login.html", {"next": next_url, "error": error.message}, error.status)
-        page.headers.update(error.headers or {})
+    refused = refusal(request, "login")
+    if refused is not None:  # too many attempts: the form again, with the wait, 429 and Retry-After
+        page = render(request, "login.html", {"next": next_url, "error": refused[0]}, 429)
+        page.headers["Retry-After"] = str(refused[1])
         return page
     token = form.get("token")
     if not isinstance(token, str) or sessions.login(request, token) is None:
