@@ -275,3 +275,29 @@ def test_a_full_disk_fails_the_write_clearly_and_keeps_the_database_intact(full_
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         names = [row[0] for row in connection.execute("SELECT name FROM services ORDER BY id")]
     assert names == acknowledged  # every acknowledged write, nothing of the refused one
+
+
+def test_sigkill_of_a_cli_writer_on_postgresql_loses_no_acknowledged_write(tmp_path):
+    """The SQLite case is tests/test_reliability_faults.py; the same writer against PostgreSQL."""
+    if pg_bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+    from test_reliability_faults import WRITER as USER_WRITER
+
+    url = new_database_url("postgresql", tmp_path)
+    writer = subprocess.Popen([sys.executable, "-c", USER_WRITER, url], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    acknowledged: list[str] = []
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 40 and time.monotonic() < deadline:
+        acknowledged.append(writer.stdout.readline().strip())
+    os.kill(writer.pid, signal.SIGKILL)  # in the middle of the next transaction
+    acknowledged += [line.strip() for line in writer.stdout if line.strip()]
+    writer.wait(timeout=10)
+    writer.stdout.close()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        names = {row[0] for row in connection.execute(text("SELECT name FROM users"))}
+        audited = connection.execute(text("SELECT COUNT(*) FROM audit_log WHERE entity = 'user'")).scalar()
+    engine.dispose()
+    assert len(acknowledged) >= 40 and set(acknowledged) <= names
+    assert len(names) - len(acknowledged) in (0, 1) and audited == len(names)
