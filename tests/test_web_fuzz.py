@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import string
 from typing import Any
 
@@ -39,7 +40,7 @@ from gpucast.store.tokens import create_token  # noqa: E402
 from gpucast.web import create_app  # noqa: E402
 
 FAST = settings(deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate], database=None)
-EXAMPLES = 30  # per operation and mode; ~20 operations x 2 modes
+EXAMPLES = int(os.environ.get("GPUCAST_FUZZ_EXAMPLES", "30"))  # per operation (valid or not); ~25 operations
 POS, NEG = schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE
 
 
