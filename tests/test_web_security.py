@@ -196,3 +196,19 @@ def test_a_real_servers_output_carries_no_token(db_url, tokens):
     assert "/api/v1/me" in server["stderr"]  # the access log was written
     for secret in secrets_of(tokens):
         assert secret not in server["stderr"]
+
+
+def test_an_export_from_before_scopes_loads_with_full_tokens(tmp_path, db_url, tokens):
+    """Exports of schema 0002 (no scopes, no expiry) still import: their tokens get every scope, no expiry."""
+    from gpucast.store.backup import export_data, import_data
+
+    with open_store(db_url) as store:
+        data = export_data(store)
+    data["schema_revision"] = "0002"
+    for row in data["tables"]["api_tokens"]:
+        del row["scopes"], row["expires_at"]
+    with open_store(f"sqlite:///{tmp_path / 'old.db'}") as store:
+        assert import_data(store, data, "root")["api_tokens"] == len(tokens)
+        with store.read() as session:
+            assert {t.scopes for t in session.query(ApiToken)} == {"read plan write approve admin"}
+            assert all(t.expires_at is None for t in session.query(ApiToken))
