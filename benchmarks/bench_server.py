@@ -97,9 +97,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(port: int, db: str, workers: int = 1, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, db: str, workers: int = 1, extra: tuple[str, ...] = (), log_level: str = "warning"
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "gpucast"]  # this interpreter's gpucast (a checkout's src/ on PYTHONPATH too)
-    command += ["serve", "--port", str(port), "--db", db, "--log-level", "warning", "--workers", str(workers), *extra]
+    command += ["serve", "--port", str(port), "--db", db, "--log-level", log_level, "--workers", str(workers), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -199,6 +201,9 @@ def main() -> int:
                         help="draw the questions from this many different ones (0: every question new)")  # fmt: skip
     parser.add_argument("--baseline", action="store_true",
                         help="first measure a server without the plan cache (--plan-cache-size 0); print ratios")  # fmt: skip
+    parser.add_argument("--server-log-level", default="warning", choices=("warning", "info"),
+                        help="info: the server writes its JSON request log (one line per request) to measure its "
+                             "cost; warning (default): errors only")  # fmt: skip
     args = parser.parse_args()
     what = "POST /api/v1/inference" if args.mix == "api" else "requests (pages and API mixed)"
     print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: {args.requests} {what} from "
@@ -220,7 +225,7 @@ def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
     """A fresh server (its own database), a warm-up that is not measured, then the measured requests."""
     with tempfile.TemporaryDirectory(prefix="gpucast-bench-") as folder:
         port = free_port()
-        server = start_server(port, os.path.join(folder, "bench.db"), args.workers, extra)
+        server = start_server(port, os.path.join(folder, "bench.db"), args.workers, extra, args.server_log_level)
         try:
             run(port, requests_for(args.mix, args.warmup, seed=1, distinct=args.distinct), min(args.clients, 10))
             return run(port, requests_for(args.mix, args.requests, distinct=args.distinct), args.clients)

@@ -166,7 +166,7 @@ def test_db_export_import_backup_commands(db, capsys, tmp_path):
     assert code == 2 and "not empty" in err
     assert run(capsys, "db", "backup", str(tmp_path / "b.db"))[0] == 0
     info = ok_json(capsys, "db", "info", "--db", str(tmp_path / "b.db"))
-    assert info["rows"]["services"] == 1 and info["schema_revision"] == "0002"
+    assert info["rows"]["services"] == 1 and info["schema_revision"] == "0003"
 
 
 def test_docs_store_python_example_runs(tmp_path, monkeypatch):

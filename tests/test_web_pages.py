@@ -90,7 +90,7 @@ def test_login_refuses_bad_tokens_and_foreign_redirects(site):
     client = _client(store)
     csrf = page_csrf(client.get("/login").text)
     bad = client.post("/login", data={"csrf_token": csrf, "token": "gpc_nope"})
-    assert bad.status_code == 401 and "unknown or revoked" in _error(bad.text)
+    assert bad.status_code == 401 and "unknown, revoked or expired" in _error(bad.text)
     csrf = page_csrf(client.get("/login").text)
     response = client.post("/login", data={"csrf_token": csrf, "token": tokens["bob"], "next": "//evil.example/"},
                            follow_redirects=False)  # fmt: skip

@@ -75,6 +75,11 @@ class StoreConflictError(StoreError):
     """The change clashes with stored data: a duplicate name or a violated constraint."""
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be used right now: its server is down or unreachable, or its disk is full. Nothing of the
+    change was saved, and the same request may succeed later (the API answers 503 with ``Retry-After``)."""
+
+
 class WorkflowError(StoreError):
     """A capacity-request transition or action is not allowed (wrong state, wrong role, own request)."""
 

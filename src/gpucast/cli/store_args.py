@@ -138,8 +138,15 @@ def register(sub: Any) -> None:
     made = tokens.add_parser("create", parents=[common], help="create a token for a user (printed once)")
     made.add_argument("--user", required=True, help="the registered user the token acts as")
     made.add_argument("--label", help="what the token is for (shown in `token list`)")
+    made.add_argument("--scope", action="append", metavar="SCOPE",
+                      help="what the token may do: read, plan, write, approve, admin (repeat or comma-separate; "
+                           "default: all the user's role allows)")  # fmt: skip
+    made.add_argument("--expires-days", type=float, metavar="DAYS", help="the token stops working after DAYS days "
+                      "(default: never)")  # fmt: skip
     tokens.add_parser("list", parents=[common], help="list tokens (prefix only)").add_argument("--user")
     tokens.add_parser("revoke", parents=[common], help="revoke a token by id").add_argument("id", type=int)
+    tokens.add_parser("rotate", parents=[common], help="revoke a token and print its successor (same user, "
+                      "scopes and lifetime; shown once)").add_argument("id", type=int)  # fmt: skip
 
     db = sub.add_parser("db", help="database: info, backup, export and import (JSON)")
     db_actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -225,15 +225,22 @@ def _db(store: Any, args: argparse.Namespace, actor: str) -> int:
 def _token(store: Any, args: argparse.Namespace, actor: str) -> int:
     from ..store import tokens
 
-    if args.action == "create":
+    if args.action in ("create", "rotate"):
         with store.write() as session:
-            secret, made = tokens.create_token(session, args.user, actor, args.label)
+            if args.action == "create":
+                secret, made = tokens.create_token(session, args.user, actor, args.label, scopes=",".join(args.scope or []),
+                                                   expires_in_days=args.expires_days)  # fmt: skip
+            else:
+                secret, made = tokens.rotate_token(session, args.id, actor)
             record = tokens.token_record(made) | {"token": secret}
         if args.json:
             print(json.dumps(record, indent=2))
         else:
             print(secret)
-            print(f"gpucast: token {record['id']} for {args.user}: shown once; only its hash is kept", file=sys.stderr)
+            until = f", expires {record['expires_at']}" if record["expires_at"] else ""
+            replaced = f" (replaces token {args.id}, now revoked)" if args.action == "rotate" else ""
+            print(f"gpucast: token {record['id']} for {record['user']}{replaced}, scopes {' '.join(record['scopes'])}"
+                  f"{until}: shown once; only its hash is kept", file=sys.stderr)  # fmt: skip
         return 0
     if args.action == "revoke":
         with store.write() as session:
@@ -241,7 +248,10 @@ def _token(store: Any, args: argparse.Namespace, actor: str) -> int:
         return _emit(args, record, f"token {record['id']} revoked")
     with store.read() as session:
         rows = [tokens.token_record(t) for t in tokens.list_tokens(session, args.user)]
-    return _emit_rows(args, rows, ("id", "user", "prefix", "label", "created_at", "revoked_at"), "API tokens")
+    if not args.json:
+        rows = [row | {"scopes": " ".join(row["scopes"])} for row in rows]
+    return _emit_rows(args, rows, ("id", "user", "prefix", "label", "scopes", "created_at", "expires_at", "revoked_at"),
+                      "API tokens")  # fmt: skip
 
 
 def _emit(args: argparse.Namespace, record: Any, text: str | None) -> int:

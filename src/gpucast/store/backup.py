@@ -38,6 +38,10 @@ def export_data(store: Store) -> dict[str, Any]:
     return {"format": FORMAT, "schema_revision": HEAD, "tables": tables}
 
 
+# revisions whose exports load as they are: 0003 only added token columns with defaults (every scope, no expiry)
+READABLE = ("0002", HEAD)
+
+
 def export_json(store: Store) -> str:
     return json.dumps(export_data(store), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -46,8 +50,9 @@ def import_data(store: Store, data: Any, actor: str) -> dict[str, int]:
     """Load an export into an empty database in one transaction; returns rows per table."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tables"), dict):
         raise InputError(f"not a gpucast database export (expected a JSON object with format {FORMAT!r})")
-    if data.get("schema_revision") != HEAD:
-        raise InputError(f"export has schema revision {data.get('schema_revision')!r}; this gpucast reads {HEAD!r}")
+    if data.get("schema_revision") not in READABLE:
+        raise InputError(f"export has schema revision {data.get('schema_revision')!r}; this gpucast reads "
+                         f"{' or '.join(map(repr, READABLE))}")  # fmt: skip
     unknown = set(data["tables"]) - set(TABLES_IN_ORDER)
     if unknown:
         raise InputError(f"export has unknown tables: {', '.join(sorted(unknown))}")

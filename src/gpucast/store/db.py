@@ -18,14 +18,21 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import StoreConflictError, StoreError
+from ..errors import StoreConflictError, StoreError, StoreUnavailableError
 from ..extras import install_hint
 
 ENV_VAR = "GPUCAST_DATABASE_URL"
-HEAD = "0002"  # newest migration revision; tests check it matches the migrations directory
+HEAD = "0003"  # newest migration revision; tests check it matches the migrations directory
 BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for another writer's lock before giving up
 MIGRATION_LOCK_KEY = 0x67707563  # PostgreSQL advisory lock id ("gpuc") serialising concurrent migrations
 
@@ -98,12 +105,12 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: everything inside commits together or not at all."""
-        with _translated(), self._writer() as session, session.begin():
+        with _translated(self.url), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with _translated(), self._reader() as session:
+        with _translated(self.url), self._reader() as session:
             yield session
 
     def close(self) -> None:
@@ -116,15 +123,36 @@ class Store:
         self.close()
 
 
+# SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite
+# reports as a failed write
+DISK_FULL = ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE", "SQLITE_IOERR_SHMSIZE")
+
+
 @contextmanager
-def _translated() -> Iterator[None]:
-    """Database errors become the store's errors: one line, no traceback."""
+def _translated(url: str = "the database") -> Iterator[None]:
+    """Database errors become the store's errors: one line, no traceback. A database that cannot be reached, is
+    busy past the timeout, or whose disk refuses the write is :class:`StoreUnavailableError` (the transaction was
+    rolled back whole: nothing of it was saved, and retrying later may succeed)."""
     try:
         yield
     except IntegrityError as error:
         raise StoreConflictError(f"the change violates a database constraint: {_first_line(error)}") from None
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailableError(unavailable_message(url, error)) from None
     except DBAPIError as error:
         raise StoreError(f"database error: {_first_line(error)}") from None
+
+
+def unavailable_message(url: str, error: DBAPIError) -> str:
+    """One line saying why the database cannot be used now, and that nothing was saved."""
+    name = str(getattr(error.orig, "sqlite_errorname", ""))
+    if name in DISK_FULL:
+        return (f"cannot write to the database {url}: the disk is full or the file has reached a size limit "
+                f"({name}: {_first_line(error)}); nothing of this change was saved, free space and retry")  # fmt: skip
+    if name:  # another SQLite condition (locked past the busy timeout, read-only file, I/O error)
+        return f"the database {url} cannot be used right now ({name}: {_first_line(error)}); nothing was saved"
+    return (f"the database {url} is unavailable ({_first_line(error)}); nothing was saved, retry when it is back "
+            "(the server reconnects by itself)")  # fmt: skip
 
 
 def _first_line(error: DBAPIError) -> str:

@@ -19,6 +19,14 @@ ENVIRONMENTS = ("prod", "staging", "dev")
 TIERS = ("tier1", "tier2", "tier3")
 PLAN_KINDS = ("inference", "training", "forecast")
 STATUSES = ("draft", "submitted", "approved", "rejected", "provisioned")
+ALL_SCOPES = "read plan write approve admin"  # a token's scopes (gpucast.store.tokens), all of them
+MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL (bigint) store; a larger number names no row
+
+
+def can_be_id(value: int) -> bool:
+    """Whether ``value`` could be a row id at all: a larger one overflows the database driver (OverflowError, not
+    a "not found"), so lookups answer "does not exist" before asking the database."""
+    return 1 <= value <= MAX_ID
 
 
 def utcnow() -> datetime:
@@ -61,6 +69,9 @@ class ApiToken(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # what the token may do (gpucast.store.tokens.SCOPES), space-separated; its user's role limits it further
+    scopes: Mapped[str] = mapped_column(String(100), default=ALL_SCOPES, server_default=ALL_SCOPES)
+    expires_at: Mapped[datetime | None]  # None: never expires
 
     user: Mapped[User] = relationship()
 

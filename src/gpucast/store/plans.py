@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, StoreNotFoundError
-from .models import PLAN_KINDS, Plan, Service
+from .models import PLAN_KINDS, Plan, Service, can_be_id
 from .services import audit, check_may_write, get_service
 
 # which kind of plan each planning command stores (forecast/compare depend on --mode)
@@ -88,7 +88,7 @@ def save_plan(
 
 
 def get_plan(session: Session, plan_id: int) -> Plan:
-    plan = session.get(Plan, plan_id)
+    plan = session.get(Plan, plan_id) if can_be_id(plan_id) else None
     if plan is None:
         raise StoreNotFoundError(f"plan {plan_id} does not exist (see `gpucast history`)")
     return plan

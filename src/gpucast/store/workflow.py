@@ -32,7 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import InputError, StoreNotFoundError, WorkflowError
-from .models import STATUSES, CapacityRequest, RequestComment, User, utcnow
+from .models import STATUSES, CapacityRequest, RequestComment, User, can_be_id, utcnow
 from .plans import get_plan
 from .services import audit, get_service, get_user, iso
 
@@ -169,7 +169,7 @@ def get_request(session: Session, request_id: int) -> CapacityRequest:
         .options(selectinload(CapacityRequest.comments))
         .execution_options(populate_existing=True)
     )
-    request = session.scalar(query)
+    request = session.scalar(query) if can_be_id(request_id) else None
     if request is None:
         raise StoreNotFoundError(f"capacity request {request_id} does not exist (see `gpucast request list`)")
     return request

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 
 from ..planning.cache import PlanCache
 from ..store import Store, open_store
@@ -24,6 +25,8 @@ from ..version import __version__
 from . import errors
 from .headers import SecurityHeaders
 from .limits import InFlightLimit
+from .observe import Metrics, Observe
+from .ratelimit import AttemptLimit
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,6 +50,7 @@ class WebSettings:
     max_queued: int = 1000
     queue_seconds: float = 10.0
     plan_cache_size: int = 512  # plans and plan pages remembered (gpucast.planning.cache; a page entry is ~100 KB)
+    auth_attempts_per_minute: int = 10  # logins and token API calls per client address (.ratelimit)
 
     def reads_need_token(self) -> bool:
         if self.read_token_required is not None:
@@ -143,6 +147,8 @@ def create_app(
     )
     app.state.store = opened
     app.state.plan_cache = PlanCache(settings.plan_cache_size)
+    app.state.auth_limit = AttemptLimit(settings.auth_attempts_per_minute, 60.0)
+    app.state.metrics = Metrics()
     app.state.settings = settings
     app.state.session_secret = (settings.session_secret or os.environ.get("GPUCAST_SESSION_SECRET") or
                                 secrets.token_hex(32)).encode()  # fmt: skip
@@ -150,12 +156,20 @@ def create_app(
     app.include_router(router)
     install_pages(app)
     docs.install(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        """Prometheus text format (gpucast.web.observe): open, like the health check, and never queued."""
+        return PlainTextResponse(app.state.metrics.render(app), media_type="text/plain; version=0.0.4")
+
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(  # outermost: a request over the limits is answered before anything else runs
+    app.add_middleware(  # a request over the limits is answered before anything but the observer runs
         InFlightLimit,
         max_in_flight=settings.max_in_flight,
         max_queued=settings.max_queued,
         queue_seconds=settings.queue_seconds,
+        app_state=app.state,
     )
+    app.add_middleware(Observe, fastapi_app=app)  # outside the limit: a refused request is counted and logged too
     return app

@@ -9,19 +9,42 @@
   is wrong with their input.
 * Reading (GET, and plan computations that save nothing) is open when the settings say so — by default when
   the server is bound to a loopback address — and needs a token otherwise (``--read-token-required``).
+* A token's scopes (:mod:`gpucast.store.tokens`) narrow it further: ``read`` for GET, ``plan`` for plan
+  computations, ``write`` for changes, ``approve`` for approving, rejecting and provisioning, ``admin`` for other
+  users' tokens. A token without the scope gets 403 naming the scope it lacks; an expired token is 401.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from ..store import Store
 from ..store.services import viewer_refusal
-from ..store.tokens import user_for_token
+from ..store.tokens import effective_scopes, token_for
 from .errors import ApiError
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token speaks for, and what it may do (its scopes within its user's role)."""
+
+    name: str
+    role: str
+    scopes: frozenset[str]
+    token_id: int
+
+
+def require_scope(identity: Identity, scope: str) -> None:
+    """403 unless the token holds ``scope``."""
+    if scope not in identity.scopes:
+        held = ", ".join(sorted(identity.scopes)) or "none"
+        raise ApiError(403, f"this token lacks the scope {scope!r} (it has: {held}); create one with `gpucast token "
+                            f"create --user {identity.name} --scope {scope}`", "authorization")  # fmt: skip
 
 
 def store_of(request: Request) -> Store:
@@ -44,30 +67,49 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def _token_identity(request: Request) -> tuple[str, str] | None:
-    """The user name and role behind the request's token; None without a token; 401 for an unknown or revoked
-    token."""
+def token_identity(request: Request) -> Identity | None:
+    """Who the request's token speaks for; None without a token; 401 for an unknown, revoked or expired token.
+    Kept on ``request.state.identity`` for the handler (and the logs: the user, never the token)."""
     token = _bearer(request)
     if token is None:
         return None
     with store_of(request).read() as session:
-        user = user_for_token(session, token)
-        identity = (user.name, user.role) if user is not None else None
+        record = token_for(session, token)
+        identity = None
+        if record is not None:
+            user = record.user
+            identity = Identity(user.name, user.role, effective_scopes(record), record.id)
     if identity is None:
-        raise ApiError(401, "the API token is unknown or revoked", "authorization", CHALLENGE)
+        raise ApiError(401, "the API token is unknown, revoked or expired", "authorization", CHALLENGE)
+    request.state.identity = identity
     return identity
 
 
-def token_user(request: Request) -> str | None:
-    """The user name behind the request's token; None without a token; 401 for an unknown or revoked token."""
-    identity = _token_identity(request)
-    return identity[0] if identity is not None else None
+def token_user(request: Request, scope: str | None = None) -> str | None:
+    """The user name behind the request's token (needing ``scope``); None without a token; 401 for an unknown,
+    revoked or expired token."""
+    identity = token_identity(request)
+    if identity is not None and scope is not None:
+        require_scope(identity, scope)
+    return identity.name if identity is not None else None
 
 
 def writer(request: Request) -> str:
-    """Dependency for writes: the acting user, from a valid token (401 without one; 403 for a viewer, before
-    anything else about the request is looked at)."""
-    identity = _token_identity(request)
+    """Dependency for writes: the acting user, from a valid token with the ``write`` scope (401 without one; 403 for
+    a viewer or a token without the scope, before anything else about the request is looked at)."""
+    return acting(request, "write").name
+
+
+def mover(request: Request) -> Identity:
+    """Dependency for request transitions: the acting identity (the scope depends on the action: the handler
+    checks it)."""
+    return acting(request, None)
+
+
+def acting(request: Request, scope: str | None) -> Identity:
+    """The identity of a request that changes data: 401 without a token, 403 for a viewer or (when ``scope`` is
+    given) a token without that scope."""
+    identity = token_identity(request)
     if identity is None:
         raise ApiError(
             401,
@@ -76,10 +118,11 @@ def writer(request: Request) -> str:
             "authorization",
             CHALLENGE,
         )
-    name, role = identity
-    if role == "viewer":
-        raise ApiError(403, viewer_refusal(name), "authorization")
-    return name
+    if identity.role == "viewer":
+        raise ApiError(403, viewer_refusal(identity.name), "authorization")
+    if scope is not None:
+        require_scope(identity, scope)
+    return identity
 
 
 async def reader(request: Request) -> str | None:
@@ -90,12 +133,13 @@ async def reader(request: Request) -> str | None:
     needs_token = request.app.state.settings.reads_need_token()
     if not needs_token and "authorization" not in request.headers:
         return None
-    return await run_in_threadpool(_token_reader if needs_token else token_user, request)
+    scope = "read" if request.method in ("GET", "HEAD") else "plan"  # POSTs that save nothing compute plans
+    return await run_in_threadpool(_token_reader if needs_token else token_user, request, scope)
 
 
-def _token_reader(request: Request) -> str:
+def _token_reader(request: Request, scope: str) -> str:
     """A read on a server whose reads need a token: the token's user (401 without one)."""
-    name = token_user(request)
+    name = token_user(request, scope)
     if name is None:
         raise ApiError(
             401,

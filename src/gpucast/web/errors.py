@@ -21,12 +21,16 @@ from starlette.responses import Response
 from ..errors import (
     GpucastError,
     SLOInfeasibleError,
+    StoreUnavailableError,
 )
 from .status import status_of
 
 # WorkflowError messages that mean "the request is in the wrong state" rather than "you may not"
 # a message that starts with a flag (--gpu-type) or a field name (requests_per_second) names the field
 _FIELD_AT_START = re.compile(r"^(?:--([a-z][a-z0-9-]*)|([a-z]+_[a-z0-9_]+))\b")
+
+
+RETRY_AFTER_S = 5  # seconds a client waits before retrying when the database is unavailable
 
 
 class ApiError(Exception):
@@ -82,12 +86,16 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, ApiError)
         return error_response(error.status, error.message, error.field, error.headers)
 
-    async def on_gpucast_error(_request: Request, error: Exception) -> JSONResponse:
+    async def on_gpucast_error(request: Request, error: Exception) -> JSONResponse:
         message = str(error)
         response = error_response(status_of(error), message, field_of(message))  # type: ignore[arg-type]
+        if response.status_code == 503:  # the store could not serve it: counted for /metrics
+            request.app.state.metrics.database_error()
         if isinstance(error, SLOInfeasibleError):  # the same shape, plus what was reached and what would meet them
             body = {"error": message, "field": None, "infeasible": error.detail}
             return JSONResponse(body, status_code=response.status_code)
+        if isinstance(error, StoreUnavailableError):  # the database is down or full: the client may retry later
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 
     async def on_validation(_request: Request, error: Exception) -> JSONResponse:

@@ -22,7 +22,6 @@ from typing import Any
 from ..errors import InputError
 from ..store import Store
 
-HISTORY_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
 PERIODS = ("day", "week")
 
 
@@ -55,9 +54,12 @@ class ForecastRun:
 
 
 def history_file(folder: Path, content: bytes, filename: str | None) -> Path:
-    """Write an uploaded history under a name the server chooses (only the suffix is the client's)."""
-    suffix = Path(filename or "history.csv").suffix.lower()
-    path = Path(folder) / f"history{suffix if suffix in HISTORY_SUFFIXES else '.csv'}"
+    """Write an uploaded history under a name the server chooses, with the suffix of what its bytes are
+    (:func:`.uploads.sniff`); the client's ``filename`` is not trusted for either."""
+    from .uploads import sniff
+
+    del filename  # the name the client gave decides nothing
+    path = Path(folder) / f"history{sniff(content, 'the history file', parquet=True)}"
     path.write_bytes(content)
     return path
 

@@ -19,14 +19,23 @@ from typing import Any
 
 Scope = dict[str, Any]
 
-EXEMPT = frozenset({"/api/v1/health"})
+EXEMPT = frozenset({"/api/v1/health", "/metrics"})
 
 
 class InFlightLimit:
     """ASGI middleware: bounded concurrency with a bounded, time-limited FIFO queue (see the module's text)."""
 
-    def __init__(self, app: Any, max_in_flight: int = 100, max_queued: int = 1000, queue_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_in_flight: int = 100,
+        max_queued: int = 1000,
+        queue_seconds: float = 10.0,
+        app_state: Any = None,
+    ) -> None:
         self.app = app
+        if app_state is not None:  # /metrics reads in_flight and refused from here
+            app_state.in_flight_limit = self
         self.max_in_flight = max_in_flight
         self.max_queued = max_queued
         self.queue_seconds = queue_seconds

@@ -17,6 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from ..catalog.length_profiles import length_profile_names
 
+MAX_ID = 2**63 - 1  # the largest row id the databases store (gpucast.store.models.MAX_ID; no SQLAlchemy import here)
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -299,7 +301,7 @@ class CapacityRequestBody(_Body):
     count: int = Field(gt=0, le=1_000_000)
     region: str = Field(min_length=1, max_length=100)
     justification: str = Field(min_length=1, max_length=10_000)
-    plan_id: int | None = Field(None, gt=0)
+    plan_id: int | None = Field(None, gt=0, le=MAX_ID)
     monthly_cost: float | None = Field(None, ge=0, le=1e12)
     comment: str | None = Field(None, max_length=10_000)
 

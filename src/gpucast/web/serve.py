@@ -30,6 +30,12 @@ def add_serve_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     parser.add_argument(
+        "--log-format",
+        default="json",
+        choices=("json", "text"),
+        help="json (default): one JSON object per line with a request id per request; text: uvicorn's own lines",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -77,8 +83,9 @@ def run_serve(args: argparse.Namespace) -> int:
     reads = "need a token" if settings.reads_need_token() else "are open"
     print(f"gpucast: serving {app.state.store.url} on http://{args.host}:{args.port} (API docs at /docs) with "
           f"{args.workers} worker(s); reads {reads}, writes need a token", file=sys.stderr, flush=True)  # fmt: skip
+    logs = _log_options(args)
     if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, **logs)
         return 0
     # several processes: uvicorn imports the app factory in each; the settings travel in the environment, and all
     # workers share one session secret so a page login made on one worker is valid on the others
@@ -99,10 +106,20 @@ def run_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host,
         port=args.port,
-        log_level=args.log_level,
         workers=args.workers,
+        **logs,
     )
     return 0
+
+
+def _log_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's logging: JSON lines from gpucast's request log (uvicorn's access log off: it would say the same
+    in another format), or uvicorn's own text lines."""
+    if getattr(args, "log_format", "json") == "text":
+        return {"log_level": args.log_level}
+    from .observe import json_logging
+
+    return {"log_level": args.log_level, "log_config": json_logging(args.log_level), "access_log": False}
 
 
 WORKER_ENV = {

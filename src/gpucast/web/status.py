@@ -8,6 +8,7 @@ SLOInfeasibleError                              422, plus ``infeasible``: lowest
 StoreNotFoundError                              404
 StoreConflictError                              409
 WorkflowError                                   403 (role, own request) or 409 (wrong state, raced)
+StoreUnavailableError                           503 + Retry-After (the database is down, unreachable or full)
 other StoreError                                503 (the database cannot be used)
 request body validation (Pydantic)              422, ``field`` = the dotted path in the body
 missing or bad token                            401; reading or writing not allowed: 403

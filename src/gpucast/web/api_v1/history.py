@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of
+from ..schemas import MAX_ID
 
 router = APIRouter(tags=["history"], dependencies=[Depends(reader)])
 T = TypeVar("T")
@@ -66,7 +67,7 @@ def plans(
 
 
 @router.get("/plans/{plan_id}")
-def plan(request: Request, plan_id: int) -> JSONResponse:
+def plan(request: Request, plan_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
     """One saved plan: inputs, result (the command's JSON), gpucast and catalog versions, who and when."""
     from ...store.models import Service
     from ...store.plans import get_plan, plan_record

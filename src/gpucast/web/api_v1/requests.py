@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..auth import reader, store_of, writer
-from ..schemas import CapacityRequestBody, TransitionBody
+from ...store.tokens import ACTION_SCOPE, ROLE_SCOPES
+from ..auth import Identity, mover, reader, require_scope, store_of, writer
+from ..schemas import MAX_ID, CapacityRequestBody, TransitionBody
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["capacity requests"])
@@ -43,7 +44,7 @@ def create_request(request: Request, body: CapacityRequestBody, actor: str = Dep
 
 
 @router.get("/requests/{request_id}", dependencies=[Depends(reader)])
-def show_request(request: Request, request_id: int) -> JSONResponse:
+def show_request(request: Request, request_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
     """One request with its history of transitions and comments."""
     from ...store import workflow
 
@@ -55,17 +56,20 @@ def show_request(request: Request, request_id: int) -> JSONResponse:
 @router.post("/requests/{request_id}/{action}")
 def move_request(
     request: Request,
-    request_id: int,
     action: Literal["submit", "approve", "reject", "provision"],
+    request_id: int = Path(ge=1, le=MAX_ID),
     body: TransitionBody | None = Body(None),
-    actor: str = Depends(writer),
+    identity: Identity = Depends(mover),
 ) -> JSONResponse:
     """Submit, approve, reject or provision, with an optional comment. Refusals: 403 (role, own request),
     409 (the request is not in the state the action needs)."""
     from ...store import workflow
 
+    scope = ACTION_SCOPE[action]  # submit: write; approve, reject, provision: approve
+    if scope in ROLE_SCOPES.get(identity.role, ()):  # else the store's role check refuses, naming the role
+        require_scope(identity, scope)
     comment = body.comment if body else None
     with store_of(request).write() as session:
-        moved = workflow.transition(session, request_id, action, actor, comment=comment)
+        moved = workflow.transition(session, request_id, action, identity.name, comment=comment)
         record = workflow.request_record(moved, full=True)
     return JSONResponse(record)

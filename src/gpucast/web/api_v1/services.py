@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of, writer
 from ..schemas import ServiceBody
+from ..uploads import sniff
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["services"])
-METRIC_SUFFIXES = (".csv", ".tsv", ".json", ".jsonl", ".ndjson")
 
 
 @router.get("/services", dependencies=[Depends(reader)])
@@ -80,11 +80,11 @@ def import_metrics(
     """Import usage history (idempotent: a sample is keyed by service and timestamp), as `gpucast metrics import`."""
     from ...store.metrics import import_rows, read_rows
 
-    suffix = Path(file.filename or "upload.csv").suffix.lower()
-    suffix = suffix if suffix in METRIC_SUFFIXES else ".csv"
+    content = file.file.read()
+    suffix = sniff(content, "the metrics file")  # read as what its bytes are, whatever its name says
     with tempfile.TemporaryDirectory(prefix="gpucast-upload-") as folder:
         path = Path(folder) / f"metrics{suffix}"  # the client's file name is never used as a path
-        path.write_bytes(file.file.read())
+        path.write_bytes(content)
         rows, ignored = read_rows(path)
     with store_of(request).write() as session:
         report = import_rows(session, name, rows, actor, replace=replace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..ratelimit import refusal
 from . import session as sessions
 from .render import redirect, render
 
@@ -30,9 +31,14 @@ async def login(request: Request) -> Response:
         sessions.check_csrf(request, form)
     except sessions.CsrfError as error:
         return render(request, "login.html", {"next": next_url, "error": str(error)}, 403)
+    refused = refusal(request, "login")
+    if refused is not None:  # too many attempts: the form again, with the wait, 429 and Retry-After
+        page = render(request, "login.html", {"next": next_url, "error": refused[0]}, 429)
+        page.headers["Retry-After"] = str(refused[1])
+        return page
     token = form.get("token")
     if not isinstance(token, str) or sessions.login(request, token) is None:
-        message = "unknown or revoked token (create one with `gpucast token create --user NAME`)"
+        message = "unknown, revoked or expired token (create one with `gpucast token create --user NAME`)"
         return render(request, "login.html", {"next": next_url, "error": message}, 401)
     return redirect(request, next_url)
 

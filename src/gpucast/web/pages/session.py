@@ -106,11 +106,13 @@ def current(request: Request) -> PageSession:
 
 
 def _token_valid(request: Request, session: PageSession) -> bool:
-    from ...store.models import ApiToken
+    from ...store.models import ApiToken, utcnow
 
     with request.app.state.store.read() as db:
         token = db.get(ApiToken, session.token_id) if session.token_id is not None else None
-        return token is not None and token.revoked_at is None and token.user.name == session.user
+        if token is None or token.revoked_at is not None or token.user.name != session.user:
+            return False
+        return token.expires_at is None or token.expires_at > utcnow()
 
 
 def login(request: Request, token: str) -> PageSession | None:
@@ -178,13 +180,24 @@ def check_origin(request: Request) -> None:
     )
 
 
-def check_writer(request: Request, actor: str) -> None:
-    """Raise the store's WorkflowError (403) when ``actor`` may not change data (a viewer). Pages call it after
-    the CSRF check and before the form's fields are validated, so a refused user learns nothing from a 422."""
+def check_writer(request: Request, actor: str, scope: str = "write") -> None:
+    """Raise the store's WorkflowError (403) when ``actor`` may not change data (a viewer), or the token they
+    logged in with lacks ``scope`` (a page session has no more rights than its token). Pages call it after the
+    CSRF check and before the form's fields are validated, so a refused user learns nothing from a 422."""
+    from ...errors import WorkflowError
+    from ...store.models import ApiToken
     from ...store.services import check_may_write
+    from ...store.tokens import ROLE_SCOPES, effective_scopes
 
+    token_id = current(request).token_id
     with request.app.state.store.read() as db:
         check_may_write(db, actor)
+        token = db.get(ApiToken, token_id) if token_id is not None else None
+        if token is not None and scope not in ROLE_SCOPES.get(token.user.role, ()):
+            return  # the role never may: the store's own check refuses, naming the role
+        if token is None or scope not in effective_scopes(token):
+            raise WorkflowError(f"the token you logged in with lacks the scope {scope!r}; log in with a token that "
+                                f"has it (`gpucast token create --user {actor} --scope {scope}`)")  # fmt: skip
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

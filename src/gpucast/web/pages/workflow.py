@@ -142,6 +142,9 @@ async def move_request(request: Request, request_id: int) -> Response:
 
         if action not in workflow.TRANSITIONS:
             raise GpucastError(f"unknown action {action!r}")
+        from ...store.tokens import ACTION_SCOPE
+
+        sessions.check_writer(request, actor, ACTION_SCOPE[str(action)])
         text = comment.strip() if isinstance(comment, str) and comment.strip() else None
         with request.app.state.store.write() as db:
             workflow.transition(db, request_id, str(action), actor, comment=text)
