@@ -184,6 +184,11 @@ def mixture_quantile(p: float, offsets: Sequence[tuple[float, float]], busy: flo
     with probability 1 - ``busy`` and otherwise exponential with mean ``mean_wait`` / ``busy`` (the M/G/1 wait's
     exponential tail approximation; exact for M/M/1). Solved by bisection on the mixture's CDF."""
     scale = mean_wait / busy if busy > 0 and mean_wait > 0 else 0.0
+    if len(offsets) == 1:  # one request shape: the CDF 1 - busy exp(-(t - a) / scale) inverts in closed form
+        a = offsets[0][1]
+        if scale <= 0.0 or busy <= 1.0 - p:
+            return a
+        return a + scale * math.log(busy / max(1.0 - p, 1e-12))
 
     def cdf(t: float) -> float:
         total = 0.0
