@@ -314,12 +314,16 @@ def slo_capacity(
     """
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
     saturation = max_throughput(cfg, **shape)
+    seen: dict[float, OperatingPoint] = {}  # the bisection's ends are asked again at the end
 
     def at(concurrency: float) -> OperatingPoint:
+        if concurrency in seen:
+            return seen[concurrency]
         point = open_loop_point(cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape)
-        if not slo.needs_tail(lengths):
-            return point
-        return with_tail(point, cfg, saturation.requests_per_s, shape, lengths)
+        if slo.needs_tail(lengths):
+            point = with_tail(point, cfg, saturation.requests_per_s, shape, lengths)
+        seen[concurrency] = point
+        return point
 
     top = float(cfg.max_sequences)
     lowest = at(min(LONE_REQUEST, top))
