@@ -117,3 +117,28 @@ def test_percentile_rows_are_predicted_with_the_benchmarks_own_lengths(tmp_path)
                            "utf-8")  # fmt: skip
     skipped = validate_file(missing).skipped
     assert len(skipped) == 20 and "gone.csv" in skipped[0][1] and "no such file" in skipped[0][1]
+
+
+def test_every_percentile_file_is_evaluated_row_by_row():
+    """Issue 21: each source in data/benchmarks/percentiles is a file of its own (leave-one-source-out in
+    docs/tail-latency.md); every row of every file parses, is predicted (none skipped: the model and GPU resolve, the
+    named length profile exists) and has its source in the data README and an ``as_of`` date."""
+    import csv
+    from pathlib import Path
+
+    from gpucast.validation.inference import validate_file
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "percentiles"
+    readme = (folder.parent / "README.md").read_text(encoding="utf-8")
+    files = sorted(p for p in folder.glob("*.csv") if p.name != "sharegpt_seed0_200.csv")  # that one is lengths
+    assert len(files) >= 2
+    sources = set()
+    for path in files:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and all(r["as_of"] and r["source"] in readme and f"percentiles/{path.name}" in readme for r in rows)
+        report = validate_file(path)
+        assert not report.skipped, f"{path.name}: {report.skipped[:1]}"
+        assert len(report.rows) == len(rows) and all(r.predicted > 0 for r in report.rows)
+        sources |= {r["source"] for r in rows}
+    assert len(sources) == len(files)  # one source per file
