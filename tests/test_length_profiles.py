@@ -122,6 +122,12 @@ def _gpus(profile: LengthProfile, rps: float) -> int:
     return size_fleet(estimate, workload, SETTINGS).max_replicas
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 21): at p99 the ITL tail is a step function of the share of steps carrying a prefill "
+    "chunk, so a heavier tail (a prompt over the chunk budget, two carrying steps) can lower the p99 capacity's "
+    "binding limit; the fixed examples include such a case (heavy 2 GPUs, base 3)",
+)
 @settings(max_examples=12, deadline=None)
 @given(
     median=st.integers(50, 2000),
