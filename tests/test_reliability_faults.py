@@ -27,18 +27,25 @@ while True:
 """
 
 
-def test_sigkill_of_a_writer_loses_no_acknowledged_write(tmp_path):
-    db = tmp_path / "faults.db"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True)
+def kill_writer_midway(target: str) -> list[str]:
+    """Run WRITER against ``target`` (a SQLite path or a database URL), SIGKILL it after 40 acknowledged users (in
+    the middle of the next transaction) and return every name it acknowledged."""
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, target], stdout=subprocess.PIPE, text=True)
     acknowledged: list[str] = []
     assert writer.stdout is not None
     deadline = time.monotonic() + 30
     while len(acknowledged) < 40 and time.monotonic() < deadline:
         acknowledged.append(writer.stdout.readline().strip())
-    os.kill(writer.pid, signal.SIGKILL)  # in the middle of the next transaction
+    os.kill(writer.pid, signal.SIGKILL)
     acknowledged += [line.strip() for line in writer.stdout if line.strip()]
     writer.wait(timeout=10)
     writer.stdout.close()
+    return acknowledged
+
+
+def test_sigkill_of_a_writer_loses_no_acknowledged_write(tmp_path):
+    db = tmp_path / "faults.db"
+    acknowledged = kill_writer_midway(str(db))
     assert len(acknowledged) >= 40
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -281,19 +281,10 @@ def test_sigkill_of_a_cli_writer_on_postgresql_loses_no_acknowledged_write(tmp_p
     """The SQLite case is tests/test_reliability_faults.py; the same writer against PostgreSQL."""
     if pg_bin_dir() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
-    from test_reliability_faults import WRITER as USER_WRITER
+    from test_reliability_faults import kill_writer_midway
 
     url = new_database_url("postgresql", tmp_path)
-    writer = subprocess.Popen([sys.executable, "-c", USER_WRITER, url], stdout=subprocess.PIPE, text=True)
-    assert writer.stdout is not None
-    acknowledged: list[str] = []
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 40 and time.monotonic() < deadline:
-        acknowledged.append(writer.stdout.readline().strip())
-    os.kill(writer.pid, signal.SIGKILL)  # in the middle of the next transaction
-    acknowledged += [line.strip() for line in writer.stdout if line.strip()]
-    writer.wait(timeout=10)
-    writer.stdout.close()
+    acknowledged = kill_writer_midway(url)
     engine = create_engine(url)
     with engine.connect() as connection:
         names = {row[0] for row in connection.execute(text("SELECT name FROM users"))}

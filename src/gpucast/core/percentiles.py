@@ -131,23 +131,9 @@ def lognormal_profile(
 
 
 def empirical_profile(name: str, requests: Sequence[tuple[int, int]]) -> LengthProfile:
-    """A profile from per-request (input, output) lengths: requests sorted by prompt length and grouped into the
-    ``LEVELS`` bins (each point the mean of its bin, so input-output correlation is kept)."""
-    if not requests:
-        raise ValueError(f"length profile {name!r} has no requests")
-    ordered = sorted(requests)
-    n = len(ordered)
-    points: list[tuple[float, int, int]] = []
-    edge = 0.0
-    for weight in WEIGHTS:
-        lo, hi = round(edge * n), round((edge + weight) * n)
-        edge += weight
-        members = ordered[lo : max(hi, lo + 1)] if lo < n else ordered[-1:]
-        share = (len(members) / n) if n >= len(WEIGHTS) * 10 else weight
-        points.append((share, round(sum(i for i, _ in members) / len(members)),
-                       round(sum(o for _, o in members) / len(members))))  # fmt: skip
-    total = sum(w for w, _, _ in points)
-    return LengthProfile(name, tuple((w / total, max(1, i), max(1, o)) for w, i, o in points))
+    """A profile from per-request (input, output) lengths: ``weighted_profile`` with every request weighing one
+    (requests sorted by prompt length and grouped into the ``LEVELS`` bins, so input-output correlation is kept)."""
+    return weighted_profile(name, [(1.0, i, o) for i, o in requests])
 
 
 def weighted_profile(name: str, requests: Sequence[tuple[float, float, float]]) -> LengthProfile:

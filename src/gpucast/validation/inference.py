@@ -123,7 +123,8 @@ _CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num
 def _chunk_tokens(row: dict[str, str]) -> int | None:
     """The engine's prefill token budget per pass, where the notes give the launch flag."""
     match = _CHUNK.search(row.get("notes", ""))
-    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+    tokens = int(match.group(1)) if match else 0
+    return tokens if tokens > 0 else None
 
 
 _REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
