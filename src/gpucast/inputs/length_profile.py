@@ -20,6 +20,7 @@ from typing import Any
 from ..catalog.length_profiles import builtin_length_profile, length_profile_names
 from ..core.percentiles import LengthProfile, weighted_profile
 from ..errors import InputError
+from .numbers import non_negative_number
 
 # column -> accepted header names (first is canonical), as the store's usage import (store.metrics.COLUMNS) names them
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -90,7 +91,7 @@ def _read_length_file(path: Path, mtime_ns: int, size: int) -> LengthProfile:
         tout = _tokens(row.get(key_out), "output_tokens", number, path)
         weight = 1.0
         if key_rps is not None:
-            weight = _rate(row.get(key_rps), number, path)
+            weight = non_negative_number(row.get(key_rps), f"--length-profile {str(path)!r} row {number}: rps")
         weighted.append((weight, tin, tout))
     try:
         return weighted_profile(path.name, weighted)
@@ -107,16 +108,6 @@ def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
         raise InputError(
             f"--length-profile {str(path)!r} row {row}: {column} {raw!r} must be a token count from 1 to {MAX_TOKENS:,}"
         )
-    return value
-
-
-def _rate(raw: Any, row: int, path: Path) -> float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise InputError(f"--length-profile {str(path)!r} row {row}: rps {raw!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise InputError(f"--length-profile {str(path)!r} row {row}: rps {raw!r} must be a finite number >= 0")
     return value
 
 

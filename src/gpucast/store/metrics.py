@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError
+from ..inputs.numbers import non_negative_number
 from .models import UsageMetric
 from .services import audit, check_may_write, get_service
 
@@ -80,13 +81,7 @@ def _number(raw: Any, column: str, row: int, *, required: bool) -> float | None:
         if required:
             raise InputError(f"row {row}: {column} is empty (every row needs a value)")
         return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise InputError(f"row {row}: {column} {raw!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise InputError(f"row {row}: {column} {raw!r} must be a finite number >= 0")
-    return value
+    return non_negative_number(raw, f"row {row}: {column}")
 
 
 def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
