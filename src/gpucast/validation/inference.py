@@ -24,7 +24,7 @@ from typing import Any
 
 from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
-from ..core.memory import MemorySettings, weight_bytes
+from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, weight_bytes
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
@@ -115,6 +115,34 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     match = _MEMORY_FRACTION.search(row.get("notes", ""))
     fraction = float(match.group(1)) if match else None
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
+
+
+_VERSION = re.compile(r"\bv(\d+)\.(\d+)(?:\.(\d+))?")
+_GENERATION = re.compile(r"\bV([01])\b")
+_BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+_MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
+
+
+def build_settings(row: dict[str, str], engine_id: str, memory: MemorySettings) -> MemorySettings:
+    """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
+    a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
+    (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing) and ``max_model_len`` from the notes."""
+    engine = row.get("engine", "")
+    version: tuple[int, int, int] | None = None
+    if match := _VERSION.search(engine):
+        version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    elif (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
+        version = VLLM_V1_DEFAULT_FROM
+    date = _BUILD_DATE.search(engine)
+    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
+    return for_engine_build(
+        memory,
+        engine_id,
+        version=version,
+        build_date=date.group(1) if date else None,
+        includes_indexer_sizing="PR 11309" in engine,
+        max_model_len=int(length.group(1)) if length else None,
+    )
 
 
 _CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
@@ -231,6 +259,8 @@ def _add_row(
     except GpucastError as error:
         raise _Skip(str(error).split(" (see")[0]) from None
     engine_id, memory, max_seqs = engine_settings(row)
+    if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
+        memory = build_settings(row, engine_id, memory)
     engine = load_engines()[engine_id]
     precision = _precision(row["precision"])
     kv_precision = _kv_precision(row, precision, engine) if precision else None
