@@ -178,3 +178,44 @@ def test_sglang_before_pr_11309_sizes_the_v32_pool_without_the_indexer():
     new = estimate_memory(v32, b200, settings=after, **kwargs)
     assert old.kv_cache_gib == new.kv_cache_gib  # the same budget...
     assert old.kv_capacity_tokens / new.kv_capacity_tokens == pytest.approx(788 / 656, rel=1e-5)  # ...more tokens
+
+
+def test_sglang_default_fraction_by_gpu_and_layout():
+    """PR 10975's heuristic, hand-computed (MiB): B200 (183,359 MiB) at TP8 with 8-way DP attention reserves
+    512 + 1.5 x 16,384 + 2 x 512 + 1024 x 8 / 8 + 3 x 512 x 8 + 1.5 x 512 x 8 = 45,568 -> (183,359 - 45,568) /
+    183,359 = 0.751; an H100 (81,559 MiB) at TP1 reserves 512 + 1.5 x 8192 + 2 x 256 + 128 = 13,440 -> 0.835;
+    a 24 GiB card at TP1: 512 + 3072 + 48 + 128 = 3,760 of 24,576 -> 0.847."""
+    from gpucast.core.memory import sglang_default_mem_fraction
+
+    assert sglang_default_mem_fraction(183_359, tp=8, dp=8, dp_attention=True) == 0.751
+    assert sglang_default_mem_fraction(81_559, tp=1) == round((81_559 - 13_440) / 81_559, 3) == 0.835
+    assert sglang_default_mem_fraction(24_576, tp=1) == round((24_576 - 3_760) / 24_576, 3) == 0.847
+    # the 10 GiB floor on large GPUs: an H100 at TP1 reserves 13,440 MiB (above it), a B200 without DP attention
+    # 512 + 24,576 + 1024 + 1024 = 27,136 MiB
+    assert sglang_default_mem_fraction(183_359, tp=8) == round((183_359 - 27_136) / 183_359, 3)
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
+    before = for_engine_build(sglang, "sglang", build_date="2025-09-01", default_fraction=0.751)
+    after = for_engine_build(sglang, "sglang", build_date="2025-10-07", default_fraction=0.751)
+    assert before.gpu_memory_utilization == sglang.gpu_memory_utilization and after.gpu_memory_utilization == 0.751
+
+
+def test_start_up_rows_read_the_engine_build():
+    from gpucast.validation.inference import build_settings
+
+    gpu = loader.resolve_gpu("a100-80gb")
+    vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
+
+    def build(engine: str, notes: str = "", engine_id: str = "vllm", base: MemorySettings = vllm) -> MemorySettings:
+        return build_settings({"engine": engine, "notes": notes}, engine_id, base, gpu, 1, 1, 1)
+
+    legacy = build("vLLM v0.2.7 (docker vllm-openai v0.2.7)", "max_model_len default (32768)")
+    assert legacy.max_batched_tokens == 32_768 and legacy.runtime_overhead_gib == vllm.runtime_overhead_gib
+    assert build("vLLM v0.6.4 (V0)", "max_model_len 20000").max_batched_tokens == 20_000
+    v1 = build("vLLM (V1; version not stated; July 2025)", "max_model_len 20000")
+    assert v1.max_batched_tokens == vllm.max_batched_tokens and v1.runtime_overhead_gib == 0.2
+    assert build("vLLM (ROCm 6.2 build; version not stated)") == vllm  # "6.2" is ROCm's version, not vLLM's
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
+    pre = build("SGLang (main branch, 2025-10-07)", "mem_fraction_static 0.8", "sglang", sglang)
+    post = build("SGLang (PR 11309 branch, 2025-10-07)", "", "sglang", sglang)
+    assert not pre.indexer_in_sizing and pre.gpu_memory_utilization == sglang.gpu_memory_utilization
+    assert post.indexer_in_sizing and post.gpu_memory_utilization == round((81_920 - 13_440) / 81_920, 3) == 0.836

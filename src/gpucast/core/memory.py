@@ -280,6 +280,36 @@ VLLM_V0_CHUNKED_ABOVE = 32_768  # V0 (0.5+) turns chunked prefill on by default 
 # vllm-project/vllm pull 14447), 1.79 GiB (H100, TP1, 0.6.5; vllm-project/vllm pull 10511): the median.
 VLLM_NON_TORCH_GIB = 0.2
 SGLANG_INDEXER_SIZING_FROM = "2025-10-09"  # sgl-project/sglang PR 11309 merged: pool sizing counts the DSA indexer
+SGLANG_RESERVED_HEURISTIC_FROM = "2025-09-27"  # sgl-project/sglang PR 10975 (opened 2025-09-27): default fraction
+
+
+def sglang_default_mem_fraction(
+    gpu_mem_mib: float, *, tp: int, pp: int = 1, dp: int = 1, dp_attention: bool = False
+) -> float:
+    """SGLang's ``mem_fraction_static`` when the launch does not set it, from PR 10975 on
+    (``server_args._handle_gpu_memory_settings``, "Use more general heuristics to set the default value of
+    --mem-fraction-static", 2025-09-27): the GPU's memory (MiB, as nvidia-smi reports it) picks the chunked-prefill
+    size and the largest CUDA-graph batch, which reserve ``512 + 1.5 x max(chunk, 2048) + 2 x graph_bs +
+    1024 x tp x pp / 8`` MiB, plus ``3 x graph_bs x dp`` with DP attention (and ``1.5 x graph_bs x dp`` more above
+    300), at least 10 GiB on GPUs over 60 GiB; the fraction is the rest, rounded to 3 decimals. B200 (183,359 MiB)
+    at TP8 with 8-way DP attention: 45,568 MiB reserved, 0.751."""
+    gib = 1024
+    if gpu_mem_mib < 20 * gib:
+        chunk, graph_bs = 2048, 8
+    elif gpu_mem_mib < 35 * gib:
+        chunk, graph_bs = 2048, (24 if tp < 4 else 80)
+    elif gpu_mem_mib < 60 * gib:
+        chunk, graph_bs = 4096, (32 if tp < 4 else 160)
+    elif gpu_mem_mib < 160 * gib:  # H100, A100-80GB (< 90 GiB); H20, H200: the same settings
+        chunk, graph_bs = 8192, (256 if tp < 4 else 512)
+    else:  # B200, MI300X
+        chunk, graph_bs = 16384, 512
+    reserved = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + tp * pp / 8 * 1024
+    if dp_attention:
+        reserved += graph_bs * dp * 3 + (graph_bs * dp * 1.5 if graph_bs > 300 else 0.0)
+    if gpu_mem_mib > 60 * gib:
+        reserved = max(reserved, 10 * gib)
+    return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
 
 
 def for_engine_build(
@@ -290,6 +320,7 @@ def for_engine_build(
     build_date: str | None = None,
     includes_indexer_sizing: bool = False,
     max_model_len: int | None = None,
+    default_fraction: float | None = None,
 ) -> MemorySettings:
     """The memory arithmetic of the engine build a start-up log ran, where the log states it.
 
@@ -311,7 +342,10 @@ def for_engine_build(
     SGLang (``build_date`` YYYY-MM-DD or ``includes_indexer_sizing`` for a branch that carries the change): before
     PR 11309 (merged 2025-10-09) ``profile_max_num_token`` divided the memory by the MLA latent's bytes alone
     while ``NSATokenToKVPool`` also allocates the indexer key per token, so V3.2's pool held 20% more tokens than
-    its fraction allowed ("KV size including index is actually 65.49 GB" for a logged 54.52 GB).
+    its fraction allowed ("KV size including index is actually 65.49 GB" for a logged 54.52 GB). From PR 10975 on
+    (builds dated 2025-09-27 or later) a launch that does not set ``mem_fraction_static`` gets
+    :func:`sglang_default_mem_fraction`, passed in as ``default_fraction`` by the caller that knows the GPU and
+    layout (None: the fraction is stated, or the build predates the heuristic).
     """
     if engine == "vllm" and version is not None:
         v0_unchunked = max_model_len is not None and (version < (0, 5, 0) or max_model_len <= VLLM_V0_CHUNKED_ABOVE)
@@ -319,6 +353,9 @@ def for_engine_build(
             settings = dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
         if version >= VLLM_ALLOCATED_PEAK_FROM:
             settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
-    if engine == "sglang" and build_date is not None and not includes_indexer_sizing:
-        settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
+    if engine == "sglang" and build_date is not None:
+        if not includes_indexer_sizing:
+            settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
+        if default_fraction is not None and build_date >= SGLANG_RESERVED_HEURISTIC_FROM:
+            settings = dataclasses.replace(settings, gpu_memory_utilization=default_fraction)
     return settings

@@ -24,11 +24,17 @@ from typing import Any
 
 from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
-from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, weight_bytes
+from ..core.memory import (
+    VLLM_V1_DEFAULT_FROM,
+    MemorySettings,
+    for_engine_build,
+    sglang_default_mem_fraction,
+    weight_bytes,
+)
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
-from ..core.specs import EngineSpec, Precision
+from ..core.specs import EngineSpec, GPUSpec, Precision
 from ..errors import GpucastError, InputError
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, row_profile, tail_at
@@ -123,10 +129,13 @@ _BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
 _MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
 
 
-def build_settings(row: dict[str, str], engine_id: str, memory: MemorySettings) -> MemorySettings:
+def build_settings(
+    row: dict[str, str], engine_id: str, memory: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int
+) -> MemorySettings:
     """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
     a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
-    (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing) and ``max_model_len`` from the notes."""
+    (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
+    SGLang's default fraction for the GPU and layout where the notes state none."""
     engine = row.get("engine", "")
     version: tuple[int, int, int] | None = None
     if match := _VERSION.search(engine):
@@ -142,6 +151,11 @@ def build_settings(row: dict[str, str], engine_id: str, memory: MemorySettings) 
         build_date=date.group(1) if date else None,
         includes_indexer_sizing="PR 11309" in engine,
         max_model_len=int(length.group(1)) if length else None,
+        default_fraction=None
+        if _MEMORY_FRACTION.search(row.get("notes", ""))
+        else sglang_default_mem_fraction(
+            gpu.memory_gib * 1024, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1
+        ),
     )
 
 
@@ -259,8 +273,6 @@ def _add_row(
     except GpucastError as error:
         raise _Skip(str(error).split(" (see")[0]) from None
     engine_id, memory, max_seqs = engine_settings(row)
-    if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
-        memory = build_settings(row, engine_id, memory)
     engine = load_engines()[engine_id]
     precision = _precision(row["precision"])
     kv_precision = _kv_precision(row, precision, engine) if precision else None
@@ -271,6 +283,8 @@ def _add_row(
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
+    if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
+        memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp)
     chunk = _chunk_tokens(row)
     cfg_key = (
         engine_id,
