@@ -79,3 +79,14 @@ def test_excluded_rows_are_reported_not_fitted(fit_script):
     fitted = fit_script.fit(rows)
     vllm_rows = [r.overhead_gib for r in rows if r.engine == "vllm" and not r.excluded]
     assert fitted["vllm"] == pytest.approx(statistics.median(vllm_rows))
+
+
+def test_rows_whose_build_charges_non_torch_memory_are_not_fitted(fit_script):
+    """vLLM 0.6.4+ and V1 charge the logged non-torch memory instead of the fitted overhead: such a row is
+    reported, not fitted into the engine's overhead (which stands for the older profilers' device-wide charge)."""
+    row = {
+        "id": "x", "engine": "vLLM v0.6.4", "model": "Llama-3-8B", "gpu": "MI300X", "tp": "1", "pp": "1",
+        "precision": "BF16", "kv_precision": "BF16", "value": "1262352", "notes": "",
+    }  # fmt: skip
+    assert fit_script.fit_row(row).excluded == fit_script.BUILD_EXCLUDED
+    assert not fit_script.fit_row(row | {"engine": "vLLM v0.6.3"}).excluded
