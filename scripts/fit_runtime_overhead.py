@@ -38,7 +38,8 @@ from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
 from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, GPUSpec, ModelSpec, Precision
 from gpucast.inputs.types import parse_precision
-from gpucast.validation.inference import build_settings, engine_settings, read_rows
+from gpucast.validation.builds import build_settings
+from gpucast.validation.inference import engine_settings, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "benchmarks" / "kv_capacity.csv"

@@ -200,7 +200,7 @@ def test_sglang_default_fraction_by_gpu_and_layout():
 
 
 def test_start_up_rows_read_the_engine_build():
-    from gpucast.validation.inference import build_settings
+    from gpucast.validation.builds import build_settings
 
     gpu = loader.resolve_gpu("a100-80gb")
     vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))

@@ -24,18 +24,13 @@ from typing import Any
 
 from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
-from ..core.memory import (
-    VLLM_V1_DEFAULT_FROM,
-    MemorySettings,
-    for_engine_build,
-    sglang_default_mem_fraction,
-    weight_bytes,
-)
+from ..core.memory import MemorySettings, weight_bytes
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
-from ..core.specs import EngineSpec, GPUSpec, Precision
+from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
+from .builds import MEMORY_FRACTION, build_settings
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
@@ -105,11 +100,6 @@ def _precision(text: str) -> Precision | None:
     return Precision.__members__.get(key)
 
 
-_MEMORY_FRACTION = re.compile(
-    r"(?:kv_fraction|kv_cache_free_gpu_mem_fraction|mem_frac(?:tion_static)?|gpu_memory_utilization)\s*[=:]?\s*(0?\.\d+)"
-)
-
-
 def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
     memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
@@ -118,45 +108,9 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
         engine = resolve_engine(row["engine"])
     except InputError:
         engine = resolve_engine("vllm")
-    match = _MEMORY_FRACTION.search(row.get("notes", ""))
+    match = MEMORY_FRACTION.search(row.get("notes", ""))
     fraction = float(match.group(1)) if match else None
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
-
-
-_VERSION = re.compile(r"\bv(\d+)\.(\d+)(?:\.(\d+))?")
-_GENERATION = re.compile(r"\bV([01])\b")
-_BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
-_MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
-
-
-def build_settings(
-    row: dict[str, str], engine_id: str, memory: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int
-) -> MemorySettings:
-    """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
-    a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
-    (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
-    SGLang's default fraction for the GPU and layout where the notes state none."""
-    engine = row.get("engine", "")
-    version: tuple[int, int, int] | None = None
-    if match := _VERSION.search(engine):
-        version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
-    elif (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
-        version = VLLM_V1_DEFAULT_FROM
-    date = _BUILD_DATE.search(engine)
-    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
-    return for_engine_build(
-        memory,
-        engine_id,
-        version=version,
-        build_date=date.group(1) if date else None,
-        includes_indexer_sizing="PR 11309" in engine,
-        max_model_len=int(length.group(1)) if length else None,
-        default_fraction=None
-        if _MEMORY_FRACTION.search(row.get("notes", ""))
-        else sglang_default_mem_fraction(
-            gpu.memory_gib * 1024, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1
-        ),
-    )
 
 
 _CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
