@@ -38,6 +38,7 @@ from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
 from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, GPUSpec, ModelSpec, Precision
 from gpucast.inputs.types import parse_precision
+from gpucast.validation.builds import build_settings
 from gpucast.validation.inference import engine_settings, read_rows
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +51,10 @@ EXCLUDE = {
     "before the available memory is computed), and the server ran a non-default LMCache KV connector "
     "(kv_both); its ~8 GiB is that build's profiler and connector, not the runtime overhead of a default deployment",
 }
+
+
+# A start-up row whose engine build charges something else than the fitted overhead (core.memory.for_engine_build):
+BUILD_EXCLUDED = "its engine build charges only the logged non-torch memory (vLLM 0.6.4+ and V1), not this overhead"
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,9 @@ def fit_row(row: dict[str, str]) -> RowFit:
     engine_id, settings, _ = engine_settings(row)
     engine = load_engines()[engine_id]
     model = engine.serves(model)
+    build = build_settings(row, engine_id, settings, gpu, int(row["tp"]), int(row["pp"]), 1)
+    other_charge = build.runtime_overhead_gib != settings.runtime_overhead_gib  # vLLM 0.6.4+/V1: non-torch only
+    settings = dataclasses.replace(build, runtime_overhead_gib=settings.runtime_overhead_gib)
     precision = parse_precision(row["precision"])
     kv_text = row["kv_precision"].strip()
     kv_precision = parse_precision(kv_text, "kv_precision") if kv_text else engine.default_kv_precision(precision)
@@ -126,7 +134,7 @@ def fit_row(row: dict[str, str]) -> RowFit:
         activations_gib=memory.activations_gib,
         kv_logged_gib=kv_tokens * memory.kv_bytes_per_token_per_gpu / GIB,
         overhead_gib=overhead,
-        excluded=EXCLUDE.get(row["id"], ""),
+        excluded=EXCLUDE.get(row["id"], "") or (BUILD_EXCLUDED if other_charge else ""),
     )
 
 

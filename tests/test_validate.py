@@ -142,3 +142,18 @@ def test_every_percentile_file_is_evaluated_row_by_row():
         assert len(report.rows) == len(rows) and all(r.predicted > 0 for r in report.rows)
         sources |= {r["source"] for r in rows}
     assert len(sources) == len(files)  # one source per file
+
+
+def test_kv_capacity_start_up_logs_meet_the_issue_target():
+    """Issue 20's target for KV capacity: within 10% (median) of the engines' start-up logs. The rows whose engine
+    build gpucast models (core.memory.for_engine_build) are within 5%; the two known misses (vLLM 0.2.7's allocator
+    reserve on Mixtral AWQ, kvl-1; a V1 build's profiling bug, kv-1) are reported, not hidden (docs/accuracy.md)."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "benchmarks"
+    rows = [r for name in ("kv_capacity.csv", "kv_capacity_logs.csv") for r in validate_file(data / name).rows]
+    errors = {r.id: r.predicted / r.measured - 1 for r in rows if r.metric == "kv_cache_tokens"}
+    assert len(errors) == 9
+    modelled = {k: v for k, v in errors.items() if k not in ("kvl-1", "kv-1")}
+    assert all(abs(e) < 0.05 for e in modelled.values()), modelled
+    assert percentile([abs(e) for e in errors.values()], 50) < 0.10

@@ -9,12 +9,17 @@ Formulas (DESIGN.md section 4):
   indexer key per layer (FP8 + an FP32 scale per 128 values, as vLLM and SGLang cache it); linear-attention
   layers (Gated DeltaNet) cache nothing per token but a fixed state per sequence (state_bytes_per_sequence);
 - KV capacity = GPU memory x utilization fraction - weights - activation peak - runtime overhead,
-  which is how vLLM sizes its cache (``gpu_memory_utilization`` bounds everything it allocates).
+  which is how vLLM sizes its cache (``gpu_memory_utilization`` bounds everything it allocates); the GPU memory
+  is what the driver reports to CUDA (``GPUSpec.cuda_memory_bytes``), where a log states it.
+- Where a start-up log states the engine's version, :func:`for_engine_build` applies that version's arithmetic
+  (vLLM's profiling token budget and what its profiler charges; whether SGLang's pool sizing counts the DSA
+  indexer key).
 The seed's "2 x layers x hidden x context" KV formula ignores GQA and overstates Llama-3-70B by 8x.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -38,6 +43,9 @@ class MemorySettings:
     # "free" (TensorRT-LLM kv_cache_free_gpu_mem_fraction).
     memory_mode: str = "total"
     kv_reservation: str = "used"  # EngineSpec.kv_reservation: "used" (tokens held) or "full" (prompt + max output)
+    # Whether the engine's pool sizing counts the DeepSeek Sparse Attention indexer key per token (it is allocated
+    # either way): SGLang before PR 11309 sized the pool from the MLA latent alone (see for_engine_build).
+    indexer_in_sizing: bool = True
 
     @classmethod
     def for_engine(cls, engine: EngineSpec, gpu_memory_utilization: float | None = None) -> MemorySettings:
@@ -180,19 +188,23 @@ def kv_bytes_per_token_per_gpu(
 def activation_peak_bytes(model: ModelSpec, settings: MemorySettings, tp: int) -> float:
     """Peak activation memory of one forward pass over ``max_batched_tokens`` tokens.
 
-    Per token, the largest live tensors are the residual and attention input/output
-    (~4 x hidden) and the gated MLP's up/gate outputs (2 x ffn / TP), or a MoE layer's fused-kernel workspaces
-    (k x (3 x moe_ffn / TP + hidden)); plus FP32 logits
-    for up to 256 sampled sequences (vLLM's profiling run). Approximate, documented.
+    Per token, at the gated MLP's down projection: the residual, the normalized input, the fused gate/up output
+    (2 x ffn / TP; vLLM's ``LlamaMLP`` keeps it referenced until it returns), the activated product (ffn / TP) and
+    the down projection's full-width output: (3 x hidden + 3 x ffn / TP) values, or a MoE layer's fused-kernel
+    workspaces (k x (3 x moe_ffn / TP + hidden)) in place of the MLP's; plus FP32 logits for up to 256 sampled
+    sequences (vLLM's profiling run). Checked on vLLM 0.6.4's start-up log of Llama-3.1-8B on an RTX 3090
+    (github.com/vllm-project/vllm/issues/10517: ``peak_torch_memory`` 17.06 GiB at a 20,000-token budget and
+    17.98 GiB at 29,000, i.e. 0.92 GiB / 9,000 tokens = 110 KB per token, (3 x 4096 + 3 x 14336) x 2 B = 110,592 B;
+    the earlier 4 x hidden + 2 x ffn gave 90 KB).
     """
-    mlp = 2 * model.intermediate_size / tp
+    mlp = 3 * model.intermediate_size / tp
     if model.is_moe:
         # the fused MoE kernel's three workspaces hold, per token and per chosen expert, the gate/up output
         # (2 x moe_intermediate / TP), the activated product (moe_intermediate / TP) and the down projection's
         # full-width output (hidden) before the top-k sum (vLLM fused_moe intermediate_cache1/2/3)
         moe = model.experts_per_token * (3 * model.moe_intermediate_size / tp + model.hidden_size)
         mlp = max(mlp, moe)
-    per_token = (4 * model.hidden_size + mlp) * settings.activation_bytes
+    per_token = (3 * model.hidden_size + mlp) * settings.activation_bytes
     logits = 256 * model.vocab_size * 4 / tp
     return settings.max_batched_tokens * per_token + logits
 
@@ -241,9 +253,12 @@ def estimate_memory(
     weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)
     overhead = settings.runtime_overhead_gib * GIB
-    usable, kv_cache = kv_cache_bytes(gpu.memory_bytes, weights, activations, overhead, settings)
+    usable, kv_cache = kv_cache_bytes(gpu.cuda_memory_bytes, weights, activations, overhead, settings)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp // attention_dp, pp, context_tokens)
-    capacity = max(0, math.floor(kv_cache / kv_per_token)) * attention_dp if kv_cache > 0 else 0
+    sizing = kv_per_token
+    if not settings.indexer_in_sizing:  # the engine divides by the latent alone, then allocates the indexer too
+        sizing -= indexer_key_bytes(model) * model.full_attention_layers / pp
+    capacity = max(0, math.floor(kv_cache / sizing)) * attention_dp if kv_cache > 0 else 0
     return MemoryBreakdown(
         weights_gib=weights / GIB,
         activations_gib=activations / GIB,
@@ -253,3 +268,94 @@ def estimate_memory(
         kv_bytes_per_token_per_gpu=kv_per_token,
         kv_capacity_tokens=capacity,
     )
+
+
+# ---------------------------------------------------------------------------------------------- engine versions
+VLLM_V1_DEFAULT_FROM = (0, 8, 0)  # vLLM 0.8.0 made the V1 engine the default (always chunked prefill)
+VLLM_ALLOCATED_PEAK_FROM = (0, 6, 4)  # the profiler charges the allocated peak + non-torch memory from 0.6.4 on
+VLLM_V0_MIN_BATCHED_TOKENS = 2048  # V0 SchedulerConfig: max_num_batched_tokens = max(max_model_len, 2048)
+VLLM_V0_CHUNKED_ABOVE = 32_768  # V0 (0.5+) turns chunked prefill on by default for longer max_model_len
+# Non-torch memory vLLM's profiler charges from 0.6.4 on (CUDA context, cuBLAS/NCCL workspaces), as logged:
+# 0.11 GiB (A100, TP1, V1; github.com/ovg-project/kvcached pull 448), 0.20 GiB (24 GB cards, TP4, 0.8;
+# vllm-project/vllm pull 14447), 1.79 GiB (H100, TP1, 0.6.5; vllm-project/vllm pull 10511): the median.
+VLLM_NON_TORCH_GIB = 0.2
+SGLANG_INDEXER_SIZING_FROM = "2025-10-09"  # sgl-project/sglang PR 11309 merged: pool sizing counts the DSA indexer
+SGLANG_RESERVED_HEURISTIC_FROM = "2025-09-27"  # sgl-project/sglang PR 10975 (opened 2025-09-27): default fraction
+
+
+def sglang_default_mem_fraction(
+    gpu_mem_mib: float, *, tp: int, pp: int = 1, dp: int = 1, dp_attention: bool = False
+) -> float:
+    """SGLang's ``mem_fraction_static`` when the launch does not set it, from PR 10975 on
+    (``server_args._handle_gpu_memory_settings``, "Use more general heuristics to set the default value of
+    --mem-fraction-static", 2025-09-27): the GPU's memory (MiB, as nvidia-smi reports it) picks the chunked-prefill
+    size and the largest CUDA-graph batch, which reserve ``512 + 1.5 x max(chunk, 2048) + 2 x graph_bs +
+    1024 x tp x pp / 8`` MiB, plus ``3 x graph_bs x dp`` with DP attention (and ``1.5 x graph_bs x dp`` more above
+    300), at least 10 GiB on GPUs over 60 GiB; the fraction is the rest, rounded to 3 decimals. B200 (183,359 MiB)
+    at TP8 with 8-way DP attention: 45,568 MiB reserved, 0.751."""
+    gib = 1024
+    if gpu_mem_mib < 20 * gib:
+        chunk, graph_bs = 2048, 8
+    elif gpu_mem_mib < 35 * gib:
+        chunk, graph_bs = 2048, (24 if tp < 4 else 80)
+    elif gpu_mem_mib < 60 * gib:
+        chunk, graph_bs = 4096, (32 if tp < 4 else 160)
+    elif gpu_mem_mib < 160 * gib:  # H100, A100-80GB (< 90 GiB); H20, H200: the same settings
+        chunk, graph_bs = 8192, (256 if tp < 4 else 512)
+    else:  # B200, MI300X
+        chunk, graph_bs = 16384, 512
+    reserved = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + tp * pp / 8 * 1024
+    if dp_attention:
+        reserved += graph_bs * dp * 3 + (graph_bs * dp * 1.5 if graph_bs > 300 else 0.0)
+    if gpu_mem_mib > 60 * gib:
+        reserved = max(reserved, 10 * gib)
+    return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
+
+
+def for_engine_build(
+    settings: MemorySettings,
+    engine: str,
+    *,
+    version: tuple[int, int, int] | None = None,
+    build_date: str | None = None,
+    includes_indexer_sizing: bool = False,
+    max_model_len: int | None = None,
+    default_fraction: float | None = None,
+) -> MemorySettings:
+    """The memory arithmetic of the engine build a start-up log ran, where the log states it.
+
+    vLLM (``version``; ``max_model_len`` as launched):
+
+    - Token budget of the profiling run. V0 (before 0.8) without chunked prefill profiles one forward pass over
+      ``max_num_batched_tokens = max(max_model_len, 2048)`` tokens (``SchedulerConfig``); chunked prefill, on by
+      default in V0 0.5+ for a ``max_model_len`` above 32,768 and always in V1, bounds it instead (the engine's
+      default budget is kept). The RTX 3090 logs of issue 10517 show it: the profiling peak grows by 0.92 GiB
+      from a 20,000- to a 29,000-token ``max_model_len`` and the cache shrinks by as much.
+    - What the profiler charges. Up to 0.6.3 the KV budget is ``gpu_memory_utilization x total`` minus the
+      device memory in use after the profiling run (0.2.x: ``total - free``; 0.4-0.6.3: ``initial free - free``),
+      which also counts the PyTorch allocator's cached blocks, the CUDA context and communication buffers: the
+      engine's fitted ``runtime_overhead_gib`` (fitted to such logs) stands for them. From 0.6.4 on
+      (``worker.py`` "Memory profiling results: ... peak_torch_memory ... non_torch_memory") and in V1 it is
+      ``utilization x total - weights - allocated activation peak - non-torch memory``: the overhead is the
+      logged non-torch memory, :data:`VLLM_NON_TORCH_GIB`.
+
+    SGLang (``build_date`` YYYY-MM-DD or ``includes_indexer_sizing`` for a branch that carries the change): before
+    PR 11309 (merged 2025-10-09) ``profile_max_num_token`` divided the memory by the MLA latent's bytes alone
+    while ``NSATokenToKVPool`` also allocates the indexer key per token, so V3.2's pool held 20% more tokens than
+    its fraction allowed ("KV size including index is actually 65.49 GB" for a logged 54.52 GB). From PR 10975 on
+    (builds dated 2025-09-27 or later) a launch that does not set ``mem_fraction_static`` gets
+    :func:`sglang_default_mem_fraction`, passed in as ``default_fraction`` by the caller that knows the GPU and
+    layout (None: the fraction is stated, or the build predates the heuristic).
+    """
+    if engine == "vllm" and version is not None:
+        v0_unchunked = max_model_len is not None and (version < (0, 5, 0) or max_model_len <= VLLM_V0_CHUNKED_ABOVE)
+        if version < VLLM_V1_DEFAULT_FROM and v0_unchunked and max_model_len is not None:
+            settings = dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
+        if version >= VLLM_ALLOCATED_PEAK_FROM:
+            settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
+    if engine == "sglang" and build_date is not None:
+        if not includes_indexer_sizing:
+            settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
+        if default_fraction is not None and build_date >= SGLANG_RESERVED_HEURISTIC_FROM:
+            settings = dataclasses.replace(settings, gpu_memory_utilization=default_fraction)
+    return settings

@@ -45,13 +45,16 @@ class Candidate:
     def total_gpus(self) -> int:
         return self.fleet.max_replicas * self.estimate.config.gpus
 
-    def sort_key(self) -> tuple[bool, float, float, int, float]:
-        """Feasible first, cheapest (fewest GPUs without a price), lowest ITL; the infeasible by how close a request
-        alone comes to the SLOs (the nearest miss first)."""
+    def sort_key(self) -> tuple[bool, float, float, int, float, float]:
+        """Feasible first, cheapest (fewest GPUs without a price), lowest ITL, then the most capacity per replica;
+        the infeasible by how close a request alone comes to the SLOs (the nearest miss first). The ITL at capacity
+        is compared to 3 significant digits: layouts whose capacity an ITL SLO bounds sit at that SLO and differ only
+        by float noise there, which would otherwise decide between them instead of their capacity."""
+        capacity = self.estimate.capacity
         if not self.estimate.meets_slo:
-            return (True, float(f"{self.estimate.slo_excess:.3g}"), 0.0, self.total_gpus, self.estimate.capacity.itl_s)
+            return (True, float(f"{self.estimate.slo_excess:.3g}"), 0.0, self.total_gpus, capacity.itl_s, 0.0)
         monthly = self.cost_at_peak.monthly_usd if self.cost_at_peak else math.inf
-        return (False, 0.0, monthly, self.total_gpus, self.estimate.capacity.itl_s)
+        return (False, 0.0, monthly, self.total_gpus, float(f"{capacity.itl_s:.3g}"), -capacity.requests_per_s)
 
 
 def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[Layout]:

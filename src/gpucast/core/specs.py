@@ -194,6 +194,10 @@ class GPUSpec:
     tdp_w: float = 0.0
     source: str = ""
     as_of: str = ""
+    # What the driver reports to CUDA as the device's total (cudaMemGetInfo, torch's total_gpu_memory), where a
+    # start-up log states it: the driver keeps part of the board memory, and engines size their fractions from
+    # this figure. 0 = memory_gib (for GPUs without a log the engines' fitted runtime overhead absorbs it).
+    cuda_memory_gib: float = 0.0
 
     def __hash__(self) -> int:
         """Hashable despite its ``dense_tflops`` dict (never changed once loaded), hashed once like
@@ -212,6 +216,11 @@ class GPUSpec:
     @property
     def memory_bytes(self) -> float:
         return self.memory_gib * GIB
+
+    @property
+    def cuda_memory_bytes(self) -> float:
+        """The total an engine sizes its memory fraction from (``cuda_memory_gib``, else the board memory)."""
+        return (self.cuda_memory_gib or self.memory_gib) * GIB
 
     def supports(self, compute_key: str) -> bool:
         return self.dense_tflops.get(compute_key, 0.0) > 0.0

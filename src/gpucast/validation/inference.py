@@ -30,6 +30,7 @@ from ..core.perf import Efficiency
 from ..core.serving import OperatingPoint, ReplicaConfig, under_load
 from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
+from .builds import MEMORY_FRACTION, build_settings
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
@@ -99,11 +100,6 @@ def _precision(text: str) -> Precision | None:
     return Precision.__members__.get(key)
 
 
-_MEMORY_FRACTION = re.compile(
-    r"(?:kv_fraction|kv_cache_free_gpu_mem_fraction|mem_frac(?:tion_static)?|gpu_memory_utilization)\s*[=:]?\s*(0?\.\d+)"
-)
-
-
 def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
     memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
@@ -112,7 +108,7 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
         engine = resolve_engine(row["engine"])
     except InputError:
         engine = resolve_engine("vllm")
-    match = _MEMORY_FRACTION.search(row.get("notes", ""))
+    match = MEMORY_FRACTION.search(row.get("notes", ""))
     fraction = float(match.group(1)) if match else None
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
 
@@ -241,6 +237,8 @@ def _add_row(
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
+    if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
+        memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp)
     chunk = _chunk_tokens(row)
     cfg_key = (
         engine_id,

@@ -1,0 +1,49 @@
+"""The engine build a start-up row states (version, build date, launch settings in its notes), read into the memory
+arithmetic of that build (``core.memory.for_engine_build``): how ``gpucast validate`` predicts the KV cache an engine
+logged at start-up."""
+
+from __future__ import annotations
+
+import re
+
+from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, sglang_default_mem_fraction
+from ..core.specs import GPUSpec
+
+# a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)
+MEMORY_FRACTION = re.compile(
+    r"(?:kv_fraction|kv_cache_free_gpu_mem_fraction|mem_frac(?:tion_static)?|gpu_memory_utilization)\s*[=:]?\s*(0?\.\d+)"
+)
+_VERSION = re.compile(r"\bv(\d+)\.(\d+)(?:\.(\d+))?")
+_GENERATION = re.compile(r"\bV([01])\b")
+_BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+_MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
+
+
+def build_settings(
+    row: dict[str, str], engine_id: str, memory: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int
+) -> MemorySettings:
+    """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
+    a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
+    (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
+    SGLang's default fraction for the GPU and layout where the notes state none."""
+    engine = row.get("engine", "")
+    version: tuple[int, int, int] | None = None
+    if match := _VERSION.search(engine):
+        version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    elif (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
+        version = VLLM_V1_DEFAULT_FROM
+    date = _BUILD_DATE.search(engine)
+    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
+    return for_engine_build(
+        memory,
+        engine_id,
+        version=version,
+        build_date=date.group(1) if date else None,
+        includes_indexer_sizing="PR 11309" in engine,
+        max_model_len=int(length.group(1)) if length else None,
+        default_fraction=None
+        if MEMORY_FRACTION.search(row.get("notes", ""))
+        else sglang_default_mem_fraction(
+            gpu.memory_gib * 1024, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1
+        ),
+    )
