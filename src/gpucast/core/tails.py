@@ -20,6 +20,7 @@ adds what varies from request to request:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
@@ -27,6 +28,8 @@ from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantile
 from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
+# a profile point: (weight, TTFT offset, output tokens, prefill latency, prefill cost, chunks, new tokens, cached)
+Row = tuple[float, float, float, float, float, int, float, float]
 
 
 @lru_cache(maxsize=65536)
@@ -67,14 +70,14 @@ def latency_tail(
         return LatencyTail(inf, (point.itl_s,) * 5, inf)
     rate, step = point.requests_per_s, point.step
     per_chunk_step = step.attention_s + step.overhead_s
-    rows = []  # (weight, ttft offset, e2e offset, prefill latency, prefill cost, chunks)
+    rows: list[Row] = []
     for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
         cached = min(cached_input_tokens, tin)
         new = max(tin - cached, 0.0)
         latency, cost = _prefill(cfg, new, cached)
         chunks = math.ceil(new / max(cfg.chunk_tokens, 1))
         offset = latency + step.total_s / 2.0 + chunks * per_chunk_step
-        rows.append((weight, offset, tout, latency, cost, chunks))
+        rows.append((weight, offset, tout, latency, cost, chunks, new, cached))
     mean_cost = sum(r[0] * r[4] for r in rows)
     mean_latency = sum(r[0] * r[3] for r in rows)
     mean_square = sum(r[0] * r[3] ** 2 for r in rows)
@@ -90,40 +93,107 @@ def latency_tail(
     queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
     ttft = (ttft_mean, *tuple(queued + mixture_quantile(q / 100.0, ttft_points, rho, mean_wait) for q in QUANTILES))
     e2e = (e2e_mean, *tuple(queued + mixture_quantile(q / 100.0, e2e_points, rho, mean_wait) for q in QUANTILES))
-    extras = _step_extras(rows, rate, step.total_s, itl)
-    tpot_tail = _tpot_tail(rows, step.total_s, itl, extras) if tpot else None
-    return LatencyTail(ttft, _itl_tail(step.total_s, itl, extras), e2e, tpot_tail)  # type: ignore[arg-type]
+    steps = step_distribution(cfg, rows, rate, itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    tpot_tail = _tpot_tail(rows, step.total_s, itl, steps) if tpot else None
+    return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
 
 
-def _step_extras(
-    rows: list[tuple[float, float, float, float, float, int]], rate: float, step_s: float, itl: float
-) -> tuple[list[tuple[float, float]], float]:
-    """(extra seconds, probability) of the steps that carry a prefill chunk, sorted, and the share of such steps;
-    ([], 0) when none do. A carrying step's extra time is one prompt's chunk (cost / chunks), chunk-weighted, scaled
-    so the mean step is the mean model's ITL."""
-    extra_mean = max(itl - step_s, 0.0)
-    chunks_per_prompt = sum(r[0] * r[5] for r in rows)
-    carrying = 1.0 - math.exp(-rate * itl * chunks_per_prompt) if chunks_per_prompt > 0 else 0.0
-    if extra_mean <= 0.0 or carrying <= 0.0:
-        return [], 0.0
-    chunk_rows = [(r[0] * r[5] / chunks_per_prompt, r[4] / r[5]) for r in rows if r[5] > 0]
-    mean_chunk = sum(w * c for w, c in chunk_rows)
-    scale = extra_mean / (carrying * mean_chunk) if mean_chunk > 0 else 0.0
-    return sorted((c * scale, w * carrying) for w, c in chunk_rows), carrying
+@dataclass(frozen=True)
+class StepDistribution:
+    """The time between two tokens: a decode step + X + noise.
+
+    X is the prefill work the step carries: chunks arrive as Poisson streams (``rates[k]`` chunks per step of
+    size ``sizes[k]`` seconds), so a step carries none with probability exp(-g) (g = sum of the rates), and a step
+    that carries chunk k also carries, on average, the rest of the stream's work m = sum rates x sizes:
+    P(X <= x) = exp(-sum of rates[k] with sizes[k] + m > x). This keeps every percentile non-decreasing in the load
+    and in the prompt lengths (more or larger chunks only add mass above any x: Poisson superposition), which a
+    threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson in an
+    open loop: sd = the step's attention / sqrt(batch)), its upper half taken as an exponential of that mean, which
+    makes each quantile continuous in the load and never lowers it."""
+
+    values: tuple[float, ...]  # X's atoms, ascending, the first 0
+    probs: tuple[float, ...]
+    spread: float
+
+    @property
+    def mean_extra(self) -> float:
+        return sum(v * p for v, p in zip(self.values, self.probs, strict=True))
+
+    @property
+    def variance(self) -> float:
+        mean = self.mean_extra
+        return sum(p * (v - mean) ** 2 for v, p in zip(self.values, self.probs, strict=True)) + self.spread**2
+
+    def quantiles(self, step_s: float) -> tuple[float, ...]:
+        """``QUANTILES`` of step + X + noise: on each stretch between atoms the CDF is P - C exp(-u / spread),
+        inverted in closed form (no bisection)."""
+        out = []
+        for q in QUANTILES:
+            out.append(step_s + self._extra_quantile(q / 100.0))
+        return tuple(out)
+
+    def _extra_quantile(self, p: float) -> float:
+        values, probs, spread = self.values, self.probs, self.spread
+        if spread <= 0.0:
+            cumulative = 0.0
+            for value, prob in zip(values, probs, strict=True):
+                cumulative += prob
+                if cumulative >= p - 1e-12:
+                    return value
+            return values[-1]
+        mass, weight = 0.0, 0.0  # atoms at or below the stretch's start; sum of prob x exp(-(start - value) / spread)
+        for k, (value, prob) in enumerate(zip(values, probs, strict=True)):
+            if k > 0:
+                weight *= math.exp(-(value - values[k - 1]) / spread)
+            mass += prob
+            weight += prob
+            if mass <= p:
+                continue
+            u = spread * math.log(weight / (mass - p))  # CDF(value + u) = mass - weight exp(-u / spread) = p
+            if k == len(values) - 1 or value + u <= values[k + 1]:
+                return value + max(u, 0.0)
+        return values[-1] + spread * math.log(max(weight, 1e-300) / max(mass - p, 1e-12))
 
 
-def _tpot_tail(
-    rows: list[tuple[float, float, float, float, float, int]],
-    step_s: float,
-    itl: float,
-    extras: tuple[list[tuple[float, float]], float],
-) -> tuple[float, ...]:
+def step_distribution(cfg: ReplicaConfig, rows: list[Row], rate: float, itl: float, spread: float) -> StepDistribution:
+    """The per-token gap's distribution at ``rate`` requests/s and mean gap ``itl`` (``StepDistribution``).
+
+    A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each the
+    mean of its full chunks' replica time) and the remainder (its marginal time after them)."""
+    budget = max(cfg.chunk_tokens, 1)
+    chunks: dict[float, float] = {}  # chunk seconds -> chunks per step
+    for weight, _, _, _, cost, _, new, cached in rows:
+        if new <= 0.0:
+            continue
+        full = int(new // budget)
+        rest = new - full * budget
+        full_cost = _prefill(cfg, full * budget, cached)[1] if full and rest > 0 else cost
+        if full:
+            size = full_cost / full
+            chunks[size] = chunks.get(size, 0.0) + rate * itl * weight * full
+        if rest > 1e-9:
+            size = max(cost - (full_cost if full else 0.0), 0.0)
+            chunks[size] = chunks.get(size, 0.0) + rate * itl * weight
+    total = sum(chunks.values())
+    if total <= 0.0:
+        return StepDistribution((0.0,), (1.0,), spread)
+    rest_of_stream = sum(size * n for size, n in chunks.items())
+    values, probs = [0.0], [math.exp(-total)]
+    above, below = total, probs[0]  # rates of the chunks whose step is longer; P(X <= the last value)
+    for size in sorted(chunks):
+        above -= chunks[size]
+        cumulative = math.exp(-max(above, 0.0))
+        values.append(size + rest_of_stream)
+        probs.append(cumulative - below)
+        below = cumulative
+    return StepDistribution(tuple(values), tuple(probs), spread)
+
+
+def _tpot_tail(rows: list[Row], step_s: float, itl: float, steps: StepDistribution) -> tuple[float, ...]:
     """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
     the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step; the
     percentiles are read off the mixture over the profile's output lengths (requests, not tokens, counted)."""
-    values, _ = extras
-    extra_mean = max(itl - step_s, 0.0)
-    variance = max(sum(p * v * v for v, p in values) - extra_mean**2, 0.0)
+    variance = steps.variance
     spreads = [(r[0], math.sqrt(variance / max(r[2] - 1.0, 1.0))) for r in rows]
     if variance <= 0.0:
         return (itl,) * (1 + len(QUANTILES))
@@ -140,20 +210,3 @@ def _tpot_tail(
             lo, hi = (lo, mid) if cdf(mid) >= q / 100.0 else (mid, hi)
         quantiles.append(max(hi, step_s))
     return (itl, *quantiles)
-
-
-def _itl_tail(step_s: float, itl: float, extras: tuple[list[tuple[float, float]], float]) -> tuple[float, ...]:
-    """Mean and percentiles of the time between tokens: decode-only steps and steps that carry a prefill chunk."""
-    values, carrying = extras
-    if not values:
-        return (itl,) + (itl,) * len(QUANTILES)
-    quantiles = []
-    for q in QUANTILES:
-        p, cumulative, extra = q / 100.0, 1.0 - carrying, 0.0
-        for value, weight in values:
-            if cumulative >= p - 1e-12:
-                break
-            cumulative += weight
-            extra = value
-        quantiles.append(step_s + extra)
-    return (itl, *tuple(quantiles))
