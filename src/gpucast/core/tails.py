@@ -4,14 +4,16 @@ The mean model (``serving``) gives one operating point: decode step, prefill sha
 adds what varies from request to request:
 
 * TTFT = own prefill (its prompt length, chunk by chunk) + half a running step + the wait for the prefill server.
-  The wait is M/G/1 (Pollaczek-Khinchine: E[W] = rho / (2 (1 - rho)) x E[S^2] / E[S], S the prefill time, which is
+  The wait is M/G/1 (Pollaczek-Khinchine: E[W] = rho / (2 (1 - rho)) x E[S^2] / E[S], S the prefill time per
+  pipeline stage (latency / pp: a queued prompt enters the first stage once the one ahead has left it), which is
   M/D/1 for one prompt length) with the exponential tail approximation P(W > t) = rho exp(-t rho / E[W]) (Kingman);
   a prompt's TTFT is its own offset plus that wait, and the percentile is read off the mixture over the profile.
 * ITL: most steps decode only; a step that also carries a prefill chunk (continuous batching with chunked prefill,
-  Sarathi-Serve) is longer by that chunk. Chunks arrive as a Poisson stream (rate x chunks per prompt), so a share
-  1 - exp(-g) of steps carries one (g chunks per step on average), and their extra time is scaled so the mean
-  ITL stays the mean model's step / (1 - prefill share). The p99 ITL is a chunk-carrying step once more than 1% of
-  steps carry one: the engine's stall that TPOT percentiles in vLLM benchmarks show.
+  Sarathi-Serve) is longer by that chunk: the engine's stall that ITL percentiles in vLLM benchmarks show. A prompt
+  of n new tokens is n // budget full chunks and a remainder; chunks arrive as Poisson streams, so a step carries
+  none with probability exp(-g) (g chunks per step on average) and the percentile is read off the mixture CDF of
+  decode-only and carrying steps (``StepDistribution``), never off a threshold on the carrying share: it grows
+  continuously and monotonically with the load and the prompt lengths.
 * E2E = TTFT + (output - 1) x mean ITL for each profile point (a request's many tokens average its step times).
 
 ``simulate`` checks these against a discrete-event run of the scheduler (tests/test_tails.py; docs/tail-latency.md).
@@ -82,7 +84,9 @@ def latency_tail(
     mean_latency = sum(r[0] * r[3] for r in rows)
     mean_square = sum(r[0] * r[3] ** 2 for r in rows)
     rho = min(max(rate / max(saturation_rate, 1e-12), rate * mean_cost, 0.0), RHO_CAP)
-    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency if mean_latency > 0 else 0.0)
+    # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
+    # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
+    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
     itl = point.itl_s
     ttft_points = [(r[0], r[1]) for r in rows]
     e2e_points = [(r[0], r[1] + max(r[2] - 1.0, 0.0) * itl) for r in rows]
