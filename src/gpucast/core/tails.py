@@ -22,16 +22,16 @@ adds what varies from request to request:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantile
+from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
 from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
-# a profile point: (weight, TTFT offset, output tokens, prefill latency, prefill cost, chunks, new tokens, cached)
-Row = tuple[float, float, float, float, float, int, float, float]
+LEVELS = tuple(q / 100.0 for q in QUANTILES)
 
 
 @lru_cache(maxsize=65536)
@@ -49,6 +49,52 @@ def _points(
     if lengths is None:
         return ((1.0, float(input_tokens), float(output_tokens)),)
     return tuple((w, float(i), float(o)) for w, i, o in lengths.points)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a request mix costs a replica whatever the load: per profile point (weight, output tokens, prefill
+    latency, prefill cost, chunks), the moments of the prefill latency and the chunk table (chunk seconds, chunks
+    per request). Memoized: the capacity search asks for a tail at every load it tries, with the same mix."""
+
+    points: tuple[tuple[float, float, float, float, int], ...]
+    mean_cost: float
+    mean_latency: float
+    mean_square: float
+    chunk_table: tuple[tuple[float, float], ...]  # ascending chunk seconds
+
+
+@lru_cache(maxsize=4096)
+def _shape(
+    cfg: ReplicaConfig, lengths: LengthProfile | None, input_tokens: float, output_tokens: float, cached_tokens: float
+) -> _Shape:
+    """A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each
+    the mean of its full chunks' replica time) and the remainder (its marginal time after them)."""
+    budget = max(cfg.chunk_tokens, 1)
+    points: list[tuple[float, float, float, float, int]] = []
+    chunks: dict[float, float] = {}  # chunk seconds -> chunks per request
+    for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
+        cached = min(cached_tokens, tin)
+        new = max(tin - cached, 0.0)
+        latency, cost = _prefill(cfg, new, cached)
+        points.append((weight, tout, latency, cost, math.ceil(new / budget)))
+        if new <= 0.0:
+            continue
+        full = int(new // budget)
+        rest = new - full * budget
+        full_cost = _prefill(cfg, full * budget, cached)[1] if full and rest > 1e-9 else cost
+        if full:
+            chunks[full_cost / full] = chunks.get(full_cost / full, 0.0) + weight * full
+        if rest > 1e-9:
+            size = max(cost - (full_cost if full else 0.0), 0.0)
+            chunks[size] = chunks.get(size, 0.0) + weight
+    return _Shape(
+        tuple(points),
+        sum(w * c for w, _, _, c, _ in points),
+        sum(w * lat for w, _, lat, _, _ in points),
+        sum(w * lat * lat for w, _, lat, _, _ in points),
+        tuple(sorted(chunks.items())),
+    )
 
 
 def latency_tail(
@@ -72,33 +118,26 @@ def latency_tail(
         return LatencyTail(inf, (point.itl_s,) * 5, inf)
     rate, step = point.requests_per_s, point.step
     per_chunk_step = step.attention_s + step.overhead_s
-    rows: list[Row] = []
-    for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
-        cached = min(cached_input_tokens, tin)
-        new = max(tin - cached, 0.0)
-        latency, cost = _prefill(cfg, new, cached)
-        chunks = math.ceil(new / max(cfg.chunk_tokens, 1))
-        offset = latency + step.total_s / 2.0 + chunks * per_chunk_step
-        rows.append((weight, offset, tout, latency, cost, chunks, new, cached))
-    mean_cost = sum(r[0] * r[4] for r in rows)
-    mean_latency = sum(r[0] * r[3] for r in rows)
-    mean_square = sum(r[0] * r[3] ** 2 for r in rows)
-    rho = min(max(rate / max(saturation_rate, 1e-12), rate * mean_cost, 0.0), RHO_CAP)
+    shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
+    half_step = step.total_s / 2.0
+    offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
+    mean_latency, mean_square = shape.mean_latency, shape.mean_square
+    rho = min(max(rate / max(saturation_rate, 1e-12), rate * shape.mean_cost, 0.0), RHO_CAP)
     # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
     # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
     mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
     itl = point.itl_s
-    ttft_points = [(r[0], r[1]) for r in rows]
-    e2e_points = [(r[0], r[1] + max(r[2] - 1.0, 0.0) * itl) for r in rows]
+    ttft_points = [(w, a) for w, a, _ in offsets]
+    e2e_points = [(w, a + max(tout - 1.0, 0.0) * itl) for w, a, tout in offsets]
     ttft_mean = sum(w * a for w, a in ttft_points) + mean_wait
     e2e_mean = sum(w * a for w, a in e2e_points) + mean_wait
     if lengths is None:  # the mean model's own numbers, bit for bit
         ttft_mean, e2e_mean = point.ttft_s, point.e2e_s
     queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
-    ttft = (ttft_mean, *tuple(queued + mixture_quantile(q / 100.0, ttft_points, rho, mean_wait) for q in QUANTILES))
-    e2e = (e2e_mean, *tuple(queued + mixture_quantile(q / 100.0, e2e_points, rho, mean_wait) for q in QUANTILES))
-    steps = step_distribution(cfg, rows, rate, itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
-    tpot_tail = _tpot_tail(rows, step.total_s, itl, steps) if tpot else None
+    ttft = (ttft_mean, *(queued + t for t in mixture_quantiles(LEVELS, ttft_points, rho, mean_wait)))
+    e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
+    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
 
 
@@ -129,63 +168,42 @@ class StepDistribution:
         return sum(p * (v - mean) ** 2 for v, p in zip(self.values, self.probs, strict=True)) + self.spread**2
 
     def quantiles(self, step_s: float) -> tuple[float, ...]:
-        """``QUANTILES`` of step + X + noise: on each stretch between atoms the CDF is P - C exp(-u / spread),
-        inverted in closed form (no bisection)."""
-        out = []
-        for q in QUANTILES:
-            out.append(step_s + self._extra_quantile(q / 100.0))
-        return tuple(out)
-
-    def _extra_quantile(self, p: float) -> float:
+        """``QUANTILES`` of step + X + noise, in one pass over the atoms: on each stretch between atoms the CDF is
+        mass - weight x exp(-u / spread), inverted in closed form (no bisection)."""
         values, probs, spread = self.values, self.probs, self.spread
-        if spread <= 0.0:
-            cumulative = 0.0
-            for value, prob in zip(values, probs, strict=True):
-                cumulative += prob
-                if cumulative >= p - 1e-12:
-                    return value
-            return values[-1]
-        mass, weight = 0.0, 0.0  # atoms at or below the stretch's start; sum of prob x exp(-(start - value) / spread)
-        for k, (value, prob) in enumerate(zip(values, probs, strict=True)):
+        levels = LEVELS  # ascending
+        out: list[float] = []
+        mass, weight, last = 0.0, 0.0, len(values) - 1
+        for k, value in enumerate(values):
+            prob = probs[k]
+            if spread <= 0.0:  # atoms only: the first value whose cumulative probability reaches the level
+                mass += prob
+                while len(out) < len(levels) and (mass >= levels[len(out)] - 1e-12 or k == last):
+                    out.append(step_s + value)
+                continue
             if k > 0:
                 weight *= math.exp(-(value - values[k - 1]) / spread)
             mass += prob
-            weight += prob
-            if mass <= p:
-                continue
-            u = spread * math.log(weight / (mass - p))  # CDF(value + u) = mass - weight exp(-u / spread) = p
-            if k == len(values) - 1 or value + u <= values[k + 1]:
-                return value + max(u, 0.0)
-        return values[-1] + spread * math.log(max(weight, 1e-300) / max(mass - p, 1e-12))
+            weight += prob  # sum of prob x exp(-(value - atom) / spread) over the atoms so far
+            while len(out) < len(levels) and mass > levels[len(out)]:
+                u = spread * math.log(weight / (mass - levels[len(out)]))
+                if k < last and value + u > values[k + 1]:
+                    break  # this level lies beyond the next atom
+                out.append(step_s + value + max(u, 0.0))
+        return tuple(out)
 
 
-def step_distribution(cfg: ReplicaConfig, rows: list[Row], rate: float, itl: float, spread: float) -> StepDistribution:
-    """The per-token gap's distribution at ``rate`` requests/s and mean gap ``itl`` (``StepDistribution``).
-
-    A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each the
-    mean of its full chunks' replica time) and the remainder (its marginal time after them)."""
-    budget = max(cfg.chunk_tokens, 1)
-    chunks: dict[float, float] = {}  # chunk seconds -> chunks per step
-    for weight, _, _, _, cost, _, new, cached in rows:
-        if new <= 0.0:
-            continue
-        full = int(new // budget)
-        rest = new - full * budget
-        full_cost = _prefill(cfg, full * budget, cached)[1] if full and rest > 0 else cost
-        if full:
-            size = full_cost / full
-            chunks[size] = chunks.get(size, 0.0) + rate * itl * weight * full
-        if rest > 1e-9:
-            size = max(cost - (full_cost if full else 0.0), 0.0)
-            chunks[size] = chunks.get(size, 0.0) + rate * itl * weight
-    total = sum(chunks.values())
+def step_distribution(chunk_table: Sequence[tuple[float, float]], per_step: float, spread: float) -> StepDistribution:
+    """The per-token gap's distribution (``StepDistribution``) when ``per_step`` requests arrive per step (rate x
+    mean gap) with the chunks of ``chunk_table`` (ascending chunk seconds, chunks per request) each."""
+    total = sum(n for _, n in chunk_table) * per_step
     if total <= 0.0:
         return StepDistribution((0.0,), (1.0,), spread)
-    rest_of_stream = sum(size * n for size, n in chunks.items())
+    rest_of_stream = sum(size * n for size, n in chunk_table) * per_step
     values, probs = [0.0], [math.exp(-total)]
     above, below = total, probs[0]  # rates of the chunks whose step is longer; P(X <= the last value)
-    for size in sorted(chunks):
-        above -= chunks[size]
+    for size, n in chunk_table:
+        above -= n * per_step
         cumulative = math.exp(-max(above, 0.0))
         values.append(size + rest_of_stream)
         probs.append(cumulative - below)
@@ -193,12 +211,14 @@ def step_distribution(cfg: ReplicaConfig, rows: list[Row], rate: float, itl: flo
     return StepDistribution(tuple(values), tuple(probs), spread)
 
 
-def _tpot_tail(rows: list[Row], step_s: float, itl: float, steps: StepDistribution) -> tuple[float, ...]:
+def _tpot_tail(
+    outputs: list[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
+) -> tuple[float, ...]:
     """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
     the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step; the
     percentiles are read off the mixture over the profile's output lengths (requests, not tokens, counted)."""
     variance = steps.variance
-    spreads = [(r[0], math.sqrt(variance / max(r[2] - 1.0, 1.0))) for r in rows]
+    spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
     if variance <= 0.0:
         return (itl,) * (1 + len(QUANTILES))
     normal = NormalDist()
