@@ -145,12 +145,12 @@ def latency_tail(
 class StepDistribution:
     """The time between two tokens: a decode step + X + noise.
 
-    X is the prefill work the step carries: chunks arrive as Poisson streams (``rates[k]`` chunks per step of
-    size ``sizes[k]`` seconds), so a step carries none with probability exp(-g) (g = sum of the rates), and a step
-    that carries chunk k also carries, on average, the rest of the stream's work m = sum rates x sizes:
-    P(X <= x) = exp(-sum of rates[k] with sizes[k] + m > x). This keeps every percentile non-decreasing in the load
-    and in the prompt lengths (more or larger chunks only add mass above any x: Poisson superposition), which a
-    threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson in an
+    X is the prefill work the step carries: each chunk of the chunk table arrives as a Poisson stream (its chunks per
+    request x requests per step), so a step carries none with probability exp(-g) (g = the streams' sum), and a step
+    that carries a chunk of size s also carries, on average, the rest of the streams' work m = sum of rate x size:
+    P(X <= x) = exp(-sum of the rates of the chunks with s + m > x). This keeps every percentile non-decreasing in
+    the load and in the prompt lengths (more or larger chunks only add mass above any x: Poisson superposition),
+    which a threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson in an
     open loop: sd = the step's attention / sqrt(batch)), its upper half taken as an exponential of that mean, which
     makes each quantile continuous in the load and never lowers it."""
 
