@@ -150,9 +150,9 @@ class StepDistribution:
     that carries a chunk of size s also carries, on average, the rest of the streams' work m = sum of rate x size:
     P(X <= x) = exp(-sum of the rates of the chunks with s + m > x). This keeps every percentile non-decreasing in
     the load and in the prompt lengths (more or larger chunks only add mass above any x: Poisson superposition),
-    which a threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson in an
-    open loop: sd = the step's attention / sqrt(batch)), its upper half taken as an exponential of that mean, which
-    makes each quantile continuous in the load and never lowers it."""
+    which a threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson
+    in an open loop: sd = the step's attention / sqrt(batch)), its upper half taken as an exponential of that mean,
+    which makes each quantile continuous in the load and never lowers it."""
 
     values: tuple[float, ...]  # X's atoms, ascending, the first 0
     probs: tuple[float, ...]
