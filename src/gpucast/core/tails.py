@@ -113,12 +113,14 @@ def latency_tail(
     Without ``lengths`` every request has the point's shape and the means are the point's own, so
     ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's.
     ``tpot``: also the per-request TPOT distribution (reported, never an SLO input: the capacity search skips it)."""
-    if not math.isfinite(point.ttft_s):
-        inf = (math.inf,) * 5
-        return LatencyTail(inf, (point.itl_s,) * 5, inf)
     rate, step = point.requests_per_s, point.step
-    per_chunk_step = step.attention_s + step.overhead_s
     shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
+    itl = point.itl_s
+    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
+        inf = (math.inf,) * 5
+        return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf)  # type: ignore[arg-type]
+    per_chunk_step = step.attention_s + step.overhead_s
     half_step = step.total_s / 2.0
     offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
     mean_latency, mean_square = shape.mean_latency, shape.mean_square
@@ -126,7 +128,6 @@ def latency_tail(
     # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
     # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
     mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
-    itl = point.itl_s
     ttft_points = [(w, a) for w, a, _ in offsets]
     e2e_points = [(w, a + max(tout - 1.0, 0.0) * itl) for w, a, tout in offsets]
     ttft_mean = sum(w * a for w, a in ttft_points) + mean_wait
@@ -136,7 +137,6 @@ def latency_tail(
     queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
     ttft = (ttft_mean, *(queued + t for t in mixture_quantiles(LEVELS, ttft_points, rho, mean_wait)))
     e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
-    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
     tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
 
