@@ -32,6 +32,7 @@ from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
 LEVELS = tuple(q / 100.0 for q in QUANTILES)
+_LOG_TAILS = tuple(-math.log(1.0 - p) for p in LEVELS)  # log(1 / (1 - p))
 
 
 @lru_cache(maxsize=65536)
@@ -128,6 +129,16 @@ def latency_tail(
     # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
     # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
     mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
+    if lengths is None and not tpot:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
+        _, a, tout = offsets[0]
+        waits = _wait_quantiles(rho, mean_wait)
+        queued = max(point.ttft_s - (a + mean_wait), 0.0)
+        e2e_offset = a + max(tout - 1.0, 0.0) * itl + queued
+        return LatencyTail(
+            (point.ttft_s, *(a + queued + w for w in waits)),  # type: ignore[arg-type]
+            (itl, *steps.quantiles(step.total_s)),  # type: ignore[arg-type]
+            (point.e2e_s, *(e2e_offset + w for w in waits)),  # type: ignore[arg-type]
+        )
     ttft_points = [(w, a) for w, a, _ in offsets]
     e2e_points = [(w, a + max(tout - 1.0, 0.0) * itl) for w, a, tout in offsets]
     ttft_mean = sum(w * a for w, a in ttft_points) + mean_wait
@@ -139,6 +150,17 @@ def latency_tail(
     e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
     tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
+
+
+def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
+    """``LEVELS`` quantiles of the prefill wait: 0 with probability 1 - ``busy``, else exponential of mean
+    ``mean_wait`` / ``busy`` (``percentiles.mixture_quantile`` for one request shape)."""
+    if busy <= 0.0 or mean_wait <= 0.0:
+        return (0.0,) * len(LEVELS)
+    scale, log_busy = mean_wait / busy, math.log(busy)
+    return tuple(
+        scale * (log_busy + tail) if busy > 1.0 - p else 0.0 for p, tail in zip(LEVELS, _LOG_TAILS, strict=True)
+    )
 
 
 @dataclass(frozen=True)
