@@ -134,11 +134,21 @@ def test_slo_percentile_flag_plans_for_the_tail_and_rejects_bad_values() -> None
 
 
 def test_step_distribution_by_hand() -> None:
-    """One chunk of 50 ms per request, 0.02 requests per step: a step carries none with probability e^-0.02 = 0.9802,
-    so p50-p95 are a decode step; p99 is a carrying step, 50 ms + the streams' mean work 0.02 x 50 ms = 51 ms."""
+    """One request shape, one 50 ms chunk per request, 0.02 requests per step: the exact compound Poisson. A step
+    carries k chunks with probability e^-0.02 0.02^k / k!: 0.9802, 0.0196, 0.0002, so p50-p95 are a decode step and
+    p99 a step with one chunk, 10 + 50 ms; at 0.2 requests per step two chunks pass 1% (1 - e^-0.2 x 1.2 = 1.75%)."""
     steps = step_distribution(((0.050, 1.0),), 0.02, 0.0)
-    assert steps.values == pytest.approx((0.0, 0.051)) and steps.probs[0] == pytest.approx(math.exp(-0.02))
-    assert steps.quantiles(0.010) == pytest.approx((0.010, 0.010, 0.010, 0.061))
+    assert steps.values[:3] == pytest.approx((0.0, 0.050, 0.100)) and steps.probs[0] == pytest.approx(math.exp(-0.02))
+    assert steps.probs[1] == pytest.approx(0.02 * math.exp(-0.02)) and sum(steps.probs) == pytest.approx(1.0)
+    assert steps.quantiles(0.010) == pytest.approx((0.010, 0.010, 0.010, 0.060))
+    assert step_distribution(((0.050, 1.0),), 0.2, 0.0).quantiles(0.010)[-1] == pytest.approx(0.110)
+    # a request mix (three chunk sizes or more): a step carrying a chunk of size s also carries the streams' mean work
+    # m = 0.01 x (10 + 20 + 50) ms = 0.8 ms; P(extra <= x) = exp(-(rates of the chunks with s + m > x))
+    mix = step_distribution(((0.010, 1.0), (0.020, 1.0), (0.050, 1.0)), 0.01, 0.0)
+    assert mix.values == pytest.approx((0.0, 0.0108, 0.0208, 0.0508))
+    assert mix.probs[0] == pytest.approx(math.exp(-0.03)) and mix.probs[-1] == pytest.approx(1 - math.exp(-0.01))
+    # P(extra <= 20.8 ms) = e^-0.01 = 0.99005: the top chunk (0.995% of the steps) stays above p99
+    assert mix.quantiles(0.010)[-1] == pytest.approx(0.010 + 0.0208)
     # no chunks, the batch's fluctuation alone: an exponential of mean 1 ms, p99 = 1 ms x ln 100
     noise = StepDistribution((0.0,), (1.0,), 0.001)
     assert noise.quantiles(0.010)[-1] == pytest.approx(0.010 + 0.001 * math.log(100.0))

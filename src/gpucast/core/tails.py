@@ -32,6 +32,8 @@ from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
 LEVELS = tuple(q / 100.0 for q in QUANTILES)
+EXACT_SIZES = 2  # chunk tables this short (one request shape) take the exact compound Poisson
+POISSON_TERMS = 64  # terms of a Poisson distribution at most (the rest of its mass goes to the last)
 _LOG_TAILS = tuple(-math.log(1.0 - p) for p in LEVELS)  # log(1 / (1 - p))
 
 
@@ -221,6 +223,8 @@ def step_distribution(chunk_table: Sequence[tuple[float, float]], per_step: floa
     total = sum(n for _, n in chunk_table) * per_step
     if total <= 0.0:
         return StepDistribution((0.0,), (1.0,), spread)
+    if len(chunk_table) <= EXACT_SIZES:
+        return _compound(chunk_table, per_step, spread)
     rest_of_stream = sum(size * n for size, n in chunk_table) * per_step
     values, probs = [0.0], [math.exp(-total)]
     above, below = total, probs[0]  # rates of the chunks whose step is longer; P(X <= the last value)
@@ -231,6 +235,42 @@ def step_distribution(chunk_table: Sequence[tuple[float, float]], per_step: floa
         probs.append(cumulative - below)
         below = cumulative
     return StepDistribution(tuple(values), tuple(probs), spread)
+
+
+def _poisson(mean: float) -> list[float]:
+    """Poisson probabilities 0, 1, 2... up to a cumulative 1 - 1e-9 (at most ``POISSON_TERMS``; the rest of the
+    mass is added to the last term: conservative, and never enough to move a percentile up to p99)."""
+    terms, pmf, cumulative = [], math.exp(-mean), 0.0
+    for k in range(POISSON_TERMS):
+        terms.append(pmf)
+        cumulative += pmf
+        if cumulative >= 1.0 - 1e-9:
+            break
+        pmf *= mean / (k + 1)
+    terms[-1] += max(1.0 - cumulative, 0.0)
+    return terms
+
+
+def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, spread: float) -> StepDistribution:
+    """The exact compound Poisson distribution of a step's prefill work for one or two chunk sizes (one request
+    shape: its full chunks and its remainder): i chunks of one size and j of the other with probability
+    Poisson(i) x Poisson(j). Non-decreasing in the load and the chunk sizes as the general form is, and without its
+    conservative mean of the other chunks: a fixed-length p99 ITL is one chunk's step until two chunks in one step
+    pass 1% of the steps, as the simulator shows."""
+    grids = [(size, _poisson(n * per_step)) for size, n in chunk_table]
+    atoms: dict[float, float] = {}
+    if len(grids) == 1:
+        ((size, pmf),) = grids
+        for i, p in enumerate(pmf):
+            atoms[i * size] = atoms.get(i * size, 0.0) + p
+    else:
+        (size_a, pmf_a), (size_b, pmf_b) = grids
+        for i, p in enumerate(pmf_a):
+            for j, q in enumerate(pmf_b):
+                value = i * size_a + j * size_b
+                atoms[value] = atoms.get(value, 0.0) + p * q
+    ordered = sorted(atoms.items())
+    return StepDistribution(tuple(v for v, _ in ordered), tuple(p for _, p in ordered), spread)
 
 
 def _tpot_tail(
