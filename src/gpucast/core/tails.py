@@ -238,13 +238,13 @@ def step_distribution(chunk_table: Sequence[tuple[float, float]], per_step: floa
 
 
 def _poisson(mean: float) -> list[float]:
-    """Poisson probabilities 0, 1, 2... up to a cumulative 1 - 1e-9 (at most ``POISSON_TERMS``; the rest of the
+    """Poisson probabilities 0, 1, 2... up to a cumulative 1 - 1e-7 (at most ``POISSON_TERMS``; the rest of the
     mass is added to the last term: conservative, and never enough to move a percentile up to p99)."""
     terms, pmf, cumulative = [], math.exp(-mean), 0.0
     for k in range(POISSON_TERMS):
         terms.append(pmf)
         cumulative += pmf
-        if cumulative >= 1.0 - 1e-9:
+        if cumulative >= 1.0 - 1e-7:
             break
         pmf *= mean / (k + 1)
     terms[-1] += max(1.0 - cumulative, 0.0)
@@ -257,18 +257,17 @@ def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, sprea
     Poisson(i) x Poisson(j). Non-decreasing in the load and the chunk sizes as the general form is, and without its
     conservative mean of the other chunks: a fixed-length p99 ITL is one chunk's step until two chunks in one step
     pass 1% of the steps, as the simulator shows."""
-    grids = [(size, _poisson(n * per_step)) for size, n in chunk_table]
+    if len(chunk_table) == 1 and chunk_table[0][0] > 0.0:  # one size (a prompt within the budget): i chunks
+        size, n = chunk_table[0]
+        pmf = _poisson(n * per_step)
+        return StepDistribution(tuple(i * size for i in range(len(pmf))), tuple(pmf), spread)
     atoms: dict[float, float] = {}
-    if len(grids) == 1:
-        ((size, pmf),) = grids
-        for i, p in enumerate(pmf):
-            atoms[i * size] = atoms.get(i * size, 0.0) + p
-    else:
-        (size_a, pmf_a), (size_b, pmf_b) = grids
-        for i, p in enumerate(pmf_a):
-            for j, q in enumerate(pmf_b):
-                value = i * size_a + j * size_b
-                atoms[value] = atoms.get(value, 0.0) + p * q
+    grids = [(size, _poisson(n * per_step)) for size, n in chunk_table]
+    (size_a, pmf_a), (size_b, pmf_b) = grids if len(grids) == 2 else (grids[0], (0.0, [1.0]))
+    for i, p in enumerate(pmf_a):
+        for j, q in enumerate(pmf_b):
+            value = i * size_a + j * size_b
+            atoms[value] = atoms.get(value, 0.0) + p * q
     ordered = sorted(atoms.items())
     return StepDistribution(tuple(v for v, _ in ordered), tuple(p for _, p in ordered), spread)
 
