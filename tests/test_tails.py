@@ -3,7 +3,11 @@ percentile in the capacity search (``mean`` reproduces the mean model exactly)."
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gpucast.catalog import loader
 from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
@@ -12,7 +16,7 @@ from gpucast.core.percentiles import LengthProfile, check_percentile, empirical_
 from gpucast.core.serving import at_request_rate
 from gpucast.core.simulate import poisson_trace, simulate
 from gpucast.core.specs import Precision
-from gpucast.core.tails import latency_tail
+from gpucast.core.tails import StepDistribution, latency_tail, step_distribution
 
 CHAT = lognormal_profile(
     "chat", input_mean=300, input_median=200, input_max=4096, output_mean=250, output_median=180, output_max=2048
@@ -64,7 +68,7 @@ def test_analytic_percentiles_agree_with_the_simulation(load: float) -> None:
 def test_per_request_tpot_is_tighter_than_per_token_itl_and_agrees_with_the_simulation(load: float) -> None:
     """TPOT = a request's (E2E - TTFT) / (output - 1): a request averages its steps, so its p99 is far below the
     per-token p99 ITL (a chunk-carrying step); analytic p90/p99 within 25% of the simulation (measured: 0.3 load
-    6.4/6.5 vs 6.9/7.2 ms, 0.6 load 8.1/8.4 vs 9.7/10.0 ms)."""
+    6.2/6.5 vs 6.7/7.1 ms, 0.6 load 7.9/8.3 vs 9.5/10.0 ms)."""
     est = _estimate(SLO(1e9, 1e9))
     cfg, sat = est.config, est.saturation.requests_per_s
     shape = {"input_tokens": CHAT.mean_input, "output_tokens": CHAT.mean_output}
@@ -124,3 +128,66 @@ def test_slo_percentile_flag_plans_for_the_tail_and_rejects_bad_values() -> None
     assert gpus["99"] > gpus["mean"]
     bad = subprocess.run([*base, "--slo-percentile", "98"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--slo-percentile '98'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- the ITL mixture (core.tails.StepDistribution): hand-checked numbers and monotonicity ----------------------------
+
+
+def test_step_distribution_by_hand() -> None:
+    """One request shape, one 50 ms chunk per request, 0.02 requests per step: the exact compound Poisson. A step
+    carries k chunks with probability e^-0.02 0.02^k / k!: 0.9802, 0.0196, 0.0002, so p50-p95 are a decode step and
+    p99 a step with one chunk, 10 + 50 ms; at 0.2 requests per step two chunks pass 1% (1 - e^-0.2 x 1.2 = 1.75%)."""
+    steps = step_distribution(((0.050, 1.0),), 0.02, 0.0)
+    assert steps.values[:3] == pytest.approx((0.0, 0.050, 0.100)) and steps.probs[0] == pytest.approx(math.exp(-0.02))
+    assert steps.probs[1] == pytest.approx(0.02 * math.exp(-0.02)) and sum(steps.probs) == pytest.approx(1.0)
+    assert steps.quantiles(0.010) == pytest.approx((0.010, 0.010, 0.010, 0.060))
+    assert step_distribution(((0.050, 1.0),), 0.2, 0.0).quantiles(0.010)[-1] == pytest.approx(0.110)
+    # a request mix (three chunk sizes or more): a step carrying a chunk of size s also carries the streams' mean work
+    # m = 0.01 x (10 + 20 + 50) ms = 0.8 ms; P(extra <= x) = exp(-(rates of the chunks with s + m > x))
+    mix = step_distribution(((0.010, 1.0), (0.020, 1.0), (0.050, 1.0)), 0.01, 0.0)
+    assert mix.values == pytest.approx((0.0, 0.0108, 0.0208, 0.0508))
+    assert mix.probs[0] == pytest.approx(math.exp(-0.03)) and mix.probs[-1] == pytest.approx(1 - math.exp(-0.01))
+    # P(extra <= 20.8 ms) = e^-0.01 = 0.99005: the top chunk (0.995% of the steps) stays above p99
+    assert mix.quantiles(0.010)[-1] == pytest.approx(0.010 + 0.0208)
+    # no chunks, the batch's fluctuation alone: an exponential of mean 1 ms, p99 = 1 ms x ln 100
+    noise = StepDistribution((0.0,), (1.0,), 0.001)
+    assert noise.quantiles(0.010)[-1] == pytest.approx(0.010 + 0.001 * math.log(100.0))
+    assert noise.quantiles(0.010)[0] == pytest.approx(0.010 + 0.001 * math.log(2.0))
+
+
+def test_a_long_prompt_is_full_chunks_and_a_remainder() -> None:
+    """A prompt of 2.5 budgets is two full chunks and a half one: three chunk-carrying steps, not 2.5 averaged ones."""
+    est = _estimate(SLO(1e9, 1e9), lengths=None)
+    cfg = est.config
+    tokens = 2.5 * cfg.chunk_tokens
+    point = at_request_rate(cfg, input_tokens=tokens, output_tokens=200, rate=0.2 * est.saturation.requests_per_s)
+    from gpucast.core.tails import _shape
+
+    table = _shape(cfg, None, tokens, 200.0, 0.0).chunk_table
+    assert sorted(n for _, n in table) == [1.0, 2.0] and table[0][0] < table[1][0] / 1.5
+    assert latency_tail(cfg, point, input_tokens=tokens, output_tokens=200, saturation_rate=1.0).itl_s[4] > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(low=st.floats(0.02, 0.9), factor=st.floats(1.0, 1.5), stretch=st.floats(1.0, 8.0))
+def test_p99_itl_and_ttft_never_fall_with_load_or_longer_prompts(low: float, factor: float, stretch: float) -> None:
+    """At a fixed replica the p99 ITL and TTFT are non-decreasing in the request rate and in the prompt lengths of
+    the profile's top 2% (what the capacity search and the planner's monotonicity rely on)."""
+    est = _estimate(SLO(1e9, 1e9))
+    cfg, sat = est.config, est.saturation.requests_per_s
+    heavy = LengthProfile("heavy", tuple(
+        (w, round(i * stretch) if k >= len(CHAT.points) - 2 else i, o) for k, (w, i, o) in enumerate(CHAT.points)
+    ))  # fmt: skip
+
+    def p99(rate: float, profile: LengthProfile) -> tuple[float, float]:
+        shape = {"input_tokens": profile.mean_input, "output_tokens": profile.mean_output}
+        point = at_request_rate(cfg, rate=rate, **shape)
+        tail = latency_tail(cfg, point, saturation_rate=sat, lengths=profile, **shape)
+        return tail.itl_s[4], tail.ttft_s[4]
+
+    rate = low * sat
+    base_itl, base_ttft = p99(rate, CHAT)
+    more_itl, more_ttft = p99(min(rate * factor, 0.95 * sat), CHAT)
+    long_itl, long_ttft = p99(rate, heavy)
+    assert more_itl >= base_itl * (1 - 1e-9) and more_ttft >= base_ttft * (1 - 1e-9)
+    assert long_itl >= base_itl * (1 - 1e-9) and long_ttft >= base_ttft * (1 - 1e-9)

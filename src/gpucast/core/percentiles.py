@@ -165,6 +165,20 @@ def weighted_profile(name: str, requests: Sequence[tuple[float, float, float]]) 
     return LengthProfile(name, tuple((w / norm, i, o) for (i, o), w in merged.items()))
 
 
+def mixture_quantiles(
+    levels: Sequence[float], offsets: Sequence[tuple[float, float]], busy: float, mean_wait: float
+) -> tuple[float, ...]:
+    """``mixture_quantile`` at each of ``levels``; one request shape in closed form without the per-call setup (the
+    capacity search asks for a tail at every load it tries)."""
+    if len(offsets) != 1:
+        return tuple(mixture_quantile(p, offsets, busy, mean_wait) for p in levels)
+    a = offsets[0][1]
+    if busy <= 0.0 or mean_wait <= 0.0:
+        return (a,) * len(levels)
+    scale = mean_wait / busy
+    return tuple(a + scale * math.log(busy / max(1.0 - p, 1e-12)) if busy > 1.0 - p else a for p in levels)
+
+
 def mixture_quantile(p: float, offsets: Sequence[tuple[float, float]], busy: float, mean_wait: float) -> float:
     """The p-quantile of a + W: ``offsets`` are (weight, a) points and W an independent queueing wait that is 0
     with probability 1 - ``busy`` and otherwise exponential with mean ``mean_wait`` / ``busy`` (the M/G/1 wait's

@@ -4,14 +4,16 @@ The mean model (``serving``) gives one operating point: decode step, prefill sha
 adds what varies from request to request:
 
 * TTFT = own prefill (its prompt length, chunk by chunk) + half a running step + the wait for the prefill server.
-  The wait is M/G/1 (Pollaczek-Khinchine: E[W] = rho / (2 (1 - rho)) x E[S^2] / E[S], S the prefill time, which is
+  The wait is M/G/1 (Pollaczek-Khinchine: E[W] = rho / (2 (1 - rho)) x E[S^2] / E[S], S the prefill time per
+  pipeline stage (latency / pp: a queued prompt enters the first stage once the one ahead has left it), which is
   M/D/1 for one prompt length) with the exponential tail approximation P(W > t) = rho exp(-t rho / E[W]) (Kingman);
   a prompt's TTFT is its own offset plus that wait, and the percentile is read off the mixture over the profile.
 * ITL: most steps decode only; a step that also carries a prefill chunk (continuous batching with chunked prefill,
-  Sarathi-Serve) is longer by that chunk. Chunks arrive as a Poisson stream (rate x chunks per prompt), so a share
-  1 - exp(-g) of steps carries one (g chunks per step on average), and their extra time is scaled so the mean
-  ITL stays the mean model's step / (1 - prefill share). The p99 ITL is a chunk-carrying step once more than 1% of
-  steps carry one: the engine's stall that TPOT percentiles in vLLM benchmarks show.
+  Sarathi-Serve) is longer by that chunk: the engine's stall that ITL percentiles in vLLM benchmarks show. A prompt
+  of n new tokens is n // budget full chunks and a remainder; chunks arrive as Poisson streams, so a step carries
+  none with probability exp(-g) (g chunks per step on average) and the percentile is read off the mixture CDF of
+  decode-only and carrying steps (``StepDistribution``), never off a threshold on the carrying share: it grows
+  continuously and monotonically with the load and the prompt lengths.
 * E2E = TTFT + (output - 1) x mean ITL for each profile point (a request's many tokens average its step times).
 
 ``simulate`` checks these against a discrete-event run of the scheduler (tests/test_tails.py; docs/tail-latency.md).
@@ -20,13 +22,19 @@ adds what varies from request to request:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantile
+from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
 from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
+LEVELS = tuple(q / 100.0 for q in QUANTILES)
+EXACT_SIZES = 2  # chunk tables this short (one request shape) take the exact compound Poisson
+POISSON_TERMS = 64  # terms of a Poisson distribution at most (the rest of its mass goes to the last)
+_LOG_TAILS = tuple(-math.log(1.0 - p) for p in LEVELS)  # log(1 / (1 - p))
 
 
 @lru_cache(maxsize=65536)
@@ -46,6 +54,52 @@ def _points(
     return tuple((w, float(i), float(o)) for w, i, o in lengths.points)
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """What a request mix costs a replica whatever the load: per profile point (weight, output tokens, prefill
+    latency, prefill cost, chunks), the moments of the prefill latency and the chunk table (chunk seconds, chunks
+    per request). Memoized: the capacity search asks for a tail at every load it tries, with the same mix."""
+
+    points: tuple[tuple[float, float, float, float, int], ...]
+    mean_cost: float
+    mean_latency: float
+    mean_square: float
+    chunk_table: tuple[tuple[float, float], ...]  # ascending chunk seconds
+
+
+@lru_cache(maxsize=4096)
+def _shape(
+    cfg: ReplicaConfig, lengths: LengthProfile | None, input_tokens: float, output_tokens: float, cached_tokens: float
+) -> _Shape:
+    """A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each
+    the mean of its full chunks' replica time) and the remainder (its marginal time after them)."""
+    budget = max(cfg.chunk_tokens, 1)
+    points: list[tuple[float, float, float, float, int]] = []
+    chunks: dict[float, float] = {}  # chunk seconds -> chunks per request
+    for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
+        cached = min(cached_tokens, tin)
+        new = max(tin - cached, 0.0)
+        latency, cost = _prefill(cfg, new, cached)
+        points.append((weight, tout, latency, cost, math.ceil(new / budget)))
+        if new <= 0.0:
+            continue
+        full = int(new // budget)
+        rest = new - full * budget
+        full_cost = _prefill(cfg, full * budget, cached)[1] if full and rest > 1e-9 else cost
+        if full:
+            chunks[full_cost / full] = chunks.get(full_cost / full, 0.0) + weight * full
+        if rest > 1e-9:
+            size = max(cost - (full_cost if full else 0.0), 0.0)
+            chunks[size] = chunks.get(size, 0.0) + weight
+    return _Shape(
+        tuple(points),
+        sum(w * c for w, _, _, c, _ in points),
+        sum(w * lat for w, _, lat, _, _ in points),
+        sum(w * lat * lat for w, _, lat, _, _ in points),
+        tuple(sorted(chunks.items())),
+    )
+
+
 def latency_tail(
     cfg: ReplicaConfig,
     point: OperatingPoint,
@@ -62,69 +116,170 @@ def latency_tail(
     Without ``lengths`` every request has the point's shape and the means are the point's own, so
     ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's.
     ``tpot``: also the per-request TPOT distribution (reported, never an SLO input: the capacity search skips it)."""
-    if not math.isfinite(point.ttft_s):
-        inf = (math.inf,) * 5
-        return LatencyTail(inf, (point.itl_s,) * 5, inf)
     rate, step = point.requests_per_s, point.step
-    per_chunk_step = step.attention_s + step.overhead_s
-    rows = []  # (weight, ttft offset, e2e offset, prefill latency, prefill cost, chunks)
-    for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
-        cached = min(cached_input_tokens, tin)
-        new = max(tin - cached, 0.0)
-        latency, cost = _prefill(cfg, new, cached)
-        chunks = math.ceil(new / max(cfg.chunk_tokens, 1))
-        offset = latency + step.total_s / 2.0 + chunks * per_chunk_step
-        rows.append((weight, offset, tout, latency, cost, chunks))
-    mean_cost = sum(r[0] * r[4] for r in rows)
-    mean_latency = sum(r[0] * r[3] for r in rows)
-    mean_square = sum(r[0] * r[3] ** 2 for r in rows)
-    rho = min(max(rate / max(saturation_rate, 1e-12), rate * mean_cost, 0.0), RHO_CAP)
-    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency if mean_latency > 0 else 0.0)
+    shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
     itl = point.itl_s
-    ttft_points = [(r[0], r[1]) for r in rows]
-    e2e_points = [(r[0], r[1] + max(r[2] - 1.0, 0.0) * itl) for r in rows]
+    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
+        inf = (math.inf,) * 5
+        return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf)  # type: ignore[arg-type]
+    per_chunk_step = step.attention_s + step.overhead_s
+    half_step = step.total_s / 2.0
+    offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
+    mean_latency, mean_square = shape.mean_latency, shape.mean_square
+    rho = min(max(rate / max(saturation_rate, 1e-12), rate * shape.mean_cost, 0.0), RHO_CAP)
+    # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
+    # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
+    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
+    if lengths is None and not tpot:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
+        _, a, tout = offsets[0]
+        waits = _wait_quantiles(rho, mean_wait)
+        queued = max(point.ttft_s - (a + mean_wait), 0.0)
+        e2e_offset = a + max(tout - 1.0, 0.0) * itl + queued
+        return LatencyTail(
+            (point.ttft_s, *(a + queued + w for w in waits)),  # type: ignore[arg-type]
+            (itl, *steps.quantiles(step.total_s)),  # type: ignore[arg-type]
+            (point.e2e_s, *(e2e_offset + w for w in waits)),  # type: ignore[arg-type]
+        )
+    ttft_points = [(w, a) for w, a, _ in offsets]
+    e2e_points = [(w, a + max(tout - 1.0, 0.0) * itl) for w, a, tout in offsets]
     ttft_mean = sum(w * a for w, a in ttft_points) + mean_wait
     e2e_mean = sum(w * a for w, a in e2e_points) + mean_wait
     if lengths is None:  # the mean model's own numbers, bit for bit
         ttft_mean, e2e_mean = point.ttft_s, point.e2e_s
     queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
-    ttft = (ttft_mean, *tuple(queued + mixture_quantile(q / 100.0, ttft_points, rho, mean_wait) for q in QUANTILES))
-    e2e = (e2e_mean, *tuple(queued + mixture_quantile(q / 100.0, e2e_points, rho, mean_wait) for q in QUANTILES))
-    extras = _step_extras(rows, rate, step.total_s, itl)
-    tpot_tail = _tpot_tail(rows, step.total_s, itl, extras) if tpot else None
-    return LatencyTail(ttft, _itl_tail(step.total_s, itl, extras), e2e, tpot_tail)  # type: ignore[arg-type]
+    ttft = (ttft_mean, *(queued + t for t in mixture_quantiles(LEVELS, ttft_points, rho, mean_wait)))
+    e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
+    tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
+    return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
 
 
-def _step_extras(
-    rows: list[tuple[float, float, float, float, float, int]], rate: float, step_s: float, itl: float
-) -> tuple[list[tuple[float, float]], float]:
-    """(extra seconds, probability) of the steps that carry a prefill chunk, sorted, and the share of such steps;
-    ([], 0) when none do. A carrying step's extra time is one prompt's chunk (cost / chunks), chunk-weighted, scaled
-    so the mean step is the mean model's ITL."""
-    extra_mean = max(itl - step_s, 0.0)
-    chunks_per_prompt = sum(r[0] * r[5] for r in rows)
-    carrying = 1.0 - math.exp(-rate * itl * chunks_per_prompt) if chunks_per_prompt > 0 else 0.0
-    if extra_mean <= 0.0 or carrying <= 0.0:
-        return [], 0.0
-    chunk_rows = [(r[0] * r[5] / chunks_per_prompt, r[4] / r[5]) for r in rows if r[5] > 0]
-    mean_chunk = sum(w * c for w, c in chunk_rows)
-    scale = extra_mean / (carrying * mean_chunk) if mean_chunk > 0 else 0.0
-    return sorted((c * scale, w * carrying) for w, c in chunk_rows), carrying
+def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
+    """``LEVELS`` quantiles of the prefill wait: 0 with probability 1 - ``busy``, else exponential of mean
+    ``mean_wait`` / ``busy`` (``percentiles.mixture_quantile`` for one request shape)."""
+    if busy <= 0.0 or mean_wait <= 0.0:
+        return (0.0,) * len(LEVELS)
+    scale, log_busy = mean_wait / busy, math.log(busy)
+    return tuple(
+        scale * (log_busy + tail) if busy > 1.0 - p else 0.0 for p, tail in zip(LEVELS, _LOG_TAILS, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class StepDistribution:
+    """The time between two tokens: a decode step + X + noise.
+
+    X is the prefill work the step carries: each chunk of the chunk table arrives as a Poisson stream (its chunks per
+    request x requests per step), so a step carries none with probability exp(-g) (g = the streams' sum), and a step
+    that carries a chunk of size s also carries, on average, the rest of the streams' work m = sum of rate x size:
+    P(X <= x) = exp(-sum of the rates of the chunks with s + m > x). This keeps every percentile non-decreasing in
+    the load and in the prompt lengths (more or larger chunks only add mass above any x: Poisson superposition),
+    which a threshold on the share of carrying steps did not. The noise is the running batch's fluctuation (Poisson
+    in an open loop: sd = the step's attention / sqrt(batch)), its upper half taken as an exponential of that mean,
+    which makes each quantile continuous in the load and never lowers it."""
+
+    values: tuple[float, ...]  # X's atoms, ascending, the first 0
+    probs: tuple[float, ...]
+    spread: float
+
+    @property
+    def mean_extra(self) -> float:
+        return sum(v * p for v, p in zip(self.values, self.probs, strict=True))
+
+    @property
+    def variance(self) -> float:
+        mean = self.mean_extra
+        return sum(p * (v - mean) ** 2 for v, p in zip(self.values, self.probs, strict=True)) + self.spread**2
+
+    def quantiles(self, step_s: float) -> tuple[float, ...]:
+        """``QUANTILES`` of step + X + noise, in one pass over the atoms: on each stretch between atoms the CDF is
+        mass - weight x exp(-u / spread), inverted in closed form (no bisection)."""
+        values, probs, spread = self.values, self.probs, self.spread
+        levels = LEVELS  # ascending
+        out: list[float] = []
+        mass, weight, last = 0.0, 0.0, len(values) - 1
+        for k, value in enumerate(values):
+            prob = probs[k]
+            if spread <= 0.0:  # atoms only: the first value whose cumulative probability reaches the level
+                mass += prob
+                while len(out) < len(levels) and (mass >= levels[len(out)] - 1e-12 or k == last):
+                    out.append(step_s + value)
+                continue
+            if k > 0:
+                weight *= math.exp(-(value - values[k - 1]) / spread)
+            mass += prob
+            weight += prob  # sum of prob x exp(-(value - atom) / spread) over the atoms so far
+            while len(out) < len(levels) and mass > levels[len(out)]:
+                u = spread * math.log(weight / (mass - levels[len(out)]))
+                if k < last and value + u > values[k + 1]:
+                    break  # this level lies beyond the next atom
+                out.append(step_s + value + max(u, 0.0))
+        return tuple(out)
+
+
+def step_distribution(chunk_table: Sequence[tuple[float, float]], per_step: float, spread: float) -> StepDistribution:
+    """The per-token gap's distribution (``StepDistribution``) when ``per_step`` requests arrive per step (rate x
+    mean gap) with the chunks of ``chunk_table`` (ascending chunk seconds, chunks per request) each."""
+    total = sum(n for _, n in chunk_table) * per_step
+    if total <= 0.0:
+        return StepDistribution((0.0,), (1.0,), spread)
+    if len(chunk_table) <= EXACT_SIZES:
+        return _compound(chunk_table, per_step, spread)
+    rest_of_stream = sum(size * n for size, n in chunk_table) * per_step
+    values, probs = [0.0], [math.exp(-total)]
+    above, below = total, probs[0]  # rates of the chunks whose step is longer; P(X <= the last value)
+    for size, n in chunk_table:
+        above -= n * per_step
+        cumulative = math.exp(-max(above, 0.0))
+        values.append(size + rest_of_stream)
+        probs.append(cumulative - below)
+        below = cumulative
+    return StepDistribution(tuple(values), tuple(probs), spread)
+
+
+def _poisson(mean: float) -> list[float]:
+    """Poisson probabilities 0, 1, 2... up to a cumulative 1 - 1e-7 (at most ``POISSON_TERMS``; the rest of the
+    mass is added to the last term: conservative, and never enough to move a percentile up to p99)."""
+    terms, pmf, cumulative = [], math.exp(-mean), 0.0
+    for k in range(POISSON_TERMS):
+        terms.append(pmf)
+        cumulative += pmf
+        if cumulative >= 1.0 - 1e-7:
+            break
+        pmf *= mean / (k + 1)
+    terms[-1] += max(1.0 - cumulative, 0.0)
+    return terms
+
+
+def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, spread: float) -> StepDistribution:
+    """The exact compound Poisson distribution of a step's prefill work for one or two chunk sizes (one request
+    shape: its full chunks and its remainder): i chunks of one size and j of the other with probability
+    Poisson(i) x Poisson(j). Non-decreasing in the load and the chunk sizes as the general form is, and without its
+    conservative mean of the other chunks: a fixed-length p99 ITL is one chunk's step until two chunks in one step
+    pass 1% of the steps, as the simulator shows."""
+    if len(chunk_table) == 1 and chunk_table[0][0] > 0.0:  # one size (a prompt within the budget): i chunks
+        size, n = chunk_table[0]
+        pmf = _poisson(n * per_step)
+        return StepDistribution(tuple(i * size for i in range(len(pmf))), tuple(pmf), spread)
+    atoms: dict[float, float] = {}
+    grids = [(size, _poisson(n * per_step)) for size, n in chunk_table]
+    (size_a, pmf_a), (size_b, pmf_b) = grids if len(grids) == 2 else (grids[0], (0.0, [1.0]))
+    for i, p in enumerate(pmf_a):
+        for j, q in enumerate(pmf_b):
+            value = i * size_a + j * size_b
+            atoms[value] = atoms.get(value, 0.0) + p * q
+    ordered = sorted(atoms.items())
+    return StepDistribution(tuple(v for v, _ in ordered), tuple(p for _, p in ordered), spread)
 
 
 def _tpot_tail(
-    rows: list[tuple[float, float, float, float, float, int]],
-    step_s: float,
-    itl: float,
-    extras: tuple[list[tuple[float, float]], float],
+    outputs: list[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
 ) -> tuple[float, ...]:
     """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
     the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step; the
     percentiles are read off the mixture over the profile's output lengths (requests, not tokens, counted)."""
-    values, _ = extras
-    extra_mean = max(itl - step_s, 0.0)
-    variance = max(sum(p * v * v for v, p in values) - extra_mean**2, 0.0)
-    spreads = [(r[0], math.sqrt(variance / max(r[2] - 1.0, 1.0))) for r in rows]
+    variance = steps.variance
+    spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
     if variance <= 0.0:
         return (itl,) * (1 + len(QUANTILES))
     normal = NormalDist()
@@ -140,20 +295,3 @@ def _tpot_tail(
             lo, hi = (lo, mid) if cdf(mid) >= q / 100.0 else (mid, hi)
         quantiles.append(max(hi, step_s))
     return (itl, *quantiles)
-
-
-def _itl_tail(step_s: float, itl: float, extras: tuple[list[tuple[float, float]], float]) -> tuple[float, ...]:
-    """Mean and percentiles of the time between tokens: decode-only steps and steps that carry a prefill chunk."""
-    values, carrying = extras
-    if not values:
-        return (itl,) + (itl,) * len(QUANTILES)
-    quantiles = []
-    for q in QUANTILES:
-        p, cumulative, extra = q / 100.0, 1.0 - carrying, 0.0
-        for value, weight in values:
-            if cumulative >= p - 1e-12:
-                break
-            cumulative += weight
-            extra = value
-        quantiles.append(step_s + extra)
-    return (itl, *tuple(quantiles))
