@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
+from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.memory import MemorySettings, weight_bytes
 from ..core.percentiles import LengthProfile
@@ -90,6 +90,7 @@ class Group:
     num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
     lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
+    era: str = ""  # the kernel generation the row's engine version runs the model on (core.perf.engine_era; "" = current)
 
 
 def _precision(text: str) -> Precision | None:
@@ -242,7 +243,9 @@ def _add_row(
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
     chunk = _chunk_tokens(row)
+    era = era_for(engine_id, model, row["engine"])  # the version the row's engine label states
     cfg_key = (
+        era,
         engine_id,
         model.id,
         gpu.id,
@@ -269,7 +272,7 @@ def _add_row(
         workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)), lengths=profile)
         try:
             cfg, mem, _ = replica_config(
-                model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
+                model, gpu, efficiency_for(gpu, engine_id, model=model, engine_version=row["engine"]), precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
             if chunk is not None:
@@ -298,6 +301,7 @@ def _add_row(
             kv_cache_tokens=kv_tokens,
             num_requests=requests // (num_gpus // (tp * pp)) if requests else None,
             lengths=profile,
+            era=era,
         )
     group.targets.append(Target(row["id"], metric, value))
 
