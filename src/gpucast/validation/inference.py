@@ -90,9 +90,7 @@ class Group:
     num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
     lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
-    era: str = (
-        ""  # the kernel generation the row's engine version runs the model on (core.perf.engine_era; "" = current)
-    )
+    era: str = ""  # kernel generation of the row's engine version (core.perf.engine_era; "" = the current one)
 
 
 def _precision(text: str) -> Precision | None:
