@@ -387,7 +387,6 @@ def render_toml(
         "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
         "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
         "# (core.perf.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
-        *[f"# {note}" for note in era_notes],
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]
@@ -400,6 +399,7 @@ def render_toml(
     for name, (n, median, p90) in fitted_classes.items():
         held = f"{held_classes[name][1]:.0f} ({held_classes[name][2]:.0f})" if name in held_classes else "-"
         lines.append(f"# {f'{name} (n={n})':<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
+    lines += [f"# era {note}" for note in era_notes]
     lines.append("[defaults]")
     lines += [f"{key} = {_fmt(value)}" for key, value in defaults.items()]
     lines.append(f'source = "fitted by scripts/calibrate.py to {data_label} ({rows} rows, {date})"')
