@@ -28,7 +28,10 @@ ERA_BOUNDS = {
     "bandwidth_scale": (0.2, 1.5),
     "compute_scale": (0.05, 1.5),
     "overhead_scale": (0.33, 30.0),
-    "wave_scale": (0.33, 3.0),
+    "wave_scale": (
+        0.33,
+        2.5,
+    ),  # the main fit's share (about 0.4) x 2.5: all prompts in waves; beyond, the share is capped (flat)
 }
 ERA_PRIOR_SIGMA = 1.0  # weak log-space pull towards 1 (the current kernels): factor e at one sigma
 LOSS_SCALE = 0.3  # soft-L1, as the main fit
