@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,24 @@ def test_estimate_takes_the_engine_version() -> None:
     assert run("DeepSeek-R1", "MI300X", 8, "0.10.1") == pytest.approx(current)
     assert run("DeepSeek-R1", "MI300X", 8, "0.7.3.dev138+g21f6ca217") < 0.7 * current
     assert run("llama-3.1-8b", "H100", 1, "0.7.3") == pytest.approx(run("llama-3.1-8b", "H100", 1, None))
+
+
+def test_plan_with_an_engine_version_echoes_it_and_plans_more() -> None:
+    """A plan for DeepSeek-R1 on vLLM 0.7.3's kernels needs more GPUs than on today's, and says which release."""
+    from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+    from gpucast.planning.inference import plan_inference
+
+    workload = LLMWorkloadInput(4.0, 3200, 800, 1.0, 0.0)
+    model, gpu = ModelConfig(model_name="deepseek-r1", precision="FP8"), GPUConfig(gpu_type="MI300X")
+    slo: dict[str, Any] = {
+        "ttft_slo_ms": 60000.0,
+        "itl_slo_ms": 200.0,
+        "tp": 8,
+        "engine": "vllm",
+        "slo_percentile": "mean",
+    }
+    today = plan_inference(workload, model, gpu, ServingOptions(**slo))
+    old = plan_inference(workload, model, gpu, ServingOptions(**slo, engine_version="0.7.3"))
+    assert old.gpu_resources.total_gpus > today.gpu_resources.total_gpus
+    assert old.to_dict()["inputs"]["engine_version"] == "0.7.3"
+    assert "engine_version" not in today.to_dict()["inputs"]
