@@ -10,6 +10,10 @@ log(predicted / measured):
   tied to the [defaults] values by a weak log-normal prior (sigma PRIOR_SIGMA), so [defaults]
   lands at the centre of the families and is what GPUs of families without data get.
 
+Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.perf.engine_era: engine releases
+older than their current MLA + MoE kernels) are fitted on the rows of their own sources, which the main fit
+excludes, and checked leave-one-engine-out (``calibrate_eras.py``).
+
 ``interconnect_fraction`` is kept at its default: no row isolates large-message all-reduce
 bandwidth. The global parameters also carry a very weak prior towards the Efficiency defaults
 (factor e at one sigma) so that a parameter a subset of the data cannot identify (e.g. the
