@@ -121,3 +121,26 @@ def test_plan_with_an_engine_version_echoes_it_and_plans_more() -> None:
     assert old.gpu_resources.total_gpus > today.gpu_resources.total_gpus
     assert old.to_dict()["inputs"]["engine_version"] == "0.7.3"
     assert "engine_version" not in today.to_dict()["inputs"]
+
+
+def test_cli_engine_version(tmp_path: Any) -> None:
+    """`--engine-version` on `estimate` and `inference`; a bad value in a config file is a one-line error."""
+    import json
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gpucast", *args], capture_output=True, text=True, check=False)
+
+    shape = ["--model", "deepseek-r1", "--gpu", "MI300X", "--num-gpus", "8", "--tp", "8", "--input-tokens", "3200",
+             "--output-tokens", "800", "--concurrency", "128", "--json"]  # fmt: skip
+    today = json.loads(cli("estimate", *shape).stdout)
+    old = json.loads(cli("estimate", *shape, "--engine-version", "0.7.3").stdout)
+    assert old["output_tokens_per_s"] < 0.7 * today["output_tokens_per_s"]
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"serving": {"engine_version": 0.7}}))
+    bad = cli("inference", "--config", str(config), "--model", "deepseek-r1", "--rps", "1", "--gpu-type", "MI300X",
+              "--input-tokens", "3200", "--output-tokens", "800")  # fmt: skip
+    assert bad.returncode == 2
+    assert "--engine-version 0.7" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -232,7 +232,7 @@ def load_era_factors() -> dict[str, EngineFactors]:
 
 def era_for(engine: str, model: ModelSpec | None, engine_version: str | None) -> str:
     """The kernel generation ``engine`` at ``engine_version`` runs ``model`` on ("" = the calibrated current one)."""
-    if model is None or not engine_version:
+    if model is None or not isinstance(engine_version, str) or not engine_version:
         return ""
     spec = resolve_engine(engine)
     return engine_era(model.is_mla and model.is_moe, engine_version, spec.mla_moe_kernels_since)

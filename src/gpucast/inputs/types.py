@@ -388,6 +388,8 @@ class ServingOptions:
         self.chosen_clouds(known_clouds)
         if not isinstance(self.engine, str) or self.engine not in known_engines:
             raise InputError(f"--engine {self.engine!r} is not one of {', '.join(known_engines)}")
+        if self.engine_version is not None and (not isinstance(self.engine_version, str) or not self.engine_version):
+            raise InputError(f'--engine-version {self.engine_version!r} must be a release such as "0.7.3"')
         check_pricing(self.pricing)
         if self.region is not None and (not isinstance(self.region, str) or not self.region.strip()):
             raise InputError(f"--region {self.region!r} must be a region name (see `gpucast prices list`)")
