@@ -10,6 +10,10 @@ log(predicted / measured):
   tied to the [defaults] values by a weak log-normal prior (sigma PRIOR_SIGMA), so [defaults]
   lands at the centre of the families and is what GPUs of families without data get.
 
+Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.perf.engine_era: engine releases
+older than their current MLA + MoE kernels) are fitted on the rows of their own sources, which the main fit
+excludes, and checked leave-one-engine-out (``calibrate_eras.py``).
+
 ``interconnect_fraction`` is kept at its default: no row isolates large-message all-reduce
 bandwidth. The global parameters also carry a very weak prior towards the Efficiency defaults
 (factor e at one sigma) so that a parameter a subset of the data cannot identify (e.g. the
@@ -43,6 +47,7 @@ import datetime
 import math
 import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +60,7 @@ from gpucast.core.perf import Efficiency, EngineFactors
 from gpucast.validation.inference import Group, Target, metric_value, naive_value, operating, prepare, read_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
+from calibrate_eras import ERA_SOURCES, era_differences, era_groups, era_lines, fit_era, leave_one_engine_out, predict
 from calibration_report import (
     _fmt,
     abs_pct_errors,
@@ -111,10 +117,9 @@ STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6,
 FIT_EXCLUDE = {
     "SGLang-benchmark_dsv3-README": "server saturated already at 1 req/s (median TPOT 140-680 ms): a misconfigured "
     "run (data/benchmarks/README.md), not the engine's capacity",
-    "dstack-deepseek-r1-h200-mi300x-2025-03": "early-2025 DeepSeek MLA/MoE kernels (SGLang 0.4.2-0.4.3, vLLM 0.7): "
-    "TTFT 1-4 s for 3,200-token prompts at concurrency 4 and 2-3x below the model's throughput on every engine and "
-    "GPU, where the same model and GPUs on SGLang 0.5 (InferenceX) fit within 10%; engine factors are per engine, "
-    "not per version, so fitting it would drag every vLLM/SGLang row (their bandwidth scales fall to the 0.5 bound)",
+    "dstack-deepseek-r1-h200-mi300x-2025-03": "early-2025 DeepSeek MLA/MoE kernels (SGLang 0.4.2-0.4.3, vLLM 0.7, "
+    "TensorRT-LLM 0.17 PyTorch preview): fitted after the main fit as the [eras.early-mla-moe] factors "
+    "(calibrate_eras.py), not into the per-engine factors the current engine versions use",
     "dstack-llama405b-h100-mi300x-2024-12": "Meta's Llama-3.1-405B FP8 checkpoint quantizes only the MLP weights "
     "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
     "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
@@ -369,6 +374,8 @@ def render_toml(
     in_sample: dict[str, tuple[int, float, float]],
     cross: dict[str, tuple[int, float, float]] | None,
     classes: dict[str, dict[str, tuple[int, float, float]]] | None = None,
+    eras: dict[str, EngineFactors] | None = None,
+    era_notes: Sequence[str] = (),
 ) -> str:
     defaults, families = calibration_values(result)
 
@@ -382,6 +389,8 @@ def render_toml(
         "# is not identifiable from the data and stays at its default. [engines.<id>]: multiplicative factors of",
         f"# an engine relative to {REFERENCE_ENGINE} (core.perf.EngineFactors), fitted for engines with >= {MIN_ENGINE_ROWS}",
         "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
+        "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
+        "# (core.perf.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]
@@ -394,6 +403,7 @@ def render_toml(
     for name, (n, median, p90) in fitted_classes.items():
         held = f"{held_classes[name][1]:.0f} ({held_classes[name][2]:.0f})" if name in held_classes else "-"
         lines.append(f"# {f'{name} (n={n})':<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
+    lines += [f"# era {note}" for note in era_notes]
     lines.append("[defaults]")
     lines += [f"{key} = {_fmt(value)}" for key, value in defaults.items()]
     lines.append(f'source = "fitted by scripts/calibrate.py to {data_label} ({rows} rows, {date})"')
@@ -403,6 +413,7 @@ def render_toml(
     for engine, values in engine_values(result).items():
         lines += ["", f"[engines.{engine}]"]
         lines += [f"{key} = {_fmt(value)}" for key, value in values.items()]
+    lines += era_lines(eras or {}, _fmt)
     return "\n".join(lines) + "\n"
 
 
@@ -439,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path.name for path, file_rows in rows_by_file.items() if any(r["source"] not in FIT_EXCLUDE for r in file_rows)
     )
     groups, skipped_rows = prepare(rows)
+    all_groups = groups
     skipped = Counter(reason for _, reason in skipped_rows)
     for source, reason in FIT_EXCLUDE.items():
         skipped[f"source {source} excluded from the fit: {reason}"] += sum(
@@ -500,6 +512,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{cfg.precision.name} {g.input_tokens:g}/{g.output_tokens:g} {g.load} {g.load_value:g} [{g.source}]"
             )
 
+    def base(group: Group) -> Efficiency:  # a group's efficiency from the main fit, before any era factors
+        eff = _for(effs, group.family)
+        return engine_factors[group.engine].apply(eff) if group.engine in engine_factors else eff
+
+    eras: dict[str, EngineFactors] = {}
+    era_notes: list[str] = []
+    for era in sorted(ERA_SOURCES):
+        rows_of_era = era_groups(all_groups, era)
+        if not rows_of_era:
+            continue
+        eras[era] = fit_era(rows_of_era, base)
+        fitted_era = summarize(abs_pct_errors((m, p, v) for _, m, p, v in predict(rows_of_era, base, eras[era])))
+        before = summarize(abs_pct_errors((m, p, v) for _, m, p, v in predict(rows_of_era, base, EngineFactors())))
+        print(f"\nera {era}: {eras[era]} on {sum(len(g.targets) for g in rows_of_era)} rows")
+        held = None
+        if not args.check:
+            print("  leave-one-engine-out:")
+            held = summarize(abs_pct_errors((m, p, v) for _, m, p, v in leave_one_engine_out(rows_of_era, base)))
+        era_columns = {"without era factors": before, "fitted (in sample)": fitted_era}
+        if held is not None:
+            era_columns["leave-one-engine-out"] = held
+        print_table(f"era {era}: absolute % error per metric (n, median, p90):", era_columns)
+        n, median, p90 = fitted_era["ALL"]
+        note = f"{era}: all {n} rows median (p90) |error| {median:.0f}% ({p90:.0f}%) in sample"
+        if held is not None:
+            note += f", {held['ALL'][1]:.0f}% ({held['ALL'][2]:.0f}%) leave-one-engine-out"
+        era_notes.append(note + f"; {before['ALL'][1]:.0f}% ({before['ALL'][2]:.0f}%) without the factors")
+
     date = datetime.date.today().isoformat()
     text = render_toml(
         result,
@@ -509,9 +549,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         in_sample=in_sample,
         cross=cross,
         classes=classes,
+        eras=eras,
+        era_notes=era_notes,
     )
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
-    problems = differs_from_file(result, args.output, args.tolerance) if args.check else None
+    problems = None
+    if args.check:
+        problems = differs_from_file(result, args.output, args.tolerance)
+        if args.output.exists():
+            problems += era_differences(eras, tomllib.loads(args.output.read_text(encoding="utf-8")), args.tolerance)
     return check_or_write(problems, args.output, text, no_write=args.no_write)
 
 

@@ -209,9 +209,37 @@ def test_waves_raise_closed_loop_ttft_only(llama8b, h100):
     shape = {"input_tokens": 500, "output_tokens": 200, "concurrency": 32}
     plain, waves = operating_point(cfg, **shape), operating_point(cfg, waves=True, **shape)
     assert waves.ttft_s > plain.ttft_s
-    assert waves.requests_per_s < plain.requests_per_s  # a longer TTFT is a longer cycle (Little's law)
+    # the wave's TTFT is prefill time moved out of ITL (wave_itl_prefill), not added: Little's law holds for both
+    for point in (plain, waves):
+        assert point.requests_per_s * (point.ttft_s + 199 * point.itl_s) == pytest.approx(32, rel=1e-6)
+    assert waves.itl_s < plain.itl_s
     none = dataclasses.replace(cfg, efficiency=dataclasses.replace(cfg.efficiency, closed_loop_wave_fraction=0.0))
     assert operating_point(none, waves=True, **shape).ttft_s == pytest.approx(operating_point(none, **shape).ttft_s)
     open_loop = at_request_rate(cfg, input_tokens=500, output_tokens=200, rate=plain.requests_per_s / 2)
     reference = at_request_rate(none, input_tokens=500, output_tokens=200, rate=plain.requests_per_s / 2)
     assert open_loop.ttft_s == pytest.approx(reference.ttft_s)
+
+
+def test_wave_itl_prefill_hand_checked():
+    """Independent arrivals stretch ITL by their whole prefill; a synchronized wave by half of it (the other half is
+    the wave wait in TTFT): P x (1 - share / 2)."""
+    from gpucast.core.serving import wave_itl_prefill
+
+    assert wave_itl_prefill(0.4, 0.0) == pytest.approx(0.4)
+    assert wave_itl_prefill(0.4, 1.0) == pytest.approx(0.2)
+    assert wave_itl_prefill(0.4, 0.5) == pytest.approx(0.3)
+    assert wave_itl_prefill(0.4, 3.0) == pytest.approx(0.2)  # a share is at most 1
+
+
+def test_closed_loop_with_waves_keeps_littles_law(llama8b, h100):
+    """With waves, each second of prefill is counted once: rate x (TTFT + (O - 1) x ITL) is still the concurrency,
+    and the decode steps are stretched less than without the waves."""
+    import dataclasses
+
+    cfg = _cfg(llama8b, h100)
+    cfg = dataclasses.replace(cfg, efficiency=dataclasses.replace(cfg.efficiency, closed_loop_wave_fraction=1.0))
+    shape = {"input_tokens": 500, "output_tokens": 200, "concurrency": 32}
+    waves, plain = operating_point(cfg, waves=True, **shape), operating_point(cfg, **shape)
+    assert waves.requests_per_s * (waves.ttft_s + 199 * waves.itl_s) == pytest.approx(32, rel=1e-6)
+    assert waves.itl_s < plain.itl_s
+    assert waves.ttft_s > plain.ttft_s

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
-from ..core.perf import Efficiency, EngineFactors
+from ..core.perf import Efficiency, EngineFactors, engine_era
 
 if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
@@ -218,15 +218,42 @@ def load_engine_factors() -> dict[str, EngineFactors]:
     return result
 
 
-def efficiency_for(gpu: GPUSpec, engine: str = "vllm") -> Efficiency:
-    """The GPU family's fitted efficiencies with the engine's factors applied (none: unchanged)."""
+@cache
+def load_era_factors() -> dict[str, EngineFactors]:
+    """Fitted kernel-generation factors (``[eras.<name>]`` of ``calibration.toml``, core.perf.EARLY_MLA_MOE)."""
+    result = {}
+    for key, values in _read("calibration.toml").get("eras", {}).items():
+        unknown = sorted(set(values) - {f.name for f in fields(EngineFactors)})
+        if unknown:
+            raise CatalogError(f"calibration.toml [eras.{key}] has unknown field(s) {', '.join(unknown)}")
+        result[key] = EngineFactors(**values)
+    return result
+
+
+def era_for(engine: str, model: ModelSpec | None, engine_version: str | None) -> str:
+    """The kernel generation ``engine`` at ``engine_version`` runs ``model`` on ("" = the calibrated current one)."""
+    if model is None or not isinstance(engine_version, str) or not engine_version:
+        return ""
+    spec = resolve_engine(engine)
+    return engine_era(model.is_mla and model.is_moe, engine_version, spec.mla_moe_kernels_since)
+
+
+def efficiency_for(
+    gpu: GPUSpec, engine: str = "vllm", *, model: ModelSpec | None = None, engine_version: str | None = None
+) -> Efficiency:
+    """The GPU family's fitted efficiencies with the engine's factors applied (none: unchanged), and, where the
+    ``engine_version`` predates the engine's current kernels for ``model`` (``era_for``), the era's factors."""
     table = load_efficiencies()
     eff = table.get(gpu.family, table["default"])
     engine_id = resolve_engine(engine).id
     factors = load_engine_factors().get(engine_id)
-    if factors is None or factors == EngineFactors():
-        return eff
-    return dataclasses.replace(factors.apply(eff), source=f"{eff.source}; {engine_id} engine factors")
+    if factors is not None and factors != EngineFactors():
+        eff = dataclasses.replace(factors.apply(eff), source=f"{eff.source}; {engine_id} engine factors")
+    era = era_for(engine_id, model, engine_version)
+    era_factors = load_era_factors().get(era) if era else None
+    if era_factors is not None:
+        eff = dataclasses.replace(era_factors.apply(eff), source=f"{eff.source}; {era} factors ({engine_version})")
+    return eff
 
 
 @cache

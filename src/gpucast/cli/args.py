@@ -69,6 +69,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "target_latency": ("serving", "target_latency_ms"),
     "slo_percentile": ("serving", "slo_percentile"),
     "engine": ("serving", "engine"),
+    "engine_version": ("serving", "engine_version"),
     "safety_margin": ("serving", "safety_margin"),
     "min_replicas": ("serving", "min_replicas"),
     "tp": ("serving", "tp"),
@@ -212,6 +213,11 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
     )
     extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     extra.add_argument(
+        "--engine-version",
+        help="engine release, e.g. 0.7.3 (default: the current one); releases older than an engine's current "
+        "DeepSeek-V3/R1 kernels (vLLM 0.8.0, SGLang 0.4.4, TensorRT-LLM 0.18) are modelled with the early kernels",
+    )
+    extra.add_argument(
         "--allow-infeasible",
         dest="require_slo",
         action="store_const",
@@ -321,6 +327,7 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     )
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
     what.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
+    what.add_argument("--engine-version", help="engine release, e.g. 0.7.3 (default: the current one)")
     what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")
     what.add_argument("--max-model-len", type=token_count, help="max tokens per sequence (default input + output)")
     what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
@@ -368,6 +375,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
         precision=args.precision,
         kv_precision=args.kv_precision,
         engine=args.engine,
+        engine_version=args.engine_version,
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,

@@ -11,6 +11,7 @@ engine measurements by ``scripts/calibrate.py``, not constants in this file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from .layout import Layout, distinct_ranks, load_imbalance, parameter_split, tile_utilization, weight_bytes_per_gpu
@@ -73,6 +74,9 @@ class EngineFactors:
     bandwidth_scale: float = 1.0
     compute_scale: float = 1.0
     overhead_scale: float = 1.0
+    # share of a closed-loop client's prompts that queue in synchronized waves (closed_loop_wave_fraction, capped at
+    # 1): an engine that prefills arriving prompts ahead of the running decodes keeps the client's waves together
+    wave_scale: float = 1.0
 
     def apply(self, eff: Efficiency) -> Efficiency:
         """``eff`` with the engine's factors applied; fractions stay at most 1."""
@@ -88,7 +92,40 @@ class EngineFactors:
             sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
             moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
             moe_prefill_layer_overhead_s=eff.moe_prefill_layer_overhead_s * self.overhead_scale,
+            closed_loop_wave_fraction=min(1.0, eff.closed_loop_wave_fraction * self.wave_scale),
         )
+
+
+# Engine generations (``engine_version``): an engine release older than the first one with a kernel generation runs
+# the model on the previous kernels, which calibration.toml's ``[eras.<name>]`` EngineFactors describe. Only
+# generations that published measurements of both sides fix (``scripts/calibrate.py`` fits them) are named here.
+EARLY_MLA_MOE = "early-mla-moe"
+"""The first DeepSeek-V3/R1 serving stacks (Jan-Mar 2025): MLA attention on Triton kernels (vLLM's TRITON_MLA,
+SGLang's Triton decode/extend MLA), block-scaled FP8 GEMMs and fused MoE on Triton kernels (before DeepGEMM and
+CUTLASS block-FP8: 1.2-1.5x slower per GEMM alone, sgl-project/sglang#3893) and a per-step host cost that CUDA
+graphs did not yet hide (SGLang 0.4.x ran dp-attention without them; TensorRT-LLM's PyTorch backend was a
+preview). Applies to MLA + MoE models on engines older than ``EngineSpec.mla_moe_kernels_since``."""
+
+_VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_engine_version(text: str | None) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of the first version number in an engine label ("vLLM 0.7.3.dev138+g21f6ca217 (ROCm
+    6.3)" -> (0, 7, 3); "SGLang v0.5.12" -> (0, 5, 12)); None when the label states none (the current engine)."""
+    match = _VERSION.search(text or "")
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def engine_era(model_is_mla_moe: bool, version: str | None, kernels_since: str) -> str:
+    """The kernel generation an engine ``version`` runs an MLA + MoE model on: ``EARLY_MLA_MOE`` when the version
+    predates ``kernels_since`` (the engine's first release with FlashMLA/DeepGEMM-class kernels), else "" (the
+    calibrated, current kernels). No version, no threshold, or another architecture: ""."""
+    parsed, since = parse_engine_version(version), parse_engine_version(kernels_since)
+    if not model_is_mla_moe or parsed is None or since is None:
+        return ""
+    return EARLY_MLA_MOE if parsed < since else ""
 
 
 @dataclass(frozen=True)

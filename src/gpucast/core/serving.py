@@ -241,16 +241,20 @@ def _closed_loop(
     wave_wait: float = 0.0,
 ) -> OperatingPoint:
     batch, step, prefill_cost = costs.batch, costs.step, costs.prefill_cost
-    rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, prefill_cost)
     # Prefills queue behind each other (M/D/1) at the prefill share of replica time; solved twice, as the
     # wait feeds back into the rate. A benchmark client's synchronized share waits for half its wave instead.
     share = cfg.efficiency.closed_loop_wave_fraction if wave_wait > 0.0 else 0.0
+    # A wave's prefills are spent half before a prompt's first token (the wave wait, in TTFT) and half after it
+    # (the wave's later prompts, before the wave decodes together): only that half stretches the decode of the
+    # synchronized share, so each second of prefill is counted once, in TTFT or in ITL (``wave_itl_prefill``).
+    itl_prefill = wave_itl_prefill(prefill_cost, share)
+    rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, itl_prefill)
     ttft = costs.ttft_alone
     for _ in range(2):
         queued = _prefill_wait(rate * prefill_cost, costs.prefill_latency)
         ttft = costs.ttft_alone + share * wave_wait + (1.0 - share) * queued
-        rate = _solve_rate(batch, ttft, costs.decode_time, prefill_cost)
-    itl = step.total_s / max(1.0 - rate * prefill_cost, 1e-9)
+        rate = _solve_rate(batch, ttft, costs.decode_time, itl_prefill)
+    itl = step.total_s / max(1.0 - rate * itl_prefill, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     if concurrency > cfg.max_sequences:  # the rest wait in the queue for a free slot
         ttft += (concurrency - cfg.max_sequences) / rate
@@ -268,6 +272,18 @@ def _closed_loop(
         step=step,
         saturated=concurrency >= cfg.max_sequences,
     )
+
+
+def wave_itl_prefill(prefill_cost: float, wave_share: float) -> float:
+    """Prefill seconds per request that stretch the decode steps of a closed loop whose ``wave_share`` of prompts
+    arrive in synchronized waves: P x (1 - share / 2).
+
+    Independent arrivals (share 0) interleave their whole prefill with the running decodes (ITL = step / (1 -
+    lambda P)). A synchronized wave of C prompts is prefilled in C x P before it decodes together: a prompt waits
+    (k - 1) P for the prompts before it (its TTFT: on average half the wave, ``_wave_wait``) and (C - k) P for those
+    after it, between its first and second token (the other half, in its ITL). Counting the whole P in ITL as well
+    would charge the wave's first half twice."""
+    return prefill_cost * (1.0 - min(max(wave_share, 0.0), 1.0) / 2.0)
 
 
 def _solve_rate(concurrency: float, ttft: float, decode_time: float, prefill_cost: float) -> float:

@@ -81,6 +81,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_num_seqs",
         "require_slo",
         "engine",
+        "engine_version",
         "speculative_tokens",
         "acceptance_rate",
         "draft_model",

@@ -356,6 +356,9 @@ class ServingOptions:
     max_num_seqs: int | None = None  # None: the engine's default cap (vLLM 256, TensorRT-LLM 2048, ...)
     require_slo: bool = False  # True: a plan no load can run within the SLOs is an error (CLI, REST), not a plan
     engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
+    # the engine release ("0.7.3", "v0.4.3.post2"); None = the current one. A release older than the engine's current
+    # MLA + MoE kernels runs DeepSeek-V3/R1 on the early ones (core.perf.engine_era, calibration.toml [eras.*])
+    engine_version: str | None = None
     speculative_tokens: int = 0  # k draft tokens per round; 0 = no speculative decoding
     acceptance_rate: float | None = None  # per-token acceptance alpha (required with speculative_tokens)
     draft_model: str = "mtp"  # "mtp" (MTP / EAGLE head: one layer) or a catalog model name
@@ -385,6 +388,8 @@ class ServingOptions:
         self.chosen_clouds(known_clouds)
         if not isinstance(self.engine, str) or self.engine not in known_engines:
             raise InputError(f"--engine {self.engine!r} is not one of {', '.join(known_engines)}")
+        if self.engine_version is not None and (not isinstance(self.engine_version, str) or not self.engine_version):
+            raise InputError(f'--engine-version {self.engine_version!r} must be a release such as "0.7.3"')
         check_pricing(self.pricing)
         if self.region is not None and (not isinstance(self.region, str) or not self.region.strip()):
             raise InputError(f"--region {self.region!r} must be a region name (see `gpucast prices list`)")

@@ -50,6 +50,9 @@ class EstimateRequest:
     precision: str | None = None  # None: the published checkpoint's (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION
     kv_precision: str | None = None
     engine: str = "vllm"
+    # the engine release ("0.7.3"); None = the current one: an older release may run the model on earlier kernels
+    # (core.perf.engine_era, calibration.toml [eras.*])
+    engine_version: str | None = None
     gpu_memory_utilization: float | None = None
     max_model_len: int | None = None
     max_num_seqs: int | None = None
@@ -202,7 +205,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     cfg, memory, kv_limited = replica_config(
         spec,
         gpu,
-        loader.efficiency_for(gpu, engine.id),
+        loader.efficiency_for(gpu, engine.id, model=spec, engine_version=request.engine_version),
         precision=precision,
         kv_precision=kv,
         tp=tp,
@@ -239,8 +242,9 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
         if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0 and layout.problem(spec) is None:
             largest = tp
             try:
+                eff = loader.efficiency_for(gpu, engine.id, model=spec, engine_version=request.engine_version)
                 cfg, _, _ = replica_config(
-                    spec, gpu, loader.efficiency_for(gpu, engine.id), precision=precision, kv_precision=kv, tp=tp,
+                    spec, gpu, eff, precision=precision, kv_precision=kv, tp=tp,
                     pp=request.pp, workload=_shape(request), settings=_settings(request, engine), ep=request.ep,
                     attention_dp=request.attention_dp,
                 )  # fmt: skip

@@ -44,7 +44,9 @@ def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., 
                 search(
                     model=request.model,
                     gpu=gpu,
-                    efficiency=loader.efficiency_for(gpu, request.options.engine),
+                    efficiency=loader.efficiency_for(
+                        gpu, request.options.engine, model=request.model, engine_version=request.options.engine_version
+                    ),
                     precision=request.precision,
                     kv_precision=request.kv_precision,
                     workload=request.workload,

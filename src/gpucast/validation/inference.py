@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog.loader import efficiency_for, load_engines, resolve_engine, resolve_gpu, resolve_model
+from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_engine, resolve_gpu, resolve_model
 from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.memory import MemorySettings, weight_bytes
 from ..core.percentiles import LengthProfile
@@ -91,6 +91,7 @@ class Group:
     num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
     lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
+    era: str = ""  # kernel generation of the row's engine version (core.perf.engine_era; "" = the current one)
 
 
 def _precision(text: str) -> Precision | None:
@@ -240,7 +241,9 @@ def _add_row(
     if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
         memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp)
     chunk = _chunk_tokens(row)
+    era = era_for(engine_id, model, row["engine"])  # the version the row's engine label states
     cfg_key = (
+        era,
         engine_id,
         model.id,
         gpu.id,
@@ -267,7 +270,7 @@ def _add_row(
         workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)), lengths=profile)
         try:
             cfg, mem, _ = replica_config(
-                model, gpu, efficiency_for(gpu, engine_id), precision=precision, kv_precision=kv_precision,
+                model, gpu, efficiency_for(gpu, engine_id, model=model, engine_version=row["engine"]), precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
             if chunk is not None:
@@ -296,6 +299,7 @@ def _add_row(
             kv_cache_tokens=kv_tokens,
             num_requests=requests // (num_gpus // (tp * pp)) if requests else None,
             lengths=profile,
+            era=era,
         )
     group.targets.append(Target(row["id"], metric, value))
 

@@ -1,0 +1,137 @@
+"""Kernel-generation ("era") factors for ``scripts/calibrate.py``: ``[eras.<name>]`` of calibration.toml.
+
+An engine release older than its first FlashMLA/DeepGEMM-class release runs MLA + MoE models (DeepSeek-V3/R1) on
+the early Triton kernels (core.perf.EARLY_MLA_MOE; the thresholds are ``mla_moe_kernels_since`` in engines.toml).
+Those rows are kept out of the main fit (FIT_EXCLUDE: one engine factor per engine cannot describe two kernel
+generations) and fitted here, after it, with every main parameter fixed: three multiplicative factors on top of
+the engine's (core.perf.EngineFactors: HBM fractions, compute fractions, per-step/per-layer host costs), shared by
+every engine and GPU of the era. The held-out check is leave-one-engine-out inside the era's rows (all of one
+published source today, so leave-one-source-out cannot test it): fit on two engines, predict the third.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from gpucast.core.perf import EARLY_MLA_MOE, Efficiency, EngineFactors
+from gpucast.validation.inference import Group, metric_value, operating
+
+# sources whose rows fix an era's factors (their other rows, if any, are not era rows and stay out of every fit)
+ERA_SOURCES = {EARLY_MLA_MOE: ("dstack-deepseek-r1-h200-mi300x-2025-03",)}
+ERA_BOUNDS = {
+    "bandwidth_scale": (0.2, 1.5),
+    "compute_scale": (0.05, 1.5),
+    "overhead_scale": (0.33, 30.0),
+    "wave_scale": (
+        0.33,
+        2.5,
+    ),  # the main fit's share (about 0.4) x 2.5: all prompts in waves; beyond, the share is capped (flat)
+}
+ERA_PRIOR_SIGMA = 1.0  # weak log-space pull towards 1 (the current kernels): factor e at one sigma
+LOSS_SCALE = 0.3  # soft-L1, as the main fit
+
+
+def era_groups(groups: Sequence[Group], era: str) -> list[Group]:
+    """The groups whose rows fit ``era``: the era's own rows of its ERA_SOURCES."""
+    return [g for g in groups if g.era == era and g.source in ERA_SOURCES.get(era, ())]
+
+
+def _effs(group: Group, base: Callable[[Group], Efficiency], factors: EngineFactors) -> Efficiency:
+    return factors.apply(base(group))
+
+
+def _residuals(x: np.ndarray, groups: Sequence[Group], base: Callable[[Group], Efficiency]) -> np.ndarray:
+    factors = EngineFactors(**dict(zip(ERA_BOUNDS, map(float, x), strict=True)))
+    res = []
+    for group in groups:
+        point = operating(group, _effs(group, base, factors))
+        res += [math.log(max(metric_value(group, point, t.metric), 1e-12) / t.value) for t in group.targets]
+    res += [math.log(value) / ERA_PRIOR_SIGMA for value in x]
+    return np.array(res)
+
+
+def fit_era(groups: Sequence[Group], base: Callable[[Group], Efficiency]) -> EngineFactors:
+    """Least squares (soft-L1 on log predicted/measured) of the era factors; ``base`` gives a group's efficiency
+    without them (the main fit's family values with its engine factors). Deterministic: one fixed start."""
+    low, high = (np.array(side, dtype=float) for side in zip(*ERA_BOUNDS.values(), strict=True))
+    result = least_squares(
+        _residuals,
+        np.clip(np.ones(len(ERA_BOUNDS)), low, high),
+        bounds=(low, high),
+        args=(groups, base),
+        loss="soft_l1",
+        f_scale=LOSS_SCALE,
+        x_scale=high - low,
+        diff_step=1e-4,
+        xtol=1e-8,
+        ftol=1e-8,
+        max_nfev=400,
+        method="trf",
+    )
+    return EngineFactors(**dict(zip(ERA_BOUNDS, map(float, result.x), strict=True)))
+
+
+def predict(
+    groups: Sequence[Group], base: Callable[[Group], Efficiency], factors: EngineFactors
+) -> list[tuple[Group, str, float, float]]:
+    """(group, metric, predicted, measured) with the era factors applied."""
+    out = []
+    for group in groups:
+        point = operating(group, _effs(group, base, factors))
+        out += [(group, t.metric, metric_value(group, point, t.metric), t.value) for t in group.targets]
+    return out
+
+
+def leave_one_engine_out(
+    groups: Sequence[Group], base: Callable[[Group], Efficiency], log: Callable[[str], None] = print
+) -> list[tuple[Group, str, float, float]]:
+    """Fit on the era rows of the other engines, predict each engine's: the era's held-out check."""
+    pairs: list[tuple[Group, str, float, float]] = []
+    for engine in sorted({g.engine for g in groups}):
+        train = [g for g in groups if g.engine != engine]
+        held = [g for g in groups if g.engine == engine]
+        if not train:
+            continue
+        factors = fit_era(train, base)
+        held_pairs = predict(held, base, factors)
+        pairs += held_pairs
+        median = float(np.median([abs(p / m - 1) * 100 for _, _, p, m in held_pairs]))
+        values = ", ".join(f"{k} {v:.3g}" for k, v in dataclasses.asdict(factors).items())
+        log(f"  without {engine:<8} {len(held_pairs):>4} rows held out: median {median:6.1f}%  ({values})")
+    return pairs
+
+
+def era_values(eras: dict[str, EngineFactors]) -> dict[str, dict[str, float]]:
+    """Rounded [eras.*] tables (3 significant digits, as the other tables)."""
+    return {
+        era: {key: float(f"{value:.3g}") for key, value in dataclasses.asdict(factors).items()}
+        for era, factors in eras.items()
+    }
+
+
+def era_lines(eras: dict[str, EngineFactors], fmt: Callable[[float], str]) -> list[str]:
+    lines = []
+    for era, values in era_values(eras).items():
+        lines += ["", f"[eras.{era}]"]
+        lines += [f"{key} = {fmt(value)}" for key, value in values.items()]
+    return lines
+
+
+def era_differences(eras: dict[str, EngineFactors], data: dict[str, Any], rel_tol: float) -> list[str]:
+    """Differences between the fitted [eras.*] and the file's ``data``; empty if equal."""
+    fitted, stored = era_values(eras), data.get("eras", {})
+    problems = []
+    if set(stored) != set(fitted):
+        problems.append(f"eras: file {sorted(stored)} vs fit {sorted(fitted)}")
+    for era, values in fitted.items():
+        for key, value in values.items():
+            have = stored.get(era, {}).get(key, math.nan)
+            if not math.isclose(have, value, rel_tol=rel_tol):
+                problems.append(f"eras.{era}.{key}: file {have} vs fit {value}")
+    return problems
