@@ -25,6 +25,11 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   window, each with quantiles from residuals observable before it, and scored on what followed.
 
 Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H).
+
+Cost: a series' band rule is calibrated ~25 times (the forecast, the replays, the coverage check) on the same
+residual table (up to 72 origins × 336 steps); its cells are sorted once (``sort_cells``) and each calibration
+handles every step block in a few array passes (tests/test_forecast_calibrate.py checks it against the
+block-by-block definition).
 """
 
 from __future__ import annotations
@@ -82,12 +87,6 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
     return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season, repaired)
 
 
-def _known(bt: Backtested, before: int) -> np.ndarray:
-    """Mask of (origin, step) cells whose actual was observed before index ``before``."""
-    target = bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :]
-    return np.asarray((target < before) & np.isfinite(bt.actual))
-
-
 def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
     """Inverse-MAE² weights of the TOP_K best members on the masked cells (SeasonalNaive alone when none)."""
     if not mask.any():
@@ -110,7 +109,7 @@ def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 def prequential(bt: Backtested) -> np.ndarray:
     """The ensemble's backtest forecast at every origin, each with weights from errors observed before it."""
     out = np.empty_like(bt.actual)
-    # member_weights(bt, _known(bt, t)) at every origin, from running sums: cells ordered by the index they land
+    # member_weights(bt, <cells landed before t>) at every origin, from running sums: cells ordered by the index they land
     # on, so "observed before t" is a prefix (one pass instead of one masked mean per origin and member)
     observed = np.isfinite(bt.actual)
     target = (bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :])[observed]
@@ -132,21 +131,89 @@ def _blocks(steps: int) -> list[tuple[int, int]]:
     return [(a - 1, b - 1 if b < steps else steps) for a, b in itertools.pairwise(edges)] or [(0, steps)]
 
 
-def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    cumulative = (np.cumsum(w) - 0.5 * w) / np.sum(w)
-    return [float(np.interp(q, cumulative, v)) for q in qs]
+def _block_index(steps: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Block number of every step (``_blocks``) and the blocks themselves."""
+    blocks = _blocks(steps)
+    index = np.empty(steps, dtype=np.intp)
+    for k, (a, b) in enumerate(blocks):
+        index[a:b] = k
+    return index, blocks
 
 
-def _both_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """``_weighted_quantiles`` with ``weights`` and with equal weights, from one sort."""
+def _interp_segments(
+    qs: np.ndarray, x: np.ndarray, v: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """``np.interp(q, x[seg], v[seg])`` for every q of ``qs`` and every segment ``seg = starts[k] : starts[k] +
+    counts[k]`` at once (``x`` ascending within each segment, every segment non-empty), shape (segments, qs): one
+    ``searchsorted`` over the segments laid end to end (segment k's positions shifted by k)."""
+    seg = np.repeat(np.arange(len(starts)), counts)
+    queries = np.arange(len(starts))[:, None] + qs[None, :]
+    below = np.searchsorted(seg + x, queries.ravel(), side="right").reshape(queries.shape) - starts[:, None]
+    first, last = starts[:, None], (starts + counts - 1)[:, None]
+    j = np.clip(first + below - 1, first, last)  # the last point <= q (the first when none is)
+    k = np.minimum(j + 1, last)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = (v[k] - v[j]) / (x[k] - x[j]) * (qs[None, :] - x[j]) + v[j]
+    return np.asarray(np.where(below <= 0, v[first], np.where((below >= counts[:, None]) | (k == j), v[last], inner)))
+
+
+def _sort_within(values: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Indices sorting by ``block`` (small non-negative ints), then by ``values``: one float sort, then a stable
+    radix sort of the 16-bit block ids (several times faster than ``np.lexsort`` here)."""
     order = np.argsort(values)
-    v, w = values[order], weights[order]
-    weighted = (np.cumsum(w) - 0.5 * w) / np.sum(w)
-    flat = (np.arange(len(v)) + 0.5) / len(v)
-    q = np.asarray(qs)
-    return np.interp(q, weighted, v), np.interp(q, flat, v)
+    return order[np.argsort(block[order].astype(np.int16), kind="stable")]
+
+
+@dataclass(frozen=True)
+class Cells:
+    """A residual table's observed cells sorted by step block and then by value (``by_value``) or by size
+    (``by_size``): per order, the cells' blocks, values (residual, resp. its absolute value) and the index each
+    cell's step lands on. Why: every calibration of one series (the forecast's, and one per replayed origin) reads
+    the same residuals, each only those landed before its origin; sorted once, each selects in linear time."""
+
+    by_value: tuple[np.ndarray, np.ndarray, np.ndarray]
+    by_size: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def sort_cells(residual: np.ndarray, origins: np.ndarray, observed: np.ndarray) -> Cells:
+    """The ``observed`` cells of ``residual`` sorted for :func:`calibrate`."""
+    steps = residual.shape[1]
+    step_block, _ = _block_index(steps)
+    flat = np.flatnonzero(observed)
+    block, r, lands = step_block[flat % steps], residual.ravel()[flat], origins[flat // steps] + flat % steps
+    size = np.abs(r)
+    by_value, by_size = _sort_within(r, block), _sort_within(size, block)
+    return Cells((block[by_value], r[by_value], lands[by_value]), (block[by_size], size[by_size], lands[by_size]))
+
+
+def _segments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, starts, counts) of the runs of equal values in the sorted ``block``."""
+    return np.unique(block, return_index=True, return_counts=True)
+
+
+def _block_quantiles(
+    v: np.ndarray, w: np.ndarray, block: np.ndarray, qs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block present in ``block`` (sorted by block, then ``v`` ascending): the recency-weighted and the
+    equal-weight quantiles ``qs`` of its values (shape blocks × qs each), and the block ids."""
+    ids, starts, counts = _segments(block)
+    cumulative = np.cumsum(w)
+    before = np.concatenate([[0.0], cumulative])[starts]  # weight of the earlier blocks
+    totals = cumulative[starts + counts - 1] - before
+    seg = np.repeat(np.arange(len(ids)), counts)
+    weighted = (cumulative - before[seg] - 0.5 * w) / totals[seg]
+    flat = (np.arange(len(v)) - starts[seg] + 0.5) / counts[seg]
+    recent = _interp_segments(qs, weighted, v, starts, counts)
+    equal = _interp_segments(qs, flat, v, starts, counts)
+    return recent, equal, ids
+
+
+def _block_medians(size: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Median of ``size`` per block (sorted by block, then ``size`` ascending), as ``np.median`` computes it."""
+    _, starts, counts = _segments(block)
+    mid = starts + (counts - 1) // 2
+    upper = np.minimum(mid + 1, starts + counts - 1)
+    return np.asarray(np.where(counts % 2 == 1, size[mid], (size[mid] + size[upper]) / 2))
 
 
 @dataclass(frozen=True)
@@ -158,41 +225,66 @@ class Quantiles:
 
 
 def calibrate(
-    residual: np.ndarray, origins: np.ndarray, mask: np.ndarray, now: int, season: int, levels: tuple[int, ...]
+    residual: np.ndarray,
+    origins: np.ndarray,
+    observed: np.ndarray,
+    now: int,
+    season: int,
+    levels: tuple[int, ...],
+    cells: Cells | None = None,
 ) -> Quantiles | None:
-    """Quantiles from the masked residual cells (observed before ``now``), recency-weighted, widened for recent
-    volatility. None when fewer than MIN_ORIGINS origins have an observed first step."""
+    """Quantiles from the ``observed`` residual cells that landed before ``now``, recency-weighted, widened for
+    recent volatility. None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
+    steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
+    ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
+    steps = residual.shape[1]
+    lands = origins[:, None] + np.arange(steps)[None, :]
+    mask = observed & (lands < now)
     if int(mask[:, 0].sum()) < MIN_ORIGINS:
         return None
-    steps = residual.shape[1]
-    target = origins[:, None] + np.arange(steps)[None, :]
+    cells = sort_cells(residual, origins, observed) if cells is None else cells
     half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
-    qs = tuple(q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2))
-    out: dict[int, tuple[list[float], list[float]]] = {lv: ([], []) for lv in levels}
-    typical = np.full(steps, np.nan)
-    last: list[float] = []
-    for a, b in _blocks(steps):
-        cell = mask[:, a:b]
-        if cell.sum() < MIN_ORIGINS:  # too few observed cells this far out: carry the last block's
-            values = last
-        else:
-            r = residual[:, a:b][cell]
-            w = np.exp2((target[:, a:b][cell] - (now - 1)) / half_life)
-            recent_q, flat_q = _both_quantiles(r, w, qs)
-            lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
-            values = [float(lower[j] if j % 2 == 0 else upper[j]) for j in range(len(qs))]
-            typical[a:b] = max(float(np.median(np.abs(r))), 1e-9)
-        last = values
-        for j, lv in enumerate(levels):
-            out[lv][0].extend([min(values[2 * j], 0.0)] * (b - a))
-            out[lv][1].extend([max(values[2 * j + 1], 0.0)] * (b - a))
-    typical = np.where(np.isfinite(typical), typical, np.nanmax(typical))
-    recent = mask & (target >= now - season)
+    qs = np.array([q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)])
+    step_block, blocks = _block_index(steps)
+    per_step_count = mask.sum(axis=0)
+    usable = np.add.reduceat(per_step_count, [a for a, _ in blocks]) >= MIN_ORIGINS
+
+    def chosen(order: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        block, value, landed = order
+        keep = landed < now
+        if not usable.all():
+            keep &= usable[block]
+        return block[keep], value[keep], landed[keep]
+
+    block, value, landed = chosen(cells.by_value)
+    w = np.exp2((landed - (now - 1)) / half_life)
+    recent_q, flat_q, ids = _block_quantiles(value, w, block, qs)
+    size_block, size, _ = chosen(cells.by_size)
+    median = _block_medians(size, size_block)
+    lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
+    values = np.where(np.arange(len(qs)) % 2 == 0, lower, upper)  # (usable blocks, qs)
+    # a block with too few cells carries the last usable block's values (block 0 is usable: checked above)
+    carried = np.maximum.accumulate(np.where(usable, np.arange(len(blocks)), 0))
+    per_block = np.empty((len(blocks), len(qs)))
+    per_block[ids] = values
+    per_step = per_block[carried][step_block]
+    typical = np.full(len(blocks), np.nan)
+    typical[ids] = np.maximum(median, 1e-9)
+    typical_step = typical[step_block]
+    typical_step = np.where(np.isfinite(typical_step), typical_step, np.nanmax(typical_step))
+    # recent volatility: the cells that landed in the last season (only the last origins' rows hold any)
+    near = np.flatnonzero(origins + steps - 1 >= now - season)
+    recent = mask[near] & (lands[near] >= now - season)
     widen = 1.0
     if recent.sum() >= max(4, season // 4):
-        scaled = np.abs(residual) / typical[None, :]
-        widen = float(np.clip(np.mean(scaled[recent]) / np.mean(scaled[mask]), 1.0, MAX_WIDEN))
-    bands = {lv: (np.array(lo) * widen, np.array(hi) * widen) for lv, (lo, hi) in out.items()}
+        size = np.abs(residual)
+        recent_mean = float(np.sum((size[near] * recent).sum(axis=0) / typical_step)) / int(recent.sum())
+        overall_mean = float(np.sum((size * mask).sum(axis=0) / typical_step)) / int(per_step_count.sum())
+        widen = float(np.clip(recent_mean / overall_mean, 1.0, MAX_WIDEN))
+    bands = {
+        lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
+        for j, lv in enumerate(levels)
+    }
     return Quantiles(bands, widen)
 
 
@@ -228,6 +320,7 @@ class Replay:
     ends: np.ndarray
     needed: dict[int, list[np.ndarray]]
     at: dict[int, tuple[Quantiles, float]] = field(default_factory=dict)  # origin row -> (quantiles, shift)
+    cells: Cells | None = None  # the backtest residuals' observed cells, sorted once for every calibration
 
 
 def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -247,9 +340,11 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
     ends: list[int] = []
     needed: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
     at: dict[int, tuple[Quantiles, float]] = {}
+    observed = np.isfinite(bt.actual)
+    cells = sort_cells(residual, bt.origins, observed)
     for i in full:
         t = int(bt.origins[i])
-        quantiles = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+        quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, cells)
         if quantiles is None:
             continue
         shift = level_shift(y[:t], bt.season, bt.repaired[:t])
@@ -257,7 +352,7 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
         ends.append(t + steps)
         for lv in levels:
             needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
-    return Replay(np.array(ends, dtype=int), needed, at)
+    return Replay(np.array(ends, dtype=int), needed, at, cells)
 
 
 def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
@@ -299,7 +394,8 @@ def check_coverage(
         if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
             quantiles, shift = rep.at[i]
         else:
-            calibrated = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+            cells = rep.cells if rep is not None else None
+            calibrated = calibrate(residual, bt.origins, np.isfinite(bt.actual), t, bt.season, levels, cells)
             if calibrated is None:
                 continue
             quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])
