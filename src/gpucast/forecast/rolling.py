@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .members import forecast_members, level_shift, repair_outages
+from .batched import level_shifts, members_at
+from .members import level_shift, repair_outages
 
 MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
@@ -78,13 +79,10 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
         candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
     cap = CAP_FACTOR * float(np.max(y))
     repaired = repair_outages(y, season)
-    forecasts: dict[str, list[np.ndarray]] = {}
-    for t in candidates:
-        for name, values in forecast_members(y[:t], season, steps, cap, repaired[:t]).items():
-            forecasts.setdefault(name, []).append(values)
+    forecasts = members_at(y, repaired, season, steps, cap, candidates)  # forecast_members at every origin, batched
     target = candidates[:, None] + np.arange(steps)[None, :]
     actual = np.where(target < n, y[np.minimum(target, n - 1)], np.nan)
-    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season, repaired)
+    return Backtested(candidates, actual, forecasts, season, repaired)
 
 
 def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
@@ -159,9 +157,9 @@ def _interp_segments(
 
 def _sort_within(values: np.ndarray, block: np.ndarray) -> np.ndarray:
     """Indices sorting by ``block`` (small non-negative ints), then by ``values``: one float sort, then a stable
-    radix sort of the 16-bit block ids (several times faster than ``np.lexsort`` here)."""
+    radix sort of the 8-bit block ids (several times faster than ``np.lexsort`` here)."""
     order = np.argsort(values)
-    return order[np.argsort(block[order].astype(np.int16), kind="stable")]
+    return order[np.argsort(block[order], kind="stable")]
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,8 @@ def sort_cells(residual: np.ndarray, origins: np.ndarray, observed: np.ndarray) 
     steps = residual.shape[1]
     step_block, _ = _block_index(steps)
     flat = np.flatnonzero(observed)
-    block, r, lands = step_block[flat % steps], residual.ravel()[flat], origins[flat // steps] + flat % steps
+    block = step_block[flat % steps].astype(np.int8)  # small types: each calibration streams these arrays
+    r, lands = residual.ravel()[flat], (origins[flat // steps] + flat % steps).astype(np.int32)
     size = np.abs(r)
     by_value, by_size = _sort_within(r, block), _sort_within(size, block)
     return Cells((block[by_value], r[by_value], lands[by_value]), (block[by_size], size[by_size], lands[by_size]))
@@ -342,12 +341,12 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
     at: dict[int, tuple[Quantiles, float]] = {}
     observed = np.isfinite(bt.actual)
     cells = sort_cells(residual, bt.origins, observed)
-    for i in full:
+    shifts = level_shifts(bt.repaired, bt.season, bt.origins[full])  # level_shift at each replayed origin
+    for i, shift in zip(full, shifts.tolist(), strict=True):
         t = int(bt.origins[i])
         quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, cells)
         if quantiles is None:
             continue
-        shift = level_shift(y[:t], bt.season, bt.repaired[:t])
         at[int(i)] = (quantiles, shift)
         ends.append(t + steps)
         for lv in levels:
