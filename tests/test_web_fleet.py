@@ -5,6 +5,7 @@ TestClient on a real SQLite file; four synthetic services of two weeks, one-day 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -118,3 +119,18 @@ def test_in_the_openapi_schema(site):
     client, _, _ = site
     operation = client.get("/openapi.json").json()["paths"]["/api/v1/fleet"]["post"]
     assert operation["tags"] == ["forecast"]
+
+
+def test_fleet_page_form_result_and_error(site):
+    client, _, _ = site
+    form = client.get("/fleet")
+    assert form.status_code == 200 and 'id="fleet-form"' in form.text and 'id="result"' not in form.text
+    page = client.get("/fleet", params={"run": "1", "horizon": "1d", "current_gpus": "4", "team": "search"})
+    assert page.status_code == 200, page.text
+    api = client.post("/api/v1/fleet", data={"from_store": "true", "horizon": "1d", "current_gpus": "4",
+                                            "team": "search"}).json()  # fmt: skip
+    teams = re.findall(r"<tr><td>[^<]*</td><td>(\w+)</td><td>(\w+)</td><td class=\"num\">(\d+)</td>", page.text)
+    assert teams == [(t["environment"], t["team"], str(t["gpus"])) for t in api["capacity"]["teams"]]
+    assert 'id="runs-out"' in page.text and 'id="spend"' in page.text and ">search<" in page.text
+    bad = client.get("/fleet", params={"run": "1", "current_gpus": "many"})
+    assert bad.status_code == 422 and "current_gpus" in bad.text and 'id="result"' not in bad.text

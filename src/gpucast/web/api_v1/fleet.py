@@ -25,6 +25,7 @@ from ...errors import InputError
 from ...planning.fleet_run import PERIODS, RECONCILE, configs_from, run_fleet, services_from_rows
 from ..auth import reader, store_of
 from ..errors import ApiError
+from ..forecasting import stored_fleet
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
 
@@ -57,17 +58,6 @@ def _uploaded(history: bytes, services: bytes, id_col: str, freq: str | None, ca
     return loaded, groups, configs, []
 
 
-def _stored(request: Request, team: str | None, environment: str | None, freq: str | None) -> tuple[Any, ...]:
-    """(History, groups, configs, notes) of the stored services (``gpucast fleet --from-store``)."""
-    from ...forecast import load_history
-    from ...store.planning import fleet_inputs
-
-    with store_of(request).read() as session:
-        frame, groups, configs, notes = fleet_inputs(session, team=team, environment=environment)
-    history = load_history(frame, freq=freq) if freq else load_history(frame)
-    return history, groups, configs, notes
-
-
 @router.post("/fleet")
 def fleet(
     request: Request,
@@ -91,7 +81,7 @@ def fleet(
     if from_store:
         if file is not None or services is not None:
             raise ApiError(422, "from_store reads services and history from the database; send no files", "file")
-        history, groups, configs, notes = _stored(request, team, environment, freq)
+        history, groups, configs, notes = stored_fleet(store_of(request), team, environment, freq)
     else:
         if file is None or services is None:
             raise ApiError(422, "give a history 'file' and a 'services' file, or from_store=true", "file")
