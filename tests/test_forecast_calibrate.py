@@ -1,5 +1,5 @@
-"""The vectorised band calibration (forecast/rolling.py ``calibrate``: all step blocks at once, cells sorted once
-per series) against its plain definition written out block by block: recency-weighted and equal-weight
+"""The vectorised band calibration (forecast/rolling.py ``calibrate`` over forecast/cells.py: all step blocks at
+once, cells sorted once per series) against its plain definition written out block by block: recency-weighted and equal-weight
 quantiles per block (``np.interp`` on mid-point cumulative weights), the wider of the two, blocks with too few cells
 carrying the last one's, and the recent-volatility widening. Random residual tables, with and without holes."""
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gpucast.forecast import rolling
+from gpucast.forecast.cells import STEP_BLOCK_EDGES
 
 
 def plain(residual, origins, observed, now, season, levels):
@@ -21,7 +22,7 @@ def plain(residual, origins, observed, now, season, levels):
     if mask[:, 0].sum() < rolling.MIN_ORIGINS:
         return None
     qs = [q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)]
-    edges = [e for e in rolling.STEP_BLOCK_EDGES if e < steps] + [steps]
+    edges = [e for e in STEP_BLOCK_EDGES if e < steps] + [steps]
     blocks = [(a - 1, b - 1 if b < steps else steps) for a, b in itertools.pairwise(edges)] or [(0, steps)]
     lows = {lv: np.zeros(steps) for lv in levels}
     highs = {lv: np.zeros(steps) for lv in levels}

@@ -26,20 +26,18 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
 
 Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H).
 
-Cost: a series' band rule is calibrated ~25 times (the forecast, the replays, the coverage check) on the same
-residual table (up to 72 origins × 336 steps); its cells are sorted once (``sort_cells``) and each calibration
-handles every step block in a few array passes (tests/test_forecast_calibrate.py checks it against the
-block-by-block definition).
+Cost: the calibration's array code (cells sorted once per series, all step blocks at once) is in ``cells.py``, the
+backtest's batched members in ``batched.py``.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .batched import level_shifts, members_at
+from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
 from .members import level_shift, repair_outages
 
 MAX_ORIGINS = 72
@@ -48,7 +46,6 @@ TOP_K = 3
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
 MIN_ORIGINS = 12
-STEP_BLOCK_EDGES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504)
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
 REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
 MIN_REPLAY_ORIGINS = 4  # fewer replays than this: no recalibration
@@ -124,97 +121,6 @@ def prequential(bt: Backtested) -> np.ndarray:
     return out
 
 
-def _blocks(steps: int) -> list[tuple[int, int]]:
-    edges = [e for e in STEP_BLOCK_EDGES if e < steps] + [steps]
-    return [(a - 1, b - 1 if b < steps else steps) for a, b in itertools.pairwise(edges)] or [(0, steps)]
-
-
-def _block_index(steps: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Block number of every step (``_blocks``) and the blocks themselves."""
-    blocks = _blocks(steps)
-    index = np.empty(steps, dtype=np.intp)
-    for k, (a, b) in enumerate(blocks):
-        index[a:b] = k
-    return index, blocks
-
-
-def _interp_segments(
-    qs: np.ndarray, x: np.ndarray, v: np.ndarray, starts: np.ndarray, counts: np.ndarray
-) -> np.ndarray:
-    """``np.interp(q, x[seg], v[seg])`` for every q of ``qs`` and every segment ``seg = starts[k] : starts[k] +
-    counts[k]`` at once (``x`` ascending within each segment, every segment non-empty), shape (segments, qs): one
-    ``searchsorted`` over the segments laid end to end (segment k's positions shifted by k)."""
-    seg = np.repeat(np.arange(len(starts)), counts)
-    queries = np.arange(len(starts))[:, None] + qs[None, :]
-    below = np.searchsorted(seg + x, queries.ravel(), side="right").reshape(queries.shape) - starts[:, None]
-    first, last = starts[:, None], (starts + counts - 1)[:, None]
-    j = np.clip(first + below - 1, first, last)  # the last point <= q (the first when none is)
-    k = np.minimum(j + 1, last)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inner = (v[k] - v[j]) / (x[k] - x[j]) * (qs[None, :] - x[j]) + v[j]
-    return np.asarray(np.where(below <= 0, v[first], np.where((below >= counts[:, None]) | (k == j), v[last], inner)))
-
-
-def _sort_within(values: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Indices sorting by ``block`` (small non-negative ints), then by ``values``: one float sort, then a stable
-    radix sort of the 8-bit block ids (several times faster than ``np.lexsort`` here)."""
-    order = np.argsort(values)
-    return order[np.argsort(block[order], kind="stable")]
-
-
-@dataclass(frozen=True)
-class Cells:
-    """A residual table's observed cells sorted by step block and then by value (``by_value``) or by size
-    (``by_size``): per order, the cells' blocks, values (residual, resp. its absolute value) and the index each
-    cell's step lands on. Why: every calibration of one series (the forecast's, and one per replayed origin) reads
-    the same residuals, each only those landed before its origin; sorted once, each selects in linear time."""
-
-    by_value: tuple[np.ndarray, np.ndarray, np.ndarray]
-    by_size: tuple[np.ndarray, np.ndarray, np.ndarray]
-
-
-def sort_cells(residual: np.ndarray, origins: np.ndarray, observed: np.ndarray) -> Cells:
-    """The ``observed`` cells of ``residual`` sorted for :func:`calibrate`."""
-    steps = residual.shape[1]
-    step_block, _ = _block_index(steps)
-    flat = np.flatnonzero(observed)
-    block = step_block[flat % steps].astype(np.int8)  # small types: each calibration streams these arrays
-    r, lands = residual.ravel()[flat], (origins[flat // steps] + flat % steps).astype(np.int32)
-    size = np.abs(r)
-    by_value, by_size = _sort_within(r, block), _sort_within(size, block)
-    return Cells((block[by_value], r[by_value], lands[by_value]), (block[by_size], size[by_size], lands[by_size]))
-
-
-def _segments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, starts, counts) of the runs of equal values in the sorted ``block``."""
-    return np.unique(block, return_index=True, return_counts=True)
-
-
-def _block_quantiles(
-    v: np.ndarray, w: np.ndarray, block: np.ndarray, qs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block present in ``block`` (sorted by block, then ``v`` ascending): the recency-weighted and the
-    equal-weight quantiles ``qs`` of its values (shape blocks × qs each), and the block ids."""
-    ids, starts, counts = _segments(block)
-    cumulative = np.cumsum(w)
-    before = np.concatenate([[0.0], cumulative])[starts]  # weight of the earlier blocks
-    totals = cumulative[starts + counts - 1] - before
-    seg = np.repeat(np.arange(len(ids)), counts)
-    weighted = (cumulative - before[seg] - 0.5 * w) / totals[seg]
-    flat = (np.arange(len(v)) - starts[seg] + 0.5) / counts[seg]
-    recent = _interp_segments(qs, weighted, v, starts, counts)
-    equal = _interp_segments(qs, flat, v, starts, counts)
-    return recent, equal, ids
-
-
-def _block_medians(size: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Median of ``size`` per block (sorted by block, then ``size`` ascending), as ``np.median`` computes it."""
-    _, starts, counts = _segments(block)
-    mid = starts + (counts - 1) // 2
-    upper = np.minimum(mid + 1, starts + counts - 1)
-    return np.asarray(np.where(counts % 2 == 1, size[mid], (size[mid] + size[upper]) / 2))
-
-
 @dataclass(frozen=True)
 class Quantiles:
     """Per-step log-residual quantiles per level: level -> (low, high) arrays over the calibrated steps."""
@@ -244,7 +150,7 @@ def calibrate(
     cells = sort_cells(residual, origins, observed) if cells is None else cells
     half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
     qs = np.array([q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)])
-    step_block, blocks = _block_index(steps)
+    step_block, blocks = block_index(steps)
     per_step_count = mask.sum(axis=0)
     usable = np.add.reduceat(per_step_count, [a for a, _ in blocks]) >= MIN_ORIGINS
 
@@ -257,9 +163,9 @@ def calibrate(
 
     block, value, landed = chosen(cells.by_value)
     w = np.exp2((landed - (now - 1)) / half_life)
-    recent_q, flat_q, ids = _block_quantiles(value, w, block, qs)
+    recent_q, flat_q, ids = block_quantiles(value, w, block, qs)
     size_block, size, _ = chosen(cells.by_size)
-    median = _block_medians(size, size_block)
+    median = block_medians(size, size_block)
     lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
     values = np.where(np.arange(len(qs)) % 2 == 0, lower, upper)  # (usable blocks, qs)
     # a block with too few cells carries the last usable block's values (block 0 is usable: checked above)
