@@ -59,16 +59,41 @@ def _sort_within(values: np.ndarray, block: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Cells:
     """A residual table's observed cells sorted by step block and then by value (``by_value``) or by size
-    (``by_size``): per order, the cells' blocks, values (residual, resp. its absolute value) and the index each
-    cell's step lands on. Why: every calibration of one series (the forecast's, and one per replayed origin) reads
-    the same residuals, each only those landed before its origin; sorted once, each selects in linear time."""
+    (``by_size``): per order, the values (residual, resp. its absolute value) and the index each cell's step lands
+    on; the blocks present (``ids``) and where each starts in both orders (``starts``); per step, the running sums
+    over origins of the observed cells (``counts``) and of their sizes (``sizes``). Why: every calibration of one
+    series (the forecast's, and one per replayed origin) reads the same residuals, each only those landed before
+    its origin; sorted and summed once, each selects in linear time."""
 
-    by_value: tuple[np.ndarray, np.ndarray, np.ndarray]
-    by_size: tuple[np.ndarray, np.ndarray, np.ndarray]
+    by_value: tuple[np.ndarray, np.ndarray]
+    by_size: tuple[np.ndarray, np.ndarray]
+    ids: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray  # (origins, steps): observed cells in rows 0..i of each step's column
+    sizes: np.ndarray  # (origins, steps): sum of |residual| over those cells
+
+    def landed_before(self, origins: np.ndarray, now: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per step: the observed cells that landed before ``now`` and the sum of their sizes (rows are
+        origins in ascending order, so they are a leading run of each step's column)."""
+        steps = self.counts.shape[1]
+        rows = np.searchsorted(origins, now - np.arange(steps), side="left")  # origin + step < now
+        last, column = np.maximum(rows - 1, 0), np.arange(steps)
+        used = rows > 0
+        return np.where(used, self.counts[last, column], 0), np.where(used, self.sizes[last, column], 0.0)
+
+    def chosen(self, order: tuple[np.ndarray, np.ndarray], now: int, usable: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(values, landing indices, kept cells per usable block) of the cells landed before ``now`` in the
+        blocks ``usable`` (one flag per block of ``ids``)."""
+        value, landed = order
+        keep = landed < now
+        if not usable.all():
+            keep &= np.repeat(usable, np.diff(np.append(self.starts, len(value))))
+        kept = np.add.reduceat(keep, self.starts, dtype=np.intp)[usable]
+        return value[keep], landed[keep], kept
 
 
 def sort_cells(residual: np.ndarray, origins: np.ndarray, observed: np.ndarray) -> Cells:
-    """The ``observed`` cells of ``residual`` sorted for :func:`calibrate`."""
+    """The ``observed`` cells of ``residual`` sorted and summed for ``rolling.calibrate``."""
     steps = residual.shape[1]
     step_block, _ = block_index(steps)
     flat = np.flatnonzero(observed)
@@ -76,34 +101,32 @@ def sort_cells(residual: np.ndarray, origins: np.ndarray, observed: np.ndarray) 
     r, lands = residual.ravel()[flat], (origins[flat // steps] + flat % steps).astype(np.int32)
     size = np.abs(r)
     by_value, by_size = _sort_within(r, block), _sort_within(size, block)
-    return Cells((block[by_value], r[by_value], lands[by_value]), (block[by_size], size[by_size], lands[by_size]))
+    ids, starts = np.unique(block[by_value], return_index=True)  # the same blocks and sizes in both orders
+    counts = np.cumsum(observed, axis=0)
+    sizes = np.cumsum(np.where(observed, np.abs(residual), 0.0), axis=0)
+    return Cells((r[by_value], lands[by_value]), (size[by_size], lands[by_size]), ids, starts, counts, sizes)
 
 
-def _segments(block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, starts, counts) of the runs of equal values in the sorted ``block``."""
-    return np.unique(block, return_index=True, return_counts=True)
+def _starts(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
 
 
-def block_quantiles(
-    v: np.ndarray, w: np.ndarray, block: np.ndarray, qs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per block present in ``block`` (sorted by block, then ``v`` ascending): the recency-weighted and the
-    equal-weight quantiles ``qs`` of its values (shape blocks × qs each), and the block ids."""
-    ids, starts, counts = _segments(block)
+def block_quantiles(v: np.ndarray, w: np.ndarray, counts: np.ndarray, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per block (``counts`` cells each, laid end to end, each sorted by ``v`` ascending): the recency-weighted
+    and the equal-weight quantiles ``qs`` of its values (shape blocks × qs each)."""
+    starts = _starts(counts)
     cumulative = np.cumsum(w)
     before = np.concatenate([[0.0], cumulative])[starts]  # weight of the earlier blocks
     totals = cumulative[starts + counts - 1] - before
-    seg = np.repeat(np.arange(len(ids)), counts)
+    seg = np.repeat(np.arange(len(counts)), counts)
     weighted = (cumulative - before[seg] - 0.5 * w) / totals[seg]
     flat = (np.arange(len(v)) - starts[seg] + 0.5) / counts[seg]
-    recent = _interp_segments(qs, weighted, v, starts, counts)
-    equal = _interp_segments(qs, flat, v, starts, counts)
-    return recent, equal, ids
+    return _interp_segments(qs, weighted, v, starts, counts), _interp_segments(qs, flat, v, starts, counts)
 
 
-def block_medians(size: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Median of ``size`` per block (sorted by block, then ``size`` ascending), as ``np.median`` computes it."""
-    _, starts, counts = _segments(block)
+def block_medians(size: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of ``size`` per block (``counts`` cells each, laid end to end, each sorted), as ``np.median``."""
+    starts = _starts(counts)
     mid = starts + (counts - 1) // 2
     upper = np.minimum(mid + 1, starts + counts - 1)
     return np.asarray(np.where(counts % 2 == 1, size[mid], (size[mid] + size[upper]) / 2))

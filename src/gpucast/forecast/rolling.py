@@ -143,33 +143,27 @@ def calibrate(
     steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
     ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
     steps = residual.shape[1]
-    lands = origins[:, None] + np.arange(steps)[None, :]
-    mask = observed & (lands < now)
-    if int(mask[:, 0].sum()) < MIN_ORIGINS:
-        return None
     cells = sort_cells(residual, origins, observed) if cells is None else cells
+    per_step_count, per_step_size = cells.landed_before(origins, now)
+    if int(per_step_count[0]) < MIN_ORIGINS:
+        return None
     half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
     qs = np.array([q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)])
     step_block, blocks = block_index(steps)
-    per_step_count = mask.sum(axis=0)
-    usable = np.add.reduceat(per_step_count, [a for a, _ in blocks]) >= MIN_ORIGINS
-
-    def chosen(order: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        block, value, landed = order
-        keep = landed < now
-        if not usable.all():
-            keep &= usable[block]
-        return block[keep], value[keep], landed[keep]
-
-    block, value, landed = chosen(cells.by_value)
+    in_block = np.add.reduceat(per_step_count, [a for a, _ in blocks])
+    usable = in_block[cells.ids] >= MIN_ORIGINS  # per block present among the observed cells
+    ids = cells.ids[usable]
+    value, landed, counts = cells.chosen(cells.by_value, now, usable)
     w = np.exp2((landed - (now - 1)) / half_life)
-    recent_q, flat_q, ids = block_quantiles(value, w, block, qs)
-    size_block, size, _ = chosen(cells.by_size)
-    median = block_medians(size, size_block)
+    recent_q, flat_q = block_quantiles(value, w, counts, qs)
+    size, _, size_counts = cells.chosen(cells.by_size, now, usable)
+    median = block_medians(size, size_counts)
     lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
     values = np.where(np.arange(len(qs)) % 2 == 0, lower, upper)  # (usable blocks, qs)
     # a block with too few cells carries the last usable block's values (block 0 is usable: checked above)
-    carried = np.maximum.accumulate(np.where(usable, np.arange(len(blocks)), 0))
+    usable_block = np.zeros(len(blocks), dtype=bool)
+    usable_block[ids] = True
+    carried = np.maximum.accumulate(np.where(usable_block, np.arange(len(blocks)), 0))
     per_block = np.empty((len(blocks), len(qs)))
     per_block[ids] = values
     per_step = per_block[carried][step_block]
@@ -179,12 +173,13 @@ def calibrate(
     typical_step = np.where(np.isfinite(typical_step), typical_step, np.nanmax(typical_step))
     # recent volatility: the cells that landed in the last season (only the last origins' rows hold any)
     near = np.flatnonzero(origins + steps - 1 >= now - season)
-    recent = mask[near] & (lands[near] >= now - season)
+    lands = origins[near, None] + np.arange(steps)[None, :]
+    recent = observed[near] & (lands < now) & (lands >= now - season)
     widen = 1.0
     if recent.sum() >= max(4, season // 4):
-        size = np.abs(residual)
-        recent_mean = float(np.sum((size[near] * recent).sum(axis=0) / typical_step)) / int(recent.sum())
-        overall_mean = float(np.sum((size * mask).sum(axis=0) / typical_step)) / int(per_step_count.sum())
+        recent_sizes = (np.abs(residual[near]) * recent).sum(axis=0)
+        recent_mean = float(np.sum(recent_sizes / typical_step)) / int(recent.sum())
+        overall_mean = float(np.sum(per_step_size / typical_step)) / int(per_step_count.sum())
         widen = float(np.clip(recent_mean / overall_mean, 1.0, MAX_WIDEN))
     bands = {
         lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
