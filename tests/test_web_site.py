@@ -106,7 +106,7 @@ def test_templates_are_compiled_once_when_the_app_starts(client):
     assert env.auto_reload is False and env.cache is not None  # no stat() of every template file on every request
     compiled = {key[1]: id(template) for key, template in env.cache.items()}
     assert set(env.list_templates()) <= set(compiled)  # all of them before the first request
-    for path in ("/", "/training", "/forecast", "/history", "/services", "/requests", "/login", PLAN_QUERY):
+    for path in ("/", "/training", "/forecast", "/fleet", "/history", "/services", "/requests", "/login", PLAN_QUERY):
         assert client.get(path).status_code == 200, path
     again = {key[1]: id(template) for key, template in env.cache.items()}
     assert again == compiled  # the same compiled templates served every page

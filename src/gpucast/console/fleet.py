@@ -10,9 +10,6 @@ from typing import Any
 
 from ..errors import InputError
 
-SERVICE_COLUMNS = ("service", "team", "environment")
-CONFIG_COLUMNS = ("model", "input_tokens", "output_tokens", "gpu", "precision", "cloud")
-
 
 def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", help="CSV/JSON/Parquet with one row per service and time (see --id-col)")
@@ -37,54 +34,20 @@ def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
 
 def read_services(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, dict[str, str]]]:
     """(service -> (team, environment), service -> its other non-empty columns) from a services CSV."""
+    from ..planning.fleet_run import services_from_rows
+
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as error:
         raise InputError(f"cannot read --services {path!r}: {error.strerror}") from None
-    if not rows or any(c not in rows[0] for c in SERVICE_COLUMNS):
-        raise InputError(f"--services {path!r} needs the columns {', '.join(SERVICE_COLUMNS)} (and a row per service)")
-    groups, extra = {}, {}
-    for i, row in enumerate(rows, start=2):
-        name, team, env = (str(row.get(c) or "").strip() for c in SERVICE_COLUMNS)
-        if not (name and team and env):
-            raise InputError(f"--services {path!r} line {i}: service, team and environment must all be given")
-        groups[name] = (team, env)
-        extra[name] = {c: str(row[c]).strip() for c in CONFIG_COLUMNS if row.get(c) and str(row[c]).strip()}
-    return groups, extra
-
-
-def configs_from(extra: dict[str, dict[str, str]], services: list[str]) -> dict[str, Any]:
-    """ServiceConfig per service from the services file's columns; InputError naming what is missing."""
-    from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
-    from ..planning.fleet import ServiceConfig
-
-    missing = [s for s in services if not all(k in extra.get(s, {}) for k in CONFIG_COLUMNS[:3])]
-    if missing:
-        shown = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
-        raise InputError(f"{len(missing)} services lack model, input_tokens or output_tokens ({shown}); add those "
-                         "columns to --services or pass --no-capacity")  # fmt: skip
-    out = {}
-    for s in services:
-        row = extra[s]
-        tokens = []
-        for key in ("input_tokens", "output_tokens"):
-            try:
-                tokens.append(int(float(row[key])))
-            except ValueError:
-                raise InputError(f"service {s!r}: {key} {row[key]!r} is not a number of tokens") from None
-            if tokens[-1] < 1:
-                raise InputError(f"service {s!r}: {key} must be at least 1, got {row[key]}")
-        out[s] = ServiceConfig(
-            ModelConfig(model_name=row["model"], precision=row.get("precision")), tokens[0], tokens[1],
-            GPUConfig(gpu_type=row.get("gpu")), ServingOptions(cloud=row.get("cloud", "aws")),
-        )  # fmt: skip
-    return out
+    return services_from_rows(rows, f"--services {path!r}")
 
 
 def run_fleet(args: argparse.Namespace) -> int:
     from ..forecast import load_history
-    from ..forecast.hierarchy import forecast_hierarchy
+    from ..planning.fleet_run import configs_from
+    from ..planning.fleet_run import run_fleet as fleet_run
 
     configs: dict[str, Any] | None
 
@@ -107,26 +70,12 @@ def run_fleet(args: argparse.Namespace) -> int:
         history = load_history(args.history, **options)
         configs = None if args.no_capacity else configs_from(extra, history.ids)
         notes = []
-    if args.current_gpus is not None and args.current_gpus < 0:
-        raise InputError(f"--current-gpus must be >= 0, got {args.current_gpus}")
-    hf = forecast_hierarchy(history, args.horizon, groups, method=args.reconcile)
-    plan = None
-    if not args.no_capacity:
-        if configs is None or any(s not in configs for s in history.ids):
-            lacking = [s for s in history.ids if not configs or s not in configs]
-            raise InputError(f"{len(lacking)} services have no model or tokens ({', '.join(lacking[:5])}); set them "
-                             "(`gpucast service update NAME --model M --input-tokens I --output-tokens O`) or pass "
-                             "--no-capacity")  # fmt: skip
-        from ..planning.fleet import fleet_plan
-
-        plan = fleet_plan(hf, configs, history=history, period=args.period, current_gpus=args.current_gpus)
+    run = fleet_run(history, groups, configs, horizon=args.horizon, reconcile=args.reconcile, period=args.period,
+                    current_gpus=args.current_gpus, capacity=not args.no_capacity, notes=notes)  # fmt: skip
     if args.json:
-        data: dict[str, Any] = {"forecast": hf.to_dict(), "notes": notes}
-        if plan is not None:
-            data["capacity"] = plan.to_dict()
-        print(json.dumps(data, indent=2))
+        print(json.dumps(run.to_dict(), indent=2))
         return 0
-    _render(hf, plan, args, notes)
+    _render(run.forecast, run.plan, args, run.notes)
     return 0
 
 

@@ -33,6 +33,7 @@ checked cross-conformally: each fold is scored with quantiles from the others an
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings as pywarnings
 from collections import defaultdict
@@ -212,9 +213,16 @@ def _assemble(
 
 
 def _timestamps(last_ds: pd.Timestamp, freq: str, n: int) -> list[str]:
-    """ISO-8601 UTC stamps of the ``n`` steps after ``last_ds``."""
+    """ISO-8601 UTC stamps of the ``n`` steps after ``last_ds`` (a fresh list; the strings are cached)."""
+    return list(_stamps(last_ds, freq, n))
+
+
+@functools.lru_cache(maxsize=64)
+def _stamps(last_ds: pd.Timestamp, freq: str, n: int) -> tuple[str, ...]:
+    """Why cached: the services of a fleet mostly end at the same hour, and formatting 336 stamps with pandas cost
+    ~5 ms a service (5 s of the parent's serial time for 1,000 services)."""
     stamps = pd.date_range(last_ds, periods=n + 1, freq=freq)[1:]
-    return list(stamps.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return tuple(stamps.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _constant(

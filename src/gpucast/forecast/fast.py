@@ -79,8 +79,8 @@ def fit_series(
 
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
-    quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels)
     rep = rolling.replay(bt, ensemble_bt, levels, y)
+    quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels, rep.cells)
     recalibrated = rolling.recalibration(rep, levels)
     coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
     shift = level_shift(y, season, bt.repaired)

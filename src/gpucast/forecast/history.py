@@ -161,6 +161,9 @@ def _parse_timestamps(raw: pd.Series, column: str) -> pd.Series:
             raise InputError(f"timestamp column {column!r} has an empty value at row {int(values.isna().argmax())}")
         unit = "ms" if float(values.abs().max()) > EPOCH_MS_ABOVE else "s"
         return pd.to_datetime(values, unit=unit, utc=True).dt.tz_localize(None)
+    parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601") if raw.dtype == object else None
+    if parsed is not None and not parsed.isna().any():  # clean ISO 8601 text: no stripping needed (0.3 s a million)
+        return parsed.dt.tz_localize(None)
     text = raw.astype("string").str.strip()
     parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
     if parsed.isna().any():
@@ -173,8 +176,9 @@ def _parse_timestamps(raw: pd.Series, column: str) -> pd.Series:
 
 def _parse_values(raw: pd.Series, column: str) -> pd.Series:
     values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-    if bad.any():
+    # only a value that became NaN can be bad (the string check is 0.4 s on a million rows: skipped when none did)
+    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "") if values.isna().any() else None
+    if bad is not None and bad.any():
         raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; values must be numeric rps")
     if (values < 0).any():
         first = values[values < 0].iloc[0]
@@ -206,6 +210,8 @@ def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataF
         how = f"samples finer than {freq} averaged into {freq} steps" if finer else "duplicate timestamps averaged"
         warnings.append(f"{duplicates} rows merged: {how}")
         binned = binned.groupby(["unique_id", "ds"], as_index=False, sort=True)[extra].mean()
+    if _already_regular(binned, freq):  # the common case (an exported metrics table): nothing to bin or fill
+        return binned[["unique_id", "ds", *extra]].reset_index(drop=True)
     parts = []
     for uid, part in binned.groupby("unique_id", sort=False):
         full = pd.date_range(part["ds"].min(), part["ds"].max(), freq=freq)
@@ -228,11 +234,42 @@ def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataF
     return pd.concat(parts, ignore_index=True)
 
 
+def _already_regular(frame: pd.DataFrame, freq: str) -> bool:
+    """Every series' rows contiguous, one ``freq`` step apart and without a missing value: ``_regularise``'s loop
+    would change nothing (and costs ~3 ms a series, 3 s of a 1,000-service fleet's serial loading)."""
+    if frame.empty or frame["y"].isna().any():
+        return False
+    ids = frame["unique_id"].to_numpy()
+    stamps = frame["ds"].to_numpy()
+    if stamps.dtype.kind != "M":
+        return False
+    same = ids[1:] == ids[:-1]
+    if int(np.count_nonzero(~same)) != frame["unique_id"].nunique() - 1:  # a series' rows are not contiguous
+        return False
+    step = np.timedelta64(int(step_seconds(freq) * 1e9), "ns")
+    return bool(np.all((stamps[1:] - stamps[:-1])[same] == step))
+
+
+def _dropout_suspects(frame: pd.DataFrame, seconds: float) -> set[str]:
+    """Series that may hold a dropout step: one below DROPOUT_FRACTION of the series' peak, with a peak of at least
+    DROPOUT_MIN_COUNT requests a step (a local level is a median of the series' own values, so never above its
+    peak). The others skip the rolling medians (~4 ms a series): their outcome is known to be 'none'."""
+    peak = frame.groupby("unique_id", sort=False)["y"].transform("max")
+    suspect = (frame["y"] < DROPOUT_FRACTION * peak) & (peak * seconds >= DROPOUT_MIN_COUNT)
+    return set(frame.loc[suspect, "unique_id"].unique())
+
+
 def _repair_dropouts(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataFrame:
     """Interpolate over dropout steps (module docstring: outages and logging gaps in busy traffic, not demand)."""
     seconds = step_seconds(freq)
+    suspects = _dropout_suspects(frame, seconds)
+    if not suspects:
+        return frame.reset_index(drop=True)
     parts = []
     for uid, part in frame.groupby("unique_id", sort=False):
+        if uid not in suspects:
+            parts.append(part)
+            continue
         y = part["y"]
         # busy before and after: a dip, not the start of a service's traffic; the last steps have no "after" and
         # are judged on the steps before (an outage in progress is not the level to plan from)

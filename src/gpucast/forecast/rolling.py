@@ -25,16 +25,20 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   window, each with quantiles from residuals observable before it, and scored on what followed.
 
 Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H).
+
+Cost: the calibration's array code (cells sorted once per series, all step blocks at once) is in ``cells.py``, the
+backtest's batched members in ``batched.py``.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .members import forecast_members, level_shift, repair_outages
+from .batched import level_shifts, members_at
+from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
+from .members import level_shift, repair_outages
 
 MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
@@ -42,7 +46,6 @@ TOP_K = 3
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
 MIN_ORIGINS = 12
-STEP_BLOCK_EDGES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504)
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
 REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
 MIN_REPLAY_ORIGINS = 4  # fewer replays than this: no recalibration
@@ -73,19 +76,10 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
         candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
     cap = CAP_FACTOR * float(np.max(y))
     repaired = repair_outages(y, season)
-    forecasts: dict[str, list[np.ndarray]] = {}
-    for t in candidates:
-        for name, values in forecast_members(y[:t], season, steps, cap, repaired[:t]).items():
-            forecasts.setdefault(name, []).append(values)
+    forecasts = members_at(y, repaired, season, steps, cap, candidates)  # forecast_members at every origin, batched
     target = candidates[:, None] + np.arange(steps)[None, :]
     actual = np.where(target < n, y[np.minimum(target, n - 1)], np.nan)
-    return Backtested(candidates, actual, {k: np.array(v) for k, v in forecasts.items()}, season, repaired)
-
-
-def _known(bt: Backtested, before: int) -> np.ndarray:
-    """Mask of (origin, step) cells whose actual was observed before index ``before``."""
-    target = bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :]
-    return np.asarray((target < before) & np.isfinite(bt.actual))
+    return Backtested(candidates, actual, forecasts, season, repaired)
 
 
 def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
@@ -110,7 +104,7 @@ def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 def prequential(bt: Backtested) -> np.ndarray:
     """The ensemble's backtest forecast at every origin, each with weights from errors observed before it."""
     out = np.empty_like(bt.actual)
-    # member_weights(bt, _known(bt, t)) at every origin, from running sums: cells ordered by the index they land
+    # member_weights(bt, <cells landed before t>) at every origin, from running sums: cells ordered by the index they land
     # on, so "observed before t" is a prefix (one pass instead of one masked mean per origin and member)
     observed = np.isfinite(bt.actual)
     target = (bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :])[observed]
@@ -127,28 +121,6 @@ def prequential(bt: Backtested) -> np.ndarray:
     return out
 
 
-def _blocks(steps: int) -> list[tuple[int, int]]:
-    edges = [e for e in STEP_BLOCK_EDGES if e < steps] + [steps]
-    return [(a - 1, b - 1 if b < steps else steps) for a, b in itertools.pairwise(edges)] or [(0, steps)]
-
-
-def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    cumulative = (np.cumsum(w) - 0.5 * w) / np.sum(w)
-    return [float(np.interp(q, cumulative, v)) for q in qs]
-
-
-def _both_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """``_weighted_quantiles`` with ``weights`` and with equal weights, from one sort."""
-    order = np.argsort(values)
-    v, w = values[order], weights[order]
-    weighted = (np.cumsum(w) - 0.5 * w) / np.sum(w)
-    flat = (np.arange(len(v)) + 0.5) / len(v)
-    q = np.asarray(qs)
-    return np.interp(q, weighted, v), np.interp(q, flat, v)
-
-
 @dataclass(frozen=True)
 class Quantiles:
     """Per-step log-residual quantiles per level: level -> (low, high) arrays over the calibrated steps."""
@@ -158,41 +130,61 @@ class Quantiles:
 
 
 def calibrate(
-    residual: np.ndarray, origins: np.ndarray, mask: np.ndarray, now: int, season: int, levels: tuple[int, ...]
+    residual: np.ndarray,
+    origins: np.ndarray,
+    observed: np.ndarray,
+    now: int,
+    season: int,
+    levels: tuple[int, ...],
+    cells: Cells | None = None,
 ) -> Quantiles | None:
-    """Quantiles from the masked residual cells (observed before ``now``), recency-weighted, widened for recent
-    volatility. None when fewer than MIN_ORIGINS origins have an observed first step."""
-    if int(mask[:, 0].sum()) < MIN_ORIGINS:
-        return None
+    """Quantiles from the ``observed`` residual cells that landed before ``now``, recency-weighted, widened for
+    recent volatility. None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
+    steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
+    ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
     steps = residual.shape[1]
-    target = origins[:, None] + np.arange(steps)[None, :]
+    cells = sort_cells(residual, origins, observed) if cells is None else cells
+    per_step_count, per_step_size = cells.landed_before(origins, now)
+    if int(per_step_count[0]) < MIN_ORIGINS:
+        return None
     half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
-    qs = tuple(q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2))
-    out: dict[int, tuple[list[float], list[float]]] = {lv: ([], []) for lv in levels}
-    typical = np.full(steps, np.nan)
-    last: list[float] = []
-    for a, b in _blocks(steps):
-        cell = mask[:, a:b]
-        if cell.sum() < MIN_ORIGINS:  # too few observed cells this far out: carry the last block's
-            values = last
-        else:
-            r = residual[:, a:b][cell]
-            w = np.exp2((target[:, a:b][cell] - (now - 1)) / half_life)
-            recent_q, flat_q = _both_quantiles(r, w, qs)
-            lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
-            values = [float(lower[j] if j % 2 == 0 else upper[j]) for j in range(len(qs))]
-            typical[a:b] = max(float(np.median(np.abs(r))), 1e-9)
-        last = values
-        for j, lv in enumerate(levels):
-            out[lv][0].extend([min(values[2 * j], 0.0)] * (b - a))
-            out[lv][1].extend([max(values[2 * j + 1], 0.0)] * (b - a))
-    typical = np.where(np.isfinite(typical), typical, np.nanmax(typical))
-    recent = mask & (target >= now - season)
+    qs = np.array([q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)])
+    step_block, blocks = block_index(steps)
+    in_block = np.add.reduceat(per_step_count, [a for a, _ in blocks])
+    usable = in_block[cells.ids] >= MIN_ORIGINS  # per block present among the observed cells
+    ids = cells.ids[usable]
+    value, landed, counts = cells.chosen(cells.by_value, now, usable)
+    w = np.exp2((landed - (now - 1)) / half_life)
+    recent_q, flat_q = block_quantiles(value, w, counts, qs)
+    size, _, size_counts = cells.chosen(cells.by_size, now, usable)
+    median = block_medians(size, size_counts)
+    lower, upper = np.minimum(recent_q, flat_q), np.maximum(recent_q, flat_q)
+    values = np.where(np.arange(len(qs)) % 2 == 0, lower, upper)  # (usable blocks, qs)
+    # a block with too few cells carries the last usable block's values (block 0 is usable: checked above)
+    usable_block = np.zeros(len(blocks), dtype=bool)
+    usable_block[ids] = True
+    carried = np.maximum.accumulate(np.where(usable_block, np.arange(len(blocks)), 0))
+    per_block = np.empty((len(blocks), len(qs)))
+    per_block[ids] = values
+    per_step = per_block[carried][step_block]
+    typical = np.full(len(blocks), np.nan)
+    typical[ids] = np.maximum(median, 1e-9)
+    typical_step = typical[step_block]
+    typical_step = np.where(np.isfinite(typical_step), typical_step, np.nanmax(typical_step))
+    # recent volatility: the cells that landed in the last season (only the last origins' rows hold any)
+    near = np.flatnonzero(origins + steps - 1 >= now - season)
+    lands = origins[near, None] + np.arange(steps)[None, :]
+    recent = observed[near] & (lands < now) & (lands >= now - season)
     widen = 1.0
     if recent.sum() >= max(4, season // 4):
-        scaled = np.abs(residual) / typical[None, :]
-        widen = float(np.clip(np.mean(scaled[recent]) / np.mean(scaled[mask]), 1.0, MAX_WIDEN))
-    bands = {lv: (np.array(lo) * widen, np.array(hi) * widen) for lv, (lo, hi) in out.items()}
+        recent_sizes = (np.abs(residual[near]) * recent).sum(axis=0)
+        recent_mean = float(np.sum(recent_sizes / typical_step)) / int(recent.sum())
+        overall_mean = float(np.sum(per_step_size / typical_step)) / int(per_step_count.sum())
+        widen = float(np.clip(recent_mean / overall_mean, 1.0, MAX_WIDEN))
+    bands = {
+        lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
+        for j, lv in enumerate(levels)
+    }
     return Quantiles(bands, widen)
 
 
@@ -228,6 +220,7 @@ class Replay:
     ends: np.ndarray
     needed: dict[int, list[np.ndarray]]
     at: dict[int, tuple[Quantiles, float]] = field(default_factory=dict)  # origin row -> (quantiles, shift)
+    cells: Cells | None = None  # the backtest residuals' observed cells, sorted once for every calibration
 
 
 def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -247,17 +240,19 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
     ends: list[int] = []
     needed: dict[int, list[np.ndarray]] = {lv: [] for lv in levels}
     at: dict[int, tuple[Quantiles, float]] = {}
-    for i in full:
+    observed = np.isfinite(bt.actual)
+    cells = sort_cells(residual, bt.origins, observed)
+    shifts = level_shifts(bt.repaired, bt.season, bt.origins[full])  # level_shift at each replayed origin
+    for i, shift in zip(full, shifts.tolist(), strict=True):
         t = int(bt.origins[i])
-        quantiles = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+        quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, cells)
         if quantiles is None:
             continue
-        shift = level_shift(y[:t], bt.season, bt.repaired[:t])
         at[int(i)] = (quantiles, shift)
         ends.append(t + steps)
         for lv in levels:
             needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
-    return Replay(np.array(ends, dtype=int), needed, at)
+    return Replay(np.array(ends, dtype=int), needed, at, cells)
 
 
 def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
@@ -299,7 +294,8 @@ def check_coverage(
         if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
             quantiles, shift = rep.at[i]
         else:
-            calibrated = calibrate(residual, bt.origins, _known(bt, t), t, bt.season, levels)
+            cells = rep.cells if rep is not None else None
+            calibrated = calibrate(residual, bt.origins, np.isfinite(bt.actual), t, bt.season, levels, cells)
             if calibrated is None:
                 continue
             quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])

@@ -98,7 +98,13 @@ def apply_scenario(
             f * monthly ** ((_time(p.timestamp) - origin).total_seconds() / 86_400 / DAYS_PER_MONTH)
             for f, p in zip(factors, points, strict=True)
         ]
-    scaled = [_scaled(p, f) for p, f in zip(points, factors, strict=True)]
+    # factor 1 everywhere (the baseline without growth): the points as they are — multiplying by 1.0 changes no
+    # value, and a fleet of 1,000 services spent ~4 s copying 336 points each
+    scaled = (
+        list(points)
+        if all(f == 1.0 for f in factors)
+        else [_scaled(p, f) for p, f in zip(points, factors, strict=True)]
+    )
     return result.with_points(scaled, scenario=scenario, growth_rate=growth_rate)
 
 

@@ -131,3 +131,15 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
         )
         data.update(timeline.forecast_fields())
     return ForecastRun(data, history, result)
+
+
+def stored_fleet(store: Store, team: str | None, environment: str | None, freq: str | None = None) -> tuple[Any, ...]:
+    """(History, service -> (team, environment), service -> ServiceConfig, notes) of the stored services and their
+    usage samples (``gpucast fleet --from-store``; ``POST /api/v1/fleet`` and the ``/fleet`` page)."""
+    from ..forecast import load_history
+    from ..store.planning import fleet_inputs
+
+    with store.read() as session:
+        frame, groups, configs, notes = fleet_inputs(session, team=team, environment=environment)
+    history = load_history(frame, freq=freq) if freq else load_history(frame)
+    return history, groups, configs, notes

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from ...version import __version__
 from ..auth import reader
-from . import catalog, forecast, history, planning, requests, services, tokens
+from . import catalog, fleet, forecast, history, planning, requests, services, tokens
 
 router = APIRouter(prefix="/api/v1")
 
@@ -25,5 +25,5 @@ def me(user: str | None = Depends(reader)) -> dict[str, Any]:
     return {"user": user}
 
 
-for module in (planning, forecast, catalog, services, history, requests, tokens):
+for module in (planning, forecast, fleet, catalog, services, history, requests, tokens):
     router.include_router(module.router)
