@@ -225,6 +225,7 @@ def _megatron(
         grad_accum=max(1, batch // dp), recompute=recompute, precision=Precision.BF16,
         flash_attention=not rid.startswith("megatron-a100"),  # 2021/2022 runs predate FlashAttention
         tp_comm_overlap=rid.startswith("megatron-h100"),  # "tp-comm-overlap on" (README / notes)
+        sequence_parallel=not rid.startswith("megatron-a100-2021"),  # introduced by Korthikanti et al. 2022
     )  # fmt: skip
     if recompute == "none":
         setup = _recompute_that_fits(setup)
