@@ -334,7 +334,7 @@ def render(result: Fit, lines: list[str], data: str) -> str:
         f"# to {data}. Do not edit by hand; `python scripts/calibrate_training.py --check` verifies it.",
         "# [frameworks.<id>]: software-stack factors on the achieved GEMM and attention rates (default stack 1).",
         "# Absolute % error per metric: n, median, p90 (in sample | leave-one-source-out | 6N at 40% MFU):",
-        *[f"#   {line}" for line in lines],
+        *[f"#   {line}".rstrip() for line in lines],
         "[defaults]",
     ]
     body = [f"{k} = {v!r}" for k, v in defaults.items()]
