@@ -32,6 +32,10 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   expert states shard over the remaining ``tp x cp x dp / ep`` ranks under ZeRO. Without sequence parallelism
   (``sequence_parallel=False``) the LayerNorm inputs, dropout masks and the inputs of the first attention and MLP
   matrices (``10 s b h`` of the GPT layer's 34) are replicated over TP (Korthikanti, Table 2).
+- **Dropout**: the GPT layer's 34 includes two one-byte dropout masks (after the attention projection and after the
+  MLP). Today's LLM recipes train without dropout (Llama, Qwen, Mistral configs: ``attention_dropout`` 0; NeMo /
+  Megatron-Bridge Llama recipes: ``hidden_dropout = attention_dropout = 0``), so ``TrainingSetup.dropout`` is off by
+  default and the layer stores 32 s b h; the GPT-3-era Megatron-LM runs (2021-2022) trained with dropout 0.1.
 - **LoRA / QLoRA** (Hu et al. 2021; Dettmers et al. 2023, arXiv 2305.14314): the base is frozen in
   BF16 (2 bytes) or NF4 (0.5 bytes + 0.127 bits of double-quantized block-64 scales, ~0.516; the
   embeddings, lm_head and norms stay BF16, so a 70B model averages ~0.55 bytes per parameter).
@@ -154,6 +158,7 @@ class TrainingSetup:
     ep: int = 1  # expert parallelism (MoE): routed experts split over ep ranks drawn from TP x CP x DP
     sequence_parallel: bool = True  # norms/dropout activations split over TP (Megatron-Core's default with TP > 1)
     fp8_recipe: str = "delayed"  # FP8_RECIPES: per-tensor delayed or current scaling, MXFP8 blocks (Blackwell)
+    dropout: bool = False  # hidden/attention dropout on (GPT-3-era recipes); today's LLM recipes train without it
 
     def __post_init__(self) -> None:
         checks = (
@@ -265,6 +270,7 @@ def activation_bytes_per_layer(
     recompute: str = "none",
     lora_targets: tuple[str, ...] | None = None,
     sequence_parallel: bool = True,
+    dropout: bool = True,
 ) -> float:
     """Stored activation bytes of one layer for one micro-batch (Korthikanti et al. 2022, Table 2).
 
@@ -285,10 +291,11 @@ def activation_bytes_per_layer(
         )
     # attention (Korthikanti: QKV input 2, Q and K 4, V 2, out-proj input 2, dropout mask 1) + 2 norms (4)
     qkv_input, out_input, mlp_input = 2.0, 2.0 * q_ratio, 2.0
-    attention = qkv_input + 2.0 * q_ratio * (1.0 + kv_ratio) + 2.0 * q_ratio * kv_ratio + out_input + 1.0
+    mask = 1.0 if dropout else 0.0  # the dropout mask after the attention projection and after the MLP
+    attention = qkv_input + 2.0 * q_ratio * (1.0 + kv_ratio) + 2.0 * q_ratio * kv_ratio + out_input + mask
     wide = (3.0 if model.gated_mlp else 2.0) * 2.0 * ffn / h  # gate/up outputs (+ product): 2 bytes each
     down_input = 2.0 * ffn / h
-    mlp = mlp_input + wide + 1.0
+    mlp = mlp_input + wide + mask
     if lora_targets is not None:
         if not {"q", "k", "v"} & set(lora_targets):
             attention -= qkv_input
@@ -303,7 +310,7 @@ def activation_bytes_per_layer(
     if sequence_parallel or tp == 1:
         return s * b * h * (per_token + scores) / tp
     # without SP: norms (4), the two dropout masks (2) and the kept QKV / MLP inputs stay whole on every TP rank
-    replicated = 4.0 + 2.0 + (qkv_input if _keeps_input(lora_targets, "qkv") else 0.0)
+    replicated = 4.0 + 2.0 * mask + (qkv_input if _keeps_input(lora_targets, "qkv") else 0.0)
     replicated += mlp_input if _keeps_input(lora_targets, "mlp") else 0.0
     return s * b * h * (replicated + (per_token - replicated + scores) / tp)
 
@@ -376,11 +383,13 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         setup.sequence_parallel,
     )
     full_layer = activation_bytes_per_layer(
-        m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen, sequence_parallel=sp
-    )
+        m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen, sequence_parallel=sp,
+        dropout=setup.dropout,
+    )  # fmt: skip
     stored = activation_bytes_per_layer(
-        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen, sequence_parallel=sp
-    )
+        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen, sequence_parallel=sp,
+        dropout=setup.dropout,
+    )  # fmt: skip
     if setup.recompute == "full":
         kept = 0.0 if setup.activation_offload else stored * layers_per_stage * in_flight
         activations = kept + full_layer

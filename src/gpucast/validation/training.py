@@ -226,6 +226,7 @@ def _megatron(
         flash_attention=not rid.startswith("megatron-a100"),  # 2021/2022 runs predate FlashAttention
         tp_comm_overlap=rid.startswith("megatron-h100"),  # "tp-comm-overlap on" (README / notes)
         sequence_parallel=not rid.startswith("megatron-a100-2021"),  # introduced by Korthikanti et al. 2022
+        dropout=rid.startswith("megatron-a100"),  # GPT-3-era runs: hidden and attention dropout 0.1
     )  # fmt: skip
     if recompute == "none":
         setup = _recompute_that_fits(setup)
