@@ -46,7 +46,9 @@ def test_gpt_layer_is_34_sbh_with_sequence_parallelism_and_10_plus_24_over_t_wit
 
 
 def test_context_parallelism_splits_activations_and_logits_by_cp() -> None:
-    base = TrainingSetup(model=GPT3_5B, gpu=H100, seq_len=8192, micro_batch=1, tp=2, dp=4)
+    base = TrainingSetup(
+        model=GPT3_5B, gpu=H100, seq_len=8192, micro_batch=1, tp=2, dp=4, dropout=True
+    )  # GPT-3: 34 s b h
     split = dataclasses.replace(base, cp=4, dp=1)
     one, four = training_memory(base), training_memory(split)
     layer = 8192 / 4 * 1 * 4096 * 34 / 2  # s/cp x b x h x 34 / tp
@@ -298,6 +300,8 @@ def test_without_sequence_parallelism_every_tp_rank_repeats_the_h_wide_elementwi
     setup = TrainingSetup(model=model, gpu=H100, tp=8, seq_len=4096, recompute="full")
     eff = TrainingEfficiency(elementwise_passes=30.0)
     with_sp = estimate_training_step(setup, eff).breakdown["elementwise_s"]
-    without = estimate_training_step(dataclasses.replace(setup, sequence_parallel=False), eff).breakdown["elementwise_s"]
+    without = estimate_training_step(dataclasses.replace(setup, sequence_parallel=False), eff).breakdown[
+        "elementwise_s"
+    ]
     extra = 30.0 * (1.0 + 0.8 / 3.0) * 2.0 * 8192 * (1 - 1 / 8) * 4096 * 80 / (H100.memory_bandwidth_tb_s * 1e12)
     assert abs((without - with_sp) - extra) < 1e-9
