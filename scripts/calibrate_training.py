@@ -192,12 +192,13 @@ def _grid_fit(
 
 def fit_memory(cases: Sequence[Case]) -> tuple[float, dict[str, float], float]:
     """(activation_factor, per-stack activation factors, fragmentation_fraction), one after the other: the global
-    factor on the allocated-memory rows of the other stacks, each MEMORY_STACKS factor on its own stack's rows,
-    the fragmentation on the rows that report reserved memory (torch.cuda.max_memory_reserved)."""
+    factor on all allocated-memory rows (every stack: a stack that a held-out source alone measures then falls back
+    to an average over all stacks, not over the others), each MEMORY_STACKS factor on its own stack's rows relative
+    to it, the fragmentation on the rows that report reserved memory (torch.cuda.max_memory_reserved)."""
     rows = [(c, m, v) for c in cases for _, m, v, _ in c.targets if m in MEMORY]
     weight = _weights(cases, MEMORY)
     grid = np.linspace(0.5, 2.0, 151)
-    base = [r for r in rows if r[1] != RESERVED and r[0].setup.framework not in MEMORY_STACKS]
+    base = [r for r in rows if r[1] != RESERVED]
     factor = START.activation_factor
     if base:
         factor = _grid_fit(base, weight, grid, lambda f: dataclasses.replace(START, activation_factor=f).memory)
@@ -268,15 +269,35 @@ def pairs_for(cases: Sequence[Case], result: Fit) -> list[tuple[str, float, floa
     return [(m, predict(c, m, _eff(effs, c)), v) for c in cases for _, m, v, _ in c.targets]
 
 
-def loso(cases: Sequence[Case]) -> list[tuple[str, float, float]]:
+def loso(
+    cases: Sequence[Case], by_stack: dict[str, list[tuple[str, float, float]]] | None = None
+) -> list[tuple[str, float, float]]:
+    """Leave-one-source-out pairs; ``by_stack`` (when given) collects them per software stack as well."""
     out = []
     for source in sorted({c.source for c in cases}):
         held = [c for c in cases if c.source == source]
         pairs = pairs_for(held, fit([c for c in cases if c.source != source]))
         out += pairs
+        if by_stack is not None:
+            stacks = [c.setup.framework for c in held for _ in c.targets]
+            for stack, pair in zip(stacks, pairs, strict=True):
+                by_stack[stack].append(pair)
         median = float(np.median([abs(p / v - 1) * 100 for _, p, v in pairs]))
         print(f"  without {source[:70]:<70} {len(pairs):>4} rows: median {median:5.1f}%")
     return out
+
+
+def stack_lines(by_stack: dict[str, list[tuple[str, float, float]]]) -> list[str]:
+    """Leave-one-source-out median (p90) |error| per software stack: throughput rows and peak-memory rows."""
+    lines = [f"{'stack (leave-one-source-out)':<30}{'throughput n, median, p90':>30}{'peak memory n, median, p90':>30}"]
+    for stack in sorted(by_stack):
+        cells = []
+        for wanted in (THROUGHPUT, MEMORY):
+            errs = [abs(p / v - 1) * 100 for m, p, v in by_stack[stack] if m in wanted]
+            cell = f"{len(errs):>5} {np.median(errs):>8.1f} {np.percentile(errs, 90):>8.1f}" if errs else "-"
+            cells.append(f"{cell:>30}")
+        lines.append(f"{stack:<30}" + "".join(cells))
+    return lines
 
 
 def table(columns: dict[str, dict[str, tuple[int, float, float]]]) -> list[str]:
@@ -313,7 +334,7 @@ def render(result: Fit, lines: list[str], data: str) -> str:
         f"# to {data}. Do not edit by hand; `python scripts/calibrate_training.py --check` verifies it.",
         "# [frameworks.<id>]: software-stack factors on the achieved GEMM and attention rates (default stack 1).",
         "# Absolute % error per metric: n, median, p90 (in sample | leave-one-source-out | 6N at 40% MFU):",
-        *[f"#   {line}" for line in lines],
+        *[f"#   {line}".rstrip() for line in lines],
         "[defaults]",
     ]
     body = [f"{k} = {v!r}" for k, v in defaults.items()]
@@ -375,8 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += list(csv.DictReader(handle))
     cases, skipped = prepare(rows)
     n = sum(len(c.targets) for c in cases)
-    names = ", ".join(p.name for p in paths)
-    print(f"{names}: {len(rows)} rows, {n} predicted in {len(cases)} configurations, {sum(skipped.values())} skipped")
+    files = ", ".join(p.name for p in paths)
+    print(f"{files}: {len(rows)} rows, {n} predicted in {len(cases)} configurations, {sum(skipped.values())} skipped")
     for reason, count in skipped.most_common():
         print(f"  skipped {count:>4}: {reason}")
     result = fit(cases)
@@ -390,12 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  {'fragmentation_fraction':<32} {result.fragmentation_fraction:.4g}")
     fitted = pairs_for(cases, result)
     columns = {"in sample": errors(fitted)}
+    by_stack: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
     if not (args.no_cv or args.check):
         print("leave-one-source-out:")
-        columns["leave-one-source-out"] = errors(loso(cases))
+        columns["leave-one-source-out"] = errors(loso(cases, by_stack))
     thumb = [(m, p, v) for c in cases for _, m, v, _ in c.targets if (p := rule_of_thumb(c, m)) is not None]
     columns["6N at 40% MFU"] = errors(thumb)
     lines = table(columns)
+    if by_stack:
+        lines += ["", *stack_lines(by_stack)]
     print("\nabsolute % error (n, median, p90):")
     print("\n".join(lines))
     if args.worst:
@@ -417,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {rid:<40} measured {v:6.1f} predicted {got:6.1f} GiB {mem} {c.setup.recompute}")
     print(f"elapsed {time.perf_counter() - started:.1f} s")
     problems = differs(result, args.output, args.tolerance) if args.check else None
-    return check_or_write(problems, args.output, render(result, lines, names), no_write=args.no_write)
+    return check_or_write(problems, args.output, render(result, lines, files), no_write=args.no_write)
 
 
 if __name__ == "__main__":

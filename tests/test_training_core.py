@@ -91,8 +91,10 @@ def test_korthikanti_activations():
     assert activation_bytes_per_layer(GPT, s, b, tp=4, flash_attention=False) == pytest.approx(expected / 4)
     assert activation_bytes_per_layer(GPT, s, b, recompute="full") == pytest.approx(2 * s * b * h)
     # whole model, no flash: L layers of it (x the fitted-free default factor 1)
-    setup = TrainingSetup(model=GPT, gpu=H100, micro_batch=b, seq_len=s, flash_attention=False)
+    setup = TrainingSetup(model=GPT, gpu=H100, micro_batch=b, seq_len=s, flash_attention=False, dropout=True)
     assert training_memory(setup).activations * GIB == pytest.approx(expected * GPT.num_layers)
+    no_dropout = dataclasses.replace(setup, dropout=False)  # no dropout masks: 2 s b h less per layer
+    assert training_memory(no_dropout).activations * GIB == pytest.approx((expected - 2 * s * b * h) * GPT.num_layers)
 
 
 def test_lora_trainable_parameters_llama3_8b():

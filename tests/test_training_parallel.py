@@ -46,7 +46,9 @@ def test_gpt_layer_is_34_sbh_with_sequence_parallelism_and_10_plus_24_over_t_wit
 
 
 def test_context_parallelism_splits_activations_and_logits_by_cp() -> None:
-    base = TrainingSetup(model=GPT3_5B, gpu=H100, seq_len=8192, micro_batch=1, tp=2, dp=4)
+    base = TrainingSetup(
+        model=GPT3_5B, gpu=H100, seq_len=8192, micro_batch=1, tp=2, dp=4, dropout=True
+    )  # GPT-3: 34 s b h
     split = dataclasses.replace(base, cp=4, dp=1)
     one, four = training_memory(base), training_memory(split)
     layer = 8192 / 4 * 1 * 4096 * 34 / 2  # s/cp x b x h x 34 / tp
@@ -289,3 +291,17 @@ def test_cli_alias_gives_the_stack_result() -> None:
     nemo, megatron = _cli(*args, "nemo"), _cli(*args, "megatron")
     assert nemo.returncode == megatron.returncode == 0, nemo.stderr
     assert json.loads(nemo.stdout) == json.loads(megatron.stdout)
+
+
+def test_without_sequence_parallelism_every_tp_rank_repeats_the_h_wide_elementwise_work() -> None:
+    # Llama-3.1-70B on 8 x H100 (TP 8), 30 passes x 2 bytes x h (8192) x (1 - 1/8) more per token and layer without SP:
+    # 4096 tokens x 80 layers over 3.35 TB/s
+    model = resolve_model("llama-3.1-70b")
+    setup = TrainingSetup(model=model, gpu=H100, tp=8, seq_len=4096, recompute="full")
+    eff = TrainingEfficiency(elementwise_passes=30.0)
+    with_sp = estimate_training_step(setup, eff).breakdown["elementwise_s"]
+    without = estimate_training_step(dataclasses.replace(setup, sequence_parallel=False), eff).breakdown[
+        "elementwise_s"
+    ]
+    extra = 30.0 * (1.0 + 0.8 / 3.0) * 2.0 * 8192 * (1 - 1 / 8) * 4096 * 80 / (H100.memory_bandwidth_tb_s * 1e12)
+    assert abs((without - with_sp) - extra) < 1e-9

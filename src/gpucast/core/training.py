@@ -18,7 +18,9 @@ weight FLOPs once per token of its sequence; the sequence length enters only thr
 Step time per micro-batch on one GPU = matmuls / (peak x matmul_fraction) + causal flash attention
 (half the full-square FLOPs) / (BF16 peak x attention_fraction) + memory-bound elementwise work
 (norms, activations, residuals, casts: ``elementwise_passes x 2 x (h + ffn)`` bytes per token and
-layer over HBM) + the exposed part of tensor-parallel collectives. The elementwise term is why small
+layer over HBM; the h-wide part — norms, residual adds, dropout — is split over TP only with sequence parallelism,
+Korthikanti et al. 2022: without it every TP rank runs it on the whole sequence) + the exposed part of
+tensor-parallel collectives. The elementwise term is why small
 models and FP8 reach a lower MFU: their matmul time shrinks faster than their memory traffic.
 FP8 (TransformerEngine; Micikevicius et al. 2022, arXiv 2209.05433): GEMMs at the FP8 peak, attention in
 BF16, and the GEMM inputs forward (3h + ffn) and output gradients backward (4h + ffn) cast to FP8 with a
@@ -191,7 +193,8 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         ffn = 1.5 * m.moe_intermediate_size * (m.experts_per_token + m.num_shared_experts)
     elem_passes = eff.elementwise_passes * stack.elementwise * (1.0 + rec / 3.0 if setup.recompute == "full" else 1.0)
     tokens_gpu = tokens_mb / setup.cp  # tokens of a micro-batch on one CP rank
-    elem_bytes = elem_passes * 2.0 * (m.hidden_size + ffn) * tokens_gpu * layers / setup.tp
+    h_split = setup.tp if setup.sequence_parallel else 1  # without SP every TP rank repeats the h-wide work
+    elem_bytes = elem_passes * 2.0 * (m.hidden_size / h_split + ffn / setup.tp) * tokens_gpu * layers
     if setup.precision is Precision.FP8:  # casts of the GEMM inputs and output gradients (module docstring)
         casts = (1.0 + (rec / 3.0 if setup.recompute == "full" else 0.0)) * FP8_CAST_BYTES[setup.fp8_recipe]
         elem_bytes += casts * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_gpu * layers / setup.tp

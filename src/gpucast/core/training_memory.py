@@ -32,6 +32,10 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   expert states shard over the remaining ``tp x cp x dp / ep`` ranks under ZeRO. Without sequence parallelism
   (``sequence_parallel=False``) the LayerNorm inputs, dropout masks and the inputs of the first attention and MLP
   matrices (``10 s b h`` of the GPT layer's 34) are replicated over TP (Korthikanti, Table 2).
+- **Dropout**: the GPT layer's 34 includes two one-byte dropout masks (after the attention projection and after the
+  MLP). Today's LLM recipes train without dropout (Llama, Qwen, Mistral configs: ``attention_dropout`` 0; NeMo /
+  Megatron-Bridge Llama recipes: ``hidden_dropout = attention_dropout = 0``), so ``TrainingSetup.dropout`` is off by
+  default and the layer stores 32 s b h; the GPT-3-era Megatron-LM runs (2021-2022) trained with dropout 0.1.
 - **LoRA / QLoRA** (Hu et al. 2021; Dettmers et al. 2023, arXiv 2305.14314): the base is frozen in
   BF16 (2 bytes) or NF4 (0.5 bytes + 0.127 bits of double-quantized block-64 scales, ~0.516; the
   embeddings, lm_head and norms stay BF16, so a 70B model averages ~0.55 bytes per parameter).
@@ -46,7 +50,9 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   and the backward pass creates their FP32 gradient (4): ``s*b*vocab*10`` bytes / TP at the loss. With
   torchtune's chunked cross-entropy (``CEWithChunkedOutputLoss``, 8 chunks) only one chunk is upcast at a
   time: ``s*b*vocab*(2 + 8/8)``. torchtune's README flag table measures 8.1 GiB saved by chunking Llama 3.2
-  3B at 2 x 4096 tokens (vocab 128256): this term gives 6.9 GiB, the FP32-only count (4 bytes) gave 3.4.
+  3B at 2 x 4096 tokens (vocab 128256): this term gives 6.9 GiB, the FP32-only count (4 bytes) gave 3.4. The
+  logits are a known count, so the fitted activation factor (eager extras over Korthikanti's per-layer count: FP32
+  norm upcasts, unfused SiLU) does not scale them (it did until 2026-12-05).
 - **Buffers**: the CUDA context and NCCL buffers (``context_gib``, not seen by PyTorch's allocator)
   and the caching allocator's fragmentation (a fraction of what is allocated): ``reserved`` =
   ``allocated x (1 + fragmentation_fraction)`` is what ``torch.cuda.max_memory_reserved`` reports.
@@ -57,7 +63,11 @@ What one GPU holds (DESIGN.md section 4), before any fragmentation:
   gradients)`` — the end of the forward pass or the end of the backward pass. The measured 8B pure-BF16 full
   fine-tune peaks at 59.99 GiB = 2 + 2 + 4 bytes x 8.03 B parameters, the summed count says ~70. With FP32
   master weights (``Trainer(bf16=True)``: autocast) the model itself is FP32 (4 bytes, gradients 4, AdamW 8)
-  and autocast keeps a BF16 copy of every weight from the forward pass until its backward (2 bytes).
+  and autocast keeps a BF16 copy of every weight from the forward pass until its backward (2 bytes). PEFT's LoRA
+  layers hold their adapters in FP32 (``autocast_adapter_dtype=True``, the default of ``get_peft_model``) and cast
+  each adapted matrix's input to FP32, which ``lora_A`` saves for backward (4 bytes per input element, one copy per
+  adapted matrix), while the frozen base linear keeps only its weight. The measured LoRA runs without checkpointing
+  peak 7-12 GiB above the full fine-tunes of the same batch (Llama-3.2-1B at 8 x 2048: 64.6 against 57.2 GiB).
 """
 
 from __future__ import annotations
@@ -104,6 +114,10 @@ LOGIT_BYTES, LOGIT_FP32_BYTES = 2.0, 8.0  # BF16 logits; FP32 upcast + FP32 grad
 # the HF Trainer or a plain training loop); "default" is an average stack (factors 1).
 FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")
 _TARGET_NAMES = ("q", "k", "v", "o", "gate", "up", "down")
+# Stacks whose single-GPU loop calls ``optimizer.zero_grad(set_to_none=True)`` after each step: the HF Trainer /
+# a plain PyTorch loop, and torchtune's ``*_single_device`` recipes (recipes/full_finetune_single_device.py, which
+# also ``del logits`` after the loss "otherwise it peaks backward memory").
+SINGLE_DEVICE_FREES_GRADIENTS = ("hf", "torchtune")
 
 
 @dataclass(frozen=True)
@@ -144,6 +158,7 @@ class TrainingSetup:
     ep: int = 1  # expert parallelism (MoE): routed experts split over ep ranks drawn from TP x CP x DP
     sequence_parallel: bool = True  # norms/dropout activations split over TP (Megatron-Core's default with TP > 1)
     fp8_recipe: str = "delayed"  # FP8_RECIPES: per-tensor delayed or current scaling, MXFP8 blocks (Blackwell)
+    dropout: bool = False  # hidden/attention dropout on (GPT-3-era recipes); today's LLM recipes train without it
 
     def __post_init__(self) -> None:
         checks = (
@@ -255,6 +270,7 @@ def activation_bytes_per_layer(
     recompute: str = "none",
     lora_targets: tuple[str, ...] | None = None,
     sequence_parallel: bool = True,
+    dropout: bool = True,
 ) -> float:
     """Stored activation bytes of one layer for one micro-batch (Korthikanti et al. 2022, Table 2).
 
@@ -275,10 +291,11 @@ def activation_bytes_per_layer(
         )
     # attention (Korthikanti: QKV input 2, Q and K 4, V 2, out-proj input 2, dropout mask 1) + 2 norms (4)
     qkv_input, out_input, mlp_input = 2.0, 2.0 * q_ratio, 2.0
-    attention = qkv_input + 2.0 * q_ratio * (1.0 + kv_ratio) + 2.0 * q_ratio * kv_ratio + out_input + 1.0
+    mask = 1.0 if dropout else 0.0  # the dropout mask after the attention projection and after the MLP
+    attention = qkv_input + 2.0 * q_ratio * (1.0 + kv_ratio) + 2.0 * q_ratio * kv_ratio + out_input + mask
     wide = (3.0 if model.gated_mlp else 2.0) * 2.0 * ffn / h  # gate/up outputs (+ product): 2 bytes each
     down_input = 2.0 * ffn / h
-    mlp = mlp_input + wide + 1.0
+    mlp = mlp_input + wide + mask
     if lora_targets is not None:
         if not {"q", "k", "v"} & set(lora_targets):
             attention -= qkv_input
@@ -293,7 +310,7 @@ def activation_bytes_per_layer(
     if sequence_parallel or tp == 1:
         return s * b * h * (per_token + scores) / tp
     # without SP: norms (4), the two dropout masks (2) and the kept QKV / MLP inputs stay whole on every TP rank
-    replicated = 4.0 + 2.0 + (qkv_input if _keeps_input(lora_targets, "qkv") else 0.0)
+    replicated = 4.0 + 2.0 * mask + (qkv_input if _keeps_input(lora_targets, "qkv") else 0.0)
     replicated += mlp_input if _keeps_input(lora_targets, "mlp") else 0.0
     return s * b * h * (replicated + (per_token - replicated + scores) / tp)
 
@@ -366,22 +383,24 @@ def training_memory(setup: TrainingSetup, settings: MemorySettings = MemorySetti
         setup.sequence_parallel,
     )
     full_layer = activation_bytes_per_layer(
-        m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen, sequence_parallel=sp
-    )
+        m, s, b, tp=tp, flash_attention=fa, recompute="none", lora_targets=frozen, sequence_parallel=sp,
+        dropout=setup.dropout,
+    )  # fmt: skip
     stored = activation_bytes_per_layer(
-        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen, sequence_parallel=sp
-    )
+        m, s, b, tp=tp, flash_attention=fa, recompute=setup.recompute, lora_targets=frozen, sequence_parallel=sp,
+        dropout=setup.dropout,
+    )  # fmt: skip
     if setup.recompute == "full":
         kept = 0.0 if setup.activation_offload else stored * layers_per_stage * in_flight
         activations = kept + full_layer
     else:
-        activations = stored * layers_per_stage * in_flight
+        activations = (stored + _peft_input_copies(setup, s)) * layers_per_stage * in_flight
     factor = settings.activation_factor * dict(settings.stack_activation).get(setup.framework, 1.0)
     activations *= factor
     fp32_bytes = LOGIT_FP32_BYTES / LOSS_CHUNKS if setup.chunked_loss else LOGIT_FP32_BYTES
     logits = s * setup.micro_batch * m.vocab_size * (LOGIT_BYTES + fp32_bytes) / setup.tp
     casts = params.total * 2.0 * on_gpu if autocast else 0.0  # autocast's BF16 weight copies, forward to backward
-    transient = gathered + logits * factor + casts
+    transient = gathered + logits + casts  # the logits are counted exactly: no activation factor
     if _frees_gradients(setup):  # end of forward vs end of backward (module docstring)
         allocated = weights + optimizer + max(activations + transient, gradients)
     else:
@@ -411,11 +430,27 @@ def autocast_master(setup: TrainingSetup) -> bool:
     )
 
 
+def _peft_input_copies(setup: TrainingSetup, seq_len: float) -> float:
+    """Bytes per layer that PEFT's LoRA layers store beyond the Korthikanti count (module docstring): FP32 adapters
+    (``get_peft_model(autocast_adapter_dtype=True)``, the default) cast their input to FP32 and ``lora_A`` saves that
+    copy, one per adapted matrix (q, k and v each cast the same input), while the frozen base linear needs only its
+    weight: ``4 x sum(d_in) - 2 x (the distinct inputs the count already holds)`` per token."""
+    if setup.framework != "hf" or setup.method != "lora":
+        return 0.0
+    shapes = lora_target_shapes(setup.model)
+    targets = tuple(dict.fromkeys(setup.lora_targets))
+    copies = 4.0 * sum(shapes[t][0] for t in targets)
+    groups = (("q", "k", "v"), ("o",), ("gate", "up"), ("down",))
+    counted = 2.0 * sum(shapes[g[0]][0] for g in groups if set(g) & set(targets))
+    return seq_len * setup.micro_batch * (copies - counted) / setup.tp
+
+
 def _frees_gradients(setup: TrainingSetup) -> bool:
-    """Gradients set to None between steps, created during backward (eager PyTorch / transformers, one GPU
-    GPU): the module docstring's max(end of forward, end of backward)."""
+    """Gradients set to None between steps, created during backward (eager PyTorch / transformers and torchtune's
+    single-device recipes, one GPU): the module docstring's max(end of forward, end of backward)."""
     single = setup.num_gpus == 1  # DDP and FSDP keep persistent gradient buckets
-    return setup.framework == "hf" and single and not setup.optimizer_in_backward and not setup.cpu_offload
+    stack = setup.framework in SINGLE_DEVICE_FREES_GRADIENTS
+    return stack and single and not setup.optimizer_in_backward and not setup.cpu_offload
 
 
 def _drops_frozen_inputs(setup: TrainingSetup) -> bool:

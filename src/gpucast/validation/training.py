@@ -225,6 +225,8 @@ def _megatron(
         grad_accum=max(1, batch // dp), recompute=recompute, precision=Precision.BF16,
         flash_attention=not rid.startswith("megatron-a100"),  # 2021/2022 runs predate FlashAttention
         tp_comm_overlap=rid.startswith("megatron-h100"),  # "tp-comm-overlap on" (README / notes)
+        sequence_parallel=not rid.startswith("megatron-a100-2021"),  # introduced by Korthikanti et al. 2022
+        dropout=rid.startswith("megatron-a100"),  # GPT-3-era runs: hidden and attention dropout 0.1
     )  # fmt: skip
     if recompute == "none":
         setup = _recompute_that_fits(setup)
