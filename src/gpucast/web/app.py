@@ -147,6 +147,7 @@ def create_app(
     )
     app.state.store = opened
     app.state.plan_cache = PlanCache(settings.plan_cache_size)
+    app.state.page_cache = PlanCache(settings.plan_cache_size)  # rendered pages for anonymous visitors (.pages.cached)
     app.state.auth_limit = AttemptLimit(settings.auth_attempts_per_minute, 60.0)
     app.state.metrics = Metrics()
     app.state.settings = settings

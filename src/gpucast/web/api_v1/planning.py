@@ -11,12 +11,15 @@ plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
+from .. import offload
 from ...planning.cache import PlanCache, canonical
 from ..auth import reader, store_of, writer
 from ..body_inputs import inference_inputs, training_inputs
@@ -35,6 +38,18 @@ async def save_actor(request: Request, save: bool = SaveFlag) -> str | None:
 
 
 Saving = Depends(save_actor)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A result and its JSON body as first sent: a cache hit is answered without encoding it again."""
+
+    result: Any
+    body: bytes
+
+
+def encoded(result: Any) -> Encoded:
+    return Encoded(result, bytes(JSONResponse(result).body))  # the same bytes JSONResponse would send
 
 
 def plans(request: Request) -> PlanCache:
@@ -70,26 +85,32 @@ def respond(
 @router.post("/inference")
 async def inference(
     request: Request, body: InferenceBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
+) -> Response:
     """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost.
 
-    Async: a plan is ~1-2 ms of pure computation, cheaper than the thread-pool hop a sync endpoint costs;
-    saving (database I/O) still runs in the thread pool."""
+    Async: a repeated question is answered from the plan cache on the event loop, with the JSON it was first
+    sent as (no re-encoding); a new one is planned on a plan thread (:mod:`..offload`); saving (database I/O)
+    runs in the thread pool."""
     from ...planning.inference import plan_inference
 
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
-    result = plans(request).get_or_compute(
-        "inference",
-        canonical(workload, model, gpu, options),
-        lambda: plan_inference(workload, model, gpu, options).to_dict(),
-    )
+    cache, key = plans(request), canonical(workload, model, gpu, options)
+
+    def planned() -> Encoded:
+        return cache.get_or_compute(
+            "inference", key, lambda: encoded(plan_inference(workload, model, gpu, options).to_dict())
+        )
+
+    found: Encoded | None = cache.peek("inference", key)
+    if found is None:
+        found = await offload.compute(request.app.state, planned)
     if actor is None:
-        return JSONResponse(result)
+        return Response(found.body, media_type="application/json")
     return await run_in_threadpool(
         respond,
         request,
-        result,
+        found.result,
         command="inference",
         kind="inference",
         body=body.given(),
