@@ -104,7 +104,7 @@ async def inference(
 
     found: Encoded | None = cache.peek("inference", key)
     if found is None:
-        found = await offload.compute(request.app.state, planned)
+        found = await offload.compute(request.app.state, "plan", planned)
     if actor is None:
         return Response(found.body, media_type="application/json")
     return await run_in_threadpool(

@@ -55,14 +55,14 @@ def anonymous(request: Request) -> bool:
 
 async def page(request: Request, key: str, make: Callable[[Request], Response], *, compute: bool = False) -> Response:
     """The page ``make(request)`` renders, from the page cache for an anonymous visitor. ``make`` runs in the
-    thread pool, or on a plan thread (:mod:`..offload`) when ``compute`` says it may plan."""
+    thread pool, or in the ``page`` lane (:mod:`..offload`) when ``compute`` says it may plan."""
     if not anonymous(request):
         return await run_in_threadpool(make, request)
     require_reader(request)  # reads that need a token send an anonymous visitor to log in first
     cache = cache_of(request)
     kept: KeptPage | None = cache.peek(KIND, key)
     if kept is None:
-        response = await (offload.compute(request.app.state, make, request) if compute
+        response = await (offload.compute(request.app.state, "page", make, request) if compute
                           else run_in_threadpool(make, request))  # fmt: skip
         if response.status_code != 200:
             return response
