@@ -12,8 +12,9 @@ So misses run here, in *lanes* of one thread each, first come first served: ``pl
 queue of pages. Waiting requests use no CPU, and cheap ones (cache hits, the catalog, the form) keep flowing on
 the loop. More threads per lane would not compute faster (the GIL runs one at a time); ``gpucast serve
 --workers N`` adds processes, which do. :data:`SWITCH_INTERVAL_S` is how soon a computing thread hands the GIL
-back to the loop when the loop has work (Python's default, 5 ms, would add up to 5 ms to every cheap request
-that arrives during a search).
+back to the loop when the loop has work (Python's default, 5 ms, adds up to 5 ms to every cheap request
+that arrives during a search). On a machine crowded by other processes each handoff also waits for the OS to
+run the loop's thread, so a shorter interval would trade throughput for latency; 1 ms is the compromise.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ T = TypeVar("T")
 Lane = Literal["plan", "page"]
 
 LANE_THREADS = 1  # threads per lane
-SWITCH_INTERVAL_S = 0.0005  # sys.setswitchinterval of a serving process (see the module's text)
+SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of a serving process (see the module's text)
 
 
 def tune_interpreter() -> None:
