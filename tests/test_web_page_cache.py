@@ -136,5 +136,7 @@ def test_each_lane_computes_one_at_a_time_and_the_lanes_side_by_side():
         return results
 
     assert sorted(anyio.run(main)) == ["page"] * 5 + ["plan"] * 5
+    offload.shut_down(state)  # the app stopped; started again, it makes new lanes
+    assert anyio.run(offload.compute, state, "plan", work, "plan") == "plan"
     offload.shut_down(state)
     assert most == {"plan": offload.LANE_THREADS, "page": offload.LANE_THREADS, "both": 2 * offload.LANE_THREADS}

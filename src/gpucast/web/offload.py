@@ -64,6 +64,10 @@ async def compute(state: Any, lane: Lane, function: Callable[..., T], *args: Any
 
 
 def shut_down(state: Any) -> None:
-    """Stop the lanes' threads (when the app stops): queued jobs are dropped, a running one finishes."""
-    for pool in (getattr(state, "plan_lanes", None) or {}).values():
+    """Stop the lanes' threads (when the app stops): queued jobs are dropped, a running one finishes. An app that
+    starts again (tests run its lifespan more than once) makes new lanes on first use."""
+    with _made:
+        lanes: dict[str, ThreadPoolExecutor] = getattr(state, "plan_lanes", None) or {}
+        state.plan_lanes = {}
+    for pool in lanes.values():
         pool.shutdown(wait=False, cancel_futures=True)
