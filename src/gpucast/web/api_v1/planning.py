@@ -11,6 +11,7 @@ plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,82 +83,87 @@ def respond(
     return JSONResponse(result, status_code=201, headers=headers)
 
 
+async def answer(
+    request: Request,
+    kind: str,
+    key: str,
+    lane: offload.Lane,
+    make: Callable[[], Any],
+    *,
+    command: str,
+    plan_kind: str,
+    body: dict[str, Any],
+    actor: str | None,
+    service: str | None,
+) -> Response:
+    """The response of every planning endpoint: a cache hit on the event loop, sent as the JSON it was first sent
+    as; a miss computed in ``lane`` (:mod:`..offload`); saving (database I/O) in the thread pool."""
+    cache = plans(request)
+
+    def computed() -> Encoded:
+        return cache.get_or_compute(kind, key, lambda: encoded(make()))
+
+    found: Encoded | None = cache.peek(kind, key)
+    if found is None:
+        found = await offload.compute(request.app.state, lane, computed)
+    if actor is None:
+        return Response(found.body, media_type="application/json")
+    return await run_in_threadpool(
+        respond, request, found.result, command=command, kind=plan_kind, body=body, actor=actor, service=service
+    )
+
+
 @router.post("/inference")
 async def inference(
     request: Request, body: InferenceBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> Response:
-    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost.
-
-    Async: a repeated question is answered from the plan cache on the event loop, with the JSON it was first
-    sent as (no re-encoding); a new one is planned on a plan thread (:mod:`..offload`); saving (database I/O)
-    runs in the thread pool."""
+    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost."""
     from ...planning.inference import plan_inference
 
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
-    cache, key = plans(request), canonical(workload, model, gpu, options)
-
-    def planned() -> Encoded:
-        return cache.get_or_compute(
-            "inference", key, lambda: encoded(plan_inference(workload, model, gpu, options).to_dict())
-        )
-
-    found: Encoded | None = cache.peek("inference", key)
-    if found is None:
-        found = await offload.compute(request.app.state, "plan", planned)
-    if actor is None:
-        return Response(found.body, media_type="application/json")
-    return await run_in_threadpool(
-        respond,
-        request,
-        found.result,
-        command="inference",
-        kind="inference",
-        body=body.given(),
-        actor=actor,
-        service=service,
-    )
+    return await answer(
+        request, "inference", canonical(workload, model, gpu, options), "plan",
+        lambda: plan_inference(workload, model, gpu, options).to_dict(),
+        command="inference", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/training")
-def training(
+async def training(
     request: Request, body: TrainingBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
+) -> Response:
     """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
     from ...training.plan import plan_training
 
     inputs = training_inputs(body)
-    result = plans(request).get_or_compute("training", canonical(*inputs), lambda: plan_training(*inputs).to_dict())
-    return respond(
-        request, result, command="training", kind="training", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "training", canonical(*inputs), "plan", lambda: plan_training(*inputs).to_dict(),
+        command="training", plan_kind="training", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/estimate")
 async def estimate(
     request: Request, body: EstimateBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
-    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``); async as
-    ``/inference`` is."""
+) -> Response:
+    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``)."""
     from ...planning.estimate import EstimateRequest
     from ...planning.estimate import estimate as run_estimate
 
     given = body.request_fields()
-    result = plans(request).get_or_compute(
-        "estimate", canonical(given), lambda: run_estimate(EstimateRequest(**given)).to_dict()
-    )
-    if actor is None:
-        return JSONResponse(result)
-    return await run_in_threadpool(
-        respond, request, result, command="estimate", kind="inference", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "estimate", canonical(given), "plan", lambda: run_estimate(EstimateRequest(**given)).to_dict(),
+        command="estimate", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/compare")
-def compare(
+async def compare(
     request: Request, body: CompareBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
-    """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``)."""
+) -> Response:
+    """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``);
+    computed in the page lane (a comparison costs what a plan page does)."""
     from ...planning.compare import compare_gpus
 
     workload, model, gpu, options = inference_inputs(body)
@@ -175,7 +181,7 @@ def compare(
         return [r.to_dict() for r in (found[: body.top] if body.top else found)]
 
     key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
-    result = plans(request).get_or_compute("compare", key, rows)
-    return respond(
-        request, result, command="compare", kind="inference", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "compare", key, "page", rows,
+        command="compare", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
