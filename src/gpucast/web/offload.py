@@ -7,9 +7,9 @@ holds the GIL. Computed on the loop it would stall every other request for that 
 thread pool (40 threads), a burst of new questions would run up to 40 searches at once, each taking the GIL in
 turn, and the loop — which reads every request and writes every answer — would get one turn in 40.
 
-So misses run here, in *lanes* of one thread each, first come first served: ``plan`` for the JSON API's plans
-(short) and ``page`` for plan pages (long: plan, curve and comparison), so a short plan never waits behind a
-queue of pages. Waiting requests use no CPU, and cheap ones (cache hits, the catalog, the form) keep flowing on
+So misses run here, in *lanes* of one thread each, first come first served: ``plan`` for the JSON API's plans,
+estimates and training plans (short) and ``page`` for plan pages and ``/compare`` (long: every GPU x cloud), so
+a short plan never waits behind a queue of pages. Waiting requests use no CPU, and cheap ones (cache hits, the catalog, the form) keep flowing on
 the loop. A lane is a one-thread executor that takes its next job from its own queue as soon as it finishes one
 (no round trip through the event loop between jobs, which on a crowded machine costs a scheduling delay each);
 a queued job whose client went away is dropped before it starts. More threads per lane would not compute faster
