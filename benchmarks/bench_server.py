@@ -4,6 +4,13 @@ requests (``POST /api/v1/inference`` with varied inputs); prints throughput, p50
     python benchmarks/bench_server.py                       # 50 clients, 5,000 requests
     python benchmarks/bench_server.py --clients 20 --requests 1000
     python benchmarks/bench_server.py --mix pages            # pages and API calls mixed, figures per kind
+    python benchmarks/bench_server.py --mix pages --distinct 200 --warm   # every question asked once before
+
+Cold (the default) measures a fresh server: the first time each question is asked it is planned, later times
+answered from the plan cache. ``--warm`` first asks every distinct request of the measured run once (not
+measured): the steady state of a server whose questions repeat (dashboards, shared links). Besides wall-clock
+figures it prints the server's CPU seconds per request (from /proc), which the other jobs on a shared machine
+disturb far less than throughput and latency, and the load average before the run.
 
 Each client is a thread with one keep-alive HTTP/1.1 connection (``http.client``), so the figures measure the
 server, not TCP set-up. The clients share the machine with the server: on a 2-core machine they take part of
@@ -114,14 +121,38 @@ def start_server(
     raise SystemExit("gpucast serve did not start within 30 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and of its live children (``--workers`` processes), from
+    /proc (Linux); 0.0 where /proc is missing."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        entries = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return 0.0
+    for name in entries:
+        try:
+            with open(f"/proc/{name}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class Result:
-    """One measured run: (kind, seconds) of each answer, the errors, the 503s with Retry-After, the wall time."""
+    """One measured run: (kind, seconds) of each answer, the errors, the 503s with Retry-After, the wall time,
+    and the CPU seconds the server and the clients used during it."""
 
     def __init__(self) -> None:
         self.answers: list[tuple[str, float]] = []
         self.errors: list[str] = []
         self.shed = 0
         self.wall = 0.0
+        self.server_cpu = 0.0
+        self.client_cpu = 0.0
+        self.load_average = 0.0
 
     @property
     def throughput(self) -> float:
@@ -131,9 +162,12 @@ class Result:
         return percentile([seconds for _, seconds in self.answers], fraction)
 
 
-def run(port: int, requests: list[Request], clients: int) -> Result:
-    """Send ``requests`` from ``clients`` threads and time each answer."""
+def run(port: int, requests: list[Request], clients: int, server_pid: int | None = None) -> Result:
+    """Send ``requests`` from ``clients`` threads and time each answer (and the server's CPU, given its pid)."""
     result = Result()
+    result.load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    server_before = cpu_seconds(server_pid) if server_pid else 0.0
+    client_before = time.process_time()
     latencies, errors = result.answers, result.errors
     lock = threading.Lock()
     cursor = iter(range(len(requests)))
@@ -180,6 +214,8 @@ def run(port: int, requests: list[Request], clients: int) -> Result:
     for thread in threads:
         thread.join()
     result.wall = time.perf_counter() - began
+    result.server_cpu = cpu_seconds(server_pid) - server_before if server_pid else 0.0
+    result.client_cpu = time.process_time() - client_before
     return result
 
 
@@ -199,6 +235,10 @@ def main() -> int:
                              "plan requests in turn")  # fmt: skip
     parser.add_argument("--distinct", type=int, default=0,
                         help="draw the questions from this many different ones (0: every question new)")  # fmt: skip
+    parser.add_argument("--warm", action="store_true",
+                        help="first ask every distinct request of the measured run once (not measured): the steady "
+                             "state of repeated questions; default: cold, a fresh server")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1, help="measure this many times (a fresh server each)")
     parser.add_argument("--baseline", action="store_true",
                         help="first measure a server without the plan cache (--plan-cache-size 0); print ratios")  # fmt: skip
     parser.add_argument("--server-log-level", default="warning", choices=("warning", "info"),
@@ -208,17 +248,27 @@ def main() -> int:
     what = "POST /api/v1/inference" if args.mix == "api" else "requests (pages and API mixed)"
     print(f"gpucast serve --workers {args.workers} on {os.cpu_count()} CPUs: {args.requests} {what} from "
           f"{args.clients} concurrent clients, " + (f"{args.distinct} distinct questions" if args.distinct
-                                                    else "every question new"))  # fmt: skip
-    baseline = measure(args, ("--plan-cache-size", "0")) if args.baseline else None
-    if baseline is not None:
-        report("baseline: --plan-cache-size 0", baseline, args.mix)
-    measured = measure(args, ())
-    report("gpucast serve (plan cache on)" if baseline else "gpucast serve", measured, args.mix)
-    if baseline is not None:
-        print(f"  ratio       throughput x{measured.throughput / baseline.throughput:.2f}, "
-              f"p50 x{measured.p(0.5) / baseline.p(0.5):.2f}, p99 x{measured.p(0.99) / baseline.p(0.99):.2f} "
-              "against the baseline of this run")  # fmt: skip
-    return 1 if measured.errors or (baseline and baseline.errors) else 0
+                                                    else "every question new")
+          + (", warm (each asked once before)" if args.warm else ", cold (a fresh server)"))  # fmt: skip
+    failed = False
+    runs: list[Result] = []
+    for _ in range(max(1, args.repeat)):
+        baseline = measure(args, ("--plan-cache-size", "0")) if args.baseline else None
+        if baseline is not None:
+            report("baseline: --plan-cache-size 0", baseline, args.mix)
+        measured = measure(args, ())
+        runs.append(measured)
+        report("gpucast serve (plan cache on)" if baseline else "gpucast serve", measured, args.mix)
+        if baseline is not None:
+            print(f"  ratio       throughput x{measured.throughput / baseline.throughput:.2f}, "
+                  f"p50 x{measured.p(0.5) / baseline.p(0.5):.2f}, p99 x{measured.p(0.99) / baseline.p(0.99):.2f} "
+                  "against the baseline of this run")  # fmt: skip
+        failed = failed or bool(measured.errors or (baseline and baseline.errors))
+    if len(runs) > 1:
+        print(f"{len(runs)} runs: throughput " + " ".join(f"{r.throughput:.0f}" for r in runs) + " requests/s; p99 "
+              + " ".join(f"{r.p(0.99) * 1e3:.0f}" for r in runs) + " ms; server CPU "
+              + " ".join(f"{r.server_cpu / len(r.answers) * 1e3:.2f}" for r in runs) + " ms/request")  # fmt: skip
+    return 1 if failed else 0
 
 
 def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
@@ -227,8 +277,12 @@ def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
         port = free_port()
         server = start_server(port, os.path.join(folder, "bench.db"), args.workers, extra, args.server_log_level)
         try:
-            run(port, requests_for(args.mix, args.warmup, seed=1, distinct=args.distinct), min(args.clients, 10))
-            return run(port, requests_for(args.mix, args.requests, distinct=args.distinct), args.clients)
+            measured = requests_for(args.mix, args.requests, distinct=args.distinct)
+            # cold: other questions than the measured ones (imports, first compilations); warm: the measured ones
+            warmup = list(dict.fromkeys(measured)) if args.warm else requests_for(args.mix, args.warmup, seed=1,
+                                                                                  distinct=args.distinct)  # fmt: skip
+            run(port, warmup, min(args.clients, 10))
+            return run(port, measured, args.clients, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=15)
@@ -237,7 +291,11 @@ def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
 def report(title: str, result: Result, mix: str) -> None:
     print(title)
     latencies = [seconds for _, seconds in result.answers]
-    print(f"  throughput  {result.throughput:8.1f} requests/s  ({result.wall:.1f} s)")
+    print(f"  throughput  {result.throughput:8.1f} requests/s  ({result.wall:.1f} s; load average "
+          f"{result.load_average:.1f} before)")  # fmt: skip
+    if result.server_cpu:
+        print(f"  CPU         server {result.server_cpu / len(result.answers) * 1e3:.2f} ms/request "
+              f"({result.server_cpu:.1f} s), clients {result.client_cpu:.1f} s")  # fmt: skip
     print(f"  latency     {_figures(latencies)}")
     if mix != "api":
         for kind in sorted({k for k, _ in result.answers}):

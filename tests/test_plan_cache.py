@@ -54,3 +54,15 @@ def test_errors_are_not_cached():
         with pytest.raises(ValueError):
             cache.get_or_compute("k", "a", fail)
     assert cache.stats().misses == 2 and cache.stats().entries == 0
+
+
+def test_peek_answers_a_hit_and_leaves_a_miss_to_get_or_compute():
+    version = ["v1"]
+    cache = PlanCache(8, version=lambda: version[0])
+    assert cache.peek("k", "a") is None and cache.stats().misses == 0  # a miss is counted where it is computed
+    cache.get_or_compute("k", "a", lambda: "A")
+    assert cache.peek("k", "a") == "A" and cache.peek("other-kind", "a") is None
+    version[0] = "v2"  # new catalogs: peek sees nothing stored before
+    assert cache.peek("k", "a") is None
+    stats = cache.stats()
+    assert (stats.hits, stats.misses, stats.entries, stats.invalidations) == (1, 1, 0, 1)

@@ -71,18 +71,20 @@ class PlanCache:
         self._lock = threading.Lock()
         self._hits = self._misses = self._invalidations = 0
 
+    def peek(self, kind: str, key: str) -> Any | None:
+        """The stored result for (kind, key), counted as a hit, or None (not counted: the caller then computes it
+        with :meth:`get_or_compute`, which counts the miss). Lets an async handler answer a hit on the event loop
+        and send only a miss to a worker thread."""
+        version = self._version_of()
+        with self._lock:
+            return self._lookup(version, kind, key)
+
     def get_or_compute(self, kind: str, key: str, compute: Callable[[], T]) -> T:
         """The cached result of ``compute`` for (kind, key); computed and stored on a miss."""
         version = self._version_of()
         with self._lock:
-            if version != self._version:  # the catalogs changed: nothing stored was made from them
-                self._entries.clear()
-                self._version = version
-                self._invalidations += 1
-            entry = self._entries.get((kind, key))
+            entry = self._lookup(version, kind, key)
             if entry is not None:
-                self._entries.move_to_end((kind, key))
-                self._hits += 1
                 return entry  # type: ignore[no-any-return]
             self._misses += 1
         result = compute()
@@ -94,6 +96,19 @@ class PlanCache:
                     while len(self._entries) > self.capacity:
                         self._entries.popitem(last=False)
         return result
+
+    def _lookup(self, version: str, kind: str, key: str) -> Any | None:
+        """The entry (a hit, counted) or None; drops every entry first when the data version changed. Under the
+        lock."""
+        if version != self._version:  # the catalogs changed: nothing stored was made from them
+            self._entries.clear()
+            self._version = version
+            self._invalidations += 1
+        entry = self._entries.get((kind, key))
+        if entry is not None:
+            self._entries.move_to_end((kind, key))
+            self._hits += 1
+        return entry
 
     def stats(self) -> CacheStats:
         with self._lock:

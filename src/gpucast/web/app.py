@@ -22,7 +22,7 @@ from fastapi.responses import PlainTextResponse
 from ..planning.cache import PlanCache
 from ..store import Store, open_store
 from ..version import __version__
-from . import errors
+from . import errors, offload
 from .headers import SecurityHeaders
 from .limits import InFlightLimit
 from .observe import Metrics, Observe
@@ -133,6 +133,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        offload.shut_down(_app.state)
         if store is None:  # the app opened it, the app closes it
             opened.close()
 
@@ -147,6 +148,7 @@ def create_app(
     )
     app.state.store = opened
     app.state.plan_cache = PlanCache(settings.plan_cache_size)
+    app.state.page_cache = PlanCache(settings.plan_cache_size)  # rendered pages for anonymous visitors (.pages.cached)
     app.state.auth_limit = AttemptLimit(settings.auth_attempts_per_minute, 60.0)
     app.state.metrics = Metrics()
     app.state.settings = settings

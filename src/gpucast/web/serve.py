@@ -66,6 +66,7 @@ def run_serve(args: argparse.Namespace) -> int:
         raise InputError(f"`gpucast serve` needs the [server] extra ({error.name} is missing); "
                          f"{install_hint('server')}") from None  # fmt: skip
     from .app import WebSettings, create_app
+    from .offload import tune_interpreter
 
     if not 1 <= args.workers <= 64:
         raise InputError(f"--workers {args.workers} must be between 1 and 64")
@@ -80,6 +81,7 @@ def run_serve(args: argparse.Namespace) -> int:
         plan_cache_size=args.plan_cache_size,
     )
     app = create_app(args.db, settings)  # opens and migrates the store once, before any worker starts
+    tune_interpreter()
     reads = "need a token" if settings.reads_need_token() else "are open"
     print(f"gpucast: serving {app.state.store.url} on http://{args.host}:{args.port} (API docs at /docs) with "
           f"{args.workers} worker(s); reads {reads}, writes need a token", file=sys.stderr, flush=True)  # fmt: skip
@@ -134,7 +136,9 @@ WORKER_ENV = {
 def worker_app() -> Any:
     """The app of one ``--workers`` process, built from the settings ``run_serve`` put in the environment."""
     from .app import WebSettings, create_app
+    from .offload import tune_interpreter
 
+    tune_interpreter()
     flag = os.environ.get(WORKER_ENV["read_token_required"], "")
     settings = WebSettings(
         host=os.environ.get(WORKER_ENV["host"], DEFAULT_HOST),

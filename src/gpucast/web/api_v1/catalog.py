@@ -1,13 +1,19 @@
-"""Catalogs: models, GPUs and prices (read-only data shipped with gpucast; cached, they never change)."""
+"""Catalogs: models, GPUs and prices (read-only data shipped with gpucast; cached, they never change).
+
+The model and GPU lists are encoded once per process and sent with an ``ETag`` (a hash of the bytes) and
+``Cache-Control: no-cache``: a client that sends the tag back in ``If-None-Match`` gets ``304 Not Modified``
+without the body, and a new gpucast (other catalogs) changes the tag."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
 
 from ...catalog import loader
 from ...catalog.summary import gpu_rows, model_rows
@@ -26,16 +32,32 @@ def _gpus() -> list[dict[str, Any]]:
     return gpu_rows()
 
 
+@cache
+def _encoded(name: str) -> tuple[bytes, str]:
+    """The catalog's JSON body (as JSONResponse writes it) and its entity tag."""
+    body = bytes(JSONResponse(_models() if name == "models" else _gpus()).body)
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _catalog(request: Request, name: str) -> Response:
+    body, etag = _encoded(name)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    sent = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in sent:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 @router.get("/models")
-def models() -> JSONResponse:
+async def models(request: Request) -> Response:
     """The model catalog (ids usable as ``model.model_name``)."""
-    return JSONResponse(_models())
+    return _catalog(request, "models")
 
 
 @router.get("/gpus")
-def gpus() -> JSONResponse:
+async def gpus(request: Request) -> Response:
     """The GPU catalog (ids usable as ``gpu.gpu_type``) with the clouds that price each one."""
-    return JSONResponse(_gpus())
+    return _catalog(request, "gpus")
 
 
 @router.get("/prices")

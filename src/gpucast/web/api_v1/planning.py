@@ -11,13 +11,17 @@ plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from ...planning.cache import PlanCache, canonical
+from .. import offload
 from ..auth import reader, store_of, writer
 from ..body_inputs import inference_inputs, training_inputs
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
@@ -35,6 +39,18 @@ async def save_actor(request: Request, save: bool = SaveFlag) -> str | None:
 
 
 Saving = Depends(save_actor)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A result and its JSON body as first sent: a cache hit is answered without encoding it again."""
+
+    result: Any
+    body: bytes
+
+
+def encoded(result: Any) -> Encoded:
+    return Encoded(result, bytes(JSONResponse(result).body))  # the same bytes JSONResponse would send
 
 
 def plans(request: Request) -> PlanCache:
@@ -67,76 +83,87 @@ def respond(
     return JSONResponse(result, status_code=201, headers=headers)
 
 
+async def answer(
+    request: Request,
+    kind: str,
+    key: str,
+    lane: offload.Lane,
+    make: Callable[[], Any],
+    *,
+    command: str,
+    plan_kind: str,
+    body: dict[str, Any],
+    actor: str | None,
+    service: str | None,
+) -> Response:
+    """The response of every planning endpoint: a cache hit on the event loop, sent as the JSON it was first sent
+    as; a miss computed in ``lane`` (:mod:`..offload`); saving (database I/O) in the thread pool."""
+    cache = plans(request)
+
+    def computed() -> Encoded:
+        return cache.get_or_compute(kind, key, lambda: encoded(make()))
+
+    found: Encoded | None = cache.peek(kind, key)
+    if found is None:
+        found = await offload.compute(request.app.state, lane, computed)
+    if actor is None:
+        return Response(found.body, media_type="application/json")
+    return await run_in_threadpool(
+        respond, request, found.result, command=command, kind=plan_kind, body=body, actor=actor, service=service
+    )
+
+
 @router.post("/inference")
 async def inference(
     request: Request, body: InferenceBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
-    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost.
-
-    Async: a plan is ~1-2 ms of pure computation, cheaper than the thread-pool hop a sync endpoint costs;
-    saving (database I/O) still runs in the thread pool."""
+) -> Response:
+    """Plan serving capacity (``gpucast inference --json``): GPU type, TP/PP, replicas, latency, cost."""
     from ...planning.inference import plan_inference
 
     workload, model, gpu, options = inference_inputs(body)
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
-    result = plans(request).get_or_compute(
-        "inference",
-        canonical(workload, model, gpu, options),
+    return await answer(
+        request, "inference", canonical(workload, model, gpu, options), "plan",
         lambda: plan_inference(workload, model, gpu, options).to_dict(),
-    )
-    if actor is None:
-        return JSONResponse(result)
-    return await run_in_threadpool(
-        respond,
-        request,
-        result,
-        command="inference",
-        kind="inference",
-        body=body.given(),
-        actor=actor,
-        service=service,
-    )
+        command="inference", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/training")
-def training(
+async def training(
     request: Request, body: TrainingBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
+) -> Response:
     """Plan a fine-tuning or pre-training run (``gpucast training --json``)."""
     from ...training.plan import plan_training
 
     inputs = training_inputs(body)
-    result = plans(request).get_or_compute("training", canonical(*inputs), lambda: plan_training(*inputs).to_dict())
-    return respond(
-        request, result, command="training", kind="training", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "training", canonical(*inputs), "plan", lambda: plan_training(*inputs).to_dict(),
+        command="training", plan_kind="training", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/estimate")
 async def estimate(
     request: Request, body: EstimateBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
-    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``); async as
-    ``/inference`` is."""
+) -> Response:
+    """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``)."""
     from ...planning.estimate import EstimateRequest
     from ...planning.estimate import estimate as run_estimate
 
     given = body.request_fields()
-    result = plans(request).get_or_compute(
-        "estimate", canonical(given), lambda: run_estimate(EstimateRequest(**given)).to_dict()
-    )
-    if actor is None:
-        return JSONResponse(result)
-    return await run_in_threadpool(
-        respond, request, result, command="estimate", kind="inference", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "estimate", canonical(given), "plan", lambda: run_estimate(EstimateRequest(**given)).to_dict(),
+        command="estimate", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip
 
 
 @router.post("/compare")
-def compare(
+async def compare(
     request: Request, body: CompareBody, actor: str | None = Saving, service: str | None = ServiceName
-) -> JSONResponse:
-    """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``)."""
+) -> Response:
+    """Every GPU x cloud (x precision) that can serve the workload, cheapest first (``gpucast compare --json``);
+    computed in the page lane (a comparison costs what a plan page does)."""
     from ...planning.compare import compare_gpus
 
     workload, model, gpu, options = inference_inputs(body)
@@ -154,7 +181,7 @@ def compare(
         return [r.to_dict() for r in (found[: body.top] if body.top else found)]
 
     key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
-    result = plans(request).get_or_compute("compare", key, rows)
-    return respond(
-        request, result, command="compare", kind="inference", body=body.given(), actor=actor, service=service
-    )
+    return await answer(
+        request, "compare", key, "page", rows,
+        command="compare", plan_kind="inference", body=body.given(), actor=actor, service=service,
+    )  # fmt: skip

@@ -26,6 +26,7 @@ from ...inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOpt
 from ...planning.cache import PlanCache, canonical
 from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
+from . import cached
 from .render import error_message, form_values, render, require_reader
 from .saving import Computed, save_result
 from .wording import label
@@ -101,15 +102,24 @@ def _compute(workload: LLMWorkloadInput, model: ModelConfig, gpu: GPUConfig, opt
 
 
 @router.get("/")
-def plan_form(request: Request) -> Response:
-    """The empty form, filled with a sample workload."""
+async def plan_form(request: Request) -> Response:
+    """The empty form, filled with a sample workload (the same page for every anonymous visitor: kept)."""
+    return await cached.page(request, "/", _plan_form)
+
+
+def _plan_form(request: Request) -> Response:
     require_reader(request)
     return render(request, "plan.html", {"values": DEFAULTS, "pickers": pickers(), "error": None, "result": None})
 
 
 @router.get("/plan")
-def plan_page(request: Request) -> Response:
-    """The form with its result below, or with the error next to it (422)."""
+async def plan_page(request: Request) -> Response:
+    """The form with its result below, or with the error next to it (422); an anonymous visitor's page is kept
+    by its address (:mod:`.cached`), a new question is planned on a plan thread."""
+    return await cached.page(request, "/plan?" + request.url.query, _plan_page, compute=True)
+
+
+def _plan_page(request: Request) -> Response:
     require_reader(request)
     values = form_values(request.query_params, FIELDS)
     try:

@@ -1,0 +1,73 @@
+"""Where the server computes plans: cache hits on the event loop, misses on a few worker threads.
+
+``gpucast serve`` runs one event loop per process (uvicorn) plus a thread pool for handlers that block. A
+cached plan or page is answered on the loop in well under a millisecond; a new question costs a capacity search
+(~10 ms for a plan, ~50-100 ms for a plan page with its GPU x cloud comparison at p99 SLOs), pure Python that
+holds the GIL. Computed on the loop it would stall every other request for that long; computed on the general
+thread pool (40 threads), a burst of new questions would run up to 40 searches at once, each taking the GIL in
+turn, and the loop — which reads every request and writes every answer — would get one turn in 40.
+
+So misses run here, in *lanes* of one thread each, first come first served: ``plan`` for the JSON API's plans,
+estimates and training plans (short) and ``page`` for plan pages and ``/compare`` (long: every GPU x cloud), so
+a short plan never waits behind a queue of pages. Waiting requests use no CPU, and cheap ones (cache hits, the catalog, the form) keep flowing on
+the loop. A lane is a one-thread executor that takes its next job from its own queue as soon as it finishes one
+(no round trip through the event loop between jobs, which on a crowded machine costs a scheduling delay each);
+a queued job whose client went away is dropped before it starts. More threads per lane would not compute faster
+(the GIL runs one at a time); ``gpucast serve --workers N`` adds processes, which do.
+
+:data:`SWITCH_INTERVAL_S` is how soon a computing thread hands the GIL back to the loop when the loop has work
+(Python's default, 5 ms, adds up to 5 ms to every cheap request that arrives during a search). On a machine
+crowded by other processes each handoff also waits for the OS to run the loop's thread, so a shorter interval
+would trade throughput for latency; 1 ms is the compromise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+Lane = Literal["plan", "page"]
+
+LANE_THREADS = 1  # threads per lane
+SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of a serving process (see the module's text)
+_made = threading.Lock()
+
+
+def tune_interpreter() -> None:
+    """Called once by ``gpucast serve`` in each server process (not by tests that build the app)."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def executor(state: Any, lane: Lane) -> ThreadPoolExecutor:
+    """The app's executor of one lane (made on first use; its thread starts with its first job)."""
+    with _made:
+        lanes: dict[str, ThreadPoolExecutor] | None = getattr(state, "plan_lanes", None)
+        if lanes is None:
+            lanes = state.plan_lanes = {}
+        if lane not in lanes:
+            lanes[lane] = ThreadPoolExecutor(LANE_THREADS, thread_name_prefix=f"gpucast-{lane}")
+        return lanes[lane]
+
+
+async def compute(state: Any, lane: Lane, function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` on the lane's thread (see the module's text), in this task's context; its exception is
+    raised here."""
+    call = functools.partial(contextvars.copy_context().run, function, *args)
+    return await asyncio.get_running_loop().run_in_executor(executor(state, lane), call)
+
+
+def shut_down(state: Any) -> None:
+    """Stop the lanes' threads (when the app stops): queued jobs are dropped, a running one finishes. An app that
+    starts again (tests run its lifespan more than once) makes new lanes on first use."""
+    with _made:
+        lanes: dict[str, ThreadPoolExecutor] = getattr(state, "plan_lanes", None) or {}
+        state.plan_lanes = {}
+    for pool in lanes.values():
+        pool.shutdown(wait=False, cancel_futures=True)

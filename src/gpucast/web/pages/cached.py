@@ -1,0 +1,91 @@
+"""Whole rendered pages kept for visitors who are not logged in: the plan form and plan result pages.
+
+What a page shows to a visitor who is not logged in depends only on its address: the session's user, role and
+CSRF token appear only inside ``{% if me %}`` blocks (the log-out button, the save form), so one rendering
+serves every anonymous visitor. It is kept in the app's page cache (a :class:`~gpucast.planning.cache.PlanCache`
+of its own, the same size as the plan cache and dropped with it when the catalogs change), keyed by the path and
+query string; a hit costs a dictionary look-up on the event loop instead of a template rendering (~1 ms) on a
+thread. A logged-in visitor's page is rendered for them each time (from the cached plan), as before.
+
+Each kept page carries an ``ETag`` (a hash of its bytes) and ``Cache-Control: private, no-cache``: a browser may
+keep it but asks again each time, and a page that did not change is answered ``304 Not Modified`` without its
+body. Only 200 pages are kept (an error page is cheap, and keeping them would let junk addresses push out useful
+entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ...planning.cache import PlanCache
+from .. import offload
+from . import session as sessions
+from .render import require_reader
+
+KIND = "page"
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    body: bytes
+    etag: str
+    media_type: str | None
+
+
+def cache_of(request: Request) -> PlanCache:
+    cache: PlanCache = request.app.state.page_cache
+    return cache
+
+
+def anonymous(request: Request) -> bool:
+    """True when the visitor is not logged in, known without the database: no session cookie, or one naming no
+    user (a logged-in cookie needs its token checked in the store, which the thread pool does)."""
+    raw = request.cookies.get(sessions.COOKIE)
+    if not raw:
+        return True
+    session = sessions.decode(raw, request.app.state.session_secret)
+    return session is None or session.user is None
+
+
+async def page(request: Request, key: str, make: Callable[[Request], Response], *, compute: bool = False) -> Response:
+    """The page ``make(request)`` renders, from the page cache for an anonymous visitor. ``make`` runs in the
+    thread pool, or in the ``page`` lane (:mod:`..offload`) when ``compute`` says it may plan."""
+    if not anonymous(request):
+        return await run_in_threadpool(make, request)
+    require_reader(request)  # reads that need a token send an anonymous visitor to log in first
+    cache = cache_of(request)
+    kept: KeptPage | None = cache.peek(KIND, key)
+    if kept is None:
+        response = await (offload.compute(request.app.state, "page", make, request) if compute
+                          else run_in_threadpool(make, request))  # fmt: skip
+        if response.status_code != 200:
+            return response
+        made = KeptPage(bytes(response.body), _etag(bytes(response.body)), response.media_type)
+        cache.get_or_compute(KIND, key, lambda: made)
+        response.headers.update(_validators(made))
+        return response
+    if kept.etag in _sent_etags(request):
+        fresh = Response(status_code=304, headers=_validators(kept))
+    else:
+        fresh = Response(kept.body, media_type=kept.media_type, headers=_validators(kept))
+    return sessions.attach(request, fresh)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _validators(kept: KeptPage) -> dict[str, str]:
+    return {"ETag": kept.etag, "Cache-Control": "private, no-cache"}
+
+
+def _sent_etags(request: Request) -> set[str]:
+    """The entity tags of ``If-None-Match`` (weak ones compared by their value, as RFC 9110 asks for GET)."""
+    header = request.headers.get("if-none-match", "")
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
