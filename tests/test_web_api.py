@@ -91,6 +91,22 @@ def test_training_estimate_and_compare_are_the_python_api_results(client):
     assert response.json() == jsonish([r.to_dict() for r in rows])
 
 
+def test_engine_version_reaches_the_plan(client):
+    """An early-2025 engine release runs DeepSeek-R1 on its era's kernels (core.perf.engine_era): the same question
+    needs more GPUs than on the current release, and the plan echoes the version."""
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 3200, "avg_output_tokens": 800},
+            "model": {"model_name": "deepseek-r1"}, "gpu": {"gpu_type": "H200"}}  # fmt: skip
+    totals = {}
+    for version in (None, "0.7.3"):
+        serving = {"engine_version": version, "slo_percentile": "mean", "ttft_slo_ms": 30000, "itl_slo_ms": 200}
+        plan = client.post("/api/v1/inference", json={**body, "serving": serving}).json()
+        assert plan["inputs"].get("engine_version") == version
+        totals[version] = plan["gpu_resources"]["total_gpus"]
+    assert totals["0.7.3"] > totals[None]
+    bad = client.post("/api/v1/inference", json={**body, "serving": {"engine_version": 7}})
+    assert bad.status_code == 422 and bad.json()["field"] == "serving.engine_version"
+
+
 def test_schema_defaults_are_the_dataclass_defaults():
     assert GPUBody().model_dump() == asdict(GPUConfig())
     rest, python = ServingBody().model_dump(), asdict(ServingOptions())

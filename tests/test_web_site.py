@@ -219,7 +219,7 @@ def _idle_notes() -> list[str]:
     from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, plan_inference
 
     notes = []
-    for rps in (10, 20):
+    for rps in (10, 15, 20):  # 15 req/s at FP8: 2 idle GPUs, "1 more replica"
         for precision in ("FP8", "BF16"):
             plan = plan_inference(LLMWorkloadInput(requests_per_second=rps, avg_input_tokens=500, avg_output_tokens=200),
                                   ModelConfig(model_name="llama-3.1-70b", precision=precision),

@@ -100,6 +100,10 @@ class ServingBody(_Body):
         "meet them; false: the closest plan, sized at saturation, with meets_latency_sla false"
     )  # fmt: skip
     engine: str = Field("vllm", max_length=50)
+    engine_version: str | None = Field(
+        None, max_length=50, description="the engine's release, e.g. '0.7.3' (default: the current one); releases "
+        "before the engine's MLA/MoE kernels are modelled with that era's fitted factors"
+    )  # fmt: skip
     speculative_tokens: int = Field(0, ge=0, le=16, description="draft tokens per round; 0 = no speculative decoding")
     acceptance_rate: float | None = Field(None, ge=0, le=1, description="per-token acceptance (with speculation)")
     draft_model: str = Field("mtp", max_length=100, description="'mtp' (an MTP/EAGLE head) or a catalog model")
