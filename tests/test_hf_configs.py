@@ -51,6 +51,7 @@ CATALOG_ID = {
     "gemma-3-4b-it": "gemma-3-4b",
     "gemma-3-27b-it": "gemma-3-27b",
     "gemma-3-1b-it": "gemma-3-1b",
+    "mistral-small-3.2-24b": "mistral-small-3.2-24b",
 }
 
 # Published totals (billions): the gpt-oss paper (arXiv 2508.10925, Table 1), the Hugging Face safetensors count of
@@ -58,7 +59,8 @@ CATALOG_ID = {
 # the Qwen model cards (480B, 80B), the DeepSeek-V3.1 model card (671B total, MTP module not counted), the GLM-4.5-Air
 # model card (106B total) and the Gemma 3 Technical Report (arXiv 2503.19786), Table 1: the text decoder's embedding +
 # non-embedding parameters (1B: 302M + 698M; 4B: 675M + 3,209M; 27B: 1,416M + 25,600M), the SigLIP vision encoder
-# not counted.
+# not counted; Mistral Small 3.2's model card (24B, its Pixtral vision encoder of ~0.4B included: the text decoder
+# gpucast counts is 23.57B, 1.8% under).
 PUBLISHED_B = {
     "gpt-oss-20b": 20.91,
     "gpt-oss-120b": 116.83,
@@ -72,6 +74,7 @@ PUBLISHED_B = {
     "gemma-3-4b-it": 3.884,
     "gemma-3-27b-it": 27.016,
     "gemma-3-1b-it": 1.0,
+    "mistral-small-3.2-24b": 24.0,
 }
 
 # KV-cache bytes per token at BF16, by hand, for a sequence no longer than any sliding window.
@@ -98,6 +101,8 @@ KV_BF16 = {
     "gemma-3-27b-it": 62 * 2 * 16 * 128 * 2,  # 507,904
     # 26 layers x 2 x 1 KV head x 256 x 2 bytes (every layer holds the first 512 tokens)
     "gemma-3-1b-it": 26 * 2 * 1 * 256 * 2,  # 26,624
+    # 40 layers x 2 x 8 KV heads x 128 x 2 bytes (GQA, "sliding_window": null: every layer holds every token)
+    "mistral-small-3.2-24b": 40 * 2 * 8 * 128 * 2,  # 163,840
 }
 
 # the checkpoint precision a config states where it differs from the catalog entry's: NVIDIA's NVFP4 re-release of
