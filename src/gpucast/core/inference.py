@@ -217,7 +217,8 @@ def estimate_replica(
     return outcome
 
 
-ESTIMATES_KEPT = 4096  # replica estimates remembered per process (each a few KiB: ~10 MiB at most)
+ESTIMATES_KEPT = 16384  # replica estimates kept per process: ~4.4 KiB each at p99 (tails attached), ~70 MiB at most;
+# a cold plan-page mix of 200 questions asks ~11,000 (a plan page ~50 layouts x its shapes)
 
 
 @lru_cache(maxsize=ESTIMATES_KEPT)
