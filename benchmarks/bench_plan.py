@@ -2,7 +2,9 @@
 
 - one plan in process (pinned GPU, and GPU chosen among all priced GPUs), median of repeats;
 - CLI wall time of `gpucast forecast ...` against `python -c pass` measured in the same run;
-- peak RSS of the CLI process.
+- peak RSS of the CLI process;
+- CPU time of new (uncached) questions at p99 and mean SLOs: a plan on H100, a plan choosing among all priced
+  GPUs, and a comparison over every GPU and cloud (``--new`` prints only these).
 Targets (issue #3): plan < 5 ms, CLI < 0.5 s absolute, RSS < 50 MB.
 """
 
@@ -63,7 +65,45 @@ def time_command(argv: list[str], repeats: int = 10) -> tuple[float, int]:
     return statistics.median(samples), rss
 
 
+def time_new_plans(percentile: str, repeats: int = 8) -> tuple[float, float, float]:
+    """CPU ms per new question (each a new request shape, so no memoized estimate answers it): a plan on H100,
+    a plan with the GPU chosen, a comparison over GPUs and clouds (what a new plan page computes twice over)."""
+    from gpucast.catalog import loader
+    from gpucast.inputs.types import ServingOptions
+    from gpucast.planning.compare import compare_gpus
+
+    model, options = (
+        ModelConfig(model_name="llama-3.1-70b", precision="FP16"),
+        ServingOptions(slo_percentile=percentile),
+    )
+
+    def shape(k: int) -> LLMWorkloadInput:
+        return LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500 + k, avg_output_tokens=200)
+
+    def cpu(run: object, first: int, count: int) -> float:
+        start = time.process_time()
+        for k in range(first, first + count):
+            run(k)  # type: ignore[operator]
+        return (time.process_time() - start) / count * 1e3
+
+    plan_inference(shape(10**4), model, GPUConfig("H100"), options)  # catalogs parsed once per process
+    pinned = cpu(lambda k: plan_inference(shape(k), model, GPUConfig("H100"), options), 0, repeats * 4)
+    chosen = cpu(lambda k: plan_inference(shape(k), model, GPUConfig(), options), 1000, repeats)
+    compared = cpu(lambda k: compare_gpus(shape(k), model, options, clouds=list(loader.clouds())), 2000, repeats)
+    return pinned, chosen, compared
+
+
+def print_new_plans() -> None:
+    for percentile in ("99", "mean"):
+        pinned, chosen, compared = time_new_plans(percentile)
+        print(f"new question, SLOs at {percentile:>4}: plan on H100 {pinned:5.1f} ms, GPU chosen {chosen:5.1f} ms, "
+              f"compare GPUs x clouds {compared:5.1f} ms (CPU)")  # fmt: skip
+
+
 def main() -> None:
+    if "--new" in sys.argv[1:]:
+        print_new_plans()
+        return
     pinned = time_plan(GPUConfig("H100"))
     auto = time_plan(GPUConfig(), repeats=10)
     training = time_training_plan()
@@ -77,6 +117,7 @@ def main() -> None:
         f"gpucast forecast ... (CLI wall time):                {cli:7.3f} s  ({cli / baseline:.1f}x python start-up; target < 0.5 s)"
     )
     print(f"peak RSS of the CLI:                                 {rss / 1024:7.1f} MB  (target < 50 MB)")
+    print_new_plans()
 
 
 if __name__ == "__main__":

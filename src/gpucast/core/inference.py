@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import InfeasibleError
@@ -217,7 +217,8 @@ def estimate_replica(
     return outcome
 
 
-ESTIMATES_KEPT = 4096  # replica estimates remembered per process (each a few KiB: ~10 MiB at most)
+ESTIMATES_KEPT = 16384  # replica estimates kept per process: ~4.4 KiB each at p99 (tails attached), ~70 MiB at most;
+# a cold plan-page mix of 200 questions asks ~11,000 (a plan page ~50 layouts x its shapes)
 
 
 @lru_cache(maxsize=ESTIMATES_KEPT)
@@ -311,19 +312,37 @@ def slo_capacity(
     saturation point (a fleet sized on what the hardware can push, never one request per replica),
     ``meets_slo`` is False and ``limit`` names the target missed. When the replica is full before any target
     binds, the limit is the KV cache, the engine's max-num-seqs or the caller's batch size.
+    ``violation`` reports at least what ``slo_violation(point, slo)`` reports (it may add targets of its own).
     """
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
     saturation = max_throughput(cfg, **shape)
-    seen: dict[float, OperatingPoint] = {}  # the bisection's ends are asked again at the end
+    tails = slo.needs_tail(lengths)
+    bare: dict[float, OperatingPoint] = {}  # the mean model's point at each load tried
+    seen: dict[float, OperatingPoint] = {}  # with its tail where the SLOs need one (the ends are asked again)
+
+    def mean_point(concurrency: float) -> OperatingPoint:
+        if concurrency not in bare:
+            bare[concurrency] = open_loop_point(
+                cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape
+            )
+        return bare[concurrency]
 
     def at(concurrency: float) -> OperatingPoint:
         if concurrency in seen:
             return seen[concurrency]
-        point = open_loop_point(cfg, concurrency=concurrency, saturation_rate=saturation.requests_per_s, **shape)
-        if slo.needs_tail(lengths):
+        point = mean_point(concurrency)
+        if tails:
             point = with_tail(point, cfg, saturation.requests_per_s, shape, lengths)
         seen[concurrency] = point
         return point
+
+    def meets(concurrency: float) -> bool:
+        """Whether the load meets the SLOs, without a tail where the means already miss: an SLO at a percentile
+        is never looser than on the means (``SLO.latencies``), and every ``violation`` reports what
+        ``slo_violation`` does, so a point whose means miss a target misses it with its tail too (exactly)."""
+        if tails and slo.percentile != "mean" and slo_violation(mean_point(concurrency), slo) is not None:
+            return False
+        return violation(at(concurrency)) is None
 
     top = float(cfg.max_sequences)
     lowest = at(min(LONE_REQUEST, top))
@@ -339,13 +358,13 @@ def slo_capacity(
             cfg, memory, kv_limited, capacity, saturation, meets_slo, limit, lowest, cached_input_tokens, excess
         )
 
-    if slo.needs_tail(lengths):
+    if tails:
         saturation = with_tail(saturation, cfg, saturation.requests_per_s, shape, lengths)
     missed = violation(lowest)
     if missed is not None:
         return found(saturation, False, missed)
-    full = at(top)
-    if violation(full) is None:
+    if meets(top):
+        full = at(top)
         limit = "kv-cache" if kv_limited <= cfg.max_sequences else "max-num-seqs"
         if settings.max_sequences_cap is not None and cfg.max_sequences == settings.max_sequences_cap:
             limit = "batch-size"
@@ -353,7 +372,7 @@ def slo_capacity(
     lo, hi = min(LONE_REQUEST, top), top  # invariant: at(lo) meets the SLOs, at(hi) does not
     while hi > lo * (1.0 + RATE_TOLERANCE):
         mid = math.sqrt(lo * hi)
-        if violation(at(mid)) is None:
+        if meets(mid):
             lo = mid
         else:
             hi = mid
@@ -370,7 +389,9 @@ def with_tail(
     """``point`` with its latency percentiles (``core.tails``) attached."""
     tail = latency_tail(cfg, point, saturation_rate=saturation_rate, lengths=lengths, input_tokens=shape["input_tokens"],
                         output_tokens=shape["output_tokens"], cached_input_tokens=shape.get("cached_input_tokens", 0.0))  # fmt: skip
-    return replace(point, tail=tail)
+    p = point  # the constructor, not dataclasses.replace (~5x its cost): the capacity search tails many points
+    return OperatingPoint(p.concurrency, p.batch, p.requests_per_s, p.output_tokens_per_s, p.total_tokens_per_s,
+                          p.ttft_s, p.itl_s, p.e2e_s, p.prefill_share, p.step, p.saturated, tail)  # fmt: skip
 
 
 def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:

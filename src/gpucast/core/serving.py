@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .layout import Layout
 from .percentiles import LatencyTail
@@ -97,15 +98,9 @@ def _pipeline_step(cfg: ReplicaConfig, batch: float, context: float, tokens_per_
     if cfg.pp == 1:
         return stage
     p = cfg.pp
-    return replace(
-        stage,
-        total_s=stage.total_s * p,
-        memory_s=stage.memory_s * p,
-        compute_s=stage.compute_s * p,
-        comm_s=stage.comm_s * p,
-        overhead_s=stage.overhead_s * p,
-        attention_s=stage.attention_s * p,
-    )
+    # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds this at every load it tries
+    return StepTime(stage.total_s * p, stage.memory_s * p, stage.compute_s * p, stage.comm_s * p,
+                    stage.overhead_s * p, stage.bytes_per_gpu, stage.flops_per_gpu, stage.attention_s * p)  # fmt: skip
 
 
 def _speculative_step(cfg: ReplicaConfig, spec: SpeculativeConfig, batch: float, context: float) -> StepTime:
@@ -154,6 +149,16 @@ def _prefill(
     )
 
 
+@lru_cache(maxsize=65536)
+def prefill_costs(cfg: ReplicaConfig, tokens: float, cached_tokens: float = 0.0) -> tuple[float, float]:
+    """(latency alone, replica time under load) of prefilling ``tokens`` new prompt tokens after ``cached_tokens``:
+    under load prompts share one weight read per pass and PP stages prefill different requests at once (/ pp).
+    Memoized: they do not depend on the load, and the capacity search (and ``core.tails``) asks for the same
+    prompt at every load it tries."""
+    latency = _prefill(cfg, tokens, cached_tokens=cached_tokens)
+    return latency, _prefill(cfg, tokens, batched=True, cached_tokens=cached_tokens) / cfg.pp
+
+
 @dataclass(frozen=True)
 class _RequestCosts:
     """What one request costs a replica running ``batch`` sequences: shared by the closed and the open loop."""
@@ -172,9 +177,7 @@ def _request_costs(
     batch = min(concurrency, cfg.max_sequences)
     step = _step(cfg, batch, input_tokens + output_tokens / 2.0)
     new_tokens = input_tokens - cached_input_tokens
-    prefill_latency = _prefill(cfg, new_tokens, cached_tokens=cached_input_tokens)
-    # replica time: prompts share one weight read per pass; PP stages prefill different requests at once
-    prefill_cost = _prefill(cfg, new_tokens, batched=True, cached_tokens=cached_input_tokens) / cfg.pp
+    prefill_latency, prefill_cost = prefill_costs(cfg, new_tokens, cached_input_tokens)
     # TTFT: the prompt's own prefill, half a running step, and in every chunk of the prompt the
     # running batch's attention (its KV reads are not hidden by the chunk's GEMMs) and step overhead.
     chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
@@ -413,7 +416,11 @@ def open_loop_point(
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
-    return replace(closed, ttft_s=ttft, itl_s=itl, e2e_s=ttft + max(output_tokens - 1.0, 0.0) * itl)
+    e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
+    # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds one at every load it tries
+    c = closed
+    return OperatingPoint(c.concurrency, c.batch, c.requests_per_s, c.output_tokens_per_s, c.total_tokens_per_s, ttft,
+                          itl, e2e, c.prefill_share, c.step, c.saturated, c.tail)  # fmt: skip
 
 
 def finite_run_wait(rate: float, capacity: float, num_requests: int, slots: float) -> float:

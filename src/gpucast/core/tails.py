@@ -28,22 +28,13 @@ from functools import lru_cache
 from statistics import NormalDist
 
 from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
-from .serving import OperatingPoint, ReplicaConfig, prefill_seconds
+from .serving import OperatingPoint, ReplicaConfig, prefill_costs
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
 LEVELS = tuple(q / 100.0 for q in QUANTILES)
 EXACT_SIZES = 2  # chunk tables this short (one request shape) take the exact compound Poisson
 POISSON_TERMS = 64  # terms of a Poisson distribution at most (the rest of its mass goes to the last)
 _LOG_TAILS = tuple(-math.log(1.0 - p) for p in LEVELS)  # log(1 / (1 - p))
-
-
-@lru_cache(maxsize=65536)
-def _prefill(cfg: ReplicaConfig, tokens: float, cached: float) -> tuple[float, float]:
-    """(latency alone, replica time under load) of prefilling ``tokens`` new prompt tokens: memoized, as the
-    capacity search evaluates the same prompt lengths at every load it tries."""
-    latency = prefill_seconds(cfg, tokens, cached_tokens=cached)
-    cost = prefill_seconds(cfg, tokens, batched=True, cached_tokens=cached) / cfg.pp
-    return latency, cost
 
 
 def _points(
@@ -79,13 +70,13 @@ def _shape(
     for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
         cached = min(cached_tokens, tin)
         new = max(tin - cached, 0.0)
-        latency, cost = _prefill(cfg, new, cached)
+        latency, cost = prefill_costs(cfg, new, cached)
         points.append((weight, tout, latency, cost, math.ceil(new / budget)))
         if new <= 0.0:
             continue
         full = int(new // budget)
         rest = new - full * budget
-        full_cost = _prefill(cfg, full * budget, cached)[1] if full and rest > 1e-9 else cost
+        full_cost = prefill_costs(cfg, full * budget, cached)[1] if full and rest > 1e-9 else cost
         if full:
             chunks[full_cost / full] = chunks.get(full_cost / full, 0.0) + weight * full
         if rest > 1e-9:
