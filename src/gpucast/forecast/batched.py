@@ -15,7 +15,6 @@ from collections import defaultdict
 import numpy as np
 
 from .members import (
-    ALPHAS,
     DRIFT_DAMP_SEASONS,
     DRIFT_SEASONS,
     MEDIAN_SEASONS,
@@ -24,7 +23,7 @@ from .members import (
     SES_FIT_SEASONS,
     SHIFT_STEPS_FRACTION,
     SHIFT_THRESHOLD,
-    _ses_kernels,
+    ses_kernel,
 )
 
 SES_CHUNK = 16  # rows per batched SES: 48 rows of a 672-step window at once took 3x longer (arrays out of cache)
@@ -64,12 +63,7 @@ def _best_ses_rows(windows: np.ndarray) -> np.ndarray:
     g, m = windows.shape
     if m < 2:
         return np.asarray(windows[:, -1], dtype=float)
-    if m not in _ses_kernels:
-        size = 1 << (2 * m - 1).bit_length()
-        alpha = np.array(ALPHAS)[:, None]
-        decay = (1 - alpha) ** np.arange(m + 1)[None, :]
-        _ses_kernels[m] = (size, np.fft.rfft(alpha * decay[:, :m], size), decay[:, 1:])
-    size, spectra, start = _ses_kernels[m]
+    size, spectra, start = ses_kernel(m)
     spectrum = np.fft.rfft(windows, size)[:, None, :] * spectra[None, :, :]
     levels = np.fft.irfft(spectrum, size)[:, :, :m] + start[None, :, :] * windows[:, None, :1]
     errors = windows[:, None, 1:] - levels[:, :, :-1]

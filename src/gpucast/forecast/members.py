@@ -107,6 +107,17 @@ def _ses(x: np.ndarray, alpha: float) -> tuple[float, float]:
 _ses_kernels: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
 
 
+def ses_kernel(m: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """The FFT size, the kernel spectra of every alpha of ALPHAS and the start-value decays for a window of ``m``
+    steps (cached per length; shared with the batched members of ``forecast.batched``)."""
+    if m not in _ses_kernels:
+        size = 1 << (2 * m - 1).bit_length()
+        alpha = np.array(ALPHAS)[:, None]
+        decay = (1 - alpha) ** np.arange(m + 1)[None, :]
+        _ses_kernels[m] = (size, np.fft.rfft(alpha * decay[:, :m], size), decay[:, 1:])
+    return _ses_kernels[m]
+
+
 def _best_ses(x: np.ndarray) -> float:
     """The final SES level for the alpha of ALPHAS with the least one-step squared error: ``_ses`` for every alpha
     at once, its convolutions done as one batched FFT product (kernel spectra cached per window length). Why: the
@@ -114,12 +125,7 @@ def _best_ses(x: np.ndarray) -> float:
     m = len(x)
     if m < 2:
         return float(x[-1])
-    if m not in _ses_kernels:
-        size = 1 << (2 * m - 1).bit_length()
-        alpha = np.array(ALPHAS)[:, None]
-        decay = (1 - alpha) ** np.arange(m + 1)[None, :]
-        _ses_kernels[m] = (size, np.fft.rfft(alpha * decay[:, :m], size), decay[:, 1:])
-    size, spectra, start = _ses_kernels[m]
+    size, spectra, start = ses_kernel(m)
     levels = np.fft.irfft(np.fft.rfft(x, size)[None, :] * spectra, size)[:, :m] + start * x[0]
     errors = x[None, 1:] - levels[:, :-1]
     return float(levels[int(np.argmin(np.einsum("ij,ij->i", errors, errors))), -1])
