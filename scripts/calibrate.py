@@ -60,8 +60,10 @@ from gpucast.core.perf import Efficiency, EngineFactors
 from gpucast.validation.inference import Group, Target, metric_value, naive_value, operating, prepare, read_rows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
-from calibrate_eras import ERA_SOURCES, era_differences, era_groups, era_lines, fit_era, leave_one_engine_out, predict
+from calibrate_eras import ERA_SOURCES, era_groups, era_lines, era_values, fit_era, leave_one_engine_out, predict
 from calibration_report import (
+    LOSS_SCALE,
+    SOLVER_OPTIONS,
     _fmt,
     abs_pct_errors,
     calibration_values,
@@ -71,6 +73,7 @@ from calibration_report import (
     engine_values,
     print_table,
     summarize,
+    table_differences,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +92,6 @@ EXPERT_SCALE_BOUNDS = (0.05, 1.5)  # grouped-GEMM compute relative to the dense 
 WAVE_BOUNDS = (0.01, 1.0)  # share of a closed-loop benchmark's prompts arriving in synchronized waves
 PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
-LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
 MIN_FAMILY_ROWS = 10  # a family gets its own table only with at least this many fitted rows
 # Engine factors (core.perf.EngineFactors): TensorRT-LLM is the reference (factors 1, so the family fractions
 # stay identifiable); another engine gets its own factors with at least MIN_ENGINE_ROWS fitted rows, each tied
@@ -316,14 +318,9 @@ def fit(
             loss,
             x_start,
             bounds=(low, high),
-            loss="soft_l1",
-            f_scale=LOSS_SCALE,
             x_scale=high - low,
-            diff_step=1e-4,
-            xtol=1e-8,
-            ftol=1e-8,
             max_nfev=max_evaluations,
-            method="trf",
+            **SOLVER_OPTIONS,
         )
         evaluations += int(result.nfev)
         candidate = Fit(space, result.x, start_cost, _robust_cost(result.fun), evaluations)
@@ -557,7 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         problems = differs_from_file(result, args.output, args.tolerance)
         if args.output.exists():
-            problems += era_differences(eras, tomllib.loads(args.output.read_text(encoding="utf-8")), args.tolerance)
+            stored = tomllib.loads(args.output.read_text(encoding="utf-8"))
+            problems += table_differences("eras", era_values(eras), stored, args.tolerance)
     return check_or_write(problems, args.output, text, no_write=args.no_write)
 
 

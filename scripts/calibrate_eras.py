@@ -14,9 +14,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
+from calibration_report import SOLVER_OPTIONS  # the sibling module (scripts/ is on sys.path, as calibrate.py sets)
 from scipy.optimize import least_squares
 
 from gpucast.core.perf import EARLY_MLA_MOE, Efficiency, EngineFactors
@@ -34,7 +34,6 @@ ERA_BOUNDS = {
     ),  # the main fit's share (about 0.4) x 2.5: all prompts in waves; beyond, the share is capped (flat)
 }
 ERA_PRIOR_SIGMA = 1.0  # weak log-space pull towards 1 (the current kernels): factor e at one sigma
-LOSS_SCALE = 0.3  # soft-L1, as the main fit
 
 
 def era_groups(groups: Sequence[Group], era: str) -> list[Group]:
@@ -65,14 +64,9 @@ def fit_era(groups: Sequence[Group], base: Callable[[Group], Efficiency]) -> Eng
         np.clip(np.ones(len(ERA_BOUNDS)), low, high),
         bounds=(low, high),
         args=(groups, base),
-        loss="soft_l1",
-        f_scale=LOSS_SCALE,
         x_scale=high - low,
-        diff_step=1e-4,
-        xtol=1e-8,
-        ftol=1e-8,
         max_nfev=400,
-        method="trf",
+        **SOLVER_OPTIONS,  # soft-L1, as the main fit
     )
     return EngineFactors(**dict(zip(ERA_BOUNDS, map(float, result.x), strict=True)))
 
@@ -121,17 +115,3 @@ def era_lines(eras: dict[str, EngineFactors], fmt: Callable[[float], str]) -> li
         lines += ["", f"[eras.{era}]"]
         lines += [f"{key} = {fmt(value)}" for key, value in values.items()]
     return lines
-
-
-def era_differences(eras: dict[str, EngineFactors], data: dict[str, Any], rel_tol: float) -> list[str]:
-    """Differences between the fitted [eras.*] and the file's ``data``; empty if equal."""
-    fitted, stored = era_values(eras), data.get("eras", {})
-    problems = []
-    if set(stored) != set(fitted):
-        problems.append(f"eras: file {sorted(stored)} vs fit {sorted(fitted)}")
-    for era, values in fitted.items():
-        for key, value in values.items():
-            have = stored.get(era, {}).get(key, math.nan)
-            if not math.isclose(have, value, rel_tol=rel_tol):
-                problems.append(f"eras.{era}.{key}: file {have} vs fit {value}")
-    return problems

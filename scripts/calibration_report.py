@@ -19,6 +19,13 @@ import numpy as np
 from gpucast.validation.inference import METRICS
 from gpucast.validation.report import abs_pct_error
 
+LOSS_SCALE = 0.3  # soft-L1 loss: residuals beyond ~30% in log space count linearly, not squared
+# scipy.optimize.least_squares settings of the serving fits (calibrate.py's main fit and calibrate_eras.py's era
+# factors): one robust loss and one convergence rule, so a residual weighs the same in both
+SOLVER_OPTIONS: dict[str, Any] = {
+    "loss": "soft_l1", "f_scale": LOSS_SCALE, "diff_step": 1e-4, "xtol": 1e-8, "ftol": 1e-8, "method": "trf"
+}  # fmt: skip
+
 # the roadmap's "throughput metrics": every rate a row can state, pooled (row "THROUGHPUT" of the tables)
 THROUGHPUT = ("output_tok_per_s_total", "output_tok_per_s_per_gpu", "total_tok_per_s", "requests_per_s")
 
@@ -151,22 +158,25 @@ def differs_from_file(result: Any, path: Path, rel_tol: float = 1e-9) -> list[st
     for key, value in defaults.items():
         if not math.isclose(stored.get(key, math.nan), value, rel_tol=rel_tol):
             problems.append(f"defaults.{key}: file {stored.get(key)} vs fit {value}")
-    stored_families = data.get("families", {})
-    if set(stored_families) != set(families):
-        problems.append(f"families: file {sorted(stored_families)} vs fit {sorted(families)}")
-    for family, values in families.items():
+    problems += table_differences("families", families, data, rel_tol)
+    problems += table_differences("engines", engine_values(result), data, rel_tol)
+    return problems
+
+
+def table_differences(
+    section: str, fitted: dict[str, dict[str, float]], data: dict[str, Any], rel_tol: float
+) -> list[str]:
+    """Differences between fitted ``[section.<name>]`` tables and the file's ``data`` beyond ``rel_tol``: the
+    families, the engines and the eras are compared alike."""
+    stored = data.get(section, {})
+    problems = []
+    if set(stored) != set(fitted):
+        problems.append(f"{section}: file {sorted(stored)} vs fit {sorted(fitted)}")
+    for name, values in fitted.items():
         for key, value in values.items():
-            have = stored_families.get(family, {}).get(key, math.nan)
+            have = stored.get(name, {}).get(key, math.nan)
             if not math.isclose(have, value, rel_tol=rel_tol):
-                problems.append(f"families.{family}.{key}: file {have} vs fit {value}")
-    engines, stored_engines = engine_values(result), data.get("engines", {})
-    if set(stored_engines) != set(engines):
-        problems.append(f"engines: file {sorted(stored_engines)} vs fit {sorted(engines)}")
-    for engine, values in engines.items():
-        for key, value in values.items():
-            have = stored_engines.get(engine, {}).get(key, math.nan)
-            if not math.isclose(have, value, rel_tol=rel_tol):
-                problems.append(f"engines.{engine}.{key}: file {have} vs fit {value}")
+                problems.append(f"{section}.{name}.{key}: file {have} vs fit {value}")
     return problems
 
 
