@@ -18,6 +18,8 @@ from gpucast.core.perf import EARLY_MLA_MOE, Efficiency, EngineFactors, engine_e
         ("SGLang v0.5.12 (image tag v0.5.12-cu130)", (0, 5, 12)),
         ("TensorRT-LLM 0.17.post1.dev (PyTorch backend)", (0, 17, 0)),
         ("SGLang (version not stated; July 2025)", None),
+        ("vLLM (ROCm 6.2 build; version not stated; Aug 2024)", None),  # a platform's version, not the engine's
+        ("vLLM built with CUDA 12.4, v0.6.4", (0, 6, 4)),
         ("", None),
         (None, None),
     ],

@@ -107,15 +107,19 @@ graphs did not yet hide (SGLang 0.4.x ran dp-attention without them; TensorRT-LL
 preview). Applies to MLA + MoE models on engines older than ``EngineSpec.mla_moe_kernels_since``."""
 
 _VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+# a number right after one of these words is the platform's version, not the engine's ("vLLM (ROCm 6.2 build)")
+_PLATFORM_WORD = re.compile(r"(?:rocm|cuda|torch|pytorch|python|driver)\s*$", re.IGNORECASE)
 
 
 def parse_engine_version(text: str | None) -> tuple[int, int, int] | None:
     """(major, minor, patch) of the first version number in an engine label ("vLLM 0.7.3.dev138+g21f6ca217 (ROCm
-    6.3)" -> (0, 7, 3); "SGLang v0.5.12" -> (0, 5, 12)); None when the label states none (the current engine)."""
-    match = _VERSION.search(text or "")
-    if match is None:
-        return None
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    6.3)" -> (0, 7, 3); "SGLang v0.5.12" -> (0, 5, 12)); None when the label states none (the current engine).
+    A platform's version ("vLLM (ROCm 6.2 build)", "CUDA 12.4") is not the engine's and is skipped."""
+    label = text or ""
+    for match in _VERSION.finditer(label):
+        if not _PLATFORM_WORD.search(label, 0, match.start()):
+            return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    return None
 
 
 def engine_era(model_is_mla_moe: bool, version: str | None, kernels_since: str) -> str:

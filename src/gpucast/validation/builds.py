@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 
 from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, sglang_default_mem_fraction
+from ..core.perf import parse_engine_version
 from ..core.specs import GPUSpec
 
 # a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)
 MEMORY_FRACTION = re.compile(
     r"(?:kv_fraction|kv_cache_free_gpu_mem_fraction|mem_frac(?:tion_static)?|gpu_memory_utilization)\s*[=:]?\s*(0?\.\d+)"
 )
-_VERSION = re.compile(r"\bv(\d+)\.(\d+)(?:\.(\d+))?")
 _GENERATION = re.compile(r"\bV([01])\b")
 _BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
 _MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
@@ -27,10 +27,8 @@ def build_settings(
     (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
     SGLang's default fraction for the GPU and layout where the notes state none."""
     engine = row.get("engine", "")
-    version: tuple[int, int, int] | None = None
-    if match := _VERSION.search(engine):
-        version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
-    elif (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
+    version = parse_engine_version(engine)
+    if version is None and (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
         version = VLLM_V1_DEFAULT_FROM
     date = _BUILD_DATE.search(engine)
     length = _MAX_MODEL_LEN.search(row.get("notes", ""))
