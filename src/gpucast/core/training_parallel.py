@@ -33,7 +33,7 @@ from .specs import GPUSpec, ModelSpec, network_gb_s
 
 
 class TrainingSetup(Protocol):
-    """What these formulas read of ``training_memory.TrainingSetup`` (which checks itself with
+    """What these formulas read of ``training_setup.TrainingSetup`` (which checks itself with
     ``parallelism_problem``, so this module cannot import it: a structural type keeps the import one-way)."""
 
     @property
