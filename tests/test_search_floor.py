@@ -15,6 +15,8 @@ from gpucast.core.search import best_for_gpu, cheapest_sharding, evaluate, shard
 from gpucast.core.search_floor import capacity_ceiling
 from gpucast.core.specs import Precision
 from gpucast.errors import InfeasibleError
+from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.compare import compare_gpus
 
 MODELS = [("llama-3.1-8b", "BF16"), ("llama-3.1-70b", "FP8"), ("llama-3.1-70b", "BF16"), ("qwen2.5-32b", "FP8"),
           ("mistral-7b", "BF16")]  # fmt: skip
@@ -62,6 +64,18 @@ def test_each_gpu_gets_the_layout_the_plain_search_chooses(seed):
                 assert best_for_gpu(model, gpu, efficiency, **search) == expected
                 cases += 1
     assert cases > 100
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_first_rows_of_a_comparison_are_the_whole_comparisons_first_rows(seed):
+    for name, precision, rps, tokens_in, tokens_out, itl, percentile in questions(5, 100 + seed):
+        workload = LLMWorkloadInput(requests_per_second=rps, avg_input_tokens=tokens_in, avg_output_tokens=tokens_out)
+        model = ModelConfig(model_name=name, precision=precision)
+        options = ServingOptions(itl_slo_ms=itl, slo_percentile=percentile)
+        every = compare_gpus(workload, model, options, clouds=list(loader.clouds()))
+        assert len(every) > 12
+        for top in (1, 5, 12, 40):
+            assert compare_gpus(workload, model, options, clouds=list(loader.clouds()), top=top) == every[:top]
 
 
 def test_the_ceiling_bounds_every_capacity_found():

@@ -178,8 +178,9 @@ async def compare(
             precisions=body.precisions,
             gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
             target_gpu_utilization=gpu.target_gpu_utilization,
+            top=body.top,
         )
-        return [r.to_dict() for r in (found[: body.top] if body.top else found)]
+        return [r.to_dict() for r in found]
 
     key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
     return await answer(
