@@ -17,7 +17,7 @@ models ("on-demand,spot" or "all"); the cheapest offer among them wins and the f
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 HOURS_PER_MONTH = 730.0
@@ -159,10 +159,33 @@ def cheapest_fleet(
     )
 
 
-def cheapest_fleet_monthly(prices: list[InstancePrice], *, gpus_per_replica: int, replicas: int, pricing: str) -> float:
-    """``cheapest_fleet(...).monthly_usd`` (infinite where it is None), without building the fleet."""
-    hourly = min((f[0] for f in _fleets(prices, gpus_per_replica, replicas, pricing)), default=None)
-    return math.inf if hourly is None else hourly * HOURS_PER_MONTH
+def fleet_monthly(prices: list[InstancePrice], pricing: str) -> Callable[[int, int], float]:
+    """``monthly(gpus_per_replica, replicas)``: ``cheapest_fleet(...).monthly_usd`` (infinite where it is None)
+    without building the fleet, the offers read once for every fleet size asked (the layout search's cost floors
+    ask for many)."""
+    largest: dict[str, int] = {}
+    for price in prices:
+        largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
+    offers = [
+        (price.gpus, hourly, price.multi_node, largest[price.cloud])
+        for model in pricing_models(pricing)
+        for price in prices
+        if (hourly := price.hourly(model)) is not None
+    ]  # in cheapest_fleet's order, with its conditions below
+
+    def monthly(gpus_per_replica: int, replicas: int) -> float:
+        best: float | None = None
+        for instance_gpus, hourly, multi_node, most in offers:
+            count = instances_needed(instance_gpus, gpus_per_replica, replicas)
+            if count is None or (gpus_per_replica > instance_gpus < most):
+                continue
+            if gpus_per_replica > instance_gpus and not multi_node:
+                continue
+            if best is None or count * hourly < best:
+                best = count * hourly
+        return math.inf if best is None else best * HOURS_PER_MONTH
+
+    return monthly
 
 
 def _fleets(

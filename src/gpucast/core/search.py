@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..errors import InfeasibleError
-from .cost import FleetCost, InstancePrice, cheapest_fleet, same_offer
+from .cost import FleetCost, InstancePrice, cheapest_fleet, fleet_monthly, same_offer
 from .inference import (
     SLO,
     FleetSize,
@@ -239,7 +239,9 @@ def best_for_gpu(
             input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=o.ep,
             attention_dp=o.attention_dp, lengths=workload.lengths,
         )  # fmt: skip
-        return None if ceiling is None else cost_floor(ceiling, workload, settings, prices, pricing)
+        return None if ceiling is None else cost_floor(ceiling, workload, settings, monthly)
+
+    monthly = fleet_monthly(prices, pricing)
 
     return cheapest_sharding(
         sharding_options(model, gpu, tp, pp, ep, attention_dp),

@@ -20,11 +20,11 @@ max_sequences / L. ``CEILING_SLACK`` keeps the bound above the computed root's r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import InfeasibleError
-from .cost import InstancePrice, cheapest_fleet_monthly
 from .inference import ESTIMATES_KEPT, PlanSettings, Workload, replica_config
 from .percentiles import LengthProfile
 from .perf import Efficiency
@@ -91,10 +91,10 @@ def fewest_replicas(ceiling: Ceiling, workload: Workload, settings: PlanSettings
 
 
 def cost_floor(
-    ceiling: Ceiling, workload: Workload, settings: PlanSettings, prices: list[InstancePrice], pricing: str
+    ceiling: Ceiling, workload: Workload, settings: PlanSettings, monthly: Callable[[int, int], float]
 ) -> tuple[bool, float, float, int]:
     """The least ``Candidate.sort_key()[:4]`` the layout can have when it meets the SLOs (one that does not sorts
-    after every layout that does): its cheapest fleet at the fewest replicas, and their GPUs."""
+    after every layout that does): its cheapest fleet at the fewest replicas (``monthly``: ``cost.fleet_monthly``
+    of the offers), and their GPUs."""
     replicas = fewest_replicas(ceiling, workload, settings)
-    monthly = cheapest_fleet_monthly(prices, gpus_per_replica=ceiling.gpus, replicas=replicas, pricing=pricing)
-    return (False, 0.0, monthly, replicas * ceiling.gpus)
+    return (False, 0.0, monthly(ceiling.gpus, replicas), replicas * ceiling.gpus)

@@ -20,9 +20,11 @@ import math
 from dataclasses import replace
 
 from ..catalog import loader
+from ..core.cost import fleet_monthly
+from ..core.perf import Efficiency
 from ..core.search import Candidate, sharding_options
 from ..core.search_floor import capacity_ceiling, cost_floor
-from ..core.specs import GPUSpec
+from ..core.specs import GPUSpec, ModelSpec
 from .request import ResolvedRequest
 from .search import candidates_for
 
@@ -36,15 +38,14 @@ def row_key(candidate: Candidate) -> RowKey:
     return (not candidate.estimate.meets_slo, False, cost.monthly_usd, candidate.total_gpus)
 
 
-def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str) -> RowKey | None:
+def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str, efficiency: Efficiency) -> RowKey | None:
     """The least key the GPU's row on ``cloud`` can have, or None when it can have no row (no layout starts, or
-    no offer prices its fleet)."""
+    no offer prices its fleet). ``efficiency``: the GPU's for the request's engine (``loader.efficiency_for``)."""
     prices = loader.offers_for((cloud,), gpu.id, request.region)
     if not prices:
         return None
-    efficiency = loader.efficiency_for(gpu, request.options.engine, model=request.model,
-                                       engine_version=request.options.engine_version)  # fmt: skip
     opts, workload = request.options, request.workload
+    monthly = fleet_monthly(prices, opts.pricing)
     least: RowKey | None = None
     for layout in sharding_options(request.model, gpu, opts.tp, opts.pp, opts.ep, opts.attention_dp):
         ceiling = capacity_ceiling(
@@ -54,10 +55,10 @@ def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str) -> RowKey | No
         )  # fmt: skip
         if ceiling is None:  # cannot start: never chosen
             continue
-        _, _, monthly, gpus = cost_floor(ceiling, workload, request.settings, prices, opts.pricing)
-        if math.isinf(monthly):  # no offer prices it at any size: no row
+        _, _, cost, gpus = cost_floor(ceiling, workload, request.settings, monthly)
+        if math.isinf(cost):  # no offer prices it at any size: no row
             continue
-        floor = (False, False, monthly, gpus)
+        floor = (False, False, cost, gpus)
         least = floor if least is None or floor < least else least
     return least
 
@@ -66,9 +67,14 @@ def cheapest_candidates(requests: list[tuple[str, ResolvedRequest]], top: int) -
     """(request index, priced candidate) of every row that can be among the ``top`` cheapest of the comparison
     of ``requests`` ((cloud, plain request) in the comparison's order), in the order the comparison adds rows."""
     pairs = []
+    efficiencies: dict[tuple[str, ModelSpec, str, str | None], Efficiency] = {}  # the same for every cloud
     for index, (cloud, request) in enumerate(requests):
+        engine, version = request.options.engine, request.options.engine_version
         for position, gpu in enumerate(request.gpus):
-            floor = row_floor(request, gpu, cloud)
+            key = (gpu.id, request.model, engine, version)
+            if key not in efficiencies:
+                efficiencies[key] = loader.efficiency_for(gpu, engine, model=request.model, engine_version=version)
+            floor = row_floor(request, gpu, cloud, efficiencies[key])
             if floor is not None:
                 pairs.append((floor, index, position, gpu))
     pairs.sort(key=lambda pair: pair[0])
