@@ -78,6 +78,26 @@ def test_metrics_count_requests_latency_plan_cache_and_database_errors(client, d
     assert 'route="unmatched"' in client.get("/metrics").text  # raw paths never become series
 
 
+def test_metrics_count_page_cache_hits_misses_and_plan_lane_jobs(client):
+    """Anonymous plan pages: the first visit of an address is a page-cache miss computed in the page lane, the
+    next ones hits; the page's plan is one plan-cache miss; a logged-out visitor's form is kept too."""
+    page = "/plan?model=llama-3.1-8b&precision=BF16&rps=5&input_tokens=500&output_tokens=200"
+    start = metrics(client)
+    assert start["gpucast_page_cache_hits_total"] == 0 and start["gpucast_page_cache_misses_total"] == 0
+    bodies = {client.get(page).content for _ in range(3)}
+    assert len(bodies) == 1
+    assert client.get("/").status_code == client.get("/").status_code == 200
+    seen = metrics(client)
+    assert seen["gpucast_page_cache_misses_total"] == 2 and seen["gpucast_page_cache_hits_total"] == 3
+    assert seen["gpucast_page_cache_entries"] == 2
+    assert (
+        seen['gpucast_plan_lane_jobs_total{lane="page"}'] == 1
+        and seen['gpucast_plan_lane_jobs_total{lane="plan"}'] == 0
+    )
+    assert seen["gpucast_plan_cache_misses_total"] == 1 and seen["gpucast_plan_cache_entries"] == 1
+    assert seen["gpucast_plan_coalesced_total"] == 0  # one request at a time: nothing to join
+
+
 def test_the_server_logs_one_json_line_per_request_with_its_id(tmp_path):
     with gpucast_server(f"sqlite:///{tmp_path / 'log.db'}", "--log-level", "info") as server:
         request = urllib.request.Request(f"{server['base']}/api/v1/models", headers={"X-Request-ID": "trace-7"})

@@ -335,9 +335,8 @@ def _compare(args: argparse.Namespace) -> int:
         precisions=split(args.precisions),
         gpu_types=split(args.gpus) or _gpu_choices(gpu),
         target_gpu_utilization=gpu.target_gpu_utilization,
+        top=args.top if args.top and args.top > 0 else None,
     )
-    if args.top and args.top > 0:
-        rows = rows[: args.top]
     data = [r.to_dict() for r in rows]
     save_if_requested(args, data, sections)
     output = sections.get("options", {}).get("output_file")

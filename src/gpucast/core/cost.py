@@ -17,6 +17,7 @@ models ("on-demand,spot" or "all"); the cheapest offer among them wins and the f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 HOURS_PER_MONTH = 730.0
@@ -134,7 +135,64 @@ def cheapest_fleet(
     """Cheapest offer among ``prices`` (one GPU; any clouds and regions) for the fleet, over the pricing models
     ``pricing`` names (see ``pricing_models``). A replica spans instances only when it is larger than the largest
     instance its cloud sells with that GPU and the instance type allows it (``multi_node``)."""
-    best: FleetCost | None = None
+    best: tuple[float, InstancePrice, str, int, float] | None = None
+    for fleet_hourly, price, model, count, hourly in _fleets(prices, gpus_per_replica, replicas, pricing):
+        if best is None or fleet_hourly < best[0]:  # the first of equally cheap offers
+            best = (fleet_hourly, price, model, count, hourly)
+    if best is None:
+        return None
+    fleet_hourly, price, model, count, hourly = best
+    high = price.marketplace_high_usd_h if model == "marketplace" else None
+    committed = model in ("1yr", "3yr") and bool(price.commitment_source)
+    return FleetCost(
+        cloud=price.cloud,
+        region=price.region,
+        instance_type=price.instance_type,
+        instances=count,
+        pricing=model,
+        hourly_usd=fleet_hourly,
+        gpu_hourly_usd=hourly / price.gpus,
+        source=price.commitment_source if committed else price.source,
+        as_of=price.commitment_as_of if committed else price.as_of,
+        instance_gpus=price.gpus,
+        hourly_high_usd=count * high if high is not None else None,
+    )
+
+
+def fleet_monthly(prices: list[InstancePrice], pricing: str) -> Callable[[int, int], float]:
+    """``monthly(gpus_per_replica, replicas)``: ``cheapest_fleet(...).monthly_usd`` (infinite where it is None)
+    without building the fleet, the offers read once for every fleet size asked (the layout search's cost floors
+    ask for many)."""
+    largest: dict[str, int] = {}
+    for price in prices:
+        largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
+    offers = [
+        (price.gpus, hourly, price.multi_node, largest[price.cloud])
+        for model in pricing_models(pricing)
+        for price in prices
+        if (hourly := price.hourly(model)) is not None
+    ]  # in cheapest_fleet's order, with its conditions below
+
+    def monthly(gpus_per_replica: int, replicas: int) -> float:
+        best: float | None = None
+        for instance_gpus, hourly, multi_node, most in offers:
+            count = instances_needed(instance_gpus, gpus_per_replica, replicas)
+            if count is None or (gpus_per_replica > instance_gpus < most):
+                continue
+            if gpus_per_replica > instance_gpus and not multi_node:
+                continue
+            if best is None or count * hourly < best:
+                best = count * hourly
+        return math.inf if best is None else best * HOURS_PER_MONTH
+
+    return monthly
+
+
+def _fleets(
+    prices: list[InstancePrice], gpus_per_replica: int, replicas: int, pricing: str
+) -> Iterator[tuple[float, InstancePrice, str, int, float]]:
+    """(fleet's hourly price, offer, pricing model, instances, instance's hourly price) of every offer that can
+    host the fleet, in the order ``cheapest_fleet`` considers them."""
     largest: dict[str, int] = {}
     for price in prices:
         largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
@@ -146,24 +204,7 @@ def cheapest_fleet(
                 continue
             if gpus_per_replica > price.gpus and not price.multi_node:
                 continue
-            high = price.marketplace_high_usd_h if model == "marketplace" else None
-            committed = model in ("1yr", "3yr") and bool(price.commitment_source)
-            fleet = FleetCost(
-                cloud=price.cloud,
-                region=price.region,
-                instance_type=price.instance_type,
-                instances=count,
-                pricing=model,
-                hourly_usd=count * hourly,
-                gpu_hourly_usd=hourly / price.gpus,
-                source=price.commitment_source if committed else price.source,
-                as_of=price.commitment_as_of if committed else price.as_of,
-                instance_gpus=price.gpus,
-                hourly_high_usd=count * high if high is not None else None,
-            )
-            if best is None or fleet.hourly_usd < best.hourly_usd:
-                best = fleet
-    return best
+            yield count * hourly, price, model, count, hourly
 
 
 def same_offer(prices: list[InstancePrice], fleet: FleetCost) -> list[InstancePrice]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..errors import InfeasibleError
-from .cost import FleetCost, InstancePrice, cheapest_fleet, same_offer
+from .cost import FleetCost, InstancePrice, cheapest_fleet, fleet_monthly, same_offer
 from .inference import (
     SLO,
     FleetSize,
@@ -26,6 +26,7 @@ from .inference import (
 )
 from .layout import Layout
 from .perf import Efficiency
+from .search_floor import capacity_ceiling, cost_floor
 from .specs import GPUSpec, ModelSpec, Precision
 
 T = TypeVar("T")
@@ -159,24 +160,48 @@ def cheapest_sharding(
     candidate_of: Callable[[T], Candidate],
     *,
     none_valid: str,
+    floor: Callable[[Layout], tuple[bool, float, float, int] | None] | None = None,
 ) -> T:
     """The cheapest of ``evaluate_option(layout)`` over the layouts (by ``Candidate.sort_key``).
 
     Layouts that cannot run (``InfeasibleError``) are skipped; when none can, the last reason is raised
     (``none_valid`` if there was no layout at all). Once a pipelined layout meets the SLOs the deeper ones are
     not tried: they only add latency and bubbles. Shared by the plain and the agent planner.
-    """
+
+    ``floor(layout)``, when given, is the least ``sort_key()[:4]`` the layout could have (``core.search_floor``),
+    or None: a layout whose floor is above the best key found so far cannot be the cheapest and is not evaluated.
+    The answer is the same as without it: a skipped pipelined layout is still evaluated, where the search goes on
+    past it, to learn whether it would have stopped the search there."""
     found: list[T] = []
     reasons: list[str] = []
-    for option in options:
+    best: tuple[bool, float, float, int, float, float] | None = None
+    best_gpus = 0  # GPUs per replica of the best found: a layout of no more GPUs is rarely dearer, so not bounded
+    skipped: list[Layout] = []  # pipelined layouts skipped by their floor, not yet known to stop the search or not
+
+    def tried(option: Layout) -> bool:
+        """Evaluate one layout; True when the search stops after it."""
+        nonlocal best, best_gpus
         try:
             result = evaluate_option(option)
         except InfeasibleError as error:
             reasons.append(str(error))
-            continue
+            return False
         found.append(result)
-        if option.pp > 1 and candidate_of(result).estimate.meets_slo:
+        key = candidate_of(result).sort_key()
+        if best is None or key < best:
+            best, best_gpus = key, option.gpus
+        return option.pp > 1 and candidate_of(result).estimate.meets_slo
+
+    for option in options:
+        if floor is not None and best is not None and not best[0] and option.gpus > best_gpus:
+            least = floor(option)
+            if least is not None and best[:4] < least:
+                if option.pp > 1:
+                    skipped.append(option)
+                continue
+        if any(tried(late) for late in skipped) or tried(option):
             break
+        skipped.clear()
     if not found:
         raise InfeasibleError(reasons[-1] if reasons else none_valid)
     return min(found, key=lambda result: candidate_of(result).sort_key())
@@ -208,9 +233,20 @@ def best_for_gpu(
             attention_dp=o.attention_dp,
         )  # fmt: skip
 
+    def floor(o: Layout) -> tuple[bool, float, float, int] | None:
+        ceiling = capacity_ceiling(
+            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o.tp, pp=o.pp,
+            input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=o.ep,
+            attention_dp=o.attention_dp, lengths=workload.lengths,
+        )  # fmt: skip
+        return None if ceiling is None else cost_floor(ceiling, workload, settings, monthly)
+
+    monthly = fleet_monthly(prices, pricing)
+
     return cheapest_sharding(
         sharding_options(model, gpu, tp, pp, ep, attention_dp),
         option,
         lambda candidate: candidate,
         none_valid=f"no valid sharding of {model.name} on {gpu.name}",
+        floor=floor,
     )

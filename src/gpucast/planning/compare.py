@@ -18,6 +18,7 @@ from ..core.specs import Precision
 from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .agent import disaggregation
+from .compare_top import cheapest_candidates
 from .request import ResolvedRequest, resolve
 from .search import candidates_for, variant_candidates_for
 
@@ -63,8 +64,10 @@ def compare_gpus(
     precisions: list[str] | None = None,
     gpu_types: list[str] | None = None,
     target_gpu_utilization: float = 0.7,
+    top: int | None = None,
 ) -> list[ComparisonRow]:
-    """Rows sorted by monthly cost (SLO-meeting first, unpriced last)."""
+    """Rows sorted by monthly cost (SLO-meeting first, unpriced last); with ``top``, the first ``top`` of them,
+    found without searching the GPU types that cannot be among them (:mod:`.compare_top`; the same rows)."""
     options = options or ServingOptions()
     known = loader.clouds()
     if clouds:
@@ -75,7 +78,7 @@ def compare_gpus(
         chosen_clouds = [c for c in chosen_clouds if options.region.strip() in loader.regions(c)] or chosen_clouds
     # without --precisions: the model's own (None = its published checkpoint's, as `inference` plans it)
     names = [parse_precision(p, "--precisions").name for p in precisions] if precisions else [model.precision]
-    rows: list[ComparisonRow] = []
+    requests = []
     for name in names:
         for cloud in chosen_clouds:
             request = resolve(
@@ -84,14 +87,27 @@ def compare_gpus(
                 GPUConfig(None, target_gpu_utilization),
                 replace(options, cloud=cloud, clouds=None),
             )
-            precision = request.precision.name
             if gpu_types:
                 request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
+            requests.append((cloud, request))
+    rows: list[ComparisonRow] = []
+    if top and not gpu_types and all(_plain(request) for _, request in requests):
+        for index, candidate in cheapest_candidates(requests, top):
+            cloud, request = requests[index]
+            rows.append(_row(candidate, cloud, request.precision.name, workload))
+    else:
+        for cloud, request in requests:
+            precision = request.precision.name
             found, _ = candidates_for(request, cloud=cloud)
             rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_types]
             rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_types))
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
-    return rows
+    return rows[:top] if top else rows
+
+
+def _plain(request: ResolvedRequest) -> bool:
+    """No variant rows (agent, speculative, disaggregated): what :mod:`.compare_top` bounds."""
+    return not request.variant.active and not _variants(request) and not request.options.disaggregation
 
 
 def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput) -> ComparisonRow:

@@ -9,7 +9,8 @@ the inference engines.
   the query string or a header: tokens travel in ``Authorization``, and nothing of it is logged), route template,
   status, duration and the acting user's name when a token was checked.
 * **Metrics** (``GET /metrics``, open like ``/api/v1/health``, never queued): requests by route template, method
-  and status; a latency histogram by route; plan cache hits, misses and entries; database errors (503s from the
+  and status; a latency histogram by route; plan cache and page cache hits, misses and entries; jobs computed in
+  each plan lane and requests that joined an identical computation in flight; database errors (503s from the
   store); overload 503s and rate-limit 429s; requests in flight. Route templates (``/api/v1/services/{name}``),
   never raw paths, keep the number of series bounded whatever clients send.
 """
@@ -25,6 +26,8 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
+
+from . import offload
 
 ACCESS = logging.getLogger("gpucast.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -77,15 +80,22 @@ class Metrics:
                 lines.append(f'gpucast_http_request_duration_seconds_count{{route="{_label(route)}"}} {cumulative}')
             family("gpucast_database_errors_total", "counter", "Requests the database could not serve (503).")
             lines.append(f"gpucast_database_errors_total {self.database_errors}")
-        stats = app.state.plan_cache.stats()
-        for name, value, text in (
-            ("gpucast_plan_cache_hits_total", stats.hits, "Plans answered from the plan cache."),
-            ("gpucast_plan_cache_misses_total", stats.misses, "Plans computed (not in the cache)."),
-        ):
-            family(name, "counter", text)
-            lines.append(f"{name} {value}")
-        family("gpucast_plan_cache_entries", "gauge", "Plans held in the plan cache.")
-        lines.append(f"gpucast_plan_cache_entries {stats.entries}")
+        for cache, what in ((app.state.plan_cache, "plan"), (app.state.page_cache, "page")):
+            stats = cache.stats()
+            held = "Plans" if what == "plan" else "Rendered pages for anonymous visitors"
+            for name, value, kind, text in (
+                (f"gpucast_{what}_cache_hits_total", stats.hits, "counter", f"{held} answered from the {what} cache."),
+                (f"gpucast_{what}_cache_misses_total", stats.misses, "counter", f"{held} made (not in the cache)."),
+                (f"gpucast_{what}_cache_entries", stats.entries, "gauge", f"{held} held in the {what} cache."),
+            ):
+                family(name, kind, text)
+                lines.append(f"{name} {value}")
+        flights = offload.flights(app.state)
+        family("gpucast_plan_lane_jobs_total", "counter", "New questions computed in each plan lane.")
+        lines.extend(f'gpucast_plan_lane_jobs_total{{lane="{lane}"}} {flights.jobs[lane]}' for lane in offload.LANES)
+        family("gpucast_plan_coalesced_total", "counter",
+               "Requests that awaited an identical computation in flight instead of starting one.")  # fmt: skip
+        lines.append(f"gpucast_plan_coalesced_total {flights.joined}")
         limit = getattr(app.state, "in_flight_limit", None)
         if limit is not None:
             family("gpucast_http_in_flight", "gauge", "Requests being handled now (queued ones not counted).")

@@ -19,6 +19,13 @@ a queued job whose client went away is dropped before it starts. More threads pe
 (Python's default, 5 ms, adds up to 5 ms to every cheap request that arrives during a search). On a machine
 crowded by other processes each handoff also waits for the OS to run the loop's thread, so a shorter interval
 would trade throughput for latency; 1 ms is the compromise.
+
+**Identical questions in flight are computed once** (:func:`once`): a request that misses the cache while the
+same question (the same cache kind and canonical key) is already queued or computing does not queue a second
+job; it waits for the first one's result (its exception too), so N clients asking the same new question at once
+cost one computation. The computation is a task of its own, so a client that goes away does not cancel it for
+the others (and its result still lands in the cache). :class:`Flights` counts the lanes' jobs and the requests
+that joined one, for ``/metrics``.
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ import contextvars
 import functools
 import sys
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 Lane = Literal["plan", "page"]
+LANES: tuple[Lane, ...] = ("plan", "page")
 
 LANE_THREADS = 1  # threads per lane
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of a serving process (see the module's text)
@@ -56,11 +65,50 @@ def executor(state: Any, lane: Lane) -> ThreadPoolExecutor:
         return lanes[lane]
 
 
+class Flights:
+    """The computations in flight of one app, by key, and what happened to them (for ``/metrics``). Used on the
+    event loop only (no lock)."""
+
+    def __init__(self) -> None:
+        self.running: dict[Hashable, asyncio.Future[Any]] = {}
+        self.jobs: Counter[str] = Counter()  # jobs sent to each lane
+        self.joined = 0  # requests that waited for an identical computation in flight instead of starting one
+
+
+def flights(state: Any) -> Flights:
+    found: Flights | None = getattr(state, "plan_flights", None)
+    if found is None:
+        found = state.plan_flights = Flights()
+    return found
+
+
 async def compute(state: Any, lane: Lane, function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` on the lane's thread (see the module's text), in this task's context; its exception is
     raised here."""
+    flights(state).jobs[lane] += 1
     call = functools.partial(contextvars.copy_context().run, function, *args)
     return await asyncio.get_running_loop().run_in_executor(executor(state, lane), call)
+
+
+async def once(state: Any, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
+    """The result of ``start()`` (a computation, e.g. :func:`compute` of a cache miss), awaited once per ``key``
+    however many requests ask for it while it runs: the first starts it, the others wait for its result or its
+    exception (see the module's text). Waiting requests may be cancelled without cancelling it."""
+    book = flights(state)
+    running = book.running.get(key)
+    if running is None:
+        running = book.running[key] = asyncio.ensure_future(start())
+        running.add_done_callback(functools.partial(_landed, book, key))
+    else:
+        book.joined += 1
+    return await asyncio.shield(running)
+
+
+def _landed(book: Flights, key: Hashable, done: asyncio.Future[Any]) -> None:
+    if book.running.get(key) is done:
+        del book.running[key]
+    if not done.cancelled():
+        done.exception()  # retrieved: when every waiter went away, asyncio does not log it as never retrieved
 
 
 def shut_down(state: Any) -> None:

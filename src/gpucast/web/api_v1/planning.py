@@ -97,15 +97,16 @@ async def answer(
     service: str | None,
 ) -> Response:
     """The response of every planning endpoint: a cache hit on the event loop, sent as the JSON it was first sent
-    as; a miss computed in ``lane`` (:mod:`..offload`); saving (database I/O) in the thread pool."""
+    as; a miss computed in ``lane`` (:mod:`..offload`), once for every request asking it meanwhile; saving (database I/O) in the thread pool."""
     cache = plans(request)
 
     def computed() -> Encoded:
         return cache.get_or_compute(kind, key, lambda: encoded(make()))
 
     found: Encoded | None = cache.peek(kind, key)
-    if found is None:
-        found = await offload.compute(request.app.state, lane, computed)
+    if found is None:  # the same question already in flight is awaited, not computed again
+        state = request.app.state
+        found = await offload.once(state, (kind, key), lambda: offload.compute(state, lane, computed))
     if actor is None:
         return Response(found.body, media_type="application/json")
     return await run_in_threadpool(
@@ -177,8 +178,9 @@ async def compare(
             precisions=body.precisions,
             gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
             target_gpu_utilization=gpu.target_gpu_utilization,
+            top=body.top,
         )
-        return [r.to_dict() for r in (found[: body.top] if body.top else found)]
+        return [r.to_dict() for r in found]
 
     key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
     return await answer(

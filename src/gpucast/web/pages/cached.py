@@ -55,26 +55,56 @@ def anonymous(request: Request) -> bool:
 
 async def page(request: Request, key: str, make: Callable[[Request], Response], *, compute: bool = False) -> Response:
     """The page ``make(request)`` renders, from the page cache for an anonymous visitor. ``make`` runs in the
-    thread pool, or in the ``page`` lane (:mod:`..offload`) when ``compute`` says it may plan."""
+    thread pool, or in the ``page`` lane (:mod:`..offload`) when ``compute`` says it may plan: then once for all
+    the anonymous visitors who ask for the same page while it is made (:func:`..offload.once`)."""
     if not anonymous(request):
         return await run_in_threadpool(make, request)
     require_reader(request)  # reads that need a token send an anonymous visitor to log in first
-    cache = cache_of(request)
-    kept: KeptPage | None = cache.peek(KIND, key)
+    kept: KeptPage | None = cache_of(request).peek(KIND, key)
     if kept is None:
-        response = await (offload.compute(request.app.state, "page", make, request) if compute
-                          else run_in_threadpool(make, request))  # fmt: skip
-        if response.status_code != 200:
-            return response
-        made = KeptPage(bytes(response.body), _etag(bytes(response.body)), response.media_type)
-        cache.get_or_compute(KIND, key, lambda: made)
-        response.headers.update(_validators(made))
-        return response
+        made = await (_planned(request, key, make) if compute else _rendered(request, key, make))
+        if isinstance(made, Response):  # not 200: not kept
+            return made
+        kept = made
     if kept.etag in _sent_etags(request):
         fresh = Response(status_code=304, headers=_validators(kept))
     else:
         fresh = Response(kept.body, media_type=kept.media_type, headers=_validators(kept))
     return sessions.attach(request, fresh)
+
+
+async def _planned(request: Request, key: str, make: Callable[[Request], Response]) -> KeptPage | Response:
+    """A page that plans, made in the page lane once for every anonymous visitor who asks for it meanwhile."""
+    state = request.app.state
+
+    async def made_here() -> tuple[int, KeptPage]:
+        status, made = await offload.compute(state, "page", _made, make, request)
+        if status == 200:
+            cache_of(request).get_or_compute(KIND, key, lambda: made)  # one miss, however many waited for it
+        return status, made
+
+    status, made = await offload.once(state, (KIND, key), made_here)
+    if status != 200:
+        return sessions.attach(request, Response(made.body, status_code=status, media_type=made.media_type))
+    return made
+
+
+async def _rendered(request: Request, key: str, make: Callable[[Request], Response]) -> KeptPage | Response:
+    """A page that does not plan (the form), rendered in the thread pool and kept when it is a 200."""
+    response = await run_in_threadpool(make, request)
+    if response.status_code != 200:
+        return response
+    made = KeptPage(bytes(response.body), _etag(bytes(response.body)), response.media_type)
+    cache_of(request).get_or_compute(KIND, key, lambda: made)
+    return made
+
+
+def _made(make: Callable[[Request], Response], request: Request) -> tuple[int, KeptPage]:
+    """``make(request)``'s status and bytes, shared by the anonymous visitors who asked for the page meanwhile
+    (what it shows them does not depend on their sessions; each gets its own cookie when new)."""
+    response = make(request)
+    body = bytes(response.body)
+    return response.status_code, KeptPage(body, _etag(body), response.media_type)
 
 
 def _etag(body: bytes) -> str:

@@ -95,7 +95,7 @@ def _compute(workload: LLMWorkloadInput, model: ModelConfig, gpu: GPUConfig, opt
     plan = plan_inference(workload, model, gpu, options).to_dict()
     curve = plan_curve(workload, model, gpu, options, plan)
     rows = compare_gpus(workload, model, options, clouds=list(loader.clouds()),
-                        target_gpu_utilization=gpu.target_gpu_utilization)[:COMPARE_ROWS]  # fmt: skip
+                        target_gpu_utilization=gpu.target_gpu_utilization, top=COMPARE_ROWS)  # fmt: skip
     return {"plan": plan, "charts": result_charts(plan, curve, options), "compare": [r.to_dict() for r in rows]} | {
         "compare_chart": compare_chart(rows, plan)
     }

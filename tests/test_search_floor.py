@@ -1,0 +1,103 @@
+"""Skipping layouts and GPU types by their cost floor changes no answer (``core.search_floor``,
+``planning.compare_top``): each GPU's chosen layout against the plain search over every layout, field for field,
+and the first N rows of a comparison against the same rows of the whole comparison; the ceiling is checked to
+bound every capacity the search finds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from gpucast.catalog import loader
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.search import best_for_gpu, cheapest_sharding, evaluate, sharding_options
+from gpucast.core.search_floor import capacity_ceiling
+from gpucast.core.specs import Precision
+from gpucast.errors import InfeasibleError
+from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.compare import compare_gpus
+
+MODELS = [("llama-3.1-8b", "BF16"), ("llama-3.1-70b", "FP8"), ("llama-3.1-70b", "BF16"), ("qwen2.5-32b", "FP8"),
+          ("mistral-7b", "BF16")]  # fmt: skip
+
+
+def questions(count: int, seed: int) -> list[tuple[str, str, float, int, int, int, str]]:
+    rng = random.Random(seed)
+    return [(*rng.choice(MODELS), round(rng.uniform(0.5, 80), 2), rng.choice([128, 500, 2000, 6000]),
+             rng.choice([64, 200, 800]), rng.choice([40, 100, 200]), rng.choice(["99", "90", "mean"]))
+            for _ in range(count)]  # fmt: skip
+
+
+def plain_search(model, gpu, efficiency, **search):
+    """``best_for_gpu`` as it was: every layout evaluated, none skipped (the oracle)."""
+    keys = ("precision", "kv_precision", "workload", "slo", "settings", "prices", "pricing")
+    given = {k: search[k] for k in keys}
+    return cheapest_sharding(
+        sharding_options(model, gpu, None, None),
+        lambda o: evaluate(model, gpu, efficiency, tp=o.tp, pp=o.pp, ep=o.ep, attention_dp=o.attention_dp, **given),
+        lambda candidate: candidate,
+        none_valid="none",
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_each_gpu_gets_the_layout_the_plain_search_chooses(seed):
+    settings = PlanSettings()
+    cases = 0
+    for name, precision, rps, tokens_in, tokens_out, itl, percentile in questions(6, seed):
+        model = loader.resolve_model(name)
+        workload = Workload(rps, tokens_in, tokens_out)
+        slo = SLO(itl_ms=itl, percentile=percentile)
+        for gpu in loader.priced_gpus(tuple(loader.clouds())):
+            for cloud in ("aws", "vast", "lambda"):
+                prices = loader.offers_for((cloud,), gpu.id)
+                search = {"precision": Precision[precision], "kv_precision": Precision[precision], "workload": workload,
+                          "slo": slo, "settings": settings, "prices": prices, "pricing": "on-demand"}  # fmt: skip
+                efficiency = loader.efficiency_for(gpu)
+                try:
+                    expected = plain_search(model, gpu, efficiency, **search)
+                except InfeasibleError as error:
+                    with pytest.raises(InfeasibleError, match=str(error)[:40].replace("(", r"\(").replace(")", r"\)")):
+                        best_for_gpu(model, gpu, efficiency, **search)
+                    continue
+                assert best_for_gpu(model, gpu, efficiency, **search) == expected
+                cases += 1
+    assert cases > 100
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_first_rows_of_a_comparison_are_the_whole_comparisons_first_rows(seed):
+    for name, precision, rps, tokens_in, tokens_out, itl, percentile in questions(5, 100 + seed):
+        workload = LLMWorkloadInput(requests_per_second=rps, avg_input_tokens=tokens_in, avg_output_tokens=tokens_out)
+        model = ModelConfig(model_name=name, precision=precision)
+        options = ServingOptions(itl_slo_ms=itl, slo_percentile=percentile)
+        every = compare_gpus(workload, model, options, clouds=list(loader.clouds()))
+        assert len(every) > 12
+        for top in (1, 5, 12, 40):
+            assert compare_gpus(workload, model, options, clouds=list(loader.clouds()), top=top) == every[:top]
+
+
+def test_the_ceiling_bounds_every_capacity_found():
+    settings = PlanSettings()
+    checked = 0
+    for name, precision, rps, tokens_in, tokens_out, itl, percentile in questions(12, 7):
+        model = loader.resolve_model(name)
+        for gpu in loader.priced_gpus(("aws",)):
+            for layout in sharding_options(model, gpu, None, None):
+                keys = {"precision": Precision[precision], "kv_precision": Precision[precision], "tp": layout.tp,
+                        "pp": layout.pp, "ep": layout.ep, "attention_dp": layout.attention_dp, "settings": settings}  # fmt: skip
+                ceiling = capacity_ceiling(model, gpu, loader.efficiency_for(gpu), input_tokens=tokens_in,
+                                           output_tokens=tokens_out, **keys)  # fmt: skip
+                try:
+                    found = estimate_replica(model, gpu, loader.efficiency_for(gpu), workload=Workload(rps, tokens_in,
+                                             tokens_out), slo=SLO(itl_ms=itl, percentile=percentile), **keys)  # fmt: skip
+                except InfeasibleError:  # it cannot start: nor can it have a ceiling
+                    assert ceiling is None
+                    continue
+                assert ceiling is not None
+                assert ceiling.saturation_rps == found.saturation.requests_per_s
+                if found.meets_slo:
+                    assert found.capacity.requests_per_s <= ceiling.capacity_rps
+                    checked += 1
+    assert checked > 100
