@@ -9,16 +9,11 @@ repairs apply) and is scored on the next ``--horizon`` hours of the raw file (ou
   fitted on the same rows (``sf/naive``: that median against seasonal-naive);
 * ``cov80``/``cov95``: share of held-out hours inside gpucast's 80% / 95% interval, pooled over origins.
 
-``--ml``: the ServeGen series are forecast as one fleet at each origin (they share one source and one calendar)
-with ``forecast_fleet(..., ml=True)``, so the global LightGBM member (``forecast/global_ml.py``) learns across them
-and is weighted per series like the other members; the other series are forecast alone as without it (a fleet of
-one has nothing to pool). Without ``--ml`` the fleet and the single-series forecasts are the same.
-
 The families' rows give geometric means (ratios) and means (coverage). ``--write-docs`` replaces the generated
 block of docs/forecast-accuracy.md with the table. About 1-3 minutes on 2 cores with the defaults; ``--origins``,
 ``--series`` and ``--no-statsforecast`` make it shorter.
 
-    python scripts/evaluate_forecasts.py [--horizon 48] [--origins 8] [--spacing 12] [--series m-large] [--ml] [--write-docs]
+    python scripts/evaluate_forecasts.py [--horizon 48] [--origins 8] [--spacing 12] [--series m-large] [--write-docs]
 """
 
 from __future__ import annotations
@@ -37,7 +32,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from gpucast.forecast import ForecastResult, forecast_fleet, forecast_load, load_history  # noqa: E402
+from gpucast.forecast import forecast_load, load_history  # noqa: E402
 
 DOC = REPO / "docs" / "forecast-accuracy.md"
 BEGIN, END = "<!-- evaluate_forecasts:begin -->", "<!-- evaluate_forecasts:end -->"
@@ -106,29 +101,12 @@ def geomean(values: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(max(v, 1e-9)) for v in values))
 
 
-_FLEETS: dict[tuple[int, int], dict[str, ForecastResult]] = {}
-
-
-def fleet_forecast(end: int, horizon: int) -> dict[str, ForecastResult]:
-    """``--ml``: every ServeGen series forecast as one fleet from its rows before ``end``, with the global member."""
-    if (end, horizon) not in _FLEETS:
-        frame = pd.concat(
-            [s.frame.iloc[:end].assign(service=s.name) for s in traces() if s.family.startswith("ServeGen")],
-            ignore_index=True,
-        )
-        _FLEETS[(end, horizon)] = forecast_fleet(load_history(frame, id_col="service"), horizon, n_jobs=1, ml=True)
-    return _FLEETS[(end, horizon)]
-
-
-def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool, ml: bool = False) -> Score:
+def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool) -> Score:
     y = s.frame["rps"].to_numpy(dtype=float)
     ends = cuts(len(y), horizon, origins, spacing)
     means, inside80, inside95, naive_err = [], [], [], []
     for end in ends:
-        if ml and s.family.startswith("ServeGen"):
-            result = fleet_forecast(end, horizon)[s.name]
-        else:
-            result = forecast_load(load_history(s.frame.iloc[:end]), horizon)
+        result = forecast_load(load_history(s.frame.iloc[:end]), horizon)
         actual = y[end : end + horizon]
         means.append(np.array([p.mean for p in result.forecast]))
         naive_err.append(float(np.mean(np.abs(np.resize(y[end - DAY : end], horizon) - actual))))
@@ -243,14 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--hierarchy", action="store_true", help="also compare reconciliation methods (ServeGen clients)"
     )
-    parser.add_argument(
-        "--ml", action="store_true", help="ServeGen as one fleet with the global LightGBM member (forecast-ml extra)"
-    )
     parser.add_argument("--write-docs", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     scores = [
-        evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast, args.ml)
+        evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast)
         for s in traces()
         if args.series in s.name
     ]
@@ -261,8 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     footer = (
         f"{summary(scores)}\n\nProtocol: {args.origins} origins {args.spacing} h apart, {args.horizon}-hour horizon "
         f"each, the last ending at the series' end; `python scripts/evaluate_forecasts.py --horizon {args.horizon} "
-        f"--origins {args.origins} --spacing {args.spacing}{' --ml' if args.ml else ''}"
-        f"{' --hierarchy' if args.hierarchy else ''}` "
+        f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}` "
         f"({time.perf_counter() - started:.0f} s of the table on this run)."
     )
     if args.hierarchy:

@@ -146,7 +146,6 @@ def forecast_fleet(
     backend: str = "local",
     scheduler: Any = None,
     engine: str = "fast",
-    ml: bool = False,
 ) -> dict[str, ForecastResult]:
     """Forecast every service of a history (one per ``unique_id``), in parallel over ``n_jobs`` cores (-1: all).
 
@@ -168,12 +167,7 @@ def forecast_fleet(
     ``backend="dask"`` fits on a Dask cluster through statsforecast's own distributed backend — a temporary local
     cluster, or the running one at ``scheduler`` (an address or a ``dask.distributed.Client``); same answers, for
     fleets beyond one machine (see :mod:`gpucast.forecast.distributed`; needs ``gpucast[distributed]``).
-    ``ml=True`` (fast engine): one more member, a LightGBM model trained across the fleet's hourly series and
-    weighted by its backtest like the others (:mod:`gpucast.forecast.global_ml`; needs ``gpucast[forecast-ml]``,
-    skipped with a note without it or with fewer than 3 such series; the fleet is then fitted in this process).
     """
-    if ml and (engine != "fast" or backend != "local"):
-        raise InputError("ml=True (the global LightGBM member) needs the fast engine and the local backend")
     if backend != "local":
         engine = "statsforecast"  # statsforecast's own distributed backend fits its models
     _require(engine)
@@ -197,7 +191,7 @@ def forecast_fleet(
     with open_backend(backend, scheduler, n_jobs) as runner:
         results = forecast_frame(
             hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=notes, fast=fast, progress=progress,
-            backend=runner, engine=engine, ml=ml,
+            backend=runner, engine=engine,
         )  # fmt: skip
     out = {}
     for uid, result in results.items():

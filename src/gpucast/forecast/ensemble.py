@@ -212,22 +212,6 @@ def _assemble(
     )
 
 
-def _global_model(jobs: list[Any], step_s: float, horizon: int) -> Any:
-    """The fleet's global model over its series when they are hourly (``global_ml``), or None; when it is skipped,
-    every series' warnings say why."""
-    from . import global_ml
-
-    if step_s != 3600:
-        why: str | None = "the LightGBM member is skipped: it is built for hourly series"
-        model = None
-    else:
-        model, why = global_ml.fleet_model([job[1] for job in jobs], min(horizon, 2 * global_ml.SEASON))
-    if why is not None:
-        for job in jobs:
-            job[4].warnings.append(why)
-    return model
-
-
 def _timestamps(last_ds: pd.Timestamp, freq: str, n: int) -> list[str]:
     """ISO-8601 UTC stamps of the ``n`` steps after ``last_ds`` (a fresh list; the strings are cached)."""
     return list(_stamps(last_ds, freq, n))
@@ -273,7 +257,6 @@ def forecast_frame(
     backend: Any = None,
     chunk_size: int | None = None,
     engine: str = "fast",
-    ml: bool = False,
 ) -> dict[str, ForecastResult]:
     """Forecast every series of a long frame ``unique_id, ds, y`` (regular steps of ``freq``, no NaN).
 
@@ -284,8 +267,7 @@ def forecast_frame(
     ``notes`` (e.g. loading repairs) are prepended to every result's warnings. ``fast``: members SeasonalNaive, MSTL,
     MSTL-ARIMA and ``FAST_FOLDS`` fold(s), ~7× less fitting. ``backend``: ``distributed.open_backend`` (None: local).
     ``engine``: "fast" (default; numpy members, many-origin backtest, see ``fast.py``) or "statsforecast" (this
-    module's ensemble; ``fast`` and ``backend`` apply to it only). ``ml``: the fast engine's global LightGBM member
-    over the fleet's hourly series (``global_ml``; skipped, with a note, without lightgbm or with too few series).
+    module's ensemble; ``fast`` and ``backend`` apply to it only).
     """
     step_s = step_seconds(freq)
     results: dict[str, ForecastResult] = {}
@@ -315,9 +297,6 @@ def forecast_frame(
     size = chunk_size or max(MIN_CHUNK // (1 if fast else FULL_COST), -(-total // PROGRESS_STEPS))
     if progress is not None:
         progress(len(results), total)  # constant series are done without a fit
-    model = None
-    if jobs and ml:
-        model = _global_model(jobs, step_s, horizon)
     if jobs:
         from .fast import forecast_many
 
@@ -329,7 +308,7 @@ def forecast_frame(
             if progress is not None and (done[0] % every == 0 or done[0] == total):
                 progress(done[0], total)
 
-        for job, result in zip(jobs, forecast_many(jobs, n_jobs, advance, ml=model), strict=True):
+        for job, result in zip(jobs, forecast_many(jobs, n_jobs, advance), strict=True):
             results[job[0]] = result
     for members in (group[i : i + size] for group in groups.values() for i in range(0, len(group), size)):
         plan = members[0][3]

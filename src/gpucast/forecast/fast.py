@@ -9,12 +9,10 @@ its bands are calibrated on dozens of origins instead of three folds, and it nee
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +20,6 @@ from . import rolling
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan
-
-if TYPE_CHECKING:
-    from .global_ml import GlobalModel
 
 MAX_CALIBRATED_STEPS = 336  # steps measured directly (two weeks hourly); later ones widen like a random walk
 PARALLEL_MIN_SERIES = 200  # fleets below this size are fitted in-process: a pool's start-up costs more
@@ -55,43 +50,32 @@ def _smape(y: np.ndarray, f: np.ndarray) -> float:
 
 
 def forecast_series(
-    uid: str,
-    y: np.ndarray,
-    stamps: list[str],
-    freq: str,
-    plan: SeriesPlan,
-    levels: tuple[int, ...],
-    ml: GlobalModel | None = None,
+    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
 ) -> ForecastResult:
     """One series' forecast for ``len(stamps)`` steps: members, weights, bands and the backtest behind them."""
-    return fit_series(uid, y, stamps, freq, plan, levels, ml)[0]
+    return fit_series(uid, y, stamps, freq, plan, levels)[0]
 
 
 def fit_series(
-    uid: str,
-    y: np.ndarray,
-    stamps: list[str],
-    freq: str,
-    plan: SeriesPlan,
-    levels: tuple[int, ...],
-    ml: GlobalModel | None = None,
+    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
 ) -> tuple[ForecastResult, np.ndarray]:
     """``forecast_series`` and its backtest errors: actual minus the prequential ensemble forecast, shape (origins,
     steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
-    can estimate their error covariance from them (``hierarchy.py``). ``ml``: the fleet's global model
-    (``global_ml``), one more member backtested and weighted like the others."""
+    can estimate their error covariance from them (``hierarchy.py``)."""
     horizon = len(stamps)
     season = plan.baseline_season
     steps = calibrated_steps(len(y), season, horizon)
-    cap = rolling.CAP_FACTOR * float(y.max())
     bt = rolling.backtest(y, season, steps)
-    final = forecast_members(y, season, horizon, cap, bt.repaired)
-    if ml is not None:
-        bt, final = _with_global_member(ml, bt, final, len(y), cap)
     observed = np.isfinite(bt.actual)
     ensemble_bt = rolling.prequential(bt)
     weights = rolling.member_weights(bt, observed)
-    mean = np.clip(rolling.combine(final, weights), 0, None)
+    mean = np.clip(
+        rolling.combine(
+            forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
+        ),
+        0,
+        None,
+    )
 
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
@@ -161,40 +145,20 @@ def fit_series(
     return result, bt.actual - ensemble_bt
 
 
-def _with_global_member(
-    ml: GlobalModel, bt: rolling.Backtested, final: dict[str, np.ndarray], n: int, cap: float
-) -> tuple[rolling.Backtested, dict[str, np.ndarray]]:
-    """The backtest and final member forecasts with the global model's added (seasonal-naive where it has no model
-    yet: before its first checkpoint)."""
-    from .global_ml import NAME
-
-    steps = bt.actual.shape[1]
-    own = ml.forecasts(bt.repaired, bt.origins, steps)
-    naive = bt.forecasts["SeasonalNaive"]
-    backtested = np.clip(np.where(np.isfinite(own), own, naive), 0.0, cap)
-    ahead = ml.forecasts(bt.repaired, np.array([n]), len(final["SeasonalNaive"]))[0]
-    forecast = np.clip(np.where(np.isfinite(ahead), ahead, final["SeasonalNaive"]), 0.0, cap)
-    return replace(bt, forecasts={**bt.forecasts, NAME: backtested}), {**final, NAME: forecast}
-
-
 def forecast_many(
     jobs: list[tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]]],
     n_jobs: int,
     progress: Callable[[int], None] | None = None,
     residuals: bool = False,
-    ml: GlobalModel | None = None,
 ) -> list[Any]:
     """``forecast_series`` over every job, in a process pool of ``n_jobs`` workers (-1: all cores) when the fleet
     has at least PARALLEL_MIN_SERIES series; ``progress(k)`` after each k finished. ``residuals``: ``fit_series``'s
-    (result, errors) pairs instead of results. ``ml``: the fleet's global model, one more member of every series
-    (in this process: its models are trained lazily, once per checkpoint, for the whole fleet)."""
+    (result, errors) pairs instead of results."""
     import os
 
     workers = (os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
-    task: Callable[[Any], Any] = _star_residuals if residuals else _star
-    if ml is not None:
-        task = functools.partial(_star_ml, ml=ml, residuals=residuals)
-    if ml is not None or workers == 1 or len(jobs) < PARALLEL_MIN_SERIES:
+    task = _star_residuals if residuals else _star
+    if workers == 1 or len(jobs) < PARALLEL_MIN_SERIES:
         out = []
         for job in jobs:
             out.append(task(job))
@@ -221,10 +185,3 @@ def _star_residuals(
     job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]],
 ) -> tuple[ForecastResult, np.ndarray]:
     return fit_series(*job)
-
-
-def _star_ml(
-    job: tuple[str, np.ndarray, list[str], str, SeriesPlan, tuple[int, ...]], ml: GlobalModel, residuals: bool
-) -> Any:
-    fitted = fit_series(*job, ml=ml)
-    return fitted if residuals else fitted[0]
