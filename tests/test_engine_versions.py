@@ -59,6 +59,10 @@ def test_engine_factors_apply_by_hand() -> None:
     assert out.closed_loop_wave_fraction == pytest.approx(0.8)
     # the wave share is a share: capped at 1
     assert EngineFactors(wave_scale=5.0).apply(eff).closed_loop_wave_fraction == 1.0
+    # prefill_scale slows prefill only, on top of compute_scale; decode compute keeps compute_scale alone
+    prefill_only = EngineFactors(compute_scale=0.5, prefill_scale=0.2).apply(eff)
+    assert prefill_only.prefill_fraction == pytest.approx(0.06)
+    assert prefill_only.compute_fraction == pytest.approx(0.25)
 
 
 def test_efficiency_for_applies_the_era_only_to_old_versions() -> None:
