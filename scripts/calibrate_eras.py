@@ -27,8 +27,8 @@ ERA_SOURCES = {EARLY_MLA_MOE: ("dstack-deepseek-r1-h200-mi300x-2025-03",)}
 # The era's compute factor is on prefill only (``prefill_scale``; ``compute_scale``, decode's, stays 1): fitted with a
 # decode compute factor too, that one lands on its prior (1.00) while prefill's falls to 0.09 — the early kernels
 # were slow at the prompt's MLA attention and large block-FP8/MoE GEMMs, while decode steps, bound by weight reads
-# and host costs, are not compute-bound. One shared compute factor (0.16) made the decode step grow with the batch
-# ~2x faster than the measured TPOT does and prefill less slow than the measured TTFT (era in-sample median TPOT
+# and host costs, are not compute-bound. One shared compute factor (0.16) made the TPOT grow from 4 to 64 requests
+# 1.4-2.2x as much as measured (now 1.0-1.7x) and prefill less slow than the measured TTFT (era in-sample median TPOT
 # error 21% -> 16%, TTFT 42% -> 22%).
 ERA_BOUNDS = {
     "bandwidth_scale": (0.2, 1.5),
