@@ -59,6 +59,10 @@ def test_engine_factors_apply_by_hand() -> None:
     assert out.closed_loop_wave_fraction == pytest.approx(0.8)
     # the wave share is a share: capped at 1
     assert EngineFactors(wave_scale=5.0).apply(eff).closed_loop_wave_fraction == 1.0
+    # prefill_scale slows prefill only, on top of compute_scale; decode compute keeps compute_scale alone
+    prefill_only = EngineFactors(compute_scale=0.5, prefill_scale=0.2).apply(eff)
+    assert prefill_only.prefill_fraction == pytest.approx(0.06)
+    assert prefill_only.compute_fraction == pytest.approx(0.25)
 
 
 def test_efficiency_for_applies_the_era_only_to_old_versions() -> None:
@@ -146,3 +150,32 @@ def test_cli_engine_version(tmp_path: Any) -> None:
     assert bad.returncode == 2
     assert "--engine-version 0.7" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_era_decode_step_grows_with_the_batch_as_measured() -> None:
+    """The early kernels were slow at prefill, not at decode GEMMs: the era's TPOT growth from 4 to 64 requests over
+    the measured growth, on dstack's 800-token runs (five engine/GPU pairs), is 1.0-1.7x (median 1.24); one compute
+    factor shared by decode and prefill made it 1.4-2.2x (median 1.86): a decode step compute-bound from four
+    sequences on."""
+    from pathlib import Path
+
+    from gpucast.validation.inference import metric_value, operating, prepare, read_rows
+
+    path = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "dstack_deepseek_r1.csv"
+    groups, _ = prepare(read_rows(path))
+    tpot: dict[tuple[str, str], dict[float, tuple[float, float]]] = {}
+    for g in groups:
+        if g.load != "concurrency" or g.output_tokens != 800 or g.load_value not in (4.0, 64.0):
+            continue
+        for t in g.targets:
+            if t.metric == "tpot_ms":
+                point = operating(g)
+                tpot.setdefault((g.engine, g.cfg.gpu.id), {})[g.load_value] = (
+                    metric_value(g, point, t.metric),
+                    t.value,
+                )
+    assert len(tpot) == 5  # SGLang/vLLM on MI300X, SGLang/vLLM/TensorRT-LLM on H200
+    growth = sorted((p64 / p4) / (m64 / m4) for (p4, m4), (p64, m64) in ((v[4.0], v[64.0]) for v in tpot.values()))
+    assert growth[2] < 1.5  # the median pair
+    assert growth[-1] < 1.8
+    assert load_era_factors()[EARLY_MLA_MOE].compute_scale == 1.0  # decode GEMMs at today's fraction

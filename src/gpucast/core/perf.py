@@ -77,6 +77,9 @@ class EngineFactors:
     # share of a closed-loop client's prompts that queue in synchronized waves (closed_loop_wave_fraction, capped at
     # 1): an engine that prefills arriving prompts ahead of the running decodes keeps the client's waves together
     wave_scale: float = 1.0
+    # the prefill compute fraction on top of ``compute_scale``: a kernel generation whose prefill kernels (the
+    # prompt's attention, its large GEMMs) lag its decode kernels by more than the shared factor says; 1 = as decode
+    prefill_scale: float = 1.0
 
     def apply(self, eff: Efficiency) -> Efficiency:
         """``eff`` with the engine's factors applied; fractions stay at most 1."""
@@ -87,7 +90,7 @@ class EngineFactors:
             bandwidth_fraction=min(1.0, eff.bandwidth_fraction * self.bandwidth_scale),
             kv_bandwidth_fraction=min(1.0, eff.kv_bandwidth_fraction * self.bandwidth_scale),
             compute_fraction=min(1.0, eff.compute_fraction * self.compute_scale),
-            prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale),
+            prefill_fraction=min(1.0, eff.prefill_fraction * self.compute_scale * self.prefill_scale),
             step_overhead_s=eff.step_overhead_s * self.overhead_scale,
             sequence_overhead_s=eff.sequence_overhead_s * self.overhead_scale,
             moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
