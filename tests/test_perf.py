@@ -9,10 +9,12 @@ from gpucast.core.memory import weight_bytes
 from gpucast.core.params import count_parameters
 from gpucast.core.perf import (
     allreduce_time,
+    attention_flops_per_token,
     decode_step,
     expected_experts_touched,
     gemm_params,
     lookup_embedding_params,
+    prefill_attention_flops,
     prefill_time,
 )
 from gpucast.core.specs import Precision
@@ -163,3 +165,58 @@ def test_a_static_batch_prefill_attends_within_each_prompt(llama8b, h100, ideal)
     assert batch == pytest.approx(32 * one)
     as_one_sequence = prefill_time(llama8b, h100, ideal, tokens=2048 * 32, **common)
     assert as_one_sequence > 1.5 * batch
+
+
+def test_mla_attends_to_the_latent_in_decode_and_to_decompressed_heads_in_prefill(llama8b):
+    """DeepSeek-V3: 61 layers, 128 heads, latent 512 + rope 64, nope 128, v 128. Per attended token and head,
+    decode (absorbed) does 2 x (512 + 64) for QK^T + 2 x 512 for AV = 2,176 FLOPs; prefill (decompressed MHA)
+    2 x (128 + 64) + 2 x 128 = 640. A GQA model's heads are the same in both (4 x head_dim)."""
+    dsv3 = loader.resolve_model("deepseek-v3")
+    assert attention_flops_per_token(dsv3, 1000) == pytest.approx(2 * 128 * 1088 * 61 * 1000)  # 1.699e10
+    assert attention_flops_per_token(dsv3, 1000, prefill=True) == pytest.approx(2 * 128 * 320 * 61 * 1000)  # 5.0e9
+    # Llama-3.1-8B: 32 layers x 32 heads x 4 x 128 x 1,000 = 5.24e8 either way
+    assert attention_flops_per_token(llama8b, 1000) == pytest.approx(524_288_000)
+    assert attention_flops_per_token(llama8b, 1000, prefill=True) == pytest.approx(524_288_000)
+
+
+def test_mla_prefill_after_a_cached_prefix_takes_the_cheaper_kernel():
+    """Decompressing a cached prefix costs kv_b_proj over it: 2 x 512 x 128 heads x (128 + 128) x 61 layers =
+    2.05e9 FLOPs per cached token. 1,000 new tokens after 10,000 cached (mean context 10,500): decompressed
+    1,000 x 4,997,120 x 10,500 + 10,000 x 2.05e9 = 7.29e13 against absorbed 1,000 x 16,990,208 x 10,500 = 1.78e14;
+    10 new tokens (context 10,005): decompressed 5.0e11 + 2.05e13 = 2.10e13 against absorbed 1.70e12."""
+    dsv3 = loader.resolve_model("deepseek-v3")
+    up = 2 * 512 * 128 * 256 * 61
+    assert up == 2_046_820_352
+    long_extend = prefill_attention_flops(dsv3, 1000, 10_500, 10_000)
+    assert long_extend == pytest.approx(1000 * 4_997_120 * 10_500 + 10_000 * up)  # 7.29e13: decompressed
+    short_extend = prefill_attention_flops(dsv3, 10, 10_005, 10_000)
+    assert short_extend == pytest.approx(10 * 16_990_208 * 10_005)  # 1.70e12: absorbed
+    # no cached prefix: plain decompressed attention, no up-projection term
+    assert prefill_attention_flops(dsv3, 1000, 500, 0) == pytest.approx(1000 * 4_997_120 * 500)
+
+
+def test_mla_prefill_time_charges_the_decompressed_attention(h100, ideal):
+    """Batched, the weight read is shared, so the same 1,000 new tokens with and without a 10,000-token cached
+    prefix differ only by their attention: (7.29e13 - 2.50e12) FLOPs over 8 GPUs' 16-bit tensor cores (989.4
+    TFLOP/s each on H100, though the weights are FP8) = 8.90 ms; the absorbed width for the whole context, as
+    before, would have been 2.6x that."""
+    dsv3 = loader.resolve_model("deepseek-v3")
+    common = {"precision": Precision.FP8, "tp": 8, "pp": 1, "tokens": 1000, "batched": True}
+    cached = prefill_time(dsv3, h100, ideal, cached_tokens=10_000, **common)
+    fresh = prefill_time(dsv3, h100, ideal, **common)
+    attention = 1000 * 4_997_120 * 10_500 + 10_000 * 2_046_820_352 - 1000 * 4_997_120 * 500
+    assert cached - fresh == pytest.approx(attention / (8 * 989.4e12))
+    assert attention / (8 * 989.4e12) == pytest.approx(8.90e-3, rel=0.01)
+
+
+def test_attention_runs_on_16_bit_tensor_cores_whatever_the_weights(llama8b, h100, ideal):
+    """Llama-3.1-8B on H100: FP8 weights put the GEMMs on FP8 tensor cores (1,978.9 TFLOP/s), not the attention:
+    a 16,384-token prompt's attention, 16,384 x 32 layers x 32 heads x 4 x 128 x 8,192 (mean context) = 7.04e13
+    FLOPs, takes 7.04e13 / 989.4e12 = 71.1 ms at FP8 as at BF16."""
+    attention = 16_384 * 32 * 32 * 4 * 128 * 8_192
+    assert attention == pytest.approx(7.04e13, rel=0.01)
+    assert attention / 989.4e12 == pytest.approx(71.1e-3, rel=0.01)
+    for precision, gemm_peak in ((Precision.FP8, 1978.9e12), (Precision.BF16, 989.4e12)):
+        long = prefill_time(llama8b, h100, ideal, precision=precision, tp=1, pp=1, tokens=16_384, batched=True)
+        gemm = 16_384 * 2 * gemm_params(llama8b) / gemm_peak
+        assert long == pytest.approx(gemm + attention / 989.4e12)

@@ -189,15 +189,49 @@ def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) ->
     return total - untouched
 
 
-def attention_flops_per_token(model: ModelSpec, context_tokens: float) -> float:
-    """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` tokens."""
-    head_dim = model.head_dim
-    if model.is_mla:  # absorbed MLA attends in the latent space
-        head_dim = model.kv_lora_rank + model.qk_rope_head_dim
+def attention_flops_per_token(model: ModelSpec, context_tokens: float, *, prefill: bool = False) -> float:
+    """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` tokens: per head and attended
+    token, 2 x the query-key width (QK^T) + 2 x the value width (AV).
+
+    MLA runs two kernels (DeepSeek-V2 paper, section 2.1.2; vLLM's and SGLang's MLA backends): decode absorbs the
+    up-projections into the query and output, so each head attends to the cached latent itself, keys of
+    ``kv_lora_rank + qk_rope_head_dim`` and values of ``kv_lora_rank`` (2 x (576 + 512) per pair for DeepSeek-V3);
+    ``prefill`` (compute-bound) decompresses the latent with kv_b_proj and runs plain multi-head attention, keys of
+    ``qk_nope_head_dim + qk_rope_head_dim`` and values of ``v_head_dim`` (2 x (192 + 128), 3.4x fewer FLOPs).
+    The up-projection of the prompt's own tokens is a GEMM in the active parameters; a cached prefix's is
+    ``prefill_attention_flops``'s."""
+    qk_dim = v_dim = model.head_dim
+    if model.is_mla and prefill:
+        qk_dim, v_dim = model.qk_nope_head_dim + model.qk_rope_head_dim, model.v_head_dim
+    elif model.is_mla:
+        qk_dim, v_dim = model.kv_lora_rank + model.qk_rope_head_dim, model.kv_lora_rank
     full_layers = model.full_attention_layers
     window = min(context_tokens, model.sliding_window) if model.sliding_window else context_tokens
     attended = full_layers * context_tokens + model.sliding_window_layers * window
-    return 4.0 * model.num_heads * head_dim * attended
+    return 2.0 * model.num_heads * (qk_dim + v_dim) * attended
+
+
+def prefill_attention_flops(model: ModelSpec, tokens: float, context_tokens: float, cached_tokens: float) -> float:
+    """Attention FLOPs (whole model) of prefilling ``tokens`` new tokens whose mean attended context is
+    ``context_tokens``, of which ``cached_tokens`` come from the prefix cache.
+
+    MLA's decompressed prefill must first up-project the cached prefix's latent to per-head keys and values
+    (kv_b_proj: 2 x kv_lora_rank x heads x (qk_nope + v_head_dim) FLOPs per cached token and layer, vLLM's
+    chunked-context path); for a few new tokens after a long prefix the absorbed kernel, which attends to the
+    latent directly, is cheaper (SGLang extends a cached prefix with it). The cheaper of the two is taken."""
+    flops = tokens * attention_flops_per_token(model, context_tokens, prefill=True)
+    if not model.is_mla or cached_tokens <= 0.0:
+        return flops
+    up_width = model.num_heads * (model.qk_nope_head_dim + model.v_head_dim)
+    up_projection = cached_tokens * 2.0 * model.kv_lora_rank * up_width * model.full_attention_layers
+    return min(flops + up_projection, tokens * attention_flops_per_token(model, context_tokens))
+
+
+# Attention's QK^T and AV multiply on 16-bit tensor cores whatever the weights' format: FlashAttention, FlashMLA and
+# the engines' paged kernels take BF16/FP16 operands (prefill attends among the prompt's fresh BF16 projections; an
+# FP8 KV cache is widened on load), while an FP8 or FP4 checkpoint's GEMMs run on its own units. TensorRT-LLM's FP8
+# context FMHA is the exception (not modelled: attention would be up to 2x faster there).
+ATTENTION_COMPUTE_KEY = "bf16"
 
 
 def allreduce_time(gpu: GPUSpec, eff: Efficiency, tp: int, message_bytes: float) -> float:
@@ -311,6 +345,7 @@ def decode_step(
     attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
     hbm = gpu.memory_bandwidth_tb_s * 1e12
     peak = gpu.peak_flops(precision.value.compute_key)
+    attention_peak = gpu.peak_flops(ATTENTION_COMPUTE_KEY)
     # A layer runs its GEMMs (weights streamed, compute on the whole batch) and its attention
     # kernel (the batch's paged KV cache streamed) one after the other, so each kernel is its own
     # roofline and their times add. Paged attention reaches a lower share of peak bandwidth than
@@ -318,7 +353,7 @@ def decode_step(
     gemm_memory = weights / (hbm * eff.bandwidth_fraction)
     gemm_compute = gemm_flops / (peak * eff.compute_fraction)
     attention_memory = kv / (hbm * eff.kv_bandwidth_fraction)
-    attention_compute = attention_flops / (peak * eff.compute_fraction)
+    attention_compute = attention_flops / (attention_peak * eff.compute_fraction)
     memory_s = gemm_memory + attention_memory
     compute_s = gemm_compute + attention_compute
     comm_s = _stage_comm(model, gpu, eff, layout, tokens)
@@ -375,9 +410,10 @@ def prefill_time(
     layout = Layout(tp, pp, ep, attention_dp)
     own_context = tokens / max(sequences, 1.0) / 2.0
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
-    attention_flops = tokens * attention_flops_per_token(model, cached_tokens + own_context) / (tp * pp)
+    attention_flops = prefill_attention_flops(model, tokens, cached_tokens + own_context, cached_tokens) / (tp * pp)
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
-    compute_s = (gemm_flops + attention_flops) / peak
+    attention_peak = gpu.peak_flops(ATTENTION_COMPUTE_KEY) * eff.prefill_fraction
+    compute_s = gemm_flops / peak + attention_flops / attention_peak
     memory_s = weights / (gpu.memory_bandwidth_tb_s * 1e12 * eff.bandwidth_fraction)
     comm_s = _stage_comm(model, gpu, eff, layout, tokens) * pp + moe_overhead(model, eff.moe_layer_overhead_s)
     if batched:
