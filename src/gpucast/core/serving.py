@@ -17,13 +17,13 @@ Sarathi-Serve (Agrawal et al., OSDI'24) chunked prefill.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .layout import Layout
 from .percentiles import LatencyTail
 from .perf import Efficiency, StepTime, decode_step, prefill_time
-from .specs import GPUSpec, ModelSpec, Precision
+from .specs import GPUSpec, ModelSpec, Precision, hash_fields_once, state_without_hash
 from .speculative import SpeculativeConfig, proposer, speculative_step
 
 
@@ -44,18 +44,9 @@ class ReplicaConfig:
     ep: int = 1  # expert-parallel groups (core.layout); 1 = experts tensor-parallel
     attention_dp: int = 1  # attention data-parallel groups (core.layout); 1 = attention tensor-parallel
 
-    def __hash__(self) -> int:
-        """Hash the fields once (as ``ModelSpec`` does): the capacity search looks a configuration's memoized
-        prefill costs up at every load it tries."""
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
-            object.__setattr__(self, "_hash", cached)
-        return cached
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickle without the cached hash: string hashes differ between processes."""
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+    # hashed once: the capacity search looks a configuration's memoized prefill costs up at every load it tries
+    __hash__ = hash_fields_once
+    __getstate__ = state_without_hash
 
     @property
     def gpus(self) -> int:

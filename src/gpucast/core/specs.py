@@ -9,9 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from enum import Enum
+from typing import Any
 
 GIB = 2**30
 GB = 1e9
+
+
+def hash_fields_once(spec: Any) -> int:
+    """A frozen dataclass's hash, computed once and kept on the instance (``__hash__ = hash_fields_once`` in the
+    class body): for specs the planner's memoised physics looks up many thousands of times per plan."""
+    cached: int | None = spec.__dict__.get("_hash")
+    if cached is None:
+        cached = hash(tuple(getattr(spec, f.name) for f in fields(spec)))
+        object.__setattr__(spec, "_hash", cached)
+    return cached
+
+
+def state_without_hash(spec: Any) -> dict[str, object]:
+    """Pickle state without the hash :func:`hash_fields_once` kept: string hashes differ between processes."""
+    return {k: v for k, v in spec.__dict__.items() if k != "_hash"}
 
 
 @dataclass(frozen=True)
@@ -143,18 +159,10 @@ class ModelSpec:
     as_of: str = ""
     note: str = ""
 
-    def __hash__(self) -> int:
-        """Hash the fields once: the planner's cached physics (parameter counts, weight bytes) looks a
-        spec up tens of thousands of times per plan, and hashing 35 fields each time was 15% of a plan."""
-        cached: int | None = self.__dict__.get("_hash")
-        if cached is None:
-            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
-            object.__setattr__(self, "_hash", cached)
-        return cached
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickle without the cached hash: string hashes differ between processes."""
-        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+    # the planner's cached physics (parameter counts, weight bytes) looks a spec up tens of thousands of times per
+    # plan, and hashing 35 fields each time was 15% of a plan
+    __hash__ = hash_fields_once
+    __getstate__ = state_without_hash
 
     @property
     def is_moe(self) -> bool:
