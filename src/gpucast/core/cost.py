@@ -136,7 +136,7 @@ def cheapest_fleet(
     ``pricing`` names (see ``pricing_models``). A replica spans instances only when it is larger than the largest
     instance its cloud sells with that GPU and the instance type allows it (``multi_node``)."""
     best: tuple[float, InstancePrice, str, int, float] | None = None
-    for fleet_hourly, price, model, count, hourly in _fleets(prices, gpus_per_replica, replicas, pricing):
+    for fleet_hourly, price, model, count, hourly in _fleets(_offers(prices, pricing), gpus_per_replica, replicas):
         if best is None or fleet_hourly < best[0]:  # the first of equally cheap offers
             best = (fleet_hourly, price, model, count, hourly)
     if best is None:
@@ -163,48 +163,42 @@ def fleet_monthly(prices: list[InstancePrice], pricing: str) -> Callable[[int, i
     """``monthly(gpus_per_replica, replicas)``: ``cheapest_fleet(...).monthly_usd`` (infinite where it is None)
     without building the fleet, the offers read once for every fleet size asked (the layout search's cost floors
     ask for many)."""
-    largest: dict[str, int] = {}
-    for price in prices:
-        largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
-    offers = [
-        (price.gpus, hourly, price.multi_node, largest[price.cloud])
-        for model in pricing_models(pricing)
-        for price in prices
-        if (hourly := price.hourly(model)) is not None
-    ]  # in cheapest_fleet's order, with its conditions below
+    offers = _offers(prices, pricing)
 
     def monthly(gpus_per_replica: int, replicas: int) -> float:
-        best: float | None = None
-        for instance_gpus, hourly, multi_node, most in offers:
-            count = instances_needed(instance_gpus, gpus_per_replica, replicas)
-            if count is None or (gpus_per_replica > instance_gpus < most):
-                continue
-            if gpus_per_replica > instance_gpus and not multi_node:
-                continue
-            if best is None or count * hourly < best:
-                best = count * hourly
-        return math.inf if best is None else best * HOURS_PER_MONTH
+        hourly = min((fleet[0] for fleet in _fleets(offers, gpus_per_replica, replicas)), default=math.inf)
+        return hourly * HOURS_PER_MONTH
 
     return monthly
 
 
-def _fleets(
-    prices: list[InstancePrice], gpus_per_replica: int, replicas: int, pricing: str
-) -> Iterator[tuple[float, InstancePrice, str, int, float]]:
-    """(fleet's hourly price, offer, pricing model, instances, instance's hourly price) of every offer that can
-    host the fleet, in the order ``cheapest_fleet`` considers them."""
+def _offers(prices: list[InstancePrice], pricing: str) -> list[tuple[InstancePrice, str, float, int]]:
+    """(offer, pricing model, instance's hourly price, the largest instance its cloud sells with the GPU) of every
+    offer priced under the pricing models ``pricing`` names, in the order ``cheapest_fleet`` considers them."""
     largest: dict[str, int] = {}
     for price in prices:
         largest[price.cloud] = max(largest.get(price.cloud, 0), price.gpus)
-    for model in pricing_models(pricing):
-        for price in prices:
-            hourly = price.hourly(model)
-            count = instances_needed(price.gpus, gpus_per_replica, replicas)
-            if hourly is None or count is None or (gpus_per_replica > price.gpus < largest[price.cloud]):
-                continue
-            if gpus_per_replica > price.gpus and not price.multi_node:
-                continue
-            yield count * hourly, price, model, count, hourly
+    return [
+        (price, model, hourly, largest[price.cloud])
+        for model in pricing_models(pricing)
+        for price in prices
+        if (hourly := price.hourly(model)) is not None
+    ]
+
+
+def _fleets(
+    offers: list[tuple[InstancePrice, str, float, int]], gpus_per_replica: int, replicas: int
+) -> Iterator[tuple[float, InstancePrice, str, int, float]]:
+    """(fleet's hourly price, offer, pricing model, instances, instance's hourly price) of every offer
+    (``_offers``) that can host the fleet: a replica spans instances only when it is larger than the largest
+    instance its cloud sells and the instance type allows it."""
+    for price, model, hourly, largest in offers:
+        count = instances_needed(price.gpus, gpus_per_replica, replicas)
+        if count is None or (gpus_per_replica > price.gpus < largest):
+            continue
+        if gpus_per_replica > price.gpus and not price.multi_node:
+            continue
+        yield count * hourly, price, model, count, hourly
 
 
 def same_offer(prices: list[InstancePrice], fleet: FleetCost) -> list[InstancePrice]:
