@@ -26,7 +26,7 @@ from .inference import (
 )
 from .layout import Layout
 from .perf import Efficiency
-from .search_floor import capacity_ceiling, cost_floor
+from .search_floor import layout_cost_floor
 from .specs import GPUSpec, ModelSpec, Precision
 
 T = TypeVar("T")
@@ -234,12 +234,10 @@ def best_for_gpu(
         )  # fmt: skip
 
     def floor(o: Layout) -> tuple[bool, float, float, int] | None:
-        ceiling = capacity_ceiling(
-            model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o.tp, pp=o.pp,
-            input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=o.ep,
-            attention_dp=o.attention_dp, lengths=workload.lengths,
+        return layout_cost_floor(
+            model, gpu, efficiency, o, precision=precision, kv_precision=kv_precision, workload=workload,
+            settings=settings, monthly=monthly,
         )  # fmt: skip
-        return None if ceiling is None else cost_floor(ceiling, workload, settings, monthly)
 
     monthly = fleet_monthly(prices, pricing)
 

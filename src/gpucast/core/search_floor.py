@@ -26,6 +26,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .inference import ESTIMATES_KEPT, PlanSettings, Workload, replica_config
+from .layout import Layout
 from .percentiles import LengthProfile
 from .perf import Efficiency
 from .serving import max_throughput, prefill_costs
@@ -88,6 +89,29 @@ def fewest_replicas(ceiling: Ceiling, workload: Workload, settings: PlanSettings
                            - 1e-9)  # fmt: skip
     at_peak = math.ceil(workload.peak_requests_per_s * (1.0 + settings.safety_margin) / most - 1e-9)
     return max(settings.min_replicas, at_average, at_peak)
+
+
+def layout_cost_floor(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    layout: Layout,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    workload: Workload,
+    settings: PlanSettings,
+    monthly: Callable[[int, int], float],
+) -> tuple[bool, float, float, int] | None:
+    """:func:`cost_floor` of one layout for the workload's request shape, or None when the layout cannot start:
+    what the layout search (``search.best_for_gpu``) and the comparison's row floors (``planning.compare_top``)
+    bound with."""
+    ceiling = capacity_ceiling(
+        model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=layout.tp, pp=layout.pp,
+        input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=layout.ep,
+        attention_dp=layout.attention_dp, lengths=workload.lengths,
+    )  # fmt: skip
+    return None if ceiling is None else cost_floor(ceiling, workload, settings, monthly)
 
 
 def cost_floor(

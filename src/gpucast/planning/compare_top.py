@@ -23,7 +23,7 @@ from ..catalog import loader
 from ..core.cost import fleet_monthly
 from ..core.perf import Efficiency
 from ..core.search import Candidate, sharding_options
-from ..core.search_floor import capacity_ceiling, cost_floor
+from ..core.search_floor import layout_cost_floor
 from ..core.specs import GPUSpec, ModelSpec
 from .request import ResolvedRequest
 from .search import candidates_for
@@ -48,14 +48,13 @@ def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str, efficiency: Ef
     monthly = fleet_monthly(prices, opts.pricing)
     least: RowKey | None = None
     for layout in sharding_options(request.model, gpu, opts.tp, opts.pp, opts.ep, opts.attention_dp):
-        ceiling = capacity_ceiling(
-            request.model, gpu, efficiency, precision=request.precision, kv_precision=request.kv_precision,
-            tp=layout.tp, pp=layout.pp, input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
-            settings=request.settings, ep=layout.ep, attention_dp=layout.attention_dp, lengths=workload.lengths,
+        layout_floor = layout_cost_floor(
+            request.model, gpu, efficiency, layout, precision=request.precision, kv_precision=request.kv_precision,
+            workload=workload, settings=request.settings, monthly=monthly,
         )  # fmt: skip
-        if ceiling is None:  # cannot start: never chosen
+        if layout_floor is None:  # cannot start: never chosen
             continue
-        _, _, cost, gpus = cost_floor(ceiling, workload, request.settings, monthly)
+        _, _, cost, gpus = layout_floor
         if math.isinf(cost):  # no offer prices it at any size: no row
             continue
         floor = (False, False, cost, gpus)
