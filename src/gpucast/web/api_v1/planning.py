@@ -97,7 +97,8 @@ async def answer(
     service: str | None,
 ) -> Response:
     """The response of every planning endpoint: a cache hit on the event loop, sent as the JSON it was first sent
-    as; a miss computed in ``lane`` (:mod:`..offload`), once for every request asking it meanwhile; saving (database I/O) in the thread pool."""
+    as; a miss computed in ``lane`` (:mod:`..offload`), once for every request asking it meanwhile; saving
+    (database I/O) in the thread pool."""
     cache = plans(request)
 
     def computed() -> Encoded:

@@ -94,7 +94,7 @@ async def _rendered(request: Request, key: str, make: Callable[[Request], Respon
     response = await run_in_threadpool(make, request)
     if response.status_code != 200:
         return response
-    made = KeptPage(bytes(response.body), _etag(bytes(response.body)), response.media_type)
+    made = _kept(response)
     cache_of(request).get_or_compute(KIND, key, lambda: made)
     return made
 
@@ -103,8 +103,12 @@ def _made(make: Callable[[Request], Response], request: Request) -> tuple[int, K
     """``make(request)``'s status and bytes, shared by the anonymous visitors who asked for the page meanwhile
     (what it shows them does not depend on their sessions; each gets its own cookie when new)."""
     response = make(request)
+    return response.status_code, _kept(response)
+
+
+def _kept(response: Response) -> KeptPage:
     body = bytes(response.body)
-    return response.status_code, KeptPage(body, _etag(body), response.media_type)
+    return KeptPage(body, _etag(body), response.media_type)
 
 
 def _etag(body: bytes) -> str:
