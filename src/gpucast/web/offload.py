@@ -38,11 +38,11 @@ import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 T = TypeVar("T")
 Lane = Literal["plan", "page"]
-LANES: tuple[Lane, ...] = ("plan", "page")
+LANES: tuple[Lane, ...] = get_args(Lane)
 
 LANE_THREADS = 1  # threads per lane
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of a serving process (see the module's text)
