@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -40,6 +42,17 @@ IDEAL = Efficiency(
     allreduce_latency_s=0.0,
     interconnect_fraction=1.0,
 )
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """A script of scripts/ or benchmarks/ (not a package) imported as module ``name``: registered in sys.modules
+    first, as dataclasses look their module up while the file executes."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_script
 from gpucast.core.memory import weight_bytes
 from gpucast.core.perf import Efficiency
 
@@ -39,11 +38,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def calibrate():
-    spec = importlib.util.spec_from_file_location("gpucast_calibrate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "gpucast_calibrate_script")
 
 
 @pytest.fixture()

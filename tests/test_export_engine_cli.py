@@ -11,7 +11,6 @@ a misspelled or removed flag, a switch given a value or a value outside the choi
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import zipfile
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import load_script
 from golden.golden_files import INFERENCE, load
 from gpucast.export.engine_args import LaunchOptions, launch_for
 from gpucast.export.k8s import serving_manifests
@@ -123,11 +123,7 @@ def test_checker_rejects_what_the_engine_would() -> None:
 
 def _generator() -> Any:
     path = Path(__file__).resolve().parents[1] / "scripts" / "engine_cli_flags.py"
-    spec = importlib.util.spec_from_file_location("engine_cli_flags", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(path, "engine_cli_flags")
 
 
 def test_generator_reads_both_parser_styles(tmp_path: Path) -> None:

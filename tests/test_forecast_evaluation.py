@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_script
 
 pytest.importorskip("pandas")
 
@@ -16,12 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_forecasts.p
 
 @pytest.fixture(scope="module")
 def ev():
-    spec = importlib.util.spec_from_file_location("evaluate_forecasts", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script is executed
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "evaluate_forecasts")
 
 
 def test_origins_hand_checked(ev) -> None:

@@ -3,12 +3,12 @@ the history before the origin, so the figures in docs/forecast-accuracy.md carry
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import load_script
 
 pytest.importorskip("pandas")
 
@@ -17,12 +17,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "forecast_global_ml.p
 
 @pytest.fixture(scope="module")
 def ml():
-    spec = importlib.util.spec_from_file_location("forecast_global_ml", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "forecast_global_ml")
 
 
 def test_features_read_only_the_past(ml) -> None:

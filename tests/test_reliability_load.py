@@ -9,7 +9,6 @@ The load generator is the benchmark's own (one keep-alive connection per client 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, gpucast_server
+from conftest import free_port, gpucast_server, load_script
 
 pytest.importorskip("fastapi")
 
@@ -26,11 +25,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_server.py
 
 
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_server", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(BENCH, "bench_server")
 
 
 def test_50_clients_mixed_requests_get_no_errors(tmp_path):

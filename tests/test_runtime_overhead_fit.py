@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import statistics
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import load_script
 from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
 from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, Precision
@@ -19,11 +18,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fit_runtime_overhead
 
 @pytest.fixture(scope="module")
 def fit_script():
-    spec = importlib.util.spec_from_file_location("gpucast_fit_runtime_overhead", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "gpucast_fit_runtime_overhead")
 
 
 def test_engines_toml_matches_the_fit(fit_script, capsys):

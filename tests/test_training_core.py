@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from conftest import load_script
 from gpucast.catalog.loader import resolve_gpu, resolve_model
 from gpucast.core.params import count_parameters
 from gpucast.core.specs import GIB, ModelSpec, Precision
@@ -213,11 +212,7 @@ ROWS = [  # published rows (ids as in ../shared/calibration/training.csv), value
 
 @pytest.fixture(scope="module")
 def calibrate():
-    spec = importlib.util.spec_from_file_location("gpucast_calibrate_training_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "gpucast_calibrate_training_script")
 
 
 def test_calibration_script_on_a_fixture(calibrate, tmp_path, capsys):
