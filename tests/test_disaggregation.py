@@ -11,7 +11,7 @@ import pytest
 from gpucast import GPUConfig, InputError, LLMWorkloadInput, ModelConfig, ServingOptions, plan_inference
 from gpucast.catalog import loader
 from gpucast.core.disaggregation import kv_transfer_s, plan_disaggregated
-from gpucast.core.serving import ReplicaConfig, decode_step_time, prefill_seconds
+from gpucast.core.replica import ReplicaConfig, decode_step_time, prefill_seconds
 from gpucast.core.specs import Precision
 
 

@@ -11,7 +11,7 @@ from gpucast import GPUConfig, InputError, LLMWorkloadInput, ModelConfig, Servin
 from gpucast.catalog import loader
 from gpucast.core.params import count_parameters
 from gpucast.core.perf import decode_step
-from gpucast.core.serving import ReplicaConfig, decode_step_time
+from gpucast.core.replica import ReplicaConfig, decode_step_time
 from gpucast.core.specs import Precision
 from gpucast.core.speculative import SpeculativeConfig, draft_memory_per_gpu, expected_tokens_per_step, proposer
 

@@ -33,8 +33,9 @@ from .inference import (
 from .layout import Layout
 from .memory import MemoryBreakdown
 from .perf import Efficiency
+from .replica import ReplicaConfig
 from .search import Candidate, cheapest_sharding, priced_candidate, sharding_options
-from .serving import OperatingPoint, ReplicaConfig
+from .serving import OperatingPoint
 from .specs import GIB, GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, draft_memory_per_gpu
 

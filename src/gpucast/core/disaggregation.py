@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from .memory import kv_bytes_per_token
-from .serving import ReplicaConfig, decode_step_time, prefill_seconds
+from .replica import ReplicaConfig, decode_step_time, prefill_seconds
 
 DEFAULT_LINK_GB_S = 50.0  # per GPU: one 400 Gb/s NIC (ConnectX-7 / InfiniBand NDR) per GPU, as on DGX H100
 

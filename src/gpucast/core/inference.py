@@ -18,7 +18,8 @@ from .layout import Layout
 from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
 from .perf import Efficiency
-from .serving import OperatingPoint, ReplicaConfig, at_request_rate, max_throughput, open_loop_point
+from .replica import ReplicaConfig
+from .serving import OperatingPoint, at_request_rate, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
 from .tails import latency_tail
 

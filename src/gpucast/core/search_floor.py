@@ -29,7 +29,8 @@ from .inference import ESTIMATES_KEPT, PlanSettings, Workload, replica_config
 from .layout import Layout
 from .percentiles import LengthProfile
 from .perf import Efficiency
-from .serving import max_throughput, prefill_costs
+from .replica import prefill_costs
+from .serving import max_throughput
 from .specs import GPUSpec, ModelSpec, Precision
 
 CEILING_SLACK = 1e-6  # relative headroom of the capacity bound over float rounding (see the module's text)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .percentiles import QUANTILES, LatencyTail, LengthProfile
-from .serving import ReplicaConfig, decode_step_time, prefill_seconds
+from .replica import ReplicaConfig, decode_step_time, prefill_seconds
 
 CONTEXT_BUCKET = 64  # decode steps are evaluated at the running context rounded to this many tokens (memoized)
 MEASURED = (0.1, 0.9)  # the share of requests (by arrival) whose latencies count: warm-up and drain excluded

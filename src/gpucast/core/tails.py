@@ -28,7 +28,8 @@ from functools import lru_cache
 from statistics import NormalDist
 
 from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
-from .serving import OperatingPoint, ReplicaConfig, prefill_costs
+from .replica import ReplicaConfig, prefill_costs
+from .serving import OperatingPoint
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
 LEVELS = tuple(q / 100.0 for q in QUANTILES)

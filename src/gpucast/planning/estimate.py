@@ -18,7 +18,8 @@ from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings
 from ..core.percentiles import QUANTILES, LengthProfile
-from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput, under_load
+from ..core.replica import ReplicaConfig
+from ..core.serving import OperatingPoint, max_throughput, under_load
 from ..core.tails import latency_tail
 from ..errors import InfeasibleError, InputError
 from ..inputs.length_profile import resolve_length_profile

@@ -27,7 +27,8 @@ from ..core.inference import PlanSettings, Workload, replica_config
 from ..core.memory import MemorySettings, weight_bytes
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
-from ..core.serving import OperatingPoint, ReplicaConfig, under_load
+from ..core.replica import ReplicaConfig
+from ..core.serving import OperatingPoint, under_load
 from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
 from .builds import MEMORY_FRACTION, build_settings

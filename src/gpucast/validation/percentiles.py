@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 
 from ..core.percentiles import QUANTILES, LatencyTail, LengthProfile
-from ..core.serving import OperatingPoint, ReplicaConfig, max_throughput
+from ..core.replica import ReplicaConfig
+from ..core.serving import OperatingPoint, max_throughput
 from ..core.tails import latency_tail
 from ..errors import GpucastError
 from ..inputs.length_profile import resolve_length_profile
