@@ -85,6 +85,13 @@ def test_update_script_check_mode_fails_on_a_stale_page(tmp_path, monkeypatch):
     assert "llama-3.1-70b" in page.read_text(encoding="utf-8") and update_readme.check([page]) == 0
 
 
+def test_a_price_age_that_moved_with_the_calendar_is_not_stale():
+    """A page written yesterday stays current when only "N days old" moved; any other change is still a difference."""
+    yesterday = "Prices as of 2026-08 (126 days old); 12 GPUs"
+    assert update_readme._dateless(yesterday) == update_readme._dateless(yesterday.replace("126", "127"))
+    assert update_readme._dateless(yesterday) != update_readme._dateless(yesterday.replace("12 GPUs", "13 GPUs"))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed (the [docs] extra)")
 def test_documentation_site_builds_strict(tmp_path):
     """`mkdocs build --strict`, as `make lint` runs it: a warning (broken link, page missing from the nav) fails."""
