@@ -54,6 +54,13 @@ ROWS = [
     "e1,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
     "e2,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
     "f1,src-f,SGLang,Llama-3.1-8B,H100-SXM-80GB,three,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
+    # a table saturated already at its lowest rate (served 0.5 of 1 req/s offered): no point is a question
+    "s1,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,requests_per_s,0.5,req/s,",
+    "s2,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,ttft_ms,900,ms,",
+    "s3,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,tpot_ms,90,ms,",
+    "s4,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,requests_per_s,0.6,req/s,",
+    "s5,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,ttft_ms,2000,ms,",
+    "s6,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,tpot_ms,95,ms,",
     # both latencies medians: planned at p50 SLOs
     "h1,src-h,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
     "h2,src-h,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,ttft_ms,50,ms,median TTFT",
@@ -102,6 +109,8 @@ def test_loaded_points_and_reasons_for_the_others(tmp_path):
     assert "token lengths are not numbers" in reasons["c1"]
     assert reasons["d1"] == "only ttft_ms is a median (notes): one statistic must bound both SLOs"
     assert reasons["e1"] == "no ttft_ms measured at this operating point"
+    for ident in ("s1", "s4"):  # table A's lowest rate is served in full: A stays
+        assert reasons[ident].startswith("saturated table: already at its lowest rate, 1 req/s offered, it served 0.5")
     assert len(loaded) + len(left) == len(points)  # every point is accounted for
 
 
@@ -118,7 +127,7 @@ def test_plans_are_asked_with_the_measured_deployment(tmp_path):
         else:
             assert r.error_pct == math.inf and not r.within
     left = {ids.split(",")[0]: reason for ids, _, reason in report.left_out}
-    assert {"a1", "b4", "c1", "d1", "e1", "f1"} == set(left)
+    assert {"a1", "b4", "c1", "d1", "e1", "f1", "s1", "s4"} == set(left)
     # the SLOs are measured means: validate --plans bounds the mean, whatever the planner's default (p99)
     points = {p.ids[0]: p for p in loaded_points(group_points(read_serving_rows(_write(tmp_path)))[0])[0]}
     assert question(points["a9"])[3].slo_percentile == "mean" and ServingOptions().slo_percentile == "99"

@@ -20,6 +20,7 @@ LOADS = ("request-rate", "concurrency")
 LOAD_FACTOR = 10.0  # plan 10 x the measured rate: a fleet, not one deployment (the issue's question)
 MIN_CONCURRENCY = 25.0  # closed-loop points at or above this are loaded
 TOP_RATES = 2  # the two highest request rates of a table are loaded
+SATURATED_SHARE = 0.9  # ...unless the table serves less than this share of the offered rate at its lowest rate
 RATE_METRICS = ("requests_per_s", "output_tok_per_s_total", "output_tok_per_s_per_gpu")
 ITL_METRICS = ("tpot_ms", "itl_ms")
 _MEDIAN = re.compile(r"\bmedian\b", re.IGNORECASE)
@@ -179,15 +180,27 @@ def _table(point: ServingPoint) -> tuple[Any, ...]:
 
 
 def loaded_points(points: Sequence[ServingPoint]) -> tuple[list[ServingPoint], list[tuple[ServingPoint, str]]]:
-    """Split points into loaded ones and the others with the reason (every point lands in one of the two)."""
+    """Split points into loaded ones and the others with the reason (every point lands in one of the two).
+
+    A request-rate table that serves less than ``SATURATED_SHARE`` of the offered rate already at its lowest rate
+    shows no operating point below saturation (a finite run whose queue grows at every rate): its latencies are
+    the run's backlog and batch, not an SLO edge, so none of its points is a planning question."""
     rates: dict[tuple[Any, ...], set[float]] = defaultdict(set)
+    lowest: dict[tuple[Any, ...], ServingPoint] = {}
     for p in points:
         if p.load == "request-rate":
             rates[_table(p)].add(p.load_value)
+            if p.rate_rps is not None and (_table(p) not in lowest or p.load_value < lowest[_table(p)].load_value):
+                lowest[_table(p)] = p
     top = {key: sorted(values, reverse=True)[:TOP_RATES] for key, values in rates.items()}
     loaded, left = [], []
     for p in points:
-        reason = why_not(p, top)
+        first = lowest.get(_table(p)) if p.load == "request-rate" else None
+        if first is not None and rate_rps(first) < SATURATED_SHARE * first.load_value:
+            reason: str | None = (f"saturated table: already at its lowest rate, {first.load_value:g} req/s offered, "
+                                  f"it served {rate_rps(first):.3g} (no point below saturation)")  # fmt: skip
+        else:
+            reason = why_not(p, top)
         if reason is None:
             loaded.append(p)
         else:

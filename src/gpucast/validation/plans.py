@@ -20,6 +20,9 @@ Definitions chosen where the issue (#17, item 3) is silent, and why:
   18-42% of their own published max throughput, far from the SLO edge the metric assumes; docs/accuracy.md).
 - Loaded: a request-rate point among the two highest rates its table (source, engine, model, GPU, TP, PP,
   precision, shape) publishes — any metric counts as published — or a closed-loop point at concurrency >= 25.
+  A request-rate table that serves under 90% of the offered rate already at its lowest rate has no point below
+  saturation (SGLang's DeepSeek-V3 README tables: 0.63 and 0.76 of 1 req/s, median TPOT 140-680 ms; the serving
+  fit leaves that source out as a misconfigured run too): its points are left out, named.
 - The plan models the measured deployment as ``estimate`` does: the engine id, memory fraction (notes or the
   engine's default) and KV precision of ``inference.py``; ``max_num_seqs`` = the engine's catalog default; the
   context window = input + output rounded up to a multiple of 128 (a max_model_len a benchmark would set).
