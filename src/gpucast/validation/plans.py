@@ -61,7 +61,7 @@ from .plan_points import (
 )
 from .report import read_table, require_columns
 
-SLO_SLACK = 1.1  # SLOs 10% above the measured means
+SLO_SLACK = 1.1  # SLOs 10% above the measured latencies (means, or medians where published)
 WITHIN_PCT = 20.0  # the seed's success metric: within ±20% of the GPUs needed
 CONTEXT_STEP = 128
 REPO = Path(__file__).resolve().parents[3]
