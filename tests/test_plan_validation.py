@@ -54,6 +54,17 @@ ROWS = [
     "e1,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
     "e2,src-e,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
     "f1,src-f,SGLang,Llama-3.1-8B,H100-SXM-80GB,three,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,",
+    # a table saturated already at its lowest rate (served 0.5 of 1 req/s offered): no point is a question
+    "s1,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,requests_per_s,0.5,req/s,",
+    "s2,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,ttft_ms,900,ms,",
+    "s3,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,1,tpot_ms,90,ms,",
+    "s4,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,requests_per_s,0.6,req/s,",
+    "s5,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,ttft_ms,2000,ms,",
+    "s6,src-s,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,request-rate,2,tpot_ms,95,ms,",
+    # both latencies medians: planned at p50 SLOs
+    "h1,src-h,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,requests_per_s,5,req/s,",
+    "h2,src-h,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,ttft_ms,50,ms,median TTFT",
+    "h3,src-h,SGLang,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,concurrency,64,tpot_ms,20,ms,median TPOT",
     "g1,src-g,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,512,512,max-throughput,,requests_per_s,20,req/s,",
 ]
 
@@ -91,20 +102,22 @@ def test_needed_gpus_count_the_margin_and_the_replica_size(tmp_path):
 def test_loaded_points_and_reasons_for_the_others(tmp_path):
     points, _, _ = _points(tmp_path)
     loaded, left = loaded_points(list(points.values()))
-    assert sorted(p.ids[0] for p in loaded) == ["a4", "a9", "b1"]
+    assert sorted(p.ids[0] for p in loaded) == ["a4", "a9", "b1", "h1"]
     reasons = {p.ids[0]: reason for p, reason in left}
     assert reasons["a1"] == "lightly loaded: rate 1 is not among the table's 2 highest (4, 2)"
     assert reasons["b4"] == "lightly loaded: concurrency 8 < 25"
     assert "token lengths are not numbers" in reasons["c1"]
-    assert "ttft_ms are medians" in reasons["d1"]
+    assert reasons["d1"] == "only ttft_ms is a median (notes): one statistic must bound both SLOs"
     assert reasons["e1"] == "no ttft_ms measured at this operating point"
+    for ident in ("s1", "s4"):  # table A's lowest rate is served in full: A stays
+        assert reasons[ident].startswith("saturated table: already at its lowest rate, 1 req/s offered, it served 0.5")
     assert len(loaded) + len(left) == len(points)  # every point is accounted for
 
 
 def test_plans_are_asked_with_the_measured_deployment(tmp_path):
     report = validate_plans([_write(tmp_path)])
     by_id = {r.ids[0]: r for r in report.results}
-    assert sorted(by_id) == ["a4", "a9", "b1"]
+    assert sorted(by_id) == ["a4", "a9", "b1", "h1"]
     a9 = by_id["a9"]
     assert (a9.planned_rps, a9.needed_gpus, a9.engine, a9.tp, a9.pp) == (35.0, 13, "vllm", 1, 1)
     for r in report.results:
@@ -114,11 +127,32 @@ def test_plans_are_asked_with_the_measured_deployment(tmp_path):
         else:
             assert r.error_pct == math.inf and not r.within
     left = {ids.split(",")[0]: reason for ids, _, reason in report.left_out}
-    assert {"a1", "b4", "c1", "d1", "e1", "f1"} == set(left)
+    assert {"a1", "b4", "c1", "d1", "e1", "f1", "s1", "s4"} == set(left)
     # the SLOs are measured means: validate --plans bounds the mean, whatever the planner's default (p99)
     points = {p.ids[0]: p for p in loaded_points(group_points(read_serving_rows(_write(tmp_path)))[0])[0]}
     assert question(points["a9"])[3].slo_percentile == "mean" and ServingOptions().slo_percentile == "99"
-    assert report.summary[-1].source == "ALL" and report.summary[-1].n == 3
+    # ...and where the source published medians of both, the median (issue 21's p50 SLOs)
+    assert question(points["h1"])[3].slo_percentile == "50" and by_id["h1"].slo_percentile == "50"
+    assert report.summary[-1].source == "ALL" and report.summary[-1].n == 4
+
+
+def test_each_point_shows_the_estimate_its_capacity_hangs_on(tmp_path):
+    """The diagnosis columns: the planner's capacity per replica against R, and `estimate --request-rate R` on the
+    measured deployment. The capacity is the largest rate meeting the SLOs and latency grows with the rate, so
+    the estimate at R meets the SLOs exactly where the capacity reaches R (the planner is the estimator's
+    inverse)."""
+    report = validate_plans([_write(tmp_path)])
+    planned = [r for r in report.results if r.outcome == "planned"]
+    assert planned
+    for r in planned:
+        assert r.capacity_per_replica is not None and r.capacity_per_replica > 0
+        replicas = r.num_gpus // (r.tp * r.pp)
+        assert r.capacity_ratio == pytest.approx(r.capacity_per_replica * replicas / r.rate_rps)
+        meets = r.estimate_ttft_ms <= 1.1 * r.ttft_ms * 1.001 and r.estimate_itl_ms <= 1.1 * r.itl_ms * 1.001
+        if abs(r.capacity_ratio - 1.0) > 0.01:  # away from the edge, where the bisection's tolerance decides
+            assert meets == (r.capacity_ratio > 1.0), r.ids
+    points = report.to_dict()["points"]
+    assert all("capacity_ratio" in p and "estimate_itl_ms" in p for p in points)
 
 
 def test_impossible_latency_is_an_infeasible_miss(tmp_path):
@@ -163,7 +197,7 @@ def test_cli_plans_json_and_text(tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {"definition", "files", "summary", "points", "left_out", "other_rows"} <= set(data)
-    assert len(data["points"]) == 3 and data["summary"][-1]["source"] == "ALL"
+    assert len(data["points"]) == 4 and data["summary"][-1]["source"] == "ALL"
     assert {"ids", "rate_rps", "planned_gpus", "needed_gpus", "error_pct", "within"} <= set(data["points"][0])
     text = subprocess.run([*gpucast_exe(), "validate", "--plans", str(path), "--rows"], capture_output=True, text=True)
     assert text.returncode == 0 and "needed" in text.stdout and "lightly loaded" in text.stdout

@@ -375,15 +375,16 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
     def points_table(title: str, results: list[Any]) -> Table:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("id", "source", "model", "GPU", "TPxPP", "in/out", "R req/s", "TTFT ms", "ITL ms",
-                       "planned", "needed", "error %"):  # fmt: skip
+                       "est TTFT", "est ITL", "cap/R", "planned", "needed", "error %"):  # fmt: skip
             table.add_column(column, justify="left" if column in ("id", "source", "model", "GPU") else "right")
         for r in results:
             planned = "-" if r.planned_gpus is None else str(r.planned_gpus)
             ident = r.ids[0] + (f" +{len(r.ids) - 1}" if len(r.ids) > 1 else "")
             table.add_row(
-                ident, r.source[:32], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
-                f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}", planned, str(r.needed_gpus),
-                _pct(r.error_pct, signed=True),
+                ident, r.source[:12], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
+                f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}",
+                f"{r.estimate_ttft_ms:,.0f}", f"{r.estimate_itl_ms:.1f}", f"{r.capacity_ratio:.2f}",
+                planned, str(r.needed_gpus), _pct(r.error_pct, signed=True),
             )  # fmt: skip
         return table
 

@@ -13,11 +13,16 @@ Definitions chosen where the issue (#17, item 3) is silent, and why:
   ``output_tok_per_s_per_gpu`` x num_gpus / output tokens. t: ``ttft_ms``. i: ``tpot_ms`` before ``itl_ms``
   (per-request decode time is what the planner's ITL models; streamed ITL is inflated by multi-step and chunked
   output, data/benchmarks/README.md).
-- Latencies whose notes say "median" are left out (stated reason): the planner's SLOs are means, and a median
-  of a skewed latency is not one. Token lengths must be numbers (ShareGPT mixes are left out, even with means in
-  the notes: a plan for the mean shape is not the measured workload).
+- Latencies whose notes say "median" (TTFT and ITL both) are planned with p50 SLOs (``slo_percentile`` "50",
+  ``core.tails``): the planner bounds the statistic the source measured, never a median read as a mean; a point
+  with one median and one mean is left out. Token lengths must be numbers (ShareGPT mixes are left out, even with
+  means in the notes: a plan for the mean shape is not the measured workload, and the two ShareGPT tables stop at
+  18-42% of their own published max throughput, far from the SLO edge the metric assumes; docs/accuracy.md).
 - Loaded: a request-rate point among the two highest rates its table (source, engine, model, GPU, TP, PP,
   precision, shape) publishes — any metric counts as published — or a closed-loop point at concurrency >= 25.
+  A request-rate table that serves under 90% of the offered rate already at its lowest rate has no point below
+  saturation (SGLang's DeepSeek-V3 README tables: 0.63 and 0.76 of 1 req/s, median TPOT 140-680 ms; the serving
+  fit leaves that source out as a misconfigured run too): its points are left out, named.
 - The plan models the measured deployment as ``estimate`` does: the engine id, memory fraction (notes or the
   engine's default) and KV precision of ``inference.py``; ``max_num_seqs`` = the engine's catalog default; the
   context window = input + output rounded up to a multiple of 128 (a max_model_len a benchmark would set).
@@ -30,13 +35,11 @@ Definitions chosen where the issue (#17, item 3) is silent, and why:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +49,21 @@ from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOpti
 from ..planning.inference import plan_inference
 from .inference import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
 from .layouts import row_layout
+from .plan_diagnosis import estimate_at_rate
+from .plan_points import (
+    LOAD_FACTOR,
+    MIN_CONCURRENCY,
+    TOP_RATES,
+    ServingPoint,
+    group_points,
+    loaded_points,
+    rate_rps,
+)
 from .report import read_table, require_columns
 
-LOADS = ("request-rate", "concurrency")
-LOAD_FACTOR = 10.0  # plan 10 x the measured rate: a fleet, not one deployment (the issue's question)
-SLO_SLACK = 1.1  # SLOs 10% above the measured means
+SLO_SLACK = 1.1  # SLOs 10% above the measured latencies (means, or medians where published)
 WITHIN_PCT = 20.0  # the seed's success metric: within ±20% of the GPUs needed
-MIN_CONCURRENCY = 25.0  # closed-loop points at or above this are loaded
-TOP_RATES = 2  # the two highest request rates of a table are loaded
 CONTEXT_STEP = 128
-RATE_METRICS = ("requests_per_s", "output_tok_per_s_total", "output_tok_per_s_per_gpu")
-ITL_METRICS = ("tpot_ms", "itl_ms")
-_MEDIAN = re.compile(r"\bmedian\b", re.IGNORECASE)
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -70,171 +76,6 @@ def default_files() -> list[Path]:
     if not found:
         raise InputError("no serving data found next to this installation: give CSV files to `validate --plans`")
     return found
-
-
-# ---------------------------------------------------------------------------------------------- points
-@dataclass
-class ServingPoint:
-    """One measured operating point: the deployment, its load and the measured rate and latencies."""
-
-    ids: list[str]
-    source: str
-    engine: str  # the row's engine as printed
-    model: str
-    gpu: str
-    num_gpus: int
-    tp: int
-    pp: int
-    precision: str
-    kv_precision: str
-    input_tokens: float
-    output_tokens: float
-    load: str
-    load_value: float
-    rate_rps: float | None = None  # R, across the deployment
-    rate_from: str = ""
-    ttft_ms: float | None = None
-    itl_ms: float | None = None
-    itl_from: str = ""
-    median: list[str] = field(default_factory=list)  # latency metrics whose notes say median
-    notes: str = ""  # notes of the first row (memory fraction, request count)
-
-    @property
-    def replicas(self) -> int:
-        return self.num_gpus // (self.tp * self.pp)
-
-    def needed_gpus(self, margin: float) -> int:
-        """GPUs the measured deployment needs for 10 x R at ``margin``: ceil(10 x replicas x (1 + margin)) x TP x PP."""
-        return math.ceil(LOAD_FACTOR * self.replicas * (1.0 + margin) - 1e-9) * self.tp * self.pp
-
-
-class _LeaveOut(Exception):
-    """A point that is not a loaded serving measurement; the message says why."""
-
-
-def _number(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _LeaveOut(f"{what} {text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise _LeaveOut(f"{what} {text!r} must be a positive number")
-    return value
-
-
-def group_points(
-    rows: Iterable[dict[str, str]],
-) -> tuple[list[ServingPoint], list[tuple[str, str, str]], Counter[str]]:
-    """Group serving rows into points; returns (points, rows left out as (id, source, reason), other rows per load).
-
-    Rows of other loads (max-throughput, static-batch, startup) are no serving measurement and only counted."""
-    points: dict[tuple[Any, ...], ServingPoint] = {}
-    bad: list[tuple[str, str, str]] = []
-    other: Counter[str] = Counter()
-    for row in rows:
-        load = row["load"].strip()
-        if load not in LOADS:
-            other[load or "(blank)"] += 1
-            continue
-        try:
-            shape = [row[c].strip() for c in ("input_tokens", "output_tokens", "load_value")]
-            numbers = [_number(row[c], c) for c in ("num_gpus", "tp", "pp")]
-            load_value = _number(shape[2], "load_value")
-        except _LeaveOut as reason:
-            bad.append((row.get("id", "?"), row.get("source", ""), str(reason)))
-            continue
-        cols = ("source", "engine", "model", "gpu", "precision", "kv_precision")
-        source, engine, model, gpu, precision, kv = (row[c].strip() for c in cols)
-        key = (source, engine, model, gpu, precision, kv, *numbers, *shape[:2], load, load_value)
-        point = points.get(key)
-        if point is None:
-            point = points[key] = ServingPoint(
-                [], source, engine, model, gpu, int(numbers[0]), int(numbers[1]), int(numbers[2]), precision, kv,
-                math.nan, math.nan, load, load_value, notes=row.get("notes", ""),
-            )  # fmt: skip
-            with contextlib.suppress(ValueError):  # e.g. "ShareGPT (variable)": left NaN, reported per point
-                point.input_tokens, point.output_tokens = (float(shape[0]), float(shape[1]))
-        point.ids.append(row["id"])
-        _add_metric(point, row)
-    return list(points.values()), bad, other
-
-
-def _add_metric(point: ServingPoint, row: dict[str, str]) -> None:
-    metric, notes = row["metric"].strip(), row.get("notes", "")
-    try:
-        value = float(row["value"])
-    except ValueError:
-        return
-    if not math.isfinite(value) or value <= 0:
-        return
-    if metric in RATE_METRICS and (
-        not point.rate_from or RATE_METRICS.index(metric) < RATE_METRICS.index(point.rate_from)
-    ):
-        if "AMBIGUOUS" in notes and point.tp * point.pp > 1:
-            return  # per-GPU vs total not known (validation skips these rows too)
-        point.rate_from, point.rate_rps = metric, value
-    elif metric == "ttft_ms":
-        point.ttft_ms = value
-        if _MEDIAN.search(notes):
-            point.median.append(metric)
-    elif metric in ITL_METRICS and (
-        not point.itl_from or ITL_METRICS.index(metric) < ITL_METRICS.index(point.itl_from)
-    ):
-        point.itl_ms, point.itl_from = value, metric
-        point.median = [m for m in point.median if m not in ITL_METRICS]
-        if _MEDIAN.search(notes):
-            point.median.append(metric)
-
-
-def rate_rps(point: ServingPoint) -> float:
-    """R across the deployment from the point's best rate metric (requests, else output tokens / output length)."""
-    assert point.rate_rps is not None
-    if point.rate_from == "requests_per_s":
-        return point.rate_rps
-    total = point.rate_rps * (point.num_gpus if point.rate_from == "output_tok_per_s_per_gpu" else 1)
-    return total / point.output_tokens
-
-
-def why_not(point: ServingPoint, top_rates: dict[tuple[Any, ...], list[float]]) -> str | None:
-    """Why a point is not a loaded serving measurement (None: it is)."""
-    if not (math.isfinite(point.input_tokens) and math.isfinite(point.output_tokens)):
-        return "token lengths are not numbers (a dataset mix, not one request shape)"
-    if point.num_gpus % (point.tp * point.pp):
-        return f"num_gpus {point.num_gpus} is not a multiple of tp x pp = {point.tp * point.pp}"
-    measured = (("rate", point.rate_rps), ("ttft_ms", point.ttft_ms), ("itl/tpot", point.itl_ms))
-    missing = [name for name, value in measured if value is None]
-    if missing:
-        return f"no {', '.join(missing)} measured at this operating point"
-    if point.median:
-        return f"{', '.join(point.median)} are medians (notes), the planner's SLOs are means"
-    if point.load == "concurrency" and point.load_value < MIN_CONCURRENCY:
-        return f"lightly loaded: concurrency {point.load_value:g} < {MIN_CONCURRENCY:g}"
-    top = top_rates.get(_table(point), [])
-    if point.load == "request-rate" and point.load_value not in top:
-        return f"lightly loaded: rate {point.load_value:g} is not among the table's {TOP_RATES} highest ({', '.join(f'{r:g}' for r in top)})"
-    return None
-
-
-def _table(point: ServingPoint) -> tuple[Any, ...]:
-    return (point.source, point.engine, point.model, point.gpu, point.tp, point.pp, point.precision,
-            point.input_tokens, point.output_tokens)  # fmt: skip
-
-
-def loaded_points(points: Sequence[ServingPoint]) -> tuple[list[ServingPoint], list[tuple[ServingPoint, str]]]:
-    """Split points into loaded ones and the others with the reason (every point lands in one of the two)."""
-    rates: dict[tuple[Any, ...], set[float]] = defaultdict(set)
-    for p in points:
-        if p.load == "request-rate":
-            rates[_table(p)].add(p.load_value)
-    top = {key: sorted(values, reverse=True)[:TOP_RATES] for key, values in rates.items()}
-    loaded, left = [], []
-    for p in points:
-        reason = why_not(p, top)
-        if reason is None:
-            loaded.append(p)
-        else:
-            left.append((p, reason))
-    return loaded, left
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -267,6 +108,17 @@ class PlanResult:
     plan_ttft_ms: float | None = None
     plan_itl_ms: float | None = None
     note: str = ""  # why infeasible, or that an open-loop point was saturated
+    slo_percentile: str = "mean"  # the statistic the SLOs bound: the measured one ("50" where medians)
+    capacity_per_replica: float | None = None  # the planner's capacity at the SLOs, req/s per replica
+    estimate_ttft_ms: float = math.nan  # ``estimate --request-rate R`` on the measured deployment (plan_diagnosis)
+    estimate_itl_ms: float = math.nan
+
+    @property
+    def capacity_ratio(self) -> float:
+        """Capacity per replica / measured R per replica: the plan misses by about its inverse."""
+        if self.capacity_per_replica is None:
+            return math.nan
+        return self.capacity_per_replica * (self.num_gpus // (self.tp * self.pp)) / self.rate_rps
 
     @property
     def within(self) -> bool:
@@ -295,7 +147,7 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
                        safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
                        gpu_memory_utilization=memory.gpu_memory_utilization,
                        engine_version=point.engine,  # the row's engine label states its release (core.perf.engine_era)
-                       slo_percentile="mean"),  # the SLOs are the measured means (with slack), not percentiles
+                       slo_percentile=point.slo_percentile),  # the statistic measured (with slack)
     )  # fmt: skip
 
 
@@ -311,8 +163,11 @@ def ask(point: ServingPoint) -> PlanResult:
         load_value=point.load_value, rate_rps=rate, ttft_ms=point.ttft_ms or math.nan,
         itl_ms=point.itl_ms or math.nan, planned_rps=workload.requests_per_second,
         needed_gpus=point.needed_gpus(options.safety_margin), planned_gpus=None, error_pct=math.inf,
-        outcome="infeasible",
+        outcome="infeasible", slo_percentile=options.slo_percentile,
     )  # fmt: skip
+    result.estimate_ttft_ms, result.estimate_itl_ms = estimate_at_rate(
+        rate, point.num_gpus, model, gpu, options, point.input_tokens, point.output_tokens
+    )
     try:
         plan = plan_inference(workload, model, gpu, options)
     except InfeasibleError as error:
@@ -321,6 +176,7 @@ def ask(point: ServingPoint) -> PlanResult:
     thr = plan.throughput
     result.planned_gpus = plan.gpu_resources.total_gpus
     result.plan_ttft_ms, result.plan_itl_ms = thr.estimated_ttft_ms, thr.estimated_itl_ms
+    result.capacity_per_replica = thr.rps_per_replica
     if not thr.meets_latency_sla:
         result.note = f"the plan does not meet the SLOs: {plan.recommendation}"
         return result
@@ -395,7 +251,9 @@ class PlanValidationReport:
             "definition": definition,
             "files": self.files,
             "summary": [clean(s) for s in self.summary],
-            "points": [clean(r) | {"within": r.within} for r in self.results],
+            "points": [
+                clean(r) | {"within": r.within, "capacity_ratio": _finite(r.capacity_ratio)} for r in self.results
+            ],
             "left_out": [{"ids": i, "source": s, "reason": r} for i, s, r in self.left_out],
             "other_rows": self.other_rows,
         }
