@@ -150,25 +150,14 @@ def prompts_per_pass(rate: float, fixed_s: float, per_prompt_s: float, cap: floa
     return k
 
 
-def own_pass_cost(
-    cfg: ReplicaConfig,
-    rate: float,
-    latency: float,
-    cost: float,
-    new_tokens: float,
-    wave_share: float = 0.0,
-    wave_size: float = 1.0,
-) -> float:
+def own_pass_cost(cfg: ReplicaConfig, rate: float, latency: float, cost: float, new_tokens: float) -> float:
     """Replica time per prompt (per pipeline stage) at ``rate`` prompts/s: ``cost`` (``prefill_costs``'s, the
     shared pass's compute), plus, on an engine that prefills in passes of their own (``Efficiency.
     own_prefill_passes``), the pass's fixed part (a lone pass's ``latency`` / pp beyond ``cost``: the weight read,
     the eager MoE launches) divided among the ``prompts_per_pass`` that share it. Engines whose prefill chunks
-    ride in decode steps share that part with the decode step itself: ``cost`` unchanged. A closed-loop client's
-    ``wave_share`` of prompts arrive together, ``wave_size`` at a time, and share one pass (up to the budget)."""
+    ride in decode steps share that part with the decode step itself: ``cost`` unchanged."""
     if not cfg.efficiency.own_prefill_passes or new_tokens <= 0.0:
         return cost
     fixed = max(latency / cfg.pp - cost, 0.0)
-    cap = max(max(cfg.chunk_tokens, 1) / max(new_tokens, 1.0), 1.0)
-    share = min(max(wave_share, 0.0), 1.0)
-    per_prompt = (1.0 - share) / prompts_per_pass(rate, fixed, cost, cap) + share / min(max(wave_size, 1.0), cap)
-    return cost + fixed * per_prompt
+    cap = max(cfg.chunk_tokens, 1) / max(new_tokens, 1.0)
+    return cost + fixed / prompts_per_pass(rate, fixed, cost, cap)

@@ -52,7 +52,6 @@ class _RequestCosts:
     prefill_cost: float  # replica time per prompt under load (prompts share one weight read per pass)
     ttft_alone: float  # TTFT without queueing for the prefill server
     decode_time: float  # (O - 1) decode steps
-    new_tokens: float  # the prompt's tokens to prefill (not cached)
 
 
 def _request_costs(
@@ -67,7 +66,7 @@ def _request_costs(
     chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
     ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
-    return _RequestCosts(batch, step, prefill_latency, prefill_cost, ttft_alone, decode_time, new_tokens)
+    return _RequestCosts(batch, step, prefill_latency, prefill_cost, ttft_alone, decode_time)
 
 
 def _prefill_wait(utilization: float, prefill_latency: float) -> float:
@@ -137,18 +136,8 @@ def _closed_loop(
     itl_prefill = wave_itl_prefill(prefill_cost, share)
     rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, itl_prefill)
     ttft = costs.ttft_alone
-    # An engine with prefill passes of their own (core.replica.own_pass_cost): a prompt's share of its pass depends
-    # on the rate, and only the other B - 1 running requests' passes stall a request's decode or queue its prompt
-    # (a closed loop of B has no other prompt to wait for at B = 1; the share is charged to the rate that matters).
-    own_passes = cfg.efficiency.own_prefill_passes
-    others = max(batch - 1.0, 0.0) / max(batch, 1.0) if own_passes else 1.0
-    for _ in range(4 if own_passes else 2):
-        if own_passes:
-            prefill_cost = own_pass_cost(
-                cfg, rate * others, costs.prefill_latency, costs.prefill_cost, costs.new_tokens, share, batch
-            )
-            itl_prefill = wave_itl_prefill(prefill_cost, share) * others
-        queued = _prefill_wait(rate * prefill_cost * others, costs.prefill_latency)
+    for _ in range(2):
+        queued = _prefill_wait(rate * prefill_cost, costs.prefill_latency)
         ttft = costs.ttft_alone + share * wave_wait + (1.0 - share) * queued
         rate = _solve_rate(batch, ttft, costs.decode_time, itl_prefill)
     itl = step.total_s / max(1.0 - rate * itl_prefill, 1e-9)
@@ -308,7 +297,7 @@ def open_loop_point(
     closed = _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
     rate = closed.requests_per_s
     # an engine that prefills in passes of their own charges each prompt its share of a pass (core.replica)
-    cost = own_pass_cost(cfg, rate, costs.prefill_latency, costs.prefill_cost, costs.new_tokens)
+    cost = own_pass_cost(cfg, rate, costs.prefill_latency, costs.prefill_cost, input_tokens - cached_input_tokens)
     utilization = max(rate / max(saturation_rate, 1e-12), rate * cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
     itl = costs.step.total_s / max(1.0 - rate * cost, 1e-9)

@@ -115,7 +115,7 @@ def latency_tail(
     rate, step = point.requests_per_s, point.step
     shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
     itl = point.itl_s
-    steps = step_distribution(_gaps(cfg, shape, rate), rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
     if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
         inf = (math.inf,) * 5
         return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf)  # type: ignore[arg-type]
@@ -150,30 +150,13 @@ def latency_tail(
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
 
 
-def _per_pass(cfg: ReplicaConfig, shape: _Shape, rate: float) -> float:
-    """Prompts per prefill pass at ``rate`` (``replica.prompts_per_pass``); 0 where prefill chunks ride in decode
-    steps (no passes of their own)."""
-    if not cfg.efficiency.own_prefill_passes or shape.mean_fixed <= 0.0:
-        return 0.0
-    cap = max(cfg.chunk_tokens, 1) / max(shape.mean_new_tokens, 1.0)
-    return prompts_per_pass(rate, shape.mean_fixed, shape.mean_cost, cap)
-
-
 def _mean_cost(cfg: ReplicaConfig, shape: _Shape, rate: float) -> float:
     """Replica time per prompt at ``rate``: the shared cost, plus on an engine that prefills in passes of their
     own the passes' fixed part divided among the prompts that share one (``serving.open_loop_point`` alike)."""
-    per_pass = _per_pass(cfg, shape, rate)
-    return shape.mean_cost + (shape.mean_fixed / per_pass if per_pass else 0.0)
-
-
-def _gaps(cfg: ReplicaConfig, shape: _Shape, rate: float) -> tuple[tuple[float, float], ...]:
-    """The prefill work that lengthens a gap between two tokens (seconds, per request), ascending: each chunk where
-    chunks ride in decode steps; on an engine with passes of their own, a whole pass (its fixed part and the k
-    prompts' chunks that share it, at 1/k per request), which stalls every running decode."""
-    per_pass = _per_pass(cfg, shape, rate)
-    if not per_pass:
-        return shape.chunk_table
-    return tuple((shape.mean_fixed + per_pass * size, n / per_pass) for size, n in shape.chunk_table)
+    if not cfg.efficiency.own_prefill_passes or shape.mean_fixed <= 0.0:
+        return shape.mean_cost
+    cap = max(cfg.chunk_tokens, 1) / max(shape.mean_new_tokens, 1.0)
+    return shape.mean_cost + shape.mean_fixed / prompts_per_pass(rate, shape.mean_fixed, shape.mean_cost, cap)
 
 
 def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:

@@ -307,11 +307,7 @@ def _add_row(
 
 # ---------------------------------------------------------------------------------------------- prediction
 def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
-    """The replica's operating point under the group's load (``eff`` overrides the catalog's fitted values; how the
-    engine schedules its prefill, ``own_prefill_passes``, stays the row's engine's)."""
-    if eff is not None:
-        own = group.cfg.efficiency.own_prefill_passes
-        eff = eff if eff.own_prefill_passes == own else dataclasses.replace(eff, own_prefill_passes=own)
+    """The replica's operating point under the group's load (``eff`` overrides the catalog's)."""
     cfg = dataclasses.replace(group.cfg, efficiency=eff) if eff is not None else group.cfg
     return under_load(
         cfg,
