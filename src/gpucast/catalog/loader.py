@@ -245,10 +245,7 @@ def efficiency_for(
     ``engine_version`` predates the engine's current kernels for ``model`` (``era_for``), the era's factors."""
     table = load_efficiencies()
     eff = table.get(gpu.family, table["default"])
-    spec = resolve_engine(engine)
-    engine_id = spec.id
-    if spec.own_prefill_passes:
-        eff = dataclasses.replace(eff, own_prefill_passes=True)
+    engine_id = resolve_engine(engine).id
     factors = load_engine_factors().get(engine_id)
     if factors is not None and factors != EngineFactors():
         eff = dataclasses.replace(factors.apply(eff), source=f"{eff.source}; {engine_id} engine factors")

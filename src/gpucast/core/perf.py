@@ -57,10 +57,6 @@ class Efficiency:
     # prefills of about half its wave ((C - 1) / 2 prompts) instead of an M/D/1 queue; 0 = independent arrivals
     closed_loop_wave_fraction: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
-    # whether the engine prefills in passes of their own, which stall the running decodes (SGLang without
-    # --enable-mixed-chunk): a pass pays its weight read and eager launches, shared only by the prompts that
-    # wait for it (core.replica.own_pass_cost); False: prefill chunks ride in decode steps (vLLM V1, TensorRT-LLM)
-    own_prefill_passes: bool = False
     source: str = "defaults"
 
 

@@ -6,7 +6,6 @@ the capacity bounds of ``core.search_floor`` read them directly. Kept apart so e
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -125,39 +124,3 @@ def prefill_costs(cfg: ReplicaConfig, tokens: float, cached_tokens: float = 0.0)
     prompt at every load it tries."""
     latency = prefill_seconds(cfg, tokens, cached_tokens=cached_tokens)
     return latency, prefill_seconds(cfg, tokens, batched=True, cached_tokens=cached_tokens) / cfg.pp
-
-
-def prompts_per_pass(rate: float, fixed_s: float, per_prompt_s: float, cap: float) -> float:
-    """Mean number of prompts that share one prefill pass of an engine that prefills in passes of their own.
-
-    Batch service: the engine takes every waiting prompt into its next pass (up to ``cap`` prompts, its token
-    budget). A prompt that finds no pass running opens one; the prompts that arrive during a pass of length L wait
-    and share the next. A pass is followed by another when at least one prompt arrived during it (probability
-    1 - e^-lambda L), so a busy period holds e^lambda L passes and 1 + lambda L e^lambda L prompts on average
-    (Poisson arrivals): k = lambda L + e^-lambda L prompts per pass, 1 at light load and the arrivals during one
-    pass under load. L is the pass of k prompts, ``fixed_s`` + k x ``per_prompt_s`` (mean field), solved by fixed
-    point (a contraction while lambda x ``per_prompt_s`` < 1, i.e. below the prefill server's saturation).
-    """
-    if rate <= 0.0:
-        return 1.0
-    k = 1.0
-    for _ in range(50):
-        busy = rate * (fixed_s + k * per_prompt_s)
-        new = min(max(busy + math.exp(-busy), 1.0), max(cap, 1.0))
-        if abs(new - k) < 1e-9:
-            return new
-        k = new
-    return k
-
-
-def own_pass_cost(cfg: ReplicaConfig, rate: float, latency: float, cost: float, new_tokens: float) -> float:
-    """Replica time per prompt (per pipeline stage) at ``rate`` prompts/s: ``cost`` (``prefill_costs``'s, the
-    shared pass's compute), plus, on an engine that prefills in passes of their own (``Efficiency.
-    own_prefill_passes``), the pass's fixed part (a lone pass's ``latency`` / pp beyond ``cost``: the weight read,
-    the eager MoE launches) divided among the ``prompts_per_pass`` that share it. Engines whose prefill chunks
-    ride in decode steps share that part with the decode step itself: ``cost`` unchanged."""
-    if not cfg.efficiency.own_prefill_passes or new_tokens <= 0.0:
-        return cost
-    fixed = max(latency / cfg.pp - cost, 0.0)
-    cap = max(cfg.chunk_tokens, 1) / max(new_tokens, 1.0)
-    return cost + fixed / prompts_per_pass(rate, fixed, cost, cap)

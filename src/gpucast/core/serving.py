@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from .percentiles import LatencyTail
 from .perf import StepTime
-from .replica import ReplicaConfig, decode_step_time, own_pass_cost, prefill_costs, prefill_seconds
+from .replica import ReplicaConfig, decode_step_time, prefill_costs, prefill_seconds
 
 
 @dataclass(frozen=True)
@@ -296,11 +296,9 @@ def open_loop_point(
     )  # fmt: skip
     closed = _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
     rate = closed.requests_per_s
-    # an engine that prefills in passes of their own charges each prompt its share of a pass (core.replica)
-    cost = own_pass_cost(cfg, rate, costs.prefill_latency, costs.prefill_cost, input_tokens - cached_input_tokens)
-    utilization = max(rate / max(saturation_rate, 1e-12), rate * cost)
+    utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
-    itl = costs.step.total_s / max(1.0 - rate * cost, 1e-9)
+    itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds one at every load it tries
     c = closed

@@ -278,8 +278,6 @@ class EngineSpec:
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.perf.EARLY_MLA_MOE); "" = no earlier era known
     mla_moe_kernels_since: str = ""
-    # whether prefill runs in passes of its own instead of riding in decode steps (core.perf.Efficiency)
-    own_prefill_passes: bool = False
 
     def default_kv_precision(self, precision: Precision) -> Precision:
         """The KV cache dtype the engine uses for ``precision`` weights when none is given: the activation

@@ -28,7 +28,7 @@ from functools import lru_cache
 from statistics import NormalDist
 
 from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
-from .replica import ReplicaConfig, prefill_costs, prompts_per_pass
+from .replica import ReplicaConfig, prefill_costs
 from .serving import OperatingPoint
 
 RHO_CAP = 0.99  # the prefill server's utilization is capped as in serving._prefill_wait
@@ -57,8 +57,6 @@ class _Shape:
     mean_latency: float
     mean_square: float
     chunk_table: tuple[tuple[float, float], ...]  # ascending chunk seconds
-    mean_fixed: float = 0.0  # a lone pass's time per stage beyond its shared cost (replica.own_pass_cost)
-    mean_new_tokens: float = 0.0
 
 
 @lru_cache(maxsize=4096)
@@ -91,8 +89,6 @@ def _shape(
         sum(w * lat for w, _, lat, _, _ in points),
         sum(w * lat * lat for w, _, lat, _, _ in points),
         tuple(sorted(chunks.items())),
-        sum(w * max(lat / cfg.pp - c, 0.0) for w, _, lat, c, _ in points),
-        sum(w * max(tin - min(cached_tokens, tin), 0.0) for w, tin, _ in _points(lengths, input_tokens, output_tokens)),
     )
 
 
@@ -123,7 +119,7 @@ def latency_tail(
     half_step = step.total_s / 2.0
     offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
     mean_latency, mean_square = shape.mean_latency, shape.mean_square
-    rho = min(max(rate / max(saturation_rate, 1e-12), rate * _mean_cost(cfg, shape, rate), 0.0), RHO_CAP)
+    rho = min(max(rate / max(saturation_rate, 1e-12), rate * shape.mean_cost, 0.0), RHO_CAP)
     # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
     # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
     mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
@@ -148,15 +144,6 @@ def latency_tail(
     e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
     tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
-
-
-def _mean_cost(cfg: ReplicaConfig, shape: _Shape, rate: float) -> float:
-    """Replica time per prompt at ``rate``: the shared cost, plus on an engine that prefills in passes of their
-    own the passes' fixed part divided among the prompts that share one (``serving.open_loop_point`` alike)."""
-    if not cfg.efficiency.own_prefill_passes or shape.mean_fixed <= 0.0:
-        return shape.mean_cost
-    cap = max(cfg.chunk_tokens, 1) / max(shape.mean_new_tokens, 1.0)
-    return shape.mean_cost + shape.mean_fixed / prompts_per_pass(rate, shape.mean_fixed, shape.mean_cost, cap)
 
 
 def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
