@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             y = load_history(s.frame.iloc[:end]).frame["y"].to_numpy(dtype=float)
             bt = rolling.backtest(y, DAY, fast.calibrated_steps(len(y), DAY, args.horizon))
             members = forecast_members(y, DAY, args.horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired)
-            members["weighted (engine)"] = rolling.combine(members, rolling.member_weights(bt, np.isfinite(bt.actual)))
+            members["weighted (engine)"] = rolling.combine(members, rolling.member_weights(bt))
             actual = raw[end : end + args.horizon]
             naive = float(np.mean(np.abs(np.resize(raw[end - DAY : end], args.horizon) - actual)))
             scores = {name: float(np.mean(np.abs(f - actual))) / max(naive, 1e-9) for name, f in members.items()}

@@ -68,7 +68,7 @@ def fit_series(
     bt = rolling.backtest(y, season, steps)
     observed = np.isfinite(bt.actual)
     ensemble_bt = rolling.prequential(bt)
-    weights = rolling.member_weights(bt, observed)
+    weights = rolling.member_weights(bt)
     mean = np.clip(
         rolling.combine(
             forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
@@ -138,7 +138,7 @@ def fit_series(
         backtest=backtest,
         members=members,
         seasonalities=list(plan.seasons),
-        combination="weighted" if len(weights) > 1 else "single",
+        combination="median" if len(weights) > 1 else "single",
         fit_points=len(y),
         warnings=notes,
     )
