@@ -39,7 +39,7 @@ import numpy as np
 from .batched import level_shifts, members_at
 from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
 from .members import level_shift, repair_outages
-from .selection import choose, running_errors, scores
+from .selection import choose, prequential_median, running_errors, scores
 from .selection import combine as median_of
 
 MAX_ORIGINS = 72
@@ -97,11 +97,7 @@ def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.n
 
 def prequential(bt: Backtested) -> np.ndarray:
     """The ensemble's backtest forecast at every origin, its members chosen from errors observed before it."""
-    out = np.empty_like(bt.actual)
-    running = running_errors(bt.actual, bt.forecasts)  # one pass; each origin reads the prefixes landed before it
-    for i, t in enumerate(bt.origins):
-        out[i] = median_of({k: v[i] for k, v in bt.forecasts.items()}, choose(scores(bt.origins, running, int(t))))
-    return out
+    return prequential_median(bt.origins, running_errors(bt.actual, bt.forecasts), bt.forecasts)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,29 @@ def scores(origins: np.ndarray, running: dict[str, np.ndarray], now: int) -> dic
     return {name: float(np.mean(c[rows, seen[rows]] / baseline)) for name, c in running.items()}
 
 
+def prequential_median(
+    origins: np.ndarray, running: dict[str, np.ndarray], forecasts: dict[str, np.ndarray]
+) -> np.ndarray:
+    """At every origin, ``combine(forecasts at that origin, choose(scores(origins, running, origin)))`` — all
+    origins in a few array passes (the per-origin loop cost ~25 ms a series, a quarter of a fleet's time)."""
+    names = list(running)
+    steps = running[BASELINE].shape[1] - 1
+    seen = np.clip(origins[:, None] - origins[None, :], 0, steps)  # (now, origin): cells landed before now
+    cols = np.arange(len(origins))[None, :]
+    base = running[BASELINE][cols, seen]
+    valid = (seen > 0) & (base > 0)
+    count = valid.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.stack([np.where(valid, running[n][cols, seen] / base, 0.0).sum(axis=1) for n in names])
+    # the TOP_K lowest (ties: the first member in order, as sorted() keeps them), per origin
+    top = np.argsort(ratio / np.maximum(count, 1), axis=0, kind="stable")[:TOP_K]  # (k, origins)
+    stacked = np.stack([forecasts[n] for n in names])  # (members, origins, steps)
+    out = np.median(stacked[top, np.arange(len(origins))[None, :]], axis=0)
+    fallback = count == 0
+    out[fallback] = forecasts[BASELINE][fallback]
+    return np.asarray(out)
+
+
 def choose(score: dict[str, float] | None) -> dict[str, float]:
     """The members combined, each with its share (1 / count): the TOP_K best scored, or seasonal-naive alone."""
     if score is None:
