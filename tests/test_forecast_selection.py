@@ -103,3 +103,16 @@ def test_servegen_clients_beat_the_old_rule_on_rolling_origins() -> None:
     assert len(series) == 12
     ratios = [ev.evaluate(s, 48, 8, 12, with_sf=False).vs_naive for s in series]
     assert math.isfinite(ev.geomean(ratios)) and ev.geomean(ratios) < 0.815
+
+
+def test_variants_script_members_forecast_the_horizon() -> None:
+    from conftest import load_script
+
+    script = load_script(SCRIPT.parent / "forecast_selection_variants.py", "forecast_selection_variants")
+    t = np.arange(5 * 24)
+    y = 20 + 10 * np.sin(2 * np.pi * t / 24)
+    for name, member in script.EXTRA.items():
+        f = member(y, 24, 30)
+        assert f.shape == (30,) and np.isfinite(f).all(), name
+        # a pure daily cycle: every candidate repeats the last day (within float error of log/exp)
+        assert np.allclose(f[:24], y[-24:], rtol=1e-6), name

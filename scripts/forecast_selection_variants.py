@@ -1,0 +1,187 @@
+"""Member selection and combination rules for the fast engine, compared on rolling origins (issue 26, item 2).
+
+Same protocol as ``scripts/forecast_ceiling.py`` (16 origins 12 h apart, 48 h ahead, daily season, each origin
+sees only the rows before it through ``load_history``; MAE / seasonal-naive MAE, geometric mean over origins and
+then over a family's series). At each origin every rule gets the members' rolling backtest (``rolling.backtest``,
+the engine's up to 72 origins) and their final forecasts, and picks or weights members from the backtest alone;
+the extra members (``--members``) are computed at every backtest origin like the engine's own. Figures in
+docs/forecast-accuracy.md ("Member selection").
+
+    python scripts/forecast_selection_variants.py [--members]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from evaluate_forecasts import DAY, cuts, geomean, traces  # noqa: E402
+
+from gpucast.forecast import fast, load_history, rolling  # noqa: E402
+from gpucast.forecast.members import forecast_members  # noqa: E402
+
+Case = dict  # name, family, bt (rolling.Backtested), final (member -> forecast), actual, naive MAE
+
+
+def _profile_and_adjusted(z: np.ndarray, s: int, seasons: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    k = max(1, min(seasons, len(z) // s))
+    rows = z[len(z) - k * s :].reshape(k, s)
+    shape = np.median(rows - rows.mean(axis=1, keepdims=True), axis=0)
+    shape -= shape.mean()
+    return shape, z - shape[(np.arange(len(z)) - len(z)) % s]
+
+
+def _level_member(level: Callable[[np.ndarray, int], float], seasons: int = 7) -> Callable[..., np.ndarray]:
+    def member(y: np.ndarray, s: int, h: int) -> np.ndarray:
+        profile, adjusted = _profile_and_adjusted(np.log1p(y), s, seasons)
+        return np.asarray(np.expm1(level(adjusted, s) + profile[np.arange(h) % s]))
+
+    return member
+
+
+def _recent_profile(y: np.ndarray, s: int, h: int) -> np.ndarray:
+    """Profile: recency-weighted mean of the last 7 seasons' shapes (half-life 2 seasons); level: last half season."""
+    z = np.log1p(y)
+    k = max(1, min(7, len(z) // s))
+    rows = z[len(z) - k * s :].reshape(k, s)
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    w = 0.5 ** (np.arange(k)[::-1] / 2.0)
+    profile = (w[:, None] * rows).sum(axis=0) / w.sum()
+    adjusted = z - profile[(np.arange(len(z)) - len(z)) % s]
+    return np.asarray(np.expm1(np.median(adjusted[-s // 2 :]) + profile[np.arange(h) % s]))
+
+
+def _naive_at_level(y: np.ndarray, s: int, h: int) -> np.ndarray:
+    """The last season's log shape moved to the recent level (last half season, de-seasonalised)."""
+    z = np.log1p(y)
+    _, adjusted = _profile_and_adjusted(z, s)
+    shift = np.median(adjusted[-s // 2 :]) - np.mean(adjusted[-s:])
+    return np.asarray(np.expm1(z[-s:][np.arange(h) % s] + shift))
+
+
+EXTRA: dict[str, Callable[..., np.ndarray]] = {
+    "DayLevel": _level_member(lambda a, s: float(np.mean(a[-s:]))),
+    "WeekMedianLevel": _level_member(lambda a, s: float(np.median(a[-7 * s :]))),
+    "RecentWeekBlend": _level_member(
+        lambda a, s: 0.5 * float(np.median(a[-s // 2 :])) + 0.5 * float(np.mean(a[-7 * s :]))
+    ),
+    "Profile3": _level_member(lambda a, s: float(np.median(a[-s // 2 :])), seasons=3),
+    "RecentProfile": _recent_profile,
+    "NaiveAtLevel": _naive_at_level,
+}
+
+
+def cases(extra: bool, horizon: int = 48, origins: int = 16, spacing: int = 12) -> list[Case]:
+    out = []
+    for s in traces():
+        raw = s.frame["rps"].to_numpy(dtype=float)
+        for end in cuts(len(raw), horizon, origins, spacing):
+            y = load_history(s.frame.iloc[:end]).frame["y"].to_numpy(dtype=float)
+            bt = rolling.backtest(y, DAY, fast.calibrated_steps(len(y), DAY, horizon))
+            cap = rolling.CAP_FACTOR * float(y.max())
+            final = forecast_members(y, DAY, horizon, cap, bt.repaired)
+            if extra:
+                steps = bt.actual.shape[1]
+                for name, member in EXTRA.items():
+                    rows = [member(bt.repaired[:t], DAY, steps) for t in bt.origins.tolist()]
+                    bt.forecasts[name] = np.clip(np.nan_to_num(np.array(rows)), 0.0, cap)
+                    final[name] = np.clip(np.nan_to_num(member(bt.repaired, DAY, horizon)), 0.0, cap)
+            actual = raw[end : end + horizon]
+            naive = float(np.mean(np.abs(np.resize(raw[end - DAY : end], horizon) - actual)))
+            out.append({"name": s.name, "family": s.family, "bt": bt, "final": final, "actual": actual, "naive": naive})
+    return out
+
+
+def pooled_mae(case: Case, pool: list[str]) -> dict[str, float]:
+    bt = case["bt"]
+    seen = np.isfinite(bt.actual)
+    return {n: float(np.mean(np.abs(bt.forecasts[n][seen] - bt.actual[seen]))) for n in pool}
+
+
+def relative_mae(
+    case: Case, pool: list[str], cap: float | None = None, half_life: float | None = None
+) -> dict[str, float]:
+    """Mean over backtest origins of MAE / seasonal-naive MAE (the engine's score; ``cap``: ratios clipped,
+    ``half_life``: origins weighted 0.5^(age / half-life days))."""
+    bt = case["bt"]
+    err = {n: np.nanmean(np.abs(bt.forecasts[n] - bt.actual), axis=1) for n in pool}
+    ok = err["SeasonalNaive"] > 0
+    w = np.ones(int(ok.sum()))
+    if half_life:
+        w = 0.5 ** ((bt.origins[-1] - bt.origins[ok]) / (half_life * DAY))
+    out = {}
+    for n in pool:
+        r = err[n][ok] / err["SeasonalNaive"][ok]
+        out[n] = float(np.sum(w * (np.minimum(r, cap) if cap else r)) / w.sum())
+    return out
+
+
+def combine(case: Case, score: dict[str, float], k: int, how: str) -> np.ndarray:
+    top = sorted(score, key=lambda n: score[n])[:k]
+    stack = np.stack([case["final"][n] for n in top])
+    if how == "median":
+        return np.asarray(np.median(stack, axis=0))
+    w = np.array([1 / max(score[n], 1e-12) ** 2 for n in top])
+    return np.asarray(np.tensordot(w / w.sum(), stack, axes=1))
+
+
+def engine(case: Case, pool: list[str]) -> np.ndarray:
+    """The engine's own rule (``rolling.member_weights`` and ``rolling.combine``) on the members of ``pool``."""
+    bt = case["bt"]
+    own = rolling.Backtested(bt.origins, bt.actual, {n: bt.forecasts[n] for n in pool}, bt.season, bt.repaired)
+    return rolling.combine(case["final"], rolling.member_weights(own))
+
+
+def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
+    out: dict[str, Callable[[Case], np.ndarray]] = {
+        "before: inverse pooled-MAE² weights, top 3": lambda c: combine(c, pooled_mae(c, pool), 3, "weights"),
+        "median of all members": lambda c: np.median(np.stack([c["final"][n] for n in pool]), axis=0),
+        "median of top 4 by pooled MAE": lambda c: combine(c, pooled_mae(c, pool), 4, "median"),
+        "engine: median of top 4 by relative MAE": lambda c: engine(c, pool),
+    }
+    for k in (3, 5):
+        out[f"median of top {k} by relative MAE"] = lambda c, k=k: combine(c, relative_mae(c, pool), k, "median")
+    out["inverse relative-MAE² weights, top 4"] = lambda c: combine(c, relative_mae(c, pool), 4, "weights")
+    out["top 4 by relative MAE, ratios capped at 3"] = lambda c: combine(c, relative_mae(c, pool, cap=3), 4, "median")
+    out["top 4 by relative MAE, half-life 4 days"] = lambda c: combine(
+        c, relative_mae(c, pool, half_life=4), 4, "median"
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", action="store_true", help="also score the extra candidate members")
+    args = parser.parse_args(argv)
+    data = cases(args.members)
+    base = list(forecast_members(np.ones(3 * DAY), DAY, 1, 2.0))
+    table: dict[str, Callable[[Case], np.ndarray]] = dict(rules(base))
+    if args.members:
+        for name in EXTRA:
+            table[f"member alone: {name}"] = lambda c, name=name: c["final"][name]
+            pool = [*base, name]
+            table[f"engine rule, + {name}"] = lambda c, pool=pool: combine(c, relative_mae(c, pool), 4, "median")
+    families = sorted({c["family"] for c in data})
+    print("| rule | " + " | ".join(families) + " |")
+    print("| --- |" + " ---: |" * len(families))
+    for label, rule in table.items():
+        per: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for c in data:
+            ratio = float(np.mean(np.abs(rule(c) - c["actual"]))) / max(c["naive"], 1e-9)
+            per[(c["family"], c["name"])].append(ratio)
+        cells = [geomean([geomean(v) for (f, _), v in per.items() if f == family]) for family in families]
+        print(f"| {label} | " + " | ".join(f"{v:.3f}" for v in cells) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
