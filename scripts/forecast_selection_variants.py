@@ -7,13 +7,15 @@ the engine's up to 72 origins) and their final forecasts, and picks or weights m
 the extra members (``--members``) are computed at every backtest origin like the engine's own. Figures in
 docs/forecast-accuracy.md ("Member selection").
 
-    python scripts/forecast_selection_variants.py [--members]
+    python scripts/forecast_selection_variants.py [--members] [--max-origins 72]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -113,8 +115,10 @@ def relative_mae(
     """Mean over backtest origins of MAE / seasonal-naive MAE (the engine's score; ``cap``: ratios clipped,
     ``half_life``: origins weighted 0.5^(age / half-life days))."""
     bt = case["bt"]
-    err = {n: np.nanmean(np.abs(bt.forecasts[n] - bt.actual), axis=1) for n in pool}
-    ok = err["SeasonalNaive"] > 0
+    with warnings.catch_warnings():  # an origin with no landed cell in a block of steps: NaN, dropped below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        err = {n: np.nanmean(np.abs(bt.forecasts[n] - bt.actual), axis=1) for n in pool}
+    ok = np.nan_to_num(err["SeasonalNaive"]) > 0
     w = np.ones(int(ok.sum()))
     if half_life:
         w = 0.5 ** ((bt.origins[-1] - bt.origins[ok]) / (half_life * DAY))
@@ -122,6 +126,35 @@ def relative_mae(
     for n in pool:
         r = err[n][ok] / err["SeasonalNaive"][ok]
         out[n] = float(np.sum(w * (np.minimum(r, cap) if cap else r)) / w.sum())
+    return out
+
+
+def log_mae(case: Case, pool: list[str]) -> dict[str, float]:
+    bt = case["bt"]
+    seen = np.isfinite(bt.actual)
+    truth = np.log1p(bt.actual[seen])
+    return {n: float(np.mean(np.abs(np.log1p(bt.forecasts[n][seen]) - truth))) for n in pool}
+
+
+def _trimmed(stack: np.ndarray, share: float = 0.2) -> np.ndarray:
+    cut = int(share * len(stack))
+    return np.asarray(np.sort(stack, axis=0)[cut : len(stack) - cut].mean(axis=0))
+
+
+def _blocks(case: Case, pool: list[str], edges: list[int]) -> np.ndarray:
+    """Members chosen separately for each block of steps, each on its own steps' backtest errors."""
+    bt, horizon = case["bt"], len(case["actual"])
+    out = np.empty(horizon)
+    bounds = [0, *edges, horizon]
+    for a, b in itertools.pairwise(bounds):
+        part = {n: bt.forecasts[n][:, a : min(b, bt.actual.shape[1])] for n in pool}
+        sub = dict(
+            case,
+            bt=rolling.Backtested(
+                bt.origins, bt.actual[:, a : min(b, bt.actual.shape[1])], part, bt.season, bt.repaired
+            ),
+        )
+        out[a:b] = combine(sub, relative_mae(sub, pool), 4, "median")[a:b]
     return out
 
 
@@ -141,6 +174,13 @@ def engine(case: Case, pool: list[str]) -> np.ndarray:
     return rolling.combine(case["final"], rolling.member_weights(own))
 
 
+def _at_level(case: Case, spans: list[tuple[int, int]]) -> np.ndarray:
+    f, actual = case["final"]["SES"].copy(), case["actual"]
+    for a, b in spans:
+        f[a:b] *= np.median(actual[a:b]) / max(float(np.median(f[a:b])), 1e-9)
+    return np.asarray(f)
+
+
 def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
     out: dict[str, Callable[[Case], np.ndarray]] = {
         "before: inverse pooled-MAE² weights, top 3": lambda c: combine(c, pooled_mae(c, pool), 3, "weights"),
@@ -152,6 +192,14 @@ def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
         out[f"median of top {k} by relative MAE"] = lambda c, k=k: combine(c, relative_mae(c, pool), k, "median")
     out["inverse relative-MAE² weights, top 4"] = lambda c: combine(c, relative_mae(c, pool), 4, "weights")
     out["top 4 by relative MAE, ratios capped at 3"] = lambda c: combine(c, relative_mae(c, pool, cap=3), 4, "median")
+    out["trimmed mean of all members (20% each side)"] = lambda c: _trimmed(np.stack([c["final"][n] for n in pool]))
+    out["inverse log-MAE² weights, top 3"] = lambda c: combine(c, log_mae(c, pool), 3, "weights")
+    out["median of top 4 by relative MAE, per block of steps (1-4, 5-48)"] = lambda c: _blocks(c, pool, [4])
+    out["median of top 4 by relative MAE, per block of steps (1-6, 7-24, 25-48)"] = lambda c: _blocks(c, pool, [6, 24])
+    # not forecasts: the SES member's shape moved to the hold-out's own median level (whole horizon / each day),
+    # bounds on what a better level estimate alone could gain
+    out["oracle level (SES shape, the hold-out's median)"] = lambda c: _at_level(c, [(0, len(c["actual"]))])
+    out["oracle daily level (SES shape, each day's median)"] = lambda c: _at_level(c, [(0, DAY), (DAY, 2 * DAY)])
     out["top 4 by relative MAE, half-life 4 days"] = lambda c: combine(
         c, relative_mae(c, pool, half_life=4), 4, "median"
     )
@@ -161,7 +209,9 @@ def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", action="store_true", help="also score the extra candidate members")
+    parser.add_argument("--max-origins", type=int, default=rolling.MAX_ORIGINS, help="backtest origins per series")
     args = parser.parse_args(argv)
+    rolling.MAX_ORIGINS = args.max_origins
     data = cases(args.members)
     base = list(forecast_members(np.ones(3 * DAY), DAY, 1, 2.0))
     table: dict[str, Callable[[Case], np.ndarray]] = dict(rules(base))
