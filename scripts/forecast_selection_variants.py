@@ -99,7 +99,17 @@ def cases(extra: bool, horizon: int = 48, origins: int = 16, spacing: int = 12) 
                     final[name] = np.clip(np.nan_to_num(member(bt.repaired, DAY, horizon)), 0.0, cap)
             actual = raw[end : end + horizon]
             naive = float(np.mean(np.abs(np.resize(raw[end - DAY : end], horizon) - actual)))
-            out.append({"name": s.name, "family": s.family, "bt": bt, "final": final, "actual": actual, "naive": naive})
+            out.append(
+                {
+                    "end": end,
+                    "name": s.name,
+                    "family": s.family,
+                    "bt": bt,
+                    "final": final,
+                    "actual": actual,
+                    "naive": naive,
+                }
+            )
     return out
 
 
