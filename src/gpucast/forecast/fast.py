@@ -1,10 +1,11 @@
-"""The default forecasting engine: numpy members, many-origin backtest, error weights, log-scale conformal bands.
+"""The default forecasting engine: numpy members, many-origin backtest, error-ranked median, log-scale conformal bands.
 
 One series at a time (``forecast_series``); fleets loop over their series, over ``n_jobs`` processes when large.
 The statsforecast ensemble (``ensemble.py``) stays available as ``engine="statsforecast"`` and for Dask fleets.
 Why this engine is the default (issue 26, measured on ServeGen and its per-client series, docs/forecast-growth.md):
-its rolling-origin error weights beat the statsforecast median of MSTL, seasonal-naive and Theta on point error,
-its bands are calibrated on dozens of origins instead of three folds, and it needs no statsforecast import (~2 s).
+its rolling-origin error-ranked combination beats the statsforecast median of MSTL, seasonal-naive and Theta on
+point error, its bands are calibrated on dozens of origins instead of three folds, and it needs no statsforecast
+import (~2 s).
 """
 
 from __future__ import annotations
