@@ -120,6 +120,8 @@ def fit_series(
     notes = list(plan.warnings)
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
+    elif quantiles is not None and quantiles.widen < 1.0:
+        notes.append(f"intervals narrowed {quantiles.widen:.2f}x: the last season's errors were smaller than usual")
     if recalibrated[levels[-1]] > 1.05:  # narrowing is routine; widening means the series surprised the rule
         notes.append(
             f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "

@@ -11,9 +11,12 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
 * **intervals**: conformal quantiles of the log residual ``log1p(y) − log1p(ŷ)`` per horizon step (bursty traffic
   errs multiplicatively; a log band is asymmetric in level, wider above), pooled over neighbouring steps in
   ``STEP_BLOCKS``, recency-weighted (half-life ``HALF_LIFE_SEASONS`` seasons) so that a regime change counts more
-  than old calm, and widened by the **recent volatility** ratio: the residuals that landed in the last season,
-  each divided by its step's typical size, against all residuals (>= 1, capped at ``MAX_WIDEN``). A level shift
-  shows up there as large recent errors and widens the next forecast's band;
+  than old calm, and scaled by the **recent volatility** ratio: the residuals that landed in the last season,
+  each divided by its step's typical size, against all residuals (between ``MIN_WIDEN`` and ``MAX_WIDEN``). A
+  level shift shows up there as large recent errors and widens the next forecast's band; a series that has calmed
+  down (bursty first week, quiet second) narrows it — until 2026-12-06 the ratio was only allowed to widen, and
+  the bands of such a series covered every hour of its calm stretch (ServeGen m-large/client-104: 80% band 0.94
+  of the hours over 16 origins, 0.87 with the two-sided ratio; docs/forecast-accuracy.md);
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
   stretches the band on its side by its size, so the band spans the old and the new level;
 * **recalibration**: the whole rule (quantiles, widening, hedge) replayed at up to ``REPLAY_ORIGINS`` past origins,
@@ -46,6 +49,7 @@ MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
+MIN_WIDEN = 1 / MAX_WIDEN  # calm recent errors narrow a band as much as turbulent ones may widen it
 MIN_ORIGINS = 12
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
 REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
@@ -118,7 +122,7 @@ def calibrate(
     cells: Cells | None = None,
 ) -> Quantiles | None:
     """Quantiles from the ``observed`` residual cells that landed before ``now``, recency-weighted, widened for
-    recent volatility. None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
+    recent volatility (or narrowed for recent calm). None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
     steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
     ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
     steps = residual.shape[1]
@@ -159,7 +163,7 @@ def calibrate(
         recent_sizes = (np.abs(residual[near]) * recent).sum(axis=0)
         recent_mean = float(np.sum(recent_sizes / typical_step)) / int(recent.sum())
         overall_mean = float(np.sum(per_step_size / typical_step)) / int(per_step_count.sum())
-        widen = float(np.clip(recent_mean / overall_mean, 1.0, MAX_WIDEN))
+        widen = float(np.clip(recent_mean / overall_mean, MIN_WIDEN, MAX_WIDEN))
     bands = {
         lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
         for j, lv in enumerate(levels)
