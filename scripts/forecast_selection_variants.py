@@ -70,6 +70,14 @@ def _naive_at_level(y: np.ndarray, s: int, h: int) -> np.ndarray:
     return np.asarray(np.expm1(z[-s:][np.arange(h) % s] + shift))
 
 
+def _damped_level(y: np.ndarray, s: int, h: int, half_life: float = 24.0) -> np.ndarray:
+    """The recent level (last half season) decaying toward the week's median level, half-life ``half_life`` steps."""
+    profile, adjusted = _profile_and_adjusted(np.log1p(y), s)
+    recent, week = float(np.median(adjusted[-s // 2 :])), float(np.median(adjusted[-7 * s :]))
+    decay = 0.5 ** (np.arange(1, h + 1) / half_life)
+    return np.asarray(np.expm1(week + decay * (recent - week) + profile[np.arange(h) % s]))
+
+
 EXTRA: dict[str, Callable[..., np.ndarray]] = {
     "DayLevel": _level_member(lambda a, s: float(np.mean(a[-s:]))),
     "WeekMedianLevel": _level_member(lambda a, s: float(np.median(a[-7 * s :]))),
@@ -79,6 +87,7 @@ EXTRA: dict[str, Callable[..., np.ndarray]] = {
     "Profile3": _level_member(lambda a, s: float(np.median(a[-s // 2 :])), seasons=3),
     "RecentProfile": _recent_profile,
     "NaiveAtLevel": _naive_at_level,
+    "DampedLevel": _damped_level,
 }
 
 
