@@ -42,14 +42,18 @@ def main(argv: list[str] | None = None) -> int:
             y = load_history(s.frame.iloc[:end]).frame["y"].to_numpy(dtype=float)
             bt = rolling.backtest(y, DAY, fast.calibrated_steps(len(y), DAY, args.horizon))
             members = forecast_members(y, DAY, args.horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired)
-            members["weighted (engine)"] = rolling.combine(members, rolling.member_weights(bt, np.isfinite(bt.actual)))
+            members["engine (median of the best 4)"] = rolling.combine(members, rolling.member_weights(bt))
             actual = raw[end : end + args.horizon]
             naive = float(np.mean(np.abs(np.resize(raw[end - DAY : end], args.horizon) - actual)))
             scores = {name: float(np.mean(np.abs(f - actual))) / max(naive, 1e-9) for name, f in members.items()}
             if s.family.startswith("ServeGen"):
                 naive_f = np.resize(raw[end - DAY : end], args.horizon)
-                by_step += np.abs(np.stack([members["weighted (engine)"], naive_f]) - actual) / max(naive, 1e-9)
-            scores["oracle: best member per origin"] = min(v for k, v in scores.items() if k != "weighted (engine)")
+                by_step += np.abs(np.stack([members["engine (median of the best 4)"], naive_f]) - actual) / max(
+                    naive, 1e-9
+                )
+            scores["oracle: best member per origin"] = min(
+                v for k, v in scores.items() if k != "engine (median of the best 4)"
+            )
             for name, score in scores.items():
                 ratios[(s.family, s.name)][name].append(score)
     families = sorted({family for family, _ in ratios})

@@ -24,7 +24,7 @@ The model (one LightGBM regressor, ``objective="l1"``, seed 0, one thread):
   the latest checkpoint ``<= t`` — at the evaluation origins and at every backtest origin of the engine.
 
 Each evaluation origin scores: the engine as it is; the model alone; and the engine with the model as one more
-member, weighted by the engine's own rule (``rolling.member_weights``: inverse-MAE² of the top 3 on the backtest
+member, combined by the engine's own rule (``rolling.member_weights``: the median of the best 4 on the backtest
 at up to 72 origins, the model's backtest forecasts made like its final one). ``--mlforecast`` adds mlforecast's
 standard recursive LightGBM (lags 1, 2, 3, 24, 48 hours, a 24-hour rolling mean, the hour of day, per-series
 standardised ``log1p`` target) pooled over the same series and trained at each evaluation origin, alone.
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             bt = rolling.backtest(y, DAY, steps)
             cap = rolling.CAP_FACTOR * float(y.max())
             members = forecast_members(y, DAY, args.horizon, cap, bt.repaired)
-            engine = rolling.combine(members, rolling.member_weights(bt, np.isfinite(bt.actual)))
+            engine = rolling.combine(members, rolling.member_weights(bt))
             own = np.empty((len(bt.origins), steps))
             for i, t in enumerate(bt.origins.tolist()):  # the model's backtest, like every member's
                 made = predict(pool, args.retrain, y[:t], bt.repaired[:t], t, steps)
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             final = predict(pool, args.retrain, y, bt.repaired, len(y), args.horizon)
             model = members["SeasonalNaive"] if final is None else np.clip(final, 0.0, cap)
             extended = rolling.Backtested(bt.origins, bt.actual, {**bt.forecasts, "LightGBM": own}, DAY, bt.repaired)
-            weights = rolling.member_weights(extended, np.isfinite(bt.actual))
+            weights = rolling.member_weights(extended)
             with_model = rolling.combine({**members, "LightGBM": model}, weights)
             weight[s.name].append(weights.get("LightGBM", 0.0))
             actual = actual_all[end : end + args.horizon]

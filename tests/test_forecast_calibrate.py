@@ -50,7 +50,7 @@ def plain(residual, origins, observed, now, season, levels):
     widen = 1.0
     if recent.sum() >= max(4, season // 4):
         scaled = np.abs(residual) / typical[None, :]
-        widen = float(np.clip(np.mean(scaled[recent]) / np.mean(scaled[mask]), 1.0, rolling.MAX_WIDEN))
+        widen = float(np.clip(np.mean(scaled[recent]) / np.mean(scaled[mask]), rolling.MIN_WIDEN, rolling.MAX_WIDEN))
     return {lv: (lows[lv] * widen, highs[lv] * widen) for lv in levels}, widen
 
 
@@ -75,3 +75,22 @@ def test_vectorised_calibration_equals_the_block_by_block_definition(seed):
     for lv in (80, 95):
         for k in (0, 1):
             np.testing.assert_allclose(got.bands[lv][k], bands[lv][k], rtol=1e-9, atol=1e-12)
+
+
+def test_recent_calm_narrows_the_band_as_recent_turbulence_widens_it():
+    # 40 origins a day apart, 24 steps: errors of size 1 until the last season, then 0.2 (calm) or 3.0 (turbulent);
+    # the ratio of the last season's errors to all errors scales the band, clipped to [1/MAX_WIDEN, MAX_WIDEN]
+    rng = np.random.default_rng(0)
+    origins = np.arange(100, 100 + 40 * 24, 24)
+    base = rng.standard_normal((40, 24))
+    now = int(origins[-1]) + 24
+    observed = np.ones_like(base, dtype=bool)
+    for size, bound in ((0.2, "below"), (3.0, "above")):
+        residual = base.copy()
+        residual[-2:] *= size  # the rows whose cells land in the last season (ratio well past either clip)
+        got = rolling.calibrate(residual, origins, observed, now, 24, (80,))
+        assert got is not None
+        if bound == "below":  # the rule before 2026-12-06 kept 1.0 here
+            assert got.widen == pytest.approx(rolling.MIN_WIDEN)
+        else:
+            assert got.widen == pytest.approx(rolling.MAX_WIDEN)

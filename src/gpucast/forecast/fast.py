@@ -1,10 +1,11 @@
-"""The default forecasting engine: numpy members, many-origin backtest, error weights, log-scale conformal bands.
+"""The default forecasting engine: numpy members, many-origin backtest, error-ranked median, log-scale conformal bands.
 
 One series at a time (``forecast_series``); fleets loop over their series, over ``n_jobs`` processes when large.
 The statsforecast ensemble (``ensemble.py``) stays available as ``engine="statsforecast"`` and for Dask fleets.
 Why this engine is the default (issue 26, measured on ServeGen and its per-client series, docs/forecast-growth.md):
-its rolling-origin error weights beat the statsforecast median of MSTL, seasonal-naive and Theta on point error,
-its bands are calibrated on dozens of origins instead of three folds, and it needs no statsforecast import (~2 s).
+its rolling-origin error-ranked combination beats the statsforecast median of MSTL, seasonal-naive and Theta on
+point error, its bands are calibrated on dozens of origins instead of three folds, and it needs no statsforecast
+import (~2 s).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def fit_series(
     bt = rolling.backtest(y, season, steps)
     observed = np.isfinite(bt.actual)
     ensemble_bt = rolling.prequential(bt)
-    weights = rolling.member_weights(bt, observed)
+    weights = rolling.member_weights(bt)
     mean = np.clip(
         rolling.combine(
             forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
@@ -119,6 +120,8 @@ def fit_series(
     notes = list(plan.warnings)
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
+    elif quantiles is not None and quantiles.widen < 1.0:
+        notes.append(f"intervals narrowed {quantiles.widen:.2f}x: the last season's errors were smaller than usual")
     if recalibrated[levels[-1]] > 1.05:  # narrowing is routine; widening means the series surprised the rule
         notes.append(
             f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "
@@ -138,7 +141,7 @@ def fit_series(
         backtest=backtest,
         members=members,
         seasonalities=list(plan.seasons),
-        combination="weighted" if len(weights) > 1 else "single",
+        combination="median" if len(weights) > 1 else "single",
         fit_points=len(y),
         warnings=notes,
     )

@@ -1,19 +1,22 @@
-"""Many-origin rolling backtest of the fast members: error-weighted combination and per-step conformal intervals.
+"""Many-origin rolling backtest of the fast members: error-ranked median combination and per-step conformal intervals.
 
 Why: three backtest folds sample a bursty series' level shifts two or three times, so intervals calibrated on them
 covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here every member is re-run at up to
 ``MAX_ORIGINS`` origins spread over the fit window, ``H`` steps ahead each (``members.py`` makes that cheap), and
 
-* **weights**: each member's weight is ∝ 1/MAE² over the origins (Bates & Granger 1969 inverse-error weighting),
-  restricted to the ``TOP_K`` members with the lowest MAE. The backtest figures reported are *prequential*: the
-  forecast at an origin uses weights computed only from errors already observable at that origin, so the chosen
-  weights are never scored on the data that chose them;
+* **members combined**: the median of the ``selection.TOP_K`` members with the lowest mean MAE relative to
+  seasonal-naive over the origins (``selection.py`` says why). The backtest figures reported are *prequential*:
+  the forecast at an origin combines members chosen only from errors already observable at that origin, so the
+  choice is never scored on the data that made it;
 * **intervals**: conformal quantiles of the log residual ``log1p(y) − log1p(ŷ)`` per horizon step (bursty traffic
   errs multiplicatively; a log band is asymmetric in level, wider above), pooled over neighbouring steps in
   ``STEP_BLOCKS``, recency-weighted (half-life ``HALF_LIFE_SEASONS`` seasons) so that a regime change counts more
-  than old calm, and widened by the **recent volatility** ratio: the residuals that landed in the last season,
-  each divided by its step's typical size, against all residuals (>= 1, capped at ``MAX_WIDEN``). A level shift
-  shows up there as large recent errors and widens the next forecast's band;
+  than old calm, and scaled by the **recent volatility** ratio: the residuals that landed in the last season,
+  each divided by its step's typical size, against all residuals (between ``MIN_WIDEN`` and ``MAX_WIDEN``). A
+  level shift shows up there as large recent errors and widens the next forecast's band; a series that has calmed
+  down (bursty first week, quiet second) narrows it — until 2026-12-06 the ratio was only allowed to widen, and
+  the bands of such a series covered every hour of its calm stretch (ServeGen m-large/client-104: 80% band 0.94
+  of the hours over 16 origins, 0.87 with the two-sided ratio; docs/forecast-accuracy.md);
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
   stretches the band on its side by its size, so the band spans the old and the new level;
 * **recalibration**: the whole rule (quantiles, widening, hedge) replayed at up to ``REPLAY_ORIGINS`` past origins,
@@ -39,12 +42,14 @@ import numpy as np
 from .batched import level_shifts, members_at
 from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
 from .members import level_shift, repair_outages
+from .selection import choose, prequential_median, running_errors, scores
+from .selection import combine as median_of
 
 MAX_ORIGINS = 72
 CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
-TOP_K = 3
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
+MIN_WIDEN = 1 / MAX_WIDEN  # calm recent errors narrow a band as much as turbulent ones may widen it
 MIN_ORIGINS = 12
 CAP_FACTOR = 2.0  # no member forecasts above 2x the window's peak
 REPLAY_ORIGINS = 24  # past origins the band rule is replayed at to recalibrate it
@@ -82,43 +87,21 @@ def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
     return Backtested(candidates, actual, forecasts, season, repaired)
 
 
-def member_weights(bt: Backtested, mask: np.ndarray) -> dict[str, float]:
-    """Inverse-MAE² weights of the TOP_K best members on the masked cells (SeasonalNaive alone when none)."""
-    if not mask.any():
-        return {"SeasonalNaive": 1.0}
-    actual = bt.actual[mask]
-    return _weights_from_mae({name: float(np.mean(np.abs(f[mask] - actual))) for name, f in bt.forecasts.items()})
-
-
-def _weights_from_mae(mae: dict[str, float]) -> dict[str, float]:
-    top = sorted(mae, key=lambda name: mae[name])[:TOP_K]
-    inverse = {name: 1 / max(mae[name], 1e-12) ** 2 for name in top}
-    total = sum(inverse.values())
-    return {name: inverse[name] / total for name in top}
+def member_weights(bt: Backtested, now: int | None = None) -> dict[str, float]:
+    """The members combined and their shares (``selection.choose``), scored on the cells landed before ``now``
+    (default: every observed cell)."""
+    now = len(bt.repaired) if now is None else now
+    return choose(scores(bt.origins, running_errors(bt.actual, bt.forecasts), now))
 
 
 def combine(forecasts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    return np.asarray(sum(w * forecasts[name] for name, w in weights.items()))
+    """The chosen members' step-by-step median (``selection.combine``)."""
+    return median_of(forecasts, weights)
 
 
 def prequential(bt: Backtested) -> np.ndarray:
-    """The ensemble's backtest forecast at every origin, each with weights from errors observed before it."""
-    out = np.empty_like(bt.actual)
-    # member_weights(bt, <cells landed before t>) at every origin, from running sums: cells ordered by the index they land
-    # on, so "observed before t" is a prefix (one pass instead of one masked mean per origin and member)
-    observed = np.isfinite(bt.actual)
-    target = (bt.origins[:, None] + np.arange(bt.actual.shape[1])[None, :])[observed]
-    order = np.argsort(target, kind="stable")
-    landed = target[order]
-    running = {name: np.cumsum(np.abs(f[observed] - bt.actual[observed])[order]) for name, f in bt.forecasts.items()}
-    for i, t in enumerate(bt.origins):
-        known = int(np.searchsorted(landed, t, side="left"))
-        if known == 0:
-            weights = {"SeasonalNaive": 1.0}
-        else:
-            weights = _weights_from_mae({name: float(c[known - 1]) / known for name, c in running.items()})
-        out[i] = combine({k: v[i] for k, v in bt.forecasts.items()}, weights)
-    return out
+    """The ensemble's backtest forecast at every origin, its members chosen from errors observed before it."""
+    return prequential_median(bt.origins, running_errors(bt.actual, bt.forecasts), bt.forecasts)
 
 
 @dataclass(frozen=True)
@@ -139,7 +122,7 @@ def calibrate(
     cells: Cells | None = None,
 ) -> Quantiles | None:
     """Quantiles from the ``observed`` residual cells that landed before ``now``, recency-weighted, widened for
-    recent volatility. None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
+    recent volatility (or narrowed for recent calm). None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
     steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
     ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
     steps = residual.shape[1]
@@ -180,7 +163,7 @@ def calibrate(
         recent_sizes = (np.abs(residual[near]) * recent).sum(axis=0)
         recent_mean = float(np.sum(recent_sizes / typical_step)) / int(recent.sum())
         overall_mean = float(np.sum(per_step_size / typical_step)) / int(per_step_count.sum())
-        widen = float(np.clip(recent_mean / overall_mean, 1.0, MAX_WIDEN))
+        widen = float(np.clip(recent_mean / overall_mean, MIN_WIDEN, MAX_WIDEN))
     bands = {
         lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
         for j, lv in enumerate(levels)
