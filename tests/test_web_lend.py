@@ -19,7 +19,7 @@ pytest.importorskip("fastapi")
 def test_plan_pages_waiting_in_their_lane_do_not_block_cheap_requests(monkeypatch):
     import uvicorn
 
-    from gpucast.web import WebSettings, create_app
+    from gpucast.web import WebSettings, create_app, offload
     from gpucast.web.pages import planning
 
     release = threading.Event()
@@ -53,11 +53,12 @@ def test_plan_pages_waiting_in_their_lane_do_not_block_cheap_requests(monkeypatc
         pages = [threading.Thread(target=page, args=(rps,)) for rps in (3, 4)]  # two new questions: both slots
         for t in pages:
             t.start()
-        limit = app.state.in_flight_limit
-        while limit.lending < 2:  # both pages admitted and waiting on the page lane, their slots lent
+        limit, book = app.state.in_flight_limit, offload.flights(app.state)
+        while len(book.running) < 2:  # both pages admitted and waiting on the page lane
             assert time.monotonic() < deadline + 10, "the pages never reached their lane"
             time.sleep(0.02)
-        began = time.monotonic()
+        assert limit.lending == 2
+        began = time.monotonic()  # both slots are the pages: without the lending this one queues, then gets 503
         with urllib.request.urlopen(f"{base}/api/v1/models", timeout=5) as response:  # 503 if the slots were held
             assert response.status == 200
         assert time.monotonic() - began < 0.3  # answered, not queued until the queue's time ran out
