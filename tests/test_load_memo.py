@@ -72,3 +72,16 @@ def test_a_wrong_hit_changes_the_answer():
             table[key] = (0.0, 0.0, 0.0)  # every load tried now "meets" every target
     assert _search(cfg, memory, kv, (128, 64), slo, None, shared=True) != right
     load_memo.clear()
+
+
+def test_the_memo_stays_bounded(monkeypatch):
+    """Past ``LOADS_KEPT`` entries the oldest go first, and what is looked up again is computed again, rightly."""
+    monkeypatch.setattr(load_memo, "LOADS_KEPT", 50)
+    cfg, memory, kv = _config("llama-3.1-8b", "L40S", "BF16", 1)
+    load_memo.clear()
+    for slo in SLOS:
+        assert _search(cfg, memory, kv, (128, 64), slo, None, shared=True) == _search(
+            cfg, memory, kv, (128, 64), slo, None, shared=False
+        )
+        assert len(load_memo._MEANS) <= 50 and len(load_memo._TAILS) <= 50
+    load_memo.clear()

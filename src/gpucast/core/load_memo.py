@@ -19,6 +19,7 @@ is the same, bit for bit (tests/test_load_memo.py checks it against searches wit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 
 Latencies = tuple[float, float, float]  # (TTFT, ITL, E2E) seconds, as SLO.latencies returns them
@@ -26,7 +27,8 @@ Latencies = tuple[float, float, float]  # (TTFT, ITL, E2E) seconds, as SLO.laten
 LOADS_KEPT = 131072  # entries per table, ~40 MiB at most; a cold mix of 200 plan pages tries ~80,000 loads
 _MEANS: dict[Hashable, Latencies] = {}
 _TAILS: dict[Hashable, Latencies] = {}
-_COUNTS = {"hits": 0, "misses": 0}
+_COUNTS = {"hits": 0, "misses": 0}  # for tests and diagnostics (not locked: two lanes may count at once)
+_EVICTING = threading.Lock()  # the server's two plan lanes search at once: one evicts while the other inserts
 
 
 def _remembered(table: dict[Hashable, Latencies], key: Hashable, compute: Callable[[], Latencies]) -> Latencies:
@@ -36,9 +38,10 @@ def _remembered(table: dict[Hashable, Latencies], key: Hashable, compute: Callab
         return found
     _COUNTS["misses"] += 1
     found = compute()
-    if len(table) >= LOADS_KEPT:  # first in, first out: a dict keeps insertion order, and this costs no bookkeeping
-        del table[next(iter(table))]
-    table[key] = found
+    with _EVICTING:
+        if len(table) >= LOADS_KEPT:  # first in, first out: a dict keeps insertion order, no bookkeeping on hits
+            del table[next(iter(table))]
+        table[key] = found
     return found
 
 
