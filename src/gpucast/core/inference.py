@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import InfeasibleError
+from . import load_memo
 from .layout import Layout
 from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
@@ -271,12 +272,18 @@ def replica_estimates(
         violation=lambda point: slo_violation(point, slo),
         slo=slo,
         lengths=lengths,
+        shared=True,
     )
 
 
 def slo_violation(point: OperatingPoint, slo: SLO) -> str | None:
     """The first latency target ``point`` misses (itl, ttft, e2e) at the SLO's percentile, or None."""
-    ttft, itl, e2e = slo.latencies(point)
+    return latency_violation(slo.latencies(point), slo)
+
+
+def latency_violation(latencies: tuple[float, float, float], slo: SLO) -> str | None:
+    """:func:`slo_violation` of a point's (TTFT, ITL, E2E) at the SLO's percentile (``SLO.latencies``)."""
+    ttft, itl, e2e = latencies
     if itl * 1e3 > slo.itl_ms:
         return "itl"
     if ttft * 1e3 > slo.ttft_ms:
@@ -302,6 +309,7 @@ def slo_capacity(
     slo: SLO,
     cached_input_tokens: float = 0.0,
     lengths: LengthProfile | None = None,
+    shared: bool = False,
 ) -> ReplicaEstimate:
     """Largest open-loop arrival rate whose operating point has no ``violation``.
 
@@ -313,7 +321,9 @@ def slo_capacity(
     saturation point (a fleet sized on what the hardware can push, never one request per replica),
     ``meets_slo`` is False and ``limit`` names the target missed. When the replica is full before any target
     binds, the limit is the KV cache, the engine's max-num-seqs or the caller's batch size.
-    ``violation`` reports at least what ``slo_violation(point, slo)`` reports (it may add targets of its own).
+    ``violation`` reports at least what ``slo_violation(point, slo)`` reports (it may add targets of its own);
+    ``shared``: it is ``slo_violation`` itself, so the decision at a load needs only the point's latencies, read
+    from :mod:`.load_memo` where a search of other SLOs tried the same load (the same decisions, bit for bit).
     """
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
     saturation = max_throughput(cfg, **shape)
@@ -341,9 +351,24 @@ def slo_capacity(
         """Whether the load meets the SLOs, without a tail where the means already miss: an SLO at a percentile
         is never looser than on the means (``SLO.latencies``), and every ``violation`` reports what
         ``slo_violation`` does, so a point whose means miss a target misses it with its tail too (exactly)."""
+        if shared:
+            return shared_meets(concurrency)
         if tails and slo.percentile != "mean" and slo_violation(mean_point(concurrency), slo) is not None:
             return False
         return violation(at(concurrency)) is None
+
+    def shared_meets(concurrency: float) -> bool:
+        """``meets`` from the latencies alone (``violation`` is ``slo_violation``), remembered across SLOs."""
+        key = (cfg, input_tokens, output_tokens, cached_input_tokens, concurrency)
+        means = load_memo.mean_latencies(key, lambda: slo.latencies(mean_point(concurrency)))
+        if not tails:
+            return latency_violation(means, slo) is None
+        if slo.percentile != "mean" and latency_violation(means, slo) is not None:
+            return False
+        tail_key = (key, lengths, slo.percentile)
+        return (
+            latency_violation(load_memo.tail_latencies(tail_key, lambda: slo.latencies(at(concurrency))), slo) is None
+        )
 
     top = float(cfg.max_sequences)
     lowest = at(min(LONE_REQUEST, top))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from .layout import Layout, weight_bytes_per_gpu
 from .params import count_parameters
@@ -90,6 +91,7 @@ def embedding_bytes_per_param(precision: Precision) -> float:
     return 4.0 if precision is Precision.FP32 else 2.0
 
 
+@cache  # pure function of a frozen spec and a format, asked at every decode step the capacity search tries
 def weight_bytes(model: ModelSpec, precision: Precision) -> float:
     """Bytes of all weights. Embeddings stay in 16-bit for quantized formats (as AWQ/GPTQ/FP8 do)."""
     params = count_parameters(model)
@@ -164,6 +166,7 @@ def state_bytes_per_sequence(model: ModelSpec, precision: Precision) -> float:
     return float(model.linear_attention_layers * (recurrent + conv)) * precision.value.bytes_per_param
 
 
+@lru_cache(maxsize=4096)  # pure, asked at every decode step the capacity search tries
 def state_bytes_per_sequence_per_gpu(model: ModelSpec, precision: Precision, tp: int, pp: int) -> float:
     """Per-sequence linear-attention state held by one GPU of a TP x PP replica: TP splits the heads (up to the
     key-head count, beyond which they are replicated, as KV heads are), PP splits the layers."""
@@ -172,6 +175,7 @@ def state_bytes_per_sequence_per_gpu(model: ModelSpec, precision: Precision, tp:
     return whole / shards / pp
 
 
+@lru_cache(maxsize=16384)  # pure, asked at every decode step (the context is the request shape's)
 def kv_bytes_per_token_per_gpu(
     model: ModelSpec, kv_precision: Precision, tp: int, pp: int, context_tokens: int = 0
 ) -> float:

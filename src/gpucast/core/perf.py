@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 
 from .layout import Layout, distinct_ranks, load_imbalance, parameter_split, tile_utilization, weight_bytes_per_gpu
 from .memory import (
@@ -171,6 +172,7 @@ def lookup_embedding_params(model: ModelSpec) -> int:
     return 0 if model.tie_word_embeddings else model.vocab_size * model.hidden_size
 
 
+@cache  # pure function of a frozen spec, asked at every decode step
 def gemm_params(model: ModelSpec) -> float:
     """Parameters each token multiplies (2 FLOPs each): the active ones but the input-embedding lookup."""
     return count_parameters(model).active - lookup_embedding_params(model)
@@ -189,6 +191,7 @@ def _weights_read_bytes(model: ModelSpec, precision: Precision, batch: float) ->
     return total - untouched
 
 
+@lru_cache(maxsize=16384)  # pure, asked at every decode step with the request shape's context
 def attention_flops_per_token(model: ModelSpec, context_tokens: float, *, prefill: bool = False) -> float:
     """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` tokens: per head and attended
     token, 2 x the query-key width (QK^T) + 2 x the value width (AV).
@@ -311,6 +314,12 @@ def _stage_comm(model: ModelSpec, gpu: GPUSpec, eff: Efficiency, layout: Layout,
     return attention + dense_mlp + moe_layers * 2.0 * all_to_all
 
 
+@lru_cache(maxsize=1024)
+def _layout(tp: int, pp: int, ep: int, attention_dp: int) -> Layout:
+    """One frozen ``Layout`` per shape (building one costs more than the step's arithmetic around it)."""
+    return Layout(tp, pp, ep, attention_dp)
+
+
 def decode_step(
     model: ModelSpec,
     gpu: GPUSpec,
@@ -334,7 +343,7 @@ def decode_step(
     ``ep`` / ``attention_dp``: the MoE layout (``core.layout``); each attention group reads only its own
     sequences' KV cache.
     """
-    layout = Layout(tp, pp, ep, attention_dp)
+    layout = _layout(tp, pp, ep, attention_dp)
     shards = tp * pp
     tokens = batch * tokens_per_sequence
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .percentiles import LatencyTail
 from .perf import StepTime
@@ -247,7 +248,22 @@ def at_request_rate(
     ``finite_run_wait`` (the backlog's mean N/2 x (1/capacity - 1/rate) when there are no slots).
     The planner's capacity search (``inference.slo_capacity``) walks the same function, so a plan's
     operating point re-estimated at its request rate gives the plan's latencies.
+
+    Memoized (a pure function of frozen inputs; its 60 bisection steps cost ~1.5 ms): a plan page asks for the
+    plan's own point twice, once for the plan and once for its concurrency chart.
     """
+    return _at_request_rate(cfg, input_tokens, output_tokens, rate, num_requests, cached_input_tokens)
+
+
+@lru_cache(maxsize=4096)
+def _at_request_rate(
+    cfg: ReplicaConfig,
+    input_tokens: float,
+    output_tokens: float,
+    rate: float,
+    num_requests: int | None,
+    cached_input_tokens: float,
+) -> OperatingPoint:
     shape: dict[str, float] = {
         "input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens,
     }  # fmt: skip

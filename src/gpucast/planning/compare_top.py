@@ -23,7 +23,7 @@ from ..catalog import loader
 from ..core.cost import fleet_monthly
 from ..core.perf import Efficiency
 from ..core.search import Candidate, sharding_options
-from ..core.search_floor import layout_cost_floor
+from ..core.search_floor import capacity_ceiling, fewest_replicas
 from ..core.specs import GPUSpec, ModelSpec
 from .request import ResolvedRequest
 from .search import candidates_for
@@ -38,26 +38,41 @@ def row_key(candidate: Candidate) -> RowKey:
     return (not candidate.estimate.meets_slo, False, cost.monthly_usd, candidate.total_gpus)
 
 
-def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str, efficiency: Efficiency) -> RowKey | None:
+Sizes = tuple[tuple[int, int], ...]  # (GPUs per replica, fewest replicas) of each layout that can start
+
+
+def layout_sizes(request: ResolvedRequest, gpu: GPUSpec, efficiency: Efficiency) -> Sizes:
+    """(GPUs per replica, fewest replicas) of the GPU's layouts that can start (``core.search_floor``: the fleet
+    size below which no layout's capacity bound reaches the planned load), each pair once: what a row floor needs
+    besides the cloud's prices, the same on every cloud (computed once per GPU, not once per (GPU, cloud)).
+    ``efficiency``: the GPU's for the request's engine (``loader.efficiency_for``)."""
+    opts, workload = request.options, request.workload
+    sizes: dict[tuple[int, int], None] = {}
+    for layout in sharding_options(request.model, gpu, opts.tp, opts.pp, opts.ep, opts.attention_dp):
+        ceiling = capacity_ceiling(
+            request.model, gpu, efficiency, precision=request.precision, kv_precision=request.kv_precision,
+            tp=layout.tp, pp=layout.pp, input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
+            settings=request.settings, ep=layout.ep, attention_dp=layout.attention_dp, lengths=workload.lengths,
+        )  # fmt: skip
+        if ceiling is not None:  # None: cannot start, never chosen
+            sizes[ceiling.gpus, fewest_replicas(ceiling, workload, request.settings)] = None
+    return tuple(sizes)
+
+
+def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str, sizes: Sizes) -> RowKey | None:
     """The least key the GPU's row on ``cloud`` can have, or None when it can have no row (no layout starts, or
-    no offer prices its fleet). ``efficiency``: the GPU's for the request's engine (``loader.efficiency_for``)."""
+    no offer prices its fleet): the least of its layouts' ``search_floor.cost_floor`` (the cheapest fleet of the
+    fewest replicas, ``sizes`` from :func:`layout_sizes`)."""
     prices = loader.offers_for((cloud,), gpu.id, request.region)
     if not prices:
         return None
-    opts, workload = request.options, request.workload
-    monthly = fleet_monthly(prices, opts.pricing)
+    monthly = fleet_monthly(prices, request.options.pricing)
     least: RowKey | None = None
-    for layout in sharding_options(request.model, gpu, opts.tp, opts.pp, opts.ep, opts.attention_dp):
-        layout_floor = layout_cost_floor(
-            request.model, gpu, efficiency, layout, precision=request.precision, kv_precision=request.kv_precision,
-            workload=workload, settings=request.settings, monthly=monthly,
-        )  # fmt: skip
-        if layout_floor is None:  # cannot start: never chosen
-            continue
-        _, _, cost, gpus = layout_floor
+    for gpus, replicas in sizes:
+        cost = monthly(gpus, replicas)
         if math.isinf(cost):  # no offer prices it at any size: no row
             continue
-        floor = (False, False, cost, gpus)
+        floor = (False, False, cost, replicas * gpus)
         least = floor if least is None or floor < least else least
     return least
 
@@ -67,13 +82,18 @@ def cheapest_candidates(requests: list[tuple[str, ResolvedRequest]], top: int) -
     of ``requests`` ((cloud, plain request) in the comparison's order), in the order the comparison adds rows."""
     pairs = []
     efficiencies: dict[tuple[str, ModelSpec, str, str | None], Efficiency] = {}  # the same for every cloud
+    sizes: dict[tuple[object, ...], Sizes] = {}  # the same for every cloud too, given what layout_sizes reads
     for index, (cloud, request) in enumerate(requests):
-        engine, version = request.options.engine, request.options.engine_version
+        engine, version, opts = request.options.engine, request.options.engine_version, request.options
         for position, gpu in enumerate(request.gpus):
             key = (gpu.id, request.model, engine, version)
             if key not in efficiencies:
                 efficiencies[key] = loader.efficiency_for(gpu, engine, model=request.model, engine_version=version)
-            floor = row_floor(request, gpu, cloud, efficiencies[key])
+            shape = (gpu, request.model, efficiencies[key], request.precision, request.kv_precision, request.workload,
+                     request.settings, opts.tp, opts.pp, opts.ep, opts.attention_dp)  # fmt: skip
+            if shape not in sizes:
+                sizes[shape] = layout_sizes(request, gpu, efficiencies[key])
+            floor = row_floor(request, gpu, cloud, sizes[shape])
             if floor is not None:
                 pairs.append((floor, index, position, gpu))
     pairs.sort(key=lambda pair: pair[0])

@@ -8,6 +8,13 @@ piling on; the server never grows its memory without bound and never stops answe
 
 Why queue at all: a burst above ``max_in_flight`` that drains within a second is better served late than
 refused; a standing overload is refused within ``queue_seconds``, never left hanging.
+
+A request waiting for a new plan in a plan lane (``offload.once``) uses no CPU, so it *lends* its slot
+(:meth:`InFlightLimit.lent`) while it waits: otherwise, with many clients on new plan pages (each waits its turn
+in the one-thread page lane for seconds), those waiters fill every slot and cached pages, the form and the catalog
+queue behind them although the loop could answer them in a millisecond. At most ``max_in_flight`` requests lend at
+a time (so at most twice that many are admitted), and a lender takes its slot back as soon as its plan is ready,
+even past the bound: what is left is writing the answer.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 Scope = dict[str, Any]
@@ -41,6 +50,7 @@ class InFlightLimit:
         self.queue_seconds = queue_seconds
         self.in_flight = 0
         self.refused = 0  # 503s sent, for /metrics
+        self.lending = 0  # admitted requests waiting in a plan lane without a slot
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -78,6 +88,21 @@ class InFlightLimit:
                 self._waiters.remove(waiter)
             raise
         return True
+
+    @contextmanager
+    def lent(self) -> Iterator[None]:
+        """While the block runs (an admitted request waits for a plan lane's result), its slot serves the next
+        request; it is taken back when the block ends (see the module's text)."""
+        if self.lending >= self.max_in_flight:
+            yield
+            return
+        self.lending += 1
+        self._release()
+        try:
+            yield
+        finally:
+            self.lending -= 1
+            self.in_flight += 1
 
     def _release(self) -> None:
         """Free a slot: hand it straight to the oldest waiter (it stays counted), else count it free."""

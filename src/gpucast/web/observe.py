@@ -100,6 +100,8 @@ class Metrics:
         if limit is not None:
             family("gpucast_http_in_flight", "gauge", "Requests being handled now (queued ones not counted).")
             lines.append(f"gpucast_http_in_flight {limit.in_flight}")
+            family("gpucast_http_waiting_for_plan", "gauge", "Admitted requests waiting in a plan lane, slot lent.")
+            lines.append(f"gpucast_http_waiting_for_plan {limit.lending}")
             family("gpucast_http_overload_refused_total", "counter", "Requests refused with 503 when overloaded.")
             lines.append(f"gpucast_http_overload_refused_total {limit.refused}")
         family("gpucast_auth_rate_limited_total", "counter", "Login and token requests refused with 429.")

@@ -23,7 +23,8 @@ would trade throughput for latency; 1 ms is the compromise.
 **Identical questions in flight are computed once** (:func:`once`): a request that misses the cache while the
 same question (the same cache kind and canonical key) is already queued or computing does not queue a second
 job; it waits for the first one's result (its exception too), so N clients asking the same new question at once
-cost one computation. The computation is a task of its own, so a client that goes away does not cancel it for
+cost one computation. A request waiting here lends its admission slot (``limits.InFlightLimit.lent``) to
+cheap requests until its result is ready. The computation is a task of its own, so a client that goes away does not cancel it for
 the others (and its result still lands in the cache). :class:`Flights` counts the lanes' jobs and the requests
 that joined one, for ``/metrics``.
 """
@@ -31,6 +32,7 @@ that joined one, for ``/metrics``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import sys
@@ -101,7 +103,9 @@ async def once(state: Any, key: Hashable, start: Callable[[], Awaitable[T]]) -> 
         running.add_done_callback(functools.partial(_landed, book, key))
     else:
         book.joined += 1
-    return await asyncio.shield(running)
+    limit = getattr(state, "in_flight_limit", None)  # limits.InFlightLimit: waiting here uses no CPU, lend the slot
+    with limit.lent() if limit is not None else contextlib.nullcontext():
+        return await asyncio.shield(running)
 
 
 def _landed(book: Flights, key: Hashable, done: asyncio.Future[Any]) -> None:
