@@ -5,6 +5,7 @@ requests (``POST /api/v1/inference`` with varied inputs); prints throughput, p50
     python benchmarks/bench_server.py --clients 20 --requests 1000
     python benchmarks/bench_server.py --mix pages            # pages and API calls mixed, figures per kind
     python benchmarks/bench_server.py --mix pages --distinct 200 --warm   # every question asked once before
+    python benchmarks/bench_server.py --mix site --distinct 200 --requests 2000   # issue 24's mix: plans, home, catalog
 
 Cold (the default) measures a fresh server: the first time each question is asked it is planned, later times
 answered from the plan cache. ``--warm`` first asks every distinct request of the measured run once (not
@@ -79,10 +80,16 @@ def plan_page(body: bytes) -> str:
 
 def requests_for(mix: str, count: int, seed: int = 0, distinct: int = 0) -> list[Request]:
     """``api``: plan requests only. ``pages``: what browsers and scripts send together: the plan page, the empty
-    form, the history, the catalog and plan requests (in turn, with varied questions)."""
+    form, the history, the catalog and plan requests (in turn, with varied questions). ``site``: the mix issue 24
+    measured its load with (plans, the home page, the model catalog, in turn)."""
     payloads = bodies(count, seed, distinct)
     if mix == "api":
         return [("POST", "/api/v1/inference", body) for body in payloads]
+    if mix == "site":
+        site: tuple[Request, Request] = (("GET", "/", None), ("GET", "/api/v1/models", None))
+        return [
+            ("POST", "/api/v1/inference", body) if i % 3 == 0 else site[i % 3 - 1] for i, body in enumerate(payloads)
+        ]
     kinds: list[Request] = []
     for i, body in enumerate(payloads):
         kind = i % 5
@@ -230,9 +237,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=200, help="requests sent first and not measured")
     parser.add_argument("--workers", type=int, default=1, help="gpucast serve --workers (server processes)")
-    parser.add_argument("--mix", choices=("api", "pages"), default="api",
+    parser.add_argument("--mix", choices=("api", "pages", "site"), default="api",
                         help="api: POST /api/v1/inference only; pages: the plan page, form, history, catalog and "
-                             "plan requests in turn")  # fmt: skip
+                             "plan requests in turn; site: plans, the home page and the catalog in turn (issue 24's mix)")  # fmt: skip
     parser.add_argument("--distinct", type=int, default=0,
                         help="draw the questions from this many different ones (0: every question new)")  # fmt: skip
     parser.add_argument("--warm", action="store_true",
