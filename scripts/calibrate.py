@@ -10,7 +10,7 @@ log(predicted / measured):
   tied to the [defaults] values by a weak log-normal prior (sigma PRIOR_SIGMA), so [defaults]
   lands at the centre of the families and is what GPUs of families without data get.
 
-Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.perf.engine_era: engine releases
+Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.engine_era: engine releases
 older than their current MLA + MoE kernels) are fitted on the rows of their own sources, which the main fit
 excludes, and checked leave-one-engine-out (``calibrate_eras.py``).
 
@@ -387,7 +387,7 @@ def render_toml(
         f"# an engine relative to {REFERENCE_ENGINE} (core.perf.EngineFactors), fitted for engines with >= {MIN_ENGINE_ROWS}",
         "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
         "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
-        "# (core.perf.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
+        "# (core.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]

@@ -1,7 +1,7 @@
 """Kernel-generation ("era") factors for ``scripts/calibrate.py``: ``[eras.<name>]`` of calibration.toml.
 
 An engine release older than its first FlashMLA/DeepGEMM-class release runs MLA + MoE models (DeepSeek-V3/R1) on
-the early Triton kernels (core.perf.EARLY_MLA_MOE; the thresholds are ``mla_moe_kernels_since`` in engines.toml).
+the early Triton kernels (core.engine_era.EARLY_MLA_MOE; the thresholds are ``mla_moe_kernels_since`` in engines.toml).
 Those rows are kept out of the main fit (FIT_EXCLUDE: one engine factor per engine cannot describe two kernel
 generations) and fitted here, after it, with every main parameter fixed: four multiplicative factors on top of
 the engine's (core.perf.EngineFactors: HBM fractions, the prefill compute fraction, per-step/per-layer host costs,
@@ -19,7 +19,8 @@ import numpy as np
 from calibration_report import SOLVER_OPTIONS  # the sibling module (scripts/ is on sys.path, as calibrate.py sets)
 from scipy.optimize import least_squares
 
-from gpucast.core.perf import EARLY_MLA_MOE, Efficiency, EngineFactors
+from gpucast.core.engine_era import EARLY_MLA_MOE
+from gpucast.core.perf import Efficiency, EngineFactors
 from gpucast.validation.inference import Group, metric_value, operating
 
 # sources whose rows fix an era's factors (their other rows, if any, are not era rows and stay out of every fit)

@@ -1,4 +1,4 @@
-"""Engine versions and kernel generations (core.perf.engine_era, calibration.toml [eras.*])."""
+"""Engine versions and kernel generations (core.engine_era, calibration.toml [eras.*])."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from gpucast.catalog.loader import efficiency_for, era_for, load_era_factors, resolve_gpu, resolve_model
-from gpucast.core.perf import EARLY_MLA_MOE, Efficiency, EngineFactors, engine_era, parse_engine_version
+from gpucast.core.engine_era import EARLY_MLA_MOE, engine_era, parse_engine_version
+from gpucast.core.perf import Efficiency, EngineFactors
 
 
 @pytest.mark.parametrize(

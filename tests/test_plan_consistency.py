@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, size_fleet
+from gpucast.core.fleet import size_fleet
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
 from gpucast.core.memory import MemorySettings
 from gpucast.core.search import best_for_gpu
 from gpucast.core.serving import at_request_rate

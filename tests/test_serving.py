@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config, size_fleet
+from gpucast.core.fleet import size_fleet
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config
 from gpucast.core.serving import (
     _solve_rate,
     at_request_rate,

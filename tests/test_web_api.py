@@ -92,7 +92,7 @@ def test_training_estimate_and_compare_are_the_python_api_results(client):
 
 
 def test_engine_version_reaches_the_plan(client):
-    """An early-2025 engine release runs DeepSeek-R1 on its era's kernels (core.perf.engine_era): the same question
+    """An early-2025 engine release runs DeepSeek-R1 on its era's kernels (core.engine_era): the same question
     needs more GPUs than on the current release, and the plan echoes the version."""
     body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 3200, "avg_output_tokens": 800},
             "model": {"model_name": "deepseek-r1"}, "gpu": {"gpu_type": "H200"}}  # fmt: skip

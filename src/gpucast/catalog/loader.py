@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
-from ..core.perf import Efficiency, EngineFactors, engine_era
+from ..core.engine_era import engine_era
+from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
@@ -220,7 +221,7 @@ def load_engine_factors() -> dict[str, EngineFactors]:
 
 @cache
 def load_era_factors() -> dict[str, EngineFactors]:
-    """Fitted kernel-generation factors (``[eras.<name>]`` of ``calibration.toml``, core.perf.EARLY_MLA_MOE)."""
+    """Fitted kernel-generation factors (``[eras.<name>]`` of ``calibration.toml``, core.engine_era.EARLY_MLA_MOE)."""
     result = {}
     for key, values in _read("calibration.toml").get("eras", {}).items():
         unknown = sorted(set(values) - {f.name for f in fields(EngineFactors)})

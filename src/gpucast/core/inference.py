@@ -2,7 +2,7 @@
 
 ``estimate_replica`` answers "how does config X behave": memory and KV capacity, the
 largest concurrency that meets the SLOs, and the request rate one replica then sustains.
-``size_fleet`` turns that into replicas for average and peak load. Choosing among configs
+``core.fleet.size_fleet`` turns that into replicas for average and peak load. Choosing among configs
 is ``search.py``'s job.
 """
 
@@ -20,7 +20,7 @@ from .memory import MemoryBreakdown, MemorySettings, estimate_memory, state_byte
 from .percentiles import LengthProfile
 from .perf import Efficiency
 from .replica import ReplicaConfig
-from .serving import OperatingPoint, at_request_rate, max_throughput, open_loop_point
+from .serving import OperatingPoint, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
 from .tails import latency_tail
 
@@ -96,13 +96,6 @@ class ReplicaEstimate:
     lowest: OperatingPoint | None = None  # a request alone (vanishing load): the lowest latencies reachable
     cached_input_tokens: float = 0.0  # prompt tokens per request served from the prefix cache (agent plans)
     slo_excess: float = 0.0  # a request alone: the largest latency / target ratio (> 1 when infeasible)
-
-
-@dataclass(frozen=True)
-class FleetSize:
-    planned_peak_rps: float
-    min_replicas: int
-    max_replicas: int
 
 
 def replica_config(
@@ -418,44 +411,3 @@ def with_tail(
     p = point  # the constructor, not dataclasses.replace (~5x its cost): the capacity search tails many points
     return OperatingPoint(p.concurrency, p.batch, p.requests_per_s, p.output_tokens_per_s, p.total_tokens_per_s,
                           p.ttft_s, p.itl_s, p.e2e_s, p.prefill_share, p.step, p.saturated, tail)  # fmt: skip
-
-
-def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:
-    """Replicas for peak load with margin at the SLO capacity, and for average load at the target GPU utilization.
-
-    max = max(min, ceil(peak RPS x (1 + safety margin) / capacity at the SLOs));
-    min = max(HA minimum, ceil(avg RPS / (saturation RPS x target utilization))), at most max's peak count:
-    the target utilization is the share of a replica's full throughput (every KV slot busy) average traffic
-    may use — GPU busy time, as the autoscaler's GPU-utilization trigger reads it — so it binds where the SLOs
-    are loose (capacity near saturation) and the margin binds where they are tight.
-    """
-    capacity = estimate.capacity.requests_per_s
-    saturation = max(estimate.saturation.requests_per_s, capacity)
-    peak = workload.peak_requests_per_s
-    at_average = math.ceil(workload.requests_per_s / (saturation * settings.target_utilization) - 1e-9)
-    at_peak = math.ceil(peak * (1.0 + settings.safety_margin) / capacity - 1e-9)
-    low = max(settings.min_replicas, at_average)
-    return FleetSize(planned_peak_rps=peak, min_replicas=low, max_replicas=max(low, at_peak))
-
-
-def planned_point(estimate: ReplicaEstimate, fleet: FleetSize, workload: Workload) -> OperatingPoint:
-    """One replica's operating point at the planned peak: peak RPS spread over the peak fleet, evaluated by
-    ``serving.at_request_rate`` (what ``gpucast estimate --request-rate`` runs), so a plan's latencies are an
-    estimate of its own deployment. Never past the capacity the fleet was sized on."""
-    rate = min(fleet.planned_peak_rps / max(fleet.max_replicas, 1), estimate.capacity.requests_per_s)
-    if not estimate.meets_slo:  # sized on saturation: keep the open loop just below it
-        rate = min(rate, estimate.saturation.requests_per_s * (1.0 - RATE_TOLERANCE))
-    shape = {
-        "input_tokens": float(workload.input_tokens),
-        "output_tokens": float(workload.output_tokens),
-        "cached_input_tokens": estimate.cached_input_tokens,
-    }
-    point = at_request_rate(
-        estimate.config,
-        input_tokens=workload.input_tokens,
-        output_tokens=workload.output_tokens,
-        rate=rate,
-        cached_input_tokens=estimate.cached_input_tokens,
-    )
-    # percentiles always: the plan reports them whatever percentile its SLOs bound
-    return with_tail(point, estimate.config, estimate.saturation.requests_per_s, shape, workload.lengths)

@@ -11,7 +11,6 @@ engine measurements by ``scripts/calibrate.py``, not constants in this file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
@@ -98,42 +97,6 @@ class EngineFactors:
             moe_prefill_layer_overhead_s=eff.moe_prefill_layer_overhead_s * self.overhead_scale,
             closed_loop_wave_fraction=min(1.0, eff.closed_loop_wave_fraction * self.wave_scale),
         )
-
-
-# Engine generations (``engine_version``): an engine release older than the first one with a kernel generation runs
-# the model on the previous kernels, which calibration.toml's ``[eras.<name>]`` EngineFactors describe. Only
-# generations that published measurements of both sides fix (``scripts/calibrate.py`` fits them) are named here.
-EARLY_MLA_MOE = "early-mla-moe"
-"""The first DeepSeek-V3/R1 serving stacks (Jan-Mar 2025): MLA attention on Triton kernels (vLLM's TRITON_MLA,
-SGLang's Triton decode/extend MLA), block-scaled FP8 GEMMs and fused MoE on Triton kernels (before DeepGEMM and
-CUTLASS block-FP8: 1.2-1.5x slower per GEMM alone, sgl-project/sglang#3893) and a per-step host cost that CUDA
-graphs did not yet hide (SGLang 0.4.x ran dp-attention without them; TensorRT-LLM's PyTorch backend was a
-preview). Applies to MLA + MoE models on engines older than ``EngineSpec.mla_moe_kernels_since``."""
-
-_VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)(?:\.(\d+))?")
-# a number right after one of these words is the platform's version, not the engine's ("vLLM (ROCm 6.2 build)")
-_PLATFORM_WORD = re.compile(r"(?:rocm|cuda|torch|pytorch|python|driver)\s*$", re.IGNORECASE)
-
-
-def parse_engine_version(text: str | None) -> tuple[int, int, int] | None:
-    """(major, minor, patch) of the first version number in an engine label ("vLLM 0.7.3.dev138+g21f6ca217 (ROCm
-    6.3)" -> (0, 7, 3); "SGLang v0.5.12" -> (0, 5, 12)); None when the label states none (the current engine).
-    A platform's version ("vLLM (ROCm 6.2 build)", "CUDA 12.4") is not the engine's and is skipped."""
-    label = text or ""
-    for match in _VERSION.finditer(label):
-        if not _PLATFORM_WORD.search(label, 0, match.start()):
-            return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-    return None
-
-
-def engine_era(model_is_mla_moe: bool, version: str | None, kernels_since: str) -> str:
-    """The kernel generation an engine ``version`` runs an MLA + MoE model on: ``EARLY_MLA_MOE`` when the version
-    predates ``kernels_since`` (the engine's first release with FlashMLA/DeepGEMM-class kernels), else "" (the
-    calibrated, current kernels). No version, no threshold, or another architecture: ""."""
-    parsed, since = parse_engine_version(version), parse_engine_version(kernels_since)
-    if not model_is_mla_moe or parsed is None or since is None:
-        return ""
-    return EARLY_MLA_MOE if parsed < since else ""
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,8 @@ from typing import TypeVar
 
 from ..errors import InfeasibleError
 from .cost import FleetCost, InstancePrice, cheapest_fleet, fleet_monthly, same_offer
-from .inference import (
-    SLO,
-    FleetSize,
-    PlanSettings,
-    ReplicaEstimate,
-    Workload,
-    estimate_replica,
-    size_fleet,
-)
+from .fleet import FleetSize, size_fleet
+from .inference import SLO, PlanSettings, ReplicaEstimate, Workload, estimate_replica
 from .layout import Layout
 from .perf import Efficiency
 from .search_floor import layout_cost_floor

@@ -83,7 +83,7 @@ def capacity_ceiling(
 
 
 def fewest_replicas(ceiling: Ceiling, workload: Workload, settings: PlanSettings) -> int:
-    """A lower bound of ``inference.size_fleet``'s max replicas for any capacity up to the ceiling's (the same
+    """A lower bound of ``fleet.size_fleet``'s max replicas for any capacity up to the ceiling's (the same
     arithmetic, which only grows as the capacity falls)."""
     most = ceiling.capacity_rps
     at_average = math.ceil(workload.requests_per_s / (max(ceiling.saturation_rps, most) * settings.target_utilization)

@@ -276,7 +276,7 @@ class EngineSpec:
     # stored in KV cache")
     starts_with_short_kv: bool = False
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
-    # ``engine_version`` runs them on the early Triton kernels (core.perf.EARLY_MLA_MOE); "" = no earlier era known
+    # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known
     mla_moe_kernels_since: str = ""
 
     def default_kv_precision(self, precision: Precision) -> Precision:

@@ -357,7 +357,7 @@ class ServingOptions:
     require_slo: bool = False  # True: a plan no load can run within the SLOs is an error (CLI, REST), not a plan
     engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
     # the engine release ("0.7.3", "v0.4.3.post2"); None = the current one. A release older than the engine's current
-    # MLA + MoE kernels runs DeepSeek-V3/R1 on the early ones (core.perf.engine_era, calibration.toml [eras.*])
+    # MLA + MoE kernels runs DeepSeek-V3/R1 on the early ones (core.engine_era, calibration.toml [eras.*])
     engine_version: str | None = None
     speculative_tokens: int = 0  # k draft tokens per round; 0 = no speculative decoding
     acceptance_rate: float | None = None  # per-token acceptance alpha (required with speculative_tokens)

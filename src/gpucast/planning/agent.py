@@ -14,7 +14,7 @@ from typing import Any
 from ..core.agent import call_input_tokens, largest_calls, max_context_tokens, mean_calls
 from ..core.agent_search import AgentDetail, VariantCandidate, estimate_variant
 from ..core.disaggregation import DEFAULT_LINK_GB_S, DisaggregatedPlan, plan_disaggregated
-from ..core.inference import size_fleet
+from ..core.fleet import size_fleet
 from ..core.replica import decode_step_time
 from ..core.specs import GIB
 from ..errors import InfeasibleError

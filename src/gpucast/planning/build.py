@@ -7,7 +7,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.cost import HOURS_PER_MONTH, cost_per_million_tokens
-from ..core.inference import planned_point
+from ..core.fleet import planned_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.perf import prefill_time

@@ -52,7 +52,7 @@ class EstimateRequest:
     kv_precision: str | None = None
     engine: str = "vllm"
     # the engine release ("0.7.3"); None = the current one: an older release may run the model on earlier kernels
-    # (core.perf.engine_era, calibration.toml [eras.*])
+    # (core.engine_era, calibration.toml [eras.*])
     engine_version: str | None = None
     gpu_memory_utilization: float | None = None
     max_model_len: int | None = None

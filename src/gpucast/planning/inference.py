@@ -91,6 +91,6 @@ def _echo_options(workload: LLMWorkloadInput, opts: ServingOptions) -> dict[str,
     echo |= {key: getattr(opts, key) for key in ("region", "criticality") if getattr(opts, key) is not None}
     if opts.price_max_age_days != 90:
         echo["price_max_age_days"] = opts.price_max_age_days
-    if opts.engine_version:  # an older engine release may run the model on earlier kernels (core.perf.engine_era)
+    if opts.engine_version:  # an older engine release may run the model on earlier kernels (core.engine_era)
         echo["engine_version"] = opts.engine_version
     return echo

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ..core.engine_era import parse_engine_version
 from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, sglang_default_mem_fraction
-from ..core.perf import parse_engine_version
 from ..core.specs import GPUSpec
 
 # a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)

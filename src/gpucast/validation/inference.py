@@ -92,7 +92,7 @@ class Group:
     num_requests: int | None = None  # requests in the benchmark run, per replica, where stated
     targets: list[Target] = field(default_factory=list)
     lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
-    era: str = ""  # kernel generation of the row's engine version (core.perf.engine_era; "" = the current one)
+    era: str = ""  # kernel generation of the row's engine version (core.engine_era; "" = the current one)
 
 
 def _precision(text: str) -> Precision | None:

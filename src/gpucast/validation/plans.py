@@ -146,7 +146,7 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
                        safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
                        gpu_memory_utilization=memory.gpu_memory_utilization,
-                       engine_version=point.engine,  # the row's engine label states its release (core.perf.engine_era)
+                       engine_version=point.engine,  # the row's engine label states its release (core.engine_era)
                        slo_percentile=point.slo_percentile),  # the statistic measured (with slack)
     )  # fmt: skip
 
