@@ -101,7 +101,12 @@ def rows(repo: Path) -> list[dict[str, str]]:
     out = []
     for rec in records:
         gpu, model, eng = gpu_id(rec["Accelerator"]), MODELS.get(rec["Model"]), engine(rec["Software"])
-        keep = (rec["Category"], rec["Availability"], rec["Suite"], rec["Nodes"]) == ("closed", "available", "datacenter", 1)
+        keep = (rec["Category"], rec["Availability"], rec["Suite"], rec["Nodes"]) == (
+            "closed",
+            "available",
+            "datacenter",
+            1,
+        )
         if not (keep and gpu and model and eng):
             continue
         path = f"{rec['Location']}/performance/run_1/mlperf_log_summary.txt"
