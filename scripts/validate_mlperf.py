@@ -38,6 +38,7 @@ from gpucast.planning.inference import plan_inference
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "mlperf"
 PROFILES = {"llama-2-70b": "mlperf-openorca", "mixtral-8x7b": "mlperf-mixtral", "llama-3.1-8b": "cnn-dailymail"}
 LAYOUTS = (1, 2, 4, 8)
+Key = tuple[str, str, int, str, str, int, str]  # model, GPU, GPU count, precision, engine, TP, length profile
 NO_SLO = 1e6  # ms (1,000 s): the largest ITL target the inputs accept; Offline is held to no latency (max_tps ignores SLOs anyway)
 
 
@@ -71,7 +72,7 @@ def planned_tokens_per_s(
     return best
 
 
-def ask(key: tuple[str, str, int, str, str, int, str], load: str, rate: float | None = None) -> EstimateResult:
+def ask(key: Key, load: str, rate: float | None = None) -> EstimateResult:
     """``gpucast estimate`` of the system (``key``: model, GPU, GPU count, precision, engine, TP, length profile)."""
     model, gpu, num_gpus, precision, engine, tp, profile = key
     return estimate(
@@ -93,13 +94,13 @@ def estimated_tokens_per_s(
     output_mean = resolve_length_profile(profile).mean_output
     best = (0.0, 0)
     for tp in (t for t in LAYOUTS if t <= num_gpus and num_gpus % t == 0):
-        key = (model, gpu, num_gpus, precision, engine, tp, profile)
+        key: Key = (model, gpu, num_gpus, precision, engine, tp, profile)
         try:
             top = ask(key, "max-throughput").requests_per_s
         except GpucastError:
             continue
 
-        def meets(rate: float) -> bool:
+        def meets(rate: float, key: Key = key) -> bool:
             p = ask(key, "request-rate", rate).percentiles
             return p["ttft_p99_ms"] <= ttft_ms and p["tpot_p99_ms"] <= tpot_ms
 
