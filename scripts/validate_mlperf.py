@@ -157,6 +157,31 @@ def summary(rows: list[dict[str, object]], key: str) -> str:
     return f"{statistics.median(abs(e) for e in errors):.0%} | {statistics.median(errors):+.0%}"
 
 
+def configurations(rows: list[dict[str, object]]) -> str:
+    """One line per configuration (model, scenario, GPUs, engine, precision): the submissions' median tokens/s
+    against gpucast's (one prediction per configuration: it does not know the submitter)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for r in rows:
+        key = (
+            str(r["model"]),
+            str(r["scenario"]),
+            f"{r['num_gpus']}x {r['gpu']}",
+            str(r["engine"]),
+            str(r["precision"]),
+        )
+        groups.setdefault(key, []).append(r)
+    lines = ["| model | scenario | GPUs | engine | prec. | results | median measured tok/s | plan (ITL p99) | error "
+             "| estimate (TPOT p99) | error |", "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for key, members in groups.items():
+        measured = statistics.median(float(r["tokens_per_s"]) for r in members)  # type: ignore[arg-type]
+        plan, est = members[0]["planned_tokens_per_s"], members[0]["estimated_tokens_per_s"]
+        plan_error = float(plan) / measured - 1.0 if float(plan) > 0 else float("inf")  # type: ignore[arg-type]
+        est_error = "" if est == "" else (float(est) / measured - 1.0 if float(est) > 0 else float("inf"))  # type: ignore[arg-type]
+        lines.append(f"| {' | '.join(key)} | {len(members)} | {measured:,.0f} | {tok(plan)} | {pct(plan_error)} "
+                     f"| {tok(est)} | {pct(est_error)} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main() -> None:
     rows = [r for path in sorted(DATA.glob("*.csv")) for r in compare(path)]
     print(
@@ -169,6 +194,8 @@ def main() -> None:
               f"| {r['engine']} | {r['precision']} | {tok(r['tokens_per_s'])} | {tok(r['planned_tokens_per_s'])} "
               f"| {r['tp']} | {pct(r['error'])} | {tok(r['estimated_tokens_per_s'])} | {r['tp_tpot']} "
               f"| {pct(r['error_tpot'])} |")  # fmt: skip
+    print()
+    print(configurations(rows))
     print()
     print(
         "| group | rows | plan: median abs. error | median signed | estimate (TPOT p99): median abs. | median signed |"
