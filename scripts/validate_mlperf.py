@@ -38,6 +38,7 @@ from gpucast.planning.inference import plan_inference
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "mlperf"
 PROFILES = {"llama-2-70b": "mlperf-openorca", "mixtral-8x7b": "mlperf-mixtral", "llama-3.1-8b": "cnn-dailymail"}
 LAYOUTS = (1, 2, 4, 8)
+PERCENTILE_COLUMNS = ("ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms")
 Key = tuple[str, str, int, str, str, int, str]  # model, GPU, GPU count, precision, engine, TP, length profile
 NO_SLO = 1e6  # ms (1,000 s): the largest ITL target the inputs accept; Offline is held to no latency (max_tps ignores SLOs anyway)
 
@@ -116,6 +117,23 @@ def estimated_tokens_per_s(
     return best
 
 
+def percentiles_at(row: dict[str, str], tp: int) -> dict[str, object]:
+    """Errors of ``gpucast estimate``'s p50/p99 TTFT and per-request TPOT at the run's load against the run's own
+    (its log prints them): the issue's percentile check. The load is the run's output-token rate over the profile's
+    mean output (Llama-2 writes longer answers than the dataset's references: matching tokens/s keeps the decode
+    load), at the layout of ``estimated_tokens_per_s``."""
+    if tp == 0:
+        return {}
+    profile = PROFILES[row["model"]]
+    rate = float(row["tokens_per_s"]) / resolve_length_profile(profile).mean_output
+    key: Key = (row["model"], row["gpu"], int(row["num_gpus"]), row["precision"], row["engine"], tp, profile)
+    try:
+        predicted = ask(key, "request-rate", rate).percentiles
+    except GpucastError:
+        return {}
+    return {f"err_{m}": predicted[m] / float(row[m]) - 1.0 for m in PERCENTILE_COLUMNS}
+
+
 def compare(path: Path) -> list[dict[str, object]]:
     out = []
     with path.open(newline="", encoding="utf-8") as handle:
@@ -136,7 +154,8 @@ def compare(path: Path) -> list[dict[str, object]]:
                     float(row["ttft_limit_ms"]), float(row["tpot_limit_ms"]),
                 )  # fmt: skip
                 extra = {"estimated_tokens_per_s": est, "tp_tpot": tp_est,
-                         "error_tpot": est / measured - 1.0 if est > 0 else float("inf")}  # fmt: skip
+                         "error_tpot": est / measured - 1.0 if est > 0 else float("inf"),
+                         **percentiles_at(row, tp_est)}  # fmt: skip
             out.append({**row, "planned_tokens_per_s": tokens, "tp": tp, "error": error, **extra})
     return out
 
@@ -210,6 +229,20 @@ def main() -> None:
         groups.setdefault(f"{r['gpu']} ({r['engine']})", []).append(r)
     for name, members in groups.items():
         print(f"| {name} | {len(members)} | {summary(members, 'error')} | {summary(members, 'error_tpot')} |")
+    print()
+    print(
+        "| percentile at the run's load | "
+        + " | ".join(f"{s} {m}" for s in ("Server", "Interactive") for m in PERCENTILE_COLUMNS)
+        + " |"
+    )
+    print("|---|" + "---:|" * 2 * len(PERCENTILE_COLUMNS))
+    cells = []
+    for scenario in ("Server", "Interactive"):
+        members = [r for r in rows if r["scenario"] == scenario]
+        for m in PERCENTILE_COLUMNS:
+            errors = [abs(float(r[f"err_{m}"])) for r in members if f"err_{m}" in r]  # type: ignore[arg-type]
+            cells.append(f"{statistics.median(errors):.0%} ({len(errors)})" if errors else "-")
+    print("| median abs. error (rows) | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
