@@ -94,3 +94,14 @@ def test_recent_calm_narrows_the_band_as_recent_turbulence_widens_it():
             assert got.widen == pytest.approx(rolling.MIN_WIDEN)
         else:
             assert got.widen == pytest.approx(rolling.MAX_WIDEN)
+
+
+def test_a_backtest_without_error_keeps_its_band_instead_of_dividing_by_zero():
+    # a history the members forecast exactly (every residual 0, as a constant series gives): the volatility ratio
+    # is 0 / 0; the band stays as it is (zero wide, widen 1) rather than raising ZeroDivisionError
+    origins = np.arange(100, 100 + 40 * 24, 24)
+    residual = np.zeros((40, 24))
+    observed = np.ones_like(residual, dtype=bool)
+    got = rolling.calibrate(residual, origins, observed, int(origins[-1]) + 24, 24, (80,))
+    assert got is not None and got.widen == 1.0
+    assert not np.any(got.bands[80][0]) and not np.any(got.bands[80][1])

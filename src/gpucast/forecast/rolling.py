@@ -163,7 +163,10 @@ def calibrate(
         recent_sizes = (np.abs(residual[near]) * recent).sum(axis=0)
         recent_mean = float(np.sum(recent_sizes / typical_step)) / int(recent.sum())
         overall_mean = float(np.sum(per_step_size / typical_step)) / int(per_step_count.sum())
-        widen = float(np.clip(recent_mean / overall_mean, MIN_WIDEN, MAX_WIDEN))
+        if overall_mean > 0.0:
+            widen = float(np.clip(recent_mean / overall_mean, MIN_WIDEN, MAX_WIDEN))
+        elif recent_mean > 0.0:  # no backtest error before the last season, some in it: as wide as allowed
+            widen = MAX_WIDEN
     bands = {
         lv: (np.minimum(per_step[:, 2 * j], 0.0) * widen, np.maximum(per_step[:, 2 * j + 1], 0.0) * widen)
         for j, lv in enumerate(levels)
