@@ -11,6 +11,8 @@ import re
 import statistics
 from pathlib import Path
 
+import pytest
+
 from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +55,17 @@ def test_mlperf_server_capacity_within_the_issue_target():
     assert len(server) >= 50 and len(offline) >= 50
     assert statistics.median(server) <= 0.25
     assert statistics.median(offline) <= 0.25
+
+
+def test_mlperf_interactive_capacity_bounds_the_per_request_tpot():
+    """At p99 the token SLO bounds the per-request TPOT, MLPerf's own constraint, so the planner's capacity on the
+    Interactive results (450 ms / 40 ms) is the capacity at which ``gpucast estimate``'s p99 TTFT and p99 TPOT meet
+    MLPerf's limits (within 1%, every row): bounding the per-gap p99 ITL it was 64% low (median signed -55%);
+    now 32% (+17%), Llama-2-70B 17%."""
+    script = load_script(ROOT / "scripts" / "validate_mlperf.py", "gpucast_validate_mlperf_script")
+    rows = [r for path in sorted(MLPERF.glob("*.csv")) for r in script.compare(path)]
+    interactive = [r for r in rows if r["scenario"] == "Interactive"]
+    assert len(interactive) >= 40
+    for r in interactive:
+        assert r["planned_tokens_per_s"] == pytest.approx(r["estimated_tokens_per_s"], rel=0.01), r["id"]
+    assert statistics.median(abs(r["error"]) for r in interactive) <= 0.35

@@ -184,7 +184,10 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
         "--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000, at --slo-percentile)"
     )
     extra.add_argument(
-        "--itl-slo-ms", type=float, help="inter-token latency target, ms (default 100, at --slo-percentile)"
+        "--itl-slo-ms",
+        type=float,
+        help="token latency target, ms (default 100): the mean ITL at --slo-percentile mean, else that percentile "
+        "of the per-request TPOT, (E2E - TTFT) / (output - 1) (MLPerf's TPOT)",
     )
     extra.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
     extra.add_argument(

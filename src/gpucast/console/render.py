@@ -56,7 +56,8 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 ),
                 (
                     f"SLOs ({statistic})",
-                    f"TTFT <= {inputs['ttft_slo_ms']:g} ms, ITL <= {inputs['itl_slo_ms']:g} ms"
+                    f"TTFT <= {inputs['ttft_slo_ms']:g} ms, {'ITL' if percentile == 'mean' else 'TPOT'} "
+                    f"<= {inputs['itl_slo_ms']:g} ms"
                     + (f", E2E <= {inputs['target_latency_ms']:g} ms" if inputs.get("target_latency_ms") else ""),
                 ),
                 ("Context window", f"{inputs['context_window']} tokens"),

@@ -45,7 +45,7 @@ class Workload:
 class SLO:
     """Latency targets. Defaults: TTFT 2 s (MLPerf Llama-2-70B server scenario: p99 TTFT <= 2 s), ITL 100 ms
     (10 tokens/s, faster than reading speed; MLPerf's p99 TPOT limit is 200 ms); E2E only when the seed's
-    --target-latency is set.
+    --target-latency is set. ``itl_ms`` bounds the mean ITL at "mean" and the per-request TPOT at a percentile.
     ``percentile``: the statistic every target bounds ("mean", or "50"/"90"/"95"/"99"; core.tails). The core's
     default is the mean (the mean model alone); the product's default is p99 (inputs.types.ServingOptions)."""
 
@@ -55,9 +55,11 @@ class SLO:
     percentile: str = "mean"
 
     def latencies(self, point: OperatingPoint) -> tuple[float, float, float]:
-        """(TTFT, ITL, E2E) seconds of ``point`` at this percentile: its tail's where it has one, else its means.
-        A percentile is never taken below the mean: when fewer than 1% of steps carry a prefill chunk the p99 ITL is
-        a plain decode step, shorter than the mean, and an SLO at p99 must not be looser than the same SLO on means."""
+        """(TTFT, token latency, E2E) seconds of ``point`` at this percentile: its tail's where it has one, else its
+        means. At a percentile the token latency is the per-request TPOT's (``LatencyTail.at``: MLPerf Inference's
+        TPOT constraint, vLLM's "P99 TPOT"), not the per-gap ITL's, whose rare steps with a prompt chunk a request
+        averages away; at the mean the two are one number. A percentile is never taken below the mean, so an SLO at
+        p99 is never looser than the same SLO on means."""
         if point.tail is None:
             return point.ttft_s, point.itl_s, point.e2e_s
         ttft, itl, e2e = point.tail.at(self.percentile)

@@ -6,8 +6,9 @@ too. Questions that share a model, GPU, layout and request shape but ask for oth
 SLO, as a plan form's users try) start the same bisection from the same bracket, so they try the same first
 loads: the mean model's point (``serving.open_loop_point``) and its tail (``tails.latency_tail``) at a load depend
 only on the configuration, the request shape and the load, not on the targets. What a search's decision at a load
-needs of them is three numbers, the (TTFT, ITL, E2E) that ``SLO.latencies`` reads off the point — its means, and
-at the SLO's percentile where the SLOs need a tail — so those are kept here (~0.3 KiB an entry, not the ~4 KiB of a
+needs of them is three numbers, the (TTFT, token latency, E2E) that ``SLO.latencies`` reads off the point — its
+means, and at the SLO's percentile where the SLOs need a tail (there the token latency is the per-request TPOT's
+percentile, MLPerf's TPOT, not the per-gap ITL's) — so those are kept here (~0.3 KiB an entry, not the ~4 KiB of a
 point with its tail) and a later search reads them instead of computing the point again.
 
 The key holds everything the latencies are a function of: the ``ReplicaConfig`` (model, GPU and its calibrated
@@ -22,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 
-Latencies = tuple[float, float, float]  # (TTFT, ITL, E2E) seconds, as SLO.latencies returns them
+Latencies = tuple[float, float, float]  # (TTFT, ITL or TPOT, E2E) seconds, as SLO.latencies returns them
 
 LOADS_KEPT = 131072  # entries per table, ~40 MiB at most; a cold mix of 200 plan pages tries ~80,000 loads
 _MEANS: dict[Hashable, Latencies] = {}
@@ -51,8 +52,8 @@ def mean_latencies(key: Hashable, compute: Callable[[], Latencies]) -> Latencies
 
 
 def tail_latencies(key: Hashable, compute: Callable[[], Latencies]) -> Latencies:
-    """(TTFT, ITL, E2E) at a percentile, with the point's tail, at the load ``key`` names (configuration, shape,
-    length profile, load, percentile)."""
+    """(TTFT, per-request TPOT, E2E) at a percentile, with the point's tail, at the load ``key`` names
+    (configuration, shape, length profile, load, percentile)."""
     return _remembered(_TAILS, key, compute)
 
 

@@ -2,7 +2,7 @@
 
 SLOs are stated as percentiles ("TTFT p99 under 2 s": MLPerf Inference's server constraints, and the seed
 specification's "P50 < 500 ms, P99 < 2 s"), so a latency is a distribution, not one number. ``LatencyTail`` holds
-the mean and the p50/p90/p95/p99 of TTFT, ITL (= TPOT) and end-to-end latency of one operating point;
+the mean and the p50/p90/p95/p99 of TTFT, per-gap ITL, per-request TPOT and end-to-end latency of one operating point;
 ``LengthProfile`` is a request-length distribution as weighted (input, output) points: a dataset's published
 statistics (``lognormal_profile``) or a request log (``empirical_profile``), reduced to a few points whose
 weights resolve the upper tail (the last points stand for the top 10%, 5%, 2%, 1% of prompts).
@@ -44,7 +44,8 @@ class LatencyTail:
     itl_s: tuple[float, float, float, float, float]
     e2e_s: tuple[float, float, float, float, float]
     # per-request TPOT: a request's (E2E - TTFT) / (output - 1), distributed across requests (MLPerf's and vLLM's
-    # "TPOT"); tighter than the per-token ITL, as a request averages its steps. None: not computed (the ITL's)
+    # "TPOT", what a percentile SLO's token target bounds: ``at``); tighter than the per-token ITL, as a request
+    # averages its steps. None: not computed (the ITL's stand in)
     tpot_s: tuple[float, float, float, float, float] | None = None
 
     @property
@@ -52,9 +53,12 @@ class LatencyTail:
         return self.tpot_s if self.tpot_s is not None else self.itl_s
 
     def at(self, percentile: str) -> tuple[float, float, float]:
-        """(TTFT, ITL, E2E) at ``percentile`` ("mean", "50", "90", "95" or "99")."""
+        """(TTFT, TPOT, E2E) at ``percentile`` ("mean", "50", "90", "95" or "99"): what an SLO at that percentile
+        bounds. The token latency is the per-request TPOT (MLPerf Inference's server/interactive TPOT constraint,
+        vLLM's "P99 TPOT"), not the per-gap ITL, whose rare steps that carry a prompt chunk a request averages
+        away; at the mean the two are one number (mean TPOT = mean ITL)."""
         i = PERCENTILES.index(percentile)
-        return self.ttft_s[i], self.itl_s[i], self.e2e_s[i]
+        return self.ttft_s[i], self.tpot[i], self.e2e_s[i]
 
     def shifted(self, seconds: float) -> LatencyTail:
         """Every TTFT and end-to-end value later by ``seconds`` (a queue ahead of the engine)."""

@@ -15,6 +15,9 @@ adds what varies from request to request:
   decode-only and carrying steps (``StepDistribution``), never off a threshold on the carrying share: it grows
   continuously and monotonically with the load and the prompt lengths.
 * E2E = TTFT + (output - 1) x mean ITL for each profile point (a request's many tokens average its step times).
+* TPOT (per request) = (E2E - TTFT) / (output - 1): the mean ITL with the step variance over output - 1 (central
+  limit). This is what a percentile SLO's token target bounds (``LatencyTail.at``; MLPerf's TPOT constraint), so
+  the capacity search needs it at every load: in closed form for one request shape, by bisection for a profile.
 
 ``simulate`` checks these against a discrete-event run of the scheduler (tests/test_tails.py; docs/tail-latency.md).
 """
@@ -36,6 +39,8 @@ LEVELS = tuple(q / 100.0 for q in QUANTILES)
 EXACT_SIZES = 2  # chunk tables this short (one request shape) take the exact compound Poisson
 POISSON_TERMS = 64  # terms of a Poisson distribution at most (the rest of its mass goes to the last)
 _LOG_TAILS = tuple(-math.log(1.0 - p) for p in LEVELS)  # log(1 / (1 - p))
+_Z = tuple(NormalDist().inv_cdf(p) for p in LEVELS)  # standard normal quantiles of LEVELS (z_99 = 2.326)
+TPOT_TOLERANCE = 1e-10  # relative width at which a profile's TPOT quantile bisection stops
 
 
 def _points(
@@ -101,20 +106,21 @@ def latency_tail(
     saturation_rate: float,
     lengths: LengthProfile | None = None,
     cached_input_tokens: float = 0.0,
-    tpot: bool = False,
 ) -> LatencyTail:
     """Mean and percentiles of TTFT, ITL and E2E at ``point`` (an open-loop point of ``serving``).
 
     Without ``lengths`` every request has the point's shape and the means are the point's own, so
     ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's.
-    ``tpot``: also the per-request TPOT distribution (reported, never an SLO input: the capacity search skips it)."""
+    The per-request TPOT's percentiles are what a percentile SLO bounds (``LatencyTail.at``); the per-gap ITL's
+    are reported beside them."""
     rate, step = point.requests_per_s, point.step
     shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
     itl = point.itl_s
     steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    tpot = _tpot_tail([(w, tout) for w, tout, _, _, _ in shape.points], step.total_s, itl, steps)
     if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
         inf = (math.inf,) * 5
-        return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf)  # type: ignore[arg-type]
+        return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf, tpot)  # type: ignore[arg-type]
     per_chunk_step = step.attention_s + step.overhead_s
     half_step = step.total_s / 2.0
     offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
@@ -123,7 +129,7 @@ def latency_tail(
     # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
     # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
     mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
-    if lengths is None and not tpot:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
+    if lengths is None:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
         _, a, tout = offsets[0]
         waits = _wait_quantiles(rho, mean_wait)
         queued = max(point.ttft_s - (a + mean_wait), 0.0)
@@ -132,18 +138,15 @@ def latency_tail(
             (point.ttft_s, *(a + queued + w for w in waits)),  # type: ignore[arg-type]
             (itl, *steps.quantiles(step.total_s)),  # type: ignore[arg-type]
             (point.e2e_s, *(e2e_offset + w for w in waits)),  # type: ignore[arg-type]
+            tpot,
         )
     ttft_points = [(w, a) for w, a, _ in offsets]
     e2e_points = [(w, a + max(tout - 1.0, 0.0) * itl) for w, a, tout in offsets]
     ttft_mean = sum(w * a for w, a in ttft_points) + mean_wait
     e2e_mean = sum(w * a for w, a in e2e_points) + mean_wait
-    if lengths is None:  # the mean model's own numbers, bit for bit
-        ttft_mean, e2e_mean = point.ttft_s, point.e2e_s
-    queued = max(point.ttft_s - (sum(w * a for w, a in ttft_points) + mean_wait), 0.0) if lengths is None else 0.0
-    ttft = (ttft_mean, *(queued + t for t in mixture_quantiles(LEVELS, ttft_points, rho, mean_wait)))
-    e2e = (e2e_mean, *(queued + t for t in mixture_quantiles(LEVELS, e2e_points, rho, mean_wait)))
-    tpot_tail = _tpot_tail([(w, tout) for w, _, tout in offsets], step.total_s, itl, steps) if tpot else None
-    return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot_tail)  # type: ignore[arg-type]
+    ttft = (ttft_mean, *mixture_quantiles(LEVELS, ttft_points, rho, mean_wait))
+    e2e = (e2e_mean, *mixture_quantiles(LEVELS, e2e_points, rho, mean_wait))
+    return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot)  # type: ignore[arg-type]
 
 
 def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
@@ -265,25 +268,31 @@ def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, sprea
 
 
 def _tpot_tail(
-    outputs: list[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
-) -> tuple[float, ...]:
+    outputs: Sequence[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
+) -> tuple[float, float, float, float, float]:
     """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
-    the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step; the
-    percentiles are read off the mixture over the profile's output lengths (requests, not tokens, counted)."""
+    normal about the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step.
+    One output length: TPOT_q = max(step, ITL + z_q sd) in closed form. A profile: the percentiles are read off the
+    mixture over its output lengths (requests, not tokens, counted) by bisection, within the bracket of the points'
+    own quantiles (the mixture's lies between them), to ``TPOT_TOLERANCE`` relative."""
     variance = steps.variance
-    spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
     if variance <= 0.0:
-        return (itl,) * (1 + len(QUANTILES))
-    normal = NormalDist()
+        return (itl,) * (1 + len(QUANTILES))  # type: ignore[return-value]
+    spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
+    if len(spreads) == 1:
+        sd = spreads[0][1]
+        return (itl, *(max(step_s, itl + z * sd) for z in _Z))  # type: ignore[return-value]
+    scaled = [(w, 1.0 / (sd * math.sqrt(2.0))) for w, sd in spreads]  # Phi(x / sd) = (1 + erf(x / (sd sqrt 2))) / 2
+    smallest, largest = min(sd for _, sd in spreads), max(sd for _, sd in spreads)
 
     def cdf(t: float) -> float:
-        return sum(w * normal.cdf((t - itl) / sd) if sd > 0 else w * (t >= itl) for w, sd in spreads)
+        return sum(w * 0.5 * (1.0 + math.erf((t - itl) * k)) for w, k in scaled)
 
     quantiles = []
-    for q in QUANTILES:
-        lo, hi = step_s, itl + 10.0 * max(sd for _, sd in spreads)
-        for _ in range(50):
+    for p, z in zip(LEVELS, _Z, strict=True):  # z >= 0: LEVELS are p50 and above
+        lo, hi = itl + z * smallest, itl + z * largest
+        while hi - lo > TPOT_TOLERANCE * hi:
             mid = (lo + hi) / 2.0
-            lo, hi = (lo, mid) if cdf(mid) >= q / 100.0 else (mid, hi)
+            lo, hi = (lo, mid) if cdf(mid) >= p else (mid, hi)
         quantiles.append(max(hi, step_s))
-    return (itl, *quantiles)
+    return (itl, *quantiles)  # type: ignore[return-value]

@@ -196,7 +196,7 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
     est, cfg = best.estimate, best.estimate.config
     lowest = est.lowest or est.capacity
     shard = cfg.layout.label()
-    slo = f"TTFT <= {request.slo.ttft_ms:g} ms, ITL <= {request.slo.itl_ms:g} ms" + (
+    slo = f"TTFT <= {request.slo.ttft_ms:g} ms, {token_target(request.slo.percentile)} <= {request.slo.itl_ms:g} ms" + (
         f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""
     )
     return (
@@ -209,6 +209,12 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
 def slo_statistic(percentile: str) -> str:
     """How a plan names the statistic its SLOs bound: "mean" or "p99" (core.percentiles)."""
     return "mean" if percentile == "mean" else f"p{percentile}"
+
+
+def token_target(percentile: str) -> str:
+    """What the token SLO (``--itl-slo-ms``) bounds: the mean ITL, or at a percentile the per-request TPOT
+    (MLPerf's TPOT; ``SLO.latencies``)."""
+    return "ITL" if percentile == "mean" else "TPOT"
 
 
 def _lengths_assumption(request: ResolvedRequest) -> list[str]:
@@ -242,7 +248,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"and a {s.safety_margin:.0%} safety margin over it; average traffic at most {s.target_utilization:.0%} of a "
         f"replica's saturation throughput; at least {s.min_replicas} replicas for availability",
         f"SLOs ({slo_statistic(request.slo.percentile)}): TTFT <= {request.slo.ttft_ms:g} ms, "
-        f"ITL <= {request.slo.itl_ms:g} ms"
+        f"{token_target(request.slo.percentile)} <= {request.slo.itl_ms:g} ms"
         + (f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""),
         *_lengths_assumption(request),
         "Month = 730 hours; costs are GPU instance prices only (no storage, network or egress)",

@@ -350,7 +350,7 @@ def _percentiles(cfg: ReplicaConfig, point: OperatingPoint, request: EstimateReq
     tin, tout = float(request.input_tokens), float(request.output_tokens)
     saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout).requests_per_s
     tail = latency_tail(
-        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths, tpot=True
+        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths
     )
     out: dict[str, float] = {}
     for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.tpot), ("e2e", tail.e2e_s)):

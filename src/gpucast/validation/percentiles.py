@@ -53,7 +53,6 @@ def tail_at(
         output_tokens=output_tokens,
         saturation_rate=saturation,
         lengths=lengths,
-        tpot=True,
     )
 
 

@@ -17,7 +17,7 @@ LABELS = {
     "gpu_type": "GPU", "gpu": "GPU", "gpus": "GPUs", "rps": "Requests/s", "requests_per_second": "Requests/s",
     "input_tokens": "Input tokens", "avg_input_tokens": "Input tokens", "output_tokens": "Output tokens",
     "avg_output_tokens": "Output tokens", "peak_multiplier": "Peak ×", "peak_load_multiplier": "Peak ×",
-    "ttft_slo_ms": "TTFT SLO (ms)", "itl_slo_ms": "ITL SLO (ms)", "slo_percentile": "SLOs bound",
+    "ttft_slo_ms": "TTFT SLO (ms)", "itl_slo_ms": "ITL / TPOT SLO (ms)", "slo_percentile": "SLOs bound",
     "length_profile": "Length profile", "cloud": "Cloud", "clouds": "Cloud",
     "pricing": "Pricing", "precision": "Precision", "dataset_size": "Dataset tokens",
     "dataset_size_tokens": "Dataset tokens", "sequence_length": "Sequence length", "epochs": "Epochs",
