@@ -358,7 +358,7 @@ def explain(request: ResolvedRequest, best: Candidate, planned: OperatingPoint) 
         (
             "capacity per replica (requests/s)",
             f"{point.requests_per_s:.3f}",
-            f"largest open-loop rate whose TTFT/ITL meet the SLOs, by bisection (limit: {est.limit})"
+            f"largest open-loop rate whose TTFT and ITL (per-request TPOT at a percentile) meet the SLOs, by bisection (limit: {est.limit})"
             if est.meets_slo
             else f"no load meets the SLOs ({est.limit}): saturation throughput, every KV slot busy",
         ),
