@@ -41,8 +41,12 @@ def main() -> int:
     parser.add_argument("--slo-percentile", default="99", help="99 (the default), 95, 90, 50 or mean")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions (cumulative)")
     parser.add_argument("--digest", action="store_true", help="hash the rendered pages instead of timing")
-    parser.add_argument("--plan-processes", type=int, default=0,
-                        help="with --digest: compute the pages in this many plan processes (0: in the app's thread)")
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=0,
+        help="with --digest: compute the pages in this many plan processes (0: in the app's thread)",
+    )
     args = parser.parse_args()
     queries = [q + f"&slo_percentile={args.slo_percentile}" for q in questions(args.questions)]
     if args.digest:

@@ -245,8 +245,12 @@ def main() -> int:
     parser.add_argument("--warm", action="store_true",
                         help="first ask every distinct request of the measured run once (not measured): the steady "
                              "state of repeated questions; default: cold, a fresh server")  # fmt: skip
-    parser.add_argument("--plan-processes", type=int, default=None,
-                        help="gpucast serve --plan-processes (default: the server's default, one per core)")
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=None,
+        help="gpucast serve --plan-processes (default: the server's default, one per core)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="measure this many times (a fresh server each)")
     parser.add_argument("--baseline", action="store_true",
                         help="first measure a server without the plan cache (--plan-cache-size 0); print ratios")  # fmt: skip

@@ -137,7 +137,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.plan_processes:  # started (and warmed) with the server, stopped with it
             _app.state.plan_processes = PlanProcesses(settings.plan_processes)
-            _app.state.plan_lane_threads = settings.plan_processes
+            _app.state.plan_lane_threads = settings.plan_processes * offload.THREADS_PER_PROCESS
             await run_in_threadpool(_app.state.plan_processes.wait_ready)
         try:
             yield

@@ -83,6 +83,7 @@ class PlanProcesses:
         self.replaced = 0  # pools started again after losing a process
         self.lost = 0  # jobs answered 503 because their process died twice
         self._lock = threading.Lock()
+        self._counted = threading.Lock()
         self._closed = False
         self._pool = self._started()
 
@@ -110,8 +111,9 @@ class PlanProcesses:
         version = data_version()
         for _ in range(2):
             pool = self._pool
-            try:
+            with self._counted:
                 self.jobs += 1
+            try:
                 done, result = pool.submit(_call, version, function, args).result()
             except BrokenProcessPool:
                 self._replace(pool)
@@ -124,7 +126,8 @@ class PlanProcesses:
             if not done:  # this server's catalogs changed under the children: compute here
                 return function(*args)
             return result  # type: ignore[return-value]
-        self.lost += 1
+        with self._counted:
+            self.lost += 1
         raise ApiError(503, "the planner process computing this request stopped; retry shortly",
                        headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
 
