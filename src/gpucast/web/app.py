@@ -36,6 +36,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+PLAN_MODULES = ("gpucast.web.api_v1.planning", "gpucast.web.pages.planning")  # what the lanes send to processes
 MAX_BODY_BYTES = 5 * 1024 * 1024  # plan bodies are < 4 KiB; 5 MiB leaves room for a metrics CSV upload
 
 
@@ -136,7 +137,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.plan_processes:  # started (and warmed) with the server, stopped with it
-            _app.state.plan_processes = PlanProcesses(settings.plan_processes)
+            _app.state.plan_processes = PlanProcesses(settings.plan_processes, warm=PLAN_MODULES)
             _app.state.plan_lane_threads = settings.plan_processes * offload.THREADS_PER_PROCESS
             await run_in_threadpool(_app.state.plan_processes.wait_ready)
         try:

@@ -31,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .errors import ApiError
+from starlette.exceptions import HTTPException
 
 T = TypeVar("T")
 RETRY_AFTER_S = 1  # a lost process is replaced in about a second (spawn + imports + catalogs)
@@ -46,14 +46,17 @@ def default_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _warm() -> int:
-    """Run once in each child before its first job: the imports and catalogs every plan needs."""
+def _warm(modules: tuple[str, ...]) -> int:
+    """Run once in each child before its first job: the imports (``modules``: those whose functions the server
+    sends, named by the app) and the catalogs every plan needs."""
+    import importlib
+
     from ..catalog import loader
     from ..planning import compare, estimate, inference  # noqa: F401  (imported for their import cost)
     from ..training import plan  # noqa: F401
-    from .api_v1 import planning  # noqa: F401  (JSON encoding as the server does it)
-    from .pages import planning as page_planning  # noqa: F401
 
+    for module in modules:
+        importlib.import_module(module)
     loader.load_gpus()
     loader.load_prices()
     loader.clouds()
@@ -75,10 +78,11 @@ def _call(version: str, function: Callable[..., T], args: tuple[Any, ...]) -> tu
 class PlanProcesses:
     """A pool of ``count`` spawned processes that is replaced when one of its processes dies."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, warm: tuple[str, ...] = ()) -> None:
         if not 1 <= count <= MAX_PROCESSES:
             raise ValueError(f"count {count} must be between 1 and {MAX_PROCESSES}")
         self.count = count
+        self.warm = warm
         self.jobs = 0  # sent to a child
         self.replaced = 0  # pools started again after losing a process
         self.lost = 0  # jobs answered 503 because their process died twice
@@ -90,12 +94,12 @@ class PlanProcesses:
     def _started(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"))
         for _ in range(self.count):  # each of the first `count` jobs starts a process: every child warms at once
-            pool.submit(_warm)
+            pool.submit(_warm, self.warm)
         return pool
 
     def wait_ready(self, timeout: float = 120.0) -> list[int]:
         """Block until every child has warmed (a fresh pool's first jobs); their pids."""
-        futures: list[Future[int]] = [self._pool.submit(_warm) for _ in range(self.count)]
+        futures: list[Future[int]] = [self._pool.submit(_warm, self.warm) for _ in range(self.count)]
         return [future.result(timeout=timeout) for future in futures]
 
     def pids(self) -> list[int]:
@@ -128,8 +132,11 @@ class PlanProcesses:
             return result  # type: ignore[return-value]
         with self._counted:
             self.lost += 1
-        raise ApiError(503, "the planner process computing this request stopped; retry shortly",
-                       headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
+        raise HTTPException(
+            503,
+            "the planner process computing this request stopped; retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )  # the one error shape (.errors)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """A fresh pool in place of ``broken`` (once, however many lane threads saw it break)."""
