@@ -136,3 +136,15 @@ def test_a_killed_plan_process_is_replaced_and_no_request_hangs(tmp_path):
     assert "Traceback" not in server["stderr"]
     time.sleep(0.5)
     assert not [child for child in alive if os.path.exists(f"/proc/{child}")]  # stopped with the server
+
+
+def test_plan_processes_end_when_the_server_is_killed(tmp_path):
+    with gpucast_server(str(tmp_path / "orphans.db"), "--plan-processes", "2") as server:
+        spawned = children(server["pid"])
+        assert len(spawned) == 2
+        os.kill(int(server["pid"]), signal.SIGKILL)  # no shutdown runs: each child notices its parent is gone
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{child}") for child in spawned):
+            time.sleep(0.1)
+    left = [child for child in spawned if os.path.exists(f"/proc/{child}")]
+    assert not left, f"plan processes outlived the server: {left}"

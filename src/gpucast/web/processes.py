@@ -18,7 +18,7 @@ the job is computed in the server instead.
 When a child dies (killed, out of memory) :class:`~concurrent.futures.ProcessPoolExecutor` fails every job it
 holds and refuses new ones; :meth:`PlanProcesses.run` then starts a fresh pool and runs the job once more there.
 A job whose second try also loses its process is answered ``503`` with ``Retry-After`` — never a hang. Shutting
-the app down terminates the children.
+the app down terminates the children; a child whose server was killed outright ends itself within a second.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +37,7 @@ from starlette.exceptions import HTTPException
 T = TypeVar("T")
 RETRY_AFTER_S = 1  # a lost process is replaced in about a second (spawn + imports + catalogs)
 MAX_PROCESSES = 64
+PARENT_POLL_S = 1.0  # how often a child checks that the server process is still there
 
 
 def default_count() -> int:
@@ -44,6 +46,18 @@ def default_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _watch(parent: int) -> None:
+    """Each child's initializer: a thread that ends the child when the server process is gone (``kill -9`` of the
+    server runs no shutdown, and a child waiting for its next job would otherwise wait forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="gpucast-parent-watch", daemon=True).start()
 
 
 def _warm(modules: tuple[str, ...]) -> int:
@@ -92,7 +106,8 @@ class PlanProcesses:
         self._pool = self._started()
 
     def _started(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"))
+        spawn = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(self.count, mp_context=spawn, initializer=_watch, initargs=(os.getpid(),))
         for _ in range(self.count):  # each of the first `count` jobs starts a process: every child warms at once
             pool.submit(_warm, self.warm)
         return pool
