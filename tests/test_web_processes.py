@@ -69,7 +69,8 @@ def children(pid: str) -> list[int]:
 
 
 def answers(base: str) -> list[tuple[int, bytes]]:
-    """Every kind of question a lane computes: API plans, an estimate, a training plan, a comparison, plan pages."""
+    """Every kind of question a lane computes: API plans, an estimate, a training plan, a comparison, an infeasible
+    plan (its error), plan pages."""
     got = [ask(base, "/api/v1/inference", body)[:2] for body in questions(12)]
     estimate = {"model": "llama-3.1-8b", "gpu": "H100", "num_gpus": 1, "input_tokens": 500, "output_tokens": 200,
                 "load": "concurrency", "load_value": 32}  # fmt: skip
@@ -81,6 +82,9 @@ def answers(base: str) -> list[tuple[int, bytes]]:
     compare = {"model": {"model_name": "llama-3.1-70b", "precision": "FP8"},
                "workload": {"requests_per_second": 12, "avg_input_tokens": 900, "avg_output_tokens": 250}}  # fmt: skip
     got.append(ask(base, "/api/v1/compare", json.dumps(compare).encode())[:2])
+    infeasible = {"model": {"model_name": "llama-3.1-70b"}, "serving": {"ttft_slo_ms": 1, "itl_slo_ms": 1},
+                  "workload": {"requests_per_second": 5, "avg_input_tokens": 2000, "avg_output_tokens": 500}}  # fmt: skip
+    got.append(ask(base, "/api/v1/inference", json.dumps(infeasible).encode())[:2])  # SLOInfeasibleError: 422
     for rps in (3, 40):
         got.append(ask(base, f"/plan?model=llama-3.1-70b&precision=FP8&rps={rps}&input_tokens=700&output_tokens=300"
                              "&cloud=gcp")[:2])  # fmt: skip
@@ -97,7 +101,8 @@ def test_plans_in_processes_equal_plans_in_threads(tmp_path):
         counted = metrics(server["base"])
         assert counted["gpucast_plan_processes"] == 2
         assert counted["gpucast_plan_process_jobs_total"] == len(in_processes)  # every one computed in a child
-    assert [status for status, _ in in_threads] == [200] * len(in_threads)
+        assert counted["gpucast_plan_process_restarts_total"] == 0  # errors travel back without breaking the pool
+    assert [status for status, _ in in_threads] == [200] * 15 + [422] + [200] * 2
     assert in_processes == in_threads  # byte for byte
     assert "Traceback" not in server["stderr"]
 

@@ -11,7 +11,8 @@ computes in the lane threads as before.
 Children are started with the ``spawn`` context (a fork of a process running an event loop and 40 threads may
 copy a held lock) when the server starts, and each imports the planner and loads the catalogs once
 (:func:`_warm`), so no request pays for that. A child computes the same code on the same catalog files, so its
-answer is the one the server would have computed: each job carries the server's data version
+answer is the one the server would have computed, its errors too (rebuilt by type, arguments and attributes:
+:func:`_raised`): each job carries the server's data version
 (:func:`..planning.cache.data_version`); a child whose catalogs differ reloads them, and when they still differ
 the job is computed in the server instead.
 
@@ -25,10 +26,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -77,16 +79,37 @@ def _warm(modules: tuple[str, ...]) -> int:
     return os.getpid()
 
 
-def _call(version: str, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, T | None]:
-    """In the child: ``(True, function(*args))``, or ``(False, None)`` when its catalogs are not the server's."""
+def _call(version: str, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
+    """In the child: ``("done", result)``; ``("raised", (type, args, attributes))`` of the error ``function``
+    raised (rebuilt in the server by :func:`_raised`: pickling an error calls its ``__init__`` with its ``args``,
+    which breaks the pool for errors whose ``__init__`` takes other arguments, such as ``SLOInfeasibleError``); or
+    ``("here", None)`` when the server must compute it itself (its catalogs are not the child's, or the error does
+    not travel)."""
     from ..catalog.loader import reload_prices
     from ..planning.cache import data_version
 
     if data_version() != version:
         reload_prices()
         if data_version() != version:
-            return False, None
-    return True, function(*args)
+            return "here", None
+    try:
+        return "done", function(*args)
+    except Exception as error:
+        state = (type(error), error.args, dict(vars(error)))
+        try:
+            pickle.loads(pickle.dumps(state))
+        except Exception:
+            return "here", None
+        return "raised", state
+
+
+def _raised(state: tuple[type[BaseException], tuple[Any, ...], dict[str, Any]]) -> BaseException:
+    """The child's error, the same type, arguments and attributes, without calling its ``__init__``."""
+    kind, args, attributes = state
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(attributes)
+    return error
 
 
 class PlanProcesses:
@@ -133,18 +156,22 @@ class PlanProcesses:
             with self._counted:
                 self.jobs += 1
             try:
-                done, result = pool.submit(_call, version, function, args).result()
-            except BrokenProcessPool:
-                self._replace(pool)
-                continue
-            except RuntimeError:  # submitted while the pool was being replaced or shut down
+                future = pool.submit(_call, version, function, args)
+            except RuntimeError:  # broken (BrokenProcessPool is one), or being replaced or shut down
                 if self._closed:
                     break
                 self._replace(pool)
                 continue
-            if not done:  # this server's catalogs changed under the children: compute here
+            try:
+                outcome, value = future.result()
+            except (BrokenProcessPool, CancelledError):  # its process died (or its broken pool was shut down)
+                self._replace(pool)
+                continue
+            if outcome == "raised":
+                raise _raised(value)
+            if outcome == "here":
                 return function(*args)
-            return result  # type: ignore[return-value]
+            return value  # type: ignore[no-any-return]
         with self._counted:
             self.lost += 1
         raise HTTPException(
