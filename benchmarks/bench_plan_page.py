@@ -3,6 +3,7 @@
     python benchmarks/bench_plan_page.py                 # CPU ms per new page (plan, curve, GPU x cloud comparison)
     python benchmarks/bench_plan_page.py --profile       # the same under cProfile: the top functions
     python benchmarks/bench_plan_page.py --digest        # SHA-256 of every rendered page (GET /plan?..., in process)
+    python benchmarks/bench_plan_page.py --digest --plan-processes 2   # the same, computed in 2 plan processes
 
 Each question is computed once, in order, in one process (``gpucast.web.pages.planning._compute``, no plan
 cache): what a cold server spends on the new plan pages of ``bench_server.py --distinct 200`` (layouts repeat
@@ -40,6 +41,12 @@ def main() -> int:
     parser.add_argument("--slo-percentile", default="99", help="99 (the default), 95, 90, 50 or mean")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions (cumulative)")
     parser.add_argument("--digest", action="store_true", help="hash the rendered pages instead of timing")
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=0,
+        help="with --digest: compute the pages in this many plan processes (0: in the app's thread)",
+    )
     args = parser.parse_args()
     queries = [q + f"&slo_percentile={args.slo_percentile}" for q in questions(args.questions)]
     if args.digest:
@@ -48,9 +55,10 @@ def main() -> int:
         from gpucast.web import WebSettings, create_app
 
         digest = hashlib.sha256()
+        settings = WebSettings(plan_cache_size=0, plan_processes=args.plan_processes)
         with (
             tempfile.TemporaryDirectory() as folder,
-            TestClient(create_app(f"sqlite:///{folder}/digest.db", WebSettings(plan_cache_size=0))) as client,
+            TestClient(create_app(f"sqlite:///{folder}/digest.db", settings)) as client,
         ):
             for query in queries:
                 answer = client.get("/plan?" + query)

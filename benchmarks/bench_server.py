@@ -245,6 +245,12 @@ def main() -> int:
     parser.add_argument("--warm", action="store_true",
                         help="first ask every distinct request of the measured run once (not measured): the steady "
                              "state of repeated questions; default: cold, a fresh server")  # fmt: skip
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=None,
+        help="gpucast serve --plan-processes (default: the server's default, one per core)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="measure this many times (a fresh server each)")
     parser.add_argument("--baseline", action="store_true",
                         help="first measure a server without the plan cache (--plan-cache-size 0); print ratios")  # fmt: skip
@@ -282,6 +288,8 @@ def measure(args: argparse.Namespace, extra: tuple[str, ...]) -> Result:
     """A fresh server (its own database), a warm-up that is not measured, then the measured requests."""
     with tempfile.TemporaryDirectory(prefix="gpucast-bench-") as folder:
         port = free_port()
+        if args.plan_processes is not None:
+            extra = (*extra, "--plan-processes", str(args.plan_processes))
         server = start_server(port, os.path.join(folder, "bench.db"), args.workers, extra, args.server_log_level)
         try:
             measured = requests_for(args.mix, args.requests, distinct=args.distinct)

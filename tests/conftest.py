@@ -95,7 +95,7 @@ def gpucast_server(db: str, *args: str) -> Iterator[dict[str, str]]:
     port = free_port()
     command = [*gpucast_exe(), "serve", "--port", str(port), "--db", db, "--log-level", "warning", *args]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    server = {"base": f"http://127.0.0.1:{port}", "port": str(port), "stderr": ""}
+    server = {"base": f"http://127.0.0.1:{port}", "port": str(port), "stderr": "", "pid": str(process.pid)}
     try:
         deadline = time.monotonic() + 30
         while True:

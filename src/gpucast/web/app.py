@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from ..planning.cache import PlanCache
 from ..store import Store, open_store
@@ -26,6 +27,7 @@ from . import errors, offload
 from .headers import SecurityHeaders
 from .limits import InFlightLimit
 from .observe import Metrics, Observe
+from .processes import PlanProcesses
 from .ratelimit import AttemptLimit
 
 Scope = MutableMapping[str, Any]
@@ -34,6 +36,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+PLAN_MODULES = ("gpucast.web.api_v1.planning", "gpucast.web.pages.planning")  # what the lanes send to processes
 MAX_BODY_BYTES = 5 * 1024 * 1024  # plan bodies are < 4 KiB; 5 MiB leaves room for a metrics CSV upload
 
 
@@ -50,6 +53,7 @@ class WebSettings:
     max_queued: int = 1000
     queue_seconds: float = 10.0
     plan_cache_size: int = 512  # plans and plan pages remembered (gpucast.planning.cache; a page entry is ~100 KB)
+    plan_processes: int = 0  # child processes computing new questions (.processes); 0: the lanes' threads do
     auth_attempts_per_minute: int = 10  # logins and token API calls per client address (.ratelimit)
 
     def reads_need_token(self) -> bool:
@@ -132,8 +136,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        offload.shut_down(_app.state)
+        if settings.plan_processes:  # started (and warmed) with the server, stopped with it
+            _app.state.plan_processes = PlanProcesses(settings.plan_processes, warm=PLAN_MODULES)
+            _app.state.plan_lane_threads = settings.plan_processes * offload.THREADS_PER_PROCESS
+            await run_in_threadpool(_app.state.plan_processes.wait_ready)
+        try:
+            yield
+        finally:
+            offload.shut_down(_app.state)
+            if _app.state.plan_processes is not None:
+                _app.state.plan_processes.shut_down()
+                _app.state.plan_processes = None
         if store is None:  # the app opened it, the app closes it
             opened.close()
 
@@ -148,6 +161,7 @@ def create_app(
     )
     app.state.store = opened
     app.state.plan_cache = PlanCache(settings.plan_cache_size)
+    app.state.plan_processes = None  # .processes.PlanProcesses while the app runs with --plan-processes N
     app.state.page_cache = PlanCache(settings.plan_cache_size)  # rendered pages for anonymous visitors (.pages.cached)
     app.state.auth_limit = AttemptLimit(settings.auth_attempts_per_minute, 60.0)
     app.state.metrics = Metrics()

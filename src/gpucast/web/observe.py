@@ -96,6 +96,17 @@ class Metrics:
         family("gpucast_plan_coalesced_total", "counter",
                "Requests that awaited an identical computation in flight instead of starting one.")  # fmt: skip
         lines.append(f"gpucast_plan_coalesced_total {flights.joined}")
+        pool = getattr(app.state, "plan_processes", None)  # .processes.PlanProcesses (--plan-processes N)
+        for name, value, kind, text in (
+            ("gpucast_plan_processes", pool.count if pool else 0, "gauge", "Child processes computing new questions."),
+            ("gpucast_plan_process_jobs_total", pool.jobs if pool else 0, "counter", "Jobs sent to a plan process."),
+            ("gpucast_plan_process_restarts_total", pool.replaced if pool else 0, "counter",
+             "Plan process pools started again after a process died."),
+            ("gpucast_plan_process_lost_total", pool.lost if pool else 0, "counter",
+             "Requests answered 503 because their plan process died twice."),
+        ):  # fmt: skip
+            family(name, kind, text)
+            lines.append(f"{name} {value}")
         limit = getattr(app.state, "in_flight_limit", None)
         if limit is not None:
             family("gpucast_http_in_flight", "gauge", "Requests being handled now (queued ones not counted).")

@@ -13,7 +13,11 @@ a short plan never waits behind a queue of pages. Waiting requests use no CPU, a
 the loop. A lane is a one-thread executor that takes its next job from its own queue as soon as it finishes one
 (no round trip through the event loop between jobs, which on a crowded machine costs a scheduling delay each);
 a queued job whose client went away is dropped before it starts. More threads per lane would not compute faster
-(the GIL runs one at a time); ``gpucast serve --workers N`` adds processes, which do.
+(the GIL runs one at a time); with ``gpucast serve --plan-processes N`` (:mod:`.processes`) a lane's thread only
+sends the computation to a child process and waits without the GIL, so each lane has ``2N`` threads: up to ``N``
+of its questions compute at once, on other cores than the loop's, and one more per process is already sent, so
+a process starts its next question without waiting for the round trip through the lane thread (measured on the
+2-core machine of docs/reliability.md: the cold site mix's p99 ~300 ms with 2N threads, ~430 ms with N).
 
 :data:`SWITCH_INTERVAL_S` is how soon a computing thread hands the GIL back to the loop when the loop has work
 (Python's default, 5 ms, adds up to 5 ms to every cheap request that arrives during a search). On a machine
@@ -47,6 +51,7 @@ Lane = Literal["plan", "page"]
 LANES: tuple[Lane, ...] = get_args(Lane)
 
 LANE_THREADS = 1  # threads per lane
+THREADS_PER_PROCESS = 2  # threads per lane and plan process with --plan-processes (see the module's text)
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of a serving process (see the module's text)
 _made = threading.Lock()
 
@@ -63,7 +68,8 @@ def executor(state: Any, lane: Lane) -> ThreadPoolExecutor:
         if lanes is None:
             lanes = state.plan_lanes = {}
         if lane not in lanes:
-            lanes[lane] = ThreadPoolExecutor(LANE_THREADS, thread_name_prefix=f"gpucast-{lane}")
+            threads = getattr(state, "plan_lane_threads", LANE_THREADS)  # one per plan process when they compute
+            lanes[lane] = ThreadPoolExecutor(threads, thread_name_prefix=f"gpucast-{lane}")
         return lanes[lane]
 
 

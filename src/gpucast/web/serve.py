@@ -54,6 +54,13 @@ def add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="plans and plan pages remembered per process (default 512; 0: none); a repeated question is answered "
         "from memory until the catalogs change",
     )
+    parser.add_argument(
+        "--plan-processes",
+        type=int,
+        default=None,
+        help="child processes of each server process that compute new plans and plan pages, on other cores than "
+        "the server's (default: one per core; 0: in the server's own threads)",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -67,6 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
                          f"{install_hint('server')}") from None  # fmt: skip
     from .app import WebSettings, create_app
     from .offload import tune_interpreter
+    from .processes import MAX_PROCESSES, default_count
 
     if not 1 <= args.workers <= 64:
         raise InputError(f"--workers {args.workers} must be between 1 and 64")
@@ -74,17 +82,21 @@ def run_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--max-in-flight {args.max_in_flight} must be between 1 and 100000")
     if not 0 <= args.plan_cache_size <= 1_000_000:
         raise InputError(f"--plan-cache-size {args.plan_cache_size} must be between 0 and 1000000")
+    plan_processes = default_count() if args.plan_processes is None else args.plan_processes
+    if not 0 <= plan_processes <= MAX_PROCESSES:
+        raise InputError(f"--plan-processes {plan_processes} must be between 0 and {MAX_PROCESSES}")
     settings = WebSettings(
         host=args.host,
         read_token_required=args.read_token_required,
         max_in_flight=args.max_in_flight,
         plan_cache_size=args.plan_cache_size,
+        plan_processes=plan_processes,
     )
     app = create_app(args.db, settings)  # opens and migrates the store once, before any worker starts
     tune_interpreter()
     reads = "need a token" if settings.reads_need_token() else "are open"
     print(f"gpucast: serving {app.state.store.url} on http://{args.host}:{args.port} (API docs at /docs) with "
-          f"{args.workers} worker(s); reads {reads}, writes need a token", file=sys.stderr, flush=True)  # fmt: skip
+          f"{args.workers} worker(s), {plan_processes} plan process(es) each; reads {reads}, writes need a token", file=sys.stderr, flush=True)  # fmt: skip
     logs = _log_options(args)
     if args.workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, **logs)
@@ -101,6 +113,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "GPUCAST_SESSION_SECRET": os.environ.get("GPUCAST_SESSION_SECRET") or secrets.token_hex(32),
             WORKER_ENV["max_in_flight"]: str(args.max_in_flight),
             WORKER_ENV["plan_cache_size"]: str(args.plan_cache_size),
+            WORKER_ENV["plan_processes"]: str(plan_processes),
         }
     )
     uvicorn.run(
@@ -130,6 +143,7 @@ WORKER_ENV = {
     "read_token_required": "GPUCAST_SERVE_READ_TOKEN_REQUIRED",
     "max_in_flight": "GPUCAST_SERVE_MAX_IN_FLIGHT",
     "plan_cache_size": "GPUCAST_SERVE_PLAN_CACHE_SIZE",
+    "plan_processes": "GPUCAST_SERVE_PLAN_PROCESSES",
 }
 
 
@@ -145,5 +159,6 @@ def worker_app() -> Any:
         read_token_required=None if not flag else flag == "True",
         max_in_flight=int(os.environ.get(WORKER_ENV["max_in_flight"]) or 100),
         plan_cache_size=int(os.environ.get(WORKER_ENV["plan_cache_size"]) or 512),
+        plan_processes=int(os.environ.get(WORKER_ENV["plan_processes"]) or 0),
     )
     return create_app(os.environ.get(WORKER_ENV["db"]) or None, settings)

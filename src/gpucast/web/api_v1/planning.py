@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ...planning.cache import PlanCache, canonical
-from .. import offload
+from .. import offload, processes
 from ..auth import reader, store_of, writer
 from ..body_inputs import inference_inputs, training_inputs
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
@@ -51,6 +52,11 @@ class Encoded:
 
 def encoded(result: Any) -> Encoded:
     return Encoded(result, bytes(JSONResponse(result).body))  # the same bytes JSONResponse would send
+
+
+def made_encoded(make: Callable[[], Any]) -> Encoded:
+    """``make()`` and its JSON (in a plan process: the server receives the bytes it sends)."""
+    return encoded(make())
 
 
 def plans(request: Request) -> PlanCache:
@@ -101,12 +107,13 @@ async def answer(
     (database I/O) in the thread pool."""
     cache = plans(request)
 
-    def computed() -> Encoded:
-        return cache.get_or_compute(kind, key, lambda: encoded(make()))
+    state = request.app.state
+
+    def computed() -> Encoded:  # in the lane's thread; the search itself in a plan process when there are some
+        return cache.get_or_compute(kind, key, lambda: processes.run(state, made_encoded, make))
 
     found: Encoded | None = cache.peek(kind, key)
     if found is None:  # the same question already in flight is awaited, not computed again
-        state = request.app.state
         found = await offload.once(state, (kind, key), lambda: offload.compute(state, lane, computed))
     if actor is None:
         return Response(found.body, media_type="application/json")
@@ -126,7 +133,7 @@ async def inference(
     options.require_slo = body.serving.require_slo  # the REST default is strict (422), unlike the seed's Python API
     return await answer(
         request, "inference", canonical(workload, model, gpu, options), "plan",
-        lambda: plan_inference(workload, model, gpu, options).to_dict(),
+        partial(planned, plan_inference, workload, model, gpu, options),
         command="inference", plan_kind="inference", body=body.given(), actor=actor, service=service,
     )  # fmt: skip
 
@@ -140,7 +147,7 @@ async def training(
 
     inputs = training_inputs(body)
     return await answer(
-        request, "training", canonical(*inputs), "plan", lambda: plan_training(*inputs).to_dict(),
+        request, "training", canonical(*inputs), "plan", partial(planned, plan_training, *inputs),
         command="training", plan_kind="training", body=body.given(), actor=actor, service=service,
     )  # fmt: skip
 
@@ -150,12 +157,9 @@ async def estimate(
     request: Request, body: EstimateBody, actor: str | None = Saving, service: str | None = ServiceName
 ) -> Response:
     """Throughput and latency of one fixed deployment under one load (``gpucast estimate --json``)."""
-    from ...planning.estimate import EstimateRequest
-    from ...planning.estimate import estimate as run_estimate
-
     given = body.request_fields()
     return await answer(
-        request, "estimate", canonical(given), "plan", lambda: run_estimate(EstimateRequest(**given)).to_dict(),
+        request, "estimate", canonical(given), "plan", partial(estimated, given),
         command="estimate", plan_kind="inference", body=body.given(), actor=actor, service=service,
     )  # fmt: skip
 
@@ -169,22 +173,30 @@ async def compare(
     from ...planning.compare import compare_gpus
 
     workload, model, gpu, options = inference_inputs(body)
-
-    def rows() -> list[dict[str, Any]]:
-        found = compare_gpus(
-            workload,
-            model,
-            options,
-            clouds=body.clouds,
-            precisions=body.precisions,
-            gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
-            target_gpu_utilization=gpu.target_gpu_utilization,
-            top=body.top,
-        )
-        return [r.to_dict() for r in found]
-
+    rows = partial(compared, compare_gpus, workload, model, options, clouds=body.clouds, precisions=body.precisions,
+                   gpu_types=body.gpu_types or ([gpu.gpu_type] if gpu.gpu_type else None),
+                   target_gpu_utilization=gpu.target_gpu_utilization, top=body.top)  # fmt: skip
     key = canonical(workload, model, gpu, options, body.clouds, body.precisions, body.gpu_types, body.top)
     return await answer(
         request, "compare", key, "page", rows,
         command="compare", plan_kind="inference", body=body.given(), actor=actor, service=service,
     )  # fmt: skip
+
+
+# The computations the endpoints send to a lane: module-level functions of picklable inputs, so that a plan
+# process (..processes) can run them.
+
+
+def planned(plan: Callable[..., Any], *inputs: Any) -> Any:
+    return plan(*inputs).to_dict()
+
+
+def estimated(given: dict[str, Any]) -> Any:
+    from ...planning.estimate import EstimateRequest
+    from ...planning.estimate import estimate as run_estimate
+
+    return run_estimate(EstimateRequest(**given)).to_dict()
+
+
+def compared(compare: Callable[..., Any], *inputs: Any, **options: Any) -> list[dict[str, Any]]:
+    return [row.to_dict() for row in compare(*inputs, **options)]

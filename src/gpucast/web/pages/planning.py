@@ -24,6 +24,7 @@ from ...charts.plans import compare_chart, result_charts
 from ...errors import GpucastError
 from ...inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ...planning.cache import PlanCache, canonical
+from .. import processes
 from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
 from . import cached
@@ -79,13 +80,14 @@ def body_from_form(values: dict[str, str]) -> InferenceBody:
     return InferenceBody.model_validate(body)
 
 
-def compute(body: InferenceBody, cache: PlanCache | None = None) -> dict[str, Any]:
+def compute(body: InferenceBody, cache: PlanCache | None = None, state: Any = None) -> dict[str, Any]:
     """The plan, its concurrency curve and the GPU x cloud comparison, ready for the template; from ``cache``
-    when the same question was asked before (the page's charts and comparison cost ~13-50 ms to make)."""
+    when the same question was asked before (the page's charts and comparison cost ~13-50 ms to make); computed in
+    the app's plan processes (``state``, :mod:`..processes`) when it has some."""
     inputs = inference_inputs(body)
     if cache is None:
-        return _compute(*inputs)
-    return cache.get_or_compute("plan-page", canonical(*inputs), lambda: _compute(*inputs))
+        return processes.run(state, _compute, *inputs)
+    return cache.get_or_compute("plan-page", canonical(*inputs), lambda: processes.run(state, _compute, *inputs))
 
 
 def _compute(workload: LLMWorkloadInput, model: ModelConfig, gpu: GPUConfig, options: ServingOptions) -> dict[str, Any]:
@@ -123,7 +125,7 @@ def _plan_page(request: Request) -> Response:
     require_reader(request)
     values = form_values(request.query_params, FIELDS)
     try:
-        result = compute(body_from_form(values), request.app.state.plan_cache)
+        result = compute(body_from_form(values), request.app.state.plan_cache, request.app.state)
     except (ValidationError, RequestValidationError, GpucastError) as error:
         message, status = error_message(error)
         missing = {k: v for k, v in DEFAULTS.items() if k not in values and k in REQUIRED}
