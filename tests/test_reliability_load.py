@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, gpucast_server, load_script
+from conftest import app_in_thread, gpucast_server, load_script
 
 pytest.importorskip("fastapi")
 
@@ -56,21 +56,11 @@ def test_past_the_limits_the_server_sheds_load_with_503_and_retry_after():
     """A server allowed 2 requests at once and 3 queued for 0.2 s, under 60 clients of plan pages: the rest get
     503 + Retry-After (the one JSON error shape), never another error; the health check stays open throughout and
     the server answers normally afterwards."""
-    import uvicorn
-
     from gpucast.web import WebSettings, create_app
 
     settings = WebSettings(max_in_flight=2, max_queued=3, queue_seconds=0.2, plan_cache_size=0)
     app = create_app("sqlite://", settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+    with app_in_thread(app) as base:
         load = bench()
         statuses: list[tuple[int, str | None, bytes]] = []
         lock = threading.Lock()
@@ -78,9 +68,7 @@ def test_past_the_limits_the_server_sheds_load_with_503_and_retry_after():
 
         def client(index: int) -> None:
             body = load.bodies(1, seed=index)[0]
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/plan?" + load.plan_page(body).split("?", 1)[1], method="GET"
-            )
+            request = urllib.request.Request(f"{base}/plan?" + load.plan_page(body).split("?", 1)[1], method="GET")
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
                     got = (response.status, response.headers.get("Retry-After"), b"")
@@ -92,7 +80,7 @@ def test_past_the_limits_the_server_sheds_load_with_503_and_retry_after():
         threads = [threading.Thread(target=client, args=(i,)) for i in range(60)]
         for t in threads:
             t.start()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as response:
+        with urllib.request.urlopen(f"{base}/api/v1/health", timeout=5) as response:
             health.append(response.status)
         for t in threads:
             t.join(timeout=60)
@@ -106,8 +94,5 @@ def test_past_the_limits_the_server_sheds_load_with_503_and_retry_after():
                 error = json.loads(body)
                 assert set(error) == {"error", "field"} and "busy" in error["error"]
         assert health == [200]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/models", timeout=5) as response:
+        with urllib.request.urlopen(f"{base}/api/v1/models", timeout=5) as response:
             assert response.status == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
