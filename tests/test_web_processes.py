@@ -153,3 +153,45 @@ def test_plan_processes_end_when_the_server_is_killed(tmp_path):
             time.sleep(0.1)
     left = [child for child in spawned if os.path.exists(f"/proc/{child}")]
     assert not left, f"plan processes outlived the server: {left}"
+
+
+def family_questions(model: str, precision: str, shape: tuple[int, int], count: int) -> list[bytes]:
+    """``count`` different questions of one family: the same model, precision and request shape; other rates,
+    SLOs, clouds and GPU choices."""
+    gpus = (None, "H100", "A100-80GB", "L40S")
+    out = []
+    for i in range(count):
+        body = {"workload": {"requests_per_second": 2.5 + 4.1 * i, "avg_input_tokens": shape[0],
+                             "avg_output_tokens": shape[1]},
+                "model": {"model_name": model, "precision": precision},
+                "serving": {"cloud": ("aws", "gcp", "azure")[i % 3], "itl_slo_ms": (50, 100, 150)[i % 3]}}  # fmt: skip
+        if gpus[i % 4]:
+            body["gpu"] = {"gpu_type": gpus[i % 4]}
+        out.append(json.dumps(body).encode())
+    return out
+
+
+def sent(base: str) -> list[float]:
+    counted = metrics(base)
+    return [counted[f'gpucast_plan_process_sent_total{{process="{i}"}}'] for i in range(2)]
+
+
+def test_a_question_family_goes_to_one_plan_process_with_the_same_answers(tmp_path):
+    families = [("llama-3.1-70b", "FP8", (1000, 200)), ("mistral-7b", "BF16", (500, 64)),
+                ("qwen2.5-32b", "FP8", (2000, 500))]  # fmt: skip
+    asked = [family_questions(*family, count=5) for family in families]
+    with gpucast_server(str(tmp_path / "threads.db"), "--plan-processes", "0") as server:
+        in_threads = [[ask(server["base"], "/api/v1/inference", body)[:2] for body in bodies] for bodies in asked]
+    with gpucast_server(str(tmp_path / "routed.db"), "--plan-processes", "2") as server:
+        in_processes, used = [], []
+        for bodies in asked:
+            before = sent(server["base"])
+            in_processes.append([ask(server["base"], "/api/v1/inference", body)[:2] for body in bodies])
+            after = sent(server["base"])
+            used.append([after[i] - before[i] for i in range(2)])  # one at a time: never spilled
+        assert metrics(server["base"])["gpucast_plan_process_spilled_total"] == 0
+    for moved in used:
+        assert sorted(moved) == [0, 5]  # every question of a family computed by the same process
+    assert in_processes == in_threads  # byte for byte
+    assert all(status == 200 for answers in in_threads for status, _ in answers)
+    assert "Traceback" not in server["stderr"]

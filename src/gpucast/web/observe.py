@@ -104,9 +104,14 @@ class Metrics:
              "Plan process pools started again after a process died."),
             ("gpucast_plan_process_lost_total", pool.lost if pool else 0, "counter",
              "Requests answered 503 because their plan process died twice."),
+            ("gpucast_plan_process_spilled_total", pool.spilled if pool else 0, "counter",
+             "Jobs sent to another plan process than their family's, which was busy."),
         ):  # fmt: skip
             family(name, kind, text)
             lines.append(f"{name} {value}")
+        if pool:
+            family("gpucast_plan_process_sent_total", "counter", "Jobs sent to each plan process.")
+            lines.extend(f'gpucast_plan_process_sent_total{{process="{i}"}} {n}' for i, n in enumerate(pool.sent))
         limit = getattr(app.state, "in_flight_limit", None)
         if limit is not None:
             family("gpucast_http_in_flight", "gauge", "Requests being handled now (queued ones not counted).")

@@ -16,19 +16,26 @@ answer is the one the server would have computed, its errors too (rebuilt by typ
 (:func:`..planning.cache.data_version`); a child whose catalogs differ reloads them, and when they still differ
 the job is computed in the server instead.
 
-When a child dies (killed, out of memory) :class:`~concurrent.futures.ProcessPoolExecutor` fails every job it
-holds and refuses new ones; :meth:`PlanProcesses.run` then starts a fresh pool and runs the job once more there.
+Each child has memos of its own (the latencies of configurations at loads, replica estimates), so a question goes
+to the child that computed its family before (:func:`family`, :meth:`PlanProcesses._route`: the same model,
+precision and request shape), unless that child is busy; measured on the 2-core machine of docs/reliability.md.
+
+Each child is in a :class:`~concurrent.futures.ProcessPoolExecutor` of its own; when it dies (killed, out of
+memory) its pool fails every job it holds and refuses new ones; :meth:`PlanProcesses.run` then starts a fresh
+one in its place and runs the job once more (wherever the routing sends it).
 A job whose second try also loses its process is answered ``503`` with ``Retry-After`` — never a hang. Shutting
 the app down terminates the children; a child whose server was killed outright ends itself within a second.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import pickle
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +47,8 @@ T = TypeVar("T")
 RETRY_AFTER_S = 1  # a lost process is replaced in about a second (spawn + imports + catalogs)
 MAX_PROCESSES = 64
 PARENT_POLL_S = 1.0  # how often a child checks that the server process is still there
+AFFINITY_QUEUE = 2  # jobs a process may hold (one computing, one waiting) before its family spills to an idler one
+FAMILY_FIELDS = ("model_name", "model_size_billions", "precision", "avg_input_tokens", "avg_output_tokens")
 
 
 def default_count() -> int:
@@ -112,8 +121,36 @@ def _raised(state: tuple[type[BaseException], tuple[Any, ...], dict[str, Any]]) 
     return error
 
 
+def family(args: tuple[Any, ...]) -> str | None:
+    """What the search of a job shares with others, for :class:`PlanProcesses`' routing: the model, its precision
+    and the request shape found in ``args`` (and in the arguments of a :func:`functools.partial` among them), or
+    ``None`` when there is none (a training plan, an estimate). The child's memos — ``core.load_memo``'s latencies,
+    ``inference.replica_estimates``, the per-step ``lru_cache``\\ s of ``core.memory`` — are keyed by the replica
+    configuration and the request shape, not by the rate, the SLOs or the cloud, so two questions of one family
+    reuse each other's work when they are computed in the same process. The GPU choice is left out on purpose: a
+    search over every GPU ("any") tries the configurations of a pinned-GPU question of the same family too."""
+    parts: list[tuple[str, Any]] = []
+    pending: list[Any] = list(args)
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, functools.partial):
+            pending[:0] = list(value.args)
+            continue
+        if isinstance(value, (str, int, float, bytes, type(None))) or callable(value):
+            continue
+        parts.extend((name, getattr(value, name)) for name in FAMILY_FIELDS if getattr(value, name, None) is not None)
+    return repr(parts) if parts else None
+
+
 class PlanProcesses:
-    """A pool of ``count`` spawned processes that is replaced when one of its processes dies."""
+    """``count`` spawned processes, each in a pool of its own (so a job can be sent to a chosen one), each replaced
+    when it dies.
+
+    A job goes to the process its :func:`family` hashes to (a stable hash: the same process in every run), so the
+    process's memos serve the whole family; when that process already holds :data:`AFFINITY_QUEUE` jobs and
+    another holds fewer, the job goes to the least busy one instead (a popular family does not queue behind
+    itself while a core idles). A job without a family goes to the least busy process (of equally busy ones, each
+    in turn)."""
 
     def __init__(self, count: int, warm: tuple[str, ...] = ()) -> None:
         if not 1 <= count <= MAX_PROCESSES:
@@ -121,29 +158,52 @@ class PlanProcesses:
         self.count = count
         self.warm = warm
         self.jobs = 0  # sent to a child
-        self.replaced = 0  # pools started again after losing a process
+        self.replaced = 0  # processes started again after one died
         self.lost = 0  # jobs answered 503 because their process died twice
+        self.sent = [0] * count  # jobs sent to each process
+        self.spilled = 0  # jobs of a family sent to another process than their own (it was busy)
+        self._held = [0] * count  # jobs sent to each process and not answered yet
+        self._turn = 0
         self._lock = threading.Lock()
         self._counted = threading.Lock()
         self._closed = False
-        self._pool = self._started()
+        self._pools = [self._started() for _ in range(count)]
 
     def _started(self) -> ProcessPoolExecutor:
         spawn = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(self.count, mp_context=spawn, initializer=_watch, initargs=(os.getpid(),))
-        for _ in range(self.count):  # each of the first `count` jobs starts a process: every child warms at once
-            pool.submit(_warm, self.warm)
+        pool = ProcessPoolExecutor(1, mp_context=spawn, initializer=_watch, initargs=(os.getpid(),))
+        pool.submit(_warm, self.warm)  # its first job starts the process: every child warms at once
         return pool
 
     def wait_ready(self, timeout: float = 120.0) -> list[int]:
         """Block until every child has warmed (a fresh pool's first jobs); their pids."""
-        futures: list[Future[int]] = [self._pool.submit(_warm, self.warm) for _ in range(self.count)]
+        futures: list[Future[int]] = [pool.submit(_warm, self.warm) for pool in self._pools]
         return [future.result(timeout=timeout) for future in futures]
 
     def pids(self) -> list[int]:
         """The live children's process ids (for tests and the RSS figures of docs/reliability.md)."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return sorted(int(pid) for pid in processes)
+        return sorted(int(pid) for pool in self._pools for pid in (getattr(pool, "_processes", None) or {}))
+
+    def _route(self, key: str | None) -> int:
+        """The process a job of family ``key`` goes to (see the class's text); counted as held until answered."""
+        with self._counted:
+            self.jobs += 1
+            self._turn = (self._turn + 1) % self.count  # among the least busy, each in turn
+            least = min(range(self.count), key=lambda slot: (self._held[slot], (slot - self._turn) % self.count))
+            chosen = least
+            if key is not None:
+                own = zlib.crc32(key.encode()) % self.count
+                if self._held[own] < AFFINITY_QUEUE or self._held[own] <= self._held[least]:
+                    chosen = own
+                else:
+                    self.spilled += 1
+            self._held[chosen] += 1
+            self.sent[chosen] += 1
+            return chosen
+
+    def _answered(self, slot: int) -> None:
+        with self._counted:
+            self._held[slot] -= 1
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` computed in a child (blocking: called from a lane thread, which waits without the
@@ -151,22 +211,25 @@ class PlanProcesses:
         from ..planning.cache import data_version
 
         version = data_version()
+        key = family(args)
         for _ in range(2):
-            pool = self._pool
-            with self._counted:
-                self.jobs += 1
+            slot = self._route(key)
+            pool = self._pools[slot]
             try:
-                future = pool.submit(_call, version, function, args)
-            except RuntimeError:  # broken (BrokenProcessPool is one), or being replaced or shut down
-                if self._closed:
-                    break
-                self._replace(pool)
-                continue
-            try:
-                outcome, value = future.result()
-            except (BrokenProcessPool, CancelledError):  # its process died (or its broken pool was shut down)
-                self._replace(pool)
-                continue
+                try:
+                    future = pool.submit(_call, version, function, args)
+                except RuntimeError:  # broken (BrokenProcessPool is one), or being replaced or shut down
+                    if self._closed:
+                        break
+                    self._replace(slot, pool)
+                    continue
+                try:
+                    outcome, value = future.result()
+                except (BrokenProcessPool, CancelledError):  # its process died (or its broken pool was shut down)
+                    self._replace(slot, pool)
+                    continue
+            finally:
+                self._answered(slot)
             if outcome == "raised":
                 raise _raised(value)
             if outcome == "here":
@@ -180,12 +243,12 @@ class PlanProcesses:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )  # the one error shape (.errors)
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """A fresh pool in place of ``broken`` (once, however many lane threads saw it break)."""
+    def _replace(self, slot: int, broken: ProcessPoolExecutor) -> None:
+        """A fresh process in place of ``broken`` (once, however many lane threads saw it break)."""
         with self._lock:
-            if self._closed or self._pool is not broken:
+            if self._closed or self._pools[slot] is not broken:
                 return
-            self._pool = self._started()
+            self._pools[slot] = self._started()
             self.replaced += 1
         broken.shutdown(wait=False, cancel_futures=True)
 
@@ -193,9 +256,10 @@ class PlanProcesses:
         """Stop the children (the app is stopping): queued jobs are dropped, running ones are terminated."""
         with self._lock:
             self._closed = True
-            pool = self._pool
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
+            pools = list(self._pools)
+        processes = [process for pool in pools for process in (getattr(pool, "_processes", None) or {}).values()]
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
