@@ -148,6 +148,22 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def rss_mib(pid: int) -> tuple[float, int]:
+    """Resident memory (MiB) of process ``pid`` and its live children (workers, plan processes) and how many
+    processes that is, from /proc/*/status (Linux); (0.0, 0) where /proc is missing."""
+    total, count = 0.0, 0
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{name}/status") as file:
+                fields = dict(line.split(":", 1) for line in file.read().splitlines() if ":" in line)
+        except (OSError, ValueError):
+            continue
+        if name == str(pid) or fields.get("PPid", "").strip() == str(pid):
+            total += int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+            count += 1
+    return total, count
+
+
 class Result:
     """One measured run: (kind, seconds) of each answer, the errors, the 503s with Retry-After, the wall time,
     and the CPU seconds the server and the clients used during it."""
@@ -160,6 +176,7 @@ class Result:
         self.server_cpu = 0.0
         self.client_cpu = 0.0
         self.load_average = 0.0
+        self.rss = (0.0, 0)  # MiB and processes at the end of the run
 
     @property
     def throughput(self) -> float:
@@ -223,6 +240,7 @@ def run(port: int, requests: list[Request], clients: int, server_pid: int | None
     result.wall = time.perf_counter() - began
     result.server_cpu = cpu_seconds(server_pid) - server_before if server_pid else 0.0
     result.client_cpu = time.process_time() - client_before
+    result.rss = rss_mib(server_pid) if server_pid else (0.0, 0)
     return result
 
 
@@ -311,6 +329,8 @@ def report(title: str, result: Result, mix: str) -> None:
     if result.server_cpu:
         print(f"  CPU         server {result.server_cpu / len(result.answers) * 1e3:.2f} ms/request "
               f"({result.server_cpu:.1f} s), clients {result.client_cpu:.1f} s")  # fmt: skip
+    if result.rss[1]:
+        print(f"  memory      RSS {result.rss[0]:.0f} MiB in {result.rss[1]} processes (server and its children)")
     print(f"  latency     {_figures(latencies)}")
     if mix != "api":
         for kind in sorted({k for k, _ in result.answers}):
