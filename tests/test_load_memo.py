@@ -20,8 +20,9 @@ SLOS = [SLO(itl_ms=itl, percentile=pct) for pct in ("99", "90", "mean") for itl 
 
 
 def _search(cfg, memory, kv, shape, slo, lengths, *, shared):
+    violation = None if shared else (lambda p: slo_violation(p, slo))  # None: the SLOs alone, read from the memo
     return slo_capacity(cfg, memory, kv, PlanSettings(), input_tokens=shape[0], output_tokens=shape[1],
-                        violation=lambda p: slo_violation(p, slo), slo=slo, lengths=lengths, shared=shared)  # fmt: skip
+                        violation=violation, slo=slo, lengths=lengths)  # fmt: skip
 
 
 def _config(model, gpu, precision, tp, efficiency=None):

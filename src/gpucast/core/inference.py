@@ -264,10 +264,8 @@ def replica_estimates(
         settings,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        violation=lambda point: slo_violation(point, slo),
         slo=slo,
         lengths=lengths,
-        shared=True,
     )
 
 
@@ -300,11 +298,10 @@ def slo_capacity(
     *,
     input_tokens: float,
     output_tokens: float,
-    violation: Callable[[OperatingPoint], str | None],
     slo: SLO,
+    violation: Callable[[OperatingPoint], str | None] | None = None,
     cached_input_tokens: float = 0.0,
     lengths: LengthProfile | None = None,
-    shared: bool = False,
 ) -> ReplicaEstimate:
     """Largest open-loop arrival rate whose operating point has no ``violation``.
 
@@ -316,10 +313,12 @@ def slo_capacity(
     saturation point (a fleet sized on what the hardware can push, never one request per replica),
     ``meets_slo`` is False and ``limit`` names the target missed. When the replica is full before any target
     binds, the limit is the KV cache, the engine's max-num-seqs or the caller's batch size.
-    ``violation`` reports at least what ``slo_violation(point, slo)`` reports (it may add targets of its own);
-    ``shared``: it is ``slo_violation`` itself, so the decision at a load needs only the point's latencies, read
+    ``violation`` reports at least what ``slo_violation(point, slo)`` reports (it may add targets of its own).
+    Without one the targets are the SLOs alone, so the decision at a load needs only the point's latencies, read
     from :mod:`.load_memo` where a search of other SLOs tried the same load (the same decisions, bit for bit).
     """
+    shared = violation is None
+    missed_by = violation or (lambda point: slo_violation(point, slo))
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached_input_tokens}
     saturation = max_throughput(cfg, **shape)
     tails = slo.needs_tail(lengths)
@@ -350,10 +349,10 @@ def slo_capacity(
             return shared_meets(concurrency)
         if tails and slo.percentile != "mean" and slo_violation(mean_point(concurrency), slo) is not None:
             return False
-        return violation(at(concurrency)) is None
+        return missed_by(at(concurrency)) is None
 
     def shared_meets(concurrency: float) -> bool:
-        """``meets`` from the latencies alone (``violation`` is ``slo_violation``), remembered across SLOs."""
+        """``meets`` from the latencies alone (the targets are the SLOs alone), remembered across SLOs."""
         key = (cfg, input_tokens, output_tokens, cached_input_tokens, concurrency)
         means = load_memo.mean_latencies(key, lambda: slo.latencies(mean_point(concurrency)))
         if not tails:
@@ -381,7 +380,7 @@ def slo_capacity(
 
     if tails:
         saturation = with_tail(saturation, cfg, saturation.requests_per_s, shape, lengths)
-    missed = violation(lowest)
+    missed = missed_by(lowest)
     if missed is not None:
         return found(saturation, False, missed)
     if meets(top):
@@ -397,7 +396,7 @@ def slo_capacity(
             lo = mid
         else:
             hi = mid
-    return found(at(lo), True, violation(at(hi)) or "slo")
+    return found(at(lo), True, missed_by(at(hi)) or "slo")
 
 
 def with_tail(
