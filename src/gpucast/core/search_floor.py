@@ -92,6 +92,29 @@ def fewest_replicas(ceiling: Ceiling, workload: Workload, settings: PlanSettings
     return max(settings.min_replicas, at_average, at_peak)
 
 
+def layout_size(
+    model: ModelSpec,
+    gpu: GPUSpec,
+    efficiency: Efficiency,
+    layout: Layout,
+    *,
+    precision: Precision,
+    kv_precision: Precision,
+    workload: Workload,
+    settings: PlanSettings,
+) -> tuple[int, int] | None:
+    """(GPUs per replica, fewest replicas) of one layout for the workload (:func:`fewest_replicas` of its
+    :func:`capacity_ceiling`), or None when the layout cannot start: what every cost floor is priced from, the
+    same on every cloud — the layout search's (:func:`layout_cost_floor`) and the comparison's row floors
+    (``planning.compare_top``)."""
+    ceiling = capacity_ceiling(
+        model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=layout.tp, pp=layout.pp,
+        input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=layout.ep,
+        attention_dp=layout.attention_dp, lengths=workload.lengths,
+    )  # fmt: skip
+    return None if ceiling is None else (ceiling.gpus, fewest_replicas(ceiling, workload, settings))
+
+
 def layout_cost_floor(
     model: ModelSpec,
     gpu: GPUSpec,
@@ -104,22 +127,15 @@ def layout_cost_floor(
     settings: PlanSettings,
     monthly: Callable[[int, int], float],
 ) -> tuple[bool, float, float, int] | None:
-    """:func:`cost_floor` of one layout for the workload's request shape, or None when the layout cannot start:
-    what the layout search (``search.best_for_gpu``) and the comparison's row floors (``planning.compare_top``)
-    bound with."""
-    ceiling = capacity_ceiling(
-        model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=layout.tp, pp=layout.pp,
-        input_tokens=workload.input_tokens, output_tokens=workload.output_tokens, settings=settings, ep=layout.ep,
-        attention_dp=layout.attention_dp, lengths=workload.lengths,
-    )  # fmt: skip
-    return None if ceiling is None else cost_floor(ceiling, workload, settings, monthly)
-
-
-def cost_floor(
-    ceiling: Ceiling, workload: Workload, settings: PlanSettings, monthly: Callable[[int, int], float]
-) -> tuple[bool, float, float, int]:
     """The least ``Candidate.sort_key()[:4]`` the layout can have when it meets the SLOs (one that does not sorts
-    after every layout that does): its cheapest fleet at the fewest replicas (``monthly``: ``cost.fleet_monthly``
-    of the offers), and their GPUs."""
-    replicas = fewest_replicas(ceiling, workload, settings)
-    return (False, 0.0, monthly(ceiling.gpus, replicas), replicas * ceiling.gpus)
+    after every layout that does), or None when it cannot start: its cheapest fleet at the fewest replicas
+    (``monthly``: ``cost.fleet_monthly`` of the offers, :func:`layout_size`), and their GPUs. The layout search
+    (``search.best_for_gpu``) bounds with it."""
+    size = layout_size(
+        model, gpu, efficiency, layout, precision=precision, kv_precision=kv_precision, workload=workload,
+        settings=settings,
+    )  # fmt: skip
+    if size is None:
+        return None
+    gpus, replicas = size
+    return (False, 0.0, monthly(gpus, replicas), replicas * gpus)

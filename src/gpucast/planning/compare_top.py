@@ -23,7 +23,7 @@ from ..catalog import loader
 from ..core.cost import fleet_monthly
 from ..core.perf import Efficiency
 from ..core.search import Candidate, sharding_options
-from ..core.search_floor import capacity_ceiling, fewest_replicas
+from ..core.search_floor import layout_size
 from ..core.specs import GPUSpec, ModelSpec
 from .request import ResolvedRequest
 from .search import candidates_for
@@ -42,27 +42,25 @@ Sizes = tuple[tuple[int, int], ...]  # (GPUs per replica, fewest replicas) of ea
 
 
 def layout_sizes(request: ResolvedRequest, gpu: GPUSpec, efficiency: Efficiency) -> Sizes:
-    """(GPUs per replica, fewest replicas) of the GPU's layouts that can start (``core.search_floor``: the fleet
-    size below which no layout's capacity bound reaches the planned load), each pair once: what a row floor needs
-    besides the cloud's prices, the same on every cloud (computed once per GPU, not once per (GPU, cloud)).
-    ``efficiency``: the GPU's for the request's engine (``loader.efficiency_for``)."""
-    opts, workload = request.options, request.workload
+    """(GPUs per replica, fewest replicas) of the GPU's layouts that can start (``core.search_floor.layout_size``),
+    each pair once: what a row floor needs besides the cloud's prices, the same on every cloud (computed once per
+    GPU, not once per (GPU, cloud)). ``efficiency``: the GPU's for the request's engine (``loader.efficiency_for``)."""
+    opts = request.options
     sizes: dict[tuple[int, int], None] = {}
     for layout in sharding_options(request.model, gpu, opts.tp, opts.pp, opts.ep, opts.attention_dp):
-        ceiling = capacity_ceiling(
-            request.model, gpu, efficiency, precision=request.precision, kv_precision=request.kv_precision,
-            tp=layout.tp, pp=layout.pp, input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
-            settings=request.settings, ep=layout.ep, attention_dp=layout.attention_dp, lengths=workload.lengths,
+        size = layout_size(
+            request.model, gpu, efficiency, layout, precision=request.precision, kv_precision=request.kv_precision,
+            workload=request.workload, settings=request.settings,
         )  # fmt: skip
-        if ceiling is not None:  # None: cannot start, never chosen
-            sizes[ceiling.gpus, fewest_replicas(ceiling, workload, request.settings)] = None
+        if size is not None:  # None: cannot start, never chosen
+            sizes[size] = None
     return tuple(sizes)
 
 
 def row_floor(request: ResolvedRequest, gpu: GPUSpec, cloud: str, sizes: Sizes) -> RowKey | None:
     """The least key the GPU's row on ``cloud`` can have, or None when it can have no row (no layout starts, or
-    no offer prices its fleet): the least of its layouts' ``search_floor.cost_floor`` (the cheapest fleet of the
-    fewest replicas, ``sizes`` from :func:`layout_sizes`)."""
+    no offer prices its fleet): the least of its layouts' cost floors (the cheapest fleet of the fewest replicas,
+    ``sizes`` from :func:`layout_sizes`), as ``search_floor.layout_cost_floor`` prices one layout."""
     prices = loader.offers_for((cloud,), gpu.id, request.region)
     if not prices:
         return None
