@@ -27,9 +27,10 @@ def estimate_at_rate(
     input_tokens: float,
     output_tokens: float,
 ) -> tuple[float, float]:
-    """(TTFT, ITL) in ms that ``estimate --request-rate rate_rps`` predicts for the measured deployment (``num_gpus``
-    at the plan's TP/PP/EP, engine, precisions and memory fraction): means, or p50 where ``options.slo_percentile``
-    is "50". NaN where the estimate cannot be made; inf past saturation (the open loop's queue grows)."""
+    """(TTFT, token latency) in ms that ``estimate --request-rate rate_rps`` predicts for the measured deployment
+    (``num_gpus`` at the plan's TP/PP/EP, engine, precisions and memory fraction): means, or where
+    ``options.slo_percentile`` is "50" the p50 TTFT and per-request TPOT (what an SLO at a percentile bounds,
+    ``core.inference.SLO.latencies``). NaN where the estimate cannot be made; inf past saturation."""
     request = EstimateRequest(
         gpu=gpu.gpu_type or "", num_gpus=num_gpus, input_tokens=round(input_tokens), output_tokens=round(output_tokens),
         load="request-rate", load_value=rate_rps, model=model.model_name, tp=options.tp, pp=options.pp or 1,
@@ -42,5 +43,5 @@ def estimate_at_rate(
     except GpucastError:
         return math.nan, math.nan
     if options.slo_percentile == "50" and result.percentiles:
-        return result.percentiles["ttft_p50_ms"], result.percentiles["itl_p50_ms"]
+        return result.percentiles["ttft_p50_ms"], result.percentiles["tpot_p50_ms"]
     return result.ttft_ms, result.itl_ms
