@@ -155,6 +155,27 @@ def test_each_point_shows_the_estimate_its_capacity_hangs_on(tmp_path):
     assert all("capacity_ratio" in p and "estimate_itl_ms" in p for p in points)
 
 
+def test_closed_loop_points_show_the_measurements_own_load_generator(tmp_path):
+    """A closed-loop point also carries ``estimate --concurrency C`` on the measured deployment (the benchmark
+    client the measurement used) beside the open-loop estimate at R; an open-loop point has none (NaN, null in
+    JSON). Checked against `gpucast estimate` itself, so the column cannot drift from the estimator."""
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    report = validate_plans([_write(tmp_path)])
+    by_id = {r.ids[0]: r for r in report.results}
+    closed, open_ = by_id["b1"], by_id["a4"]
+    direct = estimate(EstimateRequest(gpu="H100-SXM-80GB", num_gpus=4, input_tokens=1000, output_tokens=500,
+                                      load="concurrency", load_value=32, model="llama-3.1-8b", tp=2,
+                                      precision="BF16", engine="vllm", max_model_len=1536))  # fmt: skip
+    assert closed.closed_loop_rps == pytest.approx(direct.requests_per_s, rel=1e-9)
+    assert closed.closed_loop_ttft_ms == pytest.approx(direct.ttft_ms, rel=1e-9)
+    assert closed.closed_loop_itl_ms == pytest.approx(direct.itl_ms, rel=1e-9)
+    assert math.isnan(open_.closed_loop_itl_ms) and math.isnan(open_.closed_loop_rps)
+    points = {p["ids"][0]: p for p in report.to_dict()["points"]}
+    assert points["a4"]["closed_loop_itl_ms"] is None
+    assert points["b1"]["closed_loop_itl_ms"] == pytest.approx(direct.itl_ms, rel=1e-9)
+
+
 def test_impossible_latency_is_an_infeasible_miss(tmp_path):
     rows = [
         f"z1,src-z,{DEPLOY},concurrency,64,requests_per_s,10,req/s,",

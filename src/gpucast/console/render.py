@@ -370,13 +370,18 @@ def _pct(value: float | None, *, signed: bool = False) -> str:
     return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
+def _loop(value: float) -> str:
+    """A closed-loop point's ``estimate --concurrency`` token latency; "-" for an open-loop point (NaN)."""
+    return "-" if value != value else f"{value:.1f}"
+
+
 def plan_validation(report: Any, *, rows: bool = False) -> None:
     """``gpucast validate --plans``: planned vs needed GPUs per loaded serving point, per source and overall."""
 
     def points_table(title: str, results: list[Any]) -> Table:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("id", "source", "model", "GPU", "TPxPP", "in/out", "R req/s", "TTFT ms", "ITL ms",
-                       "est TTFT", "est ITL", "cap/R", "planned", "needed", "error %"):  # fmt: skip
+                       "est TTFT", "est ITL", "loop ITL", "cap/R", "planned", "needed", "error %"):  # fmt: skip
             table.add_column(column, justify="left" if column in ("id", "source", "model", "GPU") else "right")
         for r in results:
             planned = "-" if r.planned_gpus is None else str(r.planned_gpus)
@@ -384,7 +389,8 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
             table.add_row(
                 ident, r.source[:12], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
                 f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}",
-                f"{r.estimate_ttft_ms:,.0f}", f"{r.estimate_itl_ms:.1f}", f"{r.capacity_ratio:.2f}",
+                f"{r.estimate_ttft_ms:,.0f}", f"{r.estimate_itl_ms:.1f}", _loop(r.closed_loop_itl_ms),
+                f"{r.capacity_ratio:.2f}",
                 planned, str(r.needed_gpus), _pct(r.error_pct, signed=True),
             )  # fmt: skip
         return table

@@ -31,9 +31,46 @@ def estimate_at_rate(
     (``num_gpus`` at the plan's TP/PP/EP, engine, precisions and memory fraction): means, or where
     ``options.slo_percentile`` is "50" the p50 TTFT and per-request TPOT (what an SLO at a percentile bounds,
     ``core.inference.SLO.latencies``). NaN where the estimate cannot be made; inf past saturation."""
+    _, ttft, itl = _estimate("request-rate", rate_rps, num_gpus, model, gpu, options, input_tokens, output_tokens)
+    return ttft, itl
+
+
+def estimate_closed_loop(
+    concurrency: float,
+    num_gpus: int,
+    model: ModelConfig,
+    gpu: GPUConfig,
+    options: ServingOptions,
+    input_tokens: float,
+    output_tokens: float,
+) -> tuple[float, float, float]:
+    """(requests/s, TTFT ms, token latency ms) that ``estimate --concurrency`` predicts for the measured deployment
+    under the measurement's own load generator: a closed loop of ``concurrency`` clients (a benchmark client with
+    fixed lengths, whose prompts partly arrive in synchronized waves, ``core.serving.operating_point``).
+
+    Beside ``estimate_at_rate`` it separates the two reasons a closed-loop point misses: at the same throughput an
+    open loop's Poisson arrivals interleave every prompt's prefill with the running decodes (ITL = step / (1 -
+    lambda P)), where a wave's prompts spend half of their wave's prefill before their first token, so the open
+    loop's ITL at R is above the closed loop's; the closed loop's own error against the measurement is the
+    estimator's (docs/accuracy.md, plan-level validation)."""
+    return _estimate("concurrency", concurrency, num_gpus, model, gpu, options, input_tokens, output_tokens)
+
+
+def _estimate(
+    load: str,
+    value: float,
+    num_gpus: int,
+    model: ModelConfig,
+    gpu: GPUConfig,
+    options: ServingOptions,
+    input_tokens: float,
+    output_tokens: float,
+) -> tuple[float, float, float]:
+    """(requests/s, TTFT ms, token latency ms) of ``estimate`` at ``load`` = ``value`` on the measured deployment,
+    at the SLOs' statistic; NaN where the estimate cannot be made."""
     request = EstimateRequest(
         gpu=gpu.gpu_type or "", num_gpus=num_gpus, input_tokens=round(input_tokens), output_tokens=round(output_tokens),
-        load="request-rate", load_value=rate_rps, model=model.model_name, tp=options.tp, pp=options.pp or 1,
+        load=load, load_value=value, model=model.model_name, tp=options.tp, pp=options.pp or 1,
         ep=options.ep or 1, attention_dp=options.attention_dp or 1, precision=model.precision,
         kv_precision=model.kv_precision, engine=options.engine or "vllm", engine_version=options.engine_version,
         gpu_memory_utilization=options.gpu_memory_utilization, max_model_len=model.context_window,
@@ -41,7 +78,7 @@ def estimate_at_rate(
     try:
         result = estimate(request)
     except GpucastError:
-        return math.nan, math.nan
+        return math.nan, math.nan, math.nan
     if options.slo_percentile == "50" and result.percentiles:
-        return result.percentiles["ttft_p50_ms"], result.percentiles["tpot_p50_ms"]
-    return result.ttft_ms, result.itl_ms
+        return result.requests_per_s, result.percentiles["ttft_p50_ms"], result.percentiles["tpot_p50_ms"]
+    return result.requests_per_s, result.ttft_ms, result.itl_ms

@@ -49,7 +49,7 @@ from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOpti
 from ..planning.inference import plan_inference
 from .inference import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
 from .layouts import row_layout
-from .plan_diagnosis import estimate_at_rate
+from .plan_diagnosis import estimate_at_rate, estimate_closed_loop
 from .plan_points import (
     LOAD_FACTOR,
     MIN_CONCURRENCY,
@@ -112,6 +112,10 @@ class PlanResult:
     capacity_per_replica: float | None = None  # the planner's capacity at the SLOs, req/s per replica
     estimate_ttft_ms: float = math.nan  # ``estimate --request-rate R`` on the measured deployment (plan_diagnosis)
     estimate_itl_ms: float = math.nan
+    # closed-loop points: ``estimate --concurrency C``, the measurement's own load generator (plan_diagnosis)
+    closed_loop_rps: float = math.nan
+    closed_loop_ttft_ms: float = math.nan
+    closed_loop_itl_ms: float = math.nan
 
     @property
     def capacity_ratio(self) -> float:
@@ -165,9 +169,12 @@ def ask(point: ServingPoint) -> PlanResult:
         needed_gpus=point.needed_gpus(options.safety_margin), planned_gpus=None, error_pct=math.inf,
         outcome="infeasible", slo_percentile=options.slo_percentile,
     )  # fmt: skip
-    result.estimate_ttft_ms, result.estimate_itl_ms = estimate_at_rate(
-        rate, point.num_gpus, model, gpu, options, point.input_tokens, point.output_tokens
-    )
+    shape = (point.num_gpus, model, gpu, options, point.input_tokens, point.output_tokens)
+    result.estimate_ttft_ms, result.estimate_itl_ms = estimate_at_rate(rate, *shape)
+    if point.load == "concurrency":
+        result.closed_loop_rps, result.closed_loop_ttft_ms, result.closed_loop_itl_ms = estimate_closed_loop(
+            point.load_value, *shape
+        )
     try:
         plan = plan_inference(workload, model, gpu, options)
     except InfeasibleError as error:
