@@ -176,6 +176,59 @@ def test_closed_loop_points_show_the_measurements_own_load_generator(tmp_path):
     assert points["b1"]["closed_loop_itl_ms"] == pytest.approx(direct.itl_ms, rel=1e-9)
 
 
+def test_curve_elasticity_reads_the_measured_segment_above_the_point(tmp_path):
+    """d ln(latency) / d ln(R) to the next heavier point of the table (the heaviest point: from the next lighter),
+    the larger of TTFT's and ITL's. Table A: rate 2 (TTFT 45, TPOT 11) -> 3.5 req/s (TTFT 60, ITL 12); table B:
+    concurrency 8 (1 req/s, TTFT 50, TPOT 9) -> 32 (250 tok/s/GPU x 4 / 500 = 2 req/s, TTFT 80, TPOT 14)."""
+    from gpucast.validation.plan_points import curve_elasticity
+
+    points, _, _ = _points(tmp_path)
+    table = list(points.values())
+    a = max(math.log(60 / 45), math.log(12 / 11)) / math.log(3.5 / 2)
+    assert curve_elasticity(points["a4"], table) == pytest.approx(a)
+    assert curve_elasticity(points["a9"], table) == pytest.approx(a)  # the heaviest: the same segment, from below
+    assert curve_elasticity(points["b1"], table) == pytest.approx(math.log(80 / 50) / math.log(2))
+    assert curve_elasticity(points["h1"], table) is None  # alone in its table
+
+
+def test_exact_estimate_error_and_window_follow_the_curve():
+    """On a curve rising like R^e an exact estimate plans 1.1^(-1/e) - 1 off "needed", and an estimate/measured
+    ratio q plans (q / 1.1)^(1/e) - 1 off: the window's ends are exactly -20% and +20%."""
+    r = PlanResult(["x"], "s", "vllm", "m", "g", 1, 1, 1, "BF16", "BF16", 1, 1, "concurrency", 32, 1.0, 10, 10, 10,
+                   13, 13, 0.0, "planned")  # fmt: skip
+    assert r.exact_estimate_error_pct is None and r.estimate_window is None
+    for e in (0.2, 0.5, 1.0, 3.0):
+        r.curve_elasticity = e
+        assert r.exact_estimate_error_pct == pytest.approx((1.1 ** (-1 / e) - 1) * 100)
+        lo, hi = r.estimate_window
+        assert ((lo / 1.1) ** (1 / e) - 1) * 100 == pytest.approx(-20)
+        assert ((hi / 1.1) ** (1 / e) - 1) * 100 == pytest.approx(20)
+        assert (lo <= 1.0 <= hi) == (abs(r.exact_estimate_error_pct) <= 20)
+    r.curve_elasticity = 0.2
+    assert r.estimate_window[0] > 1.0  # a flat curve rewards an over-estimate, not an exact one
+
+
+def test_a_table_measured_by_the_estimator_itself_plans_the_exact_estimate_error(tmp_path):
+    """Rows written from `estimate --request-rate` at two rates: the estimate is exact by construction, so the plan of
+    the lighter point misses "needed" by the curve's own exact_estimate_error_pct, to first order and whole
+    replicas (1 of 13 = 7.7 points)."""
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    for low, high in ((4, 8), (8, 12)):
+        rows = []
+        for rate in (low, high):
+            e = estimate(EstimateRequest(gpu="H100-SXM-80GB", num_gpus=1, input_tokens=1000, output_tokens=200,
+                                         load="request-rate", load_value=rate, model="llama-3.1-8b", tp=1,
+                                         precision="BF16", engine="vllm", max_model_len=1280))  # fmt: skip
+            deploy = f"self,vLLM,Llama-3.1-8B,H100-SXM-80GB,1,1,1,BF16,,1000,200,request-rate,{rate}"
+            rows += [f"r{rate}a,{deploy},requests_per_s,{rate},req/s,", f"r{rate}b,{deploy},ttft_ms,{e.ttft_ms},ms,",
+                     f"r{rate}c,{deploy},itl_ms,{e.itl_ms},ms,"]  # fmt: skip
+        report = validate_plans([_write(tmp_path, rows)])
+        lighter = next(r for r in report.results if r.load_value == low)
+        assert lighter.exact_estimate_error_pct is not None and lighter.exact_estimate_error_pct < -10
+        assert lighter.error_pct == pytest.approx(lighter.exact_estimate_error_pct, abs=8.0), (low, high)
+
+
 def test_impossible_latency_is_an_infeasible_miss(tmp_path):
     rows = [
         f"z1,src-z,{DEPLOY},concurrency,64,requests_per_s,10,req/s,",

@@ -381,7 +381,7 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
     def points_table(title: str, results: list[Any]) -> Table:
         table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("id", "source", "model", "GPU", "TPxPP", "in/out", "R req/s", "TTFT ms", "ITL ms",
-                       "est TTFT", "est ITL", "loop ITL", "cap/R", "planned", "needed", "error %"):  # fmt: skip
+                       "est TTFT", "est ITL", "loop ITL", "slope", "cap/R", "planned", "needed", "error %"):  # fmt: skip
             table.add_column(column, justify="left" if column in ("id", "source", "model", "GPU") else "right")
         for r in results:
             planned = "-" if r.planned_gpus is None else str(r.planned_gpus)
@@ -390,7 +390,7 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
                 ident, r.source[:12], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
                 f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}",
                 f"{r.estimate_ttft_ms:,.0f}", f"{r.estimate_itl_ms:.1f}", _loop(r.closed_loop_itl_ms),
-                f"{r.capacity_ratio:.2f}",
+                "-" if r.curve_elasticity is None else f"{r.curve_elasticity:.2f}", f"{r.capacity_ratio:.2f}",
                 planned, str(r.needed_gpus), _pct(r.error_pct, signed=True),
             )  # fmt: skip
         return table
@@ -404,12 +404,13 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    for column in ("source", "n", "within ±20%", "infeasible", "median error %", "median |error| %"):
+    for column in ("source", "n", "within ±20%", "infeasible", "median error %", "median |error| %",
+                   "exact estimate within"):  # fmt: skip
         table.add_column(column, justify="left" if column == "source" else "right")
     for s in report.summary:
         table.add_row(
             s.source, str(s.n), f"{s.within} ({s.share_within:.0%})", str(s.infeasible),
-            _pct(s.median_error_pct, signed=True), _pct(s.median_abs_error_pct),
+            _pct(s.median_error_pct, signed=True), _pct(s.median_abs_error_pct), f"{s.exact_within} of {s.curve_known}",
         )  # fmt: skip
     console.print(table if report.summary else "No loaded serving point to plan.")
     if report.left_out:

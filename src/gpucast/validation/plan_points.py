@@ -206,3 +206,38 @@ def loaded_points(points: Sequence[ServingPoint]) -> tuple[list[ServingPoint], l
         else:
             left.append((p, reason))
     return loaded, left
+
+
+# ---------------------------------------------------------------------------------------------- curves
+def curve_elasticity(point: ServingPoint, points: Sequence[ServingPoint]) -> float | None:
+    """How steeply the measured latency rises with the rate at ``point``: d ln(latency) / d ln(R) over the segment
+    from it to the next heavier point of its table (same deployment, shape and load kind) — the load the capacity
+    search climbs into — or, at the table's heaviest point, from the next lighter one; the larger of TTFT's and
+    ITL's (the latency a 1.1 x SLO meets first). None without such a point with rate, TTFT and ITL measured, or
+    where the rate did not grow over the segment (a saturated step).
+
+    Why it matters (docs/accuracy.md): the question plans 10 R at 1.1 x the measured latencies, and "needed" assumes
+    the measured deployment serves no more than R there. Where the latency grows like R^e, it serves about
+    R x 1.1^(1/e) at the SLOs, so even an exact estimate plans 1.1^(-1/e) - 1 below "needed" (e = 0.2: -38%).
+    Measured curves are convex, so the segment below R (at the heaviest point) understates e: first order only."""
+    if point.rate_rps is None or point.ttft_ms is None or point.itl_ms is None:
+        return None
+    key = (_table(point), point.load, point.num_gpus)
+    table = [
+        q for q in points
+        if (_table(q), q.load, q.num_gpus) == key and q.load_value != point.load_value
+        and q.rate_rps is not None and q.ttft_ms is not None and q.itl_ms is not None
+    ]  # fmt: skip
+    heavier = [q for q in table if q.load_value > point.load_value]
+    lighter = [q for q in table if q.load_value < point.load_value]
+    if heavier:
+        low, high = point, min(heavier, key=lambda q: q.load_value)
+    elif lighter:
+        low, high = max(lighter, key=lambda q: q.load_value), point
+    else:
+        return None
+    step = math.log(rate_rps(high) / rate_rps(low))
+    if step <= 1e-9:
+        return None
+    assert low.ttft_ms and high.ttft_ms and low.itl_ms and high.itl_ms
+    return max(math.log(high.ttft_ms / low.ttft_ms), math.log(high.itl_ms / low.itl_ms)) / step

@@ -55,6 +55,7 @@ from .plan_points import (
     MIN_CONCURRENCY,
     TOP_RATES,
     ServingPoint,
+    curve_elasticity,
     group_points,
     loaded_points,
     rate_rps,
@@ -116,6 +117,28 @@ class PlanResult:
     closed_loop_rps: float = math.nan
     closed_loop_ttft_ms: float = math.nan
     closed_loop_itl_ms: float = math.nan
+    curve_elasticity: float | None = None  # measured d ln(latency) / d ln(R) at the point (plan_points)
+
+    @property
+    def exact_estimate_error_pct(self) -> float | None:
+        """The plan's error if the estimate reproduced the measured curve exactly: the capacity at 1.1 x the
+        latencies is R x 1.1^(1/e) on a curve rising like R^e, so the plan is 1.1^(-1/e) - 1 off "needed" (before
+        rounding to whole replicas). None where the curve is unknown; -100% where it does not rise (e <= 0)."""
+        e = self.curve_elasticity
+        if e is None:
+            return None
+        return (SLO_SLACK ** (-1.0 / e) - 1.0) * 100.0 if e > 0 else -100.0
+
+    @property
+    def estimate_window(self) -> tuple[float, float] | None:
+        """The estimate / measured ratio of the binding latency that lands the plan within ±20%: the capacity is
+        R x (1.1 / ratio)^(1/e), so ratio in [1.1 x 0.8^e, 1.1 x 1.2^e]. A flat curve (small e) admits a narrow
+        window away from 1: the question then rewards a biased estimate, not an exact one."""
+        e = self.curve_elasticity
+        if e is None or e <= 0:
+            return None
+        band = WITHIN_PCT / 100.0
+        return SLO_SLACK * (1.0 - band) ** e, SLO_SLACK * (1.0 + band) ** e
 
     @property
     def capacity_ratio(self) -> float:
@@ -213,6 +236,8 @@ class PlanSummary:
     share_within: float  # within / n
     median_error_pct: float  # signed; +inf when the median point is infeasible
     median_abs_error_pct: float
+    curve_known: int = 0  # points whose measured curve has a lighter point (curve_elasticity known)
+    exact_within: int = 0  # ...of which an exact estimate would plan within ±20% (exact_estimate_error_pct)
 
 
 def summarize(results: Sequence[PlanResult]) -> list[PlanSummary]:
@@ -226,14 +251,26 @@ def summarize(results: Sequence[PlanResult]) -> list[PlanSummary]:
     for key in ordered:
         rs = groups[key]
         within = sum(r.within for r in rs)
+        exact = [r.exact_estimate_error_pct for r in rs if r.exact_estimate_error_pct is not None]
         out.append(PlanSummary(key, len(rs), within, sum(r.outcome == "infeasible" for r in rs), within / len(rs),
-                               median([r.error_pct for r in rs]), median([abs(r.error_pct) for r in rs])))  # fmt: skip
+                               median([r.error_pct for r in rs]), median([abs(r.error_pct) for r in rs]),
+                               len(exact), sum(abs(x) <= WITHIN_PCT for x in exact)))  # fmt: skip
     return out
 
 
 def _finite(value: Any) -> Any:
     """JSON has no infinity: an infeasible plan's error is null (its outcome says why)."""
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _derived(r: PlanResult) -> dict[str, Any]:
+    """A point's derived diagnosis fields for the JSON (the properties beside the dataclass fields)."""
+    return {
+        "within": r.within,
+        "capacity_ratio": _finite(r.capacity_ratio),
+        "exact_estimate_error_pct": r.exact_estimate_error_pct,
+        "estimate_window": r.estimate_window,
+    }
 
 
 @dataclass
@@ -258,9 +295,7 @@ class PlanValidationReport:
             "definition": definition,
             "files": self.files,
             "summary": [clean(s) for s in self.summary],
-            "points": [
-                clean(r) | {"within": r.within, "capacity_ratio": _finite(r.capacity_ratio)} for r in self.results
-            ],
+            "points": [clean(r) | _derived(r) for r in self.results],
             "left_out": [{"ids": i, "source": s, "reason": r} for i, s, r in self.left_out],
             "other_rows": self.other_rows,
         }
@@ -285,8 +320,11 @@ def validate_plans(paths: Sequence[str | Path] | None = None) -> PlanValidationR
     results = []
     for point in loaded:
         try:
-            results.append(ask(point))
+            result = ask(point)
         except GpucastError as error:  # cannot be asked (unknown model/GPU, TP not a power of two...)
             left_out.append((",".join(point.ids), point.source, str(error).split(" (see")[0]))
+            continue
+        result.curve_elasticity = curve_elasticity(point, points)
+        results.append(result)
     results.sort(key=lambda r: (r.source, r.model, r.gpu, r.input_tokens, r.output_tokens, r.load_value))
     return PlanValidationReport(results, left_out, dict(other), summarize(results), [str(f) for f in files])
