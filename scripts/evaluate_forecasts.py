@@ -9,6 +9,11 @@ repairs apply) and is scored on the next ``--horizon`` hours of the raw file (ou
   fitted on the same rows (``sf/naive``: that median against seasonal-naive);
 * ``cov80``/``cov95``: share of held-out hours inside gpucast's 80% / 95% interval, pooled over origins.
 
+The one-hour traces (Azure 2023, Mooncake; ``data/traffic/short_traces_per_minute.csv``, per minute) have no daily
+cycle: they are scored on their own protocol (``SHORT``: 10 minutes ahead, 16 origins 2 minutes apart, at least 20
+minutes of history), against the last minute's value repeated (naive) and the statsforecast median of Naive, Theta
+and AutoETS (non-seasonal); ``--no-short`` leaves them out. The "all hourly series" row excludes them.
+
 The families' rows give geometric means (ratios) and means (coverage). ``--write-docs`` replaces the generated
 block of docs/forecast-accuracy.md with the table. About 1-3 minutes on 2 cores with the defaults; ``--origins``,
 ``--series`` and ``--no-statsforecast`` make it shorter.
@@ -40,10 +45,24 @@ DAY = 24
 
 
 @dataclass(frozen=True)
+class Protocol:
+    horizon: int
+    origins: int
+    spacing: int
+    season: int  # of the naive baseline and the statsforecast median; 1: non-seasonal
+    min_history: int
+
+
+SHORT = Protocol(horizon=10, origins=16, spacing=2, season=1, min_history=20)
+SHORT_FAMILY = "one-hour trace (per minute)"
+
+
+@dataclass(frozen=True)
 class Series:
     name: str
     family: str
     frame: pd.DataFrame  # timestamp, rps (raw, as published)
+    short: bool = False  # a one-hour per-minute trace, scored on SHORT
 
 
 @dataclass(frozen=True)
@@ -73,27 +92,38 @@ def traces() -> list[Series]:
             )
     sample = REPO / "docs" / "sample-traffic.csv"
     out.append(Series("docs/sample-traffic.csv", "synthetic sample", pd.read_csv(sample)[["timestamp", "rps"]]))
+    short = traffic / "short_traces_per_minute.csv"
+    if short.exists():
+        for service, frame in pd.read_csv(short).groupby("service", sort=True):
+            family = SHORT_FAMILY
+            out.append(Series(str(service), family, frame[["timestamp", "rps"]].reset_index(drop=True), short=True))
     return out
 
 
-def cuts(n: int, horizon: int, origins: int, spacing: int) -> list[int]:
+def cuts(n: int, horizon: int, origins: int, spacing: int, min_history: int = 3 * DAY) -> list[int]:
     last = n - horizon
-    return [c for c in (last - i * spacing for i in range(origins - 1, -1, -1)) if c >= 3 * DAY]
+    return [c for c in (last - i * spacing for i in range(origins - 1, -1, -1)) if c >= min_history]
 
 
-def sf_median(series: list[np.ndarray], horizon: int) -> list[np.ndarray]:
-    """The plain statsforecast median of MSTL, SeasonalNaive and Theta (daily season) for each history."""
+def sf_median(series: list[np.ndarray], horizon: int, season: int = DAY) -> list[np.ndarray]:
+    """The plain statsforecast median of MSTL, SeasonalNaive and Theta (daily season) for each history; for a
+    non-seasonal protocol (``season`` 1) of Naive, Theta and AutoETS."""
     from statsforecast import StatsForecast
-    from statsforecast.models import MSTL, SeasonalNaive, Theta
+    from statsforecast.models import MSTL, AutoETS, Naive, SeasonalNaive, Theta
 
     frames = [pd.DataFrame({"unique_id": str(i), "ds": np.arange(len(y)), "y": y}) for i, y in enumerate(series)]
-    sf = StatsForecast(models=[MSTL(season_length=DAY), SeasonalNaive(DAY), Theta(season_length=DAY)], freq=1, n_jobs=1)
+    if season > 1:
+        models: list[object] = [MSTL(season_length=season), SeasonalNaive(season), Theta(season_length=season)]
+        names = ["MSTL", "SeasonalNaive", "Theta"]
+    else:
+        models, names = [Naive(), Theta(season_length=1), AutoETS(season_length=1)], ["Naive", "Theta", "AutoETS"]
+    sf = StatsForecast(models=models, freq=1, n_jobs=1)
     fc = sf.forecast(df=pd.concat(frames, ignore_index=True), h=horizon)
     fc = fc.reset_index() if "unique_id" not in fc.columns else fc
     out = []
     for i in range(len(series)):
         rows = fc[fc["unique_id"] == str(i)]
-        out.append(np.median(rows[["MSTL", "SeasonalNaive", "Theta"]].to_numpy(), axis=1))
+        out.append(np.median(rows[names].to_numpy(), axis=1))
     return out
 
 
@@ -102,14 +132,16 @@ def geomean(values: list[float]) -> float:
 
 
 def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool) -> Score:
+    p = SHORT if s.short else Protocol(horizon, origins, spacing, DAY, 3 * DAY)
+    horizon, season = p.horizon, p.season
     y = s.frame["rps"].to_numpy(dtype=float)
-    ends = cuts(len(y), horizon, origins, spacing)
+    ends = cuts(len(y), horizon, p.origins, p.spacing, p.min_history)
     means, inside80, inside95, naive_err = [], [], [], []
     for end in ends:
         result = forecast_load(load_history(s.frame.iloc[:end]), horizon)
         actual = y[end : end + horizon]
         means.append(np.array([p.mean for p in result.forecast]))
-        naive_err.append(float(np.mean(np.abs(np.resize(y[end - DAY : end], horizon) - actual))))
+        naive_err.append(float(np.mean(np.abs(np.resize(y[end - season : end], horizon) - actual))))
         for level, store in ((80, inside80), (95, inside95)):
             lo = np.array([p.lo[level] for p in result.forecast])
             hi = np.array([p.hi[level] for p in result.forecast])
@@ -118,7 +150,7 @@ def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool)
     vs_naive = geomean([e / max(b, 1e-9) for e, b in zip(errors, naive_err, strict=True)])
     vs_sf = sf_naive = None
     if with_sf:
-        sf = sf_median([y[:e] for e in ends], horizon)
+        sf = sf_median([y[:e] for e in ends], horizon, season)
         sf_err = [float(np.mean(np.abs(f - y[e : e + horizon]))) for f, e in zip(sf, ends, strict=True)]
         vs_sf = geomean([e / max(b, 1e-9) for e, b in zip(errors, sf_err, strict=True)])
         sf_naive = geomean([e / max(b, 1e-9) for e, b in zip(sf_err, naive_err, strict=True)])
@@ -180,8 +212,10 @@ def table(scores: list[Score]) -> str:
     groups = {}
     for s in scores:
         groups.setdefault(s.family, []).append(s)
-    groups["all series"] = scores
+    groups["all hourly series"] = [s for s in scores if s.family != SHORT_FAMILY]
     for family, members in groups.items():
+        if not members:
+            continue
         sf = [m.vs_sf for m in members if m.vs_sf is not None]
         sfn = [m.sf_vs_naive for m in members if m.sf_vs_naive is not None]
         lines.append(
@@ -218,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spacing", type=int, default=12, help="hours between origins (default 12)")
     parser.add_argument("--series", default="", help="only series whose name contains this text")
     parser.add_argument("--no-statsforecast", action="store_true", help="skip the statsforecast median (faster)")
+    parser.add_argument("--no-short", action="store_true", help="leave out the one-hour per-minute traces")
     parser.add_argument(
         "--hierarchy", action="store_true", help="also compare reconciliation methods (ServeGen clients)"
     )
@@ -227,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = [
         evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast)
         for s in traces()
-        if args.series in s.name
+        if args.series in s.name and not (args.no_short and s.short)
     ]
     if not scores:
         print(f"no series matches {args.series!r}", file=sys.stderr)
@@ -237,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary(scores)}\n\nProtocol: {args.origins} origins {args.spacing} h apart, {args.horizon}-hour horizon "
         f"each, the last ending at the series' end; `python scripts/evaluate_forecasts.py --horizon {args.horizon} "
         f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}` "
-        f"({time.perf_counter() - started:.0f} s of the table on this run)."
+        f"({time.perf_counter() - started:.0f} s of the table on this run). One-hour traces (per minute): "
+        f"{SHORT.origins} origins {SHORT.spacing} min apart, {SHORT.horizon}-minute horizon, at least "
+        f"{SHORT.min_history} minutes of history; naive = the last minute repeated, sf median = Naive, Theta, AutoETS."
     )
     if args.hierarchy:
         fleet = evaluate_hierarchy(args.horizon, min(args.origins, 6), 24)

@@ -23,9 +23,12 @@ The model (one LightGBM regressor, ``objective="l1"``, seed 0, one thread):
   series from their raw rows with the causal outage repair), and a forecast made at origin ``t`` uses the model of
   the latest checkpoint ``<= t`` — at the evaluation origins and at every backtest origin of the engine.
 
-Each evaluation origin scores: the engine as it is; the model alone; and the engine with the model as one more
+Each evaluation origin scores: the engine as it is; the model alone; the engine with the model as one more
 member, combined by the engine's own rule (``rolling.member_weights``: the median of the best 4 on the backtest
-at up to 72 origins, the model's backtest forecasts made like its final one). ``--mlforecast`` adds mlforecast's
+at up to 72 origins, the model's backtest forecasts made like its final one); the engine *or* the model, picked
+per series and origin by which erred less relative to seasonal-naive over the backtest (``selection.scores`` on
+the engine's prequential forecasts and the model's own: the model used only where the backtest says it helps);
+and the plain mean of the two. ``--mlforecast`` adds mlforecast's
 standard recursive LightGBM (lags 1, 2, 3, 24, 48 hours, a 24-hour rolling mean, the hour of day, per-series
 standardised ``log1p`` target) pooled over the same series and trained at each evaluation origin, alone.
 Holidays: the traces cover 2025-01-01 to 01-14; the only holiday (1 January) is before every origin, so a holiday
@@ -52,7 +55,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from evaluate_forecasts import DAY, Series, cuts, geomean, traces  # noqa: E402
 
-from gpucast.forecast import fast, load_history, rolling  # noqa: E402
+from gpucast.forecast import fast, load_history, rolling, selection  # noqa: E402
 from gpucast.forecast.batched import members_at  # noqa: E402
 from gpucast.forecast.members import forecast_members, repair_outages  # noqa: E402
 
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     pools = {s.name: (shared if args.pool == "servegen" else None) for s in series}
     ratios: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     weight: dict[str, list[float]] = defaultdict(list)
+    chose: dict[str, list[float]] = defaultdict(list)
     ml_runs: dict[int, dict[str, np.ndarray]] = {}
     for s in series:
         if pools[s.name] is None:
@@ -232,9 +236,31 @@ def main(argv: list[str] | None = None) -> int:
             weights = rolling.member_weights(extended)
             with_model = rolling.combine({**members, "LightGBM": model}, weights)
             weight[s.name].append(weights.get("LightGBM", 0.0))
+            # selection per series: the engine or the model alone, whichever erred less relative to seasonal-naive
+            # over the backtest origins (selection.scores on the engine's prequential forecasts and the model's own)
+            score = selection.scores(
+                bt.origins,
+                selection.running_errors(
+                    bt.actual,
+                    {
+                        "SeasonalNaive": bt.forecasts["SeasonalNaive"],
+                        "engine": rolling.prequential(bt),
+                        "LightGBM": own,
+                    },
+                ),
+                len(y),
+            )
+            picked = model if score is not None and score["LightGBM"] < score["engine"] else engine
+            chose[s.name].append(float(picked is model))
             actual = actual_all[end : end + args.horizon]
             naive = max(float(np.mean(np.abs(np.resize(actual_all[end - DAY : end], args.horizon) - actual))), 1e-9)
-            scored = {"engine (before)": engine, "LightGBM alone": model, "engine + LightGBM member": with_model}
+            scored = {
+                "engine (before)": engine,
+                "LightGBM alone": model,
+                "engine + LightGBM member": with_model,
+                "engine or LightGBM, picked per series on the backtest": picked,
+                "mean of the engine and LightGBM": (engine + model) / 2,
+            }
             if args.mlforecast:
                 if end not in ml_runs:
                     ml_runs[end] = mlforecast_alone(series, end, args.horizon)
@@ -254,7 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\nper series: engine -> with the member (the member's mean weight over origins)")
     for (_, name), v in ratios.items():
         before, after = geomean(v["engine (before)"]), geomean(v["engine + LightGBM member"])
-        print(f"  {name}: {before:.3f} -> {after:.3f} (weight {np.mean(weight[name]):.2f})")
+        picked = geomean(v["engine or LightGBM, picked per series on the backtest"])
+        print(
+            f"  {name}: {before:.3f} -> {after:.3f} (weight {np.mean(weight[name]):.2f}); picked per series "
+            f"{picked:.3f} (LightGBM at {np.mean(chose[name]):.0%} of origins)"
+        )
     print(f"\n{time.perf_counter() - started:.0f} s")
     return 0
 

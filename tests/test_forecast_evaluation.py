@@ -9,7 +9,7 @@ import pytest
 
 from conftest import load_script
 
-pytest.importorskip("pandas")
+pd = pytest.importorskip("pandas")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_forecasts.py"
 
@@ -38,10 +38,28 @@ def test_one_series_scored_and_written(ev, tmp_path, monkeypatch) -> None:
     assert 0 < score.vs_naive < 3 and score.vs_sf is None
     assert 0 <= score.cov80 <= score.cov95 <= 1
     text = ev.table([score])
-    assert "| ServeGen m-mid | ServeGen aggregate |" in text and "**all series** (1)" in text
+    assert "| ServeGen m-mid | ServeGen aggregate |" in text and "**all hourly series** (1)" in text
     doc = tmp_path / "page.md"
     doc.write_text(f"intro\n{ev.BEGIN}\nold\n{ev.END}\nafter\n")
     monkeypatch.setattr(ev, "DOC", doc)
     ev.write_docs("new table")
     assert doc.read_text() == f"intro\n{ev.BEGIN}\nnew table\n{ev.END}\nafter\n"
     assert not math.isnan(score.vs_naive)
+
+
+def test_one_hour_traces_per_minute_scored_on_their_own_protocol(ev) -> None:
+    # data/traffic/short_traces_per_minute.csv: Azure 2023 code/conversation and Mooncake conversation, ~1 h each
+    short = [s for s in ev.traces() if s.short]
+    assert sorted(s.name for s in short) == ["azure-2023/code", "azure-2023/conversation", "mooncake/conversation"]
+    for s in short:
+        stamps = pd.to_datetime(s.frame["timestamp"])
+        assert 55 <= len(s.frame) <= 60 and (stamps.diff().dropna().dt.total_seconds() == 60).all()
+        assert (s.frame["rps"] >= 0).all() and s.frame["rps"].mean() > 1
+    conv = next(s for s in short if s.name == "azure-2023/conversation")
+    # 10 minutes ahead from 16 origins 2 min apart, at least 20 minutes of history: 58 minutes leave 15 origins
+    assert ev.cuts(len(conv.frame), 10, 16, 2, 20) == list(range(20, 49, 2))
+    score = ev.evaluate(conv, 48, 16, 12, with_sf=True)  # the hourly arguments do not apply to a short trace
+    assert 0.5 < score.vs_naive < 1.5 and score.vs_sf is not None and 0.5 < score.vs_sf < 1.5
+    assert 0 <= score.cov80 <= score.cov95 <= 1
+    text = ev.table([score])
+    assert "one-hour trace (per minute)" in text and "all hourly series" not in text
