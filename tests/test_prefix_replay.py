@@ -65,3 +65,23 @@ def test_replay_rows_are_read_from_the_notes(tmp_path: Path) -> None:
     plain = {r.id: r.predicted for r in validate_file(cold).rows}
     assert warm["h200-pct-1"] == plain["h200-pct-1"]  # the first rate ran cold
     assert warm["h200-pct-12"] < plain["h200-pct-12"]  # its p99 TTFT at 0.75 req/s
+
+
+def test_percentile_table_prints_every_source_and_the_signed_ttft_rows(capsys) -> None:  # type: ignore[no-untyped-def]
+    """``scripts/percentile_table.py`` (docs/tail-latency.md's leave-one-source-out table and signed TTFT rows): one
+    line per source file, the pooled and median rows, and every TTFT percentile row with its signed error."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "percentile_table.py"
+    spec = importlib.util.spec_from_file_location("percentile_table", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+    out = capsys.readouterr().out
+    files = sorted(p.name for p in module.FOLDER.glob("*.csv") if p.name not in module.LENGTH_FILES)
+    assert all(f"| `{name}` | " in out for name in files)
+    assert "| all (rows pooled) |" in out and "| median of the per-source medians |" in out
+    signed = [line for line in out.splitlines() if "| ttft_p" in line]
+    assert len(signed) == 8 + 4 + 20 + 24  # the TTFT p50/p95/p99 rows of the four sources
+    assert sum("(replay)" in line for line in signed) == 21  # the H200 sweep's 7 replayed rates x 3 TTFT percentiles
