@@ -350,19 +350,27 @@ def under_load(
     input_tokens: float,
     output_tokens: float,
     num_requests: int | None = None,
+    cached_input_tokens: float = 0.0,
 ) -> OperatingPoint:
     """One replica's operating point under a deployment-wide load, as benchmarks state it.
 
     ``load``: "max-throughput" (every KV slot busy; also "startup"), "concurrency" (``value``
     requests in flight over all replicas, closed loop), "request-rate" (``value`` req/s over all
     replicas, open loop; ``num_requests`` per replica bounds a finite run's backlog) or
-    "static-batch" (a batch of ``value`` sequences per replica).
+    "static-batch" (a batch of ``value`` sequences per replica). ``cached_input_tokens`` of each prompt
+    hit the prefix cache (not in a static batch: a fresh batch).
     """
-    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    tin, tout, cached = input_tokens, output_tokens, cached_input_tokens
     if load in ("max-throughput", "startup"):
-        return max_throughput(cfg, **shape)
+        return max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached)
     if load == "request-rate":
-        return at_request_rate(cfg, rate=value / replicas, num_requests=num_requests, **shape)
+        return at_request_rate(
+            cfg, rate=value / replicas, num_requests=num_requests, input_tokens=tin, output_tokens=tout,
+            cached_input_tokens=cached,
+        )  # fmt: skip
     if load == "concurrency":
-        return operating_point(cfg, concurrency=value / replicas, waves=True, **shape)
-    return static_batch(cfg, batch=value, **shape)
+        return operating_point(
+            cfg, concurrency=value / replicas, waves=True, input_tokens=tin, output_tokens=tout,
+            cached_input_tokens=cached,
+        )  # fmt: skip
+    return static_batch(cfg, batch=value, input_tokens=tin, output_tokens=tout)

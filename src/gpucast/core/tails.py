@@ -66,15 +66,21 @@ class _Shape:
 
 @lru_cache(maxsize=4096)
 def _shape(
-    cfg: ReplicaConfig, lengths: LengthProfile | None, input_tokens: float, output_tokens: float, cached_tokens: float
+    cfg: ReplicaConfig,
+    lengths: LengthProfile | None,
+    input_tokens: float,
+    output_tokens: float,
+    cached_tokens: float,
+    uncached_tokens: float | None = None,
 ) -> _Shape:
     """A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each
-    the mean of its full chunks' replica time) and the remainder (its marginal time after them)."""
+    the mean of its full chunks' replica time) and the remainder (its marginal time after them). ``uncached_tokens``:
+    each prompt prefills only its last that many tokens (a replayed prompt; ``latency_tail``)."""
     budget = max(cfg.chunk_tokens, 1)
     points: list[tuple[float, float, float, float, int]] = []
     chunks: dict[float, float] = {}  # chunk seconds -> chunks per request
     for weight, tin, tout in _points(lengths, input_tokens, output_tokens):
-        cached = min(cached_tokens, tin)
+        cached = min(cached_tokens, tin) if uncached_tokens is None else max(tin - uncached_tokens, 0.0)
         new = max(tin - cached, 0.0)
         latency, cost = prefill_costs(cfg, new, cached)
         points.append((weight, tout, latency, cost, math.ceil(new / budget)))
@@ -106,15 +112,20 @@ def latency_tail(
     saturation_rate: float,
     lengths: LengthProfile | None = None,
     cached_input_tokens: float = 0.0,
+    uncached_tokens: float | None = None,
 ) -> LatencyTail:
     """Mean and percentiles of TTFT, ITL and E2E at ``point`` (an open-loop point of ``serving``).
+
+    ``cached_input_tokens`` of every prompt hit the prefix cache; ``uncached_tokens`` instead: every prompt but its
+    last that many tokens does (a benchmark that replays its prompts to a server with prefix caching on: all full KV
+    blocks hit, the last partial block is prefilled), so each profile point keeps its own length's attention.
 
     Without ``lengths`` every request has the point's shape and the means are the point's own, so
     ``--slo-percentile mean`` reproduces the mean model exactly; with a profile the means are the profile's.
     The per-request TPOT's percentiles are what a percentile SLO bounds (``LatencyTail.at``); the per-gap ITL's
     are reported beside them."""
     rate, step = point.requests_per_s, point.step
-    shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens)
+    shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens, uncached_tokens)
     itl = point.itl_s
     steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
     tpot = _tpot_tail([(w, tout) for w, tout, _, _, _ in shape.points], step.total_s, itl, steps)

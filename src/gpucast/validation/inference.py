@@ -33,7 +33,7 @@ from ..core.specs import EngineSpec, Precision
 from ..errors import GpucastError, InputError
 from .builds import MEMORY_FRACTION, build_settings
 from .layouts import row_layout
-from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, row_profile, tail_at
+from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, replayed_tokens, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
 from .report import RowResult as RowResult
 from .report import ValidationReport as ValidationReport
@@ -93,6 +93,9 @@ class Group:
     targets: list[Target] = field(default_factory=list)
     lengths: LengthProfile | None = None  # the benchmark's request-length distribution (notes: length_profile=)
     era: str = ""  # kernel generation of the row's engine version (core.engine_era; "" = the current one)
+    # prompt tokens each request still prefills when the benchmark replays its prompts to a server with prefix
+    # caching on (notes: prefix_cache=replay; validation.percentiles.replayed_tokens); None = a cold cache
+    uncached_tokens: float | None = None
 
 
 def _precision(text: str) -> Precision | None:
@@ -261,6 +264,7 @@ def _add_row(
         chunk,
         profile,
     )
+    uncached = replayed_tokens(row.get("notes", ""))
     if cfg_key not in configs:
         window = int(input_tokens + output_tokens) if lengths else 1
         settings = PlanSettings(
@@ -283,7 +287,7 @@ def _add_row(
     if isinstance(entry, str):
         raise _Skip(entry)
     cfg, kv_tokens = entry
-    key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value)
+    key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value, uncached)
     group = groups.get(key)
     if group is None:
         group = groups[key] = Group(
@@ -301,6 +305,7 @@ def _add_row(
             num_requests=requests // (num_gpus // (tp * pp)) if requests else None,
             lengths=profile,
             era=era,
+            uncached_tokens=uncached,
         )
     group.targets.append(Target(row["id"], metric, value))
 
@@ -309,6 +314,7 @@ def _add_row(
 def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
     """The replica's operating point under the group's load (``eff`` overrides the catalog's)."""
     cfg = dataclasses.replace(group.cfg, efficiency=eff) if eff is not None else group.cfg
+    replayed = group.uncached_tokens
     return under_load(
         cfg,
         load=group.load,
@@ -317,6 +323,7 @@ def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
         input_tokens=group.input_tokens,
         output_tokens=group.output_tokens,
         num_requests=group.num_requests,
+        cached_input_tokens=0.0 if replayed is None else max(group.input_tokens - replayed, 0.0),
     )
 
 
@@ -365,7 +372,9 @@ def evaluate(groups: list[Group]) -> list[RowResult]:
         point = operating(group)
         tail = None
         if any(is_percentile(t.metric) for t in group.targets):
-            tail = tail_at(group.cfg, point, group.input_tokens, group.output_tokens, group.lengths)
+            tail = tail_at(
+                group.cfg, point, group.input_tokens, group.output_tokens, group.lengths, group.uncached_tokens
+            )
         for target in group.targets:
             if tail is not None and is_percentile(target.metric):
                 predicted = percentile_value(tail, target.metric)

@@ -21,6 +21,16 @@ from ..inputs.length_profile import resolve_length_profile
 KINDS = ("ttft", "tpot", "itl", "e2e")
 PERCENTILE_METRICS = tuple(f"{kind}_p{q}_ms" for kind in KINDS for q in QUANTILES)
 _PROFILE = re.compile(r"length_profile=([\w./-]+)")
+# A benchmark that sends the same prompts again to a server with prefix caching on (a rate sweep against one server,
+# the source saying so) says ``prefix_cache=replay``: every full KV block of a prompt is then a cache hit and only
+# the last, partial block is prefilled: 1-16 tokens with vLLM's default 16-token blocks, 8.5 on average.
+REPLAY = "prefix_cache=replay"
+REPLAY_UNCACHED_TOKENS = 8.5
+
+
+def replayed_tokens(notes: str) -> float | None:
+    """Prompt tokens a replayed prompt still prefills (``REPLAY`` in the notes), None for a cold cache."""
+    return REPLAY_UNCACHED_TOKENS if REPLAY in notes else None
 
 
 def is_percentile(metric: str) -> bool:
@@ -42,17 +52,20 @@ def row_profile(notes: str, base: Path | None) -> LengthProfile | None:
 
 
 def tail_at(
-    cfg: ReplicaConfig, point: OperatingPoint, input_tokens: float, output_tokens: float, lengths: LengthProfile | None
+    cfg: ReplicaConfig,
+    point: OperatingPoint,
+    input_tokens: float,
+    output_tokens: float,
+    lengths: LengthProfile | None,
+    uncached_tokens: float | None = None,
 ) -> LatencyTail:
-    """The percentiles of ``point``, as ``gpucast estimate --json`` reports them (per-request TPOT included)."""
-    saturation = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens).requests_per_s
+    """The percentiles of ``point``, as ``gpucast estimate --json`` reports them (per-request TPOT included);
+    ``uncached_tokens``: the prompts are replayed (``replayed_tokens``) and ``point`` was computed so."""
+    cached = max(input_tokens - uncached_tokens, 0.0) if uncached_tokens is not None else 0.0
+    shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached}
+    saturation = max_throughput(cfg, **shape).requests_per_s
     return latency_tail(
-        cfg,
-        point,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        saturation_rate=saturation,
-        lengths=lengths,
+        cfg, point, **shape, saturation_rate=saturation, lengths=lengths, uncached_tokens=uncached_tokens
     )
 
 
