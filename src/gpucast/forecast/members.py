@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import nonseasonal
+
 MEDIAN_SEASONS = 3
 PROFILE_SEASONS = 7
 RECENT_FRACTION = 0.5  # the recent level is the last half season (12 h of a daily season)
@@ -213,6 +215,8 @@ def forecast_members(
     repair is causal, so one pass over the whole series serves every backtest origin's prefix)."""
     global _shared
     repaired = repair_outages(y, s) if repaired is None else repaired
+    if s <= 1:  # no season: the windows span the whole history (nonseasonal.py says why)
+        return nonseasonal.forecast(y, repaired, h, cap)
     out = {"SeasonalNaive": np.clip(seasonal_naive(y, s, h), 0.0, cap)}
     _shared = {}
     try:
