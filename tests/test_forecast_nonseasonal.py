@@ -52,13 +52,12 @@ def test_batched_members_equal_the_members_at_each_prefix_on_real_traces(name):
 
 
 def test_trend_and_drift_extrapolate_a_log_linear_ramp():
-    """A series growing 2% a step: Trend continues it exactly; Drift (Theta) adds half the slope to the SES level,
-    held after as many steps as the history has."""
+    """A series growing 2% a step: Drift (Theta) adds half the slope to the SES level, held after as many steps as
+    the history has; the levels stay at the median and the last value."""
     n, h, b = 30, 40, 0.02
     y = np.expm1(1.0 + b * np.arange(n))
     f = forecast_members(y, 1, h, 1e9)
     k = np.minimum(np.arange(1, h + 1), n)
-    np.testing.assert_allclose(f["Trend"], np.expm1(1.0 + b * (n - 1 + k)), rtol=1e-9)
     level, sse = nonseasonal.ses_paths(np.log1p(y))
     best = level[int(np.argmin(sse[:, -1])), -1]
     np.testing.assert_allclose(f["Drift"], np.expm1(best + b / 2 * k), rtol=1e-9)
@@ -69,14 +68,14 @@ def test_trend_and_drift_extrapolate_a_log_linear_ramp():
 def test_members_do_not_collapse_onto_the_last_value():
     """The reason for the module: with season 1 the seasonal members' windows were a few steps, and each was the
     last value or close to it. On Mooncake's first 40 minutes the robust levels span the whole history and its last
-    half (hand-checked medians), and neither they nor the trend sit on the last value."""
+    half (hand-checked medians), and they do not sit on the last value."""
     y = traces()["mooncake/conversation"][:40]
     f = forecast_members(y, 1, 10, 1e9)
     assert f["FlatMedian"][0] == pytest.approx(float(np.median(y)))
     assert f["RecentLevel"][0] == pytest.approx(float(np.median(y[20:])))
     assert f["SeasonalMedian"][0] == pytest.approx(float(np.median(y[-3:])))
     last = float(y[-1])
-    for name in ("FlatMedian", "Trend"):
+    for name in ("FlatMedian", "RecentLevel"):
         assert abs(float(f[name][0]) - last) > 0.05 * last, name
 
 
@@ -97,7 +96,7 @@ def _ratio(y: np.ndarray) -> float:
 
 
 def test_the_ensemble_beats_the_last_value_on_the_one_hour_traces():
-    """Measured 0.890 geometric mean over the three traces and 0.796 on Mooncake (0.927 and 0.911 with the
+    """Measured 0.897 geometric mean over the three traces and 0.814 on Mooncake (0.927 and 0.911 with the
     seasonal members and their collapsed windows, before nonseasonal.py); both bounds fail on the old members."""
     ratios = {name: _ratio(y) for name, y in traces().items()}
     assert ratios["mooncake/conversation"] < 0.87

@@ -20,9 +20,6 @@ it by 7%. Here a season of unknown length is at most the history, so the windows
 * ``Drift`` (*log*) — the Theta method: the SES level plus half the least-squares slope of the whole history
   (Hyndman & Billah 2003, "Unmasking the Theta method", IJF 19(2)), the trend held constant after as many steps
   as the history has (a trend measured over n steps is not extrapolated further);
-* ``Trend`` (*log*) — the least-squares line through the whole history, extrapolated and held as ``Drift`` is:
-  ETS(A,A,N) with both smoothing weights near zero, the model statsforecast's AutoETS picks for the Mooncake
-  trace's steady ramp (a one-hour window on the rising side of the daily cycle);
 * ``FlatMedian`` and ``RecentLevel`` — the median of the whole history and of its last half: robust levels that
   one burst or one silent minute does not move;
 * ``SeasonalMedian`` — the median of the last ``SHORT_MEDIAN`` values: a local level robust to one outlier.
@@ -49,7 +46,6 @@ NAMES = (
     "SES-additive",
     "SES-slow",
     "Drift",
-    "Trend",
 )
 
 
@@ -83,11 +79,6 @@ def _slope(x: np.ndarray) -> float:
     return float(np.dot(t, x - x.mean()) / np.dot(t, t))
 
 
-def _line_end(x: np.ndarray, slope: float) -> float:
-    """The least-squares line of x (with ``slope``) at its last step."""
-    return float(x.mean() + slope * (len(x) - 1) / 2)
-
-
 def at_ends(y: np.ndarray, repaired: np.ndarray, h: int, cap: float, ends: np.ndarray) -> dict[str, np.ndarray]:
     """Every member at every prefix ``y[:end]`` (``ends`` ≥ 1), shape (len(ends), h) per member, clipped to
     [0, cap]. The SES paths are computed once over the whole series and read at each end."""
@@ -115,7 +106,6 @@ def at_ends(y: np.ndarray, repaired: np.ndarray, h: int, cap: float, ends: np.nd
                 "SES-additive": np.full(h, _best(add_levels, add_sse, t, every)),
                 "SES-slow": np.full(h, np.expm1(_best(log_levels, log_sse, t, slow))),
                 "Drift": np.expm1(level + slope / 2 * held),
-                "Trend": np.expm1(_line_end(z[:end], slope) + slope * held),
             }
             naive = values["SeasonalNaive"]
             for name, v in values.items():
