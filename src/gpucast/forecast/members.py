@@ -21,6 +21,9 @@ hour is "twice the usual", not "usual + 50 req/s"), and a median in log space is
 * ``Drift`` (*log*) — the SES level plus half the de-seasonalised least-squares slope over the last
   ``DRIFT_SEASONS`` seasons: the Theta method's drift (Hyndman & Billah 2003: Theta = SES with drift of half the
   linear trend), damped to zero after ``DRIFT_DAMP_SEASONS`` seasons so growth is not extrapolated without end.
+
+A series without a season (``s`` ≤ 1) gets the whole-history members of ``nonseasonal.py`` instead: windows
+counted in 1-step "seasons" would make every member above the last value.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The fast engine's members for a series without a detected season: levels and trends over the whole history.
 
 Why a separate set: the seasonal members (``members.py``) size their windows in seasons — the recent level over
-half a season, SES fitted on four, the drift over seven and damped after two. Without a season (``s`` ≤ 1: a
-per-minute trace shorter than two days, an hourly one shorter than two) every such window shrinks to a handful of
-steps and every member collapses onto (nearly) the last value: the ensemble becomes naive with extra noise. On
+half a season, SES fitted on four, the drift over seven and damped after two. Without a season (``s`` ≤ 1: none
+detected and the history, less its backtest folds, no longer than a day — a one-hour per-minute trace, say) every
+such window shrinks to a handful of steps and every member collapses onto (nearly) the last value: the ensemble becomes naive with extra noise. On
 the repository's one-hour per-minute traces (Azure LLM inference 2023, Mooncake; docs/forecast-accuracy.md) the
 plain statsforecast median of Naive, Theta and AutoETS — whose Theta and ETS smooth over the whole history — beat
 it by 7%. Here a season of unknown length is at most the history, so the windows are the whole history:
@@ -15,8 +15,8 @@ it by 7%. Here a season of unknown length is at most the history, so the windows
   random walk is smoothed no more than it should be;
 * ``SES-slow`` (*log*) — the same with the weight limited to ``SLOW_ALPHAS`` (at most 0.2): a long-memory level
   for a series whose one-step errors are noise around a stable mean (one-step fitting over-weights recent
-  bursts when the forecast is for many steps; the backtest's per-origin ranking, ``selection.py``, judges it on
-  every step of the horizon);
+  bursts when the forecast is for many steps; the backtest's per-origin ranking, ``selection.py``, decides
+  whether it is used);
 * ``Drift`` (*log*) — the Theta method: the SES level plus half the least-squares slope of the whole history
   (Hyndman & Billah 2003, "Unmasking the Theta method", IJF 19(2)), the trend held constant after as many steps
   as the history has (a trend measured over n steps is not extrapolated further);
@@ -27,7 +27,9 @@ it by 7%. Here a season of unknown length is at most the history, so the windows
 SES is causal and starts at the first value, so its level at every prefix is one pass over the series
 (``ses_paths``): the backtest's origins read it at their ends instead of refitting (``at_ends``). (Fitting the
 initial level by least squares, as ETS does, was measured too: 0.913 instead of 0.887 × naive on the Azure code
-trace, the same on the others; not kept.)
+trace, the same on the others; not kept. Nor was a least-squares trend member, ETS(A,A,N) with near-zero weights:
+it helped the Mooncake trace's ramp, 0.814 → 0.796, and hurt 16–20 hour windows of the hourly ServeGen series,
+whose unmodelled daily cycle it extrapolated, 1.002 → 1.013; docs/forecast-accuracy.md.)
 """
 
 from __future__ import annotations
