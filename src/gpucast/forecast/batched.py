@@ -14,6 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from . import nonseasonal
 from .members import (
     DRIFT_DAMP_SEASONS,
     DRIFT_SEASONS,
@@ -163,6 +164,8 @@ def members_at(
     """``members.forecast_members(y[:end], s, h, cap, repaired[:end])`` for every ``end`` of ``ends``, as arrays of
     shape (len(ends), h) per member."""
     ends = np.asarray(ends, dtype=np.intp)
+    if s <= 1:  # no season: the whole-history members, one SES pass read at every end
+        return nonseasonal.at_ends(y, repaired, h, cap, ends)
     count = len(ends)
     steps = np.arange(h)
     season = np.minimum(s, ends)

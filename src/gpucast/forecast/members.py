@@ -21,6 +21,9 @@ hour is "twice the usual", not "usual + 50 req/s"), and a median in log space is
 * ``Drift`` (*log*) — the SES level plus half the de-seasonalised least-squares slope over the last
   ``DRIFT_SEASONS`` seasons: the Theta method's drift (Hyndman & Billah 2003: Theta = SES with drift of half the
   linear trend), damped to zero after ``DRIFT_DAMP_SEASONS`` seasons so growth is not extrapolated without end.
+
+A series without a season (``s`` ≤ 1) gets the whole-history members of ``nonseasonal.py`` instead: windows
+counted in 1-step "seasons" would make every member above the last value.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from . import nonseasonal
 
 MEDIAN_SEASONS = 3
 PROFILE_SEASONS = 7
@@ -213,6 +218,8 @@ def forecast_members(
     repair is causal, so one pass over the whole series serves every backtest origin's prefix)."""
     global _shared
     repaired = repair_outages(y, s) if repaired is None else repaired
+    if s <= 1:  # no season: the windows span the whole history (nonseasonal.py says why)
+        return nonseasonal.forecast(y, repaired, h, cap)
     out = {"SeasonalNaive": np.clip(seasonal_naive(y, s, h), 0.0, cap)}
     _shared = {}
     try:
