@@ -20,6 +20,12 @@ Llama-3.1-405B rows are left out (no built-in length profile for its long-contex
 to these rows: scripts/calibrate.py reads only data/benchmarks/*.csv (tests/test_validate.py checks it).
 
     python scripts/validate_mlperf.py            # per-row table and median absolute errors (markdown)
+
+The last table (``steps``) asks why a configuration misses: the decode step gpucast predicts at the batch each run
+held (Little's law on its own log: samples/s per GPU x (TTFT p50 + (tokens per sample - 1) x TPOT p50)) and with
+the prompt tokens that run prefilled per step, against the run's TPOT p50 (its mean step). Every submission here
+serves one replica per GPU (TP1: the ``tensor_parallelism`` / ``tensor_parallel_size`` of its configs in the results
+repository), so the step is asked at TP1.
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ import statistics
 from functools import cache
 from pathlib import Path
 
+from gpucast.core.replica import decode_step_time, prefill_costs
 from gpucast.errors import GpucastError
 from gpucast.inputs.length_profile import resolve_length_profile
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
-from gpucast.planning.estimate import EstimateRequest, EstimateResult, estimate
+from gpucast.planning.estimate import EstimateRequest, EstimateResult, build_replica, estimate
 from gpucast.planning.inference import plan_inference
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "mlperf"
@@ -160,6 +167,45 @@ def compare(path: Path) -> list[dict[str, object]]:
     return out
 
 
+def step_at_run(members: list[dict[str, str]]) -> dict[str, float]:
+    """One configuration's runs (medians) at TP1: the batch they held per GPU (Little's law), the prompt tokens
+    prefilled per step, their TPOT p50 (ms) and gpucast's step there (ms): the decode step at that batch and mean
+    context plus the replica time of the prompts arriving during it (``core.replica``)."""
+    first = members[0]
+    med = {c: statistics.median(float(r[c]) for r in members) for c in ("samples_per_s", "tokens_per_s",
+           "ttft_p50_ms", "tpot_p50_ms")}  # fmt: skip
+    output = med["tokens_per_s"] / med["samples_per_s"]  # the run's own tokens per sample
+    rate = med["samples_per_s"] / int(first["num_gpus"])  # per GPU = per replica at TP1
+    step_s = med["tpot_p50_ms"] / 1e3
+    batch = rate * (med["ttft_p50_ms"] / 1e3 + (output - 1.0) * step_s)
+    prompt = resolve_length_profile(PROFILES[first["model"]]).mean_input
+    cfg, *_ = build_replica(
+        EstimateRequest(gpu=first["gpu"], num_gpus=1, input_tokens=round(prompt), output_tokens=round(output),
+                        load="concurrency", load_value=1, model=first["model"], tp=1, precision=first["precision"],
+                        kv_precision="FP8", engine=first["engine"])
+    )  # fmt: skip
+    decode = decode_step_time(cfg, batch, prompt + output / 2.0)
+    prefill = prefill_costs(cfg, prompt)[1] * rate * step_s
+    return {"batch": batch, "prefill_tokens": rate * step_s * prompt, "measured_ms": med["tpot_p50_ms"],
+            "model_ms": (decode.total_s + prefill) * 1e3, "prefill_ms": prefill * 1e3}  # fmt: skip
+
+
+def steps(rows: list[dict[str, object]]) -> str:
+    """``step_at_run`` per Server/Interactive configuration, as a markdown table."""
+    groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for r in rows:
+        if r["scenario"] != "Offline":
+            key = (str(r["model"]), str(r["scenario"]), f"{r['num_gpus']}x {r['gpu']}", str(r["precision"]))
+            groups.setdefault(key, []).append(r)  # type: ignore[arg-type]
+    lines = ["| model | scenario | GPUs | prec. | batch per GPU | prompt tokens per step | TPOT p50 (ms) "
+             "| gpucast step (ms) | of which prefill | measured / gpucast |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for key, members in sorted(groups.items()):
+        s = step_at_run(members)
+        lines.append(f"| {' | '.join(key)} | {s['batch']:,.0f} | {s['prefill_tokens']:,.0f} | {s['measured_ms']:.1f} "
+                     f"| {s['model_ms']:.1f} | {s['prefill_ms']:.1f} | {s['measured_ms'] / s['model_ms']:.2f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def pct(value: object) -> str:
     return "" if value == "" else f"{float(value):+.0%}"  # type: ignore[arg-type]
 
@@ -243,6 +289,8 @@ def main() -> None:
             errors = [abs(float(r[f"err_{m}"])) for r in members if f"err_{m}" in r]  # type: ignore[arg-type]
             cells.append(f"{statistics.median(errors):.0%} ({len(errors)})" if errors else "-")
     print("| median abs. error (rows) | " + " | ".join(cells) + " |")
+    print()
+    print(steps(rows))
 
 
 if __name__ == "__main__":
