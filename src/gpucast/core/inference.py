@@ -22,7 +22,7 @@ from .perf import Efficiency
 from .replica import ReplicaConfig
 from .serving import OperatingPoint, max_throughput, open_loop_point
 from .specs import GPUSpec, ModelSpec, Precision
-from .tails import latency_tail
+from .tails import latencies_at, latency_tail
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,13 @@ class SLO:
         p99 is never looser than the same SLO on means."""
         if point.tail is None:
             return point.ttft_s, point.itl_s, point.e2e_s
-        ttft, itl, e2e = point.tail.at(self.percentile)
+        return self.with_means(point, point.tail.at(self.percentile))
+
+    def with_means(self, point: OperatingPoint, tail: tuple[float, float, float]) -> tuple[float, float, float]:
+        """:meth:`latencies` of ``point`` given its tail's (TTFT, TPOT, E2E) at this percentile (``tail``)."""
         if self.percentile == "mean":
-            return ttft, itl, e2e
+            return tail
+        ttft, itl, e2e = tail
         return max(ttft, point.ttft_s), max(itl, point.itl_s), max(e2e, point.e2e_s)
 
     def needs_tail(self, lengths: LengthProfile | None) -> bool:
@@ -353,16 +357,29 @@ def slo_capacity(
 
     def shared_meets(concurrency: float) -> bool:
         """``meets`` from the latencies alone (the targets are the SLOs alone), remembered across SLOs."""
+        if tails and slo.percentile != "mean":
+            key = (cfg, input_tokens, output_tokens, cached_input_tokens, concurrency)
+            means = load_memo.mean_latencies(key, lambda: slo.latencies(mean_point(concurrency)))
+            if latency_violation(means, slo) is not None:
+                return False
+        return latency_violation(shared_latencies(concurrency), slo) is None
+
+    def shared_latencies(concurrency: float) -> tuple[float, float, float]:
+        """``slo.latencies(at(concurrency))``, remembered across SLOs; a tail's percentile alone is computed
+        (``tails.latencies_at``: the same floats), not the whole tail ``at`` attaches."""
         key = (cfg, input_tokens, output_tokens, cached_input_tokens, concurrency)
-        means = load_memo.mean_latencies(key, lambda: slo.latencies(mean_point(concurrency)))
         if not tails:
-            return latency_violation(means, slo) is None
-        if slo.percentile != "mean" and latency_violation(means, slo) is not None:
-            return False
-        tail_key = (key, lengths, slo.percentile)
-        return (
-            latency_violation(load_memo.tail_latencies(tail_key, lambda: slo.latencies(at(concurrency))), slo) is None
-        )
+            return load_memo.mean_latencies(key, lambda: slo.latencies(mean_point(concurrency)))
+
+        def percentile_latencies() -> tuple[float, float, float]:
+            if concurrency in seen:
+                return slo.latencies(seen[concurrency])
+            point = mean_point(concurrency)
+            rate = saturation.requests_per_s
+            at_percentile = latencies_at(cfg, point, slo.percentile, saturation_rate=rate, lengths=lengths, **shape)
+            return slo.with_means(point, at_percentile)
+
+        return load_memo.tail_latencies((key, lengths, slo.percentile), percentile_latencies)
 
     top = float(cfg.max_sequences)
     lowest = at(min(LONE_REQUEST, top))
@@ -396,7 +413,8 @@ def slo_capacity(
             lo = mid
         else:
             hi = mid
-    return found(at(lo), True, missed_by(at(hi)) or "slo")
+    missed = latency_violation(shared_latencies(hi), slo) if shared else missed_by(at(hi))
+    return found(at(lo), True, missed or "slo")
 
 
 def with_tail(
