@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import load_length_profiles
 from gpucast.core import load_memo
-from gpucast.core.bracket import geometric_bisection, replayed_bisection
+from gpucast.core.bracket import GUARD, _pending, geometric_bisection, replayed_bisection
 from gpucast.core.inference import (
     LONE_REQUEST,
     RATE_TOLERANCE,
@@ -95,6 +95,17 @@ def test_a_decision_that_is_not_monotone_would_be_seen():
     plain = geometric_bisection(LO, HI, RATE_TOLERANCE, meets)
     replayed = replayed_bisection(LO, HI, RATE_TOLERANCE, lambda c: (meets(c), c / capacity), LO / capacity, 10.0)
     assert plain != replayed  # the plain search's first midpoint (0.506) falls in the hole; the replay jumps over
+
+
+def test_a_midpoint_next_to_a_tried_load_is_evaluated_not_inferred():
+    """A computed latency may wobble in its last digits (a queue near saturation amplifies them), so a load tried
+    a hair above a midpoint does not decide it: the midpoint is left open (evaluated); ``GUARD`` beyond, it is."""
+    first = math.sqrt(LO * HI)  # the bisection's first midpoint
+    for hair in (1e-15, 1e-9, 0.5 * GUARD):
+        assert _pending(LO, HI, RATE_TOLERANCE, first * (1.0 + hair), HI, {}) == first
+        assert _pending(LO, HI, RATE_TOLERANCE, LO, first * (1.0 - hair), {}) == first
+    assert _pending(LO, HI, RATE_TOLERANCE, first * (1.0 + 2.0 * GUARD), HI, {}) != first  # decided: the next one
+    assert _pending(LO, HI, RATE_TOLERANCE, first * (1.0 + 1e-9), HI, {first: True}) != first  # tried itself
 
 
 MODELS = [("llama-3.1-8b", "L40S", "BF16", 1), ("llama-3.1-70b", "H100", "FP8", 4), ("mixtral-8x7b", "H100", "BF16", 2),

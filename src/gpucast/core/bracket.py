@@ -18,7 +18,9 @@ step did not move, so that a good estimate brackets C* closely on both sides; on
 tried are the bisection's own pending midpoints, each of which decides at least one step. On the 200 plan
 questions of ``benchmarks/bench_plan_page.py`` a search evaluates ~8.6 loads instead of 17.
 
-The answer is the plain bisection's as long as the decision is monotone in the load, which the latency model
+The answer is the plain bisection's as long as the decision is monotone in the load beyond ``GUARD`` (a
+midpoint within a millionth of a tried load is evaluated, not inferred: a latency computed in floats may wobble in
+its last digits, and a queue near saturation amplifies them, but never by that much), which the latency model
 guarantees (every latency and percentile is non-decreasing in the load: tests/test_tails.py); the ratio only
 guides. tests/test_bracket.py checks the answers against the plain bisection over the catalog's configurations,
 and that a predicate that is not monotone would be seen.
@@ -33,6 +35,7 @@ SECANT_TRIES = (
     12  # loads tried with secant steps at most, then midpoints only (~8 loads decide a search: a stall's bound)
 )
 WIDE = 2.0  # tolerances: an interval this narrow holds one or two pending midpoints, which decide best
+GUARD = 1e-6  # relative: a tried load decides a midpoint only this far past it, beyond a computed latency's rounding
 NUDGE = 0.05  # of the tolerance: how far past its estimate of the capacity a secant step goes
 
 Judge = Callable[[float], tuple[bool, float]]  # load -> (meets the targets, worst latency / target ratio)
@@ -62,8 +65,9 @@ def replayed_bisection(
     f_pass, f_fail = _log(lo_ratio), _log(hi_ratio)  # their ratios' logarithms (Illinois may halve one)
     moved = 0  # the end the last step moved: +1 the passing one, -1 the failing one
     tries = 0  # loads tried
+    known: dict[float, bool] = {}  # the loads tried and their decisions
     while True:
-        pending = _pending(lo, hi, tolerance, passed, failed)
+        pending = _pending(lo, hi, tolerance, passed, failed, known)
         if isinstance(pending, tuple):
             return pending
         load = pending
@@ -78,6 +82,7 @@ def replayed_bisection(
         if not passed < load < failed:  # an interval at the floats' resolution
             load = pending
         meets, ratio = judge(load)
+        known[load] = meets
         if meets:
             passed, f_pass = load, _log(ratio)
             if moved == 1:
@@ -91,18 +96,26 @@ def replayed_bisection(
         tries += 1
 
 
-def _pending(lo: float, hi: float, tolerance: float, passed: float, failed: float) -> float | tuple[float, float]:
+def _pending(
+    lo: float, hi: float, tolerance: float, passed: float, failed: float, known: dict[float, bool]
+) -> float | tuple[float, float]:
     """Replay :func:`geometric_bisection` from (lo, hi), deciding each midpoint from the loads known to meet (up
-    to ``passed``) and to miss (from ``failed``): its (lo, hi) when every step is decided, else the first
-    midpoint they leave open."""
+    to ``passed``) and to miss (from ``failed``), ``GUARD`` beyond them, or tried at the midpoint itself: its
+    (lo, hi) when every step is decided, else the first midpoint they leave open."""
     while hi > lo * (1.0 + tolerance):
         mid = math.sqrt(lo * hi)
-        if mid <= passed:
+        decided = known.get(mid)
+        if decided is None:
+            if mid <= passed * (1.0 - GUARD):
+                decided = True
+            elif mid >= failed * (1.0 + GUARD):
+                decided = False
+            else:
+                return mid
+        if decided:
             lo = mid
-        elif mid >= failed:
-            hi = mid
         else:
-            return mid
+            hi = mid
     return lo, hi
 
 

@@ -189,7 +189,17 @@ def _solve_rate(concurrency: float, ttft: float, decode_time: float, prefill_cos
 def max_throughput(
     cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, cached_input_tokens: float = 0.0
 ) -> OperatingPoint:
-    """The replica with every KV slot busy: the offline max-throughput benchmark setting."""
+    """The replica with every KV slot busy: the offline max-throughput benchmark setting.
+
+    Memoized (a pure function of frozen inputs): a layout's cost floor (``search_floor.capacity_ceiling``) and its
+    capacity search (``inference.slo_capacity``) both start from it."""
+    return _max_throughput(cfg, input_tokens, output_tokens, cached_input_tokens)
+
+
+@lru_cache(maxsize=16384)
+def _max_throughput(
+    cfg: ReplicaConfig, input_tokens: float, output_tokens: float, cached_input_tokens: float
+) -> OperatingPoint:
     return operating_point(
         cfg,
         input_tokens=input_tokens,
