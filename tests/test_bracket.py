@@ -3,6 +3,7 @@ fewer loads; the replay is exact for a monotone decision whatever guides it, and
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -24,7 +25,9 @@ from gpucast.core.inference import (
     slo_capacity,
     slo_violation,
 )
+from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
+from gpucast.core.tails import latencies_at
 from gpucast.errors import InfeasibleError
 
 LO, HI = LONE_REQUEST, 256.0
@@ -106,6 +109,39 @@ def test_a_midpoint_next_to_a_tried_load_is_evaluated_not_inferred():
         assert _pending(LO, HI, RATE_TOLERANCE, LO, first * (1.0 - hair), {}) == first
     assert _pending(LO, HI, RATE_TOLERANCE, first * (1.0 + 2.0 * GUARD), HI, {}) != first  # decided: the next one
     assert _pending(LO, HI, RATE_TOLERANCE, first * (1.0 + 1e-9), HI, {first: True}) != first  # tried itself
+
+
+P99 = SLO(percentile="99")
+
+
+def test_the_latencies_a_search_decides_from_never_fall_over_a_guard():
+    """What ``GUARD`` rests on: the latencies a search decides from (means, and at p99 with the tail) may wobble
+    in their last digits over loads a hair apart (~1e-12 relative, measured), but never fall from a load to one
+    ``GUARD`` / 10 above it, at low loads (a flat latency, so the steepest test) and high ones."""
+    settings, checked = PlanSettings(), 0
+    for model, gpu, precision, tp in MODELS[:4]:
+        card = loader.resolve_gpu(gpu)
+        for tin, tout in [(128, 64), (2000, 500)]:
+            try:
+                cfg, _, _ = replica_config(loader.resolve_model(model), card, loader.efficiency_for(card),
+                                           precision=Precision[precision], kv_precision=Precision.BF16, tp=tp, pp=1,
+                                           workload=Workload(0.0, tin, tout), settings=settings)  # fmt: skip
+            except InfeasibleError:
+                continue
+            shape = {"input_tokens": float(tin), "output_tokens": float(tout)}
+            sat = max_throughput(cfg, **shape).requests_per_s
+
+            def latencies(c, cfg=cfg, shape=shape, sat=sat):
+                point = open_loop_point(cfg, concurrency=c, saturation_rate=sat, **shape)
+                p99 = P99.with_means(point, latencies_at(cfg, point, "99", saturation_rate=sat, **shape))
+                return (point.ttft_s, point.itl_s, point.e2e_s, *p99)
+
+            for load in (LO, 3e-3, 0.3, 17.0, 0.9 * cfg.max_sequences):
+                steps = [latencies(load * (1.0 + k * GUARD / 10.0)) for k in range(12)]
+                for lower, higher in itertools.pairwise(steps):
+                    assert all(b >= a for a, b in zip(lower, higher, strict=True)), (model, gpu, tin, load)
+                checked += 1
+    assert checked >= 30
 
 
 MODELS = [("llama-3.1-8b", "L40S", "BF16", 1), ("llama-3.1-70b", "H100", "FP8", 4), ("mixtral-8x7b", "H100", "BF16", 2),
