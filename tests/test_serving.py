@@ -244,3 +244,36 @@ def test_closed_loop_with_waves_keeps_littles_law(llama8b, h100):
     assert waves.requests_per_s * (waves.ttft_s + 199 * waves.itl_s) == pytest.approx(32, rel=1e-6)
     assert waves.itl_s < plain.itl_s
     assert waves.ttft_s > plain.ttft_s
+
+
+def test_the_request_rate_bisection_reads_the_operating_points_rate():
+    """``at_request_rate`` bisects on the closed loop's rate alone (``serving._closed_loop_rate``); the oracle builds
+    the whole operating point at every step, as it did: the same point, bit for bit, for dense and MoE replicas,
+    plain and cached prompts, low and high rates."""
+    from gpucast.core import serving as srv
+
+    def oracle(cfg, tin, tout, rate, cached):
+        lo, hi = 0.0, float(cfg.max_sequences)
+        for _ in range(60):
+            mid = (lo + hi) / 2.0
+            point = srv.operating_point(cfg, concurrency=mid, input_tokens=tin, output_tokens=tout,
+                                        cached_input_tokens=cached)  # fmt: skip
+            lo, hi = (mid, hi) if point.requests_per_s < rate else (lo, mid)
+        top = srv.max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached)
+        return srv.open_loop_point(cfg, concurrency=hi, saturation_rate=top.requests_per_s, input_tokens=tin,
+                                   output_tokens=tout, cached_input_tokens=cached)  # fmt: skip
+
+    checked = 0
+    for name, gpu, tp in [("llama-3.1-8b", "L40S", 1), ("mixtral-8x7b", "H100", 2)]:
+        card = loader.resolve_gpu(gpu)
+        cfg, _, _ = replica_config(loader.resolve_model(name), card, loader.efficiency_for(card),
+                                   precision=Precision.BF16, kv_precision=Precision.BF16, tp=tp, pp=1, workload=Workload(0.0, 500, 200),
+                                   settings=PlanSettings())  # fmt: skip
+        for tin, tout, cached in [(500.0, 200.0, 0.0), (3000.0, 100.0, 2500.0)]:
+            top = srv.max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached)
+            for share in (0.01, 0.3, 0.9, 0.999):
+                rate = share * top.requests_per_s
+                got = srv._at_request_rate.__wrapped__(cfg, tin, tout, rate, None, cached)
+                assert got == oracle(cfg, tin, tout, rate, cached)
+                checked += 1
+    assert checked == 16
