@@ -328,16 +328,15 @@ def open_loop_point(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
-    closed = _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
-    rate = closed.requests_per_s
+    # the closed loop's rate (``_closed_loop`` without waves), not its whole point: only the rate carries over
+    rate = _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0]
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds one at every load it tries
-    c = closed
-    return OperatingPoint(c.concurrency, c.batch, c.requests_per_s, c.output_tokens_per_s, c.total_tokens_per_s, ttft,
-                          itl, e2e, c.prefill_share, c.step, c.saturated, c.tail)  # fmt: skip
+    return OperatingPoint(concurrency, costs.batch, rate, rate * output_tokens, rate * (input_tokens + output_tokens),
+                          ttft, itl, e2e, rate * costs.prefill_cost, costs.step, concurrency >= cfg.max_sequences)  # fmt: skip
 
 
 def finite_run_wait(rate: float, capacity: float, num_requests: int, slots: float) -> float:
