@@ -4,6 +4,7 @@
     python benchmarks/bench_plan_page.py --profile       # the same under cProfile: the top functions
     python benchmarks/bench_plan_page.py --digest        # SHA-256 of every rendered page (GET /plan?..., in process)
     python benchmarks/bench_plan_page.py --digest --plan-processes 2   # the same, computed in 2 plan processes
+    python benchmarks/bench_plan_page.py --api           # CPU ms per new API plan (the site mix's POST /api/v1/inference)
 
 Each question is computed once, in order, in one process (``gpucast.web.pages.planning._compute``, no plan
 cache): what a cold server spends on the new plan pages of ``bench_server.py --distinct 200`` (layouts repeat
@@ -41,6 +42,7 @@ def main() -> int:
     parser.add_argument("--slo-percentile", default="99", help="99 (the default), 95, 90, 50 or mean")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions (cumulative)")
     parser.add_argument("--digest", action="store_true", help="hash the rendered pages instead of timing")
+    parser.add_argument("--api", action="store_true", help="time the API plan of each question instead of its page")
     parser.add_argument(
         "--plan-processes",
         type=int,
@@ -65,8 +67,12 @@ def main() -> int:
                 digest.update(f"{answer.status_code}\n".encode() + answer.content)
         print(f"{len(queries)} plan pages, SLOs at {args.slo_percentile}: sha256 {digest.hexdigest()}")
         return 0
+    from gpucast.planning.inference import plan_inference
     from gpucast.web.body_inputs import inference_inputs
     from gpucast.web.pages.planning import _compute, body_from_form
+
+    if args.api:  # what POST /api/v1/inference computes for a new question: the plan and its dictionary
+        _compute = lambda *given: plan_inference(*given).to_dict()  # noqa: E731
 
     inputs = [inference_inputs(body_from_form(dict(urllib.parse.parse_qsl(q)))) for q in queries]
     _compute(*inference_inputs(body_from_form({"model": "mistral-7b", "rps": "1", "input_tokens": "77",
@@ -80,8 +86,8 @@ def main() -> int:
     if profile:
         profile.disable()
     spent = time.process_time() - start
-    print(f"{len(inputs)} new plan pages, SLOs at {args.slo_percentile}: {spent / len(inputs) * 1e3:.1f} ms of CPU "
-          f"per page{' (under cProfile)' if profile else ''}")  # fmt: skip
+    print(f"{len(inputs)} new {'API plans' if args.api else 'plan pages'}, SLOs at {args.slo_percentile}: {spent / len(inputs) * 1e3:.1f} ms of CPU "
+          f"per {'plan' if args.api else 'page'}{' (under cProfile)' if profile else ''}")  # fmt: skip
     if profile:
         pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(35)
         pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)

@@ -163,6 +163,7 @@ def test_a_refreshed_row_keeps_the_catalogs_commitments_with_their_own_source():
 
 def test_loader_merges_the_local_file_over_the_packaged_catalog(local_file: Path):
     packaged = len(loader.load_prices())
+    before = loader.offers_for(("aws", "newcloud"), "h100-sxm")  # remembered (loader._offers) until the reload
     write_override({"updated_at": "2026-12-04", "instances": [
         {"cloud": "aws", "instance_type": "p5.48xlarge", "gpu": "h100-sxm", "gpus": 8, "region": "us-east-1",
          "on_demand_usd_h": 50.0, "source": "https://example.org/aws", "as_of": "2026-12-01"},
@@ -175,6 +176,9 @@ def test_loader_merges_the_local_file_over_the_packaged_catalog(local_file: Path
     assert len(loader.load_prices()) == packaged + 2 and "newcloud" in loader.clouds()
     assert loader.regions("newcloud") == ("r1", "r2")
     assert "local_prices" in loader.catalog_versions()
+    after = loader.offers_for(("aws", "newcloud"), "h100-sxm")
+    assert [p for p in after if p.cloud == "newcloud"] and not [p for p in before if p.cloud == "newcloud"]
+    assert 50.0 in {p.on_demand_usd_h for p in after} - {p.on_demand_usd_h for p in before}
 
 
 def test_a_broken_local_file_is_one_clear_error(local_file: Path):

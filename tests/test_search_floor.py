@@ -5,14 +5,16 @@ bound every capacity the search finds."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config
 from gpucast.core.search import best_for_gpu, cheapest_sharding, evaluate, sharding_options
-from gpucast.core.search_floor import capacity_ceiling
+from gpucast.core.search_floor import CEILING_SLACK, capacity_ceiling
+from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
 from gpucast.errors import InfeasibleError
 from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions
@@ -101,3 +103,32 @@ def test_the_ceiling_bounds_every_capacity_found():
                     assert found.capacity.requests_per_s <= ceiling.capacity_rps
                     checked += 1
     assert checked > 100
+
+
+def test_the_rate_grows_with_the_load_up_to_a_full_replica():
+    """What the saturation bound of the ceiling rests on (and the capacity search with it): the open-loop rate of
+    every load the search may try is non-decreasing in the load, up to the rate of a full replica (its ceiling);
+    checked over every priced GPU's layouts of dense and MoE models, short and long prompts."""
+    settings, checked = PlanSettings(), 0
+    for name, precision in [*MODELS, ("mixtral-8x7b", "BF16"), ("qwen3-30b-a3b", "FP8"), ("deepseek-v3", "FP8")]:
+        model = loader.resolve_model(name)
+        for gpu in loader.priced_gpus(("aws", "lambda")):
+            for layout in sharding_options(model, gpu, None, None):
+                for tokens_in, tokens_out in [(128, 64), (2000, 500), (6000, 200)]:
+                    try:
+                        cfg, _, _ = replica_config(model, gpu, loader.efficiency_for(gpu), precision=Precision[precision],
+                                                   kv_precision=Precision[precision], tp=layout.tp, pp=layout.pp,
+                                                   workload=Workload(0.0, tokens_in, tokens_out), settings=settings,
+                                                   ep=layout.ep, attention_dp=layout.attention_dp)  # fmt: skip
+                    except InfeasibleError:
+                        continue
+                    shape = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+                    full = max_throughput(cfg, **shape).requests_per_s
+                    top = float(cfg.max_sequences)
+                    loads = [1e-3 * (top / 1e-3) ** (k / 80) for k in range(81)]
+                    rates = [open_loop_point(cfg, concurrency=c, saturation_rate=full, **shape).requests_per_s
+                             for c in loads]  # fmt: skip
+                    assert all(b >= a for a, b in itertools.pairwise(rates)), (name, gpu.id, layout)
+                    assert rates[-1] <= full * (1.0 + CEILING_SLACK)
+                    checked += 1
+    assert checked > 200

@@ -244,3 +244,65 @@ def test_closed_loop_with_waves_keeps_littles_law(llama8b, h100):
     assert waves.requests_per_s * (waves.ttft_s + 199 * waves.itl_s) == pytest.approx(32, rel=1e-6)
     assert waves.itl_s < plain.itl_s
     assert waves.ttft_s > plain.ttft_s
+
+
+def test_the_request_rate_bisection_reads_the_operating_points_rate():
+    """``at_request_rate`` bisects on the closed loop's rate alone (``serving._closed_loop_rate``); the oracle builds
+    the whole operating point at every step, as it did: the same point, bit for bit, for dense and MoE replicas,
+    plain and cached prompts, low and high rates."""
+    from gpucast.core import serving as srv
+
+    def oracle(cfg, tin, tout, rate, cached):
+        lo, hi = 0.0, float(cfg.max_sequences)
+        for _ in range(60):
+            mid = (lo + hi) / 2.0
+            point = srv.operating_point(cfg, concurrency=mid, input_tokens=tin, output_tokens=tout,
+                                        cached_input_tokens=cached)  # fmt: skip
+            lo, hi = (mid, hi) if point.requests_per_s < rate else (lo, mid)
+        top = srv.max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached)
+        return srv.open_loop_point(cfg, concurrency=hi, saturation_rate=top.requests_per_s, input_tokens=tin,
+                                   output_tokens=tout, cached_input_tokens=cached)  # fmt: skip
+
+    checked = 0
+    for name, gpu, tp in [("llama-3.1-8b", "L40S", 1), ("mixtral-8x7b", "H100", 2)]:
+        card = loader.resolve_gpu(gpu)
+        cfg, _, _ = replica_config(loader.resolve_model(name), card, loader.efficiency_for(card),
+                                   precision=Precision.BF16, kv_precision=Precision.BF16, tp=tp, pp=1, workload=Workload(0.0, 500, 200),
+                                   settings=PlanSettings())  # fmt: skip
+        for tin, tout, cached in [(500.0, 200.0, 0.0), (3000.0, 100.0, 2500.0)]:
+            top = srv.max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached)
+            for share in (0.01, 0.3, 0.9, 0.999):
+                rate = share * top.requests_per_s
+                got = srv._at_request_rate.__wrapped__(cfg, tin, tout, rate, None, cached)
+                assert got == oracle(cfg, tin, tout, rate, cached)
+                checked += 1
+    assert checked == 16
+
+
+def test_the_open_loop_point_is_the_closed_loops_with_the_open_loops_queue():
+    """``open_loop_point`` reads the closed loop's rate alone (``serving._closed_loop_rate``); the oracle builds the
+    closed loop's whole point first, as it did, and replaces its TTFT, ITL and E2E: the same point, bit for bit."""
+    from dataclasses import replace
+
+    from gpucast.core import serving as srv
+
+    checked = 0
+    for name, gpu, tp in [("llama-3.1-8b", "L40S", 1), ("mixtral-8x7b", "H100", 2)]:
+        card = loader.resolve_gpu(gpu)
+        cfg, _, _ = replica_config(loader.resolve_model(name), card, loader.efficiency_for(card),
+                                   precision=Precision.BF16, kv_precision=Precision.BF16, tp=tp, pp=1,
+                                   workload=Workload(0.0, 500, 200), settings=PlanSettings())  # fmt: skip
+        for tin, tout, cached in [(500.0, 200.0, 0.0), (3000.0, 100.0, 2500.0)]:
+            shape = {"input_tokens": tin, "output_tokens": tout, "cached_input_tokens": cached}
+            saturation = srv.max_throughput(cfg, **shape).requests_per_s
+            for load in (1e-3, 0.7, 9.0, 0.8 * cfg.max_sequences, float(cfg.max_sequences)):
+                closed = srv.operating_point(cfg, concurrency=load, **shape)
+                rate = closed.requests_per_s
+                costs = srv._request_costs(cfg, concurrency=load, **shape)
+                ttft = costs.ttft_alone + srv._prefill_wait(max(rate / saturation, rate * costs.prefill_cost),
+                                                            costs.prefill_latency)  # fmt: skip
+                itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
+                expected = replace(closed, ttft_s=ttft, itl_s=itl, e2e_s=ttft + max(tout - 1.0, 0.0) * itl)
+                assert srv.open_loop_point(cfg, concurrency=load, saturation_rate=saturation, **shape) == expected
+                checked += 1
+    assert checked == 20

@@ -13,7 +13,7 @@ import json
 import re
 import tomllib
 from dataclasses import fields
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +127,7 @@ def load_prices() -> tuple[InstancePrice, ...]:
 
 def reload_prices() -> None:
     """Forget the cached prices (after ``prices update`` wrote the override file, or a test changed its path)."""
-    for cached in (packaged_prices, local_prices, load_prices, catalog_versions):
+    for cached in (packaged_prices, local_prices, load_prices, catalog_versions, _offers):
         cached.cache_clear()
 
 
@@ -162,7 +162,12 @@ def prices_for(cloud: str, gpu_id: str, region: str | None = None) -> list[Insta
 
 def offers_for(clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> list[InstancePrice]:
     """Every price row of the GPU on any of ``clouds_`` (in ``region`` when given)."""
-    return [p for p in load_prices() if p.cloud in clouds_ and p.gpu_id == gpu_id and region in (None, p.region)]
+    return list(_offers(tuple(clouds_), gpu_id, region))
+
+
+@lru_cache(maxsize=4096)  # a plan page asks for each GPU's offers on each cloud several times; reset with the prices
+def _offers(clouds_: tuple[str, ...], gpu_id: str, region: str | None) -> tuple[InstancePrice, ...]:
+    return tuple(p for p in load_prices() if p.cloud in clouds_ and p.gpu_id == gpu_id and region in (None, p.region))
 
 
 def priced_gpus(cloud: str | tuple[str, ...], region: str | None = None) -> tuple[GPUSpec, ...]:
@@ -243,7 +248,15 @@ def efficiency_for(
     gpu: GPUSpec, engine: str = "vllm", *, model: ModelSpec | None = None, engine_version: str | None = None
 ) -> Efficiency:
     """The GPU family's fitted efficiencies with the engine's factors applied (none: unchanged), and, where the
-    ``engine_version`` predates the engine's current kernels for ``model`` (``era_for``), the era's factors."""
+    ``engine_version`` predates the engine's current kernels for ``model`` (``era_for``), the era's factors.
+
+    Memoized, as the tables it reads are: a plan page asks for it once per GPU and cloud, and one object per answer
+    keeps its hash, computed once, for the replica configurations that hold it."""
+    return _efficiency_for(gpu, engine, model, engine_version)
+
+
+@lru_cache(maxsize=4096)  # bounded: the engine and its version are the request's words
+def _efficiency_for(gpu: GPUSpec, engine: str, model: ModelSpec | None, engine_version: str | None) -> Efficiency:
     table = load_efficiencies()
     eff = table.get(gpu.family, table["default"])
     engine_id = resolve_engine(engine).id

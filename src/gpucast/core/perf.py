@@ -306,18 +306,15 @@ def decode_step(
     ``ep`` / ``attention_dp``: the MoE layout (``core.layout``); each attention group reads only its own
     sequences' KV cache.
     """
-    layout = _layout(tp, pp, ep, attention_dp)
-    shards = tp * pp
+    layout, shards, kv_per_token, state, attention_per_token, hbm, peak, attention_peak, moe = _decode_constants(
+        model, gpu, eff, precision, kv_precision, tp, pp, ep, attention_dp, context_tokens
+    )
     tokens = batch * tokens_per_sequence
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
-    kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, layout.attention_tp, pp, int(context_tokens))
     kv = batch / attention_dp * context_tokens * kv_per_token
     # linear-attention layers read and write their fixed recurrent state once per sequence per step
-    kv += 2.0 * batch / attention_dp * state_bytes_per_sequence_per_gpu(model, Precision.BF16, layout.attention_tp, pp)
-    attention_flops = tokens * attention_flops_per_token(model, context_tokens) / shards
-    hbm = gpu.memory_bandwidth_tb_s * 1e12
-    peak = gpu.peak_flops(precision.value.compute_key)
-    attention_peak = gpu.peak_flops(ATTENTION_COMPUTE_KEY)
+    kv += 2.0 * batch / attention_dp * state
+    attention_flops = tokens * attention_per_token / shards
     # A layer runs its GEMMs (weights streamed, compute on the whole batch) and its attention
     # kernel (the batch's paged KV cache streamed) one after the other, so each kernel is its own
     # roofline and their times add. Paged attention reaches a lower share of peak bandwidth than
@@ -331,21 +328,27 @@ def decode_step(
     comm_s = _stage_comm(model, gpu, eff, layout, tokens)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
     # fixed and per-sequence host costs of the step, spread over the pipeline's stages, and the MoE layers' own
-    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe_overhead(
-        model, eff.moe_layer_overhead_s
-    ) / pp
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe / pp
     total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
-    return StepTime(
-        total,
-        memory_s,
-        compute_s,
-        comm_s,
-        overhead_s,
-        weights + kv,
-        gemm_flops + attention_flops,
-        attention_s,
-    )
+    return StepTime(total, memory_s, compute_s, comm_s, overhead_s, weights + kv, gemm_flops + attention_flops,
+                    attention_s)  # fmt: skip
+
+
+@lru_cache(maxsize=16384)
+def _decode_constants(
+    model: ModelSpec, gpu: GPUSpec, eff: Efficiency, precision: Precision, kv_precision: Precision, tp: int, pp: int,
+    ep: int, attention_dp: int, context_tokens: float,
+) -> tuple[Layout, int, float, float, float, float, float, float, float]:  # fmt: skip
+    """What a decode step of a layout and context costs whatever its batch, looked up once, not once per term: the
+    capacity search asks for steps at ~10 loads of one configuration and request shape (the same values)."""
+    layout = _layout(tp, pp, ep, attention_dp)
+    return (layout, tp * pp,
+            kv_bytes_per_token_per_gpu(model, kv_precision, layout.attention_tp, pp, int(context_tokens)),
+            state_bytes_per_sequence_per_gpu(model, Precision.BF16, layout.attention_tp, pp),
+            attention_flops_per_token(model, context_tokens), gpu.memory_bandwidth_tb_s * 1e12,
+            gpu.peak_flops(precision.value.compute_key), gpu.peak_flops(ATTENTION_COMPUTE_KEY),
+            moe_overhead(model, eff.moe_layer_overhead_s))  # fmt: skip
 
 
 def prefill_time(

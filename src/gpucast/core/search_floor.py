@@ -9,12 +9,19 @@ instances times a price, the offers it may use not depending on the number of re
 (or as dear with more GPUs), the layout cannot be chosen (``search.Candidate.sort_key``), whatever its search
 would say, and is skipped.
 
-The bound holds for every load, whatever the latency model does between them (no monotonicity assumed): the
+The bound is the least of three. Two hold for every load, whatever the latency model does between them: the
 open-loop rate at C requests in flight solves C = lambda (a + b / (1 - lambda P)) (``serving._solve_rate``) for the
 root with lambda P < 1, where P is the replica time a prompt's prefill takes under load, a the time to first token
 (at least the prompt's prefill alone, L) and b >= 0 the decode time. So lambda <= 1 / P, and lambda <= C / a <=
-max_sequences / L. ``CEILING_SLACK`` keeps the bound above the computed root's rounding (relative error ~1e-16 x
-(a + b + CP) / a, far below it), so a skip never depends on the last bits of a float.
+max_sequences / L. The third, and by far the tightest (the decode time, not the prefill, bounds most replicas), is
+the saturation rate: the search tries loads up to a full replica only, and the rate grows with the load (the
+premise of the capacity search itself, ``inference.slo_capacity``, as a closed queueing network's throughput never
+falls as its population grows: Lazowska et al., Quantitative System Performance (1984), ch. 6; tests/
+test_search_floor.py checks it over the catalog's layouts), so no capacity found exceeds
+the rate of a full replica; a replica full before any target binds has exactly that capacity. With it, a cold mix
+of plan pages searches ~40% fewer layouts (docs/reliability.md). ``CEILING_SLACK`` keeps the bound above the
+computed rates' rounding (relative error ~1e-16 x (a + b + CP) / a, far below it), so a skip never depends on the
+last bits of a float.
 """
 
 from __future__ import annotations
@@ -75,7 +82,9 @@ def capacity_ceiling(
         return None
     saturation = max_throughput(cfg, input_tokens=input_tokens, output_tokens=output_tokens, cached_input_tokens=0.0)
     alone, under_load = prefill_costs(cfg, input_tokens - 0.0, 0.0)  # the arguments slo_capacity's loads use
-    bounds = [1.0 / under_load] if under_load > 0.0 else []
+    bounds = [saturation.requests_per_s]  # the search's loads stop at a full replica (see the module's text)
+    if under_load > 0.0:
+        bounds.append(1.0 / under_load)
     if alone > 0.0:
         bounds.append(cfg.max_sequences / alone)
     most = min(bounds, default=math.inf) * (1.0 + CEILING_SLACK)

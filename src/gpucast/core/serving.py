@@ -135,12 +135,7 @@ def _closed_loop(
     # (the wave's later prompts, before the wave decodes together): only that half stretches the decode of the
     # synchronized share, so each second of prefill is counted once, in TTFT or in ITL (``wave_itl_prefill``).
     itl_prefill = wave_itl_prefill(prefill_cost, share)
-    rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, itl_prefill)
-    ttft = costs.ttft_alone
-    for _ in range(2):
-        queued = _prefill_wait(rate * prefill_cost, costs.prefill_latency)
-        ttft = costs.ttft_alone + share * wave_wait + (1.0 - share) * queued
-        rate = _solve_rate(batch, ttft, costs.decode_time, itl_prefill)
+    rate, ttft = _closed_loop_rate(costs, share, wave_wait, itl_prefill)
     itl = step.total_s / max(1.0 - rate * itl_prefill, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     if concurrency > cfg.max_sequences:  # the rest wait in the queue for a free slot
@@ -159,6 +154,20 @@ def _closed_loop(
         step=step,
         saturated=concurrency >= cfg.max_sequences,
     )
+
+
+def _closed_loop_rate(costs: _RequestCosts, share: float, wave_wait: float, itl_prefill: float) -> tuple[float, float]:
+    """(rate, TTFT) of the closed loop: prefills queue behind each other (M/D/1) at the prefill share of replica
+    time, solved twice as the wait feeds back into the rate; a benchmark client's synchronized share waits for half
+    its wave instead. Apart from ``_closed_loop`` so that ``at_request_rate``'s bisection reads the rate alone."""
+    batch, prefill_cost = costs.batch, costs.prefill_cost
+    rate = _solve_rate(batch, costs.ttft_alone, costs.decode_time, itl_prefill)
+    ttft = costs.ttft_alone
+    for _ in range(2):
+        queued = _prefill_wait(rate * prefill_cost, costs.prefill_latency)
+        ttft = costs.ttft_alone + share * wave_wait + (1.0 - share) * queued
+        rate = _solve_rate(batch, ttft, costs.decode_time, itl_prefill)
+    return rate, ttft
 
 
 def wave_itl_prefill(prefill_cost: float, wave_share: float) -> float:
@@ -189,7 +198,17 @@ def _solve_rate(concurrency: float, ttft: float, decode_time: float, prefill_cos
 def max_throughput(
     cfg: ReplicaConfig, *, input_tokens: float, output_tokens: float, cached_input_tokens: float = 0.0
 ) -> OperatingPoint:
-    """The replica with every KV slot busy: the offline max-throughput benchmark setting."""
+    """The replica with every KV slot busy: the offline max-throughput benchmark setting.
+
+    Memoized (a pure function of frozen inputs): a layout's cost floor (``search_floor.capacity_ceiling``) and its
+    capacity search (``inference.slo_capacity``) both start from it."""
+    return _max_throughput(cfg, input_tokens, output_tokens, cached_input_tokens)
+
+
+@lru_cache(maxsize=16384)
+def _max_throughput(
+    cfg: ReplicaConfig, input_tokens: float, output_tokens: float, cached_input_tokens: float
+) -> OperatingPoint:
     return operating_point(
         cfg,
         input_tokens=input_tokens,
@@ -276,11 +295,10 @@ def _at_request_rate(
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
         mid = (lo + hi) / 2.0
-        point = operating_point(
-            cfg, concurrency=mid, input_tokens=input_tokens, output_tokens=output_tokens,
-            cached_input_tokens=cached_input_tokens,
-        )  # fmt: skip
-        if point.requests_per_s < rate:
+        # operating_point(mid).requests_per_s (no waves), without building the point: the closed loop's rate alone
+        costs = _request_costs(cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=mid,
+                               cached_input_tokens=cached_input_tokens)  # fmt: skip
+        if _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0] < rate:
             lo = mid
         else:
             hi = mid
@@ -310,16 +328,15 @@ def open_loop_point(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
-    closed = _closed_loop(cfg, costs, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency)
-    rate = closed.requests_per_s
+    # the closed loop's rate (``_closed_loop`` without waves), not its whole point: only the rate carries over
+    rate = _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0]
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds one at every load it tries
-    c = closed
-    return OperatingPoint(c.concurrency, c.batch, c.requests_per_s, c.output_tokens_per_s, c.total_tokens_per_s, ttft,
-                          itl, e2e, c.prefill_share, c.step, c.saturated, c.tail)  # fmt: skip
+    return OperatingPoint(concurrency, costs.batch, rate, rate * output_tokens, rate * (input_tokens + output_tokens),
+                          ttft, itl, e2e, rate * costs.prefill_cost, costs.step, concurrency >= cfg.max_sequences)  # fmt: skip
 
 
 def finite_run_wait(rate: float, capacity: float, num_requests: int, slots: float) -> float:

@@ -132,19 +132,11 @@ def latency_tail(
     if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
         inf = (math.inf,) * 5
         return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf, tpot)  # type: ignore[arg-type]
-    per_chunk_step = step.attention_s + step.overhead_s
-    half_step = step.total_s / 2.0
-    offsets = [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
-    mean_latency, mean_square = shape.mean_latency, shape.mean_square
-    rho = min(max(rate / max(saturation_rate, 1e-12), rate * shape.mean_cost, 0.0), RHO_CAP)
-    # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
-    # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
-    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
+    offsets = _offsets(shape, point)
+    rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
     if lengths is None:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
-        _, a, tout = offsets[0]
+        a, queued, e2e_offset = _one_shape(offsets[0], point, mean_wait)
         waits = _wait_quantiles(rho, mean_wait)
-        queued = max(point.ttft_s - (a + mean_wait), 0.0)
-        e2e_offset = a + max(tout - 1.0, 0.0) * itl + queued
         return LatencyTail(
             (point.ttft_s, *(a + queued + w for w in waits)),  # type: ignore[arg-type]
             (itl, *steps.quantiles(step.total_s)),  # type: ignore[arg-type]
@@ -158,6 +150,79 @@ def latency_tail(
     ttft = (ttft_mean, *mixture_quantiles(LEVELS, ttft_points, rho, mean_wait))
     e2e = (e2e_mean, *mixture_quantiles(LEVELS, e2e_points, rho, mean_wait))
     return LatencyTail(ttft, (itl, *steps.quantiles(step.total_s)), e2e, tpot)  # type: ignore[arg-type]
+
+
+def latencies_at(
+    cfg: ReplicaConfig,
+    point: OperatingPoint,
+    percentile: str,
+    *,
+    input_tokens: float,
+    output_tokens: float,
+    saturation_rate: float,
+    lengths: LengthProfile | None = None,
+    cached_input_tokens: float = 0.0,
+) -> tuple[float, float, float]:
+    """``latency_tail(...).at(percentile)``, the same three floats, computing that percentile alone where it can.
+
+    The capacity search decides at each load it tries from these three numbers only (``inference.slo_capacity``):
+    for one request shape at a percentile they take one level of the closed forms, not the tail's four levels of
+    TTFT, TPOT and E2E and the per-gap ITL's quantiles (the step distribution's pass over its atoms, a quarter of
+    a tail's cost), built by the same expressions in the same order; anything else (a profile, the mean, an
+    overloaded point) takes the whole tail. tests/test_tails.py checks them equal, bit for bit."""
+    if lengths is not None or percentile == "mean" or not math.isfinite(point.ttft_s):
+        return latency_tail(cfg, point, input_tokens=input_tokens, output_tokens=output_tokens,
+                            saturation_rate=saturation_rate, lengths=lengths,
+                            cached_input_tokens=cached_input_tokens).at(percentile)  # fmt: skip
+    level = QUANTILES.index(int(percentile))
+    rate, step, itl = point.requests_per_s, point.step, point.itl_s
+    shape = _shape(cfg, None, input_tokens, output_tokens, cached_input_tokens)
+    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    variance = steps.variance  # _tpot_tail's closed form for one output length, at this level only
+    if variance <= 0.0:
+        tpot = itl
+    else:
+        tpot = max(step.total_s, itl + _Z[level] * math.sqrt(variance / max(shape.points[0][1] - 1.0, 1.0)))
+    rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
+    a, queued, e2e_offset = _one_shape(_offsets(shape, point)[0], point, mean_wait)
+    wait = _wait_quantile(rho, mean_wait, level)
+    return a + queued + wait, tpot, e2e_offset + wait
+
+
+def _offsets(shape: _Shape, point: OperatingPoint) -> list[tuple[float, float, float]]:
+    """(weight, TTFT before any wait, output tokens) per profile point: own prefill, half a running step, and in
+    every chunk of the prompt the running batch's attention and step overhead."""
+    step = point.step
+    per_chunk_step = step.attention_s + step.overhead_s
+    half_step = step.total_s / 2.0
+    return [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
+
+
+def _queue(cfg: ReplicaConfig, shape: _Shape, rate: float, saturation_rate: float) -> tuple[float, float]:
+    """(utilization, mean wait) of the prefill server at ``rate`` (M/G/1, Pollaczek-Khinchine)."""
+    mean_latency, mean_square = shape.mean_latency, shape.mean_square
+    rho = min(max(rate / max(saturation_rate, 1e-12), rate * shape.mean_cost, 0.0), RHO_CAP)
+    # a queued prompt waits for the one ahead to leave the first pipeline stage, not the whole pipeline: the
+    # prefill server's service time is a prompt's latency / pp (its occupancy of one stage)
+    mean_wait = rho / (2.0 * (1.0 - rho)) * (mean_square / mean_latency / cfg.pp if mean_latency > 0 else 0.0)
+    return rho, mean_wait
+
+
+def _one_shape(
+    offset: tuple[float, float, float], point: OperatingPoint, mean_wait: float
+) -> tuple[float, float, float]:
+    """One request shape: (TTFT offset, the mean model's queueing beyond the mean wait, E2E offset before a wait)."""
+    _, a, tout = offset
+    queued = max(point.ttft_s - (a + mean_wait), 0.0)
+    return a, queued, a + max(tout - 1.0, 0.0) * point.itl_s + queued
+
+
+def _wait_quantile(busy: float, mean_wait: float, level: int) -> float:
+    """``_wait_quantiles(busy, mean_wait)[level]`` alone."""
+    if busy <= 0.0 or mean_wait <= 0.0:
+        return 0.0
+    p = LEVELS[level]
+    return mean_wait / busy * (math.log(busy) + _LOG_TAILS[level]) if busy > 1.0 - p else 0.0
 
 
 def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
