@@ -29,11 +29,12 @@ from typing import Any
 
 from gpucast.catalog import loader
 from gpucast.core.agent import AgentShape, token_flow
-from gpucast.core.inference import PlanSettings, Workload, replica_config
+from gpucast.core.inference import replica_config
 from gpucast.core.replica import ReplicaConfig, decode_step_time
 from gpucast.core.serving import max_throughput
 from gpucast.core.specs import Precision
 from gpucast.core.speculative import SpeculativeConfig, expected_tokens_per_step
+from gpucast.core.workload import PlanSettings, Workload
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "agent" / "agent.csv"
 

@@ -15,19 +15,12 @@ from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import load_length_profiles
 from gpucast.core import load_memo
 from gpucast.core.bracket import GUARD, _pending, geometric_bisection, replayed_bisection
-from gpucast.core.inference import (
-    LONE_REQUEST,
-    RATE_TOLERANCE,
-    SLO,
-    PlanSettings,
-    Workload,
-    replica_config,
-    slo_capacity,
-    slo_violation,
-)
+from gpucast.core.capacity import LONE_REQUEST, RATE_TOLERANCE, slo_capacity, slo_violation
+from gpucast.core.inference import replica_config
 from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
 from gpucast.core.tails import latencies_at
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InfeasibleError
 
 LO, HI = LONE_REQUEST, 256.0

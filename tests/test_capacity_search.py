@@ -10,20 +10,12 @@ import pytest
 
 from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import load_length_profiles
-from gpucast.core.inference import (
-    LONE_REQUEST,
-    RATE_TOLERANCE,
-    SLO,
-    PlanSettings,
-    ReplicaEstimate,
-    Workload,
-    replica_config,
-    slo_capacity,
-    slo_violation,
-)
+from gpucast.core.capacity import LONE_REQUEST, RATE_TOLERANCE, ReplicaEstimate, slo_capacity, slo_violation
+from gpucast.core.inference import replica_config
 from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
 from gpucast.core.tails import latency_tail
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InfeasibleError
 
 

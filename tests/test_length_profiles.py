@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import builtin_length_profile, load_length_profiles
 from gpucast.core.fleet import size_fleet
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.inference import estimate_replica
 from gpucast.core.percentiles import LengthProfile, lognormal_profile, weighted_profile
 from gpucast.core.specs import Precision
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InputError
 from gpucast.inputs.length_profile import read_length_file, resolve_length_profile
 

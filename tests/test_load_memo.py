@@ -10,8 +10,10 @@ import pytest
 from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import load_length_profiles
 from gpucast.core import load_memo
-from gpucast.core.inference import SLO, PlanSettings, Workload, replica_config, slo_capacity, slo_violation
+from gpucast.core.capacity import slo_capacity, slo_violation
+from gpucast.core.inference import replica_config
 from gpucast.core.specs import Precision
+from gpucast.core.workload import SLO, PlanSettings, Workload
 
 SHAPES = [(128, 64), (2000, 500)]
 SLOS = [SLO(itl_ms=itl, percentile=pct) for pct in ("99", "90", "mean") for itl in (40, 60, 100, 150)] + [

@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 
 from gpucast.catalog import loader
 from gpucast.core.fleet import size_fleet
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.inference import estimate_replica
 from gpucast.core.memory import MemorySettings
 from gpucast.core.search import best_for_gpu
 from gpucast.core.serving import at_request_rate
 from gpucast.core.specs import Precision
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InfeasibleError, InputError
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.estimate import EstimateRequest, estimate

@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.inference import estimate_replica
 from gpucast.core.memory import MemorySettings
 from gpucast.core.percentiles import lognormal_profile
 from gpucast.core.serving import at_request_rate, max_throughput
 from gpucast.core.specs import Precision
 from gpucast.core.tails import latency_tail
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.validation.inference import validate_file
 
 CHAT = lognormal_profile(

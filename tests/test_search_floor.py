@@ -11,11 +11,12 @@ import random
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config
+from gpucast.core.inference import estimate_replica, replica_config
 from gpucast.core.search import best_for_gpu, cheapest_sharding, evaluate, sharding_options
 from gpucast.core.search_floor import CEILING_SLACK, capacity_ceiling
 from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InfeasibleError
 from gpucast.inputs.types import LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.compare import compare_gpus

@@ -8,7 +8,7 @@ import pytest
 
 from gpucast.catalog import loader
 from gpucast.core.fleet import size_fleet
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, replica_config
+from gpucast.core.inference import estimate_replica, replica_config
 from gpucast.core.serving import (
     _solve_rate,
     at_request_rate,
@@ -18,6 +18,7 @@ from gpucast.core.serving import (
     static_batch,
 )
 from gpucast.core.specs import Precision
+from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.errors import InfeasibleError
 
 WORK = Workload(requests_per_s=10, input_tokens=500, output_tokens=200)

@@ -10,10 +10,12 @@ import pytest
 from gpucast.catalog import loader
 from gpucast.catalog.length_profiles import load_length_profiles
 from gpucast.core import load_memo
-from gpucast.core.inference import SLO, PlanSettings, Workload, replica_config, slo_capacity, slo_violation
+from gpucast.core.capacity import slo_capacity, slo_violation
+from gpucast.core.inference import replica_config
 from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
 from gpucast.core.tails import latencies_at, latency_tail
+from gpucast.core.workload import SLO, PlanSettings, Workload
 
 CONFIGS = [("llama-3.1-8b", "L40S", "BF16", 1), ("llama-3.1-70b", "H100", "FP8", 4), ("mixtral-8x7b", "A100-80GB",
            "BF16", 2)]  # fmt: skip

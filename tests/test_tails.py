@@ -10,13 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica
+from gpucast.core.inference import estimate_replica
 from gpucast.core.memory import MemorySettings
 from gpucast.core.percentiles import LengthProfile, check_percentile, empirical_profile, lognormal_profile
 from gpucast.core.serving import at_request_rate
 from gpucast.core.simulate import poisson_trace, simulate
 from gpucast.core.specs import Precision
 from gpucast.core.tails import StepDistribution, latency_tail, step_distribution
+from gpucast.core.workload import SLO, PlanSettings, Workload
 
 CHAT = lognormal_profile(
     "chat", input_mean=300, input_median=200, input_max=4096, output_mean=250, output_median=180, output_max=2048

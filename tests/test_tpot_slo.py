@@ -9,10 +9,12 @@ from statistics import NormalDist
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.core.inference import SLO, PlanSettings, Workload, estimate_replica, latency_violation, slo_violation
+from gpucast.core.capacity import latency_violation, slo_violation
+from gpucast.core.inference import estimate_replica
 from gpucast.core.memory import MemorySettings
 from gpucast.core.specs import Precision
 from gpucast.core.tails import LEVELS, TPOT_TOLERANCE, StepDistribution, _tpot_tail
+from gpucast.core.workload import SLO, PlanSettings, Workload
 
 # a step of 20 ms that carries 10 ms of prefill one time in ten: mean extra 1 ms, variance
 # 0.9 x 0.001^2 + 0.1 x 0.009^2 = 9e-6 s^2 (sd 3 ms), so the mean ITL is 21 ms

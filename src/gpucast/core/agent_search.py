@@ -19,17 +19,9 @@ from dataclasses import dataclass, replace
 
 from ..errors import InfeasibleError
 from .agent import AgentShape, CacheOutcome, TokenFlow, cache_outcome, task_latency_s, token_flow
+from .capacity import ReplicaEstimate, slo_capacity, slo_violation
 from .cost import InstancePrice
-from .inference import (
-    SLO,
-    PlanSettings,
-    ReplicaEstimate,
-    Workload,
-    estimate_replica,
-    replica_config,
-    slo_capacity,
-    slo_violation,
-)
+from .inference import estimate_replica, replica_config
 from .layout import Layout
 from .memory import MemoryBreakdown
 from .perf import Efficiency
@@ -38,6 +30,7 @@ from .search import Candidate, cheapest_sharding, priced_candidate, sharding_opt
 from .serving import OperatingPoint
 from .specs import GIB, GPUSpec, ModelSpec, Precision
 from .speculative import SpeculativeConfig, draft_memory_per_gpu
+from .workload import SLO, PlanSettings, Workload
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .inference import RATE_TOLERANCE, PlanSettings, ReplicaEstimate, Workload, with_tail
+from .capacity import RATE_TOLERANCE, ReplicaEstimate, with_tail
 from .serving import OperatingPoint, at_request_rate
+from .workload import PlanSettings, Workload
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,15 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..errors import InfeasibleError
+from .capacity import ReplicaEstimate
 from .cost import FleetCost, InstancePrice, cheapest_fleet, fleet_monthly, same_offer
 from .fleet import FleetSize, size_fleet
-from .inference import SLO, PlanSettings, ReplicaEstimate, Workload, estimate_replica
+from .inference import estimate_replica
 from .layout import Layout
 from .perf import Efficiency
 from .search_floor import layout_cost_floor
 from .specs import GPUSpec, ModelSpec, Precision
+from .workload import SLO, PlanSettings, Workload
 
 T = TypeVar("T")
 WIDE_EP_GPUS = 16  # smallest expert-parallel group that spans more than one 8-GPU node

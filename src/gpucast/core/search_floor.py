@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import InfeasibleError
-from .inference import ESTIMATES_KEPT, PlanSettings, Workload, replica_config
+from .inference import ESTIMATES_KEPT, replica_config
 from .layout import Layout
 from .percentiles import LengthProfile
 from .perf import Efficiency
 from .replica import prefill_costs
 from .serving import max_throughput
 from .specs import GPUSpec, ModelSpec, Precision
+from .workload import PlanSettings, Workload
 
 CEILING_SLACK = 1e-6  # relative headroom of the capacity bound over float rounding (see the module's text)
 

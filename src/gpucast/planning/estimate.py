@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import loader
-from ..core.inference import PlanSettings, Workload, replica_config
+from ..core.inference import replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings
 from ..core.percentiles import QUANTILES, LengthProfile
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load
 from ..core.tails import latency_tail
+from ..core.workload import PlanSettings, Workload
 from ..errors import InfeasibleError, InputError
 from ..inputs.length_profile import resolve_length_profile
 from ..inputs.types import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole

@@ -14,12 +14,12 @@ from ..catalog.hf_config import model_from_shape
 from ..core.agent import AgentShape, largest_calls, max_context_tokens
 from ..core.agent_search import ServingVariant
 from ..core.cost import INTERRUPTIBLE
-from ..core.inference import SLO, PlanSettings, Workload
 from ..core.memory import MemorySettings
 from ..core.params import representative_dense_model
 from ..core.percentiles import LengthProfile, check_percentile
 from ..core.specs import GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
+from ..core.workload import SLO, PlanSettings, Workload
 from ..errors import InputError
 from ..inputs.length_profile import resolve_length_profile
 from ..inputs.offers import check_pricing

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_engine, resolve_gpu, resolve_model
-from ..core.inference import PlanSettings, Workload, replica_config
+from ..core.inference import replica_config
 from ..core.memory import MemorySettings, weight_bytes
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, under_load
 from ..core.specs import EngineSpec, Precision
+from ..core.workload import PlanSettings, Workload
 from ..errors import GpucastError, InputError
 from .builds import MEMORY_FRACTION, build_settings
 from .layouts import row_layout
