@@ -1,6 +1,6 @@
 """The capacity search's bisection, replayed from a bracket found with fewer evaluations: the same answer, bit for bit.
 
-``inference.slo_capacity`` bisects the load C of a configuration geometrically, from a request alone to a full
+``capacity.slo_capacity`` bisects the load C of a configuration geometrically, from a request alone to a full
 replica, until the bracket is ``tolerance`` wide relative: ~17 loads, each an operating point and its tail. Its
 decision at a load depends only on whether C lies below the capacity C* (latency grows with the load: meets(C) for
 C <= C*, not above), so the bisection's answer is fixed by C* alone: at every step the midpoint falls on one side

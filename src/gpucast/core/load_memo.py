@@ -1,6 +1,6 @@
 """Latencies of a configuration at a load, remembered across capacity searches of other SLOs.
 
-``inference.slo_capacity`` bisects the load (requests in flight) of one configuration and request shape for the
+``capacity.slo_capacity`` bisects the load (requests in flight) of one configuration and request shape for the
 largest one that meets the SLOs; ``inference.replica_estimates`` remembers each search's result, keyed by the SLOs
 too. Questions that share a model, GPU, layout and request shape but ask for other latency targets (another ITL
 SLO, as a plan form's users try) start the same bisection from the same bracket, so they try the same first

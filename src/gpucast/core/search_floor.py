@@ -1,7 +1,7 @@
 """The least a layout can cost, known before its capacity search: lets the layout search skip layouts that
 cannot beat the cheapest one found so far, without changing which one it picks.
 
-A layout's capacity search (``inference.slo_capacity``) bisects its load for the largest arrival rate that meets
+A layout's capacity search (``capacity.slo_capacity``) bisects its load for the largest arrival rate that meets
 the SLOs: ~20 loads, each with its latency tail at a percentile SLO. The fleet it then sizes needs at least
 ``ceil(peak x (1 + margin) / capacity)`` replicas, so an *upper bound* of the capacity gives a *lower bound* of
 the replicas and, as an offer's price never falls when it hosts more replicas (``cost.cheapest_fleet``: whole
@@ -15,7 +15,7 @@ root with lambda P < 1, where P is the replica time a prompt's prefill takes und
 (at least the prompt's prefill alone, L) and b >= 0 the decode time. So lambda <= 1 / P, and lambda <= C / a <=
 max_sequences / L. The third, and by far the tightest (the decode time, not the prefill, bounds most replicas), is
 the saturation rate: the search tries loads up to a full replica only, and the rate grows with the load (the
-premise of the capacity search itself, ``inference.slo_capacity``, as a closed queueing network's throughput never
+premise of the capacity search itself, ``capacity.slo_capacity``, as a closed queueing network's throughput never
 falls as its population grows: Lazowska et al., Quantitative System Performance (1984), ch. 6; tests/
 test_search_floor.py checks it over the catalog's layouts), so no capacity found exceeds
 the rate of a full replica; a replica full before any target binds has exactly that capacity. With it, a cold mix

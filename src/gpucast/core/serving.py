@@ -201,7 +201,7 @@ def max_throughput(
     """The replica with every KV slot busy: the offline max-throughput benchmark setting.
 
     Memoized (a pure function of frozen inputs): a layout's cost floor (``search_floor.capacity_ceiling``) and its
-    capacity search (``inference.slo_capacity``) both start from it."""
+    capacity search (``capacity.slo_capacity``) both start from it."""
     return _max_throughput(cfg, input_tokens, output_tokens, cached_input_tokens)
 
 
@@ -265,7 +265,7 @@ def at_request_rate(
     saturates and the queue grows without bound; for a finite run of ``num_requests`` requests (a benchmark)
     the engine's sequence slots absorb the excess first and the mean extra wait is
     ``finite_run_wait`` (the backlog's mean N/2 x (1/capacity - 1/rate) when there are no slots).
-    The planner's capacity search (``inference.slo_capacity``) walks the same function, so a plan's
+    The planner's capacity search (``capacity.slo_capacity``) walks the same function, so a plan's
     operating point re-estimated at its request rate gives the plan's latencies.
 
     Memoized (a pure function of frozen inputs; its 60 bisection steps cost ~1.5 ms): a plan page asks for the

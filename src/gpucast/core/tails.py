@@ -165,7 +165,7 @@ def latencies_at(
 ) -> tuple[float, float, float]:
     """``latency_tail(...).at(percentile)``, the same three floats, computing that percentile alone where it can.
 
-    The capacity search decides at each load it tries from these three numbers only (``inference.slo_capacity``):
+    The capacity search decides at each load it tries from these three numbers only (``capacity.slo_capacity``):
     for one request shape at a percentile they take one level of the closed forms, not the tail's four levels of
     TTFT, TPOT and E2E and the per-gap ITL's quantiles (the step distribution's pass over its atoms, a quarter of
     a tail's cost), built by the same expressions in the same order; anything else (a profile, the mean, an

@@ -30,7 +30,7 @@ def estimate_at_rate(
     """(TTFT, token latency) in ms that ``estimate --request-rate rate_rps`` predicts for the measured deployment
     (``num_gpus`` at the plan's TP/PP/EP, engine, precisions and memory fraction): means, or where
     ``options.slo_percentile`` is "50" the p50 TTFT and per-request TPOT (what an SLO at a percentile bounds,
-    ``core.inference.SLO.latencies``). NaN where the estimate cannot be made; inf past saturation."""
+    ``core.workload.SLO.latencies``). NaN where the estimate cannot be made; inf past saturation."""
     _, ttft, itl = _estimate("request-rate", rate_rps, num_gpus, model, gpu, options, input_tokens, output_tokens)
     return ttft, itl
 
