@@ -128,9 +128,9 @@ def start_server(
     raise SystemExit("gpucast serve did not start within 30 s")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` and of its live children (``--workers`` processes), from
-    /proc (Linux); 0.0 where /proc is missing."""
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU seconds of process ``pid`` and (unless ``children`` is false) of its live children
+    (``--workers`` processes, plan processes), from /proc (Linux); 0.0 where /proc is missing."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
@@ -143,7 +143,7 @@ def cpu_seconds(pid: int) -> float:
                 fields = file.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+        if int(name) == pid or (children and int(fields[1]) == pid):  # fields[1]: the parent's pid
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -173,7 +173,8 @@ class Result:
         self.errors: list[str] = []
         self.shed = 0
         self.wall = 0.0
-        self.server_cpu = 0.0
+        self.server_cpu = 0.0  # the server process and its children
+        self.own_cpu = 0.0  # the server process alone (with --workers 1: the event loop, the lanes, the caches)
         self.client_cpu = 0.0
         self.load_average = 0.0
         self.rss = (0.0, 0)  # MiB and processes at the end of the run
@@ -191,6 +192,7 @@ def run(port: int, requests: list[Request], clients: int, server_pid: int | None
     result = Result()
     result.load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     server_before = cpu_seconds(server_pid) if server_pid else 0.0
+    own_before = cpu_seconds(server_pid, children=False) if server_pid else 0.0
     client_before = time.process_time()
     latencies, errors = result.answers, result.errors
     lock = threading.Lock()
@@ -239,6 +241,7 @@ def run(port: int, requests: list[Request], clients: int, server_pid: int | None
         thread.join()
     result.wall = time.perf_counter() - began
     result.server_cpu = cpu_seconds(server_pid) - server_before if server_pid else 0.0
+    result.own_cpu = cpu_seconds(server_pid, children=False) - own_before if server_pid else 0.0
     result.client_cpu = time.process_time() - client_before
     result.rss = rss_mib(server_pid) if server_pid else (0.0, 0)
     return result
@@ -298,7 +301,8 @@ def main() -> int:
     if len(runs) > 1:
         print(f"{len(runs)} runs: throughput " + " ".join(f"{r.throughput:.0f}" for r in runs) + " requests/s; p99 "
               + " ".join(f"{r.p(0.99) * 1e3:.0f}" for r in runs) + " ms; server CPU "
-              + " ".join(f"{r.server_cpu / len(r.answers) * 1e3:.2f}" for r in runs) + " ms/request")  # fmt: skip
+              + " ".join(f"{r.server_cpu / len(r.answers) * 1e3:.2f}" for r in runs) + " ms/request (its own process "
+              + " ".join(f"{r.own_cpu / len(r.answers) * 1e3:.2f}" for r in runs) + ")")  # fmt: skip
     return 1 if failed else 0
 
 
@@ -328,7 +332,8 @@ def report(title: str, result: Result, mix: str) -> None:
           f"{result.load_average:.1f} before)")  # fmt: skip
     if result.server_cpu:
         print(f"  CPU         server {result.server_cpu / len(result.answers) * 1e3:.2f} ms/request "
-              f"({result.server_cpu:.1f} s), clients {result.client_cpu:.1f} s")  # fmt: skip
+              f"({result.server_cpu:.1f} s; its own process {result.own_cpu / len(result.answers) * 1e3:.2f} ms/request, "
+              f"plan processes and workers the rest), clients {result.client_cpu:.1f} s")  # fmt: skip
     if result.rss[1]:
         print(f"  memory      RSS {result.rss[0]:.0f} MiB in {result.rss[1]} processes (server and its children)")
     print(f"  latency     {_figures(latencies)}")

@@ -20,9 +20,14 @@ Each child has memos of its own (the latencies of configurations at loads, repli
 to the child that computed its family before (:func:`family`, :meth:`PlanProcesses._route`: the same model,
 precision and request shape), unless that child is busy; measured on the 2-core machine of docs/reliability.md.
 
-Each child is in a :class:`~concurrent.futures.ProcessPoolExecutor` of its own; when it dies (killed, out of
-memory) its pool fails every job it holds and refuses new ones; :meth:`PlanProcesses.run` then starts a fresh
-one in its place and runs the job once more (wherever the routing sends it).
+Each child is a :class:`_Child`: a spawned process and one pipe. The lane thread that sends a job pickles it,
+writes it and reads the answer itself (answers come back in the order the jobs were sent; the thread that reads
+hands each to its sender), so a new plan costs the server one pickle, one write, one read and one wake-up of the
+waiting thread — a :class:`~concurrent.futures.ProcessPoolExecutor` (as before) added a manager thread and a
+queue-feeder thread, each woken for every job, which cost the server process ~0.2 ms per plan and more on a
+CPU-saturated machine (docs/reliability.md). When a child dies (killed, out of memory) its pipe ends: every job
+it holds is failed and :meth:`PlanProcesses.run` starts a fresh child in its place and runs the job once more
+(wherever the routing sends it).
 A job whose second try also loses its process is answered ``503`` with ``Retry-After`` — never a hang. Shutting
 the app down terminates the children; a child whose server was killed outright ends itself within a second.
 """
@@ -36,9 +41,9 @@ import pickle
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
@@ -86,6 +91,125 @@ def _warm(modules: tuple[str, ...]) -> int:
     loader.load_prices()
     loader.clouds()
     return os.getpid()
+
+
+def _serve(connection: Connection, parent: int, modules: tuple[str, ...]) -> None:
+    """A child's life: warm up, then answer each job (a pickled ``(function, args)``) with the pickled result of
+    ``function(*args)``, in order, until the server closes the pipe or is gone (:func:`_watch`)."""
+    _watch(parent)
+    _warm(modules)
+    while True:
+        try:
+            function, args = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer: Any = function(*args)
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # a warm-up that failed, or a result that does not pickle: computed in the server
+            data = pickle.dumps(("here", repr(error)), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            connection.send_bytes(data)
+        except OSError:
+            return
+
+
+class ChildLost(Exception):
+    """The child died (or was shut down) before answering."""
+
+
+class _Ticket:
+    """One job sent to a :class:`_Child`, waiting for its answer."""
+
+    __slots__ = ("answer", "done")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.answer: Any = None
+
+
+class _Child:
+    """A spawned process computing the jobs written to its pipe, in order (see the module's text)."""
+
+    def __init__(self, parent: int, modules: tuple[str, ...]) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self._connection, theirs = spawn.Pipe()
+        self.process = spawn.Process(target=_serve, args=(theirs, parent, modules), daemon=True,
+                                     name="gpucast-plan")  # fmt: skip
+        self.process.start()
+        theirs.close()  # only the child holds its end: its death ends the pipe
+        self._waiting: deque[_Ticket] = deque()
+        self._sending = threading.Lock()  # a job's ticket queued and its bytes written, one job at a time
+        self._queue = threading.Lock()  # the waiting tickets (never held while writing or reading the pipe)
+        self._reading = threading.Lock()
+        self.lost = False
+        self._warmed = self._send((_warm, (modules,)))  # answered when the child is ready (wait_ready)
+
+    def _send(self, job: tuple[Callable[..., Any], tuple[Any, ...]]) -> _Ticket:
+        data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)  # an unpicklable job raises here, sending nothing
+        ticket = _Ticket()
+        with self._sending:
+            with self._queue:
+                if self.lost:
+                    raise ChildLost
+                self._waiting.append(ticket)
+            try:
+                self._connection.send_bytes(data)
+            except (OSError, ValueError):
+                self._lose()
+        return ticket
+
+    def _receive(self, ticket: _Ticket) -> Any:
+        """``ticket``'s answer: the thread that holds the read lock reads the next answer and hands it to the
+        oldest job still waiting, until its own is there."""
+        while not ticket.done:
+            with self._reading:
+                if ticket.done:
+                    break
+                try:
+                    data = self._connection.recv_bytes()
+                except (EOFError, OSError, ValueError):
+                    self._lose()
+                    break
+                with self._queue:
+                    oldest = self._waiting.popleft()
+                try:
+                    oldest.answer = pickle.loads(data)
+                except Exception:  # an answer that does not unpickle here: computed in the server instead
+                    oldest.answer = ("here", None)
+                oldest.done = True
+        if ticket.answer is ChildLost:
+            raise ChildLost
+        return ticket.answer
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)``'s answer from the child (blocking, the GIL released while waiting); raises
+        :class:`ChildLost` when the child died first."""
+        return self._receive(self._send((function, args)))
+
+    def ready(self) -> int:
+        """The child's pid once it has warmed up."""
+        pid = self._receive(self._warmed)
+        if not isinstance(pid, int):
+            raise RuntimeError(f"plan process failed to start: {pid!r}")
+        return pid
+
+    def _lose(self) -> None:
+        """The child is gone: every job it holds is answered :class:`ChildLost`."""
+        with self._queue:
+            self.lost = True
+            waiting, self._waiting = list(self._waiting), deque()
+        for ticket in waiting:
+            ticket.answer, ticket.done = ChildLost, True
+
+    def stop(self, signal_first: bool = True) -> None:
+        """End the child: its jobs are lost, the process terminated (``kill`` when ``signal_first`` is false),
+        waited for, then the pipe closed (after the process, so no thread is left reading a closed pipe)."""
+        self._lose()
+        if self.process.is_alive():
+            self.process.terminate() if signal_first else self.process.kill()
+        self.process.join(timeout=5)
+        self._connection.close()
 
 
 def _call(version: str, function: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
@@ -143,8 +267,7 @@ def family(args: tuple[Any, ...]) -> str | None:
 
 
 class PlanProcesses:
-    """``count`` spawned processes, each in a pool of its own (so a job can be sent to a chosen one), each replaced
-    when it dies.
+    """``count`` spawned processes (:class:`_Child`: a job can be sent to a chosen one), each replaced when it dies.
 
     A job goes to the process its :func:`family` hashes to (a stable hash: the same process in every run), so the
     process's memos serve the whole family; when that process already holds :data:`AFFINITY_QUEUE` jobs and
@@ -167,22 +290,18 @@ class PlanProcesses:
         self._lock = threading.Lock()
         self._counted = threading.Lock()
         self._closed = False
-        self._pools = [self._started() for _ in range(count)]
+        self._children = [self._started() for _ in range(count)]  # every child starts and warms at once
 
-    def _started(self) -> ProcessPoolExecutor:
-        spawn = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(1, mp_context=spawn, initializer=_watch, initargs=(os.getpid(),))
-        pool.submit(_warm, self.warm)  # its first job starts the process: every child warms at once
-        return pool
+    def _started(self) -> _Child:
+        return _Child(os.getpid(), self.warm)
 
-    def wait_ready(self, timeout: float = 120.0) -> list[int]:
-        """Block until every child has warmed (a fresh pool's first jobs); their pids."""
-        futures: list[Future[int]] = [pool.submit(_warm, self.warm) for pool in self._pools]
-        return [future.result(timeout=timeout) for future in futures]
+    def wait_ready(self) -> list[int]:
+        """Block until every child has warmed; their pids."""
+        return [child.ready() for child in list(self._children)]
 
     def pids(self) -> list[int]:
         """The live children's process ids (for tests and the RSS figures of docs/reliability.md)."""
-        return sorted(int(pid) for pool in self._pools for pid in (getattr(pool, "_processes", None) or {}))
+        return sorted(int(c.process.pid) for c in self._children if c.process.pid is not None and c.process.is_alive())
 
     def _route(self, key: str | None) -> int:
         """The process a job of family ``key`` goes to (see the class's text); counted as held until answered."""
@@ -214,20 +333,14 @@ class PlanProcesses:
         key = family(args)
         for _ in range(2):
             slot = self._route(key)
-            pool = self._pools[slot]
+            child = self._children[slot]
             try:
-                try:
-                    future = pool.submit(_call, version, function, args)
-                except RuntimeError:  # broken (BrokenProcessPool is one), or being replaced or shut down
-                    if self._closed:
-                        break
-                    self._replace(slot, pool)
-                    continue
-                try:
-                    outcome, value = future.result()
-                except (BrokenProcessPool, CancelledError):  # its process died (or its broken pool was shut down)
-                    self._replace(slot, pool)
-                    continue
+                outcome, value = child.call(_call, version, function, args)
+            except ChildLost:  # its process died (or is being replaced, or the app is shutting down)
+                if self._closed:
+                    break
+                self._replace(slot, child)
+                continue
             finally:
                 self._answered(slot)
             if outcome == "raised":
@@ -243,27 +356,26 @@ class PlanProcesses:
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )  # the one error shape (.errors)
 
-    def _replace(self, slot: int, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, slot: int, broken: _Child) -> None:
         """A fresh process in place of ``broken`` (once, however many lane threads saw it break)."""
         with self._lock:
-            if self._closed or self._pools[slot] is not broken:
+            if self._closed or self._children[slot] is not broken:
                 return
-            self._pools[slot] = self._started()
+            self._children[slot] = self._started()
             self.replaced += 1
-        broken.shutdown(wait=False, cancel_futures=True)
+        broken.stop(signal_first=False)
 
     def shut_down(self) -> None:
         """Stop the children (the app is stopping): queued jobs are dropped, running ones are terminated."""
         with self._lock:
             self._closed = True
-            pools = list(self._pools)
-        processes = [process for pool in pools for process in (getattr(pool, "_processes", None) or {}).values()]
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=5)
+            children = list(self._children)
+        for child in children:
+            child._lose()
+            if child.process.is_alive():
+                child.process.terminate()
+        for child in children:
+            child.stop()
 
 
 def run(state: Any, function: Callable[..., T], *args: Any) -> T:

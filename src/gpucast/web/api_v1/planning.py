@@ -11,6 +11,7 @@ plan's id in ``X-Gpucast-Plan-Id`` and ``Location``. The token is checked (401, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -44,14 +45,22 @@ Saving = Depends(save_actor)
 
 @dataclass(frozen=True)
 class Encoded:
-    """A result and its JSON body as first sent: a cache hit is answered without encoding it again."""
+    """A result's JSON body as first sent: a cache hit is answered without encoding it again. Only the bytes are
+    kept (and, with plan processes, sent back from the child: half the pickle of the result and its bytes, which
+    the server unpickled on every new plan); :attr:`result` decodes them again for the rare request that saves
+    the plan. The JSON of the decoded result is the same bytes (``json.loads`` then ``json.dumps`` round-trips
+    every value ``JSONResponse`` writes: dict order, ints, floats by their shortest repr, strings), so the saved
+    plan and its ``201`` body are what they were (tests/test_web_processes.py)."""
 
-    result: Any
     body: bytes
+
+    @property
+    def result(self) -> Any:
+        return json.loads(self.body)
 
 
 def encoded(result: Any) -> Encoded:
-    return Encoded(result, bytes(JSONResponse(result).body))  # the same bytes JSONResponse would send
+    return Encoded(bytes(JSONResponse(result).body))  # the same bytes JSONResponse would send
 
 
 def made_encoded(make: Callable[[], Any]) -> Encoded:
