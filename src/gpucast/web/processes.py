@@ -171,8 +171,10 @@ class _Child:
                 except (EOFError, OSError, ValueError):
                     self._lose()
                     break
-                with self._queue:
-                    oldest = self._waiting.popleft()
+                with self._queue:  # empty when the child was stopped meanwhile (_lose answered every job)
+                    oldest = self._waiting.popleft() if self._waiting else None
+                if oldest is None:
+                    break
                 try:
                     oldest.answer = pickle.loads(data)
                 except Exception:  # an answer that does not unpickle here: computed in the server instead
