@@ -39,7 +39,8 @@ from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, GPUSpec, ModelSpec, Precision
 from gpucast.inputs.types import parse_precision
 from gpucast.validation.builds import build_settings
-from gpucast.validation.inference import engine_settings, read_rows
+from gpucast.validation.inference import read_rows
+from gpucast.validation.row_fields import engine_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO / "data" / "benchmarks" / "kv_capacity.csv"

@@ -13,26 +13,23 @@ in the same ``ValidationReport``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_engine, resolve_gpu, resolve_model
+from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_gpu, resolve_model
 from ..core.inference import replica_config
-from ..core.memory import MemorySettings, weight_bytes
+from ..core.memory import weight_bytes
 from ..core.percentiles import LengthProfile
 from ..core.perf import Efficiency
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, under_load
-from ..core.specs import EngineSpec, Precision
 from ..core.workload import PlanSettings, Workload
-from ..errors import GpucastError, InputError
-from .builds import MEMORY_FRACTION, build_settings
+from ..errors import GpucastError
+from .builds import build_settings
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, replayed_tokens, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
@@ -41,6 +38,7 @@ from .report import ValidationReport as ValidationReport
 from .report import abs_pct_error as abs_pct_error
 from .report import percentile as percentile
 from .report import read_table, require_columns, summarize
+from .row_fields import chunk_tokens, engine_settings, request_count, row_kv_precision, row_precision, token_lengths
 
 NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
 REQUIRED_COLUMNS = (
@@ -97,73 +95,6 @@ class Group:
     # prompt tokens each request still prefills when the benchmark replays its prompts to a server with prefix
     # caching on (notes: prefix_cache=replay; validation.percentiles.replayed_tokens); None = a cold cache
     uncached_tokens: float | None = None
-
-
-def _precision(text: str) -> Precision | None:
-    key = text.strip().rstrip("?").upper()
-    if key.startswith("INT4"):
-        return Precision.INT4
-    return Precision.__members__.get(key)
-
-
-def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
-    """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
-    memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
-    (llm-awq, mlc-llm, TGI...) are treated like vLLM."""
-    try:
-        engine = resolve_engine(row["engine"])
-    except InputError:
-        engine = resolve_engine("vllm")
-    match = MEMORY_FRACTION.search(row.get("notes", ""))
-    fraction = float(match.group(1)) if match else None
-    return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
-
-
-_CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
-
-
-def _chunk_tokens(row: dict[str, str]) -> int | None:
-    """The engine's prefill token budget per pass, where the notes give the launch flag."""
-    match = _CHUNK.search(row.get("notes", ""))
-    tokens = int(match.group(1)) if match else 0
-    return tokens if tokens > 0 else None
-
-
-_REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
-
-
-def _request_count(row: dict[str, str]) -> int | None:
-    """Requests in the whole benchmark run, where the notes state it: no more can be in flight."""
-    match = _REQUEST_COUNT.search(row.get("notes", ""))
-    return int(match.group(1)) if match else None
-
-
-def _kv_precision(row: dict[str, str], precision: Precision, engine: EngineSpec) -> Precision | None:
-    """The row's KV dtype; unstated: the engine's default for the weights (FP8 KV with FP8 weights on
-    TensorRT-LLM and NIM, as the calibration README states for trtllm-bench), else FP16 unless BF16."""
-    text = row["kv_precision"].strip()
-    if text:
-        return _precision(text)
-    if precision is Precision.FP8 and engine.fp8_kv_with_fp8_weights:
-        return Precision.FP8
-    return Precision.BF16 if precision is Precision.BF16 else Precision.FP16
-
-
-_MEAN_LENGTH = re.compile(r"mean\s+(input|output)[^0-9]{0,20}(\d+(?:\.\d+)?)", re.IGNORECASE)
-
-
-def _token_lengths(row: dict[str, str]) -> tuple[float, float] | None:
-    """Numeric (input, output) lengths, or the means the notes state for dataset mixes."""
-    lengths: dict[str, float] = {}
-    for key in ("input", "output"):
-        text = row[f"{key}_tokens"].strip()
-        with contextlib.suppress(ValueError):  # e.g. "ShareGPT (variable)"
-            lengths[key] = float(text)
-    for kind, number in _MEAN_LENGTH.findall(row.get("notes", "")):
-        lengths.setdefault(kind.lower(), float(number))
-    if "input" not in lengths or "output" not in lengths:
-        return None
-    return lengths["input"], lengths["output"]
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
@@ -223,7 +154,7 @@ def _add_row(
         raise _Skip(f"num_gpus {num_gpus} is not a positive multiple of tp x pp = {tp * pp}")
     if "AMBIGUOUS" in row.get("notes", "") and tp * pp > 1:
         raise _Skip("throughput per GPU vs total ambiguous (TP>1, flagged in notes)")
-    lengths = _token_lengths(row)
+    lengths = token_lengths(row)
     if lengths is None and metric != "kv_cache_tokens":
         raise _Skip("token lengths not numeric and no mean stated")
     input_tokens, output_tokens = lengths or (1.0, 1.0)
@@ -234,18 +165,18 @@ def _add_row(
         raise _Skip(str(error).split(" (see")[0]) from None
     engine_id, memory, max_seqs = engine_settings(row)
     engine = load_engines()[engine_id]
-    precision = _precision(row["precision"])
-    kv_precision = _kv_precision(row, precision, engine) if precision else None
+    precision = row_precision(row["precision"])
+    kv_precision = row_kv_precision(row, precision, engine) if precision else None
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
     model = engine.serves(model)
-    requests = _request_count(row)
+    requests = request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
     if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
         memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp)
-    chunk = _chunk_tokens(row)
+    chunk = chunk_tokens(row)
     era = era_for(engine_id, model, row["engine"])  # the version the row's engine label states
     cfg_key = (
         era,

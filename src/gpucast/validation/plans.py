@@ -47,7 +47,7 @@ from ..catalog.loader import load_engines, resolve_gpu, resolve_model
 from ..errors import GpucastError, InfeasibleError, InputError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..planning.inference import plan_inference
-from .inference import REQUIRED_COLUMNS, _kv_precision, _precision, engine_settings, is_training
+from .inference import REQUIRED_COLUMNS, is_training
 from .layouts import row_layout
 from .plan_diagnosis import estimate_at_rate, estimate_closed_loop
 from .plan_points import (
@@ -61,6 +61,7 @@ from .plan_points import (
     rate_rps,
 )
 from .report import read_table, require_columns
+from .row_fields import engine_settings, row_kv_precision, row_precision
 
 SLO_SLACK = 1.1  # SLOs 10% above the measured latencies (means, or medians where published)
 WITHIN_PCT = 20.0  # the seed's success metric: within ±20% of the GPUs needed
@@ -158,8 +159,8 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
     row = {"engine": point.engine, "notes": point.notes, "kv_precision": point.kv_precision}
     engine_id, memory, _ = engine_settings(row)
     engine = load_engines()[engine_id]
-    precision = _precision(point.precision)
-    kv = _kv_precision(row, precision, engine) if precision else None
+    precision = row_precision(point.precision)
+    kv = row_kv_precision(row, precision, engine) if precision else None
     if precision is None or kv is None:
         raise InputError(f"precision {point.precision!r}/{point.kv_precision!r} unknown")
     needed = point.input_tokens + point.output_tokens
