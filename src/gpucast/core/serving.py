@@ -170,6 +170,13 @@ def _closed_loop_rate(costs: _RequestCosts, share: float, wave_wait: float, itl_
     return rate, ttft
 
 
+def _steady_rate(costs: _RequestCosts) -> float:
+    """The rate the requests ``costs`` was computed for sustain in flight, without synchronized waves:
+    ``_closed_loop(...).requests_per_s`` without building the point (``at_request_rate`` and ``open_loop_point``
+    need the rate alone)."""
+    return _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0]
+
+
 def wave_itl_prefill(prefill_cost: float, wave_share: float) -> float:
     """Prefill seconds per request that stretch the decode steps of a closed loop whose ``wave_share`` of prompts
     arrive in synchronized waves: P x (1 - share / 2).
@@ -295,10 +302,10 @@ def _at_request_rate(
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
         mid = (lo + hi) / 2.0
-        # operating_point(mid).requests_per_s (no waves), without building the point: the closed loop's rate alone
+        # operating_point(mid).requests_per_s (no waves), without building the point
         costs = _request_costs(cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=mid,
                                cached_input_tokens=cached_input_tokens)  # fmt: skip
-        if _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0] < rate:
+        if _steady_rate(costs) < rate:
             lo = mid
         else:
             hi = mid
@@ -328,8 +335,8 @@ def open_loop_point(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
-    # the closed loop's rate (``_closed_loop`` without waves), not its whole point: only the rate carries over
-    rate = _closed_loop_rate(costs, 0.0, 0.0, wave_itl_prefill(costs.prefill_cost, 0.0))[0]
+    # the closed loop's rate, not its whole point: only the rate carries over
+    rate = _steady_rate(costs)
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)

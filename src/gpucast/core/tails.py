@@ -127,7 +127,7 @@ def latency_tail(
     rate, step = point.requests_per_s, point.step
     shape = _shape(cfg, lengths, input_tokens, output_tokens, cached_input_tokens, uncached_tokens)
     itl = point.itl_s
-    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
+    steps = _steps(shape, point)
     tpot = _tpot_tail([(w, tout) for w, tout, _, _, _ in shape.points], step.total_s, itl, steps)
     if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
         inf = (math.inf,) * 5
@@ -177,16 +177,19 @@ def latencies_at(
     level = QUANTILES.index(int(percentile))
     rate, step, itl = point.requests_per_s, point.step, point.itl_s
     shape = _shape(cfg, None, input_tokens, output_tokens, cached_input_tokens)
-    steps = step_distribution(shape.chunk_table, rate * itl, step.attention_s / math.sqrt(max(point.batch, 1.0)))
-    variance = steps.variance  # _tpot_tail's closed form for one output length, at this level only
-    if variance <= 0.0:
-        tpot = itl
-    else:
-        tpot = max(step.total_s, itl + _Z[level] * math.sqrt(variance / max(shape.points[0][1] - 1.0, 1.0)))
+    # _tpot_tail's closed form for one output length, at this level only
+    tpot = _tpot_one_length(itl, step.total_s, _steps(shape, point).variance, shape.points[0][1], _Z[level])
     rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
     a, queued, e2e_offset = _one_shape(_offsets(shape, point)[0], point, mean_wait)
     wait = _wait_quantile(rho, mean_wait, level)
     return a + queued + wait, tpot, e2e_offset + wait
+
+
+def _steps(shape: _Shape, point: OperatingPoint) -> StepDistribution:
+    """The time between two tokens at ``point`` (``step_distribution``: the prefill chunks its steps carry at the
+    point's rate, the attention's spread over its batch)."""
+    spread = point.step.attention_s / math.sqrt(max(point.batch, 1.0))
+    return step_distribution(shape.chunk_table, point.requests_per_s * point.itl_s, spread)
 
 
 def _offsets(shape: _Shape, point: OperatingPoint) -> list[tuple[float, float, float]]:
@@ -218,7 +221,7 @@ def _one_shape(
 
 
 def _wait_quantile(busy: float, mean_wait: float, level: int) -> float:
-    """``_wait_quantiles(busy, mean_wait)[level]`` alone."""
+    """The prefill wait's quantile at ``LEVELS[level]`` (see :func:`_wait_quantiles`)."""
     if busy <= 0.0 or mean_wait <= 0.0:
         return 0.0
     p = LEVELS[level]
@@ -228,12 +231,7 @@ def _wait_quantile(busy: float, mean_wait: float, level: int) -> float:
 def _wait_quantiles(busy: float, mean_wait: float) -> tuple[float, ...]:
     """``LEVELS`` quantiles of the prefill wait: 0 with probability 1 - ``busy``, else exponential of mean
     ``mean_wait`` / ``busy`` (``percentiles.mixture_quantile`` for one request shape)."""
-    if busy <= 0.0 or mean_wait <= 0.0:
-        return (0.0,) * len(LEVELS)
-    scale, log_busy = mean_wait / busy, math.log(busy)
-    return tuple(
-        scale * (log_busy + tail) if busy > 1.0 - p else 0.0 for p, tail in zip(LEVELS, _LOG_TAILS, strict=True)
-    )
+    return tuple(_wait_quantile(busy, mean_wait, level) for level in range(len(LEVELS)))
 
 
 @dataclass(frozen=True)
@@ -343,6 +341,14 @@ def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, sprea
     return StepDistribution(tuple(v for v, _ in ordered), tuple(p for _, p in ordered), spread)
 
 
+def _tpot_one_length(itl: float, step_s: float, variance: float, output_tokens: float, z: float) -> float:
+    """Per-request TPOT at the standard normal quantile ``z`` when every request has ``output_tokens``: the mean
+    ITL plus z step-deviations over output - 1 steps, at least one decode step (:func:`_tpot_tail`)."""
+    if variance <= 0.0:
+        return itl
+    return max(step_s, itl + z * math.sqrt(variance / max(output_tokens - 1.0, 1.0)))
+
+
 def _tpot_tail(
     outputs: Sequence[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
 ) -> tuple[float, float, float, float, float]:
@@ -354,10 +360,9 @@ def _tpot_tail(
     variance = steps.variance
     if variance <= 0.0:
         return (itl,) * (1 + len(QUANTILES))  # type: ignore[return-value]
+    if len(outputs) == 1:
+        return (itl, *(_tpot_one_length(itl, step_s, variance, outputs[0][1], z) for z in _Z))  # type: ignore[return-value]
     spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
-    if len(spreads) == 1:
-        sd = spreads[0][1]
-        return (itl, *(max(step_s, itl + z * sd) for z in _Z))  # type: ignore[return-value]
     scaled = [(w, 1.0 / (sd * math.sqrt(2.0))) for w, sd in spreads]  # Phi(x / sd) = (1 + erf(x / (sd sqrt 2))) / 2
     smallest, largest = min(sd for _, sd in spreads), max(sd for _, sd in spreads)
 
