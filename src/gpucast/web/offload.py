@@ -68,7 +68,7 @@ def executor(state: Any, lane: Lane) -> ThreadPoolExecutor:
         if lanes is None:
             lanes = state.plan_lanes = {}
         if lane not in lanes:
-            threads = getattr(state, "plan_lane_threads", LANE_THREADS)  # one per plan process when they compute
+            threads = getattr(state, "plan_lane_threads", LANE_THREADS)  # THREADS_PER_PROCESS x plan processes
             lanes[lane] = ThreadPoolExecutor(threads, thread_name_prefix=f"gpucast-{lane}")
         return lanes[lane]
 
