@@ -88,7 +88,7 @@ def capacity_ceiling(
         bounds.append(1.0 / under_load)
     if alone > 0.0:
         bounds.append(cfg.max_sequences / alone)
-    most = min(bounds, default=math.inf) * (1.0 + CEILING_SLACK)
+    most = min(bounds) * (1.0 + CEILING_SLACK)
     return Ceiling(cfg.gpus, saturation.requests_per_s, most if math.isfinite(most) else math.inf)
 
 
