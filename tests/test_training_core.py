@@ -267,7 +267,7 @@ def test_fp8_adds_cast_traffic_but_keeps_attention_bf16(llama8b, h100):
 
 
 def test_training_options_reject_unknown_framework():
-    from gpucast.inputs.types import TrainingOptions
+    from gpucast.inputs.training import TrainingOptions
 
     with pytest.raises(InputError, match="--framework"):
         TrainingOptions(framework="jax").validate(("aws",))

@@ -265,7 +265,7 @@ def test_cli_training_plan_with_context_parallelism() -> None:
 def test_framework_aliases_resolve_to_fitted_stacks() -> None:
     from gpucast.core.training_memory import FRAMEWORKS
     from gpucast.errors import InputError
-    from gpucast.inputs.types import FRAMEWORK_ALIASES, resolve_framework
+    from gpucast.inputs.training import FRAMEWORK_ALIASES, resolve_framework
 
     assert set(FRAMEWORK_ALIASES.values()) <= set(FRAMEWORKS)
     assert resolve_framework("NeMo") == resolve_framework("megatron-bridge") == "megatron"
@@ -277,7 +277,7 @@ def test_framework_aliases_resolve_to_fitted_stacks() -> None:
 
 
 def test_every_alias_is_in_the_docs_table() -> None:
-    from gpucast.inputs.types import FRAMEWORK_ALIASES
+    from gpucast.inputs.training import FRAMEWORK_ALIASES
 
     text = (ROOT / "docs" / "fine-tune.md").read_text(encoding="utf-8")
     table = text[text.index("### Software stacks") :]

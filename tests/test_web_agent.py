@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import gpucast_exe
-from gpucast.inputs.types import AgentWorkloadInput
+from gpucast.inputs.agent import AgentWorkloadInput
 from gpucast.web import create_app
 from gpucast.web.schemas import AgentBody
 

@@ -20,15 +20,9 @@ from .errors import (
     UnknownGPUError,
     UnknownModelError,
 )
-from .inputs.types import (
-    AgentWorkloadInput,
-    GPUConfig,
-    LLMWorkloadInput,
-    ModelConfig,
-    ServingOptions,
-    TrainingInput,
-    TrainingOptions,
-)
+from .inputs.agent import AgentWorkloadInput
+from .inputs.training import TrainingInput, TrainingOptions
+from .inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from .planning.inference import plan_inference
 from .plans.inference import LLMCapacityPlan
 from .plans.training import TrainingCapacityPlan

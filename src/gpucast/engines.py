@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from .inputs.training import TrainingInput, TrainingOptions
+from .inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from .planning.inference import plan_inference
 from .plans.inference import LLMCapacityPlan
 from .plans.training import TrainingCapacityPlan

@@ -196,7 +196,7 @@ def agent_section(values: Values, answers: Values) -> dict[str, Any]:
 
 def shape_of(values: Values) -> Any:
     """The inputs' AgentWorkloadInput of the effective values (calls/s, mean prompt and context come from it)."""
-    from ..inputs.types import AgentWorkloadInput
+    from ..inputs.agent import AgentWorkloadInput
 
     section = agent_section(values, {})
     return AgentWorkloadInput(**section)

@@ -15,7 +15,7 @@ from ..core.specs import PRECISION_NAMES
 from ..errors import InputError
 from ..forecast import SCENARIOS
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
-from ..inputs.types import FRAMEWORKS, METHODS, OBJECTIVES
+from ..inputs.training import FRAMEWORKS, METHODS, OBJECTIVES
 from .fields import CHEAPEST, DEFAULT, Field, values_from_sections
 
 PERIODS = ("day", "week")

@@ -140,7 +140,8 @@ def inference_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any, Any
 
 def training_inputs_from_plan(plan: dict[str, Any]) -> tuple[Any, Any, Any]:
     """(training, model, training options) from a training plan's ``inputs``."""
-    from ..inputs.types import ModelConfig, TrainingInput, TrainingOptions
+    from ..inputs.training import TrainingInput, TrainingOptions
+    from ..inputs.types import ModelConfig
 
     inputs = plan["inputs"]
     config = _model_config_path(plan)

@@ -1,7 +1,7 @@
-"""Reading one non-negative number from a file's cell, with the one-line error every file reader gives.
-
-The usage-history reader (store) and the length-profile reader (inputs) both take request rates from CSV/JSON
-cells; one parser keeps their messages the same."""
+"""The value checks every input shares, each with the one-line error that names the field, the value and what
+is accepted: positive numbers and whole counts (the input dataclasses, the store, the estimate adapter),
+fractions, and one non-negative number from a file's cell (the usage-history reader in the store and the
+length-profile reader both take request rates from CSV/JSON cells; one parser keeps their messages the same)."""
 
 from __future__ import annotations
 
@@ -20,3 +20,31 @@ def non_negative_number(raw: Any, where: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise InputError(f"{where} {raw!r} must be a finite number >= 0")
     return value
+
+
+def check_positive(name: str, value: float, *, integer: bool = False, upper: float | None = None) -> None:
+    """Raise InputError unless ``value`` is a finite number > 0 (and <= upper)."""
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        kind = "a whole number" if integer else "a number"
+        raise InputError(f"{name} {value!r} must be {kind} greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} {value!r} must be greater than 0")
+    if upper is not None and value > upper:
+        raise InputError(f"{name} {value!r} must be at most {upper:g}")
+
+
+def whole(value: Any) -> Any:
+    """A float that is a whole number as that int (500.0 from JSON is 500 tokens); anything else unchanged, for
+    ``check_positive(..., integer=True)`` to refuse with the field's name (100.5, 1e-300 and NaN are not counts)."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
+    low_ok = value >= 0 if allow_zero else value > 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{name} {value!r} must be a number between 0 and 1")
+    if not (low_ok and value <= 1):
+        raise InputError(f"{name} {value!r} must be between 0 and 1")

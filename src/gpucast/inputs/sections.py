@@ -8,15 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
-from .types import (
-    AgentWorkloadInput,
-    GPUConfig,
-    LLMWorkloadInput,
-    ModelConfig,
-    ServingOptions,
-    TrainingInput,
-    TrainingOptions,
-)
+from .agent import AgentWorkloadInput
+from .training import TrainingInput, TrainingOptions
+from .types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 
 
 def agent_into_workload(sections: dict[str, Any]) -> dict[str, Any]:

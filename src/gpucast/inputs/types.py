@@ -1,5 +1,5 @@
-"""The seed's input dataclasses (LLMWorkloadInput, ModelConfig, GPUConfig, TrainingInput) plus
-gpucast's serving options, and their validation.
+"""The seed's serving input dataclasses (LLMWorkloadInput, ModelConfig, GPUConfig) plus gpucast's serving
+options, and their validation (the training inputs are in ``inputs.training``).
 
 Every check names the field, the value and what is accepted, so the CLI, config files and
 the API all report the same one-line message.
@@ -7,17 +7,16 @@ the API all report the same one-line message.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
 from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
+from .agent import AgentWorkloadInput
+from .numbers import check_fraction, check_positive, whole
 from .offers import check_pricing, parse_clouds
 
-OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
 # states a precision (ModelConfig.precision None). `estimate` keeps its own default, BF16 (estimate.DEFAULT_PRECISION).
 DEFAULT_PRECISION = "FP16"
@@ -53,124 +52,6 @@ def resolve_precision(
 
 
 MIN_TARGET_UTILIZATION = 0.05  # a fleet planned below 5% busy is a typo (0.7 meant as 0.007), not a plan
-
-
-def check_positive(name: str, value: float, *, integer: bool = False, upper: float | None = None) -> None:
-    """Raise InputError unless ``value`` is a finite number > 0 (and <= upper)."""
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        kind = "a whole number" if integer else "a number"
-        raise InputError(f"{name} {value!r} must be {kind} greater than 0")
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name} {value!r} must be greater than 0")
-    if upper is not None and value > upper:
-        raise InputError(f"{name} {value!r} must be at most {upper:g}")
-
-
-def whole(value: Any) -> Any:
-    """A float that is a whole number as that int (500.0 from JSON is 500 tokens); anything else unchanged, for
-    ``check_positive(..., integer=True)`` to refuse with the field's name (100.5, 1e-300 and NaN are not counts)."""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return value
-
-
-def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
-    low_ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{name} {value!r} must be a number between 0 and 1")
-    if not (low_ok and value <= 1):
-        raise InputError(f"{name} {value!r} must be between 0 and 1")
-
-
-@dataclass
-class AgentWorkloadInput:
-    """An agent workload (config section ``agent``): tasks of several LLM calls over a growing context.
-
-    Call k of a task sends ``shared_prefix_tokens`` + k x ``context_growth_tokens`` + (k-1) x output
-    tokens (core/agent.py). ``output_tokens_per_call`` defaults to the workload's avg_output_tokens.
-    """
-
-    tasks_per_second: float
-    calls_per_task: float = 1.0
-    shared_prefix_tokens: int = 0
-    context_growth_tokens: int = 0
-    output_tokens_per_call: int | None = None
-    think_time_s: float = 0.0
-    calls_distribution: str = "fixed"
-    max_calls_per_task: int | None = None
-    prefix_caching: bool = True
-    prefix_cache_gib: float | None = None  # KV memory per GPU for cached prefixes (default: what is free)
-    task_latency_slo_ms: float | None = None
-
-    def __post_init__(self) -> None:
-        self.shared_prefix_tokens = whole(self.shared_prefix_tokens)
-        self.context_growth_tokens = whole(self.context_growth_tokens)
-        self.output_tokens_per_call = whole(self.output_tokens_per_call)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AgentWorkloadInput:
-        known = {f.name for f in fields(cls)}
-        for key in data:
-            if key not in known:
-                raise InputError(f"agent.{key} is not a known key (accepted: {', '.join(sorted(known))})")
-        if "tasks_per_second" not in data:
-            raise InputError("agent.tasks_per_second (--tasks-per-second) is required for an agent workload")
-        return cls(**data)
-
-    def validate(self, output_tokens: int | None = None) -> None:
-        check_positive("agent.tasks_per_second (--tasks-per-second)", self.tasks_per_second, upper=1e7)
-        check_positive("agent.calls_per_task (--calls-per-task)", self.calls_per_task, upper=10_000)
-        if self.calls_per_task < 1:
-            raise InputError(f"agent.calls_per_task (--calls-per-task) {self.calls_per_task!r} must be at least 1")
-        for name, value in (
-            ("agent.shared_prefix_tokens (--shared-prefix-tokens)", self.shared_prefix_tokens),
-            ("agent.context_growth_tokens (--context-growth-tokens)", self.context_growth_tokens),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
-                raise InputError(f"{name} {value!r} must be a whole number between 0 and 10000000")
-        if self.shared_prefix_tokens + self.context_growth_tokens <= 0:
-            raise InputError(
-                "agent: --shared-prefix-tokens + --context-growth-tokens must be at least 1 (the first call's prompt)"
-            )
-        if self.output_tokens_per_call is not None:
-            check_positive("agent.output_tokens_per_call", self.output_tokens_per_call, integer=True, upper=1_000_000)
-        t = self.think_time_s
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0 <= t <= 1e6):
-            raise InputError(f"agent.think_time_s (--think-time-s) {t!r} must be a number of seconds, 0 or more")
-        if self.calls_distribution not in DISTRIBUTIONS:
-            raise InputError(
-                f"agent.calls_distribution (--calls-distribution) {self.calls_distribution!r} is not one of "
-                f"{', '.join(DISTRIBUTIONS)}"
-            )
-        if self.max_calls_per_task is not None:
-            check_positive("agent.max_calls_per_task (--max-calls-per-task)", self.max_calls_per_task, integer=True)
-        if not isinstance(self.prefix_caching, bool):
-            raise InputError(f"agent.prefix_caching {self.prefix_caching!r} must be true or false")
-        if self.prefix_cache_gib is not None:
-            check_positive("agent.prefix_cache_gib (--prefix-cache-gib)", self.prefix_cache_gib, upper=1e6)
-        if self.task_latency_slo_ms is not None:
-            check_positive("agent.task_latency_slo_ms (--task-slo-ms)", self.task_latency_slo_ms, upper=1e9)
-        if self.output_tokens_per_call is None and output_tokens is None:
-            raise InputError("agent: give --output-tokens (output tokens per call)")
-
-    def shape(self, output_tokens: int) -> AgentShape:
-        """The core's view; ``output_tokens`` is used when output_tokens_per_call is not set."""
-        return AgentShape(
-            tasks_per_s=float(self.tasks_per_second),
-            calls_per_task=float(self.calls_per_task),
-            shared_prefix_tokens=self.shared_prefix_tokens,
-            context_growth_tokens=self.context_growth_tokens,
-            output_tokens=self.output_tokens_per_call or output_tokens,
-            think_time_s=float(self.think_time_s),
-            distribution=self.calls_distribution,
-            max_calls=self.max_calls_per_task or 0,
-        )
-
-    def derived(self, output_tokens: int) -> tuple[float, int]:
-        """(LLM calls per second, mean input tokens per call, rounded): the request-level workload."""
-        shape = self.shape(output_tokens)
-        return shape.tasks_per_s * mean_calls(shape), max(1, round(token_flow(shape).mean_input_tokens))
 
 
 @dataclass
@@ -441,124 +322,3 @@ class ServingOptions:
             raise InputError(f"--disaggregation {self.disaggregation!r} must be true or false")
         if self.kv_transfer_gb_s is not None:
             check_positive("--kv-transfer-gb-s", self.kv_transfer_gb_s, upper=1e5)
-
-
-@dataclass
-class TrainingInput:
-    """Fine-tuning job (seed field names); planned by the training planner (roadmap item 3)."""
-
-    dataset_size_tokens: int
-    sequence_length: int
-    num_epochs: int
-    global_batch_size: int
-    micro_batch_size: int = 1
-    gradient_accumulation_steps: int = 1
-    optimizer_type: str = "AdamW"
-    gradient_checkpointing: bool = False
-
-    def __post_init__(self) -> None:
-        self.dataset_size_tokens, self.sequence_length = whole(self.dataset_size_tokens), whole(self.sequence_length)
-
-    def validate(self) -> None:
-        check_positive("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, integer=True)
-        check_positive("sequence_length (--sequence-length)", self.sequence_length, integer=True)
-        check_positive("num_epochs (--epochs)", self.num_epochs, integer=True)
-        check_positive("global_batch_size (--global-batch-size)", self.global_batch_size, integer=True)
-        check_positive("micro_batch_size (--micro-batch-size)", self.micro_batch_size, integer=True)
-        check_positive(
-            "gradient_accumulation_steps (--gradient-accumulation-steps)",
-            self.gradient_accumulation_steps,
-            integer=True,
-        )
-        if self.optimizer_type not in OPTIMIZERS:
-            raise InputError(
-                f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
-            )
-
-
-METHODS = ("full", "lora", "qlora")
-RECOMPUTE = ("none", "selective", "full")
-OBJECTIVES = ("speed", "cost")
-FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
-# Names users give a software stack -> the fitted stack whose kernels and memory policy it runs (docs/fine-tune.md,
-# "Software stacks"): Megatron-Core's family (TransformerEngine GEMMs, cuDNN fused attention, fused norms, distributed
-# optimizer), PyTorch FSDP2 stacks with FlashAttention-2-class SDPA (torchtitan, DeepSpeed's ZeRO on PyTorch: the
-# average "default" stack, on which torchtitan's rows are fitted), MosaicML's, torchtune's, and the eager Hugging Face
-# stack (transformers + PEFT through the Trainer, TRL, axolotl or Unsloth; Unsloth's and axolotl's fused kernels are
-# not measured, so they plan as the eager stack: an upper bound on their step time).
-FRAMEWORK_ALIASES = {
-    "megatron-core": "megatron", "mcore": "megatron", "megatron-lm": "megatron", "nemo": "megatron",
-    "megatron-bridge": "megatron", "llm-foundry": "composer", "mosaicml": "composer", "torchtitan": "default",
-    "fsdp2": "default", "fsdp": "default", "deepspeed": "default", "transformers": "hf", "hf-trainer": "hf",
-    "trainer": "hf", "peft": "hf", "trl": "hf", "axolotl": "hf", "unsloth": "hf",
-}  # fmt: skip
-
-
-def resolve_framework(name: str) -> str:
-    """The fitted stack id of ``--framework NAME`` (an id or an alias, any case), or an InputError listing both."""
-    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
-    if key in FRAMEWORKS:
-        return key
-    if key in FRAMEWORK_ALIASES:
-        return FRAMEWORK_ALIASES[key]
-    raise InputError(
-        f"--framework {name!r} is not one of {', '.join(FRAMEWORKS)} or their aliases {', '.join(FRAMEWORK_ALIASES)}"
-    )
-
-
-@dataclass
-class TrainingOptions:
-    """gpucast's training additions: method, sharding, recomputation, GPUs, deadline, pricing."""
-
-    method: str = "full"
-    lora_rank: int = 16
-    lora_targets: tuple[str, ...] = ("q", "k", "v", "o")
-    optimizer_8bit: bool = False
-    zero: int | None = None  # 0-3; None = searched (FSDP full shard = 3)
-    recompute: str | None = None  # none|selective|full; None = searched (the seed's flag forces "full")
-    flash_attention: bool = True
-    tp: int | None = None
-    pp: int | None = None
-    dp: int | None = None  # with --dp the GPU count is TP x PP x DP (TP, PP default 1)
-    num_gpus: int | None = None
-    deadline_hours: float | None = None
-    cloud: str = "aws"
-    pricing: str = "on-demand"
-    optimize: str = "speed"
-    framework: str = "default"  # software stack: fitted GEMM/attention factors (training_calibration.toml)
-    cp: int = 1  # context parallelism (sequence split over CP ranks)
-    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
-    ep: int = 1  # expert parallelism (MoE)
-    sequence_parallel: bool = True  # False: TP without sequence parallelism
-    fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
-
-    def validate(self, known_clouds: tuple[str, ...]) -> None:
-        if self.method not in METHODS:
-            raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
-        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
-        targets = ("q", "k", "v", "o", "gate", "up", "down")
-        unknown = [t for t in self.lora_targets if t not in targets]
-        if unknown or not self.lora_targets:
-            raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
-        if self.zero is not None and self.zero not in (0, 1, 2, 3):
-            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
-        if self.recompute is not None and self.recompute not in RECOMPUTE:
-            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus),
-                            ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
-            if value is not None:
-                check_positive(flag, value, integer=True, upper=100_000)
-        if not isinstance(self.sequence_parallel, bool):
-            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
-        if self.dp is not None:
-            implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
-            if self.num_gpus is not None and self.num_gpus != implied:
-                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x CP x DP = {implied}")
-        if self.deadline_hours is not None:
-            check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
-        if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
-            raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
-        check_pricing(self.pricing)
-        if self.optimize not in OBJECTIVES:
-            raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
-        self.framework = resolve_framework(self.framework)

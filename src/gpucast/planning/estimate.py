@@ -24,7 +24,8 @@ from ..core.tails import latency_tail
 from ..core.workload import PlanSettings, Workload
 from ..errors import InfeasibleError, InputError
 from ..inputs.length_profile import resolve_length_profile
-from ..inputs.types import ModelConfig, check_fraction, check_positive, parse_precision, resolve_precision, whole
+from ..inputs.numbers import check_fraction, check_positive, whole
+from ..inputs.types import ModelConfig, parse_precision, resolve_precision
 from .request import resolve_model_spec
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")

@@ -22,7 +22,8 @@ from ..errors import InfeasibleError, InputError
 from ..forecast import ForecastResult, peaks
 from ..forecast import forecast_future_needs as forecast_rps
 from ..forecast.scenarios import period_start
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_positive
+from ..inputs.numbers import check_positive
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..plans.inference import LLMCapacityPlan
 from .inference import plan_inference
 

@@ -143,7 +143,8 @@ class ServiceFields:
 
 def _validate(values: dict[str, Any]) -> None:
     from ..catalog import loader
-    from ..inputs.types import check_positive, parse_precision
+    from ..inputs.numbers import check_positive
+    from ..inputs.types import parse_precision
 
     for key, accepted in (("environment", ENVIRONMENTS), ("criticality", TIERS)):
         if key in values and values[key] not in accepted:

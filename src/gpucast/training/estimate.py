@@ -13,16 +13,9 @@ from ..catalog import loader
 from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
-from ..inputs.types import (
-    DEFAULT_PRECISION,
-    ModelConfig,
-    TrainingInput,
-    TrainingOptions,
-    check_positive,
-    parse_precision,
-    resolve_framework,
-    whole,
-)
+from ..inputs.numbers import check_positive, whole
+from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
+from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
 from .plan import GB, best_for_gpu, check_fp8_recipe

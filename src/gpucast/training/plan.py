@@ -19,7 +19,8 @@ from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
 from ..core.training_memory import FP8_RECIPES
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
-from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, TrainingInput, TrainingOptions, parse_precision
+from ..inputs.training import TrainingInput, TrainingOptions
+from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, parse_precision
 from ..planning.request import resolve_model_spec
 from ..plans.training import (
     Parallelism,

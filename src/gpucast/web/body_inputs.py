@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi.exceptions import RequestValidationError
 
 from ..inputs.sections import agent_into_workload, inference_inputs_from_sections
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, TrainingInput, TrainingOptions
+from ..inputs.training import TrainingInput, TrainingOptions
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from .schemas import InferenceBody, TrainingBody
 
 TRAINING_INPUT_KEYS = tuple(TrainingInput.__dataclass_fields__)

@@ -123,7 +123,7 @@ class ServingBody(_Body):
 
 class AgentBody(_Body):
     """The config's ``agent`` section (``gpucast inference --tasks-per-second ...``); ranges as in
-    :class:`gpucast.inputs.types.AgentWorkloadInput`, whose validation still runs."""
+    :class:`gpucast.inputs.agent.AgentWorkloadInput`, whose validation still runs."""
 
     tasks_per_second: float = Field(gt=0, le=1e7)
     calls_per_task: float = Field(1.0, ge=1, le=10_000, description="mean LLM calls per task")

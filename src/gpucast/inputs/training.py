@@ -1,0 +1,136 @@
+"""The seed's fine-tuning input (``TrainingInput``) and gpucast's training options, and their validation.
+
+Split from ``inputs.types`` (serving inputs) so each file holds one kind of plan's inputs; the value checks
+they share (``check_positive``, ``whole``) stay there. Every check names the flag, the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+from .numbers import check_positive, whole
+from .offers import check_pricing
+
+OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
+
+
+@dataclass
+class TrainingInput:
+    """Fine-tuning job (seed field names); planned by the training planner (roadmap item 3)."""
+
+    dataset_size_tokens: int
+    sequence_length: int
+    num_epochs: int
+    global_batch_size: int
+    micro_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    optimizer_type: str = "AdamW"
+    gradient_checkpointing: bool = False
+
+    def __post_init__(self) -> None:
+        self.dataset_size_tokens, self.sequence_length = whole(self.dataset_size_tokens), whole(self.sequence_length)
+
+    def validate(self) -> None:
+        check_positive("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, integer=True)
+        check_positive("sequence_length (--sequence-length)", self.sequence_length, integer=True)
+        check_positive("num_epochs (--epochs)", self.num_epochs, integer=True)
+        check_positive("global_batch_size (--global-batch-size)", self.global_batch_size, integer=True)
+        check_positive("micro_batch_size (--micro-batch-size)", self.micro_batch_size, integer=True)
+        check_positive(
+            "gradient_accumulation_steps (--gradient-accumulation-steps)",
+            self.gradient_accumulation_steps,
+            integer=True,
+        )
+        if self.optimizer_type not in OPTIMIZERS:
+            raise InputError(
+                f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
+            )
+
+
+METHODS = ("full", "lora", "qlora")
+RECOMPUTE = ("none", "selective", "full")
+OBJECTIVES = ("speed", "cost")
+FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
+# Names users give a software stack -> the fitted stack whose kernels and memory policy it runs (docs/fine-tune.md,
+# "Software stacks"): Megatron-Core's family (TransformerEngine GEMMs, cuDNN fused attention, fused norms, distributed
+# optimizer), PyTorch FSDP2 stacks with FlashAttention-2-class SDPA (torchtitan, DeepSpeed's ZeRO on PyTorch: the
+# average "default" stack, on which torchtitan's rows are fitted), MosaicML's, torchtune's, and the eager Hugging Face
+# stack (transformers + PEFT through the Trainer, TRL, axolotl or Unsloth; Unsloth's and axolotl's fused kernels are
+# not measured, so they plan as the eager stack: an upper bound on their step time).
+FRAMEWORK_ALIASES = {
+    "megatron-core": "megatron", "mcore": "megatron", "megatron-lm": "megatron", "nemo": "megatron",
+    "megatron-bridge": "megatron", "llm-foundry": "composer", "mosaicml": "composer", "torchtitan": "default",
+    "fsdp2": "default", "fsdp": "default", "deepspeed": "default", "transformers": "hf", "hf-trainer": "hf",
+    "trainer": "hf", "peft": "hf", "trl": "hf", "axolotl": "hf", "unsloth": "hf",
+}  # fmt: skip
+
+
+def resolve_framework(name: str) -> str:
+    """The fitted stack id of ``--framework NAME`` (an id or an alias, any case), or an InputError listing both."""
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    if key in FRAMEWORKS:
+        return key
+    if key in FRAMEWORK_ALIASES:
+        return FRAMEWORK_ALIASES[key]
+    raise InputError(
+        f"--framework {name!r} is not one of {', '.join(FRAMEWORKS)} or their aliases {', '.join(FRAMEWORK_ALIASES)}"
+    )
+
+
+@dataclass
+class TrainingOptions:
+    """gpucast's training additions: method, sharding, recomputation, GPUs, deadline, pricing."""
+
+    method: str = "full"
+    lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("q", "k", "v", "o")
+    optimizer_8bit: bool = False
+    zero: int | None = None  # 0-3; None = searched (FSDP full shard = 3)
+    recompute: str | None = None  # none|selective|full; None = searched (the seed's flag forces "full")
+    flash_attention: bool = True
+    tp: int | None = None
+    pp: int | None = None
+    dp: int | None = None  # with --dp the GPU count is TP x PP x DP (TP, PP default 1)
+    num_gpus: int | None = None
+    deadline_hours: float | None = None
+    cloud: str = "aws"
+    pricing: str = "on-demand"
+    optimize: str = "speed"
+    framework: str = "default"  # software stack: fitted GEMM/attention factors (training_calibration.toml)
+    cp: int = 1  # context parallelism (sequence split over CP ranks)
+    vpp: int = 1  # virtual pipeline stages per PP rank (interleaved 1F1B)
+    ep: int = 1  # expert parallelism (MoE)
+    sequence_parallel: bool = True  # False: TP without sequence parallelism
+    fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
+
+    def validate(self, known_clouds: tuple[str, ...]) -> None:
+        if self.method not in METHODS:
+            raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
+        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
+        targets = ("q", "k", "v", "o", "gate", "up", "down")
+        unknown = [t for t in self.lora_targets if t not in targets]
+        if unknown or not self.lora_targets:
+            raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
+        if self.zero is not None and self.zero not in (0, 1, 2, 3):
+            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
+        if self.recompute is not None and self.recompute not in RECOMPUTE:
+            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
+        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus),
+                            ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
+            if value is not None:
+                check_positive(flag, value, integer=True, upper=100_000)
+        if not isinstance(self.sequence_parallel, bool):
+            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
+        if self.dp is not None:
+            implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
+            if self.num_gpus is not None and self.num_gpus != implied:
+                raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x CP x DP = {implied}")
+        if self.deadline_hours is not None:
+            check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
+        if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
+            raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
+        check_pricing(self.pricing)
+        if self.optimize not in OBJECTIVES:
+            raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
+        self.framework = resolve_framework(self.framework)
