@@ -10,7 +10,8 @@ from gpucast.core.params import count_parameters
 from gpucast.core.specs import GIB
 from gpucast.core.training import TrainingEfficiency, estimate_training_step
 from gpucast.core.training_memory import TrainingSetup, training_memory
-from gpucast.validation.training import RESERVED, _lora_of, prepare
+from gpucast.validation.training import RESERVED, prepare
+from gpucast.validation.training_setups import _lora_of
 
 H200 = resolve_gpu("h200")
 LLAMA8B = resolve_model("llama-3.1-8b")

@@ -124,7 +124,7 @@ def test_shared_training_data_throughput_error_under_15_percent():
 
 
 def test_stated_cp_vp_ep_make_moe_and_long_sequence_rows_evaluable():
-    from gpucast.validation.training import setup_for
+    from gpucast.validation.training_setups import setup_for
 
     row = dict(zip(HEADER.split(","), [""] * 21, strict=True))
     row.update(id="mine-moe", framework="Megatron-Bridge (Megatron-Core)", model="qwen3-235b-a22b", gpu="H100",
