@@ -13,10 +13,10 @@ origins 2 minutes apart, at least 20 minutes of history; each history through ``
   per step; ``growth_exponent`` is the least-squares slope of its log against log step (0.5: a random walk, whose
   error grows as sqrt(step); 0: errors that do not grow);
 * ``--variants``: the table's one-hour rows (and 270 windows of 16-20 hours of the hourly ServeGen series, 8 hours
-  ahead, where the engine also takes the non-seasonal path) with the band past the measured steps grown as
-  ETS(A,N,N)'s forecast variance, sigma^2 (1 + alpha^2 (k - 1)) (Hyndman & Athanasopoulos, *Forecasting:
-  Principles and Practice*, 3rd ed., section 8.7; alpha the log SES weight the engine picks), or with more steps
-  measured (as many as leave ``rolling.MIN_REPLAY_ORIGINS`` replays; or the whole horizon). ``--scale-cap X``
+  ahead, where the engine also takes the non-seasonal path) as shipped, with either change of 2026-12-06 undone —
+  the band past the measured steps grown as a random walk instead of as ETS(A,N,N)'s forecast variance
+  (``rolling.extend``), recurring silences repaired as outages (``dropouts.DROPOUT_RECUR_STEPS``) — or with more
+  steps measured (as many as leave ``rolling.MIN_REPLAY_ORIGINS`` replays; or the whole horizon). ``--scale-cap X``
   scores the ServeGen series' coverage with the recalibration's upper clip (``rolling.SCALE_RANGE``) at X.
 
     python scripts/forecast_nonseasonal_bounds.py [--bounds] [--growth] [--variants] [--scale-cap 3.5]
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate_forecasts as ef  # noqa: E402
 
-from gpucast.forecast import fast, load_history, nonseasonal, rolling  # noqa: E402
+from gpucast.forecast import dropouts, fast, load_history, nonseasonal, rolling  # noqa: E402
 from gpucast.forecast.fast import forecast_series  # noqa: E402
 from gpucast.forecast.seasonality import plan_series  # noqa: E402
 
@@ -112,26 +112,14 @@ def patched(obj: object, name: str, value: object) -> Iterator[None]:
         setattr(obj, name, old)
 
 
-def _ets_growth() -> Callable[..., object]:
-    """``fast.fit_series`` whose band past the measured steps grows as ETS(A,N,N)'s variance (alpha: the log SES
-    weight picked by one-step squared error over the whole history, as the SES member picks it)."""
-    original, extend = fast.fit_series, rolling.extend
+def _random_walk() -> Callable[..., np.ndarray]:
+    """``rolling.extend`` as it was before 2026-12-06: random-walk growth past the measured steps, whatever alpha."""
+    original = rolling.extend
 
-    def fit(uid, y, stamps, freq, plan, levels):  # type: ignore[no-untyped-def]
-        _, sse = nonseasonal.ses_paths(np.log1p(y))
-        alpha = nonseasonal.ALPHAS[int(np.argmin(sse[:, -1]))] if plan.baseline_season <= 1 else 1.0
+    def extend(band: np.ndarray, steps: int, alpha: float = 1.0) -> np.ndarray:
+        return original(band, steps)
 
-        def grown(band: np.ndarray, steps: int) -> np.ndarray:
-            if steps <= len(band) or alpha >= 1.0:
-                return extend(band, steps)
-            k = np.arange(len(band) + 1, steps + 1)
-            g = np.sqrt((1 + alpha**2 * (k - 1)) / (1 + alpha**2 * (len(band) - 1)))
-            return np.concatenate([band, band[-1] * g])
-
-        with patched(rolling, "extend", grown):
-            return original(uid, y, stamps, freq, plan, levels)
-
-    return fit
+    return extend
 
 
 def _steps(rule: str) -> Callable[[int, int, int], int]:
@@ -171,9 +159,12 @@ def hourly_windows() -> str:
 
 
 def variants() -> None:
+    walk, repair = (rolling, "extend", _random_walk()), (dropouts, "DROPOUT_RECUR_STEPS", 0)
     cases: dict[str, list[tuple[object, str, object]]] = {
         "as shipped": [],
-        "band grown as ETS(A,N,N) past the measured steps": [(fast, "fit_series", _ets_growth())],
+        "bands grown as a random walk (before 2026-12-06)": [walk],
+        "recurring silences repaired as outages (before 2026-12-06)": [repair],
+        "both (the engine before 2026-12-06)": [walk, repair],
         "steps measured: as many as leave the replays": [(fast, "calibrated_steps", _steps("replay"))],
         "steps measured: the whole horizon": [(fast, "calibrated_steps", _steps("all"))],
     }
