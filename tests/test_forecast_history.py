@@ -173,3 +173,32 @@ def test_zeros_in_sparse_traffic_are_real():
     history = load_history(frame)
     assert history.frame["y"].iloc[30] == 0.0
     assert not any("dropout" in w for w in history.warnings)
+
+
+def test_silent_stretches_are_counted_as_separate_runs():
+    from gpucast.forecast.history import silent_stretches
+
+    assert silent_stretches(np.array([True, True, False, True, False, False, True])) == 3
+    assert silent_stretches(np.array([False, False])) == 0
+    assert silent_stretches(np.array([], dtype=bool)) == 0
+
+
+def test_recurring_silence_in_busy_traffic_is_demand_not_an_outage():
+    """On/off traffic: 3 rps (180 requests a minute) silent for one minute every 8 minutes — 5 separate silent
+    stretches in 40 minutes, more than one per DROPOUT_RECUR_STEPS (20): kept as they are, with a warning. The
+    same series with one silent minute keeps the outage repair."""
+    from gpucast.forecast.history import DROPOUT_RECUR_STEPS
+
+    minutes = pd.date_range("2026-01-01", periods=40, freq="min")
+    values = [3.0 + 0.5 * np.sin(i) for i in range(40)]
+    silent = [4, 12, 20, 28, 36]
+    assert len(silent) * DROPOUT_RECUR_STEPS >= len(values)
+    on_off = [0.0 if i in silent else v for i, v in enumerate(values)]
+    history = load_history(pd.DataFrame({"timestamp": minutes, "rps": on_off}))
+    assert history.frame["y"].to_numpy()[silent].tolist() == [0.0] * 5
+    assert any("5 separate silent stretches in 40 steps" in w for w in history.warnings)
+    assert not any("dropout" in w for w in history.warnings)
+    once = [0.0 if i == 20 else v for i, v in enumerate(values)]
+    repaired = load_history(pd.DataFrame({"timestamp": minutes, "rps": once}))
+    assert repaired.frame["y"].iloc[20] == pytest.approx((values[19] + values[21]) / 2)
+    assert any("1 dropout step" in w for w in repaired.warnings)

@@ -105,3 +105,58 @@ def test_the_ensemble_beats_the_last_value_on_the_one_hour_traces():
     assert ratios["mooncake/conversation"] < 0.87
     assert math.exp(float(np.mean(np.log(list(ratios.values()))))) < 0.91
     assert max(ratios.values()) <= 1.02
+
+
+def test_band_growth_past_the_measured_steps_is_the_local_level_models():
+    """rolling.extend: sqrt((1 + a^2 (k - 1)) / (1 + a^2 (K - 1))) past the K measured steps. a = 1 is the random
+    walk the seasonal path keeps (sqrt(k / K)); hand-checked for a = 0.2, K = 2, k = 10: sqrt(1.36 / 1.04)."""
+    band = np.array([0.1, 0.2])
+    walk = rolling.extend(band, 10)
+    np.testing.assert_allclose(walk[2:], 0.2 * np.sqrt(np.arange(3, 11) / 2), rtol=1e-12)
+    np.testing.assert_allclose(rolling.extend(band, 10, 1.0), walk, rtol=1e-12)
+    slow = rolling.extend(band, 10, 0.2)
+    assert slow[-1] == pytest.approx(0.2 * math.sqrt(1.36 / 1.04))
+    np.testing.assert_array_equal(slow[:2], band)
+    for alpha in (0.02, 0.1, 0.5, 0.7):  # between flat and the random walk, never shrinking with the step
+        grown = rolling.extend(band, 30, alpha)
+        assert np.all(np.diff(grown[1:]) >= 0)
+        assert np.all(grown[2:] >= 0.2) and np.all(grown <= rolling.extend(band, 30) + 1e-12)
+
+
+def test_level_weight_is_the_ses_members_weight():
+    """The weight with the least one-step squared error of a plain SES loop on log1p of the history."""
+    for y in traces().values():
+        z = np.log1p(y)
+        sse = []
+        for alpha in nonseasonal.ALPHAS:
+            level, total = z[0], 0.0
+            for value in z[1:]:
+                total += (value - level) ** 2
+                level += alpha * (value - level)
+            sse.append(total)
+        assert nonseasonal.level_weight(y) == nonseasonal.ALPHAS[int(np.argmin(sse))]
+    assert nonseasonal.level_weight(np.array([3.0])) == 1.0
+
+
+def test_one_hour_traces_bands_cover_their_targets_on_the_evaluation_protocol():
+    """The table's protocol (scripts/evaluate_forecasts.py: 10 minutes ahead, origins 2 minutes apart, at least 20
+    minutes of history, through load_history, scored on the raw counts): the 80% band covers 70-90% of held-out
+    minutes and the 95% band 88-98% on each trace. Measured 0.81 / 0.98, 0.77 / 0.96, 0.88 / 0.98 (Azure code,
+    Azure conversation, Mooncake); before the local-level growth and the recurring-silence rule 0.86 / 0.94, 0.77 /
+    0.96, 0.94 / 0.99 (Mooncake outside both)."""
+    from gpucast.forecast import forecast_load, load_history
+
+    frame = pd.read_csv(TRACES)
+    for name, part in frame.groupby("service", sort=True):
+        part = part[["timestamp", "rps"]].reset_index(drop=True)
+        y = part["rps"].to_numpy(dtype=float)
+        inside: dict[int, list[float]] = {80: [], 95: []}
+        for end in [len(y) - 10 - 2 * i for i in range(15, -1, -1) if len(y) - 10 - 2 * i >= 20]:
+            result = forecast_load(load_history(part.iloc[:end]), 10)
+            actual = y[end : end + 10]
+            for level, store in inside.items():
+                low = np.array([p.lo[level] for p in result.forecast])
+                high = np.array([p.hi[level] for p in result.forecast])
+                store.append(float(np.mean((actual >= low) & (actual <= high))))
+        assert 0.70 <= np.mean(inside[80]) <= 0.90, (name, np.mean(inside[80]))
+        assert 0.88 <= np.mean(inside[95]) <= 0.98, (name, np.mean(inside[95]))

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import rolling
+from . import nonseasonal, rolling
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan
@@ -85,6 +85,7 @@ def fit_series(
     recalibrated = rolling.recalibration(rep, levels)
     coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
     shift = level_shift(y, season, bt.repaired)
+    growth = nonseasonal.level_weight(bt.repaired) if season <= 1 else 1.0  # how the band grows past `steps`
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
@@ -93,7 +94,9 @@ def fit_series(
             band = (np.full(steps, -spread), np.full(steps, spread))
         else:
             band = quantiles.bands[lv]
-        low, high = rolling.hedge(rolling.extend(band[0], horizon), rolling.extend(band[1], horizon), shift)
+        low, high = rolling.hedge(
+            rolling.extend(band[0], horizon, growth), rolling.extend(band[1], horizon, growth), shift
+        )
         lows[lv], highs[lv] = rolling.interval(mean, low * recalibrated[lv], high * recalibrated[lv])
     for inner, outer in itertools.pairwise(levels):  # levels ascend: a recalibrated inner band stays inside the outer
         lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])

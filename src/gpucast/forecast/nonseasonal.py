@@ -115,6 +115,16 @@ def at_ends(y: np.ndarray, repaired: np.ndarray, h: int, cap: float, ends: np.nd
     return out
 
 
+def level_weight(repaired: np.ndarray) -> float:
+    """The SES member's smoothing weight on the whole history (log scale, picked from ALPHAS by one-step squared
+    error): how fast the series' level moves, which sets how its bands grow past the measured steps
+    (``rolling.extend``). 1.0 (a random walk) for fewer than two points."""
+    if len(repaired) < 2:
+        return 1.0
+    _, sse = ses_paths(np.log1p(repaired))
+    return float(ALPHAS[int(np.argmin(sse[:, -1]))])
+
+
 def forecast(y: np.ndarray, repaired: np.ndarray, h: int, cap: float) -> dict[str, np.ndarray]:
     """Every member's forecast from the whole history (``at_ends`` at its end)."""
     return {name: values[0] for name, values in at_ends(y, repaired, h, cap, np.array([len(y)])).items()}
