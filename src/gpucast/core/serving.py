@@ -112,7 +112,8 @@ def operating_point(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
-    if waves and cfg.efficiency.frontend_s > 0.0:  # a client's cycle includes the server's front end
+    # a client's cycle includes the server's front end; past the engine's slots it replaces queueing (point unchanged)
+    if waves and cfg.efficiency.frontend_s > 0.0 and concurrency < cfg.max_sequences:
         costs = replace(costs, ttft_alone=costs.ttft_alone + cfg.efficiency.frontend_s)
     # a full engine admits queued requests one by one as slots free: the client's waves no longer reach it
     waves = waves and concurrency < cfg.max_sequences
@@ -342,7 +343,7 @@ def open_loop_point(
     # the closed loop's rate, not its whole point: only the rate carries over
     rate = _steady_rate(costs)
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
-    # the front end (``Efficiency.frontend_s``) is outside the engine: in TTFT, not in its running requests
+    # the front end (``Efficiency.frontend_s``) is outside the engine: in TTFT, not in the running requests
     ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency) + cfg.efficiency.frontend_s
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
