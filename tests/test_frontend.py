@@ -87,6 +87,17 @@ def test_a_closed_loop_client_waits_for_it_in_its_cycle() -> None:
     assert served.requests_per_s < bare.requests_per_s
 
 
+def test_past_the_engine_slots_the_front_end_only_replaces_queueing() -> None:
+    """More requests in flight than the engine's slots: the engine runs full either way, and of the client's queue
+    (C - slots) / rate the front end takes its share, so the point is the bare engine's (the saturated rate)."""
+    shape = {"input_tokens": 300.0, "output_tokens": 250.0}
+    bare, served = _config(0.0), _config(FRONTEND)
+    crowd = 4.0 * served.max_sequences
+    assert operating_point(served, concurrency=crowd, waves=True, **shape) == operating_point(
+        bare, concurrency=crowd, waves=True, **shape
+    )
+
+
 @pytest.mark.parametrize("lengths", [None, CHAT])
 def test_every_ttft_and_e2e_percentile_shifts_by_it(lengths) -> None:  # type: ignore[no-untyped-def]
     """A constant moves the whole TTFT and E2E distributions (one request shape or a profile): each percentile by
