@@ -12,7 +12,9 @@ log(predicted / measured):
 
 Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.engine_era: engine releases
 older than their current MLA + MoE kernels) are fitted on the rows of their own sources, which the main fit
-excludes, and checked leave-one-engine-out (``calibrate_eras.py``).
+excludes, and checked leave-one-engine-out (``calibrate_eras.py``). The Python OpenAI servers' per-request front end
+(``Efficiency.frontend_s``) is fitted likewise on the served rows that identify it, which the main fit excludes, and
+the main fit is run once more with it on the served vLLM/SGLang rows (``calibrate_frontend.py``).
 
 ``interconnect_fraction`` is kept at its default: no row isolates large-message all-reduce
 bandwidth. The global parameters also carry a very weak prior towards the Efficiency defaults
