@@ -12,7 +12,9 @@ log(predicted / measured):
 
 Then, with all of those fixed, the kernel-generation factors ``[eras.<name>]`` (core.engine_era: engine releases
 older than their current MLA + MoE kernels) are fitted on the rows of their own sources, which the main fit
-excludes, and checked leave-one-engine-out (``calibrate_eras.py``).
+excludes, and checked leave-one-engine-out (``calibrate_eras.py``). The Python OpenAI servers' per-request front end
+(``Efficiency.frontend_s``) is fitted likewise on the served rows that identify it, which the main fit excludes, and
+the main fit is run once more with it on the served vLLM/SGLang rows (``calibrate_frontend.py``).
 
 ``interconnect_fraction`` is kept at its default: no row isolates large-message all-reduce
 bandwidth. The global parameters also carry a very weak prior towards the Efficiency defaults
@@ -61,6 +63,7 @@ from gpucast.validation.inference import Group, Target, metric_value, naive_valu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
 from calibrate_eras import ERA_SOURCES, era_groups, era_lines, era_values, fit_era, leave_one_engine_out, predict
+from calibrate_frontend import FRONTEND_ENGINES, fit_frontend, frontend_groups, gaps, leave_one_source_out
 from calibration_report import (
     LOSS_SCALE,
     SOLVER_OPTIONS,
@@ -137,6 +140,7 @@ class Space:
 
     families: tuple[str, ...]
     engines: tuple[str, ...] = ()
+    frontend: float = 0.0  # fixed, not fitted here: FRONTEND_ENGINES' server front end (calibrate_frontend.py)
 
     GLOBAL = (
         "bandwidth_fraction",
@@ -222,7 +226,10 @@ class Space:
         """{engine id: factors} for the fitted engines (the others, incl. the reference, are unscaled)."""
         width = len(ENGINE_BOUNDS)
         return {
-            engine: EngineFactors(**dict(zip(ENGINE_BOUNDS, map(float, x[start : start + width]), strict=True)))
+            engine: EngineFactors(
+                **dict(zip(ENGINE_BOUNDS, map(float, x[start : start + width]), strict=True)),
+                frontend_s=self.frontend if engine in FRONTEND_ENGINES else 0.0,
+            )
             for engine, start in zip(self.engines, range(self.engine_offset, len(x), width), strict=False)
         }
 
@@ -283,6 +290,7 @@ def fit(
     min_engine_rows: int = MIN_ENGINE_ROWS,
     max_evaluations: int = 400,
     warm: Fit | None = None,
+    frontend: float = 0.0,
 ) -> Fit:
     """Least squares (soft-L1, log ratio) over the global, per-family and per-engine parameters.
 
@@ -293,7 +301,7 @@ def fit(
     families = tuple(sorted(f for f, n in counts.items() if n >= min_family_rows))
     by_engine = Counter(group.engine for group in groups for _ in group.targets)
     engines = tuple(sorted(e for e, n in by_engine.items() if n >= min_engine_rows and e != REFERENCE_ENGINE))
-    space = Space(families, engines)
+    space = Space(families, engines, frontend)
     low, high = space.bounds()
     x0 = np.clip(space.start(), low, high)
 
@@ -336,9 +344,20 @@ def _robust_cost(residuals: np.ndarray) -> float:
     return float(0.5 * LOSS_SCALE**2 * np.sum(2.0 * (np.sqrt(1.0 + z) - 1.0)))
 
 
+def _fit_frontend_on(result: Fit, front: Sequence[Group]) -> float:
+    """The front end fitted on ``front`` with ``result``'s efficiencies and engine factors."""
+    effs, engines = result.efficiencies(), result.engine_factors()
+
+    def base(group: Group) -> Efficiency:
+        eff = _for(effs, group.family)
+        return engines[group.engine].apply(eff) if group.engine in engines else eff
+
+    return fit_frontend(front, base)
+
+
 # ---------------------------------------------------------------------------------------------- reporting
 def loso(
-    groups: Sequence[Group], *, log: Callable[[str], None] = print, warm: Fit | None = None
+    groups: Sequence[Group], *, log: Callable[[str], None] = print, warm: Fit | None = None, frontend: float = 0.0
 ) -> list[tuple[Group, str, float, float]]:
     """Leave one source out: fit on the others, predict the held-out source's rows: (group, metric, predicted,
     measured)."""
@@ -348,7 +367,7 @@ def loso(
         train = [g for g in groups if g.source != source]
         held = [g for g in groups if g.source == source]
         started = time.perf_counter()
-        fold = fit(train, warm=warm)
+        fold = fit(train, warm=warm, frontend=frontend)
         held_pairs = [
             (g, t.metric, p, t.value) for g, t, p in predictions(held, fold.efficiencies(), fold.engine_factors())
         ]
@@ -388,6 +407,8 @@ def render_toml(
         "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
         "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
         "# (core.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
+        "# frontend_s (seconds, added to TTFT/E2E of served loads): the Python OpenAI servers' per-request front end,",
+        "# fitted on vLLM's CI serving rows at 1 req/s after the main fit (scripts/calibrate_frontend.py).",
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]
@@ -446,14 +467,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = ", ".join(
         path.name for path, file_rows in rows_by_file.items() if any(r["source"] not in FIT_EXCLUDE for r in file_rows)
     )
-    groups, skipped_rows = prepare(rows)
+    groups, skipped_rows = [], []
+    for path, file_rows in rows_by_file.items():  # length profiles named in notes are relative to their file
+        file_groups, file_skipped = prepare(file_rows, path.parent)
+        groups += file_groups
+        skipped_rows += file_skipped
     all_groups = groups
     skipped = Counter(reason for _, reason in skipped_rows)
     for source, reason in FIT_EXCLUDE.items():
         skipped[f"source {source} excluded from the fit: {reason}"] += sum(
             len(g.targets) for g in groups if g.source == source
         )
-    groups = [g for g in groups if g.source not in FIT_EXCLUDE]
+    front = frontend_groups(groups)
+    skipped["served rows of the front-end sources: fitted after the main fit (calibrate_frontend.py)"] += sum(
+        len(g.targets) for g in front
+    )
+    groups = [g for g in groups if g.source not in FIT_EXCLUDE and all(g is not f for f in front)]
     n_rows = sum(len(g.targets) for g in groups)
     print(
         f"{data}: {len(rows)} rows, {n_rows} predicted in {len(groups)} operating points, {sum(skipped.values())} skipped"
@@ -465,9 +494,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  fitted  {count:>4}: {source}")
 
     result = fit(groups)
+    frontend = _fit_frontend_on(result, front)
+    print(f"\nwithout a front end: robust cost {result.cost_end:.2f}; front end fitted on it {frontend * 1e3:.3g} ms")
+    result = fit(groups, warm=result, frontend=frontend)  # once more, with the front end on the served rows
+    frontend = _fit_frontend_on(result, front)
+    result = dataclasses.replace(result, space=dataclasses.replace(result.space, frontend=frontend))
     effs = result.efficiencies()
     engine_factors = result.engine_factors()
     print(f"\nfit: {result.evaluations} evaluations, robust cost {result.cost_start:.2f} -> {result.cost_end:.2f}")
+    print(f"  front end ({', '.join(FRONTEND_ENGINES)})     {frontend * 1e3:.3g} ms")
     for name, value in zip(result.space.names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
 
@@ -491,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     classes = {"fitted (in sample)": class_summary((g, t.metric, p, t.value) for g, t, p in fitted)}
     if not (args.no_cv or args.check):
         print("\nleave-one-source-out cross-validation:")
-        held_out = loso(groups, warm=result)
+        held_out = loso(groups, warm=result, frontend=frontend)
         cross = summarize(abs_pct_errors((m, p, v) for _, m, p, v in held_out))
         columns["leave-one-source-out"] = cross
         classes["leave-one-source-out"] = class_summary(held_out)
@@ -512,6 +547,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     def base(group: Group) -> Efficiency:  # a group's efficiency from the main fit, before any era factors
         eff = _for(effs, group.family)
         return engine_factors[group.engine].apply(eff) if group.engine in engine_factors else eff
+
+    print(f"\nfront end {frontend * 1e3:.3g} ms on {len(front)} served rows' TTFT (measured - predicted without it):")
+    for source, gap in gaps(front, base):
+        print(f"  {source:<40} {gap * 1e3:6.1f} ms")
+    for source, value, measured, predicted in leave_one_source_out(front, base):
+        print(f"  without {source:<32} front end {value * 1e3:5.1f} ms: TTFT {predicted:5.1f} / {measured:5.1f} ms")
 
     eras: dict[str, EngineFactors] = {}
     era_notes: list[str] = []

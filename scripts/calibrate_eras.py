@@ -111,7 +111,11 @@ def leave_one_engine_out(
 def era_values(eras: dict[str, EngineFactors]) -> dict[str, dict[str, float]]:
     """Rounded [eras.*] tables (3 significant digits, as the other tables)."""
     return {
-        era: {key: float(f"{value:.3g}") for key, value in dataclasses.asdict(factors).items()}
+        era: {
+            key: float(f"{value:.3g}")
+            for key, value in dataclasses.asdict(factors).items()
+            if key in ERA_BOUNDS or key == "compute_scale"  # not the engine's front end (the era has none of its own)
+        }
         for era, factors in eras.items()
     }
 

@@ -138,7 +138,11 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
 def engine_values(result: Any) -> dict[str, dict[str, float]]:
     """Rounded [engines.*] tables of the fitted engines."""
     return {
-        engine: {key: _round(value) for key, value in dataclasses.asdict(factors).items()}
+        engine: {
+            key: _round(value)
+            for key, value in dataclasses.asdict(factors).items()
+            if key != "frontend_s" or value  # only the engines with a server front end (calibrate_frontend.py)
+        }
         for engine, factors in result.engine_factors().items()
     }
 

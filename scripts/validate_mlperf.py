@@ -23,7 +23,8 @@ to these rows: scripts/calibrate.py reads only data/benchmarks/*.csv (tests/test
 
 The last table (``steps``) asks why a configuration misses: the decode step gpucast predicts at the batch each run
 held (Little's law on its own log: samples/s per GPU x (TTFT p50 + (tokens per sample - 1) x TPOT p50)) and with
-the prompt tokens that run prefilled per step, against the run's TPOT p50 (its mean step). Every submission here
+the prompt tokens that run prefilled per step, against the run's TPOT p50 (its mean step). LoadGen drives the engine
+in-process, so no HTTP front end (``Efficiency.frontend_s``) is charged anywhere here (``frontend_ms``). Every submission here
 serves one replica per GPU (TP1: the ``tensor_parallelism`` / ``tensor_parallel_size`` of its configs in the results
 repository), so the step is asked at TP1.
 """
@@ -35,6 +36,7 @@ import statistics
 from functools import cache
 from pathlib import Path
 
+from gpucast.catalog import loader
 from gpucast.core.replica import decode_step_time, prefill_costs
 from gpucast.errors import GpucastError
 from gpucast.inputs.length_profile import resolve_length_profile
@@ -48,6 +50,15 @@ LAYOUTS = (1, 2, 4, 8)
 PERCENTILE_COLUMNS = ("ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms")
 Key = tuple[str, str, int, str, str, int, str]  # model, GPU, GPU count, precision, engine, TP, length profile
 NO_SLO = 1e6  # ms (1,000 s): the largest ITL target the inputs accept; Offline is held to no latency (max_tps ignores SLOs anyway)
+
+
+@cache
+def frontend_ms(gpu: str, engine: str) -> float:
+    """The HTTP server's front end the planner charges ``engine``'s requests (``Efficiency.frontend_s``), which
+    LoadGen does not pay: its harnesses drive the engine in-process (NVIDIA's TensorRT-LLM one, AMD's vLLM one). At
+    a given rate a constant outside the engine shifts TTFT and nothing else (tests/test_frontend.py), so the TTFT
+    limit is raised by it and the estimate's TTFT lowered by it: exactly the engine without a front end."""
+    return loader.efficiency_for(loader.resolve_gpu(gpu), engine).frontend_s * 1e3
 
 
 @cache
@@ -65,7 +76,7 @@ def planned_tokens_per_s(
                 LLMWorkloadInput(1.0, 1, 1, 1.0, 0.0, length_profile=profile),
                 ModelConfig(model_name=model, precision=precision, kv_precision="FP8"),
                 GPUConfig(gpu_type=gpu),
-                ServingOptions(ttft_slo_ms=NO_SLO if offline else ttft_ms, itl_slo_ms=NO_SLO if offline else tpot_ms,
+                ServingOptions(ttft_slo_ms=NO_SLO if offline else ttft_ms + frontend_ms(gpu, engine), itl_slo_ms=NO_SLO if offline else tpot_ms,
                                slo_percentile="mean" if offline else "99", tp=tp, pp=1, engine=engine, min_replicas=1),
             )  # fmt: skip
         except GpucastError:
@@ -110,7 +121,7 @@ def estimated_tokens_per_s(
 
         def meets(rate: float, key: Key = key) -> bool:
             p = ask(key, "request-rate", rate).percentiles
-            return p["ttft_p99_ms"] <= ttft_ms and p["tpot_p99_ms"] <= tpot_ms
+            return p["ttft_p99_ms"] - frontend_ms(gpu, engine) <= ttft_ms and p["tpot_p99_ms"] <= tpot_ms
 
         lo, hi = top * 1e-4, top * (1.0 - 1e-4)
         if not meets(lo):
@@ -135,9 +146,11 @@ def percentiles_at(row: dict[str, str], tp: int) -> dict[str, object]:
     rate = float(row["tokens_per_s"]) / resolve_length_profile(profile).mean_output
     key: Key = (row["model"], row["gpu"], int(row["num_gpus"]), row["precision"], row["engine"], tp, profile)
     try:
-        predicted = ask(key, "request-rate", rate).percentiles
+        predicted = dict(ask(key, "request-rate", rate).percentiles)
     except GpucastError:
         return {}
+    for m in ("ttft_p50_ms", "ttft_p99_ms"):  # in-process: no HTTP front end
+        predicted[m] -= frontend_ms(row["gpu"], row["engine"])
     return {f"err_{m}": predicted[m] / float(row[m]) - 1.0 for m in PERCENTILE_COLUMNS}
 
 

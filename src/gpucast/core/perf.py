@@ -57,6 +57,9 @@ class Efficiency:
     # prefills of about half its wave ((C - 1) / 2 prompts) instead of an M/D/1 queue; 0 = independent arrivals
     closed_loop_wave_fraction: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / per-direction link bandwidth for large messages
+    # per request over an OpenAI-compatible HTTP server, besides the engine's passes (HTTP, tokenizing, hand-off to
+    # the engine process, detokenizing and streaming): added to TTFT/E2E of served loads only; 0 = in-process
+    frontend_s: float = 0.0
     source: str = "defaults"
 
 
@@ -80,6 +83,8 @@ class EngineFactors:
     # the prefill compute fraction on top of ``compute_scale``: a kernel generation whose prefill kernels (the
     # prompt's attention, its large GEMMs) lag its decode kernels by more than the shared factor says; 1 = as decode
     prefill_scale: float = 1.0
+    # seconds, added (not a scale): the engine's OpenAI server's per-request time (Efficiency.frontend_s); 0 = none
+    frontend_s: float = 0.0
 
     def apply(self, eff: Efficiency) -> Efficiency:
         """``eff`` with the engine's factors applied; fractions stay at most 1."""
@@ -96,6 +101,7 @@ class EngineFactors:
             moe_layer_overhead_s=eff.moe_layer_overhead_s * self.overhead_scale,
             moe_prefill_layer_overhead_s=eff.moe_prefill_layer_overhead_s * self.overhead_scale,
             closed_loop_wave_fraction=min(1.0, eff.closed_loop_wave_fraction * self.wave_scale),
+            frontend_s=eff.frontend_s + self.frontend_s,
         )
 
 

@@ -9,7 +9,8 @@ decode step stretches to ITL = T_step / (1 - lambda x P), and Little's law close
 C = lambda x E2E, with E2E = TTFT + (O - 1) x ITL. The quadratic below solves it exactly.
 
 TTFT = prefill latency + half a decode step (waiting for the running step) + queueing for
-the prefill server, taken as M/D/1: W = rho / (2 (1 - rho)) x P_latency at utilization rho.
+the prefill server, taken as M/D/1: W = rho / (2 (1 - rho)) x P_latency at utilization rho; a served load adds
+the OpenAI server's per-request front end (Efficiency.frontend_s), outside the engine.
 References: Orca (Yu et al., OSDI'22) iteration-level scheduling; vLLM (Kwon et al., SOSP'23);
 Sarathi-Serve (Agrawal et al., OSDI'24) chunked prefill.
 """
@@ -104,12 +105,16 @@ def operating_point(
     (attending to the whole prompt). Open-loop arrivals are ``open_loop_point``. ``waves``: the load is a
     closed-loop benchmark client (fixed lengths), whose prompts arrive partly in synchronized waves
     (``Efficiency.closed_loop_wave_fraction``); without it prompts queue as independent arrivals (M/D/1), the
-    model the open loop and the planner share.
+    model the open loop and the planner share. A client also waits for the server's front end
+    (``Efficiency.frontend_s``, in its TTFT and its cycle); the max-throughput point (no ``waves``) does not.
     """
     costs = _request_costs(
         cfg, input_tokens=input_tokens, output_tokens=output_tokens, concurrency=concurrency,
         cached_input_tokens=cached_input_tokens,
     )  # fmt: skip
+    # a client's cycle includes the server's front end; past the engine's slots it replaces queueing (point unchanged)
+    if waves and cfg.efficiency.frontend_s > 0.0 and concurrency < cfg.max_sequences:
+        costs = replace(costs, ttft_alone=costs.ttft_alone + cfg.efficiency.frontend_s)
     # a full engine admits queued requests one by one as slots free: the client's waves no longer reach it
     waves = waves and concurrency < cfg.max_sequences
     wave = _wave_wait(cfg, costs, input_tokens - cached_input_tokens) if waves else 0.0
@@ -297,7 +302,7 @@ def _at_request_rate(
     if rate >= top.requests_per_s:
         if num_requests is None:
             return replace(top, ttft_s=math.inf, e2e_s=math.inf)
-        backlog = finite_run_wait(rate, top.requests_per_s, num_requests, cfg.max_sequences)
+        backlog = finite_run_wait(rate, top.requests_per_s, num_requests, cfg.max_sequences) + cfg.efficiency.frontend_s
         return replace(top, ttft_s=top.ttft_s + backlog, e2e_s=top.e2e_s + backlog)
     lo, hi = 0.0, float(cfg.max_sequences)
     for _ in range(60):
@@ -338,7 +343,8 @@ def open_loop_point(
     # the closed loop's rate, not its whole point: only the rate carries over
     rate = _steady_rate(costs)
     utilization = max(rate / max(saturation_rate, 1e-12), rate * costs.prefill_cost)
-    ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency)
+    # the front end (``Efficiency.frontend_s``) is outside the engine: in TTFT, not in the running requests
+    ttft = costs.ttft_alone + _prefill_wait(utilization, costs.prefill_latency) + cfg.efficiency.frontend_s
     itl = costs.step.total_s / max(1.0 - rate * costs.prefill_cost, 1e-9)
     e2e = ttft + max(output_tokens - 1.0, 0.0) * itl
     # the constructor, not dataclasses.replace (~5x its cost): the capacity search builds one at every load it tries

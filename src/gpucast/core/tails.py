@@ -3,7 +3,8 @@
 The mean model (``serving``) gives one operating point: decode step, prefill share, mean TTFT/ITL/E2E. The tail
 adds what varies from request to request:
 
-* TTFT = own prefill (its prompt length, chunk by chunk) + half a running step + the wait for the prefill server.
+* TTFT = own prefill (its prompt length, chunk by chunk) + half a running step + the wait for the prefill server
+  (+ the HTTP server's front end, ``Efficiency.frontend_s``, a constant).
   The wait is M/G/1 (Pollaczek-Khinchine: E[W] = rho / (2 (1 - rho)) x E[S^2] / E[S], S the prefill time per
   pipeline stage (latency / pp: a queued prompt enters the first stage once the one ahead has left it), which is
   M/D/1 for one prompt length) with the exponential tail approximation P(W > t) = rho exp(-t rho / E[W]) (Kingman);
@@ -132,7 +133,7 @@ def latency_tail(
     if not math.isfinite(point.ttft_s):  # overloaded: the queue grows without bound, the steps go on
         inf = (math.inf,) * 5
         return LatencyTail(inf, (itl, *steps.quantiles(step.total_s)), inf, tpot)  # type: ignore[arg-type]
-    offsets = _offsets(shape, point)
+    offsets = _offsets(shape, point, cfg.efficiency.frontend_s)
     rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
     if lengths is None:  # one request shape: the wait's quantiles in closed form, shared by TTFT and E2E
         a, queued, e2e_offset = _one_shape(offsets[0], point, mean_wait)
@@ -180,7 +181,7 @@ def latencies_at(
     # _tpot_tail's closed form for one output length, at this level only
     tpot = _tpot_one_length(itl, step.total_s, _steps(shape, point).variance, shape.points[0][1], _Z[level])
     rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
-    a, queued, e2e_offset = _one_shape(_offsets(shape, point)[0], point, mean_wait)
+    a, queued, e2e_offset = _one_shape(_offsets(shape, point, cfg.efficiency.frontend_s)[0], point, mean_wait)
     wait = _wait_quantile(rho, mean_wait, level)
     return a + queued + wait, tpot, e2e_offset + wait
 
@@ -192,12 +193,12 @@ def _steps(shape: _Shape, point: OperatingPoint) -> StepDistribution:
     return step_distribution(shape.chunk_table, point.requests_per_s * point.itl_s, spread)
 
 
-def _offsets(shape: _Shape, point: OperatingPoint) -> list[tuple[float, float, float]]:
-    """(weight, TTFT before any wait, output tokens) per profile point: own prefill, half a running step, and in
-    every chunk of the prompt the running batch's attention and step overhead."""
+def _offsets(shape: _Shape, point: OperatingPoint, frontend: float) -> list[tuple[float, float, float]]:
+    """(weight, TTFT before any wait, output tokens) per profile point: own prefill, half a running step, in
+    every chunk of the prompt the running batch's attention and step overhead, and the server's ``frontend``."""
     step = point.step
     per_chunk_step = step.attention_s + step.overhead_s
-    half_step = step.total_s / 2.0
+    half_step = step.total_s / 2.0 + frontend
     return [(w, lat + half_step + n * per_chunk_step, tout) for w, tout, lat, _, n in shape.points]
 
 
