@@ -1,0 +1,76 @@
+"""``gpucast compare``: the same workload planned on every GPU (or precision, cloud) and ranked by cost."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..console.files import write_json
+from ..console.saving import apply_service, save_if_requested
+from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
+from ..inputs.types import GPUConfig
+from .args import sections_from_args
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``gpucast compare``: rank GPUs (or training setups) for one workload, cheapest first."""
+    from ..console import render
+    from ..planning.compare import compare_gpus
+
+    sections = apply_service(args, sections_from_args(args))
+
+    def split(value: str | None) -> list[str] | None:
+        names = [v.strip() for v in value.split(",") if v.strip()] if value else None
+        return None if names and "all" in [n.lower() for n in names] else names  # all = every provider
+
+    if (args.mode or sections.get("mode")) == "training":
+        from ..console import render_training
+        from ..training.estimate import compare_training
+
+        sections.get("serving", {}).pop("clouds", None)  # compare's --clouds picks the clouds (below)
+        training, model_cfg, gpu_cfg, train_options = training_inputs_from_sections(sections)
+        trows = compare_training(
+            training,
+            model_cfg,
+            train_options,
+            clouds=split(args.clouds),
+            gpu_types=split(args.gpus)
+            or ([gpu_cfg.gpu_type] if gpu_cfg.gpu_type else list(gpu_cfg.gpu_types or []) or None),
+        )
+        if args.top and args.top > 0:
+            trows = trows[: args.top]
+        save_if_requested(args, [r.to_dict() for r in trows], sections)
+        if args.json:
+            print(json.dumps([r.to_dict() for r in trows], indent=2))
+        else:
+            render_training.training_comparison(trows)
+        return 0
+    workload, model, gpu, options = inference_inputs_from_sections(sections)
+
+    rows = compare_gpus(
+        workload,
+        model,
+        options,
+        clouds=split(args.clouds),
+        precisions=split(args.precisions),
+        gpu_types=split(args.gpus) or _gpu_choices(gpu),
+        target_gpu_utilization=gpu.target_gpu_utilization,
+        top=args.top if args.top and args.top > 0 else None,
+    )
+    data = [r.to_dict() for r in rows]
+    save_if_requested(args, data, sections)
+    output = sections.get("options", {}).get("output_file")
+    if output:
+        write_json(output, data)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render.comparison(rows)
+    return 0
+
+
+def _gpu_choices(gpu: GPUConfig) -> list[str] | None:
+    """The GPUs ``compare`` ranks when ``--gpus`` is not given: the pinned one, a service's allowed ones, or all."""
+    if gpu.gpu_type:
+        return [gpu.gpu_type]
+    return list(gpu.gpu_types) if gpu.gpu_types else None
