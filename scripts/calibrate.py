@@ -63,7 +63,15 @@ from gpucast.validation.inference import Group, Target, metric_value, naive_valu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below
 from calibrate_eras import ERA_SOURCES, era_groups, era_lines, era_values, fit_era, leave_one_engine_out, predict
-from calibrate_frontend import FRONTEND_ENGINES, fit_frontend, frontend_groups, gaps, leave_one_source_out
+from calibrate_frontend import (
+    FRONTEND_ENGINES,
+    fit_frontend,
+    frontend_for,
+    frontend_groups,
+    gaps,
+    leave_one_source_out,
+    sourced_frontends,
+)
 from calibration_report import (
     LOSS_SCALE,
     SOLVER_OPTIONS,
@@ -228,7 +236,7 @@ class Space:
         return {
             engine: EngineFactors(
                 **dict(zip(ENGINE_BOUNDS, map(float, x[start : start + width]), strict=True)),
-                frontend_s=self.frontend if engine in FRONTEND_ENGINES else 0.0,
+                frontend_s=frontend_for(engine, self.frontend),
             )
             for engine, start in zip(self.engines, range(self.engine_offset, len(x), width), strict=False)
         }
@@ -408,7 +416,8 @@ def render_toml(
         "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
         "# (core.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
         "# frontend_s (seconds, added to TTFT/E2E of served loads): the Python OpenAI servers' per-request front end,",
-        "# fitted on vLLM's CI serving rows at 1 req/s after the main fit (scripts/calibrate_frontend.py).",
+        "# fitted on vLLM's CI serving rows at 1 req/s after the main fit (scripts/calibrate_frontend.py), or the",
+        "# engine's measured one where engines.toml gives it (frontend_ms, with its source: SGLang's).",
         "#",
         f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
     ]
@@ -502,7 +511,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     effs = result.efficiencies()
     engine_factors = result.engine_factors()
     print(f"\nfit: {result.evaluations} evaluations, robust cost {result.cost_start:.2f} -> {result.cost_end:.2f}")
-    print(f"  front end ({', '.join(FRONTEND_ENGINES)})     {frontend * 1e3:.3g} ms")
+    sourced = sourced_frontends()
+    fitted_on = ", ".join(e for e in FRONTEND_ENGINES if e not in sourced)
+    print(f"  front end ({fitted_on})     {frontend * 1e3:.3g} ms")
+    for engine, value in sourced.items():
+        print(f"  front end ({engine}, engines.toml)     {value * 1e3:.3g} ms")
     for name, value in zip(result.space.names, result.x, strict=True):
         print(f"  {name:<32} {value:.4g}")
 

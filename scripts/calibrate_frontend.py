@@ -9,9 +9,11 @@ light enough that the prompt waits for nothing: vLLM's CI serving test at 1 req/
 ``data/benchmarks/vllm_ci_serving.csv``), whose mean ITL the model predicts within 5% while its TTFT is 17-28 ms
 short. Those served rows are kept out of the main fit and fitted here, after it, with every main parameter fixed:
 one constant, the median of (measured - predicted) over their TTFT rows (a least-absolute-deviation fit of a
-constant). It is one value for the family of Python OpenAI servers (FRONTEND_ENGINES): SGLang's server has the
-same stages (FastAPI, a tokenizer process, ZMQ, a detokenizer process) and no fitted source of its own.
-TensorRT-LLM's fitted rows are Triton's C++ server or in-process (``trtllm-bench``), which show none, so it gets none.
+constant). The Python OpenAI servers (FRONTEND_ENGINES) get that value unless the catalog gives the engine's own
+measured one (``frontend_ms`` in engines.toml, with its source: ``sourced_frontends``): SGLang's, measured with a
+mock engine at 6.6 ms (tenstorrent/tt-inference-server#3560), a quarter of vLLM's, is used as published, not fitted
+(the percentile rows that show the difference are the validation, docs/tail-latency.md). TensorRT-LLM's fitted rows
+are Triton's C++ server or in-process (``trtllm-bench``), which show none, so it gets none.
 
 ``calibrate.py`` then refits the main parameters once with the front end applied to the served rows of those engines
 (their closed-loop cycles and TTFT include it) and fits the front end again on that fit.
@@ -23,6 +25,7 @@ import dataclasses
 import statistics
 from collections.abc import Callable, Sequence
 
+from gpucast.catalog.loader import load_engines
 from gpucast.core.perf import Efficiency
 from gpucast.validation.inference import Group, metric_value, operating
 
@@ -31,6 +34,22 @@ FRONTEND_ENGINES = ("sglang", "vllm")  # the Python OpenAI-compatible servers (o
 FRONTEND_SOURCES = ("vLLM-buildkite-perf-9513", "vLLM-buildkite-perf-9515", "vLLM-buildkite-perf-9555")
 SERVED_LOADS = ("concurrency", "request-rate")  # a benchmark client over HTTP (static batches are in-process)
 FRONTEND_METRICS = ("ttft_ms",)
+
+
+def sourced_frontends() -> dict[str, float]:
+    """{engine id: seconds} for FRONTEND_ENGINES whose catalog entry gives a measured front end (``frontend_ms``)."""
+    out = {}
+    for engine in FRONTEND_ENGINES:
+        measured = load_engines()[engine].frontend_ms
+        if measured is not None:
+            out[engine] = measured / 1e3
+    return out
+
+
+def frontend_for(engine: str, fitted: float) -> float:
+    """The front end ``engine``'s served rows are charged: its sourced value, else the fitted one for the Python
+    OpenAI servers, else none."""
+    return sourced_frontends().get(engine, fitted if engine in FRONTEND_ENGINES else 0.0)
 
 
 def frontend_groups(groups: Sequence[Group]) -> list[Group]:

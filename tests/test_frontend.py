@@ -135,19 +135,19 @@ def test_the_source_file_names_its_provenance() -> None:
 
 
 def test_the_shipped_value_is_the_fit_of_the_shipped_engine() -> None:
-    """The loader gives vLLM and SGLang (the Python OpenAI servers) the front end of ``calibration.toml`` and
+    """The loader gives vLLM the fitted front end of ``calibration.toml``, SGLang its own measured one and
     TensorRT-LLM none; re-fitted on the source's rows with the shipped efficiencies (front end off), the median gap is
-    that value again (within 0.2 ms: the stored efficiencies are rounded to 3 digits), in the 17.8-27.5 ms the three
+    vLLM's value again (within 0.2 ms: the stored efficiencies are rounded to 3 digits), in the 17.8-27.5 ms the three
     builds leave (docs/tail-latency.md)."""
     sys.path.insert(0, str(REPO / "scripts"))
     from calibrate_frontend import fit_frontend, frontend_groups, gaps
 
     stored = tomllib.loads((REPO / "src" / "gpucast" / "catalog" / "calibration.toml").read_text("utf-8"))
     value = stored["engines"]["vllm"]["frontend_s"]
-    assert stored["engines"]["sglang"]["frontend_s"] == value
+    assert stored["engines"]["sglang"]["frontend_s"] == pytest.approx(0.0066, abs=1e-12)
     gpu = loader.resolve_gpu("H200")
     assert loader.efficiency_for(gpu, "vllm").frontend_s == value
-    assert loader.efficiency_for(gpu, "sglang").frontend_s == value
+    assert loader.efficiency_for(gpu, "sglang").frontend_s == pytest.approx(0.0066, abs=1e-12)
     assert loader.efficiency_for(gpu, "trtllm").frontend_s == 0.0
     groups, skipped = prepare(read_rows(DATA), DATA.parent)
     front = frontend_groups(groups)
@@ -155,3 +155,47 @@ def test_the_shipped_value_is_the_fit_of_the_shipped_engine() -> None:
     assert fit_frontend(front, lambda g: g.cfg.efficiency) == pytest.approx(value, abs=2e-4)
     found = sorted(gap for _, gap in gaps(front, lambda g: g.cfg.efficiency))
     assert len(found) == 3 and found[0] > 0.015 and found[-1] < 0.030 and math.isclose(found[1], value, abs_tol=2e-4)
+
+
+def test_sglang_s_front_end_is_the_published_mock_engine_measurement() -> None:
+    """engines.toml gives SGLang's server its measured time, with its source: on a mock engine whose forward
+    busy-waits 1000 / 380 = 2.632 ms, median TTFT 9.54 ms and median TPOT 2.94 ms (tt-inference-server#3560); TTFT
+    less one engine step (forward + the scheduler's 0.31 ms) is 9.54 - 2.94 = 6.60 ms. vLLM's is fitted (none in the
+    catalog), TensorRT-LLM's server has none."""
+    engines = loader.load_engines()
+    sglang = engines["sglang"]
+    assert sglang.frontend_ms == pytest.approx(9.54 - 2.94, abs=1e-9)
+    forward = 1000 / 380  # ms: the mock's busy-wait at 380 tokens/s
+    assert forward == pytest.approx(2.632, abs=5e-4) and 2.94 - forward == pytest.approx(0.31, abs=0.01)
+    assert "tt-inference-server/issues/3560" in sglang.frontend_source and sglang.frontend_as_of == "2026-05-18"
+    assert engines["vllm"].frontend_ms is None and engines["trtllm"].frontend_ms is None
+
+
+def test_the_calibration_charges_each_server_its_own() -> None:
+    """``calibrate.py`` charges SGLang's served rows the catalog's 6.6 ms whatever vLLM's fit gives, vLLM the fitted
+    value, an engine outside the Python OpenAI servers nothing."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from calibrate_frontend import frontend_for, sourced_frontends
+
+    assert sourced_frontends() == {"sglang": pytest.approx(0.0066, abs=1e-12)}
+    for fitted in (0.0, 0.0264):
+        assert frontend_for("sglang", fitted) == pytest.approx(0.0066, abs=1e-12)
+        assert frontend_for("vllm", fitted) == fitted
+        assert frontend_for("trtllm", fitted) == 0.0
+
+
+def test_a_measured_front_end_needs_its_source() -> None:
+    """A catalog front end without ``frontend_source`` / ``frontend_as_of`` (or negative) is refused."""
+    base = dataclasses.asdict(loader.load_engines()["sglang"])
+    base["aliases"] = tuple(base["aliases"])
+    for change in ({"frontend_source": ""}, {"frontend_as_of": ""}, {"frontend_ms": -1.0}):
+        with pytest.raises(TypeError):
+            type(loader.load_engines()["sglang"])(**{**base, **change})
+
+
+def test_an_sglang_open_loop_point_waits_its_own_front_end() -> None:
+    """At 2 req/s, SGLang's TTFT carries its 6.6 ms and the same engine with vLLM's 26.4 ms carries 19.8 ms more:
+    the front end is the only difference."""
+    shape = {"input_tokens": 300.0, "output_tokens": 250.0}
+    sglang, vllm_like = (at_request_rate(_config(f), rate=2.0, **shape) for f in (0.0066, 0.0264))
+    assert vllm_like.ttft_s - sglang.ttft_s == pytest.approx(0.0198, abs=1e-12)

@@ -278,6 +278,12 @@ class EngineSpec:
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known
     mla_moe_kernels_since: str = ""
+    # the OpenAI-compatible server's own time per request (core.perf.Efficiency.frontend_s) where a published
+    # measurement gives it (``frontend_source``, ``frontend_as_of``); None = fitted (scripts/calibrate_frontend.py)
+    # or none. scripts/calibrate.py copies it into calibration.toml, which is what the planner reads.
+    frontend_ms: float | None = None
+    frontend_source: str = ""
+    frontend_as_of: str = ""
 
     def default_kv_precision(self, precision: Precision) -> Precision:
         """The KV cache dtype the engine uses for ``precision`` weights when none is given: the activation
@@ -291,6 +297,10 @@ class EngineSpec:
     def __post_init__(self) -> None:
         if self.kv_reservation not in ("used", "full"):
             raise TypeError(f"kv_reservation {self.kv_reservation!r} is not one of used, full")
+        if self.frontend_ms is not None and not (
+            self.frontend_ms >= 0 and self.frontend_source and self.frontend_as_of
+        ):
+            raise TypeError("frontend_ms needs a value >= 0, frontend_source and frontend_as_of")
 
     def serves(self, model: ModelSpec) -> ModelSpec:
         """``model`` as this engine runs it: without its sliding window when the engine does not apply one."""
