@@ -108,6 +108,7 @@ from gpucast.core.memory import (  # noqa: E402
     VLLM_NON_TORCH_GIB,
     activation_peak_bytes,
     for_engine_build,
+    for_engine_release,
     indexer_key_bytes,
 )
 
@@ -153,6 +154,45 @@ def test_vllm_v0_profiles_max_model_len_and_064_charges_non_torch_memory(llama8b
 def test_vllm_profiling_token_budget_by_version(version, max_model_len, budget):
     settings = for_engine_build(MemorySettings(), "vllm", version=version, max_model_len=max_model_len)
     assert settings.max_batched_tokens == budget
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "budget"),
+    [
+        ("vllm", (0, 7, 3), 163_840),  # V0 runs an MLA model without chunked prefill: max_model_len
+        ("vllm", (0, 7, 4), 163_840),  # (dstack's 0.7.4.dev181 on H200)
+        ("vllm", (0, 8, 0), 8_192),  # V1 always chunks: the engine's budget
+        ("vllm", None, 8_192),  # no release named: the current engine
+        ("sglang", (0, 4, 3), 8_192),  # another engine: untouched
+    ],
+)
+def test_vllm_v0_serves_an_mla_model_unchunked(engine, version, budget):
+    """DeepSeek-R1 (163,840-token context) on a V0 vLLM profiles its whole max_model_len; a dense model with a
+    context above 32K is chunked there (the engine's budget), one of 32K or less is not."""
+    r1, llama = loader.resolve_model("deepseek-r1"), loader.resolve_model("llama-3.1-8b")
+    settings = MemorySettings.for_engine(loader.resolve_engine(engine))
+    assert for_engine_release(settings, engine, r1, version, r1.max_context).max_batched_tokens == budget
+    assert (
+        for_engine_release(settings, engine, llama, version, 131_072).max_batched_tokens == settings.max_batched_tokens
+    )
+    if engine == "vllm" and version is not None and version < (0, 8, 0):
+        assert for_engine_release(settings, engine, llama, version, 16_384).max_batched_tokens == 16_384
+        assert for_engine_release(settings, engine, r1, version, 1_024).max_batched_tokens == 2_048  # the floor
+
+
+def test_deepseek_r1_on_vllm_07_halves_the_h200_kv_cache():
+    """8 x H200, FP8 weights, BF16 latent cache replicated on every rank (70,272 B per token): the 163,840-token
+    profiling pass holds about 26 GiB of activations per GPU (1.3 GiB at the chunked 8,192), leaving about 290k
+    tokens instead of 670k: 46 sequences of a 3,200 + 6,400 / 2 mean length, where the dstack runs show about 50
+    requests past their first token at 6,400 output tokens (data/benchmarks/README.md)."""
+    r1, h200, vllm = loader.resolve_model("deepseek-r1"), loader.resolve_gpu("h200"), loader.resolve_engine("vllm")
+    kwargs = {"precision": Precision.FP8, "kv_precision": Precision.BF16, "tp": 8}
+    chunked = estimate_memory(r1, h200, settings=MemorySettings.for_engine(vllm), **kwargs)
+    v0 = for_engine_release(MemorySettings.for_engine(vllm), "vllm", r1, (0, 7, 4), r1.max_context)
+    unchunked = estimate_memory(r1, h200, settings=v0, **kwargs)
+    assert unchunked.activations_gib == pytest.approx(26.0, abs=0.5) and chunked.activations_gib < 1.5
+    assert 250_000 < unchunked.kv_capacity_tokens < 0.5 * chunked.kv_capacity_tokens
+    assert 40 < unchunked.kv_capacity_tokens / (3200 + 6400 / 2) < 50
 
 
 def test_vllm_before_064_keeps_the_fitted_overhead_and_other_engines_are_untouched():

@@ -35,7 +35,7 @@ GPUS = ["H100", "H200", "A100-80GB", "L40S", "B200"]
 ENGINES = ["vllm", "sglang", "trtllm"]
 
 
-def _re_estimate(plan: dict, engine: str) -> dict:
+def _re_estimate(plan: dict, engine: str, engine_version: str | None = None) -> dict:
     """``gpucast estimate`` of the plan's own deployment at its planned peak request rate."""
     res, thr, inputs = plan["gpu_resources"], plan["throughput"], plan["inputs"]
     return estimate(
@@ -54,6 +54,7 @@ def _re_estimate(plan: dict, engine: str) -> dict:
             precision=inputs["precision"],
             kv_precision=inputs["kv_precision"],
             engine=engine,
+            engine_version=engine_version,
             gpu_memory_utilization=inputs["gpu_memory_utilization"],
             max_num_seqs=inputs["max_num_seqs"],
             max_model_len=inputs["context_window"],
@@ -90,6 +91,20 @@ def test_a_plan_re_estimated_at_its_peak_rate_gives_its_latencies(model, gpu, en
     assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
     assert thr["estimated_ttft_ms"] <= ttft * (1 + 1e-9) and thr["estimated_itl_ms"] <= itl * (1 + 1e-9)
     assert thr["capacity_ttft_ms"] <= ttft * (1 + 1e-9) and thr["capacity_itl_ms"] <= itl * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("context_window", [163_840, 16_384])
+def test_an_engine_release_plans_and_re_estimates_with_the_same_memory(context_window):
+    """A V0 vLLM (0.7.4) serving DeepSeek-R1 profiles its whole max_model_len (core.memory.for_engine_release): the
+    plan and ``estimate --engine-version 0.7.4 --max-model-len <its window>`` hold the same KV cache and agree."""
+    options = ServingOptions(ttft_slo_ms=8000, itl_slo_ms=90, engine="vllm", engine_version="0.7.4", tp=8,
+                             slo_percentile="mean")  # fmt: skip
+    model = ModelConfig(model_name="deepseek-r1", precision="FP8", kv_precision="BF16", context_window=context_window)
+    plan = plan_inference(LLMWorkloadInput(3.0, 3200, 1600, 1.0), model, GPUConfig("H200"), options).to_dict()
+    again = _re_estimate(plan, "vllm", "0.7.4")
+    thr = plan["throughput"]
+    assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
 
 
 def test_the_issue_example_plans_about_the_published_fleet():

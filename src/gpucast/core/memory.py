@@ -316,6 +316,39 @@ def sglang_default_mem_fraction(
     return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
 
 
+def vllm_v0_unchunked(version: tuple[int, int, int], max_model_len: int, *, mla: bool) -> bool:
+    """Whether a vLLM release runs without chunked prefill by default, so that its profiling pass (and its
+    prefill-only steps) cover ``max(max_model_len, 2048)`` tokens (``SchedulerConfig``).
+
+    Only V0 (before 0.8, :data:`VLLM_V1_DEFAULT_FROM`) can: before 0.5 always, from 0.5 on for a ``max_model_len``
+    up to 32,768 (longer contexts turn chunked prefill on, ``EngineArgs``), and always for an MLA model
+    (DeepSeek-V2/V3/R1): 0.7.1-0.7.3 force it off ("MLA is enabled; forcing chunked prefill and prefix caching
+    to be disabled", ``VllmConfig``, in the v0.7.1 and v0.7.3 start-up logs quoted in vllm-project/vllm-ascend
+    issue threads and vllm-project/vllm#13374), later V0 builds on ROCm likewise ("MLA is enabled on a non-cuda
+    platform; ...", v0.7.4.dev4 on 8 x MI300X, ROCm/vllm#457) and V0 on CUDA leaves it off unless asked for
+    ("Chunked prefill not supported for Multimodal or MLA in V0", ``EngineArgs._set_default_args_v0``, vLLM
+    0.8-0.9; vllm-project/vllm#12639 made it possible on CUDA in V0 without making it the default)."""
+    if version >= VLLM_V1_DEFAULT_FROM:
+        return False
+    return mla or version < (0, 5, 0) or max_model_len <= VLLM_V0_CHUNKED_ABOVE
+
+
+def for_engine_release(
+    settings: MemorySettings, engine: str, model: ModelSpec, version: tuple[int, int, int] | None, max_model_len: int
+) -> MemorySettings:
+    """The profiling token budget of the vLLM release a serving question names (``--engine-version``, a
+    measurement's engine label), where it differs from the engine's default budget: a V0 release without
+    chunked prefill (:func:`vllm_v0_unchunked`) profiles one forward pass over ``max(max_model_len, 2048)``
+    tokens, and that activation peak is taken from the KV cache. DeepSeek-R1 (an MLA model, 163,840-token
+    context) on vLLM 0.7 at TP8 profiles 163,840 tokens: about 26 GiB of activations per GPU instead of 1.3,
+    which on a 141 GB H200 halves the KV cache (about 290k tokens instead of 670k). ``max_model_len``: as
+    launched, else the model's context (vLLM's default). The release's other arithmetic (what its profiler
+    charges, :func:`for_engine_build`) stays with the start-up logs that state it."""
+    if engine == "vllm" and version is not None and vllm_v0_unchunked(version, max_model_len, mla=model.is_mla):
+        return dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
+    return settings
+
+
 def for_engine_build(
     settings: MemorySettings,
     engine: str,
@@ -352,8 +385,7 @@ def for_engine_build(
     layout (None: the fraction is stated, or the build predates the heuristic).
     """
     if engine == "vllm" and version is not None:
-        v0_unchunked = max_model_len is not None and (version < (0, 5, 0) or max_model_len <= VLLM_V0_CHUNKED_ABOVE)
-        if version < VLLM_V1_DEFAULT_FROM and v0_unchunked and max_model_len is not None:
+        if max_model_len is not None and vllm_v0_unchunked(version, max_model_len, mla=False):
             settings = dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
         if version >= VLLM_ALLOCATED_PEAK_FROM:
             settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)

@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import loader
+from ..core.engine_era import parse_engine_version
 from ..core.inference import replica_config
 from ..core.layout import Layout
-from ..core.memory import MemorySettings
+from ..core.memory import MemorySettings, for_engine_release
 from ..core.percentiles import QUANTILES, LengthProfile
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load
@@ -214,7 +215,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         tp=tp,
         pp=pp,
         workload=_shape(request),
-        settings=_settings(request, engine),
+        settings=_settings(request, engine, spec),
         ep=request.ep,
         attention_dp=request.attention_dp,
         short_kv_starts=engine.starts_with_short_kv,
@@ -222,13 +223,19 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
 
 
-def _settings(request: EstimateRequest, engine: Any) -> PlanSettings:
+def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
     fraction = request.gpu_memory_utilization or engine.default_memory_fraction
     needed = math.ceil(request.longest)
     return PlanSettings(
         engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
         context_window=request.max_model_len or needed,
-        memory=MemorySettings.for_engine(engine, fraction),
+        memory=for_engine_release(
+            MemorySettings.for_engine(engine, fraction),
+            engine.id,
+            spec,
+            parse_engine_version(request.engine_version),
+            request.max_model_len or spec.max_context,
+        ),
     )
 
 
@@ -248,7 +255,7 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
                 eff = loader.efficiency_for(gpu, engine.id, model=spec, engine_version=request.engine_version)
                 cfg, _, _ = replica_config(
                     spec, gpu, eff, precision=precision, kv_precision=kv, tp=tp,
-                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine), ep=request.ep,
+                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine, spec), ep=request.ep,
                     attention_dp=request.attention_dp,
                 )  # fmt: skip
             except InfeasibleError:
@@ -286,7 +293,7 @@ def estimate(request: EstimateRequest) -> EstimateResult:
     if point.concurrency >= cfg.max_sequences:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
     warnings = [precision_note] if precision_note else []
-    window = _settings(request, loader.resolve_engine(request.engine)).context_window
+    window = _settings(request, loader.resolve_engine(request.engine), cfg.model).context_window
     needed = request.longest
     if memory.kv_capacity_tokens < needed:
         raise InfeasibleError(

@@ -14,7 +14,8 @@ from ..catalog.hf_config import model_from_shape
 from ..core.agent import AgentShape, largest_calls, max_context_tokens
 from ..core.agent_search import ServingVariant
 from ..core.cost import INTERRUPTIBLE
-from ..core.memory import MemorySettings
+from ..core.engine_era import parse_engine_version
+from ..core.memory import MemorySettings, for_engine_release
 from ..core.params import representative_dense_model
 from ..core.percentiles import LengthProfile, check_percentile
 from ..core.specs import GPUSpec, ModelSpec, Precision
@@ -130,7 +131,13 @@ def resolve(
         engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
         max_sequences_cap=model.batch_size,
         context_window=context_window,
-        memory=MemorySettings.for_engine(engine, options.gpu_memory_utilization),
+        memory=for_engine_release(
+            MemorySettings.for_engine(engine, options.gpu_memory_utilization),
+            engine.id,
+            spec,
+            parse_engine_version(options.engine_version),
+            context_window,  # the engine's max_model_len, as the plan launches it
+        ),
     )
     return ResolvedRequest(
         model=spec,

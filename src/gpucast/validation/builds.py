@@ -7,8 +7,14 @@ from __future__ import annotations
 import re
 
 from ..core.engine_era import parse_engine_version
-from ..core.memory import VLLM_V1_DEFAULT_FROM, MemorySettings, for_engine_build, sglang_default_mem_fraction
-from ..core.specs import GPUSpec
+from ..core.memory import (
+    VLLM_V1_DEFAULT_FROM,
+    MemorySettings,
+    for_engine_build,
+    for_engine_release,
+    sglang_default_mem_fraction,
+)
+from ..core.specs import GPUSpec, ModelSpec
 
 # a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)
 MEMORY_FRACTION = re.compile(
@@ -45,3 +51,11 @@ def build_settings(
             gpu.memory_gib * 1024, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1
         ),
     )
+
+
+def release_settings(row: dict[str, str], engine_id: str, memory: MemorySettings, model: ModelSpec) -> MemorySettings:
+    """``memory`` with the profiling budget of the release a serving row's engine label states
+    (``core.memory.for_engine_release``); ``max_model_len`` from the notes, else the model's context."""
+    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
+    max_model_len = int(length.group(1)) if length else model.max_context
+    return for_engine_release(memory, engine_id, model, parse_engine_version(row.get("engine", "")), max_model_len)

@@ -29,7 +29,7 @@ from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, under_load
 from ..core.workload import PlanSettings, Workload
 from ..errors import GpucastError
-from .builds import build_settings
+from .builds import build_settings, release_settings
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, replayed_tokens, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
@@ -176,6 +176,8 @@ def _add_row(
     ep, attention_dp = row_layout(row, tp)
     if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
         memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp)
+    else:  # the profiling budget of the release the engine label states (a V0 vLLM without chunked prefill)
+        memory = release_settings(row, engine_id, memory, model)
     chunk = chunk_tokens(row)
     era = era_for(engine_id, model, row["engine"])  # the version the row's engine label states
     cfg_key = (

@@ -47,6 +47,7 @@ from ..catalog.loader import load_engines, resolve_gpu, resolve_model
 from ..errors import GpucastError, InfeasibleError, InputError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..planning.inference import plan_inference
+from .builds import release_settings
 from .inference import REQUIRED_COLUMNS, is_training
 from .layouts import row_layout
 from .plan_diagnosis import estimate_at_rate, estimate_closed_loop
@@ -164,12 +165,16 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
     if precision is None or kv is None:
         raise InputError(f"precision {point.precision!r}/{point.kv_precision!r} unknown")
     needed = point.input_tokens + point.output_tokens
+    window = math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP
+    stated = release_settings({**row, "notes": point.notes}, engine_id, memory, model)
+    if stated != memory:  # the release profiles over max_model_len: the launch's, else vLLM's default (the model's)
+        window = stated.max_batched_tokens
     margin = ServingOptions().safety_margin
     ep, attention_dp = row_layout({"notes": point.notes}, point.tp)
     return (
         LLMWorkloadInput(LOAD_FACTOR * rate_rps(point), round(point.input_tokens), round(point.output_tokens), 1.0, 0.0),
         ModelConfig(model_name=model.id, precision=precision.name, kv_precision=kv.name,
-                    context_window=math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP),
+                    context_window=window),
         GPUConfig(gpu_type=gpu.id),
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
                        safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
