@@ -66,7 +66,6 @@ from calibrate_eras import ERA_SOURCES, era_groups, era_lines, era_values, fit_e
 from calibrate_frontend import (
     FRONTEND_ENGINES,
     fit_frontend,
-    frontend_for,
     frontend_groups,
     gaps,
     leave_one_source_out,
@@ -77,169 +76,30 @@ from calibration_report import (
     SOLVER_OPTIONS,
     _fmt,
     abs_pct_errors,
-    calibration_values,
     check_or_write,
     class_summary,
     differs_from_file,
-    engine_values,
     print_table,
+    render_toml,
     summarize,
     table_differences,
+)
+from calibration_space import (
+    ENGINE_PRIOR_SIGMA,
+    FIT_EXCLUDE,
+    MIN_ENGINE_ROWS,
+    MIN_FAMILY_ROWS,
+    NG,
+    PRIOR_SIGMA,
+    REFERENCE_ENGINE,
+    START_SIGMA,
+    STARTS,
+    Space,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path("../shared/calibration/inference.csv")  # relative to the repo root
 CALIBRATION_TOML = REPO / "src" / "gpucast" / "catalog" / "calibration.toml"
-
-# ---------------------------------------------------------------------------------------------- fit settings
-FRACTION_BOUNDS = (0.2, 0.95)
-OVERHEAD_BOUNDS_MS = (0.5, 20.0)
-SEQUENCE_OVERHEAD_BOUNDS_US = (0.1, 300.0)  # per sequence per decode step
-SERIAL_BOUNDS = (0.01, 1.0)  # share of min(memory, compute) of a lone prefill pass not overlapped
-ALLREDUCE_BOUNDS_US = (3.0, 50.0)
-MOE_LAYER_BOUNDS_US = (0.1, 500.0)  # per MoE layer per forward pass
-MOE_PREFILL_LAYER_BOUNDS_US = (0.1, 5000.0)  # per MoE layer of a (eager) prefill pass
-EXPERT_SCALE_BOUNDS = (0.05, 1.5)  # grouped-GEMM compute relative to the dense GEMMs
-WAVE_BOUNDS = (0.01, 1.0)  # share of a closed-loop benchmark's prompts arriving in synchronized waves
-PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
-START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
-MIN_FAMILY_ROWS = 10  # a family gets its own table only with at least this many fitted rows
-# Engine factors (core.perf.EngineFactors): TensorRT-LLM is the reference (factors 1, so the family fractions
-# stay identifiable); another engine gets its own factors with at least MIN_ENGINE_ROWS fitted rows, each tied
-# to 1 by a weak log-normal prior (ENGINE_PRIOR_SIGMA).
-REFERENCE_ENGINE = "trtllm"
-MIN_ENGINE_ROWS = 20
-ENGINE_PRIOR_SIGMA = 0.3
-ENGINE_BOUNDS = {"bandwidth_scale": (0.5, 1.5), "compute_scale": (0.5, 1.5), "overhead_scale": (0.33, 3.0)}
-# fixed starting point: the dataclass defaults, and 10 us per sequence per step (the dataclass default is 0,
-# "not modelled", which a log-space prior cannot start from)
-START = dataclasses.replace(
-    Efficiency(),
-    sequence_overhead_s=10e-6,
-    prefill_serial_fraction=0.5,
-    moe_layer_overhead_s=10e-6,
-    moe_prefill_layer_overhead_s=100e-6,
-    closed_loop_wave_fraction=0.3,
-)
-# Deterministic multi-start over (bandwidth_fraction, compute_fraction); the other parameters start at START.
-STARTS = ((START.bandwidth_fraction, START.compute_fraction), (0.75, 0.4), (0.6, 0.3))
-
-
-# ---------------------------------------------------------------------------------------------- parameters
-# Sources kept out of the fit (still reported by `gpucast validate`), each with the reason.
-FIT_EXCLUDE = {
-    "SGLang-benchmark_dsv3-README": "server saturated already at 1 req/s (median TPOT 140-680 ms): a misconfigured "
-    "run (data/benchmarks/README.md), not the engine's capacity",
-    "dstack-deepseek-r1-h200-mi300x-2025-03": "early-2025 DeepSeek MLA/MoE kernels (SGLang 0.4.2-0.4.3, vLLM 0.7, "
-    "TensorRT-LLM 0.17 PyTorch preview): fitted after the main fit as the [eras.early-mla-moe] factors "
-    "(calibrate_eras.py), not into the per-engine factors the current engine versions use",
-    "dstack-llama405b-h100-mi300x-2024-12": "Meta's Llama-3.1-405B FP8 checkpoint quantizes only the MLP weights "
-    "(attention stays BF16; the source's log shows 56.8 GB loaded per GPU against 47.7 GiB for all-linear FP8), a "
-    "layout gpucast's FP8 precision does not describe, so its KV capacity and large-batch rows are off by design",
-}
-NG = 12  # global parameters: bandwidth, compute, prefill, overhead, all-reduce latency, KV bandwidth, per-sequence,
-# prefill serial share, per-MoE-layer overhead (decode, prefill), grouped-GEMM compute scale, closed-loop wave share
-
-
-@dataclass(frozen=True)
-class Space:
-    """Layout of the fitted vector: the global entries, (bandwidth, compute) per family, then the
-    ENGINE_BOUNDS factors per engine."""
-
-    families: tuple[str, ...]
-    engines: tuple[str, ...] = ()
-    frontend: float = 0.0  # fixed, not fitted here: FRONTEND_ENGINES' server front end (calibrate_frontend.py)
-
-    GLOBAL = (
-        "bandwidth_fraction",
-        "compute_fraction",
-        "prefill_fraction",
-        "step_overhead_ms",
-        "allreduce_latency_us",
-        "kv_bandwidth_fraction",
-        "sequence_overhead_us",
-        "prefill_serial_fraction",
-        "moe_layer_overhead_us",
-        "moe_prefill_layer_overhead_us",
-        "expert_compute_scale",
-        "closed_loop_wave_fraction",
-    )
-
-    @property
-    def names(self) -> list[str]:
-        names = list(self.GLOBAL)
-        for family in self.families:
-            names += [f"{family}.bandwidth_fraction", f"{family}.compute_fraction"]
-        for engine in self.engines:
-            names += [f"{engine}.{name}" for name in ENGINE_BOUNDS]
-        return names
-
-    @property
-    def engine_offset(self) -> int:
-        return NG + 2 * len(self.families)
-
-    def start(self) -> np.ndarray:
-        head = [
-            START.bandwidth_fraction,
-            START.compute_fraction,
-            START.prefill_fraction,
-            START.step_overhead_s * 1e3,
-            START.allreduce_latency_s * 1e6,
-            START.kv_bandwidth_fraction,
-            START.sequence_overhead_s * 1e6,
-            START.prefill_serial_fraction,
-            START.moe_layer_overhead_s * 1e6,
-            START.moe_prefill_layer_overhead_s * 1e6,
-            START.expert_compute_scale,
-            START.closed_loop_wave_fraction,
-        ]
-        families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
-        return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
-        pairs.append(SEQUENCE_OVERHEAD_BOUNDS_US)
-        pairs.append(SERIAL_BOUNDS)
-        pairs += [MOE_LAYER_BOUNDS_US, MOE_PREFILL_LAYER_BOUNDS_US, EXPERT_SCALE_BOUNDS, WAVE_BOUNDS]
-        pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
-        pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
-        low, high = zip(*pairs, strict=True)
-        return np.array(low, dtype=float), np.array(high, dtype=float)
-
-    def efficiencies(self, x: Sequence[float], source: str = "calibrate.py") -> dict[str, Efficiency]:
-        """{'default': ..., family: ...} as the loader builds them from calibration.toml."""
-        base = Efficiency(
-            bandwidth_fraction=float(x[0]),
-            compute_fraction=float(x[1]),
-            prefill_fraction=float(x[2]),
-            step_overhead_s=float(x[3]) * 1e-3,
-            allreduce_latency_s=float(x[4]) * 1e-6,
-            kv_bandwidth_fraction=float(x[5]),
-            sequence_overhead_s=float(x[6]) * 1e-6,
-            prefill_serial_fraction=float(x[7]),
-            moe_layer_overhead_s=float(x[8]) * 1e-6,
-            moe_prefill_layer_overhead_s=float(x[9]) * 1e-6,
-            expert_compute_scale=float(x[10]),
-            closed_loop_wave_fraction=float(x[11]),
-            interconnect_fraction=START.interconnect_fraction,
-            source=source,
-        )
-        result = {"default": base}
-        for index, family in enumerate(self.families):
-            bw, compute = x[NG + 2 * index], x[NG + 1 + 2 * index]
-            result[family] = dataclasses.replace(base, bandwidth_fraction=float(bw), compute_fraction=float(compute))
-        return result
-
-    def engine_factors(self, x: Sequence[float]) -> dict[str, EngineFactors]:
-        """{engine id: factors} for the fitted engines (the others, incl. the reference, are unscaled)."""
-        width = len(ENGINE_BOUNDS)
-        return {
-            engine: EngineFactors(
-                **dict(zip(ENGINE_BOUNDS, map(float, x[start : start + width]), strict=True)),
-                frontend_s=frontend_for(engine, self.frontend),
-            )
-            for engine, start in zip(self.engines, range(self.engine_offset, len(x), width), strict=False)
-        }
 
 
 def _for(effs: dict[str, Efficiency], family: str) -> Efficiency:
@@ -387,61 +247,6 @@ def loso(
             f"({time.perf_counter() - started:.1f} s; bw/c/prefill/overhead ms/allreduce us/kv bw/seq us {values})"
         )
     return pairs
-
-
-def render_toml(
-    result: Fit,
-    *,
-    data_label: str,
-    rows: int,
-    date: str,
-    in_sample: dict[str, tuple[int, float, float]],
-    cross: dict[str, tuple[int, float, float]] | None,
-    classes: dict[str, dict[str, tuple[int, float, float]]] | None = None,
-    eras: dict[str, EngineFactors] | None = None,
-    era_notes: Sequence[str] = (),
-) -> str:
-    defaults, families = calibration_values(result)
-
-    lines = [
-        "# Efficiency factors of the serving performance model (gpucast.core.perf.Efficiency).",
-        "# Fractions of datasheet peaks that serving engines reach, and fixed per-step costs.",
-        "# [defaults] applies to every GPU family without its own table.",
-        "# Generated by `python scripts/calibrate.py` (do not edit by hand; `--check` verifies it).",
-        "# Fitted: prefill_fraction, step_overhead_s, sequence_overhead_s, allreduce_latency_s, moe_layer_overhead_s (global); bandwidth_fraction and",
-        "# compute_fraction per GPU family with data (tied to [defaults] by a weak prior). interconnect_fraction",
-        "# is not identifiable from the data and stays at its default. [engines.<id>]: multiplicative factors of",
-        f"# an engine relative to {REFERENCE_ENGINE} (core.perf.EngineFactors), fitted for engines with >= {MIN_ENGINE_ROWS}",
-        "# rows (tied to 1 by a weak prior); engines without a table (the reference, and those without data) use 1.",
-        "# [eras.<name>]: factors on top of those for engine versions older than their current kernels",
-        "# (core.engine_era), fitted after the main fit on the era's rows (scripts/calibrate_eras.py).",
-        "# frontend_s (seconds, added to TTFT/E2E of served loads): the Python OpenAI servers' per-request front end,",
-        "# fitted on vLLM's CI serving rows at 1 req/s after the main fit (scripts/calibrate_frontend.py), or the",
-        "# engine's measured one where engines.toml gives it (frontend_ms, with its source: SGLang's).",
-        "#",
-        f"# {'median (p90) |error| %':<34}{'in sample':>12}{'leave-one-source-out':>24}",
-    ]
-    for metric, (n, median, p90) in in_sample.items():
-        held = f"{cross[metric][1]:.0f} ({cross[metric][2]:.0f})" if cross and metric in cross else "-"
-        label = {"ALL": f"all rows (n={n})", "THROUGHPUT": f"all throughput (n={n})"}.get(metric, f"{metric} (n={n})")
-        lines.append(f"# {label:<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
-    fitted_classes = (classes or {}).get("fitted (in sample)", {})
-    held_classes = (classes or {}).get("leave-one-source-out", {})
-    for name, (n, median, p90) in fitted_classes.items():
-        held = f"{held_classes[name][1]:.0f} ({held_classes[name][2]:.0f})" if name in held_classes else "-"
-        lines.append(f"# {f'{name} (n={n})':<34}{f'{median:.0f} ({p90:.0f})':>12}{held:>24}")
-    lines += [f"# era {note}" for note in era_notes]
-    lines.append("[defaults]")
-    lines += [f"{key} = {_fmt(value)}" for key, value in defaults.items()]
-    lines.append(f'source = "fitted by scripts/calibrate.py to {data_label} ({rows} rows, {date})"')
-    for family, values in families.items():
-        lines += ["", f"[families.{family}]"]
-        lines += [f"{key} = {_fmt(value)}" for key, value in values.items()]
-    for engine, values in engine_values(result).items():
-        lines += ["", f"[engines.{engine}]"]
-        lines += [f"{key} = {_fmt(value)}" for key, value in values.items()]
-    lines += era_lines(eras or {}, _fmt)
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -600,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         in_sample=in_sample,
         cross=cross,
         classes=classes,
-        eras=eras,
+        era_tables=era_lines(eras, _fmt),
         era_notes=era_notes,
     )
     print(f"\nelapsed {time.perf_counter() - started:.1f} s")
