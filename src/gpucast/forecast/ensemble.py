@@ -47,7 +47,7 @@ import pandas as pd  # type: ignore[import-untyped]
 from .fast import _scale, _smape  # numpy only: the statsforecast ensemble scores the same way
 from .history import step_seconds
 from .intervals import coverage, fold_naive_bands, interval_quantiles, naive_error_bands
-from .result import Backtest, ForecastPoint, ForecastResult, Member
+from .result import Backtest, CoverageSpan, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan, plan_series
 
 MAX_FIT_POINTS = 8 * 7 * 24  # 8 weeks at hourly resolution: caps fit cost whatever the history length
@@ -175,10 +175,14 @@ def _assemble(
         baseline_mase=base_mae / scale,
         baseline_smape=_smape(truth.ravel(), base.ravel()),
         baseline_mae=base_mae,
-        coverage={lv: coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv]) for lv in levels},
+        coverage=(held := {lv: coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv]) for lv in levels}),
         folds=plan.folds,
         fold_horizon=plan.fold_h,
         baseline_season=plan.baseline_season,
+        # checked on the folds' steps only: the spans say so beside the forecast (steps past fold_h unchecked)
+        coverage_horizon=len(ens_fc),
+        coverage_checked_steps=min(plan.fold_h, len(ens_fc)),
+        coverage_by_steps=[CoverageSpan(1, min(plan.fold_h, len(ens_fc)), plan.folds, int(truth.size), held)],
     )
     steps = np.arange(1, len(ens_fc) + 1)
     widen = np.sqrt(np.maximum(1.0, steps / plan.fold_h))

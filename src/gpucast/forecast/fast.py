@@ -10,7 +10,6 @@ import (~2 s).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import nonseasonal, rolling
+from .coverage import bands
+from .coverage import check as horizon_coverage
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan
@@ -83,23 +84,18 @@ def fit_series(
     rep = rolling.replay(bt, ensemble_bt, levels, y)
     quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels, rep.cells)
     recalibrated = rolling.recalibration(rep, levels)
-    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
     shift = level_shift(y, season, bt.repaired)
-    growth = nonseasonal.level_weight(bt.repaired) if season <= 1 else 1.0  # how the band grows past `steps`
-    lows: dict[int, np.ndarray] = {}
-    highs: dict[int, np.ndarray] = {}
-    for lv in levels:
-        if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
-            spread = float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0
-            band = (np.full(steps, -spread), np.full(steps, spread))
-        else:
-            band = quantiles.bands[lv]
-        low, high = rolling.hedge(
-            rolling.extend(band[0], horizon, growth), rolling.extend(band[1], horizon, growth), shift
-        )
-        lows[lv], highs[lv] = rolling.interval(mean, low * recalibrated[lv], high * recalibrated[lv])
-    for inner, outer in itertools.pairwise(levels):  # levels ascend: a recalibrated inner band stays inside the outer
-        lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
+
+    def growth_at(t: int) -> float:  # how the band grows past `steps` for a forecast made at t
+        return nonseasonal.level_weight(bt.repaired[:t]) if season <= 1 else 1.0
+
+    coverage, by_steps, checked, checked_steps = horizon_coverage(bt, ensemble_bt, levels, y, rep, horizon, growth_at)
+    if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
+        flat = {lv: float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0 for lv in levels}
+        band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
+    else:
+        band = quantiles.bands
+    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)))
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
@@ -116,6 +112,9 @@ def fit_series(
         fold_horizon=steps,
         baseline_season=season,
         coverage_origins=checked,
+        coverage_horizon=horizon,
+        coverage_checked_steps=checked_steps,
+        coverage_by_steps=by_steps,
     )
     mae = {n: float(np.mean(np.abs(f[observed] - truth))) for n, f in bt.forecasts.items()}
     ranked = sorted(mae, key=lambda n: mae[n])
@@ -133,8 +132,8 @@ def fit_series(
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
     points = [
-        ForecastPoint(stamps[k], float(mean[k]), {lv: float(min(lows[lv][k], mean[k])) for lv in levels},
-                      {lv: float(max(highs[lv][k], mean[k])) for lv in levels})
+        ForecastPoint(stamps[k], float(mean[k]), {lv: float(lows[lv][k]) for lv in levels},
+                      {lv: float(highs[lv][k]) for lv in levels})
         for k in range(horizon)
     ]  # fmt: skip
     result = ForecastResult(

@@ -24,8 +24,8 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   is scaled by that factor's ``level`` quantile (clipped to ``SCALE_RANGE``). Why: the per-step quantiles come from
   residuals of forecasts made at *other* origins and are then widened by heuristics; the replay measures whether
   the result holds, on the series itself, and corrects it (a split-conformal step on top of the bands);
-* **coverage of the last backtest**: the same rule replayed at ``CHECK_ORIGINS`` origins of the last part of the
-  window, each with quantiles from residuals observable before it, and scored on what followed.
+* **coverage of the last backtest**: the same rule replayed at the last origins for the whole forecast horizon,
+  each with quantiles from residuals observable before it, and scored on what followed (``coverage.py``).
 
 Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H); without a season, as a local level
 model with the series' own smoothing weight (``extend``).
@@ -42,12 +42,11 @@ import numpy as np
 
 from .batched import level_shifts, members_at
 from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
-from .members import level_shift, repair_outages
+from .members import repair_outages
 from .selection import choose, prequential_median, running_errors, scores
 from .selection import combine as median_of
 
 MAX_ORIGINS = 72
-CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
 MIN_WIDEN = 1 / MAX_WIDEN  # calm recent errors narrow a band as much as turbulent ones may widen it
@@ -262,41 +261,3 @@ def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = Non
         q = min(1.0, lv / 100 * (1 + 1 / len(scores)))
         out[lv] = float(np.clip(np.quantile(scores, q), *SCALE_RANGE))
     return out
-
-
-def check_coverage(
-    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, rep: Replay | None = None
-) -> tuple[dict[int, float | None], int]:
-    """Share of observed cells inside the band at the last CHECK_ORIGINS fully observed origins, each band
-    calibrated only on residuals observed before its origin; also the number of origins checked."""
-    n_known = np.isfinite(bt.actual).all(axis=1)
-    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
-    candidates = np.flatnonzero(n_known)
-    steps = bt.actual.shape[1]
-    # origins at least one horizon apart, the latest first, so the checked windows do not overlap
-    picked: list[int] = []
-    for i in candidates[::-1]:
-        if not picked or bt.origins[picked[-1]] - bt.origins[i] >= steps:
-            picked.append(int(i))
-        if len(picked) == CHECK_ORIGINS:
-            break
-    inside = dict.fromkeys(levels, 0)
-    total = 0
-    for i in picked:
-        t = int(bt.origins[i])
-        if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
-            quantiles, shift = rep.at[i]
-        else:
-            cells = rep.cells if rep is not None else None
-            calibrated = calibrate(residual, bt.origins, np.isfinite(bt.actual), t, bt.season, levels, cells)
-            if calibrated is None:
-                continue
-            quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])
-        total += steps
-        scale = recalibration(rep, levels, before=t) if rep is not None else dict.fromkeys(levels, 1.0)
-        for lv in levels:
-            band_low, band_high = hedge(*quantiles.bands[lv], shift)
-            low, high = interval(ensemble[i], band_low * scale[lv], band_high * scale[lv])
-            inside[lv] += int(np.sum((bt.actual[i] >= low) & (bt.actual[i] <= high)))
-    coverage: dict[int, float | None] = {lv: (inside[lv] / total if total else None) for lv in levels}
-    return coverage, sum(1 for _ in picked) if total else 0
