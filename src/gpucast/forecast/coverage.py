@@ -21,10 +21,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import rolling
 from .batched import members_at
 from .members import level_shift
 from .result import CoverageSpan
-from .rolling import CAP_FACTOR, Backtested, Replay, calibrate, extend, hedge, interval, recalibration
+from .rolling import Backtested, Replay
 from .selection import choose, combine, running_errors, scores
 
 CHECK_ORIGINS = 8  # origins checked on the calibrated steps (the last ones whose K steps are observed)
@@ -65,7 +66,7 @@ def _forecasts(bt: Backtested, ensemble: np.ndarray, rows: list[int], horizon: i
     if horizon <= steps:
         return ensemble[rows, :horizon]
     ends = bt.origins[rows]
-    members = members_at(y, bt.repaired, bt.season, horizon, CAP_FACTOR * float(np.max(y)), ends)
+    members = members_at(y, bt.repaired, bt.season, horizon, rolling.CAP_FACTOR * float(np.max(y)), ends)
     running = running_errors(bt.actual, bt.forecasts)
     out = np.empty((len(rows), horizon))
     for j, t in enumerate(ends.tolist()):
@@ -80,21 +81,34 @@ def bands(
     shift: float,
     scale: dict[int, float],
     growth: float,
+    outage_rate: float = 0.0,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
     hedged for a level shift, recalibrated by ``scale``; the levels nested (a recalibrated inner band stays inside
-    the outer one) and every band containing the mean. The rule of the forecast and of its coverage check."""
+    the outer one) and every band containing the mean. The rule of the forecast and of its coverage check.
+
+    ``outage_rate``: the recency-weighted share of steps the loader interpolated as outages
+    (``rolling.outage_rate``). The bands are calibrated on that repaired history, so they describe demand; traffic
+    as it will be recorded also holds outages. Where outages were more frequent than a band's lower tail,
+    ``(1 - level) / 2``, no band above 0 can hold its level, so its lower bound is 0 and its upper one the
+    ``level`` quantile (``rolling.calibrate(one_sided=...)``): the interval [0, q_level] of the mixture of outage
+    and demand."""
     horizon = len(mean)
     levels = sorted(band)
+    at_zero = rolling.floored(tuple(levels), outage_rate)
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
-        low, high = hedge(extend(band[lv][0], horizon, growth), extend(band[lv][1], horizon, growth), shift)
-        lows[lv], highs[lv] = interval(mean, low * scale[lv], high * scale[lv])
+        low, high = rolling.hedge(
+            rolling.extend(band[lv][0], horizon, growth), rolling.extend(band[lv][1], horizon, growth), shift
+        )
+        lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
     for inner, outer in itertools.pairwise(levels):
         lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
     for lv in levels:
         lows[lv], highs[lv] = np.minimum(lows[lv], mean), np.maximum(highs[lv], mean)
+        if lv in at_zero:
+            lows[lv] = np.zeros(horizon)
     return lows, highs
 
 
@@ -106,6 +120,7 @@ def check(
     rep: Replay,
     horizon: int,
     growth_at: Callable[[int], float],
+    outages: tuple[int, ...] = (),
 ) -> tuple[dict[int, float | None], list[CoverageSpan], int, int]:
     """Coverage pooled over every observed step of the whole horizon, per span, the origins checked and the last
     step ahead that any of them observed (the steps after it are not checked).
@@ -121,7 +136,8 @@ def check(
         if i in rep.at:  # replayed already: same quantiles, same shift
             calibrated.append(rep.at[i])
         else:
-            quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, rep.cells)
+            at_zero = rolling.floored(levels, rolling.outage_rate(outages, t, bt.season))
+            quantiles = rolling.calibrate(residual, bt.origins, observed, t, bt.season, levels, rep.cells, at_zero)
             if quantiles is None:
                 continue
             calibrated.append((quantiles, level_shift(y[:t], bt.season, bt.repaired[:t])))
@@ -136,8 +152,10 @@ def check(
             target = t + np.arange(horizon)
             known = target < n
             actual = np.where(known, y[np.minimum(target, n - 1)], np.nan)
-            scale = recalibration(rep, levels, before=t)
-            lows, highs = bands(forecasts[j], quantiles.bands, shift, scale, growth_at(t))
+            scale = rolling.recalibration(rep, levels, before=t)
+            lows, highs = bands(
+                forecasts[j], quantiles.bands, shift, scale, growth_at(t), rolling.outage_rate(outages, t, bt.season)
+            )
             ok = known & np.isfinite(actual)
             count += ok
             for lv in levels:

@@ -37,7 +37,7 @@ import functools
 import math
 import warnings as pywarnings
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -261,6 +261,7 @@ def forecast_frame(
     backend: Any = None,
     chunk_size: int | None = None,
     engine: str = "fast",
+    outages: Mapping[str, list[pd.Timestamp]] | None = None,
 ) -> dict[str, ForecastResult]:
     """Forecast every series of a long frame ``unique_id, ds, y`` (regular steps of ``freq``, no NaN).
 
@@ -271,7 +272,8 @@ def forecast_frame(
     ``notes`` (e.g. loading repairs) are prepended to every result's warnings. ``fast``: members SeasonalNaive, MSTL,
     MSTL-ARIMA and ``FAST_FOLDS`` fold(s), ~7× less fitting. ``backend``: ``distributed.open_backend`` (None: local).
     ``engine``: "fast" (default; numpy members, many-origin backtest, see ``fast.py``) or "statsforecast" (this
-    module's ensemble; ``fast`` and ``backend`` apply to it only).
+    module's ensemble; ``fast`` and ``backend`` apply to it only). ``outages``: steps per series the loader
+    interpolated as outages (``History.outages``; the fast engine's bands allow for them, ``fast.OUTAGE_FLOOR``).
     """
     step_s = step_seconds(freq)
     results: dict[str, ForecastResult] = {}
@@ -291,6 +293,9 @@ def forecast_frame(
         plan = plan_series(y, step_s, horizon)
         if engine == "fast":
             plan.warnings[:0] = series_notes
+            if outages and outages.get(str(uid)):
+                repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-MAX_FIT_POINTS:]
+                plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
             jobs.append((str(uid), y, _timestamps(last_ds, freq, horizon), freq, plan, levels))
             continue
         if fast and plan.folds > FAST_FOLDS:

@@ -81,21 +81,26 @@ def fit_series(
 
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
-    rep = rolling.replay(bt, ensemble_bt, levels, y)
-    quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels, rep.cells)
+    rep = rolling.replay(bt, ensemble_bt, levels, y, plan.outages)
+    outages_now = rolling.outage_rate(plan.outages, len(y), season)
+    quantiles = rolling.calibrate(
+        residual, bt.origins, observed, len(y), season, levels, rep.cells, rolling.floored(levels, outages_now)
+    )
     recalibrated = rolling.recalibration(rep, levels)
     shift = level_shift(y, season, bt.repaired)
 
     def growth_at(t: int) -> float:  # how the band grows past `steps` for a forecast made at t
         return nonseasonal.level_weight(bt.repaired[:t]) if season <= 1 else 1.0
 
-    coverage, by_steps, checked, checked_steps = horizon_coverage(bt, ensemble_bt, levels, y, rep, horizon, growth_at)
+    coverage, by_steps, checked, checked_steps = horizon_coverage(
+        bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages
+    )
     if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
         flat = {lv: float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0 for lv in levels}
         band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
     else:
         band = quantiles.bands
-    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)))
+    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now)
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
@@ -128,6 +133,12 @@ def fit_series(
         notes.append(
             f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "
             "missed more often than their level (rolling.recalibration)"
+        )
+    floored = sorted(rolling.floored(levels, outages_now))
+    if floored:
+        notes.append(
+            f"{'/'.join(f'{lv}%' for lv in floored)} band reaches 0: {outages_now:.1%} of the recent steps "
+            "(recency-weighted) were outages, interpolated before fitting: more often than the band's lower tail"
         )
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
