@@ -132,5 +132,6 @@ def test_fleet_page_form_result_and_error(site):
     teams = re.findall(r"<tr><td>[^<]*</td><td>(\w+)</td><td>(\w+)</td><td class=\"num\">(\d+)</td>", page.text)
     assert teams == [(t["environment"], t["team"], str(t["gpus"])) for t in api["capacity"]["teams"]]
     assert 'id="runs-out"' in page.text and 'id="spend"' in page.text and ">search<" in page.text
+    assert "80% / 95% held" in page.text and "(steps 1–24 of 24)" in page.text  # each node's achieved coverage
     bad = client.get("/fleet", params={"run": "1", "current_gpus": "many"})
     assert bad.status_code == 422 and "current_gpus" in bad.text and 'id="result"' not in bad.text

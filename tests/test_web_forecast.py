@@ -78,6 +78,8 @@ def test_upload_returns_what_predict_json_prints(site):
     assert data == json.loads(json.dumps(expected))
     assert len(data["forecast"]) == 48 and data["scenario"] == "pessimistic"
     assert {"mase", "baseline_mase", "coverage80"} <= set(data["backtest"])
+    # the achieved coverage of the last backtest, over the whole 48-step horizon (forecast/coverage.py)
+    assert data["backtest"]["coverage_horizon"] == 48 and data["backtest"]["coverage_by_steps"][-1]["last"] == 48
     assert [p["period_start"][:10] for p in data["capacity"]] == ["2026-03-22", "2026-03-23"]
 
 
@@ -161,6 +163,8 @@ def test_forecast_page_upload_chart_timeline_and_scenario_switch(site):
     fan = re.search(r'<svg class="chart" id="fan-chart".*?</svg>', html, re.DOTALL)
     assert fan and fan.group(0).count("<polygon") == 2 and fan.group(0).count("<polyline") == 2
     assert "scenario baseline" in html and "backtest MASE" in html
+    assert "interval in the last backtest, steps 1–" in html and "of the 48 ahead" in html
+    assert 'id="coverage-by-steps">steps 1–48:' in html
     assert len(re.findall(r"<tr><td>2026-03-2", html)) == 2  # two days in the capacity timeline
     # the switcher carries the upload: another scenario without choosing the file again
     switcher = re.search(r'id="scenario-switcher".*?</nav>', html, re.DOTALL)

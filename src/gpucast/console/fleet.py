@@ -83,12 +83,13 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
     from rich import box
     from rich.table import Table
 
-    from .predict import sparkline
+    from .predict import coverage_cell, sparkline
     from .render import console
 
     table = Table(title=f"Fleet forecast ({args.horizon}, reconciled {hf.method})", title_justify="left",
                   box=box.SIMPLE_HEAD)  # fmt: skip
-    for column in ("level", "node", "mean req/s", "peak (hi80)", "MASE", "naive MASE", "shape"):
+    held = "/".join(f"{lv}%" for lv in hf.results[hf.nodes[0].id].levels) + " held (steps)" if hf.nodes else "held"
+    for column in ("level", "node", "mean req/s", "peak (hi80)", "MASE", "naive MASE", held, "shape"):
         table.add_column(column, justify="left" if column in ("level", "node", "shape") else "right")
     for node in hf.nodes:
         r = hf.results[node.id]
@@ -97,9 +98,13 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
         bt = r.backtest
         table.add_row(
             node.level, node.id.split(":", 1)[1] if node.level == "team" else node.name, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
-            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", sparkline(means[::step]),
+            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", coverage_cell(bt),
+            sparkline(means[::step]),
         )  # fmt: skip
     console.print(table)
+    console.print(f"{held}: achieved coverage of each node's own (base) band in its last backtest, pooled over "
+                  "steps 1-checked of the horizon; reconciliation recentres a band on the coherent mean, keeping its "
+                  "width")  # fmt: skip
     if plan is not None:
         gpus = Table(title=f"GPUs per team and {plan.period} (range: 80% band)",
                      title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip

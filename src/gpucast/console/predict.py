@@ -167,7 +167,8 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
     table = Table(
         title=f"Forecast of {len(results)} services ({args.horizon})", title_justify="left", box=box.SIMPLE_HEAD
     )
-    for column in ("service", "mean req/s", "peak (hi80)", "MASE", "seasonal-naive MASE", "shape"):
+    held = "/".join(f"{lv}%" for lv in (next(iter(results.values())).levels if results else [])) + " held (steps)"
+    for column in ("service", "mean req/s", "peak (hi80)", "MASE", "seasonal-naive MASE", held, "shape"):
         table.add_column(column, justify="left" if column in ("service", "shape") else "right")
     for uid, r in results.items():
         means = [p.mean for p in r.forecast]
@@ -175,9 +176,12 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
         bt = r.backtest
         table.add_row(
             uid, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
-            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", sparkline(means[::step]),
+            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}",
+            coverage_cell(bt), sparkline(means[::step]),
         )  # fmt: skip
     console.print(table)
+    console.print(f"{held}: achieved coverage of each service's last backtest, pooled over steps 1-checked of the "
+                  "horizon (past origins, bands calibrated only on what was known then)")  # fmt: skip
     return 0
 
 
@@ -198,13 +202,43 @@ def _fleet_progress(where: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _coverage(bt: Any) -> str:
-    """The last backtest's achieved coverage per interval level, beside the forecast whose bands it checks."""
+def _pct(values: dict[int, float | None]) -> str:
+    return "/".join("-" if v is None else f"{v:.0%}" for _, v in sorted(values.items()))
+
+
+def coverage_cell(bt: Any) -> str:
+    """A table cell: the last backtest's achieved coverage per level and the steps ahead it was checked on."""
+    if bt.coverage_horizon is None:
+        return f"{_pct(bt.coverage)} (1-{bt.fold_horizon})"
+    return f"{_pct(bt.coverage)} (1-{bt.coverage_checked_steps}/{bt.coverage_horizon})"
+
+
+def coverage_line(bt: Any) -> str:
+    """The last backtest's achieved coverage per interval level, beside the forecast whose bands it checks: over
+    the whole horizon (the steps some past origin has observed), then by lead time (``forecast/coverage.py``)."""
     shown = [f"{level}% band held {value:.0%}" for level, value in sorted(bt.coverage.items()) if value is not None]
     if not shown:
         return "not checked (history too short)"
-    where = f"{bt.coverage_origins or bt.folds} last backtest origins, {bt.fold_horizon} steps each"
-    return ", ".join(shown) + f" of the hours ({where})"
+    if bt.coverage_horizon is None:  # a result without the horizon check (constant history)
+        where = f"{bt.coverage_origins or bt.folds} last backtest origins, {bt.fold_horizon} steps each"
+        return ", ".join(shown) + f" of the held-out points ({where})"
+    spans = bt.coverage_by_steps
+    cells = sum(span.cells for span in spans)
+    origins = bt.coverage_origins if bt.coverage_origins is not None else bt.folds
+    text = ", ".join(shown) + (
+        f" of {cells:,} held-out points, steps 1-{bt.coverage_checked_steps} of the {bt.coverage_horizon} ahead "
+        f"({origins} past origins, each band calibrated only on what was known then)"
+    )
+    if len(spans) > 1:
+        levels = "/".join(f"{level}%" for level in sorted(bt.coverage))
+        parts = [f"{s.first}-{s.last} {_pct(s.coverage)} ({s.cells} points)" for s in spans if s.cells]
+        text += f"; {levels} by steps ahead: " + ", ".join(parts)
+    if bt.coverage_checked_steps < bt.coverage_horizon:
+        text += (
+            f"; steps {bt.coverage_checked_steps + 1}-{bt.coverage_horizon} not checked: no past origin has seen "
+            "that far ahead (history too short)"
+        )
+    return text
 
 
 def sparkline(values: list[float]) -> str:
@@ -234,7 +268,7 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
                     f"MASE {bt.mase or float('nan'):.3f} vs seasonal-naive {bt.baseline_mase or float('nan'):.3f}; "
                     f"sMAPE {bt.smape or float('nan'):.1f}% vs {bt.baseline_smape or float('nan'):.1f}%",
                 ),
-                ("Interval coverage", _coverage(bt)),
+                ("Interval coverage", coverage_line(bt)),
                 ("Members", members),
             ],
         )

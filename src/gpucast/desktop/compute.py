@@ -228,6 +228,7 @@ def forecast_summary(data: dict[str, Any]) -> list[tuple[str, str]]:
         ("Mean load", f"{min(means):,.2f} - {max(means):,.2f} req/s"),
         ("Peak (upper 80%)", f"{max(p['hi80'] for p in points):,.2f} req/s"),
         ("Backtest", f"MASE {_num(backtest.get('mase'), 3)} vs seasonal-naive {_num(backtest.get('baseline_mase'), 3)}"),
+        ("Interval coverage", _coverage(backtest)),
         ("Members", members or "—"),
     ]  # fmt: skip
     if data.get("capacity"):
@@ -236,6 +237,19 @@ def forecast_summary(data: dict[str, Any]) -> list[tuple[str, str]]:
             when = data.get("exceeds_capacity_at") or "not within the horizon"
             rows.append(("Today's GPUs", f"carry {data['current_capacity_rps']:,.2f} req/s: exceeded at {when}"))
     return rows
+
+
+def _coverage(backtest: dict[str, Any]) -> str:
+    """The last backtest's achieved coverage beside the bands, with the steps ahead it was checked on (the line
+    ``gpucast predict`` prints, from its JSON)."""
+    held = [f"{key[8:]}% band held {value:.0%}" for key, value in sorted(backtest.items())
+            if key.startswith("coverage") and key[8:].isdigit() and value is not None]  # fmt: skip
+    if not held:
+        return "not checked (history too short)"
+    if backtest.get("coverage_horizon") is None:
+        return ", ".join(held) + f" ({backtest.get('fold_horizon')} steps ahead)"
+    checked, horizon = backtest.get("coverage_checked_steps"), backtest["coverage_horizon"]
+    return ", ".join(held) + f" of the last backtest, steps 1-{checked} of the {horizon} ahead"
 
 
 def _num(value: Any, digits: int) -> str:

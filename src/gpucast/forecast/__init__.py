@@ -107,7 +107,9 @@ def _as_history(history: Any, freq: str | None) -> History:
         if freq is None or _same_freq(freq, history.freq):
             return history
         coarser = _load(history.frame, freq=freq, kind="series")
-        return History(coarser.frame, coarser.freq, history.kind, [*history.warnings, *coarser.warnings])
+        return History(
+            coarser.frame, coarser.freq, history.kind, [*history.warnings, *coarser.warnings], coarser.outages
+        )
     if isinstance(history, list | tuple):
         return history_from_values([float(v) for v in history], freq=freq or "1h")
     if isinstance(history, str | Path) or hasattr(history, "columns"):
@@ -191,7 +193,7 @@ def forecast_fleet(
     with open_backend(backend, scheduler, n_jobs) as runner:
         results = forecast_frame(
             hist.frame, hist.freq, steps, levels=levels, n_jobs=n_jobs, notes=notes, fast=fast, progress=progress,
-            backend=runner, engine=engine,
+            backend=runner, engine=engine, outages=hist.outages,
         )  # fmt: skip
     out = {}
     for uid, result in results.items():

@@ -16,6 +16,9 @@ silent), and repairing 1-4 of them per history left its forecasts at 0.998 of th
 instead of 0.870, with bands calibrated on a history without the silences it was then scored on; ServeGen's
 outage hours recur at most once per 22 hours in those histories (0.015-0.046 stretches a step), so their repair
 is unchanged. The threshold lies between those two measured rates: a judgement, not a fitted value.
+
+The steps interpolated are recorded per series (``History.outages``): the forecast is fitted on demand, and its
+bands allow for outages to recur as often as they recently did (``rolling.outage_rate``, ``rolling.floored``).
 """
 
 from __future__ import annotations
@@ -45,11 +48,17 @@ def silent_stretches(silent: np.ndarray) -> int:
 
 
 def repair_dropouts(
-    frame: pd.DataFrame, freq: str, seconds: float, warnings: list[str], max_fraction: float
+    frame: pd.DataFrame,
+    freq: str,
+    seconds: float,
+    warnings: list[str],
+    max_fraction: float,
+    repaired: dict[str, list[pd.Timestamp]] | None = None,
 ) -> pd.DataFrame:
     """Interpolate over dropout steps (outages and logging gaps in busy traffic, not demand) of every series of
     ``frame`` (columns unique_id, ds, y; ``seconds`` per step of ``freq``), unless silence recurs or more than
-    ``max_fraction`` of a series would be interpolated; each decision leaves a line in ``warnings``."""
+    ``max_fraction`` of a series would be interpolated; each decision leaves a line in ``warnings``, and
+    ``repaired`` (when given) receives the timestamps interpolated per series."""
     suspects = _dropout_suspects(frame, seconds)
     if not suspects:
         return frame.reset_index(drop=True)
@@ -77,6 +86,8 @@ def repair_dropouts(
             part = part.copy()
             part.loc[dropout, "y"] = float("nan")
             part["y"] = part["y"].interpolate(method="linear", limit_direction="both")
+            if repaired is not None:
+                repaired[str(uid)] = list(part.loc[dropout, "ds"])
             warnings.append(
                 f"series {uid!r}: {count} dropout step(s) (below {DROPOUT_FRACTION:.0%} of the local level, which "
                 f"means >= {DROPOUT_MIN_COUNT} requests per {freq}) treated as outages and interpolated"

@@ -37,7 +37,7 @@ import functools
 import math
 import warnings as pywarnings
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +47,7 @@ import pandas as pd  # type: ignore[import-untyped]
 from .fast import _scale, _smape  # numpy only: the statsforecast ensemble scores the same way
 from .history import step_seconds
 from .intervals import coverage, fold_naive_bands, interval_quantiles, naive_error_bands
-from .result import Backtest, ForecastPoint, ForecastResult, Member
+from .result import Backtest, CoverageSpan, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan, plan_series
 
 MAX_FIT_POINTS = 8 * 7 * 24  # 8 weeks at hourly resolution: caps fit cost whatever the history length
@@ -175,10 +175,14 @@ def _assemble(
         baseline_mase=base_mae / scale,
         baseline_smape=_smape(truth.ravel(), base.ravel()),
         baseline_mae=base_mae,
-        coverage={lv: coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv]) for lv in levels},
+        coverage=(held := {lv: coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv]) for lv in levels}),
         folds=plan.folds,
         fold_horizon=plan.fold_h,
         baseline_season=plan.baseline_season,
+        # checked on the folds' steps only: the spans say so beside the forecast (steps past fold_h unchecked)
+        coverage_horizon=len(ens_fc),
+        coverage_checked_steps=min(plan.fold_h, len(ens_fc)),
+        coverage_by_steps=[CoverageSpan(1, min(plan.fold_h, len(ens_fc)), plan.folds, int(truth.size), held)],
     )
     steps = np.arange(1, len(ens_fc) + 1)
     widen = np.sqrt(np.maximum(1.0, steps / plan.fold_h))
@@ -257,6 +261,7 @@ def forecast_frame(
     backend: Any = None,
     chunk_size: int | None = None,
     engine: str = "fast",
+    outages: Mapping[str, list[pd.Timestamp]] | None = None,
 ) -> dict[str, ForecastResult]:
     """Forecast every series of a long frame ``unique_id, ds, y`` (regular steps of ``freq``, no NaN).
 
@@ -267,7 +272,8 @@ def forecast_frame(
     ``notes`` (e.g. loading repairs) are prepended to every result's warnings. ``fast``: members SeasonalNaive, MSTL,
     MSTL-ARIMA and ``FAST_FOLDS`` fold(s), ~7× less fitting. ``backend``: ``distributed.open_backend`` (None: local).
     ``engine``: "fast" (default; numpy members, many-origin backtest, see ``fast.py``) or "statsforecast" (this
-    module's ensemble; ``fast`` and ``backend`` apply to it only).
+    module's ensemble; ``fast`` and ``backend`` apply to it only). ``outages``: steps per series the loader
+    interpolated as outages (``History.outages``; the fast engine's bands allow for them, ``fast.OUTAGE_FLOOR``).
     """
     step_s = step_seconds(freq)
     results: dict[str, ForecastResult] = {}
@@ -287,6 +293,9 @@ def forecast_frame(
         plan = plan_series(y, step_s, horizon)
         if engine == "fast":
             plan.warnings[:0] = series_notes
+            if outages and outages.get(str(uid)):
+                repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-MAX_FIT_POINTS:]
+                plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
             jobs.append((str(uid), y, _timestamps(last_ds, freq, horizon), freq, plan, levels))
             continue
         if fast and plan.folds > FAST_FOLDS:

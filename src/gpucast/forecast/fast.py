@@ -10,7 +10,6 @@ import (~2 s).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import nonseasonal, rolling
+from .coverage import bands
+from .coverage import check as horizon_coverage
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan
@@ -80,26 +81,26 @@ def fit_series(
 
     actual = np.where(observed, bt.actual, 0.0)
     residual = np.log1p(actual) - np.log1p(ensemble_bt)
-    rep = rolling.replay(bt, ensemble_bt, levels, y)
-    quantiles = rolling.calibrate(residual, bt.origins, observed, len(y), season, levels, rep.cells)
+    rep = rolling.replay(bt, ensemble_bt, levels, y, plan.outages)
+    outages_now = rolling.outage_rate(plan.outages, len(y), season)
+    quantiles = rolling.calibrate(
+        residual, bt.origins, observed, len(y), season, levels, rep.cells, rolling.floored(levels, outages_now)
+    )
     recalibrated = rolling.recalibration(rep, levels)
-    coverage, checked = rolling.check_coverage(bt, ensemble_bt, levels, y, rep)
     shift = level_shift(y, season, bt.repaired)
-    growth = nonseasonal.level_weight(bt.repaired) if season <= 1 else 1.0  # how the band grows past `steps`
-    lows: dict[int, np.ndarray] = {}
-    highs: dict[int, np.ndarray] = {}
-    for lv in levels:
-        if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
-            spread = float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0
-            band = (np.full(steps, -spread), np.full(steps, spread))
-        else:
-            band = quantiles.bands[lv]
-        low, high = rolling.hedge(
-            rolling.extend(band[0], horizon, growth), rolling.extend(band[1], horizon, growth), shift
-        )
-        lows[lv], highs[lv] = rolling.interval(mean, low * recalibrated[lv], high * recalibrated[lv])
-    for inner, outer in itertools.pairwise(levels):  # levels ascend: a recalibrated inner band stays inside the outer
-        lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
+
+    def growth_at(t: int) -> float:  # how the band grows past `steps` for a forecast made at t
+        return nonseasonal.level_weight(bt.repaired[:t]) if season <= 1 else 1.0
+
+    coverage, by_steps, checked, checked_steps = horizon_coverage(
+        bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages
+    )
+    if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
+        flat = {lv: float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0 for lv in levels}
+        band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
+    else:
+        band = quantiles.bands
+    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now)
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
@@ -116,6 +117,9 @@ def fit_series(
         fold_horizon=steps,
         baseline_season=season,
         coverage_origins=checked,
+        coverage_horizon=horizon,
+        coverage_checked_steps=checked_steps,
+        coverage_by_steps=by_steps,
     )
     mae = {n: float(np.mean(np.abs(f[observed] - truth))) for n, f in bt.forecasts.items()}
     ranked = sorted(mae, key=lambda n: mae[n])
@@ -130,11 +134,17 @@ def fit_series(
             f"{levels[-1]}% band widened {recalibrated[levels[-1]]:.2f}x: replayed at past origins, the bands "
             "missed more often than their level (rolling.recalibration)"
         )
+    floored = sorted(rolling.floored(levels, outages_now))
+    if floored:
+        notes.append(
+            f"{'/'.join(f'{lv}%' for lv in floored)} band reaches 0: {outages_now:.1%} of the recent steps "
+            "(recency-weighted) were outages, interpolated before fitting: more often than the band's lower tail"
+        )
     if shift:
         notes.append(f"level shift of {math.expm1(shift):+.0%} in the last hours: intervals span the old and new level")
     points = [
-        ForecastPoint(stamps[k], float(mean[k]), {lv: float(min(lows[lv][k], mean[k])) for lv in levels},
-                      {lv: float(max(highs[lv][k], mean[k])) for lv in levels})
+        ForecastPoint(stamps[k], float(mean[k]), {lv: float(lows[lv][k]) for lv in levels},
+                      {lv: float(highs[lv][k]) for lv in levels})
         for k in range(horizon)
     ]  # fmt: skip
     result = ForecastResult(

@@ -77,6 +77,9 @@ class History:
     freq: str
     kind: str  # "series" | "requests"
     warnings: list[str] = field(default_factory=list)
+    # steps per series interpolated as outages (dropouts.py): the forecast fits demand without them, and its bands
+    # allow for them to recur (fast.py, OUTAGE_FLOOR)
+    outages: dict[str, list[pd.Timestamp]] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -338,7 +341,8 @@ def load_history(
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         step = normalize_freq(freq) if freq else _infer_freq(frame)
         result = _regularise(frame, step, warnings)
-    result = repair_dropouts(result, step, step_seconds(step), warnings, MAX_MISSING_FRACTION)
+    outages: dict[str, list[pd.Timestamp]] = {}
+    result = repair_dropouts(result, step, step_seconds(step), warnings, MAX_MISSING_FRACTION, outages)
     short = result.groupby("unique_id").size()
     if (short < MIN_POINTS).any():
         uid_short = short.idxmin()
@@ -347,7 +351,11 @@ def load_history(
             "(use a finer freq or a longer history)"
         )
     return History(
-        frame=result.reset_index(drop=True), freq=step, kind="requests" if is_log else "series", warnings=warnings
+        frame=result.reset_index(drop=True),
+        freq=step,
+        kind="requests" if is_log else "series",
+        warnings=warnings,
+        outages=outages,
     )
 
 

@@ -59,6 +59,25 @@ class ForecastPoint:
 
 
 @dataclass(frozen=True)
+class CoverageSpan:
+    """Achieved coverage of the last backtest on steps ``first``–``last`` ahead (1-based, inclusive): ``cells``
+    held-out points from up to ``origins`` past origins, ``coverage`` per interval level (None: none observed)."""
+
+    first: int
+    last: int
+    origins: int
+    cells: int
+    coverage: dict[int, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"steps": f"{self.first}-{self.last}", "first": self.first, "last": self.last,
+                               "origins": self.origins, "cells": self.cells}  # fmt: skip
+        for level, value in sorted(self.coverage.items()):
+            out[f"coverage{level}"] = _round(value)
+        return out
+
+
+@dataclass(frozen=True)
 class Backtest:
     """Rolling-origin backtest figures of the ensemble and of the SeasonalNaive baseline.
 
@@ -66,6 +85,12 @@ class Backtest:
     window; sMAPE is in percent (0–200). ``coverage`` maps an interval level to the share of held-out points inside
     that interval, each fold's interval calibrated on the *other* folds (cross-conformal), so it is an honest check.
     Values are None when undefined (constant history, no backtest possible).
+
+    Fast engine: ``coverage`` is pooled over every observed step of the whole forecast horizon
+    (``coverage_horizon`` steps; ``coverage_checked_steps`` of them observed at some past origin), each band
+    calibrated only on what was known at its origin (``forecast/coverage.py``); ``coverage_by_steps`` splits it by
+    lead time. Statsforecast engine: ``coverage`` holds on the folds' ``fold_horizon`` steps only, and
+    ``coverage_by_steps`` says so (one span, 1–fold_horizon).
     """
 
     mase: float | None
@@ -81,6 +106,9 @@ class Backtest:
     # fast engine: ``folds`` counts the rolling origins; coverage is replayed on this many of the last ones (each
     # band calibrated only on what was observed before its origin). None for the statsforecast engine's folds.
     coverage_origins: int | None = None
+    coverage_horizon: int | None = None  # steps ahead of the forecast the coverage is reported over
+    coverage_checked_steps: int | None = None  # of those, the steps some past origin has observed (1..this)
+    coverage_by_steps: list[CoverageSpan] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,6 +124,10 @@ class Backtest:
         out.update(folds=self.folds, fold_horizon=self.fold_horizon, baseline_season=self.baseline_season)
         if self.coverage_origins is not None:
             out["coverage_origins"] = self.coverage_origins
+        if self.coverage_horizon is not None:
+            out["coverage_horizon"] = self.coverage_horizon
+            out["coverage_checked_steps"] = self.coverage_checked_steps
+            out["coverage_by_steps"] = [span.to_dict() for span in self.coverage_by_steps]
         return out
 
 

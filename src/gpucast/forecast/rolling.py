@@ -19,13 +19,19 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   of the hours over 16 origins, 0.87 with the two-sided ratio; docs/forecast-accuracy.md);
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
   stretches the band on its side by its size, so the band spans the old and the new level;
+* **outages**: the loader interpolates outage steps before fitting (``dropouts.py``), so the bands describe demand;
+  traffic as recorded also holds outages. Where their recency-weighted share (``outage_rate``, the residuals'
+  half-life) exceeds a level's lower tail, ``(1 - level) / 2``, no band above 0 holds that level: it becomes the
+  one-sided [0, q_level] (``floored``; ``calibrate(one_sided=...)``), in the replay and the coverage check too.
+  Why (2026-12-06): ServeGen client-73's 95% band covered 0.87 of the hold-out hours, 35 of its 99 misses at
+  outage hours (docs/forecast-accuracy.md);
 * **recalibration**: the whole rule (quantiles, widening, hedge) replayed at up to ``REPLAY_ORIGINS`` past origins,
   each scored on what followed; every held-out cell gives the factor its band needed to contain it, and the band
   is scaled by that factor's ``level`` quantile (clipped to ``SCALE_RANGE``). Why: the per-step quantiles come from
   residuals of forecasts made at *other* origins and are then widened by heuristics; the replay measures whether
   the result holds, on the series itself, and corrects it (a split-conformal step on top of the bands);
-* **coverage of the last backtest**: the same rule replayed at ``CHECK_ORIGINS`` origins of the last part of the
-  window, each with quantiles from residuals observable before it, and scored on what followed.
+* **coverage of the last backtest**: the same rule replayed at the last origins for the whole forecast horizon,
+  each with quantiles from residuals observable before it, and scored on what followed (``coverage.py``).
 
 Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H); without a season, as a local level
 model with the series' own smoothing weight (``extend``).
@@ -42,12 +48,11 @@ import numpy as np
 
 from .batched import level_shifts, members_at
 from .cells import Cells, block_index, block_medians, block_quantiles, sort_cells
-from .members import level_shift, repair_outages
+from .members import repair_outages
 from .selection import choose, prequential_median, running_errors, scores
 from .selection import combine as median_of
 
 MAX_ORIGINS = 72
-CHECK_ORIGINS = 8  # origins replayed for the reported coverage (the last ones whose horizon is observed)
 HALF_LIFE_SEASONS = 1.5
 MAX_WIDEN = 2.0
 MIN_WIDEN = 1 / MAX_WIDEN  # calm recent errors narrow a band as much as turbulent ones may widen it
@@ -121,18 +126,22 @@ def calibrate(
     season: int,
     levels: tuple[int, ...],
     cells: Cells | None = None,
+    one_sided: frozenset[int] = frozenset(),
 ) -> Quantiles | None:
     """Quantiles from the ``observed`` residual cells that landed before ``now``, recency-weighted, widened for
     recent volatility (or narrowed for recent calm). None when fewer than MIN_ORIGINS origins have an observed first step by then. Per block of
     steps (``STEP_BLOCK_EDGES``) with at least MIN_ORIGINS such cells; a block with fewer carries the last one's.
-    ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise)."""
+    ``cells``: ``sort_cells(residual, origins, observed)`` when the caller has it (sorted here otherwise).
+    ``one_sided``: levels whose lower bound will be 0 (``floored``): their upper quantile is the ``level`` one,
+    the interval [0, q_level] — all of the level's miss budget is above it, as no observation lies below 0."""
     steps = residual.shape[1]
     cells = sort_cells(residual, origins, observed) if cells is None else cells
     per_step_count, per_step_size = cells.landed_before(origins, now)
     if int(per_step_count[0]) < MIN_ORIGINS:
         return None
     half_life = HALF_LIFE_SEASONS * season  # weights 0.5^(age / half-life), computed only on the cells used
-    qs = np.array([q for lv in levels for q in ((1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2)])
+    tails = [(1 - lv / 100) if lv in one_sided else (1 - lv / 100) / 2 for lv in levels]
+    qs = np.array([q for tail in tails for q in (tail, 1 - tail)])
     step_block, blocks = block_index(steps)
     in_block = np.add.reduceat(per_step_count, [a for a, _ in blocks])
     usable = in_block[cells.ids] >= MIN_ORIGINS  # per block present among the observed cells
@@ -224,9 +233,30 @@ def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.asarray(np.maximum(up, down))
 
 
-def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray) -> Replay:
+def outage_rate(outages: tuple[int, ...], now: int, season: int) -> float:
+    """The share of the steps before ``now`` that the loader interpolated as outages, weighted by recency as the
+    band's residuals are (half-life ``HALF_LIFE_SEASONS`` seasons): how likely the next step is an outage."""
+    if not outages:
+        return 0.0
+    half_life = HALF_LIFE_SEASONS * max(season, 1)
+    at = np.asarray(outages)
+    at = at[at < now]
+    total = (1 - 0.5 ** (now / half_life)) / (1 - 0.5 ** (1 / half_life))  # sum of 0.5^(age / h), ages 0..now-1
+    return float(np.sum(0.5 ** ((now - 1 - at) / half_life)) / total)
+
+
+def floored(levels: tuple[int, ...], outage_rate: float) -> frozenset[int]:
+    """Levels whose lower bound is 0: outages (interpolated by the loader) were more frequent than their lower tail
+    (``coverage.bands``)."""
+    return frozenset(lv for lv in levels if outage_rate > (1 - lv / 100) / 2)
+
+
+def replay(
+    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, outages: tuple[int, ...] = ()
+) -> Replay:
     """The band rule replayed at the last REPLAY_ORIGINS fully observed origins, each calibrated only on residuals
-    observed before it."""
+    observed before it. A level whose lower bound is 0 at that origin (``floored``, the ``outages`` before it)
+    holds every cell below the forecast, so only its upper side needs a factor."""
     residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
     full = np.flatnonzero(np.isfinite(bt.actual).all(axis=1))[-REPLAY_ORIGINS:]
     steps = bt.actual.shape[1]
@@ -238,13 +268,15 @@ def replay(bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.
     shifts = level_shifts(bt.repaired, bt.season, bt.origins[full])  # level_shift at each replayed origin
     for i, shift in zip(full, shifts.tolist(), strict=True):
         t = int(bt.origins[i])
-        quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, cells)
+        at_zero = floored(levels, outage_rate(outages, t, bt.season))
+        quantiles = calibrate(residual, bt.origins, observed, t, bt.season, levels, cells, at_zero)
         if quantiles is None:
             continue
         at[int(i)] = (quantiles, shift)
         ends.append(t + steps)
         for lv in levels:
-            needed[lv].append(_needed(residual[i], *hedge(*quantiles.bands[lv], shift)))
+            factor = _needed(residual[i], *hedge(*quantiles.bands[lv], shift))
+            needed[lv].append(np.where(residual[i] < 0, 0.0, factor) if lv in at_zero else factor)
     return Replay(np.array(ends, dtype=int), needed, at, cells)
 
 
@@ -262,41 +294,3 @@ def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = Non
         q = min(1.0, lv / 100 * (1 + 1 / len(scores)))
         out[lv] = float(np.clip(np.quantile(scores, q), *SCALE_RANGE))
     return out
-
-
-def check_coverage(
-    bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, rep: Replay | None = None
-) -> tuple[dict[int, float | None], int]:
-    """Share of observed cells inside the band at the last CHECK_ORIGINS fully observed origins, each band
-    calibrated only on residuals observed before its origin; also the number of origins checked."""
-    n_known = np.isfinite(bt.actual).all(axis=1)
-    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
-    candidates = np.flatnonzero(n_known)
-    steps = bt.actual.shape[1]
-    # origins at least one horizon apart, the latest first, so the checked windows do not overlap
-    picked: list[int] = []
-    for i in candidates[::-1]:
-        if not picked or bt.origins[picked[-1]] - bt.origins[i] >= steps:
-            picked.append(int(i))
-        if len(picked) == CHECK_ORIGINS:
-            break
-    inside = dict.fromkeys(levels, 0)
-    total = 0
-    for i in picked:
-        t = int(bt.origins[i])
-        if rep is not None and i in rep.at:  # replayed already: same quantiles, same shift
-            quantiles, shift = rep.at[i]
-        else:
-            cells = rep.cells if rep is not None else None
-            calibrated = calibrate(residual, bt.origins, np.isfinite(bt.actual), t, bt.season, levels, cells)
-            if calibrated is None:
-                continue
-            quantiles, shift = calibrated, level_shift(y[:t], bt.season, bt.repaired[:t])
-        total += steps
-        scale = recalibration(rep, levels, before=t) if rep is not None else dict.fromkeys(levels, 1.0)
-        for lv in levels:
-            band_low, band_high = hedge(*quantiles.bands[lv], shift)
-            low, high = interval(ensemble[i], band_low * scale[lv], band_high * scale[lv])
-            inside[lv] += int(np.sum((bt.actual[i] >= low) & (bt.actual[i] <= high)))
-    coverage: dict[int, float | None] = {lv: (inside[lv] / total if total else None) for lv in levels}
-    return coverage, sum(1 for _ in picked) if total else 0

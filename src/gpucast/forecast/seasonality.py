@@ -35,6 +35,7 @@ class SeriesPlan:
     folds: int
     baseline_season: int  # SeasonalNaive's season: the longest season used, else the daily candidate, else 1
     warnings: list[str] = field(default_factory=list)
+    outages: tuple[int, ...] = ()  # steps of the fit window the loader interpolated as outages (fast engine bands)
 
 
 def candidate_seasons(step_s: float) -> list[tuple[str, int]]:

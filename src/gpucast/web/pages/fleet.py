@@ -27,13 +27,17 @@ SKIP = "leave out the services without a model (filter by team or environment)"
 
 
 def _rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per forecast node: level, name, mean and peak of the mean, highest upper-80% bound, MASE."""
+    """One row per forecast node: level, name, mean and peak of the mean, highest upper-80% bound, MASE, and the
+    achieved coverage of the node's own band in its last backtest (with the steps ahead it was checked on)."""
     rows = []
     for node in data["nodes"]:
         means = [p["mean"] for p in node["forecast"]] or [0.0]
         rows.append({"level": node["level"], "name": node["name"], "mean": sum(means) / len(means),
                      "peak": max(p.get("hi80", p["mean"]) for p in node["forecast"]) if node["forecast"] else 0.0,
-                     "mase": node["backtest"].get("mase"), "naive": node["backtest"].get("baseline_mase")})  # fmt: skip
+                     "mase": node["backtest"].get("mase"), "naive": node["backtest"].get("baseline_mase"),
+                     "cover80": node["backtest"].get("coverage80"), "cover95": node["backtest"].get("coverage95"),
+                     "checked": node["backtest"].get("coverage_checked_steps"),
+                     "horizon": node["backtest"].get("coverage_horizon")})  # fmt: skip
     return rows
 
 

@@ -1,0 +1,179 @@
+"""Achieved coverage of the last backtest over the *whole* forecast horizon, beside every forecast (issue 26 item 1).
+
+Why: the bands are calibrated on the first ``K`` steps ahead (``fast.calibrated_steps``: at most two seasons, so 48
+of the 336 steps of a two-week hourly forecast) and carried further by ``rolling.extend``. A coverage checked only
+on those ``K`` steps says nothing about the band a capacity plan reads at day 10. Here the forecast's own rule —
+the prequential member choice, the per-step quantiles calibrated only on residuals observed before the origin, the
+level-shift hedge, the replay recalibration, the extension past ``K`` and the nesting of the levels — is re-run at
+past origins for the full horizon and scored on every step that has been observed since.
+
+Origins: the latest backtest origins whose first ``K`` steps are observed, at least ``K`` apart (their first ``K``
+steps do not overlap), ``CHECK_ORIGINS`` of them; more (up to ``MAX_CHECK_ORIGINS``) while the oldest picked has
+not yet seen the whole horizon. Far steps are therefore scored on fewer, older origins than near ones; the spans
+(``spans``: steps 1–K, then lead times doubling) report each part with its own counts, and steps that no past
+origin has observed are reported as not checked rather than left out silently.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from . import rolling
+from .batched import members_at
+from .members import level_shift
+from .result import CoverageSpan
+from .rolling import Backtested, Replay
+from .selection import choose, combine, running_errors, scores
+
+CHECK_ORIGINS = 8  # origins checked on the calibrated steps (the last ones whose K steps are observed)
+MAX_CHECK_ORIGINS = 16  # at most this many when older ones are needed to observe the far steps
+
+
+def spans(calibrated: int, horizon: int) -> list[tuple[int, int]]:
+    """Step ranges (1-based, inclusive) the coverage is reported on: 1–K, then K+1–2K, 2K+1–4K, … up to the
+    horizon — lead times on a doubling scale, as band errors grow roughly with the square root of the lead."""
+    out = [(1, min(calibrated, horizon))]
+    while out[-1][1] < horizon:
+        first = out[-1][1] + 1
+        out.append((first, min(horizon, 2 * out[-1][1])))
+    return out
+
+
+def pick_origins(bt: Backtested, horizon: int) -> list[int]:
+    """Backtest rows checked, latest first (module docstring)."""
+    steps = bt.actual.shape[1]
+    n = len(bt.repaired)
+    picked: list[int] = []
+    for i in np.flatnonzero(np.isfinite(bt.actual).all(axis=1))[::-1].tolist():
+        if picked and bt.origins[picked[-1]] - bt.origins[i] < steps:
+            continue
+        if len(picked) >= CHECK_ORIGINS and n - int(bt.origins[picked[-1]]) >= horizon:
+            break
+        picked.append(i)
+        if len(picked) == MAX_CHECK_ORIGINS:
+            break
+    return picked
+
+
+def _forecasts(bt: Backtested, ensemble: np.ndarray, rows: list[int], horizon: int, y: np.ndarray) -> np.ndarray:
+    """The prequential ensemble forecast at each row's origin, ``horizon`` steps long: the backtest's own when it
+    is long enough, else the members re-run for the whole horizon and combined with the choice made at that
+    origin (``selection.choose`` on the errors observed before it, as ``rolling.prequential`` does)."""
+    steps = bt.actual.shape[1]
+    if horizon <= steps:
+        return ensemble[rows, :horizon]
+    ends = bt.origins[rows]
+    members = members_at(y, bt.repaired, bt.season, horizon, rolling.CAP_FACTOR * float(np.max(y)), ends)
+    running = running_errors(bt.actual, bt.forecasts)
+    out = np.empty((len(rows), horizon))
+    for j, t in enumerate(ends.tolist()):
+        chosen = choose(scores(bt.origins, running, t))
+        out[j] = combine({name: members[name][j] for name in chosen}, chosen)
+    return np.clip(out, 0.0, None)
+
+
+def bands(
+    mean: np.ndarray,
+    band: dict[int, tuple[np.ndarray, np.ndarray]],
+    shift: float,
+    scale: dict[int, float],
+    growth: float,
+    outage_rate: float = 0.0,
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
+    hedged for a level shift, recalibrated by ``scale``; the levels nested (a recalibrated inner band stays inside
+    the outer one) and every band containing the mean. The rule of the forecast and of its coverage check.
+
+    ``outage_rate``: the recency-weighted share of steps the loader interpolated as outages
+    (``rolling.outage_rate``). The bands are calibrated on that repaired history, so they describe demand; traffic
+    as it will be recorded also holds outages. Where outages were more frequent than a band's lower tail,
+    ``(1 - level) / 2``, no band above 0 can hold its level, so its lower bound is 0 and its upper one the
+    ``level`` quantile (``rolling.calibrate(one_sided=...)``): the interval [0, q_level] of the mixture of outage
+    and demand."""
+    horizon = len(mean)
+    levels = sorted(band)
+    at_zero = rolling.floored(tuple(levels), outage_rate)
+    lows: dict[int, np.ndarray] = {}
+    highs: dict[int, np.ndarray] = {}
+    for lv in levels:
+        low, high = rolling.hedge(
+            rolling.extend(band[lv][0], horizon, growth), rolling.extend(band[lv][1], horizon, growth), shift
+        )
+        lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
+    for inner, outer in itertools.pairwise(levels):
+        lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
+    for lv in levels:
+        lows[lv], highs[lv] = np.minimum(lows[lv], mean), np.maximum(highs[lv], mean)
+        if lv in at_zero:
+            lows[lv] = np.zeros(horizon)
+    return lows, highs
+
+
+def check(
+    bt: Backtested,
+    ensemble: np.ndarray,
+    levels: tuple[int, ...],
+    y: np.ndarray,
+    rep: Replay,
+    horizon: int,
+    growth_at: Callable[[int], float],
+    outages: tuple[int, ...] = (),
+) -> tuple[dict[int, float | None], list[CoverageSpan], int, int]:
+    """Coverage pooled over every observed step of the whole horizon, per span, the origins checked and the last
+    step ahead that any of them observed (the steps after it are not checked).
+    ``growth_at(t)``: the band's growth weight past K as the forecast at origin t would use it (``rolling.extend``)."""
+    n = len(y)
+    steps = bt.actual.shape[1]
+    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
+    observed = np.isfinite(bt.actual)
+    rows: list[int] = []
+    calibrated = []
+    for i in pick_origins(bt, horizon):
+        t = int(bt.origins[i])
+        if i in rep.at:  # replayed already: same quantiles, same shift
+            calibrated.append(rep.at[i])
+        else:
+            at_zero = rolling.floored(levels, rolling.outage_rate(outages, t, bt.season))
+            quantiles = rolling.calibrate(residual, bt.origins, observed, t, bt.season, levels, rep.cells, at_zero)
+            if quantiles is None:
+                continue
+            calibrated.append((quantiles, level_shift(y[:t], bt.season, bt.repaired[:t])))
+        rows.append(i)
+    ranges = spans(steps, horizon)
+    inside = {lv: np.zeros(horizon) for lv in levels}
+    count = np.zeros(horizon)  # origins that observed each step
+    if rows:
+        forecasts = _forecasts(bt, ensemble, rows, horizon, y)
+        for j, (quantiles, shift) in zip(range(len(rows)), calibrated, strict=True):
+            t = int(bt.origins[rows[j]])
+            target = t + np.arange(horizon)
+            known = target < n
+            actual = np.where(known, y[np.minimum(target, n - 1)], np.nan)
+            scale = rolling.recalibration(rep, levels, before=t)
+            lows, highs = bands(
+                forecasts[j], quantiles.bands, shift, scale, growth_at(t), rolling.outage_rate(outages, t, bt.season)
+            )
+            ok = known & np.isfinite(actual)
+            count += ok
+            for lv in levels:
+                inside[lv] += ok & (actual >= lows[lv]) & (actual <= highs[lv])
+    total = float(count.sum())
+    pooled: dict[int, float | None] = {lv: (float(inside[lv].sum()) / total if total else None) for lv in levels}
+    out = []
+    for first, last in ranges:
+        part = slice(first - 1, last)
+        cells = int(count[part].sum())
+        out.append(
+            CoverageSpan(
+                first=first,
+                last=last,
+                origins=int(count[part].max()),
+                cells=cells,
+                coverage={lv: (float(inside[lv][part].sum()) / cells if cells else None) for lv in levels},
+            )
+        )
+    checked = int(np.flatnonzero(count)[-1]) + 1 if total else 0
+    return pooled, out, len(rows) if total else 0, checked
