@@ -199,3 +199,23 @@ def test_an_sglang_open_loop_point_waits_its_own_front_end() -> None:
     shape = {"input_tokens": 300.0, "output_tokens": 250.0}
     sglang, vllm_like = (at_request_rate(_config(f), rate=2.0, **shape) for f in (0.0066, 0.0264))
     assert vllm_like.ttft_s - sglang.ttft_s == pytest.approx(0.0198, abs=1e-12)
+
+
+def test_an_in_process_benchmark_pays_no_front_end(tmp_path: Path) -> None:
+    """A row whose notes say ``server=in-process`` (the client called the engine itself, as AccelMark's runner does
+    with vLLM's ``AsyncLLMEngine``) is predicted without the server front end: its TTFT percentiles are shorter by
+    exactly the engine's ``frontend_s`` and nothing else moves (validation.row_fields.in_process)."""
+    header = "id,source,engine,model,gpu,num_gpus,tp,pp,precision,kv_precision,input_tokens,output_tokens,load,load_value,metric,value,unit,notes,as_of"
+    rows = [
+        f"{tag}-{metric},s,vLLM 0.7.3,Llama-3-8B,H100,1,1,1,BF16,BF16,250,346,request-rate,5,{metric},10,ms,{notes},2026-04"
+        for tag, notes in (("served", "an HTTP server"), ("local", "server=in-process"))
+        for metric in ("ttft_p50_ms", "ttft_p99_ms", "tpot_p99_ms")
+    ]
+    path = tmp_path / "rows.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    predicted = {r.id: r.predicted for r in validate_file(path).rows}
+    frontend = loader.efficiency_for(loader.resolve_gpu("H100"), "vllm").frontend_s * 1e3
+    assert frontend > 0
+    for metric in ("ttft_p50_ms", "ttft_p99_ms"):
+        assert predicted[f"served-{metric}"] - predicted[f"local-{metric}"] == pytest.approx(frontend, rel=1e-6)
+    assert predicted["served-tpot_p99_ms"] == pytest.approx(predicted["local-tpot_p99_ms"], rel=1e-9)

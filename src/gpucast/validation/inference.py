@@ -38,7 +38,15 @@ from .report import ValidationReport as ValidationReport
 from .report import abs_pct_error as abs_pct_error
 from .report import percentile as percentile
 from .report import read_table, require_columns, summarize
-from .row_fields import chunk_tokens, engine_settings, request_count, row_kv_precision, row_precision, token_lengths
+from .row_fields import (
+    chunk_tokens,
+    engine_settings,
+    in_process,
+    request_count,
+    row_kv_precision,
+    row_precision,
+    token_lengths,
+)
 
 NAIVE_EFFICIENCY = 0.7  # the seed formula's bandwidth efficiency
 REQUIRED_COLUMNS = (
@@ -95,6 +103,7 @@ class Group:
     # prompt tokens each request still prefills when the benchmark replays its prompts to a server with prefix
     # caching on (notes: prefix_cache=replay; validation.percentiles.replayed_tokens); None = a cold cache
     uncached_tokens: float | None = None
+    in_process: bool = False  # no HTTP server in front of the engine (notes: server=in-process): no front-end time
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
@@ -197,6 +206,7 @@ def _add_row(
         memory,
         chunk,
         profile,
+        in_process(row),
     )
     uncached = replayed_tokens(row.get("notes", ""))
     if cfg_key not in configs:
@@ -207,9 +217,12 @@ def _add_row(
             memory=memory,
         )
         workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)), lengths=profile)
+        eff = efficiency_for(gpu, engine_id, model=model, engine_version=row["engine"])
+        if in_process(row):  # the benchmark's client called the engine directly: no server front end in its TTFT
+            eff = dataclasses.replace(eff, frontend_s=0.0)
         try:
             cfg, mem, _ = replica_config(
-                model, gpu, efficiency_for(gpu, engine_id, model=model, engine_version=row["engine"]), precision=precision, kv_precision=kv_precision,
+                model, gpu, eff, precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
             if chunk is not None:
@@ -240,6 +253,7 @@ def _add_row(
             lengths=profile,
             era=era,
             uncached_tokens=uncached,
+            in_process=in_process(row),
         )
     group.targets.append(Target(row["id"], metric, value))
 
@@ -247,6 +261,8 @@ def _add_row(
 # ---------------------------------------------------------------------------------------------- prediction
 def operating(group: Group, eff: Efficiency | None = None) -> OperatingPoint:
     """The replica's operating point under the group's load (``eff`` overrides the catalog's)."""
+    if eff is not None and group.in_process:
+        eff = dataclasses.replace(eff, frontend_s=0.0)
     cfg = dataclasses.replace(group.cfg, efficiency=eff) if eff is not None else group.cfg
     replayed = group.uncached_tokens
     return under_load(

@@ -47,6 +47,15 @@ def chunk_tokens(row: dict[str, str]) -> int | None:
     return tokens if tokens > 0 else None
 
 
+IN_PROCESS = "server=in-process"
+
+
+def in_process(row: dict[str, str]) -> bool:
+    """The benchmark drove the engine in-process (an ``AsyncLLMEngine`` loop, no OpenAI HTTP server): the notes say
+    ``server=in-process``. Its TTFT then has no server front end (core.perf.Efficiency.frontend_s, "0 = in-process")."""
+    return IN_PROCESS in row.get("notes", "")
+
+
 _REQUEST_COUNT = re.compile(r"(\d+)\s+(?:requests|prompts)\b")
 
 
