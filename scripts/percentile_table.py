@@ -22,7 +22,7 @@ from gpucast.validation.percentiles import PERCENTILE_METRICS
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "percentiles"
 LENGTH_FILES = {"sharegpt_seed0_200.csv"}  # per-request lengths a source names, not measurements
-COLUMNS = tuple(m for m in PERCENTILE_METRICS if m.split("_p")[0] in ("ttft", "tpot", "itl") and "_p90_" not in m)
+CANDIDATES = tuple(m for m in PERCENTILE_METRICS if m.split("_p")[0] in ("ttft", "tpot", "itl"))
 
 
 def _median(values: list[float]) -> str:
@@ -31,19 +31,22 @@ def _median(values: list[float]) -> str:
 
 def main() -> None:
     files = sorted(p for p in FOLDER.glob("*.csv") if p.name not in LENGTH_FILES)
-    pooled: dict[str, list[float]] = {c: [] for c in COLUMNS}
-    medians: dict[str, list[float]] = {c: [] for c in COLUMNS}
+    reports = {path: validate_file(path).rows for path in files}
+    present = {r.metric for rows in reports.values() for r in rows}
+    columns = tuple(c for c in CANDIDATES if c in present)  # a percentile no source reports gets no column
+    pooled: dict[str, list[float]] = {c: [] for c in columns}
+    medians: dict[str, list[float]] = {c: [] for c in columns}
     every: list[float] = []
     every_median: list[float] = []
     signed: list[tuple[str, dict[str, str], float, float]] = []
-    print("| source (file) | " + " | ".join(c.removesuffix("_ms").replace("_p", " p") for c in COLUMNS) + " | all |")
-    print("|---" * (len(COLUMNS) + 2) + "|")
+    print("| source (file) | " + " | ".join(c.removesuffix("_ms").replace("_p", " p") for c in columns) + " | all |")
+    print("|---" * (len(columns) + 2) + "|")
     for path in files:
         with path.open(newline="", encoding="utf-8") as handle:
             meta = {row["id"]: row for row in csv.DictReader(handle)}
-        rows = [r for r in validate_file(path).rows if r.metric in COLUMNS]
+        rows = [r for r in reports[path] if r.metric in columns]
         cells = []
-        for column in COLUMNS:
+        for column in columns:
             errors = [abs(r.predicted / r.measured - 1.0) * 100 for r in rows if r.metric == column]
             cells.append(_median(errors))
             pooled[column] += errors
@@ -54,8 +57,8 @@ def main() -> None:
         every_median.append(round(statistics.median(errors), 1))
         print(f"| `{path.name}` | " + " | ".join(cells) + f" | {_median(errors)} |")
         signed += [(path.name, meta[r.id], r.measured, r.predicted) for r in rows if r.metric.startswith("ttft_")]
-    print("| all (rows pooled) | " + " | ".join(_median(pooled[c]) for c in COLUMNS) + f" | {_median(every)} |")
-    cells = [f"{statistics.median(medians[c]):.1f}" if medians[c] else "–" for c in COLUMNS]
+    print("| all (rows pooled) | " + " | ".join(_median(pooled[c]) for c in columns) + f" | {_median(every)} |")
+    cells = [f"{statistics.median(medians[c]):.1f}" if medians[c] else "–" for c in columns]
     print("| median of the per-source medians | " + " | ".join(cells) + f" | {statistics.median(every_median):.1f} |")
 
     print("\n| file | id | engine | load | metric | measured ms | predicted ms | signed error |")
