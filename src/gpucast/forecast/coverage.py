@@ -17,7 +17,7 @@ origin has observed are reported as not checked rather than left out silently.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -80,7 +80,7 @@ def bands(
     band: dict[int, tuple[np.ndarray, np.ndarray]],
     shift: float,
     scale: dict[int, float],
-    growth: float,
+    growth: float | Mapping[int, np.ndarray],
     outage_rate: float = 0.0,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
@@ -92,15 +92,21 @@ def bands(
     as it will be recorded also holds outages. Where outages were more frequent than a band's lower tail,
     ``(1 - level) / 2``, no band above 0 can hold its level, so its lower bound is 0 and its upper one the
     ``level`` quantile (``rolling.calibrate(one_sided=...)``): the interval [0, q_level] of the mixture of outage
-    and demand."""
+    and demand.
+
+    ``growth``: how the bands grow past their calibrated steps (``rolling.extend``): a local level model's weight
+    (1.0: the random walk), or per level the squared spread the daily level adds (``leads.added_spread``)."""
     horizon = len(mean)
     levels = sorted(band)
     at_zero = rolling.floored(tuple(levels), outage_rate)
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
+        alpha, added = (float(growth), None) if isinstance(growth, (int, float)) else (1.0, growth[lv])
         low, high = rolling.hedge(
-            rolling.extend(band[lv][0], horizon, growth), rolling.extend(band[lv][1], horizon, growth), shift
+            -rolling.extend(-band[lv][0], horizon, alpha, added),
+            rolling.extend(band[lv][1], horizon, alpha, added),
+            shift,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
     for inner, outer in itertools.pairwise(levels):
@@ -119,12 +125,13 @@ def check(
     y: np.ndarray,
     rep: Replay,
     horizon: int,
-    growth_at: Callable[[int], float],
+    growth_at: Callable[[int], float | Mapping[int, np.ndarray]],
     outages: tuple[int, ...] = (),
 ) -> tuple[dict[int, float | None], list[CoverageSpan], int, int]:
     """Coverage pooled over every observed step of the whole horizon, per span, the origins checked and the last
     step ahead that any of them observed (the steps after it are not checked).
-    ``growth_at(t)``: the band's growth weight past K as the forecast at origin t would use it (``rolling.extend``)."""
+    ``growth_at(t)``: the band's growth past K as the forecast at origin t would use it (``rolling.extend``: a
+    local level weight, or per level the squared spread ``leads.added_spread`` adds)."""
     n = len(y)
     steps = bt.actual.shape[1]
     residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)

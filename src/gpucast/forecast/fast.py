@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from . import nonseasonal, rolling
+from . import leads, nonseasonal, rolling
 from .coverage import bands
 from .coverage import check as horizon_coverage
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan
 
-MAX_CALIBRATED_STEPS = 336  # steps measured directly (two weeks hourly); later ones widen like a random walk
+MAX_CALIBRATED_STEPS = 336  # steps measured directly (two weeks hourly); later ones widen by leads.added_spread
 PARALLEL_MIN_SERIES = 200  # fleets below this size are fitted in-process: a pool's start-up costs more
 
 
@@ -89,8 +89,10 @@ def fit_series(
     recalibrated = rolling.recalibration(rep, levels)
     shift = level_shift(y, season, bt.repaired)
 
-    def growth_at(t: int) -> float:  # how the band grows past `steps` for a forecast made at t
-        return nonseasonal.level_weight(bt.repaired[:t]) if season <= 1 else 1.0
+    def growth_at(t: int) -> float | dict[int, np.ndarray]:  # how the band grows past `steps`, forecast made at t
+        if season <= 1:
+            return nonseasonal.level_weight(bt.repaired[:t])
+        return leads.added_spread(bt.repaired[:t], season, steps, horizon, levels) or 1.0
 
     coverage, by_steps, checked, checked_steps = horizon_coverage(
         bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages

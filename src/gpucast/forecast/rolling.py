@@ -33,8 +33,9 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
 * **coverage of the last backtest**: the same rule replayed at the last origins for the whole forecast horizon,
   each with quantiles from residuals observable before it, and scored on what followed (``coverage.py``).
 
-Steps beyond the calibrated ``H`` widen like a random walk, by sqrt(step / H); without a season, as a local level
-model with the series' own smoothing weight (``extend``).
+Steps beyond the calibrated ``H`` widen by the spread of the series' own level changes over whole seasons
+(``leads.added_spread``; the random walk, sqrt(step / H), where the history cannot measure it); without a season,
+as a local level model with the series' own smoothing weight (``extend``).
 
 Cost: the calibration's array code (cells sorted once per series, all step blocks at once) is in ``cells.py``, the
 backtest's batched members in ``batched.py``.
@@ -193,16 +194,20 @@ def hedge(low: np.ndarray, high: np.ndarray, shift: float) -> tuple[np.ndarray, 
     return low, high
 
 
-def extend(band: np.ndarray, steps: int, alpha: float = 1.0) -> np.ndarray:
+def extend(band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray | None = None) -> np.ndarray:
     """A band calibrated for len(band) = K steps carried to ``steps``: past its end it grows as the k-step forecast
     error of a local level model, ETS(A,N,N), whose variance is sigma^2 (1 + alpha^2 (k - 1)) (Hyndman &
     Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §8.7): by sqrt((1 + alpha^2 (k - 1)) /
-    (1 + alpha^2 (K - 1))). ``alpha`` = 1 (the default, and every seasonal series) is the random walk, sqrt(k / K);
-    a series whose level the smoothing weight says hardly moves (alpha 0.1-0.2 on the Mooncake trace) barely widens
-    (docs/forecast-accuracy.md)."""
+    (1 + alpha^2 (K - 1))). ``alpha`` = 1 (the default) is the random walk, sqrt(k / K); a series whose level the
+    smoothing weight says hardly moves (alpha 0.1-0.2 on the Mooncake trace) barely widens
+    (docs/forecast-accuracy.md). ``added`` (a seasonal series', ``leads.added_spread``): the squared spread its
+    level changes add at steps K+1.., measured on its history; the band is then sqrt(band[K]^2 + added). ``band``
+    is one side's magnitude (>= 0)."""
     known = len(band)
     if steps <= known:
         return band[:steps]
+    if added is not None:
+        return np.concatenate([band, np.hypot(band[-1], np.sqrt(added[: steps - known]))])  # no underflow
     k = np.arange(known + 1, steps + 1)
     grow = np.sqrt((1 + alpha**2 * (k - 1)) / (1 + alpha**2 * (known - 1)))
     return np.concatenate([band, band[-1] * grow])

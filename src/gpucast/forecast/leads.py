@@ -1,0 +1,72 @@
+"""How a seasonal series' band grows past the steps the backtest measured, from its own history's level changes.
+
+Why (issue 26 item 1): the bands are calibrated on the first ``K`` steps ahead (``fast.calibrated_steps``: at most
+two seasons, 48 hourly steps) and used to grow like a random walk's after that, by sqrt(k / K) — as if the whole
+step-``K`` error were level noise that keeps accumulating at its own rate. On the bursty ServeGen traffic the
+day-to-day level moves more than that: at a one-week horizon the 80% bands covered 0.66 of the hours at steps
+49–96 and 7 of 16 hourly series fell outside 70–90% (docs/forecast-accuracy.md).
+
+The rule: the error ``k`` steps ahead is the error at step ``K`` plus the further change of the series' level from
+lead ``K`` to lead ``k``. The spread of that change is measured on the whole history, without refitting anything,
+from the errors of a seasonal-naive forecast (the last season repeated): ``L`` steps ahead, for ``L`` a whole number
+of seasons, its log error is ``log1p y[s] − log1p y[s − L]``, observable at every position ``s`` — the empirical
+naive-error interval of Hyndman & Athanasopoulos, *Forecasting: Principles and Practice* (3rd ed.), §5.5, per lag.
+``Q(L)`` is that error's ``level`` quantile in absolute value (the series' variogram), measured at whole-season lags
+with at least ``MIN_PAIRS_SEASONS`` seasons of pairs; ``Q²`` is interpolated linearly in the lag between them (0 at
+lag 0) and grows as a random walk (``∝ L``) beyond the longest. The band at step ``k`` is
+``sqrt(b_K² + Q²(k) − Q²(K))`` on each side: the variances of independent parts add (the hourly noise, in both
+``Q²(k)`` and ``Q²(K)``, cancels; it is already in ``b_K``), and a quantile scales with the standard deviation. A
+series whose level wanders gets a band that grows faster than the random walk's, one whose daily level
+mean-reverts (most ServeGen series: lag-1 autocorrelation of day-to-day changes −0.09 to −0.72) one that levels
+off. The added spread never decreases with the lead (the band never narrows). Where the history cannot measure
+``Q`` at ``K`` (shorter than ``K`` + two seasons) or ``K`` is shorter than a season, ``added_spread`` is None and
+the band grows as the random walk (``rolling.extend``), as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_PAIRS_SEASONS = 2  # a lag is measured on at least two seasons of (s, s - L) pairs: every phase twice
+
+
+def variogram(x: np.ndarray, season: int, qs: list[float]) -> np.ndarray:
+    """``Q_q(d * season)`` for d = 1, 2, … (rows) while at least ``MIN_PAIRS_SEASONS`` seasons of pairs exist, for
+    each ``q`` of ``qs`` (columns): the ``q`` quantile of the absolute change of ``x`` over d seasons (the
+    seasonal-naive forecast's error d seasons ahead)."""
+    out = []
+    lag = season
+    while len(x) - lag >= MIN_PAIRS_SEASONS * season:
+        out.append(np.quantile(np.abs(x[lag:] - x[:-lag]), qs))
+        lag += season
+    return np.array(out).reshape(len(out), len(qs))
+
+
+def squared_spread(lags: np.ndarray, measured: np.ndarray, season: int) -> np.ndarray:
+    """``Q²`` at ``lags``: linear in the lag between the measured whole-season lags (0 at lag 0), proportional to the
+    lag (a random walk) from the longest measured lag on."""
+    at = season * np.arange(len(measured) + 1)
+    squared = np.concatenate([[0.0], measured**2])
+    walk = squared[-1] * lags / at[-1]
+    return np.asarray(np.where(lags > at[-1], walk, np.interp(lags, at, squared)))
+
+
+def added_spread(
+    repaired: np.ndarray, season: int, known: int, steps: int, levels: tuple[int, ...]
+) -> dict[int, np.ndarray] | None:
+    """Per level, the squared log spread added to the band of step ``known`` at steps ``known + 1 .. steps`` (from
+    the outage-repaired history, on which the bands are calibrated):
+    ``Q²(k) − Q²(known)`` of the ``level`` quantile, non-decreasing and at least 0 (module docstring). None where
+    the history cannot measure it (the caller falls back to the random walk)."""
+    if season <= 1 or known < season or steps <= known:
+        return None
+    measured_all = variogram(np.log1p(np.maximum(repaired, 0.0)), season, [lv / 100 for lv in levels])
+    if len(measured_all) * season < known:
+        return None
+    k = np.arange(known + 1, steps + 1, dtype=float)
+    out = {}
+    for j, lv in enumerate(levels):
+        measured = measured_all[:, j]
+        base = squared_spread(np.array([float(known)]), measured, season)[0]
+        out[lv] = np.maximum.accumulate(np.maximum(squared_spread(k, measured, season) - base, 0.0))
+    return out
