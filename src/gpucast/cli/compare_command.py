@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..console.files import write_json
-from ..console.saving import apply_service, save_if_requested
+from ..console.saving import apply_service, emit, save_if_requested
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
 from ..inputs.types import GPUConfig
 from .args import sections_from_args
@@ -57,15 +56,7 @@ def run_compare(args: argparse.Namespace) -> int:
         target_gpu_utilization=gpu.target_gpu_utilization,
         top=args.top if args.top and args.top > 0 else None,
     )
-    data = [r.to_dict() for r in rows]
-    save_if_requested(args, data, sections)
-    output = sections.get("options", {}).get("output_file")
-    if output:
-        write_json(output, data)
-    if args.json:
-        print(json.dumps(data, indent=2))
-    else:
-        render.comparison(rows)
+    emit(args, [r.to_dict() for r in rows], sections, lambda: render.comparison(rows))
     return 0
 
 

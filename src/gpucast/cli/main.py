@@ -10,9 +10,9 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from ..console.files import write_json, write_text
+from ..console.files import write_text
 from ..console.flags import add_save_flags, positive_count
-from ..console.saving import apply_service, save_if_requested
+from ..console.saving import apply_service, emit, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
 from ..version import __version__
@@ -280,17 +280,9 @@ def export_command_names() -> tuple[str, ...]:
 
 
 def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
-    data = plan.to_dict()
-    save_if_requested(args, data, sections)
-    output = sections.get("options", {}).get("output_file")
-    if output:
-        write_json(output, data)
-    if args.json:
-        print(json.dumps(data, indent=2))
-    else:
-        show(plan, explain=args.explain)
-        if output:
-            print(f"Plan written to {output}")
+    written = emit(args, plan.to_dict(), sections, lambda: show(plan, explain=args.explain))
+    if written and not args.json:
+        print(f"Plan written to {written}")
     return 0
 
 

@@ -60,3 +60,19 @@ def save_if_requested(args: argparse.Namespace, result: Any, sections: dict[str,
         plan = save_plan(session, command=args.command, kind=plan_kind(args.command, mode), inputs=inputs,
                          result=result, actor=acting_user(args.actor), service=service)  # fmt: skip
         print(f"gpucast: plan saved as {plan.id} in {store.url}", file=sys.stderr)
+
+
+def emit(args: argparse.Namespace, data: Any, sections: dict[str, Any], show: Any) -> str | None:
+    """The end of a planning command: save to the store when asked, write ``--output-file``, then print the JSON
+    (``--json``) or call ``show()`` for the table. Returns the file written, if any, so a caller can say so."""
+    from .files import write_json
+
+    save_if_requested(args, data, sections)
+    output = sections.get("options", {}).get("output_file")
+    if output:
+        write_json(output, data)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        show()
+    return str(output) if output else None
