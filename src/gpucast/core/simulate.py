@@ -9,8 +9,10 @@ its decoding sequences (``serving.decode_step_time`` at their mean context) plus
 chunks (``serving.prefill_seconds``, batched); a step with only prefill costs the prompt's own prefill latency.
 A request's first token comes at the end of the step that finishes its prompt; each later token one step later.
 
-Arrivals are Poisson at a rate (seeded ``random.Random``: deterministic) or a trace of (arrival time, input, output)
-rows. Pure: standard library only, no I/O. The first and last 10% of requests are warm-up and drain, not measured.
+Arrivals are Poisson at a rate (seeded ``random.Random``: deterministic), evenly paced, or a trace of (arrival time,
+input, output) rows. Pure: standard library only, no I/O. The first and last 10% of requests are warm-up and drain,
+not measured, unless the caller measures a finite benchmark run whole (``measured=(0, 1)``;
+``validation.finite_runs``).
 """
 
 from __future__ import annotations
@@ -81,16 +83,34 @@ def poisson_trace(
     return tuple(rows)
 
 
-def simulate(cfg: ReplicaConfig, trace: Sequence[tuple[float, int, int]]) -> SimulationResult:
-    """Run the scheduler over ``trace`` (arrival seconds, input tokens, output tokens; sorted by arrival)."""
+def fixed_rate_trace(
+    rate: float, requests: int, lengths: LengthProfile, seed: int = 0
+) -> tuple[tuple[float, int, int], ...]:
+    """``requests`` arrivals one every 1 / ``rate`` seconds (the first at 1 / ``rate``), lengths drawn as in
+    ``poisson_trace``: a benchmark client that paces its requests evenly instead of at random."""
+    if rate <= 0 or requests < 1:
+        raise ValueError("a simulation needs a positive rate and at least one request")
+    rng = random.Random(seed)
+    weights = [w for w, _, _ in lengths.points]
+    shapes = rng.choices([(i, o) for _, i, o in lengths.points], weights=weights, k=requests)
+    return tuple(((k + 1) / rate, tin, tout) for k, (tin, tout) in enumerate(shapes))
+
+
+def simulate(
+    cfg: ReplicaConfig, trace: Sequence[tuple[float, int, int]], measured: tuple[float, float] = MEASURED
+) -> SimulationResult:
+    """Run the scheduler over ``trace`` (arrival seconds, input tokens, output tokens; sorted by arrival).
+
+    ``measured``: the share of requests (by arrival) whose latencies count; (0, 1) counts every request, as a
+    finite benchmark run of exactly these requests reports them."""
     pending = deque(_Request(t, max(int(i), 1), max(int(o), 1)) for t, i, o in sorted(trace))
     every = list(pending)
     waiting: deque[_Request] = deque()
     running: list[_Request] = []
     now, steps, decoded_total = 0.0, 0, 0
     itl: list[tuple[float, int]] = []  # (step seconds, sequences that got a token in it) after warm-up
-    lo = every[int(MEASURED[0] * len(every))].arrival if every else 0.0
-    hi = every[max(int(MEASURED[1] * len(every)) - 1, 0)].arrival if every else 0.0
+    lo = every[int(measured[0] * len(every))].arrival if every else 0.0
+    hi = every[max(int(measured[1] * len(every)) - 1, 0)].arrival if every else 0.0
     budget = max(cfg.chunk_tokens, 1)
     while pending or waiting or running:
         while pending and pending[0].arrival <= now:
@@ -134,18 +154,18 @@ def simulate(cfg: ReplicaConfig, trace: Sequence[tuple[float, int, int]]) -> Sim
             if r.generated >= r.output and math.isnan(r.finish):
                 r.finish = now
         running = [r for r in running if math.isnan(r.finish)]
-    measured = [r for r in every if lo <= r.arrival <= hi]
+    counted = [r for r in every if lo <= r.arrival <= hi]
     # the server's front end (Efficiency.frontend_s) delays every arrival at the engine alike: the same Poisson process,
     # so the engine's run is unchanged and the client's TTFT and E2E are the engine's plus the constant
     front = cfg.efficiency.frontend_s
-    ttft = sorted(r.first_token - r.arrival + front for r in measured)
-    e2e = sorted(r.finish - r.arrival + front for r in measured)
-    tpot = sorted((r.finish - r.first_token) / (r.output - 1) for r in measured if r.output > 1)
-    window = max(r.finish for r in measured) - min(r.arrival for r in measured) if measured else 0.0
+    ttft = sorted(r.first_token - r.arrival + front for r in counted)
+    e2e = sorted(r.finish - r.arrival + front for r in counted)
+    tpot = sorted((r.finish - r.first_token) / (r.output - 1) for r in counted if r.output > 1)
+    window = max(r.finish for r in counted) - min(r.arrival for r in counted) if counted else 0.0
     return SimulationResult(
-        requests=len(measured),
+        requests=len(counted),
         tail=LatencyTail(_summary(ttft), _weighted_summary(itl), _summary(e2e), _summary(tpot)),
-        requests_per_s=len(measured) / window if window > 0 else 0.0,
+        requests_per_s=len(counted) / window if window > 0 else 0.0,
         mean_batch=decoded_total / max(steps, 1),
         steps=steps,
     )

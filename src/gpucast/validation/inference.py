@@ -30,6 +30,7 @@ from ..core.serving import OperatingPoint, under_load
 from ..core.workload import PlanSettings, Workload
 from ..errors import GpucastError
 from .builds import build_settings, release_settings
+from .finite_runs import fixed_rate
 from .layouts import row_layout
 from .percentiles import PERCENTILE_METRICS, is_percentile, percentile_value, replayed_tokens, row_profile, tail_at
 from .report import MetricSummary as MetricSummary
@@ -104,6 +105,7 @@ class Group:
     # caching on (notes: prefix_cache=replay; validation.percentiles.replayed_tokens); None = a cold cache
     uncached_tokens: float | None = None
     in_process: bool = False  # no HTTP server in front of the engine (notes: server=in-process): no front-end time
+    paced: bool = False  # a request-rate run's arrivals evenly paced, not Poisson (notes; finite_runs.fixed_rate)
 
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
@@ -234,7 +236,8 @@ def _add_row(
     if isinstance(entry, str):
         raise _Skip(entry)
     cfg, kv_tokens = entry
-    key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value, uncached)
+    paced = fixed_rate(row.get("notes", ""))
+    key = (row["source"], row["engine"], *cfg_key, num_gpus, load, load_value, uncached, paced)
     group = groups.get(key)
     if group is None:
         group = groups[key] = Group(
@@ -254,6 +257,7 @@ def _add_row(
             era=era,
             uncached_tokens=uncached,
             in_process=in_process(row),
+            paced=paced,
         )
     group.targets.append(Target(row["id"], metric, value))
 
@@ -322,9 +326,13 @@ def evaluate(groups: list[Group]) -> list[RowResult]:
         point = operating(group)
         tail = None
         if any(is_percentile(t.metric) for t in group.targets):
+            run = None
+            if group.load == "request-rate" and group.num_requests:  # a finite run (validation.finite_runs)
+                run = (group.load_value / group.replicas, group.num_requests, group.paced)
             tail = tail_at(
-                group.cfg, point, group.input_tokens, group.output_tokens, group.lengths, group.uncached_tokens
-            )
+                group.cfg, point, group.input_tokens, group.output_tokens, group.lengths, group.uncached_tokens,
+                run=run,
+            )  # fmt: skip
         for target in group.targets:
             if tail is not None and is_percentile(target.metric):
                 predicted = percentile_value(tail, target.metric)

@@ -4,6 +4,8 @@ A row's ``metric`` is ``ttft_p99_ms``, ``tpot_p90_ms``, ``itl_p99_ms``... (the n
 prints), predicted by ``core.tails`` at the row's operating point. Benchmarks with variable request lengths say so in
 ``notes`` with ``length_profile=NAME`` (a built-in profile) or ``length_profile=FILE.csv`` (per-request lengths,
 relative to the measurements file): the percentiles are then those of that distribution, as the benchmark's were.
+A request-rate row whose notes state the run's request count is a finite run: ``finite_runs`` decides whether its
+transient matters and, where it does, predicts the run as it ran.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..core.serving import OperatingPoint, max_throughput
 from ..core.tails import latency_tail
 from ..errors import GpucastError
 from ..inputs.length_profile import resolve_length_profile
+from .finite_runs import finite_run_tail, is_transient
 
 KINDS = ("ttft", "tpot", "itl", "e2e")
 PERCENTILE_METRICS = tuple(f"{kind}_p{q}_ms" for kind in KINDS for q in QUANTILES)
@@ -58,12 +61,22 @@ def tail_at(
     output_tokens: float,
     lengths: LengthProfile | None,
     uncached_tokens: float | None = None,
+    *,
+    run: tuple[float, int, bool] | None = None,
 ) -> LatencyTail:
     """The percentiles of ``point``, as ``gpucast estimate --json`` reports them (per-request TPOT included);
-    ``uncached_tokens``: the prompts are replayed (``replayed_tokens``) and ``point`` was computed so."""
+    ``uncached_tokens``: the prompts are replayed (``replayed_tokens``) and ``point`` was computed so.
+    ``run``: (rate per replica, requests per replica, evenly paced) of a finite request-rate benchmark run: where
+    its transient matters (``finite_runs.is_transient``) the tail is that of exactly those requests, simulated."""
     cached = max(input_tokens - uncached_tokens, 0.0) if uncached_tokens is not None else 0.0
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached}
     saturation = max_throughput(cfg, **shape).requests_per_s
+    if run is not None and uncached_tokens is None and is_transient(run[0] / saturation, run[1]):
+        rate, requests, paced = run
+        return finite_run_tail(
+            cfg, rate=rate, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens,
+            lengths=lengths, paced=paced,
+        )  # fmt: skip
     return latency_tail(
         cfg, point, **shape, saturation_rate=saturation, lengths=lengths, uncached_tokens=uncached_tokens
     )
