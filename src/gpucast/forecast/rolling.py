@@ -214,9 +214,11 @@ def extend(band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray |
 
 
 def interval(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-residual quantiles around ``mean`` back in level units (low <= mean <= high, low >= 0)."""
+    """Log-residual quantiles around ``mean`` back in level units (low <= mean <= high, low >= 0). The residuals are
+    of ``log1p`` values, which are >= 0 for any rate >= 0: a lower quantile deeper than the mean's own log level
+    (a wide band, a level shift down, a far step) means 0 requests, not expm1 of a negative number (down to -1)."""
     centre = np.log1p(np.maximum(mean, 0.0))
-    return np.expm1(centre + np.minimum(low, 0.0)), np.expm1(centre + np.maximum(high, 0.0))
+    return np.expm1(np.maximum(centre + np.minimum(low, 0.0), 0.0)), np.expm1(centre + np.maximum(high, 0.0))
 
 
 @dataclass(frozen=True)

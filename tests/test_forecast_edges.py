@@ -1,0 +1,61 @@
+"""Edge-case traffic histories through the forecast: every answer is finite, ordered and non-negative, or a clear
+InputError. Found by driving `gpucast predict` with short, silent, outage-ending and huge histories (2026-12-06)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from gpucast.forecast import forecast_load
+from gpucast.forecast.rolling import interval
+
+pytest.importorskip("pandas")
+
+
+def assert_sane(result, horizon: int) -> None:
+    """Finite numbers, lo <= mean <= hi, bounds non-negative, nested levels, coverage in [0, 1] or None."""
+    assert len(result.forecast) == horizon
+    for point in result.forecast:
+        assert math.isfinite(point.mean) and point.mean >= 0
+        for lv in point.lo:
+            lo, hi = point.lo[lv], point.hi[lv]
+            assert math.isfinite(lo) and math.isfinite(hi), (lv, lo, hi)
+            assert 0.0 <= lo <= point.mean <= hi, (point.timestamp, lv, lo, point.mean, hi)
+        levels = sorted(point.lo)
+        for inner, outer in itertools.pairwise(levels):
+            assert point.lo[outer] <= point.lo[inner] and point.hi[inner] <= point.hi[outer]
+    for value in result.backtest.coverage.values():
+        assert value is None or 0.0 <= value <= 1.0
+    for span in result.backtest.coverage_by_steps:
+        for value in span.coverage.values():
+            assert value is None or 0.0 <= value <= 1.0
+
+
+def daily(n: int, base: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return np.abs(base * (1 + 0.5 * np.sin(2 * np.pi * t / 24)) + rng.normal(0, base * 0.05, n))
+
+
+def test_interval_never_below_zero():
+    """A log band deeper than the forecast's own log level means 0 requests, not a negative rate: expm1 of a log1p
+    value below 0 is negative (down to -1)."""
+    low, high = interval(np.array([5.0, 100.0]), np.array([-3.0, -50.0]), np.array([0.5, 0.5]))
+    assert low.tolist() == [0.0, 0.0]
+    assert np.all(high >= [5.0, 100.0])
+
+
+def test_outage_at_the_end_keeps_bounds_non_negative():
+    """Busy traffic that went silent for its last 30 hours: a level shift far down, the lower band reached -1.0
+    req/s before the fix."""
+    y = daily(500, 1000.0)
+    y[-30:] = 0.0
+    assert_sane(forecast_load(y.tolist(), "7d"), 168)
+
+
+def test_short_history_far_horizon_bounds_non_negative():
+    """25 hourly points forecast 14 days: the random-walk growth of a 2-step band took lo95 below 0 at step 56."""
+    assert_sane(forecast_load(daily(25, 100.0).tolist(), "14d"), 336)
