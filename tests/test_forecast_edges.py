@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import gpucast_exe
 from gpucast.forecast import forecast_load
 from gpucast.forecast.rolling import interval
 
@@ -59,3 +62,31 @@ def test_outage_at_the_end_keeps_bounds_non_negative():
 def test_short_history_far_horizon_bounds_non_negative():
     """25 hourly points forecast 14 days: the random-walk growth of a 2-step band took lo95 below 0 at step 56."""
     assert_sane(forecast_load(daily(25, 100.0).tolist(), "14d"), 336)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*gpucast_exe(), *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def write_history(path: Path, values: np.ndarray, freq: str = "h", ids: list[str] | None = None) -> Path:
+    pd = pytest.importorskip("pandas")
+    stamps = pd.date_range("2026-09-01", periods=len(values), freq=freq, tz="UTC").astype(str)
+    frame = pd.DataFrame({"timestamp": stamps, "rps": values})
+    if ids:
+        frame = pd.concat([frame.assign(service=uid) for uid in ids], ignore_index=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+NO_SCALE = 1e6 + 1e-4 * np.sin(np.arange(200))  # moves, but by less than 1e-9 of its level: MASE has no scale
+
+
+@pytest.mark.parametrize(("values", "shown"), [(np.full(200, 42.0), "MASE 0.000"), (np.zeros(200), "sMAPE 0.0%"),
+                                               (NO_SCALE, "MASE n/a")])  # fmt: skip
+def test_terminal_summary_shows_no_nan(tmp_path, values, shown):
+    """A constant history's backtest is perfect (0.0), a history with no seasonal-naive error has no MASE scale
+    (NaN: "n/a"); the summary printed "nan" for both (``x or float('nan')`` treats 0.0 as missing)."""
+    result = run_cli("predict", "--history", str(write_history(tmp_path / "h.csv", values)), "--horizon", "1d")
+    assert result.returncode == 0, result.stderr
+    assert shown in result.stdout
+    assert "nan" not in result.stdout.lower()

@@ -83,7 +83,7 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
     from rich import box
     from rich.table import Table
 
-    from .predict import coverage_cell, sparkline
+    from .predict import coverage_cell, metric, sparkline
     from .render import console
 
     table = Table(title=f"Fleet forecast ({args.horizon}, reconciled {hf.method})", title_justify="left",
@@ -98,7 +98,7 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
         bt = r.backtest
         table.add_row(
             node.level, node.id.split(":", 1)[1] if node.level == "team" else node.name, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
-            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}", coverage_cell(bt),
+            metric(bt.mase, ".3f"), metric(bt.baseline_mase, ".3f"), coverage_cell(bt),
             sparkline(means[::step]),
         )  # fmt: skip
     console.print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -176,7 +177,7 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
         bt = r.backtest
         table.add_row(
             uid, f"{sum(means) / len(means):,.2f}", f"{max(p.hi80 for p in r.forecast):,.2f}",
-            f"{bt.mase or float('nan'):.3f}", f"{bt.baseline_mase or float('nan'):.3f}",
+            metric(bt.mase, ".3f"), metric(bt.baseline_mase, ".3f"),
             coverage_cell(bt), sparkline(means[::step]),
         )  # fmt: skip
     console.print(table)
@@ -200,6 +201,12 @@ def _fleet_progress(where: str) -> Iterator[Callable[[int, int], None]]:
     with rp.Progress(*columns, console=Console(stderr=True)) as bar:
         task = bar.add_task("fleet", total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def metric(value: float | None, spec: str) -> str:
+    """A backtest figure for a table: "n/a" where it is undefined (MASE of a constant history has no scale: the
+    result holds NaN/None), never "nan"; 0.0 is a figure (a perfect backtest), not a missing one."""
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 def _pct(values: dict[int, float | None]) -> str:
@@ -265,8 +272,8 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
                 ("Shape", sparkline(means[::step])),
                 (
                     "Backtest",
-                    f"MASE {bt.mase or float('nan'):.3f} vs seasonal-naive {bt.baseline_mase or float('nan'):.3f}; "
-                    f"sMAPE {bt.smape or float('nan'):.1f}% vs {bt.baseline_smape or float('nan'):.1f}%",
+                    f"MASE {metric(bt.mase, '.3f')} vs seasonal-naive {metric(bt.baseline_mase, '.3f')}; "
+                    f"sMAPE {metric(bt.smape, '.1f')}% vs {metric(bt.baseline_smape, '.1f')}%",
                 ),
                 ("Interval coverage", coverage_line(bt)),
                 ("Members", members),
