@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import gpucast_exe
+from gpucast.errors import InputError
 from gpucast.forecast import forecast_load
 from gpucast.forecast.rolling import interval
 
@@ -90,3 +93,27 @@ def test_terminal_summary_shows_no_nan(tmp_path, values, shown):
     assert result.returncode == 0, result.stderr
     assert shown in result.stdout
     assert "nan" not in result.stdout.lower()
+
+
+def test_subnormal_rates_rank_members_without_overflow():
+    """Rates of ~1e-310 (subnormal floats): seasonal-naive's backtest error is a few subnormals, and a member's
+    error divided by it overflowed (a RuntimeWarning on stderr, an error under pytest) instead of ranking it last."""
+    y = np.where(np.arange(100) % 3 == 0, 1e-310, 5.0)
+    y[::7] = 0.0
+    assert_sane(forecast_load(y.tolist(), "1d"), 24)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=1e6, allow_nan=False)), min_size=8, max_size=80
+    ),
+    st.sampled_from(["1h", "6h", "2d"]),
+)
+def test_random_short_series_give_sane_bands(values, horizon):
+    """Random short non-negative series (with runs of zeros): predict's bands are finite, ordered, >= 0."""
+    try:
+        result = forecast_load(values, horizon)
+    except InputError:
+        return
+    assert_sane(result, {"1h": 1, "6h": 6, "2d": 48}[horizon])

@@ -56,7 +56,9 @@ def scores(origins: np.ndarray, running: dict[str, np.ndarray], now: int) -> dic
     if not ok.any():
         return None
     rows, baseline = rows[ok], baseline[ok]  # the counts m cancel in the ratio
-    return {name: float(np.mean(c[rows, seen[rows]] / baseline)) for name, c in running.items()}
+    # a baseline error of a few subnormals (rates ~1e-310) overflows the ratio: inf, the member ranks last
+    with np.errstate(over="ignore"):
+        return {name: float(np.mean(c[rows, seen[rows]] / baseline)) for name, c in running.items()}
 
 
 def prequential_median(
@@ -71,7 +73,7 @@ def prequential_median(
     base = running[BASELINE][cols, seen]
     valid = (seen > 0) & (base > 0)
     count = valid.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # over: as in scores
         ratio = np.stack([np.where(valid, running[n][cols, seen] / base, 0.0).sum(axis=1) for n in names])
     # the TOP_K lowest (ties: the first member in order, as sorted() keeps them), per origin
     top = np.argsort(ratio / np.maximum(count, 1), axis=0, kind="stable")[:TOP_K]  # (k, origins)
