@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from conftest import gpucast_exe
 from gpucast.errors import InputError
 from gpucast.forecast import forecast_load
+from gpucast.forecast.history import normalize_freq
 from gpucast.forecast.rolling import interval
 
 pytest.importorskip("pandas")
@@ -117,3 +118,17 @@ def test_random_short_series_give_sane_bands(values, horizon):
     except InputError:
         return
     assert_sane(result, {"1h": 1, "6h": 6, "2d": 48}[horizon])
+
+
+@pytest.mark.parametrize(("freq", "alias"), [("1w", "7D"), ("2W", "14D"), ("w", "7D"), ("1d", "D")])
+def test_weeks_are_a_step_of_seven_days(freq, alias):
+    """`--freq 1w` was "unknown" after a pandas FutureWarning on stderr (pandas' 'W' is anchored on Sundays)."""
+    assert normalize_freq(freq) == alias
+
+
+@pytest.mark.parametrize("freq", ["1M", "1y", "1Q"])
+def test_calendar_freqs_are_one_clear_error(freq):
+    """Months, quarters, years have no fixed length: an InputError, without pandas' deprecation warning (an
+    error under pytest's filterwarnings, two extra lines on the CLI's stderr)."""
+    with pytest.raises(InputError, match="unknown freq"):
+        normalize_freq(freq)

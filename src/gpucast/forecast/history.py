@@ -39,6 +39,7 @@ column or a delta-encoded counter), fewer than 8 points. Constant and short seri
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,8 +92,12 @@ def normalize_freq(freq: str) -> str:
     text = str(freq).strip()
     if re.fullmatch(r"\d*m", text):  # '5m' means minutes here (pandas would read months)
         text = text[:-1] + "min"
+    if re.fullmatch(r"\d*[wW]", text):  # a week is 7 days here (pandas' 'W' is anchored on Sundays, not a step)
+        text = f"{7 * int(text[:-1] or 1)}D"
     try:
-        offset = pd.tseries.frequencies.to_offset(text)
+        with warnings.catch_warnings():  # pandas' "'M' is deprecated" (months, years: no fixed step) on stderr
+            warnings.simplefilter("ignore", FutureWarning)
+            offset = pd.tseries.frequencies.to_offset(text)
         seconds = pd.Timedelta(offset).total_seconds()
     except (ValueError, TypeError):
         raise InputError(f"unknown freq {freq!r}; use e.g. 5min, 15min, 1h, 1d") from None
