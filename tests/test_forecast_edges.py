@@ -4,8 +4,11 @@ InputError. Found by driving `gpucast predict` with short, silent, outage-ending
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +123,22 @@ def test_random_short_series_give_sane_bands(values, horizon):
     assert_sane(result, {"1h": 1, "6h": 6, "2d": 48}[horizon])
 
 
+def test_one_service_is_forecast_when_another_of_the_file_is_too_short(tmp_path):
+    """`--service a` of a file whose service 'd' has 3 rows: the loader checked every service before picking one,
+    and 'd' being too short stopped the forecast of 'a'."""
+    path = write_history(tmp_path / "fleet.csv", daily(200, 100.0), ids=["a", "b"])
+    with path.open("a") as handle:
+        handle.writelines(f"2026-09-01 0{h}:00:00+00:00,7.0,d\n" for h in range(3))
+    ok = run_cli("predict", "--history", str(path), "--service", "a", "--horizon", "1d", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["unique_id"] == "a"
+    short = run_cli("predict", "--history", str(path), "--service", "d", "--horizon", "1d")
+    assert short.returncode == 2 and short.stderr.strip().count("\n") == 0
+    assert "'d' has 3 points" in short.stderr
+    missing = run_cli("predict", "--history", str(path), "--service", "zz", "--horizon", "1d")
+    assert missing.returncode == 2 and "'zz' is not in the history; services: a, b, d" in missing.stderr
+
+
 @pytest.mark.parametrize(("freq", "alias"), [("1w", "7D"), ("2W", "14D"), ("w", "7D"), ("1d", "D")])
 def test_weeks_are_a_step_of_seven_days(freq, alias):
     """`--freq 1w` was "unknown" after a pandas FutureWarning on stderr (pandas' 'W' is anchored on Sundays)."""
@@ -132,3 +151,59 @@ def test_calendar_freqs_are_one_clear_error(freq):
     error under pytest's filterwarnings, two extra lines on the CLI's stderr)."""
     with pytest.raises(InputError, match="unknown freq"):
         normalize_freq(freq)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `gpucast serve` over a fresh SQLite file."""
+    from conftest import gpucast_server
+
+    db = tmp_path_factory.mktemp("web") / "edges.db"
+    with gpucast_server(f"sqlite:///{db}") as running:
+        yield running["base"]
+
+
+def post_forecast(base: str, csv: bytes, **fields: str) -> tuple[int, dict]:
+    """POST /api/v1/forecast with the history as a multipart file upload (what a browser or curl -F sends)."""
+    boundary = "gpucast-edge-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in fields.items()
+    ]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
+                 "Content-Type: text/csv\r\n\r\n".encode() + csv + f"\r\n--{boundary}--\r\n".encode())  # fmt: skip
+    request = urllib.request.Request(f"{base}/api/v1/forecast", data=b"".join(parts), method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_http_forecast_edges(server, tmp_path):
+    """The same edge cases over HTTP: sane bands (>= 0 after an outage at the end), one service of a file whose
+    other service is too short, weekly steps; a bad one is a 422 with one message."""
+    ended = daily(500, 1000.0)
+    ended[-30:] = 0.0
+    status, body = post_forecast(server, write_history(tmp_path / "o.csv", ended).read_bytes(), horizon="7d")
+    assert status == 200, body
+    assert all(row["lo95"] >= 0.0 and row["lo80"] >= 0.0 for row in body["forecast"])
+    fleet = write_history(tmp_path / "f.csv", daily(200, 100.0), ids=["a"]).read_bytes()
+    fleet += b"".join(f"2026-09-01 0{h}:00:00+00:00,7.0,d\n".encode() for h in range(3))
+    status, body = post_forecast(server, fleet, series="a", horizon="1d")
+    assert status == 200 and body["unique_id"] == "a", body
+    status, body = post_forecast(server, fleet, series="d", horizon="1d")
+    assert status == 422 and "'d' has 3 points" in body["error"]
+    weekly = write_history(tmp_path / "w.csv", daily(400, 50.0), freq="D").read_bytes()
+    status, body = post_forecast(server, weekly, freq="1w", horizon="8w")
+    assert status == 200 and len(body["forecast"]) == 8, body
+
+
+def test_python_api_forecasts_one_service_of_a_file_with_a_short_other(tmp_path):
+    """``forecast_load(path, unique_id=...)`` loaded and checked every service of the file first."""
+    path = write_history(tmp_path / "fleet.csv", daily(200, 100.0), ids=["a"])
+    with path.open("a") as handle:
+        handle.writelines(f"2026-09-01 0{h}:00:00+00:00,7.0,d\n" for h in range(3))
+    assert_sane(forecast_load(path, "1d", unique_id="a"), 24)
+    with pytest.raises(InputError, match="'d' has 3 points"):
+        forecast_load(path, "1d", unique_id="d")

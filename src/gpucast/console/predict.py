@@ -55,6 +55,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
     options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),
                                  ("id_col", args.id_col), ("freq", args.freq)) if v}  # fmt: skip
+    if args.service and not args.all_services:
+        options["unique_id"] = args.service  # only that service is checked and repaired
     history = load_history(args.history, **options)
     if args.all_services:
         return _run_fleet(history, args)

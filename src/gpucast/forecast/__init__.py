@@ -99,7 +99,7 @@ def parse_horizon(horizon: str | int, freq: str) -> int:
     return steps
 
 
-def _as_history(history: Any, freq: str | None) -> History:
+def _as_history(history: Any, freq: str | None, unique_id: str | None = None) -> History:
     from .history import History, history_from_values
     from .history import load_history as _load
 
@@ -113,7 +113,7 @@ def _as_history(history: Any, freq: str | None) -> History:
     if isinstance(history, list | tuple):
         return history_from_values([float(v) for v in history], freq=freq or "1h")
     if isinstance(history, str | Path) or hasattr(history, "columns"):
-        return _load(history, freq=freq)
+        return _load(history, freq=freq, unique_id=unique_id)  # only that service is checked and repaired
     raise InputError(
         f"history of type {type(history).__name__} is not accepted; pass a path, a DataFrame or a list of rps"
     )
@@ -222,7 +222,7 @@ def forecast_load(
     :mod:`gpucast.forecast.scenarios`. ``engine``: "fast" (default) or "statsforecast" (see :func:`forecast_fleet`).
     """
     _require(engine)
-    hist = _as_history(history, freq)
+    hist = _as_history(history, freq, unique_id)
     ids = hist.ids
     if unique_id is None and len(ids) > 1:
         raise InputError(

@@ -295,8 +295,13 @@ def load_history(
     id_col: str | None = None,
     freq: str | None = None,
     kind: str = "auto",
+    unique_id: str | None = None,
 ) -> History:
     """Read ``source`` into a :class:`History` (see the module docstring for formats and repairs).
+
+    ``unique_id``: keep only that service's rows, before any check or repair — so a service too short, or too
+    gappy, to forecast does not stop the forecast of another one from the same file (an InputError when the
+    file has no such service).
 
     ``kind`` is "series", "requests" (a raw request log) or "auto": a log when no value column is found and the
     only other columns are ids or token counts. ``freq`` (5min, 1h, 1d…) is the step to aggregate to; for a series
@@ -331,6 +336,12 @@ def load_history(
             "(or kind='requests' for a one-row-per-request log)"
         )
     frame = pd.DataFrame({"unique_id": raw[uid].astype(str) if uid else "series", "ds": _parse_timestamps(raw[ts], ts)})
+    if unique_id is not None:
+        keep = (frame["unique_id"] == str(unique_id)).to_numpy()
+        if not keep.any():
+            ids = list(dict.fromkeys(frame["unique_id"]))
+            raise InputError(f"unique_id {unique_id!r} is not in the history; services: {', '.join(ids[:10])}")
+        frame, raw = frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
     if not frame.groupby("unique_id", sort=False)["ds"].is_monotonic_increasing.all():
         warnings.append("timestamps were not in order; rows sorted by time")
     for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step

@@ -103,7 +103,9 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
 
     if query.period not in PERIODS:
         raise InputError(f"period must be one of {', '.join(PERIODS)}, not {query.period!r}")
-    options = {"freq": query.freq} if query.freq else {}
+    options: dict[str, Any] = {"freq": query.freq} if query.freq else {}
+    if query.series:
+        options["unique_id"] = query.series  # only that service is checked and repaired
     with tempfile.TemporaryDirectory(prefix="gpucast-forecast-") as folder:
         history = load_history(history_file(Path(folder), content, filename), **options)
     if len(history.ids) > 1 and not query.series:
