@@ -180,3 +180,35 @@ def test_era_decode_step_grows_with_the_batch_as_measured() -> None:
     assert growth[2] < 1.5  # the median pair
     assert growth[-1] < 1.8
     assert load_era_factors()[EARLY_MLA_MOE].compute_scale == 1.0  # decode GEMMs at today's fraction
+
+
+@pytest.mark.parametrize("value", ["banana", "latest", "", "v", "vLLM (CI build 9513; version not captured)"])
+def test_engine_version_without_a_release_is_one_error(value: str) -> None:
+    """`--engine-version banana` was planned as the current engine while the plan echoed "banana" back as the
+    release used (`inference`), and `estimate` took even an empty value: both now refuse it in one line."""
+    import subprocess
+    import sys
+
+    shape = ["--model", "deepseek-r1", "--gpu", "H200", "--input-tokens", "1000", "--output-tokens", "500"]
+    for command in (["inference", "--rps", "1"], ["estimate", "--num-gpus", "8", "--concurrency", "8"]):
+        done = subprocess.run([sys.executable, "-m", "gpucast", *command, *shape, "--engine-version", value],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 2, (command, done.stdout[:200])
+        assert done.stderr.strip().count("\n") == 0 and "states no release number" in done.stderr, done.stderr
+
+
+def test_engine_version_forms_that_state_a_release() -> None:
+    """ "v0.7.3", "0.7" and "0.7.3.4.5" name vLLM 0.7 (DeepSeek-R1 on the early kernels: slower); a release newer
+    than any known ("99.0") is the current engine."""
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    def rate(version: str | None) -> float:
+        request = EstimateRequest(gpu="H200", num_gpus=8, tp=8, model="deepseek-r1", input_tokens=1000,
+                                  output_tokens=500, load="concurrency", load_value=64, engine_version=version)  # fmt: skip
+        return estimate(request).output_tokens_per_s
+
+    current = rate(None)
+    assert rate("99.0") == pytest.approx(current)
+    assert rate("0.8.0") == pytest.approx(current)
+    old = [rate(v) for v in ("v0.7.3", "0.7", "0.7.3.4.5")]
+    assert all(0 < r < 0.8 * current for r in old), (old, current)

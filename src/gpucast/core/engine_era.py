@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from ..errors import InputError
+
 # Only generations that published measurements of both sides fix (``scripts/calibrate.py`` fits them) are named here.
 EARLY_MLA_MOE = "early-mla-moe"
 """The first DeepSeek-V3/R1 serving stacks (Jan-Mar 2025): MLA attention on Triton kernels (vLLM's TRITON_MLA,
@@ -31,6 +33,16 @@ def parse_engine_version(text: str | None) -> tuple[int, int, int] | None:
         if not _PLATFORM_WORD.search(label, 0, match.start()):
             return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
     return None
+
+
+def check_engine_version(value: object, flag: str = "--engine-version") -> None:
+    """A release a user names (``--engine-version``) must state a version number: a label without one ("banana",
+    "latest", "") was read as the current engine, silently, while the plan echoed the label back as if it had
+    been used. None (not given) is the current engine."""
+    if value is None:
+        return
+    if not isinstance(value, str) or parse_engine_version(value) is None:
+        raise InputError(f'{flag} {value!r} states no release number; use a release such as "0.7.3" or "v0.8.0"')
 
 
 def engine_era(model_is_mla_moe: bool, version: str | None, kernels_since: str) -> str:

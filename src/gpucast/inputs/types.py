@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.engine_era import check_engine_version
 from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
@@ -269,8 +270,7 @@ class ServingOptions:
         self.chosen_clouds(known_clouds)
         if not isinstance(self.engine, str) or self.engine not in known_engines:
             raise InputError(f"--engine {self.engine!r} is not one of {', '.join(known_engines)}")
-        if self.engine_version is not None and (not isinstance(self.engine_version, str) or not self.engine_version):
-            raise InputError(f'--engine-version {self.engine_version!r} must be a release such as "0.7.3"')
+        check_engine_version(self.engine_version)
         check_pricing(self.pricing)
         if self.region is not None and (not isinstance(self.region, str) or not self.region.strip()):
             raise InputError(f"--region {self.region!r} must be a region name (see `gpucast prices list`)")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import loader
-from ..core.engine_era import parse_engine_version
+from ..core.engine_era import check_engine_version, parse_engine_version
 from ..core.inference import replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings, for_engine_release
@@ -105,6 +105,7 @@ class EstimateRequest:
         check_positive("--dp-attention", self.attention_dp, integer=True, upper=256)
         if self.gpu_memory_utilization is not None:
             check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
+        check_engine_version(self.engine_version)
         if self.max_model_len is not None:
             check_positive("--max-model-len", self.max_model_len, integer=True, upper=10_000_000)
             needed = self.longest

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.loader import load_engines, resolve_gpu, resolve_model
+from ..core.engine_era import parse_engine_version
 from ..errors import GpucastError, InfeasibleError, InputError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..planning.inference import plan_inference
@@ -179,7 +180,9 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
                        safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
                        gpu_memory_utilization=memory.gpu_memory_utilization,
-                       engine_version=point.engine,  # the row's engine label states its release (core.engine_era)
+                       # the row's engine label states its release (core.engine_era); one that states none
+                       # ("vLLM (CI build 9513; version not captured)") is the current engine, as a question
+                       engine_version=point.engine if parse_engine_version(point.engine) else None,
                        slo_percentile=point.slo_percentile),  # the statistic measured (with slack)
     )  # fmt: skip
 
