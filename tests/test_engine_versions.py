@@ -212,3 +212,20 @@ def test_engine_version_forms_that_state_a_release() -> None:
     assert rate("0.8.0") == pytest.approx(current)
     old = [rate(v) for v in ("v0.7.3", "0.7", "0.7.3.4.5")]
     assert all(0 < r < 0.8 * current for r in old), (old, current)
+
+
+def test_profiling_pass_that_leaves_no_kv_cache_says_so() -> None:
+    """vLLM 0.4 profiles one forward pass over the whole max_model_len (no chunked prefill): Llama-3.1-8B at
+    131,072 tokens on an L4. The weights (15 GiB) fit the 20 GiB; the activations do not — the error said
+    "needs 15.0 GiB of weights per GPU; one L4 leaves 20.2 GiB", which contradicts itself."""
+    from gpucast.errors import InfeasibleError
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    request = EstimateRequest(gpu="L4", num_gpus=1, model="llama-3.1-8b", input_tokens=1000, output_tokens=500,
+                              load="concurrency", load_value=8, engine_version="0.4.0", max_model_len=131072)  # fmt: skip
+    with pytest.raises(InfeasibleError, match=r"GiB of activations \(one forward pass over 131,072 tokens") as error:
+        estimate(request)
+    assert "chunked prefill" in str(error.value) and "\n" not in str(error.value)
+    chunked = dataclasses.replace(request, engine_version="0.8.0")  # V1: chunked prefill bounds the pass ...
+    with pytest.raises(InfeasibleError, match="KV cache holds"):  # ... and the cache is too small for 131k
+        estimate(chunked)

@@ -56,6 +56,15 @@ def replica_config(
         attention_dp=attention_dp,
     )
     if not memory.fits:
+        if memory.weights_gib < memory.usable_gib:  # the weights fit: the profiling pass's activations do not
+            raise InfeasibleError(
+                f"{model.name} at {precision.name} at {layout.label()} needs {memory.weights_gib:.1f} GiB of "
+                f"weights + {memory.activations_gib:.1f} GiB of activations (one forward pass over "
+                f"{settings.memory.max_batched_tokens:,} tokens, the engine's profiling budget) + "
+                f"{memory.overhead_gib:.1f} GiB of runtime per GPU, no room for a KV cache in the "
+                f"{memory.usable_gib:.1f} GiB one {gpu.name} leaves — use a shorter context (max model length), an "
+                "engine release with chunked prefill, more GPUs per replica (TP/PP) or a larger GPU"
+            )
         raise InfeasibleError(
             f"{model.name} at {precision.name} needs {memory.weights_gib:.1f} GiB of weights per GPU "
             f"at {layout.label()}; one {gpu.name} leaves {memory.usable_gib:.1f} GiB — "
