@@ -102,3 +102,22 @@ def test_accelmark_run_past_capacity_is_a_short_backlog() -> None:
     for row_id in ("am-139", "am-140", "am-141"):
         assert 0.5 < rows[row_id].predicted / rows[row_id].measured < 2.0
     assert rows["am-1"].predicted == pytest.approx(17.9, abs=0.05)  # the analytic p50 TTFT, as before
+
+
+def test_undefined_utilization_is_never_read_as_steady() -> None:
+    """A NaN utilization (0 / 0) made ``relaxation_arrivals`` NaN and ``is_transient`` False: the steady-state tail
+    was used for a run nothing said was steady."""
+    assert relaxation_arrivals(math.nan) == math.inf
+    assert is_transient(math.nan, 200)
+    assert not is_transient(math.nan, None)  # no request count: not a finite run
+
+
+def test_one_request_runs_alike_at_any_rate() -> None:
+    """A run of one request meets an empty engine whatever the rate: its latency is the unloaded one; none is an
+    error, not an empty average."""
+    cfg = _config()
+    slow, fast = (finite_run_tail(cfg, rate=r, requests=1, input_tokens=PROMPT, output_tokens=64) for r in (1e-6, 1e6))
+    assert slow.ttft_s == pytest.approx(fast.ttft_s, rel=1e-6)
+    assert slow.e2e_s == pytest.approx(fast.e2e_s, rel=1e-6)
+    with pytest.raises(ValueError, match="at least one request"):
+        finite_run_tail(cfg, rate=1.0, requests=0, input_tokens=PROMPT, output_tokens=64)

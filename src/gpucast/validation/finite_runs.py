@@ -41,8 +41,9 @@ FIXED_RATE = re.compile(r"fixed[- ]rate|constant[- ]rate|fixed[- ]interval|evenl
 
 
 def relaxation_arrivals(rho: float) -> float:
-    """Arrivals in one relaxation time of a queue at utilization ``rho`` (infinite at rho >= 1)."""
-    if rho >= 1.0:
+    """Arrivals in one relaxation time of a queue at utilization ``rho`` (infinite at rho >= 1, and for a NaN
+    utilization: no steady state can be assumed, so the run is simulated rather than read as steady)."""
+    if not rho < 1.0:
         return math.inf
     return max(rho, 0.0) / (1.0 - math.sqrt(max(rho, 0.0))) ** 2
 
