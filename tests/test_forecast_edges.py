@@ -207,3 +207,14 @@ def test_python_api_forecasts_one_service_of_a_file_with_a_short_other(tmp_path)
     assert_sane(forecast_load(path, "1d", unique_id="a"), 24)
     with pytest.raises(InputError, match="'d' has 3 points"):
         forecast_load(path, "1d", unique_id="d")
+
+
+def test_constant_history_reports_coverage_not_checked(tmp_path):
+    """No backtest runs on a constant history: its coverage is None ("not checked", as ``Backtest`` documents);
+    it was 1.0, printed as "80% band held 100% ... (0 last backtest origins, 0 steps each)"."""
+    result = forecast_load([7.0] * 100, "1d")
+    assert set(result.backtest.coverage.values()) == {None}
+    assert_sane(result, 24)
+    text = run_cli("predict", "--history", str(write_history(tmp_path / "c.csv", np.full(100, 7.0))), "--horizon", "1d")
+    assert text.returncode == 0, text.stderr
+    assert "Interval coverage   not checked" in text.stdout and "held 100%" not in text.stdout

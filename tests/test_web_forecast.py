@@ -214,3 +214,25 @@ def test_training_page_shows_the_api_plan(site):
     assert page.text.count("<svg") == 1 and 'id="memory"' in page.text
     bad = client.get(TRAINING_QUERY.replace("num_epochs=1", "num_epochs=0"))
     assert bad.status_code == 422 and "Epochs: must be greater than 0" in bad.text  # the form's label, no field path
+
+
+@pytest.mark.parametrize("rows", [20, 100])  # too short for a backtest origin; constant (no backtest at all)
+def test_forecast_page_says_not_checked_instead_of_zero_coverage(site, tmp_path, rows):
+    """A history with no backtest origin has no coverage (None): the page showed "0% / 0% held-out points inside
+    the 80% / 95% interval" — a failed check that never ran; a constant one claimed 100%."""
+    client, _ = site
+    path = tmp_path / "short.csv"
+    values = [10 + (i % 5) for i in range(rows)] if rows == 20 else [7.0] * rows
+    path.write_text(
+        "timestamp,rps\n"
+        + "".join(
+            f"2026-03-01T00:00:00Z,{v}\n".replace("00:00", f"{i // 60:02d}:{i % 60:02d}", 1)
+            for i, v in enumerate(values)
+        )
+    )
+    fields = {"csrf_token": page_csrf(client.get("/forecast").text), "horizon": "1d", "freq": "1min"}
+    with path.open("rb") as handle:
+        page = client.post("/forecast", data=fields, files={"file": ("short.csv", handle, "text/csv")})
+    assert page.status_code == 200, re.findall(r'id="form-error">([^<]*)', page.text)
+    assert '<b id="coverage">not checked</b>' in page.text
+    assert "0% / 0%" not in page.text and "100% / 100%" not in page.text

@@ -227,7 +227,7 @@ def coverage_line(bt: Any) -> str:
     the whole horizon (the steps some past origin has observed), then by lead time (``forecast/coverage.py``)."""
     shown = [f"{level}% band held {value:.0%}" for level, value in sorted(bt.coverage.items()) if value is not None]
     if not shown:
-        return "not checked (history too short)"
+        return "not checked (no backtest origin: the history is too short, or constant)"
     if bt.coverage_horizon is None:  # a result without the horizon check (constant history)
         where = f"{bt.coverage_origins or bt.folds} last backtest origins, {bt.fold_horizon} steps each"
         return ", ".join(shown) + f" of the held-out points ({where})"

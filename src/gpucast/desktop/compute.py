@@ -245,7 +245,7 @@ def _coverage(backtest: dict[str, Any]) -> str:
     held = [f"{key[8:]}% band held {value:.0%}" for key, value in sorted(backtest.items())
             if key.startswith("coverage") and key[8:].isdigit() and value is not None]  # fmt: skip
     if not held:
-        return "not checked (history too short)"
+        return "not checked (no backtest origin: the history is too short, or constant)"
     if backtest.get("coverage_horizon") is None:
         return ", ".join(held) + f" ({backtest.get('fold_horizon')} steps ahead)"
     checked, horizon = backtest.get("coverage_checked_steps"), backtest["coverage_horizon"]

@@ -244,7 +244,8 @@ def _constant(
         for k in range(1, horizon + 1)
     ]
     warning = f"history is constant ({value:g}); forecasting that value with zero-width intervals, no models fitted"
-    backtest = Backtest(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dict.fromkeys(levels, 1.0), 0, 0, 1)
+    # no backtest ran, so no coverage was checked: None ("not checked"), as Backtest documents, not 100%
+    backtest = Backtest(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dict.fromkeys(levels, None), 0, 0, 1)
     return ForecastResult(uid, freq, points, backtest, [], [], "constant", len(y), warnings=[*notes, warning])
 
 

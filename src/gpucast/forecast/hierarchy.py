@@ -252,6 +252,6 @@ def _flat(uid: str, value: float, stamps: list[str], freq: str, levels: tuple[in
     from .result import Backtest
 
     points = [ForecastPoint(t, value, dict.fromkeys(levels, value), dict.fromkeys(levels, value)) for t in stamps]
-    backtest = Backtest(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dict.fromkeys(levels, 1.0), 0, 0, 1)
+    backtest = Backtest(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, dict.fromkeys(levels, None), 0, 0, 1)  # not checked
     note = f"history is constant ({value:g}): forecast flat, zero-width intervals"
     return ForecastResult(uid, freq, points, backtest, [], [], "constant", n, warnings=[note])
