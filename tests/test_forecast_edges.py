@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import gpucast_exe
 from gpucast.errors import InputError
-from gpucast.forecast import forecast_load
+from gpucast.forecast import forecast_future_needs, forecast_load
 from gpucast.forecast.history import normalize_freq
 from gpucast.forecast.rolling import interval
 
@@ -218,3 +218,34 @@ def test_constant_history_reports_coverage_not_checked(tmp_path):
     text = run_cli("predict", "--history", str(write_history(tmp_path / "c.csv", np.full(100, 7.0))), "--horizon", "1d")
     assert text.returncode == 0, text.stderr
     assert "Interval coverage   not checked" in text.stdout and "held 100%" not in text.stdout
+
+
+@pytest.mark.parametrize("rate", ["inf", "1e300", "1001"])
+def test_unbounded_growth_rate_is_one_error(tmp_path, rate):
+    """`--growth-rate inf` printed inf in the JSON and a traceback in the summary (NaN in the sparkline); 1e300
+    overflowed the overlay (OverflowError). The bound is the web API's, 1000% a month."""
+    path = write_history(tmp_path / "h.csv", daily(200, 100.0))
+    for extra in (["--json"], []):
+        result = run_cli("predict", "--history", str(path), "--horizon", "90d", "--growth-rate", rate, *extra)
+        assert result.returncode == 2, result.stdout[-300:]
+        assert "Traceback" not in result.stderr and "at most 1000" in result.stderr
+
+
+def test_growth_rate_at_the_bound_stays_finite():
+    """1000% a month over the longest horizon (366 days) on a 1e12 req/s history: finite, ordered bands."""
+    result = forecast_load((daily(400, 1e12)).tolist(), "366d", growth_rate=1000, scenario="pessimistic")
+    assert_sane(result, 366 * 24)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: forecast_load(["a"] * 20, "1d"), "history value 'a' is not a number"),
+        (lambda: forecast_future_needs(list(range(100)), math.inf), "finite number > 0"),
+        (lambda: forecast_future_needs(list(range(100)), math.nan), "finite number > 0"),
+    ],
+)
+def test_python_api_bad_values_are_input_errors(call, message):
+    """A non-numeric list value raised a bare ValueError, an infinite horizon an OverflowError."""
+    with pytest.raises(InputError, match=message):
+        call()

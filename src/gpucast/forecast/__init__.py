@@ -111,12 +111,25 @@ def _as_history(history: Any, freq: str | None, unique_id: str | None = None) ->
             coarser.frame, coarser.freq, history.kind, [*history.warnings, *coarser.warnings], coarser.outages
         )
     if isinstance(history, list | tuple):
-        return history_from_values([float(v) for v in history], freq=freq or "1h")
+        try:
+            values = [float(v) for v in history]
+        except (TypeError, ValueError):
+            bad = next(v for v in history if not _is_number(v))
+            raise InputError(f"history value {bad!r} is not a number; pass request rates (req/s)") from None
+        return history_from_values(values, freq=freq or "1h")
     if isinstance(history, str | Path) or hasattr(history, "columns"):
         return _load(history, freq=freq, unique_id=unique_id)  # only that service is checked and repaired
     raise InputError(
         f"history of type {type(history).__name__} is not accepted; pass a path, a DataFrame or a list of rps"
     )
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _same_freq(a: str, b: str) -> bool:
@@ -249,8 +262,8 @@ def forecast_future_needs(
 ) -> ForecastResult:
     """The seed's ``LLMForecastEngine.forecast_future_needs`` core: a list of hourly rps (or a frame/History/path)
     forecast ``horizon_days`` ahead under ``scenario``. A bare list is taken to end at the current UTC hour."""
-    if not horizon_days > 0:
-        raise InputError(f"horizon_days must be > 0, got {horizon_days}")
+    if not 0 < horizon_days < float("inf"):
+        raise InputError(f"horizon_days must be a finite number > 0, got {horizon_days}")
     _require()
     from .history import step_seconds
 

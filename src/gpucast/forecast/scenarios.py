@@ -16,7 +16,7 @@ shape and bounds stay ordered):
     at the beginning of the UTC day that holds the forecast's highest mean — a launch or viral event at the worst
     time. Other steps are unchanged.
 
-``growth_rate`` (percent per month, may be negative, > -100) is an overlay applied after the scenario: step k is
+``growth_rate`` (percent per month, may be negative, > -100, at most ``MAX_GROWTH_RATE``) is an overlay applied after the scenario: step k is
 multiplied by (1 + growth_rate/100) ** (elapsed_days_k / 30.4375), elapsed from the last history point. It adds
 growth the history does not show yet (a planned launch, a migration); the models already extrapolate the trend
 they see, so 0 means "the trend as observed".
@@ -62,6 +62,11 @@ def _spike_factors(points: list[ForecastPoint], multiplier: float, hours: float)
     return [multiplier if start <= _time(p.timestamp) < end else 1.0 for p in points]
 
 
+# 1000% a month (11x) is the web API's bound already; over the longest horizon (366 days) it multiplies the
+# forecast by 11^12 = 3e12, still finite; an unbounded rate ("inf", 1e300) overflowed the overlay to inf/NaN
+MAX_GROWTH_RATE = 1000.0
+
+
 def apply_scenario(
     result: ForecastResult,
     scenario: str = "baseline",
@@ -73,8 +78,10 @@ def apply_scenario(
     """A copy of ``result`` with ``scenario`` and the ``growth_rate`` overlay applied (see the module docstring)."""
     if scenario not in SCENARIOS:
         raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
-    if not growth_rate > -100:
-        raise InputError(f"growth_rate {growth_rate:g}% per month is not accepted; it must be > -100")
+    if not -100 < growth_rate <= MAX_GROWTH_RATE:
+        raise InputError(
+            f"growth_rate {growth_rate:g}% per month is not accepted; it must be > -100 and at most {MAX_GROWTH_RATE:g}"
+        )
     if spike_multiplier <= 0 or spike_hours <= 0:
         raise InputError(f"spike_multiplier and spike_hours must be > 0, got {spike_multiplier:g} and {spike_hours:g}")
     if scenario not in ("baseline", "spike") and 80 not in result.levels:
