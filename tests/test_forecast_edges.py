@@ -249,3 +249,25 @@ def test_python_api_bad_values_are_input_errors(call, message):
     """A non-numeric list value raised a bare ValueError, an infinite horizon an OverflowError."""
     with pytest.raises(InputError, match=message):
         call()
+
+
+@pytest.mark.parametrize("scale", [1e12, 1e100, 6e149])  # 6e149: the peak just under 1e150
+def test_huge_rates_forecast_like_small_ones(scale):
+    """Far above 1 req/s the forecast is scale-free (log1p is log there), up to the loader's bound (1e150)."""
+    base = daily(200, 1e6)
+    factor = scale / 1e6
+    small, huge = forecast_load(base.tolist(), "1d"), forecast_load((base * factor).tolist(), "1d")
+    assert_sane(huge, 24)
+    assert huge.seasonalities == small.seasonalities
+    assert huge.forecast[0].mean == pytest.approx(small.forecast[0].mean * factor, rel=1e-4)
+    assert huge.forecast[-1].hi[95] == pytest.approx(small.forecast[-1].hi[95] * factor, rel=1e-4)
+
+
+@pytest.mark.parametrize("scale", [1e160, 1.7e308])
+def test_rates_past_the_float_headroom_are_one_error(tmp_path, scale):
+    """1e160 req/s: RuntimeWarnings on stderr (variances overflow) and a forecast that is not the 1 req/s one
+    scaled; 1.7e308: inf and NaN, and a traceback in the summary's sparkline. Refused at load."""
+    path = write_history(tmp_path / "h.csv", scale * (1 - 0.1 * np.abs(np.sin(np.arange(200)))))
+    result = run_cli("predict", "--history", str(path), "--horizon", "1d")
+    assert result.returncode == 2 and "too large to forecast" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -66,6 +66,11 @@ TOKEN_NAMES = {
 }
 EPOCH_MS_ABOVE = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973, so larger epoch numbers are milliseconds
 MIN_POINTS = 8  # below this no model (not even a trend) can be checked on held-out points
+# Numeric headroom, not a traffic bound (no service sees 1e150 req/s): the additive members' squared errors and the
+# season test's variances square the values, and float64 ends at 1.8e308 — past ~1e154 they overflow (the SES
+# weight is then chosen among infinities, a forecast times 1e160 is not the forecast times 1e160; near 1.8e308
+# the forecast is inf and NaN)
+MAX_VALUE = 1e150
 MAX_MISSING_FRACTION = 0.5  # interpolating more than half of a series would invent the history
 DEFAULT_LOG_FREQ = "1h"
 
@@ -202,6 +207,11 @@ def _parse_values(raw: pd.Series, column: str) -> pd.Series:
         )
     if np.isinf(values).any():
         raise InputError(f"infinite value in column {column!r}; values must be finite rps")
+    if (values > MAX_VALUE).any():
+        raise InputError(
+            f"value {values[values > MAX_VALUE].iloc[0]:g} in column {column!r} is too large to forecast (at most "
+            f"{MAX_VALUE:g}); check the column and its unit"
+        )
     return values.astype("float64")
 
 
