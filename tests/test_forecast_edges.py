@@ -271,3 +271,29 @@ def test_rates_past_the_float_headroom_are_one_error(tmp_path, scale):
     result = run_cli("predict", "--history", str(path), "--horizon", "1d")
     assert result.returncode == 2 and "too large to forecast" in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_jittered_hourly_timestamps_are_read_as_hours(tmp_path):
+    """Hourly rows stamped up to 50 minutes late (when a job ran): the median step was 3604 s, so "14d" was not
+    a whole number of steps ("use a multiple of 3604s"); read as 1h now, with a warning."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    stamps = pd.date_range("2026-09-01", periods=500, freq="h", tz="UTC")
+    stamps = stamps + pd.to_timedelta(rng.integers(0, 3000, 500), unit="s")
+    path = tmp_path / "jitter.csv"
+    pd.DataFrame({"timestamp": stamps.astype(str), "rps": daily(500, 100.0)}).to_csv(path, index=False)
+    result = run_cli("predict", "--history", str(path), "--horizon", "14d", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["freq"] == "h" and len(data["forecast"]) == 336
+    assert any("not evenly spaced" in w for w in data["warnings"])
+
+
+def test_an_uncommon_regular_step_is_kept():
+    """A series logged every 90 s is 90 s steps, not snapped to a common step (60 s and 120 s are 33-50% away)."""
+    pd = pytest.importorskip("pandas")
+    from gpucast.forecast.history import load_history
+
+    frame = pd.DataFrame({"ds": pd.date_range("2026-09-01", periods=100, freq="90s"), "y": daily(100, 10.0)})
+    history = load_history(frame)
+    assert history.freq == "90s" and not history.warnings

@@ -38,8 +38,6 @@ column or a delta-encoded counter), fewer than 8 points. Constant and short seri
 
 from __future__ import annotations
 
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +54,9 @@ from .dropouts import (  # noqa: F401  (re-exported: the rule's constants and he
     repair_dropouts,
     silent_stretches,
 )
+from .steps import infer_freq
+from .steps import normalize_freq as normalize_freq  # re-exported: callers read steps from the loader
+from .steps import step_seconds as step_seconds
 
 VALUE_NAMES = ("rps", "requests", "value", "y")
 TIMESTAMP_NAMES = ("timestamp", "ts", "time", "ds", "date", "datetime")
@@ -90,39 +91,6 @@ class History:
     @property
     def ids(self) -> list[str]:
         return [str(i) for i in self.frame["unique_id"].unique()]
-
-
-def normalize_freq(freq: str) -> str:
-    """Turn '1h', '5min', '1d', 'H' into the pandas alias statsforecast expects ('h', '5min', 'D')."""
-    text = str(freq).strip()
-    if re.fullmatch(r"\d*m", text):  # '5m' means minutes here (pandas would read months)
-        text = text[:-1] + "min"
-    if re.fullmatch(r"\d*[wW]", text):  # a week is 7 days here (pandas' 'W' is anchored on Sundays, not a step)
-        text = f"{7 * int(text[:-1] or 1)}D"
-    try:
-        with warnings.catch_warnings():  # pandas' "'M' is deprecated" (months, years: no fixed step) on stderr
-            warnings.simplefilter("ignore", FutureWarning)
-            offset = pd.tseries.frequencies.to_offset(text)
-        seconds = pd.Timedelta(offset).total_seconds()
-    except (ValueError, TypeError):
-        raise InputError(f"unknown freq {freq!r}; use e.g. 5min, 15min, 1h, 1d") from None
-    if seconds <= 0 or seconds != int(seconds):
-        raise InputError(f"freq must be a positive whole number of seconds, got {freq!r}; use e.g. 5min, 1h, 1d")
-    return _alias(int(seconds))
-
-
-def _alias(seconds: int) -> str:
-    """The canonical alias of a step: 86400 → 'D', 3600 → 'h', 300 → '5min', 90 → '90s'."""
-    for size, unit in ((86_400, "D"), (3600, "h"), (60, "min")):
-        if seconds % size == 0:
-            count = seconds // size
-            return unit if count == 1 else f"{count}{unit}"
-    return f"{seconds}s"
-
-
-def step_seconds(freq: str) -> float:
-    """Seconds in one step of ``freq``."""
-    return float(pd.Timedelta(pd.tseries.frequencies.to_offset(freq)).total_seconds())
 
 
 MAX_FILE_BYTES = 2 * 2**30  # a 2 GiB CSV takes ~5-10 GiB as a DataFrame: beyond it, pre-aggregate
@@ -213,16 +181,6 @@ def _parse_values(raw: pd.Series, column: str) -> pd.Series:
             f"{MAX_VALUE:g}); check the column and its unit"
         )
     return values.astype("float64")
-
-
-def _infer_freq(frame: pd.DataFrame) -> str:
-    """The most common step between consecutive timestamps of a series (median of differences)."""
-    diffs = frame.groupby("unique_id")["ds"].diff().dropna()
-    diffs = diffs[diffs > pd.Timedelta(0)]
-    if diffs.empty:
-        raise InputError("cannot infer the time step: all timestamps are equal; pass freq (e.g. 1h)")
-    step = diffs.median()
-    return normalize_freq(f"{int(step.total_seconds())}s")
 
 
 def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataFrame:
@@ -365,7 +323,7 @@ def load_history(
         assert value is not None  # narrowed above: a series always has a value column
         frame["y"] = _parse_values(raw[value], value)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
-        step = normalize_freq(freq) if freq else _infer_freq(frame)
+        step = normalize_freq(freq) if freq else infer_freq(frame, warnings)
         result = _regularise(frame, step, warnings)
     outages: dict[str, list[pd.Timestamp]] = {}
     result = repair_dropouts(result, step, step_seconds(step), warnings, MAX_MISSING_FRACTION, outages)
