@@ -297,3 +297,30 @@ def test_an_uncommon_regular_step_is_kept():
     frame = pd.DataFrame({"ds": pd.date_range("2026-09-01", periods=100, freq="90s"), "y": daily(100, 10.0)})
     history = load_history(frame)
     assert history.freq == "90s" and not history.warnings
+
+
+def test_timeline_period_the_peak_configuration_cannot_serve_is_one_error(tmp_path):
+    """Weekdays busy with 1,000-token prompts, weekends quiet with 2,000,000-token ones: the configuration sized at
+    the weekday peak (one H100) cannot hold a weekend request, and the timeline divided by its 0 req/s per replica
+    (ZeroDivisionError, a traceback)."""
+    pd = pytest.importorskip("pandas")
+    stamps = pd.date_range("2026-09-07", periods=24 * 21, freq="h", tz="UTC")  # a Monday
+    weekend = np.asarray(stamps.dayofweek >= 5)
+    frame = pd.DataFrame({"timestamp": stamps.astype(str), "rps": np.where(weekend, 5.0, 100.0),
+                          "input_tokens": np.where(weekend, 2_000_000.0, 1000.0), "output_tokens": 200.0})  # fmt: skip
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    result = run_cli("predict", "--history", str(tmp_path / "h.csv"), "--model", "llama-3.1-8b", "--gpu", "H100",
+                     "--horizon", "14d")  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-400:]
+    assert "cannot serve the" in result.stderr and "2,000,000 input" in result.stderr
+
+
+def test_timeline_from_zero_token_columns_is_one_error(tmp_path):
+    """Token columns of zeros were planned as 1 token in / 1 out while the timeline reported 0 and 0."""
+    pd = pytest.importorskip("pandas")
+    stamps = pd.date_range("2026-09-01", periods=300, freq="h", tz="UTC")
+    frame = pd.DataFrame({"timestamp": stamps.astype(str), "rps": daily(300, 50.0), "input_tokens": 0.0,
+                          "output_tokens": 0.0})  # fmt: skip
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    result = run_cli("predict", "--history", str(tmp_path / "h.csv"), "--model", "llama-3.1-8b", "--gpu", "H100")
+    assert result.returncode == 2 and "a request has at least one of each" in result.stderr

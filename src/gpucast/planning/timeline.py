@@ -126,6 +126,12 @@ def capacity_timeline(
         raise InputError("give both input and output tokens per request, or neither (then the forecast's are used)")
     elif forecast_mix:
         source, mix = "forecast", forecast_mix
+        empty = next(((start, t) for start, t in mix.items() if min(t) < 1.0), None)
+        if empty is not None:  # was planned as 1 token silently, while the timeline reported 0
+            raise InputError(
+                f"the history's token columns forecast {empty[1][0]:.2g} input / {empty[1][1]:.2g} output tokens per "
+                f"request for {empty[0]}: a request has at least one of each; give --input-tokens/--output-tokens"
+            )
     else:
         default = (float(DEFAULT_TOKENS[0]), float(DEFAULT_TOKENS[1]))
         source, mix = "default", dict.fromkeys((p.period_start for p in period_peaks), default)
@@ -146,6 +152,16 @@ def capacity_timeline(
         if tokens not in per_replica_at:
             per_replica_at[tokens] = _rps_per_replica(p.peak, tokens, model, fixed_gpu, fixed)
         per_replica = per_replica_at[tokens]
+        if per_replica <= 0.0:  # this period's mix does not fit the configuration sized at the top peak
+            layout = f"TP={resources.tensor_parallel}" + (
+                f" x PP={resources.pipeline_parallel}" if resources.pipeline_parallel > 1 else ""
+            )
+            raise InfeasibleError(
+                f"the configuration sized at the highest peak ({gpus_per_replica} x {resources.recommended_gpu_type}, "
+                f"{layout}) cannot serve the {p.period_start} mix of {tokens[0]:,.0f} input / {tokens[1]:,.0f} output "
+                "tokens per request (from the history's token columns); give --input-tokens/--output-tokens, or "
+                "check those columns"
+            )
         replicas = max(options.min_replicas, math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica - 1e-9))
         gpus = replicas * gpus_per_replica
         periods.append(
