@@ -324,3 +324,12 @@ def test_timeline_from_zero_token_columns_is_one_error(tmp_path):
     frame.to_csv(tmp_path / "h.csv", index=False)
     result = run_cli("predict", "--history", str(tmp_path / "h.csv"), "--model", "llama-3.1-8b", "--gpu", "H100")
     assert result.returncode == 2 and "a request has at least one of each" in result.stderr
+
+
+def test_timeline_beyond_the_planners_bound_names_the_forecast_peak(tmp_path):
+    """A 1e12 req/s history with --model: the error named `--rps`, a flag `predict` does not take."""
+    path = write_history(tmp_path / "h.csv", daily(300, 1e12))
+    result = run_cli("predict", "--history", str(path), "--model", "llama-3.1-8b", "--gpu", "H100",
+                     "--input-tokens", "100", "--output-tokens", "10")  # fmt: skip
+    assert result.returncode == 2 and "--rps" not in result.stderr, result.stderr
+    assert "the forecast peak" in result.stderr and "at most 1e+07 req/s" in result.stderr

@@ -99,6 +99,9 @@ def period_tokens(result: ForecastResult, period: str) -> dict[str, tuple[float,
     return {key: (a / w, b / w) for key, (a, b, w) in sums.items()}
 
 
+MAX_PLANNED_RPS = 1e7  # the planner's own bound on requests per second (inputs.types.LLMWorkloadInput)
+
+
 def capacity_timeline(
     result: ForecastResult,
     *,
@@ -139,6 +142,12 @@ def capacity_timeline(
     # ceil(peak x (1 + safety margin) / RPS per replica) replicas of it (RPS per replica at that period's
     # token mix), never fewer than the HA minimum.
     top = max(period_peaks, key=lambda p: p.peak)
+    if top.peak > MAX_PLANNED_RPS:  # else the planner's message names --rps, a flag this caller never took
+        raise InfeasibleError(
+            f"the forecast peak (p95 of the upper 80% band) of {top.peak:,.4g} req/s in {top.period_start} is beyond "
+            f"what a capacity plan is made for (at most {MAX_PLANNED_RPS:g} req/s); check the history's units, or a "
+            "band that a short history widened"
+        )
     first_plan = _plan(top.peak, mix[top.period_start], model, gpu, options)
     resources = first_plan.gpu_resources
     fixed_gpu = replace(gpu, gpu_type=resources.recommended_gpu_type)
