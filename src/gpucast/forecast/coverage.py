@@ -82,6 +82,7 @@ def bands(
     scale: dict[int, float],
     growth: float | Mapping[int, np.ndarray],
     outage_rate: float = 0.0,
+    history: np.ndarray | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
     hedged for a level shift, recalibrated by ``scale``; the levels nested (a recalibrated inner band stays inside
@@ -95,7 +96,10 @@ def bands(
     and demand.
 
     ``growth``: how the bands grow past their calibrated steps (``rolling.extend``): a local level model's weight
-    (1.0: the random walk), or per level the squared spread the daily level adds (``leads.added_spread``)."""
+    (1.0: the random walk), or per level the squared spread the daily level adds (``leads.added_spread``). An
+    assumed walk (the former) bounds the upper side by the same walk on the original scale with the ``history``'s
+    own one-step spread past the history's length (``rolling.level_capped``: no multiplicative compounding over
+    hundreds of steps)."""
     horizon = len(mean)
     levels = sorted(band)
     at_zero = rolling.floored(tuple(levels), outage_rate)
@@ -109,6 +113,10 @@ def bands(
             shift,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
+        if added is None and history is not None:  # an assumed log-scale walk: capped on the original scale
+            spread = rolling.step_spread(history, lv)
+            start = max(len(band[lv][1]), len(history))
+            highs[lv] = rolling.level_capped(mean, highs[lv], start, alpha, spread)
     for inner, outer in itertools.pairwise(levels):
         lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
     for lv in levels:
@@ -161,7 +169,13 @@ def check(
             actual = np.where(known, y[np.minimum(target, n - 1)], np.nan)
             scale = rolling.recalibration(rep, levels, before=t)
             lows, highs = bands(
-                forecasts[j], quantiles.bands, shift, scale, growth_at(t), rolling.outage_rate(outages, t, bt.season)
+                forecasts[j],
+                quantiles.bands,
+                shift,
+                scale,
+                growth_at(t),
+                rolling.outage_rate(outages, t, bt.season),
+                bt.repaired[:t],
             )
             ok = known & np.isfinite(actual)
             count += ok

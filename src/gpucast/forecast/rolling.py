@@ -35,7 +35,8 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
 
 Steps beyond the calibrated ``H`` widen by the spread of the series' own level changes over whole seasons
 (``leads.added_spread``; the random walk, sqrt(step / H), where the history cannot measure it); without a season,
-as a local level model with the series' own smoothing weight (``extend``).
+as a local level model with the series' own smoothing weight (``extend``). Such an assumed walk is capped past the
+history's length by the same walk on the original scale (``level_capped``: no multiplicative compounding).
 
 Cost: the calibration's array code (cells sorted once per series, all step blocks at once) is in ``cells.py``, the
 backtest's batched members in ``batched.py``.
@@ -208,9 +209,40 @@ def extend(band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray |
         return band[:steps]
     if added is not None:
         return np.concatenate([band, np.hypot(band[-1], np.sqrt(added[: steps - known]))])  # no underflow
+    return np.concatenate([band, band[-1] * walk_growth(known, steps, alpha)])
+
+
+def walk_growth(known: int, steps: int, alpha: float = 1.0) -> np.ndarray:
+    """The local level model's standard-deviation ratio at steps ``known + 1 .. steps`` to step ``known``:
+    sqrt((1 + alpha^2 (k - 1)) / (1 + alpha^2 (known - 1))) (``extend``)."""
     k = np.arange(known + 1, steps + 1)
-    grow = np.sqrt((1 + alpha**2 * (k - 1)) / (1 + alpha**2 * (known - 1)))
-    return np.concatenate([band, band[-1] * grow])
+    return np.asarray(np.sqrt((1 + alpha**2 * (k - 1)) / (1 + alpha**2 * (known - 1))))
+
+
+def step_spread(history: np.ndarray, level: int) -> float:
+    """The ``level`` quantile of the history's one-step changes on the original scale (the naive forecast's one-step
+    error; the flat fallback band measures the same on log1p values): the per-step spread of ``level_capped``."""
+    return float(np.quantile(np.abs(np.diff(history)), level / 100)) if len(history) > 1 else 0.0
+
+
+def level_capped(mean: np.ndarray, high: np.ndarray, start: int, alpha: float, spread: float) -> np.ndarray:
+    """Upper bounds (level units) past step ``start`` (the later of the calibrated steps K and the history's length
+    n) where the band grows by an *assumed* log-scale random walk (``extend`` with ``alpha``, no measured
+    ``added``): the smaller of that walk and the same local level model on the original scale,
+    ``mean[k] + max(high[start] - mean[start], spread * sqrt(1 + alpha^2 (k - 1)))`` — ETS(A,N,N)'s k-step spread,
+    variance linear in the lead (Hyndman & Athanasopoulos, *FPP* 3rd ed., §8.7), with the one-step spread
+    measured on the original scale (``step_spread``), never below the band's width at ``start``.
+    Why: a log-scale walk compounds multiplicatively, exp(b sqrt(k)): 8 hourly values 0–120 (step-1 log band 4.1)
+    forecast 672 steps ahead got a 95% upper bound of 2e10 req/s. Why from n on: up to the history's length the
+    log walk extrapolates moves over spans the history holds (and the coverage check scores, ``coverage.py``);
+    past it no two observations are that far apart, so nothing measured supports compounding. The cap never
+    widens a band, never crosses the mean, and on a flat mean never narrows it (both widths only grow); with
+    a <= 1 and values in [0, M], hi[k] <= mean[k] + max(W_start, M sqrt(k))."""
+    if len(mean) <= start:
+        return high
+    k = np.arange(start + 1, len(mean) + 1)
+    width = np.maximum(max(float(high[start - 1] - mean[start - 1]), 0.0), spread * np.sqrt(1 + alpha**2 * (k - 1)))
+    return np.concatenate([high[:start], np.minimum(high[start:], mean[start:] + width)])
 
 
 def interval(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,95 @@
+"""Bands far past the calibrated steps of a short, volatile history: past the history's length an assumed
+log-scale random walk is capped by the same local level model on the original scale (``rolling.level_capped``),
+so the upper bound grows like ETS(A,N,N)'s — linearly in variance — instead of compounding multiplicatively
+(8 hourly values 0–120 forecast 28 days ahead had a 95% upper bound of 2e10 req/s)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gpucast.forecast import nonseasonal, rolling
+from gpucast.forecast.fast import calibrated_steps, forecast_series
+from gpucast.forecast.seasonality import plan_series
+
+LEVELS = (80, 95)
+
+
+def _forecast(y: np.ndarray, horizon: int):
+    plan = plan_series(y, 3600.0, horizon)
+    return plan, forecast_series("x", y, [str(k) for k in range(horizon)], "1h", plan, LEVELS)
+
+
+def test_level_capped_hand_checked() -> None:
+    """Mean 10, a calibrated upper bound of 30 at K = 2 (log band b = log(31 / 11) = 1.0361), random walk (a = 1):
+    the log walk gives 11 * (31 / 11)^sqrt(k / 2) - 1 = 38.128 and 46.615 at k = 3, 4; the level walk with a
+    one-step spread of 12 gives 10 + max(20, 12 sqrt(k)) = 30.785 and 34, the smaller, kept. Steps up to the
+    start are untouched; a spread too small to reach the start's width keeps the band at that width."""
+    mean = np.full(4, 10.0)
+    b = math.log1p(30) - math.log1p(10)
+    high = np.expm1(math.log1p(10) + rolling.extend(np.array([b, b]), 4))
+    np.testing.assert_allclose(high, [30, 30, 38.1282046, 46.6151284], rtol=1e-7)
+    np.testing.assert_allclose(rolling.level_capped(mean, high, 2, 1.0, 12.0), [30, 30, 10 + 12 * math.sqrt(3), 34])
+    np.testing.assert_allclose(rolling.level_capped(mean, high, 2, 1.0, 1.0), [30, 30, 30, 30])
+    assert rolling.level_capped(mean, high, 4, 1.0, 12.0) is high  # nothing past the start
+    assert rolling.step_spread(np.array([1, 50, 2, 80, 0, 3, 120, 5.0]), 95) == 116.4  # |changes| 3 .. 117
+
+
+def test_the_short_volatile_history_of_the_report() -> None:
+    """1, 50, 2, 80, 0, 3, 120, 5 hourly, 672 steps ahead: no season, K = 1, the SES weight 0.2; steps 1-8 (the
+    history's length) keep the log walk: 95% upper bound 831.196 at step 8 around a mean of 7.0576. Past it the
+    level walk: one-step spreads (80%, 95%) 108 and 116.4, grown by sqrt(1 + 0.04 * 671) = 5.2764 to 569.85 and
+    614.2 at step 672: the 95% bound stays at its step-8 width, 831.196 (was 1.99e10); the 80% one
+    7.0576 + 569.85 = 576.90 (was 4.64e8)."""
+    y = np.array([1, 50, 2, 80, 0, 3, 120, 5], dtype=float)
+    plan, result = _forecast(y, 672)
+    assert plan.baseline_season == 1 and calibrated_steps(len(y), 1, 672) == 1
+    assert nonseasonal.level_weight(y) == 0.2
+    at_n, last = result.forecast[7], result.forecast[-1]
+    assert math.isclose(at_n.hi[95], 831.196, rel_tol=1e-6) and math.isclose(last.mean, 7.057637, rel_tol=1e-6)
+    assert last.hi[95] == at_n.hi[95]
+    assert math.isclose(last.hi[80], last.mean + 108 * math.sqrt(1 + 0.04 * 671), rel_tol=1e-9)
+    assert math.isclose(last.hi[80], 576.9048, rel_tol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1e4, allow_nan=False), min_size=3, max_size=40),
+    st.sampled_from([48, 168, 672]),
+)
+def test_far_bands_of_short_histories_are_finite_ordered_growing_and_bounded(values: list[float], horizon: int) -> None:
+    """Any short non-negative history (no season), a long horizon: every bound finite, 0 <= lo95 <= lo80 <= mean <=
+    hi80 <= hi95, the upper width hi - mean never shrinking past the history's length n (the mean is flat there:
+    the drift member's trend is held for n steps), and the bound proved in ``rolling.level_capped``: past n,
+    hi95[k] <= mean[k] + max(W, (max(y) - min(y)) sqrt(k)), W the 95% width at step n (the one-step spread is
+    at most the history's range, the level walk's growth sqrt(1 + a^2 (k - 1)) at most sqrt(k) for a <= 1, and
+    the 80% band's cap is inside the 95% one's); with the mean capped at 2x the history's peak
+    (``rolling.CAP_FACTOR``), hi95 <= 2 max(y) + max(W, (max(y) - min(y)) sqrt(horizon))."""
+    y = np.array(values)
+    plan, result = _forecast(y, horizon)
+    if plan.baseline_season > 1:
+        return
+    start = max(calibrated_steps(len(y), plan.baseline_season, horizon), len(y))
+    mean = np.array([p.mean for p in result.forecast])
+    lo = {lv: np.array([p.lo[lv] for p in result.forecast]) for lv in LEVELS}
+    hi = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
+    for lv in LEVELS:
+        assert np.all(np.isfinite(lo[lv])) and np.all(np.isfinite(hi[lv]))
+        assert np.all(lo[lv] >= 0) and np.all(lo[lv] <= mean) and np.all(mean <= hi[lv])
+    for inner, outer in itertools.pairwise(LEVELS):
+        assert np.all(lo[outer] <= lo[inner]) and np.all(hi[inner] <= hi[outer])
+    if horizon <= start:
+        return
+    width = hi[95][start - 1] - mean[start - 1]
+    spread = float(y.max() - y.min())
+    k = np.arange(start + 1, horizon + 1)
+    tol = 1e-9 * (1 + float(np.max(hi[95])))
+    assert np.all(hi[95][start:] <= mean[start:] + np.maximum(width, spread * np.sqrt(k)) + tol)
+    peak = rolling.CAP_FACTOR * float(y.max()) + max(width, spread * math.sqrt(horizon))
+    assert float(np.max(hi[95][start:])) <= peak + tol
+    for lv in LEVELS:
+        assert np.all(np.diff(hi[lv][start - 1 :] - mean[start - 1 :]) >= -tol)
