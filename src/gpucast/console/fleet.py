@@ -59,7 +59,7 @@ def run_fleet(args: argparse.Namespace) -> int:
 
         with open_store(args.db) as store, store.read() as session:
             frame, groups, configs, notes = fleet_inputs(session, team=args.team, environment=args.environment)
-        history = load_history(frame, freq=args.freq) if args.freq else load_history(frame)
+        history = load_history(frame, skip_unforecastable=True, **({"freq": args.freq} if args.freq else {}))
     else:
         if not args.history or not args.services:
             raise InputError("give --history and --services (or --from-store)")
@@ -67,7 +67,7 @@ def run_fleet(args: argparse.Namespace) -> int:
             raise InputError("--team and --environment filter the store's services; use them with --from-store")
         groups, extra = read_services(args.services)
         options = {"id_col": args.id_col, **({"freq": args.freq} if args.freq else {})}
-        history = load_history(args.history, **options)
+        history = load_history(args.history, skip_unforecastable=True, **options)
         configs = None if args.no_capacity else configs_from(extra, history.ids)
         notes = []
     run = fleet_run(history, groups, configs, horizon=args.horizon, reconcile=args.reconcile, period=args.period,
@@ -75,11 +75,11 @@ def run_fleet(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(run.to_dict(), indent=2))
         return 0
-    _render(run.forecast, run.plan, args, run.notes)
+    _render(run.forecast, run.plan, args, run.notes, run.skipped)
     return 0
 
 
-def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> None:
+def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str], skipped: dict[str, str]) -> None:
     from rich import box
     from rich.table import Table
 
@@ -101,6 +101,8 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
             metric(bt.mase, ".3f"), metric(bt.baseline_mase, ".3f"), coverage_cell(bt),
             sparkline(means[::step]),
         )  # fmt: skip
+    for service, reason in skipped.items():
+        table.add_row("service", service, "not forecast", "-", "-", "-", "-", reason)
     console.print(table)
     console.print(f"{held}: achieved coverage of each node's own (base) band in its last backtest, pooled over "
                   "steps 1-checked of the horizon; reconciliation recentres a band on the coherent mean, keeping its "
@@ -133,5 +135,8 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str]) -> N
         console.print(spend)
         if plan.unpriced:
             console.print(f"[yellow]warning:[/yellow] no price for {', '.join(plan.unpriced)}: spend leaves them out")
+    from ..planning.fleet_run import skipped_notes
+
+    warned = set(skipped_notes(skipped))
     for note in notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]{'warning' if note in warned else 'note'}:[/yellow] {note}")

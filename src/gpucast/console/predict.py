@@ -57,7 +57,8 @@ def run_predict(args: argparse.Namespace) -> int:
                                  ("id_col", args.id_col), ("freq", args.freq)) if v}  # fmt: skip
     if args.service and not args.all_services:
         options["unique_id"] = args.service  # only that service is checked and repaired
-    history = load_history(args.history, **options)
+    # a fleet forecasts every service it can and reports the others; one service stays one error
+    history = load_history(args.history, skip_unforecastable=bool(args.all_services), **options)
     if args.all_services:
         return _run_fleet(history, args)
     if args.backend != "local" or args.scheduler:
@@ -161,18 +162,28 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
             history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate, progress=progress,
             backend=args.backend, scheduler=args.scheduler,
         )  # fmt: skip
+    skipped = dict(history.skipped)
+    for uid, reason in skipped.items():
+        print(f"warning: service {uid!r} not forecast: {reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps({uid: r.to_dict() for uid, r in results.items()}, indent=2))
+        data: dict[str, Any] = {uid: r.to_dict() for uid, r in results.items()}
+        data |= {uid: {"status": "not forecast", "reason": reason} for uid, reason in skipped.items()}
+        print(json.dumps(data, indent=2))
         return 0
     from rich import box
     from rich.table import Table
 
     table = Table(
-        title=f"Forecast of {len(results)} services ({args.horizon})", title_justify="left", box=box.SIMPLE_HEAD
+        title=f"Forecast of {len(results)} services ({args.horizon})"
+        + (f", {len(skipped)} not forecast" if skipped else ""),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     held = "/".join(f"{lv}%" for lv in (next(iter(results.values())).levels if results else [])) + " held (steps)"
     for column in ("service", "mean req/s", "peak (hi80)", "MASE", "seasonal-naive MASE", held, "shape"):
         table.add_column(column, justify="left" if column in ("service", "shape") else "right")
+    for uid, reason in skipped.items():
+        table.add_row(uid, "not forecast", "-", "-", "-", "-", reason)
     for uid, r in results.items():
         means = [p.mean for p in r.forecast]
         step = max(1, -(-len(means) // 24))

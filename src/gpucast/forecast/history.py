@@ -87,6 +87,8 @@ class History:
     # steps per series interpolated as outages (dropouts.py): the forecast fits demand without them, and its bands
     # allow for them to recur (fast.py, OUTAGE_FLOOR)
     outages: dict[str, list[pd.Timestamp]] = field(default_factory=dict)
+    # services left out by ``load_history(skip_unforecastable=True)`` (fleet modes): service -> why
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -183,8 +185,11 @@ def _parse_values(raw: pd.Series, column: str) -> pd.Series:
     return values.astype("float64")
 
 
-def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataFrame:
-    """Bin to ``freq``, average duplicates, fill gaps by interpolation, per series; warn for each repair."""
+def _regularise(
+    frame: pd.DataFrame, freq: str, warnings: list[str], skipped: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Bin to ``freq``, average duplicates, fill gaps by interpolation, per series; warn for each repair. A series
+    too gappy to interpolate is an InputError, or (``skipped`` given) recorded there and left out."""
     binned = frame.assign(ds=frame["ds"].dt.floor(freq))
     extra = [c for c in binned.columns if c not in ("unique_id", "ds")]
     duplicates = int(binned.duplicated(["unique_id", "ds"]).sum())
@@ -202,10 +207,14 @@ def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataF
         missing = int(part["y"].isna().sum())
         if missing:
             if missing > MAX_MISSING_FRACTION * len(part):
-                raise InputError(
-                    f"series {uid!r}: {missing} of {len(part)} {freq} steps are missing or NaN; "
+                reason = (
+                    f"{missing} of {len(part)} {freq} steps are missing or NaN; "
                     f"at most {MAX_MISSING_FRACTION:.0%} can be interpolated — pass a coarser freq"
                 )
+                if skipped is None:
+                    raise InputError(f"series {uid!r}: {reason}")
+                skipped[str(uid)] = reason
+                continue
             gap = int(part["y"].isna().astype(int).groupby(part["y"].notna().cumsum()).sum().max())
             warnings.append(
                 f"series {uid!r}: {missing} missing or NaN {freq} steps filled by linear interpolation (longest gap {gap})"
@@ -214,7 +223,15 @@ def _regularise(frame: pd.DataFrame, freq: str, warnings: list[str]) -> pd.DataF
         part = part.rename_axis("ds").reset_index()
         part["unique_id"] = uid
         parts.append(part[["unique_id", "ds", *extra]])
+    if not parts:
+        raise _nothing_left(skipped or {})
     return pd.concat(parts, ignore_index=True)
+
+
+def _nothing_left(skipped: dict[str, str]) -> InputError:
+    """The one error of a fleet load where no service can be forecast (the first service's reason shown)."""
+    uid, reason = next(iter(skipped.items()))
+    return InputError(f"no service can be forecast: all {len(skipped)} are too short or too gappy ({uid!r}: {reason})")
 
 
 def _already_regular(frame: pd.DataFrame, freq: str) -> bool:
@@ -264,12 +281,17 @@ def load_history(
     freq: str | None = None,
     kind: str = "auto",
     unique_id: str | None = None,
+    skip_unforecastable: bool = False,
 ) -> History:
     """Read ``source`` into a :class:`History` (see the module docstring for formats and repairs).
 
     ``unique_id``: keep only that service's rows, before any check or repair — so a service too short, or too
     gappy, to forecast does not stop the forecast of another one from the same file (an InputError when the
     file has no such service).
+
+    ``skip_unforecastable`` (the fleet modes): a service too short or too gappy to forecast is left out and
+    recorded in ``History.skipped`` (service -> reason) instead of failing the whole fleet; when every service is
+    left out it is still one InputError. Without it (a single service) such a series is an InputError.
 
     ``kind`` is "series", "requests" (a raw request log) or "auto": a log when no value column is found and the
     only other columns are ids or token counts. ``freq`` (5min, 1h, 1d…) is the step to aggregate to; for a series
@@ -315,6 +337,7 @@ def load_history(
     for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step
         if col is not None:
             frame[name] = _parse_values(raw[col], col)
+    skipped: dict[str, str] | None = {} if skip_unforecastable else None
     if is_log:
         step = normalize_freq(freq or DEFAULT_LOG_FREQ)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable")
@@ -324,10 +347,17 @@ def load_history(
         frame["y"] = _parse_values(raw[value], value)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         step = normalize_freq(freq) if freq else infer_freq(frame, warnings)
-        result = _regularise(frame, step, warnings)
+        result = _regularise(frame, step, warnings, skipped)
     outages: dict[str, list[pd.Timestamp]] = {}
     result = repair_dropouts(result, step, step_seconds(step), warnings, MAX_MISSING_FRACTION, outages)
-    short = result.groupby("unique_id").size()
+    short = result.groupby("unique_id", sort=False).size()
+    if skipped is not None and (short < MIN_POINTS).any():
+        for uid_short, n in short[short < MIN_POINTS].items():
+            skipped[str(uid_short)] = f"{int(n)} points at {step}; at least {MIN_POINTS} are needed"
+        if (short >= MIN_POINTS).sum() == 0:
+            raise _nothing_left(skipped)
+        result = result[~result["unique_id"].isin(short[short < MIN_POINTS].index)]
+        short = short[short >= MIN_POINTS]
     if (short < MIN_POINTS).any():
         uid_short = short.idxmin()
         raise InputError(
@@ -339,7 +369,8 @@ def load_history(
         freq=step,
         kind="requests" if is_log else "series",
         warnings=warnings,
-        outages=outages,
+        outages={k: v for k, v in outages.items() if k not in (skipped or {})},
+        skipped=dict(skipped or {}),
     )
 
 

@@ -8,7 +8,7 @@ only read files or the database and render.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
@@ -69,17 +69,21 @@ def configs_from(
 
 @dataclass(frozen=True)
 class FleetRun:
-    """A reconciled fleet forecast, its capacity plan (None: not asked for) and the notes on services left out."""
+    """A reconciled fleet forecast, its capacity plan (None: not asked for), the notes on services left out, and
+    the services not forecast (too short or too gappy: service -> why), which the totals and plan exclude."""
 
     forecast: Any  # gpucast.forecast.hierarchy.HierarchyForecast
     plan: Any  # gpucast.planning.fleet.FleetPlan | None
     notes: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """What ``gpucast fleet --json`` prints and ``POST /api/v1/fleet`` returns (non-finite floats as null)."""
         from ..jsonable import json_ready
 
         data: dict[str, Any] = {"forecast": self.forecast.to_dict(), "notes": list(self.notes)}
+        data["not_forecast"] = [{"service": s, "status": "not forecast", "reason": r} for s, r in self.skipped.items()]
+        data["totals_exclude"] = len(self.skipped)
         if self.plan is not None:
             data["capacity"] = self.plan.to_dict()
         return dict(json_ready(data))
@@ -122,4 +126,15 @@ def run_fleet(
         from .fleet import fleet_plan
 
         plan = fleet_plan(hf, configs or {}, history=history, period=period, current_gpus=current_gpus)
-    return FleetRun(hf, plan, list(notes or []))
+    skipped = dict(getattr(history, "skipped", {}))
+    return FleetRun(hf, plan, [*(notes or []), *skipped_notes(skipped)], skipped)
+
+
+def skipped_notes(skipped: dict[str, str]) -> list[str]:
+    """One line per service not forecast, then what the totals leave out (none when every service was forecast).
+    Left out, not filled with a guess: a service with a handful of points has no backtest to check any level or
+    band against, so a number for it in the totals would look checked and is not."""
+    if not skipped:
+        return []
+    lines = [f"{s}: not forecast ({r}); left out of the totals" for s, r in skipped.items()]
+    return [*lines, f"totals exclude {len(skipped)} service{'s' if len(skipped) != 1 else ''} not forecast"]

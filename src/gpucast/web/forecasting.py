@@ -143,5 +143,5 @@ def stored_fleet(store: Store, team: str | None, environment: str | None, freq: 
 
     with store.read() as session:
         frame, groups, configs, notes = fleet_inputs(session, team=team, environment=environment)
-    history = load_history(frame, freq=freq) if freq else load_history(frame)
+    history = load_history(frame, skip_unforecastable=True, **({"freq": freq} if freq else {}))
     return history, groups, configs, notes

@@ -53,7 +53,7 @@ def _uploaded(history: bytes, services: bytes, id_col: str, freq: str | None, ca
     groups, extra = _services_table(services)
     options = {"id_col": id_col, **({"freq": freq} if freq else {})}
     with tempfile.TemporaryDirectory(prefix="gpucast-fleet-") as folder:
-        loaded = load_history(history_file(Path(folder), history, None), **options)
+        loaded = load_history(history_file(Path(folder), history, None), skip_unforecastable=True, **options)
     configs = configs_from(extra, loaded.ids, "the services file", SKIP) if capacity else None
     return loaded, groups, configs, []
 
