@@ -96,9 +96,11 @@ def bands(
     and demand.
 
     ``growth``: how the bands grow past their calibrated steps (``rolling.extend``): a local level model's weight
-    (1.0: the random walk), or per level the squared spread the daily level adds (``leads.added_spread``). An
-    assumed walk (the former) bounds the upper side by the same walk on the original scale with the ``history``'s
-    own one-step spread past the history's length (``rolling.level_capped``: no multiplicative compounding over
+    (1.0: the random walk), or per level the squared spread the daily level adds (``leads.added_spread``). Either
+    is a walk on the log scale past what was measured (an assumed one, or the measured level changes carried as a
+    random walk past the longest measured lag); past the history's length, where no two observations are that
+    far apart, the upper side is bounded by the local level walk on the original scale with the ``history``'s own
+    one-step spread (``rolling.level_capped``, random walk for ``added``: no multiplicative compounding over
     hundreds of steps)."""
     horizon = len(mean)
     levels = sorted(band)
@@ -113,7 +115,7 @@ def bands(
             shift,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
-        if added is None and history is not None:  # an assumed log-scale walk: capped on the original scale
+        if history is not None:  # a log-scale walk past the history's length: capped on the original scale
             spread = rolling.step_spread(history, lv)
             start = max(len(band[lv][1]), len(history))
             highs[lv] = rolling.level_capped(mean, highs[lv], start, alpha, spread)

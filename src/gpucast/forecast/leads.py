@@ -20,8 +20,10 @@ series whose level wanders gets a band that grows faster than the random walk's,
 mean-reverts (most ServeGen series: lag-1 autocorrelation of day-to-day changes −0.09 to −0.72) one that levels
 off. The added spread never decreases with the lead (the band never narrows). Where the history cannot measure
 ``Q`` at ``K`` (shorter than ``K`` + two seasons) or ``K`` is shorter than a season, ``added_spread`` is None and
-the band grows as the random walk (``rolling.extend``), as before,
-capped past the history's length by the same walk on the original scale (``rolling.level_capped``).
+the band grows as the random walk (``rolling.extend``), as before. Either way, past the history's length (beyond
+the longest measured lag, which a lag's two seasons of pairs keep shorter than it) the upper side is capped by the
+local level walk on the original scale (``rolling.level_capped``, applied in ``coverage.bands``): a log-scale walk
+compounds multiplicatively, and no two observations are that far apart to support it.
 """
 
 from __future__ import annotations
