@@ -109,3 +109,30 @@ def test_fleet_api_reports_the_service_not_forecast(files) -> None:
         assert response.status_code in (400, 422) and "no service can be forecast" in response.text
     finally:
         store.close()
+
+
+def test_a_service_with_a_value_no_forecast_can_use_is_left_out(files) -> None:
+    """One service's counter reset (a negative rps) used to stop the whole fleet with the column's error; now it is
+    left out with that error as its reason, in the same shape as a too-short service. Single-service predict and a
+    file where every service is bad (a wrong column) keep the error."""
+    frame = _frame(21, services=3)
+    frame.loc[frame.index[frame["service"] == "svc-2"][5], "rps"] = -3.0
+    frame.to_csv(files / "reset.csv", index=False)
+    reason = "negative value -3 in column 'rps'; request rates must be >= 0 (wrong column or a delta counter?)"
+    result = run("predict", "--history", str(files / "reset.csv"), "--all-services", "--horizon", "1d", "--json")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: service 'svc-2' not forecast: {reason}" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["svc-2"] == {"status": "not forecast", "reason": reason} and len(data["svc-0"]["forecast"]) == 24
+    fleet = ("fleet", "--history", str(files / "reset.csv"), "--services", str(files / "services.csv"))
+    result = run(*fleet, "--horizon", "1d", "--no-capacity", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["not_forecast"] == [{"service": "svc-2", "status": "not forecast", "reason": reason}]
+    assert data["totals_exclude"] == 1 and "totals exclude 1 service not forecast" in data["notes"]
+    result = run("predict", "--history", str(files / "reset.csv"), "--service", "svc-2", "--horizon", "1d")
+    assert result.returncode == 2 and "negative value -3" in result.stderr
+    frame.assign(rps=-frame["rps"] - 1).to_csv(files / "negative.csv", index=False)
+    result = run("predict", "--history", str(files / "negative.csv"), "--all-services", "--horizon", "1d")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "negative value" in lines[0], result.stderr

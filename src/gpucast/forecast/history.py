@@ -228,6 +228,32 @@ def _regularise(
     return pd.concat(parts, ignore_index=True)
 
 
+def _drop_bad_values(
+    frame: pd.DataFrame, raw: pd.DataFrame, columns: list[str], skipped: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` and ``raw`` without the services whose ``columns`` hold a value ``_parse_values`` rejects
+    (negative, infinite, too large, not a number), each recorded in ``skipped`` with that error as its reason: one
+    service's counter reset must not stop its fleet. Checked per service only when a whole column fails (the
+    common clean file pays one parse); every service bad (a wrong column) is the column's own error, as before."""
+    try:
+        for col in columns:
+            _parse_values(raw[col], col)
+        return frame, raw
+    except InputError as whole:
+        bad = np.zeros(len(frame), dtype=bool)
+        for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
+            for col in columns:
+                try:
+                    _parse_values(raw[col].iloc[rows], col)
+                except InputError as error:
+                    skipped[str(uid)], bad[rows] = str(error), True
+                    break
+        if bad.all():
+            raise whole from None
+    keep = ~bad
+    return frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
+
+
 def _nothing_left(skipped: dict[str, str]) -> InputError:
     """The one error of a fleet load where no service can be forecast (the first service's reason shown)."""
     uid, reason = next(iter(skipped.items()))
@@ -289,7 +315,8 @@ def load_history(
     gappy, to forecast does not stop the forecast of another one from the same file (an InputError when the
     file has no such service).
 
-    ``skip_unforecastable`` (the fleet modes): a service too short or too gappy to forecast is left out and
+    ``skip_unforecastable`` (the fleet modes): a service too short or too gappy to forecast, or holding a value
+    the loader rejects (negative, infinite, too large, not a number: ``_drop_bad_values``), is left out and
     recorded in ``History.skipped`` (service -> reason) instead of failing the whole fleet; when every service is
     left out it is still one InputError. Without it (a single service) such a series is an InputError.
 
@@ -334,10 +361,12 @@ def load_history(
         frame, raw = frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
     if not frame.groupby("unique_id", sort=False)["ds"].is_monotonic_increasing.all():
         warnings.append("timestamps were not in order; rows sorted by time")
+    skipped: dict[str, str] | None = {} if skip_unforecastable else None
+    if skipped is not None:  # the fleet modes: a service holding a value no forecast can use is left out
+        frame, raw = _drop_bad_values(frame, raw, [c for c in (*tokens.values(), value) if c is not None], skipped)
     for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step
         if col is not None:
             frame[name] = _parse_values(raw[col], col)
-    skipped: dict[str, str] | None = {} if skip_unforecastable else None
     if is_log:
         step = normalize_freq(freq or DEFAULT_LOG_FREQ)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable")
