@@ -57,6 +57,7 @@ from .dropouts import (  # noqa: F401  (re-exported: the rule's constants and he
 from .steps import infer_freq
 from .steps import normalize_freq as normalize_freq  # re-exported: callers read steps from the loader
 from .steps import step_seconds as step_seconds
+from .values import drop_bad_values, parse_values
 
 VALUE_NAMES = ("rps", "requests", "value", "y")
 TIMESTAMP_NAMES = ("timestamp", "ts", "time", "ds", "date", "datetime")
@@ -67,11 +68,6 @@ TOKEN_NAMES = {
 }
 EPOCH_MS_ABOVE = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973, so larger epoch numbers are milliseconds
 MIN_POINTS = 8  # below this no model (not even a trend) can be checked on held-out points
-# Numeric headroom, not a traffic bound (no service sees 1e150 req/s): the additive members' squared errors and the
-# season test's variances square the values, and float64 ends at 1.8e308 — past ~1e154 they overflow (the SES
-# weight is then chosen among infinities, a forecast times 1e160 is not the forecast times 1e160; near 1.8e308
-# the forecast is inf and NaN)
-MAX_VALUE = 1e150
 MAX_MISSING_FRACTION = 0.5  # interpolating more than half of a series would invent the history
 DEFAULT_LOG_FREQ = "1h"
 
@@ -164,27 +160,6 @@ def _parse_timestamps(raw: pd.Series, column: str) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-def _parse_values(raw: pd.Series, column: str) -> pd.Series:
-    values = pd.to_numeric(raw, errors="coerce")
-    # only a value that became NaN can be bad (the string check is 0.4 s on a million rows: skipped when none did)
-    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "") if values.isna().any() else None
-    if bad is not None and bad.any():
-        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; values must be numeric rps")
-    if (values < 0).any():
-        first = values[values < 0].iloc[0]
-        raise InputError(
-            f"negative value {first:g} in column {column!r}; request rates must be >= 0 (wrong column or a delta counter?)"
-        )
-    if np.isinf(values).any():
-        raise InputError(f"infinite value in column {column!r}; values must be finite rps")
-    if (values > MAX_VALUE).any():
-        raise InputError(
-            f"value {values[values > MAX_VALUE].iloc[0]:g} in column {column!r} is too large to forecast (at most "
-            f"{MAX_VALUE:g}); check the column and its unit"
-        )
-    return values.astype("float64")
-
-
 def _regularise(
     frame: pd.DataFrame, freq: str, warnings: list[str], skipped: dict[str, str] | None = None
 ) -> pd.DataFrame:
@@ -226,32 +201,6 @@ def _regularise(
     if not parts:
         raise _nothing_left(skipped or {})
     return pd.concat(parts, ignore_index=True)
-
-
-def _drop_bad_values(
-    frame: pd.DataFrame, raw: pd.DataFrame, columns: list[str], skipped: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``frame`` and ``raw`` without the services whose ``columns`` hold a value ``_parse_values`` rejects
-    (negative, infinite, too large, not a number), each recorded in ``skipped`` with that error as its reason: one
-    service's counter reset must not stop its fleet. Checked per service only when a whole column fails (the
-    common clean file pays one parse); every service bad (a wrong column) is the column's own error, as before."""
-    try:
-        for col in columns:
-            _parse_values(raw[col], col)
-        return frame, raw
-    except InputError as whole:
-        bad = np.zeros(len(frame), dtype=bool)
-        for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
-            for col in columns:
-                try:
-                    _parse_values(raw[col].iloc[rows], col)
-                except InputError as error:
-                    skipped[str(uid)], bad[rows] = str(error), True
-                    break
-        if bad.all():
-            raise whole from None
-    keep = ~bad
-    return frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
 
 
 def _nothing_left(skipped: dict[str, str]) -> InputError:
@@ -316,7 +265,7 @@ def load_history(
     file has no such service).
 
     ``skip_unforecastable`` (the fleet modes): a service too short or too gappy to forecast, or holding a value
-    the loader rejects (negative, infinite, too large, not a number: ``_drop_bad_values``), is left out and
+    the loader rejects (negative, infinite, too large, not a number: ``values.drop_bad_values``), is left out and
     recorded in ``History.skipped`` (service -> reason) instead of failing the whole fleet; when every service is
     left out it is still one InputError. Without it (a single service) such a series is an InputError.
 
@@ -363,17 +312,17 @@ def load_history(
         warnings.append("timestamps were not in order; rows sorted by time")
     skipped: dict[str, str] | None = {} if skip_unforecastable else None
     if skipped is not None:  # the fleet modes: a service holding a value no forecast can use is left out
-        frame, raw = _drop_bad_values(frame, raw, [c for c in (*tokens.values(), value) if c is not None], skipped)
+        frame, raw = drop_bad_values(frame, raw, [c for c in (*tokens.values(), value) if c is not None], skipped)
     for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step
         if col is not None:
-            frame[name] = _parse_values(raw[col], col)
+            frame[name] = parse_values(raw[col], col)
     if is_log:
         step = normalize_freq(freq or DEFAULT_LOG_FREQ)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable")
         result = _aggregate_log(frame, step)
     else:
         assert value is not None  # narrowed above: a series always has a value column
-        frame["y"] = _parse_values(raw[value], value)
+        frame["y"] = parse_values(raw[value], value)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         step = normalize_freq(freq) if freq else infer_freq(frame, warnings)
         result = _regularise(frame, step, warnings, skipped)

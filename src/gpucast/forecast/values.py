@@ -1,0 +1,67 @@
+"""The value checks of the traffic loader: what a request-rate (or token) column may hold, and, for a fleet,
+leaving out the one service whose values fail instead of the whole file.
+
+Kept apart from ``history`` (reading, timestamps, regular steps) so that each module has one job.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from ..errors import InputError
+
+# Numeric headroom, not a traffic bound (no service sees 1e150 req/s): the additive members' squared errors and the
+# season test's variances square the values, and float64 ends at 1.8e308 — past ~1e154 they overflow (the SES
+# weight is then chosen among infinities, a forecast times 1e160 is not the forecast times 1e160; near 1.8e308
+# the forecast is inf and NaN)
+MAX_VALUE = 1e150
+
+
+def parse_values(raw: pd.Series, column: str) -> pd.Series:
+    """A value column as float64 request rates, or the InputError naming the first bad value (not a number,
+    negative, infinite, or above MAX_VALUE)."""
+    values = pd.to_numeric(raw, errors="coerce")
+    # only a value that became NaN can be bad (the string check is 0.4 s on a million rows: skipped when none did)
+    bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "") if values.isna().any() else None
+    if bad is not None and bad.any():
+        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; values must be numeric rps")
+    if (values < 0).any():
+        first = values[values < 0].iloc[0]
+        raise InputError(
+            f"negative value {first:g} in column {column!r}; request rates must be >= 0 (wrong column or a delta counter?)"
+        )
+    if np.isinf(values).any():
+        raise InputError(f"infinite value in column {column!r}; values must be finite rps")
+    if (values > MAX_VALUE).any():
+        raise InputError(
+            f"value {values[values > MAX_VALUE].iloc[0]:g} in column {column!r} is too large to forecast (at most "
+            f"{MAX_VALUE:g}); check the column and its unit"
+        )
+    return values.astype("float64")
+
+
+def drop_bad_values(
+    frame: pd.DataFrame, raw: pd.DataFrame, columns: list[str], skipped: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` and ``raw`` without the services whose ``columns`` hold a value ``parse_values`` rejects
+    (negative, infinite, too large, not a number), each recorded in ``skipped`` with that error as its reason: one
+    service's counter reset must not stop its fleet. Checked per service only when a whole column fails (the
+    common clean file pays one parse); every service bad (a wrong column) is the column's own error, as before."""
+    try:
+        for col in columns:
+            parse_values(raw[col], col)
+        return frame, raw
+    except InputError as whole:
+        bad = np.zeros(len(frame), dtype=bool)
+        for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
+            for col in columns:
+                try:
+                    parse_values(raw[col].iloc[rows], col)
+                except InputError as error:
+                    skipped[str(uid)], bad[rows] = str(error), True
+                    break
+        if bad.all():
+            raise whole from None
+    keep = ~bad
+    return frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
