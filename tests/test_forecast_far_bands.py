@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 from hypothesis import given, settings
@@ -22,6 +23,17 @@ LEVELS = (80, 95)
 def _forecast(y: np.ndarray, horizon: int):
     plan = plan_series(y, 3600.0, horizon)
     return plan, forecast_series("x", y, [str(k) for k in range(horizon)], "1h", plan, LEVELS)
+
+
+def _ordered_bands(result: Any) -> tuple[np.ndarray, dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """The forecast's mean and its bands per level, after checking every bound is finite, >= 0 and around the mean."""
+    mean = np.array([p.mean for p in result.forecast])
+    lo = {lv: np.array([p.lo[lv] for p in result.forecast]) for lv in LEVELS}
+    hi = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
+    for lv in LEVELS:
+        assert np.all(np.isfinite(lo[lv])) and np.all(np.isfinite(hi[lv]))
+        assert np.all(lo[lv] >= 0) and np.all(lo[lv] <= mean) and np.all(mean <= hi[lv])
+    return mean, lo, hi
 
 
 def test_level_capped_hand_checked() -> None:
@@ -74,12 +86,7 @@ def test_far_bands_of_short_histories_are_finite_ordered_growing_and_bounded(val
     if plan.baseline_season > 1:
         return
     start = max(calibrated_steps(len(y), plan.baseline_season, horizon), len(y))
-    mean = np.array([p.mean for p in result.forecast])
-    lo = {lv: np.array([p.lo[lv] for p in result.forecast]) for lv in LEVELS}
-    hi = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
-    for lv in LEVELS:
-        assert np.all(np.isfinite(lo[lv])) and np.all(np.isfinite(hi[lv]))
-        assert np.all(lo[lv] >= 0) and np.all(lo[lv] <= mean) and np.all(mean <= hi[lv])
+    mean, lo, hi = _ordered_bands(result)
     for inner, outer in itertools.pairwise(LEVELS):
         assert np.all(lo[outer] <= lo[inner]) and np.all(hi[inner] <= hi[outer])
     if horizon <= start:
@@ -110,12 +117,8 @@ def test_far_bands_of_a_seasonal_history_stop_compounding_past_its_length() -> N
     plan, result = _forecast(y, horizon)
     assert plan.baseline_season == 24 and calibrated_steps(len(y), 24, horizon) == 48 and y.max() == 5283.2
     start = len(y)
-    mean = np.array([p.mean for p in result.forecast])
-    lo = {lv: np.array([p.lo[lv] for p in result.forecast]) for lv in LEVELS}
-    hi = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
+    mean, lo, hi = _ordered_bands(result)
     for lv in LEVELS:
-        assert np.all(np.isfinite(lo[lv])) and np.all(np.isfinite(hi[lv]))
-        assert np.all(lo[lv] >= 0) and np.all(lo[lv] <= mean) and np.all(mean <= hi[lv])
         width = hi[lv][start - 1 :] - mean[start - 1 :]
         assert np.all(width[24:] >= width[:-24] - 1e-9 * hi[lv].max())  # same hour, a day later: never narrower
     assert np.all(lo[95] <= lo[80]) and np.all(hi[80] <= hi[95])
