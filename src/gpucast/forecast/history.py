@@ -57,7 +57,7 @@ from .dropouts import (  # noqa: F401  (re-exported: the rule's constants and he
 from .steps import infer_freq
 from .steps import normalize_freq as normalize_freq  # re-exported: callers read steps from the loader
 from .steps import step_seconds as step_seconds
-from .values import drop_bad_values, parse_values
+from .values import parse_columns
 
 VALUE_NAMES = ("rps", "requests", "value", "y")
 TIMESTAMP_NAMES = ("timestamp", "ts", "time", "ds", "date", "datetime")
@@ -265,7 +265,7 @@ def load_history(
     file has no such service).
 
     ``skip_unforecastable`` (the fleet modes): a service too short or too gappy to forecast, or holding a value
-    the loader rejects (negative, infinite, too large, not a number: ``values.drop_bad_values``), is left out and
+    the loader rejects (negative, infinite, too large, not a number: ``values.parse_columns``), is left out and
     recorded in ``History.skipped`` (service -> reason) instead of failing the whole fleet; when every service is
     left out it is still one InputError. Without it (a single service) such a series is an InputError.
 
@@ -311,18 +311,19 @@ def load_history(
     if not frame.groupby("unique_id", sort=False)["ds"].is_monotonic_increasing.all():
         warnings.append("timestamps were not in order; rows sorted by time")
     skipped: dict[str, str] | None = {} if skip_unforecastable else None
-    if skipped is not None:  # the fleet modes: a service holding a value no forecast can use is left out
-        frame, raw = drop_bad_values(frame, raw, [c for c in (*tokens.values(), value) if c is not None], skipped)
+    # the fleet modes (``skipped``): a service holding a value no forecast can use is left out
+    numeric = [c for c in (*tokens.values(), None if is_log else value) if c is not None]  # a log has no rate column
+    frame, raw, parsed = parse_columns(frame, raw, numeric, skipped)
     for name, col in tokens.items():  # a log's per-request counts, or a series' mean tokens per request per step
         if col is not None:
-            frame[name] = parse_values(raw[col], col)
+            frame[name] = parsed[col]
     if is_log:
         step = normalize_freq(freq or DEFAULT_LOG_FREQ)
         frame = frame.sort_values(["unique_id", "ds"], kind="stable")
         result = _aggregate_log(frame, step)
     else:
         assert value is not None  # narrowed above: a series always has a value column
-        frame["y"] = parse_values(raw[value], value)
+        frame["y"] = parsed[value]
         frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
         step = normalize_freq(freq) if freq else infer_freq(frame, warnings)
         result = _regularise(frame, step, warnings, skipped)

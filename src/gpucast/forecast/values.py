@@ -41,18 +41,21 @@ def parse_values(raw: pd.Series, column: str) -> pd.Series:
     return values.astype("float64")
 
 
-def drop_bad_values(
-    frame: pd.DataFrame, raw: pd.DataFrame, columns: list[str], skipped: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``frame`` and ``raw`` without the services whose ``columns`` hold a value ``parse_values`` rejects
-    (negative, infinite, too large, not a number), each recorded in ``skipped`` with that error as its reason: one
-    service's counter reset must not stop its fleet. Checked per service only when a whole column fails (the
-    common clean file pays one parse); every service bad (a wrong column) is the column's own error, as before."""
+def parse_columns(
+    frame: pd.DataFrame, raw: pd.DataFrame, columns: list[str], skipped: dict[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, pd.Series]]:
+    """Each of ``columns`` parsed once (``parse_values``), with ``frame`` and ``raw`` as the parse kept them.
+
+    ``skipped`` None (one service): the first value ``parse_values`` rejects is the error. ``skipped`` given (the
+    fleet modes): the services whose columns hold such a value (negative, infinite, too large, not a number) are
+    left out, each recorded in ``skipped`` with that error as its reason — one service's counter reset must not
+    stop its fleet. Checked per service only when a whole column fails (a clean file is parsed once); every
+    service bad (a wrong column) is the column's own error."""
     try:
-        for col in columns:
-            parse_values(raw[col], col)
-        return frame, raw
+        return frame, raw, {col: parse_values(raw[col], col) for col in columns}
     except InputError as whole:
+        if skipped is None:
+            raise
         bad = np.zeros(len(frame), dtype=bool)
         for uid, rows in frame.groupby("unique_id", sort=False).indices.items():
             for col in columns:
@@ -64,4 +67,5 @@ def drop_bad_values(
         if bad.all():
             raise whole from None
     keep = ~bad
-    return frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
+    frame, raw = frame[keep].reset_index(drop=True), raw[keep].reset_index(drop=True)
+    return frame, raw, {col: parse_values(raw[col], col) for col in columns}
