@@ -81,8 +81,8 @@ def bands(
     shift: float,
     scale: dict[int, float],
     growth: float | Mapping[int, np.ndarray],
-    outage_rate: float = 0.0,
-    history: np.ndarray | None = None,
+    outage_rate: float,
+    history: np.ndarray,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
     hedged for a level shift, recalibrated by ``scale``; the levels nested (a recalibrated inner band stays inside
@@ -115,10 +115,9 @@ def bands(
             shift,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
-        if history is not None:  # a log-scale walk past the history's length: capped on the original scale
-            spread = rolling.step_spread(history, lv)
-            start = max(len(band[lv][1]), len(history))
-            highs[lv] = rolling.level_capped(mean, highs[lv], start, alpha, spread)
+        # a log-scale walk past the history's length: capped on the original scale
+        start = max(len(band[lv][1]), len(history))
+        highs[lv] = rolling.level_capped(mean, highs[lv], start, alpha, rolling.step_spread(history, lv))
     for inner, outer in itertools.pairwise(levels):
         lows[outer], highs[outer] = np.minimum(lows[outer], lows[inner]), np.maximum(highs[outer], highs[inner])
     for lv in levels:
@@ -144,7 +143,7 @@ def check(
     local level weight, or per level the squared spread ``leads.added_spread`` adds)."""
     n = len(y)
     steps = bt.actual.shape[1]
-    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
+    residual = rep.residual  # the replay's: the same backtest and ensemble
     observed = np.isfinite(bt.actual)
     rows: list[int] = []
     calibrated = []

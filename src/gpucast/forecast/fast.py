@@ -79,12 +79,10 @@ def fit_series(
         None,
     )
 
-    actual = np.where(observed, bt.actual, 0.0)
-    residual = np.log1p(actual) - np.log1p(ensemble_bt)
     rep = rolling.replay(bt, ensemble_bt, levels, y, plan.outages)
     outages_now = rolling.outage_rate(plan.outages, len(y), season)
     quantiles = rolling.calibrate(
-        residual, bt.origins, observed, len(y), season, levels, rep.cells, rolling.floored(levels, outages_now)
+        rep.residual, bt.origins, observed, len(y), season, levels, rep.cells, rolling.floored(levels, outages_now)
     )
     recalibrated = rolling.recalibration(rep, levels)
     shift = level_shift(y, season, bt.repaired)

@@ -262,6 +262,8 @@ class Replay:
     needed: dict[int, list[np.ndarray]]
     at: dict[int, tuple[Quantiles, float]] = field(default_factory=dict)  # origin row -> (quantiles, shift)
     cells: Cells | None = None  # the backtest residuals' observed cells, sorted once for every calibration
+    # the backtest's log residuals (``log_residuals``), computed once for the calibration and the coverage check
+    residual: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
 def _needed(r: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -290,13 +292,19 @@ def floored(levels: tuple[int, ...], outage_rate: float) -> frozenset[int]:
     return frozenset(lv for lv in levels if outage_rate > (1 - lv / 100) / 2)
 
 
+def log_residuals(bt: Backtested, ensemble: np.ndarray) -> np.ndarray:
+    """log1p(actual) - log1p(forecast) per backtest cell, 0 for the actual where it is not observed (the cells the
+    calibration uses are those ``np.isfinite(bt.actual)`` marks): the scale every band is calibrated on."""
+    return np.asarray(np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble))
+
+
 def replay(
     bt: Backtested, ensemble: np.ndarray, levels: tuple[int, ...], y: np.ndarray, outages: tuple[int, ...] = ()
 ) -> Replay:
     """The band rule replayed at the last REPLAY_ORIGINS fully observed origins, each calibrated only on residuals
     observed before it. A level whose lower bound is 0 at that origin (``floored``, the ``outages`` before it)
     holds every cell below the forecast, so only its upper side needs a factor."""
-    residual = np.log1p(np.where(np.isfinite(bt.actual), bt.actual, 0.0)) - np.log1p(ensemble)
+    residual = log_residuals(bt, ensemble)
     full = np.flatnonzero(np.isfinite(bt.actual).all(axis=1))[-REPLAY_ORIGINS:]
     steps = bt.actual.shape[1]
     ends: list[int] = []
@@ -316,7 +324,7 @@ def replay(
         for lv in levels:
             factor = _needed(residual[i], *hedge(*quantiles.bands[lv], shift))
             needed[lv].append(np.where(residual[i] < 0, 0.0, factor) if lv in at_zero else factor)
-    return Replay(np.array(ends, dtype=int), needed, at, cells)
+    return Replay(np.array(ends, dtype=int), needed, at, cells, residual)
 
 
 def recalibration(rep: Replay, levels: tuple[int, ...], before: int | None = None) -> dict[int, float]:
