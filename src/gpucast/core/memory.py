@@ -344,7 +344,17 @@ def for_engine_release(
     which on a 141 GB H200 halves the KV cache (about 290k tokens instead of 670k). ``max_model_len``: as
     launched, else the model's context (vLLM's default). The release's other arithmetic (what its profiler
     charges, :func:`for_engine_build`) stays with the start-up logs that state it."""
-    if engine == "vllm" and version is not None and vllm_v0_unchunked(version, max_model_len, mla=model.is_mla):
+    if engine == "vllm" and version is not None:
+        return _v0_profiling_budget(settings, version, max_model_len, mla=model.is_mla)
+    return settings
+
+
+def _v0_profiling_budget(
+    settings: MemorySettings, version: tuple[int, int, int], max_model_len: int, *, mla: bool
+) -> MemorySettings:
+    """``settings`` with the profiling pass of a vLLM release running without chunked prefill
+    (:func:`vllm_v0_unchunked`): ``max(max_model_len, 2048)`` tokens; unchanged otherwise."""
+    if vllm_v0_unchunked(version, max_model_len, mla=mla):
         return dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
     return settings
 
@@ -358,6 +368,7 @@ def for_engine_build(
     includes_indexer_sizing: bool = False,
     max_model_len: int | None = None,
     default_fraction: float | None = None,
+    mla: bool = False,
 ) -> MemorySettings:
     """The memory arithmetic of the engine build a start-up log ran, where the log states it.
 
@@ -368,6 +379,7 @@ def for_engine_build(
       default in V0 0.5+ for a ``max_model_len`` above 32,768 and always in V1, bounds it instead (the engine's
       default budget is kept). The RTX 3090 logs of issue 10517 show it: the profiling peak grows by 0.92 GiB
       from a 20,000- to a 29,000-token ``max_model_len`` and the cache shrinks by as much.
+      An MLA model (``mla``: DeepSeek) runs unchunked on every V0 release (:func:`vllm_v0_unchunked`).
     - What the profiler charges. Up to 0.6.3 the KV budget is ``gpu_memory_utilization x total`` minus the
       device memory in use after the profiling run (0.2.x: ``total - free``; 0.4-0.6.3: ``initial free - free``),
       which also counts the PyTorch allocator's cached blocks, the CUDA context and communication buffers: the
@@ -385,8 +397,8 @@ def for_engine_build(
     layout (None: the fraction is stated, or the build predates the heuristic).
     """
     if engine == "vllm" and version is not None:
-        if max_model_len is not None and vllm_v0_unchunked(version, max_model_len, mla=False):
-            settings = dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
+        if max_model_len is not None:
+            settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
         if version >= VLLM_ALLOCATED_PEAK_FROM:
             settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
     if engine == "sglang" and build_date is not None:

@@ -26,12 +26,21 @@ _MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
 
 
 def build_settings(
-    row: dict[str, str], engine_id: str, memory: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int
+    row: dict[str, str],
+    engine_id: str,
+    memory: MemorySettings,
+    gpu: GPUSpec,
+    tp: int,
+    pp: int,
+    attention_dp: int,
+    *,
+    mla: bool = False,
 ) -> MemorySettings:
     """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
     a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
     (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
-    SGLang's default fraction for the GPU and layout where the notes state none."""
+    SGLang's default fraction for the GPU and layout where the notes state none; ``mla``: the row's model is
+    an MLA model (its V0 profiling budget, core.memory.for_engine_release)."""
     engine = row.get("engine", "")
     version = parse_engine_version(engine)
     if version is None and (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
@@ -45,6 +54,7 @@ def build_settings(
         build_date=date.group(1) if date else None,
         includes_indexer_sizing="PR 11309" in engine,
         max_model_len=int(length.group(1)) if length else None,
+        mla=mla,
         default_fraction=None
         if MEMORY_FRACTION.search(row.get("notes", ""))
         else sglang_default_mem_fraction(
