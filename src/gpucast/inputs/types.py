@@ -55,6 +55,9 @@ def resolve_precision(
 MIN_TARGET_UTILIZATION = 0.05  # a fleet planned below 5% busy is a typo (0.7 meant as 0.007), not a plan
 
 
+MAX_REQUESTS_PER_SECOND = 1e7  # the most a plan is made for (--rps; a forecast's peak, planning.timeline)
+
+
 @dataclass
 class LLMWorkloadInput:
     """Inference load: average requests/s and tokens per request (seed field names).
@@ -106,7 +109,7 @@ class LLMWorkloadInput:
                    peak_load_multiplier, growth_rate, length_profile=length_profile)  # fmt: skip
 
     def validate(self) -> None:
-        check_positive("requests_per_second (--rps)", self.requests_per_second, upper=1e7)
+        check_positive("requests_per_second (--rps)", self.requests_per_second, upper=MAX_REQUESTS_PER_SECOND)
         if self.length_profile is not None and (
             not isinstance(self.length_profile, str) or not self.length_profile.strip()
         ):

@@ -23,7 +23,7 @@ from ..forecast import ForecastResult, peaks
 from ..forecast import forecast_future_needs as forecast_rps
 from ..forecast.scenarios import period_start
 from ..inputs.numbers import check_positive
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from ..inputs.types import MAX_REQUESTS_PER_SECOND, GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..plans.inference import LLMCapacityPlan
 from .inference import plan_inference
 
@@ -99,9 +99,6 @@ def period_tokens(result: ForecastResult, period: str) -> dict[str, tuple[float,
     return {key: (a / w, b / w) for key, (a, b, w) in sums.items()}
 
 
-MAX_PLANNED_RPS = 1e7  # the planner's own bound on requests per second (inputs.types.LLMWorkloadInput)
-
-
 def capacity_timeline(
     result: ForecastResult,
     *,
@@ -142,10 +139,10 @@ def capacity_timeline(
     # ceil(peak x (1 + safety margin) / RPS per replica) replicas of it (RPS per replica at that period's
     # token mix), never fewer than the HA minimum.
     top = max(period_peaks, key=lambda p: p.peak)
-    if top.peak > MAX_PLANNED_RPS:  # else the planner's message names --rps, a flag this caller never took
+    if top.peak > MAX_REQUESTS_PER_SECOND:  # else the planner's message names --rps, a flag this caller never took
         raise InfeasibleError(
             f"the forecast peak (p95 of the upper 80% band) of {top.peak:,.4g} req/s in {top.period_start} is beyond "
-            f"what a capacity plan is made for (at most {MAX_PLANNED_RPS:g} req/s); check the history's units, or a "
+            f"what a capacity plan is made for (at most {MAX_REQUESTS_PER_SECOND:g} req/s); check the history's units, or a "
             "band that a short history widened"
         )
     first_plan = _plan(top.peak, mix[top.period_start], model, gpu, options)
