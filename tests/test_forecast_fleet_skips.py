@@ -36,6 +36,15 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*gpucast_exe(), *args], capture_output=True, text=True, check=False, timeout=300)
 
 
+def fleet_excluding(result: subprocess.CompletedProcess[str], service: str, reason: str) -> dict:
+    """``gpucast fleet --json`` that succeeded leaving ``service`` out for ``reason``, and said so: its JSON."""
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["not_forecast"] == [{"service": service, "status": "not forecast", "reason": reason}]
+    assert data["totals_exclude"] == 1 and "totals exclude 1 service not forecast" in data["notes"]
+    return data
+
+
 def test_predict_all_services_forecasts_the_rest_and_reports_the_short_one(files) -> None:
     base = ("predict", "--history", str(files / "fleet.csv"), "--id-col", "service", "--all-services", "--horizon")
     result = run(*base, "1d", "--json")
@@ -60,11 +69,7 @@ def test_single_service_predict_keeps_its_error(files) -> None:
 
 def test_fleet_totals_exclude_the_service_not_forecast(files) -> None:
     base = ("fleet", "--history", str(files / "fleet.csv"), "--services", str(files / "services.csv"))
-    result = run(*base, "--horizon", "1d", "--no-capacity", "--json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["not_forecast"] == [{"service": "new", "status": "not forecast", "reason": REASON}]
-    assert data["totals_exclude"] == 1 and "totals exclude 1 service not forecast" in data["notes"]
+    data = fleet_excluding(run(*base, "--horizon", "1d", "--no-capacity", "--json"), "new", REASON)
     nodes = {n["id"]: n for n in data["forecast"]["nodes"]}
     assert "service:new" not in nodes
     services = [nodes[f"service:svc-{k}"]["forecast"] for k in range(3)]
@@ -125,11 +130,7 @@ def test_a_service_with_a_value_no_forecast_can_use_is_left_out(files) -> None:
     data = json.loads(result.stdout)
     assert data["svc-2"] == {"status": "not forecast", "reason": reason} and len(data["svc-0"]["forecast"]) == 24
     fleet = ("fleet", "--history", str(files / "reset.csv"), "--services", str(files / "services.csv"))
-    result = run(*fleet, "--horizon", "1d", "--no-capacity", "--json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["not_forecast"] == [{"service": "svc-2", "status": "not forecast", "reason": reason}]
-    assert data["totals_exclude"] == 1 and "totals exclude 1 service not forecast" in data["notes"]
+    fleet_excluding(run(*fleet, "--horizon", "1d", "--no-capacity", "--json"), "svc-2", reason)
     result = run("predict", "--history", str(files / "reset.csv"), "--service", "svc-2", "--horizon", "1d")
     assert result.returncode == 2 and "negative value -3" in result.stderr
     frame.assign(rps=-frame["rps"] - 1).to_csv(files / "negative.csv", index=False)

@@ -83,12 +83,12 @@ def _render(hf: Any, plan: Any, args: argparse.Namespace, notes: list[str], skip
     from rich import box
     from rich.table import Table
 
-    from .predict import coverage_cell, metric, sparkline
+    from .predict import coverage_cell, coverage_header, metric, sparkline
     from .render import console
 
     table = Table(title=f"Fleet forecast ({args.horizon}, reconciled {hf.method})", title_justify="left",
                   box=box.SIMPLE_HEAD)  # fmt: skip
-    held = "/".join(f"{lv}%" for lv in hf.results[hf.nodes[0].id].levels) + " held (steps)" if hf.nodes else "held"
+    held = coverage_header(hf.results[hf.nodes[0].id].levels if hf.nodes else ())
     for column in ("level", "node", "mean req/s", "peak (hi80)", "MASE", "naive MASE", held, "shape"):
         table.add_column(column, justify="left" if column in ("level", "node", "shape") else "right")
     for node in hf.nodes:

@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -179,7 +179,7 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    held = "/".join(f"{lv}%" for lv in (next(iter(results.values())).levels if results else [])) + " held (steps)"
+    held = coverage_header(next(iter(results.values())).levels if results else ())
     for column in ("service", "mean req/s", "peak (hi80)", "MASE", "seasonal-naive MASE", held, "shape"):
         table.add_column(column, justify="left" if column in ("service", "shape") else "right")
     for uid, reason in skipped.items():
@@ -224,6 +224,11 @@ def metric(value: float | None, spec: str) -> str:
 
 def _pct(values: dict[int, float | None]) -> str:
     return "/".join("-" if v is None else f"{v:.0%}" for _, v in sorted(values.items()))
+
+
+def coverage_header(levels: Iterable[int]) -> str:
+    """The column title over ``coverage_cell``: "80%/95% held (steps)"."""
+    return "/".join(f"{lv}%" for lv in levels) + " held (steps)"
 
 
 def coverage_cell(bt: Any) -> str:
