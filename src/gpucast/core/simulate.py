@@ -10,9 +10,10 @@ chunks (``serving.prefill_seconds``, batched); a step with only prefill costs th
 A request's first token comes at the end of the step that finishes its prompt; each later token one step later.
 
 Arrivals are Poisson at a rate (seeded ``random.Random``: deterministic), evenly paced, or a trace of (arrival time,
-input, output) rows. Pure: standard library only, no I/O. The first and last 10% of requests are warm-up and drain,
-not measured, unless the caller measures a finite benchmark run whole (``measured=(0, 1)``;
-``validation.finite_runs``).
+input, output) rows; or a closed loop (``simulate_closed_loop``): C clients, each sending its next request when its
+previous one has completed, the first C at t = 0, as ``vllm bench serve --max-concurrency C`` runs. Pure: standard
+library only, no I/O. The first and last 10% of requests are warm-up and drain, not measured, unless the caller
+measures a finite benchmark run whole (``measured=(0, 1)``; ``validation.finite_runs``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class _Request:
     first_token: float = math.nan
     finish: float = math.nan
     context: int = 0
+    index: int = 0  # position in the run (arrival order): which requests are measured
 
 
 @lru_cache(maxsize=16384)
@@ -103,19 +105,50 @@ def simulate(
 
     ``measured``: the share of requests (by arrival) whose latencies count; (0, 1) counts every request, as a
     finite benchmark run of exactly these requests reports them."""
-    pending = deque(_Request(t, max(int(i), 1), max(int(o), 1)) for t, i, o in sorted(trace))
-    every = list(pending)
+    requests = [_Request(t, max(int(i), 1), max(int(o), 1)) for t, i, o in sorted(trace)]
+    return _run(cfg, requests, measured, closed=False)
+
+
+def simulate_closed_loop(
+    cfg: ReplicaConfig, clients: int, shapes: Sequence[tuple[int, int]], measured: tuple[float, float] = (0.0, 1.0)
+) -> SimulationResult:
+    """A closed-loop benchmark client: ``clients`` workers send the (input, output) ``shapes`` in order, each its
+    next request as soon as its previous one has completed (``vllm bench serve --max-concurrency C`` holds a
+    semaphore of C over its N requests; SGLang's ``bench_serving --max-concurrency`` and genai-perf's concurrency
+    mode likewise), so the first ``clients`` are all sent at t = 0 to an empty engine. The server's front end
+    (``Efficiency.frontend_s``) lies in every client's round trip: a request reaches the engine that long after it
+    is sent, and the next is sent when the previous one's last token has come back (the cycle is E2E + front end,
+    as ``serving.operating_point`` counts it). Every request is measured by default, as the benchmark reports a run.
+    """
+    if clients < 1 or not shapes:
+        raise ValueError("a closed-loop simulation needs at least one client and one request")
+    requests = [_Request(math.nan, max(int(i), 1), max(int(o), 1)) for i, o in shapes]
+    for r in requests[:clients]:
+        r.arrival = cfg.efficiency.frontend_s  # sent at t = 0, at the engine after the front end
+    return _run(cfg, requests, measured, closed=True)
+
+
+def _run(cfg: ReplicaConfig, every: list[_Request], measured: tuple[float, float], closed: bool) -> SimulationResult:
+    """The scheduler's steps over ``every`` request (in arrival order; a closed loop's unsent ones have a NaN
+    arrival, set when a client's previous request completes). Requests ``first`` to ``last`` (by that order) count."""
+    for k, r in enumerate(every):
+        r.index = k
+    pending = deque(r for r in every if not math.isnan(r.arrival))
+    unsent = deque(r for r in every if math.isnan(r.arrival)) if closed else deque()
+    front = cfg.efficiency.frontend_s
     waiting: deque[_Request] = deque()
     running: list[_Request] = []
     now, steps, decoded_total = 0.0, 0, 0
-    itl: list[tuple[float, int]] = []  # (step seconds, sequences that got a token in it) after warm-up
-    lo = every[int(measured[0] * len(every))].arrival if every else 0.0
-    hi = every[max(int(measured[1] * len(every)) - 1, 0)].arrival if every else 0.0
+    itl: list[tuple[float, int]] = []  # (step seconds, measured sequences that got a token in it)
+    first, last = int(measured[0] * len(every)), max(int(measured[1] * len(every)), 1)  # [first, last)
     budget = max(cfg.chunk_tokens, 1)
-    while pending or waiting or running:
+    returning: list[_Request] = []  # sent when a request completed at the end of the last step (closed loop)
+    while pending or waiting or running or returning:
         while pending and pending[0].arrival <= now:
             waiting.append(pending.popleft())
         if not running and not waiting:
+            pending.extend(returning)  # an idle engine takes them as they come
+            returning.clear()
             now = pending[0].arrival
             continue
         decoders = [r for r in running if r.prefilled >= r.prompt]
@@ -132,6 +165,10 @@ def simulate(
             take = min(r.prompt, left)
             chunks.append((r, take))
             left -= take
+        # the engine scheduled this step as the last one ended, before that step's outputs reached their clients:
+        # the requests those clients send next can join the step after this one at the earliest
+        pending.extend(returning)
+        returning.clear()
         duration = 0.0
         if decoders:
             context = sum(r.context for r in decoders) / len(decoders)
@@ -141,8 +178,8 @@ def simulate(
         now += duration
         steps += 1
         decoded_total += len(decoders)
-        if decoders and lo <= now:
-            itl.append((duration, sum(1 for r in decoders if lo <= r.arrival <= hi)))
+        if decoders and every[first].arrival <= now:  # NaN (not yet sent): False
+            itl.append((duration, sum(1 for r in decoders if first <= r.index < last)))
         for r in decoders:
             r.generated += 1
             r.context += 1
@@ -153,11 +190,14 @@ def simulate(
         for r in running:
             if r.generated >= r.output and math.isnan(r.finish):
                 r.finish = now
+                if unsent:  # its client sends the next request, which reaches the engine after the front end
+                    unsent[0].arrival = now + front
+                    returning.append(unsent.popleft())
         running = [r for r in running if math.isnan(r.finish)]
-    counted = [r for r in every if lo <= r.arrival <= hi]
-    # the server's front end (Efficiency.frontend_s) delays every arrival at the engine alike: the same Poisson process,
-    # so the engine's run is unchanged and the client's TTFT and E2E are the engine's plus the constant
-    front = cfg.efficiency.frontend_s
+    counted = every[first:last]
+    # the server's front end (Efficiency.frontend_s) lies between the client and the engine: an open loop's arrivals
+    # reach the engine shifted alike (the same Poisson process, so the engine's run is unchanged), a closed loop's
+    # are sent that long before they arrive; either way the client's TTFT and E2E are the engine's plus the constant
     ttft = sorted(r.first_token - r.arrival + front for r in counted)
     e2e = sorted(r.finish - r.arrival + front for r in counted)
     tpot = sorted((r.finish - r.first_token) / (r.output - 1) for r in counted if r.output > 1)

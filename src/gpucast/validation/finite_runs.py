@@ -18,6 +18,16 @@ a tenth of the requests in the transient). rho is the tail model's own utilizati
 saturation (``serving.max_throughput``); at rho >= 1 there is no steady state and every finite run is simulated.
 With ``RELAXATIONS`` = 10, a run of 200 requests is steady below rho = 0.67, 300 below 0.72, 1,000 below 0.83.
 
+A closed loop (``--max-concurrency C`` over N requests: vLLM's ``bench serve`` holds a semaphore of C, so its C
+clients' first requests all leave at t = 0 and each sends its next when its previous one completes) has a transient
+of its own: the start-up burst, C prompts meeting an empty engine at once, of which all but the first wait behind
+others (prefilled together within the step's token budget, or in turn beyond it). That burst sets the p99 of the
+run when more of its requests wait than lie above the p99: C - 1 > N (1 - 0.99) (``closed_loop_transient``; with
+N = 100 from C = 3 on); then the run is predicted as it ran, ``core.simulate.simulate_closed_loop`` over exactly N
+requests from an empty engine (lengths drawn as above, ``SEEDS`` seeds; fixed lengths once), every request measured,
+for every percentile of the run (one model per run, as for the request rates). Below that share the burst cannot
+reach the p99 (one client sends nothing together), and the analytic tail at the closed loop's operating point stays.
+
 Only the percentile rows take this path: the means (``ttft_ms``, ``itl_ms``...) are the mean model's, whose finite
 run is the fluid ``serving.finite_run_wait``, and they are what ``scripts/calibrate.py`` fits; plans are sized for
 steady production traffic and never use it. A replayed prompt set (``prefix_cache=replay``) keeps the analytic
@@ -27,11 +37,12 @@ tail: the simulator does not model the prefix cache.
 from __future__ import annotations
 
 import math
+import random
 import re
 
-from ..core.percentiles import LatencyTail, LengthProfile
+from ..core.percentiles import QUANTILES, LatencyTail, LengthProfile
 from ..core.replica import ReplicaConfig
-from ..core.simulate import fixed_rate_trace, poisson_trace, simulate
+from ..core.simulate import SimulationResult, fixed_rate_trace, poisson_trace, simulate, simulate_closed_loop
 
 RELAXATIONS = 10  # a run of N requests is steady when N >= this many relaxation times' arrivals
 # arrival sequences averaged (seeds 0..19): the p99 of 200 requests is their second longest and varies by 20-27% (one
@@ -72,12 +83,48 @@ def finite_run_tail(
     the simulation's, averaged over ``SEEDS`` arrival sequences (each value the mean of the seeds')."""
     profile = lengths or LengthProfile("fixed", ((1.0, round(input_tokens), round(output_tokens)),))
     trace = fixed_rate_trace if paced else poisson_trace
-    tails = [
-        simulate(cfg, trace(rate, requests, profile, seed=seed), measured=(0.0, 1.0)).tail for seed in range(SEEDS)
-    ]
+    return _average(
+        [simulate(cfg, trace(rate, requests, profile, seed=seed), measured=(0.0, 1.0)) for seed in range(SEEDS)]
+    )
+
+
+def closed_loop_transient(clients: int, requests: int | None) -> bool:
+    """True where a closed-loop run's start-up burst reaches its p99: of the ``clients`` requests sent together at
+    t = 0 to an empty engine, all but the first wait behind others, and those ``clients`` - 1 are more than the
+    requests above the p99 (1% of the run; ``QUANTILES``' highest level), so the p99 (and any lower level once they
+    outnumber its tail) can be a burst request's. One client sends nothing together: never."""
+    return requests is not None and clients - 1 > (1.0 - max(QUANTILES) / 100.0) * requests
+
+
+def closed_loop_tail(
+    cfg: ReplicaConfig,
+    *,
+    clients: int,
+    requests: int,
+    input_tokens: float,
+    output_tokens: float,
+    lengths: LengthProfile | None = None,
+) -> LatencyTail:
+    """Mean and percentiles over all ``requests`` of a closed-loop run of ``clients`` (``core.simulate``'s
+    ``simulate_closed_loop``) starting empty: lengths drawn from ``lengths`` in ``SEEDS`` seeded orders and the
+    seeds' values averaged; fixed lengths make every seed alike, so they run once."""
+    if lengths is None or len(lengths.points) == 1:
+        shape = (round(input_tokens), round(output_tokens)) if lengths is None else lengths.points[0][1:]
+        return _average([simulate_closed_loop(cfg, clients, [shape] * requests)])
+    weights = [w for w, _, _ in lengths.points]
+    shapes = [(i, o) for _, i, o in lengths.points]
+    runs = []
+    for seed in range(SEEDS):
+        drawn = random.Random(seed).choices(shapes, weights=weights, k=requests)
+        runs.append(simulate_closed_loop(cfg, clients, drawn))
+    return _average(runs)
+
+
+def _average(runs: list[SimulationResult]) -> LatencyTail:
+    """Each mean and percentile the mean of the runs' (seeds')."""
 
     def average(pick: int) -> tuple[float, float, float, float, float]:
-        rows = [(t.ttft_s, t.itl_s, t.e2e_s, t.tpot)[pick] for t in tails]
+        rows = [(r.tail.ttft_s, r.tail.itl_s, r.tail.e2e_s, r.tail.tpot)[pick] for r in runs]
         return tuple(sum(values) / len(values) for values in zip(*rows, strict=True))
 
     return LatencyTail(average(0), average(1), average(2), average(3))

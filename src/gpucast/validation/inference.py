@@ -326,12 +326,14 @@ def evaluate(groups: list[Group]) -> list[RowResult]:
         point = operating(group)
         tail = None
         if any(is_percentile(t.metric) for t in group.targets):
-            run = None
+            run, closed = None, None
             if group.load == "request-rate" and group.num_requests:  # a finite run (validation.finite_runs)
                 run = (group.load_value / group.replicas, group.num_requests, group.paced)
+            if group.load == "concurrency" and group.num_requests:  # a finite closed loop (the same module)
+                closed = (max(round(group.load_value / group.replicas), 1), group.num_requests)
             tail = tail_at(
                 group.cfg, point, group.input_tokens, group.output_tokens, group.lengths, group.uncached_tokens,
-                run=run,
+                run=run, closed=closed,
             )  # fmt: skip
         for target in group.targets:
             if tail is not None and is_percentile(target.metric):

@@ -5,7 +5,8 @@ prints), predicted by ``core.tails`` at the row's operating point. Benchmarks wi
 ``notes`` with ``length_profile=NAME`` (a built-in profile) or ``length_profile=FILE.csv`` (per-request lengths,
 relative to the measurements file): the percentiles are then those of that distribution, as the benchmark's were.
 A request-rate row whose notes state the run's request count is a finite run: ``finite_runs`` decides whether its
-transient matters and, where it does, predicts the run as it ran.
+transient matters and, where it does, predicts the run as it ran; a concurrency row whose notes state it is a finite
+closed loop, predicted as it ran where its start-up burst reaches the p99 (the same module).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..core.serving import OperatingPoint, max_throughput
 from ..core.tails import latency_tail
 from ..errors import GpucastError
 from ..inputs.length_profile import resolve_length_profile
-from .finite_runs import finite_run_tail, is_transient
+from .finite_runs import closed_loop_tail, closed_loop_transient, finite_run_tail, is_transient
 
 KINDS = ("ttft", "tpot", "itl", "e2e")
 PERCENTILE_METRICS = tuple(f"{kind}_p{q}_ms" for kind in KINDS for q in QUANTILES)
@@ -63,13 +64,22 @@ def tail_at(
     uncached_tokens: float | None = None,
     *,
     run: tuple[float, int, bool] | None = None,
+    closed: tuple[int, int] | None = None,
 ) -> LatencyTail:
     """The percentiles of ``point``, as ``gpucast estimate --json`` reports them (per-request TPOT included);
     ``uncached_tokens``: the prompts are replayed (``replayed_tokens``) and ``point`` was computed so.
     ``run``: (rate per replica, requests per replica, evenly paced) of a finite request-rate benchmark run: where
-    its transient matters (``finite_runs.is_transient``) the tail is that of exactly those requests, simulated."""
+    its transient matters (``finite_runs.is_transient``) the tail is that of exactly those requests, simulated.
+    ``closed``: (clients, requests) per replica of a closed-loop run: where its start-up burst reaches the p99
+    (``finite_runs.closed_loop_transient``) the tail is that run's, simulated."""
     cached = max(input_tokens - uncached_tokens, 0.0) if uncached_tokens is not None else 0.0
     shape = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_input_tokens": cached}
+    if closed is not None and uncached_tokens is None and closed_loop_transient(*closed):
+        clients, requests = closed
+        return closed_loop_tail(
+            cfg, clients=clients, requests=requests, input_tokens=input_tokens, output_tokens=output_tokens,
+            lengths=lengths,
+        )  # fmt: skip
     saturation = max_throughput(cfg, **shape).requests_per_s
     if run is not None and uncached_tokens is None and is_transient(run[0] / saturation, run[1]):
         rate, requests, paced = run
