@@ -25,6 +25,7 @@ os.environ["GPUCAST_PRICES_FILE"] = os.path.join(os.path.dirname(__file__), "dat
 
 from gpucast.catalog import loader
 from gpucast.core.perf import Efficiency
+from gpucast.core.replica import ReplicaConfig
 
 # Property tests draw the same examples on every run (a fixed seed): CI then tests exactly what passed here; a gap
 # found this way is recorded in the issue, not left to fail at random (one was: at p99 the ITL tail's step in the
@@ -154,3 +155,25 @@ def page_login(client, token: str) -> str:
                            follow_redirects=False)  # fmt: skip
     assert response.status_code == 303 and response.headers["location"] == "/requests"
     return page_csrf(client.get("/requests").text)
+
+
+def llama8b_fp8_h100_replica(budget: int, front_s: float | None = None) -> ReplicaConfig:
+    """Llama-3.1-8B FP8 on one H100 (vLLM's memory defaults, 4,096-token context) with a ``budget``-token prefill
+    budget and room for every request of a simulated run; ``front_s``: the server front end, else the catalog's.
+    The scheduler-simulation tests' replica (finite runs, closed loops): a prompt of ``budget`` tokens fills a step."""
+    import dataclasses
+
+    from gpucast.core.inference import estimate_replica
+    from gpucast.core.memory import MemorySettings
+    from gpucast.core.specs import Precision
+    from gpucast.core.workload import SLO, PlanSettings, Workload
+
+    gpu = loader.resolve_gpu("H100")
+    settings = PlanSettings(memory=MemorySettings.for_engine(loader.resolve_engine("vllm"), None), context_window=4096)
+    est = estimate_replica(
+        loader.resolve_model("llama-3.1-8b"), gpu, loader.efficiency_for(gpu, "vllm"),
+        precision=Precision.FP8, kv_precision=Precision.FP8, tp=1, pp=1,
+        workload=Workload(1.0, budget, 1), slo=SLO(1e9, 1e9), settings=settings,
+    )  # fmt: skip
+    eff = est.config.efficiency if front_s is None else dataclasses.replace(est.config.efficiency, frontend_s=front_s)
+    return dataclasses.replace(est.config, chunk_tokens=budget, max_sequences=4096, efficiency=eff)

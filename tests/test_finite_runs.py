@@ -3,20 +3,15 @@ exactly those requests, starting empty, where the run is too short for the stead
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
 import pytest
 
-from gpucast.catalog import loader
-from gpucast.core.inference import estimate_replica
-from gpucast.core.memory import MemorySettings
+from conftest import llama8b_fp8_h100_replica
 from gpucast.core.percentiles import LengthProfile
 from gpucast.core.replica import ReplicaConfig, prefill_seconds
 from gpucast.core.simulate import fixed_rate_trace, simulate
-from gpucast.core.specs import Precision
-from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.validation.finite_runs import (
     SEEDS,
     finite_run_tail,
@@ -32,14 +27,7 @@ PERCENTILES = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "per
 
 def _config() -> ReplicaConfig:
     """Llama-3.1-8B FP8 on one H100 with a 512-token prefill budget and room for every request of the runs."""
-    gpu = loader.resolve_gpu("H100")
-    settings = PlanSettings(memory=MemorySettings.for_engine(loader.resolve_engine("vllm"), None), context_window=4096)
-    est = estimate_replica(
-        loader.resolve_model("llama-3.1-8b"), gpu, loader.efficiency_for(gpu, "vllm"),
-        precision=Precision.FP8, kv_precision=Precision.FP8, tp=1, pp=1,
-        workload=Workload(1.0, PROMPT, 1), slo=SLO(1e9, 1e9), settings=settings,
-    )  # fmt: skip
-    return dataclasses.replace(est.config, chunk_tokens=PROMPT, max_sequences=4096)
+    return llama8b_fp8_h100_replica(PROMPT)
 
 
 def test_relaxation_arrivals_by_hand() -> None:

@@ -4,19 +4,14 @@ sent when its previous one completes, the server's front end in every round trip
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
 import pytest
 
-from gpucast.catalog import loader
-from gpucast.core.inference import estimate_replica
-from gpucast.core.memory import MemorySettings
+from conftest import llama8b_fp8_h100_replica
 from gpucast.core.replica import ReplicaConfig, decode_step_time, prefill_seconds
 from gpucast.core.simulate import simulate_closed_loop
-from gpucast.core.specs import Precision
-from gpucast.core.workload import SLO, PlanSettings, Workload
 from gpucast.validation.finite_runs import closed_loop_tail, closed_loop_transient
 from gpucast.validation.inference import validate_file
 
@@ -26,15 +21,7 @@ PERCENTILES = Path(__file__).resolve().parents[1] / "data" / "benchmarks" / "per
 
 def _config(front_s: float, budget: int = PROMPT) -> ReplicaConfig:
     """Llama-3.1-8B FP8 on one H100, a ``budget``-token prefill budget, room for every request, front end set."""
-    gpu = loader.resolve_gpu("H100")
-    settings = PlanSettings(memory=MemorySettings.for_engine(loader.resolve_engine("vllm"), None), context_window=4096)
-    est = estimate_replica(
-        loader.resolve_model("llama-3.1-8b"), gpu, loader.efficiency_for(gpu, "vllm"),
-        precision=Precision.FP8, kv_precision=Precision.FP8, tp=1, pp=1,
-        workload=Workload(1.0, PROMPT, 1), slo=SLO(1e9, 1e9), settings=settings,
-    )  # fmt: skip
-    eff = dataclasses.replace(est.config.efficiency, frontend_s=front_s)
-    return dataclasses.replace(est.config, chunk_tokens=budget, max_sequences=4096, efficiency=eff)
+    return llama8b_fp8_h100_replica(budget, front_s)
 
 
 def test_start_up_burst_queues_one_prompt_per_step() -> None:
