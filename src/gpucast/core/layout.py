@@ -65,8 +65,8 @@ class Layout:
         """Why this layout cannot run ``model``, or None."""
         if self.ep < 1 or self.attention_dp < 1:
             return f"EP ({self.ep}) and attention DP ({self.attention_dp}) must be at least 1"
-        if self.is_plain:
-            return None
+        if self.is_plain:  # engines split the query heads over the TP GPUs and refuse a TP not dividing them
+            return self._heads_problem(model)
         if not model.is_moe:
             return f"{model.name} is not a mixture-of-experts model: expert and attention data parallelism need one"
         if self.tp % self.ep:
@@ -75,6 +75,11 @@ class Layout:
             return f"DP-attention={self.attention_dp} does not divide TP={self.tp}"
         if self.ep > model.num_experts:
             return f"EP={self.ep} is more than {model.name}'s {model.num_experts} experts"
+        return self._heads_problem(model)
+
+    def _heads_problem(self, model: ModelSpec) -> str | None:
+        """Why the attention heads do not split over one attention group's GPUs (vLLM, SGLang and TensorRT-LLM
+        assert ``num_attention_heads % tensor_parallel_size == 0``), or None."""
         if model.num_heads % self.attention_tp:
             return f"{model.num_heads} attention heads do not split over {self.attention_tp} GPUs"
         return None

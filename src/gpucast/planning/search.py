@@ -66,5 +66,11 @@ def _per_gpu(request: ResolvedRequest, cloud: str | None, search: Callable[..., 
 
 
 def no_plan_message(request: ResolvedRequest, reasons: list[str]) -> str:
-    detail = reasons[0] if len(reasons) == 1 else f"no allowed GPU can hold it ({len(reasons)} tried)"
+    causes = {reason.split(": ", 1)[-1] for reason in reasons}  # "GPU: why"; one cause for all (a pinned --tp) is named
+    if len(reasons) == 1:
+        detail = reasons[0]
+    elif len(causes) == 1:
+        detail = f"{causes.pop()} (on each of the {len(reasons)} allowed GPUs)"
+    else:
+        detail = f"no allowed GPU can hold it ({len(reasons)} tried)"
     return f"{request.model.name} at {request.precision.name} cannot be served: {detail}"

@@ -1,0 +1,68 @@
+"""Edge inputs of the serving side found by a trust sweep (docs/reliability.md, "Serving edge cases"): each is one
+clear line and exit 2 from the CLI, an input error from the Python API, and the same numbers where it is valid."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from gpucast.catalog import loader
+from gpucast.cli.main import main
+from gpucast.core.layout import Layout
+from gpucast.errors import GpucastError
+from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.inference import plan_inference
+
+WORKLOAD = ["--rps", "10", "--input-tokens", "500", "--output-tokens", "200"]
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)`` in-process: (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 2
+    return int(status or 0), out.getvalue(), err.getvalue()
+
+
+def one_line_error(argv: list[str]) -> str:
+    status, _, err = run(argv)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 2, (status, err)
+    assert len(lines) == 1 and lines[0].startswith("gpucast: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_a_plain_layout_must_split_the_attention_heads() -> None:
+    """Qwen2.5-7B has 28 query heads: vLLM, SGLang and TensorRT-LLM refuse TP=8 (28 % 8 != 0)."""
+    qwen = loader.resolve_model("qwen2.5-7b")
+    assert Layout(8).problem(qwen) == "28 attention heads do not split over 8 GPUs"
+    assert Layout(4).problem(qwen) is None
+    assert Layout(4, pp=2).problem(qwen) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "tp", "heads"),
+    [("qwen2.5-7b", "8", "28 attention heads do not split over 8 GPUs"),
+     ("llama-3.1-70b", "128", "64 attention heads do not split over 128 GPUs")],
+)  # fmt: skip
+def test_a_pinned_tp_that_does_not_split_the_heads_is_refused_as_estimate_refuses_it(model, tp, heads) -> None:
+    """``inference --tp`` planned such a layout (8 GPUs per replica for Qwen2.5-7B) while ``estimate`` refused it."""
+    line = one_line_error(["inference", "--model", model, "--gpu", "H100", *WORKLOAD, "--tp", tp])
+    assert heads in line
+    line = one_line_error(["inference", "--model", model, *WORKLOAD, "--tp", tp])  # every GPU: the one cause named
+    assert heads in line and "allowed GPUs" in line
+    with pytest.raises(GpucastError, match="attention heads"):
+        plan_inference(
+            LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+            ModelConfig(model_name=model),
+            GPUConfig(gpu_type="H100"),
+            ServingOptions(tp=int(tp)),
+        )
+    status, _, _ = run(["inference", "--model", "qwen2.5-7b", "--gpu", "H100", *WORKLOAD, "--tp", "4"])
+    assert status == 0
