@@ -13,6 +13,7 @@ from gpucast.cli.main import main
 from gpucast.core.layout import Layout
 from gpucast.errors import GpucastError
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.estimate import EstimateRequest, estimate
 from gpucast.planning.inference import plan_inference
 
 WORKLOAD = ["--rps", "10", "--input-tokens", "500", "--output-tokens", "200"]
@@ -66,3 +67,37 @@ def test_a_pinned_tp_that_does_not_split_the_heads_is_refused_as_estimate_refuse
         )
     status, _, _ = run(["inference", "--model", "qwen2.5-7b", "--gpu", "H100", *WORKLOAD, "--tp", "4"])
     assert status == 0
+
+
+def test_a_request_longer_than_the_models_context_is_an_input_error() -> None:
+    """Llama-3.1-8B's window is 131,072 tokens: a 2M-token prompt was planned (and answered "infeasible: TTFT 221 s on
+    64 GPUs"), and ``estimate`` blamed the KV cache ("use more GPUs per replica"), though no engine admits it."""
+    window = "exceed Llama-3.1-8B's 131,072-token context window"
+    for tokens in ("2000000", "130873"):  # 130,873 + 200 = 131,073: one past the window
+        line = one_line_error(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--rps", "10",
+                               "--input-tokens", tokens, "--output-tokens", "200"])  # fmt: skip
+        assert window in line
+    line = one_line_error(["estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "8",
+                           "--input-tokens", "2000000", "--output-tokens", "200", "--concurrency", "1"])  # fmt: skip
+    assert window in line
+    line = one_line_error(["compare", "--model", "llama-3.1-8b", "--rps", "10", "--input-tokens", "2000000",
+                           "--output-tokens", "200"])  # fmt: skip
+    assert window in line
+    with pytest.raises(GpucastError, match="context window"):
+        plan_inference(
+            LLMWorkloadInput(requests_per_second=1, avg_input_tokens=131_000, avg_output_tokens=73),
+            ModelConfig(model_name="llama-3.1-8b"),
+            GPUConfig(gpu_type="H100"),
+        )
+    # a request that fills the window exactly is served
+    point = estimate(EstimateRequest(gpu="H100", num_gpus=8, tp=8, input_tokens=130_872, output_tokens=200,
+                                     load="concurrency", load_value=1, model="llama-3.1-8b"))  # fmt: skip
+    assert point.ttft_ms > 0
+
+
+def test_estimate_checks_a_length_profiles_longest_request_against_the_window() -> None:
+    """``inference`` refused the ``agent`` profile for Gemma-3-27B (requests of up to 135,988 tokens, window 131,072)
+    while ``estimate`` ran it."""
+    with pytest.raises(GpucastError, match="beyond Gemma-3-27B's 131,072-token window"):
+        estimate(EstimateRequest(gpu="H100", num_gpus=8, input_tokens=1, output_tokens=1, load="concurrency",
+                                 load_value=1, model="gemma-3-27b", length_profile="agent"))  # fmt: skip

@@ -27,7 +27,7 @@ from ..errors import InfeasibleError, InputError
 from ..inputs.length_profile import resolve_length_profile
 from ..inputs.numbers import check_fraction, check_positive, whole
 from ..inputs.types import ModelConfig, parse_precision, resolve_precision
-from .request import resolve_model_spec
+from .request import check_profile_fits, check_request_fits, resolve_model_spec
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
@@ -189,6 +189,11 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     gpu = loader.resolve_gpu(request.gpu)
     engine = loader.resolve_engine(request.engine)
     spec = engine.serves(spec)
+    lengths = request.lengths
+    if lengths is None:
+        check_request_fits(spec, request.input_tokens, request.output_tokens)
+    else:
+        check_profile_fits(spec, lengths)
     precision, precision_note = resolve_precision(
         request.precision, spec, default=DEFAULT_PRECISION, from_catalog=request.model is not None
     )

@@ -85,6 +85,28 @@ def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
     return spec, f"--model-size {model.model_size_billions:g} mapped to {spec.name}: {spec.note}"
 
 
+def check_request_fits(spec: ModelSpec, input_tokens: int, output_tokens: int) -> None:
+    """A request longer than the model's context window (``max_position_embeddings``) is an input error, as it is
+    for a length profile's or an agent's longest request: engines refuse a ``max_model_len`` beyond it (vLLM: "User-
+    specified max_model_len ... is greater than the derived max_model_len"), so no fleet can serve it."""
+    if input_tokens + output_tokens > spec.max_context:
+        raise InputError(
+            f"input + output tokens ({input_tokens:,} + {output_tokens:,} = {input_tokens + output_tokens:,}) exceed "
+            f"{spec.name}'s {spec.max_context:,}-token context window: shorten the requests or choose a "
+            "longer-context model"
+        )
+
+
+def check_profile_fits(spec: ModelSpec, lengths: LengthProfile) -> None:
+    """``check_request_fits`` for a length profile: its longest request must fit the model's context window."""
+    if lengths.longest > spec.max_context:
+        raise InputError(
+            f"--length-profile {lengths.name!r} holds requests of up to {lengths.longest:,} tokens (prompt + output), "
+            f"beyond {spec.name}'s {spec.max_context:,}-token window: choose a profile of shorter requests or a "
+            "longer-context model"
+        )
+
+
 def resolve(
     workload: LLMWorkloadInput,
     model: ModelConfig,
@@ -113,6 +135,8 @@ def resolve(
     if lengths is not None:
         context_window, notes = _profile_window(lengths, spec, context_window, notes)
     needed = workload.avg_input_tokens + workload.avg_output_tokens
+    if model.model_name is not None or model.model_config_path is not None:  # a real checkpoint's own limit
+        check_request_fits(spec, workload.avg_input_tokens, workload.avg_output_tokens)
     if context_window < needed:
         raise InputError(
             f"--context-window {model.context_window} is smaller than input + output tokens "
@@ -181,12 +205,8 @@ def _profile_window(
     lengths: LengthProfile, spec: ModelSpec, window: int, notes: tuple[str, ...]
 ) -> tuple[int, tuple[str, ...]]:
     """The context window raised to the profile's longest request (prompt + output), which the engine must admit."""
+    check_profile_fits(spec, lengths)
     longest = lengths.longest
-    if longest > spec.max_context:
-        raise InputError(
-            f"--length-profile {lengths.name!r} holds requests of up to {longest:,} tokens (prompt + output), beyond "
-            f"{spec.name}'s {spec.max_context:,}-token window: choose a profile of shorter requests or a longer-context model"
-        )
     if longest <= window:
         return window, notes
     note = (f"context window raised from {window} to {longest} tokens: the longest requests of length profile "
