@@ -93,6 +93,26 @@ def test_precisions_map_to_quantization_and_kv_dtype() -> None:
     assert old.config_file["enable_chunked_prefill"] is True and "--enable_chunked_prefill" not in old.argv
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_kv_precision_the_engine_flags_cannot_state_is_warned(engine: str) -> None:
+    """A plan counted with an INT4 KV cache (4x the tokens of BF16) was exported with no KV flag and no word: the
+    engine would run a BF16 cache, a quarter of the plan's capacity. FP8 and the 16-bit default are stated or implied."""
+    from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig
+    from gpucast.planning.inference import plan_inference
+
+    def launch(kv: str | None) -> Any:
+        plan = plan_inference(
+            LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+            ModelConfig(model_name="llama-3.1-8b", kv_precision=kv),
+            GPUConfig(gpu_type="H100"),
+        )
+        return launch_for(plan.to_dict(), engine)
+
+    assert any("KV cache at INT4" in w and "--kv-precision FP8" in w for w in launch("INT4").warnings)
+    for kv in (None, "BF16", "FP16", "FP8"):
+        assert not any("KV cache" in w for w in launch(kv).warnings), kv
+
+
 def test_vllm_command_for_the_70b_plan_reads_as_documented() -> None:
     text = launch_for(load("h100-llama-3.1-70b"), "vllm").shell()
     assert "vllm serve meta-llama/Llama-3.1-70B-Instruct \\\n" in text

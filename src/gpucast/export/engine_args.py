@@ -125,8 +125,10 @@ def _number(value: float) -> str:
 
 
 def _precision_args(plan: dict[str, Any], flags: EngineFlags, model: str, add: Any, config: dict[str, Any],
-                    notes: list[str]) -> None:  # fmt: skip
-    """dtype, weight quantization and KV-cache dtype for the planned precisions."""
+                    notes: list[str], warnings: list[str]) -> None:  # fmt: skip
+    """dtype, weight quantization and KV-cache dtype for the planned precisions; a warning when the engine's flags
+    cannot state the planned KV-cache dtype (the engine then stores it in the activations' dtype, so a replica holds
+    fewer tokens than the plan counted)."""
     inputs = plan["inputs"]
     precision = str(inputs.get("precision", "FP16")).upper()
     kv_precision = str(inputs.get("kv_precision") or precision).upper()
@@ -146,6 +148,12 @@ def _precision_args(plan: dict[str, Any], flags: EngineFlags, model: str, add: A
             add("kv_cache_dtype", flags.kv_cache_dtype[kv_precision])
         else:
             config["kv_cache_config"] = {"dtype": flags.kv_cache_dtype[kv_precision]}
+    elif kv_precision != "FP32" if precision == "FP32" else kv_precision not in ("FP16", "BF16"):  # not the default
+        stated = ", ".join(sorted(flags.kv_cache_dtype)) or "none"
+        warnings.append(f"the plan counts the KV cache at {kv_precision}, which {flags.name}'s KV-cache dtype flag "
+                        f"cannot state (gpucast maps {stated}): the engine keeps it in the activations' dtype, so a "
+                        "replica's KV capacity and concurrency differ from the plan's; re-plan with --kv-precision "
+                        f"{next(iter(sorted(flags.kv_cache_dtype)), 'BF16')} or BF16")  # fmt: skip
 
 
 def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchOptions | None = None) -> EngineLaunch:
@@ -188,7 +196,7 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     add("max_num_seqs", str(concurrency))
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
-    _precision_args(plan, flags, model, add, config, notes)
+    _precision_args(plan, flags, model, add, config, notes, warnings)
     budget = loader.resolve_engine(flags.id).max_batched_tokens
     if names.get("chunked_prefill"):
         if flags.chunked_prefill_value == "max_batched_tokens":
