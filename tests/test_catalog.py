@@ -83,6 +83,14 @@ def test_unknown_names_suggest_close_matches():
         loader.resolve_gpu("H10")
 
 
+@pytest.mark.parametrize(("name", "first"), [("V100", "V100-SXM2-32GB"), ("mi300", "Instinct MI300X")])
+def test_suggestions_read_the_ids_and_aliases_too(name, first):
+    """`gpucast gpus` lists v100-32gb, yet "V100" suggested nothing: only the long names (V100-SXM2-32GB) were
+    compared. Ids and aliases count now, and a name the input begins comes first."""
+    with pytest.raises(UnknownGPUError, match=f"did you mean {first}, "):
+        loader.resolve_gpu(name)
+
+
 def test_hf_config_moe_and_mla(tmp_path):
     deepseek = loader.resolve_model("deepseek-v3")
     cfg = {

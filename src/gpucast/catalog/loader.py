@@ -289,10 +289,11 @@ def _resolve(kind: str, name: str) -> str:
     if key in index:
         return index[key]
     entries = load_gpus() if kind == "gpu" else load_models()
-    display = sorted(entries[k].name for k in entries)
-    by_display = {normalize_name(d): d for d in display}
-    close = difflib.get_close_matches(key, list(by_display), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(by_display[c] for c in close)}?" if close else ""
+    # every name an entry answers to (id, name, aliases: `gpucast gpus` lists ids such as v100-32gb), said by its name
+    prefixed = sorted((k for k in index if key and k.startswith(key)), key=len)  # "v100" -> v100-32gb first
+    close = prefixed + difflib.get_close_matches(key, sorted(index), n=12, cutoff=0.6)
+    names = list(dict.fromkeys(entries[index[c]].name for c in close))[:3]
+    hint = f"; did you mean {', '.join(names)}?" if names else ""
     error = UnknownGPUError if kind == "gpu" else UnknownModelError
     flag = "--gpu-type" if kind == "gpu" else "--model"
     raise error(f"{flag} {name!r} is not in the catalog{hint} (see `gpucast {kind}s` for the list)")
