@@ -124,6 +124,9 @@ def test_schema_defaults_are_the_dataclass_defaults():
         (PLAN | {"model": {"model_config_path": "/etc/passwd"}}, 422, "model.model_config_path", "Extra inputs"),
         ({"model": PLAN["model"]}, 422, "workload", "required"),
         (PLAN | {"serving": {"tp": 3}}, 422, "tp", "power of two"),
+        # "nan" and "inf" were refused as "less than or equal to 10000000" (the range check NaN happens to fail)
+        (PLAN | {"workload": WORKLOAD | {"requests_per_second": "nan"}}, 422, "workload.requests_per_second", "finite"),
+        (PLAN | {"serving": {"safety_margin": "-inf"}}, 422, "serving.safety_margin", "finite number"),
         (PLAN | {"serving": {"cloud": "mars"}}, 422, "cloud", "mars"),
         (PLAN | {"gpu": {"gpu_type": "H1000"}}, 422, "gpu_type", "not in the catalog"),
         (

@@ -38,7 +38,8 @@ ProfileName = Annotated[
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    # a non-finite number ("nan", "inf", 1e999) is refused as such, not by the range check it happens to fail
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
 
     def given(self) -> dict[str, Any]:
         """The fields the client set (so the dataclass defaults apply to the rest)."""
