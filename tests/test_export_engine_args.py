@@ -156,6 +156,33 @@ def test_bad_plan_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("gpu_resources", "tensor_parallel", "x", "gpu_resources.tensor_parallel is 'x', not integer"),
+        ("throughput", "concurrency_per_replica", float("nan"), "throughput.concurrency_per_replica is nan"),
+        ("scaling", "recommended_min_replicas", None, "scaling.recommended_min_replicas is None, not integer"),
+        ("inputs", "context_window", [1], "inputs.context_window is [1], not integer"),
+    ],
+)
+def test_a_plan_file_with_a_wrong_value_is_one_line_exit_2(tmp_path: Path, section, key, value, message) -> None:
+    """A hand-edited plan (TP "x", NaN, null replicas, a list for the context) was a traceback (exit 1) from whichever
+    exporter or report read the value first; every golden plan still loads."""
+    for name in [*INFERENCE, *TRAINING]:
+        load_plan(plan_path(name))
+    plan = load("h100-llama-3.1-70b")
+    plan[section][key] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_plan(path)
+    for command in (["export", "vllm"], ["export", "k8s"], ["report", "--no-alternatives"]):
+        result = _run(*command, str(path))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("gpucast: error: ") and message in lines[0], lines
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["export", "vllm", "missing.json"], "does not exist"),

@@ -9,6 +9,7 @@ Engine flag names (``catalog/engine_flags.toml``) and Kubernetes node labels (``
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -51,7 +52,56 @@ def check_plan(plan: Any, name: str = "plan") -> str:
     missing = [key for key in needed if not isinstance(plan.get(key), dict)]
     if missing:
         raise InputError(f"{name} is a {kind} plan without {', '.join(missing)}; re-run the planning command")
+    for section in needed:
+        _check_values(plan[section], _section_schemas(kind).get(section, {}), f"{name}: {section}")
     return kind
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float), "string": (str,),
+                                            "boolean": (bool,), "null": (type(None),)}  # fmt: skip
+
+
+@cache
+def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
+    """Each section's field -> JSON types the plan dataclasses write (``plans.schema``; only scalar fields)."""
+    from ..plans.schema import plan_schema
+
+    def types(schema: dict[str, Any]) -> tuple[str, ...]:
+        if "anyOf" in schema:
+            return tuple(t for option in schema["anyOf"] for t in types(option))
+        kinds = schema.get("type", ())
+        return (kinds,) if isinstance(kinds, str) else tuple(kinds)
+
+    sections = plan_schema(kind)["properties"]
+    found = {name: {key: types(field) for key, field in section.get("properties", {}).items()
+                    if set(types(field)) and set(types(field)) <= set(_JSON_TYPES)}
+             for name, section in sections.items()}  # fmt: skip
+    if kind == "inference":  # ``inputs`` is a free-form dict in the schema: the echoed inputs exporters read
+        found["inputs"] = _INFERENCE_INPUTS
+    return found
+
+
+_INFERENCE_INPUTS: dict[str, tuple[str, ...]] = {
+    "requests_per_second": ("number",), "avg_input_tokens": ("integer",), "avg_output_tokens": ("integer",),
+    "peak_load_multiplier": ("number",), "context_window": ("integer",), "precision": ("string",),
+    "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number", "null"),
+    "max_num_seqs": ("integer", "null"), "engine": ("string", "null"), "model": ("string", "null"),
+}  # fmt: skip
+
+
+def _check_values(section: dict[str, Any], schema: dict[str, tuple[str, ...]], where: str) -> None:
+    """A hand-edited or truncated plan's wrong value (a string for TP, NaN, null replicas) as one line, not a
+    traceback from whichever exporter reads it first: gpucast writes finite numbers, non-finite ones as null."""
+    for key, value in section.items():
+        allowed = schema.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{where}.{key} is {value!r}: a plan holds finite numbers; re-run the planning command")
+        if allowed is None:
+            continue
+        ok = any(isinstance(value, _JSON_TYPES[t]) and not (isinstance(value, bool) and t != "boolean")
+                 for t in allowed)  # fmt: skip
+        if not ok:
+            raise InputError(f"{where}.{key} is {value!r}, not {' or '.join(allowed)}; re-run the planning command")
 
 
 def require_kind(plan: dict[str, Any], kind: str, what: str) -> None:
