@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 
 import pytest
 
@@ -101,3 +102,21 @@ def test_estimate_checks_a_length_profiles_longest_request_against_the_window() 
     with pytest.raises(GpucastError, match="beyond Gemma-3-27B's 131,072-token window"):
         estimate(EstimateRequest(gpu="H100", num_gpus=8, input_tokens=1, output_tokens=1, load="concurrency",
                                  load_value=1, model="gemma-3-27b", length_profile="agent"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "flag"),
+    [("gpu", "target_gpu_utilization", "target_gpu_utilization (--target-gpu-utilization)"),
+     ("serving", "gpu_memory_utilization", "--gpu-memory-utilization")],
+)  # fmt: skip
+def test_a_fraction_given_as_text_in_a_config_file_is_one_line(tmp_path, section, key, flag) -> None:
+    """``"target_gpu_utilization": "0.7"`` in --config was a TypeError traceback (the range was compared first)."""
+    config = {"workload": {"requests_per_second": 10, "avg_input_tokens": 500, "avg_output_tokens": 200},
+              "model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_type": "H100"}, "serving": {}}  # fmt: skip
+    config[section][key] = "0.7"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    line = one_line_error(["inference", "--config", str(path)])
+    assert line == f"gpucast: error: {flag} '0.7' must be a number between 0 and 1"
+    with pytest.raises(GpucastError, match="must be a number between 0 and 1"):
+        GPUConfig(gpu_type="H100", target_gpu_utilization="0.7").validate()  # type: ignore[arg-type]

@@ -43,8 +43,8 @@ def whole(value: Any) -> Any:
 
 
 def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
-    low_ok = value >= 0 if allow_zero else value > 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InputError(f"{name} {value!r} must be a number between 0 and 1")
+    low_ok = value >= 0 if allow_zero else value > 0  # compared once it is known to be a number
     if not (low_ok and value <= 1):
         raise InputError(f"{name} {value!r} must be between 0 and 1")
