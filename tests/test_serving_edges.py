@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 
 import pytest
 
@@ -120,3 +121,20 @@ def test_a_fraction_given_as_text_in_a_config_file_is_one_line(tmp_path, section
     assert line == f"gpucast: error: {flag} '0.7' must be a number between 0 and 1"
     with pytest.raises(GpucastError, match="must be a number between 0 and 1"):
         GPUConfig(gpu_type="H100", target_gpu_utilization="0.7").validate()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"model": None}, "give one of --model NAME and --model-config PATH"),
+     ({"model_config": "config.json"}, "give one of --model NAME and --model-config PATH"),
+     ({"gpu": None}, "--gpu None must be a non-empty string"),
+     ({"gpu": ["H100"]}, "--gpu ['H100'] must be a non-empty string"),
+     ({"engine": None}, "--engine None must be a non-empty string")],
+)  # fmt: skip
+def test_estimate_request_names_a_missing_or_non_text_name(change, message) -> None:
+    """The Python API's EstimateRequest without a model was an AssertionError, and a list or None for the GPU or
+    engine an AttributeError; the CLI and REST API refuse these before they reach it."""
+    given = {"gpu": "H100", "num_gpus": 1, "input_tokens": 500, "output_tokens": 200, "load": "concurrency",
+             "load_value": 10, "model": "llama-3.1-8b"}  # fmt: skip
+    with pytest.raises(GpucastError, match=re.escape(message)):
+        estimate(EstimateRequest(**(given | change)))

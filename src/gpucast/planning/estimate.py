@@ -89,6 +89,12 @@ class EstimateRequest:
         return lengths.longest if lengths is not None else self.input_tokens + self.output_tokens
 
     def validate(self) -> None:
+        if (self.model is None) == (self.model_config is None):
+            raise InputError("give one of --model NAME and --model-config PATH (model= or model_config=)")
+        for flag, value, required in (("--model", self.model, False), ("--model-config", self.model_config, False),
+                                      ("--gpu", self.gpu, True), ("--engine", self.engine, True)):  # fmt: skip
+            if (value is not None or required) and (not isinstance(value, str) or not value.strip()):
+                raise InputError(f"{flag} {value!r} must be a non-empty string")
         check_positive("--num-gpus", self.num_gpus, integer=True, upper=100_000)
         check_positive("--input-tokens", self.input_tokens, integer=True, upper=10_000_000)
         check_positive("--output-tokens", self.output_tokens, integer=True, upper=1_000_000)
