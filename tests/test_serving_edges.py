@@ -138,3 +138,12 @@ def test_estimate_request_names_a_missing_or_non_text_name(change, message) -> N
              "load_value": 10, "model": "llama-3.1-8b"}  # fmt: skip
     with pytest.raises(GpucastError, match=re.escape(message)):
         estimate(EstimateRequest(**(given | change)))
+
+
+def test_an_unknown_draft_model_is_blamed_on_draft_model() -> None:
+    """``--draft-model nosuch`` was reported as "--model 'nosuch' is not in the catalog", naming the wrong flag."""
+    line = one_line_error(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", *WORKLOAD,
+                           "--speculative-tokens", "4", "--acceptance-rate", "0.7", "--draft-model", "lama-3.2-1b"])  # fmt: skip
+    assert line.startswith(
+        "gpucast: error: --draft-model 'lama-3.2-1b' is not in the catalog; did you mean Llama-3.2-1B"
+    )

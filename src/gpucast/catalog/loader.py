@@ -283,7 +283,7 @@ def _index(kind: str) -> dict[str, str]:
     return index
 
 
-def _resolve(kind: str, name: str) -> str:
+def _resolve(kind: str, name: str, flag: str | None = None) -> str:
     index = _index(kind)
     key = normalize_name(name)
     if key in index:
@@ -295,7 +295,7 @@ def _resolve(kind: str, name: str) -> str:
     names = list(dict.fromkeys(entries[index[c]].name for c in close))[:3]
     hint = f"; did you mean {', '.join(names)}?" if names else ""
     error = UnknownGPUError if kind == "gpu" else UnknownModelError
-    flag = "--gpu-type" if kind == "gpu" else "--model"
+    flag = flag or ("--gpu-type" if kind == "gpu" else "--model")
     raise error(f"{flag} {name!r} is not in the catalog{hint} (see `gpucast {kind}s` for the list)")
 
 
@@ -304,9 +304,9 @@ def resolve_gpu(name: str) -> GPUSpec:
     return load_gpus()[_resolve("gpu", name)]
 
 
-def resolve_model(name: str) -> ModelSpec:
-    """The catalog model for a name, alias or Hugging Face id."""
-    return load_models()[_resolve("model", name)]
+def resolve_model(name: str, flag: str = "--model") -> ModelSpec:
+    """The catalog model for a name, alias or Hugging Face id (``flag``: the option an unknown name is blamed on)."""
+    return load_models()[_resolve("model", name, flag)]
 
 
 def _json_object(path: Path, what: str) -> dict[str, Any]:

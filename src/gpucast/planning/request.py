@@ -284,7 +284,7 @@ def resolve_variant(
         draft = None
         name = options.draft_model.strip()
         if name.lower() != "mtp":
-            draft = loader.resolve_model(name)
+            draft = loader.resolve_model(name, "--draft-model")
             if draft.vocab_size != spec.vocab_size:
                 raise InputError(
                     f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
