@@ -147,3 +147,27 @@ def test_an_unknown_draft_model_is_blamed_on_draft_model() -> None:
     assert line.startswith(
         "gpucast: error: --draft-model 'lama-3.2-1b' is not in the catalog; did you mean Llama-3.2-1B"
     )
+
+
+def test_compare_with_nothing_that_can_serve_is_answered_as_no_feasible_plan(tmp_path) -> None:
+    """``compare`` printed "No GPU and cloud combination can serve this workload." with exit 0 (``--json``: ``[]``,
+    REST: 200 ``[]``), where the documented contract is exit 2 / 422 with the reason for a question without an answer."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.planning.compare import compare_gpus
+    from gpucast.web import create_app
+
+    why = "Llama-3.1-405B at FP16 cannot be served: T4: Llama-3.1-405B at FP16 needs"
+    for extra in ([], ["--json"], ["--top", "3"]):
+        line = one_line_error(["compare", "--model", "llama-3.1-405b", *WORKLOAD, "--gpus", "T4", *extra])
+        assert line.startswith("gpucast: error: no GPU and cloud combination can serve this workload: ") and why in line
+    body = {"workload": {"requests_per_second": 10, "avg_input_tokens": 500, "avg_output_tokens": 200},
+            "model": {"model_name": "llama-3.1-405b"}, "gpu_types": ["T4"]}  # fmt: skip
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        response = client.post("/api/v1/compare", json=body)
+    assert response.status_code == 422, response.text
+    assert why in response.json()["error"]
+    workload = LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200)
+    assert compare_gpus(workload, ModelConfig(model_name="llama-3.1-405b"), gpu_types=["T4"]) == []  # the Python API
+    status, out, _ = run(["compare", "--model", "llama-3.1-8b", *WORKLOAD, "--gpus", "H100", "--json"])
+    assert status == 0 and json.loads(out)

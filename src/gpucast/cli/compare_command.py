@@ -14,7 +14,7 @@ from .args import sections_from_args
 def run_compare(args: argparse.Namespace) -> int:
     """``gpucast compare``: rank GPUs (or training setups) for one workload, cheapest first."""
     from ..console import render
-    from ..planning.compare import compare_gpus
+    from ..planning.compare import compare_gpus, require_rows
 
     sections = apply_service(args, sections_from_args(args))
 
@@ -55,6 +55,9 @@ def run_compare(args: argparse.Namespace) -> int:
         gpu_types=split(args.gpus) or _gpu_choices(gpu),
         target_gpu_utilization=gpu.target_gpu_utilization,
         top=args.top if args.top and args.top > 0 else None,
+    )
+    require_rows(
+        rows, workload, model, options, clouds=split(args.clouds), gpu_types=split(args.gpus) or _gpu_choices(gpu)
     )
     emit(args, [r.to_dict() for r in rows], sections, lambda: render.comparison(rows))
     return 0

@@ -15,12 +15,13 @@ from typing import Any
 from ..catalog import loader
 from ..core.cost import cheapest_fleet, cost_per_million_tokens
 from ..core.specs import Precision
+from ..errors import InfeasibleError
 from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .agent import disaggregation
 from .compare_top import cheapest_candidates
 from .request import ResolvedRequest, resolve
-from .search import candidates_for, variant_candidates_for
+from .search import candidates_for, no_plan_message, variant_candidates_for
 
 
 @dataclass
@@ -103,6 +104,29 @@ def compare_gpus(
             rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_types))
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
     return rows[:top] if top else rows
+
+
+def require_rows(rows: list[ComparisonRow], workload: LLMWorkloadInput, model: ModelConfig,
+                 options: ServingOptions | None = None, *, clouds: list[str] | None = None,
+                 gpu_types: list[str] | None = None) -> list[ComparisonRow]:  # fmt: skip
+    """``rows``, or the InfeasibleError that says why none can serve: ``compare`` answers "no feasible plan" as the
+    planner does (exit 2, REST 422), naming the first precision's reason on the first cloud searched."""
+    if rows:
+        return rows
+    options = options or ServingOptions()
+    known = loader.clouds()
+    chosen = list(parse_clouds(clouds, known)) if clouds else list(options.chosen_clouds(known))
+    request = resolve(workload, model, GPUConfig(None), replace(options, cloud=chosen[0], clouds=None))
+    if gpu_types:
+        request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
+    _, reasons = candidates_for(request, cloud=chosen[0])
+    if reasons and len(reasons) == len(request.gpus):
+        raise InfeasibleError(
+            f"no GPU and cloud combination can serve this workload: {no_plan_message(request, reasons)}"
+        )
+    raise InfeasibleError(f"no GPU and cloud combination can serve this workload: none of the GPUs that can hold "
+                          f"{request.model.name} has a {options.pricing} price on {', '.join(chosen)}; try other "
+                          "--clouds, --pricing or --gpus")  # fmt: skip
 
 
 def _plain(request: ResolvedRequest) -> bool:

@@ -208,4 +208,9 @@ def estimated(given: dict[str, Any]) -> Any:
 
 
 def compared(compare: Callable[..., Any], *inputs: Any, **options: Any) -> list[dict[str, Any]]:
-    return [row.to_dict() for row in compare(*inputs, **options)]
+    """The rows as JSON; none is a question without an answer (422 with the reason), as ``gpucast compare`` says."""
+    from ...planning.compare import require_rows
+
+    rows = require_rows(compare(*inputs, **options), *inputs, clouds=options.get("clouds"),
+                        gpu_types=options.get("gpu_types"))  # fmt: skip
+    return [row.to_dict() for row in rows]
