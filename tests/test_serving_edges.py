@@ -171,3 +171,41 @@ def test_compare_with_nothing_that_can_serve_is_answered_as_no_feasible_plan(tmp
     assert compare_gpus(workload, ModelConfig(model_name="llama-3.1-405b"), gpu_types=["T4"]) == []  # the Python API
     status, out, _ = run(["compare", "--model", "llama-3.1-8b", *WORKLOAD, "--gpus", "H100", "--json"])
     assert status == 0 and json.loads(out)
+
+
+@pytest.mark.parametrize("engine", ["trtllm", "nim", "lmdeploy"])
+def test_an_nvidia_only_engine_is_never_planned_on_an_amd_gpu(engine) -> None:
+    """``compare --engine trtllm`` ranked an Instinct MI300X first (TensorRT-LLM is CUDA only), and
+    ``inference``/``estimate --engine trtllm --gpu MI300X`` planned it."""
+    from gpucast.planning.compare import compare_gpus
+
+    workload = ["--rps", "10", "--input-tokens", "500", "--output-tokens", "200"]
+    for argv in (["inference", "--model", "llama-3.1-70b", *workload, "--gpu", "MI300X"],
+                 ["compare", "--model", "llama-3.1-70b", *workload, "--gpus", "MI300X"],
+                 ["estimate", "--model", "llama-3.1-8b", "--gpu", "MI300X", "--num-gpus", "1", "--input-tokens", "500",
+                  "--output-tokens", "200", "--concurrency", "1"]):  # fmt: skip
+        line = one_line_error([*argv, "--engine", engine])
+        assert "runs on NVIDIA GPUs only, not on Instinct MI300X (AMD)" in line
+    rows = compare_gpus(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-70b"),
+        ServingOptions(engine=engine),
+        clouds=["oci"],
+        gpu_types=["MI300X", "H100"],
+    )
+    assert rows and {r.gpu_type for r in rows} == {"H100-SXM"}
+    searched = compare_gpus(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-70b"),
+        ServingOptions(engine=engine),
+        clouds=["oci"],
+    )
+    assert searched and all(loader.resolve_gpu(r.gpu_type).vendor == "nvidia" for r in searched)
+    amd = compare_gpus(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-70b"),
+        ServingOptions(engine="sglang"),
+        clouds=["oci"],
+        gpu_types=["MI300X"],
+    )
+    assert amd  # SGLang (and vLLM) run on ROCm

@@ -56,8 +56,9 @@ def _build(cls: type, key: str, entry: dict[str, Any], filename: str) -> Any:
         if required in known and not entry.get(required):
             raise CatalogError(f"{filename} entry {key!r} lacks {required!r}")
     values = dict(entry)
-    if "aliases" in values:
-        values["aliases"] = tuple(values["aliases"])
+    for name in ("aliases", "vendors"):
+        if name in values:
+            values[name] = tuple(values[name])
     try:
         return cls(id=key, **values)
     except TypeError as error:

@@ -284,6 +284,13 @@ class EngineSpec:
     frontend_ms: float | None = None
     frontend_source: str = ""
     frontend_as_of: str = ""
+    # the GPU vendors (GPUSpec.vendor) the engine runs on; () = any. TensorRT-LLM and NIM are CUDA-only, so a plan
+    # must never put them on an AMD Instinct GPU
+    vendors: tuple[str, ...] = ()
+
+    def runs_on(self, gpu: GPUSpec) -> bool:
+        """Whether the engine runs on ``gpu`` at all (its vendor's software stack)."""
+        return not self.vendors or gpu.vendor in self.vendors
 
     def default_kv_precision(self, precision: Precision) -> Precision:
         """The KV cache dtype the engine uses for ``precision`` weights when none is given: the activation

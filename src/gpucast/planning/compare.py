@@ -20,7 +20,7 @@ from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
 from .agent import disaggregation
 from .compare_top import cheapest_candidates
-from .request import ResolvedRequest, resolve
+from .request import ResolvedRequest, engine_gpus, resolve
 from .search import candidates_for, no_plan_message, variant_candidates_for
 
 
@@ -89,7 +89,8 @@ def compare_gpus(
                 replace(options, cloud=cloud, clouds=None),
             )
             if gpu_types:
-                request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
+                named = tuple(loader.resolve_gpu(g) for g in gpu_types)
+                request = replace(request, gpus=engine_gpus(loader.resolve_engine(options.engine), named, named=True))
             requests.append((cloud, request))
     rows: list[ComparisonRow] = []
     if top and not gpu_types and all(_plain(request) for _, request in requests):
@@ -118,7 +119,8 @@ def require_rows(rows: list[ComparisonRow], workload: LLMWorkloadInput, model: M
     chosen = list(parse_clouds(clouds, known)) if clouds else list(options.chosen_clouds(known))
     request = resolve(workload, model, GPUConfig(None), replace(options, cloud=chosen[0], clouds=None))
     if gpu_types:
-        request = replace(request, gpus=tuple(loader.resolve_gpu(g) for g in gpu_types))
+        named = tuple(loader.resolve_gpu(g) for g in gpu_types)
+        request = replace(request, gpus=engine_gpus(loader.resolve_engine(options.engine), named, named=True))
     _, reasons = candidates_for(request, cloud=chosen[0])
     if reasons and len(reasons) == len(request.gpus):
         raise InfeasibleError(

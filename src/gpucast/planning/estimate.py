@@ -27,7 +27,7 @@ from ..errors import InfeasibleError, InputError
 from ..inputs.length_profile import resolve_length_profile
 from ..inputs.numbers import check_fraction, check_positive, whole
 from ..inputs.types import ModelConfig, parse_precision, resolve_precision
-from .request import check_profile_fits, check_request_fits, resolve_model_spec
+from .request import check_profile_fits, check_request_fits, engine_gpus, resolve_model_spec
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
@@ -194,6 +194,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
     gpu = loader.resolve_gpu(request.gpu)
     engine = loader.resolve_engine(request.engine)
+    engine_gpus(engine, (gpu,), named=True)
     spec = engine.serves(spec)
     lengths = request.lengths
     if lengths is None:

@@ -18,7 +18,7 @@ from ..core.engine_era import parse_engine_version
 from ..core.memory import MemorySettings, for_engine_release
 from ..core.params import representative_dense_model
 from ..core.percentiles import LengthProfile, check_percentile
-from ..core.specs import GPUSpec, ModelSpec, Precision
+from ..core.specs import EngineSpec, GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
 from ..core.workload import SLO, PlanSettings, Workload
 from ..errors import InputError
@@ -85,6 +85,22 @@ def resolve_model_spec(model: ModelConfig) -> tuple[ModelSpec, str]:
     return spec, f"--model-size {model.model_size_billions:g} mapped to {spec.name}: {spec.note}"
 
 
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD"}
+
+
+def engine_gpus(engine: EngineSpec, gpus: tuple[GPUSpec, ...], *, named: bool) -> tuple[GPUSpec, ...]:
+    """The GPUs of ``gpus`` the engine runs on (TensorRT-LLM and NIM: NVIDIA only). GPUs the user ``named`` (--gpu,
+    compare's --gpus, a service's allowed GPUs) of which the engine runs on none are an input error; the priced GPUs
+    searched by default are filtered without a word."""
+    kept = tuple(g for g in gpus if engine.runs_on(g))
+    if named and not kept:
+        vendors = " and ".join(VENDOR_NAMES.get(v, v) for v in engine.vendors)
+        names = ", ".join(dict.fromkeys(f"{g.name} ({VENDOR_NAMES.get(g.vendor, g.vendor)})" for g in gpus))
+        raise InputError(f"--engine {engine.id}: {engine.name} runs on {vendors} GPUs only, not on {names}; "
+                         "choose another engine (vllm and sglang run on both) or GPU")  # fmt: skip
+    return kept
+
+
 def check_request_fits(spec: ModelSpec, input_tokens: int, output_tokens: int) -> None:
     """A request longer than the model's context window (``max_position_embeddings``) is an input error, as it is
     for a length profile's or an agent's longest request: engines refuse a ``max_model_len`` beyond it (vLLM: "User-
@@ -143,11 +159,11 @@ def resolve(
             f"({workload.avg_input_tokens} + {workload.avg_output_tokens} = {needed})"
         )
     if gpu.gpu_type is not None:
-        gpus: tuple[GPUSpec, ...] = (loader.resolve_gpu(gpu.gpu_type),)
+        gpus: tuple[GPUSpec, ...] = engine_gpus(engine, (loader.resolve_gpu(gpu.gpu_type),), named=True)
     elif gpu.gpu_types:  # a service's allowed GPUs: choose among them only
-        gpus = tuple(dict.fromkeys(loader.resolve_gpu(name) for name in gpu.gpu_types))
+        gpus = engine_gpus(engine, tuple(dict.fromkeys(loader.resolve_gpu(name) for name in gpu.gpu_types)), named=True)
     else:
-        gpus = loader.priced_gpus(clouds, region)
+        gpus = engine_gpus(engine, loader.priced_gpus(clouds, region), named=False)
     settings = PlanSettings(
         target_utilization=gpu.target_gpu_utilization,
         safety_margin=options.safety_margin,
