@@ -71,6 +71,18 @@ def test_a_pinned_tp_that_does_not_split_the_heads_is_refused_as_estimate_refuse
     assert status == 0
 
 
+def test_a_pipeline_deeper_than_the_model_is_refused() -> None:
+    """``--pp 64`` for Llama-3.1-8B (32 layers) was planned and estimated: 64 stages cannot each hold a layer."""
+    llama = loader.resolve_model("llama-3.1-8b")
+    assert Layout(1, pp=64).problem(llama) == "32 layers do not split over 64 pipeline stages"
+    assert Layout(1, pp=32).problem(llama) is None
+    line = one_line_error(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", *WORKLOAD, "--pp", "64"])
+    assert "32 layers do not split over 64 pipeline stages" in line
+    line = one_line_error(["estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "64", "--pp", "64",
+                           "--input-tokens", "500", "--output-tokens", "200", "--concurrency", "1"])  # fmt: skip
+    assert line == "gpucast: error: --tp 1 --pp 64: 32 layers do not split over 64 pipeline stages"
+
+
 def test_a_request_longer_than_the_models_context_is_an_input_error() -> None:
     """Llama-3.1-8B's window is 131,072 tokens: a 2M-token prompt was planned (and answered "infeasible: TTFT 221 s on
     64 GPUs"), and ``estimate`` blamed the KV cache ("use more GPUs per replica"), though no engine admits it."""

@@ -65,6 +65,8 @@ class Layout:
         """Why this layout cannot run ``model``, or None."""
         if self.ep < 1 or self.attention_dp < 1:
             return f"EP ({self.ep}) and attention DP ({self.attention_dp}) must be at least 1"
+        if self.pp > model.num_layers:  # each pipeline stage holds whole layers, at least one
+            return f"{model.num_layers} layers do not split over {self.pp} pipeline stages"
         if self.is_plain:  # engines split the query heads over the TP GPUs and refuse a TP not dividing them
             return self._heads_problem(model)
         if not model.is_moe:

@@ -212,11 +212,13 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     pp = request.pp
     tp = request.tp if request.tp is not None else _best_tp(request, spec, gpu, engine, precision, kv)
     layout = Layout(tp, pp, request.ep, request.attention_dp)
-    problem = layout.problem(spec) if not layout.is_plain else None
-    if problem is not None:
+    problem = layout.problem(spec)
+    if problem is not None and not layout.is_plain:
         raise InputError(f"--tp {tp} --ep {request.ep} --dp-attention {request.attention_dp}: {problem}")
     if spec.num_heads % layout.attention_tp:
         raise InputError(f"--tp {tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if problem is not None:
+        raise InputError(f"--tp {tp} --pp {pp}: {problem}")
     if request.num_gpus % (tp * pp):
         raise InputError(f"--num-gpus {request.num_gpus} is not a multiple of TP x PP = {tp * pp}")
     cfg, memory, kv_limited = replica_config(
