@@ -231,6 +231,29 @@ def test_trtllm_options_file_is_mounted_and_keda_refused() -> None:
         serving_manifests(load("h100-agent-llama-3.1-8b"), K8sOptions(engine="trtllm", keda=True))
 
 
+def test_an_amd_plan_asks_for_amd_gpus_and_warns_about_the_cuda_image() -> None:
+    """An MI300X plan's pods requested ``nvidia.com/gpu`` (never scheduled on an AMD node, whose device plugin
+    exposes ``amd.com/gpu``) and ran the CUDA vLLM image without a word."""
+    from gpucast.export.helm import plan_values
+    from gpucast.export.k8s import manifests_and_warnings
+    from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig
+    from gpucast.planning.inference import plan_inference
+
+    plan = plan_inference(
+        LLMWorkloadInput(requests_per_second=10, avg_input_tokens=500, avg_output_tokens=200),
+        ModelConfig(model_name="llama-3.1-8b"),
+        GPUConfig(gpu_type="MI300X"),
+    ).to_dict()
+    text, warnings = manifests_and_warnings(plan)
+    pod = _by_kind(list(yaml.safe_load_all(text)))["Deployment"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"]["amd.com/gpu"] == 1
+    assert "nvidia.com/gpu" not in text and pod["tolerations"][0]["key"] == "amd.com/gpu"
+    assert any("CUDA build" in w and "Instinct MI300X" in w for w in warnings)
+    assert any("CUDA build" in w for w in plan_values(plan)[1])
+    nvidia_text, nvidia_warnings = manifests_and_warnings(load("h100-llama-3.1-70b"))
+    assert "amd.com/gpu" not in nvidia_text and not any("CUDA build" in w for w in nvidia_warnings)
+
+
 def test_pod_needing_more_gpus_than_the_priced_instance_gets_a_bigger_node() -> None:
     plan = load("l4-llama-3.1-8b-fp8")
     plan["gpu_resources"]["tensor_parallel"] = 2  # 2 GPUs per pod; the plan priced g2-standard-4 (1 L4)

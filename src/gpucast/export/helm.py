@@ -22,7 +22,15 @@ from typing import Any
 from ..errors import InputError
 from .engine_args import launch_for
 from .k8s import replica_range, tier
-from .k8s_pods import K8sOptions, dns_name, largest_node, node_selector, serving_resources
+from .k8s_pods import (
+    K8sOptions,
+    cuda_image_warning,
+    dns_name,
+    gpu_resource,
+    largest_node,
+    node_selector,
+    serving_resources,
+)
 from .k8s_serving import checkpoint_gb, probes
 from .plan_file import check_plan, k8s_catalog, require_kind
 
@@ -80,7 +88,7 @@ def helm_values(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> tup
         raise InputError("disaggregated prefill/decode pools do not map onto one production-stack modelSpec; "
                          "use gpucast export k8s")  # fmt: skip
     low, high = replica_range(plan, int(tier(options.criticality)["min_replicas"]))
-    resources = serving_resources(gpus, options.shm_size)
+    resources = serving_resources(gpus, options.shm_size, gpu_resource(plan))
     selector, notes = node_selector(plan, gpus)
     headroom = float(k8s_catalog()["serving"]["cache_headroom"])
     storage = max(10, int(checkpoint_gb(plan) * 1e9 / 2**30 * (1 + headroom)) + 1)
@@ -132,13 +140,14 @@ def plan_values(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> tup
 
     values, notes = helm_values(plan, options)
     launch = launch_for(plan, "vllm", replace(options.launch, engine="vllm"))
+    warnings = [*launch.warnings, *cuda_image_warning(plan, launch.engine.image)]
     header = [
         f"gpucast {plan.get('versions', {}).get('gpucast', '')} plan: {plan.get('recommendation', '')}",
         f"chart: {CHART}; helm install vllm vllm/vllm-stack -f THIS_FILE",
         f"engine: {launch.engine.name} {launch.engine.version} ({launch.engine.image}); flags: {launch.engine.source}",
         "private registry or mirror: set servingEngineSpec.modelSpec[0].imagePullSecret: <secret name>",
-        *[f"WARNING: {w}" for w in launch.warnings],
+        *[f"WARNING: {w}" for w in warnings],
         *[f"note: {n}" for n in notes],
     ]
     body = yaml.safe_dump(values, sort_keys=False, width=120)
-    return "".join(f"# {line}\n" for line in header) + body, launch.warnings
+    return "".join(f"# {line}\n" for line in header) + body, warnings

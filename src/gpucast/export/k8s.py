@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import InputError
 from .engine_args import EngineLaunch, launch_for, release_words
 from .k8s_disagg import disaggregated_manifests
-from .k8s_pods import K8sOptions, dns_name, largest_node
+from .k8s_pods import K8sOptions, cuda_image_warning, dns_name, largest_node
 from .k8s_scaling import adapter_rule, autoscaler, disruption_budget, hpa_metric, pod_monitor
 from .k8s_serving import cache_claim_name, model_cache_claim, options_config_map
 from .k8s_training import training_manifests
@@ -132,8 +132,8 @@ def manifests_and_warnings(plan: dict[str, Any], options: K8sOptions = K8sOption
     if kind == "inference":
         documents, notes = serving_manifests(plan, options)
         launch = _launch(plan, options)
-        warnings = launch.warnings
         flags = launch.engine
+        warnings = [*launch.warnings, *cuda_image_warning(plan, flags.image)]
         about = [
             f"engine: {flags.name} {flags.version} ({flags.image}; {release_words(flags)}); flags: {flags.source}",
             "private registry or mirror: add `imagePullSecrets: [{name: <secret>}]` to each pod spec",

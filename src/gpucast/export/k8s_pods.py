@@ -87,8 +87,24 @@ def node_selector(plan: dict[str, Any], gpus_per_pod: int) -> tuple[dict[str, st
     return selector, notes
 
 
-def gpu_resources(count: int) -> dict[str, Any]:
-    resource = k8s_catalog()["gpu_resource"]["name"]
+def gpu_resource(plan: dict[str, Any]) -> str:
+    """The extended resource the planned GPU's device plugin exposes: ``nvidia.com/gpu``, ``amd.com/gpu`` for AMD
+    Instinct (a pod asking an AMD node for ``nvidia.com/gpu`` is never scheduled)."""
+    vendor = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"])).vendor
+    names = k8s_catalog()["gpu_resource"]
+    return str(names.get(vendor, names["name"]))
+
+
+def cuda_image_warning(plan: dict[str, Any], image: str) -> list[str]:
+    """A warning when the planned GPU is not NVIDIA's: the engine images in engine_flags.toml are CUDA builds."""
+    gpu = loader.resolve_gpu(str(plan["gpu_resources"]["recommended_gpu_type"]))
+    if gpu.vendor == "nvidia":
+        return []
+    return [f"{image} is a CUDA build and the plan's {gpu.name} is not an NVIDIA GPU: use the engine's ROCm image"]
+
+
+def gpu_resources(count: int, resource: str | None = None) -> dict[str, Any]:
+    resource = resource or str(k8s_catalog()["gpu_resource"]["name"])
     return {"requests": {resource: count}, "limits": {resource: count}}
 
 
@@ -101,12 +117,12 @@ def _gib(text: str) -> float:
     return float(text) / 2**30
 
 
-def serving_resources(gpus: int, shm_size: str) -> dict[str, Any]:
+def serving_resources(gpus: int, shm_size: str, resource: str | None = None) -> dict[str, Any]:
     """GPUs (request = limit), CPU and memory requests, and a memory limit that includes the /dev/shm emptyDir
     (memory-backed volumes are charged to the pod's memory) -- catalog/k8s.toml [serving]."""
     data = k8s_catalog()["serving"]
     memory = int(data["memory_gib_base"] + data["memory_gib_per_gpu"] * gpus + _gib(shm_size))
-    resources = gpu_resources(gpus)
+    resources = gpu_resources(gpus, resource)
     resources["requests"] |= {"cpu": str(int(data["cpu_per_gpu"] * gpus)), "memory": f"{memory}Gi"}
     resources["limits"] |= {"memory": f"{memory}Gi"}
     return resources
@@ -116,7 +132,7 @@ def pod_basics(plan: dict[str, Any], gpus: int, options: K8sOptions) -> tuple[di
     selector, notes = node_selector(plan, gpus)
     spec = {
         "nodeSelector": selector,
-        "tolerations": [{"key": k8s_catalog()["gpu_resource"]["name"], "operator": "Exists", "effect": "NoSchedule"}],
+        "tolerations": [{"key": gpu_resource(plan), "operator": "Exists", "effect": "NoSchedule"}],
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": options.shm_size}}],
     }
     return spec, notes

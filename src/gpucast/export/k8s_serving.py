@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from .engine_args import EngineLaunch
-from .k8s_pods import K8sOptions, object_meta, serving_resources
+from .k8s_pods import K8sOptions, gpu_resource, object_meta, serving_resources
 from .plan_file import catalog_model, k8s_catalog
 
 # gated models (Llama) need a Hugging Face token; the Secret is optional so open models start without one
@@ -88,7 +88,7 @@ def engine_container(plan: dict[str, Any], launch: EngineLaunch, gpus: int, opti
         "command": list(flags.command),
         "args": list(launch.args if args is None else args),
         "env": [HF_TOKEN_ENV, {"name": "HF_HOME", "value": f"{mount}/huggingface"}],
-        "resources": serving_resources(gpus, options.shm_size),
+        "resources": serving_resources(gpus, options.shm_size, gpu_resource(plan)),
         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}, {"name": "model-cache", "mountPath": mount}],
     }
     if serve:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .k8s_pods import K8sOptions, dns_name, gpu_resources, object_labels, object_meta, pod_basics
+from .k8s_pods import K8sOptions, dns_name, gpu_resource, gpu_resources, object_labels, object_meta, pod_basics
 from .plan_file import check_plan, k8s_catalog, require_kind
 
 DEADLINE_FACTOR = 2.0  # give up after twice the planned duration
@@ -66,7 +66,7 @@ def training_manifests(
         "name": "pytorch",  # the PyTorchJob operator finds the training container by this name
         "image": options.image or catalog["image"],
         "env": _env(plan),
-        "resources": gpu_resources(per_node),
+        "resources": gpu_resources(per_node, gpu_resource(plan)),
         "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
     }
     if options.kubeflow:
