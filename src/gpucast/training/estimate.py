@@ -99,7 +99,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         if value is not None:
             check_positive(flag, value, integer=True, upper=100_000)
     pinned = (request.tp or 1) * (request.pp or 1) * request.cp
-    if pinned > request.num_gpus or request.num_gpus % request.cp:
+    if request.num_gpus % pinned:  # as `gpucast training` checks: the GPU count, not the batch, is what fails
         label = "TP x PP x CP" if request.cp > 1 else "TP x PP"
         raise InputError(
             f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
@@ -110,6 +110,8 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
     spec, _ = resolve_model_spec(model)
+    if request.tp is not None and spec.num_heads % request.tp:  # the same check as `gpucast training`
+        raise InputError(f"--tp {request.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
     gpu = loader.resolve_gpu(request.gpu)
     precision = parse_precision(request.precision)
     recipe = check_fp8_recipe(request.fp8_recipe, precision, gpu)
