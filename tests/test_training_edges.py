@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from gpucast.errors import InputError
+from gpucast import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
+from gpucast.errors import InfeasibleError, InputError
 from gpucast.training.estimate import TrainingEstimateRequest, estimate_training
+from gpucast.training.plan import plan_training
 
 
 def _estimate(**pins):
@@ -26,3 +28,12 @@ def _estimate(**pins):
 def test_training_estimate_checks_the_gpu_count_and_heads_as_training_does(pins, match):
     with pytest.raises(InputError, match=match):
         _estimate(**pins)
+
+
+def test_a_run_that_fits_no_gpu_count_says_so_not_that_the_batch_does_not_split():
+    """Sequences of a million tokens fit no H100 count; the counts past DP = 64 also cannot split a 64-sequence
+    batch, and the last of those errors (3,792 GPUs) used to be the one reported."""
+    run = TrainingInput(dataset_size_tokens=100_000_000, sequence_length=1_000_000, num_epochs=1, global_batch_size=64)
+    with pytest.raises(InfeasibleError, match=r"does not fit on .* H100-SXM") as caught:
+        plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert "does not split" not in str(caught.value)

@@ -136,7 +136,8 @@ def best_for_gpu(
         except InputError as error:
             if options.num_gpus:
                 raise  # the user's GPU count and batch are inconsistent: not this GPU type's fault
-            last_error = error  # this count does not split the batch; try the next
+            if not isinstance(last_error, InfeasibleError):  # a count where it does not fit says more
+                last_error = error  # this count does not split the batch; try the next
             continue
         except (InfeasibleError, ValueError) as error:
             last_error = error
