@@ -3,9 +3,13 @@ bad or impossible input that once got a misleading answer, a traceback or a sile
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from gpucast import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
+from gpucast.cli.main import main
 from gpucast.errors import InfeasibleError, InputError
 from gpucast.training.estimate import TrainingEstimateRequest, estimate_training
 from gpucast.training.plan import plan_training
@@ -37,3 +41,31 @@ def test_a_run_that_fits_no_gpu_count_says_so_not_that_the_batch_does_not_split(
     with pytest.raises(InfeasibleError, match=r"does not fit on .* H100-SXM") as caught:
         plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
     assert "does not split" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("training", "match"),
+    [
+        ({"method": "lora", "lora_targets": [1, 2]}, r"lora_targets \[1, 2\] must be a list of names"),  # traceback
+        ({"method": "lora", "lora_targets": "q,k"}, r"lora_targets 'q,k' must be a list of names"),  # read 'q,,,k'
+        ({"flash_attention": "no"}, r"flash_attention 'no' must be true or false"),  # "no" was read as true
+        ({"gradient_checkpointing": "yes"}, r"gradient_checkpointing 'yes' must be true or false"),
+        ({"optimizer_8bit": 1}, r"optimizer_8bit 1 must be true or false"),
+        ({"zero": True}, r"--zero True is not one of 0, 1, 2, 3"),  # was ZeRO-1
+    ],
+)
+def test_config_values_of_the_wrong_type_are_refused(tmp_path, capsys, training, match):
+    """`forecast --mode training --config FILE`: a JSON value of the wrong type is one line and exit 2, never a
+    traceback nor a string's truth value."""
+    config = {
+        "mode": "training",
+        "model": {"model_name": "llama-3.1-8b"},
+        "gpu": {"gpu_type": "H100"},
+        "training": {"dataset_size_tokens": 10**8, "sequence_length": 4096, "num_epochs": 1, "global_batch_size": 64}
+        | training,
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(config))
+    assert main(["forecast", "--mode", "training", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err), err

@@ -42,6 +42,8 @@ class TrainingInput:
             self.gradient_accumulation_steps,
             integer=True,
         )
+        if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
+            raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
         if self.optimizer_type not in OPTIMIZERS:
             raise InputError(
                 f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
@@ -109,10 +111,13 @@ class TrainingOptions:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
         targets = ("q", "k", "v", "o", "gate", "up", "down")
+        if not isinstance(self.lora_targets, (list, tuple)) or not all(isinstance(t, str) for t in self.lora_targets):
+            raise InputError(f"training.lora_targets {self.lora_targets!r} must be a list of names among "
+                             f"{', '.join(targets)}, e.g. [\"q\", \"v\"]")  # fmt: skip
         unknown = [t for t in self.lora_targets if t not in targets]
         if unknown or not self.lora_targets:
             raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
-        if self.zero is not None and self.zero not in (0, 1, 2, 3):
+        if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
@@ -120,8 +125,9 @@ class TrainingOptions:
                             ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
             if value is not None:
                 check_positive(flag, value, integer=True, upper=100_000)
-        if not isinstance(self.sequence_parallel, bool):
-            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
+        for key in ("sequence_parallel", "flash_attention", "optimizer_8bit"):  # a config's "no" is a true string
+            if not isinstance(getattr(self, key), bool):
+                raise InputError(f"training.{key} {getattr(self, key)!r} must be true or false")
         if self.dp is not None:
             implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
             if self.num_gpus is not None and self.num_gpus != implied:
