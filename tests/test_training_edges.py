@@ -69,3 +69,12 @@ def test_config_values_of_the_wrong_type_are_refused(tmp_path, capsys, training,
     assert main(["forecast", "--mode", "training", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(match, err), err
+
+
+def test_optimizer_names_are_read_in_any_case_by_both_training_commands():
+    """`training` took only "AdamW" and `training-estimate` only "adamw" (its default): each refused the other's."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64,
+                        optimizer_type="adamw")  # fmt: skip
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert plan.inputs["optimizer_type"] == "AdamW"
+    assert _estimate(num_gpus=8, optimizer="AdamW").tokens_per_s == _estimate(num_gpus=8).tokens_per_s

@@ -44,6 +44,8 @@ class TrainingInput:
         )
         if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
             raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
+        canonical = {name.lower(): name for name in OPTIMIZERS}  # any case, as training-estimate's "adamw"
+        self.optimizer_type = canonical.get(str(self.optimizer_type).strip().lower(), self.optimizer_type)
         if self.optimizer_type not in OPTIMIZERS:
             raise InputError(
                 f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"

@@ -132,7 +132,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             global_batch_seqs=global_batch,
             precision=precision,
             method=request.method,
-            optimizer=request.optimizer,
+            optimizer=str(request.optimizer).strip().lower(),  # any case, as training's "AdamW"
             lora_rank=request.lora_rank,
             flash_attention=request.flash_attention,
             tp=request.tp,
