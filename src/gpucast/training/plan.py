@@ -339,6 +339,8 @@ def _build(
             f"minutes: provisioning, image pull, model load); a single GPU does it too: 1 x {single.gpu.name}, "
             f"{single.hours:,.2f} h, ${single.total_cost:,.2f} (see the first alternative; --num-gpus 1 plans it)"
         )
+    if training.dataset_size_tokens < tokens_per_step:  # one partial step per epoch: the step time is not its time
+        warnings.append(f"the dataset ({training.dataset_size_tokens:,} tokens) is smaller than one global batch ({tokens_per_step:,} tokens): each epoch is a single partial step, so the step time shown (a full batch) is not that step's; the duration counts the dataset's tokens (use a smaller --global-batch-size)")  # fmt: skip
     if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
         warnings.append(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
