@@ -81,6 +81,8 @@ def _number(raw: Any, column: str, row: int, *, required: bool) -> float | None:
         if required:
             raise InputError(f"row {row}: {column} is empty (every row needs a value)")
         return None
+    if isinstance(raw, bool):  # JSON true is not the number 1
+        raise InputError(f"row {row}: {column} {raw!r} is not a number")
     return non_negative_number(raw, f"row {row}: {column}")
 
 
@@ -122,7 +124,13 @@ def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    rows = [dict(r) for r in reader]
+    for number, row in enumerate(rows, start=2):
+        if None in row:  # DictReader keeps a row's extra fields under the key None: they would be dropped unsaid
+            raise InputError(f"row {number}: {len(reader.fieldnames or []) + len(row[None])} fields, more than the "
+                             f"header's {len(reader.fieldnames or [])} columns ({', '.join(reader.fieldnames or [])})")  # fmt: skip
+    return rows
 
 
 def _json_rows(text: str, path: Path) -> list[dict[str, Any]]:
