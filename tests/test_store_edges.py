@@ -7,7 +7,7 @@ import pytest
 
 from gpucast.errors import InputError
 from gpucast.store import open_store
-from gpucast.store.metrics import read_rows
+from gpucast.store.metrics import import_rows, list_metrics, read_rows
 from gpucast.store.services import ServiceFields, add_service, add_user
 
 FIELDS = ServiceFields(team="ml", environment="prod", criticality="tier2", cloud="aws", region="us-east-1")
@@ -38,3 +38,22 @@ def test_a_json_boolean_is_not_a_number_of_requests(tmp_path):
     path.write_text('[{"timestamp": "2026-01-01T00:00:00Z", "rps": true}]')  # was stored as 1.0
     with pytest.raises(InputError, match=r"row 1: rps True is not a number"):
         read_rows(path)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1600-01-01"])
+def test_a_timestamp_the_forecaster_cannot_read_is_refused_at_import(tmp_path, moment):
+    """Year 1 was stored, and every later `service plan` of the service failed on it ("cannot parse timestamp
+    '0001-01-01 00:00:00' in column 'ds'"), naming a format the user had not written."""
+    path = tmp_path / "m.csv"
+    path.write_text(f"timestamp,rps\n2026-01-01T00:00:00Z,5\n{moment},5\n")
+    with pytest.raises(InputError, match=r"row 3: timestamp .* is outside 1677-09-22 \.\. 2262-04-10"):
+        read_rows(path)
+
+
+def test_timestamps_inside_the_span_still_import(store, tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,rps\n1970-01-01T00:00:00Z,1\n2262-04-09T23:00:00+00:00,2\n1767225600,3\n")
+    with store.write() as session:
+        assert import_rows(session, "chat", read_rows(path)[0], actor="alice").added == 3
+    with store.read() as session:
+        assert [m.rps for m in list_metrics(session, "chat")] == [1.0, 3.0, 2.0]

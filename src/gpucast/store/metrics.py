@@ -38,6 +38,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 VALUE_COLUMNS = tuple(k for k in COLUMNS if k != "timestamp")
 EPOCH_MS_ABOVE = 1e11  # as in gpucast.forecast.history: larger epoch numbers are milliseconds
+# The span of pandas' nanosecond timestamps (pandas.Timestamp.min/max, whole days inside), in which the forecaster
+# reads a stored history: a sample outside it would be stored and then break every forecast of the service.
+EARLIEST, LATEST = datetime(1677, 9, 22), datetime(2262, 4, 10)
 
 
 @dataclass
@@ -73,6 +76,9 @@ def parse_timestamp(raw: Any, row: int) -> datetime:
         raise InputError(f"row {row}: timestamp {text!r} is not ISO 8601 or epoch seconds") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if not EARLIEST <= moment <= LATEST:
+        raise InputError(f"row {row}: timestamp {text!r} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}, the "
+                         "span the forecaster reads")  # fmt: skip
     return moment
 
 
