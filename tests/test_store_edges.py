@@ -57,3 +57,22 @@ def test_timestamps_inside_the_span_still_import(store, tmp_path):
         assert import_rows(session, "chat", read_rows(path)[0], actor="alice").added == 3
     with store.read() as session:
         assert [m.rps for m in list_metrics(session, "chat")] == [1.0, 3.0, 2.0]
+
+
+def test_an_upload_error_names_the_upload_not_the_servers_temporary_file(tmp_path):
+    """`POST /api/v1/services/{name}/metrics` answered "metrics file '/tmp/gpucast-upload-…/metrics.csv' has no rows"."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.store.tokens import create_token
+    from gpucast.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    with open_store(url) as opened, opened.write() as session:
+        add_user(session, "alice", "requester", actor="alice")
+        add_service(session, "chat", FIELDS, actor="alice")
+        token = create_token(session, "alice", "alice")[0]
+    with TestClient(create_app(url)) as client:
+        answer = client.post("/api/v1/services/chat/metrics", headers={"Authorization": f"Bearer {token}"},
+                             files={"file": ("traffic.csv", b"timestamp,rps\n")})  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "the uploaded metrics file has no rows"

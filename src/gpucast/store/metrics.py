@@ -92,21 +92,25 @@ def _number(raw: Any, column: str, row: int, *, required: bool) -> float | None:
     return non_negative_number(raw, f"row {row}: {column}")
 
 
-def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+def read_rows(path: str | Path, shown: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows of a CSV/TSV or JSON (list of objects, or {"metrics": [...]}, or JSON lines) file, canonical columns.
-    Returns the rows and the file's columns that were ignored."""
+    Returns the rows and the file's columns that were ignored. ``shown`` names the file in errors (an upload's
+    server-side temporary path means nothing to its sender)."""
     path = Path(path)
+    shown = shown or f"metrics file {str(path)!r}"
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise InputError(f"metrics file {str(path)!r} cannot be read: {error.strerror}") from None
+        raise InputError(f"{shown} cannot be read: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise InputError(f"metrics file {str(path)!r} is not UTF-8 text (CSV or JSON expected)") from None
+        raise InputError(f"{shown} is not UTF-8 text (CSV or JSON expected)") from None
     raw_rows = (
-        _json_rows(text, path) if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else _csv_rows(text, path)
+        _json_rows(text, path, shown)
+        if path.suffix.lower() in (".json", ".jsonl", ".ndjson")
+        else _csv_rows(text, path)
     )
     if not raw_rows:
-        raise InputError(f"metrics file {str(path)!r} has no rows")
+        raise InputError(f"{shown} has no rows")
     names = {str(k).strip().lower(): str(k) for row in raw_rows for k in row}
     mapping: dict[str, str] = {}
     for column, accepted in COLUMNS.items():
@@ -115,7 +119,7 @@ def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
             mapping[column] = found
     for column in ("timestamp", "rps"):
         if column not in mapping:
-            raise InputError(f"metrics file {str(path)!r} has no {column} column (accepted: {', '.join(COLUMNS[column])}; "
+            raise InputError(f"{shown} has no {column} column (accepted: {', '.join(COLUMNS[column])}; "
                              f"found: {', '.join(sorted(names.values()))})")  # fmt: skip
     ignored = sorted(set(names.values()) - set(mapping.values()))
     rows = []
@@ -139,18 +143,18 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _json_rows(text: str, path: Path) -> list[dict[str, Any]]:
+def _json_rows(text: str, path: Path, shown: str) -> list[dict[str, Any]]:
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
             data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InputError(f"metrics file {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+        raise InputError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno}") from None
     if isinstance(data, dict):
         data = data.get("metrics", data.get("rows"))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InputError(f'metrics file {str(path)!r}: expected a list of objects (or {{"metrics": [...]}})')
+        raise InputError(f'{shown}: expected a list of objects (or {{"metrics": [...]}})')
     return data
 
 
