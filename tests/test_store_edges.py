@@ -3,12 +3,15 @@ once gave a traceback, was silently misread, or stored something that later brok
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from gpucast.errors import InputError
 from gpucast.store import open_store
 from gpucast.store.metrics import import_rows, list_metrics, read_rows
 from gpucast.store.services import ServiceFields, add_service, add_user
+from gpucast.store.workflow import create_request, list_requests
 
 FIELDS = ServiceFields(team="ml", environment="prod", criticality="tier2", cloud="aws", region="us-east-1")
 
@@ -76,3 +79,21 @@ def test_an_upload_error_names_the_upload_not_the_servers_temporary_file(tmp_pat
                              files={"file": ("traffic.csv", b"timestamp,rps\n")})  # fmt: skip
     assert answer.status_code == 422
     assert answer.json()["error"] == "the uploaded metrics file has no rows"
+
+
+@pytest.mark.parametrize(
+    ("count", "cost", "match"),
+    [
+        (10**20, None, r"--count 100000000000000000000 must be a whole number of GPUs > 0 and at most 1,000,000"),
+        (1, math.nan, r"--monthly-cost nan must be a number from 0 to 1e\+12"),  # was stored as NULL
+        (1, math.inf, r"--monthly-cost inf must be"),  # was exported as the non-JSON "Infinity"
+        (1, "5", r"--monthly-cost '5' must be"),
+    ],
+)
+def test_request_count_and_cost_have_the_rest_apis_bounds(store, count, cost, match):
+    """A 20-digit --count was an OverflowError traceback from the SQLite driver (exit 1)."""
+    with pytest.raises(InputError, match=match), store.write() as session:
+        create_request(session, service="chat", gpu_type="H100", count=count, region="us-east-1",
+                       justification="launch", actor="alice", monthly_cost=cost)  # fmt: skip
+    with store.read() as session:
+        assert list_requests(session) == []
