@@ -10,6 +10,7 @@ import pytest
 from gpucast.errors import InputError
 from gpucast.store import open_store
 from gpucast.store.metrics import import_rows, list_metrics, read_rows
+from gpucast.store.plans import list_plans
 from gpucast.store.services import ServiceFields, add_service, add_user
 from gpucast.store.workflow import create_request, list_requests
 
@@ -97,3 +98,32 @@ def test_request_count_and_cost_have_the_rest_apis_bounds(store, count, cost, ma
                        justification="launch", actor="alice", monthly_cost=cost)  # fmt: skip
     with store.read() as session:
         assert list_requests(session) == []
+
+
+def test_list_limits_past_any_row_count_list_everything_and_zero_or_less_is_refused(store, tmp_path):
+    """`history --limit` / `metrics list --limit` of 20 digits was an OverflowError traceback (and the /history
+    page's ?offset= a 500); 0 and -1 listed every row."""
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,rps\n2026-01-01T00:00:00Z,1\n2026-01-01T01:00:00Z,2\n")
+    with store.write() as session:
+        import_rows(session, "chat", read_rows(path)[0], actor="alice")
+    with store.read() as session:
+        assert len(list_metrics(session, "chat", limit=10**20)) == 2
+        assert len(list_metrics(session, "chat", limit=1)) == 1
+        assert list_plans(session, limit=10**20) == []
+        for limit in (0, -1):
+            with pytest.raises(InputError, match=rf"--limit {limit} must be a whole number > 0"):
+                list_metrics(session, "chat", limit=limit)
+            with pytest.raises(InputError, match=rf"--limit {limit} must be a whole number > 0"):
+                list_plans(session, limit=limit)
+
+
+def test_the_history_page_survives_an_offset_past_any_row(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    open_store(url).close()
+    with TestClient(create_app(url)) as client:
+        assert client.get("/history?offset=99999999999999999999").status_code == 200

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..inputs.numbers import non_negative_number
-from .models import UsageMetric
+from .models import UsageMetric, row_limit
 from .services import audit, check_may_write, get_service
 
 # column -> accepted names in a file (first is canonical)
@@ -221,7 +221,7 @@ def _insert_ignoring_duplicates(session: Session) -> Any:
 def list_metrics(session: Session, service_name: str, *, limit: int | None = None) -> list[UsageMetric]:
     service = get_service(session, service_name)
     query = select(UsageMetric).where(UsageMetric.service_id == service.id).order_by(UsageMetric.timestamp)
-    return list(session.scalars(query.limit(limit) if limit else query))
+    return list(session.scalars(query.limit(row_limit(limit)) if row_limit(limit) is not None else query))
 
 
 def metric_record(metric: UsageMetric) -> dict[str, Any]:
