@@ -3,12 +3,14 @@ once gave a traceback, was silently misread, or stored something that later brok
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from gpucast.errors import InputError
 from gpucast.store import open_store
+from gpucast.store.backup import export_data, import_data
 from gpucast.store.metrics import import_rows, list_metrics, read_rows
 from gpucast.store.plans import list_plans
 from gpucast.store.services import ServiceFields, add_service, add_user
@@ -127,3 +129,30 @@ def test_the_history_page_survives_an_offset_past_any_row(tmp_path):
     open_store(url).close()
     with TestClient(create_app(url)) as client:
         assert client.get("/history?offset=99999999999999999999").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda t: t.update(users=5), r"export table users must be a list of rows, not int"),
+        (lambda t: t["services"][0].update(created_at=12345), r"services: created_at 12345 is not an ISO 8601 time"),
+        (lambda t: t["usage_metrics"][0].update(rps="abc"), r"usage_metrics: rps 'abc' is not a number"),
+        (lambda t: t["capacity_requests"][0].update(gpu_count=10**20), r"gpu_count 1(0){20} is not a whole number"),
+        (lambda t: t["users"][0].update(id="abc"), r"users: id 'abc' is not a whole number within 64 bits"),
+    ],
+)
+def test_db_import_of_a_damaged_export_is_one_line_and_writes_nothing(store, tmp_path, change, match):
+    """Each of these was a traceback (TypeError, StatementError, OverflowError); the target stays empty."""
+    with store.write() as session:
+        create_request(session, service="chat", gpu_type="H100", count=2, region="us-east-1", justification="x",
+                       actor="alice")  # fmt: skip
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,rps\n2026-01-01T00:00:00Z,1\n")
+    with store.write() as session:
+        import_rows(session, "chat", read_rows(path)[0], actor="alice")
+    data = export_data(store)
+    change(data["tables"])
+    with open_store(f"sqlite:///{tmp_path / 'target.db'}") as target:
+        with pytest.raises(InputError, match=match):
+            import_data(target, json.loads(json.dumps(data)), actor="alice")
+        assert all(not rows for rows in export_data(target)["tables"].values())
