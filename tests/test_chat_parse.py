@@ -116,6 +116,9 @@ MESSAGES = [
     ("finetune", {"intent": "training"}),
     ("forecast the growth of my service", {"intent": "forecast"}),
     ("compare GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
+    ("rank the GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
+    # the adapter's rank is not a ranking: this was read as "compare GPUs" (for serving)
+    ("fine-tune llama 3.1 8b with lora rank 16", {"intent": "training", "model": "llama-3.1-8b", "method": "lora"}),
     ("fine-tune llama 3.1 8b with lora on 500M tokens for 3 epochs",
      {"intent": "training", "model": "llama-3.1-8b", "method": "lora", "dataset_tokens": 500_000_000, "epochs": 3}),
     ("qlora", {"method": "qlora"}),

@@ -20,7 +20,11 @@ from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_v
 Values = dict[str, Any]
 
 INTENT_WORDS = (
-    ("compare", r"\b(compare|comparison|rank|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b"),
+    # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
+    (
+        "compare",
+        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b",
+    ),
     ("forecast", r"\b(forecast|predict|growth|grow|grows|growing|history|historical|trend|future load)\b"),
     ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
     ("inference", r"\b(serv\w*|inference|deploy\w*|host\w*|chatbot|api|endpoint|agent)\b"),
