@@ -156,3 +156,29 @@ def test_db_import_of_a_damaged_export_is_one_line_and_writes_nothing(store, tmp
         with pytest.raises(InputError, match=match):
             import_data(target, json.loads(json.dumps(data)), actor="alice")
         assert all(not rows for rows in export_data(target)["tables"].values())
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Type": "text/plain"}, b'{"service": "chat"}'),  # JSON sent as text: not parsed
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"service=chat&count=1"),
+        ({"Content-Type": "application/json"}, b"[]"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_says_what_to_send(tmp_path, headers, body):
+    """Was 422 "Input should be a valid dictionary or object to extract fields from" with no field."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.store.tokens import create_token
+    from gpucast.web import create_app
+
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    with open_store(url) as opened, opened.write() as session:
+        add_user(session, "alice", "requester", actor="alice")
+        token = create_token(session, "alice", "alice")[0]
+    with TestClient(create_app(url)) as client:
+        answer = client.post("/api/v1/requests", content=body, headers=headers | {"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 422
+    error = "the request body must be one JSON object, sent with Content-Type: application/json"
+    assert answer.json() == {"error": error, "field": "body"}
