@@ -88,3 +88,25 @@ def test_a_dataset_smaller_than_one_global_batch_is_said_not_hidden():
     full = TrainingInput(dataset_size_tokens=64 * 4096, sequence_length=4096, num_epochs=1, global_batch_size=64)
     plan = plan_training(full, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
     assert not any("smaller than one global batch" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("options", "sequence_length", "match"),
+    [
+        # was "global batch of 64 sequences does not split into whole micro-batches over 3792 GPUs with pp=100"
+        ({"pp": 100}, 4096, r"--pp 100 is more pipeline stages than Llama-3.1-8B's 32 layers"),
+        # was the same "3792 GPUs" line, not the reason found at 8 GPUs
+        ({"cp": 2}, 4095, r"sequence length 4095 does not split into 2 x cp = 4 equal chunks"),
+    ],
+)
+def test_a_pinned_parallelism_that_cannot_run_is_named(options, sequence_length, match):
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=sequence_length, num_epochs=1, global_batch_size=64)
+    with pytest.raises((InputError, InfeasibleError), match=match):
+        plan_training(
+            run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions(**options)
+        )
+
+
+def test_training_estimate_refuses_more_pipeline_stages_than_layers():
+    with pytest.raises(InputError, match=r"pp 64 is more pipeline stages than Llama-3.1-8B's 32 layers"):
+        _estimate(num_gpus=64, pp=64, global_batch=64)  # was an estimate of 64 stages for 32 layers

@@ -136,8 +136,9 @@ def best_for_gpu(
         except InputError as error:
             if options.num_gpus:
                 raise  # the user's GPU count and batch are inconsistent: not this GPU type's fault
-            if not isinstance(last_error, InfeasibleError):  # a count where it does not fit says more
-                last_error = error  # this count does not split the batch; try the next
+            generic = "whole micro-batches"  # the search's "batch does not split": keep the first, or a later reason
+            if last_error is None or (generic in str(last_error) and generic not in str(error)):
+                last_error = error
             continue
         except (InfeasibleError, ValueError) as error:
             last_error = error
@@ -161,15 +162,9 @@ def best_for_gpu(
 
 
 def _fill_paid_instances(
-    candidate: Candidate,
-    paid: int,
-    total_tokens: float,
-    model: ModelSpec,
-    training: TrainingInput,
-    options: TrainingOptions,
-    precision: Precision,
-    prices: list[Any],
-) -> Candidate:
+    candidate: Candidate, paid: int, total_tokens: float, model: ModelSpec, training: TrainingInput,
+    options: TrainingOptions, precision: Precision, prices: list[Any],
+) -> Candidate:  # fmt: skip
     """Clouds rent GPUs by the instance (AWS sells A100-40GB only as the 8-GPU p4d): GPUs paid for anyway join the
     run (more data-parallel ranks), the same hourly cost for a shorter run. Kept only if the batch splits over
     them and the run is cheaper; otherwise the smaller run stands (and the plan reports idle GPUs)."""
@@ -202,6 +197,8 @@ def plan_training(
     spec, note = resolve_model_spec(model)
     if options.tp is not None and spec.num_heads % options.tp:
         raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if options.pp is not None and options.pp > spec.num_layers:
+        raise InputError(f"--pp {options.pp} is more pipeline stages than {spec.name}'s {spec.num_layers} layers")
     pinned = (options.tp or 1) * (options.pp or 1) * options.cp
     if options.num_gpus and options.num_gpus % pinned:
         raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
