@@ -110,3 +110,11 @@ def test_a_pinned_parallelism_that_cannot_run_is_named(options, sequence_length,
 def test_training_estimate_refuses_more_pipeline_stages_than_layers():
     with pytest.raises(InputError, match=r"pp 64 is more pipeline stages than Llama-3.1-8B's 32 layers"):
         _estimate(num_gpus=64, pp=64, global_batch=64)  # was an estimate of 64 stages for 32 layers
+
+
+def test_a_micro_batch_larger_than_the_global_batch_is_named():
+    """Was "global batch of 64 sequences does not split into whole micro-batches over 3792 GPUs"."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64,
+                        micro_batch_size=1000)  # fmt: skip
+    with pytest.raises(InputError, match=r"--micro-batch-size\) 1000 is larger than the global batch of 64"):
+        plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())

@@ -42,6 +42,9 @@ class TrainingInput:
             self.gradient_accumulation_steps,
             integer=True,
         )
+        if self.micro_batch_size > self.global_batch_size:  # else: "does not split over N GPUs", for every N
+            raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
+                             f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
         if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
             raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
         canonical = {name.lower(): name for name in OPTIMIZERS}  # any case, as training-estimate's "adamw"
