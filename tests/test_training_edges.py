@@ -11,7 +11,7 @@ import pytest
 from gpucast import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
 from gpucast.cli.main import main
 from gpucast.errors import InfeasibleError, InputError
-from gpucast.training.estimate import TrainingEstimateRequest, estimate_training
+from gpucast.training.estimate import TrainingEstimateRequest, compare_training, estimate_training
 from gpucast.training.plan import plan_training
 
 
@@ -118,3 +118,19 @@ def test_a_micro_batch_larger_than_the_global_batch_is_named():
                         micro_batch_size=1000)  # fmt: skip
     with pytest.raises(InputError, match=r"--micro-batch-size\) 1000 is larger than the global batch of 64"):
         plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+
+
+def test_compare_training_pins_as_training_does_and_an_empty_answer_is_an_error():
+    """`compare --mode training` ignored --dp (8-GPU rows where `training --dp 4` plans 4), let `--num-gpus 7
+    --tp 2` through to the search's batch message, and printed "No GPU and cloud combination can run this training
+    job." with exit 0 for an impossible deadline or --pp 100."""
+    model = ModelConfig(model_name="llama-3.1-8b")
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64)
+    rows = compare_training(run, model, TrainingOptions(dp=4), clouds=["aws"])
+    assert rows and {r.gpus for r in rows} == {4}
+    with pytest.raises(InputError, match=r"--num-gpus 7 is not a multiple of TP x PP x CP = 2"):
+        compare_training(run, model, TrainingOptions(num_gpus=7, tp=2), clouds=["aws"])
+    with pytest.raises(InputError, match=r"--pp 100 is more pipeline stages"):
+        compare_training(run, model, TrainingOptions(pp=100), clouds=["aws"])
+    with pytest.raises(InfeasibleError, match=r"no GPU type and cloud can run this training job: .*--deadline-hours"):
+        compare_training(run, model, TrainingOptions(deadline_hours=0.0001), clouds=["aws"])

@@ -18,7 +18,7 @@ from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
-from .plan import GB, best_for_gpu, check_fp8_recipe
+from .plan import GB, best_for_gpu, check_fp8_recipe, pinned_options
 
 
 @dataclass
@@ -220,7 +220,9 @@ def compare_training(
     known = loader.clouds()
     rows: list[TrainingComparisonRow] = []
     spec, _ = resolve_model_spec(model)
+    options = pinned_options(options, spec)  # --dp, and pins the model cannot run, as `gpucast training` reads them
     precision = parse_precision(model.precision or DEFAULT_PRECISION)  # training keeps the default (plan.py)
+    reasons: list[str] = []
     for cloud in clouds or list(known):
         if cloud not in known:
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
@@ -231,7 +233,8 @@ def compare_training(
             chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
             try:
                 c = best_for_gpu(spec, gpu, training, opts, chosen)
-            except InfeasibleError:
+            except InfeasibleError as error:
+                reasons.append(str(error))
                 continue
             if c.fleet is None and not gpu_types:
                 continue
@@ -251,5 +254,9 @@ def compare_training(
                     c.fleet.instance_type if c.fleet else None,
                 )
             )
+    if not rows:  # a question without an answer (exit 2), not an empty table (exit 0)
+        raise InfeasibleError(
+            f"no GPU type and cloud can run this training job: {reasons[0] if reasons else 'none is priced'}"
+        )
     rows.sort(key=lambda r: (r.total_cost is None, r.total_cost or 0.0, r.hours))
     return rows

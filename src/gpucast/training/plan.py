@@ -178,6 +178,22 @@ def _fill_paid_instances(
     return filled if filled.total_cost < candidate.total_cost else candidate
 
 
+def pinned_options(options: TrainingOptions, spec: ModelSpec) -> TrainingOptions:
+    """The options with a pinned DP turned into TP, PP and the GPU count, after checking that the pinned TP, PP and
+    GPU count can run the model (InputError naming the flag); ``compare --mode training`` pins the same way."""
+    if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
+        tp, pp = options.tp or 1, options.pp or 1
+        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
+    if options.tp is not None and spec.num_heads % options.tp:
+        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if options.pp is not None and options.pp > spec.num_layers:
+        raise InputError(f"--pp {options.pp} is more pipeline stages than {spec.name}'s {spec.num_layers} layers")
+    pinned = (options.tp or 1) * (options.pp or 1) * options.cp
+    if options.num_gpus and options.num_gpus % pinned:
+        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
+    return options
+
+
 def plan_training(
     training: TrainingInput,
     model: ModelConfig,
@@ -191,17 +207,8 @@ def plan_training(
     model.validate()
     gpu.validate()
     options.validate(loader.clouds())
-    if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
-        tp, pp = options.tp or 1, options.pp or 1
-        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
     spec, note = resolve_model_spec(model)
-    if options.tp is not None and spec.num_heads % options.tp:
-        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
-    if options.pp is not None and options.pp > spec.num_layers:
-        raise InputError(f"--pp {options.pp} is more pipeline stages than {spec.name}'s {spec.num_layers} layers")
-    pinned = (options.tp or 1) * (options.pp or 1) * options.cp
-    if options.num_gpus and options.num_gpus % pinned:
-        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
+    options = pinned_options(options, spec)
     # Training does not take a quantized checkpoint's storage precision (FP8 DeepSeek weights are fine-tuned in
     # mixed precision): without --precision it trains at the seed's default, as before.
     precision = parse_precision(model.precision or DEFAULT_PRECISION)
@@ -238,13 +245,9 @@ def plan_training(
 
 
 def _single_gpu_option(
-    best: Candidate,
-    spec: ModelSpec,
-    gpus: list[GPUSpec],
-    training: TrainingInput,
-    options: TrainingOptions,
+    best: Candidate, spec: ModelSpec, gpus: list[GPUSpec], training: TrainingInput, options: TrainingOptions,
     precision: Precision,
-) -> Candidate | None:
+) -> Candidate | None:  # fmt: skip
     """When the chosen run is shorter than an instance's practical minimum (``catalog/run_overhead.toml``) on more
     than one GPU, the cheapest single-GPU run that meets the deadline: the option to show beside it (issue 23: a
     0.3 h LoRA run on a whole 8 x B200 node). None when the run is long enough, or one GPU was asked for."""
