@@ -182,3 +182,11 @@ def test_a_body_that_is_not_a_json_object_says_what_to_send(tmp_path, headers, b
     assert answer.status_code == 422
     error = "the request body must be one JSON object, sent with Content-Type: application/json"
     assert answer.json() == {"error": error, "field": "body"}
+
+
+def test_a_bad_json_line_is_named_by_its_line_in_the_file(tmp_path):
+    """Each JSON line is decoded alone, so the decoder always said "line 1"."""
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"timestamp": "2026-01-01T00:00:00Z", "rps": 1}\n\nnot json\n')
+    with pytest.raises(InputError, match=r"is not valid JSON: Expecting value at line 3$"):
+        read_rows(path)

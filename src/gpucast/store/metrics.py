@@ -144,13 +144,16 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
 
 
 def _json_rows(text: str, path: Path, shown: str) -> list[dict[str, Any]]:
-    try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    lines = [(0, text)]  # JSON lines are decoded one by one: the decoder's line 1 is the file's line offset + 1
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        lines = [(offset, line) for offset, line in enumerate(text.splitlines()) if line.strip()]
+    decoded = []
+    for offset, content in lines:
+        try:
+            decoded.append(json.loads(content))
+        except json.JSONDecodeError as error:
+            raise InputError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno + offset}") from None
+    data: Any = decoded if path.suffix.lower() in (".jsonl", ".ndjson") else decoded[0]
     if isinstance(data, dict):
         data = data.get("metrics", data.get("rows"))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
