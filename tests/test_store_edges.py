@@ -190,3 +190,27 @@ def test_a_bad_json_line_is_named_by_its_line_in_the_file(tmp_path):
     path.write_text('{"timestamp": "2026-01-01T00:00:00Z", "rps": 1}\n\nnot json\n')
     with pytest.raises(InputError, match=r"is not valid JSON: Expecting value at line 3$"):
         read_rows(path)
+
+
+def test_a_revoked_token_cannot_be_rotated_back_to_life(store):
+    """Rotating a revoked token (or the same token twice) issued a live successor each time."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.errors import StoreConflictError
+    from gpucast.store.tokens import create_token, list_tokens, revoke_token, rotate_token
+    from gpucast.web import create_app
+
+    with store.write() as session:
+        record = create_token(session, "alice", "alice")[1]
+        rotate_token(session, record.id, "alice")  # the first rotation is fine
+    with store.write() as session, pytest.raises(StoreConflictError, match=rf"token {record.id} was revoked at"):
+        rotate_token(session, record.id, "alice")
+    with store.write() as session:
+        revoked = create_token(session, "alice", "alice")[1]
+        revoke_token(session, revoked.id, "alice")
+        acting = create_token(session, "alice", "alice")[0]
+    with TestClient(create_app(str(store.engine.url))) as client:
+        answer = client.post(f"/api/v1/tokens/{revoked.id}/rotate", headers={"Authorization": f"Bearer {acting}"})
+    assert answer.status_code == 409, answer.text
+    with store.read() as session:  # the first token's successor and the acting token: no resurrected one
+        assert len([t for t in list_tokens(session) if t.revoked_at is None]) == 2
