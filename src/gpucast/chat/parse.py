@@ -223,7 +223,9 @@ def _training(low: str) -> Values:
     if data and "dataset_tokens" not in out and (size := token_count(_num(data))) is not None:
         out["dataset_tokens"] = size
     if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
-        out["epochs"] = int(_num(epochs) if epochs["num"] else float(epochs["n2"]))
+        count = _num(epochs) if epochs["num"] else float(epochs["n2"])
+        if count == int(count) and 1 <= count <= 1000:  # as the epochs question reads them ("0", "1.5": it asks)
+            out["epochs"] = int(count)
     seq = re.search(
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )
