@@ -134,3 +134,13 @@ def test_compare_training_pins_as_training_does_and_an_empty_answer_is_an_error(
         compare_training(run, model, TrainingOptions(pp=100), clouds=["aws"])
     with pytest.raises(InfeasibleError, match=r"no GPU type and cloud can run this training job: .*--deadline-hours"):
         compare_training(run, model, TrainingOptions(deadline_hours=0.0001), clouds=["aws"])
+
+
+def test_method_recompute_and_objective_are_read_in_any_case():
+    """`--method LoRA` (the papers' spelling) was refused while `--framework` and `--precision` took any case."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64)
+    options = TrainingOptions(method="QLoRA", recompute="Full", optimize="Cost")
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), options)
+    assert (plan.inputs["method"], plan.parallelism.recompute, plan.inputs["optimize"]) == ("qlora", "full", "cost")
+    estimate = _estimate(num_gpus=8, method="LoRA", recompute="Selective")
+    assert (estimate.method, estimate.recompute) == ("lora", "selective")

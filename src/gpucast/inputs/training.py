@@ -7,6 +7,7 @@ they share (``check_positive``, ``whole``) stay there. Every check names the fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
 from .numbers import check_positive, whole
@@ -56,6 +57,14 @@ class TrainingInput:
 
 
 METHODS = ("full", "lora", "qlora")
+
+
+def fold_case(value: Any) -> Any:
+    """A name as the planner spells it (lower case, no surrounding blanks); anything else unchanged, for the
+    check that follows to name it."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
 FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
@@ -112,6 +121,8 @@ class TrainingOptions:
     fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
+        # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
+        self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)

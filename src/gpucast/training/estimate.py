@@ -14,7 +14,7 @@ from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_positive, whole
-from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
+from ..inputs.training import TrainingInput, TrainingOptions, fold_case, resolve_framework
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
@@ -85,6 +85,10 @@ class TrainingEstimateResult:
 
 def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
     """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
+    request = replace(  # names in any case, as `gpucast training` reads them ("AdamW", "LoRA")
+        request, method=fold_case(request.method), recompute=fold_case(request.recompute),
+        optimizer=fold_case(request.optimizer),
+    )  # fmt: skip
     for flag, value in (
         ("--num-gpus", request.num_gpus),
         ("--seq-len", request.seq_len),
@@ -132,7 +136,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             global_batch_seqs=global_batch,
             precision=precision,
             method=request.method,
-            optimizer=str(request.optimizer).strip().lower(),  # any case, as training's "AdamW"
+            optimizer=request.optimizer,
             lora_rank=request.lora_rank,
             flash_attention=request.flash_attention,
             tp=request.tp,
