@@ -15,6 +15,7 @@ from gpucast.store.metrics import import_rows, list_metrics, read_rows
 from gpucast.store.plans import list_plans
 from gpucast.store.services import ServiceFields, add_service, add_user
 from gpucast.store.workflow import create_request, list_requests
+from test_store_db import db_url  # noqa: F401  (a SQLite and a PostgreSQL database)
 
 FIELDS = ServiceFields(team="ml", environment="prod", criticality="tier2", cloud="aws", region="us-east-1")
 
@@ -139,6 +140,7 @@ def test_the_history_page_survives_an_offset_past_any_row(tmp_path):
         (lambda t: t["usage_metrics"][0].update(rps="abc"), r"usage_metrics: rps 'abc' is not a number"),
         (lambda t: t["capacity_requests"][0].update(gpu_count=10**20), r"gpu_count 1(0){20} is not a whole number"),
         (lambda t: t["users"][0].update(id="abc"), r"users: id 'abc' is not a whole number within 64 bits"),
+        (lambda t: t["services"][0].update(team="m\x00l"), r"services: team 'm\\x00l' is not text without NUL"),
     ],
 )
 def test_db_import_of_a_damaged_export_is_one_line_and_writes_nothing(store, tmp_path, change, match):
@@ -214,3 +216,17 @@ def test_a_revoked_token_cannot_be_rotated_back_to_life(store):
     assert answer.status_code == 409, answer.text
     with store.read() as session:  # the first token's successor and the acting token: no resurrected one
         assert len([t for t in list_tokens(session) if t.revoked_at is None]) == 2
+
+
+def test_text_with_a_nul_byte_is_a_bad_value_on_every_backend(db_url):  # noqa: F811
+    """PostgreSQL refused it as a "database error" (HTTP 503, as if the database were down) and SQLite stored it."""
+    with open_store(db_url) as opened:
+        with opened.write() as session:
+            add_user(session, "alice", "requester", actor="alice")
+            add_service(session, "chat", FIELDS, actor="alice")
+        nul = r"capacity_requests.justification .* holds a NUL \(0x00\) byte"
+        with pytest.raises(InputError, match=nul), opened.write() as session:
+            create_request(session, service="chat", gpu_type="H100", count=1, region="us-east-1",
+                           justification="Q3\x00launch", actor="alice")  # fmt: skip
+        with opened.read() as session:
+            assert list_requests(session) == []

@@ -101,14 +101,14 @@ def _fits(kind: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
     if isinstance(kind, Float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(kind, String):
-        return isinstance(value, str)
+    if isinstance(kind, String):  # without NUL bytes, which PostgreSQL refuses (and the store refuses on both)
+        return isinstance(value, str) and "\x00" not in value
     return True
 
 
 def _kind_name(kind: Any) -> str:
     names = ((DateTime, "an ISO 8601 time"), (Integer, "a whole number within 64 bits"), (Float, "a number"))
-    return next((name for cls, name in names if isinstance(kind, cls)), "text")
+    return next((name for cls, name in names if isinstance(kind, cls)), "text without NUL (0x00) bytes")
 
 
 def _reset_sequences(session: Session) -> None:

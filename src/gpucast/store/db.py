@@ -28,7 +28,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import StoreConflictError, StoreError, StoreUnavailableError
+from ..errors import InputError, StoreConflictError, StoreError, StoreUnavailableError
 from ..extras import install_hint
 
 ENV_VAR = "GPUCAST_DATABASE_URL"
@@ -100,6 +100,7 @@ class Store:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
         self._writer = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+        event.listen(self._writer, "before_flush", _refuse_nul_bytes)
         self._reader = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -121,6 +122,17 @@ class Store:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _refuse_nul_bytes(session: Session, _context: Any, _instances: Any) -> None:
+    """Text with a NUL byte: PostgreSQL refuses it (a "database error", HTTP 503, as if the database were down)
+    while SQLite stores it; both now refuse it as a bad value, before anything is written."""
+    for record in (*session.new, *session.dirty):
+        for column in record.__table__.columns:
+            value = getattr(record, column.key, None)
+            if isinstance(value, str) and "\x00" in value:
+                raise InputError(f"{record.__tablename__}.{column.key} {value!r:.60} holds a NUL (0x00) byte, which "
+                                 "stored text cannot hold: remove it")  # fmt: skip
 
 
 # SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite
