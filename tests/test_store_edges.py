@@ -230,3 +230,24 @@ def test_text_with_a_nul_byte_is_a_bad_value_on_every_backend(db_url):  # noqa: 
                            justification="Q3\x00launch", actor="alice")  # fmt: skip
         with opened.read() as session:
             assert list_requests(session) == []
+
+
+def test_text_longer_than_its_column_is_a_bad_value_on_every_backend(db_url):  # noqa: F811
+    """PostgreSQL refused a 300-character --owner as a "database error" (503); SQLite stored it, and its export
+    would not load into PostgreSQL. A record stored before keeps its long value when another field changes."""
+    from sqlalchemy import text
+
+    from gpucast.store.services import update_service
+
+    with open_store(db_url) as opened:
+        with opened.write() as session:
+            add_user(session, "alice", "requester", actor="alice")
+            add_service(session, "chat", FIELDS, actor="alice")
+        too_long = r"services.owner .* is 300 characters, more than the 200 it holds"
+        with pytest.raises(InputError, match=too_long), opened.write() as session:
+            update_service(session, "chat", ServiceFields(owner="o" * 300), actor="alice")
+        if opened.engine.dialect.name == "sqlite":  # a value stored before the check, as SQLite allowed
+            with opened.write() as session:
+                session.execute(text("UPDATE services SET team = :team"), {"team": "t" * 300})
+            with opened.write() as session:
+                update_service(session, "chat", ServiceFields(notes="still editable"), actor="alice")

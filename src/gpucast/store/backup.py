@@ -101,14 +101,15 @@ def _fits(kind: Any, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
     if isinstance(kind, Float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(kind, String):  # without NUL bytes, which PostgreSQL refuses (and the store refuses on both)
-        return isinstance(value, str) and "\x00" not in value
+    if isinstance(kind, String):  # what PostgreSQL stores (the store refuses the rest on both backends)
+        return isinstance(value, str) and "\x00" not in value and (kind.length is None or len(value) <= kind.length)
     return True
 
 
 def _kind_name(kind: Any) -> str:
     names = ((DateTime, "an ISO 8601 time"), (Integer, "a whole number within 64 bits"), (Float, "a number"))
-    return next((name for cls, name in names if isinstance(kind, cls)), "text without NUL (0x00) bytes")
+    limit = f" of at most {kind.length} characters" if getattr(kind, "length", None) else ""
+    return next((name for cls, name in names if isinstance(kind, cls)), f"text without NUL (0x00) bytes{limit}")
 
 
 def _reset_sequences(session: Session) -> None:
