@@ -116,6 +116,12 @@ MESSAGES = [
     ("finetune", {"intent": "training"}),
     ("forecast the growth of my service", {"intent": "forecast"}),
     ("compare GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
+    ("rank the GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
+    # the adapter's rank is not a ranking: this was read as "compare GPUs" (for serving)
+    ("fine-tune llama 3.1 8b with lora rank 16", {"intent": "training", "model": "llama-3.1-8b", "method": "lora"}),
+    # epochs the epochs question refuses are left for it to ask: 0 was planned (then refused), 1.5 read as 1
+    ("fine-tune llama 3.1 8b for 0 epochs", {"intent": "training", "epochs": None}),
+    ("1.5 epochs", {"epochs": None}),
     ("fine-tune llama 3.1 8b with lora on 500M tokens for 3 epochs",
      {"intent": "training", "model": "llama-3.1-8b", "method": "lora", "dataset_tokens": 500_000_000, "epochs": 3}),
     ("qlora", {"method": "qlora"}),

@@ -20,7 +20,11 @@ from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_v
 Values = dict[str, Any]
 
 INTENT_WORDS = (
-    ("compare", r"\b(compare|comparison|rank|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b"),
+    # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
+    (
+        "compare",
+        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b",
+    ),
     ("forecast", r"\b(forecast|predict|growth|grow|grows|growing|history|historical|trend|future load)\b"),
     ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
     ("inference", r"\b(serv\w*|inference|deploy\w*|host\w*|chatbot|api|endpoint|agent)\b"),
@@ -219,7 +223,9 @@ def _training(low: str) -> Values:
     if data and "dataset_tokens" not in out and (size := token_count(_num(data))) is not None:
         out["dataset_tokens"] = size
     if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
-        out["epochs"] = int(_num(epochs) if epochs["num"] else float(epochs["n2"]))
+        count = _num(epochs) if epochs["num"] else float(epochs["n2"])
+        if count == int(count) and 1 <= count <= 1000:  # as the epochs question reads them ("0", "1.5": it asks)
+            out["epochs"] = int(count)
     seq = re.search(
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )

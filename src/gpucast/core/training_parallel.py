@@ -86,8 +86,10 @@ FP8_CAST_BYTES = {"delayed": 5.0, "current": 7.0, "mxfp8": 2.0 + 2.0 * (1.0 + 1.
 
 
 def parallelism_problem(setup: TrainingSetup) -> str:
-    """Why ``setup``'s CP / VPP / EP / FP8 recipe cannot run ("" when it can), in one line."""
+    """Why ``setup``'s PP / CP / VPP / EP / FP8 recipe cannot run ("" when it can), in one line."""
     m = setup.model
+    if setup.pp > m.num_layers:  # every pipeline stage holds at least one layer
+        return f"pp {setup.pp} is more pipeline stages than {m.name}'s {m.num_layers} layers"
     if setup.fp8_recipe not in FP8_RECIPES:
         return f"fp8 recipe {setup.fp8_recipe!r} is not one of {', '.join(FP8_RECIPES)}"
     if setup.fp8_recipe == "mxfp8" and setup.gpu.family != "blackwell":

@@ -7,6 +7,7 @@ they share (``check_positive``, ``whole``) stay there. Every check names the fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
 from .numbers import check_positive, whole
@@ -42,6 +43,13 @@ class TrainingInput:
             self.gradient_accumulation_steps,
             integer=True,
         )
+        if self.micro_batch_size > self.global_batch_size:  # else: "does not split over N GPUs", for every N
+            raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
+                             f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
+        if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
+            raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
+        canonical = {name.lower(): name for name in OPTIMIZERS}  # any case, as training-estimate's "adamw"
+        self.optimizer_type = canonical.get(str(self.optimizer_type).strip().lower(), self.optimizer_type)
         if self.optimizer_type not in OPTIMIZERS:
             raise InputError(
                 f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
@@ -49,6 +57,14 @@ class TrainingInput:
 
 
 METHODS = ("full", "lora", "qlora")
+
+
+def fold_case(value: Any) -> Any:
+    """A name as the planner spells it (lower case, no surrounding blanks); anything else unchanged, for the
+    check that follows to name it."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 RECOMPUTE = ("none", "selective", "full")
 OBJECTIVES = ("speed", "cost")
 FRAMEWORKS = ("default", "megatron", "composer", "torchtune", "hf")  # = core.training_memory.FRAMEWORKS
@@ -105,14 +121,19 @@ class TrainingOptions:
     fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
+        # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
+        self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
         targets = ("q", "k", "v", "o", "gate", "up", "down")
+        if not isinstance(self.lora_targets, (list, tuple)) or not all(isinstance(t, str) for t in self.lora_targets):
+            raise InputError(f"training.lora_targets {self.lora_targets!r} must be a list of names among "
+                             f"{', '.join(targets)}, e.g. [\"q\", \"v\"]")  # fmt: skip
         unknown = [t for t in self.lora_targets if t not in targets]
         if unknown or not self.lora_targets:
             raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
-        if self.zero is not None and self.zero not in (0, 1, 2, 3):
+        if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
@@ -120,8 +141,9 @@ class TrainingOptions:
                             ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
             if value is not None:
                 check_positive(flag, value, integer=True, upper=100_000)
-        if not isinstance(self.sequence_parallel, bool):
-            raise InputError(f"training.sequence_parallel {self.sequence_parallel!r} must be true or false")
+        for key in ("sequence_parallel", "flash_attention", "optimizer_8bit"):  # a config's "no" is a true string
+            if not isinstance(getattr(self, key), bool):
+                raise InputError(f"training.{key} {getattr(self, key)!r} must be true or false")
         if self.dp is not None:
             implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
             if self.num_gpus is not None and self.num_gpus != implied:

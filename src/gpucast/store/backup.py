@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, func, insert, select, text
+from sqlalchemy import DateTime, Float, Integer, String, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, StoreConflictError
 from .db import HEAD, Store
-from .models import TABLES_IN_ORDER, Base
+from .models import MAX_ID, TABLES_IN_ORDER, Base
 
 FORMAT = "gpucast-db"
 
@@ -63,7 +63,10 @@ def import_data(store: Store, data: Any, actor: str) -> dict[str, int]:
             raise StoreConflictError(f"the database is not empty ({', '.join(busy)} have rows); import into a new "
                                      "database (--db NEW.db) so no record is overwritten")  # fmt: skip
         for name in TABLES_IN_ORDER:
-            rows = [_decode(name, row) for row in data["tables"].get(name, [])]
+            listed = data["tables"].get(name, [])
+            if not isinstance(listed, list):
+                raise InputError(f"export table {name} must be a list of rows, not {type(listed).__name__}")
+            rows = [_decode(name, row) for row in listed]
             if rows:
                 session.execute(insert(Base.metadata.tables[name]), rows)
             counts[name] = len(rows)
@@ -78,13 +81,35 @@ def _decode(table_name: str, row: Any) -> dict[str, Any]:
         raise InputError(f"export table {table_name}: row {row!r:.80} has columns the schema does not know")
     decoded = {}
     for key, value in row.items():
-        if isinstance(table.c[key].type, DateTime) and isinstance(value, str):
+        kind = table.c[key].type
+        if isinstance(kind, DateTime) and isinstance(value, str):
             try:
                 value = datetime.fromisoformat(value)
             except ValueError:
                 raise InputError(f"export table {table_name}: {key} {value!r} is not an ISO 8601 time") from None
+        elif value is not None and not _fits(kind, value):  # the driver would raise TypeError or OverflowError
+            raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {_kind_name(kind)}")
         decoded[key] = value
     return decoded
+
+
+def _fits(kind: Any, value: Any) -> bool:
+    """Whether a JSON value can go into a column of this type (JSON columns take any)."""
+    if isinstance(kind, DateTime):
+        return False  # an ISO 8601 string was decoded above; anything else is not a time
+    if isinstance(kind, Integer):
+        return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
+    if isinstance(kind, Float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(kind, String):  # what PostgreSQL stores (the store refuses the rest on both backends)
+        return isinstance(value, str) and "\x00" not in value and (kind.length is None or len(value) <= kind.length)
+    return True
+
+
+def _kind_name(kind: Any) -> str:
+    names = ((DateTime, "an ISO 8601 time"), (Integer, "a whole number within 64 bits"), (Float, "a number"))
+    limit = f" of at most {kind.length} characters" if getattr(kind, "length", None) else ""
+    return next((name for cls, name in names if isinstance(kind, cls)), f"text without NUL (0x00) bytes{limit}")
 
 
 def _reset_sequences(session: Session) -> None:

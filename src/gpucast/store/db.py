@@ -28,7 +28,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import StoreConflictError, StoreError, StoreUnavailableError
+from ..errors import InputError, StoreConflictError, StoreError, StoreUnavailableError
 from ..extras import install_hint
 
 ENV_VAR = "GPUCAST_DATABASE_URL"
@@ -100,6 +100,7 @@ class Store:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
         self._writer = sessionmaker(engine.execution_options(immediate=True), expire_on_commit=False)
+        event.listen(self._writer, "before_flush", _check_text)
         self._reader = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -121,6 +122,26 @@ class Store:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _check_text(session: Session, _context: Any, _instances: Any) -> None:
+    """Text with a NUL byte, or longer than its column: PostgreSQL refuses it (a "database error", HTTP 503, as if
+    the database were down) while SQLite stores it, and its export would not load into PostgreSQL. Both now refuse
+    it as a bad value, before anything is written. Only the values a change sets are checked: a record stored
+    before keeps what it holds when another of its fields changes."""
+    for record in (*session.new, *session.dirty):
+        state = inspect(record)
+        for column in record.__table__.columns:
+            value, where = getattr(record, column.key, None), f"{record.__tablename__}.{column.key}"
+            if not isinstance(value, str) or (record in session.dirty and not state.attrs[column.key].history.added):
+                continue
+            if "\x00" in value:
+                raise InputError(f"{where} {value!r:.60} holds a NUL (0x00) byte, which stored text cannot hold: "
+                                 "remove it")  # fmt: skip
+            limit = getattr(column.type, "length", None)
+            if limit is not None and len(value) > limit:
+                raise InputError(f"{where} {value!r:.40}... is {len(value):,} characters, more than the {limit} "
+                                 "it holds")  # fmt: skip
 
 
 # SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InputError
 from ..inputs.numbers import non_negative_number
-from .models import UsageMetric
+from .models import UsageMetric, row_limit
 from .services import audit, check_may_write, get_service
 
 # column -> accepted names in a file (first is canonical)
@@ -38,6 +38,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 VALUE_COLUMNS = tuple(k for k in COLUMNS if k != "timestamp")
 EPOCH_MS_ABOVE = 1e11  # as in gpucast.forecast.history: larger epoch numbers are milliseconds
+# The span of pandas' nanosecond timestamps (pandas.Timestamp.min/max, whole days inside), in which the forecaster
+# reads a stored history: a sample outside it would be stored and then break every forecast of the service.
+EARLIEST, LATEST = datetime(1677, 9, 22), datetime(2262, 4, 10)
 
 
 @dataclass
@@ -73,6 +76,9 @@ def parse_timestamp(raw: Any, row: int) -> datetime:
         raise InputError(f"row {row}: timestamp {text!r} is not ISO 8601 or epoch seconds") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
+    if not EARLIEST <= moment <= LATEST:
+        raise InputError(f"row {row}: timestamp {text!r} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d}, the "
+                         "span the forecaster reads")  # fmt: skip
     return moment
 
 
@@ -81,24 +87,30 @@ def _number(raw: Any, column: str, row: int, *, required: bool) -> float | None:
         if required:
             raise InputError(f"row {row}: {column} is empty (every row needs a value)")
         return None
+    if isinstance(raw, bool):  # JSON true is not the number 1
+        raise InputError(f"row {row}: {column} {raw!r} is not a number")
     return non_negative_number(raw, f"row {row}: {column}")
 
 
-def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+def read_rows(path: str | Path, shown: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows of a CSV/TSV or JSON (list of objects, or {"metrics": [...]}, or JSON lines) file, canonical columns.
-    Returns the rows and the file's columns that were ignored."""
+    Returns the rows and the file's columns that were ignored. ``shown`` names the file in errors (an upload's
+    server-side temporary path means nothing to its sender)."""
     path = Path(path)
+    shown = shown or f"metrics file {str(path)!r}"
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
-        raise InputError(f"metrics file {str(path)!r} cannot be read: {error.strerror}") from None
+        raise InputError(f"{shown} cannot be read: {error.strerror}") from None
     except UnicodeDecodeError:
-        raise InputError(f"metrics file {str(path)!r} is not UTF-8 text (CSV or JSON expected)") from None
+        raise InputError(f"{shown} is not UTF-8 text (CSV or JSON expected)") from None
     raw_rows = (
-        _json_rows(text, path) if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else _csv_rows(text, path)
+        _json_rows(text, path, shown)
+        if path.suffix.lower() in (".json", ".jsonl", ".ndjson")
+        else _csv_rows(text, path)
     )
     if not raw_rows:
-        raise InputError(f"metrics file {str(path)!r} has no rows")
+        raise InputError(f"{shown} has no rows")
     names = {str(k).strip().lower(): str(k) for row in raw_rows for k in row}
     mapping: dict[str, str] = {}
     for column, accepted in COLUMNS.items():
@@ -107,7 +119,7 @@ def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
             mapping[column] = found
     for column in ("timestamp", "rps"):
         if column not in mapping:
-            raise InputError(f"metrics file {str(path)!r} has no {column} column (accepted: {', '.join(COLUMNS[column])}; "
+            raise InputError(f"{shown} has no {column} column (accepted: {', '.join(COLUMNS[column])}; "
                              f"found: {', '.join(sorted(names.values()))})")  # fmt: skip
     ignored = sorted(set(names.values()) - set(mapping.values()))
     rows = []
@@ -122,21 +134,30 @@ def read_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
 
 def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    rows = [dict(r) for r in reader]
+    for number, row in enumerate(rows, start=2):
+        if None in row:  # DictReader keeps a row's extra fields under the key None: they would be dropped unsaid
+            raise InputError(f"row {number}: {len(reader.fieldnames or []) + len(row[None])} fields, more than the "
+                             f"header's {len(reader.fieldnames or [])} columns ({', '.join(reader.fieldnames or [])})")  # fmt: skip
+    return rows
 
 
-def _json_rows(text: str, path: Path) -> list[dict[str, Any]]:
-    try:
-        if path.suffix.lower() in (".jsonl", ".ndjson"):
-            data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
-        else:
-            data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError(f"metrics file {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from None
+def _json_rows(text: str, path: Path, shown: str) -> list[dict[str, Any]]:
+    lines = [(0, text)]  # JSON lines are decoded one by one: the decoder's line 1 is the file's line offset + 1
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        lines = [(offset, line) for offset, line in enumerate(text.splitlines()) if line.strip()]
+    decoded = []
+    for offset, content in lines:
+        try:
+            decoded.append(json.loads(content))
+        except json.JSONDecodeError as error:
+            raise InputError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno + offset}") from None
+    data: Any = decoded if path.suffix.lower() in (".jsonl", ".ndjson") else decoded[0]
     if isinstance(data, dict):
         data = data.get("metrics", data.get("rows"))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise InputError(f'metrics file {str(path)!r}: expected a list of objects (or {{"metrics": [...]}})')
+        raise InputError(f'{shown}: expected a list of objects (or {{"metrics": [...]}})')
     return data
 
 
@@ -203,7 +224,7 @@ def _insert_ignoring_duplicates(session: Session) -> Any:
 def list_metrics(session: Session, service_name: str, *, limit: int | None = None) -> list[UsageMetric]:
     service = get_service(session, service_name)
     query = select(UsageMetric).where(UsageMetric.service_id == service.id).order_by(UsageMetric.timestamp)
-    return list(session.scalars(query.limit(limit) if limit else query))
+    return list(session.scalars(query.limit(row_limit(limit)) if row_limit(limit) is not None else query))
 
 
 def metric_record(metric: UsageMetric) -> dict[str, Any]:

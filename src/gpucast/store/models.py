@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from ..errors import InputError
+
 ROLES = ("viewer", "requester", "approver", "admin")
 ENVIRONMENTS = ("prod", "staging", "dev")
 TIERS = ("tier1", "tier2", "tier3")
@@ -27,6 +29,17 @@ def can_be_id(value: int) -> bool:
     """Whether ``value`` could be a row id at all: a larger one overflows the database driver (OverflowError, not
     a "not found"), so lookups answer "does not exist" before asking the database."""
     return 1 <= value <= MAX_ID
+
+
+def row_limit(limit: int | None) -> int | None:
+    """A list's ``--limit`` for SQL: None (every row) when none is given or when it is past any row count (a
+    20-digit limit overflowed the driver: a traceback, and a 500 on the /history page's offset); 0 or less is an
+    InputError (SQLite read LIMIT -1 and a falsy 0 as "no limit", listing every row)."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InputError(f"--limit {limit!r} must be a whole number > 0")
+    return limit if limit <= MAX_ID else None
 
 
 def utcnow() -> datetime:

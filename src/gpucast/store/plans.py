@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, StoreNotFoundError
-from .models import PLAN_KINDS, Plan, Service, can_be_id
+from .models import PLAN_KINDS, Plan, Service, can_be_id, row_limit
 from .services import audit, check_may_write, get_service
 
 # which kind of plan each planning command stores (forecast/compare depend on --mode)
@@ -124,8 +124,8 @@ def list_plans(
         query = query.where(Plan.created_at >= since)
     if until:
         query = query.where(Plan.created_at <= until)
-    if limit:
-        query = query.limit(limit)
+    if row_limit(limit) is not None:
+        query = query.limit(row_limit(limit))
     return [(row[0], row[1]) for row in session.execute(query)]
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import InputError, StoreNotFoundError, WorkflowError
+from ..errors import InputError, StoreConflictError, StoreNotFoundError, WorkflowError
 from .models import ApiToken, User, can_be_id, utcnow
 from .services import audit, find_user, get_user, iso
 
@@ -133,7 +133,14 @@ def list_tokens(session: Session, user: str | None = None) -> list[ApiToken]:
 
 def rotate_token(session: Session, token_id: int, actor: str) -> tuple[str, ApiToken]:
     """Revoke a token and issue its successor (same user, label, scopes and lifetime); the owner or an admin may
-    do it. Returns the new token's text (shown once) and record."""
+    do it. Returns the new token's text (shown once) and record. A revoked token stays revoked: rotating it (or
+    rotating a token twice) would give a live successor to a token someone chose to end."""
+    found, me = find_token(session, token_id), find_user(session, actor)
+    if actor != found.user.name and (me is None or me.role != "admin"):  # who may, before what state it is in
+        raise WorkflowError(f"only {found.user.name!r} or an admin may rotate token {token_id}")
+    if found.revoked_at is not None:
+        raise StoreConflictError(f"token {token_id} was revoked at {iso(found.revoked_at)} and cannot be rotated; "
+                                 f"create a new one with `gpucast token create --user {found.user.name}`")  # fmt: skip
     old = revoke_token(session, token_id, actor)
     lifetime = old.expires_at - old.created_at if old.expires_at is not None else None
     days = lifetime.total_seconds() / 86400 if lifetime is not None else None

@@ -26,6 +26,7 @@ in the same transaction as the status change. The state check is also a guarded 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import select, update
@@ -44,6 +45,7 @@ TRANSITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "provision": ("approved", "provisioned", ("approver", "admin")),
 }
 CREATE_ROLES = ("requester", "approver", "admin")
+MAX_GPUS, MAX_MONTHLY_COST = 1_000_000, 1e12  # per request; the REST API checks the same bounds
 TIMESTAMP_OF = {"submitted": "submitted_at", "approved": "decided_at", "rejected": "decided_at",
                 "provisioned": "provisioned_at"}  # fmt: skip
 
@@ -105,14 +107,21 @@ def create_request(
     user = _registered(session, actor)
     if user.role not in CREATE_ROLES:
         raise WorkflowError(f"creating a request needs the role {' or '.join(CREATE_ROLES)}; {actor!r} is {user.role}")
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise InputError(f"--count {count!r} must be a whole number of GPUs > 0")
+    # the REST API's bounds (web.schemas.CapacityRequestBody), here for the CLI and the Python API too: a 20-digit
+    # count overflowed SQLite's INTEGER (a traceback), and a NaN cost was stored as NULL, infinity as "Infinity"
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 < count <= MAX_GPUS:
+        raise InputError(f"--count {count!r} must be a whole number of GPUs > 0 and at most {MAX_GPUS:,}")
     if not justification.strip():
         raise InputError("--justification must not be empty: say why the capacity is needed")
     if not region.strip():
         raise InputError("--region must not be empty")
-    if monthly_cost is not None and monthly_cost < 0:
-        raise InputError(f"--monthly-cost {monthly_cost!r} must be >= 0")
+    if monthly_cost is not None and not (
+        isinstance(monthly_cost, (int, float))
+        and not isinstance(monthly_cost, bool)
+        and math.isfinite(monthly_cost)
+        and 0 <= monthly_cost <= MAX_MONTHLY_COST
+    ):
+        raise InputError(f"--monthly-cost {monthly_cost!r} must be a number from 0 to {MAX_MONTHLY_COST:g}")
     target = get_service(session, service)
     gpu = loader.resolve_gpu(gpu_type).name
     if plan_id is not None:

@@ -14,11 +14,11 @@ from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_positive, whole
-from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
+from ..inputs.training import TrainingInput, TrainingOptions, fold_case, resolve_framework
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
-from .plan import GB, best_for_gpu, check_fp8_recipe
+from .plan import GB, best_for_gpu, check_fp8_recipe, pinned_options
 
 
 @dataclass
@@ -85,6 +85,10 @@ class TrainingEstimateResult:
 
 def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
     """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
+    request = replace(  # names in any case, as `gpucast training` reads them ("AdamW", "LoRA")
+        request, method=fold_case(request.method), recompute=fold_case(request.recompute),
+        optimizer=fold_case(request.optimizer),
+    )  # fmt: skip
     for flag, value in (
         ("--num-gpus", request.num_gpus),
         ("--seq-len", request.seq_len),
@@ -99,7 +103,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         if value is not None:
             check_positive(flag, value, integer=True, upper=100_000)
     pinned = (request.tp or 1) * (request.pp or 1) * request.cp
-    if pinned > request.num_gpus or request.num_gpus % request.cp:
+    if request.num_gpus % pinned:  # as `gpucast training` checks: the GPU count, not the batch, is what fails
         label = "TP x PP x CP" if request.cp > 1 else "TP x PP"
         raise InputError(
             f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
@@ -110,6 +114,8 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
     spec, _ = resolve_model_spec(model)
+    if request.tp is not None and spec.num_heads % request.tp:  # the same check as `gpucast training`
+        raise InputError(f"--tp {request.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
     gpu = loader.resolve_gpu(request.gpu)
     precision = parse_precision(request.precision)
     recipe = check_fp8_recipe(request.fp8_recipe, precision, gpu)
@@ -218,7 +224,9 @@ def compare_training(
     known = loader.clouds()
     rows: list[TrainingComparisonRow] = []
     spec, _ = resolve_model_spec(model)
+    options = pinned_options(options, spec)  # --dp, and pins the model cannot run, as `gpucast training` reads them
     precision = parse_precision(model.precision or DEFAULT_PRECISION)  # training keeps the default (plan.py)
+    reasons: list[str] = []
     for cloud in clouds or list(known):
         if cloud not in known:
             raise InputError(f"--clouds {cloud!r} is not one of {', '.join(known)}")
@@ -229,7 +237,8 @@ def compare_training(
             chosen = precision if precision is not Precision.FP8 or gpu.supports("fp8") else Precision.BF16
             try:
                 c = best_for_gpu(spec, gpu, training, opts, chosen)
-            except InfeasibleError:
+            except InfeasibleError as error:
+                reasons.append(str(error))
                 continue
             if c.fleet is None and not gpu_types:
                 continue
@@ -249,5 +258,9 @@ def compare_training(
                     c.fleet.instance_type if c.fleet else None,
                 )
             )
+    if not rows:  # a question without an answer (exit 2), not an empty table (exit 0)
+        raise InfeasibleError(
+            f"no GPU type and cloud can run this training job: {reasons[0] if reasons else 'none is priced'}"
+        )
     rows.sort(key=lambda r: (r.total_cost is None, r.total_cost or 0.0, r.hours))
     return rows

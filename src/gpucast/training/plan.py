@@ -136,7 +136,9 @@ def best_for_gpu(
         except InputError as error:
             if options.num_gpus:
                 raise  # the user's GPU count and batch are inconsistent: not this GPU type's fault
-            last_error = error  # this count does not split the batch; try the next
+            generic = "whole micro-batches"  # the search's "batch does not split": keep the first, or a later reason
+            if last_error is None or (generic in str(last_error) and generic not in str(error)):
+                last_error = error
             continue
         except (InfeasibleError, ValueError) as error:
             last_error = error
@@ -160,15 +162,9 @@ def best_for_gpu(
 
 
 def _fill_paid_instances(
-    candidate: Candidate,
-    paid: int,
-    total_tokens: float,
-    model: ModelSpec,
-    training: TrainingInput,
-    options: TrainingOptions,
-    precision: Precision,
-    prices: list[Any],
-) -> Candidate:
+    candidate: Candidate, paid: int, total_tokens: float, model: ModelSpec, training: TrainingInput,
+    options: TrainingOptions, precision: Precision, prices: list[Any],
+) -> Candidate:  # fmt: skip
     """Clouds rent GPUs by the instance (AWS sells A100-40GB only as the 8-GPU p4d): GPUs paid for anyway join the
     run (more data-parallel ranks), the same hourly cost for a shorter run. Kept only if the batch splits over
     them and the run is cheaper; otherwise the smaller run stands (and the plan reports idle GPUs)."""
@@ -180,6 +176,22 @@ def _fill_paid_instances(
     fleet = cheapest_fleet(prices, gpus_per_replica=paid, replicas=1, pricing=options.pricing)
     filled = Candidate(setup, perf, candidate.gpu, fleet, hours)
     return filled if filled.total_cost < candidate.total_cost else candidate
+
+
+def pinned_options(options: TrainingOptions, spec: ModelSpec) -> TrainingOptions:
+    """The options with a pinned DP turned into TP, PP and the GPU count, after checking that the pinned TP, PP and
+    GPU count can run the model (InputError naming the flag); ``compare --mode training`` pins the same way."""
+    if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
+        tp, pp = options.tp or 1, options.pp or 1
+        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
+    if options.tp is not None and spec.num_heads % options.tp:
+        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    if options.pp is not None and options.pp > spec.num_layers:
+        raise InputError(f"--pp {options.pp} is more pipeline stages than {spec.name}'s {spec.num_layers} layers")
+    pinned = (options.tp or 1) * (options.pp or 1) * options.cp
+    if options.num_gpus and options.num_gpus % pinned:
+        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
+    return options
 
 
 def plan_training(
@@ -195,15 +207,8 @@ def plan_training(
     model.validate()
     gpu.validate()
     options.validate(loader.clouds())
-    if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
-        tp, pp = options.tp or 1, options.pp or 1
-        options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
     spec, note = resolve_model_spec(model)
-    if options.tp is not None and spec.num_heads % options.tp:
-        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
-    pinned = (options.tp or 1) * (options.pp or 1) * options.cp
-    if options.num_gpus and options.num_gpus % pinned:
-        raise InputError(f"--num-gpus {options.num_gpus} is not a multiple of TP x PP x CP = {pinned}")
+    options = pinned_options(options, spec)
     # Training does not take a quantized checkpoint's storage precision (FP8 DeepSeek weights are fine-tuned in
     # mixed precision): without --precision it trains at the seed's default, as before.
     precision = parse_precision(model.precision or DEFAULT_PRECISION)
@@ -240,13 +245,9 @@ def plan_training(
 
 
 def _single_gpu_option(
-    best: Candidate,
-    spec: ModelSpec,
-    gpus: list[GPUSpec],
-    training: TrainingInput,
-    options: TrainingOptions,
+    best: Candidate, spec: ModelSpec, gpus: list[GPUSpec], training: TrainingInput, options: TrainingOptions,
     precision: Precision,
-) -> Candidate | None:
+) -> Candidate | None:  # fmt: skip
     """When the chosen run is shorter than an instance's practical minimum (``catalog/run_overhead.toml``) on more
     than one GPU, the cheapest single-GPU run that meets the deadline: the option to show beside it (issue 23: a
     0.3 h LoRA run on a whole 8 x B200 node). None when the run is long enough, or one GPU was asked for."""
@@ -338,6 +339,8 @@ def _build(
             f"minutes: provisioning, image pull, model load); a single GPU does it too: 1 x {single.gpu.name}, "
             f"{single.hours:,.2f} h, ${single.total_cost:,.2f} (see the first alternative; --num-gpus 1 plans it)"
         )
+    if training.dataset_size_tokens < tokens_per_step:  # one partial step per epoch: the step time is not its time
+        warnings.append(f"the dataset ({training.dataset_size_tokens:,} tokens) is smaller than one global batch ({tokens_per_step:,} tokens): each epoch is a single partial step, so the step time shown (a full batch) is not that step's; the duration counts the dataset's tokens (use a smaller --global-batch-size)")  # fmt: skip
     if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
         warnings.append(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"

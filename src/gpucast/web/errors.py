@@ -30,6 +30,7 @@ from .status import status_of
 _FIELD_AT_START = re.compile(r"^(?:--([a-z][a-z0-9-]*)|([a-z]+_[a-z0-9_]+))\b")
 
 
+BODY_NOT_AN_OBJECT = "the request body must be one JSON object, sent with Content-Type: application/json"
 RETRY_AFTER_S = 5  # seconds a client waits before retrying when the database is unavailable
 
 
@@ -103,6 +104,9 @@ def install(app: FastAPI) -> None:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
         if first.get("type") == "json_invalid":  # its location is a character offset, not a field (issue 23)
             return error_response(422, json_error_message(first), "body")
+        if tuple(first.get("loc", ())) == ("body",) and first.get("type") == "model_attributes_type":
+            # a body sent as text/plain or form data (not parsed as JSON), or JSON that is not an object ([], "x")
+            return error_response(422, BODY_NOT_AN_OBJECT, "body")
         field = _validation_field(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
         return error_response(422, message, field)

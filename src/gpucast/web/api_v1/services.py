@@ -85,7 +85,7 @@ def import_metrics(
     with tempfile.TemporaryDirectory(prefix="gpucast-upload-") as folder:
         path = Path(folder) / f"metrics{suffix}"  # the client's file name is never used as a path
         path.write_bytes(content)
-        rows, ignored = read_rows(path)
+        rows, ignored = read_rows(path, shown="the uploaded metrics file")
     with store_of(request).write() as session:
         report = import_rows(session, name, rows, actor, replace=replace)
     report.ignored_columns = ignored

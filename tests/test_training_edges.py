@@ -1,0 +1,146 @@
+"""Edge inputs of the training planner and estimator (the 2026-12-06 store and training sweep): each test is a
+bad or impossible input that once got a misleading answer, a traceback or a silently misread value."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from gpucast import GPUConfig, ModelConfig, TrainingInput, TrainingOptions
+from gpucast.cli.main import main
+from gpucast.errors import InfeasibleError, InputError
+from gpucast.training.estimate import TrainingEstimateRequest, compare_training, estimate_training
+from gpucast.training.plan import plan_training
+
+
+def _estimate(**pins):
+    return estimate_training(
+        TrainingEstimateRequest(model="llama-3.1-8b", gpu="H100", seq_len=4096, micro_batch=1, **pins)
+    )
+
+
+@pytest.mark.parametrize(
+    ("pins", "match"),
+    [
+        ({"num_gpus": 7, "tp": 2}, r"TP x PP = 2 does not divide --num-gpus 7"),  # was: "global batch ... 7 GPUs"
+        ({"num_gpus": 8, "tp": 3}, r"TP x PP = 3 does not divide --num-gpus 8"),
+        ({"num_gpus": 6, "tp": 3}, r"--tp 3 does not divide Llama-3.1-8B's 32 attention heads"),  # was: a plan
+    ],
+)
+def test_training_estimate_checks_the_gpu_count_and_heads_as_training_does(pins, match):
+    with pytest.raises(InputError, match=match):
+        _estimate(**pins)
+
+
+def test_a_run_that_fits_no_gpu_count_says_so_not_that_the_batch_does_not_split():
+    """Sequences of a million tokens fit no H100 count; the counts past DP = 64 also cannot split a 64-sequence
+    batch, and the last of those errors (3,792 GPUs) used to be the one reported."""
+    run = TrainingInput(dataset_size_tokens=100_000_000, sequence_length=1_000_000, num_epochs=1, global_batch_size=64)
+    with pytest.raises(InfeasibleError, match=r"does not fit on .* H100-SXM") as caught:
+        plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert "does not split" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("training", "match"),
+    [
+        ({"method": "lora", "lora_targets": [1, 2]}, r"lora_targets \[1, 2\] must be a list of names"),  # traceback
+        ({"method": "lora", "lora_targets": "q,k"}, r"lora_targets 'q,k' must be a list of names"),  # read 'q,,,k'
+        ({"flash_attention": "no"}, r"flash_attention 'no' must be true or false"),  # "no" was read as true
+        ({"gradient_checkpointing": "yes"}, r"gradient_checkpointing 'yes' must be true or false"),
+        ({"optimizer_8bit": 1}, r"optimizer_8bit 1 must be true or false"),
+        ({"zero": True}, r"--zero True is not one of 0, 1, 2, 3"),  # was ZeRO-1
+    ],
+)
+def test_config_values_of_the_wrong_type_are_refused(tmp_path, capsys, training, match):
+    """`forecast --mode training --config FILE`: a JSON value of the wrong type is one line and exit 2, never a
+    traceback nor a string's truth value."""
+    config = {
+        "mode": "training",
+        "model": {"model_name": "llama-3.1-8b"},
+        "gpu": {"gpu_type": "H100"},
+        "training": {"dataset_size_tokens": 10**8, "sequence_length": 4096, "num_epochs": 1, "global_batch_size": 64}
+        | training,
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(config))
+    assert main(["forecast", "--mode", "training", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(match, err), err
+
+
+def test_optimizer_names_are_read_in_any_case_by_both_training_commands():
+    """`training` took only "AdamW" and `training-estimate` only "adamw" (its default): each refused the other's."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64,
+                        optimizer_type="adamw")  # fmt: skip
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert plan.inputs["optimizer_type"] == "AdamW"
+    assert _estimate(num_gpus=8, optimizer="AdamW").tokens_per_s == _estimate(num_gpus=8).tokens_per_s
+
+
+def test_a_dataset_smaller_than_one_global_batch_is_said_not_hidden():
+    """100M tokens with a global batch of 10^9 sequences printed "1 step of 57,040,420 s" beside "23 minutes"."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=10**9)
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert any("smaller than one global batch" in w for w in plan.warnings), plan.warnings
+    full = TrainingInput(dataset_size_tokens=64 * 4096, sequence_length=4096, num_epochs=1, global_batch_size=64)
+    plan = plan_training(full, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert not any("smaller than one global batch" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("options", "sequence_length", "match"),
+    [
+        # was "global batch of 64 sequences does not split into whole micro-batches over 3792 GPUs with pp=100"
+        ({"pp": 100}, 4096, r"--pp 100 is more pipeline stages than Llama-3.1-8B's 32 layers"),
+        # was the same "3792 GPUs" line, not the reason found at 8 GPUs
+        ({"cp": 2}, 4095, r"sequence length 4095 does not split into 2 x cp = 4 equal chunks"),
+    ],
+)
+def test_a_pinned_parallelism_that_cannot_run_is_named(options, sequence_length, match):
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=sequence_length, num_epochs=1, global_batch_size=64)
+    with pytest.raises((InputError, InfeasibleError), match=match):
+        plan_training(
+            run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions(**options)
+        )
+
+
+def test_training_estimate_refuses_more_pipeline_stages_than_layers():
+    with pytest.raises(InputError, match=r"pp 64 is more pipeline stages than Llama-3.1-8B's 32 layers"):
+        _estimate(num_gpus=64, pp=64, global_batch=64)  # was an estimate of 64 stages for 32 layers
+
+
+def test_a_micro_batch_larger_than_the_global_batch_is_named():
+    """Was "global batch of 64 sequences does not split into whole micro-batches over 3792 GPUs"."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64,
+                        micro_batch_size=1000)  # fmt: skip
+    with pytest.raises(InputError, match=r"--micro-batch-size\) 1000 is larger than the global batch of 64"):
+        plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+
+
+def test_compare_training_pins_as_training_does_and_an_empty_answer_is_an_error():
+    """`compare --mode training` ignored --dp (8-GPU rows where `training --dp 4` plans 4), let `--num-gpus 7
+    --tp 2` through to the search's batch message, and printed "No GPU and cloud combination can run this training
+    job." with exit 0 for an impossible deadline or --pp 100."""
+    model = ModelConfig(model_name="llama-3.1-8b")
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64)
+    rows = compare_training(run, model, TrainingOptions(dp=4), clouds=["aws"])
+    assert rows and {r.gpus for r in rows} == {4}
+    with pytest.raises(InputError, match=r"--num-gpus 7 is not a multiple of TP x PP x CP = 2"):
+        compare_training(run, model, TrainingOptions(num_gpus=7, tp=2), clouds=["aws"])
+    with pytest.raises(InputError, match=r"--pp 100 is more pipeline stages"):
+        compare_training(run, model, TrainingOptions(pp=100), clouds=["aws"])
+    with pytest.raises(InfeasibleError, match=r"no GPU type and cloud can run this training job: .*--deadline-hours"):
+        compare_training(run, model, TrainingOptions(deadline_hours=0.0001), clouds=["aws"])
+
+
+def test_method_recompute_and_objective_are_read_in_any_case():
+    """`--method LoRA` (the papers' spelling) was refused while `--framework` and `--precision` took any case."""
+    run = TrainingInput(dataset_size_tokens=10**8, sequence_length=4096, num_epochs=1, global_batch_size=64)
+    options = TrainingOptions(method="QLoRA", recompute="Full", optimize="Cost")
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"), options)
+    assert (plan.inputs["method"], plan.parallelism.recompute, plan.inputs["optimize"]) == ("qlora", "full", "cost")
+    estimate = _estimate(num_gpus=8, method="LoRA", recompute="Selective")
+    assert (estimate.method, estimate.recompute) == ("lora", "selective")
