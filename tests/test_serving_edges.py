@@ -221,3 +221,19 @@ def test_an_nvidia_only_engine_is_never_planned_on_an_amd_gpu(engine) -> None:
         gpu_types=["MI300X"],
     )
     assert amd  # SGLang (and vLLM) run on ROCm
+
+
+def test_cloud_and_engine_names_are_read_in_any_case() -> None:
+    """`inference --engine VLLM --cloud AWS` was refused ("is not one of vllm, ...") while `estimate --engine VLLM`
+    and `--clouds AWS` were read: the same plan as the catalog's lower-case ids, and the options say which."""
+    status, out, err = run(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--json", *WORKLOAD])
+    shouted = run(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--engine", "VLLM", "--cloud", "AWS",
+                   "--json", *WORKLOAD])  # fmt: skip
+    assert status == 0 and shouted[0] == 0, (err, shouted[2])
+    plain, loud = json.loads(out), json.loads(shouted[1])
+    assert loud["cost"] == plain["cost"] and loud["recommendation"] == plain["recommendation"]
+    options = ServingOptions(engine=" SGLang ", cloud="GCP")
+    options.validate(loader.clouds(), tuple(loader.load_engines()))
+    assert (options.engine, options.cloud) == ("sglang", "gcp")
+    assert "'nosuch' is not one of" in one_line_error(["inference", "--model", "llama-3.1-8b", "--gpu", "H100",
+                                                       "--engine", "NoSuch", *WORKLOAD])  # fmt: skip

@@ -144,3 +144,12 @@ def test_method_recompute_and_objective_are_read_in_any_case():
     assert (plan.inputs["method"], plan.parallelism.recompute, plan.inputs["optimize"]) == ("qlora", "full", "cost")
     estimate = _estimate(num_gpus=8, method="LoRA", recompute="Selective")
     assert (estimate.method, estimate.recompute) == ("lora", "selective")
+
+
+def test_training_reads_the_cloud_in_any_case() -> None:
+    """`training --cloud GCP` was refused ("is not one of aws, azure, gcp, ...") while `--clouds GCP` was read."""
+    from gpucast.catalog import loader
+
+    options = TrainingOptions(cloud=" GCP ")
+    options.validate(loader.clouds())
+    assert options.cloud == "gcp"

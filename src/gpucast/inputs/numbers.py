@@ -48,3 +48,10 @@ def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None
     low_ok = value >= 0 if allow_zero else value > 0  # compared once it is known to be a number
     if not (low_ok and value <= 1):
         raise InputError(f"{name} {value!r} must be between 0 and 1")
+
+
+def fold_case(value: Any) -> Any:
+    """A name as the planner spells it (lower case, no surrounding blanks); anything else unchanged, for the
+    check that follows to name it. Catalog ids (clouds, engines, methods) are lower case; a user types "AWS",
+    "vLLM" or "LoRA" as the vendors and papers write them."""
+    return value.strip().lower() if isinstance(value, str) else value

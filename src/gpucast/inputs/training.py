@@ -7,10 +7,9 @@ they share (``check_positive``, ``whole``) stay there. Every check names the fla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import InputError
-from .numbers import check_positive, whole
+from .numbers import check_positive, fold_case, whole
 from .offers import check_pricing
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
@@ -57,12 +56,6 @@ class TrainingInput:
 
 
 METHODS = ("full", "lora", "qlora")
-
-
-def fold_case(value: Any) -> Any:
-    """A name as the planner spells it (lower case, no surrounding blanks); anything else unchanged, for the
-    check that follows to name it."""
-    return value.strip().lower() if isinstance(value, str) else value
 
 
 RECOMPUTE = ("none", "selective", "full")
@@ -150,6 +143,7 @@ class TrainingOptions:
                 raise InputError(f"--num-gpus {self.num_gpus} is not TP x PP x CP x DP = {implied}")
         if self.deadline_hours is not None:
             check_positive("--deadline-hours", self.deadline_hours, upper=1e6)
+        self.cloud = fold_case(self.cloud)  # "AWS" as --clouds reads it
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
         check_pricing(self.pricing)

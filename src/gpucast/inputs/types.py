@@ -15,7 +15,7 @@ from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
 from .agent import AgentWorkloadInput
-from .numbers import check_fraction, check_positive, whole
+from .numbers import check_fraction, check_positive, fold_case, whole
 from .offers import check_pricing, parse_clouds
 
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
@@ -268,6 +268,8 @@ class ServingOptions:
         return parse_clouds(self.clouds, known_clouds)
 
     def validate(self, known_clouds: tuple[str, ...], known_engines: tuple[str, ...] = ("vllm",)) -> None:
+        # names in any case ("AWS", "vLLM"), as --clouds, --gpu, --model and `estimate --engine` are read
+        self.cloud, self.engine = fold_case(self.cloud), fold_case(self.engine)
         if not isinstance(self.cloud, str) or self.cloud not in known_clouds:
             raise InputError(f"--cloud {self.cloud!r} is not one of {', '.join(known_clouds)}")
         self.chosen_clouds(known_clouds)

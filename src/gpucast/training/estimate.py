@@ -13,8 +13,8 @@ from ..catalog import loader
 from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
-from ..inputs.numbers import check_positive, whole
-from ..inputs.training import TrainingInput, TrainingOptions, fold_case, resolve_framework
+from ..inputs.numbers import check_positive, fold_case, whole
+from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
