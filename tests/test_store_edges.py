@@ -251,3 +251,17 @@ def test_text_longer_than_its_column_is_a_bad_value_on_every_backend(db_url):  #
                 session.execute(text("UPDATE services SET team = :team"), {"team": "t" * 300})
             with opened.write() as session:
                 update_service(session, "chat", ServiceFields(notes="still editable"), actor="alice")
+
+
+def test_history_gpu_filter_is_a_name_in_any_case_not_a_like_pattern(store):
+    """`history --gpu` was ILIKE: '_' and '%' in the name were wildcards, so H100_SXM listed H100-SXM's plans."""
+    from gpucast.store.plans import save_plan
+
+    with store.write() as session:
+        for gpu in ("H100-SXM", "H100_SXM", "A100-80GB"):
+            save_plan(session, command="inference", kind="inference", inputs={}, actor="alice",
+                      result={"gpu_type": gpu, "total_gpus": 8, "monthly_cost": 1.0})  # fmt: skip
+    with store.read() as session:
+        assert [p.gpu_type for p, _ in list_plans(session, gpu="h100_sxm")] == ["H100_SXM"]
+        assert [p.gpu_type for p, _ in list_plans(session, gpu="H100-SXM")] == ["H100-SXM"]
+        assert list_plans(session, gpu="%") == []

@@ -12,7 +12,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, StoreNotFoundError
@@ -119,7 +119,8 @@ def list_plans(
     if kind:
         query = query.where(Plan.kind == kind)
     if gpu:
-        query = query.where(Plan.gpu_type.ilike(gpu))
+        # equal in any case: ILIKE read '_' and '%' in a name as wildcards ("H100_SXM" matched "H100-SXM")
+        query = query.where(func.lower(Plan.gpu_type) == gpu.lower())
     if since:
         query = query.where(Plan.created_at >= since)
     if until:
