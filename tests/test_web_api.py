@@ -91,6 +91,33 @@ def test_training_estimate_and_compare_are_the_python_api_results(client):
     assert response.json() == jsonish([r.to_dict() for r in rows])
 
 
+def test_training_body_takes_the_clis_parallelism_and_fp8_keys(client):
+    """cp, vpp, ep, sequence_parallel and fp8_recipe (the CLI's --cp, --vpp, --ep, --no-sequence-parallel,
+    --fp8-recipe) were refused as extra keys by the REST training body: the same plan as the Python API's."""
+    section = {"dataset_size_tokens": 1_000_000_000, "sequence_length": 8192, "num_epochs": 1,
+               "global_batch_size": 64, "tp": 2, "pp": 2, "dp": 2, "cp": 2, "vpp": 2,
+               "sequence_parallel": False, "fp8_recipe": "current"}  # fmt: skip
+    body = {
+        "training": section,
+        "model": {"model_name": "llama-3.1-8b", "precision": "FP8"},
+        "gpu": {"gpu_type": "H100"},
+    }
+    response = client.post("/api/v1/training", json=body)
+    assert response.status_code == 200, response.text
+    expected = plan_training(
+        TrainingInput(dataset_size_tokens=1_000_000_000, sequence_length=8192, num_epochs=1, global_batch_size=64),
+        ModelConfig(model_name="llama-3.1-8b", precision="FP8"),
+        GPUConfig(gpu_type="H100"),
+        TrainingOptions(tp=2, pp=2, dp=2, cp=2, vpp=2, sequence_parallel=False, fp8_recipe="current"),
+    )
+    assert response.json() == jsonish(expected.to_dict())
+    assert response.json()["gpu_resources"]["required_gpus"] == 16  # TP x PP x CP x DP
+    assert response.json()["parallelism"]["context_parallel"] == 2
+    assert response.json()["parallelism"]["virtual_pipeline_stages"] == 2
+    bad = client.post("/api/v1/training", json=body | {"training": section | {"fp8_recipe": "nosuch"}})
+    assert bad.status_code == 422 and "nosuch" in bad.text, bad.text
+
+
 def test_engine_version_reaches_the_plan(client):
     """An early-2025 engine release runs DeepSeek-R1 on its era's kernels (core.engine_era): the same question
     needs more GPUs than on the current release, and the plan echoes the version."""

@@ -220,6 +220,12 @@ class TrainingSection(_Body):
     deadline_hours: float | None = Field(None, gt=0, le=1e6)
     optimize: Literal["speed", "cost"] = "speed"
     framework: str = Field("default", max_length=50)
+    # the CLI's --cp, --vpp, --ep, --no-sequence-parallel and --fp8-recipe (TrainingOptions), checked there
+    cp: int = Field(1, gt=0, le=100_000, description="context-parallel ranks (the sequence split over them)")
+    vpp: int = Field(1, gt=0, le=1_000, description="virtual pipeline stages per PP rank (interleaved 1F1B)")
+    ep: int = Field(1, gt=0, le=100_000, description="expert-parallel ranks (MoE)")
+    sequence_parallel: bool = True
+    fp8_recipe: str | None = Field(None, max_length=20, description="delayed, current or mxfp8 (Blackwell); FP8 only")
 
 
 class TrainingServingBody(_Body):
