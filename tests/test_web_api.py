@@ -184,6 +184,12 @@ def test_not_found_malformed_json_and_missing_routes_share_the_shape(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404 and response.json() == {"error": "Not Found", "field": None}
     assert client.get("/api/v1/prices", params={"gpu": "H1000"}).status_code == 422
+    # an unknown cloud or region was an empty list (200 []), as if the cloud had no GPUs; `prices list` refuses it
+    nosuch = client.get("/api/v1/prices", params={"cloud": "nosuch"})
+    assert nosuch.status_code == 422 and "nosuch" in nosuch.text and "aws" in nosuch.text, nosuch.text
+    assert client.get("/api/v1/prices", params={"region": "nowhere"}).status_code == 422
+    shouted = client.get("/api/v1/prices", params={"cloud": "AWS", "gpu": "H100"}).json()
+    assert shouted and shouted == client.get("/api/v1/prices", params={"cloud": "aws", "gpu": "H100"}).json()
 
 
 def test_request_bodies_over_the_limit_are_refused(db_url, tokens):
