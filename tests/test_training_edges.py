@@ -153,3 +153,17 @@ def test_training_reads_the_cloud_in_any_case() -> None:
     options = TrainingOptions(cloud=" GCP ")
     options.validate(loader.clouds())
     assert options.cloud == "gcp"
+
+
+def test_a_sequence_beyond_a_catalog_models_context_is_planned_with_a_warning() -> None:
+    """Context extension is a real use, so it is planned, but it said nothing that Llama-3.1-8B was trained on 131,072
+    tokens; a model given by its shape (no real window) gets no such warning."""
+    training = TrainingInput(dataset_size_tokens=1_000_000_000, sequence_length=262_144, num_epochs=1,
+                             global_batch_size=8)  # fmt: skip
+    plan = plan_training(training, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"),
+                         TrainingOptions(method="lora"))  # fmt: skip
+    assert any("beyond Llama-3.1-8B's 131,072-token context window" in w for w in plan.warnings), plan.warnings
+    inside = plan_training(TrainingInput(dataset_size_tokens=1_000_000_000, sequence_length=8192, num_epochs=1,
+                                         global_batch_size=8), ModelConfig(model_name="llama-3.1-8b"),
+                           GPUConfig(gpu_type="H100"), TrainingOptions(method="lora"))  # fmt: skip
+    assert not any("context window" in w for w in inside.warnings)

@@ -341,6 +341,12 @@ def _build(
         )
     if training.dataset_size_tokens < tokens_per_step:  # one partial step per epoch: the step time is not its time
         warnings.append(f"the dataset ({training.dataset_size_tokens:,} tokens) is smaller than one global batch ({tokens_per_step:,} tokens): each epoch is a single partial step, so the step time shown (a full batch) is not that step's; the duration counts the dataset's tokens (use a smaller --global-batch-size)")  # fmt: skip
+    if model.model_name is not None and training.sequence_length > spec.max_context:  # a catalog model's real window
+        warnings.append(
+            f"--sequence-length {training.sequence_length:,} is beyond {spec.name}'s {spec.max_context:,}-token "
+            "context window: training past it is context extension (RoPE scaling such as YaRN or a larger base); "
+            "memory and time are planned for the length given"
+        )
     if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
         warnings.append(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
