@@ -135,3 +135,12 @@ def test_fleet_page_form_result_and_error(site):
     assert "80% / 95% held" in page.text and "(steps 1–24 of 24)" in page.text  # each node's achieved coverage
     bad = client.get("/fleet", params={"run": "1", "current_gpus": "many"})
     assert bad.status_code == 422 and "current_gpus" in bad.text and 'id="result"' not in bad.text
+
+
+def test_fleet_page_current_gpus_int_refuses_is_a_form_error(site):
+    """'²' passed str.isdigit() and int() refused it: a 500 (web and conversation sweep, 2026-12-06)."""
+    client = TestClient(site[0].app, raise_server_exceptions=False)
+    bad = client.get("/fleet", params={"run": "1", "horizon": "1d", "current_gpus": "²"})
+    assert bad.status_code == 422 and "current_gpus" in bad.text
+    many = client.get("/fleet", params={"run": "1", "horizon": "1d", "current_gpus": "1" * 5000})
+    assert many.status_code == 200

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..extras import install_hint
+from ..inputs.numbers import ascii_count
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .scenarios import SCENARIOS, Peak, apply_scenario, peaks
 
@@ -84,13 +85,18 @@ def parse_horizon(horizon: str | int, freq: str) -> int:
     from .history import step_seconds
 
     step = step_seconds(freq)
-    if isinstance(horizon, int) or (isinstance(horizon, str) and horizon.strip().isdigit()):
-        steps = int(horizon)
+    count = ascii_count(horizon) if isinstance(horizon, str) else None  # "²" and 5,000 digits were a ValueError
+    if isinstance(horizon, int):
+        steps = horizon
+    elif count is not None:
+        steps = count
     else:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(min|m|h|d|w)\s*", str(horizon).lower())
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(min|m|h|d|w)\s*", str(horizon).lower())
         if not match:
             raise InputError(f"cannot read horizon {horizon!r}; use e.g. 14d, 168h, 2w, 90min or a number of steps")
         seconds = float(match.group(1)) * _UNITS_S[match.group(2)]
+        if seconds > MAX_HORIZON_DAYS * 86_400:  # also a 400-digit number, whose float is inf (round() overflowed)
+            raise InputError(f"horizon {horizon!r} must be between one {freq} step and {MAX_HORIZON_DAYS} days")
         steps = round(seconds / step)
         if steps * step != seconds:
             raise InputError(f"horizon {horizon!r} is not a whole number of {freq} steps; use a multiple of {freq}")

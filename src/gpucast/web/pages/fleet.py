@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...errors import GpucastError, InputError
+from ...inputs.numbers import ascii_count
 from ...planning.fleet_run import PERIODS, RECONCILE, run_fleet
 from ..forecasting import stored_fleet
 from .render import error_message, form_values, render, require_reader
@@ -53,12 +54,13 @@ def fleet_page(request: Request) -> Response:
     chosen = DEFAULTS | values
     try:
         raw = chosen.get("current_gpus")
-        if raw is not None and not raw.isdigit():
+        gpus = None if raw is None else ascii_count(raw)  # not isdigit()/int(): "²" and 5,000 digits were a 500
+        if raw is not None and gpus is None:
             raise InputError(f"current_gpus: {raw!r} is not a whole number of GPUs (0 or more)")
         history, groups, configs, notes = stored_fleet(request.app.state.store, values.get("team"),
                                                        values.get("environment"))  # fmt: skip
         run = run_fleet(history, groups, configs, horizon=chosen["horizon"], reconcile=chosen["reconcile"],
-                        period=chosen["period"], current_gpus=None if raw is None else int(raw), notes=notes,
+                        period=chosen["period"], current_gpus=gpus, notes=notes,
                         skip=SKIP)  # fmt: skip
     except GpucastError as error:
         context["error"], status = error_message(error)

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...charts import svg as charts
-from ...errors import GpucastError
+from ...errors import GpucastError, StoreNotFoundError
+from ...inputs.numbers import TOO_MANY, ascii_count
 from ...store.plans import SORT_FIELDS
 from .render import error_message, form_values, render, require_reader
 
@@ -30,7 +31,7 @@ def history(request: Request) -> Response:
 
     params = form_values(request.query_params, ("service", "kind", "gpu", "sort", "saved", "offset"))
     sort = params.get("sort", "-created_at")
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    offset = ascii_count(params.get("offset", "")) or 0  # "²" or 5,000 digits: a ValueError, a 500, before
     error = None
     records: list[dict[str, Any]] = []
     more = False
@@ -81,12 +82,14 @@ def compare(request: Request) -> Response:
     require_reader(request)
     from ...store.plans import get_plan
 
-    ids = [int(v) for v in request.query_params.getlist("id") if v.isdigit()][:MAX_COMPARED]
+    ids = [(v, n) for v in request.query_params.getlist("id") if (n := ascii_count(v)) is not None][:MAX_COMPARED]
     plans: list[dict[str, Any]] = []
     error = None
     try:
         with request.app.state.store.read() as db:
-            for plan_id in ids:
+            for text, plan_id in ids:
+                if plan_id == TOO_MANY:  # past any row id: named as typed (cut), not as the number it was read as
+                    raise StoreNotFoundError(f"plan {text.strip()[:20]}... does not exist (see `gpucast history`)")
                 plan = get_plan(db, plan_id)
                 plans.append({"id": plan.id, "label": f"#{plan.id} {plan.gpu_type or plan.kind}",
                               "kind": plan.kind, "command": plan.command} | plan_figures(plan.result))  # fmt: skip

@@ -1,0 +1,57 @@
+"""Edge cases of the web pages found by the web and conversation sweep of 2026-12-06 (docs/reliability.md):
+each test failed before its fix. Pages through FastAPI's TestClient on a real SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gpucast.store import open_store
+from gpucast.store.services import ServiceFields, add_service, add_user
+from gpucast.store.tokens import create_token
+from gpucast.web import WebSettings, create_app
+
+HTML = {"Accept": "text/html"}
+HISTORY = "timestamp,rps\n" + "".join(
+    f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00,{5 + i % 24}\n" for i in range(24 * 10)
+)
+
+
+@pytest.fixture
+def site(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'edges.db'}")
+    with store.write() as session:
+        add_user(session, "alice", "requester", actor="alice")
+        tokens = {"alice": create_token(session, "alice", "alice")[0]}
+        add_service(session, "chat", ServiceFields(team="ml", environment="prod", criticality="tier2", cloud="aws",
+                                                   region="us-east-1"), actor="alice")  # fmt: skip
+    yield TestClient(create_app(store=store, settings=WebSettings()), raise_server_exceptions=False), tokens
+    store.close()
+
+
+@pytest.mark.parametrize("number", ["²", "1" * 5000])
+def test_numbers_int_refuses_are_not_a_500(site, number):
+    """'²' passes str.isdigit() and 5,000 digits pass it too, but int() refuses both: /history?offset=,
+    /history/compare?id= and the forecast horizon were a 500 (ValueError)."""
+    client, _ = site
+    history = client.get("/history", params={"offset": number}, headers=HTML)
+    assert history.status_code == 200
+    compared = client.get("/history/compare", params={"id": number}, headers=HTML)
+    assert compared.status_code == 422 and ("does not exist" in compared.text or "select at least one" in compared.text)
+    page = client.get("/forecast", headers=HTML).text
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    forecast = client.post("/forecast", data={"csrf_token": csrf, "horizon": number},
+                           files={"file": ("h.csv", HISTORY.encode(), "text/csv")}, headers=HTML)  # fmt: skip
+    assert forecast.status_code == 422 and "horizon" in forecast.text
+    long_unit = client.post("/forecast", data={"csrf_token": csrf, "horizon": "1" * 400 + "h"},
+                            files={"file": ("h.csv", HISTORY.encode(), "text/csv")}, headers=HTML)  # fmt: skip
+    assert long_unit.status_code == 422 and "366 days" in long_unit.text
+
+
+def test_ascii_count():
+    from gpucast.inputs.numbers import TOO_MANY, ascii_count
+
+    assert [ascii_count(t) for t in ("12", " 7 ", "", "-1", "1.5", "²", "١٢", "x")] == [12, 7] + [None] * 6
+    assert ascii_count("9" * 19) == 10**19 - 1 and ascii_count("1" * 5000) == TOO_MANY
