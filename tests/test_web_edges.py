@@ -55,3 +55,25 @@ def test_ascii_count():
 
     assert [ascii_count(t) for t in ("12", " 7 ", "", "-1", "1.5", "²", "١٢", "x")] == [12, 7] + [None] * 6
     assert ascii_count("9" * 19) == 10**19 - 1 and ascii_count("1" * 5000) == TOO_MANY
+
+
+def test_login_after_a_post_without_a_session_returns_to_the_form_not_to_a_405(site):
+    """A visitor whose session expired presses "Save to history": the login sent them back to GET /plan/save,
+    a "405 Method Not Allowed" page; now to the page the form was on (its Referer), else the home page."""
+    from urllib.parse import parse_qs, urlsplit
+
+    client, tokens = site
+    plan = "/plan?model=llama-3.1-8b&rps=4&input_tokens=500&output_tokens=200"
+    cases = [("/plan/save", {"Referer": f"http://testserver{plan}"}, plan),
+             ("/requests/1/transition", {"Referer": "http://testserver/requests/1"}, "/requests/1"),
+             ("/training/save", {}, "/"), ("/plan/save", {"Referer": "http://evil.example/plan?x=1"}, "/")]  # fmt: skip
+    for path, headers, expected in cases:
+        response = client.post(path, data={"model": "llama-3.1-8b"}, headers=HTML | headers, follow_redirects=False)
+        assert response.status_code == 303, path
+        location = urlsplit(response.headers["location"])
+        assert location.path == "/login" and parse_qs(location.query)["next"] == [expected], (path, location)
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    back = client.post("/login", data={"csrf_token": csrf, "token": tokens["alice"], "next": plan}, headers=HTML)
+    assert back.status_code == 200 and "Save to history" in back.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -92,8 +92,22 @@ def require_user(request: Request) -> str:
     """Pages that write: the logged-in user (the acting user for the store's rules)."""
     user = sessions.current(request).user
     if user is None:
-        raise LoginRequired(str(request.url.path))
+        raise LoginRequired(return_to(request))
     return user
+
+
+def return_to(request: Request) -> str:
+    """Where the login sends the visitor back: a form's POST address (``/plan/save``,
+    ``/requests/3/transition``) answers only POST, so after logging in a GET of it was a "405 Method Not Allowed"
+    page; the page the form was on (the ``Referer``, when it is this site's) is shown again instead, else the
+    home page. ``/plan?…`` and ``/training?…`` carry their inputs, so the plan to save is there again."""
+    if request.method in ("GET", "HEAD"):
+        return str(request.url.path)
+    referer = urlsplit(request.headers.get("referer", ""))
+    own = (request.url.scheme, request.url.netloc)
+    if (referer.scheme, referer.netloc) == own and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
 
 
 def login_redirect(request: Request, next_url: str) -> Response:
