@@ -77,3 +77,15 @@ def test_login_after_a_post_without_a_session_returns_to_the_form_not_to_a_405(s
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
     back = client.post("/login", data={"csrf_token": csrf, "token": tokens["alice"], "next": plan}, headers=HTML)
     assert back.status_code == 200 and "Save to history" in back.text
+
+
+def test_a_page_address_with_a_bad_id_is_the_404_page_for_a_browser(site):
+    """/requests/abc and a 5,000-digit request id answered a browser with the API's raw JSON error."""
+    client, _ = site
+    for path in ("/requests/abc", "/requests/1.5", "/requests/" + "9" * 5000):
+        page = client.get(path, headers=HTML)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), path
+        assert "There is no page at" in page.text and '{"error"' not in page.text
+    assert client.get("/requests/abc").json()["field"] == "request_id"  # a client that does not ask for HTML: JSON
+    api = client.get("/api/v1/requests/abc", headers=HTML)
+    assert api.status_code == 422 and api.json()["field"] == "request_id"  # the API keeps its JSON errors

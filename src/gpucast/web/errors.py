@@ -99,9 +99,14 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 
-    async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+    async def on_validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        if wants_html(request) and tuple(first.get("loc", ()))[:1] == ("path",):
+            # a browser on /requests/abc (or a 5,000-digit id): no such page, in the site's layout, not raw JSON
+            from .pages.render import error_page
+
+            return error_page(request, 404, "Not Found")
         if first.get("type") == "json_invalid":  # its location is a character offset, not a field (issue 23)
             return error_response(422, json_error_message(first), "body")
         if tuple(first.get("loc", ())) == ("body",) and first.get("type") == "model_attributes_type":
