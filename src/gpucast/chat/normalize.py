@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from .errors import AnswerError
+
 # Words the readers key on; a word within one or two typing slips of one of them is read as it.
 VOCABULARY = (
     "request", "requests", "query", "queries", "message", "messages", "second", "seconds", "minute", "minutes",
@@ -52,9 +54,42 @@ def normalize(text: str) -> tuple[str, list[str]]:
             text = re.sub(pattern, number, text)
     text, comma = _decimal_commas(text)
     guesses += comma
+    text = _exponents(text)
     text, ranges = _ranges(text)
     guesses += ranges
+    _refuse_negative(text)
     return text, guesses
+
+
+_EXPONENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)e([+-]?\d{1,4})(?![\w.])", re.IGNORECASE)
+LARGEST = 1e15  # past any rate, token count or time a plan takes (the planner's own bounds are far below it)
+
+
+def _exponents(text: str) -> str:
+    """ "1e3 rps" as "1000 rps" and "2.5e2" as "250": the readers know plain digits only, and read "1e3" as 3
+    (and "1e400" as 400) before. A number past ``LARGEST`` (or 1e400, infinite as a float) cannot be a value."""
+
+    def plain(match: re.Match[str]) -> str:
+        value = float(match[0])
+        if not value <= LARGEST:
+            raise AnswerError(f"{match[0]} is too large to be a usable value here; give a plain number such as '20'.")
+        return f"{value:.15g}" if value != int(value) else str(int(value))
+
+    return _EXPONENT.sub(plain, text)
+
+
+_NEGATIVE = re.compile(r"(?:(?<![\w.\-:])[-\u2212]\s?|\bminus\s+|\bnegative\s+)(?=\.?\d)", re.IGNORECASE)
+
+
+def _refuse_negative(text: str) -> None:
+    """A minus sign before a number ("-5 rps", "-2k in", "minus 5") is never a usable rate, size or time, and the
+    readers dropped it (reading 5 requests/s). Ranges ("10-20", "10 - 20") were read before; names and dates
+    ("llama-3.1-8b", "2026-01-01") have a letter or digit before their hyphens."""
+    match = _NEGATIVE.search(text)
+    if match:
+        shown = re.match(r"[-\u2212]?\s?\.?[\d.,]+\S*", text[match.start() :].replace("minus ", "-"))
+        value = shown[0] if shown else text[match.start() :].split()[0]
+        raise AnswerError(f"{value} is negative: a rate, a token count, a size or a time must be greater than 0.")
 
 
 def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:

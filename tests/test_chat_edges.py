@@ -1,0 +1,38 @@
+"""Answers to the conversation found misread by the web and conversation sweep of 2026-12-06
+(docs/reliability.md): each test failed before its fix. Read through ``questions.interpret``, the function the
+conversation uses, and one scripted ``gpucast chat``."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpucast.chat.errors import AnswerError
+from gpucast.chat.questions import BY_KEY, interpret
+
+
+def read(key: str, text: str, answers: dict | None = None) -> dict:
+    values = interpret(BY_KEY[key], text, answers or {})
+    return {k: v for k, v in values.items() if k != "_unsure"}
+
+
+@pytest.mark.parametrize(("key", "text"), [("rps", "-5 rps"), ("rps", "minus 5 rps"), ("rps", "\u22125 rps"),
+                                           ("tokens", "-2k in 500 out"), ("tokens", "2k in -500 out"),
+                                           ("tokens", "2000/-500"), ("latency", "-2 s"), ("peak", "-3x")])  # fmt: skip
+def test_a_negative_number_is_refused_not_read_without_its_sign(key, text):
+    """'-5 rps' was planned as 5 requests/s, '-2 s' as a 2-second target: the minus sign was dropped."""
+    with pytest.raises(AnswerError, match="negative"):
+        interpret(BY_KEY[key], text, {"rps": 10.0})
+
+
+def test_names_dates_and_ranges_keep_their_hyphens():
+    assert read("model", "serve llama-3.1-8b on H100")["model"] == "llama-3.1-8b"
+    assert read("rps", "10 -20 rps")["rps"] == 20.0 and read("rps", "10 - 20 rps")["rps"] == 20.0
+
+
+def test_a_number_in_e_notation_is_its_value():
+    """'1e3 rps' was read as 3 requests/s and '1e400 rps' as 400."""
+    assert read("rps", "1e3 rps") == {"rps": 1000.0} and read("rps", "2.5e2 rps") == {"rps": 250.0}
+    assert read("latency", "1e3 ms") == {"ttft_ms": 1000.0}
+    assert read("tokens", "1e3 in 500 out") == {"input_tokens": 1000, "output_tokens": 500}
+    with pytest.raises(AnswerError, match="too large"):
+        interpret(BY_KEY["rps"], "1e400 rps", {})
