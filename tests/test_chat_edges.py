@@ -36,3 +36,14 @@ def test_a_number_in_e_notation_is_its_value():
     assert read("tokens", "1e3 in 500 out") == {"input_tokens": 1000, "output_tokens": 500}
     with pytest.raises(AnswerError, match="too large"):
         interpret(BY_KEY["rps"], "1e400 rps", {})
+
+
+def test_one_token_count_keeps_its_multiplier():
+    """'1.5M tokens' to the tokens question was read as 1 token in (the 'M' and the '.5' were lost)."""
+    assert read("tokens", "1.5M tokens") == {"input_tokens": 1_500_000}
+    assert read("tokens", "0.5k") == {"input_tokens": 500} and read("tokens", "2 million") == {
+        "input_tokens": 2_000_000
+    }
+    assert read("tokens", "2k/500") == {"input_tokens": 2000, "output_tokens": 500}
+    with pytest.raises(AnswerError, match="whole numbers"):
+        interpret(BY_KEY["tokens"], "1.5 tokens", {})

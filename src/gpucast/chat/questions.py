@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import agent, names
 from .errors import AnswerError
 from .normalize import normalize
-from .numbers import token_count
+from .numbers import MULT, NUM, number_value, token_count
 from .parse import Values, bare_number, extract, horizon_text, looks_like_file, yes_no
 from .traffic import UNSURE, read_latency, read_peak, read_rps
 
@@ -132,8 +132,9 @@ def _peak_default(answers: Values) -> Values:
 
 
 def _read_tokens(text: str, answers: Values) -> Values:
-    numbers = re.findall(r"(?<![a-z\d.])\d+(?:\.\d+)?\s*k?(?![a-z])", text.lower())
-    values = [float(n.rstrip("k ").strip()) * (1000 if n.strip().endswith("k") else 1) for n in numbers]
+    # a whole number with its multiplier ("2k", "1.5M", "2 million"): the "M" was not read, so "1.5M tokens" was 1
+    found = re.findall(rf"(?<![a-z\d.,])({NUM})\s*({MULT})?(?![a-z\d.])", text.lower())
+    values = [number_value(num, mult) for num, mult in found]
     counts = [token_count(v) for v in values]
     if len(values) in (1, 2) and None in counts:
         raise AnswerError("Token counts are whole numbers of at least 1: give e.g. '2000 in, 500 out' or '2k/500'.")
