@@ -47,3 +47,19 @@ def test_one_token_count_keeps_its_multiplier():
     assert read("tokens", "2k/500") == {"input_tokens": 2000, "output_tokens": 500}
     with pytest.raises(AnswerError, match="whole numbers"):
         interpret(BY_KEY["tokens"], "1.5 tokens", {})
+
+
+def test_a_peak_below_the_average_is_a_contradiction_asked_again():
+    """'peak of 5 rps' after '10 rps' (or '10 rps' after a peak of 5) was planned as "peaks 1x" without a word."""
+    with pytest.raises(AnswerError, match="below the average of 10"):
+        interpret(BY_KEY["peak"], "peak of 5 rps", {"rps": 10.0})
+    with pytest.raises(AnswerError, match="below the average of 10"):
+        interpret(BY_KEY["rps"], "10 rps", {"peak_rps": 5.0})
+    assert read("peak", "peak of 30 rps", {"rps": 10.0}) == {"peak_rps": 30.0}
+    assert read("rps", "10 rps, peak of 30 rps", {"peak_rps": 5.0}) == {"rps": 10.0, "peak_rps": 30.0}
+    from test_chat_session import chat
+
+    result = chat(stdin="serve llama 3.1 8b on H100 on aws\n10 rps\npeak of 5 rps\n2x\n\n\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    assert "A peak of 5 requests/s is below the average of 10" in result.stdout
+    assert "peaks 2x = 20 requests/s" in result.stdout and "peaks 1x" not in result.stdout

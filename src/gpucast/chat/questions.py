@@ -331,6 +331,14 @@ def _interpret(question: Question, text: str, answers: Values) -> Values:
             raise AnswerError(
                 f"{values[key]:g} is not a usable value here: it must be greater than 0 ({question.examples})."
             )
+    both = {**answers, **values}
+    stated = "rps" in values or "peak_rps" in values
+    if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:
+        # a contradiction, planned before as "peaks 1x" without a word
+        raise AnswerError(
+            f"A peak of {both['peak_rps']:g} requests/s is below the average of {both['rps']:g}: the busiest "
+            "hour is at least the average; give the peak again (e.g. '3x' or '60 rps'), or both in one answer."
+        )
     return values
 
 
