@@ -89,3 +89,14 @@ def test_a_page_address_with_a_bad_id_is_the_404_page_for_a_browser(site):
     assert client.get("/requests/abc").json()["field"] == "request_id"  # a client that does not ask for HTML: JSON
     api = client.get("/api/v1/requests/abc", headers=HTML)
     assert api.status_code == 422 and api.json()["field"] == "request_id"  # the API keeps its JSON errors
+
+
+def test_an_upload_over_the_body_limit_is_a_page_for_a_browser(site):
+    """A 6 MiB history posted from the forecast page answered the browser with the API's raw JSON 413."""
+    client, _ = site
+    big = HISTORY.encode() * (6 * 2**20 // len(HISTORY) + 1)
+    page = client.post("/forecast", files={"file": ("h.csv", big, "text/csv")}, headers=HTML)
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert "larger than 5 MiB" in page.text and '{"error"' not in page.text
+    api = client.post("/api/v1/forecast", files={"file": ("h.csv", big, "text/csv")}, headers=HTML)
+    assert api.status_code == 413 and api.json()["error"].startswith("request body larger than")

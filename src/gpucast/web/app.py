@@ -87,7 +87,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -99,14 +99,26 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
         body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.requests import Request
+
+        from .errors import wants_html
+
+        request = Request(scope, receive)
+        if wants_html(request):  # a browser's upload form (/forecast): a page saying so, not the API's raw JSON
+            from .pages.render import error_page
+
+            limit = f"{self.max_bytes / 2**20:g} MiB"
+            page = error_page(request, 413, f"The upload is larger than {limit}, the most this server takes")
+            await page(scope, receive, send)
+            return
         body = json.dumps({"error": f"request body larger than {self.max_bytes} bytes", "field": None}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
