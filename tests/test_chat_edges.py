@@ -63,3 +63,11 @@ def test_a_peak_below_the_average_is_a_contradiction_asked_again():
     assert result.returncode == 0, result.stderr
     assert "A peak of 5 requests/s is below the average of 10" in result.stdout
     assert "peaks 2x = 20 requests/s" in result.stdout and "peaks 1x" not in result.stdout
+
+
+def test_two_different_rates_in_one_answer_are_asked_back():
+    """'10 rps, 20 rps' was planned at 20 requests/s without a word (the last rate won)."""
+    values = interpret(BY_KEY["rps"], "10 rps, 20 rps", {})
+    assert values["rps"] == 20.0 and values["_unsure"] == ["you gave two rates (10 and 20 requests/s); I used 20"]
+    assert "_unsure" not in interpret(BY_KEY["rps"], "600 requests per minute, 10 rps", {})  # the same rate twice
+    assert "_unsure" not in interpret(BY_KEY["rps"], "10 rps and a peak of 30 rps", {})

@@ -18,6 +18,7 @@ from .agent import extract_agent
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
 
 Values = dict[str, Any]
+UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
 
 INTENT_WORDS = (
     # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
@@ -96,14 +97,23 @@ def extract(text: str) -> Values:
 def _rates(low: str) -> Values:
     out: Values = {}
     short = {"rps": 1.0, "qps": 1.0, "req/s": 1.0, "r/s": 1.0, "rpm": 60.0, "qpm": 60.0, "rph": 3600.0, "rpd": 86400.0}
+    seen: dict[str, list[float]] = {}
     for match in re.finditer(rf"{_N}\s*(?P<short>rps|qps|req/s|r/s|rpm|qpm|rph|rpd)\b", low):
-        out[_rate_key(low, match.start(), match.end())] = _num(match) / short[match["short"]]
+        key = _rate_key(low, match.start(), match.end())
+        out[key] = _num(match) / short[match["short"]]
+        seen.setdefault(key, []).append(out[key])
     noun = rf"(?:more\s+)?(?:user\s+|api\s+|llm\s+|inference\s+)?{REQ}"
     for match in re.finditer(rf"{_N}\s*{noun}{PER}(?P<unit>{TIME_UNIT})", low):
         key = _rate_key(low, match.start(), match.end())
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
         out.setdefault(key, _num(match) / seconds_in(match["unit"]))
+        seen.setdefault(key, []).append(_num(match) / seconds_in(match["unit"]))
+    for key, rates in seen.items():  # "10 rps, 20 rps": two answers to one question, asked back (it took one silently)
+        if len({round(r, 9) for r in rates}) > 1:
+            shown = " and ".join(f"{r:g}" for r in rates)
+            out[UNSURE] = [*out.get(UNSURE, []), f"you gave two {'peak ' if key == 'peak_rps' else ''}rates "
+                                                  f"({shown} requests/s); I used {out[key]:g}"]  # fmt: skip
     if "rps" not in out:
         named = r"(?:rps|qps|requests per second|request rate|load|traffic)\s*(?:of|is|=|:|~|at|about)?"
         label = re.search(rf"{named}\s*{_N}", low)

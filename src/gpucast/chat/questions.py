@@ -13,8 +13,8 @@ from . import agent, names
 from .errors import AnswerError
 from .normalize import normalize
 from .numbers import MULT, NUM, number_value, token_count
-from .parse import Values, bare_number, extract, horizon_text, looks_like_file, yes_no
-from .traffic import UNSURE, read_latency, read_peak, read_rps
+from .parse import UNSURE, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+from .traffic import read_latency, read_peak, read_rps
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip

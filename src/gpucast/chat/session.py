@@ -17,9 +17,8 @@ from ..wording import counted, rate
 from . import agent, llm, names
 from .compute import effective
 from .errors import AnswerError
-from .parse import Values, yes_no
+from .parse import UNSURE, Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
-from .traffic import UNSURE
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)

@@ -12,9 +12,8 @@ import re
 
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
-from .parse import REQ, Values, bare_number
+from .parse import REQ, UNSURE, Values, bare_number
 
-UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
 LARGE_RATE = 10_000.0  # req/s: more than any single service in the calibration data; asked back
