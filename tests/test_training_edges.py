@@ -167,3 +167,16 @@ def test_a_sequence_beyond_a_catalog_models_context_is_planned_with_a_warning() 
                                          global_batch_size=8), ModelConfig(model_name="llama-3.1-8b"),
                            GPUConfig(gpu_type="H100"), TrainingOptions(method="lora"))  # fmt: skip
     assert not any("context window" in w for w in inside.warnings)
+
+
+def test_no_gpu_type_fits_names_the_most_capable_gpus_reason() -> None:
+    """With no GPU named, an impossible deadline was explained by the first GPU tried (a V100 taking hours), not by
+    the one a user would try next."""
+    training = TrainingInput(dataset_size_tokens=100_000_000_000, sequence_length=4096, num_epochs=1,
+                             global_batch_size=64)  # fmt: skip
+    with pytest.raises(InfeasibleError) as caught:
+        plan_training(training, ModelConfig(model_name="llama-3.1-70b"), GPUConfig(),
+                      TrainingOptions(deadline_hours=0.001))  # fmt: skip
+    message = str(caught.value)
+    assert re.match(r"no GPU type of \d+ tried can run it; on the most capable: Llama-3.1-70B on B200", message), message
+    assert "V100" not in message

@@ -217,6 +217,7 @@ def plan_training(
     gpus = [loader.resolve_gpu(gpu.gpu_type)] if gpu.gpu_type else list(loader.priced_gpus(options.cloud))
     found: list[Candidate] = []
     reasons: list[str] = []
+    closest: tuple[tuple[float, float], str] | None = None  # the most capable GPU's reason (most memory, then BF16)
     if gpu.gpu_type:  # one GPU named: a recipe it cannot run is the user's error
         check_fp8_recipe(options.fp8_recipe, precision, gpus[0])
     elif options.fp8_recipe is not None:
@@ -234,8 +235,16 @@ def plan_training(
             found.append(best_for_gpu(spec, candidate_gpu, training, options, chosen))
         except InfeasibleError as error:
             reasons.append(str(error))
+            rank = (candidate_gpu.memory_gib, candidate_gpu.dense_tflops.get("bf16", 0.0))
+            if closest is None or rank > closest[0]:
+                closest = (rank, str(error))
     if not found:
-        raise InfeasibleError(reasons[0] if len(reasons) == 1 else f"no GPU type can run it: {reasons[0]}")
+        if len(reasons) == 1:
+            raise InfeasibleError(reasons[0])
+        # the first GPU tried (often a V100) is the furthest from a run that fits or meets the deadline: name the
+        # most capable one's reason, the one a user would try next
+        best = closest[1] if closest is not None else reasons[0]
+        raise InfeasibleError(f"no GPU type of {len(reasons)} tried can run it; on the most capable: {best}")
     if options.optimize == "cost":
         found.sort(key=lambda c: (c.total_cost, c.hours))
     else:
