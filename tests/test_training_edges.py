@@ -178,5 +178,7 @@ def test_no_gpu_type_fits_names_the_most_capable_gpus_reason() -> None:
         plan_training(training, ModelConfig(model_name="llama-3.1-70b"), GPUConfig(),
                       TrainingOptions(deadline_hours=0.001))  # fmt: skip
     message = str(caught.value)
-    assert re.match(r"no GPU type of \d+ tried can run it; on the most capable: Llama-3.1-70B on B200", message), message
+    assert re.match(r"no GPU type of \d+ tried can run it; on the most capable: Llama-3.1-70B on B200", message), (
+        message
+    )
     assert "V100" not in message
