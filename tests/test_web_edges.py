@@ -51,7 +51,7 @@ def test_numbers_int_refuses_are_not_a_500(site, number):
 
 
 def test_ascii_count():
-    from gpucast.inputs.numbers import TOO_MANY, ascii_count
+    from gpucast.wording import TOO_MANY, ascii_count
 
     assert [ascii_count(t) for t in ("12", " 7 ", "", "-1", "1.5", "²", "١٢", "x")] == [12, 7] + [None] * 6
     assert ascii_count("9" * 19) == 10**19 - 1 and ascii_count("1" * 5000) == TOO_MANY

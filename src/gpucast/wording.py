@@ -1,4 +1,5 @@
-"""Counted nouns in messages: ``counted(1, "replica")`` is "1 replica", ``counted(3, "replica")`` "3 replicas"."""
+"""Numbers in words people read and type: counted nouns in messages (``counted(1, "replica")`` is "1 replica",
+``counted(3, "replica")`` "3 replicas"), rates for display, and whole counts as typed (``ascii_count``)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ def duration(hours: float) -> str:
     if hours < 1:
         return counted(max(1, round(hours * 60)), "minute")
     return f"{hours:,.1f} h"
+
+
+def ascii_count(text: str) -> int | None:
+    """The whole number >= 0 that ``text`` writes in ASCII digits ("12", " 7 "), else None; a number of more than
+    19 digits is returned as ``TOO_MANY`` (10**19, past any row id, count or step a caller takes), for the caller's
+    range check to refuse.
+
+    Why not ``text.isdigit()`` then ``int(text)``: isdigit() is true for "²" and other Unicode digits that int()
+    refuses, and int() refuses a text of more than 4,300 digits (``sys.get_int_max_str_digits``); both were a
+    ValueError, a 500 on the pages (/history?offset=, /history/compare?id=, /fleet's current GPUs) and in the
+    forecast horizon."""
+    text = text.strip()
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    return int(text) if len(text) <= 19 else TOO_MANY
+
+
+TOO_MANY = 10**19  # what ascii_count returns for a number of more than 19 digits (2**63 has 19)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..extras import install_hint
-from ..inputs.numbers import ascii_count
+from ..wording import ascii_count
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .scenarios import SCENARIOS, Peak, apply_scenario, peaks
 

@@ -50,24 +50,6 @@ def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None
         raise InputError(f"{name} {value!r} must be between 0 and 1")
 
 
-def ascii_count(text: str) -> int | None:
-    """The whole number >= 0 that ``text`` writes in ASCII digits ("12", " 7 "), else None; a number of more than
-    19 digits is returned as ``TOO_MANY`` (10**19, past any row id, count or step a caller takes), for the caller's
-    range check to refuse.
-
-    Why not ``text.isdigit()`` then ``int(text)``: isdigit() is true for "²" and other Unicode digits that int()
-    refuses, and int() refuses a text of more than 4,300 digits (``sys.get_int_max_str_digits``); both were a
-    ValueError, a 500 on the pages (/history?offset=, /history/compare?id=, /fleet's current GPUs) and in the
-    forecast horizon."""
-    text = text.strip()
-    if not text or not text.isascii() or not text.isdigit():
-        return None
-    return int(text) if len(text) <= 19 else TOO_MANY
-
-
-TOO_MANY = 10**19  # what ascii_count returns for a number of more than 19 digits (2**63 has 19)
-
-
 def fold_case(value: Any) -> Any:
     """A name as the planner spells it (lower case, no surrounding blanks); anything else unchanged, for the
     check that follows to name it. Catalog ids (clouds, engines, methods) are lower case; a user types "AWS",

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...errors import GpucastError, InputError
-from ...inputs.numbers import ascii_count
 from ...planning.fleet_run import PERIODS, RECONCILE, run_fleet
+from ...wording import ascii_count
 from ..forecasting import stored_fleet
 from .render import error_message, form_values, render, require_reader
 

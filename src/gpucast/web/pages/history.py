@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from ...charts import svg as charts
 from ...errors import GpucastError, StoreNotFoundError
-from ...inputs.numbers import TOO_MANY, ascii_count
 from ...store.plans import SORT_FIELDS
+from ...wording import TOO_MANY, ascii_count
 from .render import error_message, form_values, render, require_reader
 
 router = APIRouter(include_in_schema=False)
