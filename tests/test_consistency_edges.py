@@ -1,0 +1,63 @@
+"""Regressions of the consistency sweep (2026-12-06, docs/reliability.md): two commands that answer the same question
+must give the same numbers. Each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpucast.forecast.result import Backtest, ForecastPoint, ForecastResult
+from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from gpucast.planning.inference import plan_inference
+from gpucast.planning.timeline import capacity_timeline
+
+
+def _flat_forecast(days: list[float]) -> ForecastResult:
+    """A forecast whose upper 80% band is ``days[i]`` req/s every hour of day i (so each day's peak is that)."""
+    points = [
+        ForecastPoint(f"2026-01-{day + 1:02d}T{hour:02d}:00:00Z", rate * 0.8, {80: rate * 0.6}, {80: rate})
+        for day, rate in enumerate(days)
+        for hour in range(24)
+    ]
+    backtest = Backtest(None, None, None, None, None, None, {}, 0, 0, 24)
+    return ForecastResult("svc", "h", points, backtest, [], [24], "constant", 24 * len(days))
+
+
+@pytest.mark.parametrize("gpu", ["H100", "H200"])
+def test_capacity_periods_equal_inference_at_the_same_peak(gpu: str) -> None:
+    """A period of the capacity timeline (predict --model, service plan) needs what `gpucast inference --rps PEAK
+    --peak-multiplier 1` plans: it skipped the planner's target-utilization rule (3 replicas where inference plans
+    4 for Llama-3.1-8B at 40.5 req/s on H100), and priced GPUs one by one where inference rents whole instances
+    (3 H200s at $17,327 a month; AWS sells H200 only as 8-GPU instances, $46,206)."""
+    model = ModelConfig(model_name="llama-3.1-8b")
+    timeline = capacity_timeline(
+        _flat_forecast([40.5, 58.6]), model=model, input_tokens=1000, output_tokens=300, gpu=GPUConfig(gpu_type=gpu)
+    )
+    for period in timeline.periods:
+        workload = LLMWorkloadInput(period.peak_rps, 1000, 300, peak_load_multiplier=1.0)
+        plan = plan_inference(workload, model, GPUConfig(gpu_type=gpu), ServingOptions())
+        assert period.replicas == plan.gpu_resources.max_replicas
+        assert period.gpus == plan.gpu_resources.total_gpus
+        assert plan.cost is not None
+        assert period.monthly_cost == pytest.approx(plan.cost.monthly_gpu_cost)
+
+
+def test_runs_out_when_the_forecast_passes_what_the_current_fleet_is_sized_for() -> None:
+    """The "runs out" time and the periods use one rule: a fleet of exactly the GPUs a period needs does not run
+    out in that period, and one replica fewer does (the limit must follow the periods' rules)."""
+    model = ModelConfig(model_name="llama-3.1-8b")
+    forecast = _flat_forecast([40.5, 40.5])
+    timeline = capacity_timeline(forecast, model=model, input_tokens=1000, output_tokens=300, gpu=GPUConfig("H100"))
+    needed = timeline.periods[0].gpus
+    enough = capacity_timeline(
+        forecast, model=model, input_tokens=1000, output_tokens=300, gpu=GPUConfig("H100"), current_gpus=needed
+    )
+    assert enough.exceeds_capacity_at is None
+    fewer = capacity_timeline(
+        forecast,
+        model=model,
+        input_tokens=1000,
+        output_tokens=300,
+        gpu=GPUConfig("H100"),
+        current_gpus=needed - timeline.gpus_per_replica,
+    )
+    assert fewer.exceeds_capacity_at == forecast.forecast[0].timestamp
