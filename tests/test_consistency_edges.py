@@ -3,6 +3,9 @@ must give the same numbers. Each test failed before its fix."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 
 from gpucast.forecast.result import Backtest, ForecastPoint, ForecastResult
@@ -61,3 +64,18 @@ def test_runs_out_when_the_forecast_passes_what_the_current_fleet_is_sized_for()
         current_gpus=needed - timeline.gpus_per_replica,
     )
     assert fewer.exceeds_capacity_at == forecast.forecast[0].timestamp
+
+
+def test_explained_min_replicas_formula_reproduces_the_plan() -> None:
+    """`--explain` said min replicas = ceil(avg RPS / (RPS per replica x target utilization)) while the planner
+    divides by the saturation rate (core.fleet.size_fleet, docs/plan-deployment.md): its own row now states the
+    rate it uses, and that rate with the stated rule gives the plan's min replicas."""
+    workload = LLMWorkloadInput(40.5, 1000, 300, peak_load_multiplier=1.0)
+    plan = plan_inference(workload, ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"), ServingOptions())
+    rows = {row["quantity"]: row for row in plan.explain}
+    formula = rows["min replicas"]["formula"]
+    saturation = float(re.search(r"saturation RPS per replica ([\d.]+)", formula).group(1))  # type: ignore[union-attr]
+    assert saturation >= plan.throughput.rps_per_replica
+    expected = max(2, math.ceil(40.5 / (saturation * 0.7) - 1e-9))
+    assert int(rows["min replicas"]["value"]) == plan.gpu_resources.min_replicas == expected
+    assert rows["max replicas"]["formula"].startswith("max(min replicas, ")
