@@ -79,3 +79,27 @@ def test_explained_min_replicas_formula_reproduces_the_plan() -> None:
     expected = max(2, math.ceil(40.5 / (saturation * 0.7) - 1e-9))
     assert int(rows["min replicas"]["value"]) == plan.gpu_resources.min_replicas == expected
     assert rows["max replicas"]["formula"].startswith("max(min replicas, ")
+
+
+def test_training_plan_states_the_optimizer_it_sized_memory_with() -> None:
+    """`training --optimizer-8bit` planned 8-bit AdamW states (58.6 GB per GPU for Llama-3.1-8B ZeRO-3 on 8 H100s)
+    while the plan's inputs said "AdamW" and its assumptions "Adam 16 bytes/param": re-estimating what the plan
+    states (`training-estimate --optimizer adamw`) gave 65.5 GB. The plan now says 8-bit and the bytes it used."""
+    from gpucast.inputs.training import TrainingInput, TrainingOptions
+    from gpucast.training.estimate import TrainingEstimateRequest, estimate_training
+    from gpucast.training.plan import plan_training
+
+    training = TrainingInput(2_000_000_000, 4096, 1, 256)
+    options = TrainingOptions(zero=3, optimizer_8bit=True)
+    plan = plan_training(training, ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"), options)
+    assert plan.inputs["optimizer_8bit"] is True
+    assert any("8-bit AdamW, 10 bytes per trained parameter" in line for line in plan.assumptions)
+    p = plan.parallelism
+    again = estimate_training(
+        TrainingEstimateRequest(
+            gpu="H100", num_gpus=plan.gpu_resources.required_gpus, seq_len=4096, micro_batch=p.micro_batch_size,
+            model="llama-3.1-8b", global_batch=256, tp=p.tensor_parallel, pp=p.pipeline_parallel, zero=p.zero_stage,
+            optimizer="adamw8bit" if plan.inputs["optimizer_8bit"] else "adamw",
+        )
+    )  # fmt: skip
+    assert again.memory_per_gpu_gb == pytest.approx(plan.gpu_resources.gpu_memory_per_gpu_gb)
