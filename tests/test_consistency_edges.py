@@ -103,3 +103,18 @@ def test_training_plan_states_the_optimizer_it_sized_memory_with() -> None:
         )
     )  # fmt: skip
     assert again.memory_per_gpu_gb == pytest.approx(plan.gpu_resources.gpu_memory_per_gpu_gb)
+
+
+def test_fleet_and_spend_size_each_hour_as_inference_plans_that_rate() -> None:
+    """`gpucast fleet` and `predict --spend` size every hour with the service's configuration; they skipped the
+    planner's target-utilization rule, so a team's GPUs were fewer than its services' plans at the same rates
+    (Llama-3.1-8B on H100 at 40.5 req/s: 3 replicas where `inference --rps 40.5 --peak-multiplier 1` plans 4)."""
+    pytest.importorskip("pandas")
+    from gpucast.planning.fleet import ServiceConfig, service_spend
+
+    model = ModelConfig(model_name="llama-3.1-8b")
+    sizing, _ = service_spend(_flat_forecast([60.0, 60.0]), ServiceConfig(model, 1000, 300, GPUConfig("H100")))
+    for rate in (5.0, 20.0, 40.5, 58.6):
+        workload = LLMWorkloadInput(rate, 1000, 300, peak_load_multiplier=1.0)
+        plan = plan_inference(workload, model, GPUConfig("H100", gpu_types=None), ServingOptions(tp=1, pp=1))
+        assert int(sizing.gpus([rate])[0]) == plan.gpu_resources.total_gpus, rate
