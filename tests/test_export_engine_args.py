@@ -328,6 +328,22 @@ def test_moe_plans_get_expert_and_attention_data_parallel_options() -> None:
     assert "--enable-expert-parallel" in ep_only and "--data-parallel-size" not in ep_only
 
 
+def test_max_sequences_are_split_over_attention_dp_ranks_where_the_engine_caps_each_rank() -> None:
+    """Consistency sweep 2026-12-06: vLLM's --max-num-seqs and TensorRT-LLM's --max_batch_size cap EACH attention DP
+    rank (one scheduler per rank), so exporting the replica's concurrency let 8 ranks run 8x the sequences the plan
+    sized; SGLang divides --max-running-requests by its DP size itself and takes the replica's total."""
+    plan = _moe(8, 8)
+    concurrency = int(plan["throughput"]["concurrency_per_replica"])
+    per_rank = str(-(-concurrency // 8))
+    assert _flags(launch_for(plan, "vllm").argv)["--max-num-seqs"] == per_rank
+    assert _flags(launch_for(plan, "trtllm").argv)["--max_batch_size"] == per_rank
+    assert _flags(launch_for(plan, "sglang").argv)["--max-running-requests"] == str(concurrency)
+    four = _moe(8, 4)  # vLLM: 4 DP ranks of TP 2; TensorRT-LLM's attention DP spans all 8 TP ranks
+    assert _flags(launch_for(four, "vllm").argv)["--max-num-seqs"] == str(-(-concurrency // 4))
+    assert _flags(launch_for(four, "trtllm").argv)["--max_batch_size"] == per_rank
+    assert _flags(launch_for(_moe(8, 1), "vllm").argv)["--max-num-seqs"] == str(concurrency)  # EP alone: one rank
+
+
 def test_engine_version_defaults_to_current_and_rejects_unknown() -> None:
     plan = load("h100-llama-3.1-70b")
     assert {e: launch_for(plan, e).engine.version for e in ENGINES} == {"vllm": "0.34.0", "sglang": "0.5.23",

@@ -9,7 +9,9 @@ What goes where, and why:
 * tensor / pipeline parallel size = the plan's TP and PP (one replica = TP x PP GPUs); MoE plans with expert
   parallelism or attention data parallelism get the engine's EP / DP-attention options (``engine_options.moe``);
 * max concurrent sequences = the plan's operating concurrency per replica (the largest that meets the SLOs,
-  ``throughput.concurrency_per_replica``), so the engine cannot batch past the latency the plan promised;
+  ``throughput.concurrency_per_replica``), so the engine cannot batch past the latency the plan promised; where
+  the engine's flag caps each attention data-parallel rank (vLLM, TensorRT-LLM), that concurrency split over the
+  ranks (rounded up);
 * max model length = the planned context window (the KV capacity was sized for it);
 * memory fraction = the plan's ``gpu_memory_utilization``; each engine reads it under its own policy (vLLM: of total
   memory; SGLang: static weights + KV pool; TensorRT-LLM: of the memory free after weights) — a note says so
@@ -156,6 +158,15 @@ def _precision_args(plan: dict[str, Any], flags: EngineFlags, model: str, add: A
                         f"{next(iter(sorted(flags.kv_cache_dtype)), 'BF16')} or BF16")  # fmt: skip
 
 
+def _ranks_per_sequence_cap(flags: EngineFlags, tp: int, attention_dp: int) -> int:
+    """How many schedulers share the plan's concurrency: the attention DP ranks where the engine's max-sequences
+    flag caps each rank (vLLM: one engine core per DP rank; TensorRT-LLM: one executor per rank, attention DP over
+    all TP ranks), else 1 (SGLang divides --max-running-requests by its DP size itself)."""
+    if attention_dp <= 1 or not flags.moe.get("seqs_per_attention_dp_rank"):
+        return 1
+    return attention_dp if flags.moe.get("dp_attention_flag") else tp
+
+
 def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchOptions | None = None) -> EngineLaunch:
     """The launch command of one replica of a serving plan for ``engine`` (default: the plan's own engine)."""
     options = options or LaunchOptions(engine=engine)
@@ -193,7 +204,7 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     concurrency = max(1, int(thr["concurrency_per_replica"]))
     if options.role == "decode" and plan.get("disaggregation"):
         concurrency = max(1, int(plan["disaggregation"].get("decode_batch") or concurrency))
-    add("max_num_seqs", str(concurrency))
+    add("max_num_seqs", str(-(-concurrency // _ranks_per_sequence_cap(flags, tp, attention_dp))))
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
     _precision_args(plan, flags, model, add, config, notes, warnings)

@@ -378,15 +378,16 @@ def explain(request: ResolvedRequest, best: Candidate, planned: OperatingPoint) 
             f"{planned.requests_per_s:.3f} req/s: TTFT {planned.ttft_s * 1e3:.0f} ms, ITL {planned.itl_s * 1e3:.1f} ms",
             "peak RPS / max replicas, re-estimated as gpucast estimate --request-rate does",
         ),
-        (
+        (  # core.fleet.size_fleet: the target utilization is a share of the saturation rate, not of the SLO capacity
             "min replicas",
             f"{fleet.min_replicas}",
-            "max(HA minimum, ceil(avg RPS / (RPS per replica x target utilization)))",
+            "max(HA minimum, ceil(avg RPS / (saturation RPS per replica "
+            f"{max(est.saturation.requests_per_s, point.requests_per_s):.3f} x target utilization)))",
         ),
         (
             "max replicas",
             f"{fleet.max_replicas}",
-            "ceil(avg RPS x peak x (1 + growth) x (1 + safety margin) / RPS per replica)",
+            "max(min replicas, ceil(avg RPS x peak x (1 + growth) x (1 + safety margin) / RPS per replica))",
         ),
     ]
     if best.cost_at_peak:

@@ -2,7 +2,8 @@
 
 Each service is sized once, like a single service's capacity timeline (``timeline.py``): the inference planner
 picks a configuration (GPU type, TP × PP) for the service's highest upper-80% forecast; at every forecast step the
-service then needs ``max(min_replicas, ceil(rps × (1 + safety margin) / rps per replica))`` replicas of it. A
+service then needs ``max(min_replicas, ceil(rps × (1 + safety margin) / rps per replica), ceil(rps / (saturation
+rps per replica × target utilization)))`` replicas of it — what the planner gives for that rate (``core.fleet``). A
 team's need at a step is the sum over its services (each service rounds to whole replicas on its own, as it is
 deployed), a period's need the largest step of the period. Three figures per period, from the reconciled forecast:
 at the mean (``gpus``) and at the team's own 80% band (``gpus_low``, ``gpus_high``): each service's mean scaled by
@@ -33,7 +34,7 @@ from ..errors import InputError
 from ..forecast.hierarchy import HierarchyForecast, align
 from ..forecast.scenarios import period_start
 from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
-from .timeline import _plan
+from .timeline import _plan, _rates
 
 BANDS = ("low", "mean", "high")
 
@@ -60,10 +61,18 @@ class ServiceSizing:
     min_replicas: int
     safety_margin: float
     gpu_hourly_cost: float | None
+    saturation_rps_per_replica: float = 0.0  # with target_utilization: the planner's rule for the rate (0: none)
+    target_utilization: float = 0.7
 
     def gpus(self, rps: np.ndarray) -> np.ndarray:
-        """GPUs this service needs at each of ``rps`` (whole replicas, at least ``min_replicas``)."""
-        replicas = np.ceil(np.asarray(rps) * (1.0 + self.safety_margin) / self.rps_per_replica - 1e-9)
+        """GPUs this service needs at each of ``rps`` (whole replicas, at least ``min_replicas``), by both of the
+        planner's rules (``core.fleet.size_fleet``): the safety margin over the SLO capacity, and the rate at most
+        ``target_utilization`` of the saturation rate."""
+        rates = np.asarray(rps)
+        replicas = np.ceil(rates * (1.0 + self.safety_margin) / self.rps_per_replica - 1e-9)
+        if self.saturation_rps_per_replica > 0.0:
+            at_utilization = rates / (self.saturation_rps_per_replica * self.target_utilization)
+            replicas = np.maximum(replicas, np.ceil(at_utilization - 1e-9))
         return np.maximum(self.min_replicas, replicas).astype(int) * self.gpus_per_replica
 
 
@@ -126,6 +135,8 @@ def size_services(hf: HierarchyForecast, configs: dict[str, ServiceConfig]) -> l
                 min_replicas=config.options.min_replicas,
                 safety_margin=config.options.safety_margin,
                 gpu_hourly_cost=plan.cost.gpu_hourly_cost if plan.cost else None,
+                saturation_rps_per_replica=_rates(plan)[1],
+                target_utilization=config.gpu.target_gpu_utilization,
             )
         )
     return out

@@ -3,7 +3,11 @@ and GPUs the inference planner sizes for it, the monthly cost at that size, and 
 current fleet would be exceeded.
 
 The planner is run on the forecast peak (p95 of the 80% upper band in the period), with the peak
-multiplier set to 1 because the forecast already is the peak; the safety margin still applies.
+multiplier set to 1 because the forecast already is the peak; the safety margin still applies, and so does the
+planner's target utilization (``core.fleet.size_fleet``: the rate, here the peak, at most that share of a replica's
+saturation throughput), so a period needs the replicas `gpucast inference --rps PEAK --peak-multiplier 1` gives.
+Each period is priced as the planner prices a fleet on the offer it chose (whole instances of that instance type,
+``core.cost.same_offer``), not per GPU: 3 GPUs of an 8-GPU-only instance cost one instance.
 
 Request sizes: when the history had token columns (a request log, or ``input_tokens``/``output_tokens``
 columns), the forecast carries per-step token forecasts and each period is planned with its own token mix
@@ -14,10 +18,12 @@ up as fewer requests per replica. Tokens given explicitly override the forecast 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..core.cost import HOURS_PER_MONTH
+from ..catalog import loader
+from ..core.cost import cheapest_fleet
 from ..errors import InfeasibleError, InputError
 from ..forecast import ForecastResult, peaks
 from ..forecast import forecast_future_needs as forecast_rps
@@ -150,14 +156,15 @@ def capacity_timeline(
     fixed_gpu = replace(gpu, gpu_type=resources.recommended_gpu_type)
     fixed = replace(options, tp=resources.tensor_parallel, pp=resources.pipeline_parallel)
     gpus_per_replica = resources.min_gpus_per_replica
-    gpu_hourly = first_plan.cost.gpu_hourly_cost if first_plan.cost else None
-    per_replica_at: dict[tuple[float, float], float] = {mix[top.period_start]: first_plan.throughput.rps_per_replica}
+    monthly = _fleet_pricer(first_plan)
+    per_replica_at: dict[tuple[float, float], tuple[float, float]] = {mix[top.period_start]: _rates(first_plan)}
+    utilization = gpu.target_gpu_utilization
     periods: list[CapacityPeriod] = []
     for p in period_peaks:
         tokens = mix[p.period_start]
         if tokens not in per_replica_at:
             per_replica_at[tokens] = _rps_per_replica(p.peak, tokens, model, fixed_gpu, fixed)
-        per_replica = per_replica_at[tokens]
+        per_replica, saturation = per_replica_at[tokens]
         if per_replica <= 0.0:  # this period's mix does not fit the configuration sized at the top peak
             layout = f"TP={resources.tensor_parallel}" + (
                 f" x PP={resources.pipeline_parallel}" if resources.pipeline_parallel > 1 else ""
@@ -168,7 +175,11 @@ def capacity_timeline(
                 "tokens per request (from the history's token columns); give --input-tokens/--output-tokens, or "
                 "check those columns"
             )
-        replicas = max(options.min_replicas, math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica - 1e-9))
+        replicas = max(
+            options.min_replicas,
+            math.ceil(p.peak / (saturation * utilization) - 1e-9),
+            math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica - 1e-9),
+        )
         gpus = replicas * gpus_per_replica
         periods.append(
             CapacityPeriod(
@@ -177,7 +188,7 @@ def capacity_timeline(
                 replicas=replicas,
                 gpus=gpus,
                 gpu_type=resources.recommended_gpu_type,
-                monthly_cost=gpus * gpu_hourly * HOURS_PER_MONTH if gpu_hourly is not None else None,
+                monthly_cost=monthly(gpus_per_replica, replicas),
                 input_tokens=tokens[0],
                 output_tokens=tokens[1],
                 rps_per_replica=per_replica,
@@ -187,11 +198,18 @@ def capacity_timeline(
     capacity = None
     exceeded = None
     if current_gpus is not None:
-        per_period = {p.period_start: p.rps_per_replica for p in periods}
+        # the highest rate a fleet of replicas_now carries under both rules the periods are sized by
+        carried = {
+            p.period_start: min(
+                per_replica_at[mix[p.period_start]][0] / (1.0 + options.safety_margin),
+                per_replica_at[mix[p.period_start]][1] * utilization,
+            )
+            for p in periods
+        }
         replicas_now = current_gpus // gpus_per_replica
-        capacity = replicas_now * top_rps / (1.0 + options.safety_margin)
+        capacity = replicas_now * carried[top.period_start]
         for point in result.forecast:
-            limit = replicas_now * per_period[period_start(point.timestamp, period)] / (1.0 + options.safety_margin)
+            limit = replicas_now * carried[period_start(point.timestamp, period)]
             if point.hi80 > limit:
                 exceeded = point.timestamp
                 break
@@ -207,14 +225,38 @@ def _plan(
     return plan_inference(workload, model, gpu, options)
 
 
+def _rates(plan: LLMCapacityPlan) -> tuple[float, float]:
+    """(requests/s one replica carries within the SLOs, its saturation requests/s), as ``core.fleet.size_fleet``
+    reads them: saturation is never below the SLO capacity."""
+    thr = plan.throughput
+    saturation = (thr.max_tps_per_replica or 0.0) / max(plan.inputs.get("avg_output_tokens") or 1, 1)
+    return thr.rps_per_replica, max(saturation, thr.rps_per_replica)
+
+
 def _rps_per_replica(
     peak: float, tokens: tuple[float, float], model: ModelConfig, gpu: GPUConfig, options: ServingOptions
-) -> float:
-    """Requests/s one replica of the fixed configuration carries at this token mix (0 if it cannot serve it)."""
+) -> tuple[float, float]:
+    """``_rates`` of one replica of the fixed configuration at this token mix ((0, 0) if it cannot serve it)."""
     try:
-        return _plan(peak, tokens, model, gpu, options).throughput.rps_per_replica
+        return _rates(_plan(peak, tokens, model, gpu, options))
     except InfeasibleError:
-        return 0.0
+        return 0.0, 0.0
+
+
+def _fleet_pricer(plan: LLMCapacityPlan) -> Callable[[int, int], float | None]:
+    """``monthly(gpus_per_replica, replicas)`` on the offer the plan chose (cloud, region, instance type, pricing
+    model), whole instances, as the planner prices its autoscaled floor; None where the plan has no cost."""
+    cost = plan.cost
+    if cost is None:
+        return lambda _gpus, _replicas: None
+    gpu_id = loader.resolve_gpu(plan.gpu_resources.recommended_gpu_type).id
+    offer = [p for p in loader.prices_for(cost.cloud, gpu_id, cost.region) if p.instance_type == cost.instance_type]
+
+    def monthly(gpus_per_replica: int, replicas: int) -> float | None:
+        fleet = cheapest_fleet(offer, gpus_per_replica=gpus_per_replica, replicas=replicas, pricing=cost.pricing)
+        return fleet.monthly_usd if fleet is not None else None
+
+    return monthly
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ..catalog import loader
 from ..core.cost import FleetCost, cheapest_fleet
 from ..core.params import count_parameters
 from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
-from ..core.training_memory import FP8_RECIPES
+from ..core.training_memory import FP8_RECIPES, model_state_bytes_per_param
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.training import TrainingInput, TrainingOptions
@@ -275,6 +275,20 @@ def _single_gpu_option(
     return min(single, key=lambda c: (c.total_cost, c.hours)) if single else None
 
 
+def _state_bytes(setup: Any) -> str:
+    """The model-state memory rule of the optimizer the plan was sized with (it said "Adam 16 bytes/param" for
+    every optimizer: 8-bit AdamW plans hold 10, SGD 8)."""
+    weight, grad, states = model_state_bytes_per_param(
+        setup.precision, setup.optimizer, setup.model.hidden_size, setup.master_weights
+    )
+    label = {"adam": "Adam", "adamw": "AdamW", "adamw8bit": "8-bit AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
+    return (
+        f"Memory: {setup.precision.name} training with {label.get(setup.optimizer, setup.optimizer)}, "
+        f"{weight + grad + states:.3g} bytes per trained parameter (weights {weight:g} + gradients {grad:g} + "
+        f"optimizer states incl. master weights {states:.3g})"
+    )
+
+
 def _build(
     training: TrainingInput,
     model: ModelConfig,
@@ -367,6 +381,7 @@ def _build(
             "num_epochs": training.num_epochs,
             "global_batch_size": training.global_batch_size,
             "optimizer_type": training.optimizer_type,
+            "optimizer_8bit": setup.optimizer == "adamw8bit",  # the states the memory was planned with
             "gradient_checkpointing": training.gradient_checkpointing,
             "precision": (model.precision or DEFAULT_PRECISION).upper(),
             "method": options.method,
@@ -386,7 +401,7 @@ def _build(
             "'2 x params x seq_len' counts a whole sequence's forward pass as one token's work and omits the backward pass",
             f"MFU {perf.mfu:.0%} from the fitted step-time model (catalog/training_calibration.toml): GEMMs, "
             "attention, element-wise traffic, recomputation and exposed TP/PP/DP communication",
-            "Memory: mixed-precision Adam 16 bytes/param before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
+            _state_bytes(setup) + " before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
         ],
         warnings=warnings,
         recommendation=(
