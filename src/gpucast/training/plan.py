@@ -16,7 +16,7 @@ from ..catalog import loader
 from ..core.cost import FleetCost, cheapest_fleet
 from ..core.params import count_parameters
 from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
-from ..core.training_memory import FP8_RECIPES, model_state_bytes_per_param
+from ..core.training_memory import FP8_RECIPES
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.training import TrainingInput, TrainingOptions
@@ -30,7 +30,8 @@ from ..plans.training import (
     TrainingMetrics,
 )
 from ..version import __version__
-from ..wording import counted, duration
+from ..wording import duration
+from .plan_notes import plan_warnings, state_bytes
 
 GB = 1e9
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
@@ -275,20 +276,6 @@ def _single_gpu_option(
     return min(single, key=lambda c: (c.total_cost, c.hours)) if single else None
 
 
-def _state_bytes(setup: Any) -> str:
-    """The model-state memory rule of the optimizer the plan was sized with (it said "Adam 16 bytes/param" for
-    every optimizer: 8-bit AdamW plans hold 10, SGD 8)."""
-    weight, grad, states = model_state_bytes_per_param(
-        setup.precision, setup.optimizer, setup.model.hidden_size, setup.master_weights
-    )
-    label = {"adam": "Adam", "adamw": "AdamW", "adamw8bit": "8-bit AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
-    return (
-        f"Memory: {setup.precision.name} training with {label.get(setup.optimizer, setup.optimizer)}, "
-        f"{weight + grad + states:.3g} bytes per trained parameter (weights {weight:g} + gradients {grad:g} + "
-        f"optimizer states incl. master weights {states:.3g})"
-    )
-
-
 def _build(
     training: TrainingInput,
     model: ModelConfig,
@@ -351,29 +338,7 @@ def _build(
             gpu_hourly_cost=f.gpu_hourly_usd,
         )
     params = count_parameters(spec)
-    warnings = []
-    if cost is None:
-        warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted")
-    if single is not None:
-        startup, minimum = loader.run_overhead()
-        warnings.append(
-            f"the run takes about {duration(best.hours)} on {counted(n, 'GPU')} ({gpu.name}), shorter than an "
-            f"instance's practical minimum of about {minimum:g} h (start-up alone takes about {startup * 60:.0f} "
-            f"minutes: provisioning, image pull, model load); a single GPU does it too: 1 x {single.gpu.name}, "
-            f"{single.hours:,.2f} h, ${single.total_cost:,.2f} (see the first alternative; --num-gpus 1 plans it)"
-        )
-    if training.dataset_size_tokens < tokens_per_step:  # one partial step per epoch: the step time is not its time
-        warnings.append(f"the dataset ({training.dataset_size_tokens:,} tokens) is smaller than one global batch ({tokens_per_step:,} tokens): each epoch is a single partial step, so the step time shown (a full batch) is not that step's; the duration counts the dataset's tokens (use a smaller --global-batch-size)")  # fmt: skip
-    if model.model_name is not None and training.sequence_length > spec.max_context:  # a catalog model's real window
-        warnings.append(
-            f"--sequence-length {training.sequence_length:,} is beyond {spec.name}'s {spec.max_context:,}-token "
-            "context window: training past it is context extension (RoPE scaling such as YaRN or a larger base); "
-            "memory and time are planned for the length given"
-        )
-    if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
-        warnings.append(
-            f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
-        )
+    warnings = plan_warnings(training, model, options, spec, best, single, priced=cost is not None)
     return TrainingCapacityPlan(
         inputs={
             "dataset_size_tokens": training.dataset_size_tokens,
@@ -401,7 +366,7 @@ def _build(
             "'2 x params x seq_len' counts a whole sequence's forward pass as one token's work and omits the backward pass",
             f"MFU {perf.mfu:.0%} from the fitted step-time model (catalog/training_calibration.toml): GEMMs, "
             "attention, element-wise traffic, recomputation and exposed TP/PP/DP communication",
-            _state_bytes(setup) + " before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
+            state_bytes(setup) + " before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
         ],
         warnings=warnings,
         recommendation=(

@@ -1,0 +1,73 @@
+"""The words a training plan carries beside its numbers: its warnings and its memory assumption.
+
+Split from ``training.plan`` (the search and the plan's numbers stay there) to keep each file short; every sentence
+here restates what the chosen configuration was sized with, so a reader can check it without the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import loader
+from ..core.specs import ModelSpec
+from ..core.training_memory import model_state_bytes_per_param
+from ..inputs.training import TrainingInput, TrainingOptions
+from ..inputs.types import ModelConfig
+from ..wording import counted, duration
+
+
+def state_bytes(setup: Any) -> str:
+    """The model-state memory rule of the optimizer the plan was sized with (it said "Adam 16 bytes/param" for
+    every optimizer: 8-bit AdamW plans hold 10, SGD 8)."""
+    weight, grad, states = model_state_bytes_per_param(
+        setup.precision, setup.optimizer, setup.model.hidden_size, setup.master_weights
+    )
+    label = {"adam": "Adam", "adamw": "AdamW", "adamw8bit": "8-bit AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
+    return (
+        f"Memory: {setup.precision.name} training with {label.get(setup.optimizer, setup.optimizer)}, "
+        f"{weight + grad + states:.3g} bytes per trained parameter (weights {weight:g} + gradients {grad:g} + "
+        f"optimizer states incl. master weights {states:.3g})"
+    )
+
+
+def plan_warnings(
+    training: TrainingInput,
+    model: ModelConfig,
+    options: TrainingOptions,
+    spec: ModelSpec,
+    best: Any,
+    single: Any,
+    *,
+    priced: bool,
+) -> list[str]:
+    """What the plan's reader must know before acting on it: a missing price, a run shorter than an instance's
+    practical minimum (and the single GPU that does it), a dataset smaller than one batch, a sequence past the
+    model's context window, a global batch adjusted to divide. ``best`` and ``single``: ``training.plan``'s
+    Candidate (the chosen run; the single-GPU option or None), typed loosely so this module does not import the
+    planner that imports it."""
+    setup, gpu, n = best.setup, best.gpu, best.setup.num_gpus
+    tokens_per_step = setup.tokens_per_step
+    warnings = []
+    if not priced:
+        warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted")
+    if single is not None:
+        startup, minimum = loader.run_overhead()
+        warnings.append(
+            f"the run takes about {duration(best.hours)} on {counted(n, 'GPU')} ({gpu.name}), shorter than an "
+            f"instance's practical minimum of about {minimum:g} h (start-up alone takes about {startup * 60:.0f} "
+            f"minutes: provisioning, image pull, model load); a single GPU does it too: 1 x {single.gpu.name}, "
+            f"{single.hours:,.2f} h, ${single.total_cost:,.2f} (see the first alternative; --num-gpus 1 plans it)"
+        )
+    if training.dataset_size_tokens < tokens_per_step:  # one partial step per epoch: the step time is not its time
+        warnings.append(f"the dataset ({training.dataset_size_tokens:,} tokens) is smaller than one global batch ({tokens_per_step:,} tokens): each epoch is a single partial step, so the step time shown (a full batch) is not that step's; the duration counts the dataset's tokens (use a smaller --global-batch-size)")  # fmt: skip
+    if model.model_name is not None and training.sequence_length > spec.max_context:  # a catalog model's real window
+        warnings.append(
+            f"--sequence-length {training.sequence_length:,} is beyond {spec.name}'s {spec.max_context:,}-token "
+            "context window: training past it is context extension (RoPE scaling such as YaRN or a larger base); "
+            "memory and time are planned for the length given"
+        )
+    if setup.tokens_per_step != training.global_batch_size * training.sequence_length:
+        warnings.append(
+            f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
+        )
+    return warnings
