@@ -118,6 +118,24 @@ def test_training_body_takes_the_clis_parallelism_and_fp8_keys(client):
     assert bad.status_code == 422 and "nosuch" in bad.text, bad.text
 
 
+def test_training_body_reads_names_in_any_case_as_the_cli_does(client):
+    """ "LoRA", "Cost" and "adamw" were 422 in the REST body (and on the training page's URL) while the CLI read any
+    case: the same plan as the lower-case names."""
+    section = {"dataset_size_tokens": 100_000_000, "sequence_length": 2048, "num_epochs": 1, "global_batch_size": 32}
+    body = {"model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_type": "H100"}}
+    plain = client.post(
+        "/api/v1/training",
+        json=body | {"training": section | {"method": "lora", "optimize": "cost", "optimizer_type": "AdamW"}},
+    )
+    shouted = client.post(
+        "/api/v1/training",
+        json=body | {"training": section | {"method": "LoRA", "optimize": "Cost", "optimizer_type": "adamw"}},
+    )
+    assert plain.status_code == 200 and shouted.status_code == 200, shouted.text
+    assert shouted.json() == plain.json()
+    assert client.post("/api/v1/training", json=body | {"training": section | {"method": "nosuch"}}).status_code == 422
+
+
 def test_engine_version_reaches_the_plan(client):
     """An early-2025 engine release runs DeepSeek-R1 on its era's kernels (core.engine_era): the same question
     needs more GPUs than on the current release, and the plan echoes the version."""

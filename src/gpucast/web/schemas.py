@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..catalog.length_profiles import length_profile_names
 
@@ -226,6 +226,19 @@ class TrainingSection(_Body):
     ep: int = Field(1, gt=0, le=100_000, description="expert-parallel ranks (MoE)")
     sequence_parallel: bool = True
     fp8_recipe: str | None = Field(None, max_length=20, description="delayed, current or mxfp8 (Blackwell); FP8 only")
+
+    @field_validator("method", "recompute", "optimize", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """Names in any case ("LoRA", "QLoRA", "Cost"), as the CLI reads them (inputs.numbers.fold_case)."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("optimizer_type", mode="before")
+    @classmethod
+    def _optimizer_case(cls, value: object) -> object:
+        """ "adamw" or "ADAMW" is AdamW, as the CLI reads --optimizer in any case."""
+        names = {"adam": "Adam", "adamw": "AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
+        return names.get(value.strip().lower(), value) if isinstance(value, str) else value
 
 
 class TrainingServingBody(_Body):
