@@ -7,6 +7,7 @@ they share (``check_positive``, ``whole``) stay there. Every check names the fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
 from .numbers import check_positive, fold_case, whole
@@ -47,12 +48,18 @@ class TrainingInput:
                              f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
         if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
             raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
-        canonical = {name.lower(): name for name in OPTIMIZERS}  # any case, as training-estimate's "adamw"
-        self.optimizer_type = canonical.get(str(self.optimizer_type).strip().lower(), self.optimizer_type)
+        self.optimizer_type = optimizer_name(self.optimizer_type)  # any case, as training-estimate's "adamw"
         if self.optimizer_type not in OPTIMIZERS:
             raise InputError(
                 f"optimizer_type (--optimizer) {self.optimizer_type!r} is not one of {', '.join(OPTIMIZERS)}"
             )
+
+
+def optimizer_name(value: Any) -> Any:
+    """``OPTIMIZERS``' spelling of an optimizer given in any case ("adamw" -> "AdamW"); anything else unchanged,
+    for the check that follows to name it."""
+    canonical = {name.lower(): name for name in OPTIMIZERS}
+    return canonical.get(value.strip().lower(), value) if isinstance(value, str) else value
 
 
 METHODS = ("full", "lora", "qlora")

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..catalog.length_profiles import length_profile_names
+from ..inputs.numbers import fold_case
+from ..inputs.training import optimizer_name
 
 MAX_ID = 2**63 - 1  # the largest row id the databases store (gpucast.store.models.MAX_ID; no SQLAlchemy import here)
 
@@ -227,18 +229,9 @@ class TrainingSection(_Body):
     sequence_parallel: bool = True
     fp8_recipe: str | None = Field(None, max_length=20, description="delayed, current or mxfp8 (Blackwell); FP8 only")
 
-    @field_validator("method", "recompute", "optimize", mode="before")
-    @classmethod
-    def _any_case(cls, value: object) -> object:
-        """Names in any case ("LoRA", "QLoRA", "Cost"), as the CLI reads them (inputs.numbers.fold_case)."""
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("optimizer_type", mode="before")
-    @classmethod
-    def _optimizer_case(cls, value: object) -> object:
-        """ "adamw" or "ADAMW" is AdamW, as the CLI reads --optimizer in any case."""
-        names = {"adam": "Adam", "adamw": "AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
-        return names.get(value.strip().lower(), value) if isinstance(value, str) else value
+    # names in any case ("LoRA", "Cost", "adamw"), spelled as the CLI's TrainingInput/TrainingOptions spell them
+    _any_case = field_validator("method", "recompute", "optimize", mode="before")(fold_case)
+    _optimizer_case = field_validator("optimizer_type", mode="before")(optimizer_name)
 
 
 class TrainingServingBody(_Body):
