@@ -157,6 +157,17 @@ def regions(cloud: str | None = None) -> tuple[str, ...]:
     return tuple(sorted({p.region for p in load_prices() if cloud is None or p.cloud == cloud}))
 
 
+def check_region(region: str, flag: str = "--region", see: str = "see `gpucast prices list`") -> None:
+    """InputError unless some price is in ``region`` (named as ``flag``, with the closest regions that have one and
+    where to look them up): the planner, `gpucast prices list` and GET /api/v1/prices refuse an unknown region
+    alike, instead of answering with no offer."""
+    known = regions()
+    if region not in known:
+        hint = difflib.get_close_matches(region, known, n=3)
+        extra = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise InputError(f"{flag} {region!r} has no prices in the catalog{extra} ({see})")
+
+
 def prices_for(cloud: str, gpu_id: str, region: str | None = None) -> list[InstancePrice]:
     return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id and region in (None, p.region)]
 

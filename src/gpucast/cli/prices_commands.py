@@ -63,15 +63,14 @@ def dispatch(args: argparse.Namespace) -> int:
 def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     from ..catalog import loader
     from ..core.cost import RELIABILITY
-    from ..errors import InputError
     from ..inputs.offers import parse_clouds
     from ..planning.price_age import age_days
 
     clouds = parse_clouds(args.clouds, loader.clouds()) if getattr(args, "clouds", None) else loader.clouds()
     gpu = loader.resolve_gpu(args.gpu).id if getattr(args, "gpu", None) else None
     region = getattr(args, "region", None)
-    if region and region not in loader.regions():
-        raise InputError(f"--region {region!r} has no prices in the catalog (`gpucast prices list` shows the regions)")
+    if region:
+        loader.check_region(region, see="`gpucast prices list` shows the regions")
     local = {(p.cloud, p.instance_type, p.region) for p in loader.local_prices()}
     rows = []
     for p in loader.load_prices():

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 
 from ..catalog import loader
@@ -239,11 +238,7 @@ def resolve_offers(options: ServingOptions) -> tuple[tuple[str, ...], str | None
     clouds = options.chosen_clouds(loader.clouds())
     region = options.region.strip() if options.region else None
     if region is not None:
-        known = loader.regions()
-        if region not in known:
-            hint = difflib.get_close_matches(region, known, n=3)
-            extra = f"; did you mean {', '.join(hint)}?" if hint else ""
-            raise InputError(f"--region {region!r} has no prices in the catalog{extra} (see `gpucast prices list`)")
+        loader.check_region(region)
         offered = [c for c in clouds if region in loader.regions(c)]
         if not offered:
             raise InputError(

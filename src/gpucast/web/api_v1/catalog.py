@@ -64,14 +64,13 @@ async def gpus(request: Request) -> Response:
 def prices(cloud: str | None = None, gpu: str | None = None, region: str | None = None) -> JSONResponse:
     """Instance prices (USD per instance-hour; packaged catalog with the local price file merged over it), optionally
     for one cloud, one GPU (name or alias) and/or one region; each row has its source and as_of."""
-    from ...errors import InputError
     from ...inputs.offers import parse_clouds
 
     # unknown names are one input error (422), as `gpucast prices list` refuses them, not an empty list
     clouds = parse_clouds(cloud, loader.clouds()) if cloud is not None else loader.clouds()
     gpu_id = loader.resolve_gpu(gpu).id if gpu else None
-    if region is not None and region not in loader.regions():
-        raise InputError(f"region {region!r} has no prices in the catalog (GET /api/v1/prices lists the regions)")
+    if region is not None:
+        loader.check_region(region, "region", see="GET /api/v1/prices lists the regions")
     rows = [
         asdict(p)
         for p in loader.load_prices()
