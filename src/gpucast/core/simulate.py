@@ -69,6 +69,13 @@ def _chunk(cfg: ReplicaConfig, tokens: int, done: int, alone: bool) -> float:
     return prefill_seconds(cfg, float(tokens), batched=True, cached_tokens=float(done)) / cfg.pp
 
 
+def draw_shapes(lengths: LengthProfile, requests: int, rng: random.Random) -> list[tuple[int, int]]:
+    """``requests`` (input, output) shapes drawn from ``lengths`` by their weights: every simulated run's lengths
+    (the traces below, and ``validation.finite_runs``' closed loops)."""
+    weights = [w for w, _, _ in lengths.points]
+    return rng.choices([(i, o) for _, i, o in lengths.points], weights=weights, k=requests)
+
+
 def poisson_trace(
     rate: float, requests: int, lengths: LengthProfile, seed: int = 0
 ) -> tuple[tuple[float, int, int], ...]:
@@ -76,8 +83,7 @@ def poisson_trace(
     if rate <= 0 or requests < 1:
         raise ValueError("a simulation needs a positive rate and at least one request")
     rng = random.Random(seed)
-    weights = [w for w, _, _ in lengths.points]
-    shapes = rng.choices([(i, o) for _, i, o in lengths.points], weights=weights, k=requests)
+    shapes = draw_shapes(lengths, requests, rng)
     t, rows = 0.0, []
     for tin, tout in shapes:
         t += rng.expovariate(rate)
@@ -92,9 +98,7 @@ def fixed_rate_trace(
     ``poisson_trace``: a benchmark client that paces its requests evenly instead of at random."""
     if rate <= 0 or requests < 1:
         raise ValueError("a simulation needs a positive rate and at least one request")
-    rng = random.Random(seed)
-    weights = [w for w, _, _ in lengths.points]
-    shapes = rng.choices([(i, o) for _, i, o in lengths.points], weights=weights, k=requests)
+    shapes = draw_shapes(lengths, requests, random.Random(seed))
     return tuple(((k + 1) / rate, tin, tout) for k, (tin, tout) in enumerate(shapes))
 
 

@@ -42,7 +42,14 @@ import re
 
 from ..core.percentiles import QUANTILES, LatencyTail, LengthProfile
 from ..core.replica import ReplicaConfig
-from ..core.simulate import SimulationResult, fixed_rate_trace, poisson_trace, simulate, simulate_closed_loop
+from ..core.simulate import (
+    SimulationResult,
+    draw_shapes,
+    fixed_rate_trace,
+    poisson_trace,
+    simulate,
+    simulate_closed_loop,
+)
 
 RELAXATIONS = 10  # a run of N requests is steady when N >= this many relaxation times' arrivals
 # arrival sequences averaged (seeds 0..19): the p99 of 200 requests is their second longest and varies by 20-27% (one
@@ -111,12 +118,7 @@ def closed_loop_tail(
     if lengths is None or len(lengths.points) == 1:
         shape = (round(input_tokens), round(output_tokens)) if lengths is None else lengths.points[0][1:]
         return _average([simulate_closed_loop(cfg, clients, [shape] * requests)])
-    weights = [w for w, _, _ in lengths.points]
-    shapes = [(i, o) for _, i, o in lengths.points]
-    runs = []
-    for seed in range(SEEDS):
-        drawn = random.Random(seed).choices(shapes, weights=weights, k=requests)
-        runs.append(simulate_closed_loop(cfg, clients, drawn))
+    runs = [simulate_closed_loop(cfg, clients, draw_shapes(lengths, requests, random.Random(s))) for s in range(SEEDS)]
     return _average(runs)
 
 
