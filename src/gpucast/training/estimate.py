@@ -18,7 +18,7 @@ from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
-from .plan import GB, best_for_gpu, check_fp8_recipe, pinned_options
+from .plan import GB, best_for_gpu, check_fp8_recipe, check_tp_heads, pinned_options
 
 
 @dataclass
@@ -114,8 +114,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
     spec, _ = resolve_model_spec(model)
-    if request.tp is not None and spec.num_heads % request.tp:  # the same check as `gpucast training`
-        raise InputError(f"--tp {request.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    check_tp_heads(request.tp, spec)  # the same check as `gpucast training`
     gpu = loader.resolve_gpu(request.gpu)
     precision = parse_precision(request.precision)
     recipe = check_fp8_recipe(request.fp8_recipe, precision, gpu)

@@ -179,14 +179,20 @@ def _fill_paid_instances(
     return filled if filled.total_cost < candidate.total_cost else candidate
 
 
+def check_tp_heads(tp: int | None, spec: ModelSpec) -> None:
+    """A pinned TP must split the attention heads (each rank holds whole heads): `training`, `training-estimate`
+    and `compare --mode training` refuse it alike, naming --tp."""
+    if tp is not None and spec.num_heads % tp:
+        raise InputError(f"--tp {tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+
+
 def pinned_options(options: TrainingOptions, spec: ModelSpec) -> TrainingOptions:
     """The options with a pinned DP turned into TP, PP and the GPU count, after checking that the pinned TP, PP and
     GPU count can run the model (InputError naming the flag); ``compare --mode training`` pins the same way."""
     if options.dp is not None:  # DP pinned: TP and PP too (default 1), and the GPU count follows
         tp, pp = options.tp or 1, options.pp or 1
         options = replace(options, tp=tp, pp=pp, num_gpus=options.dp * tp * pp * options.cp)
-    if options.tp is not None and spec.num_heads % options.tp:
-        raise InputError(f"--tp {options.tp} does not divide {spec.name}'s {spec.num_heads} attention heads")
+    check_tp_heads(options.tp, spec)
     if options.pp is not None and options.pp > spec.num_layers:
         raise InputError(f"--pp {options.pp} is more pipeline stages than {spec.name}'s {spec.num_layers} layers")
     pinned = (options.tp or 1) * (options.pp or 1) * options.cp
