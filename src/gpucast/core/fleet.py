@@ -22,6 +22,18 @@ class FleetSize:
     max_replicas: int
 
 
+def replicas_at_slo(rate: float, capacity: float, safety_margin: float) -> int:
+    """Replicas that carry ``rate`` with ``safety_margin`` of headroom at ``capacity`` (requests/s one replica
+    serves within the SLOs): ceil(rate x (1 + margin) / capacity)."""
+    return math.ceil(rate * (1.0 + safety_margin) / capacity - 1e-9)
+
+
+def replicas_at_utilization(rate: float, saturation: float, target_utilization: float) -> int:
+    """Replicas that carry ``rate`` at no more than ``target_utilization`` of ``saturation`` (a replica's full
+    throughput, requests/s): ceil(rate / (saturation x utilization))."""
+    return math.ceil(rate / (saturation * target_utilization) - 1e-9)
+
+
 def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> FleetSize:
     """Replicas for peak load with margin at the SLO capacity, and for average load at the target GPU utilization.
 
@@ -34,8 +46,8 @@ def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSett
     capacity = estimate.capacity.requests_per_s
     saturation = max(estimate.saturation.requests_per_s, capacity)
     peak = workload.peak_requests_per_s
-    at_average = math.ceil(workload.requests_per_s / (saturation * settings.target_utilization) - 1e-9)
-    at_peak = math.ceil(peak * (1.0 + settings.safety_margin) / capacity - 1e-9)
+    at_average = replicas_at_utilization(workload.requests_per_s, saturation, settings.target_utilization)
+    at_peak = replicas_at_slo(peak, capacity, settings.safety_margin)
     low = max(settings.min_replicas, at_average)
     return FleetSize(planned_peak_rps=peak, min_replicas=low, max_replicas=max(low, at_peak))
 

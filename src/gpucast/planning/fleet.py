@@ -67,7 +67,8 @@ class ServiceSizing:
     def gpus(self, rps: np.ndarray) -> np.ndarray:
         """GPUs this service needs at each of ``rps`` (whole replicas, at least ``min_replicas``), by both of the
         planner's rules (``core.fleet.size_fleet``): the safety margin over the SLO capacity, and the rate at most
-        ``target_utilization`` of the saturation rate."""
+        ``target_utilization`` of the saturation rate — ``core.fleet.replicas_at_slo`` and
+        ``replicas_at_utilization`` over a whole array of rates at once (a fleet has many services x steps)."""
         rates = np.asarray(rps)
         replicas = np.ceil(rates * (1.0 + self.safety_margin) / self.rps_per_replica - 1e-9)
         if self.saturation_rps_per_replica > 0.0:

@@ -17,13 +17,13 @@ up as fewer requests per replica. Tokens given explicitly override the forecast 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..catalog import loader
 from ..core.cost import cheapest_fleet
+from ..core.fleet import replicas_at_slo, replicas_at_utilization
 from ..errors import InfeasibleError, InputError
 from ..forecast import ForecastResult, peaks
 from ..forecast import forecast_future_needs as forecast_rps
@@ -175,10 +175,10 @@ def capacity_timeline(
                 "tokens per request (from the history's token columns); give --input-tokens/--output-tokens, or "
                 "check those columns"
             )
-        replicas = max(
+        replicas = max(  # the planner's two rules (core.fleet.size_fleet), the peak being the period's average
             options.min_replicas,
-            math.ceil(p.peak / (saturation * utilization) - 1e-9),
-            math.ceil(p.peak * (1.0 + options.safety_margin) / per_replica - 1e-9),
+            replicas_at_utilization(p.peak, saturation, utilization),
+            replicas_at_slo(p.peak, per_replica, options.safety_margin),
         )
         gpus = replicas * gpus_per_replica
         periods.append(
