@@ -20,14 +20,19 @@ from test_store_db import db_url  # noqa: F401  (a SQLite and a PostgreSQL datab
 FIELDS = ServiceFields(team="ml", environment="prod", criticality="tier2", cloud="aws", region="us-east-1")
 
 
+def _alice_with_chat(session) -> None:
+    """A requester, alice, and her service chat: every store test's first write."""
+    add_user(session, "alice", "requester", actor="alice")
+    add_service(session, "chat", FIELDS, actor="alice")
+
+
 @pytest.fixture
 def store(tmp_path):
     """A SQLite store with a requester (alice), an approver (bob) and the service chat."""
     with open_store(f"sqlite:///{tmp_path / 'edges.db'}") as opened:
         with opened.write() as session:
-            add_user(session, "alice", "requester", actor="alice")
+            _alice_with_chat(session)
             add_user(session, "bob", "approver", actor="alice")
-            add_service(session, "chat", FIELDS, actor="alice")
         yield opened
 
 
@@ -75,8 +80,7 @@ def test_an_upload_error_names_the_upload_not_the_servers_temporary_file(tmp_pat
 
     url = f"sqlite:///{tmp_path / 'web.db'}"
     with open_store(url) as opened, opened.write() as session:
-        add_user(session, "alice", "requester", actor="alice")
-        add_service(session, "chat", FIELDS, actor="alice")
+        _alice_with_chat(session)
         token = create_token(session, "alice", "alice")[0]
     with TestClient(create_app(url)) as client:
         answer = client.post("/api/v1/services/chat/metrics", headers={"Authorization": f"Bearer {token}"},
@@ -222,8 +226,7 @@ def test_text_with_a_nul_byte_is_a_bad_value_on_every_backend(db_url):  # noqa: 
     """PostgreSQL refused it as a "database error" (HTTP 503, as if the database were down) and SQLite stored it."""
     with open_store(db_url) as opened:
         with opened.write() as session:
-            add_user(session, "alice", "requester", actor="alice")
-            add_service(session, "chat", FIELDS, actor="alice")
+            _alice_with_chat(session)
         nul = r"capacity_requests.justification .* holds a NUL \(0x00\) byte"
         with pytest.raises(InputError, match=nul), opened.write() as session:
             create_request(session, service="chat", gpu_type="H100", count=1, region="us-east-1",
@@ -241,8 +244,7 @@ def test_text_longer_than_its_column_is_a_bad_value_on_every_backend(db_url):  #
 
     with open_store(db_url) as opened:
         with opened.write() as session:
-            add_user(session, "alice", "requester", actor="alice")
-            add_service(session, "chat", FIELDS, actor="alice")
+            _alice_with_chat(session)
         too_long = r"services.owner .* is 300 characters, more than the 200 it holds"
         with pytest.raises(InputError, match=too_long), opened.write() as session:
             update_service(session, "chat", ServiceFields(owner="o" * 300), actor="alice")
