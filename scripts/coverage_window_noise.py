@@ -36,9 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from evaluate_forecasts import DAY, cuts, traces  # noqa: E402
+from evaluate_forecasts import DAY, Series, evaluate, traces  # noqa: E402
 
-from gpucast.forecast import forecast_load, load_history  # noqa: E402
 from gpucast.forecast.members import repair_outages  # noqa: E402
 
 TARGETS = {80: (0.70, 0.90), 95: (0.88, 0.98)}  # issue 26: the range each level's coverage must fall in
@@ -76,18 +75,10 @@ def oracle_windows(phi: float, horizon: int, seed: int = 0) -> dict[int, np.ndar
     return out
 
 
-def gpucast_windows(frame, horizon: int, origins: int, spacing: int) -> dict[int, np.ndarray]:  # type: ignore[no-untyped-def]
-    """Per-window coverage of gpucast's bands at each rolling origin."""
-    y = frame["rps"].to_numpy(dtype=float)
-    out: dict[int, list[float]] = {level: [] for level in TARGETS}
-    for end in cuts(len(y), horizon, origins, spacing):
-        result = forecast_load(load_history(frame.iloc[:end]), horizon)
-        actual = y[end : end + horizon]
-        for level in TARGETS:
-            lo = np.array([p.lo[level] for p in result.forecast])
-            hi = np.array([p.hi[level] for p in result.forecast])
-            out[level].append(float(np.mean((actual >= lo) & (actual <= hi))))
-    return {level: np.array(values) for level, values in out.items()}
+def gpucast_windows(series: Series, horizon: int, origins: int, spacing: int) -> dict[int, np.ndarray]:
+    """Per-window coverage of gpucast's bands at each rolling origin (``evaluate_forecasts.evaluate``'s windows)."""
+    windows = evaluate(series, horizon, origins, spacing, with_sf=False).windows or {}
+    return {level: np.array(windows.get(level, [])) for level in TARGETS}
 
 
 def outside(cover: np.ndarray, level: int) -> float:
@@ -111,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if series.short:
             continue
         phi = lag1(series.frame["rps"].to_numpy(dtype=float))
-        ours = gpucast_windows(series.frame, args.horizon, args.origins, args.spacing)
+        ours = gpucast_windows(series, args.horizon, args.origins, args.spacing)
         ref = oracle_windows(phi, args.horizon)
         cells = []
         for level in TARGETS:

@@ -74,6 +74,7 @@ class Score:
     sf_vs_naive: float | None
     cov80: float
     cov95: float
+    windows: dict[int, list[float]] | None = None  # level -> each origin's own cover (scripts/coverage_window_noise.py)
 
 
 def traces() -> list[Series]:
@@ -154,7 +155,8 @@ def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool)
         sf_err = [float(np.mean(np.abs(f - y[e : e + horizon]))) for f, e in zip(sf, ends, strict=True)]
         vs_sf = geomean([e / max(b, 1e-9) for e, b in zip(errors, sf_err, strict=True)])
         sf_naive = geomean([e / max(b, 1e-9) for e, b in zip(sf_err, naive_err, strict=True)])
-    return Score(s.name, s.family, vs_naive, vs_sf, sf_naive, float(np.mean(inside80)), float(np.mean(inside95)))
+    return Score(s.name, s.family, vs_naive, vs_sf, sf_naive, float(np.mean(inside80)), float(np.mean(inside95)),
+                 {80: [float(c) for c in inside80], 95: [float(c) for c in inside95]})  # fmt: skip
 
 
 METHODS = ("bottom_up", "mint_shrink", "wls", "none")
