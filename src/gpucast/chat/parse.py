@@ -107,8 +107,9 @@ def _rates(low: str) -> Values:
         key = _rate_key(low, match.start(), match.end())
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
-        out.setdefault(key, _num(match) / seconds_in(match["unit"]))
-        seen.setdefault(key, []).append(_num(match) / seconds_in(match["unit"]))
+        value = _num(match) / seconds_in(match["unit"])
+        out.setdefault(key, value)
+        seen.setdefault(key, []).append(value)
     for key, rates in seen.items():  # "10 rps, 20 rps": two answers to one question, asked back (it took one silently)
         if len({round(r, 9) for r in rates}) > 1:
             shown = " and ".join(f"{r:g}" for r in rates)
