@@ -84,7 +84,15 @@ def plan_disaggregated(
     batch = _largest_batch(cfg, context, itl_slo_ms)
     step = decode_step_time(cfg, max(batch, 1.0), context).total_s
     if budget <= 0.0 or batch < 1.0:
-        why = "prefill alone exceeds the TTFT SLO" if budget <= 0.0 else "one decode step exceeds the ITL SLO"
+        if latency * 1e3 >= ttft_slo_ms:
+            why = f"prefill alone ({latency * 1e3:,.0f} ms) exceeds the TTFT SLO"
+        elif budget <= 0.0:
+            why = (
+                f"prefill ({latency * 1e3:,.0f} ms) plus the KV transfer ({transfer * 1e3:,.0f} ms at {link_gb_s:g} GB/s "
+                "per GPU) exceed the TTFT SLO"
+            )
+        else:
+            why = "one decode step exceeds the ITL SLO"
         return DisaggregatedPlan(
             False, 0, 0, cfg.gpus, 0, unified_total_gpus, transfer * 1e3, latency * 1e3, math.inf, step * 1e3,
             batch, 0.0, unified_itl_ms, unified_prefill_share, "unified", f"disaggregation infeasible: {why}",

@@ -68,7 +68,7 @@ class AgentWorkloadInput:
             check_positive("agent.output_tokens_per_call", self.output_tokens_per_call, integer=True, upper=1_000_000)
         t = self.think_time_s
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not (0 <= t <= 1e6):
-            raise InputError(f"agent.think_time_s (--think-time-s) {t!r} must be a number of seconds, 0 or more")
+            raise InputError(f"agent.think_time_s (--think-time-s) {t!r} must be a number of seconds from 0 to 1000000")
         if self.calls_distribution not in DISTRIBUTIONS:
             raise InputError(
                 f"agent.calls_distribution (--calls-distribution) {self.calls_distribution!r} is not one of "
@@ -80,6 +80,11 @@ class AgentWorkloadInput:
             raise InputError(f"agent.prefix_caching {self.prefix_caching!r} must be true or false")
         if self.prefix_cache_gib is not None:
             check_positive("agent.prefix_cache_gib (--prefix-cache-gib)", self.prefix_cache_gib, upper=1e6)
+            if not self.prefix_caching:
+                raise InputError(
+                    f"agent.prefix_cache_gib (--prefix-cache-gib) {self.prefix_cache_gib:g} sizes the prefix cache, "
+                    "which --no-prefix-caching (agent.prefix_caching = false) turns off: give one or the other"
+                )
         if self.task_latency_slo_ms is not None:
             check_positive("agent.task_latency_slo_ms (--task-slo-ms)", self.task_latency_slo_ms, upper=1e9)
         if self.output_tokens_per_call is None and output_tokens is None:

@@ -327,3 +327,8 @@ class ServingOptions:
             raise InputError(f"--disaggregation {self.disaggregation!r} must be true or false")
         if self.kv_transfer_gb_s is not None:
             check_positive("--kv-transfer-gb-s", self.kv_transfer_gb_s, upper=1e5)
+            if not self.disaggregation:
+                raise InputError(
+                    f"--kv-transfer-gb-s {self.kv_transfer_gb_s:g} is the prefill-to-decode link of a disaggregated "
+                    "plan: give --disaggregation with it"
+                )

@@ -196,8 +196,10 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
     est, cfg = best.estimate, best.estimate.config
     lowest = est.lowest or est.capacity
     shard = cfg.layout.label()
-    slo = f"TTFT <= {request.slo.ttft_ms:g} ms, {token_target(request.slo.percentile)} <= {request.slo.itl_ms:g} ms" + (
-        f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else ""
+    slo = (
+        f"TTFT <= {request.slo.ttft_ms:g} ms, {token_target(request.slo.percentile)} <= {request.slo.itl_ms:g} ms"
+        + (f", end-to-end <= {request.slo.e2e_ms:g} ms" if request.slo.e2e_ms else "")
+        + (f", task <= {request.variant.task_slo_ms:g} ms" if request.variant.task_slo_ms else "")
     )
     return (
         f"infeasible: no load meets {slo} ({est.limit} missed); the lowest reachable with one request in flight on "

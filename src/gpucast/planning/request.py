@@ -15,7 +15,7 @@ from ..core.agent_search import ServingVariant
 from ..core.cost import INTERRUPTIBLE
 from ..core.engine_era import parse_engine_version
 from ..core.memory import MemorySettings, for_engine_release
-from ..core.params import representative_dense_model
+from ..core.params import count_parameters, representative_dense_model
 from ..core.percentiles import LengthProfile, check_percentile
 from ..core.specs import EngineSpec, GPUSpec, ModelSpec, Precision
 from ..core.speculative import SpeculativeConfig
@@ -277,6 +277,11 @@ def resolve_variant(
     agent = workload.agent
     if agent is not None:
         shape = agent.shape(workload.avg_output_tokens)
+        if shape.distribution == "fixed" and shape.max_calls and shape.calls_per_task > shape.max_calls:
+            notes.append(
+                f"every task capped at {shape.max_calls} calls (--max-calls-per-task) although --calls-per-task is "
+                f"{shape.calls_per_task:g}: the plan serves {shape.max_calls} calls per task"
+            )
         longest = max_context_tokens(shape)
         if longest > spec.max_context:
             raise InputError(
@@ -300,6 +305,13 @@ def resolve_variant(
                 raise InputError(
                     f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
                     f"{spec.vocab_size}: a draft model must share the target's tokenizer"
+                )
+            draft_active, target_active = count_parameters(draft).active, count_parameters(spec).active
+            if draft_active >= target_active:  # each proposed token would cost as much as the target's own step
+                raise InputError(
+                    f"--draft-model {name!r} ({draft_active / 1e9:.1f}B parameters per token) is not smaller than "
+                    f"{spec.name} ({target_active / 1e9:.1f}B): a draft model proposes tokens more cheaply than the "
+                    "target; use a smaller model of the same family or 'mtp'"
                 )
         assert options.acceptance_rate is not None  # validate() requires it with speculative_tokens
         speculative = SpeculativeConfig(
