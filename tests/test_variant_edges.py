@@ -4,6 +4,8 @@ itself, is one clear line and exit 2; an infeasible answer names the target that
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gpucast.catalog import loader
@@ -108,3 +110,48 @@ def test_the_rest_api_refuses_the_same_combinations(tmp_path) -> None:
             response = client.post("/api/v1/inference", json=body)
             assert response.status_code == 422, response.text
             assert expected in response.json()["error"]
+
+
+def test_estimate_takes_the_speculative_options_everywhere(tmp_path) -> None:
+    """``estimate`` speculates as ``inference`` does: from the CLI, the Python API and the REST API alike, with the
+    same refusals (a draft model not smaller than the target)."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.planning.estimate import EstimateRequest, estimate
+    from gpucast.web import create_app
+
+    fields = {"model": "llama-3.1-70b", "gpu": "H100", "num_gpus": 4, "tp": 4, "input_tokens": 1000,
+              "output_tokens": 250, "load": "request-rate", "load_value": 2.0}  # fmt: skip
+    spec = {"speculative_tokens": 4, "acceptance_rate": 0.7, "draft_model": "llama-3.2-1b"}
+    plain, fast = estimate(EstimateRequest(**fields)), estimate(EstimateRequest(**fields, **spec))
+    assert fast.itl_ms < plain.itl_ms  # 2.77 tokens per verification step at 70% acceptance
+    flags = ["estimate", "--model", "llama-3.1-70b", "--gpu", "H100", "--num-gpus", "4", "--tp", "4",
+             "--input-tokens", "1000", "--output-tokens", "250", "--request-rate", "2", "--json",
+             "--speculative-tokens", "4", "--acceptance-rate", "0.7"]  # fmt: skip
+    status, out, err = run([*flags, "--draft-model", "llama-3.2-1b"])
+    assert status == 0, err
+    assert json.loads(out)["itl_ms"] == pytest.approx(fast.itl_ms)
+    assert "is not smaller than" in one_line_error([*flags, "--draft-model", "llama-3.1-405b"])
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        response = client.post("/api/v1/estimate", json={**fields, **spec})
+        assert response.status_code == 200, response.text
+        assert response.json()["itl_ms"] == pytest.approx(fast.itl_ms)
+        refused = client.post("/api/v1/estimate", json={**fields, **spec, "draft_model": "llama-3.1-405b"})
+        assert refused.status_code == 422 and "is not smaller than" in refused.json()["error"]
+
+
+def test_the_rest_estimate_body_takes_the_moe_layout_and_engine_release(tmp_path) -> None:
+    """``ep``, ``attention_dp`` and ``engine_version`` were CLI and Python API fields the REST body refused."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.planning.estimate import EstimateRequest, estimate
+    from gpucast.web import create_app
+
+    fields = {"model": "deepseek-r1", "gpu": "H200", "num_gpus": 8, "tp": 8, "ep": 8, "attention_dp": 8,
+              "input_tokens": 1000, "output_tokens": 1000, "load": "concurrency", "load_value": 64,
+              "engine": "sglang", "engine_version": "0.4.3"}  # fmt: skip
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        response = client.post("/api/v1/estimate", json=fields)
+    assert response.status_code == 200, response.text
+    assert response.json()["ep"] == 8 and response.json()["attention_dp"] == 8
+    assert response.json()["itl_ms"] == pytest.approx(estimate(EstimateRequest(**fields)).itl_ms)

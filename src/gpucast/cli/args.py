@@ -338,6 +338,10 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     shape.add_argument("--input-tokens", type=token_count, help="input tokens per request (or --length-profile)")
     shape.add_argument("--output-tokens", type=token_count, help="output tokens per request (or --length-profile)")
     shape.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
+    spec = parser.add_argument_group("speculative decoding (as `inference` takes it)")
+    spec.add_argument("--speculative-tokens", type=int, default=0, help="draft tokens per round, k (default 0: off)")
+    spec.add_argument("--acceptance-rate", type=float, help="per-token draft acceptance rate, 0-1")
+    spec.add_argument("--draft-model", default="mtp", help="mtp (MTP/EAGLE head, default) or a catalog model name")
     load = shape.add_mutually_exclusive_group(required=True)
     load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
     load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
@@ -382,4 +386,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,
+        speculative_tokens=args.speculative_tokens,
+        acceptance_rate=args.acceptance_rate,
+        draft_model=args.draft_model,
     )

@@ -64,17 +64,34 @@ class VariantCandidate:
     detail: AgentDetail
 
 
-def _speculative_config(
-    cfg: ReplicaConfig, memory_kv_bytes: float, kv_per_token: float, spec: SpeculativeConfig, reserved_tokens: float
-) -> tuple[ReplicaConfig, int, int, float]:
-    """The replica with a proposer: its weights and KV come out of the KV cache."""
+def add_proposer(
+    cfg: ReplicaConfig,
+    memory: MemoryBreakdown,
+    kv_limited: int,
+    spec: SpeculativeConfig,
+    *,
+    reserved_tokens: float,
+    minimum_tokens: int,
+) -> tuple[ReplicaConfig, MemoryBreakdown, int, float]:
+    """The replica with a speculative proposer: its weights and KV come out of the KV cache, and the replica's
+    steps verify ``spec.draft_tokens + 1`` tokens (``cfg.speculative``). Returns (config, memory, KV-limited
+    sequences, draft weight bytes per GPU); raises when the cache left holds fewer than ``minimum_tokens``.
+    Used by the planner (``estimate_variant``) and by ``estimate``, so both see the same replica."""
+    kv_bytes = memory.kv_cache_gib * GIB
     draft_w, draft_kv = draft_memory_per_gpu(
         cfg.model, spec, precision=cfg.precision, kv_precision=cfg.kv_precision, tp=cfg.tp
     )
-    left = memory_kv_bytes - draft_w
-    capacity = int(left // (kv_per_token + draft_kv)) if left > 0 else 0
-    kv_limited = int(capacity // reserved_tokens)
-    return replace(cfg, speculative=spec), capacity, kv_limited, draft_w
+    left = kv_bytes - draft_w
+    tokens = int(left // (memory.kv_bytes_per_token_per_gpu + draft_kv)) if left > 0 else 0
+    if tokens < minimum_tokens:
+        raise InfeasibleError(
+            f"with the speculative proposer's weights and KV, the KV cache holds {tokens} tokens at "
+            f"TP={cfg.tp} PP={cfg.pp} on {cfg.gpu.name}, less than one {minimum_tokens}-token sequence"
+        )
+    kv_limited = int(tokens // reserved_tokens)
+    memory = replace(memory, kv_cache_gib=left / GIB, kv_capacity_tokens=tokens)
+    cfg = replace(cfg, speculative=spec, max_sequences=max(1, min(kv_limited, cfg.max_sequences)))
+    return cfg, memory, kv_limited, draft_w
 
 
 def _estimate_at(
@@ -148,21 +165,14 @@ def estimate_variant(
     )  # fmt: skip
     draft_w = 0.0
     if variant.speculative is not None:
-        kv_bytes = memory.kv_cache_gib * GIB
-        cfg, tokens, kv_limited, draft_w = _speculative_config(
+        cfg, memory, kv_limited, draft_w = add_proposer(
             cfg,
-            kv_bytes,
-            memory.kv_bytes_per_token_per_gpu,
+            memory,
+            kv_limited,
             variant.speculative,
-            settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens),
+            reserved_tokens=settings.memory.kv_tokens_per_sequence(workload.input_tokens, workload.output_tokens),
+            minimum_tokens=settings.context_window,
         )
-        if tokens < settings.context_window:
-            raise InfeasibleError(
-                f"with the speculative proposer's weights and KV, the KV cache holds {tokens} tokens at "
-                f"TP={tp} PP={pp} on {gpu.name}, less than one {settings.context_window}-token sequence"
-            )
-        memory = replace(memory, kv_cache_gib=(kv_bytes - draft_w) / GIB, kv_capacity_tokens=tokens)
-        cfg = replace(cfg, max_sequences=max(1, min(kv_limited, cfg.max_sequences)))
 
     def run(cached: float) -> ReplicaEstimate:
         return _estimate_at(

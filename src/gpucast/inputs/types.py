@@ -222,6 +222,19 @@ class GPUConfig:
             )
 
 
+def check_speculation(speculative_tokens: int, acceptance_rate: float | None, draft_model: str) -> None:
+    """Speculative-decoding inputs, as ``inference`` and ``estimate`` take them (k, acceptance rate, proposer)."""
+    k = speculative_tokens
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 16:
+        raise InputError(f"--speculative-tokens {k!r} must be a whole number from 0 (off) to 16")
+    if k and acceptance_rate is None:
+        raise InputError("--acceptance-rate is required with --speculative-tokens (e.g. 0.7)")
+    if acceptance_rate is not None:
+        check_fraction("--acceptance-rate", acceptance_rate, allow_zero=True)
+    if not isinstance(draft_model, str) or not draft_model.strip():
+        raise InputError(f"--draft-model {draft_model!r} must be 'mtp' or a catalog model name")
+
+
 @dataclass
 class ServingOptions:
     """gpucast's additions: SLOs, cloud and pricing, headroom, sharding and engine limits."""
@@ -314,15 +327,7 @@ class ServingOptions:
         self._validate_new_options()
 
     def _validate_new_options(self) -> None:
-        k = self.speculative_tokens
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= 16:
-            raise InputError(f"--speculative-tokens {k!r} must be a whole number from 0 (off) to 16")
-        if k and self.acceptance_rate is None:
-            raise InputError("--acceptance-rate is required with --speculative-tokens (e.g. 0.7)")
-        if self.acceptance_rate is not None:
-            check_fraction("--acceptance-rate", self.acceptance_rate, allow_zero=True)
-        if not isinstance(self.draft_model, str) or not self.draft_model.strip():
-            raise InputError(f"--draft-model {self.draft_model!r} must be 'mtp' or a catalog model name")
+        check_speculation(self.speculative_tokens, self.acceptance_rate, self.draft_model)
         if not isinstance(self.disaggregation, bool):
             raise InputError(f"--disaggregation {self.disaggregation!r} must be true or false")
         if self.kv_transfer_gb_s is not None:

@@ -14,137 +14,28 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..catalog import loader
-from ..core.engine_era import check_engine_version, parse_engine_version
+from ..core.agent_search import add_proposer
+from ..core.engine_era import parse_engine_version
 from ..core.inference import replica_config
 from ..core.layout import Layout
 from ..core.memory import MemorySettings, for_engine_release
-from ..core.percentiles import QUANTILES, LengthProfile
+from ..core.percentiles import QUANTILES
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load
 from ..core.tails import latency_tail
 from ..core.workload import PlanSettings, Workload
 from ..errors import InfeasibleError, InputError
-from ..inputs.length_profile import resolve_length_profile
-from ..inputs.numbers import check_fraction, check_positive, whole
 from ..inputs.types import ModelConfig, parse_precision, resolve_precision
-from .request import check_profile_fits, check_request_fits, engine_gpus, resolve_model_spec
+from .estimate_request import DEFAULT_PRECISION, LOADS, EstimateRequest
+from .request import (
+    check_profile_fits,
+    check_request_fits,
+    engine_gpus,
+    resolve_model_spec,
+    resolve_speculation,
+)
 
-LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
-DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
-
-
-@dataclass
-class EstimateRequest:
-    """A fixed deployment and load. ``load_value`` is requests in flight (concurrency, across all
-    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch). Token counts are whole
-    numbers of at least 1 (a whole float such as 500.0 is taken as that int)."""
-
-    gpu: str
-    num_gpus: int
-    input_tokens: int
-    output_tokens: int
-    load: str = "max-throughput"
-    load_value: float | None = None
-    model: str | None = None
-    model_config: str | None = None
-    tp: int | None = None
-    pp: int = 1
-    ep: int = 1  # expert-parallel groups among the TP GPUs (MoE, core.layout)
-    attention_dp: int = 1  # attention data-parallel groups among the TP GPUs (MoE, core.layout)
-    precision: str | None = None  # None: the published checkpoint's (FP8 for DeepSeek-V3/R1), else DEFAULT_PRECISION
-    kv_precision: str | None = None
-    engine: str = "vllm"
-    # the engine release ("0.7.3"); None = the current one: an older release may run the model on earlier kernels
-    # (core.engine_era, calibration.toml [eras.*])
-    engine_version: str | None = None
-    gpu_memory_utilization: float | None = None
-    max_model_len: int | None = None
-    max_num_seqs: int | None = None
-    # a built-in profile name or a CSV of per-request lengths (issue 21): its means replace input/output tokens, and
-    # the KV cache per sequence and the percentiles use the distribution
-    length_profile: str | None = None
-
-    def __post_init__(self) -> None:
-        self.input_tokens, self.output_tokens = whole(self.input_tokens), whole(self.output_tokens)
-        self.max_model_len = whole(self.max_model_len)
-        if self.length_profile is not None:
-            lengths = self.lengths
-            assert lengths is not None
-            self.input_tokens = max(1, round(lengths.mean_input))
-            self.output_tokens = max(1, round(lengths.mean_output))
-
-    @property
-    def lengths(self) -> LengthProfile | None:
-        """The request-length distribution (None: every request has input_tokens/output_tokens)."""
-        if self.length_profile is None:
-            return None
-        if not isinstance(self.length_profile, str):
-            raise InputError(f"--length-profile {self.length_profile!r} must be a profile name or a file path")
-        return resolve_length_profile(self.length_profile)
-
-    @property
-    def longest(self) -> int:
-        """The longest request (prompt + output) the engine must admit."""
-        lengths = self.lengths
-        return lengths.longest if lengths is not None else self.input_tokens + self.output_tokens
-
-    def validate(self) -> None:
-        if (self.model is None) == (self.model_config is None):
-            raise InputError("give one of --model NAME and --model-config PATH (model= or model_config=)")
-        for flag, value, required in (("--model", self.model, False), ("--model-config", self.model_config, False),
-                                      ("--gpu", self.gpu, True), ("--engine", self.engine, True)):  # fmt: skip
-            if (value is not None or required) and (not isinstance(value, str) or not value.strip()):
-                raise InputError(f"{flag} {value!r} must be a non-empty string")
-        check_positive("--num-gpus", self.num_gpus, integer=True, upper=100_000)
-        check_positive("--input-tokens", self.input_tokens, integer=True, upper=10_000_000)
-        check_positive("--output-tokens", self.output_tokens, integer=True, upper=1_000_000)
-        if self.load not in LOADS:
-            raise InputError(f"load {self.load!r} is not one of {', '.join(LOADS)}")
-        if self.load != "max-throughput":
-            if self.load_value is None:
-                raise InputError(f"--{self.load} needs a value")
-            check_positive(f"--{self.load}", self.load_value, upper=1e7)
-        if self.tp is not None:
-            check_positive("--tp", self.tp, integer=True, upper=64)
-        check_positive("--pp", self.pp, integer=True, upper=64)
-        check_positive("--ep", self.ep, integer=True, upper=256)
-        check_positive("--dp-attention", self.attention_dp, integer=True, upper=256)
-        if self.gpu_memory_utilization is not None:
-            check_fraction("--gpu-memory-utilization", self.gpu_memory_utilization)
-        check_engine_version(self.engine_version)
-        if self.max_model_len is not None:
-            check_positive("--max-model-len", self.max_model_len, integer=True, upper=10_000_000)
-            needed = self.longest
-            if self.max_model_len < needed:
-                what = (
-                    "the length profile's longest request"
-                    if self.length_profile
-                    else "--input-tokens + --output-tokens"
-                )
-                raise InputError(
-                    f"--max-model-len {self.max_model_len} is smaller than {what} = {needed}: "
-                    "a request does not fit the engine's context"
-                )
-        if self.max_num_seqs is not None:
-            check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=1_000_000)
-        self._check_parallelism()
-
-    def _check_parallelism(self) -> None:
-        """A replica spans TP x PP GPUs, so --num-gpus must hold a whole number of them (at least one)."""
-        if self.pp > self.num_gpus:
-            raise InputError(
-                f"--pp {self.pp} is more than --num-gpus {self.num_gpus}: one replica spans TP x PP GPUs, so "
-                "--num-gpus must be a multiple of TP x PP"
-            )
-        if self.tp is not None and self.tp * self.pp > self.num_gpus:
-            raise InputError(
-                f"TP x PP = {self.tp * self.pp} (--tp {self.tp}, --pp {self.pp}) is more than --num-gpus "
-                f"{self.num_gpus}: --num-gpus must be a multiple of TP x PP"
-            )
-        if self.num_gpus % self.pp:
-            raise InputError(
-                f"--num-gpus {self.num_gpus} is not a multiple of --pp {self.pp} (GPUs beyond TP x PP are replicas)"
-            )
+__all__ = ["LOADS", "EstimateRequest", "EstimateResult", "build_replica", "estimate", "run_load"]
 
 
 @dataclass
@@ -221,6 +112,15 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         raise InputError(f"--tp {tp} --pp {pp}: {problem}")
     if request.num_gpus % (tp * pp):
         raise InputError(f"--num-gpus {request.num_gpus} is not a multiple of TP x PP = {tp * pp}")
+    cfg, memory, kv_limited = _replica(request, spec, gpu, engine, precision, kv, tp)
+    return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
+
+
+def _replica(
+    request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precision: Any, kv: Any, tp: int
+) -> tuple[ReplicaConfig, Any, int]:
+    """The request's replica at ``tp`` (``replica_config``), with its speculative proposer when one is asked for
+    (``core.agent_search.add_proposer``, as the planner builds it)."""
     cfg, memory, kv_limited = replica_config(
         spec,
         gpu,
@@ -228,14 +128,22 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         precision=precision,
         kv_precision=kv,
         tp=tp,
-        pp=pp,
+        pp=request.pp,
         workload=_shape(request),
         settings=_settings(request, engine, spec),
         ep=request.ep,
         attention_dp=request.attention_dp,
         short_kv_starts=engine.starts_with_short_kv,
     )
-    return cfg, memory, kv_limited, request.num_gpus // (tp * pp), precision_note
+    speculation = resolve_speculation(spec, request.speculative_tokens, request.acceptance_rate, request.draft_model)
+    if speculation is not None:
+        reserved = _settings(request, engine, spec).memory.kv_tokens_per_sequence(
+            request.input_tokens, request.output_tokens
+        )
+        cfg, memory, kv_limited, _ = add_proposer(
+            cfg, memory, kv_limited, speculation, reserved_tokens=reserved, minimum_tokens=request.longest
+        )
+    return cfg, memory, kv_limited
 
 
 def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
@@ -267,12 +175,7 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
         if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0 and layout.problem(spec) is None:
             largest = tp
             try:
-                eff = loader.efficiency_for(gpu, engine.id, model=spec, engine_version=request.engine_version)
-                cfg, _, _ = replica_config(
-                    spec, gpu, eff, precision=precision, kv_precision=kv, tp=tp,
-                    pp=request.pp, workload=_shape(request), settings=_settings(request, engine, spec), ep=request.ep,
-                    attention_dp=request.attention_dp,
-                )  # fmt: skip
+                cfg, _, _ = _replica(request, spec, gpu, engine, precision, kv, tp)
             except InfeasibleError:
                 cfg = None
             if cfg is not None:
@@ -308,6 +211,13 @@ def estimate(request: EstimateRequest) -> EstimateResult:
     if point.concurrency >= cfg.max_sequences:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
     warnings = [precision_note] if precision_note else []
+    if cfg.speculative is not None:
+        spec = cfg.speculative
+        proposer = spec.draft_model.name if spec.draft_model is not None else "an MTP/EAGLE head"
+        warnings.append(
+            f"speculative decoding: {spec.draft_tokens} drafted tokens per round by {proposer}, acceptance "
+            f"{spec.acceptance_rate:g} assumed ({spec.tokens_per_step:.2f} tokens per verification step)"
+        )
     window = _settings(request, loader.resolve_engine(request.engine), cfg.model).context_window
     needed = request.longest
     if memory.kv_capacity_tokens < needed:

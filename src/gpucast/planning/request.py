@@ -295,31 +295,7 @@ def resolve_variant(
                 f"{longest} tokens (engine max_model_len must allow it)"
             )
             window = longest
-    speculative = None
-    if options.speculative_tokens:
-        draft = None
-        name = options.draft_model.strip()
-        if name.lower() != "mtp":
-            draft = loader.resolve_model(name, "--draft-model")
-            if draft.vocab_size != spec.vocab_size:
-                raise InputError(
-                    f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
-                    f"{spec.vocab_size}: a draft model must share the target's tokenizer"
-                )
-            draft_active, target_active = count_parameters(draft).active, count_parameters(spec).active
-            if draft_active >= target_active:  # each proposed token would cost as much as the target's own step
-                raise InputError(
-                    f"--draft-model {name!r} ({draft_active / 1e9:.1f}B parameters per token) is not smaller than "
-                    f"{spec.name} ({target_active / 1e9:.1f}B): a draft model proposes tokens more cheaply than the "
-                    "target; use a smaller model of the same family or 'mtp'"
-                )
-        assert options.acceptance_rate is not None  # validate() requires it with speculative_tokens
-        speculative = SpeculativeConfig(
-            options.speculative_tokens,
-            float(options.acceptance_rate),
-            "draft" if draft is not None else "mtp",
-            draft,
-        )
+    speculative = resolve_speculation(spec, options.speculative_tokens, options.acceptance_rate, options.draft_model)
     variant = ServingVariant(
         agent=shape,
         prefix_caching=agent.prefix_caching if agent is not None else True,
@@ -328,3 +304,31 @@ def resolve_variant(
         task_slo_ms=agent.task_latency_slo_ms if agent is not None else None,
     )
     return variant, window, tuple(notes)
+
+
+def resolve_speculation(
+    spec: ModelSpec, speculative_tokens: int, acceptance_rate: float | None, draft_model: str
+) -> SpeculativeConfig | None:
+    """The speculative-decoding configuration of validated inputs (``check_speculation``), or None when off: the
+    proposer is 'mtp' (an MTP/EAGLE head) or a catalog model that shares the target's tokenizer and is smaller.
+    ``inference`` and ``estimate`` both resolve it here, so a plan re-estimates with the same proposer."""
+    if not speculative_tokens:
+        return None
+    draft = None
+    name = draft_model.strip()
+    if name.lower() != "mtp":
+        draft = loader.resolve_model(name, "--draft-model")
+        if draft.vocab_size != spec.vocab_size:
+            raise InputError(
+                f"--draft-model {name!r} has a {draft.vocab_size}-token vocabulary, {spec.name} "
+                f"{spec.vocab_size}: a draft model must share the target's tokenizer"
+            )
+        draft_active, target_active = count_parameters(draft).active, count_parameters(spec).active
+        if draft_active >= target_active:  # each proposed token would cost as much as the target's own step
+            raise InputError(
+                f"--draft-model {name!r} ({draft_active / 1e9:.1f}B parameters per token) is not smaller than "
+                f"{spec.name} ({target_active / 1e9:.1f}B): a draft model proposes tokens more cheaply than the "
+                "target; use a smaller model of the same family or 'mtp'"
+            )
+    assert acceptance_rate is not None  # check_speculation requires it with speculative_tokens
+    return SpeculativeConfig(speculative_tokens, float(acceptance_rate), "draft" if draft is not None else "mtp", draft)

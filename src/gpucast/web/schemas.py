@@ -265,14 +265,20 @@ class EstimateBody(_Body):
     load_value: float | None = Field(None, gt=0, le=1e7)
     tp: int | None = Field(None, gt=0, le=64)
     pp: int = Field(1, gt=0, le=64)
+    ep: int = Field(1, gt=0, le=256, description="expert-parallel groups of a MoE model among the TP GPUs")
+    attention_dp: int = Field(1, gt=0, le=256, description="attention data-parallel groups among the TP GPUs")
     precision: str | None = Field(
         None, max_length=10, description="default: the published checkpoint's (FP8 for DeepSeek-R1/V3), else BF16"
     )
     kv_precision: str | None = Field(None, max_length=10)
     engine: str = Field("vllm", max_length=50)
+    engine_version: str | None = Field(None, max_length=50, description="the engine's release (default: current)")
     gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
     max_model_len: int | None = Field(None, gt=0, le=10_000_000)
     max_num_seqs: int | None = Field(None, gt=0, le=1_000_000)
+    speculative_tokens: int = Field(0, ge=0, le=16, description="draft tokens per round; 0 = no speculative decoding")
+    acceptance_rate: float | None = Field(None, ge=0, le=1, description="per-token acceptance (with speculation)")
+    draft_model: str = Field("mtp", max_length=100, description="'mtp' (an MTP/EAGLE head) or a catalog model")
 
     @model_validator(mode="after")
     def _lengths(self) -> EstimateBody:
