@@ -184,3 +184,31 @@ def test_reports_and_their_charts_need_no_server_packages():
     assert result.returncode == 0, result.stderr
     svgs, images = map(int, result.stdout.split())
     assert svgs >= 3 and images >= 3
+
+
+def test_a_variant_plan_reports_its_agent_speculative_and_disaggregation_sections() -> None:
+    """A report of an agent plan printed its inputs as a Python dict's repr and none of the sections the console
+    shows (cache hit rate, task latency, speculation's verdict, the disaggregation's); each is a table now, with the
+    plan's own numbers."""
+    from gpucast.inputs.agent import AgentWorkloadInput
+    from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+    from gpucast.planning.inference import plan_inference
+
+    agent = AgentWorkloadInput(0.5, 8.0, 3000, 1000)
+    plan = plan_inference(
+        LLMWorkloadInput.for_agent(agent, output_tokens=250),
+        ModelConfig(model_name="llama-3.1-70b"),
+        GPUConfig("H100"),
+        ServingOptions(speculative_tokens=4, acceptance_rate=0.7, disaggregation=True),
+    ).to_dict()
+    text = markdown_report(plan, alternatives=False)
+    assert "{'" not in text  # no dict repr among the inputs
+    assert "| agent.tasks_per_second | 0.50 |" in text
+    titles = {table.title: table for table in build_report(plan, alternatives=False).tables}
+    hit = f"{plan['agent']['prefix_cache_hit_rate']:.0%}"
+    assert ("prefix-cache hit rate", hit) in titles["Agent workload"].rows
+    spec = dict(titles["Speculative decoding"].rows)
+    assert spec["acceptance rate / tokens per verification step"] == f"0.7 / {plan['speculative']['tokens_per_step']:.2f}"
+    verdict = dict(titles["Disaggregated prefill/decode"].rows)["verdict"]
+    assert verdict.startswith(plan["disaggregation"]["winner"]) and plan["disaggregation"]["reason"] in verdict
+    assert "Agent workload" in html_report(plan, alternatives=False)

@@ -73,10 +73,60 @@ def build_report(plan: dict[str, Any], *, alternatives: bool = True) -> Report:
 
 
 def _inputs_table(plan: dict[str, Any]) -> Table:
-    rows: list[tuple[str, ...]] = [
-        (str(key), _num(value)) for key, value in plan.get("inputs", {}).items() if value is not None
-    ]
+    rows: list[tuple[str, ...]] = []
+    for key, value in plan.get("inputs", {}).items():
+        if isinstance(value, dict):  # a section of inputs (the agent workload): one row per key, not a dict's repr
+            rows += [(f"{key}.{k}", _num(v)) for k, v in value.items() if v is not None]
+        elif value is not None:
+            rows.append((str(key), _num(value)))
     return Table("Inputs", ("input", "value"), rows)
+
+
+def _variant_tables(plan: dict[str, Any]) -> list[Table]:
+    """The agent, speculative-decoding and disaggregation sections of a plan that has them, as the console shows
+    them (console/render_agent.py): what the option changed and whether it pays."""
+    tables = []
+    if agent := plan.get("agent"):
+        slo = agent.get("task_latency_slo_ms")
+        tables.append(Table("Agent workload", ("quantity", "value"), [
+            ("tasks/s × calls per task", f"{rate(agent['tasks_per_second'])} × {_num(agent['calls_per_task'])} "
+                                         f"({agent['calls_distribution']}) = {rate(agent['calls_per_second'])} calls/s"),
+            ("prompt per call (first / mean / last)", f"{_num(agent['first_call_input_tokens'])} / "
+             f"{_num(agent['mean_input_tokens_per_call'], 0)} / {_num(agent['last_call_input_tokens'])} tokens"),
+            ("output per call", _num(agent["output_tokens_per_call"], unit="tokens")),
+            ("think time between calls", _num(agent["think_time_s"], 1, "s")),
+            ("prefix-cache hit rate", f"{agent['prefix_cache_hit_rate']:.0%}" if agent["prefix_caching"] else "off"),
+            ("prefilled tokens per call", _num(agent["prefilled_tokens_per_call"], 0)),
+            ("task latency", _num(agent["task_latency_ms"] / 1e3, 1, "s")
+             + (f" (SLO {slo / 1e3:g} s: {'met' if agent['meets_task_slo'] else 'missed'})" if slo else "")),
+            ("tasks/s per replica", _num(agent["tasks_per_second_per_replica"], 3)),
+        ]))  # fmt: skip
+    if spec := plan.get("speculative"):
+        tables.append(Table("Speculative decoding", ("quantity", "value"), [
+            ("proposer", f"{spec['proposer']}, {spec['draft_tokens']} tokens per round "
+                         f"({_num(spec['draft_weights_gb_per_gpu'], 2, 'GB')} per GPU)"),
+            ("acceptance rate / tokens per verification step",
+             f"{spec['acceptance_rate']:g} / {_num(spec['tokens_per_step'])}"),
+            ("ITL at the planned batch, without / with", f"{_num(spec['itl_ms_without'], 1)} / "
+                                                          f"{_num(spec['itl_ms_with'], 1)} ms"),
+            ("speed-up at batch 1 / at the planned batch", f"{_num(spec['itl_speedup_at_batch_1'])}× / "
+                                                            f"{_num(spec['itl_speedup_at_planned_batch'])}×"),
+            ("GPUs without speculation", _num(spec["total_gpus_without"])),
+            ("verdict", ("helps: " if spec["helps"] else "does not help: ") + str(spec["note"])),
+        ]))  # fmt: skip
+    if dis := plan.get("disaggregation"):
+        rows: list[tuple[str, ...]] = [("verdict", f"{dis['winner']} wins: {dis['reason']}")]
+        if dis["feasible"]:
+            rows += [
+                ("prefill / decode instances", f"{dis['prefill_instances']} / {dis['decode_instances']} of "
+                                               f"{dis['gpus_per_instance']} GPUs"),
+                ("GPUs, disaggregated vs unified", f"{dis['total_gpus']} vs {dis['unified_total_gpus']}"),
+                ("TTFT (prefill + queue + KV transfer)", f"{_num(dis['ttft_ms'], 0)} ms (KV transfer "
+                                                         f"{_num(dis['kv_transfer_ms'], 1)} ms)"),
+                ("decode ITL vs unified", f"{_num(dis['itl_ms'], 1)} vs {_num(dis['unified_itl_ms'], 1)} ms"),
+            ]  # fmt: skip
+        tables.append(Table("Disaggregated prefill/decode", ("quantity", "value"), rows))
+    return tables
 
 
 def _sources(plan: dict[str, Any]) -> list[str]:
@@ -143,6 +193,7 @@ def _inference(plan: dict[str, Any]) -> Report:
             ("monthly (min replicas)", _money(cost.get("monthly_cost_at_min_replicas"))),
             ("per million tokens (input + output)", _money(cost.get("cost_per_million_tokens"))),
         ]),
+        *_variant_tables(plan),
     ]  # fmt: skip
     return Report(
         title=f"Serving plan: {plan['model']['name']} on {res['recommended_gpu_type']}",
