@@ -208,7 +208,9 @@ def test_a_variant_plan_reports_its_agent_speculative_and_disaggregation_section
     hit = f"{plan['agent']['prefix_cache_hit_rate']:.0%}"
     assert ("prefix-cache hit rate", hit) in titles["Agent workload"].rows
     spec = dict(titles["Speculative decoding"].rows)
-    assert spec["acceptance rate / tokens per verification step"] == f"0.7 / {plan['speculative']['tokens_per_step']:.2f}"
+    assert (
+        spec["acceptance rate / tokens per verification step"] == f"0.7 / {plan['speculative']['tokens_per_step']:.2f}"
+    )
     verdict = dict(titles["Disaggregated prefill/decode"].rows)["verdict"]
     assert verdict.startswith(plan["disaggregation"]["winner"]) and plan["disaggregation"]["reason"] in verdict
     assert "Agent workload" in html_report(plan, alternatives=False)
