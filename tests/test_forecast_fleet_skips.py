@@ -16,7 +16,7 @@ pd = pytest.importorskip("pandas")
 
 from test_forecast_coverage import _frame  # noqa: E402
 
-REASON = "2 points at h; at least 8 are needed"
+REASON = "2 points at 1h; at least 8 are needed"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_single_service_predict_keeps_its_error(files) -> None:
     result = run("predict", "--history", str(files / "fleet.csv"), "--id-col", "service", "--horizon", "1d")
     assert result.returncode == 2
     result = run("predict", "--history", str(files / "bad.csv"), "--service", "new", "--horizon", "1d")
-    assert result.returncode == 2 and "series 'new' has 2 points at h" in result.stderr
+    assert result.returncode == 2 and "series 'new' has 2 points at 1h" in result.stderr
 
 
 def test_fleet_totals_exclude_the_service_not_forecast(files) -> None:

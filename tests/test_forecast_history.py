@@ -102,7 +102,9 @@ def test_gaps_and_nan_are_interpolated_with_a_warning(tmp_path):
     history = load_history(csv(tmp_path, "timestamp,rps", rows))
     assert len(history.frame) == 48
     assert history.frame["y"].iloc[20] == pytest.approx(20) and history.frame["y"].iloc[10] == pytest.approx(10)
-    assert any("3 missing or NaN h steps filled by linear interpolation (longest gap 2)" in w for w in history.warnings)
+    assert any(
+        "3 missing or NaN 1h steps filled by linear interpolation (longest gap 2)" in w for w in history.warnings
+    )
 
 
 def test_unsorted_rows_are_sorted_with_a_warning(tmp_path):

@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..extras import install_hint
 from ..wording import ascii_count
 from .result import Backtest, ForecastPoint, ForecastResult, Member
-from .scenarios import SCENARIOS, Peak, apply_scenario, peaks
+from .scenarios import SCENARIOS, Peak, apply_scenario, peaks, scenario_name
 
 if TYPE_CHECKING:
     from .history import History
@@ -83,6 +83,7 @@ def parse_horizon(horizon: str | int, freq: str) -> int:
     """'14d', '168h', '2w', '90min' or a bare number of steps → number of ``freq`` steps (must divide evenly)."""
     _require()
     from .history import step_seconds
+    from .steps import freq_label
 
     step = step_seconds(freq)
     count = ascii_count(horizon) if isinstance(horizon, str) else None  # "²" and 5,000 digits were a ValueError
@@ -96,12 +97,16 @@ def parse_horizon(horizon: str | int, freq: str) -> int:
             raise InputError(f"cannot read horizon {horizon!r}; use e.g. 14d, 168h, 2w, 90min or a number of steps")
         seconds = float(match.group(1)) * _UNITS_S[match.group(2)]
         if seconds > MAX_HORIZON_DAYS * 86_400:  # also a 400-digit number, whose float is inf (round() overflowed)
-            raise InputError(f"horizon {horizon!r} must be between one {freq} step and {MAX_HORIZON_DAYS} days")
+            raise InputError(
+                f"horizon {horizon!r} must be between one {freq_label(freq)} step and {MAX_HORIZON_DAYS} days"
+            )
         steps = round(seconds / step)
         if steps * step != seconds:
-            raise InputError(f"horizon {horizon!r} is not a whole number of {freq} steps; use a multiple of {freq}")
+            raise InputError(
+                f"horizon {horizon!r} is not a whole number of {freq_label(freq)} steps; use a multiple of {freq_label(freq)}"
+            )
     if steps < 1 or steps * step > MAX_HORIZON_DAYS * 86_400:
-        raise InputError(f"horizon {horizon!r} must be between one {freq} step and {MAX_HORIZON_DAYS} days")
+        raise InputError(f"horizon {horizon!r} must be between one {freq_label(freq)} step and {MAX_HORIZON_DAYS} days")
     return steps
 
 
@@ -197,6 +202,7 @@ def forecast_fleet(
 
     check_backend(backend, scheduler)
     levels = _levels(level)
+    scenario = scenario_name(scenario)
     if scenario not in SCENARIOS:
         raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
     hist = _as_history(history, freq)
@@ -217,7 +223,7 @@ def forecast_fleet(
     out = {}
     for uid, result in results.items():
         if steps > result.fit_points:
-            note = f"horizon of {steps} steps is longer than the {result.fit_points}-step history: treat the far end with care"
+            note = f"horizon of {steps} steps is longer than the {result.fit_points}-step fitted history: treat the far end with care"
             result = replace(result, warnings=[*result.warnings, note])
         out[uid] = apply_scenario(result, scenario, growth_rate)
     return out

@@ -54,8 +54,10 @@ from .dropouts import (  # noqa: F401  (re-exported: the rule's constants and he
     repair_dropouts,
     silent_stretches,
 )
-from .steps import infer_freq
+from .steps import EPOCH_MS_ABOVE as EPOCH_MS_ABOVE  # re-exported: the store reads epochs alike
+from .steps import freq_label, infer_freq
 from .steps import normalize_freq as normalize_freq  # re-exported: callers read steps from the loader
+from .steps import parse_timestamps as _parse_timestamps
 from .steps import step_seconds as step_seconds
 from .values import parse_columns
 
@@ -66,7 +68,6 @@ TOKEN_NAMES = {
     "input_tokens": ("input_tokens", "prompt_tokens"),
     "output_tokens": ("output_tokens", "completion_tokens"),
 }
-EPOCH_MS_ABOVE = 1e11  # 1e11 s is the year 5138; 1e11 ms is 1973, so larger epoch numbers are milliseconds
 MIN_POINTS = 8  # below this no model (not even a trend) can be checked on held-out points
 MAX_MISSING_FRACTION = 0.5  # interpolating more than half of a series would invent the history
 DEFAULT_LOG_FREQ = "1h"
@@ -139,27 +140,6 @@ def _find(columns: list[str], explicit: str | None, names: tuple[str, ...], what
     return next((lower[n] for n in names if n in lower), None)
 
 
-def _parse_timestamps(raw: pd.Series, column: str) -> pd.Series:
-    """Epoch seconds/ms or ISO 8601 → tz-naive UTC timestamps; the first bad value is named."""
-    if pd.api.types.is_numeric_dtype(raw):
-        values = raw.astype("float64")
-        if values.isna().any():
-            raise InputError(f"timestamp column {column!r} has an empty value at row {int(values.isna().argmax())}")
-        unit = "ms" if float(values.abs().max()) > EPOCH_MS_ABOVE else "s"
-        return pd.to_datetime(values, unit=unit, utc=True).dt.tz_localize(None)
-    parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601") if raw.dtype == object else None
-    if parsed is not None and not parsed.isna().any():  # clean ISO 8601 text: no stripping needed (0.3 s a million)
-        return parsed.dt.tz_localize(None)
-    text = raw.astype("string").str.strip()
-    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    if parsed.isna().any():
-        bad = text[parsed.isna()].iloc[0]
-        raise InputError(
-            f"cannot parse timestamp {bad!r} in column {column!r}; use ISO 8601 (2024-03-01T13:00:00Z) or epoch seconds/ms"
-        )
-    return parsed.dt.tz_localize(None)
-
-
 def _regularise(
     frame: pd.DataFrame, freq: str, warnings: list[str], skipped: dict[str, str] | None = None
 ) -> pd.DataFrame:
@@ -170,7 +150,11 @@ def _regularise(
     duplicates = int(binned.duplicated(["unique_id", "ds"]).sum())
     if duplicates:
         finer = int(frame.duplicated(["unique_id", "ds"]).sum()) < duplicates
-        how = f"samples finer than {freq} averaged into {freq} steps" if finer else "duplicate timestamps averaged"
+        how = (
+            f"samples finer than {freq_label(freq)} averaged into {freq_label(freq)} steps"
+            if finer
+            else "duplicate timestamps averaged"
+        )
         warnings.append(f"{duplicates} rows merged: {how}")
         binned = binned.groupby(["unique_id", "ds"], as_index=False, sort=True)[extra].mean()
     if _already_regular(binned, freq):  # the common case (an exported metrics table): nothing to bin or fill
@@ -183,7 +167,7 @@ def _regularise(
         if missing:
             if missing > MAX_MISSING_FRACTION * len(part):
                 reason = (
-                    f"{missing} of {len(part)} {freq} steps are missing or NaN; "
+                    f"{missing} of {len(part)} {freq_label(freq)} steps are missing or NaN; "
                     f"at most {MAX_MISSING_FRACTION:.0%} can be interpolated — pass a coarser freq"
                 )
                 if skipped is None:
@@ -192,7 +176,7 @@ def _regularise(
                 continue
             gap = int(part["y"].isna().astype(int).groupby(part["y"].notna().cumsum()).sum().max())
             warnings.append(
-                f"series {uid!r}: {missing} missing or NaN {freq} steps filled by linear interpolation (longest gap {gap})"
+                f"series {uid!r}: {missing} missing or NaN {freq_label(freq)} steps filled by linear interpolation (longest gap {gap})"
             )
             part[extra] = part[extra].interpolate(method="linear", limit_direction="both")
         part = part.rename_axis("ds").reset_index()
@@ -301,6 +285,15 @@ def load_history(
             f"no value column among {columns}; name it one of {list(VALUE_NAMES)} or pass value_col "
             "(or kind='requests' for a one-row-per-request log)"
         )
+    named = [c for c in (ts, value, uid) if c is not None]
+    twice = next((c for c in named if named.count(c) > 1), None)
+    if twice is not None:  # --timestamp-col rps: the rates were read as epoch seconds and forecast as themselves
+        raise InputError(f"column {twice!r} cannot be two of the timestamp, value and id columns; name each "
+                         "with timestamp_col, value_col and id_col")  # fmt: skip
+    blank = raw[uid].isna() | (raw[uid].astype(str).str.strip() == "") if uid else None
+    if blank is not None and blank.any():  # read as the text "nan": one service made of every row without an id
+        raise InputError(f"{int(blank.sum())} rows have no service id in column {uid!r} (the first: data row "
+                         f"{int(blank.to_numpy().argmax()) + 1}); give every row its service")  # fmt: skip
     frame = pd.DataFrame({"unique_id": raw[uid].astype(str) if uid else "series", "ds": _parse_timestamps(raw[ts], ts)})
     if unique_id is not None:
         keep = (frame["unique_id"] == str(unique_id)).to_numpy()
@@ -332,7 +325,7 @@ def load_history(
     short = result.groupby("unique_id", sort=False).size()
     if skipped is not None and (short < MIN_POINTS).any():
         for uid_short, n in short[short < MIN_POINTS].items():
-            skipped[str(uid_short)] = f"{int(n)} points at {step}; at least {MIN_POINTS} are needed"
+            skipped[str(uid_short)] = f"{int(n)} points at {freq_label(step)}; at least {MIN_POINTS} are needed"
         if (short >= MIN_POINTS).sum() == 0:
             raise _nothing_left(skipped)
         result = result[~result["unique_id"].isin(short[short < MIN_POINTS].index)]
@@ -340,7 +333,7 @@ def load_history(
     if (short < MIN_POINTS).any():
         uid_short = short.idxmin()
         raise InputError(
-            f"series {uid_short!r} has {int(short.min())} points at {step}; at least {MIN_POINTS} are needed "
+            f"series {uid_short!r} has {int(short.min())} points at {freq_label(step)}; at least {MIN_POINTS} are needed "
             "(use a finer freq or a longer history)"
         )
     return History(

@@ -67,6 +67,12 @@ def _spike_factors(points: list[ForecastPoint], multiplier: float, hours: float)
 MAX_GROWTH_RATE = 1000.0
 
 
+def scenario_name(scenario: Any) -> Any:
+    """A scenario as written here (lower case, no surrounding blanks): the CLI reads ``--engine VLLM`` and
+    ``--cloud AWS`` in any case, so ``--scenario Spike`` is the spike scenario, not an unknown one."""
+    return scenario.strip().lower() if isinstance(scenario, str) else scenario
+
+
 def apply_scenario(
     result: ForecastResult,
     scenario: str = "baseline",
@@ -75,7 +81,9 @@ def apply_scenario(
     spike_multiplier: float = SPIKE_MULTIPLIER,
     spike_hours: float = SPIKE_HOURS,
 ) -> ForecastResult:
-    """A copy of ``result`` with ``scenario`` and the ``growth_rate`` overlay applied (see the module docstring)."""
+    """A copy of ``result`` with ``scenario`` (any case, as every other named choice) and the ``growth_rate``
+    overlay applied (see the module docstring)."""
+    scenario = scenario_name(scenario)
     if scenario not in SCENARIOS:
         raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
     if not -100 < growth_rate <= MAX_GROWTH_RATE:

@@ -80,8 +80,8 @@ def detect_seasons(y: np.ndarray, step_s: float) -> tuple[list[int], list[str]]:
         if n < 2 * period:
             days = n * step_s / DAY_S
             warnings.append(
-                f"history covers {days:.1f} days; {name} seasonality needs at least two cycles ({2 * period} points) "
-                "— not modelled"
+                f"the fitted history covers {days:.1f} days ({n} points); {name} seasonality needs at least two "
+                f"cycles ({2 * period} points) — not modelled"
             )
             continue
         x = _detrend(y, period)

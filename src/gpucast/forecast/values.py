@@ -18,21 +18,31 @@ from ..errors import InputError
 MAX_VALUE = 1e150
 
 
+TOKEN_COLUMNS = ("input_tokens", "prompt_tokens", "output_tokens", "completion_tokens")
+
+
 def parse_values(raw: pd.Series, column: str) -> pd.Series:
-    """A value column as float64 request rates, or the InputError naming the first bad value (not a number,
-    negative, infinite, or above MAX_VALUE)."""
+    """A value column as float64 request rates (or tokens per request), or the InputError naming the first bad
+    value (not a number — JSON ``true`` included, which ``metrics import`` refuses too —, negative, infinite, or
+    above MAX_VALUE)."""
+    unit = "token counts" if column.lower() in TOKEN_COLUMNS else "request rates"
+    flags = raw.map(lambda v: isinstance(v, (bool, np.bool_))) if raw.dtype in (bool, object) else None
+    if flags is not None and flags.any():  # pandas reads JSON true as 1: a flag is not a rate
+        raise InputError(
+            f"value {bool(raw[flags].iloc[0])} in column {column!r} is not a number; {unit} must be numeric"
+        )
     values = pd.to_numeric(raw, errors="coerce")
     # only a value that became NaN can be bad (the string check is 0.4 s on a million rows: skipped when none did)
     bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "") if values.isna().any() else None
     if bad is not None and bad.any():
-        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; values must be numeric rps")
+        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; {unit} must be numeric")
     if (values < 0).any():
         first = values[values < 0].iloc[0]
         raise InputError(
-            f"negative value {first:g} in column {column!r}; request rates must be >= 0 (wrong column or a delta counter?)"
+            f"negative value {first:g} in column {column!r}; {unit} must be >= 0 (wrong column or a delta counter?)"
         )
     if np.isinf(values).any():
-        raise InputError(f"infinite value in column {column!r}; values must be finite rps")
+        raise InputError(f"infinite value in column {column!r}; {unit} must be finite")
     if (values > MAX_VALUE).any():
         raise InputError(
             f"value {values[values > MAX_VALUE].iloc[0]:g} in column {column!r} is too large to forecast (at most "
