@@ -55,7 +55,10 @@ def run_predict(args: argparse.Namespace) -> int:
 
     options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),
                                  ("id_col", args.id_col), ("freq", args.freq)) if v}  # fmt: skip
-    if args.service and not args.all_services:
+    if args.service and args.all_services:  # --all-services forecast every service, ignoring --service silently
+        raise InputError(f"--service {args.service!r} picks one service and --all-services forecasts every one; "
+                         "pass one of them")  # fmt: skip
+    if args.service:
         options["unique_id"] = args.service  # only that service is checked and repaired
     # a fleet forecasts every service it can and reports the others; one service stays one error
     history = load_history(args.history, skip_unforecastable=bool(args.all_services), **options)

@@ -33,6 +33,7 @@ from ..inputs.types import MAX_REQUESTS_PER_SECOND, GPUConfig, LLMWorkloadInput,
 from ..plans.inference import LLMCapacityPlan
 from .inference import plan_inference
 
+MAX_TOKENS = (10_000_000, 1_000_000)  # input, output tokens per request, as the planner bounds them (inputs.types)
 DEFAULT_TOKENS = (500, 200)  # the seed's defaults, used when neither the caller nor the history gives tokens
 
 
@@ -74,19 +75,23 @@ class CapacityTimeline:
 
 def check_tokens(input_tokens: int | None, output_tokens: int | None) -> None:
     """Tokens per request given for a capacity timeline are whole numbers of at least 1 (None: not given)."""
-    for flag, value in (("--input-tokens", input_tokens), ("--output-tokens", output_tokens)):
+    for flag, value, most in (
+        ("--input-tokens", input_tokens, MAX_TOKENS[0]),
+        ("--output-tokens", output_tokens, MAX_TOKENS[1]),
+    ):
         if value is not None:
-            check_positive(flag, value, integer=True, upper=10_000_000)
+            check_positive(flag, value, integer=True, upper=most)
 
 
 def require_tokens(result: ForecastResult, input_tokens: int | None, output_tokens: int | None) -> None:
     """A capacity timeline asked for explicitly (``predict --model``, the forecast endpoint) needs tokens per request:
     given, or forecast from the history's token columns; the silent 500/200 default is for the seed's API only."""
     check_tokens(input_tokens, output_tokens)
-    if not (input_tokens and output_tokens) and not result.tokens:
+    # both columns: with one (the other empty or absent) the timeline fell back to the 500/200 default silently
+    if not (input_tokens and output_tokens) and not period_tokens(result, "day"):
         raise InputError(
             "--input-tokens and --output-tokens are needed with --model for the capacity timeline "
-            "(or a history with input_tokens/output_tokens columns, whose forecast is then used)"
+            "(or a history with input_tokens and output_tokens columns holding values, whose forecast is then used)"
         )
 
 
@@ -122,6 +127,8 @@ def capacity_timeline(
     token columns give each period its own mix, else the seed defaults (500 in, 200 out) are used.
     """
     check_tokens(input_tokens, output_tokens)
+    if current_gpus is not None and (isinstance(current_gpus, bool) or current_gpus < 0):  # "-1 GPUs carry -13 req/s"
+        raise InputError(f"current GPUs must be a whole number >= 0, got {current_gpus}")
     options = options or ServingOptions()
     gpu = gpu or GPUConfig()
     period_peaks = peaks(result, period)
@@ -137,6 +144,13 @@ def capacity_timeline(
             raise InputError(
                 f"the history's token columns forecast {empty[1][0]:.2g} input / {empty[1][1]:.2g} output tokens per "
                 f"request for {empty[0]}: a request has at least one of each; give --input-tokens/--output-tokens"
+            )
+        huge = next(((start, t) for start, t in mix.items() if t[0] > MAX_TOKENS[0] or t[1] > MAX_TOKENS[1]), None)
+        if huge is not None:  # the planner's message named --input-tokens, a flag the user never gave
+            raise InputError(
+                f"the history's token columns forecast {huge[1][0]:,.4g} input / {huge[1][1]:,.4g} output tokens per "
+                f"request for {huge[0]}: at most {MAX_TOKENS[0]:,} / {MAX_TOKENS[1]:,}; check those columns' unit, or give "
+                "--input-tokens/--output-tokens"
             )
     else:
         default = (float(DEFAULT_TOKENS[0]), float(DEFAULT_TOKENS[1]))
