@@ -36,11 +36,13 @@ def read_services(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, dict
     """(service -> (team, environment), service -> its other non-empty columns) from a services CSV."""
     from ..planning.fleet_run import services_from_rows
 
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
+    try:  # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.DictReader(handle))
     except OSError as error:
         raise InputError(f"cannot read --services {path!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--services {path!r} is not UTF-8 text; save it as UTF-8 CSV") from None
     return services_from_rows(rows, f"--services {path!r}")
 
 

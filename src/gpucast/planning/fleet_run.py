@@ -27,10 +27,15 @@ def services_from_rows(
     if not rows or any(c not in rows[0] for c in SERVICE_COLUMNS):
         raise InputError(f"{source} needs the columns {', '.join(SERVICE_COLUMNS)} (and a row per service)")
     groups, extra = {}, {}
+    lines: dict[str, int] = {}  # service -> the line it was first given on
     for i, row in enumerate(rows, start=2):
         name, team, env = (str(row.get(c) or "").strip() for c in SERVICE_COLUMNS)
         if not (name and team and env):
             raise InputError(f"{source} line {i}: service, team and environment must all be given")
+        if name in lines:  # the later row replaced the earlier one silently (its team, model and tokens)
+            raise InputError(f"{source} line {i}: service {name!r} is listed again (first on line {lines[name]}); "
+                             "give each service one row")  # fmt: skip
+        lines[name] = i
         groups[name] = (team, env)
         extra[name] = {c: str(row[c]).strip() for c in CONFIG_COLUMNS if row.get(c) and str(row[c]).strip()}
     return groups, extra
@@ -56,7 +61,7 @@ def configs_from(
         for key in ("input_tokens", "output_tokens"):
             try:
                 tokens.append(int(float(row[key])))
-            except ValueError:
+            except (ValueError, OverflowError):  # "inf" and "1e400" overflow int(): a traceback before
                 raise InputError(f"service {s!r}: {key} {row[key]!r} is not a number of tokens") from None
             if tokens[-1] < 1:
                 raise InputError(f"service {s!r}: {key} must be at least 1, got {row[key]}")

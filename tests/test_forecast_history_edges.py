@@ -1,0 +1,202 @@
+"""Hostile traffic histories and fleet tables through `gpucast predict`, `gpucast fleet`, `service plan` and the
+Python API: each bad input is one `gpucast: error:` line and exit 2, never a traceback or a silent misreading.
+Found by the forecast and history sweep of 2026-12-07 (docs/reliability.md); `main(argv)` runs in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpucast.cli.main import main
+from gpucast.errors import InputError
+
+pd = pytest.importorskip("pandas")
+
+SERVICES = Path(__file__).resolve().parent.parent / "docs" / "sample-fleet-services.csv"
+FLEET = Path(__file__).resolve().parent.parent / "data" / "traffic" / "servegen_clients.csv"
+
+
+def hourly(n: int = 24 * 14, base: float = 20.0) -> tuple[list[str], np.ndarray]:
+    stamps = pd.date_range("2026-09-01", periods=n, freq="h", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
+    rng = np.random.default_rng(0)
+    return stamps, base * (1 + 0.5 * np.sin(2 * np.pi * np.arange(n) / 24)) + rng.normal(0, 1, n)
+
+
+def write_csv(path: Path, header: str, rows: list[str]) -> str:
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def one_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the command in-process: exit 2 and exactly one error line (returned), no traceback."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("gpucast: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_history_with_one_empty_token_column_is_one_error(tmp_path, capsys):
+    """input_tokens all empty, output_tokens given: `require_tokens` let the timeline plan with the 500/200 default
+    silently and `--spend` then divided by zero (a ZeroDivisionError traceback)."""
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "t.csv", "timestamp,rps,input_tokens,output_tokens",
+                     [f"{t},{v:.3f},,300" for t, v in zip(stamps, rps, strict=True)])  # fmt: skip
+    for extra in ([], ["--spend"]):
+        line = one_error(capsys, ["predict", "--history", path, "--model", "llama-3.1-8b", "--horizon", "2d", *extra])
+        assert "input_tokens and output_tokens columns holding values" in line
+
+
+def test_negative_current_gpus_are_refused_wherever_a_timeline_is_planned(tmp_path, capsys):
+    """`predict --current-gpus -1` printed "-1 GPUs carry -13.20 req/s: exceeded at ..." (fleet refused it)."""
+    from gpucast.forecast import forecast_load, load_history
+    from gpucast.inputs.types import ModelConfig
+    from gpucast.planning.timeline import capacity_timeline
+
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    line = one_error(capsys, ["predict", "--history", path, "--model", "llama-3.1-8b", "--input-tokens", "1000",
+                              "--output-tokens", "300", "--horizon", "2d", "--current-gpus", "-1"])  # fmt: skip
+    assert "current GPUs must be a whole number >= 0, got -1" in line
+    result = forecast_load(load_history(path), "2d")
+    with pytest.raises(InputError, match="current GPUs"):
+        capacity_timeline(result, model=ModelConfig(model_name="llama-3.1-8b"), input_tokens=100, output_tokens=10,
+                          current_gpus=-3)  # fmt: skip
+    zero = capacity_timeline(result, model=ModelConfig(model_name="llama-3.1-8b"), input_tokens=100,
+                             output_tokens=10, current_gpus=0)  # fmt: skip
+    assert zero.current_capacity_rps == 0 and zero.exceeds_capacity_at is not None  # no GPU: exceeded at once
+
+
+def test_token_columns_beyond_the_planners_bound_name_the_columns(tmp_path, capsys):
+    """1e12 input tokens per request in the history's column was reported as `--input-tokens` (never given)."""
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "t.csv", "timestamp,rps,input_tokens,output_tokens",
+                     [f"{t},{v:.3f},1e12,300" for t, v in zip(stamps, rps, strict=True)])  # fmt: skip
+    line = one_error(capsys, ["predict", "--history", path, "--model", "llama-3.1-8b", "--horizon", "2d"])
+    assert "the history's token columns forecast 1e+12 input" in line and "(--input-tokens)" not in line
+
+
+@pytest.mark.parametrize(
+    ("stamp", "what"),
+    [("9999-09-01 00:00:00", "ISO 8601"), ("0001-01-01T00:00:00Z", "ISO 8601"), ("1e20", "epoch ms"),
+     ("10000000000000", "epoch ms")],
+)  # fmt: skip
+def test_timestamps_outside_the_span_say_so(tmp_path, capsys, stamp, what):
+    """Epoch 1e13 ms (the year 2286) and 1e20 were pandas tracebacks (OutOfBoundsDatetime, OverflowError); the year
+    9999 was "cannot parse ... use ISO 8601" although it is ISO 8601. `metrics import` names the span; so does this."""
+    later = [f"{float(stamp) + 3_600_000 * i:.0f}" for i in range(1, 12)] if "epoch" in what else ["2026-09-01"] * 11
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},5" for t in [stamp, *later]])
+    line = one_error(capsys, ["predict", "--history", path, "--horizon", "2h"])
+    assert f"({what})" in line and "outside 1677-09-22 .. 2262-04-10" in line
+
+
+def test_json_true_is_not_a_rate(tmp_path, capsys):
+    """JSON `true` was forecast as 1 req/s (`metrics import` refuses it since the store sweep)."""
+    stamps, _ = hourly(48)
+    (tmp_path / "h.json").write_text(json.dumps([{"timestamp": t, "rps": True} for t in stamps]))
+    line = one_error(capsys, ["predict", "--history", str(tmp_path / "h.json"), "--horizon", "2h"])
+    assert "value True in column 'rps' is not a number" in line
+
+
+def test_rows_without_a_service_id_are_refused(tmp_path, capsys):
+    """Rows with an empty service id became one service named "nan", forecast and planned as if it existed."""
+    stamps, rps = hourly(48)
+    rows = [f"{t},{sid},{v:.3f}" for sid in ("a", "") for t, v in zip(stamps, rps, strict=True)]
+    path = write_csv(tmp_path / "h.csv", "timestamp,service,rps", rows)
+    for argv in (["--all-services"], ["--service", "a"], ["--service", "nan"]):
+        line = one_error(capsys, ["predict", "--history", path, "--horizon", "2h", *argv])
+        assert "48 rows have no service id in column 'service' (the first: data row 49)" in line
+
+
+def test_one_column_cannot_be_both_timestamp_and_value(tmp_path, capsys):
+    """`--timestamp-col rps` read the rates as epoch seconds *and* as the values: a forecast of nonsense, exit 0."""
+    stamps, rps = hourly(48)
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    for flag, column in (("--timestamp-col", "rps"), ("--value-col", "timestamp")):
+        line = one_error(capsys, ["predict", "--history", path, flag, column])
+        assert f"column {column!r} cannot be two of the timestamp, value and id columns" in line
+
+
+def test_all_services_with_one_service_is_refused(tmp_path, capsys):
+    """`--all-services --service a` forecast every service and ignored `--service` without a word."""
+    stamps, rps = hourly(48)
+    rows = [f"{t},{sid},{v:.3f}" for sid in ("a", "b") for t, v in zip(stamps, rps, strict=True)]
+    path = write_csv(tmp_path / "h.csv", "timestamp,service,rps", rows)
+    line = one_error(capsys, ["predict", "--history", path, "--all-services", "--service", "a", "--horizon", "2h"])
+    assert "--service 'a' picks one service and --all-services forecasts every one" in line
+
+
+def test_scenarios_read_in_any_case(tmp_path, capsys):
+    """`--scenario Spike` was "unknown scenario" while `--engine VLLM` and `--cloud AWS` read any case."""
+    from gpucast.forecast import forecast_load, load_history
+
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    assert main(["predict", "--history", path, "--horizon", "2d", "--scenario", " Spike", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    spike = forecast_load(load_history(path), "2d", scenario="spike")
+    assert shown["scenario"] == "spike"
+    assert [p["mean"] for p in shown["forecast"]] == pytest.approx([p.mean for p in spike.forecast], abs=1e-3)
+
+
+def test_messages_name_the_step_as_written(tmp_path, capsys):
+    """The pandas alias ("2 points at h", "one h step", "a multiple of 7D") instead of the step a user writes."""
+    stamps, rps = hourly(2)
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    assert "has 2 points at 1h; at least 8" in one_error(capsys, ["predict", "--history", path])
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "g.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    assert "between one 1h step and 366 days" in one_error(capsys, ["predict", "--history", path, "--horizon", "0"])
+    line = one_error(capsys, ["predict", "--history", path, "--freq", "1w", "--horizon", "2d"])
+    assert "points at 7d" in line
+
+
+def test_token_column_errors_speak_of_tokens(tmp_path, capsys):
+    """A negative token count was refused as "request rates must be >= 0"."""
+    stamps, rps = hourly(48)
+    rows = [f"{t},{v:.3f},{-1000 if i == 3 else 1000},300" for i, (t, v) in enumerate(zip(stamps, rps, strict=True))]
+    path = write_csv(tmp_path / "t.csv", "timestamp,rps,input_tokens,output_tokens", rows)
+    line = one_error(capsys, ["predict", "--history", path, "--horizon", "2h"])
+    assert "negative value -1000 in column 'input_tokens'; token counts must be >= 0" in line
+
+
+def services_with(tmp_path: Path, name: str, change: str, to: str, *, data: bytes | None = None) -> str:
+    text = SERVICES.read_text(encoding="utf-8")
+    path = tmp_path / name
+    path.write_bytes(data if data is not None else text.replace(change, to, 1).encode("utf-8"))
+    return str(path)
+
+
+@pytest.mark.parametrize("tokens", ["inf", "1e400"])
+def test_fleet_tokens_past_float_range_are_one_error(tmp_path, capsys, tokens):
+    """`int(float("inf"))` raised OverflowError: a traceback from `gpucast fleet` (and the fleet API)."""
+    path = services_with(tmp_path, "s.csv", "llama-3.1-70b,1200,", f"llama-3.1-70b,{tokens},")
+    line = one_error(capsys, ["fleet", "--history", str(FLEET), "--services", path, "--horizon", "1w"])
+    assert f"input_tokens {tokens!r} is not a number of tokens" in line
+
+
+def test_fleet_services_table_encoding(tmp_path, capsys):
+    """Latin-1 was a UnicodeDecodeError traceback; a byte-order mark hid the `service` column (the fleet API reads
+    its upload as utf-8-sig: the CLI now does too)."""
+    text = SERVICES.read_text(encoding="utf-8")
+    latin = services_with(tmp_path, "l.csv", "", "", data=text.replace("chat", "ch\xe4t").encode("latin-1"))
+    assert "is not UTF-8 text" in one_error(capsys, ["fleet", "--history", str(FLEET), "--services", latin])
+    bom = services_with(tmp_path, "b.csv", "", "", data=b"\xef\xbb\xbf" + text.encode("utf-8"))
+    plain = str(SERVICES)
+    outputs = []
+    for services in (bom, plain):
+        assert main(["fleet", "--history", str(FLEET), "--services", services, "--horizon", "1w", "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out)["capacity"]["totals"])
+    assert outputs[0] == outputs[1]
+
+
+def test_fleet_duplicate_service_rows_are_refused(tmp_path, capsys):
+    """A service listed twice took the later row's team (and model, tokens) without a word."""
+    first = SERVICES.read_text(encoding="utf-8").splitlines()[1]
+    path = tmp_path / "d.csv"
+    path.write_text(SERVICES.read_text(encoding="utf-8") + first.replace(",chat,", ",search,") + "\n")
+    line = one_error(capsys, ["fleet", "--history", str(FLEET), "--services", str(path), "--no-capacity"])
+    assert "line 14: service 'm-large/client-104' is listed again (first on line 2)" in line
