@@ -200,3 +200,32 @@ def test_fleet_duplicate_service_rows_are_refused(tmp_path, capsys):
     path.write_text(SERVICES.read_text(encoding="utf-8") + first.replace(",chat,", ",search,") + "\n")
     line = one_error(capsys, ["fleet", "--history", str(FLEET), "--services", str(path), "--no-capacity"])
     assert "line 14: service 'm-large/client-104' is listed again (first on line 2)" in line
+
+
+def test_the_cli_reads_a_file_as_the_server_does(tmp_path, capsys):
+    """A tab-separated `.csv` was forecast by `POST /api/v1/forecast` (uploads are judged by their bytes) and refused
+    by `predict` ("no timestamp column among ['timestamp\\trps']"); both read it as TSV now, with the same numbers
+    as the same rows in a `.tsv`."""
+    stamps, rps = hourly()
+    rows = [f"{t}\t{v:.3f}" for t, v in zip(stamps, rps, strict=True)]
+    means = []
+    for name in ("h.csv", "h.tsv"):
+        path = write_csv(tmp_path / name, "timestamp\trps", rows)
+        assert main(["predict", "--history", path, "--horizon", "2d", "--json"]) == 0
+        means.append([p["mean"] for p in json.loads(capsys.readouterr().out)["forecast"]])
+    assert means[0] == means[1]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [("l.csv", "timestamp,r\xe9qu\xeates\n2026-09-01,1\n".encode("latin-1"), "is not UTF-8 text (invalid byte at "
+      "position 11); save it as UTF-8"),
+     ("s.csv", b"timestamp;rps\n2026-09-01;1\n", "the header 'timestamp;rps' is one column: separate the columns"),
+     ("n.json", b"42", 'accepted: a list of {"timestamp": ..., "rps": ...} objects'),
+     ("one.csv", b"timestamp,rps\n2026-09-01T00:00:00Z,1\n", "the history has one distinct timestamp (1 rows)")],
+)  # fmt: skip
+def test_unreadable_histories_say_what_is_accepted(tmp_path, capsys, name, content, message):
+    """The codec's "can't decode byte 0xe9", pandas' "DataFrame constructor not properly called!", "name it
+    'timestamp'" for a header that names it so (with semicolons), and "pass freq" for a one-row file."""
+    (tmp_path / name).write_bytes(content)
+    assert message in one_error(capsys, ["predict", "--history", str(tmp_path / name), "--horizon", "2h"])

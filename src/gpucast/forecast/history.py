@@ -107,8 +107,10 @@ def _read(path: Path) -> pd.DataFrame:
         )
     suffix = path.suffix.lower()
     try:
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
+        if suffix in (".csv", ".txt"):  # a tab-separated header without commas is a TSV (as the server sniffs it)
+            with path.open("rb") as handle:
+                header = handle.readline()
+            return pd.read_csv(path, sep="\t" if b"\t" in header and b"," not in header else ",")
         if suffix == ".tsv":
             return pd.read_csv(path, sep="\t")
         if suffix in (".jsonl", ".ndjson"):
@@ -125,9 +127,15 @@ def _read(path: Path) -> pd.DataFrame:
         raise
     except MemoryError:
         raise InputError(f"history file {path.name!r} does not fit in memory; aggregate or split it first") from None
+    except UnicodeDecodeError as exc:  # the codec's own words ("can't decode byte 0xe9") named no remedy
+        raise InputError(f"history file {path.name!r} is not UTF-8 text (invalid byte at position {exc.start}); save "
+                         "it as UTF-8 CSV, TSV or JSON, or as Parquet") from None  # fmt: skip
     except Exception as exc:  # pandas raises many types; the user needs the file and the reason, not a traceback
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"cannot read history file {path.name!r}: {reason}") from None
+        row = '{"timestamp": ..., "rps": ...}'
+        shape = {".json": f"; accepted: a list of {row} objects", ".jsonl": f"; accepted: one {row} object a line",
+                 ".ndjson": f"; accepted: one {row} object a line"}.get(suffix, "")  # fmt: skip
+        raise InputError(f"cannot read history file {path.name!r}: {reason}{shape}") from None
     raise InputError(f"unknown history file type {suffix!r}; accepted: .csv, .tsv, .json, .jsonl, .parquet")
 
 
@@ -274,6 +282,9 @@ def load_history(
         ts = next(c for c in columns if c != value)
     if ts is None and len(columns) == 2 and value is None:
         ts = columns[0]
+    if ts is None and len(columns) == 1 and ";" in columns[0]:  # "name it 'timestamp'" misled: it is named so
+        raise InputError(f"the header {columns[0]!r} is one column: separate the columns with commas (CSV) or tabs "
+                         "(TSV), not semicolons")  # fmt: skip
     if ts is None:
         raise InputError(f"no timestamp column among {columns}; name it 'timestamp' or pass timestamp_col")
     others = [c for c in others if c != ts]

@@ -65,7 +65,9 @@ def infer_freq(frame: pd.DataFrame, warnings: list[str]) -> str:
     diffs = frame.groupby("unique_id")["ds"].diff().dropna()
     diffs = diffs[diffs > pd.Timedelta(0)]
     if diffs.empty:
-        raise InputError("cannot infer the time step: all timestamps are equal; pass freq (e.g. 1h)")
+        raise InputError(  # a one-row file: "pass freq" led to "1 points at 1h" next
+            f"the history has one distinct timestamp ({len(frame)} rows); a forecast needs at least 8 steps"
+        )
     seconds = int(diffs.median().total_seconds())
     nearest = min(COMMON_STEPS_S, key=lambda common: abs(seconds - common) / common)
     if seconds != nearest and abs(seconds - nearest) <= STEP_SNAP * nearest:
