@@ -229,3 +229,39 @@ def test_unreadable_histories_say_what_is_accepted(tmp_path, capsys, name, conte
     'timestamp'" for a header that names it so (with semicolons), and "pass freq" for a one-row file."""
     (tmp_path / name).write_bytes(content)
     assert message in one_error(capsys, ["predict", "--history", str(tmp_path / name), "--horizon", "2h"])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [(lambda f, h: f.forecast_future_needs([5.0] * 48, "7"), "horizon_days must be a finite number > 0, got '7'"),
+     (lambda f, h: f.forecast_future_needs([5.0] * 48, None), "horizon_days must be a finite number > 0, got None"),
+     (lambda f, h: f.forecast_load(h, "2d", growth_rate="5"), "growth_rate '5' must be a number"),
+     (lambda f, h: f.forecast_load(h, "2d", level="x"), "interval levels 'x' are not accepted"),
+     (lambda f, h: f.forecast_load(h, "2d", freq="nope"), "unknown freq 'nope'"),
+     (lambda f, h: f.load_history(None), "history NoneType is not accepted; pass a file path or a pandas DataFrame")],
+)  # fmt: skip
+def test_python_api_wrong_types_are_input_errors(call, message):
+    """The Python API raised TypeError ("'<' not supported between 'int' and 'str'"), ValueError (int("x"), pandas'
+    "Invalid frequency: nope") for what the CLI refuses in one line."""
+    from gpucast import forecast
+
+    stamps, rps = hourly()
+    history = forecast.load_history(pd.DataFrame({"timestamp": stamps, "rps": rps}))
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call(forecast, history)
+
+
+def test_python_api_timeline_wrong_types_are_input_errors():
+    """`current_gpus="3"` was a TypeError; a model name instead of a ModelConfig an AttributeError ('validate')."""
+    from gpucast import LLMForecastEngine
+    from gpucast.forecast import forecast_load, load_history
+    from gpucast.inputs.types import ModelConfig
+    from gpucast.planning.timeline import capacity_timeline
+
+    stamps, rps = hourly()
+    result = forecast_load(load_history(pd.DataFrame({"timestamp": stamps, "rps": rps})), "2d")
+    with pytest.raises(InputError, match="current GPUs must be a whole number >= 0, got 3"):
+        capacity_timeline(result, model=ModelConfig(model_name="llama-3.1-8b"), input_tokens=100, output_tokens=10,
+                          current_gpus="3")  # type: ignore[arg-type]  # fmt: skip
+    with pytest.raises(InputError, match="model must be a ModelConfig"):
+        LLMForecastEngine().forecast_future_needs(list(rps), "llama-3.1-8b", 2)  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ with the install command when it is missing, so ``import gpucast`` stays light a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -144,13 +145,16 @@ def _is_number(value: Any) -> bool:
 
 
 def _same_freq(a: str, b: str) -> bool:
-    from .history import step_seconds
+    from .history import normalize_freq, step_seconds
 
-    return step_seconds(a) == step_seconds(b)
+    return step_seconds(normalize_freq(a)) == step_seconds(b)  # "nope": the loader's "unknown freq", not pandas'
 
 
 def _levels(level: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-    levels = tuple(sorted({int(lv) for lv in level}))
+    numbers = list(level) if isinstance(level, list | tuple) else None  # "x" was int("x"): a ValueError
+    if numbers is None or any(isinstance(lv, bool) or not isinstance(lv, int | float) or lv != lv for lv in numbers):
+        raise InputError(f"interval levels {level!r} are not accepted; use whole percents from 50 to 99, e.g. (80, 95)")
+    levels = tuple(sorted({int(lv) for lv in numbers}))
     if not levels or any(not 50 <= lv <= 99 for lv in levels):
         raise InputError(
             f"interval levels {list(level)} are not accepted; use whole percents from 50 to 99, e.g. (80, 95)"
@@ -274,8 +278,8 @@ def forecast_future_needs(
 ) -> ForecastResult:
     """The seed's ``LLMForecastEngine.forecast_future_needs`` core: a list of hourly rps (or a frame/History/path)
     forecast ``horizon_days`` ahead under ``scenario``. A bare list is taken to end at the current UTC hour."""
-    if not 0 < horizon_days < float("inf"):
-        raise InputError(f"horizon_days must be a finite number > 0, got {horizon_days}")
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | float) or not 0 < horizon_days < math.inf:
+        raise InputError(f"horizon_days must be a finite number > 0, got {horizon_days!r}")  # "7", None: TypeError
     _require()
     from .history import step_seconds
 

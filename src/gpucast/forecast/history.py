@@ -267,6 +267,8 @@ def load_history(
     """
     if kind not in ("auto", "series", "requests"):
         raise InputError(f"kind {kind!r} is not accepted; use auto, series or requests")
+    if not isinstance(source, str | Path | pd.DataFrame):  # None, 5, bytes: a TypeError from Path()
+        raise InputError(f"history {type(source).__name__} is not accepted; pass a file path or a pandas DataFrame")
     raw = source.copy() if isinstance(source, pd.DataFrame) else _read(Path(source))
     raw.columns = [str(c).strip() for c in raw.columns]
     columns = list(raw.columns)

@@ -84,6 +84,8 @@ def apply_scenario(
     """A copy of ``result`` with ``scenario`` (any case, as every other named choice) and the ``growth_rate``
     overlay applied (see the module docstring)."""
     scenario = scenario_name(scenario)
+    if isinstance(growth_rate, bool) or not isinstance(growth_rate, int | float):  # "5", None: a TypeError below
+        raise InputError(f"growth_rate {growth_rate!r} must be a number (percent per month)")
     if scenario not in SCENARIOS:
         raise InputError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
     if not -100 < growth_rate <= MAX_GROWTH_RATE:

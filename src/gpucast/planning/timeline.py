@@ -127,7 +127,7 @@ def capacity_timeline(
     token columns give each period its own mix, else the seed defaults (500 in, 200 out) are used.
     """
     check_tokens(input_tokens, output_tokens)
-    if current_gpus is not None and (isinstance(current_gpus, bool) or current_gpus < 0):  # "-1 GPUs carry -13 req/s"
+    if current_gpus is not None and (type(current_gpus) is not int or current_gpus < 0):  # "-1 GPUs carry -13 req/s"
         raise InputError(f"current GPUs must be a whole number >= 0, got {current_gpus}")
     options = options or ServingOptions()
     gpu = gpu or GPUConfig()
@@ -301,6 +301,8 @@ def forecast_future_needs(
 
     Tokens per request: as given, else the history's token columns (forecast per period), else 500 in / 200 out.
     """
+    if model is not None and not isinstance(model, ModelConfig):  # a name: AttributeError 'validate' in the planner
+        raise InputError(f"model must be a ModelConfig (ModelConfig(model_name=...)), got {model!r}")
     result = forecast_rps(rps_history, horizon_days, scenario, growth_rate=growth_rate)
     timeline = None
     if model is not None:
