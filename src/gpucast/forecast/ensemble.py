@@ -16,8 +16,8 @@ backtest fold(s); coverage is then checked cross-conformally on ``SINGLE_FOLD_BL
 on 2 cores: 78 ms per service (1,000 services in 78 s) against 387 ms for the full ensemble, with holdout MAE within
 a few percent of it on the synthetic test series. Token columns (mean tokens per request) are forecast per step by a seasonal window average.
 
-Fitting uses at most the last ``MAX_FIT_POINTS`` points (8 weeks at hourly resolution) so cost does not grow with
-the history. STL runs with LOESS jumps of ``STL_JUMP`` steps.
+Fitting uses at most the last 8 weeks (``fit_points``: ``MAX_FIT_POINTS`` = 1,344 points for hourly and coarser
+steps, at most ``MAX_FINE_FIT_POINTS`` for finer ones) so cost does not grow with the history. STL runs with LOESS jumps of ``STL_JUMP`` steps.
 
 Backtest: statsforecast ``cross_validation`` (refitted at every cutoff: ``forward`` with stale parameters scored
 members 20–50% worse than they forecast after refitting, after a level shift) gives each member's errors. The ``TOP_K`` best members by MAE are combined either by their median or by a
@@ -49,8 +49,9 @@ from .history import step_seconds
 from .intervals import coverage, fold_naive_bands, interval_quantiles, naive_error_bands
 from .result import Backtest, CoverageSpan, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan, plan_series
+from .steps import MAX_FIT_POINTS as MAX_FIT_POINTS  # re-exported: its old home
+from .steps import fit_points
 
-MAX_FIT_POINTS = 8 * 7 * 24  # 8 weeks at hourly resolution: caps fit cost whatever the history length
 STL_JUMP = 20  # STL evaluates LOESS every 20 points and interpolates (statsmodels' *_jump options): 3× faster,
 # no loss of accuracy measured on hourly synthetic traffic
 LOG_CAP_FACTOR = 2.0  # log-fitted members may at most reach 2× the window's peak
@@ -282,12 +283,13 @@ def forecast_frame(
         defaultdict(list)
     )
     jobs: list[Any] = []
+    window = fit_points(step_s)
     for uid, part in frame.groupby("unique_id", sort=False):
-        y = part["y"].to_numpy(dtype="float64")[-MAX_FIT_POINTS:]
+        y = part["y"].to_numpy(dtype="float64")[-window:]
         last_ds = part["ds"].iloc[-1]
         series_notes = list(notes or [])
-        if len(part) > MAX_FIT_POINTS:
-            series_notes.append(f"fitted on the last {MAX_FIT_POINTS} of {len(part)} points (fit window cap)")
+        if len(part) > window:
+            series_notes.append(f"fitted on the last {window} of {len(part)} points (fit window cap)")
         if float(np.ptp(y)) == 0.0:
             results[str(uid)] = _constant(str(uid), y, last_ds, freq, horizon, levels, series_notes)
             continue
@@ -295,7 +297,7 @@ def forecast_frame(
         if engine == "fast":
             plan.warnings[:0] = series_notes
             if outages and outages.get(str(uid)):
-                repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-MAX_FIT_POINTS:]
+                repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-window:]
                 plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
             jobs.append((str(uid), y, _timestamps(last_ds, freq, horizon), freq, plan, levels))
             continue
@@ -352,20 +354,22 @@ def forecast_frame(
     if token_cols:
         for uid, part in frame.groupby("unique_id", sort=False):
             result = results[str(uid)]
-            tokens = _token_forecast(part, token_cols, result.backtest.baseline_season, horizon)
+            tokens = _token_forecast(part, token_cols, result.backtest.baseline_season, horizon, window)
             if tokens:
                 results[str(uid)] = replace(result, tokens=tokens)
     return {uid: results[uid] for uid in map(str, frame["unique_id"].unique())}
 
 
-def _token_forecast(part: pd.DataFrame, columns: list[str], season: int, horizon: int) -> dict[str, list[float]]:
+def _token_forecast(
+    part: pd.DataFrame, columns: list[str], season: int, horizon: int, window: int
+) -> dict[str, list[float]]:
     """Mean tokens per request for each future step: a seasonal window average (the RPS baseline's
     season, averaged over up to ``TOKEN_WINDOW`` past seasons) on the fit window of each token column. Token
     lengths move with the mix of clients over the day and rarely trend, and one day's value per hour is noisy.
     Steps without a value (no request in that hour) are interpolated; a column with no value at all is skipped."""
     out = {}
     for column in columns:
-        series = part[column].astype("float64").iloc[-MAX_FIT_POINTS:]
+        series = part[column].astype("float64").iloc[-window:]
         if len(series) == 0 or not series.notna().any():
             continue
         x = series.interpolate(limit_direction="both").to_numpy(dtype="float64")

@@ -172,7 +172,7 @@ def forecast_hierarchy(
 
     ``groups`` maps each service id to (team, environment). Services are aligned on one time axis; a service has 0
     requests before its first sample (it did not exist) and in gaps of the union. The fit window is the last
-    ``MAX_FIT_POINTS`` steps, as for single services.
+    ``fit_points`` steps, as for single services.
     """
     from . import _as_history, _levels, _require, parse_horizon
 
@@ -182,12 +182,13 @@ def forecast_hierarchy(
     levels = _levels(level)
     hist = _as_history(history, freq)
     steps = parse_horizon(horizon, hist.freq)
-    from .ensemble import MAX_FIT_POINTS, _timestamps
+    from .ensemble import _timestamps
     from .fast import forecast_many
     from .history import step_seconds
     from .seasonality import plan_series
+    from .steps import fit_points
 
-    wide = align(hist).iloc[-MAX_FIT_POINTS:]
+    wide = align(hist).iloc[-fit_points(step_seconds(hist.freq)) :]
     services = [str(c) for c in wide.columns]
     nodes, summing = build_tree(services, groups)
     series = summing @ wide.to_numpy(dtype=float).T  # nodes × time
