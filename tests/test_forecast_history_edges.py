@@ -288,3 +288,31 @@ def test_a_per_minute_history_keeps_its_daily_cycle(tmp_path, capsys):
             "--input-tokens", "1000", "--output-tokens", "300", "--json"]  # fmt: skip
     assert main(argv) == 0
     assert max(p["gpus"] for p in json.loads(capsys.readouterr().out)["capacity"]) <= 4
+
+
+def test_json_nested_past_the_decoders_depth_is_one_error(tmp_path, capsys):
+    """`[[[[...]]]]` 100,000 deep was a RecursionError traceback from `metrics import`, `--length-profile` and
+    `forecast --config` (the history reader already said pandas' "depth limit" in one line)."""
+    from gpucast.store.metrics import read_rows
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply to be usage rows"):
+        read_rows(deep)
+    line = one_error(capsys, ["inference", "--model", "llama-3.1-8b", "--rps", "1", "--length-profile", str(deep)])
+    assert "nested too deeply to be request rows" in line
+    assert "nested too deeply to be a config" in one_error(capsys, ["forecast", "--config", str(deep)])
+
+
+def test_a_config_with_a_byte_order_mark_is_read(tmp_path, capsys):
+    """A config saved by a Windows editor (UTF-8 with BOM) was "not valid JSON at line 1"."""
+    assert main(["forecast", "--generate-config", "inference"]) == 0
+    text = capsys.readouterr().out
+    plain, marked = tmp_path / "plain.json", tmp_path / "marked.json"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_text(text, encoding="utf-8-sig")
+    answers = []
+    for path in (plain, marked):
+        assert main(["forecast", "--config", str(path), "--json"]) == 0
+        answers.append(json.loads(capsys.readouterr().out)["gpu_resources"])
+    assert answers[0] == answers[1]

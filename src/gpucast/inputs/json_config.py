@@ -113,12 +113,14 @@ MODES = ("inference", "training")
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read and validate a config file; returns ``{mode, section: {key: value}}`` without comments."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # -sig: an editor's byte-order mark
     except OSError as error:
         raise ConfigError(f"--config {str(path)!r} cannot be read: {error.strerror}") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
         raise ConfigError(f"--config {str(path)!r} is not valid JSON{where}") from error
+    except RecursionError:  # nested past the decoder's depth: a RecursionError traceback before
+        raise ConfigError(f"--config {str(path)!r} is nested too deeply to be a config") from None
     return validate_config(raw, str(path))
 
 

@@ -129,6 +129,8 @@ def _json_rows(text: str, path: Path) -> list[dict[str, Any]]:
         raise InputError(
             f"--length-profile {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}"
         ) from None
+    except RecursionError:  # nested past the decoder's depth: a RecursionError traceback before
+        raise InputError(f"--length-profile {str(path)!r} is nested too deeply to be request rows") from None
     if isinstance(data, dict):
         data = data.get("metrics", data.get("rows", data.get("requests")))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

@@ -153,6 +153,8 @@ def _json_rows(text: str, path: Path, shown: str) -> list[dict[str, Any]]:
             decoded.append(json.loads(content))
         except json.JSONDecodeError as error:
             raise InputError(f"{shown} is not valid JSON: {error.msg} at line {error.lineno + offset}") from None
+        except RecursionError:  # the decoder's own limit: a RecursionError traceback before
+            raise InputError(f"{shown} is nested too deeply to be usage rows (JSON line {offset + 1})") from None
     data: Any = decoded if path.suffix.lower() in (".jsonl", ".ndjson") else decoded[0]
     if isinstance(data, dict):
         data = data.get("metrics", data.get("rows"))

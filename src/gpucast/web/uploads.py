@@ -58,7 +58,7 @@ def sniff(content: bytes, what: str, *, parquet: bool = False) -> str:
         first = start.splitlines()[0]
         try:
             whole_first_line = isinstance(json.loads(first), dict)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the decoder's depth (a hostile file)
             whole_first_line = False
         # one object per line is JSON lines, unless the whole text is one (pretty-printed) document
         return ".jsonl" if whole_first_line and len(start.splitlines()) > 1 else ".json"
