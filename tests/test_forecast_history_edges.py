@@ -316,3 +316,18 @@ def test_a_config_with_a_byte_order_mark_is_read(tmp_path, capsys):
         assert main(["forecast", "--config", str(path), "--json"]) == 0
         answers.append(json.loads(capsys.readouterr().out)["gpu_resources"])
     assert answers[0] == answers[1]
+
+
+def test_the_store_refuses_what_the_forecaster_cannot_read(tmp_path):
+    """`metrics import` stored 1e308 req/s; every forecast of the service then failed ("too large to forecast")."""
+    from gpucast.forecast.values import MAX_VALUE
+    from gpucast.store.metrics import MAX_FORECAST_VALUE, read_rows
+
+    assert MAX_FORECAST_VALUE == MAX_VALUE
+    stamps, rps = hourly(24)
+    for column, header in (("rps", "timestamp,rps,input_tokens"), ("input_tokens", "timestamp,rps,input_tokens")):
+        rows = [f"{t},{'1e308' if column == 'rps' and i == 5 else f'{v:.3f}'},"
+                f"{'1e200' if column == 'input_tokens' and i == 5 else 100}" for i, (t, v) in enumerate(zip(stamps, rps, strict=True))]  # fmt: skip
+        path = write_csv(tmp_path / f"{column}.csv", header, rows)
+        with pytest.raises(InputError, match=f"row 7: {column} '1e[23]0[08]' is too large to forecast"):
+            read_rows(path)

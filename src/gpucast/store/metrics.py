@@ -41,6 +41,10 @@ EPOCH_MS_ABOVE = 1e11  # as in gpucast.forecast.history: larger epoch numbers ar
 # The span of pandas' nanosecond timestamps (pandas.Timestamp.min/max, whole days inside), in which the forecaster
 # reads a stored history: a sample outside it would be stored and then break every forecast of the service.
 EARLIEST, LATEST = datetime(1677, 9, 22), datetime(2262, 4, 10)
+# The largest rate or token count the forecaster reads (gpucast.forecast.values.MAX_VALUE; that module needs pandas,
+# the store does not): 1e308 req/s was stored, and then every forecast of the service refused it.
+MAX_FORECAST_VALUE = 1e150
+FORECAST_COLUMNS = ("rps", "input_tokens", "output_tokens")
 
 
 @dataclass
@@ -89,7 +93,11 @@ def _number(raw: Any, column: str, row: int, *, required: bool) -> float | None:
         return None
     if isinstance(raw, bool):  # JSON true is not the number 1
         raise InputError(f"row {row}: {column} {raw!r} is not a number")
-    return non_negative_number(raw, f"row {row}: {column}")
+    value = non_negative_number(raw, f"row {row}: {column}")
+    if column in FORECAST_COLUMNS and value > MAX_FORECAST_VALUE:
+        raise InputError(f"row {row}: {column} {raw!r} is too large to forecast (at most {MAX_FORECAST_VALUE:g}); "
+                         "check the column and its unit")  # fmt: skip
+    return value
 
 
 def read_rows(path: str | Path, shown: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
