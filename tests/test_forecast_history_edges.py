@@ -331,3 +331,19 @@ def test_the_store_refuses_what_the_forecaster_cannot_read(tmp_path):
         path = write_csv(tmp_path / f"{column}.csv", header, rows)
         with pytest.raises(InputError, match=f"row 7: {column} '1e[23]0[08]' is too large to forecast"):
             read_rows(path)
+
+
+def test_fleet_node_ids_cannot_collide(tmp_path):
+    """Team "y" of environment "prod/x" and team "x/y" of "prod" were one node, team:prod/x/y: its forecast was
+    the sum of one, its parents' sums disagreed by 5x, and `fleet` showed one team of 28 GPUs for the two."""
+    from gpucast.forecast import load_history
+    from gpucast.forecast.hierarchy import forecast_hierarchy
+
+    stamps, rps = hourly(24 * 7)
+    rows = [f"{t},{sid},{v * (k + 1):.3f}" for k, sid in enumerate("abc") for t, v in zip(stamps, rps, strict=True)]
+    history = load_history(write_csv(tmp_path / "f.csv", "timestamp,service,rps", rows))
+    with pytest.raises(InputError, match="environment 'prod/x' holds '/'"):
+        forecast_hierarchy(history, "1d", {"a": ("y", "prod/x"), "b": ("x/y", "prod"), "c": ("z", "prod")})
+    fleet = forecast_hierarchy(history, "1d", {"a": ("y", "dev"), "b": ("x/y", "prod"), "c": ("z", "prod")})
+    ids = [node.id for node in fleet.nodes]
+    assert len(ids) == len(set(ids)) and "team:prod/x/y" in ids  # a slash in a team is still one team

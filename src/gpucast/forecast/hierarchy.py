@@ -87,6 +87,10 @@ def build_tree(services: list[str], groups: Mapping[str, tuple[str, str]]) -> tu
     if missing:
         shown = ", ".join(missing[:5]) + ("…" if len(missing) > 5 else "")
         raise InputError(f"{len(missing)} services have no team/environment ({shown}); give both for every service")
+    slashed = next((s for s in services if "/" in groups[s][1]), None)
+    if slashed is not None:  # team "y" of "prod/x" and team "x/y" of "prod" were one node, team:prod/x/y
+        raise InputError(f"service {slashed!r}: environment {groups[slashed][1]!r} holds '/', which separates the "
+                         "environment from the team in the fleet's node ids (team:ENVIRONMENT/TEAM); rename it")  # fmt: skip
     envs = sorted({groups[s][1] for s in services})
     teams = sorted({(groups[s][1], groups[s][0]) for s in services})
     nodes = [Node(ALL, "all", ALL, None)]
