@@ -347,3 +347,12 @@ def test_fleet_node_ids_cannot_collide(tmp_path):
     fleet = forecast_hierarchy(history, "1d", {"a": ("y", "dev"), "b": ("x/y", "prod"), "c": ("z", "prod")})
     ids = [node.id for node in fleet.nodes]
     assert len(ids) == len(set(ids)) and "team:prod/x/y" in ids  # a slash in a team is still one team
+
+
+def test_fleet_names_a_service_of_the_table_without_history(tmp_path, capsys):
+    """A services-table row with no rows in the history was dropped from the fleet without a word (`--from-store`
+    says "NAME: no usage history, left out")."""
+    path = tmp_path / "s.csv"
+    path.write_text(SERVICES.read_text(encoding="utf-8") + "ghost,chat,prod,llama-3.1-8b,100,100,H100,,aws\n")
+    assert main(["fleet", "--history", str(FLEET), "--services", str(path), "--horizon", "1d", "--json"]) == 0
+    assert "ghost: no usage history, left out" in json.loads(capsys.readouterr().out)["notes"]

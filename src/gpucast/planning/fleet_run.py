@@ -132,7 +132,9 @@ def run_fleet(
 
         plan = fleet_plan(hf, configs or {}, history=history, period=period, current_gpus=current_gpus)
     skipped = dict(getattr(history, "skipped", {}))
-    return FleetRun(hf, plan, [*(notes or []), *skipped_notes(skipped)], skipped)
+    # a service of the table with no row in the history was left out without a word (the store's path says so)
+    absent = [f"{s}: no usage history, left out" for s in groups if s not in history.ids and s not in skipped]
+    return FleetRun(hf, plan, [*(notes or []), *absent, *skipped_notes(skipped)], skipped)
 
 
 def skipped_notes(skipped: dict[str, str]) -> list[str]:
