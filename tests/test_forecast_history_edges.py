@@ -356,3 +356,18 @@ def test_fleet_names_a_service_of_the_table_without_history(tmp_path, capsys):
     path.write_text(SERVICES.read_text(encoding="utf-8") + "ghost,chat,prod,llama-3.1-8b,100,100,H100,,aws\n")
     assert main(["fleet", "--history", str(FLEET), "--services", str(path), "--horizon", "1d", "--json"]) == 0
     assert "ghost: no usage history, left out" in json.loads(capsys.readouterr().out)["notes"]
+
+
+def test_fleet_from_store_names_a_filter_that_matches_nothing(tmp_path, capsys):
+    """`fleet --from-store --team nosuch` said "no stored service has usage history; import it with `gpucast metrics
+    import`", although the team's name was the mistake."""
+    stamps, rps = hourly()
+    path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
+    db = ["--db", str(tmp_path / "s.db")]
+    assert main(["user", "add", "alice", "--role", "admin", *db]) == 0
+    assert main(["service", "add", "chat", "--team", "ml", "--environment", "prod", "--criticality", "tier2",
+                 "--cloud", "aws", "--region", "us-east-1", "--as", "alice", *db]) == 0  # fmt: skip
+    assert main(["metrics", "import", "chat", path, "--as", "alice", *db]) == 0
+    capsys.readouterr()
+    line = one_error(capsys, ["fleet", "--from-store", "--team", "nosuch", "--no-capacity", *db])
+    assert "no stored service matches --team 'nosuch' (teams: ml; environments: prod)" in line

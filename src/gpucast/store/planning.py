@@ -183,7 +183,15 @@ def fleet_inputs(
     groups: dict[str, tuple[str, str]] = {}
     configs: dict[str, Any] = {}
     notes: list[str] = []
-    for service in list_services(session, team=team, environment=environment):
+    chosen = list_services(session, team=team, environment=environment)
+    if not chosen and (team or environment):  # "no stored service has usage history; import it" misled here
+        stored = list_services(session)
+        teams, envs = sorted({s.team for s in stored}), sorted({s.environment for s in stored})
+        asked = " and ".join(f"{flag} {value!r}" for flag, value in (("--team", team), ("--environment", environment))
+                             if value)  # fmt: skip
+        raise InputError(f"no stored service matches {asked} (teams: {', '.join(teams) or 'none yet'}; "
+                         f"environments: {', '.join(envs) or 'none yet'})")  # fmt: skip
+    for service in chosen:
         metrics = list_metrics(session, service.name)
         if not metrics:
             notes.append(f"{service.name}: no usage history, left out")
