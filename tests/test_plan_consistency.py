@@ -135,6 +135,32 @@ def test_a_speculative_plan_re_estimates_with_the_same_proposer(model, gpu, engi
     assert plain["itl_ms"] != pytest.approx(again["itl_ms"], rel=0.02)  # the proposer is really in the estimate
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    gpu=st.sampled_from(GPUS),
+    engine=st.sampled_from(ENGINES),
+    k=st.integers(min_value=1, max_value=8),
+    acceptance=st.floats(min_value=0.0, max_value=1.0),
+    rps=st.floats(min_value=0.5, max_value=100),
+)
+def test_any_speculative_plan_re_estimates_to_its_latencies(model, gpu, engine, k, acceptance, rps):
+    """The property behind the cases above, over models, GPUs, engines, draft lengths and acceptance rates."""
+    try:
+        plan = plan_inference(
+            LLMWorkloadInput(rps, 1000, 250, 1.5),
+            ModelConfig(model_name=model, context_window=4096),
+            GPUConfig(gpu),
+            ServingOptions(engine=engine, speculative_tokens=k, acceptance_rate=acceptance, require_slo=True),
+        ).to_dict()
+    except (InfeasibleError, InputError):
+        return
+    again = _re_estimate(plan, engine)
+    thr = plan["throughput"]
+    assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+
+
 def test_the_issue_example_plans_about_the_published_fleet():
     """TensorRT-LLM's serving table: one H200 serves 27 req/s of 467/256 at TTFT 44 ms, ITL 16 ms, so 270 req/s with a
     25% margin needs about 13 GPUs; the planner used to answer 591 (queueing at the planned utilization)."""
