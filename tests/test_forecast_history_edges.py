@@ -371,3 +371,14 @@ def test_fleet_from_store_names_a_filter_that_matches_nothing(tmp_path, capsys):
     capsys.readouterr()
     line = one_error(capsys, ["fleet", "--from-store", "--team", "nosuch", "--no-capacity", *db])
     assert "no stored service matches --team 'nosuch' (teams: ml; environments: prod)" in line
+
+
+def test_capacity_timeline_flags_without_a_model_are_said_to_be_unused(capsys) -> None:
+    """``predict --gpu H100 --current-gpus 4`` without ``--model`` forecast the load and dropped both flags without a
+    word (the chat passes --gpu on load-only forecasts, so they warn rather than refuse)."""
+    sample = str(Path(__file__).resolve().parents[1] / "docs" / "sample-traffic.csv")
+    assert (
+        main(["predict", "--history", sample, "--horizon", "1d", "--gpu", "H100", "--current-gpus", "4", "--json"]) == 0
+    )
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert "not used without --model (they size its capacity timeline): --gpu, --current-gpus" in warnings
