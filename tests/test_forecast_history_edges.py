@@ -382,3 +382,10 @@ def test_capacity_timeline_flags_without_a_model_are_said_to_be_unused(capsys) -
     )
     warnings = json.loads(capsys.readouterr().out)["warnings"]
     assert "not used without --model (they size its capacity timeline): --gpu, --current-gpus" in warnings
+
+
+def test_save_service_without_save_is_refused(capsys) -> None:
+    """``--save-service NAME`` names where a saved forecast goes; without ``--save`` nothing was saved, silently."""
+    sample = str(Path(__file__).resolve().parents[1] / "docs" / "sample-traffic.csv")
+    line = one_error(capsys, ["predict", "--history", sample, "--horizon", "1d", "--save-service", "chat"])
+    assert "--save-service 'chat'" in line and "add --save" in line

@@ -44,6 +44,8 @@ def apply_service(args: argparse.Namespace, sections: dict[str, Any]) -> dict[st
 def save_if_requested(args: argparse.Namespace, result: Any, sections: dict[str, Any] | None = None) -> None:
     """``--save``: store the command's result (its --json output) with inputs, versions, user and time."""
     if not getattr(args, "save", False):
+        if getattr(args, "save_service", None):  # it names where a saved result goes: nothing is saved without --save
+            raise InputError(f"--save-service {args.save_service!r} files a saved result under a service: add --save")
         return
     require_store()
     from ..store import open_store
