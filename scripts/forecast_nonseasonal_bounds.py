@@ -116,8 +116,10 @@ def _random_walk() -> Callable[..., np.ndarray]:
     """``rolling.extend`` as it was before 2026-12-06: random-walk growth past the measured steps, whatever alpha."""
     original = rolling.extend
 
-    def extend(band: np.ndarray, steps: int, alpha: float = 1.0) -> np.ndarray:
-        return original(band, steps)
+    def extend(
+        band: np.ndarray, steps: int, alpha: float = 1.0, added: object = None, ceiling: object = None
+    ) -> np.ndarray:
+        return original(band, steps)  # alpha 1, nothing added, no ceiling
 
     return extend
 

@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpucast.forecast import nonseasonal, rolling
+from gpucast.forecast import leads, nonseasonal, rolling
 from gpucast.forecast.fast import calibrated_steps, forecast_series
 from gpucast.forecast.seasonality import plan_series
 
@@ -126,3 +126,38 @@ def test_far_bands_of_a_seasonal_history_stop_compounding_past_its_length() -> N
     k = np.arange(start + 1, horizon + 1)
     assert np.all(hi[95][start:] <= mean[start:] + np.maximum(w, float(y.max() - y.min()) * np.sqrt(k)) + 1e-6)
     assert math.isclose(hi[95][-1], 47859.606, rel_tol=1e-6) and hi[95][-1] - mean[-1] <= w + 1e-6
+
+
+def test_flat_ceiling_hand_checked() -> None:
+    """History 0, 1, 3: log1p range R = log(4) = 1.3863; past step 1 of a 5-step horizon the ceiling is
+    R² · max(1, k / 3) for k = 2..5: R² at k = 2, 3 and R² · 4/3, R² · 5/3 after (a random walk past the history's
+    length), the same at every level. A band of 0.5 walking as a random walk (alpha 1) from K = 1 stays below
+    hypot(0.5, R) there (0.5 sqrt(5) = 1.118 < 1.474): the walk as before. History 1, 1.2, 1: R = log(2.2 / 2) =
+    0.0953, and the walk (0.707 at k = 2) is held at hypot(0.5, R sqrt(max(1, k / 3))) from the first step past K."""
+    ceiling = leads.flat_ceiling(np.array([0.0, 1.0, 3.0]), 1, 5, LEVELS)
+    assert ceiling is not None
+    r2 = math.log(4) ** 2
+    for lv in LEVELS:
+        np.testing.assert_allclose(ceiling[lv], [r2, r2, r2 * 4 / 3, r2 * 5 / 3])
+    walk = 0.5 * np.sqrt(np.arange(1, 6))
+    np.testing.assert_allclose(rolling.extend(np.array([0.5]), 5, 1.0, None, ceiling[80]), walk)
+    tight = leads.flat_ceiling(np.array([1.0, 1.2, 1.0]), 1, 5, LEVELS)
+    assert tight is not None
+    r = math.log(2.2 / 2.0)
+    held = [math.hypot(0.5, r * math.sqrt(max(1.0, k / 3))) for k in range(2, 6)]
+    np.testing.assert_allclose(rolling.extend(np.array([0.5]), 5, 1.0, None, tight[95]), [0.5, *held])
+    assert leads.flat_ceiling(np.array([3.0]), 1, 5, LEVELS) is None
+
+
+def test_a_cycle_no_season_describes_keeps_its_band_in_range() -> None:
+    """16 hours per minute of a 24-minute cycle between 8 and 32 req/s, forecast 16 hours ahead: no season is
+    detected, the SES weight tracks the cycle and the local level walk compounded on the log scale to an 80% upper
+    bound of 4,035 req/s (docs/reliability.md, "Forecast and history sweep"). The ceiling holds it within the
+    history's whole log range of the step-K band: below 4x the history's largest value."""
+    minutes = np.arange(16 * 60)
+    y = np.round(20 + 12 * np.sin(2 * np.pi * minutes / 24), 3)
+    plan = plan_series(y, 60.0, 960)
+    result = forecast_series("x", y, [str(k) for k in range(960)], "1min", plan, LEVELS)
+    _, _, hi = _ordered_bands(result)
+    assert plan.baseline_season <= 1
+    assert hi[80].max() < 4 * y.max() and hi[95].max() < 6 * y.max()

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import rolling
 from .batched import members_at
+from .leads import CappedWalk
 from .members import level_shift
 from .result import CoverageSpan
 from .rolling import Backtested, Replay
@@ -80,7 +81,7 @@ def bands(
     band: dict[int, tuple[np.ndarray, np.ndarray]],
     shift: float,
     scale: dict[int, float],
-    growth: float | Mapping[int, np.ndarray],
+    growth: float | Mapping[int, np.ndarray] | CappedWalk,
     outage_rate: float,
     history: np.ndarray,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
@@ -108,10 +109,16 @@ def bands(
     lows: dict[int, np.ndarray] = {}
     highs: dict[int, np.ndarray] = {}
     for lv in levels:
-        alpha, added = (float(growth), None) if isinstance(growth, (int, float)) else (1.0, growth[lv])
+        ceiling = None
+        if isinstance(growth, CappedWalk):
+            alpha, added, ceiling = growth.alpha, None, growth.ceiling[lv]
+        elif isinstance(growth, (int, float)):
+            alpha, added = float(growth), None
+        else:
+            alpha, added = 1.0, growth[lv]
         low, high = rolling.hedge(
-            -rolling.extend(-band[lv][0], horizon, alpha, added),
-            rolling.extend(band[lv][1], horizon, alpha, added),
+            -rolling.extend(-band[lv][0], horizon, alpha, added, ceiling),
+            rolling.extend(band[lv][1], horizon, alpha, added, ceiling),
             shift,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
@@ -134,7 +141,7 @@ def check(
     y: np.ndarray,
     rep: Replay,
     horizon: int,
-    growth_at: Callable[[int], float | Mapping[int, np.ndarray]],
+    growth_at: Callable[[int], float | Mapping[int, np.ndarray] | CappedWalk],
     outages: tuple[int, ...] = (),
 ) -> tuple[dict[int, float | None], list[CoverageSpan], int, int]:
     """Coverage pooled over every observed step of the whole horizon, per span, the origins checked and the last

@@ -87,9 +87,11 @@ def fit_series(
     recalibrated = rolling.recalibration(rep, levels)
     shift = level_shift(y, season, bt.repaired)
 
-    def growth_at(t: int) -> float | dict[int, np.ndarray]:  # how the band grows past `steps`, forecast made at t
+    def growth_at(t: int) -> float | dict[int, np.ndarray] | leads.CappedWalk:  # the band past `steps`, made at t
         if season <= 1:
-            return nonseasonal.level_weight(bt.repaired[:t])
+            alpha = nonseasonal.level_weight(bt.repaired[:t])
+            ceiling = leads.flat_ceiling(bt.repaired[:t], steps, horizon, levels)
+            return alpha if ceiling is None else leads.CappedWalk(alpha, ceiling)
         return leads.added_spread(bt.repaired[:t], season, steps, horizon, levels) or 1.0
 
     coverage, by_steps, checked, checked_steps = horizon_coverage(

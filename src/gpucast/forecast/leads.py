@@ -28,6 +28,8 @@ compounds multiplicatively, and no two observations are that far apart to suppor
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 MIN_PAIRS_SEASONS = 2  # a lag is measured on at least two seasons of (s, s - L) pairs: every phase twice
@@ -73,3 +75,28 @@ def added_spread(
         base = squared_spread(np.array([float(known)]), measured, season)[0]
         out[lv] = np.maximum.accumulate(np.maximum(squared_spread(k, measured, season) - base, 0.0))
     return out
+
+
+class CappedWalk(NamedTuple):
+    """A series without a season: its band grows as the local level walk (``alpha``, ``rolling.extend``) but, per
+    level, never past ``ceiling`` — the squared log spread its history's level changes reach (``flat_ceiling``)."""
+
+    alpha: float
+    ceiling: dict[int, np.ndarray]
+
+
+def flat_ceiling(repaired: np.ndarray, known: int, steps: int, levels: tuple[int, ...]) -> dict[int, np.ndarray] | None:
+    """The most the band of a series without a season may add past step ``known`` (squared, log scale), the same at
+    every level: ``R² · max(1, k / n)``, where ``R`` is the whole range of the log history — the largest level change
+    between any two of its ``n`` points — which past ``n`` steps grows as a random walk. Why: the local level walk
+    compounds on the log scale, so a series whose level stays in its range (a cycle no season describes, bursts
+    around a stable mean) got an 80% upper bound of 4,035 req/s for an 8–32 req/s series 16 hours ahead
+    (docs/reliability.md, "Forecast and history sweep"). The ceiling binds only where the walk has gone past
+    anything the history shows: on the one-hour traces and the 16–20 hour ServeGen windows of
+    docs/forecast-accuracy.md no band changes. None for fewer than two points (nothing to measure)."""
+    x = np.log1p(np.maximum(repaired, 0.0))
+    if steps <= known or len(x) < 2:
+        return None
+    k = np.arange(known + 1, steps + 1, dtype=float)
+    reach = float(np.max(x) - np.min(x)) ** 2 * np.maximum(1.0, k / len(x))
+    return {lv: reach for lv in levels}

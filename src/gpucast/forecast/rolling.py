@@ -195,7 +195,9 @@ def hedge(low: np.ndarray, high: np.ndarray, shift: float) -> tuple[np.ndarray, 
     return low, high
 
 
-def extend(band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray | None = None) -> np.ndarray:
+def extend(
+    band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray | None = None, ceiling: np.ndarray | None = None
+) -> np.ndarray:
     """A band calibrated for len(band) = K steps carried to ``steps``: past its end it grows as the k-step forecast
     error of a local level model, ETS(A,N,N), whose variance is sigma^2 (1 + alpha^2 (k - 1)) (Hyndman &
     Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., §8.7): by sqrt((1 + alpha^2 (k - 1)) /
@@ -209,7 +211,10 @@ def extend(band: np.ndarray, steps: int, alpha: float = 1.0, added: np.ndarray |
         return band[:steps]
     if added is not None:
         return np.concatenate([band, np.hypot(band[-1], np.sqrt(added[: steps - known]))])  # no underflow
-    return np.concatenate([band, band[-1] * walk_growth(known, steps, alpha)])
+    grown = band[-1] * walk_growth(known, steps, alpha)
+    if ceiling is not None:  # a series without a season: no wider than its history's level changes (leads.flat_ceiling)
+        grown = np.minimum(grown, np.hypot(band[-1], np.sqrt(ceiling[: steps - known])))
+    return np.concatenate([band, grown])
 
 
 def walk_growth(known: int, steps: int, alpha: float = 1.0) -> np.ndarray:
