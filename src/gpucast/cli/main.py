@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser(
         "predict",
         help="forecast a service's traffic from history, with scenarios and a capacity timeline",
-        description="Forecast load from history (ensemble of MSTL/ETS/Theta/ARIMA vs seasonal-naive) and size capacity.",
+        description="Forecast load from history (seasonal-naive, level, exponential-smoothing and trend members, "
+        "chosen per series by a rolling-origin backtest, with calibrated intervals; statsforecast's MSTL/ETS/Theta/"
+        "ARIMA ensemble with --backend dask) and size capacity.",
     )
     from ..console.predict import add_predict_flags
 

@@ -116,6 +116,9 @@ def plan_series(y: np.ndarray, step_s: float, horizon: int) -> SeriesPlan:
     if folds < MAX_FOLDS:
         warnings.append(f"short history: backtest uses {folds} fold(s) of {fold_h} steps instead of {MAX_FOLDS}")
     if not seasons:
-        warnings.append("no daily or weekly seasonality used: falling back to non-seasonal models (ETS, Theta, ARIMA)")
+        warnings.append(
+            "no daily or weekly seasonality used: forecast with non-seasonal members (levels, exponential smoothing and "
+            "trends over the whole history)"
+        )
     baseline = seasons[-1] if seasons else next((p for p in candidates if n - folds * fold_h > p), 1)
     return SeriesPlan(tuple(seasons), fold_h, folds, baseline, warnings)
