@@ -182,3 +182,48 @@ def test_no_gpu_type_fits_names_the_most_capable_gpus_reason() -> None:
         message
     )
     assert "V100" not in message
+
+
+@pytest.mark.parametrize("master", ["fp32", "bf16"])
+def test_training_plans_with_the_master_weights_it_is_given(master: str) -> None:
+    """``training`` always planned FP32 master weights (torchtune's recipes default to pure BF16), while
+    ``training-estimate --master-weights bf16`` had the choice: a pure-BF16 plan could not be made or re-estimated.
+    ``--master-weights`` now reaches the planner (CLI, config, REST), the plan states it, and ``training-estimate``
+    with the plan's layout gives the plan's memory."""
+    training = TrainingInput(1_000_000_000, 4096, 1, 64)
+    plan = plan_training(training, ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"),
+                         TrainingOptions(master_weights=master.upper()))  # fmt: skip
+    assert plan.inputs["master_weights"] == master
+    memory = next(line for line in plan.assumptions if line.startswith("Memory:"))
+    assert ("incl. master weights 12" in memory) == (master == "fp32")
+    assert ("no FP32 master copy" in memory) == (master == "bf16")
+    p = plan.parallelism
+    again = estimate_training(
+        TrainingEstimateRequest(
+            gpu="H100", num_gpus=plan.gpu_resources.required_gpus, seq_len=4096, micro_batch=p.micro_batch_size,
+            model="llama-3.1-8b", global_batch=64, tp=p.tensor_parallel, pp=p.pipeline_parallel, zero=p.zero_stage,
+            recompute=p.recompute, master_weights=master,
+        )
+    )  # fmt: skip
+    assert again.memory_per_gpu_gb == pytest.approx(plan.gpu_resources.gpu_memory_per_gpu_gb)
+
+
+def test_master_weights_outside_fp32_bf16_is_one_error(capsys) -> None:
+    status = main(["training", "--model", "llama-3.1-8b", "--gpu-type", "H100", "--dataset-size", "1e9",
+                   "--epochs", "1", "--sequence-length", "4096", "--global-batch-size", "64", "--master-weights", "fp16"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and err == "gpucast: error: --master-weights 'fp16' is not one of fp32, bf16"
+
+
+def test_the_rest_training_body_takes_master_weights(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    run = {"dataset_size_tokens": 1e9, "sequence_length": 4096, "num_epochs": 1, "global_batch_size": 64}
+    body = {"model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_type": "H100"}}
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        pure = client.post("/api/v1/training", json={**body, "training": {**run, "master_weights": "bf16"}})
+        wrong = client.post("/api/v1/training", json={**body, "training": {**run, "master_weights": "fp16"}})
+    assert pure.status_code == 200 and pure.json()["inputs"]["master_weights"] == "bf16"
+    assert wrong.status_code == 422 and wrong.json()["field"] == "training.master_weights"

@@ -54,6 +54,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "vpp": ("training", "vpp"),
     "sequence_parallel": ("training", "sequence_parallel"),
     "fp8_recipe": ("training", "fp8_recipe"),
+    "master_weights": ("training", "master_weights"),
     "gpu_type": ("gpu", "gpu_type"),
     "target_gpu_utilization": ("gpu", "target_gpu_utilization"),
     "cost": ("options", "include_cost"),
@@ -153,6 +154,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="e.g. q,k,v,o (default)",
     )
     extra.add_argument("--optimizer-8bit", action="store_const", const=True, help="8-bit optimizer states")
+    extra.add_argument(
+        "--master-weights", help="fp32: FP32 master weights and optimizer states (default); bf16: pure BF16 training"
+    )
     extra.add_argument("--zero", type=int, help="ZeRO stage 0-3 (default: searched)")
     extra.add_argument("--fsdp", dest="zero", action="store_const", const=3, help="FSDP full shard (= ZeRO-3)")
     extra.add_argument("--recompute", help="activation recomputation none, selective or full (default: searched)")

@@ -61,6 +61,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "ep",
         "sequence_parallel",
         "fp8_recipe",
+        "master_weights",
     ),
     "gpu": ("gpu_type", "gpu_types", "target_gpu_utilization"),
     "options": ("include_cost", "output_file"),

@@ -119,10 +119,14 @@ class TrainingOptions:
     ep: int = 1  # expert parallelism (MoE)
     sequence_parallel: bool = True  # False: TP without sequence parallelism
     fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
+    master_weights: str = "fp32"  # fp32: FP32 master weights and optimizer states (mixed precision); bf16: pure BF16
 
     def validate(self, known_clouds: tuple[str, ...]) -> None:
         # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
         self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
+        self.master_weights = fold_case(self.master_weights)
+        if self.master_weights not in ("fp32", "bf16"):
+            raise InputError(f"--master-weights {self.master_weights!r} is not one of fp32, bf16")
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)

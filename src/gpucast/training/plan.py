@@ -104,6 +104,7 @@ def _search(
         ep=options.ep,
         sequence_parallel=options.sequence_parallel,
         fp8_recipe=check_fp8_recipe(options.fp8_recipe, precision, gpu),
+        master_weights=options.master_weights == "fp32",
     )
 
 
@@ -353,6 +354,7 @@ def _build(
             "global_batch_size": training.global_batch_size,
             "optimizer_type": training.optimizer_type,
             "optimizer_8bit": setup.optimizer == "adamw8bit",  # the states the memory was planned with
+            "master_weights": "fp32" if setup.master_weights else "bf16",
             "gradient_checkpointing": training.gradient_checkpointing,
             "precision": (model.precision or DEFAULT_PRECISION).upper(),
             "method": options.method,

@@ -26,8 +26,9 @@ def state_bytes(setup: Any) -> str:
     return (
         f"Memory: {setup.precision.name} training with {label.get(setup.optimizer, setup.optimizer)}, "
         f"{weight + grad + states:.3g} bytes per trained parameter (weights {weight:g} + gradients {grad:g} + "
-        f"optimizer states incl. master weights {states:.3g})"
-    )
+        + (f"optimizer states incl. master weights {states:.3g})" if setup.master_weights
+           else f"optimizer states {states:.3g}; pure {setup.precision.name}: no FP32 master copy)")
+    )  # fmt: skip
 
 
 def plan_warnings(

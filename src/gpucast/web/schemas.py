@@ -228,6 +228,9 @@ class TrainingSection(_Body):
     ep: int = Field(1, gt=0, le=100_000, description="expert-parallel ranks (MoE)")
     sequence_parallel: bool = True
     fp8_recipe: str | None = Field(None, max_length=20, description="delayed, current or mxfp8 (Blackwell); FP8 only")
+    master_weights: Literal["fp32", "bf16"] = Field(
+        "fp32", description="fp32: FP32 master weights and optimizer states (mixed precision); bf16: pure BF16"
+    )
 
     # names in any case ("LoRA", "Cost", "adamw"), spelled as the CLI's TrainingInput/TrainingOptions spell them
     _any_case = field_validator("method", "recompute", "optimize", mode="before")(fold_case)
