@@ -227,3 +227,21 @@ def test_the_rest_training_body_takes_master_weights(tmp_path) -> None:
         wrong = client.post("/api/v1/training", json={**body, "training": {**run, "master_weights": "fp16"}})
     assert pure.status_code == 200 and pure.json()["inputs"]["master_weights"] == "bf16"
     assert wrong.status_code == 422 and wrong.json()["field"] == "training.master_weights"
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [(["--rps", "5"], "--rps is a serving-plan flag"),
+     (["--engine", "sglang", "--ttft-slo-ms", "5"], "--ttft-slo-ms, --engine are serving-plan flags"),
+     (["--shared-prefix-tokens", "100"], "--shared-prefix-tokens is a serving-plan flag")],
+)  # fmt: skip
+def test_serving_flags_on_training_are_refused(capsys, flags: list[str], named: str) -> None:
+    """`gpucast training` parses the seed's shared flags; --rps, --engine or --ttft-slo-ms were dropped without a word
+    and --shared-prefix-tokens answered with an agent-workload error. They are one error now, and out of --help."""
+    argv = ["training", "--model", "llama-3.1-8b", "--gpu-type", "H100", "--dataset-size", "1e9", "--epochs", "1",
+            "--sequence-length", "4096", "--global-batch-size", "64", *flags]  # fmt: skip
+    assert main(argv) == 2
+    assert named in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["training", "--help"])
+    assert "--rps" not in capsys.readouterr().out

@@ -29,6 +29,8 @@ from .training_args import (
     add_parallelism_flags,
     add_shape_flags,
     add_training_estimate_flags,
+    hide_serving_flags,
+    refuse_serving_flags,
     training_request_from_args,
 )
 
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_shape_flags(training)
     add_parallelism_flags(training, with_ep=False)
     add_save_flags(training)
+    hide_serving_flags(training)
 
     training_estimate = sub.add_parser(
         "training-estimate",
@@ -252,6 +255,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return dispatch(args)
     if getattr(args, "generate_config", None):
         return _generate_config(args)
+    if args.command == "training":  # before the sections: an agent flag would be read as an agent workload first
+        refuse_serving_flags(args)
     sections = apply_service(args, sections_from_args(args))
     mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
     if args.command == "training":

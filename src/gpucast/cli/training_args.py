@@ -98,3 +98,47 @@ def training_request_from_args(args: argparse.Namespace) -> Any:
 def _or_one(value: int | None) -> int:
     """A parallelism flag left out is 1; a given 0 or negative value stays, for validation to name it."""
     return 1 if value is None else value
+
+
+# `gpucast training` shares the seed's parser groups with `forecast` and `inference`; these flags size a serving plan
+# and a training plan never reads them (TrainingOptions takes only the cloud, pricing and TP/PP/EP of the serving
+# section). Written as the user types them where the flag is not the dest's own spelling.
+SERVING_ONLY = {
+    "rps": "--rps", "input_tokens": "--input-tokens", "output_tokens": "--output-tokens",
+    "peak_multiplier": "--peak-multiplier", "growth_rate": "--growth-rate", "length_profile": "--length-profile",
+    "context_window": "--context-window", "batch_size": "--batch-size", "kv_precision": "--kv-precision",
+    "target_gpu_utilization": "--target-gpu-utilization", "target_latency": "--target-latency",
+    "ttft_slo_ms": "--ttft-slo-ms", "itl_slo_ms": "--itl-slo-ms", "slo_percentile": "--slo-percentile",
+    "engine": "--engine", "engine_version": "--engine-version", "safety_margin": "--safety-margin",
+    "min_replicas": "--min-replicas", "dp_attention": "--dp-attention",
+    "gpu_memory_utilization": "--gpu-memory-utilization", "max_num_seqs": "--max-num-seqs",
+    "require_slo": "--allow-infeasible", "speculative_tokens": "--speculative-tokens",
+    "acceptance_rate": "--acceptance-rate", "draft_model": "--draft-model", "disaggregation": "--disaggregation",
+    "kv_transfer_gb_s": "--kv-transfer-gb-s", "tasks_per_second": "--tasks-per-second",
+    "calls_per_task": "--calls-per-task", "shared_prefix_tokens": "--shared-prefix-tokens",
+    "context_growth_tokens": "--context-growth-tokens", "think_time_s": "--think-time-s",
+    "calls_distribution": "--calls-distribution", "max_calls_per_task": "--max-calls-per-task",
+    "prefix_caching": "--no-prefix-caching", "prefix_cache_gib": "--prefix-cache-gib", "task_slo_ms": "--task-slo-ms",
+    "criticality": "--criticality", "price_max_age_days": "--price-max-age-days",
+}  # fmt: skip
+
+
+def hide_serving_flags(parser: argparse.ArgumentParser) -> None:
+    """Leave the serving-only flags out of ``gpucast training --help`` (they are still parsed, to be refused)."""
+    for action in parser._actions:
+        if action.dest in SERVING_ONLY:
+            action.help = argparse.SUPPRESS
+
+
+def refuse_serving_flags(args: argparse.Namespace) -> None:
+    """``gpucast training --rps 5`` (or ``--engine``, ``--ttft-slo-ms`` ...) planned the run and dropped the flag
+    without a word, and ``--shared-prefix-tokens`` answered with an agent-workload error: one clear error instead."""
+    from ..errors import InputError
+
+    given = [flag for dest, flag in SERVING_ONLY.items() if getattr(args, dest, None) is not None]
+    if given:
+        one = len(given) == 1
+        raise InputError(
+            f"{', '.join(given)} {'is a serving-plan flag' if one else 'are serving-plan flags'} (`gpucast inference`,"
+            f" `compare`): `gpucast training` plans a training run and does not read {'it' if one else 'them'}"
+        )
