@@ -35,7 +35,7 @@ GPUS = ["H100", "H200", "A100-80GB", "L40S", "B200"]
 ENGINES = ["vllm", "sglang", "trtllm"]
 
 
-def _re_estimate(plan: dict, engine: str, engine_version: str | None = None) -> dict:
+def _re_estimate(plan: dict, engine: str, engine_version: str | None = None, cached: float = 0.0) -> dict:
     """``gpucast estimate`` of the plan's own deployment at its planned peak request rate."""
     res, thr, inputs = plan["gpu_resources"], plan["throughput"], plan["inputs"]
     return estimate(
@@ -61,6 +61,7 @@ def _re_estimate(plan: dict, engine: str, engine_version: str | None = None) -> 
             speculative_tokens=inputs.get("speculative_tokens", 0),
             acceptance_rate=inputs.get("acceptance_rate"),
             draft_model=inputs.get("draft_model", "mtp"),
+            cached_input_tokens=cached,
         )
     ).to_dict()
 
@@ -159,6 +160,32 @@ def test_any_speculative_plan_re_estimates_to_its_latencies(model, gpu, engine, 
     thr = plan["throughput"]
     assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
     assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("model", "gpu", "engine", "tasks"),
+    [("llama-3.1-70b", "H100", "vllm", 0.5), ("llama-3.1-8b", "H100", "sglang", 3.0),
+     ("qwen3-30b-a3b", "H200", "vllm", 1.0), ("llama-3.1-70b", "H200", "trtllm", 0.2)],
+)  # fmt: skip
+def test_an_agent_plan_re_estimates_with_its_cached_prompt_tokens(model, gpu, engine, tasks):
+    """An agent plan's operating point is a call of the mean prompt whose cached part skips prefill;
+    ``estimate --cached-input-tokens`` (its ``agent.cached_tokens_per_call``) at the plan's peak rate gives the
+    plan's TTFT and ITL within 2% — before, ``estimate`` could not state the cache hits at all."""
+    from gpucast.inputs.agent import AgentWorkloadInput
+
+    workload = LLMWorkloadInput.for_agent(AgentWorkloadInput(tasks, 8.0, 3000, 1000, think_time_s=5.0), 250)
+    plan = plan_inference(workload, ModelConfig(model_name=model), GPUConfig(gpu), ServingOptions(engine=engine))
+    data = plan.to_dict()
+    agent = data["agent"]
+    assert agent["prefix_cache_hit_rate"] > 0.5
+    data["inputs"] = {**data["inputs"], "avg_input_tokens": round(agent["mean_input_tokens_per_call"]),
+                      "avg_output_tokens": agent["output_tokens_per_call"]}  # fmt: skip
+    again = _re_estimate(data, engine, cached=agent["cached_tokens_per_call"])
+    thr = data["throughput"]
+    assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+    cold = _re_estimate(data, engine)  # every prompt prefilled whole: a slower first token, or past saturation
+    assert cold["ttft_ms"] is None or cold["ttft_ms"] > again["ttft_ms"] * 1.2
 
 
 def test_the_issue_example_plans_about_the_published_fleet():

@@ -155,3 +155,13 @@ def test_the_rest_estimate_body_takes_the_moe_layout_and_engine_release(tmp_path
     assert response.status_code == 200, response.text
     assert response.json()["ep"] == 8 and response.json()["attention_dp"] == 8
     assert response.json()["itl_ms"] == pytest.approx(estimate(EstimateRequest(**fields)).itl_ms)
+
+
+@pytest.mark.parametrize("cached", ["1000", "-1", "nan", "2000"])
+def test_cached_input_tokens_outside_the_prompt_are_refused(cached: str) -> None:
+    """``estimate --cached-input-tokens`` is the part of each prompt served from the prefix cache: at least one token
+    of the prompt must be prefilled."""
+    line = one_line_error(["estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "1",
+                           "--input-tokens", "1000", "--output-tokens", "100", "--request-rate", "1",
+                           "--cached-input-tokens", cached])  # fmt: skip
+    assert f"--cached-input-tokens {float(cached)!r}" in line and "less than --input-tokens (1000)" in line

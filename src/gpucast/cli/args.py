@@ -342,6 +342,10 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     shape.add_argument("--input-tokens", type=token_count, help="input tokens per request (or --length-profile)")
     shape.add_argument("--output-tokens", type=token_count, help="output tokens per request (or --length-profile)")
     shape.add_argument("--length-profile", help=LENGTH_PROFILE_HELP)
+    shape.add_argument(
+        "--cached-input-tokens", type=float, default=0.0,
+        help="prompt tokens per request served from the prefix cache (default 0): only the rest is prefilled",
+    )  # fmt: skip
     spec = parser.add_argument_group("speculative decoding (as `inference` takes it)")
     spec.add_argument("--speculative-tokens", type=int, default=0, help="draft tokens per round, k (default 0: off)")
     spec.add_argument("--acceptance-rate", type=float, help="per-token draft acceptance rate, 0-1")
@@ -393,4 +397,5 @@ def request_from_args(args: argparse.Namespace) -> Any:
         speculative_tokens=args.speculative_tokens,
         acceptance_rate=args.acceptance_rate,
         draft_model=args.draft_model,
+        cached_input_tokens=args.cached_input_tokens,
     )

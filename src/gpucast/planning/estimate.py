@@ -200,6 +200,7 @@ def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> Ope
         replicas=replicas,
         input_tokens=request.input_tokens,
         output_tokens=request.output_tokens,
+        cached_input_tokens=float(request.cached_input_tokens),
     )
 
 
@@ -237,7 +238,8 @@ def estimate(request: EstimateRequest) -> EstimateResult:
             f"({bound}); the rest queue, which TTFT includes"
         )
     if not math.isfinite(point.ttft_s):
-        capacity = max_throughput(cfg, input_tokens=request.input_tokens, output_tokens=request.output_tokens)
+        capacity = max_throughput(cfg, input_tokens=request.input_tokens, output_tokens=request.output_tokens,
+                                  cached_input_tokens=float(request.cached_input_tokens))  # fmt: skip
         warnings.append(
             f"--request-rate {request.load_value:g} exceeds the capacity of {capacity.requests_per_s * replicas:.3g} req/s: "
             "the queue grows without bound (TTFT and E2E are infinite, reported as null)"
@@ -282,10 +284,12 @@ def _percentiles(cfg: ReplicaConfig, point: OperatingPoint, request: EstimateReq
     if request.load == "static-batch":
         return {}
     tin, tout = float(request.input_tokens), float(request.output_tokens)
-    saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout).requests_per_s
+    cached = float(request.cached_input_tokens)
+    saturation = max_throughput(cfg, input_tokens=tin, output_tokens=tout, cached_input_tokens=cached).requests_per_s
     tail = latency_tail(
-        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths
-    )
+        cfg, point, input_tokens=tin, output_tokens=tout, saturation_rate=saturation, lengths=request.lengths,
+        cached_input_tokens=cached,
+    )  # fmt: skip
     out: dict[str, float] = {}
     for name, values in (("ttft", tail.ttft_s), ("itl", tail.itl_s), ("tpot", tail.tpot), ("e2e", tail.e2e_s)):
         for q, value in zip(QUANTILES, values[1:], strict=True):

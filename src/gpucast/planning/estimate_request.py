@@ -54,6 +54,9 @@ class EstimateRequest:
     speculative_tokens: int = 0
     acceptance_rate: float | None = None
     draft_model: str = "mtp"
+    # prompt tokens per request served from the prefix cache (an agent's repeated context, a shared system prompt):
+    # only the rest is prefilled, as the planner's agent plans count it
+    cached_input_tokens: float = 0.0
 
     def __post_init__(self) -> None:
         self.input_tokens, self.output_tokens = whole(self.input_tokens), whole(self.output_tokens)
@@ -119,6 +122,12 @@ class EstimateRequest:
         if self.max_num_seqs is not None:
             check_positive("--max-num-seqs", self.max_num_seqs, integer=True, upper=1_000_000)
         check_speculation(self.speculative_tokens, self.acceptance_rate, self.draft_model)
+        cached = self.cached_input_tokens
+        if isinstance(cached, bool) or not isinstance(cached, (int, float)) or not 0 <= cached < self.input_tokens:
+            raise InputError(
+                f"--cached-input-tokens {cached!r} must be a number of tokens from 0 to less than --input-tokens "
+                f"({self.input_tokens}): at least one prompt token is prefilled"
+            )
         self._check_parallelism()
 
     def _check_parallelism(self) -> None:

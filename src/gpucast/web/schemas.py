@@ -282,6 +282,9 @@ class EstimateBody(_Body):
     speculative_tokens: int = Field(0, ge=0, le=16, description="draft tokens per round; 0 = no speculative decoding")
     acceptance_rate: float | None = Field(None, ge=0, le=1, description="per-token acceptance (with speculation)")
     draft_model: str = Field("mtp", max_length=100, description="'mtp' (an MTP/EAGLE head) or a catalog model")
+    cached_input_tokens: float = Field(
+        0.0, ge=0, le=10_000_000, description="prompt tokens per request from the prefix cache (the rest is prefilled)"
+    )
 
     @model_validator(mode="after")
     def _lengths(self) -> EstimateBody:
