@@ -6,6 +6,7 @@ built on every ``gpucast`` start.
 * ``gpucast export k8s [PLAN.json | planning flags] [--engine E] [--namespace N] [--keda] [--kubeflow]
   [--criticality T] [--storage-class C]`` — YAML (docs/exports.md)
 * ``gpucast export helm PLAN.json`` — values for the vLLM production-stack chart
+* ``gpucast export estimate PLAN.json`` — the ``gpucast estimate`` command that re-checks the plan's operating point
 * ``gpucast report PLAN.json --format md|html`` — a report for people who don't read JSON
 
 Everything prints to stdout unless ``--output FILE`` is given. A plan file is what ``--output`` of a planning
@@ -92,6 +93,13 @@ def register(sub: Any) -> None:
     helm.add_argument("--criticality", choices=["tier1", "tier2", "tier3"], default="tier2",
                       help="replica minimum by tier (default tier2)")  # fmt: skip
     helm.add_argument("--storage-class", help="StorageClass of the model-cache volume (default: the cluster's)")
+    recheck = targets.add_parser(
+        "estimate", help="the `gpucast estimate` command that re-checks a serving plan at its planned peak",
+        description="Print the `gpucast estimate` command of a serving plan's own deployment at its planned peak "
+        "rate: it prints the plan's TTFT and ITL (the planner is the inverse of the estimator).",
+        conflict_handler="resolve",
+    )  # fmt: skip
+    _plan_source(recheck)
     report = sub.add_parser(
         "report", help="a Markdown or self-contained HTML report of a plan",
         description="Write a report of a plan: summary, inputs, the plan, charts, assumptions and sources, risks, "
@@ -143,6 +151,16 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         return _report(args)
     plan = _load(args)
+    if args.target == "estimate":
+        from ..export.recheck import estimate_argv
+
+        argv, notes = estimate_argv(plan)
+        if args.json:
+            return _write(args, json.dumps({"argv": argv, "notes": notes}, indent=2) + "\n", "Estimate command")
+        import shlex
+
+        text = "".join(f"# {note}\n" for note in notes) + shlex.join(argv) + "\n"
+        return _write(args, text, "Estimate command")
     from ..export.engine_args import LaunchOptions
 
     if args.target in ENGINE_TARGETS:

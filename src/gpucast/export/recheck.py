@@ -1,0 +1,81 @@
+"""The ``gpucast estimate`` command that re-checks a serving plan: its own deployment at its planned peak rate.
+
+Why: the planner is the inverse of ``estimate`` (issue 17) — a configuration's capacity is the largest open-loop
+rate whose ``estimate --request-rate`` point meets the SLOs — so a plan's TTFT and ITL at its planned peak are what
+that command prints for the plan's fleet. Stating the command lets a reader check the plan with the estimator
+instead of trusting it: every flag comes from the plan file (the model, GPU, layout, precisions, engine and its
+release, memory fraction, sequence cap, context window, request shape or length profile, speculative decoding, and
+for an agent plan its mean prompt per call and the prompt tokens the prefix cache serves).
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from ..catalog import loader
+from ..errors import GpucastError, InputError
+from .plan_file import check_plan
+
+
+def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(``gpucast estimate ...`` argv, notes) for a serving plan dict; InputError for a plan it cannot re-state."""
+    if check_plan(plan) != "inference":
+        raise InputError("export estimate re-checks a serving plan; a training plan's check is "
+                         "`gpucast training-estimate` with its parallelism")  # fmt: skip
+    inputs, res, thr = plan["inputs"], plan["gpu_resources"], plan["throughput"]
+    needed = [f"{name}.{key}" for name, section, keys in (
+        ("throughput", thr, ("planned_rps_per_replica", "estimated_ttft_ms", "estimated_itl_ms")),
+        ("gpu_resources", res, ("max_replicas", "total_gpus", "tensor_parallel", "pipeline_parallel",
+                                "recommended_gpu_type")),
+        ("inputs", inputs, ("model", "precision", "kv_precision", "engine", "gpu_memory_utilization",
+                            "context_window", "avg_input_tokens", "avg_output_tokens")),
+    ) for key in keys if section.get(key) is None]  # fmt: skip
+    if needed:
+        raise InputError(f"the plan file has no {', '.join(needed)} (written by an older gpucast): re-run the "
+                         "planning command to re-check it")  # fmt: skip
+    try:  # a plan made with --model-size names a representative shape, --model-config a file: no catalog model
+        loader.resolve_model(str(inputs.get("model") or ""), "--model")
+    except GpucastError as error:
+        raise InputError("this plan names no catalog model (it was made with --model-size or --model-config), "
+                         "which `gpucast estimate --model` needs") from error  # fmt: skip
+    rate = float(thr["planned_rps_per_replica"]) * int(res["max_replicas"])
+    argv = ["gpucast", "estimate", "--model", str(inputs["model"]), "--gpu", str(res["recommended_gpu_type"]),
+            "--num-gpus", str(res["total_gpus"]), "--tp", str(res["tensor_parallel"]),
+            "--pp", str(res["pipeline_parallel"])]  # fmt: skip
+    for flag, key in (("--ep", "expert_parallel"), ("--dp-attention", "attention_data_parallel")):
+        if int(res.get(key) or 1) > 1:
+            argv += [flag, str(res[key])]
+    argv += ["--precision", str(inputs["precision"]), "--kv-precision", str(inputs["kv_precision"]),
+             "--engine", str(inputs["engine"])]  # fmt: skip
+    if inputs.get("engine_version"):
+        argv += ["--engine-version", str(inputs["engine_version"])]
+    argv += ["--gpu-memory-utilization", f"{float(inputs['gpu_memory_utilization']):g}",
+             "--max-model-len", str(inputs["context_window"])]  # fmt: skip
+    if inputs.get("max_num_seqs"):
+        argv += ["--max-num-seqs", str(inputs["max_num_seqs"])]
+    notes = [f"the plan's fleet at its planned peak: {thr['planned_rps_per_replica']:.4g} req/s per replica x "
+             f"{res['max_replicas']} replicas; it should print TTFT {thr['estimated_ttft_ms']:,.0f} ms and ITL "
+             f"{thr['estimated_itl_ms']:,.1f} ms (the means)"]  # fmt: skip
+    agent = plan.get("agent")
+    if agent:
+        argv += ["--input-tokens", str(round(float(agent["mean_input_tokens_per_call"]))),
+                 "--output-tokens", str(agent["output_tokens_per_call"]),
+                 "--cached-input-tokens", f"{float(agent['cached_tokens_per_call']):.6g}"]  # fmt: skip
+        notes.append("an agent plan: one call of the mean prompt, its cached part served from the prefix cache")
+    elif inputs.get("length_profile"):
+        argv += ["--length-profile", str(inputs["length_profile"])]
+    else:
+        argv += ["--input-tokens", str(inputs["avg_input_tokens"]), "--output-tokens", str(inputs["avg_output_tokens"])]
+    if inputs.get("speculative_tokens"):
+        argv += ["--speculative-tokens", str(inputs["speculative_tokens"]),
+                 "--acceptance-rate", f"{float(inputs['acceptance_rate']):g}", "--draft-model", str(inputs["draft_model"])]  # fmt: skip
+    if plan.get("disaggregation"):
+        notes.append("the unified plan's replicas; the disaggregated pools are sized in the plan's own section")
+    argv += ["--request-rate", f"{rate:.6g}"]
+    return argv, notes
+
+
+def estimate_command(plan: dict[str, Any]) -> str:
+    """The argv of :func:`estimate_argv` as one shell line."""
+    return shlex.join(estimate_argv(plan)[0])

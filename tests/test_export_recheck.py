@@ -1,0 +1,70 @@
+"""``gpucast export estimate PLAN.json``: the ``gpucast estimate`` command of a serving plan's own deployment at its
+planned peak rate, run here through the real CLI, prints the plan's TTFT and ITL (issue 17: the planner is the
+inverse of the estimator) — for plain, length-profile, MoE, older-engine, speculative and agent plans."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import gpucast_exe
+from gpucast.errors import InputError
+from gpucast.export.recheck import estimate_argv, estimate_command
+
+PLANS = {
+    "plain": ["--model", "llama-3.1-8b", "--gpu", "H100", "--rps", "20", "--input-tokens", "1000",
+              "--output-tokens", "300"],
+    "profile": ["--model", "llama-3.1-70b", "--gpu", "H200", "--rps", "8", "--length-profile", "sharegpt",
+                "--engine", "sglang"],
+    "moe-old-engine": ["--model", "deepseek-r1", "--gpu", "H200", "--rps", "2", "--input-tokens", "2000",
+                       "--output-tokens", "500", "--engine-version", "0.7.3", "--ttft-slo-ms", "20000",
+                       "--itl-slo-ms", "200"],
+    "speculative": ["--model", "llama-3.1-70b", "--gpu", "H100", "--rps", "5", "--input-tokens", "1000",
+                    "--output-tokens", "250", "--speculative-tokens", "4", "--acceptance-rate", "0.7"],
+    "agent": ["--model", "llama-3.1-70b", "--gpu", "H100", "--output-tokens", "250", "--tasks-per-second", "0.5",
+              "--calls-per-task", "8", "--shared-prefix-tokens", "3000", "--context-growth-tokens", "1000"],
+}  # fmt: skip
+
+
+def _run(argv: list[str]) -> str:
+    return subprocess.run([*gpucast_exe(), *argv], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_the_printed_command_prints_the_plans_latencies(tmp_path, name: str) -> None:
+    path = tmp_path / "plan.json"
+    _run(["inference", *PLANS[name], "--output", str(path), "--json"])
+    plan = json.loads(path.read_text())
+    printed = _run(["export", "estimate", str(path)]).strip().splitlines()
+    assert printed[0].startswith("# the plan's fleet at its planned peak")
+    command = printed[-1]
+    assert command == estimate_command(plan) and command.startswith("gpucast estimate ")
+    again = json.loads(_run([*estimate_argv(plan)[0][1:], "--json"]))
+    thr = plan["throughput"]
+    assert again["ttft_ms"] == pytest.approx(thr["estimated_ttft_ms"], rel=0.02)
+    assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
+
+
+def test_a_plan_without_a_catalog_model_or_a_training_plan_is_refused() -> None:
+    from golden.golden_files import TRAINING, load
+
+    with pytest.raises(InputError, match="training-estimate"):
+        estimate_argv(load(TRAINING[0]))
+    plan = json.loads(_run(["inference", "--model-size", "13", "--gpu", "H100", "--rps", "5", "--input-tokens",
+                            "500", "--output-tokens", "200", "--json"]))  # fmt: skip
+    with pytest.raises(InputError, match="names no catalog model"):
+        estimate_argv(plan)
+
+
+def test_a_plan_file_without_its_planned_peak_is_one_error(tmp_path) -> None:
+    """Plan files written before the plan JSON carried ``throughput.planned_rps_per_replica`` (the golden files of
+    tests/golden) were a KeyError traceback; they are one line asking to re-run the planning command."""
+    from golden.golden_files import plan_path
+
+    done = subprocess.run([*gpucast_exe(), "export", "estimate", str(plan_path("h100-llama-3.1-70b"))],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("gpucast: error: the plan file has no throughput.planned_rps_per_replica "
+                                   "(written by an older gpucast): re-run the planning command to re-check it")  # fmt: skip
