@@ -47,11 +47,42 @@ def test_the_printed_command_prints_the_plans_latencies(tmp_path, name: str) -> 
     assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
 
 
-def test_a_plan_without_a_catalog_model_or_a_training_plan_is_refused() -> None:
+TRAINING_PLANS = {
+    "fsdp-70b": ["--model", "llama-3.1-70b", "--gpu-type", "H100", "--num-gpus", "32", "--fsdp"],
+    "lora-targets": ["--model", "llama-3.1-8b", "--gpu-type", "H100", "--method", "lora", "--lora-targets",
+                     "q,v,gate", "--lora-rank", "32"],
+    "qlora": ["--model", "llama-3.1-70b", "--gpu-type", "A100-80GB", "--method", "qlora"],
+    "fp8-current": ["--model", "llama-3.1-8b", "--gpu-type", "H100", "--precision", "FP8", "--fp8-recipe",
+                    "current", "--num-gpus", "8"],
+    "torchtune-bf16": ["--model", "llama-3.1-8b", "--gpu-type", "H200", "--framework", "torchtune",
+                       "--master-weights", "bf16", "--optimizer-8bit"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_PLANS))
+def test_a_training_plans_command_prints_its_speed_and_memory(tmp_path, name: str) -> None:
+    """A training plan's check is ``gpucast training-estimate`` with the setup it chose (parallelism, batch,
+    recomputation, LoRA targets, optimizer states, master weights, stack, FP8 recipe): it gives the plan's tokens/s
+    and memory per GPU."""
+    path = tmp_path / "plan.json"
+    _run(["training", *TRAINING_PLANS[name], "--dataset-size", "1e9", "--epochs", "1", "--sequence-length", "4096",
+          "--global-batch-size", "64", "--output", str(path), "--json"])  # fmt: skip
+    plan = json.loads(path.read_text())
+    argv, notes = estimate_argv(plan)
+    assert argv[:2] == ["gpucast", "training-estimate"] and "tokens/s per GPU" in notes[0]
+    assert _run(["export", "estimate", str(path)]).strip().splitlines()[-1] == estimate_command(plan)
+    again = json.loads(_run([*argv[1:], "--json"]))
+    assert again["tokens_per_s_per_gpu"] == pytest.approx(
+        plan["training_metrics"]["tokens_per_second_per_gpu"], rel=0.01
+    )
+    assert again["memory_per_gpu_gb"] == pytest.approx(plan["gpu_resources"]["gpu_memory_per_gpu_gb"], rel=0.01)
+
+
+def test_a_plan_without_a_catalog_model_is_refused() -> None:
     from golden.golden_files import TRAINING, load
 
-    with pytest.raises(InputError, match="training-estimate"):
-        estimate_argv(load(TRAINING[0]))
+    with pytest.raises(InputError, match="written by an older gpucast"):
+        estimate_argv(load(TRAINING[0]))  # a plan file from before the training plan echoed its setup
     plan = json.loads(_run(["inference", "--model-size", "13", "--gpu", "H100", "--rps", "5", "--input-tokens",
                             "500", "--output-tokens", "200", "--json"]))  # fmt: skip
     with pytest.raises(InputError, match="names no catalog model"):

@@ -53,6 +53,10 @@ def add_training_estimate_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recompute", help="none, selective or full (default: searched)")
     parser.add_argument("--optimizer", default="adamw", help="adam, adamw, adafactor, sgd or adamw8bit")
     parser.add_argument("--lora-rank", type=int, default=16, help="LoRA rank (default 16)")
+    parser.add_argument(
+        "--lora-targets", default=("q", "k", "v", "o"), type=lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+        help="matrices LoRA adapts, e.g. q,k,v,o (default) or q,k,v,o,gate,up,down",
+    )  # fmt: skip
     parser.add_argument("--no-flash-attention", dest="flash_attention", action="store_false", help="no flash attention")
     parser.add_argument(
         "--framework", default="default",
@@ -89,7 +93,7 @@ def training_request_from_args(args: argparse.Namespace) -> Any:
         gpu=args.gpu, num_gpus=args.num_gpus, seq_len=args.seq_len, micro_batch=args.micro_batch, model=args.model,
         model_config=args.model_config, shape=shape_from_args(args), precision=args.precision, global_batch=args.global_batch,
         global_batch_tokens=args.global_batch_tokens, tp=args.tp, pp=args.pp, zero=args.zero, method=args.method,
-        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, framework=args.framework,
+        recompute=args.recompute, optimizer=args.optimizer, lora_rank=args.lora_rank, lora_targets=args.lora_targets, framework=args.framework,
         flash_attention=args.flash_attention, master_weights=args.master_weights, cp=_or_one(args.cp), vpp=_or_one(args.vpp),
         ep=_or_one(args.ep), sequence_parallel=args.sequence_parallel is not False, fp8_recipe=args.fp8_recipe,
     )  # fmt: skip

@@ -1,4 +1,5 @@
-"""The ``gpucast estimate`` command that re-checks a serving plan: its own deployment at its planned peak rate.
+"""The command that re-checks a plan: ``gpucast estimate`` for a serving plan (its own deployment at its planned
+peak rate), ``gpucast training-estimate`` for a training plan (its chosen parallelism and batch).
 
 Why: the planner is the inverse of ``estimate`` (issue 17) — a configuration's capacity is the largest open-loop
 rate whose ``estimate --request-rate`` point meets the SLOs — so a plan's TTFT and ITL at its planned peak are what
@@ -20,9 +21,8 @@ from .plan_file import check_plan
 
 def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(``gpucast estimate ...`` argv, notes) for a serving plan dict; InputError for a plan it cannot re-state."""
-    if check_plan(plan) != "inference":
-        raise InputError("export estimate re-checks a serving plan; a training plan's check is "
-                         "`gpucast training-estimate` with its parallelism")  # fmt: skip
+    if check_plan(plan) == "training":
+        return training_estimate_argv(plan)
     inputs, res, thr = plan["inputs"], plan["gpu_resources"], plan["throughput"]
     needed = [f"{name}.{key}" for name, section, keys in (
         ("throughput", thr, ("planned_rps_per_replica", "estimated_ttft_ms", "estimated_itl_ms")),
@@ -79,3 +79,36 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
 def estimate_command(plan: dict[str, Any]) -> str:
     """The argv of :func:`estimate_argv` as one shell line."""
     return shlex.join(estimate_argv(plan)[0])
+
+
+def training_estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(``gpucast training-estimate ...`` argv, notes) for a training plan dict: its GPUs, parallelism (TP, PP, CP,
+    VPP, EP, ZeRO), micro-batch and global batch, recomputation, method and LoRA, optimizer, master weights, stack,
+    precision and FP8 recipe — the setup the plan's memory and speed were computed for."""
+    inputs, res, par, metrics = plan["inputs"], plan["gpu_resources"], plan["parallelism"], plan["training_metrics"]
+    needed = [f"inputs.{key}" for key in ("model", "framework", "lora_targets") if inputs.get(key) is None]
+    if needed:
+        raise InputError(f"the plan file has no {', '.join(needed)} (written by an older gpucast, or with "
+                         "--model-size): re-run the planning command to re-check it")  # fmt: skip
+    argv = ["gpucast", "training-estimate", "--model", str(inputs["model"]), "--gpu", str(res["recommended_gpu_type"]),
+            "--num-gpus", str(res["required_gpus"]), "--precision", str(inputs["precision"]),
+            "--seq-len", str(inputs["sequence_length"]), "--micro-batch", str(par["micro_batch_size"]),
+            "--global-batch", str(inputs["global_batch_size"]), "--tp", str(par["tensor_parallel"]),
+            "--pp", str(par["pipeline_parallel"]), "--zero", str(par["zero_stage"]),
+            "--recompute", str(par["recompute"]), "--method", str(inputs["method"]),
+            "--optimizer", "adamw8bit" if inputs.get("optimizer_8bit") else str(inputs["optimizer_type"]).lower(),
+            "--master-weights", str(inputs.get("master_weights", "fp32")), "--framework", str(inputs["framework"])]  # fmt: skip
+    for flag, key in (("--cp", "context_parallel"), ("--vpp", "virtual_pipeline_stages"), ("--ep", "expert_parallel")):
+        if int(par.get(key) or 1) > 1:
+            argv += [flag, str(par[key])]
+    if inputs["method"] != "full":
+        argv += ["--lora-rank", str(inputs["lora_rank"]), "--lora-targets", ",".join(inputs["lora_targets"])]
+    if not par.get("flash_attention", True):
+        argv.append("--no-flash-attention")
+    if inputs.get("sequence_parallel") is False:
+        argv.append("--no-sequence-parallel")
+    if inputs.get("fp8_recipe"):
+        argv += ["--fp8-recipe", str(inputs["fp8_recipe"])]
+    notes = [f"the plan's run: it should print {metrics['tokens_per_second_per_gpu']:,.0f} tokens/s per GPU and "
+             f"{res['gpu_memory_per_gpu_gb']:.1f} GB per GPU"]  # fmt: skip
+    return argv, notes

@@ -42,6 +42,7 @@ class TrainingEstimateRequest:
     recompute: str | None = None
     optimizer: str = "adamw"
     lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("q", "k", "v", "o")  # the matrices LoRA adapts (as `gpucast training` takes them)
     flash_attention: bool = True
     framework: str = "default"  # software stack (megatron, composer, torchtune, hf): fitted factors
     master_weights: str = "fp32"  # "bf16": pure BF16 weights, gradients and optimizer states
@@ -110,6 +111,9 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         )
     if request.master_weights not in ("fp32", "bf16"):
         raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
+    targets = ("q", "k", "v", "o", "gate", "up", "down")
+    if not request.lora_targets or any(t not in targets for t in request.lora_targets):
+        raise InputError(f"--lora-targets {','.join(request.lora_targets)!r} must be among {', '.join(targets)}")
     framework = resolve_framework(request.framework)
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
@@ -137,6 +141,7 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
             method=request.method,
             optimizer=request.optimizer,
             lora_rank=request.lora_rank,
+            lora_targets=tuple(request.lora_targets),
             flash_attention=request.flash_attention,
             tp=request.tp,
             pp=request.pp,

@@ -31,7 +31,7 @@ from ..plans.training import (
 )
 from ..version import __version__
 from ..wording import duration
-from .plan_notes import plan_warnings, state_bytes
+from .plan_notes import plan_inputs, plan_warnings, state_bytes
 
 GB = 1e9
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
@@ -347,22 +347,7 @@ def _build(
     params = count_parameters(spec)
     warnings = plan_warnings(training, model, options, spec, best, single, priced=cost is not None)
     return TrainingCapacityPlan(
-        inputs={
-            "dataset_size_tokens": training.dataset_size_tokens,
-            "sequence_length": training.sequence_length,
-            "num_epochs": training.num_epochs,
-            "global_batch_size": training.global_batch_size,
-            "optimizer_type": training.optimizer_type,
-            "optimizer_8bit": setup.optimizer == "adamw8bit",  # the states the memory was planned with
-            "master_weights": "fp32" if setup.master_weights else "bf16",
-            "gradient_checkpointing": training.gradient_checkpointing,
-            "precision": (model.precision or DEFAULT_PRECISION).upper(),
-            "method": options.method,
-            "cloud": options.cloud,
-            "pricing": options.pricing,
-            "deadline_hours": options.deadline_hours,
-            "optimize": options.optimize,
-        },
+        inputs=plan_inputs(training, model, options, setup),
         model={"name": spec.name, "total_params_b": params.total / 1e9, "source": note},
         gpu_resources=resources,
         parallelism=parallelism,

@@ -1,4 +1,4 @@
-"""The words a training plan carries beside its numbers: its warnings and its memory assumption.
+"""The words a training plan carries beside its numbers: its inputs as planned, its warnings and its memory assumption.
 
 Split from ``training.plan`` (the search and the plan's numbers stay there) to keep each file short; every sentence
 here restates what the chosen configuration was sized with, so a reader can check it without the code.
@@ -12,7 +12,7 @@ from ..catalog import loader
 from ..core.specs import ModelSpec
 from ..core.training_memory import model_state_bytes_per_param
 from ..inputs.training import TrainingInput, TrainingOptions
-from ..inputs.types import ModelConfig
+from ..inputs.types import DEFAULT_PRECISION, ModelConfig
 from ..wording import counted, duration
 
 
@@ -72,3 +72,31 @@ def plan_warnings(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
         )
     return warnings
+
+
+def plan_inputs(training: TrainingInput, model: ModelConfig, options: TrainingOptions, setup: Any) -> dict[str, Any]:
+    """The plan's ``inputs``: the seed's keys and what the chosen setup was searched with (optimizer states, master
+    weights, stack, LoRA rank and targets, sequence parallelism, FP8 recipe), so ``export estimate`` can re-state the
+    run for ``training-estimate`` and a reader sees what the memory and speed were computed for."""
+    return {
+        "dataset_size_tokens": training.dataset_size_tokens,
+        "sequence_length": training.sequence_length,
+        "num_epochs": training.num_epochs,
+        "global_batch_size": training.global_batch_size,
+        "optimizer_type": training.optimizer_type,
+        "optimizer_8bit": setup.optimizer == "adamw8bit",  # the states the memory was planned with
+        "master_weights": "fp32" if setup.master_weights else "bf16",
+        "model": model.model_name,
+        "framework": setup.framework,
+        "lora_rank": setup.lora_rank,
+        "lora_targets": list(setup.lora_targets),
+        "sequence_parallel": setup.sequence_parallel,
+        "fp8_recipe": setup.fp8_recipe if setup.precision.name == "FP8" else None,
+        "gradient_checkpointing": training.gradient_checkpointing,
+        "precision": (model.precision or DEFAULT_PRECISION).upper(),
+        "method": options.method,
+        "cloud": options.cloud,
+        "pricing": options.pricing,
+        "deadline_hours": options.deadline_hours,
+        "optimize": options.optimize,
+    }
