@@ -99,3 +99,11 @@ def test_a_plan_file_without_its_planned_peak_is_one_error(tmp_path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == ("gpucast: error: the plan file has no throughput.planned_rps_per_replica "
                                    "(written by an older gpucast): re-run the planning command to re-check it")  # fmt: skip
+
+
+def test_explain_ends_with_the_command_that_re_checks_the_plan() -> None:
+    out = _run(["inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--rps", "20", "--input-tokens", "1000",
+                "--output-tokens", "300", "--explain"])  # fmt: skip
+    lines = out.strip().splitlines()
+    assert lines[-2].startswith("Re-check (the plan's fleet at its planned peak")
+    assert lines[-1].startswith("gpucast estimate --model Llama-3.1-8B --gpu H100-SXM")
