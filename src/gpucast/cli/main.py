@@ -274,6 +274,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
 
 
+def _show(plan: Any, args: argparse.Namespace, show: Any) -> None:
+    """The plan's table; with ``--explain`` it ends with the command that re-checks it (``export.recheck``)."""
+    show(plan, explain=args.explain)
+    if not args.explain:
+        return
+    from ..console.render import recheck
+    from ..errors import GpucastError
+    from ..export.recheck import estimate_argv
+
+    try:
+        argv, notes = estimate_argv(plan.to_dict())
+    except GpucastError:  # a plan of no catalog model, say: nothing to re-state
+        return
+    recheck(argv, notes)
+
+
 def chat_command_names() -> tuple[str, ...]:
     from .chat_command import COMMANDS
 
@@ -287,7 +303,7 @@ def export_command_names() -> tuple[str, ...]:
 
 
 def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
-    written = emit(args, plan.to_dict(), sections, lambda: show(plan, explain=args.explain))
+    written = emit(args, plan.to_dict(), sections, lambda: _show(plan, args, show))
     if written and not args.json:
         print(f"Plan written to {written}")
     return 0

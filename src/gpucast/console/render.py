@@ -198,18 +198,10 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
         console.print(table)
         for line in p.assumptions:
             console.print(f"[dim]- {line}[/dim]")
-        recheck(p.to_dict())
 
 
-def recheck(plan: dict[str, Any]) -> None:
-    """``--explain``'s last line: the command that re-checks the plan (``export.recheck``), when it can be stated."""
-    from ..errors import GpucastError
-    from ..export.recheck import estimate_argv
-
-    try:
-        argv, notes = estimate_argv(plan)
-    except GpucastError:  # a plan of no catalog model: nothing to re-state
-        return
+def recheck(argv: list[str], notes: list[str]) -> None:
+    """``--explain``'s last lines: the command that re-checks the plan (the CLI states it with ``export.recheck``)."""
     import shlex
 
     console.print(f"[dim]Re-check ({notes[0]}):[/dim]", highlight=False)

@@ -94,9 +94,6 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
     if explain:
         for line in p.assumptions:
             console.print(f"[dim]- {line}[/dim]")
-        from .render import recheck
-
-        recheck(p.to_dict())
 
 
 def training_estimate(r: Any) -> None:
