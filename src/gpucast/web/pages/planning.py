@@ -28,7 +28,7 @@ from .. import processes
 from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
 from . import cached
-from .render import error_message, form_values, render, require_reader
+from .render import cli_count, error_message, form_values, render, require_reader
 from .saving import Computed, save_result
 from .wording import label
 
@@ -54,6 +54,8 @@ def pickers() -> dict[str, Any]:
         "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
         "clouds": list(loader.clouds()),
         "precisions": PRECISIONS,
+        # no precision: the CLI's default (--precision left out), which the select could not ask for
+        "checkpoint": "the checkpoint's (FP8 for DeepSeek and Kimi-K2, MXFP4 for GPT-OSS, else FP16)",
         # the pricing models plans accept (core.cost.PRICING_MODELS) and "all": the cheapest of them
         "pricings": ("on-demand", "spot", "1yr", "3yr", "marketplace", "all"),
         "percentiles": PERCENTILE_CHOICES,
@@ -63,8 +65,9 @@ def pickers() -> dict[str, Any]:
 
 def body_from_form(values: dict[str, str]) -> InferenceBody:
     """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
-    workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": values.get("input_tokens"),
-                "avg_output_tokens": values.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
+    tokens = {k: cli_count(values[k]) for k in ("input_tokens", "output_tokens") if k in values}  # "1e3", as the CLI
+    workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": tokens.get("input_tokens"),
+                "avg_output_tokens": tokens.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
                 "length_profile": values.get("length_profile") or None}  # fmt: skip
     serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
                "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms"),
