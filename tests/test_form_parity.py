@@ -177,3 +177,80 @@ def test_training_sizes_have_the_rest_bounds_on_every_front_end(client, flag, fi
            "global_batch_size": "64"} | {{"seq_len": "sequence_length", "dataset": "dataset_size_tokens",
                                          "epochs": "num_epochs"}[field]: text}  # fmt: skip
     assert client.get("/training", params=web, headers=HTML).status_code == 422
+
+
+def test_plan_page_takes_the_engine_as_the_cli_does(client):
+    """`--engine` changes the plan (kernels, scheduler, memory); the plan page had no engine and planned vLLM."""
+    assert re.search(r'<select name="engine" id="engine">', client.get("/").text)
+    query = {"model": "llama-3.1-70b", "precision": "FP8", "gpu": "h100-sxm", "rps": "20", "input_tokens": "500",
+             "output_tokens": "200", "engine": "trtllm"}  # fmt: skip
+    page = client.get("/plan", params=query, headers=HTML).text
+    done = cli("inference", "--json", *[a for k, v in query.items() for a in (f"--{k.replace('_', '-')}", v)])
+    plan = json.loads(done.stdout)
+    ttft, itl = plan["throughput"]["estimated_ttft_ms"], plan["throughput"]["estimated_itl_ms"]
+    assert plan["inputs"]["engine"] == "trtllm" and f"<b>{ttft:,.0f} / {itl:,.0f} ms</b>" in page
+    vllm = client.get("/plan", params=query | {"engine": "vllm"}, headers=HTML).text
+    assert f"<b>{ttft:,.0f} / {itl:,.0f} ms</b>" not in vllm
+
+
+def test_training_precisions_are_the_ones_training_takes(client):
+    """The training page and window offered the serving precisions (INT4, FP4, MXFP4: refused by the planner)
+    and the page not FP32, which `gpucast training --precision FP32` plans."""
+    page = client.get("/training", headers=HTML).text
+    offered = re.findall(
+        r'<option value="([^"]*)"', re.search(r'<select name="precision">(.*?)</select>', page, re.S)[1]
+    )
+    assert offered == ["BF16", "FP16", "FP8", "FP32"]
+    field = next(f for f in forms_spec.training_fields() if f.name == "precision")
+    assert field.choices == tuple(offered)
+    query = {"model": "llama-3.1-8b", "precision": "FP32", "gpu": "h100-sxm", "dataset_size_tokens": "100000000",
+             "sequence_length": "4096", "num_epochs": "1", "global_batch_size": "64", "method": "lora"}  # fmt: skip
+    done = cli("training", "--json", "--model", "llama-3.1-8b", "--precision", "FP32", "--gpu", "h100-sxm",
+               "--dataset-size", "1e8", "--sequence-length", "4096", "--epochs", "1", "--global-batch-size", "64",
+               "--method", "lora")  # fmt: skip
+    hours = json.loads(done.stdout)["training_metrics"]["estimated_duration_hours"]
+    assert f'<b id="duration">{hours:,.1f} h</b>' in client.get("/training", params=query, headers=HTML).text
+
+
+def test_services_page_takes_the_tokens_and_slos_service_add_takes(client, tmp_path):
+    """A service added on the page had no tokens per request (`service add --input-tokens` has them), so its
+    forecast had no capacity timeline and the fleet page refused its capacity plan; the form now has them."""
+    from gpucast.store.services import add_user
+    from gpucast.store.tokens import create_token
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    with store.write() as session:
+        add_user(session, "alice", "admin", actor="alice")
+        token = create_token(session, "alice", "alice")[0]
+    client.post("/login", data={"csrf_token": csrf(client, "/login"), "token": token, "next": "/"}, headers=HTML)
+    fields = {"name": "chat", "team": "ml", "environment": "prod", "criticality": "tier2", "cloud": "aws",
+              "region": "us-east-1", "model": "llama-3.1-8b", "input_tokens": "1e3", "output_tokens": "200",
+              "ttft_slo_ms": "800", "itl_slo_ms": "40"}  # fmt: skip
+    done = client.post("/services", data={"csrf_token": csrf(client, "/services"), **fields}, headers=HTML)
+    assert done.status_code == 200 and "<td>1000/200</td>" in done.text
+    record = client.get("/api/v1/services/chat").json()
+    assert (record["input_tokens"], record["output_tokens"], record["ttft_slo_ms"], record["itl_slo_ms"]) == (
+        1000, 200, 800.0, 40.0)  # fmt: skip
+    bad = client.post("/services", data={"csrf_token": csrf(client, "/services"), **fields, "name": "b",
+                                         "output_tokens": "-5"}, headers=HTML)  # fmt: skip
+    assert bad.status_code == 422 and "Output tokens: must be greater than 0" in page_error(bad.text)
+
+
+@pytest.mark.parametrize(("field", "flag", "value"), [("slo_percentile", "--slo-percentile", "95"),
+                                                      ("length_profile", "--length-profile", "sharegpt")])  # fmt: skip
+def test_the_window_takes_the_slo_percentile_and_length_profile(field, flag, value):
+    """The desktop's serving form had neither (its SLOs were p99 of fixed-length requests, whatever was meant)."""
+    fields = forms_spec.inference_fields()
+    values = {f.name: f.default for f in fields} | {"gpu": "h100-sxm", "rps": "30", field: value}
+    plan = compute.plan_inference_values(values).plan
+    done = cli("inference", "--json", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--rps", "30",
+               "--input-tokens", "500", "--output-tokens", "200", flag, value)  # fmt: skip
+    same = json.loads(done.stdout)
+    for part, key in (
+        ("throughput", "estimated_ttft_ms"),
+        ("throughput", "estimated_itl_ms"),
+        ("cost", "monthly_total_cost"),
+    ):
+        assert plan[part][key] == same[part][key]
+    errors, _ = check_form(fields, values | {field: "x"}, forms_spec.check_inference)
+    assert errors[field].startswith(f"{flag} 'x' is not one of")

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from ...charts.plans import training_memory_chart
+from ...core.training_setup import TRAINING_PRECISIONS
 from ...errors import GpucastError
 from ..body_inputs import training_inputs
 from ..schemas import TrainingBody
@@ -33,7 +34,9 @@ FIELDS = ("model", "precision", "gpu", "cloud", "pricing", *TRAINING_FIELDS)
 DEFAULTS = {"model": "llama-3.1-8b", "precision": "BF16", "dataset_size_tokens": "1000000000", "sequence_length": "4096",
             "num_epochs": "1", "global_batch_size": "64", "method": "lora", "optimize": "speed", "cloud": "aws",
             "pricing": "on-demand"}  # fmt: skip
-CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost")}
+# the precisions a training run takes (the plan page's INT4/FP4/MXFP4 are refused by the planner, FP32 was missing)
+CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost"),
+           "precisions": tuple(p.name for p in TRAINING_PRECISIONS)}  # fmt: skip
 
 
 def body_from_form(values: dict[str, str]) -> TrainingBody:

@@ -26,7 +26,7 @@ LABELS = {
     "num_epochs": "Epochs", "global_batch_size": "Global batch", "num_gpus": "GPUs", "deadline_hours": "Deadline (h)",
     "method": "Method", "service": "Service", "horizon": "Horizon", "history": "History file",
     "context_window": "Context window", "target_gpu_utilization": "Target GPU utilization",
-    "current_gpus": "GPUs today", "growth_rate": "Growth %/month",
+    "current_gpus": "GPUs today", "growth_rate": "Growth %/month", "engine": "Engine",
 }  # fmt: skip
 _SEE_COMMAND = re.compile(r"\s*\(see `gpucast (?:models|gpus)`[^)]*\)|\s*see `gpucast (?:models|gpus)`")
 _SNAKE_AND_FLAG = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+) \(--[a-z0-9-]+\)")
