@@ -254,3 +254,12 @@ def test_the_window_takes_the_slo_percentile_and_length_profile(field, flag, val
         assert plan[part][key] == same[part][key]
     errors, _ = check_form(fields, values | {field: "x"}, forms_spec.check_inference)
     assert errors[field].startswith(f"{flag} 'x' is not one of")
+
+
+def test_training_help_states_the_default_the_forms_show():
+    """`gpucast training --help` said the precision defaults to "the published checkpoint's, else FP16" (the
+    serving flag's words) and listed INT4/FP4; a run trains at BF16 unless told, as the page and window show."""
+    shown = re.sub(r"\s+", " ", cli("training", "--help").stdout)
+    assert "--precision PRECISION BF16, FP16, FP8 or FP32 (default BF16" in shown
+    assert next(f for f in forms_spec.training_fields() if f.name == "precision").default == "BF16"
+    assert 'value="BF16" selected' in TestClient(create_app("sqlite://")).get("/training", headers=HTML).text
