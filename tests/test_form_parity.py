@@ -155,6 +155,15 @@ def test_unreadable_paths_are_one_line_not_a_traceback(tmp_path):
     forecast = {f.name: f.default for f in forms_spec.forecast_fields()} | {"history": "h" * 300 + ".csv"}
     with pytest.raises(Exception, match="cannot be read: File name too long"):
         compute.forecast_values(forecast)
+    long = "p" * 300  # no dot or slash: a profile name, or a file of that name if one exists (ENAMETOOLONG)
+    errors, _ = check_form(fields, {f.name: f.default for f in fields} | {"length_profile": long},
+                           forms_spec.check_inference)  # fmt: skip
+    assert (
+        errors["length_profile"].startswith("--length-profile 'ppp") and "(300 characters)" in errors["length_profile"]
+    )
+    for args in (["report", long + ".json"], ["export", "vllm", long + ".json"]):
+        done = cli(*args)
+        assert done.returncode == 2 and "cannot be read: File name too long" in done.stderr, done.stderr[-300:]
 
 
 @pytest.mark.parametrize(("flag", "field", "text", "said"), [
