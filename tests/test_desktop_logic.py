@@ -62,7 +62,7 @@ def test_form_text_becomes_the_cli_sections():
         "model": {"model_name": "llama-3.1-8b"},
         "gpu": {"gpu_type": "H100"},
         "serving": {"cloud": "aws", "pricing": "on-demand", "ttft_slo_ms": 2000.0, "itl_slo_ms": 100.0,
-                    "engine": "vllm", "require_slo": True},
+                    "slo_percentile": "99", "engine": "vllm", "require_slo": True},
         "workload": {"requests_per_second": 10.0, "avg_input_tokens": 500, "avg_output_tokens": 200,
                      "peak_load_multiplier": 1.5, "growth_rate": 0.0},
     }  # fmt: skip

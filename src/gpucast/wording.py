@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def counted(number: int, singular: str, plural: str | None = None) -> str:
     """``number`` and the noun that agrees with it (``plural`` defaults to ``singular`` + "s")."""
@@ -54,3 +56,26 @@ def ascii_count(text: str) -> int | None:
 
 
 TOO_MANY = 10**19  # what ascii_count returns for a number of more than 19 digits (2**63 has 19)
+
+QUOTED_LIMIT = 240  # a typed value quoted in a message is cut past this many characters (paths fit)
+
+
+def shorten(text: str, limit: int = QUOTED_LIMIT) -> str:
+    """``text`` as a message quotes it: whole up to ``limit`` characters, else its start and its length
+    ("xxxx… (30,000 characters)"). A form field or flag given 30,000 characters was quoted back whole: a page's
+    error line of 30 KB, a window label 100,000 characters wide (the web and desktop form parity sweep)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}… ({len(text):,} characters)"
+
+
+# a quoted value: the quote opens after a space, "(", "=" or ":" and closes before a space, punctuation or the end
+# (so "the history's" opens nothing); every quoted value is matched, so the scan stays on the quotes' pairs
+_SINGLE, _DOUBLE = (rf"(?:(?<=[\s(=:])|^){q}((?:[^{q}\\]|\\.)*){q}(?=[\s),.:;]|$)" for q in ("'", '"'))
+_QUOTED = re.compile(f"{_SINGLE}|{_DOUBLE}", re.DOTALL)
+
+
+def shorten_quoted(message: str) -> str:
+    """``message`` with every quoted value longer than ``QUOTED_LIMIT`` shortened (:func:`shorten`): the messages
+    quote what was typed (``--horizon 'xxx…' …``, argparse's ``invalid int value: '999…'``)."""
+    return _QUOTED.sub(lambda m: f"'{shorten(m[1])}'" if m[1] is not None else f'"{shorten(m[2])}"', message)

@@ -333,6 +333,8 @@ def _json_object(path: Path, what: str) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as error:
         raise ConfigError(f"{what} {str(path)!r} is not valid JSON: {error.msg} at line {error.lineno}") from error
+    except ValueError:  # a NUL byte in the path: open() raises ValueError, not OSError (a form's field, a config)
+        raise ConfigError(f"{what} {str(path)!r} cannot be read: a path cannot hold a NUL byte") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{what} {str(path)!r} must hold a JSON object")
     return raw

@@ -16,6 +16,7 @@ from ..console.saving import apply_service, emit, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
 from ..version import __version__
+from ..wording import shorten_quoted
 from .args import (
     add_common_plan_flags,
     add_estimate_flags,
@@ -39,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line and exits 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"gpucast: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(2, f"gpucast: error: {shorten_quoted(message)} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except GpucastError as error:
-        print(f"gpucast: error: {error}", file=sys.stderr)
+        print(f"gpucast: error: {shorten_quoted(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

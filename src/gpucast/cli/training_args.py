@@ -128,10 +128,15 @@ SERVING_ONLY = {
 
 
 def hide_serving_flags(parser: argparse.ArgumentParser) -> None:
-    """Leave the serving-only flags out of ``gpucast training --help`` (they are still parsed, to be refused)."""
+    """Leave the serving-only flags out of ``gpucast training --help`` (they are still parsed, to be refused), and
+    word the shared ``--precision`` for training: the seed's help said "the published checkpoint's, else FP16"
+    and INT4/FP4, while a run trains at BF16 unless told (``inputs.sections``; the web and desktop forms' default)
+    and takes only BF16, FP16, FP8 and FP32."""
     for action in parser._actions:
         if action.dest in SERVING_ONLY:
             action.help = argparse.SUPPRESS
+        elif action.dest == "precision":
+            action.help = "BF16, FP16, FP8 or FP32 (default BF16, whatever the checkpoint's precision)"
 
 
 def refuse_serving_flags(args: argparse.Namespace) -> None:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from ..inputs.numbers import read_count
+
 
 def token_count(text: str) -> int | float:
     """A token-count flag: "500" and "500.0" are 500; any other number ("100.5", "1e-300", "nan") is passed on as a
     float for the input's validation to refuse in one line naming the flag (token counts are whole numbers >= 1)."""
     try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
+        return read_count(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (a whole number, 1 or more)") from None
-    return int(value) if value.is_integer() else value
 
 
 def positive_count(text: str) -> int:

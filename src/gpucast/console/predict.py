@@ -75,11 +75,12 @@ def run_predict(args: argparse.Namespace) -> int:
         history, args.horizon, scenario=args.scenario, growth_rate=args.growth_rate, unique_id=args.service
     )
     if not args.model:  # the capacity timeline's inputs do nothing without it: say so (the chat passes --gpu)
-        unused = [flag for flag, value in (("--gpu", args.gpu), ("--precision", args.precision),
-                                           ("--input-tokens", args.input_tokens), ("--output-tokens", args.output_tokens),
-                                           ("--current-gpus", args.current_gpus)) if value is not None]  # fmt: skip
-        if unused:
-            note = f"not used without --model (they size its capacity timeline): {', '.join(unused)}"
+        from ..planning.timeline import unused_without_model
+
+        note = unused_without_model({"--gpu": args.gpu, "--precision": args.precision, "--input-tokens": args.input_tokens,
+                                     "--output-tokens": args.output_tokens, "--current-gpus": args.current_gpus},
+                                    "--model")  # fmt: skip
+        if note:
             result.warnings.append(note)
     data: dict[str, Any] = result.to_dict()
     timeline = None

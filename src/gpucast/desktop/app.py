@@ -16,6 +16,7 @@ from tkinter import filedialog, ttk
 from typing import Any, cast
 
 from ..errors import GpucastError
+from ..wording import shorten_quoted
 from . import forms_spec, history
 from .compute import forecast_values, plan_inference_values, plan_training_values, view_of_plan
 from .exporting import formats_for, write_export
@@ -102,7 +103,7 @@ class App:
             try:
                 self._results.put((True, job(), done, failed))
             except GpucastError as error:
-                self._results.put((False, str(error), done, failed))
+                self._results.put((False, shorten_quoted(str(error)), done, failed))
             except Exception as error:  # an internal error: one line in the window, not a dead worker
                 self._results.put((False, f"internal error: {type(error).__name__}: {error}", done, failed))
 

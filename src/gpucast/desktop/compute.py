@@ -200,6 +200,14 @@ def forecast_values(values: dict[str, str]) -> ForecastView:
         raise InputError(f"--history holds {len(history.ids)} services ({shown}): pick one with --service ID")
     result = forecast_load(history, given.get("horizon", "14d"), scenario=given.get("scenario", "baseline"),
                            growth_rate=given.get("growth_rate", 0.0), unique_id=series)  # fmt: skip
+    if not given.get("model"):  # as `gpucast predict` warns: the timeline's inputs are not used
+        from ..planning.timeline import unused_without_model
+
+        flags = {f.key: f.flag for f in fields}
+        names = ("gpu", "precision", "input_tokens", "output_tokens", "current_gpus")
+        note = unused_without_model({flags[k]: given.get(k) for k in names}, "--model")
+        if note:
+            result.warnings.append(note)
     data: dict[str, Any] = result.to_dict()
     if given.get("model"):
         from ..inputs.types import GPUConfig, ModelConfig, ServingOptions

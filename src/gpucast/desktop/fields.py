@@ -17,6 +17,7 @@ from typing import Any
 
 from ..console.flags import token_count
 from ..errors import GpucastError, InputError
+from ..wording import shorten_quoted
 
 CHEAPEST = "cheapest"  # the GPU (or cloud) picker's "let the planner choose" entry
 DEFAULT = "default"  # a choice left to the planner's default (precision: the checkpoint's; ZeRO: searched)
@@ -116,10 +117,10 @@ def check_form(
         except GpucastError as error:
             name = error.field if isinstance(error, FieldError) else field_of(fields, str(error))
             if name is None:
-                return errors, str(error)
+                return errors, shorten_quoted(str(error))
             if name in errors:  # its default is refused too: the other fields cannot be checked alone
                 return errors, ""
-            errors[name] = str(error)
+            errors[name] = shorten_quoted(str(error))  # as the CLI prints it (a 100,000-character value is cut)
     return errors, ""
 
 

@@ -10,8 +10,10 @@ from functools import cache
 from typing import Any
 
 from ..catalog import loader
+from ..catalog.length_profiles import length_profile_names
 from ..core.cost import PRICING_MODELS
 from ..core.specs import PRECISION_NAMES
+from ..core.training_setup import TRAINING_PRECISIONS
 from ..errors import InputError
 from ..forecast import SCENARIOS
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
@@ -19,6 +21,7 @@ from ..inputs.training import FRAMEWORKS, METHODS, OBJECTIVES
 from .fields import CHEAPEST, DEFAULT, Field, values_from_sections
 
 PERIODS = ("day", "week")
+PERCENTILES = ("99", "95", "90", "50", "mean")  # --slo-percentile's values (inputs.types.check_percentile)
 
 
 @cache
@@ -64,6 +67,12 @@ def inference_fields() -> tuple[Field, ...]:
         Field("growth", "Growth %", ("--growth-rate",), "workload", "growth_rate", "float", "0"),
         Field("ttft", "TTFT SLO ms", ("--ttft-slo-ms",), "serving", "ttft_slo_ms", "float", "2000"),
         Field("itl", "ITL SLO ms", ("--itl-slo-ms",), "serving", "itl_slo_ms", "float", "100"),
+        # the statistic the SLOs bound and the request-length distribution: the CLI's and the plan page's, which
+        # the window lacked (its SLOs were always p99 of fixed-length requests)
+        Field("slo_percentile", "SLOs bound", ("--slo-percentile",), "serving", "slo_percentile", "choice", "99",
+              PERCENTILES, hint="p99 unless mean"),
+        Field("length_profile", "Length profile", ("--length-profile",), "workload", "length_profile", "choice",
+              DEFAULT, (DEFAULT, *length_profile_names()), hint="default: the fixed tokens above"),
         Field("e2e", "End-to-end ms", ("--target-latency",), "serving", "target_latency_ms", "float",
               hint="optional"),
         Field("precision", "Precision", ("--precision",), "model", "precision", "choice", DEFAULT,
@@ -87,7 +96,8 @@ def training_fields() -> tuple[Field, ...]:
         Field("gpu", "GPU", ("--gpu-type", "--gpu"), "gpu", "gpu_type", "choice", CHEAPEST, (CHEAPEST, *gpu_names())),
         Field("cloud", "Cloud", ("--cloud",), "serving", "cloud", "choice", "aws", loader.clouds()),
         Field("pricing", "Pricing", ("--pricing",), "serving", "pricing", "choice", "on-demand", PRICING_MODELS),
-        Field("precision", "Precision", ("--precision",), "model", "precision", "choice", "BF16", PRECISION_NAMES),
+        Field("precision", "Precision", ("--precision",), "model", "precision", "choice", "BF16",
+              tuple(p.name for p in TRAINING_PRECISIONS)),  # what `gpucast training` takes (not INT4, FP4 ...)
         Field("dataset", "Dataset tokens", ("--dataset-size",), "training", "dataset_size_tokens", "tokens",
               "1000000000"),
         Field("seq_len", "Sequence length", ("--sequence-length",), "training", "sequence_length", "tokens", "4096"),

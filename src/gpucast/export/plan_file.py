@@ -33,6 +33,10 @@ def load_plan(path: str | Path) -> dict[str, Any]:
                          "--output plan.json`)") from error  # fmt: skip
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
         raise InputError(f"plan file {str(path)!r} cannot be read: {error}") from error
+    except OSError as error:  # a name past the system's length (ENAMETOOLONG) was a traceback of report and export
+        raise InputError(f"plan file {str(path)!r} cannot be read: {error.strerror}") from error
+    except ValueError:  # a NUL byte in the path
+        raise InputError(f"plan file {str(path)!r} cannot be read: a path cannot hold a NUL byte") from None
     try:
         plan = json.loads(text)
     except json.JSONDecodeError as error:

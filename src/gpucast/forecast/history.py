@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
 from ..errors import InputError
+from ..wording import shorten
 from .dropouts import (  # noqa: F401  (re-exported: the rule's constants and helpers)
     DROPOUT_FRACTION,
     DROPOUT_MIN_COUNT,
@@ -96,9 +97,14 @@ MAX_FILE_BYTES = 2 * 2**30  # a 2 GiB CSV takes ~5-10 GiB as a DataFrame: beyond
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
+    try:  # is_file() passes on ENAMETOOLONG (a 300-character name was an OSError traceback) and ValueError (NUL)
+        found = path.is_file()
+        size = path.stat().st_size if found else 0
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "a path cannot hold a NUL byte"
+        raise InputError(f"history file {shorten(str(path))!r} cannot be read: {reason}") from None
+    if not found:
         raise InputError(f"history file {str(path)!r} not found; pass an existing .csv, .json or .parquet file")
-    size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InputError(
             f"history file {path.name!r} is {size / 2**30:.1f} GiB; gpucast reads at most {MAX_FILE_BYTES / 2**30:.0f} GiB "

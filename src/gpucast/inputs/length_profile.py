@@ -40,11 +40,20 @@ def resolve_length_profile(spec: str, *, allow_files: bool = True) -> LengthProf
     text = spec.strip()
     if text.lower() in length_profile_names():
         return builtin_length_profile(text.lower())
-    looks_like_path = any(c in text for c in "/\\.") or Path(text).exists()
+    looks_like_path = any(c in text for c in "/\\.") or _exists(text)
     if not allow_files or not looks_like_path:
         extra = " or a CSV file of input_tokens,output_tokens" if allow_files else ""
         raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}")
     return read_length_file(text)
+
+
+def _exists(text: str) -> bool:
+    """Whether a file of that name exists; a name past the system's length is none (Path.exists() raised
+    ENAMETOOLONG for 300 characters: an OSError traceback from ``--length-profile`` and the desktop's field)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def read_length_file(path: str | Path) -> LengthProfile:

@@ -11,6 +11,18 @@ from typing import Any
 from ..errors import InputError
 
 
+def read_count(text: str) -> int | float:
+    """A count as typed ("500", "500.0", "1e3" are whole numbers; "100.5", "nan" stay floats, for the count's
+    check to refuse naming its field); ValueError for text that is no number. ``--input-tokens`` and the other
+    token flags read their text so (``console.flags.token_count``), and the web pages' token fields with them."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def non_negative_number(raw: Any, where: str) -> float:
     """`raw` as a finite float >= 0; `where` names the cell in the error ("row 3: rps")."""
     try:
@@ -31,7 +43,14 @@ def check_positive(name: str, value: float, *, integer: bool = False, upper: flo
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} {value!r} must be greater than 0")
     if upper is not None and value > upper:
-        raise InputError(f"{name} {value!r} must be at most {upper:g}")
+        raise InputError(f"{name} {_shown(value)} must be at most {upper:g}")
+
+
+def _shown(value: float) -> str:
+    """A value for a message: a whole number of more than 20 digits in e-notation (``1e308`` read as a count was
+    quoted as 309 digits)."""
+    digits = str(value) if isinstance(value, int) else ""
+    return f"{digits[0]}.{digits[1:3]}e+{len(digits) - 1}" if len(digits) > 20 else repr(value)
 
 
 def whole(value: Any) -> Any:

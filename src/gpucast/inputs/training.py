@@ -33,16 +33,17 @@ class TrainingInput:
         self.dataset_size_tokens, self.sequence_length = whole(self.dataset_size_tokens), whole(self.sequence_length)
 
     def validate(self) -> None:
-        check_positive("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, integer=True)
-        check_positive("sequence_length (--sequence-length)", self.sequence_length, integer=True)
-        check_positive("num_epochs (--epochs)", self.num_epochs, integer=True)
-        check_positive("global_batch_size (--global-batch-size)", self.global_batch_size, integer=True)
-        check_positive("micro_batch_size (--micro-batch-size)", self.micro_batch_size, integer=True)
-        check_positive(
-            "gradient_accumulation_steps (--gradient-accumulation-steps)",
-            self.gradient_accumulation_steps,
-            integer=True,
-        )
+        # the REST body's bounds (web.schemas.TrainingSection), so the CLI, the desktop and the pages refuse alike:
+        # unbounded, --sequence-length 1e308 was an OverflowError traceback and --dataset-size 1e20 a 1.7e11 h plan
+        for name, value, upper in (
+            ("dataset_size_tokens (--dataset-size)", self.dataset_size_tokens, 10**15),
+            ("sequence_length (--sequence-length)", self.sequence_length, 10_000_000),
+            ("num_epochs (--epochs)", self.num_epochs, 10_000),
+            ("global_batch_size (--global-batch-size)", self.global_batch_size, 10_000_000),
+            ("micro_batch_size (--micro-batch-size)", self.micro_batch_size, 100_000),
+            ("gradient_accumulation_steps (--gradient-accumulation-steps)", self.gradient_accumulation_steps, 100_000),
+        ):
+            check_positive(name, value, integer=True, upper=upper)
         if self.micro_batch_size > self.global_batch_size:  # else: "does not split over N GPUs", for every N
             raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
                              f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip

@@ -83,6 +83,16 @@ def check_tokens(input_tokens: int | None, output_tokens: int | None) -> None:
             check_positive(flag, value, integer=True, upper=most)
 
 
+def unused_without_model(given: dict[str, Any], model: str) -> str | None:
+    """The warning for capacity-timeline inputs given without a model (``given``: the inputs by the name the caller's
+    user knows them, ``--gpu`` or ``gpu``; ``model`` the model's): they size a timeline that is not made. The CLI
+    said so; the page, the REST endpoint and the desktop dropped them without a word."""
+    unused = [name for name, value in given.items() if value is not None]
+    if not unused:
+        return None
+    return f"not used without {model} (they size its capacity timeline): {', '.join(unused)}"
+
+
 def require_tokens(result: ForecastResult, input_tokens: int | None, output_tokens: int | None) -> None:
     """A capacity timeline asked for explicitly (``predict --model``, the forecast endpoint) needs tokens per request:
     given, or forecast from the history's token columns; the silent 500/200 default is for the seed's API only."""

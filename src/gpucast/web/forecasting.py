@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,11 @@ def service_settings(store: Store, name: str) -> dict[str, Any]:
     return {key: value for key, value in settings.items() if value is not None}
 
 
-def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> ForecastRun:
-    """Load the history, forecast it, and plan the capacity timeline when a model is given (``run_predict``)."""
+def run_forecast(
+    content: bytes, filename: str | None, query: ForecastQuery, label: Callable[[str], str] = str
+) -> ForecastRun:
+    """Load the history, forecast it, and plan the capacity timeline when a model is given (``run_predict``);
+    ``label`` names a field in a warning (the API's field name; the page's label)."""
     from ..forecast import forecast_load, load_history
 
     if query.period not in PERIODS:
@@ -114,6 +118,14 @@ def run_forecast(content: bytes, filename: str | None, query: ForecastQuery) -> 
     result = forecast_load(
         history, query.horizon, scenario=query.scenario, growth_rate=query.growth_rate, unique_id=query.series
     )
+    if not query.model:  # as `gpucast predict` warns (the timeline's inputs were dropped without a word)
+        from ..planning.timeline import unused_without_model
+
+        given = {"gpu": query.gpu, "precision": query.precision, "input_tokens": query.input_tokens,
+                 "output_tokens": query.output_tokens, "current_gpus": query.current_gpus}  # fmt: skip
+        note = unused_without_model({label(k): v for k, v in given.items()}, label("model"))
+        if note:
+            result.warnings.append(note)
     data: dict[str, Any] = result.to_dict()
     if query.model:
         from ..planning.timeline import capacity_timeline, require_tokens

@@ -26,16 +26,17 @@ from ...wording import counted
 from ..forecasting import PERIODS, ForecastQuery, ForecastRun, run_forecast, service_history_csv, service_settings
 from . import session as sessions
 from .planning import pickers
-from .render import error_message, form_values, render, require_reader
+from .render import cli_count, error_message, form_values, render, require_reader
 from .saving import Computed, save_result
+from .wording import label
 
 router = APIRouter(include_in_schema=False)
 
 SCENARIOS = ("baseline", "optimistic", "pessimistic", "spike")
 FIELDS = ("service", "horizon", "scenario", "growth_rate", "series", "model", "gpu", "precision", "input_tokens",
           "output_tokens", "cloud", "period", "current_gpus")  # fmt: skip
-DEFAULTS = {"horizon": "14d", "scenario": "baseline", "growth_rate": "0", "precision": "FP16", "cloud": "aws",
-            "period": "day"}  # fmt: skip
+# no precision: the published checkpoint's, as `gpucast predict` (FP16 here planned DeepSeek-R1 at 2.4x its GPUs)
+DEFAULTS = {"horizon": "14d", "scenario": "baseline", "growth_rate": "0", "cloud": "aws", "period": "day"}
 KEEP_UPLOAD_BYTES = 2 * 1024 * 1024  # larger uploads are not carried in the page for the scenario switcher
 CARRIED_PART_BYTES = 4 * 1024 * 1024  # the hidden base64 copy (4/3 of the file) is a form field, not a file
 _SVG = re.compile(r"<svg.*</svg>", re.DOTALL)
@@ -48,6 +49,8 @@ def query_from(values: dict[str, str]) -> ForecastQuery:
         raw = values.get(name)
         if raw is None:
             return None
+        if name.endswith("_tokens"):
+            raw = cli_count(raw)  # "1e3" tokens, as the CLI reads them
         try:
             return kind(raw)
         except ValueError:
@@ -57,7 +60,7 @@ def query_from(values: dict[str, str]) -> ForecastQuery:
     return ForecastQuery(
         horizon=values.get("horizon", DEFAULTS["horizon"]), scenario=values.get("scenario", DEFAULTS["scenario"]),
         growth_rate=0.0 if growth is None else growth, series=values.get("series") or values.get("service"),
-        model=values.get("model"), gpu=values.get("gpu"), precision=values.get("precision", DEFAULTS["precision"]),
+        model=values.get("model"), gpu=values.get("gpu"), precision=values.get("precision"),
         input_tokens=number("input_tokens", int), output_tokens=number("output_tokens", int),
         cloud=values.get("cloud", DEFAULTS["cloud"]), period=values.get("period", DEFAULTS["period"]),
         current_gpus=number("current_gpus", int),
@@ -134,7 +137,7 @@ def _page(request: Request, values: dict[str, str], *, run: ForecastRun | None =
 def _compute(request: Request, values: dict[str, str], content: bytes, filename: str | None,
              upload: dict[str, str] | None, stored: dict[str, str] | None = None) -> Response:  # fmt: skip
     try:
-        run = run_forecast(content, filename, query_from((stored or {}) | values))
+        run = run_forecast(content, filename, query_from((stored or {}) | values), label)
     except GpucastError as error:
         message, status = error_message(error)
         return _page(request, values, error=message, status=status, upload=upload, stored=stored)
@@ -199,7 +202,7 @@ def _computed(request: Request, values: dict[str, str], form: Any) -> Computed:
     query = replace(
         query_from({k: v for k, v in values.items() if k != "service"}), series=values.get("series") or source or None
     )
-    run = run_forecast(content, filename, query)
+    run = run_forecast(content, filename, query, label)
     inputs = {**asdict(query), "history": f"service:{source}" if source else filename}
     return Computed("predict", "forecast", inputs, run.data)
 

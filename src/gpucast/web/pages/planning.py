@@ -28,7 +28,7 @@ from .. import processes
 from ..body_inputs import inference_inputs
 from ..schemas import InferenceBody
 from . import cached
-from .render import error_message, form_values, render, require_reader
+from .render import cli_count, error_message, form_values, render, require_reader
 from .saving import Computed, save_result
 from .wording import label
 
@@ -36,10 +36,10 @@ router = APIRouter(include_in_schema=False)
 
 PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4", "MXFP4")
 FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "length_profile", "peak", "ttft_slo_ms",
-          "itl_slo_ms", "slo_percentile", "cloud", "pricing", "service")  # fmt: skip
+          "itl_slo_ms", "slo_percentile", "cloud", "pricing", "engine", "service")  # fmt: skip
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
             "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "slo_percentile": "99", "cloud": "aws",
-            "pricing": "on-demand"}  # fmt: skip
+            "pricing": "on-demand", "engine": "vllm"}  # fmt: skip
 # the statistic the SLOs bound (--slo-percentile), p99 first: SLOs are stated as percentiles
 PERCENTILE_CHOICES = (("99", "p99"), ("95", "p95"), ("90", "p90"), ("50", "p50 (median)"), ("mean", "mean"))
 COMPARE_ROWS = 12
@@ -54,21 +54,25 @@ def pickers() -> dict[str, Any]:
         "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
         "clouds": list(loader.clouds()),
         "precisions": PRECISIONS,
+        # no precision: the CLI's default (--precision left out), which the select could not ask for
+        "checkpoint": "the checkpoint's (FP8 for DeepSeek and Kimi-K2, MXFP4 for GPT-OSS, else FP16)",
         # the pricing models plans accept (core.cost.PRICING_MODELS) and "all": the cheapest of them
         "pricings": ("on-demand", "spot", "1yr", "3yr", "marketplace", "all"),
         "percentiles": PERCENTILE_CHOICES,
+        "engines": tuple(loader.load_engines()),  # --engine: the plan changes with it (kernels, scheduler, memory)
         "length_profiles": [(name, f"{name}: {entry.description}") for name, entry in load_length_profiles().items()],
     }
 
 
 def body_from_form(values: dict[str, str]) -> InferenceBody:
     """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
-    workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": values.get("input_tokens"),
-                "avg_output_tokens": values.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
+    tokens = {k: cli_count(values[k]) for k in ("input_tokens", "output_tokens") if k in values}  # "1e3", as the CLI
+    workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": tokens.get("input_tokens"),
+                "avg_output_tokens": tokens.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
                 "length_profile": values.get("length_profile") or None}  # fmt: skip
     serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
                "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms"),
-               "slo_percentile": values.get("slo_percentile") or None}  # fmt: skip
+               "slo_percentile": values.get("slo_percentile") or None, "engine": values.get("engine")}  # fmt: skip
     body = {
         "workload": {k: v for k, v in workload.items() if v is not None},
         "model": {

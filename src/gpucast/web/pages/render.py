@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ...errors import GpucastError
+from ...inputs.numbers import read_count
 from ..status import status_of
 from . import session as sessions
 
@@ -127,6 +128,20 @@ def error_message(error: Exception) -> tuple[str, int]:
     if isinstance(error, GpucastError):
         return form_message(str(error)), status_of(error)
     raise error
+
+
+def cli_count(text: str) -> str:
+    """A token-count field's text as the CLI reads the flag (:func:`gpucast.inputs.numbers.read_count`): "1e3",
+    "1E3" and "500.0" are 1000 and 500 tokens there, and the pages refused them ("must be a whole number"). Other
+    text is left for the body's own check and message (a fraction, a word; non-ASCII digits, as every number field
+    of the pages refuses them)."""
+    if not text.isascii():
+        return text
+    try:
+        value = read_count(text)
+    except ValueError:
+        return text
+    return str(value) if isinstance(value, int) else text
 
 
 def form_values(form: Any, names: tuple[str, ...]) -> dict[str, str]:

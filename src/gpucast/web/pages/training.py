@@ -17,28 +17,35 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from ...charts.plans import training_memory_chart
+from ...core.training_setup import TRAINING_PRECISIONS
 from ...errors import GpucastError
 from ..body_inputs import training_inputs
 from ..schemas import TrainingBody
 from .planning import pickers
-from .render import error_message, form_values, render, require_reader
+from .render import cli_count, error_message, form_values, render, require_reader
 from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
 TRAINING_FIELDS = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "method", "zero",
                    "num_gpus", "deadline_hours", "optimize")  # fmt: skip
+TOKEN_FIELDS = ("dataset_size_tokens", "sequence_length")
 FIELDS = ("model", "precision", "gpu", "cloud", "pricing", *TRAINING_FIELDS)
 DEFAULTS = {"model": "llama-3.1-8b", "precision": "BF16", "dataset_size_tokens": "1000000000", "sequence_length": "4096",
             "num_epochs": "1", "global_batch_size": "64", "method": "lora", "optimize": "speed", "cloud": "aws",
             "pricing": "on-demand"}  # fmt: skip
-CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost")}
+# the precisions a training run takes (the plan page's INT4/FP4/MXFP4 are refused by the planner, FP32 was missing)
+CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost"),
+           "precisions": tuple(p.name for p in TRAINING_PRECISIONS)}  # fmt: skip
 
 
 def body_from_form(values: dict[str, str]) -> TrainingBody:
     """The JSON API's request body from the form's fields (Pydantic checks types and ranges)."""
     body = {
-        "training": {k: values[k] for k in TRAINING_FIELDS if k in values},
+        # token counts as the CLI reads --dataset-size and --sequence-length ("1e9" tokens)
+        "training": {
+            k: cli_count(values[k]) if k in TOKEN_FIELDS else values[k] for k in TRAINING_FIELDS if k in values
+        },
         "model": {k: v for k, v in (("model_name", values.get("model")), ("precision", values.get("precision"))) if v},
         "gpu": {"gpu_type": values["gpu"]} if values.get("gpu") else {},
         "serving": {k: values[k] for k in ("cloud", "pricing") if k in values},

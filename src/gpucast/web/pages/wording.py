@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ...wording import shorten_quoted
+
 # form labels, as the templates show them (plan.html, training.html, forecast.html)
 LABELS = {
     "model": "Model", "model_name": "Model", "model_size": "Model size", "model_size_billions": "Model size",
@@ -24,6 +26,7 @@ LABELS = {
     "num_epochs": "Epochs", "global_batch_size": "Global batch", "num_gpus": "GPUs", "deadline_hours": "Deadline (h)",
     "method": "Method", "service": "Service", "horizon": "Horizon", "history": "History file",
     "context_window": "Context window", "target_gpu_utilization": "Target GPU utilization",
+    "current_gpus": "GPUs today", "growth_rate": "Growth %/month", "engine": "Engine",
 }  # fmt: skip
 _SEE_COMMAND = re.compile(r"\s*\(see `gpucast (?:models|gpus)`[^)]*\)|\s*see `gpucast (?:models|gpus)`")
 _SNAKE_AND_FLAG = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+) \(--[a-z0-9-]+\)")
@@ -51,4 +54,4 @@ def form_message(message: str) -> str:
     text = _FLAG.sub(lambda m: label(m[1]), text)
     for said, plain in _PYDANTIC:
         text = text.replace(said, plain)
-    return text
+    return shorten_quoted(text)  # a 30,000-character value was quoted back whole

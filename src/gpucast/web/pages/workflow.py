@@ -19,10 +19,13 @@ from ...errors import GpucastError
 from ..schemas import CapacityRequestBody, ServiceBody
 from . import session as sessions
 from .planning import pickers
-from .render import error_message, form_values, redirect, render, require_reader, require_user
+from .render import cli_count, error_message, form_values, redirect, render, require_reader, require_user
 
 router = APIRouter(include_in_schema=False)
-SERVICE_FIELDS = ("name", "team", "environment", "criticality", "cloud", "region", "owner", "model", "precision")
+# the tokens and SLOs are `gpucast service add`'s too: without them a service added here had no capacity timeline on
+# /forecast?service= and kept the fleet page's capacity plan refused ("have no model or tokens")
+SERVICE_FIELDS = ("name", "team", "environment", "criticality", "cloud", "region", "owner", "model", "precision",
+                  "input_tokens", "output_tokens", "ttft_slo_ms", "itl_slo_ms")  # fmt: skip
 REQUEST_FIELDS = ("service", "gpu_type", "count", "region", "justification", "plan_id", "comment")
 STATUSES = ("draft", "submitted", "approved", "rejected", "provisioned")
 
@@ -56,7 +59,8 @@ async def create_service(request: Request) -> Response:
         sessions.check_writer(request, actor)  # who may, before what was posted
         from ...store.services import ServiceFields, add_service
 
-        fields = ServiceBody.model_validate(values).given()
+        typed = values | {k: cli_count(values[k]) for k in ("input_tokens", "output_tokens") if k in values}
+        fields = ServiceBody.model_validate(typed).given()
         name = fields.pop("name")
         with request.app.state.store.write() as db:
             add_service(db, name, ServiceFields(**fields), actor)
