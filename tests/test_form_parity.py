@@ -272,3 +272,41 @@ def test_training_help_states_the_default_the_forms_show():
     assert "--precision PRECISION BF16, FP16, FP8 or FP32 (default BF16" in shown
     assert next(f for f in forms_spec.training_fields() if f.name == "precision").default == "BF16"
     assert 'value="BF16" selected' in TestClient(create_app("sqlite://")).get("/training", headers=HTML).text
+
+
+def test_plan_page_takes_kv_precision_tp_pp_and_min_replicas_as_the_cli_does(client):
+    """The plan page had no `--kv-precision`, `--tp`, `--pp` or `--min-replicas`, the inputs an experienced user pins
+    first; with them the page plans what `gpucast inference` plans, and a bad value is the form's one message."""
+    query = {"model": "llama-3.1-70b", "precision": "FP8", "kv_precision": "FP8", "gpu": "h100-sxm", "rps": "10",
+             "input_tokens": "1000", "output_tokens": "300", "tp": "2", "min_replicas": "3"}  # fmt: skip
+    page = client.get("/plan", params=query, headers=HTML).text
+    done = cli("inference", "--model", "llama-3.1-70b", "--precision", "FP8", "--kv-precision", "FP8", "--gpu",
+               "h100-sxm", "--rps", "10", "--input-tokens", "1000", "--output-tokens", "300", "--tp", "2",
+               "--min-replicas", "3", "--json")  # fmt: skip
+    plan = json.loads(done.stdout)
+    res, scaling = plan["gpu_resources"], plan["scaling"]
+    assert res["tensor_parallel"] == 2 and plan["inputs"]["kv_precision"] == "FP8"
+    assert f"<b>{res['total_gpus']}</b><span>GPUs (H100-SXM)" in page
+    assert (
+        f"<b>{scaling['recommended_min_replicas']}–{scaling['recommended_max_replicas']}</b><span>replicas of TP=2"
+        in page
+    )
+    bad = client.get("/plan", params=query | {"tp": "3"}, headers=HTML)
+    assert bad.status_code == 422 and page_error(bad.text).startswith("TP 3 must be a power of two")
+
+
+def test_training_page_takes_lora_rank_and_the_software_stack_as_the_cli_does(client):
+    """The desktop window had `--lora-rank` and `--framework`, the training page neither: a torchtune LoRA run of
+    rank 64 could not be planned there. With them the page shows what `gpucast training` plans."""
+    query = {"model": "llama-3.1-8b", "precision": "BF16", "gpu": "h100-sxm", "dataset_size_tokens": "1e9",
+             "sequence_length": "4096", "num_epochs": "1", "global_batch_size": "64", "method": "lora",
+             "lora_rank": "64", "framework": "torchtune"}  # fmt: skip
+    page = client.get("/training", params=query, headers=HTML).text
+    done = cli("training", "--model", "llama-3.1-8b", "--precision", "BF16", "--gpu-type", "h100-sxm", "--dataset-size",
+               "1e9", "--sequence-length", "4096", "--epochs", "1", "--global-batch-size", "64", "--method", "lora",
+               "--lora-rank", "64", "--framework", "torchtune", "--json")  # fmt: skip
+    plan = json.loads(done.stdout)
+    assert plan["inputs"]["framework"] == "torchtune" and plan["inputs"]["lora_rank"] == 64
+    assert f"<b>{plan['training_metrics']['total_tokens_per_second']:,.0f}</b><span>tokens/s" in page
+    bad = client.get("/training", params=query | {"lora_rank": "0"}, headers=HTML)
+    assert bad.status_code == 422 and page_error(bad.text) == "LoRA rank: must be greater than 0"

@@ -35,8 +35,10 @@ from .wording import label
 router = APIRouter(include_in_schema=False)
 
 PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4", "MXFP4")
-FIELDS = ("model", "precision", "gpu", "rps", "input_tokens", "output_tokens", "length_profile", "peak", "ttft_slo_ms",
-          "itl_slo_ms", "slo_percentile", "cloud", "pricing", "engine", "service")  # fmt: skip
+FIELDS = ("model", "precision", "kv_precision", "gpu", "rps", "input_tokens", "output_tokens", "length_profile", "peak",
+          "ttft_slo_ms", "itl_slo_ms", "slo_percentile", "cloud", "pricing", "engine", "tp", "pp", "min_replicas",
+          "service")  # fmt: skip
+KV_PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4")  # --kv-precision (FP4 KV is refused by every engine's flags)
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
             "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "slo_percentile": "99", "cloud": "aws",
             "pricing": "on-demand", "engine": "vllm"}  # fmt: skip
@@ -54,6 +56,7 @@ def pickers() -> dict[str, Any]:
         "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
         "clouds": list(loader.clouds()),
         "precisions": PRECISIONS,
+        "kv_precisions": KV_PRECISIONS,
         # no precision: the CLI's default (--precision left out), which the select could not ask for
         "checkpoint": "the checkpoint's (FP8 for DeepSeek and Kimi-K2, MXFP4 for GPT-OSS, else FP16)",
         # the pricing models plans accept (core.cost.PRICING_MODELS) and "all": the cheapest of them
@@ -72,11 +75,19 @@ def body_from_form(values: dict[str, str]) -> InferenceBody:
                 "length_profile": values.get("length_profile") or None}  # fmt: skip
     serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
                "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms"),
-               "slo_percentile": values.get("slo_percentile") or None, "engine": values.get("engine")}  # fmt: skip
+               "slo_percentile": values.get("slo_percentile") or None, "engine": values.get("engine"),
+               # --tp, --pp and --min-replicas: empty = searched / the default (2), as the flags left out
+               **{k: values.get(k) or None for k in ("tp", "pp", "min_replicas")}}  # fmt: skip
     body = {
         "workload": {k: v for k, v in workload.items() if v is not None},
         "model": {
-            k: v for k, v in {"model_name": values.get("model"), "precision": values.get("precision")}.items() if v
+            k: v
+            for k, v in {
+                "model_name": values.get("model"),
+                "precision": values.get("precision"),
+                "kv_precision": values.get("kv_precision"),
+            }.items()
+            if v
         },
         "gpu": {"gpu_type": values["gpu"]} if values.get("gpu") else {},
         "serving": {k: v for k, v in serving.items() if v is not None},

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from ...charts.plans import training_memory_chart
-from ...core.training_setup import TRAINING_PRECISIONS
+from ...core.training_setup import FRAMEWORKS, TRAINING_PRECISIONS
 from ...errors import GpucastError
 from ..body_inputs import training_inputs
 from ..schemas import TrainingBody
@@ -27,8 +27,8 @@ from .saving import Computed, save_result
 
 router = APIRouter(include_in_schema=False)
 
-TRAINING_FIELDS = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "method", "zero",
-                   "num_gpus", "deadline_hours", "optimize")  # fmt: skip
+TRAINING_FIELDS = ("dataset_size_tokens", "sequence_length", "num_epochs", "global_batch_size", "method", "lora_rank",
+                   "framework", "zero", "num_gpus", "deadline_hours", "optimize")  # fmt: skip
 TOKEN_FIELDS = ("dataset_size_tokens", "sequence_length")
 FIELDS = ("model", "precision", "gpu", "cloud", "pricing", *TRAINING_FIELDS)
 DEFAULTS = {"model": "llama-3.1-8b", "precision": "BF16", "dataset_size_tokens": "1000000000", "sequence_length": "4096",
@@ -36,7 +36,8 @@ DEFAULTS = {"model": "llama-3.1-8b", "precision": "BF16", "dataset_size_tokens":
             "pricing": "on-demand"}  # fmt: skip
 # the precisions a training run takes (the plan page's INT4/FP4/MXFP4 are refused by the planner, FP32 was missing)
 CHOICES = {"methods": ("full", "lora", "qlora"), "zeros": ("0", "1", "2", "3"), "optimizes": ("speed", "cost"),
-           "precisions": tuple(p.name for p in TRAINING_PRECISIONS)}  # fmt: skip
+           "precisions": tuple(p.name for p in TRAINING_PRECISIONS),
+           "frameworks": FRAMEWORKS}  # --framework: the software stack's fitted factors (docs/fine-tune.md)  # fmt: skip
 
 
 def body_from_form(values: dict[str, str]) -> TrainingBody:

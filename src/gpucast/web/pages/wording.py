@@ -27,6 +27,8 @@ LABELS = {
     "method": "Method", "service": "Service", "horizon": "Horizon", "history": "History file",
     "context_window": "Context window", "target_gpu_utilization": "Target GPU utilization",
     "current_gpus": "GPUs today", "growth_rate": "Growth %/month", "engine": "Engine",
+    "kv_precision": "KV cache", "tp": "TP", "pp": "PP", "min_replicas": "Min replicas", "lora_rank": "LoRA rank",
+    "framework": "Software stack",
 }  # fmt: skip
 _SEE_COMMAND = re.compile(r"\s*\(see `gpucast (?:models|gpus)`[^)]*\)|\s*see `gpucast (?:models|gpus)`")
 _SNAKE_AND_FLAG = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+) \(--[a-z0-9-]+\)")
