@@ -246,9 +246,11 @@ def test_services_page_takes_the_tokens_and_slos_service_add_takes(client, tmp_p
 
 
 @pytest.mark.parametrize(("field", "flag", "value"), [("slo_percentile", "--slo-percentile", "95"),
-                                                      ("length_profile", "--length-profile", "sharegpt")])  # fmt: skip
+                                                      ("length_profile", "--length-profile", "sharegpt"),
+                                                      ("kv_precision", "--kv-precision", "FP8")])  # fmt: skip
 def test_the_window_takes_the_slo_percentile_and_length_profile(field, flag, value):
-    """The desktop's serving form had neither (its SLOs were p99 of fixed-length requests, whatever was meant)."""
+    """The desktop's serving form had none of these (its SLOs were p99 of fixed-length requests, whatever was meant,
+    and its KV cache the engine's default)."""
     fields = forms_spec.inference_fields()
     values = {f.name: f.default for f in fields} | {"gpu": "h100-sxm", "rps": "30", field: value}
     plan = compute.plan_inference_values(values).plan

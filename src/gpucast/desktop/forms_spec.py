@@ -77,6 +77,8 @@ def inference_fields() -> tuple[Field, ...]:
               hint="optional"),
         Field("precision", "Precision", ("--precision",), "model", "precision", "choice", DEFAULT,
               (DEFAULT, *PRECISION_NAMES)),
+        Field("kv_precision", "KV cache", ("--kv-precision",), "model", "kv_precision", "choice", DEFAULT,
+              (DEFAULT, "FP16", "BF16", "FP8", "INT8", "INT4"), hint="default: the engine's"),
         Field("engine", "Engine", ("--engine",), "serving", "engine", "choice", "vllm", tuple(loader.load_engines())),
         Field("context_window", "Context window", ("--context-window",), "model", "context_window", "tokens",
               hint="default 4096 or the request"),
