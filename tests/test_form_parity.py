@@ -312,3 +312,18 @@ def test_training_page_takes_lora_rank_and_the_software_stack_as_the_cli_does(cl
     assert f"<b>{plan['training_metrics']['total_tokens_per_second']:,.0f}</b><span>tokens/s" in page
     bad = client.get("/training", params=query | {"lora_rank": "0"}, headers=HTML)
     assert bad.status_code == 422 and page_error(bad.text) == "LoRA rank: must be greater than 0"
+
+
+def test_plan_page_takes_a_region_as_the_cli_does(client):
+    """`--region` was the plan page's next missing input: with it the page prices the plan in that region as
+    `gpucast inference --region` does, and a region of another cloud is the CLI's one message."""
+    query = {"model": "llama-3.1-8b", "precision": "FP16", "rps": "5", "input_tokens": "500", "output_tokens": "200",
+             "cloud": "lambda", "region": "us-east-1"}  # fmt: skip
+    page = client.get("/plan", params=query, headers=HTML).text
+    done = cli("inference", "--model", "llama-3.1-8b", "--precision", "FP16", "--rps", "5", "--input-tokens", "500",
+               "--output-tokens", "200", "--cloud", "lambda", "--region", "us-east-1", "--json")  # fmt: skip
+    cost = json.loads(done.stdout)["cost"]
+    assert cost["region"] == "us-east-1"
+    assert f"<b>${cost['monthly_total_cost']:,.0f}</b><span>per month" in page
+    bad = client.get("/plan", params=query | {"cloud": "gcp"}, headers=HTML)
+    assert bad.status_code == 422 and "is not a region of gcp: it has prices on aws, lambda" in page_error(bad.text)

@@ -36,8 +36,8 @@ router = APIRouter(include_in_schema=False)
 
 PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4", "FP4", "MXFP4")
 FIELDS = ("model", "precision", "kv_precision", "gpu", "rps", "input_tokens", "output_tokens", "length_profile", "peak",
-          "ttft_slo_ms", "itl_slo_ms", "slo_percentile", "cloud", "pricing", "engine", "tp", "pp", "min_replicas",
-          "service")  # fmt: skip
+          "ttft_slo_ms", "itl_slo_ms", "slo_percentile", "cloud", "region", "pricing", "engine", "tp", "pp",
+          "min_replicas", "service")  # fmt: skip
 KV_PRECISIONS = ("FP16", "BF16", "FP8", "INT8", "INT4")  # --kv-precision (FP4 KV is refused by every engine's flags)
 DEFAULTS = {"model": "llama-3.1-70b", "precision": "FP8", "rps": "10", "input_tokens": "500", "output_tokens": "200",
             "peak": "1.5", "ttft_slo_ms": "2000", "itl_slo_ms": "100", "slo_percentile": "99", "cloud": "aws",
@@ -55,6 +55,10 @@ def pickers() -> dict[str, Any]:
         "models": [(m["id"], f"{m['name']} ({m['params_b']:g}B)") for m in model_rows()],
         "gpus": [(g["id"], f"{g['name']} ({g['memory_gib']:g} GiB)") for g in gpu_rows()],
         "clouds": list(loader.clouds()),
+        # --region: every priced region, with the clouds that have it (a region of another cloud is refused by name)
+        "regions": [
+            (r, f"{r} ({', '.join(c for c in loader.clouds() if r in loader.regions(c))})") for r in loader.regions()
+        ],
         "precisions": PRECISIONS,
         "kv_precisions": KV_PRECISIONS,
         # no precision: the CLI's default (--precision left out), which the select could not ask for
@@ -73,7 +77,7 @@ def body_from_form(values: dict[str, str]) -> InferenceBody:
     workload = {"requests_per_second": values.get("rps"), "avg_input_tokens": tokens.get("input_tokens"),
                 "avg_output_tokens": tokens.get("output_tokens"), "peak_load_multiplier": values.get("peak"),
                 "length_profile": values.get("length_profile") or None}  # fmt: skip
-    serving = {"cloud": values.get("cloud"), "pricing": values.get("pricing"),
+    serving = {"cloud": values.get("cloud"), "region": values.get("region") or None, "pricing": values.get("pricing"),
                "ttft_slo_ms": values.get("ttft_slo_ms"), "itl_slo_ms": values.get("itl_slo_ms"),
                "slo_percentile": values.get("slo_percentile") or None, "engine": values.get("engine"),
                # --tp, --pp and --min-replicas: empty = searched / the default (2), as the flags left out

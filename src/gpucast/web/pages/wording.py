@@ -28,7 +28,7 @@ LABELS = {
     "context_window": "Context window", "target_gpu_utilization": "Target GPU utilization",
     "current_gpus": "GPUs today", "growth_rate": "Growth %/month", "engine": "Engine",
     "kv_precision": "KV cache", "tp": "TP", "pp": "PP", "min_replicas": "Min replicas", "lora_rank": "LoRA rank",
-    "framework": "Software stack",
+    "framework": "Software stack", "region": "Region",
 }  # fmt: skip
 _SEE_COMMAND = re.compile(r"\s*\(see `gpucast (?:models|gpus)`[^)]*\)|\s*see `gpucast (?:models|gpus)`")
 _SNAKE_AND_FLAG = re.compile(r"\b([a-z]+(?:_[a-z0-9]+)+) \(--[a-z0-9-]+\)")
