@@ -275,7 +275,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
 
 
-def _show(plan: Any, args: argparse.Namespace, show: Any) -> None:
+def _show(plan: Any, data: dict[str, Any], args: argparse.Namespace, show: Any) -> None:
     """The plan's table; with ``--explain`` it ends with the command that re-checks it (``export.recheck``)."""
     show(plan, explain=args.explain)
     if not args.explain:
@@ -285,7 +285,7 @@ def _show(plan: Any, args: argparse.Namespace, show: Any) -> None:
     from ..export.recheck import estimate_argv
 
     try:
-        argv, notes = estimate_argv(plan.to_dict())
+        argv, notes = estimate_argv(data)
     except GpucastError:  # a plan of no catalog model, say: nothing to re-state
         return
     recheck(argv, notes)
@@ -304,7 +304,8 @@ def export_command_names() -> tuple[str, ...]:
 
 
 def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: Any) -> int:
-    written = emit(args, plan.to_dict(), sections, lambda: _show(plan, args, show))
+    data = plan.to_dict()
+    written = emit(args, data, sections, lambda: _show(plan, data, args, show))
     if written and not args.json:
         print(f"Plan written to {written}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.training_setup import LORA_TARGET_NAMES
 from ..errors import InputError
 from .numbers import check_positive, fold_case, whole
 from .offers import check_pricing
@@ -126,18 +127,14 @@ class TrainingOptions:
         # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
         self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
         self.master_weights = fold_case(self.master_weights)
-        if self.master_weights not in ("fp32", "bf16"):
-            raise InputError(f"--master-weights {self.master_weights!r} is not one of fp32, bf16")
+        check_master_weights(self.master_weights)
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
         check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
-        targets = ("q", "k", "v", "o", "gate", "up", "down")
         if not isinstance(self.lora_targets, (list, tuple)) or not all(isinstance(t, str) for t in self.lora_targets):
             raise InputError(f"training.lora_targets {self.lora_targets!r} must be a list of names among "
-                             f"{', '.join(targets)}, e.g. [\"q\", \"v\"]")  # fmt: skip
-        unknown = [t for t in self.lora_targets if t not in targets]
-        if unknown or not self.lora_targets:
-            raise InputError(f"--lora-targets {','.join(self.lora_targets)!r} must be among {', '.join(targets)}")
+                             f"{', '.join(LORA_TARGET_NAMES)}, e.g. [\"q\", \"v\"]")  # fmt: skip
+        check_lora_targets(self.lora_targets)
         if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
@@ -162,3 +159,17 @@ class TrainingOptions:
         if self.optimize not in OBJECTIVES:
             raise InputError(f"--optimize {self.optimize!r} is not one of {', '.join(OBJECTIVES)}")
         self.framework = resolve_framework(self.framework)
+
+
+def check_master_weights(value: str) -> None:
+    """``--master-weights``: FP32 master weights and optimizer states (mixed precision) or pure BF16; ``training`` and
+    ``training-estimate`` refuse anything else alike."""
+    if value not in ("fp32", "bf16"):
+        raise InputError(f"--master-weights {value!r} is not one of fp32, bf16")
+
+
+def check_lora_targets(targets: tuple[str, ...] | list[str]) -> None:
+    """``--lora-targets``: at least one of the matrices LoRA can adapt (``core.training_setup.LORA_TARGET_NAMES``),
+    the same check for ``training`` and ``training-estimate``."""
+    if not targets or any(t not in LORA_TARGET_NAMES for t in targets):
+        raise InputError(f"--lora-targets {','.join(targets)!r} must be among {', '.join(LORA_TARGET_NAMES)}")

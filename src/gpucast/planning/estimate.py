@@ -121,6 +121,7 @@ def _replica(
 ) -> tuple[ReplicaConfig, Any, int]:
     """The request's replica at ``tp`` (``replica_config``), with its speculative proposer when one is asked for
     (``core.agent_search.add_proposer``, as the planner builds it)."""
+    settings = _settings(request, engine, spec)
     cfg, memory, kv_limited = replica_config(
         spec,
         gpu,
@@ -130,16 +131,14 @@ def _replica(
         tp=tp,
         pp=request.pp,
         workload=_shape(request),
-        settings=_settings(request, engine, spec),
+        settings=settings,
         ep=request.ep,
         attention_dp=request.attention_dp,
         short_kv_starts=engine.starts_with_short_kv,
     )
     speculation = resolve_speculation(spec, request.speculative_tokens, request.acceptance_rate, request.draft_model)
     if speculation is not None:
-        reserved = _settings(request, engine, spec).memory.kv_tokens_per_sequence(
-            request.input_tokens, request.output_tokens
-        )
+        reserved = settings.memory.kv_tokens_per_sequence(request.input_tokens, request.output_tokens)
         cfg, memory, kv_limited, _ = add_proposer(
             cfg, memory, kv_limited, speculation, reserved_tokens=reserved, minimum_tokens=request.longest
         )

@@ -14,7 +14,13 @@ from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_positive, fold_case, whole
-from ..inputs.training import TrainingInput, TrainingOptions, resolve_framework
+from ..inputs.training import (
+    TrainingInput,
+    TrainingOptions,
+    check_lora_targets,
+    check_master_weights,
+    resolve_framework,
+)
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
@@ -109,11 +115,8 @@ def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResul
         raise InputError(
             f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
         )
-    if request.master_weights not in ("fp32", "bf16"):
-        raise InputError(f"--master-weights {request.master_weights!r} is not one of fp32, bf16")
-    targets = ("q", "k", "v", "o", "gate", "up", "down")
-    if not request.lora_targets or any(t not in targets for t in request.lora_targets):
-        raise InputError(f"--lora-targets {','.join(request.lora_targets)!r} must be among {', '.join(targets)}")
+    check_master_weights(request.master_weights)
+    check_lora_targets(request.lora_targets)
     framework = resolve_framework(request.framework)
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()
