@@ -267,6 +267,22 @@ def test_the_window_takes_the_slo_percentile_and_length_profile(field, flag, val
     assert errors[field].startswith(f"{flag} 'x' is not one of")
 
 
+def test_the_window_takes_a_region_as_the_cli_does():
+    """The desktop window priced every region of the cloud; `--region` (the CLI's and the plan page's) was missing.
+    The same region gives the CLI's cost, and a region of another cloud is the CLI's message as the user types."""
+    fields = forms_spec.inference_fields()
+    values = {f.name: f.default for f in fields} | {"gpu": "h100-sxm", "rps": "30", "cloud": "lambda",
+                                                    "region": "us-east-1"}  # fmt: skip
+    plan = compute.plan_inference_values(values).plan
+    done = cli("inference", "--json", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--rps", "30", "--input-tokens",
+               "500", "--output-tokens", "200", "--cloud", "lambda", "--region", "us-east-1")  # fmt: skip
+    same = json.loads(done.stdout)
+    assert plan["cost"]["region"] == same["cost"]["region"] == "us-east-1"
+    assert plan["cost"]["monthly_total_cost"] == same["cost"]["monthly_total_cost"]
+    errors, _ = check_form(fields, values | {"cloud": "gcp"}, forms_spec.check_inference)
+    assert errors["region"] == "--region 'us-east-1' is not a region of gcp: it has prices on aws, lambda"
+
+
 def test_training_help_states_the_default_the_forms_show():
     """`gpucast training --help` said the precision defaults to "the published checkpoint's, else FP16" (the
     serving flag's words) and listed INT4/FP4; a run trains at BF16 unless told, as the page and window show."""

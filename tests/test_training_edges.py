@@ -245,3 +245,17 @@ def test_serving_flags_on_training_are_refused(capsys, flags: list[str], named: 
     with pytest.raises(SystemExit):
         main(["training", "--help"])
     assert "--rps" not in capsys.readouterr().out
+
+
+def test_serving_only_spellings_are_the_parsers() -> None:
+    """The refusal names each flag as typed: the hand-written spellings of ``SERVING_ONLY`` must be the training
+    parser's own (its first option string), so a renamed flag cannot be refused under its old name."""
+    import argparse
+
+    from gpucast.cli.main import build_parser
+    from gpucast.cli.training_args import SERVING_ONLY
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    training = commands.choices["training"]
+    parsed = {a.dest: a.option_strings[0] for a in training._actions if a.dest in SERVING_ONLY}
+    assert parsed == SERVING_ONLY

@@ -60,6 +60,9 @@ def inference_fields() -> tuple[Field, ...]:
         Field("gpu", "GPU", ("--gpu-type", "--gpu"), "gpu", "gpu_type", "choice", CHEAPEST, (CHEAPEST, *gpu_names())),
         Field("cloud", "Cloud", ("--cloud",), "serving", "cloud", "choice", "aws", (CHEAPEST, *loader.clouds())),
         Field("pricing", "Pricing", ("--pricing",), "serving", "pricing", "choice", "on-demand", PRICING_MODELS),
+        # where to rent: the CLI's and the plan page's --region (every priced region, whatever its clouds)
+        Field("region", "Region", ("--region",), "serving", "region", "choice", DEFAULT, (DEFAULT, *loader.regions()),
+              hint="default: every region of the cloud"),
         Field("rps", "Requests/s (average)", ("--rps",), "workload", "requests_per_second", "float", "10"),
         Field("input_tokens", "Input tokens", ("--input-tokens",), "workload", "avg_input_tokens", "tokens", "500"),
         Field("output_tokens", "Output tokens", ("--output-tokens",), "workload", "avg_output_tokens", "tokens", "200"),
