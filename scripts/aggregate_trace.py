@@ -5,6 +5,10 @@ Source: https://github.com/alibaba/ServeGen (Apache-2.0), ``data/language/<model
 - ``chunk-i-trace.csv``: one row per 10-minute window over 14 days, columns ``start_s, rate, cv, pattern, p1, p2``
   (``rate`` in requests per second; the other columns describe the inter-arrival distribution and are unused);
 - ``chunk-i-dataset.json``: per 6-hour window, the client's input/output token-length PMFs (``{tokens: prob}``).
+  The multimodal models (``data/multimodal/<model>``) have no ``input_tokens``: their input is ``text_tokens``
+  plus, per modality (image, audio, video), the ``<m>_count`` PMF's mean times the per-item ``<m>_tokens`` PMF's
+  mean (ServeGen's own generator, ``servegen/construct.py``, draws one ``<m>_tokens`` value per counted item;
+  only these marginal PMFs are published, so the mean treats count and size as independent).
 
 Output, one row per ``--freq`` bucket (default 1 hour):
 
@@ -32,22 +36,38 @@ import pandas as pd
 WINDOW_S = 600  # ServeGen trace rows are 10-minute windows
 
 
+MODALITIES = ("image", "audio", "video")  # multimodal inputs: <m>_count items of <m>_tokens each
+
+
+def _mean(fields: dict[str, str], name: str) -> float:
+    pmf = ast.literal_eval(fields[name])  # a dict literal {length: probability}
+    total = sum(pmf.values())
+    return sum(k * p for k, p in pmf.items()) / total if total > 0 else float("nan")
+
+
 def client_tokens(path: Path) -> dict[int, tuple[float, float]]:
-    """6-hour window start -> (mean input tokens, mean output tokens) of one client."""
+    """6-hour window start -> (mean input tokens, mean output tokens) of one client. A multimodal client's input
+    is its text tokens plus each modality's mean item count times its mean tokens per item."""
     out = {}
     for ts, fields in json.loads(path.read_text()).items():
-        means = []
-        for name in ("input_tokens", "output_tokens"):
-            pmf = ast.literal_eval(fields[name])  # a dict literal {length: probability}
-            total = sum(pmf.values())
-            means.append(sum(k * p for k, p in pmf.items()) / total if total > 0 else float("nan"))
-        out[int(ts)] = (means[0], means[1])
+        if "input_tokens" in fields:
+            inputs = _mean(fields, "input_tokens")
+        else:
+            inputs = _mean(fields, "text_tokens") + sum(
+                _mean(fields, f"{m}_count") * _mean(fields, f"{m}_tokens") for m in MODALITIES if f"{m}_count" in fields
+            )
+        out[int(ts)] = (inputs, _mean(fields, "output_tokens"))
     return out
 
 
 def aggregate(model_dir: Path, freq: str, start: str) -> tuple[pd.DataFrame, int, int]:
+    """Every client of a ServeGen model folder summed (``aggregate_files`` over its ``chunk-*-trace.csv``)."""
+    return aggregate_files(sorted(model_dir.glob("chunk-*-trace.csv")), freq, start)
+
+
+def aggregate_files(traces: list[Path], freq: str, start: str) -> tuple[pd.DataFrame, int, int]:
+    """The clients of ``traces`` summed per ``freq`` bucket; also the number of clients and of those with tokens."""
     rows = []
-    traces = sorted(model_dir.glob("chunk-*-trace.csv"))
     with_tokens = 0
     for trace in traces:
         frame = pd.read_csv(trace, header=None, usecols=[0, 1], names=["start_s", "rate"])

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     pooled: dict[str, dict[int, list[float]]] = {"gpucast": {80: [], 95: []}, "oracle": {80: [], 95: []}}
     for series in traces():
-        if series.short:
+        if not series.hourly:
             continue
         phi = lag1(series.frame["rps"].to_numpy(dtype=float))
         ours = gpucast_windows(series, args.horizon, args.origins, args.spacing)

@@ -105,7 +105,7 @@ def windows(horizon: int, origins: int, spacing: int, hazard_days: float) -> dic
     """Per series: (log needed factor, 80% cover, log ratio, hedge fired, changepoint probability) per window."""
     out: dict[str, list[tuple[float, ...]]] = defaultdict(list)
     for series in traces():
-        if series.short:
+        if not series.hourly:
             continue
         y = series.frame["rps"].to_numpy(dtype=float)
         for end in cuts(len(y), horizon, origins, spacing):

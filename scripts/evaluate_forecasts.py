@@ -12,7 +12,10 @@ repairs apply) and is scored on the next ``--horizon`` hours of the raw file (ou
 The one-hour traces (Azure 2023, Mooncake; ``data/traffic/short_traces_per_minute.csv``, per minute) have no daily
 cycle: they are scored on their own protocol (``SHORT``: 10 minutes ahead, 16 origins 2 minutes apart, at least 20
 minutes of history), against the last minute's value repeated (naive) and the statsforecast median of Naive, Theta
-and AutoETS (non-seasonal); ``--no-short`` leaves them out. The "all hourly series" row excludes them.
+and AutoETS (non-seasonal). ServeGen's one-day traces (DeepSeek-R1 and mm-image, totals and four clients each;
+``data/traffic/servegen_one_day.csv``, per 10 minutes) are scored the same way on ``ONE_DAY`` (2 hours ahead, 16
+origins 1 hour apart, at least 6 hours of history): one day shows no daily cycle to learn. ``--no-short`` leaves
+both families out; the "all hourly series" row excludes them.
 
 The families' rows give geometric means (ratios) and means (coverage). ``--write-docs`` replaces the generated
 block of docs/forecast-accuracy.md with the table. About 1-3 minutes on 2 cores with the defaults; ``--origins``,
@@ -55,6 +58,9 @@ class Protocol:
 
 SHORT = Protocol(horizon=10, origins=16, spacing=2, season=1, min_history=20)
 SHORT_FAMILY = "one-hour trace (per minute)"
+ONE_DAY = Protocol(horizon=12, origins=16, spacing=6, season=1, min_history=36)  # 10-minute steps
+ONE_DAY_FAMILY = "one-day trace (per 10 minutes)"
+PROTOCOLS = {SHORT_FAMILY: SHORT, ONE_DAY_FAMILY: ONE_DAY}  # the families not scored on the hourly protocol
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,19 @@ class Series:
     name: str
     family: str
     frame: pd.DataFrame  # timestamp, rps (raw, as published)
-    short: bool = False  # a one-hour per-minute trace, scored on SHORT
+
+    @property
+    def protocol(self) -> Protocol | None:
+        """The family's own protocol (PROTOCOLS); None for an hourly series (the command line's)."""
+        return PROTOCOLS.get(self.family)
+
+    @property
+    def hourly(self) -> bool:
+        return self.protocol is None
+
+    @property
+    def short(self) -> bool:  # a one-hour per-minute trace, scored on SHORT
+        return self.family == SHORT_FAMILY
 
 
 @dataclass(frozen=True)
@@ -96,8 +114,12 @@ def traces() -> list[Series]:
     short = traffic / "short_traces_per_minute.csv"
     if short.exists():
         for service, frame in pd.read_csv(short).groupby("service", sort=True):
-            family = SHORT_FAMILY
-            out.append(Series(str(service), family, frame[["timestamp", "rps"]].reset_index(drop=True), short=True))
+            out.append(Series(str(service), SHORT_FAMILY, frame[["timestamp", "rps"]].reset_index(drop=True)))
+    one_day = traffic / "servegen_one_day.csv"
+    if one_day.exists():
+        for service, frame in pd.read_csv(one_day).groupby("service", sort=False):
+            rows = frame[["timestamp", "rps"]].reset_index(drop=True)
+            out.append(Series(f"ServeGen {service}", ONE_DAY_FAMILY, rows))
     return out
 
 
@@ -133,7 +155,7 @@ def geomean(values: list[float]) -> float:
 
 
 def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool) -> Score:
-    p = SHORT if s.short else Protocol(horizon, origins, spacing, DAY, 3 * DAY)
+    p = s.protocol or Protocol(horizon, origins, spacing, DAY, 3 * DAY)
     horizon, season = p.horizon, p.season
     y = s.frame["rps"].to_numpy(dtype=float)
     ends = cuts(len(y), horizon, p.origins, p.spacing, p.min_history)
@@ -214,7 +236,7 @@ def table(scores: list[Score]) -> str:
     groups = {}
     for s in scores:
         groups.setdefault(s.family, []).append(s)
-    groups["all hourly series"] = [s for s in scores if s.family != SHORT_FAMILY]
+    groups["all hourly series"] = [s for s in scores if s.family not in PROTOCOLS]
     for family, members in groups.items():
         if not members:
             continue
@@ -254,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spacing", type=int, default=12, help="hours between origins (default 12)")
     parser.add_argument("--series", default="", help="only series whose name contains this text")
     parser.add_argument("--no-statsforecast", action="store_true", help="skip the statsforecast median (faster)")
-    parser.add_argument("--no-short", action="store_true", help="leave out the one-hour per-minute traces")
+    parser.add_argument("--no-short", action="store_true", help="leave out the one-hour and one-day traces")
     parser.add_argument(
         "--hierarchy", action="store_true", help="also compare reconciliation methods (ServeGen clients)"
     )
@@ -264,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = [
         evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast)
         for s in traces()
-        if args.series in s.name and not (args.no_short and s.short)
+        if args.series in s.name and not (args.no_short and not s.hourly)
     ]
     if not scores:
         print(f"no series matches {args.series!r}", file=sys.stderr)
@@ -276,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}` "
         f"({time.perf_counter() - started:.0f} s of the table on this run). One-hour traces (per minute): "
         f"{SHORT.origins} origins {SHORT.spacing} min apart, {SHORT.horizon}-minute horizon, at least "
-        f"{SHORT.min_history} minutes of history; naive = the last minute repeated, sf median = Naive, Theta, AutoETS."
+        f"{SHORT.min_history} minutes of history; naive = the last minute repeated, sf median = Naive, Theta, AutoETS. "
+        f"One-day traces (per 10 minutes): {ONE_DAY.origins} origins {ONE_DAY.spacing * 10} min apart, "
+        f"{ONE_DAY.horizon * 10}-minute horizon, at least {ONE_DAY.min_history * 10} minutes of history; naive = the "
+        "last 10 minutes repeated, sf median = Naive, Theta, AutoETS."
     )
     if args.hierarchy:
         fleet = evaluate_hierarchy(args.horizon, min(args.origins, 6), 24)

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ratios: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     by_step = np.zeros((2, args.horizon))  # ServeGen: the engine's and seasonal-naive's errors per step (scaled)
-    for s in (t for t in traces() if not t.short):  # the hourly series (the one-hour traces have no day)
+    for s in (t for t in traces() if t.hourly):  # the hourly series (the one-hour traces have no day)
         raw = s.frame["rps"].to_numpy(dtype=float)
         for end in cuts(len(raw), args.horizon, args.origins, args.spacing):
             y = load_history(s.frame.iloc[:end]).frame["y"].to_numpy(dtype=float)

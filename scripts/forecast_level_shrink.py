@@ -76,7 +76,7 @@ def score_series(frame: pd.DataFrame, raw: np.ndarray) -> dict[str, float]:
 
 def main() -> int:
     results = {}
-    for s in (t for t in traces() if not t.short):
+    for s in (t for t in traces() if t.hourly):
         if s.family.startswith("ServeGen"):
             results[(s.family, s.name)] = score_series(s.frame, s.frame["rps"].to_numpy(dtype=float))
     families = sorted({family for family, _ in results})

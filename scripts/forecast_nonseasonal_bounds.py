@@ -139,7 +139,7 @@ def _steps(rule: str) -> Callable[[int, int, int], int]:
 
 def hourly_windows() -> str:
     ratios, inside = [], {80: [], 95: []}  # type: ignore[var-annotated]
-    for s in (t for t in ef.traces() if t.name.startswith("ServeGen")):
+    for s in (t for t in ef.traces() if t.hourly and t.name.startswith("ServeGen")):
         y = s.frame["rps"].to_numpy(dtype=float)
         for length in WINDOW_LENGTHS:
             for start in range(0, len(y) - length - WINDOW_HORIZON, WINDOW_STRIDE):
@@ -181,7 +181,7 @@ def variants() -> None:
 
 def scale_cap(cap: float) -> None:
     with patched(rolling, "SCALE_RANGE", (rolling.SCALE_RANGE[0], cap)):
-        for s in (t for t in ef.traces() if t.name.startswith("ServeGen")):
+        for s in (t for t in ef.traces() if t.hourly and t.name.startswith("ServeGen")):
             x = ef.evaluate(s, 48, 16, 12, False)
             print(f"{x.name}: cover {x.cov80:.3f} / {x.cov95:.3f}")
 

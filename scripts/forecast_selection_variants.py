@@ -93,7 +93,7 @@ EXTRA: dict[str, Callable[..., np.ndarray]] = {
 
 def cases(extra: bool, horizon: int = 48, origins: int = 16, spacing: int = 12) -> list[Case]:
     out = []
-    for s in (t for t in traces() if not t.short):  # the hourly series (the one-hour traces have no day)
+    for s in (t for t in traces() if t.hourly):  # the hourly series (the one-hour traces have no day)
         raw = s.frame["rps"].to_numpy(dtype=float)
         for end in cuts(len(raw), horizon, origins, spacing):
             y = load_history(s.frame.iloc[:end]).frame["y"].to_numpy(dtype=float)

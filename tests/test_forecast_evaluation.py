@@ -63,3 +63,18 @@ def test_one_hour_traces_per_minute_scored_on_their_own_protocol(ev) -> None:
     assert 0 <= score.cov80 <= score.cov95 <= 1
     text = ev.table([score])
     assert "one-hour trace (per minute)" in text and "all hourly series" not in text
+
+
+def test_one_day_traces_per_ten_minutes_scored_on_their_own_protocol(ev) -> None:
+    # data/traffic/servegen_one_day.csv: ServeGen DeepSeek-R1 and mm-image, totals and four clients each, one day
+    one_day = [s for s in ev.traces() if s.family == ev.ONE_DAY_FAMILY]
+    assert len(one_day) == 10 and not any(s.hourly or s.short for s in one_day)
+    total = next(s for s in one_day if s.name == "ServeGen mm-image")
+    steps = pd.to_datetime(total.frame["timestamp"]).diff().dropna().dt.total_seconds()
+    assert len(total.frame) == 144 and (steps == 600).all()
+    # 2 hours ahead from 16 origins 1 hour apart, the last ending at the day's end (132), none before 6 hours (36)
+    assert ev.cuts(144, 12, 16, 6, 36) == list(range(42, 133, 6))
+    score = ev.evaluate(total, 48, 16, 12, with_sf=False)  # the hourly arguments do not apply
+    assert 0.5 < score.vs_naive < 1.5 and 0 <= score.cov80 <= score.cov95 <= 1
+    text = ev.table([score])
+    assert "one-day trace (per 10 minutes)" in text and "all hourly series" not in text

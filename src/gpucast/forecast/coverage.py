@@ -84,6 +84,7 @@ def bands(
     growth: float | Mapping[int, np.ndarray] | CappedWalk,
     outage_rate: float,
     history: np.ndarray,
+    both_sides: bool = False,
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Interval bounds in level units around ``mean`` from calibrated log bands: extended to ``len(mean)`` steps,
     hedged for a level shift, recalibrated by ``scale``; the levels nested (a recalibrated inner band stays inside
@@ -120,6 +121,7 @@ def bands(
             -rolling.extend(-band[lv][0], horizon, alpha, added, ceiling),
             rolling.extend(band[lv][1], horizon, alpha, added, ceiling),
             shift,
+            both_sides,
         )
         lows[lv], highs[lv] = rolling.interval(mean, low * scale[lv], high * scale[lv])
         # a log-scale walk past the history's length: capped on the original scale
@@ -184,6 +186,7 @@ def check(
                 growth_at(t),
                 rolling.outage_rate(outages, t, bt.season),
                 bt.repaired[:t],
+                bt.season <= 1,
             )
             ok = known & np.isfinite(actual)
             count += ok

@@ -102,7 +102,7 @@ def fit_series(
         band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
     else:
         band = quantiles.bands
-    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired)
+    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired, season <= 1)
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]

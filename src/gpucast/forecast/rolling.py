@@ -18,7 +18,9 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
   the bands of such a series covered every hour of its calm stretch (ServeGen m-large/client-104: 80% band 0.94
   of the hours over 16 origins, 0.87 with the two-sided ratio; docs/forecast-accuracy.md);
 * **level shifts**: a shift in the last hours that no level estimate has followed yet (``members.level_shift``)
-  stretches the band on its side by its size, so the band spans the old and the new level;
+  stretches the band on its side by its size, so the band spans the old and the new level; on both sides for a
+  series without a season, whose members follow a shift within steps (``hedge``; since 2026-12-07, when
+  ServeGen DeepSeek-R1 client-66's 95% band covered 0.85 of its windows: docs/forecast-accuracy.md);
 * **outages**: the loader interpolates outage steps before fitting (``dropouts.py``), so the bands describe demand;
   traffic as recorded also holds outages. Where their recency-weighted share (``outage_rate``, the residuals'
   half-life) exceeds a level's lower tail, ``(1 - level) / 2``, no band above 0 holds that level: it becomes the
@@ -186,8 +188,14 @@ def calibrate(
     return Quantiles(bands, widen)
 
 
-def hedge(low: np.ndarray, high: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
-    """Log-residual band stretched by a level shift (``members.level_shift``) on the shift's side."""
+def hedge(low: np.ndarray, high: np.ndarray, shift: float, both_sides: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Log-residual band stretched by a level shift (``members.level_shift``) on the shift's side: a seasonal
+    forecast's levels lag a recent shift, so it sits near the old level and the new one lies on the shift's side.
+    ``both_sides`` (a series without a season): stretched on both sides, because its members (the last value,
+    SES with a weight up to 1, the median of the last three) follow a shift within steps, so the forecast may sit
+    at the new level with the old one, which may come back, on the other side (``nonseasonal.py``)."""
+    if both_sides:
+        return low - abs(shift), high + abs(shift)
     if shift > 0:
         return low, high + shift
     if shift < 0:
@@ -327,7 +335,7 @@ def replay(
         at[int(i)] = (quantiles, shift)
         ends.append(t + steps)
         for lv in levels:
-            factor = _needed(residual[i], *hedge(*quantiles.bands[lv], shift))
+            factor = _needed(residual[i], *hedge(*quantiles.bands[lv], shift, bt.season <= 1))
             needed[lv].append(np.where(residual[i] < 0, 0.0, factor) if lv in at_zero else factor)
     return Replay(np.array(ends, dtype=int), needed, at, cells, residual)
 
