@@ -24,6 +24,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,11 @@ def pages() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def commands(page: Path) -> list[Command]:
+def commands(page: Path, names: Iterable[str] = ()) -> list[Command]:
     """The page's gpucast command lines in order: code-block lines (``$ `` prompt dropped, ``\\`` lines joined) and
-    inline code spans that start with ``gpucast ``. Generated output blocks (after a run marker) are not read."""
+    inline code spans that start with ``gpucast `` — or with one of ``names`` (the sub-commands) and name a flag:
+    prose's ``estimate --json`` reads as ``gpucast estimate --json``. Generated output blocks (after a run marker)
+    are not read."""
     lines = page.read_text(encoding="utf-8").splitlines()
     found: list[Command] = []
     prose: list[tuple[int, str]] = []  # (line number, text) outside code blocks, for the inline spans
@@ -103,15 +106,27 @@ def commands(page: Path) -> list[Command]:
     starts = [0]
     for _, line in prose:
         starts.append(starts[-1] + len(line) + 1)
-    for match in INLINE.finditer(text):
-        span = " ".join(match.group(1).split())
-        row = next(k for k in range(len(prose)) if starts[k + 1] > match.start())
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    bare = re.compile(rf"(?<!`)`((?:{alternatives}) [^`]*?--[^`]*)`(?!`)")
+    spans = [(m.start(), " ".join(m.group(1).split())) for m in INLINE.finditer(text)]
+    spans += [(m.start(), "gpucast " + " ".join(m.group(1).split())) for m in bare.finditer(text)] if names else []
+    for start, span in spans:
+        row = next(k for k in range(len(prose)) if starts[k + 1] > start)
         found.append(Command(page, prose[row][0], "inline" if FLAG.search(span) else "name", span))
     return sorted(found, key=lambda c: c.line)
 
 
-def all_commands() -> list[Command]:
-    return [command for page in pages() for command in commands(page)]
+def all_commands(names: Iterable[str] = ()) -> list[Command]:
+    return [command for page in pages() for command in commands(page, names)]
+
+
+def subcommand_names() -> list[str]:
+    """``gpucast``'s sub-commands, from this checkout's parser."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from gpucast.cli.main import build_parser
+
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(action.choices)
 
 
 def argv(command: Command) -> list[str]:
@@ -203,7 +218,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=180, help="seconds a command may take (default 180)")
     parser.add_argument("pages", nargs="*", type=Path, help="pages to read (default: README.md and docs/*.md)")
     args = parser.parse_args()
-    selected = [c for page in ([p.resolve() for p in args.pages] or pages()) for c in commands(page)]
+    names = subcommand_names()
+    selected = [c for page in ([p.resolve() for p in args.pages] or pages()) for c in commands(page, names)]
     if args.run:
         return run_all(selected, args.timeout)
     for command in selected:

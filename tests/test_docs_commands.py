@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import doc_commands  # noqa: E402  (scripts/ is not a package)
 
-COMMANDS = doc_commands.all_commands()
 PARSER = build_parser()
+COMMANDS = doc_commands.all_commands(doc_commands.subcommand_names())
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
