@@ -135,3 +135,29 @@ def test_a_renamed_flag_is_caught():
     """The check can fail: a flag the parser does not know exits 2 and is reported."""
     assert "--rps-typo" in _parse_error(["inference", "--model", "llama-3.1-8b", "--rps-typo", "3"])
     assert _parse_error(["inference", "--model", "llama-3.1-8b", "--rps", "3"]) == ""
+
+
+def test_the_extractor_reads_blocks_spans_and_skips_generated_output(tmp_path, monkeypatch):
+    """Code-block lines (prompt dropped, continuations joined), indented code, inline spans; not a run marker's output."""
+    monkeypatch.setattr(doc_commands, "ROOT", tmp_path)
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Run `gpucast models --json` or `estimate --json`, see `gpucast history`.\n\n"
+        "```console\n$ gpucast inference --model llama-3.1-8b \\\n    --rps 3   # a comment\n"
+        "$ gpucast export k8s slow.json\ngpucast: error: the plan does not meet its latency SLOs\n```\n\n"
+        "<!-- run: gpucast gpus -->\n```\ngpucast estimate --not-a-command-line\n```\n\n"
+        "    gpucast predict --history FILE [--freq 1h]\n",
+        encoding="utf-8",
+    )
+    found = doc_commands.commands(page, ["estimate", "models"])
+    assert [(c.line, c.kind, c.text) for c in found] == [
+        (1, "inline", "gpucast models --json"),
+        (1, "name", "gpucast history"),
+        (1, "inline", "gpucast estimate --json"),
+        (4, "block", "gpucast inference --model llama-3.1-8b --rps 3   # a comment"),
+        (6, "block", "gpucast export k8s slow.json"),
+        (15, "block", "gpucast predict --history FILE [--freq 1h]"),
+    ]
+    assert found[4].shows_error and found[5].synopsis and not found[3].synopsis
+    assert doc_commands.argv(found[3]) == ["inference", "--model", "llama-3.1-8b", "--rps", "3"]
+    assert [doc_commands.runnable(c) for c in found] == [True, False, True, True, False, False]
