@@ -97,6 +97,8 @@ def resolve_engine(name: str) -> EngineSpec:
     """The engine for ``vllm``, ``sglang``, ``trtllm`` (or an alias, or a CSV label such as
     "TensorRT-LLM 0.17 (trtllm-bench)", matched by its first word)."""
     engines = load_engines()
+    if not isinstance(name, str):  # a Python caller's None or number: AttributeError ('int' has no 'strip') before
+        raise InputError(f"--engine {name!r} is not one of {', '.join(engines)}")
     wanted = normalize_name(name)
     for key, spec in engines.items():
         names = [normalize_name(n) for n in (key, spec.name, *spec.aliases)]
@@ -296,6 +298,10 @@ def _index(kind: str) -> dict[str, str]:
 
 
 def _resolve(kind: str, name: str, flag: str | None = None) -> str:
+    error = UnknownGPUError if kind == "gpu" else UnknownModelError
+    flag = flag or ("--gpu-type" if kind == "gpu" else "--model")
+    if not isinstance(name, str):  # a Python caller's None, number or list: AttributeError ('int' has no 'strip')
+        raise error(f"{flag} {name!r} must be a {kind} name (see `gpucast {kind}s` for the list)")
     index = _index(kind)
     key = normalize_name(name)
     if key in index:
@@ -306,8 +312,6 @@ def _resolve(kind: str, name: str, flag: str | None = None) -> str:
     close = prefixed + difflib.get_close_matches(key, sorted(index), n=12, cutoff=0.6)
     names = list(dict.fromkeys(entries[index[c]].name for c in close))[:3]
     hint = f"; did you mean {', '.join(names)}?" if names else ""
-    error = UnknownGPUError if kind == "gpu" else UnknownModelError
-    flag = flag or ("--gpu-type" if kind == "gpu" else "--model")
     raise error(f"{flag} {name!r} is not in the catalog{hint} (see `gpucast {kind}s` for the list)")
 
 

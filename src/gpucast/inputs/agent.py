@@ -11,7 +11,9 @@ from typing import Any
 
 from ..core.agent import DISTRIBUTIONS, AgentShape, mean_calls, token_flow
 from ..errors import InputError
-from .numbers import check_positive, whole
+from .numbers import check_flag, check_positive, plain_numbers, whole
+
+MAX_CALLS_PER_TASK = 1_000_000  # = web.schemas' bound on max_calls_per_task
 
 
 @dataclass
@@ -35,6 +37,7 @@ class AgentWorkloadInput:
     task_latency_slo_ms: float | None = None
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         self.shared_prefix_tokens = whole(self.shared_prefix_tokens)
         self.context_growth_tokens = whole(self.context_growth_tokens)
         self.output_tokens_per_call = whole(self.output_tokens_per_call)
@@ -75,9 +78,15 @@ class AgentWorkloadInput:
                 f"{', '.join(DISTRIBUTIONS)}"
             )
         if self.max_calls_per_task is not None:
-            check_positive("agent.max_calls_per_task (--max-calls-per-task)", self.max_calls_per_task, integer=True)
-        if not isinstance(self.prefix_caching, bool):
-            raise InputError(f"agent.prefix_caching {self.prefix_caching!r} must be true or false")
+            # the REST body's bound: the geometric distribution lists every count up to the cap, so 10**12 filled
+            # the memory until the process was killed (CLI and Python API alike)
+            check_positive(
+                "agent.max_calls_per_task (--max-calls-per-task)",
+                self.max_calls_per_task,
+                integer=True,
+                upper=MAX_CALLS_PER_TASK,
+            )
+        check_flag("agent.prefix_caching", self.prefix_caching)
         if self.prefix_cache_gib is not None:
             check_positive("agent.prefix_cache_gib (--prefix-cache-gib)", self.prefix_cache_gib, upper=1e6)
             if not self.prefix_caching:

@@ -6,9 +6,13 @@ length-profile reader both take request rates from CSV/JSON cells; one parser ke
 from __future__ import annotations
 
 import math
-from typing import Any
+import numbers
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from ..errors import InputError
+
+T = TypeVar("T")
 
 
 def read_count(text: str) -> int | float:
@@ -34,7 +38,7 @@ def non_negative_number(raw: Any, where: str) -> float:
     return value
 
 
-def check_positive(name: str, value: float, *, integer: bool = False, upper: float | None = None) -> None:
+def check_positive(name: str, value: Any, *, integer: bool = False, upper: float | None = None) -> None:
     """Raise InputError unless ``value`` is a finite number > 0 (and <= upper)."""
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
@@ -74,3 +78,47 @@ def fold_case(value: Any) -> Any:
     check that follows to name it. Catalog ids (clouds, engines, methods) are lower case; a user types "AWS",
     "vLLM" or "LoRA" as the vendors and papers write them."""
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def plain_numbers(obj: Any) -> None:
+    """Turn a dataclass's NumPy/pandas scalar fields into Python numbers, in place (``np.int64(500)`` tokens ->
+    ``500``, ``np.float32(0.7)`` -> ``0.7``). A Python API caller's values often come out of a DataFrame; the
+    checks test ``isinstance(value, int)``, which a NumPy integer fails, and refused ``np.int64(500)`` tokens as
+    "must be a whole number greater than 0". ``np.bool_`` is no number and is left for the checks to refuse."""
+    for item in fields(obj):
+        setattr(obj, item.name, plain(getattr(obj, item.name)))
+
+
+def plain(value: Any) -> Any:
+    """One value as ``plain_numbers`` turns it: a non-Python real number as int or float, anything else unchanged."""
+    if isinstance(value, (bool, int, float)) or not isinstance(value, numbers.Real):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def check_instance(name: str, value: object, kind: type[T], example: str) -> T:
+    """An entry point's argument must be the input dataclass it takes (``plan_inference(workload, ...)`` given a
+    dict, a string or None raised AttributeError: 'dict' object has no attribute 'validate')."""
+    if not isinstance(value, kind):
+        shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
+        raise InputError(f"{name} {' '.join(shown.split())} must be a {kind.__name__}, e.g. {example}")
+    return value
+
+
+def check_flag(name: str, value: Any) -> None:
+    """A true/false option: only a bool (a config's "no", or 0/1 from a form, is no answer to a yes/no question)."""
+    if not isinstance(value, bool):
+        raise InputError(f"{name} {value!r} must be true or false")
+
+
+def name_list(flag: str, value: object) -> tuple[str, ...] | None:
+    """A list of names as the Python API takes it (``compare_gpu_options(precisions=..., gpu_types=...)``): a list or
+    tuple of strings, or one comma-separated string, as ``--clouds`` reads it; None or empty = not given. A number
+    was "'int' object is not iterable", ``[1]`` an AttributeError, and "FP8" was read letter by letter."""
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"{flag} {value!r} must be a list of names or a comma-separated string")
+    chosen = tuple(n.strip() for n in names if n.strip())
+    return chosen or None

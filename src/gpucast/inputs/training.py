@@ -11,8 +11,9 @@ from typing import Any
 
 from ..core.training_setup import LORA_TARGET_NAMES
 from ..errors import InputError
-from .numbers import check_positive, fold_case, whole
+from .numbers import check_flag, check_instance, check_positive, fold_case, plain_numbers, whole
 from .offers import check_pricing
+from .types import GPUConfig, ModelConfig
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 
@@ -31,6 +32,7 @@ class TrainingInput:
     gradient_checkpointing: bool = False
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         self.dataset_size_tokens, self.sequence_length = whole(self.dataset_size_tokens), whole(self.sequence_length)
 
     def validate(self) -> None:
@@ -48,8 +50,7 @@ class TrainingInput:
         if self.micro_batch_size > self.global_batch_size:  # else: "does not split over N GPUs", for every N
             raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
                              f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
-        if not isinstance(self.gradient_checkpointing, bool):  # a config's "no" is a true string
-            raise InputError(f"training.gradient_checkpointing {self.gradient_checkpointing!r} must be true or false")
+        check_flag("training.gradient_checkpointing", self.gradient_checkpointing)  # a config's "no" is a true string
         self.optimizer_type = optimizer_name(self.optimizer_type)  # any case, as training-estimate's "adamw"
         if self.optimizer_type not in OPTIMIZERS:
             raise InputError(
@@ -123,6 +124,10 @@ class TrainingOptions:
     fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
     master_weights: str = "fp32"  # fp32: FP32 master weights and optimizer states (mixed precision); bf16: pure BF16
 
+    def __post_init__(self) -> None:
+        plain_numbers(self)
+        self.zero = whole(self.zero)
+
     def validate(self, known_clouds: tuple[str, ...]) -> None:
         # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
         self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
@@ -139,13 +144,12 @@ class TrainingOptions:
             raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
         if self.recompute is not None and self.recompute not in RECOMPUTE:
             raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        for flag, value in (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus),
-                            ("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)):  # fmt: skip
-            if value is not None:
-                check_positive(flag, value, integer=True, upper=100_000)
+        check_parallel_sizes(
+            (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus)),
+            (("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)),
+        )
         for key in ("sequence_parallel", "flash_attention", "optimizer_8bit"):  # a config's "no" is a true string
-            if not isinstance(getattr(self, key), bool):
-                raise InputError(f"training.{key} {getattr(self, key)!r} must be true or false")
+            check_flag(f"training.{key}", getattr(self, key))
         if self.dp is not None:
             implied = self.dp * (self.tp or 1) * (self.pp or 1) * self.cp
             if self.num_gpus is not None and self.num_gpus != implied:
@@ -161,6 +165,19 @@ class TrainingOptions:
         self.framework = resolve_framework(self.framework)
 
 
+def check_parallel_sizes(
+    searched: tuple[tuple[str, int | None], ...], fixed: tuple[tuple[str, int | None], ...]
+) -> None:
+    """Pinned parallel sizes (None: searched) and the ones that default to 1 (CP, VPP, EP: None is no size; it
+    was a TypeError deep in the search), each a whole number from 1 to 100,000; ``training`` and
+    ``training-estimate`` alike."""
+    for flag, value in searched:
+        if value is not None:
+            check_positive(flag, value, integer=True, upper=100_000)
+    for flag, value in fixed:
+        check_positive(flag, value, integer=True, upper=100_000)
+
+
 def check_master_weights(value: str) -> None:
     """``--master-weights``: FP32 master weights and optimizer states (mixed precision) or pure BF16; ``training`` and
     ``training-estimate`` refuse anything else alike."""
@@ -171,5 +188,22 @@ def check_master_weights(value: str) -> None:
 def check_lora_targets(targets: tuple[str, ...] | list[str]) -> None:
     """``--lora-targets``: at least one of the matrices LoRA can adapt (``core.training_setup.LORA_TARGET_NAMES``),
     the same check for ``training`` and ``training-estimate``."""
+    if not isinstance(targets, (list, tuple)) or not all(isinstance(t, str) for t in targets):
+        raise InputError(f"--lora-targets {targets!r} must be a list of names among {', '.join(LORA_TARGET_NAMES)}, "
+                         "e.g. [\"q\", \"v\"]")  # fmt: skip
     if not targets or any(t not in LORA_TARGET_NAMES for t in targets):
         raise InputError(f"--lora-targets {','.join(targets)!r} must be among {', '.join(LORA_TARGET_NAMES)}")
+
+
+def training_arguments(
+    training: object, model: object, gpu: object, options: object
+) -> tuple[TrainingInput, ModelConfig, GPUConfig, TrainingOptions]:
+    """``plan_training``'s arguments checked to be the dataclasses it takes (None or a dict for ``training`` was an
+    AttributeError), with the defaults for ``gpu``/``options`` None; as ``inputs.types.serving_arguments``."""
+    return (
+        check_instance("training", training, TrainingInput, "TrainingInput(dataset_size_tokens=10**9, ...)"),
+        check_instance("model", model, ModelConfig, 'ModelConfig(model_name="llama-3.1-8b")'),
+        check_instance("gpu", GPUConfig() if gpu is None else gpu, GPUConfig, 'GPUConfig(gpu_type="H100") or None'),
+        check_instance("options", TrainingOptions() if options is None else options, TrainingOptions,
+                       'TrainingOptions(method="lora") or None'),
+    )  # fmt: skip

@@ -15,7 +15,7 @@ from ..core.percentiles import check_percentile
 from ..core.specs import PRECISION_NAMES, ModelSpec, Precision
 from ..errors import InputError
 from .agent import AgentWorkloadInput
-from .numbers import check_fraction, check_positive, fold_case, whole
+from .numbers import check_flag, check_fraction, check_instance, check_positive, fold_case, plain, plain_numbers, whole
 from .offers import check_pricing, parse_clouds
 
 # The seed's --precision default: what a plan uses when neither the caller nor the model's published checkpoint
@@ -77,6 +77,7 @@ class LLMWorkloadInput:
     length_profile: str | None = None
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         self.avg_input_tokens, self.avg_output_tokens = whole(self.avg_input_tokens), whole(self.avg_output_tokens)
         if isinstance(self.agent, dict):
             self.agent = AgentWorkloadInput.from_dict(self.agent)
@@ -86,6 +87,10 @@ class LLMWorkloadInput:
         cls, agent: AgentWorkloadInput, output_tokens: int, peak_load_multiplier: float = 1.5, growth_rate: float = 0.0
     ) -> LLMWorkloadInput:
         """The workload of an agent: calls per second and mean prompt per call derived from ``agent``."""
+        check_instance("agent", agent, AgentWorkloadInput, "AgentWorkloadInput(tasks_per_second=0.5, ...)")
+        output_tokens = whole(plain(output_tokens))
+        if output_tokens is not None or agent.output_tokens_per_call is None:  # 0 planned 0-token outputs
+            check_positive("output_tokens (--output-tokens)", output_tokens, integer=True, upper=1_000_000)
         agent.validate(output_tokens)
         rate, mean_input = agent.derived(output_tokens)
         return cls(
@@ -164,6 +169,7 @@ class ModelConfig:
     shape: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         if self.context_window is not None:
             self.context_window = whole(self.context_window)
 
@@ -205,6 +211,9 @@ class GPUConfig:
     gpu_type: str | None = None
     target_gpu_utilization: float = 0.7  # share of a replica's full throughput average traffic may use
     gpu_types: list[str] | tuple[str, ...] | None = None  # the GPUs to choose from when gpu_type is None (a service's)
+
+    def __post_init__(self) -> None:
+        plain_numbers(self)
 
     def validate(self) -> None:
         if self.gpu_type is not None and (not isinstance(self.gpu_type, str) or not self.gpu_type.strip()):
@@ -274,6 +283,9 @@ class ServingOptions:
     # ("TTFT p99 under 2 s": MLPerf Inference's server constraints); `validate --plans` uses mean (measured means)
     slo_percentile: str = "99"
 
+    def __post_init__(self) -> None:
+        plain_numbers(self)
+
     def chosen_clouds(self, known_clouds: tuple[str, ...]) -> tuple[str, ...]:
         """The providers to search: ``clouds`` (comma list, list or "all") or else the one ``cloud``."""
         if self.clouds is None:
@@ -327,9 +339,9 @@ class ServingOptions:
         self._validate_new_options()
 
     def _validate_new_options(self) -> None:
+        check_flag("--require-slo (require_slo)", self.require_slo)
         check_speculation(self.speculative_tokens, self.acceptance_rate, self.draft_model)
-        if not isinstance(self.disaggregation, bool):
-            raise InputError(f"--disaggregation {self.disaggregation!r} must be true or false")
+        check_flag("--disaggregation", self.disaggregation)
         if self.kv_transfer_gb_s is not None:
             check_positive("--kv-transfer-gb-s", self.kv_transfer_gb_s, upper=1e5)
             if not self.disaggregation:
@@ -337,3 +349,18 @@ class ServingOptions:
                     f"--kv-transfer-gb-s {self.kv_transfer_gb_s:g} is the prefill-to-decode link of a disaggregated "
                     "plan: give --disaggregation with it"
                 )
+
+
+def serving_arguments(
+    workload: object, model: object, gpu: object, options: object
+) -> tuple[LLMWorkloadInput, ModelConfig, GPUConfig, ServingOptions]:
+    """A serving planner's arguments checked to be the dataclasses it takes (a dict, a name or None for the
+    workload was an AttributeError; ``gpu=False`` or ``{}`` was silently the default) and the defaults filled in
+    for ``gpu``/``options`` None. ``plan_inference``, ``compare_gpu_options`` and the seed's engines share it."""
+    return (
+        check_instance("workload", workload, LLMWorkloadInput, "LLMWorkloadInput(requests_per_second=10, ...)"),
+        check_instance("model", model, ModelConfig, 'ModelConfig(model_name="llama-3.1-8b")'),
+        check_instance("gpu", GPUConfig() if gpu is None else gpu, GPUConfig, 'GPUConfig(gpu_type="H100") or None'),
+        check_instance("options", ServingOptions() if options is None else options, ServingOptions,
+                       'ServingOptions(cloud="aws") or None'),
+    )  # fmt: skip

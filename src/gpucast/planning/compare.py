@@ -15,9 +15,10 @@ from typing import Any
 from ..catalog import loader
 from ..core.cost import cheapest_fleet, cost_per_million_tokens
 from ..core.specs import Precision
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, InputError
+from ..inputs.numbers import check_positive, fold_case, name_list
 from ..inputs.offers import parse_clouds
-from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision
+from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, serving_arguments
 from .agent import disaggregation
 from .compare_top import cheapest_candidates
 from .request import ResolvedRequest, engine_gpus, resolve
@@ -69,16 +70,22 @@ def compare_gpus(
 ) -> list[ComparisonRow]:
     """Rows sorted by monthly cost (SLO-meeting first, unpriced last); with ``top``, the first ``top`` of them,
     found without searching the GPU types that cannot be among them (:mod:`.compare_top`; the same rows)."""
-    options = options or ServingOptions()
+    workload, model, _, options = serving_arguments(workload, model, None, options)
+    cloud_names, precision_names, gpu_names = (name_list(flag, value) for flag, value in (
+        ("--clouds", clouds), ("--precisions", precisions), ("--gpus", gpu_types)))  # fmt: skip
+    if top is not None:
+        check_positive("--top", top, integer=True)
     known = loader.clouds()
-    if clouds:
-        chosen_clouds = list(parse_clouds(clouds, known))
+    if fold_case(options.cloud) not in known:  # every cloud's row replaces it; a typo was ignored without a word
+        raise InputError(f"--cloud {options.cloud!r} is not one of {', '.join(known)}")
+    if cloud_names:
+        chosen_clouds = list(parse_clouds(cloud_names, known))
     else:  # the options' --clouds, else every provider
         chosen_clouds = list(options.chosen_clouds(known) if options.clouds is not None else known)
-    if options.region:
+    if isinstance(options.region, str) and options.region.strip():  # anything else: refused by resolve() below
         chosen_clouds = [c for c in chosen_clouds if options.region.strip() in loader.regions(c)] or chosen_clouds
     # without --precisions: the model's own (None = its published checkpoint's, as `inference` plans it)
-    names = [parse_precision(p, "--precisions").name for p in precisions] if precisions else [model.precision]
+    names = [parse_precision(p, "--precisions").name for p in precision_names] if precision_names else [model.precision]
     requests = []
     for name in names:
         for cloud in chosen_clouds:
@@ -88,12 +95,12 @@ def compare_gpus(
                 GPUConfig(None, target_gpu_utilization),
                 replace(options, cloud=cloud, clouds=None),
             )
-            if gpu_types:
-                named = tuple(loader.resolve_gpu(g) for g in gpu_types)
+            if gpu_names:
+                named = tuple(loader.resolve_gpu(g) for g in gpu_names)
                 request = replace(request, gpus=engine_gpus(loader.resolve_engine(options.engine), named, named=True))
             requests.append((cloud, request))
     rows: list[ComparisonRow] = []
-    if top and not gpu_types and all(_plain(request) for _, request in requests):
+    if top and not gpu_names and all(_plain(request) for _, request in requests):
         for index, candidate in cheapest_candidates(requests, top):
             cloud, request = requests[index]
             rows.append(_row(candidate, cloud, request.precision.name, workload))
@@ -101,8 +108,8 @@ def compare_gpus(
         for cloud, request in requests:
             precision = request.precision.name
             found, _ = candidates_for(request, cloud=cloud)
-            rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_types]
-            rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_types))
+            rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_names]
+            rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_names))
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
     return rows[:top] if top else rows
 

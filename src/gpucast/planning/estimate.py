@@ -25,6 +25,7 @@ from ..core.serving import OperatingPoint, max_throughput, under_load
 from ..core.tails import latency_tail
 from ..core.workload import PlanSettings, Workload
 from ..errors import InfeasibleError, InputError
+from ..inputs.numbers import check_instance
 from ..inputs.types import ModelConfig, parse_precision, resolve_precision
 from .estimate_request import DEFAULT_PRECISION, LOADS, EstimateRequest
 from .request import (
@@ -81,6 +82,7 @@ def build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, in
 
 def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, int, str]:
     """``build_replica`` plus the note saying why the precision was chosen when none was given ("" otherwise)."""
+    check_instance("request", request, EstimateRequest, 'EstimateRequest(gpu="H100", num_gpus=1, ...)')
     request.validate()
     spec, _ = resolve_model_spec(ModelConfig(model_name=request.model, model_config_path=request.model_config))
     gpu = loader.resolve_gpu(request.gpu)

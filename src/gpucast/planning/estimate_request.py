@@ -13,8 +13,8 @@ from ..core.engine_era import check_engine_version
 from ..core.percentiles import LengthProfile
 from ..errors import InputError
 from ..inputs.length_profile import resolve_length_profile
-from ..inputs.numbers import check_fraction, check_positive, whole
-from ..inputs.types import check_speculation
+from ..inputs.numbers import check_fraction, check_positive, plain_numbers, whole
+from ..inputs.types import check_speculation, parse_precision
 
 LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
@@ -59,6 +59,7 @@ class EstimateRequest:
     cached_input_tokens: float = 0.0
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         self.input_tokens, self.output_tokens = whole(self.input_tokens), whole(self.output_tokens)
         self.max_model_len = whole(self.max_model_len)
         if self.length_profile is not None:
@@ -98,6 +99,19 @@ class EstimateRequest:
             if self.load_value is None:
                 raise InputError(f"--{self.load} needs a value")
             check_positive(f"--{self.load}", self.load_value, upper=1e7)
+            if self.load == "static-batch":  # a batch of sequences: 2.5 was run as 2.5 sequences, 1e-9 as one
+                check_positive("--static-batch", whole(self.load_value), integer=True)
+        elif self.load_value is not None and (type(self.load_value) not in (int, float) or self.load_value != 0):
+            # 0 is the validation tables' "no value"; anything else was float()-ed ('abc': ValueError), echoed back
+            # as NaN in the result's inputs, or (10) ignored: max-throughput is the default load, so a rate given
+            # without load="request-rate" was answered at full load without a word
+            raise InputError(
+                f"load_value {self.load_value!r} is not used by max-throughput (the default load): give "
+                'load="concurrency", "request-rate" or "static-batch" with it, or leave it out'
+            )
+        for flag, name in (("--precision", self.precision), ("--kv-precision", self.kv_precision)):
+            if name is not None:  # "" and 0 were taken as "not given" (the engine's default KV precision)
+                parse_precision(name, flag)
         if self.tp is not None:
             check_positive("--tp", self.tp, integer=True, upper=64)
         check_positive("--pp", self.pp, integer=True, upper=64)

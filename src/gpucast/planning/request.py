@@ -31,6 +31,7 @@ from ..inputs.types import (
     ServingOptions,
     parse_precision,
     resolve_precision,
+    serving_arguments,
 )
 
 
@@ -129,8 +130,7 @@ def resolve(
     options: ServingOptions | None = None,
 ) -> ResolvedRequest:
     """Validate every input and look names up in the catalogs (raises GpucastError)."""
-    gpu = gpu or GPUConfig()
-    options = options or ServingOptions()
+    workload, model, gpu, options = serving_arguments(workload, model, gpu, options)
     workload.validate()
     model.validate()
     gpu.validate()

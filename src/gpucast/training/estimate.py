@@ -13,12 +13,14 @@ from ..catalog import loader
 from ..core.specs import GIB, Precision
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
-from ..inputs.numbers import check_positive, fold_case, whole
+from ..inputs.numbers import check_flag, check_instance, check_positive, fold_case, plain_numbers, whole
 from ..inputs.training import (
+    RECOMPUTE,
     TrainingInput,
     TrainingOptions,
     check_lora_targets,
     check_master_weights,
+    check_parallel_sizes,
     resolve_framework,
 )
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
@@ -59,7 +61,38 @@ class TrainingEstimateRequest:
     fp8_recipe: str | None = None  # delayed (default with FP8), current or mxfp8 (Blackwell)
 
     def __post_init__(self) -> None:
+        plain_numbers(self)
         self.seq_len, self.global_batch_tokens = whole(self.seq_len), whole(self.global_batch_tokens)
+
+    def validate(self) -> None:
+        """Every value one InputError naming its flag, as ``TrainingOptions.validate`` checks the same settings
+        (a None GPU count, a text ZeRO stage, an infinite LoRA rank or a number for --lora-targets was a
+        TypeError or OverflowError inside the search)."""
+        if not isinstance(self.gpu, str) or not self.gpu.strip():
+            raise InputError(f"--gpu {self.gpu!r} must be a GPU name (see `gpucast gpus`)")
+        for flag, value, required in (
+            ("--num-gpus", self.num_gpus, True),
+            ("--seq-len", self.seq_len, True),
+            ("--micro-batch", self.micro_batch, False),
+            ("--global-batch", self.global_batch, False),
+            ("--global-batch-tokens", self.global_batch_tokens, False),
+        ):
+            if value is not None or required:
+                check_positive(flag, value, integer=True, upper=10**12)
+        check_parallel_sizes((("--tp", self.tp), ("--pp", self.pp)),
+                             (("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)))  # fmt: skip
+        if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
+            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
+        if self.recompute is not None and self.recompute not in RECOMPUTE:
+            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
+        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
+        for flag, value in (
+            ("--flash-attention", self.flash_attention),
+            ("--sequence-parallel", self.sequence_parallel),
+        ):
+            check_flag(flag, value)
+        check_master_weights(self.master_weights)
+        check_lora_targets(self.lora_targets)
 
 
 @dataclass
@@ -92,31 +125,18 @@ class TrainingEstimateResult:
 
 def estimate_training(request: TrainingEstimateRequest) -> TrainingEstimateResult:
     """Throughput, MFU and memory of one configuration; unpinned TP/PP/ZeRO/recompute are searched."""
+    check_instance("request", request, TrainingEstimateRequest, 'TrainingEstimateRequest(gpu="H100", ...)')
     request = replace(  # names in any case, as `gpucast training` reads them ("AdamW", "LoRA")
         request, method=fold_case(request.method), recompute=fold_case(request.recompute),
         optimizer=fold_case(request.optimizer),
     )  # fmt: skip
-    for flag, value in (
-        ("--num-gpus", request.num_gpus),
-        ("--seq-len", request.seq_len),
-        ("--micro-batch", request.micro_batch),
-        ("--global-batch", request.global_batch),
-        ("--global-batch-tokens", request.global_batch_tokens),
-    ):
-        if value is not None:
-            check_positive(flag, value, integer=True, upper=10**12)
-    for flag, value in (("--tp", request.tp), ("--pp", request.pp), ("--cp", request.cp), ("--vpp", request.vpp),
-                        ("--ep", request.ep)):  # fmt: skip
-        if value is not None:
-            check_positive(flag, value, integer=True, upper=100_000)
+    request.validate()
     pinned = (request.tp or 1) * (request.pp or 1) * request.cp
     if request.num_gpus % pinned:  # as `gpucast training` checks: the GPU count, not the batch, is what fails
         label = "TP x PP x CP" if request.cp > 1 else "TP x PP"
         raise InputError(
             f"{label} = {pinned} does not divide --num-gpus {request.num_gpus}: --num-gpus must be a multiple of {label}"
         )
-    check_master_weights(request.master_weights)
-    check_lora_targets(request.lora_targets)
     framework = resolve_framework(request.framework)
     model = ModelConfig(model_name=request.model, model_config_path=request.model_config, shape=request.shape)
     model.validate()

@@ -19,7 +19,7 @@ from ..core.specs import GIB, GPUSpec, ModelSpec, Precision
 from ..core.training_memory import FP8_RECIPES
 from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
-from ..inputs.training import TrainingInput, TrainingOptions
+from ..inputs.training import TrainingInput, TrainingOptions, training_arguments
 from ..inputs.types import DEFAULT_PRECISION, GPUConfig, ModelConfig, parse_precision
 from ..planning.request import resolve_model_spec
 from ..plans.training import (
@@ -209,8 +209,7 @@ def plan_training(
     options: TrainingOptions | None = None,
 ) -> TrainingCapacityPlan:
     """Plan a fine-tuning or pre-training run: GPUs, parallelism, memory, duration and cost."""
-    gpu = gpu or GPUConfig()
-    options = options or TrainingOptions()
+    training, model, gpu, options = training_arguments(training, model, gpu, options)
     training.validate()
     model.validate()
     gpu.validate()
