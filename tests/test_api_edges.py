@@ -4,6 +4,7 @@ traceback, a silently ignored value or a refused valid value before, and is one 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gpucast import (
@@ -193,3 +194,25 @@ def test_a_static_batch_is_a_whole_number_of_sequences(batch):
     whole = EstimateRequest(gpu="H100", num_gpus=1, input_tokens=500, output_tokens=200, model="llama-3.1-8b",
                             load="static-batch", load_value=4.0)  # fmt: skip
     assert estimate(whole).concurrency == 4
+
+
+def test_a_series_given_for_a_value_is_one_line_naming_the_field():
+    """``requests_per_second=df["rps"]`` quoted the Series' rows: a message of three lines; a Series as a name
+    (``TrainingOptions(method=series)``) was pandas' "The truth value of a Series is ambiguous" (a ValueError)."""
+    with pytest.raises(InputError, match=r"^requests_per_second must be one number or name, not a Series of length 2$"):
+        plan_inference(LLMWorkloadInput(pd.Series([1.0, 2.0]), 500, 200), MODEL)
+    with pytest.raises(InputError, match=r"^method must be one number or name, not a Series of length 2$"):
+        plan_training(TRAINING, MODEL, GPUConfig("H100"), TrainingOptions(method=pd.Series(["lora", "full"])))
+    assert plan_inference(LLMWorkloadInput(np.array(5.0), 500, 200), MODEL, GPUConfig("H100"))  # a 0-d array: 5.0
+
+
+def test_every_gpucast_error_message_is_one_line():
+    """A value whose repr spans lines is quoted on one line (``GpucastError`` joins the lines)."""
+
+    class TwoLines:
+        def __repr__(self) -> str:
+            return "first\nsecond"
+
+    with pytest.raises(InputError) as error:
+        plan_inference(WORKLOAD, MODEL, GPUConfig("H100"), ServingOptions(region=TwoLines()))
+    assert str(error.value) == "--region first second must be a region name (see `gpucast prices list`)"

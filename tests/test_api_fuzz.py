@@ -20,6 +20,7 @@ from dataclasses import fields
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Pha
 
 EDGES: list[Any] = [None, "", " ", "abc", "10", "0.5", "nan", 0, -1, -0.0, 0.5, 3, 1e308, 10**30, 2**63, math.nan,
                     math.inf, -math.inf, True, False, [], [1], ["H100"], {}, {"a": 1}, (1,), "H100", "llama-3.1-8b",
-                    "FP8", "nosuch", b"x", np.int64(300), np.float64(math.nan), np.float32(0.5), np.bool_(True)]  # fmt: skip
+                    "FP8", "nosuch", b"x", np.int64(300), np.float64(math.nan), np.float32(0.5), np.bool_(True),
+                    np.array([5.0]), pd.Series([1.0, 2.0])]  # fmt: skip
 BAD = st.one_of(
     st.sampled_from(EDGES),
     st.text(max_size=8),
@@ -118,7 +120,8 @@ def check_error(error: GpucastError, changed: dict[str, Any]) -> None:
     if isinstance(error, (InputError, CatalogError)):  # infeasible: a valid question, its reason is the model's
         names = [n for name in changed for n in (name, name.replace("_", "-"), FLAGS.get(name, name))]
         values = [repr(v) for v in changed.values()] + [str(v) for v in changed.values()]
-        values += [f"{v:,}" for v in changed.values() if isinstance(v, (int, float)) and math.isfinite(v)]
+        numbers = [v for v in changed.values() if isinstance(v, (int, float)) and math.isfinite(v)]
+        values += [f"{v:,}" for v in numbers] + [f"{int(v):,}" for v in numbers if float(v).is_integer()]
         assert any(n in message for n in names) or any(v and v in message for v in values), (changed, message)
 
 

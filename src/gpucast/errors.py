@@ -24,7 +24,16 @@ from __future__ import annotations
 
 
 class GpucastError(Exception):
-    """Base of every error gpucast raises on purpose."""
+    """Base of every error gpucast raises on purpose.
+
+    The message is kept on one line: a value quoted with ``!r`` may span several (a pandas Series or DataFrame given
+    as ``requests_per_second`` quoted its rows), and the CLI, REST and pages all show the message as one line.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str) and ("\n" in args[0] or "\r" in args[0]):
+            args = (" ".join(args[0].split()), *args[1:])
+        super().__init__(*args)
 
 
 class CatalogError(GpucastError, ValueError):

@@ -84,13 +84,20 @@ def plain_numbers(obj: Any) -> None:
     """Turn a dataclass's NumPy/pandas scalar fields into Python numbers, in place (``np.int64(500)`` tokens ->
     ``500``, ``np.float32(0.7)`` -> ``0.7``). A Python API caller's values often come out of a DataFrame; the
     checks test ``isinstance(value, int)``, which a NumPy integer fails, and refused ``np.int64(500)`` tokens as
-    "must be a whole number greater than 0". ``np.bool_`` is no number and is left for the checks to refuse."""
+    "must be a whole number greater than 0". A Series or an array of several values is one InputError."""
     for item in fields(obj):
-        setattr(obj, item.name, plain(getattr(obj, item.name)))
+        value = plain(getattr(obj, item.name))
+        if hasattr(value, "__array__"):  # a Series or an array: `x not in CHOICES` compared it element by element
+            size = getattr(value, "size", "several")
+            raise InputError(f"{item.name} must be one number or name, not a {type(value).__name__} of length {size}")
+        setattr(obj, item.name, value)
 
 
 def plain(value: Any) -> Any:
-    """One value as ``plain_numbers`` turns it: a non-Python real number as int or float, anything else unchanged."""
+    """One value as ``plain_numbers`` turns it: a NumPy scalar or 0-d array as the Python value it holds (``.item()``:
+    ``np.bool_`` as a bool), another non-Python real number as int or float, anything else unchanged."""
+    if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)):
+        value = value.item()
     if isinstance(value, (bool, int, float)) or not isinstance(value, numbers.Real):
         return value
     return int(value) if isinstance(value, numbers.Integral) else float(value)
