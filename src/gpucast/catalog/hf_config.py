@@ -32,11 +32,37 @@ def _get(cfg: dict[str, Any], key: str, default: Any = None) -> Any:
     return default
 
 
+_MAX_COUNT = 2**40  # above any real width, layer count or context, below what a float holds exactly
+
+
 def _positive_int(cfg: dict[str, Any], key: str, source: str) -> int:
     value = _get(cfg, key)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"model config {source!r}: {key} must be a positive integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= _MAX_COUNT:
+        raise ConfigError(f"model config {source!r}: {key} must be a positive integer, got {value!r:.40}")
     return value
+
+
+# The optional sizes and counts :func:`model_from_hf_config` reads (absent or null: the architecture's default)
+_COUNTS = (
+    "num_key_value_heads", "head_dim", "intermediate_size", "n_inner", "num_local_experts", "n_routed_experts",
+    "num_experts", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "sliding_window",
+    "shared_expert_intermediate_size", "n_shared_experts", "moe_intermediate_size", "intermediate_size_mlp",
+    "interleave_moe_layer_step", "moe_layer_freq", "decoder_sparse_step", "max_position_embeddings", "n_positions",
+    "num_experts_per_tok", "first_k_dense_replace", "q_lora_rank", "v_head_dim", "linear_num_key_heads",
+    "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim", "linear_conv_kernel_dim",
+    "index_n_heads", "index_head_dim", "index_topk", "full_attention_interval", "sliding_window_pattern",
+    "_sliding_window_pattern",
+)  # fmt: skip
+
+
+def _check_counts(cfg: dict[str, Any], source: str) -> None:
+    """A hand-written config.json's "abc", NaN, 1e308 or list for an optional size as one line (a ValueError or
+    OverflowError traceback from the planner before): whole numbers, 0 or more, as transformers writes them."""
+    for key in _COUNTS:
+        value = cfg.get(key)
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (whole and 0 <= value <= _MAX_COUNT):
+            raise ConfigError(f"model config {source!r}: {key} must be a whole number, 0 or more, got {value!r:.40}")
 
 
 # quantization_config.quant_method (transformers' QuantizationMethod names) -> the precision its weights are stored in;
@@ -136,6 +162,7 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
     checkpoint's ``quantization_config`` (default: the one in ``cfg``), which sets ``checkpoint_precision``."""
     if str(cfg.get("model_type", "")).startswith("gemma3"):
         cfg = {**_GEMMA3_DEFAULTS, **cfg}
+    _check_counts(cfg, source)
     layers = _positive_int(cfg, "num_hidden_layers", source)
     hidden = _positive_int(cfg, "hidden_size", source)
     heads = _positive_int(cfg, "num_attention_heads", source)

@@ -32,12 +32,16 @@ def override_path() -> Path:
 def read_override(path: Path | None = None) -> dict[str, Any]:
     """The override file's table, ``{}`` when there is none."""
     path = path or override_path()
-    if not path.is_file():
-        return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        if not path.is_file():
+            return {}
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:  # OSError: also a name past the system's length (--file)
         raise CatalogError(f"local price file {str(path)!r} cannot be read: {error}") from error
+    except ValueError:  # a NUL byte in the path
+        raise CatalogError(f"local price file {str(path)!r} cannot be read: a path cannot hold a NUL byte") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise CatalogError(f"local price file {str(path)!r} is not valid TOML: {error}") from error
 

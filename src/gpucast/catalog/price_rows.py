@@ -7,6 +7,8 @@ A row names one region (``region``) or several that share one price (``regions =
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any
@@ -26,11 +28,26 @@ _PRICE_KEYS = (
 INTERCONNECTS = ("", "nvlink", "pcie")
 
 
+def as_of_date(as_of: Any) -> dt.date:
+    """The date an ``as_of`` stands for ("2026-08" -> 2026-08-01): a day or a month, as text."""
+    text = as_of.strip() if isinstance(as_of, str) else ""
+    try:
+        if len(text) == 7:
+            return dt.date.fromisoformat(text + "-01")
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        raise CatalogError(f"price as_of {as_of!r} is not a date (YYYY-MM-DD or YYYY-MM)") from None
+
+
 def price_rows(entries: Iterable[Mapping[str, Any]], filename: str, known_gpus: Iterable[str]) -> list[InstancePrice]:
-    """Every entry as InstancePrice rows (one per region), checked: known GPU, a source and an as_of, at least one
-    positive price, no unknown keys."""
+    """Every entry as InstancePrice rows (one per region), checked: known GPU, a source and an as_of (a date in
+    text), at least one price, every price a positive finite number, a whole number of GPUs (1 or more), no unknown
+    keys. The local file is hand-editable: a NaN price was planned as the cheapest offer at "n/a", 0 GPUs was a
+    ZeroDivisionError and a TOML date for as_of an AttributeError from `prices list`."""
     gpus = set(known_gpus)
     rows: list[InstancePrice] = []
+    if not isinstance(entries, list) or not all(isinstance(entry, Mapping) for entry in entries):
+        raise CatalogError(f"{filename}: instances must be [[instances]] tables, not {entries!r:.80}")
     for entry in entries:
         values = dict(entry)
         name = f"{filename} instance {values.get('cloud')}/{values.get('instance_type')!r}"
@@ -49,8 +66,13 @@ def price_rows(entries: Iterable[Mapping[str, Any]], filename: str, known_gpus: 
             if not values.get(required):
                 raise CatalogError(f"{name} lacks {required!r}")
         priced = [values.get(k) for k in _PRICE_KEYS if values.get(k) is not None]
-        if not priced or any(isinstance(p, bool) or not isinstance(p, (int, float)) or p <= 0 for p in priced):
+        if not priced or any(isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < math.inf
+                             for p in priced):  # fmt: skip
             raise CatalogError(f"{name} needs at least one price, and every price must be a positive number")
+        count = values.get("gpus")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise CatalogError(f"{name}: gpus {count!r} is not a whole number of GPUs per instance (1 or more)")
+        as_of_date(values["as_of"])
         if values.get("interconnect", "") not in INTERCONNECTS:
             raise CatalogError(f"{name}: interconnect {values['interconnect']!r} is not one of nvlink, pcie")
         values.setdefault("on_demand_usd_h", None)

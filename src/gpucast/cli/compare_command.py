@@ -44,6 +44,7 @@ def run_compare(args: argparse.Namespace) -> int:
         else:
             render_training.training_comparison(trows)
         return 0
+    sections.setdefault("serving", {}).setdefault("require_slo", True)  # as `inference`: no row meets them = exit 2
     workload, model, gpu, options = inference_inputs_from_sections(sections)
 
     rows = compare_gpus(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 COMMANDS: tuple[str, ...] = ("export", "report")
@@ -134,15 +133,14 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _write(args: argparse.Namespace, text: str, what: str) -> int:
-    from ..errors import InputError
+    """stdout, or ``--output`` written as every planning command writes it (atomically: a failed write leaves the
+    previous file whole; a NUL in the name is one error line)."""
+    from ..console.files import write_text
 
     if not args.output:
         sys.stdout.write(text)
         return 0
-    try:
-        Path(args.output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"--output {args.output!r} cannot be written: {error.strerror}") from error
+    write_text(args.output, text)
     print(f"{what} written to {args.output}")
     return 0
 

@@ -44,6 +44,8 @@ def dispatch(args: argparse.Namespace) -> int:
     from ..errors import InputError
 
     if args.file:
+        if "\x00" in args.file:  # the environment cannot hold it: a ValueError traceback before
+            raise InputError(f"--file {args.file!r} cannot be read: a path cannot hold a NUL byte")
         os.environ[ENV_FILE] = args.file  # this process only: the loader and update read the same file
         loader.reload_prices()
     if args.price_max_age_days <= 0:

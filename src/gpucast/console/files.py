@@ -17,11 +17,22 @@ def write_json(path: str, data: Any) -> None:
 
 
 def write_text(path: str, text: str) -> None:
-    """Write atomically (temp file + rename) so a failed write never leaves half a file."""
+    """Write atomically (temp file + rename) so a failed write never leaves half a file.
+
+    The rename replaces what is at the path, so it goes to the file a symbolic link names (renaming over the link
+    cut it from its file), and a path that is not a regular file (``/dev/stdout``, a FIFO) is written in place: a
+    rename over ``/dev/full`` by root had replaced the device with a regular file."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
+        if target.exists() and not target.is_file():  # a device or a FIFO: nothing to keep whole, write through
+            with target.open("w", encoding="utf-8") as handle:
+                handle.write(text)
+            return
+        target = target.resolve() if target.is_symlink() else target
+        tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
     except OSError as error:
         raise InputError(f"--output {path!r} cannot be written: {error.strerror}") from error
+    except ValueError:  # a NUL byte in the path: a ValueError traceback from export and report before
+        raise InputError(f"--output {path!r} cannot be written: a path cannot hold a NUL byte") from None

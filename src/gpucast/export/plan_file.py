@@ -26,8 +26,8 @@ ENGINES = ("vllm", "sglang", "trtllm")
 def load_plan(path: str | Path) -> dict[str, Any]:
     """The plan dict in ``path``; InputError (one line) for a missing file, bad JSON or not a plan."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
+    try:  # utf-8-sig: an editor's byte-order mark (as ``--config`` reads it) is not "not JSON at line 1"
+        text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError as error:
         raise InputError(f"plan file {str(path)!r} does not exist (write one with `gpucast inference ... "
                          "--output plan.json`)") from error  # fmt: skip
@@ -41,6 +41,8 @@ def load_plan(path: str | Path) -> dict[str, Any]:
         plan = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(f"plan file {str(path)!r} is not JSON: {error.msg} at line {error.lineno}") from error
+    except RecursionError:  # nested past the decoder's depth: a RecursionError traceback before
+        raise InputError(f"plan file {str(path)!r} is not a gpucast plan: nested too deeply") from None
     check_plan(plan, str(path))
     return plan  # type: ignore[no-any-return]
 
@@ -56,9 +58,66 @@ def check_plan(plan: Any, name: str = "plan") -> str:
     missing = [key for key in needed if not isinstance(plan.get(key), dict)]
     if missing:
         raise InputError(f"{name} is a {kind} plan without {', '.join(missing)}; re-run the planning command")
-    for section in needed:
-        _check_values(plan[section], _section_schemas(kind).get(section, {}), f"{name}: {section}")
+    schemas, required = _section_schemas(kind), _required_fields(kind)
+    for section in (*needed, *OPTIONAL_SECTIONS):
+        body = plan.get(section)
+        if section not in needed and body is None:
+            continue
+        if not isinstance(body, dict):  # a number for ``cost`` was an AttributeError from the k8s export and report
+            raise InputError(f"{name}: {section} is {body!r}, not an object; re-run the planning command")
+        _check_values(body, schemas.get(section, {}), f"{name}: {section}")
+        _check_present(body, required.get(section, ()), f"{name}: {section}")
     return kind
+
+
+OPTIONAL_SECTIONS = ("cost", "agent", "speculative", "disaggregation")  # null when the plan has none
+# Fields written since the first plan files (tests/golden/plans holds such plans): every reader has a default for
+# them, so a plan without them still exports and reports.
+_ADDED_LATER = frozenset({
+    "expert_parallel", "attention_data_parallel", "context_parallel", "virtual_pipeline_stages",
+    "planned_rps_per_replica", "planned_concurrency_per_replica", "capacity_ttft_ms", "capacity_itl_ms",
+    "lowest_ttft_ms", "lowest_itl_ms",
+})  # fmt: skip
+# ``inputs`` and ``model`` are free-form in the schema: what every exporter and the report read without a default
+_READ_INPUTS = {"inference": ("requests_per_second", "avg_input_tokens", "avg_output_tokens", "context_window",
+                              "precision"), "training": ()}  # fmt: skip
+# Counts a deployment has at least one of: 0 TP was a ZeroDivisionError, 0 replicas an empty Deployment
+_AT_LEAST_ONE = frozenset({"tensor_parallel", "pipeline_parallel", "context_window", "recommended_max_replicas",
+                           "data_parallel", "micro_batch_size", "gradient_accumulation_steps", "nodes",
+                           "gpus_per_node", "required_gpus"})  # fmt: skip
+
+
+@cache
+def _required_fields(kind: str) -> dict[str, tuple[str, ...]]:
+    """Each section's fields that must hold a value: what the plan dataclass always writes (not ``Optional``,
+    not added later), as the exporters and the report index them; ``cost`` is read with defaults throughout."""
+    from ..plans.schema import plan_schema
+
+    found: dict[str, tuple[str, ...]] = {"inputs": _READ_INPUTS[kind], "model": ("name", "total_params_b")}
+    for section, schema in plan_schema(kind)["properties"].items():
+        schema = schema["anyOf"][0] if "anyOf" in schema else schema
+        if section == "cost" or schema.get("type") != "object" or "required" not in schema:
+            continue
+        props = schema["properties"]  # an ``Optional`` field may hold null but is written all the same
+        found[section] = tuple(k + "?" * ("anyOf" in props[k]) for k in schema["required"] if k not in _ADDED_LATER)
+    return found
+
+
+def _check_present(section: dict[str, Any], required: tuple[str, ...], where: str) -> None:
+    """A field the readers need, missing or null (a hand-edited or truncated plan), or a count below one, as one
+    line rather than a KeyError, TypeError or ZeroDivisionError from whichever exporter reads it first."""
+    for name in required:  # "key?": present, null allowed
+        key = name.rstrip("?")
+        if key not in section or (section[key] is None and not name.endswith("?")):
+            state = "missing" if key not in section else "null"
+            raise InputError(f"{where}.{key} is {state}; re-run the planning command")
+    for key, value in section.items():
+        if key in _AT_LEAST_ONE and isinstance(value, (int, float)) and value < 1:
+            raise InputError(f"{where}.{key} is {value!r}: it must be at least 1; re-run the planning command")
+    fraction = section.get("gpu_memory_utilization")
+    if isinstance(fraction, (int, float)) and not 0 < fraction <= 1:
+        raise InputError(f"{where}.gpu_memory_utilization is {fraction!r}: it must lie in (0, 1]; re-run the "
+                         "planning command")  # fmt: skip
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {"integer": (int,), "number": (int, float), "string": (str,),
@@ -76,7 +135,8 @@ def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
         kinds = schema.get("type", ())
         return (kinds,) if isinstance(kinds, str) else tuple(kinds)
 
-    sections = plan_schema(kind)["properties"]
+    sections = {name: section["anyOf"][0] if "anyOf" in section else section  # an optional section: its object
+                for name, section in plan_schema(kind)["properties"].items()}  # fmt: skip
     found = {name: {key: types(field) for key, field in section.get("properties", {}).items()
                     if set(types(field)) and set(types(field)) <= set(_JSON_TYPES)}
              for name, section in sections.items()}  # fmt: skip
@@ -88,7 +148,7 @@ def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
 _INFERENCE_INPUTS: dict[str, tuple[str, ...]] = {
     "requests_per_second": ("number",), "avg_input_tokens": ("integer",), "avg_output_tokens": ("integer",),
     "peak_load_multiplier": ("number",), "context_window": ("integer",), "precision": ("string",),
-    "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number", "null"),
+    "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number",),
     "max_num_seqs": ("integer", "null"), "engine": ("string", "null"), "model": ("string", "null"),
 }  # fmt: skip
 

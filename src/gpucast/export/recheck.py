@@ -30,6 +30,7 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
                                 "recommended_gpu_type")),
         ("inputs", inputs, ("model", "precision", "kv_precision", "engine", "gpu_memory_utilization",
                             "context_window", "avg_input_tokens", "avg_output_tokens")),
+        ("inputs", inputs, ("acceptance_rate", "draft_model") if inputs.get("speculative_tokens") else ()),
     ) for key in keys if section.get(key) is None]  # fmt: skip
     if needed:
         raise InputError(f"the plan file has no {', '.join(needed)} (written by an older gpucast): re-run the "
@@ -86,7 +87,9 @@ def training_estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
     VPP, EP, ZeRO), micro-batch and global batch, recomputation, method and LoRA, optimizer, master weights, stack,
     precision and FP8 recipe — the setup the plan's memory and speed were computed for."""
     inputs, res, par, metrics = plan["inputs"], plan["gpu_resources"], plan["parallelism"], plan["training_metrics"]
-    needed = [f"inputs.{key}" for key in ("model", "framework", "lora_targets") if inputs.get(key) is None]
+    keys = ("model", "framework", "lora_targets", "precision", "sequence_length", "global_batch_size", "method",
+            "optimizer_type", *(("lora_rank",) if inputs.get("method", "full") != "full" else ()))  # fmt: skip
+    needed = [f"inputs.{key}" for key in keys if inputs.get(key) is None]
     if needed:
         raise InputError(f"the plan file has no {', '.join(needed)} (written by an older gpucast, or with "
                          "--model-size): re-run the planning command to re-check it")  # fmt: skip

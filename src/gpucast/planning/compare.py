@@ -86,6 +86,7 @@ def compare_gpus(
         chosen_clouds = [c for c in chosen_clouds if options.region.strip() in loader.regions(c)] or chosen_clouds
     # without --precisions: the model's own (None = its published checkpoint's, as `inference` plans it)
     names = [parse_precision(p, "--precisions").name for p in precision_names] if precision_names else [model.precision]
+    names = list(dict.fromkeys(names))  # `FP8,fp8` (or `--gpus H100,H100-SXM` below): each row once, not twice
     requests = []
     for name in names:
         for cloud in chosen_clouds:
@@ -96,7 +97,7 @@ def compare_gpus(
                 replace(options, cloud=cloud, clouds=None),
             )
             if gpu_names:
-                named = tuple(loader.resolve_gpu(g) for g in gpu_names)
+                named = tuple(dict.fromkeys(loader.resolve_gpu(g) for g in gpu_names))
                 request = replace(request, gpus=engine_gpus(loader.resolve_engine(options.engine), named, named=True))
             requests.append((cloud, request))
     rows: list[ComparisonRow] = []
@@ -119,9 +120,11 @@ def require_rows(rows: list[ComparisonRow], workload: LLMWorkloadInput, model: M
                  gpu_types: list[str] | None = None) -> list[ComparisonRow]:  # fmt: skip
     """``rows``, or the InfeasibleError that says why none can serve: ``compare`` answers "no feasible plan" as the
     planner does (exit 2, REST 422), naming the first precision's reason on the first cloud searched."""
+    options = options or ServingOptions()
+    if rows and options.require_slo and not any(row.meets_latency_sla for row in rows):
+        raise InfeasibleError(_none_meets(rows, options))  # a table of "no" rows and exit 0 before
     if rows:
         return rows
-    options = options or ServingOptions()
     known = loader.clouds()
     chosen = list(parse_clouds(clouds, known)) if clouds else list(options.chosen_clouds(known))
     request = resolve(workload, model, GPUConfig(None), replace(options, cloud=chosen[0], clouds=None))
@@ -136,6 +139,18 @@ def require_rows(rows: list[ComparisonRow], workload: LLMWorkloadInput, model: M
     raise InfeasibleError(f"no GPU and cloud combination can serve this workload: none of the GPUs that can hold "
                           f"{request.model.name} has a {options.pricing} price on {', '.join(chosen)}; try other "
                           "--clouds, --pricing or --gpus")  # fmt: skip
+
+
+def _none_meets(rows: list[ComparisonRow], options: ServingOptions) -> str:
+    """Every row misses the SLOs: the answer is "infeasible", as ``inference`` answers it, naming the row closest
+    to the targets (the smallest worst ratio of latency to target)."""
+    ttft, itl = options.ttft_slo_ms, options.itl_slo_ms
+    best = min(rows, key=lambda r: max(r.ttft_ms / ttft, r.itl_ms / itl))
+    at = "the mean" if options.slo_percentile == "mean" else f"p{options.slo_percentile}"
+    return (f"no GPU and cloud combination meets the SLOs (TTFT <= {ttft:g} ms, ITL <= {itl:g} ms at {at}): the "
+            f"closest of {len(rows)} rows, {best.gpu_type} {best.tensor_parallel}x{best.pipeline_parallel} "
+            f"{best.precision}, reaches TTFT {best.ttft_ms:,.0f} ms and ITL {best.itl_ms:,.1f} ms; relax the SLOs, "
+            "or pass --allow-infeasible to rank them anyway")  # fmt: skip
 
 
 def _plain(request: ResolvedRequest) -> bool:

@@ -11,18 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..errors import CatalogError
+from ..catalog.price_rows import as_of_date
 
-
-def as_of_date(as_of: str) -> dt.date:
-    """The date an ``as_of`` stands for ("2026-08" -> 2026-08-01)."""
-    text = as_of.strip()
-    try:
-        if len(text) == 7:
-            return dt.date.fromisoformat(text + "-01")
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise CatalogError(f"price as_of {as_of!r} is not a date (YYYY-MM-DD or YYYY-MM)") from None
+__all__ = ["age_days", "as_of_date", "stale_warning"]
 
 
 def age_days(as_of: str, today: dt.date | None = None) -> int:

@@ -1,0 +1,220 @@
+"""The exports, compare and config sweep of 2026-12-07 (docs/reliability.md): damaged plan files, ``--output``
+paths, a compare no row of which meets the SLOs, hand-edited local price files and config.json files. Each case
+was a traceback, a silent wrong answer or a replaced file before its fix; each is now one error line (exit 2) or
+the right answer. Run through the real CLI entry point (``gpucast.cli.main.main``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gpucast.catalog import loader
+from gpucast.catalog.price_overrides import ENV_FILE
+from gpucast.cli.main import main
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "plans"
+SERVING = ["--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "500", "--output-tokens", "200"]
+
+
+def _one_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the CLI; it must exit 2 with exactly one ``gpucast: error:`` line (no traceback)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gpucast: error: "), err
+    return err[0]
+
+
+def _plan(name: str) -> dict[str, Any]:
+    return json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _damaged(tmp_path: Path, name: str, section: str, key: str | None, value: Any) -> str:
+    plan = copy.deepcopy(_plan(name))
+    if key is None:
+        plan[section] = value
+    elif value is KeyError:
+        del plan[section][key]
+    else:
+        plan[section][key] = value
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    return str(path)
+
+
+# (plan, section, key, value, the words the error names): each was a KeyError, TypeError, AttributeError,
+# ZeroDivisionError or ValueError traceback from an exporter or the report
+DAMAGE = [
+    ("h100-llama-3.1-70b", "gpu_resources", "tensor_parallel", KeyError, "gpu_resources.tensor_parallel is missing"),
+    ("h100-llama-3.1-70b", "scaling", "recommended_min_replicas", KeyError, "recommended_min_replicas is missing"),
+    ("h100-llama-3.1-70b", "throughput", "concurrency_per_replica", None, "concurrency_per_replica is null"),
+    ("h100-llama-3.1-70b", "inputs", "context_window", KeyError, "inputs.context_window is missing"),
+    ("h100-llama-3.1-70b", "inputs", "gpu_memory_utilization", None, "gpu_memory_utilization is None"),
+    ("h100-llama-3.1-70b", "inputs", "gpu_memory_utilization", 1e308, "must lie in (0, 1]"),
+    ("h100-llama-3.1-70b", "gpu_resources", "pipeline_parallel", 0, "it must be at least 1"),
+    ("h200-deepseek-v3-fp8", "gpu_resources", "tensor_parallel", 0, "it must be at least 1"),
+    ("h100-llama-3.1-70b", "cost", None, 5, "cost is 5, not an object"),
+    ("h100-llama-3.1-70b", "model", "total_params_b", None, "model.total_params_b is null"),
+    ("h200-deepseek-v3-fp8-mtp", "speculative", "tokens_per_step", None, "speculative.tokens_per_step is null"),
+    ("lora-llama-3.1-8b", "gpu_resources", "nodes", KeyError, "gpu_resources.nodes is missing"),
+    ("lora-llama-3.1-8b", "training_metrics", "estimated_duration_hours", None, "estimated_duration_hours is null"),
+]
+
+
+@pytest.mark.parametrize(("name", "section", "key", "value", "words"), DAMAGE)
+def test_a_damaged_plan_file_is_one_line_for_every_export_and_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, section: str, key: str | None, value: Any,
+    words: str,
+) -> None:  # fmt: skip
+    path = _damaged(tmp_path, name, section, key, value)
+    training = name.startswith(("lora", "full"))
+    targets = ["k8s", "estimate"] if training else ["vllm", "sglang", "trtllm", "k8s", "helm", "estimate"]
+    for argv in [["export", t, path] for t in targets] + [["report", path, "--no-alternatives"]]:
+        assert words in _one_error(argv, capsys), argv
+
+
+def test_older_plans_without_the_later_fields_still_export(capsys: pytest.CaptureFixture[str]) -> None:
+    """The golden plans predate expert_parallel, planned_rps_per_replica, context_parallel...: not "damaged"."""
+    for path in sorted(GOLDEN.glob("*.json")):
+        training = path.name.startswith(("lora", "full"))
+        assert main(["export", "k8s", str(path)]) == 0, path
+        if not training:
+            assert main(["export", "vllm", str(path)]) == 0, path
+    capsys.readouterr()
+
+
+def test_a_plan_saved_with_a_byte_order_mark_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plan.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (GOLDEN / "h100-llama-3.1-70b.json").read_bytes())
+    assert main(["export", "vllm", str(path)]) == 0  # was "is not JSON: Unexpected UTF-8 BOM"
+    assert "--tensor-parallel-size 4" in capsys.readouterr().out
+
+
+def test_a_plan_file_nested_past_the_decoder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")  # was a RecursionError traceback
+    assert "nested too deeply" in _one_error(["export", "vllm", str(path)], capsys)
+    assert "nested too deeply" in _one_error(["report", str(path)], capsys)
+
+
+@pytest.mark.parametrize("target", ["vllm", "k8s", "estimate"])
+def test_output_with_a_nul_byte_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str) -> None:
+    plan = str(GOLDEN / "h100-llama-3.1-405b-tp8pp2.json")  # a plan with its planned peak, for `export estimate`
+    assert "cannot hold a NUL byte" in _one_error(["export", target, plan, "--output", f"{tmp_path}/a\x00b"], capsys)
+    words = _one_error(["report", plan, "--no-alternatives", "--output", f"{tmp_path}/a\x00b"], capsys)
+    assert "cannot hold a NUL byte" in words
+
+
+def test_output_through_a_symbolic_link_keeps_the_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The atomic write of a planning command's --output renamed its temporary file over the link: the link was
+    gone (a regular file in its place) and the file it named unchanged."""
+    target, link = tmp_path / "shared.json", tmp_path / "plan.json"
+    target.write_text("{}\n", encoding="utf-8")
+    link.symlink_to(target)
+    assert main(["inference", *SERVING, "--gpu", "H100", "--output", str(link)]) == 0
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["kind"] == "inference"
+    assert main(["export", "vllm", str(link), "--output", str(link)]) == 0  # export writes the same way now
+    assert link.is_symlink() and "vllm serve" in target.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+def test_output_to_a_fifo_writes_into_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A path that is not a regular file (a FIFO here; ``/dev/stdout``, ``/dev/full``) was replaced by a regular
+    file (the rename of the atomic write): root's ``--output /dev/full`` replaced the device."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    assert main(["inference", *SERVING, "--gpu", "H100", "--output", str(fifo)]) == 0
+    reader.join(10)
+    if reader.is_alive():  # the write went elsewhere: unblock the reader before failing
+        with open(fifo, "w", encoding="utf-8"):
+            pass
+    assert fifo.is_fifo() and '"kind": "inference"' in "".join(got)
+    capsys.readouterr()
+
+
+def test_compare_where_no_row_meets_the_slos_is_infeasible(capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed a table of "no" rows and exited 0, and --allow-infeasible changed nothing; `inference` answers
+    the same question with exit 2."""
+    words = _one_error(["compare", *SERVING, "--ttft-slo-ms", "1", "--json"], capsys)
+    assert "no GPU and cloud combination meets the SLOs (TTFT <= 1 ms" in words and "--allow-infeasible" in words
+    assert main(["compare", *SERVING, "--ttft-slo-ms", "1", "--allow-infeasible", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and not any(row["meets_latency_sla"] for row in rows)
+    assert main(["inference", *SERVING, "--ttft-slo-ms", "1"]) == 2
+    capsys.readouterr()
+
+
+def test_compare_lists_each_gpu_and_precision_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", *SERVING, "--gpus", "H100,h100-sxm", "--precisions", "FP8,fp8", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    keys = [(r["gpu_type"], r["cloud"], r["region"], r["pricing"], r["precision"]) for r in rows]
+    assert keys and len(keys) == len(set(keys))  # each row was listed twice (four times with both doubled)
+
+
+ROW = ('[[instances]]\ncloud = "aws"\ninstance_type = "p5.48xlarge"\ngpu = "h100-sxm"\ngpus = {gpus}\n'
+       'region = "us-east-1"\non_demand_usd_h = {price}\nsource = "https://example.org"\nas_of = {as_of}\n')  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (ROW.format(gpus=8, price="nan", as_of='"2026-12-01"'), "every price must be a positive number"),
+    (ROW.format(gpus=8, price="inf", as_of='"2026-12-01"'), "every price must be a positive number"),
+    (ROW.format(gpus=0, price=50.0, as_of='"2026-12-01"'), "gpus 0 is not a whole number of GPUs"),
+    (ROW.format(gpus='"8"', price=50.0, as_of='"2026-12-01"'), "gpus '8' is not a whole number of GPUs"),
+    (ROW.format(gpus=8, price=50.0, as_of="2026-12-01"), "is not a date (YYYY-MM-DD or YYYY-MM)"),
+    (ROW.format(gpus=8, price=50.0, as_of='"yesterday"'), "is not a date (YYYY-MM-DD or YYYY-MM)"),
+    ("instances = 5\n", "instances must be [[instances]] tables"),
+    ("instances = [1, 2]\n", "instances must be [[instances]] tables"),
+])  # fmt: skip
+def test_a_hand_edited_local_price_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str, words: str
+) -> None:
+    """A NaN price was planned as the cheapest p5.48xlarge at "n/a"; 0 or "8" GPUs and a TOML date or a number for
+    as_of were tracebacks (ZeroDivisionError, TypeError, AttributeError) from `inference` or `prices list`."""
+    path = tmp_path / "prices.toml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv(ENV_FILE, str(path))
+    loader.reload_prices()
+    try:
+        assert words in _one_error(["inference", *SERVING, "--gpu", "H100", "--cloud", "aws"], capsys)
+        assert words in _one_error(["prices", "list", "--clouds", "aws"], capsys)
+    finally:
+        monkeypatch.undo()
+        loader.reload_prices()
+
+
+@pytest.mark.parametrize("path", ["/tmp/prices\x00.toml", "p" * 300])
+def test_prices_file_paths_are_one_line(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        for action in ("list", "show"):
+            assert "cannot be read" in _one_error(["prices", action, "--file", path], capsys)
+    finally:
+        os.environ.pop(ENV_FILE, None)  # `--file` sets it for the process; conftest's value comes back below
+        os.environ[ENV_FILE] = str(Path(__file__).resolve().parent / "data" / "prices" / "no-local-prices.toml")
+        loader.reload_prices()
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("n_routed_experts", "abc"), ("num_experts_per_tok", float("nan")), ("moe_intermediate_size", 1e308),
+    ("n_shared_experts", True), ("kv_lora_rank", -1), ("max_position_embeddings", [4096]),
+    ("num_hidden_layers", 10**30),  # the planner ran on without an answer
+])  # fmt: skip
+def test_a_config_json_with_a_bad_count_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any
+) -> None:
+    """Each was a ValueError or OverflowError traceback from the planner (int("abc"), int(nan), int(inf))."""
+    config = json.loads((Path(__file__).parent / "data" / "hf_configs" / "deepseek-v3.1.json").read_text())
+    config[key] = value
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    words = _one_error(["inference", "--model-config", str(path), "--rps", "1", "--input-tokens", "500",
+                        "--output-tokens", "200", "--gpu", "H200"], capsys)  # fmt: skip
+    assert f"{key} must be" in words
