@@ -13,7 +13,7 @@ from ..core.training_setup import LORA_TARGET_NAMES
 from ..errors import InputError
 from .numbers import check_flag, check_instance, check_positive, fold_case, plain_numbers, whole
 from .offers import check_pricing
-from .types import GPUConfig, ModelConfig
+from .types import GPUConfig, ModelConfig, model_and_gpu
 
 OPTIMIZERS = ("Adam", "AdamW", "Adafactor", "SGD")
 
@@ -202,8 +202,7 @@ def training_arguments(
     AttributeError), with the defaults for ``gpu``/``options`` None; as ``inputs.types.serving_arguments``."""
     return (
         check_instance("training", training, TrainingInput, "TrainingInput(dataset_size_tokens=10**9, ...)"),
-        check_instance("model", model, ModelConfig, 'ModelConfig(model_name="llama-3.1-8b")'),
-        check_instance("gpu", GPUConfig() if gpu is None else gpu, GPUConfig, 'GPUConfig(gpu_type="H100") or None'),
+        *model_and_gpu(model, gpu),
         check_instance("options", TrainingOptions() if options is None else options, TrainingOptions,
                        'TrainingOptions(method="lora") or None'),
     )  # fmt: skip

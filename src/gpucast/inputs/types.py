@@ -359,8 +359,16 @@ def serving_arguments(
     for ``gpu``/``options`` None. ``plan_inference``, ``compare_gpu_options`` and the seed's engines share it."""
     return (
         check_instance("workload", workload, LLMWorkloadInput, "LLMWorkloadInput(requests_per_second=10, ...)"),
-        check_instance("model", model, ModelConfig, 'ModelConfig(model_name="llama-3.1-8b")'),
-        check_instance("gpu", GPUConfig() if gpu is None else gpu, GPUConfig, 'GPUConfig(gpu_type="H100") or None'),
+        *model_and_gpu(model, gpu),
         check_instance("options", ServingOptions() if options is None else options, ServingOptions,
                        'ServingOptions(cloud="aws") or None'),
     )  # fmt: skip
+
+
+def model_and_gpu(model: object, gpu: object) -> tuple[ModelConfig, GPUConfig]:
+    """The model and GPU arguments every planner takes (serving and training), checked to be their dataclasses;
+    ``gpu`` None is the default GPUConfig (the cheapest GPU)."""
+    return (
+        check_instance("model", model, ModelConfig, 'ModelConfig(model_name="llama-3.1-8b")'),
+        check_instance("gpu", GPUConfig() if gpu is None else gpu, GPUConfig, 'GPUConfig(gpu_type="H100") or None'),
+    )
