@@ -218,3 +218,35 @@ def test_a_config_json_with_a_bad_count_is_one_line(
     words = _one_error(["inference", "--model-config", str(path), "--rps", "1", "--input-tokens", "500",
                         "--output-tokens", "200", "--gpu", "H200"], capsys)  # fmt: skip
     assert f"{key} must be" in words
+
+
+COMPARE_8B = ["compare", "--model", "llama-3.1-8b", "--rps", "10", "--input-tokens", "500", "--output-tokens", "200"]
+
+
+def _compare_rows(capsys: pytest.CaptureFixture[str], *flags: str) -> list[dict[str, Any]]:
+    assert main([*COMPARE_8B, *flags, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_named_gpu_is_ranked_where_it_is_priced_and_warned_where_it_has_no_tensor_cores(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--gpus L4 --precisions FP4,FP8` listed 16 rows: the 4 priced ones and 12 "n/a" rows for the clouds that do
+    not sell an L4, and FP4 on an L4 without `inference`'s warning that it is weight-only."""
+    rows = _compare_rows(capsys, "--gpus", "L4", "--precisions", "FP4,FP8")
+    assert rows and all(r["monthly_cost"] is not None for r in rows)
+    selling = {c for c in loader.clouds() if loader.offers_for((c,), "l4")}
+    assert {r["cloud"] for r in rows} == selling and len(selling) < len(loader.clouds())
+    fp4 = [r for r in rows if r["precision"] == "FP4"]
+    assert fp4 and all("no native FP4 tensor cores" in r["note"] for r in fp4)
+    assert all(r["note"] == "" for r in rows if r["precision"] == "FP8")
+    assert main([*COMPARE_8B, "--gpus", "L4", "--precisions", "FP4"]) == 0
+    assert "warning: L4 has no native FP4 tensor cores" in capsys.readouterr().out
+
+
+def test_a_gpu_no_cloud_prices_is_listed_once_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """An MI325X (no cloud in the catalog prices it) was one "n/a" row per cloud, each the same plan, the first
+    reading "aws" as if it were sold there: one row now, its note naming the clouds searched."""
+    rows = _compare_rows(capsys, "--gpus", "mi325x")
+    assert len(rows) == 1 and rows[0]["monthly_cost"] is None
+    assert "Instinct MI325X has no price on " in rows[0]["note"] and "listed once, unpriced" in rows[0]["note"]

@@ -256,6 +256,9 @@ def comparison(rows: list[Any]) -> None:
     footer = comparison_footer(rows)
     if footer:
         console.print(footer)
+    # a base row's note is a warning about it (a precision without tensor cores, a GPU no cloud prices), once each
+    for note in dict.fromkeys(r.note for r in rows if getattr(r, "variant", "base") == "base" and r.note):
+        console.print(f"[yellow]warning:[/yellow] {note}", highlight=False)
     if options:
         from .render_agent import comparison_summary
 

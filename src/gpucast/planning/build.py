@@ -25,7 +25,7 @@ from ..plans.inference import (
 from ..version import __version__
 from ..wording import counted
 from .price_age import age_days, stale_warning
-from .request import ResolvedRequest
+from .request import ResolvedRequest, weight_only_note
 
 GB = 1e9
 
@@ -270,11 +270,8 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         notes.append(f"KV cache limits concurrency to {cfg.max_sequences} sequences per replica")
     if est.limit == "batch-size":
         notes.append(f"--batch-size caps concurrency at {cfg.max_sequences} sequences per replica")
-    if not cfg.gpu.supports(request.precision.value.compute_key):
-        notes.append(
-            f"{cfg.gpu.name} has no native {request.precision.name} tensor cores: weights are dequantized and "
-            f"multiplied in FP16 (weight-only), so only memory, not compute, benefits"
-        )
+    if weight_only := weight_only_note(cfg.gpu, request.precision):
+        notes.append(weight_only)
     if not cfg.gpu.supports(request.kv_precision.value.compute_key) and request.kv_precision.name == "BF16":
         notes.append(f"{cfg.gpu.name} has no BF16 support: engines run it in FP16")
     notes += request.price_notes

@@ -21,7 +21,7 @@ from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, serving_arguments
 from .agent import disaggregation
 from .compare_top import cheapest_candidates
-from .request import ResolvedRequest, engine_gpus, resolve
+from .request import ResolvedRequest, engine_gpus, resolve, weight_only_note
 from .search import candidates_for, no_plan_message, variant_candidates_for
 
 
@@ -111,8 +111,34 @@ def compare_gpus(
             found, _ = candidates_for(request, cloud=cloud)
             rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_names]
             rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_names))
+    rows = _priced_where_sold(rows)
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
     return rows[:top] if top else rows
+
+
+def _priced_where_sold(rows: list[ComparisonRow]) -> list[ComparisonRow]:
+    """A named GPU is ranked on every cloud, so one that two clouds sell listed six more rows priced "n/a" (the
+    clouds that do not sell it, each the same plan). Unpriced rows stay only for a GPU, precision and option that no
+    cloud prices, one of them: its plan is still the answer to "what would it take"."""
+    priced = {(r.gpu_type, r.precision, r.variant) for r in rows if r.monthly_cost is not None}
+    unsold: dict[tuple[str, str, str], list[str]] = {}  # the clouds without a price, per GPU, precision, option
+    for row in rows:
+        if row.monthly_cost is None and (key := (row.gpu_type, row.precision, row.variant)) not in priced:
+            unsold.setdefault(key, []).append(row.cloud)
+    kept: list[ComparisonRow] = []
+    shown: set[tuple[str, str, str, int, int]] = set()
+    for row in rows:
+        key = (row.gpu_type, row.precision, row.variant)
+        if row.monthly_cost is None:
+            plan = (*key, row.tensor_parallel, row.pipeline_parallel)
+            if key in priced or plan in shown:
+                continue
+            shown.add(plan)
+            clouds = list(dict.fromkeys(unsold[key]))
+            said = f"{row.gpu_type} has no price on {', '.join(clouds)}: its plan is listed once, unpriced"
+            row = replace(row, note="; ".join(n for n in (row.note, said) if n)) if len(clouds) > 1 else row
+        kept.append(row)
+    return kept
 
 
 def require_rows(rows: list[ComparisonRow], workload: LLMWorkloadInput, model: ModelConfig,
@@ -183,6 +209,7 @@ def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput)
         pricing=cost.pricing if cost else None,
         reliability=cost.reliability if cost else None,
         price_as_of=cost.as_of if cost else None,
+        note=weight_only_note(est.config.gpu, est.config.precision) or "",
     )
 
 

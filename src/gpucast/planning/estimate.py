@@ -34,6 +34,7 @@ from .request import (
     engine_gpus,
     resolve_model_spec,
     resolve_speculation,
+    weight_only_note,
 )
 
 __all__ = ["LOADS", "EstimateRequest", "EstimateResult", "build_replica", "estimate", "run_load"]
@@ -245,10 +246,8 @@ def estimate(request: EstimateRequest) -> EstimateResult:
             f"--request-rate {request.load_value:g} exceeds the capacity of {capacity.requests_per_s * replicas:.3g} req/s: "
             "the queue grows without bound (TTFT and E2E are infinite, reported as null)"
         )
-    if not cfg.gpu.supports(cfg.precision.value.compute_key):
-        warnings.append(
-            f"{cfg.gpu.name} has no native {cfg.precision.name} tensor cores: computed in FP16 (weight-only)"
-        )
+    if weight_only := weight_only_note(cfg.gpu, cfg.precision):
+        warnings.append(weight_only)
     gpus = cfg.gpus * replicas
     return EstimateResult(
         output_tokens_per_s=point.output_tokens_per_s * replicas,

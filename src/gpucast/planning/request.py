@@ -101,6 +101,18 @@ def engine_gpus(engine: EngineSpec, gpus: tuple[GPUSpec, ...], *, named: bool) -
     return kept
 
 
+def weight_only_note(gpu: GPUSpec, precision: Precision) -> str | None:
+    """The warning for a precision the GPU has no tensor cores for (FP8 on Ampere, FP4 before Blackwell): engines
+    dequantize the weights and multiply in FP16, so the smaller weights save memory and bandwidth, not compute.
+    One wording for ``inference``, ``estimate`` and ``compare``."""
+    if gpu.supports(precision.value.compute_key):
+        return None
+    return (
+        f"{gpu.name} has no native {precision.name} tensor cores: weights are dequantized and multiplied in FP16 "
+        "(weight-only), so only memory, not compute, benefits"
+    )
+
+
 def check_request_fits(spec: ModelSpec, input_tokens: int, output_tokens: int) -> None:
     """A request longer than the model's context window (``max_position_embeddings``) is an input error, as it is
     for a length profile's or an agent's longest request: engines refuse a ``max_model_len`` beyond it (vLLM: "User-
