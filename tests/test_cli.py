@@ -229,3 +229,15 @@ def test_model_config_json_from_disk(tmp_path):
     plan = json.loads(result.stdout)
     assert plan["model"]["name"] == "my-llama"
     assert plan["model"]["total_params_b"] == pytest.approx(8.03, abs=0.01)
+
+
+def test_inference_refuses_a_training_config(tmp_path):
+    """`gpucast inference --config` of a training config planned a training run (the config's mode won over the
+    command); `training` and `forecast` take it, `inference` says which command does."""
+    config = tmp_path / "training_config.json"
+    assert run("forecast", "--generate-config", "training", "--output", str(config)).returncode == 0
+    result = run("inference", "--config", str(config), "--json", cwd=str(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "is a training config (mode 'training'): `gpucast inference` plans serving" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert run("training", "--config", str(config), "--json", cwd=str(tmp_path)).returncode == 0

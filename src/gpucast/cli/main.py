@@ -262,6 +262,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
     if args.command == "training":
         mode = "training"
+    if args.command == "inference" and mode == "training":  # the config's mode planned a training run, unasked
+        config = getattr(args, "config", None)
+        raise InputError(
+            f"--config {config!r} is a training config (mode 'training'): `gpucast inference` plans serving; "
+            "plan it with `gpucast training --config` or `gpucast forecast --config`"
+        )
     if mode == "training":
         from ..console import render_training
         from ..training.plan import plan_training
