@@ -132,18 +132,10 @@ class TrainingOptions:
         # names in any case ("LoRA", "QLoRA" as the papers write them), as --framework and --precision are read
         self.method, self.recompute, self.optimize = map(fold_case, (self.method, self.recompute, self.optimize))
         self.master_weights = fold_case(self.master_weights)
-        check_master_weights(self.master_weights)
         if self.method not in METHODS:
             raise InputError(f"--method {self.method!r} is not one of {', '.join(METHODS)}")
-        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
-        if not isinstance(self.lora_targets, (list, tuple)) or not all(isinstance(t, str) for t in self.lora_targets):
-            raise InputError(f"training.lora_targets {self.lora_targets!r} must be a list of names among "
-                             f"{', '.join(LORA_TARGET_NAMES)}, e.g. [\"q\", \"v\"]")  # fmt: skip
-        check_lora_targets(self.lora_targets)
-        if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
-            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
-        if self.recompute is not None and self.recompute not in RECOMPUTE:
-            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
+        check_training_setup(self.master_weights, self.lora_rank, self.lora_targets, self.zero, self.recompute,
+                             targets_name="training.lora_targets")  # fmt: skip
         check_parallel_sizes(
             (("--tp", self.tp), ("--pp", self.pp), ("--dp", self.dp), ("--num-gpus", self.num_gpus)),
             (("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)),
@@ -178,6 +170,27 @@ def check_parallel_sizes(
         check_positive(flag, value, integer=True, upper=100_000)
 
 
+def check_training_setup(
+    master_weights: str,
+    lora_rank: int,
+    lora_targets: tuple[str, ...] | list[str],
+    zero: int | None,
+    recompute: str | None,
+    *,
+    targets_name: str = "--lora-targets",
+) -> None:
+    """The settings ``training`` (``TrainingOptions``) and ``training-estimate`` (``TrainingEstimateRequest``) both
+    take, checked once: master weights, LoRA rank and targets, ZeRO stage (None: searched) and recomputation.
+    ``targets_name``: how a targets value that is not a list of names is named (a config's key for ``training``)."""
+    check_master_weights(master_weights)
+    check_positive("--lora-rank", lora_rank, integer=True, upper=4096)
+    check_lora_targets(lora_targets, targets_name)
+    if zero is not None and (isinstance(zero, bool) or zero not in (0, 1, 2, 3)):
+        raise InputError(f"--zero {zero!r} is not one of 0, 1, 2, 3")
+    if recompute is not None and recompute not in RECOMPUTE:
+        raise InputError(f"--recompute {recompute!r} is not one of {', '.join(RECOMPUTE)}")
+
+
 def check_master_weights(value: str) -> None:
     """``--master-weights``: FP32 master weights and optimizer states (mixed precision) or pure BF16; ``training`` and
     ``training-estimate`` refuse anything else alike."""
@@ -185,11 +198,11 @@ def check_master_weights(value: str) -> None:
         raise InputError(f"--master-weights {value!r} is not one of fp32, bf16")
 
 
-def check_lora_targets(targets: tuple[str, ...] | list[str]) -> None:
+def check_lora_targets(targets: tuple[str, ...] | list[str], name: str = "--lora-targets") -> None:
     """``--lora-targets``: at least one of the matrices LoRA can adapt (``core.training_setup.LORA_TARGET_NAMES``),
     the same check for ``training`` and ``training-estimate``."""
     if not isinstance(targets, (list, tuple)) or not all(isinstance(t, str) for t in targets):
-        raise InputError(f"--lora-targets {targets!r} must be a list of names among {', '.join(LORA_TARGET_NAMES)}, "
+        raise InputError(f"{name} {targets!r} must be a list of names among {', '.join(LORA_TARGET_NAMES)}, "
                          "e.g. [\"q\", \"v\"]")  # fmt: skip
     if not targets or any(t not in LORA_TARGET_NAMES for t in targets):
         raise InputError(f"--lora-targets {','.join(targets)!r} must be among {', '.join(LORA_TARGET_NAMES)}")

@@ -15,12 +15,10 @@ from ..core.training_search import search_parallelism
 from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_flag, check_instance, check_positive, fold_case, plain_numbers, whole
 from ..inputs.training import (
-    RECOMPUTE,
     TrainingInput,
     TrainingOptions,
-    check_lora_targets,
-    check_master_weights,
     check_parallel_sizes,
+    check_training_setup,
     resolve_framework,
 )
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
@@ -81,18 +79,12 @@ class TrainingEstimateRequest:
                 check_positive(flag, value, integer=True, upper=10**12)
         check_parallel_sizes((("--tp", self.tp), ("--pp", self.pp)),
                              (("--cp", self.cp), ("--vpp", self.vpp), ("--ep", self.ep)))  # fmt: skip
-        if self.zero is not None and (isinstance(self.zero, bool) or self.zero not in (0, 1, 2, 3)):
-            raise InputError(f"--zero {self.zero!r} is not one of 0, 1, 2, 3")
-        if self.recompute is not None and self.recompute not in RECOMPUTE:
-            raise InputError(f"--recompute {self.recompute!r} is not one of {', '.join(RECOMPUTE)}")
-        check_positive("--lora-rank", self.lora_rank, integer=True, upper=4096)
+        check_training_setup(self.master_weights, self.lora_rank, self.lora_targets, self.zero, self.recompute)
         for flag, value in (
             ("--flash-attention", self.flash_attention),
             ("--sequence-parallel", self.sequence_parallel),
         ):
             check_flag(flag, value)
-        check_master_weights(self.master_weights)
-        check_lora_targets(self.lora_targets)
 
 
 @dataclass
