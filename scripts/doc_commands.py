@@ -28,9 +28,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from update_readme import MARKER  # the block after a marker is update_readme's generated output (scripts/ on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^\s*(```|~~~)")
-MARKER = re.compile(r"^<!-- run(?: \([^)\n]+\))?: [^\n]+? -->$")  # the block after it is generated output
 INLINE = re.compile(r"(?<!`)`(gpucast [^`]+?)`(?!`)")
 CONTINUED = re.compile(r"^\s+[-\[(]")  # a usage line's next line: indented, starting with a flag or [--flag]
 FLAG = re.compile(r"(?:^|[\s\[(|])--?[A-Za-z]")
