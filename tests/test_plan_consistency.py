@@ -339,6 +339,34 @@ def test_rate_search_is_exact_for_the_fleet():
     assert fleet.min_replicas == max(2, math.ceil(30 / (est.saturation.requests_per_s * 0.7) - 1e-9))
 
 
+@pytest.mark.parametrize("margin", [0.0, 0.25, 1.0])
+@pytest.mark.parametrize(("model", "gpu", "ttft", "itl", "peak"), [
+    ("llama-3.1-8b", "H200", 48.0, 17.6, 1.0),  # tight SLOs: capacity far below saturation
+    ("llama-3.1-70b", "H100", 2000.0, 100.0, 2.0),  # loose SLOs
+    ("qwen3-30b-a3b", "L40S", 1500.0, 60.0, 1.5),
+])  # fmt: skip
+def test_autoscaler_on_the_triggers_runs_the_planned_fleet(model, gpu, ttft, itl, peak, margin):
+    """The triggers are the operating point at capacity / (1 + margin): an autoscaler on requests/s per replica
+    (desired = ceil(total / target)) runs the plan's max replicas at the planned peak, and on requests in flight the
+    fewest replicas within the trigger are the max too (a trigger at 0.7 x capacity wanted more than the max)."""
+    plan = plan_inference(
+        LLMWorkloadInput(requests_per_second=270.0 / peak / 4, peak_load_multiplier=peak, avg_input_tokens=467,
+                         avg_output_tokens=256),
+        ModelConfig(model_name=model), GPUConfig(gpu_type=gpu),
+        ServingOptions(ttft_slo_ms=ttft, itl_slo_ms=itl, safety_margin=margin),
+    ).to_dict()  # fmt: skip
+    sc, thr, res = plan["scaling"], plan["throughput"], plan["gpu_resources"]
+    assert sc["auto_scale_rps_threshold"] == pytest.approx(thr["rps_per_replica"] / (1 + margin), rel=1e-6)
+    peak_rps = sc["peak_rps"]
+    assert math.ceil(peak_rps / sc["auto_scale_rps_threshold"] - 1e-9) == res["max_replicas"]
+    # requests in flight grow with the rate per replica, so the fewest replicas whose in-flight count is within
+    # the trigger is the max: at max replicas it is within, at one fewer each replica carries more than the trigger
+    assert thr["planned_concurrency_per_replica"] <= sc["auto_scale_queue_depth_threshold"] * (1 + 1e-6)
+    if res["max_replicas"] > 1:
+        assert peak_rps / (res["max_replicas"] - 1) > sc["auto_scale_rps_threshold"]
+    assert sc["auto_scale_queue_depth_threshold"] <= thr["concurrency_per_replica"] * (1 + 1e-6)
+
+
 def test_cli_plan_and_cli_estimate_agree():
     """End to end, as a user would check it: `gpucast estimate --request-rate <peak RPS>` on the planned fleet."""
     done = _cli("inference", *PLAN_70B, "--gpu", "H100", "--precision", "FP8", "--ttft-slo-ms", "400", "--json")

@@ -52,24 +52,40 @@ def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSett
     return FleetSize(planned_peak_rps=peak, min_replicas=low, max_replicas=max(low, at_peak))
 
 
-def planned_point(estimate: ReplicaEstimate, fleet: FleetSize, workload: Workload) -> OperatingPoint:
-    """One replica's operating point at the planned peak: peak RPS spread over the peak fleet, evaluated by
-    ``serving.at_request_rate`` (what ``gpucast estimate --request-rate`` runs), so a plan's latencies are an
-    estimate of its own deployment. Never past the capacity the fleet was sized on."""
-    rate = min(fleet.planned_peak_rps / max(fleet.max_replicas, 1), estimate.capacity.requests_per_s)
+def _point_at(estimate: ReplicaEstimate, workload: Workload, rate: float) -> OperatingPoint:
+    """One replica's open-loop operating point at ``rate`` (``serving.at_request_rate``, what ``gpucast estimate
+    --request-rate`` runs), never past the capacity the fleet was sized on."""
+    rate = min(rate, estimate.capacity.requests_per_s)
     if not estimate.meets_slo:  # sized on saturation: keep the open loop just below it
         rate = min(rate, estimate.saturation.requests_per_s * (1.0 - RATE_TOLERANCE))
-    shape = {
-        "input_tokens": float(workload.input_tokens),
-        "output_tokens": float(workload.output_tokens),
-        "cached_input_tokens": estimate.cached_input_tokens,
-    }
-    point = at_request_rate(
+    return at_request_rate(
         estimate.config,
         input_tokens=workload.input_tokens,
         output_tokens=workload.output_tokens,
         rate=rate,
         cached_input_tokens=estimate.cached_input_tokens,
     )
+
+
+def scale_out_point(estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings) -> OperatingPoint:
+    """A replica's operating point at the load the fleet is sized to carry, capacity / (1 + safety margin).
+
+    The autoscaler's triggers are read here (requests/s, requests in flight and KV-cache use per replica), so that
+    an autoscaler targeting them as an average per replica -- Kubernetes' HPA: desired = ceil(total / target) --
+    runs ceil(load x (1 + margin) / capacity) replicas at every load, the planner's own rule: the maximum at the
+    planned peak, never wanting more than it (a trigger at target utilization x capacity wanted more at peak)."""
+    return _point_at(estimate, workload, estimate.capacity.requests_per_s / (1.0 + settings.safety_margin))
+
+
+def planned_point(estimate: ReplicaEstimate, fleet: FleetSize, workload: Workload) -> OperatingPoint:
+    """One replica's operating point at the planned peak: peak RPS spread over the peak fleet, evaluated by
+    ``serving.at_request_rate`` (what ``gpucast estimate --request-rate`` runs), so a plan's latencies are an
+    estimate of its own deployment. Never past the capacity the fleet was sized on."""
+    shape = {
+        "input_tokens": float(workload.input_tokens),
+        "output_tokens": float(workload.output_tokens),
+        "cached_input_tokens": estimate.cached_input_tokens,
+    }
+    point = _point_at(estimate, workload, fleet.planned_peak_rps / max(fleet.max_replicas, 1))
     # percentiles always: the plan reports them whatever percentile its SLOs bound
     return with_tail(point, estimate.config, estimate.saturation.requests_per_s, shape, workload.lengths)

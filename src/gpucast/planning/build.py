@@ -7,7 +7,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.cost import HOURS_PER_MONTH, cost_per_million_tokens
-from ..core.fleet import planned_point
+from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.perf import prefill_time
@@ -82,17 +82,17 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         lowest_ttft_ms=lowest.ttft_s * 1e3,
         lowest_itl_ms=lowest.itl_s * 1e3,
     )
-    util = settings.target_utilization
+    trigger = scale_out_point(est, workload, settings)  # the load the fleet is sized on: capacity / (1 + margin)
     scaling = ScalingRecommendation(
         recommended_min_replicas=fleet.min_replicas,
         recommended_max_replicas=fleet.max_replicas,
-        auto_scale_rps_threshold=rps * util,
-        auto_scale_gpu_util_threshold=util,
+        auto_scale_rps_threshold=trigger.requests_per_s,
+        auto_scale_gpu_util_threshold=settings.target_utilization,
         auto_scale_latency_threshold_ms=0.8 * request.slo.ttft_ms,
-        auto_scale_queue_depth_threshold=point.concurrency * util,
+        auto_scale_queue_depth_threshold=trigger.concurrency,
         auto_scale_kv_cache_usage_threshold=min(
             1.0,
-            point.batch * (workload.input_tokens + workload.output_tokens / 2) / max(mem.kv_capacity_tokens, 1) * util,
+            trigger.batch * (workload.input_tokens + workload.output_tokens / 2) / max(mem.kv_capacity_tokens, 1),
         ),
         average_rps=workload.requests_per_s,
         peak_rps=fleet.planned_peak_rps,
