@@ -95,6 +95,24 @@ def test_a_plan_re_estimated_at_its_peak_rate_gives_its_latencies(model, gpu, en
     assert again["itl_ms"] == pytest.approx(thr["estimated_itl_ms"], rel=0.02)
     assert thr["estimated_ttft_ms"] <= ttft * (1 + 1e-9) and thr["estimated_itl_ms"] <= itl * (1 + 1e-9)
     assert thr["capacity_ttft_ms"] <= ttft * (1 + 1e-9) and thr["capacity_itl_ms"] <= itl * (1 + 1e-9)
+    # the statistic the SLOs bound (p99 by default), as the plan reports it: the estimate's p99 (never below its mean)
+    assert plan["inputs"]["slo_percentile"] == "99"
+    p99_ttft, p99_tpot = max(again["ttft_p99_ms"], again["ttft_ms"]), max(again["tpot_p99_ms"], again["itl_ms"])
+    assert p99_ttft == pytest.approx(thr["ttft_at_slo_percentile_ms"], rel=0.02)
+    assert p99_tpot == pytest.approx(thr["tpot_at_slo_percentile_ms"], rel=0.02)
+    assert thr["capacity_ttft_at_slo_percentile_ms"] <= ttft * (1 + 1e-6)
+    assert thr["capacity_tpot_at_slo_percentile_ms"] <= itl * (1 + 1e-6)
+    assert thr["ttft_at_slo_percentile_ms"] <= thr["capacity_ttft_at_slo_percentile_ms"] * (1 + 1e-6)
+
+
+def test_a_plan_on_means_reports_no_percentile():
+    """SLOs on the means: the means are what they bound, and no percentile field pretends otherwise."""
+    plan = plan_inference(
+        LLMWorkloadInput(5, 500, 200), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100"),
+        ServingOptions(slo_percentile="mean"),
+    ).to_dict()  # fmt: skip
+    thr = plan["throughput"]
+    assert thr["ttft_at_slo_percentile_ms"] is None and thr["capacity_tpot_at_slo_percentile_ms"] is None
 
 
 @pytest.mark.parametrize("context_window", [163_840, 16_384])
@@ -428,3 +446,34 @@ def test_a_long_request_raises_the_default_context_window_but_not_an_explicit_on
             ModelConfig(model_name="llama-3.1-8b", context_window=4096),
             GPUConfig("H100"),
         )
+
+
+def test_cli_and_web_show_the_percentile_the_slos_bound(tmp_path):
+    """At p99 SLOs the binding numbers are the p99s: the plan table shows them beside the means (the p99 TTFT at the
+    capacity is the TTFT SLO when TTFT binds), and the web page shows the same p99s."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.store import open_store
+    from gpucast.web import WebSettings, create_app
+
+    flags = ["--model", "llama-3.1-8b", "--gpu", "H100", "--rps", "20", "--input-tokens", "1000",
+             "--output-tokens", "300", "--ttft-slo-ms", "300"]  # fmt: skip
+    thr = json.loads(_cli("inference", *flags, "--json").stdout)["throughput"]
+    assert thr["capacity_ttft_at_slo_percentile_ms"] == pytest.approx(300, rel=0.01)  # TTFT binds at its p99
+    table = _cli("inference", *flags).stdout
+    assert (
+        f"TTFT (p99)             {thr['ttft_at_slo_percentile_ms']:,.0f} ms at planned peak (300 at capacity)" in table
+    )
+    assert f"TPOT (p99)             {thr['tpot_at_slo_percentile_ms']:.1f} ms at planned peak" in table
+    store = open_store(f"sqlite:///{tmp_path / 'web.db'}")
+    try:
+        client = TestClient(create_app(store=store, settings=WebSettings()))
+        page = client.get("/plan", params={"model": "llama-3.1-8b", "gpu_type": "H100", "rps": 20, "input_tokens": 1000,
+                                           "output_tokens": 300, "ttft_slo_ms": 300}, headers={"Accept": "text/html"})  # fmt: skip
+        assert page.status_code == 200
+        assert (
+            f"<b>{thr['ttft_at_slo_percentile_ms']:,.0f} / {thr['tpot_at_slo_percentile_ms']:,.0f} ms</b>" in page.text
+        )
+        assert "p99 TTFT / TPOT at planned peak (SLOs 300 / 100)" in page.text
+    finally:
+        store.close()

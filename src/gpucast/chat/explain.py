@@ -109,9 +109,12 @@ def risk(plan: Any) -> str:
         return ("Risk: the latency targets are NOT met even with this configuration; relax the target, shorten "
                 "prompts, or choose a faster GPU.")  # fmt: skip
     ttft_slo = inputs.get("ttft_slo_ms") or 0
-    if ttft_slo and thr.estimated_ttft_ms > 0.7 * ttft_slo:
+    # the statistic the target bounds: the p99 where the SLOs are percentiles, else the mean
+    at_target = thr.ttft_at_slo_percentile_ms if thr.ttft_at_slo_percentile_ms is not None else thr.estimated_ttft_ms
+    stated = f" (p{inputs.get('slo_percentile')})" if thr.ttft_at_slo_percentile_ms is not None else ""
+    if ttft_slo and at_target > 0.7 * ttft_slo:
         return (
-            f"Risk: the first token takes about {thr.estimated_ttft_ms:,.0f} ms at the planned load, close to your "
+            f"Risk: the first token takes about {at_target:,.0f} ms{stated} at the planned load, close to your "
             f"{ttft_slo:g} ms target; a burst above the peak will breach it before autoscaling reacts."
         )
     if thr.concurrency_limit == "kv-cache":

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.layout import Layout
-from ..plans.inference import LLMCapacityPlan
+from ..plans.inference import LLMCapacityPlan, ThroughputMetrics
 from ..wording import counted, rate
 from .render_prices import comparison_footer, price_age
 
@@ -30,6 +30,24 @@ def _section(title: str, rows: list[tuple[str, str]]) -> Table:
 
 def _money(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.0f}"
+
+
+def _percentile_rows(thr: ThroughputMetrics, percentile: str) -> list[tuple[str, str]]:
+    """The statistic the SLOs bound (p99 TTFT and TPOT) at the planned peak and at the capacity, beside the means
+    (none for SLOs on the means, or a plan written before these fields)."""
+    if percentile == "mean" or thr.ttft_at_slo_percentile_ms is None or thr.tpot_at_slo_percentile_ms is None:
+        return []
+    edge_ttft, edge_tpot = thr.capacity_ttft_at_slo_percentile_ms or 0.0, thr.capacity_tpot_at_slo_percentile_ms or 0.0
+    return [
+        (
+            f"TTFT (p{percentile})",
+            f"{thr.ttft_at_slo_percentile_ms:,.0f} ms at planned peak ({edge_ttft:,.0f} at capacity)",
+        ),
+        (
+            f"TPOT (p{percentile})",
+            f"{thr.tpot_at_slo_percentile_ms:.1f} ms at planned peak ({edge_tpot:.1f} at capacity)",
+        ),
+    ]
 
 
 def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
@@ -118,6 +136,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                     f"{thr.estimated_itl_ms:.1f} ms at planned peak ({thr.capacity_itl_ms:.1f} at capacity; "
                     f"{thr.bound}-bound decode)",
                 ),
+                *_percentile_rows(thr, percentile),
                 ("End-to-end", f"{thr.estimated_e2e_latency_ms:,.0f} ms at planned peak"),
                 (
                     "Request alone",
@@ -204,7 +223,7 @@ def recheck(argv: list[str], notes: list[str]) -> None:
     """``--explain``'s last lines: the command that re-checks the plan (the CLI states it with ``export.recheck``)."""
     import shlex
 
-    console.print(f"[dim]Re-check ({notes[0]}):[/dim]", highlight=False)
+    console.print(f"[dim]Re-check ({notes[0]}):[/dim]", highlight=False, soft_wrap=True)
     console.print(shlex.join(argv), markup=False, highlight=False, soft_wrap=True)
 
 

@@ -14,6 +14,7 @@ from ..core.perf import prefill_time
 from ..core.search import Candidate
 from ..core.serving import OperatingPoint
 from ..core.specs import GIB
+from ..core.workload import SLO
 from ..plans.inference import (
     Alternative,
     CostEstimate,
@@ -81,6 +82,7 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         capacity_itl_ms=point.itl_s * 1e3,
         lowest_ttft_ms=lowest.ttft_s * 1e3,
         lowest_itl_ms=lowest.itl_s * 1e3,
+        **_at_slo_percentile(request.slo, planned, point),
     )
     trigger = scale_out_point(est, workload, settings)  # the load the fleet is sized on: capacity / (1 + margin)
     scaling = ScalingRecommendation(
@@ -108,7 +110,7 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         warnings=_warnings(request, best),
         recommendation=_recommendation(request, ranked),
         alternatives=[_alternative(c) for c in ranked[1:6]],
-        explain=explain(request, best, planned),
+        explain=explain(request, best, planned, trigger),
         versions={"gpucast": __version__, **loader.catalog_versions()},
     )
 
@@ -208,6 +210,37 @@ def infeasible_summary(request: ResolvedRequest, best: Candidate) -> str:
     )
 
 
+def _at_slo_percentile(slo: SLO, planned: OperatingPoint, capacity: OperatingPoint) -> dict[str, float | None]:
+    """TTFT and per-request TPOT (ms) at the percentile the SLOs bound, at the planned peak and at the capacity
+    (``SLO.latencies``: what the capacity search compared with the targets); None when the SLOs bound the means."""
+    if slo.percentile == "mean":
+        return {}
+    peak_ttft, peak_tpot, _ = slo.latencies(planned)
+    edge_ttft, edge_tpot, _ = slo.latencies(capacity)
+    return {
+        "ttft_at_slo_percentile_ms": peak_ttft * 1e3,
+        "tpot_at_slo_percentile_ms": peak_tpot * 1e3,
+        "capacity_ttft_at_slo_percentile_ms": edge_ttft * 1e3,
+        "capacity_tpot_at_slo_percentile_ms": edge_tpot * 1e3,
+    }
+
+
+def _percentile_explain(slo: SLO, capacity: OperatingPoint) -> list[tuple[str, str, str]]:
+    """The explain rows of the statistic the SLOs bound at the capacity (none for SLOs on the means)."""
+    if slo.percentile == "mean":
+        return []
+    ttft, tpot, _ = slo.latencies(capacity)
+    how = "core.tails: the open loop's prefill queue and the step mix (an analytic tail, or a simulation of the scheduler)"
+    return [
+        (f"TTFT p{slo.percentile} at capacity", f"{ttft * 1e3:.0f} ms", how),
+        (
+            f"TPOT p{slo.percentile} at capacity",
+            f"{tpot * 1e3:.1f} ms",
+            "per-request (E2E - TTFT) / (output - 1), " + how,
+        ),
+    ]
+
+
 def slo_statistic(percentile: str) -> str:
     """How a plan names the statistic its SLOs bound: "mean" or "p99" (core.percentiles)."""
     return "mean" if percentile == "mean" else f"p{percentile}"
@@ -294,9 +327,11 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     return notes
 
 
-def explain(request: ResolvedRequest, best: Candidate, planned: OperatingPoint) -> list[dict[str, Any]]:
+def explain(
+    request: ResolvedRequest, best: Candidate, planned: OperatingPoint, trigger: OperatingPoint
+) -> list[dict[str, Any]]:
     """Each intermediate quantity of the chosen configuration with the formula that gives it (``planned``: the
-    planned peak's operating point, as ``build_plan`` computed it)."""
+    planned peak's operating point, ``trigger`` the autoscaling triggers' one, as ``build_plan`` computed them)."""
     est, fleet = best.estimate, best.fleet
     cfg, mem, point, step = est.config, est.memory, est.capacity, est.capacity.step
     gpu, eff, w = cfg.gpu, cfg.efficiency, request.workload
@@ -372,10 +407,16 @@ def explain(request: ResolvedRequest, best: Candidate, planned: OperatingPoint) 
             f"{point.ttft_s * 1e3:.0f} ms",
             "prefill + step/2 + M/D/1 prefill queueing at rate / saturation rate",
         ),
+        *_percentile_explain(request.slo, point),
         (
             "planned peak load per replica",
             f"{planned.requests_per_s:.3f} req/s: TTFT {planned.ttft_s * 1e3:.0f} ms, ITL {planned.itl_s * 1e3:.1f} ms",
             "peak RPS / max replicas, re-estimated as gpucast estimate --request-rate does",
+        ),
+        (  # core.fleet.scale_out_point
+            "scale-out triggers",
+            f"{trigger.requests_per_s:.3f} req/s, {trigger.concurrency:.1f} in flight per replica",
+            "the operating point at capacity / (1 + safety margin), the load the fleet is sized on",
         ),
         (  # core.fleet.size_fleet: the target utilization is a share of the saturation rate, not of the SLO capacity
             "min replicas",

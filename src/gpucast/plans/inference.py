@@ -58,6 +58,12 @@ class ThroughputMetrics:
     capacity_itl_ms: float = 0.0  # ITL at the capacity
     lowest_ttft_ms: float = 0.0  # a request alone: the lowest TTFT this configuration reaches
     lowest_itl_ms: float = 0.0  # a request alone: the lowest ITL
+    # the statistic the SLOs bound (inputs.slo_percentile, e.g. p99), where it is a percentile; None at "mean" (the
+    # means above are then what the SLOs bound): TTFT and per-request TPOT at the planned peak and at the capacity
+    ttft_at_slo_percentile_ms: float | None = None
+    tpot_at_slo_percentile_ms: float | None = None
+    capacity_ttft_at_slo_percentile_ms: float | None = None
+    capacity_tpot_at_slo_percentile_ms: float | None = None
 
 
 @dataclass

@@ -173,6 +173,7 @@ def _inference(plan: dict[str, Any]) -> Report:
             ("output tokens/s per replica", _num(thr["tps_per_replica"], 0)),
             ("concurrent requests", f"{_num(thr['concurrency_per_replica'])} (limited by {thr['concurrency_limit']})"),
             ("TTFT", _num(thr["estimated_ttft_ms"], 0, "ms")), ("ITL", _num(thr["estimated_itl_ms"], 1, "ms")),
+            *_percentile_rows(plan),
             ("end-to-end latency", _num(thr["estimated_e2e_latency_ms"], 0, "ms")),
             ("meets the SLOs", _num(thr["meets_latency_sla"])), ("bound", str(thr.get("bound", "—"))),
         ]),
@@ -206,6 +207,15 @@ def _inference(plan: dict[str, Any]) -> Report:
         risks=list(plan.get("warnings", [])) + inference_risks(plan),
         alternatives=None,
     )
+
+
+def _percentile_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """The statistic the SLOs bound (p99 TTFT and TPOT) at the planned peak, where they bound a percentile."""
+    thr, q = plan["throughput"], plan["inputs"].get("slo_percentile", "mean")
+    if q == "mean" or thr.get("ttft_at_slo_percentile_ms") is None:
+        return []
+    return [(f"TTFT p{q}", _num(thr["ttft_at_slo_percentile_ms"], 0, "ms")),
+            (f"TPOT p{q}", _num(thr["tpot_at_slo_percentile_ms"], 1, "ms"))]  # fmt: skip
 
 
 def inference_risks(plan: dict[str, Any]) -> list[str]:
