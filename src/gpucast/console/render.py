@@ -205,6 +205,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
     if p.alternatives:
         alts = ", ".join(
             f"{a.gpu_type} TP={a.tensor_parallel}: {a.total_gpus} GPUs {_money(a.monthly_gpu_cost)}"
+            + ("" if a.meets_latency_sla else " (misses the SLOs)")
             for a in p.alternatives[:3]
         )
         console.print(f"[dim]Alternatives: {alts}[/dim]")
@@ -227,11 +228,24 @@ def recheck(argv: list[str], notes: list[str]) -> None:
     console.print(shlex.join(argv), markup=False, highlight=False, soft_wrap=True)
 
 
+def _judged_latencies(row: Any, percentile: bool) -> tuple[str, str]:
+    """A compare row's TTFT and token latency cells: at the SLOs' percentile where the table is, else the means (a
+    row without a tail in a percentile table is marked *)."""
+    ttft, tpot = getattr(row, "ttft_at_slo_percentile_ms", None), getattr(row, "tpot_at_slo_percentile_ms", None)
+    if percentile and ttft is not None and tpot is not None:
+        return f"{ttft:,.0f}", f"{tpot:.1f}"
+    mark = "*" if percentile else ""
+    return f"{row.ttft_ms:,.0f}{mark}", f"{row.itl_ms:.1f}{mark}"
+
+
 def comparison(rows: list[Any]) -> None:
     if not rows:
         console.print("No GPU and cloud combination can serve this workload.")
         return
     table = Table(box=box.SIMPLE_HEAD)
+    # the latencies at the capacity as the SLOs judged them: p99 TTFT and TPOT at a percentile, else the means
+    percentile = next((r.slo_percentile for r in rows if getattr(r, "ttft_at_slo_percentile_ms", None) is not None), "")
+    latency = (f"p{percentile} TTFT", f"p{percentile} TPOT") if percentile else ("TTFT ms", "ITL ms")
     for column in (
         "GPU",
         "cloud",
@@ -243,8 +257,7 @@ def comparison(rows: list[Any]) -> None:
         "GPUs",
         "$/month",
         "$/M tok",
-        "TTFT ms",
-        "ITL ms",
+        *latency,
         "SLO",
     ):
         table.add_column(
@@ -266,12 +279,13 @@ def comparison(rows: list[Any]) -> None:
             str(r.total_gpus),
             _money(r.monthly_cost),
             "n/a" if r.cost_per_million_tokens is None else f"{r.cost_per_million_tokens:.3f}",
-            f"{r.ttft_ms:,.0f}",
-            f"{r.itl_ms:.1f}",
+            *_judged_latencies(r, bool(percentile)),
             "yes" if r.meets_latency_sla else "no",
             *extra,
         )
     console.print(table)
+    if percentile and any(getattr(r, "ttft_at_slo_percentile_ms", None) is None for r in rows):
+        console.print(f"Rows marked * show mean latencies (a disaggregated row has no p{percentile})")
     footer = comparison_footer(rows)
     if footer:
         console.print(footer)

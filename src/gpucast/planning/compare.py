@@ -15,6 +15,7 @@ from typing import Any
 from ..catalog import loader
 from ..core.cost import cheapest_fleet, cost_per_million_tokens
 from ..core.specs import Precision
+from ..core.workload import SLO
 from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_positive, fold_case, name_list
 from ..inputs.offers import parse_clouds
@@ -52,6 +53,14 @@ class ComparisonRow:
     pricing: str | None = None  # on-demand | spot | 1yr | 3yr | marketplace
     reliability: str | None = None  # on-demand | reserved | spot/interruptible | marketplace
     price_as_of: str | None = None
+    # the statistic the SLOs bound (issue 21: p99 by default) at the capacity, what ``SLO yes/no`` judged: TTFT and
+    # per-request TPOT; None when the SLOs bound the means (ttft_ms and itl_ms above) or for a disaggregated row
+    slo_percentile: str = "mean"
+    ttft_at_slo_percentile_ms: float | None = None
+    tpot_at_slo_percentile_ms: float | None = None
+    # a request alone (one in flight): the lowest TTFT and ITL the row's configuration reaches, as `inference` says
+    lowest_ttft_ms: float | None = None
+    lowest_itl_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,12 +113,12 @@ def compare_gpus(
     if top and not gpu_names and all(_plain(request) for _, request in requests):
         for index, candidate in cheapest_candidates(requests, top):
             cloud, request = requests[index]
-            rows.append(_row(candidate, cloud, request.precision.name, workload))
+            rows.append(_row(candidate, cloud, request.precision.name, workload, request.slo))
     else:
         for cloud, request in requests:
             precision = request.precision.name
             found, _ = candidates_for(request, cloud=cloud)
-            rows += [_row(c, cloud, precision, workload) for c in found if c.cost_at_peak or gpu_names]
+            rows += [_row(c, cloud, precision, workload, request.slo) for c in found if c.cost_at_peak or gpu_names]
             rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_names))
     rows = _priced_where_sold(rows)
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
@@ -171,12 +180,21 @@ def _none_meets(rows: list[ComparisonRow], options: ServingOptions) -> str:
     """Every row misses the SLOs: the answer is "infeasible", as ``inference`` answers it, naming the row closest
     to the targets (the smallest worst ratio of latency to target)."""
     ttft, itl = options.ttft_slo_ms, options.itl_slo_ms
-    best = min(rows, key=lambda r: max(r.ttft_ms / ttft, r.itl_ms / itl))
-    at = "the mean" if options.slo_percentile == "mean" else f"p{options.slo_percentile}"
-    return (f"no GPU and cloud combination meets the SLOs (TTFT <= {ttft:g} ms, ITL <= {itl:g} ms at {at}): the "
+    best = min(rows, key=lambda r: max(_alone(r)[0] / ttft, _alone(r)[1] / itl))
+    at, token = ("the mean", "ITL") if options.slo_percentile == "mean" else (f"p{options.slo_percentile}", "TPOT")
+    best_ttft, best_itl = _alone(best)
+    return (f"no GPU and cloud combination meets the SLOs (TTFT <= {ttft:g} ms, {token} <= {itl:g} ms at {at}): the "
             f"closest of {len(rows)} rows, {best.gpu_type} {best.tensor_parallel}x{best.pipeline_parallel} "
-            f"{best.precision}, reaches TTFT {best.ttft_ms:,.0f} ms and ITL {best.itl_ms:,.1f} ms; relax the SLOs, "
-            "or pass --allow-infeasible to rank them anyway")  # fmt: skip
+            f"{best.precision}, reaches at best TTFT {best_ttft:,.0f} ms and ITL {best_itl:,.1f} ms (one request in "
+            "flight); relax the SLOs, or pass --allow-infeasible to rank them anyway")  # fmt: skip
+
+
+def _alone(row: ComparisonRow) -> tuple[float, float]:
+    """(TTFT, ITL) ms of ``row``'s configuration with one request in flight, the lowest it reaches (`inference`'s
+    infeasible answer names the same); its capacity point's where it has none (a disaggregated row)."""
+    if row.lowest_ttft_ms is None or row.lowest_itl_ms is None:
+        return row.ttft_ms, row.itl_ms
+    return row.lowest_ttft_ms, row.lowest_itl_ms
 
 
 def _plain(request: ResolvedRequest) -> bool:
@@ -184,8 +202,9 @@ def _plain(request: ResolvedRequest) -> bool:
     return not request.variant.active and not _variants(request) and not request.options.disaggregation
 
 
-def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput) -> ComparisonRow:
+def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput, slo: SLO) -> ComparisonRow:
     est, fleet, cost = candidate.estimate, candidate.fleet, candidate.cost_at_peak
+    ttft_at, tpot_at, _ = slo.latencies(est.capacity)  # what the SLOs judged (the means at "mean")
     tokens_per_s = workload.requests_per_second * (workload.avg_input_tokens + workload.avg_output_tokens)
     return ComparisonRow(
         gpu_type=est.config.gpu.name,
@@ -210,6 +229,11 @@ def _row(candidate: Any, cloud: str, precision: str, workload: LLMWorkloadInput)
         reliability=cost.reliability if cost else None,
         price_as_of=cost.as_of if cost else None,
         note=weight_only_note(est.config.gpu, est.config.precision) or "",
+        slo_percentile=slo.percentile,
+        ttft_at_slo_percentile_ms=None if slo.percentile == "mean" else ttft_at * 1e3,
+        tpot_at_slo_percentile_ms=None if slo.percentile == "mean" else tpot_at * 1e3,
+        lowest_ttft_ms=est.lowest.ttft_s * 1e3 if est.lowest else None,
+        lowest_itl_ms=est.lowest.itl_s * 1e3 if est.lowest else None,
     )
 
 
@@ -234,7 +258,7 @@ def _variant_rows(
         found, _ = candidates_for(changed, cloud=cloud)
         for c in found:
             if c.cost_at_peak or keep_unpriced:
-                rows.append(replace(_row(c, cloud, precision, workload), variant=name, note=_NOTES[name]))
+                rows.append(replace(_row(c, cloud, precision, workload, changed.slo), variant=name, note=_NOTES[name]))
     if request.options.disaggregation:
         rows += _disaggregated_rows(request, cloud, precision, workload, keep_unpriced=keep_unpriced)
     return rows
@@ -262,7 +286,7 @@ def _disaggregated_rows(
         cost = cheapest_fleet(prices, gpus_per_replica=cfg.gpus, replicas=instances, pricing=request.options.pricing)
         if cost is None and not keep_unpriced:
             continue
-        base = _row(v.candidate, cloud, precision, workload)
+        base = _row(v.candidate, cloud, precision, workload, request.slo)
         tokens_per_s = workload.requests_per_second * (workload.avg_input_tokens + workload.avg_output_tokens)
         rows.append(
             replace(
@@ -280,6 +304,8 @@ def _disaggregated_rows(
                 price_as_of=cost.as_of if cost else None,
                 ttft_ms=d.ttft_ms,
                 itl_ms=d.itl_ms,
+                ttft_at_slo_percentile_ms=None,  # the pools' means (core.disaggregation), no tail
+                tpot_at_slo_percentile_ms=None,
                 note=f"{d.prefill_instances} prefill + {d.decode_instances} decode instances; {d.reason}",
             )
         )
