@@ -477,3 +477,34 @@ def test_cli_and_web_show_the_percentile_the_slos_bound(tmp_path):
         assert "p99 TTFT / TPOT at planned peak (SLOs 300 / 100)" in page.text
     finally:
         store.close()
+
+
+def test_compare_shows_what_its_slos_judged_and_names_the_lowest_reachable():
+    """compare's latency columns at p99 SLOs are the p99s the SLO column judged; when no row meets the SLOs the error
+    names the closest row's lowest latencies (one request in flight), as inference names its own; and the plan's
+    alternatives that miss the SLOs say so (a cheaper 'alternative' listed beside a feasible plan looked valid)."""
+    from gpucast.planning.compare import compare_gpus
+
+    shape = LLMWorkloadInput(20, 2000, 300)
+    rows = compare_gpus(shape, ModelConfig(model_name="llama-3.1-8b"), ServingOptions(), gpu_types=["H100"], top=3)
+    for row in rows:
+        assert row.slo_percentile == "99" and row.meets_latency_sla
+        # within the targets, and at the capacity one of them (or the KV cache) binds
+        assert max(row.ttft_at_slo_percentile_ms / 2000, row.tpot_at_slo_percentile_ms / 100) <= 1 + 1e-6
+        assert row.ttft_at_slo_percentile_ms >= row.ttft_ms * (1 - 1e-9)  # a p99 never below the mean
+    table = _cli("compare", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens", "2000", "--output-tokens",
+                 "300", "--gpus", "H100", "--top", "3").stdout  # fmt: skip
+    assert "p99 TTFT" in table and "p99 TPOT" in table and f"{rows[0].ttft_at_slo_percentile_ms:,.0f}" in table
+    means = compare_gpus(shape, ModelConfig(model_name="llama-3.1-8b"), ServingOptions(slo_percentile="mean"),
+                         gpu_types=["H100"], top=1)  # fmt: skip
+    assert means[0].ttft_at_slo_percentile_ms is None
+    flags = ["--model", "llama-3.1-8b", "--rps", "20", "--input-tokens", "2000", "--output-tokens", "300",
+             "--ttft-slo-ms", "20"]  # fmt: skip
+    done = _cli("compare", *flags, "--gpus", "B200")
+    assert done.returncode == 2
+    alone = json.loads(_cli("compare", *flags, "--gpus", "B200", "--allow-infeasible", "--json").stdout)
+    best = min(alone, key=lambda r: r["lowest_ttft_ms"])
+    assert f"reaches at best TTFT {best['lowest_ttft_ms']:,.0f} ms" in done.stderr
+    assert best["lowest_ttft_ms"] > 20 and "one request in flight" in done.stderr
+    plan = _cli("inference", *flags[:-1], "40")
+    assert plan.returncode == 0 and "(misses the SLOs)" in plan.stdout
