@@ -288,4 +288,8 @@ def service_spend(result: Any, config: ServiceConfig, *, history: Any = None) ->
     the months of ``history`` (the History the forecast came from) included."""
     hf = single_service(result)
     sizing = size_services(hf, {result.unique_id: config})
+    if sizing[0].gpu_hourly_cost is None:  # the spend was $0 a month, every month, beside a timeline of "n/a"
+        raise InputError(f"no spend: {sizing[0].gpu_type} has no {config.options.pricing} price on "
+                         f"{config.options.cloud}; choose a cloud that prices it (see `gpucast prices list`) or "
+                         "leave out the spend")  # fmt: skip
     return sizing[0], monthly_spend(hf, sizing, history)
