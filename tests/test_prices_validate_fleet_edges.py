@@ -329,6 +329,25 @@ def test_fleet_says_current_gpus_are_not_used_without_the_capacity_plan(capsys: 
     assert any("current GPUs (400) not used" in n for n in json.loads(capsys.readouterr().out)["notes"])
 
 
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("cloud", "abc", "--cloud 'abc' is not one of"), ("gpu", "H900", "--gpu-type 'H900' is not in the catalog"),
+    ("model", "nosuch", "--model 'nosuch' is not in the catalog"), ("precision", "FP7", "--precision 'FP7' is not"),
+    ("output_tokens", "99999999", "must be at most 1e+06"),
+])  # fmt: skip
+def test_a_bad_value_in_the_services_table_names_its_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], column: str, value: str, words: str
+) -> None:
+    """The planner's message named a flag the user never typed (`--cloud 'abc'`), not which of the table's rows
+    held the value."""
+    lines = Path(SERVICES).read_text(encoding="utf-8").splitlines()
+    header, row = lines[0].split(","), lines[5].split(",")
+    row[header.index(column)] = value
+    table = tmp_path / "services.csv"
+    table.write_text("\n".join([*lines[:5], ",".join(row), *lines[6:]]) + "\n", encoding="utf-8")
+    error = _one_error(["fleet", "--history", FLEET, "--services", str(table)], capsys)
+    assert f"service {row[0]!r}: " in error and words in error, error
+
+
 @pytest.mark.parametrize("flags", [["--save"], ["--spend"], ["--current-gpus", "5"], ["--gpu", "H100"],
                                    ["--input-tokens", "500", "--output-tokens", "200"]])  # fmt: skip
 def test_all_services_refuses_the_flags_of_one_service(
