@@ -213,6 +213,18 @@ def test_update_writes_a_regular_file_only_and_through_a_link(
     assert link.is_symlink() and "gpu_8x_h100_sxm5" in real.read_text(encoding="utf-8")
 
 
+def test_prices_update_replaces_a_hand_written_row_of_its_provider_in_any_case(price_file: Path) -> None:
+    """A row written `cloud = "Lambda"` is lambda's: a refresh of lambda replaces it, where it was kept beside the
+    refreshed rows (and, once clouds were read in lower case, refused as a second row of the same offer)."""
+    feed = (ROOT / "tests" / "data" / "prices" / "skypilot" / "lambda" / "vms.csv").read_text(encoding="utf-8")
+    price_file.write_text(_row(cloud='"Lambda"', instance_type='"gpu_8x_h100_sxm5"', gpus="8", region='"us-west-3"',
+                               on_demand_usd_h="9.0"))  # fmt: skip
+    update(["lambda"], fetch=lambda url: feed)
+    loader.reload_prices()
+    mine = [p for p in loader.local_prices() if p.instance_type == "gpu_8x_h100_sxm5" and p.region == "us-west-3"]
+    assert [p.on_demand_usd_h for p in mine] == [23.92]
+
+
 def test_prices_update_reads_a_provider_in_any_case(
     price_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -228,7 +228,8 @@ def update(
     table = read_override()  # before the sources are read: a file that cannot be read or written fails at once
     results = [refresh(p, fetch, today) for p in chosen]
     refreshed = {r.provider for r in results}
-    rows = [row for row in table.get("instances", []) if row.get("cloud") not in refreshed]
+    # a hand-written "AWS" row is aws (price_rows reads clouds in lower case): replaced too, not kept as a duplicate
+    rows = [row for row in table.get("instances", []) if str(row.get("cloud", "")).strip().lower() not in refreshed]
     sources_table = dict(table.get("sources", {}))
     for result in results:
         rows += result.rows
