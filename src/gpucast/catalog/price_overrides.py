@@ -8,6 +8,7 @@ the packaged file, plus ``updated_at`` and per-provider ``[sources.<cloud>]`` (w
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
@@ -33,11 +34,14 @@ def read_override(path: Path | None = None) -> dict[str, Any]:
     """The override file's table, ``{}`` when there is none."""
     path = path or override_path()
     try:
+        if path.is_dir():  # `--file DIR` showed the packaged prices alone, without a word
+            raise IsADirectoryError(errno.EISDIR, "it is a directory; name a .toml file (it need not exist)")
         if not path.is_file():
             return {}
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: an editor's byte-order mark ("Invalid statement")
     except (OSError, UnicodeDecodeError) as error:  # OSError: also a name past the system's length (--file)
-        raise CatalogError(f"local price file {str(path)!r} cannot be read: {error}") from error
+        reason = getattr(error, "strerror", None) or error  # "File name too long", not "[Errno 36] ...: '<path>'"
+        raise CatalogError(f"local price file {str(path)!r} cannot be read: {reason}") from error
     except ValueError:  # a NUL byte in the path
         raise CatalogError(f"local price file {str(path)!r} cannot be read: a path cannot hold a NUL byte") from None
     try:
@@ -75,13 +79,25 @@ def dumps(table: dict[str, Any]) -> str:
 
 
 def write_override(table: dict[str, Any], path: Path | None = None) -> Path:
-    """Write the table atomically (a temporary file renamed into place) and return the path."""
+    """Write the table atomically (a temporary file renamed into place) and return the path.
+
+    The path is the user's (``--file``, ``$GPUCAST_PRICES_FILE``): a symbolic link is written through to its file
+    (the rename replaced the link and left its file stale), and only a regular file or a new name is written. A
+    directory was an IsADirectoryError traceback that left the temporary file behind, and a device (``--file
+    /dev/null`` as root) would have been replaced by a regular file."""
     path = path or override_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        raise CatalogError(f"local price file {str(path)!r} is not a regular file; name a .toml file to write")
+    target.parent.mkdir(parents=True, exist_ok=True)
     text = dumps(table)
     tomllib.loads(text)  # what is written must read back
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".prices-", suffix=".toml")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".prices-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise CatalogError(f"local price file {str(path)!r} cannot be written: {error.strerror}") from None
     return path

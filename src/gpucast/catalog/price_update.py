@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InputError, PriceSourceError
+from ..errors import CatalogError, InputError, PriceSourceError
 from . import loader
-from .price_overrides import read_override, write_override
+from .price_overrides import override_path, read_override, write_override
+from .price_rows import price_rows
 
 USER_AGENT = "gpucast-prices-update (+https://github.com/gpucast/gpucast)"
 Fetch = Callable[[str], str]
@@ -224,10 +225,11 @@ def update(
     """Refresh ``wanted`` providers (default: all) and merge them into the local override file: a refreshed
     provider's rows replace all its earlier local rows; other providers' local rows are kept."""
     chosen = wanted or list(providers())
+    table = read_override()  # before the sources are read: a file that cannot be read or written fails at once
     results = [refresh(p, fetch, today) for p in chosen]
-    table = read_override()
     refreshed = {r.provider for r in results}
-    rows = [row for row in table.get("instances", []) if row.get("cloud") not in refreshed]
+    # a hand-written "AWS" row is aws (price_rows reads clouds in lower case): replaced too, not kept as a duplicate
+    rows = [row for row in table.get("instances", []) if str(row.get("cloud", "")).strip().lower() not in refreshed]
     sources_table = dict(table.get("sources", {}))
     for result in results:
         rows += result.rows
@@ -236,6 +238,11 @@ def update(
             "read": (today or dt.date.today()).isoformat(),
             "rows": len(result.rows),
         }
+    try:  # checked before writing: a row the loader refuses (a price under a cent per GPU-hour, a duplicate offer)
+        # written first left every command failing on the file, the earlier prices lost with it
+        price_rows(rows, str(override_path()), loader.load_gpus())
+    except CatalogError as error:
+        raise CatalogError(f"{error}; nothing was written, the local price file is unchanged") from None
     write_override({"updated_at": (today or dt.date.today()).isoformat(), "sources": sources_table, "instances": rows})
     loader.reload_prices()
     loader.load_prices()  # what was written must load (known GPUs, positive prices)

@@ -48,8 +48,9 @@ def dispatch(args: argparse.Namespace) -> int:
             raise InputError(f"--file {args.file!r} cannot be read: a path cannot hold a NUL byte")
         os.environ[ENV_FILE] = args.file  # this process only: the loader and update read the same file
         loader.reload_prices()
-    if args.price_max_age_days <= 0:
-        raise InputError(f"--price-max-age-days {args.price_max_age_days!r} must be a positive whole number of days")
+    if not 0 < args.price_max_age_days <= 36500:  # the bound `inference` applies (ServingOptions, the REST body)
+        raise InputError(f"--price-max-age-days {args.price_max_age_days!r} must be a positive whole number of days, "
+                         "at most 36500")  # fmt: skip
     if args.prices_command == "update":
         return _update(args)
     rows = _rows(args)
@@ -70,7 +71,7 @@ def _rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     clouds = parse_clouds(args.clouds, loader.clouds()) if getattr(args, "clouds", None) else loader.clouds()
     gpu = loader.resolve_gpu(args.gpu).id if getattr(args, "gpu", None) else None
-    region = getattr(args, "region", None)
+    region = getattr(args, "region", None) or None  # "" is no filter, as --gpu "" and --clouds "" are
     if region:
         loader.check_region(region, see="`gpucast prices list` shows the regions")
     local = {(p.cloud, p.instance_type, p.region) for p in loader.local_prices()}
@@ -222,7 +223,8 @@ def _update(args: argparse.Namespace) -> int:
     from ..catalog.price_overrides import override_path
     from ..catalog.price_update import update
 
-    results = update(args.provider)
+    # any case, as every other name is read ("AWS" was "not one of aws, ...")
+    results = update([p.strip().lower() for p in args.provider] if args.provider else None)
     summary: list[dict[str, Any]] = [
         {"provider": r.provider, "source": r.url, "rows": len(r.rows), "uncatalogued_gpus": r.uncatalogued}
         for r in results

@@ -165,6 +165,15 @@ def _run_fleet(history: Any, args: argparse.Namespace) -> int:
 
     if args.model:
         raise InputError("--all-services forecasts load only; plan capacity per service with --service and --model")
+    # each was dropped without a word: no plan saved, no fan chart written, no spend
+    ignored = {"--save": args.save, "--save-service": args.save_service, "--spend": args.spend, "--plot": args.plot,
+               "--gpu": args.gpu, "--precision": args.precision, "--input-tokens": args.input_tokens,
+               "--output-tokens": args.output_tokens, "--current-gpus": args.current_gpus}  # fmt: skip
+    given = [flag for flag, value in ignored.items() if value not in (None, False)]
+    if given:
+        raise InputError(f"--all-services forecasts load only, and {', '.join(given)} "
+                         f"{'is' if len(given) == 1 else 'are'} for one service: pass "
+                         "--service ID instead (or `gpucast fleet` for a fleet's GPUs and spend)")  # fmt: skip
     if args.scheduler and args.backend != "dask":
         raise InputError(f"--scheduler {args.scheduler!r} needs --backend dask")
     where = "over all cores" if args.backend == "local" else f"on Dask ({args.scheduler or 'a local cluster'})"

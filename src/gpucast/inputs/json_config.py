@@ -149,7 +149,19 @@ def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
                 raise ConfigError(f"{origin}: unknown key '{key}.{inner}' (accepted: {', '.join(SECTIONS[key])})")
             section[inner] = inner_value
         result[key] = section
+    _check_options(result.get("options", {}), origin)
     return result
+
+
+def _check_options(options: dict[str, Any], origin: str) -> None:
+    """``include_cost`` took any value ("no" included: cost is always included, the key is kept for the seed's
+    configs), and an ``output_file`` of ``true`` or 5 was a TypeError traceback from pathlib."""
+    if "include_cost" in options and not isinstance(options["include_cost"], bool):
+        raise ConfigError(f"{origin}: options.include_cost {json.dumps(options['include_cost'])} must be true or false (cost "
+                          "is always included; the key is kept for older configs)")  # fmt: skip
+    output = options.get("output_file")
+    if output is not None and not isinstance(output, str):
+        raise ConfigError(f"{origin}: options.output_file {json.dumps(output)} must be a file name in quotes, or null")
 
 
 # the templates name the key without setting it: a config used as generated writes no file unasked (issue 23)

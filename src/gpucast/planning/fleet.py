@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import GpucastError, InputError
 from ..forecast.hierarchy import HierarchyForecast, align
 from ..forecast.scenarios import period_start
 from ..inputs.types import GPUConfig, ModelConfig, ServingOptions
@@ -123,7 +123,10 @@ def size_services(hf: HierarchyForecast, configs: dict[str, ServiceConfig]) -> l
         team_node = next(n for n in hf.nodes if n.id == node.parent)
         env = team_node.parent.split(":", 1)[1] if team_node.parent else ""
         peak = max(max(p.hi80 for p in hf.results[node.id].forecast), 1e-6)
-        plan = _plan(peak, (config.input_tokens, config.output_tokens), config.model, config.gpu, config.options)
+        try:
+            plan = _plan(peak, (config.input_tokens, config.output_tokens), config.model, config.gpu, config.options)
+        except GpucastError as error:  # "--cloud 'abc' is not one of ...": which of the table's rows said so?
+            raise _of_service(error, node.name) from None
         resources = plan.gpu_resources
         out.append(
             ServiceSizing(
@@ -141,6 +144,13 @@ def size_services(hf: HierarchyForecast, configs: dict[str, ServiceConfig]) -> l
             )
         )
     return out
+
+
+def _of_service(error: GpucastError, service: str) -> GpucastError:
+    """The planner's error for one service of a fleet, naming the service (its kind kept where it takes a message
+    alone, so that the REST API answers with the same status)."""
+    message = f"service {service!r}: {error}"
+    return type(error)(message) if type(error).__init__ is GpucastError.__init__ else InputError(message)
 
 
 def _band(hf: HierarchyForecast, service: str, band: str) -> np.ndarray:
@@ -288,4 +298,8 @@ def service_spend(result: Any, config: ServiceConfig, *, history: Any = None) ->
     the months of ``history`` (the History the forecast came from) included."""
     hf = single_service(result)
     sizing = size_services(hf, {result.unique_id: config})
+    if sizing[0].gpu_hourly_cost is None:  # the spend was $0 a month, every month, beside a timeline of "n/a"
+        raise InputError(f"no spend: {sizing[0].gpu_type} has no {config.options.pricing} price on "
+                         f"{config.options.cloud}; choose a cloud that prices it (see `gpucast prices list`) or "
+                         "leave out the spend")  # fmt: skip
     return sizing[0], monthly_spend(hf, sizing, history)

@@ -134,7 +134,10 @@ def run_fleet(
     skipped = dict(getattr(history, "skipped", {}))
     # a service of the table with no row in the history was left out without a word (the store's path says so)
     absent = [f"{s}: no usage history, left out" for s in groups if s not in history.ids and s not in skipped]
-    return FleetRun(hf, plan, [*(notes or []), *absent, *skipped_notes(skipped)], skipped)
+    # `fleet --no-capacity --current-gpus 400` printed no run-out date and no word about the 400
+    unused = [] if capacity or current_gpus is None else [
+        f"current GPUs ({current_gpus}) not used: without the capacity plan there is no run-out date"]  # fmt: skip
+    return FleetRun(hf, plan, [*(notes or []), *absent, *skipped_notes(skipped), *unused], skipped)
 
 
 def skipped_notes(skipped: dict[str, str]) -> list[str]:

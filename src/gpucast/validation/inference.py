@@ -70,6 +70,7 @@ METRICS = (
     *(m for m in PERCENTILE_METRICS if m != "itl_p50_ms"),
 )
 LOADS = ("max-throughput", "concurrency", "request-rate", "static-batch", "startup")
+MAX_LOAD_VALUE = 1e7  # the estimate's bound on a concurrency, a rate or a batch (EstimateRequest, the REST body)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -154,6 +155,12 @@ def _add_row(
     if load not in LOADS:
         raise _Skip(f"load {load!r} is not one of {', '.join(LOADS)}")
     load_value = _number(row, "load_value") if load in ("concurrency", "request-rate", "static-batch") else 0.0
+    if load in ("concurrency", "request-rate", "static-batch") and not 0 < load_value <= MAX_LOAD_VALUE:
+        # estimate's bounds (EstimateRequest): -3 in flight predicted a negative throughput, inf an infinite TTFT
+        raise _Skip(f"load_value {row['load_value']!r} of load {load} must be a number greater than 0 and at most "
+                    f"{MAX_LOAD_VALUE:,.0f}")  # fmt: skip
+    if load == "static-batch" and load_value != int(load_value):
+        raise _Skip(f"load_value {row['load_value']!r} of a static batch must be a whole number of sequences")
     if (metric in ("ttft_ms", "e2e_ms") or is_percentile(metric)) and load == "max-throughput":
         raise _Skip("latency with all requests queued at once (set by the request count, not the engine)")
     try:
@@ -168,6 +175,11 @@ def _add_row(
     lengths = token_lengths(row)
     if lengths is None and metric != "kv_cache_tokens":
         raise _Skip("token lengths not numeric and no mean stated")
+    if lengths is not None and not all(1 <= n < math.inf for n in lengths):
+        # NaN or inf tokens were a ValueError/OverflowError traceback, 0 output tokens a ZeroDivisionError, and -5
+        # input tokens was estimated as 1
+        raise _Skip(f"input_tokens {row['input_tokens']!r} / output_tokens {row['output_tokens']!r} must be "
+                    "finite numbers of at least 1 token")  # fmt: skip
     input_tokens, output_tokens = lengths or (1.0, 1.0)
     try:
         model = resolve_model(row["model"])

@@ -20,14 +20,17 @@ from ..errors import InputError
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict[str, str]]]:
     """Header and rows of a CSV file; a missing or unreadable file is one clear InputError."""
-    try:
-        with Path(path).open(newline="", encoding="utf-8") as handle:
+    try:  # -sig: a byte-order mark (Excel's "CSV UTF-8") hid the first column ("lacks column(s) id")
+        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             rows = [{k: (v or "") for k, v in row.items() if k is not None} for row in reader]
             return list(reader.fieldnames or []), rows
     except OSError as error:
         raise InputError(f"{str(path)!r} cannot be read: {error.strerror}") from error
-    except (UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:  # the codec's "can't decode byte 0xe9 in position 144" said what, not why
+        raise InputError(f"{str(path)!r} is not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+                         f"{error.start}): save it as a UTF-8 CSV") from error  # fmt: skip
+    except csv.Error as error:
         raise InputError(f"{str(path)!r} is not a readable CSV file: {error}") from error
 
 
