@@ -78,3 +78,20 @@ def test_one_day_traces_per_ten_minutes_scored_on_their_own_protocol(ev) -> None
     assert 0.5 < score.vs_naive < 1.5 and 0 <= score.cov80 <= score.cov95 <= 1
     text = ev.table([score])
     assert "one-day trace (per 10 minutes)" in text and "all hourly series" not in text
+
+
+def test_one_week_traces_hourly_scored_on_their_own_protocol(ev) -> None:
+    # data/traffic/azure_2024_week.csv: Azure LLM inference 2024, code and conversation, one week each, hourly
+    week = [s for s in ev.traces() if s.family == ev.WEEK_FAMILY]
+    assert sorted(s.name for s in week) == ["azure-2024/code", "azure-2024/conversation"]
+    assert not any(s.hourly or s.short for s in week) and ev.WEEK.horizon == 24
+    for s in week:
+        steps = pd.to_datetime(s.frame["timestamp"]).diff().dropna().dt.total_seconds()
+        assert len(s.frame) == 168 and (steps == 3600).all()
+    # 24 hours ahead from origins 12 hours apart, the last ending at the week's end (144), none before 3 days (72)
+    assert ev.cuts(168, 24, 7, 12, 72) == list(range(72, 145, 12))
+    score = ev.evaluate(week[0], 48, 16, 12, with_sf=False)  # the hourly arguments do not apply
+    assert 0.2 < score.vs_naive < 5 and 0 <= score.cov80 <= score.cov95 <= 1
+    assert len(score.windows[80]) == 7
+    text = ev.table([score])
+    assert "one-week trace (hourly)" in text and "all hourly series" not in text
