@@ -354,7 +354,22 @@ def test_rate_search_is_exact_for_the_fleet():
     assert est.meets_slo
     fleet = size_fleet(est, work, PlanSettings())
     assert fleet.max_replicas == max(fleet.min_replicas, math.ceil(45 * 1.25 / est.capacity.requests_per_s - 1e-9))
-    assert fleet.min_replicas == max(2, math.ceil(30 / (est.saturation.requests_per_s * 0.7) - 1e-9))
+    assert fleet.min_replicas == max(2, math.ceil(30 / (est.saturation.requests_per_s * 0.7) - 1e-9),
+                                     math.ceil(30 * 1.25 / est.capacity.requests_per_s - 1e-9))  # fmt: skip
+
+
+def test_at_a_peak_multiplier_of_1_min_and_max_replicas_are_one_count():
+    """The minimum is the fleet at average traffic by the maximum's rule: with average = peak they agree (the issue's
+    tight-SLO example planned 5 - 6 replicas for 270 req/s at every hour, and its own trigger ran 6 at average)."""
+    plan = plan_inference(
+        LLMWorkloadInput(270, 467, 256, 1.0), ModelConfig(model_name="llama-3.1-8b", precision="BF16"), GPUConfig("H200"),
+        ServingOptions(ttft_slo_ms=48, itl_slo_ms=17.6, engine="trtllm", tp=1, slo_percentile="mean"),
+    ).to_dict()  # fmt: skip
+    scaling = plan["scaling"]
+    assert scaling["recommended_min_replicas"] == scaling["recommended_max_replicas"]
+    assert scaling["average_rps"] / scaling["recommended_min_replicas"] <= scaling["auto_scale_rps_threshold"] * (
+        1 + 1e-9
+    )
 
 
 @pytest.mark.parametrize("margin", [0.0, 0.25, 1.0])

@@ -38,15 +38,24 @@ def size_fleet(estimate: ReplicaEstimate, workload: Workload, settings: PlanSett
     """Replicas for peak load with margin at the SLO capacity, and for average load at the target GPU utilization.
 
     max = max(min, ceil(peak RPS x (1 + safety margin) / capacity at the SLOs));
-    min = max(HA minimum, ceil(avg RPS / (saturation RPS x target utilization))), at most max's peak count:
+    min = max(HA minimum, ceil(avg RPS / (saturation RPS x target utilization)),
+              ceil(avg RPS x (1 + safety margin) / capacity at the SLOs)):
     the target utilization is the share of a replica's full throughput (every KV slot busy) average traffic
     may use — GPU busy time, as the autoscaler's GPU-utilization trigger reads it — so it binds where the SLOs
-    are loose (capacity near saturation) and the margin binds where they are tight.
+    are loose (capacity near saturation) and the margin binds where they are tight. The minimum is what the fleet
+    runs at average traffic, by the same rule as the maximum at peak (what the autoscaler's triggers,
+    ``scale_out_point``, run there; a capacity timeline sizes each period's peak by both rules too), so at a peak
+    multiplier of 1 the two are one count (a minimum by the utilization alone was a fleet the plan's own
+    requests/s trigger scaled out of at average traffic).
     """
     capacity = estimate.capacity.requests_per_s
     saturation = max(estimate.saturation.requests_per_s, capacity)
     peak = workload.peak_requests_per_s
-    at_average = replicas_at_utilization(workload.requests_per_s, saturation, settings.target_utilization)
+    average = workload.requests_per_s
+    at_average = max(
+        replicas_at_utilization(average, saturation, settings.target_utilization),
+        replicas_at_slo(average, capacity, settings.safety_margin),
+    )
     at_peak = replicas_at_slo(peak, capacity, settings.safety_margin)
     low = max(settings.min_replicas, at_average)
     return FleetSize(planned_peak_rps=peak, min_replicas=low, max_replicas=max(low, at_peak))

@@ -422,7 +422,8 @@ def explain(
             "min replicas",
             f"{fleet.min_replicas}",
             "max(HA minimum, ceil(avg RPS / (saturation RPS per replica "
-            f"{max(est.saturation.requests_per_s, point.requests_per_s):.3f} x target utilization)))",
+            f"{max(est.saturation.requests_per_s, point.requests_per_s):.3f} x target utilization)), "
+            "ceil(avg RPS x (1 + safety margin) / RPS per replica))",
         ),
         (
             "max replicas",
