@@ -214,3 +214,19 @@ def test_a_variant_plan_reports_its_agent_speculative_and_disaggregation_section
     verdict = dict(titles["Disaggregated prefill/decode"].rows)["verdict"]
     assert verdict.startswith(plan["disaggregation"]["winner"]) and plan["disaggregation"]["reason"] in verdict
     assert "Agent workload" in html_report(plan, alternatives=False)
+
+
+def test_a_missed_percentile_slo_is_stated_at_its_percentile() -> None:
+    """A plan that misses p99 SLOs is refused (export) and flagged (report) with its p99 latencies against the
+    targets: its mean TTFT below a p99 target said nothing about the miss. Plans written before the percentile
+    fields keep the means."""
+    from gpucast.export.plan_file import latencies_against_slos
+
+    plan = load("h100-llama-3.1-70b")
+    assert latencies_against_slos(plan).startswith("TTFT ")  # an older plan: the means
+    plan["inputs"]["slo_percentile"] = "99"
+    plan["throughput"].update(meets_latency_sla=False, estimated_ttft_ms=900.0, ttft_at_slo_percentile_ms=2400.0,
+                              tpot_at_slo_percentile_ms=41.0)  # fmt: skip
+    stated = latencies_against_slos(plan)
+    assert stated.startswith("p99 TTFT 2,400 ms vs 2000 ms, p99 TPOT 41.0 ms vs ") and "900" not in stated
+    assert any(r == f"The SLOs are not met: {stated} at the planned peak." for r in inference_risks(plan))

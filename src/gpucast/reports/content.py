@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GpucastError
-from ..export.plan_file import check_plan, inference_inputs_from_plan, training_inputs_from_plan
+from ..export.plan_file import (
+    check_plan,
+    inference_inputs_from_plan,
+    latencies_against_slos,
+    training_inputs_from_plan,
+)
 from ..wording import rate
 
 ALTERNATIVES = 8  # rows of the comparison shown: enough to see the cheaper and the faster options
@@ -224,8 +229,7 @@ def inference_risks(plan: dict[str, Any]) -> list[str]:
     cost = plan.get("cost") or {}
     risks = []
     if not thr["meets_latency_sla"]:
-        risks.append(f"The SLOs are not met: TTFT {thr['estimated_ttft_ms']:,.0f} ms (target {inputs['ttft_slo_ms']:g}),"
-                     f" ITL {thr['estimated_itl_ms']:,.1f} ms (target {inputs['itl_slo_ms']:g}).")  # fmt: skip
+        risks.append(f"The SLOs are not met: {latencies_against_slos(plan)} at the planned peak.")
     if scaling["recommended_max_replicas"] <= scaling["recommended_min_replicas"]:
         risks.append(f"No autoscaling headroom: min and max replicas are both {scaling['recommended_max_replicas']}; "
                      "a traffic spike beyond the planned peak queues requests (raise max replicas to absorb it).")  # fmt: skip
