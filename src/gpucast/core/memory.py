@@ -342,10 +342,17 @@ def for_engine_release(
     tokens, and that activation peak is taken from the KV cache. DeepSeek-R1 (an MLA model, 163,840-token
     context) on vLLM 0.7 at TP8 profiles 163,840 tokens: about 26 GiB of activations per GPU instead of 1.3,
     which on a 141 GB H200 halves the KV cache (about 290k tokens instead of 670k). ``max_model_len``: as
-    launched, else the model's context (vLLM's default). The release's other arithmetic (what its profiler
-    charges, :func:`for_engine_build`) stays with the start-up logs that state it."""
-    if engine == "vllm" and version is not None:
-        return _v0_profiling_budget(settings, version, max_model_len, mla=model.is_mla)
+    launched, else the model's context (vLLM's default). What the release's profiler charges besides the
+    allocated peak follows it too: from 0.6.4 on, and on the current release (``version`` None: V1), only the
+    non-torch memory (:data:`VLLM_NON_TORCH_GIB`), as :func:`for_engine_build` reads the start-up logs of those
+    builds; the fitted ``runtime_overhead_gib`` (logs of a pre-0.6.4 build, whose profiler charged the allocator's
+    cache) stays for older releases. (Until 2026-12-07 plans on the default V1 release charged those 2.8 GiB.)"""
+    if engine != "vllm":
+        return settings
+    if version is None or version >= VLLM_ALLOCATED_PEAK_FROM:  # the current release (V1) charges what it logs
+        settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
+    if version is not None:
+        settings = _v0_profiling_budget(settings, version, max_model_len, mla=model.is_mla)
     return settings
 
 
