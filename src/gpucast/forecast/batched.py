@@ -21,6 +21,7 @@ from .members import (
     MEDIAN_SEASONS,
     PROFILE_SEASONS,
     RECENT_FRACTION,
+    REGIME_FACTOR,
     SES_FIT_SEASONS,
     SHIFT_STEPS_FRACTION,
     SHIFT_THRESHOLD,
@@ -44,8 +45,8 @@ def _season_rows(x: np.ndarray, ends: np.ndarray, s: int, k: int) -> np.ndarray:
     return x[ends[:, None, None] + offsets[None, :, :]]
 
 
-def _profiles(z: np.ndarray, ends: np.ndarray, s: int) -> np.ndarray:
-    """``members._profile`` of every prefix z[:end]: shape (len(ends), max(s, 1))."""
+def _profiles(z: np.ndarray, ends: np.ndarray, s: int, same_regime: bool = False) -> np.ndarray:
+    """``members._profile(z[:end], s, same_regime)`` of every prefix z[:end]: shape (len(ends), max(s, 1))."""
     out = np.zeros((len(ends), max(s, 1)))
     if s <= 1:
         return out
@@ -54,7 +55,14 @@ def _profiles(z: np.ndarray, ends: np.ndarray, s: int) -> np.ndarray:
         if k == 0:
             continue
         seasons = _season_rows(z, ends[rows], s, k)
-        shape = np.median(seasons - seasons.mean(axis=2, keepdims=True), axis=1)
+        means = seasons.mean(axis=2, keepdims=True)
+        shape = np.median(seasons - means, axis=1)
+        if same_regime:  # rows with a season of another regime: the median over the kept seasons only
+            kept = np.abs(means - means[:, -1:]) <= np.log(REGIME_FACTOR)
+            split = np.flatnonzero(~kept.all(axis=(1, 2)))
+            if len(split):
+                centred = np.where(kept[split], seasons[split] - means[split], np.nan)
+                shape[split] = np.nanmedian(centred, axis=1)
         out[rows] = shape - shape.mean(axis=1, keepdims=True)
     return out
 
@@ -111,11 +119,11 @@ def level_shifts(repaired: np.ndarray, s: int, ends: np.ndarray) -> np.ndarray:
 
 
 def _smoothed(
-    z: np.ndarray, ends: np.ndarray, s: int, tail: int
+    z: np.ndarray, ends: np.ndarray, s: int, tail: int, same_regime: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per origin: SES level, profile, the de-seasonalised last ``tail`` steps (right-aligned, NaN before the
     history's start) and how many of them exist (``members._smoothed`` at every prefix)."""
-    profile = _profiles(z, ends, s)
+    profile = _profiles(z, ends, s, same_regime)
     adjusted, lengths = _tails(z, ends, profile, tail)
     window = np.minimum(ends, max(SES_FIT_SEASONS * s, 8))
     level = np.empty(len(ends))
@@ -176,7 +184,7 @@ def members_at(
     with np.errstate(all="ignore"):
         z = np.log1p(repaired)
         tail = max(DRIFT_SEASONS * s, 8, SES_FIT_SEASONS * s, period)
-        level, profile, adjusted, lengths = _smoothed(z, ends, s, tail)
+        level, profile, adjusted, lengths = _smoothed(z, ends, s, tail, same_regime=True)
         recent = max(1, round(RECENT_FRACTION * s))
         recent_level = np.empty(count)
         for n, rows in _by(np.minimum(lengths, recent)).items():

@@ -21,7 +21,7 @@ from .coverage import bands
 from .coverage import check as horizon_coverage
 from .members import forecast_members, level_shift
 from .result import Backtest, ForecastPoint, ForecastResult, Member
-from .seasonality import SeriesPlan
+from .seasonality import NO_SEASON, SeriesPlan
 
 MAX_CALIBRATED_STEPS = 336  # steps measured directly (two weeks hourly); later ones widen by leads.added_spread
 PARALLEL_MIN_SERIES = 200  # fleets below this size are fitted in-process: a pool's start-up costs more
@@ -32,6 +32,29 @@ def calibrated_steps(n: int, season: int, horizon: int) -> int:
     leaves after the first origin and ``rolling.MIN_ORIGINS`` origins."""
     room = n - rolling.first_origin(n, season) - rolling.MIN_ORIGINS + 1
     return max(1, min(horizon, 2 * max(season, 1), MAX_CALIBRATED_STEPS, room))
+
+
+def engine_season(n: int, plan: SeriesPlan, horizon: int) -> int:
+    """The season the members use: the plan's baseline season (the longest detected one, else the shortest
+    candidate where the statsforecast engine's backtest folds leave one cycle before them, else 1); where that is 1
+    but the history's seasonal rolling backtest can replay its band rule (``rolling.replay_count`` at least
+    ``rolling.MIN_REPLAY_ORIGINS``), the shortest candidate (a day at hourly steps).
+
+    Why: whether a series without a detected season got its daily members hung on the folds of the other engine,
+    which depend on the horizon (n - 3 min(horizon, n / 4) > 24 at hourly steps): four days of history were
+    forecast 24 hours ahead without a daily cycle and 6 hours ahead with one. On the Azure 2024 week traces,
+    whose weekend damps the daily cycle's autocorrelation below the detector's bar, that flat forecast was the
+    larger part of the loss after the weekend (docs/forecast-accuracy.md). Longer histories already took the
+    daily members without a detected season (ServeGen m-large shows no lag-24 autocorrelation), and the backtest
+    ranks them against seasonal-naive; the replay gate keeps the non-seasonal path where the seasonal bands could
+    not be checked on the series itself (on three days of hourly history: one season of backtest origins)."""
+    season = plan.baseline_season
+    if season > 1 or plan.cycle <= 1:
+        return season
+    cycle = plan.cycle
+    if rolling.replay_count(n, cycle, calibrated_steps(n, cycle, horizon)) >= rolling.MIN_REPLAY_ORIGINS:
+        return cycle
+    return season
 
 
 def _scale(y: np.ndarray, season: int) -> float:
@@ -65,7 +88,7 @@ def fit_series(
     steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
     can estimate their error covariance from them (``hierarchy.py``)."""
     horizon = len(stamps)
-    season = plan.baseline_season
+    season = engine_season(len(y), plan, horizon)
     steps = calibrated_steps(len(y), season, horizon)
     bt = rolling.backtest(y, season, steps)
     observed = np.isfinite(bt.actual)
@@ -127,6 +150,11 @@ def fit_series(
     ranked = sorted(mae, key=lambda n: mae[n])
     members = [Member(n, weights.get(n, 0.0), mae[n] / scale if math.isfinite(scale) else None) for n in ranked]
     notes = list(plan.warnings)
+    if season > 1 and not plan.seasons:  # the plan's note says non-seasonal; the members use the cycle anyway
+        notes = [n for n in notes if n != NO_SEASON] + [
+            f"no season passed the autocorrelation test; the members use a {season}-step cycle (seasonal-naive's), "
+            "ranked against it on the backtest"
+        ]
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
     elif quantiles is not None and quantiles.widen < 1.0:

@@ -83,12 +83,25 @@ def first_origin(n: int, season: int) -> int:
     return min(max(2 * season, 8), max(n - MIN_ORIGINS, 1))
 
 
+def backtest_origins(n: int, season: int) -> np.ndarray:
+    """The backtest's origins: every step from ``first_origin`` on, at most MAX_ORIGINS evenly spaced (the most
+    recent kept)."""
+    candidates = np.arange(first_origin(n, season), n)
+    if len(candidates) > MAX_ORIGINS:
+        candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
+    return candidates
+
+
+def replay_count(n: int, season: int, steps: int) -> int:
+    """How many origins ``replay`` can replay the band rule at on a history of ``n`` steps: fully observed origins
+    (of the last REPLAY_ORIGINS) with at least MIN_ORIGINS origins before them for ``calibrate``."""
+    full = np.flatnonzero(backtest_origins(n, season) + steps <= n)[-REPLAY_ORIGINS:]
+    return int(np.sum(full >= MIN_ORIGINS))
+
+
 def backtest(y: np.ndarray, season: int, steps: int) -> Backtested:
     n = len(y)
-    start = first_origin(n, season)
-    candidates = np.arange(start, n)
-    if len(candidates) > MAX_ORIGINS:  # evenly spaced, the most recent kept
-        candidates = candidates[np.unique(np.linspace(0, len(candidates) - 1, MAX_ORIGINS).round().astype(int))]
+    candidates = backtest_origins(n, season)
     cap = CAP_FACTOR * float(np.max(y))
     repaired = repair_outages(y, season)
     forecasts = members_at(y, repaired, season, steps, cap, candidates)  # forecast_members at every origin, batched

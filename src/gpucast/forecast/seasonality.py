@@ -24,6 +24,10 @@ WEEK_S = 7 * DAY_S
 ACF_THRESHOLD = 0.2  # lag correlation above which a daily/weekly cycle is treated as real
 MAX_FOLDS = 3
 MIN_TRAIN_POINTS = 4  # the smallest training part that a trend model can be fitted on
+NO_SEASON = (
+    "no daily or weekly seasonality used: forecast with non-seasonal members (levels, exponential smoothing and "
+    "trends over the whole history)"
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class SeriesPlan:
     baseline_season: int  # SeasonalNaive's season: the longest season used, else the daily candidate, else 1
     warnings: list[str] = field(default_factory=list)
     outages: tuple[int, ...] = ()  # steps of the fit window the loader interpolated as outages (fast engine bands)
+    cycle: int = 1  # the shortest candidate season (a day at sub-daily steps), detected or not: fast.engine_season
 
 
 def candidate_seasons(step_s: float) -> list[tuple[str, int]]:
@@ -116,9 +121,6 @@ def plan_series(y: np.ndarray, step_s: float, horizon: int) -> SeriesPlan:
     if folds < MAX_FOLDS:
         warnings.append(f"short history: backtest uses {folds} fold(s) of {fold_h} steps instead of {MAX_FOLDS}")
     if not seasons:
-        warnings.append(
-            "no daily or weekly seasonality used: forecast with non-seasonal members (levels, exponential smoothing and "
-            "trends over the whole history)"
-        )
+        warnings.append(NO_SEASON)
     baseline = seasons[-1] if seasons else next((p for p in candidates if n - folds * fold_h > p), 1)
-    return SeriesPlan(tuple(seasons), fold_h, folds, baseline, warnings)
+    return SeriesPlan(tuple(seasons), fold_h, folds, baseline, warnings, cycle=min(candidates, default=1))
