@@ -523,3 +523,20 @@ def test_compare_shows_what_its_slos_judged_and_names_the_lowest_reachable():
     assert best["lowest_ttft_ms"] > 20 and "one request in flight" in done.stderr
     plan = _cli("inference", *flags[:-1], "40")
     assert plan.returncode == 0 and "(misses the SLOs)" in plan.stdout
+
+
+def test_the_conversation_says_so_when_there_is_nothing_to_autoscale():
+    """min = max (a peak multiplier of 1): the explanation no longer says to autoscale between equal counts."""
+    from gpucast.chat.explain import explain_inference
+
+    flat = plan_inference(
+        LLMWorkloadInput(10, 500, 200, 1.0), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100")
+    )
+    assert flat.scaling.recommended_min_replicas == flat.scaling.recommended_max_replicas
+    text = " ".join(explain_inference(flat, []))
+    assert "nothing to autoscale" in text and "autoscale between them" not in text
+    peaked = plan_inference(
+        LLMWorkloadInput(50, 500, 200, 3.0), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("H100")
+    )
+    assert peaked.scaling.recommended_min_replicas < peaked.scaling.recommended_max_replicas
+    assert "autoscale between them" in " ".join(explain_inference(peaked, []))

@@ -43,10 +43,14 @@ def explain_inference(plan: Any, options: list[tuple[str, Any]], spot: Any = Non
     limit = LIMITS.get(thr.concurrency_limit, thr.concurrency_limit).format(
         itl=inputs.get("itl_slo_ms") or 0, ttft=inputs.get("ttft_slo_ms") or 0
     )
+    if res.min_replicas < res.max_replicas:
+        average = (f"at average load {res.min_replicas} copies are enough, so autoscale between them when a copy "
+                   f"passes {sc.auto_scale_rps_threshold:.2f} requests/s.")  # fmt: skip
+    else:  # nothing to scale: the same copies carry the average
+        average = f"your average load needs the same {res.min_replicas} copies, so there is nothing to autoscale."
     load = (f"Each copy handles about {thr.rps_per_replica:.2f} requests/s ({thr.concurrency_per_replica:.0f} at once, "
             f"limited by {limit}). Your peak of {sc.peak_rps:,.1f} requests/s plus headroom needs {res.max_replicas} "
-            f"copies: {res.total_gpus} GPUs in total; at average load {res.min_replicas} copies are enough, so "
-            f"autoscale between them when a copy passes {sc.auto_scale_rps_threshold:.2f} requests/s.")  # fmt: skip
+            f"copies: {res.total_gpus} GPUs in total; {average}")  # fmt: skip
     if not thr.meets_latency_sla:
         load = (f"No load meets your latency targets: even a request alone takes {thr.lowest_ttft_ms:,.0f} ms to its "
                 f"first token and {thr.lowest_itl_ms:.1f} ms per token on this configuration. The {res.total_gpus} "
