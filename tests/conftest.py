@@ -63,6 +63,20 @@ def ideal() -> Efficiency:
 
 
 @pytest.fixture
+def local_price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private local price file (``$GPUCAST_PRICES_FILE``) for the test; the loader's caches are cleared before and
+    after, so no other test sees its rows."""
+    from gpucast.catalog.price_overrides import ENV_FILE
+
+    path = tmp_path / "prices.toml"
+    monkeypatch.setenv(ENV_FILE, str(path))
+    loader.reload_prices()
+    yield path
+    monkeypatch.undo()
+    loader.reload_prices()
+
+
+@pytest.fixture
 def h100():
     return loader.resolve_gpu("H100")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.catalog.price_overrides import ENV_FILE, dumps, read_override, write_override
+from gpucast.catalog.price_overrides import dumps, read_override, write_override
 from gpucast.catalog.price_rows import merge, price_rows
 from gpucast.catalog.price_update import parse_azure, parse_skypilot_csv, update
 from gpucast.core.cost import InstancePrice, cheapest_fleet, pricing_models
@@ -31,14 +31,9 @@ VAST8 = InstancePrice("vast", "8x-H100_SXM", "h100-sxm", 8, "VN", None, marketpl
 
 
 @pytest.fixture
-def local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private local price file for the test; the loader's caches are cleared before and after."""
-    path = tmp_path / "prices.toml"
-    monkeypatch.setenv(ENV_FILE, str(path))
-    loader.reload_prices()
-    yield path
-    monkeypatch.undo()
-    loader.reload_prices()
+def local_file(local_price_file: Path) -> Path:
+    """A private local price file for the test (conftest's ``local_price_file``)."""
+    return local_price_file
 
 
 def _recorded(url: str) -> str:

@@ -43,13 +43,8 @@ def _one_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.fixture
-def price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "prices.toml"
-    monkeypatch.setenv(ENV_FILE, str(path))
-    loader.reload_prices()
-    yield path
-    monkeypatch.undo()
-    loader.reload_prices()
+def price_file(local_price_file: Path) -> Path:
+    return local_price_file
 
 
 def _row(**change: Any) -> str:
