@@ -490,6 +490,7 @@ def test_cli_and_web_show_the_percentile_the_slos_bound(tmp_path):
             f"<b>{thr['ttft_at_slo_percentile_ms']:,.0f} / {thr['tpot_at_slo_percentile_ms']:,.0f} ms</b>" in page.text
         )
         assert "p99 TTFT / TPOT at planned peak (SLOs 300 / 100)" in page.text
+        assert "<th>p99 TPOT ms</th>" in page.text  # the comparison table judges rows as `compare` does
     finally:
         store.close()
 
