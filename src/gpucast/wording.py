@@ -79,3 +79,10 @@ def shorten_quoted(message: str) -> str:
     """``message`` with every quoted value longer than ``QUOTED_LIMIT`` shortened (:func:`shorten`): the messages
     quote what was typed (``--horizon 'xxx…' …``, argparse's ``invalid int value: '999…'``)."""
     return _QUOTED.sub(lambda m: f"'{shorten(m[1])}'" if m[1] is not None else f'"{shorten(m[2])}"', message)
+
+
+def token_slo_label(percentile: str, itl_slo_ms: float) -> str:
+    """The token-latency SLO line's label on a chart of mean latencies (web and desktop): what the target bounds
+    ("TPOT p99 SLO" at a percentile, the mean ITL at "mean"), so a mean curve is not read against a p99 target as if
+    it were one."""
+    return f"ITL SLO {itl_slo_ms:g} ms" if percentile == "mean" else f"TPOT p{percentile} SLO {itl_slo_ms:g} ms"

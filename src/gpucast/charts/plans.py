@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..wording import token_slo_label
 from . import svg as charts
 from .svg import Svg
 
@@ -35,11 +36,11 @@ def result_charts(plan: dict[str, Any], curve: Any, options: Any) -> dict[str, S
     latency = charts.line_chart(
         [charts.Series("ITL ms", [(p.concurrency, p.itl_s * 1e3) for p in curve.points], charts.PALETTE[0]),
          charts.Series("TTFT ms", [(p.concurrency, p.ttft_s * 1e3) for p in curve.points], charts.PALETTE[1])],
-        title="Latency vs concurrency",
+        title="Latency vs concurrency (means)",
         x_label="requests in flight per replica",
         y_label="milliseconds",
         marker=charts.Marker(chosen.concurrency, chosen.itl_s * 1e3, f"plan: ITL {chosen.itl_s * 1e3:.0f} ms"),
-        thresholds=[charts.Threshold(options.itl_slo_ms, f"ITL SLO {options.itl_slo_ms:g} ms")],
+        thresholds=[charts.Threshold(options.itl_slo_ms, token_slo_label(options.slo_percentile, options.itl_slo_ms))],
     )  # fmt: skip
     return {"memory": memory, "throughput": throughput, "latency": latency}
 

@@ -55,6 +55,7 @@ class PlanView:
     curve: list[CurvePoint] = field(default_factory=list)
     chosen: CurvePoint | None = None
     itl_slo_ms: float | None = None
+    slo_percentile: str = "mean"  # what the token SLO bounds (its chart line's label)
     alternatives: list[Bar] = field(default_factory=list)  # monthly (serving) or total (training) cost
     sections: dict[str, Any] | None = None  # the inputs it was planned from (saved with it)
 
@@ -133,6 +134,7 @@ def _serving_charts(view: PlanView) -> None:
     c = curve.chosen
     view.chosen = CurvePoint(c.concurrency, c.output_tokens_per_s, c.ttft_s * 1e3, c.itl_s * 1e3)
     view.itl_slo_ms = options.itl_slo_ms
+    view.slo_percentile = options.slo_percentile
     rows = compare_gpus(workload, model, options, clouds=list(loader.clouds()),
                         target_gpu_utilization=gpu.target_gpu_utilization)  # fmt: skip
     own = plan["gpu_resources"]["recommended_gpu_type"], (plan.get("cost") or {}).get("cloud")

@@ -11,6 +11,7 @@ import tkinter as tk
 from tkinter import ttk
 from typing import Any, cast
 
+from ..wording import token_slo_label
 from . import canvas_charts
 from .compute import PlanView, memory_parts
 
@@ -140,9 +141,10 @@ class ResultView(ttk.Frame):
             canvas_charts.line_chart(
                 self.canvases["latency"], [("ITL ms", [(p.concurrency, p.itl_ms) for p in view.curve]),
                                            ("TTFT ms", [(p.concurrency, p.ttft_ms) for p in view.curve])],
-                title="Latency vs concurrency", x_label="requests in flight per replica", y_label="milliseconds",
-                marker=(chosen.concurrency, chosen.itl_ms, f"plan: ITL {chosen.itl_ms:.0f} ms"),
-                thresholds=[(view.itl_slo_ms, f"ITL SLO {view.itl_slo_ms:g} ms")] if view.itl_slo_ms else [],
+                title="Latency vs concurrency (means)", x_label="requests in flight per replica",
+                y_label="milliseconds", marker=(chosen.concurrency, chosen.itl_ms, f"plan: ITL {chosen.itl_ms:.0f} ms"),
+                thresholds=[(view.itl_slo_ms, token_slo_label(view.slo_percentile, view.itl_slo_ms))]
+                if view.itl_slo_ms else [],
             )  # fmt: skip
         parts, capacity, title = memory_parts(plan)
         canvas_charts.stacked_bar(self.canvases["memory"], parts, capacity, title=title)
