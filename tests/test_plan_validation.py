@@ -299,3 +299,13 @@ def test_repository_serving_data_report_structure():
     nim = next(r for r in report.results if r.ids[0] == "nim-7")  # 2 x H100 TP2, concurrency 25: 623.4 tok/s / 500
     assert nim.rate_rps == pytest.approx(623.4 / 500) and nim.needed_gpus == 26
     assert json.loads(json.dumps(report.to_dict()))["summary"][-1]["n"] == len(report.results)
+
+
+def test_rows_say_saturated_where_the_estimate_at_r_has_no_steady_state():
+    """The packaged tables hold points past the modelled capacity (NIM at 100+ clients): their `estimate
+    --request-rate R` latencies are unbounded, printed "inf" before; the table says "saturated" (JSON: null)."""
+    done = subprocess.run([*gpucast_exe(), "validate", "--plans", "--rows"], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cells = done.stdout.split()
+    assert "inf" not in cells and "saturated" in cells

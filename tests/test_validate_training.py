@@ -142,3 +142,35 @@ def test_stated_cp_vp_ep_make_moe_and_long_sequence_rows_evaluable():
     assert (setup.cp, setup.dp, setup.num_gpus) == (2, 4, 64)
     mx = setup_for({**dense, "gpu": "B200", "precision": "mxfp8"})
     assert not isinstance(mx, str) and mx[0].fp8_recipe == "mxfp8"
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("num_gpus", "0", "num_gpus '0' is not a whole number of 1 or more"),
+        ("num_gpus", "-8", "num_gpus '-8' is not a whole number of 1 or more"),
+        ("num_gpus", "eight", "num_gpus 'eight' is not a whole number"),
+        ("seq_len", "-8192", "seq_len '-8192' is not a whole number of 1 or more"),
+        ("seq_len", "8k", "seq_len '8k' is not a whole number"),
+        ("params_b", "-7", "params_b '-7' must be a positive number"),
+        ("params_b", "nan", "params_b 'nan' must be a positive number"),
+    ],
+)
+def test_a_training_row_with_a_bad_count_is_skipped_with_its_value(tmp_path, column, value, reason):
+    """The first digits of a count were read (-8 GPUs was 8; 0 GPUs let the dp column stand for them; "8k" tokens was
+    8) and a negative params_b went unread: each row is now skipped with its value (the prices sweep's leftover)."""
+    names = HEADER.split(",")
+    good = "my-run-1,my cluster,torchtitan,Llama-3.1-8B,8.03,H100,8,bf16,8192,64seq,1,1,1,8,FSDP,True,full,"
+    cells = (good + "tokens_per_s_per_gpu,6500,tokens/s/GPU,").split(",")
+    cells[names.index(column)] = value
+    report = validate_file(_write(tmp_path, [",".join(cells)]))
+    assert not report.rows
+    assert reason in dict(report.skipped)["my-run-1"]
+
+
+def test_a_count_with_a_remark_in_brackets_is_read():
+    """Published tables write "8 (1 node)": the count is read, the remark left."""
+    from gpucast.validation.training_setups import _count
+
+    assert _count({"num_gpus": "8 (1 node)"}, "num_gpus") == 8 and _count({"num_gpus": " 16 "}, "num_gpus") == 16
+    assert _count({"num_gpus": ""}, "num_gpus") is None

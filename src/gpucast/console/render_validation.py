@@ -44,6 +44,12 @@ def _pct(value: float | None, *, signed: bool = False) -> str:
     return f"{value:+.1f}" if signed else f"{value:.1f}"
 
 
+def _estimate_ms(value: float, digits: int) -> str:
+    """``estimate --request-rate R``'s latency at the measured rate, or "saturated" where R is past the modelled
+    capacity (the open loop's queue grows without bound: inf in the model, null in JSON; the table printed "inf")."""
+    return "saturated" if value != value or value == float("inf") else f"{value:,.{digits}f}"
+
+
 def _loop(value: float) -> str:
     """A closed-loop point's ``estimate --concurrency`` token latency; "-" for an open-loop point (NaN)."""
     return "-" if value != value else f"{value:.1f}"
@@ -63,7 +69,7 @@ def plan_validation(report: Any, *, rows: bool = False) -> None:
             table.add_row(
                 ident, r.source[:12], r.model, r.gpu, f"{r.tp}x{r.pp}", f"{r.input_tokens:g}/{r.output_tokens:g}",
                 f"{r.rate_rps:,.3g}", f"{r.ttft_ms:,.0f}", f"{r.itl_ms:.1f}",
-                f"{r.estimate_ttft_ms:,.0f}", f"{r.estimate_itl_ms:.1f}", _loop(r.closed_loop_itl_ms),
+                _estimate_ms(r.estimate_ttft_ms, 0), _estimate_ms(r.estimate_itl_ms, 1), _loop(r.closed_loop_itl_ms),
                 "-" if r.curve_elasticity is None else f"{r.curve_elasticity:.2f}", f"{r.capacity_ratio:.2f}",
                 planned, str(r.needed_gpus), _pct(r.error_pct, signed=True),
             )  # fmt: skip

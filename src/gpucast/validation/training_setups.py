@@ -9,6 +9,7 @@ and the mapping is the part that grows with every new source. Standard library o
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 from ..catalog.loader import resolve_gpu, resolve_model
@@ -47,9 +48,29 @@ class RowSkipped(Exception):
     """A row that cannot be mapped to a setup; the message says why."""
 
 
-def _num(text: str) -> float | None:
-    match = re.search(r"[\d.]+", text or "")
-    return float(match.group()) if match else None
+_COUNT = re.compile(r"(\d+)(?:\s*\(.*\))?")  # "8", "8 (1 node)"
+
+
+def _count(row: dict[str, str], column: str) -> int | None:
+    """A count column (``num_gpus``, ``seq_len``): blank is None (not stated); otherwise a whole number of 1 or
+    more, optionally followed by a remark in brackets as published tables write it ("8 (1 node)"), or the row is
+    skipped with its value. The first digits of the text were read before: "-8" GPUs was 8, "0" GPUs let the dp
+    column stand for the GPU count, and "4k" tokens was 4."""
+    text = (row.get(column) or "").strip()
+    if not text:
+        return None
+    count = _COUNT.fullmatch(text)
+    if count is None or int(count.group(1)) < 1:
+        raise RowSkipped(f"{column} {text!r} is not a whole number of 1 or more")
+    return int(count.group(1))
+
+
+def _check_params_b(row: dict[str, str]) -> None:
+    """``params_b`` is the row's own statement of the model size: blank, or a positive number of billions
+    (a negative or non-number size was accepted unread on a catalog model's row)."""
+    text = (row.get("params_b") or "").strip()
+    if text and not 0 < float_column(row, "params_b") < math.inf:
+        raise RowSkipped(f"params_b {text!r} must be a positive number of billions of parameters")
 
 
 def _int(row: dict[str, str], column: str, default: int | None = None) -> int:
@@ -104,12 +125,13 @@ def setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool] | str:
 
 def _setup_for(row: dict[str, str]) -> tuple[TrainingSetup, float, bool]:
     rid, notes = row["id"], row.get("notes", "")
-    seq = int(_num(row["seq_len"]) or 0)
+    seq = _count(row, "seq_len")
     if not seq:
         raise RowSkipped("sequence length / batch not stated")
+    _check_params_b(row)
     batch_match = re.search(r"(\d+)seq", row["global_batch_tokens_or_seqs"])
     gpu = resolve_gpu(GPU_NAMES.get(row["gpu"], row["gpu"]))
-    num_gpus = int(_num(row["num_gpus"]) or 0)
+    num_gpus = _count(row, "num_gpus") or 0
     if rid.startswith("mpt-"):
         size = row["model"].split("-")[1].lower()
         h, a, layers = MPT[size]
