@@ -218,15 +218,26 @@ def _g(value: Any) -> str:
     return f"{float(value):g}" if isinstance(value, (int, float)) else str(value)
 
 
+def percentile_latencies(plan: dict[str, Any]) -> tuple[str, float, float] | None:
+    """(percentile, TTFT ms, per-request TPOT ms) at the planned peak in the statistic the plan's SLOs bound, or
+    None where they bound the means (or the plan was written before these fields): what the report's rows, the
+    refusal below and the re-check line state."""
+    thr, q = plan["throughput"], plan["inputs"].get("slo_percentile", "mean")
+    ttft, tpot = thr.get("ttft_at_slo_percentile_ms"), thr.get("tpot_at_slo_percentile_ms")
+    if q == "mean" or ttft is None or tpot is None:
+        return None
+    return str(q), float(ttft), float(tpot)
+
+
 def latencies_against_slos(plan: dict[str, Any]) -> str:
     """The plan's latencies at its planned peak beside its targets, in the statistic the targets bound: "p99 TTFT
     2,310 ms vs 2000 ms, p99 TPOT 41 ms vs 100 ms" for percentile SLOs (a mean below a p99 target said nothing
     about it), the means for SLOs on the means and for plans written before the percentile fields."""
     thr, inputs = plan["throughput"], plan["inputs"]
-    q = inputs.get("slo_percentile", "mean")
-    ttft, tpot = thr.get("ttft_at_slo_percentile_ms"), thr.get("tpot_at_slo_percentile_ms")
-    if q != "mean" and ttft is not None and tpot is not None:
-        names, values = (f"p{q} TTFT", f"p{q} TPOT"), (float(ttft), float(tpot))
+    at = percentile_latencies(plan)
+    if at is not None:
+        q, ttft, tpot = at
+        names, values = (f"p{q} TTFT", f"p{q} TPOT"), (ttft, tpot)
     else:
         names = ("TTFT", "ITL")
         values = (float(thr.get("estimated_ttft_ms", 0)), float(thr.get("estimated_itl_ms", 0)))

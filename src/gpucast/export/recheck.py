@@ -16,7 +16,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..errors import GpucastError, InputError
-from .plan_file import check_plan
+from .plan_file import check_plan, percentile_latencies
 
 
 def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -58,10 +58,11 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
     notes = [f"the plan's fleet at its planned peak: {thr['planned_rps_per_replica']:.4g} req/s per replica x "
              f"{res['max_replicas']} replicas; it should print TTFT {thr['estimated_ttft_ms']:,.0f} ms and ITL "
              f"{thr['estimated_itl_ms']:,.1f} ms (the means)"]  # fmt: skip
-    if thr.get("ttft_at_slo_percentile_ms") is not None and thr.get("tpot_at_slo_percentile_ms") is not None:
-        q = inputs.get("slo_percentile")
-        notes[0] += (f", and with --json ttft_p{q}_ms {thr['ttft_at_slo_percentile_ms']:,.0f} and tpot_p{q}_ms "
-                     f"{thr['tpot_at_slo_percentile_ms']:,.1f} (what the p{q} SLOs bound; never below the means)")  # fmt: skip
+    at = percentile_latencies(plan)
+    if at is not None:
+        q, ttft, tpot = at
+        notes[0] += (f", and with --json ttft_p{q}_ms {ttft:,.0f} and tpot_p{q}_ms {tpot:,.1f} (what the p{q} SLOs "
+                     "bound; never below the means)")  # fmt: skip
     agent = plan.get("agent")
     if agent:
         argv += ["--input-tokens", str(round(float(agent["mean_input_tokens_per_call"]))),

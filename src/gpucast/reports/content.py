@@ -17,6 +17,7 @@ from ..export.plan_file import (
     check_plan,
     inference_inputs_from_plan,
     latencies_against_slos,
+    percentile_latencies,
     training_inputs_from_plan,
 )
 from ..wording import rate
@@ -216,11 +217,11 @@ def _inference(plan: dict[str, Any]) -> Report:
 
 def _percentile_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
     """The statistic the SLOs bound (p99 TTFT and TPOT) at the planned peak, where they bound a percentile."""
-    thr, q = plan["throughput"], plan["inputs"].get("slo_percentile", "mean")
-    if q == "mean" or thr.get("ttft_at_slo_percentile_ms") is None:
+    at = percentile_latencies(plan)
+    if at is None:
         return []
-    return [(f"TTFT p{q}", _num(thr["ttft_at_slo_percentile_ms"], 0, "ms")),
-            (f"TPOT p{q}", _num(thr["tpot_at_slo_percentile_ms"], 1, "ms"))]  # fmt: skip
+    q, ttft, tpot = at
+    return [(f"TTFT p{q}", _num(ttft, 0, "ms")), (f"TPOT p{q}", _num(tpot, 1, "ms"))]
 
 
 def inference_risks(plan: dict[str, Any]) -> list[str]:
