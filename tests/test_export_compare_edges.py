@@ -250,3 +250,30 @@ def test_a_gpu_no_cloud_prices_is_listed_once_saying_so(capsys: pytest.CaptureFi
     rows = _compare_rows(capsys, "--gpus", "mi325x")
     assert len(rows) == 1 and rows[0]["monthly_cost"] is None
     assert "Instinct MI325X has no price on " in rows[0]["note"] and "listed once, unpriced" in rows[0]["note"]
+
+
+def test_output_write_that_fails_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """A write that fails part-way (a full disk; here the process's file-size limit, a real EFBIG from the
+    kernel) left ``.plan.json.tmp`` beside the output: the temporary file is removed and the error is one line."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a signal past the limit
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+    out = tmp_path / "plan.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gpucast", "inference", *SERVING, "--gpu", "H100", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "cannot be written: File too large" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

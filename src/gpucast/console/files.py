@@ -30,8 +30,12 @@ def write_text(path: str, text: str) -> None:
             return
         target = target.resolve() if target.is_symlink() else target
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        except OSError:  # a full disk: the partial temporary file must not stay beside the output
+            tmp.unlink(missing_ok=True)
+            raise
     except OSError as error:
         raise InputError(f"--output {path!r} cannot be written: {error.strerror}") from error
     except ValueError:  # a NUL byte in the path: a ValueError traceback from export and report before
