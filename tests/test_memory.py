@@ -280,3 +280,32 @@ def test_a_plan_takes_what_its_vllm_release_charges(version, overhead):
         assert released.runtime_overhead_gib == for_engine_build(vllm, "vllm", version=version).runtime_overhead_gib
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
     assert for_engine_release(sglang, "sglang", llama, version, 4096) == sglang
+
+
+def test_pre_0_6_4_vllm_charges_the_overhead_fitted_on_its_platform():
+    """vLLM 0.4.1, Llama-3-8B BF16 on one RTX 3090 at gpu_memory_utilization 0.9 and max_model_len 8192 (the
+    configuration of the held-out percentile source zhjunqin_llama3_8b_rtx3090_sharegpt.csv, which logged 2358
+    blocks = 37,728 tokens). By hand: 0.9 x 23.58 GiB = 21.222 GiB; weights 8,030,261,248 x 2 B = 14.9575 GiB;
+    activation peak 8192 x (3 x 4096 + 3 x 14336) x 2 B + 256 x 128,256 x 4 B = 0.9661 GiB; the CUDA logs' 1.0 GiB
+    leaves 4.2984 GiB, / 128 KiB per token = 35,212 tokens (-6.7%; the ROCm logs' 2.8 GiB left 20,466, -46%).
+    The same release on an MI300X charges the ROCm 2.8 GiB; 0.6.4+ and V1 charge the non-torch 0.2 GiB on both."""
+    vllm, llama = loader.resolve_engine("vllm"), loader.resolve_model("llama-3-8b")
+    assert dict(vllm.runtime_overhead_by_vendor) == {"nvidia": 1.0, "amd": 2.8}
+    kwargs = {"precision": Precision.BF16, "kv_precision": Precision.BF16, "tp": 1}
+
+    def memory(gpu: str, version: tuple[int, int, int] | None):
+        settings = for_engine_release(MemorySettings.for_engine(vllm), "vllm", llama, version, 8192)
+        return estimate_memory(llama, loader.resolve_gpu(gpu), settings=settings, **kwargs)
+
+    old = memory("rtx-3090", (0, 4, 1))
+    by_hand = (
+        0.9 * 23.58 - 8_030_261_248 * 2 / GIB - (8192 * (3 * 4096 + 3 * 14336) * 2 + 256 * 128_256 * 4) / GIB - 1.0
+    )
+    assert old.overhead_gib == 1.0 and old.kv_cache_gib == pytest.approx(by_hand) == pytest.approx(4.2984, abs=1e-4)
+    assert old.kv_capacity_tokens == int(by_hand * GIB // 131_072) == 35_212
+    assert memory("mi300x", (0, 4, 1)).overhead_gib == 2.8
+    for gpu in ("rtx-3090", "mi300x"):
+        assert memory(gpu, (0, 6, 4)).overhead_gib == memory(gpu, None).overhead_gib == VLLM_NON_TORCH_GIB
+    # an engine without a per-vendor table charges its one value everywhere
+    sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
+    assert sglang.overhead_gib("nvidia") == sglang.overhead_gib("amd") == sglang.runtime_overhead_gib

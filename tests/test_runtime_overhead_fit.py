@@ -62,7 +62,10 @@ def test_solved_overhead_reproduces_the_logged_cache(fit_script, engine):
     logged = 500_000
     overhead = fit_script.solve_overhead_gib(model, gpu, settings=settings, kv_tokens=logged, **kwargs)
     again = estimate_memory(
-        model, gpu, settings=dataclasses.replace(settings, runtime_overhead_gib=overhead), **kwargs
+        model,
+        gpu,
+        settings=dataclasses.replace(settings, runtime_overhead_gib=overhead, runtime_overhead_by_vendor=()),
+        **kwargs,
     ).kv_capacity_tokens
     assert again == pytest.approx(logged, abs=1)
 
@@ -85,3 +88,28 @@ def test_rows_whose_build_charges_non_torch_memory_are_not_fitted(fit_script):
     }  # fmt: skip
     assert fit_script.fit_row(row).excluded == fit_script.BUILD_EXCLUDED
     assert not fit_script.fit_row(row | {"engine": "vLLM v0.6.3"}).excluded
+
+
+def test_vllm_v0_overhead_is_fitted_per_gpu_vendor(fit_script):
+    """vLLM builds before 0.6.4: the CUDA start-up logs (kv_capacity_logs.csv) and the ROCm ones (kv_capacity.csv)
+    are fitted apart, each vendor's median; the logs file's SGLang rows and its 0.6.4 rows are not fitted, nor its
+    bug-report row (kvl-7) or the AWQ allocator outlier (kvl-1). By hand, the CUDA rows' implied overheads:
+    RTX 3090 0.9 x 23.58 - 14.958 - 0.966 - 2354 x 16 x 128 KiB (4.598) = 0.700 GiB, and 0.62 (RTX 4090 TP2),
+    1.42 (RTX 6000 Ada), 1.38 (L4): median (0.70 + 1.38) / 2 = 1.04 -> 1.0 GiB."""
+    rows = [fit_script.fit_row(r) for r in fit_script.startup_rows(fit_script.DEFAULT_DATA)]
+    logs = [fit_script.fit_row(r, from_logs=True) for r in fit_script.log_rows()]
+    assert {r.engine for r in logs} == {"vllm"}
+    assert {r.row_id for r in logs if r.excluded} == {"kvl-1", "kvl-4", "kvl-5", "kvl-7"}
+    rtx3090 = next(r for r in logs if r.row_id == "kvl-9")
+    by_hand = 0.9 * 23.58 - 8_030_261_248 * 2 / GIB - 1_037_303_808 / GIB - 2354 * 16 * 131_072 / GIB
+    assert rtx3090.vendor == "nvidia"
+    assert rtx3090.overhead_gib == pytest.approx(by_hand) == pytest.approx(0.700, abs=1e-3)
+    by_vendor = fit_script.fit_by_vendor(rows + logs)
+    cuda = [r.overhead_gib for r in logs if not r.excluded]
+    assert len(cuda) == 4 and by_vendor["vllm"]["nvidia"] == pytest.approx(statistics.median(cuda))
+    assert {vendor: fit_script.rounded(value) for vendor, value in by_vendor["vllm"].items()} == {
+        "nvidia": 1.0,
+        "amd": 2.8,
+    }
+    assert set(by_vendor) == {"vllm"}  # SGLang's rows are all on NVIDIA GPUs: one value
+    assert fit_script.fit(rows + logs) == fit_script.fit(rows)  # the logs do not move an engine's one value

@@ -59,6 +59,8 @@ def _build(cls: type, key: str, entry: dict[str, Any], filename: str) -> Any:
     for name in ("aliases", "vendors"):
         if name in values:
             values[name] = tuple(values[name])
+    if isinstance(values.get("runtime_overhead_by_vendor"), dict):  # engines.toml: { nvidia = 1.0, amd = 2.8 }
+        values["runtime_overhead_by_vendor"] = tuple(sorted(values["runtime_overhead_by_vendor"].items()))
     try:
         return cls(id=key, **values)
     except TypeError as error:

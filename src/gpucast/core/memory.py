@@ -37,6 +37,8 @@ class MemorySettings:
     # CUDA context, CUDA graphs, NCCL buffers: a placeholder for direct core use; plans and estimates take the
     # engine's value (engines.toml runtime_overhead_gib, fitted by scripts/fit_runtime_overhead.py) via for_engine
     runtime_overhead_gib: float = 1.0
+    # (vendor, GiB) in place of runtime_overhead_gib on that vendor's GPUs (EngineSpec.runtime_overhead_by_vendor)
+    runtime_overhead_by_vendor: tuple[tuple[str, float], ...] = ()
     max_batched_tokens: int = 8192  # vLLM V1 chunked-prefill token budget: sizes the activation peak
     activation_bytes: float = 2.0  # activations are BF16/FP16 whatever the weight format
     # How the engine's memory fraction is applied (see kv_cache_bytes):
@@ -56,10 +58,16 @@ class MemorySettings:
             if gpu_memory_utilization is None
             else gpu_memory_utilization,
             runtime_overhead_gib=engine.runtime_overhead_gib,
+            runtime_overhead_by_vendor=engine.runtime_overhead_by_vendor,
             max_batched_tokens=engine.max_batched_tokens,
             memory_mode=engine.memory_mode,
             kv_reservation=engine.kv_reservation,
         )
+
+    def overhead_gib(self, vendor: str) -> float:
+        """The runtime overhead per GPU on a GPU of ``vendor`` (GPUSpec.vendor): the engine's value for that
+        platform where it has one (vLLM before 0.6.4: CUDA and ROCm logs fit apart), else the one value."""
+        return dict(self.runtime_overhead_by_vendor).get(vendor, self.runtime_overhead_gib)
 
     def kv_tokens_per_sequence(self, input_tokens: float, output_tokens: float) -> float:
         """KV tokens one running sequence occupies on average: its mean length (prompt + half the output, as it
@@ -256,7 +264,7 @@ def estimate_memory(
     layout = Layout(tp, pp, attention_dp=attention_dp)
     weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)
-    overhead = settings.runtime_overhead_gib * GIB
+    overhead = settings.overhead_gib(gpu.vendor) * GIB
     usable, kv_cache = kv_cache_bytes(gpu.cuda_memory_bytes, weights, activations, overhead, settings)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp // attention_dp, pp, context_tokens)
     sizing = kv_per_token
@@ -345,15 +353,20 @@ def for_engine_release(
     launched, else the model's context (vLLM's default). What the release's profiler charges besides the
     allocated peak follows it too: from 0.6.4 on, and on the current release (``version`` None: V1), only the
     non-torch memory (:data:`VLLM_NON_TORCH_GIB`), as :func:`for_engine_build` reads the start-up logs of those
-    builds; the fitted ``runtime_overhead_gib`` (logs of a pre-0.6.4 build, whose profiler charged the allocator's
-    cache) stays for older releases. (Until 2026-12-07 plans on the default V1 release charged those 2.8 GiB.)"""
+    builds; the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
+    vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases."""
     if engine != "vllm":
         return settings
     if version is None or version >= VLLM_ALLOCATED_PEAK_FROM:  # the current release (V1) charges what it logs
-        settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
+        settings = _non_torch_only(settings)
     if version is not None:
         settings = _v0_profiling_budget(settings, version, max_model_len, mla=model.is_mla)
     return settings
+
+
+def _non_torch_only(settings: MemorySettings) -> MemorySettings:
+    """``settings`` charging only the logged non-torch memory (vLLM 0.6.4+ and V1), on every platform."""
+    return dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB, runtime_overhead_by_vendor=())
 
 
 def _v0_profiling_budget(
@@ -389,8 +402,9 @@ def for_engine_build(
       An MLA model (``mla``: DeepSeek) runs unchunked on every V0 release (:func:`vllm_v0_unchunked`).
     - What the profiler charges. Up to 0.6.3 the KV budget is ``gpu_memory_utilization x total`` minus the
       device memory in use after the profiling run (0.2.x: ``total - free``; 0.4-0.6.3: ``initial free - free``),
-      which also counts the PyTorch allocator's cached blocks, the CUDA context and communication buffers: the
-      engine's fitted ``runtime_overhead_gib`` (fitted to such logs) stands for them. From 0.6.4 on
+      which also counts the PyTorch allocator's cached blocks, runtime workspaces and communication buffers: the
+      engine's overhead fitted to such logs stands for them, per platform (CUDA logs leave about 1 GiB, the ROCm
+      ones about 2.8; :meth:`MemorySettings.overhead_gib`). From 0.6.4 on
       (``worker.py`` "Memory profiling results: ... peak_torch_memory ... non_torch_memory") and in V1 it is
       ``utilization x total - weights - allocated activation peak - non-torch memory``: the overhead is the
       logged non-torch memory, :data:`VLLM_NON_TORCH_GIB`.
@@ -407,7 +421,7 @@ def for_engine_build(
         if max_model_len is not None:
             settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
         if version >= VLLM_ALLOCATED_PEAK_FROM:
-            settings = dataclasses.replace(settings, runtime_overhead_gib=VLLM_NON_TORCH_GIB)
+            settings = _non_torch_only(settings)
     if engine == "sglang" and build_date is not None:
         if not includes_indexer_sizing:
             settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)

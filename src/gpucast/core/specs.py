@@ -259,6 +259,10 @@ class EngineSpec:
     max_batched_tokens: int
     runtime_overhead_gib: float
     aliases: tuple[str, ...] = ()
+    # (GPU vendor, GiB) where the overhead differs by platform, in place of ``runtime_overhead_gib`` on that vendor's
+    # GPUs: vLLM builds before 0.6.4 charge what the CUDA or ROCm runtime holds besides the allocated peak, which the
+    # start-up logs of each platform fit separately (scripts/fit_runtime_overhead.py); () = one value for all
+    runtime_overhead_by_vendor: tuple[tuple[str, float], ...] = ()
     source: str = ""
     as_of: str = ""
     # whether the engine keeps only the window on sliding-window layers (KV cache and attention); False: it

@@ -273,7 +273,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"Engine: {engine.name} {engine.version} (continuous batching, chunked prefill, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
-        f"{s.memory.runtime_overhead_gib:g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
+        f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
         f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms "
         f"+ {eff.sequence_overhead_s * 1e6:.1f} us per sequence",
