@@ -67,7 +67,7 @@ EXCLUDE = {
 }
 
 
-# A start-up row whose engine build charges something else than the fitted overhead (core.memory.for_engine_build):
+# A start-up row whose engine build charges something else than the fitted overhead (core.engine_releases.for_engine_build):
 BUILD_EXCLUDED = "its engine build charges only the logged non-torch memory (vLLM 0.6.4+ and V1), not this overhead"
 
 

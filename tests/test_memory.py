@@ -104,13 +104,8 @@ def test_kv_reservation_sets_how_many_sequences_the_cache_admits():
 
 
 # ---------------------------------------------------------------------------------------------- engine builds
-from gpucast.core.memory import (  # noqa: E402
-    VLLM_NON_TORCH_GIB,
-    activation_peak_bytes,
-    for_engine_build,
-    for_engine_release,
-    indexer_key_bytes,
-)
+from gpucast.core.engine_releases import VLLM_NON_TORCH_GIB, for_engine_build, for_engine_release  # noqa: E402
+from gpucast.core.memory import activation_peak_bytes, indexer_key_bytes  # noqa: E402
 
 
 def test_dense_activation_peak_matches_the_rtx3090_log_slope(llama8b):
@@ -227,7 +222,7 @@ def test_sglang_default_fraction_by_gpu_and_layout():
     512 + 1.5 x 16,384 + 2 x 512 + 1024 x 8 / 8 + 3 x 512 x 8 + 1.5 x 512 x 8 = 45,568 -> (183,359 - 45,568) /
     183,359 = 0.751; an H100 (81,559 MiB) at TP1 reserves 512 + 1.5 x 8192 + 2 x 256 + 128 = 13,440 -> 0.835;
     a 24 GiB card at TP1: 512 + 3072 + 48 + 128 = 3,760 of 24,576 -> 0.847."""
-    from gpucast.core.memory import sglang_default_mem_fraction
+    from gpucast.core.engine_releases import sglang_default_mem_fraction
 
     assert sglang_default_mem_fraction(183_359, tp=8, dp=8, dp_attention=True) == 0.751
     assert sglang_default_mem_fraction(81_559, tp=1) == round((81_559 - 13_440) / 81_559, 3) == 0.835

@@ -117,7 +117,7 @@ def test_a_plan_on_means_reports_no_percentile():
 
 @pytest.mark.parametrize("context_window", [163_840, 16_384])
 def test_an_engine_release_plans_and_re_estimates_with_the_same_memory(context_window):
-    """A V0 vLLM (0.7.4) serving DeepSeek-R1 profiles its whole max_model_len (core.memory.for_engine_release): the
+    """A V0 vLLM (0.7.4) serving DeepSeek-R1 profiles its whole max_model_len (core.engine_releases.for_engine_release): the
     plan and ``estimate --engine-version 0.7.4 --max-model-len <its window>`` hold the same KV cache and agree."""
     options = ServingOptions(ttft_slo_ms=8000, itl_slo_ms=90, engine="vllm", engine_version="0.7.4", tp=8,
                              slo_percentile="mean")  # fmt: skip

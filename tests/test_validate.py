@@ -151,16 +151,20 @@ def test_every_percentile_file_is_evaluated_row_by_row():
 
 def test_kv_capacity_start_up_logs_meet_the_issue_target():
     """Issue 20's target for KV capacity: within 10% (median) of the engines' start-up logs. The rows whose engine
-    build gpucast models (core.memory.for_engine_build) are within 5%; the two known misses (vLLM 0.2.7's allocator
-    reserve on Mixtral AWQ, kvl-1; a V1 build's profiling bug, kv-1) are reported, not hidden (docs/accuracy.md)."""
+    build gpucast models exactly (core.engine_releases.for_engine_build: vLLM 0.6.4+, SGLang) are within 5%; those of
+    vLLM before 0.6.4, whose overhead is the fitted median of their vendor's logs, within 15%; the three known misses
+    (vLLM 0.2.7's allocator reserve on Mixtral AWQ, kvl-1; 0.2.5's regression, kvl-7; a V1 build's profiling bug,
+    kv-1) are reported, not hidden (docs/accuracy.md)."""
     from pathlib import Path
 
     data = Path(__file__).resolve().parents[1] / "data" / "benchmarks"
     rows = [r for name in ("kv_capacity.csv", "kv_capacity_logs.csv") for r in validate_file(data / name).rows]
     errors = {r.id: r.predicted / r.measured - 1 for r in rows if r.metric == "kv_cache_tokens"}
-    assert len(errors) == 9
-    modelled = {k: v for k, v in errors.items() if k not in ("kvl-1", "kv-1")}
-    assert all(abs(e) < 0.05 for e in modelled.values()), modelled
+    assert len(errors) == 14
+    fitted_overhead = ("kvl-6", "kvl-8", "kvl-9", "kvl-10")  # NVIDIA logs of vLLM 0.2-0.4: the fitted 1.0 GiB
+    modelled = {k: v for k, v in errors.items() if k not in ("kvl-1", "kvl-7", "kv-1", *fitted_overhead)}
+    assert len(modelled) == 7 and all(abs(e) < 0.05 for e in modelled.values()), modelled
+    assert all(abs(errors[k]) < 0.15 for k in fitted_overhead), errors
     assert percentile([abs(e) for e in errors.values()], 50) < 0.10
 
 

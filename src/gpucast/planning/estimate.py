@@ -16,9 +16,10 @@ from typing import Any
 from ..catalog import loader
 from ..core.agent_search import add_proposer
 from ..core.engine_era import parse_engine_version
+from ..core.engine_releases import for_engine_release
 from ..core.inference import replica_config
 from ..core.layout import Layout
-from ..core.memory import MemorySettings, for_engine_release
+from ..core.memory import MemorySettings
 from ..core.percentiles import QUANTILES
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load

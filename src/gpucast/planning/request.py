@@ -14,7 +14,8 @@ from ..core.agent import AgentShape, largest_calls, max_context_tokens
 from ..core.agent_search import ServingVariant
 from ..core.cost import INTERRUPTIBLE
 from ..core.engine_era import parse_engine_version
-from ..core.memory import MemorySettings, for_engine_release
+from ..core.engine_releases import for_engine_release
+from ..core.memory import MemorySettings
 from ..core.params import count_parameters, representative_dense_model
 from ..core.percentiles import LengthProfile, check_percentile
 from ..core.specs import EngineSpec, GPUSpec, ModelSpec, Precision

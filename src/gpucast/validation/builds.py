@@ -1,5 +1,5 @@
 """The engine build a start-up row states (version, build date, launch settings in its notes), read into the memory
-arithmetic of that build (``core.memory.for_engine_build``): how ``gpucast validate`` predicts the KV cache an engine
+arithmetic of that build (``core.engine_releases.for_engine_build``): how ``gpucast validate`` predicts the KV cache an engine
 logged at start-up."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 
 from ..core.engine_era import parse_engine_version
-from ..core.memory import (
+from ..core.engine_releases import (
     VLLM_V1_DEFAULT_FROM,
-    MemorySettings,
     for_engine_build,
     for_engine_release,
     sglang_default_mem_fraction,
 )
+from ..core.memory import MemorySettings
 from ..core.specs import GPUSpec, ModelSpec
 
 # a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)
@@ -36,11 +36,11 @@ def build_settings(
     *,
     mla: bool = False,
 ) -> MemorySettings:
-    """``memory`` with the arithmetic of the engine build a start-up row states (core.memory.for_engine_build):
+    """``memory`` with the arithmetic of the engine build a start-up row states (core.engine_releases.for_engine_build):
     a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
     (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
     SGLang's default fraction for the GPU and layout where the notes state none; ``mla``: the row's model is
-    an MLA model (its V0 profiling budget, core.memory.for_engine_release)."""
+    an MLA model (its V0 profiling budget, core.engine_releases.for_engine_release)."""
     engine = row.get("engine", "")
     version = parse_engine_version(engine)
     if version is None and (generation := _GENERATION.search(engine)) and generation.group(1) == "1":
@@ -65,7 +65,7 @@ def build_settings(
 
 def release_settings(row: dict[str, str], engine_id: str, memory: MemorySettings, model: ModelSpec) -> MemorySettings:
     """``memory`` with the profiling budget of the release a serving row's engine label states
-    (``core.memory.for_engine_release``); ``max_model_len`` from the notes, else the model's context."""
+    (``core.engine_releases.for_engine_release``); ``max_model_len`` from the notes, else the model's context."""
     length = _MAX_MODEL_LEN.search(row.get("notes", ""))
     max_model_len = int(length.group(1)) if length else model.max_context
     return for_engine_release(memory, engine_id, model, parse_engine_version(row.get("engine", "")), max_model_len)
