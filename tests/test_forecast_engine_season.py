@@ -1,8 +1,8 @@
 """fast.engine_season: the fast engine's members use the series' shortest candidate cycle (a day at hourly steps)
 when no season is detected, wherever the seasonal backtest can replay its band rule or the history holds three
-cycles (its unchecked bands then no narrower than seasonal-naive's errors, leads.naive_floored) — not only where
-the statsforecast engine's folds happen to leave a cycle, which depended on the horizon (docs/forecast-accuracy.md,
-the one-week traces)."""
+cycles and shows the cycle (leads.cycle_evident; its unchecked bands then no narrower than seasonal-naive's errors,
+leads.naive_floored) — not only where the statsforecast engine's folds happen to leave a cycle, which depended on
+the horizon (docs/forecast-accuracy.md, the one-week traces)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpucast.forecast import fast, rolling
+from gpucast.forecast import fast, leads, rolling
 from gpucast.forecast.seasonality import SeriesPlan, plan_series
 
 pd = pytest.importorskip("pandas")
@@ -35,17 +35,36 @@ def test_replay_count_is_what_replay_replays() -> None:
         assert len(rep.ends) == rolling.replay_count(n, 24, steps), n
 
 
+def _daily(n: int) -> np.ndarray:
+    return 10.0 + 5.0 * np.sin(2 * np.pi * np.arange(n) / 24)
+
+
 def test_no_detected_season_falls_back_to_the_day_where_the_replay_or_the_naive_floor_can_check_it() -> None:
     plan = SeriesPlan(seasons=(), fold_h=24, folds=3, baseline_season=1, cycle=24)
     # 96 hourly steps: 48 backtest origins of 24 steps, 13 of them replayable; 84: one replay; 72: none, but three
-    # days: two days of (s, s - 24) pairs for the naive floor; 71: neither
-    assert [fast.engine_season(n, plan, 24) for n in (71, 72, 84, 96, 120)] == [1, 24, 24, 24, 24]
-    assert fast.engine_season(96, plan, 6) == 24  # the horizon no longer decides it
-    assert fast.engine_season(70, plan, 6) == 24  # 5 replays at a 6-step horizon, fewer than three days
+    # days: two days of (s, s - 24) pairs for the naive floor, and the cycle shows; 71: neither
+    assert [fast.engine_season(_daily(n), plan, 24) for n in (71, 72, 84, 96, 120)] == [1, 24, 24, 24, 24]
+    assert fast.engine_season(_daily(96), plan, 6) == 24  # the horizon no longer decides it
+    assert fast.engine_season(_daily(70), plan, 6) == 24  # 5 replays at a 6-step horizon, fewer than three days
+    ramp = np.expm1(0.01 * np.arange(200.0))  # no cycle: a day back is further than half a day back
+    assert [fast.engine_season(ramp[:n], plan, 24) for n in (72, 84, 96)] == [1, 1, 24]  # 96: the replay decides
     detected = SeriesPlan(seasons=(24,), fold_h=24, folds=3, baseline_season=24, cycle=24)
-    assert fast.engine_season(72, detected, 24) == 24  # a detected season is kept as it was
+    assert fast.engine_season(ramp[:72], detected, 24) == 24  # a detected season is kept as it was
     minutes = SeriesPlan(seasons=(), fold_h=10, folds=3, baseline_season=1, cycle=1440)
-    assert fast.engine_season(60, minutes, 10) == 1  # an hour of minutes holds no day
+    assert fast.engine_season(np.ones(60), minutes, 10) == 1  # an hour of minutes holds no day
+
+
+def test_cycle_evident_by_hand() -> None:
+    """cycle 4: log1p values 0, 1, 2, 1 repeated three times change by 0 over 4 steps and by 2, 0, 2, 0, ... over
+    2 (median 1): the cycle shows. A ramp of 0.1 a step changes by 0.4 over 4 steps and 0.2 over 2: it does not.
+    Noise: the two medians are equal in expectation, so about half of the windows pass."""
+    pattern = np.expm1(np.tile([0.0, 1.0, 2.0, 1.0], 3))
+    assert leads.cycle_evident(pattern, 4)
+    assert not leads.cycle_evident(np.expm1(0.1 * np.arange(12.0)), 4)
+    assert not leads.cycle_evident(pattern[:4], 4) and not leads.cycle_evident(pattern, 1)
+    rng = np.random.default_rng(1)
+    share = np.mean([leads.cycle_evident(rng.gamma(4.0, 5.0, 72), 24) for _ in range(400)])
+    assert 0.3 < share < 0.7
 
 
 @needs_week

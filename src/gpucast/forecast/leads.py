@@ -122,3 +122,18 @@ def naive_floored(
         return band
     floor = dict(zip(levels, measured[0].tolist(), strict=True))
     return {lv: (np.minimum(lo, -floor[lv]), np.maximum(hi, floor[lv])) for lv, (lo, hi) in band.items()}
+
+
+def cycle_evident(repaired: np.ndarray, cycle: int) -> bool:
+    """Whether the series is closer to itself one ``cycle`` back than half a cycle back: the median absolute change
+    of ``log1p`` over ``cycle`` steps (seasonal-naive's error, the variogram at one season) below the median over
+    ``cycle // 2`` steps (the opposite phase of a daily cycle: day against night). Parameter-free evidence for a
+    cycle the autocorrelation test missed (``fast.engine_season``): a weekend in three days of history damps the
+    lag-``cycle`` autocorrelation, but a weekday is still closer to the day before than to the night before it;
+    a series with no cycle (noise: the two medians equal in expectation; a random walk: the longer lag wider)
+    passes about half the time or less."""
+    x = np.log1p(np.maximum(repaired, 0.0))
+    half = max(1, cycle // 2)
+    if cycle <= 1 or len(x) <= cycle:
+        return False
+    return bool(np.median(np.abs(x[cycle:] - x[:-cycle])) < np.median(np.abs(x[half:] - x[:-half])))
