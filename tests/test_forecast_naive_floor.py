@@ -3,8 +3,14 @@ interval one season ahead, measured on the history (docs/forecast-accuracy.md, t
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import re
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from conftest import load_script
 from gpucast.forecast import leads
 
 
@@ -42,3 +48,16 @@ def test_never_narrows_and_grows_with_the_day_to_day_changes() -> None:
     for lv in band:
         assert np.all(wild[lv][1] >= band[lv][1]) and np.all(wild[lv][0] <= band[lv][0])
         assert wild[lv][1][0] > quiet[lv][1][0]
+
+
+def test_three_day_windows_script_scores_cycle_less_series() -> None:
+    """scripts/forecast_three_day_windows.py: its synthetic series are seeded, and one of 300 hours scored 24 hours
+    ahead gives 18 windows (starts 0, 36, ..., 180, the last leaving 84 + 24 hours; three lengths each), every
+    figure finite."""
+    pytest.importorskip("pandas")
+    script = load_script(Path(__file__).resolve().parents[1] / "scripts" / "forecast_three_day_windows.py", "ftdw")
+    first, again = script.synthetic()[0], script.synthetic()[0]
+    np.testing.assert_array_equal(first.frame["rps"].to_numpy(), again.frame["rps"].to_numpy())
+    line = script.score([first], 24)
+    assert line.startswith("18 windows, 24 h ahead")
+    assert all(math.isfinite(float(v)) for v in re.findall(r"\d+\.\d+", line))
