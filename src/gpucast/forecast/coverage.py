@@ -23,7 +23,7 @@ import numpy as np
 
 from . import rolling
 from .batched import members_at
-from .leads import CappedWalk
+from .leads import CappedWalk, naive_floored
 from .members import level_shift
 from .result import CoverageSpan
 from .rolling import Backtested, Replay
@@ -145,6 +145,7 @@ def check(
     horizon: int,
     growth_at: Callable[[int], float | Mapping[int, np.ndarray] | CappedWalk],
     outages: tuple[int, ...] = (),
+    undetected: bool = False,
 ) -> tuple[dict[int, float | None], list[CoverageSpan], int, int]:
     """Coverage pooled over every observed step of the whole horizon, per span, the origins checked and the last
     step ahead that any of them observed (the steps after it are not checked).
@@ -178,9 +179,12 @@ def check(
             known = target < n
             actual = np.where(known, y[np.minimum(target, n - 1)], np.nan)
             scale = rolling.recalibration(rep, levels, before=t)
+            band = quantiles.bands
+            if undetected and int(np.sum(rep.ends <= t)) < rolling.MIN_REPLAY_ORIGINS:  # as the forecast does
+                band = naive_floored(band, bt.repaired[:t], bt.season)
             lows, highs = bands(
                 forecasts[j],
-                quantiles.bands,
+                band,
                 shift,
                 scale,
                 growth_at(t),

@@ -19,7 +19,7 @@ import numpy as np
 from . import leads, nonseasonal, rolling
 from .coverage import bands
 from .coverage import check as horizon_coverage
-from .members import forecast_members, level_shift
+from .members import forecast_members, level_shift, repair_outages
 from .result import Backtest, ForecastPoint, ForecastResult, Member
 from .seasonality import NO_SEASON, SeriesPlan
 
@@ -34,11 +34,14 @@ def calibrated_steps(n: int, season: int, horizon: int) -> int:
     return max(1, min(horizon, 2 * max(season, 1), MAX_CALIBRATED_STEPS, room))
 
 
-def engine_season(n: int, plan: SeriesPlan, horizon: int) -> int:
+def engine_season(y: np.ndarray, plan: SeriesPlan, horizon: int) -> int:
     """The season the members use: the plan's baseline season (the longest detected one, else the shortest
-    candidate where the statsforecast engine's backtest folds leave one cycle before them, else 1); where that is 1
-    but the history's seasonal rolling backtest can replay its band rule (``rolling.replay_count`` at least
-    ``rolling.MIN_REPLAY_ORIGINS``), the shortest candidate (a day at hourly steps).
+    candidate where the statsforecast engine's backtest folds leave one cycle before them, else 1); where that is 1,
+    the shortest candidate (a day at hourly steps) wherever the history's seasonal rolling backtest can replay its
+    band rule (``rolling.replay_count`` at least ``rolling.MIN_REPLAY_ORIGINS``), or holds three cycles — enough to
+    measure seasonal-naive's error one cycle ahead on two cycles of pairs (``leads.naive_floored``, which then
+    bounds the unchecked band from below: ``fit_series``) — and shows the cycle (``leads.cycle_evident``: closer to
+    itself a cycle back than half a cycle back).
 
     Why: whether a series without a detected season got its daily members hung on the folds of the other engine,
     which depend on the horizon (n - 3 min(horizon, n / 4) > 24 at hourly steps): four days of history were
@@ -46,14 +49,22 @@ def engine_season(n: int, plan: SeriesPlan, horizon: int) -> int:
     whose weekend damps the daily cycle's autocorrelation below the detector's bar, that flat forecast was the
     larger part of the loss after the weekend (docs/forecast-accuracy.md). Longer histories already took the
     daily members without a detected season (ServeGen m-large shows no lag-24 autocorrelation), and the backtest
-    ranks them against seasonal-naive; the replay gate keeps the non-seasonal path where the seasonal bands could
-    not be checked on the series itself (on three days of hourly history: one season of backtest origins)."""
+    ranks them against seasonal-naive. Three days of hourly history leave one season of backtest origins and no
+    replay, so until 2026-12-07 they stayed non-seasonal: the conversation trace's Wednesday was forecast flat,
+    25% low (MAE 13.1 req/s against seasonal-naive's 4.2; 4.5 with the day's members), but the seasonal bands,
+    resting on one day of residuals, held 0.04 of it at 80% — hence the naive floor. Without the replay, the
+    backtest's one season of origins is a weak judge of whether the cycle is there at all, hence the evidence test:
+    on three-day hourly windows of series without a cycle (noise, a random walk) the day's members lost 22% against
+    the non-seasonal ones without it, 4% with it."""
+    n = len(y)
     season = plan.baseline_season
     if season > 1 or plan.cycle <= 1:
         return season
     cycle = plan.cycle
     if rolling.replay_count(n, cycle, calibrated_steps(n, cycle, horizon)) >= rolling.MIN_REPLAY_ORIGINS:
         return cycle
+    if n >= (leads.MIN_PAIRS_SEASONS + 1) * cycle and leads.cycle_evident(repair_outages(y, cycle), cycle):
+        return cycle  # the band's floor (leads.naive_floored) can be measured, and the cycle shows
     return season
 
 
@@ -88,7 +99,7 @@ def fit_series(
     steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
     can estimate their error covariance from them (``hierarchy.py``)."""
     horizon = len(stamps)
-    season = engine_season(len(y), plan, horizon)
+    season = engine_season(y, plan, horizon)
     steps = calibrated_steps(len(y), season, horizon)
     bt = rolling.backtest(y, season, steps)
     observed = np.isfinite(bt.actual)
@@ -117,14 +128,18 @@ def fit_series(
             return alpha if ceiling is None else leads.CappedWalk(alpha, ceiling)
         return leads.added_spread(bt.repaired[:t], season, steps, horizon, levels) or 1.0
 
+    undetected = season > 1 and season != plan.baseline_season  # a cycle no test found (engine_season)
     coverage, by_steps, checked, checked_steps = horizon_coverage(
-        bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages
+        bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages, undetected
     )
     if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
         flat = {lv: float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0 for lv in levels}
         band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
     else:
         band = quantiles.bands
+    unchecked = undetected and quantiles is not None and len(rep.ends) < rolling.MIN_REPLAY_ORIGINS
+    if unchecked:  # a cycle no test found, bands no replay checked: no narrower than seasonal-naive's errors
+        band = leads.naive_floored(band, bt.repaired, season)
     lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired, season <= 1)
 
     scale = _scale(y, season)
@@ -155,6 +170,11 @@ def fit_series(
             f"no season passed the autocorrelation test; the members use a {season}-step cycle (seasonal-naive's), "
             "ranked against it on the backtest"
         ]
+    if unchecked:
+        notes.append(
+            f"intervals no narrower than seasonal-naive's {season}-step errors on this history: too short to "
+            "replay the band rule at past origins"
+        )
     if quantiles is not None and quantiles.widen > 1.0:
         notes.append(f"intervals widened {quantiles.widen:.2f}x: the last season's errors were larger than usual")
     elif quantiles is not None and quantiles.widen < 1.0:

@@ -100,3 +100,40 @@ def flat_ceiling(repaired: np.ndarray, known: int, steps: int, levels: tuple[int
     k = np.arange(known + 1, steps + 1, dtype=float)
     reach = float(np.max(x) - np.min(x)) ** 2 * np.maximum(1.0, k / len(x))
     return {lv: reach for lv in levels}
+
+
+def naive_floored(
+    band: dict[int, tuple[np.ndarray, np.ndarray]], repaired: np.ndarray, season: int
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A seasonal log band whose rule could not be replayed on the series (``rolling.recalibration`` had fewer than
+    ``rolling.MIN_REPLAY_ORIGINS`` replays: three to four days of hourly history) made no narrower, per level,
+    than the seasonal-naive forecast's own error interval one season ahead, ``±Q(season)`` of ``variogram`` on the
+    outage-repaired history (Hyndman & Athanasopoulos, *FPP* 3rd ed., §5.5). Why: such a band rests on one season
+    of backtest residuals and no check; on the Azure 2024 week traces the seasonal bands of 3-day histories held
+    0.00 and 0.04 of the next day at 80% (docs/forecast-accuracy.md). The members are ranked against
+    seasonal-naive, so its error spread, observed on the history's every pair of days, is what the forecast is not
+    trusted to beat unchecked. Unchanged where the history holds fewer than ``MIN_PAIRS_SEASONS`` seasons of
+    pairs (shorter than three seasons) or no season."""
+    if season <= 1:
+        return band
+    levels = sorted(band)
+    measured = variogram(np.log1p(np.maximum(repaired, 0.0)), season, [lv / 100 for lv in levels])
+    if len(measured) == 0:
+        return band
+    floor = dict(zip(levels, measured[0].tolist(), strict=True))
+    return {lv: (np.minimum(lo, -floor[lv]), np.maximum(hi, floor[lv])) for lv, (lo, hi) in band.items()}
+
+
+def cycle_evident(repaired: np.ndarray, cycle: int) -> bool:
+    """Whether the series is closer to itself one ``cycle`` back than half a cycle back: the median absolute change
+    of ``log1p`` over ``cycle`` steps (seasonal-naive's error, the variogram at one season) below the median over
+    ``cycle // 2`` steps (the opposite phase of a daily cycle: day against night). Parameter-free evidence for a
+    cycle the autocorrelation test missed (``fast.engine_season``): a weekend in three days of history damps the
+    lag-``cycle`` autocorrelation, but a weekday is still closer to the day before than to the night before it;
+    a series with no cycle (noise: the two medians equal in expectation; a random walk: the longer lag wider)
+    passes about half the time or less."""
+    x = np.log1p(np.maximum(repaired, 0.0))
+    half = max(1, cycle // 2)
+    if cycle <= 1 or len(x) <= cycle:
+        return False
+    return bool(np.median(np.abs(x[cycle:] - x[:-cycle])) < np.median(np.abs(x[half:] - x[:-half])))
