@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from evaluate_forecasts import DAY, cuts, geomean, traces  # noqa: E402
 
-from gpucast.forecast import fast, load_history, rolling  # noqa: E402
+from gpucast.forecast import fast, load_history, rolling, selection  # noqa: E402
 from gpucast.forecast.members import forecast_members  # noqa: E402
 
 Case = dict  # name, family, bt (rolling.Backtested), final (member -> forecast), actual, naive MAE
@@ -129,15 +129,18 @@ def pooled_mae(case: Case, pool: list[str]) -> dict[str, float]:
 
 
 def relative_mae(
-    case: Case, pool: list[str], cap: float | None = None, half_life: float | None = None
+    case: Case, pool: list[str], cap: float | None = None, half_life: float | None = None, last: int | None = None
 ) -> dict[str, float]:
     """Mean over backtest origins of MAE / seasonal-naive MAE (the engine's score; ``cap``: ratios clipped,
-    ``half_life``: origins weighted 0.5^(age / half-life days))."""
+    ``half_life``: origins weighted 0.5^(age / half-life days); ``last``: only the last ``last`` origins, a
+    rolling window)."""
     bt = case["bt"]
     with warnings.catch_warnings():  # an origin with no landed cell in a block of steps: NaN, dropped below
         warnings.simplefilter("ignore", RuntimeWarning)
         err = {n: np.nanmean(np.abs(bt.forecasts[n] - bt.actual), axis=1) for n in pool}
     ok = np.nan_to_num(err["SeasonalNaive"]) > 0
+    if last:
+        ok &= np.arange(len(ok)) >= len(ok) - last
     w = np.ones(int(ok.sum()))
     if half_life:
         w = 0.5 ** ((bt.origins[-1] - bt.origins[ok]) / (half_life * DAY))
@@ -177,12 +180,12 @@ def _blocks(case: Case, pool: list[str], edges: list[int]) -> np.ndarray:
     return out
 
 
-def combine(case: Case, score: dict[str, float], k: int, how: str) -> np.ndarray:
+def combine(case: Case, score: dict[str, float], k: int, how: str, power: float = 2.0) -> np.ndarray:
     top = sorted(score, key=lambda n: score[n])[:k]
     stack = np.stack([case["final"][n] for n in top])
     if how == "median":
         return np.asarray(np.median(stack, axis=0))
-    w = np.array([1 / max(score[n], 1e-12) ** 2 for n in top])
+    w = np.array([1 / max(score[n], 1e-12) ** power for n in top])
     return np.asarray(np.tensordot(w / w.sum(), stack, axes=1))
 
 
@@ -198,6 +201,32 @@ def _at_level(case: Case, spans: list[tuple[int, int]]) -> np.ndarray:
     for a, b in spans:
         f[a:b] *= np.median(actual[a:b]) / max(float(np.median(f[a:b])), 1e-9)
     return np.asarray(f)
+
+
+def adaptive_k(case: Case, pool: list[str], ks: tuple[int, ...] = (2, 3, 4, 5), by: str = "ratio") -> np.ndarray:
+    """The median of the top k, k picked per series and origin as the one whose *prequential* backtest ensemble
+    (``selection.prequential_median`` with TOP_K = k) erred least: mean over backtest origins of its MAE / seasonal-
+    naive's (``by="ratio"``) or its MAE pooled over every cell (``by="pooled"``)."""
+    bt = case["bt"]
+    forecasts = {n: bt.forecasts[n] for n in pool}
+    running = selection.running_errors(bt.actual, forecasts)
+    seen = np.isfinite(bt.actual)
+    truth = np.where(seen, bt.actual, 0.0)
+    base = np.where(seen, np.abs(bt.forecasts["SeasonalNaive"] - truth), 0.0).sum(axis=1)
+    best, best_score = 4, np.inf
+    default = selection.TOP_K
+    try:
+        for k in ks:
+            selection.TOP_K = k
+            ens = selection.prequential_median(bt.origins, running, forecasts)
+            err = np.where(seen, np.abs(ens - truth), 0.0).sum(axis=1)
+            ok = base > 0
+            score = float(np.mean(err[ok] / base[ok])) if by == "ratio" else float(err.sum())
+            if score < best_score:
+                best, best_score = k, score
+    finally:
+        selection.TOP_K = default
+    return combine(case, relative_mae(case, pool), best, "median")
 
 
 def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
@@ -222,6 +251,19 @@ def rules(pool: list[str]) -> dict[str, Callable[[Case], np.ndarray]]:
     out["top 4 by relative MAE, half-life 4 days"] = lambda c: combine(
         c, relative_mae(c, pool, half_life=4), 4, "median"
     )
+    # 2026-12-07 (branch wt-fc2): k of the median picked on the prequential backtest; inverse rolling MAE weights
+    out["median of top k, k in 2-5 picked by the prequential backtest's relative MAE"] = lambda c: adaptive_k(c, pool)
+    out["the same, k in 3-5"] = lambda c: adaptive_k(c, pool, (3, 4, 5))
+    out["the same, k in 2-5 by pooled MAE"] = lambda c: adaptive_k(c, pool, by="pooled")
+    out["inverse relative-MAE weights, all members"] = lambda c: combine(c, relative_mae(c, pool), 9, "w", 1.0)
+    for last in (12, 24):
+        for k in (4, 9):
+            out[f"inverse relative-MAE weights over the last {last} backtest origins, top {min(k, len(pool))}"] = (
+                lambda c, last=last, k=k: combine(c, relative_mae(c, pool, last=last), k, "w", 1.0)
+            )
+        out[f"median of top 4 by relative MAE over the last {last} backtest origins"] = lambda c, last=last: combine(
+            c, relative_mae(c, pool, last=last), 4, "median"
+        )
     return out
 
 

@@ -116,3 +116,23 @@ def test_variants_script_members_forecast_the_horizon() -> None:
         assert f.shape == (30,) and np.isfinite(f).all(), name
         # a pure daily cycle: every candidate repeats the last day (within float error of log/exp)
         assert np.allclose(f[:24], y[-24:], rtol=1e-6), name
+
+
+def test_variants_script_rolling_inverse_mae_weights() -> None:
+    """forecast_selection_variants.py's inverse rolling-MAE rules, by hand: seasonal-naive errs 2 at every cell of
+    three origins, member A errs 1, 1, 4 (ratios 0.5, 0.5, 2.0): its score over all origins is 1.0, over the last
+    two 1.25, over the last one 2.0. Weights 1 / score (A 1, B 3: 0.75 and 0.25) put 1 and 3 at 1.5."""
+    from conftest import load_script
+
+    script = load_script(SCRIPT.parent / "forecast_selection_variants.py", "forecast_selection_variants")
+    actual = np.full((3, 2), 10.0)
+    forecasts = {"SeasonalNaive": np.full((3, 2), 12.0), "A": np.array([[11.0, 9.0], [9.0, 11.0], [14.0, 6.0]])}
+    bt = rolling.Backtested(np.array([10, 12, 14]), actual, forecasts, 24, np.full(16, 10.0))
+    case = {"bt": bt, "final": {"SeasonalNaive": np.array([3.0, 3.0]), "A": np.array([1.0, 1.0])}}
+    assert script.relative_mae(case, ["SeasonalNaive", "A"])["A"] == pytest.approx(1.0)
+    assert script.relative_mae(case, ["SeasonalNaive", "A"], last=2)["A"] == pytest.approx(1.25)
+    assert script.relative_mae(case, ["SeasonalNaive", "A"], last=1)["A"] == pytest.approx(2.0)
+    mixed = script.combine(case, {"A": 1.0, "SeasonalNaive": 3.0}, 2, "w", 1.0)
+    np.testing.assert_allclose(mixed, [1.5, 1.5])
+    # k picked from (1,) is the best-scored member alone: A (score 1.0 against seasonal-naive's 1.0, first in order)
+    assert script.adaptive_k(case, ["A", "SeasonalNaive"], ks=(1,)).tolist() == [1.0, 1.0]
