@@ -78,7 +78,16 @@ def _damped_level(y: np.ndarray, s: int, h: int, half_life: float = 24.0) -> np.
     return np.asarray(np.expm1(week + decay * (recent - week) + profile[np.arange(h) % s]))
 
 
+def _half_naive(y: np.ndarray, s: int, h: int) -> np.ndarray:
+    """The log-scale mean of SES and seasonal-naive (on the repaired history): the same phase yesterday and the
+    level read from the last hours, weighted equally."""
+    from gpucast.forecast.members import seasonal_naive, ses
+
+    return np.asarray(np.expm1(0.5 * np.log1p(ses(y, s, h)) + 0.5 * np.log1p(seasonal_naive(y, s, h))))
+
+
 EXTRA: dict[str, Callable[..., np.ndarray]] = {
+    "HalfNaive": _half_naive,
     "DayLevel": _level_member(lambda a, s: float(np.mean(a[-s:]))),
     "WeekMedianLevel": _level_member(lambda a, s: float(np.median(a[-7 * s :]))),
     "RecentWeekBlend": _level_member(
