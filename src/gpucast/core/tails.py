@@ -16,9 +16,10 @@ adds what varies from request to request:
   decode-only and carrying steps (``StepDistribution``), never off a threshold on the carrying share: it grows
   continuously and monotonically with the load and the prompt lengths.
 * E2E = TTFT + (output - 1) x mean ITL for each profile point (a request's many tokens average its step times).
-* TPOT (per request) = (E2E - TTFT) / (output - 1): the mean ITL with the step variance over output - 1 (central
-  limit). This is what a percentile SLO's token target bounds (``LatencyTail.at``; MLPerf's TPOT constraint), so
-  the capacity search needs it at every load: in closed form for one request shape, by bisection for a profile.
+* TPOT (per request) = (E2E - TTFT) / (output - 1): the mean ITL with the step variance and third moment over
+  output - 1 (a shifted gamma of that skewness: a request's stalls are a few whole prefills, skewed to the right).
+  This is what a percentile SLO's token target bounds (``LatencyTail.at``; MLPerf's TPOT constraint), so the
+  capacity search needs it at every load: in closed form for one request shape, by bisection for a profile.
 
 ``simulate`` checks these against a discrete-event run of the scheduler (tests/test_tails.py; docs/tail-latency.md).
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from statistics import NormalDist
 
-from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles
+from .percentiles import QUANTILES, LatencyTail, LengthProfile, mixture_quantiles, skewed_cdf_terms, skewed_quantile
 from .replica import ReplicaConfig, prefill_costs
 from .serving import OperatingPoint
 
@@ -179,7 +180,8 @@ def latencies_at(
     rate, step, itl = point.requests_per_s, point.step, point.itl_s
     shape = _shape(cfg, None, input_tokens, output_tokens, cached_input_tokens)
     # _tpot_tail's closed form for one output length, at this level only
-    tpot = _tpot_one_length(itl, step.total_s, _steps(shape, point).variance, shape.points[0][1], _Z[level])
+    steps = _steps(shape, point)
+    tpot = _tpot_one_length(itl, step.total_s, steps.variance, steps.third, shape.points[0][1], _Z[level])
     rho, mean_wait = _queue(cfg, shape, rate, saturation_rate)
     a, queued, e2e_offset = _one_shape(_offsets(shape, point, cfg.efficiency.frontend_s)[0], point, mean_wait)
     wait = _wait_quantile(rho, mean_wait, level)
@@ -260,6 +262,12 @@ class StepDistribution:
     def variance(self) -> float:
         mean = self.mean_extra
         return sum(p * (v - mean) ** 2 for v, p in zip(self.values, self.probs, strict=True)) + self.spread**2
+
+    @property
+    def third(self) -> float:
+        """Third central moment of X (its atoms; the batch's fluctuation adds variance, taken as symmetric)."""
+        mean = self.mean_extra
+        return sum(p * (v - mean) ** 3 for v, p in zip(self.values, self.probs, strict=True))
 
     def quantiles(self, step_s: float) -> tuple[float, ...]:
         """``QUANTILES`` of step + X + noise, in one pass over the atoms: on each stretch between atoms the CDF is
@@ -342,37 +350,50 @@ def _compound(chunk_table: Sequence[tuple[float, float]], per_step: float, sprea
     return StepDistribution(tuple(v for v, _ in ordered), tuple(p for _, p in ordered), spread)
 
 
-def _tpot_one_length(itl: float, step_s: float, variance: float, output_tokens: float, z: float) -> float:
+def _skewness(variance: float, third: float, gaps: float) -> float:
+    """Skewness of the mean of ``gaps`` independent step extras (cumulants add): third / variance^1.5 / sqrt(gaps)."""
+    return third / (variance**1.5 * math.sqrt(gaps)) if third > 0.0 else 0.0
+
+
+def _tpot_one_length(itl: float, step_s: float, variance: float, third: float, output_tokens: float, z: float) -> float:
     """Per-request TPOT at the standard normal quantile ``z`` when every request has ``output_tokens``: the mean
-    ITL plus z step-deviations over output - 1 steps, at least one decode step (:func:`_tpot_tail`)."""
+    ITL plus the skewed quantile of the step extras' mean over output - 1 steps, at least one decode step
+    (:func:`_tpot_tail`)."""
     if variance <= 0.0:
         return itl
-    return max(step_s, itl + z * math.sqrt(variance / max(output_tokens - 1.0, 1.0)))
+    gaps = max(output_tokens - 1.0, 1.0)
+    return max(step_s, itl + skewed_quantile(z, _skewness(variance, third, gaps)) * math.sqrt(variance / gaps))
 
 
 def _tpot_tail(
     outputs: Sequence[tuple[float, float]], step_s: float, itl: float, steps: StepDistribution
 ) -> tuple[float, float, float, float, float]:
-    """Mean and percentiles of per-request TPOT: a request of o output tokens averages o - 1 steps, so its TPOT is
-    normal about the mean ITL with the step variance divided by o - 1 (central limit), at least one decode step.
-    One output length: TPOT_q = max(step, ITL + z_q sd) in closed form. A profile: the percentiles are read off the
-    mixture over its output lengths (requests, not tokens, counted) by bisection, within the bracket of the points'
-    own quantiles (the mixture's lies between them), to ``TPOT_TOLERANCE`` relative."""
-    variance = steps.variance
+    """Mean and percentiles of per-request TPOT: the mean ITL plus the mean of a request's o - 1 step extras, a
+    shifted gamma of their variance / (o - 1) and skewness (``percentiles.skewed_quantile``: whole unchunked prompts
+    in a few steps skew it right; the central limit's normal once they even out), at least one decode step. One
+    output length: closed form. A profile: read off the mixture over its output lengths (requests counted) by
+    bisection within the points' own quantiles (the mixture's lies between them), to ``TPOT_TOLERANCE``."""
+    variance, third = steps.variance, steps.third
     if variance <= 0.0:
         return (itl,) * (1 + len(QUANTILES))  # type: ignore[return-value]
     if len(outputs) == 1:
-        return (itl, *(_tpot_one_length(itl, step_s, variance, outputs[0][1], z) for z in _Z))  # type: ignore[return-value]
-    spreads = [(w, math.sqrt(variance / max(tout - 1.0, 1.0))) for w, tout in outputs]
-    scaled = [(w, 1.0 / (sd * math.sqrt(2.0))) for w, sd in spreads]  # Phi(x / sd) = (1 + erf(x / (sd sqrt 2))) / 2
-    smallest, largest = min(sd for _, sd in spreads), max(sd for _, sd in spreads)
+        return (itl, *(_tpot_one_length(itl, step_s, variance, third, outputs[0][1], z) for z in _Z))  # type: ignore[return-value]
+    spreads = [(w, math.sqrt(variance / g), _skewness(variance, third, g))
+               for w, g in ((w, max(tout - 1.0, 1.0)) for w, tout in outputs)]  # fmt: skip
+    terms = [(w / 2.0, *skewed_cdf_terms(sd, skew)) for w, sd, skew in spreads]
 
-    def cdf(t: float) -> float:
-        return sum(w * 0.5 * (1.0 + math.erf((t - itl) * k)) for w, k in scaled)
+    def cdf(t: float) -> float:  # skewed_cdf of every point, inlined: the bisection's inner loop
+        x, total = t - itl, 0.0
+        for half, a, shift, b in terms:
+            base = 1.0 + a * x
+            if base > 0.0:
+                total += half * (1.0 + math.erf((base ** (1.0 / 3.0) - shift) * b if a else x * b))
+        return total
 
     quantiles = []
     for p, z in zip(LEVELS, _Z, strict=True):  # z >= 0: LEVELS are p50 and above
-        lo, hi = itl + z * smallest, itl + z * largest
+        own = [sd * skewed_quantile(z, skew) for _, sd, skew in spreads]
+        lo, hi = itl + min(own), itl + max(own)
         while hi - lo > TPOT_TOLERANCE * hi:
             mid = (lo + hi) / 2.0
             lo, hi = (lo, mid) if cdf(mid) >= p else (mid, hi)
