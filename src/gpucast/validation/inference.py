@@ -41,6 +41,7 @@ from .report import percentile as percentile
 from .report import read_table, require_columns, summarize
 from .row_fields import (
     chunk_tokens,
+    engine_release_label,
     engine_settings,
     in_process,
     request_count,
@@ -187,6 +188,7 @@ def _add_row(
     except GpucastError as error:
         raise _Skip(str(error).split(" (see")[0]) from None
     engine_id, memory, max_seqs = engine_settings(row)
+    release = engine_release_label(row)  # the release it states, of the catalog engine it names ("" otherwise)
     engine = load_engines()[engine_id]
     precision = row_precision(row["precision"])
     kv_precision = row_kv_precision(row, precision, engine) if precision else None
@@ -198,11 +200,13 @@ def _add_row(
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
     if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
-        memory = build_settings(row, engine_id, memory, gpu, tp, pp, attention_dp, mla=model.is_mla)
+        memory = build_settings(
+            {**row, "engine": release}, engine_id, memory, gpu, tp, pp, attention_dp, mla=model.is_mla
+        )
     else:  # the profiling budget of the release the engine label states (a V0 vLLM without chunked prefill)
-        memory = release_settings(row, engine_id, memory, model)
+        memory = release_settings({**row, "engine": release}, engine_id, memory, model)
     chunk = chunk_tokens(row)
-    era = era_for(engine_id, model, row["engine"])  # the version the row's engine label states
+    era = era_for(engine_id, model, release)  # the version the row's engine label states
     cfg_key = (
         era,
         engine_id,
@@ -231,7 +235,7 @@ def _add_row(
             memory=memory,
         )
         workload = Workload(1.0, max(1, int(input_tokens)), max(1, int(output_tokens)), lengths=profile)
-        eff = efficiency_for(gpu, engine_id, model=model, engine_version=row["engine"])
+        eff = efficiency_for(gpu, engine_id, model=model, engine_version=release)
         if in_process(row):  # the benchmark's client called the engine directly: no server front end in its TTFT
             eff = dataclasses.replace(eff, frontend_s=0.0)
         try:

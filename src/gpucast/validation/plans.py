@@ -63,7 +63,7 @@ from .plan_points import (
     rate_rps,
 )
 from .report import read_table, require_columns
-from .row_fields import engine_settings, row_kv_precision, row_precision
+from .row_fields import engine_release_label, engine_settings, row_kv_precision, row_precision
 
 SLO_SLACK = 1.1  # SLOs 10% above the measured latencies (means, or medians where published)
 WITHIN_PCT = 20.0  # the seed's success metric: within ±20% of the GPUs needed
@@ -167,7 +167,8 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         raise InputError(f"precision {point.precision!r}/{point.kv_precision!r} unknown")
     needed = point.input_tokens + point.output_tokens
     window = math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP
-    stated = release_settings({**row, "notes": point.notes}, engine_id, memory, model)
+    release = engine_release_label(row)  # "" for an engine outside the catalog (validated as today's vLLM)
+    stated = release_settings({**row, "engine": release}, engine_id, memory, model)
     if stated != memory:  # the release profiles over max_model_len: the launch's, else vLLM's default (the model's)
         window = stated.max_batched_tokens
     margin = ServingOptions().safety_margin
@@ -182,7 +183,7 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
                        gpu_memory_utilization=memory.gpu_memory_utilization,
                        # the row's engine label states its release (core.engine_era); one that states none
                        # ("vLLM (CI build 9513; version not captured)") is the current engine, as a question
-                       engine_version=point.engine if parse_engine_version(point.engine) else None,
+                       engine_version=release if parse_engine_version(release) else None,
                        slo_percentile=point.slo_percentile),  # the statistic measured (with slack)
     )  # fmt: skip
 

@@ -37,6 +37,21 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
 
 
+def engine_release_label(row: dict[str, str]) -> str:
+    """The row's engine label where it names a catalog engine, whose release it then states ("vLLM 0.7.3"); "" for
+    an engine outside the catalog, validated as vLLM at its current release (``engine_settings``). Why: the version
+    in "mlc-llm 0.1.dev1166" is mlc-llm's, and read as vLLM's it made those rows a 2023 V0 vLLM (pre-0.6.4 memory
+    arithmetic, unchunked prefill, early kernels)."""
+    label = row.get("engine", "")
+    # the whole label ("NVIDIA NIM for LLMs 1.8.0"), else its first word: a label may go on to name another product
+    # ("vLLM v0.4.1 (inside NVIDIA NIM 1.0.0, nvcr.io/nim/...)", whose path defeats the whole-label lookup)
+    for name in (label, *label.split()[:1]):
+        with contextlib.suppress(InputError):
+            resolve_engine(name)
+            return label
+    return ""
+
+
 _CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
 
 
