@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from gpucast.validation.inference import validate_file
-from gpucast.validation.row_fields import engine_release_label
+from gpucast.validation.row_fields import engine_release_label, engine_settings
 
 SOURCE = Path(__file__).resolve().parents[1] / "data/benchmarks/percentiles/zhjunqin_llama3_8b_rtx3090_sharegpt.csv"
 
@@ -19,6 +19,17 @@ def test_the_release_label_is_kept_for_a_catalog_engine_only() -> None:
     assert engine_release_label({"engine": "NVIDIA NIM for LLMs 1.8.0"}) == "NVIDIA NIM for LLMs 1.8.0"
     assert engine_release_label({"engine": "mlc-llm 0.1.dev1166"}) == ""
     assert engine_release_label({}) == ""
+
+
+def test_settings_and_release_resolve_a_label_the_same_way() -> None:
+    """A "/" in a label ("DeepEP/DeepGEMM") made the whole-label lookup miss SGLang, so engine_settings fell back to
+    vLLM while engine_release_label found SGLang by its first word: one row, two engines."""
+    label = "SGLang with PD disaggregation + large-scale EP (DeepEP/DeepGEMM/EPLB, two-batch overlap)"  # sglang-41
+    assert engine_settings({"engine": label})[0] == "sglang"
+    assert engine_release_label({"engine": label}) == label
+    assert engine_settings({"engine": "vLLM v0.4.1 (inside NVIDIA NIM 1.0.0, nvcr.io/nim/x:1.0.0)"})[0] == "vllm"
+    assert engine_settings({"engine": "TensorRT-LLM 0.17 (trtllm-bench)"})[0] == "trtllm"
+    assert engine_settings({"engine": "mlc-llm 0.1.dev1166"})[0] == "vllm"  # outside the catalog: today's vLLM
 
 
 def _predicted(tmp_path: Path, engine: str) -> float:

@@ -24,14 +24,24 @@ def row_precision(text: str) -> Precision | None:
     return Precision.__members__.get(key)
 
 
+def _catalog_engine(label: str) -> EngineSpec | None:
+    """The catalog engine a row's label names: the whole label ("NVIDIA NIM for LLMs 1.8.0"), else its first word,
+    since a label may go on to name another product or a path ("vLLM v0.4.1 (inside NVIDIA NIM 1.0.0,
+    nvcr.io/nim/...)", "SGLang with PD disaggregation + large-scale EP (DeepEP/DeepGEMM/EPLB)"), whose "/" defeats
+    the whole-label lookup (``normalize_name`` keeps what follows the last "/"); None for an engine outside the
+    catalog. One resolution for the engine's settings and its release, so that a row is never fitted as one engine
+    and dated as another."""
+    for name in (label, *label.split()[:1]):
+        with contextlib.suppress(InputError):
+            return resolve_engine(name)
+    return None
+
+
 def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     """(engine id, memory settings, max sequences) for a row's engine; the notes may state the
     memory fraction (``kv_fraction 0.95``, ``mem_frac 0.88``). Engines not in the catalog
     (llm-awq, mlc-llm, TGI...) are treated like vLLM."""
-    try:
-        engine = resolve_engine(row["engine"])
-    except InputError:
-        engine = resolve_engine("vllm")
+    engine = _catalog_engine(row["engine"]) or resolve_engine("vllm")
     match = MEMORY_FRACTION.search(row.get("notes", ""))
     fraction = float(match.group(1)) if match else None
     return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
@@ -43,13 +53,7 @@ def engine_release_label(row: dict[str, str]) -> str:
     in "mlc-llm 0.1.dev1166" is mlc-llm's, and read as vLLM's it made those rows a 2023 V0 vLLM (pre-0.6.4 memory
     arithmetic, unchunked prefill, early kernels)."""
     label = row.get("engine", "")
-    # the whole label ("NVIDIA NIM for LLMs 1.8.0"), else its first word: a label may go on to name another product
-    # ("vLLM v0.4.1 (inside NVIDIA NIM 1.0.0, nvcr.io/nim/...)", whose path defeats the whole-label lookup)
-    for name in (label, *label.split()[:1]):
-        with contextlib.suppress(InputError):
-            resolve_engine(name)
-            return label
-    return ""
+    return label if _catalog_engine(label) else ""
 
 
 _CHUNK = re.compile(r"(?:--chunked-prefill-size|--max-num-batched-tokens|max_num_tokens)[ =:]+(\d+)")
