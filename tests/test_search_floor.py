@@ -12,7 +12,7 @@ import pytest
 
 from gpucast.catalog import loader
 from gpucast.core.inference import estimate_replica, replica_config
-from gpucast.core.search import best_for_gpu, cheapest_sharding, evaluate, sharding_options
+from gpucast.core.search import best_for_gpu, cheapest_sharding, priced_candidate, sharding_options
 from gpucast.core.search_floor import CEILING_SLACK, capacity_ceiling
 from gpucast.core.serving import max_throughput, open_loop_point
 from gpucast.core.specs import Precision
@@ -34,11 +34,16 @@ def questions(count: int, seed: int) -> list[tuple[str, str, float, int, int, in
 
 def plain_search(model, gpu, efficiency, **search):
     """``best_for_gpu`` as it was: every layout evaluated, none skipped (the oracle)."""
-    keys = ("precision", "kv_precision", "workload", "slo", "settings", "prices", "pricing")
+    keys = ("precision", "kv_precision", "workload", "slo", "settings")
     given = {k: search[k] for k in keys}
+
+    def evaluate(o):
+        est = estimate_replica(model, gpu, efficiency, tp=o.tp, pp=o.pp, ep=o.ep, attention_dp=o.attention_dp, **given)
+        return priced_candidate(est, search["workload"], search["settings"], search["prices"], search["pricing"])
+
     return cheapest_sharding(
         sharding_options(model, gpu, None, None),
-        lambda o: evaluate(model, gpu, efficiency, tp=o.tp, pp=o.pp, ep=o.ep, attention_dp=o.attention_dp, **given),
+        evaluate,
         lambda candidate: candidate,
         none_valid="none",
     )

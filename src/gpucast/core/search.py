@@ -77,45 +77,12 @@ def parallel_options(model: ModelSpec, gpu: GPUSpec) -> list[Layout]:
     return [o for o in options if o.problem(model) is None] + pipelined
 
 
-def evaluate(
-    model: ModelSpec,
-    gpu: GPUSpec,
-    efficiency: Efficiency,
-    *,
-    precision: Precision,
-    kv_precision: Precision,
-    tp: int,
-    pp: int,
-    workload: Workload,
-    slo: SLO,
-    settings: PlanSettings,
-    prices: list[InstancePrice],
-    pricing: str,
-    ep: int = 1,
-    attention_dp: int = 1,
-) -> Candidate:
-    """Estimate, size and price one configuration."""
-    estimate = estimate_replica(
-        model,
-        gpu,
-        efficiency,
-        precision=precision,
-        kv_precision=kv_precision,
-        tp=tp,
-        pp=pp,
-        workload=workload,
-        slo=slo,
-        settings=settings,
-        ep=ep,
-        attention_dp=attention_dp,
-    )
-    return priced_candidate(estimate, workload, settings, prices, pricing)
-
-
 def priced_candidate(
     estimate: ReplicaEstimate, workload: Workload, settings: PlanSettings, prices: list[InstancePrice], pricing: str
 ) -> Candidate:
-    """Size the fleet for one replica estimate and price it at its peak and minimum size."""
+    """Size the fleet for one replica estimate and price it at its peak and minimum size: how every layout search
+    turns an estimate into a ranked candidate, the plain one (:func:`best_for_gpu`, of ``inference.estimate_replica``)
+    and the agent one (``agent_search.best_variant_for_gpu``, of its variant's estimate), so both rank alike."""
     fleet = size_fleet(estimate, workload, settings)
     gpus = estimate.config.gpus
     peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
@@ -222,11 +189,11 @@ def best_for_gpu(
     """Best layout for one GPU type; ``tp``/``pp``/``ep``/``attention_dp`` pin it when given."""
 
     def option(o: Layout) -> Candidate:
-        return evaluate(
+        estimate = estimate_replica(
             model, gpu, efficiency, precision=precision, kv_precision=kv_precision, tp=o.tp, pp=o.pp,
-            workload=workload, slo=slo, settings=settings, prices=prices, pricing=pricing, ep=o.ep,
-            attention_dp=o.attention_dp,
+            workload=workload, slo=slo, settings=settings, ep=o.ep, attention_dp=o.attention_dp,
         )  # fmt: skip
+        return priced_candidate(estimate, workload, settings, prices, pricing)
 
     def floor(o: Layout) -> tuple[bool, float, float, int] | None:
         return layout_cost_floor(
