@@ -107,3 +107,27 @@ def test_explain_ends_with_the_command_that_re_checks_the_plan() -> None:
     lines = out.strip().splitlines()
     assert lines[-2].startswith("Re-check (the plan's fleet at its planned peak")
     assert lines[-1].startswith("gpucast estimate --model Llama-3.1-8B --gpu H100-SXM")
+
+
+@pytest.mark.parametrize("percentile", ["50", "99"])
+def test_the_percentile_line_states_what_estimate_prints(tmp_path, percentile: str) -> None:
+    """The note's p-latencies are what ``estimate --json`` prints. A plan states a percentile never below its mean
+    (an SLO at p50 never looser than on the means), so a p50 plan's "ttft_p50_ms 68" was the mean, while the estimate
+    printed the raw p50, 66 (QA 2026-12-07): the note now says "at most" where the plan's figure is the mean."""
+    path = tmp_path / "plan.json"
+    _run(["inference", "--model", "mistral-7b", "--gpu-type", "H100", "--engine", "sglang", "--rps", "2",
+          "--input-tokens", "2000", "--output-tokens", "50", "--precision", "BF16", "--slo-percentile", percentile,
+          "--output", str(path), "--json"])  # fmt: skip
+    plan = json.loads(path.read_text())
+    argv, notes = estimate_argv(plan)
+    again = json.loads(_run([*argv[1:], "--json"]))
+    thr = plan["throughput"]
+    for name, bound, mean in (("ttft", "ttft_at_slo_percentile_ms", "ttft_ms"),
+                              ("tpot", "tpot_at_slo_percentile_ms", "itl_ms")):  # fmt: skip
+        printed = again[f"{name}_p{percentile}_ms"]
+        assert max(printed, again[mean]) == pytest.approx(thr[bound], rel=0.02)  # what the SLO bounds
+        if printed < thr[bound] * (1 - 1e-6):  # the raw percentile lies below the mean: the note must not claim it
+            assert f"{name}_p{percentile}_ms at most" in notes[0]
+        else:
+            assert f"{name}_p{percentile}_ms at most" not in notes[0]
+    assert ("at most" in notes[0]) == (percentile == "50")
