@@ -160,6 +160,16 @@ def test_compare_lists_each_gpu_and_precision_once(capsys: pytest.CaptureFixture
     assert keys and len(keys) == len(set(keys))  # each row was listed twice (four times with both doubled)
 
 
+@pytest.mark.parametrize("mode", [[], ["--mode", "training", "--dataset-size", "1e9", "--sequence-length", "4096"]])
+@pytest.mark.parametrize(("flag", "value"), [("--gpus", ""), ("--gpus", " , "), ("--precisions", ",")])
+def test_compare_refuses_an_empty_list_as_it_refuses_empty_clouds(
+    mode: list[str], flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--gpus ''`` (an unset shell variable) ranked every GPU with exit 0 while ``--clouds ''`` was refused
+    (QA 2026-12-07); ``--gpus all`` still means every GPU."""
+    assert "names nothing" in _one_error(["compare", *SERVING, *mode, flag, value], capsys)
+
+
 ROW = ('[[instances]]\ncloud = "aws"\ninstance_type = "p5.48xlarge"\ngpu = "h100-sxm"\ngpus = {gpus}\n'
        'region = "us-east-1"\non_demand_usd_h = {price}\nsource = "https://example.org"\nas_of = {as_of}\n')  # fmt: skip
 

@@ -22,6 +22,13 @@ def run_compare(args: argparse.Namespace) -> int:
         names = [v.strip() for v in value.split(",") if v.strip()] if value else None
         return None if names and "all" in [n.lower() for n in names] else names  # all = every provider
 
+    from ..errors import InputError
+
+    for flag, value, example in (("--gpus", args.gpus, "H100,A100"), ("--precisions", args.precisions, "BF16,FP8")):
+        if value is not None and not any(v.strip() for v in value.split(",")):  # as --clouds '' is refused
+            raise InputError(f"{flag} {value!r} names nothing: give a comma-separated list such as {example}, or "
+                             f"leave {flag} out")  # fmt: skip
+
     if (args.mode or sections.get("mode")) == "training":
         from ..console import render_training
         from ..training.estimate import compare_training
