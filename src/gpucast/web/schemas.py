@@ -294,7 +294,10 @@ class EstimateBody(_Body):
 
     def request_fields(self) -> dict[str, Any]:
         """The fields the client set, with placeholder lengths where the profile sets them (EstimateRequest)."""
+        from ..inputs.types import check_speculation_given
+
         given = self.given()
+        check_speculation_given(given)  # acceptance_rate without speculative_tokens: refused, as the flags are
         if self.length_profile is not None:
             given.setdefault("input_tokens", 1)
             given.setdefault("output_tokens", 1)
