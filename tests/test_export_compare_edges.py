@@ -170,6 +170,25 @@ def test_compare_refuses_an_empty_list_as_it_refuses_empty_clouds(
     assert "names nothing" in _one_error(["compare", *SERVING, *mode, flag, value], capsys)
 
 
+@pytest.mark.parametrize(("target", "flags", "named"), [
+    ("vllm", ["--model", "llama-3.1-8b", "--rps", "100"], "--rps, --model"),
+    ("vllm", ["--engine", "sglang"], "--engine"),  # the plan's engine decides; only k8s/helm take --engine
+    ("k8s", ["--gpu-type", "A100"], "--gpu-type"),
+    ("estimate", ["--ttft-slo-ms", "500"], "--ttft-slo-ms"),
+])  # fmt: skip
+def test_planning_flags_beside_a_plan_file_are_refused(
+    target: str, flags: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export vllm plan.json --model X --rps 100`` exported the file's deployment and ignored the flags with exit
+    0 (QA 2026-12-07); the target's own flags still go with a plan file."""
+    plan = str(GOLDEN / "h100-llama-3.1-70b.json")
+    assert f"{named} would be ignored" in _one_error(["export", target, plan, *flags], capsys)
+    for own in (["vllm", plan, "--json"], ["k8s", plan, "--engine", "sglang", "--criticality", "tier1"],
+                ["helm", plan, "--criticality", "tier3"]):  # fmt: skip
+        assert main(["export", *own]) == 0, own
+        capsys.readouterr()
+
+
 ROW = ('[[instances]]\ncloud = "aws"\ninstance_type = "p5.48xlarge"\ngpu = "h100-sxm"\ngpus = {gpus}\n'
        'region = "us-east-1"\non_demand_usd_h = {price}\nsource = "https://example.org"\nas_of = {as_of}\n')  # fmt: skip
 
