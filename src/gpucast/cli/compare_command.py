@@ -51,6 +51,9 @@ def run_compare(args: argparse.Namespace) -> int:
         else:
             render_training.training_comparison(trows)
         return 0
+    from .training_args import refuse_training_flags
+
+    refuse_training_flags(args, "compare")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # as `inference`: no row meets them = exit 2
     workload, model, gpu, options = inference_inputs_from_sections(sections)
 

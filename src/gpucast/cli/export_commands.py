@@ -127,7 +127,9 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"give a plan file (gpucast export {args.target} plan.json) or planning flags "
                          "(--model, --rps, --input-tokens, --output-tokens ...)")  # fmt: skip
     from ..planning.inference import plan_inference
+    from .training_args import refuse_training_flags
 
+    refuse_training_flags(args, f"export {args.target}")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # never export a plan that cannot meet its SLOs
     plan: dict[str, Any] = plan_inference(*_inputs(sections)).to_dict()
     return plan
