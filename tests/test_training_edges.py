@@ -287,3 +287,16 @@ def test_training_flags_on_a_serving_plan_are_refused(capsys, command: list[str]
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     spelled = {(a.dest, f) for a in commands.choices["forecast"]._actions for f in a.option_strings}
     assert set(TRAINING_ONLY.items()) <= spelled  # --fsdp also sets zero: --zero is named
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"), [(["--rps", "5"], "--rps is"), (["--precisions", "FP8"], "--precisions is")]
+)
+def test_serving_flags_on_compare_mode_training_are_refused(capsys, flags: list[str], named: str) -> None:
+    """``compare --mode training --rps 5 --precisions FP8`` ranked training setups and dropped both (QA 2026-12-07)."""
+    argv = ["compare", "--mode", "training", "--model", "llama-3.1-8b", "--dataset-size", "1e8", "--epochs", "1",
+            "--sequence-length", "2048", "--global-batch-size", "64", "--gpus", "H100", "--clouds", "aws"]  # fmt: skip
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"{named} a serving-plan flag" in err and "`gpucast compare --mode training` plans a training run" in err
+    assert main([*argv, "--json"]) == 0

@@ -31,6 +31,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if (args.mode or sections.get("mode")) == "training":
         from ..console import render_training
+        from .training_args import refuse_serving_flags
+
+        refuse_serving_flags(args, "compare --mode training")
         from ..training.estimate import compare_training
 
         sections.get("serving", {}).pop("clouds", None)  # compare's --clouds picks the clouds (below)

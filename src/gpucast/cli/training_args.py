@@ -139,17 +139,19 @@ def hide_serving_flags(parser: argparse.ArgumentParser) -> None:
             action.help = "BF16, FP16, FP8 or FP32 (default BF16, whatever the checkpoint's precision)"
 
 
-def refuse_serving_flags(args: argparse.Namespace) -> None:
+def refuse_serving_flags(args: argparse.Namespace, command: str = "training") -> None:
     """``gpucast training --rps 5`` (or ``--engine``, ``--ttft-slo-ms`` ...) planned the run and dropped the flag
-    without a word, and ``--shared-prefix-tokens`` answered with an agent-workload error: one clear error instead."""
+    without a word, and ``--shared-prefix-tokens`` answered with an agent-workload error: one clear error instead.
+    ``compare --mode training`` dropped them too, and its serving-only ``--precisions`` (QA 2026-12-07)."""
     from ..errors import InputError
 
-    given = [flag for dest, flag in SERVING_ONLY.items() if getattr(args, dest, None) is not None]
+    only = SERVING_ONLY | ({"precisions": "--precisions"} if command != "training" else {})
+    given = [flag for dest, flag in only.items() if getattr(args, dest, None) is not None]
     if given:
         one = len(given) == 1
         raise InputError(
             f"{', '.join(given)} {'is a serving-plan flag' if one else 'are serving-plan flags'} (`gpucast inference`,"
-            f" `compare`): `gpucast training` plans a training run and does not read {'it' if one else 'them'}"
+            f" `compare`): `gpucast {command}` plans a training run and does not read {'it' if one else 'them'}"
         )
 
 
