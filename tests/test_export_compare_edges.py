@@ -189,6 +189,13 @@ def test_planning_flags_beside_a_plan_file_are_refused(
         capsys.readouterr()
 
 
+@pytest.mark.parametrize("mode", [[], ["--mode", "training", "--dataset-size", "1e9", "--sequence-length", "4096"]])
+def test_compare_refuses_gpus_and_gpu_type_together(mode: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``--gpu-type H100 --gpus A100`` ranked the A100 alone and dropped --gpu-type with exit 0 (QA 2026-12-07)."""
+    flags = ["compare", *SERVING, *mode, "--gpu-type", "H100", "--gpus", "A100"]
+    assert "give --gpus or --gpu-type, not both" in _one_error(flags, capsys)
+
+
 ROW = ('[[instances]]\ncloud = "aws"\ninstance_type = "p5.48xlarge"\ngpu = "h100-sxm"\ngpus = {gpus}\n'
        'region = "us-east-1"\non_demand_usd_h = {price}\nsource = "https://example.org"\nas_of = {as_of}\n')  # fmt: skip
 

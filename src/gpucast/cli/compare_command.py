@@ -24,6 +24,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
     from ..errors import InputError
 
+    if args.gpus is not None and args.gpu_type is not None:  # --gpus won and --gpu-type was dropped (QA 2026-12-07)
+        raise InputError(f"give --gpus or --gpu-type, not both (--gpus {args.gpus!r} --gpu-type {args.gpu_type!r}): "
+                         "--gpus names every GPU to rank")  # fmt: skip
     for flag, value, example in (("--gpus", args.gpus, "H100,A100"), ("--precisions", args.precisions, "BF16,FP8")):
         if value is not None and not any(v.strip() for v in value.split(",")):  # as --clouds '' is refused
             raise InputError(f"{flag} {value!r} names nothing: give a comma-separated list such as {example}, or "
