@@ -189,6 +189,20 @@ def test_planning_flags_beside_a_plan_file_are_refused(
         capsys.readouterr()
 
 
+@pytest.mark.parametrize("extra", [{"clouds": []}, {"gpu_types": [""]}, {"precisions": [" "]}])
+def test_rest_compare_refuses_an_empty_list_as_the_cli_does(tmp_path: Path, extra: dict[str, Any]) -> None:
+    """``"clouds": []`` ranked every provider with a 200 where ``--clouds ''`` is an error (QA 2026-12-07)."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 200},
+            "model": {"model_name": "llama-3.1-8b"}, "top": 1}  # fmt: skip
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        answer = client.post("/api/v1/compare", json=body | extra)
+    assert answer.status_code == 422 and answer.json()["field"].startswith(next(iter(extra))), answer.text
+
+
 @pytest.mark.parametrize("mode", [[], ["--mode", "training", "--dataset-size", "1e9", "--sequence-length", "4096"]])
 def test_compare_refuses_gpus_and_gpu_type_together(mode: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """``--gpu-type H100 --gpus A100`` ranked the A100 alone and dropped --gpu-type with exit 0 (QA 2026-12-07)."""
