@@ -131,3 +131,20 @@ def test_the_percentile_line_states_what_estimate_prints(tmp_path, percentile: s
         else:
             assert f"{name}_p{percentile}_ms at most" not in notes[0]
     assert ("at most" in notes[0]) == (percentile == "50")
+
+
+def test_a_plan_for_a_tiny_rate_keeps_it_and_re_checks_at_it(tmp_path) -> None:
+    """JSON floats were rounded to 6 decimals: a plan for 1e-9 req/s said ``requests_per_second: 0.0`` and its
+    re-check was ``--request-rate 0``, which estimate refuses (QA 2026-12-07). Below 0.001 they keep 6 significant
+    digits; at and above it nothing changed."""
+    from gpucast.jsonable import json_ready
+
+    assert json_ready(7.5019123e-10) == 7.50191e-10 and json_ready(2944.8735621) == 2944.873562
+    assert json_ready(0.0012345678) == 0.001235 and json_ready(-3.14159265e-7) == -3.14159e-7
+    path = tmp_path / "plan.json"
+    _run(["inference", "--model", "llama-3.1-8b", "--gpu-type", "H100", "--rps", "1e-9", "--input-tokens", "500",
+          "--output-tokens", "200", "--output", str(path), "--json"])  # fmt: skip
+    plan = json.loads(path.read_text())
+    assert plan["inputs"]["requests_per_second"] == 1e-9 and plan["throughput"]["planned_rps_per_replica"] > 0
+    again = json.loads(_run([*estimate_argv(plan)[0][1:], "--json"]))
+    assert again["ttft_ms"] == pytest.approx(plan["throughput"]["estimated_ttft_ms"], rel=0.02)
