@@ -11,9 +11,6 @@ server's own (``history.csv``, ``metrics.json``): no client text reaches the fil
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request
 
 from ..errors import InputError
 
@@ -67,19 +64,3 @@ def sniff(content: bytes, what: str, *, parquet: bool = False) -> str:
         return ".jsonl" if whole_first_line and len(start.splitlines()) > 1 else ".json"
     header = start.splitlines()[0] if start else ""
     return ".tsv" if "\t" in header and "," not in header else ".csv"
-
-
-def known_form_fields(*names: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency refusing a multipart field the endpoint does not take (422 naming it and the accepted ones), as
-    the JSON bodies refuse an unknown key: a misspelt ``horizn=28d`` was ignored, and the answer a 200 with the
-    default 14-day horizon (QA 2026-12-07). Declared after the endpoint's ``actor`` parameter, so who may write is
-    still checked first. The form is the one FastAPI already parsed (Starlette caches it on the request)."""
-
-    async def check(request: Request) -> None:
-        from .errors import ApiError
-
-        unknown = sorted(set((await request.form()).keys()) - set(names))
-        if unknown:
-            raise ApiError(422, f"unknown form field {unknown[0]!r} (accepted: {', '.join(names)})", unknown[0])
-
-    return check

@@ -26,7 +26,7 @@ from ...planning.fleet_run import PERIODS, RECONCILE, configs_from, run_fleet, s
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import stored_fleet
-from ..uploads import known_form_fields
+from .forms import known_form_fields
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
 

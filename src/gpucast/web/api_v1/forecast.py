@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import ForecastQuery, run_forecast, service_history_csv, service_settings
-from ..uploads import known_form_fields
+from .forms import known_form_fields
 from .planning import Saving, respond
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of, writer
 from ..schemas import ServiceBody
-from ..uploads import known_form_fields, sniff
+from ..uploads import sniff
+from .forms import known_form_fields
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["services"])
