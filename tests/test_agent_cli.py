@@ -17,6 +17,7 @@ AGENT_FLAGS = [
     "--shared-prefix-tokens", "2000", "--context-growth-tokens", "800", "--output-tokens", "200",
     "--think-time-s", "5", "--tp", "1",
 ]  # fmt: skip
+COMPARE_FLAGS = [*AGENT_FLAGS[:2], *AGENT_FLAGS[4:]]  # compare names its GPUs with --gpus, not also --gpu-type
 
 
 def _json(*args: str) -> dict:
@@ -102,13 +103,13 @@ def test_unknown_agent_key_in_config(tmp_path):
 
 def test_compare_includes_the_options_and_says_which_wins():
     result = run(
-        "compare", *AGENT_FLAGS, "--gpus", "H100,A100-80GB", "--speculative-tokens", "3", "--acceptance-rate",
+        "compare", *COMPARE_FLAGS, "--gpus", "H100,A100-80GB", "--speculative-tokens", "3", "--acceptance-rate",
         "0.7", "--disaggregation",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Best:" in result.stdout
     rows = json.loads(
-        run("compare", *AGENT_FLAGS, "--gpus", "H100", "--speculative-tokens", "3", "--acceptance-rate", "0.7",
+        run("compare", *COMPARE_FLAGS, "--gpus", "H100", "--speculative-tokens", "3", "--acceptance-rate", "0.7",
             "--disaggregation", "--json").stdout
     )  # fmt: skip
     variants = {r["variant"] for r in rows}

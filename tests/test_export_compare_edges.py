@@ -160,6 +160,56 @@ def test_compare_lists_each_gpu_and_precision_once(capsys: pytest.CaptureFixture
     assert keys and len(keys) == len(set(keys))  # each row was listed twice (four times with both doubled)
 
 
+@pytest.mark.parametrize("mode", [[], ["--mode", "training", "--dataset-size", "1e9", "--sequence-length", "4096"]])
+@pytest.mark.parametrize(("flag", "value"), [("--gpus", ""), ("--gpus", " , "), ("--precisions", ",")])
+def test_compare_refuses_an_empty_list_as_it_refuses_empty_clouds(
+    mode: list[str], flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--gpus ''`` (an unset shell variable) ranked every GPU with exit 0 while ``--clouds ''`` was refused
+    (QA 2026-12-07); ``--gpus all`` still means every GPU."""
+    assert "names nothing" in _one_error(["compare", *SERVING, *mode, flag, value], capsys)
+
+
+@pytest.mark.parametrize(("target", "flags", "named"), [
+    ("vllm", ["--model", "llama-3.1-8b", "--rps", "100"], "--rps, --model"),
+    ("vllm", ["--engine", "sglang"], "--engine"),  # the plan's engine decides; only k8s/helm take --engine
+    ("k8s", ["--gpu-type", "A100"], "--gpu-type"),
+    ("estimate", ["--ttft-slo-ms", "500"], "--ttft-slo-ms"),
+])  # fmt: skip
+def test_planning_flags_beside_a_plan_file_are_refused(
+    target: str, flags: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export vllm plan.json --model X --rps 100`` exported the file's deployment and ignored the flags with exit
+    0 (QA 2026-12-07); the target's own flags still go with a plan file."""
+    plan = str(GOLDEN / "h100-llama-3.1-70b.json")
+    assert f"{named} would be ignored" in _one_error(["export", target, plan, *flags], capsys)
+    for own in (["vllm", plan, "--json"], ["k8s", plan, "--engine", "sglang", "--criticality", "tier1"],
+                ["helm", plan, "--criticality", "tier3"]):  # fmt: skip
+        assert main(["export", *own]) == 0, own
+        capsys.readouterr()
+
+
+@pytest.mark.parametrize("extra", [{"clouds": []}, {"gpu_types": [""]}, {"precisions": [" "]}])
+def test_rest_compare_refuses_an_empty_list_as_the_cli_does(tmp_path: Path, extra: dict[str, Any]) -> None:
+    """``"clouds": []`` ranked every provider with a 200 where ``--clouds ''`` is an error (QA 2026-12-07)."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 200},
+            "model": {"model_name": "llama-3.1-8b"}, "top": 1}  # fmt: skip
+    with TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}")) as client:
+        answer = client.post("/api/v1/compare", json=body | extra)
+    assert answer.status_code == 422 and answer.json()["field"].startswith(next(iter(extra))), answer.text
+
+
+@pytest.mark.parametrize("mode", [[], ["--mode", "training", "--dataset-size", "1e9", "--sequence-length", "4096"]])
+def test_compare_refuses_gpus_and_gpu_type_together(mode: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``--gpu-type H100 --gpus A100`` ranked the A100 alone and dropped --gpu-type with exit 0 (QA 2026-12-07)."""
+    flags = ["compare", *SERVING, *mode, "--gpu-type", "H100", "--gpus", "A100"]
+    assert "give --gpus or --gpu-type, not both" in _one_error(flags, capsys)
+
+
 ROW = ('[[instances]]\ncloud = "aws"\ninstance_type = "p5.48xlarge"\ngpu = "h100-sxm"\ngpus = {gpus}\n'
        'region = "us-east-1"\non_demand_usd_h = {price}\nsource = "https://example.org"\nas_of = {as_of}\n')  # fmt: skip
 

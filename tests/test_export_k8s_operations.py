@@ -97,3 +97,18 @@ def test_references_resolve(name: str, options: dict[str, Any]) -> None:
             spec = document["spec"]
             selector = spec["selector"].get("matchLabels", spec["selector"])
             assert any(selector.items() <= labels.items() for labels in pod_labels), document["metadata"]["name"]
+
+
+@pytest.mark.parametrize("namespace", ['a"b', "Bad Name!", "", "-ml", "a" * 64])
+def test_a_namespace_kubernetes_refuses_is_refused(namespace: str) -> None:
+    """--namespace goes verbatim into every object and into the KEDA queries (``namespace="..."``): 'a"b' wrote a
+    broken PromQL query and 'Bad Name!' a manifest kubectl rejects, with exit 0 (QA 2026-12-07)."""
+    with pytest.raises(InputError, match=r"--namespace .* is not a Kubernetes namespace"):
+        K8sOptions(namespace=namespace)
+    result = subprocess.run([*gpucast_exe(), "export", "k8s", str(plan_path("h100-agent-llama-3.1-8b")), "--keda",
+                             "--namespace", namespace], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    with pytest.raises(InputError, match="--storage-class"):
+        K8sOptions(storage_class="Fast SSD")
+    assert K8sOptions(namespace="ml-prod-1", storage_class="fast.ssd-1").namespace == "ml-prod-1"

@@ -107,3 +107,44 @@ def test_explain_ends_with_the_command_that_re_checks_the_plan() -> None:
     lines = out.strip().splitlines()
     assert lines[-2].startswith("Re-check (the plan's fleet at its planned peak")
     assert lines[-1].startswith("gpucast estimate --model Llama-3.1-8B --gpu H100-SXM")
+
+
+@pytest.mark.parametrize("percentile", ["50", "99"])
+def test_the_percentile_line_states_what_estimate_prints(tmp_path, percentile: str) -> None:
+    """The note's p-latencies are what ``estimate --json`` prints. A plan states a percentile never below its mean
+    (an SLO at p50 never looser than on the means), so a p50 plan's "ttft_p50_ms 68" was the mean, while the estimate
+    printed the raw p50, 66 (QA 2026-12-07): the note now says "at most" where the plan's figure is the mean."""
+    path = tmp_path / "plan.json"
+    _run(["inference", "--model", "mistral-7b", "--gpu-type", "H100", "--engine", "sglang", "--rps", "2",
+          "--input-tokens", "2000", "--output-tokens", "50", "--precision", "BF16", "--slo-percentile", percentile,
+          "--output", str(path), "--json"])  # fmt: skip
+    plan = json.loads(path.read_text())
+    argv, notes = estimate_argv(plan)
+    again = json.loads(_run([*argv[1:], "--json"]))
+    thr = plan["throughput"]
+    for name, bound, mean in (("ttft", "ttft_at_slo_percentile_ms", "ttft_ms"),
+                              ("tpot", "tpot_at_slo_percentile_ms", "itl_ms")):  # fmt: skip
+        printed = again[f"{name}_p{percentile}_ms"]
+        assert max(printed, again[mean]) == pytest.approx(thr[bound], rel=0.02)  # what the SLO bounds
+        if printed < thr[bound] * (1 - 1e-6):  # the raw percentile lies below the mean: the note must not claim it
+            assert f"{name}_p{percentile}_ms at most" in notes[0]
+        else:
+            assert f"{name}_p{percentile}_ms at most" not in notes[0]
+    assert ("at most" in notes[0]) == (percentile == "50")
+
+
+def test_a_plan_for_a_tiny_rate_keeps_it_and_re_checks_at_it(tmp_path) -> None:
+    """JSON floats were rounded to 6 decimals: a plan for 1e-9 req/s said ``requests_per_second: 0.0`` and its
+    re-check was ``--request-rate 0``, which estimate refuses (QA 2026-12-07). Below 0.001 they keep 6 significant
+    digits; at and above it nothing changed."""
+    from gpucast.jsonable import json_ready
+
+    assert json_ready(7.5019123e-10) == 7.50191e-10 and json_ready(2944.8735621) == 2944.873562
+    assert json_ready(0.0012345678) == 0.001235 and json_ready(-3.14159265e-7) == -3.14159e-7
+    path = tmp_path / "plan.json"
+    _run(["inference", "--model", "llama-3.1-8b", "--gpu-type", "H100", "--rps", "1e-9", "--input-tokens", "500",
+          "--output-tokens", "200", "--output", str(path), "--json"])  # fmt: skip
+    plan = json.loads(path.read_text())
+    assert plan["inputs"]["requests_per_second"] == 1e-9 and plan["throughput"]["planned_rps_per_replica"] > 0
+    again = json.loads(_run([*estimate_argv(plan)[0][1:], "--json"]))
+    assert again["ttft_ms"] == pytest.approx(plan["throughput"]["estimated_ttft_ms"], rel=0.02)

@@ -122,3 +122,42 @@ def test_speculative_inputs_are_checked():
         _plan(1.0, speculative_tokens=-1, acceptance_rate=0.5)
     with pytest.raises(InputError, match="tokenizer"):
         _plan(1.0, speculative_tokens=3, acceptance_rate=0.5, draft_model="qwen2.5-7b")
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        (["inference", "--rps", "5"], ["--acceptance-rate", "0.7"]),
+        (["inference", "--rps", "5"], ["--draft-model", "llama-3.2-1b"]),
+        (["compare", "--rps", "5", "--top", "1"], ["--acceptance-rate", "0.7"]),
+        (["estimate", "--gpu", "H100", "--num-gpus", "1", "--max-throughput"], ["--acceptance-rate", "0.7"]),
+        (["estimate", "--gpu", "H100", "--num-gpus", "1", "--max-throughput"], ["--draft-model", "llama-3.2-1b"]),
+    ],
+)
+def test_a_speculation_setting_without_speculative_tokens_is_refused(command, flags, capsys):
+    """``--acceptance-rate 0.7`` alone was ignored with exit 0 (a plan without speculation), while
+    ``--kv-transfer-gb-s`` without ``--disaggregation`` is refused (QA 2026-12-07); ``--speculative-tokens 0`` with
+    it is an explicit "off" and plans as before, as the Python API's ``speculative_tokens=0`` does."""
+    from gpucast.cli.main import main
+
+    argv = [*command, "--model", "llama-3.1-8b", "--input-tokens", "500", "--output-tokens", "200"]
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "describes speculative decoding: give --speculative-tokens" in err[0], err
+    assert main([*argv, *flags, "--speculative-tokens", "0", "--json"]) == 0
+    capsys.readouterr()
+
+
+def test_rest_refuses_a_speculation_setting_without_speculative_tokens(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import create_app
+
+    client = TestClient(create_app(f"sqlite:///{tmp_path / 'web.db'}"))
+    body = {"model": "llama-3.1-8b", "gpu": "H100", "num_gpus": 1, "input_tokens": 500, "output_tokens": 200}
+    refused = client.post("/api/v1/estimate", json={**body, "acceptance_rate": 0.7})
+    assert refused.status_code == 422 and refused.json()["field"] == "acceptance_rate"
+    assert client.post("/api/v1/estimate", json={**body, "speculative_tokens": 0, "acceptance_rate": 0.7}).is_success
+    plan = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 200},
+            "model": {"model_name": "llama-3.1-8b"}, "serving": {"draft_model": "llama-3.2-1b"}}  # fmt: skip
+    assert client.post("/api/v1/inference", json=plan).status_code == 422

@@ -222,6 +222,34 @@ def test_a_revoked_token_cannot_be_rotated_back_to_life(store):
         assert len([t for t in list_tokens(session) if t.revoked_at is None]) == 2
 
 
+@pytest.mark.parametrize("scopes", ["", " , ", []])
+def test_scopes_given_but_naming_none_are_refused_not_widened(store, scopes, capsys):
+    """``--scope "$SCOPE"`` with SCOPE unset (and ``"scopes": []``) made a token with every scope the role allows
+    (QA 2026-12-07); leaving the scopes out still means all of them."""
+    from fastapi.testclient import TestClient
+
+    from gpucast.cli.main import main
+    from gpucast.store.tokens import create_token
+    from gpucast.web import create_app
+
+    with store.write() as session, pytest.raises(InputError, match="names no scope"):
+        create_token(session, "alice", "alice", scopes=scopes)
+    with store.write() as session:
+        acting, record = create_token(session, "alice", "alice")
+    assert set(record.scopes.split()) == {"read", "plan", "write"}  # a requester's all
+    url = str(store.engine.url)
+    if isinstance(scopes, str):
+        assert main(["token", "create", "--user", "alice", "--as", "alice", "--scope", scopes, "--db", url]) == 2
+        assert "names no scope" in capsys.readouterr().err
+        assert main(["token", "create", "--user", "alice", "--as", "alice", "--db", url]) == 0
+        assert "scopes read plan write" in capsys.readouterr().err
+    else:
+        with TestClient(create_app(url)) as client:
+            answer = client.post("/api/v1/tokens", json={"user": "alice", "scopes": scopes},
+                                 headers={"Authorization": f"Bearer {acting}"})  # fmt: skip
+        assert answer.status_code == 422 and "names no scope" in answer.json()["error"], answer.text
+
+
 def test_text_with_a_nul_byte_is_a_bad_value_on_every_backend(db_url):  # noqa: F811
     """PostgreSQL refused it as a "database error" (HTTP 503, as if the database were down) and SQLite stored it."""
     with open_store(db_url) as opened:

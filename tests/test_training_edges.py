@@ -259,3 +259,44 @@ def test_serving_only_spellings_are_the_parsers() -> None:
     training = commands.choices["training"]
     parsed = {a.dest: a.option_strings[0] for a in training._actions if a.dest in SERVING_ONLY}
     assert parsed == SERVING_ONLY
+
+
+@pytest.mark.parametrize(
+    ("command", "flags", "named"),
+    [(["inference"], ["--dataset-size", "1e9"], "--dataset-size is a training flag: `gpucast inference`"),
+     (["forecast"], ["--method", "lora", "--epochs", "3"], "--epochs, --method are training flags"),
+     (["compare", "--top", "1"], ["--framework", "hf"], "or `compare --mode training`"),
+     (["export", "vllm"], ["--epochs", "2"], "`gpucast export vllm` plans serving")],
+)  # fmt: skip
+def test_training_flags_on_a_serving_plan_are_refused(capsys, command: list[str], flags: list[str], named: str) -> None:
+    """The other way round: ``inference --dataset-size``, ``compare --method lora`` and ``forecast --epochs``
+    planned serving and dropped the flag with exit 0 (QA 2026-12-07); ``--mode training`` still reads them, and
+    the spellings are the parsers' own."""
+    import argparse
+
+    from gpucast.cli.main import build_parser
+    from gpucast.cli.training_args import TRAINING_ONLY
+
+    argv = [*command, "--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "500", "--output-tokens", "200"]
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and named in err[0], err
+    run = ["--model", "llama-3.1-8b", "--gpu-type", "H100", "--dataset-size", "1e8", "--epochs", "1", "--method", "lora",
+           "--sequence-length", "2048", "--global-batch-size", "64", "--json"]  # fmt: skip
+    assert main(["forecast", "--mode", "training", *run]) == 0
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    spelled = {(a.dest, f) for a in commands.choices["forecast"]._actions for f in a.option_strings}
+    assert set(TRAINING_ONLY.items()) <= spelled  # --fsdp also sets zero: --zero is named
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"), [(["--rps", "5"], "--rps is"), (["--precisions", "FP8"], "--precisions is")]
+)
+def test_serving_flags_on_compare_mode_training_are_refused(capsys, flags: list[str], named: str) -> None:
+    """``compare --mode training --rps 5 --precisions FP8`` ranked training setups and dropped both (QA 2026-12-07)."""
+    argv = ["compare", "--mode", "training", "--model", "llama-3.1-8b", "--dataset-size", "1e8", "--epochs", "1",
+            "--sequence-length", "2048", "--global-batch-size", "64", "--gpus", "H100", "--clouds", "aws"]  # fmt: skip
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"{named} a serving-plan flag" in err and "`gpucast compare --mode training` plans a training run" in err
+    assert main([*argv, "--json"]) == 0

@@ -117,6 +117,7 @@ def test_saved_forecast_needs_a_token_and_lands_in_the_history(site):
         ({"service": "chat", "scenario": "boom"}, 422, "boom"),
         ({"service": "chat", "model": "llama-3.1-8b"}, 422, "input_tokens"),
         ({"service": "chat", "growth_rate": "lots"}, 422, "growth_rate"),
+        ({"service": "chat", "horizn": "1d"}, 422, "unknown form field 'horizn'"),  # was a 200 for 14 days
     ],
 )
 def test_errors_are_one_json_line(site, fields, status, words):
@@ -236,3 +237,24 @@ def test_forecast_page_says_not_checked_instead_of_zero_coverage(site, tmp_path,
     assert page.status_code == 200, re.findall(r'id="form-error">([^<]*)', page.text)
     assert '<b id="coverage">not checked</b>' in page.text
     assert "0% / 0%" not in page.text and "100% / 100%" not in page.text
+
+
+def test_unknown_form_fields_are_refused_by_fleet_and_metrics_too(site):
+    """As a JSON body's unknown key is a 422, so is a multipart field no endpoint takes (QA 2026-12-07: a misspelt
+    field was ignored with a 200); who may write is still checked before it (401 without a token)."""
+    client, path = site
+    fleet = client.post("/api/v1/fleet", data={"from_store": "true", "horizon": "1d", "reconcille": "ols"})
+    assert fleet.status_code == 422 and fleet.json()["field"] == "reconcille", fleet.text
+    with path.open("rb") as handle:
+        files = {"file": ("traffic.csv", handle, "text/csv")}
+        anonymous = client.post("/api/v1/services/chat/metrics", data={"replace": "true"}, files=files)
+    assert anonymous.status_code == 401  # before the field check: a refusal reveals nothing else
+    from gpucast.store.tokens import create_token
+
+    with client.app.state.store.write() as session:
+        token, _ = create_token(session, "alice", "alice")
+    with path.open("rb") as handle:
+        signed = client.post("/api/v1/services/chat/metrics", data={"replace": "true"},
+                             files={"file": ("traffic.csv", handle, "text/csv")},
+                             headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert signed.status_code == 422 and signed.json()["field"] == "replace"  # replace is a query parameter

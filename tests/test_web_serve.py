@@ -67,3 +67,18 @@ def test_gpucast_serve_answers_real_http_requests(tmp_path, capsys, workers):
         status, listed = _call(f"{base}/plans")
         assert status == 200 and isinstance(listed, dict) and listed["items"][0]["created_by"] == "alice"
     assert f"on http://127.0.0.1:{server['port']}" in server["stderr"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "nosuch.invalid"])
+def test_a_port_in_use_or_an_unknown_host_is_one_error_line_before_the_store_opens(tmp_path, capsys, host):
+    """It was uvicorn's JSON log line and exit 3, after the store was created and migrated (QA 2026-12-07)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--host", host, "--port", str(port), "--db", str(tmp_path / "s.db")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"gpucast: error: cannot listen on {host}:{port}: "), err
+    assert not (tmp_path / "s.db").exists()

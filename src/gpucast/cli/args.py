@@ -347,9 +347,9 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
         help="prompt tokens per request served from the prefix cache (default 0): only the rest is prefilled",
     )  # fmt: skip
     spec = parser.add_argument_group("speculative decoding (as `inference` takes it)")
-    spec.add_argument("--speculative-tokens", type=int, default=0, help="draft tokens per round, k (default 0: off)")
+    spec.add_argument("--speculative-tokens", type=int, help="draft tokens per round, k (default 0: off)")
     spec.add_argument("--acceptance-rate", type=float, help="per-token draft acceptance rate, 0-1")
-    spec.add_argument("--draft-model", default="mtp", help="mtp (MTP/EAGLE head, default) or a catalog model name")
+    spec.add_argument("--draft-model", help="mtp (MTP/EAGLE head, default) or a catalog model name")
     load = shape.add_mutually_exclusive_group(required=True)
     load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
     load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
@@ -367,7 +367,9 @@ def request_from_args(args: argparse.Namespace) -> Any:
     else:
         load, value = "request-rate", args.request_rate
     from ..errors import InputError
+    from ..inputs.types import check_speculation_given
 
+    check_speculation_given(vars(args))
     if args.length_profile is None:
         for flag, given in (("--input-tokens", args.input_tokens), ("--output-tokens", args.output_tokens)):
             if given is None:
@@ -394,8 +396,8 @@ def request_from_args(args: argparse.Namespace) -> Any:
         gpu_memory_utilization=args.gpu_memory_utilization,
         max_model_len=args.max_model_len,
         max_num_seqs=args.max_num_seqs,
-        speculative_tokens=args.speculative_tokens,
+        speculative_tokens=args.speculative_tokens or 0,
         acceptance_rate=args.acceptance_rate,
-        draft_model=args.draft_model,
+        draft_model="mtp" if args.draft_model is None else args.draft_model,
         cached_input_tokens=args.cached_input_tokens,
     )

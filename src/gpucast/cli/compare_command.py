@@ -22,8 +22,21 @@ def run_compare(args: argparse.Namespace) -> int:
         names = [v.strip() for v in value.split(",") if v.strip()] if value else None
         return None if names and "all" in [n.lower() for n in names] else names  # all = every provider
 
+    from ..errors import InputError
+
+    if args.gpus is not None and args.gpu_type is not None:  # --gpus won and --gpu-type was dropped (QA 2026-12-07)
+        raise InputError(f"give --gpus or --gpu-type, not both (--gpus {args.gpus!r} --gpu-type {args.gpu_type!r}): "
+                         "--gpus names every GPU to rank")  # fmt: skip
+    for flag, value, example in (("--gpus", args.gpus, "H100,A100"), ("--precisions", args.precisions, "BF16,FP8")):
+        if value is not None and not any(v.strip() for v in value.split(",")):  # as --clouds '' is refused
+            raise InputError(f"{flag} {value!r} names nothing: give a comma-separated list such as {example}, or "
+                             f"leave {flag} out")  # fmt: skip
+
     if (args.mode or sections.get("mode")) == "training":
         from ..console import render_training
+        from .training_args import refuse_serving_flags
+
+        refuse_serving_flags(args, "compare --mode training")
         from ..training.estimate import compare_training
 
         sections.get("serving", {}).pop("clouds", None)  # compare's --clouds picks the clouds (below)
@@ -44,6 +57,9 @@ def run_compare(args: argparse.Namespace) -> int:
         else:
             render_training.training_comparison(trows)
         return 0
+    from .training_args import refuse_training_flags
+
+    refuse_training_flags(args, "compare")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # as `inference`: no row meets them = exit 2
     workload, model, gpu, options = inference_inputs_from_sections(sections)
 

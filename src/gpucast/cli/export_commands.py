@@ -116,6 +116,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     from ..export.plan_file import load_plan
 
     if args.plan:
+        _no_planning_flags(args)
         return load_plan(args.plan)
     from ..inputs.sections import inference_inputs_from_sections as _inputs
     from .args import sections_from_args
@@ -126,10 +127,32 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
         raise InputError(f"give a plan file (gpucast export {args.target} plan.json) or planning flags "
                          "(--model, --rps, --input-tokens, --output-tokens ...)")  # fmt: skip
     from ..planning.inference import plan_inference
+    from .training_args import refuse_training_flags
 
+    refuse_training_flags(args, f"export {args.target}")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # never export a plan that cannot meet its SLOs
     plan: dict[str, Any] = plan_inference(*_inputs(sections)).to_dict()
     return plan
+
+
+def _no_planning_flags(args: argparse.Namespace) -> None:
+    """A plan file decides the deployment, so a planning flag beside it (``export vllm plan.json --model X --rps
+    100``) was ignored without a word and the file's deployment exported (QA 2026-12-07): refused, naming the flags.
+    The target's own flags (engine release, served model, and for k8s/helm the engine and criticality) stay."""
+    from ..errors import InputError
+    from .args import add_common_plan_flags, add_seed_flags
+
+    planning = argparse.ArgumentParser(add_help=False, conflict_handler="resolve")
+    add_seed_flags(planning)
+    add_common_plan_flags(planning)
+    own = {"output", "json", "engine_version"}
+    if args.target in ("k8s", "helm"):  # theirs: the engine to launch, the tier's replicas and disruption budget
+        own |= {"engine", "criticality"}
+    given = [action.option_strings[0] for action in planning._actions if action.option_strings
+             and action.dest not in own and getattr(args, action.dest, action.default) != action.default]  # fmt: skip
+    if given:
+        raise InputError(f"{', '.join(given)} would be ignored: {args.plan!r} already decides the deployment; give "
+                         "a plan file or planning flags, not both")  # fmt: skip
 
 
 def _write(args: argparse.Namespace, text: str, what: str) -> int:

@@ -32,6 +32,7 @@ from .training_args import (
     add_training_estimate_flags,
     hide_serving_flags,
     refuse_serving_flags,
+    refuse_training_flags,
     training_request_from_args,
 )
 
@@ -277,6 +278,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     from ..planning.inference import plan_inference
 
+    refuse_training_flags(args, args.command if args.command == "inference" else "forecast --mode inference")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # the CLI answers infeasible SLOs with exit 2
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
 

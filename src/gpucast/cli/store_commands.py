@@ -228,7 +228,7 @@ def _token(store: Any, args: argparse.Namespace, actor: str) -> int:
     if args.action in ("create", "rotate"):
         with store.write() as session:
             if args.action == "create":
-                secret, made = tokens.create_token(session, args.user, actor, args.label, scopes=",".join(args.scope or []),
+                secret, made = tokens.create_token(session, args.user, actor, args.label, scopes=None if args.scope is None else ",".join(args.scope),
                                                    expires_in_days=args.expires_days)  # fmt: skip
             else:
                 secret, made = tokens.rotate_token(session, args.id, actor)

@@ -139,15 +139,47 @@ def hide_serving_flags(parser: argparse.ArgumentParser) -> None:
             action.help = "BF16, FP16, FP8 or FP32 (default BF16, whatever the checkpoint's precision)"
 
 
-def refuse_serving_flags(args: argparse.Namespace) -> None:
+def refuse_serving_flags(args: argparse.Namespace, command: str = "training") -> None:
     """``gpucast training --rps 5`` (or ``--engine``, ``--ttft-slo-ms`` ...) planned the run and dropped the flag
-    without a word, and ``--shared-prefix-tokens`` answered with an agent-workload error: one clear error instead."""
+    without a word, and ``--shared-prefix-tokens`` answered with an agent-workload error: one clear error instead.
+    ``compare --mode training`` dropped them too, and its serving-only ``--precisions`` (QA 2026-12-07)."""
     from ..errors import InputError
 
-    given = [flag for dest, flag in SERVING_ONLY.items() if getattr(args, dest, None) is not None]
+    only = SERVING_ONLY | ({"precisions": "--precisions"} if command != "training" else {})
+    given = [flag for dest, flag in only.items() if getattr(args, dest, None) is not None]
     if given:
         one = len(given) == 1
         raise InputError(
             f"{', '.join(given)} {'is a serving-plan flag' if one else 'are serving-plan flags'} (`gpucast inference`,"
-            f" `compare`): `gpucast training` plans a training run and does not read {'it' if one else 'them'}"
+            f" `compare`): `gpucast {command}` plans a training run and does not read {'it' if one else 'them'}"
+        )
+
+
+# The training flags a serving plan never reads (the seed's training group and gpucast's training additions), as
+# the user types them: `inference`, `forecast` in its default mode, `compare` and `export` from planning flags
+# parse them (they share the seed's parser groups) and dropped them without a word.
+TRAINING_ONLY = {
+    "dataset_size": "--dataset-size", "sequence_length": "--sequence-length", "epochs": "--epochs",
+    "global_batch_size": "--global-batch-size", "micro_batch_size": "--micro-batch-size",
+    "gradient_accumulation_steps": "--gradient-accumulation-steps", "optimizer": "--optimizer",
+    "gradient_checkpointing": "--gradient-checkpointing", "method": "--method", "lora_rank": "--lora-rank",
+    "lora_targets": "--lora-targets", "optimizer_8bit": "--optimizer-8bit", "master_weights": "--master-weights",
+    "zero": "--zero", "recompute": "--recompute", "flash_attention": "--no-flash-attention", "num_gpus": "--num-gpus",
+    "dp": "--dp", "deadline_hours": "--deadline-hours", "optimize": "--optimize", "framework": "--framework",
+}  # fmt: skip
+
+
+def refuse_training_flags(args: argparse.Namespace, command: str) -> None:
+    """``gpucast inference --dataset-size 1e9`` (``compare --method lora``, ``forecast --epochs 3``) planned serving
+    and dropped the flag with exit 0, while ``training --rps 5`` is refused (:func:`refuse_serving_flags`): the
+    same one error line the other way round (QA 2026-12-07)."""
+    from ..errors import InputError
+
+    given = [flag for dest, flag in TRAINING_ONLY.items() if getattr(args, dest, None) is not None]
+    if given:
+        one = len(given) == 1
+        raise InputError(
+            f"{', '.join(given)} {'is a training flag' if one else 'are training flags'}: `gpucast {command}` plans "
+            f"serving and does not read {'it' if one else 'them'} (plan a run with `gpucast training`"
+            + (" or `compare --mode training`)" if command == "compare" else ")")
         )

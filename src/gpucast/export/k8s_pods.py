@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import loader
+from ..errors import InputError
 from .engine_args import LaunchOptions
 from .plan_file import k8s_catalog
 
@@ -29,6 +30,22 @@ class K8sOptions:
     launch: LaunchOptions = LaunchOptions()  # engine release, served checkpoint, EAGLE head
     criticality: str = "tier2"  # catalog/criticality.toml: replica minimum, zones, PodDisruptionBudget
     storage_class: str | None = None  # model-cache PersistentVolumeClaim (None: the cluster's default class)
+
+    def __post_init__(self) -> None:
+        """The namespace and StorageClass are written verbatim into every object and into the KEDA triggers' PromQL
+        (``namespace="..."``), so a name Kubernetes refuses was a manifest ``kubectl apply`` rejects and a quote
+        broke the query; both are refused here, naming the rule (RFC 1123 label / subdomain)."""
+        if not _LABEL.fullmatch(str(self.namespace)):
+            raise InputError(f"--namespace {self.namespace!r} is not a Kubernetes namespace: 1-63 lower-case "
+                             "letters, digits or '-', starting and ending with a letter or digit")  # fmt: skip
+        if self.storage_class is not None and not (
+            len(self.storage_class) <= 253 and all(_LABEL.fullmatch(p) for p in self.storage_class.split("."))
+        ):
+            raise InputError(f"--storage-class {self.storage_class!r} is not a Kubernetes object name: lower-case "
+                             "letters, digits, '-' and '.', at most 253 characters")  # fmt: skip
+
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")  # RFC 1123 label, as Kubernetes validates a namespace
 
 
 def dns_name(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import InputError
 from .agent import AgentWorkloadInput
 from .training import TrainingInput, TrainingOptions
-from .types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+from .types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_speculation_given
 
 
 def agent_into_workload(sections: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +60,8 @@ def inference_inputs_from_sections(
     ):
         if key not in workload:
             raise InputError(f"{flag} is required (or workload.{key} in --config)")
+    if isinstance(sections.get("serving"), dict):
+        check_speculation_given(sections["serving"])
     return (
         LLMWorkloadInput(**workload),
         ModelConfig(**sections.get("model", {})),

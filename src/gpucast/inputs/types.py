@@ -244,6 +244,18 @@ def check_speculation(speculative_tokens: int, acceptance_rate: float | None, dr
         raise InputError(f"--draft-model {draft_model!r} must be 'mtp' or a catalog model name")
 
 
+def check_speculation_given(given: dict[str, Any]) -> None:
+    """A speculative-decoding setting given without ``--speculative-tokens`` (the flags, a config's or a REST body's
+    serving section) was ignored with exit 0, as ``--kv-transfer-gb-s`` without ``--disaggregation`` is refused
+    (QA 2026-12-07). An explicit ``speculative_tokens: 0`` is "off" and keeps the other settings, as the Python API
+    does (a caller turning speculation off need not clear them)."""
+    if given.get("speculative_tokens") is None:
+        for key, flag in (("acceptance_rate", "--acceptance-rate"), ("draft_model", "--draft-model")):
+            if given.get(key) is not None:
+                raise InputError(f"{flag} {given[key]!r} describes speculative decoding: give --speculative-tokens K "
+                                 "(1-16) with it")  # fmt: skip
+
+
 @dataclass
 class ServingOptions:
     """gpucast's additions: SLOs, cloud and pricing, headroom, sharding and engine limits."""

@@ -45,14 +45,16 @@ MAX_DAYS = 3650  # the longest lifetime a token may be given
 
 
 def parse_scopes(scopes: Iterable[str] | str | None, role: str) -> tuple[str, ...]:
-    """Scopes in canonical order; None or empty: all the role allows. InputError for an unknown scope, WorkflowError
-    for one the role never has (no token may do more than its user)."""
+    """Scopes in canonical order; None: all the role allows. InputError for an unknown scope, or for scopes given but
+    naming none (``--scope ''``, ``"scopes": []``: an unset variable made a token with every scope the role allows,
+    QA 2026-12-07), WorkflowError for one the role never has (no token may do more than its user)."""
     allowed = ROLE_SCOPES.get(role, ())
     if scopes is None:
         return allowed
     names = scopes.replace(",", " ").split() if isinstance(scopes, str) else [str(s).strip() for s in scopes]
-    if not names:
-        return allowed
+    if not any(names):
+        raise InputError(f"--scope {scopes!r} names no scope: give some of {', '.join(SCOPES)}, or leave it out for "
+                         "all the user's role allows")  # fmt: skip
     for name in names:
         if name not in SCOPES:
             raise InputError(f"--scope {name!r} is not one of {', '.join(SCOPES)}")

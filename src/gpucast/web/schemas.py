@@ -186,14 +186,18 @@ class InferenceBody(_Body):
         return out
 
 
+NonEmpty = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+
+
 def _error(kind: str, location: tuple[str, ...], message: str) -> dict[str, Any]:
     return {"type": kind, "loc": ("body", *location), "msg": message, "input": None}
 
 
 class CompareBody(InferenceBody):
-    clouds: list[str] | None = Field(None, max_length=20)
-    precisions: list[str] | None = Field(None, max_length=10)
-    gpu_types: list[str] | None = Field(None, max_length=50)
+    # an empty list (or name) ranked everything with a 200 while `compare --gpus ''` is refused (QA 2026-12-07)
+    clouds: list[NonEmpty] | None = Field(None, min_length=1, max_length=20)
+    precisions: list[NonEmpty] | None = Field(None, min_length=1, max_length=10)
+    gpu_types: list[NonEmpty] | None = Field(None, min_length=1, max_length=50)
     top: int | None = Field(None, gt=0, le=1000, description="only the N cheapest rows")
 
 
@@ -294,7 +298,10 @@ class EstimateBody(_Body):
 
     def request_fields(self) -> dict[str, Any]:
         """The fields the client set, with placeholder lengths where the profile sets them (EstimateRequest)."""
+        from ..inputs.types import check_speculation_given
+
         given = self.given()
+        check_speculation_given(given)  # acceptance_rate without speculative_tokens: refused, as the flags are
         if self.length_profile is not None:
             given.setdefault("input_tokens", 1)
             given.setdefault("output_tokens", 1)

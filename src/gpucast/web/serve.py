@@ -85,6 +85,7 @@ def run_serve(args: argparse.Namespace) -> int:
     plan_processes = default_count() if args.plan_processes is None else args.plan_processes
     if not 0 <= plan_processes <= MAX_PROCESSES:
         raise InputError(f"--plan-processes {plan_processes} must be between 0 and {MAX_PROCESSES}")
+    _check_listen(args.host, args.port)
     settings = WebSettings(
         host=args.host,
         read_token_required=args.read_token_required,
@@ -125,6 +126,22 @@ def run_serve(args: argparse.Namespace) -> int:
         **logs,
     )
     return 0
+
+
+def _check_listen(host: str, port: int) -> None:
+    """A port in use or a host that is no address of this machine was uvicorn's JSON log line and exit 3 (QA
+    2026-12-07), after the store was opened and migrated: one error line and exit 2 instead. The probe binds as
+    uvicorn will (IPv6 for a host with ':', SO_REUSEADDR) and closes at once."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:  # gaierror (no such host) is an OSError too
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error} (another server on the port? "
+                         "choose --port; --host must be an address of this machine)") from None  # fmt: skip
 
 
 def _log_options(args: argparse.Namespace) -> dict[str, Any]:

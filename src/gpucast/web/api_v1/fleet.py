@@ -26,10 +26,15 @@ from ...planning.fleet_run import PERIODS, RECONCILE, configs_from, run_fleet, s
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import stored_fleet
+from .forms import known_form_fields
 
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
 
 NAME = 200  # longest accepted name (team, environment, column)
+FIELDS = (  # the form fields the endpoint takes; any other is a 422 (uploads.known_form_fields)
+    "file", "services", "from_store", "team", "environment", "id_col", "horizon", "freq", "reconcile", "period",
+    "current_gpus", "capacity",
+)  # fmt: skip
 SKIP = "set capacity=false"  # how an API caller asks for no capacity plan (named in errors)
 
 
@@ -75,6 +80,7 @@ def fleet(
     period: str = Form("week", max_length=10, description=f"capacity period: {' or '.join(PERIODS)}"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs in the fleet today"),
     capacity: bool = Form(True, description="false: the forecast only, no GPUs, dates or spend"),
+    _fields: None = Depends(known_form_fields(*FIELDS)),
 ) -> JSONResponse:
     """Forecast every service, team, environment and the total coherently; the GPUs each team needs per period,
     when the fleet runs out, and the monthly GPU spend."""

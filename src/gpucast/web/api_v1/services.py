@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of, writer
 from ..schemas import ServiceBody
 from ..uploads import sniff
+from .forms import known_form_fields
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["services"])
@@ -76,6 +77,7 @@ def import_metrics(
     file: UploadFile = File(description="CSV/TSV or JSON: timestamp,rps[,input_tokens,output_tokens,...]"),
     replace: bool = Query(False, description="overwrite stored samples whose values differ"),
     actor: str = Depends(writer),
+    _fields: None = Depends(known_form_fields("file")),
 ) -> JSONResponse:
     """Import usage history (idempotent: a sample is keyed by service and timestamp), as `gpucast metrics import`."""
     from ...store.metrics import import_rows, read_rows
