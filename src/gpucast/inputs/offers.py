@@ -33,3 +33,20 @@ def parse_clouds(value: object, known: tuple[str, ...]) -> tuple[str, ...]:
         if name not in known:
             raise InputError(f"--clouds {name!r} is not one of {', '.join(known)} (or all)")
     return tuple(dict.fromkeys(chosen))
+
+
+def check_cloud_choice(serving: dict[str, object]) -> None:
+    """``--cloud`` beside ``--clouds`` (flags, a config's or a REST body's serving section): ``--clouds`` decides
+    the providers searched, so a ``--cloud`` outside them (``--cloud aws --clouds gcp``) was dropped with exit 0 and
+    the plan priced on GCP (QA 2026-12-07). Refused, naming both; a ``--cloud`` among them, or ``--clouds all``, is
+    merely redundant and kept."""
+    cloud, clouds = serving.get("cloud"), serving.get("clouds")
+    if cloud is None or clouds is None or not isinstance(cloud, str):
+        return
+    names = clouds.split(",") if isinstance(clouds, str) else clouds
+    if not isinstance(names, (list, tuple)):
+        return  # parse_clouds names the bad value when the options are validated
+    chosen = {n.strip().lower() for n in names if isinstance(n, str)}
+    if "all" not in chosen and cloud.strip().lower() not in chosen:
+        raise InputError(f"--cloud {cloud!r} is not among --clouds {clouds!r}: give --clouds alone to search "
+                         "several providers, or --cloud alone for one")  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import InputError
 from .agent import AgentWorkloadInput
+from .offers import check_cloud_choice
 from .training import TrainingInput, TrainingOptions
 from .types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, check_speculation_given
 
@@ -62,6 +63,7 @@ def inference_inputs_from_sections(
             raise InputError(f"{flag} is required (or workload.{key} in --config)")
     if isinstance(sections.get("serving"), dict):
         check_speculation_given(sections["serving"])
+        check_cloud_choice(sections["serving"])
     return (
         LLMWorkloadInput(**workload),
         ModelConfig(**sections.get("model", {})),
