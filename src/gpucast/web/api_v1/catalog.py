@@ -18,8 +18,9 @@ from starlette.responses import Response
 from ...catalog import loader
 from ...catalog.summary import gpu_rows, model_rows
 from ..auth import reader
+from .forms import known_query
 
-router = APIRouter(tags=["catalog"], dependencies=[Depends(reader)])
+router = APIRouter(tags=["catalog"], dependencies=[Depends(reader), Depends(known_query)])
 
 
 @cache

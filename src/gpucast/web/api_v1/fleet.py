@@ -26,9 +26,9 @@ from ...planning.fleet_run import PERIODS, RECONCILE, configs_from, run_fleet, s
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import stored_fleet
-from .forms import known_form_fields
+from .forms import known_form_fields, known_query
 
-router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
+router = APIRouter(tags=["forecast"], dependencies=[Depends(reader), Depends(known_query)])
 
 NAME = 200  # longest accepted name (team, environment, column)
 FIELDS = (  # the form fields the endpoint takes; any other is a 422 (uploads.known_form_fields)

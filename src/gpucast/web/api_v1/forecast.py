@@ -19,10 +19,10 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of
 from ..errors import ApiError
 from ..forecasting import ForecastQuery, run_forecast, service_history_csv, service_settings
-from .forms import known_form_fields
+from .forms import known_form_fields, known_query
 from .planning import Saving, respond
 
-router = APIRouter(tags=["forecast"], dependencies=[Depends(reader)])
+router = APIRouter(tags=["forecast"], dependencies=[Depends(reader), Depends(known_query)])
 
 NAME = 200  # longest accepted name (model, GPU, series, service)
 FIELDS = (  # the form fields the endpoint takes; any other is a 422 (uploads.known_form_fields)

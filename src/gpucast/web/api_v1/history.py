@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 
 from ..auth import reader, store_of
 from ..schemas import MAX_ID
+from .forms import known_query
 
-router = APIRouter(tags=["history"], dependencies=[Depends(reader)])
+router = APIRouter(tags=["history"], dependencies=[Depends(reader), Depends(known_query)])
 T = TypeVar("T")
 MAX_PAGE = 500
 

@@ -27,8 +27,9 @@ from .. import offload, processes
 from ..auth import reader, store_of, writer
 from ..body_inputs import inference_inputs, training_inputs
 from ..schemas import CompareBody, EstimateBody, InferenceBody, TrainingBody
+from .forms import known_query
 
-router = APIRouter(tags=["planning"], dependencies=[Depends(reader)])
+router = APIRouter(tags=["planning"], dependencies=[Depends(reader), Depends(known_query)])
 
 SaveFlag = Query(False, description="store the result in the plan history (needs a token)")
 ServiceName = Query(None, max_length=200, description="with save: the stored service the plan belongs to")

@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 from ...store.tokens import ACTION_SCOPE, ROLE_SCOPES
 from ..auth import Identity, mover, reader, require_scope, store_of, writer
 from ..schemas import MAX_ID, CapacityRequestBody, TransitionBody
+from .forms import known_query
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["capacity requests"])
 
 
-@router.get("/requests", dependencies=[Depends(reader)])
+@router.get("/requests", dependencies=[Depends(reader), Depends(known_query)])
 def list_requests(
     request: Request,
     service: str | None = Query(None, max_length=200),
@@ -43,7 +44,7 @@ def create_request(request: Request, body: CapacityRequestBody, actor: str = Dep
     return JSONResponse(record, status_code=201, headers={"Location": f"/api/v1/requests/{record['id']}"})
 
 
-@router.get("/requests/{request_id}", dependencies=[Depends(reader)])
+@router.get("/requests/{request_id}", dependencies=[Depends(reader), Depends(known_query)])
 def show_request(request: Request, request_id: int = Path(ge=1, le=MAX_ID)) -> JSONResponse:
     """One request with its history of transitions and comments."""
     from ...store import workflow

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse
 from ..auth import reader, store_of, writer
 from ..schemas import ServiceBody
 from ..uploads import sniff
-from .forms import known_form_fields
+from .forms import known_form_fields, known_query
 from .history import MAX_PAGE, page, page_body
 
 router = APIRouter(tags=["services"])
 
 
-@router.get("/services", dependencies=[Depends(reader)])
+@router.get("/services", dependencies=[Depends(reader), Depends(known_query)])
 def list_services(
     request: Request,
     team: str | None = Query(None, max_length=200),
@@ -50,7 +50,7 @@ def create_service(request: Request, body: ServiceBody, actor: str = Depends(wri
     return JSONResponse(record, status_code=201, headers={"Location": location})
 
 
-@router.get("/services/{name}", dependencies=[Depends(reader)])
+@router.get("/services/{name}", dependencies=[Depends(reader), Depends(known_query)])
 def show_service(request: Request, name: str) -> JSONResponse:
     from ...store import services
 
@@ -59,7 +59,7 @@ def show_service(request: Request, name: str) -> JSONResponse:
     return JSONResponse(record)
 
 
-@router.get("/services/{name}/metrics", dependencies=[Depends(reader)])
+@router.get("/services/{name}/metrics", dependencies=[Depends(reader), Depends(known_query)])
 def list_metrics(request: Request, name: str, limit: int | None = Query(None, ge=1, le=1_000_000)) -> JSONResponse:
     """The service's stored usage samples, oldest first."""
     from ...store.metrics import list_metrics as stored

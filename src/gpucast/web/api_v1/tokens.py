@@ -17,6 +17,7 @@ from ..auth import Identity, acting, require_scope, store_of
 from ..errors import ApiError
 from ..ratelimit import refusal
 from ..schemas import MAX_ID, Name, _Body
+from .forms import known_query
 
 
 async def token_attempt(request: Request) -> None:
@@ -52,7 +53,10 @@ def _no_stronger(identity: Identity, scopes: list[str] | tuple[str, ...]) -> Non
 
 @router.get("/tokens")
 def list_tokens(
-    request: Request, user: str | None = Query(None, max_length=200), identity: Identity = Depends(_manager)
+    request: Request,
+    user: str | None = Query(None, max_length=200),
+    identity: Identity = Depends(_manager),
+    _known: None = Depends(known_query),  # after the token: who may list is checked first
 ) -> JSONResponse:
     """Your tokens (prefix only, never the token); an admin token may list another user's or everyone's."""
     from ...store import tokens
