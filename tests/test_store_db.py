@@ -168,3 +168,21 @@ def test_import_gpucast_does_not_load_sqlalchemy():
     code = "import sys, gpucast, gpucast.cli.main; gpucast.cli.main.build_parser(); print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_database_from_a_newer_gpucast_is_refused_in_one_line_and_left_unchanged(tmp_path, capsys):
+    """A schema revision no shipped migration names (a newer gpucast wrote it) was Alembic's CommandError
+    traceback from every command that opens the store; now one line, exit 2, and the database untouched."""
+    from gpucast.cli.main import main
+
+    path = tmp_path / "newer.db"
+    with open_store(str(path)) as store, store.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    assert main(["service", "list", "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "'0099'" in err and "newer gpucast" in err
+    with pytest.raises(StoreError, match="newer gpucast"):
+        open_store(str(path))
+    with open_store(str(path), migrate=False) as store:
+        assert current_revision(store.engine) == "0099"

@@ -227,6 +227,7 @@ def upgrade(engine: Engine) -> None:
     database at once cannot both create the tables."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
@@ -234,4 +235,17 @@ def upgrade(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError:  # a revision none of the shipped migrations names: Alembic's traceback, before
+            raise StoreError(
+                f"the database {engine.url.render_as_string(hide_password=True)} has schema revision "
+                f"{current_revision_in(connection)!r}, which this gpucast (schema {HEAD}) does not know: it was "
+                "written by a newer gpucast; upgrade gpucast to use it (nothing was changed)"
+            ) from None
+
+
+def current_revision_in(connection: Any) -> str | None:
+    """The stored revision read on an open connection (inside the migration's transaction)."""
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
