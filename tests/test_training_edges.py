@@ -259,3 +259,24 @@ def test_serving_only_spellings_are_the_parsers() -> None:
     training = commands.choices["training"]
     parsed = {a.dest: a.option_strings[0] for a in training._actions if a.dest in SERVING_ONLY}
     assert parsed == SERVING_ONLY
+
+
+def _pinned_plan(**batch):
+    run = TrainingInput(dataset_size_tokens=100_000_000, sequence_length=2048, num_epochs=1, global_batch_size=128,
+                        **batch)  # fmt: skip
+    options = TrainingOptions(num_gpus=64, tp=8, pp=1, zero=3, recompute="full")
+    return plan_training(run, ModelConfig(model_size_billions=8), GPUConfig(gpu_type="H200"), options)
+
+
+def test_micro_batch_one_is_pinned_and_an_unkept_accumulation_is_said():
+    """--micro-batch-size 1 was read as "not given" (the default was 1), so 64 GPUs planned micro batch 16; and
+    --gradient-accumulation-steps was ignored without a word. Now 1 is pinned, nothing given is searched, and an
+    accumulation the plan cannot keep is named in a warning."""
+    assert _pinned_plan(micro_batch_size=1).parallelism.micro_batch_size == 1
+    assert _pinned_plan().parallelism.micro_batch_size > 1  # searched: the fastest that fits
+    plan = _pinned_plan(micro_batch_size=1, gradient_accumulation_steps=4)
+    assert plan.parallelism.gradient_accumulation_steps == 16
+    assert any("gradient_accumulation_steps (--gradient-accumulation-steps) 4 is not what the plan runs" in w
+               for w in plan.warnings)  # fmt: skip
+    kept = _pinned_plan(micro_batch_size=1, gradient_accumulation_steps=16)
+    assert not any("gradient_accumulation_steps" in w for w in kept.warnings)

@@ -95,7 +95,7 @@ def _search(
         pp=options.pp,
         recompute=recompute,
         flash_attention=options.flash_attention,
-        micro_batch=training.micro_batch_size if training.micro_batch_size > 1 else None,
+        micro_batch=training.micro_batch_size,
         eff=loader.training_efficiency_for(gpu),
         objective="speed",
         framework=options.framework,
