@@ -71,3 +71,18 @@ def test_two_different_rates_in_one_answer_are_asked_back():
     assert values["rps"] == 20.0 and values["_unsure"] == ["you gave two rates (10 and 20 requests/s); I used 20"]
     assert "_unsure" not in interpret(BY_KEY["rps"], "600 requests per minute, 10 rps", {})  # the same rate twice
     assert "_unsure" not in interpret(BY_KEY["rps"], "10 rps and a peak of 30 rps", {})
+
+
+@pytest.mark.parametrize("last", ["-5 rps", "lots of them"])
+def test_a_script_that_ends_on_a_refused_answer_exits_2_not_a_plan_of_the_default(last):
+    """`printf 'serve\\nllama 3 70b\\nH100\\n-5 rps\\n' | gpucast chat` printed a plan for the default 10 req/s with
+    exit 0: the refused answer was the script's last, and the question then took its default. Now one line, exit 2;
+    an answer after the refusal (or an explicit Enter) still plans."""
+    from test_chat_session import chat
+
+    result = chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n")
+    assert result.returncode == 2, result.stdout[-300:]
+    assert result.stderr.count("\n") == 1 and f"the answer '{last}'" in result.stderr
+    assert "no plan made" in result.stderr and "Recommendation" not in result.stdout
+    assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n20 rps\n").returncode == 0
+    assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n\n").returncode == 0  # Enter: the default, asked for

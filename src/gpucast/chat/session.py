@@ -87,6 +87,9 @@ class Session:
     asked: list[str] = field(default_factory=list)
     previous: dict[str, Values] = field(default_factory=dict)
     questions_asked: int = 0
+    # a replayed answer refused and not yet replaced ({question key: (answer, why)}): when the replay ends there, the
+    # question's default is no reading of what was typed, so the script ends with exit 2 instead of planning it
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         self.channel.say(text)
@@ -117,6 +120,12 @@ class Session:
         return self.previous.get(question.key) or question.default(self.answers)
 
     def accept_default(self, question: Question) -> None:
+        if self.channel.replay and self.channel.ended and question.key in self.refused:
+            from ..errors import InputError
+
+            text, why = self.refused[question.key][0], self.refused[question.key][1].rstrip(".")
+            raise InputError(f"the answer {text!r} to '{question.text}' could not be used ({why}), and the answers "
+                             "ended before a usable one: no plan made")  # fmt: skip
         values = self.default_values(question)
         if not values:
             if self.channel.replay and self.channel.ended:
@@ -152,6 +161,7 @@ class Session:
             values = self.ask_llm(question, text)
             if not values:
                 self.say(f"Sorry, I could not use that. {error}")
+                self.refused[question.key] = (text, str(error))
                 return
         reasons = values.pop(UNSURE, [])
         if reasons and not self.confirm_reading(question, values, reasons):
@@ -210,6 +220,7 @@ class Session:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
         self.previous.pop(question.key, None)
+        self.refused.pop(question.key, None)
         if question.is_done(self.answers) and not was_done and question.key != "confirm":
             self.asked.append(question.key)
         hidden = (
