@@ -155,8 +155,11 @@ def _validate(values: dict[str, Any]) -> None:
             raise InputError(f"--{key} {values[key]!r} is not one of {', '.join(accepted)}")
     if "cloud" in values and values["cloud"] not in loader.clouds():
         raise InputError(f"--cloud {values['cloud']!r} is not one of {', '.join(loader.clouds())}")
-    if "allowed_instance_types" in values:
-        values["allowed_instance_types"] = [loader.resolve_gpu(g).name for g in values["allowed_instance_types"]]
+    if "allowed_instance_types" in values:  # once each, in the order given ("H100,H100-SXM" is one GPU type)
+        values["allowed_instance_types"] = list(dict.fromkeys(loader.resolve_gpu(g).name
+                                                              for g in values["allowed_instance_types"]))  # fmt: skip
+    if "tags" in values:  # "a,b,,a" was stored as a, b, a (blank tags are dropped on the command line, not over REST)
+        values["tags"] = list(dict.fromkeys(str(t).strip() for t in values["tags"] if str(t).strip()))
     if "model" in values:
         loader.resolve_model(values["model"])  # raises UnknownModelError with close matches
     if "precision" in values:
