@@ -186,3 +186,23 @@ def test_a_database_from_a_newer_gpucast_is_refused_in_one_line_and_left_unchang
         open_store(str(path))
     with open_store(str(path), migrate=False) as store:
         assert current_revision(store.engine) == "0099"
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_unchanged(tmp_path, capsys):
+    """`gpucast db info --db app.db` on another program's SQLite file created gpucast's eight tables in it (a read
+    command writing into a foreign database), and a same-named table ('services') failed half way."""
+    import sqlite3
+
+    from gpucast.cli.main import main
+
+    for table in ("stuff", "services"):
+        path = tmp_path / f"{table}.db"
+        with sqlite3.connect(path) as connection:
+            connection.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, foo TEXT)")
+        connection.close()
+        assert main(["db", "info", "--db", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"is not a gpucast database (it holds other tables: {table})" in err
+        with sqlite3.connect(path) as connection:
+            assert [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")] == [table]
+        connection.close()

@@ -191,12 +191,28 @@ def open_store(db: str | None = None, *, migrate: bool = True, must_exist: bool 
     engine = make_engine(url)
     try:
         if migrate and current_revision(engine) != HEAD:
+            refuse_foreign_sqlite(engine)
             upgrade(engine)
     except DBAPIError as error:
         engine.dispose()
         raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                          f"{_first_line(error)}") from None  # fmt: skip
     return Store(engine)
+
+
+def refuse_foreign_sqlite(engine: Engine) -> None:
+    """A SQLite file with tables but no gpucast schema revision is another program's database: creating gpucast's
+    tables in it (as every command did, `db info` included) mixes two applications' data, and a table of the same
+    name ("services", "users") failed half way. PostgreSQL databases are shared by design and are not refused."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        if tables and "alembic_version" not in tables:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(f"--db {engine.url.render_as_string(hide_password=True)} is not a gpucast database (it "
+                             f"holds other tables: {shown}); nothing was changed: use a new file for gpucast's "
+                             "database")  # fmt: skip
 
 
 def require_existing(url: str) -> None:
