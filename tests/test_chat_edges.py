@@ -86,3 +86,18 @@ def test_a_script_that_ends_on_a_refused_answer_exits_2_not_a_plan_of_the_defaul
     assert "no plan made" in result.stderr and "Recommendation" not in result.stdout
     assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n20 rps\n").returncode == 0
     assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n\n").returncode == 0  # Enter: the default, asked for
+
+
+@pytest.mark.parametrize(("after", "why"), [("no", "which was declined"), ("H100 on aws", "which was not confirmed")])
+def test_a_guessed_model_passed_over_at_the_end_of_a_script_is_not_planned_as_the_default(after, why):
+    """'llama 70b' is read as a guess (Llama-3-70B) and asked back; a script answering 'no' or another question's
+    value there, then ending, planned the default Llama-3.1-8B with exit 0. Now exit 2 naming the guess; 'yes', Enter
+    or a model typed again still plan the 70B model."""
+    from test_chat_session import chat
+
+    result = chat(stdin=f"serve\nllama 70b\n{after}\n10 rps\n")
+    assert result.returncode == 2 and "Recommendation" not in result.stdout
+    assert "the answer 'llama 70b'" in result.stderr and why in result.stderr and result.stderr.count("\n") == 1
+    for confirmed in ("yes\n", "\n", f"{after}\nllama 3 70b\n"):
+        planned = chat(stdin=f"serve\nllama 70b\n{confirmed}")
+        assert planned.returncode == 0 and "Llama-3-70B" in planned.stdout, planned.stderr

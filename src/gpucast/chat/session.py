@@ -164,7 +164,7 @@ class Session:
                 self.refused[question.key] = (text, str(error))
                 return
         reasons = values.pop(UNSURE, [])
-        if reasons and not self.confirm_reading(question, values, reasons):
+        if reasons and not self.confirm_reading(question, values, reasons, text):
             return
         if question.key == "confirm" and values.get("confirm") is False:
             self.say("What should I change? Type the new value (e.g. '30 rps', 'on A100s', 'model mixtral') "
@@ -172,7 +172,7 @@ class Session:
             values.pop("confirm")
         self.apply(question, values)
 
-    def confirm_reading(self, question: Question, values: Values, reasons: list[str]) -> bool:
+    def confirm_reading(self, question: Question, values: Values, reasons: list[str], text: str = "") -> bool:
         """Echo a reading that is a guess and use it only when the user agrees (Enter or 'yes'); 'no' asks the
         question again, and any other text is taken as a new answer to it."""
         shown = describe({k: v for k, v in values.items() if k not in ("gpus", "clouds", "agent")}, self.answers)
@@ -188,8 +188,11 @@ class Session:
             return True
         if verdict is False:
             self.say(f"OK, I left it out. Please answer again, e.g. {question.examples}.")
+            self.refused[question.key] = (text, f"read as {shown}, which was declined")
             return False
         self.handle(question, reply)
+        if not question.is_done(self.answers) and question.key not in self.refused:  # the guess was passed over
+            self.refused[question.key] = (text, f"read as {shown}, which was not confirmed")
         return False
 
     def ask_llm(self, question: Question, text: str) -> Values:
@@ -220,7 +223,8 @@ class Session:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
         self.previous.pop(question.key, None)
-        self.refused.pop(question.key, None)
+        if question.is_done(self.answers):  # answered now: an earlier refusal no longer stands
+            self.refused.pop(question.key, None)
         if question.is_done(self.answers) and not was_done and question.key != "confirm":
             self.asked.append(question.key)
         hidden = (
