@@ -101,3 +101,15 @@ def test_a_guessed_model_passed_over_at_the_end_of_a_script_is_not_planned_as_th
     for confirmed in ("yes\n", "\n", f"{after}\nllama 3 70b\n"):
         planned = chat(stdin=f"serve\nllama 70b\n{confirmed}")
         assert planned.returncode == 0 and "Llama-3-70B" in planned.stdout, planned.stderr
+
+
+def test_a_plan_declined_at_the_end_of_a_script_is_not_computed():
+    """'no' at "Shall I compute the plan?" as a script's last answer computed the plan anyway (exit 0): the
+    confirmation took its default, yes. Now exit 2; a change typed after the 'no', or an Enter, still plans."""
+    from test_chat_session import MULTI, chat
+
+    declined = chat(stdin=f"{MULTI}\nno\n")
+    assert declined.returncode == 2 and "Computing the plan" not in declined.stdout
+    assert "the plan was declined and no change followed" in declined.stderr
+    assert chat(stdin=f"{MULTI}\nno\n30 rps\n").returncode == 0
+    assert chat(stdin=f"{MULTI}\nno\n\n").returncode == 0

@@ -170,6 +170,7 @@ class Session:
             self.say("What should I change? Type the new value (e.g. '30 rps', 'on A100s', 'model mixtral') "
                      "or 'back'.")  # fmt: skip
             values.pop("confirm")
+            self.refused["confirm"] = (text, "the plan was declined and no change followed")
         self.apply(question, values)
 
     def confirm_reading(self, question: Question, values: Values, reasons: list[str], text: str = "") -> bool:
@@ -223,7 +224,8 @@ class Session:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
         self.previous.pop(question.key, None)
-        if question.is_done(self.answers):  # answered now: an earlier refusal no longer stands
+        # answered now, or a change made at the confirmation: an earlier refusal no longer stands
+        if question.is_done(self.answers) or (question.key == "confirm" and set(values) - {"confirm"}):
             self.refused.pop(question.key, None)
         if question.is_done(self.answers) and not was_done and question.key != "confirm":
             self.asked.append(question.key)
