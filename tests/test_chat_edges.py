@@ -71,3 +71,45 @@ def test_two_different_rates_in_one_answer_are_asked_back():
     assert values["rps"] == 20.0 and values["_unsure"] == ["you gave two rates (10 and 20 requests/s); I used 20"]
     assert "_unsure" not in interpret(BY_KEY["rps"], "600 requests per minute, 10 rps", {})  # the same rate twice
     assert "_unsure" not in interpret(BY_KEY["rps"], "10 rps and a peak of 30 rps", {})
+
+
+@pytest.mark.parametrize("last", ["-5 rps", "lots of them"])
+def test_a_script_that_ends_on_a_refused_answer_exits_2_not_a_plan_of_the_default(last):
+    """`printf 'serve\\nllama 3 70b\\nH100\\n-5 rps\\n' | gpucast chat` printed a plan for the default 10 req/s with
+    exit 0: the refused answer was the script's last, and the question then took its default. Now one line, exit 2;
+    an answer after the refusal (or an explicit Enter) still plans."""
+    from test_chat_session import chat
+
+    result = chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n")
+    assert result.returncode == 2, result.stdout[-300:]
+    assert result.stderr.count("\n") == 1 and f"the answer '{last}'" in result.stderr
+    assert "no plan made" in result.stderr and "Recommendation" not in result.stdout
+    assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n20 rps\n").returncode == 0
+    assert chat(stdin=f"serve\nllama 3 70b\nH100\n{last}\n\n").returncode == 0  # Enter: the default, asked for
+
+
+@pytest.mark.parametrize(("after", "why"), [("no", "which was declined"), ("H100 on aws", "which was not confirmed")])
+def test_a_guessed_model_passed_over_at_the_end_of_a_script_is_not_planned_as_the_default(after, why):
+    """'llama 70b' is read as a guess (Llama-3-70B) and asked back; a script answering 'no' or another question's
+    value there, then ending, planned the default Llama-3.1-8B with exit 0. Now exit 2 naming the guess; 'yes', Enter
+    or a model typed again still plan the 70B model."""
+    from test_chat_session import chat
+
+    result = chat(stdin=f"serve\nllama 70b\n{after}\n10 rps\n")
+    assert result.returncode == 2 and "Recommendation" not in result.stdout
+    assert "the answer 'llama 70b'" in result.stderr and why in result.stderr and result.stderr.count("\n") == 1
+    for confirmed in ("yes\n", "\n", f"{after}\nllama 3 70b\n"):
+        planned = chat(stdin=f"serve\nllama 70b\n{confirmed}")
+        assert planned.returncode == 0 and "Llama-3-70B" in planned.stdout, planned.stderr
+
+
+def test_a_plan_declined_at_the_end_of_a_script_is_not_computed():
+    """'no' at "Shall I compute the plan?" as a script's last answer computed the plan anyway (exit 0): the
+    confirmation took its default, yes. Now exit 2; a change typed after the 'no', or an Enter, still plans."""
+    from test_chat_session import MULTI, chat
+
+    declined = chat(stdin=f"{MULTI}\nno\n")
+    assert declined.returncode == 2 and "Computing the plan" not in declined.stdout
+    assert "the plan was declined and no change followed" in declined.stderr
+    assert chat(stdin=f"{MULTI}\nno\n30 rps\n").returncode == 0
+    assert chat(stdin=f"{MULTI}\nno\n\n").returncode == 0

@@ -241,3 +241,14 @@ def test_inference_refuses_a_training_config(tmp_path):
     assert "is a training config (mode 'training'): `gpucast inference` plans serving" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert run("training", "--config", str(config), "--json", cwd=str(tmp_path)).returncode == 0
+
+
+def test_training_refuses_an_inference_config(tmp_path):
+    """The mirror: `gpucast training --config` of an inference config said "--dataset-size is required", as if the
+    file were a training config missing a key; now it names the config's mode and the command that plans it."""
+    config = tmp_path / "inference_config.json"
+    assert run("forecast", "--generate-config", "inference", "--output", str(config)).returncode == 0
+    result = run("training", "--config", str(config), "--json", cwd=str(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "is an inference config (mode 'inference'): `gpucast training` plans training" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

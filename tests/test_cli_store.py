@@ -186,3 +186,24 @@ def test_docs_store_python_example_runs(tmp_path, monkeypatch):
 
     with open_store("sqlite:///capacity.db") as store, store.read() as s:
         assert get_request(s, 1).status == "approved"
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+def test_a_bad_history_date_is_named_not_the_parsers_function(db, capsys, flag):
+    """`gpucast history --since 2026-13-01` said "invalid _when value" (the type function's name)."""
+    with pytest.raises(SystemExit) as exited:  # argparse's own exit, as for every flag it refuses
+        main(["history", flag, "2026-13-01"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.count("\n") == 1 and "_when" not in err
+    assert f"argument {flag}: timestamp '2026-13-01' is not ISO 8601 or epoch seconds" in err
+
+
+@pytest.mark.parametrize("argv", [["db", "export", "{db}"], ["db", "export", "{db}-wal"], ["history", "--csv", "{db}"]])
+def test_an_export_never_overwrites_the_database_itself(db, capsys, argv):
+    """`gpucast db export gpucast.db --db gpucast.db` replaced the SQLite file with its JSON export (every record
+    lost; the next command said "file is not a database"); `history --csv` the same."""
+    path = db / "cli.db"
+    assert run(capsys, *SERVICE)[0] == 0
+    code, _out, err = run(capsys, *[a.format(db=path) for a in argv])
+    assert code == 2 and "writing there would destroy the database" in err and err.count("\n") == 1
+    assert ok_json(capsys, "service", "list")[0]["name"] == "chat"  # the database is intact

@@ -168,3 +168,41 @@ def test_import_gpucast_does_not_load_sqlalchemy():
     code = "import sys, gpucast, gpucast.cli.main; gpucast.cli.main.build_parser(); print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_database_from_a_newer_gpucast_is_refused_in_one_line_and_left_unchanged(tmp_path, capsys):
+    """A schema revision no shipped migration names (a newer gpucast wrote it) was Alembic's CommandError
+    traceback from every command that opens the store; now one line, exit 2, and the database untouched."""
+    from gpucast.cli.main import main
+
+    path = tmp_path / "newer.db"
+    with open_store(str(path)) as store, store.write() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    assert main(["service", "list", "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "'0099'" in err and "newer gpucast" in err
+    with pytest.raises(StoreError, match="newer gpucast"):
+        open_store(str(path))
+    with open_store(str(path), migrate=False) as store:
+        assert current_revision(store.engine) == "0099"
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_unchanged(tmp_path, capsys):
+    """`gpucast db info --db app.db` on another program's SQLite file created gpucast's eight tables in it (a read
+    command writing into a foreign database), and a same-named table ('services') failed half way."""
+    import sqlite3
+
+    from gpucast.cli.main import main
+
+    for table in ("stuff", "services"):
+        path = tmp_path / f"{table}.db"
+        with sqlite3.connect(path) as connection:
+            connection.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, foo TEXT)")
+        connection.close()
+        assert main(["db", "info", "--db", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"is not a gpucast database (it holds other tables: {table})" in err
+        with sqlite3.connect(path) as connection:
+            assert [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")] == [table]
+        connection.close()

@@ -117,3 +117,16 @@ def test_the_services_page_shows_the_store_message(store):
     error = re.search(r'id="form-error">([^<]*)<', response.text)
     assert error and "service name &#39;x/y&#39; is not valid" in error.group(1)
     assert _names(store) == []
+
+
+def test_tags_and_gpu_types_are_stored_once_each_without_blanks(tmp_path):
+    """`--tags "a,b,,a"` was stored as a, b, a, a REST body's ["a", " ", "a"] kept the blank, and `--gpus
+    H100,H100-SXM` (one GPU type under two names) listed H100-SXM twice."""
+    from gpucast.store.services import ServiceFields, add_service
+
+    fields = ServiceFields(team="ml", environment="prod", criticality="tier1", cloud="aws", region="us-east-1",
+                           tags=["a", "b", " ", "a", " b "], allowed_instance_types=["H100", "H100-SXM", "A100"])  # fmt: skip
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store, store.write() as session:
+        service = add_service(session, "chat", fields, actor="alice")
+        assert service.tags == ["a", "b"]
+        assert service.allowed_instance_types == ["H100-SXM", "A100-SXM4-40GB"]

@@ -275,7 +275,7 @@ def test_the_chat_asks_again_for_a_fractional_training_count(key, text):
 def test_a_chat_with_a_fractional_prompt_asks_for_the_tokens_again():
     result = subprocess.run(
         [*gpucast_exe(), "chat"], input="serve llama 3 8b on H100 on aws, 5 rps, 0.5 tokens in and 200 out\n"
-        "2000 in, 200 out\n\nyes\n", capture_output=True, text=True, timeout=120, check=False,
+        "2000 in, 200 out\n\n\nyes\n", capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert not re.search(r"(?<![\d,])0 tokens in", result.stdout)  # 0.5 was read as 0 before

@@ -300,3 +300,42 @@ def test_serving_flags_on_compare_mode_training_are_refused(capsys, flags: list[
     err = capsys.readouterr().err
     assert f"{named} a serving-plan flag" in err and "`gpucast compare --mode training` plans a training run" in err
     assert main([*argv, "--json"]) == 0
+
+
+def _pinned_plan(**batch):
+    run = TrainingInput(dataset_size_tokens=100_000_000, sequence_length=2048, num_epochs=1, global_batch_size=128,
+                        **batch)  # fmt: skip
+    options = TrainingOptions(num_gpus=64, tp=8, pp=1, zero=3, recompute="full")
+    return plan_training(run, ModelConfig(model_size_billions=8), GPUConfig(gpu_type="H200"), options)
+
+
+def test_micro_batch_one_is_pinned_and_an_unkept_accumulation_is_said():
+    """--micro-batch-size 1 was read as "not given" (the default was 1), so 64 GPUs planned micro batch 16; and
+    --gradient-accumulation-steps was ignored without a word. Now 1 is pinned, nothing given is searched, and an
+    accumulation the plan cannot keep is named in a warning."""
+    assert _pinned_plan(micro_batch_size=1).parallelism.micro_batch_size == 1
+    assert _pinned_plan().parallelism.micro_batch_size > 1  # searched: the fastest that fits
+    plan = _pinned_plan(micro_batch_size=1, gradient_accumulation_steps=4)
+    assert plan.parallelism.gradient_accumulation_steps == 16
+    assert any("gradient_accumulation_steps (--gradient-accumulation-steps) 4 is not what the plan runs" in w
+               for w in plan.warnings)  # fmt: skip
+    kept = _pinned_plan(micro_batch_size=1, gradient_accumulation_steps=16)
+    assert not any("gradient_accumulation_steps" in w for w in kept.warnings)
+
+
+def test_the_gpu_count_search_reaches_power_of_two_node_counts():
+    """Past 4 nodes the searched counts grew x1.5 (48, 72, 104 ... H100s), none of which splits a power-of-two
+    global batch: 405B on H100s "cannot be trained" (it needs 128, which --num-gpus 128 plans) and a 1 h deadline
+    stopped at "the fastest plan tried (32 GPUs)"."""
+    from gpucast.catalog.loader import resolve_gpu
+    from gpucast.training.plan import gpu_counts
+
+    counts = gpu_counts(resolve_gpu("H100"))
+    assert {64, 128, 256, 512, 1024, 2048, 4096} <= set(counts) and counts == sorted(set(counts))
+    run = TrainingInput(dataset_size_tokens=100_000_000, sequence_length=4096, num_epochs=1, global_batch_size=256)
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-405b"), GPUConfig(gpu_type="H100"), TrainingOptions())
+    assert plan.gpu_resources.required_gpus == 128
+    lora = TrainingInput(dataset_size_tokens=200_000_000, sequence_length=4096, num_epochs=1, global_batch_size=256)
+    options = TrainingOptions(method="lora", deadline_hours=1)
+    fast = plan_training(lora, ModelConfig(model_name="llama-3.1-70b"), GPUConfig(gpu_type="H100"), options)
+    assert fast.gpu_resources.required_gpus == 64 and fast.training_metrics.estimated_duration_hours <= 1

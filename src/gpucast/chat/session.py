@@ -87,6 +87,9 @@ class Session:
     asked: list[str] = field(default_factory=list)
     previous: dict[str, Values] = field(default_factory=dict)
     questions_asked: int = 0
+    # a replayed answer refused and not yet replaced ({question key: (answer, why)}): when the replay ends there, the
+    # question's default is no reading of what was typed, so the script ends with exit 2 instead of planning it
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         self.channel.say(text)
@@ -117,6 +120,12 @@ class Session:
         return self.previous.get(question.key) or question.default(self.answers)
 
     def accept_default(self, question: Question) -> None:
+        if self.channel.replay and self.channel.ended and question.key in self.refused:
+            from ..errors import InputError
+
+            text, why = self.refused[question.key][0], self.refused[question.key][1].rstrip(".")
+            raise InputError(f"the answer {text!r} to '{question.text}' could not be used ({why}), and the answers "
+                             "ended before a usable one: no plan made")  # fmt: skip
         values = self.default_values(question)
         if not values:
             if self.channel.replay and self.channel.ended:
@@ -152,17 +161,19 @@ class Session:
             values = self.ask_llm(question, text)
             if not values:
                 self.say(f"Sorry, I could not use that. {error}")
+                self.refused[question.key] = (text, str(error))
                 return
         reasons = values.pop(UNSURE, [])
-        if reasons and not self.confirm_reading(question, values, reasons):
+        if reasons and not self.confirm_reading(question, values, reasons, text):
             return
         if question.key == "confirm" and values.get("confirm") is False:
             self.say("What should I change? Type the new value (e.g. '30 rps', 'on A100s', 'model mixtral') "
                      "or 'back'.")  # fmt: skip
             values.pop("confirm")
+            self.refused["confirm"] = (text, "the plan was declined and no change followed")
         self.apply(question, values)
 
-    def confirm_reading(self, question: Question, values: Values, reasons: list[str]) -> bool:
+    def confirm_reading(self, question: Question, values: Values, reasons: list[str], text: str = "") -> bool:
         """Echo a reading that is a guess and use it only when the user agrees (Enter or 'yes'); 'no' asks the
         question again, and any other text is taken as a new answer to it."""
         shown = describe({k: v for k, v in values.items() if k not in ("gpus", "clouds", "agent")}, self.answers)
@@ -178,8 +189,11 @@ class Session:
             return True
         if verdict is False:
             self.say(f"OK, I left it out. Please answer again, e.g. {question.examples}.")
+            self.refused[question.key] = (text, f"read as {shown}, which was declined")
             return False
         self.handle(question, reply)
+        if not question.is_done(self.answers) and question.key not in self.refused:  # the guess was passed over
+            self.refused[question.key] = (text, f"read as {shown}, which was not confirmed")
         return False
 
     def ask_llm(self, question: Question, text: str) -> Values:
@@ -210,6 +224,9 @@ class Session:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
         self.previous.pop(question.key, None)
+        # answered now, or a change made at the confirmation: an earlier refusal no longer stands
+        if question.is_done(self.answers) or (question.key == "confirm" and set(values) - {"confirm"}):
+            self.refused.pop(question.key, None)
         if question.is_done(self.answers) and not was_done and question.key != "confirm":
             self.asked.append(question.key)
         hidden = (

@@ -269,6 +269,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"--config {config!r} is a training config (mode 'training'): `gpucast inference` plans serving; "
             "plan it with `gpucast training --config` or `gpucast forecast --config`"
         )
+    if args.command == "training" and sections.get("mode") == "inference":  # the mirror of the check above
+        config = getattr(args, "config", None)
+        raise InputError(
+            f"--config {config!r} is an inference config (mode 'inference'): `gpucast training` plans training; "
+            "plan it with `gpucast inference --config` or `gpucast forecast --config`"
+        )
     if mode == "training":
         from ..console import render_training
         from ..training.plan import plan_training

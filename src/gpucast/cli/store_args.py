@@ -15,9 +15,14 @@ ACTIONS = ("submit", "approve", "reject", "provision")
 
 
 def _when(value: str) -> datetime:
+    """A --since/--until moment; argparse named a refused one "invalid _when value" (this function's name)."""
+    from ..errors import InputError
     from ..store.metrics import parse_timestamp
 
-    return parse_timestamp(value, 0)
+    try:
+        return parse_timestamp(value, 0)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("row 0: ") + " (e.g. 2026-12-01T13:00:00Z)") from None
 
 
 def _db_flags() -> argparse.ArgumentParser:

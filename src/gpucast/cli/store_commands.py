@@ -153,7 +153,7 @@ def _history(store: Any, args: argparse.Namespace, _actor: str) -> int:
         if args.csv == "-":
             sys.stdout.write(text)
             return 0
-        _write(args.csv, text)
+        _write(args.csv, text, store)
         print(f"{len(rows)} plans written to {args.csv}")
         return 0
     return _emit_rows(args, rows, plans.CSV_COLUMNS[:-1], "Plan history")
@@ -212,7 +212,7 @@ def _db(store: Any, args: argparse.Namespace, actor: str) -> int:
         if not args.file or args.file == "-":
             sys.stdout.write(text)
             return 0
-        _write(args.file, text)
+        _write(args.file, text, store)
         return _emit(args, {"file": args.file}, f"database exported to {args.file}")
     try:
         data = json.loads(Path(args.file).read_text(encoding="utf-8"))
@@ -298,7 +298,16 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str, text: str, store: Any) -> None:
+    """Write an export or a CSV, never over the database itself: `db export gpucast.db --db gpucast.db` replaced
+    the SQLite file with its JSON export, every record lost."""
+    database = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:":
+        files = [Path(database).resolve().with_name(Path(database).name + tail) for tail in ("", "-wal", "-shm",
+                                                                                            "-journal")]  # fmt: skip
+        if Path(path).resolve() in files:
+            raise InputError(f"{path!r} is the database file {database} (or its journal): writing there would destroy "
+                             "the database; choose another file name")  # fmt: skip
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as error:

@@ -215,12 +215,11 @@ def template(mode: str) -> dict[str, Any]:
                 "sequence_length": 4096,
                 "num_epochs": 3,
                 "global_batch_size": 64,
-                "micro_batch_size": 1,
-                "gradient_accumulation_steps": 1,
                 "optimizer_type": "AdamW",
                 "gradient_checkpointing": True,
                 "_comment": "gpucast additions: method full|lora|qlora, lora_rank, zero 0-3, recompute "
-                "none|selective|full, num_gpus or deadline_hours, optimize speed|cost",
+                "none|selective|full, num_gpus or deadline_hours, optimize speed|cost; micro_batch_size pins the "
+                "micro batch (default: searched; accumulation = global batch / (DP x micro batch))",
                 "method": "full",
                 "zero": 3,
             },

@@ -26,8 +26,11 @@ class TrainingInput:
     sequence_length: int
     num_epochs: int
     global_batch_size: int
-    micro_batch_size: int = 1
-    gradient_accumulation_steps: int = 1
+    # None = chosen by the planner; a value given (1 included) is pinned. The default was 1, read as "searched", so
+    # --micro-batch-size 1 could not pin 1 (64 GPUs planned micro batch 16) and --gradient-accumulation-steps was
+    # ignored without a word; accumulation = global batch / (DP x micro batch), a warning says when it differs
+    micro_batch_size: int | None = None
+    gradient_accumulation_steps: int | None = None
     optimizer_type: str = "AdamW"
     gradient_checkpointing: bool = False
 
@@ -46,8 +49,11 @@ class TrainingInput:
             ("micro_batch_size (--micro-batch-size)", self.micro_batch_size, 100_000),
             ("gradient_accumulation_steps (--gradient-accumulation-steps)", self.gradient_accumulation_steps, 100_000),
         ):
-            check_positive(name, value, integer=True, upper=upper)
-        if self.micro_batch_size > self.global_batch_size:  # else: "does not split over N GPUs", for every N
+            if value is not None or not name.startswith(("micro_batch_size", "gradient_accumulation_steps")):
+                check_positive(name, value, integer=True, upper=upper)
+        if (
+            self.micro_batch_size is not None and self.micro_batch_size > self.global_batch_size
+        ):  # else: "does not split over N GPUs", for every N
             raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
                              f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
         check_flag("training.gradient_checkpointing", self.gradient_checkpointing)  # a config's "no" is a true string

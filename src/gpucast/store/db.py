@@ -191,12 +191,28 @@ def open_store(db: str | None = None, *, migrate: bool = True, must_exist: bool 
     engine = make_engine(url)
     try:
         if migrate and current_revision(engine) != HEAD:
+            refuse_foreign_sqlite(engine)
             upgrade(engine)
     except DBAPIError as error:
         engine.dispose()
         raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
                          f"{_first_line(error)}") from None  # fmt: skip
     return Store(engine)
+
+
+def refuse_foreign_sqlite(engine: Engine) -> None:
+    """A SQLite file with tables but no gpucast schema revision is another program's database: creating gpucast's
+    tables in it (as every command did, `db info` included) mixes two applications' data, and a table of the same
+    name ("services", "users") failed half way. PostgreSQL databases are shared by design and are not refused."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        if tables and "alembic_version" not in tables:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(f"--db {engine.url.render_as_string(hide_password=True)} is not a gpucast database (it "
+                             f"holds other tables: {shown}); nothing was changed: use a new file for gpucast's "
+                             "database")  # fmt: skip
 
 
 def require_existing(url: str) -> None:
@@ -227,6 +243,7 @@ def upgrade(engine: Engine) -> None:
     database at once cannot both create the tables."""
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
@@ -234,4 +251,17 @@ def upgrade(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError:  # a revision none of the shipped migrations names: Alembic's traceback, before
+            raise StoreError(
+                f"the database {engine.url.render_as_string(hide_password=True)} has schema revision "
+                f"{current_revision_in(connection)!r}, which this gpucast (schema {HEAD}) does not know: it was "
+                "written by a newer gpucast; upgrade gpucast to use it (nothing was changed)"
+            ) from None
+
+
+def current_revision_in(connection: Any) -> str | None:
+    """The stored revision read on an open connection (inside the migration's transaction)."""
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)

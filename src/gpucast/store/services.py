@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,7 +36,7 @@ EDITABLE = ("team", "owner", "environment", "criticality", "cloud", "region", "a
 
 def acting_user(as_user: str | None = None) -> str:
     """``--as USER`` or the operating-system user: who is recorded for every change."""
-    name = (as_user or "").strip()
+    name = unicodedata.normalize("NFC", (as_user or "").strip())  # as user names are stored (check_user_name)
     if name:
         return name
     try:
@@ -50,7 +51,9 @@ def audit(session: Session, actor: str, action: str, entity: str, entity_id: int
 
 
 def find_user(session: Session, name: str) -> User | None:
-    return session.scalar(select(User).where(User.name == name))
+    """The user of that name, as typed or in NFC (names are stored in NFC: "é" typed as e + U+0301 is "é")."""
+    spellings = {name, unicodedata.normalize("NFC", name)}
+    return session.scalars(select(User).where(User.name.in_(spellings)).order_by(User.id)).first()
 
 
 def get_user(session: Session, name: str) -> User:
@@ -67,7 +70,8 @@ USER_NAME_MAX = 100  # login names, e-mail addresses and OS user names all fit
 def check_user_name(name: str) -> str:
     """The name, trimmed, if it can name a user: 1-100 printable characters without blanks or '/' (login names,
     e-mail addresses; no control characters, which PostgreSQL refuses and logs would hide); else an InputError."""
-    trimmed = name.strip()
+    # NFC: "é" as one code point and as e + U+0301 look the same and were two users (or one refused as the other)
+    trimmed = unicodedata.normalize("NFC", name.strip())
     bad = not trimmed or len(trimmed) > USER_NAME_MAX or "/" in trimmed
     if bad or any(not ch.isprintable() or ch.isspace() for ch in trimmed):
         shown = trimmed if len(trimmed) <= 80 else trimmed[:77] + "..."
@@ -151,8 +155,11 @@ def _validate(values: dict[str, Any]) -> None:
             raise InputError(f"--{key} {values[key]!r} is not one of {', '.join(accepted)}")
     if "cloud" in values and values["cloud"] not in loader.clouds():
         raise InputError(f"--cloud {values['cloud']!r} is not one of {', '.join(loader.clouds())}")
-    if "allowed_instance_types" in values:
-        values["allowed_instance_types"] = [loader.resolve_gpu(g).name for g in values["allowed_instance_types"]]
+    if "allowed_instance_types" in values:  # once each, in the order given ("H100,H100-SXM" is one GPU type)
+        values["allowed_instance_types"] = list(dict.fromkeys(loader.resolve_gpu(g).name
+                                                              for g in values["allowed_instance_types"]))  # fmt: skip
+    if "tags" in values:  # "a,b,,a" was stored as a, b, a (blank tags are dropped on the command line, not over REST)
+        values["tags"] = list(dict.fromkeys(str(t).strip() for t in values["tags"] if str(t).strip()))
     if "model" in values:
         loader.resolve_model(values["model"])  # raises UnknownModelError with close matches
     if "precision" in values:

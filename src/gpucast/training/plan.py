@@ -53,16 +53,24 @@ class Candidate:
 
 
 def gpu_counts(gpu: GPUSpec, limit: int = 4096) -> list[int]:
-    """GPU counts to try: 1, 2, 4 ... up to a node, then whole nodes (1, 2, 3, 4, 6, 8 ... nodes)."""
+    """GPU counts to try: 1, 2, 4 ... up to a node, then whole nodes (1, 2, 3, 4, 6, 8, 9, 13, 16 ... nodes).
+
+    The powers of two of nodes are always among them: past 4 nodes the x1.5 steps (6, 9, 13, 19, 28 ...) hold an odd
+    factor, so a power-of-two global batch split over none of them, and 405B (which needs 128 H100s) was "cannot be
+    trained", a 1 h deadline "the fastest plan tried (32 GPUs) takes 1.29 h"."""
     counts, n = [], 1
     while n < gpu.gpus_per_node:
         counts.append(n)
         n *= 2
-    nodes = 1
+    nodes, node_counts = 1, set()
     while nodes * gpu.gpus_per_node <= limit:
-        counts.append(nodes * gpu.gpus_per_node)
+        node_counts.add(nodes)
         nodes = nodes + 1 if nodes < 4 else int(nodes * 1.5)
-    return counts
+    power = 1
+    while power * gpu.gpus_per_node <= limit:
+        node_counts.add(power)
+        power *= 2
+    return counts + [k * gpu.gpus_per_node for k in sorted(node_counts)]
 
 
 def _optimizer(training: TrainingInput, options: TrainingOptions) -> str:
@@ -95,7 +103,7 @@ def _search(
         pp=options.pp,
         recompute=recompute,
         flash_attention=options.flash_attention,
-        micro_batch=training.micro_batch_size if training.micro_batch_size > 1 else None,
+        micro_batch=training.micro_batch_size,
         eff=loader.training_efficiency_for(gpu),
         objective="speed",
         framework=options.framework,

@@ -71,6 +71,12 @@ def plan_warnings(
         warnings.append(
             f"global batch adjusted to {setup.global_batch_seqs} sequences (micro batch x accumulation x DP must divide it)"
         )
+    accumulation = training.gradient_accumulation_steps
+    if accumulation is not None and accumulation != setup.grad_accum:
+        warnings.append(
+            f"gradient_accumulation_steps (--gradient-accumulation-steps) {accumulation} is not what the plan runs: accumulation = global batch / "
+            f"(DP x micro batch) = {setup.grad_accum} here; pin --micro-batch-size and --dp (or --num-gpus) to set it"
+        )
     return warnings
 
 

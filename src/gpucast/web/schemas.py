@@ -208,8 +208,8 @@ class TrainingSection(_Body):
     sequence_length: int = Field(gt=0, le=10_000_000)
     num_epochs: int = Field(gt=0, le=10_000)
     global_batch_size: int = Field(gt=0, le=10_000_000)
-    micro_batch_size: int = Field(1, gt=0, le=100_000)
-    gradient_accumulation_steps: int = Field(1, gt=0, le=100_000)
+    micro_batch_size: int | None = Field(None, gt=0, le=100_000, description="pinned when given; default: searched")
+    gradient_accumulation_steps: int | None = Field(None, gt=0, le=100_000)
     optimizer_type: Literal["Adam", "AdamW", "Adafactor", "SGD"] = "AdamW"
     gradient_checkpointing: bool = False
     method: Literal["full", "lora", "qlora"] = "full"
