@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from ..errors import InputError
 from ..inputs.numbers import read_count
 
 
@@ -37,3 +41,28 @@ def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True
         group.add_argument("--save-service", metavar="NAME", help="the stored service the saved plan belongs to")
     group.add_argument("--as", dest="actor", metavar="USER", help="who saves the plan (default: the OS user)")
     group.add_argument("--db", help="database path or SQLAlchemy URL (default $GPUCAST_DATABASE_URL or the user file)")
+
+
+# The forecast functions name their keyword arguments in their errors (the Python API's words); the commands that
+# pass flags through to them say the flag the user typed instead
+_KEYWORDS = r"\b(timestamp_col|value_col|id_col|growth_rate|unique_id)\b"
+_WORDS = r"(?<![-\w])(freq|horizon|scenario)\b(?= ['\"]| must)"
+
+
+@contextmanager
+def keywords_as_flags(renamed: dict[str, str] | None = None) -> Iterator[None]:
+    """Re-raise an InputError whose message names a forecast keyword (``timestamp_col``, ``freq``) with the flag
+    instead (``--timestamp-col``, ``--freq``); ``renamed`` maps a keyword to a flag of another name
+    (``unique_id`` -> ``--service``)."""
+    try:
+        yield
+    except InputError as error:
+        names = renamed or {}
+
+        def flag(match: re.Match[str]) -> str:
+            return names.get(match.group(1), "--" + match.group(1).replace("_", "-"))
+
+        message = re.sub(_WORDS, flag, re.sub(_KEYWORDS, flag, str(error)))
+        if message == str(error):
+            raise
+        raise InputError(message) from None

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from ..errors import InputError
+from .flags import keywords_as_flags
 
 
 def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +48,11 @@ def read_services(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, dict
 
 
 def run_fleet(args: argparse.Namespace) -> int:
+    with keywords_as_flags():
+        return _run_fleet(args)
+
+
+def _run_fleet(args: argparse.Namespace) -> int:
     from ..forecast import load_history
     from ..planning.fleet_run import configs_from
     from ..planning.fleet_run import run_fleet as fleet_run

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .flags import token_count
+from .flags import keywords_as_flags, token_count
 from .saving import save_if_requested
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -51,6 +51,11 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    with keywords_as_flags({"unique_id": "--service"}):
+        return _run_predict(args)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
     from ..forecast import forecast_load, load_history
 
     options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),
