@@ -45,3 +45,27 @@ def test_fleet_errors_name_the_flag(history, tmp_path, capsys):
     services.write_text("service,team,environment\nx,t,dev\n")
     assert main(["fleet", "--history", str(history), "--services", str(services), "--id-col", "nope"]) == 2
     assert "--id-col 'nope' is not a column" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--freq", "-1h"], "--freq must be a positive whole number of seconds, got '-1h'"),
+        (["--horizon", "-1d"], "cannot read --horizon '-1d'"),
+        (["--growth-rate", "-1e3"], "--growth-rate -1000% per month is not accepted"),
+    ],
+)
+def test_a_value_starting_with_a_dash_reaches_its_flags_check(history, capsys, flags, expected):
+    """argparse took "-1h" for a flag: "argument --freq: expected one argument", naming no remedy."""
+    assert main(["predict", "--history", str(history), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err and "expected one argument" not in err, err
+
+
+def test_attach_dash_values_leaves_other_arguments_alone():
+    from gpucast.console.flags import attach_dash_values
+
+    assert attach_dash_values(["--rps", "-1e3", "--tp", "-2", "--x=-1h", "-h"]) == ["--rps=-1e3", "--tp", "-2",
+                                                                                  "--x=-1h", "-h"]  # fmt: skip
+    assert attach_dash_values(["--", "--freq", "-1h"]) == ["--", "--freq", "-1h"]
+    assert attach_dash_values(["--freq"]) == ["--freq"]

@@ -11,7 +11,7 @@ import sys
 from typing import Any, NoReturn
 
 from ..console.files import write_text
-from ..console.flags import add_save_flags, positive_count
+from ..console.flags import add_save_flags, attach_dash_values, positive_count
 from ..console.saving import apply_service, emit, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help()  # piped or CI: never wait for input
             return 0
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(attach_dash_values(args_list))
     try:
         return _dispatch(args)
     except GpucastError as error:

@@ -66,3 +66,28 @@ def keywords_as_flags(renamed: dict[str, str] | None = None) -> Iterator[None]:
         if message == str(error):
             raise
         raise InputError(message) from None
+
+
+_DASH_VALUE = re.compile(r"-\.?\d")  # "-1h", "-1e3", "-.5d": no gpucast flag starts so
+_NEGATIVE = re.compile(r"-\d+|-\d*\.\d+")  # what argparse itself already reads as a value
+
+
+def attach_dash_values(argv: list[str]) -> list[str]:
+    """``--freq -1h`` as ``--freq=-1h``: argparse takes a value that starts with "-" and is not a plain negative
+    number ("-1h", "-1e3") for a flag and says only "expected one argument"; attached, the value reaches the
+    flag's own check, which names it and what is accepted. No gpucast flag starts with "-" and a digit."""
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return out + argv[index:]
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if (token.startswith("--") and "=" not in token and len(token) > 2 and _DASH_VALUE.match(following)
+                and not _NEGATIVE.fullmatch(following)):  # fmt: skip
+            out.append(f"{token}={following}")
+            index += 2
+            continue
+        out.append(token)
+        index += 1
+    return out
