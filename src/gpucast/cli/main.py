@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one training configuration: tokens/s, MFU, TFLOP/s per GPU, peak memory, step time.",
     )
     add_training_estimate_flags(training_estimate)
-    add_save_flags(training_estimate)
+    add_save_flags(training_estimate, filed_only=True)
 
     inference = sub.add_parser(
         "inference",
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one operating point: model, GPU, GPU count, TP/PP, precision, request shape, load.",
     )
     add_estimate_flags(estimate)
-    add_save_flags(estimate)
+    add_save_flags(estimate, filed_only=True)
 
     validate = sub.add_parser(
         "validate",

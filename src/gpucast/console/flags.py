@@ -31,11 +31,14 @@ def positive_count(text: str) -> int:
     return value
 
 
-def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True) -> None:
-    """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command."""
+def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True, filed_only: bool = False) -> None:
+    """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command; ``filed_only``: ``--service``
+    only says which service a saved result belongs to (an estimate of one fixed configuration takes no defaults)."""
     group = parser.add_argument_group("plan history (database)")
     group.add_argument("--save", action="store_true", help="store the plan in the database (see `gpucast history`)")
-    if service_flag:
+    if service_flag and filed_only:
+        group.add_argument("--service", help="with --save: the stored service the saved result is filed under")
+    elif service_flag:
         group.add_argument("--service", help="plan for this stored service: its settings and criticality are defaults")
     else:
         group.add_argument("--save-service", metavar="NAME", help="the stored service the saved plan belongs to")
