@@ -69,3 +69,13 @@ def test_attach_dash_values_leaves_other_arguments_alone():
                                                                                   "--x=-1h", "-h"]  # fmt: skip
     assert attach_dash_values(["--", "--freq", "-1h"]) == ["--", "--freq", "-1h"]
     assert attach_dash_values(["--freq"]) == ["--freq"]
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1.5"])
+def test_current_gpus_is_checked_as_a_flag(history, capsys, value):
+    """`--current-gpus -1` reached the planner: "current GPUs must be a whole number >= 0", naming no flag."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--history", str(history), "--model", "llama-3.1-8b", "--input-tokens", "100",
+              "--output-tokens", "50", "--current-gpus", value])  # fmt: skip
+    assert exit_.value.code == 2
+    assert f"argument --current-gpus: '{value}' is not a whole number of GPUs, 0 or more" in capsys.readouterr().err

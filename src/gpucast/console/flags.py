@@ -31,6 +31,17 @@ def positive_count(text: str) -> int:
     return value
 
 
+def gpu_count(text: str) -> int:
+    """``--current-gpus``: a whole number of 0 or more (-1 reached the planner, whose error named no flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs, 0 or more")
+    return value
+
+
 def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True, filed_only: bool = False) -> None:
     """``--save [--service NAME] [--as USER] [--db URL]`` for a planning command; ``filed_only``: ``--service``
     only says which service a saved result belongs to (an estimate of one fixed configuration takes no defaults)."""
