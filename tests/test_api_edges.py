@@ -216,3 +216,15 @@ def test_every_gpucast_error_message_is_one_line():
     with pytest.raises(InputError) as error:
         plan_inference(WORKLOAD, MODEL, GPUConfig("H100"), ServingOptions(region=TwoLines()))
     assert str(error.value) == "--region first second must be a region name (see `gpucast prices list`)"
+
+
+def test_an_agent_workload_given_to_the_planner_names_for_agent():
+    """``plan_inference(AgentWorkloadInput(...), model)`` said "workload a AgentWorkloadInput must be a
+    LLMWorkloadInput", naming neither the way to plan an agent nor it in good English."""
+    from gpucast import AgentWorkloadInput
+
+    agent = AgentWorkloadInput(tasks_per_second=0.5, calls_per_task=3, context_growth_tokens=100)
+    with pytest.raises(InputError, match=r"LLMWorkloadInput\.for_agent\(agent, output_tokens=N\)"):
+        plan_inference(agent, MODEL)
+    workload = LLMWorkloadInput.for_agent(agent, output_tokens=100)
+    assert plan_inference(workload, MODEL, GPUConfig("H100")).gpu_resources.total_gpus >= 1

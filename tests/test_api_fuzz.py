@@ -269,6 +269,6 @@ def test_an_argument_of_the_wrong_kind_is_one_input_error(entry, value):
     """A dict, a name, a number or None where a dataclass belongs (None only where the argument is required)."""
     if value is None and entry.endswith(("gpu", "options")):
         return  # None is the default there
-    with pytest.raises(InputError, match=r"must be a [A-Z]\w+, e\.g\. ") as error:
+    with pytest.raises(InputError, match=r"must be an? [A-Z]\w+, e\.g\. ") as error:
         ENTRY_ARGUMENTS[entry](value)
     assert "\n" not in str(error.value)

@@ -58,9 +58,11 @@ def test_negative_current_gpus_are_refused_wherever_a_timeline_is_planned(tmp_pa
 
     stamps, rps = hourly()
     path = write_csv(tmp_path / "h.csv", "timestamp,rps", [f"{t},{v:.3f}" for t, v in zip(stamps, rps, strict=True)])
-    line = one_error(capsys, ["predict", "--history", path, "--model", "llama-3.1-8b", "--input-tokens", "1000",
-                              "--output-tokens", "300", "--horizon", "2d", "--current-gpus", "-1"])  # fmt: skip
-    assert "current GPUs must be a whole number >= 0, got -1" in line
+    with pytest.raises(SystemExit) as exit_:  # refused as the flag is parsed, naming it
+        main(["predict", "--history", path, "--model", "llama-3.1-8b", "--input-tokens", "1000",
+              "--output-tokens", "300", "--horizon", "2d", "--current-gpus", "-1"])  # fmt: skip
+    assert exit_.value.code == 2
+    assert "argument --current-gpus: '-1' is not a whole number of GPUs, 0 or more" in capsys.readouterr().err
     result = forecast_load(load_history(path), "2d")
     with pytest.raises(InputError, match="current GPUs"):
         capacity_timeline(result, model=ModelConfig(model_name="llama-3.1-8b"), input_tokens=100, output_tokens=10,

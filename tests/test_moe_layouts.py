@@ -156,6 +156,9 @@ def test_plan_names_the_layout_and_estimate_reproduces_it():
         (["--model", "deepseek-r1", "--tp", "8", "--ep", "3"], "EP=3 does not divide TP=8"),
         (["--model", "llama-3.1-8b", "--tp", "8", "--ep", "8"], "not a mixture-of-experts"),
         (["--model", "deepseek-r1", "--tp", "8", "--ep", "0"], "--ep"),
+        # without --tp no searched TP suits EP=3: the error named "--tp 1", a value the user never gave
+        (["--model", "deepseek-r1", "--ep", "3"], "--ep 3 --dp-attention 1: both must divide TP, and no TP searched"),
+        (["--model", "deepseek-r1", "--dp-attention", "3"], "no TP searched (a power of two dividing --num-gpus 8"),
     ],
 )
 def test_bad_layouts_are_one_line_errors(flags, message):

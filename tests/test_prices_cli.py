@@ -96,6 +96,14 @@ def test_region_limits_the_offers():
         plan_inference(WORKLOAD, MODEL, options=ServingOptions(cloud="aws", region="us-central1"))
 
 
+def test_a_region_in_another_case_is_suggested():
+    """`--region US-EAST-1` (while `--cloud AWS` is read in any case) was refused with no close match offered."""
+    with pytest.raises(InputError, match=r"--region 'US-EAST-1' has no prices in the catalog; did you mean us-east-1,"):
+        plan_inference(WORKLOAD, MODEL, options=ServingOptions(region="US-EAST-1"))
+    with pytest.raises(InputError, match=r"did you mean eastus, eastus2\?"):
+        loader.check_region("EASTUS")
+
+
 def test_rest_api_takes_the_same_options(tmp_path: Path):
     from fastapi.testclient import TestClient
 

@@ -387,7 +387,7 @@ def test_spend_without_a_price_is_refused_not_zero(capsys: pytest.CaptureFixture
 
 @pytest.mark.parametrize(("key", "value", "accepted"), [
     ("include_cost", True, True), ("include_cost", False, True), ("include_cost", "no", False),
-    ("include_cost", 5, False), ("include_cost", None, False),
+    ("include_cost", 5, False), ("include_cost", None, True),  # null = the default, for every config key
     ("output_file", True, False), ("output_file", 5, False),  # TypeError tracebacks from pathlib
 ])  # fmt: skip
 def test_config_options_are_checked(

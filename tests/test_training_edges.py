@@ -247,6 +247,22 @@ def test_serving_flags_on_training_are_refused(capsys, flags: list[str], named: 
     assert "--rps" not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("how", [["--mode", "training"], ["--config", "TRAINING"]])
+@pytest.mark.parametrize("flags", [["--rps", "5"], ["--shared-prefix-tokens", "100"]])
+def test_serving_flags_on_forecast_mode_training_are_refused(tmp_path, capsys, how, flags) -> None:
+    """`forecast --mode training ... --rps 5` (or a training config's mode) planned the run and dropped --rps, while
+    `forecast --mode inference --num-gpus 8` refuses the training flag: both directions are one error now."""
+    from gpucast.inputs.json_config import template
+
+    config = tmp_path / "training.json"
+    config.write_text(json.dumps(template("training")))
+    argv = ["forecast", *[str(config) if h == "TRAINING" else h for h in how], "--model", "llama-3.1-8b",
+            "--dataset-size", "1e7", "--epochs", "1", "--sequence-length", "512", "--global-batch-size", "8", *flags]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{flags[0]} is a serving-plan flag" in err and "`gpucast forecast --mode training`" in err, err
+
+
 def test_serving_only_spellings_are_the_parsers() -> None:
     """The refusal names each flag as typed: the hand-written spellings of ``SERVING_ONLY`` must be the training
     parser's own (its first option string), so a renamed flag cannot be refused under its old name."""

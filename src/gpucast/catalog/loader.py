@@ -167,7 +167,11 @@ def check_region(region: str, flag: str = "--region", see: str = "see `gpucast p
     alike, instead of answering with no offer."""
     known = regions()
     if region not in known:
-        hint = difflib.get_close_matches(region, known, n=3)
+        # "US-EAST-1" matched nothing close (difflib compares case): the same name in another case comes first
+        folded = {name.lower(): name for name in known}
+        same = [name for name in known if name.lower() == region.lower()]
+        close = [folded[n] for n in difflib.get_close_matches(region.lower(), list(folded), n=3)]
+        hint = list(dict.fromkeys([*same, *close]))[:3]
         extra = f"; did you mean {', '.join(hint)}?" if hint else ""
         raise InputError(f"{flag} {region!r} has no prices in the catalog{extra} ({see})")
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any, NoReturn
 
 from ..console.files import write_text
-from ..console.flags import add_save_flags, positive_count
+from ..console.flags import add_save_flags, attach_dash_values, positive_count
 from ..console.saving import apply_service, emit, save_if_requested
 from ..errors import GpucastError, InputError
 from ..inputs.sections import inference_inputs_from_sections, training_inputs_from_sections
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one training configuration: tokens/s, MFU, TFLOP/s per GPU, peak memory, step time.",
     )
     add_training_estimate_flags(training_estimate)
-    add_save_flags(training_estimate)
+    add_save_flags(training_estimate, filed_only=True)
 
     inference = sub.add_parser(
         "inference",
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Estimate one operating point: model, GPU, GPU count, TP/PP, precision, request shape, load.",
     )
     add_estimate_flags(estimate)
-    add_save_flags(estimate)
+    add_save_flags(estimate, filed_only=True)
 
     validate = sub.add_parser(
         "validate",
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.print_help()  # piped or CI: never wait for input
             return 0
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(attach_dash_values(args_list))
     try:
         return _dispatch(args)
     except GpucastError as error:
@@ -257,8 +257,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return dispatch(args)
     if getattr(args, "generate_config", None):
         return _generate_config(args)
-    if args.command == "training":  # before the sections: an agent flag would be read as an agent workload first
+    # before the sections: an agent flag would be read as an agent workload first. `forecast --mode training --rps 5`
+    # (or a training config's mode) dropped the flag silently, while `--mode inference` refuses the training flags
+    if args.command == "training":
         refuse_serving_flags(args)
+    elif args.command == "forecast" and _forecast_mode(args) == "training":
+        refuse_serving_flags(args, "forecast --mode training")
     sections = apply_service(args, sections_from_args(args))
     mode = args.mode if getattr(args, "mode", None) else sections.get("mode", "inference")
     if args.command == "training":
@@ -287,6 +291,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     refuse_training_flags(args, args.command if args.command == "inference" else "forecast --mode inference")
     sections.setdefault("serving", {}).setdefault("require_slo", True)  # the CLI answers infeasible SLOs with exit 2
     return _emit(plan_inference(*inference_inputs_from_sections(sections)), sections, args, render.plan)
+
+
+def _forecast_mode(args: argparse.Namespace) -> str | None:
+    """``forecast``'s mode: ``--mode``, else its ``--config``'s (read again by the sections)."""
+    if args.mode or not args.config:
+        return str(args.mode) if args.mode else None
+    from ..inputs.json_config import load_config
+
+    return load_config(args.config).get("mode")
 
 
 def _show(plan: Any, data: dict[str, Any], args: argparse.Namespace, show: Any) -> None:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from ..errors import InputError
+from .flags import gpu_count, keywords_as_flags
 
 
 def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def add_fleet_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconcile", default="bottom_up", choices=["bottom_up", "mint_shrink", "wls", "ols"],
                         help="how totals and services are made coherent (default bottom_up; see docs)")  # fmt: skip
     parser.add_argument("--period", default="week", choices=["day", "week"], help="capacity period (default week)")
-    parser.add_argument("--current-gpus", type=int, help="GPUs in the fleet today: report when they run out")
+    parser.add_argument("--current-gpus", type=gpu_count, help="GPUs in the fleet today: report when they run out")
     parser.add_argument("--no-capacity", action="store_true", help="forecast only: no GPUs, dates or spend")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -47,6 +48,11 @@ def read_services(path: str) -> tuple[dict[str, tuple[str, str]], dict[str, dict
 
 
 def run_fleet(args: argparse.Namespace) -> int:
+    with keywords_as_flags():
+        return _run_fleet(args)
+
+
+def _run_fleet(args: argparse.Namespace) -> int:
     from ..forecast import load_history
     from ..planning.fleet_run import configs_from
     from ..planning.fleet_run import run_fleet as fleet_run

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .flags import token_count
+from .flags import gpu_count, keywords_as_flags, token_count
 from .saving import save_if_requested
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -43,7 +43,7 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-tokens", type=token_count, help="input tokens per request (capacity timeline)")
     parser.add_argument("--output-tokens", type=token_count, help="output tokens per request (capacity timeline)")
     parser.add_argument("--cloud", default="aws", help="cloud for costs (default aws)")
-    parser.add_argument("--current-gpus", type=int, help="GPUs running today: report when they stop being enough")
+    parser.add_argument("--current-gpus", type=gpu_count, help="GPUs running today: report when they stop being enough")
     parser.add_argument("--period", default="day", choices=["day", "week"], help="capacity timeline period")
     parser.add_argument("--spend", action="store_true", help="with --model: monthly GPU spend, past and forecast")
     parser.add_argument("--plot", help="write a fan chart to FILE.html (offline page) or FILE.png")
@@ -51,6 +51,11 @@ def add_predict_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    with keywords_as_flags({"unique_id": "--service"}):
+        return _run_predict(args)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
     from ..forecast import forecast_load, load_history
 
     options = {k: v for k, v in (("value_col", args.value_col), ("timestamp_col", args.timestamp_col),

@@ -3,7 +3,8 @@
 Schema (seed): top-level ``mode``, ``workload``, ``model``, ``training``, ``gpu``, ``options``;
 gpucast adds ``serving``, ``agent`` (agent workloads) and a few keys (``model.model_name``, ``model.kv_precision``...).
 Keys starting with ``_`` are comments and ignored; any other unknown key is an error that
-names it. CLI flags override config values.
+names it. A null value means "not given": the key's default, as if it were left out (for every key and section;
+``"growth_rate": null`` was an error while ``"precision": null`` was the default). CLI flags override config values.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
         raise ConfigError(f"{origin}: the top level must be a JSON object")
     result: dict[str, Any] = {}
     for key, value in raw.items():
-        if key.startswith("_"):
+        if key.startswith("_") or value is None:  # null = not given: the default, as if the key were left out
             continue
         if key == "mode":
             if value not in MODES:
@@ -147,7 +148,8 @@ def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:
                 continue
             if inner not in SECTIONS[key]:
                 raise ConfigError(f"{origin}: unknown key '{key}.{inner}' (accepted: {', '.join(SECTIONS[key])})")
-            section[inner] = inner_value
+            if inner_value is not None:  # null = the default, for every key (it was an error for some keys only)
+                section[inner] = inner_value
         result[key] = section
     _check_options(result.get("options", {}), origin)
     return result

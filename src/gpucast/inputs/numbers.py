@@ -108,7 +108,8 @@ def check_instance(name: str, value: object, kind: type[T], example: str) -> T:
     dict, a string or None raised AttributeError: 'dict' object has no attribute 'validate')."""
     if not isinstance(value, kind):
         shown = repr(value) if len(repr(value)) <= 60 else f"a {type(value).__name__}"
-        raise InputError(f"{name} {' '.join(shown.split())} must be a {kind.__name__}, e.g. {example}")
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise InputError(f"{name} {' '.join(shown.split())} must be {article} {kind.__name__}, e.g. {example}")
     return value
 
 

@@ -369,6 +369,9 @@ def serving_arguments(
     """A serving planner's arguments checked to be the dataclasses it takes (a dict, a name or None for the
     workload was an AttributeError; ``gpu=False`` or ``{}`` was silently the default) and the defaults filled in
     for ``gpu``/``options`` None. ``plan_inference``, ``compare_gpu_options`` and the seed's engines share it."""
+    if isinstance(workload, AgentWorkloadInput):  # exported beside the planners, but not a workload by itself
+        raise InputError("workload is an AgentWorkloadInput: plan it as "
+                         "LLMWorkloadInput.for_agent(agent, output_tokens=N), which derives the calls per second")  # fmt: skip
     return (
         check_instance("workload", workload, LLMWorkloadInput, "LLMWorkloadInput(requests_per_second=10, ...)"),
         *model_and_gpu(model, gpu),

@@ -109,6 +109,11 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
     layout = Layout(tp, pp, request.ep, request.attention_dp)
     problem = layout.problem(spec)
     if problem is not None and not layout.is_plain:
+        if request.tp is None and spec.is_moe and (tp % request.ep or tp % request.attention_dp):
+            # no searched TP is a multiple of both: "--tp 1 --ep 3" named a --tp the user never gave
+            raise InputError(f"--ep {request.ep} --dp-attention {request.attention_dp}: both must divide TP, and no TP "
+                             f"searched (a power of two dividing --num-gpus {request.num_gpus} / --pp {pp}) is a "
+                             "multiple of them; give --tp")  # fmt: skip
         raise InputError(f"--tp {tp} --ep {request.ep} --dp-attention {request.attention_dp}: {problem}")
     if spec.num_heads % layout.attention_tp:
         raise InputError(f"--tp {tp} does not divide {spec.name}'s {spec.num_heads} attention heads")

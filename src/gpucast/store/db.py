@@ -146,6 +146,8 @@ def _check_text(session: Session, _context: Any, _instances: Any) -> None:
 
 # SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite
 # reports as a failed write
+# SQLite's names for a file or folder this process may not write (see sqlite_access_problem)
+SQLITE_ACCESS = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT")
 DISK_FULL = ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE", "SQLITE_IOERR_SHMSIZE")
 
 
@@ -170,6 +172,9 @@ def unavailable_message(url: str, error: DBAPIError) -> str:
     if name in DISK_FULL:
         return (f"cannot write to the database {url}: the disk is full or the file has reached a size limit "
                 f"({name}: {_first_line(error)}); nothing of this change was saved, free space and retry")  # fmt: skip
+    cause = sqlite_access_problem(make_url(url).database) if name in SQLITE_ACCESS else None
+    if cause:
+        return f"cannot use the database {url}: {cause}; nothing was saved"
     if name:  # another SQLite condition (locked past the busy timeout, read-only file, I/O error)
         return f"the database {url} cannot be used right now ({name}: {_first_line(error)}); nothing was saved"
     return (f"the database {url} is unavailable ({_first_line(error)}); nothing was saved, retry when it is back "
@@ -195,9 +200,30 @@ def open_store(db: str | None = None, *, migrate: bool = True, must_exist: bool 
             upgrade(engine)
     except DBAPIError as error:
         engine.dispose()
-        raise StoreError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
-                         f"{_first_line(error)}") from None  # fmt: skip
+        shown = engine.url.render_as_string(hide_password=True)
+        cause = sqlite_access_problem(engine.url.database if engine.dialect.name == "sqlite" else None)
+        raise StoreError(f"cannot open the database {shown}: {cause or _first_line(error)}") from None
     return Store(engine)
+
+
+def sqlite_access_problem(database: str | None) -> str | None:
+    """Why this process cannot write a SQLite file, in words, or None. SQLite only says "unable to open database
+    file" (a new file in a folder it cannot write) or "attempt to write a readonly database" (an existing, even
+    writable, file whose folder is read-only: WAL mode creates FILE-wal and FILE-shm beside it), naming neither the
+    path nor the folder."""
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {str(path)!r} is read-only for this user; make it writable or copy it somewhere writable"
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        what = "its journal files" if path.exists() else "the file and its journal files"
+        return (
+            f"its folder {str(folder)!r} is not writable for this user, and SQLite creates {what} "
+            f"({path.name}-wal, {path.name}-shm) there; make the folder writable or move the database"
+        )
+    return None
 
 
 def refuse_foreign_sqlite(engine: Engine) -> None:
