@@ -31,10 +31,6 @@ from .forms import known_form_fields, known_query
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader), Depends(known_query)])
 
 NAME = 200  # longest accepted name (team, environment, column)
-FIELDS = (  # the form fields the endpoint takes; any other is a 422 (uploads.known_form_fields)
-    "file", "services", "from_store", "team", "environment", "id_col", "horizon", "freq", "reconcile", "period",
-    "current_gpus", "capacity",
-)  # fmt: skip
 SKIP = "set capacity=false"  # how an API caller asks for no capacity plan (named in errors)
 
 
@@ -80,7 +76,7 @@ def fleet(
     period: str = Form("week", max_length=10, description=f"capacity period: {' or '.join(PERIODS)}"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs in the fleet today"),
     capacity: bool = Form(True, description="false: the forecast only, no GPUs, dates or spend"),
-    _fields: None = Depends(known_form_fields(*FIELDS)),
+    _fields: None = Depends(known_form_fields),
 ) -> JSONResponse:
     """Forecast every service, team, environment and the total coherently; the GPUs each team needs per period,
     when the fleet runs out, and the monthly GPU spend."""

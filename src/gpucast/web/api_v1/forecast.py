@@ -25,10 +25,6 @@ from .planning import Saving, respond
 router = APIRouter(tags=["forecast"], dependencies=[Depends(reader), Depends(known_query)])
 
 NAME = 200  # longest accepted name (model, GPU, series, service)
-FIELDS = (  # the form fields the endpoint takes; any other is a 422 (uploads.known_form_fields)
-    "file", "service", "horizon", "scenario", "growth_rate", "series", "freq", "model", "gpu", "precision",
-    "input_tokens", "output_tokens", "cloud", "period", "current_gpus",
-)  # fmt: skip
 
 
 @router.post("/forecast")
@@ -54,7 +50,7 @@ def forecast(
     period: str = Form("day", max_length=10, description="capacity timeline period: day or week"),
     current_gpus: int | None = Form(None, ge=0, le=10_000_000, description="GPUs running today"),
     actor: str | None = Saving,
-    _fields: None = Depends(known_form_fields(*FIELDS)),
+    _fields: None = Depends(known_form_fields),
 ) -> JSONResponse:
     """Forecast load with intervals and a backtest; with ``model``, the GPUs needed per day or week."""
     if (file is None) == (not service):

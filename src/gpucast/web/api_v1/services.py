@@ -77,7 +77,7 @@ def import_metrics(
     file: UploadFile = File(description="CSV/TSV or JSON: timestamp,rps[,input_tokens,output_tokens,...]"),
     replace: bool = Query(False, description="overwrite stored samples whose values differ"),
     actor: str = Depends(writer),
-    _fields: None = Depends(known_form_fields("file")),
+    _fields: None = Depends(known_form_fields),
 ) -> JSONResponse:
     """Import usage history (idempotent: a sample is keyed by service and timestamp), as `gpucast metrics import`."""
     from ...store.metrics import import_rows, read_rows
