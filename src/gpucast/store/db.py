@@ -144,10 +144,10 @@ def _check_text(session: Session, _context: Any, _instances: Any) -> None:
                                  "it holds")  # fmt: skip
 
 
-# SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite
-# reports as a failed write
 # SQLite's names for a file or folder this process may not write (see sqlite_access_problem)
 SQLITE_ACCESS = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_READONLY_DIRECTORY", "SQLITE_READONLY_CANTINIT")
+# SQLite's names for a write the disk refused: full (ENOSPC), or a file past its size limit (EFBIG), which SQLite
+# reports as a failed write
 DISK_FULL = ("SQLITE_FULL", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_FSYNC", "SQLITE_IOERR_TRUNCATE", "SQLITE_IOERR_SHMSIZE")
 
 
@@ -259,9 +259,7 @@ def require_existing(url: str) -> None:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stored in the database (None for an empty database); cheap, no Alembic import."""
     with engine.connect() as connection:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return current_revision_in(connection)
 
 
 def upgrade(engine: Engine) -> None:
@@ -288,6 +286,9 @@ def upgrade(engine: Engine) -> None:
 
 
 def current_revision_in(connection: Any) -> str | None:
-    """The stored revision read on an open connection (inside the migration's transaction)."""
+    """The stored revision read on an open connection (``current_revision``'s, and inside the migration's
+    transaction); None without the revision table."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
     revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return None if revision is None else str(revision)
