@@ -20,26 +20,25 @@ def token_count(text: str) -> int | float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of tokens (a whole number, 1 or more)") from None
 
 
-def positive_count(text: str) -> int:
-    """A count flag such as ``--top``: a whole number of 1 or more ("0" and "-3" are refused, not ignored)."""
+def _whole_number(text: str, minimum: int, described: str) -> int:
+    """``text`` as a whole number of at least ``minimum``, else argparse's one-line refusal naming it."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {described}")
     return value
+
+
+def positive_count(text: str) -> int:
+    """A count flag such as ``--top``: a whole number of 1 or more ("0" and "-3" are refused, not ignored)."""
+    return _whole_number(text, 1, "a whole number of 1 or more")
 
 
 def gpu_count(text: str) -> int:
     """``--current-gpus``: a whole number of 0 or more (-1 reached the planner, whose error named no flag)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of GPUs, 0 or more")
-    return value
+    return _whole_number(text, 0, "a whole number of GPUs, 0 or more")
 
 
 def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True, filed_only: bool = False) -> None:
@@ -49,6 +48,7 @@ def add_save_flags(parser: argparse.ArgumentParser, *, service_flag: bool = True
     group.add_argument("--save", action="store_true", help="store the plan in the database (see `gpucast history`)")
     if service_flag and filed_only:
         group.add_argument("--service", help="with --save: the stored service the saved result is filed under")
+        parser.set_defaults(service_files_only=True)  # read by console.saving.save_if_requested
     elif service_flag:
         group.add_argument("--service", help="plan for this stored service: its settings and criticality are defaults")
     else:

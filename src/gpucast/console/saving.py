@@ -41,16 +41,14 @@ def apply_service(args: argparse.Namespace, sections: dict[str, Any]) -> dict[st
         return overlay_service(sections, get_service(session, args.service))
 
 
-# commands whose --service only files the saved result (the planners also take the service's settings as defaults)
-FILED_ONLY = ("estimate", "training-estimate")
-
-
 def save_if_requested(args: argparse.Namespace, result: Any, sections: dict[str, Any] | None = None) -> None:
     """``--save``: store the command's result (its --json output) with inputs, versions, user and time."""
     if not getattr(args, "save", False):
         if getattr(args, "save_service", None):  # it names where a saved result goes: nothing is saved without --save
             raise InputError(f"--save-service {args.save_service!r} files a saved result under a service: add --save")
-        if args.command in FILED_ONLY and getattr(args, "service", None):  # was ignored, even a service not stored
+        # a command whose --service only files the saved result (console.flags.add_save_flags(filed_only=True); the
+        # planners also take the service's settings as defaults): it was ignored, even a service not stored
+        if getattr(args, "service_files_only", False) and getattr(args, "service", None):
             raise InputError(f"--service {args.service!r} files a saved {args.command} under a service (its settings "
                              "do not apply to one fixed configuration): add --save")  # fmt: skip
         return
