@@ -46,14 +46,16 @@ class TrainingInput:
             ("sequence_length (--sequence-length)", self.sequence_length, 10_000_000),
             ("num_epochs (--epochs)", self.num_epochs, 10_000),
             ("global_batch_size (--global-batch-size)", self.global_batch_size, 10_000_000),
-            ("micro_batch_size (--micro-batch-size)", self.micro_batch_size, 100_000),
-            ("gradient_accumulation_steps (--gradient-accumulation-steps)", self.gradient_accumulation_steps, 100_000),
         ):
-            if value is not None or not name.startswith(("micro_batch_size", "gradient_accumulation_steps")):
-                check_positive(name, value, integer=True, upper=upper)
-        if (
-            self.micro_batch_size is not None and self.micro_batch_size > self.global_batch_size
-        ):  # else: "does not split over N GPUs", for every N
+            check_positive(name, value, integer=True, upper=upper)
+        for name, given in (
+            ("micro_batch_size (--micro-batch-size)", self.micro_batch_size),
+            ("gradient_accumulation_steps (--gradient-accumulation-steps)", self.gradient_accumulation_steps),
+        ):
+            if given is not None:  # None: the planner chooses it
+                check_positive(name, given, integer=True, upper=100_000)
+        # else: "does not split over N GPUs", for every N
+        if self.micro_batch_size is not None and self.micro_batch_size > self.global_batch_size:
             raise InputError(f"micro_batch_size (--micro-batch-size) {self.micro_batch_size} is larger than the "
                              f"global batch of {self.global_batch_size} sequences (--global-batch-size)")  # fmt: skip
         check_flag("training.gradient_checkpointing", self.gradient_checkpointing)  # a config's "no" is a true string
