@@ -194,6 +194,15 @@ _LATENCY_TARGETS = (
 )
 
 
+# a label right after the time names its target ("50 ms per token", "3 s to first token"), before any label
+# in front of it: "latency of 50 ms per token" is the time between tokens, not the wait for the first one
+_TRAILING_TARGETS = (
+    ("itl_ms", r"\s*(?:per|/|for each|each|between|a)\s*(?:output |new |next |generated |decoded )?tokens?\b"),
+    ("ttft_ms", r"\s*(?:to|for|until|till|before)\s+(?:the\s+)?first\s+token\b"),
+    ("e2e_ms", r"\s*(?:end[- ]to[- ]end|in total|for the (?:whole|full|complete|entire) (?:response|answer|reply))"),
+)
+
+
 def _latency(low: str) -> Values:
     out: Values = {}
     span = rf"{_N}\s*(?P<unit>ms|milliseconds?|msec|s|secs?|seconds?)(?![a-z])"
@@ -201,6 +210,11 @@ def _latency(low: str) -> Values:
             r"no more than)?")  # fmt: skip
     for match in re.finditer(rf"(?P<what>[a-z0-9 \-/]{{0,40}}?){lead}\s*{span}", low):
         context = match["what"]
+        after = low[match.end() :]
+        trailing = next((key for key, pattern in _TRAILING_TARGETS if re.match(pattern, after)), None)
+        if trailing is not None:
+            out.setdefault(trailing, _num(match) * seconds_in(match["unit"]) * 1000.0)
+            continue
         for key, pattern in _LATENCY_TARGETS:
             if re.search(pattern, context):
                 out.setdefault(key, _num(match) * seconds_in(match["unit"]) * 1000.0)
