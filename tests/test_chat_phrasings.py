@@ -33,6 +33,9 @@ def _expected(text: str) -> dict[str, object]:
     values: dict[str, object] = {}
     for pair in text.split():
         key, _, raw = pair.partition("=")
+        if key == "slo_percentile":  # a name ("99", "mean"), not a number
+            values[key] = raw
+            continue
         try:
             values[key] = float(raw)
         except ValueError:

@@ -300,3 +300,21 @@ def test_an_unreachable_llm_endpoint_falls_back_to_the_rules():
     )
     assert result.returncode == 0, result.stderr
     assert "Sorry, I could not use that." in result.stdout and "12 requests/s on average" in result.stdout
+
+
+def test_a_stated_percentile_and_per_token_target_are_planned_as_the_cli_would(tmp_path):
+    """The conversation planned every latency answer at p99 and dropped a target labelled after its number: "median
+    TTFT 300 ms, 40 ms per token" was planned as p99 TTFT <= 300 ms with the default 100 ms TPOT (2026-12-07)."""
+    out = tmp_path / "plan.json"
+    message = ("serve llama 3.1 8b on H100 on aws, 20 requests per second, peaks at 1.5x, 1000 tokens in and 200 out, "
+               "median TTFT 300 ms, 40 ms per token")  # fmt: skip
+    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
+    assert result.returncode == 0, result.stderr
+    assert "first token within 300 ms, a new token every 40 ms or faster per request (p50)" in result.stdout
+    plan = json.loads(out.read_text())
+    assert (plan["inputs"]["slo_percentile"], plan["inputs"]["itl_slo_ms"]) == ("50", 40.0)
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", "20",
+                   "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms", "300", "--itl-slo-ms", "40",
+                   "--slo-percentile", "50", "--peak-multiplier", "1.5")  # fmt: skip
+    assert plan["gpu_resources"] == cli["gpu_resources"]
+    assert plan["throughput"] == cli["throughput"]

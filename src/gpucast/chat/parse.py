@@ -87,7 +87,10 @@ def extract(text: str) -> Values:
             break
     found.update(_rates(low))
     found.update(_tokens(low))
-    found.update(_latency(low))
+    latency = _latency(low)
+    if UNSURE in latency:  # both may be guesses: keep the reasons of each
+        latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
+    found.update(latency)
     found.update(_training(low))
     found.update(_forecast(text))
     found.update(agent)
@@ -226,7 +229,42 @@ def _latency(low: str) -> Values:
     speed = re.search(rf"{_N}\s*{per_user}", low)
     if speed and _num(speed) > 0:
         out.setdefault("itl_ms", 1000.0 / _num(speed))
+    if out:
+        out.update(_percentile(low))
     return out
+
+
+# the statistic a latency target bounds (``--slo-percentile``), stated beside the target: "p95 under 800 ms",
+# "median TTFT 200 ms", "average latency 500 ms"
+_PERCENTILES = (
+    ("50", r"\b(?:p50|median|50(?:th)?[- ]percentile)\b"),
+    ("90", r"\b(?:p90|90(?:th)?[- ]percentile)\b"),
+    ("95", r"\b(?:p95|95(?:th)?[- ]percentile)\b"),
+    ("99", r"\b(?:p99|99(?:th)?[- ]percentile)\b"),
+    (
+        "mean",
+        r"\b(?:mean|average|avg)\s+(?:ttft|itl|tpot|e2e|latency|latencies|time to first token|first[- ]token|"
+        r"response time|inter[- ]token|time per output token|end[- ]to[- ]end)",
+    ),
+)
+
+
+def _percentile(low: str) -> Values:
+    stated = [(match.start(), name) for name, pattern in _PERCENTILES for match in re.finditer(pattern, low)]
+    names_stated = list(dict.fromkeys(name for _, name in sorted(stated)))
+    if not names_stated:
+        return {}
+    out: Values = {"slo_percentile": names_stated[0]}
+    if len(names_stated) > 1:  # one statistic bounds every target of a plan: the first is used, and asked back
+        shown = " and ".join(percentile_text(name) for name in names_stated)
+        out[UNSURE] = [f"you gave targets at {shown}; a plan bounds all its targets at one: I used "
+                       f"{percentile_text(names_stated[0])}"]  # fmt: skip
+    return out
+
+
+def percentile_text(name: str) -> str:
+    """ "p95", "the mean": how a statistic an SLO bounds is named in the conversation."""
+    return "the mean" if name == "mean" else f"p{name}"
 
 
 def _training(low: str) -> Values:

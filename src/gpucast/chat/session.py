@@ -17,7 +17,7 @@ from ..wording import counted, rate
 from . import agent, llm, names
 from .compute import effective
 from .errors import AnswerError
-from .parse import UNSURE, Values, yes_no
+from .parse import UNSURE, Values, percentile_text, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
 
 COMMANDS_HELP = """Commands you can type at any question:
@@ -298,6 +298,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "history": lambda v: f"history {v}",
         "horizon": lambda v: f"horizon {v}",
         "agent": lambda v: "an agent app" if v else None,
+        "slo_percentile": lambda v: f"targets at {percentile_text(str(v))}",
     }
     render = formats.get(key)
     return render(value) if render else None  # type: ignore[no-untyped-call]
@@ -343,9 +344,9 @@ def summary_lines(answers: Values) -> list[str]:
     targets = [
         _value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms", "task_slo_ms") if k in answers
     ]
-    lines.append(  # the latency question asks "at worst (p99)", and the plan bounds the 99th percentile
+    lines.append(  # the latency question asks "at worst (p99)": the plan bounds the 99th percentile unless told
         "Latency:   "
         + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
-        + " (p99)"
+        + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
     )
     return lines
