@@ -318,3 +318,20 @@ def test_a_stated_percentile_and_per_token_target_are_planned_as_the_cli_would(t
                    "--slo-percentile", "50", "--peak-multiplier", "1.5")  # fmt: skip
     assert plan["gpu_resources"] == cli["gpu_resources"]
     assert plan["throughput"] == cli["throughput"]
+
+
+def test_a_stated_context_window_and_pricing_are_planned_as_the_cli_would(tmp_path):
+    """ "32k context" and "spot instances are fine" were read by nothing: the plan used a 4,096-token window and
+    on-demand prices (2026-12-07). They are --context-window 32768 and --pricing spot now."""
+    out = tmp_path / "plan.json"
+    message = ("serve qwen3 32b on H100 on aws, 5 rps, peaks at 1.5x, 2k tokens in and 300 out, 32k context, "
+               "spot instances are fine, p99 under 2 seconds")  # fmt: skip
+    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
+    assert result.returncode == 0, result.stderr
+    assert "context window 32,768" in result.stdout and "H100-SXM on aws, spot pricing" in result.stdout
+    plan = json.loads(out.read_text())
+    cli = cli_json("inference", "--model", "qwen3-32b", "--gpu", "H100", "--cloud", "aws", "--rps", "5",
+                   "--input-tokens", "2000", "--output-tokens", "300", "--ttft-slo-ms", "2000", "--peak-multiplier",
+                   "1.5", "--context-window", "32768", "--pricing", "spot")  # fmt: skip
+    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["cost"] == cli["cost"]
+    assert plan["inputs"]["context_window"] == 32768 and plan["cost"]["pricing"] == "spot"

@@ -76,9 +76,13 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     tokens_in, tokens_out = int(values["input_tokens"]), int(values["output_tokens"])
     is_agent = agent.is_agent(answers)
     model["context_window"] = max(4096, agent.context_window(values) if is_agent else tokens_in + tokens_out)
+    if "context_window" in answers:  # stated ("32k context"): the engine's max model length, as --context-window
+        model["context_window"] = int(answers["context_window"])
     # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile unless they name
     # another statistic ("median TTFT 200 ms", "p95 under 800 ms")
     serving: dict[str, Any] = {"cloud": values["cloud"], "slo_percentile": str(answers.get("slo_percentile", "99"))}
+    if "pricing" in answers:
+        serving["pricing"] = answers["pricing"]
     for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
         if key in answers:
             serving[option] = float(answers[key])
@@ -105,8 +109,9 @@ def training_sections(answers: Values) -> dict[str, Any]:
     training = {"dataset_size_tokens": int(values["dataset_tokens"]), "sequence_length": int(values["seq_len"]),
                 "num_epochs": int(values["epochs"]), "global_batch_size": int(values.get("global_batch",
                 DEFAULT_GLOBAL_BATCH)), "method": values["method"]}  # fmt: skip
+    serving = {"cloud": values["cloud"], **({"pricing": answers["pricing"]} if "pricing" in answers else {})}
     sections: dict[str, Any] = {"mode": "training", "training": training, "model": _model_section(values, answers),
-                                "serving": {"cloud": values["cloud"]}}  # fmt: skip
+                                "serving": serving}  # fmt: skip
     if values.get("gpu"):
         sections["gpu"] = {"gpu_type": values["gpu"]}
     return sections

@@ -93,7 +93,8 @@ def cheaper_alternative(plan: Any, options: list[tuple[str, Any]], spot: Any = N
                      f"(${spot.gpu_hourly_usd:.2f} per GPU-hour, {spot.region}, as of {spot.as_of}), but spot "
                      "instances can be reclaimed: keep an on-demand floor.")  # fmt: skip
     if best is None:
-        return "Cheaper alternative: none with the same on-demand pricing meets your latency target." + spot_text
+        pricing = getattr(plan.cost, "pricing", "on-demand")
+        return f"Cheaper alternative: none with the same {pricing} pricing meets your latency target." + spot_text
     label, other = best
     res = other.gpu_resources
     price = other.cost.monthly_gpu_cost

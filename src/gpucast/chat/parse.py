@@ -92,6 +92,7 @@ def extract(text: str) -> Values:
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
     found.update(_training(low))
+    found.update(_deployment(low))
     found.update(_forecast(text))
     found.update(agent)
     return found
@@ -165,7 +166,7 @@ def _tokens(low: str) -> Values:
             if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
                 out[key] = count
         return out
-    ins = (rf"{_N}{tok}\s*(?:in|input|context|of input|of prompt)\b", rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
+    ins = (rf"{_N}{tok}\s*(?:in|input|context(?![ -]?(?:window|length|len|size)\b)|of input|of prompt)\b", rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
            rf"{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
@@ -265,6 +266,36 @@ def _percentile(low: str) -> Values:
 def percentile_text(name: str) -> str:
     """ "p95", "the mean": how a statistic an SLO bounds is named in the conversation."""
     return "the mean" if name == "mean" else f"p{name}"
+
+
+_WINDOW = r"context[ -]?(?:window|length|len|size)|max[-_ ]?model[-_ ]?len(?:gth)?"
+
+
+def _deployment(low: str) -> Values:
+    """The context window (``--context-window``: "32k context", "context length 128k", "max_model_len 8192") and
+    the pricing ("spot instances are fine", "1-year reserved", "on-demand"), as the CLI's flags take them."""
+    out: Values = {}
+    window = (
+        re.search(rf"(?:{_WINDOW})\s*(?:of|is|=|:|~|about|around|up to)?\s*{_N}", low)
+        or re.search(rf"{_N}(?:[- ]?tokens?)?[- ]?(?:{_WINDOW})\b", low)
+        or re.search(rf"{_N}[- ]?(?:context|ctx)\b", low)
+    )
+    if window and (count := token_count(_num(window))) is not None:
+        kilo = count // 1000
+        if (window["mult"] or "").lower() == "k" and count == kilo * 1000 and kilo & (kilo - 1) == 0:
+            count = kilo * 1024  # "32k context" is max_model_len 32,768, as model cards and engines count it
+        out["context_window"] = count
+    if re.search(r"\b(?:no|not|never|without|avoid|don'?t want)\b[^.,;]{0,20}\b(?:spot|preemptible)\b", low):
+        out["pricing"] = "on-demand"
+    elif re.search(r"\b(?:spot|preemptible)\b", low):
+        out["pricing"] = "spot"
+    elif re.search(r"\b(?:reserv\w*|commit\w*|savings plans?)\b", low):
+        years = re.search(r"\b(1|one|3|three)[- ]?(?:yr|years?)\b", low)
+        if years:
+            out["pricing"] = "1yr" if years[1] in ("1", "one") else "3yr"
+    elif re.search(r"\bon[- ]demand\b", low):
+        out["pricing"] = "on-demand"
+    return out
 
 
 def _training(low: str) -> Values:

@@ -299,6 +299,8 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "horizon": lambda v: f"horizon {v}",
         "agent": lambda v: "an agent app" if v else None,
         "slo_percentile": lambda v: f"targets at {percentile_text(str(v))}",
+        "context_window": lambda v: f"context window {v:,} tokens",
+        "pricing": lambda v: f"{v} pricing",
     }
     render = formats.get(key)
     return render(value) if render else None  # type: ignore[no-untyped-call]
@@ -324,7 +326,7 @@ def summary_lines(answers: Values) -> list[str]:
         lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else "aws, gcp and azure"))
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        lines.append(f"GPU:       {gpu} on {v['cloud']}")
+        lines.append(f"GPU:       {gpu} on {v['cloud']}" + (f", {v['pricing']} pricing" if "pricing" in v else ""))
     if intent == "training":
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip
@@ -340,7 +342,8 @@ def summary_lines(answers: Values) -> list[str]:
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)
     else:
-        lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request")
+        window = f", context window {int(v['context_window']):,}" if "context_window" in v else ""
+        lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request{window}")
     targets = [
         _value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms", "task_slo_ms") if k in answers
     ]
