@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import names
+from . import names, users
 from .agent import extract_agent
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
 
@@ -102,9 +102,11 @@ def _rates(low: str) -> Values:
     out: Values = {}
     short = {"rps": 1.0, "qps": 1.0, "req/s": 1.0, "r/s": 1.0, "rpm": 60.0, "qpm": 60.0, "rph": 3600.0, "rpd": 86400.0}
     seen: dict[str, list[float]] = {}
+    spans: dict[str, tuple[int, int]] = {}  # where each rate that was kept is said
     for match in re.finditer(rf"{_N}\s*(?P<short>rps|qps|req/s|r/s|rpm|qpm|rph|rpd)\b", low):
         key = _rate_key(low, match.start(), match.end())
         out[key] = _num(match) / short[match["short"]]
+        spans[key] = match.span()
         seen.setdefault(key, []).append(out[key])
     noun = rf"(?:more\s+)?(?:user\s+|api\s+|llm\s+|inference\s+)?{REQ}"
     for match in re.finditer(rf"{_N}\s*{noun}{PER}(?P<unit>{TIME_UNIT})", low):
@@ -112,8 +114,20 @@ def _rates(low: str) -> Values:
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
         value = _num(match) / seconds_in(match["unit"])
-        out.setdefault(key, value)
+        if key not in out:
+            out[key], spans[key] = value, match.span()
         seen.setdefault(key, []).append(value)
+    if "rps" not in out and (every := users.every_rate(low)) is not None:
+        out["rps"], spans["rps"] = every[0], every[1:]
+    if (stated_users := users.user_count(low)) is not None:
+        count, users_end = stated_users
+        for key, (start, end) in spans.items():
+            if users.said_per_user(low, users_end, start, end):
+                out[key] *= count
+                seen[key] = [rate * count for rate in seen.get(key, [])]
+            else:
+                out[UNSURE] = [*out.get(UNSURE, []), f"you gave {count:g} users and a rate that may be per user; I "
+                                                      f"read {out[key]:g} requests/s in total"]  # fmt: skip
     for key, rates in seen.items():  # "10 rps, 20 rps": two answers to one question, asked back (it took one silently)
         if len({round(r, 9) for r in rates}) > 1:
             shown = " and ".join(f"{r:g}" for r in rates)
@@ -132,7 +146,8 @@ def _rates(low: str) -> Values:
                       r"(?:per|each|for each|every|/|in each|in every)\s*(?:user\s*|incoming\s*|agent\s*)?"
                       r"(?:requests?|query|queries|tasks?|turns?|runs?|conversations?|messages?)", low)  # fmt: skip
     calls = calls or re.search(rf"(?:makes?|does|triggers?|with|fans? out to|calls? the (?:llm|model))\s+{_N}\s*"
-                               r"(?:llm\s+|model\s+|tool\s+)?(?:calls?|times|requests?|invocations?)", low)  # fmt: skip
+                               r"(?:llm\s+|model\s+|tool\s+)?(?:calls?|times|requests?|invocations?)\b"
+                               rf"(?!{PER}{TIME_UNIT})", low)  # fmt: skip  # "with 10 requests a day": a rate
     if calls:
         out["llm_calls"] = _num(calls)
         out["agent"] = True

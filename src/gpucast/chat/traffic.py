@@ -13,6 +13,7 @@ import re
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
 from .parse import REQ, UNSURE, Values, bare_number
+from .users import user_count
 
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
@@ -28,6 +29,9 @@ def read_rps(text: str, answers: Values) -> Values:
     if re.search(rf"{NUMBER}\s*{DURATION}", clean) or re.search(r"\d.*(?:\bper\b|\bevery\b|/)\s*[a-z]+", clean):
         raise AnswerError("That reads as a time or an unknown unit, not a rate: give requests per second, e.g. '20', "
                           "'20 rps' or '1.2k requests per minute'.")  # fmt: skip
+    if (stated := user_count(clean)) is not None:  # "300 users" is a head count, not 300 requests/s
+        raise AnswerError(f"{stated[0]:g} users is not a rate: say how often each sends a request, e.g. "
+                          f"'{stated[0]:g} users, each sending 20 messages a day', or the total, e.g. '5 rps'.")  # fmt: skip
     value = bare_number(text)
     if value is None or value <= 0:
         raise AnswerError("I need one number greater than 0 for the request rate, e.g. '20', '20 rps' or "
