@@ -90,7 +90,7 @@ def test_a_script_that_ends_on_a_refused_answer_exits_2_not_a_plan_of_the_defaul
 
 @pytest.mark.parametrize(("after", "why"), [("no", "which was declined"), ("H100 on aws", "which was not confirmed")])
 def test_a_guessed_model_passed_over_at_the_end_of_a_script_is_not_planned_as_the_default(after, why):
-    """'llama 70b' is read as a guess (Llama-3-70B) and asked back; a script answering 'no' or another question's
+    """'llama 70b' is read as a guess (the newest 70B Llama, Llama-3.3-70B) and asked back; a script answering 'no' or another question's
     value there, then ending, planned the default Llama-3.1-8B with exit 0. Now exit 2 naming the guess; 'yes', Enter
     or a model typed again still plan the 70B model."""
     from test_chat_session import chat
@@ -98,9 +98,13 @@ def test_a_guessed_model_passed_over_at_the_end_of_a_script_is_not_planned_as_th
     result = chat(stdin=f"serve\nllama 70b\n{after}\n10 rps\n")
     assert result.returncode == 2 and "Recommendation" not in result.stdout
     assert "the answer 'llama 70b'" in result.stderr and why in result.stderr and result.stderr.count("\n") == 1
-    for confirmed in ("yes\n", "\n", f"{after}\nllama 3 70b\n"):
+    for confirmed, model in (
+        ("yes\n", "Llama-3.3-70B"),
+        ("\n", "Llama-3.3-70B"),
+        (f"{after}\nllama 3 70b\n", "Llama-3-70B"),
+    ):
         planned = chat(stdin=f"serve\nllama 70b\n{confirmed}")
-        assert planned.returncode == 0 and "Llama-3-70B" in planned.stdout, planned.stderr
+        assert planned.returncode == 0 and model in planned.stdout, planned.stderr
 
 
 def test_a_plan_declined_at_the_end_of_a_script_is_not_computed():

@@ -74,39 +74,85 @@ def find_model(text: str, *, strict: bool = True) -> str | None:
     return found[0] if found else None
 
 
+_SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*b\b", re.IGNORECASE)  # "70b", "1.5B", "32 b"; not "8x7b", "a3b"
+SIZE_TOLERANCE = 0.15  # a stated size names a model within 15% of its parameters ("120b" is gpt-oss-120b's 117B)
+
+
+def _fits_stated_size(model_id: str, sizes: list[float]) -> bool:
+    """Whether a catalog model has the size the text states, total or active ("llama 4 scout 17b" is its active
+    17B): "mistral small 24b" is not Mistral-7B, "deepseek r1 distill llama 70b" not the 671B DeepSeek-R1."""
+    if not sizes:
+        return True
+    return any(
+        abs(size * 1e9 - params) <= SIZE_TOLERANCE * params for size in sizes for params in _sizes(model_id) if params
+    )
+
+
+@cache
+def _sizes(model_id: str) -> tuple[float, float, float]:
+    """(total, active, published) parameters of a catalog model."""
+    from ..core.params import count_parameters
+
+    spec = loader.load_models()[model_id]
+    counted = count_parameters(spec)
+    return float(counted.total), float(counted.active), spec.published_params_b * 1e9
+
+
 def find_model_reading(text: str, *, strict: bool = True) -> tuple[str, bool] | None:
     """``find_model`` and whether the name was matched exactly (False: the closest catalog name to a typo, which
-    the conversation asks the user to confirm)."""
+    the conversation asks the user to confirm). A name whose model has another size than the text states is no
+    match: the family's model of that size is tried, else none (the conversation asks)."""
     words = [w.rstrip(".") for w in _TOKEN.findall(text)]
     index = _model_index()
-    for i, word in enumerate(words):
-        family = _family_of(word)
-        if family is None and "/" not in word:
-            continue
-        for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
-            key = loader.normalize_name("-".join(words[i : i + n]))
-            if key in index:
-                return index[key], True
-        if family is None:
-            continue
-        flat = word.lower().replace("-", "")
-        exact = flat.startswith(family)
-        rest = flat[len(family) :] if exact else flat[len(re.match(r"[a-z]*", flat)[0]) :]  # type: ignore[index]
-        span = [rest] if rest else []
-        for follower in words[i + 1 : i + 5]:
-            if not _VERSION.match(follower):
-                break
-            span.append(follower)
-        if not exact and strict and not span:
-            continue
-        for n in range(len(span), -1, -1):
-            key = loader.normalize_name("-".join([family, *span[:n]]))
-            if key in index:
-                return index[key], exact and n == len(span)
-        key = loader.normalize_name("-".join([family, *span]))
-        close = difflib.get_close_matches(key, list(index), n=1, cutoff=0.75)
-        if close:
-            return index[close[0]], False
+    sizes = [float(size) for size in _SIZE.findall(text)]
+    for i in range(len(words)):
+        found = _reading_at(words, i, index, strict=strict, sizes=sizes)
+        if found is not None:
+            return found
+    return None
+
+
+def _reading_at(
+    words: list[str], i: int, index: dict[str, str], *, strict: bool, sizes: list[float]
+) -> tuple[str, bool] | None:
+    """The model a name starting at ``words[i]`` names, as :func:`find_model_reading` reads it."""
+    word = words[i]
+    family = _family_of(word)
+    if family is None and "/" not in word:
+        return None
+    for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
+        key = loader.normalize_name("-".join(words[i : i + n]))
+        if key in index and _fits_stated_size(index[key], sizes):
+            return index[key], True
+    if family is None:
+        return None
+    flat = word.lower().replace("-", "")
+    exact = flat.startswith(family)
+    rest = flat[len(family) :] if exact else flat[len(re.match(r"[a-z]*", flat)[0]) :]  # type: ignore[index]
+    span = [rest] if rest else []
+    for follower in words[i + 1 : i + 5]:
+        if not _VERSION.match(follower):
+            break
+        span.append(follower)
+    if not exact and strict and not span:
+        return None
+    for n in range(len(span), -1, -1):
+        key = loader.normalize_name("-".join([family, *span[:n]]))
+        if key in index and _fits_stated_size(index[key], sizes):
+            return index[key], exact and n == len(span)
+    for size in sizes:  # "qwen 2.5 coder 32b": the family's version at the stated size
+        key = loader.normalize_name("-".join([family, *span, f"{size:g}b"]))
+        if key in index and _fits_stated_size(index[key], sizes):
+            return index[key], False
+    if sizes:  # "mistral small 24b": the family's models of that size, the newest name first (asked back)
+        sized = sorted({model for name, model in index.items() if name.startswith(family)
+                        and _fits_stated_size(model, sizes)}, reverse=True)  # fmt: skip
+        if sized:
+            return sized[0], False
+    key = loader.normalize_name("-".join([family, *span]))
+    for close in difflib.get_close_matches(key, list(index), n=5, cutoff=0.75):
+        if _fits_stated_size(index[close], sizes):
+            return index[close], False
     return None
 
 
