@@ -38,7 +38,10 @@ YES = (
     r"fine|please)"
 )
 NO = r"(n|no|nope|nah|not really|wrong|change|incorrect|cancel)"
-REQ = r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|prompts?|chats?|conversations?|questions?|r|q)"
+REQ = (
+    r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|prompts?|chats?|conversations?|questions?|"
+    r"completions?|generations?|r|q)"
+)
 PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
 _N = NUMBER
 
@@ -133,6 +136,13 @@ def _rates(low: str) -> Values:
             shown = " and ".join(f"{r:g}" for r in rates)
             out[UNSURE] = [*out.get(UNSURE, []), f"you gave two {'peak ' if key == 'peak_rps' else ''}rates "
                                                   f"({shown} requests/s); I used {out[key]:g}"]  # fmt: skip
+    if "rps" not in out and "peak_rps" in out:  # "15 qps at peak, 5 on average": the unit is the peak's
+        average = re.search(rf"{_N}\s*(?:rps|qps|req/s)?\s*(?:on average|average|avg)\b", low) or re.search(
+            rf"(?:on average|average|avg)\s*(?:of|is|=|:|~|about|around)?\s*{_N}(?!\s*(?:tokens?|ms|s\b|sec|x\b|times))",
+            low,
+        )
+        if average and _num(average) > 0:
+            out["rps"] = _num(average)  # requests/s, as the peak's
     if "rps" not in out:
         named = r"(?:rps|qps|requests per second|request rate|load|traffic)\s*(?:of|is|=|:|~|at|about)?"
         label = re.search(rf"{named}\s*{_N}", low)
@@ -158,7 +168,9 @@ def _rate_key(low: str, start: int, end: int) -> str:
     """ "rps" or "peak_rps" when the rate is said to be the peak ("peak of 60 rps")."""
     before = low[max(0, start - 24) : start]
     after = low[end : end + 16]
-    peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?)\b", before) or re.search(r"^\s*(at|in|during) peak", after)
+    peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?|bursts?)\b", before) or re.search(
+        r"^\s*(at|in|during) peak", after
+    )
     return "peak_rps" if peak else "rps"
 
 
@@ -181,13 +193,16 @@ def _tokens(low: str) -> Values:
             if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
                 out[key] = count
         return out
-    ins = (rf"{_N}{tok}\s*(?:in|input|context(?![ -]?(?:window|length|len|size)\b)|of input|of prompt)\b", rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
-           rf"(?:input|prompts?)(?:\s*tokens?)?(?:\s*(?:of|is|are|=|:|~|about|around|length))*\s*"
-           rf"{_N}(?!\s*{REQ})")  # fmt: skip
+    fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
+    word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
+    ins = (rf"{_N}{tok}\s*(?:in|input|context(?![ -]?(?:window|length|len|size)\b)|of input|of prompt)\b",
+           rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
+           rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
-        rf"{_N}{tok}\s*(?:out|output|completions?|responses?|answers?|generated|of output)\b",
+        # "500 completions per minute" is a rate, not 500 tokens out
+        rf"{_N}{word}\s*(?:out|output|completions?|responses?|answers?|generated|of output)\b(?!{PER}{TIME_UNIT})",
         rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
-        rf"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to))*\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
+        rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
     )
     for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
         for pattern in patterns:
