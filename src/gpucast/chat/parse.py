@@ -16,6 +16,7 @@ from typing import Any
 from . import names, users
 from .agent import extract_agent
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
+from .serving_terms import deployment, stated_percentile
 
 Values = dict[str, Any]
 UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
@@ -95,7 +96,7 @@ def extract(text: str) -> Values:
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
     found.update(_training(low))
-    found.update(_deployment(low))
+    found.update(deployment(low))
     found.update(_forecast(text))
     found.update(agent)
     return found
@@ -261,70 +262,11 @@ def _latency(low: str) -> Values:
     if speed and _num(speed) > 0:
         out.setdefault("itl_ms", 1000.0 / _num(speed))
     if out:
-        out.update(_percentile(low))
-    return out
-
-
-# the statistic a latency target bounds (``--slo-percentile``), stated beside the target: "p95 under 800 ms",
-# "median TTFT 200 ms", "average latency 500 ms"
-_PERCENTILES = (
-    ("50", r"\b(?:p50|median|50(?:th)?[- ]percentile)\b"),
-    ("90", r"\b(?:p90|90(?:th)?[- ]percentile)\b"),
-    ("95", r"\b(?:p95|95(?:th)?[- ]percentile)\b"),
-    ("99", r"\b(?:p99|99(?:th)?[- ]percentile)\b"),
-    (
-        "mean",
-        r"\b(?:mean|average|avg)\s+(?:ttft|itl|tpot|e2e|latency|latencies|time to first token|first[- ]token|"
-        r"response time|inter[- ]token|time per output token|end[- ]to[- ]end)",
-    ),
-)
-
-
-def _percentile(low: str) -> Values:
-    stated = [(match.start(), name) for name, pattern in _PERCENTILES for match in re.finditer(pattern, low)]
-    names_stated = list(dict.fromkeys(name for _, name in sorted(stated)))
-    if not names_stated:
-        return {}
-    out: Values = {"slo_percentile": names_stated[0]}
-    if len(names_stated) > 1:  # one statistic bounds every target of a plan: the first is used, and asked back
-        shown = " and ".join(percentile_text(name) for name in names_stated)
-        out[UNSURE] = [f"you gave targets at {shown}; a plan bounds all its targets at one: I used "
-                       f"{percentile_text(names_stated[0])}"]  # fmt: skip
-    return out
-
-
-def percentile_text(name: str) -> str:
-    """ "p95", "the mean": how a statistic an SLO bounds is named in the conversation."""
-    return "the mean" if name == "mean" else f"p{name}"
-
-
-_WINDOW = r"context[ -]?(?:window|length|len|size)|max[-_ ]?model[-_ ]?len(?:gth)?"
-
-
-def _deployment(low: str) -> Values:
-    """The context window (``--context-window``: "32k context", "context length 128k", "max_model_len 8192") and
-    the pricing ("spot instances are fine", "1-year reserved", "on-demand"), as the CLI's flags take them."""
-    out: Values = {}
-    window = (
-        re.search(rf"(?:{_WINDOW})\s*(?:of|is|=|:|~|about|around|up to)?\s*{_N}", low)
-        or re.search(rf"{_N}(?:[- ]?tokens?)?[- ]?(?:{_WINDOW})\b", low)
-        or re.search(rf"{_N}[- ]?(?:context|ctx)\b", low)
-    )
-    if window and (count := token_count(_num(window))) is not None:
-        kilo = count // 1000
-        if (window["mult"] or "").lower() == "k" and count == kilo * 1000 and kilo & (kilo - 1) == 0:
-            count = kilo * 1024  # "32k context" is max_model_len 32,768, as model cards and engines count it
-        out["context_window"] = count
-    if re.search(r"\b(?:no|not|never|without|avoid|don'?t want)\b[^.,;]{0,20}\b(?:spot|preemptible)\b", low):
-        out["pricing"] = "on-demand"
-    elif re.search(r"\b(?:spot|preemptible)\b", low):
-        out["pricing"] = "spot"
-    elif re.search(r"\b(?:reserv\w*|commit\w*|savings plans?)\b", low):
-        years = re.search(r"\b(1|one|3|three)[- ]?(?:yr|years?)\b", low)
-        if years:
-            out["pricing"] = "1yr" if years[1] in ("1", "one") else "3yr"
-    elif re.search(r"\bon[- ]demand\b", low):
-        out["pricing"] = "on-demand"
+        percentile, doubts = stated_percentile(low)
+        if percentile is not None:
+            out["slo_percentile"] = percentile
+        if doubts:
+            out[UNSURE] = doubts
     return out
 
 
