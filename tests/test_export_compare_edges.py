@@ -189,6 +189,32 @@ def test_planning_flags_beside_a_plan_file_are_refused(
         capsys.readouterr()
 
 
+@pytest.mark.parametrize(("argv", "said"), [
+    (["k8s", "PLAN", "--json"], "writes YAML only"),
+    (["helm", *SERVING, "--json"], "writes YAML only"),
+    (["vllm", *SERVING, "--explain"], "--explain explains a plan"),
+    (["k8s", "PLAN", "--explain"], "--explain explains a plan"),
+])  # fmt: skip
+def test_export_refuses_json_and_explain_it_would_ignore(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export k8s|helm --json`` wrote YAML and ``export ... --explain`` with planning flags printed no explanation,
+    both with exit 0, while ``--help`` offered them as "print the plan as JSON" and "show every intermediate
+    quantity" (docs sweep 2026-12-07). ``--json`` of the engine and estimate targets prints the export as JSON, as
+    their ``--help`` now says."""
+    plan = str(GOLDEN / "h100-llama-3.1-70b.json")
+    argv = [plan if a == "PLAN" else a for a in argv]
+    assert said in _one_error(["export", *argv], capsys)
+    for source in (["vllm", plan], ["estimate", *SERVING]):
+        assert main(["export", *source, "--json"]) == 0
+        assert "argv" in json.loads(capsys.readouterr().out)
+    for target, offered in (("vllm", True), ("estimate", True), ("k8s", False), ("helm", False)):
+        with pytest.raises(SystemExit):
+            main(["export", target, "--help"])
+        shown = capsys.readouterr().out
+        assert ("--json" in shown) is offered and "--explain" not in shown and "print the plan as JSON" not in shown
+
+
 @pytest.mark.parametrize("extra", [{"clouds": []}, {"gpu_types": [""]}, {"precisions": [" "]}])
 def test_rest_compare_refuses_an_empty_list_as_the_cli_does(tmp_path: Path, extra: dict[str, Any]) -> None:
     """``"clouds": []`` ranked every provider with a 200 where ``--clouds ''`` is an error (QA 2026-12-07)."""

@@ -24,15 +24,20 @@ COMMANDS: tuple[str, ...] = ("export", "report")
 ENGINE_TARGETS = ("vllm", "sglang", "trtllm")
 
 
-def _plan_source(parser: argparse.ArgumentParser) -> None:
+def _plan_source(parser: argparse.ArgumentParser, json_help: str | None) -> None:
+    """The plan file or the planning flags. ``json_help`` says what ``--json`` prints for this target (None: the
+    target writes YAML only, and ``--json`` is refused)."""
     from .args import add_common_plan_flags, add_seed_flags
 
     parser.add_argument("plan", nargs="?", metavar="PLAN.json",
                         help="plan written by `gpucast inference|training ... --output FILE` (or give planning flags)")  # fmt: skip
     add_seed_flags(parser)
     add_common_plan_flags(parser)
-    # conflict_handler="resolve": here --output is the export's file, not the plan's
+    # conflict_handler="resolve": here --output is the export's file, not the plan's, and --json is the export's
+    # JSON, not the plan's; --explain explains a plan, which an export does not print (refused, see _refuse_unused)
     parser.add_argument("--output", help="write to this file instead of stdout")
+    parser.add_argument("--json", action="store_true", help=json_help or argparse.SUPPRESS)
+    parser.add_argument("--explain", action="store_true", help=argparse.SUPPRESS)
 
 
 def _launch_flags(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +54,8 @@ def register(sub: Any) -> None:
     """Add the ``export`` and ``report`` sub-commands to the parser."""
     export = sub.add_parser(
         "export",
-        help="engine launch arguments (vllm, sglang, trtllm) or Kubernetes manifests (k8s) for a plan",
+        help="engine launch arguments (vllm, sglang, trtllm), Kubernetes manifests (k8s), Helm values (helm) or the "
+        "`gpucast estimate` command that re-checks it (estimate), for a plan",
         description="Turn a plan into a deployment: engine launch commands or Kubernetes YAML.",
     )
     targets = export.add_subparsers(dest="target", metavar="TARGET", required=True)
@@ -60,7 +66,7 @@ def register(sub: Any) -> None:
             description=f"Print the {title} command for a serving plan (flag names of the release stated in "
             "catalog/engine_flags.toml).",
         )  # fmt: skip
-        _plan_source(target)
+        _plan_source(target, "print the command, its options file, notes and warnings as JSON")
         _launch_flags(target)
         target.add_argument("--role", choices=["prefill", "decode"], help="disaggregated plans: the command of one "
                             "pool (its role and KV-transfer settings)")  # fmt: skip
@@ -68,7 +74,7 @@ def register(sub: Any) -> None:
         "k8s", help="Kubernetes YAML: Deployment, Service, HPA/KEDA; Job/PyTorchJob for training",
         description="Write multi-document Kubernetes YAML for a plan.", conflict_handler="resolve",
     )  # fmt: skip
-    _plan_source(k8s)
+    _plan_source(k8s, None)
     _launch_flags(k8s)
     k8s.add_argument("--criticality", choices=["tier1", "tier2", "tier3"], default="tier2",
                      help="replica minimum, zone spread and PodDisruptionBudget by tier (catalog/criticality.toml; "
@@ -87,7 +93,7 @@ def register(sub: Any) -> None:
         "helm", help="values file for the vLLM production-stack Helm chart", conflict_handler="resolve",
         description="Write a values.yaml for the vLLM production-stack chart (vllm/vllm-stack) from a serving plan.",
     )  # fmt: skip
-    _plan_source(helm)
+    _plan_source(helm, None)
     _launch_flags(helm)
     helm.add_argument("--criticality", choices=["tier1", "tier2", "tier3"], default="tier2",
                       help="replica minimum by tier (default tier2)")  # fmt: skip
@@ -98,7 +104,7 @@ def register(sub: Any) -> None:
         "rate: it prints the plan's TTFT and ITL (the planner is the inverse of the estimator).",
         conflict_handler="resolve",
     )  # fmt: skip
-    _plan_source(recheck)
+    _plan_source(recheck, "print the command's argv and notes as JSON")
     report = sub.add_parser(
         "report", help="a Markdown or self-contained HTML report of a plan",
         description="Write a report of a plan: summary, inputs, the plan, charts, assumptions and sources, risks, "
@@ -155,6 +161,18 @@ def _no_planning_flags(args: argparse.Namespace) -> None:
                          "a plan file or planning flags, not both")  # fmt: skip
 
 
+def _refuse_unused(args: argparse.Namespace) -> None:
+    """``--explain`` (an export prints no plan to explain) and ``--json`` on the YAML targets were accepted from the
+    planning flags and ignored without a word, and ``--help`` offered both as "the plan" (docs sweep 2026-12-07)."""
+    from ..errors import InputError
+
+    if args.explain:
+        raise InputError("--explain explains a plan, which an export does not print: run the planning command with "
+                         "--explain (gpucast inference ... --explain)")  # fmt: skip
+    if args.json and args.target in ("k8s", "helm"):
+        raise InputError(f"--json: `gpucast export {args.target}` writes YAML only; leave --json out")
+
+
 def _write(args: argparse.Namespace, text: str, what: str) -> int:
     """stdout, or ``--output`` written as every planning command writes it (atomically: a failed write leaves the
     previous file whole; a NUL in the name is one error line)."""
@@ -171,6 +189,7 @@ def _write(args: argparse.Namespace, text: str, what: str) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         return _report(args)
+    _refuse_unused(args)
     plan = _load(args)
     if args.target == "estimate":
         from ..export.recheck import estimate_argv
