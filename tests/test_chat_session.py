@@ -335,3 +335,24 @@ def test_a_stated_context_window_and_pricing_are_planned_as_the_cli_would(tmp_pa
                    "1.5", "--context-window", "32768", "--pricing", "spot")  # fmt: skip
     assert plan["gpu_resources"] == cli["gpu_resources"] and plan["cost"] == cli["cost"]
     assert plan["inputs"]["context_window"] == 32768 and plan["cost"]["pricing"] == "spot"
+
+
+def test_a_stated_engine_layout_and_cloud_are_planned_as_the_cli_would(tmp_path):
+    """ "with sglang, TP 4" and "on lambda" were read by nothing: the plan assumed vLLM, searched the layout and priced
+    the default cloud (2026-12-07). They are --engine, --tp and --cloud now."""
+    out = tmp_path / "plan.json"
+    message = ("serve llama 3.1 70b on H100 on lambda with sglang, TP 4, 10 rps, peaks at 1.5x, 1k tokens in and "
+               "200 out, p99 under 2 seconds")  # fmt: skip
+    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
+    assert result.returncode == 0, result.stderr
+    assert "H100-SXM on lambda, engine sglang, TP=4" in result.stdout
+    plan = json.loads(out.read_text())
+    cli = cli_json("inference", "--model", "llama-3.1-70b", "--gpu", "H100", "--cloud", "lambda", "--engine", "sglang",
+                   "--tp", "4", "--rps", "10", "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms",
+                   "2000", "--peak-multiplier", "1.5")  # fmt: skip
+    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["cost"] == cli["cost"]
+    assert (plan["inputs"]["engine"], plan["gpu_resources"]["tensor_parallel"], plan["cost"]["cloud"]) == (
+        "sglang",
+        4,
+        "lambda",
+    )

@@ -81,8 +81,9 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile unless they name
     # another statistic ("median TTFT 200 ms", "p95 under 800 ms")
     serving: dict[str, Any] = {"cloud": values["cloud"], "slo_percentile": str(answers.get("slo_percentile", "99"))}
-    if "pricing" in answers:
-        serving["pricing"] = answers["pricing"]
+    for key in ("pricing", "engine", "tp", "pp"):  # stated in the conversation: as the CLI's flags
+        if key in answers:
+            serving[key] = answers[key]
     for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
         if key in answers:
             serving[option] = float(answers[key])
@@ -109,7 +110,8 @@ def training_sections(answers: Values) -> dict[str, Any]:
     training = {"dataset_size_tokens": int(values["dataset_tokens"]), "sequence_length": int(values["seq_len"]),
                 "num_epochs": int(values["epochs"]), "global_batch_size": int(values.get("global_batch",
                 DEFAULT_GLOBAL_BATCH)), "method": values["method"]}  # fmt: skip
-    serving = {"cloud": values["cloud"], **({"pricing": answers["pricing"]} if "pricing" in answers else {})}
+    serving: dict[str, Any] = {"cloud": values["cloud"]}
+    serving.update({key: answers[key] for key in ("pricing", "tp", "pp") if key in answers})
     sections: dict[str, Any] = {"mode": "training", "training": training, "model": _model_section(values, answers),
                                 "serving": serving}  # fmt: skip
     if values.get("gpu"):

@@ -14,7 +14,8 @@ from functools import cache
 from ..catalog import loader
 
 CLOUD_WORDS = {"aws": "aws", "amazon": "aws", "ec2": "aws", "gcp": "gcp", "google": "gcp", "azure": "azure",
-               "microsoft": "azure"}  # fmt: skip
+               "microsoft": "azure", "lambda": "lambda", "lambdalabs": "lambda", "nebius": "nebius", "oci": "oci",
+               "oracle": "oci", "runpod": "runpod", "vastai": "vast"}  # fmt: skip  # every cloud of the price catalog
 ANY_GPU = re.compile(r"\b(any|anything|auto|automatic|cheapest|whatever|don'?t care|no preference|you choose|"
                      r"recommend|best)\b", re.IGNORECASE)  # fmt: skip
 # words that follow a model family and belong to its name: versions, sizes, variants
@@ -23,7 +24,7 @@ _VERSION = re.compile(
     r"r1|v\d|4k|sxm\d?|turbo)$",
     re.IGNORECASE,
 )
-_NOT_MODELS = {"llm", "llms", "lm", "ml", "mi", "fine", "phase", "file"}
+_NOT_MODELS = {"llm", "llms", "lm", "ml", "mi", "fine", "phase", "file", "gptq", "awq", "gguf"}  # "gptq" is no GPT-J
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
@@ -215,7 +216,9 @@ def find_clouds(text: str) -> list[str]:
     """Clouds named in ``text`` ("A100s on GCP" -> ["gcp"]), in order, restricted to the price catalog."""
     known = loader.clouds()
     found: list[str] = []
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
+    low = re.sub(r"\bvast(?:\.|\s+)ai\b", "vastai", text.lower())  # "vast" alone is an English word
+    low = re.sub(r"\baws\s+lambda\b", "aws", low)  # AWS Lambda is not Lambda's cloud
+    for word in re.findall(r"[a-z0-9]+", low):
         cloud = CLOUD_WORDS.get(word)
         if cloud and cloud in known and cloud not in found:
             found.append(cloud)

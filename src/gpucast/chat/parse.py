@@ -33,7 +33,7 @@ INTENT_WORDS = (
 )
 PRECISIONS = {"fp32": "FP32", "fp16": "FP16", "bf16": "BF16", "fp8": "FP8", "int8": "INT8", "int4": "INT4",
               "fp4": "FP4", "8-bit": "FP8", "8 bit": "FP8", "4-bit": "INT4", "4 bit": "INT4", "awq": "INT4",
-              "gptq": "INT4", "half precision": "FP16"}  # fmt: skip
+              "gptq": "INT4", "half precision": "FP16", "nvfp4": "FP4", "mxfp4": "FP4"}  # fmt: skip
 YES = (
     r"(y|yes|yeah|yep|yup|sure|ok|okay|correct|right|confirm|confirmed|go|go ahead|do it|compute|looks good|"
     r"fine|please)"

@@ -1,7 +1,9 @@
 """Serving settings stated in free text, as the CLI's flags take them: the statistic the latency targets bound
 (``--slo-percentile``: "p95 under 800 ms", "median TTFT 200 ms"), the context window (``--context-window``: "32k
-context") and the pricing (``--pricing``: "spot instances are fine"). Each was read by nothing before 2026-12-07:
-the conversation planned p99, a 4,096-token window and on-demand prices whatever the answer said."""
+context"), the pricing (``--pricing``: "spot instances are fine"), the engine (``--engine``: "with sglang") and the
+parallelism (``--tp``/``--pp``: "TP 4", "8-way tensor parallel"). Each was read by nothing before 2026-12-07:
+the conversation planned p99, a 4,096-token window, on-demand prices, vLLM and a searched layout whatever the answer
+said."""
 
 from __future__ import annotations
 
@@ -68,4 +70,28 @@ def deployment(low: str) -> dict[str, Any]:
             out["pricing"] = "1yr" if years[1] in ("1", "one") else "3yr"
     elif re.search(r"\bon[- ]demand\b", low):
         out["pricing"] = "on-demand"
+    for engine, pattern in _ENGINES:
+        if re.search(pattern, low):
+            out["engine"] = engine
+            break
+    for key, word in (("tp", "tensor"), ("pp", "pipeline")):
+        forms = (
+            rf"\b{key}\s*(?:=|:|of|size)?\s*(\d+)\b",  # "TP 4", "tp=2"
+            rf"\b{word}[- ]parallel(?:ism)?\s*(?:=|:|of|size)?\s*(\d+)\b",  # "tensor parallel 8"
+            rf"\b(\d+)[- ]way\s+{word}",  # "8-way tensor parallelism"
+            rf"\b(\d+)\s+{word}(?:[- ]parallel)?\s+stages?\b",  # "2 pipeline stages"
+        )
+        degree = next((int(m[1]) for form in forms if (m := re.search(form, low)) is not None), None)
+        if degree is not None and degree >= 1:
+            out[key] = degree
     return out
+
+
+# the serving engine (``--engine``): the catalog's ids and the names people use for them
+_ENGINES = (
+    ("trtllm", r"\b(?:tensorrt[- _]?llm|trt[- _]?llm|trtllm|tensorrt)\b"),
+    ("sglang", r"\bsglang\b"),
+    ("lmdeploy", r"\b(?:lmdeploy|turbomind)\b"),
+    ("nim", r"\bnvidia\s+nim\b|\bnim\b"),
+    ("vllm", r"\bvllm\b"),
+)

@@ -302,6 +302,9 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "slo_percentile": lambda v: f"targets at {percentile_text(str(v))}",
         "context_window": lambda v: f"context window {v:,} tokens",
         "pricing": lambda v: f"{v} pricing",
+        "engine": lambda v: f"engine {v}",
+        "tp": lambda v: f"tensor parallel {v}",
+        "pp": lambda v: f"pipeline parallel {v}",
     }
     render = formats.get(key)
     return render(value) if render else None  # type: ignore[no-untyped-call]
@@ -327,7 +330,9 @@ def summary_lines(answers: Values) -> list[str]:
         lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else "aws, gcp and azure"))
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        lines.append(f"GPU:       {gpu} on {v['cloud']}" + (f", {v['pricing']} pricing" if "pricing" in v else ""))
+        stated = [f"{v['pricing']} pricing" if "pricing" in v else "", f"engine {v['engine']}" if "engine" in v else "",
+                  f"TP={v['tp']}" if "tp" in v else "", f"PP={v['pp']}" if "pp" in v else ""]  # fmt: skip
+        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated if part))
     if intent == "training":
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip

@@ -54,6 +54,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
     inputs, res, thr, sc = p.inputs, p.gpu_resources, p.throughput, p.scaling
     percentile = str(inputs.get("slo_percentile", "mean"))  # plans before issue 21 bound the means
     statistic = "mean" if percentile == "mean" else f"p{percentile}"
+    engine = " ".join(str(inputs[key]) for key in ("engine", "engine_version") if inputs.get(key))
     console.print("[bold]LLM INFRASTRUCTURE CAPACITY PLAN[/bold]  (gpucast)")
     console.print(
         _section(
@@ -79,6 +80,8 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                     + (f", E2E <= {inputs['target_latency_ms']:g} ms" if inputs.get("target_latency_ms") else ""),
                 ),
                 ("Context window", f"{inputs['context_window']} tokens"),
+                # the engine decides the memory it reserves and its fitted speed: a plan says which it assumed
+                *([("Engine", engine)] if engine else []),
             ],
         )
     )
