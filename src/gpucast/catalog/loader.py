@@ -334,7 +334,7 @@ def resolve_model(name: str, flag: str = "--model") -> ModelSpec:
 def _json_object(path: Path, what: str) -> dict[str, Any]:
     """A file's JSON object, or a one-line ConfigError naming the file (``what`` says which file it is)."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: an editor's byte-order mark, as --config reads
     except OSError as error:
         raise ConfigError(f"{what} {str(path)!r} cannot be read: {error.strerror}") from error
     except UnicodeDecodeError as error:  # a binary file (a weights shard, an archive) instead of config.json
