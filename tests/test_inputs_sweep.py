@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from gpucast.catalog import loader
-from gpucast.errors import ConfigError
+from gpucast.errors import ConfigError, InputError
+from gpucast.inputs.length_profile import resolve_length_profile
 
 _MIXTRAL = {
     "architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "hidden_size": 4096, "num_hidden_layers": 32,
@@ -44,3 +45,32 @@ def test_inconsistent_hf_config_groups_are_one_config_error(tmp_path: Path, chan
 def test_hf_config_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
     spec = loader.read_hf_config(_config(tmp_path, encoding="utf-8-sig"))
     assert (spec.num_experts, spec.experts_per_token) == (8, 2)
+
+
+def _profile_error(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        resolve_length_profile(str(path))
+    return str(caught.value)
+
+
+def test_length_profile_rows_and_headers_that_were_misread(tmp_path: Path) -> None:
+    # a column named twice: DictReader kept the last one (5000) and the first was ignored
+    assert "names the column input_tokens twice" in _profile_error(
+        tmp_path / "dup.csv", "input_tokens,output_tokens,input_tokens\n100,20,5000\n"
+    )
+    # a short row said "output_tokens None is not a number"
+    assert "row 2: output_tokens is missing" in _profile_error(
+        tmp_path / "short.csv", "input_tokens,output_tokens\n100\n"
+    )
+    # JSON true was read as one token
+    assert "input_tokens True is not a number" in _profile_error(
+        tmp_path / "bool.json", '[{"input_tokens": true, "output_tokens": 20}]'
+    )
+
+
+def test_length_profile_names_read_as_typed_and_suggest_the_nearest() -> None:
+    assert resolve_length_profile("lmsys_chat") == resolve_length_profile("lmsys-chat")
+    assert resolve_length_profile("LMSYS chat") == resolve_length_profile("lmsys-chat")
+    with pytest.raises(InputError, match="did you mean sharegpt"):
+        resolve_length_profile("sharegtp")

@@ -10,9 +10,11 @@ and what is accepted.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,12 +40,15 @@ def resolve_length_profile(spec: str, *, allow_files: bool = True) -> LengthProf
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(f"--length-profile {spec!r} must be one of {', '.join(length_profile_names())} or a CSV file")
     text = spec.strip()
-    if text.lower() in length_profile_names():
-        return builtin_length_profile(text.lower())
+    name = re.sub(r"[\s_]+", "-", text.lower())  # "lmsys_chat", "LMSYS chat": the built-in lmsys-chat
+    if name in length_profile_names():
+        return builtin_length_profile(name)
     looks_like_path = any(c in text for c in "/\\.") or _exists(text)
     if not allow_files or not looks_like_path:
         extra = " or a CSV file of input_tokens,output_tokens" if allow_files else ""
-        raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}")
+        close = difflib.get_close_matches(name, length_profile_names(), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}{hint}")
     return read_length_file(text)
 
 
@@ -109,6 +114,10 @@ def _read_length_file(path: Path, mtime_ns: int, size: int) -> LengthProfile:
 
 
 def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
+    if raw is None:  # a CSV row shorter than its header, a JSON row without the key ("None is not a number")
+        raise InputError(f"--length-profile {str(path)!r} row {row}: {column} is missing")
+    if isinstance(raw, bool):  # JSON true is not one token
+        raise InputError(f"--length-profile {str(path)!r} row {row}: {column} {raw!r} is not a number")
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -123,7 +132,12 @@ def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
 def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     try:
-        return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        header = [str(name).strip().lower() for name in reader.fieldnames or ()]
+        twice = sorted({name for name in header if name and header.count(name) > 1})
+        if twice:  # DictReader keeps the last of two same-named columns: the first was ignored without a word
+            raise InputError(f"--length-profile {str(path)!r} names the column {twice[0]} twice in its header")
+        return [dict(r) for r in reader]
     except csv.Error as error:
         raise InputError(f"--length-profile {str(path)!r} is not a valid CSV file: {error}") from None
 
