@@ -33,6 +33,9 @@ def _expected(text: str) -> dict[str, object]:
     values: dict[str, object] = {}
     for pair in text.split():
         key, _, raw = pair.partition("=")
+        if key == "slo_percentile":  # "99", "mean": --slo-percentile's names, not numbers
+            values[key] = raw
+            continue
         try:
             values[key] = float(raw)
         except ValueError:

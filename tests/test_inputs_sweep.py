@@ -74,3 +74,32 @@ def test_length_profile_names_read_as_typed_and_suggest_the_nearest() -> None:
     assert resolve_length_profile("LMSYS chat") == resolve_length_profile("lmsys-chat")
     with pytest.raises(InputError, match="did you mean sharegpt"):
         resolve_length_profile("sharegtp")
+
+
+@pytest.mark.parametrize(
+    ("answer", "statistic"),
+    [("p50 under 150 ms", "50"), ("median 150ms", "50"), ("150 ms on average", "mean"),
+     ("90th percentile under 150 ms", "90"), ("p95 within 1s", "95"), ("150 ms", None)],
+)  # fmt: skip
+def test_the_latency_answer_keeps_the_percentile_it_names(answer: str, statistic: str | None) -> None:
+    """ "p50 under 150 ms" was read as 150 ms and planned at p99 (the percentile was cut out of the answer)."""
+    from gpucast.chat.compute import inference_sections
+    from gpucast.chat.questions import BY_KEY, interpret
+
+    values = interpret(BY_KEY["latency"], answer, {})
+    assert values["ttft_ms"] == (1000.0 if "1s" in answer else 150.0)
+    assert values.get("slo_percentile") == statistic
+    answers = {"intent": "inference", "model": "llama-3.1-8b", "rps": 5.0, "input_tokens": 500, "output_tokens": 200,
+               **{k: v for k, v in values.items() if not k.startswith("_")}}  # fmt: skip
+    assert inference_sections(answers)["serving"]["slo_percentile"] == (statistic or "99")
+
+
+def test_a_percentile_gpucast_does_not_model_is_read_as_the_next_one_up_and_asked_back() -> None:
+    from gpucast.chat.parse import UNSURE, extract
+    from gpucast.chat.questions import BY_KEY, interpret
+
+    values = interpret(BY_KEY["latency"], "p75 under 150ms", {})
+    assert values["slo_percentile"] == "90" and "I read p75 as p90" in values[UNSURE][0]
+    found = extract("serve llama 3.1 8b on aws, 20 rps on average, p99.9 under 2s")
+    assert found["ttft_ms"] == 2000.0 and found["slo_percentile"] == "99" and found[UNSURE]
+    assert "slo_percentile" not in extract("serve llama 3.1 8b on p5 instances, 20 rps on average")

@@ -76,8 +76,9 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     tokens_in, tokens_out = int(values["input_tokens"]), int(values["output_tokens"])
     is_agent = agent.is_agent(answers)
     model["context_window"] = max(4096, agent.context_window(values) if is_agent else tokens_in + tokens_out)
-    # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile
-    serving: dict[str, Any] = {"cloud": values["cloud"], "slo_percentile": "99"}
+    # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile unless they name
+    # another statistic ("p50 under 500 ms", "2 s on average": chat.parse.stated_percentile)
+    serving: dict[str, Any] = {"cloud": values["cloud"], "slo_percentile": answers.get("slo_percentile", "99")}
     for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
         if key in answers:
             serving[option] = float(answers[key])

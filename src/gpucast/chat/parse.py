@@ -194,6 +194,31 @@ _LATENCY_TARGETS = (
 )
 
 
+_SLO_LEVELS = (50, 90, 95, 99)  # the percentiles a plan can bound (core.percentiles.PERCENTILES, besides the mean)
+_PERCENTILE = re.compile(r"\bp(\d{2}(?:\.\d+)?)(?![\d.])|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?[ -]*percentile\b")
+
+
+def stated_percentile(low: str, *, words: bool = False) -> Values:
+    """The statistic a latency target names ("p50 under 500 ms", "90th percentile"; with ``words`` also "median"
+    and "mean"/"average", where the text is a latency answer and cannot be a rate's "on average"), as
+    ``--slo-percentile`` takes it: it was dropped, and the plan bounded p99 whatever was said. {} when none is
+    named (p99, as the latency question asks). One gpucast does not model (p75, p99.9) is read as the next one up
+    (p99 at most) and asked back."""
+    if words and re.search(r"\bmedian\b", low):
+        return {"slo_percentile": "50"}
+    match = _PERCENTILE.search(low)
+    if match is None:
+        if words and re.search(r"\b(mean|average|avg|typical(?:ly)?)\b", low):
+            return {"slo_percentile": "mean"}
+        return {}
+    level = float(match[1] or match[2])
+    if level in _SLO_LEVELS:
+        return {"slo_percentile": str(int(level))}
+    up = next((known for known in _SLO_LEVELS if known > level), 99)
+    return {"slo_percentile": str(up), UNSURE: [f"gpucast bounds the mean, p50, p90, p95 or p99: I read p{level:g} "
+                                                 f"as p{up}"]}  # fmt: skip
+
+
 def _latency(low: str) -> Values:
     out: Values = {}
     span = rf"{_N}\s*(?P<unit>ms|milliseconds?|msec|s|secs?|seconds?)(?![a-z])"
@@ -212,7 +237,7 @@ def _latency(low: str) -> Values:
     speed = re.search(rf"{_N}\s*{per_user}", low)
     if speed and _num(speed) > 0:
         out.setdefault("itl_ms", 1000.0 / _num(speed))
-    return out
+    return {**out, **stated_percentile(low)} if out else out
 
 
 def _training(low: str) -> Values:

@@ -33,7 +33,7 @@ WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press En
 # the answers each question owns (removed together by ``back``)
 OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
          "peak": ("peak_multiplier", "peak_rps"),
-         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms"),
+         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
 
 
@@ -289,6 +289,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         # at p99 the plan bounds each request's time per output token (MLPerf's TPOT), not every single gap
         "itl_ms": lambda v: f"a new token every {_duration(v)} or faster per request",
         "e2e_ms": lambda v: f"the whole answer within {_duration(v)}",
+        "slo_percentile": lambda v: "as a mean" if v == "mean" else f"at p{v}",
         "precision": lambda v: f"precision {v}",
         "method": lambda v: f"method {v}",
         "dataset_tokens": lambda v: f"{v:,} tokens of data",
@@ -343,9 +344,10 @@ def summary_lines(answers: Values) -> list[str]:
     targets = [
         _value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms", "task_slo_ms") if k in answers
     ]
-    lines.append(  # the latency question asks "at worst (p99)", and the plan bounds the 99th percentile
+    statistic = answers.get("slo_percentile", "99")  # p99 unless the latency answer named another
+    lines.append(
         "Latency:   "
         + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
-        + " (p99)"
+        + (" (mean)" if statistic == "mean" else f" (p{statistic})")
     )
     return lines
