@@ -103,3 +103,41 @@ def test_a_percentile_gpucast_does_not_model_is_read_as_the_next_one_up_and_aske
     found = extract("serve llama 3.1 8b on aws, 20 rps on average, p99.9 under 2s")
     assert found["ttft_ms"] == 2000.0 and found["slo_percentile"] == "99" and found[UNSURE]
     assert "slo_percentile" not in extract("serve llama 3.1 8b on p5 instances, 20 rps on average")
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"), [(99, "99"), (99.0, "99"), ("99.0", "99"), ("median", "50"), ("p95", "95")]
+)
+def test_slo_percentile_spellings_read_alike(given: object, canonical: str) -> None:
+    """99.0 and "median" were refused while 99 and "avg" were read; the REST API refused the number 99 that
+    --config reads ("Input should be a valid string")."""
+    from fastapi.testclient import TestClient
+
+    from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, plan_inference
+    from gpucast.core.percentiles import check_percentile
+    from gpucast.web import WebSettings, create_app
+
+    assert check_percentile(given) == canonical  # type: ignore[arg-type]
+    plan = plan_inference(LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="h100"),
+                          ServingOptions(slo_percentile=given))  # type: ignore[arg-type]  # fmt: skip
+    assert plan.to_dict()["inputs"]["slo_percentile"] == canonical
+    client = TestClient(create_app("sqlite://", settings=WebSettings()))
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 100},
+            "model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_type": "h100"},
+            "serving": {"slo_percentile": given}}  # fmt: skip
+    answer = client.post("/api/v1/inference", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["gpu_resources"] == plan.to_dict()["gpu_resources"]
+
+
+def test_rest_reads_profile_names_as_the_cli_does() -> None:
+    from fastapi.testclient import TestClient
+
+    from gpucast.web import WebSettings, create_app
+
+    client = TestClient(create_app("sqlite://", settings=WebSettings()))
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 100,
+                         "length_profile": "lmsys_chat"}, "model": {"model_name": "llama-3.1-8b"}}  # fmt: skip
+    assert client.post("/api/v1/inference", json=body).status_code == 200
+    body["workload"]["length_profile"] = "sharegtp"  # type: ignore[index]
+    assert "did you mean sharegpt?" in client.post("/api/v1/inference", json=body).json()["error"]

@@ -10,16 +10,14 @@ and what is accepted.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..catalog.length_profiles import builtin_length_profile, length_profile_names
+from ..catalog.length_profiles import builtin_length_profile, length_profile_names, nearest_profile_hint, profile_key
 from ..core.percentiles import LengthProfile, weighted_profile
 from ..errors import InputError
 from .numbers import non_negative_number
@@ -40,14 +38,13 @@ def resolve_length_profile(spec: str, *, allow_files: bool = True) -> LengthProf
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(f"--length-profile {spec!r} must be one of {', '.join(length_profile_names())} or a CSV file")
     text = spec.strip()
-    name = re.sub(r"[\s_]+", "-", text.lower())  # "lmsys_chat", "LMSYS chat": the built-in lmsys-chat
+    name = profile_key(text)  # "lmsys_chat", "LMSYS chat": the built-in lmsys-chat
     if name in length_profile_names():
         return builtin_length_profile(name)
     looks_like_path = any(c in text for c in "/\\.") or _exists(text)
     if not allow_files or not looks_like_path:
         extra = " or a CSV file of input_tokens,output_tokens" if allow_files else ""
-        close = difflib.get_close_matches(name, length_profile_names(), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        hint = nearest_profile_hint(text)
         raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}{hint}")
     return read_length_file(text)
 
