@@ -141,3 +141,15 @@ def test_rest_reads_profile_names_as_the_cli_does() -> None:
     assert client.post("/api/v1/inference", json=body).status_code == 200
     body["workload"]["length_profile"] = "sharegtp"  # type: ignore[index]
     assert "did you mean sharegpt?" in client.post("/api/v1/inference", json=body).json()["error"]
+
+
+def test_a_rate_at_the_capacity_is_not_said_to_exceed_a_larger_rounded_capacity() -> None:
+    """A plan's per-replica capacity (6.9757 req/s, bound by max-num-seqs) re-asked in `estimate` read "--request-rate
+    6.9757 exceeds the capacity of 6.98 req/s"."""
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    ask = EstimateRequest(gpu="h100", num_gpus=1, input_tokens=300, output_tokens=1500, model="llama-3.1-8b",
+                          load="max-throughput")  # fmt: skip
+    capacity = estimate(ask).requests_per_s
+    at = estimate(EstimateRequest(**{**ask.__dict__, "load": "request-rate", "load_value": capacity}))
+    assert any(f"is at or above the capacity of {capacity:.6g} req/s" in w for w in at.warnings), at.warnings
