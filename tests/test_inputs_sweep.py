@@ -153,3 +153,34 @@ def test_a_rate_at_the_capacity_is_not_said_to_exceed_a_larger_rounded_capacity(
     capacity = estimate(ask).requests_per_s
     at = estimate(EstimateRequest(**{**ask.__dict__, "load": "request-rate", "load_value": capacity}))
     assert any(f"is at or above the capacity of {capacity:.6g} req/s" in w for w in at.warnings), at.warnings
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "said"),
+    [("vllm", "99.0", "newer than the vLLM releases gpucast knows (up to"),
+     ("sglang", "0.7.3", "newer than the SGLang releases gpucast knows"),
+     ("lmdeploy", "0.6.1", "gpucast models no differences between LMDeploy releases")],
+)  # fmt: skip
+def test_an_engine_release_gpucast_cannot_tell_apart_is_said_in_plan_and_estimate(
+    engine: str, version: str, said: str
+) -> None:
+    """`--engine-version 99.0` was planned as the current release without a word (the plan echoed 99.0 back)."""
+    from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, plan_inference
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    plan = plan_inference(LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="h100"),
+                          ServingOptions(engine=engine, engine_version=version))  # fmt: skip
+    assert any(said in w for w in plan.warnings), plan.warnings
+    assert f"Engine: {loader.resolve_engine(engine).name} {version} " in "\n".join(plan.assumptions)
+    point = estimate(EstimateRequest(gpu="h100", num_gpus=1, input_tokens=500, output_tokens=100, model="llama-3.1-8b",
+                                     engine=engine, engine_version=version))  # fmt: skip
+    assert any(said in w for w in point.warnings), point.warnings
+
+
+def test_a_known_engine_release_plans_without_a_note_and_a_number_is_not_a_release() -> None:
+    from gpucast import LLMWorkloadInput, ModelConfig, ServingOptions, plan_inference
+
+    assert loader.engine_release_note("vllm", "0.7.3") is None and loader.engine_release_note("vllm", None) is None
+    with pytest.raises(InputError, match="must be a release as a string"):
+        plan_inference(LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), None,
+                       ServingOptions(engine_version=0.7))  # type: ignore[arg-type]  # fmt: skip

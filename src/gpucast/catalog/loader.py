@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
-from ..core.engine_era import engine_era
+from ..core.engine_era import engine_era, parse_engine_version
 from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
@@ -273,6 +273,29 @@ def efficiency_for(
     Memoized, as the tables it reads are: a plan page asks for it once per GPU and cloud, and one object per answer
     keeps its hash, computed once, for the replica configurations that hold it."""
     return _efficiency_for(gpu, engine, model, engine_version)
+
+
+def engine_release_note(engine: str, engine_version: str | None) -> str | None:
+    """What a plan says where ``--engine-version`` names a release gpucast cannot tell from its current one, which
+    it then plans as (``None`` otherwise): one newer than the newest release the catalog knows (the current stable
+    release in engine_flags.toml, whose flag names were checked: "99.0" was planned as the current release without
+    a word), or any release of an engine whose releases gpucast does not tell apart (LMDeploy, NIM)."""
+    parsed = parse_engine_version(engine_version)
+    if parsed is None:
+        return None
+    spec = resolve_engine(engine)
+    newest = _read("engine_flags.toml").get("engines", {}).get(spec.id, {}).get("version")
+    if newest is None:
+        return (
+            f"--engine-version {engine_version}: gpucast models no differences between {spec.name} releases; "
+            f"planned as {spec.name} {spec.version}"
+        )
+    if parsed > (parse_engine_version(newest) or parsed):
+        return (
+            f"--engine-version {engine_version} is newer than the {spec.name} releases gpucast knows (up to "
+            f"{newest}): planned as the current release"
+        )
+    return None
 
 
 @lru_cache(maxsize=4096)  # bounded: the engine and its version are the request's words

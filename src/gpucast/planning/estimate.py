@@ -256,6 +256,8 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         )
     if weight_only := weight_only_note(cfg.gpu, cfg.precision):
         warnings.append(weight_only)
+    if release := loader.engine_release_note(request.engine, request.engine_version):
+        warnings.append(release)
     gpus = cfg.gpus * replicas
     return EstimateResult(
         output_tokens_per_s=point.output_tokens_per_s * replicas,
