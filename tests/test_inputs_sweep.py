@@ -184,3 +184,23 @@ def test_a_known_engine_release_plans_without_a_note_and_a_number_is_not_a_relea
     with pytest.raises(InputError, match="must be a release as a string"):
         plan_inference(LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), None,
                        ServingOptions(engine_version=0.7))  # type: ignore[arg-type]  # fmt: skip
+
+
+@pytest.mark.parametrize("keyword", ["clouds", "precisions", "gpu_types"])
+def test_compare_gpu_options_refuses_an_empty_list(keyword: str) -> None:
+    """`compare_gpu_options(clouds=[])` ranked every provider (empty read as "not given"), while `--clouds ''`,
+    `--gpus ''` and `ServingOptions(clouds=[])` are refused."""
+    from gpucast import LLMForecastEngine, LLMWorkloadInput, ModelConfig
+
+    with pytest.raises(InputError, match=r"names nothing"):
+        LLMForecastEngine().compare_gpu_options(
+            LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), **{keyword: []}
+        )
+
+
+def test_the_conversation_compares_every_cloud_for_any_cloud() -> None:
+    from gpucast.chat.compute import compare
+
+    answers = {"intent": "compare", "model": "llama-3.1-8b", "rps": 5.0, "input_tokens": 500, "output_tokens": 100,
+               "cloud": "aws", "clouds": []}  # fmt: skip
+    assert len({row.cloud for row in compare(answers, top=200).plan}) > 1
