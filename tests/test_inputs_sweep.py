@@ -204,3 +204,20 @@ def test_the_conversation_compares_every_cloud_for_any_cloud() -> None:
     answers = {"intent": "compare", "model": "llama-3.1-8b", "rps": 5.0, "input_tokens": 500, "output_tokens": 100,
                "cloud": "aws", "clouds": []}  # fmt: skip
     assert len({row.cloud for row in compare(answers, top=200).plan}) > 1
+
+
+@pytest.mark.parametrize(
+    ("device", "gpu"),
+    [("NVIDIA H100 80GB HBM3", "h100-sxm"), ("NVIDIA A100-SXM4-80GB", "a100-80gb-sxm"),
+     ("AMD Instinct MI300X", "mi300x"), ("NVIDIA H100 PCIe", "h100-pcie"), ("nvidia-h100", "h100-sxm")],
+)  # fmt: skip
+def test_the_device_name_nvidia_smi_prints_is_a_gpu_name(device: str, gpu: str) -> None:
+    """ "NVIDIA L4" was read but "NVIDIA H100 80GB HBM3" (nvidia-smi's name for the card) was not in the catalog."""
+    assert loader.resolve_gpu(device).id == gpu
+
+
+def test_a_vendor_alone_is_still_no_gpu() -> None:
+    from gpucast.errors import UnknownGPUError
+
+    with pytest.raises(UnknownGPUError):
+        loader.resolve_gpu("nvidia")

@@ -335,6 +335,11 @@ def _resolve(kind: str, name: str, flag: str | None = None) -> str:
     key = normalize_name(name)
     if key in index:
         return index[key]
+    # the device name nvidia-smi / amd-smi print ("NVIDIA H100 80GB HBM3", "AMD Instinct MI300X"): the vendor's word
+    # before a catalog name (only some aliases carried it: "NVIDIA L4" was read, "NVIDIA H100 80GB HBM3" was not)
+    vendor = re.match(r"(nvidia|amd)(?=.)", key) if kind == "gpu" else None
+    if vendor and key[vendor.end() :] in index:
+        return index[key[vendor.end() :]]
     entries = load_gpus() if kind == "gpu" else load_models()
     # every name an entry answers to (id, name, aliases: `gpucast gpus` lists ids such as v100-32gb), said by its name
     prefixed = sorted((k for k in index if key and k.startswith(key)), key=len)  # "v100" -> v100-32gb first
