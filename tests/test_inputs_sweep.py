@@ -221,3 +221,13 @@ def test_a_vendor_alone_is_still_no_gpu() -> None:
 
     with pytest.raises(UnknownGPUError):
         loader.resolve_gpu("nvidia")
+
+
+def test_compare_rows_say_an_engine_release_gpucast_cannot_tell_apart() -> None:
+    from gpucast import LLMForecastEngine, LLMWorkloadInput, ModelConfig, ServingOptions
+
+    rows = LLMForecastEngine().compare_gpu_options(
+        LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), ServingOptions(engine_version="99.0"),
+        gpu_types=["h100"],
+    )  # fmt: skip
+    assert rows and all("newer than the vLLM releases gpucast knows" in r.note for r in rows if r.variant == "base")
