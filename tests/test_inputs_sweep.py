@@ -231,3 +231,18 @@ def test_compare_rows_say_an_engine_release_gpucast_cannot_tell_apart() -> None:
         gpu_types=["h100"],
     )  # fmt: skip
     assert rows and all("newer than the vLLM releases gpucast knows" in r.note for r in rows if r.variant == "base")
+
+
+def test_an_empty_gpu_types_list_is_refused_in_python_config_and_rest() -> None:
+    """`GPUConfig(gpu_types=[])` (and `"gpu_types": []` in --config or a REST body) chose among every GPU."""
+    from fastapi.testclient import TestClient
+
+    from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, plan_inference
+    from gpucast.web import WebSettings, create_app
+
+    with pytest.raises(InputError, match=r"gpu.gpu_types \[\] names no GPU"):
+        plan_inference(LLMWorkloadInput(5, 500, 100), ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_types=[]))
+    body = {"workload": {"requests_per_second": 5, "avg_input_tokens": 500, "avg_output_tokens": 100},
+            "model": {"model_name": "llama-3.1-8b"}, "gpu": {"gpu_types": []}}  # fmt: skip
+    answer = TestClient(create_app("sqlite://", settings=WebSettings())).post("/api/v1/inference", json=body)
+    assert answer.status_code == 422 and answer.json()["field"] == "gpu.gpu_types"

@@ -79,7 +79,10 @@ class GPUBody(_Body):
     gpu_type: str | None = Field(None, min_length=1, max_length=100, description="None: the cheapest priced GPU")
     target_gpu_utilization: float = Field(0.7, gt=0, le=1)
     gpu_types: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        None, max_length=50, description="without gpu_type: choose among these GPUs only (a service's allowed types)"
+        None,
+        min_length=1,
+        max_length=50,
+        description="without gpu_type: choose among these GPUs only (a service's allowed types)",
     )
 
 
