@@ -65,6 +65,24 @@ def _check_counts(cfg: dict[str, Any], source: str) -> None:
             raise ConfigError(f"model config {source!r}: {key} must be a whole number, 0 or more, got {value!r:.40}")
 
 
+def _check_groups(cfg: dict[str, Any], source: str, *, heads: int, kv_heads: int, experts: int) -> None:
+    """Head groups and expert routing a model can run (as the explicit shape flags check them): more KV heads
+    than heads, or a count that does not divide them, sized a KV cache no engine allocates; a MoE config without
+    ``num_experts_per_tok`` planned every token through no routed expert, and more experts per token than experts
+    was a TypeError traceback (a complex number from the expert-coverage formula)."""
+    if kv_heads > heads or heads % kv_heads:
+        raise ConfigError(
+            f"model config {source!r}: num_key_value_heads {kv_heads} must divide num_attention_heads {heads} "
+            "(GQA groups of equal size)"
+        )
+    active = cfg.get("num_experts_per_tok")
+    if experts and not (isinstance(active, int) and 1 <= active <= experts):
+        raise ConfigError(
+            f"model config {source!r}: num_experts_per_tok must be between 1 and the {experts} routed experts, "
+            f"got {active!r:.40}"
+        )
+
+
 # quantization_config.quant_method (transformers' QuantizationMethod names) -> the precision its weights are stored in;
 # 4-/8-bit integer methods state their width in "bits" (GPTQ, AWQ: transformers GPTQConfig/AwqConfig; AWQ defaults to 4).
 _FLOAT_METHODS = {"fp8": "FP8", "fbgemm_fp8": "FP8", "mxfp4": "MXFP4"}
@@ -174,6 +192,7 @@ def model_from_hf_config(cfg: dict[str, Any], *, name: str, source: str, quantiz
     experts = int(
         _get(cfg, "num_local_experts", 0) or _get(cfg, "n_routed_experts", 0) or _get(cfg, "num_experts", 0) or 0
     )
+    _check_groups(cfg, source, heads=heads, kv_heads=kv_heads, experts=experts)
     kv_lora = int(cfg.get("kv_lora_rank") or 0)
     rope = int(cfg.get("qk_rope_head_dim") or 0)
     nope = int(cfg.get("qk_nope_head_dim") or 0)

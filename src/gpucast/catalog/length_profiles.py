@@ -7,6 +7,8 @@ the capacity search, the KV-cache need and the latency percentiles all use the d
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from functools import cache
@@ -76,11 +78,23 @@ def length_profile_names() -> tuple[str, ...]:
     return tuple(load_length_profiles())
 
 
+def profile_key(name: str) -> str:
+    """A built-in profile's name as typed in any case, with _ or spaces ("LMSYS chat", "lmsys_chat": lmsys-chat);
+    the CLI, the REST API and the forms read it alike."""
+    return re.sub(r"[\s_]+", "-", name.strip().lower())
+
+
+def nearest_profile_hint(name: str) -> str:
+    """ "; did you mean sharegpt?" for a typo ("sharegtp"), else ""."""
+    close = difflib.get_close_matches(profile_key(name), length_profile_names(), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 @cache
 def builtin_length_profile(name: str) -> LengthProfile:
     """The profile called ``name`` (case-insensitive), or InputError listing the accepted names."""
     entries = load_length_profiles()
-    key = name.strip().lower()
+    key = profile_key(name)
     if key not in entries:
         raise InputError(f"--length-profile {name!r} is not one of {', '.join(entries)} (or a CSV file path)")
     return entries[key].profile()

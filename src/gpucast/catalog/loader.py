@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.cost import InstancePrice
-from ..core.engine_era import engine_era
+from ..core.engine_era import engine_era, parse_engine_version
 from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
@@ -275,6 +275,29 @@ def efficiency_for(
     return _efficiency_for(gpu, engine, model, engine_version)
 
 
+def engine_release_note(engine: str, engine_version: str | None) -> str | None:
+    """What a plan says where ``--engine-version`` names a release gpucast cannot tell from its current one, which
+    it then plans as (``None`` otherwise): one newer than the newest release the catalog knows (the current stable
+    release in engine_flags.toml, whose flag names were checked: "99.0" was planned as the current release without
+    a word), or any release of an engine whose releases gpucast does not tell apart (LMDeploy, NIM)."""
+    parsed = parse_engine_version(engine_version)
+    if parsed is None:
+        return None
+    spec = resolve_engine(engine)
+    newest = _read("engine_flags.toml").get("engines", {}).get(spec.id, {}).get("version")
+    if newest is None:
+        return (
+            f"--engine-version {engine_version}: gpucast models no differences between {spec.name} releases; "
+            f"planned as {spec.name} {spec.version}"
+        )
+    if parsed > (parse_engine_version(newest) or parsed):
+        return (
+            f"--engine-version {engine_version} is newer than the {spec.name} releases gpucast knows (up to "
+            f"{newest}): planned as the current release"
+        )
+    return None
+
+
 @lru_cache(maxsize=4096)  # bounded: the engine and its version are the request's words
 def _efficiency_for(gpu: GPUSpec, engine: str, model: ModelSpec | None, engine_version: str | None) -> Efficiency:
     table = load_efficiencies()
@@ -312,6 +335,11 @@ def _resolve(kind: str, name: str, flag: str | None = None) -> str:
     key = normalize_name(name)
     if key in index:
         return index[key]
+    # the device name nvidia-smi / amd-smi print ("NVIDIA H100 80GB HBM3", "AMD Instinct MI300X"): the vendor's word
+    # before a catalog name (only some aliases carried it: "NVIDIA L4" was read, "NVIDIA H100 80GB HBM3" was not)
+    vendor = re.match(r"(nvidia|amd)(?=.)", key) if kind == "gpu" else None
+    if vendor and key[vendor.end() :] in index:
+        return index[key[vendor.end() :]]
     entries = load_gpus() if kind == "gpu" else load_models()
     # every name an entry answers to (id, name, aliases: `gpucast gpus` lists ids such as v100-32gb), said by its name
     prefixed = sorted((k for k in index if key and k.startswith(key)), key=len)  # "v100" -> v100-32gb first
@@ -334,7 +362,7 @@ def resolve_model(name: str, flag: str = "--model") -> ModelSpec:
 def _json_object(path: Path, what: str) -> dict[str, Any]:
     """A file's JSON object, or a one-line ConfigError naming the file (``what`` says which file it is)."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: an editor's byte-order mark, as --config reads
     except OSError as error:
         raise ConfigError(f"{what} {str(path)!r} cannot be read: {error.strerror}") from error
     except UnicodeDecodeError as error:  # a binary file (a weights shard, an archive) instead of config.json

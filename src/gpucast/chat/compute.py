@@ -143,7 +143,7 @@ def compare(answers: Values, *, top: int = 10) -> Outcome:
     sections = inference_sections(answers)
     sections.pop("gpu", None)
     workload, model, gpu, options = _inputs(sections)
-    clouds = answers.get("clouds")
+    clouds = answers.get("clouds") or None  # [] is the answer "any cloud": every provider
     rows = compare_gpus(workload, model, options, clouds=clouds, target_gpu_utilization=gpu.target_gpu_utilization)
     return Outcome("compare", sections, rows[:top])
 

@@ -12,33 +12,41 @@ from typing import Any
 
 from .numbers import NUMBER, number_value, token_count
 
-# the statistic a latency target bounds, stated beside the target
-_PERCENTILES = (
-    ("50", r"\b(?:p50|median|50(?:th)?[- ]percentile)\b"),
-    ("90", r"\b(?:p90|90(?:th)?[- ]percentile)\b"),
-    ("95", r"\b(?:p95|95(?:th)?[- ]percentile)\b"),
-    ("99", r"\b(?:p99|99(?:th)?[- ]percentile)\b"),
-    (
-        "mean",
-        r"\b(?:mean|average|avg)\s+(?:ttft|itl|tpot|e2e|latency|latencies|time to first token|first[- ]token|"
-        r"response time|inter[- ]token|time per output token|end[- ]to[- ]end)",
-    ),
-)
+# the statistic a latency target bounds, stated beside the target: "p95 under 800 ms", "90th percentile", "median
+# TTFT 200 ms", "average latency 500 ms"; in an answer to the latency question a bare "median" or "on average" too
+SLO_LEVELS = (50, 90, 95, 99)  # the percentiles a plan can bound (core.percentiles.PERCENTILES, besides the mean)
+_LEVEL = re.compile(r"\bp(\d{2}(?:\.\d+)?)(?![\d.])|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?[ -]*percentile\b")
+_LATENCY_WORDS = (r"(?:ttft|itl|tpot|e2e|latency|latencies|time to first token|first[- ]token|response time|"
+                  r"inter[- ]token|time per output token|end[- ]to[- ]end)")  # fmt: skip
+_STATISTIC_WORDS = (("50", r"\bmedian\b"), ("mean", r"\b(?:mean|average|avg|typical(?:ly)?)\b"))
 _WINDOW = r"context[ -]?(?:window|length|len|size)|max[-_ ]?model[-_ ]?len(?:gth)?"
 
 
-def stated_percentile(low: str) -> tuple[str | None, list[str]]:
+def stated_percentile(low: str, *, words: bool = False) -> tuple[str | None, list[str]]:
     """The statistic ``low`` names for its latency targets ("50", "90", "95", "99", "mean" or None) and the doubts to
-    ask back: one statistic bounds every target of a plan, so of two different ones the first is used."""
-    stated = [(match.start(), name) for name, pattern in _PERCENTILES for match in re.finditer(pattern, low)]
+    ask back. ``words``: ``low`` answers the latency question, so a bare "median" or "on average" names it too
+    (elsewhere only beside a latency word: "median TTFT", not "the median prompt"). A percentile a plan cannot
+    bound (p75, p99.9) is read as the next one up (p99 at most) and asked back; of two different ones the first is
+    used and asked back (one statistic bounds every target of a plan)."""
+    stated: list[tuple[int, str]] = []
+    doubts: list[str] = []
+    for match in _LEVEL.finditer(low):
+        level = float(match[1] or match[2])
+        name = str(next((known for known in SLO_LEVELS if known >= level), 99))
+        if float(name) != level:
+            doubts.append(f"gpucast bounds the mean, p50, p90, p95 or p99: I read p{level:g} as p{name}")
+        stated.append((match.start(), name))
+    for name, word in _STATISTIC_WORDS:
+        pattern = word if words else rf"{word[:-2]}\s+{_LATENCY_WORDS}"
+        stated += [(match.start(), name) for match in re.finditer(pattern, low)]
     names = list(dict.fromkeys(name for _, name in sorted(stated)))
     if not names:
-        return None, []
-    if len(names) == 1:
-        return names[0], []
-    shown = " and ".join(percentile_text(name) for name in names)
-    return names[0], [f"you gave targets at {shown}; a plan bounds all its targets at one: I used "
-                      f"{percentile_text(names[0])}"]  # fmt: skip
+        return None, doubts
+    if len(names) > 1:
+        shown = " and ".join(percentile_text(name) for name in names)
+        doubts.append(f"you gave targets at {shown}; a plan bounds all its targets at one: I used "
+                      f"{percentile_text(names[0])}")  # fmt: skip
+    return names[0], doubts
 
 
 def percentile_text(name: str) -> str:

@@ -34,7 +34,7 @@ WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press En
 # the answers each question owns (removed together by ``back``)
 OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
          "peak": ("peak_multiplier", "peak_rps"),
-         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms"),
+         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
 
 

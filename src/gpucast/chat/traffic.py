@@ -13,6 +13,7 @@ import re
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
 from .parse import REQ, UNSURE, Values, bare_number
+from .serving_terms import stated_percentile
 from .users import user_count
 
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
@@ -90,7 +91,8 @@ def read_latency(text: str, answers: Values) -> Values:
     low = digits_for_words(text.strip().lower())
     if re.search(r"\b(none|no|don'?t care|whatever|relaxed|batch|offline)\b", low):
         return {"ttft_ms": 10_000.0}
-    low = re.sub(r"\bp\d{2}(?:\.\d+)?\b|\b\d{2}(?:th|st|nd|rd)?\s*percentile\b", " ", low)
+    statistic, doubts = stated_percentile(low, words=True)  # "p50 under 500 ms": the plan bounds that percentile
+    low = re.sub(r"\bp\d{2}(?:\.\d+)?(?![\d.])|\b\d{2}(?:\.\d+)?(?:th|st|nd|rd)?[ -]*percentile\b", " ", low)
     numbers = re.findall(r"(?<![a-z\d.])(\d+(?:\.\d+)?)\s*(ms|milliseconds?|msec|s|secs?|seconds?|mins?|minutes?)?"
                          r"(?![a-z\d])", low)  # fmt: skip
     if len(numbers) != 1:
@@ -108,4 +110,6 @@ def read_latency(text: str, answers: Values) -> Values:
         key = "e2e_ms"
     elif re.search(r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|token every|each token)\b", low):
         key = "itl_ms"
-    return {key: value * factor, **({UNSURE: guess} if guess else {})}
+    guess += doubts
+    named = {"slo_percentile": statistic} if statistic is not None else {}
+    return {key: value * factor, **named, **({UNSURE: guess} if guess else {})}

@@ -41,8 +41,13 @@ def check_engine_version(value: object, flag: str = "--engine-version") -> None:
     been used. None (not given) is the current engine."""
     if value is None:
         return
-    if not isinstance(value, str) or parse_engine_version(value) is None:
-        raise InputError(f'{flag} {value!r} states no release number; use a release such as "0.7.3" or "v0.8.0"')
+    if not isinstance(value, str):  # a Python caller's 0.7: "states no release number" was not the problem
+        raise InputError(f'{flag} {value!r} must be a release as a string, such as "0.7.3" or "v0.8.0"')
+    if parse_engine_version(value) is None:
+        raise InputError(
+            f'{flag} {value!r} states no release number; use a release such as "0.7.3" or "v0.8.0", or leave it out '
+            "for the current one"  # 'latest' means the default
+        )
 
 
 def engine_era(model_is_mla_moe: bool, version: str | None, kernels_since: str) -> str:

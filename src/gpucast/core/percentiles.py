@@ -26,13 +26,20 @@ WEIGHTS = (0.1,) * 9 + (0.05, 0.03, 0.01, 0.01)
 OUTPUT_PAIRING = 4
 
 
-def check_percentile(value: str) -> str:
-    """The canonical spelling of a percentile ("p99" and "99" both give "99"), or ValueError naming the choices."""
+def check_percentile(value: str | float) -> str:
+    """The canonical spelling of a percentile ("p99", "99", 99 and 99.0 all give "99"; "median" gives "50"), or
+    ValueError naming the choices. A JSON config's 99.0 and "median" were refused while 99 and "avg" were taken."""
     text = str(value).strip().lower().removeprefix("p")
     if text in ("mean", "avg", "average"):
         return "mean"
-    if text in PERCENTILES:
-        return text
+    if text == "median":
+        return "50"
+    try:
+        number = float(text) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if number.is_integer() and str(int(number)) in PERCENTILES:
+        return str(int(number))
     raise ValueError(f"{value!r} is not one of mean, 50, 90, 95, 99")
 
 

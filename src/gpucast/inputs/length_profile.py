@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..catalog.length_profiles import builtin_length_profile, length_profile_names
+from ..catalog.length_profiles import builtin_length_profile, length_profile_names, nearest_profile_hint, profile_key
 from ..core.percentiles import LengthProfile, weighted_profile
 from ..errors import InputError
 from .numbers import non_negative_number
@@ -38,12 +38,14 @@ def resolve_length_profile(spec: str, *, allow_files: bool = True) -> LengthProf
     if not isinstance(spec, str) or not spec.strip():
         raise InputError(f"--length-profile {spec!r} must be one of {', '.join(length_profile_names())} or a CSV file")
     text = spec.strip()
-    if text.lower() in length_profile_names():
-        return builtin_length_profile(text.lower())
+    name = profile_key(text)  # "lmsys_chat", "LMSYS chat": the built-in lmsys-chat
+    if name in length_profile_names():
+        return builtin_length_profile(name)
     looks_like_path = any(c in text for c in "/\\.") or _exists(text)
     if not allow_files or not looks_like_path:
         extra = " or a CSV file of input_tokens,output_tokens" if allow_files else ""
-        raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}")
+        hint = nearest_profile_hint(text)
+        raise InputError(f"--length-profile {text!r} is not one of {', '.join(length_profile_names())}{extra}{hint}")
     return read_length_file(text)
 
 
@@ -109,6 +111,10 @@ def _read_length_file(path: Path, mtime_ns: int, size: int) -> LengthProfile:
 
 
 def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
+    if raw is None:  # a CSV row shorter than its header, a JSON row without the key ("None is not a number")
+        raise InputError(f"--length-profile {str(path)!r} row {row}: {column} is missing")
+    if isinstance(raw, bool):  # JSON true is not one token
+        raise InputError(f"--length-profile {str(path)!r} row {row}: {column} {raw!r} is not a number")
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -123,7 +129,12 @@ def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
 def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     try:
-        return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        header = [str(name).strip().lower() for name in reader.fieldnames or ()]
+        twice = sorted({name for name in header if name and header.count(name) > 1})
+        if twice:  # DictReader keeps the last of two same-named columns: the first was ignored without a word
+            raise InputError(f"--length-profile {str(path)!r} names the column {twice[0]} twice in its header")
+        return [dict(r) for r in reader]
     except csv.Error as error:
         raise InputError(f"--length-profile {str(path)!r} is not a valid CSV file: {error}") from None
 

@@ -121,12 +121,16 @@ def check_flag(name: str, value: Any) -> None:
 
 def name_list(flag: str, value: object) -> tuple[str, ...] | None:
     """A list of names as the Python API takes it (``compare_gpu_options(precisions=..., gpu_types=...)``): a list or
-    tuple of strings, or one comma-separated string, as ``--clouds`` reads it; None or empty = not given. A number
-    was "'int' object is not iterable", ``[1]`` an AttributeError, and "FP8" was read letter by letter."""
+    tuple of strings, or one comma-separated string, as ``--clouds`` reads it; None = not given. A number was
+    "'int' object is not iterable", ``[1]`` an AttributeError, and "FP8" was read letter by letter. An empty list
+    names nothing and is refused, as ``--gpus ''`` and ``ServingOptions(clouds=[])`` are: ``clouds=[]`` searched
+    every provider, as if no filter had been given."""
     if value is None:
         return None
     names = value.split(",") if isinstance(value, str) else value
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{flag} {value!r} must be a list of names or a comma-separated string")
     chosen = tuple(n.strip() for n in names if n.strip())
-    return chosen or None
+    if not chosen:
+        raise InputError(f"{flag} {value!r} names nothing: give some names, or leave it out (None) for the default")
+    return chosen

@@ -223,6 +223,8 @@ class GPUConfig:
             or not all(isinstance(g, str) and g.strip() for g in self.gpu_types)
         ):
             raise InputError(f"gpu.gpu_types {self.gpu_types!r} must be a list of GPU names (see `gpucast gpus`)")
+        if self.gpu_types is not None and not self.gpu_types:  # [] chose among every GPU, as if not given
+            raise InputError("gpu.gpu_types [] names no GPU: give some GPU names, or leave it out (None) for every GPU")
         check_fraction("target_gpu_utilization (--target-gpu-utilization)", self.target_gpu_utilization)
         if self.target_gpu_utilization < MIN_TARGET_UTILIZATION:  # below it a plan is a fleet of idle GPUs
             raise InputError(

@@ -254,7 +254,10 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     return [
         f"Model: {request.model_note}",
         *([request.precision_note] if request.precision_note else []),
-        f"Engine: {engine.name} {engine.version} (continuous batching, chunked prefill, paged KV cache; "
+        # the release asked for (--engine-version), not the catalog's current label: "vLLM 0.10 (V1 engine)" was
+        # printed over a plan that took vLLM 0.7.3's V0 arithmetic
+        f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
+        "prefill, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
@@ -292,6 +295,8 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     if not cfg.gpu.supports(request.kv_precision.value.compute_key) and request.kv_precision.name == "BF16":
         notes.append(f"{cfg.gpu.name} has no BF16 support: engines run it in FP16")
     notes += request.price_notes
+    if release := loader.engine_release_note(request.options.engine, request.options.engine_version):
+        notes.append(release)
     if best.cost_at_peak is None:
         where = ", ".join(request.searched_clouds) + (f" in {request.region}" if request.region else "")
         notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {where}: cost omitted")

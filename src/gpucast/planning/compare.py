@@ -121,6 +121,10 @@ def compare_gpus(
             rows += [_row(c, cloud, precision, workload, request.slo) for c in found if c.cost_at_peak or gpu_names]
             rows += _variant_rows(request, cloud, precision, workload, keep_unpriced=bool(gpu_names))
     rows = _priced_where_sold(rows)
+    if release := loader.engine_release_note(options.engine, options.engine_version):  # as plan and estimate say it
+        rows = [
+            replace(r, note="; ".join(n for n in (r.note, release) if n)) if r.variant == "base" else r for r in rows
+        ]
     rows.sort(key=lambda r: (not r.meets_latency_sla, r.monthly_cost is None, r.monthly_cost or 0.0, r.total_gpus))
     return rows[:top] if top else rows
 

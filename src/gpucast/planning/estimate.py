@@ -249,11 +249,15 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         capacity = max_throughput(cfg, input_tokens=request.input_tokens, output_tokens=request.output_tokens,
                                   cached_input_tokens=float(request.cached_input_tokens))  # fmt: skip
         warnings.append(
-            f"--request-rate {request.load_value:g} exceeds the capacity of {capacity.requests_per_s * replicas:.3g} req/s: "
+            # "at or above", to 6 digits: a plan's capacity figure re-asked here read "6.9757 exceeds the capacity of 6.98"
+            f"--request-rate {request.load_value:g} is at or above the capacity of "
+            f"{capacity.requests_per_s * replicas:.6g} req/s: "
             "the queue grows without bound (TTFT and E2E are infinite, reported as null)"
         )
     if weight_only := weight_only_note(cfg.gpu, cfg.precision):
         warnings.append(weight_only)
+    if release := loader.engine_release_note(request.engine, request.engine_version):
+        warnings.append(release)
     gpus = cfg.gpus * replicas
     return EstimateResult(
         output_tokens_per_s=point.output_tokens_per_s * replicas,

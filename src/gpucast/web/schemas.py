@@ -15,7 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..catalog.length_profiles import length_profile_names
+from ..catalog.length_profiles import length_profile_names, nearest_profile_hint, profile_key
+from ..core.percentiles import check_percentile
 from ..inputs.numbers import fold_case
 from ..inputs.training import optimizer_name
 
@@ -26,10 +27,11 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 def _profile_name(value: str) -> str:
     """A built-in length profile only: a server never opens a path a client names (like ``model_config_path``)."""
-    names = length_profile_names()
-    if value.strip().lower() not in names:
-        raise ValueError(f"{value!r} is not one of {', '.join(names)} (files are accepted by the CLI only)")
-    return value.strip().lower()
+    names, key = length_profile_names(), profile_key(value)
+    if key not in names:
+        hint = nearest_profile_hint(value)
+        raise ValueError(f"{value!r} is not one of {', '.join(names)} (files are accepted by the CLI only){hint}")
+    return key
 
 
 ProfileName = Annotated[
@@ -77,7 +79,10 @@ class GPUBody(_Body):
     gpu_type: str | None = Field(None, min_length=1, max_length=100, description="None: the cheapest priced GPU")
     target_gpu_utilization: float = Field(0.7, gt=0, le=1)
     gpu_types: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        None, max_length=50, description="without gpu_type: choose among these GPUs only (a service's allowed types)"
+        None,
+        min_length=1,
+        max_length=50,
+        description="without gpu_type: choose among these GPUs only (a service's allowed types)",
     )
 
 
@@ -122,6 +127,9 @@ class ServingBody(_Body):
         "marketplace capacity"
     )  # fmt: skip
     price_max_age_days: int = Field(90, gt=0, le=36500, description="warn when the plan's prices are older")
+
+    # a number too ("slo_percentile": 99, as --config reads it: "Input should be a valid string" before)
+    _percentile_name = field_validator("slo_percentile", mode="before")(check_percentile)
 
 
 class AgentBody(_Body):
