@@ -123,6 +123,8 @@ def _rates(low: str) -> Values:
         seen.setdefault(key, []).append(value)
     if "rps" not in out and (every := users.every_rate(low)) is not None:
         out["rps"], spans["rps"] = every[0], every[1:]
+    if "rps" not in out and (batch := users.batch_rate(low)) is not None:  # "2M documents within 24 hours"
+        out["rps"] = batch
     if (stated_users := users.user_count(low)) is not None:
         count, users_end = stated_users
         for key, (start, end) in spans.items():
@@ -212,6 +214,13 @@ def _tokens(low: str) -> Values:
                 if (count := token_count(_num(match))) is not None:
                     out[key] = count
                 break
+    if users.is_batch_job(low):  # "documents of 3k tokens each into 200 tokens"
+        each = re.search(rf"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?)\s+"
+                         rf"of\s+(?:about\s+|around\s+|~\s*)?{_N}\s*tokens?", low)  # fmt: skip
+        into = re.search(rf"\binto\s+(?:about\s+|around\s+|~\s*)?{_N}[- ]?tokens?", low)
+        for key, match in (("input_tokens", each), ("output_tokens", into)):
+            if match and key not in out and (count := token_count(_num(match))) is not None:
+                out[key] = count
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
     if prompt and (count := token_count(_num(prompt))) is not None:
         out["input_tokens"] = count
@@ -278,8 +287,12 @@ def _training(low: str) -> Values:
         out["method"] = "lora"
     elif re.search(r"\b(full(?:[- ]parameter)?(?: fine[- ]?tun\w*)?|all (?:the )?weights|pre-?train\w*)\b", low):
         out["method"] = "full"
-    items = r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*(?:of|with|x|×|at)"
-    examples = re.search(rf"{_numbered(_N, 'a')}\s*{items}\s*(?:about\s*)?{_numbered(_N, 'b')}\s*tokens?", low)
+    items = (r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*"
+             r"(?:of|with|x|×|at|averaging|average|avg)")  # fmt: skip
+    examples = re.search(rf"{_numbered(_N, 'a')}\s*{items}\s*(?:about\s*|around\s*|~\s*)?{_numbered(_N, 'b')}\s*"
+                         r"tokens?", low)  # fmt: skip
+    if examples and users.is_batch_job(low):  # "summarize 2 million documents of 3k tokens": work to serve
+        examples = None
     if examples and (length := token_count(_num(examples, "b"))) is not None:
         out["dataset_tokens"] = int(_num(examples, "a") * length)
         out["seq_len"] = length
@@ -296,6 +309,7 @@ def _training(low: str) -> Values:
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )
     seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
+    seq = seq or re.search(rf"\bseq\s*(?:of|:|=)?\s*{_N}(?!\s*(?:rps|qps|req))", low)  # "seq 4096"
     if seq and "seq_len" not in out and (length := token_count(_num(seq))) is not None:
         out["seq_len"] = length
     if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):

@@ -1,7 +1,8 @@
-"""Load stated through users: "10k users, each sends about 20 messages a day", "200 concurrent users, each sending
-a request every 30 seconds". A rate said per user is multiplied by the users; a rate beside a user count that does
-not say whether it is per user is read as the total and asked back. Without this, "10k users, each sends 20 messages
-a day" was planned as 20 messages a day in all, 10,000 times too few (2026-12-07)."""
+"""Load stated without a rate: through users ("10k users, each sends about 20 messages a day", "200 concurrent users,
+each sending a request every 30 seconds"), an interval ("a request every 30 seconds") or a batch job ("summarize 2
+million documents of 3k tokens within 24 hours"). A rate said per user is multiplied by the users; a rate beside a
+user count that does not say whether it is per user is read as the total and asked back. Without this, "10k users,
+each sends 20 messages a day" was planned as 20 messages a day in all, 10,000 times too few (2026-12-07)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,33 @@ def said_per_user(low: str, users_end: int, start: int, end: int) -> bool:
     if re.search(_PER_USER, before) or re.search(_PER_USER, after):
         return True
     return 0 <= start - users_end <= 40 and re.match(_USER_VERB, low[users_end:start]) is not None
+
+
+# a batch job is work to serve, not data to train on: "summarize 2 million documents of 3k tokens each into 200
+# tokens within 24 hours" was read as a 6-billion-token fine-tune (2026-12-07)
+_SERVING_TASK = (
+    r"\b(?:summari[sz]\w*|classif\w*|translat\w*|extract\w*|label\w*|tag(?:ging)?|embed\w*|"
+    r"transcri\w*|answer\w*|serv(?:e|ing)|inference|batch (?:job|inference|processing)|process\w*)\b"
+)
+_TRAINING_WORDS = r"\b(?:train\w*|fine[- ]?tun\w*|q?lora|epochs?|pre-?train\w*|sft|dpo|rlhf)\b"
+_ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
+_BATCH = (NUMBER.replace("(?P<num>", "(?P<inum>").replace("(?P<mult>", "(?P<imult>") + rf"\s*{_ITEMS}\b.*?"
+          r"\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
+          rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
+
+
+def is_batch_job(low: str) -> bool:
+    """Whether ``low`` describes work to serve (a serving task word, no training word)."""
+    return re.search(_SERVING_TASK, low) is not None and re.search(_TRAINING_WORDS, low) is None
+
+
+def batch_rate(low: str) -> float | None:
+    """Requests/s of a batch job ("2 million documents ... within 24 hours" -> 23.1), or None."""
+    if not is_batch_job(low):
+        return None
+    match = re.search(_BATCH, low)
+    if match is None:
+        return None
+    window = float(match["tnum"] or 1.0) * seconds_in(match["tunit"])
+    count = number_value(match["inum"], match["imult"])
+    return count / window if window > 0 and count > 0 else None
