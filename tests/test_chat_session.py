@@ -356,3 +356,20 @@ def test_a_stated_engine_layout_and_cloud_are_planned_as_the_cli_would(tmp_path)
         4,
         "lambda",
     )
+
+
+def test_stated_growth_is_planned_as_the_cli_would(tmp_path):
+    """ "expect 50% growth" made the conversation a forecast of a history never given, or was dropped beside a
+    serving word (2026-12-07): it is --growth-rate now, on top of the peak."""
+    out = tmp_path / "plan.json"
+    message = ("serve llama 3.1 8b on H100 on aws, 10 rps, peaks at 1.5x, 1k tokens in and 200 out, p99 under 2 "
+               "seconds, expect 50% growth")  # fmt: skip
+    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
+    assert result.returncode == 0, result.stderr
+    assert "+50% growth = 22.5 requests/s planned" in result.stdout and "growth +50%" in result.stdout
+    plan = json.loads(out.read_text())
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", "10",
+                   "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms", "2000", "--peak-multiplier",
+                   "1.5", "--growth-rate", "50")  # fmt: skip
+    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["scaling"] == cli["scaling"]
+    assert plan["inputs"]["growth_rate"] == 50.0

@@ -99,6 +99,8 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     if is_agent:
         sections["workload"] = {"avg_output_tokens": tokens_out, "peak_load_multiplier": values["peak_multiplier"]}
         sections["agent"] = agent.agent_section(values, answers)
+    if "growth_rate" in answers:  # "expect 50% growth": --growth-rate, on top of the peak
+        sections["workload"]["growth_rate"] = float(answers["growth_rate"])
     if values.get("gpu"):
         sections["gpu"] = {"gpu_type": values["gpu"]}
     return agent_into_workload(sections)

@@ -27,9 +27,12 @@ INTENT_WORDS = (
         "compare",
         r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b",
     ),
-    ("forecast", r"\b(forecast|predict|growth|grow|grows|growing|history|historical|trend|future load)\b"),
+    ("forecast", r"\b(forecast|predict|history|historical|trend|future load)\b"),
     ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
     ("inference", r"\b(serv\w*|inference|deploy\w*|host\w*|chatbot|api|endpoint|agent)\b"),
+    # growth alone asks for a forecast; beside a serving word it is the plan's --growth-rate ("serve ..., expect 50%
+    # growth" was a forecast of a history never given)
+    ("forecast", r"\b(growth|grow|grows|growing)\b"),
 )
 PRECISIONS = {"fp32": "FP32", "fp16": "FP16", "bf16": "BF16", "fp8": "FP8", "int8": "INT8", "int4": "INT4",
               "fp4": "FP4", "8-bit": "FP8", "8 bit": "FP8", "4-bit": "INT4", "4 bit": "INT4", "awq": "INT4",
@@ -155,6 +158,10 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
+    if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
+        out["growth_rate"] = grown[0]
+        if grown[1]:
+            out[UNSURE] = [*out.get(UNSURE, []), *grown[1]]
     calls = re.search(rf"{_N}\s*(?:llm|model|inference|tool|sub-?)?\s*(?:calls?|invocations?|steps?|hops?|requests?)\s*"
                       r"(?:per|each|for each|every|/|in each|in every)\s*(?:user\s*|incoming\s*|agent\s*)?"
                       r"(?:requests?|query|queries|tasks?|turns?|runs?|conversations?|messages?)", low)  # fmt: skip

@@ -303,6 +303,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "context_window": lambda v: f"context window {v:,} tokens",
         "pricing": lambda v: f"{v} pricing",
         "engine": lambda v: f"engine {v}",
+        "growth_rate": lambda v: f"+{v:g}% traffic growth",
         "tp": lambda v: f"tensor parallel {v}",
         "pp": lambda v: f"pipeline parallel {v}",
     }
@@ -344,6 +345,9 @@ def summary_lines(answers: Values) -> list[str]:
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
+    if "growth_rate" in answers:  # the planned peak grows by it (--growth-rate)
+        grown = v["rps"] * v["peak_multiplier"] * (1 + float(answers["growth_rate"]) / 100)
+        load += f", +{float(answers['growth_rate']):g}% growth = {rate(grown)} {unit} planned"
     lines.append(load)
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)

@@ -81,3 +81,35 @@ def batch_rate(low: str) -> float | None:
     window = float(match["tnum"] or 1.0) * seconds_in(match["tunit"])
     count = number_value(match["inum"], match["imult"])
     return count / window if window > 0 and count > 0 else None
+
+
+# growth the plan sizes for (``--growth-rate``, percent on top of the peak): "expect 50% growth", "traffic will
+# double"; a period ("every 6 months") is not a plan setting, so it is asked back
+_GROWTH = (
+    r"(?:grow(?:th|s|ing)?|increase|rise|up)\s+(?:of\s+|by\s+)?(?:about\s+|around\s+|~\s*)?(\d+(?:\.\d+)?)\s*%",
+    r"(\d+(?:\.\d+)?)\s*%\s+(?:more\s+(?:traffic|load|requests|users)|(?:traffic\s+|load\s+)?(?:growth|increase))",
+)
+_MULTIPLES = {
+    "double": 100.0,
+    "doubles": 100.0,
+    "doubling": 100.0,
+    "triple": 200.0,
+    "triples": 200.0,
+}  # not "2x": a peak
+
+
+def growth(low: str) -> tuple[float, list[str]] | None:
+    """(growth in percent, doubts) stated in ``low``, or None."""
+    for pattern in _GROWTH:
+        if match := re.search(pattern, low):
+            return float(match[1]), []
+    multiple = re.search(r"\b(?:traffic|load|usage|requests|users|demand)\b[^.;]{0,30}?\b(" + "|".join(_MULTIPLES)
+                         + r")\b|\b(" + "|".join(_MULTIPLES) + r")\b[^.;]{0,20}?\b(?:traffic|load|usage|users)\b",
+                         low)  # fmt: skip
+    if multiple is None or re.search(r"\b(?:peaks?|busiest|bursts?|spikes?)\b", multiple[0]):
+        return None  # "peak traffic doubles the average" is the peak multiplier's
+    percent = _MULTIPLES[multiple[1] or multiple[2]]
+    period = re.search(r"\b(?:every|each|per|in|within|over|by)\s+(?:the\s+next\s+)?(?:\d+\s*)?(?:months?|years?|"
+                       r"quarters?|weeks?)\b", low)  # fmt: skip
+    doubts = [f"the plan sizes for one growth step on top of the peak: I used +{percent:g}%"] if period else []
+    return percent, doubts

@@ -63,7 +63,8 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 (
                     "Workload",
                     f"{rate(inputs['requests_per_second'])} req/s avg, peak x{inputs['peak_load_multiplier']:g}, "
-                    f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens"
+                    + (f"growth +{inputs['growth_rate']:g}%, " if inputs.get("growth_rate") else "")
+                    + f"{inputs['avg_input_tokens']} in / {inputs['avg_output_tokens']} out tokens"
                     + (
                         f" (means of length profile {inputs['length_profile']})" if inputs.get("length_profile") else ""
                     ),
