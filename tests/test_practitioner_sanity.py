@@ -4,6 +4,8 @@ speculation is on, and ``--explain`` formulas that give other numbers than the t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gpucast.errors import InfeasibleError
@@ -47,3 +49,65 @@ def test_speculation_keeps_the_attention_dp_groups_kv_cache():
     ).to_dict()["gpu_resources"]
     assert spec["attention_data_parallel"] == 2
     assert 0.85 * plain["kv_cache_tokens"] <= spec["kv_cache_tokens"] < plain["kv_cache_tokens"]
+
+
+def _rows(plan: dict) -> dict[str, tuple[float, str]]:
+    """The explain table's memory rows: quantity -> (the first number of its value, its formula)."""
+    out = {}
+    for row in plan["explain"]:
+        number = re.match(r"[\d,.]+", row["value"].lstrip("$"))
+        if number:
+            out[row["quantity"]] = (float(number.group().replace(",", "")), row["formula"])
+    return out
+
+
+CASES = [
+    ("llama-3.1-70b", "FP16", "H100", "sglang"),
+    ("llama-3.1-70b", "FP8", "H100", "trtllm"),
+    ("llama-3.1-70b", "FP8", "H100", "vllm"),
+    ("deepseek-r1", "FP8", "H200", "vllm"),
+    ("qwen3-30b-a3b", "FP16", "L40S", "vllm"),
+]
+
+
+@pytest.mark.parametrize(("model", "precision", "gpu", "engine"), CASES)
+def test_explain_memory_formulas_give_the_values_beside_them(model, precision, gpu, engine):
+    """Each memory row's formula, applied to the rows above it, gives its value (to the table's rounding). The fixed
+    text gave vLLM's "usable - weights - activations - overhead" for SGLang (activations outside the fraction) and
+    TensorRT-LLM (a fraction of the free memory), "input + output/2" where TensorRT-LLM reserves the whole output,
+    and no attention-DP groups in the KV capacity."""
+    plan = plan_inference(
+        LLMWorkloadInput(5, 1000, 300),
+        ModelConfig(model_name=model, precision=precision),
+        GPUConfig(gpu),
+        ServingOptions(engine=engine),
+    ).to_dict()
+    res, inputs = plan["gpu_resources"], plan["inputs"]
+    rows = _rows(plan)
+    usable, usable_f = rows["usable memory per GPU"]
+    weights, _ = rows["weights per GPU"]
+    acts, acts_f = rows["activation peak per GPU"]
+    kv, kv_f = rows["KV cache per GPU"]
+    overhead = res["overhead_gb_per_gpu"] / 1.073741824
+    fraction = inputs["gpu_memory_utilization"]
+    if "kv_cache_free_gpu_mem_fraction" in kv_f:
+        expected = fraction * (usable - weights - acts - overhead)
+    elif "- activations" in kv_f:
+        expected = usable - weights - acts - overhead
+    else:
+        expected = usable - weights - overhead
+    assert kv == pytest.approx(expected, abs=0.03)
+    total = float(re.match(r"[\d.]+", usable_f).group())
+    assert usable == pytest.approx(total if "free memory" in usable_f else total * fraction, abs=0.01)
+    assert "3 hidden" in acts_f
+    per_token, per_token_f = rows["KV bytes per token per GPU"]
+    capacity, capacity_f = rows["KV capacity per replica"]
+    groups = res["attention_data_parallel"]
+    assert capacity == pytest.approx(kv * 2**30 / per_token * groups, rel=1e-3)
+    assert (f"x {groups} attention-DP groups" in capacity_f) == (groups > 1)
+    assert ("MLA" in per_token_f) == (model == "deepseek-r1")
+    comm_f = rows["decode step: TP communication"][1]
+    assert ("all-to-alls" in comm_f) == (res["expert_parallel"] > 1)
+    seqs, seqs_f = rows["max concurrent sequences"]
+    held = 1000 + (300 if "input + output)" in seqs_f else 150)
+    assert seqs == min(capacity // held, inputs["max_num_seqs"])
