@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from gpucast.errors import InfeasibleError
+from gpucast.errors import InfeasibleError, InputError
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.estimate import EstimateRequest, estimate
 from gpucast.planning.inference import plan_inference
@@ -111,3 +111,27 @@ def test_explain_memory_formulas_give_the_values_beside_them(model, precision, g
     seqs, seqs_f = rows["max concurrent sequences"]
     held = 1000 + (300 if "input + output)" in seqs_f else 150)
     assert seqs == min(capacity // held, inputs["max_num_seqs"])
+
+
+def test_the_default_context_window_stays_within_the_models_own():
+    """Without --context-window the plan launched GPT-J-6B (2,048 positions) with vLLM's --max-model-len 4096, which
+    vLLM refuses ("greater than the derived max_model_len"), and sized its KV cache for that window."""
+    plan = plan_inference(LLMWorkloadInput(1, 500, 200), ModelConfig(model_name="gpt-j-6b"), GPUConfig("A10G"))
+    assert plan.inputs["context_window"] == 2048
+    assert not any("exceeds" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(("model", "window"), [("llama-3.1-8b", 200_000), ("mixtral-8x7b", 65_536)])
+def test_a_context_window_beyond_the_models_is_refused(model, window):
+    """An explicit window beyond the model's own was planned with a warning (an engine that refuses to start), while a
+    request beyond it was already an error: both are, naming the flag (``inference`` and ``estimate``)."""
+    with pytest.raises(InputError, match=f"--context-window {window:,} exceeds"):
+        plan_inference(
+            LLMWorkloadInput(1, 1000, 300), ModelConfig(model_name=model, context_window=window), GPUConfig("H100")
+        )
+    request = EstimateRequest(
+        gpu="H100", num_gpus=8, input_tokens=1000, output_tokens=300, load="request-rate", load_value=1.0,
+        model=model, max_model_len=window,
+    )  # fmt: skip
+    with pytest.raises(InputError, match=f"--max-model-len {window:,} exceeds"):
+        estimate(request)

@@ -32,6 +32,7 @@ from .estimate_request import DEFAULT_PRECISION, LOADS, EstimateRequest
 from .request import (
     check_profile_fits,
     check_request_fits,
+    check_window_fits,
     engine_gpus,
     resolve_model_spec,
     resolve_speculation,
@@ -96,6 +97,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         check_request_fits(spec, request.input_tokens, request.output_tokens)
     else:
         check_profile_fits(spec, lengths)
+    check_window_fits(spec, request.max_model_len, "--max-model-len")
     precision, precision_note = resolve_precision(
         request.precision, spec, default=DEFAULT_PRECISION, from_catalog=request.model is not None
     )
