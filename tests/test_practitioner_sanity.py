@@ -135,3 +135,14 @@ def test_a_context_window_beyond_the_models_is_refused(model, window):
     )  # fmt: skip
     with pytest.raises(InputError, match=f"--max-model-len {window:,} exceeds"):
         estimate(request)
+
+
+def test_the_conversation_leaves_a_short_window_to_the_planner():
+    """The conversation wrote a context window of at least 4096 into every plan's config, which beyond GPT-J's 2,048
+    is now refused: a request that fits 4096 leaves the window to the planner's default; a longer one still sets it."""
+    from gpucast.chat.compute import inference_sections
+
+    answers = {"intent": "inference", "model": "gpt-j-6b", "rps": 1.0, "input_tokens": 500, "output_tokens": 200}
+    assert "context_window" not in inference_sections(answers)["model"]
+    longer = answers | {"model": "llama-3.1-8b", "input_tokens": 8000}
+    assert inference_sections(longer)["model"]["context_window"] == 8200
