@@ -70,12 +70,15 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     CLI's own transform (``sections.agent_into_workload``) derives calls/s and the mean prompt per call from it;
     the context window is the longest task's context, as ``--context-window`` would give it."""
     from ..inputs.sections import agent_into_workload
+    from ..inputs.types import DEFAULT_CONTEXT_WINDOW
 
     values = effective(answers)
     model = _model_section(values, answers)
     tokens_in, tokens_out = int(values["input_tokens"]), int(values["output_tokens"])
     is_agent = agent.is_agent(answers)
-    model["context_window"] = max(4096, agent.context_window(values) if is_agent else tokens_in + tokens_out)
+    window = agent.context_window(values) if is_agent else tokens_in + tokens_out
+    if window > DEFAULT_CONTEXT_WINDOW:  # else the planner's default: 4096, or the model's own window if shorter
+        model["context_window"] = window
     if "context_window" in answers:  # stated ("32k context"): the engine's max model length, as --context-window
         model["context_window"] = int(answers["context_window"])
     # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile unless they name

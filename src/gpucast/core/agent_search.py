@@ -82,11 +82,14 @@ def add_proposer(
         cfg.model, spec, precision=cfg.precision, kv_precision=cfg.kv_precision, tp=cfg.tp
     )
     left = kv_bytes - draft_w
-    tokens = int(left // (memory.kv_bytes_per_token_per_gpu + draft_kv)) if left > 0 else 0
-    if tokens < minimum_tokens:
+    # per GPU, then over the attention-DP groups, each caching its own sequences (as core.memory.estimate_memory)
+    per_group = int(left // (memory.kv_bytes_per_token_per_gpu + draft_kv)) if left > 0 else 0
+    tokens = per_group * max(1, cfg.attention_dp)
+    if per_group < minimum_tokens:
         raise InfeasibleError(
-            f"with the speculative proposer's weights and KV, the KV cache holds {tokens} tokens at "
-            f"TP={cfg.tp} PP={cfg.pp} on {cfg.gpu.name}, less than one {minimum_tokens}-token sequence"
+            f"with the speculative proposer's weights and KV, the KV cache holds {per_group} tokens"
+            + (" per attention-DP group" if cfg.attention_dp > 1 else "")
+            + f" at TP={cfg.tp} PP={cfg.pp} on {cfg.gpu.name}, less than one {minimum_tokens}-token sequence"
         )
     kv_limited = int(tokens // reserved_tokens)
     memory = replace(memory, kv_cache_gib=left / GIB, kv_capacity_tokens=tokens)

@@ -74,9 +74,13 @@ def replica_config(
     state_tokens = state_bytes_per_sequence_per_gpu(model, Precision.BF16, tp // attention_dp, pp) / (
         memory.kv_bytes_per_token_per_gpu
     )
-    if not short_kv_starts and memory.kv_capacity_tokens < settings.context_window + state_tokens * attention_dp:
+    # a sequence lives in one attention-DP group's pool: each group (vLLM: each DP engine core) must hold a window
+    if not short_kv_starts and memory.sequence_pool_tokens < settings.context_window + state_tokens:
+        held = f"{memory.kv_capacity_tokens} tokens"
+        if attention_dp > 1:
+            held += f" ({memory.sequence_pool_tokens} in each of its {attention_dp} attention-DP groups)"
         raise InfeasibleError(
-            f"KV cache holds {memory.kv_capacity_tokens} tokens at {layout.label()} on {gpu.name}, "
+            f"KV cache holds {held} at {layout.label()} on {gpu.name}, "
             f"less than one {settings.context_window}-token sequence (context window): the engine would not start; "
             "use a shorter context window or more GPUs per replica"
         )

@@ -87,10 +87,18 @@ class MemoryBreakdown:
     kv_cache_gib: float
     kv_bytes_per_token_per_gpu: float
     kv_capacity_tokens: int  # tokens the whole replica can hold in KV cache
+    attention_dp: int = 1  # attention data-parallel groups, each caching only its own sequences (core.layout)
 
     @property
     def fits(self) -> bool:
         return self.kv_cache_gib > 0.0
+
+    @property
+    def sequence_pool_tokens(self) -> int:
+        """The most KV tokens one sequence can hold: with attention data parallelism a sequence lives in one group's
+        pool (vLLM runs one engine core per DP rank, each checking that its own cache holds ``max_model_len``), so
+        the replica's capacity over the groups, not the whole of it."""
+        return self.kv_capacity_tokens // max(1, self.attention_dp)
 
 
 def embedding_bytes_per_param(precision: Precision) -> float:
@@ -278,4 +286,5 @@ def estimate_memory(
         kv_cache_gib=kv_cache / GIB,
         kv_bytes_per_token_per_gpu=kv_per_token,
         kv_capacity_tokens=capacity,
+        attention_dp=attention_dp,
     )

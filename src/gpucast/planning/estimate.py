@@ -32,6 +32,7 @@ from .estimate_request import DEFAULT_PRECISION, LOADS, EstimateRequest
 from .request import (
     check_profile_fits,
     check_request_fits,
+    check_window_fits,
     engine_gpus,
     resolve_model_spec,
     resolve_speculation,
@@ -96,6 +97,7 @@ def _build_replica(request: EstimateRequest) -> tuple[ReplicaConfig, Any, int, i
         check_request_fits(spec, request.input_tokens, request.output_tokens)
     else:
         check_profile_fits(spec, lengths)
+    check_window_fits(spec, request.max_model_len, "--max-model-len")
     precision, precision_note = resolve_precision(
         request.precision, spec, default=DEFAULT_PRECISION, from_catalog=request.model is not None
     )
@@ -229,14 +231,16 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         )
     window = _settings(request, loader.resolve_engine(request.engine), cfg.model).context_window
     needed = request.longest
-    if memory.kv_capacity_tokens < needed:
+    pool = memory.sequence_pool_tokens  # one attention-DP group's share: a sequence lives in one group
+    per_group = f" ({pool:,} in each of its {cfg.attention_dp} attention-DP groups)" if cfg.attention_dp > 1 else ""
+    if pool < needed:
         raise InfeasibleError(
-            f"KV cache holds {memory.kv_capacity_tokens} tokens at {cfg.layout.label()} on {cfg.gpu.name}, less than "
-            f"one {needed}-token request: the engine would reject it"
+            f"KV cache holds {memory.kv_capacity_tokens} tokens{per_group} at {cfg.layout.label()} on "
+            f"{cfg.gpu.name}, less than one {needed}-token request: the engine would reject it"
         )
-    if memory.kv_capacity_tokens < window:
+    if pool < window:
         warnings.append(
-            f"the KV cache holds {memory.kv_capacity_tokens:,} tokens, less than the {window:,}-token context: "
+            f"the KV cache holds {memory.kv_capacity_tokens:,} tokens{per_group}, less than the {window:,}-token context: "
             f"{loader.resolve_engine(request.engine).name} starts anyway and rejects prompts longer than that "
             "(vLLM would refuse to start)"
         )

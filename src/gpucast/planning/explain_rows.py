@@ -24,10 +24,13 @@ def explain(
     """Each intermediate quantity of the chosen configuration with the formula that gives it (``planned``: the
     planned peak's operating point, ``trigger`` the autoscaling triggers' one, as ``build_plan`` computed them)."""
     est, fleet = best.estimate, best.fleet
-    cfg, mem, point, step = est.config, est.memory, est.capacity, est.capacity.step
+    cfg, point, step = est.config, est.capacity, est.capacity.step
     gpu, eff, w = cfg.gpu, cfg.efficiency, request.workload
     params = count_parameters(cfg.model)
-    prefill = prefill_time(cfg.model, gpu, eff, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=w.input_tokens)
+    prefill = prefill_time(  # in the plan's MoE layout, as its TTFT has it
+        cfg.model, gpu, eff, precision=cfg.precision, tp=cfg.tp, pp=cfg.pp, tokens=w.input_tokens, ep=cfg.ep,
+        attention_dp=cfg.attention_dp,
+    )  # fmt: skip
     rows = [
         (
             "parameters (total / active)",
@@ -35,29 +38,7 @@ def explain(
             "counted from the architecture",
         ),
         ("bytes per parameter", f"{cfg.precision.bytes_per_param:.3f}", f"{cfg.precision.name} incl. scale overhead"),
-        ("weights per GPU", f"{mem.weights_gib:.2f} GiB", "params x bytes/param / (TP x PP)"),
-        ("usable memory per GPU", f"{mem.usable_gib:.2f} GiB", f"{gpu.memory_gib:g} GiB x gpu_memory_utilization"),
-        (
-            "activation peak per GPU",
-            f"{mem.activations_gib:.2f} GiB",
-            "max_batched_tokens x (4 hidden + 2 ffn/TP) x 2 B + logits",
-        ),
-        ("KV cache per GPU", f"{mem.kv_cache_gib:.2f} GiB", "usable - weights - activations - runtime overhead"),
-        (
-            "KV bytes per token per GPU",
-            f"{mem.kv_bytes_per_token_per_gpu:,.0f} B",
-            "2 x layers x kv_heads x head_dim x kv_bytes / shards",
-        ),
-        (
-            "KV capacity per replica",
-            f"{mem.kv_capacity_tokens:,} tokens",
-            "KV cache per GPU / KV bytes per token per GPU",
-        ),
-        (
-            "max concurrent sequences",
-            f"{cfg.max_sequences}",
-            "min(KV tokens / (input + output/2), engine max_num_seqs, --batch-size)",
-        ),
+        *_memory_rows(request, best),
         (
             "decode step: memory time",
             f"{step.memory_s * 1e3:.2f} ms",
@@ -71,14 +52,15 @@ def explain(
         (
             "decode step: TP communication",
             f"{step.comm_s * 1e3:.2f} ms",
-            "2 all-reduces per layer: latency + 2(TP-1)/TP x msg / link",
+            _communication(cfg.ep, cfg.attention_dp),
         ),
         ("decode step", f"{step.total_s * 1e3:.2f} ms", "max(memory, compute) + communication + step overhead"),
         (
             "prefill of one request",
             f"{prefill * 1e3:.1f} ms",
-            f"(2 x params x {w.input_tokens} + attention) / (peak x {eff.prefill_fraction:.2f}) "
-            f"+ {eff.prefill_serial_fraction:.2f} x weight read",
+            f"(2 x {'active ' if cfg.model.is_moe else ''}params x {w.input_tokens} + attention) / (peak x "
+            f"{eff.prefill_fraction:.2f}) + {eff.prefill_serial_fraction:.2f} x weight read"
+            + (" + communication + MoE layer overheads" if cfg.model.is_moe else ""),
         ),
         (
             "capacity per replica (requests/s)",
@@ -132,6 +114,54 @@ def explain(
             )
         )
     return [{"quantity": q, "value": v, "formula": f} for q, v, f in rows]
+
+
+def _communication(ep: int, attention_dp: int) -> str:
+    """The communication row's formula for the layout (``core.perf._stage_comm``): plain TP all-reduces; attention
+    DP reduces inside each group; EP dispatches and combines each MoE layer's tokens with two all-to-alls."""
+    allreduce = "latency + 2(TP-1)/TP x msg / link"
+    if ep == 1 and attention_dp == 1:
+        return f"2 all-reduces per layer: {allreduce}"
+    attention = "1 all-reduce per layer in each attention-DP group" if attention_dp > 1 else "1 all-reduce per layer"
+    if ep == 1:
+        return f"{attention} + 1 per MLP over TP: {allreduce}"
+    return f"{attention} + 2 all-to-alls per MoE layer (dispatch, combine over EP={ep})"
+
+
+def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, str, str]]:
+    """The memory rows, each formula the one ``core.memory`` applies to this engine's memory policy and this layout
+    (a fixed text gave vLLM's arithmetic for SGLang and TensorRT-LLM plans, the GQA cache for MLA models, and
+    neither the 16-bit embeddings, the attention weights attention-DP groups copy, nor the groups' pools)."""
+    cfg, mem = best.estimate.config, best.estimate.memory
+    gpu, model, dp, memory = cfg.gpu, cfg.model, cfg.attention_dp, request.settings.memory
+    weights = "params x bytes/param / (TP x PP), embeddings in 16-bit"
+    if dp > 1:
+        weights += f"; attention weights copied in each of the {dp} attention-DP groups"
+    usable, kv_cache = {
+        "static": (f"{gpu.memory_gib:g} GiB x mem_fraction_static", "usable - weights - runtime overhead (SGLang: "
+                   "activations live outside the fraction)"),
+        "free": (f"{gpu.memory_gib:g} GiB (the fraction applies to the free memory)",
+                 "kv_cache_free_gpu_mem_fraction x (usable - weights - activations - runtime overhead)"),
+    }.get(memory.memory_mode, (f"{gpu.memory_gib:g} GiB x gpu_memory_utilization",
+                               "usable - weights - activations - runtime overhead"))  # fmt: skip
+    mlp = "max(3 ffn/TP, experts/token x (3 moe_ffn/TP + hidden))" if model.is_moe else "3 ffn/TP"
+    per_token = "layers x (kv_lora_rank + rope dims) x kv_bytes / PP (MLA: one latent, on every GPU of a group)" if model.is_mla \
+        else "2 x layers x kv_heads x head_dim x kv_bytes / shards"  # fmt: skip
+    capacity = "KV cache per GPU / KV bytes per token per GPU"
+    if dp > 1:
+        capacity += f" x {dp} attention-DP groups (each caches its own sequences)"
+    held = "input + output" if memory.kv_reservation == "full" else "input + output/2"
+    return [
+        ("weights per GPU", f"{mem.weights_gib:.2f} GiB", weights),
+        ("usable memory per GPU", f"{mem.usable_gib:.2f} GiB", usable),
+        ("activation peak per GPU", f"{mem.activations_gib:.2f} GiB",
+         f"max_batched_tokens x (3 hidden + {mlp}) x 2 B + logits"),
+        ("KV cache per GPU", f"{mem.kv_cache_gib:.2f} GiB", kv_cache),
+        ("KV bytes per token per GPU", f"{mem.kv_bytes_per_token_per_gpu:,.0f} B", per_token),
+        ("KV capacity per replica", f"{mem.kv_capacity_tokens:,} tokens", capacity),
+        ("max concurrent sequences", f"{cfg.max_sequences}",
+         f"min(KV tokens / ({held}), engine max_num_seqs, --batch-size)"),
+    ]  # fmt: skip
 
 
 def _percentile_explain(slo: SLO, capacity: OperatingPoint) -> list[tuple[str, str, str]]:

@@ -126,6 +126,17 @@ def check_request_fits(spec: ModelSpec, input_tokens: int, output_tokens: int) -
         )
 
 
+def check_window_fits(spec: ModelSpec, context_window: int | None, flag: str = "--context-window") -> None:
+    """A ``--context-window`` beyond the model's own (``max_position_embeddings``) is an input error, as a request
+    longer than it is: the plan would launch an engine with that ``max_model_len``, which vLLM refuses ("User-specified
+    max_model_len ... is greater than the derived max_model_len") and SGLang too without an override flag."""
+    if context_window is not None and context_window > spec.max_context:
+        raise InputError(
+            f"{flag} {context_window:,} exceeds {spec.name}'s {spec.max_context:,}-token context window: "
+            "engines refuse a longer max_model_len; use at most that, or a longer-context model"
+        )
+
+
 def check_profile_fits(spec: ModelSpec, lengths: LengthProfile) -> None:
     """``check_request_fits`` for a length profile: its longest request must fit the model's context window."""
     if lengths.longest > spec.max_context:
@@ -165,6 +176,7 @@ def resolve(
     needed = workload.avg_input_tokens + workload.avg_output_tokens
     if model.model_name is not None or model.model_config_path is not None:  # a real checkpoint's own limit
         check_request_fits(spec, workload.avg_input_tokens, workload.avg_output_tokens)
+        check_window_fits(spec, model.context_window)
     if context_window < needed:
         raise InputError(
             f"--context-window {model.context_window} is smaller than input + output tokens "
@@ -284,8 +296,10 @@ def resolve_variant(
     del precision  # the draft runs at the target's precision (set per replica)
     notes: list[str] = []
     needed = workload.avg_input_tokens + workload.avg_output_tokens
-    # without --context-window: the seed's 4096, or the request itself where it is longer (the plan's assumptions say)
-    window = model.context_window if model.context_window is not None else max(DEFAULT_CONTEXT_WINDOW, needed)
+    # without --context-window: the seed's 4096 up to the model's own window (vLLM refuses a longer max_model_len:
+    # GPT-J's 2048), or the request itself where it is longer (the plan's assumptions say)
+    default = max(min(DEFAULT_CONTEXT_WINDOW, spec.max_context), needed)
+    window = model.context_window if model.context_window is not None else default
     shape: AgentShape | None = None
     agent = workload.agent
     if agent is not None:
