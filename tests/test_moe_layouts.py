@@ -167,3 +167,24 @@ def test_bad_layouts_are_one_line_errors(flags, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("engine", "extra", "expected"),
+    [
+        ("vllm", [], 8 * 256),  # an engine core per DP rank, each with max_num_seqs 256
+        ("vllm", ["--max-num-seqs", "100"], 8 * 100),  # the flag is the engine's: per rank
+        ("sglang", [], 256),  # SGLang divides --max-running-requests by its DP size itself
+        ("vllm", ["--dp-attention", "1"], 256),  # no attention DP: one scheduler
+    ],
+)
+def test_the_engine_sequence_limit_caps_each_attention_dp_rank_where_the_engine_schedules_each(engine, extra, expected):
+    """vLLM runs a scheduler per DP rank, each with --max-num-seqs (as the exports already wrote it, divided over
+    the ranks), but plans capped the whole DeepSeek-R1 replica at 256: 64 H200s for 20 req/s of 1k/1k where a
+    default vLLM deployment needs 24 (QA 2026-12-07)."""
+    flags = ["--dp-attention", "8", *extra] if "--dp-attention" not in extra else extra
+    out = _cli("estimate", "--model", "deepseek-r1", "--gpu", "H200", "--num-gpus", "8", "--tp", "8", "--ep", "8",
+               "--engine", engine, "--input-tokens", "1000", "--output-tokens", "1000", "--concurrency", "10",
+               "--json", *flags)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["max_concurrent_sequences"] == expected

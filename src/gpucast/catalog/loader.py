@@ -275,6 +275,14 @@ def efficiency_for(
     return _efficiency_for(gpu, engine, model, engine_version)
 
 
+def sequences_capped_per_dp_rank(engine_id: str) -> bool:
+    """Whether the engine's max-sequences limit caps each attention-DP rank (its own scheduler: vLLM's engine core
+    per DP rank, TensorRT-LLM's executor per rank) rather than the replica (SGLang divides its own by the DP size):
+    engine_flags.toml's ``[moe] seqs_per_attention_dp_rank``, which the exports divide the plan's concurrency by."""
+    moe = _read("engine_flags.toml").get("engines", {}).get(engine_id, {}).get("moe", {})
+    return str(moe.get("seqs_per_attention_dp_rank", "")).lower() == "true"
+
+
 def engine_release_note(engine: str, engine_version: str | None) -> str | None:
     """What a plan says where ``--engine-version`` names a release gpucast cannot tell from its current one, which
     it then plans as (``None`` otherwise): one newer than the newest release the catalog knows (the current stable

@@ -216,7 +216,10 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
         "--gpu-memory-utilization", type=float, help="engine memory fraction (default: the engine's, vLLM 0.90)"
     )
     extra.add_argument(
-        "--max-num-seqs", type=int, help="engine cap on concurrent sequences (default: the engine's, vLLM 256)"
+        "--max-num-seqs",
+        type=int,
+        help="engine cap on concurrent sequences, per attention-DP rank where each rank has its own scheduler (vLLM, "
+        "TensorRT-LLM), as the engine's flag (default: the engine's, vLLM 256)",
     )
     extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     extra.add_argument(
@@ -337,7 +340,8 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--engine-version", help="engine release, e.g. 0.7.3 (default: the current one)")
     what.add_argument("--gpu-memory-utilization", type=float, help="engine memory fraction (default per engine)")
     what.add_argument("--max-model-len", type=token_count, help="max tokens per sequence (default input + output)")
-    what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences (default per engine)")
+    what.add_argument("--max-num-seqs", type=int, help="engine cap on concurrent sequences, per attention-DP rank "
+                      "for vLLM and TensorRT-LLM as their flag (default per engine)")  # fmt: skip
     shape = parser.add_argument_group("requests and load")
     shape.add_argument("--input-tokens", type=token_count, help="input tokens per request (or --length-profile)")
     shape.add_argument("--output-tokens", type=token_count, help="output tokens per request (or --length-profile)")

@@ -71,6 +71,8 @@ class PlanSettings:
     safety_margin: float = 0.25  # extra capacity over peak traffic
     min_replicas: int = 2  # high availability: survive the loss of one replica
     engine_max_sequences: int = 256  # vLLM's default max_num_seqs
+    # the engine limit caps each attention-DP rank, not the replica (vLLM, TensorRT-LLM: a scheduler per rank)
+    max_sequences_per_dp_rank: bool = False
     max_sequences_cap: int | None = None  # the seed's --batch-size
     context_window: int = 4096  # max_model_len: one full-length sequence must fit
     memory: MemorySettings = MemorySettings()

@@ -151,6 +151,9 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
     if dp > 1:
         capacity += f" x {dp} attention-DP groups (each caches its own sequences)"
     held = "input + output" if memory.kv_reservation == "full" else "input + output/2"
+    engine_cap = "engine max_num_seqs"
+    if dp > 1 and request.settings.max_sequences_per_dp_rank:  # a scheduler per DP rank, each with the limit
+        engine_cap += f" x {dp} DP ranks"
     return [
         ("weights per GPU", f"{mem.weights_gib:.2f} GiB", weights),
         ("usable memory per GPU", f"{mem.usable_gib:.2f} GiB", usable),
@@ -160,7 +163,7 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
         ("KV bytes per token per GPU", f"{mem.kv_bytes_per_token_per_gpu:,.0f} B", per_token),
         ("KV capacity per replica", f"{mem.kv_capacity_tokens:,} tokens", capacity),
         ("max concurrent sequences", f"{cfg.max_sequences}",
-         f"min(KV tokens / ({held}), engine max_num_seqs, --batch-size)"),
+         f"min(KV tokens / ({held}), {engine_cap}, --batch-size)"),
     ]  # fmt: skip
 
 

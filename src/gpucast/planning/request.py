@@ -193,6 +193,7 @@ def resolve(
         safety_margin=options.safety_margin,
         min_replicas=options.min_replicas,
         engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
+        max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id),
         max_sequences_cap=model.batch_size,
         context_window=context_window,
         memory=for_engine_release(

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..catalog.loader import efficiency_for, era_for, load_engines, resolve_gpu, resolve_model
+from ..catalog.loader import (
+    efficiency_for,
+    era_for,
+    load_engines,
+    resolve_gpu,
+    resolve_model,
+    sequences_capped_per_dp_rank,
+)
 from ..core.inference import replica_config
 from ..core.memory import weight_bytes
 from ..core.percentiles import LengthProfile
@@ -231,6 +238,7 @@ def _add_row(
         window = int(input_tokens + output_tokens) if lengths else 1
         settings = PlanSettings(
             engine_max_sequences=max_seqs,
+            max_sequences_per_dp_rank=sequences_capped_per_dp_rank(engine_id),
             context_window=max(window, profile.longest) if profile is not None else window,
             memory=memory,
         )
