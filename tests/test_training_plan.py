@@ -200,3 +200,16 @@ def test_gpus_paid_for_anyway_join_the_run():
     )  # a GPU count the user gives is kept
     assert pinned.gpu_resources.required_gpus == 1
     assert plan.cost.total_training_cost < pinned.cost.total_training_cost / 4
+
+
+def test_optimize_cost_prices_more_gpus_than_the_fewest_that_fit():
+    """--optimize cost kept the fewest GPUs that fit: 70B full fine-tune on H100 took 32 GPUs (TP=8 PP=2, 17.9 h,
+    $3,946) where 64 (TP=4 PP=4) cost $3,712 in 8.4 h (QA 2026-12-07). The next counts are priced too."""
+    run = TrainingInput(dataset_size_tokens=2_000_000_000, sequence_length=4096, num_epochs=1, global_batch_size=256)
+    model, gpu = ModelConfig(model_name="llama-3.1-70b", precision="BF16"), GPUConfig("H100")
+    fewest = TrainingEngine().generate_plan(run, model, gpu, TrainingOptions(method="full"))
+    cheapest = TrainingEngine().generate_plan(run, model, gpu, TrainingOptions(method="full", optimize="cost"))
+    pinned = TrainingEngine().generate_plan(run, model, gpu, TrainingOptions(method="full", num_gpus=32))
+    assert fewest.gpu_resources.required_gpus == pinned.gpu_resources.required_gpus == 32
+    assert cheapest.gpu_resources.required_gpus > 32
+    assert cheapest.cost.total_training_cost < pinned.cost.total_training_cost

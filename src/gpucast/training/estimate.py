@@ -24,7 +24,8 @@ from ..inputs.training import (
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig, parse_precision
 from ..jsonable import dataclass_dict
 from ..planning.request import resolve_model_spec
-from .plan import GB, best_for_gpu, check_fp8_recipe, check_tp_heads, pinned_options
+from .pins import check_fp8_recipe, check_tp_heads, pinned_options
+from .plan import GB, best_for_gpu
 
 
 @dataclass
