@@ -146,3 +146,19 @@ def test_the_conversation_leaves_a_short_window_to_the_planner():
     assert "context_window" not in inference_sections(answers)["model"]
     longer = answers | {"model": "llama-3.1-8b", "input_tokens": 8000}
     assert inference_sections(longer)["model"]["context_window"] == 8200
+
+
+def test_a_cost_left_out_says_which_pricing_the_cloud_sells():
+    """`--cloud vast` at the default on-demand pricing said only "cost omitted": Vast.ai sells marketplace capacity,
+    and the warning now says so and names the flag (QA 2026-12-07)."""
+    plan = plan_inference(
+        LLMWorkloadInput(2, 1000, 200), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("rtx-4090"),
+        ServingOptions(cloud="vast"),
+    ).to_dict()  # fmt: skip
+    assert plan["cost"] is None
+    assert any("vast sells it at marketplace pricing: add --pricing marketplace" in w for w in plan["warnings"])
+    priced = plan_inference(
+        LLMWorkloadInput(2, 1000, 200), ModelConfig(model_name="llama-3.1-8b"), GPUConfig("rtx-4090"),
+        ServingOptions(cloud="vast", pricing="marketplace"),
+    ).to_dict()  # fmt: skip
+    assert priced["cost"]["monthly_gpu_cost"] > 0

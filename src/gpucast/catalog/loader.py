@@ -180,6 +180,18 @@ def prices_for(cloud: str, gpu_id: str, region: str | None = None) -> list[Insta
     return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id and region in (None, p.region)]
 
 
+def pricing_hint(pricing: str, clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> str:
+    """What to add to "no <pricing> price ... cost omitted": the pricing models the clouds do sell the GPU under
+    ("vast sells it at marketplace pricing: add --pricing marketplace"), or "" when they sell it under none."""
+    from ..core.cost import PRICING_MODELS
+
+    offers = offers_for(clouds_, gpu_id, region)
+    sold = [model for model in PRICING_MODELS if model != pricing and any(o.hourly(model) for o in offers)]
+    if not sold:
+        return ""
+    return f" ({', '.join(clouds_)} sells it at {' or '.join(sold)} pricing: add --pricing {sold[0]})"
+
+
 def offers_for(clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> list[InstancePrice]:
     """Every price row of the GPU on any of ``clouds_`` (in ``region`` when given)."""
     return list(_offers(tuple(clouds_), gpu_id, region))

@@ -299,7 +299,8 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         notes.append(release)
     if best.cost_at_peak is None:
         where = ", ".join(request.searched_clouds) + (f" in {request.region}" if request.region else "")
-        notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {where}: cost omitted")
+        hint = loader.pricing_hint(request.options.pricing, tuple(request.searched_clouds), cfg.gpu.id, request.region)
+        notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {where}: cost omitted{hint}")
     elif stale := stale_warning(best.cost_at_peak.as_of, request.options.price_max_age_days):
         notes.append(stale)
     if best.cost_at_peak is not None and (idle := best.cost_at_peak.paid_gpus - best.total_gpus) >= cfg.gpus:

@@ -50,7 +50,8 @@ def plan_warnings(
     tokens_per_step = setup.tokens_per_step
     warnings = []
     if not priced:
-        warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted")
+        hint = loader.pricing_hint(options.pricing, (options.cloud,), gpu.id)
+        warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted{hint}")
     if single is not None:
         startup, minimum = loader.run_overhead()
         warnings.append(
