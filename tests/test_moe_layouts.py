@@ -172,10 +172,10 @@ def test_bad_layouts_are_one_line_errors(flags, message):
 @pytest.mark.parametrize(
     ("engine", "extra", "expected"),
     [
-        ("vllm", [], 8 * 256),  # an engine core per DP rank, each with max_num_seqs 256
+        ("vllm", ["--engine-version", "0.8.5"], 8 * 256),  # an engine core per DP rank, each with max_num_seqs 256
         ("vllm", ["--max-num-seqs", "100"], 8 * 100),  # the flag is the engine's: per rank
         ("sglang", [], 256),  # SGLang divides --max-running-requests by its DP size itself
-        ("vllm", ["--dp-attention", "1"], 256),  # no attention DP: one scheduler
+        ("vllm", ["--dp-attention", "1", "--engine-version", "0.8.5"], 256),  # no attention DP: one scheduler
     ],
 )
 def test_the_engine_sequence_limit_caps_each_attention_dp_rank_where_the_engine_schedules_each(engine, extra, expected):
@@ -186,5 +186,25 @@ def test_the_engine_sequence_limit_caps_each_attention_dp_rank_where_the_engine_
     out = _cli("estimate", "--model", "deepseek-r1", "--gpu", "H200", "--num-gpus", "8", "--tp", "8", "--ep", "8",
                "--engine", engine, "--input-tokens", "1000", "--output-tokens", "1000", "--concurrency", "10",
                "--json", *flags)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["max_concurrent_sequences"] == expected
+
+
+@pytest.mark.parametrize(
+    ("gpu", "extra", "expected"),
+    [
+        ("H100", [], 1024),  # vLLM 0.9+: 1024 on a GPU of 70 GiB or more
+        ("H100", ["--engine-version", "0.8.5"], 256),  # before it, 256
+        ("H100", ["--max-num-seqs", "300"], 300),  # given: as given
+        ("A100-80GB", [], 256),  # vLLM leaves A100s at 256 (vllm-project/vllm#17885)
+        ("L40S", [], 256),  # 48 GB: below 70 GiB
+    ],
+)
+def test_vllm_runs_1024_sequences_by_default_on_large_gpus(gpu, extra, expected):
+    """vLLM's EngineArgs.get_batch_defaults gives max_num_seqs 1024 on GPUs of 70 GiB+ that are not A100s, 256
+    elsewhere; gpucast capped every GPU at 256, so H100 plans were "limited by max-num-seqs" where the engine runs
+    four times as many sequences (2026-12-07)."""
+    out = _cli("estimate", "--model", "llama-3.1-8b", "--gpu", gpu, "--num-gpus", "1", "--input-tokens", "200",
+               "--output-tokens", "100", "--concurrency", "10", "--json", *extra)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["max_concurrent_sequences"] == expected

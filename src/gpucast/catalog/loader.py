@@ -24,7 +24,7 @@ from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
     from ..core.training import TrainingEfficiency
-from ..core.specs import PRECISION_NAMES, EngineSpec, GPUSpec, ModelSpec
+from ..core.specs import PRECISION_NAMES, EngineSpec, GPUSpec, LargeGPUDefault, ModelSpec
 from ..errors import CatalogError, ConfigError, InputError, UnknownGPUError, UnknownModelError
 from .price_rows import merge, price_rows
 
@@ -59,6 +59,10 @@ def _build(cls: type, key: str, entry: dict[str, Any], filename: str) -> Any:
     for name in ("aliases", "vendors"):
         if name in values:
             values[name] = tuple(values[name])
+    if isinstance(values.get("large_gpu"), dict):  # engines.toml [engines.<id>.large_gpu]
+        rule = dict(values["large_gpu"])
+        rule.pop("source", None)
+        values["large_gpu"] = LargeGPUDefault(**{**rule, "excluded": tuple(rule.get("excluded", ()))})
     if isinstance(values.get("runtime_overhead_by_vendor"), dict):  # engines.toml: { nvidia = 1.0, amd = 2.8 }
         values["runtime_overhead_by_vendor"] = tuple(sorted(values["runtime_overhead_by_vendor"].items()))
     try:
@@ -285,6 +289,16 @@ def efficiency_for(
     Memoized, as the tables it reads are: a plan page asks for it once per GPU and cloud, and one object per answer
     keeps its hash, computed once, for the replica configurations that hold it."""
     return _efficiency_for(gpu, engine, model, engine_version)
+
+
+def large_gpu_rule(engine: EngineSpec, engine_version: str | None) -> LargeGPUDefault | None:
+    """The engine's large-GPU default limit for the release asked (None: the plain default applies on every GPU,
+    because the engine has none or ``engine_version`` predates it)."""
+    rule = engine.large_gpu
+    if rule is None or engine_version is None or not rule.since:
+        return rule
+    asked, since = parse_engine_version(engine_version), parse_engine_version(rule.since)
+    return rule if asked is None or since is None or asked >= since else None
 
 
 def sequences_capped_per_dp_rank(engine_id: str) -> bool:

@@ -247,6 +247,21 @@ class GPUSpec:
 
 
 @dataclass(frozen=True)
+class LargeGPUDefault:
+    """An engine default that differs on large GPUs: vLLM (since 0.9) runs up to 1024 sequences, not 256, on a GPU
+    whose device memory is at least 70 GiB unless it is an A100 (``EngineArgs.get_batch_defaults``)."""
+
+    max_num_seqs: int
+    min_gib: float  # device memory as the runtime reports it (GPUSpec.cuda_memory_bytes)
+    excluded: tuple[str, ...] = ()  # GPU name fragments the rule skips ("a100")
+    since: str = ""  # the first release with it; older releases keep the engine's plain default
+
+    def applies(self, gpu: GPUSpec) -> bool:
+        name = f"{gpu.id} {gpu.name}".lower()
+        return gpu.cuda_memory_bytes >= self.min_gib * GIB and not any(part in name for part in self.excluded)
+
+
+@dataclass(frozen=True)
 class EngineSpec:
     """A serving engine's memory policy and default limits (catalog ``engines.toml``)."""
 
@@ -291,6 +306,8 @@ class EngineSpec:
     # the GPU vendors (GPUSpec.vendor) the engine runs on; () = any. TensorRT-LLM and NIM are CUDA-only, so a plan
     # must never put them on an AMD Instinct GPU
     vendors: tuple[str, ...] = ()
+    # a default limit that differs on large GPUs (engines.toml [engines.<id>.large_gpu]); None = one default
+    large_gpu: LargeGPUDefault | None = None
 
     def runs_on(self, gpu: GPUSpec) -> bool:
         """Whether the engine runs on ``gpu`` at all (its vendor's software stack)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .memory import MemorySettings
 from .percentiles import LengthProfile
 from .serving import OperatingPoint
+from .specs import GPUSpec, LargeGPUDefault
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,15 @@ class PlanSettings:
     engine_max_sequences: int = 256  # vLLM's default max_num_seqs
     # the engine limit caps each attention-DP rank, not the replica (vLLM, TensorRT-LLM: a scheduler per rank)
     max_sequences_per_dp_rank: bool = False
+    # the engine's default limit on large GPUs, in place of engine_max_sequences there (vLLM: 1024 on 70 GiB+ GPUs
+    # but A100); None when --max-num-seqs is given or the release predates it
+    large_gpu_max_sequences: LargeGPUDefault | None = None
+
+    def engine_sequence_limit(self, gpu: GPUSpec) -> int:
+        """The engine's sequence limit per scheduler on ``gpu``: the large-GPU default where it applies."""
+        rule = self.large_gpu_max_sequences
+        return rule.max_num_seqs if rule is not None and rule.applies(gpu) else self.engine_max_sequences
+
     max_sequences_cap: int | None = None  # the seed's --batch-size
     context_window: int = 4096  # max_model_len: one full-length sequence must fit
     memory: MemorySettings = MemorySettings()

@@ -12,8 +12,8 @@ from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.search import Candidate
 from ..core.serving import OperatingPoint
-from ..core.specs import GIB
-from ..core.workload import SLO
+from ..core.specs import GIB, GPUSpec
+from ..core.workload import SLO, PlanSettings
 from ..plans.inference import (
     Alternative,
     CostEstimate,
@@ -260,7 +260,8 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         "prefill, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
-        f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most {s.engine_max_sequences} sequences per replica",
+        f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
+        f"{_sequence_limit_text(s, best.estimate.config.gpu, best.estimate.config.attention_dp)}",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
         f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms "
         f"+ {eff.sequence_overhead_s * 1e6:.1f} us per sequence",
@@ -315,3 +316,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"
         )
     return notes
+
+
+def _sequence_limit_text(settings: PlanSettings, gpu: GPUSpec, attention_dp: int) -> str:
+    """The engine's sequence limit as the plan applies it: per GPU class, and per attention-DP rank where each rank
+    schedules its own ("1024 sequences per DP rank x 8 = 8192 per replica")."""
+    limit = settings.engine_sequence_limit(gpu)
+    if attention_dp > 1 and settings.max_sequences_per_dp_rank:
+        return f"{limit} sequences per DP rank x {attention_dp} = {limit * attention_dp} per replica"
+    return f"{limit} sequences per replica"

@@ -162,6 +162,7 @@ def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
     return PlanSettings(
         engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
         max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id),
+        large_gpu_max_sequences=None if request.max_num_seqs else loader.large_gpu_rule(engine, request.engine_version),
         context_window=request.max_model_len or needed,
         memory=for_engine_release(
             MemorySettings.for_engine(engine, fraction),

@@ -65,7 +65,8 @@ def _echo(
         "safety_margin": opts.safety_margin,
         "min_replicas": opts.min_replicas,
         "gpu_memory_utilization": request.settings.memory.gpu_memory_utilization,
-        "max_num_seqs": request.settings.engine_max_sequences,
+        # as given (None: the engine's default, which depends on the GPU: vLLM 256, 1024 on 70 GiB+ GPUs but A100)
+        "max_num_seqs": opts.max_num_seqs,
         "engine": opts.engine,
         **_echo_options(workload, opts),
     }

@@ -194,6 +194,7 @@ def resolve(
         min_replicas=options.min_replicas,
         engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
         max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id),
+        large_gpu_max_sequences=None if options.max_num_seqs else loader.large_gpu_rule(engine, options.engine_version),
         max_sequences_cap=model.batch_size,
         context_window=context_window,
         memory=for_engine_release(

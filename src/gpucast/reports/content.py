@@ -245,7 +245,8 @@ def inference_risks(plan: dict[str, Any]) -> list[str]:
         risks.append(f"Prices are as of {cost.get('price_as_of')} ({cost.get('price_age_days')} days old): run "
                      "`gpucast prices update` before committing to this budget.")  # fmt: skip
     if thr.get("concurrency_limit") == "max-num-seqs":
-        risks.append(f"Concurrency is capped by the engine's max-num-seqs ({inputs.get('max_num_seqs')}), not by "
+        risks.append(f"Concurrency is capped by the engine's max-num-seqs ({res['max_concurrent_sequences']} "
+                     "sequences per replica), not by "
                      "memory: the KV cache has room for more; raising it trades latency for throughput.")  # fmt: skip
     if res["max_concurrent_sequences"] and inputs["context_window"] > res["kv_cache_tokens"]:
         risks.append("The KV cache holds less than one full context window: long requests will be preempted.")

@@ -23,11 +23,13 @@ from typing import Any
 from ..catalog.loader import (
     efficiency_for,
     era_for,
+    large_gpu_rule,
     load_engines,
     resolve_gpu,
     resolve_model,
     sequences_capped_per_dp_rank,
 )
+from ..core.engine_era import parse_engine_version
 from ..core.inference import replica_config
 from ..core.memory import weight_bytes
 from ..core.percentiles import LengthProfile
@@ -202,6 +204,11 @@ def _add_row(
     if precision is None or kv_precision is None:
         raise _Skip(f"precision {row['precision']!r}/{row['kv_precision']!r} unknown")
     model = engine.serves(model)
+    # the release's default on a large GPU (vLLM 0.9+: 1024 on 70 GiB+ but A100), where the row states its release: a
+    # row that does not (OCI's 2024 MI300X blog) is read with the plain default, as the fit always read it
+    rule = large_gpu_rule(engine, release) if parse_engine_version(release) is not None else None
+    if rule is not None and rule.applies(gpu):
+        max_seqs = rule.max_num_seqs
     requests = request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
