@@ -89,7 +89,9 @@ def test_accelmark_run_past_capacity_is_a_short_backlog() -> None:
     rows = {r.id: r for r in validate_file(PERCENTILES / "accelmark_vllm073_sharegpt_gpt4.csv").rows}
     for row_id in ("am-139", "am-140", "am-141"):
         assert 0.5 < rows[row_id].predicted / rows[row_id].measured < 2.0
-    assert rows["am-1"].predicted == pytest.approx(17.9, abs=0.05)  # the analytic p50 TTFT, as before
+    assert rows["am-1"].predicted == pytest.approx(
+        17.85, abs=0.05
+    )  # the analytic p50 TTFT (17.9 before the refit of 2026-12-07)
 
 
 def test_undefined_utilization_is_never_read_as_steady() -> None:

@@ -110,7 +110,7 @@ def test_explain_memory_formulas_give_the_values_beside_them(model, precision, g
     assert ("all-to-alls" in comm_f) == (res["expert_parallel"] > 1)
     seqs, seqs_f = rows["max concurrent sequences"]
     held = 1000 + (300 if "input + output)" in seqs_f else 150)
-    assert seqs == min(capacity // held, inputs["max_num_seqs"])
+    assert seqs == min(capacity // held, _engine_limit(engine, res["recommended_gpu_type"], groups))
 
 
 def test_the_default_context_window_stays_within_the_models_own():
@@ -162,3 +162,14 @@ def test_a_cost_left_out_says_which_pricing_the_cloud_sells():
         ServingOptions(cloud="vast", pricing="marketplace"),
     ).to_dict()  # fmt: skip
     assert priced["cost"]["monthly_gpu_cost"] > 0
+
+
+def _engine_limit(engine: str, gpu_name: str, groups: int) -> int:
+    """The engine's default sequence limit on the plan's GPU (vLLM 1024 on 70 GiB+ GPUs but A100, else 256), per
+    attention-DP rank where each rank schedules its own."""
+    from gpucast.catalog import loader
+
+    spec, gpu = loader.resolve_engine(engine), loader.resolve_gpu(gpu_name)
+    rule = loader.large_gpu_rule(spec, None)
+    limit = rule.max_num_seqs if rule is not None and rule.applies(gpu) else spec.max_num_seqs
+    return limit * (groups if loader.sequences_capped_per_dp_rank(spec.id) else 1)

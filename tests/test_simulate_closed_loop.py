@@ -113,8 +113,9 @@ def test_validation_rows_take_the_closed_loop_where_the_burst_reaches_the_p99() 
     rows = {r.id: r for r in validate_file(PERCENTILES / "vllm_qwen3_30b_a3b_h100_random.csv").rows}
     assert 0.65 < rows["q3moe-3"].predicted / rows["q3moe-3"].measured < 1.35
     assert 0.65 < rows["q3moe-2"].predicted / rows["q3moe-2"].measured < 1.35
-    assert rows["q3moe-1"].predicted == pytest.approx(254.6, abs=0.1)  # ttft_ms: the mean model's (-4.7%), as before
+    # the mean model's TTFT (-4.7%); the pins below moved by 0.1-0.3 ms with the refit of 2026-12-07
+    assert rows["q3moe-1"].predicted == pytest.approx(254.3, abs=0.1)
     gpustack = {r.id: r for r in validate_file(PERCENTILES / "gpustack_qwen3_8b_h100_sharegpt.csv").rows}
-    assert gpustack["gps-pct-44"].predicted == pytest.approx(63.3, abs=0.05)  # concurrency 1, analytic
-    assert gpustack["gps-pct-50"].predicted == pytest.approx(63.3, abs=0.05)  # concurrency 2, analytic
+    assert gpustack["gps-pct-44"].predicted == pytest.approx(63.23, abs=0.05)  # concurrency 1, analytic
+    assert gpustack["gps-pct-50"].predicted == pytest.approx(63.23, abs=0.05)  # concurrency 2, analytic
     assert not math.isclose(gpustack["gps-pct-56"].predicted, 66.3, abs_tol=0.5)  # concurrency 8: simulated
