@@ -181,6 +181,17 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
     return found
 
 
+# stated answers that `gpucast predict` has no flag for: the summary names them instead of dropping them unsaid
+# (its --growth-rate is % per month on top of the fitted trend, not the serving plan's one-off growth)
+FORECAST_UNUSED = ("model_size", "ttft_ms", "itl_ms", "e2e_ms", "slo_percentile", "context_window", "pricing", "engine",
+                   "tp", "pp", "growth_rate", "llm_calls")  # fmt: skip
+
+
+def forecast_unused(answers: Values) -> Values:
+    """The answers a forecast cannot use (a size needs a catalog name: the capacity timeline is left out)."""
+    return {key: answers[key] for key in FORECAST_UNUSED if key in answers}
+
+
 def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
     """Run ``gpucast predict`` with the answers as its flags (the same code path, the same output)."""
     from ..console.flags import add_save_flags
@@ -191,6 +202,8 @@ def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
     if "model_size" not in answers:
         argv += ["--model", values["model"], "--input-tokens", str(int(values["input_tokens"])),
                  "--output-tokens", str(int(values["output_tokens"]))]  # fmt: skip
+    if "precision" in answers and "model_size" not in answers:
+        argv += ["--precision", str(answers["precision"])]
     if values.get("gpu"):
         argv += ["--gpu", values["gpu"]]
     parser = argparse.ArgumentParser(prog="gpucast predict", add_help=False)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ..wording import counted, rate
 from . import agent, llm, names
-from .compute import effective
+from .compute import effective, forecast_unused
 from .errors import AnswerError
 from .parse import UNSURE, Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
@@ -328,11 +328,13 @@ def summary_lines(answers: Values) -> list[str]:
     if intent == "forecast":
         lines.insert(1, f"History:   {v.get('history', '(missing)')}, forecast {v['horizon']} ahead")
     if intent == "compare":
-        lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else "aws, gcp and azure"))
+        lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else
+                                             "every cloud of the price catalog"))  # fmt: skip
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
         stated = [f"{v['pricing']} pricing" if "pricing" in v else "", f"engine {v['engine']}" if "engine" in v else "",
                   f"TP={v['tp']}" if "tp" in v else "", f"PP={v['pp']}" if "pp" in v else ""]  # fmt: skip
+        stated = stated if intent != "forecast" else []  # a forecast's "Not used" line names them
         lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated if part))
     if intent == "training":
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
@@ -341,6 +343,10 @@ def summary_lines(answers: Values) -> list[str]:
     if intent == "forecast":
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
                      "(the load comes from the history)")  # fmt: skip
+        if unused := forecast_unused(answers):  # said, and not silently dropped: `gpucast predict` has no such flag
+            lines.append(f"Not used:  {describe(unused, answers)} (a forecast plans with `gpucast predict`'s defaults"
+                         + ("; a size without a catalog model name gets no capacity timeline" if "model_size" in unused
+                            else "") + ")")  # fmt: skip
         return lines
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
