@@ -166,3 +166,14 @@ def test_comparing_every_cloud_says_every_cloud():
 
     assert "Compare:   every GPU on every cloud of the price catalog" in summary_lines({"intent": "compare"})
     assert BY_KEY["clouds"].shown({"intent": "compare"}) == "all: every cloud of the price catalog"
+
+
+def test_a_fine_tuning_summary_names_the_serving_answers_it_cannot_use():
+    """'fine-tune ..., 20 rps, ttft under 1s, with sglang' planned the training run and dropped the rest unsaid,
+    the summary even showing "engine sglang" beside the GPU as if it were used."""
+    from gpucast.chat.session import summary_lines
+
+    lines = summary_lines({"intent": "training", "model": "llama-3.1-8b", "gpu": "h100-sxm", "cloud": "aws",
+                           "rps": 20.0, "ttft_ms": 1000.0, "engine": "sglang", "tp": 2})  # fmt: skip
+    assert "GPU:       H100-SXM on aws, TP=2" in lines
+    assert lines[-1].startswith("Not used:  20 requests/s on average, first token within 1 s, engine sglang (")

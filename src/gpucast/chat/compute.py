@@ -181,15 +181,20 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
     return found
 
 
-# stated answers that `gpucast predict` has no flag for: the summary names them instead of dropping them unsaid
-# (its --growth-rate is % per month on top of the fitted trend, not the serving plan's one-off growth)
-FORECAST_UNUSED = ("model_size", "ttft_ms", "itl_ms", "e2e_ms", "slo_percentile", "context_window", "pricing", "engine",
-                   "tp", "pp", "growth_rate", "llm_calls")  # fmt: skip
+# stated answers the goal's command has no setting for: the summary names them instead of dropping them unsaid.
+# `gpucast predict` takes its load from the history (its --growth-rate is % per month on the fitted trend, not the
+# serving plan's one-off growth); `gpucast training` has no request rate, prompt, latency target or engine.
+_SERVING_ONLY = ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", "ttft_ms", "itl_ms", "e2e_ms",
+                 "slo_percentile", "context_window", "engine", "growth_rate", "llm_calls")  # fmt: skip
+UNUSED = {"forecast": ("model_size", *_SERVING_ONLY[:2], "peak_multiplier", *_SERVING_ONLY[5:], "pricing", "tp", "pp"),
+          "training": (*_SERVING_ONLY, "history", "horizon")}  # fmt: skip
 
 
-def forecast_unused(answers: Values) -> Values:
-    """The answers a forecast cannot use (a size needs a catalog name: the capacity timeline is left out)."""
-    return {key: answers[key] for key in FORECAST_UNUSED if key in answers}
+def unused_answers(answers: Values) -> Values:
+    """The stated answers the plan for the goal cannot use (a forecast of a bare size gets no capacity timeline: it
+    needs a catalog model name)."""
+    keys = UNUSED.get(effective(answers)["intent"], ())
+    return {key: answers[key] for key in keys if key in answers}
 
 
 def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:

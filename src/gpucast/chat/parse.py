@@ -211,7 +211,9 @@ def _tokens(low: str) -> Values:
         return out
     fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
-    ins = (rf"{_N}{tok}\s*(?:in|input|context(?![ -]?(?:window|length|len|size)\b)|of input|of prompt)\b",
+    # "8k tokens of context" is the prompt; a bare "32k context" is the window (serving_terms), not also a prompt
+    ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
+           rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ..wording import counted, rate
 from . import agent, llm, names
-from .compute import effective, forecast_unused
+from .compute import effective, unused_answers
 from .errors import AnswerError
 from .parse import UNSURE, Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
@@ -332,22 +332,18 @@ def summary_lines(answers: Values) -> list[str]:
                                              "every cloud of the price catalog"))  # fmt: skip
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        stated = [f"{v['pricing']} pricing" if "pricing" in v else "", f"engine {v['engine']}" if "engine" in v else "",
-                  f"TP={v['tp']}" if "tp" in v else "", f"PP={v['pp']}" if "pp" in v else ""]  # fmt: skip
-        stated = stated if intent != "forecast" else []  # a forecast's "Not used" line names them
-        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated if part))
+        shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}"}
+        unused = unused_answers(answers)  # on the "Not used" line instead
+        stated = [form.format(v[key]) for key, form in shown.items() if key in v and key not in unused]
+        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated))
     if intent == "training":
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip
-        return lines
+        return lines + _not_used(answers)
     if intent == "forecast":
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
                      "(the load comes from the history)")  # fmt: skip
-        if unused := forecast_unused(answers):  # said, and not silently dropped: `gpucast predict` has no such flag
-            lines.append(f"Not used:  {describe(unused, answers)} (a forecast plans with `gpucast predict`'s defaults"
-                         + ("; a size without a catalog model name gets no capacity timeline" if "model_size" in unused
-                            else "") + ")")  # fmt: skip
-        return lines
+        return lines + _not_used(answers)
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
@@ -369,3 +365,14 @@ def summary_lines(answers: Values) -> list[str]:
         + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
     )
     return lines
+
+
+def _not_used(answers: Values) -> list[str]:
+    """A "Not used" line for what was said and the goal's command cannot take (it was dropped unsaid)."""
+    unused = unused_answers(answers)
+    if not unused:
+        return []
+    why = {"training": "a fine-tuning plan has no request rate, latency target or serving engine",
+           "forecast": "a forecast takes its load from the history and plans with `gpucast predict`'s defaults"}  # fmt: skip
+    size = "; a size without a catalog model name gets no capacity timeline" if "model_size" in unused else ""
+    return [f"Not used:  {describe(unused, answers)} ({why[effective(answers)['intent']]}{size})"]
