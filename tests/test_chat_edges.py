@@ -177,3 +177,17 @@ def test_a_fine_tuning_summary_names_the_serving_answers_it_cannot_use():
                            "rps": 20.0, "ttft_ms": 1000.0, "engine": "sglang", "tp": 2})  # fmt: skip
     assert "GPU:       H100-SXM on aws, TP=2" in lines
     assert lines[-1].startswith("Not used:  20 requests/s on average, first token within 1 s, engine sglang (")
+
+
+def test_a_change_typed_after_the_plan_is_confirmed_and_planned_again(tmp_path):
+    """'30 rps' at "What next?" got "I don't know '30' here": a change after the plan needed a new conversation.
+    Now it is applied as at the summary, confirmed and planned again; the export equals `gpucast inference`."""
+    from test_chat_session import chat, cli_json
+
+    out = tmp_path / "plan.json"
+    result = chat(stdin=f"serve llama 3.1 8b on L4 on gcp, 10 rps, 1k in 200 out\n2x\n1s\nyes\n30 rps\n\njson {out}\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Computing the plan") == 2 and "I don't know" not in result.stdout
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "L4", "--cloud", "gcp", "--rps", "30",
+                   "--input-tokens", "1000", "--output-tokens", "200", "--peak-multiplier", "2", "--ttft-slo-ms", "1000")  # fmt: skip
+    assert json.loads(out.read_text())["gpu_resources"] == cli["gpu_resources"]
