@@ -150,10 +150,13 @@ def test_a_forecast_passes_the_precision_and_names_what_it_cannot_use(tmp_path):
     history = Path(__file__).resolve().parents[1] / "docs" / "sample-traffic.csv"
     out = tmp_path / "forecast.json"
     result = chat(stdin=f"forecast llama 3.1 70b on H100 in fp8 with ttft under 500ms on spot\n{history}\n\n\n\n"
-                        f"json {out}\ndone\n")  # fmt: skip
+                        f"json {out}\nmarkdown {tmp_path / 'forecast.md'}\ncompare\ndone\n")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Not used:  first token within 500 ms, spot pricing" in result.stdout
     assert "H100-SXM on aws\n" in result.stdout
+    # "markdown" failed with "plan is not a gpucast plan" and "compare" pointed a forecast to fine-tuning
+    assert "a Markdown report is made of a serving or training plan" in result.stdout
+    assert "for a forecast, type another GPU" in result.stdout and "fine-tuning" not in result.stdout
     cli = cli_json("predict", "--history", str(history), "--model", "llama-3.1-70b", "--gpu", "H100", "--precision",
                    "FP8", "--input-tokens", "1000", "--output-tokens", "300")  # fmt: skip
     assert json.loads(out.read_text()) == cli

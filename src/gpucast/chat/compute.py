@@ -184,10 +184,13 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
 # stated answers the goal's command has no setting for: the summary names them instead of dropping them unsaid.
 # `gpucast predict` takes its load from the history (its --growth-rate is % per month on the fitted trend, not the
 # serving plan's one-off growth); `gpucast training` has no request rate, prompt, latency target or engine.
-_SERVING_ONLY = ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", "ttft_ms", "itl_ms", "e2e_ms",
-                 "slo_percentile", "context_window", "engine", "growth_rate", "llm_calls")  # fmt: skip
-UNUSED = {"forecast": ("model_size", *_SERVING_ONLY[:2], "peak_multiplier", *_SERVING_ONLY[5:], "pricing", "tp", "pp"),
-          "training": (*_SERVING_ONLY, "history", "horizon")}  # fmt: skip
+_LATENCY = ("ttft_ms", "itl_ms", "e2e_ms", "slo_percentile")
+_SERVING = ("context_window", "engine", "growth_rate", "llm_calls")
+_TRAINING = ("method", "dataset_tokens", "epochs", "seq_len", "global_batch", "history", "horizon")
+UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp"),
+          "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
+                       "history", "horizon"),
+          "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip
 
 
 def unused_answers(answers: Values) -> Values:

@@ -201,6 +201,8 @@ def _export(session: Session, outcome: compute.Outcome, path: str, *, markdown: 
         write_json(path, data)
         session.say(f"Plan written to {path} (JSON).")
         return
+    if outcome.command == "predict":  # markdown_report reads serving and training plans only
+        raise InputError("a Markdown report is made of a serving or training plan; 'json [FILE]' writes the forecast")
     if not isinstance(data, dict):
         json_path = str(Path(path).with_suffix(".json"))
         write_json(json_path, data)
@@ -214,7 +216,9 @@ def _export(session: Session, outcome: compute.Outcome, path: str, *, markdown: 
 
 def _compare_options(session: Session, outcome: compute.Outcome) -> None:
     if outcome.command not in ("inference", "compare"):
-        session.say("'compare' ranks GPUs for serving; for fine-tuning see `gpucast compare --mode training`.")
+        other = ("for fine-tuning see `gpucast compare --mode training`" if outcome.command == "training" else
+                 "for a forecast, type another GPU (e.g. 'on H100') to plan its timeline again")  # fmt: skip
+        session.say(f"'compare' ranks GPUs for serving; {other}.")
         return
     from ..console import render
 

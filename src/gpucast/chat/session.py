@@ -364,7 +364,7 @@ def summary_lines(answers: Values) -> list[str]:
         + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
         + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
     )
-    return lines
+    return lines + _not_used(answers)
 
 
 def _not_used(answers: Values) -> list[str]:
@@ -373,6 +373,8 @@ def _not_used(answers: Values) -> list[str]:
     if not unused:
         return []
     why = {"training": "a fine-tuning plan has no request rate, latency target or serving engine",
+           "inference": "a serving plan has no training data or traffic history",
+           "compare": "a GPU comparison has no training data or traffic history",
            "forecast": "a forecast takes its load from the history and plans with `gpucast predict`'s defaults"}  # fmt: skip
     size = "; a size without a catalog model name gets no capacity timeline" if "model_size" in unused else ""
     return [f"Not used:  {describe(unused, answers)} ({why[effective(answers)['intent']]}{size})"]
