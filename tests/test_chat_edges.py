@@ -194,3 +194,12 @@ def test_a_change_typed_after_the_plan_is_confirmed_and_planned_again(tmp_path):
     cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "L4", "--cloud", "gcp", "--rps", "30",
                    "--input-tokens", "1000", "--output-tokens", "200", "--peak-multiplier", "2", "--ttft-slo-ms", "1000")  # fmt: skip
     assert json.loads(out.read_text())["gpu_resources"] == cli["gpu_resources"]
+
+
+def test_a_serving_summary_names_a_history_it_cannot_use():
+    """'json plan.json' typed at the summary (the export comes after the plan) was read as a traffic history and
+    kept unsaid in a serving plan."""
+    from gpucast.chat.session import summary_lines
+
+    answers = {"intent": "inference", **interpret(BY_KEY["confirm"], "json plan.json", {"intent": "inference"})}
+    assert summary_lines(answers)[-1].startswith("Not used:  history plan.json (a serving plan has no training data")
