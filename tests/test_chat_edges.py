@@ -203,3 +203,19 @@ def test_a_serving_summary_names_a_history_it_cannot_use():
 
     answers = {"intent": "inference", **interpret(BY_KEY["confirm"], "json plan.json", {"intent": "inference"})}
     assert summary_lines(answers)[-1].startswith("Not used:  history plan.json (a serving plan has no training data")
+
+
+def test_the_gpus_named_for_a_comparison_are_the_ones_compared(tmp_path):
+    """'compare H100 vs A100 vs L40S' ranked every GPU of the catalog (the names were dropped, the summary said
+    "every GPU"); the rows now equal `gpucast compare --gpus H100,A100,L40S`."""
+    from test_chat_session import chat, cli_json
+
+    out = tmp_path / "rows.json"
+    result = chat(
+        stdin=f"compare H100 vs A100 vs L40S for llama 3.1 8b, 20 rps, 1k in 200 out, on aws\n\n\n\njson {out}\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Compare:   H100-SXM, A100-SXM4-40GB, L40S on aws" in result.stdout
+    cli = cli_json("compare", "--gpus", "H100,A100,L40S", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens",
+                   "1000", "--output-tokens", "200", "--ttft-slo-ms", "2000", "--clouds", "aws", "--top", "10")  # fmt: skip
+    assert json.loads(out.read_text()) == cli and len(cli) == 3

@@ -149,7 +149,9 @@ def compare(answers: Values, *, top: int = 10) -> Outcome:
     sections.pop("gpu", None)
     workload, model, gpu, options = _inputs(sections)
     clouds = answers.get("clouds") or None  # [] is the answer "any cloud": every provider
-    rows = compare_gpus(workload, model, options, clouds=clouds, target_gpu_utilization=gpu.target_gpu_utilization)
+    named = answers.get("gpus") if effective(answers)["intent"] == "compare" else None  # "H100 vs A100": --gpus
+    rows = compare_gpus(workload, model, options, clouds=clouds, gpu_types=named or None,
+                        target_gpu_utilization=gpu.target_gpu_utilization)  # fmt: skip
     return Outcome("compare", sections, rows[:top])
 
 

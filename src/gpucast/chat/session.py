@@ -32,7 +32,7 @@ You can answer several questions at once, e.g. "serve llama 3 70b on H100s on aw
 WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press Enter to accept the default in "
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
-OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
+OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud", "gpus"), "rps": ("rps", "peak_rps"),
          "peak": ("peak_multiplier", "peak_rps"),
          "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
@@ -214,7 +214,9 @@ class Session:
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        values = {k: v for k, v in values.items() if k not in ("gpus", UNSURE)}
+        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S") are its --gpus; elsewhere the first is meant
+        named = {**self.answers, **values}.get("intent") == "compare" and len(values.get("gpus") or ()) > 1
+        values = {k: v for k, v in values.items() if k != UNSURE and (k != "gpus" or named)}
         if "model" in values:
             self.answers.pop("model_size", None)
         if "model_size" in values:
@@ -232,7 +234,7 @@ class Session:
             self.asked.append(question.key)
         hidden = (
             ("confirm", "agent", "cloud") if self.answers.get("intent") == "compare" else ("confirm", "agent", "clouds")
-        )
+        ) + (("gpu",) if "gpus" in values else ())
         shown = {k: v for k, v in values.items() if k not in hidden}
         if shown and not quiet:
             self.say("Got it: " + describe(shown, self.answers))
@@ -274,6 +276,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "model_size": lambda v: f"a {v:g}B-parameter model",
         "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
         "cloud": lambda v: f"cloud {v}",
+        "gpus": lambda v: "GPUs " + ", ".join(names.gpu_name(str(gpu)) for gpu in v),
         "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
         "rps": lambda v: f"{rate(v)} {unit} on average",
         "peak_rps": lambda v: f"{rate(v)} {unit} at peak",
@@ -328,8 +331,9 @@ def summary_lines(answers: Values) -> list[str]:
     if intent == "forecast":
         lines.insert(1, f"History:   {v.get('history', '(missing)')}, forecast {v['horizon']} ahead")
     if intent == "compare":
-        lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else
-                                             "every cloud of the price catalog"))  # fmt: skip
+        gpus = ", ".join(names.gpu_name(gpu) for gpu in answers["gpus"]) if answers.get("gpus") else "every GPU"
+        lines.append(f"Compare:   {gpus} on " + (", ".join(v["clouds"]) if v.get("clouds") else
+                                               "every cloud of the price catalog"))  # fmt: skip
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
         shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}"}
