@@ -4,6 +4,8 @@ conversation uses, and one scripted ``gpucast chat``."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gpucast.chat.errors import AnswerError
@@ -117,3 +119,103 @@ def test_a_plan_declined_at_the_end_of_a_script_is_not_computed():
     assert "the plan was declined and no change followed" in declined.stderr
     assert chat(stdin=f"{MULTI}\nno\n30 rps\n").returncode == 0
     assert chat(stdin=f"{MULTI}\nno\n\n").returncode == 0
+
+
+def test_corrections_typed_mid_conversation_reach_the_plan(tmp_path):
+    """Flow sweep (2026-12-07): 'no, H200' answered to the latency question was read as "no limit" (a 10 s target)
+    beside the GPU, and 'actually make it 20 rps' to the peak question as a peak of 20 requests/s; the exported
+    plan now equals `gpucast inference` for the corrected numbers."""
+    from test_chat_session import chat, cli_json
+
+    out = tmp_path / "plan.json"
+    script = ("serve llama 3.1 8b on H100 on aws, 10 rps, 1k in 300 out\nactually make it 20 rps\n3x\nno, H200\n"
+              f"500 ms\nyes\njson {out}\ndone\n")  # fmt: skip
+    result = chat(stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "Got it: 20 requests/s on average" in result.stdout and "GPU H200-SXM" in result.stdout
+    assert "peaks 3x = 60 requests/s" in result.stdout and "within 10 s" not in result.stdout
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H200", "--cloud", "aws", "--rps", "20",
+                   "--input-tokens", "1000", "--output-tokens", "300", "--peak-multiplier", "3", "--ttft-slo-ms", "500")  # fmt: skip
+    plan = json.loads(out.read_text())
+    assert plan["inputs"]["ttft_slo_ms"] == 500.0 and plan["gpu_resources"] == cli["gpu_resources"]
+
+
+def test_a_forecast_passes_the_precision_and_names_what_it_cannot_use(tmp_path):
+    """A forecast dropped 'fp8' (`gpucast predict` has --precision) and, unsaid, a latency target and spot pricing
+    (it has no such flags); the summary claimed "the cheapest GPU that meets the targets ..., spot pricing"."""
+    from pathlib import Path
+
+    from test_chat_session import chat, cli_json
+
+    history = Path(__file__).resolve().parents[1] / "docs" / "sample-traffic.csv"
+    out = tmp_path / "forecast.json"
+    result = chat(stdin=f"forecast llama 3.1 70b on H100 in fp8 with ttft under 500ms on spot\n{history}\n\n\n\n"
+                        f"json {out}\nmarkdown {tmp_path / 'forecast.md'}\ncompare\ndone\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Not used:  first token within 500 ms, spot pricing" in result.stdout
+    assert "H100-SXM on aws\n" in result.stdout
+    # "markdown" failed with "plan is not a gpucast plan" and "compare" pointed a forecast to fine-tuning
+    assert "a Markdown report is made of a serving or training plan" in result.stdout
+    assert "for a forecast, type another GPU" in result.stdout and "fine-tuning" not in result.stdout
+    cli = cli_json("predict", "--history", str(history), "--model", "llama-3.1-70b", "--gpu", "H100", "--precision",
+                   "FP8", "--input-tokens", "1000", "--output-tokens", "300")  # fmt: skip
+    assert json.loads(out.read_text()) == cli
+
+
+def test_comparing_every_cloud_says_every_cloud():
+    """The clouds question's default and the summary said "aws, gcp and azure" while the comparison ranks every
+    cloud of the price catalog (lambda, runpod, nebius... rows)."""
+    from gpucast.chat.session import summary_lines
+
+    assert "Compare:   every GPU on every cloud of the price catalog" in summary_lines({"intent": "compare"})
+    assert BY_KEY["clouds"].shown({"intent": "compare"}) == "all: every cloud of the price catalog"
+
+
+def test_a_fine_tuning_summary_names_the_serving_answers_it_cannot_use():
+    """'fine-tune ..., 20 rps, ttft under 1s, with sglang' planned the training run and dropped the rest unsaid,
+    the summary even showing "engine sglang" beside the GPU as if it were used."""
+    from gpucast.chat.session import summary_lines
+
+    lines = summary_lines({"intent": "training", "model": "llama-3.1-8b", "gpu": "h100-sxm", "cloud": "aws",
+                           "rps": 20.0, "ttft_ms": 1000.0, "engine": "sglang", "tp": 2})  # fmt: skip
+    assert "GPU:       H100-SXM on aws, TP=2" in lines
+    assert lines[-1].startswith("Not used:  20 requests/s on average, first token within 1 s, engine sglang (")
+
+
+def test_a_change_typed_after_the_plan_is_confirmed_and_planned_again(tmp_path):
+    """'30 rps' at "What next?" got "I don't know '30' here": a change after the plan needed a new conversation.
+    Now it is applied as at the summary, confirmed and planned again; the export equals `gpucast inference`."""
+    from test_chat_session import chat, cli_json
+
+    out = tmp_path / "plan.json"
+    result = chat(stdin=f"serve llama 3.1 8b on L4 on gcp, 10 rps, 1k in 200 out\n2x\n1s\nyes\n30 rps\n\njson {out}\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Computing the plan") == 2 and "I don't know" not in result.stdout
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "L4", "--cloud", "gcp", "--rps", "30",
+                   "--input-tokens", "1000", "--output-tokens", "200", "--peak-multiplier", "2", "--ttft-slo-ms", "1000")  # fmt: skip
+    assert json.loads(out.read_text())["gpu_resources"] == cli["gpu_resources"]
+
+
+def test_a_serving_summary_names_a_history_it_cannot_use():
+    """'json plan.json' typed at the summary (the export comes after the plan) was read as a traffic history and
+    kept unsaid in a serving plan."""
+    from gpucast.chat.session import summary_lines
+
+    answers = {"intent": "inference", **interpret(BY_KEY["confirm"], "json plan.json", {"intent": "inference"})}
+    assert summary_lines(answers)[-1].startswith("Not used:  history plan.json (a serving plan has no training data")
+
+
+def test_the_gpus_named_for_a_comparison_are_the_ones_compared(tmp_path):
+    """'compare H100 vs A100 vs L40S' ranked every GPU of the catalog (the names were dropped, the summary said
+    "every GPU"); the rows now equal `gpucast compare --gpus H100,A100,L40S`."""
+    from test_chat_session import chat, cli_json
+
+    out = tmp_path / "rows.json"
+    result = chat(
+        stdin=f"compare H100 vs A100 vs L40S for llama 3.1 8b, 20 rps, 1k in 200 out, on aws\n\n\n\njson {out}\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Compare:   H100-SXM, A100-SXM4-40GB, L40S on aws" in result.stdout
+    cli = cli_json("compare", "--gpus", "H100,A100,L40S", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens",
+                   "1000", "--output-tokens", "200", "--ttft-slo-ms", "2000", "--clouds", "aws", "--top", "10")  # fmt: skip
+    assert json.loads(out.read_text()) == cli and len(cli) == 3

@@ -149,7 +149,9 @@ def compare(answers: Values, *, top: int = 10) -> Outcome:
     sections.pop("gpu", None)
     workload, model, gpu, options = _inputs(sections)
     clouds = answers.get("clouds") or None  # [] is the answer "any cloud": every provider
-    rows = compare_gpus(workload, model, options, clouds=clouds, target_gpu_utilization=gpu.target_gpu_utilization)
+    named = answers.get("gpus") if effective(answers)["intent"] == "compare" else None  # "H100 vs A100": --gpus
+    rows = compare_gpus(workload, model, options, clouds=clouds, gpu_types=named or None,
+                        target_gpu_utilization=gpu.target_gpu_utilization)  # fmt: skip
     return Outcome("compare", sections, rows[:top])
 
 
@@ -181,6 +183,25 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
     return found
 
 
+# stated answers the goal's command has no setting for: the summary names them instead of dropping them unsaid.
+# `gpucast predict` takes its load from the history (its --growth-rate is % per month on the fitted trend, not the
+# serving plan's one-off growth); `gpucast training` has no request rate, prompt, latency target or engine.
+_LATENCY = ("ttft_ms", "itl_ms", "e2e_ms", "slo_percentile")
+_SERVING = ("context_window", "engine", "growth_rate", "llm_calls")
+_TRAINING = ("method", "dataset_tokens", "epochs", "seq_len", "global_batch", "history", "horizon")
+UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp"),
+          "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
+                       "history", "horizon"),
+          "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip
+
+
+def unused_answers(answers: Values) -> Values:
+    """The stated answers the plan for the goal cannot use (a forecast of a bare size gets no capacity timeline: it
+    needs a catalog model name)."""
+    keys = UNUSED.get(effective(answers)["intent"], ())
+    return {key: answers[key] for key in keys if key in answers}
+
+
 def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
     """Run ``gpucast predict`` with the answers as its flags (the same code path, the same output)."""
     from ..console.flags import add_save_flags
@@ -191,6 +212,8 @@ def forecast(answers: Values, save_args: argparse.Namespace) -> Outcome:
     if "model_size" not in answers:
         argv += ["--model", values["model"], "--input-tokens", str(int(values["input_tokens"])),
                  "--output-tokens", str(int(values["output_tokens"]))]  # fmt: skip
+    if "precision" in answers and "model_size" not in answers:
+        argv += ["--precision", str(answers["precision"])]
     if values.get("gpu"):
         argv += ["--gpu", values["gpu"]]
     parser = argparse.ArgumentParser(prog="gpucast predict", add_help=False)

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import names, users
 from .agent import extract_agent
+from .corrections import read_corrected
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
 from .serving_terms import deployment, stated_percentile
 
@@ -64,7 +65,12 @@ def _clean(text: str) -> str:
 
 
 def extract(text: str) -> Values:
-    """Every value ``text`` states explicitly. Unknown text gives an empty dict, never an error."""
+    """Every value ``text`` states explicitly, a correction in the same message winning ("8b, actually 70b").
+    Unknown text gives an empty dict, never an error."""
+    return read_corrected(text, _extract)
+
+
+def _extract(text: str) -> Values:
     text = _clean(text)
     low = text.lower()
     found: Values = {}
@@ -205,7 +211,9 @@ def _tokens(low: str) -> Values:
         return out
     fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
-    ins = (rf"{_N}{tok}\s*(?:in|input|context(?![ -]?(?:window|length|len|size)\b)|of input|of prompt)\b",
+    # "8k tokens of context" is the prompt; a bare "32k context" is the window (serving_terms), not also a prompt
+    ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
+           rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import agent, names
+from .corrections import without_leading
 from .errors import AnswerError
 from .normalize import normalize
 from .numbers import MULT, NUM, number_value, token_count
@@ -202,6 +203,12 @@ def _read_horizon(text: str, answers: Values) -> Values:
 
 def _read_confirm(text: str, answers: Values) -> Values:
     answer = yes_no(text)
+    if (
+        answer is None
+        and _intent_is("inference", "compare")(answers)
+        and re.search(r"\d\s*(ms|milliseconds?|msec|s|secs?|seconds?)\b", text.lower())
+    ):  # "500 ms" typed at the summary: the only answer a time with its unit can change is the latency target
+        return read_latency(text, answers)
     if answer is None:
         raise AnswerError("Type 'yes' to compute the plan, or the value to change (e.g. '30 rps', 'on A100s').")
     return {"confirm": answer}
@@ -283,7 +290,7 @@ QUESTIONS: tuple[Question, ...] = (
              done=lambda a: "ttft_ms" in a or "e2e_ms" in a or "itl_ms" in a),
     Question("clouds", "Which clouds should I compare?", "Prices differ between clouds and not every GPU is offered "
              "everywhere.", "'all', 'aws and gcp', 'azure'", _read_clouds, _const("clouds"),
-             lambda a: "all (aws, gcp, azure)", _intent_is("compare")),
+             lambda a: "all: every cloud of the price catalog", _intent_is("compare")),
     Question("confirm", "Shall I compute the plan?", "Nothing is computed until you confirm; you can still change "
              "any answer by typing it (e.g. '30 rps').", "'yes', or a change such as 'on A100s'", _read_confirm,
              _const("confirm"), lambda a: "yes", done=lambda a: a.get("confirm") is True),
@@ -321,6 +328,10 @@ def _readable(values: Values) -> bool:
     return any(k not in ("intent", UNSURE) for k in values)
 
 
+# a rate answered to the peak question is the peak, unless it says it is the average or corrects an earlier
+# answer ("actually make it 20 rps", "change it to 20 rps", "I meant 20 rps": the average asked just before)
+AVERAGE_OR_CORRECTION = (r"\b(average|avg|mean|normal\w*|usual\w*|actually|make it|change\w*|instead|i meant|"
+                         r"correction)\b")  # fmt: skip
 POSITIVE = ("rps", "peak_rps", "ttft_ms", "itl_ms", "e2e_ms", "input_tokens", "output_tokens", "dataset_tokens")
 
 
@@ -344,15 +355,16 @@ def _interpret(question: Question, text: str, answers: Values) -> Values:
 
 def _read_all(question: Question, text: str, answers: Values) -> Values:
     stated = extract(text)
-    if question.key == "peak" and "rps" in stated and not re.search(r"\b(average|avg|mean|normal\w*|usual\w*)\b",
-                                                                     text.lower()):  # fmt: skip
+    if question.key == "peak" and "rps" in stated:
+        if re.search(AVERAGE_OR_CORRECTION, text.lower()):
+            return _with_intent(question, stated)  # the average changed; the peak is asked again
         stated["peak_rps"] = stated.pop("rps")  # the answer to "how peaky" is the peak rate
     if question.key == "confirm" and (flag := yes_no(text)) is not None:
         return {"confirm": flag}
     if question.is_done({**answers, **stated}):
         return _with_intent(question, stated)
     try:
-        return _with_intent(question, {**question.read(text, answers), **stated})
+        return _with_intent(question, {**question.read(without_leading(text), answers), **stated})
     except AnswerError:
         if stated:
             return _with_intent(question, stated)

@@ -22,7 +22,7 @@ from .explain import explain_inference, explain_training
 from .session import WELCOME, Channel, Quit, Session
 
 NEXT_PROMPT = ("\nWhat next? 'save' (to the plan history), 'json [FILE]', 'markdown [FILE]', 'compare' (every GPU and "
-               "cloud), or 'done'\n  [done] > ")  # fmt: skip
+               "cloud), a change to plan again, or 'done'\n  [done] > ")  # fmt: skip
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -30,8 +30,10 @@ def run_chat(args: argparse.Namespace) -> int:
     session = Session(_channel(getattr(args, "script", None)))
     session.say(WELCOME)
     try:
-        outcome = _plan_until_done(session)
-        _show_next_steps(session, outcome, args)
+        while True:  # a change typed after the plan ("30 rps", "on H200") is confirmed and planned again
+            outcome = _plan_until_done(session)
+            if not _show_next_steps(session, outcome, args):
+                break
     except Quit:
         session.say("Bye: no plan computed." if not session.answers.get("confirm") else "Bye.")
     return 0
@@ -121,7 +123,8 @@ def _compare_words(rows: list[Any]) -> list[str]:
     return words
 
 
-def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.Namespace) -> None:
+def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.Namespace) -> bool:
+    """Save, export or compare the plan until 'done'; True when an answer was changed instead (plan again)."""
     if getattr(args, "save", False):
         _save(session, outcome, args)
     while True:
@@ -134,7 +137,7 @@ def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.
         target = words[1].strip() if len(words) > 1 else None
         if action in ("done", "quit", "exit", "q", "no", "bye", "n"):
             session.say("Done.")
-            return
+            return False
         try:
             if action == "save":
                 _save(session, outcome, args)
@@ -146,14 +149,36 @@ def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.
                 _compare_options(session, outcome)
             elif action in ("help", "why", "?"):
                 session.say("Type one of: save, json [FILE], markdown [FILE], compare, done.")
+            elif _changed(session, (reply or "").strip()):
+                return True
             else:
                 session.say(
-                    f"I don't know {action!r} here. Type one of: save, json [FILE], markdown [FILE], compare, done."
+                    f"I don't know {action!r} here. Type one of: save, json [FILE], markdown [FILE], compare, done, "
+                    "or a change to plan again (e.g. '30 rps', 'on H200')."
                 )
         except GpucastError as error:
             session.say(f"That did not work: {error}")
         if session.channel.replay and session.channel.ended:
-            return
+            return False
+
+
+def _changed(session: Session, text: str) -> bool:
+    """A change of an answer typed after the plan ("30 rps", "use fp8 instead"): applied as at the confirmation,
+    which then asks again (it was "I don't know '30' here")."""
+    from .errors import AnswerError
+    from .questions import BY_KEY, interpret
+
+    confirm = BY_KEY["confirm"]
+    try:
+        values = interpret(confirm, text, session.answers)
+    except AnswerError:
+        return False
+    if not set(values) - {"confirm", "_unsure", "gpus", "clouds"}:
+        return False
+    session.answers.pop("confirm", None)
+    session.answer(confirm, text)
+    session.answers.pop("confirm", None)  # the summary is shown and confirmed again before the new plan
+    return True
 
 
 def _save(session: Session, outcome: compute.Outcome, args: argparse.Namespace) -> None:
@@ -176,6 +201,8 @@ def _export(session: Session, outcome: compute.Outcome, path: str, *, markdown: 
         write_json(path, data)
         session.say(f"Plan written to {path} (JSON).")
         return
+    if outcome.command == "predict":  # markdown_report reads serving and training plans only
+        raise InputError("a Markdown report is made of a serving or training plan; 'json [FILE]' writes the forecast")
     if not isinstance(data, dict):
         json_path = str(Path(path).with_suffix(".json"))
         write_json(json_path, data)
@@ -189,7 +216,9 @@ def _export(session: Session, outcome: compute.Outcome, path: str, *, markdown: 
 
 def _compare_options(session: Session, outcome: compute.Outcome) -> None:
     if outcome.command not in ("inference", "compare"):
-        session.say("'compare' ranks GPUs for serving; for fine-tuning see `gpucast compare --mode training`.")
+        other = ("for fine-tuning see `gpucast compare --mode training`" if outcome.command == "training" else
+                 "for a forecast, type another GPU (e.g. 'on H100') to plan its timeline again")  # fmt: skip
+        session.say(f"'compare' ranks GPUs for serving; {other}.")
         return
     from ..console import render
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ..wording import counted, rate
 from . import agent, llm, names
-from .compute import effective
+from .compute import effective, unused_answers
 from .errors import AnswerError
 from .parse import UNSURE, Values, yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
@@ -32,7 +32,7 @@ You can answer several questions at once, e.g. "serve llama 3 70b on H100s on aw
 WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press Enter to accept the default in "
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
-OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud"), "rps": ("rps", "peak_rps"),
+OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud", "gpus"), "rps": ("rps", "peak_rps"),
          "peak": ("peak_multiplier", "peak_rps"),
          "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
@@ -214,7 +214,9 @@ class Session:
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        values = {k: v for k, v in values.items() if k not in ("gpus", UNSURE)}
+        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S") are its --gpus; elsewhere the first is meant
+        named = {**self.answers, **values}.get("intent") == "compare" and len(values.get("gpus") or ()) > 1
+        values = {k: v for k, v in values.items() if k != UNSURE and (k != "gpus" or named)}
         if "model" in values:
             self.answers.pop("model_size", None)
         if "model_size" in values:
@@ -232,7 +234,7 @@ class Session:
             self.asked.append(question.key)
         hidden = (
             ("confirm", "agent", "cloud") if self.answers.get("intent") == "compare" else ("confirm", "agent", "clouds")
-        )
+        ) + (("gpu",) if "gpus" in values else ())
         shown = {k: v for k, v in values.items() if k not in hidden}
         if shown and not quiet:
             self.say("Got it: " + describe(shown, self.answers))
@@ -274,6 +276,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "model_size": lambda v: f"a {v:g}B-parameter model",
         "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
         "cloud": lambda v: f"cloud {v}",
+        "gpus": lambda v: "GPUs " + ", ".join(names.gpu_name(str(gpu)) for gpu in v),
         "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
         "rps": lambda v: f"{rate(v)} {unit} on average",
         "peak_rps": lambda v: f"{rate(v)} {unit} at peak",
@@ -328,20 +331,23 @@ def summary_lines(answers: Values) -> list[str]:
     if intent == "forecast":
         lines.insert(1, f"History:   {v.get('history', '(missing)')}, forecast {v['horizon']} ahead")
     if intent == "compare":
-        lines.append("Compare:   every GPU on " + (", ".join(v["clouds"]) if v.get("clouds") else "aws, gcp and azure"))
+        gpus = ", ".join(names.gpu_name(gpu) for gpu in answers["gpus"]) if answers.get("gpus") else "every GPU"
+        lines.append(f"Compare:   {gpus} on " + (", ".join(v["clouds"]) if v.get("clouds") else
+                                               "every cloud of the price catalog"))  # fmt: skip
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        stated = [f"{v['pricing']} pricing" if "pricing" in v else "", f"engine {v['engine']}" if "engine" in v else "",
-                  f"TP={v['tp']}" if "tp" in v else "", f"PP={v['pp']}" if "pp" in v else ""]  # fmt: skip
-        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated if part))
+        shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}"}
+        unused = unused_answers(answers)  # on the "Not used" line instead
+        stated = [form.format(v[key]) for key, form in shown.items() if key in v and key not in unused]
+        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated))
     if intent == "training":
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples")  # fmt: skip
-        return lines
+        return lines + _not_used(answers)
     if intent == "forecast":
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
                      "(the load comes from the history)")  # fmt: skip
-        return lines
+        return lines + _not_used(answers)
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
@@ -362,4 +368,17 @@ def summary_lines(answers: Values) -> list[str]:
         + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
         + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
     )
-    return lines
+    return lines + _not_used(answers)
+
+
+def _not_used(answers: Values) -> list[str]:
+    """A "Not used" line for what was said and the goal's command cannot take (it was dropped unsaid)."""
+    unused = unused_answers(answers)
+    if not unused:
+        return []
+    why = {"training": "a fine-tuning plan has no request rate, latency target or serving engine",
+           "inference": "a serving plan has no training data or traffic history",
+           "compare": "a GPU comparison has no training data or traffic history",
+           "forecast": "a forecast takes its load from the history and plans with `gpucast predict`'s defaults"}  # fmt: skip
+    size = "; a size without a catalog model name gets no capacity timeline" if "model_size" in unused else ""
+    return [f"Not used:  {describe(unused, answers)} ({why[effective(answers)['intent']]}{size})"]

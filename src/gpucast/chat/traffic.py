@@ -89,7 +89,10 @@ def read_latency(text: str, answers: Values) -> Values:
     """ "2 seconds", "500 ms", "under a second", "p99 under 2s"; a bare "2" is seconds and "500" milliseconds,
     both asked back; "no limit" is 10 s."""
     low = digits_for_words(text.strip().lower())
-    if re.search(r"\b(none|no|don'?t care|whatever|relaxed|batch|offline)\b", low):
+    # a lone "no" is "no limit"; "no, H200" is a correction of another answer, not a 10 s target
+    if re.fullmatch(r"\W*no\W*", low) or re.search(
+        r"\b(none|no\s+(?:limit|target|requirement|constraint|sla|slo|rush|deadline|preference)s?|don'?t care|"
+        r"whatever|relaxed|batch|offline)\b", low):  # fmt: skip
         return {"ttft_ms": 10_000.0}
     statistic, doubts = stated_percentile(low, words=True)  # "p50 under 500 ms": the plan bounds that percentile
     low = re.sub(r"\bp\d{2}(?:\.\d+)?(?![\d.])|\b\d{2}(?:\.\d+)?(?:th|st|nd|rd)?[ -]*percentile\b", " ", low)
