@@ -46,3 +46,25 @@ def test_predict_spend_matches_timeline_on_an_8_gpu_only_cloud() -> None:
     september = out["spend"][0]
     assert (september["month"], september["source"], september["hours"]) == ("2026-09", "history", 720.0)
     assert september["spend"] == pytest.approx(instance_month * 720 / 730)
+
+
+def test_a_fleet_below_the_minimum_replicas_is_short_from_the_first_hour(tmp_path: Path) -> None:
+    # the sample traffic / 20 (1-2 req/s): every day is planned at the 2-replica floor (2 GPUs), yet 1 GPU "carried
+    # 13.20 req/s: exceeded at not within the horizon"; `gpucast fleet` counts the floor in the need
+    import pandas as pd
+
+    low = pd.read_csv(SAMPLE)
+    low["rps"] = low["rps"] / 20
+    history = tmp_path / "low.csv"
+    low.to_csv(history, index=False)
+    argv = [*gpucast_exe(), "predict", "--history", str(history), "--horizon", "7d", "--model", "llama-3.1-8b",
+            "--gpu", "H100", "--input-tokens", "1000", "--output-tokens", "300", "--current-gpus", "1"]  # fmt: skip
+    done = subprocess.run([*argv, "--json"], capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {row["gpus"] for row in out["capacity"]} == {2}
+    assert out["exceeds_capacity_at"] == out["forecast"][0]["timestamp"]
+    text = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300).stdout
+    assert "1 GPU carries 13.20 req/s: exceeded at " in text and "(below the 2 GPUs of the minimum replicas)" in text
+    enough = subprocess.run([*argv[:-1], "2"], capture_output=True, text=True, check=False, timeout=300).stdout
+    assert "2 GPUs carry 26.41 req/s: not exceeded within the horizon" in enough
