@@ -341,9 +341,13 @@ def _render(result: Any, timeline: Any, args: argparse.Namespace) -> None:
         source = {"forecast": "forecast from the history's token columns", "given": "as given", "default": "defaults"}
         console.print(f"tokens per request: {source[timeline.tokens_source]}")
         if timeline.current_gpus is not None:
-            when = timeline.exceeds_capacity_at or "not within the horizon"
+            when = f"exceeded at {timeline.exceeds_capacity_at}" if timeline.exceeds_capacity_at else "not exceeded"
+            floor = timeline.min_replicas * timeline.gpus_per_replica  # no period is planned below it
+            short = f" (below the {floor} GPUs of the minimum replicas)" if timeline.current_gpus < floor else ""
+            carry = "GPU carries" if timeline.current_gpus == 1 else "GPUs carry"
             console.print(
-                f"{timeline.current_gpus} GPUs carry {timeline.current_capacity_rps:,.2f} req/s: exceeded at {when}"
+                f"{timeline.current_gpus} {carry} {timeline.current_capacity_rps:,.2f} req/s: {when}{short}"
+                + ("" if timeline.exceeds_capacity_at else " within the horizon")
             )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -18,7 +18,8 @@ its upper bound, ``expected`` on the mean, ``latest`` on the lower bound (None: 
 Spend (the original specification's "cost history"): per calendar month (UTC), the GPU-hours the traffic needed at
 each hour — sized from the usage history for past hours and from the forecast for future ones (mean; the fleet
 total's 80% band as the range) —
-times each service's GPU price per hour from the plan (its cloud's price list). It is what the fleet costs when it
+times each service's GPU price per hour from the plan (its cloud's price list), paid as whole instances of the
+instance type its plan chose (``ServiceSizing.paid_gpus``), as the capacity timeline and the planner price a fleet. It is what the fleet costs when it
 is scaled to its traffic hour by hour, at the plans' configurations and prices.
 """
 
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..catalog import loader
 from ..errors import GpucastError, InputError
 from ..forecast.hierarchy import HierarchyForecast, align
 from ..forecast.scenarios import period_start
@@ -63,6 +65,7 @@ class ServiceSizing:
     gpu_hourly_cost: float | None
     saturation_rps_per_replica: float = 0.0  # with target_utilization: the planner's rule for the rate (0: none)
     target_utilization: float = 0.7
+    instance_gpus: int = 0  # GPUs in one instance of the plan's instance type (0: priced per GPU)
 
     def gpus(self, rps: np.ndarray) -> np.ndarray:
         """GPUs this service needs at each of ``rps`` (whole replicas, at least ``min_replicas``), by both of the
@@ -75,6 +78,17 @@ class ServiceSizing:
             at_utilization = rates / (self.saturation_rps_per_replica * self.target_utilization)
             replicas = np.maximum(replicas, np.ceil(at_utilization - 1e-9))
         return np.maximum(self.min_replicas, replicas).astype(int) * self.gpus_per_replica
+
+    def paid_gpus(self, rps: np.ndarray) -> np.ndarray:
+        """GPUs paid for at each of ``rps``: whole instances of the plan's instance type, as the planner and the
+        capacity timeline price a fleet (``core.cost.instances_needed``). Priced per GPU, 2 replicas of TP=1 on
+        GCP's 8-GPU-only H100 instance cost 2/8 of what the timeline beside them says the same GPUs cost."""
+        gpus = self.gpus(rps)
+        size = self.instance_gpus
+        if size <= 0 or self.gpus_per_replica > size:  # per GPU, or replicas of whole instances each
+            return gpus
+        per_instance = size // self.gpus_per_replica
+        return np.ceil(gpus // self.gpus_per_replica / per_instance - 1e-9).astype(int) * size
 
 
 @dataclass(frozen=True)
@@ -141,9 +155,22 @@ def size_services(hf: HierarchyForecast, configs: dict[str, ServiceConfig]) -> l
                 gpu_hourly_cost=plan.cost.gpu_hourly_cost if plan.cost else None,
                 saturation_rps_per_replica=_rates(plan)[1],
                 target_utilization=config.gpu.target_gpu_utilization,
+                instance_gpus=_instance_gpus(plan),
             )
         )
     return out
+
+
+def _instance_gpus(plan: Any) -> int:
+    """GPUs in one instance of the instance type the plan is priced on (0 where it has no cost)."""
+    cost = plan.cost
+    if cost is None:
+        return 0
+    gpu_id = loader.resolve_gpu(plan.gpu_resources.recommended_gpu_type).id
+    sizes = [
+        p.gpus for p in loader.prices_for(cost.cloud, gpu_id, cost.region) if p.instance_type == cost.instance_type
+    ]
+    return sizes[0] if sizes else 0
 
 
 def _of_service(error: GpucastError, service: str) -> GpucastError:
@@ -189,7 +216,7 @@ def fleet_plan(
     for env, team in keys:
         members = [s for s in sizing if (s.environment, s.team) == (env, team)]
         series = _needs(members, mean, _ratios(hf, f"team:{env}/{team}"))
-        rate = np.sum([m.gpus(mean[m.service]) * (price[m.service] or 0.0) for m in members], axis=0)
+        rate = np.sum([m.paid_gpus(mean[m.service]) * (price[m.service] or 0.0) for m in members], axis=0)
         priced = all(price[m.service] is not None for m in members)
         for k, start in enumerate(order):
             at = index == k
@@ -255,7 +282,7 @@ def monthly_spend(hf: HierarchyForecast, sizing: list[ServiceSizing], history: A
         cost = np.zeros(len(wide))
         for s in sizing:
             if s.gpu_hourly_cost is not None and s.service in wide.columns:
-                cost += s.gpus(wide[s.service].to_numpy(dtype=float)) * s.gpu_hourly_cost * hours
+                cost += s.paid_gpus(wide[s.service].to_numpy(dtype=float)) * s.gpu_hourly_cost * hours
         for month, c in zip(months, cost, strict=True):
             add(month, "history", c, c, c)
     stamps = [p.timestamp for p in hf.results["all"].forecast]
@@ -264,7 +291,7 @@ def monthly_spend(hf: HierarchyForecast, sizing: list[ServiceSizing], history: A
     for s in sizing:
         if s.gpu_hourly_cost is not None:
             for b in BANDS:
-                future[b] += s.gpus(_band(hf, s.service, "mean") * ratio[b]) * s.gpu_hourly_cost * hours
+                future[b] += s.paid_gpus(_band(hf, s.service, "mean") * ratio[b]) * s.gpu_hourly_cost * hours
     for k, stamp in enumerate(stamps):
         add(stamp[:7], "forecast", future["low"][k], future["mean"][k], future["high"][k])
     return [

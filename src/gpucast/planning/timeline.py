@@ -59,6 +59,7 @@ class CapacityTimeline:
     current_capacity_rps: float | None
     exceeds_capacity_at: str | None  # first forecast timestamp whose upper 80% band exceeds the current fleet
     tokens_source: str = "given"  # "given" (caller), "forecast" (history token columns) or "default" (500/200)
+    min_replicas: int = 1  # the planner's floor every period is sized with (current GPUs below it: short at once)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -234,10 +235,14 @@ def capacity_timeline(
         capacity = replicas_now * carried[top.period_start]
         for point in result.forecast:
             limit = replicas_now * carried[period_start(point.timestamp, period)]
-            if point.hi80 > limit:
+            # below the minimum replicas every period is sized with (and `gpucast fleet` counts), the fleet is short
+            # from the first hour: 1 GPU "carried 13.20 req/s, not exceeded" beside a table of 2 GPUs every day
+            if point.hi80 > limit or replicas_now < options.min_replicas:
                 exceeded = point.timestamp
                 break
-    return CapacityTimeline(periods, top_rps, gpus_per_replica, current_gpus, capacity, exceeded, source)
+    return CapacityTimeline(
+        periods, top_rps, gpus_per_replica, current_gpus, capacity, exceeded, source, options.min_replicas
+    )
 
 
 def _plan(

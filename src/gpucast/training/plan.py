@@ -256,8 +256,10 @@ def _single_gpu_option(
 ) -> Candidate | None:  # fmt: skip
     """When the chosen run is shorter than an instance's practical minimum (``catalog/run_overhead.toml``) on more
     than one GPU, the cheapest single-GPU run that meets the deadline: the option to show beside it (issue 23: a
-    0.3 h LoRA run on a whole 8 x B200 node). None when the run is long enough, or one GPU was asked for."""
-    _startup, minimum = loader.run_overhead()
+    0.3 h LoRA run on a whole 8 x B200 node). None when the run is long enough, one GPU was asked for, or the
+    single GPU costs more even so — both billed for start-up plus the run, at least the practical minimum (on AWS
+    one A100-40GB is a whole 8-GPU p4d: $190 for 8.6 h beside $22 for the 8-GPU run's hour)."""
+    startup, minimum = loader.run_overhead()
     if best.hours >= minimum or best.setup.num_gpus == 1 or options.num_gpus:
         return None
     single: list[Candidate] = []
@@ -269,7 +271,14 @@ def _single_gpu_option(
             continue
         if found.fleet is not None:
             single.append(found)
-    return min(single, key=lambda c: (c.total_cost, c.hours)) if single else None
+    if not single:
+        return None
+    cheapest = min(single, key=lambda c: (c.total_cost, c.hours))
+
+    def billed(run: Candidate) -> float:
+        return run.fleet.hourly_usd * max(run.hours + startup, minimum) if run.fleet else math.inf
+
+    return cheapest if best.fleet is None or billed(cheapest) < billed(best) else None
 
 
 def _build(

@@ -52,6 +52,14 @@ def plan_warnings(
     if not priced:
         hint = loader.pricing_hint(options.pricing, (options.cloud,), gpu.id)
         warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted{hint}")
+    fleet = best.fleet
+    if fleet is not None and (idle := fleet.paid_gpus - n) > 0:  # training.plan keeps the smaller run: say so
+        warnings.append(
+            f"{fleet.instances} x {fleet.instance_type} ({counted(fleet.instance_gpus, 'GPU')} each) "
+            f"{'is' if fleet.instances == 1 else 'are'} paid for, {counted(n, 'GPU')} used: {counted(idle, 'idle GPU')} "
+            f"cost ${idle * fleet.gpu_hourly_usd:,.2f} of the ${fleet.hourly_usd:,.2f} per hour "
+            f"(${fleet.hourly_usd / n:,.2f} per GPU-hour used); --num-gpus {fleet.paid_gpus} runs on all of them"
+        )
     if single is not None:
         startup, minimum = loader.run_overhead()
         warnings.append(
