@@ -302,74 +302,72 @@ def test_an_unreachable_llm_endpoint_falls_back_to_the_rules():
     assert "Sorry, I could not use that." in result.stdout and "12 requests/s on average" in result.stdout
 
 
-def test_a_stated_percentile_and_per_token_target_are_planned_as_the_cli_would(tmp_path):
-    """The conversation planned every latency answer at p99 and dropped a target labelled after its number: "median
-    TTFT 300 ms, 40 ms per token" was planned as p99 TTFT <= 300 ms with the default 100 ms TPOT (2026-12-07)."""
+# What a first message states, as the conversation plans it and as the CLI flags say it (2026-12-07). Each was read
+# by nothing, or misread: "median TTFT 300 ms, 40 ms per token" was planned at p99 with the default 100 ms TPOT;
+# "32k context" and "spot instances are fine" as a 4,096-token window at on-demand prices; "with sglang, TP 4" and
+# "on lambda" as vLLM, a searched layout and the default cloud; "expect 50% growth" made the conversation a forecast of
+# a history never given.
+SERVE = "serve {model} on H100 on {cloud}, {rate}, peaks at 1.5x, {tokens}, "
+STATED = [
+    pytest.param(
+        SERVE.format(
+            model="llama 3.1 8b", cloud="aws", rate="20 requests per second", tokens="1000 tokens in and 200 out"
+        )
+        + "median TTFT 300 ms, 40 ms per token",
+        ["first token within 300 ms, a new token every 40 ms or faster per request (p50)"],
+        (
+            "--model llama-3.1-8b --cloud aws --rps 20 --input-tokens 1000 "
+            "--output-tokens 200 --ttft-slo-ms 300 --itl-slo-ms 40 --slo-percentile 50"
+        ),
+        {"slo_percentile": "50", "itl_slo_ms": 40.0},
+        id="percentile-and-per-token",
+    ),
+    pytest.param(
+        SERVE.format(model="qwen3 32b", cloud="aws", rate="5 rps", tokens="2k tokens in and 300 out")
+        + "32k context, spot instances are fine, p99 under 2 seconds",
+        ["context window 32,768", "H100-SXM on aws, spot pricing"],
+        (
+            "--model qwen3-32b --cloud aws --rps 5 --input-tokens 2000 "
+            "--output-tokens 300 --ttft-slo-ms 2000 --context-window 32768 --pricing spot"
+        ),
+        {"context_window": 32768, "pricing": "spot"},
+        id="context-window-and-pricing",
+    ),
+    pytest.param(
+        SERVE.format(
+            model="llama 3.1 70b", cloud="lambda with sglang, TP 4", rate="10 rps", tokens="1k tokens in and 200 out"
+        )
+        + "p99 under 2 seconds",
+        ["H100-SXM on lambda, engine sglang, TP=4"],
+        (
+            "--model llama-3.1-70b --cloud lambda --engine sglang --tp 4 "
+            "--rps 10 --input-tokens 1000 --output-tokens 200 --ttft-slo-ms 2000"
+        ),
+        {"engine": "sglang", "cloud": "lambda"},
+        id="engine-layout-and-cloud",
+    ),
+    pytest.param(
+        SERVE.format(model="llama 3.1 8b", cloud="aws", rate="10 rps", tokens="1k tokens in and 200 out")
+        + "p99 under 2 seconds, expect 50% growth",
+        ["+50% growth = 22.5 requests/s planned", "growth +50%"],
+        (
+            "--model llama-3.1-8b --cloud aws --rps 10 --input-tokens 1000 "
+            "--output-tokens 200 --ttft-slo-ms 2000 --growth-rate 50"
+        ),
+        {"growth_rate": 50.0},
+        id="growth",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "said", "flags", "inputs"), STATED)
+def test_what_a_message_states_is_planned_as_the_cli_would(tmp_path, message, said, flags, inputs):
     out = tmp_path / "plan.json"
-    message = ("serve llama 3.1 8b on H100 on aws, 20 requests per second, peaks at 1.5x, 1000 tokens in and 200 out, "
-               "median TTFT 300 ms, 40 ms per token")  # fmt: skip
     result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
     assert result.returncode == 0, result.stderr
-    assert "first token within 300 ms, a new token every 40 ms or faster per request (p50)" in result.stdout
+    assert all(text in result.stdout for text in said), result.stdout
     plan = json.loads(out.read_text())
-    assert (plan["inputs"]["slo_percentile"], plan["inputs"]["itl_slo_ms"]) == ("50", 40.0)
-    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", "20",
-                   "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms", "300", "--itl-slo-ms", "40",
-                   "--slo-percentile", "50", "--peak-multiplier", "1.5")  # fmt: skip
-    assert plan["gpu_resources"] == cli["gpu_resources"]
-    assert plan["throughput"] == cli["throughput"]
-
-
-def test_a_stated_context_window_and_pricing_are_planned_as_the_cli_would(tmp_path):
-    """ "32k context" and "spot instances are fine" were read by nothing: the plan used a 4,096-token window and
-    on-demand prices (2026-12-07). They are --context-window 32768 and --pricing spot now."""
-    out = tmp_path / "plan.json"
-    message = ("serve qwen3 32b on H100 on aws, 5 rps, peaks at 1.5x, 2k tokens in and 300 out, 32k context, "
-               "spot instances are fine, p99 under 2 seconds")  # fmt: skip
-    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
-    assert result.returncode == 0, result.stderr
-    assert "context window 32,768" in result.stdout and "H100-SXM on aws, spot pricing" in result.stdout
-    plan = json.loads(out.read_text())
-    cli = cli_json("inference", "--model", "qwen3-32b", "--gpu", "H100", "--cloud", "aws", "--rps", "5",
-                   "--input-tokens", "2000", "--output-tokens", "300", "--ttft-slo-ms", "2000", "--peak-multiplier",
-                   "1.5", "--context-window", "32768", "--pricing", "spot")  # fmt: skip
-    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["cost"] == cli["cost"]
-    assert plan["inputs"]["context_window"] == 32768 and plan["cost"]["pricing"] == "spot"
-
-
-def test_a_stated_engine_layout_and_cloud_are_planned_as_the_cli_would(tmp_path):
-    """ "with sglang, TP 4" and "on lambda" were read by nothing: the plan assumed vLLM, searched the layout and priced
-    the default cloud (2026-12-07). They are --engine, --tp and --cloud now."""
-    out = tmp_path / "plan.json"
-    message = ("serve llama 3.1 70b on H100 on lambda with sglang, TP 4, 10 rps, peaks at 1.5x, 1k tokens in and "
-               "200 out, p99 under 2 seconds")  # fmt: skip
-    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
-    assert result.returncode == 0, result.stderr
-    assert "H100-SXM on lambda, engine sglang, TP=4" in result.stdout
-    plan = json.loads(out.read_text())
-    cli = cli_json("inference", "--model", "llama-3.1-70b", "--gpu", "H100", "--cloud", "lambda", "--engine", "sglang",
-                   "--tp", "4", "--rps", "10", "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms",
-                   "2000", "--peak-multiplier", "1.5")  # fmt: skip
-    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["cost"] == cli["cost"]
-    assert (plan["inputs"]["engine"], plan["gpu_resources"]["tensor_parallel"], plan["cost"]["cloud"]) == (
-        "sglang",
-        4,
-        "lambda",
-    )
-
-
-def test_stated_growth_is_planned_as_the_cli_would(tmp_path):
-    """ "expect 50% growth" made the conversation a forecast of a history never given, or was dropped beside a
-    serving word (2026-12-07): it is --growth-rate now, on top of the peak."""
-    out = tmp_path / "plan.json"
-    message = ("serve llama 3.1 8b on H100 on aws, 10 rps, peaks at 1.5x, 1k tokens in and 200 out, p99 under 2 "
-               "seconds, expect 50% growth")  # fmt: skip
-    result = chat(stdin=f"{message}\nyes\njson {out}\ndone\n")
-    assert result.returncode == 0, result.stderr
-    assert "+50% growth = 22.5 requests/s planned" in result.stdout and "growth +50%" in result.stdout
-    plan = json.loads(out.read_text())
-    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", "10",
-                   "--input-tokens", "1000", "--output-tokens", "200", "--ttft-slo-ms", "2000", "--peak-multiplier",
-                   "1.5", "--growth-rate", "50")  # fmt: skip
-    assert plan["gpu_resources"] == cli["gpu_resources"] and plan["scaling"] == cli["scaling"]
-    assert plan["inputs"]["growth_rate"] == 50.0
+    cli = cli_json("inference", "--gpu", "H100", "--peak-multiplier", "1.5", *flags.split())
+    for section in ("gpu_resources", "throughput", "scaling", "cost"):
+        assert plan[section] == cli[section], section
+    assert {key: plan["inputs"].get(key, plan["cost"].get(key)) for key in inputs} == inputs
