@@ -44,3 +44,15 @@ def test_a_tp_group_spans_instances_only_beyond_the_largest_instance():
     assert big.instance_type == "p5.48xlarge" and big.instances == 2 and big.paid_gpus == 16
     only_small = cheapest_fleet([SMALL], gpus_per_replica=2, replicas=1, pricing="on-demand")
     assert only_small.instances == 2  # where 1-GPU VMs are all there is, the fleet is built of them
+
+
+def test_a_tp_group_spans_instances_only_over_whole_nodes():
+    """T4 on AWS is priced only as the 1-GPU g4dn.xlarge: a TP=8 replica was priced as eight VMs whose every
+    all-reduce would cross Ethernet (QA 2026-12-07). TP groups span instances only over whole (8-GPU) nodes; pipeline
+    stages and data-parallel ranks may span small VMs."""
+    vm = InstancePrice("aws", "g4dn.xlarge", "t4", 1, "us-east-1", 0.526)
+    assert cheapest_fleet([vm], gpus_per_replica=8, replicas=2, pricing="on-demand", tp=8) is None
+    pipelined = cheapest_fleet([vm], gpus_per_replica=2, replicas=2, pricing="on-demand", tp=1)  # PP=2 over 2 VMs
+    assert pipelined is not None and pipelined.instances == 4
+    tp16 = cheapest_fleet([P5], gpus_per_replica=16, replicas=1, pricing="on-demand", tp=16)  # over two 8-GPU nodes
+    assert tp16 is not None and tp16.instances == 2

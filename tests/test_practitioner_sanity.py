@@ -173,3 +173,14 @@ def _engine_limit(engine: str, gpu_name: str, groups: int) -> int:
     rule = loader.large_gpu_rule(spec, None)
     limit = rule.max_num_seqs if rule is not None and rule.applies(gpu) else spec.max_num_seqs
     return limit * (groups if loader.sequences_capped_per_dp_rank(spec.id) else 1)
+
+
+def test_a_tp_group_wider_than_a_clouds_instances_is_unpriced_and_says_why():
+    """Qwen3-30B-A3B on T4 needs TP=8; AWS's catalog T4 is the 1-GPU g4dn.xlarge, and the plan was priced as eight
+    VMs per replica (ranked in compare). It is unpriced now, and the warning says why (not "add --pricing spot")."""
+    plan = plan_inference(
+        LLMWorkloadInput(5, 1000, 300), ModelConfig(model_name="qwen3-30b-a3b"), GPUConfig("T4"),
+        ServingOptions(cloud="aws"),
+    ).to_dict()  # fmt: skip
+    assert plan["gpu_resources"]["tensor_parallel"] > 1 and plan["cost"] is None
+    assert any("does not span instances that small" in w and "--pricing" not in w for w in plan["warnings"])

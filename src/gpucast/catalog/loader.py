@@ -184,16 +184,33 @@ def prices_for(cloud: str, gpu_id: str, region: str | None = None) -> list[Insta
     return [p for p in load_prices() if p.cloud == cloud and p.gpu_id == gpu_id and region in (None, p.region)]
 
 
-def pricing_hint(pricing: str, clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> str:
-    """What to add to "no <pricing> price ... cost omitted": the pricing models the clouds do sell the GPU under
-    ("vast sells it at marketplace pricing: add --pricing marketplace"), or "" when they sell it under none."""
-    from ..core.cost import PRICING_MODELS
+def pricing_hint(
+    pricing: str,
+    clouds_: tuple[str, ...],
+    gpu_id: str,
+    region: str | None = None,
+    *,
+    gpus_per_replica: int = 1,
+    replicas: int = 1,
+    tp: int = 1,
+) -> str:
+    """What to add to "no <pricing> price ... cost omitted": the pricing models under which the clouds do sell a fleet
+    of this shape ("vast sells it at marketplace pricing: add --pricing marketplace"), or why none can host it (a TP
+    group wider than every instance the clouds sell the GPU in), or "" when the GPU is not sold there at all."""
+    from ..core.cost import PRICING_MODELS, TP_SPAN_MIN_INSTANCE_GPUS, cheapest_fleet
 
     offers = offers_for(clouds_, gpu_id, region)
-    sold = [model for model in PRICING_MODELS if model != pricing and any(o.hourly(model) for o in offers)]
-    if not sold:
+    if not offers:
         return ""
-    return f" ({', '.join(clouds_)} sells it at {' or '.join(sold)} pricing: add --pricing {sold[0]})"
+    shape = {"gpus_per_replica": gpus_per_replica, "replicas": replicas, "tp": tp}
+    sold = [model for model in PRICING_MODELS if model != pricing and cheapest_fleet(offers, pricing=model, **shape)]
+    if sold:
+        return f" ({', '.join(clouds_)} sells it at {' or '.join(sold)} pricing: add --pricing {sold[0]})"
+    widest = max(offer.gpus for offer in offers)
+    if tp > widest and widest < TP_SPAN_MIN_INSTANCE_GPUS:
+        return (f" ({', '.join(clouds_)} sells it in instances of at most {widest} GPU(s), and a TP={tp} group does "
+                "not span instances that small: pin --tp to fit one instance, or choose another GPU)")  # fmt: skip
+    return ""
 
 
 def offers_for(clouds_: tuple[str, ...], gpu_id: str, region: str | None = None) -> list[InstancePrice]:

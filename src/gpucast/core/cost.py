@@ -129,14 +129,22 @@ def instances_needed(instance_gpus: int, gpus_per_replica: int, replicas: int) -
     return None
 
 
+# A tensor-parallel group all-reduces twice per layer: it spans instances only over whole multi-GPU nodes (NVLink
+# inside, InfiniBand/EFA between, as multi-node TP16 deployments run), never over single-GPU VMs, where every
+# all-reduce would cross the VMs' Ethernet (T4 on AWS, priced only as the 1-GPU g4dn.xlarge, was planned as TP=8 over
+# eight of them; QA 2026-12-07). Pipeline stages and data-parallel ranks may span such VMs.
+TP_SPAN_MIN_INSTANCE_GPUS = 8
+
+
 def cheapest_fleet(
-    prices: list[InstancePrice], *, gpus_per_replica: int, replicas: int, pricing: str
+    prices: list[InstancePrice], *, gpus_per_replica: int, replicas: int, pricing: str, tp: int = 1
 ) -> FleetCost | None:
     """Cheapest offer among ``prices`` (one GPU; any clouds and regions) for the fleet, over the pricing models
     ``pricing`` names (see ``pricing_models``). A replica spans instances only when it is larger than the largest
-    instance its cloud sells with that GPU and the instance type allows it (``multi_node``)."""
+    instance its cloud sells with that GPU and the instance type allows it (``multi_node``), and its TP groups of
+    ``tp`` GPUs only over whole nodes (``TP_SPAN_MIN_INSTANCE_GPUS``)."""
     best: tuple[float, InstancePrice, str, int, float] | None = None
-    for fleet_hourly, price, model, count, hourly in _fleets(_offers(prices, pricing), gpus_per_replica, replicas):
+    for fleet_hourly, price, model, count, hourly in _fleets(_offers(prices, pricing), gpus_per_replica, replicas, tp):
         if best is None or fleet_hourly < best[0]:  # the first of equally cheap offers
             best = (fleet_hourly, price, model, count, hourly)
     if best is None:
@@ -187,16 +195,18 @@ def _offers(prices: list[InstancePrice], pricing: str) -> list[tuple[InstancePri
 
 
 def _fleets(
-    offers: list[tuple[InstancePrice, str, float, int]], gpus_per_replica: int, replicas: int
+    offers: list[tuple[InstancePrice, str, float, int]], gpus_per_replica: int, replicas: int, tp: int = 1
 ) -> Iterator[tuple[float, InstancePrice, str, int, float]]:
     """(fleet's hourly price, offer, pricing model, instances, instance's hourly price) of every offer
     (``_offers``) that can host the fleet: a replica spans instances only when it is larger than the largest
-    instance its cloud sells and the instance type allows it."""
+    instance its cloud sells and the instance type allows it, and a TP group only over whole nodes."""
     for price, model, hourly, largest in offers:
         count = instances_needed(price.gpus, gpus_per_replica, replicas)
         if count is None or (gpus_per_replica > price.gpus < largest):
             continue
         if gpus_per_replica > price.gpus and not price.multi_node:
+            continue
+        if tp > price.gpus and price.gpus < TP_SPAN_MIN_INSTANCE_GPUS:
             continue
         yield count * hourly, price, model, count, hourly
 

@@ -84,12 +84,12 @@ def priced_candidate(
     turns an estimate into a ranked candidate, the plain one (:func:`best_for_gpu`, of ``inference.estimate_replica``)
     and the agent one (``agent_search.best_variant_for_gpu``, of its variant's estimate), so both rank alike."""
     fleet = size_fleet(estimate, workload, settings)
-    gpus = estimate.config.gpus
-    peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing)
+    gpus, tp = estimate.config.gpus, estimate.config.tp
+    peak = cheapest_fleet(prices, gpus_per_replica=gpus, replicas=fleet.max_replicas, pricing=pricing, tp=tp)
     # the autoscaled floor runs on the offer the peak chose (same cloud, region, instance type and pricing)
     low = (
         cheapest_fleet(
-            same_offer(prices, peak), gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=peak.pricing
+            same_offer(prices, peak), gpus_per_replica=gpus, replicas=fleet.min_replicas, pricing=peak.pricing, tp=tp
         )
         if peak is not None
         else None

@@ -300,7 +300,10 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         notes.append(release)
     if best.cost_at_peak is None:
         where = ", ".join(request.searched_clouds) + (f" in {request.region}" if request.region else "")
-        hint = loader.pricing_hint(request.options.pricing, tuple(request.searched_clouds), cfg.gpu.id, request.region)
+        hint = loader.pricing_hint(
+            request.options.pricing, tuple(request.searched_clouds), cfg.gpu.id, request.region,
+            gpus_per_replica=cfg.gpus, replicas=best.fleet.max_replicas, tp=cfg.tp,
+        )  # fmt: skip
         notes.append(f"no {request.options.pricing} price for {cfg.gpu.name} on {where}: cost omitted{hint}")
     elif stale := stale_warning(best.cost_at_peak.as_of, request.options.price_max_age_days):
         notes.append(stale)

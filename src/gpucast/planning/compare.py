@@ -287,7 +287,9 @@ def _disaggregated_rows(
         cfg = v.candidate.estimate.config
         prices = loader.prices_for(cloud, cfg.gpu.id, request.region)
         instances = d.prefill_instances + d.decode_instances
-        cost = cheapest_fleet(prices, gpus_per_replica=cfg.gpus, replicas=instances, pricing=request.options.pricing)
+        cost = cheapest_fleet(
+            prices, gpus_per_replica=cfg.gpus, replicas=instances, pricing=request.options.pricing, tp=cfg.tp
+        )
         if cost is None and not keep_unpriced:
             continue
         base = _row(v.candidate, cloud, precision, workload, request.slo)

@@ -150,7 +150,7 @@ def best_for_gpu(
             last_error = error
             continue
         hours = total_tokens / perf.tokens_per_s / 3600.0
-        fleet = cheapest_fleet(prices, gpus_per_replica=n, replicas=1, pricing=options.pricing)
+        fleet = cheapest_fleet(prices, gpus_per_replica=n, replicas=1, pricing=options.pricing, tp=setup.tp)
         candidate = Candidate(setup, perf, gpu, fleet, hours)
         if fleet is not None and fleet.paid_gpus > n and not options.num_gpus:
             candidate = _fill_paid_instances(candidate, fleet.paid_gpus, total_tokens, model, training, options,
@@ -187,7 +187,7 @@ def _fill_paid_instances(
     except (InputError, InfeasibleError, ValueError):
         return candidate
     hours = total_tokens / perf.tokens_per_s / 3600.0
-    fleet = cheapest_fleet(prices, gpus_per_replica=paid, replicas=1, pricing=options.pricing)
+    fleet = cheapest_fleet(prices, gpus_per_replica=paid, replicas=1, pricing=options.pricing, tp=setup.tp)
     filled = Candidate(setup, perf, candidate.gpu, fleet, hours)
     return filled if filled.total_cost < candidate.total_cost else candidate
 

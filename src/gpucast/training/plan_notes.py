@@ -50,7 +50,7 @@ def plan_warnings(
     tokens_per_step = setup.tokens_per_step
     warnings = []
     if not priced:
-        hint = loader.pricing_hint(options.pricing, (options.cloud,), gpu.id)
+        hint = loader.pricing_hint(options.pricing, (options.cloud,), gpu.id, gpus_per_replica=n, tp=setup.tp)
         warnings.append(f"no {options.pricing} price for {gpu.name} on {options.cloud}: cost omitted{hint}")
     fleet = best.fleet
     if fleet is not None and (idle := fleet.paid_gpus - n) > 0:  # training.plan keeps the smaller run: say so
