@@ -148,3 +148,49 @@ def test_a_plan_for_a_tiny_rate_keeps_it_and_re_checks_at_it(tmp_path) -> None:
     assert plan["inputs"]["requests_per_second"] == 1e-9 and plan["throughput"]["planned_rps_per_replica"] > 0
     again = json.loads(_run([*estimate_argv(plan)[0][1:], "--json"]))
     assert again["ttft_ms"] == pytest.approx(plan["throughput"]["estimated_ttft_ms"], rel=0.02)
+
+
+def test_an_old_plan_files_sequence_cap_is_pinned_and_named() -> None:
+    """Plan files written before vLLM's large-GPU default was applied carry ``max_num_seqs: 256`` though none was
+    given: the command pins it (the plan as it was made) and says that vLLM's default on an H100 is 1024; a plan of
+    today (null) pins nothing, and an A100's 256 is its default (nothing to say)."""
+    from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig
+    from gpucast.planning.inference import plan_inference
+
+    workload = LLMWorkloadInput(requests_per_second=20, avg_input_tokens=500, avg_output_tokens=200)
+    for gpu, note in (("H100", True), ("A100-80GB", False)):
+        plan = plan_inference(workload, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type=gpu)).to_dict()
+        assert plan["inputs"]["max_num_seqs"] is None
+        argv, notes = estimate_argv(plan)
+        assert "--max-num-seqs" not in argv and not any("max-num-seqs" in n for n in notes)
+        plan["inputs"]["max_num_seqs"] = 256  # as an older gpucast wrote it
+        argv, notes = estimate_argv(plan)
+        assert argv[argv.index("--max-num-seqs") + 1] == "256"
+        named = [n for n in notes if n.startswith("--max-num-seqs 256 pins")]
+        assert bool(named) == note
+        if note:
+            assert "vLLM's default on H100-SXM is 1024" in named[0]
+
+
+def test_an_old_plan_files_cap_is_named_by_the_launch_command_report_and_help() -> None:
+    """The golden H200 DeepSeek-V3 plan (an older gpucast's file: ``max_num_seqs: 256``, concurrency limited by it)
+    exports ``--max-num-seqs 256`` as planned, and the launch command and the report say that vLLM's default on an
+    H200 is 1024; the CLI's help no longer gives 256 as vLLM's default on every GPU."""
+    import argparse
+    from pathlib import Path
+
+    from gpucast.cli.args import add_common_plan_flags
+    from gpucast.export.engine_args import launch_for
+    from gpucast.reports.content import build_report
+
+    plan = json.loads((Path(__file__).parent / "golden" / "plans" / "h200-deepseek-v3-fp8.json").read_text())
+    launch = launch_for(plan)
+    assert "--max-num-seqs" in launch.args
+    assert any("vLLM's default on H200-SXM is 1024" in note for note in launch.notes)
+    risks = build_report(plan).risks
+    assert any(r.startswith("The plan file's cap of 256 sequences") and "1024" in r for r in risks)
+    fresh = dict(plan, inputs=dict(plan["inputs"], max_num_seqs=None))
+    assert not any("default on" in note for note in launch_for(fresh).notes)
+    parser = argparse.ArgumentParser()
+    add_common_plan_flags(parser)
+    assert "vLLM 256, 1024 on GPUs of 70 GiB+ but A100s" in " ".join(parser.format_help().split())

@@ -219,7 +219,8 @@ def add_common_plan_flags(parser: argparse.ArgumentParser) -> None:
         "--max-num-seqs",
         type=int,
         help="engine cap on concurrent sequences, per attention-DP rank where each rank has its own scheduler (vLLM, "
-        "TensorRT-LLM), as the engine's flag (default: the engine's, vLLM 256)",
+        "TensorRT-LLM), as the engine's flag (default: the engine's for the GPU, vLLM 256, 1024 on GPUs of 70 GiB+ but "
+        "A100s)",
     )
     extra.add_argument("--engine", help="serving engine: vllm, sglang, trtllm, lmdeploy or nim (default vllm)")
     extra.add_argument(

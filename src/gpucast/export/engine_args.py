@@ -35,6 +35,7 @@ from typing import Any
 from ..catalog import loader
 from .engine_options import disaggregation, disaggregation_note, moe, prefix_caching, speculative
 from .plan_file import EngineFlags, catalog_model, check_exportable, check_plan, engine_flags, is_stand_in, require_kind
+from .recheck import stated_cap_note
 
 SIXTEEN_BIT_OR_MORE = ("FP32", "FP16", "BF16")  # weights every engine loads from a standard checkpoint
 
@@ -205,6 +206,10 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     if options.role == "decode" and plan.get("disaggregation"):
         concurrency = max(1, int(plan["disaggregation"].get("decode_batch") or concurrency))
     add("max_num_seqs", str(-(-concurrency // _ranks_per_sequence_cap(flags, tp, attention_dp))))
+    if names.get("max_num_seqs") and thr.get("concurrency_limit") == "max-num-seqs":
+        capped = stated_cap_note(inputs, str(res["recommended_gpu_type"]))
+        if capped:  # an old plan file's 256 on an H100: the export keeps the concurrency the plan was sized for
+            notes.append(f"{names['max_num_seqs']} is the plan's concurrency, limited by {capped}")
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
     _precision_args(plan, flags, model, add, config, notes, warnings)

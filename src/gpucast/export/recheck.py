@@ -55,9 +55,12 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
              "--max-model-len", str(inputs["context_window"])]  # fmt: skip
     if inputs.get("max_num_seqs"):
         argv += ["--max-num-seqs", str(inputs["max_num_seqs"])]
+    pinned = _pinned_sequences_note(inputs, str(res["recommended_gpu_type"]))
     notes = [f"the plan's fleet at its planned peak: {thr['planned_rps_per_replica']:.4g} req/s per replica x "
              f"{res['max_replicas']} replicas; it should print TTFT {thr['estimated_ttft_ms']:,.0f} ms and ITL "
              f"{thr['estimated_itl_ms']:,.1f} ms (the means)"]  # fmt: skip
+    if pinned:
+        notes.append(pinned)
     at = percentile_latencies(plan)
     if at is not None:
         q, ttft, tpot = at
@@ -84,6 +87,39 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
         notes.append("the unified plan's replicas; the disaggregated pools are sized in the plan's own section")
     argv += ["--request-rate", f"{rate:.6g}"]
     return argv, notes
+
+
+def default_sequences(inputs: dict[str, Any], gpu_type: str) -> int | None:
+    """The engine's default sequence cap on the plan's GPU (vLLM 1024 on GPUs of 70 GiB+ but A100s, else 256), for
+    the plan's release; None where the plan names an engine or GPU the catalog does not know."""
+    try:
+        engine = loader.resolve_engine(str(inputs.get("engine") or "vllm"))
+        gpu = loader.resolve_gpu(gpu_type)
+    except GpucastError:
+        return None
+    rule = loader.large_gpu_rule(engine, inputs.get("engine_version"))
+    return rule.max_num_seqs if rule is not None and rule.applies(gpu) else engine.max_num_seqs
+
+
+def stated_cap_note(inputs: dict[str, Any], gpu_type: str) -> str | None:
+    """Where a plan file states a sequence cap that is not the engine's default on its GPU, what that cap is and
+    what the default is. Plan files written before vLLM's large-GPU default was applied (2026-12-07) carry
+    ``max_num_seqs: 256`` though none was given; the commands keep the plan as it was made and say so."""
+    given, default = inputs.get("max_num_seqs"), default_sequences(inputs, gpu_type)
+    if not given or default is None or int(given) == default:
+        return None
+    engine = loader.resolve_engine(str(inputs.get("engine") or "vllm"))
+    return (
+        f"the plan file's cap of {given} sequences (the value given, or the {engine.max_num_seqs} an older "
+        f"gpucast recorded as the default); {engine.name}'s default on {loader.resolve_gpu(gpu_type).name} is "
+        f"{default}: re-plan without --max-num-seqs to use it"
+    )
+
+
+def _pinned_sequences_note(inputs: dict[str, Any], gpu_type: str) -> str | None:
+    """What the re-check's ``--max-num-seqs`` pins, where it is not the engine's default on the plan's GPU."""
+    note = stated_cap_note(inputs, gpu_type)
+    return f"--max-num-seqs {inputs['max_num_seqs']} pins {note}" if note else None
 
 
 def _percentile_field(name: str, q: str, bound: float, mean: float, spec: str) -> str:

@@ -274,7 +274,7 @@ class ServingOptions:
     ep: int | None = None  # expert-parallel groups (MoE; core.layout); None = searched
     attention_dp: int | None = None  # attention data-parallel groups (MoE; core.layout); None = searched
     gpu_memory_utilization: float | None = None  # None: the engine's default fraction (engines.toml)
-    max_num_seqs: int | None = None  # None: the engine's default cap (vLLM 256, TensorRT-LLM 2048, ...)
+    max_num_seqs: int | None = None  # None: the engine's default cap for the GPU (vLLM 256 or 1024, TensorRT-LLM 2048)
     require_slo: bool = False  # True: a plan no load can run within the SLOs is an error (CLI, REST), not a plan
     engine: str = "vllm"  # serving engine (engines.toml): its memory policy and fitted efficiency factors
     # the engine release ("0.7.3", "v0.4.3.post2"); None = the current one. A release older than the engine's current

@@ -20,6 +20,7 @@ from ..export.plan_file import (
     percentile_latencies,
     training_inputs_from_plan,
 )
+from ..export.recheck import stated_cap_note
 from ..wording import rate
 
 ALTERNATIVES = 8  # rows of the comparison shown: enough to see the cheaper and the faster options
@@ -248,6 +249,9 @@ def inference_risks(plan: dict[str, Any]) -> list[str]:
         risks.append(f"Concurrency is capped by the engine's max-num-seqs ({res['max_concurrent_sequences']} "
                      "sequences per replica), not by "
                      "memory: the KV cache has room for more; raising it trades latency for throughput.")  # fmt: skip
+        stated = stated_cap_note(inputs, str(res.get("recommended_gpu_type")))
+        if stated:  # an older plan file's 256 on a GPU whose engine default is now 1024
+            risks.append(f"{stated[0].upper()}{stated[1:]}.")
     if res["max_concurrent_sequences"] and inputs["context_window"] > res["kv_cache_tokens"]:
         risks.append("The KV cache holds less than one full context window: long requests will be preempted.")
     risks += idle_gpu_risk(plan, int(res["total_gpus"]))

@@ -1,5 +1,6 @@
 # TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
 # one replica on 4 x H100-SXM; run 2 replicas of it; clients send model=meta-llama/Llama-3.1-70B-Instruct
+# --max_batch_size is the plan's concurrency, limited by the plan file's cap of 256 sequences (the value given, or the 256 an older gpucast recorded as the default); vLLM's default on H100-SXM is 1024: re-plan without --max-num-seqs to use it
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 trtllm-serve meta-llama/Llama-3.1-70B-Instruct \
   --host 0.0.0.0 \

@@ -1,5 +1,6 @@
 # SGLang 0.5.23 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.sglang.ai/advanced_features/server_arguments.html
 # one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-v3
+# --max-running-requests is the plan's concurrency, limited by the plan file's cap of 256 sequences (the value given, or the 256 an older gpucast recorded as the default); vLLM's default on H200-SXM is 1024: re-plan without --max-num-seqs to use it
 # speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.sglang.ai/advanced_features/speculative_decoding.html
 # the plan was sized for vllm; SGLang applies the memory fraction under its own policy, so re-plan with --engine sglang for exact capacity
 python3 -m sglang.launch_server \

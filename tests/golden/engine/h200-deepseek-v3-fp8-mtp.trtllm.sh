@@ -1,5 +1,6 @@
 # TensorRT-LLM 1.2.1 (gpucast's default is the current stable release; --engine-version picks another); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/commands/trtllm-serve/trtllm-serve.html
 # one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-ai/DeepSeek-V3
+# --max_batch_size is the plan's concurrency, limited by the plan file's cap of 256 sequences (the value given, or the 256 an older gpucast recorded as the default); vLLM's default on H200-SXM is 1024: re-plan without --max-num-seqs to use it
 # speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://nvidia.github.io/TensorRT-LLM/1.2.1/features/speculative-decoding.html
 # the plan was sized for vllm; TensorRT-LLM applies the memory fraction under its own policy, so re-plan with --engine trtllm for exact capacity
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'

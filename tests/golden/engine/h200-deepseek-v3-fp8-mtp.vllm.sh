@@ -1,5 +1,6 @@
 # vLLM 0.34.0 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.vllm.ai/en/v0.34.0/configuration/engine_args.html
 # one replica on 8 x H200-SXM; run 2 replicas of it; clients send model=deepseek-v3
+# --max-num-seqs is the plan's concurrency, limited by the plan file's cap of 256 sequences (the value given, or the 256 an older gpucast recorded as the default); vLLM's default on H200-SXM is 1024: re-plan without --max-num-seqs to use it
 # speculative decoding: k=2 draft tokens, acceptance 0.8 assumed (2.44 tokens per step); flags: https://docs.vllm.ai/en/v0.34.0/features/speculative_decoding/
 vllm serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \
