@@ -152,3 +152,17 @@ def test_without_tk_the_command_names_the_package_to_install():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert "the desktop app needs Tk" in done.stderr and "python3-tk" in done.stderr
+
+
+def test_a_reopened_plans_inputs_the_form_lacks_are_named():
+    """A plan saved by ``gpucast inference --max-num-seqs 300 --dp-attention 8 --save`` reopens with a form that
+    has neither field: planning again from it would give another plan, so the status line names them; a plan made
+    from the form has nothing to name."""
+    from gpucast.cli.args import sections_from_args
+    from gpucast.cli.main import build_parser
+    from gpucast.desktop.fields import off_form
+
+    args = build_parser().parse_args([*BASE, "--gpu", "H200", "--max-num-seqs", "300", "--dp-attention", "8"])
+    assert off_form(FIELDS, sections_from_args(args)) == ["--dp-attention 8", "--max-num-seqs 300"]
+    form = forms_spec.inference_sections(sections_from_values(FIELDS, DEFAULTS | {"gpu": "H100"}))
+    assert off_form(FIELDS, form) == []

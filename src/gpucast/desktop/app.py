@@ -20,7 +20,7 @@ from ..wording import shorten_quoted
 from . import forms_spec, history
 from .compute import forecast_values, plan_inference_values, plan_training_values, view_of_plan
 from .exporting import formats_for, write_export
-from .fields import values_from_sections
+from .fields import off_form, values_from_sections
 from .history_view import HistoryTab
 from .settings import form_values, load_settings, save_settings
 from .tabs import ForecastTab, PlanTab, fan_of_data
@@ -185,6 +185,11 @@ class App:
                 )
                 tab.form.set_values(values)
             tab.shown(view)
+            hidden = off_form(tab.form.fields, sections)
+            if hidden:  # planning again from the form would drop them: say so
+                self.set_status(f"Opened plan {record['id']} ({record['kind']}, {record['created_at'][:16]}); not on "
+                                f"the form, so planning again drops: {', '.join(hidden)}")  # fmt: skip
+                return
         self.set_status(f"Opened plan {record['id']} ({record['kind']}, {record['created_at'][:16]})")
 
     def export_dialog(self) -> None:

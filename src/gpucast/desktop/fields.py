@@ -138,3 +138,18 @@ def values_from_sections(fields: tuple[Field, ...], sections: dict[str, Any]) ->
         else:
             values[field.name] = f"{value:g}" if isinstance(value, float) else str(value)
     return values
+
+
+def off_form(fields: tuple[Field, ...], sections: dict[str, Any]) -> list[str]:
+    """``--flag value`` for each stored input that no field of the form holds (a plan saved by ``gpucast inference
+    --max-num-seqs 300`` or ``--dp-attention 8``): reopening fills the form without them, so planning again from
+    it would silently give another plan; the status line names them instead."""
+    from ..cli.args import FLAG_TO_CONFIG
+
+    shown = {(field.section, field.key) for field in fields}
+    flags = {place: "--" + dest.replace("_", "-") for dest, place in FLAG_TO_CONFIG.items()}
+    return [f"{flags[(section, key)]} {value:g}" if isinstance(value, float) else f"{flags[(section, key)]} {value}"
+            for section, values in sections.items() if isinstance(values, dict)
+            for key, value in values.items()
+            if (section, key) not in shown and (section, key) in flags and value is not None
+            and not isinstance(value, bool)]  # fmt: skip
