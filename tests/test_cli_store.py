@@ -207,3 +207,18 @@ def test_an_export_never_overwrites_the_database_itself(db, capsys, argv):
     code, _out, err = run(capsys, *[a.format(db=path) for a in argv])
     assert code == 2 and "writing there would destroy the database" in err and err.count("\n") == 1
     assert ok_json(capsys, "service", "list")[0]["name"] == "chat"  # the database is intact
+
+
+def test_a_database_given_before_history_show_is_the_one_read(db, capsys, tmp_path):
+    """``history --db FILE show 1`` read the default database (the action's own --db default overwrote the one
+    given before it); it reads FILE, as ``history show 1 --db FILE`` does. The saved plan's ``max_num_seqs`` is
+    null (none given: the engine's default for its GPU) wherever it is read back."""
+    other = str(tmp_path / "other.db")
+    assert run(capsys, "inference", *WORKLOAD, "--gpu", "H100", "--save", "--db", other)[0] == 0
+    for argv in (["history", "--db", other, "show", "1"], ["history", "show", "1", "--db", other],
+                 ["history", "--db", other, "--json", "diff", "1", "1"]):  # fmt: skip
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        if "show" in argv:
+            assert json.loads(out)["result"]["inputs"]["max_num_seqs"] is None
+    assert run(capsys, "history", "show", "1")[0] != 0  # the default database (GPUCAST_DATABASE_URL) has none

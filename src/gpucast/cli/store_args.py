@@ -25,12 +25,17 @@ def _when(value: str) -> datetime:
         raise argparse.ArgumentTypeError(str(error).removeprefix("row 0: ") + " (e.g. 2026-12-01T13:00:00Z)") from None
 
 
-def _db_flags() -> argparse.ArgumentParser:
+def _db_flags(nested: bool = False) -> argparse.ArgumentParser:
+    """--db, --as and --json. ``nested``: for a sub-action of a command that has them too (``history show``), whose
+    own defaults must not overwrite what was given before the action (``history --db FILE show 1`` read the
+    default database), so they are set only when given there."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="database: a SQLite file path or a SQLAlchemy URL (default $GPUCAST_DATABASE_URL "
-                        "or ~/.local/share/gpucast/gpucast.db)")  # fmt: skip
-    common.add_argument("--as", dest="actor", metavar="USER", help="act as this user (default: the OS user)")
-    common.add_argument("--json", action="store_true", help="print JSON")
+    unset = argparse.SUPPRESS if nested else None
+    common.add_argument("--db", default=unset, help="database: a SQLite file path or a SQLAlchemy URL (default "
+                        "$GPUCAST_DATABASE_URL or ~/.local/share/gpucast/gpucast.db)")  # fmt: skip
+    common.add_argument("--as", dest="actor", metavar="USER", default=unset,
+                        help="act as this user (default: the OS user)")  # fmt: skip
+    common.add_argument("--json", action="store_true", default=unset or False, help="print JSON")
     return common
 
 
@@ -113,8 +118,9 @@ def register(sub: Any) -> None:
     history.add_argument("--limit", type=int, help="at most N plans")
     history.add_argument("--csv", metavar="FILE", help="write the list as CSV ('-' for stdout)")
     history_actions = history.add_subparsers(dest="action", metavar="ACTION")
-    history_actions.add_parser("show", parents=[common], help="one plan in full").add_argument("id", type=int)
-    diff = history_actions.add_parser("diff", parents=[common], help="fields that differ between two plans")
+    nested = _db_flags(nested=True)
+    history_actions.add_parser("show", parents=[nested], help="one plan in full").add_argument("id", type=int)
+    diff = history_actions.add_parser("diff", parents=[nested], help="fields that differ between two plans")
     diff.add_argument("a", type=int)
     diff.add_argument("b", type=int)
 
