@@ -1,6 +1,6 @@
 """The desktop forms' fields as data, and form text -> config sections -> validated inputs (no widgets here).
 
-Each field names the CLI flag it stands for and the config ``(section, key)`` the CLI's ``FLAG_TO_CONFIG`` maps
+Each field names the CLI flag it stands for and the config ``(section, key)`` ``inputs.flag_map.FLAG_TO_CONFIG`` maps
 that flag to, so a form becomes exactly the sections ``gpucast inference|training`` build from their flags. Text
 is converted the way the CLI's argparse converts it (the same ``float``/``int``/:func:`~gpucast.console.flags.token_count`
 types and argparse's own "invalid float value" messages), and validated by the input dataclasses' own checks
@@ -144,7 +144,7 @@ def off_form(fields: tuple[Field, ...], sections: dict[str, Any]) -> list[str]:
     """``--flag value`` for each stored input that no field of the form holds (a plan saved by ``gpucast inference
     --max-num-seqs 300`` or ``--dp-attention 8``): reopening fills the form without them, so planning again from
     it would silently give another plan; the status line names them instead."""
-    from ..cli.args import FLAG_TO_CONFIG
+    from ..inputs.flag_map import FLAG_TO_CONFIG
 
     shown = {(field.section, field.key) for field in fields}
     flags = {place: "--" + dest.replace("_", "-") for dest, place in FLAG_TO_CONFIG.items()}
