@@ -169,9 +169,8 @@ def _engine_limit(engine: str, gpu_name: str, groups: int) -> int:
     attention-DP rank where each rank schedules its own."""
     from gpucast.catalog import loader
 
-    spec, gpu = loader.resolve_engine(engine), loader.resolve_gpu(gpu_name)
-    rule = loader.large_gpu_rule(spec, None)
-    limit = rule.max_num_seqs if rule is not None and rule.applies(gpu) else spec.max_num_seqs
+    spec = loader.resolve_engine(engine)
+    limit = loader.default_max_num_seqs(spec, None, loader.resolve_gpu(gpu_name))
     return limit * (groups if loader.sequences_capped_per_dp_rank(spec.id) else 1)
 
 

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.cost import InstancePrice
+from ..core.cost import PRICING_MODELS, TP_SPAN_MIN_INSTANCE_GPUS, InstancePrice, cheapest_fleet
 from ..core.engine_era import engine_era, parse_engine_version
 from ..core.perf import Efficiency, EngineFactors
 
@@ -197,8 +197,6 @@ def pricing_hint(
     """What to add to "no <pricing> price ... cost omitted": the pricing models under which the clouds do sell a fleet
     of this shape ("vast sells it at marketplace pricing: add --pricing marketplace"), or why none can host it (a TP
     group wider than every instance the clouds sell the GPU in), or "" when the GPU is not sold there at all."""
-    from ..core.cost import PRICING_MODELS, TP_SPAN_MIN_INSTANCE_GPUS, cheapest_fleet
-
     offers = offers_for(clouds_, gpu_id, region)
     if not offers:
         return ""
@@ -318,11 +316,24 @@ def large_gpu_rule(engine: EngineSpec, engine_version: str | None) -> LargeGPUDe
     return rule if asked is None or since is None or asked >= since else None
 
 
+def default_max_num_seqs(engine: EngineSpec, engine_version: str | None, gpu: GPUSpec) -> int:
+    """The engine's default sequence limit per scheduler on ``gpu`` at ``engine_version`` (vLLM 0.9+: 1024 on GPUs of
+    70 GiB or more but A100s, else 256): what a plan, a validation row or an old plan file's note take as the default."""
+    rule = large_gpu_rule(engine, engine_version)
+    return rule.limit_on(gpu, engine.max_num_seqs) if rule is not None else engine.max_num_seqs
+
+
+def _flags_entry(engine_id: str) -> dict[str, Any]:
+    """The engine's table in engine_flags.toml (its current release's launch interface; {} for engines without)."""
+    entry: dict[str, Any] = _read("engine_flags.toml").get("engines", {}).get(engine_id, {})
+    return entry
+
+
 def sequences_capped_per_dp_rank(engine_id: str) -> bool:
     """Whether the engine's max-sequences limit caps each attention-DP rank (its own scheduler: vLLM's engine core
     per DP rank, TensorRT-LLM's executor per rank) rather than the replica (SGLang divides its own by the DP size):
     engine_flags.toml's ``[moe] seqs_per_attention_dp_rank``, which the exports divide the plan's concurrency by."""
-    moe = _read("engine_flags.toml").get("engines", {}).get(engine_id, {}).get("moe", {})
+    moe = _flags_entry(engine_id).get("moe", {})
     return str(moe.get("seqs_per_attention_dp_rank", "")).lower() == "true"
 
 
@@ -335,7 +346,7 @@ def engine_release_note(engine: str, engine_version: str | None) -> str | None:
     if parsed is None:
         return None
     spec = resolve_engine(engine)
-    newest = _read("engine_flags.toml").get("engines", {}).get(spec.id, {}).get("version")
+    newest = _flags_entry(spec.id).get("version")
     if newest is None:
         return (
             f"--engine-version {engine_version}: gpucast models no differences between {spec.name} releases; "

@@ -88,7 +88,7 @@ def replica_config(
     if workload.lengths is not None:  # running sequences are length-biased: long outputs stay longer
         reserved = workload.lengths.kv_tokens_per_sequence(full=settings.memory.kv_reservation == "full")
     kv_limited = int(memory.kv_capacity_tokens // (reserved + state_tokens))
-    cap = settings.engine_sequence_limit(gpu) * (attention_dp if settings.max_sequences_per_dp_rank else 1)
+    cap = settings.replica_sequence_limit(gpu, attention_dp)
     if settings.max_sequences_cap is not None:
         cap = min(cap, settings.max_sequences_cap)
     cfg = ReplicaConfig(

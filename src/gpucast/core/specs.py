@@ -260,6 +260,10 @@ class LargeGPUDefault:
         name = f"{gpu.id} {gpu.name}".lower()
         return gpu.cuda_memory_bytes >= self.min_gib * GIB and not any(part in name for part in self.excluded)
 
+    def limit_on(self, gpu: GPUSpec, plain: int) -> int:
+        """The sequence limit on ``gpu``: this default where the rule applies, else ``plain`` (the engine's own)."""
+        return self.max_num_seqs if self.applies(gpu) else plain
+
 
 @dataclass(frozen=True)
 class EngineSpec:

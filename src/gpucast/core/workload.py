@@ -77,12 +77,15 @@ class PlanSettings:
     # the engine's default limit on large GPUs, in place of engine_max_sequences there (vLLM: 1024 on 70 GiB+ GPUs
     # but A100); None when --max-num-seqs is given or the release predates it
     large_gpu_max_sequences: LargeGPUDefault | None = None
+    max_sequences_cap: int | None = None  # the seed's --batch-size
+    context_window: int = 4096  # max_model_len: one full-length sequence must fit
+    memory: MemorySettings = MemorySettings()
 
     def engine_sequence_limit(self, gpu: GPUSpec) -> int:
         """The engine's sequence limit per scheduler on ``gpu``: the large-GPU default where it applies."""
         rule = self.large_gpu_max_sequences
-        return rule.max_num_seqs if rule is not None and rule.applies(gpu) else self.engine_max_sequences
+        return rule.limit_on(gpu, self.engine_max_sequences) if rule is not None else self.engine_max_sequences
 
-    max_sequences_cap: int | None = None  # the seed's --batch-size
-    context_window: int = 4096  # max_model_len: one full-length sequence must fit
-    memory: MemorySettings = MemorySettings()
+    def replica_sequence_limit(self, gpu: GPUSpec, attention_dp: int) -> int:
+        """The engine's limit for a whole replica: per attention-DP rank where each rank schedules its own."""
+        return self.engine_sequence_limit(gpu) * (attention_dp if self.max_sequences_per_dp_rank else 1)

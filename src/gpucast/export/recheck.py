@@ -97,8 +97,7 @@ def default_sequences(inputs: dict[str, Any], gpu_type: str) -> int | None:
         gpu = loader.resolve_gpu(gpu_type)
     except GpucastError:
         return None
-    rule = loader.large_gpu_rule(engine, inputs.get("engine_version"))
-    return rule.max_num_seqs if rule is not None and rule.applies(gpu) else engine.max_num_seqs
+    return loader.default_max_num_seqs(engine, inputs.get("engine_version"), gpu)
 
 
 def stated_cap_note(inputs: dict[str, Any], gpu_type: str) -> str | None:

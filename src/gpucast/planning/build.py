@@ -324,7 +324,7 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
 def _sequence_limit_text(settings: PlanSettings, gpu: GPUSpec, attention_dp: int) -> str:
     """The engine's sequence limit as the plan applies it: per GPU class, and per attention-DP rank where each rank
     schedules its own ("1024 sequences per DP rank x 8 = 8192 per replica")."""
-    limit = settings.engine_sequence_limit(gpu)
-    if attention_dp > 1 and settings.max_sequences_per_dp_rank:
-        return f"{limit} sequences per DP rank x {attention_dp} = {limit * attention_dp} per replica"
+    limit, replica = settings.engine_sequence_limit(gpu), settings.replica_sequence_limit(gpu, attention_dp)
+    if replica != limit:
+        return f"{limit} sequences per DP rank x {attention_dp} = {replica} per replica"
     return f"{limit} sequences per replica"

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog.loader import (
+    default_max_num_seqs,
     efficiency_for,
     era_for,
-    large_gpu_rule,
     load_engines,
     resolve_gpu,
     resolve_model,
@@ -206,9 +206,8 @@ def _add_row(
     model = engine.serves(model)
     # the release's default on a large GPU (vLLM 0.9+: 1024 on 70 GiB+ but A100), where the row states its release: a
     # row that does not (OCI's 2024 MI300X blog) is read with the plain default, as the fit always read it
-    rule = large_gpu_rule(engine, release) if parse_engine_version(release) is not None else None
-    if rule is not None and rule.applies(gpu):
-        max_seqs = rule.max_num_seqs
+    if parse_engine_version(release) is not None:
+        max_seqs = default_max_num_seqs(engine, release, gpu)
     requests = request_count(row)
     if requests is not None:
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
