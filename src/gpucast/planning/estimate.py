@@ -36,6 +36,7 @@ from .request import (
     engine_gpus,
     resolve_model_spec,
     resolve_speculation,
+    sequence_limits,
     weight_only_note,
 )
 
@@ -160,9 +161,7 @@ def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
     fraction = request.gpu_memory_utilization or engine.default_memory_fraction
     needed = math.ceil(request.longest)
     return PlanSettings(
-        engine_max_sequences=request.max_num_seqs or engine.max_num_seqs,
-        max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id),
-        large_gpu_max_sequences=None if request.max_num_seqs else loader.large_gpu_rule(engine, request.engine_version),
+        **sequence_limits(engine, request.max_num_seqs, request.engine_version),
         context_window=request.max_model_len or needed,
         memory=for_engine_release(
             MemorySettings.for_engine(engine, fraction),

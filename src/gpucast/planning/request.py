@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..catalog import loader
 from ..catalog.hf_config import model_from_shape
@@ -137,6 +138,17 @@ def check_window_fits(spec: ModelSpec, context_window: int | None, flag: str = "
         )
 
 
+def sequence_limits(engine: EngineSpec, max_num_seqs: int | None, engine_version: str | None) -> dict[str, Any]:
+    """The PlanSettings fields of the engine's sequence limit: ``--max-num-seqs`` as given, else the engine's default
+    (its large-GPU one where the release has it), and whether it caps each attention-DP rank. Plans and ``estimate``
+    read the limit alike."""
+    return {
+        "engine_max_sequences": max_num_seqs or engine.max_num_seqs,
+        "max_sequences_per_dp_rank": loader.sequences_capped_per_dp_rank(engine.id),
+        "large_gpu_max_sequences": None if max_num_seqs else loader.large_gpu_rule(engine, engine_version),
+    }
+
+
 def check_profile_fits(spec: ModelSpec, lengths: LengthProfile) -> None:
     """``check_request_fits`` for a length profile: its longest request must fit the model's context window."""
     if lengths.longest > spec.max_context:
@@ -192,9 +204,7 @@ def resolve(
         target_utilization=gpu.target_gpu_utilization,
         safety_margin=options.safety_margin,
         min_replicas=options.min_replicas,
-        engine_max_sequences=options.max_num_seqs or engine.max_num_seqs,
-        max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id),
-        large_gpu_max_sequences=None if options.max_num_seqs else loader.large_gpu_rule(engine, options.engine_version),
+        **sequence_limits(engine, options.max_num_seqs, options.engine_version),
         max_sequences_cap=model.batch_size,
         context_window=context_window,
         memory=for_engine_release(
