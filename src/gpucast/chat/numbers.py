@@ -22,6 +22,13 @@ LARGE = ("million", "billion")  # kept as words: the number pattern reads them a
 NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
 MULT = r"(?:k|thousand|mn|mil|millions?|m|bn|billions?|b)(?![a-z])"
 NUMBER = rf"(?P<num>{NUM})\s*(?P<mult>{MULT})?"
+
+
+def numbered(name: str) -> str:
+    """``NUMBER`` with its groups renamed (``num<name>``, ``mult<name>``) so one regex can hold several numbers."""
+    return NUMBER.replace("(?P<num>", f"(?P<num{name}>").replace("(?P<mult>", f"(?P<mult{name}>")
+
+
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
                 "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9}  # fmt: skip
 

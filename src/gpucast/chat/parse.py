@@ -16,7 +16,16 @@ from typing import Any
 from . import names, users
 from .agent import extract_agent
 from .corrections import read_corrected
-from .numbers import NUMBER, TIME_UNIT, digits_for_words, first_number, number_value, seconds_in, token_count
+from .numbers import (
+    NUMBER,
+    TIME_UNIT,
+    digits_for_words,
+    first_number,
+    number_value,
+    numbered,
+    seconds_in,
+    token_count,
+)
 from .serving_terms import deployment, stated_percentile
 
 Values = dict[str, Any]
@@ -53,11 +62,6 @@ _N = NUMBER
 
 def _num(match: re.Match[str], group: str = "") -> float:
     return number_value(match[f"num{group}"], match[f"mult{group}"])
-
-
-def _numbered(pattern: str, name: str) -> str:
-    """``NUMBER`` with its groups renamed so one regex can hold several numbers."""
-    return pattern.replace("(?P<num>", f"(?P<num{name}>").replace("(?P<mult>", f"(?P<mult{name}>")
 
 
 def _clean(text: str) -> str:
@@ -197,8 +201,8 @@ def _is_llm_calls(low: str, start: int) -> bool:
 def _tokens(low: str) -> Values:
     out: Values = {}
     tok = r"(?:\s*(?:tokens?|toks?))?"
-    pair = re.search(rf"{_numbered(_N, 'a')}{tok}\s*(?:/|in\s*(?:,|and|/)?|input\s*(?:,|and|/)?)\s*"
-                     rf"{_numbered(_N, 'b')}{tok}\s*(?:out|output)?", low)  # fmt: skip
+    pair = re.search(rf"{numbered('a')}{tok}\s*(?:/|in\s*(?:,|and|/)?|input\s*(?:,|and|/)?)\s*"
+                     rf"{numbered('b')}{tok}\s*(?:out|output)?", low)  # fmt: skip
     stated = (
         bool(pair)
         and ("token" in low or re.search(r"\b(in|input)\b", low))
@@ -304,7 +308,7 @@ def _training(low: str) -> Values:
         out["method"] = "full"
     items = (r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*"
              r"(?:of|with|x|×|at|averaging|average|avg)")  # fmt: skip
-    examples = re.search(rf"{_numbered(_N, 'a')}\s*{items}\s*(?:about\s*|around\s*|~\s*)?{_numbered(_N, 'b')}\s*"
+    examples = re.search(rf"{numbered('a')}\s*{items}\s*(?:about\s*|around\s*|~\s*)?{numbered('b')}\s*"
                          r"tokens?", low)  # fmt: skip
     if examples and users.is_batch_job(low):  # "summarize 2 million documents of 3k tokens": work to serve
         examples = None

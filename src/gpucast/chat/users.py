@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
-from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in
+from .numbers import TIME_UNIT, number_value, numbered, seconds_in
 
 _USERS = re.compile(
-    NUMBER.replace("(?P<num>", "(?P<unum>").replace("(?P<mult>", "(?P<umult>")
-    + r"\s*(?:(?:daily|weekly|monthly)\s+)?(?:(?:concurrent|active|simultaneous|registered|internal)\s+)?"
+    numbered("u") + r"\s*(?:(?:daily|weekly|monthly)\s+)?(?:(?:concurrent|active|simultaneous|registered|internal)\s+)?"
     r"(?:users?|customers?|people|employees?|seats?|agents? using it)\b"
 )
 # "each", "per user", "every user", "apiece" beside the rate; "users making / sending / who ask ..." right after them
@@ -39,7 +38,7 @@ def user_count(low: str) -> tuple[float, int] | None:
     match = _USERS.search(low)
     if match is None:
         return None
-    count = number_value(match["unum"], match["umult"])
+    count = number_value(match["numu"], match["multu"])
     return (count, match.end()) if count > 0 else None
 
 
@@ -61,7 +60,7 @@ _SERVING_TASK = (
 )
 _TRAINING_WORDS = r"\b(?:train\w*|fine[- ]?tun\w*|q?lora|epochs?|pre-?train\w*|sft|dpo|rlhf)\b"
 _ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
-_BATCH = (NUMBER.replace("(?P<num>", "(?P<inum>").replace("(?P<mult>", "(?P<imult>") + rf"\s*{_ITEMS}\b.*?"
+_BATCH = (numbered("i") + rf"\s*{_ITEMS}\b.*?"
           r"\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
           rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
 
@@ -79,7 +78,7 @@ def batch_rate(low: str) -> float | None:
     if match is None:
         return None
     window = float(match["tnum"] or 1.0) * seconds_in(match["tunit"])
-    count = number_value(match["inum"], match["imult"])
+    count = number_value(match["numi"], match["multi"])
     return count / window if window > 0 and count > 0 else None
 
 
