@@ -175,11 +175,23 @@ def _engine_limit(engine: str, gpu_name: str, groups: int) -> int:
 
 
 def test_a_tp_group_wider_than_a_clouds_instances_is_unpriced_and_says_why():
-    """Qwen3-30B-A3B on T4 needs TP=8; AWS's catalog T4 is the 1-GPU g4dn.xlarge, and the plan was priced as eight
-    VMs per replica (ranked in compare). It is unpriced now, and the warning says why (not "add --pricing spot")."""
+    """Qwen3-30B-A3B on T4 at TP=8 on GCP, which attaches at most 4 T4 to an N1 VM: such a replica was priced as
+    VMs spanned by one TP group (ranked in compare). It is unpriced, and the warning says why (not "add --pricing
+    spot"). (AWS's T4 was the original case, priced only as the 1-GPU g4dn.xlarge; g4dn.metal sells 8 now.)"""
+    plan = plan_inference(
+        LLMWorkloadInput(5, 1000, 300), ModelConfig(model_name="qwen3-30b-a3b"), GPUConfig("T4"),
+        ServingOptions(cloud="gcp", tp=8),
+    ).to_dict()  # fmt: skip
+    assert plan["gpu_resources"]["tensor_parallel"] > 1 and plan["cost"] is None
+    assert any("does not span instances that small" in w and "--pricing" not in w for w in plan["warnings"])
+
+
+def test_t4_tensor_parallel_replicas_are_priced_on_awss_multi_gpu_t4_instances():
+    """AWS sells T4s four and eight to an instance (g4dn.12xlarge, g4dn.metal); with only the 1-GPU g4dn.xlarge in
+    the catalog a TP=8 T4 replica was unpriced. It is priced on whole g4dn.metal nodes now."""
     plan = plan_inference(
         LLMWorkloadInput(5, 1000, 300), ModelConfig(model_name="qwen3-30b-a3b"), GPUConfig("T4"),
         ServingOptions(cloud="aws"),
     ).to_dict()  # fmt: skip
-    assert plan["gpu_resources"]["tensor_parallel"] > 1 and plan["cost"] is None
-    assert any("does not span instances that small" in w and "--pricing" not in w for w in plan["warnings"])
+    assert plan["gpu_resources"]["tensor_parallel"] == 8
+    assert plan["cost"] is not None and plan["cost"]["instance_type"] == "g4dn.metal"
