@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gpucast.catalog import loader
+from gpucast.core.engine_releases import VLLM_V0_CHUNKED_BUDGET
+from gpucast.core.inference import replica_config
 from gpucast.core.memory import (
     MemorySettings,
     estimate_memory,
@@ -13,6 +15,7 @@ from gpucast.core.memory import (
     weight_bytes,
 )
 from gpucast.core.specs import GIB, Precision
+from gpucast.core.workload import PlanSettings, Workload
 
 
 def test_kv_bytes_per_token_llama3_70b_bf16(llama70b):
@@ -156,20 +159,20 @@ def test_vllm_profiling_token_budget_by_version(version, max_model_len, budget):
     [
         ("vllm", (0, 7, 3), 163_840),  # V0 runs an MLA model without chunked prefill: max_model_len
         ("vllm", (0, 7, 4), 163_840),  # (dstack's 0.7.4.dev181 on H200)
-        ("vllm", (0, 8, 0), 8_192),  # V1 always chunks: the engine's budget
-        ("vllm", None, 8_192),  # no release named: the current engine
+        ("vllm", (0, 8, 0), 2_048),  # V1 always chunks: the engine's budget (its large-GPU one: MemorySettings.on_gpu)
+        ("vllm", None, 2_048),  # no release named: the current engine
         ("sglang", (0, 4, 3), 8_192),  # another engine: untouched
     ],
 )
 def test_vllm_v0_serves_an_mla_model_unchunked(engine, version, budget):
     """DeepSeek-R1 (163,840-token context) on a V0 vLLM profiles its whole max_model_len; a dense model with a
-    context above 32K is chunked there (the engine's budget), one of 32K or less is not."""
+    context above 32K is chunked there (V0's budget, as fitted), one of 32K or less is not."""
     r1, llama = loader.resolve_model("deepseek-r1"), loader.resolve_model("llama-3.1-8b")
     settings = MemorySettings.for_engine(loader.resolve_engine(engine))
     assert for_engine_release(settings, engine, r1, version, r1.max_context).max_batched_tokens == budget
-    assert (
-        for_engine_release(settings, engine, llama, version, 131_072).max_batched_tokens == settings.max_batched_tokens
-    )
+    v0 = engine == "vllm" and version is not None and version < (0, 8, 0)
+    chunked = VLLM_V0_CHUNKED_BUDGET if v0 else settings.max_batched_tokens
+    assert for_engine_release(settings, engine, llama, version, 131_072).max_batched_tokens == chunked
     if engine == "vllm" and version is not None and version < (0, 8, 0):
         assert for_engine_release(settings, engine, llama, version, 16_384).max_batched_tokens == 16_384
         assert for_engine_release(settings, engine, r1, version, 1_024).max_batched_tokens == 2_048  # the floor
@@ -304,3 +307,31 @@ def test_pre_0_6_4_vllm_charges_the_overhead_fitted_on_its_platform():
     # an engine without a per-vendor table charges its one value everywhere
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
     assert sglang.overhead_gib("nvidia") == sglang.overhead_gib("amd") == sglang.runtime_overhead_gib
+
+
+@pytest.mark.parametrize(
+    ("gpu", "version", "budget"),
+    [
+        ("h100", None, 8_192),  # 80 GB, not an A100: the large-GPU default of 0.9+
+        ("h200", "0.10.0", 8_192),
+        ("a100-80gb", None, 2_048),  # vLLM excludes A100s by name ("reduces throughput", vllm#17885)
+        ("l40s", None, 2_048),  # under 70 GiB
+        ("l4", None, 2_048),
+        ("h100", "0.8.5", 2_048),  # V1 before 0.9: the OpenAI server's 2048 on every GPU
+    ],
+)
+def test_vllm_step_budget_follows_the_gpu_as_engineargs_get_batch_defaults(gpu, version, budget):
+    """vLLM's OpenAI server steps by 8192 tokens on GPUs of 70 GiB or more that are not A100s and by 2048 elsewhere
+    (EngineArgs.get_batch_defaults, 0.9+): the budget the activation peak, the prefill chunks and the export use.
+    gpucast stepped by 8192 on every GPU."""
+    engine, spec = loader.resolve_engine("vllm"), loader.resolve_gpu(gpu)
+    settings = MemorySettings.for_engine(engine, None, loader.large_gpu_rule(engine, version))
+    assert settings.on_gpu(spec).max_batched_tokens == budget
+    assert loader.default_max_batched_tokens(engine, version, spec) == budget
+    model = loader.resolve_model("llama-3.1-8b")
+    cfg, _, _ = replica_config(
+        model, spec, loader.efficiency_for(spec, "vllm", model=model), precision=Precision.FP16,
+        kv_precision=Precision.FP16, tp=1, pp=1, workload=Workload(1.0, 4000, 300),
+        settings=PlanSettings(memory=settings),
+    )  # fmt: skip
+    assert cfg.chunk_tokens == budget

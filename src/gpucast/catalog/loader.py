@@ -323,6 +323,13 @@ def default_max_num_seqs(engine: EngineSpec, engine_version: str | None, gpu: GP
     return rule.limit_on(gpu, engine.max_num_seqs) if rule is not None else engine.max_num_seqs
 
 
+def default_max_batched_tokens(engine: EngineSpec, engine_version: str | None, gpu: GPUSpec) -> int:
+    """The engine's default per-step token budget on ``gpu`` at ``engine_version`` (vLLM 0.9+: 8192 on GPUs of 70 GiB
+    or more but A100s, else 2048): what a plan steps prefills by (``MemorySettings.on_gpu``) and its export passes."""
+    rule = large_gpu_rule(engine, engine_version)
+    return rule.budget_on(gpu, engine.max_batched_tokens) if rule is not None else engine.max_batched_tokens
+
+
 def _flags_entry(engine_id: str) -> dict[str, Any]:
     """The engine's table in engine_flags.toml (its current release's launch interface; {} for engines without)."""
     entry: dict[str, Any] = _read("engine_flags.toml").get("engines", {}).get(engine_id, {})

@@ -18,6 +18,10 @@ VLLM_V1_DEFAULT_FROM = (0, 8, 0)  # vLLM 0.8.0 made the V1 engine the default (a
 VLLM_ALLOCATED_PEAK_FROM = (0, 6, 4)  # the profiler charges the allocated peak + non-torch memory from 0.6.4 on
 VLLM_V0_MIN_BATCHED_TOKENS = 2048  # V0 SchedulerConfig: max_num_batched_tokens = max(max_model_len, 2048)
 VLLM_V0_CHUNKED_ABOVE = 32_768  # V0 (0.5+) turns chunked prefill on by default for longer max_model_len
+# The step budget of a V0 release running chunked prefill. V0's own default moved between releases (512 in
+# SchedulerConfig early on, DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048 later) and is not modelled per release: such rows
+# (dstack's vLLM 0.6 Llama-3.1-405B runs) keep the 8192 tokens they were fitted at.
+VLLM_V0_CHUNKED_BUDGET = 8192
 # Non-torch memory vLLM's profiler charges from 0.6.4 on (CUDA context, cuBLAS/NCCL workspaces), as logged:
 # 0.11 GiB (A100, TP1, V1; github.com/ovg-project/kvcached pull 448), 0.20 GiB (24 GB cards, TP4, 0.8;
 # vllm-project/vllm pull 14447), 1.79 GiB (H100, TP1, 0.6.5; vllm-project/vllm pull 10511): the median.
@@ -101,12 +105,15 @@ def _non_torch_only(settings: MemorySettings) -> MemorySettings:
 
 
 def _v0_profiling_budget(
-    settings: MemorySettings, version: tuple[int, int, int], max_model_len: int, *, mla: bool
+    settings: MemorySettings, version: tuple[int, int, int], max_model_len: int | None, *, mla: bool
 ) -> MemorySettings:
     """``settings`` with the profiling pass of a vLLM release running without chunked prefill
-    (:func:`vllm_v0_unchunked`): ``max(max_model_len, 2048)`` tokens; unchanged otherwise."""
-    if vllm_v0_unchunked(version, max_model_len, mla=mla):
+    (:func:`vllm_v0_unchunked`): ``max(max_model_len, 2048)`` tokens; a V0 release with chunked prefill steps by
+    :data:`VLLM_V0_CHUNKED_BUDGET`; a V1 release keeps the engine's budget (its large-GPU rule: ``MemorySettings``)."""
+    if max_model_len is not None and vllm_v0_unchunked(version, max_model_len, mla=mla):
         return dataclasses.replace(settings, max_batched_tokens=max(max_model_len, VLLM_V0_MIN_BATCHED_TOKENS))
+    if version < VLLM_V1_DEFAULT_FROM:
+        return dataclasses.replace(settings, max_batched_tokens=VLLM_V0_CHUNKED_BUDGET)
     return settings
 
 
@@ -149,8 +156,7 @@ def for_engine_build(
     layout (None: the fraction is stated, or the build predates the heuristic).
     """
     if engine == "vllm" and version is not None:
-        if max_model_len is not None:
-            settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
+        settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
         if version >= VLLM_ALLOCATED_PEAK_FROM:
             settings = _non_torch_only(settings)
     if engine == "sglang" and build_date is not None:

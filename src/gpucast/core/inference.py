@@ -44,6 +44,7 @@ def replica_config(
     if problem is not None:
         raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
+    engine_memory = settings.memory.on_gpu(gpu)  # the engine's step budget on this GPU (vLLM: 2048 or 8192)
     memory = estimate_memory(
         model,
         gpu,
@@ -51,7 +52,7 @@ def replica_config(
         kv_precision=kv_precision,
         tp=tp,
         pp=pp,
-        settings=settings.memory,
+        settings=engine_memory,
         context_tokens=int(mean_tokens),
         attention_dp=attention_dp,
     )
@@ -60,7 +61,7 @@ def replica_config(
             raise InfeasibleError(
                 f"{model.name} at {precision.name} at {layout.label()} needs {memory.weights_gib:.1f} GiB of "
                 f"weights + {memory.activations_gib:.1f} GiB of activations (one forward pass over "
-                f"{settings.memory.max_batched_tokens:,} tokens, the engine's profiling budget) + "
+                f"{engine_memory.max_batched_tokens:,} tokens, the engine's profiling budget) + "
                 f"{memory.overhead_gib:.1f} GiB of runtime per GPU, no room for a KV cache in the "
                 f"{memory.usable_gib:.1f} GiB one {gpu.name} leaves — use a shorter context (max model length), an "
                 "engine release with chunked prefill, more GPUs per replica (TP/PP) or a larger GPU"
@@ -100,7 +101,7 @@ def replica_config(
         tp,
         pp,
         max(1, min(kv_limited, cap)),
-        settings.memory.max_batched_tokens,
+        engine_memory.max_batched_tokens,
         ep=ep,
         attention_dp=attention_dp,
     )

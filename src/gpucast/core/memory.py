@@ -20,12 +20,12 @@ The seed's "2 x layers x hidden x context" KV formula ignores GQA and overstates
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
 from .layout import Layout, weight_bytes_per_gpu
 from .params import count_parameters
-from .specs import GIB, EngineSpec, GPUSpec, ModelSpec, Precision
+from .specs import GIB, EngineSpec, GPUSpec, LargeGPUDefault, ModelSpec, Precision
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class MemorySettings:
     # (vendor, GiB) in place of runtime_overhead_gib on that vendor's GPUs (EngineSpec.runtime_overhead_by_vendor)
     runtime_overhead_by_vendor: tuple[tuple[str, float], ...] = ()
     max_batched_tokens: int = 8192  # vLLM V1 chunked-prefill token budget: sizes the activation peak
+    # the engine's budget on large GPUs, in place of max_batched_tokens there (vLLM 0.9+: 8192 on 70 GiB+ GPUs but
+    # A100, 2048 elsewhere); None when one budget holds on every GPU (another engine, or a release before the rule)
+    large_gpu_budget: LargeGPUDefault | None = None
     activation_bytes: float = 2.0  # activations are BF16/FP16 whatever the weight format
     # How the engine's memory fraction is applied (see kv_cache_bytes):
     # "total" (vLLM gpu_memory_utilization), "static" (SGLang mem_fraction_static),
@@ -50,8 +53,16 @@ class MemorySettings:
     indexer_in_sizing: bool = True
 
     @classmethod
-    def for_engine(cls, engine: EngineSpec, gpu_memory_utilization: float | None = None) -> MemorySettings:
-        """The engine's memory policy; ``gpu_memory_utilization`` None = the engine's default fraction."""
+    def for_engine(
+        cls,
+        engine: EngineSpec,
+        gpu_memory_utilization: float | None = None,
+        large_gpu: LargeGPUDefault | None = None,
+    ) -> MemorySettings:
+        """The engine's memory policy; ``gpu_memory_utilization`` None = the engine's default fraction;
+        ``large_gpu``: the engine's large-GPU defaults for the release asked (``catalog.loader.large_gpu_rule``),
+        whose step budget replaces the plain one on those GPUs (:meth:`on_gpu`)."""
+        budget_rule = large_gpu if large_gpu is not None and large_gpu.max_batched_tokens is not None else None
         return cls(
             gpu_memory_utilization=engine.default_memory_fraction
             if gpu_memory_utilization is None
@@ -61,7 +72,17 @@ class MemorySettings:
             max_batched_tokens=engine.max_batched_tokens,
             memory_mode=engine.memory_mode,
             kv_reservation=engine.kv_reservation,
+            large_gpu_budget=budget_rule,
         )
+
+    def on_gpu(self, gpu: GPUSpec) -> MemorySettings:
+        """These settings with the step budget the engine defaults to on ``gpu``: vLLM's OpenAI server (0.9+)
+        profiles and chunks prefills by 8192 tokens on a GPU of 70 GiB or more that is not an A100, by 2048 on the
+        others; the activation peak and the prefill chunks (``ReplicaConfig.chunk_tokens``) follow it."""
+        rule = self.large_gpu_budget
+        if rule is None:
+            return self
+        return replace(self, max_batched_tokens=rule.budget_on(gpu, self.max_batched_tokens), large_gpu_budget=None)
 
     def overhead_gib(self, vendor: str) -> float:
         """The runtime overhead per GPU on a GPU of ``vendor`` (GPUSpec.vendor): the engine's value for that
@@ -268,6 +289,7 @@ def estimate_memory(
     With attention data parallelism (``attention_dp`` = d groups of tp/d GPUs, ``core.layout``) each GPU holds a
     copy of its group's attention weights, and each group caches only its own sequences: the replica holds d
     groups' worth of tokens, each token's KV split over the tp/d GPUs of its group."""
+    settings = settings.on_gpu(gpu)  # the engine's step budget on this GPU sizes the activation peak
     layout = Layout(tp, pp, attention_dp=attention_dp)
     weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)

@@ -248,13 +248,16 @@ class GPUSpec:
 
 @dataclass(frozen=True)
 class LargeGPUDefault:
-    """An engine default that differs on large GPUs: vLLM (since 0.9) runs up to 1024 sequences, not 256, on a GPU
-    whose device memory is at least 70 GiB unless it is an A100 (``EngineArgs.get_batch_defaults``)."""
+    """Engine defaults that differ on large GPUs: vLLM (since 0.9) runs up to 1024 sequences, not 256, and a step
+    budget of 8192 tokens, not 2048 (the OpenAI server's ``max_num_batched_tokens``), on a GPU whose device memory is
+    at least 70 GiB unless it is an A100 (``EngineArgs.get_batch_defaults``, vllm-project/vllm#17885: "Setting large
+    `max_num_batched_tokens` for A100 reduces throughput")."""
 
     max_num_seqs: int
     min_gib: float  # device memory as the runtime reports it (GPUSpec.cuda_memory_bytes)
     excluded: tuple[str, ...] = ()  # GPU name fragments the rule skips ("a100")
     since: str = ""  # the first release with it; older releases keep the engine's plain default
+    max_batched_tokens: int | None = None  # the per-step token budget there; None: the plain one on every GPU
 
     def applies(self, gpu: GPUSpec) -> bool:
         name = f"{gpu.id} {gpu.name}".lower()
@@ -263,6 +266,11 @@ class LargeGPUDefault:
     def limit_on(self, gpu: GPUSpec, plain: int) -> int:
         """The sequence limit on ``gpu``: this default where the rule applies, else ``plain`` (the engine's own)."""
         return self.max_num_seqs if self.applies(gpu) else plain
+
+    def budget_on(self, gpu: GPUSpec, plain: int) -> int:
+        """The per-step token budget (chunked prefill) on ``gpu``: this default where the rule applies and has one,
+        else ``plain``."""
+        return self.max_batched_tokens if self.max_batched_tokens is not None and self.applies(gpu) else plain
 
 
 @dataclass(frozen=True)

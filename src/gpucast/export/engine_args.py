@@ -213,7 +213,11 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
     _precision_args(plan, flags, model, add, config, notes, warnings)
-    budget = loader.resolve_engine(flags.id).max_batched_tokens
+    budget = loader.default_max_batched_tokens(  # the step budget the plan chunked prefills by, on its GPU
+        loader.resolve_engine(flags.id),
+        inputs.get("engine_version"),
+        loader.resolve_gpu(str(res["recommended_gpu_type"])),
+    )
     if names.get("chunked_prefill"):
         if flags.chunked_prefill_value == "max_batched_tokens":
             add("chunked_prefill", str(budget))

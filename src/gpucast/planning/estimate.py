@@ -164,7 +164,7 @@ def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
         **sequence_limits(engine, request.max_num_seqs, request.engine_version),
         context_window=request.max_model_len or needed,
         memory=for_engine_release(
-            MemorySettings.for_engine(engine, fraction),
+            MemorySettings.for_engine(engine, fraction, loader.large_gpu_rule(engine, request.engine_version)),
             engine.id,
             spec,
             parse_engine_version(request.engine_version),

@@ -208,7 +208,9 @@ def resolve(
         max_sequences_cap=model.batch_size,
         context_window=context_window,
         memory=for_engine_release(
-            MemorySettings.for_engine(engine, options.gpu_memory_utilization),
+            MemorySettings.for_engine(
+                engine, options.gpu_memory_utilization, loader.large_gpu_rule(engine, options.engine_version)
+            ),
             engine.id,
             spec,
             parse_engine_version(options.engine_version),

@@ -12,6 +12,7 @@ from ..core.engine_releases import (
     for_engine_build,
     for_engine_release,
     sglang_default_mem_fraction,
+    vllm_v0_unchunked,
 )
 from ..core.memory import MemorySettings
 from ..core.specs import GPUSpec, ModelSpec
@@ -63,9 +64,24 @@ def build_settings(
     )
 
 
+def _launch_length(row: dict[str, str], model: ModelSpec) -> int:
+    """The ``max_model_len`` a row's notes state, else the model's context (vLLM's default)."""
+    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
+    return int(length.group(1)) if length else model.max_context
+
+
 def release_settings(row: dict[str, str], engine_id: str, memory: MemorySettings, model: ModelSpec) -> MemorySettings:
     """``memory`` with the profiling budget of the release a serving row's engine label states
     (``core.engine_releases.for_engine_release``); ``max_model_len`` from the notes, else the model's context."""
-    length = _MAX_MODEL_LEN.search(row.get("notes", ""))
-    max_model_len = int(length.group(1)) if length else model.max_context
-    return for_engine_release(memory, engine_id, model, parse_engine_version(row.get("engine", "")), max_model_len)
+    version = parse_engine_version(row.get("engine", ""))
+    return for_engine_release(memory, engine_id, model, version, _launch_length(row, model))
+
+
+def unchunked_window(row: dict[str, str], engine_id: str, model: ModelSpec) -> int | None:
+    """The ``max_model_len`` a serving row's release launches without chunked prefill (a V0 vLLM:
+    ``core.engine_releases.vllm_v0_unchunked``), which its profiling pass covers; None where it chunks."""
+    version = parse_engine_version(row.get("engine", ""))
+    length = _launch_length(row, model)
+    if engine_id != "vllm" or version is None or not vllm_v0_unchunked(version, length, mla=model.is_mla):
+        return None
+    return length

@@ -48,7 +48,7 @@ from ..core.engine_era import parse_engine_version
 from ..errors import GpucastError, InfeasibleError, InputError
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from ..planning.inference import plan_inference
-from .builds import release_settings
+from .builds import release_settings, unchunked_window
 from .inference import REQUIRED_COLUMNS, is_training
 from .layouts import row_layout
 from .plan_diagnosis import estimate_at_rate, estimate_closed_loop
@@ -168,9 +168,9 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
     needed = point.input_tokens + point.output_tokens
     window = math.ceil(needed / CONTEXT_STEP) * CONTEXT_STEP
     release = engine_release_label(row)  # "" for an engine outside the catalog (validated as today's vLLM)
-    stated = release_settings({**row, "engine": release}, engine_id, memory, model)
-    if stated != memory:  # the release profiles over max_model_len: the launch's, else vLLM's default (the model's)
-        window = stated.max_batched_tokens
+    launched = unchunked_window({**row, "engine": release}, engine_id, model)
+    if launched is not None:  # the release profiles over max_model_len: the launch's, else vLLM's default (the model's)
+        window = release_settings({**row, "engine": release}, engine_id, memory, model).max_batched_tokens
     margin = ServingOptions().safety_margin
     ep, attention_dp = row_layout({"notes": point.notes}, point.tp)
     return (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-from ..catalog.loader import resolve_engine
+from ..catalog.loader import large_gpu_rule, resolve_engine
 from ..core.memory import MemorySettings
 from ..core.specs import EngineSpec, Precision
 from ..errors import InputError
@@ -44,7 +44,11 @@ def engine_settings(row: dict[str, str]) -> tuple[str, MemorySettings, int]:
     engine = _catalog_engine(row["engine"]) or resolve_engine("vllm")
     match = MEMORY_FRACTION.search(row.get("notes", ""))
     fraction = float(match.group(1)) if match else None
-    return engine.id, MemorySettings.for_engine(engine, fraction), engine.max_num_seqs
+    # the step budget of the release the label states on the row's GPU (vLLM 0.9+: 8192 on 70 GiB+ GPUs but A100s,
+    # 2048 elsewhere); a row stating none is read as the current release, which gives every fitted row the 8192 it
+    # was fitted at (they ran on such GPUs)
+    large_gpu = large_gpu_rule(engine, engine_release_label(row) or None)
+    return engine.id, MemorySettings.for_engine(engine, fraction, large_gpu), engine.max_num_seqs
 
 
 def engine_release_label(row: dict[str, str]) -> str:

@@ -11,4 +11,4 @@ vllm serve meta-llama/Llama-3.1-8B-Instruct \
   --gpu-memory-utilization 0.9 \
   --quantization fp8 \
   --enable-chunked-prefill \
-  --max-num-batched-tokens 8192
+  --max-num-batched-tokens 2048

@@ -12,5 +12,5 @@ vllm serve meta-llama/Llama-3.1-8B-Instruct \
   --gpu-memory-utilization 0.9 \
   --dtype auto \
   --enable-chunked-prefill \
-  --max-num-batched-tokens 8192 \
+  --max-num-batched-tokens 2048 \
   --no-enable-prefix-caching
