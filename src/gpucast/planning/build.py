@@ -257,7 +257,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         # the release asked for (--engine-version), not the catalog's current label: "vLLM 0.10 (V1 engine)" was
         # printed over a plan that took vLLM 0.7.3's V0 arithmetic
         f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
-        "prefill, paged KV cache; "
+        f"prefill of up to {best.estimate.config.chunk_tokens:,} tokens a step, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
