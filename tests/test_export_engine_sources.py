@@ -14,6 +14,7 @@ Each test pins a value the engine release reads differently from what an earlier
 * SGLang gives each attention DP rank ``max_running_requests // attn_dp_size`` (0.5.23
   mem_cache/kv_cache_configurator.py; 0.5.9 model_runner.py), so a replica-wide value that is not a multiple of the
   ranks left every rank below its share.
+* SGLang's /health generates one token and waits up to 20 s for the scheduler: the probes' timeouts cover it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pytest
 from golden.golden_files import load
 from gpucast.export import launch_for
 from gpucast.export.engine_args import LaunchOptions
+from gpucast.export.k8s import serving_manifests
+from gpucast.export.k8s_pods import K8sOptions
 
 
 def _flags(argv: list[str]) -> dict[str, str]:
@@ -105,3 +108,19 @@ def test_sglang_running_requests_give_every_dp_rank_its_share(version: str) -> N
     assert _flags(launch_for(_attention_dp_plan(1030.4), "trtllm").argv)["--max_batch_size"] == "129"
     exact = _flags(launch_for(_attention_dp_plan(1032), "sglang", options).argv)["--max-running-requests"]
     assert exact == "1032"
+
+
+def _engine_probes(engine: str) -> dict:
+    documents, _ = serving_manifests(load("h100-llama-3.1-70b"), K8sOptions(engine=engine))
+    workload = next(d for d in documents if d["kind"] == "Deployment")
+    return workload["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_sglang_probes_wait_for_its_generating_health_check() -> None:
+    """SGLang 0.5.23's /health sends a one-token request and waits up to 20 s (SGLANG_HEALTH_CHECK_TIMEOUT) for the
+    scheduler; a 5 s readiness timeout failed pods the engine still reported healthy."""
+    sgl = _engine_probes("sglang")
+    assert sgl["readinessProbe"]["timeoutSeconds"] == 25 and sgl["livenessProbe"]["timeoutSeconds"] == 25
+    assert sgl["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    vllm = _engine_probes("vllm")  # vLLM's /health answers from the engine's state at once
+    assert (vllm["readinessProbe"]["timeoutSeconds"], vllm["livenessProbe"]["timeoutSeconds"]) == (5, 10)
