@@ -15,6 +15,7 @@ Each test pins a value the engine release reads differently from what an earlier
   mem_cache/kv_cache_configurator.py; 0.5.9 model_runner.py), so a replica-wide value that is not a multiple of the
   ranks left every rank below its share.
 * SGLang's /health generates one token and waits up to 20 s for the scheduler: the probes' timeouts cover it.
+* trtllm-serve's Prometheus text is at /prometheus/metrics (its /metrics is JSON).
 """
 
 from __future__ import annotations
@@ -124,3 +125,16 @@ def test_sglang_probes_wait_for_its_generating_health_check() -> None:
     assert sgl["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     vllm = _engine_probes("vllm")  # vLLM's /health answers from the engine's state at once
     assert (vllm["readinessProbe"]["timeoutSeconds"], vllm["livenessProbe"]["timeoutSeconds"]) == (5, 10)
+
+
+def test_trtllm_pod_monitor_scrapes_prometheus_text() -> None:
+    """trtllm-serve's /metrics is JSON iteration statistics (a Prometheus scrape fails and marks the target down);
+    prometheus_client's app is mounted at /prometheus/metrics. 1.0.0: no Prometheus endpoint known, no PodMonitor."""
+    plan = load("h100-llama-3.1-70b")
+    documents, _ = serving_manifests(plan, K8sOptions(engine="trtllm"))
+    monitor = next(d for d in documents if d["kind"] == "PodMonitor")
+    assert monitor["spec"]["podMetricsEndpoints"][0]["path"] == "/prometheus/metrics"
+    old = K8sOptions(engine="trtllm", launch=LaunchOptions(engine="trtllm", version="1.0.0"))
+    assert not [d for d in serving_manifests(plan, old)[0] if d["kind"] == "PodMonitor"]
+    vllm = next(d for d in serving_manifests(plan)[0] if d["kind"] == "PodMonitor")
+    assert vllm["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
