@@ -52,7 +52,9 @@ def test_numbers_come_from_the_plan(name: str, engine: str) -> None:
     res, thr, inputs = plan["gpu_resources"], plan["throughput"], plan["inputs"]
     assert got[names["tensor_parallel"]] == str(res["tensor_parallel"])
     assert got[names["pipeline_parallel"]] == str(res["pipeline_parallel"])
-    assert got[names["max_num_seqs"]] == str(max(1, int(thr["concurrency_per_replica"])))  # the SLO-meeting concurrency
+    stages = int(res["pipeline_parallel"]) if engine == "trtllm" else 1  # max_batch_size caps each PP microbatch
+    seqs = -(-max(1, int(thr["concurrency_per_replica"])) // stages)
+    assert got[names["max_num_seqs"]] == str(seqs)  # the SLO-meeting concurrency
     assert got[names["max_model_len"]] == str(inputs["context_window"])
     assert float(got[names["memory_fraction"]]) == pytest.approx(inputs["gpu_memory_utilization"])
     if name != "h100-size-70b":  # a --model-size stand-in has no checkpoint (test_stand_in_model_is_warned)
@@ -84,7 +86,8 @@ def test_precisions_map_to_quantization_and_kv_dtype() -> None:
     assert sgl["--kv-cache-dtype"] == "fp8_e4m3" and sgl["--chunked-prefill-size"] == "8192"
     assert "--enable-metrics" in sgl  # SGLang exports Prometheus metrics only when asked
     trt = launch_for(load("h200-deepseek-v3-fp8"), "trtllm")
-    assert trt.config_file == {"kv_cache_config": {"dtype": "fp8"}}  # chunked prefill once, as the CLI switch
+    assert trt.config_file == {"kv_cache_config": {"dtype": "fp8", "free_gpu_memory_fraction": 0.9}}  # chunked
+    # prefill once, as the CLI switch; the fraction repeated where the file sets kv_cache_config
     assert _flags(trt.argv)["--config"] == trt.engine.config_file_path  # 1.2: --config (was --extra_llm_api_options)
     assert trt.argv.count("--enable_chunked_prefill") == 1
     assert not any("pre-quantized" in note for note in trt.notes)  # item 8: the checkpoint is FP8 already
@@ -230,8 +233,8 @@ def test_agent_plans_state_prefix_caching_as_planned() -> None:
     assert "--no-enable-prefix-caching" in launch_for(off, "vllm").args
     assert "--disable-radix-cache" not in launch_for(on, "sglang").args  # RadixAttention is on by default
     assert "--disable-radix-cache" in launch_for(off, "sglang").args
-    assert launch_for(on, "trtllm").config_file["kv_cache_config"] == {"enable_block_reuse": True}
-    assert launch_for(off, "trtllm").config_file["kv_cache_config"] == {"enable_block_reuse": False}
+    assert launch_for(on, "trtllm").config_file["kv_cache_config"]["enable_block_reuse"] is True
+    assert launch_for(off, "trtllm").config_file["kv_cache_config"]["enable_block_reuse"] is False
     plain = launch_for(load("h100-llama-3.1-70b"), "vllm")  # no agent section: the engine default, unstated
     assert not {"--enable-prefix-caching", "--no-enable-prefix-caching"} & set(plain.args)
 
@@ -261,8 +264,8 @@ def test_speculative_plans_carry_k_and_the_proposer() -> None:
     )
     assert on == {"method": "eagle3", "num_speculative_tokens": 3, "model": head}
     trt = launch_for(eagle, "trtllm", LaunchOptions(speculative_model=head))
-    assert trt.config_file["speculative_config"] == {"decoding_type": "Eagle", "max_draft_len": 3,
-                                                     "speculative_model_dir": head}  # fmt: skip
+    assert trt.config_file["speculative_config"] == {"decoding_type": "Eagle3", "max_draft_len": 3,
+                                                     "speculative_model": head}  # fmt: skip
 
 
 def test_draft_model_speculation_is_noted_where_the_engine_cannot_run_it() -> None:

@@ -168,6 +168,32 @@ def _ranks_per_sequence_cap(flags: EngineFlags, tp: int, attention_dp: int) -> i
     return attention_dp if flags.moe.get("dp_attention_flag") else tp
 
 
+def max_sequences_value(flags: EngineFlags, concurrency: int, tp: int, pp: int, attention_dp: int) -> int:
+    """The max-sequences flag's value that lets the engine hold the plan's ``concurrency`` and no more.
+
+    * caps each attention DP rank (vLLM, TensorRT-LLM): the concurrency split over the ranks, rounded up;
+    * caps each pipeline microbatch (TensorRT-LLM: its capacity scheduler admits max_batch_size x pp_size
+      sequences, tensorrt_llm/_torch/pyexecutor/_util.py): split over the PP stages as well;
+    * a replica-wide value the engine floor-divides over its attention DP ranks (SGLang: max_running_requests //
+      attn_dp_size per rank): rounded up to a multiple of the ranks, so no rank holds fewer than its share."""
+    ranks = _ranks_per_sequence_cap(flags, tp, attention_dp) * (pp if flags.limits.get("seqs_per_pp_stage") else 1)
+    value = -(-concurrency // ranks)
+    if attention_dp > 1 and flags.moe.get("seqs_floor_divided_over_dp"):
+        value = -(-value // attention_dp) * attention_dp
+    return value
+
+
+def _memory_fraction_in_options_file(flags: EngineFlags, config: dict[str, Any], fraction: float) -> None:
+    """Repeat the memory fraction inside the options file's section that would otherwise replace it: TensorRT-LLM
+    1.0 builds kv_cache_config from the CLI's fraction and then swaps in the file's kv_cache_config whole
+    (update_llm_args_with_extra_dict: llm_args | file), so an FP8 KV cache or a prefix-caching switch reset the
+    fraction to KvCacheConfig's default 0.9; 1.2 merges the two, and the repeated value agrees with the flag."""
+    key = flags.limits.get("memory_fraction_config_key", "")
+    if key and key.split(".")[0] in config:
+        section = config[key.split(".")[0]]
+        section[key.split(".", 1)[1]] = fraction
+
+
 def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchOptions | None = None) -> EngineLaunch:
     """The launch command of one replica of a serving plan for ``engine`` (default: the plan's own engine)."""
     options = options or LaunchOptions(engine=engine)
@@ -205,7 +231,7 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     concurrency = max(1, int(thr["concurrency_per_replica"]))
     if options.role == "decode" and plan.get("disaggregation"):
         concurrency = max(1, int(plan["disaggregation"].get("decode_batch") or concurrency))
-    add("max_num_seqs", str(-(-concurrency // _ranks_per_sequence_cap(flags, tp, attention_dp))))
+    add("max_num_seqs", str(max_sequences_value(flags, concurrency, tp, pp, attention_dp)))
     if names.get("max_num_seqs") and thr.get("concurrency_limit") == "max-num-seqs":
         capped = stated_cap_note(inputs, str(res["recommended_gpu_type"]))
         if capped:  # an old plan file's 256 on an H100: the export keeps the concurrency the plan was sized for
@@ -232,6 +258,7 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
         disaggregation(flags, options.role, args, config, notes)
     elif pools := disaggregation_note(plan):
         notes.append(pools)
+    _memory_fraction_in_options_file(flags, config, float(inputs.get("gpu_memory_utilization", 0.9)))
     if config:
         args.extend([flags.config_file_flag, flags.config_file_path])
     if flags.id != loader.resolve_engine(planned_engine).id:

@@ -89,7 +89,7 @@ def serving_manifests(
         "spec": {"selector": dict(target.selector),
                  "ports": [{"name": "http", "port": launch.engine.port, "targetPort": "http"}]},
     })  # fmt: skip
-    documents.append(pod_monitor(base, launch, target.selector, options))
+    documents += pod_monitor(base, launch, target.selector, options)
     documents += disruption_budget(base, low, {"app.kubernetes.io/name": base}, options)
     documents += autoscaler(plan, launch, target, options, notes)
     if low > int(plan["scaling"]["recommended_min_replicas"]):

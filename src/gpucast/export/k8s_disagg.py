@@ -61,7 +61,7 @@ def disaggregated_manifests(plan: dict[str, Any], options: K8sOptions, base: str
                                             per_node, cache_claim_name(base))  # fmt: skip
         documents += docs
         documents.append(service(name, target.selector, launch.engine.port, options))
-        documents.append(pod_monitor(name, launch, target.selector, options))
+        documents += pod_monitor(name, launch, target.selector, options)
         documents += disruption_budget(name, low, {"app.kubernetes.io/name": name}, options)
         documents += autoscaler(plan, launch, target, options, pool_notes)
         notes += [n for n in [*launch.notes, *pool_notes] if n not in notes]

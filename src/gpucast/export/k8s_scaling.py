@@ -109,7 +109,8 @@ def _keda(plan: dict[str, Any], launch: EngineLaunch, target: Target, options: K
     flags, scaling = launch.engine, plan["scaling"]
     if not (flags.metrics_running and flags.metrics_waiting):
         raise InputError(f"--keda needs Prometheus gauges of queued and running requests; {flags.name} "
-                         f"{flags.version} exports none at {flags.metrics_path} (use the HPA, or --engine vllm|sglang)")  # fmt: skip
+                         f"{flags.version} exports none at {flags.metrics_path or 'any Prometheus endpoint'} (use the HPA, or "
+                         "--engine vllm|sglang)")  # fmt: skip
     # the workload's own pods: the PodMonitor copies app.kubernetes.io/name onto every series (podTargetLabels)
     where = f'{{namespace="{options.namespace}",{WORKLOAD_LABEL}="{target.name}"}}'
     triggers: list[dict[str, Any]] = [{
@@ -137,17 +138,21 @@ def _keda(plan: dict[str, Any], launch: EngineLaunch, target: Target, options: K
     }  # fmt: skip
 
 
-def pod_monitor(name: str, launch: EngineLaunch, selector: dict[str, str], options: K8sOptions) -> dict[str, Any]:
-    """Scrape the engine's /metrics on the pods' http port (Prometheus Operator)."""
+def pod_monitor(name: str, launch: EngineLaunch, selector: dict[str, str],
+                options: K8sOptions) -> list[dict[str, Any]]:  # fmt: skip
+    """Scrape the engine's Prometheus endpoint on the pods' http port (Prometheus Operator); none for a release
+    with no Prometheus text endpoint in the table (a scrape of JSON fails and marks every target down)."""
+    if not launch.engine.metrics_path:
+        return []
     data = k8s_catalog()["monitoring"]
     meta = object_meta(name, options, "inference")
     meta["labels"] = meta["labels"] | {"release": data["release_label"]}
-    return {
+    return [{
         "apiVersion": data["api_version"], "kind": "PodMonitor", "metadata": meta,
         "spec": {"selector": {"matchLabels": dict(selector)}, "podTargetLabels": ["app.kubernetes.io/name"],
                  "podMetricsEndpoints": [{"port": "http", "path": launch.engine.metrics_path,
                                           "interval": data["interval"]}]},
-    }  # fmt: skip
+    }]  # fmt: skip
 
 
 def disruption_budget(name: str, low: int, selector: dict[str, str], options: K8sOptions) -> list[dict[str, Any]]:

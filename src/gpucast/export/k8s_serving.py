@@ -51,14 +51,19 @@ def _probe(path: str, **timing: int) -> dict[str, Any]:
     return {"httpGet": {"path": path, "port": "http"}} | timing
 
 
-def probes(plan: dict[str, Any], health_path: str) -> dict[str, Any]:
+def probes(plan: dict[str, Any], health_path: str, health_wait_s: int = 0) -> dict[str, Any]:
+    """Start-up, readiness and liveness probes on the engine's health endpoint. ``health_wait_s``: how long the
+    endpoint itself may take to answer (SGLang's /health sends a one-token request and waits up to
+    SGLANG_HEALTH_CHECK_TIMEOUT, 20 s, for the scheduler): the probes wait that long plus 5 s, so the kubelet does
+    not fail a pod the engine still reports healthy."""
     data = k8s_catalog()["startup"]
     period = int(data["period_s"])
     failures = max(30, math.ceil(startup_seconds(plan) * float(data["safety_factor"]) / period))
+    ready_s, live_s = max(5, health_wait_s + 5), max(10, health_wait_s + 5)
     return {
         "startupProbe": _probe(health_path, periodSeconds=period, failureThreshold=failures),
-        "readinessProbe": _probe(health_path, periodSeconds=10, timeoutSeconds=5, failureThreshold=3),
-        "livenessProbe": _probe(health_path, periodSeconds=30, timeoutSeconds=10, failureThreshold=3),
+        "readinessProbe": _probe(health_path, periodSeconds=10, timeoutSeconds=ready_s, failureThreshold=3),
+        "livenessProbe": _probe(health_path, periodSeconds=30, timeoutSeconds=live_s, failureThreshold=3),
     }
 
 
@@ -93,7 +98,7 @@ def engine_container(plan: dict[str, Any], launch: EngineLaunch, gpus: int, opti
     }
     if serve:
         container["ports"] = [{"name": "http", "containerPort": flags.port}]
-        container |= probes(plan, flags.health_path)
+        container |= probes(plan, flags.health_path, int(flags.limits.get("health_wait_s", 0)))
     if launch.config_file:
         container["volumeMounts"].append(
             {"name": "engine-options", "mountPath": flags.config_file_path.rsplit("/", 1)[0]}

@@ -323,6 +323,7 @@ class EngineFlags:
     moe: dict[str, str] = field(default_factory=dict)  # expert-parallel / attention data-parallel flags or keys
     multinode: dict[str, str] = field(default_factory=dict)  # one replica over several nodes
     disaggregation: dict[str, str] = field(default_factory=dict)  # prefill / decode pools and the KV transfer
+    limits: dict[str, str] = field(default_factory=dict)  # how the engine applies the sequence and memory limits
     releases: tuple[str, ...] = ()  # every release the table describes, current first
 
 

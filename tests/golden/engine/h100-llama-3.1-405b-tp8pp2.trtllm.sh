@@ -7,7 +7,7 @@ trtllm-serve meta-llama/Llama-3.1-405B-Instruct \
   --backend pytorch \
   --tp_size 8 \
   --pp_size 2 \
-  --max_batch_size 68 \
+  --max_batch_size 34 \
   --max_seq_len 4096 \
   --kv_cache_free_gpu_memory_fraction 0.9 \
   --enable_chunked_prefill \

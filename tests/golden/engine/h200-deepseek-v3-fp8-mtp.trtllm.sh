@@ -6,6 +6,7 @@
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   dtype: fp8
+  free_gpu_memory_fraction: 0.9
 speculative_config:
   decoding_type: MTP
   num_nextn_predict_layers: 2

@@ -5,6 +5,7 @@
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   dtype: fp8
+  free_gpu_memory_fraction: 0.9
 EOF
 trtllm-serve deepseek-ai/DeepSeek-V3 \
   --host 0.0.0.0 \

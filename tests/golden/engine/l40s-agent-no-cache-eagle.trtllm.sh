@@ -5,6 +5,7 @@
 cat > /etc/trtllm/llm-api-options.yaml <<'EOF'
 kv_cache_config:
   enable_block_reuse: false
+  free_gpu_memory_fraction: 0.9
 EOF
 trtllm-serve meta-llama/Llama-3.1-8B-Instruct \
   --host 0.0.0.0 \
