@@ -1,11 +1,14 @@
 """Regressions of the practitioner serving sweep on current deployments (2026-12-07, seventeenth session): Blackwell
-Ultra memory sized from the marketed GB instead of what the driver reports."""
+Ultra memory sized from the marketed GB instead of what the driver reports, and a request alone on an attention-DP
+layout planned as if its attention were spread over every GPU of the replica (a 100k-token prompt prefilled faster
+on DP-attention=8 than on TP=8, so long-context plans chose 16-GPU DP-attention replicas)."""
 
 from __future__ import annotations
 
 import pytest
 
 from gpucast.catalog.loader import load_gpus
+from gpucast.planning.estimate import EstimateRequest, estimate
 
 
 @pytest.mark.parametrize(("gpu", "mib"), [("b300", 275_040), ("gb300", 284_208), ("gb200", 189_471)])
@@ -13,3 +16,32 @@ def test_blackwell_memory_is_what_nvidia_smi_reports(gpu: str, mib: int):
     """Catalog memory is the driver's total where known (gpus.toml header). B300 was 288 GiB (the marketed 288 GB;
     nvidia-smi 275,040 MiB = 268.6 GiB, NVIDIA's aiconfigurator b300_sxm.yaml): 7% more KV cache than exists."""
     assert load_gpus()[gpu].memory_gib == pytest.approx(mib / 1024, abs=0.01)
+
+
+def _alone(num_gpus: int = 8, **layout: int) -> dict:
+    """One 100k-token request on ``num_gpus`` x H100 (gpt-oss-120b, MXFP4), nothing else in flight."""
+    request = EstimateRequest(
+        gpu="H100", num_gpus=num_gpus, input_tokens=100_000, output_tokens=2000, load="concurrency", load_value=1,
+        model="gpt-oss-120b", **layout,
+    )  # fmt: skip
+    return estimate(request).to_dict()
+
+
+def test_a_long_prompt_alone_is_not_prefilled_faster_on_attention_dp():
+    """Each attention-DP rank schedules and attends its own requests (SGLang's DP-attention guide; vLLM's DP ranks
+    are engine cores): a request alone runs its attention on its group's GPUs (here one), the experts on all eight.
+    Before: TP=8 EP=8 DP-attention=8 gave TTFT 752 ms, TP=8 947 ms (one GPU alone: 5,085 ms)."""
+    tp = _alone(tp=8)["ttft_ms"]
+    dp = _alone(tp=8, ep=8, attention_dp=8)["ttft_ms"]
+    one = _alone(num_gpus=1, tp=1)["ttft_ms"]
+    assert tp < dp < one
+
+
+def test_a_sequence_alone_reads_its_whole_kv_on_one_attention_dp_group():
+    """A decode step waits for the busiest group; one sequence's KV cache sits whole in one group, not 1/8 of it in
+    each. Llama-4-Scout FP8 at a 100k context: ITL alone was barely above TP=8's."""
+    common = {"gpu": "H100", "num_gpus": 8, "input_tokens": 100_000, "output_tokens": 2000, "load": "concurrency",
+              "load_value": 1, "model": "llama-4-scout", "precision": "FP8"}  # fmt: skip
+    tp = estimate(EstimateRequest(**common, tp=8, ep=8)).to_dict()["itl_ms"]
+    dp = estimate(EstimateRequest(**common, tp=8, ep=8, attention_dp=8)).to_dict()["itl_ms"]
+    assert dp > 1.5 * tp
