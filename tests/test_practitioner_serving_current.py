@@ -1,14 +1,17 @@
 """Regressions of the practitioner serving sweep on current deployments (2026-12-07, seventeenth session): Blackwell
 Ultra memory sized from the marketed GB instead of what the driver reports, and a request alone on an attention-DP
 layout planned as if its attention were spread over every GPU of the replica (a 100k-token prompt prefilled faster
-on DP-attention=8 than on TP=8, so long-context plans chose 16-GPU DP-attention replicas)."""
+on DP-attention=8 than on TP=8, so long-context plans chose 16-GPU DP-attention replicas), and GB200 NVL72 trays
+priced only at TP=4."""
 
 from __future__ import annotations
 
 import pytest
 
-from gpucast.catalog.loader import load_gpus
+from gpucast.catalog.loader import load_gpus, load_prices
+from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.estimate import EstimateRequest, estimate
+from gpucast.planning.inference import plan_inference
 
 
 @pytest.mark.parametrize(("gpu", "mib"), [("b300", 275_040), ("gb300", 284_208), ("gb200", 189_471)])
@@ -45,3 +48,17 @@ def test_a_sequence_alone_reads_its_whole_kv_on_one_attention_dp_group():
     tp = estimate(EstimateRequest(**common, tp=8, ep=8)).to_dict()["itl_ms"]
     dp = estimate(EstimateRequest(**common, tp=8, ep=8, attention_dp=8)).to_dict()["itl_ms"]
     assert dp > 1.5 * tp
+
+
+def test_a_tp_group_spans_gb200_trays_of_one_nvlink_rack():
+    """GB200 NVL72 is sold as 4-GPU trays (OCI BM.GPU.GB200.4) whose NVLink reaches all 72 GPUs of the rack (OCI
+    launches them as one "GPU memory cluster"); the rule that keeps TP groups off small instances (their all-reduces
+    would cross Ethernet) priced only TP=4 there: DeepSeek-R1 at 20 req/s was 32 x TP=4 = 128 GPUs, $1.5M a month."""
+    domains = {(p.instance_type, p.nvlink_domain_gpus) for p in load_prices() if p.nvlink_domain_gpus}
+    assert domains == {("BM.GPU.GB200.4", 72)}  # not a slice of an 8-GPU board (Lambda's 2 x B200)
+    plan = plan_inference(
+        LLMWorkloadInput(20, 2000, 1000), ModelConfig(model_name="deepseek-r1"), GPUConfig("GB200"),
+        ServingOptions(cloud="oci"),
+    ).to_dict()  # fmt: skip
+    assert plan["gpu_resources"]["min_gpus_per_replica"] >= 8
+    assert plan["gpu_resources"]["total_gpus"] <= 32
