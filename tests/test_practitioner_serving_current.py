@@ -73,3 +73,14 @@ def test_speculation_slower_at_batch_1_is_not_called_faster():
     ).to_dict()["speculative"]  # fmt: skip
     assert plan["itl_speedup_at_batch_1"] < 1.0
     assert "faster tokens at batch 1" not in plan["note"] and "slower at batch 1" in plan["note"]
+
+
+def test_a_fleet_of_near_empty_replicas_is_named():
+    """Llama-4-Scout FP8 with 100k-token prompts at the default TTFT p99 of 2 s on H100 (TP=8: 1.8 s alone) planned
+    441-662 replicas for 1 req/s ($26.6M a month), each serving 1% of what it can, without a word; the plan says the
+    target sits at the request's own latency. A plan at ordinary load says nothing of it."""
+    work, h100 = LLMWorkloadInput(1, 100_000, 2000), GPUConfig("H100")
+    plan = plan_inference(work, ModelConfig(model_name="llama-4-scout", precision="FP8", context_window=131_072), h100)
+    assert any(w.startswith("the SLOs leave each replica") for w in plan.to_dict()["warnings"])
+    ordinary = plan_inference(LLMWorkloadInput(5, 1000, 300), ModelConfig(model_name="llama-3.1-8b"), h100)
+    assert not any(w.startswith("the SLOs leave") for w in ordinary.to_dict()["warnings"])
