@@ -62,6 +62,7 @@ def test_a_tp_group_spans_gb200_trays_of_one_nvlink_rack():
     ).to_dict()  # fmt: skip
     assert plan["gpu_resources"]["min_gpus_per_replica"] >= 8
     assert plan["gpu_resources"]["total_gpus"] <= 32
+    assert any("one NVLink domain (OCI: one GPU memory cluster)" in w for w in plan["warnings"])
 
 
 def test_speculation_slower_at_batch_1_is_not_called_faster():

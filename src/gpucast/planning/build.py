@@ -327,6 +327,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"{'is' if peak.instances == 1 else 'are'} paid for, {counted(best.total_gpus, 'GPU')} used at peak size: "
             f"{counted(idle, 'idle GPU')} could run {counted(idle // cfg.gpus, 'more replica')} at no extra cost"
         )
+    offer = best.cost_at_peak
+    if offer is not None and cfg.tp > offer.instance_gpus and cfg.gpu.gpus_per_node > offer.instance_gpus:
+        notes.append(  # a rack-scale NVLink domain (GB200 NVL72): the instances a TP group spans must share it
+            f"each TP={cfg.tp} group spans {-(-cfg.tp // offer.instance_gpus)} {offer.instance_type} instances: launch "
+            f"them in one NVLink domain (OCI: one GPU memory cluster), or their all-reduces leave NVLink"
+        )
     if request.settings.context_window > request.model.max_context:
         notes.append(
             f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"
