@@ -14,7 +14,9 @@ from gpucast.planning.estimate import EstimateRequest, estimate
 from gpucast.planning.inference import plan_inference
 
 
-@pytest.mark.parametrize(("gpu", "mib"), [("b300", 275_040), ("gb300", 284_208), ("gb200", 189_471)])
+@pytest.mark.parametrize(
+    ("gpu", "mib"), [("b300", 275_040), ("gb300", 284_208), ("gb200", 189_471), ("l40", 46_068), ("l20", 46_068)]
+)
 def test_blackwell_memory_is_what_nvidia_smi_reports(gpu: str, mib: int):
     """Catalog memory is the driver's total where known (gpus.toml header). B300 was 288 GiB (the marketed 288 GB;
     nvidia-smi 275,040 MiB = 268.6 GiB, NVIDIA's aiconfigurator b300_sxm.yaml): 7% more KV cache than exists."""
