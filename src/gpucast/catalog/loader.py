@@ -205,7 +205,7 @@ def pricing_hint(
     if sold:
         return f" ({', '.join(clouds_)} sells it at {' or '.join(sold)} pricing: add --pricing {sold[0]})"
     widest = max(offer.gpus for offer in offers)
-    if tp > widest and widest < TP_SPAN_MIN_INSTANCE_GPUS:
+    if tp > widest and widest < TP_SPAN_MIN_INSTANCE_GPUS and tp > max(offer.nvlink_domain_gpus for offer in offers):
         return (f" ({', '.join(clouds_)} sells it in instances of at most {widest} GPU(s), and a TP={tp} group does "
                 "not span instances that small: pin --tp to fit one instance, or choose another GPU)")  # fmt: skip
     return ""

@@ -16,7 +16,7 @@ from typing import Any
 from ..core.cost import InstancePrice
 from ..errors import CatalogError
 
-_FIELDS = {f.name for f in fields(InstancePrice)}
+_FIELDS = {f.name for f in fields(InstancePrice)} - {"nvlink_domain_gpus"}  # from the GPU catalog, not a file
 _PRICE_KEYS = (
     "on_demand_usd_h",
     "spot_usd_h",
@@ -127,6 +127,7 @@ def price_rows(entries: Iterable[Mapping[str, Any]], filename: str, known_gpus: 
         if not isinstance(values.get("multi_node", True), bool):
             raise CatalogError(f"{name}: multi_node {values['multi_node']!r} must be true or false")
         values.setdefault("on_demand_usd_h", None)
+        values["nvlink_domain_gpus"] = _nvlink_domain(known_gpus, values)
         if not isinstance(regions, list) or not regions or not all(isinstance(r, str) and r.strip() for r in regions):
             raise CatalogError(f"{name} needs a region (or a non-empty list of regions)")
         for region in dict.fromkeys(regions):
@@ -140,6 +141,19 @@ def price_rows(entries: Iterable[Mapping[str, Any]], filename: str, known_gpus: 
             except TypeError as error:
                 raise CatalogError(f"{name}: {error}") from error
     return rows
+
+
+def _nvlink_domain(known_gpus: Iterable[str], values: Mapping[str, Any]) -> int:
+    """GPUs an NVLink instance's NVLink domain joins across instances: the GPU's ``gpus_per_node`` where it is a
+    rack's switch fabric beyond one 8-GPU HGX board (72 for GB200/GB300 NVL72, whose 4-GPU trays it joins), else 0
+    (a slice of an 8-GPU board, Lambda's 2 x B200, is not joined to another slice). ``known_gpus``: the GPU catalog
+    (ids only: 0)."""
+    spec = known_gpus.get(values["gpu_id"]) if isinstance(known_gpus, Mapping) else None
+    domain = int(getattr(spec, "gpus_per_node", 0))
+    return domain if values.get("interconnect") == "nvlink" and domain > max(values["gpus"], HGX_BOARD_GPUS) else 0
+
+
+HGX_BOARD_GPUS = 8  # GPUs one HGX/DGX baseboard's NVSwitches join (H100, H200, B200, B300)
 
 
 def offer_key(row: InstancePrice) -> tuple[str, str, str]:

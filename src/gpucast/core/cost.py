@@ -71,6 +71,10 @@ class InstancePrice:
     # whether a replica may span several instances of this type (an RDMA cluster fabric between them:
     # InfiniBand, EFA, RoCE); False for independent hosts (marketplaces, PCIe boxes)
     multi_node: bool = True
+    # GPUs one NVLink domain joins across instances of this type, set from the GPU catalog (never in a price file):
+    # GB200/GB300 NVL72 racks sell 4-GPU trays whose NVLink reaches all 72 GPUs (OCI BM.GPU.GB200.4 launched as one
+    # "GPU memory cluster"); 0 = NVLink ends at the instance
+    nvlink_domain_gpus: int = 0
     # where the 1yr/3yr prices come from when not from `source` (a refreshed row keeps the catalog's commitments)
     commitment_source: str = ""
     commitment_as_of: str = ""
@@ -132,7 +136,8 @@ def instances_needed(instance_gpus: int, gpus_per_replica: int, replicas: int) -
 # A tensor-parallel group all-reduces twice per layer: it spans instances only over whole multi-GPU nodes (NVLink
 # inside, InfiniBand/EFA between, as multi-node TP16 deployments run), never over single-GPU VMs, where every
 # all-reduce would cross the VMs' Ethernet (T4 on AWS, priced only as the 1-GPU g4dn.xlarge, was planned as TP=8 over
-# eight of them; QA 2026-12-07). Pipeline stages and data-parallel ranks may span such VMs.
+# eight of them; QA 2026-12-07). Pipeline stages and data-parallel ranks may span such VMs. A TP group inside one
+# NVLink domain that spans instances (``InstancePrice.nvlink_domain_gpus``: GB200 NVL72's 4-GPU trays) stays on NVLink.
 TP_SPAN_MIN_INSTANCE_GPUS = 8
 
 
@@ -206,7 +211,7 @@ def _fleets(
             continue
         if gpus_per_replica > price.gpus and not price.multi_node:
             continue
-        if tp > price.gpus and price.gpus < TP_SPAN_MIN_INSTANCE_GPUS:
+        if tp > price.gpus and price.gpus < TP_SPAN_MIN_INSTANCE_GPUS and tp > price.nvlink_domain_gpus:
             continue
         yield count * hourly, price, model, count, hourly
 

@@ -310,16 +310,17 @@ def decode_step(
     2023): each sequence scores k+1 tokens in one pass, so GEMM and attention FLOPs (and the
     all-reduce message) grow k+1-fold while the weights and the KV cache are still read once.
     ``ep`` / ``attention_dp``: the MoE layout (``core.layout``); each attention group reads only its own
-    sequences' KV cache.
+    sequences' KV cache, and the step waits for the busiest (a whole sequence's, at fewer sequences than groups).
     """
     layout, shards, kv_per_token, state, attention_per_token, hbm, peak, attention_peak, moe = _decode_constants(
         model, gpu, eff, precision, kv_precision, tp, pp, ep, attention_dp, context_tokens
     )
     tokens = batch * tokens_per_sequence
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
-    kv = batch / attention_dp * context_tokens * kv_per_token
+    busiest = max(batch / attention_dp, min(batch, 1.0))  # a group holds whole sequences: one, below one per group
+    kv = busiest * context_tokens * kv_per_token
     # linear-attention layers read and write their fixed recurrent state once per sequence per step
-    kv += 2.0 * batch / attention_dp * state
+    kv += 2.0 * busiest * state
     attention_flops = tokens * attention_per_token / shards
     # A layer runs its GEMMs (weights streamed, compute on the whole batch) and its attention
     # kernel (the batch's paged KV cache streamed) one after the other, so each kernel is its own
@@ -386,12 +387,16 @@ def prefill_time(
 
     ``sequences`` > 1 prefills that many prompts of tokens/sequences each in one pass (a static batch):
     the GEMMs see all the tokens, but each prompt attends only to itself (causal, per sequence).
-    ``ep`` / ``attention_dp``: the MoE layout (``core.layout``).
+    ``ep`` / ``attention_dp``: the MoE layout (``core.layout``). Alone, a request runs its attention (projections,
+    QK^T/AV) on its own DP group's GPUs (each DP rank schedules its own requests); under load the groups share it.
     """
     layout = Layout(tp, pp, ep, attention_dp)
     own_context = tokens / max(sequences, 1.0) / 2.0
     weights, gemm_flops = _gemm_work(model, precision, layout, tokens, eff)
-    attention_flops = prefill_attention_flops(model, tokens, cached_tokens + own_context, cached_tokens) / (tp * pp)
+    spread = tp * pp if batched else layout.attention_tp * pp  # GPUs the request's attention runs on
+    attention_flops = prefill_attention_flops(model, tokens, cached_tokens + own_context, cached_tokens) / spread
+    if spread < tp * pp:  # the projections of the one group's attention, not spread over the stage
+        gemm_flops += tokens * 2.0 * parameter_split(model).attention * (1.0 / spread - 1.0 / (tp * pp))
     peak = gpu.peak_flops(precision.value.compute_key) * eff.prefill_fraction
     attention_peak = gpu.peak_flops(ATTENTION_COMPUTE_KEY) * eff.prefill_fraction
     compute_s = gemm_flops / peak + attention_flops / attention_peak

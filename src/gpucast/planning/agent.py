@@ -150,11 +150,20 @@ def speculative_metrics(request: ResolvedRequest, best: VariantCandidate) -> Spe
     speed_planned, speed_one = without / with_spec, one_without / one_with
     helps = speed_planned > 1.0
     name = spec.draft_model.name if spec.draft_model is not None else "MTP/EAGLE head (one layer)"
-    if helps:
+    why = (  # a MoE target: a sequence's k+1 verified tokens route to up to k+1 times the experts
+        f"the {spec.draft_tokens + 1} verified tokens read more experts than one"
+        if cfg.model.is_moe
+        else "the draft steps cost more than the accepted tokens save"
+    )
+    slower_alone = f"slower at batch 1 ({speed_one:.2f}x the speed: {why})"
+    if helps and speed_one >= 1.0:
         note = f"{speed_one:.2f}x faster tokens at batch 1 and {speed_planned:.2f}x at the planned batch of {batch:.0f}"
+    elif helps:
+        note = f"{speed_planned:.2f}x faster tokens at the planned batch of {batch:.0f}, but {slower_alone}"
     else:
+        alone = f"{speed_one:.2f}x faster at batch 1 but" if speed_one >= 1.0 else f"{slower_alone}, and"
         note = (
-            f"{speed_one:.2f}x faster at batch 1 but {speed_planned:.2f}x at the planned batch of {batch:.0f}: the "
+            f"{alone} {speed_planned:.2f}x at the planned batch of {batch:.0f}: the "
             f"verification step is compute-bound there, so the {spec.draft_tokens} extra tokens per sequence cost more "
             "than the accepted tokens save — turn it off at this load"
         )

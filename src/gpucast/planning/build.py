@@ -278,6 +278,12 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     ]
 
 
+# Capacity at the SLOs below this share of a replica's saturation rate: the targets sit so close to a request's own
+# latency that the plan buys replicas to keep each nearly idle (Llama-4-Scout FP8, 100k-token prompts at TTFT p99
+# 2 s on TP=8 H100s, a 1.8 s prefill alone: 662 replicas for 1 req/s). Typical plans run at 30-90%.
+NEAR_EMPTY_SHARE = 0.05
+
+
 def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     est = best.estimate
     cfg = est.config
@@ -286,6 +292,13 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
         notes.append(
             f"no configuration meets the SLOs at any load: {infeasible_summary(request, best)} — relax the SLOs, "
             "use more GPUs per replica (TP), a smaller precision (FP8) or a faster GPU"
+        )
+    near_empty = est.capacity.requests_per_s < NEAR_EMPTY_SHARE * est.saturation.requests_per_s
+    if est.meets_slo and near_empty and est.limit in ("ttft", "itl", "e2e"):
+        notes.append(
+            f"the SLOs leave each replica {est.capacity.requests_per_s:.3g} of the {est.saturation.requests_per_s:.3g} "
+            f"req/s it can serve ({est.limit}: a request alone already takes {est.slo_excess:.0%} of its target, so any "
+            f"queueing misses it): the fleet is sized for near-empty replicas; a looser {est.limit} target cuts it"
         )
     if est.limit == "kv-cache":
         notes.append(f"KV cache limits concurrency to {cfg.max_sequences} sequences per replica")
@@ -313,6 +326,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"{peak.instances} x {peak.instance_type} ({counted(peak.instance_gpus, 'GPU')} each) "
             f"{'is' if peak.instances == 1 else 'are'} paid for, {counted(best.total_gpus, 'GPU')} used at peak size: "
             f"{counted(idle, 'idle GPU')} could run {counted(idle // cfg.gpus, 'more replica')} at no extra cost"
+        )
+    offer = best.cost_at_peak
+    if offer is not None and cfg.tp > offer.instance_gpus and cfg.gpu.gpus_per_node > offer.instance_gpus:
+        notes.append(  # a rack-scale NVLink domain (GB200 NVL72): the instances a TP group spans must share it
+            f"each TP={cfg.tp} group spans {-(-cfg.tp // offer.instance_gpus)} {offer.instance_type} instances: launch "
+            f"them in one NVLink domain (OCI: one GPU memory cluster), or their all-reduces leave NVLink"
         )
     if request.settings.context_window > request.model.max_context:
         notes.append(

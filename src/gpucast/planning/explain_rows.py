@@ -60,7 +60,8 @@ def explain(
             f"{prefill * 1e3:.1f} ms",
             f"(2 x {'active ' if cfg.model.is_moe else ''}params x {w.input_tokens} + attention) / (peak x "
             f"{eff.prefill_fraction:.2f}) + {eff.prefill_serial_fraction:.2f} x weight read"
-            + (" + communication + MoE layer overheads" if cfg.model.is_moe else ""),
+            + (" + communication + MoE layer overheads" if cfg.model.is_moe else "")
+            + (f"; attention on one DP group's {cfg.tp // cfg.attention_dp} GPU(s)" if cfg.attention_dp > 1 else ""),
         ),
         (
             "capacity per replica (requests/s)",
