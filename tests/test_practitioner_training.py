@@ -58,7 +58,7 @@ def test_out_of_memory_advice_fits_the_method_and_the_gpus_given():
     pinned = ["--model", "llama-3.1-8b", "--gpu", "h100", "--num-gpus", "1", "--seq-len", "2048", "--framework", "hf"]
     error = _estimate_error(*pinned, "--micro-batch", "4", "--recompute", "none", "--method", "lora")
     assert "micro-batch 4, no recomputation" in error
-    assert "it fits on these 1 GPU(s) with full recomputation and micro-batch 1" in error
+    assert "it fits on this GPU with full recomputation and micro-batch 1" in error
     assert "LoRA/QLoRA" not in error
     # more GPUs when the leanest run on these does not fit: QLoRA suggested to a LoRA run, nothing to a QLoRA run
     lora = _estimate_error(*pinned[:2], "--gpu", "rtx-4090", *pinned[6:], "--num-gpus", "1", "--micro-batch", "2",

@@ -140,7 +140,8 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
     same = dataclasses.replace(lean, tp=lightest.tp, pp=lightest.pp, vpp=lightest.vpp, zero=max(lightest.zero, 3))
     if same.num_gpus == lightest.num_gpus and training_memory(same, eff.memory).fits(lean.gpu, HEADROOM):
         # pinned settings (a micro-batch, no recomputation) were what did not fit: say so before asking for GPUs
-        return f"{head}; it fits on these {lightest.num_gpus} GPU(s) with full recomputation and micro-batch 1"
+        where = "this GPU" if lightest.num_gpus == 1 else f"these {lightest.num_gpus} GPUs"
+        return f"{head}; it fits on {where} with full recomputation and micro-batch 1"
     for gpus in _powers_of_two(1 << 16):
         if gpus <= lightest.num_gpus or gpus % lean.cp:
             continue
