@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from gpucast.catalog.loader import nf4_dequant_bytes
 from gpucast.core.training import FrameworkFactors, TrainingEfficiency
 from gpucast.core.training_memory import training_memory
 from gpucast.validation.training import MEMORY, RESERVED, THROUGHPUT, Case, predict, rule_of_thumb
@@ -113,8 +114,9 @@ def efficiencies(x: Sequence[float], fams: Sequence[str], fws: Sequence[str] = (
         for i, fw in enumerate(fws)
     )
     base = TrainingEfficiency(
-        **dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit", frameworks=stacks
-    )
+        **dict(zip(GLOBAL, map(float, x[: len(GLOBAL)]), strict=True)), source="fit", frameworks=stacks,
+        nf4_dequant_bytes=nf4_dequant_bytes(),  # fitted apart (scripts/fit_qlora_dequant.py): QLoRA rows see it
+    )  # fmt: skip
     result = {"default": base}
     for i, family in enumerate(fams):
         matmul, attention = x[len(GLOBAL) + 2 * i], x[len(GLOBAL) + 2 * i + 1]

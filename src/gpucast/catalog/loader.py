@@ -257,7 +257,14 @@ def training_efficiency_for(gpu: GPUSpec) -> TrainingEfficiency:
         table = _read("training_calibration.toml")
     except FileNotFoundError:
         table = {}
-    return efficiency_from_table(table, gpu.family)
+    return dataclasses.replace(efficiency_from_table(table, gpu.family), nf4_dequant_bytes=nf4_dequant_bytes())
+
+
+@cache
+def nf4_dequant_bytes() -> float:
+    """QLoRA's effective HBM bytes per NF4 weight per dequantization (``qlora_dequant.toml``, written by
+    scripts/fit_qlora_dequant.py from published QLoRA-vs-LoRA step times; how it enters: core.training)."""
+    return float(_read("qlora_dequant.toml")["nf4_dequant"]["bytes_per_weight"])
 
 
 @cache

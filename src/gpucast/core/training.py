@@ -44,6 +44,14 @@ and memory-bound: the branch reads its input, writes and re-reads d_out-wide int
 and backward reads the output gradient and writes and accumulates a second input gradient into the base's.
 ``lora_passes`` counts that HBM traffic in units of ``2 x (d_in + d_out)`` bytes per token per adapted matrix
 (fitted; it also absorbs cuBLAS's low bandwidth on N = 16 GEMMs); full recomputation repeats the forward third.
+QLoRA (Dettmers et al. 2023) keeps the frozen base in NF4 and dequantizes each weight to BF16 before its GEMM, in
+the forward pass and again for the input gradient (bitsandbytes' ``MatMul4Bit``, torchao's ``linear_nf4``), and once
+more when the forward is recomputed: at least 0.52 bytes read and 2 written per weight each time, beside the GEMM's
+own BF16 read. ``nf4_dequant_bytes`` is the effective traffic per weight per dequantization, fitted on published
+QLoRA-vs-LoRA step times (scripts/fit_qlora_dequant.py; well above the 2.5-byte floor: the kernels reach a fraction
+of HBM bandwidth). The cost is per micro-batch, not per token, so it weighs most at small micro-batches and on
+GPUs with little bandwidth. Under ZeRO-3/FSDP the NF4 weights are gathered as they are stored (torchao's NF4Tensor
+and bitsandbytes' ``bnb_4bit_quant_storage`` shard the packed 4-bit data).
 Under autocast with an FP32 model (the "hf" stack's ``master_weights``): every micro-batch casts each weight
 to BF16 (read 4 + write 2 bytes, again when recomputed) and casts its BF16 weight gradient into the FP32 ``.grad``
 (read 2 + read/write 4 + 4 bytes).
@@ -63,6 +71,7 @@ from .training_efficiency import (
     efficiency_from_table,
 )
 from .training_memory import (
+    NF4_BYTES_PER_PARAM,
     TrainingMemory,
     TrainingSetup,
     autocast_master,
@@ -200,7 +209,8 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
         elem_bytes += casts * (7.0 * m.hidden_size + 2.0 * ffn) * tokens_gpu * layers / setup.tp
     t_elem = elem_bytes / (gpu.memory_bandwidth_tb_s * 1e12)
     t_lora = _lora_branch_s(setup, eff, mm_rate, tokens_gpu, layers)
-    t_elem += t_lora + _autocast_casts_s(setup)
+    t_dequant = _nf4_dequant_s(setup, eff)
+    t_elem += t_lora + _autocast_casts_s(setup) + t_dequant
     # --- tensor parallel: 4 collectives per layer (6 with full recompute), ring volume 2(t-1)/t ---------
     t_tp = 0.0
     if setup.tp > 1:
@@ -225,7 +235,7 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     ring = (group - 1) / group
     t_dp_step = 0.0
     if group > 1 and setup.zero >= 3:  # gather weights forward + backward, reduce-scatter gradients
-        gathered = local * (weight_bytes if setup.method == "full" else 2.0)
+        gathered = local * {"full": weight_bytes, "lora": 2.0}.get(setup.method, NF4_BYTES_PER_PARAM)  # QLoRA: NF4
         comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / dp_bw
         t_mb = _overlapped(t_mb, comm_mb, eff.dp_exposed_fraction)
     elif group > 1:  # gradient reduce-scatter beside the last backward, weight all-gather beside the next forward
@@ -235,7 +245,9 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     t_p2p = eff.tp_exposed_fraction * interleave_p2p_s(setup, eff.interconnect_fraction)
     # --- optimizer update and offload ----------------------------------------------------------------
     memory = training_memory(setup, eff.memory)
-    state_gib = memory.weights + memory.gradients + memory.optimizer_states
+    # the update reads and writes what it trains: LoRA/QLoRA's frozen base is not touched (only the adapters)
+    weights_gib = memory.weights if setup.method == "full" else trainable * weight_bytes / 2**30
+    state_gib = weights_gib + memory.gradients + memory.optimizer_states
     t_opt = 2.0 * state_gib * 2**30 / (gpu.memory_bandwidth_tb_s * 1e12)
     t_offload = 0.0
     if setup.cpu_offload:
@@ -255,7 +267,8 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     breakdown = {
         "matmul_s": setup.grad_accum * t_mm,
         "attention_s": setup.grad_accum * t_attn,
-        "elementwise_s": setup.grad_accum * t_elem,
+        "elementwise_s": setup.grad_accum * t_elem,  # with the LoRA branches, autocast casts and NF4 dequantization
+        "dequant_s": setup.grad_accum * t_dequant,
         "tp_comm_exposed_s": setup.grad_accum * (t_mb0 - t_compute),
         "cp_ring_exposed_s": setup.grad_accum * t_cp,
         "pipeline_bubble_s": (setup.pp - 1) / setup.vpp * t_mb,
@@ -291,6 +304,19 @@ def _lora_branch_s(
     traffic = eff.lora_passes * eff.framework(setup.framework).lora * 2.0 * width * (1.0 + forward_again)
     per_token_layer = flops / mm_rate + traffic / (setup.gpu.memory_bandwidth_tb_s * 1e12)
     return per_token_layer * tokens * layers / setup.tp
+
+
+def _nf4_dequant_s(setup: TrainingSetup, eff: TrainingEfficiency) -> float:
+    """Seconds per micro-batch on one GPU to dequantize QLoRA's NF4 base weights (module docstring): every
+    quantized weight on the GPU, once forward, once for the input gradient, once more when recomputed, at
+    ``eff.nf4_dequant_bytes`` of HBM traffic each. All routed experts count: at a training micro-batch every expert
+    receives tokens (DeepSeek-V3 at 4,096 tokens: 8 of 256 experts per token, 128 tokens per expert on average)."""
+    if setup.method != "qlora" or eff.nf4_dequant_bytes <= 0.0:
+        return 0.0
+    params = count_parameters(setup.model)
+    quantized = local_parameters(setup)[0] * (params.total - params.embedding) / params.total  # embeddings stay BF16
+    passes = 3.0 if setup.recompute == "full" else 2.0
+    return passes * quantized * eff.nf4_dequant_bytes / (setup.gpu.memory_bandwidth_tb_s * 1e12)
 
 
 def _autocast_casts_s(setup: TrainingSetup) -> float:

@@ -58,6 +58,10 @@ class TrainingEfficiency:
     dp_exposed_fraction: float = 0.2  # part of DP/FSDP traffic that never overlaps compute
     tp_exposed_fraction: float = 0.5  # part of TP collectives that never overlaps compute
     lora_passes: float = 20.0  # HBM passes of a LoRA branch per adapted matrix, units of 2 x (d_in + d_out) bytes
+    # QLoRA: effective HBM bytes per NF4 weight each time it is dequantized to BF16 (read 0.52 + write 2 at the
+    # least; fitted on QLoRA-vs-LoRA step times by scripts/fit_qlora_dequant.py, catalog/qlora_dequant.toml).
+    # 0 = no dequantization time; the catalog loader sets the fitted value.
+    nf4_dequant_bytes: float = 0.0
     interconnect_fraction: float = 0.7  # achieved / nominal link bandwidth for large collectives
     activation_factor: float = 1.0  # MemorySettings.activation_factor
     fragmentation_fraction: float = 0.05

@@ -133,9 +133,15 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
     head = (
         f"{lightest.model.name} ({lightest.method}) does not fit on {lightest.num_gpus} x {lightest.gpu.name}: "
         f"the leanest configuration (TP{lightest.tp} PP{lightest.pp} ZeRO-{lightest.zero}, micro-batch "
-        f"{lightest.micro_batch}, {lightest.recompute} recomputation) needs {mem.total:.1f} GiB per GPU of {limit:.1f}"
+        f"{lightest.micro_batch}, {'no' if lightest.recompute == 'none' else lightest.recompute} recomputation) needs {mem.total:.1f} GiB per GPU of {limit:.1f}"
     )
     lean = dataclasses.replace(lightest, zero=3, micro_batch=1, recompute="full", grad_accum=1, pp=1, vpp=1)
+    smaller = {"full": ", or LoRA/QLoRA", "lora": ", or QLoRA"}.get(lightest.method, "")  # not the method it is
+    same = dataclasses.replace(lean, tp=lightest.tp, pp=lightest.pp, vpp=lightest.vpp, zero=max(lightest.zero, 3))
+    if same.num_gpus == lightest.num_gpus and training_memory(same, eff.memory).fits(lean.gpu, HEADROOM):
+        # pinned settings (a micro-batch, no recomputation) were what did not fit: say so before asking for GPUs
+        where = "this GPU" if lightest.num_gpus == 1 else f"these {lightest.num_gpus} GPUs"
+        return f"{head}; it fits on {where} with full recomputation and micro-batch 1"
     for gpus in _powers_of_two(1 << 16):
         if gpus <= lightest.num_gpus or gpus % lean.cp:
             continue
@@ -146,5 +152,5 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
         ep = lean.ep if (tp * lean.cp * dp) % lean.ep == 0 else 1
         candidate = dataclasses.replace(lean, tp=tp, dp=dp, ep=ep)
         if training_memory(candidate, eff.memory).fits(lean.gpu, HEADROOM):
-            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}), or LoRA/QLoRA"
-    return f"{head}; no GPU count up to 65536 fits: use LoRA/QLoRA or a GPU with more memory"
+            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}){smaller}"
+    return f"{head}; no GPU count up to 65536 fits: use {smaller[5:] + ' or ' if smaller else ''}a GPU with more memory"

@@ -32,7 +32,7 @@ from ..plans.training import (
 from ..version import __version__
 from ..wording import duration
 from .pins import check_fp8_recipe, pinned_options
-from .plan_notes import plan_inputs, plan_warnings, state_bytes
+from .plan_notes import flops_note, plan_inputs, plan_warnings, state_bytes
 
 GB = 1e9
 _OPTIMIZERS = {"adam": "adam", "adamw": "adamw", "adafactor": "adafactor", "sgd": "sgd"}
@@ -353,10 +353,10 @@ def _build(
         cost=cost,
         assumptions=[
             f"Model: {note}",
-            "FLOPs per token = 6 x parameters + attention (8 x with full recomputation); the seed's "
-            "'2 x params x seq_len' counts a whole sequence's forward pass as one token's work and omits the backward pass",
+            flops_note(setup),
             f"MFU {perf.mfu:.0%} from the fitted step-time model (catalog/training_calibration.toml): GEMMs, "
-            "attention, element-wise traffic, recomputation and exposed TP/PP/DP communication",
+            "attention, element-wise traffic, recomputation and exposed TP/PP/DP communication"
+            + (", and the NF4 weights' dequantization (catalog/qlora_dequant.toml)" if setup.method == "qlora" else ""),
             state_bytes(setup) + " before ZeRO/FSDP sharding; activations per Korthikanti et al. 2022",
         ],
         warnings=warnings,

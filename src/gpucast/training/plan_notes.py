@@ -10,10 +10,21 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.specs import ModelSpec
-from ..core.training_memory import model_state_bytes_per_param
+from ..core.training_memory import NF4_BYTES_PER_PARAM, model_state_bytes_per_param
 from ..inputs.training import TrainingInput, TrainingOptions
 from ..inputs.types import DEFAULT_PRECISION, ModelConfig
 from ..wording import counted, duration
+
+
+def flops_note(setup: Any) -> str:
+    """How the plan counts FLOPs per token: 6N for a full fine-tune, 4N for LoRA/QLoRA, whose frozen base computes
+    no weight gradients (core.training.flops_per_token; the note said 6N for every method)."""
+    low, high = (6, 8) if setup.method == "full" else (4, 6)
+    frozen = "" if setup.method == "full" else ": the frozen base computes no weight gradients"
+    return (
+        f"FLOPs per token = {low} x parameters + attention ({high} x with full recomputation){frozen}; the seed's "
+        "'2 x params x seq_len' counts a whole sequence's forward pass as one token's work and omits the backward pass"
+    )
 
 
 def state_bytes(setup: Any) -> str:
@@ -23,11 +34,16 @@ def state_bytes(setup: Any) -> str:
         setup.precision, setup.optimizer, setup.model.hidden_size, setup.master_weights
     )
     label = {"adam": "Adam", "adamw": "AdamW", "adamw8bit": "8-bit AdamW", "adafactor": "Adafactor", "sgd": "SGD"}
+    frozen = {
+        "lora": "; the frozen base in BF16, 2 bytes per parameter",
+        "qlora": f"; the frozen base in NF4, {NF4_BYTES_PER_PARAM:.2f} bytes per parameter (embeddings BF16)",
+    }.get(setup.method, "")  # what the plan holds besides the trained adapters
     return (
         f"Memory: {setup.precision.name} training with {label.get(setup.optimizer, setup.optimizer)}, "
         f"{weight + grad + states:.3g} bytes per trained parameter (weights {weight:g} + gradients {grad:g} + "
         + (f"optimizer states incl. master weights {states:.3g})" if setup.master_weights
            else f"optimizer states {states:.3g}; pure {setup.precision.name}: no FP32 master copy)")
+        + frozen
     )  # fmt: skip
 
 
