@@ -92,7 +92,6 @@ from calibration_space import (
     NG,
     PRIOR_SIGMA,
     REFERENCE_ENGINE,
-    STACK_OVERHEAD_START_MS,
     START_SIGMA,
     STARTS,
     Space,
@@ -132,8 +131,6 @@ def _residuals(x: np.ndarray, groups: Sequence[Group], space: Space) -> np.ndarr
     for index in range(len(space.families)):  # weak prior tying each family to [defaults]
         res.append(math.log(x[NG + 2 * index] / x[0]) / PRIOR_SIGMA)
         res.append(math.log(x[NG + 1 + 2 * index] / x[1]) / PRIOR_SIGMA)
-    for value in x[space.stack_offset : space.engine_offset]:  # weak prior: a stack's own step cost about START's
-        res.append(math.log(value / STACK_OVERHEAD_START_MS) / START_SIGMA)
     for value in x[space.engine_offset :]:  # weak prior tying each engine factor to 1 (the reference engine)
         res.append(math.log(value) / ENGINE_PRIOR_SIGMA)
     return np.array(res)
@@ -189,8 +186,8 @@ def fit(
     else:
         for bandwidth, compute in STARTS:  # the max(memory, compute) roofline makes the cost multi-modal
             x_start = x0.copy()
-            x_start[[0, *range(NG, space.stack_offset, 2)]] = bandwidth
-            x_start[[1, *range(NG + 1, space.stack_offset, 2)]] = compute
+            x_start[[0, *range(NG, space.engine_offset, 2)]] = bandwidth
+            x_start[[1, *range(NG + 1, space.engine_offset, 2)]] = compute
             starts.append(x_start)
     for x_start in starts:
         result = least_squares(

@@ -133,8 +133,6 @@ def calibration_values(result: Any) -> tuple[dict[str, float], dict[str, dict[st
         }
         for family in result.space.families
     }
-    for family in result.space.stack_families:  # the families whose stack has a per-step cost of its own
-        families[family]["family_step_overhead_s"] = _round(effs[family].family_step_overhead_s)
     return defaults, families
 
 

@@ -28,15 +28,6 @@ WAVE_BOUNDS = (0.01, 1.0)  # share of a closed-loop benchmark's prompts arriving
 PRIOR_SIGMA = 0.25  # log-space spread of family bandwidth/compute fractions around [defaults]
 START_SIGMA = 1.0  # very weak log-space pull of the global parameters towards START (keeps unidentified ones sane)
 MIN_FAMILY_ROWS = 10  # a family gets its own table only with at least this many fitted rows
-# Families whose software stack gets its own fixed cost per decode step (Efficiency.family_step_overhead_s), added to
-# the shared one: AMD's ROCm stacks. Their decode TPOT sits above the roofline by a constant at small batches (the
-# MI325X DeepSeek-R1 rows at 4-8 requests, 1.4-2x the modelled step; a single MI300X on vLLM 0.26 decodes an MoE model
-# at one request 2.7x slower than an H200, a dense 70B FP8 only 1.1x; github.com/alpharomercoma/MI300X-vs-H200
-# REPORT.md) and not at large ones; without the term the fit lowered cdna3's bandwidth fraction to 0.34 instead,
-# which slows every large-batch step (docs/accuracy.md, "MI300X DeepSeek-R1 decode").
-STACK_OVERHEAD_FAMILIES = ("cdna3",)
-STACK_OVERHEAD_BOUNDS_MS = (0.01, 20.0)
-STACK_OVERHEAD_START_MS = 1.0  # start and weak prior (START_SIGMA): about the shared per-step cost
 # Engine factors (core.perf.EngineFactors): TensorRT-LLM is the reference (factors 1, so the family fractions
 # stay identifiable); another engine gets its own factors with at least MIN_ENGINE_ROWS fitted rows, each tied
 # to 1 by a weak log-normal prior (ENGINE_PRIOR_SIGMA).
@@ -99,27 +90,17 @@ class Space:
     )
 
     @property
-    def stack_families(self) -> tuple[str, ...]:
-        """The fitted families with a fixed cost per decode step of their own (STACK_OVERHEAD_FAMILIES)."""
-        return tuple(f for f in self.families if f in STACK_OVERHEAD_FAMILIES)
-
-    @property
     def names(self) -> list[str]:
         names = list(self.GLOBAL)
         for family in self.families:
             names += [f"{family}.bandwidth_fraction", f"{family}.compute_fraction"]
-        names += [f"{family}.family_step_overhead_ms" for family in self.stack_families]
         for engine in self.engines:
             names += [f"{engine}.{name}" for name in ENGINE_BOUNDS]
         return names
 
     @property
-    def stack_offset(self) -> int:
-        return NG + 2 * len(self.families)
-
-    @property
     def engine_offset(self) -> int:
-        return self.stack_offset + len(self.stack_families)
+        return NG + 2 * len(self.families)
 
     def start(self) -> np.ndarray:
         head = [
@@ -137,8 +118,7 @@ class Space:
             START.closed_loop_wave_fraction,
         ]
         families = [START.bandwidth_fraction, START.compute_fraction] * len(self.families)
-        stacks = [STACK_OVERHEAD_START_MS] * len(self.stack_families)
-        return np.array(head + families + stacks + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
+        return np.array(head + families + [1.0] * (len(ENGINE_BOUNDS) * len(self.engines)))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         pairs = [FRACTION_BOUNDS] * 3 + [OVERHEAD_BOUNDS_MS, ALLREDUCE_BOUNDS_US, FRACTION_BOUNDS]
@@ -146,7 +126,6 @@ class Space:
         pairs.append(SERIAL_BOUNDS)
         pairs += [MOE_LAYER_BOUNDS_US, MOE_PREFILL_LAYER_BOUNDS_US, EXPERT_SCALE_BOUNDS, WAVE_BOUNDS]
         pairs += [FRACTION_BOUNDS] * (2 * len(self.families))
-        pairs += [STACK_OVERHEAD_BOUNDS_MS] * len(self.stack_families)
         pairs += list(ENGINE_BOUNDS.values()) * len(self.engines)
         low, high = zip(*pairs, strict=True)
         return np.array(low, dtype=float), np.array(high, dtype=float)
@@ -173,9 +152,6 @@ class Space:
         for index, family in enumerate(self.families):
             bw, compute = x[NG + 2 * index], x[NG + 1 + 2 * index]
             result[family] = dataclasses.replace(base, bandwidth_fraction=float(bw), compute_fraction=float(compute))
-        for index, family in enumerate(self.stack_families):
-            stack = float(x[self.stack_offset + index]) * 1e-3
-            result[family] = dataclasses.replace(result[family], family_step_overhead_s=stack)
         return result
 
     def engine_factors(self, x: Sequence[float]) -> dict[str, EngineFactors]:

@@ -124,24 +124,3 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "infer
 def test_shipped_calibration_is_reproduced_by_the_script(calibrate, capsys):
     # the full re-fit without cross-validation; 1% tolerance for floating point across machines
     assert calibrate.main(["--check", "--tolerance", "0.01", "--worst", "0"]) == 0, capsys.readouterr().err
-
-
-def test_only_the_stack_families_get_a_step_cost_of_their_own(calibrate):
-    """The fitted vector holds one per-step cost (ms) for each fitted family of STACK_OVERHEAD_FAMILIES (cdna3),
-    between the family fractions and the engine factors, and only those families' efficiencies carry it."""
-    import sys
-
-    space_module = sys.modules["calibration_space"]
-    space = space_module.Space(("cdna3", "hopper"), ("vllm",))
-    assert space.stack_families == ("cdna3",)
-    names = space.names
-    assert names[space.stack_offset] == "cdna3.family_step_overhead_ms"
-    assert names[space.engine_offset] == "vllm.bandwidth_scale"
-    low, high = space.bounds()
-    x = np.clip(space.start(), low, high)
-    x[space.stack_offset] = 4.0
-    effs = space.efficiencies(x)
-    assert effs["cdna3"].family_step_overhead_s == pytest.approx(4e-3)
-    assert effs["hopper"].family_step_overhead_s == 0.0 and effs["default"].family_step_overhead_s == 0.0
-    assert len(x) == len(names) == len(low)
-    assert space_module.Space(("hopper",)).stack_families == ()

@@ -220,21 +220,3 @@ def test_attention_runs_on_16_bit_tensor_cores_whatever_the_weights(llama8b, h10
         long = prefill_time(llama8b, h100, ideal, precision=precision, tp=1, pp=1, tokens=16_384, batched=True)
         gemm = 16_384 * 2 * gemm_params(llama8b) / gemm_peak
         assert long == pytest.approx(gemm + attention / 989.4e12)
-
-
-def test_a_family_stack_step_cost_is_added_once_and_not_scaled_by_engine_or_era_factors(llama8b, h100, ideal):
-    """family_step_overhead_s (a GPU family's software stack, ROCm) adds its seconds to every decode step, split over
-    pipeline stages like the shared cost, and engine and era factors leave it alone: the MI300X DeepSeek-R1 runs of
-    the early-2025 kernels, whose host costs the era scales 9x, are not asked for a 9x larger stack cost."""
-    from dataclasses import replace
-
-    from gpucast.core.perf import EngineFactors
-
-    eff = replace(ideal, step_overhead_s=1e-3, family_step_overhead_s=5e-3)
-    common = {"precision": Precision.BF16, "kv_precision": Precision.BF16, "tp": 1, "batch": 8, "context_tokens": 1000}
-    without = decode_step(llama8b, h100, replace(eff, family_step_overhead_s=0.0), pp=1, **common)
-    step = decode_step(llama8b, h100, eff, pp=1, **common)
-    assert step.total_s - without.total_s == pytest.approx(5e-3)
-    assert decode_step(llama8b, h100, eff, pp=2, **common).overhead_s == pytest.approx((1e-3 + 5e-3) / 2)
-    scaled = EngineFactors(overhead_scale=9.0).apply(eff)
-    assert scaled.step_overhead_s == pytest.approx(9e-3) and scaled.family_step_overhead_s == pytest.approx(5e-3)

@@ -40,10 +40,6 @@ class Efficiency:
     # behind the longer: 0 = ideal roofline max(); short prompts' small-M GEMMs overlap the two poorly
     prefill_serial_fraction: float = 0.0
     step_overhead_s: float = 0.004  # per decode step: scheduling, sampling, launch gaps
-    # per decode step on top of that, a GPU family's own software stack's fixed cost, in seconds; 0 = none. Added
-    # as it is, not scaled by engine or era factors: AMD's ROCm stacks pay a larger fixed cost per decode step than
-    # CUDA ones (a low family bandwidth fraction used to stand in for it, which made large batches too slow)
-    family_step_overhead_s: float = 0.0
     # per sequence in a decode step: the host work that grows with the batch (the scheduler's per-request
     # bookkeeping, sampling and detokenizing each sequence's token); 0 = not modelled (no data)
     sequence_overhead_s: float = 0.0
@@ -338,7 +334,7 @@ def decode_step(
     comm_s = _stage_comm(model, gpu, eff, layout, tokens)
     kernels = max(gemm_memory, gemm_compute) + max(attention_memory, attention_compute)
     # fixed and per-sequence host costs of the step, spread over the pipeline's stages, and the MoE layers' own
-    overhead_s = (eff.step_overhead_s + eff.family_step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe / pp
+    overhead_s = (eff.step_overhead_s + eff.sequence_overhead_s * batch) / pp + moe / pp
     total = kernels + comm_s + overhead_s
     attention_s = max(attention_memory, attention_compute)
     return StepTime(total, memory_s, compute_s, comm_s, overhead_s, weights + kv, gemm_flops + attention_flops,

@@ -263,8 +263,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
         f"{_sequence_limit_text(s, best.estimate.config.gpu, best.estimate.config.attention_dp)}",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "
-        f"prefill compute {eff.prefill_fraction:.0%}, step overhead "
-        f"{(eff.step_overhead_s + eff.family_step_overhead_s) * 1e3:.1f} ms "
+        f"prefill compute {eff.prefill_fraction:.0%}, step overhead {eff.step_overhead_s * 1e3:.1f} ms "
         f"+ {eff.sequence_overhead_s * 1e6:.1f} us per sequence",
         f"Engine max_model_len (context window): {s.context_window} tokens",
         "Capacity: the largest request rate per replica whose estimate (gpucast estimate --request-rate) meets the "
