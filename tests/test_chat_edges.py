@@ -219,3 +219,21 @@ def test_the_gpus_named_for_a_comparison_are_the_ones_compared(tmp_path):
     cli = cli_json("compare", "--gpus", "H100,A100,L40S", "--model", "llama-3.1-8b", "--rps", "20", "--input-tokens",
                    "1000", "--output-tokens", "200", "--ttft-slo-ms", "2000", "--clouds", "aws", "--top", "10")  # fmt: skip
     assert json.loads(out.read_text()) == cli and len(cli) == 3
+
+
+@pytest.mark.parametrize("folder", ["serve", "train", "fine-tune-h100-fp8"])
+def test_the_words_of_a_history_path_are_not_answers(tmp_path, folder):
+    """A traffic history in a folder named 'serve' (or 'train') switched a forecast to "serve a model" (or a
+    fine-tune): the path's words were read as answers. A path is a file name, nothing more."""
+    import shutil
+    from pathlib import Path
+
+    from gpucast.chat.parse import extract
+
+    history = tmp_path / folder / "traffic.csv"
+    history.parent.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "sample-traffic.csv", history)
+    found = extract(str(history))
+    assert found.get("history") == str(history) and "intent" not in found
+    assert "gpu" not in found and "precision" not in found
+    assert extract(f"forecast {history} for the next 2 weeks")["intent"] == "forecast"

@@ -74,8 +74,19 @@ def extract(text: str) -> Values:
     return read_corrected(text, _extract)
 
 
+# a file the user names: a name with a data file's extension, or a path of two or more directories ("/srv/x/y")
+_FILE = re.compile(
+    r"[^\s,;\"']+\.(?:csv|json|parquet|jsonl|tsv)\b|(?<![^\s\"'])(?:~|\.{1,2})?/[^\s,;\"']+/[^\s,;\"']+",
+    re.IGNORECASE,
+)
+
+
 def _extract(text: str) -> Values:
     text = _clean(text)
+    files = _FILE.findall(text)
+    # the words of a path are not answers: a history in /srv/serve/traffic.csv is not "serve a model", one in
+    # ~/train/ not "fine-tune"
+    text = _FILE.sub(" ", text)
     low = text.lower()
     found: Values = {}
     for intent, pattern in INTENT_WORDS:
@@ -111,6 +122,8 @@ def _extract(text: str) -> Values:
     found.update(_training(low))
     found.update(deployment(low))
     found.update(_forecast(text))
+    if files:
+        found["history"] = files[0]
     found.update(agent)
     return found
 
@@ -338,9 +351,6 @@ def _training(low: str) -> Values:
 
 def _forecast(text: str) -> Values:
     out: Values = {}
-    for word in re.findall(r"[^\s,;\"']+\.(?:csv|json|parquet|jsonl|tsv)\b", text, flags=re.IGNORECASE):
-        out["history"] = word
-        break
     low = text.lower()
     horizon = re.search(r"(?:next|ahead|horizon|over|for|coming)\s*(?:the\s*)?(?:next\s*)?(\d+)?\s*"
                         r"(hours?|days?|weeks?|months?|quarters?|years?)\b", low)  # fmt: skip
