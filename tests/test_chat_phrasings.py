@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gpucast.chat.errors import AnswerError
 from gpucast.chat.questions import BY_KEY, interpret
-from gpucast.chat.traffic import UNSURE
+from gpucast.chat.values import UNSURE
 
 CORPUS = Path(__file__).parent / "data" / "chat_phrasings.csv"
 CONTEXT = {"dataset_tokens": {"intent": "training"}, "epochs": {"intent": "training"},

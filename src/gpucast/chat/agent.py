@@ -18,8 +18,7 @@ from typing import Any
 
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in, token_count
-
-Values = dict[str, Any]
+from .values import Values
 
 # what an agent task looks like when the user does not say (the README's example agent; 300 out = the chat default)
 AGENT_DEFAULTS: Values = {"rps": 1.0, "llm_calls": 8.0, "shared_prefix_tokens": 3000, "context_growth_tokens": 1000,

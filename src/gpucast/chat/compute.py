@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import agent
-from .parse import Values
 from .questions import DEFAULT_PEAK, DEFAULTS
+from .values import Values
 
 DEFAULT_GLOBAL_BATCH = 64  # sequences per optimizer step when the user does not say
 

@@ -52,6 +52,14 @@ def token_count(value: float, minimum: int = 1) -> int | None:
     return int(nearest)
 
 
+def stated_count(value: float) -> float:
+    """``value`` as a count of tokens when it is one ("1.5k" is 1500), else as stated ("0", "0.5"): a count the
+    planner cannot take is refused with what is accepted (``values.refusal``), never dropped unsaid ("2k in 0 out"
+    planned the default answer length; "context length 0" the default window)."""
+    count = token_count(value, minimum=0)
+    return count if count is not None else value
+
+
 def first_number(text: str) -> float | None:
     """The first number in ``text`` with its multiplier, or None."""
     match = re.search(NUMBER, text, re.IGNORECASE)

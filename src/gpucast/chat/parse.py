@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from . import names, users
 from .agent import extract_agent
@@ -24,12 +23,10 @@ from .numbers import (
     number_value,
     numbered,
     seconds_in,
-    token_count,
+    stated_count,
 )
 from .serving_terms import deployment, stated_percentile
-
-Values = dict[str, Any]
-UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
+from .values import UNSURE, Values
 
 INTENT_WORDS = (
     # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
@@ -210,8 +207,7 @@ def _tokens(low: str) -> Values:
     )
     if pair and stated and ("/" in pair.group(0) or re.search(r"\b(in|input)\b", pair.group(0))):
         for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
-            if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
-                out[key] = count
+            out[key] = stated_count(_num(pair, group))  # "0.5 in", "0 out": refused, saying what is accepted
         return out
     fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
@@ -230,19 +226,18 @@ def _tokens(low: str) -> Values:
         for pattern in patterns:
             match = re.search(pattern, low)
             if match and (key == "output_tokens" or "token" in low or "prompt" in low):
-                if (count := token_count(_num(match))) is not None:
-                    out[key] = count
+                out[key] = stated_count(_num(match))
                 break
     if users.is_batch_job(low):  # "documents of 3k tokens each into 200 tokens"
         each = re.search(rf"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?)\s+"
                          rf"of\s+(?:about\s+|around\s+|~\s*)?{_N}\s*tokens?", low)  # fmt: skip
         into = re.search(rf"\binto\s+(?:about\s+|around\s+|~\s*)?{_N}[- ]?tokens?", low)
         for key, match in (("input_tokens", each), ("output_tokens", into)):
-            if match and key not in out and (count := token_count(_num(match))) is not None:
-                out[key] = count
+            if match and key not in out:
+                out[key] = stated_count(_num(match))
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
-    if prompt and (count := token_count(_num(prompt))) is not None:
-        out["input_tokens"] = count
+    if prompt:
+        out["input_tokens"] = stated_count(_num(prompt))
     return out
 
 
@@ -312,27 +307,26 @@ def _training(low: str) -> Values:
                          r"tokens?", low)  # fmt: skip
     if examples and users.is_batch_job(low):  # "summarize 2 million documents of 3k tokens": work to serve
         examples = None
-    if examples and (length := token_count(_num(examples, "b"))) is not None:
-        out["dataset_tokens"] = int(_num(examples, "a") * length)
-        out["seq_len"] = length
+    if examples:
+        out["seq_len"] = stated_count(_num(examples, "b"))
+        out["dataset_tokens"] = stated_count(_num(examples, "a") * out["seq_len"])
     data = re.search(rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?(?:training\s*)?(?:data|dataset|corpus|text)", low)
     data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?", low)
     data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each))", low)
-    if data and "dataset_tokens" not in out and (size := token_count(_num(data))) is not None:
-        out["dataset_tokens"] = size
+    if data and "dataset_tokens" not in out:
+        out["dataset_tokens"] = stated_count(_num(data))
     if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
         count = _num(epochs) if epochs["num"] else float(epochs["n2"])
-        if count == int(count) and 1 <= count <= 1000:  # as the epochs question reads them ("0", "1.5": it asks)
-            out["epochs"] = int(count)
+        out["epochs"] = int(count) if count == int(count) else count  # "0 epochs", "1.5 epochs": refused, with why
     seq = re.search(
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )
     seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
     seq = seq or re.search(rf"\bseq\s*(?:of|:|=)?\s*{_N}(?!\s*(?:rps|qps|req))", low)  # "seq 4096"
-    if seq and "seq_len" not in out and (length := token_count(_num(seq))) is not None:
-        out["seq_len"] = length
+    if seq and "seq_len" not in out:
+        out["seq_len"] = stated_count(_num(seq))
     if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):
-        out["global_batch"] = int(_num(batch))
+        out["global_batch"] = stated_count(_num(batch))
     return out
 
 

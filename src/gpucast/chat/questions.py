@@ -14,8 +14,9 @@ from .corrections import without_leading
 from .errors import AnswerError
 from .normalize import normalize
 from .numbers import MULT, NUM, number_value, token_count
-from .parse import UNSURE, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+from .parse import bare_number, extract, horizon_text, looks_like_file, yes_no
 from .traffic import read_latency, read_peak, read_rps
+from .values import UNSURE, Values, refusal
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip
@@ -332,16 +333,12 @@ def _readable(values: Values) -> bool:
 # answer ("actually make it 20 rps", "change it to 20 rps", "I meant 20 rps": the average asked just before)
 AVERAGE_OR_CORRECTION = (r"\b(average|avg|mean|normal\w*|usual\w*|actually|make it|change\w*|instead|i meant|"
                          r"correction)\b")  # fmt: skip
-POSITIVE = ("rps", "peak_rps", "ttft_ms", "itl_ms", "e2e_ms", "input_tokens", "output_tokens", "dataset_tokens")
 
 
 def _interpret(question: Question, text: str, answers: Values) -> Values:
     values = _read_all(question, text, answers)
-    for key in POSITIVE:
-        if key in values and not values[key] > 0:
-            raise AnswerError(
-                f"{values[key]:g} is not a usable value here: it must be greater than 0 ({question.examples})."
-            )
+    if (why := refusal(values)) is not None:  # the CLI refuses it: asked again, saying what is accepted
+        raise AnswerError(f"{why}. Please answer again, e.g. {question.examples}.")
     both = {**answers, **values}
     stated = "rps" in values or "peak_rps" in values
     if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:

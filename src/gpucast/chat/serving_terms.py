@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .numbers import NUMBER, number_value, token_count
+from .numbers import NUMBER, number_value, stated_count
 
 # the statistic a latency target bounds, stated beside the target: "p95 under 800 ms", "90th percentile", "median
 # TTFT 200 ms", "average latency 500 ms"; in an answer to the latency question a bare "median" or "on average" too
@@ -63,8 +63,9 @@ def deployment(low: str) -> dict[str, Any]:
         or re.search(rf"{NUMBER}(?:[- ]?tokens?)?[- ]?(?:{_WINDOW})\b", low)
         or re.search(rf"{NUMBER}[- ]?(?:context|ctx)\b", low)
     )
-    if window and (count := token_count(number_value(window["num"], window["mult"]))) is not None:
-        kilo = count // 1000
+    if window:
+        count = stated_count(number_value(window["num"], window["mult"]))  # "context length 0": refused, with why
+        kilo = int(count) // 1000
         if (window["mult"] or "").lower() == "k" and count == kilo * 1000 and kilo & (kilo - 1) == 0:
             count = kilo * 1024  # "32k context" is max_model_len 32,768, as model cards and engines count it
         out["context_window"] = count
@@ -90,7 +91,7 @@ def deployment(low: str) -> dict[str, Any]:
             rf"\b(\d+)\s+{word}(?:[- ]parallel)?\s+stages?\b",  # "2 pipeline stages"
         )
         degree = next((int(m[1]) for form in forms if (m := re.search(form, low)) is not None), None)
-        if degree is not None and degree >= 1:
+        if degree is not None:  # "TP 0", "TP 3": refused with what is accepted (values.LIMITS), as --tp refuses them
             out[key] = degree
     return out
 

@@ -17,9 +17,10 @@ from ..wording import counted, rate
 from . import agent, llm, names
 from .compute import effective, unused_answers
 from .errors import AnswerError
-from .parse import UNSURE, Values, yes_no
+from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
 from .serving_terms import percentile_text
+from .values import UNSURE, Values
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)

@@ -12,9 +12,10 @@ import re
 
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
-from .parse import REQ, UNSURE, Values, bare_number
+from .parse import REQ, bare_number
 from .serving_terms import stated_percentile
 from .users import user_count
+from .values import UNSURE, Values
 
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
