@@ -119,7 +119,9 @@ def _reading_at(
     """The model a name starting at ``words[i]`` names, as :func:`find_model_reading` reads it."""
     word = words[i]
     family = _family_of(word)
-    if family is None and "/" not in word:
+    # a catalog name in one hyphenated word ("Meta-Llama-3.1-70B-Instruct", the Hugging Face id's name before the
+    # "Llama-3.1" renaming) starts with its vendor, not its family: it was no model at all
+    if family is None and "/" not in word and not ("-" in word and len(word) >= 8):
         return None
     for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
         key = loader.normalize_name("-".join(words[i : i + n]))
@@ -189,10 +191,20 @@ def find_gpus(text: str) -> list[str]:
     return found
 
 
+# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count
+_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x"))
+
+
 def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
     first = re.sub(r"^\d+\s*x", "", words[i], flags=re.IGNORECASE)  # "8xH100"
-    if not first or (first.isdigit() and (i == 0 or words[i - 1].lower() not in ("rtx", "geforce"))):
+    if not first:
         return None
+    if re.fullmatch(r"\d+s?", first, re.IGNORECASE):  # "4090", "3090s": a GPU only after a word that makes it one
+        lead = words[i - 1].lower() if i else ""
+        if not (lead in _GPU_NUMBER_LEAD or re.fullmatch(r"\d+x", lead) or first != words[i]):
+            return None
+        key = loader.normalize_name(first.rstrip("sS"))
+        return (index[key], 1) if key in index and (lead in ("rtx", "geforce") or _desk_gpu(index[key])) else None
     for n in (3, 2, 1):
         span = [first, *words[i + 1 : i + n]]
         if len(span) < n:
@@ -205,6 +217,11 @@ def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] 
         inner = _gpu_at(words, i + 1, index)
         return (inner[0], inner[1] + 1) if inner else None
     return None
+
+
+def _desk_gpu(gpu_id: str) -> bool:
+    """Whether a GPU is a GeForce card, named by its bare number ("4090"); "100" or "40" is never an A100 or L40."""
+    return "rtx" in gpu_id or "geforce" in loader.load_gpus()[gpu_id].name.lower()
 
 
 def closest_gpus(text: str, n: int = 3) -> list[str]:

@@ -29,7 +29,7 @@ KEEP = frozenset((
     "insight", "outage", "million", "millions", "billions", "thousands", "requested", "requires", "required",
     "respond", "responds", "reply", "replies", "replied", "peaky", "peaking", "peaked", "peakier", "minimal",
     "minimum", "average", "averages", "averaged", "prompted", "latencies", "daytime", "times", "timed", "timer",
-    "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
+    "time", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
     "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
 RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}
@@ -39,7 +39,9 @@ _VAGUE = {"a couple of": "2", "a couple": "2", "a few": "3"}
 def normalize(text: str) -> tuple[str, list[str]]:
     """``text`` rewritten for the readers, and the guesses made (empty when the reading is certain)."""
     guesses: list[str] = []
-    text = str(text).replace("\u00a0", " ").replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
+    text, grouped = _grouped_thousands(str(text))
+    guesses += grouped
+    text = text.replace("\u00a0", " ").replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
     text, fixed = fix_typos(text)
     guesses += [f"I read {wrong!r} as {right!r}" for wrong, right in fixed]
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
@@ -116,6 +118,37 @@ def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
         return close[0]
 
     return re.sub(r"[A-Za-z]+", repair, text), fixed
+
+
+_THOUSANDS_DOTS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:\.\d{3}){2,}(?![\w.,]|\.\d)")
+_THOUSAND_DOT = re.compile(r"(?<![\w.,])([1-9]\d{0,2})\.(\d00)(?![\w.,]|\.\d)(?!\s*(?:ms|s|secs?|seconds?|"
+                           r"milliseconds?|minutes?|mins?|hours?|x|times|%)(?![a-z]))")  # fmt: skip
+_GAP = r"[ \u00a0\u202f\u2009]"
+_THOUSANDS_SPACES = re.compile(rf"(?<![\w.,])[1-9]\d{{0,2}}(?:(?:{_GAP}000)+(?![\w.,]|\s*\d)(?=\s*[a-z])|"
+                               rf"(?:{_GAP}\d{{3}})+(?![\w.,]|\s*\d)(?=\s*(?!(?:in|out|and|or|to|tokens?|toks?)\b)"
+                               r"[a-z]))", re.IGNORECASE)  # fmt: skip
+
+
+def _grouped_thousands(text: str) -> tuple[str, list[str]]:
+    """Thousands grouped as much of Europe writes them: "1.500.000 requests a day" (1,500,000: read as 1.5 before),
+    "1.000 requests per minute" (1,000 where English reads 1.0: asked back) and "1 000 requests" (read as 0 before).
+    A single dot group is read as thousands only when it ends in 00 and is no time or multiple ("1.500 s" is 1.5
+    seconds either way), and a space group only before a word ("2000 500" stays two token counts)."""
+    guesses: list[str] = []
+
+    def joined(match: re.Match[str]) -> str:
+        return re.sub(r"[.\s\u00a0\u202f\u2009]", "", match[0])
+
+    text = _THOUSANDS_DOTS.sub(joined, text)
+
+    def asked(match: re.Match[str]) -> str:
+        value = joined(match)
+        guesses.append(
+            f"I read {match[0]!r} as {int(value):,} (thousands grouped with a {'dot' if '.' in match[0] else 'space'})"
+        )
+        return value
+
+    return _THOUSANDS_SPACES.sub(asked, _THOUSAND_DOT.sub(asked, text)), guesses
 
 
 def _decimal_commas(text: str) -> tuple[str, list[str]]:

@@ -123,11 +123,19 @@ def _rates(low: str) -> Values:
         spans[key] = match.span()
         seen.setdefault(key, []).append(out[key])
     noun = rf"(?:more\s+)?(?:user\s+|api\s+|llm\s+|inference\s+)?{REQ}"
-    for match in re.finditer(rf"{_N}\s*{noun}{PER}(?P<unit>{TIME_UNIT})", low):
+    forms = (
+        rf"{_N}\s*{noun}(?:{users.PER_USER_INSIDE})?{PER}(?P<unit>{TIME_UNIT})",
+        # "50/s at peak and 10/s average" (the 50 was the average, the 10 dropped), "3M requests daily volume"
+        rf"(?<![\w$.€£]){_N}\s*/\s*(?P<unit>s|secs?|seconds?|min|minutes?|h|hr|hours?|d|days?)(?![\w/])",
+        rf"\b(?P<unit>daily|hourly|weekly|monthly)\s+(?:volume|traffic|load|requests?)\s*(?:is|of|=|:|~|at)?\s*"
+        rf"(?:about\s+|around\s+|roughly\s+|~\s*)?{_N}(?!\s*(?:tokens?|toks?|users?|%))",
+    )
+    found = sorted((m for form in forms for m in re.finditer(form, low)), key=lambda m: m.start())
+    for match in found:
         key = _rate_key(low, match.start(), match.end())
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
-        value = _num(match) / seconds_in(match["unit"])
+        value = _num(match) / seconds_in(_PERIODS.get(match["unit"], match["unit"]))
         if key not in out:
             out[key], spans[key] = value, match.span()
         seen.setdefault(key, []).append(value)
@@ -144,6 +152,11 @@ def _rates(low: str) -> Values:
             else:
                 out[UNSURE] = [*out.get(UNSURE, []), f"you gave {count:g} users and a rate that may be per user; I "
                                                       f"read {out[key]:g} requests/s in total"]  # fmt: skip
+    else:  # "5 requests per user per hour" without a user count: the total is unknown, asked back
+        for key, (start, end) in spans.items():
+            if re.search(users.PER_USER_INSIDE, low[start:end]):
+                out[UNSURE] = [*out.get(UNSURE, []), f"you gave a rate per user but no number of users; I read "
+                                                      f"{out[key]:g} requests/s in total"]  # fmt: skip
     for key, rates in seen.items():  # "10 rps, 20 rps": two answers to one question, asked back (it took one silently)
         if len({round(r, 9) for r in rates}) > 1:
             shown = " and ".join(f"{r:g}" for r in rates)
@@ -181,10 +194,15 @@ def _rates(low: str) -> Values:
     return out
 
 
+_PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
+
+
 def _rate_key(low: str, start: int, end: int) -> str:
     """ "rps" or "peak_rps" when the rate is said to be the peak ("peak of 60 rps")."""
     before = low[max(0, start - 24) : start]
     after = low[end : end + 16]
+    if re.match(r"\s*(?:on\s+)?(?:average|avg|mean)\b", after):  # "50/s at peak and 10/s average"
+        return "rps"
     peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?|bursts?)\b", before) or re.search(
         r"^\s*(at|in|during) peak", after
     )
@@ -332,12 +350,17 @@ def _training(low: str) -> Values:
 
 def _forecast(text: str) -> Values:
     out: Values = {}
-    for word in re.findall(r"[^\s,;\"']+\.(?:csv|json|parquet|jsonl|tsv)\b", text, flags=re.IGNORECASE):
-        out["history"] = word
-        break
+    # a quoted path may hold spaces ('prod traffic.csv'); brackets around a path are not part of it ("(data/x.csv)")
+    files = re.findall(r"([\"'`])([^\"'`]+?\.(?:csv|json|parquet|jsonl|tsv))\1", text, flags=re.IGNORECASE)
+    files = [path for _, path in files] or re.findall(r"[^\s,;\"'`()\[\]<>]+\.(?:csv|json|parquet|jsonl|tsv)\b",
+                                                     text, flags=re.IGNORECASE)  # fmt: skip
+    if files:
+        out["history"] = files[0]
     low = text.lower()
-    horizon = re.search(r"(?:next|ahead|horizon|over|for|coming)\s*(?:the\s*)?(?:next\s*)?(\d+)?\s*"
-                        r"(hours?|days?|weeks?|months?|quarters?|years?)\b", low)  # fmt: skip
+    unit = r"(hours?|days?|weeks?|months?|quarters?|years?)\b"
+    horizon = re.search(r"(?:next|ahead|horizon|over|for|coming|forecast|predict)\s*(?:the\s*)?(?:next\s*)?"
+                        rf"(\d+)?\s*{unit}", low)  # fmt: skip
+    horizon = horizon or re.search(rf"(\d+)\s*{unit}\s*(?:ahead|out|from now|into the future)", low)  # "2 weeks ahead"
     if horizon:
         out["horizon"] = horizon_text(float(horizon.group(1) or 1), horizon.group(2))
     return out

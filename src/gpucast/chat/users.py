@@ -16,6 +16,8 @@ _USERS = re.compile(
 )
 # "each", "per user", "every user", "apiece" beside the rate; "users making / sending / who ask ..." right after them
 _PER_USER = r"\b(?:each|per (?:user|person|customer|employee|head|seat)|every (?:user|one)|a user|apiece)\b"
+# "5 requests per user per hour": the rate's own words say it is per user
+PER_USER_INSIDE = r"\s+(?:per|each|a|for each|every)\s+(?:user|person|customer|employee|seat|head)"
 _USER_VERB = r"\s*,?\s*(?:each\s+)?(?:who\s+|that\s+)?(?:mak|send|do|ask|submit|us|generat|run|post|writ)\w*\b"
 # "a request every 30 seconds", "one message every 2 minutes": 1 / interval
 EVERY = (
@@ -47,7 +49,7 @@ def said_per_user(low: str, users_end: int, start: int, end: int) -> bool:
     verb right after the user count ("1000 users making 2 requests per minute")."""
     before = low[max(users_end, start - 30) : start]
     after = low[end : end + 20]
-    if re.search(_PER_USER, before) or re.search(_PER_USER, after):
+    if re.search(_PER_USER, before) or re.search(_PER_USER, after) or re.search(PER_USER_INSIDE, low[start:end]):
         return True
     return 0 <= start - users_end <= 40 and re.match(_USER_VERB, low[users_end:start]) is not None
 
