@@ -224,7 +224,7 @@ ANSWERS = [
     ("dataset_tokens", "500M", {"dataset_tokens": 500_000_000}),
     ("dataset_tokens", "2 billion tokens", {"dataset_tokens": 2_000_000_000}),
     ("epochs", "3", {"epochs": 3}),
-    ("seq_len", "4k", {"seq_len": 4000}),
+    ("seq_len", "4k", {"seq_len": 4096}),
     ("horizon", "2 weeks", {"horizon": "14d"}),
     ("horizon", "30 days", {"horizon": "30d"}),
     ("clouds", "all", {"clouds": None}),

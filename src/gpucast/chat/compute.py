@@ -115,6 +115,9 @@ def training_sections(answers: Values) -> dict[str, Any]:
     training = {"dataset_size_tokens": int(values["dataset_tokens"]), "sequence_length": int(values["seq_len"]),
                 "num_epochs": int(values["epochs"]), "global_batch_size": int(values.get("global_batch",
                 DEFAULT_GLOBAL_BATCH)), "method": values["method"]}  # fmt: skip
+    for key, option in (("num_gpus", "num_gpus"), ("deadline_hours", "deadline_hours")):  # --num-gpus, --deadline-hours
+        if key in answers:
+            training[option] = answers[key]
     serving: dict[str, Any] = {"cloud": values["cloud"]}
     serving.update({key: answers[key] for key in ("pricing", "tp", "pp") if key in answers})
     sections: dict[str, Any] = {"mode": "training", "training": training, "model": _model_section(values, answers),
@@ -188,7 +191,17 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
 # serving plan's one-off growth); `gpucast training` has no request rate, prompt, latency target or engine.
 _LATENCY = ("ttft_ms", "itl_ms", "e2e_ms", "slo_percentile")
 _SERVING = ("context_window", "engine", "growth_rate", "llm_calls")
-_TRAINING = ("method", "dataset_tokens", "epochs", "seq_len", "global_batch", "history", "horizon")
+_TRAINING = (
+    "method",
+    "dataset_tokens",
+    "epochs",
+    "seq_len",
+    "global_batch",
+    "num_gpus",
+    "deadline_hours",
+    "history",
+    "horizon",
+)
 UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp"),
           "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
                        "history", "horizon"),

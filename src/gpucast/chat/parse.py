@@ -18,6 +18,7 @@ from .corrections import read_corrected
 from .numbers import (
     NUMBER,
     TIME_UNIT,
+    binary_k,
     digits_for_words,
     first_number,
     number_value,
@@ -32,7 +33,10 @@ INTENT_WORDS = (
     # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
     (
         "compare",
-        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b",
+        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu|"
+        # "which cloud is cheapest for H100s", "which is cheaper: aws or gcp?": a ranking over clouds
+        r"which (?:(?:cloud|provider|gpu)s?\s+)?(?:is|are|would be)\s+(?:the\s+)?cheap(?:er|est)|"
+        r"cheap(?:er|est) (?:cloud|provider)s?)\b",
     ),
     ("forecast", r"\b(forecast|predict|history|historical|trend|future load)\b"),
     ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
@@ -256,6 +260,12 @@ def _tokens(low: str) -> Values:
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
     if prompt:
         out["input_tokens"] = stated_count(_num(prompt))
+    said_each = rf"{_N}[- ]?(?:tokens?|toks?)\s+(?:per|each|an?)\s+(?:request|query|call)\b(?!\s*(?:out|output))"
+    if "input_tokens" not in out and (
+        per_request := re.search(said_each, low)
+    ):  # "2.5k tokens per request": the prompt?
+        out["input_tokens"] = stated_count(_num(per_request))
+        out[UNSURE] = [f"I read {per_request[0]!r} as the tokens in (the prompt)"]
     return out
 
 
@@ -298,8 +308,12 @@ def _latency(low: str) -> Values:
         else:  # "within a second", "in under 500 ms": a time limit alone is the wait for the first token
             if re.fullmatch(r"(?:under|below|<=?|within|less than|at most|no more than)", match["lead"] or ""):
                 out.setdefault("ttft_ms", _num(match) * seconds_in(match["unit"]) * 1000.0)
-    per_user = r"(?:tokens?|tok)\s*(?:/\s*s|per second|a second)\s*(?:per|for each|each)\s*(?:user|stream)"
-    speed = re.search(rf"{_N}\s*{per_user}", low)
+    rate = r"(?:(?:tokens?|toks?|t)\s*(?:/\s*s(?:ec)?|per second|a second)|tps)"
+    per_user = rf"{rate}\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client)"
+    # "each user should see at least 20 tok/s", "per-token speed of 30 tps": a stream's speed, said before it
+    said = (r"(?:per[- ]user|each user|every user|per[- ]stream|per[- ]request|streaming speed|per[- ]token speed|"
+            r"reading speed|decode speed|generation speed|output speed)\b[^.;,]{0,40}?")  # fmt: skip
+    speed = re.search(rf"{_N}\s*{per_user}", low) or re.search(rf"{said}{_N}\s*{rate}", low)
     if speed and _num(speed) > 0:
         out.setdefault("itl_ms", 1000.0 / _num(speed))
     if out:
@@ -319,8 +333,8 @@ def _training(low: str) -> Values:
         out["method"] = "lora"
     elif re.search(r"\b(full(?:[- ]parameter)?(?: fine[- ]?tun\w*)?|all (?:the )?weights|pre-?train\w*)\b", low):
         out["method"] = "full"
-    items = (r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*"
-             r"(?:of|with|x|×|at|averaging|average|avg)")  # fmt: skip
+    things = r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?|dialogues?|pairs?|records?)"
+    items = rf"{things}\s*,?\s*(?:each\s+)?(?:of|with|x|×|at|averaging|average|avg|around|about)"  # ", averaging"
     examples = re.search(rf"{numbered('a')}\s*{items}\s*(?:about\s*|around\s*|~\s*)?{numbered('b')}\s*"
                          r"tokens?", low)  # fmt: skip
     if examples and users.is_batch_job(low):  # "summarize 2 million documents of 3k tokens": work to serve
@@ -329,8 +343,14 @@ def _training(low: str) -> Values:
         out["seq_len"] = stated_count(_num(examples, "b"))
         out["dataset_tokens"] = stated_count(_num(examples, "a") * out["seq_len"])
     data = re.search(rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?(?:training\s*)?(?:data|dataset|corpus|text)", low)
-    data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?", low)
-    data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each))", low)
+    data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?"
+                             rf"(?!\s*{things})", low)  # fmt: skip  # "the dataset has 120k conversations": no tokens
+    data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each|of context|"
+                             r"context|prompts?|sequences?|examples?|seq))", low)  # fmt: skip
+    if not data and users.is_training(low):  # "sft qwen 7b for 2 epochs, 300M tokens": millions of tokens are data
+        data = re.search(rf"{_N}\s*(?:tokens?|toks?)\b(?!\s*(?:in|out|input|output|per|each|of context|context|"
+                         r"prompts?|sequences?|examples?|seq))", low)  # fmt: skip
+        data = data if data and _num(data) >= 1e6 else None
     if data and "dataset_tokens" not in out:
         out["dataset_tokens"] = stated_count(_num(data))
     if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
@@ -340,11 +360,32 @@ def _training(low: str) -> Values:
         rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
     )
     seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
+    seq = seq or re.search(
+        rf"{_N}[- ]?tokens?\s*(?:per|each|an?)\s*(?:example|sample|sequence|row|conversation)\b", low
+    )
     seq = seq or re.search(rf"\bseq\s*(?:of|:|=)?\s*{_N}(?!\s*(?:rps|qps|req))", low)  # "seq 4096"
     if seq and "seq_len" not in out:
-        out["seq_len"] = stated_count(_num(seq))
+        out["seq_len"] = binary_k(stated_count(_num(seq)), seq["mult"])  # "seq len 4k" is 4,096
     if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):
         out["global_batch"] = stated_count(_num(batch))
+    if users.is_training(low):
+        out.update(_training_fleet(low))
+    return out
+
+
+def _training_fleet(low: str) -> Values:
+    """The GPUs a fine-tune may use ("on 2 A100s", "with 8 GPUs": ``--num-gpus``) and the time it must finish in
+    ("deadline 24 hours", "done within 2 days": ``--deadline-hours``), both read by nothing before 2026-12-07."""
+    out: Values = {}
+    count = re.search(r"\b(?:on|with|using|across|over|have|got)\s+(?:my\s+|our\s+|just\s+|only\s+)?(?P<n>\d+)\s*"
+                      r"(?:x\s*)?(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)", low)  # fmt: skip
+    if count and (re.match(r"gpus?\b|cards?\b", count["what"]) or names.find_gpus(count["what"])):
+        out["num_gpus"] = stated_count(float(count["n"]))
+    deadline = re.search(rf"(?:deadline|within|in under|in less than|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
+                         rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
+                         r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip
+    if deadline:
+        out["deadline_hours"] = _num(deadline) * seconds_in(deadline["unit"]) / 3600.0
     return out
 
 

@@ -13,7 +13,7 @@ from . import agent, names
 from .corrections import without_leading
 from .errors import AnswerError
 from .normalize import normalize
-from .numbers import MULT, NUM, number_value, token_count
+from .numbers import MULT, NUM, binary_k, number_value, token_count
 from .parse import bare_number, extract, horizon_text, looks_like_file, yes_no
 from .traffic import read_latency, read_peak, read_rps
 from .values import UNSURE, Values, refusal
@@ -180,7 +180,8 @@ def _read_epochs(text: str, answers: Values) -> Values:
 
 def _read_seq_len(text: str, answers: Values) -> Values:
     value = _positive(text, "the sequence length", "'2048' or '4k'")
-    length = token_count(value, minimum=16)
+    kilo = re.search(r"\d\s*(k)\b", text.lower())
+    length = token_count(binary_k(value, kilo[1] if kilo else None), minimum=16)  # "4k" is 4,096
     if length is None or length > 10_000_000:
         raise AnswerError("A training example is a whole number of tokens between 16 and 10 million, e.g. '2048' or "
                           "'4k'.")  # fmt: skip

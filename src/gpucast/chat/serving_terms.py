@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .numbers import NUMBER, number_value, stated_count
+from .numbers import NUMBER, binary_k, number_value, stated_count
 
 # the statistic a latency target bounds, stated beside the target: "p95 under 800 ms", "90th percentile", "median
 # TTFT 200 ms", "average latency 500 ms"; in an answer to the latency question a bare "median" or "on average" too
@@ -65,10 +65,7 @@ def deployment(low: str) -> dict[str, Any]:
     )
     if window:
         count = stated_count(number_value(window["num"], window["mult"]))  # "context length 0": refused, with why
-        kilo = int(count) // 1000
-        if (window["mult"] or "").lower() == "k" and count == kilo * 1000 and kilo & (kilo - 1) == 0:
-            count = kilo * 1024  # "32k context" is max_model_len 32,768, as model cards and engines count it
-        out["context_window"] = count
+        out["context_window"] = binary_k(count, window["mult"])  # "32k context" is max_model_len 32,768
     if re.search(r"\b(?:no|not|never|without|avoid|don'?t want)\b[^.,;]{0,20}\b(?:spot|preemptible)\b", low):
         out["pricing"] = "on-demand"
     elif re.search(r"\b(?:spot|preemptible)\b", low):

@@ -215,8 +215,9 @@ class Session:
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S") are its --gpus; elsewhere the first is meant
-        named = {**self.answers, **values}.get("intent") == "compare" and len(values.get("gpus") or ()) > 1
+        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S", "which cloud is cheapest for H100s") are its
+        # --gpus (one named GPU was dropped: every GPU was ranked); elsewhere the first is meant
+        named = {**self.answers, **values}.get("intent") == "compare" and bool(values.get("gpus"))
         values = {k: v for k, v in values.items() if k != UNSURE and (k != "gpus" or named)}
         if "model" in values:
             self.answers.pop("model_size", None)
@@ -300,6 +301,8 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "epochs": lambda v: counted(int(v), "epoch"),
         "seq_len": lambda v: f"{v:,}-token examples",
         "global_batch": lambda v: f"global batch {v}",
+        "num_gpus": lambda v: f"on {v} GPUs",
+        "deadline_hours": lambda v: f"done within {v:g} h",
         "history": lambda v: f"history {v}",
         "horizon": lambda v: f"horizon {v}",
         "agent": lambda v: "an agent app" if v else None,
@@ -342,8 +345,9 @@ def summary_lines(answers: Values) -> list[str]:
         stated = [form.format(v[key]) for key, form in shown.items() if key in v and key not in unused]
         lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated))
     if intent == "training":
+        fleet = [_value_text(key, answers[key], answers) for key in ("num_gpus", "deadline_hours") if key in answers]
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
-                     f"{int(v['seq_len']):,}-token examples")  # fmt: skip
+                     f"{int(v['seq_len']):,}-token examples" + "".join(f", {part}" for part in fleet))  # fmt: skip
         return lines + _not_used(answers)
     if intent == "forecast":
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "

@@ -67,6 +67,11 @@ _BATCH = (numbered("i") + rf"\s*{_ITEMS}\b.*?"
           rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
 
 
+def is_training(low: str) -> bool:
+    """Whether ``low`` speaks of training (fine-tuning, LoRA, epochs)."""
+    return re.search(_TRAINING_WORDS, low) is not None
+
+
 def is_batch_job(low: str) -> bool:
     """Whether ``low`` describes work to serve (a serving task word, no training word)."""
     return re.search(_SERVING_TASK, low) is not None and re.search(_TRAINING_WORDS, low) is None
@@ -96,6 +101,14 @@ _MULTIPLES = {
     "doubling": 100.0,
     "triple": 200.0,
     "triples": 200.0,
+    "tripling": 200.0,
+    "twofold": 100.0,
+    "threefold": 200.0,
+    "quadruple": 300.0,
+    "quadruples": 300.0,
+    "fourfold": 300.0,
+    "fivefold": 400.0,
+    "tenfold": 900.0,
 }  # not "2x": a peak
 
 
