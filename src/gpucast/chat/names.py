@@ -21,9 +21,10 @@ ANY_GPU = re.compile(r"\b(any|anything|auto|automatic|cheapest|whatever|don'?t c
 # words that follow a model family and belong to its name: versions, sizes, variants
 _VERSION = re.compile(
     r"^(v?\d+(\.\d+)*[a-z]?|\d+(\.\d+)?[bm]|\d+x\d+b|a\d+b|\d+e|instruct|chat|it|hf|base|mini|scout|maverick|"
-    r"r1|v\d|4k|sxm\d?|turbo)$",
+    r"r1|v\d|4k|sxm\d?|turbo|small|medium|large|nemo)$",
     re.IGNORECASE,
 )
+_VARIANT = re.compile(r"^(small|medium|large|nemo)$", re.IGNORECASE)  # a model line within a family
 _NOT_MODELS = {"llm", "llms", "lm", "ml", "mi", "fine", "phase", "file", "gptq", "awq", "gguf"}  # "gptq" is no GPT-J
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
@@ -125,7 +126,8 @@ def _reading_at(
         return None
     for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
         key = loader.normalize_name("-".join(words[i : i + n]))
-        if key in index and _fits_stated_size(index[key], sizes):
+        cut = i + n < len(words) and _VARIANT.match(words[i + n])  # "mistral" of "mistral small" is no Mistral-7B
+        if key in index and _fits_stated_size(index[key], sizes) and not cut:
             return index[key], True
     if family is None:
         return None
@@ -143,6 +145,11 @@ def _reading_at(
         key = loader.normalize_name("-".join([family, *span[:n]]))
         if key in index and _fits_stated_size(index[key], sizes):
             return index[key], exact and n == len(span)
+        if n == len(span) and span and span[-1].isalpha():  # "mistral small": the newest Mistral Small (asked back),
+            named = sorted({model for name, model in index.items() if name.startswith(key)  # not Mistral-7B exact
+                            and _fits_stated_size(model, sizes)}, reverse=True)  # fmt: skip
+            if named:
+                return named[0], False
     for size in sizes:  # "qwen 2.5 coder 32b": the family's version at the stated size
         key = loader.normalize_name("-".join([family, *span, f"{size:g}b"]))
         if key in index and _fits_stated_size(index[key], sizes):

@@ -145,7 +145,9 @@ def _rates(low: str) -> Values:
         seen.setdefault(key, []).append(value)
     if "rps" not in out and (every := users.every_rate(low)) is not None:
         out["rps"], spans["rps"] = every[0], every[1:]
-    if "rps" not in out and (batch := users.batch_rate(low)) is not None:  # "2M documents within 24 hours"
+    if (
+        not {"rps", "peak_rps"} & set(out) and (batch := users.batch_rate(low)) is not None
+    ):  # not the peak again  # "2M documents within 24 hours"
         out["rps"] = batch
     if (stated_users := users.user_count(low)) is not None:
         count, users_end = stated_users
@@ -173,6 +175,9 @@ def _rates(low: str) -> Values:
         )
         if average and _num(average) > 0:
             out["rps"] = _num(average)  # requests/s, as the peak's
+    said = rf"\b(?:{REQ})\s*(?:/|per|a)\s*(?P<unit>{TIME_UNIT})\s*(?:of|is|=|:|~|at|about|around)?\s*{_N}"
+    if "rps" not in out and (first := re.search(said, low)):  # "reqs per sec: 30"
+        out["rps"] = _num(first) / seconds_in(first["unit"])
     if "rps" not in out:
         named = r"(?:rps|qps|requests per second|request rate|load|traffic)\s*(?:of|is|=|:|~|at|about)?"
         label = re.search(rf"{named}\s*{_N}", low)
@@ -182,6 +187,10 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
+    bare = rf"\bpeaks?\s*(?:of|is|=|:|at|~|around|about|maybe)?\s*{_N}(?!\s*(?:x|×|times|%|[a-z/]))"
+    if "rps" in out and not {"peak_rps", "peak_multiplier"} & set(out) and (said := re.search(bare, low)):
+        out["peak_rps"] = _num(said)  # "requests per second 20, peak 60": dropped before; its unit is a guess
+        out[UNSURE] = [*out.get(UNSURE, []), f"I read {said[0]!r} as a peak of {_num(said):g} requests/s"]
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]
         if grown[1]:
@@ -208,7 +217,7 @@ def _rate_key(low: str, start: int, end: int) -> str:
     if re.match(r"\s*(?:on\s+)?(?:average|avg|mean)\b", after):  # "50/s at peak and 10/s average"
         return "rps"
     peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?|bursts?)\b", before) or re.search(
-        r"^\s*(at|in|during) peak", after
+        r"^\s*(?:(?:at|in|during)\s+)?peak\b", after
     )
     return "peak_rps" if peak else "rps"
 
@@ -237,6 +246,7 @@ def _tokens(low: str) -> Values:
     ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
            rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
+           rf"{_N}\s*(?:prompt|input)\s+(?:tokens?|toks?)\b",  # "avg 3k prompt tokens"
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
         # "500 completions per minute" is a rate, not 500 tokens out
