@@ -202,7 +202,8 @@ _TRAINING = (
     "history",
     "horizon",
 )
-UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp"),
+UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp",
+                       "budget_usd"),
           "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
                        "history", "horizon"),
           "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip

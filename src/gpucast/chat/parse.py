@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import names, users
 from .agent import extract_agent
+from .budget import stated_budget
 from .corrections import read_corrected
 from .numbers import (
     NUMBER,
@@ -110,6 +111,10 @@ def _extract(text: str) -> Values:
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
     found.update(training_terms(low))
+    budget = stated_budget(low)  # no command sizes to it: the plan's cost is compared with it (chat.budget)
+    if UNSURE in budget:
+        budget[UNSURE] = [*found.get(UNSURE, []), *budget[UNSURE]]
+    found.update(budget)
     found.update(deployment(low))
     found.update(_forecast(text))
     found.update(agent)

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..wording import counted, rate
 from . import agent, llm, names
+from .budget import budget_text
 from .compute import effective, unused_answers
 from .errors import AnswerError
 from .parse import yes_no
@@ -311,6 +312,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "pricing": lambda v: f"{v} pricing",
         "engine": lambda v: f"engine {v}",
         "growth_rate": lambda v: f"+{v:g}% traffic growth",
+        "budget_usd": lambda v: f"a budget of {budget_text(values)}",
         "tp": lambda v: f"tensor parallel {v}",
         "pp": lambda v: f"pipeline parallel {v}",
     }
@@ -348,11 +350,11 @@ def summary_lines(answers: Values) -> list[str]:
         fleet = [_value_text(key, answers[key], answers) for key in ("num_gpus", "deadline_hours") if key in answers]
         lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
                      f"{int(v['seq_len']):,}-token examples" + "".join(f", {part}" for part in fleet))  # fmt: skip
-        return lines + _not_used(answers)
+        return lines + _closing(answers)
     if intent == "forecast":
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
                      "(the load comes from the history)")  # fmt: skip
-        return lines + _not_used(answers)
+        return lines + _closing(answers)
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
@@ -373,7 +375,15 @@ def summary_lines(answers: Values) -> list[str]:
         + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
         + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
     )
-    return lines + _not_used(answers)
+    return lines + _closing(answers)
+
+
+def _closing(answers: Values) -> list[str]:
+    """The budget (not a plan setting: the plan's cost is compared with it after the plan) and the "Not used" line."""
+    budget = []
+    if "budget_usd" in answers and "budget_usd" not in unused_answers(answers):
+        budget = [f"Budget:    {budget_text(answers)} (the plan is sized for the load; I compare its cost with it)"]
+    return budget + _not_used(answers)
 
 
 def _not_used(answers: Values) -> list[str]:
