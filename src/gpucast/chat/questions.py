@@ -16,7 +16,7 @@ from .normalize import normalize
 from .numbers import MULT, NUM, binary_k, number_value, token_count
 from .parse import bare_number, extract, horizon_text, looks_like_file, yes_no
 from .traffic import read_latency, read_peak, read_rps
-from .values import UNSURE, Values, refusal
+from .values import LEFT_OUT, UNSURE, Values, refusals
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip
@@ -327,7 +327,7 @@ def interpret(question: Question, text: str, answers: Values) -> Values:
 
 
 def _readable(values: Values) -> bool:
-    return any(k not in ("intent", UNSURE) for k in values)
+    return any(k not in ("intent", UNSURE, LEFT_OUT) for k in values)
 
 
 # a rate answered to the peak question is the peak, unless it says it is the average or corrects an earlier
@@ -338,8 +338,12 @@ AVERAGE_OR_CORRECTION = (r"\b(average|avg|mean|normal\w*|usual\w*|actually|make 
 
 def _interpret(question: Question, text: str, answers: Values) -> Values:
     values = _read_all(question, text, answers)
-    if (why := refusal(values)) is not None:  # the CLI refuses it: asked again, saying what is accepted
-        raise AnswerError(f"{why}. Please answer again, e.g. {question.examples}.")
+    refused = refusals(values)  # the CLI refuses them: never planned, and said with what is accepted
+    if refused:
+        kept = {key: value for key, value in values.items() if key not in refused}
+        if not _readable(kept):  # nothing else stated: the question is asked again
+            raise AnswerError(f"{next(iter(refused.values()))}. Please answer again, e.g. {question.examples}.")
+        values = {**kept, LEFT_OUT: refused}  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
     both = {**answers, **values}
     stated = "rps" in values or "peak_rps" in values
     if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:
@@ -361,12 +365,22 @@ def _read_all(question: Question, text: str, answers: Values) -> Values:
         return {"confirm": flag}
     if question.is_done({**answers, **stated}):
         return _with_intent(question, stated)
+    if _owns_the_number(stated, text):  # "tp 2" answered to the rate question is no 2 requests/s
+        return _with_intent(question, stated)
     try:
         return _with_intent(question, {**question.read(without_leading(text), answers), **stated})
     except AnswerError:
         if stated:
             return _with_intent(question, stated)
         raise
+
+
+def _owns_the_number(stated: Values, text: str) -> bool:
+    """Whether the only number of ``text`` is a value ``stated`` holds ("tp 2", "32k context"), so a question's reader
+    of a bare number must not read it again as its own answer."""
+    numeric = any(isinstance(value, (int, float)) and not isinstance(value, bool)
+                  for key, value in stated.items() if key not in ("intent", UNSURE, LEFT_OUT))  # fmt: skip
+    return numeric and len(re.findall(r"(?<![a-z\d.,])\d+(?:[.,]\d+)*", text.lower())) == 1
 
 
 def _with_intent(question: Question, values: Values) -> Values:

@@ -18,7 +18,7 @@ from .errors import AnswerError
 from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
 from .summary import describe, summary_lines
-from .values import UNSURE, Values
+from .values import LEFT_OUT, UNSURE, Values
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)
@@ -90,6 +90,9 @@ class Session:
     # a replayed answer refused and not yet replaced ({question key: (answer, why)}): when the replay ends there, the
     # question's default is no reading of what was typed, so the script ends with exit 2 instead of planning it
     refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # values an answer stated that the planner refuses ({key: why}), the rest of the answer kept ("serve qwen3 32b on
+    # h100, tp 0"): listed in the summary until restated; a replay that confirms by default stops there (exit 2)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         self.channel.say(text)
@@ -120,6 +123,11 @@ class Session:
         return self.previous.get(question.key) or question.default(self.answers)
 
     def accept_default(self, question: Question) -> None:
+        if self.channel.replay and self.channel.ended and question.key == "confirm" and self.left_out:
+            from ..errors import InputError
+
+            raise InputError(f"{'; '.join(self.left_out.values())}, and the answers ended before a usable value: no "
+                             "plan made")  # fmt: skip
         if self.channel.replay and self.channel.ended and question.key in self.refused:
             from ..errors import InputError
 
@@ -163,6 +171,11 @@ class Session:
                 self.say(f"Sorry, I could not use that. {error}")
                 self.refused[question.key] = (text, str(error))
                 return
+        left = values.pop(LEFT_OUT, {})
+        if left:  # the rest of the answer stands; the refused value is said, with what is accepted
+            self.left_out.update(left)
+            self.say(f"I did not use all of that: {'; '.join(left.values())}. The rest stands; type the value again, "
+                     "or go on without it.")  # fmt: skip
         reasons = values.pop(UNSURE, [])
         if reasons and not self.confirm_reading(question, values, reasons, text):
             return
@@ -223,6 +236,8 @@ class Session:
             self.answers.pop("model", None)
         was_done = question.is_done(self.answers)
         self.answers.update(values)
+        for key in values:  # restated within range: no longer left out
+            self.left_out.pop(key, None)
         if "gpu" in values and "cloud" not in self.answers:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
@@ -255,3 +270,5 @@ class Session:
         self.say("\nHere is what I understood:")
         for line in summary_lines(self.answers):
             self.say("  " + line)
+        for why in self.left_out.values():
+            self.say(f"  Left out:  {why}")

@@ -17,6 +17,7 @@ from typing import Any
 
 Values = dict[str, Any]
 UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
+LEFT_OUT = "_left_out"  # {key: why} of the values an answer stated and the planner refuses (the rest is kept)
 
 
 @dataclass(frozen=True)
@@ -78,15 +79,21 @@ LIMITS: dict[str, Limit] = {
 }
 
 
-def refusal(values: Values) -> str | None:
-    """Why a value in ``values`` cannot be planned ("TP 0 ...: tensor parallelism takes a power of two from 1 to
-    256"), or None when every value is in its range."""
+def refusals(values: Values) -> dict[str, str]:
+    """{key: why} of every value in ``values`` that cannot be planned ("0 is not usable for tensor parallelism
+    (--tp): it takes a power of two from 1 to 256 ..."); empty when every value is in its range."""
+    found: dict[str, str] = {}
     for key, limit in LIMITS.items():
         if key in values and limit.refuses(values[key]):
             value = values[key]
             shown = _shown(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
-            return f"{shown} is not usable for {limit.what}: it takes {limit.accepted()}"
-    return None
+            found[key] = f"{shown} is not usable for {limit.what}: it takes {limit.accepted()}"
+    return found
+
+
+def refusal(values: Values) -> str | None:
+    """The first of ``refusals(values)``, or None."""
+    return next(iter(refusals(values).values()), None)
 
 
 def _shown(value: float) -> str:

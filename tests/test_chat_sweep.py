@@ -1,0 +1,98 @@
+"""Conversations of the 2026-12-07 conversation sweep (docs/reliability.md, seventeenth session), each planned as the
+CLI plans the same numbers: a startup's budget, European number formats, a refused value left out and restated, a
+LoRA fine-tune on a stated GPU count, a comparison over clouds for one GPU, "my 4090" and a stream speed said per user.
+Each message was misread or partly dropped before."""
+
+from __future__ import annotations
+
+import json
+
+from test_chat_session import chat, cli_json
+
+SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
+
+
+def _plan(tmp_path, *answers: str) -> tuple[dict, str]:
+    out = tmp_path / "plan.json"
+    result = chat(stdin="\n".join([*answers, f"json {out}", "done"]) + "\n")
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text()), result.stdout
+
+
+def test_a_startups_budget_is_compared_with_the_plan_the_cli_makes(tmp_path):
+    message = ("we are a startup with a budget of about $8k/month, serve llama 3.1 8b on H100 on aws for our chatbot, "
+               "50k users each sending 10 messages a day, peaks at 2x, 1k tokens in and 300 out, p99 under 2 seconds")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "yes")
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps",
+                   str(50_000 * 10 / 86_400), "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms",
+                   "2000", "--peak-multiplier", "2")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section
+    assert "Budget:    $8,000 a month" in text
+    cost = cli["cost"]["monthly_gpu_cost"]
+    verdict = "within your $8,000 a month" if cost <= 8000 else "over your $8,000 a month"
+    assert f"Budget: the plan's ${cost:,.0f} a month at peak size is {verdict}" in text.replace("\n    ", " ")
+
+
+def test_european_thousands_are_asked_back_and_planned_as_thousands(tmp_path):
+    message = ("serve llama 3.1 8b on H100 on aws, 1.000 requests per minute, peaks at 1.5x, 2.500 tokens in and 300 "
+               "out, p95 under 800 ms")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "yes", "yes")
+    assert "I read '1.000' as 1,000 (thousands grouped with a dot)" in text
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps",
+                   str(1000 / 60), "--input-tokens", "2500", "--output-tokens", "300", "--ttft-slo-ms", "800",
+                   "--slo-percentile", "95", "--peak-multiplier", "1.5")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section
+
+
+def test_a_refused_tp_is_left_out_said_and_planned_once_restated(tmp_path):
+    message = "serve qwen3 32b on H100 on aws, TP 0, 5 rps, peaks at 1.5x, 1k tokens in and 300 out, p99 under 2 s"
+    plan, text = _plan(tmp_path, message, "tp 2", "yes")
+    assert "0 is not usable for tensor parallelism (--tp): it takes a power of two from 1 to 256" in text
+    assert "Got it: tensor parallel 2" in text
+    cli = cli_json("inference", "--model", "qwen3-32b", "--gpu", "H100", "--cloud", "aws", "--rps", "5",
+                   "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms", "2000", "--tp", "2")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section
+
+
+def test_a_script_that_never_restates_a_refused_value_makes_no_plan():
+    result = chat(stdin="serve qwen3 32b on H100 on aws, TP 0, 5 rps, peaks at 1.5x, 1k tokens in and 300 out\n")
+    assert result.returncode == 2
+    assert "Left out:  0 is not usable for tensor parallelism" in result.stdout
+    assert "no plan made" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_qlora_fine_tune_on_two_gpus_is_the_cli_training_plan(tmp_path):
+    message = ("fine-tune llama 3.1 8b with qlora on 2 A100s on aws, 120k conversations, averaging 1500 tokens, "
+               "2 epochs, batch size 64")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "yes")
+    assert "180,000,000 tokens x 2 epochs, 1,500-token examples, on 2 GPUs" in text
+    cli = cli_json("training", "--model", "llama-3.1-8b", "--gpu", "A100", "--cloud", "aws", "--method", "qlora",
+                   "--dataset-size", "180000000", "--sequence-length", "1500", "--epochs", "2",
+                   "--global-batch-size", "64", "--num-gpus", "2")  # fmt: skip
+    for section in ("gpu_resources", "parallelism", "training_metrics", "cost"):
+        assert plan[section] == cli[section], section
+
+
+def test_which_cloud_is_cheapest_for_one_gpu_compares_that_gpu(tmp_path):
+    message = "which cloud is cheapest for H100s to serve qwen 2.5 72b, 20 rps, 1k tokens in and 300 out, p99 under 2 s"
+    rows, text = _plan(tmp_path, message, "", "", "yes")
+    cli = cli_json("compare", "--model", "qwen2.5-72b", "--gpus", "H100", "--clouds", "all", "--rps", "20",
+                   "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms", "2000")  # fmt: skip
+    key = ("gpu_type", "cloud", "total_gpus", "monthly_cost")
+    assert [[row[k] for k in key] for row in rows] == [[row[k] for k in key] for row in cli[: len(rows)]]
+    assert {row["gpu_type"] for row in rows} == {"H100-SXM"} and len({row["cloud"] for row in rows}) > 1
+
+
+def test_my_4090_and_a_per_user_stream_speed(tmp_path):
+    message = ("can I run llama 3.1 8b on my 4090? about 2 rps, 1k tokens in and 300 out, p99 ttft 1 s, each user "
+               "should see at least 25 tok/s")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "", "yes")
+    assert "GPU GeForce RTX 4090" in text and "a new token every 40 ms" in text
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "rtx-4090", "--cloud", "aws", "--rps", "2",
+                   "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms", "1000", "--itl-slo-ms",
+                   "40")  # fmt: skip
+    for section in ("gpu_resources", "throughput", "scaling"):
+        assert plan[section] == cli[section], section
