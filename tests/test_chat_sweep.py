@@ -79,6 +79,7 @@ def test_a_qlora_fine_tune_on_two_gpus_is_the_cli_training_plan(tmp_path):
 def test_which_cloud_is_cheapest_for_one_gpu_compares_that_gpu(tmp_path):
     message = "which cloud is cheapest for H100s to serve qwen 2.5 72b, 20 rps, 1k tokens in and 300 out, p99 under 2 s"
     rows, text = _plan(tmp_path, message, "", "", "yes")
+    assert "GPUs H100-SXM" in text  # the named GPU is --gpus (one named GPU was dropped: every GPU was ranked)
     cli = cli_json("compare", "--model", "qwen2.5-72b", "--gpus", "H100", "--clouds", "all", "--rps", "20",
                    "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms", "2000")  # fmt: skip
     key = ("gpu_type", "cloud", "total_gpus", "monthly_cost")
