@@ -97,3 +97,10 @@ def test_my_4090_and_a_per_user_stream_speed(tmp_path):
                    "40")  # fmt: skip
     for section in ("gpu_resources", "throughput", "scaling"):
         assert plan[section] == cli[section], section
+
+
+def test_a_quoted_history_path_keeps_its_spaces_and_brackets_are_not_part_of_a_path():
+    from gpucast.chat.parse import extract
+
+    assert extract("forecast next 6 weeks using 'prod traffic.csv'")["history"] == "prod traffic.csv"
+    assert extract("our request rates (data/prod.csv), next quarter")["history"] == "data/prod.csv"
