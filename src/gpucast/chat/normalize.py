@@ -57,6 +57,7 @@ def normalize(text: str) -> tuple[str, list[str]]:
     text, comma = _decimal_commas(text)
     guesses += comma
     text = _exponents(text)
+    text = re.sub(r"(?i)(\d)\s*x\s*(-|to)\s*(\d+(?:\.\d+)?\s*x)", r"\1 \2 \3", text)  # "2x-3x": the range "2-3x"
     text, ranges = _ranges(text)
     guesses += ranges
     _refuse_negative(text)

@@ -259,9 +259,12 @@ def _tokens(low: str) -> Values:
         rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
         rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
     )
+    labelled = [m.span("num") for m in re.finditer(rf"\b(?:inputs?|prompts?)\s*(?:tokens?)?\s*[:=]?\s*{_N}", low)]
     for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
         for pattern in patterns:
             match = re.search(pattern, low)
+            if match and key == "output_tokens" and match.span("num") in labelled:
+                continue  # "input 2,000 output 500": the 2,000 is the input's, not "2,000 output" (it was)
             if match and (key == "output_tokens" or "token" in low or "prompt" in low):
                 out[key] = stated_count(_num(match))
                 break

@@ -54,7 +54,7 @@ def read_peak(text: str, answers: Values) -> Values:
     for word, value in words.items():
         if re.search(rf"\b{word}\b", low):
             return {"peak_multiplier": value}
-    times = re.search(r"(\d+(?:\.\d+)?)\s*(?:x|times)(?![a-z])", low)
+    times = re.search(r"(\d+(?:\.\d+)?)\s*(?:x|times)(?![a-z])", low) or re.search(r"\bx\s*(\d+(?:\.\d+)?)\b", low)
     if times:
         return {"peak_multiplier": _multiplier(float(times.group(1)))}
     percent = re.search(r"(\d+(?:\.\d+)?)\s*%\s*(?:more|higher|above|over|up)", low)
