@@ -104,3 +104,20 @@ def test_a_quoted_history_path_keeps_its_spaces_and_brackets_are_not_part_of_a_p
 
     assert extract("forecast next 6 weeks using 'prod traffic.csv'")["history"] == "prod traffic.csv"
     assert extract("our request rates (data/prod.csv), next quarter")["history"] == "data/prod.csv"
+
+
+def test_a_budget_below_the_plan_says_by_how_much_and_what_fits():
+    from gpucast.chat.budget import serving_budget_line
+    from gpucast.chat.compute import cheaper_options, plan_inference
+
+    answers = {"intent": "inference", "model": "llama-3.1-8b", "gpu": "h100-sxm", "cloud": "aws", "rps": 10.0,
+               "input_tokens": 1000, "output_tokens": 300, "budget_usd": 6000.0, "budget_period": "month"}  # fmt: skip
+    outcome = plan_inference(answers)
+    options = cheaper_options(answers, outcome)
+    line = serving_budget_line(answers, outcome.plan, options)
+    cost = outcome.plan.cost.monthly_gpu_cost
+    assert cost > 6000 and f"is over your $6,000 a month by ${cost - 6000:,.0f}" in line
+    fits = [
+        label for label, other in options if other.cost.monthly_gpu_cost <= 6000 and other.throughput.meets_latency_sla
+    ]
+    assert (fits[0].capitalize() + " fits it") in line if fits else "No cheaper option I computed fits it" in line

@@ -68,9 +68,10 @@ def serving_budget_line(answers: Values, plan: Any, options: list[tuple[str, Any
     fits = [(label, other) for label, other in options if other.cost and other.cost.monthly_gpu_cost is not None
             and other.cost.monthly_gpu_cost <= budget and other.throughput.meets_latency_sla]  # fmt: skip
     way = (f" {fits[0][0].capitalize()} fits it: ${fits[0][1].cost.monthly_gpu_cost:,.0f} a month." if fits else
-           " No cheaper option I computed fits it: relax the latency target, lower the peak, or plan less load.")  # fmt: skip
-    at_min = f"; at the minimum size (average load) it costs ${low:,.0f}" if low is not None else ""
-    over = f"{peak / budget:.0f} times it" if peak >= 2 * budget else f"{(peak / budget - 1) * 100:.0f}% more"
+           " No cheaper option I computed fits it: type 'compare' for every GPU and cloud, or relax the latency "
+           "target, the peak or the load.")  # fmt: skip
+    at_min = f"; at the minimum size (average load) it costs ${low:,.0f}" if low is not None and low < peak else ""
+    over = f"{peak / budget:.1f} times it" if peak >= 2 * budget else f"{(peak / budget - 1) * 100:.0f}% more"
     return (f"Budget: the plan's ${peak:,.0f} a month at peak size is over your {budget_text(answers)} by "
             f"${peak - budget:,.0f} ({over}){at_min}{per}.{way}")  # fmt: skip
 
