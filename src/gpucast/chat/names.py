@@ -90,6 +90,19 @@ def _fits_stated_size(model_id: str, sizes: list[float]) -> bool:
     )
 
 
+def _whole_size(model_id: str, sizes: list[float]) -> bool:
+    """Whether a stated size is the model's total (or published) size, not its active parameters."""
+    total, _, published = _sizes(model_id)
+    return any(abs(size * 1e9 - params) <= SIZE_TOLERANCE * params for size in sizes for params in (total, published)
+               if params)  # fmt: skip
+
+
+def _distance(model_id: str, sizes: list[float]) -> float:
+    """How far the nearest stated size is from the model's total size, relatively ("7b": Qwen2.5-7B before Qwen3-8B)."""
+    total = _sizes(model_id)[0] or 1.0
+    return min(abs(size * 1e9 - total) / total for size in sizes)
+
+
 @cache
 def _sizes(model_id: str) -> tuple[float, float, float]:
     """(total, active, published) parameters of a catalog model."""
@@ -104,6 +117,11 @@ def find_model_reading(text: str, *, strict: bool = True) -> tuple[str, bool] | 
     """``find_model`` and whether the name was matched exactly (False: the closest catalog name to a typo, which
     the conversation asks the user to confirm). A name whose model has another size than the text states is no
     match: the family's model of that size is tried, else none (the conversation asks)."""
+    distilled = re.split(r"(?i)\bdistill(?:ed)?\b", text)
+    if len(distilled) > 1:  # "deepseek r1 distill qwen 32b" is a Qwen: the student is named after "distill", and a
+        # catalog model is only its architecture (asked back); the teacher's 37B active once matched "32b"
+        found = find_model_reading(distilled[-1], strict=strict)
+        return (found[0], False) if found else None
     words = [w.rstrip(".") for w in _TOKEN.findall(text)]
     index = _model_index()
     sizes = [float(size) for size in _SIZE.findall(text)]
@@ -154,9 +172,11 @@ def _reading_at(
         key = loader.normalize_name("-".join([family, *span, f"{size:g}b"]))
         if key in index and _fits_stated_size(index[key], sizes):
             return index[key], False
-    if sizes:  # "mistral small 24b": the family's models of that size, the newest name first (asked back)
+    if sizes:  # "mistral small 24b": the family's models of that size, the newest name first (asked back); a model
+        # whose whole size it is before one whose active parameters it is ("qwen 32b" was Qwen3-Coder-480B-A35B)
         sized = sorted({model for name, model in index.items() if name.startswith(family)
                         and _fits_stated_size(model, sizes)}, reverse=True)  # fmt: skip
+        sized.sort(key=lambda model: (not _whole_size(model, sizes), _distance(model, sizes)))
         if sized:
             return sized[0], False
     key = loader.normalize_name("-".join([family, *span]))

@@ -41,7 +41,11 @@ def normalize(text: str) -> tuple[str, list[str]]:
     guesses: list[str] = []
     text, grouped = _grouped_thousands(str(text))
     guesses += grouped
-    text = text.replace("\u00a0", " ").replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
+    # "llama 3.1 8b — 10 req/s — p99 1s": a pause (the dash read as a minus refused "-10"); "10 – 20 rps" a range
+    text = re.sub(r"(?<!\d)\s+(?:[\u2013\u2014]|-{2,})\s+|\s+(?:[\u2013\u2014]|-{2,})\s+(?!\d)", ", ",
+                  text.replace("\u00a0", " "))  # fmt: skip
+    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
+    text = re.sub(r"(\d[kKmM]?)\s*(?:\u2192|->)\s*(\d)", r"\1/\2", text)  # "2k→500 tokens": in / out
     text, fixed = fix_typos(text)
     guesses += [f"I read {wrong!r} as {right!r}" for wrong, right in fixed]
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
@@ -81,7 +85,8 @@ def _exponents(text: str) -> str:
     return _EXPONENT.sub(plain, text)
 
 
-_NEGATIVE = re.compile(r"(?:(?<![\w.\-:])[-\u2212]\s?|\bminus\s+|\bnegative\s+)(?=\.?\d)", re.IGNORECASE)
+# a minus sign touches its number ("-5 rps"); "llama 8b - 10 rps" is a pause, not a negative rate (it was refused)
+_NEGATIVE = re.compile(r"(?:(?<![\w.\-:])[-\u2212](?=\.?\d)|\bminus\s+|\bnegative\s+)(?=\.?\d)", re.IGNORECASE)
 
 
 def _refuse_negative(text: str) -> None:

@@ -238,10 +238,12 @@ def _tokens(low: str) -> Values:
                      rf"{numbered('b')}{tok}\s*(?:out|output)?", low)  # fmt: skip
     stated = (
         bool(pair)
-        and ("token" in low or re.search(r"\b(in|input)\b", low))
-        and re.search(r"\b(out|output|tokens?)", low)
+        and ("token" in low or re.search(r"(?<![a-z])(in|input)\b", low))  # "2000in/500out"
+        and re.search(r"(?<![a-z])(out|output|tokens?)", low)
     )
-    if pair and stated and ("/" in pair.group(0) or re.search(r"\b(in|input)\b", pair.group(0))):
+    # "2k/500", "2k in 500 out"; "1k input, 2 rps" is no pair (it was 2 tokens out)
+    marked = pair is not None and ("/" in pair.group(0) or re.search(r"(?:out|output)$", pair.group(0)) is not None)
+    if pair and stated and marked and ("/" in pair.group(0) or re.search(r"(?<![a-z])(in|input)\b", pair.group(0))):
         for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
             out[key] = stated_count(_num(pair, group))  # "0.5 in", "0 out": refused, saying what is accepted
         return out
