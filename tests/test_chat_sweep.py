@@ -121,3 +121,16 @@ def test_a_budget_below_the_plan_says_by_how_much_and_what_fits():
         label for label, other in options if other.cost.monthly_gpu_cost <= 6000 and other.throughput.meets_latency_sla
     ]
     assert (fits[0].capitalize() + " fits it") in line if fits else "No cheaper option I computed fits it" in line
+
+
+def test_an_sres_layout_floor_and_headroom_are_the_cli_flags(tmp_path):
+    message = ("serve qwen3 30b a3b on H100 on aws with tp 2 and ep 2, 95% of requests first token under 1 s, 20 rps, "
+               "peaks at 2x, 1k tokens in and 300 out, at least 3 replicas, 30% headroom")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "yes")
+    assert "TP=2, EP=2, at least 3 replicas, headroom 30%" in text and "(p95)" in text
+    cli = cli_json("inference", "--model", "qwen3-30b-a3b", "--gpu", "H100", "--cloud", "aws", "--rps", "20",
+                   "--input-tokens", "1000", "--output-tokens", "300", "--ttft-slo-ms", "1000", "--slo-percentile",
+                   "95", "--peak-multiplier", "2", "--tp", "2", "--ep", "2", "--min-replicas", "3",
+                   "--safety-margin", "0.3")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section

@@ -69,6 +69,9 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "budget_usd": lambda v: f"a budget of {budget_text(values)}",
         "tp": lambda v: f"tensor parallel {v}",
         "pp": lambda v: f"pipeline parallel {v}",
+        "ep": lambda v: f"expert parallel {v}",
+        "min_replicas": lambda v: f"at least {v} replicas",
+        "safety_margin": lambda v: f"{v * 100:g}% headroom over the peak",
     }
     render = formats.get(key)
     return render(value) if render else None  # type: ignore[no-untyped-call]
@@ -96,7 +99,8 @@ def summary_lines(answers: Values) -> list[str]:
                                                "every cloud of the price catalog"))  # fmt: skip
     else:
         gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}"}
+        shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}", "ep": "EP={}",
+                 "min_replicas": "at least {} replicas", "safety_margin": "headroom {:.0%}"}  # fmt: skip
         unused = unused_answers(answers)  # on the "Not used" line instead
         stated = [form.format(v[key]) for key, form in shown.items() if key in v and key not in unused]
         lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated))

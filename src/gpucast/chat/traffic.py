@@ -13,7 +13,7 @@ import re
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
 from .parse import REQ, bare_number
-from .serving_terms import stated_percentile
+from .serving_terms import LEVEL, stated_percentile
 from .users import user_count
 from .values import UNSURE, Values
 
@@ -96,7 +96,7 @@ def read_latency(text: str, answers: Values) -> Values:
         r"whatever|relaxed|batch|offline)\b", low):  # fmt: skip
         return {"ttft_ms": 10_000.0}
     statistic, doubts = stated_percentile(low, words=True)  # "p50 under 500 ms": the plan bounds that percentile
-    low = re.sub(r"\bp\d{2}(?:\.\d+)?(?![\d.])|\b\d{2}(?:\.\d+)?(?:th|st|nd|rd)?[ -]*percentile\b", " ", low)
+    low = LEVEL.sub(" ", low)  # the statistic's own number is no time
     numbers = re.findall(r"(?<![a-z\d.])(\d+(?:\.\d+)?)\s*(ms|milliseconds?|msec|s|secs?|seconds?|mins?|minutes?)?"
                          r"(?![a-z\d])", low)  # fmt: skip
     if len(numbers) != 1:
