@@ -48,6 +48,9 @@ def normalize(text: str) -> tuple[str, list[str]]:
     text = re.sub(r"(\d[kKmM]?)\s*(?:\u2192|->)\s*(\d)", r"\1/\2", text)  # "2k→500 tokens": in / out
     text, fixed = fix_typos(text)
     guesses += [f"I read {wrong!r} as {right!r}" for wrong, right in fixed]
+    if re.search(r"(?i)(?<=\d)\s*rsp\b", text):  # "20 rsp": too short for the typo reader, and always "rps"
+        guesses.append("I read 'rsp' as 'rps'")
+        text = re.sub(r"(?i)(?<=\d)(\s*)rsp\b", r"\1rps", text)
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
                   r"(?:a|an|one)\s+(second|sec|minute|min|millisecond)\b", r"\1 1 \2", text)  # fmt: skip
     text = re.sub(r"(?i)\bsub[- ]?(second|sec)\b", r"under 1 \1", text)  # "sub-second"
