@@ -134,3 +134,15 @@ def test_an_sres_layout_floor_and_headroom_are_the_cli_flags(tmp_path):
                    "--safety-margin", "0.3")  # fmt: skip
     for section in SECTIONS:
         assert plan[section] == cli[section], section
+
+
+def test_a_chatbots_system_prompt_is_part_of_its_prompt_not_an_agent(tmp_path):
+    message = ("serve llama 3.1 8b on H100 on aws, 2 rps, peaks at 1.5x, each prompt includes a 4k system prompt + 500 "
+               "token question, 300 tokens out, p99 under 2 s")  # fmt: skip
+    plan, text = _plan(tmp_path, message, "yes", "yes")
+    assert "I read 4,000 + 500 = 4,500 tokens in" in text and "agent" not in text.split("Computing the plan")[0]
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", "2",
+                   "--input-tokens", "4500", "--output-tokens", "300", "--ttft-slo-ms", "2000")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section
+    assert plan.get("agent") is None

@@ -337,7 +337,7 @@ AVERAGE_OR_CORRECTION = (r"\b(average|avg|mean|normal\w*|usual\w*|actually|make 
 
 
 def _interpret(question: Question, text: str, answers: Values) -> Values:
-    values = _read_all(question, text, answers)
+    values = agent.as_chatbot(_read_all(question, text, answers), text, answers)  # "a 4k system prompt": no agent
     refused = refusals(values)  # the CLI refuses them: never planned, and said with what is accepted
     if refused:
         kept = {key: value for key, value in values.items() if key not in refused}
