@@ -29,7 +29,7 @@ KEEP = frozenset((
     "insight", "outage", "million", "millions", "billions", "thousands", "requested", "requires", "required",
     "respond", "responds", "reply", "replies", "replied", "peaky", "peaking", "peaked", "peakier", "minimal",
     "minimum", "average", "averages", "averaged", "prompted", "latencies", "daytime", "times", "timed", "timer",
-    "time", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
+    "time", "conversation", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
     "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
 RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}

@@ -55,7 +55,7 @@ YES = (
 )
 NO = r"(n|no|nope|nah|not really|wrong|change|incorrect|cancel)"
 REQ = (
-    r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|prompts?|chats?|conversations?|questions?|"
+    r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|msgs?|prompts?|chats?|conversations?|questions?|"
     r"completions?|generations?|r|q)"
 )
 PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
