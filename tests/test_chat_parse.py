@@ -126,9 +126,10 @@ MESSAGES = [
     ("rank the GPUs for mixtral", {"intent": "compare", "model": "mixtral-8x7b"}),
     # the adapter's rank is not a ranking: this was read as "compare GPUs" (for serving)
     ("fine-tune llama 3.1 8b with lora rank 16", {"intent": "training", "model": "llama-3.1-8b", "method": "lora"}),
-    # epochs the epochs question refuses are left for it to ask: 0 was planned (then refused), 1.5 read as 1
-    ("fine-tune llama 3.1 8b for 0 epochs", {"intent": "training", "epochs": None}),
-    ("1.5 epochs", {"epochs": None}),
+    # epochs the planner refuses are read as stated, and interpret refuses them saying what is accepted
+    # (tests/test_chat_limits.py): 0 was planned (then refused), 1.5 read as 1, then both dropped unsaid
+    ("fine-tune llama 3.1 8b for 0 epochs", {"intent": "training", "epochs": 0}),
+    ("1.5 epochs", {"epochs": 1.5}),
     ("fine-tune llama 3.1 8b with lora on 500M tokens for 3 epochs",
      {"intent": "training", "model": "llama-3.1-8b", "method": "lora", "dataset_tokens": 500_000_000, "epochs": 3}),
     ("qlora", {"method": "qlora"}),
@@ -223,7 +224,7 @@ ANSWERS = [
     ("dataset_tokens", "500M", {"dataset_tokens": 500_000_000}),
     ("dataset_tokens", "2 billion tokens", {"dataset_tokens": 2_000_000_000}),
     ("epochs", "3", {"epochs": 3}),
-    ("seq_len", "4k", {"seq_len": 4000}),
+    ("seq_len", "4k", {"seq_len": 4096}),
     ("horizon", "2 weeks", {"horizon": "14d"}),
     ("horizon", "30 days", {"horizon": "30d"}),
     ("clouds", "all", {"clouds": None}),

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from gpucast.chat.errors import AnswerError
 from gpucast.chat.questions import BY_KEY, interpret
-from gpucast.chat.traffic import UNSURE
+from gpucast.chat.values import LEFT_OUT, UNSURE
 
 CORPUS = Path(__file__).parent / "data" / "chat_phrasings.csv"
 CONTEXT = {"dataset_tokens": {"intent": "training"}, "epochs": {"intent": "training"},
            "seq_len": {"intent": "training"}, "horizon": {"intent": "forecast"}}  # fmt: skip
-ECHOES = ("gpus", "clouds", UNSURE)  # lists repeated beside gpu/cloud, and the guesses (checked by the unsure column)
+ECHOES = ("gpus", "clouds", UNSURE, LEFT_OUT)  # lists repeated beside gpu/cloud, the guesses (the unsure column), the
+# values refused beside readable ones (tests/test_chat_limits.py)
 
 
 def _rows() -> list[dict[str, str]]:

@@ -95,8 +95,9 @@ def test_the_latency_answer_keeps_the_percentile_it_names(answer: str, statistic
 
 
 def test_a_percentile_gpucast_does_not_model_is_read_as_the_next_one_up_and_asked_back() -> None:
-    from gpucast.chat.parse import UNSURE, extract
+    from gpucast.chat.parse import extract
     from gpucast.chat.questions import BY_KEY, interpret
+    from gpucast.chat.values import UNSURE
 
     values = interpret(BY_KEY["latency"], "p75 under 150ms", {})
     assert values["slo_percentile"] == "90" and "I read p75 as p90" in values[UNSURE][0]

@@ -17,6 +17,7 @@ from gpucast import GPUConfig, LLMWorkloadInput, ModelConfig, TrainingInput
 from gpucast.chat.errors import AnswerError
 from gpucast.chat.parse import extract
 from gpucast.chat.questions import BY_KEY, interpret
+from gpucast.chat.values import LEFT_OUT
 from gpucast.cli.main import main
 from gpucast.errors import InputError
 from gpucast.planning.estimate import EstimateRequest, estimate
@@ -259,11 +260,13 @@ def test_rest_estimate_takes_a_whole_float_as_that_integer(tmp_path):
 @pytest.mark.parametrize("text", ("0.5 in, 200 out", "100.5 in, 200 out", "0.4/200 tokens"))
 def test_the_chat_never_truncates_a_token_count(text):
     stated = extract("serve llama 3 8b on H100, 5 rps, " + text)
-    assert "input_tokens" not in stated
+    said = float(re.split(r"[ /]", text)[0])
+    assert stated.get("input_tokens") in (None, said)  # read as said, never truncated (chat.values refuses it)
     with pytest.raises(AnswerError, match="whole number"):
         BY_KEY["tokens"].read(text, {})
     values = interpret(BY_KEY["tokens"], text, {"intent": "inference"})
     assert "input_tokens" not in values
+    assert "whole number" in values.get(LEFT_OUT, {}).get("input_tokens", "whole number")  # left out, with why
 
 
 @pytest.mark.parametrize(("key", "text"), [("seq_len", "2048.5"), ("dataset_tokens", "100000.5")])

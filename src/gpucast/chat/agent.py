@@ -18,8 +18,7 @@ from typing import Any
 
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in, token_count
-
-Values = dict[str, Any]
+from .values import UNSURE, Values
 
 # what an agent task looks like when the user does not say (the README's example agent; 300 out = the chat default)
 AGENT_DEFAULTS: Values = {"rps": 1.0, "llm_calls": 8.0, "shared_prefix_tokens": 3000, "context_growth_tokens": 1000,
@@ -243,3 +242,34 @@ def explanation(plan: Any) -> str:
             f"{agent.calls_per_second:,.4g} LLM calls/s, each with a mean prompt of "
             f"{agent.mean_input_tokens_per_call:,.0f} tokens (the last call of a task {agent.last_call_input_tokens:,});"
             f" {cache}. A task takes about {agent.task_latency_ms / 1000:,.1f} s end to end.")  # fmt: skip
+
+
+_AGENT_WORDS = r"\b(?:agent\w*|tools?|tool calls?|calls? per|tasks?|workflows?|shared prefix\w*|prefix)\b"
+_QUESTION = (rf"{NUMBER}[- ]?(?:tokens?|toks?)\s+(?:(?:user|customer)\s+)?(?:questions?|messages?|queries|query|inputs?|"
+             r"prompts?|requests?)\b")  # fmt: skip
+
+
+def as_chatbot(values: Values, text: str, answers: Values) -> Values:
+    """A system prompt said in a message about a chatbot ("each prompt includes a 4k system prompt + 500 token
+    question") is part of every request's tokens in, asked back; it made the conversation an agent's plan (8 LLM calls
+    per request: 16 calls/s for 2 requests/s, 9,550-token prompts for 4,500). Only where nothing else says agent: no
+    agent word, no other task-shape value, and no agent answer before."""
+    low = text.lower()
+    shape = {"llm_calls", "context_growth_tokens", "think_time_s", "task_slo_ms"}
+    if (answers.get("agent") or "shared_prefix_tokens" not in values or shape & set(values)
+            or not re.search(r"\bsystem prompts?\b", low) or re.search(_AGENT_WORDS, low)):  # fmt: skip
+        return values
+    out = {key: value for key, value in values.items() if key not in ("agent", "shared_prefix_tokens")}
+    system = int(values["shared_prefix_tokens"])
+    doubts = list(values.get(UNSURE, []))
+    if "input_tokens" in out and re.search(r"\b(?:including|incl|of which|with(?:in)?|part of)\b", low):
+        doubts.append(f"I read the {system:,}-token system prompt as part of the {out['input_tokens']:,} tokens in")
+        return {**out, UNSURE: doubts}
+    question = re.search(_QUESTION, low)
+    rest = out.get("input_tokens") or (token_count(number_value(question["num"], question["mult"])) or 0 if question
+                                       else 0)  # fmt: skip
+    out["input_tokens"] = system + rest
+    doubts.append("a chatbot's system prompt is part of each request: " + (
+        f"I read {system:,} + {rest:,} = {system + rest:,} tokens in" if rest else
+        f"I read its {system:,} tokens as the tokens in (add the user's part, e.g. '{system + 500} tokens in')"))  # fmt: skip
+    return {**out, UNSURE: doubts}

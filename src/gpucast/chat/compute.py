@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import agent
-from .parse import Values
 from .questions import DEFAULT_PEAK, DEFAULTS
+from .values import Values
 
 DEFAULT_GLOBAL_BATCH = 64  # sequences per optimizer step when the user does not say
 
@@ -84,7 +84,7 @@ def inference_sections(answers: Values) -> dict[str, Any]:
     # the conversation asks "at worst (p99)": its latency answers bound the 99th percentile unless they name
     # another statistic ("median TTFT 200 ms", "p95 under 800 ms")
     serving: dict[str, Any] = {"cloud": values["cloud"], "slo_percentile": str(answers.get("slo_percentile", "99"))}
-    for key in ("pricing", "engine", "tp", "pp"):  # stated in the conversation: as the CLI's flags
+    for key in ("pricing", "engine", "tp", "pp", "ep", "min_replicas", "safety_margin"):  # as the CLI's flags
         if key in answers:
             serving[key] = answers[key]
     for key, option in (("ttft_ms", "ttft_slo_ms"), ("itl_ms", "itl_slo_ms"), ("e2e_ms", "target_latency_ms")):
@@ -115,8 +115,11 @@ def training_sections(answers: Values) -> dict[str, Any]:
     training = {"dataset_size_tokens": int(values["dataset_tokens"]), "sequence_length": int(values["seq_len"]),
                 "num_epochs": int(values["epochs"]), "global_batch_size": int(values.get("global_batch",
                 DEFAULT_GLOBAL_BATCH)), "method": values["method"]}  # fmt: skip
+    for key, option in (("num_gpus", "num_gpus"), ("deadline_hours", "deadline_hours")):  # --num-gpus, --deadline-hours
+        if key in answers:
+            training[option] = answers[key]
     serving: dict[str, Any] = {"cloud": values["cloud"]}
-    serving.update({key: answers[key] for key in ("pricing", "tp", "pp") if key in answers})
+    serving.update({key: answers[key] for key in ("pricing", "tp", "pp", "ep") if key in answers})
     sections: dict[str, Any] = {"mode": "training", "training": training, "model": _model_section(values, answers),
                                 "serving": serving}  # fmt: skip
     if values.get("gpu"):
@@ -187,9 +190,20 @@ def cheaper_options(answers: Values, outcome: Outcome) -> list[tuple[str, Any]]:
 # `gpucast predict` takes its load from the history (its --growth-rate is % per month on the fitted trend, not the
 # serving plan's one-off growth); `gpucast training` has no request rate, prompt, latency target or engine.
 _LATENCY = ("ttft_ms", "itl_ms", "e2e_ms", "slo_percentile")
-_SERVING = ("context_window", "engine", "growth_rate", "llm_calls")
-_TRAINING = ("method", "dataset_tokens", "epochs", "seq_len", "global_batch", "history", "horizon")
-UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp"),
+_SERVING = ("context_window", "engine", "growth_rate", "llm_calls", "min_replicas", "safety_margin")
+_TRAINING = (
+    "method",
+    "dataset_tokens",
+    "epochs",
+    "seq_len",
+    "global_batch",
+    "num_gpus",
+    "deadline_hours",
+    "history",
+    "horizon",
+)
+UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
+                       "budget_usd"),
           "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
                        "history", "horizon"),
           "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from . import names
-
-Values = dict[str, Any]
-UNSURE = "_unsure"
+from .values import UNSURE, Values
 
 # words that start a correction; "no" only as its own clause ("..., no, H200"), never "no spot" or "no limit"
 CORRECTION = re.compile(

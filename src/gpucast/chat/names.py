@@ -21,9 +21,10 @@ ANY_GPU = re.compile(r"\b(any|anything|auto|automatic|cheapest|whatever|don'?t c
 # words that follow a model family and belong to its name: versions, sizes, variants
 _VERSION = re.compile(
     r"^(v?\d+(\.\d+)*[a-z]?|\d+(\.\d+)?[bm]|\d+x\d+b|a\d+b|\d+e|instruct|chat|it|hf|base|mini|scout|maverick|"
-    r"r1|v\d|4k|sxm\d?|turbo)$",
+    r"r1|v\d|4k|sxm\d?|turbo|small|medium|large|nemo)$",
     re.IGNORECASE,
 )
+_VARIANT = re.compile(r"^(small|medium|large|nemo)$", re.IGNORECASE)  # a model line within a family
 _NOT_MODELS = {"llm", "llms", "lm", "ml", "mi", "fine", "phase", "file", "gptq", "awq", "gguf"}  # "gptq" is no GPT-J
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
@@ -89,6 +90,19 @@ def _fits_stated_size(model_id: str, sizes: list[float]) -> bool:
     )
 
 
+def _whole_size(model_id: str, sizes: list[float]) -> bool:
+    """Whether a stated size is the model's total (or published) size, not its active parameters."""
+    total, _, published = _sizes(model_id)
+    return any(abs(size * 1e9 - params) <= SIZE_TOLERANCE * params for size in sizes for params in (total, published)
+               if params)  # fmt: skip
+
+
+def _distance(model_id: str, sizes: list[float]) -> float:
+    """How far the nearest stated size is from the model's total size, relatively ("7b": Qwen2.5-7B before Qwen3-8B)."""
+    total = _sizes(model_id)[0] or 1.0
+    return min(abs(size * 1e9 - total) / total for size in sizes)
+
+
 @cache
 def _sizes(model_id: str) -> tuple[float, float, float]:
     """(total, active, published) parameters of a catalog model."""
@@ -103,6 +117,11 @@ def find_model_reading(text: str, *, strict: bool = True) -> tuple[str, bool] | 
     """``find_model`` and whether the name was matched exactly (False: the closest catalog name to a typo, which
     the conversation asks the user to confirm). A name whose model has another size than the text states is no
     match: the family's model of that size is tried, else none (the conversation asks)."""
+    distilled = re.split(r"(?i)\bdistill(?:ed)?\b", text)
+    if len(distilled) > 1:  # "deepseek r1 distill qwen 32b" is a Qwen: the student is named after "distill", and a
+        # catalog model is only its architecture (asked back); the teacher's 37B active once matched "32b"
+        found = find_model_reading(distilled[-1], strict=strict)
+        return (found[0], False) if found else None
     words = [w.rstrip(".") for w in _TOKEN.findall(text)]
     index = _model_index()
     sizes = [float(size) for size in _SIZE.findall(text)]
@@ -119,11 +138,14 @@ def _reading_at(
     """The model a name starting at ``words[i]`` names, as :func:`find_model_reading` reads it."""
     word = words[i]
     family = _family_of(word)
-    if family is None and "/" not in word:
+    # a catalog name in one hyphenated word ("Meta-Llama-3.1-70B-Instruct", the Hugging Face id's name before the
+    # "Llama-3.1" renaming) starts with its vendor, not its family: it was no model at all
+    if family is None and "/" not in word and not ("-" in word and len(word) >= 8):
         return None
     for n in range(4, 0, -1):  # the words as written: "Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"
         key = loader.normalize_name("-".join(words[i : i + n]))
-        if key in index and _fits_stated_size(index[key], sizes):
+        cut = i + n < len(words) and _VARIANT.match(words[i + n])  # "mistral" of "mistral small" is no Mistral-7B
+        if key in index and _fits_stated_size(index[key], sizes) and not cut:
             return index[key], True
     if family is None:
         return None
@@ -141,13 +163,20 @@ def _reading_at(
         key = loader.normalize_name("-".join([family, *span[:n]]))
         if key in index and _fits_stated_size(index[key], sizes):
             return index[key], exact and n == len(span)
+        if n == len(span) and span and span[-1].isalpha():  # "mistral small": the newest Mistral Small (asked back),
+            named = sorted({model for name, model in index.items() if name.startswith(key)  # not Mistral-7B exact
+                            and _fits_stated_size(model, sizes)}, reverse=True)  # fmt: skip
+            if named:
+                return named[0], False
     for size in sizes:  # "qwen 2.5 coder 32b": the family's version at the stated size
         key = loader.normalize_name("-".join([family, *span, f"{size:g}b"]))
         if key in index and _fits_stated_size(index[key], sizes):
             return index[key], False
-    if sizes:  # "mistral small 24b": the family's models of that size, the newest name first (asked back)
+    if sizes:  # "mistral small 24b": the family's models of that size, the newest name first (asked back); a model
+        # whose whole size it is before one whose active parameters it is ("qwen 32b" was Qwen3-Coder-480B-A35B)
         sized = sorted({model for name, model in index.items() if name.startswith(family)
                         and _fits_stated_size(model, sizes)}, reverse=True)  # fmt: skip
+        sized.sort(key=lambda model: (not _whole_size(model, sizes), _distance(model, sizes)))
         if sized:
             return sized[0], False
     key = loader.normalize_name("-".join([family, *span]))
@@ -189,10 +218,20 @@ def find_gpus(text: str) -> list[str]:
     return found
 
 
+# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count
+_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x"))
+
+
 def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
     first = re.sub(r"^\d+\s*x", "", words[i], flags=re.IGNORECASE)  # "8xH100"
-    if not first or (first.isdigit() and (i == 0 or words[i - 1].lower() not in ("rtx", "geforce"))):
+    if not first:
         return None
+    if re.fullmatch(r"\d+s?", first, re.IGNORECASE):  # "4090", "3090s": a GPU only after a word that makes it one
+        lead = words[i - 1].lower() if i else ""
+        if not (lead in _GPU_NUMBER_LEAD or re.fullmatch(r"\d+x", lead) or first != words[i]):
+            return None
+        key = loader.normalize_name(first.rstrip("sS"))
+        return (index[key], 1) if key in index and (lead in ("rtx", "geforce") or _desk_gpu(index[key])) else None
     for n in (3, 2, 1):
         span = [first, *words[i + 1 : i + n]]
         if len(span) < n:
@@ -205,6 +244,11 @@ def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] 
         inner = _gpu_at(words, i + 1, index)
         return (inner[0], inner[1] + 1) if inner else None
     return None
+
+
+def _desk_gpu(gpu_id: str) -> bool:
+    """Whether a GPU is a GeForce card, named by its bare number ("4090"); "100" or "40" is never an A100 or L40."""
+    return "rtx" in gpu_id or "geforce" in loader.load_gpus()[gpu_id].name.lower()
 
 
 def closest_gpus(text: str, n: int = 3) -> list[str]:

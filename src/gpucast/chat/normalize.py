@@ -29,7 +29,7 @@ KEEP = frozenset((
     "insight", "outage", "million", "millions", "billions", "thousands", "requested", "requires", "required",
     "respond", "responds", "reply", "replies", "replied", "peaky", "peaking", "peaked", "peakier", "minimal",
     "minimum", "average", "averages", "averaged", "prompted", "latencies", "daytime", "times", "timed", "timer",
-    "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
+    "time", "conversation", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
     "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
 RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}
@@ -39,9 +39,18 @@ _VAGUE = {"a couple of": "2", "a couple": "2", "a few": "3"}
 def normalize(text: str) -> tuple[str, list[str]]:
     """``text`` rewritten for the readers, and the guesses made (empty when the reading is certain)."""
     guesses: list[str] = []
-    text = str(text).replace("\u00a0", " ").replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
+    text, grouped = _grouped_thousands(str(text))
+    guesses += grouped
+    # "llama 3.1 8b — 10 req/s — p99 1s": a pause (the dash read as a minus refused "-10"); "10 – 20 rps" a range
+    text = re.sub(r"(?<!\d)\s+(?:[\u2013\u2014]|-{2,})\s+|\s+(?:[\u2013\u2014]|-{2,})\s+(?!\d)", ", ",
+                  text.replace("\u00a0", " "))  # fmt: skip
+    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u00d7", "x")
+    text = re.sub(r"(\d[kKmM]?)\s*(?:\u2192|->)\s*(\d)", r"\1/\2", text)  # "2k→500 tokens": in / out
     text, fixed = fix_typos(text)
     guesses += [f"I read {wrong!r} as {right!r}" for wrong, right in fixed]
+    if re.search(r"(?i)(?<=\d)\s*rsp\b", text):  # "20 rsp": too short for the typo reader, and always "rps"
+        guesses.append("I read 'rsp' as 'rps'")
+        text = re.sub(r"(?i)(?<=\d)(\s*)rsp\b", r"\1rps", text)
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
                   r"(?:a|an|one)\s+(second|sec|minute|min|millisecond)\b", r"\1 1 \2", text)  # fmt: skip
     text = re.sub(r"(?i)\bsub[- ]?(second|sec)\b", r"under 1 \1", text)  # "sub-second"
@@ -55,6 +64,7 @@ def normalize(text: str) -> tuple[str, list[str]]:
     text, comma = _decimal_commas(text)
     guesses += comma
     text = _exponents(text)
+    text = re.sub(r"(?i)(\d)\s*x\s*(-|to)\s*(\d+(?:\.\d+)?\s*x)", r"\1 \2 \3", text)  # "2x-3x": the range "2-3x"
     text, ranges = _ranges(text)
     guesses += ranges
     _refuse_negative(text)
@@ -78,7 +88,8 @@ def _exponents(text: str) -> str:
     return _EXPONENT.sub(plain, text)
 
 
-_NEGATIVE = re.compile(r"(?:(?<![\w.\-:])[-\u2212]\s?|\bminus\s+|\bnegative\s+)(?=\.?\d)", re.IGNORECASE)
+# a minus sign touches its number ("-5 rps"); "llama 8b - 10 rps" is a pause, not a negative rate (it was refused)
+_NEGATIVE = re.compile(r"(?:(?<![\w.\-:])[-\u2212](?=\.?\d)|\bminus\s+|\bnegative\s+)(?=\.?\d)", re.IGNORECASE)
 
 
 def _refuse_negative(text: str) -> None:
@@ -116,6 +127,37 @@ def fix_typos(text: str) -> tuple[str, list[tuple[str, str]]]:
         return close[0]
 
     return re.sub(r"[A-Za-z]+", repair, text), fixed
+
+
+_THOUSANDS_DOTS = re.compile(r"(?<![\w.,])[1-9]\d{0,2}(?:\.\d{3}){2,}(?![\w.,]|\.\d)")
+_THOUSAND_DOT = re.compile(r"(?<![\w.,])([1-9]\d{0,2})\.(\d00)(?![\w.,]|\.\d)(?!\s*(?:ms|s|secs?|seconds?|"
+                           r"milliseconds?|minutes?|mins?|hours?|x|times|%)(?![a-z]))")  # fmt: skip
+_GAP = r"[ \u00a0\u202f\u2009]"
+_THOUSANDS_SPACES = re.compile(rf"(?<![\w.,])[1-9]\d{{0,2}}(?:(?:{_GAP}000)+(?![\w.,]|\s*\d)(?=\s*[a-z])|"
+                               rf"(?:{_GAP}\d{{3}})+(?![\w.,]|\s*\d)(?=\s*(?!(?:in|out|and|or|to|tokens?|toks?)\b)"
+                               r"[a-z]))", re.IGNORECASE)  # fmt: skip
+
+
+def _grouped_thousands(text: str) -> tuple[str, list[str]]:
+    """Thousands grouped as much of Europe writes them: "1.500.000 requests a day" (1,500,000: read as 1.5 before),
+    "1.000 requests per minute" (1,000 where English reads 1.0: asked back) and "1 000 requests" (read as 0 before).
+    A single dot group is read as thousands only when it ends in 00 and is no time or multiple ("1.500 s" is 1.5
+    seconds either way), and a space group only before a word ("2000 500" stays two token counts)."""
+    guesses: list[str] = []
+
+    def joined(match: re.Match[str]) -> str:
+        return re.sub(r"[.\s\u00a0\u202f\u2009]", "", match[0])
+
+    text = _THOUSANDS_DOTS.sub(joined, text)
+
+    def asked(match: re.Match[str]) -> str:
+        value = joined(match)
+        guesses.append(
+            f"I read {match[0]!r} as {int(value):,} (thousands grouped with a {'dot' if '.' in match[0] else 'space'})"
+        )
+        return value
+
+    return _THOUSANDS_SPACES.sub(asked, _THOUSAND_DOT.sub(asked, text)), guesses
 
 
 def _decimal_commas(text: str) -> tuple[str, list[str]]:

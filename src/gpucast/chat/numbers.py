@@ -20,7 +20,8 @@ LARGE = ("million", "billion")  # kept as words: the number pattern reads them a
 
 # A number as typed: "1,200", "1.5", "20"; then an optional multiplier ("k", "thousand", "M", "million", "b").
 NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-MULT = r"(?:k|thousand|mn|mil|millions?|m|bn|billions?|b)(?![a-z])"
+# "t" only before tokens ("1T tokens" of pre-training data): "50 t/s" is no 50 trillion
+MULT = r"(?:k|thousand|mn|mil|millions?|m|bn|billions?|b|tn|trillions?|t(?=\s*tok))(?![a-z])"
 NUMBER = rf"(?P<num>{NUM})\s*(?P<mult>{MULT})?"
 
 
@@ -30,7 +31,8 @@ def numbered(name: str) -> str:
 
 
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
-                "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9}  # fmt: skip
+                "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "tn": 1e12, "trillion": 1e12,
+                "trillions": 1e12}  # fmt: skip
 
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\S+|\s+", re.IGNORECASE)
 
@@ -50,6 +52,23 @@ def token_count(value: float, minimum: int = 1) -> int | None:
     if abs(value - nearest) > 1e-9 * max(1.0, abs(value)) or nearest < minimum:
         return None  # the tolerance only absorbs binary rounding ("1.1k" = 1100.0000000000002)
     return int(nearest)
+
+
+def stated_count(value: float) -> float:
+    """``value`` as a count of tokens when it is one ("1.5k" is 1500), else as stated ("0", "0.5"): a count the
+    planner cannot take is refused with what is accepted (``values.refusal``), never dropped unsaid ("2k in 0 out"
+    planned the default answer length; "context length 0" the default window)."""
+    count = token_count(value, minimum=0)
+    return count if count is not None else value
+
+
+def binary_k(count: float, mult: str | None) -> float:
+    """A length said in "k" that is a power of two in thousands as engines and model cards count it: "32k context"
+    is max_model_len 32,768 and "seq len 4k" 4,096 ("4k" was 4,000); "2.5k" or "3k" stay as said."""
+    kilo = int(count) // 1000 if math.isfinite(count) else 0
+    if (mult or "").lower() == "k" and kilo > 0 and count == kilo * 1000 and kilo & (kilo - 1) == 0:
+        return kilo * 1024
+    return count
 
 
 def first_number(text: str) -> float | None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from . import names, users
 from .agent import extract_agent
+from .budget import stated_budget
 from .corrections import read_corrected
 from .numbers import (
     NUMBER,
@@ -24,18 +24,20 @@ from .numbers import (
     number_value,
     numbered,
     seconds_in,
-    token_count,
+    stated_count,
 )
 from .serving_terms import deployment, stated_percentile
-
-Values = dict[str, Any]
-UNSURE = "_unsure"  # the key of the reasons a reading is a guess (removed before the answer is stored)
+from .training_terms import training_terms
+from .values import UNSURE, Values
 
 INTENT_WORDS = (
     # "rank" asks for a ranking, but "LoRA rank 16" / "rank=8" is the adapter's rank, not a comparison
     (
         "compare",
-        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu)\b",
+        r"\b(compare|comparison|rank(?!\s*(?:of\s*)?[=:]?\s*\d)|versus|vs\.?|which gpu is cheapest|cheapest gpu|"
+        # "which cloud is cheapest for H100s", "which is cheaper: aws or gcp?": a ranking over clouds
+        r"which (?:(?:cloud|provider|gpu)s?\s+)?(?:is|are|would be)\s+(?:the\s+)?cheap(?:er|est)|"
+        r"cheap(?:er|est) (?:cloud|provider)s?)\b",
     ),
     ("forecast", r"\b(forecast|predict|history|historical|trend|future load)\b"),
     ("training", r"\b(fine[- ]?tun\w*|train\w*|pre-?train\w*|lora|qlora|sft)\b"),
@@ -53,7 +55,7 @@ YES = (
 )
 NO = r"(n|no|nope|nah|not really|wrong|change|incorrect|cancel)"
 REQ = (
-    r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|prompts?|chats?|conversations?|questions?|"
+    r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|msgs?|prompts?|chats?|conversations?|questions?|"
     r"completions?|generations?|r|q)"
 )
 PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
@@ -74,19 +76,26 @@ def extract(text: str) -> Values:
     return read_corrected(text, _extract)
 
 
-# a file the user names: a name with a data file's extension, or a path of two or more directories ("/srv/x/y")
+# a file the user names: quoted, it may hold spaces ('prod traffic.csv'); bare, a name with a data file's extension
+# or a path of two or more directories ("/srv/x/y"), brackets around it not part of it ("(data/x.csv)")
+_QUOTED_FILE = re.compile(r"([\"'`])([^\"'`]+?\.(?:csv|json|parquet|jsonl|tsv))\1", re.IGNORECASE)
 _FILE = re.compile(
-    r"[^\s,;\"']+\.(?:csv|json|parquet|jsonl|tsv)\b|(?<![^\s\"'])(?:~|\.{1,2})?/[^\s,;\"']+/[^\s,;\"']+",
+    r"[^\s,;\"'`()\[\]<>]+\.(?:csv|json|parquet|jsonl|tsv)\b"
+    r"|(?<![^\s\"'`(\[<])(?:~|\.{1,2})?/[^\s,;\"'`()\[\]<>]+/[^\s,;\"'`()\[\]<>]+",
     re.IGNORECASE,
 )
 
 
+def _files(text: str) -> tuple[list[str], str]:
+    """The file paths ``text`` names, and the text without them: the words of a path are not answers (a history in
+    /srv/serve/traffic.csv is not "serve a model", one in ~/train/ not a fine-tune)."""
+    quoted = [match[2] for match in _QUOTED_FILE.finditer(text)]
+    text = _QUOTED_FILE.sub(" ", text)
+    return quoted + _FILE.findall(text), _FILE.sub(" ", text)
+
+
 def _extract(text: str) -> Values:
-    text = _clean(text)
-    files = _FILE.findall(text)
-    # the words of a path are not answers: a history in /srv/serve/traffic.csv is not "serve a model", one in
-    # ~/train/ not "fine-tune"
-    text = _FILE.sub(" ", text)
+    files, text = _files(_clean(text))
     low = text.lower()
     found: Values = {}
     for intent, pattern in INTENT_WORDS:
@@ -119,7 +128,11 @@ def _extract(text: str) -> Values:
     if UNSURE in latency:  # both may be guesses: keep the reasons of each
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
-    found.update(_training(low))
+    found.update(training_terms(low))
+    budget = stated_budget(low)  # no command sizes to it: the plan's cost is compared with it (chat.budget)
+    if UNSURE in budget:
+        budget[UNSURE] = [*found.get(UNSURE, []), *budget[UNSURE]]
+    found.update(budget)
     found.update(deployment(low))
     found.update(_forecast(text))
     if files:
@@ -139,17 +152,27 @@ def _rates(low: str) -> Values:
         spans[key] = match.span()
         seen.setdefault(key, []).append(out[key])
     noun = rf"(?:more\s+)?(?:user\s+|api\s+|llm\s+|inference\s+)?{REQ}"
-    for match in re.finditer(rf"{_N}\s*{noun}{PER}(?P<unit>{TIME_UNIT})", low):
+    forms = (
+        rf"{_N}\s*{noun}(?:{users.PER_USER_INSIDE})?{PER}(?P<unit>{TIME_UNIT})",
+        # "50/s at peak and 10/s average" (the 50 was the average, the 10 dropped), "3M requests daily volume"
+        rf"(?<![\w$.€£]){_N}\s*/\s*(?P<unit>s|secs?|seconds?|min|minutes?|h|hr|hours?|d|days?)(?![\w/])",
+        rf"\b(?P<unit>daily|hourly|weekly|monthly)\s+(?:volume|traffic|load|requests?)\s*(?:is|of|=|:|~|at)?\s*"
+        rf"(?:about\s+|around\s+|roughly\s+|~\s*)?{_N}(?!\s*(?:tokens?|toks?|users?|%))",
+    )
+    found = sorted((m for form in forms for m in re.finditer(form, low)), key=lambda m: m.start())
+    for match in found:
         key = _rate_key(low, match.start(), match.end())
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
-        value = _num(match) / seconds_in(match["unit"])
+        value = _num(match) / seconds_in(_PERIODS.get(match["unit"], match["unit"]))
         if key not in out:
             out[key], spans[key] = value, match.span()
         seen.setdefault(key, []).append(value)
     if "rps" not in out and (every := users.every_rate(low)) is not None:
         out["rps"], spans["rps"] = every[0], every[1:]
-    if "rps" not in out and (batch := users.batch_rate(low)) is not None:  # "2M documents within 24 hours"
+    if (
+        not {"rps", "peak_rps"} & set(out) and (batch := users.batch_rate(low)) is not None
+    ):  # not the peak again  # "2M documents within 24 hours"
         out["rps"] = batch
     if (stated_users := users.user_count(low)) is not None:
         count, users_end = stated_users
@@ -160,6 +183,11 @@ def _rates(low: str) -> Values:
             else:
                 out[UNSURE] = [*out.get(UNSURE, []), f"you gave {count:g} users and a rate that may be per user; I "
                                                       f"read {out[key]:g} requests/s in total"]  # fmt: skip
+    else:  # "5 requests per user per hour" without a user count: the total is unknown, asked back
+        for key, (start, end) in spans.items():
+            if re.search(users.PER_USER_INSIDE, low[start:end]):
+                out[UNSURE] = [*out.get(UNSURE, []), f"you gave a rate per user but no number of users; I read "
+                                                      f"{out[key]:g} requests/s in total"]  # fmt: skip
     for key, rates in seen.items():  # "10 rps, 20 rps": two answers to one question, asked back (it took one silently)
         if len({round(r, 9) for r in rates}) > 1:
             shown = " and ".join(f"{r:g}" for r in rates)
@@ -172,6 +200,9 @@ def _rates(low: str) -> Values:
         )
         if average and _num(average) > 0:
             out["rps"] = _num(average)  # requests/s, as the peak's
+    said = rf"\b(?:{REQ})\s*(?:/|per|a)\s*(?P<unit>{TIME_UNIT})\s*(?:of|is|=|:|~|at|about|around)?\s*{_N}"
+    if "rps" not in out and (first := re.search(said, low)):  # "reqs per sec: 30"
+        out["rps"] = _num(first) / seconds_in(first["unit"])
     if "rps" not in out:
         named = r"(?:rps|qps|requests per second|request rate|load|traffic)\s*(?:of|is|=|:|~|at|about)?"
         label = re.search(rf"{named}\s*{_N}", low)
@@ -181,6 +212,10 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
+    bare_form = rf"\bpeaks?\s*(?:of|is|=|:|at|~|around|about|maybe)?\s*{_N}(?!\s*(?:x|×|times|%|[a-z/]))"
+    if "rps" in out and not {"peak_rps", "peak_multiplier"} & set(out) and (bare_peak := re.search(bare_form, low)):
+        out["peak_rps"] = _num(bare_peak)  # "requests per second 20, peak 60": dropped before; its unit is a guess
+        out[UNSURE] = [*out.get(UNSURE, []), f"I read {bare_peak[0]!r} as a peak of {_num(bare_peak):g} requests/s"]
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]
         if grown[1]:
@@ -197,12 +232,17 @@ def _rates(low: str) -> Values:
     return out
 
 
+_PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
+
+
 def _rate_key(low: str, start: int, end: int) -> str:
     """ "rps" or "peak_rps" when the rate is said to be the peak ("peak of 60 rps")."""
     before = low[max(0, start - 24) : start]
     after = low[end : end + 16]
+    if re.match(r"\s*(?:on\s+)?(?:average|avg|mean)\b", after):  # "50/s at peak and 10/s average"
+        return "rps"
     peak = re.search(r"\b(peaks?|busiest|max(imum)?|spikes?|bursts?)\b", before) or re.search(
-        r"^\s*(at|in|during) peak", after
+        r"^\s*(?:(?:at|in|during)\s+)?peak\b", after
     )
     return "peak_rps" if peak else "rps"
 
@@ -218,13 +258,14 @@ def _tokens(low: str) -> Values:
                      rf"{numbered('b')}{tok}\s*(?:out|output)?", low)  # fmt: skip
     stated = (
         bool(pair)
-        and ("token" in low or re.search(r"\b(in|input)\b", low))
-        and re.search(r"\b(out|output|tokens?)", low)
+        and ("token" in low or re.search(r"(?<![a-z])(in|input)\b", low))  # "2000in/500out"
+        and re.search(r"(?<![a-z])(out|output|tokens?)", low)
     )
-    if pair and stated and ("/" in pair.group(0) or re.search(r"\b(in|input)\b", pair.group(0))):
+    # "2k/500", "2k in 500 out"; "1k input, 2 rps" is no pair (it was 2 tokens out)
+    marked = pair is not None and ("/" in pair.group(0) or re.search(r"(?:out|output)$", pair.group(0)) is not None)
+    if pair and stated and marked and ("/" in pair.group(0) or re.search(r"(?<![a-z])(in|input)\b", pair.group(0))):
         for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
-            if (count := token_count(_num(pair, group))) is not None:  # "0.5 in" is no count: asked again
-                out[key] = count
+            out[key] = stated_count(_num(pair, group))  # "0.5 in", "0 out": refused, saying what is accepted
         return out
     fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
@@ -232,6 +273,7 @@ def _tokens(low: str) -> Values:
     ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
            rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
+           rf"{_N}\s*(?:prompt|input)\s+(?:tokens?|toks?)\b",  # "avg 3k prompt tokens"
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
         # "500 completions per minute" is a rate, not 500 tokens out
@@ -239,23 +281,31 @@ def _tokens(low: str) -> Values:
         rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
         rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
     )
+    labelled = [m.span("num") for m in re.finditer(rf"\b(?:inputs?|prompts?)\s*(?:tokens?)?\s*[:=]?\s*{_N}", low)]
     for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
         for pattern in patterns:
             match = re.search(pattern, low)
+            if match and key == "output_tokens" and match.span("num") in labelled:
+                continue  # "input 2,000 output 500": the 2,000 is the input's, not "2,000 output" (it was)
             if match and (key == "output_tokens" or "token" in low or "prompt" in low):
-                if (count := token_count(_num(match))) is not None:
-                    out[key] = count
+                out[key] = stated_count(_num(match))
                 break
     if users.is_batch_job(low):  # "documents of 3k tokens each into 200 tokens"
         each = re.search(rf"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?)\s+"
                          rf"of\s+(?:about\s+|around\s+|~\s*)?{_N}\s*tokens?", low)  # fmt: skip
         into = re.search(rf"\binto\s+(?:about\s+|around\s+|~\s*)?{_N}[- ]?tokens?", low)
         for key, match in (("input_tokens", each), ("output_tokens", into)):
-            if match and key not in out and (count := token_count(_num(match))) is not None:
-                out[key] = count
+            if match and key not in out:
+                out[key] = stated_count(_num(match))
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
-    if prompt and (count := token_count(_num(prompt))) is not None:
-        out["input_tokens"] = count
+    if prompt:
+        out["input_tokens"] = stated_count(_num(prompt))
+    said_each = rf"{_N}[- ]?(?:tokens?|toks?)\s+(?:per|each|an?)\s+(?:request|query|call)\b(?!\s*(?:out|output))"
+    if "input_tokens" not in out and (
+        per_request := re.search(said_each, low)
+    ):  # "2.5k tokens per request": the prompt?
+        out["input_tokens"] = stated_count(_num(per_request))
+        out[UNSURE] = [f"I read {per_request[0]!r} as the tokens in (the prompt)"]
     return out
 
 
@@ -298,8 +348,12 @@ def _latency(low: str) -> Values:
         else:  # "within a second", "in under 500 ms": a time limit alone is the wait for the first token
             if re.fullmatch(r"(?:under|below|<=?|within|less than|at most|no more than)", match["lead"] or ""):
                 out.setdefault("ttft_ms", _num(match) * seconds_in(match["unit"]) * 1000.0)
-    per_user = r"(?:tokens?|tok)\s*(?:/\s*s|per second|a second)\s*(?:per|for each|each)\s*(?:user|stream)"
-    speed = re.search(rf"{_N}\s*{per_user}", low)
+    rate = r"(?:(?:tokens?|toks?|t)\s*(?:/\s*s(?:ec)?|per second|a second)|tps)"
+    per_user = rf"{rate}\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client)"
+    # "each user should see at least 20 tok/s", "per-token speed of 30 tps": a stream's speed, said before it
+    said = (r"(?:per[- ]user|each user|every user|per[- ]stream|per[- ]request|streaming speed|per[- ]token speed|"
+            r"reading speed|decode speed|generation speed|output speed)\b[^.;,]{0,40}?")  # fmt: skip
+    speed = re.search(rf"{_N}\s*{per_user}", low) or re.search(rf"{said}{_N}\s*{rate}", low)
     if speed and _num(speed) > 0:
         out.setdefault("itl_ms", 1000.0 / _num(speed))
     if out:
@@ -311,49 +365,13 @@ def _latency(low: str) -> Values:
     return out
 
 
-def _training(low: str) -> Values:
-    out: Values = {}
-    if re.search(r"\bqlora\b", low):
-        out["method"] = "qlora"
-    elif re.search(r"\blora\b", low):
-        out["method"] = "lora"
-    elif re.search(r"\b(full(?:[- ]parameter)?(?: fine[- ]?tun\w*)?|all (?:the )?weights|pre-?train\w*)\b", low):
-        out["method"] = "full"
-    items = (r"(?:examples?|samples?|rows?|documents?|docs?|conversations?|sequences?)\s*"
-             r"(?:of|with|x|×|at|averaging|average|avg)")  # fmt: skip
-    examples = re.search(rf"{numbered('a')}\s*{items}\s*(?:about\s*|around\s*|~\s*)?{numbered('b')}\s*"
-                         r"tokens?", low)  # fmt: skip
-    if examples and users.is_batch_job(low):  # "summarize 2 million documents of 3k tokens": work to serve
-        examples = None
-    if examples and (length := token_count(_num(examples, "b"))) is not None:
-        out["dataset_tokens"] = int(_num(examples, "a") * length)
-        out["seq_len"] = length
-    data = re.search(rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?(?:training\s*)?(?:data|dataset|corpus|text)", low)
-    data = data or re.search(rf"(?:dataset|data|corpus)\s*(?:of|is|has|with|size|:|=)?\s*{_N}\s*(?:tokens?)?", low)
-    data = data or re.search(rf"\b(?:on|over|with)\s+{_N}\s*tokens?\b(?!\s*(?:in|out|input|output|per|each))", low)
-    if data and "dataset_tokens" not in out and (size := token_count(_num(data))) is not None:
-        out["dataset_tokens"] = size
-    if epochs := re.search(rf"{_N}\s*epochs?\b|epochs?\s*(?:of|:|=)?\s*(?P<n2>\d+)", low):
-        count = _num(epochs) if epochs["num"] else float(epochs["n2"])
-        if count == int(count) and 1 <= count <= 1000:  # as the epochs question reads them ("0", "1.5": it asks)
-            out["epochs"] = int(count)
-    seq = re.search(
-        rf"(?:seq(?:uence)?[ _-]*len(?:gth)?|max(?:imum)? length|sequences? of)\s*(?:of|is|:|=)?\s*{_N}", low
-    )
-    seq = seq or re.search(rf"{_N}[- ]?tokens?\s*(?:sequences?|seq len|context length|examples?)\b", low)
-    seq = seq or re.search(rf"\bseq\s*(?:of|:|=)?\s*{_N}(?!\s*(?:rps|qps|req))", low)  # "seq 4096"
-    if seq and "seq_len" not in out and (length := token_count(_num(seq))) is not None:
-        out["seq_len"] = length
-    if batch := re.search(rf"(?:global\s*)?batch(?:\s*size)?\s*(?:of|:|=)?\s*{_N}", low):
-        out["global_batch"] = int(_num(batch))
-    return out
-
-
 def _forecast(text: str) -> Values:
     out: Values = {}
     low = text.lower()
-    horizon = re.search(r"(?:next|ahead|horizon|over|for|coming)\s*(?:the\s*)?(?:next\s*)?(\d+)?\s*"
-                        r"(hours?|days?|weeks?|months?|quarters?|years?)\b", low)  # fmt: skip
+    unit = r"(hours?|days?|weeks?|months?|quarters?|years?)\b"
+    horizon = re.search(r"(?:next|ahead|horizon|over|for|coming|forecast|predict)\s*(?:the\s*)?(?:next\s*)?"
+                        rf"(\d+)?\s*{unit}", low)  # fmt: skip
+    horizon = horizon or re.search(rf"(\d+)\s*{unit}\s*(?:ahead|out|from now|into the future)", low)  # "2 weeks ahead"
     if horizon:
         out["horizon"] = horizon_text(float(horizon.group(1) or 1), horizon.group(2))
     return out

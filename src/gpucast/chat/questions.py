@@ -13,9 +13,10 @@ from . import agent, names
 from .corrections import without_leading
 from .errors import AnswerError
 from .normalize import normalize
-from .numbers import MULT, NUM, number_value, token_count
-from .parse import UNSURE, Values, bare_number, extract, horizon_text, looks_like_file, yes_no
+from .numbers import MULT, NUM, binary_k, number_value, token_count
+from .parse import bare_number, extract, horizon_text, looks_like_file, yes_no
 from .traffic import read_latency, read_peak, read_rps
+from .values import LEFT_OUT, UNSURE, Values, refusals
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
            "compare": "compare GPUs"}  # fmt: skip
@@ -179,7 +180,8 @@ def _read_epochs(text: str, answers: Values) -> Values:
 
 def _read_seq_len(text: str, answers: Values) -> Values:
     value = _positive(text, "the sequence length", "'2048' or '4k'")
-    length = token_count(value, minimum=16)
+    kilo = re.search(r"\d\s*(k)\b", text.lower())
+    length = token_count(binary_k(value, kilo[1] if kilo else None), minimum=16)  # "4k" is 4,096
     if length is None or length > 10_000_000:
         raise AnswerError("A training example is a whole number of tokens between 16 and 10 million, e.g. '2048' or "
                           "'4k'.")  # fmt: skip
@@ -325,23 +327,23 @@ def interpret(question: Question, text: str, answers: Values) -> Values:
 
 
 def _readable(values: Values) -> bool:
-    return any(k not in ("intent", UNSURE) for k in values)
+    return any(k not in ("intent", UNSURE, LEFT_OUT) for k in values)
 
 
 # a rate answered to the peak question is the peak, unless it says it is the average or corrects an earlier
 # answer ("actually make it 20 rps", "change it to 20 rps", "I meant 20 rps": the average asked just before)
 AVERAGE_OR_CORRECTION = (r"\b(average|avg|mean|normal\w*|usual\w*|actually|make it|change\w*|instead|i meant|"
                          r"correction)\b")  # fmt: skip
-POSITIVE = ("rps", "peak_rps", "ttft_ms", "itl_ms", "e2e_ms", "input_tokens", "output_tokens", "dataset_tokens")
 
 
 def _interpret(question: Question, text: str, answers: Values) -> Values:
-    values = _read_all(question, text, answers)
-    for key in POSITIVE:
-        if key in values and not values[key] > 0:
-            raise AnswerError(
-                f"{values[key]:g} is not a usable value here: it must be greater than 0 ({question.examples})."
-            )
+    values = agent.as_chatbot(_read_all(question, text, answers), text, answers)  # "a 4k system prompt": no agent
+    refused = refusals(values)  # the CLI refuses them: never planned, and said with what is accepted
+    if refused:
+        kept = {key: value for key, value in values.items() if key not in refused}
+        if not _readable(kept):  # nothing else stated: the question is asked again
+            raise AnswerError(f"{next(iter(refused.values()))}. Please answer again, e.g. {question.examples}.")
+        values = {**kept, LEFT_OUT: refused}  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
     both = {**answers, **values}
     stated = "rps" in values or "peak_rps" in values
     if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:
@@ -363,12 +365,22 @@ def _read_all(question: Question, text: str, answers: Values) -> Values:
         return {"confirm": flag}
     if question.is_done({**answers, **stated}):
         return _with_intent(question, stated)
+    if _owns_the_number(stated, text):  # "tp 2" answered to the rate question is no 2 requests/s
+        return _with_intent(question, stated)
     try:
         return _with_intent(question, {**question.read(without_leading(text), answers), **stated})
     except AnswerError:
         if stated:
             return _with_intent(question, stated)
         raise
+
+
+def _owns_the_number(stated: Values, text: str) -> bool:
+    """Whether the only number of ``text`` is a value ``stated`` holds ("tp 2", "32k context"), so a question's reader
+    of a bare number must not read it again as its own answer."""
+    numeric = any(isinstance(value, (int, float)) and not isinstance(value, bool)
+                  for key, value in stated.items() if key not in ("intent", UNSURE, LEFT_OUT))  # fmt: skip
+    return numeric and len(re.findall(r"(?<![a-z\d.,])\d+(?:[.,]\d+)*", text.lower())) == 1
 
 
 def _with_intent(question: Question, values: Values) -> Values:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import GpucastError, InputError
 from . import compute
+from .budget import compare_budget_line, serving_budget_line, training_budget_line
 from .explain import explain_inference, explain_training
 from .session import WELCOME, Channel, Quit, Session
 
@@ -87,21 +88,28 @@ def _compute_and_show(session: Session) -> compute.Outcome:
 
         outcome = compute.compare(answers)
         render.comparison(outcome.plan)
-        _paragraphs(session, _compare_words(outcome.plan))
+        words = _compare_words(outcome.plan)
+        _paragraphs(session, [*words, compare_budget_line(answers, outcome.plan)] if "budget_usd" in answers else words)
         return outcome
     if intent == "training":
         from ..console import render_training
 
         outcome = compute.plan_training(answers)
         render_training.training_plan(outcome.plan)
-        _paragraphs(session, explain_training(outcome.plan))
+        lines = explain_training(outcome.plan)
+        _paragraphs(
+            session, [*lines, training_budget_line(answers, outcome.plan)] if "budget_usd" in answers else lines
+        )
         return outcome
     from ..console import render
 
     outcome = compute.plan_inference(answers)
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
-    _paragraphs(session, explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan)))
+    lines = explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan))
+    if "budget_usd" in answers:
+        lines.append(serving_budget_line(answers, outcome.plan, options))
+    _paragraphs(session, lines)
     return outcome
 
 

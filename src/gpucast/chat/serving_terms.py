@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .numbers import NUMBER, number_value, token_count
+from .numbers import NUMBER, binary_k, number_value, stated_count
 
 # the statistic a latency target bounds, stated beside the target: "p95 under 800 ms", "90th percentile", "median
 # TTFT 200 ms", "average latency 500 ms"; in an answer to the latency question a bare "median" or "on average" too
 SLO_LEVELS = (50, 90, 95, 99)  # the percentiles a plan can bound (core.percentiles.PERCENTILES, besides the mean)
-_LEVEL = re.compile(r"\bp(\d{2}(?:\.\d+)?)(?![\d.])|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?[ -]*percentile\b")
+LEVEL = re.compile(r"\bp(\d{2}(?:\.\d+)?)(?![\d.])|\b(\d{2}(?:\.\d+)?)(?:th|st|nd|rd)?[ -]*percentile\b|"
+                    # "95% of requests within 10 seconds": the 95th percentile (planned at p99 before)
+                    r"\b(\d{2}(?:\.\d+)?)\s*%\s*of\s+(?:the\s+|all\s+)?(?:requests?|responses?|queries|calls|users|"
+                    r"answers|replies|the time|time)\b")  # fmt: skip
 _LATENCY_WORDS = (r"(?:ttft|itl|tpot|e2e|latency|latencies|time to first token|first[- ]token|response time|"
                   r"inter[- ]token|time per output token|end[- ]to[- ]end)")  # fmt: skip
 _STATISTIC_WORDS = (("50", r"\bmedian\b"), ("mean", r"\b(?:mean|average|avg|typical(?:ly)?)\b"))
@@ -30,8 +33,8 @@ def stated_percentile(low: str, *, words: bool = False) -> tuple[str | None, lis
     used and asked back (one statistic bounds every target of a plan)."""
     stated: list[tuple[int, str]] = []
     doubts: list[str] = []
-    for match in _LEVEL.finditer(low):
-        level = float(match[1] or match[2])
+    for match in LEVEL.finditer(low):
+        level = float(match[1] or match[2] or match[3])
         name = str(next((known for known in SLO_LEVELS if known >= level), 99))
         if float(name) != level:
             doubts.append(f"gpucast bounds the mean, p50, p90, p95 or p99: I read p{level:g} as p{name}")
@@ -63,11 +66,9 @@ def deployment(low: str) -> dict[str, Any]:
         or re.search(rf"{NUMBER}(?:[- ]?tokens?)?[- ]?(?:{_WINDOW})\b", low)
         or re.search(rf"{NUMBER}[- ]?(?:context|ctx)\b", low)
     )
-    if window and (count := token_count(number_value(window["num"], window["mult"]))) is not None:
-        kilo = count // 1000
-        if (window["mult"] or "").lower() == "k" and count == kilo * 1000 and kilo & (kilo - 1) == 0:
-            count = kilo * 1024  # "32k context" is max_model_len 32,768, as model cards and engines count it
-        out["context_window"] = count
+    if window:
+        count = stated_count(number_value(window["num"], window["mult"]))  # "context length 0": refused, with why
+        out["context_window"] = binary_k(count, window["mult"])  # "32k context" is max_model_len 32,768
     if re.search(r"\b(?:no|not|never|without|avoid|don'?t want)\b[^.,;]{0,20}\b(?:spot|preemptible)\b", low):
         out["pricing"] = "on-demand"
     elif re.search(r"\b(?:spot|preemptible)\b", low):
@@ -82,7 +83,7 @@ def deployment(low: str) -> dict[str, Any]:
         if re.search(pattern, low):
             out["engine"] = engine
             break
-    for key, word in (("tp", "tensor"), ("pp", "pipeline")):
+    for key, word in (("tp", "tensor"), ("pp", "pipeline"), ("ep", "expert")):
         forms = (
             rf"\b{key}\s*(?:=|:|of|size)?\s*(\d+)\b",  # "TP 4", "tp=2"
             rf"\b{word}[- ]parallel(?:ism)?\s*(?:=|:|of|size)?\s*(\d+)\b",  # "tensor parallel 8"
@@ -90,8 +91,26 @@ def deployment(low: str) -> dict[str, Any]:
             rf"\b(\d+)\s+{word}(?:[- ]parallel)?\s+stages?\b",  # "2 pipeline stages"
         )
         degree = next((int(m[1]) for form in forms if (m := re.search(form, low)) is not None), None)
-        if degree is not None and degree >= 1:
+        if degree is not None:  # "TP 0", "TP 3": refused with what is accepted (values.LIMITS), as --tp refuses them
             out[key] = degree
+    out.update(_fleet_floor(low))
+    return out
+
+
+def _fleet_floor(low: str) -> dict[str, Any]:
+    """The replicas kept at all times ("at least 3 replicas": ``--min-replicas``) and the capacity over the peak
+    ("30% headroom": ``--safety-margin`` 0.3), both read by nothing before 2026-12-07 (the plan kept 2 and 25%)."""
+    out: dict[str, Any] = {}
+    floor = re.search(r"(?:at least|minimum(?: of)?|min(?:imum)?|never (?:fewer|less) than)\s+(\d+)\s+(?:replicas?|copies|"
+                      r"instances)\b|\b(\d+)\s+(?:replicas?|copies)\s+(?:minimum|at least|min)\b|"
+                      r"min[-_ ]?replicas\s*(?:=|:|of|is)?\s*(\d+)", low)  # fmt: skip
+    if floor:
+        out["min_replicas"] = int(next(group for group in floor.groups() if group is not None))
+    margin = re.search(r"(\d+(?:\.\d+)?)\s*%\s*(?:of\s+)?(?:headroom|safety margin|margin|buffer|spare capacity|"
+                       r"over-?provisioning)|(?:headroom|safety margin|buffer|spare capacity)\s*(?:of|:|=|is)?\s*"
+                       r"(\d+(?:\.\d+)?)\s*%", low)  # fmt: skip
+    if margin:
+        out["safety_margin"] = float(margin[1] or margin[2]) / 100.0
     return out
 
 

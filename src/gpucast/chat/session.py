@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ..wording import counted, rate
-from . import agent, llm, names
-from .compute import effective, unused_answers
+from . import agent, llm
 from .errors import AnswerError
-from .parse import UNSURE, Values, yes_no
-from .questions import BY_KEY, DEFAULTS, INTENTS, Question, interpret, next_question
-from .serving_terms import percentile_text
+from .parse import yes_no
+from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
+from .summary import describe, summary_lines
+from .values import LEFT_OUT, UNSURE, Values
 
 COMMANDS_HELP = """Commands you can type at any question:
   back     go to the previous question (its answer becomes the default)
@@ -91,6 +90,9 @@ class Session:
     # a replayed answer refused and not yet replaced ({question key: (answer, why)}): when the replay ends there, the
     # question's default is no reading of what was typed, so the script ends with exit 2 instead of planning it
     refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # values an answer stated that the planner refuses ({key: why}), the rest of the answer kept ("serve qwen3 32b on
+    # h100, tp 0"): listed in the summary until restated; a replay that confirms by default stops there (exit 2)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def say(self, text: str = "") -> None:
         self.channel.say(text)
@@ -121,6 +123,11 @@ class Session:
         return self.previous.get(question.key) or question.default(self.answers)
 
     def accept_default(self, question: Question) -> None:
+        if self.channel.replay and self.channel.ended and question.key == "confirm" and self.left_out:
+            from ..errors import InputError
+
+            raise InputError(f"{'; '.join(self.left_out.values())}, and the answers ended before a usable value: no "
+                             "plan made")  # fmt: skip
         if self.channel.replay and self.channel.ended and question.key in self.refused:
             from ..errors import InputError
 
@@ -164,6 +171,11 @@ class Session:
                 self.say(f"Sorry, I could not use that. {error}")
                 self.refused[question.key] = (text, str(error))
                 return
+        left = values.pop(LEFT_OUT, {})
+        if left:  # the rest of the answer stands; the refused value is said, with what is accepted
+            self.left_out.update(left)
+            self.say(f"I did not use all of that: {'; '.join(left.values())}. The rest stands; type the value again, "
+                     "or go on without it.")  # fmt: skip
         reasons = values.pop(UNSURE, [])
         if reasons and not self.confirm_reading(question, values, reasons, text):
             return
@@ -214,8 +226,9 @@ class Session:
         return values
 
     def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
-        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S") are its --gpus; elsewhere the first is meant
-        named = {**self.answers, **values}.get("intent") == "compare" and len(values.get("gpus") or ()) > 1
+        # the GPUs named for a comparison ("compare H100 vs A100 vs L40S", "which cloud is cheapest for H100s") are its
+        # --gpus (one named GPU was dropped: every GPU was ranked); elsewhere the first is meant
+        named = {**self.answers, **values}.get("intent") == "compare" and bool(values.get("gpus"))
         values = {k: v for k, v in values.items() if k != UNSURE and (k != "gpus" or named)}
         if "model" in values:
             self.answers.pop("model_size", None)
@@ -223,6 +236,8 @@ class Session:
             self.answers.pop("model", None)
         was_done = question.is_done(self.answers)
         self.answers.update(values)
+        for key in values:  # restated within range: no longer left out
+            self.left_out.pop(key, None)
         if "gpu" in values and "cloud" not in self.answers:
             self.answers["cloud"] = DEFAULTS["cloud"]  # a GPU without a cloud is priced on the default cloud
             values = {**values, "cloud": self.answers["cloud"]}
@@ -255,130 +270,5 @@ class Session:
         self.say("\nHere is what I understood:")
         for line in summary_lines(self.answers):
             self.say("  " + line)
-
-
-def describe(values: Values, context: Values | None = None) -> str:
-    """Values in words, for "Got it:" lines ("model Llama-3-70B, 20 req/s, 2000 in / 500 out tokens"); ``context``
-    (all answers) says whether a rate is of agent tasks."""
-    parts: list[str] = []
-    for key, value in values.items():
-        text = _value_text(key, value, {**(context or {}), **values})
-        if text:
-            parts.append(text)
-    return ", ".join(parts)
-
-
-def _value_text(key: str, value: object, values: Values) -> str | None:
-    unit = "agent tasks/s" if agent.is_agent(values) else "requests/s"
-    formats = {
-        "intent": lambda v: f"goal: {INTENTS.get(str(v), v)}",
-        "model": lambda v: f"model {names.model_name(str(v))}",
-        "model_size": lambda v: f"a {v:g}B-parameter model",
-        "gpu": lambda v: f"GPU {names.gpu_name(str(v))}" if v else "the cheapest GPU",
-        "cloud": lambda v: f"cloud {v}",
-        "gpus": lambda v: "GPUs " + ", ".join(names.gpu_name(str(gpu)) for gpu in v),
-        "clouds": lambda v: "clouds " + (", ".join(v) if v else "all"),
-        "rps": lambda v: f"{rate(v)} {unit} on average",
-        "peak_rps": lambda v: f"{rate(v)} {unit} at peak",
-        "peak_multiplier": lambda v: f"peaks {v:g}x the average",
-        "llm_calls": lambda v: f"{v:g} LLM calls per task",
-        "shared_prefix_tokens": lambda v: f"a {v:,}-token shared prompt (system prompt + tools)",
-        "context_growth_tokens": lambda v: f"+{v:,} tokens per call",
-        "think_time_s": lambda v: f"{v:g} s between calls",
-        "prefix_caching": lambda v: "prefix caching " + ("on" if v else "off"),
-        "task_slo_ms": lambda v: f"each task within {_duration(v)}",
-        "input_tokens": lambda v: f"{v:,} tokens in",
-        "output_tokens": lambda v: f"{v:,} tokens out",
-        "ttft_ms": lambda v: f"first token within {_duration(v)}",
-        # at p99 the plan bounds each request's time per output token (MLPerf's TPOT), not every single gap
-        "itl_ms": lambda v: f"a new token every {_duration(v)} or faster per request",
-        "e2e_ms": lambda v: f"the whole answer within {_duration(v)}",
-        "precision": lambda v: f"precision {v}",
-        "method": lambda v: f"method {v}",
-        "dataset_tokens": lambda v: f"{v:,} tokens of data",
-        "epochs": lambda v: counted(int(v), "epoch"),
-        "seq_len": lambda v: f"{v:,}-token examples",
-        "global_batch": lambda v: f"global batch {v}",
-        "history": lambda v: f"history {v}",
-        "horizon": lambda v: f"horizon {v}",
-        "agent": lambda v: "an agent app" if v else None,
-        "slo_percentile": lambda v: f"targets at {percentile_text(str(v))}",
-        "context_window": lambda v: f"context window {v:,} tokens",
-        "pricing": lambda v: f"{v} pricing",
-        "engine": lambda v: f"engine {v}",
-        "growth_rate": lambda v: f"+{v:g}% traffic growth",
-        "tp": lambda v: f"tensor parallel {v}",
-        "pp": lambda v: f"pipeline parallel {v}",
-    }
-    render = formats.get(key)
-    return render(value) if render else None  # type: ignore[no-untyped-call]
-
-
-def _duration(ms: object) -> str:
-    value = float(ms)  # type: ignore[arg-type]
-    return f"{value / 1000:g} s" if value >= 1000 else f"{value:g} ms"
-
-
-def summary_lines(answers: Values) -> list[str]:
-    """What will be planned, with derived values (peak rate, agent load) spelled out."""
-    v = effective(answers)
-    intent = v["intent"]
-    model = f"a {answers['model_size']:g}B-parameter model" if "model_size" in answers else names.model_name(v["model"])
-    lines = [
-        f"Goal:      {INTENTS[intent]}",
-        f"Model:     {model}" + (f" at {v['precision']}" if "precision" in v else ""),
-    ]
-    if intent == "forecast":
-        lines.insert(1, f"History:   {v.get('history', '(missing)')}, forecast {v['horizon']} ahead")
-    if intent == "compare":
-        gpus = ", ".join(names.gpu_name(gpu) for gpu in answers["gpus"]) if answers.get("gpus") else "every GPU"
-        lines.append(f"Compare:   {gpus} on " + (", ".join(v["clouds"]) if v.get("clouds") else
-                                               "every cloud of the price catalog"))  # fmt: skip
-    else:
-        gpu = names.gpu_name(v["gpu"]) if v.get("gpu") else "the cheapest GPU that meets the targets"
-        shown = {"pricing": "{} pricing", "engine": "engine {}", "tp": "TP={}", "pp": "PP={}"}
-        unused = unused_answers(answers)  # on the "Not used" line instead
-        stated = [form.format(v[key]) for key, form in shown.items() if key in v and key not in unused]
-        lines.append(f"GPU:       {gpu} on {v['cloud']}" + "".join(f", {part}" for part in stated))
-    if intent == "training":
-        lines.append(f"Training:  {v['method']}, {int(v['dataset_tokens']):,} tokens x {counted(v['epochs'], 'epoch')}, "
-                     f"{int(v['seq_len']):,}-token examples")  # fmt: skip
-        return lines + _not_used(answers)
-    if intent == "forecast":
-        lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request "
-                     "(the load comes from the history)")  # fmt: skip
-        return lines + _not_used(answers)
-    unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
-    load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
-            f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
-    if "growth_rate" in answers:  # the planned peak grows by it (--growth-rate)
-        grown = v["rps"] * v["peak_multiplier"] * (1 + float(answers["growth_rate"]) / 100)
-        load += f", +{float(answers['growth_rate']):g}% growth = {rate(grown)} {unit} planned"
-    lines.append(load)
-    if agent.is_agent(answers):
-        lines += agent.summary_lines(v)
-    else:
-        window = f", context window {int(v['context_window']):,}" if "context_window" in v else ""
-        lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request{window}")
-    targets = [
-        _value_text(k, answers[k], answers) for k in ("ttft_ms", "itl_ms", "e2e_ms", "task_slo_ms") if k in answers
-    ]
-    lines.append(  # the latency question asks "at worst (p99)": the plan bounds the 99th percentile unless told
-        "Latency:   "
-        + (", ".join(t for t in targets if t) or f"first token within {_duration(v['ttft_ms'])}")
-        + f" ({percentile_text(str(answers.get('slo_percentile', '99')))})"
-    )
-    return lines + _not_used(answers)
-
-
-def _not_used(answers: Values) -> list[str]:
-    """A "Not used" line for what was said and the goal's command cannot take (it was dropped unsaid)."""
-    unused = unused_answers(answers)
-    if not unused:
-        return []
-    why = {"training": "a fine-tuning plan has no request rate, latency target or serving engine",
-           "inference": "a serving plan has no training data or traffic history",
-           "compare": "a GPU comparison has no training data or traffic history",
-           "forecast": "a forecast takes its load from the history and plans with `gpucast predict`'s defaults"}  # fmt: skip
-    size = "; a size without a catalog model name gets no capacity timeline" if "model_size" in unused else ""
-    return [f"Not used:  {describe(unused, answers)} ({why[effective(answers)['intent']]}{size})"]
+        for why in self.left_out.values():
+            self.say(f"  Left out:  {why}")

@@ -12,9 +12,10 @@ import re
 
 from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
-from .parse import REQ, UNSURE, Values, bare_number
-from .serving_terms import stated_percentile
+from .parse import REQ, bare_number
+from .serving_terms import LEVEL, stated_percentile
 from .users import user_count
+from .values import UNSURE, Values
 
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
@@ -53,7 +54,7 @@ def read_peak(text: str, answers: Values) -> Values:
     for word, value in words.items():
         if re.search(rf"\b{word}\b", low):
             return {"peak_multiplier": value}
-    times = re.search(r"(\d+(?:\.\d+)?)\s*(?:x|times)(?![a-z])", low)
+    times = re.search(r"(\d+(?:\.\d+)?)\s*(?:x|times)(?![a-z])", low) or re.search(r"\bx\s*(\d+(?:\.\d+)?)\b", low)
     if times:
         return {"peak_multiplier": _multiplier(float(times.group(1)))}
     percent = re.search(r"(\d+(?:\.\d+)?)\s*%\s*(?:more|higher|above|over|up)", low)
@@ -95,7 +96,7 @@ def read_latency(text: str, answers: Values) -> Values:
         r"whatever|relaxed|batch|offline)\b", low):  # fmt: skip
         return {"ttft_ms": 10_000.0}
     statistic, doubts = stated_percentile(low, words=True)  # "p50 under 500 ms": the plan bounds that percentile
-    low = re.sub(r"\bp\d{2}(?:\.\d+)?(?![\d.])|\b\d{2}(?:\.\d+)?(?:th|st|nd|rd)?[ -]*percentile\b", " ", low)
+    low = LEVEL.sub(" ", low)  # the statistic's own number is no time
     numbers = re.findall(r"(?<![a-z\d.])(\d+(?:\.\d+)?)\s*(ms|milliseconds?|msec|s|secs?|seconds?|mins?|minutes?)?"
                          r"(?![a-z\d])", low)  # fmt: skip
     if len(numbers) != 1:

@@ -12,10 +12,12 @@ from .numbers import TIME_UNIT, number_value, numbered, seconds_in
 
 _USERS = re.compile(
     numbered("u") + r"\s*(?:(?:daily|weekly|monthly)\s+)?(?:(?:concurrent|active|simultaneous|registered|internal)\s+)?"
-    r"(?:users?|customers?|people|employees?|seats?|agents? using it)\b"
+    r"(?:users?|customers?|people|employees?|seats?|agents? using it|daus?|maus?|wau)\b"
 )
 # "each", "per user", "every user", "apiece" beside the rate; "users making / sending / who ask ..." right after them
 _PER_USER = r"\b(?:each|per (?:user|person|customer|employee|head|seat)|every (?:user|one)|a user|apiece)\b"
+# "5 requests per user per hour": the rate's own words say it is per user
+PER_USER_INSIDE = r"\s+(?:per|each|a|for each|every)\s+(?:user|person|customer|employee|seat|head)"
 _USER_VERB = r"\s*,?\s*(?:each\s+)?(?:who\s+|that\s+)?(?:mak|send|do|ask|submit|us|generat|run|post|writ)\w*\b"
 # "a request every 30 seconds", "one message every 2 minutes": 1 / interval
 EVERY = (
@@ -47,7 +49,7 @@ def said_per_user(low: str, users_end: int, start: int, end: int) -> bool:
     verb right after the user count ("1000 users making 2 requests per minute")."""
     before = low[max(users_end, start - 30) : start]
     after = low[end : end + 20]
-    if re.search(_PER_USER, before) or re.search(_PER_USER, after):
+    if re.search(_PER_USER, before) or re.search(_PER_USER, after) or re.search(PER_USER_INSIDE, low[start:end]):
         return True
     return 0 <= start - users_end <= 40 and re.match(_USER_VERB, low[users_end:start]) is not None
 
@@ -63,6 +65,11 @@ _ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|
 _BATCH = (numbered("i") + rf"\s*{_ITEMS}\b.*?"
           r"\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
           rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
+
+
+def is_training(low: str) -> bool:
+    """Whether ``low`` speaks of training (fine-tuning, LoRA, epochs)."""
+    return re.search(_TRAINING_WORDS, low) is not None
 
 
 def is_batch_job(low: str) -> bool:
@@ -94,6 +101,14 @@ _MULTIPLES = {
     "doubling": 100.0,
     "triple": 200.0,
     "triples": 200.0,
+    "tripling": 200.0,
+    "twofold": 100.0,
+    "threefold": 200.0,
+    "quadruple": 300.0,
+    "quadruples": 300.0,
+    "fourfold": 300.0,
+    "fivefold": 400.0,
+    "tenfold": 900.0,
 }  # not "2x": a peak
 
 
