@@ -14,7 +14,7 @@ import pytest
 from conftest import gpucast_exe
 from golden.golden_files import load, plan_path
 from gpucast.errors import InputError
-from gpucast.export.k8s import K8sOptions, manifests_and_warnings, serving_manifests
+from gpucast.export.k8s import K8sOptions, manifests_and_warnings, plan_manifests, serving_manifests
 from test_export_k8s import CASES, DATA, _by_kind, _documents
 
 
@@ -112,3 +112,20 @@ def test_a_namespace_kubernetes_refuses_is_refused(namespace: str) -> None:
     with pytest.raises(InputError, match="--storage-class"):
         K8sOptions(storage_class="Fast SSD")
     assert K8sOptions(namespace="ml-prod-1", storage_class="fast.ssd-1").namespace == "ml-prod-1"
+
+
+def test_a_tp_group_over_nvlink_trays_names_the_nvlink_partition_it_needs():
+    """DeepSeek-R1 on OCI's 4-GPU GB200 trays is planned at TP=8 over two trays of one NVLink domain; the plan warned
+    to launch them in one domain, but the LeaderWorkerSet said nothing, and nothing keeps its two pods in one NVLink
+    partition. An 8-GPU H100 node's TP group (405B TP8 x PP2) needs no such note."""
+    from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
+    from gpucast.planning.inference import plan_inference
+
+    plan = plan_inference(
+        LLMWorkloadInput(20, 1000, 300), ModelConfig(model_name="deepseek-r1"), GPUConfig("GB200"),
+        ServingOptions(cloud="oci"),
+    ).to_dict()  # fmt: skip
+    assert plan["gpu_resources"]["tensor_parallel"] == 8
+    text = plan_manifests(plan)
+    assert "kind: LeaderWorkerSet" in text and "nvidia.com/gpu.clique" in text
+    assert "nvidia.com/gpu.clique" not in plan_manifests(load("h100-llama-3.1-405b-tp8pp2"))

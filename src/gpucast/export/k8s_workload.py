@@ -15,6 +15,7 @@ import math
 import shlex
 from typing import Any
 
+from ..catalog import loader
 from ..errors import InputError
 from .engine_args import EngineLaunch
 from .k8s_pods import K8sOptions, object_labels, object_meta, pod_basics
@@ -116,5 +117,12 @@ def _leader_worker_set(plan: dict[str, Any], launch: EngineLaunch, name: str, re
     }  # fmt: skip
     notes.append(f"one replica = {gpus} GPUs > {per_node} per node: a LeaderWorkerSet of {nodes} pods x {per_pod} "
                  "GPUs per replica (install the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/)")  # fmt: skip
+    tp = int(res["tensor_parallel"])
+    if tp > per_pod and loader.resolve_gpu(str(res["recommended_gpu_type"])).gpus_per_node >= tp:
+        # a rack-scale NVLink domain (GB200 NVL72's 4-GPU trays): the plan priced the TP group on NVLink, which holds
+        # only inside one NVLink partition ("clique"); a LeaderWorkerSet alone may place the pods in different ones
+        notes.append(f"each replica's TP={tp} group spans its {nodes} pods over NVLink: schedule the pods of a replica "
+                     "within one NVLink partition (the GPU Operator's node label nvidia.com/gpu.clique) with a "
+                     "topology-aware scheduler (Kueue TAS, KAI Scheduler), or their all-reduces leave NVLink")  # fmt: skip
     leaders = {"app.kubernetes.io/name": name, "gpucast.io/role": "leader"}
     return [lws], Target(api, "LeaderWorkerSet", name, replicas[0], replicas[1], leaders), notes
