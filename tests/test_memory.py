@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gpucast.catalog import loader
@@ -233,13 +235,18 @@ def test_sglang_default_fraction_by_gpu_and_layout():
     # the 10 GiB floor on large GPUs: an H100 at TP1 reserves 13,440 MiB (above it), a B200 without DP attention
     # 512 + 24,576 + 1024 + 1024 = 27,136 MiB
     assert sglang_default_mem_fraction(183_359, tp=8) == round((183_359 - 27_136) / 183_359, 3)
+    from gpucast.core.engine_releases import SGLANG_HEURISTIC, SGLANG_RESERVED_GIB, SGLANG_TP_TABLE
+
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
-    before = for_engine_build(sglang, "sglang", build_date="2025-09-01", default_fraction=0.751)
-    after = for_engine_build(sglang, "sglang", build_date="2025-10-07", default_fraction=0.751)
-    assert before.gpu_memory_utilization == sglang.gpu_memory_utilization and after.gpu_memory_utilization == 0.751
+    dates = ("2025-05-01", "2025-09-01", "2025-10-07")
+    rules = [for_engine_build(sglang, "sglang", build_date=date).default_fraction_rule for date in dates]
+    assert rules == [SGLANG_TP_TABLE, SGLANG_RESERVED_GIB, SGLANG_HEURISTIC]
+    stated = MemorySettings.for_engine(loader.resolve_engine("sglang"), 0.8)  # a fraction the notes state is kept
+    assert for_engine_build(stated, "sglang", build_date="2025-10-07").default_fraction_rule is None
 
 
 def test_start_up_rows_read_the_engine_build():
+    from gpucast.core.engine_releases import default_fraction_on
     from gpucast.validation.builds import build_settings
 
     gpu = loader.resolve_gpu("a100-80gb")
@@ -258,7 +265,8 @@ def test_start_up_rows_read_the_engine_build():
     pre = build("SGLang (main branch, 2025-10-07)", "mem_fraction_static 0.8", "sglang", sglang)
     post = build("SGLang (PR 11309 branch, 2025-10-07)", "", "sglang", sglang)
     assert not pre.indexer_in_sizing and pre.gpu_memory_utilization == sglang.gpu_memory_utilization
-    assert post.indexer_in_sizing and post.gpu_memory_utilization == round((81_920 - 13_440) / 81_920, 3) == 0.836
+    resolved = default_fraction_on(post, gpu, 1, 1, 1).gpu_memory_utilization  # per replica (replica_config)
+    assert post.indexer_in_sizing and resolved == round((81_920 - 13_440) / 81_920, 3) == 0.836
 
 
 @pytest.mark.parametrize(
@@ -277,7 +285,9 @@ def test_a_plan_takes_what_its_vllm_release_charges(version, overhead):
     if version is not None:
         assert released.runtime_overhead_gib == for_engine_build(vllm, "vllm", version=version).runtime_overhead_gib
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
-    assert for_engine_release(sglang, "sglang", llama, version, 4096) == sglang
+    # SGLang's release only picks its default-fraction rule (tests/test_sglang_fraction.py)
+    sglang_released = for_engine_release(sglang, "sglang", llama, version, 4096)
+    assert replace(sglang_released, default_fraction_rule=None) == replace(sglang, default_fraction_rule=None)
 
 
 def test_pre_0_6_4_vllm_charges_the_overhead_fitted_on_its_platform():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from .memory import MemorySettings
-from .specs import ModelSpec
+from .specs import GPUSpec, ModelSpec
 
 VLLM_V1_DEFAULT_FROM = (0, 8, 0)  # vLLM 0.8.0 made the V1 engine the default (always chunked prefill)
 VLLM_ALLOCATED_PEAK_FROM = (0, 6, 4)  # the profiler charges the allocated peak + non-torch memory from 0.6.4 on
@@ -28,6 +28,77 @@ VLLM_V0_CHUNKED_BUDGET = 8192
 VLLM_NON_TORCH_GIB = 0.2
 SGLANG_INDEXER_SIZING_FROM = "2025-10-09"  # sgl-project/sglang PR 11309 merged: pool sizing counts the DSA indexer
 SGLANG_RESERVED_HEURISTIC_FROM = "2025-09-27"  # sgl-project/sglang PR 10975 (opened 2025-09-27): default fraction
+SGLANG_RESERVED_GIB_FROM = (
+    "2025-06-10"  # sgl-project/sglang PR 7054 merged: reserved GiB by GPU size replaced the TP table
+)
+# The first releases carrying each default-fraction rule: PR 7054 (merged 2025-06-10) shipped in 0.4.8 (2025-06-24;
+# 0.4.7, tagged around the merge, is read with the TP table), PR 10975 in 0.5.3 (2025-10).
+SGLANG_RESERVED_GIB_SINCE = (0, 4, 8)
+SGLANG_HEURISTIC_SINCE = (0, 5, 3)
+# MemorySettings.default_fraction_rule values: SGLang's mem_fraction_static default by release (fraction_rule_for)
+SGLANG_TP_TABLE, SGLANG_RESERVED_GIB, SGLANG_HEURISTIC = "sglang-tp", "sglang-reserved-gib", "sglang-heuristic"
+MIB = 1024 * 1024
+
+
+def sglang_tp_table_fraction(tp: int) -> float:
+    """SGLang's ``mem_fraction_static`` default before PR 7054 (``ServerArgs.__post_init__``, 0.2 to 0.4.7): by the
+    tensor-parallel size alone, whatever the GPU: 0.79 at TP16+, 0.81 at TP8+, 0.85 at TP4+, 0.87 at TP2+, else 0.88
+    (the earliest 0.1/0.2 builds had 0.83 at TP8+, not modelled)."""
+    for at_least, fraction in ((16, 0.79), (8, 0.81), (4, 0.85), (2, 0.87)):
+        if tp >= at_least:
+            return fraction
+    return 0.88
+
+
+def sglang_reserved_gib_fraction(gpu_mem_mib: float, *, tp: int, pp: int = 1, dp_attention: bool = False) -> float:
+    """SGLang's ``mem_fraction_static`` default from PR 7054 ("Simplify the heuristics for setting
+    --mem-fraction-static", merged 2025-06-10) to PR 10975: ``(gpu - reserved) / gpu`` with ``reserved`` in GiB by
+    the GPU's memory (MiB): ``2.8 + tp x pp / 10`` under 35 GiB, ``9.5 + tp x pp / 2`` under 90 (H100, A100),
+    ``12 + tp x pp / 2`` under 160 (H20, H200), 32 above (B200, MI300X), plus 4 with DP attention; rounded to 3
+    decimals. H100 (81,559 MiB) at TP8: 13.5 GiB reserved, 0.831."""
+    parallel = tp * pp
+    gib = 1024
+    if gpu_mem_mib < 35 * gib:
+        reserved = (2.8 + parallel / 10) * gib
+    elif gpu_mem_mib < 90 * gib:
+        reserved = (9.5 + parallel / 2) * gib
+    elif gpu_mem_mib < 160 * gib:
+        reserved = (12 + parallel / 2) * gib
+    else:
+        reserved = 32 * gib
+    if dp_attention:
+        reserved += 4 * gib
+    return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
+
+
+def fraction_rule_for(version: tuple[int, int, int] | None = None, build_date: str | None = None) -> str:
+    """The rule SGLang's default fraction follows at a release (``version``) or a build's date (YYYY-MM-DD, which
+    wins); neither: the current release's."""
+    if build_date is not None:
+        if build_date >= SGLANG_RESERVED_HEURISTIC_FROM:
+            return SGLANG_HEURISTIC
+        return SGLANG_RESERVED_GIB if build_date >= SGLANG_RESERVED_GIB_FROM else SGLANG_TP_TABLE
+    if version is None or version >= SGLANG_HEURISTIC_SINCE:
+        return SGLANG_HEURISTIC
+    return SGLANG_RESERVED_GIB if version >= SGLANG_RESERVED_GIB_SINCE else SGLANG_TP_TABLE
+
+
+def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int) -> MemorySettings:
+    """``settings`` with the engine's default fraction for one replica's GPU and layout, where the fraction is the
+    engine's default and that default depends on them (``settings.default_fraction_rule``: SGLang, whose
+    ``mem_fraction_static`` follows TP, and from 0.4.8 on the GPU's memory); a fraction the user or a row's notes
+    state is kept. Why: a flat 0.88 gave an SGLang TP8 replica on an H100 ~7% more of each GPU than SGLang takes."""
+    rule = settings.default_fraction_rule
+    if rule is None:
+        return settings
+    mib = gpu.cuda_memory_bytes / MIB  # what nvidia-smi / the runtime reports, which SGLang reads
+    if rule == SGLANG_TP_TABLE:
+        fraction = sglang_tp_table_fraction(tp)
+    elif rule == SGLANG_RESERVED_GIB:
+        fraction = sglang_reserved_gib_fraction(mib, tp=tp, pp=pp, dp_attention=attention_dp > 1)
+    else:
+        fraction = sglang_default_mem_fraction(mib, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1)
+    return dataclasses.replace(settings, gpu_memory_utilization=fraction, default_fraction_rule=None)
 
 
 def sglang_default_mem_fraction(
@@ -89,7 +160,11 @@ def for_engine_release(
     allocated peak follows it too: from 0.6.4 on, and on the current release (``version`` None: V1), only the
     non-torch memory (:data:`VLLM_NON_TORCH_GIB`), as :func:`for_engine_build` reads the start-up logs of those
     builds; the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
-    vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases."""
+    vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases. SGLang: where the fraction is its default,
+    the rule of the release (:func:`fraction_rule_for`; None: the current one), resolved per replica by
+    :func:`default_fraction_on`."""
+    if engine == "sglang" and settings.default_fraction_rule is not None:
+        return dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version))
     if engine != "vllm":
         return settings
     if version is None or version >= VLLM_ALLOCATED_PEAK_FROM:  # the current release (V1) charges what it logs
@@ -125,7 +200,6 @@ def for_engine_build(
     build_date: str | None = None,
     includes_indexer_sizing: bool = False,
     max_model_len: int | None = None,
-    default_fraction: float | None = None,
     mla: bool = False,
 ) -> MemorySettings:
     """The memory arithmetic of the engine build a start-up log ran, where the log states it.
@@ -150,18 +224,17 @@ def for_engine_build(
     SGLang (``build_date`` YYYY-MM-DD or ``includes_indexer_sizing`` for a branch that carries the change): before
     PR 11309 (merged 2025-10-09) ``profile_max_num_token`` divided the memory by the MLA latent's bytes alone
     while ``NSATokenToKVPool`` also allocates the indexer key per token, so V3.2's pool held 20% more tokens than
-    its fraction allowed ("KV size including index is actually 65.49 GB" for a logged 54.52 GB). From PR 10975 on
-    (builds dated 2025-09-27 or later) a launch that does not set ``mem_fraction_static`` gets
-    :func:`sglang_default_mem_fraction`, passed in as ``default_fraction`` by the caller that knows the GPU and
-    layout (None: the fraction is stated, or the build predates the heuristic).
+    its fraction allowed ("KV size including index is actually 65.49 GB" for a logged 54.52 GB). A launch that
+    does not set ``mem_fraction_static`` (``settings.default_fraction_rule`` set) gets the default of its build's
+    date, else its ``version``, else the current release's (:func:`fraction_rule_for`), which
+    :func:`default_fraction_on` resolves for the row's GPU and layout.
     """
     if engine == "vllm" and version is not None:
         settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
         if version >= VLLM_ALLOCATED_PEAK_FROM:
             settings = _non_torch_only(settings)
-    if engine == "sglang" and build_date is not None:
-        if not includes_indexer_sizing:
-            settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
-        if default_fraction is not None and build_date >= SGLANG_RESERVED_HEURISTIC_FROM:
-            settings = dataclasses.replace(settings, gpu_memory_utilization=default_fraction)
+    if engine == "sglang" and build_date is not None and not includes_indexer_sizing:
+        settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
+    if engine == "sglang" and settings.default_fraction_rule is not None:
+        settings = dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version, build_date))
     return settings

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .capacity import ReplicaEstimate, slo_capacity
+from .engine_releases import default_fraction_on
 from .layout import Layout
 from .memory import MemoryBreakdown, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
@@ -44,7 +45,8 @@ def replica_config(
     if problem is not None:
         raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
-    engine_memory = settings.memory.on_gpu(gpu)  # the engine's step budget on this GPU (vLLM: 2048 or 8192)
+    # the engine's step budget on this GPU (vLLM: 2048 or 8192) and its default fraction for this layout and GPU (SGLang)
+    engine_memory = default_fraction_on(settings.memory.on_gpu(gpu), gpu, tp, pp, attention_dp)
     memory = estimate_memory(
         model,
         gpu,

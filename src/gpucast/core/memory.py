@@ -51,6 +51,11 @@ class MemorySettings:
     # Whether the engine's pool sizing counts the DeepSeek Sparse Attention indexer key per token (it is allocated
     # either way): SGLang before PR 11309 sized the pool from the MLA latent alone (see for_engine_build).
     indexer_in_sizing: bool = True
+    # Where the fraction is the engine's default and that default follows the replica's layout and GPU (SGLang's
+    # mem_fraction_static; EngineSpec.default_fraction_rule): the rule of the release asked for, which
+    # core.engine_releases.default_fraction_on resolves per replica; None: gpu_memory_utilization holds as it is
+    # (given by the user or a row's notes, or an engine with one default)
+    default_fraction_rule: str | None = None
 
     @classmethod
     def for_engine(
@@ -73,6 +78,7 @@ class MemorySettings:
             memory_mode=engine.memory_mode,
             kv_reservation=engine.kv_reservation,
             large_gpu_budget=budget_rule,
+            default_fraction_rule=(engine.default_fraction_rule or None) if gpu_memory_utilization is None else None,
         )
 
     def on_gpu(self, gpu: GPUSpec) -> MemorySettings:

@@ -306,6 +306,10 @@ class EngineSpec:
     # prompt length) or refuses (vLLM: "max seq len ... is larger than the maximum number of tokens that can be
     # stored in KV cache")
     starts_with_short_kv: bool = False
+    # how the engine's default memory fraction follows the replica when the user sets none: "sglang" (its
+    # mem_fraction_static by release, TP and GPU memory: core.engine_releases.default_fraction_on); "" = one default
+    # (default_memory_fraction) on every GPU and layout
+    default_fraction_rule: str = ""
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known
     mla_moe_kernels_since: str = ""

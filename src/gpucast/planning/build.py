@@ -7,6 +7,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.cost import HOURS_PER_MONTH, cost_per_million_tokens
+from ..core.engine_releases import default_fraction_on
 from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
@@ -100,7 +101,9 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         peak_rps=fleet.planned_peak_rps,
     )
     return LLMCapacityPlan(
-        inputs=inputs,
+        # the fraction the plan's replica ran at: as given, else the engine's default for its layout and GPU (SGLang's
+        # follows both), which the exported launch then passes
+        inputs=dict(inputs, gpu_memory_utilization=replica_fraction(request, best)),
         model=_model_info(request),
         gpu_resources=resources,
         throughput=throughput,
@@ -247,6 +250,14 @@ def _lengths_assumption(request: ResolvedRequest) -> list[str]:
     ]
 
 
+def replica_fraction(request: ResolvedRequest, best: Candidate) -> float:
+    """The memory fraction the chosen replica was sized with (``core.inference.replica_config``): the one given,
+    else the engine's default on its GPU and layout (SGLang: by release, TP and GPU memory)."""
+    cfg = best.estimate.config
+    memory = request.settings.memory.on_gpu(cfg.gpu)
+    return default_fraction_on(memory, cfg.gpu, cfg.tp, cfg.pp, cfg.attention_dp).gpu_memory_utilization
+
+
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     eff = best.estimate.config.efficiency
     engine = loader.resolve_engine(request.options.engine)
@@ -259,7 +270,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
         f"prefill of up to {best.estimate.config.chunk_tokens:,} tokens a step, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
-        f"Engine reserves {s.memory.gpu_memory_utilization:.0%} of GPU memory; runtime overhead "
+        f"Engine reserves {replica_fraction(request, best):.0%} of GPU memory; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
         f"{_sequence_limit_text(s, best.estimate.config.gpu, best.estimate.config.attention_dp)}",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "

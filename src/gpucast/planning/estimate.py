@@ -158,7 +158,7 @@ def _replica(
 
 
 def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
-    fraction = request.gpu_memory_utilization or engine.default_memory_fraction
+    fraction = request.gpu_memory_utilization  # None: the engine's default (SGLang's follows the layout and GPU)
     needed = math.ceil(request.longest)
     return PlanSettings(
         **sequence_limits(engine, request.max_num_seqs, request.engine_version),

@@ -11,7 +11,6 @@ from ..core.engine_releases import (
     VLLM_V1_DEFAULT_FROM,
     for_engine_build,
     for_engine_release,
-    sglang_default_mem_fraction,
     vllm_v0_unchunked,
 )
 from ..core.memory import MemorySettings
@@ -56,11 +55,6 @@ def build_settings(
         includes_indexer_sizing="PR 11309" in engine,
         max_model_len=int(length.group(1)) if length else None,
         mla=mla,
-        default_fraction=None
-        if MEMORY_FRACTION.search(row.get("notes", ""))
-        else sglang_default_mem_fraction(
-            gpu.memory_gib * 1024, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1
-        ),
     )
 
 

@@ -180,7 +180,8 @@ def question(point: ServingPoint) -> tuple[LLMWorkloadInput, ModelConfig, GPUCon
         GPUConfig(gpu_type=gpu.id),
         ServingOptions(ttft_slo_ms=SLO_SLACK * (point.ttft_ms or 0.0), itl_slo_ms=SLO_SLACK * (point.itl_ms or 0.0),
                        safety_margin=margin, tp=point.tp, pp=point.pp, ep=ep, attention_dp=attention_dp, engine=engine_id,
-                       gpu_memory_utilization=memory.gpu_memory_utilization,
+                       # the fraction the notes state; none: the engine's default for the release and layout
+                       gpu_memory_utilization=None if memory.default_fraction_rule else memory.gpu_memory_utilization,
                        # the row's engine label states its release (core.engine_era); one that states none
                        # ("vLLM (CI build 9513; version not captured)") is the current engine, as a question
                        engine_version=release if parse_engine_version(release) else None,
