@@ -29,15 +29,7 @@ from gpucast.export import launch_for
 from gpucast.export.engine_args import LaunchOptions
 from gpucast.export.k8s import serving_manifests
 from gpucast.export.k8s_pods import K8sOptions
-
-
-def _flags(argv: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, word in enumerate(argv):
-        if word.startswith("--"):
-            nxt = argv[i + 1] if i + 1 < len(argv) else ""
-            out[word] = "" if nxt.startswith("--") else nxt
-    return out
+from test_export_engine_args import _flags
 
 
 def _draft_plan() -> dict:
