@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpucast.catalog.loader import load_engines, resolve_gpu, resolve_model
+from gpucast.core.engine_releases import replica_memory
 from gpucast.core.memory import MemorySettings, estimate_memory
 from gpucast.core.specs import GIB, GPUSpec, ModelSpec, Precision
 from gpucast.inputs.types import parse_precision
@@ -124,9 +125,11 @@ def fit_row(row: dict[str, str], *, from_logs: bool = False) -> RowFit:
     engine_id, settings, _ = engine_settings(row)
     engine = load_engines()[engine_id]
     model = engine.serves(model)
-    build = build_settings(row, engine_id, settings, gpu, int(row["tp"]), int(row["pp"]), 1)
+    build = build_settings(row, engine_id, settings)
     other_charge = build.overhead_gib(gpu.vendor) != settings.overhead_gib(gpu.vendor)  # vLLM 0.6.4+/V1: non-torch
-    settings = dataclasses.replace(build, runtime_overhead_by_vendor=())
+    # as the replica's engine runs them: its step budget on this GPU, its default fraction for the layout (SGLang)
+    replica = replica_memory(build, gpu, int(row["tp"]), int(row["pp"]), 1)
+    settings = dataclasses.replace(replica, runtime_overhead_by_vendor=())
     precision = parse_precision(row["precision"])
     kv_text = row["kv_precision"].strip()
     kv_precision = parse_precision(kv_text, "kv_precision") if kv_text else engine.default_kv_precision(precision)

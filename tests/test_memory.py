@@ -253,7 +253,7 @@ def test_start_up_rows_read_the_engine_build():
     vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
 
     def build(engine: str, notes: str = "", engine_id: str = "vllm", base: MemorySettings = vllm) -> MemorySettings:
-        return build_settings({"engine": engine, "notes": notes}, engine_id, base, gpu, 1, 1, 1)
+        return build_settings({"engine": engine, "notes": notes}, engine_id, base)
 
     legacy = build("vLLM v0.2.7 (docker vllm-openai v0.2.7)", "max_model_len default (32768)")
     assert legacy.max_batched_tokens == 32_768 and legacy.runtime_overhead_gib == vllm.runtime_overhead_gib

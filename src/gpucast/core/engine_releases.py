@@ -101,6 +101,14 @@ def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int
     return dataclasses.replace(settings, gpu_memory_utilization=fraction, default_fraction_rule=None)
 
 
+def replica_memory(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int) -> MemorySettings:
+    """``settings`` as one replica's engine runs them: the step budget the engine defaults to on ``gpu``
+    (:meth:`MemorySettings.on_gpu`: vLLM 2048 or 8192) and its default fraction for the GPU and layout
+    (:func:`default_fraction_on`: SGLang). What sizes the replica (``core.inference.replica_config``), what its plan
+    reports and what a start-up log is fitted against, from one place."""
+    return default_fraction_on(settings.on_gpu(gpu), gpu, tp, pp, attention_dp)
+
+
 def sglang_default_mem_fraction(
     gpu_mem_mib: float, *, tp: int, pp: int = 1, dp: int = 1, dp_attention: bool = False
 ) -> float:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .capacity import ReplicaEstimate, slo_capacity
-from .engine_releases import default_fraction_on
+from .engine_releases import replica_memory
 from .layout import Layout
 from .memory import MemoryBreakdown, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
@@ -46,7 +46,7 @@ def replica_config(
         raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
     # the engine's step budget on this GPU (vLLM: 2048 or 8192) and its default fraction for this layout and GPU (SGLang)
-    engine_memory = default_fraction_on(settings.memory.on_gpu(gpu), gpu, tp, pp, attention_dp)
+    engine_memory = replica_memory(settings.memory, gpu, tp, pp, attention_dp)
     memory = estimate_memory(
         model,
         gpu,

@@ -295,7 +295,6 @@ def estimate_memory(
     With attention data parallelism (``attention_dp`` = d groups of tp/d GPUs, ``core.layout``) each GPU holds a
     copy of its group's attention weights, and each group caches only its own sequences: the replica holds d
     groups' worth of tokens, each token's KV split over the tp/d GPUs of its group."""
-    settings = settings.on_gpu(gpu)  # the engine's step budget on this GPU sizes the activation peak
     layout = Layout(tp, pp, attention_dp=attention_dp)
     weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)

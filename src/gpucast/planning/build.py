@@ -7,7 +7,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.cost import HOURS_PER_MONTH, cost_per_million_tokens
-from ..core.engine_releases import default_fraction_on
+from ..core.engine_releases import replica_memory
 from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
@@ -254,8 +254,7 @@ def replica_fraction(request: ResolvedRequest, best: Candidate) -> float:
     """The memory fraction the chosen replica was sized with (``core.inference.replica_config``): the one given,
     else the engine's default on its GPU and layout (SGLang: by release, TP and GPU memory)."""
     cfg = best.estimate.config
-    memory = request.settings.memory.on_gpu(cfg.gpu)
-    return default_fraction_on(memory, cfg.gpu, cfg.tp, cfg.pp, cfg.attention_dp).gpu_memory_utilization
+    return replica_memory(request.settings.memory, cfg.gpu, cfg.tp, cfg.pp, cfg.attention_dp).gpu_memory_utilization
 
 
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:

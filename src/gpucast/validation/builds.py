@@ -14,7 +14,7 @@ from ..core.engine_releases import (
     vllm_v0_unchunked,
 )
 from ..core.memory import MemorySettings
-from ..core.specs import GPUSpec, ModelSpec
+from ..core.specs import ModelSpec
 
 # a memory fraction stated in a row's notes (``kv_fraction 0.95``, ``mem_frac 0.88``, ``gpu_memory_utilization 0.9``)
 MEMORY_FRACTION = re.compile(
@@ -29,17 +29,14 @@ def build_settings(
     row: dict[str, str],
     engine_id: str,
     memory: MemorySettings,
-    gpu: GPUSpec,
-    tp: int,
-    pp: int,
-    attention_dp: int,
     *,
     mla: bool = False,
 ) -> MemorySettings:
     """``memory`` with the arithmetic of the engine build a start-up row states (core.engine_releases.for_engine_build):
     a version in the engine column ("vLLM v0.2.7"; "V1" alone = the first V1 default, 0.8), a build date
     (YYYY-MM-DD; "PR 11309" for a branch carrying SGLang's indexer sizing), ``max_model_len`` from the notes, and
-    SGLang's default fraction for the GPU and layout where the notes state none; ``mla``: the row's model is
+    the rule of SGLang's default fraction where the notes state none (resolved per replica:
+    ``core.engine_releases.replica_memory``); ``mla``: the row's model is
     an MLA model (its V0 profiling budget, core.engine_releases.for_engine_release)."""
     engine = row.get("engine", "")
     version = parse_engine_version(engine)

@@ -213,9 +213,7 @@ def _add_row(
         max_seqs = max(1, min(max_seqs, requests // (num_gpus // (tp * pp))))  # requests per replica
     ep, attention_dp = row_layout(row, tp)
     if load == "startup":  # the KV cache the logged build computed (throughput rows: the engine's default policy)
-        memory = build_settings(
-            {**row, "engine": release}, engine_id, memory, gpu, tp, pp, attention_dp, mla=model.is_mla
-        )
+        memory = build_settings({**row, "engine": release}, engine_id, memory, mla=model.is_mla)
     else:  # the profiling budget of the release the engine label states (a V0 vLLM without chunked prefill)
         memory = release_settings({**row, "engine": release}, engine_id, memory, model)
     chunk = chunk_tokens(row)
