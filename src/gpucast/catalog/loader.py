@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.cost import PRICING_MODELS, TP_SPAN_MIN_INSTANCE_GPUS, InstancePrice, cheapest_fleet
+from ..core.cost import PRICING_MODELS, InstancePrice, cheapest_fleet
 from ..core.engine_era import engine_era, parse_engine_version
 from ..core.perf import Efficiency, EngineFactors
 
@@ -204,8 +204,8 @@ def pricing_hint(
     sold = [model for model in PRICING_MODELS if model != pricing and cheapest_fleet(offers, pricing=model, **shape)]
     if sold:
         return f" ({', '.join(clouds_)} sells it at {' or '.join(sold)} pricing: add --pricing {sold[0]})"
-    widest = max(offer.gpus for offer in offers)
-    if tp > widest and widest < TP_SPAN_MIN_INSTANCE_GPUS and tp > max(offer.nvlink_domain_gpus for offer in offers):
+    if not any(offer.hosts_tp_group(tp) for offer in offers):
+        widest = max(offer.gpus for offer in offers)
         return (f" ({', '.join(clouds_)} sells it in instances of at most {widest} GPU(s), and a TP={tp} group does "
                 "not span instances that small: pin --tp to fit one instance, or choose another GPU)")  # fmt: skip
     return ""

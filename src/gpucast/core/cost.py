@@ -90,6 +90,11 @@ class InstancePrice:
             "marketplace": self.marketplace_low_usd_h,
         }[pricing]
 
+    def hosts_tp_group(self, tp: int) -> bool:
+        """Whether a TP group of ``tp`` GPUs may run on instances of this type (``TP_SPAN_MIN_INSTANCE_GPUS``): inside
+        one instance, over whole multi-GPU nodes, or inside the NVLink domain the instances share."""
+        return tp <= self.gpus or self.gpus >= TP_SPAN_MIN_INSTANCE_GPUS or tp <= self.nvlink_domain_gpus
+
 
 @dataclass(frozen=True)
 class FleetCost:
@@ -211,7 +216,7 @@ def _fleets(
             continue
         if gpus_per_replica > price.gpus and not price.multi_node:
             continue
-        if tp > price.gpus and price.gpus < TP_SPAN_MIN_INSTANCE_GPUS and tp > price.nvlink_domain_gpus:
+        if not price.hosts_tp_group(tp):
             continue
         yield count * hourly, price, model, count, hourly
 
