@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
+from ..errors import InputError
 from .engine_options import disaggregation, disaggregation_note, moe, prefix_caching, speculative
 from .plan_file import EngineFlags, catalog_model, check_exportable, check_plan, engine_flags, is_stand_in, require_kind
 from .recheck import stated_cap_note
@@ -84,10 +85,56 @@ class EngineLaunch:
 
 
 def release_words(engine: EngineFlags) -> str:
-    """Says whether the release is gpucast's default (the current stable one) or an older one picked by hand."""
+    """Says whether the release is gpucast's default (the current stable one) or an older one (the plan's release
+    or ``--engine-version``)."""
     if not engine.releases or engine.version == engine.releases[0]:
         return "gpucast's default is the current stable release; --engine-version picks another"
-    return f"chosen with --engine-version; the current stable release is {engine.releases[0]}"
+    return f"the plan's release or --engine-version; the current stable release is {engine.releases[0]}"
+
+
+def _release_flags(
+    engine: str, planned_engine: str, planned_version: Any, options: LaunchOptions, warnings: list[str]
+) -> EngineFlags:
+    """The launch interface to write: ``--engine-version``'s release; else, for the plan's own engine, the release
+    the plan was sized for where gpucast holds its flags (a plan for vLLM 0.10.2 exported with 0.34's flags named
+    a release it was not sized for, without a word); else the current stable release, with a warning when the plan
+    names another one."""
+    if options.version is not None or not planned_version:
+        return engine_flags(engine, options.version)
+    current = engine_flags(engine, None)
+    try:
+        planned_id = engine_flags(planned_engine, None).id
+    except InputError:  # a plan for an engine without launch flags (NIM, LMDeploy): nothing to carry over
+        return current
+    if current.id != planned_id:  # another engine than the plan's: its current release
+        return current
+    try:
+        return engine_flags(engine, str(planned_version))
+    except InputError:
+        if str(planned_version).strip().lstrip("v") != current.version:
+            warnings.append(
+                f"the plan was sized for {current.name} {planned_version}, whose launch flags gpucast does not hold "
+                f"(it knows {', '.join(current.releases)}): these are {current.version}'s; check them against that "
+                "release's --help, or pass --engine-version"
+            )
+        return current
+
+
+def _step_budget(plan: dict[str, Any], flags: EngineFlags, notes: list[str]) -> int:
+    """The per-step token budget to launch with: the one the plan chunked its prefills by (``gpu_resources``
+    ``max_batched_tokens``: a vLLM V0 plan steps by 8,192 tokens, or by whole prompts without chunked prefill,
+    where the release's plain default is 2,048); for a plan file older than that field, the engine's default on the
+    plan's GPU at the plan's release (``loader.default_max_batched_tokens``)."""
+    inputs, res = plan["inputs"], plan["gpu_resources"]
+    engine, gpu = loader.resolve_engine(flags.id), loader.resolve_gpu(str(res["recommended_gpu_type"]))
+    planned = int(res.get("max_batched_tokens") or 0)
+    if planned <= 0:
+        return loader.default_max_batched_tokens(engine, inputs.get("engine_version"), gpu)
+    default = loader.default_max_batched_tokens(engine, flags.version, gpu)  # the exported release's own
+    if planned != default:
+        notes.append(f"step token budget {planned:,}: the one the plan was sized with ({flags.name} "
+                     f"{flags.version}'s default on {gpu.name} is {default:,})")  # fmt: skip
+    return planned
 
 
 def shell_words(argv: list[str], head: int) -> str:
@@ -203,11 +250,11 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     check_exportable(plan)
     inputs, res, thr = plan["inputs"], plan["gpu_resources"], plan["throughput"]
     planned_engine = str(inputs.get("engine") or "vllm")
-    flags = engine_flags(engine or planned_engine, options.version)
-    names = flags.flags
-    model = model_path(plan, options.served_model)
     notes: list[str] = []
     warnings: list[str] = []
+    flags = _release_flags(engine or planned_engine, planned_engine, inputs.get("engine_version"), options, warnings)
+    names = flags.flags
+    model = model_path(plan, options.served_model)
     if is_stand_in(plan) and not options.served_model:
         warnings.append(f"the plan's model is a --model-size stand-in ({plan['model'].get('name')}), not a checkpoint: "
                         "pass --served-model HF_ID with the model you will serve")  # fmt: skip
@@ -239,11 +286,7 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     add("max_model_len", str(int(inputs["context_window"])))
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
     _precision_args(plan, flags, model, add, config, notes, warnings)
-    budget = loader.default_max_batched_tokens(  # the step budget the plan chunked prefills by, on its GPU
-        loader.resolve_engine(flags.id),
-        inputs.get("engine_version"),
-        loader.resolve_gpu(str(res["recommended_gpu_type"])),
-    )
+    budget = _step_budget(plan, flags, notes)
     if names.get("chunked_prefill"):
         if flags.chunked_prefill_value == "max_batched_tokens":
             add("chunked_prefill", str(budget))

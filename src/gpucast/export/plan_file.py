@@ -77,7 +77,7 @@ _ADDED_LATER = frozenset({
     "expert_parallel", "attention_data_parallel", "context_parallel", "virtual_pipeline_stages",
     "planned_rps_per_replica", "planned_concurrency_per_replica", "capacity_ttft_ms", "capacity_itl_ms",
     "lowest_ttft_ms", "lowest_itl_ms", "ttft_at_slo_percentile_ms", "tpot_at_slo_percentile_ms",
-    "capacity_ttft_at_slo_percentile_ms", "capacity_tpot_at_slo_percentile_ms",
+    "capacity_ttft_at_slo_percentile_ms", "capacity_tpot_at_slo_percentile_ms", "max_batched_tokens",
 })  # fmt: skip
 # ``inputs`` and ``model`` are free-form in the schema: what every exporter and the report read without a default
 _READ_INPUTS = {"inference": ("requests_per_second", "avg_input_tokens", "avg_output_tokens", "context_window",

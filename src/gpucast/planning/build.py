@@ -62,6 +62,7 @@ def build_plan(request: ResolvedRequest, ranked: list[Candidate], *, inputs: dic
         max_concurrent_sequences=cfg.max_sequences,
         expert_parallel=cfg.ep,
         attention_data_parallel=cfg.attention_dp,
+        max_batched_tokens=cfg.chunk_tokens,
     )
     rps = point.requests_per_s
     throughput = ThroughputMetrics(

@@ -33,6 +33,9 @@ class GPUResources:
     max_concurrent_sequences: int  # per replica, from KV cache and engine caps
     expert_parallel: int = 1  # MoE: expert-parallel groups among the TP GPUs (1 = experts tensor-parallel)
     attention_data_parallel: int = 1  # MoE: attention data-parallel groups among the TP GPUs (1 = none)
+    # the per-step token budget the plan chunked prefills by (vLLM max_num_batched_tokens, SGLang
+    # chunked_prefill_size...): what its export launches with; 0 in plan files written before the field
+    max_batched_tokens: int = 0
 
 
 @dataclass
