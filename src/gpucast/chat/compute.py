@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import agent
+from . import agent, token_volume
 from .questions import DEFAULT_PEAK, DEFAULTS
 from .values import Values
 
@@ -41,6 +41,9 @@ def effective(answers: Values) -> Values:
     """Answers with defaults filled in and derived values: peak from a peak rate, LLM calls x rate (an agent's
     defaults are its task shape's: ``agent.AGENT_DEFAULTS``)."""
     values = {**DEFAULTS, **(agent.AGENT_DEFAULTS if agent.is_agent(answers) else {}), **answers}
+    if not {"rps", "peak_rps"} & set(answers) and not agent.is_agent(answers):  # "50M tokens a day"
+        derived = token_volume.requests_per_s(answers, float(values["input_tokens"]), float(values["output_tokens"]))
+        values["rps"] = values["rps"] if derived is None else derived
     multiplier = float(answers.get("peak_multiplier", DEFAULT_PEAK))
     if "peak_rps" in answers:
         if "rps" in answers and answers["rps"] > 0:
@@ -202,9 +205,9 @@ _TRAINING = (
     "history",
     "horizon",
 )
-UNUSED = {"forecast": ("model_size", "rps", "peak_rps", "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
+UNUSED = {"forecast": ("model_size", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
                        "budget_usd"),
-          "training": ("rps", "peak_rps", "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
+          "training": ("rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
                        "history", "horizon"),
           "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip
 

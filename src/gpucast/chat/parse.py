@@ -27,6 +27,7 @@ from .numbers import (
     stated_count,
 )
 from .serving_terms import deployment, stated_percentile
+from .token_volume import token_volume, without_volumes
 from .training_terms import training_terms
 from .values import UNSURE, Values
 
@@ -143,6 +144,8 @@ def _extract(text: str) -> Values:
 
 def _rates(low: str) -> Values:
     out: Values = {}
+    volume = token_volume(low)
+    low = without_volumes(low)  # "daily volume of 40M tokens" was 40 requests a day
     short = {"rps": 1.0, "qps": 1.0, "req/s": 1.0, "r/s": 1.0, "rpm": 60.0, "qpm": 60.0, "rph": 3600.0, "rpd": 86400.0}
     seen: dict[str, list[float]] = {}
     spans: dict[str, tuple[int, int]] = {}  # where each rate that was kept is said
@@ -216,6 +219,10 @@ def _rates(low: str) -> Values:
     if "rps" in out and not {"peak_rps", "peak_multiplier"} & set(out) and (bare_peak := re.search(bare_form, low)):
         out["peak_rps"] = _num(bare_peak)  # "requests per second 20, peak 60": dropped before; its unit is a guess
         out[UNSURE] = [*out.get(UNSURE, []), f"I read {bare_peak[0]!r} as a peak of {_num(bare_peak):g} requests/s"]
+    if not {"rps", "peak_rps"} & set(out):  # "50M tokens a day": a request rate once the request shape is known
+        out.update(volume)
+    elif volume:
+        out[UNSURE] = [*out.get(UNSURE, []), "you gave a request rate and a token volume; I used the request rate"]
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]
         if grown[1]:
@@ -253,6 +260,7 @@ def _is_llm_calls(low: str, start: int) -> bool:
 
 def _tokens(low: str) -> Values:
     out: Values = {}
+    low = without_volumes(low)  # "5M output tokens a day" is a load, not a length
     tok = r"(?:\s*(?:tokens?|toks?))?"
     pair = re.search(rf"{numbered('a')}{tok}\s*(?:/|in\s*(?:,|and|/)?|input\s*(?:,|and|/)?)\s*"
                      rf"{numbered('b')}{tok}\s*(?:out|output)?", low)  # fmt: skip

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import agent, names
+from . import agent, names, token_volume
 from .corrections import without_leading
 from .errors import AnswerError
 from .normalize import normalize
@@ -264,7 +264,7 @@ QUESTIONS: tuple[Question, ...] = (
              "side; GPUs grow roughly in proportion. For an agent, every task makes several LLM calls.",
              "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day', '2 tasks per second'",
              read_rps, _rps_default, _rps_shown, _intent_is("inference", "compare"),
-             done=lambda a: "rps" in a or "peak_rps" in a, ask=_rps_text),
+             done=lambda a: "rps" in a or "peak_rps" in a or token_volume.stated(a) is not None, ask=_rps_text),
     Question("peak", PEAK_TEXT, "GPUs are sized for the busiest hour, not the average: a fleet for 2x the average "
              "costs about 2x. Planning at the average would breach the latency target every day at peak.",
              "'3x', '2 to 3 times', 'double', 'flat', '60 rps at peak'", read_peak, _peak_default,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import agent, llm
+from . import agent, llm, token_volume
 from .errors import AnswerError
 from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
@@ -31,7 +31,7 @@ You can answer several questions at once, e.g. "serve llama 3 70b on H100s on aw
 WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press Enter to accept the default in "
            "[brackets]; type 'help' for commands.")  # fmt: skip
 # the answers each question owns (removed together by ``back``)
-OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud", "gpus"), "rps": ("rps", "peak_rps"),
+OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud", "gpus"), "rps": ("rps", "peak_rps", *token_volume.KEYS.values()),
          "peak": ("peak_multiplier", "peak_rps"),
          "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
          "agent_shape": agent.SHAPE_KEYS}  # fmt: skip

@@ -6,7 +6,7 @@ answers the goal's command cannot use ("Not used:").
 from __future__ import annotations
 
 from ..wording import counted, rate
-from . import agent, names
+from . import agent, names, token_volume
 from .budget import budget_text
 from .compute import effective, unused_answers
 from .questions import INTENTS
@@ -26,6 +26,9 @@ def describe(values: Values, context: Values | None = None) -> str:
 
 
 def _value_text(key: str, value: object, values: Values) -> str | None:
+    volumes = {token_key: kind for kind, token_key in token_volume.KEYS.items()}
+    if key in volumes and isinstance(value, (int, float)):  # "50M tokens a day (prompts + answers)"
+        return token_volume.shown(volumes[key], float(value))
     unit = "agent tasks/s" if agent.is_agent(values) else "requests/s"
     formats = {
         "intent": lambda v: f"goal: {INTENTS.get(str(v), v)}",
@@ -116,6 +119,10 @@ def summary_lines(answers: Values) -> list[str]:
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
+    if not {"rps", "peak_rps"} & set(answers) and (volume := token_volume.stated(answers)) is not None:
+        per_request = {"total": f"{int(v['input_tokens'] + v['output_tokens']):,}", "input": f"{int(v['input_tokens']):,}",
+                       "output": f"{int(v['output_tokens']):,}"}[volume[0]]  # fmt: skip
+        load += f" ({token_volume.shown(*volume, bracket=False)}, / {per_request} tokens per request)"
     if "growth_rate" in answers:  # the planned peak grows by it (--growth-rate)
         grown = v["rps"] * v["peak_multiplier"] * (1 + float(answers["growth_rate"]) / 100)
         load += f", +{float(answers['growth_rate']):g}% growth = {rate(grown)} {unit} planned"

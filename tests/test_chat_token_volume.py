@@ -1,0 +1,66 @@
+"""Load stated as a token volume ("50M tokens a day", "300k TPM"): read, turned into a request rate by the request
+shape, and planned as the CLI plans that rate (the real ``gpucast chat`` and ``gpucast inference``). Before
+2026-12-08 the volume was ignored (the default 10 requests/s planned), "daily volume of 40M tokens" was 40
+requests a day and "5M output tokens a day" a refused 5,000,000-token answer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gpucast.chat.parse import extract
+from gpucast.chat.token_volume import requests_per_s, shown
+from test_chat_session import chat, cli_json
+
+SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("serve qwen3 32b, about 50 million tokens per day", {"total_tokens_per_s": 50e6 / 86_400}),
+        ("2b tokens a month", {"total_tokens_per_s": 2e9 / (86_400 * 30.4375)}),
+        ("300k tpm", {"total_tokens_per_s": 300e3 / 60}),
+        ("daily volume of 40m tokens", {"total_tokens_per_s": 40e6 / 86_400}),
+        ("5m output tokens a day", {"output_tokens_per_s": 5e6 / 86_400}),
+        ("we process 10 million prompt tokens per day", {"input_tokens_per_s": 10e6 / 86_400}),
+    ],
+)
+def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[str, float]) -> None:
+    found = extract(text)
+    assert set(found) - {"intent", "model"} == set(expected)  # no rps, no input/output tokens beside it
+    for key, value in expected.items():
+        assert found[key] == pytest.approx(value, rel=1e-3)
+
+
+def test_a_speed_per_second_stays_a_latency_target_and_a_stated_rate_wins() -> None:
+    assert extract("50 tokens per second per user") == {"itl_ms": 20.0}
+    both = extract("20 rps and 50m tokens a day")
+    assert both["rps"] == 20.0 and "total_tokens_per_s" not in both
+    assert any("token volume" in reason for reason in both["_unsure"])
+
+
+def test_the_rate_follows_the_request_shape() -> None:
+    answers = {"total_tokens_per_s": 2500.0}
+    assert requests_per_s(answers, 2000, 500) == pytest.approx(1.0)
+    assert requests_per_s({"output_tokens_per_s": 500.0}, 2000, 500) == pytest.approx(1.0)
+    assert requests_per_s({"input_tokens_per_s": 500.0}, 2000, 500) == pytest.approx(0.25)
+    assert requests_per_s({}, 2000, 500) is None
+    assert shown("total", 50e6 / 86_400) == "50M tokens a day (prompts + answers)"
+
+
+def test_a_daily_token_volume_is_planned_as_the_cli_plans_its_rate(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    script = ["serve qwen3 32b on H100 on aws, about 50 million tokens per day", "", "2k in 500 out", "", "yes",
+              f"json {out}", "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "50M tokens a day, prompts + answers, / 2,500 tokens per request" in result.stdout
+    plan = json.loads(out.read_text())
+    rate = 50e6 / 86_400 / 2500
+    assert plan["inputs"]["requests_per_second"] == pytest.approx(rate, rel=1e-5)  # the plan file keeps 6 digits
+    cli = cli_json("inference", "--model", "qwen3-32b", "--gpu", "H100", "--cloud", "aws", "--rps", repr(rate),
+                   "--input-tokens", "2000", "--output-tokens", "500")  # fmt: skip
+    for section in SECTIONS:
+        assert plan[section] == cli[section], section
