@@ -278,6 +278,13 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--concurrency", type=float, help="requests in flight across all replicas (closed loop)")
     load.add_argument("--request-rate", type=float, help="Poisson arrivals, requests/s across all replicas (open loop)")
     load.add_argument("--max-throughput", action="store_true", help="as many requests as the KV cache allows")
+    load.add_argument("--slo-capacity", action="store_true", help="the most traffic the deployment serves within the "
+                      "SLOs below: the largest request rate meeting them, as `inference` sizes replicas")  # fmt: skip
+    slos = parser.add_argument_group("SLOs (with --slo-capacity)")
+    slos.add_argument("--ttft-slo-ms", type=float, help="time-to-first-token target, ms (default 2000)")
+    slos.add_argument("--itl-slo-ms", type=float, help="token latency target, ms (default 100; at a percentile the "
+                      "per-request TPOT's)")  # fmt: skip
+    slos.add_argument("--slo-percentile", help="statistic the targets bound: mean, 50, 90, 95 or 99 (default 99)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -286,6 +293,8 @@ def request_from_args(args: argparse.Namespace) -> Any:
 
     if args.max_throughput:
         load, value = "max-throughput", None
+    elif args.slo_capacity:
+        load, value = "slo-capacity", None
     elif args.concurrency is not None:
         load, value = "concurrency", args.concurrency
     else:
@@ -324,4 +333,7 @@ def request_from_args(args: argparse.Namespace) -> Any:
         acceptance_rate=args.acceptance_rate,
         draft_model="mtp" if args.draft_model is None else args.draft_model,
         cached_input_tokens=args.cached_input_tokens,
+        ttft_slo_ms=args.ttft_slo_ms,
+        itl_slo_ms=args.itl_slo_ms,
+        slo_percentile=args.slo_percentile,
     )

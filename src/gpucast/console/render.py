@@ -361,6 +361,20 @@ def _gpus(count: int, gpu: str) -> str:
     return f"{count} x {gpu}" if count > 1 else f"1 {gpu}"
 
 
+def _capacity_words(r: Any) -> str:
+    """ " : the most within the SLOs (p99 TTFT <= 2000 ms, TPOT <= 100 ms; limited by itl)" for --slo-capacity."""
+    if not getattr(r, "slo_limit", ""):
+        return ""
+    slo = r.inputs
+    stat = (
+        "mean" if str(slo.get("slo_percentile") or "99") in ("mean", "avg") else f"p{slo.get('slo_percentile') or 99}"
+    )
+    ttft, itl = slo.get("ttft_slo_ms") or 2000.0, slo.get("itl_slo_ms") or 100.0
+    token = "ITL" if stat == "mean" else "TPOT"
+    return (f": the most within the SLOs ({stat} TTFT <= {ttft:,.0f} ms, {token} <= {itl:,.1f} ms; "
+            f"limited by {r.slo_limit})")  # fmt: skip
+
+
 def estimate(r: Any) -> None:
     shard = Layout(r.tp, r.pp, r.ep, r.attention_dp).label()
     console.print(
@@ -375,7 +389,7 @@ def estimate(r: Any) -> None:
                 ("Concurrency", f"{r.concurrency:,.1f} requests in flight"),
                 ("Output tokens/s", f"{r.output_tokens_per_s:,.0f} ({r.output_tokens_per_s_per_gpu:,.0f} per GPU)"),
                 ("Total tokens/s", f"{r.total_tokens_per_s:,.0f} (input + output)"),
-                ("Requests/s", f"{r.requests_per_s:,.3f}"),
+                ("Requests/s", f"{r.requests_per_s:,.3f}" + _capacity_words(r)),
                 ("TTFT / ITL / E2E", f"{r.ttft_ms:,.0f} ms / {r.itl_ms:.1f} ms / {r.e2e_ms:,.0f} ms"),
                 ("Bound", r.bound),
                 ("KV cache", f"{r.kv_cache_tokens:,} tokens per replica, up to {r.max_concurrent_sequences} sequences"),

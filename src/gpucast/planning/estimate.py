@@ -15,6 +15,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..core.agent_search import add_proposer
+from ..core.capacity import ReplicaEstimate, slo_capacity
 from ..core.engine_era import parse_engine_version
 from ..core.engine_releases import for_engine_release
 from ..core.inference import replica_config
@@ -71,6 +72,8 @@ class EstimateResult:
     attention_dp: int = 1  # attention data-parallel groups
     # ttft_p50_ms ... e2e_p99_ms (core.tails; issue 21): percentiles beside the means, flattened into the JSON
     percentiles: dict[str, float] = field(default_factory=dict)
+    # load "slo-capacity": what stops the rate from growing (itl, ttft, kv-cache, max-num-seqs...); "" otherwise
+    slo_limit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -186,12 +189,16 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
         if spec.num_heads % tp == 0 and request.num_gpus % (tp * request.pp) == 0 and layout.problem(spec) is None:
             largest = tp
             try:
-                cfg, _, _ = _replica(request, spec, gpu, engine, precision, kv, tp)
+                cfg, memory, kv_limited = _replica(request, spec, gpu, engine, precision, kv, tp)
             except InfeasibleError:
                 cfg = None
             if cfg is not None:
                 replicas = request.num_gpus // (tp * request.pp)
-                tokens = run_load(cfg, request, replicas).output_tokens_per_s * replicas
+                if request.load == "slo-capacity":  # the most traffic within the SLOs; a TP missing them serves none
+                    found = _slo_capacity(cfg, memory, kv_limited, request)
+                    tokens = found.capacity.output_tokens_per_s * replicas if found.meets_slo else 0.0
+                else:
+                    tokens = run_load(cfg, request, replicas).output_tokens_per_s * replicas
                 if best is None or tokens > best[0] * 1.0001:
                     best = (tokens, tp)
         tp *= 2
@@ -215,10 +222,40 @@ def run_load(cfg: ReplicaConfig, request: EstimateRequest, replicas: int) -> Ope
     )
 
 
+def _slo_capacity(cfg: ReplicaConfig, memory: Any, kv_limited: int, request: EstimateRequest) -> ReplicaEstimate:
+    """The planner's capacity search (``core.capacity.slo_capacity``) on this replica at the request's SLOs: the
+    largest open-loop rate whose point meets them, the same number a plan of this configuration reports."""
+    return slo_capacity(
+        cfg, memory, kv_limited, _settings(request, loader.resolve_engine(request.engine), cfg.model),
+        input_tokens=request.input_tokens, output_tokens=request.output_tokens, slo=request.slo,
+        cached_input_tokens=float(request.cached_input_tokens), lengths=request.lengths,
+    )  # fmt: skip
+
+
+def _infeasible(found: ReplicaEstimate, request: EstimateRequest) -> InfeasibleError:
+    """No load meets the SLOs: even a request alone misses one (what it reaches, against the targets)."""
+    slo, lone = request.slo, found.lowest or found.capacity
+    ttft, itl, _ = slo.latencies(lone)
+    stat = "mean" if slo.percentile == "mean" else f"p{slo.percentile}"
+    return InfeasibleError(
+        f"no load meets the SLOs on this deployment: a request alone reaches TTFT {ttft * 1e3:,.0f} ms and "
+        f"{'ITL' if slo.percentile == 'mean' else 'TPOT'} {itl * 1e3:,.1f} ms ({stat}) against targets of "
+        f"{slo.ttft_ms:,.0f} ms and {slo.itl_ms:,.1f} ms; loosen them or give a faster deployment (more TP, FP8, "
+        "another GPU: `gpucast inference` searches them)"
+    )
+
+
 def estimate(request: EstimateRequest) -> EstimateResult:
     """Throughput and latency of a fixed deployment under a fixed load."""
     cfg, memory, kv_limited, replicas, precision_note = _build_replica(request)
-    point = run_load(cfg, request, replicas)
+    limit = ""
+    if request.load == "slo-capacity":
+        found = _slo_capacity(cfg, memory, kv_limited, request)
+        if not found.meets_slo:
+            raise _infeasible(found, request)
+        point, limit = found.capacity, found.limit
+    else:
+        point = run_load(cfg, request, replicas)
     bound = point.step.bound
     if point.concurrency >= cfg.max_sequences:
         bound = "kv-capacity" if kv_limited <= cfg.max_sequences else "max-num-seqs"
@@ -290,6 +327,7 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         ep=cfg.ep,
         attention_dp=cfg.attention_dp,
         percentiles=_percentiles(cfg, point, request),
+        slo_limit=limit,
     )
 
 

@@ -10,21 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.engine_era import check_engine_version
-from ..core.percentiles import LengthProfile
+from ..core.percentiles import LengthProfile, check_percentile
+from ..core.workload import SLO
 from ..errors import InputError
 from ..inputs.length_profile import resolve_length_profile
 from ..inputs.numbers import check_fraction, check_positive, plain_numbers, whole
 from ..inputs.types import check_speculation, parse_precision
 
-LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch")
+LOADS = ("concurrency", "request-rate", "max-throughput", "static-batch", "slo-capacity")
+# slo-capacity's targets where none is given: the planner's (core.workload.SLO; p99, as inputs.types.ServingOptions)
+DEFAULT_TTFT_SLO_MS, DEFAULT_ITL_SLO_MS, DEFAULT_SLO_PERCENTILE = 2000.0, 100.0, "99"
 DEFAULT_PRECISION = "BF16"  # `estimate`'s weights without --precision when the checkpoint is not quantized (unchanged)
 
 
 @dataclass
 class EstimateRequest:
     """A fixed deployment and load. ``load_value`` is requests in flight (concurrency, across all
-    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch). Token counts are whole
-    numbers of at least 1 (a whole float such as 500.0 is taken as that int)."""
+    replicas), requests/s (request-rate, across all replicas), or the batch (static-batch). ``slo-capacity`` takes no
+    value: the load is the largest request rate the deployment serves within the SLO fields (the planner's capacity
+    search on this one deployment: "how much traffic do my 8 H100s take?"). Token counts are whole numbers of at
+    least 1 (a whole float such as 500.0 is taken as that int)."""
 
     gpu: str
     num_gpus: int
@@ -57,6 +62,10 @@ class EstimateRequest:
     # prompt tokens per request served from the prefix cache (an agent's repeated context, a shared system prompt):
     # only the rest is prefilled, as the planner's agent plans count it
     cached_input_tokens: float = 0.0
+    # the targets of load="slo-capacity" (None: the planner's defaults, DEFAULT_*); refused with any other load
+    ttft_slo_ms: float | None = None
+    itl_slo_ms: float | None = None
+    slo_percentile: str | None = None
 
     def __post_init__(self) -> None:
         plain_numbers(self)
@@ -95,7 +104,12 @@ class EstimateRequest:
         check_positive("--output-tokens", self.output_tokens, integer=True, upper=1_000_000)
         if self.load not in LOADS:
             raise InputError(f"load {self.load!r} is not one of {', '.join(LOADS)}")
-        if self.load != "max-throughput":
+        self._check_slos()
+        if self.load == "slo-capacity":
+            if self.load_value is not None:
+                raise InputError(f"load_value {self.load_value!r} is not used by slo-capacity (the load is the largest "
+                                 "rate meeting the SLOs): leave it out")  # fmt: skip
+        elif self.load != "max-throughput":
             if self.load_value is None:
                 raise InputError(f"--{self.load} needs a value")
             check_positive(f"--{self.load}", self.load_value, upper=1e7)
@@ -143,6 +157,32 @@ class EstimateRequest:
                 f"({self.input_tokens}): at least one prompt token is prefilled"
             )
         self._check_parallelism()
+
+    @property
+    def slo(self) -> SLO:
+        """The latency targets of ``slo-capacity`` (the planner's defaults where a field is None)."""
+        return SLO(
+            ttft_ms=DEFAULT_TTFT_SLO_MS if self.ttft_slo_ms is None else float(self.ttft_slo_ms),
+            itl_ms=DEFAULT_ITL_SLO_MS if self.itl_slo_ms is None else float(self.itl_slo_ms),
+            percentile=check_percentile(DEFAULT_SLO_PERCENTILE if self.slo_percentile is None else self.slo_percentile),
+        )
+
+    def _check_slos(self) -> None:
+        """The SLO fields bound the slo-capacity search; with another load they would be ignored without a word."""
+        given = [flag for flag, value in (("--ttft-slo-ms", self.ttft_slo_ms), ("--itl-slo-ms", self.itl_slo_ms),
+                                          ("--slo-percentile", self.slo_percentile)) if value is not None]  # fmt: skip
+        if given and self.load != "slo-capacity":
+            raise InputError(f"{', '.join(given)} bound --slo-capacity (the largest rate within the SLOs); "
+                             f"--{self.load} takes no latency target")  # fmt: skip
+        if self.ttft_slo_ms is not None:
+            check_positive("--ttft-slo-ms", self.ttft_slo_ms, upper=1e7)
+        if self.itl_slo_ms is not None:
+            check_positive("--itl-slo-ms", self.itl_slo_ms, upper=1e6)
+        if self.slo_percentile is not None:
+            try:
+                check_percentile(self.slo_percentile)
+            except ValueError as error:
+                raise InputError(f"--slo-percentile {error}") from error
 
     def _check_parallelism(self) -> None:
         """A replica spans TP x PP GPUs, so --num-gpus must hold a whole number of them (at least one)."""

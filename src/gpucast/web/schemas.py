@@ -276,7 +276,7 @@ class EstimateBody(_Body):
         None, gt=0, le=1_000_000, description="a whole number (500.0 is read as 500); required without length_profile"
     )
     length_profile: ProfileName | None = None
-    load: Literal["concurrency", "request-rate", "max-throughput", "static-batch"] = "max-throughput"
+    load: Literal["concurrency", "request-rate", "max-throughput", "static-batch", "slo-capacity"] = "max-throughput"
     load_value: float | None = Field(None, gt=0, le=1e7)
     tp: int | None = Field(None, gt=0, le=64)
     pp: int = Field(1, gt=0, le=64)
@@ -297,6 +297,9 @@ class EstimateBody(_Body):
     cached_input_tokens: float = Field(
         0.0, ge=0, le=10_000_000, description="prompt tokens per request from the prefix cache (the rest is prefilled)"
     )
+    ttft_slo_ms: float | None = Field(None, gt=0, le=1e7, description="load slo-capacity: TTFT target (default 2000)")
+    itl_slo_ms: float | None = Field(None, gt=0, le=1e6, description="load slo-capacity: token latency target (100)")
+    slo_percentile: str | None = Field(None, max_length=10, description="load slo-capacity: mean, 50, 90, 95, 99 (99)")
 
     @model_validator(mode="after")
     def _lengths(self) -> EstimateBody:
