@@ -309,3 +309,23 @@ def test_rows_say_saturated_where_the_estimate_at_r_has_no_steady_state():
     assert done.returncode == 0, done.stderr
     cells = done.stdout.split()
     assert "inf" not in cells and "saturated" in cells
+
+
+def test_default_files_ask_the_unfitted_open_loop_tables_without_fitting_them():
+    """Issue 17: open-loop tables added for the plan check live in ``data/benchmarks/unfitted/`` (never read by
+    ``scripts/calibrate.py``); ``validate --plans`` reads them by default, and ``percentiles/`` (issue 21's held-out
+    tail check) stays out. DataCrunch's SGLang sweeps give four loaded points (the two highest rates of each table)."""
+    import csv
+
+    from gpucast.validation.plans import REPO, default_files
+
+    folder = REPO / "data" / "benchmarks"
+    files = default_files()
+    assert folder / "unfitted" / "datacrunch_h200_llama_sglang.csv" in files
+    assert not any("percentiles" in f.parts for f in files)
+    for fitted in folder.glob("*.csv"):
+        with fitted.open(newline="", encoding="utf-8") as handle:
+            assert all(r["source"] != "datacrunch-h200-llama-sglang-2024-12" for r in csv.DictReader(handle))
+    report = validate_plans([folder / "unfitted" / "datacrunch_h200_llama_sglang.csv"])
+    assert sorted(r.load_value for r in report.results) == [4, 8, 8, 16]
+    assert all(r.slo_percentile == "50" for r in report.results)  # the source publishes medians

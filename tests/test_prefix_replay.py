@@ -86,6 +86,7 @@ def test_percentile_table_prints_every_source_and_the_signed_ttft_rows(capsys) -
     signed = [line for line in out.splitlines() if "| ttft_p" in line]
     # the TTFT p50/p90/p95/p99 rows of the nine sources: the first four (8 + 4 + 20 + 24), then AccelMark (25 points x
     # p50/p90/p99), SGLang v0.3.0 (4 medians) and the Qwen3-30B-A3B point (median, P99); since 2026-12-07 the RTX 3090
-    # comparison (18 runs x p50/p90/p99) and the DeepSeek-R1 L20 point (median, P99)
-    assert len(signed) == 8 + 4 + 20 + 24 + 75 + 4 + 2 + 54 + 2
+    # comparison (18 runs x p50/p90/p99) and the DeepSeek-R1 L20 point (median, P99); then the vLLM 0.7.3 A100 PCIe
+    # TP4 run (2 rates x median, P99)
+    assert len(signed) == 8 + 4 + 20 + 24 + 75 + 4 + 2 + 54 + 2 + 4
     assert sum("(replay)" in line for line in signed) == 21  # the H200 sweep's 7 replayed rates x 3 TTFT percentiles

@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         "file",
         nargs="*",
         help="measurements CSV (columns of data/benchmarks/*.csv or data/benchmarks/training/*.csv); with --plans "
-        "any number of inference CSVs, default: a checkout's data/benchmarks/*.csv (and the calibration set beside it "
-        "when present)",
+        "any number of inference CSVs, default: a checkout's data/benchmarks/*.csv and data/benchmarks/unfitted/*.csv "
+        "(and the calibration set beside it when present)",
     )
     validate.add_argument(
         "--plans", action="store_true", help="plan-level validation: planned vs needed GPUs per loaded serving point"

@@ -72,10 +72,13 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def default_files() -> list[Path]:
-    """The repository's serving data, as ``scripts/calibrate.py`` reads it: ``../shared/calibration/inference.csv``
-    and ``data/benchmarks/*.csv`` of the checkout (missing ones skipped; none at all is an InputError)."""
+    """The repository's serving data: what ``scripts/calibrate.py`` fits (``../shared/calibration/inference.csv``,
+    ``data/benchmarks/*.csv``) and the published tables kept out of the fit (``data/benchmarks/unfitted/*.csv``),
+    so an open-loop table added for the plan check is asked without being fitted on (missing files skipped; none at
+    all is an InputError). ``percentiles/`` stays out: its sources are the held-out tail check of issue 21."""
     candidates = [REPO.parent / "shared" / "calibration" / "inference.csv"]
     candidates += sorted((REPO / "data" / "benchmarks").glob("*.csv"))
+    candidates += sorted((REPO / "data" / "benchmarks" / "unfitted").glob("*.csv"))
     found = [p for p in candidates if p.is_file()]
     if not found:
         raise InputError("no serving data found next to this installation: give CSV files to `validate --plans`")
