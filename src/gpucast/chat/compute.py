@@ -205,11 +205,11 @@ _TRAINING = (
     "history",
     "horizon",
 )
-UNUSED = {"forecast": ("model_size", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
+UNUSED = {"forecast": ("owned_gpus", "model_size", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
                        "budget_usd"),
-          "training": ("rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
+          "training": ("owned_gpus", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
                        "history", "horizon"),
-          "inference": _TRAINING, "compare": _TRAINING}  # fmt: skip
+          "inference": _TRAINING, "compare": (*_TRAINING, "owned_gpus")}  # fmt: skip
 
 
 def unused_answers(answers: Values) -> Values:

@@ -20,6 +20,7 @@ from ..errors import GpucastError, InputError
 from . import compute
 from .budget import compare_budget_line, serving_budget_line, training_budget_line
 from .explain import explain_inference, explain_training
+from .owned import owned_fleet_line
 from .session import WELCOME, Channel, Quit, Session
 
 NEXT_PROMPT = ("\nWhat next? 'save' (to the plan history), 'json [FILE]', 'markdown [FILE]', 'compare' (every GPU and "
@@ -109,6 +110,8 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     lines = explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan))
     if "budget_usd" in answers:
         lines.append(serving_budget_line(answers, outcome.plan, options))
+    if "owned_gpus" in answers:
+        lines.append(owned_fleet_line(answers, outcome.plan))
     _paragraphs(session, lines)
     return outcome
 

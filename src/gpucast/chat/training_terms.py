@@ -68,16 +68,23 @@ def training_terms(low: str) -> Values:
     return out
 
 
+def gpu_count(low: str) -> float | None:
+    """The GPUs a message says there are: "on 2 A100s", "8x a100 80gb", "1 gpu", "on a single L40S", "we have 8
+    H100s" (a count right before a GPU word); None when none is said. A non-positive count is kept for the limit
+    check (``values.LIMITS``) to refuse with what is accepted."""
+    for count in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
+                             low):  # fmt: skip
+        if re.match(r"gpus?\b|cards?\b", count["what"]) or names.find_gpus(count["what"]):
+            return stated_count(float(count["n"]) if count["n"].isdigit() else 1.0)
+    return None
+
+
 def _training_fleet(low: str) -> Values:
     """The GPUs a fine-tune may use ("on 2 A100s", "with 8 GPUs": ``--num-gpus``) and the time it must finish in
     ("deadline 24 hours", "done within 2 days": ``--deadline-hours``), both read by nothing before 2026-12-07."""
     out: Values = {}
-    # "on 2 A100s", "8x a100 80gb", "1 gpu", "on a single L40S": a count right before a GPU word
-    for count in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
-                             low):  # fmt: skip
-        if re.match(r"gpus?\b|cards?\b", count["what"]) or names.find_gpus(count["what"]):
-            out["num_gpus"] = stated_count(float(count["n"]) if count["n"].isdigit() else 1.0)
-            break
+    if (count := gpu_count(low)) is not None:
+        out["num_gpus"] = count
     deadline = re.search(rf"(?:deadline|within|in under|in less than|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
                          rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
                          r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip

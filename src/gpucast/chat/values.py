@@ -77,6 +77,7 @@ LIMITS: dict[str, Limit] = {
         "the global batch (--global-batch-size)", 1, 10_000_000, whole=True, closed=True, unit=" sequences"
     ),
     "num_gpus": Limit("the GPUs of a fine-tune (--num-gpus)", 1, 100_000, whole=True, closed=True),
+    "owned_gpus": Limit("the GPUs you have", 1, 100_000, whole=True, closed=True),
     "deadline_hours": Limit("the deadline (--deadline-hours)", 0, 1e6, unit=" hours"),
     "llm_calls": Limit("the LLM calls per task (--calls-per-task)", 1, 10_000, closed=True),
 }
