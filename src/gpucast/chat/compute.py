@@ -205,10 +205,9 @@ _TRAINING = (
     "history",
     "horizon",
 )
-UNUSED = {"forecast": ("owned_gpus", "model_size", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep",
-                       "budget_usd"),
-          "training": ("owned_gpus", "rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", "input_tokens", "output_tokens", *_LATENCY, *_SERVING,
-                       "history", "horizon"),
+_LOAD = ("rps", "peak_rps", *token_volume.KEYS.values(), "peak_multiplier", "owned_gpus")
+UNUSED = {"forecast": ("model_size", *_LOAD, *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep", "budget_usd"),
+          "training": (*_LOAD, "input_tokens", "output_tokens", *_LATENCY, *_SERVING, "history", "horizon"),
           "inference": _TRAINING, "compare": (*_TRAINING, "owned_gpus")}  # fmt: skip
 
 
