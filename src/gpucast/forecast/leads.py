@@ -24,6 +24,12 @@ the band grows as the random walk (``rolling.extend``), as before. Either way, p
 the longest measured lag, which a lag's two seasons of pairs keep shorter than it) the upper side is capped by the
 local level walk on the original scale (``rolling.level_capped``, applied in ``coverage.bands``): a log-scale walk
 compounds multiplicatively, and no two observations are that far apart to support it.
+
+Both the calibrated band and its growth are log-scale errors pooled over the history's origins and lags, so a jump
+out of a low regime (a weekend at a third of the weekday rate, then Monday) is carried, as a ratio, onto a forecast
+already at the top of the range. ``record_rise`` measures how far the series has actually risen above its own
+earlier records, lead by lead, and ``reach_capped`` holds every upper bound under the history's peak raised by it
+(applied in ``coverage.bands`` on seasonal series, in the forecast and its coverage check alike).
 """
 
 from __future__ import annotations
