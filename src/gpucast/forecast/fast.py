@@ -140,7 +140,9 @@ def fit_series(
     unchecked = undetected and quantiles is not None and len(rep.ends) < rolling.MIN_REPLAY_ORIGINS
     if unchecked:  # a cycle no test found, bands no replay checked: no narrower than seasonal-naive's errors
         band = leads.naive_floored(band, bt.repaired, season)
-    lows, highs = bands(mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired, season <= 1)
+    lows, highs = bands(
+        mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired, season <= 1, season
+    )
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]

@@ -24,13 +24,22 @@ the band grows as the random walk (``rolling.extend``), as before. Either way, p
 the longest measured lag, which a lag's two seasons of pairs keep shorter than it) the upper side is capped by the
 local level walk on the original scale (``rolling.level_capped``, applied in ``coverage.bands``): a log-scale walk
 compounds multiplicatively, and no two observations are that far apart to support it.
+
+Both the calibrated band and its growth are log-scale errors pooled over the history's origins and lags, so a jump
+out of a low regime (a weekend at a third of the weekday rate, then Monday) is carried, as a ratio, onto a forecast
+already at the top of the range. ``record_rise`` measures how far the series has actually risen above its own
+earlier records, lead by lead, and ``reach_capped`` holds every upper bound under the history's peak raised by it
+(applied in ``coverage.bands`` on seasonal series, in the forecast and its coverage check alike).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+
+from .members import REGIME_FACTOR
 
 MIN_PAIRS_SEASONS = 2  # a lag is measured on at least two seasons of (s, s - L) pairs: every phase twice
 
@@ -137,3 +146,47 @@ def cycle_evident(repaired: np.ndarray, cycle: int) -> bool:
     if cycle <= 1 or len(x) <= cycle:
         return False
     return bool(np.median(np.abs(x[cycle:] - x[:-cycle])) < np.median(np.abs(x[half:] - x[:-half])))
+
+
+def record_rise(repaired: np.ndarray, season: int, steps: int, levels: tuple[int, ...]) -> dict[int, np.ndarray] | None:
+    """Per level, how far above its own earlier peak the series has risen, on the log1p scale, at steps ``1 ..
+    steps`` ahead: the upper-tail quantile (``1 − (1 − level) / 2``, the two-sided band's) of the *record rise*
+    ``log1p y[s] − max log1p y[s − i·season], i ≥ j`` — each value against the highest of the same phase at least
+    ``j`` seasons before it, ``j = ceil(k / season)`` for step ``k`` — floored at 0, measured at every ``j`` with at
+    least ``MIN_PAIRS_SEASONS`` seasons of positions, held (not extrapolated) past the longest measured ``j`` and
+    non-decreasing in the lead. A record below the peak's regime (under the peak / ``members.REGIME_FACTOR``: a
+    weekend, a launch day, an off phase) counts as that regime's floor: a jump out of another regime measures how far
+    apart the regimes are, not how far the top can rise (on/off ServeGen clients' hours rose 100x from ~0, and their
+    bands 14 days ahead reached 48-150x their peak with the raw record). None without a season or where no ``j`` can
+    be measured (under three seasons).
+
+    Why (``reach_capped``): the bands are log residual quantiles pooled over origins, so a jump the history made
+    from a low regime (a weekend at a third of the weekday rate, then Monday) is carried as a multiplicative error
+    onto a forecast already at the top of the history's range; a week of Azure coding traffic that never passed 84
+    req/s got an 80% upper bound of 808 req/s 14 days ahead (docs/forecast-accuracy.md, "Upper bands above
+    anything the history supports"). A growing series breaks its records by its growth, and this measures it; a
+    stationary one does not, and its band stays near its peak."""
+    if season <= 1 or steps < 1:
+        return None
+    x = np.log1p(np.maximum(repaired, 0.0))
+    if len(x) < (MIN_PAIRS_SEASONS + 1) * season:
+        return None
+    # rows: seasons ending at the last step (the oldest one partial, padded with NaN), columns: phases
+    phases = np.concatenate([np.full(-len(x) % season, np.nan), x]).reshape(-1, season)
+    # the highest of each phase so far (NaN: none yet), counted from no lower than the peak's regime
+    record = np.maximum(np.fmax.accumulate(phases, axis=0), float(np.max(x)) - math.log(REGIME_FACTOR))
+    qs = [1 - (1 - lv / 100) / 2 for lv in levels]
+    longest = min(len(phases) - MIN_PAIRS_SEASONS, -(-steps // season))
+    rises = np.array([np.nanquantile(phases[j:] - record[:-j], qs) for j in range(1, longest + 1)])
+    rises = np.maximum.accumulate(np.maximum(rises, 0.0), axis=0)  # (j, levels)
+    j = np.minimum(-(-np.arange(1, steps + 1) // season), longest) - 1
+    return {lv: rises[j, i] for i, lv in enumerate(levels)}
+
+
+def reach_capped(mean: np.ndarray, high: np.ndarray, repaired: np.ndarray, rise: np.ndarray) -> np.ndarray:
+    """Upper bounds (level units) no higher than the history's peak, or the mean where the forecast is above it,
+    raised by the series' own ``record_rise`` at that lead: ``expm1(max(log1p max y, log1p mean[k]) + rise[k])``
+    (``record_rise`` says why). Never below the mean."""
+    peak = float(np.log1p(max(float(np.max(repaired)), 0.0)))
+    cap = np.expm1(np.maximum(peak, np.log1p(np.maximum(mean, 0.0))) + rise[: len(mean)])
+    return np.asarray(np.maximum(np.minimum(high, cap), mean))

@@ -38,7 +38,10 @@ covered 40–48% of held-out hours at the 80% level on ServeGen (issue 26). Here
 Steps beyond the calibrated ``H`` widen by the spread of the series' own level changes over whole seasons
 (``leads.added_spread``; the random walk, sqrt(step / H), where the history cannot measure it); without a season,
 as a local level model with the series' own smoothing weight (``extend``). Such an assumed walk is capped past the
-history's length by the same walk on the original scale (``level_capped``: no multiplicative compounding).
+history's length by the same walk on the original scale (``level_capped``: no multiplicative compounding). On a
+seasonal series every upper bound is then held under the history's peak raised by its own record rise
+(``leads.reach_capped``, in ``coverage.bands``): log bands pooled over regimes carry a jump out of a low one onto a
+forecast at the top.
 
 Cost: the calibration's array code (cells sorted once per series, all step blocks at once) is in ``cells.py``, the
 backtest's batched members in ``batched.py``.
