@@ -223,6 +223,8 @@ def _rates(low: str) -> Values:
         out.update(volume)
     elif volume:
         out[UNSURE] = [*out.get(UNSURE, []), "you gave a request rate and a token volume; I used the request rate"]
+    if stated_users is not None and not {"rps", "peak_rps"} & set(out) and not volume:  # "for 5000 users": asked
+        out["users"] = stated_users[0]  # how often each sends a request (traffic.read_rps)
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]
         if grown[1]:

@@ -5,6 +5,7 @@ answer is already known (from an earlier, longer message) is never asked.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from .errors import AnswerError
 from .normalize import normalize
 from .numbers import MULT, NUM, binary_k, number_value, token_count
 from .parse import bare_number, extract, horizon_text, looks_like_file, yes_no
-from .traffic import read_latency, read_peak, read_rps
+from .traffic import per_user_answer, read_latency, read_peak, read_rps
 from .values import LEFT_OUT, UNSURE, Values, refusals
 
 INTENTS = {"inference": "serve a model", "training": "fine-tune a model", "forecast": "forecast a service's growth",
@@ -113,6 +114,9 @@ def _rps_text(answers: Values) -> str:
             "How many agent tasks per second on a busy day, on average? (a task is one run of the agent, with "
             "several LLM calls)"
         )
+    if "users" in answers:  # "for 5000 users": the rate follows from how often each of them sends a request
+        return (f"You said {answers['users']:,.0f} users: how often does each send a request on a busy day? (e.g. "
+                "'20 a day', 'one every 30 seconds', or the total: '5 rps in total')")  # fmt: skip
     return QUESTIONS_RPS_TEXT
 
 
@@ -121,7 +125,9 @@ def _rps_default(answers: Values) -> Values:
 
 
 def _rps_shown(answers: Values) -> str:
-    return f"{agent.AGENT_DEFAULTS['rps']:g} task/s" if agent.is_agent(answers) else "10 req/s"
+    if agent.is_agent(answers):
+        return f"{agent.AGENT_DEFAULTS['rps']:g} task/s"
+    return "10 req/s in total" if "users" in answers else "10 req/s"
 
 
 QUESTIONS_RPS_TEXT = "How many requests per second on a busy day, on average?"
@@ -363,6 +369,9 @@ def _read_all(question: Question, text: str, answers: Values) -> Values:
         stated["peak_rps"] = stated.pop("rps")  # the answer to "how peaky" is the peak rate
     if question.key == "confirm" and (flag := yes_no(text)) is not None:
         return {"confirm": flag}
+    if question.key == "rps" and per_user_answer(text, answers):  # "a request every 2 minutes": each user's
+        with contextlib.suppress(AnswerError):
+            return _with_intent(question, {**stated, **question.read(without_leading(text), answers)})
     if question.is_done({**answers, **stated}):
         return _with_intent(question, stated)
     if _owns_the_number(stated, text):  # "tp 2" answered to the rate question is no 2 requests/s

@@ -61,6 +61,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "global_batch": lambda v: f"global batch {v}",
         "num_gpus": lambda v: f"on {counted(int(v), 'GPU')}",
         "owned_gpus": lambda v: f"you have {counted(int(v), 'GPU')}",
+        "users": lambda v: f"{v:,.0f} users",
         "deadline_hours": lambda v: f"done within {v:g} h",
         "history": lambda v: f"history {v}",
         "horizon": lambda v: f"horizon {v}",

@@ -23,8 +23,12 @@ LARGE_RATE = 10_000.0  # req/s: more than any single service in the calibration 
 
 
 def read_rps(text: str, answers: Values) -> Values:
-    """ "20", "20 rps", "1.2k per minute", "3M a day": requests per second on average."""
+    """ "20", "20 rps", "1.2k per minute", "3M a day": requests per second on average. After a user count without a
+    rate ("for 5000 users"), the question asks how often each user sends one: its answer is per user
+    (:func:`_per_user`) unless it says it is the total."""
     clean = digits_for_words(text.lower())
+    if per_user_answer(clean, answers):
+        return _per_user(clean, float(answers["users"]))
     rate = re.search(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
     if rate and number_value(rate["num"], rate["mult"]) > 0:
         return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"])}
@@ -42,6 +46,33 @@ def read_rps(text: str, answers: Values) -> Values:
         return {"rps": value, UNSURE: [f"{value:,.0f} requests every second is a very large load (did you mean per "
                                        "minute or per day?)"]}  # fmt: skip
     return {"rps": value}
+
+
+_TOTAL = r"\b(?:rps|qps|req/s|r/s|in total|total|overall|altogether|all together|across all|for all)\b"
+
+
+def per_user_answer(text: str, answers: Values) -> bool:
+    """Whether an answer to the rate question is each user's rate: users were stated without a rate ("for 5000
+    users"), and the answer neither says it is the total nor states its own user count (which ``parse`` multiplies)."""
+    low = text.lower()
+    return "users" in answers and not re.search(_TOTAL, low) and user_count(digits_for_words(low)) is None
+
+
+def _per_user(clean: str, count: float) -> Values:
+    """The total rate of ``count`` users from how often each sends a request: "20 a day", "20 messages a day each",
+    "one every 30 seconds", a bare "20" (per day, as the question asks, and said so)."""
+    every = re.search(rf"\bevery\s+(?:(?P<n>\d+(?:\.\d+)?)\s*)?(?P<unit>{TIME_UNIT})", clean)  # "one every 30 s"
+    rate = re.search(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
+    if every is not None and float(every["n"] or 1.0) > 0:
+        return {"rps": count / (float(every["n"] or 1.0) * seconds_in(every["unit"]))}
+    if rate and number_value(rate["num"], rate["mult"]) > 0:
+        return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"]) * count}
+    value = bare_number(clean)
+    if value is None or value <= 0:
+        raise AnswerError(f"Say how often each of the {count:,.0f} users sends a request, e.g. '20 a day' or 'one every "
+                          "30 seconds', or the total, e.g. '5 rps in total'.")  # fmt: skip
+    return {"rps": value / 86_400 * count,
+            UNSURE: [f"I read {value:g} as {value:g} requests a day per user, {value * count:,.0f} a day in all"]}  # fmt: skip
 
 
 def read_peak(text: str, answers: Values) -> Values:

@@ -1,0 +1,57 @@
+"""A user count without a rate ("serve llama for 5000 users"): kept, and the rate question asks how often each user
+sends a request, whose answer is per user unless it says it is the total. Before 2026-12-08 the count was dropped
+without a word and the default 10 requests/s planned (the real ``gpucast chat`` and ``gpucast inference``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gpucast.chat.parse import extract
+from gpucast.chat.questions import BY_KEY, interpret
+from gpucast.chat.values import UNSURE
+from test_chat_session import chat, cli_json
+
+
+def test_a_user_count_alone_is_kept_and_the_question_asks_per_user() -> None:
+    found = extract("serve llama 3.1 8b for 5000 users")
+    assert found["users"] == 5000 and "rps" not in found
+    assert "users" not in extract("10k users, each sends about 20 messages a day")  # a rate per user: multiplied
+    assert "You said 5,000 users: how often does each send" in BY_KEY["rps"].text_for({"users": 5000})
+
+
+@pytest.mark.parametrize(("users", "answer", "rps"), [
+    (5000, "20 a day", 5000 * 20 / 86_400),
+    (5000, "20 messages a day", 5000 * 20 / 86_400),
+    (200, "one every 30 seconds", 200 / 30),
+    (200, "a request every 2 minutes each", 200 / 120),
+    (5000, "2 rps", 2.0),  # the total, as its unit says
+    (5000, "5 requests per second in total", 5.0),
+    (5000, "6000 users, 10 messages a day each", 6000 * 10 / 86_400),  # a new count: its own product
+])  # fmt: skip
+def test_the_rate_answer_is_per_user_unless_it_says_total(users: int, answer: str, rps: float) -> None:
+    values = interpret(BY_KEY["rps"], answer, {"intent": "inference", "users": users})
+    assert values["rps"] == pytest.approx(rps)
+    assert not values.get(UNSURE)
+
+
+def test_a_bare_number_is_read_per_user_per_day_and_asked_back() -> None:
+    values = interpret(BY_KEY["rps"], "20", {"intent": "inference", "users": 5000})
+    assert values["rps"] == pytest.approx(5000 * 20 / 86_400)
+    assert values[UNSURE] == ["I read 20 as 20 requests a day per user, 100,000 a day in all"]
+
+
+def test_the_conversation_plans_users_times_their_rate_as_the_cli(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    script = ["serve llama 3.1 8b on H100 on aws for 5000 users", "20 a day", "2x", "1000 in 300 out", "2 s", "yes",
+              f"json {out}", "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "[10 req/s in total]" in result.stdout
+    plan = json.loads(out.read_text())
+    rate = 5000 * 20 / 86_400
+    cli = cli_json("inference", "--model", "llama-3.1-8b", "--gpu", "H100", "--cloud", "aws", "--rps", repr(rate),
+                   "--input-tokens", "1000", "--output-tokens", "300", "--peak-multiplier", "2")  # fmt: skip
+    for section in ("gpu_resources", "throughput", "scaling", "cost"):
+        assert plan[section] == cli[section], section
