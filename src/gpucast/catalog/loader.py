@@ -317,12 +317,18 @@ def efficiency_for(
 def large_gpu_rule(engine: EngineSpec, engine_version: str | None) -> LargeGPUDefault | None:
     """The engine's large-GPU default limit for the release asked (None: the plain default applies on every GPU,
     because the engine has none or ``engine_version`` predates it), without its top tier where the release predates
-    that (vLLM before 0.28: no 16384-token budget on 160 GiB GPUs)."""
+    that (vLLM before 0.28: no 16384-token budget on 160 GiB GPUs). A label stating no version is the current
+    release, but one that states a year before the top tier's first release ("vLLM (ROCm 6.2 build; version not
+    stated; Aug 2024)") ran without it: reading a 2024 start-up log with a 2026 default refitted vLLM's AMD overhead
+    from 2.8 to 1.9 GiB."""
     rule = engine.large_gpu
     if rule is None or engine_version is None:
         return rule
     asked = parse_engine_version(engine_version)
-    if asked is None:
+    if asked is None:  # the current release, unless the label dates its build before the top tier
+        year = _STATED_YEAR.search(engine_version)
+        if year and rule.top_since_date and int(year.group(1)) < int(rule.top_since_date[:4]):
+            return dataclasses.replace(rule, top_max_batched_tokens=None)
         return rule
     if rule.since and (since := parse_engine_version(rule.since)) is not None and asked < since:
         return None
@@ -330,6 +336,9 @@ def large_gpu_rule(engine: EngineSpec, engine_version: str | None) -> LargeGPUDe
     if top_since is not None and asked < top_since:
         return dataclasses.replace(rule, top_max_batched_tokens=None)
     return rule
+
+
+_STATED_YEAR = re.compile(r"\b(20\d\d)\b")  # a year an engine label dates its build by ("Aug 2024")
 
 
 def default_max_num_seqs(engine: EngineSpec, engine_version: str | None, gpu: GPUSpec) -> int:

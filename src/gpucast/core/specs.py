@@ -265,6 +265,7 @@ class LargeGPUDefault:
     top_max_batched_tokens: int | None = None
     top_min_gib: float = 0.0
     top_since: str = ""
+    top_since_date: str = ""  # YYYY-MM-DD of top_since: a label stating only an earlier year predates the tier
 
     def applies(self, gpu: GPUSpec) -> bool:
         name = f"{gpu.id} {gpu.name}".lower()
