@@ -21,6 +21,7 @@ from gpucast.core.engine_releases import (
 )
 from gpucast.core.memory import MemorySettings
 
+
 @pytest.mark.parametrize(
     ("gpu", "version", "budget"),
     [
