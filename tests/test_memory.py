@@ -285,9 +285,11 @@ def test_a_plan_takes_what_its_vllm_release_charges(version, overhead):
     if version is not None:
         assert released.runtime_overhead_gib == for_engine_build(vllm, "vllm", version=version).runtime_overhead_gib
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
-    # SGLang's release only picks its default-fraction rule (tests/test_sglang_fraction.py)
+    # SGLang's release only picks its default-fraction and chunk rules (tests/test_sglang_fraction.py,
+    # tests/test_engine_step_budgets.py)
     sglang_released = for_engine_release(sglang, "sglang", llama, version, 4096)
-    assert replace(sglang_released, default_fraction_rule=None) == replace(sglang, default_fraction_rule=None)
+    unruled = {"default_fraction_rule": None, "step_budget_rule": None}
+    assert replace(sglang_released, **unruled) == replace(sglang, **unruled)
 
 
 def test_pre_0_6_4_vllm_charges_the_overhead_fitted_on_its_platform():

@@ -27,7 +27,8 @@ def test_engines_toml_matches_the_fit(fit_script, capsys):
 
 def test_llama3_8b_on_mi300x_start_up_log_hand_checked(fit_script):
     """ROCm blog (data/benchmarks/README.md, row kv-4): vLLM, Llama-3-8B BF16 on one MI300X at the default
-    gpu_memory_utilization 0.9 logs 78,897 blocks x 16 = 1,262,352 KV tokens.
+    gpu_memory_utilization 0.9 logs 78,897 blocks x 16 = 1,262,352 KV tokens (an Aug 2024 build: the 8192-token
+    budget, not vLLM 0.28's 16384 on 160 GiB GPUs).
     KV per token = 2 (K, V) x 32 layers x 8 KV heads x 128 head dim x 2 bytes = 131,072 B = 128 KiB,
     so the cache is 1,262,352 x 128 KiB = 154.096 GiB. Weights: 8,030,261,248 parameters (Hugging Face count) x 2 B
     = 14.958 GiB. Activation peak (core.memory.activation_peak_bytes): 8192 tokens x (3 x 4096 + 3 x 14336) x 2 B
@@ -39,7 +40,7 @@ def test_llama3_8b_on_mi300x_start_up_log_hand_checked(fit_script):
     expected = 0.9 * 192.0 - weights_gib - activations_gib - kv_gib
     assert expected == pytest.approx(2.780, abs=1e-3)
     row = {
-        "id": "kv-4", "engine": "vLLM (ROCm 6.2 build)", "model": "Llama-3-8B", "gpu": "MI300X", "tp": "1", "pp": "1",
+        "id": "kv-4", "engine": "vLLM (ROCm 6.2 build; version not stated; Aug 2024)", "model": "Llama-3-8B", "gpu": "MI300X", "tp": "1", "pp": "1",
         "precision": "BF16", "kv_precision": "BF16", "value": "1262352", "notes": "",
     }  # fmt: skip
     fit = fit_script.fit_row(row)

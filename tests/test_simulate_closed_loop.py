@@ -113,8 +113,9 @@ def test_validation_rows_take_the_closed_loop_where_the_burst_reaches_the_p99() 
     rows = {r.id: r for r in validate_file(PERCENTILES / "vllm_qwen3_30b_a3b_h100_random.csv").rows}
     assert 0.65 < rows["q3moe-3"].predicted / rows["q3moe-3"].measured < 1.35
     assert 0.65 < rows["q3moe-2"].predicted / rows["q3moe-2"].measured < 1.35
-    # the mean model's TTFT (-4.7%); the pins below moved by 0.1-0.3 ms with the refit of 2026-12-07
-    assert rows["q3moe-1"].predicted == pytest.approx(254.3, abs=0.1)
+    # the mean model's TTFT (-4.7%); the pins below moved by 0.1-0.3 ms with the refits of 2026-12-07 (254.3 before
+    # the refit after the engines' step budgets by release)
+    assert rows["q3moe-1"].predicted == pytest.approx(254.6, abs=0.1)
     gpustack = {r.id: r for r in validate_file(PERCENTILES / "gpustack_qwen3_8b_h100_sharegpt.csv").rows}
     # concurrency 1 and 2, analytic (63.23 both before the ShareGPT profile was cut at its cap, 2026-12-07)
     assert gpustack["gps-pct-44"].predicted == pytest.approx(62.73, abs=0.05)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.cost import PRICING_MODELS, InstancePrice, cheapest_fleet
 from ..core.engine_era import engine_era, parse_engine_version
+from ..core.engine_releases import MIB, sglang_chunked_prefill_size
 from ..core.perf import Efficiency, EngineFactors
 
 if TYPE_CHECKING:
@@ -315,12 +316,29 @@ def efficiency_for(
 
 def large_gpu_rule(engine: EngineSpec, engine_version: str | None) -> LargeGPUDefault | None:
     """The engine's large-GPU default limit for the release asked (None: the plain default applies on every GPU,
-    because the engine has none or ``engine_version`` predates it)."""
+    because the engine has none or ``engine_version`` predates it), without its top tier where the release predates
+    that (vLLM before 0.28: no 16384-token budget on 160 GiB GPUs). A label stating no version is the current
+    release, but one that states a year before the top tier's first release ("vLLM (ROCm 6.2 build; version not
+    stated; Aug 2024)") ran without it: reading a 2024 start-up log with a 2026 default refitted vLLM's AMD overhead
+    from 2.8 to 1.9 GiB."""
     rule = engine.large_gpu
-    if rule is None or engine_version is None or not rule.since:
+    if rule is None or engine_version is None:
         return rule
-    asked, since = parse_engine_version(engine_version), parse_engine_version(rule.since)
-    return rule if asked is None or since is None or asked >= since else None
+    asked = parse_engine_version(engine_version)
+    if asked is None:  # the current release, unless the label dates its build before the top tier
+        year = _STATED_YEAR.search(engine_version)
+        if year and rule.top_since_date and int(year.group(1)) < int(rule.top_since_date[:4]):
+            return dataclasses.replace(rule, top_max_batched_tokens=None)
+        return rule
+    if rule.since and (since := parse_engine_version(rule.since)) is not None and asked < since:
+        return None
+    top_since = parse_engine_version(rule.top_since) if rule.top_since else None
+    if top_since is not None and asked < top_since:
+        return dataclasses.replace(rule, top_max_batched_tokens=None)
+    return rule
+
+
+_STATED_YEAR = re.compile(r"\b(20\d\d)\b")  # a year an engine label dates its build by ("Aug 2024")
 
 
 def default_max_num_seqs(engine: EngineSpec, engine_version: str | None, gpu: GPUSpec) -> int:
@@ -332,7 +350,12 @@ def default_max_num_seqs(engine: EngineSpec, engine_version: str | None, gpu: GP
 
 def default_max_batched_tokens(engine: EngineSpec, engine_version: str | None, gpu: GPUSpec) -> int:
     """The engine's default per-step token budget on ``gpu`` at ``engine_version`` (vLLM 0.9+: 8192 on GPUs of 70 GiB
-    or more but A100s, else 2048): what a plan steps prefills by (``MemorySettings.on_gpu``) and its export passes."""
+    or more but A100s, else 2048; 0.28+: 16384 on GPUs of 160 GiB or more; SGLang: ``chunked_prefill_size`` by
+    release and GPU memory): what a plan steps prefills by (``core.engine_releases.replica_memory``) and its export
+    passes."""
+    if engine.step_budget_rule:  # SGLang: its chunked_prefill_size by release and GPU memory
+        release = parse_engine_version(engine_version) if engine_version else None
+        return sglang_chunked_prefill_size(gpu.cuda_memory_bytes / MIB, release)
     rule = large_gpu_rule(engine, engine_version)
     return rule.budget_on(gpu, engine.max_batched_tokens) if rule is not None else engine.max_batched_tokens
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .engine_era import parse_engine_version
 from .memory import MemorySettings
 from .specs import GPUSpec, ModelSpec
 
@@ -38,6 +39,62 @@ SGLANG_HEURISTIC_SINCE = (0, 5, 3)
 # MemorySettings.default_fraction_rule values: SGLang's mem_fraction_static default by release (fraction_rule_for)
 SGLANG_TP_TABLE, SGLANG_RESERVED_GIB, SGLANG_HEURISTIC = "sglang-tp", "sglang-reserved-gib", "sglang-heuristic"
 MIB = 1024 * 1024
+# The first releases of each rule for SGLang's chunked_prefill_size default (sglang_chunked_prefill_size)
+SGLANG_CHUNK_SMALL_GPU_FROM = (0, 3, 6)  # 2048 under 25,000 MiB ("Automatically adjust --chunked-prefill-size")
+SGLANG_CHUNK_180GB_FROM = (0, 4, 7)  # 16384 over 180,000 MiB
+SGLANG_CHUNK_160GIB_FROM = (0, 4, 8)  # 2048 / 8192 / 16384 at 35 and 160 GiB
+SGLANG_CHUNK_60GIB_FROM = (0, 5, 3)  # _handle_gpu_memory_settings: 4096 on 35-60 GiB GPUs
+SGLANG_CHUNK_20GIB_FROM = (0, 5, 20)  # arg_groups/memory_hook.py: 4096 on 20-35 GiB GPUs too
+SGLANG_STEP_RULE = "sglang"  # MemorySettings.step_budget_rule: SGLang's default, "sglang@X.Y.Z" at a release
+
+
+def sglang_chunked_prefill_size(gpu_mem_mib: float, version: tuple[int, int, int] | None = None) -> int:
+    """SGLang's ``chunked_prefill_size`` when the launch does not set it, on a GPU of ``gpu_mem_mib`` (MiB, as
+    nvidia-smi reports it: ``get_nvgpu_memory_capacity``) at ``version`` (None: the current release), as each
+    release's wheel on PyPI sets it (no DP attention, no disaggregation):
+
+    - to 0.3.5: 8192 on every GPU (``ServerArgs.chunked_prefill_size = 8192``);
+    - 0.3.6-0.4.6: 2048 under 25,000 MiB (RTX 4090, L4, A10), else 8192 (``__post_init__``);
+    - 0.4.7: also 16384 over 180,000 MiB (B200, MI300X);
+    - 0.4.8-0.5.2: 2048 under 35 GiB, 8192 under 160 GiB (A100, H100, H200), else 16384 ("# B200, MI300");
+    - 0.5.3-0.5.19: 4096 on 35-60 GiB GPUs (L40S, A100-40GB) (``_handle_gpu_memory_settings``, PR 10975);
+    - 0.5.20 and later: 4096 from 20 GiB up ("A10, 4090, 5090 ... (chunked_prefill_size 4k ...)",
+      ``sglang/srt/arg_groups/memory_hook.py``), 2048 only under 20 GiB (T4).
+
+    Why: gpucast chunked SGLang prefills by 8192 tokens on every GPU, twice SGLang's chunk on an L40S or an RTX
+    4090 today and half of it on a B200 or an MI300X."""
+    gib = 1024
+    if version is None or version >= SGLANG_CHUNK_60GIB_FROM:
+        small = 20 if version is None or version >= SGLANG_CHUNK_20GIB_FROM else 35
+        if gpu_mem_mib < small * gib:
+            return 2048
+        if gpu_mem_mib < 60 * gib:
+            return 4096
+        return 8192 if gpu_mem_mib < 160 * gib else 16384
+    if version >= SGLANG_CHUNK_160GIB_FROM:
+        return 2048 if gpu_mem_mib < 35 * gib else 8192 if gpu_mem_mib < 160 * gib else 16384
+    if version >= SGLANG_CHUNK_180GB_FROM and gpu_mem_mib > 180_000:
+        return 16384
+    if version >= SGLANG_CHUNK_SMALL_GPU_FROM and gpu_mem_mib < 25_000:
+        return 2048
+    return 8192
+
+
+def step_rule_for(version: tuple[int, int, int] | None) -> str:
+    """The ``MemorySettings.step_budget_rule`` of SGLang at ``version`` (None: the current release)."""
+    return SGLANG_STEP_RULE if version is None else f"{SGLANG_STEP_RULE}@{'.'.join(map(str, version))}"
+
+
+def step_budget_on(settings: MemorySettings, gpu: GPUSpec) -> MemorySettings:
+    """``settings`` with the engine's default step budget on ``gpu`` where that default follows the release and the
+    GPU (``settings.step_budget_rule``: SGLang's ``chunked_prefill_size``, :func:`sglang_chunked_prefill_size`); the
+    prefill chunks (``ReplicaConfig.chunk_tokens``) follow it."""
+    rule = settings.step_budget_rule
+    if rule is None:
+        return settings
+    _, _, release = rule.partition("@")
+    tokens = sglang_chunked_prefill_size(gpu.cuda_memory_bytes / MIB, parse_engine_version(release))
+    return dataclasses.replace(settings, max_batched_tokens=tokens, step_budget_rule=None)
 
 
 def sglang_tp_table_fraction(tp: int) -> float:
@@ -103,10 +160,11 @@ def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int
 
 def replica_memory(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int) -> MemorySettings:
     """``settings`` as one replica's engine runs them: the step budget the engine defaults to on ``gpu``
-    (:meth:`MemorySettings.on_gpu`: vLLM 2048 or 8192) and its default fraction for the GPU and layout
-    (:func:`default_fraction_on`: SGLang). What sizes the replica (``core.inference.replica_config``), what its plan
-    reports and what a start-up log is fitted against, from one place."""
-    return default_fraction_on(settings.on_gpu(gpu), gpu, tp, pp, attention_dp)
+    (:meth:`MemorySettings.on_gpu`: vLLM 2048, 8192 or 16384; :func:`step_budget_on`: SGLang's chunk) and its default
+    fraction for the GPU and layout (:func:`default_fraction_on`: SGLang). What sizes the replica
+    (``core.inference.replica_config``), what its plan reports and what a start-up log is fitted against, from one
+    place."""
+    return default_fraction_on(step_budget_on(settings.on_gpu(gpu), gpu), gpu, tp, pp, attention_dp)
 
 
 def sglang_default_mem_fraction(
@@ -170,15 +228,27 @@ def for_engine_release(
     builds; the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
     vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases. SGLang: where the fraction is its default,
     the rule of the release (:func:`fraction_rule_for`; None: the current one), resolved per replica by
-    :func:`default_fraction_on`."""
-    if engine == "sglang" and settings.default_fraction_rule is not None:
-        return dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version))
+    :func:`default_fraction_on`, and the chunk of the release (:func:`step_budget_on`)."""
+    if engine == "sglang":
+        return _sglang_release(settings, version)
     if engine != "vllm":
         return settings
     if version is None or version >= VLLM_ALLOCATED_PEAK_FROM:  # the current release (V1) charges what it logs
         settings = _non_torch_only(settings)
     if version is not None:
         settings = _v0_profiling_budget(settings, version, max_model_len, mla=model.is_mla)
+    return settings
+
+
+def _sglang_release(
+    settings: MemorySettings, version: tuple[int, int, int] | None, build_date: str | None = None
+) -> MemorySettings:
+    """``settings`` with SGLang's default fraction rule (where the fraction is its default) and chunk rule (where the
+    step budget is its default) of ``version`` (None: the current release); a build's date picks the fraction rule."""
+    if settings.default_fraction_rule is not None:
+        settings = dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version, build_date))
+    if settings.step_budget_rule is not None:
+        settings = dataclasses.replace(settings, step_budget_rule=step_rule_for(version))
     return settings
 
 
@@ -243,6 +313,6 @@ def for_engine_build(
             settings = _non_torch_only(settings)
     if engine == "sglang" and build_date is not None and not includes_indexer_sizing:
         settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
-    if engine == "sglang" and settings.default_fraction_rule is not None:
-        settings = dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version, build_date))
+    if engine == "sglang":
+        settings = _sglang_release(settings, version, build_date)
     return settings

@@ -56,6 +56,10 @@ class MemorySettings:
     # core.engine_releases.default_fraction_on resolves per replica; None: gpu_memory_utilization holds as it is
     # (given by the user or a row's notes, or an engine with one default)
     default_fraction_rule: str | None = None
+    # Where the step budget is the engine's default and that default follows the release and GPU (SGLang's
+    # chunked_prefill_size; EngineSpec.step_budget_rule): "sglang" (the current release) or "sglang@0.4.7" (the
+    # release asked for), which core.engine_releases.step_budget_on resolves per replica; None: max_batched_tokens
+    step_budget_rule: str | None = None
 
     @classmethod
     def for_engine(
@@ -79,6 +83,7 @@ class MemorySettings:
             kv_reservation=engine.kv_reservation,
             large_gpu_budget=budget_rule,
             default_fraction_rule=(engine.default_fraction_rule or None) if gpu_memory_utilization is None else None,
+            step_budget_rule=engine.step_budget_rule or None,
         )
 
     def on_gpu(self, gpu: GPUSpec) -> MemorySettings:

@@ -251,13 +251,21 @@ class LargeGPUDefault:
     """Engine defaults that differ on large GPUs: vLLM (since 0.9) runs up to 1024 sequences, not 256, and a step
     budget of 8192 tokens, not 2048 (the OpenAI server's ``max_num_batched_tokens``), on a GPU whose device memory is
     at least 70 GiB unless it is an A100 (``EngineArgs.get_batch_defaults``, vllm-project/vllm#17885: "Setting large
-    `max_num_batched_tokens` for A100 reduces throughput")."""
+    `max_num_batched_tokens` for A100 reduces throughput"). From 0.28.0 a top tier steps by 16384 tokens on GPUs of
+    160 GiB or more (B200, B300, MI300X, MI325X, MI355X; "for GPUs like B200/B300 with >= 160GB memory, use the
+    largest defaults", ``get_batch_defaults`` of the 0.28.0 wheel; 0.27.1 has two tiers), with no name exclusion."""
 
     max_num_seqs: int
     min_gib: float  # device memory as the runtime reports it (GPUSpec.cuda_memory_bytes)
     excluded: tuple[str, ...] = ()  # GPU name fragments the rule skips ("a100")
     since: str = ""  # the first release with it; older releases keep the engine's plain default
     max_batched_tokens: int | None = None  # the per-step token budget there; None: the plain one on every GPU
+    # the top tier's step budget on GPUs of at least top_min_gib, from top_since on (catalog.loader.large_gpu_rule
+    # drops it for older releases); None: no top tier
+    top_max_batched_tokens: int | None = None
+    top_min_gib: float = 0.0
+    top_since: str = ""
+    top_since_date: str = ""  # YYYY-MM-DD of top_since: a label stating only an earlier year predates the tier
 
     def applies(self, gpu: GPUSpec) -> bool:
         name = f"{gpu.id} {gpu.name}".lower()
@@ -268,8 +276,10 @@ class LargeGPUDefault:
         return self.max_num_seqs if self.applies(gpu) else plain
 
     def budget_on(self, gpu: GPUSpec, plain: int) -> int:
-        """The per-step token budget (chunked prefill) on ``gpu``: this default where the rule applies and has one,
-        else ``plain``."""
+        """The per-step token budget (chunked prefill) on ``gpu``: the top tier's on a GPU of ``top_min_gib`` or
+        more, else this default where the rule applies and has one, else ``plain``."""
+        if self.top_max_batched_tokens is not None and gpu.cuda_memory_bytes >= self.top_min_gib * GIB:
+            return self.top_max_batched_tokens
         return self.max_batched_tokens if self.max_batched_tokens is not None and self.applies(gpu) else plain
 
 
@@ -310,6 +320,10 @@ class EngineSpec:
     # mem_fraction_static by release, TP and GPU memory: core.engine_releases.default_fraction_on); "" = one default
     # (default_memory_fraction) on every GPU and layout
     default_fraction_rule: str = ""
+    # how the engine's default step budget follows the release and the GPU: "sglang" (its chunked_prefill_size by
+    # release and GPU memory: core.engine_releases.sglang_chunked_prefill_size); "" = max_batched_tokens, and the
+    # large_gpu rule where there is one
+    step_budget_rule: str = ""
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known
     mla_moe_kernels_since: str = ""

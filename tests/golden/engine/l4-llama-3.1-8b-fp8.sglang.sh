@@ -13,4 +13,4 @@ python3 -m sglang.launch_server \
   --context-length 4096 \
   --mem-fraction-static 0.9 \
   --quantization fp8 \
-  --chunked-prefill-size 8192
+  --chunked-prefill-size 4096

@@ -14,5 +14,5 @@ python3 -m sglang.launch_server \
   --context-length 6200 \
   --mem-fraction-static 0.9 \
   --dtype auto \
-  --chunked-prefill-size 8192 \
+  --chunked-prefill-size 4096 \
   --disable-radix-cache
