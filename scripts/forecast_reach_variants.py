@@ -19,15 +19,20 @@ of the outage-repaired history, cap = expm1(max(max x, log1p mean) + D):
     python scripts/forecast_reach_variants.py [--horizon 48] [--origins 16] [--variants none,peak,floor:2]
     python scripts/forecast_reach_variants.py --week-ahead   # first weeks 14 days ahead, without / with the cap
     python scripts/forecast_reach_variants.py --non-seasonal --variants none,record,floor:2   # left alone
+    python scripts/forecast_reach_variants.py --engine statsforecast --variants none,floor:2   # the other engine
 
-About 30 s for the 48-hour protocol on 2 cores (the forecasts), a second per variant.
+``--engine statsforecast`` forecasts with the statsforecast ensemble (``ensemble.py``, what ``--backend dask``
+always uses) instead of the default engine; its cap is the same rule (``ensemble._assemble``), switched off the
+same way. About 30 s for the 48-hour protocol on 2 cores with the default engine (the forecasts), about 4 minutes
+with statsforecast's, a second per variant.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate_forecasts as ev
 
-from gpucast.forecast import coverage, forecast_load, load_history
+from gpucast.forecast import coverage, ensemble, forecast_load, intervals, load_history
 from gpucast.forecast.members import repair_outages
 
 LEVELS = (80, 95)
@@ -43,22 +48,37 @@ TARGETS = {80: (0.70, 0.90), 95: (0.88, 0.98)}
 DEFAULT = "none,peak,naive,step,day-peaks,record-top,record,floor:4,floor:3,floor:2"
 
 
-def collect(horizon: int, origins: int, seasonal: bool = True) -> list[dict]:
+@contextlib.contextmanager
+def uncapped(off: bool = True) -> Iterator[None]:
+    """The bands before the cap (``off``): ``record_rise`` returning None where either engine reads it (the default
+    engine's ``coverage.bands``, the statsforecast ensemble's ``_assemble`` and its fold check's
+    ``intervals.fold_reach_caps``), restored on exit."""
+    modules = (coverage, ensemble, intervals)
+    kept = [m.record_rise for m in modules]
+    if off:
+        for m in modules:
+            m.record_rise = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        for m, rule in zip(modules, kept, strict=True):
+            m.record_rise = rule
+
+
+def collect(horizon: int, origins: int, seasonal: bool = True, engine: str = "fast") -> list[dict]:
     """The uncapped forecasts of every seasonal series at the protocol's origins (hourly families at ``horizon``,
     the one-week traces on their own protocol, as ``evaluate_forecasts`` scores them); ``seasonal=False``: those
     of the one-hour and one-day traces instead (season 1: the record is the running maximum), which the rule
-    leaves alone."""
-    kept = coverage.record_rise
-    coverage.record_rise = lambda *args, **kwargs: None  # the bands before the cap
+    leaves alone. ``engine``: ``forecast_load``'s."""
     rows = []
-    try:
+    with uncapped():
         for s in ev.traces():
             p = s.protocol or ev.Protocol(horizon, origins, 12, ev.DAY, 3 * ev.DAY)
             if (p.season > 1) != seasonal:
                 continue
             y = s.frame["rps"].to_numpy(dtype=float)
             for end in ev.cuts(len(y), p.horizon, p.origins, p.spacing, p.min_history):
-                result = forecast_load(load_history(s.frame.iloc[:end]), p.horizon)
+                result = forecast_load(load_history(s.frame.iloc[:end]), p.horizon, engine=engine)
                 if (result.backtest.baseline_season > 1) != seasonal:
                     continue
 
@@ -73,8 +93,6 @@ def collect(horizon: int, origins: int, seasonal: bool = True) -> list[dict]:
                     row[f"lo{lv}"] = column(lambda q, lv=lv: q.lo[lv])
                     row[f"hi{lv}"] = column(lambda q, lv=lv: q.hi[lv])
                 rows.append(row)
-    finally:
-        coverage.record_rise = kept
     return rows
 
 
@@ -137,13 +155,12 @@ def score(rows: list[dict], variant: str) -> dict[str, dict]:
     return out
 
 
-def week_ahead() -> None:
+def week_ahead(engine: str = "fast") -> None:
     """Each hourly series' first week forecast 14 days ahead, without the cap and with it: the highest 80% and 95%
     upper bound and the capacity timeline's highest daily peak (``peaks``: p95 of the 80% bound) against the week's
     peak — the case of the report (Azure 2024 coding: 808 req/s from a week that never passed 84)."""
     from gpucast.forecast import peaks
 
-    kept = coverage.record_rise
     print("| series | week's peak (req/s) | 80% upper / peak | 95% upper / peak | timeline peak / peak |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for s in ev.traces():
@@ -153,16 +170,14 @@ def week_ahead() -> None:
         top = float(frame["rps"].max())
         cells = []
         for capped in (False, True):
-            coverage.record_rise = kept if capped else (lambda *args, **kwargs: None)
-            try:
-                result = forecast_load(load_history(frame), "14d")
-            finally:
-                coverage.record_rise = kept
+            with uncapped(not capped):
+                result = forecast_load(load_history(frame), "14d", engine=engine)
             hi = {lv: max(p.hi[lv] for p in result.forecast) / top for lv in LEVELS}
             cells.append((hi[80], hi[95], max(p.peak for p in peaks(result, "day")) / top))
         (a80, a95, ap), (b80, b95, bp) = cells
         print(f"| {s.name} | {top:,.1f} | {a80:.2f} → {b80:.2f} | {a95:.2f} → {b95:.2f} | {ap:.2f} → {bp:.2f} |")
-    print("\nWithout → with the cap; `python scripts/forecast_reach_variants.py --week-ahead`.")
+    flag = "" if engine == "fast" else f" --engine {engine}"
+    print(f"\nWithout → with the cap; `python scripts/forecast_reach_variants.py --week-ahead{flag}`.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=DEFAULT)
     parser.add_argument("--week-ahead", action="store_true", help="first weeks forecast 14 days ahead, without/with")
     parser.add_argument("--non-seasonal", action="store_true", help="the one-hour and one-day traces instead")
+    parser.add_argument("--engine", choices=("fast", "statsforecast"), default="fast", help="forecast_load's engine")
     args = parser.parse_args(argv)
     if args.week_ahead:
-        week_ahead()
+        week_ahead(args.engine)
         return 0
-    rows = collect(args.horizon, args.origins, not args.non_seasonal)
+    rows = collect(args.horizon, args.origins, not args.non_seasonal, args.engine)
     variants = args.variants.split(",")
     scores = {v: score(rows, v) for v in variants}
     names = list(scores[variants[0]])
@@ -197,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nCover 80% / 95%, median over origins of the highest upper bound / the history's peak; "
         f"`python scripts/forecast_reach_variants.py --horizon {args.horizon} --origins {args.origins}"
-        f"{' --non-seasonal' if args.non_seasonal else ''}`."
+        f"{' --non-seasonal' if args.non_seasonal else ''}{'' if args.engine == 'fast' else ' --engine ' + args.engine}`."
     )
     return 0
 

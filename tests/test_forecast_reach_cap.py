@@ -127,3 +127,78 @@ def test_variants_script_scores_the_kept_rule() -> None:
     for lv in LEVELS:
         np.testing.assert_allclose(script.rise("floor:2", x, 24, 100, lv), rise[lv])
         assert np.all(script.rise("record", x, 24, 100, lv) >= rise[lv] - 1e-12)
+
+
+def _sf_week(y: np.ndarray, monkeypatch: pytest.MonkeyPatch | None = None) -> dict[int, np.ndarray]:
+    """Means and upper bounds of the statsforecast engine 14 days ahead (``monkeypatch``: with the cap off)."""
+    pytest.importorskip("statsforecast")
+    from gpucast.forecast import ensemble, forecast_load, intervals
+
+    if monkeypatch is not None:
+        for module in (ensemble, intervals):
+            monkeypatch.setattr(module, "record_rise", lambda *args, **kwargs: None)
+    result = forecast_load(list(y), 14 * 24, engine="statsforecast")
+    out = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
+    out[0] = np.array([p.mean for p in result.forecast])
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_statsforecast_week_two_weeks_ahead_stays_near_its_peak(seed: int) -> None:
+    """The same rule on the statsforecast engine (``ensemble._assemble``; what ``--backend dask`` always uses): a
+    week that never grew, 14 days ahead, every upper bound within SANE x its peak (without the cap, on these three
+    weeks: 80% bounds 4.4-5.8x, 95% 4.9-6.0x; with it 1.1-1.3x and 1.3-1.5x)."""
+    y = _week(seed)
+    out = _sf_week(y)
+    for lv in LEVELS:
+        assert np.all(out[lv] >= out[0])
+        assert float(out[lv].max()) <= SANE[lv] * float(y.max())
+
+
+def test_statsforecast_cap_leaves_the_mean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point forecasts untouched: the statsforecast engine's means with and without the cap are identical, and the
+    cap only lowers upper bounds."""
+    y = _week(0)
+    capped = _sf_week(y)
+    uncapped = _sf_week(y, monkeypatch)
+    np.testing.assert_array_equal(capped[0], uncapped[0])
+    for lv in LEVELS:
+        assert np.all(capped[lv] <= uncapped[lv])
+        assert np.any(capped[lv] < uncapped[lv])
+
+
+@pytest.mark.skipif(not WEEK.exists(), reason="data/traffic/azure_2024_week.csv is not shipped")
+def test_statsforecast_coding_week() -> None:
+    """The reported case on the statsforecast engine: the coding week 14 days ahead, both upper bounds within SANE x
+    its peak (without the cap 566 and 621 req/s, 6.8x and 7.4x its 83.6; with it 111 and 114)."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.read_csv(WEEK)
+    y = frame.loc[frame["service"] == "azure-2024/code", "rps"].to_numpy(dtype=float)[: 7 * 24]
+    out = _sf_week(y)
+    for lv in LEVELS:
+        assert float(out[lv].max()) <= SANE[lv] * float(y.max())
+
+
+def test_fold_caps_read_only_the_history_before_each_fold() -> None:
+    """``intervals.fold_reach_caps``: fold i's cap is ``reach_capped`` on the history before its cutoff, whatever
+    comes after it; and ``intervals.coverage`` counts a value above the cap as outside the band."""
+    from gpucast.forecast import intervals
+    from gpucast.forecast.seasonality import SeriesPlan
+
+    y = _week(3)
+    plan = SeriesPlan((24,), 24, 2, 24, [])
+    mean = np.full((2, 24), 30.0)
+    caps = intervals.fold_reach_caps(y, plan, mean, LEVELS)
+    changed = y.copy()
+    changed[-24:] *= 10  # the second fold's own hours: the first fold's history ends before them, the second's too
+    again = intervals.fold_reach_caps(changed, plan, mean, LEVELS)
+    before = y[: len(y) - 24]
+    rise = leads.record_rise(before, 24, 24, LEVELS)
+    assert rise is not None
+    for lv in LEVELS:
+        np.testing.assert_array_equal(caps[lv], again[lv])
+        np.testing.assert_allclose(caps[lv][1], leads.reach_capped(mean[1], np.full(24, np.inf), before, rise[lv]))
+    truth = np.array([[1.0, 5.0], [1.0, 5.0]])
+    f, scale, r = np.ones((2, 2)), np.ones((2, 2)), np.array([[0.0, 9.0], [0.0, 9.0]])
+    assert intervals.coverage(truth, f, scale, r, 80) == 1.0  # bands up to 1 + ~8 cover 5
+    assert intervals.coverage(truth, f, scale, r, 80, cap=np.full((2, 2), 4.0)) == 0.5  # capped at 4: 5 is out

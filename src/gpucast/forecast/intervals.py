@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .leads import reach_capped, record_rise
 from .seasonality import SeriesPlan
 
 MAX_ORIGINS = 256  # origins sampled per series: consecutive origins are strongly correlated anyway
@@ -101,28 +102,31 @@ def coverage(
     r: np.ndarray,
     level: int,
     naive: tuple[np.ndarray, np.ndarray] | None = None,
+    cap: np.ndarray | None = None,
 ) -> float | None:
     """Cross-conformal coverage: block i's band comes from the residuals of the other blocks.
 
     Blocks are the folds; a single fold (fast fleet mode, short histories) is cut into ``SINGLE_FOLD_BLOCKS``
     consecutive blocks instead, so coverage is still checked out of sample. ``naive`` holds the seasonal-naive
     relative bands measured before each fold's cutoff (shaped like ``y``): the band is widened to them as the
-    forecast's is (see ``intervals.py``).
+    forecast's is (see ``intervals.py``). ``cap``: the upper bounds' reach cap before each fold's cutoff (level
+    units, shaped like ``y``; ``fold_reach_caps``), applied as the forecast applies it.
     """
     nlo, nhi = naive if naive is not None else (np.zeros_like(y), np.zeros_like(y))
-    arrays = (y, f, scale, r, nlo, nhi)
+    top = cap if cap is not None else np.full(y.shape, np.inf)
+    arrays = (y, f, scale, r, nlo, nhi, top)
     if len(y) >= 2:
         blocks = [list(a) for a in arrays]
     elif y.size >= 2 * SINGLE_FOLD_BLOCKS:
         blocks = [np.array_split(a.ravel(), SINGLE_FOLD_BLOCKS) for a in arrays]
     else:
         return None
-    ys, fs, ss, rs, nlos, nhis = blocks
+    ys, fs, ss, rs, nlos, nhis, tops = blocks
     inside = 0
     for i in range(len(ys)):
         lo, hi = interval_quantiles(np.concatenate(rs[:i] + rs[i + 1 :]), level)
         low = fs[i] + np.minimum(lo, nlos[i]) * ss[i]
-        high = fs[i] + np.maximum(hi, nhis[i]) * ss[i]
+        high = np.maximum(np.minimum(fs[i] + np.maximum(hi, nhis[i]) * ss[i], tops[i]), fs[i])
         inside += int(np.sum((ys[i] >= low) & (ys[i] <= high)))
     return inside / y.size
 
@@ -142,4 +146,22 @@ def fold_naive_bands(
         lows = [bands[level][0] if level in bands else zeros for bands in per_fold]
         highs = [bands[level][1] if level in bands else zeros for bands in per_fold]
         out[level] = (np.stack(lows), np.stack(highs))
+    return out
+
+
+def fold_reach_caps(
+    repaired: np.ndarray, plan: SeriesPlan, mean: np.ndarray, levels: tuple[int, ...]
+) -> dict[int, np.ndarray]:
+    """Per level, the upper bounds' reach cap of each backtest fold (``leads.reach_capped`` around the fold's
+    forecast ``mean``, shaped like the folds), from ``leads.record_rise`` on the outage-repaired history before its
+    cutoff only (the repair is causal): the cap the forecast applies, checked as it would have held. Infinite
+    (no cap) where that history cannot measure the rise (under three seasons, or no season)."""
+    n = len(repaired)
+    out = {lv: np.full(mean.shape, np.inf) for lv in levels}
+    for i in range(plan.folds):
+        before = repaired[: n - (plan.folds - i) * plan.fold_h]
+        rise = record_rise(before, plan.baseline_season, plan.fold_h, levels)
+        if rise is not None and len(before):
+            for lv in levels:
+                out[lv][i] = reach_capped(mean[i], np.full(plan.fold_h, np.inf), before, rise[lv])
     return out
