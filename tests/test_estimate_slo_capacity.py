@@ -85,3 +85,20 @@ def test_slo_flags_outside_slo_capacity_or_out_of_range_are_one_line_errors(extr
     with pytest.raises(InputError, match="load_value"):
         EstimateRequest(gpu="H100", num_gpus=1, input_tokens=10, output_tokens=10, model="llama-3.1-8b",
                         load="slo-capacity", load_value=5).validate()  # fmt: skip
+
+
+def test_the_text_names_the_statistic_once_and_shows_the_target_that_binds_met() -> None:
+    # "p90" was printed "pp90" ("average": "paverage"), and only the means were shown: "limited by ttft" beside a
+    # 907 ms mean TTFT against a 2,000 ms target read as slack
+    args = ("estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "2", *SHAPE, "--slo-capacity")
+    done = _run(*args, "--slo-percentile", "p90")
+    assert done.returncode == 0, done.stderr
+    assert "(p90 TTFT <= 2,000 ms, TPOT <= 100.0 ms; limited by ttft)" in done.stdout and "pp90" not in done.stdout
+    assert "p90 TTFT / TPOT    2,000 ms /" in done.stdout and "(targets 2,000 / 100.0)" in done.stdout
+    average = _run(*args, "--slo-percentile", "average")
+    assert "(mean TTFT <= 2,000 ms, ITL <= 100.0 ms;" in average.stdout and "TTFT / TPOT" not in average.stdout
+    fleet = _json(*args, "--slo-percentile", "p90")
+    assert fleet["slo"]["percentile"] == "90" and fleet["slo"]["ttft_ms"] == 2000.0
+    assert fleet["slo"]["ttft_at_ms"] == pytest.approx(2000.0, rel=1e-3) == fleet["ttft_p90_ms"]
+    assert "slo" not in _json("estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "2", *SHAPE,
+                              "--max-throughput")  # fmt: skip

@@ -74,10 +74,16 @@ class EstimateResult:
     percentiles: dict[str, float] = field(default_factory=dict)
     # load "slo-capacity": what stops the rate from growing (itl, ttft, kv-cache, max-num-seqs...); "" otherwise
     slo_limit: str = ""
+    # load "slo-capacity": the targets resolved (percentile "99"/"mean", ttft_ms, itl_ms: defaults filled in, "p90"
+    # read as "90") and what the capacity point reaches at that statistic (ttft_at_ms, itl_at_ms), so that a reader
+    # sees the target that binds met, not the means beside it; {} (left out of the JSON) otherwise
+    slo: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(data.pop("percentiles"))
+        if not data["slo"]:
+            data.pop("slo")
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
 
 
@@ -248,12 +254,15 @@ def _infeasible(found: ReplicaEstimate, request: EstimateRequest) -> InfeasibleE
 def estimate(request: EstimateRequest) -> EstimateResult:
     """Throughput and latency of a fixed deployment under a fixed load."""
     cfg, memory, kv_limited, replicas, precision_note = _build_replica(request)
-    limit = ""
+    limit, slo = "", {}
     if request.load == "slo-capacity":
         found = _slo_capacity(cfg, memory, kv_limited, request)
         if not found.meets_slo:
             raise _infeasible(found, request)
         point, limit = found.capacity, found.limit
+        ttft_at, itl_at, _ = request.slo.latencies(point)
+        slo = {"percentile": request.slo.percentile, "ttft_ms": request.slo.ttft_ms, "itl_ms": request.slo.itl_ms,
+               "ttft_at_ms": ttft_at * 1e3, "itl_at_ms": itl_at * 1e3}  # fmt: skip
     else:
         point = run_load(cfg, request, replicas)
     bound = point.step.bound
@@ -328,6 +337,7 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         attention_dp=cfg.attention_dp,
         percentiles=_percentiles(cfg, point, request),
         slo_limit=limit,
+        slo=slo,
     )
 
 
