@@ -60,7 +60,11 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "seq_len": lambda v: f"{v:,}-token examples",
         "global_batch": lambda v: f"global batch {v}",
         "num_gpus": lambda v: f"on {counted(int(v), 'GPU')}",
-        "owned_gpus": lambda v: f"you have {counted(int(v), 'GPU')}",
+        "owned_gpus": lambda v: (
+            f"you have {int(v)} x {names.gpu_name(str(values['owned_gpu']))}"
+            if values.get("owned_gpu")
+            else f"you have {counted(int(v), 'GPU')}"
+        ),
         "deadline_hours": lambda v: f"done within {v:g} h",
         "history": lambda v: f"history {v}",
         "horizon": lambda v: f"horizon {v}",

@@ -72,10 +72,18 @@ def gpu_count(low: str) -> float | None:
     """The GPUs a message says there are: "on 2 A100s", "8x a100 80gb", "1 gpu", "on a single L40S", "we have 8
     H100s" (a count right before a GPU word); None when none is said. A non-positive count is kept for the limit
     check (``values.LIMITS``) to refuse with what is accepted."""
+    said = gpus_said(low)
+    return None if said is None else said[0]
+
+
+def gpus_said(low: str) -> tuple[float, str | None] | None:
+    """(count, catalog GPU id or None for a plain "GPUs"/"cards") of :func:`gpu_count`: "we have 8 A100s" in a
+    message that also names the H100 to plan on is 8 A100s, not 8 of the plan's GPU."""
     for count in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
                              low):  # fmt: skip
-        if re.match(r"gpus?\b|cards?\b", count["what"]) or names.find_gpus(count["what"]):
-            return stated_count(float(count["n"]) if count["n"].isdigit() else 1.0)
+        gpus = [] if re.match(r"gpus?\b|cards?\b", count["what"]) else names.find_gpus(count["what"])
+        if gpus or re.match(r"gpus?\b|cards?\b", count["what"]):
+            return stated_count(float(count["n"]) if count["n"].isdigit() else 1.0), (gpus[0] if gpus else None)
     return None
 
 
