@@ -25,6 +25,11 @@ SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
         ("daily volume of 40m tokens", {"total_tokens_per_s": 40e6 / 86_400}),
         ("5m output tokens a day", {"output_tokens_per_s": 5e6 / 86_400}),
         ("we process 10 million prompt tokens per day", {"input_tokens_per_s": 10e6 / 86_400}),
+        # prompt and answer volumes both: their sum ("50M input tokens" was a 50M-token prompt; the second volume
+        # of two was dropped)
+        ("50m input tokens and 5m output tokens a day", {"total_tokens_per_s": 55e6 / 86_400}),
+        ("5m output and 50m input tokens per day", {"total_tokens_per_s": 55e6 / 86_400}),
+        ("50m prompt tokens a day, 5m completion tokens a day", {"total_tokens_per_s": 55e6 / 86_400}),
     ],
 )
 def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[str, float]) -> None:

@@ -31,32 +31,59 @@ _FORMS = (
     ),
     re.compile(numbered("t") + r"\s*(?P<tpm>tpm|tokens per minute)\b"),  # "300k TPM" (rate-limit dashboards)
 )
+# "50M input tokens and 5M output tokens a day", "5M output and 50M input tokens per day": two volumes, one period
+_SIDE = r"(?P<kind{n}>output|generated|completion|answer|response|input|prompt)"
+_PAIR = re.compile(
+    numbered("a")
+    + r"\s*"
+    + _SIDE.format(n="a")
+    + r"(?:\s+(?:tokens?|toks?))?\s*(?:and|,|\+|plus|&)\s*"
+    + numbered("b")
+    + r"\s*"
+    + _SIDE.format(n="b")
+    + rf"\s+(?:tokens?|toks?)(?:{_PER}{_UNIT}|\s+(?P<period>daily|"
+    r"hourly|weekly|monthly)\b)"
+)
 _PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
 _OUTPUT = ("output", "generated", "completion", "answer", "response")
 
 
 def token_volume(low: str) -> Values:
-    """``{"total_tokens_per_s": 578.7}`` (or the output/input key) for the first token volume stated in ``low``; {}
-    when none is."""
+    """``{"total_tokens_per_s": 578.7}`` (or the output/input key) for the token volume stated in ``low``; {} when
+    none is. Prompt and answer volumes stated both ("50M input tokens and 5M output tokens a day", or two volumes
+    apart) are their sum, prompts + answers: the first alone was read, and in the paired form the other number was
+    taken for a 50M-token prompt."""
+    found: dict[str, float] = {}
+    if (pair := _PAIR.search(low)) is not None:
+        unit = _PERIODS.get(pair["period"] or "", pair["unit"] or "")
+        for side in ("a", "b"):
+            tokens = number_value(pair[f"num{side}"], pair[f"mult{side}"])
+            kind = _kind(pair[f"kind{side}"])
+            if tokens > 0 and unit:
+                found.setdefault(kind, tokens / seconds_in(unit))
     for form in _FORMS:
-        match = form.search(low)
-        if match is None:
-            continue
-        tokens = number_value(match["numt"], match["multt"])
-        groups = match.groupdict()
-        unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
-        if tokens <= 0 or not unit:
-            continue
-        said = groups.get("kind") or ""
-        kind = "output" if said in _OUTPUT else "input" if said in ("input", "prompt") else "total"
-        return {KEYS[kind]: tokens / seconds_in(unit)}
-    return {}
+        for match in form.finditer(_PAIR.sub(lambda m: " " * len(m[0]), low)):
+            tokens = number_value(match["numt"], match["multt"])
+            groups = match.groupdict()
+            unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
+            if tokens > 0 and unit:
+                found.setdefault(_kind(groups.get("kind") or ""), tokens / seconds_in(unit))
+    if "total" in found:
+        return {KEYS["total"]: found["total"]}
+    if "input" in found and "output" in found:
+        return {KEYS["total"]: found["input"] + found["output"]}
+    return {KEYS[kind]: per_s for kind, per_s in found.items()}
+
+
+def _kind(said: str) -> str:
+    """Which tokens a volume counts, from the word before "tokens" ("" for plain tokens: prompts + answers)."""
+    return "output" if said in _OUTPUT else "input" if said in ("input", "prompt") else "total"
 
 
 def without_volumes(low: str) -> str:
     """``low`` with every token volume blanked out, for the readers of request lengths: "5M output tokens a day" is
     no 5,000,000-token answer (it was read as one, and refused)."""
-    for form in _FORMS:
+    for form in (_PAIR, *_FORMS):
         low = form.sub(lambda match: " " * len(match[0]), low)
     return low
 
