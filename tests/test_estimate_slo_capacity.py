@@ -102,3 +102,17 @@ def test_the_text_names_the_statistic_once_and_shows_the_target_that_binds_met()
     assert fleet["slo"]["ttft_at_ms"] == pytest.approx(2000.0, rel=1e-3) == fleet["ttft_p90_ms"]
     assert "slo" not in _json("estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "2", *SHAPE,
                               "--max-throughput")  # fmt: skip
+
+
+def test_without_tp_a_deployment_no_tp_serves_is_reported_at_the_tp_that_comes_closest() -> None:
+    # 100k-token prompts: no TP of 8 H100s meets a 2 s TTFT; the error reported TP=2's lone TTFT (12.1 s), the
+    # smallest TP that fit, where TP=8 reaches 6.9 s
+    args = ("estimate", "--model", "llama-3.1-70b", "--gpu", "H100", "--num-gpus", "8", "--input-tokens", "100000",
+            "--output-tokens", "300", "--slo-capacity")  # fmt: skip
+    done = _run(*args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "no load meets the SLOs on 8 GPUs at any TP (TP=8 comes closest)" in done.stderr
+    at_tp8 = _run(*args, "--tp", "8")
+    lone = at_tp8.stderr.split("a request alone reaches ")[1].split(" against")[0]
+    assert f"a request alone reaches {lone} against" in done.stderr
+    assert "no load meets the SLOs on this deployment" in at_tp8.stderr
