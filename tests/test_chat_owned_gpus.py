@@ -84,6 +84,7 @@ def test_owned_gpus_of_another_type_than_the_plans_are_sized_as_that_type() -> N
     # "plan on H100; we have 8 A100s" was answered as 8 H100s with the H100 plan's capacity
     words = _said("llama 3.1 70b on H100, 2 req/s, we have 8 A100s")
     assert "you have 8 x A100-SXM4-40GB" in words
+    assert "Yours: 8 x A100-SXM4-40GB (not a plan setting; what they serve is said after the plan)" in words
     said = re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to ([\d.]+) requests/s within the "
                      r"targets as 1 replica of TP=8", words)  # fmt: skip
     assert said, words

@@ -153,6 +153,10 @@ def _closing(answers: Values) -> list[str]:
     budget = []
     if "budget_usd" in answers and "budget_usd" not in unused_answers(answers):
         budget = [f"Budget:    {budget_text(answers)} (the plan is sized for the load; I compare its cost with it)"]
+    if "owned_gpus" in answers and "owned_gpus" not in unused_answers(answers):  # was said only after the plan
+        owned = _value_text("owned_gpus", answers["owned_gpus"], answers) or ""
+        budget.append(f"Yours:     {owned.removeprefix('you have ')} (not a plan setting; what they serve is said "
+                      "after the plan)")  # fmt: skip
     return budget + _not_used(answers)
 
 
