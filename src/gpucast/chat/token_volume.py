@@ -4,8 +4,9 @@ volume was ignored and the plan used the default 10 requests/s whatever the volu
 
 The volume becomes a request rate once the request shape is known: tokens per second / tokens per request, where a
 plain "tokens" counts prompt and answer together (as billing and dashboards do), "output/completion tokens" the
-answers only and "input/prompt tokens" the prompts only. A rate per second is left out: "50 tokens per second" is
-a speed (how fast each answer streams), which the latency reader owns.
+answers only and "input/prompt tokens" the prompts only. A rate per second is a volume from 1,000 tokens/s ("10k
+tokens per second" was ignored and the default 10 requests/s planned) or with a word saying so ("500 tokens/s in
+total"); below that "50 tokens per second" is a speed (how fast each answer streams), which the latency reader owns.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ _PAIR = re.compile(
     + rf"\s+(?:tokens?|toks?)(?:{_PER}{_UNIT}|\s+(?P<period>daily|"
     r"hourly|weekly|monthly)\b)"
 )
+# "10k tokens per second", "5,000 tok/s in total": a volume per second where no stream could be meant (below)
+_PER_SECOND = re.compile(
+    numbered("s")
+    + rf"\s*{_KIND.replace('<kind>', '<kinds>')}(?:tokens?|toks?)\s*(?:/\s*s(?:ec)?|per\s+second|a\s+second)"
+    r"(?!\w)(?!\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client))"
+)
+# a stream's speed is tens to a few hundred tokens per second: from 1,000 tokens/s (1 ms a token, beyond any GPU
+# decode step) a per-second figure is a service's volume; below it only with a word saying so
+_STREAM_AT_MOST = 1000.0
+_AGGREGATE = re.compile(r"\b(?:throughput|total|aggregate|overall|combined|in all|across)\b")
+_SPEED = re.compile(r"(?:speed|per[- ]user|each user|every user|per[- ]stream|per[- ]request)\b[^.;,]{0,40}$")
 _PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
 _OUTPUT = ("output", "generated", "completion", "answer", "response")
 
@@ -68,6 +80,14 @@ def token_volume(low: str) -> Values:
             unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
             if tokens > 0 and unit:
                 found.setdefault(_kind(groups.get("kind") or ""), tokens / seconds_in(unit))
+    rest = _PAIR.sub(lambda m: " " * len(m[0]), low)
+    for match in _PER_SECOND.finditer(rest):
+        tokens = number_value(match["nums"], match["mults"])
+        near = rest[max(0, match.start() - 30) : match.end() + 30]
+        if _SPEED.search(rest[: match.start()]):  # "decode speed of 2000 tok/s": the latency reader's
+            continue
+        if tokens >= _STREAM_AT_MOST or (tokens > 0 and _AGGREGATE.search(near)):
+            found.setdefault(_kind(match["kinds"] or ""), tokens)
     if "total" in found:
         return {KEYS["total"]: found["total"]}
     if "input" in found and "output" in found:
@@ -83,7 +103,7 @@ def _kind(said: str) -> str:
 def without_volumes(low: str) -> str:
     """``low`` with every token volume blanked out, for the readers of request lengths: "5M output tokens a day" is
     no 5,000,000-token answer (it was read as one, and refused)."""
-    for form in (_PAIR, *_FORMS):
+    for form in (_PAIR, *_FORMS, _PER_SECOND):
         low = form.sub(lambda match: " " * len(match[0]), low)
     return low
 
