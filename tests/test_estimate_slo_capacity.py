@@ -116,3 +116,19 @@ def test_without_tp_a_deployment_no_tp_serves_is_reported_at_the_tp_that_comes_c
     lone = at_tp8.stderr.split("a request alone reaches ")[1].split(" against")[0]
     assert f"a request alone reaches {lone} against" in done.stderr
     assert "no load meets the SLOs on this deployment" in at_tp8.stderr
+
+
+def test_the_rest_api_takes_the_percentile_as_a_number_too() -> None:
+    # "slo_percentile": 99 was 422 "Input should be a valid string" here while the inference body and the Python API
+    # take it
+    body = {"model": "llama-3.1-8b", "gpu": "H100", "num_gpus": 2, "input_tokens": 1000, "output_tokens": 300,
+            "load": "slo-capacity"}  # fmt: skip
+    with TestClient(create_app("sqlite://")) as client:
+        for number, name in ((99, "99"), (90.0, "90")):
+            response = client.post("/api/v1/estimate", json={**body, "slo_percentile": number})
+            assert response.status_code == 200, response.text
+            assert response.json()["slo"]["percentile"] == name
+            expected = estimate(EstimateRequest(**body, slo_percentile=name)).requests_per_s
+            assert response.json()["requests_per_s"] == pytest.approx(expected)
+        refused = client.post("/api/v1/estimate", json={**body, "slo_percentile": 98})
+        assert refused.status_code == 422 and "is not one of mean, 50, 90, 95, 99" in refused.json()["error"]
