@@ -90,3 +90,23 @@ def test_owned_gpus_of_another_type_than_the_plans_are_sized_as_that_type() -> N
     assert said, words
     assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "A100", 8, 8), rel=0.005)
     assert "Your 8 x H100-SXM" not in words
+
+
+@pytest.mark.parametrize(("text", "count", "guess"), [
+    ("we have eight H100s", 8, False),  # number words lost their space ("have8 h100s"): no count was read
+    ("we have 2 nodes of 8 H100s", 16, False),  # was 8
+    ("we have 2 x 8 H100", 16, False),  # was none
+    ("we have 2 DGX H100 boxes", 16, False),  # was 2: a DGX H100 holds 8 GPUs
+    ("we own two H100 nodes", 16, True),  # was none: 8 a node, said back as a guess
+])  # fmt: skip
+def test_gpus_said_in_words_or_as_whole_machines_are_counted(text: str, count: int, guess: bool) -> None:
+    found = extract(text)
+    assert found["owned_gpus"] == count and found["owned_gpu"] == "h100-sxm", found
+    assert bool(found.get("_unsure")) == guess
+    assert extract(f"fine-tune llama 3.1 8b, {text}")["num_gpus"] == count
+
+
+def test_number_words_keep_the_space_before_them() -> None:
+    from gpucast.chat.numbers import digits_for_words
+
+    assert digits_for_words("serve at twenty five rps, we have eight gpus") == "serve at 25 rps, we have 8 gpus"
