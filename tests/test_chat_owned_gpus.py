@@ -47,3 +47,66 @@ def test_too_few_gpus_for_one_replica_are_said() -> None:
     assert result.returncode == 0, result.stderr
     words = " ".join(result.stdout.split())
     assert re.search(r"Your 2 x L4: one replica of this plan needs \d+ \(TP=\d+", words), words
+
+
+def _said(message: str) -> str:
+    result = chat(stdin=message + "\n")
+    assert result.returncode == 0, result.stderr
+    return " ".join(result.stdout.split())
+
+
+def _capacity(model: str, gpu: str, num_gpus: int, tp: int) -> float:
+    done = subprocess.run([*gpucast_exe(), "estimate", "--model", model, "--gpu", gpu, "--num-gpus", str(num_gpus),
+                           "--tp", str(tp), "--input-tokens", "1000", "--output-tokens", "300", "--max-model-len",
+                           "4096", "--slo-capacity", "--json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return float(json.loads(done.stdout)["requests_per_s"])
+
+
+def test_the_owned_gpus_are_laid_out_for_the_most_traffic_not_as_the_plans_cheapest_layout() -> None:
+    # the plan picks TP=2 for a light load (cheapest); 8 H100s were answered as 4 TP=2 replicas, 6.13 requests/s,
+    # while 2 replicas of TP=4 serve 15.9 within the same targets
+    words = _said("llama 3.1 70b, 50M tokens a day, we have 8 H100s")
+    said = re.search(r"Your 8 x H100-SXM serve up to ([\d,.]+) requests/s within the targets as 2 replicas of TP=4 ",
+                     words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 4), rel=0.005)
+    assert _capacity("llama-3.1-70b", "H100", 8, 4) > 2 * _capacity("llama-3.1-70b", "H100", 8, 2)
+    assert "the plan's TP=2 layout would hold 4 replicas serving" in words
+    # 3 H100s: "too few for one replica" of the plan's TP=4, while one TP=2 replica fits
+    words = _said("llama 3.1 70b, 5 req/s, we have 3 H100s")
+    assert re.search(r"Your 3 x H100-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=2, 1 GPU "
+                     r"left over .* short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
+    assert "one replica of the plan's TP=4 needs 4" in words
+
+
+def test_owned_gpus_of_another_type_than_the_plans_are_sized_as_that_type() -> None:
+    # "plan on H100; we have 8 A100s" was answered as 8 H100s with the H100 plan's capacity
+    words = _said("llama 3.1 70b on H100, 2 req/s, we have 8 A100s")
+    assert "you have 8 x A100-SXM4-40GB" in words
+    assert "Yours: 8 x A100-SXM4-40GB (not a plan setting; what they serve is said after the plan)" in words
+    said = re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to ([\d.]+) requests/s within the "
+                     r"targets as 1 replica of TP=8", words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "A100", 8, 8), rel=0.005)
+    assert "Your 8 x H100-SXM" not in words
+
+
+@pytest.mark.parametrize(("text", "count", "guess"), [
+    ("we have eight H100s", 8, False),  # number words lost their space ("have8 h100s"): no count was read
+    ("we have 2 nodes of 8 H100s", 16, False),  # was 8
+    ("we have 2 x 8 H100", 16, False),  # was none
+    ("we have 2 DGX H100 boxes", 16, False),  # was 2: a DGX H100 holds 8 GPUs
+    ("we own two H100 nodes", 16, True),  # was none: 8 a node, said back as a guess
+])  # fmt: skip
+def test_gpus_said_in_words_or_as_whole_machines_are_counted(text: str, count: int, guess: bool) -> None:
+    found = extract(text)
+    assert found["owned_gpus"] == count and found["owned_gpu"] == "h100-sxm", found
+    assert bool(found.get("_unsure")) == guess
+    assert extract(f"fine-tune llama 3.1 8b, {text}")["num_gpus"] == count
+
+
+def test_number_words_keep_the_space_before_them() -> None:
+    from gpucast.chat.numbers import digits_for_words
+
+    assert digits_for_words("serve at twenty five rps, we have eight gpus") == "serve at 25 rps, we have 8 gpus"

@@ -25,6 +25,15 @@ SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
         ("daily volume of 40m tokens", {"total_tokens_per_s": 40e6 / 86_400}),
         ("5m output tokens a day", {"output_tokens_per_s": 5e6 / 86_400}),
         ("we process 10 million prompt tokens per day", {"input_tokens_per_s": 10e6 / 86_400}),
+        # prompt and answer volumes both: their sum ("50M input tokens" was a 50M-token prompt; the second volume
+        # of two was dropped)
+        ("50m input tokens and 5m output tokens a day", {"total_tokens_per_s": 55e6 / 86_400}),
+        ("5m output and 50m input tokens per day", {"total_tokens_per_s": 55e6 / 86_400}),
+        ("50m prompt tokens a day, 5m completion tokens a day", {"total_tokens_per_s": 55e6 / 86_400}),
+        # per second: a volume from 1,000 tokens/s (no stream is that fast) or said to be one; it was ignored
+        ("we serve 10k tokens per second", {"total_tokens_per_s": 10e3}),
+        ("5k output tokens/s", {"output_tokens_per_s": 5e3}),
+        ("500 tokens per second in total", {"total_tokens_per_s": 500.0}),
     ],
 )
 def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[str, float]) -> None:
@@ -36,6 +45,7 @@ def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[st
 
 def test_a_speed_per_second_stays_a_latency_target_and_a_stated_rate_wins() -> None:
     assert extract("50 tokens per second per user") == {"itl_ms": 20.0}
+    assert extract("50 tokens per second") == {} and extract("decode speed of 2000 tok/s") == {"itl_ms": 0.5}
     both = extract("20 rps and 50m tokens a day")
     assert both["rps"] == 20.0 and "total_tokens_per_s" not in both
     assert any("token volume" in reason for reason in both["_unsure"])

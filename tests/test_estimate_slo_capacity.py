@@ -85,3 +85,50 @@ def test_slo_flags_outside_slo_capacity_or_out_of_range_are_one_line_errors(extr
     with pytest.raises(InputError, match="load_value"):
         EstimateRequest(gpu="H100", num_gpus=1, input_tokens=10, output_tokens=10, model="llama-3.1-8b",
                         load="slo-capacity", load_value=5).validate()  # fmt: skip
+
+
+def test_the_text_names_the_statistic_once_and_shows_the_target_that_binds_met() -> None:
+    # "p90" was printed "pp90" ("average": "paverage"), and only the means were shown: "limited by ttft" beside a
+    # 907 ms mean TTFT against a 2,000 ms target read as slack
+    args = ("estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "2", *SHAPE, "--slo-capacity")
+    done = _run(*args, "--slo-percentile", "p90")
+    assert done.returncode == 0, done.stderr
+    assert "(p90 TTFT <= 2,000 ms, TPOT <= 100.0 ms; limited by ttft)" in done.stdout and "pp90" not in done.stdout
+    assert "p90 TTFT / TPOT    2,000 ms /" in done.stdout and "(targets 2,000 / 100.0)" in done.stdout
+    average = _run(*args, "--slo-percentile", "average")
+    assert "(mean TTFT <= 2,000 ms, ITL <= 100.0 ms;" in average.stdout and "TTFT / TPOT" not in average.stdout
+    fleet = _json(*args, "--slo-percentile", "p90")
+    assert fleet["slo"]["percentile"] == "90" and fleet["slo"]["ttft_ms"] == 2000.0
+    assert fleet["slo"]["ttft_at_ms"] == pytest.approx(2000.0, rel=1e-3) == fleet["ttft_p90_ms"]
+    assert "slo" not in _json("estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "2", *SHAPE,
+                              "--max-throughput")  # fmt: skip
+
+
+def test_without_tp_a_deployment_no_tp_serves_is_reported_at_the_tp_that_comes_closest() -> None:
+    # 100k-token prompts: no TP of 8 H100s meets a 2 s TTFT; the error reported TP=2's lone TTFT (12.1 s), the
+    # smallest TP that fit, where TP=8 reaches 6.9 s
+    args = ("estimate", "--model", "llama-3.1-70b", "--gpu", "H100", "--num-gpus", "8", "--input-tokens", "100000",
+            "--output-tokens", "300", "--slo-capacity")  # fmt: skip
+    done = _run(*args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "no load meets the SLOs on 8 GPUs at any TP (TP=8 comes closest)" in done.stderr
+    at_tp8 = _run(*args, "--tp", "8")
+    lone = at_tp8.stderr.split("a request alone reaches ")[1].split(" against")[0]
+    assert f"a request alone reaches {lone} against" in done.stderr
+    assert "no load meets the SLOs on this deployment" in at_tp8.stderr
+
+
+def test_the_rest_api_takes_the_percentile_as_a_number_too() -> None:
+    # "slo_percentile": 99 was 422 "Input should be a valid string" here while the inference body and the Python API
+    # take it
+    body = {"model": "llama-3.1-8b", "gpu": "H100", "num_gpus": 2, "input_tokens": 1000, "output_tokens": 300,
+            "load": "slo-capacity"}  # fmt: skip
+    with TestClient(create_app("sqlite://")) as client:
+        for number, name in ((99, "99"), (90.0, "90")):
+            response = client.post("/api/v1/estimate", json={**body, "slo_percentile": number})
+            assert response.status_code == 200, response.text
+            assert response.json()["slo"]["percentile"] == name
+            expected = estimate(EstimateRequest(**body, slo_percentile=name)).requests_per_s
+            assert response.json()["requests_per_s"] == pytest.approx(expected)
+        refused = client.post("/api/v1/estimate", json={**body, "slo_percentile": 98})
+        assert refused.status_code == 422 and "is not one of mean, 50, 90, 95, 99" in refused.json()["error"]

@@ -76,3 +76,15 @@ def test_a_plan_file_without_the_budget_falls_back_to_the_engines_default(tmp_pa
     del plan["gpu_resources"]["max_batched_tokens"]  # a plan file written before the field
     path.write_text(json.dumps(plan), encoding="utf-8")
     assert _value(_export(path, "vllm")["argv"], "--max-num-batched-tokens") == "2048"
+
+
+def test_an_old_v0_plan_file_without_the_budget_exports_the_one_its_release_was_sized_with(tmp_path: Path) -> None:
+    # a vLLM 0.6.3 plan file written before the field: the fallback was the GPU rule alone (0.6.3 predates it: the
+    # plain 2,048), while the plan stepped by whole prompts, max(4,096, 2,048) tokens (core.engine_releases)
+    path, plan = _plan(tmp_path, "--gpu", "H100", "--engine", "vllm", "--engine-version", "0.6.3")
+    assert plan["gpu_resources"].pop("max_batched_tokens") == 4096
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    launch = _export(path, "vllm")
+    assert _value(launch["argv"], "--max-num-batched-tokens") == "4096"
+    assert any("step token budget 4,096: the one the plan was sized with" in note for note in launch["notes"])
+    assert _value(_export(path, "trtllm")["argv"], "--max_num_tokens") == "4096"  # the plan's engine's budget

@@ -205,10 +205,10 @@ _TRAINING = (
     "history",
     "horizon",
 )
-_LOAD = ("rps", "peak_rps", "users", *token_volume.KEYS.values(), "peak_multiplier", "owned_gpus")
+_LOAD = ("rps", "peak_rps", "users", *token_volume.KEYS.values(), "peak_multiplier", "owned_gpus", "owned_gpu")
 UNUSED = {"forecast": ("model_size", *_LOAD, *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep", "budget_usd"),
           "training": (*_LOAD, "input_tokens", "output_tokens", *_LATENCY, *_SERVING, "history", "horizon"),
-          "inference": _TRAINING, "compare": (*_TRAINING, "owned_gpus")}  # fmt: skip
+          "inference": _TRAINING, "compare": (*_TRAINING, "owned_gpus", "owned_gpu")}  # fmt: skip
 
 
 def unused_answers(answers: Values) -> Values:

@@ -108,8 +108,8 @@ def _read_words(pieces: list[str], start: int) -> tuple[float, int]:
         piece = pieces[i]
         low = piece.lower()
         parts = low.split("-")
-        if piece.isspace() or (low == "and" and seen):
-            i += 1
+        if (piece.isspace() and seen) or (low == "and" and seen):  # not before the first word: "have eight" kept its
+            i += 1  # space ("have8 h100s" hid the count from every reader that wants a word boundary before it)
             continue
         if all(p in UNITS or p in TENS for p in parts) and parts:
             current += sum(UNITS.get(p, 0) + TENS.get(p, 0) for p in parts)

@@ -60,7 +60,11 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
         "seq_len": lambda v: f"{v:,}-token examples",
         "global_batch": lambda v: f"global batch {v}",
         "num_gpus": lambda v: f"on {counted(int(v), 'GPU')}",
-        "owned_gpus": lambda v: f"you have {counted(int(v), 'GPU')}",
+        "owned_gpus": lambda v: (
+            f"you have {int(v)} x {names.gpu_name(str(values['owned_gpu']))}"
+            if values.get("owned_gpu")
+            else f"you have {counted(int(v), 'GPU')}"
+        ),
         "users": lambda v: f"{v:,.0f} users",
         "deadline_hours": lambda v: f"done within {v:g} h",
         "history": lambda v: f"history {v}",
@@ -150,6 +154,10 @@ def _closing(answers: Values) -> list[str]:
     budget = []
     if "budget_usd" in answers and "budget_usd" not in unused_answers(answers):
         budget = [f"Budget:    {budget_text(answers)} (the plan is sized for the load; I compare its cost with it)"]
+    if "owned_gpus" in answers and "owned_gpus" not in unused_answers(answers):  # was said only after the plan
+        owned = _value_text("owned_gpus", answers["owned_gpus"], answers) or ""
+        budget.append(f"Yours:     {owned.removeprefix('you have ')} (not a plan setting; what they serve is said "
+                      "after the plan)")  # fmt: skip
     return budget + _not_used(answers)
 
 

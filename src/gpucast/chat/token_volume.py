@@ -4,8 +4,9 @@ volume was ignored and the plan used the default 10 requests/s whatever the volu
 
 The volume becomes a request rate once the request shape is known: tokens per second / tokens per request, where a
 plain "tokens" counts prompt and answer together (as billing and dashboards do), "output/completion tokens" the
-answers only and "input/prompt tokens" the prompts only. A rate per second is left out: "50 tokens per second" is
-a speed (how fast each answer streams), which the latency reader owns.
+answers only and "input/prompt tokens" the prompts only. A rate per second is a volume from 1,000 tokens/s ("10k
+tokens per second" was ignored and the default 10 requests/s planned) or with a word saying so ("500 tokens/s in
+total"); below that "50 tokens per second" is a speed (how fast each answer streams), which the latency reader owns.
 """
 
 from __future__ import annotations
@@ -31,32 +32,78 @@ _FORMS = (
     ),
     re.compile(numbered("t") + r"\s*(?P<tpm>tpm|tokens per minute)\b"),  # "300k TPM" (rate-limit dashboards)
 )
+# "50M input tokens and 5M output tokens a day", "5M output and 50M input tokens per day": two volumes, one period
+_SIDE = r"(?P<kind{n}>output|generated|completion|answer|response|input|prompt)"
+_PAIR = re.compile(
+    numbered("a")
+    + r"\s*"
+    + _SIDE.format(n="a")
+    + r"(?:\s+(?:tokens?|toks?))?\s*(?:and|,|\+|plus|&)\s*"
+    + numbered("b")
+    + r"\s*"
+    + _SIDE.format(n="b")
+    + rf"\s+(?:tokens?|toks?)(?:{_PER}{_UNIT}|\s+(?P<period>daily|"
+    r"hourly|weekly|monthly)\b)"
+)
+# "10k tokens per second", "5,000 tok/s in total": a volume per second where no stream could be meant (below)
+_PER_SECOND = re.compile(
+    numbered("s")
+    + rf"\s*{_KIND.replace('<kind>', '<kinds>')}(?:tokens?|toks?)\s*(?:/\s*s(?:ec)?|per\s+second|a\s+second)"
+    r"(?!\w)(?!\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client))"
+)
+# a stream's speed is tens to a few hundred tokens per second: from 1,000 tokens/s (1 ms a token, beyond any GPU
+# decode step) a per-second figure is a service's volume; below it only with a word saying so
+_STREAM_AT_MOST = 1000.0
+_AGGREGATE = re.compile(r"\b(?:throughput|total|aggregate|overall|combined|in all|across)\b")
+_SPEED = re.compile(r"(?:speed|per[- ]user|each user|every user|per[- ]stream|per[- ]request)\b[^.;,]{0,40}$")
 _PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
 _OUTPUT = ("output", "generated", "completion", "answer", "response")
 
 
 def token_volume(low: str) -> Values:
-    """``{"total_tokens_per_s": 578.7}`` (or the output/input key) for the first token volume stated in ``low``; {}
-    when none is."""
+    """``{"total_tokens_per_s": 578.7}`` (or the output/input key) for the token volume stated in ``low``; {} when
+    none is. Prompt and answer volumes stated both ("50M input tokens and 5M output tokens a day", or two volumes
+    apart) are their sum, prompts + answers: the first alone was read, and in the paired form the other number was
+    taken for a 50M-token prompt."""
+    found: dict[str, float] = {}
+    if (pair := _PAIR.search(low)) is not None:
+        unit = _PERIODS.get(pair["period"] or "", pair["unit"] or "")
+        for side in ("a", "b"):
+            tokens = number_value(pair[f"num{side}"], pair[f"mult{side}"])
+            kind = _kind(pair[f"kind{side}"])
+            if tokens > 0 and unit:
+                found.setdefault(kind, tokens / seconds_in(unit))
     for form in _FORMS:
-        match = form.search(low)
-        if match is None:
+        for match in form.finditer(_PAIR.sub(lambda m: " " * len(m[0]), low)):
+            tokens = number_value(match["numt"], match["multt"])
+            groups = match.groupdict()
+            unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
+            if tokens > 0 and unit:
+                found.setdefault(_kind(groups.get("kind") or ""), tokens / seconds_in(unit))
+    rest = _PAIR.sub(lambda m: " " * len(m[0]), low)
+    for match in _PER_SECOND.finditer(rest):
+        tokens = number_value(match["nums"], match["mults"])
+        near = rest[max(0, match.start() - 30) : match.end() + 30]
+        if _SPEED.search(rest[: match.start()]):  # "decode speed of 2000 tok/s": the latency reader's
             continue
-        tokens = number_value(match["numt"], match["multt"])
-        groups = match.groupdict()
-        unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
-        if tokens <= 0 or not unit:
-            continue
-        said = groups.get("kind") or ""
-        kind = "output" if said in _OUTPUT else "input" if said in ("input", "prompt") else "total"
-        return {KEYS[kind]: tokens / seconds_in(unit)}
-    return {}
+        if tokens >= _STREAM_AT_MOST or (tokens > 0 and _AGGREGATE.search(near)):
+            found.setdefault(_kind(match["kinds"] or ""), tokens)
+    if "total" in found:
+        return {KEYS["total"]: found["total"]}
+    if "input" in found and "output" in found:
+        return {KEYS["total"]: found["input"] + found["output"]}
+    return {KEYS[kind]: per_s for kind, per_s in found.items()}
+
+
+def _kind(said: str) -> str:
+    """Which tokens a volume counts, from the word before "tokens" ("" for plain tokens: prompts + answers)."""
+    return "output" if said in _OUTPUT else "input" if said in ("input", "prompt") else "total"
 
 
 def without_volumes(low: str) -> str:
     """``low`` with every token volume blanked out, for the readers of request lengths: "5M output tokens a day" is
     no 5,000,000-token answer (it was read as one, and refused)."""
-    for form in _FORMS:
+    for form in (_PAIR, *_FORMS, _PER_SECOND):
         low = form.sub(lambda match: " " * len(match[0]), low)
     return low
 

@@ -72,11 +72,54 @@ def gpu_count(low: str) -> float | None:
     """The GPUs a message says there are: "on 2 A100s", "8x a100 80gb", "1 gpu", "on a single L40S", "we have 8
     H100s" (a count right before a GPU word); None when none is said. A non-positive count is kept for the limit
     check (``values.LIMITS``) to refuse with what is accepted."""
-    for count in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
-                             low):  # fmt: skip
-        if re.match(r"gpus?\b|cards?\b", count["what"]) or names.find_gpus(count["what"]):
-            return stated_count(float(count["n"]) if count["n"].isdigit() else 1.0)
+    said = gpus_said(low)
+    return None if said is None else said[0]
+
+
+def gpus_said(low: str) -> tuple[float, str | None] | None:
+    """(count, catalog GPU id or None for a plain "GPUs"/"cards") of :func:`gpu_count`: "we have 8 A100s" in a
+    message that also names the H100 to plan on is 8 A100s, not 8 of the plan's GPU."""
+    said = fleet_said(low)
+    return None if said is None else (said[0], said[1])
+
+
+# whole machines: "2 nodes of 8 H100s", "2 x 8 H100", "2 DGX H100s" (an NVIDIA DGX/HGX system holds 8 GPUs; the
+# GB200/GB300 racks are not such systems), "two H100 nodes" (8 each, said back as a guess)
+_HOSTS = r"(?:nodes?|servers?|machines?|boxes|hosts?|systems?)"
+_PER_HOST = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?{_HOSTS}\s+(?:of|with|each with)\s+(?P<m>\d+)\s*(?:x\s*)?"
+                       r"(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)")  # fmt: skip
+_TIMES = re.compile(r"(?<![\w.])(?P<n>\d+)\s*x\s*(?P<m>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)")
+_SYSTEM = re.compile(r"(?<![\w.])(?:(?P<n>\d+)\s*(?:x\s*)?|an?\s+)(?:nvidia\s+)?(?:dgx|hgx)[\s-]*(?P<what>[a-z]\d+\w*)")
+_HOST_GUESS = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*)\s+{_HOSTS}\b")
+SYSTEM_GPUS = 8  # GPUs in one DGX/HGX system (DGX A100/H100/H200/B200 datasheets: 8 GPUs each)
+
+
+def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
+    """:func:`gpus_said` with whole machines counted and a note where the count is a guess: (count, GPU id or
+    None, why it is a guess or None). "we have 2 DGX H100 boxes" was 2 GPUs, "2 nodes of 8 H100s" 8."""
+    for form in (_PER_HOST, _TIMES):
+        if (match := form.search(low)) is not None and (word := _gpu_word(match["what"])) is not None:
+            return stated_count(float(match["n"]) * float(match["m"])), word[0], None
+    system = _SYSTEM.search(low)
+    if system is not None and not system["what"].startswith("gb") and (gpus := names.find_gpus(system["what"])):
+        return stated_count(float(SYSTEM_GPUS * int(system["n"] or 1))), gpus[0], None
+    if (match := _HOST_GUESS.search(low)) is not None and (gpus := names.find_gpus(match["what"])):
+        total = SYSTEM_GPUS * int(match["n"])
+        why = f"{match[0]!r} read as {total} GPUs, {SYSTEM_GPUS} a node as in an HGX server: say the GPU count if not"
+        return stated_count(float(total)), gpus[0], why
+    for said in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
+                            low):  # fmt: skip
+        if (word := _gpu_word(said["what"])) is not None:
+            return stated_count(float(said["n"]) if said["n"].isdigit() else 1.0), word[0], None
     return None
+
+
+def _gpu_word(what: str) -> tuple[str | None] | None:
+    """(the catalog GPU ``what`` starts with,) or (None,) for a plain "GPUs"/"cards"; None for neither."""
+    if re.match(r"gpus?\b|cards?\b", what):
+        return (None,)
+    gpus = names.find_gpus(what)
+    return (gpus[0],) if gpus else None
 
 
 def _training_fleet(low: str) -> Values:

@@ -362,17 +362,31 @@ def _gpus(count: int, gpu: str) -> str:
 
 
 def _capacity_words(r: Any) -> str:
-    """ " : the most within the SLOs (p99 TTFT <= 2000 ms, TPOT <= 100 ms; limited by itl)" for --slo-capacity."""
-    if not getattr(r, "slo_limit", ""):
+    """ ": the most within the SLOs (p99 TTFT <= 2,000 ms, TPOT <= 100.0 ms; limited by ttft)" for --slo-capacity,
+    from the targets the estimate resolved (``EstimateResult.slo``): the request's raw "p90" printed "pp90"."""
+    slo = getattr(r, "slo", None) or {}
+    if not slo:
         return ""
-    slo = r.inputs
-    stat = (
-        "mean" if str(slo.get("slo_percentile") or "99") in ("mean", "avg") else f"p{slo.get('slo_percentile') or 99}"
-    )
-    ttft, itl = slo.get("ttft_slo_ms") or 2000.0, slo.get("itl_slo_ms") or 100.0
-    token = "ITL" if stat == "mean" else "TPOT"
-    return (f": the most within the SLOs ({stat} TTFT <= {ttft:,.0f} ms, {token} <= {itl:,.1f} ms; "
-            f"limited by {r.slo_limit})")  # fmt: skip
+    stat, token = _slo_words(slo)
+    return (f": the most within the SLOs ({stat} TTFT <= {slo['ttft_ms']:,.0f} ms, {token} <= {slo['itl_ms']:,.1f} "
+            f"ms; limited by {r.slo_limit})")  # fmt: skip
+
+
+def _slo_words(slo: dict[str, Any]) -> tuple[str, str]:
+    """("p99", "TPOT") or ("mean", "ITL"): the statistic the targets bound and the token latency it bounds."""
+    return ("mean", "ITL") if slo["percentile"] == "mean" else (f"p{slo['percentile']}", "TPOT")
+
+
+def _at_slo_row(r: Any) -> list[tuple[str, str]]:
+    """The row "At the SLO statistic" for --slo-capacity: what the capacity point reaches at the statistic the targets
+    bound. The TTFT/ITL row shows means: at a p99 TTFT limit it read 505 ms against a 2,000 ms target "limited by
+    ttft", which looked like slack."""
+    slo = getattr(r, "slo", None) or {}
+    if not slo or slo["percentile"] == "mean":
+        return []
+    stat, token = _slo_words(slo)
+    return [(f"{stat} TTFT / {token}", f"{slo['ttft_at_ms']:,.0f} ms / {slo['itl_at_ms']:,.1f} ms (targets "
+                                       f"{slo['ttft_ms']:,.0f} / {slo['itl_ms']:,.1f})")]  # fmt: skip
 
 
 def estimate(r: Any) -> None:
@@ -391,6 +405,7 @@ def estimate(r: Any) -> None:
                 ("Total tokens/s", f"{r.total_tokens_per_s:,.0f} (input + output)"),
                 ("Requests/s", f"{r.requests_per_s:,.3f}" + _capacity_words(r)),
                 ("TTFT / ITL / E2E", f"{r.ttft_ms:,.0f} ms / {r.itl_ms:.1f} ms / {r.e2e_ms:,.0f} ms"),
+                *_at_slo_row(r),
                 ("Bound", r.bound),
                 ("KV cache", f"{r.kv_cache_tokens:,} tokens per replica, up to {r.max_concurrent_sequences} sequences"),
                 ("Weights per GPU", f"{r.weights_gib_per_gpu:.1f} GiB"),

@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
+from ..core.engine_era import parse_engine_version
+from ..core.engine_releases import for_engine_release
+from ..core.memory import MemorySettings
 from ..errors import InputError
 from .engine_options import disaggregation, disaggregation_note, moe, prefix_caching, speculative
 from .plan_file import EngineFlags, catalog_model, check_exportable, check_plan, engine_flags, is_stand_in, require_kind
@@ -124,17 +127,33 @@ def _step_budget(plan: dict[str, Any], flags: EngineFlags, notes: list[str]) -> 
     """The per-step token budget to launch with: the one the plan chunked its prefills by (``gpu_resources``
     ``max_batched_tokens``: a vLLM V0 plan steps by 8,192 tokens, or by whole prompts without chunked prefill,
     where the release's plain default is 2,048); for a plan file older than that field, the engine's default on the
-    plan's GPU at the plan's release (``loader.default_max_batched_tokens``)."""
-    inputs, res = plan["inputs"], plan["gpu_resources"]
+    plan's GPU at the plan's release, by the planner's own rule (:func:`_budget_at_release`)."""
+    res = plan["gpu_resources"]
     engine, gpu = loader.resolve_engine(flags.id), loader.resolve_gpu(str(res["recommended_gpu_type"]))
-    planned = int(res.get("max_batched_tokens") or 0)
-    if planned <= 0:
-        return loader.default_max_batched_tokens(engine, inputs.get("engine_version"), gpu)
+    planned = int(res.get("max_batched_tokens") or 0) or _budget_at_release(plan, gpu)
     default = loader.default_max_batched_tokens(engine, flags.version, gpu)  # the exported release's own
     if planned != default:
         notes.append(f"step token budget {planned:,}: the one the plan was sized with ({flags.name} "
                      f"{flags.version}'s default on {gpu.name} is {default:,})")  # fmt: skip
     return planned
+
+
+def _budget_at_release(plan: dict[str, Any], gpu: Any) -> int:
+    """The step budget a plan file without ``max_batched_tokens`` was sized with, by the rule the planner applies
+    (``planning.request``: ``for_engine_release`` at the plan's release and context window, then the GPU's default).
+    ``loader.default_max_batched_tokens`` alone knows only the GPU rule: a vLLM 0.6.3 plan with a 4,096-token
+    context (V0 without chunked prefill steps by max(max_model_len, 2048) tokens) was exported with 2,048. The
+    plan's engine, whichever engine the export launches (a recorded budget is passed as it is, too). A plan whose
+    model the catalog does not hold keeps the engine's budget on the GPU."""
+    inputs = plan["inputs"]
+    engine = loader.resolve_engine(str(inputs.get("engine") or "vllm"))
+    version = inputs.get("engine_version")
+    settings = MemorySettings.for_engine(engine, None, loader.large_gpu_rule(engine, version))
+    model = catalog_model(plan)
+    if model is not None and inputs.get("context_window"):
+        settings = for_engine_release(settings, engine.id, model, parse_engine_version(version),
+                                      int(inputs["context_window"]))  # fmt: skip
+    return settings.on_gpu(gpu).max_batched_tokens
 
 
 def shell_words(argv: list[str], head: int) -> str:

@@ -74,10 +74,16 @@ class EstimateResult:
     percentiles: dict[str, float] = field(default_factory=dict)
     # load "slo-capacity": what stops the rate from growing (itl, ttft, kv-cache, max-num-seqs...); "" otherwise
     slo_limit: str = ""
+    # load "slo-capacity": the targets resolved (percentile "99"/"mean", ttft_ms, itl_ms: defaults filled in, "p90"
+    # read as "90") and what the capacity point reaches at that statistic (ttft_at_ms, itl_at_ms), so that a reader
+    # sees the target that binds met, not the means beside it; {} (left out of the JSON) otherwise
+    slo: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(data.pop("percentiles"))
+        if not data["slo"]:
+            data.pop("slo")
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
 
 
@@ -182,6 +188,7 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
     such TP, so that the caller reports why the model does not fit there (TP 1 always qualifies: ``validate``
     made --num-gpus a multiple of PP)."""
     best: tuple[float, int] | None = None
+    closest: tuple[float, int] | None = None  # slo-capacity: the TP whose lone request misses the SLOs least
     largest = 1
     tp = 1
     while tp * request.pp <= request.num_gpus:
@@ -197,12 +204,26 @@ def _best_tp(request: EstimateRequest, spec: Any, gpu: Any, engine: Any, precisi
                 if request.load == "slo-capacity":  # the most traffic within the SLOs; a TP missing them serves none
                     found = _slo_capacity(cfg, memory, kv_limited, request)
                     tokens = found.capacity.output_tokens_per_s * replicas if found.meets_slo else 0.0
+                    miss = _slo_miss(found, request)
+                    if closest is None or miss < closest[0]:
+                        closest = (miss, tp)
                 else:
                     tokens = run_load(cfg, request, replicas).output_tokens_per_s * replicas
                 if best is None or tokens > best[0] * 1.0001:
                     best = (tokens, tp)
         tp *= 2
+    if best is not None and best[0] <= 0.0 and closest is not None:  # no TP meets the SLOs: report the nearest
+        return closest[1]
     return best[1] if best else largest  # the caller reports why it does not fit
+
+
+def _slo_miss(found: ReplicaEstimate, request: EstimateRequest) -> float:
+    """How far a request alone is from the SLOs (its latency over the target, the worse of TTFT and token latency):
+    without --tp, a deployment no TP serves within the SLOs is reported at the TP that comes closest. The smallest
+    TP that fit was reported (Llama-3.1-70B, 100k-token prompts, 8 H100s: TP=2's 12.1 s lone TTFT, with "more TP"
+    advised, where TP=8 reaches 6.9 s)."""
+    ttft, itl, _ = request.slo.latencies(found.lowest or found.capacity)
+    return max(ttft * 1e3 / request.slo.ttft_ms, itl * 1e3 / request.slo.itl_ms)
 
 
 def _shape(request: EstimateRequest) -> Workload:
@@ -232,13 +253,17 @@ def _slo_capacity(cfg: ReplicaConfig, memory: Any, kv_limited: int, request: Est
     )  # fmt: skip
 
 
-def _infeasible(found: ReplicaEstimate, request: EstimateRequest) -> InfeasibleError:
-    """No load meets the SLOs: even a request alone misses one (what it reaches, against the targets)."""
+def _infeasible(found: ReplicaEstimate, request: EstimateRequest, tp: int) -> InfeasibleError:
+    """No load meets the SLOs: even a request alone misses one (what it reaches, against the targets; without --tp,
+    at the TP that comes closest, named)."""
     slo, lone = request.slo, found.lowest or found.capacity
     ttft, itl, _ = slo.latencies(lone)
     stat = "mean" if slo.percentile == "mean" else f"p{slo.percentile}"
+    where = (
+        "this deployment" if request.tp is not None else f"{request.num_gpus} GPUs at any TP (TP={tp} comes closest)"
+    )
     return InfeasibleError(
-        f"no load meets the SLOs on this deployment: a request alone reaches TTFT {ttft * 1e3:,.0f} ms and "
+        f"no load meets the SLOs on {where}: a request alone reaches TTFT {ttft * 1e3:,.0f} ms and "
         f"{'ITL' if slo.percentile == 'mean' else 'TPOT'} {itl * 1e3:,.1f} ms ({stat}) against targets of "
         f"{slo.ttft_ms:,.0f} ms and {slo.itl_ms:,.1f} ms; loosen them or give a faster deployment (more TP, FP8, "
         "another GPU: `gpucast inference` searches them)"
@@ -248,12 +273,15 @@ def _infeasible(found: ReplicaEstimate, request: EstimateRequest) -> InfeasibleE
 def estimate(request: EstimateRequest) -> EstimateResult:
     """Throughput and latency of a fixed deployment under a fixed load."""
     cfg, memory, kv_limited, replicas, precision_note = _build_replica(request)
-    limit = ""
+    limit, slo = "", {}
     if request.load == "slo-capacity":
         found = _slo_capacity(cfg, memory, kv_limited, request)
         if not found.meets_slo:
-            raise _infeasible(found, request)
+            raise _infeasible(found, request, cfg.tp)
         point, limit = found.capacity, found.limit
+        ttft_at, itl_at, _ = request.slo.latencies(point)
+        slo = {"percentile": request.slo.percentile, "ttft_ms": request.slo.ttft_ms, "itl_ms": request.slo.itl_ms,
+               "ttft_at_ms": ttft_at * 1e3, "itl_at_ms": itl_at * 1e3}  # fmt: skip
     else:
         point = run_load(cfg, request, replicas)
     bound = point.step.bound
@@ -328,6 +356,7 @@ def estimate(request: EstimateRequest) -> EstimateResult:
         attention_dp=cfg.attention_dp,
         percentiles=_percentiles(cfg, point, request),
         slo_limit=limit,
+        slo=slo,
     )
 
 

@@ -301,6 +301,18 @@ class EstimateBody(_Body):
     itl_slo_ms: float | None = Field(None, gt=0, le=1e6, description="load slo-capacity: token latency target (100)")
     slo_percentile: str | None = Field(None, max_length=10, description="load slo-capacity: mean, 50, 90, 95, 99 (99)")
 
+    @field_validator("slo_percentile", mode="before")
+    @classmethod
+    def _percentile_number(cls, value: Any) -> Any:
+        """A number too ("slo_percentile": 99, as the inference body and EstimateRequest take it: "Input should be a
+        valid string" before); a name or a number outside the choices is refused by EstimateRequest, in its words."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                return check_percentile(value)
+            except ValueError:
+                return str(value)
+        return value
+
     @model_validator(mode="after")
     def _lengths(self) -> EstimateBody:
         if self.length_profile is None and (self.input_tokens is None or self.output_tokens is None):

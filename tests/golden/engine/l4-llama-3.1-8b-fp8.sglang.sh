@@ -1,5 +1,6 @@
 # SGLang 0.5.23 (gpucast's default is the current stable release; --engine-version picks another); flags: https://docs.sglang.ai/advanced_features/server_arguments.html
 # one replica on 1 x L4; run 2 replicas of it; clients send model=llama-3.1-8b
+# step token budget 2,048: the one the plan was sized with (SGLang 0.5.23's default on L4 is 4,096)
 # the plan was sized for vllm; SGLang applies the memory fraction under its own policy, so re-plan with --engine sglang for exact capacity
 python3 -m sglang.launch_server \
   --model-path meta-llama/Llama-3.1-8B-Instruct \
@@ -13,4 +14,4 @@ python3 -m sglang.launch_server \
   --context-length 4096 \
   --mem-fraction-static 0.9 \
   --quantization fp8 \
-  --chunked-prefill-size 4096
+  --chunked-prefill-size 2048
