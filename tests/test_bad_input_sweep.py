@@ -74,3 +74,40 @@ def test_rest_compare_of_a_vanishing_rate_is_not_a_500(server: str) -> None:
     assert status == 200, raw[:500]
     rows = json.loads(raw)
     assert rows and all(row["cost_per_million_tokens"] is None for row in rows)
+
+
+def per_second_history(path: Path, rows: int = 600) -> Path:
+    lines = ["timestamp,rps"] + [f"2026-01-01T00:{i // 60:02d}:{i % 60:02d},{10 + i % 7}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_per_second_history_over_the_default_horizon_is_refused_not_run_for_minutes(tmp_path: Path) -> None:
+    """A history at 1 s steps (or sub-second timestamps, read as 1 s) forecast over the default 14 days was 1.2M
+    steps: ~30 s, 3.5 GB and a 196 MB `--json`; 366 days ran out of memory. Now one line naming the steps and the
+    way out; a coarser --freq answers."""
+    history = per_second_history(tmp_path / "per-second.csv")
+    line = one_error_line(gpucast("predict", "--history", str(history), timeout=60))
+    assert "'14d' is 1,209,600 steps of 1s, more than the 105,408" in line and "coarser freq" in line
+    line = one_error_line(gpucast("predict", "--history", str(history), "--horizon", "366d", timeout=60))
+    assert "31,622,400 steps" in line
+    subsecond = tmp_path / "subsecond.csv"
+    subsecond.write_text("timestamp,rps\n" + "".join(f"2026-01-01T00:00:{i % 60:02d}.{i:03d},{i}\n" for i in
+                                                         range(1, 100)))  # fmt: skip
+    assert "steps of 1s" in one_error_line(gpucast("predict", "--history", str(subsecond), timeout=60))
+    ok = gpucast("predict", "--history", str(history), "--freq", "1min", "--horizon", "1d", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert len(json.loads(ok.stdout)["forecast"]) == 1440
+
+
+def test_rest_forecast_of_a_per_second_history_is_a_422(server: str, tmp_path: Path) -> None:
+    history = per_second_history(tmp_path / "h.csv").read_bytes()
+    boundary = "badinput-boundary"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n").encode() + history + f"\r\n--{boundary}--\r\n".encode()  # fmt: skip
+    request = urllib.request.Request(f"{server}/api/v1/forecast", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=60)
+    assert caught.value.code == 422
+    assert "more than the 105,408" in json.loads(caught.value.read())["error"]
