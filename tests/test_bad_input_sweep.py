@@ -111,3 +111,26 @@ def test_rest_forecast_of_a_per_second_history_is_a_422(server: str, tmp_path: P
         urllib.request.urlopen(request, timeout=60)
     assert caught.value.code == 422
     assert "more than the 105,408" in json.loads(caught.value.read())["error"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "shape"),
+    [("allowed_instance_types", -1, "a list of text values"), ("allowed_instance_types", {"a": 1}, "a list of text"),
+     ("allowed_instance_types", [1], "a list of text"), ("tags", None, "a list of text values")],
+)  # fmt: skip
+def test_db_import_refuses_a_service_list_column_of_the_wrong_shape(tmp_path: Path, column, value, shape) -> None:
+    """A hand-edited export whose service had ``allowed_instance_types: -1`` (or ``{"a": 1}``) was imported, then
+    `inference --service` was a TypeError/KeyError traceback. The import refuses it and leaves nothing behind."""
+    source = tmp_path / "source.db"
+    added = gpucast("service", "add", "chat", "--team", "t", "--environment", "prod", "--criticality", "tier2",
+                    "--cloud", "aws", "--region", "us-east-1", "--model", "llama-3.1-8b", "--db", str(source))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    exported = json.loads(gpucast("db", "export", "--db", str(source)).stdout)
+    exported["tables"]["services"][0][column] = value
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text(json.dumps(exported))
+    target = tmp_path / "target.db"
+    line = one_error_line(gpucast("db", "import", str(damaged), "--db", str(target)))
+    assert f"export table services: {column}" in line and shape in line
+    listed = gpucast("service", "list", "--db", str(target), "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []

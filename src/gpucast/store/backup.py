@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import typing
 from contextlib import closing
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, func, insert, select, text
+from sqlalchemy import JSON, DateTime, Float, Integer, String, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import InputError, StoreConflictError
@@ -89,8 +91,34 @@ def _decode(table_name: str, row: Any) -> dict[str, Any]:
                 raise InputError(f"export table {table_name}: {key} {value!r} is not an ISO 8601 time") from None
         elif value is not None and not _fits(kind, value):  # the driver would raise TypeError or OverflowError
             raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {_kind_name(kind)}")
+        elif isinstance(kind, JSON) and not _json_fits(_json_shape(table_name, key), value):
+            # a JSON column takes any value, but its readers do not: a service's allowed_instance_types of -1 or
+            # {"a": 1} imported, then `inference --service` was a TypeError/KeyError traceback
+            shape = "a list of text values" if _json_shape(table_name, key) == "list" else "a JSON object"
+            raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {shape}")
         decoded[key] = value
     return decoded
+
+
+@cache
+def _json_shape(table_name: str, key: str) -> str | None:
+    """'list' (of text) or 'dict' for a JSON column the model annotates ``list[str]`` / ``dict[str, Any]``, else
+    None (a plan's ``result`` may be any JSON)."""
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table_name:
+            hint = typing.get_type_hints(mapper.class_).get(key)
+            inner = typing.get_args(hint)[0] if typing.get_args(hint) else None
+            origin = typing.get_origin(inner)
+            return "list" if origin is list else "dict" if origin is dict else None
+    return None
+
+
+def _json_fits(shape: str | None, value: Any) -> bool:
+    if shape == "list":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if shape == "dict":
+        return isinstance(value, dict)
+    return True
 
 
 def _fits(kind: Any, value: Any) -> bool:
