@@ -100,17 +100,33 @@ def test_a_per_second_history_over_the_default_horizon_is_refused_not_run_for_mi
     assert len(json.loads(ok.stdout)["forecast"]) == 1440
 
 
-def test_rest_forecast_of_a_per_second_history_is_a_422(server: str, tmp_path: Path) -> None:
-    history = per_second_history(tmp_path / "h.csv").read_bytes()
+def post_forecast(base: str, history: bytes, **fields: str) -> tuple[int, dict]:
+    """POST /api/v1/forecast as multipart: the history file plus form fields."""
     boundary = "badinput-boundary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
-            "Content-Type: text/csv\r\n\r\n").encode() + history + f"\r\n--{boundary}--\r\n".encode()  # fmt: skip
-    request = urllib.request.Request(f"{server}/api/v1/forecast", data=body, method="POST",
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]  # fmt: skip
+    parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
+                  "Content-Type: text/csv\r\n\r\n").encode() + history + f"\r\n--{boundary}--\r\n".encode())  # fmt: skip
+    request = urllib.request.Request(f"{base}/api/v1/forecast", data=b"".join(parts), method="POST",
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request, timeout=60)
-    assert caught.value.code == 422
-    assert "more than the 105,408" in json.loads(caught.value.read())["error"]
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_rest_forecast_of_a_per_second_history_is_a_422(server: str, tmp_path: Path) -> None:
+    status, body = post_forecast(server, per_second_history(tmp_path / "h.csv").read_bytes())
+    assert status == 422 and "more than the 105,408" in body["error"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999"])
+def test_rest_forecast_growth_rate_that_is_not_finite_is_named_as_such(server: str, tmp_path: Path, value) -> None:
+    """The form field ``growth_rate=nan`` was refused as "Input should be less than or equal to 1000" (NaN fails
+    every comparison), as the JSON bodies were before ``allow_inf_nan=False``."""
+    status, body = post_forecast(server, per_second_history(tmp_path / "h.csv").read_bytes(), growth_rate=value)
+    assert status == 422 and body == {"error": "growth_rate: Input should be a finite number", "field": "growth_rate"}
 
 
 @pytest.mark.parametrize(
