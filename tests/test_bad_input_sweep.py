@@ -150,3 +150,12 @@ def test_db_import_refuses_a_service_list_column_of_the_wrong_shape(tmp_path: Pa
     assert f"export table services: {column}" in line and shape in line
     listed = gpucast("service", "list", "--db", str(target), "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize("model_flags", [["--model", "llama-3.1-8b", "--model-size", "0"],
+                                         ["--model", "", "--model-size", "70"]])  # fmt: skip
+def test_two_model_flags_are_refused_even_when_one_is_zero_or_empty(model_flags) -> None:
+    """``--model llama-3.1-8b --model-size 0`` planned the 8B model and dropped the size unsaid (a 0 or '' flag
+    counted as not given when a flag replaced a config's model); two model flags are one error line."""
+    result = gpucast("inference", *model_flags, "--rps", "5", "--input-tokens", "100", "--output-tokens", "100")
+    assert "give only one of --model, --model-config, --model-size" in one_error_line(result)
