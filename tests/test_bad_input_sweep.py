@@ -159,3 +159,14 @@ def test_two_model_flags_are_refused_even_when_one_is_zero_or_empty(model_flags)
     counted as not given when a flag replaced a config's model); two model flags are one error line."""
     result = gpucast("inference", *model_flags, "--rps", "5", "--input-tokens", "100", "--output-tokens", "100")
     assert "give only one of --model, --model-config, --model-size" in one_error_line(result)
+
+
+def test_rest_json_nested_past_the_decoder_is_a_422_that_says_so(server: str) -> None:
+    """A body of 100,000 nested arrays was FastAPI's 400 "There was an error parsing the body" (RecursionError)."""
+    request = urllib.request.Request(f"{server}/api/v1/inference", data=b"[" * 100_000 + b"]" * 100_000,
+                                     method="POST", headers={"Content-Type": "application/json"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=60)
+    assert caught.value.code == 422
+    body = json.loads(caught.value.read())
+    assert body["field"] == "body" and "not valid JSON: it is nested deeper than the decoder reads" in body["error"]
