@@ -170,3 +170,9 @@ def test_rest_json_nested_past_the_decoder_is_a_422_that_says_so(server: str) ->
     assert caught.value.code == 422
     body = json.loads(caught.value.read())
     assert body["field"] == "body" and "not valid JSON: it is nested deeper than the decoder reads" in body["error"]
+
+
+def test_a_directory_given_as_history_is_named_as_one(tmp_path: Path) -> None:
+    """``predict --history DIR`` said "history file 'DIR' not found" of a folder that exists."""
+    line = one_error_line(gpucast("predict", "--history", str(tmp_path)))
+    assert f"history file {str(tmp_path)!r} is a directory" in line
