@@ -176,3 +176,19 @@ def test_a_directory_given_as_history_is_named_as_one(tmp_path: Path) -> None:
     """``predict --history DIR`` said "history file 'DIR' not found" of a folder that exists."""
     line = one_error_line(gpucast("predict", "--history", str(tmp_path)))
     assert f"history file {str(tmp_path)!r} is a directory" in line
+
+
+def test_db_backup_of_a_damaged_database_says_so(tmp_path: Path) -> None:
+    """A page overwritten with junk: `service list` still read its row, and `db backup` copied the damage and said
+    "backup (sqlite) written" (exit 0), so the one copy kept could be the broken one. Now exit 2, naming the damage."""
+    db = tmp_path / "damaged.db"
+    added = gpucast("service", "add", "chat", "--team", "t", "--environment", "prod", "--criticality", "tier2",
+                    "--cloud", "aws", "--region", "us-east-1", "--db", str(db))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    healthy = gpucast("db", "backup", str(tmp_path / "healthy-copy.db"), "--db", str(db))
+    assert healthy.returncode == 0 and "backup (sqlite) written" in healthy.stdout, healthy.stderr
+    with db.open("r+b") as handle:  # the fourth page (of the 4 KiB pages), inside the schema's tables
+        handle.seek(3 * 4096)
+        handle.write(b"\xde\xad" * 2048)
+    line = one_error_line(gpucast("db", "backup", str(tmp_path / "copy.db"), "--db", str(db)))
+    assert f"the database {str(db)!r} is damaged (SQLite quick_check:" in line and "holds the same damage" in line

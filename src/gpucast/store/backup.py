@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, String, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from ..errors import InputError, StoreConflictError
+from ..errors import InputError, StoreConflictError, StoreError
 from .db import HEAD, Store
 from .models import MAX_ID, TABLES_IN_ORDER, Base
 
@@ -152,6 +152,14 @@ def _reset_sequences(session: Session) -> None:
         )
 
 
+def _quick_check(connection: sqlite3.Connection) -> list[str]:
+    """SQLite's quick_check of a database: ``["ok"]``, or its first findings (a page it cannot read raises)."""
+    try:
+        return [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)").fetchall()]
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+
+
 def backup(store: Store, target: str | Path) -> str:
     """SQLite: an online, consistent copy of the database file (sqlite3 backup API; writers may keep going).
     Other databases: the JSON export (use pg_dump for a physical PostgreSQL backup)."""
@@ -165,8 +173,17 @@ def backup(store: Store, target: str | Path) -> str:
                 closing(sqlite3.connect(str(path))) as destination,
             ):
                 source.backup(destination)
+                # the backup API copies pages as they are: a damaged database gave a damaged copy and "backup
+                # written", so the one copy a user keeps could be the broken one without a word
+                damage = _quick_check(destination)
         except sqlite3.Error as error:
             raise InputError(f"backup to {str(path)!r} failed: {error}") from None
+        if damage != ["ok"]:
+            raise StoreError(
+                f"the database {store.engine.url.database!r} is damaged (SQLite quick_check: {damage[0]}); the copy "
+                f"{str(path)!r} holds the same damage: keep the original, and recover its rows with the sqlite3 "
+                "shell's .recover"
+            )
         return "sqlite"
     try:
         path.write_text(export_json(store), encoding="utf-8")
