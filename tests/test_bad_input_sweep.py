@@ -192,3 +192,18 @@ def test_db_backup_of_a_damaged_database_says_so(tmp_path: Path) -> None:
         handle.write(b"\xde\xad" * 2048)
     line = one_error_line(gpucast("db", "backup", str(tmp_path / "copy.db"), "--db", str(db)))
     assert f"the database {str(db)!r} is damaged (SQLite quick_check:" in line and "holds the same damage" in line
+
+
+@pytest.mark.parametrize(("value", "said"), [("x", "is 'x', not number or null"), ([1], "is [1], not number or null"),
+                                             (1e308, "is 1e+308: it must lie in (0, 1e+06] billions")])  # fmt: skip
+def test_export_k8s_of_a_plan_with_a_damaged_parameter_count_is_one_line(tmp_path: Path, value, said) -> None:
+    """A hand-edited plan's ``model.total_params_b`` of text, a list or 1e308 was a ValueError, TypeError or
+    OverflowError traceback from `export k8s` (its start-up probe reads the checkpoint size)."""
+    plan_path = tmp_path / "plan.json"
+    made = gpucast("inference", "--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "500", "--output-tokens",
+                   "100", "--output", str(plan_path))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    plan = json.loads(plan_path.read_text())
+    plan["model"]["total_params_b"] = value
+    plan_path.write_text(json.dumps(plan))
+    assert f"model.total_params_b {said}" in one_error_line(gpucast("export", "k8s", str(plan_path)))

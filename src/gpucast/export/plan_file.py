@@ -115,6 +115,10 @@ def _check_present(section: dict[str, Any], required: tuple[str, ...], where: st
     for key, value in section.items():
         if key in _AT_LEAST_ONE and isinstance(value, (int, float)) and value < 1:
             raise InputError(f"{where}.{key} is {value!r}: it must be at least 1; re-run the planning command")
+    params = section.get("total_params_b")
+    if isinstance(params, (int, float)) and not 0 < params <= MAX_PARAMS_B:
+        raise InputError(f"{where}.total_params_b is {params!r}: it must lie in (0, {MAX_PARAMS_B:g}] billions; "
+                         "re-run the planning command")  # fmt: skip
     fraction = section.get("gpu_memory_utilization")
     if isinstance(fraction, (int, float)) and not 0 < fraction <= 1:
         raise InputError(f"{where}.gpu_memory_utilization is {fraction!r}: it must lie in (0, 1]; re-run the "
@@ -143,6 +147,7 @@ def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
              for name, section in sections.items()}  # fmt: skip
     if kind == "inference":  # ``inputs`` is a free-form dict in the schema: the echoed inputs exporters read
         found["inputs"] = _INFERENCE_INPUTS
+    found["model"] = _MODEL_FIELDS  # free-form too: a text total_params_b was a ValueError from `export k8s`
     return found
 
 
@@ -152,6 +157,12 @@ _INFERENCE_INPUTS: dict[str, tuple[str, ...]] = {
     "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number",),
     "max_num_seqs": ("integer", "null"), "engine": ("string", "null"), "model": ("string", "null"),
 }  # fmt: skip
+_MODEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("string", "null"), "id": ("string", "null"), "total_params_b": ("number", "null"),
+    "active_params_b": ("number", "null"),
+}  # fmt: skip  # null passes here: _check_present names a required field that is null
+# parameters (billions) a model section may state: 1e308 overflowed `export k8s`'s start-up time (int(inf))
+MAX_PARAMS_B = 1e6
 
 
 def _check_values(section: dict[str, Any], schema: dict[str, tuple[str, ...]], where: str) -> None:
