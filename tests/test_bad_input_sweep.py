@@ -194,6 +194,28 @@ def test_db_backup_of_a_damaged_database_says_so(tmp_path: Path) -> None:
     assert f"the database {str(db)!r} is damaged (SQLite quick_check:" in line and "holds the same damage" in line
 
 
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("plan") / "plan.json"
+    made = gpucast("inference", "--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "500", "--output-tokens",
+                   "100", "--output", str(path))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("key", "value", "said"), [("assumptions", None, "is None, not a list"),
+                                                    ("warnings", -1, "is -1, not a list"),
+                                                    ("recommendation", [1], "is [1], not text"),
+                                                    ("versions", "x", "is 'x', not an object")])  # fmt: skip
+@pytest.mark.parametrize("command", [["report", "--no-alternatives"], ["export", "k8s"]])
+def test_a_plan_with_a_damaged_top_level_field_is_one_line(plan_file, tmp_path: Path, key, value, said, command):
+    """``warnings: -1`` or ``assumptions: null`` was a TypeError from `report`, ``versions: "x"`` an AttributeError
+    from `export k8s` and `report`, ``recommendation: [1]`` a TypeError from `report`: only sections were checked."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan_file | {key: value}))
+    assert f"plan.json: {key} {said}; re-run the planning command" in one_error_line(gpucast(*command, str(path)))
+
+
 @pytest.mark.parametrize(("value", "said"), [("x", "is 'x', not number or null"), ([1], "is [1], not number or null"),
                                              (1e308, "is 1e+308: it must lie in (0, 1e+06] billions")])  # fmt: skip
 def test_export_k8s_of_a_plan_with_a_damaged_parameter_count_is_one_line(tmp_path: Path, value, said) -> None:

@@ -58,6 +58,9 @@ def check_plan(plan: Any, name: str = "plan") -> str:
     missing = [key for key in needed if not isinstance(plan.get(key), dict)]
     if missing:
         raise InputError(f"{name} is a {kind} plan without {', '.join(missing)}; re-run the planning command")
+    for key, (shape, said) in _TOP_LEVEL.items():  # optional (older plans lack some); when present, of its shape
+        if key in plan and not isinstance(plan[key], shape):
+            raise InputError(f"{name}: {key} is {plan[key]!r:.60}, not {said}; re-run the planning command")
     schemas, required = _section_schemas(kind), _required_fields(kind)
     for section in (*needed, *OPTIONAL_SECTIONS):
         body = plan.get(section)
@@ -71,6 +74,12 @@ def check_plan(plan: Any, name: str = "plan") -> str:
 
 
 OPTIONAL_SECTIONS = ("cost", "agent", "speculative", "disaggregation")  # null when the plan has none
+# the plan's other top-level fields the report and the k8s export read: a number for `warnings` or `assumptions`, a
+# non-text `recommendation` or a non-object `versions` was a TypeError/AttributeError traceback (sweep 2026-12-07)
+_TOP_LEVEL: dict[str, tuple[type, str]] = {
+    "assumptions": (list, "a list"), "warnings": (list, "a list"), "alternatives": (list, "a list"),
+    "explain": (list, "a list"), "recommendation": (str, "text"), "versions": (dict, "an object"),
+}  # fmt: skip
 # Fields written since the first plan files (tests/golden/plans holds such plans): every reader has a default for
 # them, so a plan without them still exports and reports.
 _ADDED_LATER = frozenset({
