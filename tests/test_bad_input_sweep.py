@@ -229,3 +229,16 @@ def test_export_k8s_of_a_plan_with_a_damaged_parameter_count_is_one_line(tmp_pat
     plan["model"]["total_params_b"] = value
     plan_path.write_text(json.dumps(plan))
     assert f"model.total_params_b {said}" in one_error_line(gpucast("export", "k8s", str(plan_path)))
+
+
+def test_export_k8s_of_a_training_plan_lasting_1e308_hours_is_one_line(tmp_path: Path) -> None:
+    """The Job's activeDeadlineSeconds is the duration x 3600 x a factor: 1e308 h was an OverflowError traceback."""
+    path = tmp_path / "train.json"
+    made = gpucast("training", "--model", "llama-3.1-8b", "--dataset-size", "1e9", "--sequence-length", "4096",
+                   "--epochs", "1", "--global-batch-size", "64", "--output", str(path))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    plan = json.loads(path.read_text())
+    plan["training_metrics"]["estimated_duration_hours"] = 1e308
+    path.write_text(json.dumps(plan))
+    line = one_error_line(gpucast("export", "k8s", str(path)))
+    assert "estimated_duration_hours 1e+308 is past what a Job's activeDeadlineSeconds holds" in line
