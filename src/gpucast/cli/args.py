@@ -213,9 +213,12 @@ def sections_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "model" in sections
         and sum(k in sections["model"] for k in ("model_name", "model_config_path", "model_size_billions")) > 1
     ):
-        # a flag naming the model replaces the config's way of naming it
+        # a flag naming the model replaces the config's way of naming it; a flag given as 0 or '' is given too
+        # (`--model llama-3.1-8b --model-size 0` dropped the size unsaid, as if only one were given)
         chosen = [
-            k for k in ("model_name", "model_config_path", "model_size_billions") if getattr(args, _dest(k), None)
+            k
+            for k in ("model_name", "model_config_path", "model_size_billions")
+            if getattr(args, _dest(k), None) is not None
         ]
         if len(chosen) == 1:
             for k in ("model_name", "model_config_path", "model_size_billions"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import InputError
 from .k8s_pods import K8sOptions, dns_name, gpu_resource, gpu_resources, object_labels, object_meta, pod_basics
 from .plan_file import check_plan, k8s_catalog, require_kind
 
@@ -61,7 +62,11 @@ def training_manifests(
     if nodes > 1:
         notes.append(f"{nodes} nodes: request your cluster's RDMA devices (EFA, InfiniBand) in the pod resources; "
                      "the plan's communication times assume them")  # fmt: skip
-    deadline = math.ceil(float(plan["training_metrics"]["estimated_duration_hours"]) * 3600 * DEADLINE_FACTOR)
+    hours = float(plan["training_metrics"]["estimated_duration_hours"])
+    if not hours * 3600 * DEADLINE_FACTOR < 2**63:  # 1e308 h was an OverflowError traceback (math.ceil of inf)
+        raise InputError(f"training_metrics.estimated_duration_hours {hours!r} is past what a Job's "
+                         "activeDeadlineSeconds holds (int64 seconds); re-run the planning command")  # fmt: skip
+    deadline = math.ceil(hours * 3600 * DEADLINE_FACTOR)
     container: dict[str, Any] = {
         "name": "pytorch",  # the PyTorchJob operator finds the training container by this name
         "image": options.image or catalog["image"],

@@ -58,6 +58,9 @@ def check_plan(plan: Any, name: str = "plan") -> str:
     missing = [key for key in needed if not isinstance(plan.get(key), dict)]
     if missing:
         raise InputError(f"{name} is a {kind} plan without {', '.join(missing)}; re-run the planning command")
+    for key, (shape, said) in _TOP_LEVEL.items():  # optional (older plans lack some); when present, of its shape
+        if key in plan and not isinstance(plan[key], shape):
+            raise InputError(f"{name}: {key} is {plan[key]!r:.60}, not {said}; re-run the planning command")
     schemas, required = _section_schemas(kind), _required_fields(kind)
     for section in (*needed, *OPTIONAL_SECTIONS):
         body = plan.get(section)
@@ -71,6 +74,12 @@ def check_plan(plan: Any, name: str = "plan") -> str:
 
 
 OPTIONAL_SECTIONS = ("cost", "agent", "speculative", "disaggregation")  # null when the plan has none
+# the plan's other top-level fields the report and the k8s export read: a number for `warnings` or `assumptions`, a
+# non-text `recommendation` or a non-object `versions` was a TypeError/AttributeError traceback (sweep 2026-12-07)
+_TOP_LEVEL: dict[str, tuple[type, str]] = {
+    "assumptions": (list, "a list"), "warnings": (list, "a list"), "alternatives": (list, "a list"),
+    "explain": (list, "a list"), "recommendation": (str, "text"), "versions": (dict, "an object"),
+}  # fmt: skip
 # Fields written since the first plan files (tests/golden/plans holds such plans): every reader has a default for
 # them, so a plan without them still exports and reports.
 _ADDED_LATER = frozenset({
@@ -115,6 +124,10 @@ def _check_present(section: dict[str, Any], required: tuple[str, ...], where: st
     for key, value in section.items():
         if key in _AT_LEAST_ONE and isinstance(value, (int, float)) and value < 1:
             raise InputError(f"{where}.{key} is {value!r}: it must be at least 1; re-run the planning command")
+    params = section.get("total_params_b")
+    if isinstance(params, (int, float)) and not 0 < params <= MAX_PARAMS_B:
+        raise InputError(f"{where}.total_params_b is {params!r}: it must lie in (0, {MAX_PARAMS_B:g}] billions; "
+                         "re-run the planning command")  # fmt: skip
     fraction = section.get("gpu_memory_utilization")
     if isinstance(fraction, (int, float)) and not 0 < fraction <= 1:
         raise InputError(f"{where}.gpu_memory_utilization is {fraction!r}: it must lie in (0, 1]; re-run the "
@@ -143,6 +156,7 @@ def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
              for name, section in sections.items()}  # fmt: skip
     if kind == "inference":  # ``inputs`` is a free-form dict in the schema: the echoed inputs exporters read
         found["inputs"] = _INFERENCE_INPUTS
+    found["model"] = _MODEL_FIELDS  # free-form too: a text total_params_b was a ValueError from `export k8s`
     return found
 
 
@@ -152,6 +166,12 @@ _INFERENCE_INPUTS: dict[str, tuple[str, ...]] = {
     "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number",),
     "max_num_seqs": ("integer", "null"), "engine": ("string", "null"), "model": ("string", "null"),
 }  # fmt: skip
+_MODEL_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("string", "null"), "id": ("string", "null"), "total_params_b": ("number", "null"),
+    "active_params_b": ("number", "null"),
+}  # fmt: skip  # null passes here: _check_present names a required field that is null
+# parameters (billions) a model section may state: 1e308 overflowed `export k8s`'s start-up time (int(inf))
+MAX_PARAMS_B = 1e6
 
 
 def _check_values(section: dict[str, Any], schema: dict[str, tuple[str, ...]], where: str) -> None:

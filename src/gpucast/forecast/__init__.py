@@ -49,6 +49,10 @@ __all__ = [
 
 FAST_FLEET_SERVICES = 100  # fleets of at least this many services use the fast mode unless told otherwise
 MAX_HORIZON_DAYS = 366  # beyond a year a traffic forecast from weeks of history is not an answer
+# steps a forecast returns at most: a year of 5-minute steps. A history at 1 s steps (or one of sub-second timestamps,
+# read as 1 s) forecast over the default 14 days was 1,209,600 steps: ~30 s, 3.5 GB and a 196 MB `predict --json`,
+# and 366 days (31.6M steps) ran out of memory, on the CLI and in the server (`POST /api/v1/forecast`)
+MAX_HORIZON_STEPS = MAX_HORIZON_DAYS * 288
 _UNITS_S = {"min": 60, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
@@ -108,6 +112,12 @@ def parse_horizon(horizon: str | int, freq: str) -> int:
             )
     if steps < 1 or steps * step > MAX_HORIZON_DAYS * 86_400:
         raise InputError(f"horizon {horizon!r} must be between one {freq_label(freq)} step and {MAX_HORIZON_DAYS} days")
+    if steps > MAX_HORIZON_STEPS:
+        raise InputError(
+            f"horizon {horizon!r} is {steps:,} steps of {freq_label(freq)}, more than the {MAX_HORIZON_STEPS:,} a "
+            f"forecast returns (a year of 5-minute steps): aggregate the history to a coarser freq (e.g. 5min, 1h) "
+            "or shorten the horizon"
+        )
     return steps
 
 

@@ -103,8 +103,9 @@ def _read(path: Path) -> pd.DataFrame:
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) else "a path cannot hold a NUL byte"
         raise InputError(f"history file {shorten(str(path))!r} cannot be read: {reason}") from None
-    if not found:
-        raise InputError(f"history file {str(path)!r} not found; pass an existing .csv, .json or .parquet file")
+    if not found:  # a directory "was not found" although it exists (as --config and metrics import say it)
+        what = "is a directory" if path.is_dir() else "not found"
+        raise InputError(f"history file {str(path)!r} {what}; pass an existing .csv, .json or .parquet file")
     if size > MAX_FILE_BYTES:
         raise InputError(
             f"history file {path.name!r} is {size / 2**30:.1f} GiB; gpucast reads at most {MAX_FILE_BYTES / 2**30:.0f} GiB "

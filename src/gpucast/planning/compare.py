@@ -9,7 +9,7 @@ says which wins and why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..catalog import loader
@@ -20,6 +20,7 @@ from ..errors import InfeasibleError, InputError
 from ..inputs.numbers import check_positive, fold_case, name_list
 from ..inputs.offers import parse_clouds
 from ..inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions, parse_precision, serving_arguments
+from ..jsonable import dataclass_dict
 from .agent import disaggregation
 from .compare_top import cheapest_candidates
 from .request import ResolvedRequest, engine_gpus, resolve, weight_only_note
@@ -63,7 +64,9 @@ class ComparisonRow:
     lowest_itl_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # JSON-ready as a plan's: a non-finite cost per token (``--rps 1e-320`` overflows it to inf) is null, not
+        # ``Infinity`` (invalid JSON from `compare --json`; REST /compare answered 500 "Out of range float values")
+        return dataclass_dict(self)
 
 
 def compare_gpus(

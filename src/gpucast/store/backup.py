@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import typing
 from contextlib import closing
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, func, insert, select, text
+from sqlalchemy import JSON, DateTime, Float, Integer, String, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from ..errors import InputError, StoreConflictError
+from ..errors import InputError, StoreConflictError, StoreError
 from .db import HEAD, Store
 from .models import MAX_ID, TABLES_IN_ORDER, Base
 
@@ -89,8 +91,34 @@ def _decode(table_name: str, row: Any) -> dict[str, Any]:
                 raise InputError(f"export table {table_name}: {key} {value!r} is not an ISO 8601 time") from None
         elif value is not None and not _fits(kind, value):  # the driver would raise TypeError or OverflowError
             raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {_kind_name(kind)}")
+        elif isinstance(kind, JSON) and not _json_fits(_json_shape(table_name, key), value):
+            # a JSON column takes any value, but its readers do not: a service's allowed_instance_types of -1 or
+            # {"a": 1} imported, then `inference --service` was a TypeError/KeyError traceback
+            shape = "a list of text values" if _json_shape(table_name, key) == "list" else "a JSON object"
+            raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {shape}")
         decoded[key] = value
     return decoded
+
+
+@cache
+def _json_shape(table_name: str, key: str) -> str | None:
+    """'list' (of text) or 'dict' for a JSON column the model annotates ``list[str]`` / ``dict[str, Any]``, else
+    None (a plan's ``result`` may be any JSON)."""
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table_name:
+            hint = typing.get_type_hints(mapper.class_).get(key)
+            inner = typing.get_args(hint)[0] if typing.get_args(hint) else None
+            origin = typing.get_origin(inner)
+            return "list" if origin is list else "dict" if origin is dict else None
+    return None
+
+
+def _json_fits(shape: str | None, value: Any) -> bool:
+    if shape == "list":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if shape == "dict":
+        return isinstance(value, dict)
+    return True
 
 
 def _fits(kind: Any, value: Any) -> bool:
@@ -124,6 +152,14 @@ def _reset_sequences(session: Session) -> None:
         )
 
 
+def _quick_check(connection: sqlite3.Connection) -> list[str]:
+    """SQLite's quick_check of a database: ``["ok"]``, or its first findings (a page it cannot read raises)."""
+    try:
+        return [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)").fetchall()]
+    except sqlite3.DatabaseError as error:
+        return [str(error)]
+
+
 def backup(store: Store, target: str | Path) -> str:
     """SQLite: an online, consistent copy of the database file (sqlite3 backup API; writers may keep going).
     Other databases: the JSON export (use pg_dump for a physical PostgreSQL backup)."""
@@ -137,8 +173,17 @@ def backup(store: Store, target: str | Path) -> str:
                 closing(sqlite3.connect(str(path))) as destination,
             ):
                 source.backup(destination)
+                # the backup API copies pages as they are: a damaged database gave a damaged copy and "backup
+                # written", so the one copy a user keeps could be the broken one without a word
+                damage = _quick_check(destination)
         except sqlite3.Error as error:
             raise InputError(f"backup to {str(path)!r} failed: {error}") from None
+        if damage != ["ok"]:
+            raise StoreError(
+                f"the database {store.engine.url.database!r} is damaged (SQLite quick_check: {damage[0]}); the copy "
+                f"{str(path)!r} holds the same damage: keep the original, and recover its rows with the sqlite3 "
+                "shell's .recover"
+            )
         return "sqlite"
     try:
         path.write_text(export_json(store), encoding="utf-8")

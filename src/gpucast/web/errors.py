@@ -119,6 +119,11 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         headers = getattr(error, "headers", None)
+        if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
+            # JSON nested past the decoder's depth: FastAPI's 400 "There was an error parsing the body" said neither
+            # what was wrong nor what is accepted (other bodies that are not JSON are a 422 that says both)
+            reason = {"ctx": {"error": "it is nested deeper than the decoder reads"}}
+            return error_response(422, json_error_message(reason), "body")
         if wants_html(request):  # a browser on an unknown page: a page in the site's layout, not raw JSON
             from .pages.render import error_page
 

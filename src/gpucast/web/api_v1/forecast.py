@@ -34,7 +34,7 @@ def forecast(
     service: str | None = Form(None, max_length=NAME, description="instead of a file: this stored service's metrics"),
     horizon: str = Form("14d", max_length=20, description="how far ahead: 14d, 168h, 2w"),
     scenario: str = Form("baseline", max_length=20, description="baseline, optimistic, pessimistic or spike"),
-    growth_rate: float = Form(0.0, ge=-100, le=1000, description="extra growth in % per month"),
+    growth_rate: float = Form(0.0, ge=-100, le=1000, allow_inf_nan=False, description="extra growth in % per month"),
     series: str | None = Form(None, max_length=NAME, description="the series id when the file holds several"),
     freq: str | None = Form(None, max_length=20, description="aggregate to this frequency: 5min, 1h, 1d"),
     model: str | None = Form(
