@@ -23,7 +23,14 @@ from gpucast.core.training_memory import (
     pipeline_in_flight,
     training_memory,
 )
-from gpucast.core.training_parallel import FP8_CAST_BYTES, context_ring_s, expert_dispatch_s, interleave_p2p_s
+from gpucast.core.training_parallel import (
+    FP8_CAST_BYTES,
+    context_ring_s,
+    dp_collectives,
+    expert_dispatch_s,
+    interleave_p2p_s,
+    ring_latency_s,
+)
 from gpucast.core.training_search import search_parallelism
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +87,36 @@ def test_dp_is_gpus_over_tp_pp_cp() -> None:
                                   cp=2, zero=1, micro_batch=1)  # fmt: skip
     assert (setup.tp, setup.pp, setup.cp, setup.dp) == (8, 2, 2, 2) and setup.num_gpus == 64
     assert setup.global_batch_seqs == 64  # CP does not multiply the batch
+
+
+# --------------------------------------------------------------------------- data-parallel ring latency
+
+
+def test_ring_latency_by_hand() -> None:
+    # NCCL tuning.cc, ring Simple: 8.4 us + 3.4 us per NVLink step + 14 us per network step; g - 1 steps, n - 1 inter
+    fsdp = TrainingSetup(model=LLAMA_70B, gpu=H100, dp=512, zero=3)  # 64 nodes of 8: 448 NVLink + 63 network steps
+    assert ring_latency_s(fsdp, 512, 1) == pytest.approx((8.4 + 448 * 3.4 + 63 * 14.0) * 1e-6)  # 2.41 ms
+    assert ring_latency_s(fsdp, 48, 8) == pytest.approx((8.4 + 47 * 14.0) * 1e-6)  # one rank per node (TP 8)
+    assert ring_latency_s(fsdp, 8, 1) == pytest.approx((8.4 + 7 * 3.4) * 1e-6)  # one node: NVLink only
+    assert ring_latency_s(fsdp, 1, 1) == 0.0
+
+
+def test_dp_collectives_per_layer_or_bucket() -> None:
+    fsdp = TrainingSetup(model=LLAMA_70B, gpu=H100, dp=64, zero=3)
+    assert dp_collectives(fsdp, 70e9) == 3 * 80  # all-gather forward and backward, reduce-scatter, per layer
+    megatron = TrainingSetup(model=LLAMA_70B, gpu=H100, tp=8, dp=48, zero=1, framework="megatron")
+    assert dp_collectives(megatron, 1e9) == 2 * 21  # buckets of max(40M, 1M x 48) = 48M: ceil(1e9 / 48M) = 21
+    assert dp_collectives(dataclasses.replace(megatron, dp=8), 1e9) == 2 * 25  # 40M floor
+    assert dp_collectives(dataclasses.replace(megatron, framework="default"), 1e9) == 2 * 80
+
+
+def test_fsdp_weak_scaling_loses_throughput_per_gpu() -> None:
+    # same work per GPU, more ranks: the ring start-up grows (llm-foundry's H100 7B: 10,475 -> 9,670 tok/s, 128 -> 512)
+    base = TrainingSetup(model=resolve_model("llama-2-7b"), gpu=H100, seq_len=2048, micro_batch=6, dp=128, zero=3)
+    small, large = (estimate_training_step(dataclasses.replace(base, dp=d), EFF) for d in (128, 512))
+    assert large.tokens_per_s_per_gpu < small.tokens_per_s_per_gpu
+    extra = 3 * 32 * (ring_latency_s(base, 512, 1) - ring_latency_s(base, 128, 1))
+    assert large.step_time_s - small.step_time_s <= extra + 1e-9  # at most all of it exposed
 
 
 # --------------------------------------------------------------------------- virtual pipeline stages

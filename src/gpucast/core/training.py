@@ -34,7 +34,8 @@ Context parallelism (``cp``) splits each sequence: every per-token term runs on 
 add stage-boundary transfers; expert parallelism (``ep``) adds the MoE all-to-alls; the FP8 recipe sets the cast
 bytes (all in ``core/training_parallel.py``).
 A step is ``grad_accum + (pp - 1)/vpp`` micro-batch slots (1F1B bubble, Narayanan et al. 2021), plus the
-exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch), the optimizer update
+exposed data-parallel traffic (ZeRO-3/FSDP gathers weights every micro-batch; each ring collective also pays
+NCCL's start-up, linear in the ranks: ``training_parallel.ring_latency_s``), the optimizer update
 (memory-bound) and any host offload. The efficiencies are fitted by scripts/calibrate_training.py.
 
 LoRA (Hu et al. 2021) as PEFT runs it: the frozen base still computes input gradients (the 4N above), and each
@@ -84,9 +85,11 @@ from .training_memory import (
 from .training_parallel import (
     FP8_CAST_BYTES,
     context_ring_s,
+    dp_collectives,
     expert_dispatch_s,
     interleave_p2p_s,
     link_gb_s,
+    ring_latency_s,
 )
 
 __all__ = [
@@ -234,12 +237,14 @@ def estimate_training_step(setup: TrainingSetup, eff: TrainingEfficiency = Train
     dp_bw = _link_gb_s(setup, group, setup.tp * setup.pp) * 1e9 * eff.interconnect_fraction
     ring = (group - 1) / group
     t_dp_step = 0.0
+    # each ring collective's start-up grows with the ranks (training_parallel.ring_latency_s), overlapped like bytes
+    t_dp_latency = dp_collectives(setup, trainable) * ring_latency_s(setup, group, setup.tp * setup.pp)
     if group > 1 and setup.zero >= 3:  # gather weights forward + backward, reduce-scatter gradients
         gathered = local * {"full": weight_bytes, "lora": 2.0}.get(setup.method, NF4_BYTES_PER_PARAM)  # QLoRA: NF4
-        comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / dp_bw
+        comm_mb = ring * (2.0 * gathered + trainable * weight_bytes) / dp_bw + t_dp_latency
         t_mb = _overlapped(t_mb, comm_mb, eff.dp_exposed_fraction)
     elif group > 1:  # gradient reduce-scatter beside the last backward, weight all-gather beside the next forward
-        comm = 2.0 * ring * trainable * weight_bytes / dp_bw
+        comm = 2.0 * ring * trainable * weight_bytes / dp_bw + t_dp_latency
         t_dp_step = _overlapped(t_mb, comm, eff.dp_exposed_fraction) - t_mb
     slots = setup.grad_accum + (setup.pp - 1) / setup.vpp
     t_p2p = eff.tp_exposed_fraction * interleave_p2p_s(setup, eff.interconnect_fraction)

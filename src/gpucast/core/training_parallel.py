@@ -16,6 +16,13 @@ and the FP8 recipes' cast traffic (pure, standard library only; used by ``core/t
   layer and micro-batch (6 with full recomputation), each moving ``tokens x top_k x h x 2 x (ep - 1)/ep`` bytes per
   GPU for the ``b x s/(cp x tp)`` tokens a rank holds. Inside a node the all-to-all runs over NVLink; across nodes
   the share sent to other nodes leaves through the GPU's own NIC (``_all_to_all_s``).
+- **Ring start-up latency** (NCCL's cost model, ``ncclTopoTuneModel`` in src/graph/tuning.cc, Simple protocol): a ring
+  all-gather or reduce-scatter over ``g`` ranks on ``n`` nodes takes ``g - 1`` steps, ``n - 1`` of them across nodes, and
+  costs ``8.4 + 3.4 (g - n) + 14 (n - 1)`` microseconds before its bytes: a term linear in the ranks that the
+  bandwidth term, ``(g - 1)/g`` of the bytes, does not have. It is why Megatron-Core sizes its gradient buckets
+  ``max(40M, 1M x dp)`` parameters ("large enough to remain bandwidth-bound rather than latency-bound",
+  distributed_data_parallel.py) and why NCCL 2.23 added the PAT algorithm (one GPU per node only). FSDP pays it for
+  every unit's all-gather and reduce-scatter; see ``dp_collectives``.
 - **FP8 recipes** (TransformerEngine): every GEMM input (forward) and output gradient (backward) is cast to FP8 with
   a transposed copy. Delayed scaling (per-tensor, scale from the amax history) reads BF16 (2) and writes FP8 (1), the
   transpose reads and writes FP8 (1 + 1): 5 bytes per element. Current scaling computes the tensor's amax first:
@@ -26,6 +33,7 @@ and the FP8 recipes' cast traffic (pure, standard library only; used by ``core/t
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 from .params import count_parameters, expert_parameters, num_moe_layers
@@ -66,6 +74,10 @@ class TrainingSetup(Protocol):
     def network_gbit_s(self) -> float: ...
     @property
     def fp8_recipe(self) -> str: ...
+    @property
+    def zero(self) -> int: ...
+    @property
+    def framework(self) -> str: ...
 
 
 __all__ = [
@@ -73,14 +85,19 @@ __all__ = [
     "FP8_RECIPES",
     "all_to_all_s",
     "context_ring_s",
+    "dp_collectives",
     "expert_dispatch_s",
     "interleave_p2p_s",
     "link_gb_s",
     "local_parameters",
     "parallelism_problem",
     "pipeline_in_flight",
+    "ring_latency_s",
 ]
 
+# NCCL ring, Simple protocol (src/graph/tuning.cc): baseLat, hwLat[NVLINK][RING], hwLat[NET][RING], microseconds
+RING_BASE_US, RING_NVLINK_STEP_US, RING_NET_STEP_US = 8.4, 3.4, 14.0
+MEGATRON_BUCKET_PARAMS, MEGATRON_BUCKET_PER_RANK = 40e6, 1e6  # Megatron-Core DDP: max(40M, 1M x dp) parameters
 FP8_RECIPES = ("delayed", "current", "mxfp8")
 FP8_CAST_BYTES = {"delayed": 5.0, "current": 7.0, "mxfp8": 2.0 + 2.0 * (1.0 + 1.0 / 32.0)}
 
@@ -154,6 +171,30 @@ def link_gb_s(setup: TrainingSetup, group: int, stride: int) -> float:
         return setup.gpu.interconnect_bandwidth_gb_s
     ranks_per_node = max(1, per_node // stride)
     return min(setup.gpu.interconnect_bandwidth_gb_s, ranks_per_node * network_gb_s(setup.gpu, setup.network_gbit_s))
+
+
+def ring_latency_s(setup: TrainingSetup, group: int, stride: int) -> float:
+    """Start-up seconds of one ring all-gather or reduce-scatter over ``group`` ranks ``stride`` GPUs apart (module
+    docstring): ``group - 1`` steps, one per node boundary across the network, the others over NVLink."""
+    if group <= 1:
+        return 0.0
+    per_node = max(1, setup.gpu.gpus_per_node // max(stride, 1))
+    inter = math.ceil(group / per_node) - 1
+    return (RING_BASE_US + (group - 1 - inter) * RING_NVLINK_STEP_US + inter * RING_NET_STEP_US) * 1e-6
+
+
+def dp_collectives(setup: TrainingSetup, trainable: float) -> float:
+    """Ring all-gathers and reduce-scatters over the data-parallel group: per micro-batch under ZeRO-3/FSDP (each
+    layer's unit gathered forward and backward, its gradients reduced: 3 per local layer), per step otherwise (one
+    reduce-scatter and one all-gather per gradient bucket: Megatron-Core's ``max(40M, 1M x dp)`` parameters, one
+    FSDP unit or DDP bucket per layer elsewhere)."""
+    layers = setup.model.num_layers / setup.pp
+    if setup.zero >= 3:
+        return 3.0 * layers
+    if setup.framework == "megatron":
+        group = setup.dp * setup.cp
+        return 2.0 * math.ceil(trainable / max(MEGATRON_BUCKET_PARAMS, MEGATRON_BUCKET_PER_RANK * group))
+    return 2.0 * layers
 
 
 def all_to_all_s(setup: TrainingSetup, gigabytes: float, group: int, stride: int, efficiency: float) -> float:
