@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import gpucast_exe, gpucast_server
+from test_forecast_edges import post_forecast  # the multipart POST the forecast edge tests use
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -98,22 +99,6 @@ def test_a_per_second_history_over_the_default_horizon_is_refused_not_run_for_mi
     ok = gpucast("predict", "--history", str(history), "--freq", "1min", "--horizon", "1d", "--json")
     assert ok.returncode == 0, ok.stderr
     assert len(json.loads(ok.stdout)["forecast"]) == 1440
-
-
-def post_forecast(base: str, history: bytes, **fields: str) -> tuple[int, dict]:
-    """POST /api/v1/forecast as multipart: the history file plus form fields."""
-    boundary = "badinput-boundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]  # fmt: skip
-    parts.append((f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
-                  "Content-Type: text/csv\r\n\r\n").encode() + history + f"\r\n--{boundary}--\r\n".encode())  # fmt: skip
-    request = urllib.request.Request(f"{base}/api/v1/forecast", data=b"".join(parts), method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_rest_forecast_of_a_per_second_history_is_a_422(server: str, tmp_path: Path) -> None:
