@@ -227,3 +227,19 @@ def test_export_k8s_of_a_training_plan_lasting_1e308_hours_is_one_line(tmp_path:
     path.write_text(json.dumps(plan))
     line = one_error_line(gpucast("export", "k8s", str(path)))
     assert "estimated_duration_hours 1e+308 is past what a Job's activeDeadlineSeconds holds" in line
+
+
+def test_a_vanishing_rate_is_priced_as_not_applicable_in_the_text(tmp_path: Path) -> None:
+    """The text plan printed "$inf (input+output)" where the JSON has null."""
+    done = gpucast("inference", "--model", "llama-3.1-8b", "--rps", "1e-320", "--input-tokens", "100",
+                   "--output-tokens", "100")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "$inf" not in done.stdout
+    assert "n/a: the load serves too few tokens to price per token" in done.stdout
+
+
+def test_history_with_since_after_until_is_refused(tmp_path: Path) -> None:
+    """A reversed range answered "Plan history: none", as if nothing matched."""
+    done = gpucast("history", "--since", "2027-01-01", "--until", "2026-01-01", "--db", str(tmp_path / "h.db"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--since 2027-01-01T00:00:00 is after --until 2026-01-01T00:00:00" in done.stderr

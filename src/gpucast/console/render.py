@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -191,11 +192,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                             else ""
                         ),
                     ),
-                    (
-                        "Cost per million tokens",
-                        f"${c.cost_per_million_tokens:.3f} (input+output), "
-                        f"${c.cost_per_million_output_tokens:.3f} per million output tokens",
-                    ),
+                    ("Cost per million tokens", _per_million(c)),
                     ("Prices as of", price_age(c)),
                 ],
             )
@@ -359,6 +356,15 @@ def gpus(*, as_json: bool) -> int:
 def _gpus(count: int, gpu: str) -> str:
     """ "1 H100-SXM", "4 x H100-SXM": a count of GPUs without "1 x 1 H100-SXM" (issue 23)."""
     return f"{count} x {gpu}" if count > 1 else f"1 {gpu}"
+
+
+def _per_million(c: Any) -> str:
+    """ "$0.290 (input+output), $1.26 per million output tokens"; at a load too small to price per token (the JSON's
+    null) "n/a" with why, instead of "$inf"."""
+    values = (c.cost_per_million_tokens, c.cost_per_million_output_tokens)
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        return "n/a: the load serves too few tokens to price per token"
+    return f"${values[0]:.3f} (input+output), ${values[1]:.3f} per million output tokens"
 
 
 def _capacity_words(r: Any) -> str:

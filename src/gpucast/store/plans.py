@@ -108,6 +108,9 @@ def list_plans(
     """Plans with their service name, filtered; ``sort`` is a field name, ``-field`` for descending."""
     if kind and kind not in PLAN_KINDS:
         raise InputError(f"--kind {kind!r} is not one of {', '.join(PLAN_KINDS)}")
+    if since is not None and until is not None and since > until:  # answered "none" before, as if nothing matched
+        raise InputError(f"--since {since.isoformat()} is after --until {until.isoformat()}: no plan can be in both; "
+                         "swap them")  # fmt: skip
     field = sort.lstrip("-")
     if field not in SORT_FIELDS:
         raise InputError(f"--sort {sort!r} is not one of {', '.join(SORT_FIELDS)} (prefix - for descending)")
