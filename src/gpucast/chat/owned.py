@@ -12,11 +12,13 @@ fits; and "we have 8 A100s" beside a plan on H100s was answered as 8 H100s.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..core.layout import Layout
 from ..errors import GpucastError
 from ..planning.estimate import EstimateRequest, EstimateResult, estimate
+from ..planning.estimate_request import plan_request_shape
 from ..wording import counted, rate
 from . import names
 from .values import Values
@@ -127,16 +129,11 @@ def _request(plan: Any, gpu: str, num_gpus: int, tp: int, pp: int, ep: int = 1, 
     """``gpucast estimate --slo-capacity`` of the plan's model, precisions, engine, context window, request shape
     and targets on ``num_gpus`` of ``gpu`` at TP ``tp`` x PP ``pp`` (an agent plan: one call of its mean prompt,
     the cached part served from the prefix cache, as ``export estimate`` re-states it)."""
-    inputs, agent = plan.inputs, plan.agent
-    shape: dict[str, Any] = {"input_tokens": inputs["avg_input_tokens"], "output_tokens": inputs["avg_output_tokens"]}
-    if agent is not None:
-        shape = {"input_tokens": round(agent.mean_input_tokens_per_call), "output_tokens": agent.output_tokens_per_call,
-                 "cached_input_tokens": agent.cached_tokens_per_call}  # fmt: skip
-    elif inputs.get("length_profile"):
-        shape = {"length_profile": inputs["length_profile"], "input_tokens": None, "output_tokens": None}
-    if inputs.get("speculative_tokens"):
-        shape |= {"speculative_tokens": inputs["speculative_tokens"], "acceptance_rate": inputs["acceptance_rate"],
-                  "draft_model": inputs["draft_model"]}  # fmt: skip
+    inputs = plan.inputs
+    # the plan's own numbers, unrounded (to_dict rounds to 6 decimals); a profile's means replace the lengths
+    # (EstimateRequest.__post_init__)
+    agent = dataclasses.asdict(plan.agent) if plan.agent is not None else None
+    shape = {"input_tokens": None, "output_tokens": None, **plan_request_shape({"inputs": inputs, "agent": agent})}
     return EstimateRequest(
         gpu=gpu, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, attention_dp=dp, model=str(plan.model.get("id") or inputs["model"]),
         precision=inputs["precision"], kv_precision=inputs["kv_precision"], engine=inputs["engine"],

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..catalog import loader
 from ..errors import GpucastError, InputError
+from ..planning.estimate_request import plan_request_shape
 from .plan_file import check_plan, percentile_latencies
 
 
@@ -70,19 +71,17 @@ def estimate_argv(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
         clamped = ": the plan states the mean where the percentile is below it" if below else ""
         notes[0] += (f", and with --json {fields[0]} and {fields[1]} (what the p{q} SLOs bound; never below the "
                      f"means{clamped})")  # fmt: skip
-    agent = plan.get("agent")
-    if agent:
-        argv += ["--input-tokens", str(round(float(agent["mean_input_tokens_per_call"]))),
-                 "--output-tokens", str(agent["output_tokens_per_call"]),
-                 "--cached-input-tokens", f"{float(agent['cached_tokens_per_call']):.6g}"]  # fmt: skip
-        notes.append("an agent plan: one call of the mean prompt, its cached part served from the prefix cache")
-    elif inputs.get("length_profile"):
-        argv += ["--length-profile", str(inputs["length_profile"])]
+    shape = plan_request_shape(plan)
+    if "length_profile" in shape:
+        argv += ["--length-profile", str(shape["length_profile"])]
     else:
-        argv += ["--input-tokens", str(inputs["avg_input_tokens"]), "--output-tokens", str(inputs["avg_output_tokens"])]
-    if inputs.get("speculative_tokens"):
-        argv += ["--speculative-tokens", str(inputs["speculative_tokens"]),
-                 "--acceptance-rate", f"{float(inputs['acceptance_rate']):g}", "--draft-model", str(inputs["draft_model"])]  # fmt: skip
+        argv += ["--input-tokens", str(shape["input_tokens"]), "--output-tokens", str(shape["output_tokens"])]
+    if "cached_input_tokens" in shape:
+        argv += ["--cached-input-tokens", f"{shape['cached_input_tokens']:.6g}"]
+        notes.append("an agent plan: one call of the mean prompt, its cached part served from the prefix cache")
+    if "speculative_tokens" in shape:
+        argv += ["--speculative-tokens", str(shape["speculative_tokens"]),
+                 "--acceptance-rate", f"{float(shape['acceptance_rate']):g}", "--draft-model", str(shape["draft_model"])]  # fmt: skip
     if plan.get("disaggregation"):
         notes.append("the unified plan's replicas; the disaggregated pools are sized in the plan's own section")
     argv += ["--request-rate", f"{rate:.6g}"]

@@ -8,6 +8,7 @@ share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.engine_era import check_engine_version
 from ..core.percentiles import LengthProfile, check_percentile
@@ -200,3 +201,24 @@ class EstimateRequest:
             raise InputError(
                 f"--num-gpus {self.num_gpus} is not a multiple of --pp {self.pp} (GPUs beyond TP x PP are replicas)"
             )
+
+
+def plan_request_shape(plan: dict[str, Any]) -> dict[str, Any]:
+    """The request shape of a serving plan as :class:`EstimateRequest` fields: an agent plan's one call of its mean
+    prompt with the cached part served from the prefix cache, a length profile by name, or the average lengths; plus
+    its speculative decoding. One reading for the two places that re-state a plan to ``estimate``: the re-check
+    command (``export.recheck.estimate_argv``) and the conversation's fleet of GPUs the user has (``chat.owned``)."""
+    inputs, agent = plan["inputs"], plan.get("agent")
+    shape: dict[str, Any]
+    if agent:
+        shape = {"input_tokens": round(float(agent["mean_input_tokens_per_call"])),
+                 "output_tokens": agent["output_tokens_per_call"],
+                 "cached_input_tokens": float(agent["cached_tokens_per_call"])}  # fmt: skip
+    elif inputs.get("length_profile"):
+        shape = {"length_profile": inputs["length_profile"]}
+    else:
+        shape = {"input_tokens": inputs["avg_input_tokens"], "output_tokens": inputs["avg_output_tokens"]}
+    if inputs.get("speculative_tokens"):
+        shape |= {"speculative_tokens": inputs["speculative_tokens"], "acceptance_rate": inputs["acceptance_rate"],
+                  "draft_model": inputs["draft_model"]}  # fmt: skip
+    return shape
