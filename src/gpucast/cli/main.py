@@ -339,7 +339,7 @@ def _emit(plan: Any, sections: dict[str, Any], args: argparse.Namespace, show: A
 
 
 def _estimate(args: argparse.Namespace) -> int:
-    from ..console import render
+    from ..console import render_estimate as render
     from ..planning.estimate import estimate
 
     result = estimate(request_from_args(args))
