@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
-from ..core.engine_era import parse_engine_version
-from ..core.engine_releases import for_engine_release
 from ..core.memory import MemorySettings
 from ..errors import InputError
+from ..planning.request import release_memory
 from .engine_options import disaggregation, disaggregation_note, moe, prefix_caching, speculative
 from .plan_file import EngineFlags, catalog_model, check_exportable, check_plan, engine_flags, is_stand_in, require_kind
 from .recheck import stated_cap_note
@@ -148,11 +147,11 @@ def _budget_at_release(plan: dict[str, Any], gpu: Any) -> int:
     inputs = plan["inputs"]
     engine = loader.resolve_engine(str(inputs.get("engine") or "vllm"))
     version = inputs.get("engine_version")
-    settings = MemorySettings.for_engine(engine, None, loader.large_gpu_rule(engine, version))
     model = catalog_model(plan)
     if model is not None and inputs.get("context_window"):
-        settings = for_engine_release(settings, engine.id, model, parse_engine_version(version),
-                                      int(inputs["context_window"]))  # fmt: skip
+        settings = release_memory(engine, None, version, model, int(inputs["context_window"]))
+    else:
+        settings = MemorySettings.for_engine(engine, None, loader.large_gpu_rule(engine, version))
     return settings.on_gpu(gpu).max_batched_tokens
 
 

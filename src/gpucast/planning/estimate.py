@@ -16,11 +16,8 @@ from typing import Any
 from ..catalog import loader
 from ..core.agent_search import add_proposer
 from ..core.capacity import ReplicaEstimate, slo_capacity
-from ..core.engine_era import parse_engine_version
-from ..core.engine_releases import for_engine_release
 from ..core.inference import replica_config
 from ..core.layout import Layout
-from ..core.memory import MemorySettings
 from ..core.percentiles import QUANTILES
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load
@@ -35,6 +32,7 @@ from .request import (
     check_request_fits,
     check_window_fits,
     engine_gpus,
+    release_memory,
     resolve_model_spec,
     resolve_speculation,
     sequence_limits,
@@ -172,12 +170,8 @@ def _settings(request: EstimateRequest, engine: Any, spec: Any) -> PlanSettings:
     return PlanSettings(
         **sequence_limits(engine, request.max_num_seqs, request.engine_version),
         context_window=request.max_model_len or needed,
-        memory=for_engine_release(
-            MemorySettings.for_engine(engine, fraction, loader.large_gpu_rule(engine, request.engine_version)),
-            engine.id,
-            spec,
-            parse_engine_version(request.engine_version),
-            request.max_model_len or spec.max_context,
+        memory=release_memory(
+            engine, fraction, request.engine_version, spec, request.max_model_len or spec.max_context
         ),
     )
 

@@ -138,6 +138,22 @@ def check_window_fits(spec: ModelSpec, context_window: int | None, flag: str = "
         )
 
 
+def release_memory(
+    engine: EngineSpec, fraction: float | None, engine_version: str | None, spec: ModelSpec, max_model_len: int
+) -> MemorySettings:
+    """The engine's memory settings at ``engine_version`` (``MemorySettings.for_engine`` with its large-GPU rule,
+    then ``for_engine_release``: the release's profiling budget, overhead and default fraction rule) for ``spec``
+    launched with ``max_model_len``; resolved per GPU and layout later (``engine_releases.replica_memory``). One
+    composition for the planner, ``estimate`` and the export of a plan file older than its recorded budget."""
+    return for_engine_release(
+        MemorySettings.for_engine(engine, fraction, loader.large_gpu_rule(engine, engine_version)),
+        engine.id,
+        spec,
+        parse_engine_version(engine_version),
+        max_model_len,
+    )
+
+
 def sequence_limits(engine: EngineSpec, max_num_seqs: int | None, engine_version: str | None) -> dict[str, Any]:
     """The PlanSettings fields of the engine's sequence limit: ``--max-num-seqs`` as given, else the engine's default
     (its large-GPU one where the release has it), and whether it caps each attention-DP rank. Plans and ``estimate``
@@ -207,15 +223,8 @@ def resolve(
         **sequence_limits(engine, options.max_num_seqs, options.engine_version),
         max_sequences_cap=model.batch_size,
         context_window=context_window,
-        memory=for_engine_release(
-            MemorySettings.for_engine(
-                engine, options.gpu_memory_utilization, loader.large_gpu_rule(engine, options.engine_version)
-            ),
-            engine.id,
-            spec,
-            parse_engine_version(options.engine_version),
-            context_window,  # the engine's max_model_len, as the plan launches it
-        ),
+        # the engine's max_model_len is the context window, as the plan launches it
+        memory=release_memory(engine, options.gpu_memory_utilization, options.engine_version, spec, context_window),
     )
     return ResolvedRequest(
         model=spec,
