@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from .errors import AnswerError
-from .numbers import NUMBER, TIME_UNIT, number_value, seconds_in, token_count
+from .numbers import NUMBER, PER, TIME_UNIT, number_value, seconds_in, token_count
 from .values import UNSURE, Values
 
 # what an agent task looks like when the user does not say (the README's example agent; 300 out = the chat default)
@@ -30,7 +30,6 @@ SHAPE_WORDS = {"llm_calls": "LLM calls per task", "shared_prefix_tokens": "the s
 
 _N = NUMBER
 _TOK = r"(?:[- ]?(?:tokens?|toks?))?"
-_PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
 _TASK = r"(?:tasks?|runs?|sessions?|jobs?|workflows?|episodes?|trajector(?:y|ies))"
 _CALL = r"(?:calls?|turns?|steps?|iterations?|rounds?)"
 _SECONDS = r"(?P<unit>milliseconds?|msec|ms|seconds?|secs?|s|minutes?|mins?|min)(?![a-z])"
@@ -40,7 +39,7 @@ _PREFIX_WORDS = (r"(?:system\s+prompts?(?:\s*(?:and|\+|&|with)\s*(?:the\s+)?tool
                  r"prompts?|context)|prompt\s+prefix|prefix)")  # fmt: skip
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
-    ("rps", rf"{_N}\s*(?:agent(?:ic)?\s+)?{_TASK}{_PER}(?P<tu>{TIME_UNIT})"),
+    ("rps", rf"{_N}\s*(?:agent(?:ic)?\s+)?{_TASK}{PER}(?P<tu>{TIME_UNIT})"),
     (
         "llm_calls",
         rf"{_N}\s*(?:llm\s+|model\s+|tool\s+|api\s+|inference\s+)?(?:{_CALL}|invocations?)\s*"

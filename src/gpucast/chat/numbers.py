@@ -140,6 +140,9 @@ SECONDS = {"ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "msec": 0.0
            "month": 2_629_800.0, "months": 2_629_800.0, "mo": 2_629_800.0}  # fmt: skip
 TIME_UNIT = (r"(?:milliseconds?|msec|ms|seconds?|secs?|s|minutes?|mins?|min|m|hours?|hrs?|hr|h|days?|d|weeks?|w|"
              r"months?|mo)(?![a-z])")  # fmt: skip
+# "per", "a", "each", "/" between a count and its period ("20 requests per minute", "50M tokens a day")
+PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
+PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}  # "3M requests daily"
 
 
 def seconds_in(unit: str) -> float:

@@ -18,6 +18,8 @@ from .budget import stated_budget
 from .corrections import read_corrected
 from .numbers import (
     NUMBER,
+    PER,
+    PERIODS,
     TIME_UNIT,
     digits_for_words,
     first_number,
@@ -59,7 +61,6 @@ REQ = (
     r"(?:requests?|reqs?|queries|query|calls?|hits?|messages?|msgs?|prompts?|chats?|conversations?|questions?|"
     r"completions?|generations?|r|q)"
 )
-PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
 _N = NUMBER
 
 
@@ -167,7 +168,7 @@ def _rates(low: str) -> Values:
         key = _rate_key(low, match.start(), match.end())
         if key == "rps" and _is_llm_calls(low, match.start()):
             continue
-        value = _num(match) / seconds_in(_PERIODS.get(match["unit"], match["unit"]))
+        value = _num(match) / seconds_in(PERIODS.get(match["unit"], match["unit"]))
         if key not in out:
             out[key], spans[key] = value, match.span()
         seen.setdefault(key, []).append(value)
@@ -239,9 +240,6 @@ def _rates(low: str) -> Values:
         out["llm_calls"] = _num(calls)
         out["agent"] = True
     return out
-
-
-_PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
 
 
 def _rate_key(low: str, start: int, end: int) -> str:

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import re
 
-from .numbers import number_value, numbered, seconds_in
+from .numbers import PER, PERIODS, number_value, numbered, seconds_in
 from .values import Values
 
 # which tokens a volume counts: its key in the answers (tokens per second of that kind)
 KEYS = {"total": "total_tokens_per_s", "output": "output_tokens_per_s", "input": "input_tokens_per_s"}
 _KIND = r"(?:(?P<kind>output|generated|completion|answer|response|input|prompt)\s+)?"
 _UNIT = r"(?P<unit>minutes?|mins?|min|hours?|hrs?|hr|h|days?|d|weeks?|w|months?|mo)(?![a-z])"
-_PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
 _FORMS = (
-    re.compile(numbered("t") + rf"\s*{_KIND}(?:tokens?|toks?){_PER}{_UNIT}"),  # "50M tokens per day"
+    re.compile(numbered("t") + rf"\s*{_KIND}(?:tokens?|toks?){PER}{_UNIT}"),  # "50M tokens per day"
     re.compile(numbered("t") + rf"\s*{_KIND}(?:tokens?|toks?)\s+(?P<period>daily|hourly|weekly|monthly)\b"),
     re.compile(
         r"\b(?P<period>daily|hourly|weekly|monthly)\s+(?:token\s+)?(?:volume|traffic|usage|load)\s*"
@@ -42,7 +41,7 @@ _PAIR = re.compile(
     + numbered("b")
     + r"\s*"
     + _SIDE.format(n="b")
-    + rf"\s+(?:tokens?|toks?)(?:{_PER}{_UNIT}|\s+(?P<period>daily|"
+    + rf"\s+(?:tokens?|toks?)(?:{PER}{_UNIT}|\s+(?P<period>daily|"
     r"hourly|weekly|monthly)\b)"
 )
 # "10k tokens per second", "5,000 tok/s in total": a volume per second where no stream could be meant (below)
@@ -56,7 +55,6 @@ _PER_SECOND = re.compile(
 _STREAM_AT_MOST = 1000.0
 _AGGREGATE = re.compile(r"\b(?:throughput|total|aggregate|overall|combined|in all|across)\b")
 _SPEED = re.compile(r"(?:speed|per[- ]user|each user|every user|per[- ]stream|per[- ]request)\b[^.;,]{0,40}$")
-_PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}
 _OUTPUT = ("output", "generated", "completion", "answer", "response")
 
 
@@ -67,7 +65,7 @@ def token_volume(low: str) -> Values:
     taken for a 50M-token prompt."""
     found: dict[str, float] = {}
     if (pair := _PAIR.search(low)) is not None:
-        unit = _PERIODS.get(pair["period"] or "", pair["unit"] or "")
+        unit = PERIODS.get(pair["period"] or "", pair["unit"] or "")
         for side in ("a", "b"):
             tokens = number_value(pair[f"num{side}"], pair[f"mult{side}"])
             kind = _kind(pair[f"kind{side}"])
@@ -77,7 +75,7 @@ def token_volume(low: str) -> Values:
         for match in form.finditer(_PAIR.sub(lambda m: " " * len(m[0]), low)):
             tokens = number_value(match["numt"], match["multt"])
             groups = match.groupdict()
-            unit = "minute" if groups.get("tpm") else _PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
+            unit = "minute" if groups.get("tpm") else PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
             if tokens > 0 and unit:
                 found.setdefault(_kind(groups.get("kind") or ""), tokens / seconds_in(unit))
     rest = _PAIR.sub(lambda m: " " * len(m[0]), low)
