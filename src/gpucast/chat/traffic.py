@@ -20,6 +20,8 @@ from .values import UNSURE, Values
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
 LARGE_RATE = 10_000.0  # req/s: more than any single service in the calibration data; asked back
+# a rate with its period: "1.2k per minute", "20 requests a day" (the average rate and each user's)
+_RATE = re.compile(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})")
 
 
 def read_rps(text: str, answers: Values) -> Values:
@@ -29,7 +31,7 @@ def read_rps(text: str, answers: Values) -> Values:
     clean = digits_for_words(text.lower())
     if per_user_answer(clean, answers):
         return _per_user(clean, float(answers["users"]))
-    rate = re.search(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
+    rate = _RATE.search(clean)
     if rate and number_value(rate["num"], rate["mult"]) > 0:
         return {"rps": number_value(rate["num"], rate["mult"]) / seconds_in(rate["unit"])}
     if re.search(rf"{NUMBER}\s*{DURATION}", clean) or re.search(r"\d.*(?:\bper\b|\bevery\b|/)\s*[a-z]+", clean):
@@ -62,7 +64,7 @@ def _per_user(clean: str, count: float) -> Values:
     """The total rate of ``count`` users from how often each sends a request: "20 a day", "20 messages a day each",
     "one every 30 seconds", a bare "20" (per day, as the question asks, and said so)."""
     every = re.search(rf"\bevery\s+(?:(?P<n>\d+(?:\.\d+)?)\s*)?(?P<unit>{TIME_UNIT})", clean)  # "one every 30 s"
-    rate = re.search(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})", clean)
+    rate = _RATE.search(clean)
     if every is not None and float(every["n"] or 1.0) > 0:
         return {"rps": count / (float(every["n"] or 1.0) * seconds_in(every["unit"]))}
     if rate and number_value(rate["num"], rate["mult"]) > 0:
