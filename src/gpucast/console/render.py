@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.layout import Layout
+from ..core.percentiles import slo_statistic, token_target
 from ..plans.inference import LLMCapacityPlan, ThroughputMetrics
 from ..wording import rate
 from .render_prices import comparison_footer, price_age
@@ -54,7 +55,7 @@ def _percentile_rows(thr: ThroughputMetrics, percentile: str) -> list[tuple[str,
 def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
     inputs, res, thr, sc = p.inputs, p.gpu_resources, p.throughput, p.scaling
     percentile = str(inputs.get("slo_percentile", "mean"))  # plans before issue 21 bound the means
-    statistic = "mean" if percentile == "mean" else f"p{percentile}"
+    statistic = slo_statistic(percentile)
     engine = " ".join(str(inputs[key]) for key in ("engine", "engine_version") if inputs.get(key))
     console.print("[bold]LLM INFRASTRUCTURE CAPACITY PLAN[/bold]  (gpucast)")
     console.print(
@@ -77,7 +78,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                 ),
                 (
                     f"SLOs ({statistic})",
-                    f"TTFT <= {inputs['ttft_slo_ms']:g} ms, {'ITL' if percentile == 'mean' else 'TPOT'} "
+                    f"TTFT <= {inputs['ttft_slo_ms']:g} ms, {token_target(percentile)} "
                     f"<= {inputs['itl_slo_ms']:g} ms"
                     + (f", E2E <= {inputs['target_latency_ms']:g} ms" if inputs.get("target_latency_ms") else ""),
                 ),

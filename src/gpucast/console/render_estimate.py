@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.layout import Layout
+from ..core.percentiles import slo_statistic, token_target
 from ..wording import counted
 from .render import _section, console
 
@@ -28,7 +29,7 @@ def _capacity_words(r: Any) -> str:
 
 def _slo_words(slo: dict[str, Any]) -> tuple[str, str]:
     """("p99", "TPOT") or ("mean", "ITL"): the statistic the targets bound and the token latency it bounds."""
-    return ("mean", "ITL") if slo["percentile"] == "mean" else (f"p{slo['percentile']}", "TPOT")
+    return slo_statistic(slo["percentile"]), token_target(slo["percentile"])
 
 
 def _at_slo_row(r: Any) -> list[tuple[str, str]]:

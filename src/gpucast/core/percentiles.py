@@ -43,6 +43,17 @@ def check_percentile(value: str | float) -> str:
     raise ValueError(f"{value!r} is not one of mean, 50, 90, 95, 99")
 
 
+def slo_statistic(percentile: str) -> str:
+    """How a plan, an estimate and their messages name the statistic SLOs bound: "mean" or "p99"."""
+    return "mean" if percentile == "mean" else f"p{percentile}"
+
+
+def token_target(percentile: str) -> str:
+    """What the token SLO (``--itl-slo-ms``) bounds: the mean ITL, or at a percentile the per-request TPOT
+    (MLPerf's TPOT; ``SLO.latencies``)."""
+    return "ITL" if percentile == "mean" else "TPOT"
+
+
 @dataclass(frozen=True)
 class LatencyTail:
     """Mean, p50, p90, p95 and p99 of TTFT, ITL and end-to-end latency (seconds), in ``PERCENTILES`` order."""

@@ -11,6 +11,7 @@ from ..core.engine_releases import replica_memory
 from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
+from ..core.percentiles import slo_statistic, token_target
 from ..core.search import Candidate
 from ..core.serving import OperatingPoint
 from ..core.specs import GIB, GPUSpec
@@ -227,17 +228,6 @@ def _at_slo_percentile(slo: SLO, planned: OperatingPoint, capacity: OperatingPoi
         "capacity_ttft_at_slo_percentile_ms": edge_ttft * 1e3,
         "capacity_tpot_at_slo_percentile_ms": edge_tpot * 1e3,
     }
-
-
-def slo_statistic(percentile: str) -> str:
-    """How a plan names the statistic its SLOs bound: "mean" or "p99" (core.percentiles)."""
-    return "mean" if percentile == "mean" else f"p{percentile}"
-
-
-def token_target(percentile: str) -> str:
-    """What the token SLO (``--itl-slo-ms``) bounds: the mean ITL, or at a percentile the per-request TPOT
-    (MLPerf's TPOT; ``SLO.latencies``)."""
-    return "ITL" if percentile == "mean" else "TPOT"
 
 
 def _lengths_assumption(request: ResolvedRequest) -> list[str]:

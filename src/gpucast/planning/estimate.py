@@ -18,7 +18,7 @@ from ..core.agent_search import add_proposer
 from ..core.capacity import ReplicaEstimate, slo_capacity
 from ..core.inference import replica_config
 from ..core.layout import Layout
-from ..core.percentiles import QUANTILES
+from ..core.percentiles import QUANTILES, slo_statistic, token_target
 from ..core.replica import ReplicaConfig
 from ..core.serving import OperatingPoint, max_throughput, under_load
 from ..core.tails import latency_tail
@@ -244,13 +244,12 @@ def _infeasible(found: ReplicaEstimate, request: EstimateRequest, tp: int) -> In
     at the TP that comes closest, named)."""
     slo, lone = request.slo, found.lowest or found.capacity
     ttft, itl, _ = slo.latencies(lone)
-    stat = "mean" if slo.percentile == "mean" else f"p{slo.percentile}"
     where = (
         "this deployment" if request.tp is not None else f"{request.num_gpus} GPUs at any TP (TP={tp} comes closest)"
     )
     return InfeasibleError(
         f"no load meets the SLOs on {where}: a request alone reaches TTFT {ttft * 1e3:,.0f} ms and "
-        f"{'ITL' if slo.percentile == 'mean' else 'TPOT'} {itl * 1e3:,.1f} ms ({stat}) against targets of "
+        f"{token_target(slo.percentile)} {itl * 1e3:,.1f} ms ({slo_statistic(slo.percentile)}) against targets of "
         f"{slo.ttft_ms:,.0f} ms and {slo.itl_ms:,.1f} ms; loosen them or give a faster deployment (more TP, FP8, "
         "another GPU: `gpucast inference` searches them)"
     )
