@@ -201,7 +201,8 @@ def test_vllm_before_064_keeps_the_fitted_overhead_and_other_engines_are_untouch
     vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
     assert for_engine_build(vllm, "vllm", version=(0, 6, 3)).runtime_overhead_gib == vllm.runtime_overhead_gib
     assert for_engine_build(vllm, "vllm", version=(0, 8, 0)).runtime_overhead_gib == 0.2
-    assert for_engine_build(vllm, "vllm") == vllm
+    # a build dated before 0.20.0 (the ROCm blog's "Aug 2024"): the fitted overhead, 0.9, no graphs in the fraction
+    assert for_engine_build(vllm, "vllm", build_date="2024-12-31") == replace(vllm, default_fraction_rule=None)
     assert for_engine_build(vllm, "trtllm", version=(0, 2, 7), max_model_len=4096) == vllm
 
 
@@ -226,16 +227,16 @@ def test_sglang_default_fraction_by_gpu_and_layout():
     """PR 10975's heuristic, hand-computed (MiB): B200 (183,359 MiB) at TP8 with 8-way DP attention reserves
     512 + 1.5 x 16,384 + 2 x 512 + 1024 x 8 / 8 + 3 x 512 x 8 + 1.5 x 512 x 8 = 45,568 -> (183,359 - 45,568) /
     183,359 = 0.751; an H100 (81,559 MiB) at TP1 reserves 512 + 1.5 x 8192 + 2 x 256 + 128 = 13,440 -> 0.835;
-    a 24 GiB card at TP1: 512 + 3072 + 48 + 128 = 3,760 of 24,576 -> 0.847."""
-    from gpucast.core.engine_releases import sglang_default_mem_fraction
+    a 24 GiB card at TP1: 512 + 3072 + 48 + 128 = 3,760 of 24,576 -> 0.847 (0.5.3-0.5.9: no prefill graphs)."""
+    from gpucast.core.engine_releases import SGLANG_HEURISTIC, SGLANG_RESERVED_GIB, SGLANG_TP_TABLE
+    from gpucast.core.engine_releases import sglang_default_mem_fraction as fraction
 
-    assert sglang_default_mem_fraction(183_359, tp=8, dp=8, dp_attention=True) == 0.751
-    assert sglang_default_mem_fraction(81_559, tp=1) == round((81_559 - 13_440) / 81_559, 3) == 0.835
-    assert sglang_default_mem_fraction(24_576, tp=1) == round((24_576 - 3_760) / 24_576, 3) == 0.847
+    assert fraction(183_359, tp=8, dp=8, dp_attention=True, rule=SGLANG_HEURISTIC) == 0.751
+    assert fraction(81_559, tp=1, rule=SGLANG_HEURISTIC) == round((81_559 - 13_440) / 81_559, 3) == 0.835
+    assert fraction(24_576, tp=1, rule=SGLANG_HEURISTIC) == round((24_576 - 3_760) / 24_576, 3) == 0.847
     # the 10 GiB floor on large GPUs: an H100 at TP1 reserves 13,440 MiB (above it), a B200 without DP attention
     # 512 + 24,576 + 1024 + 1024 = 27,136 MiB
-    assert sglang_default_mem_fraction(183_359, tp=8) == round((183_359 - 27_136) / 183_359, 3)
-    from gpucast.core.engine_releases import SGLANG_HEURISTIC, SGLANG_RESERVED_GIB, SGLANG_TP_TABLE
+    assert fraction(183_359, tp=8, rule=SGLANG_HEURISTIC) == round((183_359 - 27_136) / 183_359, 3)
 
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
     dates = ("2025-05-01", "2025-09-01", "2025-10-07")
@@ -260,7 +261,10 @@ def test_start_up_rows_read_the_engine_build():
     assert build("vLLM v0.6.4 (V0)", "max_model_len 20000").max_batched_tokens == 20_000
     v1 = build("vLLM (V1; version not stated; July 2025)", "max_model_len 20000")
     assert v1.max_batched_tokens == vllm.max_batched_tokens and v1.runtime_overhead_gib == 0.2
-    assert build("vLLM (ROCm 6.2 build; version not stated)") == vllm  # "6.2" is ROCm's version, not vLLM's
+    undated = build("vLLM (ROCm 6.2 build; version not stated)")  # "6.2" is ROCm's version, not vLLM's: the current
+    assert undated.runtime_overhead_gib == vllm.runtime_overhead_gib and undated.gpu_memory_utilization == 1.0
+    dated = build("vLLM (ROCm 6.2 build; version not stated; Aug 2024)")  # a 2024 build: before 0.20's graph charge
+    assert dated == replace(vllm, default_fraction_rule=None) and not dated.graphs_in_budget
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
     pre = build("SGLang (main branch, 2025-10-07)", "mem_fraction_static 0.8", "sglang", sglang)
     post = build("SGLang (PR 11309 branch, 2025-10-07)", "", "sglang", sglang)

@@ -13,7 +13,30 @@ import dataclasses
 
 from .engine_era import parse_engine_version
 from .memory import MemorySettings
+from .sglang_fraction import (
+    SGLANG_CURRENT_HEURISTIC,
+    SGLANG_HEURISTIC,
+    SGLANG_PREFILL_GRAPHS,
+    SGLANG_RESERVED_GIB,
+    SGLANG_TP_TABLE,
+    fraction_rule_for,
+    sglang_default_mem_fraction,
+    sglang_reserved_gib_fraction,
+    sglang_tp_table_fraction,
+)
 from .specs import GPUSpec, ModelSpec
+
+__all__ = [  # the SGLang fraction rules live in core.sglang_fraction; their callers import them from here too
+    "SGLANG_CURRENT_HEURISTIC",
+    "SGLANG_HEURISTIC",
+    "SGLANG_PREFILL_GRAPHS",
+    "SGLANG_RESERVED_GIB",
+    "SGLANG_TP_TABLE",
+    "fraction_rule_for",
+    "sglang_default_mem_fraction",
+    "sglang_reserved_gib_fraction",
+    "sglang_tp_table_fraction",
+]
 
 VLLM_V1_DEFAULT_FROM = (0, 8, 0)  # vLLM 0.8.0 made the V1 engine the default (always chunked prefill)
 VLLM_ALLOCATED_PEAK_FROM = (0, 6, 4)  # the profiler charges the allocated peak + non-torch memory from 0.6.4 on
@@ -28,16 +51,6 @@ VLLM_V0_CHUNKED_BUDGET = 8192
 # vllm-project/vllm pull 14447), 1.79 GiB (H100, TP1, 0.6.5; vllm-project/vllm pull 10511): the median.
 VLLM_NON_TORCH_GIB = 0.2
 SGLANG_INDEXER_SIZING_FROM = "2025-10-09"  # sgl-project/sglang PR 11309 merged: pool sizing counts the DSA indexer
-SGLANG_RESERVED_HEURISTIC_FROM = "2025-09-27"  # sgl-project/sglang PR 10975 (opened 2025-09-27): default fraction
-SGLANG_RESERVED_GIB_FROM = (
-    "2025-06-10"  # sgl-project/sglang PR 7054 merged: reserved GiB by GPU size replaced the TP table
-)
-# The first releases carrying each default-fraction rule: PR 7054 (merged 2025-06-10) shipped in 0.4.8 (2025-06-24;
-# 0.4.7, tagged around the merge, is read with the TP table), PR 10975 in 0.5.3 (2025-10).
-SGLANG_RESERVED_GIB_SINCE = (0, 4, 8)
-SGLANG_HEURISTIC_SINCE = (0, 5, 3)
-# MemorySettings.default_fraction_rule values: SGLang's mem_fraction_static default by release (fraction_rule_for)
-SGLANG_TP_TABLE, SGLANG_RESERVED_GIB, SGLANG_HEURISTIC = "sglang-tp", "sglang-reserved-gib", "sglang-heuristic"
 MIB = 1024 * 1024
 # The first releases of each rule for SGLang's chunked_prefill_size default (sglang_chunked_prefill_size)
 SGLANG_CHUNK_SMALL_GPU_FROM = (0, 3, 6)  # 2048 under 25,000 MiB ("Automatically adjust --chunked-prefill-size")
@@ -46,6 +59,13 @@ SGLANG_CHUNK_160GIB_FROM = (0, 4, 8)  # 2048 / 8192 / 16384 at 35 and 160 GiB
 SGLANG_CHUNK_60GIB_FROM = (0, 5, 3)  # _handle_gpu_memory_settings: 4096 on 35-60 GiB GPUs
 SGLANG_CHUNK_20GIB_FROM = (0, 5, 20)  # arg_groups/memory_hook.py: 4096 on 20-35 GiB GPUs too
 SGLANG_STEP_RULE = "sglang"  # MemorySettings.step_budget_rule: SGLang's default, "sglang@X.Y.Z" at a release
+# vLLM's default fraction and what it charges inside it, by release (read in the PyPI wheels; vllm_release_memory)
+VLLM_FRACTION_RULE = "vllm"  # MemorySettings.default_fraction_rule: vLLM's --gpu-memory-utilization is unset
+VLLM_GRAPHS_IN_BUDGET_FROM = (0, 20, 0)  # envs VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS "0" -> "1"; CacheConfig 0.92
+VLLM_GRAPHS_IN_BUDGET_DATE = "2026-04-27"  # the 0.20.0 wheel's build date: a label dated earlier ran without it
+VLLM_EXTENSIBLE_FROM = (0, 34, 0)  # CacheConfig.resolved_gpu_memory_utilization: unset -> 1.0, extensible KV cache
+VLLM_CURRENT = (0, 34, 0)  # the release a plan or a row that states none is read as (catalog/engine_flags.toml)
+VLLM_DEFAULT_FRACTION_0_20 = 0.92  # CacheConfig.gpu_memory_utilization default, 0.20.0-0.33
 
 
 def sglang_chunked_prefill_size(gpu_mem_mib: float, version: tuple[int, int, int] | None = None) -> int:
@@ -97,49 +117,6 @@ def step_budget_on(settings: MemorySettings, gpu: GPUSpec) -> MemorySettings:
     return dataclasses.replace(settings, max_batched_tokens=tokens, step_budget_rule=None)
 
 
-def sglang_tp_table_fraction(tp: int) -> float:
-    """SGLang's ``mem_fraction_static`` default before PR 7054 (``ServerArgs.__post_init__``, 0.2 to 0.4.7): by the
-    tensor-parallel size alone, whatever the GPU: 0.79 at TP16+, 0.81 at TP8+, 0.85 at TP4+, 0.87 at TP2+, else 0.88
-    (the earliest 0.1/0.2 builds had 0.83 at TP8+, not modelled)."""
-    for at_least, fraction in ((16, 0.79), (8, 0.81), (4, 0.85), (2, 0.87)):
-        if tp >= at_least:
-            return fraction
-    return 0.88
-
-
-def sglang_reserved_gib_fraction(gpu_mem_mib: float, *, tp: int, pp: int = 1, dp_attention: bool = False) -> float:
-    """SGLang's ``mem_fraction_static`` default from PR 7054 ("Simplify the heuristics for setting
-    --mem-fraction-static", merged 2025-06-10) to PR 10975: ``(gpu - reserved) / gpu`` with ``reserved`` in GiB by
-    the GPU's memory (MiB): ``2.8 + tp x pp / 10`` under 35 GiB, ``9.5 + tp x pp / 2`` under 90 (H100, A100),
-    ``12 + tp x pp / 2`` under 160 (H20, H200), 32 above (B200, MI300X), plus 4 with DP attention; rounded to 3
-    decimals. H100 (81,559 MiB) at TP8: 13.5 GiB reserved, 0.831."""
-    parallel = tp * pp
-    gib = 1024
-    if gpu_mem_mib < 35 * gib:
-        reserved = (2.8 + parallel / 10) * gib
-    elif gpu_mem_mib < 90 * gib:
-        reserved = (9.5 + parallel / 2) * gib
-    elif gpu_mem_mib < 160 * gib:
-        reserved = (12 + parallel / 2) * gib
-    else:
-        reserved = 32 * gib
-    if dp_attention:
-        reserved += 4 * gib
-    return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
-
-
-def fraction_rule_for(version: tuple[int, int, int] | None = None, build_date: str | None = None) -> str:
-    """The rule SGLang's default fraction follows at a release (``version``) or a build's date (YYYY-MM-DD, which
-    wins); neither: the current release's."""
-    if build_date is not None:
-        if build_date >= SGLANG_RESERVED_HEURISTIC_FROM:
-            return SGLANG_HEURISTIC
-        return SGLANG_RESERVED_GIB if build_date >= SGLANG_RESERVED_GIB_FROM else SGLANG_TP_TABLE
-    if version is None or version >= SGLANG_HEURISTIC_SINCE:
-        return SGLANG_HEURISTIC
-    return SGLANG_RESERVED_GIB if version >= SGLANG_RESERVED_GIB_SINCE else SGLANG_TP_TABLE
-
-
 def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int) -> MemorySettings:
     """``settings`` with the engine's default fraction for one replica's GPU and layout, where the fraction is the
     engine's default and that default depends on them (``settings.default_fraction_rule``: SGLang, whose
@@ -148,13 +125,24 @@ def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int
     rule = settings.default_fraction_rule
     if rule is None:
         return settings
+    if rule == VLLM_FRACTION_RULE:  # settings no release rule has read: the current release's
+        return vllm_release_memory(settings, None)
     mib = gpu.cuda_memory_bytes / MIB  # what nvidia-smi / the runtime reports, which SGLang reads
     if rule == SGLANG_TP_TABLE:
         fraction = sglang_tp_table_fraction(tp)
     elif rule == SGLANG_RESERVED_GIB:
         fraction = sglang_reserved_gib_fraction(mib, tp=tp, pp=pp, dp_attention=attention_dp > 1)
     else:
-        fraction = sglang_default_mem_fraction(mib, tp=tp, pp=pp, dp=attention_dp, dp_attention=attention_dp > 1)
+        fraction = sglang_default_mem_fraction(
+            mib,
+            tp=tp,
+            pp=pp,
+            dp=attention_dp,
+            dp_attention=attention_dp > 1,
+            rule=rule,
+            mla=settings.mla_backend,
+            amd=gpu.vendor == "amd",
+        )
     return dataclasses.replace(settings, gpu_memory_utilization=fraction, default_fraction_rule=None)
 
 
@@ -167,33 +155,38 @@ def replica_memory(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, att
     return default_fraction_on(step_budget_on(settings.on_gpu(gpu), gpu), gpu, tp, pp, attention_dp)
 
 
-def sglang_default_mem_fraction(
-    gpu_mem_mib: float, *, tp: int, pp: int = 1, dp: int = 1, dp_attention: bool = False
-) -> float:
-    """SGLang's ``mem_fraction_static`` when the launch does not set it, from PR 10975 on
-    (``server_args._handle_gpu_memory_settings``, "Use more general heuristics to set the default value of
-    --mem-fraction-static", 2025-09-27): the GPU's memory (MiB, as nvidia-smi reports it) picks the chunked-prefill
-    size and the largest CUDA-graph batch, which reserve ``512 + 1.5 x max(chunk, 2048) + 2 x graph_bs +
-    1024 x tp x pp / 8`` MiB, plus ``3 x graph_bs x dp`` with DP attention (and ``1.5 x graph_bs x dp`` more above
-    300), at least 10 GiB on GPUs over 60 GiB; the fraction is the rest, rounded to 3 decimals. B200 (183,359 MiB)
-    at TP8 with 8-way DP attention: 45,568 MiB reserved, 0.751."""
-    gib = 1024
-    if gpu_mem_mib < 20 * gib:
-        chunk, graph_bs = 2048, 8
-    elif gpu_mem_mib < 35 * gib:
-        chunk, graph_bs = 2048, (24 if tp < 4 else 80)
-    elif gpu_mem_mib < 60 * gib:
-        chunk, graph_bs = 4096, (32 if tp < 4 else 160)
-    elif gpu_mem_mib < 160 * gib:  # H100, A100-80GB (< 90 GiB); H20, H200: the same settings
-        chunk, graph_bs = 8192, (256 if tp < 4 else 512)
-    else:  # B200, MI300X
-        chunk, graph_bs = 16384, 512
-    reserved = 512 + max(chunk, 2048) * 1.5 + graph_bs * 2 + tp * pp / 8 * 1024
-    if dp_attention:
-        reserved += graph_bs * dp * 3 + (graph_bs * dp * 1.5 if graph_bs > 300 else 0.0)
-    if gpu_mem_mib > 60 * gib:
-        reserved = max(reserved, 10 * gib)
-    return round((gpu_mem_mib - reserved) / gpu_mem_mib, 3)
+def vllm_release_memory(
+    settings: MemorySettings, version: tuple[int, int, int] | None, build_date: str | None = None
+) -> MemorySettings:
+    """vLLM's default fraction and what it charges inside the fraction at ``version`` (None: the current release,
+    :data:`VLLM_CURRENT`, unless ``build_date`` (YYYY-MM-DD) dates the build before 0.20.0), as the PyPI wheels
+    set them (``CacheConfig``, ``envs.py``, ``gpu_worker``):
+
+    - up to 0.19.1: 0.9 of the GPU for weights, activations, non-torch memory and KV; the CUDA graphs, captured
+      after the cache is sized, live in the 0.1 left (``VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`` defaults to
+      "0": the estimate is logged, not charged);
+    - 0.20.0-0.33: the estimate is charged (default "1") and the default fraction is 0.92, so 0.92 less the graphs
+      takes the place of 0.90 with the graphs outside (the release's log: "increase --gpu-memory-utilization to
+      maintain the same effective KV cache");
+    - from 0.34.0: an unset fraction resolves to 1.0 with the extensible KV cache (on by default on CUDA and ROCm),
+      sized after warmup from the memory then free less a margin (``extensible_kv_cache.measure_kv_cache_bytes``,
+      :func:`gpucast.core.cuda_graphs.extensible_cap`); a given fraction still caps it.
+
+    A fraction the user or a row states is kept; only what the release charges follows it. Why: a plan without
+    ``--gpu-memory-utilization`` counted 0.9 of an H100 where vLLM 0.34 takes what is free after warmup (~10% more
+    KV for a 70B model on two H100s), and no release since 0.20 leaves the graphs outside the fraction."""
+    pre_graphs = build_date is not None and build_date < VLLM_GRAPHS_IN_BUDGET_DATE
+    release = version if version is not None else None if pre_graphs else VLLM_CURRENT
+    unset = settings.default_fraction_rule == VLLM_FRACTION_RULE
+    settings = dataclasses.replace(settings, default_fraction_rule=None)
+    if release is None or release < VLLM_GRAPHS_IN_BUDGET_FROM:
+        return settings  # the engine's 0.90 (engines.toml) or the fraction given
+    extensible = release >= VLLM_EXTENSIBLE_FROM
+    settings = dataclasses.replace(settings, graphs_in_budget=True, extensible_kv=extensible)
+    if unset:
+        fraction = 1.0 if extensible else VLLM_DEFAULT_FRACTION_0_20
+        settings = dataclasses.replace(settings, gpu_memory_utilization=fraction)
+    return settings
 
 
 def vllm_v0_unchunked(version: tuple[int, int, int], max_model_len: int, *, mla: bool) -> bool:
@@ -214,7 +207,12 @@ def vllm_v0_unchunked(version: tuple[int, int, int], max_model_len: int, *, mla:
 
 
 def for_engine_release(
-    settings: MemorySettings, engine: str, model: ModelSpec, version: tuple[int, int, int] | None, max_model_len: int
+    settings: MemorySettings,
+    engine: str,
+    model: ModelSpec,
+    version: tuple[int, int, int] | None,
+    max_model_len: int,
+    build_date: str | None = None,
 ) -> MemorySettings:
     """The profiling token budget of the vLLM release a serving question names (``--engine-version``, a
     measurement's engine label), where it differs from the engine's default budget: a V0 release without
@@ -225,14 +223,16 @@ def for_engine_release(
     launched, else the model's context (vLLM's default). What the release's profiler charges besides the
     allocated peak follows it too: from 0.6.4 on, and on the current release (``version`` None: V1), only the
     non-torch memory (:data:`VLLM_NON_TORCH_GIB`), as :func:`for_engine_build` reads the start-up logs of those
-    builds; the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
+    builds; the default fraction and the CUDA graphs charged inside it follow the release
+    (:func:`vllm_release_memory`; ``build_date``: a label dating a build that states no version); the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
     vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases. SGLang: where the fraction is its default,
     the rule of the release (:func:`fraction_rule_for`; None: the current one), resolved per replica by
     :func:`default_fraction_on`, and the chunk of the release (:func:`step_budget_on`)."""
     if engine == "sglang":
-        return _sglang_release(settings, version)
+        return _sglang_release(settings, version, mla=model.is_mla)
     if engine != "vllm":
         return settings
+    settings = vllm_release_memory(settings, version, build_date)
     if version is None or version >= VLLM_ALLOCATED_PEAK_FROM:  # the current release (V1) charges what it logs
         settings = _non_torch_only(settings)
     if version is not None:
@@ -241,12 +241,18 @@ def for_engine_release(
 
 
 def _sglang_release(
-    settings: MemorySettings, version: tuple[int, int, int] | None, build_date: str | None = None
+    settings: MemorySettings,
+    version: tuple[int, int, int] | None,
+    build_date: str | None = None,
+    *,
+    mla: bool = False,
 ) -> MemorySettings:
     """``settings`` with SGLang's default fraction rule (where the fraction is its default) and chunk rule (where the
-    step budget is its default) of ``version`` (None: the current release); a build's date picks the fraction rule."""
+    step budget is its default) of ``version`` (None: the current release); a build's date picks the fraction rule.
+    ``mla``: the model runs an MLA attention backend, whose prefill graphs the default fraction reserves apart."""
     if settings.default_fraction_rule is not None:
-        settings = dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version, build_date))
+        rule = fraction_rule_for(version, build_date)
+        settings = dataclasses.replace(settings, default_fraction_rule=rule, mla_backend=mla)
     if settings.step_budget_rule is not None:
         settings = dataclasses.replace(settings, step_budget_rule=step_rule_for(version))
     return settings
@@ -307,6 +313,8 @@ def for_engine_build(
     date, else its ``version``, else the current release's (:func:`fraction_rule_for`), which
     :func:`default_fraction_on` resolves for the row's GPU and layout.
     """
+    if engine == "vllm":
+        settings = vllm_release_memory(settings, version, build_date)
     if engine == "vllm" and version is not None:
         settings = _v0_profiling_budget(settings, version, max_model_len, mla=mla)
         if version >= VLLM_ALLOCATED_PEAK_FROM:
@@ -314,5 +322,5 @@ def for_engine_build(
     if engine == "sglang" and build_date is not None and not includes_indexer_sizing:
         settings = dataclasses.replace(settings, indexer_in_sizing=build_date >= SGLANG_INDEXER_SIZING_FROM)
     if engine == "sglang":
-        settings = _sglang_release(settings, version, build_date)
+        settings = _sglang_release(settings, version, build_date, mla=mla)
     return settings

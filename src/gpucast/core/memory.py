@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 
+from .cuda_graphs import extensible_cap, graph_bytes
 from .layout import Layout, weight_bytes_per_gpu
 from .params import count_parameters
 from .specs import GIB, EngineSpec, GPUSpec, LargeGPUDefault, ModelSpec, Precision
@@ -60,6 +61,21 @@ class MemorySettings:
     # chunked_prefill_size; EngineSpec.step_budget_rule): "sglang" (the current release) or "sglang@0.4.7" (the
     # release asked for), which core.engine_releases.step_budget_on resolves per replica; None: max_batched_tokens
     step_budget_rule: str | None = None
+    # What vLLM 0.20+ charges inside its fraction (core.engine_releases.for_engine_release): the captured CUDA graphs,
+    # ``graph_cost_mib`` per captured graph (engines.toml cuda_graph_mib, from logged estimates) times the graphs its
+    # default capture sizes give for ``max_num_seqs`` and the step budget (core.cuda_graphs.vllm_graph_count); False:
+    # the graphs live in the share the fraction leaves (vLLM up to 0.19, TensorRT-LLM; SGLang's default fraction
+    # reserves them itself)
+    graphs_in_budget: bool = False
+    graph_cost_mib: float = 0.0
+    max_num_seqs: int = 256  # the engine's sequence limit on the GPU (vLLM 0.9+: 1024 on large GPUs): sizes the graphs
+    # vLLM 0.34+ (the extensible KV cache, on by default on CUDA and ROCm): the cache is sized after warmup and graph
+    # capture from the memory then free, the fraction (1.0 when unset) only a cap: core.cuda_graphs.extensible_cap
+    extensible_kv: bool = False
+    startup_in_use_gib: float = 0.0  # device memory already in use when vLLM measures its start (engines.toml)
+    # the model runs SGLang's MLA attention backend, whose prefill CUDA graphs its default fraction reserves 1.5 GiB
+    # for (0.5.10+, core.engine_releases.sglang_default_mem_fraction)
+    mla_backend: bool = False
 
     @classmethod
     def for_engine(
@@ -84,6 +100,9 @@ class MemorySettings:
             large_gpu_budget=budget_rule,
             default_fraction_rule=(engine.default_fraction_rule or None) if gpu_memory_utilization is None else None,
             step_budget_rule=engine.step_budget_rule or None,
+            graph_cost_mib=engine.cuda_graph_mib,
+            max_num_seqs=engine.max_num_seqs,
+            startup_in_use_gib=engine.startup_in_use_gib,
         )
 
     def on_gpu(self, gpu: GPUSpec) -> MemorySettings:
@@ -93,7 +112,12 @@ class MemorySettings:
         rule = self.large_gpu_budget
         if rule is None:
             return self
-        return replace(self, max_batched_tokens=rule.budget_on(gpu, self.max_batched_tokens), large_gpu_budget=None)
+        return replace(
+            self,
+            max_batched_tokens=rule.budget_on(gpu, self.max_batched_tokens),
+            max_num_seqs=rule.limit_on(gpu, self.max_num_seqs),
+            large_gpu_budget=None,
+        )
 
     def overhead_gib(self, vendor: str) -> float:
         """The runtime overhead per GPU on a GPU of ``vendor`` (GPUSpec.vendor): the engine's value for that
@@ -120,6 +144,7 @@ class MemoryBreakdown:
     kv_bytes_per_token_per_gpu: float
     kv_capacity_tokens: int  # tokens the whole replica can hold in KV cache
     attention_dp: int = 1  # attention data-parallel groups, each caching only its own sequences (core.layout)
+    cuda_graph_gib: float = 0.0  # CUDA graphs charged inside the fraction (vLLM 0.20+; core.cuda_graphs)
 
     @property
     def fits(self) -> bool:
@@ -261,11 +286,19 @@ def activation_peak_bytes(model: ModelSpec, settings: MemorySettings, tp: int) -
 
 
 def kv_cache_bytes(
-    total: float, weights: float, activations: float, overhead: float, settings: MemorySettings
+    total: float,
+    weights: float,
+    activations: float,
+    overhead: float,
+    settings: MemorySettings,
+    *,
+    graphs: float = 0.0,
+    cap: float | None = None,
 ) -> tuple[float, float]:
     """(memory the engine may use, bytes left for the KV cache) on one GPU, per engine policy.
 
-    - vLLM: ``gpu_memory_utilization`` x total bounds weights + activations + overhead + KV;
+    - vLLM: ``gpu_memory_utilization`` x total bounds weights + activations + overhead + KV, and from 0.20 on the
+      CUDA ``graphs`` too; 0.34's measured sizing is also bounded by ``cap`` (core.cuda_graphs.extensible_cap);
     - SGLang: ``mem_fraction_static`` x total holds weights + overhead + KV pool: SGLang sizes the pool from
       the memory still free after loading the weights minus (1 - fraction) x total, so what was allocated
       before (CUDA context, communication buffers: the overhead) is inside the fraction, while activations
@@ -280,7 +313,9 @@ def kv_cache_bytes(
     usable = total * fraction
     if settings.memory_mode == "static":
         return usable, usable - weights - overhead
-    return usable, usable - weights - activations - overhead
+    if cap is not None:
+        usable = min(usable, cap)
+    return usable, usable - weights - activations - overhead - graphs
 
 
 def estimate_memory(
@@ -304,7 +339,13 @@ def estimate_memory(
     weights = weight_bytes_per_gpu(model, layout, weight_bytes(model, precision), precision.bytes_per_param)
     activations = activation_peak_bytes(model, settings, tp)
     overhead = settings.overhead_gib(gpu.vendor) * GIB
-    usable, kv_cache = kv_cache_bytes(gpu.cuda_memory_bytes, weights, activations, overhead, settings)
+    total = gpu.cuda_memory_bytes
+    graphs = graph_bytes(settings.graphs_in_budget, settings.graph_cost_mib, settings.max_num_seqs,
+                         settings.max_batched_tokens)  # fmt: skip
+    cap = (
+        extensible_cap(total, activations, gpu.vendor, settings.startup_in_use_gib) if settings.extensible_kv else None
+    )
+    usable, kv_cache = kv_cache_bytes(total, weights, activations, overhead, settings, graphs=graphs, cap=cap)
     kv_per_token = kv_bytes_per_token_per_gpu(model, kv_precision, tp // attention_dp, pp, context_tokens)
     sizing = kv_per_token
     if not settings.indexer_in_sizing:  # the engine divides by the latent alone, then allocates the indexer too
@@ -315,6 +356,7 @@ def estimate_memory(
         activations_gib=activations / GIB,
         overhead_gib=overhead / GIB,
         usable_gib=usable / GIB,
+        cuda_graph_gib=graphs / GIB,
         kv_cache_gib=kv_cache / GIB,
         kv_bytes_per_token_per_gpu=kv_per_token,
         kv_capacity_tokens=capacity,

@@ -338,6 +338,13 @@ class EngineSpec:
     vendors: tuple[str, ...] = ()
     # a default limit that differs on large GPUs (engines.toml [engines.<id>.large_gpu]); None = one default
     large_gpu: LargeGPUDefault | None = None
+    # memory a release charges inside its fraction from start-up logs (``graphs_source``, ``graphs_as_of``): the
+    # cost of one captured CUDA graph (vLLM 0.20+, core.cuda_graphs) and what is in use before the engine measures
+    # its start (vLLM 0.34's measured KV sizing); 0 = not charged
+    cuda_graph_mib: float = 0.0
+    startup_in_use_gib: float = 0.0
+    graphs_source: str = ""
+    graphs_as_of: str = ""
 
     def runs_on(self, gpu: GPUSpec) -> bool:
         """Whether the engine runs on ``gpu`` at all (its vendor's software stack)."""

@@ -15,7 +15,8 @@ What goes where, and why:
 * max model length = the planned context window (the KV capacity was sized for it);
 * memory fraction = the plan's ``gpu_memory_utilization``; each engine reads it under its own policy (vLLM: of total
   memory; SGLang: static weights + KV pool; TensorRT-LLM: of the memory free after weights) — a note says so
-  when exporting for another engine than the one planned;
+  when exporting for another engine than the one planned. A plan that relies on vLLM 0.34's own default (1.0 with
+  the extensible KV cache, sized after warmup from measured memory) leaves the flag unset (``_memory_fraction``);
 * dtype ``auto`` for 16-bit plans (the checkpoint's own dtype: BF16 for Llama 3.1 — forcing float16 would cast
   it; both are 2 bytes, so the plan's memory holds); FP8 weights are quantized on the fly from a 16-bit
   checkpoint, and read as they are from a checkpoint released in FP8 (DeepSeek-V3/R1); INT8, INT4 and FP4 need a
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
+from ..core.engine_era import parse_engine_version
+from ..core.engine_releases import VLLM_EXTENSIBLE_FROM
 from ..core.memory import MemorySettings
 from ..errors import InputError
 from ..planning.request import release_memory
@@ -248,6 +251,30 @@ def max_sequences_value(flags: EngineFlags, concurrency: int, tp: int, pp: int, 
     return value
 
 
+def _memory_fraction(inputs: dict[str, Any], flags: EngineFlags, notes: list[str], warnings: list[str]) -> float | None:
+    """The memory fraction the launch states: the plan's, or None (the flag left unset) where the plan relied on
+    vLLM 0.34's own default, 1.0 with the extensible KV cache (``core.engine_releases.vllm_release_memory``). Unset,
+    vLLM 0.34+ sizes the cache after warmup from the memory then free, as the plan assumed, and where the driver lacks
+    the virtual-memory support it needs it falls back to 0.92 with estimate-based sizing; a stated 1.0 would then
+    leave no room for what the estimate misses. An older vLLM or another engine takes its own default (less KV than
+    the plan counted) and a warning says to re-plan for it."""
+    fraction = float(inputs.get("gpu_memory_utilization", 0.9))
+    planned_release = parse_engine_version(inputs.get("engine_version"))
+    measured = str(inputs.get("engine") or "vllm") == "vllm" and fraction == 1.0
+    if not measured or (planned_release is not None and planned_release < VLLM_EXTENSIBLE_FROM):
+        return fraction
+    exported = parse_engine_version(flags.version)
+    if flags.id == "vllm" and exported is not None and exported >= VLLM_EXTENSIBLE_FROM:
+        notes.append("--gpu-memory-utilization left unset, as the plan assumed: vLLM sizes the KV cache after warmup "
+                     "and CUDA graph capture from the memory then free (extensible KV cache); a value below 1 only "
+                     "caps it")  # fmt: skip
+    else:
+        warnings.append(f"the plan assumed vLLM 0.34's measured KV sizing (no memory fraction); {flags.name} "
+                        f"{flags.version} takes its own default fraction, which holds less KV cache than planned: "
+                        f"re-plan with --engine {flags.id} --engine-version {flags.version}")  # fmt: skip
+    return None
+
+
 def _memory_fraction_in_options_file(flags: EngineFlags, config: dict[str, Any], fraction: float) -> None:
     """Repeat the memory fraction inside the options file's section that would otherwise replace it: TensorRT-LLM
     1.0 builds kv_cache_config from the CLI's fraction and then swaps in the file's kv_cache_config whole
@@ -302,7 +329,9 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
         if capped:  # an old plan file's 256 on an H100: the export keeps the concurrency the plan was sized for
             notes.append(f"{names['max_num_seqs']} is the plan's concurrency, limited by {capped}")
     add("max_model_len", str(int(inputs["context_window"])))
-    add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
+    fraction = _memory_fraction(inputs, flags, notes, warnings)
+    if fraction is not None:
+        add("memory_fraction", _number(fraction))
     _precision_args(plan, flags, model, add, config, notes, warnings)
     budget = _step_budget(plan, flags, notes)
     if names.get("chunked_prefill"):
@@ -319,7 +348,8 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
         disaggregation(flags, options.role, args, config, notes)
     elif pools := disaggregation_note(plan):
         notes.append(pools)
-    _memory_fraction_in_options_file(flags, config, float(inputs.get("gpu_memory_utilization", 0.9)))
+    if fraction is not None:
+        _memory_fraction_in_options_file(flags, config, fraction)
     if config:
         args.extend([flags.config_file_flag, flags.config_file_path])
     if flags.id != loader.resolve_engine(planned_engine).id:

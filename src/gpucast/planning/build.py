@@ -248,6 +248,18 @@ def replica_fraction(request: ResolvedRequest, best: Candidate) -> float:
     return replica_memory(request.settings.memory, cfg.gpu, cfg.tp, cfg.pp, cfg.attention_dp).gpu_memory_utilization
 
 
+def _fraction_text(request: ResolvedRequest, best: Candidate) -> str:
+    """How much of each GPU the engine takes: its fraction, or vLLM 0.34's measured sizing (fraction unset), and the
+    CUDA graphs charged inside it (vLLM 0.20+, ``core.cuda_graphs``)."""
+    memory = best.estimate.memory
+    fraction = replica_fraction(request, best)
+    graphs = f", CUDA graphs {memory.cuda_graph_gib:.2f} GiB/GPU inside it" if memory.cuda_graph_gib else ""
+    if request.settings.memory.extensible_kv and fraction == 1.0:
+        return (f"Engine sizes the KV cache after warmup from the free memory ({memory.usable_gib:.1f} GiB/GPU: "
+                f"memory fraction unset{graphs})")  # fmt: skip
+    return f"Engine reserves {fraction:.0%} of GPU memory{graphs}"
+
+
 def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
     eff = best.estimate.config.efficiency
     engine = loader.resolve_engine(request.options.engine)
@@ -260,7 +272,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
         f"prefill of up to {best.estimate.config.chunk_tokens:,} tokens a step, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
-        f"Engine reserves {replica_fraction(request, best):.0%} of GPU memory; runtime overhead "
+        f"{_fraction_text(request, best)}; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
         f"{_sequence_limit_text(s, best.estimate.config.gpu, best.estimate.config.attention_dp)}",
         f"Efficiencies ({eff.source}): HBM {eff.bandwidth_fraction:.0%}, decode compute {eff.compute_fraction:.0%}, "

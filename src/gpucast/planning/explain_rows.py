@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.cost import HOURS_PER_MONTH
+from ..core.cuda_graphs import EXTENSIBLE_MARGIN_FLOOR_DEFAULT_GIB, EXTENSIBLE_MARGIN_FLOOR_GIB
 from ..core.params import count_parameters
 from ..core.perf import prefill_time
 from ..core.search import Candidate
@@ -145,6 +146,12 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
                  "kv_cache_free_gpu_mem_fraction x (usable - weights - activations - runtime overhead)"),
     }.get(memory.memory_mode, (f"{gpu.memory_gib:g} GiB x gpu_memory_utilization",
                                "usable - weights - activations - runtime overhead"))  # fmt: skip
+    if memory.memory_mode == "total" and memory.graphs_in_budget:  # vLLM 0.20+: the graphs inside the fraction
+        kv_cache = f"{kv_cache} - CUDA graphs ({mem.cuda_graph_gib:.2f} GiB: core.cuda_graphs)"
+    if memory.memory_mode == "total" and memory.extensible_kv:  # vLLM 0.34+: sized after warmup
+        floor = EXTENSIBLE_MARGIN_FLOOR_GIB.get(gpu.vendor, EXTENSIBLE_MARGIN_FLOOR_DEFAULT_GIB)
+        usable = (f"min({usable}, {gpu.memory_gib:g} GiB - {memory.startup_in_use_gib:g} GiB in use at start - "
+                  f"max({floor:g} GiB, 0.75 x activation peak))")  # fmt: skip
     mlp = "max(3 ffn/TP, experts/token x (3 moe_ffn/TP + hidden))" if model.is_moe else "3 ffn/TP"
     per_token = "layers x (kv_lora_rank + rope dims) x kv_bytes / PP (MLA: one latent, on every GPU of a group)" if model.is_mla \
         else "2 x layers x kv_heads x head_dim x kv_bytes / shards"  # fmt: skip

@@ -22,6 +22,7 @@ MEMORY_FRACTION = re.compile(
 )
 _GENERATION = re.compile(r"\bV([01])\b")
 _BUILD_DATE = re.compile(r"\b(20\d\d-\d\d-\d\d)\b")
+_STATED_YEAR = re.compile(r"\b(20\d\d)\b")  # a year a label dates its build by ("Aug 2024")
 _MAX_MODEL_LEN = re.compile(r"max_model_len[^0-9]{0,20}(\d+)")
 
 
@@ -48,11 +49,24 @@ def build_settings(
         memory,
         engine_id,
         version=version,
-        build_date=date.group(1) if date else None,
+        build_date=date.group(1) if date else (_label_date(engine) if engine_id == "vllm" else None),
         includes_indexer_sizing="PR 11309" in engine,
         max_model_len=int(length.group(1)) if length else None,
         mla=mla,
     )
+
+
+def _label_date(label: str) -> str | None:
+    """The date a label that states no version dates its build by: a YYYY-MM-DD, else the last day of a stated
+    year ("vLLM (ROCm 6.2 build; version not stated; Aug 2024)" -> 2024-12-31), else None (the current release). Why:
+    read as the current vLLM, the ROCm blog's 2024 MI300X logs (kv-3, kv-4) would be charged 0.34's CUDA graphs and
+    measured sizing, which that build did not have (``core.engine_releases.vllm_release_memory``)."""
+    if parse_engine_version(label) is not None:
+        return None
+    if date := _BUILD_DATE.search(label):
+        return date.group(1)
+    year = _STATED_YEAR.search(label)
+    return f"{year.group(1)}-12-31" if year else None
 
 
 def _launch_length(row: dict[str, str], model: ModelSpec) -> int:
@@ -64,8 +78,10 @@ def _launch_length(row: dict[str, str], model: ModelSpec) -> int:
 def release_settings(row: dict[str, str], engine_id: str, memory: MemorySettings, model: ModelSpec) -> MemorySettings:
     """``memory`` with the profiling budget of the release a serving row's engine label states
     (``core.engine_releases.for_engine_release``); ``max_model_len`` from the notes, else the model's context."""
-    version = parse_engine_version(row.get("engine", ""))
-    return for_engine_release(memory, engine_id, model, version, _launch_length(row, model))
+    label = row.get("engine", "")
+    version = parse_engine_version(label)
+    date = _label_date(label) if engine_id == "vllm" else None
+    return for_engine_release(memory, engine_id, model, version, _launch_length(row, model), date)
 
 
 def unchunked_window(row: dict[str, str], engine_id: str, model: ModelSpec) -> int | None:
