@@ -304,6 +304,9 @@ def for_engine_build(
       (``worker.py`` "Memory profiling results: ... peak_torch_memory ... non_torch_memory") and in V1 it is
       ``utilization x total - weights - allocated activation peak - non-torch memory``: the overhead is the
       logged non-torch memory, :data:`VLLM_NON_TORCH_GIB`.
+    - The default fraction and the CUDA graphs (:func:`vllm_release_memory`): 0.9 with the graphs outside up to
+      0.19.1, 0.92 with them inside from 0.20.0, measured sizing from 0.34.0; a build that states no version is the
+      current release unless ``build_date`` dates it before 0.20.0.
 
     SGLang (``build_date`` YYYY-MM-DD or ``includes_indexer_sizing`` for a branch that carries the change): before
     PR 11309 (merged 2025-10-09) ``profile_max_num_token`` divided the memory by the MLA latent's bytes alone

@@ -11,6 +11,8 @@ Formulas (DESIGN.md section 4):
 - KV capacity = GPU memory x utilization fraction - weights - activation peak - runtime overhead,
   which is how vLLM sizes its cache (``gpu_memory_utilization`` bounds everything it allocates); the GPU memory
   is what the driver reports to CUDA (``GPUSpec.cuda_memory_bytes``), where a log states it.
+- vLLM 0.20+ charges its CUDA graphs inside the fraction too, and 0.34+ without a fraction sizes the cache after
+  warmup from the memory then free less a margin (``core.cuda_graphs``, ``core.engine_releases.vllm_release_memory``).
 - Where a start-up log states the engine's version, ``core.engine_releases.for_engine_build`` applies that version's arithmetic
   (vLLM's profiling token budget and what its profiler charges; whether SGLang's pool sizing counts the DSA
   indexer key).

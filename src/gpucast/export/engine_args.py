@@ -270,7 +270,7 @@ def _memory_fraction(inputs: dict[str, Any], flags: EngineFlags, notes: list[str
                      "caps it")  # fmt: skip
     else:
         warnings.append(f"the plan assumed vLLM 0.34's measured KV sizing (no memory fraction); {flags.name} "
-                        f"{flags.version} takes its own default fraction, which holds less KV cache than planned: "
+                        f"{flags.version} takes its own default fraction, which holds fewer KV tokens than planned: "
                         f"re-plan with --engine {flags.id} --engine-version {flags.version}")  # fmt: skip
     return None
 

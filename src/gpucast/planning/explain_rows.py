@@ -146,8 +146,11 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
                  "kv_cache_free_gpu_mem_fraction x (usable - weights - activations - runtime overhead)"),
     }.get(memory.memory_mode, (f"{gpu.memory_gib:g} GiB x gpu_memory_utilization",
                                "usable - weights - activations - runtime overhead"))  # fmt: skip
+    graphs: list[tuple[str, str, str]] = []
     if memory.memory_mode == "total" and memory.graphs_in_budget:  # vLLM 0.20+: the graphs inside the fraction
-        kv_cache = f"{kv_cache} - CUDA graphs ({mem.cuda_graph_gib:.2f} GiB: core.cuda_graphs)"
+        kv_cache += " - CUDA graphs"
+        graphs = [("CUDA graphs per GPU", f"{mem.cuda_graph_gib:.2f} GiB",
+                   f"graphs of vLLM's default capture sizes x {memory.graph_cost_mib:g} MiB (logged; core.cuda_graphs)")]
     if memory.memory_mode == "total" and memory.extensible_kv:  # vLLM 0.34+: sized after warmup
         floor = EXTENSIBLE_MARGIN_FLOOR_GIB.get(gpu.vendor, EXTENSIBLE_MARGIN_FLOOR_DEFAULT_GIB)
         usable = (f"min({usable}, {gpu.memory_gib:g} GiB - {memory.startup_in_use_gib:g} GiB in use at start - "
@@ -167,6 +170,7 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
         ("usable memory per GPU", f"{mem.usable_gib:.2f} GiB", usable),
         ("activation peak per GPU", f"{mem.activations_gib:.2f} GiB",
          f"max_batched_tokens x (3 hidden + {mlp}) x 2 B + logits"),
+        *graphs,
         ("KV cache per GPU", f"{mem.kv_cache_gib:.2f} GiB", kv_cache),
         ("KV bytes per token per GPU", f"{mem.kv_bytes_per_token_per_gpu:,.0f} B", per_token),
         ("KV capacity per replica", f"{mem.kv_capacity_tokens:,} tokens", capacity),
