@@ -149,8 +149,13 @@ def _memory_rows(request: ResolvedRequest, best: Candidate) -> list[tuple[str, s
     graphs: list[tuple[str, str, str]] = []
     if memory.memory_mode == "total" and memory.graphs_in_budget:  # vLLM 0.20+: the graphs inside the fraction
         kv_cache += " - CUDA graphs"
-        graphs = [("CUDA graphs per GPU", f"{mem.cuda_graph_gib:.2f} GiB",
-                   f"graphs of vLLM's default capture sizes x {memory.graph_cost_mib:g} MiB (logged; core.cuda_graphs)")]
+        graphs = [
+            (
+                "CUDA graphs per GPU",
+                f"{mem.cuda_graph_gib:.2f} GiB",
+                f"graphs of vLLM's default capture sizes x {memory.graph_cost_mib:g} MiB (logged; core.cuda_graphs)",
+            )
+        ]
     if memory.memory_mode == "total" and memory.extensible_kv:  # vLLM 0.34+: sized after warmup
         floor = EXTENSIBLE_MARGIN_FLOOR_GIB.get(gpu.vendor, EXTENSIBLE_MARGIN_FLOOR_DEFAULT_GIB)
         usable = (f"min({usable}, {gpu.memory_gib:g} GiB - {memory.startup_in_use_gib:g} GiB in use at start - "
