@@ -6,6 +6,7 @@ not packaged on PyPI/npm, a hand-written structural schema plus the core PodTemp
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -315,8 +316,10 @@ def test_end_to_end_inference_to_k8s(tmp_path: Path) -> None:
                                "--output", str(out)], capture_output=True, text=True, timeout=120)  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     documents = list(yaml.safe_load_all(out.read_text(encoding="utf-8")))
+    scaling = json.loads(plan.read_text(encoding="utf-8"))["scaling"]
+    scales = scaling["recommended_min_replicas"] != scaling["recommended_max_replicas"]  # 2-3 replicas: a ScaledObject
     assert [d["kind"] for d in documents] == ["PersistentVolumeClaim", "Deployment", "Service", "PodMonitor",
-                                              "PodDisruptionBudget"]  # 2-2 replicas: no ScaledObject  # fmt: skip
+                                              "PodDisruptionBudget", *(["ScaledObject"] if scales else [])]  # fmt: skip
     assert all(d["metadata"]["namespace"] == "llm" for d in documents)
     for document in documents:
         _validate(document)
