@@ -65,18 +65,20 @@ def _capacity(model: str, gpu: str, num_gpus: int, tp: int) -> float:
 
 def test_the_owned_gpus_are_laid_out_for_the_most_traffic_not_as_the_plans_cheapest_layout() -> None:
     # the plan picks TP=2 for a light load (cheapest); 8 H100s were answered as 4 TP=2 replicas, 6.13 requests/s,
-    # while 2 replicas of TP=4 serve 15.9 within the same targets
+    # while 2 replicas of TP=4 serve 15.9 within the same targets (with vLLM 0.34's measured KV sizing TP=2 holds
+    # more KV cache: 4 x TP=2 serve 10.3, still well below)
     words = _said("llama 3.1 70b, 50M tokens a day, we have 8 H100s")
     said = re.search(r"Your 8 x H100-SXM serve up to ([\d,.]+) requests/s within the targets as 2 replicas of TP=4 ",
                      words)  # fmt: skip
     assert said, words
     assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 4), rel=0.005)
-    assert _capacity("llama-3.1-70b", "H100", 8, 4) > 2 * _capacity("llama-3.1-70b", "H100", 8, 2)
+    assert _capacity("llama-3.1-70b", "H100", 8, 4) > 1.4 * _capacity("llama-3.1-70b", "H100", 8, 2)
     assert "the plan's TP=2 layout would hold 4 replicas serving" in words
-    # 3 H100s: "too few for one replica" of the plan's TP=4, while one TP=2 replica fits
-    words = _said("llama 3.1 70b, 5 req/s, we have 3 H100s")
+    # 3 H100s: "too few for one replica" of the plan's TP=4, while one TP=2 replica fits (20 req/s: at 5 the plan
+    # itself takes TP=2 now that vLLM 0.34 sizes its KV cache from the memory free after warmup)
+    words = _said("llama 3.1 70b, 20 req/s, we have 3 H100s")
     assert re.search(r"Your 3 x H100-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=2, 1 GPU "
-                     r"left over .* short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
+                     r"left over .* short of the planned peak of 30 requests/s", words), words  # fmt: skip
     assert "one replica of the plan's TP=4 needs 4" in words
 
 
