@@ -98,6 +98,12 @@ def test_owned_gpus_of_another_type_than_the_plans_are_sized_as_that_type() -> N
     ("we have 2 x 8 H100", 16, False),  # was none
     ("we have 2 DGX H100 boxes", 16, False),  # was 2: a DGX H100 holds 8 GPUs
     ("we own two H100 nodes", 16, True),  # was none: 8 a node, said back as a guess
+    ("we have an 8xH100 node", 8, False),  # was 64: 8 nodes of a guessed 8
+    ("we have 2 8xH100 nodes", 16, False),
+    ("we have two 8-GPU H100 nodes", 16, False),  # was none
+    ("we have a single H100", 1, False),
+    ("we have an H100", 1, False),  # an article after a word of having is a count (was none)
+    ("I've got a pair of H100s", 2, False),  # was none
 ])  # fmt: skip
 def test_gpus_said_in_words_or_as_whole_machines_are_counted(text: str, count: int, guess: bool) -> None:
     found = extract(text)
@@ -110,3 +116,27 @@ def test_number_words_keep_the_space_before_them() -> None:
     from gpucast.chat.numbers import digits_for_words
 
     assert digits_for_words("serve at twenty five rps, we have eight gpus") == "serve at 25 rps, we have 8 gpus"
+
+
+@pytest.mark.parametrize(("text", "count", "gpu"), [
+    ("we have one 4090", 1, "rtx-4090"),  # "1 4090" once number words are digits: no GPU was read
+    ("we have 2 4090s", 2, "rtx-4090"),
+    ("can I run it on my 4090", 1, "rtx-4090"),
+    ("we have a couple of A100s", 2, "a100-40gb"),  # read as 2 (the normalizer asks it back in the conversation)
+])  # fmt: skip
+def test_desk_cards_and_small_counts_in_words_are_an_owned_fleet(text: str, count: int, gpu: str) -> None:
+    found = extract(text)
+    assert (found["owned_gpus"], found["owned_gpu"]) == (count, gpu), found
+
+
+def test_an_article_names_the_gpu_to_plan_on_not_a_fleet() -> None:
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on an H100")
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on my H100s")
+
+
+def test_one_desk_card_is_sized_through_the_conversation() -> None:
+    words = _said("serve llama 3.1 8b on one 4090")
+    assert "Yours: 1 x GeForce RTX 4090" in words
+    # the plan spreads the load over TP=2 replicas; one card holds one TP=1 replica of the 16 GB of FP16 weights
+    assert re.search(r"Your 1 x GeForce RTX 4090 serves up to [\d.]+ requests/s within the targets as 1 replica of "
+                     r"TP=1 ", words), words  # fmt: skip

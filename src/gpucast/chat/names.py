@@ -218,8 +218,11 @@ def find_gpus(text: str) -> list[str]:
     return found
 
 
-# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count
-_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x"))
+# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count;
+# so does a small count before it ("we have one 4090" is "1 4090" once number words are digits: no GPU was read)
+_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x",
+                              "couple", "pair", "of"))  # fmt: skip
+_COUNT_LEAD = re.compile(r"\d{1,3}x?")  # "1 4090", "8 4090s", "4x 3090" (a GPU count, not "2000 4090")
 
 
 def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
@@ -228,7 +231,7 @@ def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] 
         return None
     if re.fullmatch(r"\d+s?", first, re.IGNORECASE):  # "4090", "3090s": a GPU only after a word that makes it one
         lead = words[i - 1].lower() if i else ""
-        if not (lead in _GPU_NUMBER_LEAD or re.fullmatch(r"\d+x", lead) or first != words[i]):
+        if not (lead in _GPU_NUMBER_LEAD or _COUNT_LEAD.fullmatch(lead) or first != words[i]):
             return None
         key = loader.normalize_name(first.rstrip("sS"))
         return (index[key], 1) if key in index and (lead in ("rtx", "geforce") or _desk_gpu(index[key])) else None

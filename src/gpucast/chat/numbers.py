@@ -20,8 +20,11 @@ LARGE = ("million", "billion")  # kept as words: the number pattern reads them a
 
 # A number as typed: "1,200", "1.5", "20"; then an optional multiplier ("k", "thousand", "M", "million", "b").
 NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-# "t" only before tokens ("1T tokens" of pre-training data): "50 t/s" is no 50 trillion
-MULT = r"(?:k|thousand|mn|mil|millions?|m|bn|billions?|b|tn|trillions?|t(?=\s*tok))(?![a-z])"
+# "t" only before tokens ("1T tokens" of pre-training data): "50 t/s" is no 50 trillion; "MM" is a million as finance
+# writes it ("50MM tokens a day"); a multiplier may touch "tok" ("5 MTok a day", as API price sheets count tokens)
+MULT = (
+    r"(?:k|thousand|mm|mn|mil|millions?|m|bn|billions?|b|tn|trillions?|t(?=\s*tok))(?:(?![a-z])|(?=toks?\b|tokens?\b))"
+)
 NUMBER = rf"(?P<num>{NUM})\s*(?P<mult>{MULT})?"
 
 
@@ -30,7 +33,7 @@ def numbered(name: str) -> str:
     return NUMBER.replace("(?P<num>", f"(?P<num{name}>").replace("(?P<mult>", f"(?P<mult{name}>")
 
 
-_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
                 "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "tn": 1e12, "trillion": 1e12,
                 "trillions": 1e12}  # fmt: skip
 

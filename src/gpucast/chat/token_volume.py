@@ -1,6 +1,7 @@
 """Load stated as a token volume instead of a request rate: "about 50 million tokens per day", "2B tokens a month",
-"300k TPM", "5M output tokens daily" — how API bills and provider dashboards count traffic. Before 2026-12-08 the
-volume was ignored and the plan used the default 10 requests/s whatever the volume said.
+"300k TPM", "2M TPD", "50MM tokens", "5M output tokens daily" — how API bills, provider dashboards and rate limits
+count traffic. Before 2026-12-08 the volume was ignored and the plan used the default 10 requests/s whatever the
+volume said.
 
 The volume becomes a request rate once the request shape is known: tokens per second / tokens per request, where a
 plain "tokens" counts prompt and answer together (as billing and dashboards do), "output/completion tokens" the
@@ -29,8 +30,15 @@ _FORMS = (
         + numbered("t")
         + rf"\s*{_KIND}(?:tokens?|toks?)\b"
     ),
-    re.compile(numbered("t") + r"\s*(?P<tpm>tpm|tokens per minute)\b"),  # "300k TPM" (rate-limit dashboards)
+    # "300k TPM" (rate-limit dashboards), "2M TPD", "50k TPH"; "400k ITPM" / "80k OTPM" count the input / output
+    # tokens only (Anthropic's rate limits). "TPD" and "TPH" were read by nothing
+    re.compile(numbered("t") + r"\s*(?P<side>[io])?tp(?P<abbr>[mhd])\b"),
+    # "40M daily tokens", "40M tokens of traffic per day"
+    re.compile(numbered("t") + rf"\s*(?P<period>daily|hourly|weekly|monthly)\s+{_KIND}(?:tokens?|toks?)\b"),
+    re.compile(numbered("t") + rf"\s*{_KIND}(?:tokens?|toks?)\s+(?:of\s+)?(?:traffic|usage|load|volume){PER}{_UNIT}"),
 )
+_ABBR = {"m": "minute", "h": "hour", "d": "day"}
+_SIDES = {"i": "input", "o": "output"}
 # "50M input tokens and 5M output tokens a day", "5M output and 50M input tokens per day": two volumes, one period
 _SIDE = r"(?P<kind{n}>output|generated|completion|answer|response|input|prompt)"
 _PAIR = re.compile(
@@ -47,7 +55,8 @@ _PAIR = re.compile(
 # "10k tokens per second", "5,000 tok/s in total": a volume per second where no stream could be meant (below)
 _PER_SECOND = re.compile(
     numbered("s")
-    + rf"\s*{_KIND.replace('<kind>', '<kinds>')}(?:tokens?|toks?)\s*(?:/\s*s(?:ec)?|per\s+second|a\s+second)"
+    + rf"\s*(?:{_KIND.replace('<kind>', '<kinds>')}(?:tokens?|toks?)\s*(?:/\s*s(?:ec)?|per\s+second|a\s+second)|"
+    r"(?P<sides>[io])?tps)"  # "5k TPS", as dashboards abbreviate tokens per second
     r"(?!\w)(?!\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client))"
 )
 # a stream's speed is tens to a few hundred tokens per second: from 1,000 tokens/s (1 ms a token, beyond any GPU
@@ -75,9 +84,12 @@ def token_volume(low: str) -> Values:
         for match in form.finditer(_PAIR.sub(lambda m: " " * len(m[0]), low)):
             tokens = number_value(match["numt"], match["multt"])
             groups = match.groupdict()
-            unit = "minute" if groups.get("tpm") else PERIODS.get(groups.get("period") or "", groups.get("unit") or "")
+            unit = _ABBR.get(groups.get("abbr") or "") or PERIODS.get(
+                groups.get("period") or "", groups.get("unit") or ""
+            )
+            kind = _SIDES.get(groups.get("side") or "") or groups.get("kind") or ""
             if tokens > 0 and unit:
-                found.setdefault(_kind(groups.get("kind") or ""), tokens / seconds_in(unit))
+                found.setdefault(_kind(kind), tokens / seconds_in(unit))
     rest = _PAIR.sub(lambda m: " " * len(m[0]), low)
     for match in _PER_SECOND.finditer(rest):
         tokens = number_value(match["nums"], match["mults"])
@@ -85,7 +97,7 @@ def token_volume(low: str) -> Values:
         if _SPEED.search(rest[: match.start()]):  # "decode speed of 2000 tok/s": the latency reader's
             continue
         if tokens >= _STREAM_AT_MOST or (tokens > 0 and _AGGREGATE.search(near)):
-            found.setdefault(_kind(match["kinds"] or ""), tokens)
+            found.setdefault(_kind(_SIDES.get(match["sides"] or "") or match["kinds"] or ""), tokens)
     if "total" in found:
         return {KEYS["total"]: found["total"]}
     if "input" in found and "output" in found:
