@@ -38,7 +38,8 @@ def test_the_owned_fleets_capacity_is_what_estimate_slo_capacity_gives() -> None
     assert done.returncode == 0, done.stderr
     capacity = json.loads(done.stdout)["requests_per_s"]
     assert float(said[1].replace(",", "")) == pytest.approx(capacity, rel=0.005)  # shown to 3 figures
-    assert "enough for the plan's 2 replicas" in words
+    assert "enough for the planned peak of 15 requests/s with the plan's 25% safety margin, which takes 2 replicas of " \
+        "TP=1." in words  # fmt: skip
 
 
 def test_too_few_gpus_for_one_replica_are_said() -> None:
@@ -55,10 +56,11 @@ def _said(message: str) -> str:
     return " ".join(result.stdout.split())
 
 
-def _capacity(model: str, gpu: str, num_gpus: int, tp: int) -> float:
+def _capacity(model: str, gpu: str, num_gpus: int, tp: int, *layout: str) -> float:
     done = subprocess.run([*gpucast_exe(), "estimate", "--model", model, "--gpu", gpu, "--num-gpus", str(num_gpus),
-                           "--tp", str(tp), "--input-tokens", "1000", "--output-tokens", "300", "--max-model-len",
-                           "4096", "--slo-capacity", "--json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+                           "--tp", str(tp), *layout, "--input-tokens", "1000", "--output-tokens", "300",
+                           "--max-model-len", "4096", "--slo-capacity", "--json"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return float(json.loads(done.stdout)["requests_per_s"])
 
@@ -140,3 +142,49 @@ def test_one_desk_card_is_sized_through_the_conversation() -> None:
     # the plan spreads the load over TP=2 replicas; one card holds one TP=1 replica of the 16 GB of FP16 weights
     assert re.search(r"Your 1 x GeForce RTX 4090 serves up to [\d.]+ requests/s within the targets as 1 replica of "
                      r"TP=1 ", words), words  # fmt: skip
+
+
+def test_a_moe_fleet_is_laid_out_with_the_expert_and_attention_parallel_layouts_the_planner_searches() -> None:
+    # DeepSeek-V3 on 16 H200s: the answer searched TP only (2 replicas of TP=8); 2 replicas of TP=8 EP=8
+    # DP-attention=8 serve about 1.7x as much within the same targets (the layouts core.search tries for a MoE model)
+    words = _said("serve deepseek v3 on H200 on aws, 5 rps, 1000 in 300 out, we have 16 H200s")
+    said = re.search(r"Your 16 x H200-SXM serve up to ([\d.]+) requests/s within the targets as 2 replicas of TP=8 "
+                     r"EP=8 DP-attention=8 ", words)  # fmt: skip
+    assert said, words
+    moe = _capacity("deepseek-v3", "H200", 16, 8, "--ep", "8", "--dp-attention", "8")
+    assert float(said[1]) == pytest.approx(moe, rel=0.005)
+    assert moe > 1.3 * _capacity("deepseek-v3", "H200", 16, 8)
+    assert "the plan's TP=8 layout would hold 2 replicas serving" in words
+    # owned GPUs of another type than the plan's are searched the same way
+    words = _said("serve qwen3 30b a3b on H100s, 2 rps; we have 8 A100s")
+    said = re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to ([\d.]+) requests/s within "
+                     r"the targets as 2 replicas of TP=4 EP=4 DP-attention=4", words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(
+        _capacity("qwen3-30b-a3b", "A100", 8, 4, "--ep", "4", "--dp-attention", "4"), rel=0.005
+    )
+
+
+def test_enough_is_one_rule_for_the_plans_layout_and_any_other() -> None:
+    # one replica serving the peak many times over holds fewer than the 2 replicas the plan keeps for availability:
+    # the plan's layout was "short of the plan's 2 replicas" while another layout's one replica was "enough"
+    words = _said("serve llama 3.1 8b on H100, 0.5 rps, we have 1 H100")
+    assert ("Your 1 x H100-SXM holds 1 replica of the plan's TP=1 layout: within the targets it serves up to 18.5 "
+            "requests/s, enough for the planned peak of 0.75 requests/s with the plan's 25% safety margin, but as 1 "
+            "replica, fewer than the 2 the plan keeps for availability.") in words  # fmt: skip
+    words = _said("serve deepseek v3 on H200 on aws, 5 rps, 1000 in 300 out, we have 8 H200s")
+    assert re.search(r"Your 8 x H200-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=8 EP=8 "
+                     r"DP-attention=8 \(gpucast estimate --slo-capacity\), enough for the planned peak of 7.5 "
+                     r"requests/s with the plan's 25% safety margin, but as 1 replica, fewer than the 2 the plan keeps "
+                     r"for availability", words), words  # fmt: skip
+
+
+def test_the_rule_sizes_the_peak_as_the_planner_does() -> None:
+    from types import SimpleNamespace
+
+    from gpucast.chat.owned import replicas_needed
+
+    plan = SimpleNamespace(scaling=SimpleNamespace(peak_rps=15.0), inputs={"safety_margin": 0.25, "min_replicas": 2})
+    assert replicas_needed(plan, 5.0) == (4, 2)  # ceil(15 x 1.25 / 5) = ceil(3.75)
+    assert replicas_needed(plan, 18.75) == (1, 2)  # exactly the peak with its margin: one replica
+    assert replicas_needed(plan, 18.7) == (2, 2)
