@@ -226,6 +226,9 @@ _COUNT_LEAD = re.compile(r"\d{1,3}x?")  # "1 4090", "8 4090s", "4x 3090" (a GPU 
 
 
 def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
+    memory = _memory_first(words, i, index)
+    if memory is not None:
+        return memory
     first = re.sub(r"^\d+\s*x", "", words[i], flags=re.IGNORECASE)  # "8xH100"
     if not first:
         return None
@@ -246,6 +249,23 @@ def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] 
     if first.lower() in ("rtx", "geforce", "nvidia", "amd", "instinct") and i + 1 < len(words):
         inner = _gpu_at(words, i + 1, index)
         return (inner[0], inner[1] + 1) if inner else None
+    return None
+
+
+def _memory_first(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
+    """ "80GB A100s", "80 GB H100": the memory said before the GPU, as the catalog names it after ("A100 80GB"); the
+    memory was skipped and "2 80gb a100s" read as the 40 GB A100."""
+    size = re.fullmatch(r"(\d+)gb", words[i], re.IGNORECASE)
+    used = 1
+    if size is None and i + 1 < len(words) and words[i].isdigit() and words[i + 1].lower() == "gb":
+        size, used = re.fullmatch(r"(\d+)", words[i]), 2
+    if size is None or i + used >= len(words):
+        return None
+    name = words[i + used]
+    for variant in (name, re.sub(r"s$", "", name, flags=re.IGNORECASE)):
+        key = loader.normalize_name(f"{variant} {size[1]}gb")
+        if key in index:
+            return index[key], used + 1
     return None
 
 

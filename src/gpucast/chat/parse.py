@@ -217,7 +217,11 @@ def _rates(low: str) -> Values:
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
     bare_form = rf"\bpeaks?\s*(?:of|is|=|:|at|~|around|about|maybe)?\s*{_N}(?!\s*(?:x|×|times|%|[a-z/]))"
-    if "rps" in out and not {"peak_rps", "peak_multiplier"} & set(out) and (bare_peak := re.search(bare_form, low)):
+    # "3 req/s avg, 10 at peak": the peak after its number (read by nothing before 2026-12-08)
+    after = rf"(?<![\w.]){_N}\s+(?:at|in|during)\s+(?:the\s+)?(?:peak|busiest\s+hour)\b(?!\s*(?:hours?|times))"
+    if not {"peak_rps", "peak_multiplier"} & set(out) and (
+        ("rps" in out and (bare_peak := re.search(bare_form, low))) or (bare_peak := re.search(after, low))
+    ):  # "..., sorry, 60 at peak": a correction's part holds no average, but says the peak all the same
         out["peak_rps"] = _num(bare_peak)  # "requests per second 20, peak 60": dropped before; its unit is a guess
         out[UNSURE] = [*out.get(UNSURE, []), f"I read {bare_peak[0]!r} as a peak of {_num(bare_peak):g} requests/s"]
     if not {"rps", "peak_rps"} & set(out):  # "50M tokens a day": a request rate once the request shape is known
