@@ -69,3 +69,12 @@ def test_back_after_a_message_that_answered_everything_undoes_all_of_it(tmp_path
     summary = _summary(words)
     assert "Yours:" not in summary and "tokens a day" not in summary and "Your 8 x" not in words
     assert plan["inputs"]["requests_per_second"] == 4.0
+
+
+def test_back_after_the_plan_undoes_the_last_change_and_plans_again(tmp_path) -> None:
+    # "back" at "What next?" was "I don't know 'back' here"
+    words, plan = _run(tmp_path, "serve llama 3.1 8b on H100 on aws, 5 rps", "", "", "", "yes", "8 rps", "yes", "back",
+                       "yes")  # fmt: skip
+    assert "Going back: I dropped your last answer (8 requests/s on average)." in words
+    assert words.count("Computing the plan") == 3
+    assert plan["inputs"]["requests_per_second"] == 5.0

@@ -188,3 +188,12 @@ def test_the_rule_sizes_the_peak_as_the_planner_does() -> None:
     assert replicas_needed(plan, 5.0) == (4, 2)  # ceil(15 x 1.25 / 5) = ceil(3.75)
     assert replicas_needed(plan, 18.75) == (1, 2)  # exactly the peak with its margin: one replica
     assert replicas_needed(plan, 18.7) == (2, 2)
+
+
+def test_a_fleet_short_of_the_peak_is_laid_out_for_the_most_traffic_not_for_the_replica_floor() -> None:
+    # 4 H100s are short of the peak either way: 1 replica of TP=4 serves 2.6x the 2 replicas of TP=2 that would hold
+    # the plan's minimum of 2, and is the answer
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, we have 4 H100s")
+    assert re.search(r"Your 4 x H100-SXM hold 1 replica of the plan's TP=4 layout: within the targets they serve up to "
+                     r"[\d.]+ requests/s, short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
+    assert _capacity("llama-3.1-70b", "H100", 4, 4) > 2 * _capacity("llama-3.1-70b", "H100", 4, 2)

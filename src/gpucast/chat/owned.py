@@ -128,12 +128,13 @@ def replicas_needed(plan: Any, per_replica: float) -> tuple[int, int]:
 
 
 def _rank(plan: Any, replicas: int, capacity: float) -> tuple[bool, bool, float]:
-    """How a fleet ranks for the owned GPUs: enough for the peak first, then holding the plan's minimum replicas,
-    then the most traffic (one TP=8 replica serving the most is not preferred to two TP=4 the plan would keep)."""
+    """How a fleet ranks for the owned GPUs: enough for the peak first, then (of those) holding the plan's minimum
+    replicas, then the most traffic: one TP=8 replica serving the most is not preferred to two TP=4 that are enough
+    and kept as the plan keeps replicas; a fleet short of the peak either way serves the most it can."""
     if replicas == 0:
         return False, False, 0.0
     at_peak, floor = replicas_needed(plan, capacity / replicas)
-    return replicas >= at_peak, replicas >= floor, capacity
+    return replicas >= at_peak, replicas >= max(at_peak, floor), capacity  # short of the peak: the most traffic
 
 
 def _verdict(plan: Any, fleet: EstimateResult | tuple[Layout, int, float]) -> str:

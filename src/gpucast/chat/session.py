@@ -273,14 +273,14 @@ class Session:
         if not question.is_done(self.answers) and values and question.key != "confirm":
             self.say("Noted. I still need the answer to this question.")
 
-    def back(self) -> None:
+    def back(self) -> bool:
         """Undo the last answer: the answers return to what they were before it (every value it stated goes, one it
         replaced comes back). Where it answered its question, that question is asked again with the answer as its
         default; else (a value given beside the question, "we have 8 H100s" at the rate question) the same question
-        is asked again and a second ``back`` goes further."""
+        is asked again and a second ``back`` goes further. False when there is nothing to undo."""
         if not self.turns:
             self.say("There is no earlier question to go back to.")
-            return
+            return False
         turn = self.turns.pop()
         self.answers.clear()
         self.answers.update(turn.before)
@@ -292,6 +292,7 @@ class Session:
             self.say(f"Going back. (Enter keeps your previous answer: {said}.)")
         else:
             self.say(f"Going back: I dropped your last answer ({said}).")
+        return True
 
     def show_summary(self) -> None:
         self.say("\nHere is what I understood:")

@@ -119,8 +119,10 @@ def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
         # "1 4090" (from "one 4090"): a bare GPU number is one only after its count
         word = _gpu_word(said["what"]) if not said["what"][0].isdigit() else _gpu_word(said[0], bare=True)
         if word is not None:
-            count = said["n"] if said["n"].isdigit() else "2" if re.search(r"couple|pair", said["n"]) else "1"
-            return stated_count(float(count)), word[0], None
+            thousands = re.fullmatch(r"(\d+)k", said["n"])  # "we have 1k H100s"
+            count = (float(thousands[1]) * 1000 if thousands else float(said["n"]) if said["n"].isdigit()
+                     else 2.0 if re.search(r"couple|pair", said["n"]) else 1.0)  # fmt: skip
+            return stated_count(count), word[0], None
     return None
 
 
@@ -128,7 +130,7 @@ def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
 # "my H100s" says no count); after a word of having, an article too ("we have an H100", "I've got a couple of A100s",
 # "we own a pair of H100s"), which elsewhere names the GPU to plan on ("on an H100"), not how many
 _WHAT = r"(?:\s*x\s*|\s+)(?P<what>[a-z\d][\w-]*(?:\s+[\w-]+)?)"
-_COUNTED = re.compile(rf"(?<![\w.])(?P<n>\d+|a single|single|\bmy(?=\s+(?:rtx\s+)?\d{{4}}\b(?!\s*s\b))){_WHAT}")
+_COUNTED = re.compile(rf"(?<![\w.])(?P<n>\d+k?|a single|single|\bmy(?=\s+(?:rtx\s+)?\d{{4}}\b(?!\s*s\b))){_WHAT}")
 _HAD = re.compile(
     r"\b(?:have|has|got|own|owns|bought|rent|renting)\s+(?:(?:only|just)\s+)?"
     rf"(?P<n>an?\s+(?:couple|pair)\s+of|couple\s+of|pair\s+of|an?)(?!\s+(?:single|few|lot)\b){_WHAT}"
