@@ -54,6 +54,9 @@ def normalize(text: str) -> tuple[str, list[str]]:
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
                   r"(?:a|an|one)\s+(second|sec|minute|min|millisecond)\b", r"\1 1 \2", text)  # fmt: skip
     text = re.sub(r"(?i)\bsub[- ]?(second|sec)\b", r"under 1 \1", text)  # "sub-second"
+    text = re.sub(
+        r"(?i)\bsub[- ]?(?=\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?)\b)", "under ", text
+    )  # "sub-200ms"
     # "5000 daily active users" stays, and "40M daily tokens" (token_volume reads it: "40M per day tokens" was 40M
     # requests a day, 463 requests/s)
     text = re.sub(r"(?i)(?<=[a-z0-9])(\s+)(daily|hourly|weekly|monthly)\b(?!\s+(?:active\s+)?(?:users?|customers?|people))"

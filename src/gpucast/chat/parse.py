@@ -216,6 +216,8 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
+    elif (daily := users.daily_peak(low)) is not None:  # "traffic doubles at lunch"
+        out["peak_multiplier"] = daily
     bare_form = rf"\bpeaks?\s*(?:of|is|=|:|at|~|around|about|maybe)?\s*{_N}(?!\s*(?:x|×|times|%|[a-z/]))"
     # "3 req/s avg, 10 at peak": the peak after its number (read by nothing before 2026-12-08)
     after = rf"(?<![\w.]){_N}\s+(?:at|in|during)\s+(?:the\s+)?(?:peak|busiest\s+hour)\b(?!\s*(?:hours?|times))"
