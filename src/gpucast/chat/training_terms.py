@@ -152,7 +152,8 @@ def _training_fleet(low: str) -> Values:
     out: Values = {}
     if (count := gpu_count(low)) is not None:
         out["num_gpus"] = count
-    deadline = re.search(rf"(?:deadline|within|in under|in less than|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
+    # "... in 30 days" too (a bare "in" before a time: read by nothing before 2026-12-08)
+    deadline = re.search(rf"(?:deadline|within|in under|in less than|\bin|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
                          rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
                          r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip
     if deadline:
