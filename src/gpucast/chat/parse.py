@@ -198,7 +198,9 @@ def _rates(low: str) -> Values:
             out[UNSURE] = [*out.get(UNSURE, []), f"you gave two {'peak ' if key == 'peak_rps' else ''}rates "
                                                   f"({shown} requests/s); I used {out[key]:g}"]  # fmt: skip
     if "rps" not in out and "peak_rps" in out:  # "15 qps at peak, 5 on average": the unit is the peak's
-        average = re.search(rf"{_N}\s*(?:rps|qps|req/s)?\s*(?:on average|average|avg)\b", low) or re.search(
+        # "150 rps at peak, 50 normally" (read by nothing before 2026-12-08)
+        usual = r"on average|average|avg|normally|usually|typically|otherwise|off[- ]peak|the rest of the (?:day|time)"
+        average = re.search(rf"{_N}\s*(?:rps|qps|req/s)?\s*(?:{usual})\b", low) or re.search(
             rf"(?:on average|average|avg)\s*(?:of|is|=|:|~|about|around)?\s*{_N}(?!\s*(?:tokens?|ms|s\b|sec|x\b|times))",
             low,
         )
