@@ -46,6 +46,11 @@ SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
         ("40m daily tokens", {"total_tokens_per_s": 40e6 / 86_400}),  # was 40M requests a day (463 requests/s)
         ("40m tokens of traffic per day", {"total_tokens_per_s": 40e6 / 86_400}),
         ("half a billion tokens a month", {"total_tokens_per_s": 0.5e9 / (86_400 * 30.4375)}),
+        # the sides said after the volume or before it: the 2M was a 2,000,000-token answer, the 20M both sides
+        ("20m tokens a day in and 2m out", {"total_tokens_per_s": 22e6 / 86_400}),
+        ("in: 20m tokens/day, out: 2m tokens/day", {"total_tokens_per_s": 22e6 / 86_400}),
+        ("out: 2m tokens/day", {"output_tokens_per_s": 2e6 / 86_400}),
+        ("10b tokens per quarter", {"total_tokens_per_s": 10e9 / (86_400 * 365.25 / 4)}),
     ],
 )
 def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[str, float]) -> None:

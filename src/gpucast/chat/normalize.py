@@ -32,7 +32,13 @@ KEEP = frozenset((
     "time", "conversation", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
     "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
-RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}
+RATE_WORDS = {
+    "daily": "per day",
+    "hourly": "per hour",
+    "weekly": "per week",
+    "monthly": "per month",
+    "quarterly": "per quarter",
+}
 _VAGUE = {"a couple of": "2", "a couple": "2", "a few": "3"}
 
 
@@ -59,7 +65,7 @@ def normalize(text: str) -> tuple[str, list[str]]:
     )  # "sub-200ms"
     # "5000 daily active users" stays, and "40M daily tokens" (token_volume reads it: "40M per day tokens" was 40M
     # requests a day, 463 requests/s)
-    text = re.sub(r"(?i)(?<=[a-z0-9])(\s+)(daily|hourly|weekly|monthly)\b(?!\s+(?:active\s+)?(?:users?|customers?|people))"
+    text = re.sub(r"(?i)(?<=[a-z0-9])(\s+)(daily|hourly|weekly|monthly|quarterly)\b(?!\s+(?:active\s+)?(?:users?|customers?|people))"
                   r"(?!\s+(?:(?:output|generated|completion|answer|response|input|prompt)\s+)?(?:tokens?|toks?)\b)",
                   lambda m: m[1] + RATE_WORDS[m[2].lower()], text)  # fmt: skip
     for vague, number in _VAGUE.items():

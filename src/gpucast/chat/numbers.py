@@ -140,12 +140,19 @@ SECONDS = {"ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "msec": 0.0
            "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
            "m": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "d": 86400.0,
            "day": 86400.0, "days": 86400.0, "week": 604800.0, "weeks": 604800.0, "w": 604800.0,
-           "month": 2_629_800.0, "months": 2_629_800.0, "mo": 2_629_800.0}  # fmt: skip
+           "month": 2_629_800.0, "months": 2_629_800.0, "mo": 2_629_800.0, "quarter": 7_889_400.0,
+           "quarters": 7_889_400.0}  # fmt: skip
 TIME_UNIT = (r"(?:milliseconds?|msec|ms|seconds?|secs?|s|minutes?|mins?|min|m|hours?|hrs?|hr|h|days?|d|weeks?|w|"
-             r"months?|mo)(?![a-z])")  # fmt: skip
+             r"months?|mo|quarters?)(?![a-z])")  # fmt: skip
 # "per", "a", "each", "/" between a count and its period ("20 requests per minute", "50M tokens a day")
 PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
-PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}  # "3M requests daily"
+PERIODS = {
+    "daily": "day",
+    "hourly": "hour",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+}  # "3M requests daily"
 
 
 def seconds_in(unit: str) -> float:
