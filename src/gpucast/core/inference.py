@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .capacity import ReplicaEstimate, slo_capacity
-from .engine_releases import replica_memory
+from .engine_releases import rank_chunk_tokens, replica_memory
 from .layout import Layout
 from .memory import MemoryBreakdown, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
@@ -106,6 +106,8 @@ def replica_config(
         engine_memory.max_batched_tokens,
         ep=ep,
         attention_dp=attention_dp,
+        # SGLang divides its chunk over the attention-DP ranks: each rank's scheduler prefills by its share
+        rank_chunk_tokens=rank_chunk_tokens(engine_memory, engine_memory.max_batched_tokens, attention_dp),
     )
     return cfg, memory, kv_limited
 

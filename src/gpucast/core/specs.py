@@ -322,7 +322,8 @@ class EngineSpec:
     default_fraction_rule: str = ""
     # how the engine's default step budget follows the release and the GPU: "sglang" (its chunked_prefill_size by
     # release and GPU memory: core.engine_releases.sglang_chunked_prefill_size); "" = max_batched_tokens, and the
-    # large_gpu rule where there is one
+    # large_gpu rule where there is one. It also names how the engine divides that budget, stated or default, over
+    # attention-DP ranks (SGLang: chunked_prefill_size // dp; core.engine_releases.rank_chunk_tokens)
     step_budget_rule: str = ""
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known

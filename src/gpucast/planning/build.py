@@ -12,6 +12,7 @@ from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.percentiles import slo_statistic, token_target
+from ..core.replica import ReplicaConfig
 from ..core.search import Candidate
 from ..core.serving import OperatingPoint
 from ..core.specs import GIB, GPUSpec
@@ -258,7 +259,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         # the release asked for (--engine-version), not the catalog's current label: "vLLM 0.10 (V1 engine)" was
         # printed over a plan that took vLLM 0.7.3's V0 arithmetic
         f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
-        f"prefill of up to {best.estimate.config.chunk_tokens:,} tokens a step, paged KV cache; "
+        f"prefill of up to {_chunk_text(best.estimate.config)} a step, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {replica_fraction(request, best):.0%} of GPU memory; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
@@ -339,6 +340,15 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"
         )
     return notes
+
+
+def _chunk_text(cfg: ReplicaConfig) -> str:
+    """The prefill chunk a step takes: the budget, or where the engine divides it over attention-DP ranks (SGLang)
+    each rank's share of the launched budget, which a prompt (on one rank) is chunked by."""
+    if not cfg.rank_chunk_tokens:
+        return f"{cfg.chunk_tokens:,} tokens"
+    return (f"{cfg.rank_chunk_tokens:,} tokens per attention-DP rank (the engine divides its "
+            f"{cfg.chunk_tokens:,}-token chunked prefill size over its {cfg.attention_dp} ranks)")  # fmt: skip
 
 
 def _sequence_limit_text(settings: PlanSettings, gpu: GPUSpec, attention_dp: int) -> str:
