@@ -55,7 +55,9 @@ def _dsv3(engine_id: str, version: str | None, dp: int, chunk: int | None = None
     memory = for_engine_release(
         MemorySettings.for_engine(engine), engine.id, model, parse_engine_version(version), 8192
     )
-    settings = PlanSettings(context_window=8192, memory=memory)
+    settings = PlanSettings(
+        context_window=8192, memory=memory, max_sequences_per_dp_rank=loader.sequences_capped_per_dp_rank(engine.id)
+    )
     cfg, _, _ = replica_config(
         model, gpu, Efficiency(), precision=Precision.FP8, kv_precision=Precision.BF16, tp=8, pp=1,
         workload=Workload(1.0, 4000, 500), settings=settings, ep=8, attention_dp=dp,
@@ -73,9 +75,12 @@ def test_a_deepseek_v3_dp8_replica_on_h200_chunks_prompts_by_1024_tokens():
     assert (old.chunk_tokens, old.prompt_chunk, old.step_prefill_tokens) == (8192, 4096, 32768)
     plain = _dsv3("sglang", None, 1)  # attention tensor-parallel: one scheduler, the whole chunk
     assert (plain.rank_chunk_tokens, plain.prompt_chunk, plain.step_prefill_tokens) == (0, 8192, 8192)
-    # vLLM runs an engine core per DP rank, each with the whole max_num_batched_tokens: not divided
+    # vLLM runs an engine core per DP rank, each with the whole max_num_batched_tokens: not divided, and the
+    # replica's step takes 8 of them (each core prefills its own prompts in the same synchronized forward)
     vllm = _dsv3("vllm", None, 8)
-    assert (vllm.rank_chunk_tokens, vllm.prompt_chunk) == (0, vllm.chunk_tokens)
+    budget = vllm.chunk_tokens
+    assert (vllm.rank_chunk_tokens, vllm.prompt_chunk, vllm.step_prefill_tokens) == (budget, budget, 8 * budget)
+    assert _dsv3("vllm", None, 1).step_prefill_tokens == budget  # one engine core: its one budget
 
 
 def test_a_launched_chunk_is_divided_too():
@@ -85,6 +90,11 @@ def test_a_launched_chunk_is_divided_too():
                                 parse_engine_version("0.5.6"), 8192)  # fmt: skip
     assert rank_chunk_tokens(memory, 16384, 8) == 2048
     assert rank_chunk_tokens(memory, 16384, 1) == 0
+    # a scheduler per rank (vLLM, TensorRT-LLM: no dp_chunk_rule) gives every rank the whole budget
+    vllm = MemorySettings.for_engine(loader.resolve_engine("vllm"))
+    assert rank_chunk_tokens(vllm, 8192, 8, scheduler_per_rank=True) == 8192
+    assert rank_chunk_tokens(vllm, 8192, 8) == 0
+    assert rank_chunk_tokens(vllm, 8192, 1, scheduler_per_rank=True) == 0
 
 
 def test_an_8000_token_prompt_waits_for_eight_steps_of_the_running_batch():

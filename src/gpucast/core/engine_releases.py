@@ -125,13 +125,20 @@ def sglang_rank_chunk(chunk: int, attention_dp: int, version: tuple[int, int, in
     return max(chunk // attention_dp, 1)
 
 
-def rank_chunk_tokens(settings: MemorySettings, chunk: int, attention_dp: int) -> int:
-    """The prefill chunk of one attention-DP rank where the engine divides its step budget ``chunk`` among the
-    ranks (``settings.dp_chunk_rule``: SGLang at a release, :func:`sglang_rank_chunk`); 0 where it does not (each
-    scheduler steps the whole budget: vLLM's engine core per DP rank, TensorRT-LLM, or no attention DP)."""
-    rule = settings.dp_chunk_rule
-    if rule is None or attention_dp <= 1:
+def rank_chunk_tokens(
+    settings: MemorySettings, chunk: int, attention_dp: int, *, scheduler_per_rank: bool = False
+) -> int:
+    """The prefill chunk of one attention-DP rank where the ranks step separately: SGLang divides its step budget
+    ``chunk`` among them (``settings.dp_chunk_rule``, by release: :func:`sglang_rank_chunk`); an engine with a
+    scheduler per rank (``scheduler_per_rank``: vLLM's engine core per DP rank, each with the whole
+    ``max_num_batched_tokens``; TensorRT-LLM's executor per rank with its ``max_num_tokens``) gives every rank the
+    whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
+    whole budget for the replica (no attention DP, or a SGLang release before DP attention)."""
+    if attention_dp <= 1:
         return 0
+    rule = settings.dp_chunk_rule
+    if rule is None:
+        return chunk if scheduler_per_rank and chunk > 0 else 0
     _, _, release = rule.partition("@")
     share = sglang_rank_chunk(chunk, attention_dp, parse_engine_version(release))
     return share if share != chunk else 0  # a release before DP attention (0.3.5) divides nothing

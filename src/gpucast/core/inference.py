@@ -107,7 +107,13 @@ def replica_config(
         ep=ep,
         attention_dp=attention_dp,
         # SGLang divides its chunk over the attention-DP ranks: each rank's scheduler prefills by its share
-        rank_chunk_tokens=rank_chunk_tokens(engine_memory, engine_memory.max_batched_tokens, attention_dp),
+        # and vLLM / TensorRT-LLM step each rank by the whole budget (a scheduler per rank)
+        rank_chunk_tokens=rank_chunk_tokens(
+            engine_memory,
+            engine_memory.max_batched_tokens,
+            attention_dp,
+            scheduler_per_rank=settings.max_sequences_per_dp_rank,
+        ),
     )
     return cfg, memory, kv_limited
 

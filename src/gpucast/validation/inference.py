@@ -257,7 +257,9 @@ def _add_row(
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
             if chunk is not None:  # the launch's budget, which SGLang divides over its attention-DP ranks too
-                rank_chunk = rank_chunk_tokens(memory, chunk, attention_dp)
+                rank_chunk = rank_chunk_tokens(
+                    memory, chunk, attention_dp, scheduler_per_rank=settings.max_sequences_per_dp_rank
+                )
                 cfg = dataclasses.replace(cfg, chunk_tokens=chunk, rank_chunk_tokens=rank_chunk)
             configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
         except GpucastError as error:
