@@ -130,9 +130,8 @@ def rank_chunk_tokens(
 ) -> int:
     """The prefill chunk of one attention-DP rank where the ranks step separately: SGLang divides its step budget
     ``chunk`` among them (``settings.dp_chunk_rule``, by release: :func:`sglang_rank_chunk`); an engine with a
-    scheduler per rank (``scheduler_per_rank``: vLLM's engine core per DP rank, each with the whole
-    ``max_num_batched_tokens``; TensorRT-LLM's executor per rank with its ``max_num_tokens``) gives every rank the
-    whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
+    scheduler per rank (``scheduler_per_rank``, engine_flags.toml's ``seqs_per_attention_dp_rank``: vLLM's engine
+    core per DP rank, each with the whole ``max_num_batched_tokens``) gives every rank the whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
     whole budget for the replica (no attention DP, or a SGLang release before DP attention)."""
     if attention_dp <= 1:
         return 0

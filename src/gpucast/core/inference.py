@@ -107,7 +107,7 @@ def replica_config(
         ep=ep,
         attention_dp=attention_dp,
         # SGLang divides its chunk over the attention-DP ranks: each rank's scheduler prefills by its share
-        # and vLLM / TensorRT-LLM step each rank by the whole budget (a scheduler per rank)
+        # and vLLM steps each rank by the whole budget (an engine core per rank)
         rank_chunk_tokens=rank_chunk_tokens(
             engine_memory,
             engine_memory.max_batched_tokens,

@@ -34,7 +34,7 @@ class ReplicaConfig:
     ep: int = 1  # expert-parallel groups (core.layout); 1 = experts tensor-parallel
     attention_dp: int = 1  # attention data-parallel groups (core.layout); 1 = attention tensor-parallel
     # where attention-DP ranks step separately, the chunk each rank's scheduler steps by (SGLang divides
-    # chunk_tokens: chunked_prefill_size // dp; vLLM / TensorRT-LLM give each rank the whole budget;
+    # chunk_tokens: chunked_prefill_size // dp; vLLM gives each rank the whole budget;
     # core.engine_releases.rank_chunk_tokens); 0: one scheduler, chunk_tokens
     rank_chunk_tokens: int = 0
 
@@ -53,15 +53,15 @@ class ReplicaConfig:
     @property
     def prompt_chunk(self) -> int:
         """The most new tokens of one prompt a step prefills: a prompt lives on one attention-DP rank, whose
-        scheduler steps by its own chunk (SGLang's share of the budget; vLLM's / TensorRT-LLM's whole budget), else
+        scheduler steps by its own chunk (SGLang's share of the budget; vLLM's whole budget), else
         the replica's one budget."""
         return max(self.rank_chunk_tokens or self.chunk_tokens, 1)
 
     @property
     def step_prefill_tokens(self) -> int:
         """The most prompt tokens the replica prefills in one step: every attention-DP rank its own chunk, in one
-        synchronized forward pass, where the ranks step separately (SGLang's shares, vLLM's / TensorRT-LLM's
-        whole budget per rank); else the one budget."""
+        synchronized forward pass, where the ranks step separately (SGLang's shares, vLLM's whole budget
+        per rank); else the one budget."""
         if self.rank_chunk_tokens:
             return self.rank_chunk_tokens * self.attention_dp
         return max(self.chunk_tokens, 1)

@@ -347,7 +347,7 @@ def _chunk_text(cfg: ReplicaConfig) -> str:
     each rank's share of the launched budget, which a prompt (on one rank) is chunked by."""
     if not cfg.rank_chunk_tokens:
         return f"{cfg.chunk_tokens:,} tokens"
-    if cfg.rank_chunk_tokens == cfg.chunk_tokens:  # vLLM / TensorRT-LLM: a scheduler per rank, each the whole budget
+    if cfg.rank_chunk_tokens == cfg.chunk_tokens:  # vLLM: an engine core per rank, each the whole budget
         return f"{cfg.chunk_tokens:,} tokens per attention-DP rank (each of its {cfg.attention_dp} ranks schedules its own)"
     return (f"{cfg.rank_chunk_tokens:,} tokens per attention-DP rank (the engine divides its "
             f"{cfg.chunk_tokens:,}-token chunked prefill size over its {cfg.attention_dp} ranks)")  # fmt: skip
