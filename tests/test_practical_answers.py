@@ -21,3 +21,35 @@ def test_pinning_the_pipeline_depth_the_planner_chose_keeps_its_plan() -> None:
     assert pinned.gpu_resources.tensor_parallel == 8
     assert pinned.gpu_resources.total_gpus == free.gpu_resources.total_gpus
     assert pinned.cost.monthly_gpu_cost == free.cost.monthly_gpu_cost
+
+
+def test_naming_an_fp8_checkpoint_plans_fp8_weights() -> None:
+    """``--model Qwen/Qwen3-235B-A22B-FP8`` (an alias of the BF16 release) planned 16-bit weights, twice the memory
+    of the checkpoint named; a release published in FP8 (DeepSeek-R1) already planned FP8 without --precision."""
+    workload = LLMWorkloadInput(requests_per_second=1, avg_input_tokens=1000, avg_output_tokens=200)
+    h200 = GPUConfig(gpu_type="H200")
+    named = plan_inference(workload, ModelConfig(model_name="Qwen/Qwen3-235B-A22B-FP8"), h200, ServingOptions())
+    stated = plan_inference(
+        workload, ModelConfig(model_name="qwen3-235b-a22b", precision="FP8"), h200, ServingOptions()
+    )
+    assert named.to_dict()["inputs"]["precision"] == "FP8"
+    assert named.gpu_resources.total_gpus == stated.gpu_resources.total_gpus
+    assert named.gpu_resources.weights_gb_per_gpu == stated.gpu_resources.weights_gb_per_gpu
+    assert "the checkpoint named, Qwen/Qwen3-235B-A22B-FP8, is FP8" in " ".join(named.to_dict()["assumptions"])
+    release = plan_inference(workload, ModelConfig(model_name="Qwen/Qwen3-235B-A22B"), h200, ServingOptions())
+    assert release.to_dict()["inputs"]["precision"] == "FP16"  # the release itself is BF16
+    assert release.gpu_resources.total_gpus > named.gpu_resources.total_gpus
+
+
+def test_an_estimate_of_an_fp8_checkpoint_is_fp8_and_the_release_stays_16_bit() -> None:
+    """The estimate reads the name as the planner does; the release's own names keep their checkpoint."""
+    from gpucast.catalog import loader
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    result = estimate(EstimateRequest(gpu="H200", num_gpus=8, model="meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8",
+                                      input_tokens=1000, output_tokens=200, load="request-rate", load_value=1.0))  # fmt: skip
+    assert result.to_dict()["precision"] == "FP8"
+    spec = loader.resolve_model("meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8")
+    assert (spec.checkpoint_precision, spec.hf_id) == ("FP8", "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8")
+    assert loader.resolve_model("llama-4-maverick").checkpoint_precision == ""
+    assert loader.resolve_model("deepseek-r1").hf_id == "deepseek-ai/DeepSeek-R1"
