@@ -53,3 +53,19 @@ def test_an_estimate_of_an_fp8_checkpoint_is_fp8_and_the_release_stays_16_bit() 
     assert (spec.checkpoint_precision, spec.hf_id) == ("FP8", "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8")
     assert loader.resolve_model("llama-4-maverick").checkpoint_precision == ""
     assert loader.resolve_model("deepseek-r1").hf_id == "deepseek-ai/DeepSeek-R1"
+
+
+def test_a_reserved_fleet_says_scaling_in_saves_nothing_on_its_commitment() -> None:
+    """3-year reserved H100s: the plan priced the autoscaled floor (7 of 10 replicas) as if a commitment could be
+    released at night; the warning says what the floor's price assumes. On-demand plans have no such warning."""
+    workload = LLMWorkloadInput(requests_per_second=20, avg_input_tokens=2000, avg_output_tokens=300)
+    model, h100 = ModelConfig(model_name="llama-3.1-70b"), GPUConfig(gpu_type="H100")
+    plan = plan_inference(workload, model, h100, ServingOptions(pricing="3yr"))
+    low, high = plan.gpu_resources.min_replicas, plan.gpu_resources.max_replicas
+    assert low < high
+    (warning,) = [w for w in plan.warnings if "reserved" in w]
+    assert f"autoscaling to {low} replicas saves nothing on a commitment for {high}" in warning
+    assert f"${plan.cost.monthly_gpu_cost:,.0f}/month" in warning
+    assert f"${plan.cost.monthly_cost_at_min_replicas:,.0f} at min replicas" in warning
+    on_demand = plan_inference(workload, model, h100, ServingOptions(pricing="on-demand"))
+    assert not [w for w in on_demand.warnings if "reserved" in w]
