@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gpucast.chat.questions import BY_KEY, interpret
 from gpucast.inputs.types import GPUConfig, LLMWorkloadInput, ModelConfig, ServingOptions
 from gpucast.planning.inference import plan_inference
 
@@ -69,3 +72,21 @@ def test_a_reserved_fleet_says_scaling_in_saves_nothing_on_its_commitment() -> N
     assert f"${plan.cost.monthly_cost_at_min_replicas:,.0f} at min replicas" in warning
     on_demand = plan_inference(workload, model, h100, ServingOptions(pricing="on-demand"))
     assert not [w for w in on_demand.warnings if "reserved" in w]
+
+
+@pytest.mark.parametrize(
+    ("text", "rps"),
+    [("2 million documents per day", 2e6 / 86400), ("36k files an hour", 10.0), ("600 tickets per minute", 10.0)],
+)
+def test_a_batch_jobs_work_items_per_period_answer_the_rate_question(text: str, rps: float) -> None:
+    """'2 million documents per day' answered to "how many requests per second" was refused as "a time or an unknown
+    unit", though the same words in a sentence with a task verb ("summarize 2 million documents per day") were read."""
+    assert interpret(BY_KEY["rps"], text, {})["rps"] == pytest.approx(rps)
+
+
+@pytest.mark.parametrize("text", ["no latency requirement", "there is no hard limit", "no strict SLA"])
+def test_no_latency_requirement_answers_the_latency_question(text: str) -> None:
+    """'no latency requirement' (an offline batch job) was refused ("Give one time such as '2 seconds'") while
+    'no requirement' was read as the 10 s of "no limit"."""
+    assert interpret(BY_KEY["latency"], text, {}) == {"ttft_ms": 10_000.0}
+    assert "ttft_ms" not in interpret(BY_KEY["latency"], "no, H200", {})  # a correction of another answer
