@@ -90,3 +90,14 @@ def test_no_latency_requirement_answers_the_latency_question(text: str) -> None:
     'no requirement' was read as the 10 s of "no limit"."""
     assert interpret(BY_KEY["latency"], text, {}) == {"ttft_ms": 10_000.0}
     assert "ttft_ms" not in interpret(BY_KEY["latency"], "no, H200", {})  # a correction of another answer
+
+
+def test_a_run_shorter_than_a_minute_and_its_cost_are_said_as_they_are() -> None:
+    """A 100M-token LoRA with a 36-second deadline ran 34 s on 512 H100s and printed "1 minute" (read as missing the
+    deadline); a run under $10 printed "$0 / $0" for its cost."""
+    from gpucast.console.render import _money
+    from gpucast.wording import duration
+
+    assert duration(34 / 3600) == "34 seconds" and duration(59.6 / 3600) == "1 minute"
+    assert duration(0.3) == "18 minutes" and duration(1 / 3600) == "1 second"
+    assert [_money(v) for v in (0.39, 9.994, 33.4, 40_179.2, None)] == ["$0.39", "$9.99", "$33", "$40,179", "n/a"]
