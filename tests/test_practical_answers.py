@@ -101,3 +101,37 @@ def test_a_run_shorter_than_a_minute_and_its_cost_are_said_as_they_are() -> None
     assert duration(34 / 3600) == "34 seconds" and duration(59.6 / 3600) == "1 minute"
     assert duration(0.3) == "18 minutes" and duration(1 / 3600) == "1 second"
     assert [_money(v) for v in (0.39, 9.994, 33.4, 40_179.2, None)] == ["$0.39", "$9.99", "$33", "$40,179", "n/a"]
+
+
+def test_a_marketplace_price_without_a_range_is_said_once() -> None:
+    """vast.ai's catalog rows have one marketplace price: the plan printed "$4,103 at max replicas ... (marketplace
+    offers up to $4,103 at max replicas)", a range of one value."""
+    import contextlib
+    import io
+
+    from gpucast.cli.main import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["inference", "--model", "llama-3.1-8b", "--rps", "5", "--input-tokens", "1000", "--output-tokens", "300",
+              "--gpu", "L40S", "--cloud", "vast", "--pricing", "marketplace"])  # fmt: skip
+    text = out.getvalue()
+    assert "Monthly GPU cost" in text and "marketplace offers up to" not in text
+
+
+def test_a_report_of_a_plan_without_a_price_says_why_and_marks_no_row() -> None:
+    """DeepSeek-R1 on MI300X planned on aws (no MI300X there): the report's cost table was "— / — / —" and "— × —",
+    and under the alternatives "➜ marks the plan's own GPU and cloud" though no row was the plan's."""
+    from gpucast.reports.markdown import render_markdown
+
+    workload = LLMWorkloadInput(requests_per_second=2, avg_input_tokens=2000, avg_output_tokens=1000)
+    plan = plan_inference(
+        workload, ModelConfig(model_name="deepseek-r1"), GPUConfig(gpu_type="MI300X"), ServingOptions()
+    )
+    assert plan.cost is None
+    text = render_markdown(plan.to_dict())
+    cost = text[text.index("### Cost") : text.index("## Charts")]
+    assert "| cloud / pricing | aws / on-demand |" in cost
+    assert "no on-demand price for Instinct MI300X on aws: cost omitted" in cost and "— / —" not in cost
+    alternatives = text[text.index("## Alternatives") :]
+    assert "| Instinct MI300X | oci |" in alternatives and "➜" not in alternatives

@@ -190,6 +190,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                         + (
                             f" (marketplace offers up to {_money(c.monthly_gpu_cost_high)} at max replicas)"
                             if c.monthly_gpu_cost_high is not None
+                            and round(c.monthly_gpu_cost_high) > round(c.monthly_gpu_cost)  # a range, not one offer
                             else ""
                         ),
                     ),
