@@ -152,5 +152,7 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
         ep = lean.ep if (tp * lean.cp * dp) % lean.ep == 0 else 1
         candidate = dataclasses.replace(lean, tp=tp, dp=dp, ep=ep)
         if training_memory(candidate, eff.memory).fits(lean.gpu, HEADROOM):
-            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}){smaller}"
+            # the count is the least that fits at the leanest setting, which a plan of that many GPUs need not
+            # use (70B full on 32 H100s plans ZeRO-2 without recomputation): the GPUs are what is needed
+            return f"{head}; it fits on {gpus} GPUs (TP{tp}) or more, with ZeRO-3 and full recomputation if need be{smaller}"
     return f"{head}; no GPU count up to 65536 fits: use {smaller[5:] + ' or ' if smaller else ''}a GPU with more memory"
