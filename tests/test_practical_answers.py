@@ -135,3 +135,24 @@ def test_a_report_of_a_plan_without_a_price_says_why_and_marks_no_row() -> None:
     assert "no on-demand price for Instinct MI300X on aws: cost omitted" in cost and "— / —" not in cost
     alternatives = text[text.index("## Alternatives") :]
     assert "| Instinct MI300X | oci |" in alternatives and "➜" not in alternatives
+
+
+def test_qlora_is_never_tensor_parallel() -> None:
+    """QLoRA of Llama-3.1-70B on L40S planned TP=2 x DP=2 (and TP=4 on A100-80GB): no QLoRA stack splits 4-bit
+    weights by tensor parallelism (PEFT, torchtune, Axolotl shard them with FSDP/ZeRO-3, as FSDP-QLoRA does). Plans
+    use TP 1; a pinned TP is refused in one line; what does not fit says the GPUs that would (pipeline or ZeRO-3)."""
+    from gpucast.catalog import loader
+    from gpucast.core.training_search import search_parallelism
+    from gpucast.errors import InfeasibleError, InputError
+
+    llama70 = loader.resolve_model("llama-3.1-70b")
+    for gpu in ("L40S", "A100-80GB", "A10G", "H100"):
+        setup, perf = search_parallelism(llama70, loader.resolve_gpu(gpu), num_gpus=4, seq_len=2048,
+                                         global_batch_seqs=16, method="qlora")  # fmt: skip
+        assert setup.tp == 1 and perf.fits, gpu
+    with pytest.raises((InputError, ValueError), match="QLoRA's 4-bit weights cannot be split by tensor parallelism"):
+        search_parallelism(llama70, loader.resolve_gpu("L40S"), num_gpus=4, seq_len=2048, global_batch_seqs=16,
+                           method="qlora", tp=2)  # fmt: skip
+    with pytest.raises(InfeasibleError, match=r"it fits on 4 GPUs \(PP4\) or more"):
+        search_parallelism(llama70, loader.resolve_gpu("A10G"), num_gpus=1, seq_len=2048, global_batch_seqs=16,
+                           method="qlora")  # fmt: skip

@@ -145,7 +145,15 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
     for gpus in _powers_of_two(1 << 16):
         if gpus <= lightest.num_gpus or gpus % lean.cp:
             continue
-        tp = min(lean.gpu.gpus_per_node, gpus // lean.cp, lean.tp if lean.tp > 1 else 8)
+        if (
+            lean.method == "qlora"
+        ):  # 4-bit weights shard over ZeRO-3 ranks or pipeline stages, never TP (training_parallel)
+            staged = dataclasses.replace(lean, tp=1, pp=gpus, dp=1, zero=0)  # layers split over GPUs (device_map)
+            if gpus <= lean.model.num_layers and training_memory(staged, eff.memory).fits(lean.gpu, HEADROOM):
+                return f"{head}; it fits on {gpus} GPUs (PP{gpus}) or more, with full recomputation if need be"
+            tp = 1
+        else:
+            tp = min(lean.gpu.gpus_per_node, gpus // lean.cp, lean.tp if lean.tp > 1 else 8)
         while tp > 1 and (lean.model.num_heads % tp or gpus % (tp * lean.cp)):
             tp //= 2
         dp = gpus // (tp * lean.cp)
