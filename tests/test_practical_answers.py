@@ -156,3 +156,17 @@ def test_qlora_is_never_tensor_parallel() -> None:
     with pytest.raises(InfeasibleError, match=r"it fits on 4 GPUs \(PP4\) or more"):
         search_parallelism(llama70, loader.resolve_gpu("A10G"), num_gpus=1, seq_len=2048, global_batch_seqs=16,
                            method="qlora")  # fmt: skip
+
+
+def test_a_training_comparison_lists_an_unpriced_gpu_once_as_serving_does() -> None:
+    """`compare --mode training --gpus rtx-4090,h100` listed the RTX 4090 eight times (one "n/a" row per cloud, the
+    same plan) where the serving comparison lists it once; hours under 0.1 printed "0.0"."""
+    from gpucast import TrainingInput, TrainingOptions
+    from gpucast.training.estimate import compare_training
+
+    run = TrainingInput(dataset_size_tokens=10_000_000, sequence_length=2048, num_epochs=1, global_batch_size=16)
+    rows = compare_training(run, ModelConfig(model_name="llama-3.1-8b"), TrainingOptions(method="qlora"),
+                            gpu_types=["rtx-4090", "h100"])  # fmt: skip
+    unpriced = [r for r in rows if r.total_cost is None]
+    assert [r.gpu_type for r in unpriced] == ["GeForce RTX 4090"]
+    assert {r.gpu_type for r in rows if r.total_cost is not None} == {"H100-SXM"}

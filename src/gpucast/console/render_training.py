@@ -7,7 +7,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from ..wording import counted, duration
+from ..wording import counted, duration, rate
 from .render import _money, _section, console
 
 
@@ -127,7 +127,7 @@ def training_comparison(rows: list[Any]) -> None:
     for r in rows:
         table.add_row(
             r.gpu_type, r.cloud, str(r.gpus), f"{r.tensor_parallel}/{r.pipeline_parallel}/{r.data_parallel}",
-            str(r.zero_stage), f"{r.tokens_per_s_per_gpu:,.0f}", f"{r.mfu:.0%}", f"{r.hours:,.1f}",
+            str(r.zero_stage), f"{r.tokens_per_s_per_gpu:,.0f}", f"{r.mfu:.0%}", rate(r.hours),
             _money(r.total_cost), r.instance_type or "-",
         )  # fmt: skip
     console.print(table)

@@ -362,7 +362,7 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
             report.alternatives = Table("Alternatives (gpucast compare --mode training, cheapest first)",
                                         ("GPU", "cloud", "GPUs", "TP×PP×DP", "hours", "total cost", "instance"), [
                 ((MARK if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.gpus),
-                 f"{r.tensor_parallel}×{r.pipeline_parallel}×{r.data_parallel}", _num(r.hours, 1),
+                 f"{r.tensor_parallel}×{r.pipeline_parallel}×{r.data_parallel}", rate(r.hours),
                  _money(r.total_cost), r.instance_type or "—") for r in trows[:ALTERNATIVES]])  # fmt: skip
             rows = trows
     except GpucastError as error:  # the plan itself stands; say why there is no comparison
