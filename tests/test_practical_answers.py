@@ -170,3 +170,25 @@ def test_a_training_comparison_lists_an_unpriced_gpu_once_as_serving_does() -> N
     unpriced = [r for r in rows if r.total_cost is None]
     assert [r.gpu_type for r in unpriced] == ["GeForce RTX 4090"]
     assert {r.gpu_type for r in rows if r.total_cost is not None} == {"H100-SXM"}
+
+
+def test_a_training_plan_says_when_its_price_was_read() -> None:
+    """A serving plan names its price's date and age; a training plan's cost had no date (its report read
+    "(as of —)"), so a stale price went unseen."""
+    import contextlib
+    import io
+
+    from gpucast import GPUConfig, TrainingInput, TrainingOptions, plan_training
+    from gpucast.cli.main import main
+    from gpucast.reports.markdown import render_markdown
+
+    run = TrainingInput(dataset_size_tokens=10_000_000, sequence_length=2048, num_epochs=1, global_batch_size=16)
+    plan = plan_training(run, ModelConfig(model_name="llama-3.1-8b"), GPUConfig(gpu_type="H100"),
+                         TrainingOptions(method="lora"))  # fmt: skip
+    assert plan.cost is not None and plan.cost.price_as_of
+    assert f"(as of {plan.cost.price_as_of})" in render_markdown(plan.to_dict(), alternatives=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["training", "--model", "llama-3.1-8b", "--method", "lora", "--dataset-size", "10000000",
+              "--sequence-length", "2048", "--epochs", "1", "--global-batch-size", "16", "--gpu", "H100"])  # fmt: skip
+    assert f"on-demand, prices as of {plan.cost.price_as_of}, " in out.getvalue()

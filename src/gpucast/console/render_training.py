@@ -77,7 +77,7 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
         c = p.cost
         console.print(
             _section(
-                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                f"Cost ({c.cloud} {c.region}, {c.pricing}{_price_date(c.price_as_of)})",
                 [
                     (
                         "Instances",
@@ -94,6 +94,14 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
     if explain:
         for line in p.assumptions:
             console.print(f"[dim]- {line}[/dim]")
+
+
+def _price_date(as_of: str) -> str:
+    """``, prices as of 2026-08, 129 days old``: when the run's price was read, as a serving plan says it (in the
+    section's title: the README's training example keeps its length)."""
+    from ..planning.price_age import age_days
+
+    return f", prices as of {as_of}, {counted(age_days(as_of), 'day')} old" if as_of else ""
 
 
 def training_estimate(r: Any) -> None:
