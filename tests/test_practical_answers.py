@@ -192,3 +192,13 @@ def test_a_training_plan_says_when_its_price_was_read() -> None:
         main(["training", "--model", "llama-3.1-8b", "--method", "lora", "--dataset-size", "10000000",
               "--sequence-length", "2048", "--epochs", "1", "--global-batch-size", "16", "--gpu", "H100"])  # fmt: skip
     assert f"on-demand, prices as of {plan.cost.price_as_of}, " in out.getvalue()
+
+
+def test_a_cached_prefix_longer_than_the_prompt_is_named_as_typed() -> None:
+    """``--cached-input-tokens 5000`` with a 4,000-token prompt was refused as "--cached-input-tokens 5000.0"."""
+    from gpucast.errors import InputError
+    from gpucast.planning.estimate import EstimateRequest, estimate
+
+    with pytest.raises(InputError, match=r"^--cached-input-tokens 5000 must be .* less than --input-tokens \(4000\)"):
+        estimate(EstimateRequest(gpu="H100", num_gpus=1, model="llama-3.1-8b", input_tokens=4000, output_tokens=300,
+                                 cached_input_tokens=5000.0, load="request-rate", load_value=5.0))  # fmt: skip
