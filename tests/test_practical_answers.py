@@ -202,3 +202,22 @@ def test_a_cached_prefix_longer_than_the_prompt_is_named_as_typed() -> None:
     with pytest.raises(InputError, match=r"^--cached-input-tokens 5000 must be .* less than --input-tokens \(4000\)"):
         estimate(EstimateRequest(gpu="H100", num_gpus=1, model="llama-3.1-8b", input_tokens=4000, output_tokens=300,
                                  cached_input_tokens=5000.0, load="request-rate", load_value=5.0))  # fmt: skip
+
+
+def test_fp8_and_fp4_weights_are_not_planned_on_gpus_before_ampere() -> None:
+    """`compare --precisions FP8,INT4` ranked a T4 at FP8 cheapest for Llama-3.1-8B, and a 70B plan on T4s offered
+    "nearest feasible: FP8: 672 x T4": no engine runs FP8 or FP4 weights below compute capability 8.0 (vLLM's
+    weight-only FP8 Marlin needs Ampere). Ampere still plans them weight-only, with its warning."""
+    from gpucast.errors import GpucastError
+    from gpucast.planning.compare import compare_gpus
+
+    workload = LLMWorkloadInput(requests_per_second=2, avg_input_tokens=500, avg_output_tokens=200)
+    rows = compare_gpus(workload, ModelConfig(model_name="llama-3.1-8b"), ServingOptions(), clouds=["aws"],
+                        precisions=["FP8", "INT4"])  # fmt: skip
+    assert {r.precision for r in rows if r.gpu_type == "T4"} == {"INT4"}
+    with pytest.raises(GpucastError, match="Turing GPUs run no FP8 weights"):
+        plan_inference(workload, ModelConfig(model_name="llama-3.1-8b", precision="FP8"), GPUConfig(gpu_type="T4"),
+                       ServingOptions())  # fmt: skip
+    ampere = plan_inference(workload, ModelConfig(model_name="llama-3.1-8b", precision="FP8"),
+                            GPUConfig(gpu_type="A10G"), ServingOptions())  # fmt: skip
+    assert any("weight-only" in w for w in ampere.warnings)
