@@ -41,7 +41,7 @@ def replica_config(
     raises if it cannot start. ``short_kv_starts``: the engine starts even when the KV cache holds less than one
     context window (SGLang); otherwise that is an error (vLLM refuses to start, and a plan must serve its window)."""
     layout = Layout(tp, pp, ep, attention_dp)
-    problem = layout.problem(model)
+    problem = layout.problem(model) or gpu.weights_problem(precision)
     if problem is not None:
         raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
