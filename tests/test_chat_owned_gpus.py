@@ -38,7 +38,8 @@ def test_the_owned_fleets_capacity_is_what_estimate_slo_capacity_gives() -> None
     assert done.returncode == 0, done.stderr
     capacity = json.loads(done.stdout)["requests_per_s"]
     assert float(said[1].replace(",", "")) == pytest.approx(capacity, rel=0.005)  # shown to 3 figures
-    assert "enough for the plan's 2 replicas" in words
+    assert "enough for the planned peak of 15 requests/s with the plan's 25% safety margin, which takes 2 replicas of " \
+        "TP=1." in words  # fmt: skip
 
 
 def test_too_few_gpus_for_one_replica_are_said() -> None:
@@ -55,10 +56,11 @@ def _said(message: str) -> str:
     return " ".join(result.stdout.split())
 
 
-def _capacity(model: str, gpu: str, num_gpus: int, tp: int) -> float:
+def _capacity(model: str, gpu: str, num_gpus: int, tp: int, *layout: str) -> float:
     done = subprocess.run([*gpucast_exe(), "estimate", "--model", model, "--gpu", gpu, "--num-gpus", str(num_gpus),
-                           "--tp", str(tp), "--input-tokens", "1000", "--output-tokens", "300", "--max-model-len",
-                           "4096", "--slo-capacity", "--json"], capture_output=True, text=True, timeout=120)  # fmt: skip
+                           "--tp", str(tp), *layout, "--input-tokens", "1000", "--output-tokens", "300",
+                           "--max-model-len", "4096", "--slo-capacity", "--json"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return float(json.loads(done.stdout)["requests_per_s"])
 
@@ -100,6 +102,12 @@ def test_owned_gpus_of_another_type_than_the_plans_are_sized_as_that_type() -> N
     ("we have 2 x 8 H100", 16, False),  # was none
     ("we have 2 DGX H100 boxes", 16, False),  # was 2: a DGX H100 holds 8 GPUs
     ("we own two H100 nodes", 16, True),  # was none: 8 a node, said back as a guess
+    ("we have an 8xH100 node", 8, False),  # was 64: 8 nodes of a guessed 8
+    ("we have 2 8xH100 nodes", 16, False),
+    ("we have two 8-GPU H100 nodes", 16, False),  # was none
+    ("we have a single H100", 1, False),
+    ("we have an H100", 1, False),  # an article after a word of having is a count (was none)
+    ("I've got a pair of H100s", 2, False),  # was none
 ])  # fmt: skip
 def test_gpus_said_in_words_or_as_whole_machines_are_counted(text: str, count: int, guess: bool) -> None:
     found = extract(text)
@@ -112,3 +120,82 @@ def test_number_words_keep_the_space_before_them() -> None:
     from gpucast.chat.numbers import digits_for_words
 
     assert digits_for_words("serve at twenty five rps, we have eight gpus") == "serve at 25 rps, we have 8 gpus"
+
+
+@pytest.mark.parametrize(("text", "count", "gpu"), [
+    ("we have one 4090", 1, "rtx-4090"),  # "1 4090" once number words are digits: no GPU was read
+    ("we have 2 4090s", 2, "rtx-4090"),
+    ("can I run it on my 4090", 1, "rtx-4090"),
+    ("we have a couple of A100s", 2, "a100-40gb"),  # read as 2 (the normalizer asks it back in the conversation)
+])  # fmt: skip
+def test_desk_cards_and_small_counts_in_words_are_an_owned_fleet(text: str, count: int, gpu: str) -> None:
+    found = extract(text)
+    assert (found["owned_gpus"], found["owned_gpu"]) == (count, gpu), found
+
+
+def test_an_article_names_the_gpu_to_plan_on_not_a_fleet() -> None:
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on an H100")
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on my H100s")
+
+
+def test_one_desk_card_is_sized_through_the_conversation() -> None:
+    words = _said("serve llama 3.1 8b on one 4090")
+    assert "Yours: 1 x GeForce RTX 4090" in words
+    # the plan spreads the load over TP=2 replicas; one card holds one TP=1 replica of the 16 GB of FP16 weights
+    assert re.search(r"Your 1 x GeForce RTX 4090 serves up to [\d.]+ requests/s within the targets as 1 replica of "
+                     r"TP=1 ", words), words  # fmt: skip
+
+
+def test_a_moe_fleet_is_laid_out_with_the_expert_and_attention_parallel_layouts_the_planner_searches() -> None:
+    # DeepSeek-V3 on 16 H200s: the answer searched TP only (2 replicas of TP=8); 2 replicas of TP=8 EP=8
+    # DP-attention=8 serve about 1.7x as much within the same targets (the layouts core.search tries for a MoE model)
+    words = _said("serve deepseek v3 on H200 on aws, 5 rps, 1000 in 300 out, we have 16 H200s")
+    said = re.search(r"Your 16 x H200-SXM serve up to ([\d.]+) requests/s within the targets as 2 replicas of TP=8 "
+                     r"EP=8 DP-attention=8 ", words)  # fmt: skip
+    assert said, words
+    moe = _capacity("deepseek-v3", "H200", 16, 8, "--ep", "8", "--dp-attention", "8")
+    assert float(said[1]) == pytest.approx(moe, rel=0.005)
+    assert moe > 1.3 * _capacity("deepseek-v3", "H200", 16, 8)
+    assert "the plan's TP=8 layout would hold 2 replicas serving" in words
+    # owned GPUs of another type than the plan's are searched the same way
+    words = _said("serve qwen3 30b a3b on H100s, 2 rps; we have 8 A100s")
+    said = re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to ([\d.]+) requests/s within "
+                     r"the targets as 2 replicas of TP=4 EP=4 DP-attention=4", words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(
+        _capacity("qwen3-30b-a3b", "A100", 8, 4, "--ep", "4", "--dp-attention", "4"), rel=0.005
+    )
+
+
+def test_enough_is_one_rule_for_the_plans_layout_and_any_other() -> None:
+    # one replica serving the peak many times over holds fewer than the 2 replicas the plan keeps for availability:
+    # the plan's layout was "short of the plan's 2 replicas" while another layout's one replica was "enough"
+    words = _said("serve llama 3.1 8b on H100, 0.5 rps, we have 1 H100")
+    assert ("Your 1 x H100-SXM holds 1 replica of the plan's TP=1 layout: within the targets it serves up to 18.5 "
+            "requests/s, enough for the planned peak of 0.75 requests/s with the plan's 25% safety margin, but as 1 "
+            "replica, fewer than the 2 the plan keeps for availability.") in words  # fmt: skip
+    words = _said("serve deepseek v3 on H200 on aws, 5 rps, 1000 in 300 out, we have 8 H200s")
+    assert re.search(r"Your 8 x H200-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=8 EP=8 "
+                     r"DP-attention=8 \(gpucast estimate --slo-capacity\), enough for the planned peak of 7.5 "
+                     r"requests/s with the plan's 25% safety margin, but as 1 replica, fewer than the 2 the plan keeps "
+                     r"for availability", words), words  # fmt: skip
+
+
+def test_the_rule_sizes_the_peak_as_the_planner_does() -> None:
+    from types import SimpleNamespace
+
+    from gpucast.chat.owned import replicas_needed
+
+    plan = SimpleNamespace(scaling=SimpleNamespace(peak_rps=15.0), inputs={"safety_margin": 0.25, "min_replicas": 2})
+    assert replicas_needed(plan, 5.0) == (4, 2)  # ceil(15 x 1.25 / 5) = ceil(3.75)
+    assert replicas_needed(plan, 18.75) == (1, 2)  # exactly the peak with its margin: one replica
+    assert replicas_needed(plan, 18.7) == (2, 2)
+
+
+def test_a_fleet_short_of_the_peak_is_laid_out_for_the_most_traffic_not_for_the_replica_floor() -> None:
+    # 4 H100s are short of the peak either way: 1 replica of TP=4 serves 2.6x the 2 replicas of TP=2 that would hold
+    # the plan's minimum of 2, and is the answer
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, we have 4 H100s")
+    assert re.search(r"Your 4 x H100-SXM hold 1 replica of the plan's TP=4 layout: within the targets they serve up to "
+                     r"[\d.]+ requests/s, short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
+    assert _capacity("llama-3.1-70b", "H100", 4, 4) > 2 * _capacity("llama-3.1-70b", "H100", 4, 2)

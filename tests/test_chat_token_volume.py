@@ -34,6 +34,23 @@ SECTIONS = ("gpu_resources", "throughput", "scaling", "cost")
         ("we serve 10k tokens per second", {"total_tokens_per_s": 10e3}),
         ("5k output tokens/s", {"output_tokens_per_s": 5e3}),
         ("500 tokens per second in total", {"total_tokens_per_s": 500.0}),
+        # read by nothing before: "MM" (finance's million), tokens per day / hour / second as dashboards abbreviate
+        # them, Anthropic's input/output rate limits, "MTok" as price sheets write it, "daily tokens"
+        ("about 50mm tokens a day", {"total_tokens_per_s": 50e6 / 86_400}),
+        ("2m tpd", {"total_tokens_per_s": 2e6 / 86_400}),
+        ("300k tph", {"total_tokens_per_s": 300e3 / 3600}),
+        ("5k tps", {"total_tokens_per_s": 5e3}),
+        ("400k itpm and 80k otpm", {"total_tokens_per_s": 480e3 / 60}),
+        ("80k otpm", {"output_tokens_per_s": 80e3 / 60}),
+        ("5 mtok a day", {"total_tokens_per_s": 5e6 / 86_400}),
+        ("40m daily tokens", {"total_tokens_per_s": 40e6 / 86_400}),  # was 40M requests a day (463 requests/s)
+        ("40m tokens of traffic per day", {"total_tokens_per_s": 40e6 / 86_400}),
+        ("half a billion tokens a month", {"total_tokens_per_s": 0.5e9 / (86_400 * 30.4375)}),
+        # the sides said after the volume or before it: the 2M was a 2,000,000-token answer, the 20M both sides
+        ("20m tokens a day in and 2m out", {"total_tokens_per_s": 22e6 / 86_400}),
+        ("in: 20m tokens/day, out: 2m tokens/day", {"total_tokens_per_s": 22e6 / 86_400}),
+        ("out: 2m tokens/day", {"output_tokens_per_s": 2e6 / 86_400}),
+        ("10b tokens per quarter", {"total_tokens_per_s": 10e9 / (86_400 * 365.25 / 4)}),
     ],
 )
 def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[str, float]) -> None:
@@ -46,6 +63,7 @@ def test_volumes_are_read_and_are_no_rate_or_length(text: str, expected: dict[st
 def test_a_speed_per_second_stays_a_latency_target_and_a_stated_rate_wins() -> None:
     assert extract("50 tokens per second per user") == {"itl_ms": 20.0}
     assert extract("50 tokens per second") == {} and extract("decode speed of 2000 tok/s") == {"itl_ms": 0.5}
+    assert extract("500 tps") == {} and extract("each user wants 30 tps") == {"itl_ms": pytest.approx(1000 / 30)}
     both = extract("20 rps and 50m tokens a day")
     assert both["rps"] == 20.0 and "total_tokens_per_s" not in both
     assert any("token volume" in reason for reason in both["_unsure"])
@@ -74,3 +92,13 @@ def test_a_daily_token_volume_is_planned_as_the_cli_plans_its_rate(tmp_path) -> 
                    "--input-tokens", "2000", "--output-tokens", "500")  # fmt: skip
     for section in SECTIONS:
         assert plan[section] == cli[section], section
+
+
+def test_an_abbreviated_volume_is_planned_through_the_conversation(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    script = ["serve llama 3.1 8b on H100 on aws, 2M TPD", "", "1000 in 300 out", "", "yes", f"json {out}", "done"]
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "2M tokens a day, prompts + answers, / 1,300 tokens per request" in result.stdout
+    plan = json.loads(out.read_text())
+    assert plan["inputs"]["requests_per_second"] == pytest.approx(2e6 / 86_400 / 1300, rel=1e-4)  # 6 decimals

@@ -218,17 +218,23 @@ def find_gpus(text: str) -> list[str]:
     return found
 
 
-# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count
-_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x"))
+# words before a bare GPU number that make it a GPU ("my 4090", "on a 3090", "2x 3090s"): alone, "4090" may be a count;
+# so does a small count before it ("we have one 4090" is "1 4090" once number words are digits: no GPU was read)
+_GPU_NUMBER_LEAD = frozenset(("rtx", "geforce", "my", "our", "a", "an", "one", "single", "two", "dual", "on", "x",
+                              "couple", "pair", "of"))  # fmt: skip
+_COUNT_LEAD = re.compile(r"\d{1,3}x?")  # "1 4090", "8 4090s", "4x 3090" (a GPU count, not "2000 4090")
 
 
 def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
+    memory = _memory_first(words, i, index)
+    if memory is not None:
+        return memory
     first = re.sub(r"^\d+\s*x", "", words[i], flags=re.IGNORECASE)  # "8xH100"
     if not first:
         return None
     if re.fullmatch(r"\d+s?", first, re.IGNORECASE):  # "4090", "3090s": a GPU only after a word that makes it one
         lead = words[i - 1].lower() if i else ""
-        if not (lead in _GPU_NUMBER_LEAD or re.fullmatch(r"\d+x", lead) or first != words[i]):
+        if not (lead in _GPU_NUMBER_LEAD or _COUNT_LEAD.fullmatch(lead) or first != words[i]):
             return None
         key = loader.normalize_name(first.rstrip("sS"))
         return (index[key], 1) if key in index and (lead in ("rtx", "geforce") or _desk_gpu(index[key])) else None
@@ -243,6 +249,23 @@ def _gpu_at(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] 
     if first.lower() in ("rtx", "geforce", "nvidia", "amd", "instinct") and i + 1 < len(words):
         inner = _gpu_at(words, i + 1, index)
         return (inner[0], inner[1] + 1) if inner else None
+    return None
+
+
+def _memory_first(words: list[str], i: int, index: dict[str, str]) -> tuple[str, int] | None:
+    """ "80GB A100s", "80 GB H100": the memory said before the GPU, as the catalog names it after ("A100 80GB"); the
+    memory was skipped and "2 80gb a100s" read as the 40 GB A100."""
+    size = re.fullmatch(r"(\d+)gb", words[i], re.IGNORECASE)
+    used = 1
+    if size is None and i + 1 < len(words) and words[i].isdigit() and words[i + 1].lower() == "gb":
+        size, used = re.fullmatch(r"(\d+)", words[i]), 2
+    if size is None or i + used >= len(words):
+        return None
+    name = words[i + used]
+    for variant in (name, re.sub(r"s$", "", name, flags=re.IGNORECASE)):
+        key = loader.normalize_name(f"{variant} {size[1]}gb")
+        if key in index:
+            return index[key], used + 1
     return None
 
 

@@ -32,7 +32,13 @@ KEEP = frozenset((
     "time", "conversation", "generate", "generates", "generating", "timeout", "tools", "steadily", "triples", "doubles", "doubled", "tripled", "under", "underneath", "firsts",
     "with", "without", "write", "thanks", "thank", "these", "those", "there", "their", "tasks", "mostly", "more",
 ))  # fmt: skip
-RATE_WORDS = {"daily": "per day", "hourly": "per hour", "weekly": "per week", "monthly": "per month"}
+RATE_WORDS = {
+    "daily": "per day",
+    "hourly": "per hour",
+    "weekly": "per week",
+    "monthly": "per month",
+    "quarterly": "per quarter",
+}
 _VAGUE = {"a couple of": "2", "a couple": "2", "a few": "3"}
 
 
@@ -54,8 +60,14 @@ def normalize(text: str) -> tuple[str, list[str]]:
     text = re.sub(r"(?i)\b(within|under|below|less than|at most|no more than|about|around|max(?:imum)?)\s+"
                   r"(?:a|an|one)\s+(second|sec|minute|min|millisecond)\b", r"\1 1 \2", text)  # fmt: skip
     text = re.sub(r"(?i)\bsub[- ]?(second|sec)\b", r"under 1 \1", text)  # "sub-second"
-    text = re.sub(r"(?i)(?<=[a-z0-9])(\s+)(daily|hourly|weekly|monthly)\b(?!\s+(?:active\s+)?(?:users?|customers?|people))",
-                  lambda m: m[1] + RATE_WORDS[m[2].lower()], text)  # fmt: skip  # "5000 daily active users" stays
+    text = re.sub(
+        r"(?i)\bsub[- ]?(?=\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?)\b)", "under ", text
+    )  # "sub-200ms"
+    # "5000 daily active users" stays, and "40M daily tokens" (token_volume reads it: "40M per day tokens" was 40M
+    # requests a day, 463 requests/s)
+    text = re.sub(r"(?i)(?<=[a-z0-9])(\s+)(daily|hourly|weekly|monthly|quarterly)\b(?!\s+(?:active\s+)?(?:users?|customers?|people))"
+                  r"(?!\s+(?:(?:output|generated|completion|answer|response|input|prompt)\s+)?(?:tokens?|toks?)\b)",
+                  lambda m: m[1] + RATE_WORDS[m[2].lower()], text)  # fmt: skip
     for vague, number in _VAGUE.items():
         pattern = rf"(?i)\b{vague}\b(?=\s+(?:of\s+)?[a-z0-9])"
         if re.search(pattern, text):

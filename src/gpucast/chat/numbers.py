@@ -20,8 +20,11 @@ LARGE = ("million", "billion")  # kept as words: the number pattern reads them a
 
 # A number as typed: "1,200", "1.5", "20"; then an optional multiplier ("k", "thousand", "M", "million", "b").
 NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-# "t" only before tokens ("1T tokens" of pre-training data): "50 t/s" is no 50 trillion
-MULT = r"(?:k|thousand|mn|mil|millions?|m|bn|billions?|b|tn|trillions?|t(?=\s*tok))(?![a-z])"
+# "t" only before tokens ("1T tokens" of pre-training data): "50 t/s" is no 50 trillion; "MM" is a million as finance
+# writes it ("50MM tokens a day"); a multiplier may touch "tok" ("5 MTok a day", as API price sheets count tokens)
+MULT = (
+    r"(?:k|thousand|mm|mn|mil|millions?|m|bn|billions?|b|tn|trillions?|t(?=\s*tok))(?:(?![a-z])|(?=toks?\b|tokens?\b))"
+)
 NUMBER = rf"(?P<num>{NUM})\s*(?P<mult>{MULT})?"
 
 
@@ -30,7 +33,7 @@ def numbered(name: str) -> str:
     return NUMBER.replace("(?P<num>", f"(?P<num{name}>").replace("(?P<mult>", f"(?P<mult{name}>")
 
 
-_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "mil": 1e6, "million": 1e6, "millions": 1e6,
                 "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "tn": 1e12, "trillion": 1e12,
                 "trillions": 1e12}  # fmt: skip
 
@@ -137,12 +140,19 @@ SECONDS = {"ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "msec": 0.0
            "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
            "m": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "d": 86400.0,
            "day": 86400.0, "days": 86400.0, "week": 604800.0, "weeks": 604800.0, "w": 604800.0,
-           "month": 2_629_800.0, "months": 2_629_800.0, "mo": 2_629_800.0}  # fmt: skip
+           "month": 2_629_800.0, "months": 2_629_800.0, "mo": 2_629_800.0, "quarter": 7_889_400.0,
+           "quarters": 7_889_400.0}  # fmt: skip
 TIME_UNIT = (r"(?:milliseconds?|msec|ms|seconds?|secs?|s|minutes?|mins?|min|m|hours?|hrs?|hr|h|days?|d|weeks?|w|"
-             r"months?|mo)(?![a-z])")  # fmt: skip
+             r"months?|mo|quarters?)(?![a-z])")  # fmt: skip
 # "per", "a", "each", "/" between a count and its period ("20 requests per minute", "50M tokens a day")
 PER = r"(?:\s*/\s*|\s+(?:per|a|an|each|every|in\s+a|in\s+an)\s+)"
-PERIODS = {"daily": "day", "hourly": "hour", "weekly": "week", "monthly": "month"}  # "3M requests daily"
+PERIODS = {
+    "daily": "day",
+    "hourly": "hour",
+    "weekly": "week",
+    "monthly": "month",
+    "quarterly": "quarter",
+}  # "3M requests daily"
 
 
 def seconds_in(unit: str) -> float:

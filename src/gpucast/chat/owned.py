@@ -1,13 +1,22 @@
 """The GPUs the user already has ("we have 8 H100s running Llama 3.1 8B: how much can they serve?"), against the
 serving plan: how much traffic they serve within the targets, laid out as the plan's replicas (the plan's capacity
-per replica) or, where another tensor-parallel size serves more on that many GPUs, as that one (``gpucast estimate
---slo-capacity`` with that layout). Before 2026-12-08 the count was dropped without a word and only the plan's own
-fleet was printed.
+per replica) or, where another layout serves more on that many GPUs, as that one (``gpucast estimate
+--slo-capacity`` with that layout). The layouts tried are those the planner searches for the model on that GPU
+(``core.search.parallel_options``): tensor parallelism, pipelining at a full node, and for a mixture-of-experts
+model expert parallelism alone and with attention data parallelism (``--ep`` / ``--dp-attention``), which the
+answer searched none of before 2026-12-08 (DeepSeek-V3 on 16 H200s: 2 replicas of TP=8 serve 29.7 requests/s of
+1,000 in / 300 out within 2 s, 2 of TP=8 EP=8 DP-attention=8 serve 51.6). Before 2026-12-08 the count was dropped
+without a word and only the plan's own fleet was printed.
 
 Why not the plan's layout alone: the plan picks the cheapest layout for the traffic asked, not the one that gets the
 most out of a fixed fleet. Llama-3.1-70B on 8 H100s was answered as 4 replicas of the plan's TP=2 (6.13 requests/s)
 while 2 replicas of TP=4 serve 15.9; 3 H100s were "too few for one replica" of the plan's TP=4 while one TP=2 replica
 fits; and "we have 8 A100s" beside a plan on H100s was answered as 8 H100s.
+
+Whether the fleet is enough is one rule for the plan's layout and any other (:func:`_verdict`): it holds the
+replicas the planner sizes for the peak with that layout's capacity per replica (``core.fleet.replicas_at_slo`` at
+the plan's safety margin), and the plan's minimum replicas (kept for availability) or it is said to fall short of
+that minimum.
 """
 
 from __future__ import annotations
@@ -15,10 +24,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..catalog import loader
+from ..core.fleet import replicas_at_slo
 from ..core.layout import Layout
+from ..core.search import parallel_options
 from ..errors import GpucastError
+from ..inputs.types import ModelConfig
 from ..planning.estimate import EstimateRequest, EstimateResult, estimate
 from ..planning.estimate_request import plan_request_shape
+from ..planning.request import resolve_model_spec
 from ..wording import counted, rate
 from . import names
 from .values import Values
@@ -38,7 +52,7 @@ def owned_fleet_line(answers: Values, plan: Any) -> str:
         yours = f"Your {owned} x {kind} (not the plan's {plan_gpu})"
         if isinstance(best, str):
             return f"{yours}: {best}"
-        return f"{yours} serve up to {_served(best, owned)}, {_verdict(plan, best.requests_per_s)}."
+        return f"{yours} {_verb(owned, 'serve')} up to {_served(best, owned)}, {_verdict(plan, best)}."
     yours = (
         f"Your {owned} x {plan_gpu}"
         if answers.get("gpu")
@@ -52,26 +66,26 @@ def owned_fleet_line(answers: Values, plan: Any) -> str:
     # an agent plan's capacity counts its prefix cache, which `estimate` (one call of the mean prompt) does not: its
     # own layout's figure is not comparable with an estimate's, so no other layout is offered on the plan's GPU
     offered = _best_fleet(plan, plan_gpu, owned) if plan.agent is None else None
-    if isinstance(offered, EstimateResult) and offered.requests_per_s > _as_estimated(plan, replicas) * BETTER:
+    if isinstance(offered, EstimateResult) and _rank(plan, offered.replicas, offered.requests_per_s) > _rank(
+        plan, replicas, _as_estimated(plan, replicas) * BETTER
+    ):
         theirs = (f"the plan's {layout.label()} layout would hold {counted(replicas, 'replica')} serving "
                   f"{rate(capacity)}" if replicas else f"one replica of the plan's {layout.label()} needs {per_replica}")  # fmt: skip
-        return f"{yours} serve up to {_served(offered, owned)}, {_verdict(plan, offered.requests_per_s)}; {theirs}."
+        return f"{yours} {_verb(owned, 'serve')} up to {_served(offered, owned)}, {_verdict(plan, offered)}; {theirs}."
     if replicas == 0:
         return (f"{yours}: one replica of this plan needs {per_replica} ({layout.label()}), more than you have; "
                 "a smaller or quantized model, or more GPUs, would fit.")  # fmt: skip
     spare = owned - replicas * per_replica
     left = f" ({counted(spare, 'GPU')} left over)" if spare else ""
-    needed = int(res.max_replicas)
-    peak = rate(plan.scaling.peak_rps)
-    verdict = (
-        f"enough for the plan's {counted(needed, 'replica')} at the planned peak of {peak} requests/s with its headroom"
-        if replicas >= needed
-        else f"short of the {counted(needed, 'replica')} the plan sizes for the planned peak of {peak} requests/s "
-        "with its headroom"
-    )
-    return (f"{yours} hold {counted(replicas, 'replica')} of the plan's {layout.label()} layout{left}: within the "
-            f"targets they serve up to {rate(capacity)} requests/s ({rate(thr.rps_per_replica)} each), "
-            f"{verdict}.")  # fmt: skip
+    return (f"{yours} {_verb(owned, 'hold')} {counted(replicas, 'replica')} of the plan's {layout.label()} layout{left}: "
+            f"within the targets {'it serves' if owned == 1 else 'they serve'} up to {rate(capacity)} requests/s"
+            f"{f' ({rate(thr.rps_per_replica)} each)' if replicas > 1 else ''}, "
+            f"{_verdict(plan, (layout, replicas, capacity))}.")  # fmt: skip
+
+
+def _verb(owned: int, verb: str) -> str:
+    """ "serves" for one GPU, "serve" for more ("Your 1 x GeForce RTX 4090 serve up to ..." read wrong)."""
+    return verb + "s" if owned == 1 else verb
 
 
 def _as_estimated(plan: Any, replicas: int) -> float:
@@ -82,52 +96,108 @@ def _as_estimated(plan: Any, replicas: int) -> float:
         return 0.0
     try:
         return estimate(_request(plan, res.recommended_gpu_type, replicas * int(res.min_gpus_per_replica),
-                                 int(res.tensor_parallel), int(res.pipeline_parallel), int(res.expert_parallel),
-                                 int(res.attention_data_parallel))).requests_per_s  # fmt: skip
+                                 Layout(int(res.tensor_parallel), int(res.pipeline_parallel), int(res.expert_parallel),
+                                        int(res.attention_data_parallel)))).requests_per_s  # fmt: skip
     except GpucastError:
         return float(replicas * plan.throughput.rps_per_replica)
 
 
+def _layout_of(best: EstimateResult) -> Layout:
+    return Layout(best.tp, best.pp, best.ep, best.attention_dp)
+
+
 def _served(best: EstimateResult, owned: int) -> str:
     """ "1.53 requests/s within the targets as 1 replica of TP=2, 1 GPU left over (gpucast estimate ...)"."""
-    left = owned - best.replicas * best.tp * best.pp
+    layout = _layout_of(best)
+    left = owned - best.replicas * layout.gpus
     spare = f", {counted(left, 'GPU')} left over" if left else ""
-    layout = Layout(best.tp, best.pp, best.ep, best.attention_dp).label()
     return (f"{rate(best.requests_per_s)} requests/s within the targets as {counted(best.replicas, 'replica')} of "
-            f"{layout}{spare} (gpucast estimate --slo-capacity)")  # fmt: skip
+            f"{layout.label()}{spare} (gpucast estimate --slo-capacity)")  # fmt: skip
 
 
-def _verdict(plan: Any, capacity: float) -> str:
-    """Whether ``capacity`` covers the plan's peak with the plan's safety margin (its rule for the SLO capacity)."""
+def replicas_needed(plan: Any, per_replica: float) -> tuple[int, int]:
+    """(replicas the plan's peak takes, replicas the plan keeps at least) with a layout serving ``per_replica``
+    requests/s within the targets: ceil(peak x (1 + safety margin) / per_replica) (``core.fleet.replicas_at_slo``,
+    the planner's rule at peak) and the plan's minimum replicas (kept for availability). For the plan's own layout
+    the larger is its maximum replicas, except where the planner's average-load utilization rule sizes more (a flat
+    load on loose targets): that rule keeps an autoscaled fleet's GPUs below a busy share, not the peak within the
+    targets."""
     peak, margin = float(plan.scaling.peak_rps), float(plan.inputs.get("safety_margin") or 0.0)
-    enough = "enough for" if capacity >= peak * (1.0 + margin) * (1 - 1e-9) else "short of"
-    return f"{enough} the planned peak of {rate(peak)} requests/s with the plan's {margin:.0%} safety margin"
+    at_peak = replicas_at_slo(peak, per_replica, margin) if per_replica > 0 else 1 << 30
+    return at_peak, int(plan.inputs.get("min_replicas") or 1)
+
+
+def _rank(plan: Any, replicas: int, capacity: float) -> tuple[bool, bool, float]:
+    """How a fleet ranks for the owned GPUs: enough for the peak first, then (of those) holding the plan's minimum
+    replicas, then the most traffic: one TP=8 replica serving the most is not preferred to two TP=4 that are enough
+    and kept as the plan keeps replicas; a fleet short of the peak either way serves the most it can."""
+    if replicas == 0:
+        return False, False, 0.0
+    at_peak, floor = replicas_needed(plan, capacity / replicas)
+    return replicas >= at_peak, replicas >= max(at_peak, floor), capacity  # short of the peak: the most traffic
+
+
+def _verdict(plan: Any, fleet: EstimateResult | tuple[Layout, int, float]) -> str:
+    """Whether a fleet (an estimate of another layout, or the plan's layout as (layout, replicas, requests/s)) is
+    enough for the plan's peak: one rule for both (:func:`replicas_needed`). Before 2026-12-08 the plan's layout was
+    compared with the plan's maximum replicas and another layout's capacity with the peak and margin alone, so one
+    TP=8 replica was "enough" beside a plan that keeps at least 2."""
+    layout, replicas, capacity = (
+        (_layout_of(fleet), fleet.replicas, fleet.requests_per_s) if isinstance(fleet, EstimateResult) else fleet
+    )
+    at_peak, floor = replicas_needed(plan, capacity / replicas) if replicas else (1 << 30, 1)
+    peak, margin = rate(float(plan.scaling.peak_rps)), float(plan.inputs.get("safety_margin") or 0.0)
+    target = f"the planned peak of {peak} requests/s with the plan's {margin:.0%} safety margin"
+    if replicas < at_peak:
+        return f"short of {target}, which takes {counted(at_peak, 'replica')} of {layout.label()}"
+    if replicas < floor:
+        return (f"enough for {target}, but as {counted(replicas, 'replica')}, fewer than the {floor} the plan keeps "
+                "for availability")  # fmt: skip
+    needed = max(at_peak, floor)
+    why = " (the plan's minimum, kept for availability)" if at_peak < floor else ""
+    return f"enough for {target}, which takes {counted(needed, 'replica')} of {layout.label()}{why}"
+
+
+def _layouts(plan: Any, gpu: str, owned: int) -> list[Layout]:
+    """The layouts the planner searches for the plan's model on ``gpu`` (``core.search.parallel_options``: TP, PP at
+    a full node, and a MoE model's EP and EP + DP-attention), the plan's own among them, that fit in ``owned``
+    GPUs. A model the catalog cannot resolve (a bare size) gets the power-of-two TPs."""
+    res = plan.gpu_resources
+    own = Layout(int(res.tensor_parallel), int(res.pipeline_parallel), int(res.expert_parallel),
+                 int(res.attention_data_parallel))  # fmt: skip
+    try:
+        spec, _ = resolve_model_spec(ModelConfig(model_name=str(plan.model.get("id") or plan.inputs["model"])))
+        options = parallel_options(spec, loader.resolve_gpu(gpu))
+    except GpucastError:
+        options = [Layout(2**power) for power in range(8)]
+    mine = [own] if gpu == res.recommended_gpu_type else []
+    return [layout for layout in dict.fromkeys([*options, *mine]) if layout.gpus <= owned]
 
 
 def _best_fleet(plan: Any, gpu: str, owned: int) -> EstimateResult | str:
-    """The layout serving the most within the plan's targets on ``owned`` GPUs of ``gpu``: each power-of-two TP (at
-    the plan's PP as well where it pipelines), as many whole replicas as fit (``estimate`` needs the count to
-    divide). The reason none does where none does (the model does not fit, or no load meets the targets)."""
+    """The layout serving the most within the plan's targets on ``owned`` GPUs of ``gpu`` (:func:`_layouts`), as
+    many whole replicas as fit (``estimate`` needs the count to divide), a fleet enough for the plan first
+    (:func:`_rank`). The reason none does where none does (the
+    model does not fit, or no load meets the targets)."""
     best: EstimateResult | None = None
     reason = f"the plan's model does not fit on {owned} of them"
-    for pp in dict.fromkeys((1, int(plan.gpu_resources.pipeline_parallel))):
-        tp = 1
-        while tp * pp <= owned:
-            try:
-                found = estimate(_request(plan, gpu, owned // (tp * pp) * tp * pp, tp, pp))
-            except GpucastError as error:
-                if "no load meets the SLOs" in str(error):
-                    reason = "no load meets the targets on them, even a request alone"
-            else:
-                if best is None or found.requests_per_s > best.requests_per_s * (1 + 1e-6):
-                    best = found
-            tp *= 2
+    for layout in _layouts(plan, gpu, owned):
+        try:
+            found = estimate(_request(plan, gpu, owned // layout.gpus * layout.gpus, layout))
+        except GpucastError as error:
+            if "no load meets the SLOs" in str(error):
+                reason = "no load meets the targets on them, even a request alone"
+        else:
+            if best is None or _rank(plan, found.replicas, found.requests_per_s) > _rank(
+                plan, best.replicas, best.requests_per_s * (1 + 1e-6)
+            ):
+                best = found
     return best if best is not None else reason
 
 
-def _request(plan: Any, gpu: str, num_gpus: int, tp: int, pp: int, ep: int = 1, dp: int = 1) -> EstimateRequest:
+def _request(plan: Any, gpu: str, num_gpus: int, layout: Layout) -> EstimateRequest:
     """``gpucast estimate --slo-capacity`` of the plan's model, precisions, engine, context window, request shape
-    and targets on ``num_gpus`` of ``gpu`` at TP ``tp`` x PP ``pp`` (an agent plan: one call of its mean prompt,
+    and targets on ``num_gpus`` of ``gpu`` at ``layout`` (``--tp/--pp/--ep/--dp-attention``; an agent plan: one call of its mean prompt,
     the cached part served from the prefix cache, as ``export estimate`` re-states it)."""
     inputs = plan.inputs
     # the plan's own numbers, unrounded (to_dict rounds to 6 decimals); a profile's means replace the lengths
@@ -135,7 +205,7 @@ def _request(plan: Any, gpu: str, num_gpus: int, tp: int, pp: int, ep: int = 1, 
     agent = dataclasses.asdict(plan.agent) if plan.agent is not None else None
     shape = {"input_tokens": None, "output_tokens": None, **plan_request_shape({"inputs": inputs, "agent": agent})}
     return EstimateRequest(
-        gpu=gpu, num_gpus=num_gpus, tp=tp, pp=pp, ep=ep, attention_dp=dp, model=str(plan.model.get("id") or inputs["model"]),
+        gpu=gpu, num_gpus=num_gpus, tp=layout.tp, pp=layout.pp, ep=layout.ep, attention_dp=layout.attention_dp, model=str(plan.model.get("id") or inputs["model"]),
         precision=inputs["precision"], kv_precision=inputs["kv_precision"], engine=inputs["engine"],
         engine_version=inputs.get("engine_version"), max_model_len=int(inputs["context_window"]),
         max_num_seqs=inputs.get("max_num_seqs"), load="slo-capacity", ttft_slo_ms=inputs["ttft_slo_ms"],

@@ -198,7 +198,9 @@ def _rates(low: str) -> Values:
             out[UNSURE] = [*out.get(UNSURE, []), f"you gave two {'peak ' if key == 'peak_rps' else ''}rates "
                                                   f"({shown} requests/s); I used {out[key]:g}"]  # fmt: skip
     if "rps" not in out and "peak_rps" in out:  # "15 qps at peak, 5 on average": the unit is the peak's
-        average = re.search(rf"{_N}\s*(?:rps|qps|req/s)?\s*(?:on average|average|avg)\b", low) or re.search(
+        # "150 rps at peak, 50 normally" (read by nothing before 2026-12-08)
+        usual = r"on average|average|avg|normally|usually|typically|otherwise|off[- ]peak|the rest of the (?:day|time)"
+        average = re.search(rf"{_N}\s*(?:rps|qps|req/s)?\s*(?:{usual})\b", low) or re.search(
             rf"(?:on average|average|avg)\s*(?:of|is|=|:|~|about|around)?\s*{_N}(?!\s*(?:tokens?|ms|s\b|sec|x\b|times))",
             low,
         )
@@ -216,8 +218,14 @@ def _rates(low: str) -> Values:
     peak = peak or re.search(r"(\d+(?:\.\d+)?)\s*(?:x|×|times)\s+(?:at|in|during|the)?\s*(?:peaks?|busy|bursts?)", low)
     if peak:
         out["peak_multiplier"] = float(peak.group(1))
+    elif (daily := users.daily_peak(low)) is not None:  # "traffic doubles at lunch"
+        out["peak_multiplier"] = daily
     bare_form = rf"\bpeaks?\s*(?:of|is|=|:|at|~|around|about|maybe)?\s*{_N}(?!\s*(?:x|×|times|%|[a-z/]))"
-    if "rps" in out and not {"peak_rps", "peak_multiplier"} & set(out) and (bare_peak := re.search(bare_form, low)):
+    # "3 req/s avg, 10 at peak": the peak after its number (read by nothing before 2026-12-08)
+    after = rf"(?<![\w.]){_N}\s+(?:at|in|during)\s+(?:the\s+)?(?:peak|busiest\s+hour)\b(?!\s*(?:hours?|times))"
+    if not {"peak_rps", "peak_multiplier"} & set(out) and (
+        ("rps" in out and (bare_peak := re.search(bare_form, low))) or (bare_peak := re.search(after, low))
+    ):  # "..., sorry, 60 at peak": a correction's part holds no average, but says the peak all the same
         out["peak_rps"] = _num(bare_peak)  # "requests per second 20, peak 60": dropped before; its unit is a guess
         out[UNSURE] = [*out.get(UNSURE, []), f"I read {bare_peak[0]!r} as a peak of {_num(bare_peak):g} requests/s"]
     if not {"rps", "peak_rps"} & set(out):  # "50M tokens a day": a request rate once the request shape is known

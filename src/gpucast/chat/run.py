@@ -24,7 +24,7 @@ from .owned import owned_fleet_line
 from .session import WELCOME, Channel, Quit, Session
 
 NEXT_PROMPT = ("\nWhat next? 'save' (to the plan history), 'json [FILE]', 'markdown [FILE]', 'compare' (every GPU and "
-               "cloud), a change to plan again, or 'done'\n  [done] > ")  # fmt: skip
+               "cloud), a change to plan again, 'back' (undo the last answer), or 'done'\n  [done] > ")  # fmt: skip
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -158,8 +158,12 @@ def _show_next_steps(session: Session, outcome: compute.Outcome, args: argparse.
                 _export(session, outcome, target or f"gpucast-{outcome.command}-plan.md", markdown=True)
             elif action == "compare":
                 _compare_options(session, outcome)
+            elif action in ("back", "undo") and target is None:  # the last change (or answer) undone, planned again
+                if session.back():
+                    session.answers.pop("confirm", None)
+                    return True
             elif action in ("help", "why", "?"):
-                session.say("Type one of: save, json [FILE], markdown [FILE], compare, done.")
+                session.say("Type one of: save, json [FILE], markdown [FILE], compare, back, done.")
             elif _changed(session, (reply or "").strip()):
                 return True
             else:

@@ -72,7 +72,9 @@ def deployment(low: str) -> dict[str, Any]:
     if window:
         count = stated_count(number_value(window["num"], window["mult"]))  # "context length 0": refused, with why
         out["context_window"] = binary_k(count, window["mult"])  # "32k context" is max_model_len 32,768
-    if re.search(r"\b(?:no|not|never|without|avoid|don'?t want)\b[^.,;]{0,20}\b(?:spot|preemptible)\b", low):
+    # "we can't use spot" was read as spot pricing
+    negation = r"\b(?:no|not|never|without|avoid|don'?t|can'?t|cannot|won'?t|shouldn'?t|mustn'?t)\b"
+    if re.search(rf"{negation}[^.,;]{{0,20}}\b(?:spot|preemptible)\b", low):
         out["pricing"] = "on-demand"
     elif re.search(r"\b(?:spot|preemptible)\b", low):
         out["pricing"] = "spot"

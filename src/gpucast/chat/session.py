@@ -2,8 +2,11 @@
 ``back``/``help``/``why``/``skip``/``summary``/``quit``, and never lose an answer.
 
 Answers live in one dict (``Session.answers``); a question is asked only while its answer is
-missing, so a message that answers several questions skips them all. ``back`` removes the last
-asked question's answer and shows it as that question's default, so Enter restores it.
+missing, so a message that answers several questions skips them all. ``back`` undoes the last
+answer: every value it stated goes (and a value it replaced comes back), and where it answered its
+question that question is asked again with the answer as its default, so Enter restores it.
+Before 2026-12-08 ``back`` removed only the asked question's own keys: "we have 8 H100s" or
+"50M tokens a day" said in an answer to another question stayed in the plan and the summary.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import agent, llm, token_volume
+from . import llm
 from .errors import AnswerError
 from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
@@ -21,7 +24,7 @@ from .summary import describe, summary_lines
 from .values import LEFT_OUT, UNSURE, Values
 
 COMMANDS_HELP = """Commands you can type at any question:
-  back     go to the previous question (its answer becomes the default)
+  back     undo your last answer (all it said; the question it answered is asked again, that answer the default)
   why      what the question is for and how it changes the plan
   skip     accept the default (an empty answer does the same)
   summary  show what I have understood so far
@@ -30,11 +33,18 @@ COMMANDS_HELP = """Commands you can type at any question:
 You can answer several questions at once, e.g. "serve llama 3 70b on H100s on aws, 20 rps, 2k in 500 out"."""
 WELCOME = ("gpucast: let's plan GPU capacity. Answer in your own words; press Enter to accept the default in "
            "[brackets]; type 'help' for commands.")  # fmt: skip
-# the answers each question owns (removed together by ``back``)
-OWNED = {"model": ("model", "model_size"), "gpu": ("gpu", "cloud", "gpus"), "rps": ("rps", "peak_rps", *token_volume.KEYS.values()),
-         "peak": ("peak_multiplier", "peak_rps"),
-         "tokens": ("input_tokens", "output_tokens"), "latency": ("ttft_ms", "e2e_ms", "itl_ms", "slo_percentile"),
-         "agent_shape": agent.SHAPE_KEYS}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One applied answer, for ``back``: the answers and the left-out values before it, what it stated, and whether
+    it answered its question (that question is then asked again, the answer as its default)."""
+
+    key: str
+    before: Values
+    left_out: dict[str, str]
+    stated: Values
+    answered: bool
 
 
 class Quit(Exception):
@@ -80,11 +90,11 @@ class Channel:
 
 @dataclass
 class Session:
-    """The answers so far, the questions asked (for ``back``) and the question count."""
+    """The answers so far, the answers applied one by one (for ``back``) and the question count."""
 
     channel: Channel
     answers: Values = field(default_factory=dict)
-    asked: list[str] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
     previous: dict[str, Values] = field(default_factory=dict)
     questions_asked: int = 0
     # a replayed answer refused and not yet replaced ({question key: (answer, why)}): when the replay ends there, the
@@ -163,6 +173,7 @@ class Session:
             self.answer(question, text)
 
     def answer(self, question: Question, text: str) -> None:
+        left_before = dict(self.left_out)
         try:
             values = interpret(question, text, self.answers)
         except AnswerError as error:
@@ -184,7 +195,7 @@ class Session:
                      "or 'back'.")  # fmt: skip
             values.pop("confirm")
             self.refused["confirm"] = (text, "the plan was declined and no change followed")
-        self.apply(question, values)
+        self.apply(question, values, left_before=left_before)
 
     def confirm_reading(self, question: Question, values: Values, reasons: list[str], text: str = "") -> bool:
         """Echo a reading that is a guess and use it only when the user agrees (Enter or 'yes'); 'no' asks the
@@ -225,7 +236,11 @@ class Session:
             values[UNSURE] = [*values.get(UNSURE, []), "the language model read it, not my rules"]
         return values
 
-    def apply(self, question: Question, values: Values, *, quiet: bool = False) -> None:
+    def apply(
+        self, question: Question, values: Values, *, quiet: bool = False, left_before: dict[str, str] | None = None
+    ) -> None:
+        before = {k: v for k, v in self.answers.items() if k != "confirm"}
+        left_before = dict(self.left_out) if left_before is None else left_before
         # the GPUs named for a comparison ("compare H100 vs A100 vs L40S", "which cloud is cheapest for H100s") are its
         # --gpus (one named GPU was dropped: every GPU was ranked); elsewhere the first is meant
         named = {**self.answers, **values}.get("intent") == "compare" and bool(values.get("gpus"))
@@ -245,8 +260,10 @@ class Session:
         # answered now, or a change made at the confirmation: an earlier refusal no longer stands
         if question.is_done(self.answers) or (question.key == "confirm" and set(values) - {"confirm"}):
             self.refused.pop(question.key, None)
-        if question.is_done(self.answers) and not was_done and question.key != "confirm":
-            self.asked.append(question.key)
+        answered = question.is_done(self.answers) and not was_done and question.key != "confirm"
+        if before != {k: v for k, v in self.answers.items() if k != "confirm"} or left_before != self.left_out:
+            stated = {k: v for k, v in values.items() if k != "confirm"}
+            self.turns.append(Turn(question.key, before, left_before, stated, answered))
         hidden = (
             ("confirm", "agent", "cloud") if self.answers.get("intent") == "compare" else ("confirm", "agent", "clouds")
         ) + (("gpu",) if "gpus" in values else ())
@@ -256,15 +273,26 @@ class Session:
         if not question.is_done(self.answers) and values and question.key != "confirm":
             self.say("Noted. I still need the answer to this question.")
 
-    def back(self) -> None:
-        if not self.asked:
+    def back(self) -> bool:
+        """Undo the last answer: the answers return to what they were before it (every value it stated goes, one it
+        replaced comes back). Where it answered its question, that question is asked again with the answer as its
+        default; else (a value given beside the question, "we have 8 H100s" at the rate question) the same question
+        is asked again and a second ``back`` goes further. False when there is nothing to undo."""
+        if not self.turns:
             self.say("There is no earlier question to go back to.")
-            return
-        key = self.asked.pop()
-        owned = OWNED.get(key, (key,))
-        self.previous[key] = {k: self.answers.pop(k) for k in owned if k in self.answers}
-        self.answers.pop("confirm", None)
-        self.say(f"Going back. (Enter keeps your previous answer: {describe(self.previous[key]) or 'none'}.)")
+            return False
+        turn = self.turns.pop()
+        self.answers.clear()
+        self.answers.update(turn.before)
+        self.left_out.clear()
+        self.left_out.update(turn.left_out)
+        said = describe(turn.stated, turn.before) or "none"
+        if turn.answered:
+            self.previous[turn.key] = turn.stated
+            self.say(f"Going back. (Enter keeps your previous answer: {said}.)")
+        else:
+            self.say(f"Going back: I dropped your last answer ({said}).")
+        return True
 
     def show_summary(self) -> None:
         self.say("\nHere is what I understood:")

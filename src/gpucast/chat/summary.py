@@ -171,4 +171,6 @@ def _not_used(answers: Values) -> list[str]:
            "compare": "a GPU comparison has no training data or traffic history",
            "forecast": "a forecast takes its load from the history and plans with `gpucast predict`'s defaults"}  # fmt: skip
     size = "; a size without a catalog model name gets no capacity timeline" if "model_size" in unused else ""
+    if "owned_gpus" in unused and effective(answers)["intent"] == "compare":  # it gave the history's reason alone
+        size += "; the GPUs you have are sized after a serving plan (goal 'serve'), not a comparison"
     return [f"Not used:  {describe(unused, answers)} ({why[effective(answers)['intent']]}{size})"]

@@ -85,11 +85,15 @@ def gpus_said(low: str) -> tuple[float, str | None] | None:
 
 # whole machines: "2 nodes of 8 H100s", "2 x 8 H100", "2 DGX H100s" (an NVIDIA DGX/HGX system holds 8 GPUs; the
 # GB200/GB300 racks are not such systems), "two H100 nodes" (8 each, said back as a guess)
-_HOSTS = r"(?:nodes?|servers?|machines?|boxes|hosts?|systems?)"
+_HOSTS = r"(?:nodes?|servers?|machines?|box(?:es)?|hosts?|systems?)"
 _PER_HOST = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?{_HOSTS}\s+(?:of|with|each with)\s+(?P<m>\d+)\s*(?:x\s*)?"
                        r"(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)")  # fmt: skip
 _TIMES = re.compile(r"(?<![\w.])(?P<n>\d+)\s*x\s*(?P<m>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)")
 _SYSTEM = re.compile(r"(?<![\w.])(?:(?P<n>\d+)\s*(?:x\s*)?|an?\s+)(?:nvidia\s+)?(?:dgx|hgx)[\s-]*(?P<what>[a-z]\d+\w*)")
+# one machine by its GPUs: "an 8xH100 node", "2 8xH100 nodes", "two 8-GPU H100 nodes" ("an 8xH100 node" was 64 GPUs,
+# read as 8 nodes of a guessed 8); "8xH100 nodes" without a node count is left to the guess below
+_NODE_OF = re.compile(rf"(?<![\w.])(?:(?P<k>\d+)\s+|(?P<one>an?)\s+)?(?P<n>\d+)\s*(?P<sep>x\s*|[- ]?gpus?\s+)"
+                      rf"(?P<what>[a-z][\w-]*)\s+(?P<host>{_HOSTS})\b")  # fmt: skip
 _HOST_GUESS = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*)\s+{_HOSTS}\b")
 SYSTEM_GPUS = 8  # GPUs in one DGX/HGX system (DGX A100/H100/H200/B200 datasheets: 8 GPUs each)
 
@@ -100,6 +104,10 @@ def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
     for form in (_PER_HOST, _TIMES):
         if (match := form.search(low)) is not None and (word := _gpu_word(match["what"])) is not None:
             return stated_count(float(match["n"]) * float(match["m"])), word[0], None
+    for node in _NODE_OF.finditer(low):
+        single = node["k"] is None and (node["one"] is not None or not node["host"].endswith(("s", "es")))
+        if (node["k"] is not None or single or "gpu" in node["sep"]) and (gpus := names.find_gpus(node["what"])):
+            return stated_count(float(int(node["k"] or 1) * int(node["n"]))), gpus[0], None
     system = _SYSTEM.search(low)
     if system is not None and not system["what"].startswith("gb") and (gpus := names.find_gpus(system["what"])):
         return stated_count(float(SYSTEM_GPUS * int(system["n"] or 1))), gpus[0], None
@@ -107,16 +115,32 @@ def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
         total = SYSTEM_GPUS * int(match["n"])
         why = f"{match[0]!r} read as {total} GPUs, {SYSTEM_GPUS} a node as in an HGX server: say the GPU count if not"
         return stated_count(float(total)), gpus[0], why
-    for said in re.finditer(r"(?<![\w.])(?P<n>\d+|a single|single|one)(?:\s*x\s*|\s+)(?P<what>[a-z][\w-]*(?:\s+[\w-]+)?)",
-                            low):  # fmt: skip
-        if (word := _gpu_word(said["what"])) is not None:
-            return stated_count(float(said["n"]) if said["n"].isdigit() else 1.0), word[0], None
+    for said in sorted((*_COUNTED.finditer(low), *_HAD.finditer(low)), key=lambda match: match.start("n")):
+        # "1 4090" (from "one 4090"): a bare GPU number is one only after its count
+        word = _gpu_word(said["what"]) if not said["what"][0].isdigit() else _gpu_word(said[0], bare=True)
+        if word is not None:
+            thousands = re.fullmatch(r"(\d+)k", said["n"])  # "we have 1k H100s"
+            count = (float(thousands[1]) * 1000 if thousands else float(said["n"]) if said["n"].isdigit()
+                     else 2.0 if re.search(r"couple|pair", said["n"]) else 1.0)  # fmt: skip
+            return stated_count(count), word[0], None
     return None
 
 
-def _gpu_word(what: str) -> tuple[str | None] | None:
-    """(the catalog GPU ``what`` starts with,) or (None,) for a plain "GPUs"/"cards"; None for neither."""
-    if re.match(r"gpus?\b|cards?\b", what):
+# a count before a GPU: "8 H100s", "8x H100", "a single L40S", "one 4090" (digits by then), "my 4090" (one desk card;
+# "my H100s" says no count); after a word of having, an article too ("we have an H100", "I've got a couple of A100s",
+# "we own a pair of H100s"), which elsewhere names the GPU to plan on ("on an H100"), not how many
+_WHAT = r"(?:\s*x\s*|\s+)(?P<what>[a-z\d][\w-]*(?:\s+[\w-]+)?)"
+_COUNTED = re.compile(rf"(?<![\w.])(?P<n>\d+k?|a single|single|\bmy(?=\s+(?:rtx\s+)?\d{{4}}\b(?!\s*s\b))){_WHAT}")
+_HAD = re.compile(
+    r"\b(?:have|has|got|own|owns|bought|rent|renting)\s+(?:(?:only|just)\s+)?"
+    rf"(?P<n>an?\s+(?:couple|pair)\s+of|couple\s+of|pair\s+of|an?)(?!\s+(?:single|few|lot)\b){_WHAT}"
+)
+
+
+def _gpu_word(what: str, *, bare: bool = False) -> tuple[str | None] | None:
+    """(the catalog GPU ``what`` starts with,) or (None,) for a plain "GPUs"/"cards"; None for neither. ``bare``:
+    ``what`` is a count and a GPU's bare number ("1 4090"), which the count makes a GPU."""
+    if not bare and re.match(r"gpus?\b|cards?\b", what):
         return (None,)
     gpus = names.find_gpus(what)
     return (gpus[0],) if gpus else None
@@ -128,7 +152,8 @@ def _training_fleet(low: str) -> Values:
     out: Values = {}
     if (count := gpu_count(low)) is not None:
         out["num_gpus"] = count
-    deadline = re.search(rf"(?:deadline|within|in under|in less than|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
+    # "... in 30 days" too (a bare "in" before a time: read by nothing before 2026-12-08)
+    deadline = re.search(rf"(?:deadline|within|in under|in less than|\bin|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
                          rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
                          r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip
     if deadline:

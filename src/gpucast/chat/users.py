@@ -61,8 +61,8 @@ _SERVING_TASK = (
     r"transcri\w*|answer\w*|serv(?:e|ing)|inference|batch (?:job|inference|processing)|process\w*)\b"
 )
 _TRAINING_WORDS = r"\b(?:train\w*|fine[- ]?tun\w*|q?lora|epochs?|pre-?train\w*|sft|dpo|rlhf)\b"
-_ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
-_BATCH = (numbered("i") + rf"\s*{_ITEMS}\b.*?"
+ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
+_BATCH = (numbered("i") + rf"\s*{ITEMS}\b.*?"
           r"\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
           rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
 
@@ -112,6 +112,21 @@ _MULTIPLES = {
 }  # not "2x": a peak
 
 
+# a time of day beside a multiple: the day's busiest hours over its average, not growth ("traffic doubles at lunch"
+# was a plan for +100% growth on top of the default 1.5x peak)
+_TIME_OF_DAY = (r"\b(?:at|around|during|in|over)\s+(?:the\s+)?(?:lunch(?:time)?|noon|midday|evenings?|mornings?|"
+                r"nights?|business hours|office hours|working hours|work hours|daytime|rush hours?|busiest hours?|"
+                r"peak(?: hours?| times?)?)\b")  # fmt: skip
+
+
+def daily_peak(low: str) -> float | None:
+    """The peak multiplier of a multiple said with a time of day ("traffic doubles at lunch": 2x), or None."""
+    multiple = re.search(r"\b(" + "|".join(_MULTIPLES) + r")\b[^.;,]{0,30}?" + _TIME_OF_DAY, low) or re.search(
+        _TIME_OF_DAY + r"[^.;,]{0,30}?\b(" + "|".join(_MULTIPLES) + r")\b", low
+    )
+    return 1.0 + _MULTIPLES[multiple[1]] / 100.0 if multiple else None
+
+
 def growth(low: str) -> tuple[float, list[str]] | None:
     """(growth in percent, doubts) stated in ``low``, or None."""
     for pattern in _GROWTH:
@@ -120,8 +135,8 @@ def growth(low: str) -> tuple[float, list[str]] | None:
     multiple = re.search(r"\b(?:traffic|load|usage|requests|users|demand)\b[^.;]{0,30}?\b(" + "|".join(_MULTIPLES)
                          + r")\b|\b(" + "|".join(_MULTIPLES) + r")\b[^.;]{0,20}?\b(?:traffic|load|usage|users)\b",
                          low)  # fmt: skip
-    if multiple is None or re.search(r"\b(?:peaks?|busiest|bursts?|spikes?)\b", multiple[0]):
-        return None  # "peak traffic doubles the average" is the peak multiplier's
+    if multiple is None or re.search(r"\b(?:peaks?|busiest|bursts?|spikes?)\b", multiple[0]) or daily_peak(low):
+        return None  # "peak traffic doubles the average", "traffic doubles at lunch": the peak multiplier's
     percent = _MULTIPLES[multiple[1] or multiple[2]]
     period = re.search(r"\b(?:every|each|per|in|within|over|by)\s+(?:the\s+next\s+)?(?:\d+\s*)?(?:months?|years?|"
                        r"quarters?|weeks?)\b", low)  # fmt: skip

@@ -66,6 +66,9 @@ VLLM_GRAPHS_IN_BUDGET_DATE = "2026-04-27"  # the 0.20.0 wheel's build date: a la
 VLLM_EXTENSIBLE_FROM = (0, 34, 0)  # CacheConfig.resolved_gpu_memory_utilization: unset -> 1.0, extensible KV cache
 VLLM_CURRENT = (0, 34, 0)  # the release a plan or a row that states none is read as (catalog/engine_flags.toml)
 VLLM_DEFAULT_FRACTION_0_20 = 0.92  # CacheConfig.gpu_memory_utilization default, 0.20.0-0.33
+# What SGLang's --enable-dp-attention does to chunked_prefill_size (sglang_rank_chunk), by first release
+SGLANG_DP_CHUNK_HALVED_FROM = (0, 3, 6)  # DP attention's first release: chunked_prefill_size // 2, dp_size = tp_size
+SGLANG_DP_CHUNK_DIVIDED_FROM = (0, 4, 4)  # 0.4.4.post1 on: chunked_prefill_size // dp_size (0.4.4 itself halved)
 
 
 def sglang_chunked_prefill_size(gpu_mem_mib: float, version: tuple[int, int, int] | None = None) -> int:
@@ -115,6 +118,49 @@ def step_budget_on(settings: MemorySettings, gpu: GPUSpec) -> MemorySettings:
     _, _, release = rule.partition("@")
     tokens = sglang_chunked_prefill_size(gpu.cuda_memory_bytes / MIB, parse_engine_version(release))
     return dataclasses.replace(settings, max_batched_tokens=tokens, step_budget_rule=None)
+
+
+def sglang_rank_chunk(chunk: int, attention_dp: int, version: tuple[int, int, int] | None = None) -> int:
+    """The prefill chunk each of SGLang's attention-DP ranks steps by when launched with ``--chunked-prefill-size
+    chunk`` (or its default) and ``--enable-dp-attention --dp attention_dp``, at ``version`` (None: the current
+    release), as each release's wheel on PyPI does it in ``ServerArgs`` after the default chunk is chosen:
+
+    - 0.3.6 (DP attention's first release) to 0.4.4: ``chunked_prefill_size // 2``, ``dp_size`` forced to
+      ``tp_size`` ("DP attention is enabled. The chunked prefill size is adjusted to ... to avoid MoE kernel
+      issues");
+    - 0.4.4.post1 on: ``chunked_prefill_size // dp_size`` (``_handle_data_parallelism``; from 0.5.20 the
+      ``arg_groups/parallel_hook.py`` hook, ``// attn_dp_size`` in 0.5.23). gpucast reads releases as
+      (major, minor, patch), so 0.4.4 is read with the division its post releases carry.
+
+    Each rank's scheduler (``PrefillAdder``: ``rem_chunk_tokens = chunked_prefill_size``) then cuts a prompt into
+    chunks of this size and prefills at most this many new tokens a step; ``max_prefill_tokens`` (16,384) is not
+    divided and, larger, does not bind. DeepSeek-V3 at TP8 with 8-way DP attention on an H200 (8,192-token
+    default): 1,024 tokens per rank, so an 8,000-token prompt prefills in 8 steps, not 1. The memory rules keep
+    the whole chunk (``_handle_gpu_memory_settings`` reserves for it before the division, and the MoE layers see
+    every rank's tokens). Before 0.3.6, and without DP attention: ``chunk``."""
+    if attention_dp <= 1 or chunk <= 0 or (version is not None and version < SGLANG_DP_CHUNK_HALVED_FROM):
+        return chunk
+    if version is not None and version < SGLANG_DP_CHUNK_DIVIDED_FROM:
+        return max(chunk // 2, 1)
+    return max(chunk // attention_dp, 1)
+
+
+def rank_chunk_tokens(
+    settings: MemorySettings, chunk: int, attention_dp: int, *, scheduler_per_rank: bool = False
+) -> int:
+    """The prefill chunk of one attention-DP rank where the ranks step separately: SGLang divides its step budget
+    ``chunk`` among them (``settings.dp_chunk_rule``, by release: :func:`sglang_rank_chunk`); an engine with a
+    scheduler per rank (``scheduler_per_rank``, engine_flags.toml's ``seqs_per_attention_dp_rank``: vLLM's engine
+    core per DP rank, each with the whole ``max_num_batched_tokens``) gives every rank the whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
+    whole budget for the replica (no attention DP, or a SGLang release before DP attention)."""
+    if attention_dp <= 1:
+        return 0
+    rule = settings.dp_chunk_rule
+    if rule is None:
+        return chunk if scheduler_per_rank and chunk > 0 else 0
+    _, _, release = rule.partition("@")
+    share = sglang_rank_chunk(chunk, attention_dp, parse_engine_version(release))
+    return share if share != chunk else 0  # a release before DP attention (0.3.5) divides nothing
 
 
 def default_fraction_on(settings: MemorySettings, gpu: GPUSpec, tp: int, pp: int, attention_dp: int) -> MemorySettings:
@@ -248,13 +294,16 @@ def _sglang_release(
     mla: bool = False,
 ) -> MemorySettings:
     """``settings`` with SGLang's default fraction rule (where the fraction is its default) and chunk rule (where the
-    step budget is its default) of ``version`` (None: the current release); a build's date picks the fraction rule.
-    ``mla``: the model runs an MLA attention backend, whose prefill graphs the default fraction reserves apart."""
+    step budget is its default) of ``version`` (None: the current release), and the release's division of the chunk
+    over attention-DP ranks (:func:`rank_chunk_tokens`); a build's date picks the fraction rule. ``mla``: the model
+    runs an MLA attention backend, whose prefill graphs the default fraction reserves apart."""
     if settings.default_fraction_rule is not None:
         rule = fraction_rule_for(version, build_date)
         settings = dataclasses.replace(settings, default_fraction_rule=rule, mla_backend=mla)
     if settings.step_budget_rule is not None:
         settings = dataclasses.replace(settings, step_budget_rule=step_rule_for(version))
+    if settings.dp_chunk_rule is not None:
+        settings = dataclasses.replace(settings, dp_chunk_rule=step_rule_for(version))
     return settings
 
 

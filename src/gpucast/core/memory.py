@@ -78,6 +78,11 @@ class MemorySettings:
     # the model runs SGLang's MLA attention backend, whose prefill CUDA graphs its default fraction reserves 1.5 GiB
     # for (0.5.10+, core.engine_releases.sglang_default_mem_fraction)
     mla_backend: bool = False
+    # Where the engine divides its step budget among attention-DP ranks (SGLang: chunked_prefill_size // dp, whether
+    # the chunk is its default or launched): "sglang" or "sglang@0.4.1", which core.engine_releases.rank_chunk_tokens
+    # reads; None: each scheduler steps the whole budget. Kept apart from step_budget_rule, which a resolved or
+    # stated budget clears. Sizes no memory: the prefill chunk of a DP rank (ReplicaConfig.rank_chunk_tokens)
+    dp_chunk_rule: str | None = None
 
     @classmethod
     def for_engine(
@@ -105,6 +110,7 @@ class MemorySettings:
             graph_cost_mib=engine.cuda_graph_mib,
             max_num_seqs=engine.max_num_seqs,
             startup_in_use_gib=engine.startup_in_use_gib,
+            dp_chunk_rule=engine.step_budget_rule or None,  # the same engine (SGLang) and rule name, by release
         )
 
     def on_gpu(self, gpu: GPUSpec) -> MemorySettings:
