@@ -193,9 +193,10 @@ def test_the_rule_sizes_the_peak_as_the_planner_does() -> None:
 
 
 def test_a_fleet_short_of_the_peak_is_laid_out_for_the_most_traffic_not_for_the_replica_floor() -> None:
-    # 4 H100s are short of the peak either way: 1 replica of TP=4 serves 2.6x the 2 replicas of TP=2 that would hold
-    # the plan's minimum of 2, and is the answer
+    # 4 H100s are short of the peak either way: 1 replica of TP=4 serves more than the 2 replicas of TP=2 that would
+    # hold the plan's minimum of 2 (2.6x at vLLM's 0.90; 1.55x with 0.34's measured KV sizing, where the plan itself
+    # takes TP=2), and is the answer
     words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, we have 4 H100s")
-    assert re.search(r"Your 4 x H100-SXM hold 1 replica of the plan's TP=4 layout: within the targets they serve up to "
-                     r"[\d.]+ requests/s, short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
-    assert _capacity("llama-3.1-70b", "H100", 4, 4) > 2 * _capacity("llama-3.1-70b", "H100", 4, 2)
+    assert re.search(r"Your 4 x H100-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=4 .*short "
+                     r"of the planned peak of 7.5 requests/s", words), words  # fmt: skip
+    assert _capacity("llama-3.1-70b", "H100", 4, 4) > 1.4 * _capacity("llama-3.1-70b", "H100", 4, 2)
