@@ -203,3 +203,12 @@ def test_a_config_that_is_not_utf8_says_so(tmp_path: Path, config: str) -> None:
     path.write_bytes(config.replace("llama-3.1-70b", "llam\xe9").encode("latin-1"))
     line = one_error_line(gpucast("forecast", "--config", str(path)))
     assert "is not UTF-8 text (byte 0xe9 at offset" in line and "save it as UTF-8" in line
+
+
+def test_a_history_value_past_a_float_is_named_as_a_number(tmp_path: Path) -> None:
+    """``1e309`` in a history's rps column was "is not a number": it is one, past the largest float."""
+    history = tmp_path / "h.csv"
+    history.write_text("timestamp,rps\n" + "".join(f"2026-01-01T{h:02d}:00:00,{'1e309' if h == 5 else 10}\n"
+                                                   for h in range(24)))  # fmt: skip
+    line = one_error_line(gpucast("predict", "--history", str(history), "--horizon", "1d"))
+    assert "value '1e309' in column 'rps' is past the largest number a float holds (1.8e308)" in line
