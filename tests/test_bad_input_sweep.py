@@ -188,10 +188,10 @@ def plan_file(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.parametrize(("key", "value", "said"), [("assumptions", None, "is None, not a list"),
+@pytest.mark.parametrize(("key", "value", "said"), [("assumptions", None, "is null, not a list"),
                                                     ("warnings", -1, "is -1, not a list"),
                                                     ("recommendation", [1], "is [1], not text"),
-                                                    ("versions", "x", "is 'x', not an object")])  # fmt: skip
+                                                    ("versions", "x", 'is "x", not an object')])  # fmt: skip
 @pytest.mark.parametrize("command", [["report", "--no-alternatives"], ["export", "k8s"]])
 def test_a_plan_with_a_damaged_top_level_field_is_one_line(plan_file, tmp_path: Path, key, value, said, command):
     """``warnings: -1`` or ``assumptions: null`` was a TypeError from `report`, ``versions: "x"`` an AttributeError
@@ -201,7 +201,7 @@ def test_a_plan_with_a_damaged_top_level_field_is_one_line(plan_file, tmp_path: 
     assert f"plan.json: {key} {said}; re-run the planning command" in one_error_line(gpucast(*command, str(path)))
 
 
-@pytest.mark.parametrize(("value", "said"), [("x", "is 'x', not number or null"), ([1], "is [1], not number or null"),
+@pytest.mark.parametrize(("value", "said"), [("x", 'is "x", not number or null'), ([1], "is [1], not number or null"),
                                              (1e308, "is 1e+308: it must lie in (0, 1e+06] billions")])  # fmt: skip
 def test_export_k8s_of_a_plan_with_a_damaged_parameter_count_is_one_line(tmp_path: Path, value, said) -> None:
     """A hand-edited plan's ``model.total_params_b`` of text, a list or 1e308 was a ValueError, TypeError or
@@ -240,6 +240,8 @@ def test_a_vanishing_rate_is_priced_as_not_applicable_in_the_text(tmp_path: Path
 
 def test_history_with_since_after_until_is_refused(tmp_path: Path) -> None:
     """A reversed range answered "Plan history: none", as if nothing matched."""
+    made = gpucast("user", "add", "ada", "--role", "admin", "--db", str(tmp_path / "h.db"))  # a database to read
+    assert made.returncode == 0, made.stderr
     done = gpucast("history", "--since", "2027-01-01", "--until", "2026-01-01", "--db", str(tmp_path / "h.db"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--since 2027-01-01T00:00:00 is after --until 2026-01-01T00:00:00" in done.stderr

@@ -53,7 +53,7 @@ DAMAGE = [
     ("h100-llama-3.1-70b", "scaling", "recommended_min_replicas", KeyError, "recommended_min_replicas is missing"),
     ("h100-llama-3.1-70b", "throughput", "concurrency_per_replica", None, "concurrency_per_replica is null"),
     ("h100-llama-3.1-70b", "inputs", "context_window", KeyError, "inputs.context_window is missing"),
-    ("h100-llama-3.1-70b", "inputs", "gpu_memory_utilization", None, "gpu_memory_utilization is None"),
+    ("h100-llama-3.1-70b", "inputs", "gpu_memory_utilization", None, "gpu_memory_utilization is null"),
     ("h100-llama-3.1-70b", "inputs", "gpu_memory_utilization", 1e308, "must lie in (0, 1]"),
     ("h100-llama-3.1-70b", "gpu_resources", "pipeline_parallel", 0, "it must be at least 1"),
     ("h200-deepseek-v3-fp8", "gpu_resources", "tensor_parallel", 0, "it must be at least 1"),

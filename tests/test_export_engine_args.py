@@ -161,9 +161,9 @@ def test_bad_plan_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("gpu_resources", "tensor_parallel", "x", "gpu_resources.tensor_parallel is 'x', not integer"),
+        ("gpu_resources", "tensor_parallel", "x", 'gpu_resources.tensor_parallel is "x", not integer'),
         ("throughput", "concurrency_per_replica", float("nan"), "throughput.concurrency_per_replica is nan"),
-        ("scaling", "recommended_min_replicas", None, "scaling.recommended_min_replicas is None, not integer"),
+        ("scaling", "recommended_min_replicas", None, "scaling.recommended_min_replicas is null, not integer"),
         ("inputs", "context_window", [1], "inputs.context_window is [1], not integer"),
     ],
 )

@@ -66,7 +66,7 @@ def test_a_binary_model_config_is_one_line_exit_2(tmp_path):
 def test_a_read_only_database_command_creates_nothing(tmp_path, action):
     target = tmp_path / "nonexistent" / "dir" / "x.db"
     message = one_line_error(cli("db", *action, "--db", str(target), cwd=tmp_path))
-    assert "no database there" in message and str(target) in message
+    assert "no database at" in message and str(target) in message
     assert not (tmp_path / "nonexistent").exists() and sorted(p.name for p in tmp_path.iterdir()) == []
 
 

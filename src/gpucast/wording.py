@@ -81,7 +81,12 @@ _QUOTED = re.compile(f"{_SINGLE}|{_DOUBLE}", re.DOTALL)
 def shorten_quoted(message: str) -> str:
     """``message`` with every quoted value longer than ``QUOTED_LIMIT`` shortened (:func:`shorten`): the messages
     quote what was typed (``--horizon 'xxx…' …``, argparse's ``invalid int value: '999…'``)."""
-    return _QUOTED.sub(lambda m: f"'{shorten(m[1])}'" if m[1] is not None else f'"{shorten(m[2])}"', message)
+    quoted = _QUOTED.sub(lambda m: f"'{shorten(m[1])}'" if m[1] is not None else f'"{shorten(m[2])}"', message)
+    # a whole number past 20 digits in e-notation: a config's 10**400 was quoted as 401 digits (sweep 2026-12-08)
+    return _LONG_NUMBER.sub(lambda m: f"{m[0][0]}.{m[0][1:3]}e+{len(m[0]) - 1}", quoted)
+
+
+_LONG_NUMBER = re.compile(r"(?<![\w./\\-])[1-9][0-9]{20,}(?![\w./\\-])")
 
 
 def token_slo_label(percentile: str, itl_slo_ms: float) -> str:

@@ -22,6 +22,11 @@ from .store_args import ACTIONS, register
 __all__ = ["COMMANDS", "dispatch", "register"]
 
 COMMANDS = ("user", "service", "metrics", "history", "request", "db", "token")
+# The actions that may create the database: those that add the first records. Every other action reads, or
+# changes records that must already be there (a service to update, a request to approve, a user to give a token):
+# on a database that does not exist it says so and creates nothing, where it left an empty database file behind
+# and then said "service 'chat' does not exist" (sweep 2026-12-08). `--save` on a planning command creates it too.
+CREATES = frozenset({("user", "add"), ("service", "add"), ("db", "import")})
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -30,8 +35,8 @@ def dispatch(args: argparse.Namespace) -> int:
     from ..store.services import acting_user
 
     actor = acting_user(args.actor)
-    reads_only = args.command == "db" and args.action in ("info", "backup", "export")
-    with open_store(args.db, must_exist=reads_only) as store:
+    creates = (args.command, args.action) in CREATES
+    with open_store(args.db, must_exist=not creates) as store:
         handler = {"user": _user, "service": _service, "metrics": _metrics, "history": _history,
                    "request": _request, "db": _db, "token": _token}[args.command]  # fmt: skip
         return handler(store, args, actor)

@@ -65,7 +65,7 @@ def _run_fleet(args: argparse.Namespace) -> int:
         from ..store import open_store
         from ..store.planning import fleet_inputs
 
-        with open_store(args.db) as store, store.read() as session:
+        with open_store(args.db, must_exist=True) as store, store.read() as session:
             frame, groups, configs, notes = fleet_inputs(session, team=args.team, environment=args.environment)
         history = load_history(frame, skip_unforecastable=True, **({"freq": args.freq} if args.freq else {}))
     else:

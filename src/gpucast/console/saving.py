@@ -37,7 +37,7 @@ def apply_service(args: argparse.Namespace, sections: dict[str, Any]) -> dict[st
     from ..store.planning import overlay_service
     from ..store.services import get_service
 
-    with open_store(args.db) as store, store.read() as session:
+    with open_store(args.db, must_exist=True) as store, store.read() as session:  # a service needs a database
         return overlay_service(sections, get_service(session, args.service))
 
 
@@ -63,7 +63,7 @@ def save_if_requested(args: argparse.Namespace, result: Any, sections: dict[str,
         inputs["sections"] = json.loads(json.dumps(sections, default=str))
     mode = getattr(args, "mode", None) or (sections or {}).get("mode")
     service = getattr(args, "save_service", None) if args.command == "predict" else getattr(args, "service", None)
-    with open_store(args.db) as store, store.write() as session:
+    with open_store(args.db, must_exist=bool(service)) as store, store.write() as session:  # filed: it must exist
         plan = save_plan(session, command=args.command, kind=plan_kind(args.command, mode), inputs=inputs,
                          result=result, actor=acting_user(args.actor), service=service)  # fmt: skip
         print(f"gpucast: plan saved as {plan.id} in {store.url}", file=sys.stderr)

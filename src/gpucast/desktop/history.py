@@ -39,9 +39,12 @@ def save(db: str | None, *, command: str, kind: str, sections: dict[str, Any] | 
 def records(db: str | None, kind: str | None = None) -> list[dict[str, Any]]:
     """The newest plans first, as ``gpucast history --json`` lists them."""
     require_store()
-    from ..store import open_store
+    from ..store import open_store, resolve_url
+    from ..store.db import missing_database
     from ..store.plans import list_plans, plan_record
 
+    if missing_database(resolve_url(db)):  # nothing saved yet: an empty list, and no empty database file left behind
+        return []
     with open_store(db) as store, store.read() as session:
         rows = list_plans(session, kind=kind, sort="-id", limit=LIST_LIMIT)
         return [plan_record(plan, service) for plan, service in rows]
@@ -53,7 +56,7 @@ def record(db: str | None, plan_id: int) -> dict[str, Any]:
     from ..store import open_store
     from ..store.plans import get_plan, plan_record
 
-    with open_store(db) as store, store.read() as session:
+    with open_store(db, must_exist=True) as store, store.read() as session:
         return plan_record(get_plan(session, plan_id), None, full=True)
 
 
@@ -63,7 +66,7 @@ def differences(db: str | None, a: int, b: int) -> list[dict[str, Any]]:
     from ..store import open_store
     from ..store.plans import diff_plans, get_plan
 
-    with open_store(db) as store, store.read() as session:
+    with open_store(db, must_exist=True) as store, store.read() as session:
         return diff_plans(get_plan(session, a), get_plan(session, b))
 
 

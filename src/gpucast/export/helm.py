@@ -142,7 +142,7 @@ def plan_values(plan: dict[str, Any], options: K8sOptions = K8sOptions()) -> tup
     launch = launch_for(plan, "vllm", replace(options.launch, engine="vllm"))
     warnings = [*launch.warnings, *cuda_image_warning(plan, launch.engine.image)]
     header = [
-        f"gpucast {plan.get('versions', {}).get('gpucast', '')} plan: {plan.get('recommendation', '')}",
+        f"gpucast {plan.get('versions', {}).get('gpucast') or ''} plan: {plan.get('recommendation', '')}",
         f"chart: {CHART}; helm install vllm vllm/vllm-stack -f THIS_FILE",
         f"engine: {launch.engine.name} {launch.engine.version} ({launch.engine.image}); flags: {launch.engine.source}",
         "private registry or mirror: set servingEngineSpec.modelSpec[0].imagePullSecret: <secret name>",

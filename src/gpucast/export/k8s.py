@@ -148,5 +148,5 @@ def manifests_and_warnings(plan: dict[str, Any], options: K8sOptions = K8sOption
     else:
         documents, notes = training_manifests(plan, options)
         about = []
-    header = [f"gpucast {plan.get('versions', {}).get('gpucast', '')} plan: {plan.get('recommendation', '')}", *about]
+    header = [f"gpucast {plan.get('versions', {}).get('gpucast') or ''} plan: {plan.get('recommendation', '')}", *about]
     return manifests_yaml(documents, header + [f"note: {n}" for n in notes]), warnings

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError, InputError
+from .plan_fields import INFERENCE_INPUTS, MODEL_FIELDS, TRAINING_INPUTS, check_texts, shown
 
 KINDS = ("inference", "training")
 ENGINES = ("vllm", "sglang", "trtllm")
@@ -60,7 +61,8 @@ def check_plan(plan: Any, name: str = "plan") -> str:
         raise InputError(f"{name} is a {kind} plan without {', '.join(missing)}; re-run the planning command")
     for key, (shape, said) in _TOP_LEVEL.items():  # optional (older plans lack some); when present, of its shape
         if key in plan and not isinstance(plan[key], shape):
-            raise InputError(f"{name}: {key} is {plan[key]!r:.60}, not {said}; re-run the planning command")
+            raise InputError(f"{name}: {key} is {shown(plan[key])}, not {said}; re-run the planning command")
+    check_texts(plan, name)
     schemas, required = _section_schemas(kind), _required_fields(kind)
     for section in (*needed, *OPTIONAL_SECTIONS):
         body = plan.get(section)
@@ -154,22 +156,12 @@ def _section_schemas(kind: str) -> dict[str, dict[str, Any]]:
     found = {name: {key: types(field) for key, field in section.get("properties", {}).items()
                     if set(types(field)) and set(types(field)) <= set(_JSON_TYPES)}
              for name, section in sections.items()}  # fmt: skip
-    if kind == "inference":  # ``inputs`` is a free-form dict in the schema: the echoed inputs exporters read
-        found["inputs"] = _INFERENCE_INPUTS
-    found["model"] = _MODEL_FIELDS  # free-form too: a text total_params_b was a ValueError from `export k8s`
+    # ``inputs`` is a free-form dict in the schema: the echoed inputs exporters and the report read
+    found["inputs"] = INFERENCE_INPUTS if kind == "inference" else TRAINING_INPUTS
+    found["model"] = MODEL_FIELDS  # free-form too: a text total_params_b was a ValueError from `export k8s`
     return found
 
 
-_INFERENCE_INPUTS: dict[str, tuple[str, ...]] = {
-    "requests_per_second": ("number",), "avg_input_tokens": ("integer",), "avg_output_tokens": ("integer",),
-    "peak_load_multiplier": ("number",), "context_window": ("integer",), "precision": ("string",),
-    "kv_precision": ("string", "null"), "gpu_memory_utilization": ("number",),
-    "max_num_seqs": ("integer", "null"), "engine": ("string", "null"), "model": ("string", "null"),
-}  # fmt: skip
-_MODEL_FIELDS: dict[str, tuple[str, ...]] = {
-    "name": ("string", "null"), "id": ("string", "null"), "total_params_b": ("number", "null"),
-    "active_params_b": ("number", "null"),
-}  # fmt: skip  # null passes here: _check_present names a required field that is null
 # parameters (billions) a model section may state: 1e308 overflowed `export k8s`'s start-up time (int(inf))
 MAX_PARAMS_B = 1e6
 
@@ -186,7 +178,8 @@ def _check_values(section: dict[str, Any], schema: dict[str, tuple[str, ...]], w
         ok = any(isinstance(value, _JSON_TYPES[t]) and not (isinstance(value, bool) and t != "boolean")
                  for t in allowed)  # fmt: skip
         if not ok:
-            raise InputError(f"{where}.{key} is {value!r}, not {' or '.join(allowed)}; re-run the planning command")
+            raise InputError(f"{where}.{key} is {shown(value)}, not {' or '.join(allowed)}; re-run the planning "
+                             "command")  # fmt: skip
 
 
 def require_kind(plan: dict[str, Any], kind: str, what: str) -> None:

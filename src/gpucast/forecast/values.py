@@ -35,7 +35,11 @@ def parse_values(raw: pd.Series, column: str) -> pd.Series:
     # only a value that became NaN can be bad (the string check is 0.4 s on a million rows: skipped when none did)
     bad = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "") if values.isna().any() else None
     if bad is not None and bad.any():
-        raise InputError(f"value {raw[bad].iloc[0]!r} in column {column!r} is not a number; {unit} must be numeric")
+        first = raw[bad].iloc[0]
+        if _overflows(first):  # "1e309": a number, past float64 (pandas coerces it to NaN), was "not a number"
+            raise InputError(f"value {first!r} in column {column!r} is past the largest number a float holds "
+                             f"(1.8e308); {unit} are at most {MAX_VALUE:g}")  # fmt: skip
+        raise InputError(f"value {first!r} in column {column!r} is not a number; {unit} must be numeric")
     if (values < 0).any():
         first = values[values < 0].iloc[0]
         raise InputError(
@@ -49,6 +53,15 @@ def parse_values(raw: pd.Series, column: str) -> pd.Series:
             f"{MAX_VALUE:g}); check the column and its unit"
         )
     return values.astype("float64")
+
+
+def _overflows(value: object) -> bool:
+    """Whether ``value`` is text of a finite-looking number that float64 reads as infinite ("1e309", "-1e400")."""
+    text = str(value).strip().lower()
+    try:
+        return np.isinf(float(text)) and "inf" not in text
+    except ValueError:
+        return False
 
 
 def parse_columns(

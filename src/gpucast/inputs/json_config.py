@@ -114,16 +114,36 @@ MODES = ("inference", "training")
 
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read and validate a config file; returns ``{mode, section: {key: value}}`` without comments."""
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # -sig: an editor's byte-order mark
+    try:  # -sig: an editor's byte-order mark
+        raw = json.loads(Path(path).read_text(encoding="utf-8-sig"), object_pairs_hook=_once_each)
     except OSError as error:
         raise ConfigError(f"--config {str(path)!r} cannot be read: {error.strerror}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
-        raise ConfigError(f"--config {str(path)!r} is not valid JSON{where}") from error
+    except UnicodeDecodeError as error:  # "is not valid JSON" did not say why (a Latin-1 "é")
+        raise ConfigError(f"--config {str(path)!r} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+                          f"offset {error.start:,}): save it as UTF-8") from error  # fmt: skip
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--config {str(path)!r} is not valid JSON at line {error.lineno}") from error
+    except _DuplicateKey as error:
+        raise ConfigError(f"--config {str(path)!r}: {error}") from None
     except RecursionError:  # nested past the decoder's depth: a RecursionError traceback before
         raise ConfigError(f"--config {str(path)!r} is nested too deeply to be a config") from None
     return validate_config(raw, str(path))
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once: ``"requests_per_second": 10, "requests_per_second": 99`` was
+    read as 99 without a word (JSON's last-wins), so which value was planned depended on a detail of the file."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            first, then = json.dumps(found[key])[:40], json.dumps(value)[:40]
+            raise _DuplicateKey(f"key {key!r} is given twice in one object ({first}, then {then}); give it once")
+        found[key] = value
+    return found
 
 
 def validate_config(raw: Any, origin: str = "config") -> dict[str, Any]:

@@ -119,6 +119,8 @@ def _tokens(raw: Any, column: str, row: int, path: Path) -> float:
         value = float(raw)
     except (TypeError, ValueError):
         raise InputError(f"--length-profile {str(path)!r} row {row}: {column} {raw!r} is not a number") from None
+    except OverflowError:  # a JSON whole number past a float (10**400)
+        value = math.inf
     if not math.isfinite(value) or value < 1 or value > MAX_TOKENS:
         raise InputError(
             f"--length-profile {str(path)!r} row {row}: {column} {raw!r} must be a token count from 1 to {MAX_TOKENS:,}"

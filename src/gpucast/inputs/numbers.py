@@ -33,9 +33,17 @@ def non_negative_number(raw: Any, where: str) -> float:
         value = float(raw)
     except (TypeError, ValueError):
         raise InputError(f"{where} {raw!r} is not a number") from None
+    except OverflowError:  # a JSON whole number past a float (10**400): an OverflowError traceback before
+        value = math.inf
     if not math.isfinite(value) or value < 0:
-        raise InputError(f"{where} {raw!r} must be a finite number >= 0")
+        raise InputError(f"{where} {_shown(raw) if isinstance(raw, int) else repr(raw)} must be a finite number >= 0")
     return value
+
+
+def finite(value: int | float) -> bool:
+    """math.isfinite that also takes a whole number past a float's range (a JSON 10**400 raised OverflowError in
+    math.isfinite: a traceback of `--config`; sweep 2026-12-08): such a number is finite, and out of every range."""
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def check_positive(name: str, value: Any, *, integer: bool = False, upper: float | None = None) -> None:
@@ -44,8 +52,8 @@ def check_positive(name: str, value: Any, *, integer: bool = False, upper: float
     if isinstance(value, bool) or not ok_type:
         kind = "a whole number" if integer else "a number"
         raise InputError(f"{name} {value!r} must be {kind} greater than 0")
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name} {value!r} must be greater than 0")
+    if not finite(value) or value <= 0:
+        raise InputError(f"{name} {_shown(value)} must be greater than 0")
     if upper is not None and value > upper:
         raise InputError(f"{name} {_shown(value)} must be at most {upper:g}")
 
@@ -66,7 +74,7 @@ def whole(value: Any) -> Any:
 
 
 def check_fraction(name: str, value: float, *, allow_zero: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value):
         raise InputError(f"{name} {value!r} must be a number between 0 and 1")
     low_ok = value >= 0 if allow_zero else value > 0  # compared once it is known to be a number
     if not (low_ok and value <= 1):

@@ -146,12 +146,13 @@ def _variant_tables(plan: dict[str, Any]) -> list[Table]:
 
 def _sources(plan: dict[str, Any]) -> list[str]:
     cost = plan.get("cost") or {}
-    sources = [f"Model architecture: {plan['model'].get('source', '—')}"]
+    sources = [f"Model architecture: {plan['model'].get('source') or '—'}"]  # null in a hand-edited plan: "—"
     if cost.get("price_source"):
         sources.append(f"Prices: {cost['price_source']} (as of {cost.get('price_as_of', '—')})")
     versions = plan.get("versions") or {}
     if versions:
-        sources.append("Catalog versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+        sources.append("Catalog versions: " + ", ".join(f"{k} {'n/a' if v is None else v}"
+                                                         for k, v in versions.items()))  # fmt: skip
     return sources
 
 
@@ -255,8 +256,10 @@ def inference_risks(plan: dict[str, Any]) -> list[str]:
         risks.append("Marketplace hosts are third-party machines without a provider availability commitment; the "
                      "price is the low end of the listed offers.")  # fmt: skip
     if cost.get("price_stale"):
-        risks.append(f"Prices are as of {cost.get('price_as_of')} ({cost.get('price_age_days')} days old): run "
-                     "`gpucast prices update` before committing to this budget.")  # fmt: skip
+        age = cost.get("price_age_days")  # may be null: the plan then states no age
+        risks.append(f"Prices are as of {cost.get('price_as_of') or 'an unknown date'}"
+                     + ("" if age is None else f" ({age} days old)") + ": run `gpucast prices update` before "
+                     "committing to this budget.")  # fmt: skip
     if thr.get("concurrency_limit") == "max-num-seqs":
         risks.append(f"Concurrency is capped by the engine's max-num-seqs ({res['max_concurrent_sequences']} "
                      "sequences per replica), not by "

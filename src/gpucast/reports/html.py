@@ -45,7 +45,7 @@ def _linked(text: str) -> str:
 
 
 def report_html(report: Report, plan: dict[str, Any]) -> str:
-    version = (plan.get("versions") or {}).get("gpucast", "")
+    version = (plan.get("versions") or {}).get("gpucast") or ""
     figures = "".join(f'<div class="figure"><b>{escape(k)}</b><span>{escape(v)}</span></div>'
                       for k, v in report.key_figures)  # fmt: skip
     charts = "".join(f'<figure data-title="{escape(t)}">{svg}</figure>' for t, svg in report.charts)

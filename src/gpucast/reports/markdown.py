@@ -22,7 +22,7 @@ def _table(table: Table, level: str = "###") -> list[str]:
 def report_markdown(report: Report, plan: dict[str, Any]) -> str:
     versions = plan.get("versions") or {}
     lines = [f"# {report.title}", "",
-             f"_gpucast {versions.get('gpucast', '')} {report.kind} plan report. Estimates from the model "
+             f"_gpucast {versions.get('gpucast') or ''} {report.kind} plan report. Estimates from the model "
              "architecture, the GPU catalog and fitted efficiencies: validate with a load test before committing._",
              "", "## Summary", "", report.summary, ""]  # fmt: skip
     lines += [f"- **{name}**: {value}" for name, value in report.key_figures]

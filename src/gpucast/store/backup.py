@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..errors import InputError, StoreConflictError, StoreError
 from .db import HEAD, Store
 from .models import MAX_ID, TABLES_IN_ORDER, Base
+from .services import check_stored_name
 
 FORMAT = "gpucast-db"
 
@@ -69,6 +70,7 @@ def import_data(store: Store, data: Any, actor: str) -> dict[str, int]:
             if not isinstance(listed, list):
                 raise InputError(f"export table {name} must be a list of rows, not {type(listed).__name__}")
             rows = [_decode(name, row) for row in listed]
+            _check_names(name, rows)
             if rows:
                 session.execute(insert(Base.metadata.tables[name]), rows)
             counts[name] = len(rows)
@@ -98,6 +100,26 @@ def _decode(table_name: str, row: Any) -> dict[str, Any]:
             raise InputError(f"export table {table_name}: {key} {value!r:.80} is not {shape}")
         decoded[key] = value
     return decoded
+
+
+# tables whose ``name`` a user types to reach the record (`gpucast service show NAME`, `--as NAME`)
+NAMED = {"services": "service", "users": "user"}
+
+
+def _check_names(table_name: str, rows: list[dict[str, Any]]) -> None:
+    """Service and user names as ``service add`` and ``user add`` check them (names stored under an older rule
+    load as saved): an empty, blank or control-character name imported, and no command could name it after."""
+    what = NAMED.get(table_name)
+    for row in rows:
+        name = row.get("name")
+        if what is not None and isinstance(name, str):
+            try:
+                check_stored_name(what, name)
+            except InputError as error:
+                raise InputError(
+                    f"export table {table_name}, row id {row.get('id')}: {error}; correct the name in "
+                    "the export file (its records refer to it by id) and import again"
+                ) from None
 
 
 @cache

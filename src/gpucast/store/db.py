@@ -188,11 +188,13 @@ def _first_line(error: DBAPIError) -> str:
 def open_store(db: str | None = None, *, migrate: bool = True, must_exist: bool = False) -> Store:
     """Open (and create or upgrade) the database named by ``db``, ``GPUCAST_DATABASE_URL`` or the default.
 
-    ``must_exist``: a command that only reads (``db info``, ``db backup``, ``db export``) refuses a SQLite file
-    that is not there instead of creating its folders and an empty database (issue 23)."""
+    ``must_exist``: a command that only reads (``service list``, ``history``, ``db export``...) or changes records
+    that must already be there (``service update``, ``request approve``...) refuses a SQLite file that is not there
+    instead of creating its folders and an empty database (issue 23, sweep 2026-12-08); the commands that create
+    the first records (``user add``, ``service add``, ``db import``, ``--save``) create it."""
     url = resolve_url(db)
     if must_exist:
-        require_existing(url)
+        require_existing(url, url_source(db))
     engine = make_engine(url)
     try:
         if migrate and current_revision(engine) != HEAD:
@@ -241,19 +243,38 @@ def refuse_foreign_sqlite(engine: Engine) -> None:
                              "database")  # fmt: skip
 
 
-def require_existing(url: str) -> None:
-    """StoreError unless ``url`` names an existing SQLite file (other databases are servers: they exist or fail)."""
+def url_source(db: str | None = None) -> str:
+    """Where :func:`resolve_url` took the database from, in the words a user set it with."""
+    if db:
+        return "--db"
+    return f"${ENV_VAR}" if os.environ.get(ENV_VAR) else "the default location"
+
+
+def missing_database(url: str, source: str = "--db") -> str | None:
+    """Why ``url`` names no database yet (a SQLite file that is not there), in one line; None when it is there or
+    is a server (a server database exists or fails to connect)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return  # make_engine says what is wrong with the URL
+        return None  # make_engine says what is wrong with the URL
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return
+        return None
     path = Path(parsed.database)
-    if not path.is_file():
-        where = "its folder does not exist either" if not path.parent.is_dir() else "no such file"
-        raise StoreError(f"--db {url!r}: no database there ({where}); this command only reads one, and creates "
-                         "nothing (a command that writes, e.g. `gpucast service add`, creates it)")  # fmt: skip
+    if path.is_file():
+        return None
+    where = "; its folder does not exist either" if not path.parent.is_dir() else ""
+    return (
+        f"no database at {path} (from {source}{where}): this command needs an existing database and creates "
+        "none; create one with `gpucast service add NAME ...` (or `gpucast db import FILE`), or pass --db "
+        "with the path of an existing database"
+    )
+
+
+def require_existing(url: str, source: str = "--db") -> None:
+    """StoreError unless ``url`` names an existing SQLite file (other databases are servers: they exist or fail)."""
+    problem = missing_database(url, source)
+    if problem:
+        raise StoreError(problem)
 
 
 def current_revision(engine: Engine) -> str | None:

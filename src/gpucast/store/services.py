@@ -184,6 +184,29 @@ def check_service_name(name: str) -> str:
     return trimmed
 
 
+def check_stored_name(what: str, name: str) -> str:
+    """A user or service name read back from a database export (``db import``), checked by the rule the name's
+    ``add`` command applies (:func:`check_user_name`, :func:`check_service_name`): the one validator for both.
+
+    A name stored before that rule (service names before 2026-12-04 were any text) keeps loading as it was saved,
+    so an old export still restores whole, when it is usable: at least one character, printable (no control
+    characters, which terminals and logs act on), without blanks at either end. An empty, blank or control-character
+    name (``''``, ``'  '``, ``'chat\\x1b[2J'``) is refused with one line, before anything is written: it imported,
+    and then no command could name the record."""
+    check = check_service_name if what == "service" else check_user_name
+    try:
+        if check(name) == name:
+            return name
+    except InputError:
+        pass
+    if name and name == name.strip() and name.isprintable():
+        return name  # stored under an older rule: restored as saved
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    rule = SERVICE_NAME_RULE if what == "service" else (f"use 1-{USER_NAME_MAX} printable characters without blanks "
+                                                          "or '/' (e.g. 'alice' or 'alice@example.com')")  # fmt: skip
+    raise InputError(f"{what} name {shown!r} is not valid: {rule}")
+
+
 def add_service(session: Session, name: str, fields: ServiceFields, actor: str) -> Service:
     """Add a service: who may (a viewer may not) is checked first, then the name and the fields, then the write."""
     check_may_write(session, actor)
