@@ -166,7 +166,10 @@ class Session:
         elif command in ("why", "why?", "why do you ask", "what for"):
             self.say("Why I ask: " + question.why)
         elif command in ("summary", "status", "show"):
-            self.show_summary()
+            # at the confirmation the summary is shown before the question is asked again (``collect``): shown here
+            # too, it was printed twice in a row
+            if question.key != "confirm":
+                self.show_summary()
         elif command in ("back", "undo", "previous", "go back"):
             self.back()
         else:
