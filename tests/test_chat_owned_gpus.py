@@ -197,3 +197,35 @@ def test_a_fleet_short_of_the_peak_is_laid_out_for_the_most_traffic_not_for_the_
     assert re.search(r"Your 4 x H100-SXM hold 1 replica of the plan's TP=4 layout: within the targets they serve up to "
                      r"[\d.]+ requests/s, short of the planned peak of 7.5 requests/s", words), words  # fmt: skip
     assert _capacity("llama-3.1-70b", "H100", 4, 4) > 2 * _capacity("llama-3.1-70b", "H100", 4, 2)
+
+
+def test_an_agent_plans_owned_fleet_is_counted_in_llm_calls() -> None:
+    # an agent plan's peak and capacity are LLM calls/s (the plan's own words say so); the owned answer said
+    # "requests/s" of them
+    words = _said("an agent app on llama 3.1 8b on H100, 1 task/s, we have 8 H100s")
+    said = re.search(r"Your 8 x H100-SXM hold 8 replicas of the plan's TP=1 layout: [^.]*?(?:\.\d[^.]*?)*\.", words)
+    assert said, words
+    assert "LLM calls/s" in said[0] and "requests/s" not in said[0], said[0]
+    assert "enough for the planned peak of 12 LLM calls/s" in said[0]
+
+
+def test_a_pinned_layout_is_the_one_the_owned_gpus_are_answered_for() -> None:
+    # "TP 8" pinned: the owned fleet was answered as 2 replicas of TP=4 (the best layout searched), not the one asked
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, tensor parallel 8, we have 8 H100s")
+    said = re.search(r"Your 8 x H100-SXM hold 1 replica of the TP=8 layout you pinned: within the targets they serve "
+                     r"up to ([\d.]+) requests/s", words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 8), rel=0.005)
+    # and where another layout serves more, that is said beside it
+    other = re.search(r"unpinned, another layout would serve more: ([\d.]+) requests/s within the targets as 2 replicas "
+                      r"of TP=4", words)  # fmt: skip
+    assert other, words
+    assert float(other[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 4), rel=0.005)
+    # a pinned layout too large for the fleet is said so, with what fits
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, tp 8, we have 4 H100s")
+    assert "Your 4 x H100-SXM: one replica of the layout you pinned needs 8 (TP=8), more than you have; unpinned, " \
+        "another layout would serve more: " in words  # fmt: skip
+    # owned GPUs of another type are laid out with the pinned degree too
+    words = _said("serve qwen3 30b a3b on H100s, 2 rps, EP 4; we have 8 A100s")
+    assert re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to [\d.]+ requests/s within the "
+                     r"targets as \d replicas? of TP=\d EP=4", words), words  # fmt: skip
