@@ -55,3 +55,40 @@ def test_the_conversation_plans_users_times_their_rate_as_the_cli(tmp_path) -> N
                    "--input-tokens", "1000", "--output-tokens", "300", "--peak-multiplier", "2")  # fmt: skip
     for section in ("gpu_resources", "throughput", "scaling", "cost"):
         assert plan[section] == cli[section], section
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("serve llama 3.1 8b for 200 concurrent users", 200),
+    ("100 users at once", 100),
+    ("50 simultaneous users", 50),
+    ("300 requests in flight", 300),
+    ("concurrency of 64", 64),
+])  # fmt: skip
+def test_concurrent_users_are_requests_in_flight_not_a_user_population(text: str, count: int) -> None:
+    # "200 concurrent users" was a head count: the rate question asked how often each sends a request
+    found = extract(text)
+    assert found["concurrency"] == count and "users" not in found, found
+    assert BY_KEY["rps"].is_done(found) and BY_KEY["peak"].is_done(found)  # the stated concurrency is the peak
+    # concurrent users with their own rate are that rate times the users, as before
+    if "users" in text:
+        assert extract(f"{text}, each sending a request every 30 seconds")["rps"] == pytest.approx(count / 30)
+
+
+def test_a_concurrency_is_planned_as_the_rate_littles_law_gives_with_the_plans_own_request_time(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    script = ["serve llama 3.1 8b on H100 on aws, 200 concurrent users, 1000 in 300 out", "2 s", "yes", f"json {out}",
+              "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "Load: 200 requests in flight at peak (users each waiting for their answer)" in words
+    assert "How many requests per second" not in words and "How peaky" not in words
+    plan = json.loads(out.read_text())
+    thr = plan["throughput"]
+    # N in flight at a replica's operating point within the targets: N x rps / in-flight per replica (Little's law)
+    peak = 200 * thr["rps_per_replica"] / thr["concurrency_per_replica"]
+    assert plan["scaling"]["peak_rps"] == pytest.approx(peak, rel=0.01)
+    # the copies planned hold the 200 in flight within the targets (with the plan's 25% margin)
+    replicas = plan["gpu_resources"]["max_replicas"]
+    assert replicas * thr["concurrency_per_replica"] >= 200 * 1.25 * 0.99
+    assert "Load from concurrency: 200 requests in flight at once" in words and "by Little's law" in words

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import names, users
+from . import concurrency, names, users
 from .agent import extract_agent
 from .budget import stated_budget
 from .corrections import read_corrected
@@ -232,7 +232,10 @@ def _rates(low: str) -> Values:
         out.update(volume)
     elif volume:
         out[UNSURE] = [*out.get(UNSURE, []), "you gave a request rate and a token volume; I used the request rate"]
-    if stated_users is not None and not {"rps", "peak_rps"} & set(out) and not volume:  # "for 5000 users": asked
+    in_flight = concurrency.stated(low)  # "200 concurrent users": requests in flight, a rate by Little's law
+    if in_flight is not None and not {"rps", "peak_rps"} & set(out) and not volume:
+        out["concurrency"] = in_flight[0]  # the rate follows from the plan's per-request time (chat.concurrency)
+    elif stated_users is not None and not {"rps", "peak_rps"} & set(out) and not volume:  # "for 5000 users": asked
         out["users"] = stated_users[0]  # how often each sends a request (traffic.read_rps)
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]

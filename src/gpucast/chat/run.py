@@ -87,7 +87,7 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     if intent == "compare":
         from ..console import render
 
-        outcome = compute.compare(answers)
+        outcome = compute.compare(compute.rate_of_concurrency(answers)[0])
         render.comparison(outcome.plan)
         words = _compare_words(outcome.plan)
         _paragraphs(session, [*words, compare_budget_line(answers, outcome.plan)] if "budget_usd" in answers else words)
@@ -104,10 +104,17 @@ def _compute_and_show(session: Session) -> compute.Outcome:
         return outcome
     from ..console import render
 
-    outcome = compute.plan_inference(answers)
+    answers, planned = compute.rate_of_concurrency(answers)  # "200 concurrent users": the rate they make
+    outcome = planned or compute.plan_inference(answers)
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
     lines = explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan))
+    if "concurrency" in answers and "peak_rps" not in session.answers and outcome.plan.throughput.meets_latency_sla:
+        from .concurrency import explanation
+
+        multiplier = float(compute.effective(answers)["peak_multiplier"])
+        peak = float(answers["peak_rps"])
+        lines.insert(1, explanation(float(answers["concurrency"]), outcome.plan.throughput, peak, multiplier))
     if "budget_usd" in answers:
         lines.append(serving_budget_line(answers, outcome.plan, options))
     if "owned_gpus" in answers:
