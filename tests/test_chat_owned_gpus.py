@@ -229,3 +229,32 @@ def test_a_pinned_layout_is_the_one_the_owned_gpus_are_answered_for() -> None:
     words = _said("serve qwen3 30b a3b on H100s, 2 rps, EP 4; we have 8 A100s")
     assert re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to [\d.]+ requests/s within the "
                      r"targets as \d replicas? of TP=\d EP=4", words), words  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "count", "gpu"), [
+    ("we have 2 p5.48xlarge", 16, "h100-sxm"),  # the price catalog's instance: 8 x H100-SXM each (read by nothing)
+    ("we have a g5.12xlarge", 4, "a10g"),
+    ("we rent 3 p5.48xlarges", 24, "h100-sxm"),
+])  # fmt: skip
+def test_cloud_instances_are_an_owned_fleet_of_their_catalog_gpus(text: str, count: int, gpu: str) -> None:
+    found = extract(text)
+    assert (found["owned_gpus"], found["owned_gpu"]) == (count, gpu), found
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on a p5.48xlarge")  # the instance to plan on, not owned
+
+
+def test_nodes_described_by_their_gpus_but_not_counted_ask_how_many() -> None:
+    # "we have 8xH100 nodes" was 64 GPUs (8 nodes of a guessed 8); it says how many GPUs a node has, not how many nodes
+    found = extract("serve llama 3.1 8b, 5 rps, we have 8xH100 nodes")
+    assert "owned_gpus" not in found and "how many nodes" in found["_left_out"]["owned_gpus"], found
+    script = ["serve llama 3.1 8b on aws, 5 rps, 1000 in 300 out, first token within 2 s, we have 8xH100 nodes"]
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 2, result.stdout  # a replay that confirms by default with a value left out stops
+    assert "does not say how many nodes you have: say e.g. 'we have 2 8xh100 nodes'" in result.stdout
+    assert (
+        extract("we have 2 8xH100 nodes")["owned_gpus"] == 16 and extract("we have an 8xH100 node")["owned_gpus"] == 8
+    )
+
+
+def test_a_vague_count_of_gpus_is_asked_back() -> None:
+    result = chat(stdin="serve llama 3.1 8b, we have a few A100s\nno\n")
+    assert "I took 'a few' as 3" in result.stdout and "Did you mean:" in result.stdout, result.stdout

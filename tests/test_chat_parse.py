@@ -370,3 +370,17 @@ def test_the_conversation_plans_at_the_p99_it_asks_about():
     assert "(p99)" in BY_KEY["latency"].text
     serving = inference_sections(answers)["serving"]
     assert serving["slo_percentile"] == "99" and serving["ttft_slo_ms"] == 800.0
+
+
+def test_prompt_lengths_without_the_word_tokens_are_read() -> None:
+    # "4k prompts" was read by nothing (the default 1,000 tokens in was planned); "4k prompts a day" stays a rate
+    assert extract("serve llama 3.1 8b, 4k prompts, 300 out")["input_tokens"] == 4000
+    assert extract("prompts of ~2k, answers of 500")["input_tokens"] == 2000
+    assert "input_tokens" not in extract("serve llama, 4k prompts a day")
+    assert extract("32k context, 4k prompts") == {"input_tokens": 4000, "context_window": 32768}
+
+
+def test_overnight_is_a_batch_window_of_12_hours_said_back() -> None:
+    found = extract("summarize 1M documents of 3k tokens overnight")  # was no rate: the default 10 rps planned
+    assert found["rps"] == pytest.approx(1_000_000 / (12 * 3600))
+    assert "I took 'overnight' as 12 hours" in found["_unsure"]

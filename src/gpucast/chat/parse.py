@@ -135,7 +135,10 @@ def _extract(text: str) -> Values:
     if UNSURE in budget:
         budget[UNSURE] = [*found.get(UNSURE, []), *budget[UNSURE]]
     found.update(budget)
-    found.update(deployment(low))
+    terms = deployment(low)
+    if UNSURE in terms:  # "two H100 nodes" beside "10 rps, 20 rps": both doubts are asked (the first was dropped)
+        terms[UNSURE] = [*found.get(UNSURE, []), *terms[UNSURE]]
+    found.update(terms)
     found.update(_forecast(text))
     if files:
         found["history"] = files[0]
@@ -178,6 +181,8 @@ def _rates(low: str) -> Values:
         not {"rps", "peak_rps"} & set(out) and (batch := users.batch_rate(low)) is not None
     ):  # not the peak again  # "2M documents within 24 hours"
         out["rps"] = batch
+        if re.search(r"\bovernight\b", low):  # the window is a guess, said back
+            out[UNSURE] = [*out.get(UNSURE, []), f"I took 'overnight' as {users.OVERNIGHT_HOURS:g} hours"]
     if (stated_users := users.user_count(low)) is not None:
         count, users_end = stated_users
         for key, (start, end) in spans.items():
@@ -317,6 +322,10 @@ def _tokens(low: str) -> Values:
             if match and key not in out:
                 out[key] = stated_count(_num(match))
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
+    # "4k prompts": a length with its k and no word tokens (read by nothing before 2026-12-08); "4k prompts a day" is
+    # a count of prompts, a rate
+    prompt = prompt or (re.search(rf"(?<![\w.]){_N}(?<=k)[- ]?(?:prompts?|inputs?)\b(?!{PER}{TIME_UNIT})", low)
+                        if "input_tokens" not in out else None)  # fmt: skip
     if prompt:
         out["input_tokens"] = stated_count(_num(prompt))
     said_each = rf"{_N}[- ]?(?:tokens?|toks?)\s+(?:per|each|an?)\s+(?:request|query|call)\b(?!\s*(?:out|output))"

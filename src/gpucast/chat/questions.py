@@ -350,7 +350,10 @@ def _interpret(question: Question, text: str, answers: Values) -> Values:
         kept = {key: value for key, value in values.items() if key not in refused}
         if not _readable(kept):  # nothing else stated: the question is asked again
             raise AnswerError(f"{next(iter(refused.values()))}. Please answer again, e.g. {question.examples}.")
-        values = {**kept, LEFT_OUT: refused}  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
+        values = {
+            **kept,
+            LEFT_OUT: {**values.get(LEFT_OUT, {}), **refused},
+        }  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
     both = {**answers, **values}
     stated = "rps" in values or "peak_rps" in values
     if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:

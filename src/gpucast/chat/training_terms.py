@@ -98,9 +98,49 @@ _HOST_GUESS = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*
 SYSTEM_GPUS = 8  # GPUs in one DGX/HGX system (DGX A100/H100/H200/B200 datasheets: 8 GPUs each)
 
 
+# cloud instances by their type ("we have 2 p5.48xlarge", "we rent a g5.12xlarge"): the price catalog's instance ->
+# GPU type and count (catalog/prices.toml); a count, or an article after a word of having, says they are a fleet
+_INSTANCE = re.compile(r"(?:(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?|\b(?:have|has|got|own|owns|rent|renting|run|running)\s+"
+                       r"(?:an?|one|a single)\s+)(?P<inst>[a-z][\w.-]*[a-z\d])")  # fmt: skip
+
+
+def instance_fleet(low: str) -> tuple[float, str] | None:
+    """(GPUs, GPU id) of cloud instances named by type in ``low`` ("2 p5.48xlarge" -> 16 H100-SXM), or None. Read by
+    nothing before 2026-12-08 (no fleet was sized)."""
+    from ..catalog import loader  # the price catalog, read only where a message may name an instance
+
+    known = {price.instance_type.lower(): price for price in loader.load_prices()}
+    for match in _INSTANCE.finditer(low):
+        name = match["inst"]
+        price = known.get(name) or known.get(name.removesuffix("s"))  # "2 p5.48xlarges"
+        if price is not None:
+            return float(int(match["n"] or 1) * price.gpus), price.gpu_id
+    return None
+
+
+def nodes_without_count(low: str) -> str | None:
+    """The phrase of nodes described by their GPUs but not counted ("we have 8xH100 nodes"), or None: how many nodes
+    is asked (it was read as 8 nodes of a guessed 8, 64 GPUs)."""
+    for node in _NODE_OF.finditer(low):
+        plural = node["host"].endswith("s") and not node["host"].endswith("ss")
+        if (
+            node["k"] is None
+            and node["one"] is None
+            and plural
+            and "x" in node["sep"]
+            and names.find_gpus(node["what"])
+        ):
+            return node[0]
+    return None
+
+
 def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
     """:func:`gpus_said` with whole machines counted and a note where the count is a guess: (count, GPU id or
     None, why it is a guess or None). "we have 2 DGX H100 boxes" was 2 GPUs, "2 nodes of 8 H100s" 8."""
+    if (instances := instance_fleet(low)) is not None:
+        return stated_count(instances[0]), instances[1], None
+    if nodes_without_count(low) is not None:
+        return None
     for form in (_PER_HOST, _TIMES):
         if (match := form.search(low)) is not None and (word := _gpu_word(match["what"])) is not None:
             return stated_count(float(match["n"]) * float(match["m"])), word[0], None
