@@ -239,6 +239,7 @@ def test_a_pinned_layout_is_the_one_the_owned_gpus_are_answered_for() -> None:
 def test_cloud_instances_are_an_owned_fleet_of_their_catalog_gpus(text: str, count: int, gpu: str) -> None:
     found = extract(text)
     assert (found["owned_gpus"], found["owned_gpu"]) == (count, gpu), found
+    assert found["gpu"] == gpu  # the plan is made on their GPU, as for "we have 8 H100s" (it was the cheapest GPU)
     assert "owned_gpus" not in extract("serve llama 3.1 8b on a p5.48xlarge")  # the instance to plan on, not owned
 
 

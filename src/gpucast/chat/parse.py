@@ -139,6 +139,8 @@ def _extract(text: str) -> Values:
     if UNSURE in terms:  # "two H100 nodes" beside "10 rps, 20 rps": both doubts are asked (the first was dropped)
         terms[UNSURE] = [*found.get(UNSURE, []), *terms[UNSURE]]
     found.update(terms)
+    if found.get("owned_gpu") and "gpu" not in found:  # "we have 2 p5.48xlarge": plan on their GPU, as "8 H100s" does
+        found["gpu"] = found["owned_gpu"]
     found.update(_forecast(text))
     if files:
         found["history"] = files[0]
