@@ -92,3 +92,25 @@ def test_a_concurrency_is_planned_as_the_rate_littles_law_gives_with_the_plans_o
     replicas = plan["gpu_resources"]["max_replicas"]
     assert replicas * thr["concurrency_per_replica"] >= 200 * 1.25 * 0.99
     assert "Load from concurrency: 200 requests in flight at once" in words and "by Little's law" in words
+
+
+def test_a_concurrency_without_a_gpu_is_planned_to_hold_it_though_the_cheapest_gpu_changes_with_the_rate(
+    tmp_path,
+) -> None:
+    # Qwen2.5-32B at 150 in flight: the cheapest GPU flips between A100s and the H100 at neighbouring rates, so the
+    # rate never settles; the plan kept is sized above what its own request time needs
+    out = tmp_path / "plan.json"
+    script = ["serve qwen2.5 32b with 150 concurrent users, 2k prompts and 400 token answers", "", "", "yes",
+              f"json {out}", "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(out.read_text())
+    thr, res = plan["throughput"], plan["gpu_resources"]
+    assert res["max_replicas"] * thr["concurrency_per_replica"] >= 150 * 1.25 * 0.99
+    assert plan["scaling"]["peak_rps"] >= 150 * thr["rps_per_replica"] / thr["concurrency_per_replica"] * 0.99
+    words = " ".join(result.stdout.split())
+    compared = chat(stdin="compare GPUs for qwen2.5 32b with 150 concurrent users, 2k prompts and 400 token answers"
+                    "\n\n\n\ndone\n")  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    assert "every GPU above is ranked at that rate" in " ".join(compared.stdout.split())
+    assert "Load from concurrency: 150 requests in flight" in words

@@ -141,14 +141,20 @@ def rate_of_concurrency(answers: Values) -> tuple[Values, Outcome | None]:
         return answers, None
     values = effective(answers)
     peak = concurrency.first_guess({**values, "concurrency": answers["concurrency"]})
+    tried: list[float] = []
+    gpu = None
     for _ in range(concurrency.ROUNDS):
         trial = {**answers, "peak_rps": peak}
         outcome = plan_inference(trial)
         derived = concurrency.peak_rate(float(answers["concurrency"]), outcome.plan.throughput)
-        if derived is None or abs(derived - peak) <= 0.01 * peak:
+        chosen = outcome.plan.gpu_resources.recommended_gpu_type
+        # settled; or the cheapest GPU changed with the rate and the plan is sized above what its own operating point
+        # needs (an unpinned GPU can flip between two at neighbouring rates: that plan holds the N within the targets)
+        if derived is None or abs(derived - peak) <= 0.01 * peak or (derived < peak and gpu not in (None, chosen)):
             return trial, outcome
-        peak = derived
-    return {**answers, "peak_rps": peak}, None
+        tried.append(peak)
+        peak, gpu = derived, chosen
+    return {**answers, "peak_rps": max([*tried, peak])}, None
 
 
 def plan_inference(answers: Values) -> Outcome:

@@ -11,7 +11,8 @@ targets, the same Little's law: ``docs/plan-deployment.md``), so W = concurrency
 is N x rps_per_replica / concurrency_per_replica. The planner then sizes ceil(N x (1 + margin) / concurrency per
 replica) replicas: N in flight spread over replicas that each hold their share within the targets. That operating
 point depends on the GPU and layout, not on the total rate, so the plan is made again with the derived rate until
-the rate settles (twice in practice). The stated concurrency is the peak; the average is the peak / the default
+the rate settles (twice in practice; where the GPU is not pinned the cheapest one can change with the rate, and
+the first plan sized above what its own operating point needs is kept). The stated concurrency is the peak; the average is the peak / the default
 peak multiplier (1.5x), so the plan keeps fewer replicas off-peak. Users who pause between messages (a think time)
 send less: they are read as a rate per user instead ("200 users, each sending a message every 30 s").
 
@@ -43,7 +44,7 @@ _FORMS = (
         + r"(?!\s*(?:ms|s\b|%|x\b))"
     ),
 )
-ROUNDS = 3  # plans made at most to settle the rate (it settles at the second: the operating point is per replica)
+ROUNDS = 4  # plans made at most to settle the rate (it settles at the second: the operating point is per replica)
 
 
 def stated(low: str) -> tuple[float, int, int] | None:
@@ -71,12 +72,16 @@ def peak_rate(concurrency: float, throughput: Any) -> float | None:
     return concurrency * per_s / in_flight
 
 
-def explanation(concurrency: float, throughput: Any, peak: float, multiplier: float) -> str:
-    """The paragraph that says how the concurrency became the rate the plan is sized for."""
+def explanation(concurrency: float, throughput: Any, peak: float, multiplier: float, compared_on: str = "") -> str:
+    """The paragraph that says how the concurrency became the rate the plan is sized for; ``compared_on``: the GPU of
+    the plan whose request time gave the rate every GPU of a comparison is ranked at."""
     seconds = float(throughput.concurrency_per_replica) / float(throughput.rps_per_replica)
+    where = f"{compared_on}, the cheapest plan's GPU," if compared_on else "this plan"
+    held = ("every GPU above is ranked at that rate (its own request time would give its own)" if compared_on else
+            f"so the copies sized for it hold the {concurrency:,.0f} within the targets")  # fmt: skip
     return (f"Load from concurrency: {concurrency:,.0f} requests in flight at once (users each waiting for their "
             f"answer, as a load test's concurrency) is, by Little's law, {concurrency:,.0f} / {seconds:.2f} s (the "
-            f"time one request takes on this plan at the load each copy carries within the targets) = {rate(peak)} "
-            f"requests/s at peak, so the copies sized for it hold the {concurrency:,.0f} within the targets. I took "
-            f"it as the peak and the average as 1/{multiplier:g} of it. If your users pause between messages, give "
-            "their rate instead (e.g. 'a message every 30 s each'): they then send less.")  # fmt: skip
+            f"time one request takes on {where} at the load each copy carries within the targets) = {rate(peak)} "
+            f"requests/s at peak; {held}. I took it as the peak and the average as 1/{multiplier:g} of it. If your "
+            "users pause between messages, give their rate instead (e.g. 'a message every 30 s each'): they then send "
+            "less.")  # fmt: skip
