@@ -378,6 +378,8 @@ def test_prompt_lengths_without_the_word_tokens_are_read() -> None:
     assert extract("prompts of ~2k, answers of 500")["input_tokens"] == 2000
     assert "input_tokens" not in extract("serve llama, 4k prompts a day")
     assert extract("32k context, 4k prompts") == {"input_tokens": 4000, "context_window": 32768}
+    assert extract("long prompts (8k tokens), answers of 1k")["input_tokens"] == 8000  # was the default 1,000
+    assert extract("for 300 engineers")["users"] == 300  # a head count by trade was no count (the default 10 rps)
 
 
 def test_overnight_is_a_batch_window_of_12_hours_said_back() -> None:

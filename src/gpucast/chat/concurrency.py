@@ -38,6 +38,13 @@ _FORMS = (
         numbered("c") + rf"\s*{_WHO}\s+(?:at once|at (?:the )?same time|concurrently|simultaneously|"
         r"in parallel|in flight|in-flight|in progress)\b"
     ),
+    # "50 of them active at the same time", "maybe 40 users online at once"
+    re.compile(
+        numbered("c")
+        + rf"\s*(?:of them|{_WHO}|engineers?|developers?|employees?)\s+(?:are\s+|being\s+)?"
+        + r"(?:active|online|connected|using it|on it|chatting)\s+(?:at once|at (?:the )?same time|concurrently|"
+        + r"simultaneously)\b"
+    ),
     re.compile(
         r"\b(?:concurrency|max[- ]?concurrency|in[- ]flight)\s*(?:of|is|=|:|~|at|about|around)?\s*"
         + numbered("c")

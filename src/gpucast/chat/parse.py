@@ -300,6 +300,7 @@ def _tokens(low: str) -> Values:
            rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"{_N}\s*(?:prompt|input)\s+(?:tokens?|toks?)\b",  # "avg 3k prompt tokens"
+           rf"(?:inputs?|prompts?)\s*\(\s*(?:~\s*|about\s+|around\s+)?{_N}\s*(?:tokens?|toks?)?\s*\)",  # "prompts (8k)"
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
         # "500 completions per minute" is a rate, not 500 tokens out

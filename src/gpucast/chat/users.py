@@ -12,7 +12,8 @@ from .numbers import TIME_UNIT, number_value, numbered, seconds_in
 
 _USERS = re.compile(
     numbered("u") + r"\s*(?:(?:daily|weekly|monthly)\s+)?(?:(?:concurrent|active|simultaneous|registered|internal)\s+)?"
-    r"(?:users?|customers?|people|employees?|seats?|agents? using it|daus?|maus?|wau)\b"
+    r"(?:users?|customers?|people|employees?|engineers?|developers?|analysts?|students?|staff|seats?|"
+    r"agents? using it|daus?|maus?|wau)\b"
 )
 # "each", "per user", "every user", "apiece" beside the rate; "users making / sending / who ask ..." right after them
 _PER_USER = r"\b(?:each|per (?:user|person|customer|employee|head|seat)|every (?:user|one)|a user|apiece)\b"
