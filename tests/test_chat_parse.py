@@ -386,3 +386,12 @@ def test_overnight_is_a_batch_window_of_12_hours_said_back() -> None:
     found = extract("summarize 1M documents of 3k tokens overnight")  # was no rate: the default 10 rps planned
     assert found["rps"] == pytest.approx(1_000_000 / (12 * 3600))
     assert "I took 'overnight' as 12 hours" in found["_unsure"]
+
+
+def test_a_fine_tune_overnight_on_cloud_instances_is_a_12_hour_deadline_on_their_gpus() -> None:
+    # "overnight" and "2 p4d.24xlarge" were read by nothing: no deadline, and 16 GPUs of the cheapest type
+    found = extract(
+        "fine-tune llama 3.1 8b, 20k examples of ~1k tokens, we have 2 p4d.24xlarge, need it done overnight"
+    )
+    assert (found["num_gpus"], found["gpu"], found["deadline_hours"]) == (16, "a100-40gb", 12.0), found
+    assert "I took 'overnight' as 12 hours" in found["_unsure"]

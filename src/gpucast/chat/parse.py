@@ -130,7 +130,10 @@ def _extract(text: str) -> Values:
     if UNSURE in latency:  # both may be guesses: keep the reasons of each
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
-    found.update(training_terms(low))
+    trained = training_terms(low)
+    if UNSURE in trained:
+        trained[UNSURE] = [*found.get(UNSURE, []), *trained[UNSURE]]
+    found.update(trained)
     budget = stated_budget(low)  # no command sizes to it: the plan's cost is compared with it (chat.budget)
     if UNSURE in budget:
         budget[UNSURE] = [*found.get(UNSURE, []), *budget[UNSURE]]

@@ -10,7 +10,7 @@ import re
 
 from . import names, users
 from .numbers import NUMBER, binary_k, number_value, numbered, seconds_in, stated_count
-from .values import Values
+from .values import UNSURE, Values
 
 _N = NUMBER
 
@@ -198,4 +198,9 @@ def _training_fleet(low: str) -> Values:
                          r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip
     if deadline:
         out["deadline_hours"] = _num(deadline) * seconds_in(deadline["unit"]) / 3600.0
+    elif re.search(r"\bovernight\b", low):  # "need it done overnight": read by nothing before 2026-12-08
+        out["deadline_hours"] = users.OVERNIGHT_HOURS
+        out[UNSURE] = [f"I took 'overnight' as {users.OVERNIGHT_HOURS:g} hours"]
+    if (instances := instance_fleet(low)) is not None and not names.find_gpus(low):  # "on 2 p4d.24xlarge": A100s
+        out["gpu"] = instances[1]
     return out
