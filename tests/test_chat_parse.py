@@ -395,3 +395,13 @@ def test_a_fine_tune_overnight_on_cloud_instances_is_a_12_hour_deadline_on_their
     )
     assert (found["num_gpus"], found["gpu"], found["deadline_hours"]) == (16, "a100-40gb", 12.0), found
     assert "I took 'overnight' as 12 hours" in found["_unsure"]
+
+
+def test_lengths_said_loosely_are_read_and_a_rate_of_answers_is_no_length() -> None:
+    # "outputs are long, like 4000 tokens" was read by nothing (the default 300 out was planned for a reasoning model)
+    found = extract("deepseek r1, 5 req/s, reasoning outputs are long, like 4000 tokens, prompts 500")
+    assert (found["input_tokens"], found["output_tokens"]) == (500, 4000), found
+    assert extract("prompts are short, maybe 200 tokens, answers about 100")["output_tokens"] == 100
+    # "we answer 5 questions per second" was also 5 tokens out
+    assert extract("we answer 5 questions per second") == {"rps": 5.0}
+    assert "output_tokens" not in extract("answers, 5 rps")

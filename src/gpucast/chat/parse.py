@@ -296,7 +296,9 @@ def _tokens(low: str) -> Values:
         for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
             out[key] = stated_count(_num(pair, group))  # "0.5 in", "0 out": refused, saying what is accepted
         return out
-    fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
+    # "outputs are long, like 4000 tokens" (read by nothing before 2026-12-08: the default 300 out was planned)
+    fill = (r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly|"
+            r"long|quite long|short|like|maybe|approximately|approx\.?|,\s*(?:like|maybe|say|about|around|roughly)))*")  # fmt: skip
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
     # "8k tokens of context" is the prompt; a bare "32k context" is the window (serving_terms), not also a prompt
     ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
@@ -309,7 +311,8 @@ def _tokens(low: str) -> Values:
         # "500 completions per minute" is a rate, not 500 tokens out
         rf"{_N}{word}\s*(?:out|output|completions?|responses?|answers?|generated|of output)\b(?!{PER}{TIME_UNIT})",
         rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
-        rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
+        # "we answer 5 questions per second" is a rate, not 5 tokens out (it was both)
+        rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?|{REQ}|[a-z]+{PER}{TIME_UNIT}))",
     )
     labelled = [m.span("num") for m in re.finditer(rf"\b(?:inputs?|prompts?)\s*(?:tokens?)?\s*[:=]?\s*{_N}", low)]
     for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
