@@ -259,3 +259,10 @@ def test_nodes_described_by_their_gpus_but_not_counted_ask_how_many() -> None:
 def test_a_vague_count_of_gpus_is_asked_back() -> None:
     result = chat(stdin="serve llama 3.1 8b, we have a few A100s\nno\n")
     assert "I took 'a few' as 3" in result.stdout and "Did you mean:" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("text", ["we have several A100s", "we have a handful of H100s", "we have some GPUs"])
+def test_gpus_had_in_a_vague_amount_ask_how_many(text: str) -> None:
+    # read by nothing: no fleet was sized and nothing was said
+    found = extract(f"serve llama 3.1 8b, {text}")
+    assert "owned_gpus" not in found and "does not say how many GPUs" in found["_left_out"]["owned_gpus"], found

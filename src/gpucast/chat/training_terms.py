@@ -134,6 +134,18 @@ def nodes_without_count(low: str) -> str | None:
     return None
 
 
+_VAGUE_FLEET = re.compile(r"\b(?:have|has|got|own|owns|rent|renting|run|running)\s+(?P<phrase>(?:several|some|a handful of|"
+                          r"a bunch of|a number of|a few dozen|dozens of|many|lots of|a lot of)\s+(?P<what>[a-z\d][\w-]*))")  # fmt: skip
+
+
+def vague_fleet(low: str) -> str | None:
+    """The phrase of GPUs had in a vague amount ("we have several A100s", "a handful of H100s"), or None: how many is
+    asked (they were read by nothing, no fleet sized). "a few" and "a couple" are read as 3 and 2 and asked back
+    (``normalize``)."""
+    match = _VAGUE_FLEET.search(low)
+    return match["phrase"] if match is not None and _gpu_word(match["what"]) is not None else None
+
+
 def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
     """:func:`gpus_said` with whole machines counted and a note where the count is a guess: (count, GPU id or
     None, why it is a guess or None). "we have 2 DGX H100 boxes" was 2 GPUs, "2 nodes of 8 H100s" 8."""
