@@ -116,3 +116,17 @@ def test_a_concurrency_without_a_gpu_is_planned_to_hold_it_though_the_cheapest_g
     assert compared.returncode == 0, compared.stderr
     assert "every GPU above is ranked at that rate" in " ".join(compared.stdout.split())
     assert "Load from concurrency: 150 requests in flight" in words
+
+
+def test_a_concurrency_typed_at_the_confirmation_replaces_the_rate_and_a_rate_replaces_it() -> None:
+    # the rate answered earlier won silently over "100 concurrent users" typed at the confirmation
+    first = "serve llama 3.1 8b on H100, 5 rps, 1000 in 300 out, first token within 2 s"
+    result = chat(stdin=f"{first}\n\n100 concurrent users\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "Load: 100 requests in flight at peak" in words and "Load from concurrency: 100 requests" in words
+    again = chat(stdin="serve llama 3.1 8b on H100, 100 concurrent users, 1000 in 300 out, first token within 2 s\n"
+                 "30 rps\n2x\nyes\ndone\n")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    words = " ".join(again.stdout.split())
+    assert "Load: 30 requests/s on average" in words and "Load from concurrency" not in words

@@ -252,6 +252,11 @@ class Session:
             self.answers.pop("model_size", None)
         if "model_size" in values:
             self.answers.pop("model", None)
+        if "concurrency" in values:  # "200 concurrent users" typed after a rate: the load is the concurrency now
+            for key in ("rps", "peak_rps", "users"):
+                self.answers.pop(key, None)
+        if {"rps", "peak_rps"} & set(values):  # and a rate typed after a concurrency is the load
+            self.answers.pop("concurrency", None)
         was_done = question.is_done(self.answers)
         self.answers.update(values)
         for key in values:  # restated within range: no longer left out
