@@ -130,3 +130,13 @@ def test_a_concurrency_typed_at_the_confirmation_replaces_the_rate_and_a_rate_re
     assert again.returncode == 0, again.stderr
     words = " ".join(again.stdout.split())
     assert "Load: 30 requests/s on average" in words and "Load from concurrency" not in words
+
+
+def test_an_agent_apps_concurrency_is_said_not_used_and_its_task_rate_asked() -> None:
+    # an agent app's load is its tasks/s: "20 concurrent users" marked the rate question answered and the default
+    # 1 task/s was planned without a word
+    result = chat(stdin="an agent app on llama 3.1 8b on H100, 20 concurrent users\n\n\n\n\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "How many agent tasks per second" in words
+    assert "Not used: 20 requests in flight (an agent app is planned from its tasks per second)" in words

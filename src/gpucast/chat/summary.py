@@ -140,6 +140,9 @@ def summary_lines(answers: Values) -> list[str]:
     lines.append(load)
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)
+        if "concurrency" in answers:  # an agent's load is its tasks/s; the concurrency was dropped unsaid
+            lines.append(f"Not used:  {answers['concurrency']:,.0f} requests in flight (an agent app is planned from "
+                         "its tasks per second)")  # fmt: skip
     else:
         window = f", context window {int(v['context_window']):,}" if "context_window" in v else ""
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request{window}")
