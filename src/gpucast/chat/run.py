@@ -117,7 +117,7 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
     lines = explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan))
-    if "concurrency" in answers and "peak_rps" not in session.answers and outcome.plan.throughput.meets_latency_sla:
+    if planned is not None and outcome.plan.throughput.meets_latency_sla:  # the rate came from a concurrency
         from .concurrency import explanation
 
         multiplier = float(compute.effective(answers)["peak_multiplier"])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import llm
+from . import agent, llm
 from .errors import AnswerError
 from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
@@ -255,8 +255,8 @@ class Session:
         if "concurrency" in values:  # "200 concurrent users" typed after a rate: the load is the concurrency now
             for key in ("rps", "peak_rps", "users"):
                 self.answers.pop(key, None)
-        if {"rps", "peak_rps"} & set(values):  # and a rate typed after a concurrency is the load
-            self.answers.pop("concurrency", None)
+        if {"rps", "peak_rps"} & set(values) and not agent.is_agent({**self.answers, **values}):  # and a rate typed
+            self.answers.pop("concurrency", None)  # after a concurrency is the load (an agent's is said not used)
         was_done = question.is_done(self.answers)
         self.answers.update(values)
         for key in values:  # restated within range: no longer left out
