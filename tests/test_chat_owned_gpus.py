@@ -266,3 +266,10 @@ def test_gpus_had_in_a_vague_amount_ask_how_many(text: str) -> None:
     # read by nothing: no fleet was sized and nothing was said
     found = extract(f"serve llama 3.1 8b, {text}")
     assert "owned_gpus" not in found and "does not say how many GPUs" in found["_left_out"]["owned_gpus"], found
+
+
+@pytest.mark.parametrize("text", ["we have 8xH100 nodes", "we have several H100s"])
+def test_a_fine_tunes_uncounted_gpus_ask_how_many(text: str) -> None:
+    # "8xH100 nodes" was 64 GPUs (a guess asked back); once it asked how many nodes, a fine-tune dropped it unsaid
+    found = extract(f"fine-tune llama 3.1 8b with lora, {text}")
+    assert "num_gpus" not in found and "does not say how many GPUs" in found["_left_out"]["num_gpus"], found

@@ -10,7 +10,7 @@ import re
 
 from . import names, users
 from .numbers import NUMBER, binary_k, number_value, numbered, seconds_in, stated_count
-from .values import UNSURE, Values
+from .values import LEFT_OUT, UNSURE, Values
 
 _N = NUMBER
 
@@ -204,6 +204,9 @@ def _training_fleet(low: str) -> Values:
     out: Values = {}
     if (count := gpu_count(low)) is not None:
         out["num_gpus"] = count
+    elif (vague := nodes_without_count(low) or vague_fleet(low)) is not None:  # "8xH100 nodes", "several H100s"
+        out[LEFT_OUT] = {"num_gpus": f"{vague!r} does not say how many GPUs the fine-tune may use: say e.g. 'on 8 "
+                                     "GPUs'"}  # fmt: skip
     # "... in 30 days" too (a bare "in" before a time: read by nothing before 2026-12-08)
     deadline = re.search(rf"(?:deadline|within|in under|in less than|\bin|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
                          rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
