@@ -84,11 +84,11 @@ def explanation(concurrency: float, throughput: Any, peak: float, multiplier: fl
     the plan whose request time gave the rate every GPU of a comparison is ranked at."""
     seconds = float(throughput.concurrency_per_replica) / float(throughput.rps_per_replica)
     where = f"{compared_on}, the cheapest plan's GPU," if compared_on else "this plan"
-    held = ("every GPU above is ranked at that rate (its own request time would give its own)" if compared_on else
-            f"so the copies sized for it hold the {concurrency:,.0f} within the targets")  # fmt: skip
+    held = ("; every GPU above is ranked at that rate (its own request time would give its own)" if compared_on else
+            f", so the copies sized for it hold the {concurrency:,.0f} within the targets")  # fmt: skip
     return (f"Load from concurrency: {concurrency:,.0f} requests in flight at once (users each waiting for their "
             f"answer, as a load test's concurrency) is, by Little's law, {concurrency:,.0f} / {seconds:.2f} s (the "
             f"time one request takes on {where} at the load each copy carries within the targets) = {rate(peak)} "
-            f"requests/s at peak; {held}. I took it as the peak and the average as 1/{multiplier:g} of it. If your "
+            f"requests/s at peak{held}. I took it as the peak and the average as 1/{multiplier:g} of it. If your "
             "users pause between messages, give their rate instead (e.g. 'a message every 30 s each'): they then send "
             "less.")  # fmt: skip
