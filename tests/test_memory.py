@@ -285,10 +285,10 @@ def test_a_plan_takes_what_its_vllm_release_charges(version, overhead):
     if version is not None:
         assert released.runtime_overhead_gib == for_engine_build(vllm, "vllm", version=version).runtime_overhead_gib
     sglang = MemorySettings.for_engine(loader.resolve_engine("sglang"))
-    # SGLang's release only picks its default-fraction and chunk rules (tests/test_sglang_fraction.py,
-    # tests/test_engine_step_budgets.py)
+    # SGLang's release only picks its default-fraction, chunk and DP-chunk rules (tests/test_sglang_fraction.py,
+    # tests/test_engine_step_budgets.py, tests/test_sglang_dp_chunk.py)
     sglang_released = for_engine_release(sglang, "sglang", llama, version, 4096)
-    unruled = {"default_fraction_rule": None, "step_budget_rule": None}
+    unruled = {"default_fraction_rule": None, "step_budget_rule": None, "dp_chunk_rule": None}
     assert replace(sglang_released, **unruled) == replace(sglang, **unruled)
 
 

@@ -128,7 +128,7 @@ def test_a_body_that_is_not_json_says_so(client):
 def test_rates_are_rounded_for_people():
     assert [rate(v) for v in (23.148148, 1157.4, 0.011574, 10.0, 0.5, 34.72222, 2.7777)] == [
         "23.1", "1,157", "0.0116", "10", "0.5", "34.7", "2.78"]  # fmt: skip
-    assert [duration(h) for h in (0.3, 1 / 60, 0.001, 2.54)] == ["18 minutes", "1 minute", "1 minute", "2.5 h"]
+    assert [duration(h) for h in (0.3, 1 / 60, 0.001, 2.54)] == ["18 minutes", "1 minute", "4 seconds", "2.5 h"]
     text = cli("inference", "--model", "llama-3.1-8b", "--gpu", "L4", "--rps", str(2_000_000 / 86_400),
                "--input-tokens", "500", "--output-tokens", "200").stdout  # fmt: skip
     assert "23.1 req/s avg" in text and "avg 23.1 req/s, planned peak 34.7 req/s" in text and "23.148" not in text

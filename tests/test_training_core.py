@@ -181,7 +181,7 @@ def test_search_returns_a_fitting_configuration():
 
 def test_search_explains_what_would_fit():
     model = resolve_model("llama-3.1-70b")
-    with pytest.raises(InfeasibleError, match=r"needs ZeRO-3.*>= \d+ GPUs"):
+    with pytest.raises(InfeasibleError, match=r"it fits on \d+ GPUs \(TP\d+\) or more, with ZeRO-3"):
         search_parallelism(model, A100_40, num_gpus=2, seq_len=4096, global_batch_seqs=8, tp=1, pp=1)
 
 

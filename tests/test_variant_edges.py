@@ -164,4 +164,4 @@ def test_cached_input_tokens_outside_the_prompt_are_refused(cached: str) -> None
     line = one_line_error(["estimate", "--model", "llama-3.1-8b", "--gpu", "H100", "--num-gpus", "1",
                            "--input-tokens", "1000", "--output-tokens", "100", "--request-rate", "1",
                            "--cached-input-tokens", cached])  # fmt: skip
-    assert f"--cached-input-tokens {float(cached)!r}" in line and "less than --input-tokens (1000)" in line
+    assert f"--cached-input-tokens {float(cached):g}" in line and "less than --input-tokens (1000)" in line

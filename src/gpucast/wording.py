@@ -34,7 +34,10 @@ def _leading_zeros(value: float) -> int:
 
 
 def duration(hours: float) -> str:
-    """A run's length for people: minutes below an hour ("18 minutes", "1 minute"), else hours ("2.5 h")."""
+    """A run's length for people: seconds below a minute ("34 seconds": "1 minute" read as missing a 0.6-minute
+    deadline the run meets), minutes below an hour ("18 minutes", "1 minute"), else hours ("2.5 h")."""
+    if (seconds := round(hours * 3600)) < 60:
+        return counted(max(1, seconds), "second")
     if hours < 1:
         return counted(max(1, round(hours * 60)), "minute")
     return f"{hours:,.1f} h"

@@ -454,8 +454,26 @@ def resolve_gpu(name: str) -> GPUSpec:
 
 
 def resolve_model(name: str, flag: str = "--model") -> ModelSpec:
-    """The catalog model for a name, alias or Hugging Face id (``flag``: the option an unknown name is blamed on)."""
-    return load_models()[_resolve("model", name, flag)]
+    """The catalog model for a name, alias or Hugging Face id (``flag``: the option an unknown name is blamed on);
+    a name that is an FP8 checkpoint of a 16-bit release selects that checkpoint (:func:`_named_checkpoint`)."""
+    return _named_checkpoint(load_models()[_resolve("model", name, flag)], name)
+
+
+# "-FP8" in a repository name: Qwen/Qwen3-235B-A22B-FP8, meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8 and
+# zai-org/GLM-4.5-FP8 are the FP8 checkpoints of BF16 releases (their config.json quantization_config is fp8)
+_FP8_NAME = re.compile(r"(?<![a-z0-9])fp8(?![a-z0-9])")
+
+
+def _named_checkpoint(spec: ModelSpec, name: str) -> ModelSpec:
+    """``spec`` as the checkpoint ``name`` names: an alias that is the release's FP8 checkpoint (the catalog lists
+    them with the 16-bit release, whose architecture they share) makes FP8 the precision a plan without
+    --precision uses, as a release published in FP8 (DeepSeek-R1) does; planning Qwen/Qwen3-235B-A22B-FP8 at
+    16 bits sized twice the weight memory of the checkpoint asked for."""
+    if spec.checkpoint_precision or _FP8_NAME.search(name.lower()) is None:
+        return spec
+    key = normalize_name(name)
+    named = next((alias for alias in spec.aliases if "/" in alias and normalize_name(alias) == key), spec.hf_id)
+    return dataclasses.replace(spec, checkpoint_precision="FP8", hf_id=named)
 
 
 def _json_object(path: Path, what: str) -> dict[str, Any]:

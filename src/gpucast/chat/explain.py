@@ -23,7 +23,8 @@ LIMITS = {
 
 
 def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.0f}"
+    """Whole dollars, or cents below $10: a one-minute run costs $0.39, not "$0"."""
+    return "n/a" if value is None else f"${value:,.2f}" if abs(value) < 10 else f"${value:,.0f}"
 
 
 def explain_inference(plan: Any, options: list[tuple[str, Any]], spot: Any = None) -> list[str]:

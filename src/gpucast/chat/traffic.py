@@ -14,14 +14,15 @@ from .errors import AnswerError
 from .numbers import NUMBER, TIME_UNIT, digits_for_words, number_value, seconds_in
 from .parse import REQ, bare_number
 from .serving_terms import LEVEL, stated_percentile
-from .users import user_count
+from .users import ITEMS, user_count
 from .values import UNSURE, Values
 
 DURATION = r"(?:ms|milliseconds?|msec|s|secs?|seconds?|minutes?|mins?)(?![a-z/])"
 PEAK_LIMIT = 100.0  # a peak above 100x the daily average is a typo, not traffic
 LARGE_RATE = 10_000.0  # req/s: more than any single service in the calibration data; asked back
-# a rate with its period: "1.2k per minute", "20 requests a day" (the average rate and each user's)
-_RATE = re.compile(rf"{NUMBER}\s*(?:{REQ}\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})")
+# a rate with its period: "1.2k per minute", "20 requests a day", "2 million documents per day" (a batch job's work
+# items, each one request; the average rate and each user's)
+_RATE = re.compile(rf"{NUMBER}\s*(?:(?:{REQ}|{ITEMS})\s*)?(?:/|per|a|an|each|every)\s*(?P<unit>{TIME_UNIT})")
 
 
 def read_rps(text: str, answers: Values) -> Values:
@@ -121,12 +122,12 @@ def _multiplier(value: float) -> float:
 
 def read_latency(text: str, answers: Values) -> Values:
     """ "2 seconds", "500 ms", "under a second", "p99 under 2s"; a bare "2" is seconds and "500" milliseconds,
-    both asked back; "no limit" is 10 s."""
+    both asked back; "no limit" (or "no latency requirement") is 10 s."""
     low = digits_for_words(text.strip().lower())
     # a lone "no" is "no limit"; "no, H200" is a correction of another answer, not a 10 s target
     if re.fullmatch(r"\W*no\W*", low) or re.search(
-        r"\b(none|no\s+(?:limit|target|requirement|constraint|sla|slo|rush|deadline|preference)s?|don'?t care|"
-        r"whatever|relaxed|batch|offline)\b", low):  # fmt: skip
+        r"\b(none|no\s+(?:[a-z-]+\s+)?(?:limit|target|requirement|constraint|sla|slo|rush|deadline|preference)s?|"
+        r"don'?t care|whatever|relaxed|batch|offline)\b", low):  # fmt: skip
         return {"ttft_ms": 10_000.0}
     statistic, doubts = stated_percentile(low, words=True)  # "p50 under 500 ms": the plan bounds that percentile
     low = LEVEL.sub(" ", low)  # the statistic's own number is no time

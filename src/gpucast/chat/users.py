@@ -62,8 +62,8 @@ _SERVING_TASK = (
     r"transcri\w*|answer\w*|serv(?:e|ing)|inference|batch (?:job|inference|processing)|process\w*)\b"
 )
 _TRAINING_WORDS = r"\b(?:train\w*|fine[- ]?tun\w*|q?lora|epochs?|pre-?train\w*|sft|dpo|rlhf)\b"
-_ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
-_BATCH = (numbered("i") + rf"\s*{_ITEMS}\b.*?"
+ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
+_BATCH = (numbered("i") + rf"\s*{ITEMS}\b.*?"
           r"(?:\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
           rf"(?P<tunit>{TIME_UNIT})|\b(?P<night>overnight)\b)")  # fmt: skip
 OVERNIGHT_HOURS = 12.0  # "overnight": an evening to the next morning, e.g. 19:00 to 07:00, said back as a guess

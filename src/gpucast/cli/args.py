@@ -27,7 +27,7 @@ def add_seed_flags(parser: argparse.ArgumentParser) -> None:
     seed.add_argument(
         "--precision",
         help="FP32, FP16, BF16, FP8, INT8, INT4, FP4 (= NVFP4) or MXFP4 (default: the published checkpoint's, e.g. FP8 for "
-        "DeepSeek-R1/V3, else FP16)",
+        "DeepSeek-R1/V3 or a name ending in -FP8, else FP16)",
     )
     seed.add_argument("--context-window", type=token_count, help="max tokens per sequence (default 4096)")
     seed.add_argument(
@@ -256,7 +256,7 @@ def add_estimate_flags(parser: argparse.ArgumentParser) -> None:
     what.add_argument(
         "--precision",
         help="FP32, FP16, BF16, FP8, INT8, INT4, FP4 (= NVFP4) or MXFP4 (default: the published checkpoint's, e.g. FP8 for "
-        "DeepSeek-R1/V3, else BF16)",
+        "DeepSeek-R1/V3 or a name ending in -FP8, else BF16)",
     )
     what.add_argument("--kv-precision", help="KV-cache precision (default: 16-bit activation dtype)")
     what.add_argument("--engine", default="vllm", help="vllm, sglang, trtllm, lmdeploy or nim (default vllm)")

@@ -31,7 +31,8 @@ def _section(title: str, rows: list[tuple[str, str]]) -> Table:
 
 
 def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.0f}"
+    """Whole dollars, or cents below $10: a one-minute run costs $0.39, not "$0"."""
+    return "n/a" if value is None else f"${value:,.2f}" if abs(value) < 10 else f"${value:,.0f}"
 
 
 def _percentile_rows(thr: ThroughputMetrics, percentile: str) -> list[tuple[str, str]]:
@@ -190,6 +191,7 @@ def plan(p: LLMCapacityPlan, *, explain: bool = False) -> None:
                         + (
                             f" (marketplace offers up to {_money(c.monthly_gpu_cost_high)} at max replicas)"
                             if c.monthly_gpu_cost_high is not None
+                            and round(c.monthly_gpu_cost_high) > round(c.monthly_gpu_cost)  # a range, not one offer
                             else ""
                         ),
                     ),

@@ -7,7 +7,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from ..wording import counted, duration
+from ..wording import counted, duration, rate
 from .render import _money, _section, console
 
 
@@ -77,7 +77,7 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
         c = p.cost
         console.print(
             _section(
-                f"Cost ({c.cloud} {c.region}, {c.pricing})",
+                f"Cost ({c.cloud} {c.region}, {c.pricing}{_price_date(c.price_as_of)})",
                 [
                     (
                         "Instances",
@@ -94,6 +94,14 @@ def training_plan(p: Any, *, explain: bool = False) -> None:
     if explain:
         for line in p.assumptions:
             console.print(f"[dim]- {line}[/dim]")
+
+
+def _price_date(as_of: str) -> str:
+    """``, prices as of 2026-08, 129 days old``: when the run's price was read, as a serving plan says it (in the
+    section's title: the README's training example keeps its length)."""
+    from ..planning.price_age import age_days
+
+    return f", prices as of {as_of}, {counted(age_days(as_of), 'day')} old" if as_of else ""
 
 
 def training_estimate(r: Any) -> None:
@@ -127,7 +135,7 @@ def training_comparison(rows: list[Any]) -> None:
     for r in rows:
         table.add_row(
             r.gpu_type, r.cloud, str(r.gpus), f"{r.tensor_parallel}/{r.pipeline_parallel}/{r.data_parallel}",
-            str(r.zero_stage), f"{r.tokens_per_s_per_gpu:,.0f}", f"{r.mfu:.0%}", f"{r.hours:,.1f}",
+            str(r.zero_stage), f"{r.tokens_per_s_per_gpu:,.0f}", f"{r.mfu:.0%}", rate(r.hours),
             _money(r.total_cost), r.instance_type or "-",
         )  # fmt: skip
     console.print(table)

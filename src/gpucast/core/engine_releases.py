@@ -46,6 +46,9 @@ SGLANG_CHUNK_160GIB_FROM = (0, 4, 8)  # 2048 / 8192 / 16384 at 35 and 160 GiB
 SGLANG_CHUNK_60GIB_FROM = (0, 5, 3)  # _handle_gpu_memory_settings: 4096 on 35-60 GiB GPUs
 SGLANG_CHUNK_20GIB_FROM = (0, 5, 20)  # arg_groups/memory_hook.py: 4096 on 20-35 GiB GPUs too
 SGLANG_STEP_RULE = "sglang"  # MemorySettings.step_budget_rule: SGLang's default, "sglang@X.Y.Z" at a release
+# What SGLang's --enable-dp-attention does to chunked_prefill_size (sglang_rank_chunk), by first release
+SGLANG_DP_CHUNK_HALVED_FROM = (0, 3, 6)  # DP attention's first release: chunked_prefill_size // 2, dp_size = tp_size
+SGLANG_DP_CHUNK_DIVIDED_FROM = (0, 4, 4)  # 0.4.4.post1 on: chunked_prefill_size // dp_size (0.4.4 itself halved)
 
 
 def sglang_chunked_prefill_size(gpu_mem_mib: float, version: tuple[int, int, int] | None = None) -> int:
@@ -95,6 +98,49 @@ def step_budget_on(settings: MemorySettings, gpu: GPUSpec) -> MemorySettings:
     _, _, release = rule.partition("@")
     tokens = sglang_chunked_prefill_size(gpu.cuda_memory_bytes / MIB, parse_engine_version(release))
     return dataclasses.replace(settings, max_batched_tokens=tokens, step_budget_rule=None)
+
+
+def sglang_rank_chunk(chunk: int, attention_dp: int, version: tuple[int, int, int] | None = None) -> int:
+    """The prefill chunk each of SGLang's attention-DP ranks steps by when launched with ``--chunked-prefill-size
+    chunk`` (or its default) and ``--enable-dp-attention --dp attention_dp``, at ``version`` (None: the current
+    release), as each release's wheel on PyPI does it in ``ServerArgs`` after the default chunk is chosen:
+
+    - 0.3.6 (DP attention's first release) to 0.4.4: ``chunked_prefill_size // 2``, ``dp_size`` forced to
+      ``tp_size`` ("DP attention is enabled. The chunked prefill size is adjusted to ... to avoid MoE kernel
+      issues");
+    - 0.4.4.post1 on: ``chunked_prefill_size // dp_size`` (``_handle_data_parallelism``; from 0.5.20 the
+      ``arg_groups/parallel_hook.py`` hook, ``// attn_dp_size`` in 0.5.23). gpucast reads releases as
+      (major, minor, patch), so 0.4.4 is read with the division its post releases carry.
+
+    Each rank's scheduler (``PrefillAdder``: ``rem_chunk_tokens = chunked_prefill_size``) then cuts a prompt into
+    chunks of this size and prefills at most this many new tokens a step; ``max_prefill_tokens`` (16,384) is not
+    divided and, larger, does not bind. DeepSeek-V3 at TP8 with 8-way DP attention on an H200 (8,192-token
+    default): 1,024 tokens per rank, so an 8,000-token prompt prefills in 8 steps, not 1. The memory rules keep
+    the whole chunk (``_handle_gpu_memory_settings`` reserves for it before the division, and the MoE layers see
+    every rank's tokens). Before 0.3.6, and without DP attention: ``chunk``."""
+    if attention_dp <= 1 or chunk <= 0 or (version is not None and version < SGLANG_DP_CHUNK_HALVED_FROM):
+        return chunk
+    if version is not None and version < SGLANG_DP_CHUNK_DIVIDED_FROM:
+        return max(chunk // 2, 1)
+    return max(chunk // attention_dp, 1)
+
+
+def rank_chunk_tokens(
+    settings: MemorySettings, chunk: int, attention_dp: int, *, scheduler_per_rank: bool = False
+) -> int:
+    """The prefill chunk of one attention-DP rank where the ranks step separately: SGLang divides its step budget
+    ``chunk`` among them (``settings.dp_chunk_rule``, by release: :func:`sglang_rank_chunk`); an engine with a
+    scheduler per rank (``scheduler_per_rank``, engine_flags.toml's ``seqs_per_attention_dp_rank``: vLLM's engine
+    core per DP rank, each with the whole ``max_num_batched_tokens``) gives every rank the whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
+    whole budget for the replica (no attention DP, or a SGLang release before DP attention)."""
+    if attention_dp <= 1:
+        return 0
+    rule = settings.dp_chunk_rule
+    if rule is None:
+        return chunk if scheduler_per_rank and chunk > 0 else 0
+    _, _, release = rule.partition("@")
+    share = sglang_rank_chunk(chunk, attention_dp, parse_engine_version(release))
+    return share if share != chunk else 0  # a release before DP attention (0.3.5) divides nothing
 
 
 def sglang_tp_table_fraction(tp: int) -> float:
@@ -244,11 +290,14 @@ def _sglang_release(
     settings: MemorySettings, version: tuple[int, int, int] | None, build_date: str | None = None
 ) -> MemorySettings:
     """``settings`` with SGLang's default fraction rule (where the fraction is its default) and chunk rule (where the
-    step budget is its default) of ``version`` (None: the current release); a build's date picks the fraction rule."""
+    step budget is its default) of ``version`` (None: the current release), and the release's division of the chunk
+    over attention-DP ranks (:func:`rank_chunk_tokens`); a build's date picks the fraction rule."""
     if settings.default_fraction_rule is not None:
         settings = dataclasses.replace(settings, default_fraction_rule=fraction_rule_for(version, build_date))
     if settings.step_budget_rule is not None:
         settings = dataclasses.replace(settings, step_budget_rule=step_rule_for(version))
+    if settings.dp_chunk_rule is not None:
+        settings = dataclasses.replace(settings, dp_chunk_rule=step_rule_for(version))
     return settings
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from ..errors import InfeasibleError
 from .capacity import ReplicaEstimate, slo_capacity
-from .engine_releases import replica_memory
+from .engine_releases import rank_chunk_tokens, replica_memory
 from .layout import Layout
 from .memory import MemoryBreakdown, estimate_memory, state_bytes_per_sequence_per_gpu
 from .percentiles import LengthProfile
@@ -41,7 +41,7 @@ def replica_config(
     raises if it cannot start. ``short_kv_starts``: the engine starts even when the KV cache holds less than one
     context window (SGLang); otherwise that is an error (vLLM refuses to start, and a plan must serve its window)."""
     layout = Layout(tp, pp, ep, attention_dp)
-    problem = layout.problem(model)
+    problem = layout.problem(model) or gpu.weights_problem(precision)
     if problem is not None:
         raise InfeasibleError(problem)
     mean_tokens = workload.input_tokens + workload.output_tokens / 2.0
@@ -106,6 +106,14 @@ def replica_config(
         engine_memory.max_batched_tokens,
         ep=ep,
         attention_dp=attention_dp,
+        # SGLang divides its chunk over the attention-DP ranks: each rank's scheduler prefills by its share
+        # and vLLM steps each rank by the whole budget (an engine core per rank)
+        rank_chunk_tokens=rank_chunk_tokens(
+            engine_memory,
+            engine_memory.max_batched_tokens,
+            attention_dp,
+            scheduler_per_rank=settings.max_sequences_per_dp_rank,
+        ),
     )
     return cfg, memory, kv_limited
 

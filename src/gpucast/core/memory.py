@@ -60,6 +60,11 @@ class MemorySettings:
     # chunked_prefill_size; EngineSpec.step_budget_rule): "sglang" (the current release) or "sglang@0.4.7" (the
     # release asked for), which core.engine_releases.step_budget_on resolves per replica; None: max_batched_tokens
     step_budget_rule: str | None = None
+    # Where the engine divides its step budget among attention-DP ranks (SGLang: chunked_prefill_size // dp, whether
+    # the chunk is its default or launched): "sglang" or "sglang@0.4.1", which core.engine_releases.rank_chunk_tokens
+    # reads; None: each scheduler steps the whole budget. Kept apart from step_budget_rule, which a resolved or
+    # stated budget clears. Sizes no memory: the prefill chunk of a DP rank (ReplicaConfig.rank_chunk_tokens)
+    dp_chunk_rule: str | None = None
 
     @classmethod
     def for_engine(
@@ -84,6 +89,7 @@ class MemorySettings:
             large_gpu_budget=budget_rule,
             default_fraction_rule=(engine.default_fraction_rule or None) if gpu_memory_utilization is None else None,
             step_budget_rule=engine.step_budget_rule or None,
+            dp_chunk_rule=engine.step_budget_rule or None,  # the same engine (SGLang) and rule name, by release
         )
 
     def on_gpu(self, gpu: GPUSpec) -> MemorySettings:

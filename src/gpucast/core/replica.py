@@ -27,10 +27,16 @@ class ReplicaConfig:
     tp: int
     pp: int
     max_sequences: int  # B_max: KV-capacity and engine cap on concurrent sequences
-    chunk_tokens: int = 8192  # chunked-prefill token budget per step (vLLM max_num_batched_tokens)
+    # the engine's chunked-prefill token budget per step as launched (vLLM max_num_batched_tokens, SGLang
+    # --chunked-prefill-size): what a plan records and its export passes
+    chunk_tokens: int = 8192
     speculative: SpeculativeConfig | None = None  # speculative decoding (core/speculative.py); None = off
     ep: int = 1  # expert-parallel groups (core.layout); 1 = experts tensor-parallel
     attention_dp: int = 1  # attention data-parallel groups (core.layout); 1 = attention tensor-parallel
+    # where attention-DP ranks step separately, the chunk each rank's scheduler steps by (SGLang divides
+    # chunk_tokens: chunked_prefill_size // dp; vLLM gives each rank the whole budget;
+    # core.engine_releases.rank_chunk_tokens); 0: one scheduler, chunk_tokens
+    rank_chunk_tokens: int = 0
 
     # hashed once: the capacity search looks a configuration's memoized prefill costs up at every load it tries
     __hash__ = hash_fields_once
@@ -43,6 +49,22 @@ class ReplicaConfig:
     @property
     def layout(self) -> Layout:
         return Layout(self.tp, self.pp, self.ep, self.attention_dp)
+
+    @property
+    def prompt_chunk(self) -> int:
+        """The most new tokens of one prompt a step prefills: a prompt lives on one attention-DP rank, whose
+        scheduler steps by its own chunk (SGLang's share of the budget; vLLM's whole budget), else
+        the replica's one budget."""
+        return max(self.rank_chunk_tokens or self.chunk_tokens, 1)
+
+    @property
+    def step_prefill_tokens(self) -> int:
+        """The most prompt tokens the replica prefills in one step: every attention-DP rank its own chunk, in one
+        synchronized forward pass, where the ranks step separately (SGLang's shares, vLLM's whole budget
+        per rank); else the one budget."""
+        if self.rank_chunk_tokens:
+            return self.rank_chunk_tokens * self.attention_dp
+        return max(self.chunk_tokens, 1)
 
 
 def decode_step_time(cfg: ReplicaConfig, batch: float, context: float) -> StepTime:

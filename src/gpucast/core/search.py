@@ -127,43 +127,59 @@ def cheapest_sharding(
     """The cheapest of ``evaluate_option(layout)`` over the layouts (by ``Candidate.sort_key``).
 
     Layouts that cannot run (``InfeasibleError``) are skipped; when none can, the last reason is raised
-    (``none_valid`` if there was no layout at all). Once a pipelined layout meets the SLOs the deeper ones are
-    not tried: they only add latency and bubbles. Shared by the plain and the agent planner.
+    (``none_valid`` if there was no layout at all). Once a pipelined layout meets the SLOs the deeper pipelines of
+    the same stage (TP, EP, attention DP) are not tried: they only add latency and bubbles. Other stages still are:
+    with PP pinned every layout is pipelined, and the first TP that meets the SLOs (TP=4 x PP=2) is not the cheapest
+    when a wider one (TP=8 x PP=2) needs a quarter of the replicas. Shared by the plain and the agent planner.
 
     ``floor(layout)``, when given, is the least ``sort_key()[:4]`` the layout could have (``core.search_floor``),
     or None: a layout whose floor is above the best key found so far cannot be the cheapest and is not evaluated.
-    The answer is the same as without it: a skipped pipelined layout is still evaluated, where the search goes on
-    past it, to learn whether it would have stopped the search there."""
+    The answer is the same as without it: a skipped pipelined layout is still evaluated, where the search reaches a
+    deeper pipeline of its stage, to learn whether it would have stopped the search there."""
     found: list[T] = []
     reasons: list[str] = []
     best: tuple[bool, float, float, int, float, float] | None = None
     best_gpus = 0  # GPUs per replica of the best found: a layout of no more GPUs is rarely dearer, so not bounded
     skipped: list[Layout] = []  # pipelined layouts skipped by their floor, not yet known to stop the search or not
+    stopped: dict[tuple[int, int, int], int] = {}  # a stage's shallowest pipeline depth that met the SLOs
 
-    def tried(option: Layout) -> bool:
-        """Evaluate one layout; True when the search stops after it."""
+    def stage(option: Layout) -> tuple[int, int, int]:
+        return option.tp, option.ep, option.attention_dp
+
+    def passed(option: Layout) -> bool:
+        """A deeper pipeline of a stage whose shallower pipeline met the SLOs: not to be tried."""
+        return option.pp > stopped.get(stage(option), option.pp)
+
+    def tried(option: Layout) -> None:
+        """Evaluate one layout; a pipelined one that meets the SLOs stops its stage's deeper pipelines."""
         nonlocal best, best_gpus
         try:
             result = evaluate_option(option)
         except InfeasibleError as error:
             reasons.append(str(error))
-            return False
+            return
         found.append(result)
         key = candidate_of(result).sort_key()
         if best is None or key < best:
             best, best_gpus = key, option.gpus
-        return option.pp > 1 and candidate_of(result).estimate.meets_slo
+        if option.pp > 1 and candidate_of(result).estimate.meets_slo:
+            stopped[stage(option)] = min(option.pp, stopped.get(stage(option), option.pp))
 
     for option in options:
+        if passed(option):
+            continue
         if floor is not None and best is not None and not best[0] and option.gpus > best_gpus:
             least = floor(option)
             if least is not None and best[:4] < least:
                 if option.pp > 1:
                     skipped.append(option)
                 continue
-        if any(tried(late) for late in skipped) or tried(option):
-            break
-        skipped.clear()
+        for late in [s for s in skipped if stage(s) == stage(option) and s.pp < option.pp]:
+            skipped.remove(late)
+            if not passed(late):
+                tried(late)
+        if not passed(option):
+            tried(option)
     if not found:
         raise InfeasibleError(reasons[-1] if reasons else none_valid)
     return min(found, key=lambda result: candidate_of(result).sort_key())

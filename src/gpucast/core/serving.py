@@ -65,7 +65,8 @@ def _request_costs(
     prefill_latency, prefill_cost = prefill_costs(cfg, new_tokens, cached_input_tokens)
     # TTFT: the prompt's own prefill, half a running step, and in every chunk of the prompt the
     # running batch's attention (its KV reads are not hidden by the chunk's GEMMs) and step overhead.
-    chunks = math.ceil(new_tokens / max(cfg.chunk_tokens, 1))
+    # (a prompt's chunks: its attention-DP rank's share of the budget where the engine divides it, SGLang)
+    chunks = math.ceil(new_tokens / cfg.prompt_chunk)
     ttft_alone = prefill_latency + step.total_s / 2.0 + chunks * (step.attention_s + step.overhead_s)
     decode_time = max(output_tokens - 1.0, 0.0) * step.total_s
     return _RequestCosts(batch, step, prefill_latency, prefill_cost, ttft_alone, decode_time)
@@ -84,8 +85,9 @@ def _wave_wait(cfg: ReplicaConfig, costs: _RequestCosts, new_tokens: float) -> f
     are replaced together, so a client's B requests keep arriving in waves and a prompt waits, on average, for
     the prefill of half its wave, (B - 1) / 2 prompts. That holds when the engine prefills several prompts per
     pass (chunk budget >= 2 prompts); longer prompts prefill one per pass, their completions stagger by a
-    prefill each and the waves dissolve (no wait beyond the M/D/1 queue)."""
-    if math.floor(max(cfg.chunk_tokens, 1) / max(new_tokens, 1.0)) < 2:
+    prefill each and the waves dissolve (no wait beyond the M/D/1 queue). The pass is the replica's: with SGLang's
+    attention-DP ranks each prefilling its own share of the budget in one forward, their prompts start together."""
+    if math.floor(cfg.step_prefill_tokens / max(new_tokens, 1.0)) < 2:
         return 0.0
     return max(costs.batch - 1.0, 0.0) / 2.0 * costs.prefill_cost
 

@@ -4,7 +4,9 @@ Iteration-level scheduling as vLLM's V1 scheduler and SGLang run it (Orca, OSDI'
 the approach of the Vidur simulator, MLSys'24): every step first gives each running sequence in its decode phase one
 token of the step's token budget (``chunk_tokens``, vLLM ``max_num_batched_tokens``), then continues the partial
 prefill, then admits waiting requests first come first served while fewer than ``max_sequences`` run (vLLM
-``max_num_seqs``, or the KV cache), each prefilled in chunks of what the budget leaves. A step lasts the decode step of
+``max_num_seqs``, or the KV cache), each prefilled in chunks of what the budget leaves (and of at most its
+attention-DP rank's share of the budget where SGLang divides it: ``ReplicaConfig.prompt_chunk``, every rank's share
+prefilled in one step, ``step_prefill_tokens``). A step lasts the decode step of
 its decoding sequences (``serving.decode_step_time`` at their mean context) plus the replica time of its prefill
 chunks (``serving.prefill_seconds``, batched); a step with only prefill costs the prompt's own prefill latency.
 A request's first token comes at the end of the step that finishes its prompt; each later token one step later.
@@ -145,7 +147,8 @@ def _run(cfg: ReplicaConfig, every: list[_Request], measured: tuple[float, float
     now, steps, decoded_total = 0.0, 0, 0
     itl: list[tuple[float, int]] = []  # (step seconds, measured sequences that got a token in it)
     first, last = int(measured[0] * len(every)), max(int(measured[1] * len(every)), 1)  # [first, last)
-    budget = max(cfg.chunk_tokens, 1)
+    # the replica's prompt tokens a step, and one prompt's share (SGLang's attention-DP ranks: each rank's chunk)
+    budget, per_prompt = cfg.step_prefill_tokens, cfg.prompt_chunk
     returning: list[_Request] = []  # sent when a request completed at the end of the last step (closed loop)
     while pending or waiting or running or returning:
         while pending and pending[0].arrival <= now:
@@ -160,13 +163,13 @@ def _run(cfg: ReplicaConfig, every: list[_Request], measured: tuple[float, float
         chunks: list[tuple[_Request, int]] = []
         for r in running:
             if r.prefilled < r.prompt and left > 0:
-                take = min(r.prompt - r.prefilled, left)
+                take = min(r.prompt - r.prefilled, left, per_prompt)
                 chunks.append((r, take))
                 left -= take
         while waiting and left > 0 and len(running) < cfg.max_sequences:
             r = waiting.popleft()
             running.append(r)
-            take = min(r.prompt, left)
+            take = min(r.prompt, left, per_prompt)
             chunks.append((r, take))
             left -= take
         # the engine scheduled this step as the last one ended, before that step's outputs reached their clients:

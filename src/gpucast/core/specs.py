@@ -183,6 +183,9 @@ class ModelSpec:
         return self.num_layers - self.sliding_window_layers - self.linear_attention_layers
 
 
+PRE_AMPERE_FAMILIES = ("volta", "turing")  # NVIDIA compute capability below 8.0 (GPUSpec.weights_problem)
+
+
 @dataclass(frozen=True)
 class GPUSpec:
     """One accelerator, in SI units as the vendor states them (dense, no sparsity)."""
@@ -232,6 +235,20 @@ class GPUSpec:
 
     def supports(self, compute_key: str) -> bool:
         return self.dense_tflops.get(compute_key, 0.0) > 0.0
+
+    def weights_problem(self, precision: Precision) -> str | None:
+        """Why no serving engine runs ``precision`` weights on this GPU, or None. FP8 and FP4 weights run on GPUs
+        without those tensor cores only as weight-only GEMMs (Marlin), which need compute capability 8.0 (Ampere):
+        vLLM's FP8 docs ("W8A16 ... on compute capability 8.0+"), SGLang and TensorRT-LLM alike; a T4 or V100 plan at
+        FP8 was the cheapest row of `compare --precisions FP8` and one no engine could launch."""
+        if self.vendor != "nvidia" or self.family not in PRE_AMPERE_FAMILIES:
+            return None
+        if precision.name not in ("FP8", "FP4", "MXFP4"):
+            return None
+        return (
+            f"{self.family.capitalize()} GPUs run no {precision.name} weights: engines' FP8/FP4 kernels, weight-only "
+            "ones included, need an Ampere or newer GPU; use FP16, INT8 or INT4 (GPTQ/AWQ)"
+        )
 
     def peak_flops(self, compute_key: str) -> float:
         """Dense peak FLOP/s for a compute path, falling back to the FP16 path.
@@ -322,7 +339,8 @@ class EngineSpec:
     default_fraction_rule: str = ""
     # how the engine's default step budget follows the release and the GPU: "sglang" (its chunked_prefill_size by
     # release and GPU memory: core.engine_releases.sglang_chunked_prefill_size); "" = max_batched_tokens, and the
-    # large_gpu rule where there is one
+    # large_gpu rule where there is one. It also names how the engine divides that budget, stated or default, over
+    # attention-DP ranks (SGLang: chunked_prefill_size // dp; core.engine_releases.rank_chunk_tokens)
     step_budget_rule: str = ""
     # the first release that runs MLA + MoE models (DeepSeek-V3/R1) on FlashMLA/DeepGEMM-class kernels; an older
     # ``engine_version`` runs them on the early Triton kernels (core.engine_era.EARLY_MLA_MOE); "" = no earlier era known

@@ -77,8 +77,9 @@ def _shape(
 ) -> _Shape:
     """A prompt of n new tokens is prefilled in chunks of the engine's token budget: n // budget full chunks (each
     the mean of its full chunks' replica time) and the remainder (its marginal time after them). ``uncached_tokens``:
-    each prompt prefills only its last that many tokens (a replayed prompt; ``latency_tail``)."""
-    budget = max(cfg.chunk_tokens, 1)
+    each prompt prefills only its last that many tokens (a replayed prompt; ``latency_tail``). The budget is the
+    prompt's chunk (``ReplicaConfig.prompt_chunk``: one attention-DP rank's share where SGLang divides it)."""
+    budget = cfg.prompt_chunk
     points: list[tuple[float, float, float, float, int]] = []
     chunks: dict[float, float] = {}  # chunk seconds -> chunks per request
     for weight, tin, tout in _points(lengths, input_tokens, output_tokens):

@@ -49,6 +49,8 @@ class TrainingSetup(Protocol):
     @property
     def gpu(self) -> GPUSpec: ...
     @property
+    def method(self) -> str: ...
+    @property
     def tp(self) -> int: ...
     @property
     def pp(self) -> int: ...
@@ -107,6 +109,11 @@ def parallelism_problem(setup: TrainingSetup) -> str:
     m = setup.model
     if setup.pp > m.num_layers:  # every pipeline stage holds at least one layer
         return f"pp {setup.pp} is more pipeline stages than {m.name}'s {m.num_layers} layers"
+    if setup.method == "qlora" and setup.tp > 1:
+        # bitsandbytes NF4 weights are not tensor-parallel in any QLoRA stack (PEFT/transformers, torchtune, Axolotl,
+        # LitGPT, Unsloth): they shard over data-parallel ranks (FSDP / ZeRO-3, as Answer.AI's FSDP-QLoRA) or split
+        # layers over GPUs (pipeline), never a layer's weights over TP
+        return f"tp {setup.tp}: QLoRA's 4-bit weights cannot be split by tensor parallelism; use tp 1 with ZeRO-3/FSDP"
     if setup.fp8_recipe not in FP8_RECIPES:
         return f"fp8 recipe {setup.fp8_recipe!r} is not one of {', '.join(FP8_RECIPES)}"
     if setup.fp8_recipe == "mxfp8" and setup.gpu.family != "blackwell":

@@ -145,12 +145,22 @@ def _infeasible_message(lightest: TrainingSetup, eff: TrainingEfficiency) -> str
     for gpus in _powers_of_two(1 << 16):
         if gpus <= lightest.num_gpus or gpus % lean.cp:
             continue
-        tp = min(lean.gpu.gpus_per_node, gpus // lean.cp, lean.tp if lean.tp > 1 else 8)
+        if (
+            lean.method == "qlora"
+        ):  # 4-bit weights shard over ZeRO-3 ranks or pipeline stages, never TP (training_parallel)
+            staged = dataclasses.replace(lean, tp=1, pp=gpus, dp=1, zero=0)  # layers split over GPUs (device_map)
+            if gpus <= lean.model.num_layers and training_memory(staged, eff.memory).fits(lean.gpu, HEADROOM):
+                return f"{head}; it fits on {gpus} GPUs (PP{gpus}) or more, with full recomputation if need be"
+            tp = 1
+        else:
+            tp = min(lean.gpu.gpus_per_node, gpus // lean.cp, lean.tp if lean.tp > 1 else 8)
         while tp > 1 and (lean.model.num_heads % tp or gpus % (tp * lean.cp)):
             tp //= 2
         dp = gpus // (tp * lean.cp)
         ep = lean.ep if (tp * lean.cp * dp) % lean.ep == 0 else 1
         candidate = dataclasses.replace(lean, tp=tp, dp=dp, ep=ep)
         if training_memory(candidate, eff.memory).fits(lean.gpu, HEADROOM):
-            return f"{head}; it needs ZeRO-3, full recomputation and >= {gpus} GPUs (TP{tp}){smaller}"
+            # the count is the least that fits at the leanest setting, which a plan of that many GPUs need not
+            # use (70B full on 32 H100s plans ZeRO-2 without recomputation): the GPUs are what is needed
+            return f"{head}; it fits on {gpus} GPUs (TP{tp}) or more, with ZeRO-3 and full recomputation if need be{smaller}"
     return f"{head}; no GPU count up to 65536 fits: use {smaller[5:] + ' or ' if smaller else ''}a GPU with more memory"

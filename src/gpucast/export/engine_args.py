@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..catalog import loader
+from ..core.engine_era import parse_engine_version
+from ..core.engine_releases import sglang_rank_chunk
 from ..core.memory import MemorySettings
 from ..errors import InputError
 from ..planning.request import release_memory
@@ -135,6 +137,19 @@ def _step_budget(plan: dict[str, Any], flags: EngineFlags, notes: list[str]) -> 
         notes.append(f"step token budget {planned:,}: the one the plan was sized with ({flags.name} "
                      f"{flags.version}'s default on {gpu.name} is {default:,})")  # fmt: skip
     return planned
+
+
+def _rank_share_note(flags: EngineFlags, budget: int, attention_dp: int) -> str | None:
+    """What an engine that divides its step budget over attention-DP ranks makes of the launched one (SGLang:
+    ``chunked_prefill_size // dp`` since 0.4.4.post1, ``core.engine_releases.sglang_rank_chunk``): the flag stays
+    the whole server's, as the plan records it, and each rank prefills its share a step; None elsewhere."""
+    if attention_dp <= 1 or not loader.resolve_engine(flags.id).step_budget_rule:
+        return None
+    share = sglang_rank_chunk(budget, attention_dp, parse_engine_version(flags.version))
+    if share == budget:
+        return None
+    return (f"{flags.name} divides the {budget:,}-token chunked prefill size over its {attention_dp} attention-DP "
+            f"ranks: each rank prefills up to {share:,} tokens a step")  # fmt: skip
 
 
 def _budget_at_release(plan: dict[str, Any], gpu: Any) -> int:
@@ -305,6 +320,8 @@ def launch_for(plan: dict[str, Any], engine: str | None = None, options: LaunchO
     add("memory_fraction", _number(float(inputs.get("gpu_memory_utilization", 0.9))))
     _precision_args(plan, flags, model, add, config, notes, warnings)
     budget = _step_budget(plan, flags, notes)
+    if names.get("chunked_prefill") and (share := _rank_share_note(flags, budget, attention_dp)):
+        notes.append(share)
     if names.get("chunked_prefill"):
         if flags.chunked_prefill_value == "max_batched_tokens":
             add("chunked_prefill", str(budget))

@@ -44,9 +44,11 @@ def resolve_precision(
     if model.checkpoint_precision:
         precision = parse_precision(model.checkpoint_precision)
         where = (
-            f"{model.name}'s published checkpoint is {precision.name}"
-            if from_catalog
-            else f"{model.name}'s config.json declares {precision.name} weights (quantization_config)"
+            f"{model.name}'s config.json declares {precision.name} weights (quantization_config)"
+            if not from_catalog
+            else f"the checkpoint named, {model.hf_id}, is {precision.name}"
+            if precision.name.lower() in model.hf_id.lower()  # an FP8 checkpoint of a 16-bit release (catalog.loader)
+            else f"{model.name}'s published checkpoint is {precision.name}"
         )
         return precision, f"Precision {precision.name}: {where} (no --precision given)"
     return parse_precision(default), ""

@@ -12,6 +12,7 @@ from ..core.fleet import planned_point, scale_out_point
 from ..core.memory import kv_bytes_per_token
 from ..core.params import count_parameters
 from ..core.percentiles import slo_statistic, token_target
+from ..core.replica import ReplicaConfig
 from ..core.search import Candidate
 from ..core.serving import OperatingPoint
 from ..core.specs import GIB, GPUSpec
@@ -258,7 +259,7 @@ def _assumptions(request: ResolvedRequest, best: Candidate) -> list[str]:
         # the release asked for (--engine-version), not the catalog's current label: "vLLM 0.10 (V1 engine)" was
         # printed over a plan that took vLLM 0.7.3's V0 arithmetic
         f"Engine: {engine.name} {request.options.engine_version or engine.version} (continuous batching, chunked "
-        f"prefill of up to {best.estimate.config.chunk_tokens:,} tokens a step, paged KV cache; "
+        f"prefill of up to {_chunk_text(best.estimate.config)} a step, paged KV cache; "
         f"{engine.memory_mode!r} memory policy; efficiencies include its fitted factors, if any)",
         f"Engine reserves {replica_fraction(request, best):.0%} of GPU memory; runtime overhead "
         f"{s.memory.overhead_gib(best.estimate.config.gpu.vendor):g} GiB/GPU; at most "
@@ -329,6 +330,15 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"{counted(idle, 'idle GPU')} could run {counted(idle // cfg.gpus, 'more replica')} at no extra cost"
         )
     offer = best.cost_at_peak
+    if offer is not None and offer.reliability == "reserved" and best.fleet.min_replicas < best.fleet.max_replicas:
+        floor = best.cost_at_average.monthly_usd if best.cost_at_average is not None else 0.0
+        notes.append(  # a commitment is billed every hour: scaling in releases nothing of it
+            f"{offer.pricing} reserved capacity is billed whether it runs or not: autoscaling to "
+            f"{counted(best.fleet.min_replicas, 'replica')} saves nothing on a commitment for "
+            f"{best.fleet.max_replicas} (${offer.monthly_usd:,.0f}/month); ${floor:,.0f} at min replicas is a "
+            f"commitment for that floor alone, with the {counted(best.fleet.max_replicas - best.fleet.min_replicas, 'replica')} "
+            "above it rented on-demand when the load needs them, at on-demand prices"
+        )
     if offer is not None and cfg.tp > offer.instance_gpus and cfg.gpu.gpus_per_node > offer.instance_gpus:
         notes.append(  # a rack-scale NVLink domain (GB200 NVL72): the instances a TP group spans must share it
             f"each TP={cfg.tp} group spans {-(-cfg.tp // offer.instance_gpus)} {offer.instance_type} instances: launch "
@@ -339,6 +349,17 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
             f"context window {request.settings.context_window} exceeds {request.model.name}'s {request.model.max_context}"
         )
     return notes
+
+
+def _chunk_text(cfg: ReplicaConfig) -> str:
+    """The prefill chunk a step takes: the budget, or where the engine divides it over attention-DP ranks (SGLang)
+    each rank's share of the launched budget, which a prompt (on one rank) is chunked by."""
+    if not cfg.rank_chunk_tokens:
+        return f"{cfg.chunk_tokens:,} tokens"
+    if cfg.rank_chunk_tokens == cfg.chunk_tokens:  # vLLM: an engine core per rank, each the whole budget
+        return f"{cfg.chunk_tokens:,} tokens per attention-DP rank (each of its {cfg.attention_dp} ranks schedules its own)"
+    return (f"{cfg.rank_chunk_tokens:,} tokens per attention-DP rank (the engine divides its "
+            f"{cfg.chunk_tokens:,}-token chunked prefill size over its {cfg.attention_dp} ranks)")  # fmt: skip
 
 
 def _sequence_limit_text(settings: PlanSettings, gpu: GPUSpec, attention_dp: int) -> str:

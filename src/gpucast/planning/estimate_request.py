@@ -153,8 +153,9 @@ class EstimateRequest:
         check_speculation(self.speculative_tokens, self.acceptance_rate, self.draft_model)
         cached = self.cached_input_tokens
         if isinstance(cached, bool) or not isinstance(cached, (int, float)) or not 0 <= cached < self.input_tokens:
+            said = f"{cached:g}" if isinstance(cached, (int, float)) and not isinstance(cached, bool) else repr(cached)
             raise InputError(
-                f"--cached-input-tokens {cached!r} must be a number of tokens from 0 to less than --input-tokens "
+                f"--cached-input-tokens {said} must be a number of tokens from 0 to less than --input-tokens "
                 f"({self.input_tokens}): at least one prompt token is prefilled"
             )
         self._check_parallelism()

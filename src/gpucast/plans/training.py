@@ -69,6 +69,7 @@ class TrainingCost:
     instances: int
     price_source: str
     gpu_hourly_cost: float  # one GPU-hour: the instance's price / its GPUs (as CostEstimate.gpu_hourly_cost)
+    price_as_of: str = ""  # when the price was read (as CostEstimate.price_as_of); "" in plans written before it
 
 
 @dataclass

@@ -34,6 +34,14 @@ class Table:
     rows: list[tuple[str, ...]]
 
 
+MARK = "➜ "  # the plan's own GPU and cloud among the alternatives
+
+
+def marked(table: Table | None) -> bool:
+    """Whether a row of ``table`` is the plan's own (a plan with no price on its cloud has none to mark)."""
+    return table is not None and any(str(row[0]).startswith(MARK) for row in table.rows)
+
+
 @dataclass
 class Report:
     title: str
@@ -200,6 +208,10 @@ def _inference(plan: dict[str, Any]) -> Report:
             ("monthly (max replicas)", _money(cost.get("monthly_total_cost"))),
             ("monthly (min replicas)", _money(cost.get("monthly_cost_at_min_replicas"))),
             ("per million tokens (input + output)", _money(cost.get("cost_per_million_tokens"))),
+        ] if cost else [  # no price found: say where it was looked for and why, not a column of dashes
+            ("cloud / pricing", f"{inputs.get('cloud', '—')} / {inputs.get('pricing', '—')}"),
+            ("price", next((w for w in plan.get("warnings", []) if "price" in w and "cost omitted" in w),
+                           "none found: cost omitted")),
         ]),
         *_variant_tables(plan),
     ]  # fmt: skip
@@ -337,7 +349,7 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
             shown += [r for r in rows[ALTERNATIVES:] if (r.gpu_type, r.cloud) == chosen][:1]
             report.alternatives = Table("Alternatives (gpucast compare, cheapest first)",
                                         ("GPU", "cloud", "GPUs", "TP", "replicas", "$/month", "$/M tokens", "SLOs"), [
-                (("➜ " if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.total_gpus),
+                ((MARK if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.total_gpus),
                  str(r.tensor_parallel), f"{r.min_replicas}–{r.max_replicas}", _money(r.monthly_cost),
                  _money(r.cost_per_million_tokens), "met" if r.meets_latency_sla else "missed")
                 for r in shown])  # fmt: skip
@@ -349,8 +361,8 @@ def _add_alternatives(report: Report, plan: dict[str, Any]) -> None:
             chosen = (plan["gpu_resources"]["recommended_gpu_type"], (plan.get("cost") or {}).get("cloud"))
             report.alternatives = Table("Alternatives (gpucast compare --mode training, cheapest first)",
                                         ("GPU", "cloud", "GPUs", "TP×PP×DP", "hours", "total cost", "instance"), [
-                (("➜ " if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.gpus),
-                 f"{r.tensor_parallel}×{r.pipeline_parallel}×{r.data_parallel}", _num(r.hours, 1),
+                ((MARK if (r.gpu_type, r.cloud) == chosen else "") + r.gpu_type, r.cloud, str(r.gpus),
+                 f"{r.tensor_parallel}×{r.pipeline_parallel}×{r.data_parallel}", rate(r.hours),
                  _money(r.total_cost), r.instance_type or "—") for r in trows[:ALTERNATIVES]])  # fmt: skip
             rows = trows
     except GpucastError as error:  # the plan itself stands; say why there is no comparison

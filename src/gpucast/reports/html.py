@@ -10,7 +10,7 @@ import re
 from html import escape
 from typing import Any
 
-from .content import Report, Table, build_report
+from .content import Report, Table, build_report, marked
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#111827;background:#f9fafb}
@@ -49,8 +49,8 @@ def report_html(report: Report, plan: dict[str, Any]) -> str:
     figures = "".join(f'<div class="figure"><b>{escape(k)}</b><span>{escape(v)}</span></div>'
                       for k, v in report.key_figures)  # fmt: skip
     charts = "".join(f'<figure data-title="{escape(t)}">{svg}</figure>' for t, svg in report.charts)
-    alternatives = (_table(report.alternatives, heading=False) + "<p class=note>➜ marks the plan's own GPU and "
-                    "cloud.</p>" if report.alternatives else f"<p>{escape(report.alternatives_note or 'Not computed.')}</p>")  # fmt: skip
+    mark = "<p class=note>➜ marks the plan's own GPU and cloud.</p>" if marked(report.alternatives) else ""
+    alternatives = (_table(report.alternatives, heading=False) + mark if report.alternatives else f"<p>{escape(report.alternatives_note or 'Not computed.')}</p>")  # fmt: skip
     parts = [
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(report.title)}</title>',
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body><main>',

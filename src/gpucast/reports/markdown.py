@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .charts import data_uri
-from .content import Report, Table, build_report
+from .content import Report, Table, build_report, marked
 
 
 def _cell(text: str) -> str:
@@ -39,7 +39,7 @@ def report_markdown(report: Report, plan: dict[str, Any]) -> str:
     lines += ["", "## Alternatives", ""]
     if report.alternatives is not None:
         lines += _table(report.alternatives)[2:]
-        lines += ["➜ marks the plan's own GPU and cloud.", ""]
+        lines += ["➜ marks the plan's own GPU and cloud.", ""] if marked(report.alternatives) else [""]
     else:
         lines += [report.alternatives_note or "Not computed (--no-alternatives).", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -283,4 +283,19 @@ def compare_training(
             f"no GPU type and cloud can run this training job: {reasons[0] if reasons else 'none is priced'}"
         )
     rows.sort(key=lambda r: (r.total_cost is None, r.total_cost or 0.0, r.hours))
-    return rows
+    return _priced_where_sold(rows)
+
+
+def _priced_where_sold(rows: list[TrainingComparisonRow]) -> list[TrainingComparisonRow]:
+    """A named GPU is run on every cloud: one no cloud prices (an RTX 4090 at on-demand) was listed eight times, the
+    same plan priced "n/a" on each, and one that some clouds price also on the others. Unpriced rows stay only for a
+    GPU no cloud prices, once, as ``compare`` lists serving plans (``planning.compare._priced_where_sold``)."""
+    priced = {r.gpu_type for r in rows if r.total_cost is not None}
+    shown: set[str] = set()
+    kept = []
+    for row in rows:
+        if row.total_cost is None and (row.gpu_type in priced or row.gpu_type in shown):
+            continue
+        shown.add(row.gpu_type)
+        kept.append(row)
+    return kept

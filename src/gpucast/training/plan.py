@@ -341,6 +341,7 @@ def _build(
             instances=f.instances,
             price_source=f.source,
             gpu_hourly_cost=f.gpu_hourly_usd,
+            price_as_of=f.as_of,
         )
     params = count_parameters(spec)
     warnings = plan_warnings(training, model, options, spec, best, single, priced=cost is not None)

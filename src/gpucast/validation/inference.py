@@ -30,6 +30,7 @@ from ..catalog.loader import (
     sequences_capped_per_dp_rank,
 )
 from ..core.engine_era import parse_engine_version
+from ..core.engine_releases import rank_chunk_tokens
 from ..core.inference import replica_config
 from ..core.memory import weight_bytes
 from ..core.percentiles import LengthProfile
@@ -255,8 +256,11 @@ def _add_row(
                 model, gpu, eff, precision=precision, kv_precision=kv_precision,
                 tp=tp, pp=pp, workload=workload, settings=settings, ep=ep, attention_dp=attention_dp,
             )  # fmt: skip
-            if chunk is not None:
-                cfg = dataclasses.replace(cfg, chunk_tokens=chunk)
+            if chunk is not None:  # the launch's budget, which SGLang divides over its attention-DP ranks too
+                rank_chunk = rank_chunk_tokens(
+                    memory, chunk, attention_dp, scheduler_per_rank=settings.max_sequences_per_dp_rank
+                )
+                cfg = dataclasses.replace(cfg, chunk_tokens=chunk, rank_chunk_tokens=rank_chunk)
             configs[cfg_key] = (cfg, mem.kv_capacity_tokens)
         except GpucastError as error:
             configs[cfg_key] = f"does not fit in the memory model: {error}"
