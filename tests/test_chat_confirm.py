@@ -94,3 +94,14 @@ def test_spot_advice_prices_the_fleet_the_plan_made(tmp_path):
         assert (int(said[1]), said[2]) == (res["total_gpus"], res["recommended_gpu_type"])
         assert (int(said[3]), said[4]) == (spot.instances, spot.instance_type)
         assert said[5] == f"{spot.monthly_usd:,.0f}"
+
+
+def test_summary_typed_at_the_confirmation_shows_it_once():
+    # the summary was printed by the command and again before the question was asked again: twice in a row
+    first = "serve llama 3.1 8b on H100, 5 rps, peaks 2x, 1000 in 300 out, first token within 2 s"
+    result = chat(stdin=f"{first}\nsummary\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    asked = result.stdout[: result.stdout.index("Computing the plan")]
+    assert asked.count("Here is what I understood") == 2, asked  # before the question, and once for 'summary'
+    again = asked[asked.index("> summary") :]
+    assert again.count("Here is what I understood") == 1 and "Shall I compute the plan?" in again

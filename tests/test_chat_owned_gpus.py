@@ -200,3 +200,79 @@ def test_a_fleet_short_of_the_peak_is_laid_out_for_the_most_traffic_not_for_the_
     assert re.search(r"Your 4 x H100-SXM serve up to [\d.]+ requests/s within the targets as 1 replica of TP=4 .*short "
                      r"of the planned peak of 7.5 requests/s", words), words  # fmt: skip
     assert _capacity("llama-3.1-70b", "H100", 4, 4) > 1.4 * _capacity("llama-3.1-70b", "H100", 4, 2)
+
+
+def test_an_agent_plans_owned_fleet_is_counted_in_llm_calls() -> None:
+    # an agent plan's peak and capacity are LLM calls/s (the plan's own words say so); the owned answer said
+    # "requests/s" of them
+    words = _said("an agent app on llama 3.1 8b on H100, 1 task/s, we have 8 H100s")
+    said = re.search(r"Your 8 x H100-SXM hold 8 replicas of the plan's TP=1 layout: [^.]*?(?:\.\d[^.]*?)*\.", words)
+    assert said, words
+    assert "LLM calls/s" in said[0] and "requests/s" not in said[0], said[0]
+    assert "enough for the planned peak of 12 LLM calls/s" in said[0]
+
+
+def test_a_pinned_layout_is_the_one_the_owned_gpus_are_answered_for() -> None:
+    # "TP 8" pinned: the owned fleet was answered as 2 replicas of TP=4 (the best layout searched), not the one asked
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, tensor parallel 8, we have 8 H100s")
+    said = re.search(r"Your 8 x H100-SXM hold 1 replica of the TP=8 layout you pinned: within the targets they serve "
+                     r"up to ([\d.]+) requests/s", words)  # fmt: skip
+    assert said, words
+    assert float(said[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 8), rel=0.005)
+    # and where another layout serves more, that is said beside it
+    other = re.search(r"unpinned, another layout would serve more: ([\d.]+) requests/s within the targets as 2 replicas "
+                      r"of TP=4", words)  # fmt: skip
+    assert other, words
+    assert float(other[1]) == pytest.approx(_capacity("llama-3.1-70b", "H100", 8, 4), rel=0.005)
+    # a pinned layout too large for the fleet is said so, with what fits
+    words = _said("serve llama 3.1 70b on H100 on aws, 5 rps, tp 8, we have 4 H100s")
+    assert "Your 4 x H100-SXM: one replica of the layout you pinned needs 8 (TP=8), more than you have; unpinned, " \
+        "another layout would serve more: " in words  # fmt: skip
+    # owned GPUs of another type are laid out with the pinned degree too
+    words = _said("serve qwen3 30b a3b on H100s, 2 rps, EP 4; we have 8 A100s")
+    assert re.search(r"Your 8 x A100-SXM4-40GB \(not the plan's H100-SXM\) serve up to [\d.]+ requests/s within the "
+                     r"targets as \d replicas? of TP=\d EP=4", words), words  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "count", "gpu"), [
+    ("we have 2 p5.48xlarge", 16, "h100-sxm"),  # the price catalog's instance: 8 x H100-SXM each (read by nothing)
+    ("we have a g5.12xlarge", 4, "a10g"),
+    ("we rent 3 p5.48xlarges", 24, "h100-sxm"),
+])  # fmt: skip
+def test_cloud_instances_are_an_owned_fleet_of_their_catalog_gpus(text: str, count: int, gpu: str) -> None:
+    found = extract(text)
+    assert (found["owned_gpus"], found["owned_gpu"]) == (count, gpu), found
+    assert found["gpu"] == gpu  # the plan is made on their GPU, as for "we have 8 H100s" (it was the cheapest GPU)
+    assert "owned_gpus" not in extract("serve llama 3.1 8b on a p5.48xlarge")  # the instance to plan on, not owned
+
+
+def test_nodes_described_by_their_gpus_but_not_counted_ask_how_many() -> None:
+    # "we have 8xH100 nodes" was 64 GPUs (8 nodes of a guessed 8); it says how many GPUs a node has, not how many nodes
+    found = extract("serve llama 3.1 8b, 5 rps, we have 8xH100 nodes")
+    assert "owned_gpus" not in found and "how many nodes" in found["_left_out"]["owned_gpus"], found
+    script = ["serve llama 3.1 8b on aws, 5 rps, 1000 in 300 out, first token within 2 s, we have 8xH100 nodes"]
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 2, result.stdout  # a replay that confirms by default with a value left out stops
+    assert "does not say how many nodes you have: say e.g. 'we have 2 8xh100 nodes'" in result.stdout
+    assert (
+        extract("we have 2 8xH100 nodes")["owned_gpus"] == 16 and extract("we have an 8xH100 node")["owned_gpus"] == 8
+    )
+
+
+def test_a_vague_count_of_gpus_is_asked_back() -> None:
+    result = chat(stdin="serve llama 3.1 8b, we have a few A100s\nno\n")
+    assert "I took 'a few' as 3" in result.stdout and "Did you mean:" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("text", ["we have several A100s", "we have a handful of H100s", "we have some GPUs"])
+def test_gpus_had_in_a_vague_amount_ask_how_many(text: str) -> None:
+    # read by nothing: no fleet was sized and nothing was said
+    found = extract(f"serve llama 3.1 8b, {text}")
+    assert "owned_gpus" not in found and "does not say how many GPUs" in found["_left_out"]["owned_gpus"], found
+
+
+@pytest.mark.parametrize("text", ["we have 8xH100 nodes", "we have several H100s"])
+def test_a_fine_tunes_uncounted_gpus_ask_how_many(text: str) -> None:
+    # "8xH100 nodes" was 64 GPUs (a guess asked back); once it asked how many nodes, a fine-tune dropped it unsaid
+    found = extract(f"fine-tune llama 3.1 8b with lora, {text}")
+    assert "num_gpus" not in found and "does not say how many GPUs" in found["_left_out"]["num_gpus"], found

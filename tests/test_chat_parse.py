@@ -370,3 +370,38 @@ def test_the_conversation_plans_at_the_p99_it_asks_about():
     assert "(p99)" in BY_KEY["latency"].text
     serving = inference_sections(answers)["serving"]
     assert serving["slo_percentile"] == "99" and serving["ttft_slo_ms"] == 800.0
+
+
+def test_prompt_lengths_without_the_word_tokens_are_read() -> None:
+    # "4k prompts" was read by nothing (the default 1,000 tokens in was planned); "4k prompts a day" stays a rate
+    assert extract("serve llama 3.1 8b, 4k prompts, 300 out")["input_tokens"] == 4000
+    assert extract("prompts of ~2k, answers of 500")["input_tokens"] == 2000
+    assert "input_tokens" not in extract("serve llama, 4k prompts a day")
+    assert extract("32k context, 4k prompts") == {"input_tokens": 4000, "context_window": 32768}
+    assert extract("long prompts (8k tokens), answers of 1k")["input_tokens"] == 8000  # was the default 1,000
+    assert extract("for 300 engineers")["users"] == 300  # a head count by trade was no count (the default 10 rps)
+
+
+def test_overnight_is_a_batch_window_of_12_hours_said_back() -> None:
+    found = extract("summarize 1M documents of 3k tokens overnight")  # was no rate: the default 10 rps planned
+    assert found["rps"] == pytest.approx(1_000_000 / (12 * 3600))
+    assert "I took 'overnight' as 12 hours" in found["_unsure"]
+
+
+def test_a_fine_tune_overnight_on_cloud_instances_is_a_12_hour_deadline_on_their_gpus() -> None:
+    # "overnight" and "2 p4d.24xlarge" were read by nothing: no deadline, and 16 GPUs of the cheapest type
+    found = extract(
+        "fine-tune llama 3.1 8b, 20k examples of ~1k tokens, we have 2 p4d.24xlarge, need it done overnight"
+    )
+    assert (found["num_gpus"], found["gpu"], found["deadline_hours"]) == (16, "a100-40gb", 12.0), found
+    assert "I took 'overnight' as 12 hours" in found["_unsure"]
+
+
+def test_lengths_said_loosely_are_read_and_a_rate_of_answers_is_no_length() -> None:
+    # "outputs are long, like 4000 tokens" was read by nothing (the default 300 out was planned for a reasoning model)
+    found = extract("deepseek r1, 5 req/s, reasoning outputs are long, like 4000 tokens, prompts 500")
+    assert (found["input_tokens"], found["output_tokens"]) == (500, 4000), found
+    assert extract("prompts are short, maybe 200 tokens, answers about 100")["output_tokens"] == 100
+    # "we answer 5 questions per second" was also 5 tokens out
+    assert extract("we answer 5 questions per second") == {"rps": 5.0}
+    assert "output_tokens" not in extract("answers, 5 rps")

@@ -55,3 +55,88 @@ def test_the_conversation_plans_users_times_their_rate_as_the_cli(tmp_path) -> N
                    "--input-tokens", "1000", "--output-tokens", "300", "--peak-multiplier", "2")  # fmt: skip
     for section in ("gpu_resources", "throughput", "scaling", "cost"):
         assert plan[section] == cli[section], section
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("serve llama 3.1 8b for 200 concurrent users", 200),
+    ("100 users at once", 100),
+    ("50 simultaneous users", 50),
+    ("300 requests in flight", 300),
+    ("concurrency of 64", 64),
+    ("~300 engineers, maybe 50 of them active at the same time", 50),  # the population and, of them, those at once
+    ("40 users online at once", 40),
+])  # fmt: skip
+def test_concurrent_users_are_requests_in_flight_not_a_user_population(text: str, count: int) -> None:
+    # "200 concurrent users" was a head count: the rate question asked how often each sends a request
+    found = extract(text)
+    assert found["concurrency"] == count and "users" not in found, found
+    assert BY_KEY["rps"].is_done(found) and BY_KEY["peak"].is_done(found)  # the stated concurrency is the peak
+    # concurrent users with their own rate are that rate times the users, as before
+    if text.endswith("users"):
+        assert extract(f"{text}, each sending a request every 30 seconds")["rps"] == pytest.approx(count / 30)
+
+
+def test_a_concurrency_is_planned_as_the_rate_littles_law_gives_with_the_plans_own_request_time(tmp_path) -> None:
+    out = tmp_path / "plan.json"
+    script = ["serve llama 3.1 8b on H100 on aws, 200 concurrent users, 1000 in 300 out", "2 s", "yes", f"json {out}",
+              "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "Load: 200 requests in flight at peak (users each waiting for their answer)" in words
+    assert "How many requests per second" not in words and "How peaky" not in words
+    plan = json.loads(out.read_text())
+    thr = plan["throughput"]
+    # N in flight at a replica's operating point within the targets: N x rps / in-flight per replica (Little's law)
+    peak = 200 * thr["rps_per_replica"] / thr["concurrency_per_replica"]
+    assert plan["scaling"]["peak_rps"] == pytest.approx(peak, rel=0.01)
+    # the copies planned hold the 200 in flight within the targets (with the plan's 25% margin)
+    replicas = plan["gpu_resources"]["max_replicas"]
+    assert replicas * thr["concurrency_per_replica"] >= 200 * 1.25 * 0.99
+    assert "Load from concurrency: 200 requests in flight at once" in words and "by Little's law" in words
+
+
+def test_a_concurrency_without_a_gpu_is_planned_to_hold_it_though_the_cheapest_gpu_changes_with_the_rate(
+    tmp_path,
+) -> None:
+    # Qwen2.5-32B at 150 in flight: the cheapest GPU flips between A100s and the H100 at neighbouring rates, so the
+    # rate never settles; the plan kept is sized above what its own request time needs
+    out = tmp_path / "plan.json"
+    script = ["serve qwen2.5 32b with 150 concurrent users, 2k prompts and 400 token answers", "", "", "yes",
+              f"json {out}", "done"]  # fmt: skip
+    result = chat(stdin="\n".join(script) + "\n")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(out.read_text())
+    thr, res = plan["throughput"], plan["gpu_resources"]
+    assert res["max_replicas"] * thr["concurrency_per_replica"] >= 150 * 1.25 * 0.99
+    assert plan["scaling"]["peak_rps"] >= 150 * thr["rps_per_replica"] / thr["concurrency_per_replica"] * 0.99
+    words = " ".join(result.stdout.split())
+    compared = chat(stdin="compare GPUs for qwen2.5 32b with 150 concurrent users, 2k prompts and 400 token answers"
+                    "\n\n\n\ndone\n")  # fmt: skip
+    assert compared.returncode == 0, compared.stderr
+    assert "every GPU above is ranked at that rate" in " ".join(compared.stdout.split())
+    assert "Load from concurrency: 150 requests in flight" in words
+
+
+def test_a_concurrency_typed_at_the_confirmation_replaces_the_rate_and_a_rate_replaces_it() -> None:
+    # the rate answered earlier won silently over "100 concurrent users" typed at the confirmation
+    first = "serve llama 3.1 8b on H100, 5 rps, 1000 in 300 out, first token within 2 s"
+    result = chat(stdin=f"{first}\n\n100 concurrent users\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "Load: 100 requests in flight at peak" in words and "Load from concurrency: 100 requests" in words
+    again = chat(stdin="serve llama 3.1 8b on H100, 100 concurrent users, 1000 in 300 out, first token within 2 s\n"
+                 "30 rps\n2x\nyes\ndone\n")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    words = " ".join(again.stdout.split())
+    assert "Load: 30 requests/s on average" in words and "Load from concurrency" not in words
+
+
+def test_an_agent_apps_concurrency_is_said_not_used_and_its_task_rate_asked() -> None:
+    # an agent app's load is its tasks/s: "20 concurrent users" marked the rate question answered and the default
+    # 1 task/s was planned without a word
+    result = chat(stdin="an agent app on llama 3.1 8b on H100, 20 concurrent users\n\n\n\n\nyes\ndone\n")
+    assert result.returncode == 0, result.stderr
+    words = " ".join(result.stdout.split())
+    assert "How many agent tasks per second" in words
+    assert "Not used: 20 requests in flight (an agent app is planned from its tasks per second)" in words

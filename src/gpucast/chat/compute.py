@@ -130,6 +130,33 @@ def training_sections(answers: Values) -> dict[str, Any]:
     return sections
 
 
+def rate_of_concurrency(answers: Values) -> tuple[Values, Outcome | None]:
+    """The answers with the peak rate of a stated concurrency ("200 concurrent users": N in flight, N x rps / in-flight
+    per replica by Little's law, ``chat.concurrency``), and the plan made at that rate (None where there is nothing
+    to derive: a rate was given, or an agent app, whose tasks are counted apart). The plan is made again with the
+    derived rate until it settles within 1%."""
+    from . import concurrency
+
+    if "concurrency" not in answers or {"rps", "peak_rps"} & set(answers) or agent.is_agent(answers):
+        return answers, None
+    values = effective(answers)
+    peak = concurrency.first_guess({**values, "concurrency": answers["concurrency"]})
+    tried: list[float] = []
+    gpu = None
+    for _ in range(concurrency.ROUNDS):
+        trial = {**answers, "peak_rps": peak}
+        outcome = plan_inference(trial)
+        derived = concurrency.peak_rate(float(answers["concurrency"]), outcome.plan.throughput)
+        chosen = outcome.plan.gpu_resources.recommended_gpu_type
+        # settled; or the cheapest GPU changed with the rate and the plan is sized above what its own operating point
+        # needs (an unpinned GPU can flip between two at neighbouring rates: that plan holds the N within the targets)
+        if derived is None or abs(derived - peak) <= 0.01 * peak or (derived < peak and gpu not in (None, chosen)):
+            return trial, outcome
+        tried.append(peak)
+        peak, gpu = derived, chosen
+    return {**answers, "peak_rps": max([*tried, peak])}, None
+
+
 def plan_inference(answers: Values) -> Outcome:
     from ..inputs.sections import inference_inputs_from_sections as _inputs
     from ..planning.inference import plan_inference as plan
@@ -205,7 +232,16 @@ _TRAINING = (
     "history",
     "horizon",
 )
-_LOAD = ("rps", "peak_rps", "users", *token_volume.KEYS.values(), "peak_multiplier", "owned_gpus", "owned_gpu")
+_LOAD = (
+    "rps",
+    "peak_rps",
+    "users",
+    "concurrency",
+    *token_volume.KEYS.values(),
+    "peak_multiplier",
+    "owned_gpus",
+    "owned_gpu",
+)
 UNUSED = {"forecast": ("model_size", *_LOAD, *_LATENCY, *_SERVING, "pricing", "tp", "pp", "ep", "budget_usd"),
           "training": (*_LOAD, "input_tokens", "output_tokens", *_LATENCY, *_SERVING, "history", "horizon"),
           "inference": _TRAINING, "compare": (*_TRAINING, "owned_gpus", "owned_gpu")}  # fmt: skip

@@ -13,6 +13,10 @@ most out of a fixed fleet. Llama-3.1-70B on 8 H100s was answered as 4 replicas o
 while 2 replicas of TP=4 serve 15.9; 3 H100s were "too few for one replica" of the plan's TP=4 while one TP=2 replica
 fits; and "we have 8 A100s" beside a plan on H100s was answered as 8 H100s.
 
+A layout the user pinned ("TP 4", "tensor parallel 2", "EP 8": ``--tp/--pp/--ep``, which the plan then uses) is the
+one the answer is given for, and another layout only said beside it where it serves more ("unpinned, another layout
+would serve more: ..."); before 2026-12-08 the pin was ignored and the best layout searched was the answer.
+
 Whether the fleet is enough is one rule for the plan's layout and any other (:func:`_verdict`): it holds the
 replicas the planner sizes for the peak with that layout's capacity per replica (``core.fleet.replicas_at_slo`` at
 the plan's safety margin), and the plan's minimum replicas (kept for availability) or it is said to fall short of
@@ -42,17 +46,31 @@ BETTER = 1.02  # another layout is said where it serves at least 2% more than th
 
 def owned_fleet_line(answers: Values, plan: Any) -> str:
     """One paragraph: the user's GPUs, their capacity within the targets (the plan's layout or a better one on that
-    many GPUs of that type), and how it compares with the plan's peak."""
+    many GPUs of that type; the layout the user pinned, "TP 4", where one was pinned), and how it compares with the
+    plan's peak. An agent plan's rates are LLM calls/s, as the plan's own words say them (``explain``): the owned
+    answer said "requests/s" of a plan whose peak is counted in calls before 2026-12-08."""
+    line = _fleet_line(answers, plan, pinned(answers))
+    return line.replace("requests/s", "LLM calls/s") if plan.agent is not None else line
+
+
+def pinned(answers: Values) -> dict[str, int]:
+    """The parallelism the user pinned ("TP 4", "tensor parallel 2", "EP 8": ``--tp/--pp/--ep``), by Layout field.
+    The planner plans that layout; before 2026-12-08 the owned GPUs were still laid out as any layout searched."""
+    return {key: int(answers[key]) for key in ("tp", "pp", "ep") if key in answers}
+
+
+def _fleet_line(answers: Values, plan: Any, pins: dict[str, int]) -> str:
     owned = int(answers["owned_gpus"])
     res, thr = plan.gpu_resources, plan.throughput
     plan_gpu, per_replica = res.recommended_gpu_type, int(res.min_gpus_per_replica)
     kind = names.gpu_name(str(answers["owned_gpu"])) if answers.get("owned_gpu") else None
     if kind is not None and kind != plan_gpu:  # not the plan's GPU: its numbers say nothing about them
-        best = _best_fleet(plan, kind, owned)
+        best = _best_fleet(plan, kind, owned, pins)
         yours = f"Your {owned} x {kind} (not the plan's {plan_gpu})"
         if isinstance(best, str):
-            return f"{yours}: {best}"
-        return f"{yours} {_verb(owned, 'serve')} up to {_served(best, owned)}, {_verdict(plan, best)}."
+            return f"{yours}: {best}" + _unpinned_note(plan, kind, owned, pins, None)
+        return (f"{yours} {_verb(owned, 'serve')} up to {_served(best, owned)}, {_verdict(plan, best)}"
+                f"{_unpinned_note(plan, kind, owned, pins, best)}.")  # fmt: skip
     yours = (
         f"Your {owned} x {plan_gpu}"
         if answers.get("gpu")
@@ -64,23 +82,56 @@ def owned_fleet_line(answers: Values, plan: Any) -> str:
     replicas = owned // per_replica
     capacity = replicas * thr.rps_per_replica
     # an agent plan's capacity counts its prefix cache, which `estimate` (one call of the mean prompt) does not: its
-    # own layout's figure is not comparable with an estimate's, so no other layout is offered on the plan's GPU
-    offered = _best_fleet(plan, plan_gpu, owned) if plan.agent is None else None
+    # own layout's figure is not comparable with an estimate's, so no other layout is offered on the plan's GPU; a
+    # pinned layout is the plan's, and the answer is given for it (another one is only said beside it)
+    offered = _best_fleet(plan, plan_gpu, owned) if plan.agent is None and not pins else None
     if isinstance(offered, EstimateResult) and _rank(plan, offered.replicas, offered.requests_per_s) > _rank(
         plan, replicas, _as_estimated(plan, replicas) * BETTER
     ):
         theirs = (f"the plan's {layout.label()} layout would hold {counted(replicas, 'replica')} serving "
                   f"{rate(capacity)}" if replicas else f"one replica of the plan's {layout.label()} needs {per_replica}")  # fmt: skip
         return f"{yours} {_verb(owned, 'serve')} up to {_served(offered, owned)}, {_verdict(plan, offered)}; {theirs}."
+    other = (
+        _unpinned_note(plan, plan_gpu, owned, pins, (replicas, _as_estimated(plan, replicas)))
+        if plan.agent is None
+        else ""
+    )
     if replicas == 0:
-        return (f"{yours}: one replica of this plan needs {per_replica} ({layout.label()}), more than you have; "
-                "a smaller or quantized model, or more GPUs, would fit.")  # fmt: skip
+        what = "the layout you pinned" if pins else "this plan"
+        fix = "" if other else "; a smaller or quantized model, or more GPUs, would fit"
+        return (f"{yours}: one replica of {what} needs {per_replica} ({layout.label()}), more than you have"
+                f"{fix}{other}.")  # fmt: skip
     spare = owned - replicas * per_replica
     left = f" ({counted(spare, 'GPU')} left over)" if spare else ""
-    return (f"{yours} {_verb(owned, 'hold')} {counted(replicas, 'replica')} of the plan's {layout.label()} layout{left}: "
+    whose = f"the {layout.label()} layout you pinned" if pins else f"the plan's {layout.label()} layout"
+    return (f"{yours} {_verb(owned, 'hold')} {counted(replicas, 'replica')} of {whose}{left}: "
             f"within the targets {'it serves' if owned == 1 else 'they serve'} up to {rate(capacity)} requests/s"
             f"{f' ({rate(thr.rps_per_replica)} each)' if replicas > 1 else ''}, "
-            f"{_verdict(plan, (layout, replicas, capacity))}.")  # fmt: skip
+            f"{_verdict(plan, (layout, replicas, capacity))}{other}.")  # fmt: skip
+
+
+def _unpinned_note(
+    plan: Any, gpu: str, owned: int, pins: dict[str, int], fleet: EstimateResult | tuple[int, float] | None
+) -> str:
+    """Where a layout was pinned, "; another layout would serve more: ..." when the best of every layout the planner
+    searches (:func:`_best_fleet` unpinned) ranks above the pinned one's ``fleet`` (an estimate, (replicas,
+    requests/s), or None where the pinned layout does not fit); "" otherwise."""
+    if not pins:
+        return ""
+    best = _best_fleet(plan, gpu, owned)
+    if not isinstance(best, EstimateResult):
+        return ""
+    if fleet is not None:
+        replicas, capacity = (fleet.replicas, fleet.requests_per_s) if isinstance(fleet, EstimateResult) else fleet
+        if _layout_of(best) == _pinned_layout(fleet) or _rank(plan, best.replicas, best.requests_per_s) <= _rank(
+            plan, replicas, capacity * BETTER
+        ):
+            return ""
+    return f"; unpinned, another layout would serve more: {_served(best, owned)}, {_verdict(plan, best)}"
+
+
+def _pinned_layout(fleet: EstimateResult | tuple[int, float]) -> Layout | None:
+    return _layout_of(fleet) if isinstance(fleet, EstimateResult) else None
 
 
 def _verb(owned: int, verb: str) -> str:
@@ -158,10 +209,11 @@ def _verdict(plan: Any, fleet: EstimateResult | tuple[Layout, int, float]) -> st
     return f"enough for {target}, which takes {counted(needed, 'replica')} of {layout.label()}{why}"
 
 
-def _layouts(plan: Any, gpu: str, owned: int) -> list[Layout]:
+def _layouts(plan: Any, gpu: str, owned: int, pins: dict[str, int] | None = None) -> list[Layout]:
     """The layouts the planner searches for the plan's model on ``gpu`` (``core.search.parallel_options``: TP, PP at
     a full node, and a MoE model's EP and EP + DP-attention), the plan's own among them, that fit in ``owned``
-    GPUs. A model the catalog cannot resolve (a bare size) gets the power-of-two TPs."""
+    GPUs. A model the catalog cannot resolve (a bare size) gets the power-of-two TPs. ``pins`` ({"tp": 4}) keeps
+    the layouts with those degrees, or that layout alone where the search has none such."""
     res = plan.gpu_resources
     own = Layout(int(res.tensor_parallel), int(res.pipeline_parallel), int(res.expert_parallel),
                  int(res.attention_data_parallel))  # fmt: skip
@@ -171,17 +223,28 @@ def _layouts(plan: Any, gpu: str, owned: int) -> list[Layout]:
     except GpucastError:
         options = [Layout(2**power) for power in range(8)]
     mine = [own] if gpu == res.recommended_gpu_type else []
-    return [layout for layout in dict.fromkeys([*options, *mine]) if layout.gpus <= owned]
+    found = list(dict.fromkeys([*options, *mine]))
+    if pins:
+        found = [layout for layout in found if all(getattr(layout, key) == value for key, value in pins.items())]
+        found = found or [Layout(pins.get("tp", pins.get("ep", 1)), pins.get("pp", 1), pins.get("ep", 1))]
+    return [layout for layout in found if layout.gpus <= owned]
 
 
-def _best_fleet(plan: Any, gpu: str, owned: int) -> EstimateResult | str:
+def _best_fleet(plan: Any, gpu: str, owned: int, pins: dict[str, int] | None = None) -> EstimateResult | str:
     """The layout serving the most within the plan's targets on ``owned`` GPUs of ``gpu`` (:func:`_layouts`), as
     many whole replicas as fit (``estimate`` needs the count to divide), a fleet enough for the plan first
-    (:func:`_rank`). The reason none does where none does (the
-    model does not fit, or no load meets the targets)."""
+    (:func:`_rank`); of the layouts with the ``pins`` degrees where given. The reason none does where none does
+    (the model does not fit, or no load meets the targets)."""
     best: EstimateResult | None = None
+    layouts = _layouts(plan, gpu, owned, pins)
     reason = f"the plan's model does not fit on {owned} of them"
-    for layout in _layouts(plan, gpu, owned):
+    if pins and not layouts:  # the smallest of the pinned layouts, none of which fits
+        wanted = min(_layouts(plan, gpu, 1 << 30, pins), key=lambda layout: layout.gpus)
+        reason = f"one replica of the layout you pinned ({wanted.label()}) needs {wanted.gpus}, more than you have"
+    elif pins:
+        shown = " or ".join(layout.label() for layout in layouts)
+        reason = f"the plan's model does not fit on them as the layout you pinned ({shown})"
+    for layout in layouts:
         try:
             found = estimate(_request(plan, gpu, owned // layout.gpus * layout.gpus, layout))
         except GpucastError as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import names, users
+from . import concurrency, names, users
 from .agent import extract_agent
 from .budget import stated_budget
 from .corrections import read_corrected
@@ -130,12 +130,20 @@ def _extract(text: str) -> Values:
     if UNSURE in latency:  # both may be guesses: keep the reasons of each
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
-    found.update(training_terms(low))
+    trained = training_terms(low)
+    if UNSURE in trained:
+        trained[UNSURE] = [*found.get(UNSURE, []), *trained[UNSURE]]
+    found.update(trained)
     budget = stated_budget(low)  # no command sizes to it: the plan's cost is compared with it (chat.budget)
     if UNSURE in budget:
         budget[UNSURE] = [*found.get(UNSURE, []), *budget[UNSURE]]
     found.update(budget)
-    found.update(deployment(low))
+    terms = deployment(low)
+    if UNSURE in terms:  # "two H100 nodes" beside "10 rps, 20 rps": both doubts are asked (the first was dropped)
+        terms[UNSURE] = [*found.get(UNSURE, []), *terms[UNSURE]]
+    found.update(terms)
+    if found.get("owned_gpu") and "gpu" not in found:  # "we have 2 p5.48xlarge": plan on their GPU, as "8 H100s" does
+        found["gpu"] = found["owned_gpu"]
     found.update(_forecast(text))
     if files:
         found["history"] = files[0]
@@ -178,6 +186,8 @@ def _rates(low: str) -> Values:
         not {"rps", "peak_rps"} & set(out) and (batch := users.batch_rate(low)) is not None
     ):  # not the peak again  # "2M documents within 24 hours"
         out["rps"] = batch
+        if re.search(r"\bovernight\b", low):  # the window is a guess, said back
+            out[UNSURE] = [*out.get(UNSURE, []), f"I took 'overnight' as {users.OVERNIGHT_HOURS:g} hours"]
     if (stated_users := users.user_count(low)) is not None:
         count, users_end = stated_users
         for key, (start, end) in spans.items():
@@ -232,7 +242,10 @@ def _rates(low: str) -> Values:
         out.update(volume)
     elif volume:
         out[UNSURE] = [*out.get(UNSURE, []), "you gave a request rate and a token volume; I used the request rate"]
-    if stated_users is not None and not {"rps", "peak_rps"} & set(out) and not volume:  # "for 5000 users": asked
+    in_flight = concurrency.stated(low)  # "200 concurrent users": requests in flight, a rate by Little's law
+    if in_flight is not None and not {"rps", "peak_rps"} & set(out) and not volume:
+        out["concurrency"] = in_flight[0]  # the rate follows from the plan's per-request time (chat.concurrency)
+    elif stated_users is not None and not {"rps", "peak_rps"} & set(out) and not volume:  # "for 5000 users": asked
         out["users"] = stated_users[0]  # how often each sends a request (traffic.read_rps)
     if (grown := users.growth(low)) is not None:  # "expect 50% growth", "traffic will double"
         out["growth_rate"] = grown[0]
@@ -283,19 +296,23 @@ def _tokens(low: str) -> Values:
         for key, group in (("input_tokens", "a"), ("output_tokens", "b")):
             out[key] = stated_count(_num(pair, group))  # "0.5 in", "0 out": refused, saying what is accepted
         return out
-    fill = r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly))*"
+    # "outputs are long, like 4000 tokens" (read by nothing before 2026-12-08: the default 300 out was planned)
+    fill = (r"(?:\s*(?:of|is|are|=|:|~|about|around|length|up to|on average|average|avg|typically|usually|roughly|"
+            r"long|quite long|short|like|maybe|approximately|approx\.?|,\s*(?:like|maybe|say|about|around|roughly)))*")  # fmt: skip
     word = r"(?:[\s-]*(?:tokens?|toks?))?"  # "300-token answers"
     # "8k tokens of context" is the prompt; a bare "32k context" is the window (serving_terms), not also a prompt
     ins = (rf"{_N}{tok}\s*(?:in|input|of input|of prompt)\b",
            rf"{_N}\s*(?:tokens?|toks?)\s*(?:of\s*)?context(?![ -]?(?:window|length|len|size)\b)",
            rf"{_N}\s*(?:tokens?|toks?)\s*prompts?\b",
            rf"{_N}\s*(?:prompt|input)\s+(?:tokens?|toks?)\b",  # "avg 3k prompt tokens"
+           rf"(?:inputs?|prompts?)\s*\(\s*(?:~\s*|about\s+|around\s+)?{_N}\s*(?:tokens?|toks?)?\s*\)",  # "prompts (8k)"
            rf"(?:inputs?|prompts?)(?:\s*tokens?)?{fill}\s*{_N}(?!\s*{REQ})")  # fmt: skip
     outs = (
         # "500 completions per minute" is a rate, not 500 tokens out
         rf"{_N}{word}\s*(?:out|output|completions?|responses?|answers?|generated|of output)\b(?!{PER}{TIME_UNIT})",
         rf"(?:output|outputs|completions?|responses?|answers?|replies|generates?|generating)(?:\s*tokens?)?\s*"
-        rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?))",
+        # "we answer 5 questions per second" is a rate, not 5 tokens out (it was both)
+        rf"{fill}\s*{_N}\s*(?:tokens?|toks?)?(?!\s*(?:ms|s\b|seconds?|{REQ}|[a-z]+{PER}{TIME_UNIT}))",
     )
     labelled = [m.span("num") for m in re.finditer(rf"\b(?:inputs?|prompts?)\s*(?:tokens?)?\s*[:=]?\s*{_N}", low)]
     for key, patterns in (("input_tokens", ins), ("output_tokens", outs)):
@@ -314,6 +331,10 @@ def _tokens(low: str) -> Values:
             if match and key not in out:
                 out[key] = stated_count(_num(match))
     prompt = re.search(rf"{_N}[- ]tokens?\s+(?:prompts?|requests?|inputs?)", low) if "input_tokens" not in out else None
+    # "4k prompts": a length with its k and no word tokens (read by nothing before 2026-12-08); "4k prompts a day" is
+    # a count of prompts, a rate
+    prompt = prompt or (re.search(rf"(?<![\w.]){_N}(?<=k)[- ]?(?:prompts?|inputs?)\b(?!{PER}{TIME_UNIT})", low)
+                        if "input_tokens" not in out else None)  # fmt: skip
     if prompt:
         out["input_tokens"] = stated_count(_num(prompt))
     said_each = rf"{_N}[- ]?(?:tokens?|toks?)\s+(?:per|each|an?)\s+(?:request|query|call)\b(?!\s*(?:out|output))"

@@ -226,6 +226,11 @@ def _intent_is(*intents: str) -> Callable[[Values], bool]:
     return lambda answers: answers.get("intent", DEFAULTS["intent"]) in intents
 
 
+def _concurrent(answers: Values) -> bool:
+    """A concurrency is the load ("200 concurrent users"), except for an agent app, whose load is its tasks/s."""
+    return "concurrency" in answers and not agent.is_agent(answers)
+
+
 def _tokens_shown(answers: Values) -> str:
     return f"{DEFAULTS['input_tokens']} in / {DEFAULTS['output_tokens']} out"
 
@@ -270,12 +275,13 @@ QUESTIONS: tuple[Question, ...] = (
              "side; GPUs grow roughly in proportion. For an agent, every task makes several LLM calls.",
              "'20', '20 rps', '1.2k requests per minute', 'about 3 million requests a day', '2 tasks per second'",
              read_rps, _rps_default, _rps_shown, _intent_is("inference", "compare"),
-             done=lambda a: "rps" in a or "peak_rps" in a or token_volume.stated(a) is not None, ask=_rps_text),
+             done=lambda a: "rps" in a or "peak_rps" in a or _concurrent(a) or token_volume.stated(a) is not None,
+             ask=_rps_text),
     Question("peak", PEAK_TEXT, "GPUs are sized for the busiest hour, not the average: a fleet for 2x the average "
              "costs about 2x. Planning at the average would breach the latency target every day at peak.",
              "'3x', '2 to 3 times', 'double', 'flat', '60 rps at peak'", read_peak, _peak_default,
              lambda a: f"{DEFAULT_PEAK:g}x", _intent_is("inference", "compare"),
-             done=lambda a: "peak_multiplier" in a or "peak_rps" in a),
+             done=lambda a: "peak_multiplier" in a or "peak_rps" in a or _concurrent(a)),  # in flight: the peak
     Question("agent_shape", "How does one agent task look?", "Every LLM call is a request for the GPUs, and call k "
              "re-sends the shared prompt, k x the new tokens and the earlier answers: the context grows with every "
              "call. A prefix cache lets the engine skip the repeated part, so these numbers decide calls/s, the "
@@ -349,7 +355,10 @@ def _interpret(question: Question, text: str, answers: Values) -> Values:
         kept = {key: value for key, value in values.items() if key not in refused}
         if not _readable(kept):  # nothing else stated: the question is asked again
             raise AnswerError(f"{next(iter(refused.values()))}. Please answer again, e.g. {question.examples}.")
-        values = {**kept, LEFT_OUT: refused}  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
+        values = {
+            **kept,
+            LEFT_OUT: {**values.get(LEFT_OUT, {}), **refused},
+        }  # "serve qwen3 32b on h100, tp 0": the model and GPU stand
     both = {**answers, **values}
     stated = "rps" in values or "peak_rps" in values
     if stated and "rps" in both and "peak_rps" in both and both["peak_rps"] < both["rps"]:

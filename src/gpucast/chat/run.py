@@ -87,9 +87,17 @@ def _compute_and_show(session: Session) -> compute.Outcome:
     if intent == "compare":
         from ..console import render
 
-        outcome = compute.compare(answers)
+        rated, planned = compute.rate_of_concurrency(answers)  # "150 concurrent users": the rate they make
+        outcome = compute.compare(rated)
         render.comparison(outcome.plan)
         words = _compare_words(outcome.plan)
+        if planned is not None and planned.plan.throughput.meets_latency_sla:
+            from .concurrency import explanation
+
+            multiplier = float(compute.effective(rated)["peak_multiplier"])
+            thr, peak = planned.plan.throughput, float(rated["peak_rps"])
+            gpu = planned.plan.gpu_resources.recommended_gpu_type
+            words.append(explanation(float(answers["concurrency"]), thr, peak, multiplier, compared_on=gpu))
         _paragraphs(session, [*words, compare_budget_line(answers, outcome.plan)] if "budget_usd" in answers else words)
         return outcome
     if intent == "training":
@@ -104,10 +112,17 @@ def _compute_and_show(session: Session) -> compute.Outcome:
         return outcome
     from ..console import render
 
-    outcome = compute.plan_inference(answers)
+    answers, planned = compute.rate_of_concurrency(answers)  # "200 concurrent users": the rate they make
+    outcome = planned or compute.plan_inference(answers)
     render.plan(outcome.plan)
     options = compute.cheaper_options(answers, outcome)
     lines = explain_inference(outcome.plan, options, compute.spot_fleet(outcome.plan))
+    if planned is not None and outcome.plan.throughput.meets_latency_sla:  # the rate came from a concurrency
+        from .concurrency import explanation
+
+        multiplier = float(compute.effective(answers)["peak_multiplier"])
+        peak = float(answers["peak_rps"])
+        lines.insert(1, explanation(float(answers["concurrency"]), outcome.plan.throughput, peak, multiplier))
     if "budget_usd" in answers:
         lines.append(serving_budget_line(answers, outcome.plan, options))
     if "owned_gpus" in answers:

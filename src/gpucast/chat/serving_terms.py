@@ -12,8 +12,8 @@ from typing import Any
 
 from . import users
 from .numbers import NUMBER, binary_k, number_value, stated_count
-from .training_terms import fleet_said
-from .values import UNSURE
+from .training_terms import fleet_said, nodes_without_count, vague_fleet
+from .values import LEFT_OUT, UNSURE
 
 # the statistic a latency target bounds, stated beside the target: "p95 under 800 ms", "90th percentile", "median
 # TTFT 200 ms", "average latency 500 ms"; in an answer to the latency question a bare "median" or "on average" too
@@ -99,6 +99,12 @@ def deployment(low: str) -> dict[str, Any]:
         if degree is not None:  # "TP 0", "TP 3": refused with what is accepted (values.LIMITS), as --tp refuses them
             out[key] = degree
     out.update(_fleet_floor(low))
+    if not users.is_training(low) and (nodes := nodes_without_count(low)) is not None:  # "8xH100 nodes": how many?
+        out[LEFT_OUT] = {"owned_gpus": f"{nodes!r} does not say how many nodes you have: say e.g. 'we have 2 "
+                                       f"{nodes}'"}  # fmt: skip
+    if not users.is_training(low) and (vague := vague_fleet(low)) is not None:  # "several A100s": how many?
+        out[LEFT_OUT] = {"owned_gpus": f"{vague!r} does not say how many GPUs you have: say e.g. 'we have 4 "
+                                       f"{vague.split()[-1]}'"}  # fmt: skip
     if not users.is_training(low) and (owned := fleet_said(low)) is not None:  # "we have 8 H100s": a fleet to size
         out["owned_gpus"] = owned[0]  # how much traffic it serves within the targets is said beside the plan (owned)
         if owned[1] is not None:  # their type, which need not be the plan's ("plan on H100; we have 8 A100s")

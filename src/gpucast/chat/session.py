@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import llm
+from . import agent, llm
 from .errors import AnswerError
 from .parse import yes_no
 from .questions import BY_KEY, DEFAULTS, Question, interpret, next_question
@@ -166,7 +166,10 @@ class Session:
         elif command in ("why", "why?", "why do you ask", "what for"):
             self.say("Why I ask: " + question.why)
         elif command in ("summary", "status", "show"):
-            self.show_summary()
+            # at the confirmation the summary is shown before the question is asked again (``collect``): shown here
+            # too, it was printed twice in a row
+            if question.key != "confirm":
+                self.show_summary()
         elif command in ("back", "undo", "previous", "go back"):
             self.back()
         else:
@@ -249,6 +252,11 @@ class Session:
             self.answers.pop("model_size", None)
         if "model_size" in values:
             self.answers.pop("model", None)
+        if "concurrency" in values:  # "200 concurrent users" typed after a rate: the load is the concurrency now
+            for key in ("rps", "peak_rps", "users"):
+                self.answers.pop(key, None)
+        if {"rps", "peak_rps"} & set(values) and not agent.is_agent({**self.answers, **values}):  # and a rate typed
+            self.answers.pop("concurrency", None)  # after a concurrency is the load (an agent's is said not used)
         was_done = question.is_done(self.answers)
         self.answers.update(values)
         for key in values:  # restated within range: no longer left out

@@ -66,6 +66,7 @@ def _value_text(key: str, value: object, values: Values) -> str | None:
             else f"you have {counted(int(v), 'GPU')}"
         ),
         "users": lambda v: f"{v:,.0f} users",
+        "concurrency": lambda v: f"{v:,.0f} requests in flight at once",
         "deadline_hours": lambda v: f"done within {v:g} h",
         "history": lambda v: f"history {v}",
         "horizon": lambda v: f"horizon {v}",
@@ -125,7 +126,11 @@ def summary_lines(answers: Values) -> list[str]:
     unit = "agent tasks/s" if agent.is_agent(answers) else "requests/s"
     load = (f"Load:      {rate(v['rps'])} {unit} on average ({rate(v['rps'] * 60)}/min), peaks "
             f"{v['peak_multiplier']:g}x = {rate(v['rps'] * v['peak_multiplier'])} {unit}")  # fmt: skip
-    if not {"rps", "peak_rps"} & set(answers) and (volume := token_volume.stated(answers)) is not None:
+    if "concurrency" in answers and not {"rps", "peak_rps"} & set(answers) and not agent.is_agent(answers):
+        load = (f"Load:      {answers['concurrency']:,.0f} requests in flight at peak (users each waiting for their "
+                "answer): the rate is that / the time one request takes (Little's law), found with the plan; the "
+                f"average {v['peak_multiplier']:g}x lower")  # fmt: skip
+    elif not {"rps", "peak_rps"} & set(answers) and (volume := token_volume.stated(answers)) is not None:
         per_request = {"total": f"{int(v['input_tokens'] + v['output_tokens']):,}", "input": f"{int(v['input_tokens']):,}",
                        "output": f"{int(v['output_tokens']):,}"}[volume[0]]  # fmt: skip
         load += f" ({token_volume.shown(*volume, bracket=False)}, / {per_request} tokens per request)"
@@ -135,6 +140,9 @@ def summary_lines(answers: Values) -> list[str]:
     lines.append(load)
     if agent.is_agent(answers):
         lines += agent.summary_lines(v)
+        if "concurrency" in answers:  # an agent's load is its tasks/s; the concurrency was dropped unsaid
+            lines.append(f"Not used:  {answers['concurrency']:,.0f} requests in flight (an agent app is planned from "
+                         "its tasks per second)")  # fmt: skip
     else:
         window = f", context window {int(v['context_window']):,}" if "context_window" in v else ""
         lines.append(f"Tokens:    {int(v['input_tokens']):,} in / {int(v['output_tokens']):,} out per request{window}")

@@ -10,7 +10,7 @@ import re
 
 from . import names, users
 from .numbers import NUMBER, binary_k, number_value, numbered, seconds_in, stated_count
-from .values import Values
+from .values import LEFT_OUT, UNSURE, Values
 
 _N = NUMBER
 
@@ -98,9 +98,61 @@ _HOST_GUESS = re.compile(rf"(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?(?P<what>[a-z][\w-]*
 SYSTEM_GPUS = 8  # GPUs in one DGX/HGX system (DGX A100/H100/H200/B200 datasheets: 8 GPUs each)
 
 
+# cloud instances by their type ("we have 2 p5.48xlarge", "we rent a g5.12xlarge"): the price catalog's instance ->
+# GPU type and count (catalog/prices.toml); a count, or an article after a word of having, says they are a fleet
+_INSTANCE = re.compile(r"(?:(?<![\w.])(?P<n>\d+)\s*(?:x\s*)?|\b(?:have|has|got|own|owns|rent|renting|run|running)\s+"
+                       r"(?:an?|one|a single)\s+)(?P<inst>[a-z][\w.-]*[a-z\d])")  # fmt: skip
+
+
+def instance_fleet(low: str) -> tuple[float, str] | None:
+    """(GPUs, GPU id) of cloud instances named by type in ``low`` ("2 p5.48xlarge" -> 16 H100-SXM), or None. Read by
+    nothing before 2026-12-08 (no fleet was sized)."""
+    from ..catalog import loader  # the price catalog, read only where a message may name an instance
+
+    known = {price.instance_type.lower(): price for price in loader.load_prices()}
+    for match in _INSTANCE.finditer(low):
+        name = match["inst"]
+        price = known.get(name) or known.get(name.removesuffix("s"))  # "2 p5.48xlarges"
+        if price is not None:
+            return float(int(match["n"] or 1) * price.gpus), price.gpu_id
+    return None
+
+
+def nodes_without_count(low: str) -> str | None:
+    """The phrase of nodes described by their GPUs but not counted ("we have 8xH100 nodes"), or None: how many nodes
+    is asked (it was read as 8 nodes of a guessed 8, 64 GPUs)."""
+    for node in _NODE_OF.finditer(low):
+        plural = node["host"].endswith("s") and not node["host"].endswith("ss")
+        if (
+            node["k"] is None
+            and node["one"] is None
+            and plural
+            and "x" in node["sep"]
+            and names.find_gpus(node["what"])
+        ):
+            return node[0]
+    return None
+
+
+_VAGUE_FLEET = re.compile(r"\b(?:have|has|got|own|owns|rent|renting|run|running)\s+(?P<phrase>(?:several|some|a handful of|"
+                          r"a bunch of|a number of|a few dozen|dozens of|many|lots of|a lot of)\s+(?P<what>[a-z\d][\w-]*))")  # fmt: skip
+
+
+def vague_fleet(low: str) -> str | None:
+    """The phrase of GPUs had in a vague amount ("we have several A100s", "a handful of H100s"), or None: how many is
+    asked (they were read by nothing, no fleet sized). "a few" and "a couple" are read as 3 and 2 and asked back
+    (``normalize``)."""
+    match = _VAGUE_FLEET.search(low)
+    return match["phrase"] if match is not None and _gpu_word(match["what"]) is not None else None
+
+
 def fleet_said(low: str) -> tuple[float, str | None, str | None] | None:
     """:func:`gpus_said` with whole machines counted and a note where the count is a guess: (count, GPU id or
     None, why it is a guess or None). "we have 2 DGX H100 boxes" was 2 GPUs, "2 nodes of 8 H100s" 8."""
+    if (instances := instance_fleet(low)) is not None:
+        return stated_count(instances[0]), instances[1], None
+    if nodes_without_count(low) is not None:
+        return None
     for form in (_PER_HOST, _TIMES):
         if (match := form.search(low)) is not None and (word := _gpu_word(match["what"])) is not None:
             return stated_count(float(match["n"]) * float(match["m"])), word[0], None
@@ -152,10 +204,18 @@ def _training_fleet(low: str) -> Values:
     out: Values = {}
     if (count := gpu_count(low)) is not None:
         out["num_gpus"] = count
+    elif (vague := nodes_without_count(low) or vague_fleet(low)) is not None:  # "8xH100 nodes", "several H100s"
+        out[LEFT_OUT] = {"num_gpus": f"{vague!r} does not say how many GPUs the fine-tune may use: say e.g. 'on 8 "
+                                     "GPUs'"}  # fmt: skip
     # "... in 30 days" too (a bare "in" before a time: read by nothing before 2026-12-08)
     deadline = re.search(rf"(?:deadline|within|in under|in less than|\bin|finish\w*\s+(?:with)?in|done\s+(?:with)?in|"
                          rf"complete\w*\s+(?:with)?in|under)\s*(?:of\s+|is\s+|:\s*)?{_N}\s*"
                          r"(?P<unit>hours?|hrs?|h|days?|d|weeks?|w)\b", low)  # fmt: skip
     if deadline:
         out["deadline_hours"] = _num(deadline) * seconds_in(deadline["unit"]) / 3600.0
+    elif re.search(r"\bovernight\b", low):  # "need it done overnight": read by nothing before 2026-12-08
+        out["deadline_hours"] = users.OVERNIGHT_HOURS
+        out[UNSURE] = [f"I took 'overnight' as {users.OVERNIGHT_HOURS:g} hours"]
+    if (instances := instance_fleet(low)) is not None and not names.find_gpus(low):  # "on 2 p4d.24xlarge": A100s
+        out["gpu"] = instances[1]
     return out

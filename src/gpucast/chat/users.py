@@ -12,7 +12,8 @@ from .numbers import TIME_UNIT, number_value, numbered, seconds_in
 
 _USERS = re.compile(
     numbered("u") + r"\s*(?:(?:daily|weekly|monthly)\s+)?(?:(?:concurrent|active|simultaneous|registered|internal)\s+)?"
-    r"(?:users?|customers?|people|employees?|seats?|agents? using it|daus?|maus?|wau)\b"
+    r"(?:users?|customers?|people|employees?|engineers?|developers?|analysts?|students?|staff|seats?|"
+    r"agents? using it|daus?|maus?|wau)\b"
 )
 # "each", "per user", "every user", "apiece" beside the rate; "users making / sending / who ask ..." right after them
 _PER_USER = r"\b(?:each|per (?:user|person|customer|employee|head|seat)|every (?:user|one)|a user|apiece)\b"
@@ -63,8 +64,9 @@ _SERVING_TASK = (
 _TRAINING_WORDS = r"\b(?:train\w*|fine[- ]?tun\w*|q?lora|epochs?|pre-?train\w*|sft|dpo|rlhf)\b"
 ITEMS = r"(?:documents?|docs?|files?|items?|records?|pages?|articles?|tickets?|emails?|rows?|prompts?|requests?)"
 _BATCH = (numbered("i") + rf"\s*{ITEMS}\b.*?"
-          r"\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
-          rf"(?P<tunit>{TIME_UNIT})")  # fmt: skip
+          r"(?:\b(?:within|in|over|every|per|each)\s+(?:a\s+|one\s+|(?P<tnum>\d+(?:\.\d+)?)\s*)?"
+          rf"(?P<tunit>{TIME_UNIT})|\b(?P<night>overnight)\b)")  # fmt: skip
+OVERNIGHT_HOURS = 12.0  # "overnight": an evening to the next morning, e.g. 19:00 to 07:00, said back as a guess
 
 
 def is_training(low: str) -> bool:
@@ -84,7 +86,8 @@ def batch_rate(low: str) -> float | None:
     match = re.search(_BATCH, low)
     if match is None:
         return None
-    window = float(match["tnum"] or 1.0) * seconds_in(match["tunit"])
+    # "summarize 1M documents overnight": read by nothing before 2026-12-08
+    window = OVERNIGHT_HOURS * 3600.0 if match["night"] else float(match["tnum"] or 1.0) * seconds_in(match["tunit"])
     count = number_value(match["numi"], match["multi"])
     return count / window if window > 0 and count > 0 else None
 

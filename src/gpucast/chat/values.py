@@ -79,6 +79,7 @@ LIMITS: dict[str, Limit] = {
     "num_gpus": Limit("the GPUs of a fine-tune (--num-gpus)", 1, 100_000, whole=True, closed=True),
     "owned_gpus": Limit("the GPUs you have", 1, 100_000, whole=True, closed=True),
     "users": Limit("the number of users", 0, 1e10),
+    "concurrency": Limit("the requests in flight at once", 0, 1e8),
     "deadline_hours": Limit("the deadline (--deadline-hours)", 0, 1e6, unit=" hours"),
     "llm_calls": Limit("the LLM calls per task (--calls-per-task)", 1, 10_000, closed=True),
 }
