@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import ClassVar
 
 import numpy as np
 import pytest
 
-from gpucast.forecast import fast, rolling
+from gpucast.forecast import fast, fold_bands, rolling
 from gpucast.forecast.seasonality import SeriesPlan, plan_series
 
 LEVELS = (80, 95)
@@ -55,41 +54,57 @@ def test_centred_hedges_a_level_shift_on_both_sides_without_a_season() -> None:
     np.testing.assert_allclose(highs[80], 29.0)
 
 
-class _Stub:
-    """A band rule that records the history it was calibrated on and returns [mean / 2, 1.5 mean] at 80%,
-    [mean / 4, 2 mean] at 95%."""
-
-    calls: ClassVar[list[tuple[int, tuple[int, ...], int]]] = []
-
-    def __init__(self, y: np.ndarray, plan: SeriesPlan, horizon: int, levels: tuple[int, ...]) -> None:
-        _Stub.calls.append((len(y), plan.outages, horizon))
-
-    def centred(self, mean: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-        return {80: mean / 2, 95: mean / 4}, {80: 1.5 * mean, 95: 2 * mean}
+def test_needed_factor_by_hand() -> None:
+    """Around 9 (log1p 10) with the band [4, 19] (+-log 2): 15 needs log 1.6 / log 2 = 0.678 of the width, 39 needs
+    log 4 / log 2 = 2, 3 needs log 2.5 / log 2 = 1.32 below, 9 needs nothing."""
+    mean, low, high = np.full(4, 9.0), np.full(4, 4.0), np.full(4, 19.0)
+    got = fold_bands.needed(np.array([15.0, 39.0, 3.0, 9.0]), mean, low, high)
+    np.testing.assert_allclose(got, [math.log(1.6) / math.log(2), 2.0, math.log(2.5) / math.log(2), 0.0])
 
 
-def test_fold_coverage_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two folds of 4 steps after 12 steps of history: each fold's band from the history before its cutoff (12, then
-    16 steps, with the outages recorded before it), centred on that fold's forecast (10 everywhere: [5, 15] at 80%,
-    [2.5, 20] at 95%). Fold 1 holds 10, 14 in and 16, 4 out at 80%; fold 2 holds 6, 10 in and 21, 3 out: 4 / 8. At
-    95% only 21 is out: 7 / 8. A fold with under ``MIN_CHECK_HISTORY`` steps before it is not scored."""
-    pytest.importorskip("pandas")
-    from gpucast.forecast import ensemble
+def test_scale_is_the_conformal_quantile_at_least_one() -> None:
+    """Eight factors: the 80% level reads the 0.8 * (1 + 1/8) = 0.9 quantile (position 6.3 of 0..7), never below 1
+    nor above the recalibration's top (2.5)."""
+    factors = [np.array([0.0, 0.5, 3.1, 1.5]), np.array([0.0, 0.2, 2.0, 1.0])]  # sorted: 0 0 .2 .5 1 1.5 2 3.1
+    assert fold_bands.scale_for(factors, 80) == pytest.approx(2.0 + 0.3 * 1.1)
+    assert fold_bands.scale_for([np.array([0.1, 0.3])], 80) == 1.0
+    assert fold_bands.scale_for([np.array([9.0, 9.0])], 80) == 2.5
+    assert fold_bands.scale_for([], 95) == 1.0
 
-    monkeypatch.setattr(ensemble, "band_rule", _Stub)
-    _Stub.calls = []
+
+def test_fold_check_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two folds of 4 steps after 12 steps of history, each forecast 9 (log1p 10) with the hand-set rule of
+    ``_rule`` (80%: +-log 2, 95%: +-log 3) calibrated on the history before its cutoff (12, then 16 steps, and the
+    outages recorded before it). Fold 1 holds 9, 15, 30, 3: needed factors at 80% 0, 0.678, 1.632 (log 3.1 / log 2)
+    and 1.32; fold 2 holds 9, 5, 39, 9: 0, 0.737, 2, 0. Cross-conformal: fold 1 is scored with fold 2's factors,
+    whose 4-cell quantile at 0.8 * 5/4 = 1 is their largest, 2: band 10 / 4 - 1 = 1.5 to 10 * 4 - 1 = 39, all four
+    inside; fold 2 with fold 1's largest, 1.632: 10 / 3.1 - 1 to 10 * 3.1 - 1 = 30, 39 outside: 7 / 8. At 95% the
+    same cells (fold 2's 39 needs log 4 / log 3 = 1.26, fold 1's 30 log 3.1 / log 3 = 1.03): 7 / 8 again. The
+    forecast's scale reads all eight factors: at 80% the 0.9 quantile, 1.632 + 0.3 * (2 - 1.632); at 95% the
+    largest, 1.26."""
+    calls: list[tuple[int, tuple[int, ...], int]] = []
+
+    def rule(y: np.ndarray, plan: SeriesPlan, horizon: int, levels: tuple[int, ...]) -> fast.BandRule:
+        calls.append((len(y), plan.outages, horizon))
+        return _rule({80: math.log(2), 95: math.log(3)}, {80: 1.0, 95: 1.0})
+
+    monkeypatch.setattr(fold_bands, "band_rule", rule)
     plan = SeriesPlan((), 4, 2, 1, outages=(3, 13, 17))
-    folds = np.full((2, 4), 10.0)
-    truth = np.array([[10.0, 14.0, 16.0, 4.0], [6.0, 21.0, 3.0, 10.0]])
-    held, cells = ensemble.fold_coverage(np.ones(20), plan, folds, truth, LEVELS)
-    assert held == {80: 0.5, 95: 0.875} and cells == 8
-    assert _Stub.calls == [(12, (3,), 4), (16, (3, 13), 4)]
-    _Stub.calls = []
-    held, cells = ensemble.fold_coverage(np.ones(14), replace(plan, outages=()), folds, truth, LEVELS)
-    assert held == {80: 0.5, 95: 0.75} and cells == 4  # fold 1 had 6 steps before it: only fold 2 is scored
-    assert _Stub.calls == [(10, (), 4)]
-    held, cells = ensemble.fold_coverage(np.ones(10), plan, folds, truth, LEVELS)
-    assert held == {80: None, 95: None} and cells == 0 and len(_Stub.calls) == 1
+    folds = np.full((2, 4), 9.0)
+    truth = np.array([[9.0, 15.0, 30.0, 3.0], [9.0, 5.0, 39.0, 9.0]])
+    got = fold_bands.check(np.ones(20), plan, folds, truth, LEVELS)
+    assert got.coverage == {80: 0.875, 95: 0.875} and got.cells == 8
+    assert calls == [(12, (3,), 4), (16, (3, 13), 4)]
+    r31 = math.log(3.1) / math.log(2)
+    assert got.scale[80] == pytest.approx(r31 + 0.3 * (2.0 - r31))
+    assert got.scale[95] == pytest.approx(math.log(4) / math.log(3))
+    calls.clear()
+    got = fold_bands.check(np.ones(14), replace(plan, outages=()), folds, truth, LEVELS)
+    assert calls == [(10, (), 4)]  # fold 1 had 6 steps before it, under MIN_CHECK_HISTORY: only fold 2 is scored
+    assert got.cells == 4 and got.coverage == {80: 0.75, 95: 0.75}  # no other fold: the rule's band, 39 outside
+    assert got.scale == {80: pytest.approx(2.0), 95: pytest.approx(math.log(4) / math.log(3))}
+    got = fold_bands.check(np.ones(10), plan, folds, truth, LEVELS)
+    assert got.coverage == {80: None, 95: None} and got.cells == 0 and got.scale == {80: 1.0, 95: 1.0}
 
 
 def _bursty(seed: int, days: int = 21) -> np.ndarray:
@@ -101,15 +116,26 @@ def _bursty(seed: int, days: int = 21) -> np.ndarray:
 
 
 @pytest.mark.parametrize("engine", ["fast", "statsforecast"])
-def test_both_engines_bands_are_the_calibrated_rule_around_their_mean(engine: str) -> None:
-    """Each engine's bounds are ``band_rule(...).centred(its own mean)`` on the history it fitted: the statsforecast
-    engine's too (before 2026-12-08 its bands came from three folds' relative residuals and seasonal-naive's
-    error quantiles, ``intervals.py``, and would not match). The outages the loader recorded reach the rule."""
+def test_both_engines_bands_are_the_calibrated_rule_around_their_mean(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each engine's bounds are ``band_rule(...).centred(its own mean)`` on the history it fitted, the statsforecast
+    engine's with the recalibration scaled by its folds' factor (``fold_bands.check``, at least 1): before
+    2026-12-08 its bands came from three folds' relative residuals and seasonal-naive's error quantiles
+    (``intervals.py``) and would not match. The outages the loader recorded reach the rule."""
     if engine == "statsforecast":
         pytest.importorskip("statsforecast")
     pd = pytest.importorskip("pandas")
     from gpucast.forecast import forecast_load, load_history
 
+    seen: list[fold_bands.FoldCheck] = []
+    original = fold_bands.check
+
+    def spy(*args: object) -> fold_bands.FoldCheck:
+        seen.append(original(*args))  # type: ignore[arg-type]
+        return seen[-1]
+
+    monkeypatch.setattr(fold_bands, "check", spy)
     y = _bursty(5)
     y[200:203] = 0.0  # an outage the loader interpolates and records
     stamps = pd.date_range("2024-03-04", periods=len(y), freq="h")
@@ -122,8 +148,16 @@ def test_both_engines_bands_are_the_calibrated_rule_around_their_mean(engine: st
     repaired = history.frame["ds"].isin(next(iter(history.outages.values()))).to_numpy()
     plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
     assert plan.outages
+    rule = fast.band_rule(fitted, plan, horizon, LEVELS)
+    if engine == "statsforecast":
+        assert len(seen) == 1 and all(seen[0].scale[lv] >= 1.0 for lv in LEVELS)
+        assert seen[0].coverage == result.backtest.coverage
+        rule = replace(rule, recalibrated={lv: rule.recalibrated[lv] * seen[0].scale[lv] for lv in LEVELS})
+        assert any("intervals widened" in w for w in result.warnings) == (max(seen[0].scale.values()) > 1.05)
+    else:
+        assert not seen
     mean = np.array([p.mean for p in result.forecast])
-    lows, highs = fast.band_rule(fitted, plan, horizon, LEVELS).centred(mean)
+    lows, highs = rule.centred(mean)
     for lv in LEVELS:
         np.testing.assert_allclose([p.lo[lv] for p in result.forecast], lows[lv], rtol=1e-12)
         np.testing.assert_allclose([p.hi[lv] for p in result.forecast], highs[lv], rtol=1e-12)

@@ -33,8 +33,8 @@ outages were frequent, and every upper bound held under the history's peak raise
 folds, widened to seasonal-naive's error quantiles — were too narrow on most ServeGen series (client-73: 0.50 of
 the hours inside the 80% band at 48 hours; 9 of 18 seasonal series outside 70–90%), because three folds sample a
 bursty series' level changes two or three times; refitting statsforecast at dozens of origins to calibrate on its
-own residuals would cost dozens of fits. Coverage is checked on the folds (``fold_coverage``): each fold's forecast
-with the bands the rule gives on the history before its cutoff. docs/forecast-accuracy.md has the measurements.
+own residuals would cost dozens of fits. The folds instead check the rule around this ensemble's forecasts and widen
+it by the factor its own errors needed (``fold_bands.py``). docs/forecast-accuracy.md has the measurements.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
+from . import fold_bands
 from .fast import _scale, _smape, band_rule  # numpy only: the statsforecast ensemble scores and bands the same way
 from .history import step_seconds
 from .result import Backtest, CoverageSpan, ForecastPoint, ForecastResult, Member
@@ -64,7 +65,6 @@ TOP_K = 3  # members combined: the issue's measurements found a median of a few 
 FAST_FOLDS = 1  # fast fleet mode: one backtest fold (the last fold_h steps) instead of MAX_FOLDS
 TOKEN_COLUMNS = ("input_tokens", "output_tokens")  # request-log columns forecast alongside the rps
 TOKEN_WINDOW = 7  # token forecasts average each phase over up to a week of daily seasons
-MIN_CHECK_HISTORY = 8  # a backtest fold is checked only with at least this many steps of history before it
 # fleets are fitted in ~20 chunks at most (progress after each) of >= 100 fast-mode or 20 full-ensemble series (~5x the
 # fit each): ~8 s of work per chunk on 2 cores; fresh process pools per call cost +5-9% on 1,000 services (README)
 MIN_CHUNK, FULL_COST, PROGRESS_STEPS = 100, 5, 20
@@ -171,7 +171,8 @@ def _assemble(
     base = cv["SeasonalNaive"]
     rule = band_rule(y, plan, len(ens_fc), levels)  # the default engine's calibration (fast.BandRule)
     ens_mae, base_mae = float(np.mean(np.abs(ens_cv - truth))), float(np.mean(np.abs(base - truth)))
-    held, checked = fold_coverage(y, plan, ens_cv, truth, levels)
+    folds = fold_bands.check(y, plan, ens_cv, truth, levels)  # the rule at each fold's cutoff, and its scale
+    held, checked = folds.coverage, folds.cells
     backtest = Backtest(
         mase=ens_mae / scale,
         smape=_smape(truth.ravel(), ens_cv.ravel()),
@@ -188,7 +189,15 @@ def _assemble(
         coverage_checked_steps=min(plan.fold_h, len(ens_fc)),
         coverage_by_steps=[CoverageSpan(1, min(plan.fold_h, len(ens_fc)), checked // plan.fold_h, checked, held)],
     )
-    lows, highs = rule.centred(ens_fc)
+    lows, highs = replace(rule, recalibrated={lv: rule.recalibrated[lv] * folds.scale[lv] for lv in levels}).centred(
+        ens_fc
+    )
+    widened = []
+    if max(folds.scale.values()) > 1.05:
+        widened = [
+            "intervals widened " + " / ".join(f"{folds.scale[lv]:.2f}x at {lv}%" for lv in levels) + ": this "
+            "ensemble's own backtest folds erred more than the calibrated bands allow (fold_bands.py)",
+        ]
     stamps = _timestamps(last_ds, freq, len(ens_fc))
     points = [
         ForecastPoint(
@@ -205,30 +214,8 @@ def _assemble(
         seasonalities=list(plan.seasons),
         combination=how,
         fit_points=len(y),
-        warnings=[*notes, *plan.warnings],
+        warnings=[*notes, *plan.warnings, *widened],
     )
-
-
-def fold_coverage(
-    y: np.ndarray, plan: SeriesPlan, folds: np.ndarray, truth: np.ndarray, levels: tuple[int, ...]
-) -> tuple[dict[int, float | None], int]:
-    """Per level, the share of the backtest folds' held-out steps inside the bands the forecast would have had at
-    each fold's cutoff: the band rule (``fast.band_rule``) calibrated on the history before the cutoff only (and the
-    outages recorded in it), centred on that fold's ensemble forecast ``folds[i]``. None where no fold leaves
-    ``MIN_CHECK_HISTORY`` steps of history before it; and the number of held-out steps scored."""
-    n = len(y)
-    inside = dict.fromkeys(levels, 0)
-    cells = 0
-    for i in range(plan.folds):
-        cut = n - (plan.folds - i) * plan.fold_h
-        if cut < MIN_CHECK_HISTORY:
-            continue
-        before = replace(plan, outages=tuple(t for t in plan.outages if t < cut))
-        lows, highs = band_rule(y[:cut], before, plan.fold_h, levels).centred(folds[i])
-        for lv in levels:
-            inside[lv] += int(np.sum((truth[i] >= lows[lv]) & (truth[i] <= highs[lv])))
-        cells += plan.fold_h
-    return {lv: (inside[lv] / cells if cells else None) for lv in levels}, cells
 
 
 def _timestamps(last_ds: pd.Timestamp, freq: str, n: int) -> list[str]:
