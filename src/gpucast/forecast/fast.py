@@ -115,11 +115,13 @@ class BandRule:
     unchecked: bool  # ... and bands no replay checked: floored at seasonal-naive's errors
     growth_at: Callable[[int], Any]  # the band past `steps`, as the forecast made at t would grow it
 
-    def centred(self, mean: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-        """Lower and upper bounds per level around ``mean`` (one value per step ahead)."""
+    def centred(self, mean: np.ndarray, capped: bool = True) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Lower and upper bounds per level around ``mean`` (one value per step ahead). ``capped=False``: without
+        the record-rise cap (``coverage.bands`` reads ``season`` for it only), as the replay recalibration measures
+        the bands (``rolling.replay``): a miss above the cap is the cap's, and no scaling of the band would hold it."""
         return bands(
             mean, self.band, self.shift, self.recalibrated, self.growth_at(len(self.bt.repaired)), self.outages_now,
-            self.bt.repaired, self.season <= 1, self.season,
+            self.bt.repaired, self.season <= 1, self.season if capped else 1,
         )  # fmt: skip
 
 

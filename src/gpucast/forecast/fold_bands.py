@@ -8,7 +8,8 @@ ensemble errs differently (on ServeGen it is further off than the fast one on mo
 on the clients against 0.85, docs/forecast-accuracy.md), so bands sized for the fast ensemble's errors held too
 little around its mean. Its backtest folds show by how much: at each fold's cutoff the rule is calibrated on the
 history before it only and centred on that fold's forecast, and every held-out step gives the factor the band's
-log width needed to contain it (``needed``), as the rule's own replay recalibration measures (``rolling.replay``).
+log width needed to contain it (``needed``), as the rule's own replay recalibration measures (``rolling.replay``:
+on the bands before the record-rise cap, so the cap only ever lowers an upper bound).
 The forecast's band is scaled by the ``level`` quantile of those factors (conformal, with the finite-sample
 correction), at least 1 — the rule's band is the floor: three folds sample a bursty series' level shifts two or
 three times, too few to narrow a band calibrated on dozens of origins — and at most ``rolling.SCALE_RANGE``'s top.
@@ -72,7 +73,7 @@ def check(y: np.ndarray, plan: SeriesPlan, folds: np.ndarray, truth: np.ndarray,
         if cut < MIN_CHECK_HISTORY:
             continue
         rule = band_rule(y[:cut], replace(plan, outages=tuple(t for t in plan.outages if t < cut)), plan.fold_h, levels)
-        lows, highs = rule.centred(folds[i])
+        lows, highs = rule.centred(folds[i], capped=False)  # the factor as the rule's replay measures it
         checked.append((i, rule, {lv: needed(truth[i], folds[i], lows[lv], highs[lv]) for lv in levels}))
     inside = dict.fromkeys(levels, 0)
     for i, rule, _ in checked:
