@@ -14,7 +14,8 @@ Fast fleet mode (``fast=True``; ``forecast_fleet`` turns it on for 100+ services
 ``MSTL`` (its ETS trend searches additive-error models only: ANN/AAN/AAdN) and ``MSTL-ARIMA``, and ``FAST_FOLDS``
 backtest fold(s) (coverage is then checked on that fold). Measured
 on 2 cores: 78 ms per service (1,000 services in 78 s) against 387 ms for the full ensemble, with holdout MAE within
-a few percent of it on the synthetic test series. Token columns (mean tokens per request) are forecast per step by a seasonal window average.
+a few percent of it on the synthetic test series (before 2026-12-08: the calibrated bands add about 30 ms a
+service, docs/forecast-accuracy.md). Token columns (mean tokens per request) are forecast per step by a seasonal window average.
 
 Fitting uses at most the last 8 weeks (``fit_points``: ``MAX_FIT_POINTS`` = 1,344 points for hourly and coarser
 steps, at most ``MAX_FINE_FIT_POINTS`` for finer ones) so cost does not grow with the history. STL runs with LOESS jumps of ``STL_JUMP`` steps.
