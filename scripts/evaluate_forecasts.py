@@ -23,7 +23,9 @@ excludes these three families (their horizons differ from the command line's).
 
 The families' rows give geometric means (ratios) and means (coverage). ``--write-docs`` replaces the generated
 block of docs/forecast-accuracy.md with the table. About 1-3 minutes on 2 cores with the defaults; ``--origins``,
-``--series`` and ``--no-statsforecast`` make it shorter.
+``--series`` and ``--no-statsforecast`` make it shorter. ``--engine statsforecast`` scores the statsforecast
+ensemble (``ensemble.py``, what ``--backend dask`` always uses) instead of the default engine: several times slower,
+and never written into the docs' generated block.
 
     python scripts/evaluate_forecasts.py [--horizon 48] [--origins 8] [--spacing 12] [--series m-large] [--write-docs]
 """
@@ -164,14 +166,14 @@ def geomean(values: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(max(v, 1e-9)) for v in values))
 
 
-def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool) -> Score:
+def evaluate(s: Series, horizon: int, origins: int, spacing: int, with_sf: bool, engine: str = "fast") -> Score:
     p = s.protocol or Protocol(horizon, origins, spacing, DAY, 3 * DAY)
     horizon, season = p.horizon, p.season
     y = s.frame["rps"].to_numpy(dtype=float)
     ends = cuts(len(y), horizon, p.origins, p.spacing, p.min_history)
     means, inside80, inside95, naive_err = [], [], [], []
     for end in ends:
-        result = forecast_load(load_history(s.frame.iloc[:end]), horizon)
+        result = forecast_load(load_history(s.frame.iloc[:end]), horizon, engine=engine)
         actual = y[end : end + horizon]
         means.append(np.array([p.mean for p in result.forecast]))
         naive_err.append(float(np.mean(np.abs(np.resize(y[end - season : end], horizon) - actual))))
@@ -287,15 +289,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", default="", help="only series whose name contains this text")
     parser.add_argument("--no-statsforecast", action="store_true", help="skip the statsforecast median (faster)")
     parser.add_argument("--no-short", action="store_true", help="leave out the one-hour and one-day traces")
+    parser.add_argument(
+        "--engine", choices=("fast", "statsforecast"), default="fast", help="forecast_load's engine (default fast)"
+    )
     short_families = (SHORT_FAMILY, ONE_DAY_FAMILY)
     parser.add_argument(
         "--hierarchy", action="store_true", help="also compare reconciliation methods (ServeGen clients)"
     )
     parser.add_argument("--write-docs", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
     args = parser.parse_args(argv)
+    if args.write_docs and args.engine != "fast":
+        parser.error("--write-docs writes the default engine's table; leave out --engine to write it")
     started = time.perf_counter()
     scores = [
-        evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast)
+        evaluate(s, args.horizon, args.origins, args.spacing, not args.no_statsforecast, args.engine)
         for s in traces()
         if args.series in s.name and not (args.no_short and s.family in short_families)
     ]
@@ -306,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     footer = (
         f"{summary(scores)}\n\nProtocol: {args.origins} origins {args.spacing} h apart, {args.horizon}-hour horizon "
         f"each, the last ending at the series' end; `python scripts/evaluate_forecasts.py --horizon {args.horizon} "
-        f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}` "
+        f"--origins {args.origins} --spacing {args.spacing}{' --hierarchy' if args.hierarchy else ''}"
+        f"{'' if args.engine == 'fast' else ' --engine ' + args.engine}` "
         f"({time.perf_counter() - started:.0f} s of the table on this run). One-hour traces (per minute): "
         f"{SHORT.origins} origins {SHORT.spacing} min apart, {SHORT.horizon}-minute horizon, at least "
         f"{SHORT.min_history} minutes of history; naive = the last minute repeated, sf median = Naive, Theta, AutoETS. "

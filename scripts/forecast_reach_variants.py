@@ -22,8 +22,8 @@ of the outage-repaired history, cap = expm1(max(max x, log1p mean) + D):
     python scripts/forecast_reach_variants.py --engine statsforecast --variants none,floor:2   # the other engine
 
 ``--engine statsforecast`` forecasts with the statsforecast ensemble (``ensemble.py``, what ``--backend dask``
-always uses) instead of the default engine; its cap is the same rule (``ensemble._assemble``), switched off the
-same way. About 30 s for the 48-hour protocol on 2 cores with the default engine (the forecasts), about 4 minutes
+always uses) instead of the default engine; its bands are the default engine's rule (``fast.BandRule``, since
+2026-12-08), cap included, switched off the same way. About 30 s for the 48-hour protocol on 2 cores with the default engine (the forecasts), about 4 minutes
 with statsforecast's, a second per variant.
 """
 
@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate_forecasts as ev
 
-from gpucast.forecast import coverage, ensemble, forecast_load, intervals, load_history
+from gpucast.forecast import coverage, forecast_load, load_history
 from gpucast.forecast.members import repair_outages
 
 LEVELS = (80, 95)
@@ -50,10 +50,10 @@ DEFAULT = "none,peak,naive,step,day-peaks,record-top,record,floor:4,floor:3,floo
 
 @contextlib.contextmanager
 def uncapped(off: bool = True) -> Iterator[None]:
-    """The bands before the cap (``off``): ``record_rise`` returning None where either engine reads it (the default
-    engine's ``coverage.bands``, the statsforecast ensemble's ``_assemble`` and its fold check's
-    ``intervals.fold_reach_caps``), restored on exit."""
-    modules = (coverage, ensemble, intervals)
+    """The bands before the cap (``off``): ``record_rise`` returning None where both engines read it
+    (``coverage.bands``: the statsforecast ensemble's bands and fold check are the default engine's rule since
+    2026-12-08, ``fast.BandRule``), restored on exit."""
+    modules = (coverage,)
     kept = [m.record_rise for m in modules]
     if off:
         for m in modules:

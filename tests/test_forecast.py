@@ -196,7 +196,7 @@ def test_fast_fleet_mode_keeps_three_members_and_one_fold():
     for result in results.values():
         assert {m.name for m in result.members} == {"SeasonalNaive", "MSTL", "MSTL-ARIMA"}
         assert result.backtest.folds == 1
-        assert result.backtest.coverage[80] is not None  # checked on blocks of the single fold
+        assert result.backtest.coverage[80] is not None  # checked on the single fold
         assert any("fast fleet mode" in w for w in result.warnings)
         assert result.backtest.mase < result.backtest.baseline_mase
     assert results["b"].forecast[0].mean > results["a"].forecast[0].mean

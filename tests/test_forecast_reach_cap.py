@@ -132,11 +132,10 @@ def test_variants_script_scores_the_kept_rule() -> None:
 def _sf_week(y: np.ndarray, monkeypatch: pytest.MonkeyPatch | None = None) -> dict[int, np.ndarray]:
     """Means and upper bounds of the statsforecast engine 14 days ahead (``monkeypatch``: with the cap off)."""
     pytest.importorskip("statsforecast")
-    from gpucast.forecast import ensemble, forecast_load, intervals
+    from gpucast.forecast import coverage, forecast_load
 
-    if monkeypatch is not None:
-        for module in (ensemble, intervals):
-            monkeypatch.setattr(module, "record_rise", lambda *args, **kwargs: None)
+    if monkeypatch is not None:  # both engines' bands read it in coverage.bands (fast.BandRule.centred)
+        monkeypatch.setattr(coverage, "record_rise", lambda *args, **kwargs: None)
     result = forecast_load(list(y), 14 * 24, engine="statsforecast")
     out = {lv: np.array([p.hi[lv] for p in result.forecast]) for lv in LEVELS}
     out[0] = np.array([p.mean for p in result.forecast])
@@ -177,28 +176,3 @@ def test_statsforecast_coding_week() -> None:
     out = _sf_week(y)
     for lv in LEVELS:
         assert float(out[lv].max()) <= SANE[lv] * float(y.max())
-
-
-def test_fold_caps_read_only_the_history_before_each_fold() -> None:
-    """``intervals.fold_reach_caps``: fold i's cap is ``reach_capped`` on the history before its cutoff, whatever
-    comes after it; and ``intervals.coverage`` counts a value above the cap as outside the band."""
-    from gpucast.forecast import intervals
-    from gpucast.forecast.seasonality import SeriesPlan
-
-    y = _week(3)
-    plan = SeriesPlan((24,), 24, 2, 24, [])
-    mean = np.full((2, 24), 30.0)
-    caps = intervals.fold_reach_caps(y, plan, mean, LEVELS)
-    changed = y.copy()
-    changed[-24:] *= 10  # the second fold's own hours: the first fold's history ends before them, the second's too
-    again = intervals.fold_reach_caps(changed, plan, mean, LEVELS)
-    before = y[: len(y) - 24]
-    rise = leads.record_rise(before, 24, 24, LEVELS)
-    assert rise is not None
-    for lv in LEVELS:
-        np.testing.assert_array_equal(caps[lv], again[lv])
-        np.testing.assert_allclose(caps[lv][1], leads.reach_capped(mean[1], np.full(24, np.inf), before, rise[lv]))
-    truth = np.array([[1.0, 5.0], [1.0, 5.0]])
-    f, scale, r = np.ones((2, 2)), np.ones((2, 2)), np.array([[0.0, 9.0], [0.0, 9.0]])
-    assert intervals.coverage(truth, f, scale, r, 80) == 1.0  # bands up to 1 + ~8 cover 5
-    assert intervals.coverage(truth, f, scale, r, 80, cap=np.full((2, 2), 4.0)) == 0.5  # capped at 4: 5 is out

@@ -192,12 +192,13 @@ def forecast_fleet(
     ``engine="fast"`` (default): numpy members backtested on many rolling origins, weighted by their errors, with
     log-scale conformal bands (``fast.py``; about 0.08 s of CPU a service at 8 weeks hourly, measured in
     docs/forecast-accuracy.md). ``engine="statsforecast"``: the statsforecast ensemble described next
-    (``ensemble.py``); a Dask ``backend`` always uses it.
+    (``ensemble.py``), its bands the fast engine's rule around its own mean, widened by the factor its backtest folds
+    needed (``fold_bands.py``); a Dask ``backend`` always uses it.
 
     With the statsforecast engine, all services are fitted together: one statsforecast call per member set and backtest layout, spread over the
     cores. ``fast`` is the fleet mode: the ensemble keeps SeasonalNaive, MSTL and MSTL-ARIMA (dropping MSTL-Theta
-    and MSTL-log, the slowest members) and backtests on one fold instead of three (coverage is then checked on four
-    blocks of that fold) — about 7× less fitting, so 1,000 services of 8 weeks hourly fit in under two minutes on
+    and MSTL-log, the slowest members) and backtests on one fold instead of three (coverage is then checked on that
+    fold) — about 7× less fitting, so 1,000 services of 8 weeks hourly fit in under two minutes on
     two cores. ``None`` (default) turns it on for histories of at least ``FAST_FLEET_SERVICES`` services; every
     result then says so in its warnings. Single services (``forecast_load``) always get the full ensemble.
 

@@ -12,9 +12,10 @@ Members (configured statsforecast objects, chosen by the detected seasons; see `
 
 Fast fleet mode (``fast=True``; ``forecast_fleet`` turns it on for 100+ services): members ``SeasonalNaive``,
 ``MSTL`` (its ETS trend searches additive-error models only: ANN/AAN/AAdN) and ``MSTL-ARIMA``, and ``FAST_FOLDS``
-backtest fold(s); coverage is then checked cross-conformally on ``SINGLE_FOLD_BLOCKS`` blocks of that fold. Measured
+backtest fold(s) (coverage is then checked on that fold). Measured
 on 2 cores: 78 ms per service (1,000 services in 78 s) against 387 ms for the full ensemble, with holdout MAE within
-a few percent of it on the synthetic test series. Token columns (mean tokens per request) are forecast per step by a seasonal window average.
+a few percent of it on the synthetic test series (before 2026-12-08: the calibrated bands add about 30 ms a
+service, docs/forecast-accuracy.md). Token columns (mean tokens per request) are forecast per step by a seasonal window average.
 
 Fitting uses at most the last 8 weeks (``fit_points``: ``MAX_FIT_POINTS`` = 1,344 points for hourly and coarser
 steps, at most ``MAX_FINE_FIT_POINTS`` for finer ones) so cost does not grow with the history. STL runs with LOESS jumps of ``STL_JUMP`` steps.
@@ -24,15 +25,17 @@ members 20–50% worse than they forecast after refitting, after a level shift) 
 weighted mean (weights ∝ 1/MAE) — whichever had the lower backtest MAE. This choice uses the same folds it is
 scored on, so the reported ensemble figures are slightly optimistic; SeasonalNaive's are not.
 
-Intervals are conformal: relative residuals r = (y − ŷ) / max(ŷ, floor) of the ensemble on the folds give the
-quantiles, so bands scale with the level (traffic noise grows with traffic). Beyond the fold length bands widen by
-sqrt(step / fold_h). Each band is then widened, where narrower, to the seasonal-naive error quantiles measured at
-every origin of the fit window (``intervals.py``: a few folds under-sample day-to-day level shifts). Coverage is
-checked cross-conformally: each fold is scored with quantiles from the others and naive bands from before it.
-Both widths are relative, so a jump out of a low regime is carried as a ratio onto a forecast at the top: every
-upper bound is held under the history's peak raised by its own record rise (``leads.record_rise``,
-``leads.reach_capped``: the default engine's rule, one implementation), in the forecast and in each fold's check
-(``intervals.fold_reach_caps``). The Azure 2024 coding week 14 days ahead: 80% upper 566 → 111 req/s.
+Intervals are the default engine's, centred on this ensemble's mean (``fast.band_rule``, ``BandRule.centred``;
+one implementation): per-step conformal quantiles of log1p residuals from the fast members' many-origin rolling
+backtest, recency-weighted and scaled by the recent volatility, hedged for a level shift in the last hours, replayed
+at past origins and recalibrated, grown past the calibrated steps by the series' own level changes, one-sided where
+outages were frequent, and every upper bound held under the history's peak raised by its own record rise
+(``leads.reach_capped``). Why (2026-12-08, issue 26 item 1): this engine's own bands — relative residuals of three
+folds, widened to seasonal-naive's error quantiles — were too narrow on most ServeGen series (client-73: 0.50 of
+the hours inside the 80% band at 48 hours; 9 of 18 seasonal series outside 70–90%), because three folds sample a
+bursty series' level changes two or three times; refitting statsforecast at dozens of origins to calibrate on its
+own residuals would cost dozens of fits. The folds instead check the rule around this ensemble's forecasts and widen
+it by the factor its own errors needed (``fold_bands.py``). docs/forecast-accuracy.md has the measurements.
 """
 
 from __future__ import annotations
@@ -48,11 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 
-from .fast import _scale, _smape  # numpy only: the statsforecast ensemble scores the same way
+from . import fold_bands
+from .fast import _scale, _smape, band_rule  # numpy only: the statsforecast ensemble scores and bands the same way
 from .history import step_seconds
-from .intervals import coverage, fold_naive_bands, fold_reach_caps, interval_quantiles, naive_error_bands
-from .leads import reach_capped, record_rise
-from .members import repair_outages
 from .result import Backtest, CoverageSpan, ForecastPoint, ForecastResult, Member
 from .seasonality import SeriesPlan, plan_series
 from .steps import MAX_FIT_POINTS as MAX_FIT_POINTS  # re-exported: its old home
@@ -65,7 +66,6 @@ TOP_K = 3  # members combined: the issue's measurements found a median of a few 
 FAST_FOLDS = 1  # fast fleet mode: one backtest fold (the last fold_h steps) instead of MAX_FOLDS
 TOKEN_COLUMNS = ("input_tokens", "output_tokens")  # request-log columns forecast alongside the rps
 TOKEN_WINDOW = 7  # token forecasts average each phase over up to a week of daily seasons
-INTERVAL_FLOOR_FRACTION = 0.1  # relative residuals use max(ŷ, 10% of mean level): no blow-up near zero traffic
 # fleets are fitted in ~20 chunks at most (progress after each) of >= 100 fast-mode or 20 full-ensemble series (~5x the
 # fit each): ~8 s of work per chunk on 2 cores; fresh process pools per call cost +5-9% on 1,000 services (README)
 MIN_CHUNK, FULL_COST, PROGRESS_STEPS = 100, 5, 20
@@ -169,14 +169,11 @@ def _assemble(
     members = [Member(n, used.get(n, 0.0), mae[n] / scale if math.isfinite(scale) else None) for n in ranked]
     ens_fc = np.clip(_combine(fc, top, "median" if how == "median" else "weighted", weights), 0.0, None)
 
-    floor = max(INTERVAL_FLOOR_FRACTION * float(np.mean(y)), 1e-9)
-    cv_scale = np.maximum(ens_cv, floor)
-    r = (truth - ens_cv) / cv_scale
     base = cv["SeasonalNaive"]
-    fold_naive = fold_naive_bands(y, plan, levels, floor)
-    repaired = repair_outages(y, plan.baseline_season)  # the history the reach cap reads, as the fast engine's
-    fold_caps = fold_reach_caps(repaired, plan, ens_cv, levels)
+    rule = band_rule(y, plan, len(ens_fc), levels)  # the default engine's calibration (fast.BandRule)
     ens_mae, base_mae = float(np.mean(np.abs(ens_cv - truth))), float(np.mean(np.abs(base - truth)))
+    folds = fold_bands.check(y, plan, ens_cv, truth, levels)  # the rule at each fold's cutoff, and its scale
+    held, checked = folds.coverage, folds.cells
     backtest = Backtest(
         mase=ens_mae / scale,
         smape=_smape(truth.ravel(), ens_cv.ravel()),
@@ -184,36 +181,29 @@ def _assemble(
         baseline_mase=base_mae / scale,
         baseline_smape=_smape(truth.ravel(), base.ravel()),
         baseline_mae=base_mae,
-        coverage=(
-            held := {lv: coverage(truth, ens_cv, cv_scale, r, lv, fold_naive[lv], fold_caps[lv]) for lv in levels}
-        ),
+        coverage=held,
         folds=plan.folds,
         fold_horizon=plan.fold_h,
         baseline_season=plan.baseline_season,
         # checked on the folds' steps only: the spans say so beside the forecast (steps past fold_h unchecked)
         coverage_horizon=len(ens_fc),
         coverage_checked_steps=min(plan.fold_h, len(ens_fc)),
-        coverage_by_steps=[CoverageSpan(1, min(plan.fold_h, len(ens_fc)), plan.folds, int(truth.size), held)],
+        coverage_by_steps=[CoverageSpan(1, min(plan.fold_h, len(ens_fc)), checked // plan.fold_h, checked, held)],
     )
-    steps = np.arange(1, len(ens_fc) + 1)
-    widen = np.sqrt(np.maximum(1.0, steps / plan.fold_h))
-    level_scale = np.maximum(ens_fc, floor)
-    fc_scale = level_scale * widen
-    naive = naive_error_bands(y, plan.baseline_season, len(ens_fc), levels, floor)
-    rise = record_rise(repaired, plan.baseline_season, len(ens_fc), levels)  # leads.record_rise says why
-    lows, highs = {}, {}
-    for lv in levels:
-        q_lo, q_hi = interval_quantiles(r.ravel(), lv)
-        low, high = ens_fc + q_lo * fc_scale, ens_fc + q_hi * fc_scale
-        if lv in naive:  # the wider of the fold-conformal and the seasonal-naive band (intervals.py)
-            low = np.minimum(low, ens_fc + naive[lv][0] * level_scale)
-            high = np.maximum(high, ens_fc + naive[lv][1] * level_scale)
-        lows[lv] = np.minimum(np.maximum(0.0, low), ens_fc).tolist()
-        high = np.maximum(ens_fc, high)
-        highs[lv] = (high if rise is None else reach_capped(ens_fc, high, repaired, rise[lv])).tolist()
+    lows, highs = replace(rule, recalibrated={lv: rule.recalibrated[lv] * folds.scale[lv] for lv in levels}).centred(
+        ens_fc
+    )
+    widened = []
+    if max(folds.scale.values()) > 1.05:
+        widened = [
+            "intervals widened " + " / ".join(f"{folds.scale[lv]:.2f}x at {lv}%" for lv in levels) + ": this "
+            "ensemble's own backtest folds erred more than the calibrated bands allow (fold_bands.py)",
+        ]
     stamps = _timestamps(last_ds, freq, len(ens_fc))
     points = [
-        ForecastPoint(stamps[k], mean, {lv: lows[lv][k] for lv in levels}, {lv: highs[lv][k] for lv in levels})
+        ForecastPoint(
+            stamps[k], mean, {lv: float(lows[lv][k]) for lv in levels}, {lv: float(highs[lv][k]) for lv in levels}
+        )
         for k, mean in enumerate(ens_fc.tolist())
     ]
     return ForecastResult(
@@ -225,7 +215,7 @@ def _assemble(
         seasonalities=list(plan.seasons),
         combination=how,
         fit_points=len(y),
-        warnings=[*notes, *plan.warnings],
+        warnings=[*notes, *plan.warnings, *widened],
     )
 
 
@@ -306,11 +296,11 @@ def forecast_frame(
             results[str(uid)] = _constant(str(uid), y, last_ds, freq, horizon, levels, series_notes)
             continue
         plan = plan_series(y, step_s, horizon)
+        if outages and outages.get(str(uid)):  # both engines' bands allow for them (fast.band_rule)
+            repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-window:]
+            plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
         if engine == "fast":
             plan.warnings[:0] = series_notes
-            if outages and outages.get(str(uid)):
-                repaired = part["ds"].isin(outages[str(uid)]).to_numpy()[-window:]
-                plan = replace(plan, outages=tuple(np.flatnonzero(repaired).tolist()))
             jobs.append((str(uid), y, _timestamps(last_ds, freq, horizon), freq, plan, levels))
             continue
         if fast and plan.folds > FAST_FOLDS:

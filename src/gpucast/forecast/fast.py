@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -92,34 +93,51 @@ def forecast_series(
     return fit_series(uid, y, stamps, freq, plan, levels)[0]
 
 
-def fit_series(
-    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
-) -> tuple[ForecastResult, np.ndarray]:
-    """``forecast_series`` and its backtest errors: actual minus the prequential ensemble forecast, shape (origins,
-    steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
-    can estimate their error covariance from them (``hierarchy.py``)."""
-    horizon = len(stamps)
+@dataclass(frozen=True)
+class BandRule:
+    """Everything a forecast's bands are built from except the mean they sit around: the many-origin backtest of
+    the fast members, the per-step log quantiles calibrated on it, the replay recalibration, the level-shift hedge,
+    the growth past the calibrated steps, the outage floor and the record-rise cap's history. ``centred(mean)``
+    turns it into bounds around any point forecast (``coverage.bands``): the default engine's own mean, or the
+    statsforecast ensemble's (``ensemble._assemble``), so both engines' bands come from one calibration."""
+
+    season: int
+    steps: int  # calibrated steps K
+    bt: rolling.Backtested
+    ensemble_bt: np.ndarray  # the prequential ensemble forecast at every backtest origin
+    rep: rolling.Replay
+    quantiles: rolling.Quantiles | None
+    band: dict[int, tuple[np.ndarray, np.ndarray]]
+    recalibrated: dict[int, float]
+    shift: float
+    outages_now: float
+    undetected: bool  # a cycle no test found (engine_season)
+    unchecked: bool  # ... and bands no replay checked: floored at seasonal-naive's errors
+    growth_at: Callable[[int], Any]  # the band past `steps`, as the forecast made at t would grow it
+
+    def centred(self, mean: np.ndarray, capped: bool = True) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Lower and upper bounds per level around ``mean`` (one value per step ahead). ``capped=False``: without
+        the record-rise cap (``coverage.bands`` reads ``season`` for it only), as the replay recalibration measures
+        the bands (``rolling.replay``): a miss above the cap is the cap's, and no scaling of the band would hold it."""
+        return bands(
+            mean, self.band, self.shift, self.recalibrated, self.growth_at(len(self.bt.repaired)), self.outages_now,
+            self.bt.repaired, self.season <= 1, self.season if capped else 1,
+        )  # fmt: skip
+
+
+def band_rule(y: np.ndarray, plan: SeriesPlan, horizon: int, levels: tuple[int, ...]) -> BandRule:
+    """The default engine's band calibration for a forecast of ``horizon`` steps from history ``y`` (``BandRule``;
+    ``plan.outages``: the steps the loader interpolated)."""
     season = engine_season(y, plan, horizon)
     steps = calibrated_steps(len(y), season, horizon)
     bt = rolling.backtest(y, season, steps)
-    observed = np.isfinite(bt.actual)
     ensemble_bt = rolling.prequential(bt)
-    weights = rolling.member_weights(bt)
-    mean = np.clip(
-        rolling.combine(
-            forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
-        ),
-        0,
-        None,
-    )
-
     rep = rolling.replay(bt, ensemble_bt, levels, y, plan.outages)
     outages_now = rolling.outage_rate(plan.outages, len(y), season)
+    observed = np.isfinite(bt.actual)
     quantiles = rolling.calibrate(
         rep.residual, bt.origins, observed, len(y), season, levels, rep.cells, rolling.floored(levels, outages_now)
     )
-    recalibrated = rolling.recalibration(rep, levels)
-    shift = level_shift(y, season, bt.repaired)
 
     def growth_at(t: int) -> float | dict[int, np.ndarray] | leads.CappedWalk:  # the band past `steps`, made at t
         if season <= 1:
@@ -128,21 +146,45 @@ def fit_series(
             return alpha if ceiling is None else leads.CappedWalk(alpha, ceiling)
         return leads.added_spread(bt.repaired[:t], season, steps, horizon, levels) or 1.0
 
-    undetected = season > 1 and season != plan.baseline_season  # a cycle no test found (engine_season)
-    coverage, by_steps, checked, checked_steps = horizon_coverage(
-        bt, ensemble_bt, levels, y, rep, horizon, growth_at, plan.outages, undetected
-    )
     if quantiles is None:  # too short to calibrate: a flat band from the history's own spread
         flat = {lv: float(np.quantile(np.abs(np.diff(np.log1p(y))), lv / 100)) if len(y) > 2 else 0.0 for lv in levels}
         band = {lv: (np.full(steps, -flat[lv]), np.full(steps, flat[lv])) for lv in levels}
     else:
         band = quantiles.bands
+    undetected = season > 1 and season != plan.baseline_season
     unchecked = undetected and quantiles is not None and len(rep.ends) < rolling.MIN_REPLAY_ORIGINS
     if unchecked:  # a cycle no test found, bands no replay checked: no narrower than seasonal-naive's errors
         band = leads.naive_floored(band, bt.repaired, season)
-    lows, highs = bands(
-        mean, band, shift, recalibrated, growth_at(len(y)), outages_now, bt.repaired, season <= 1, season
+    return BandRule(
+        season, steps, bt, ensemble_bt, rep, quantiles, band, rolling.recalibration(rep, levels),
+        level_shift(y, season, bt.repaired), outages_now, undetected, unchecked, growth_at,
+    )  # fmt: skip
+
+
+def fit_series(
+    uid: str, y: np.ndarray, stamps: list[str], freq: str, plan: SeriesPlan, levels: tuple[int, ...]
+) -> tuple[ForecastResult, np.ndarray]:
+    """``forecast_series`` and its backtest errors: actual minus the prequential ensemble forecast, shape (origins,
+    steps), NaN where not observed. Series of one length and season share the origins, so a hierarchy's nodes
+    can estimate their error covariance from them (``hierarchy.py``)."""
+    horizon = len(stamps)
+    rule = band_rule(y, plan, horizon, levels)
+    season, steps, bt, ensemble_bt, rep = rule.season, rule.steps, rule.bt, rule.ensemble_bt, rule.rep
+    quantiles, recalibrated, shift, outages_now = rule.quantiles, rule.recalibrated, rule.shift, rule.outages_now
+    observed = np.isfinite(bt.actual)
+    weights = rolling.member_weights(bt)
+    mean = np.clip(
+        rolling.combine(
+            forecast_members(y, season, horizon, rolling.CAP_FACTOR * float(y.max()), bt.repaired), weights
+        ),
+        0,
+        None,
     )
+    coverage, by_steps, checked, checked_steps = horizon_coverage(
+        bt, ensemble_bt, levels, y, rep, horizon, rule.growth_at, plan.outages, rule.undetected
+    )
+    unchecked = rule.unchecked
+    lows, highs = rule.centred(mean)
 
     scale = _scale(y, season)
     truth, ens, base = bt.actual[observed], ensemble_bt[observed], bt.forecasts["SeasonalNaive"][observed]
