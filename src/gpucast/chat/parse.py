@@ -16,6 +16,7 @@ from . import concurrency, names, users
 from .agent import extract_agent
 from .budget import stated_budget
 from .corrections import read_corrected
+from .latency_terms import stated_latency
 from .numbers import (
     NUMBER,
     PER,
@@ -28,7 +29,7 @@ from .numbers import (
     seconds_in,
     stated_count,
 )
-from .serving_terms import deployment, stated_percentile
+from .serving_terms import deployment
 from .token_volume import token_volume, without_volumes
 from .training_terms import training_terms
 from .values import UNSURE, Values
@@ -126,7 +127,7 @@ def _extract(text: str) -> Values:
             break
     found.update(_rates(low))
     found.update(_tokens(low))
-    latency = _latency(low)
+    latency = stated_latency(low)
     if UNSURE in latency:  # both may be guesses: keep the reasons of each
         latency[UNSURE] = [*found.get(UNSURE, []), *latency[UNSURE]]
     found.update(latency)
@@ -343,62 +344,6 @@ def _tokens(low: str) -> Values:
     ):  # "2.5k tokens per request": the prompt?
         out["input_tokens"] = stated_count(_num(per_request))
         out[UNSURE] = [f"I read {per_request[0]!r} as the tokens in (the prompt)"]
-    return out
-
-
-_LATENCY_TARGETS = (
-    (
-        "itl_ms",
-        r"\b(itl|inter[- ]?token|per[- ]token|between tokens|tpot|time per output token|(?:new |next )?token "
-        r"every|each (?:new )?token|every (?:new )?token)\b",
-    ),
-    ("e2e_ms", r"\b(e2e|end[- ]to[- ]end|total|full|whole|complete|entire)\b"),
-    ("ttft_ms", r"\b(ttft|first token|start|begin|p\d{2}|latency|respond|response time|wait)\b"),
-)
-
-
-# a label right after the time names its target ("50 ms per token", "3 s to first token"), before any label
-# in front of it: "latency of 50 ms per token" is the time between tokens, not the wait for the first one
-_TRAILING_TARGETS = (
-    ("itl_ms", r"\s*(?:per|/|for each|each|between|a)\s*(?:output |new |next |generated |decoded )?tokens?\b"),
-    ("ttft_ms", r"\s*(?:to|for|until|till|before)\s+(?:the\s+)?first\s+token\b"),
-    ("e2e_ms", r"\s*(?:end[- ]to[- ]end|in total|for the (?:whole|full|complete|entire) (?:response|answer|reply))"),
-)
-
-
-def _latency(low: str) -> Values:
-    out: Values = {}
-    span = rf"{_N}\s*(?P<unit>ms|milliseconds?|msec|s|secs?|seconds?)(?![a-z])"
-    lead = (r"(?P<lead>under|below|<=?|within|less than|at most|max(?:imum)?|of|:|=|~|about|around|in|up to|"
-            r"no more than)?")  # fmt: skip
-    for match in re.finditer(rf"(?P<what>[a-z0-9 \-/]{{0,40}}?){lead}\s*{span}", low):
-        context = match["what"]
-        after = low[match.end() :]
-        trailing = next((key for key, pattern in _TRAILING_TARGETS if re.match(pattern, after)), None)
-        if trailing is not None:
-            out.setdefault(trailing, _num(match) * seconds_in(match["unit"]) * 1000.0)
-            continue
-        for key, pattern in _LATENCY_TARGETS:
-            if re.search(pattern, context):
-                out.setdefault(key, _num(match) * seconds_in(match["unit"]) * 1000.0)
-                break
-        else:  # "within a second", "in under 500 ms": a time limit alone is the wait for the first token
-            if re.fullmatch(r"(?:under|below|<=?|within|less than|at most|no more than)", match["lead"] or ""):
-                out.setdefault("ttft_ms", _num(match) * seconds_in(match["unit"]) * 1000.0)
-    rate = r"(?:(?:tokens?|toks?|t)\s*(?:/\s*s(?:ec)?|per second|a second)|tps)"
-    per_user = rf"{rate}\s*(?:per|for each|each|to each|for every|to every)\s*(?:user|stream|request|client)"
-    # "each user should see at least 20 tok/s", "per-token speed of 30 tps": a stream's speed, said before it
-    said = (r"(?:per[- ]user|each user|every user|per[- ]stream|per[- ]request|streaming speed|per[- ]token speed|"
-            r"reading speed|decode speed|generation speed|output speed)\b[^.;,]{0,40}?")  # fmt: skip
-    speed = re.search(rf"{_N}\s*{per_user}", low) or re.search(rf"{said}{_N}\s*{rate}", low)
-    if speed and _num(speed) > 0:
-        out.setdefault("itl_ms", 1000.0 / _num(speed))
-    if out:
-        percentile, doubts = stated_percentile(low)
-        if percentile is not None:
-            out["slo_percentile"] = percentile
-        if doubts:
-            out[UNSURE] = doubts
     return out
 
 
