@@ -151,8 +151,9 @@ def rank_chunk_tokens(
     """The prefill chunk of one attention-DP rank where the ranks step separately: SGLang divides its step budget
     ``chunk`` among them (``settings.dp_chunk_rule``, by release: :func:`sglang_rank_chunk`); an engine with a
     scheduler per rank (``scheduler_per_rank``, engine_flags.toml's ``seqs_per_attention_dp_rank``: vLLM's engine
-    core per DP rank, each with the whole ``max_num_batched_tokens``) gives every rank the whole budget, so a replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the
-    whole budget for the replica (no attention DP, or a SGLang release before DP attention)."""
+    core per DP rank, each with the whole ``max_num_batched_tokens``) gives every rank the whole budget, so a
+    replica's step prefills up to ``attention_dp`` budgets. 0 where one scheduler steps the whole budget for the
+    replica (no attention DP, or a SGLang release before DP attention)."""
     if attention_dp <= 1:
         return 0
     rule = settings.dp_chunk_rule
@@ -270,8 +271,9 @@ def for_engine_release(
     allocated peak follows it too: from 0.6.4 on, and on the current release (``version`` None: V1), only the
     non-torch memory (:data:`VLLM_NON_TORCH_GIB`), as :func:`for_engine_build` reads the start-up logs of those
     builds; the default fraction and the CUDA graphs charged inside it follow the release
-    (:func:`vllm_release_memory`; ``build_date``: a label dating a build that states no version); the fitted overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU
-    vendor, :meth:`MemorySettings.overhead_gib`) stays for older releases. SGLang: where the fraction is its default,
+    (:func:`vllm_release_memory`; ``build_date``: a label dating a build that states no version); the fitted
+    overhead (logs of pre-0.6.4 builds, whose profiler charged the allocator's cache; per GPU vendor,
+    :meth:`MemorySettings.overhead_gib`) stays for older releases. SGLang: where the fraction is its default,
     the rule of the release (:func:`fraction_rule_for`; None: the current one), resolved per replica by
     :func:`default_fraction_on`, and the chunk of the release (:func:`step_budget_on`)."""
     if engine == "sglang":

@@ -344,11 +344,12 @@ def _warnings(request: ResolvedRequest, best: Candidate) -> list[str]:
     offer = best.cost_at_peak
     if offer is not None and offer.reliability == "reserved" and best.fleet.min_replicas < best.fleet.max_replicas:
         floor = best.cost_at_average.monthly_usd if best.cost_at_average is not None else 0.0
+        above = best.fleet.max_replicas - best.fleet.min_replicas
         notes.append(  # a commitment is billed every hour: scaling in releases nothing of it
             f"{offer.pricing} reserved capacity is billed whether it runs or not: autoscaling to "
             f"{counted(best.fleet.min_replicas, 'replica')} saves nothing on a commitment for "
             f"{best.fleet.max_replicas} (${offer.monthly_usd:,.0f}/month); ${floor:,.0f} at min replicas is a "
-            f"commitment for that floor alone, with the {counted(best.fleet.max_replicas - best.fleet.min_replicas, 'replica')} "
+            f"commitment for that floor alone, with the {counted(above, 'replica')} "
             "above it rented on-demand when the load needs them, at on-demand prices"
         )
     if offer is not None and cfg.tp > offer.instance_gpus and cfg.gpu.gpus_per_node > offer.instance_gpus:
